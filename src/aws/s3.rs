@@ -1,0 +1,85 @@
+use aws_sdk_s3::types::ServerSideEncryption;
+use aws_sdk_s3::Client;
+
+use crate::error::{AwsError, Error};
+
+/// The bucket's region. An empty location constraint means us-east-1.
+pub async fn bucket_region(client: &Client, bucket: &str) -> Result<String, Error> {
+    let out = client.get_bucket_location().bucket(bucket).send().await;
+    match out {
+        Ok(out) => {
+            let region = out
+                .location_constraint()
+                .map(|c| c.as_str().to_string())
+                .filter(|r| !r.is_empty())
+                .unwrap_or_else(|| "us-east-1".to_string());
+            // The legacy name for eu-west-1.
+            let region = if region == "EU" {
+                "eu-west-1".to_string()
+            } else {
+                region
+            };
+            crate::debug!("s3:GetBucketLocation {bucket} -> {region}");
+            Ok(region)
+        }
+        Err(e) => {
+            if e.as_service_error()
+                .and_then(|se| aws_sdk_s3::error::ProvideErrorMetadata::code(se))
+                == Some("NoSuchBucket")
+            {
+                return Err(Error::NotFound(format!(
+                    "--uri: bucket `{bucket}` does not exist (or is not visible to this account); check the bucket name"
+                )));
+            }
+            Err(AwsError::from_sdk("s3:GetBucketLocation", e).into())
+        }
+    }
+}
+
+/// The bucket's default encryption, as far as it matters for TiDB Cloud.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DefaultEncryption {
+    /// None configured, or SSE-S3 (AES256): no key to grant.
+    S3Managed,
+    /// SSE-KMS; `None` means the AWS-managed `aws/s3` key.
+    Kms(Option<String>),
+}
+
+pub async fn default_encryption(
+    client: &Client,
+    bucket: &str,
+) -> Result<DefaultEncryption, AwsError> {
+    let out = client.get_bucket_encryption().bucket(bucket).send().await;
+    let out = match out {
+        Ok(out) => out,
+        Err(e) => {
+            let code = e
+                .as_service_error()
+                .and_then(|se| aws_sdk_s3::error::ProvideErrorMetadata::code(se));
+            // AWS now always answers; older buckets and moto answer this when nothing is set.
+            if code == Some("ServerSideEncryptionConfigurationNotFoundError") {
+                crate::debug!("s3:GetBucketEncryption {bucket} -> none");
+                return Ok(DefaultEncryption::S3Managed);
+            }
+            return Err(AwsError::from_sdk("s3:GetBucketEncryption", e));
+        }
+    };
+    let rules = out
+        .server_side_encryption_configuration()
+        .map(|c| c.rules())
+        .unwrap_or_default();
+    for rule in rules {
+        if let Some(default) = rule.apply_server_side_encryption_by_default() {
+            if matches!(
+                default.sse_algorithm(),
+                ServerSideEncryption::AwsKms | ServerSideEncryption::AwsKmsDsse
+            ) {
+                let key = default.kms_master_key_id().map(str::to_string);
+                crate::debug!("s3:GetBucketEncryption {bucket} -> aws:kms {key:?}");
+                return Ok(DefaultEncryption::Kms(key));
+            }
+        }
+    }
+    crate::debug!("s3:GetBucketEncryption {bucket} -> SSE-S3");
+    Ok(DefaultEncryption::S3Managed)
+}

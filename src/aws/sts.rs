@@ -1,0 +1,32 @@
+use aws_sdk_sts::Client;
+
+use crate::error::{AwsError, Error};
+use crate::inputs::{AccountId, Partition};
+
+/// Who is calling: the account that will own what this tool creates.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub account: AccountId,
+    pub arn: String,
+    pub partition: Partition,
+}
+
+pub async fn caller_identity(client: &Client) -> Result<Caller, Error> {
+    let out = client
+        .get_caller_identity()
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("sts:GetCallerIdentity", e))?;
+    crate::debug!("sts:GetCallerIdentity -> {:?}", out.arn());
+    let arn = out.arn().unwrap_or_default().to_string();
+    let account = out
+        .account()
+        .unwrap_or_default()
+        .parse()
+        .map_err(|_| anyhow::anyhow!("sts:GetCallerIdentity returned no valid account ID"))?;
+    Ok(Caller {
+        partition: Partition::of_arn(&arn).unwrap_or(Partition::Aws),
+        account,
+        arn,
+    })
+}

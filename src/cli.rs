@@ -1,0 +1,174 @@
+//! Command-line flags, and their conversion into the library's plain requests. Every value is
+//! validated here, before any request to AWS, with an error that names the flag.
+
+use std::str::FromStr;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use serverless_s3_setup::error::Error;
+use serverless_s3_setup::inputs::{Invalid, Region};
+use serverless_s3_setup::plan::Method;
+use serverless_s3_setup::role::RoleRequest;
+
+const AFTER_HELP: &str = "\
+Exit codes:
+  0    done
+  1    failed (what this run created was undone, or the leftovers are printed)
+  2    bad usage or input; nothing in AWS was changed
+  130  interrupted (Ctrl-C or SIGTERM), after undoing this run's changes";
+
+/// Give TiDB Cloud Serverless access to an S3 bucket: a Role ARN, or an access key.
+#[derive(Debug, Parser)]
+#[command(name = "serverless-s3-setup", version, after_help = AFTER_HELP)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Args)]
+pub struct Global {
+    /// AWS profile to use (default: the standard credential chain)
+    #[arg(long, global = true, env = "AWS_PROFILE", value_name = "NAME")]
+    pub profile: Option<String>,
+
+    /// AWS region for IAM and STS; the bucket's own region is detected
+    #[arg(long, global = true, value_name = "REGION")]
+    pub region: Option<String>,
+
+    /// Send every AWS request to this endpoint (e.g. a local moto server)
+    #[arg(long, global = true, env = "AWS_ENDPOINT_URL", value_name = "URL")]
+    pub endpoint_url: Option<String>,
+
+    /// Result format on stdout
+    #[arg(long, short = 'o', global = true, value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+
+    /// Accept safe defaults and the plan without asking
+    #[arg(long, short = 'y', global = true)]
+    pub yes: bool,
+
+    /// Never prompt; fail at once, naming the missing flags
+    #[arg(long, global = true)]
+    pub no_input: bool,
+
+    /// Detect and print the plan, change nothing (works without an AWS account)
+    #[arg(long, global = true)]
+    pub dry_run: bool,
+
+    /// Log every AWS request on stderr
+    #[arg(long, short = 'v', global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    pub verbose: u8,
+
+    /// Only results and errors
+    #[arg(long, short = 'q', global = true)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create (or bring up to date) an IAM role that TiDB Cloud assumes; prints the Role ARN
+    Role(RoleArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RoleArgs {
+    /// How to create the role
+    #[arg(long, value_enum, value_name = "METHOD")]
+    pub method: Option<MethodArg>,
+
+    /// The File URI (import) or Folder URI (export): s3://bucket or s3://bucket/dir/
+    #[arg(long, value_name = "URI")]
+    pub uri: Option<String>,
+
+    /// What TiDB Cloud may do: import (read), export (write) or both [default: both]
+    #[arg(long, value_name = "ACCESS")]
+    pub access: Option<String>,
+
+    /// TiDB Cloud Account ID, from the console's "Add New ARN" dialog
+    #[arg(long, value_name = "ID")]
+    pub tidb_account_id: Option<String>,
+
+    /// TiDB Cloud External ID, from the same dialog
+    #[arg(long, value_name = "ID", conflicts_with = "no_external_id")]
+    pub external_id: Option<String>,
+
+    /// Trust TiDB Cloud's account without an external ID (every cluster of the project could use the role)
+    #[arg(long)]
+    pub no_external_id: bool,
+
+    /// Role name [default: tidb-role-ACCESS-BUCKET-DIR]
+    #[arg(long, value_name = "NAME")]
+    pub role_name: Option<String>,
+
+    /// Policy name [default: ROLE-NAME-policy]
+    #[arg(long, value_name = "NAME")]
+    pub policy_name: Option<String>,
+
+    /// A KMS key ARN to grant besides the bucket's detected default key (repeatable)
+    #[arg(long = "kms-key", value_name = "ARN")]
+    pub kms_keys: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MethodArg {
+    /// Create the policy and role directly with IAM
+    Iam,
+}
+
+fn parse<T: FromStr<Err = Invalid>>(flag: &str, value: Option<String>) -> Result<Option<T>, Error> {
+    value
+        .map(|v| v.parse::<T>().map_err(|e| Error::invalid(flag, e)))
+        .transpose()
+}
+
+impl Global {
+    /// The region, validated; other global values need no checks beyond clap's.
+    pub fn region(&self) -> Result<Option<String>, Error> {
+        Ok(parse::<Region>("--region", self.region.clone())?.map(|r| r.to_string()))
+    }
+
+    pub fn endpoint_url(&self) -> Result<Option<String>, Error> {
+        match &self.endpoint_url {
+            Some(url) if url.is_empty() => Ok(None),
+            Some(url) if url.starts_with("http://") || url.starts_with("https://") => {
+                Ok(Some(url.clone()))
+            }
+            Some(url) => Err(Error::invalid(
+                "--endpoint-url",
+                format!("must start with http:// or https://, not {url:?}"),
+            )),
+            None => Ok(None),
+        }
+    }
+}
+
+impl RoleArgs {
+    pub fn into_request(self) -> Result<RoleRequest, Error> {
+        Ok(RoleRequest {
+            method: self.method.map(|m| match m {
+                MethodArg::Iam => Method::Iam,
+            }),
+            location: parse("--uri", self.uri)?,
+            access: parse("--access", self.access)?,
+            tidb_account: parse("--tidb-account-id", self.tidb_account_id)?,
+            external_id: parse("--external-id", self.external_id)?,
+            no_external_id: self.no_external_id,
+            role_name: parse("--role-name", self.role_name)?,
+            policy_name: parse("--policy-name", self.policy_name)?,
+            kms_keys: self
+                .kms_keys
+                .into_iter()
+                .map(|k| k.parse().map_err(|e| Error::invalid("--kms-key", e)))
+                .collect::<Result<_, _>>()?,
+        })
+    }
+}

@@ -1,0 +1,129 @@
+//! What can be learned about the bucket before planning: its region and its encryption key.
+
+use crate::aws::s3::DefaultEncryption;
+use crate::aws::{kms, s3, Clients};
+use crate::error::Error;
+use crate::inputs::{KmsKeyArn, S3Location};
+
+/// What was found out about the bucket.
+#[derive(Debug, Clone, Default)]
+pub struct BucketFacts {
+    /// The bucket's region; `None` when it could not be read.
+    pub region: Option<String>,
+    /// The bucket's customer-managed default KMS key, as an ARN.
+    pub kms_key: Option<KmsKeyArn>,
+    /// One line each, for the plan: what was found, or why it could not be.
+    pub findings: Vec<String>,
+    /// Things the user should know, such as a check that was not allowed.
+    pub warnings: Vec<String>,
+}
+
+/// Reads the bucket's region, then its default encryption, then resolves its key to an ARN.
+/// `extra_keys` are the `--kms-key` values: with them, an unreadable key is a warning, not a stop.
+pub async fn bucket(
+    clients: &Clients,
+    location: &S3Location,
+    extra_keys: &[KmsKeyArn],
+) -> Result<BucketFacts, Error> {
+    let bucket = location.bucket();
+    let mut facts = BucketFacts::default();
+    let region = match s3::bucket_region(&clients.s3, bucket).await {
+        Ok(region) => region,
+        Err(Error::Aws(e)) if e.is_access_denied() => {
+            facts.warnings.push(format!(
+                "could not read the region of bucket `{bucket}` (s3:GetBucketLocation was denied); assuming {}",
+                clients.region()
+            ));
+            clients.region().to_string()
+        }
+        Err(e) => return Err(e),
+    };
+    facts
+        .findings
+        .push(format!("bucket `{bucket}` is in {region}"));
+    facts.region = Some(region.clone());
+
+    let encryption = match s3::default_encryption(&clients.s3_in(&region), bucket).await {
+        Ok(enc) => enc,
+        Err(e) if e.is_access_denied() => {
+            facts.warnings.push(format!(
+                "could not read the default encryption of bucket `{bucket}` (s3:GetEncryptionConfiguration was denied); if it uses SSE-KMS, pass its key with --kms-key"
+            ));
+            return Ok(facts);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let key = match encryption {
+        DefaultEncryption::S3Managed => {
+            facts
+                .findings
+                .push("default encryption: SSE-S3 or none (no KMS key to grant)".into());
+            return Ok(facts);
+        }
+        DefaultEncryption::Kms(None) => {
+            return Err(Error::AwsManagedKey {
+                bucket: bucket.into(),
+                key: "aws/s3".into(),
+            })
+        }
+        DefaultEncryption::Kms(Some(key)) => key,
+    };
+    if is_aws_managed_alias(&key) {
+        return Err(Error::AwsManagedKey {
+            bucket: bucket.into(),
+            key,
+        });
+    }
+    let arn = match key.parse::<KmsKeyArn>() {
+        Ok(arn) => arn,
+        // A key ID, an alias or an alias ARN: KMS knows which key it is.
+        Err(_) => {
+            let described = kms::describe_key(&clients.kms_in(&region), &key).await;
+            match described {
+                Ok(info) if info.aws_managed => {
+                    return Err(Error::AwsManagedKey {
+                        bucket: bucket.into(),
+                        key,
+                    })
+                }
+                Ok(info) => info.arn.parse::<KmsKeyArn>().map_err(|e| {
+                    anyhow::anyhow!("kms:DescribeKey returned an unusable ARN for {key}: {e}")
+                })?,
+                Err(e) if !extra_keys.is_empty() => {
+                    facts.warnings.push(format!(
+                        "could not resolve the bucket's KMS key `{key}` ({e}); using only the keys given with --kms-key"
+                    ));
+                    return Ok(facts);
+                }
+                Err(e) => {
+                    return Err(e
+                        .with_fix(format!(
+                            "the bucket's default key is `{key}`; pass its key ARN with --kms-key, or run with credentials that allow kms:DescribeKey"
+                        ))
+                        .into())
+                }
+            }
+        }
+    };
+    facts.findings.push(format!(
+        "default encryption: SSE-KMS with customer-managed key {arn}"
+    ));
+    facts.kms_key = Some(arn);
+    Ok(facts)
+}
+
+fn is_aws_managed_alias(key: &str) -> bool {
+    key == "alias/aws/s3" || key.ends_with(":alias/aws/s3")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn recognises_the_aws_managed_alias() {
+        assert!(super::is_aws_managed_alias("alias/aws/s3"));
+        assert!(super::is_aws_managed_alias(
+            "arn:aws:kms:us-east-1:111122223333:alias/aws/s3"
+        ));
+        assert!(!super::is_aws_managed_alias("alias/mine"));
+    }
+}

@@ -1,0 +1,291 @@
+//! The errors a user must act on, each with the fix, and the exit code each one means.
+
+use std::fmt;
+
+use aws_sdk_iam::error::ProvideErrorMetadata;
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
+
+/// Exit codes, as documented in `--help`.
+pub mod exit {
+    pub const OK: i32 = 0;
+    pub const FAILED: i32 = 1;
+    pub const USAGE: i32 = 2;
+    pub const INTERRUPTED: i32 = 130;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A flag or answer broke a rule. Nothing was sent to AWS.
+    #[error("{flag}: {rule}")]
+    Invalid { flag: String, rule: String },
+
+    /// Required inputs were not given and could not be asked for.
+    #[error("missing required {}: {}{}", if .flags.len() == 1 { "flag" } else { "flags" }, .flags.join(", "), .hint)]
+    Missing { flags: Vec<String>, hint: String },
+
+    /// The input names something that does not exist (a bucket, say). Nothing was changed.
+    #[error("{0}")]
+    NotFound(String),
+
+    /// No usable credentials, with the way to get some.
+    #[error("{message}\n  fix: {fix}")]
+    Credentials { message: String, fix: String },
+
+    /// A same-named resource exists that this tool did not create; it is never touched.
+    #[error("{kind} `{name}` already exists and was not created by serverless-s3-setup (it has no managed-by=serverless-s3-setup tag), so it is left alone\n  fix: choose another name with {flag}, or delete that {kind} yourself if it is unused")]
+    NotManaged {
+        kind: &'static str,
+        name: String,
+        flag: &'static str,
+    },
+
+    /// The bucket uses a key that cannot be shared across accounts.
+    #[error("bucket `{bucket}` is encrypted with the AWS-managed key aws/s3 ({key}), which AWS does not let other accounts use, so TiDB Cloud could never read or write it\n  fix: switch the bucket's default encryption to a customer-managed KMS key or to SSE-S3, then run this again")]
+    AwsManagedKey { bucket: String, key: String },
+
+    /// An AWS call failed.
+    #[error(transparent)]
+    Aws(#[from] AwsError),
+
+    /// A step failed and the undo could not remove everything.
+    #[error("{cause}\n\n{leftovers}")]
+    Leftovers {
+        cause: Box<Error>,
+        leftovers: String,
+    },
+
+    /// The user declined the plan.
+    #[error("cancelled; nothing was changed")]
+    Cancelled,
+
+    /// Ctrl-C or SIGTERM.
+    #[error("interrupted{0}")]
+    Interrupted(String),
+
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}
+
+impl Error {
+    pub fn invalid(flag: impl Into<String>, rule: impl fmt::Display) -> Error {
+        Error::Invalid {
+            flag: flag.into(),
+            rule: rule.to_string(),
+        }
+    }
+
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Invalid { .. } | Error::Missing { .. } | Error::NotFound(_) => exit::USAGE,
+            Error::Interrupted(_) => exit::INTERRUPTED,
+            Error::Leftovers { cause, .. } if matches!(**cause, Error::Interrupted(_)) => {
+                exit::INTERRUPTED
+            }
+            _ => exit::FAILED,
+        }
+    }
+
+    /// A short machine-readable name for `--output json`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::Invalid { .. } => "invalid_input",
+            Error::Missing { .. } => "missing_input",
+            Error::NotFound(_) => "not_found",
+            Error::Credentials { .. } => "credentials",
+            Error::NotManaged { .. } => "not_managed",
+            Error::AwsManagedKey { .. } => "aws_managed_key",
+            Error::Aws(_) => "aws",
+            Error::Leftovers { .. } => "leftovers",
+            Error::Cancelled => "cancelled",
+            Error::Interrupted(_) => "interrupted",
+            Error::Other(_) => "other",
+        }
+    }
+}
+
+/// A failed AWS call: which operation, what AWS said, and what to do about it.
+#[derive(Debug)]
+pub struct AwsError {
+    /// `iam:CreateRole`: also the permission the caller needs.
+    pub operation: &'static str,
+    pub code: Option<String>,
+    pub message: String,
+    pub status: Option<u16>,
+    pub fix: Option<String>,
+}
+
+impl std::error::Error for AwsError {}
+
+impl fmt::Display for AwsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} failed", self.operation)?;
+        match (&self.code, self.status) {
+            (Some(code), _) => write!(f, ": {code}")?,
+            (None, Some(status)) => write!(f, ": HTTP {status}")?,
+            (None, None) => {}
+        }
+        if !self.message.is_empty() {
+            write!(f, ": {}", self.message)?;
+        }
+        if let Some(fix) = &self.fix {
+            write!(f, "\n  fix: {fix}")?;
+        }
+        Ok(())
+    }
+}
+
+impl AwsError {
+    pub fn from_sdk<E>(operation: &'static str, err: SdkError<E, HttpResponse>) -> AwsError
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        let status = err.raw_response().map(|r| r.status().as_u16());
+        let (code, message) = match &err {
+            SdkError::ServiceError(e) => (
+                e.err().code().map(str::to_string),
+                e.err().message().unwrap_or_default().to_string(),
+            ),
+            SdkError::TimeoutError(_) => (None, "the request timed out".to_string()),
+            SdkError::DispatchFailure(e) => (None, dispatch_message(e)),
+            other => (None, source_chain(other)),
+        };
+        let mut error = AwsError {
+            operation,
+            code,
+            message,
+            status,
+            fix: None,
+        };
+        error.fix = error.default_fix();
+        error
+    }
+
+    /// AccessDenied, however the endpoint spells it (moto leaves the code out of IAM's 403s).
+    pub fn is_access_denied(&self) -> bool {
+        matches!(
+            self.code.as_deref(),
+            Some("AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation")
+        ) || (self.code.is_none() && self.status == Some(403))
+    }
+
+    pub fn with_fix(mut self, fix: impl Into<String>) -> AwsError {
+        self.fix = Some(fix.into());
+        self
+    }
+
+    fn default_fix(&self) -> Option<String> {
+        let code = self.code.as_deref().unwrap_or_default();
+        if self.is_access_denied() {
+            return Some(format!(
+                "the AWS identity in use lacks {}; run with credentials (--profile) that allow it",
+                self.operation
+            ));
+        }
+        match code {
+            "InvalidClientTokenId" | "UnrecognizedClientException" | "InvalidAccessKeyId" => Some(
+                "the access key is not valid in this account: check AWS_ACCESS_KEY_ID / --profile, or run `aws configure`".into(),
+            ),
+            "SignatureDoesNotMatch" => Some(
+                "the secret access key does not match the key ID: check AWS_SECRET_ACCESS_KEY or the profile".into(),
+            ),
+            "ExpiredToken" | "ExpiredTokenException" | "RequestExpired" => Some(
+                "the session token has expired: refresh it (for SSO, `aws sso login --profile NAME`)".into(),
+            ),
+            "Throttling" | "ThrottlingException" | "SlowDown" | "RequestLimitExceeded" => Some(
+                "AWS is throttling requests; wait a moment and run the same command again".into(),
+            ),
+            _ if self.status.is_none() && self.code.is_none() => Some(
+                "check the network and --endpoint-url / AWS_ENDPOINT_URL, then run the same command again".into(),
+            ),
+            _ if self.status.is_some_and(|s| s >= 500) => Some(
+                "AWS had an internal error; run the same command again".into(),
+            ),
+            _ => None,
+        }
+    }
+}
+
+fn dispatch_message(e: &aws_smithy_runtime_api::client::result::DispatchFailure) -> String {
+    let what = if e.is_timeout() {
+        "timed out connecting"
+    } else if e.is_io() {
+        "connection failed"
+    } else {
+        "could not send the request"
+    };
+    let chain = e
+        .as_connector_error()
+        .map(|c| {
+            let own = c.to_string();
+            let rest = source_chain(c);
+            if rest.is_empty() {
+                own
+            } else {
+                format!("{own}: {rest}")
+            }
+        })
+        .unwrap_or_default();
+    if chain.is_empty() {
+        what.to_string()
+    } else {
+        format!("{what} ({chain})")
+    }
+}
+
+fn source_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts = Vec::new();
+    let mut next = e.source();
+    while let Some(cause) = next {
+        let text = cause.to_string();
+        if !parts.contains(&text) {
+            parts.push(text);
+        }
+        next = cause.source();
+    }
+    parts.join(": ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn aws(code: Option<&str>, status: Option<u16>) -> AwsError {
+        let mut e = AwsError {
+            operation: "iam:CreateRole",
+            code: code.map(str::to_string),
+            message: "m".into(),
+            status,
+            fix: None,
+        };
+        e.fix = e.default_fix();
+        e
+    }
+
+    #[test]
+    fn access_denied_names_the_missing_permission() {
+        for e in [aws(Some("AccessDenied"), Some(403)), aws(None, Some(403))] {
+            assert!(e.is_access_denied());
+            assert!(e.to_string().contains("lacks iam:CreateRole"), "{e}");
+        }
+        assert!(!aws(Some("NoSuchEntity"), Some(404)).is_access_denied());
+    }
+
+    #[test]
+    fn credential_errors_say_how_to_fix_them() {
+        assert!(aws(Some("ExpiredToken"), Some(400))
+            .to_string()
+            .contains("aws sso login"));
+        assert!(aws(Some("InvalidClientTokenId"), Some(403))
+            .to_string()
+            .contains("aws configure"));
+    }
+
+    #[test]
+    fn exit_codes() {
+        assert_eq!(Error::invalid("--uri", "x").exit_code(), 2);
+        assert_eq!(Error::Cancelled.exit_code(), 1);
+        assert_eq!(Error::Interrupted(String::new()).exit_code(), 130);
+        assert_eq!(Error::Aws(aws(None, Some(500))).exit_code(), 1);
+    }
+}

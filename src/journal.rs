@@ -1,0 +1,141 @@
+//! What this run created, so that a failure or an interrupt can undo it, newest first.
+
+use std::fmt;
+
+use crate::aws::{iam, Clients};
+use crate::error::AwsError;
+
+/// Something this run created (or may have: a request that got no answer).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resource {
+    Policy { arn: String },
+    Role { name: String },
+    Attachment { role: String, policy_arn: String },
+}
+
+impl fmt::Display for Resource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Resource::Policy { arn } => write!(f, "policy {arn}"),
+            Resource::Role { name } => write!(f, "role {name}"),
+            Resource::Attachment { role, policy_arn } => {
+                write!(f, "attachment of {policy_arn} to role {role}")
+            }
+        }
+    }
+}
+
+impl Resource {
+    /// The AWS CLI command that removes it by hand.
+    pub fn removal_command(&self) -> String {
+        match self {
+            Resource::Policy { arn } => format!("aws iam delete-policy --policy-arn {arn}"),
+            Resource::Role { name } => format!("aws iam delete-role --role-name {name}"),
+            Resource::Attachment { role, policy_arn } => {
+                format!("aws iam detach-role-policy --role-name {role} --policy-arn {policy_arn}")
+            }
+        }
+    }
+
+    async fn remove(&self, clients: &Clients) -> Result<(), AwsError> {
+        match self {
+            Resource::Policy { arn } => iam::delete_policy(&clients.iam, arn).await,
+            Resource::Role { name } => iam::delete_role(&clients.iam, name).await,
+            Resource::Attachment { role, policy_arn } => {
+                iam::detach_role_policy(&clients.iam, role, policy_arn).await
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// The request was sent; without an answer, it may have taken effect.
+    Pending,
+    Created,
+    /// AWS refused the request: there is nothing to undo.
+    NotCreated,
+}
+
+/// The record of one run's creations.
+#[derive(Debug, Default)]
+pub struct Journal {
+    entries: Vec<(Resource, State)>,
+}
+
+/// A handle to one entry of the journal.
+#[derive(Debug, Clone, Copy)]
+pub struct Entry(usize);
+
+impl Journal {
+    /// Records the intent before the request is sent, so that an interrupt cannot lose it.
+    pub fn begin(&mut self, resource: Resource) -> Entry {
+        self.entries.push((resource, State::Pending));
+        Entry(self.entries.len() - 1)
+    }
+
+    /// Settles an entry with the request's result. An error that AWS answered means nothing
+    /// was created; an error with no answer (timeout, dropped connection) leaves it pending,
+    /// since the request may still have taken effect.
+    pub fn settle<T>(&mut self, entry: Entry, result: &Result<T, AwsError>) {
+        match result {
+            Ok(_) => self.entries[entry.0].1 = State::Created,
+            Err(e) if e.status.is_some() => self.entries[entry.0].1 = State::NotCreated,
+            Err(_) => {}
+        }
+    }
+
+    /// Whether anything may need undoing.
+    pub fn is_empty(&self) -> bool {
+        self.entries.iter().all(|(_, s)| *s == State::NotCreated)
+    }
+
+    /// Undoes everything, newest first. On failure, returns the text that tells the user
+    /// exactly what is left and how to remove it.
+    pub async fn undo(&mut self, clients: &Clients, profile: Option<&str>) -> Undo {
+        let mut undone = Vec::new();
+        let mut left = Vec::new();
+        while let Some((resource, state)) = self.entries.pop() {
+            if state == State::NotCreated {
+                continue;
+            }
+            match resource.remove(clients).await {
+                Ok(()) => undone.push(resource),
+                Err(e) => left.push((resource, e)),
+            }
+        }
+        if left.is_empty() {
+            return Undo::Clean(undone);
+        }
+        let suffix = profile
+            .map(|p| format!(" --profile {p}"))
+            .unwrap_or_default();
+        let mut text =
+            String::from("The undo could not remove everything this run created. Left in AWS:\n");
+        for (resource, e) in &left {
+            text.push_str(&format!(
+                "  - {resource} (undo failed: {})\n",
+                first_line(e)
+            ));
+        }
+        text.push_str("Remove them, in this order, with:\n");
+        for (resource, _) in &left {
+            text.push_str(&format!("  {}{suffix}\n", resource.removal_command()));
+        }
+        Undo::Leftovers {
+            undone,
+            text: text.trim_end().to_string(),
+        }
+    }
+}
+
+fn first_line(e: &AwsError) -> String {
+    e.to_string().lines().next().unwrap_or_default().to_string()
+}
+
+/// The outcome of an undo.
+#[derive(Debug)]
+pub enum Undo {
+    Clean(Vec<Resource>),
+    Leftovers { undone: Vec<Resource>, text: String },
+}

@@ -1,0 +1,248 @@
+//! Everything the user sees. Results go to stdout; progress, plans and advice go to stderr.
+
+use std::io::{IsTerminal, Write};
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
+
+use crate::error::Error;
+use crate::plan::RolePlan;
+use crate::policy;
+
+/// `--output`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Format {
+    #[default]
+    Text,
+    Json,
+}
+
+/// The terminal conventions of one run: verbosity, colour, spinners.
+#[derive(Debug, Clone)]
+pub struct Ui {
+    pub quiet: bool,
+    color: bool,
+    spinners: bool,
+}
+
+impl Ui {
+    /// Colour and spinners only on a terminal, and no colour under `NO_COLOR`.
+    pub fn detect(quiet: bool) -> Ui {
+        let tty = std::io::stderr().is_terminal();
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        Ui {
+            quiet,
+            color: tty && !no_color,
+            spinners: tty && !quiet,
+        }
+    }
+
+    /// A plain UI, for tests.
+    pub fn plain() -> Ui {
+        Ui {
+            quiet: false,
+            color: false,
+            spinners: false,
+        }
+    }
+
+    pub fn bold(&self, s: &str) -> String {
+        self.paint("1", s)
+    }
+
+    pub fn green(&self, s: &str) -> String {
+        self.paint("32", s)
+    }
+
+    pub fn yellow(&self, s: &str) -> String {
+        self.paint("33", s)
+    }
+
+    pub fn red(&self, s: &str) -> String {
+        self.paint("31", s)
+    }
+
+    pub fn dim(&self, s: &str) -> String {
+        self.paint("2", s)
+    }
+
+    fn paint(&self, code: &str, s: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    }
+
+    /// A line of progress or advice on stderr; silent under `-q`.
+    pub fn info(&self, msg: impl AsRef<str>) {
+        if !self.quiet {
+            eprintln!("{}", msg.as_ref());
+        }
+    }
+
+    /// A warning on stderr, shown even under `-q`.
+    pub fn warn(&self, msg: impl AsRef<str>) {
+        eprintln!("{} {}", self.yellow("warning:"), msg.as_ref());
+    }
+
+    /// A step in progress: a spinner on a terminal, a plain line otherwise.
+    pub fn step(&self, msg: impl Into<String>) -> Step {
+        let msg = msg.into();
+        if self.spinners {
+            let bar = ProgressBar::new_spinner();
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} {msg}")
+                    .expect("a valid template")
+                    .tick_chars("⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏ "),
+            );
+            bar.enable_steady_tick(Duration::from_millis(80));
+            bar.set_message(msg.clone());
+            Step {
+                bar: Some(bar),
+                msg,
+                ui: self.clone(),
+            }
+        } else {
+            self.info(format!("{msg} …"));
+            Step {
+                bar: None,
+                msg,
+                ui: self.clone(),
+            }
+        }
+    }
+}
+
+/// A step shown by [`Ui::step`]; finish it with [`Step::done`] or [`Step::fail`].
+pub struct Step {
+    bar: Option<ProgressBar>,
+    msg: String,
+    ui: Ui,
+}
+
+impl Step {
+    pub fn set(&self, msg: impl Into<String>) {
+        match &self.bar {
+            Some(bar) => bar.set_message(msg.into()),
+            None => self.ui.info(format!("  {}", msg.into())),
+        }
+    }
+
+    pub fn done(self, outcome: &str) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+        self.ui
+            .info(format!("{} {}: {outcome}", self.ui.green("✓"), self.msg));
+    }
+
+    pub fn fail(self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+        self.ui.info(format!("{} {}", self.ui.red("✗"), self.msg));
+    }
+}
+
+/// Writes a result to stdout: JSON, or the text form.
+pub fn emit<T: Serialize>(format: Format, value: &T, text: impl FnOnce() -> String) {
+    let out = match format {
+        Format::Json => serde_json::to_string_pretty(value).expect("results serialise"),
+        Format::Text => text(),
+    };
+    let mut stdout = std::io::stdout().lock();
+    // A closed pipe (`| head`) is not worth a panic.
+    let _ = writeln!(stdout, "{out}");
+    let _ = stdout.flush();
+}
+
+/// Writes an error to stderr, as JSON in JSON mode.
+pub fn emit_error(format: Format, ui: &Ui, err: &Error) {
+    match format {
+        Format::Json => {
+            let body = serde_json::json!({
+                "error": {
+                    "kind": err.kind(),
+                    "message": err.to_string(),
+                    "exit_code": err.exit_code(),
+                }
+            });
+            eprintln!(
+                "{}",
+                serde_json::to_string_pretty(&body).expect("errors serialise")
+            );
+        }
+        Format::Text => eprintln!("{} {err}", ui.red("error:")),
+    }
+}
+
+/// The plan as a person reads it: what was found, what will change, and both documents.
+pub fn render_role_plan(ui: &Ui, plan: &RolePlan) -> String {
+    let mut out = String::new();
+    let mut line = |s: String| {
+        out.push_str(&s);
+        out.push('\n');
+    };
+    line(ui.bold("Detected"));
+    match &plan.account_id {
+        Some(account) => line(format!("  AWS account: {account} ({})", plan.partition)),
+        None => {
+            line("  AWS account: not detected (no credentials); shown as <your-account-id>".into())
+        }
+    }
+    for finding in &plan.detected {
+        line(format!("  {finding}"));
+    }
+    for warning in &plan.warnings {
+        line(format!("  {} {warning}", ui.yellow("warning:")));
+    }
+    line(String::new());
+    line(ui.bold("Plan"));
+    line(format!(
+        "  give TiDB Cloud ({}) {} access to s3://{}/{}",
+        plan.tidb_account_id,
+        plan.access,
+        plan.bucket,
+        if plan.prefix.is_empty() {
+            String::new()
+        } else {
+            format!("{}/", plan.prefix)
+        }
+    ));
+    line(format!("  role:   {} ({})", plan.role_name, plan.role_arn));
+    line(format!(
+        "  policy: {} ({})",
+        plan.policy_name, plan.policy_arn
+    ));
+    if plan.actions.is_empty() {
+        line("  nothing to change: the role and policy already match".into());
+    }
+    for action in &plan.actions {
+        line(format!("  {} {}", ui.green("+"), action.describe(plan)));
+    }
+    if plan.external_id.is_none() {
+        line(format!(
+            "  {} no external ID: every cluster in the TiDB Cloud project can use this role",
+            ui.yellow("warning:")
+        ));
+    }
+    line(String::new());
+    line(ui.bold("Trust policy"));
+    line(indent(&pretty(&plan.trust_policy)));
+    line(ui.bold("Permissions policy"));
+    line(indent(&pretty(&plan.permissions_policy)));
+    out.trim_end().to_string()
+}
+
+fn pretty(doc: &serde_json::Value) -> String {
+    serde_json::to_string_pretty(doc).unwrap_or_else(|_| policy::to_wire(doc))
+}
+
+fn indent(s: &str) -> String {
+    s.lines()
+        .map(|l| format!("  {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}

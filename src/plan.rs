@@ -1,0 +1,348 @@
+//! The plan: validated inputs, detected facts and the current state in, the documents and the
+//! list of changes out. Pure: no I/O, so every decision here is unit-tested.
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::aws::iam::{PolicyInfo, RoleInfo};
+use crate::error::Error;
+use crate::inputs::{
+    Access, AccountId, ExternalId, KmsKeyArn, Partition, PolicyName, RoleName, S3Location,
+};
+use crate::policy;
+
+/// How the role is made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Method {
+    Iam,
+    Cloudformation,
+}
+
+/// Everything a role setup needs from the user, validated.
+#[derive(Debug, Clone)]
+pub struct RoleInputs {
+    pub location: S3Location,
+    pub access: Access,
+    pub tidb_account: AccountId,
+    /// `None` only with the explicit `--no-external-id`.
+    pub external_id: Option<ExternalId>,
+    pub role_name: RoleName,
+    pub policy_name: PolicyName,
+    pub kms_keys: Vec<KmsKeyArn>,
+}
+
+/// What is known about the caller and the bucket. Every field is optional so that
+/// `--dry-run` can still plan without credentials.
+#[derive(Debug, Clone, Default)]
+pub struct Facts {
+    pub account: Option<AccountId>,
+    pub partition: Option<Partition>,
+    pub bucket_region: Option<String>,
+    pub detected_kms_key: Option<KmsKeyArn>,
+    pub findings: Vec<String>,
+    pub warnings: Vec<String>,
+}
+
+/// The role and policy as they are now, if they exist.
+#[derive(Debug, Clone, Default)]
+pub struct RoleState {
+    pub role: Option<RoleInfo>,
+    pub policy: Option<PolicyInfo>,
+    /// The policy's default version, decoded.
+    pub policy_document: Option<Value>,
+    pub attached: bool,
+}
+
+/// One change to make, in order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum Action {
+    CreatePolicy,
+    /// A new default version replaces the current one, and older versions are pruned.
+    UpdatePolicy,
+    CreateRole,
+    UpdateTrust,
+    AttachPolicy,
+}
+
+impl Action {
+    pub fn describe(&self, plan: &RolePlan) -> String {
+        match self {
+            Action::CreatePolicy => format!("create policy {}", plan.policy_name),
+            Action::UpdatePolicy => format!(
+                "update policy {} (new default version; older versions pruned)",
+                plan.policy_name
+            ),
+            Action::CreateRole => format!("create role {}", plan.role_name),
+            Action::UpdateTrust => format!("update the trust policy of role {}", plan.role_name),
+            Action::AttachPolicy => format!(
+                "attach policy {} to role {}",
+                plan.policy_name, plan.role_name
+            ),
+        }
+    }
+}
+
+/// The role setup, fully worked out.
+#[derive(Debug, Clone, Serialize)]
+pub struct RolePlan {
+    pub method: Method,
+    pub bucket: String,
+    pub prefix: String,
+    pub access: Access,
+    pub partition: Partition,
+    /// The caller's account; `None` when planning without credentials.
+    pub account_id: Option<AccountId>,
+    pub bucket_region: Option<String>,
+    pub role_name: RoleName,
+    pub policy_name: PolicyName,
+    pub role_arn: String,
+    pub policy_arn: String,
+    pub tidb_account_id: AccountId,
+    pub external_id: Option<ExternalId>,
+    pub kms_keys: Vec<KmsKeyArn>,
+    pub trust_policy: Value,
+    pub permissions_policy: Value,
+    pub actions: Vec<Action>,
+    pub detected: Vec<String>,
+    pub warnings: Vec<String>,
+}
+
+impl RolePlan {
+    pub fn changes(&self) -> bool {
+        !self.actions.is_empty()
+    }
+}
+
+const ACCOUNT_PLACEHOLDER: &str = "<your-account-id>";
+
+pub fn role(
+    method: Method,
+    inputs: &RoleInputs,
+    facts: &Facts,
+    state: &RoleState,
+) -> Result<RolePlan, Error> {
+    let partition = facts.partition.unwrap_or_else(|| {
+        facts
+            .bucket_region
+            .as_deref()
+            .map_or(Partition::Aws, Partition::for_region)
+    });
+    let mut kms_keys: Vec<KmsKeyArn> = inputs
+        .kms_keys
+        .iter()
+        .cloned()
+        .chain(facts.detected_kms_key.clone())
+        .collect();
+    kms_keys.sort();
+    kms_keys.dedup();
+
+    let trust = policy::trust(partition, &inputs.tidb_account, inputs.external_id.as_ref());
+    let permissions = policy::permissions(partition, &inputs.location, inputs.access, &kms_keys);
+    let account = facts
+        .account
+        .as_ref()
+        .map_or(ACCOUNT_PLACEHOLDER, AccountId::as_str);
+
+    let mut actions = Vec::new();
+    match &state.policy {
+        Some(p) if !p.managed => {
+            return Err(Error::NotManaged {
+                kind: "policy",
+                name: inputs.policy_name.to_string(),
+                flag: "--policy-name",
+            })
+        }
+        Some(_) => {
+            let current = state.policy_document.as_ref();
+            if !current.is_some_and(|doc| policy::same(doc, &permissions)) {
+                actions.push(Action::UpdatePolicy);
+            }
+        }
+        None => actions.push(Action::CreatePolicy),
+    }
+    match &state.role {
+        Some(r) if !r.managed => {
+            return Err(Error::NotManaged {
+                kind: "role",
+                name: inputs.role_name.to_string(),
+                flag: "--role-name",
+            })
+        }
+        Some(r) => {
+            if !r
+                .trust
+                .as_ref()
+                .is_some_and(|doc| policy::same(doc, &trust))
+            {
+                actions.push(Action::UpdateTrust);
+            }
+            if !state.attached {
+                actions.push(Action::AttachPolicy);
+            }
+        }
+        None => actions.extend([Action::CreateRole, Action::AttachPolicy]),
+    }
+
+    Ok(RolePlan {
+        method,
+        bucket: inputs.location.bucket().to_string(),
+        prefix: inputs.location.prefix().to_string(),
+        access: inputs.access,
+        partition,
+        account_id: facts.account.clone(),
+        bucket_region: facts.bucket_region.clone(),
+        role_arn: state.role.as_ref().map_or_else(
+            || format!("arn:{partition}:iam::{account}:role/{}", inputs.role_name),
+            |r| r.arn.clone(),
+        ),
+        policy_arn: state.policy.as_ref().map_or_else(
+            || policy_arn(partition, account, &inputs.policy_name),
+            |p| p.arn.clone(),
+        ),
+        role_name: inputs.role_name.clone(),
+        policy_name: inputs.policy_name.clone(),
+        tidb_account_id: inputs.tidb_account.clone(),
+        external_id: inputs.external_id.clone(),
+        kms_keys,
+        trust_policy: trust,
+        permissions_policy: permissions,
+        actions,
+        detected: facts.findings.clone(),
+        warnings: facts.warnings.clone(),
+    })
+}
+
+pub fn policy_arn(partition: Partition, account: &str, name: &PolicyName) -> String {
+    format!("arn:{partition}:iam::{account}:policy/{name}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn inputs() -> RoleInputs {
+        RoleInputs {
+            location: "s3://b1/data/".parse().unwrap(),
+            access: Access::Import,
+            tidb_account: "380838443567".parse().unwrap(),
+            external_id: Some("ext-1".parse().unwrap()),
+            role_name: "r".parse().unwrap(),
+            policy_name: "r-policy".parse().unwrap(),
+            kms_keys: vec![],
+        }
+    }
+
+    fn facts() -> Facts {
+        Facts {
+            account: Some("123456789012".parse().unwrap()),
+            partition: Some(Partition::Aws),
+            bucket_region: Some("us-east-1".into()),
+            ..Facts::default()
+        }
+    }
+
+    fn existing(plan: &RolePlan, managed: bool) -> RoleState {
+        RoleState {
+            role: Some(RoleInfo {
+                arn: plan.role_arn.clone(),
+                managed,
+                trust: Some(plan.trust_policy.clone()),
+            }),
+            policy: Some(PolicyInfo {
+                arn: plan.policy_arn.clone(),
+                managed,
+                default_version: "v1".into(),
+            }),
+            policy_document: Some(plan.permissions_policy.clone()),
+            attached: true,
+        }
+    }
+
+    #[test]
+    fn a_fresh_account_gets_everything_created() {
+        let plan = role(Method::Iam, &inputs(), &facts(), &RoleState::default()).unwrap();
+        assert_eq!(
+            plan.actions,
+            [
+                Action::CreatePolicy,
+                Action::CreateRole,
+                Action::AttachPolicy
+            ]
+        );
+        assert_eq!(plan.role_arn, "arn:aws:iam::123456789012:role/r");
+        assert_eq!(plan.policy_arn, "arn:aws:iam::123456789012:policy/r-policy");
+    }
+
+    #[test]
+    fn the_same_state_again_changes_nothing() {
+        let first = role(Method::Iam, &inputs(), &facts(), &RoleState::default()).unwrap();
+        let again = role(Method::Iam, &inputs(), &facts(), &existing(&first, true)).unwrap();
+        assert!(again.actions.is_empty());
+        assert!(!again.changes());
+    }
+
+    #[test]
+    fn drift_is_brought_back() {
+        let first = role(Method::Iam, &inputs(), &facts(), &RoleState::default()).unwrap();
+        let mut state = existing(&first, true);
+        state.attached = false;
+        state.policy_document = Some(serde_json::json!({"Version": "2012-10-17", "Statement": []}));
+        let mut changed = inputs();
+        changed.external_id = Some("ext-2".parse().unwrap());
+        let plan = role(Method::Iam, &changed, &facts(), &state).unwrap();
+        assert_eq!(
+            plan.actions,
+            [
+                Action::UpdatePolicy,
+                Action::UpdateTrust,
+                Action::AttachPolicy
+            ]
+        );
+    }
+
+    #[test]
+    fn resources_the_tool_did_not_make_are_refused() {
+        let first = role(Method::Iam, &inputs(), &facts(), &RoleState::default()).unwrap();
+        let mut state = existing(&first, true);
+        state.role.as_mut().unwrap().managed = false;
+        let err = role(Method::Iam, &inputs(), &facts(), &state).unwrap_err();
+        assert!(err.to_string().contains("--role-name"), "{err}");
+        let mut state = existing(&first, true);
+        state.policy.as_mut().unwrap().managed = false;
+        let err = role(Method::Iam, &inputs(), &facts(), &state).unwrap_err();
+        assert!(err.to_string().contains("--policy-name"), "{err}");
+    }
+
+    #[test]
+    fn detected_and_given_keys_are_merged_once() {
+        let key: KmsKeyArn = "arn:aws:kms:us-east-1:123456789012:key/k1".parse().unwrap();
+        let mut i = inputs();
+        i.kms_keys = vec![key.clone()];
+        let f = Facts {
+            detected_kms_key: Some(key.clone()),
+            ..facts()
+        };
+        let plan = role(Method::Iam, &i, &f, &RoleState::default()).unwrap();
+        assert_eq!(plan.kms_keys, vec![key]);
+        assert_eq!(
+            plan.permissions_policy["Statement"][2]["Action"][0],
+            "kms:Decrypt"
+        );
+    }
+
+    #[test]
+    fn without_credentials_the_plan_uses_a_placeholder_and_the_region_partition() {
+        let f = Facts {
+            bucket_region: Some("cn-north-1".into()),
+            ..Facts::default()
+        };
+        let plan = role(Method::Iam, &inputs(), &f, &RoleState::default()).unwrap();
+        assert_eq!(plan.partition, Partition::China);
+        assert_eq!(
+            plan.policy_arn,
+            "arn:aws-cn:iam::<your-account-id>:policy/r-policy"
+        );
+    }
+}

@@ -1,0 +1,266 @@
+//! IAM policy documents: the permissions TiDB Cloud needs, and the trust that lets it in.
+//! Pure functions of validated inputs; the same documents feed IAM, CloudFormation and verify.
+
+use serde_json::{json, Map, Value};
+
+use crate::inputs::{Access, AccountId, ExternalId, KmsKeyArn, Partition, S3Location};
+
+pub const VERSION: &str = "2012-10-17";
+
+/// The object actions TiDB Cloud performs under the directory, by direction.
+pub fn object_actions(access: Access) -> Vec<&'static str> {
+    let mut actions = Vec::new();
+    if access.reads() {
+        actions.extend(["s3:GetObject", "s3:GetObjectVersion"]);
+    }
+    if access.writes() {
+        actions.push("s3:PutObject");
+    }
+    actions
+}
+
+/// The bucket actions TiDB Cloud performs on the bucket itself.
+pub fn bucket_actions(_access: Access) -> Vec<&'static str> {
+    vec!["s3:ListBucket"]
+}
+
+/// The KMS actions needed on the bucket's keys: decrypt to read, generate data keys to write.
+pub fn kms_actions(access: Access) -> Vec<&'static str> {
+    let mut actions = vec!["kms:Decrypt"];
+    if access.writes() {
+        actions.push("kms:GenerateDataKey");
+    }
+    actions
+}
+
+/// `arn:aws:s3:::bucket`.
+pub fn bucket_arn(partition: Partition, location: &S3Location) -> String {
+    format!("arn:{partition}:s3:::{}", location.bucket())
+}
+
+/// `arn:aws:s3:::bucket/dir/*`, or `arn:aws:s3:::bucket/*` at the root.
+pub fn objects_arn(partition: Partition, location: &S3Location) -> String {
+    format!(
+        "arn:{partition}:s3:::{}/{}",
+        location.bucket(),
+        location.object_pattern()
+    )
+}
+
+/// The least-privilege permissions policy for one location, direction and set of KMS keys.
+pub fn permissions(
+    partition: Partition,
+    location: &S3Location,
+    access: Access,
+    kms_keys: &[KmsKeyArn],
+) -> Value {
+    let mut statements = vec![
+        json!({
+            "Sid": "TiDBCloudObjects",
+            "Effect": "Allow",
+            "Action": object_actions(access),
+            "Resource": objects_arn(partition, location),
+        }),
+        json!({
+            "Sid": "TiDBCloudListBucket",
+            "Effect": "Allow",
+            "Action": bucket_actions(access),
+            "Resource": bucket_arn(partition, location),
+        }),
+    ];
+    if !kms_keys.is_empty() {
+        let resource = match kms_keys {
+            [one] => json!(one.as_str()),
+            many => json!(many.iter().map(KmsKeyArn::as_str).collect::<Vec<_>>()),
+        };
+        statements.push(json!({
+            "Sid": "TiDBCloudKmsKeys",
+            "Effect": "Allow",
+            "Action": kms_actions(access),
+            "Resource": resource,
+        }));
+    }
+    json!({ "Version": VERSION, "Statement": statements })
+}
+
+/// `arn:aws:iam::ACCOUNT:root`: the principal that stands for TiDB Cloud's whole account.
+pub fn account_root(partition: Partition, account: &AccountId) -> String {
+    format!("arn:{partition}:iam::{account}:root")
+}
+
+/// The trust policy that lets TiDB Cloud's account assume the role, bound to its external ID.
+pub fn trust(
+    partition: Partition,
+    tidb_account: &AccountId,
+    external_id: Option<&ExternalId>,
+) -> Value {
+    let mut statement = Map::new();
+    statement.insert("Effect".into(), json!("Allow"));
+    statement.insert(
+        "Principal".into(),
+        json!({ "AWS": account_root(partition, tidb_account) }),
+    );
+    statement.insert("Action".into(), json!("sts:AssumeRole"));
+    if let Some(id) = external_id {
+        statement.insert(
+            "Condition".into(),
+            json!({ "StringEquals": { "sts:ExternalId": id.as_str() } }),
+        );
+    }
+    json!({ "Version": VERSION, "Statement": [statement] })
+}
+
+/// The form sent to AWS: compact, so that no request carries needless whitespace.
+pub fn to_wire(doc: &Value) -> String {
+    serde_json::to_string(doc).expect("a JSON value always serialises")
+}
+
+/// Parses a document as IAM returns it: URL-encoded JSON (GetRole, GetPolicyVersion), or plain.
+pub fn from_wire(text: &str) -> Option<Value> {
+    let decoded = percent_encoding::percent_decode_str(text)
+        .decode_utf8()
+        .ok()?;
+    serde_json::from_str(&decoded)
+        .ok()
+        .or_else(|| serde_json::from_str(text).ok())
+}
+
+/// Whether two documents grant the same thing, ignoring how IAM may have reshaped them:
+/// order of keys and list items, and a one-item list against a plain string.
+pub fn same(a: &Value, b: &Value) -> bool {
+    normalize(a) == normalize(b)
+}
+
+fn normalize(v: &Value) -> Value {
+    match v {
+        Value::Object(map) => {
+            let mut out: Vec<(String, Value)> = map
+                .iter()
+                .map(|(k, v)| {
+                    let v = match (k.as_str(), v) {
+                        (_, Value::String(s)) if is_list_field(k) => Value::Array(vec![json!(s)]),
+                        _ => v.clone(),
+                    };
+                    (k.clone(), normalize(&v))
+                })
+                .collect();
+            out.sort_by(|a, b| a.0.cmp(&b.0));
+            Value::Object(out.into_iter().collect())
+        }
+        Value::Array(items) => {
+            let mut items: Vec<Value> = items.iter().map(normalize).collect();
+            items.sort_by_key(|v| v.to_string());
+            items.dedup();
+            Value::Array(items)
+        }
+        other => other.clone(),
+    }
+}
+
+fn is_list_field(key: &str) -> bool {
+    matches!(
+        key,
+        "Action" | "NotAction" | "Resource" | "NotResource" | "Statement" | "AWS" | "Service"
+    ) || key.contains(':')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn loc(s: &str) -> S3Location {
+        s.parse().unwrap()
+    }
+
+    fn key(n: u8) -> KmsKeyArn {
+        format!("arn:aws:kms:us-east-1:111122223333:key/0000000{n}-aaaa-bbbb-cccc-dddddddddddd")
+            .parse()
+            .unwrap()
+    }
+
+    #[test]
+    fn import_reads_under_the_directory_only() {
+        let doc = permissions(Partition::Aws, &loc("s3://b1/data/"), Access::Import, &[]);
+        insta::assert_json_snapshot!("import_dir", doc);
+    }
+
+    #[test]
+    fn export_writes_only() {
+        let doc = permissions(
+            Partition::Aws,
+            &loc("s3://b1/out/daily/"),
+            Access::Export,
+            &[],
+        );
+        insta::assert_json_snapshot!("export_dir", doc);
+    }
+
+    #[test]
+    fn both_at_the_root_matches_the_docs_example() {
+        let doc = permissions(
+            Partition::Aws,
+            &loc("s3://tidb-cloud-source-data"),
+            Access::Both,
+            &[],
+        );
+        insta::assert_json_snapshot!("both_root", doc);
+    }
+
+    #[test]
+    fn kms_keys_follow_the_direction() {
+        let import = permissions(
+            Partition::Aws,
+            &loc("s3://b1/d/"),
+            Access::Import,
+            &[key(1)],
+        );
+        insta::assert_json_snapshot!("import_one_kms_key", import);
+        let export = permissions(
+            Partition::China,
+            &loc("s3://b1/d/"),
+            Access::Export,
+            &[key(1), key(2)],
+        );
+        insta::assert_json_snapshot!("export_two_kms_keys_china", export);
+    }
+
+    #[test]
+    fn trust_binds_account_and_external_id() {
+        let account: AccountId = "380838443567".parse().unwrap();
+        let id: ExternalId = "696e6672612d61706914a".parse().unwrap();
+        insta::assert_json_snapshot!("trust", trust(Partition::Aws, &account, Some(&id)));
+        let open = trust(Partition::GovCloud, &account, None);
+        assert_eq!(
+            open["Statement"][0]["Principal"]["AWS"],
+            "arn:aws-us-gov:iam::380838443567:root"
+        );
+        assert!(open["Statement"][0].get("Condition").is_none());
+    }
+
+    #[test]
+    fn wire_form_is_compact_and_round_trips_url_encoding() {
+        let doc = permissions(
+            Partition::Aws,
+            &loc("s3://b1/a b/"),
+            Access::Both,
+            &[key(1)],
+        );
+        let wire = to_wire(&doc);
+        assert!(!wire.contains('\n'));
+        let encoded =
+            percent_encoding::utf8_percent_encode(&wire, percent_encoding::NON_ALPHANUMERIC)
+                .to_string();
+        assert_eq!(from_wire(&encoded).unwrap(), doc);
+        assert_eq!(from_wire(&wire).unwrap(), doc);
+        assert!(from_wire("not json").is_none());
+    }
+
+    #[test]
+    fn sameness_ignores_shape_but_not_meaning() {
+        let a = json!({"Version": VERSION, "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": ["x", "y"]}]});
+        let b = json!({"Statement": [{"Resource": ["y", "x"], "Action": ["s3:GetObject"], "Effect": "Allow"}], "Version": VERSION});
+        assert!(same(&a, &b));
+        let c = json!({"Version": VERSION, "Statement": [{"Effect": "Allow", "Action": "s3:PutObject", "Resource": ["x", "y"]}]});
+        assert!(!same(&a, &c));
+    }
+}

@@ -1,0 +1,180 @@
+//! The seam between the flow and the terminal. The flow asks through [`Prompter`]; a person
+//! answers through [`Terminal`], a test through a scripted prompter.
+
+use dialoguer::theme::ColorfulTheme;
+use dialoguer::{Confirm, Input, Select};
+
+use crate::error::Error;
+
+/// Asks the user. Every method returns `Err(Error::Interrupted)` when the user presses Ctrl-C.
+pub trait Prompter {
+    /// Asks for text until `validate` accepts it; a rejected answer is re-asked with the reason.
+    fn input(
+        &mut self,
+        prompt: &str,
+        default: Option<&str>,
+        validate: &dyn Fn(&str) -> Result<(), String>,
+    ) -> Result<String, Error>;
+
+    /// Offers a choice; returns the chosen index.
+    fn select(&mut self, prompt: &str, items: &[&str], default: usize) -> Result<usize, Error>;
+
+    fn confirm(&mut self, prompt: &str, default: bool) -> Result<bool, Error>;
+}
+
+/// Prompts on stderr with dialoguer.
+pub struct Terminal {
+    theme: ColorfulTheme,
+}
+
+impl Default for Terminal {
+    fn default() -> Self {
+        Terminal {
+            theme: ColorfulTheme::default(),
+        }
+    }
+}
+
+fn interrupted(e: dialoguer::Error) -> Error {
+    match e {
+        dialoguer::Error::IO(e) if e.kind() == std::io::ErrorKind::Interrupted => {
+            Error::Interrupted(String::new())
+        }
+        dialoguer::Error::IO(e) => Error::Other(anyhow::anyhow!("reading the answer: {e}")),
+    }
+}
+
+impl Prompter for Terminal {
+    fn input(
+        &mut self,
+        prompt: &str,
+        default: Option<&str>,
+        validate: &dyn Fn(&str) -> Result<(), String>,
+    ) -> Result<String, Error> {
+        let mut input = Input::<String>::with_theme(&self.theme)
+            .with_prompt(prompt)
+            .validate_with(|s: &String| validate(s.trim()));
+        if let Some(default) = default {
+            input = input.default(default.to_string());
+        }
+        input
+            .interact_text()
+            .map(|s| s.trim().to_string())
+            .map_err(interrupted)
+    }
+
+    fn select(&mut self, prompt: &str, items: &[&str], default: usize) -> Result<usize, Error> {
+        Select::with_theme(&self.theme)
+            .with_prompt(prompt)
+            .items(items)
+            .default(default)
+            .interact_opt()
+            .map_err(interrupted)?
+            .ok_or(Error::Interrupted(String::new()))
+    }
+
+    fn confirm(&mut self, prompt: &str, default: bool) -> Result<bool, Error> {
+        Confirm::with_theme(&self.theme)
+            .with_prompt(prompt)
+            .default(default)
+            .interact_opt()
+            .map_err(interrupted)?
+            .ok_or(Error::Interrupted(String::new()))
+    }
+}
+
+/// For runs that must not prompt: any question is a bug, reported as such.
+pub struct NoPrompts;
+
+impl Prompter for NoPrompts {
+    fn input(
+        &mut self,
+        prompt: &str,
+        _: Option<&str>,
+        _: &dyn Fn(&str) -> Result<(), String>,
+    ) -> Result<String, Error> {
+        Err(anyhow::anyhow!("internal error: asked {prompt:?} in a run that cannot prompt").into())
+    }
+
+    fn select(&mut self, prompt: &str, _: &[&str], _: usize) -> Result<usize, Error> {
+        Err(anyhow::anyhow!("internal error: asked {prompt:?} in a run that cannot prompt").into())
+    }
+
+    fn confirm(&mut self, prompt: &str, _: bool) -> Result<bool, Error> {
+        Err(anyhow::anyhow!("internal error: asked {prompt:?} in a run that cannot prompt").into())
+    }
+}
+
+/// Scripted answers, for tests of the flow.
+#[cfg(test)]
+pub mod scripted {
+    use super::*;
+    use std::collections::VecDeque;
+
+    #[derive(Debug, Clone)]
+    pub enum Answer {
+        Text(&'static str),
+        Choice(usize),
+        Yes,
+        No,
+    }
+
+    #[derive(Default)]
+    pub struct Scripted {
+        pub answers: VecDeque<Answer>,
+        pub asked: Vec<String>,
+        pub rejected: Vec<String>,
+    }
+
+    impl Scripted {
+        pub fn new(answers: impl IntoIterator<Item = Answer>) -> Self {
+            Scripted {
+                answers: answers.into_iter().collect(),
+                ..Default::default()
+            }
+        }
+
+        fn next(&mut self, prompt: &str) -> Answer {
+            self.asked.push(prompt.to_string());
+            self.answers
+                .pop_front()
+                .unwrap_or_else(|| panic!("no scripted answer for {prompt:?}"))
+        }
+    }
+
+    impl Prompter for Scripted {
+        fn input(
+            &mut self,
+            prompt: &str,
+            default: Option<&str>,
+            validate: &dyn Fn(&str) -> Result<(), String>,
+        ) -> Result<String, Error> {
+            loop {
+                let answer = match self.next(prompt) {
+                    Answer::Text("") => default.unwrap_or_default().to_string(),
+                    Answer::Text(t) => t.to_string(),
+                    other => panic!("{prompt:?} wants text, got {other:?}"),
+                };
+                match validate(&answer) {
+                    Ok(()) => return Ok(answer),
+                    Err(reason) => self.rejected.push(reason),
+                }
+            }
+        }
+
+        fn select(&mut self, prompt: &str, items: &[&str], _: usize) -> Result<usize, Error> {
+            match self.next(prompt) {
+                Answer::Choice(i) if i < items.len() => Ok(i),
+                other => panic!("{prompt:?} wants a choice of {items:?}, got {other:?}"),
+            }
+        }
+
+        fn confirm(&mut self, prompt: &str, _: bool) -> Result<bool, Error> {
+            match self.next(prompt) {
+                Answer::Yes => Ok(true),
+                Answer::No => Ok(false),
+                other => panic!("{prompt:?} wants yes or no, got {other:?}"),
+            }
+        }
+    }
+}

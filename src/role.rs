@@ -1,0 +1,506 @@
+//! `role`: create or converge the IAM role that TiDB Cloud assumes, and its policy.
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::aws::iam::{self, PolicyVersion};
+use crate::aws::{sts, Clients};
+use crate::error::{AwsError, Error};
+use crate::inputs::{
+    defaults, Access, AccountId, ExternalId, KmsKeyArn, PolicyName, RoleName, S3Location,
+};
+use crate::journal::{Journal, Resource};
+use crate::output::render_role_plan;
+use crate::plan::{self, Action, Facts, Method, RoleInputs, RolePlan, RoleState};
+use crate::prompt::Prompter;
+use crate::{detect, Context};
+
+/// The `role` command's inputs, as given. Anything missing is asked for, or reported.
+#[derive(Debug, Clone, Default)]
+pub struct RoleRequest {
+    pub method: Option<Method>,
+    pub location: Option<S3Location>,
+    pub access: Option<Access>,
+    pub tidb_account: Option<AccountId>,
+    pub external_id: Option<ExternalId>,
+    /// The explicit opt-out of the external ID condition.
+    pub no_external_id: bool,
+    pub role_name: Option<RoleName>,
+    pub policy_name: Option<PolicyName>,
+    pub kms_keys: Vec<KmsKeyArn>,
+}
+
+/// What `role` did, for stdout.
+#[derive(Debug, Clone, Serialize)]
+pub struct RoleOutcome {
+    pub role_arn: String,
+    pub policy_arn: String,
+    pub role_name: RoleName,
+    pub policy_name: PolicyName,
+    pub bucket: String,
+    pub prefix: String,
+    pub access: Access,
+    pub kms_keys: Vec<KmsKeyArn>,
+    pub changed: bool,
+    pub method: Method,
+    pub account_id: Option<AccountId>,
+    pub bucket_region: Option<String>,
+    pub tidb_account_id: AccountId,
+    pub external_id: Option<ExternalId>,
+    /// What this run did, in order; empty when nothing changed.
+    pub actions: Vec<String>,
+}
+
+/// The result of `role`: the plan alone under `--dry-run`, otherwise what was done.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum RoleReport {
+    Plan { dry_run: bool, plan: Box<RolePlan> },
+    Done(Box<RoleOutcome>),
+}
+
+/// Fills the gaps in the request: from the user when a terminal is there, or else by naming
+/// every missing flag at once.
+pub fn resolve(
+    ctx: &Context,
+    req: RoleRequest,
+    prompter: &mut dyn Prompter,
+) -> Result<(Method, RoleInputs), Error> {
+    if !ctx.can_prompt {
+        let mut missing = Vec::new();
+        if req.location.is_none() {
+            missing.push("--uri");
+        }
+        if req.tidb_account.is_none() {
+            missing.push("--tidb-account-id");
+        }
+        if req.external_id.is_none() && !req.no_external_id {
+            missing.push("--external-id");
+        }
+        if !ctx.yes && !ctx.dry_run {
+            missing.push(
+                "--yes (to apply without a terminal to confirm on; or --dry-run to only plan)",
+            );
+        }
+        if !missing.is_empty() {
+            return Err(Error::Missing {
+                flags: missing.into_iter().map(str::to_string).collect(),
+                hint: if ctx.no_input {
+                    String::new()
+                } else {
+                    "\n  (stdin or stderr is not a terminal, so nothing can be asked; pass them as flags)".into()
+                },
+            });
+        }
+    }
+    let ask_defaults = ctx.can_prompt && !ctx.yes;
+    let method = req.method.unwrap_or(Method::Iam);
+    let access = match req.access {
+        Some(a) => a,
+        None if ask_defaults => {
+            let items = [
+                "import and export (both)",
+                "import: TiDB Cloud reads from S3",
+                "export: TiDB Cloud writes to S3",
+            ];
+            match prompter.select("What will TiDB Cloud do with the bucket?", &items, 0)? {
+                1 => Access::Import,
+                2 => Access::Export,
+                _ => Access::Both,
+            }
+        }
+        None => Access::Both,
+    };
+    let location = match req.location {
+        Some(l) => l,
+        None => ask(
+            prompter,
+            "S3 URI (the File or Folder URI, e.g. s3://my-bucket/data/)",
+            None,
+        )?,
+    };
+    let tidb_account = match req.tidb_account {
+        Some(a) => a,
+        None => ask(
+            prompter,
+            "TiDB Cloud Account ID (console: Add New ARN → Having trouble? Create Role ARN manually)",
+            None,
+        )?,
+    };
+    let external_id = match (req.external_id, req.no_external_id) {
+        (Some(id), _) => Some(id),
+        (None, true) => None,
+        (None, false) => Some(ask(
+            prompter,
+            "TiDB Cloud External ID (shown beside the Account ID)",
+            None,
+        )?),
+    };
+    let default_role = defaults::role_name(&location, access);
+    let role_name = match req.role_name {
+        Some(n) => n,
+        None if ask_defaults => ask(prompter, "Role name", Some(default_role.as_str()))?,
+        None => default_role,
+    };
+    let default_policy = defaults::policy_name(role_name.as_str());
+    let policy_name = match req.policy_name {
+        Some(n) => n,
+        None if ask_defaults => ask(prompter, "Policy name", Some(default_policy.as_str()))?,
+        None => default_policy,
+    };
+    Ok((
+        method,
+        RoleInputs {
+            location,
+            access,
+            tidb_account,
+            external_id,
+            role_name,
+            policy_name,
+            kms_keys: req.kms_keys,
+        },
+    ))
+}
+
+/// Asks until the answer parses, with the parser's own message on a bad answer.
+pub(crate) fn ask<T>(
+    prompter: &mut dyn Prompter,
+    prompt: &str,
+    default: Option<&str>,
+) -> Result<T, Error>
+where
+    T: std::str::FromStr<Err = crate::inputs::Invalid>,
+{
+    let text = prompter.input(prompt, default, &|s| {
+        s.parse::<T>().map(|_| ()).map_err(|e| e.0)
+    })?;
+    text.parse::<T>()
+        .map_err(|e| Error::invalid(prompt.to_string(), e))
+}
+
+/// Runs `role` end to end: resolve, detect, plan, confirm, apply.
+pub async fn run(
+    ctx: &Context,
+    req: RoleRequest,
+    prompter: &mut dyn Prompter,
+) -> Result<RoleReport, Error> {
+    let (method, inputs) = resolve(ctx, req, prompter)?;
+    if inputs.external_id.is_none() {
+        ctx.ui.warn(
+            "--no-external-id: without an external ID, every cluster in the TiDB Cloud project can assume this role (the confused-deputy risk)",
+        );
+    }
+    let clients = match Clients::connect(&ctx.conn).await {
+        Ok(clients) => Some(clients),
+        Err(e @ Error::Credentials { .. }) if ctx.dry_run => {
+            ctx.ui.warn(format!(
+                "planning without AWS: {}",
+                e.to_string().replace('\n', " ")
+            ));
+            None
+        }
+        Err(e) => return Err(e),
+    };
+    let (facts, state) = match &clients {
+        Some(clients) => {
+            let step = ctx
+                .ui
+                .step("Checking the bucket, the account and existing resources");
+            match gather(clients, &inputs).await {
+                Ok(found) => {
+                    step.done("done");
+                    found
+                }
+                Err(e) => {
+                    step.fail();
+                    return Err(e);
+                }
+            }
+        }
+        None => (
+            Facts {
+                bucket_region: ctx.conn.region.clone(),
+                ..Facts::default()
+            },
+            RoleState::default(),
+        ),
+    };
+    let plan = plan::role(method, &inputs, &facts, &state)?;
+    if ctx.dry_run {
+        return Ok(RoleReport::Plan {
+            dry_run: true,
+            plan: Box::new(plan),
+        });
+    }
+    let clients = clients.expect("connected unless dry run");
+    for warning in &plan.warnings {
+        ctx.ui.warn(warning);
+    }
+    if plan.changes() && ctx.can_prompt && !ctx.yes {
+        eprintln!("\n{}\n", render_role_plan(&ctx.ui, &plan));
+        if !prompter.confirm("Proceed?", true)? {
+            return Err(Error::Cancelled);
+        }
+    } else if plan.changes() {
+        for action in &plan.actions {
+            ctx.ui.info(format!("plan: {}", action.describe(&plan)));
+        }
+    }
+
+    let mut journal = Journal::default();
+    let applied = tokio::select! {
+        r = apply(&clients, &plan, &mut journal, ctx) => r,
+        signal = crate::signals::interrupted() => Err(Error::Interrupted(format!(" by {signal}"))),
+    };
+    if let Err(err) = applied {
+        return Err(crate::undo(ctx, &clients, &mut journal, err).await);
+    }
+    let outcome = RoleOutcome {
+        role_arn: plan.role_arn.clone(),
+        policy_arn: plan.policy_arn.clone(),
+        role_name: plan.role_name.clone(),
+        policy_name: plan.policy_name.clone(),
+        bucket: plan.bucket.clone(),
+        prefix: plan.prefix.clone(),
+        access: plan.access,
+        kms_keys: plan.kms_keys.clone(),
+        changed: plan.changes(),
+        method,
+        account_id: plan.account_id.clone(),
+        bucket_region: plan.bucket_region.clone(),
+        tidb_account_id: plan.tidb_account_id.clone(),
+        external_id: plan.external_id.clone(),
+        actions: plan.actions.iter().map(|a| a.describe(&plan)).collect(),
+    };
+    if !outcome.changed {
+        ctx.ui.info(format!(
+            "unchanged: role {} and policy {} already match",
+            outcome.role_name, outcome.policy_name
+        ));
+    }
+    Ok(RoleReport::Done(Box::new(outcome)))
+}
+
+/// Reads the caller, the bucket and the current role and policy, with independent requests
+/// in flight together.
+async fn gather(clients: &Clients, inputs: &RoleInputs) -> Result<(Facts, RoleState), Error> {
+    let bucket = detect::bucket(clients, &inputs.location, &inputs.kms_keys);
+    let state = async {
+        let (caller, role) = tokio::join!(
+            sts::caller_identity(&clients.sts),
+            iam::get_role(&clients.iam, inputs.role_name.as_str())
+        );
+        let caller = caller?;
+        let role = role?;
+        let arn = plan::policy_arn(
+            caller.partition,
+            caller.account.as_str(),
+            &inputs.policy_name,
+        );
+        let (policy, attached) = tokio::join!(iam::get_policy(&clients.iam, &arn), async {
+            match &role {
+                Some(_) => iam::attached_role_policies(&clients.iam, inputs.role_name.as_str())
+                    .await
+                    .map(Some),
+                None => Ok(None),
+            }
+        });
+        let policy = policy?;
+        let policy_document = match &policy {
+            Some(p) if p.managed => {
+                iam::policy_document(&clients.iam, &p.arn, &p.default_version).await?
+            }
+            _ => None,
+        };
+        let attached = attached?.is_some_and(|list| list.iter().any(|a| *a == arn));
+        Ok::<_, Error>((
+            caller,
+            RoleState {
+                role,
+                policy,
+                policy_document,
+                attached,
+            },
+        ))
+    };
+    let (bucket, state) = tokio::join!(bucket, state);
+    // Credential and identity problems explain everything else, so they come first.
+    let (caller, state) = state?;
+    let bucket = bucket?;
+    let mut findings = vec![format!("caller: {}", caller.arn)];
+    findings.extend(bucket.findings);
+    Ok((
+        Facts {
+            account: Some(caller.account),
+            partition: Some(caller.partition),
+            bucket_region: bucket.region,
+            detected_kms_key: bucket.kms_key,
+            findings,
+            warnings: bucket.warnings,
+        },
+        state,
+    ))
+}
+
+/// Makes the plan's changes, recording each creation in the journal before it is requested.
+async fn apply(
+    clients: &Clients,
+    plan: &RolePlan,
+    journal: &mut Journal,
+    ctx: &Context,
+) -> Result<(), Error> {
+    let has = |a: Action| plan.actions.contains(&a);
+    if !plan.changes() {
+        return Ok(());
+    }
+    let step = ctx.ui.step(format!("Applying to role {}", plan.role_name));
+    let policy_entry = has(Action::CreatePolicy).then(|| {
+        journal.begin(Resource::Policy {
+            arn: plan.policy_arn.clone(),
+        })
+    });
+    let role_entry = has(Action::CreateRole).then(|| {
+        journal.begin(Resource::Role {
+            name: plan.role_name.to_string(),
+        })
+    });
+    // The policy and the role do not depend on each other.
+    let (policy, role) = tokio::join!(converge_policy(clients, plan), converge_role(clients, plan));
+    if let Some(entry) = policy_entry {
+        journal.settle(entry, &policy);
+    }
+    if let Some(entry) = role_entry {
+        journal.settle(entry, &role);
+    }
+    if let Err(e) = policy.and(role) {
+        step.fail();
+        return Err(e.into());
+    }
+    if has(Action::AttachPolicy) {
+        let entry = journal.begin(Resource::Attachment {
+            role: plan.role_name.to_string(),
+            policy_arn: plan.policy_arn.clone(),
+        });
+        let attached = attach_when_visible(clients, plan).await;
+        journal.settle(entry, &attached);
+        if let Err(e) = attached {
+            step.fail();
+            return Err(e.into());
+        }
+    }
+    step.done(&format!("{} change(s)", plan.actions.len()));
+    Ok(())
+}
+
+async fn converge_policy(clients: &Clients, plan: &RolePlan) -> Result<(), AwsError> {
+    if plan.actions.contains(&Action::CreatePolicy) {
+        let description = format!(
+            "TiDB Cloud {} access to s3://{}/{} (serverless-s3-setup)",
+            plan.access, plan.bucket, plan.prefix
+        );
+        iam::create_policy(
+            &clients.iam,
+            plan.policy_name.as_str(),
+            &plan.permissions_policy,
+            &description,
+        )
+        .await?;
+    } else if plan.actions.contains(&Action::UpdatePolicy) {
+        replace_default_version(clients, &plan.policy_arn, &plan.permissions_policy).await?;
+    }
+    Ok(())
+}
+
+/// Adds the document as the new default version, then prunes every older version. IAM keeps
+/// at most five, so the oldest goes first when the policy is full.
+pub(crate) async fn replace_default_version(
+    clients: &Clients,
+    arn: &str,
+    document: &serde_json::Value,
+) -> Result<(), AwsError> {
+    let versions = iam::policy_versions(&clients.iam, arn).await?;
+    let mut old: Vec<PolicyVersion> = versions.into_iter().filter(|v| !v.is_default).collect();
+    old.sort_by_key(|v| v.id.trim_start_matches('v').parse::<u32>().unwrap_or(0));
+    if old.len() >= 4 {
+        let oldest = old.remove(0);
+        iam::delete_policy_version(&clients.iam, arn, &oldest.id).await?;
+    }
+    iam::create_default_policy_version(&clients.iam, arn, document).await?;
+    for v in old {
+        iam::delete_policy_version(&clients.iam, arn, &v.id).await?;
+    }
+    Ok(())
+}
+
+async fn converge_role(clients: &Clients, plan: &RolePlan) -> Result<(), AwsError> {
+    let result = if plan.actions.contains(&Action::CreateRole) {
+        let description = format!(
+            "Lets TiDB Cloud {} s3://{}/{} (serverless-s3-setup)",
+            plan.access, plan.bucket, plan.prefix
+        );
+        iam::create_role(
+            &clients.iam,
+            plan.role_name.as_str(),
+            &plan.trust_policy,
+            &description,
+        )
+        .await
+        .map(|_| ())
+    } else if plan.actions.contains(&Action::UpdateTrust) {
+        iam::update_trust(&clients.iam, plan.role_name.as_str(), &plan.trust_policy).await
+    } else {
+        Ok(())
+    };
+    result.map_err(|e| match e.code.as_deref() {
+        Some("MalformedPolicyDocument") if e.message.to_lowercase().contains("principal") => e.with_fix(format!(
+            "IAM does not know the principal arn:{}:iam::{}:root; check --tidb-account-id against the TiDB Cloud console",
+            plan.partition, plan.tidb_account_id
+        )),
+        Some("EntityAlreadyExists") => e.with_fix(
+            "another run created it at the same moment; run the same command again to converge",
+        ),
+        _ => e,
+    })
+}
+
+/// A new policy can take a moment to be visible to AttachRolePolicy; retry briefly.
+async fn attach_when_visible(clients: &Clients, plan: &RolePlan) -> Result<(), AwsError> {
+    let mut delay = Duration::from_millis(250);
+    for attempt in 1.. {
+        match iam::attach_role_policy(&clients.iam, plan.role_name.as_str(), &plan.policy_arn).await
+        {
+            Err(e) if e.code.as_deref() == Some("NoSuchEntity") && attempt < 6 => {
+                tokio::time::sleep(delay).await;
+                delay *= 2;
+            }
+            other => return other,
+        }
+    }
+    unreachable!("the loop returns by the sixth attempt")
+}
+
+/// The text form: the Role ARN alone, for `ARN=$(serverless-s3-setup role …)`.
+pub fn render_text(ctx: &Context, report: &RoleReport) -> String {
+    match report {
+        RoleReport::Plan { plan, .. } => render_role_plan(&ctx.ui, plan),
+        RoleReport::Done(outcome) => outcome.role_arn.clone(),
+    }
+}
+
+/// Where to paste the result, on stderr.
+pub fn next_steps(ctx: &Context, report: &RoleReport) {
+    let RoleReport::Done(outcome) = report else {
+        return;
+    };
+    let where_ = match outcome.access {
+        Access::Import => "Import → Import from S3",
+        Access::Export => "Export data to… → Amazon S3",
+        Access::Both => "Import → Import from S3, or Export data to… → Amazon S3",
+    };
+    ctx.ui.info(format!(
+        "\n{} {}\nNext: in the TiDB Cloud console ({where_}), choose AWS Role ARN and paste it into the Role ARN field.",
+        ctx.ui.bold("Role ARN:"),
+        outcome.role_arn
+    ));
+}
