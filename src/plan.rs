@@ -224,7 +224,7 @@ mod tests {
 
     fn inputs() -> RoleInputs {
         RoleInputs {
-            location: "s3://b1/data/".parse().unwrap(),
+            location: "s3://bkt1/data/".parse().unwrap(),
             access: Access::Import,
             tidb_account: "380838443567".parse().unwrap(),
             external_id: Some("ext-1".parse().unwrap()),

@@ -173,14 +173,20 @@ mod tests {
     }
 
     fn key(n: u8) -> KmsKeyArn {
-        format!("arn:aws:kms:us-east-1:111122223333:key/0000000{n}-aaaa-bbbb-cccc-dddddddddddd")
-            .parse()
-            .unwrap()
+        key_in("aws", "us-east-1", n)
+    }
+
+    fn key_in(partition: &str, region: &str, n: u8) -> KmsKeyArn {
+        format!(
+            "arn:{partition}:kms:{region}:111122223333:key/0000000{n}-aaaa-bbbb-cccc-dddddddddddd"
+        )
+        .parse()
+        .unwrap()
     }
 
     #[test]
     fn import_reads_under_the_directory_only() {
-        let doc = permissions(Partition::Aws, &loc("s3://b1/data/"), Access::Import, &[]);
+        let doc = permissions(Partition::Aws, &loc("s3://bkt1/data/"), Access::Import, &[]);
         insta::assert_json_snapshot!("import_dir", doc);
     }
 
@@ -188,7 +194,7 @@ mod tests {
     fn export_writes_only() {
         let doc = permissions(
             Partition::Aws,
-            &loc("s3://b1/out/daily/"),
+            &loc("s3://bkt1/out/daily/"),
             Access::Export,
             &[],
         );
@@ -210,14 +216,14 @@ mod tests {
     fn kms_keys_follow_the_direction() {
         let import = permissions(
             Partition::Aws,
-            &loc("s3://b1/d/"),
+            &loc("s3://bkt1/d/"),
             Access::Import,
             &[key(1)],
         );
         insta::assert_json_snapshot!("import_one_kms_key", import);
         let export = permissions(
             Partition::China,
-            &loc("s3://b1/d/"),
+            &loc("s3://bkt1/d/"),
             Access::Export,
             &[key(1), key(2)],
         );
@@ -241,7 +247,7 @@ mod tests {
     fn wire_form_is_compact_and_round_trips_url_encoding() {
         let doc = permissions(
             Partition::Aws,
-            &loc("s3://b1/a b/"),
+            &loc("s3://bkt1/a b/"),
             Access::Both,
             &[key(1)],
         );

@@ -413,20 +413,24 @@ async fn converge_policy(clients: &Clients, plan: &RolePlan) -> Result<(), AwsEr
 }
 
 /// Adds the document as the new default version, then prunes every older version. IAM keeps
-/// at most five, so the oldest goes first when the policy is full.
+/// at most five, so when the policy is full the oldest non-default one goes first.
 pub(crate) async fn replace_default_version(
     clients: &Clients,
     arn: &str,
     document: &serde_json::Value,
 ) -> Result<(), AwsError> {
-    let versions = iam::policy_versions(&clients.iam, arn).await?;
-    let mut old: Vec<PolicyVersion> = versions.into_iter().filter(|v| !v.is_default).collect();
+    let mut old: Vec<PolicyVersion> = iam::policy_versions(&clients.iam, arn).await?;
     old.sort_by_key(|v| v.id.trim_start_matches('v').parse::<u32>().unwrap_or(0));
-    if old.len() >= 4 {
-        let oldest = old.remove(0);
+    if old.len() >= 5 {
+        let oldest = old
+            .iter()
+            .position(|v| !v.is_default)
+            .expect("a full policy has non-default versions");
+        let oldest = old.remove(oldest);
         iam::delete_policy_version(&clients.iam, arn, &oldest.id).await?;
     }
     iam::create_default_policy_version(&clients.iam, arn, document).await?;
+    // Every earlier version, the previous default included, is now superseded.
     for v in old {
         iam::delete_policy_version(&clients.iam, arn, &v.id).await?;
     }

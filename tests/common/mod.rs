@@ -1,0 +1,250 @@
+//! Shared test support: a moto server, a fault-injecting proxy, the binary, and AWS clients
+//! that check outcomes from outside.
+#![allow(dead_code, unused_imports)]
+
+pub mod moto;
+pub mod proxy;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::OnceLock;
+
+use aws_config::BehaviorVersion;
+use aws_credential_types::Credentials;
+use serde_json::Value;
+
+pub use self::moto::Moto;
+pub use self::proxy::{Fault, Match, Proxy};
+
+pub const TIDB_ACCOUNT: &str = "380838443567";
+pub const EXTERNAL_ID: &str = "696e6672612d617069-ext";
+
+/// One moto server per test binary, shared by its tests; each test uses its own names.
+pub fn moto() -> &'static Moto {
+    static MOTO: OnceLock<Moto> = OnceLock::new();
+    MOTO.get_or_init(|| Moto::start(&[]))
+}
+
+/// A name no other test in this run uses: `prefix-PID-N`, valid as a bucket name.
+pub fn unique(prefix: &str) -> String {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    format!(
+        "{prefix}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// The binary, with a clean AWS environment pointed at `endpoint` and test credentials.
+pub fn bin(endpoint: &str) -> assert_cmd::Command {
+    bin_with_keys(endpoint, "testing", "testing")
+}
+
+pub fn bin_with_keys(endpoint: &str, key: &str, secret: &str) -> assert_cmd::Command {
+    let mut cmd = bare_bin();
+    cmd.env("AWS_ENDPOINT_URL", endpoint)
+        .env("AWS_ACCESS_KEY_ID", key)
+        .env("AWS_SECRET_ACCESS_KEY", secret)
+        .env("AWS_REGION", "us-east-1");
+    cmd
+}
+
+/// The binary with no AWS configuration at all, and instance metadata disabled.
+pub fn bare_bin() -> assert_cmd::Command {
+    let mut cmd = assert_cmd::Command::cargo_bin("serverless-s3-setup").unwrap();
+    cmd.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", moto::tmp_dir())
+        .env("AWS_CONFIG_FILE", moto::tmp_dir().join("no-aws-config"))
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            moto::tmp_dir().join("no-aws-credentials"),
+        )
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("NO_COLOR", "1")
+        .timeout(std::time::Duration::from_secs(120));
+    cmd
+}
+
+/// Clients for checking results from outside the binary.
+pub struct Aws {
+    pub iam: aws_sdk_iam::Client,
+    pub s3: aws_sdk_s3::Client,
+    pub kms: aws_sdk_kms::Client,
+    pub sts: aws_sdk_sts::Client,
+    pub cfn: aws_sdk_cloudformation::Client,
+}
+
+pub async fn aws(endpoint: &str) -> Aws {
+    aws_as(endpoint, "testing", "testing").await
+}
+
+pub async fn aws_as(endpoint: &str, key: &str, secret: &str) -> Aws {
+    let config = aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(aws_sdk_iam::config::Region::new("us-east-1"))
+        .credentials_provider(Credentials::new(key, secret, None, None, "tests"))
+        .load()
+        .await;
+    let s3 = aws_sdk_s3::config::Builder::from(&config)
+        .force_path_style(true)
+        .build();
+    Aws {
+        iam: aws_sdk_iam::Client::new(&config),
+        s3: aws_sdk_s3::Client::from_conf(s3),
+        kms: aws_sdk_kms::Client::new(&config),
+        sts: aws_sdk_sts::Client::new(&config),
+        cfn: aws_sdk_cloudformation::Client::new(&config),
+    }
+}
+
+impl Aws {
+    pub async fn create_bucket(&self, name: &str) {
+        self.s3.create_bucket().bucket(name).send().await.unwrap();
+    }
+
+    /// A customer-managed key; returns (key ID, key ARN).
+    pub async fn create_key(&self) -> (String, String) {
+        let out = self.kms.create_key().send().await.unwrap();
+        let meta = out.key_metadata().unwrap();
+        (meta.key_id().to_string(), meta.arn().unwrap().to_string())
+    }
+
+    /// Sets the bucket's default encryption to SSE-KMS with `key` (None: the AWS-managed key).
+    pub async fn encrypt_bucket(&self, bucket: &str, key: Option<&str>) {
+        use aws_sdk_s3::types::*;
+        let default = ServerSideEncryptionByDefault::builder()
+            .sse_algorithm(ServerSideEncryption::AwsKms)
+            .set_kms_master_key_id(key.map(str::to_string))
+            .build()
+            .unwrap();
+        let config = ServerSideEncryptionConfiguration::builder()
+            .rules(
+                ServerSideEncryptionRule::builder()
+                    .apply_server_side_encryption_by_default(default)
+                    .build(),
+            )
+            .build()
+            .unwrap();
+        self.s3
+            .put_bucket_encryption()
+            .bucket(bucket)
+            .server_side_encryption_configuration(config)
+            .send()
+            .await
+            .unwrap();
+    }
+
+    /// The role, or None.
+    pub async fn role(&self, name: &str) -> Option<aws_sdk_iam::types::Role> {
+        match self.iam.get_role().role_name(name).send().await {
+            Ok(out) => out.role().cloned(),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_no_such_entity_exception()) =>
+            {
+                None
+            }
+            Err(e) => panic!("GetRole: {e:?}"),
+        }
+    }
+
+    /// The role's trust policy, decoded from IAM's URL encoding.
+    pub async fn trust(&self, role: &str) -> Value {
+        let role = self.role(role).await.expect("role exists");
+        decode(role.assume_role_policy_document().unwrap())
+    }
+
+    /// The names of the account's customer-managed policies.
+    pub async fn local_policies(&self) -> Vec<(String, String)> {
+        let out = self
+            .iam
+            .list_policies()
+            .scope(aws_sdk_iam::types::PolicyScopeType::Local)
+            .max_items(1000)
+            .send()
+            .await
+            .unwrap();
+        out.policies()
+            .iter()
+            .map(|p| {
+                (
+                    p.policy_name().unwrap().to_string(),
+                    p.arn().unwrap().to_string(),
+                )
+            })
+            .collect()
+    }
+
+    pub async fn role_names(&self) -> Vec<String> {
+        let out = self.iam.list_roles().max_items(1000).send().await.unwrap();
+        out.roles()
+            .iter()
+            .map(|r| r.role_name().to_string())
+            .collect()
+    }
+
+    /// The default version's document of a managed policy, decoded.
+    pub async fn policy_document(&self, arn: &str) -> Value {
+        let p = self.iam.get_policy().policy_arn(arn).send().await.unwrap();
+        let version = p
+            .policy()
+            .unwrap()
+            .default_version_id()
+            .unwrap()
+            .to_string();
+        let v = self
+            .iam
+            .get_policy_version()
+            .policy_arn(arn)
+            .version_id(version)
+            .send()
+            .await
+            .unwrap();
+        decode(v.policy_version().unwrap().document().unwrap())
+    }
+
+    pub async fn policy_versions(&self, arn: &str) -> usize {
+        let out = self
+            .iam
+            .list_policy_versions()
+            .policy_arn(arn)
+            .send()
+            .await
+            .unwrap();
+        out.versions().len()
+    }
+
+    pub async fn attached(&self, role: &str) -> Vec<String> {
+        let out = self
+            .iam
+            .list_attached_role_policies()
+            .role_name(role)
+            .send()
+            .await
+            .unwrap();
+        out.attached_policies()
+            .iter()
+            .map(|p| p.policy_arn().unwrap().to_string())
+            .collect()
+    }
+}
+
+pub fn decode(doc: &str) -> Value {
+    let text = percent_encoding_decode(doc);
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+}
+
+fn percent_encoding_decode(s: &str) -> String {
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8()
+        .unwrap()
+        .into_owned()
+}
+
+/// stdout and stderr of a finished run, as text.
+pub fn texts(out: &std::process::Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}

@@ -1,0 +1,246 @@
+//! A fault-injecting HTTP proxy between the binary and moto. It forwards every request, or
+//! answers chosen ones with a fault, and records what it saw so a test can count requests.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::Duration;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// HTTP 500 InternalFailure.
+    Internal,
+    /// HTTP 503 Throttling (SlowDown for S3).
+    Throttle,
+    /// HTTP 403 AccessDenied.
+    Denied,
+    /// Close the connection without answering.
+    Drop,
+}
+
+#[derive(Debug, Clone)]
+pub enum Match {
+    /// The request's action: `CreateRole`, or `s3:GET?location` for S3.
+    Action(String),
+    /// The Nth request (1-based) the proxy sees.
+    Nth(usize),
+}
+
+#[derive(Debug, Clone)]
+struct Rule {
+    matcher: Match,
+    fault: Fault,
+    /// How many more times it fires.
+    left: usize,
+}
+
+#[derive(Default)]
+struct State {
+    seen: Vec<String>,
+    rules: Vec<Rule>,
+}
+
+#[derive(Clone)]
+pub struct Proxy {
+    pub port: u16,
+    state: Arc<Mutex<State>>,
+}
+
+impl Proxy {
+    pub fn start(upstream: u16) -> Proxy {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let state = Arc::new(Mutex::new(State::default()));
+        let shared = state.clone();
+        thread::spawn(move || {
+            for conn in listener.incoming().flatten() {
+                let state = shared.clone();
+                thread::spawn(move || {
+                    let _ = serve(conn, upstream, &state);
+                });
+            }
+        });
+        Proxy { port, state }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Fails matching requests `times` times with `fault`.
+    pub fn fail(&self, matcher: Match, fault: Fault, times: usize) {
+        self.state.lock().unwrap().rules.push(Rule {
+            matcher,
+            fault,
+            left: times,
+        });
+    }
+
+    pub fn fail_action(&self, action: &str, fault: Fault) {
+        self.fail(Match::Action(action.into()), fault, usize::MAX);
+    }
+
+    /// The actions of every request seen so far, in order.
+    pub fn seen(&self) -> Vec<String> {
+        self.state.lock().unwrap().seen.clone()
+    }
+
+    pub fn reset(&self) {
+        let mut s = self.state.lock().unwrap();
+        s.seen.clear();
+        s.rules.clear();
+    }
+}
+
+fn serve(mut client: TcpStream, upstream: u16, state: &Mutex<State>) -> std::io::Result<()> {
+    client.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let mut reader = BufReader::new(client.try_clone()?);
+    let mut head = Vec::new();
+    let mut content_length = 0usize;
+    let mut chunked = false;
+    let mut request_line = String::new();
+    let mut target = None;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line)? == 0 {
+            return Ok(());
+        }
+        if request_line.is_empty() {
+            request_line = line.trim_end().to_string();
+        }
+        let lower = line.to_ascii_lowercase();
+        if let Some(v) = lower.strip_prefix("content-length:") {
+            content_length = v.trim().parse().unwrap_or(0);
+        }
+        if let Some(v) = lower.strip_prefix("x-amz-target:") {
+            // JSON protocols (KMS): `TrentService.DescribeKey`.
+            target = line[line.len() - v.len()..]
+                .trim()
+                .rsplit('.')
+                .next()
+                .map(str::to_string);
+        }
+        if lower.starts_with("transfer-encoding:") && lower.contains("chunked") {
+            chunked = true;
+        }
+        if lower.starts_with("connection:") {
+            continue;
+        }
+        if line == "\r\n" {
+            head.extend_from_slice(b"Connection: close\r\n\r\n");
+            break;
+        }
+        head.extend_from_slice(line.as_bytes());
+    }
+    let mut body = Vec::new();
+    if chunked {
+        loop {
+            let mut size = String::new();
+            reader.read_line(&mut size)?;
+            body.extend_from_slice(size.as_bytes());
+            let n = usize::from_str_radix(size.trim().split(';').next().unwrap_or("0"), 16)
+                .unwrap_or(0);
+            let mut chunk = vec![0; n + 2];
+            reader.read_exact(&mut chunk)?;
+            body.extend_from_slice(&chunk);
+            if n == 0 {
+                break;
+            }
+        }
+    } else {
+        body.resize(content_length, 0);
+        reader.read_exact(&mut body)?;
+    }
+
+    let action = target.unwrap_or_else(|| action_of(&request_line, &body));
+    let fault = {
+        let mut s = state.lock().unwrap();
+        s.seen.push(action.clone());
+        let n = s.seen.len();
+        let rule = s.rules.iter_mut().find(|r| {
+            r.left > 0
+                && match &r.matcher {
+                    Match::Action(a) => *a == action,
+                    Match::Nth(k) => *k == n,
+                }
+        });
+        rule.map(|r| {
+            r.left -= 1;
+            r.fault
+        })
+    };
+    if let Some(fault) = fault {
+        let s3 = action.starts_with("s3:");
+        let (status, code) = match fault {
+            Fault::Drop => {
+                client.shutdown(Shutdown::Both)?;
+                return Ok(());
+            }
+            Fault::Internal => ("500 Internal Server Error", "InternalFailure"),
+            Fault::Throttle => (
+                "503 Service Unavailable",
+                if s3 { "SlowDown" } else { "Throttling" },
+            ),
+            Fault::Denied => ("403 Forbidden", "AccessDenied"),
+        };
+        let body = if s3 {
+            format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{code}</Code><Message>injected by the test proxy</Message><RequestId>proxy</RequestId></Error>")
+        } else {
+            format!("<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>injected by the test proxy</Message></Error><RequestId>proxy</RequestId></ErrorResponse>")
+        };
+        write!(
+            client,
+            "HTTP/1.1 {status}\r\nContent-Type: text/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )?;
+        return client.flush();
+    }
+
+    let mut up = TcpStream::connect(("127.0.0.1", upstream))?;
+    up.write_all(&head)?;
+    up.write_all(&body)?;
+    let mut response = Vec::new();
+    up.read_to_end(&mut response)?;
+    client.write_all(&close_response(response))?;
+    client.flush()
+}
+
+/// Makes the response say `Connection: close`, so that the client never reuses a connection
+/// this proxy is about to close.
+fn close_response(response: Vec<u8>) -> Vec<u8> {
+    let Some(end) = response.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return response;
+    };
+    let head = String::from_utf8_lossy(&response[..end]);
+    let mut out: Vec<u8> = head
+        .split("\r\n")
+        .filter(|l| !l.to_ascii_lowercase().starts_with("connection:"))
+        .collect::<Vec<_>>()
+        .join("\r\n")
+        .into_bytes();
+    out.extend_from_slice(b"\r\nConnection: close\r\n\r\n");
+    out.extend_from_slice(&response[end + 4..]);
+    out
+}
+
+/// `CreateRole` for the query protocols (IAM, STS, CloudFormation); `s3:GET?location` for S3.
+fn action_of(request_line: &str, body: &[u8]) -> String {
+    let body = String::from_utf8_lossy(body);
+    if let Some(action) = body.split('&').find_map(|kv| kv.strip_prefix("Action=")) {
+        return action.to_string();
+    }
+    let mut parts = request_line.split_whitespace();
+    let method = parts.next().unwrap_or("");
+    let target = parts.next().unwrap_or("");
+    let query: Vec<&str> = target
+        .split_once('?')
+        .map(|(_, q)| {
+            q.split('&')
+                .map(|kv| kv.split('=').next().unwrap_or(""))
+                .filter(|k| *k != "x-id")
+                .collect()
+        })
+        .unwrap_or_default();
+    format!("s3:{method}?{}", query.join("&"))
+}

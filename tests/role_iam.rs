@@ -1,0 +1,418 @@
+//! `role --method iam` against moto: outcomes checked from outside through the AWS APIs.
+
+mod common;
+
+use common::*;
+use serde_json::{json, Value};
+
+fn role_args(uri: &str, access: &str) -> Vec<String> {
+    [
+        "role",
+        "--method",
+        "iam",
+        "--uri",
+        uri,
+        "--access",
+        access,
+        "--tidb-account-id",
+        TIDB_ACCOUNT,
+        "--external-id",
+        EXTERNAL_ID,
+        "--yes",
+    ]
+    .map(str::to_string)
+    .to_vec()
+}
+
+fn run_json(endpoint: &str, args: &[String]) -> Value {
+    let out = bin(endpoint)
+        .args(args)
+        .args(["--output", "json"])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = texts(&out);
+    assert!(
+        out.status.success(),
+        "exit {:?}\nstdout: {stdout}\nstderr: {stderr}",
+        out.status.code()
+    );
+    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {stdout}"))
+}
+
+/// The expected permissions policy, written out independently of the tool's planner.
+fn expected_policy(bucket: &str, prefix: &str, access: &str, keys: &[&str]) -> Value {
+    let objects = match access {
+        "import" => json!(["s3:GetObject", "s3:GetObjectVersion"]),
+        "export" => json!(["s3:PutObject"]),
+        _ => json!(["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"]),
+    };
+    let resource = if prefix.is_empty() {
+        format!("arn:aws:s3:::{bucket}/*")
+    } else {
+        format!("arn:aws:s3:::{bucket}/{prefix}/*")
+    };
+    let mut statements = vec![
+        json!({"Sid": "TiDBCloudObjects", "Effect": "Allow", "Action": objects, "Resource": resource}),
+        json!({"Sid": "TiDBCloudListBucket", "Effect": "Allow", "Action": ["s3:ListBucket"], "Resource": format!("arn:aws:s3:::{bucket}")}),
+    ];
+    if !keys.is_empty() {
+        let actions = if access == "import" {
+            json!(["kms:Decrypt"])
+        } else {
+            json!(["kms:Decrypt", "kms:GenerateDataKey"])
+        };
+        let resource = if keys.len() == 1 {
+            json!(keys[0])
+        } else {
+            json!(keys)
+        };
+        statements.push(json!({"Sid": "TiDBCloudKmsKeys", "Effect": "Allow", "Action": actions, "Resource": resource}));
+    }
+    json!({"Version": "2012-10-17", "Statement": statements})
+}
+
+fn expected_trust(external_id: Option<&str>) -> Value {
+    let mut statement = json!({
+        "Effect": "Allow",
+        "Principal": {"AWS": format!("arn:aws:iam::{TIDB_ACCOUNT}:root")},
+        "Action": "sts:AssumeRole",
+    });
+    if let Some(id) = external_id {
+        statement["Condition"] = json!({"StringEquals": {"sts:ExternalId": id}});
+    }
+    json!({"Version": "2012-10-17", "Statement": [statement]})
+}
+
+#[tokio::test]
+async fn creates_exactly_the_planned_role_and_policy_for_every_access_dir_and_key() {
+    let moto = moto();
+    let aws = aws(&moto.url()).await;
+    for access in ["import", "export", "both"] {
+        for prefix in ["", "data/2024"] {
+            for with_key in [false, true] {
+                let bucket = unique("matrix");
+                aws.create_bucket(&bucket).await;
+                let mut key_arn = None;
+                if with_key {
+                    let (id, arn) = aws.create_key().await;
+                    aws.encrypt_bucket(&bucket, Some(&id)).await;
+                    key_arn = Some(arn);
+                }
+                let uri = format!("s3://{bucket}/{prefix}");
+                let out = run_json(&moto.url(), &role_args(&uri, access));
+                let role_name = out["role_name"].as_str().unwrap();
+                let policy_arn = out["policy_arn"].as_str().unwrap();
+                assert_eq!(out["changed"], true);
+                assert_eq!(out["bucket"], bucket.as_str());
+                assert_eq!(out["prefix"], prefix);
+                assert_eq!(out["access"], access);
+
+                let role = aws.role(role_name).await.expect("the role exists");
+                assert_eq!(role.arn(), out["role_arn"].as_str().unwrap());
+                assert!(
+                    role.tags()
+                        .iter()
+                        .any(|t| t.key() == "managed-by" && t.value() == "serverless-s3-setup"),
+                    "role is tagged"
+                );
+                assert_eq!(
+                    aws.trust(role_name).await,
+                    expected_trust(Some(EXTERNAL_ID))
+                );
+                assert_eq!(aws.attached(role_name).await, vec![policy_arn.to_string()]);
+                let keys: Vec<&str> = key_arn.iter().map(String::as_str).collect();
+                assert_eq!(
+                    aws.policy_document(policy_arn).await,
+                    expected_policy(&bucket, prefix, access, &keys),
+                    "{access} {prefix:?} key={with_key}"
+                );
+                assert_eq!(out["kms_keys"], json!(keys));
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn text_output_is_the_role_arn_alone() {
+    let moto = moto();
+    let aws = aws(&moto.url()).await;
+    let bucket = unique("text");
+    aws.create_bucket(&bucket).await;
+    let out = bin(&moto.url())
+        .args(role_args(&format!("s3://{bucket}/d/"), "export"))
+        .output()
+        .unwrap();
+    let (stdout, stderr) = texts(&out);
+    assert!(out.status.success(), "{stderr}");
+    let arn = format!("arn:aws:iam::123456789012:role/tidb-role-export-{bucket}-d");
+    assert_eq!(stdout, format!("{arn}\n"));
+    assert!(
+        stderr.contains("paste it into the Role ARN field"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test]
+async fn reruns_converge_without_duplicates() {
+    let moto = moto();
+    let aws = aws(&moto.url()).await;
+    let bucket = unique("rerun");
+    aws.create_bucket(&bucket).await;
+    let args = role_args(&format!("s3://{bucket}/in/"), "import");
+    let first = run_json(&moto.url(), &args);
+    let second = run_json(&moto.url(), &args);
+    let third = run_json(&moto.url(), &args);
+    assert_eq!(first["changed"], true);
+    assert_eq!(second["changed"], false);
+    assert_eq!(third["changed"], false);
+    assert_eq!(first["role_arn"], third["role_arn"]);
+    let roles: Vec<_> = aws
+        .role_names()
+        .await
+        .into_iter()
+        .filter(|r| r.contains(&bucket))
+        .collect();
+    let policies: Vec<_> = aws
+        .local_policies()
+        .await
+        .into_iter()
+        .filter(|p| p.0.contains(&bucket))
+        .collect();
+    assert_eq!(roles.len(), 1, "{roles:?}");
+    assert_eq!(policies.len(), 1, "{policies:?}");
+    assert_eq!(aws.policy_versions(&policies[0].1).await, 1);
+
+    // A changed external ID and an extra key are brought in; old versions are pruned.
+    let role = first["role_name"].as_str().unwrap();
+    let (_, key) = aws.create_key().await;
+    let mut changed = args.clone();
+    let at = changed.iter().position(|a| a == EXTERNAL_ID).unwrap();
+    changed[at] = "new-external-id".into();
+    changed.extend(["--kms-key".into(), key.clone()]);
+    let fourth = run_json(&moto.url(), &changed);
+    assert_eq!(fourth["changed"], true);
+    assert_eq!(
+        aws.trust(role).await,
+        expected_trust(Some("new-external-id"))
+    );
+    assert_eq!(
+        aws.policy_document(&policies[0].1).await,
+        expected_policy(&bucket, "in", "import", &[&key])
+    );
+    assert_eq!(
+        aws.policy_versions(&policies[0].1).await,
+        1,
+        "old versions are pruned"
+    );
+    let fifth = run_json(&moto.url(), &changed);
+    assert_eq!(fifth["changed"], false);
+}
+
+#[tokio::test]
+async fn a_role_the_tool_did_not_create_is_left_alone() {
+    let moto = moto();
+    let aws = aws(&moto.url()).await;
+    let bucket = unique("foreign");
+    aws.create_bucket(&bucket).await;
+    let foreign_trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"sts:AssumeRole"}]}"#;
+    aws.iam
+        .create_role()
+        .role_name(format!("theirs-{bucket}"))
+        .assume_role_policy_document(foreign_trust)
+        .send()
+        .await
+        .unwrap();
+    let mut args = role_args(&format!("s3://{bucket}"), "both");
+    args.extend(["--role-name".into(), format!("theirs-{bucket}")]);
+    let out = bin(&moto.url()).args(&args).output().unwrap();
+    let (stdout, stderr) = texts(&out);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stdout.is_empty());
+    assert!(
+        stderr.contains("was not created by serverless-s3-setup") && stderr.contains("--role-name"),
+        "{stderr}"
+    );
+    let trust = aws.trust(&format!("theirs-{bucket}")).await;
+    assert_eq!(
+        trust["Statement"][0]["Principal"]["AWS"],
+        "arn:aws:iam::111122223333:root"
+    );
+    assert!(
+        aws.local_policies()
+            .await
+            .iter()
+            .all(|p| !p.0.contains(&bucket)),
+        "no policy was created"
+    );
+}
+
+#[tokio::test]
+async fn no_external_id_is_explicit_and_warned() {
+    let moto = moto();
+    let aws = aws(&moto.url()).await;
+    let bucket = unique("noext");
+    aws.create_bucket(&bucket).await;
+    let out = bin(&moto.url())
+        .args([
+            "role",
+            "--method",
+            "iam",
+            "--uri",
+            &format!("s3://{bucket}/x/"),
+            "--tidb-account-id",
+            TIDB_ACCOUNT,
+            "--no-external-id",
+            "--yes",
+        ])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = texts(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("confused-deputy"), "{stderr}");
+    let role = stdout.trim().rsplit('/').next().unwrap();
+    assert_eq!(aws.trust(role).await, expected_trust(None));
+}
+
+#[tokio::test]
+async fn an_aws_managed_bucket_key_stops_the_run_with_the_reason() {
+    let moto = moto();
+    let aws = aws(&moto.url()).await;
+    let bucket = unique("awskey");
+    aws.create_bucket(&bucket).await;
+    aws.encrypt_bucket(&bucket, None).await;
+    let out = bin(&moto.url())
+        .args(role_args(&format!("s3://{bucket}"), "import"))
+        .output()
+        .unwrap();
+    let (_, stderr) = texts(&out);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("AWS-managed key") && stderr.contains("customer-managed"),
+        "{stderr}"
+    );
+    assert!(aws.role_names().await.iter().all(|r| !r.contains(&bucket)));
+
+    let bucket = unique("awsalias");
+    aws.create_bucket(&bucket).await;
+    aws.encrypt_bucket(&bucket, Some("alias/aws/s3")).await;
+    let out = bin(&moto.url())
+        .args(role_args(&format!("s3://{bucket}"), "import"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(aws.role_names().await.iter().all(|r| !r.contains(&bucket)));
+}
+
+#[tokio::test]
+async fn a_missing_bucket_is_bad_input_and_changes_nothing() {
+    let moto = moto();
+    let aws = aws(&moto.url()).await;
+    let bucket = unique("missing");
+    let out = bin(&moto.url())
+        .args(role_args(&format!("s3://{bucket}/d/"), "import"))
+        .output()
+        .unwrap();
+    let (_, stderr) = texts(&out);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("--uri") && stderr.contains("does not exist"),
+        "{stderr}"
+    );
+    assert!(aws.role_names().await.iter().all(|r| !r.contains(&bucket)));
+}
+
+#[tokio::test]
+async fn dry_run_shows_the_plan_and_changes_nothing() {
+    let moto = moto();
+    let aws = aws(&moto.url()).await;
+    let bucket = unique("dry");
+    aws.create_bucket(&bucket).await;
+    let (_, key) = aws.create_key().await;
+    let out = bin(&moto.url())
+        .args(role_args(&format!("s3://{bucket}/d/"), "export"))
+        .args(["--dry-run", "--kms-key", &key])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = texts(&out);
+    assert!(out.status.success(), "{stderr}");
+    for needle in [
+        "create policy",
+        "create role",
+        "sts:ExternalId",
+        &format!("arn:aws:s3:::{bucket}/d/*"),
+        "kms:GenerateDataKey",
+        "AWS account: 123456789012",
+        &format!("bucket `{bucket}` is in us-east-1"),
+    ] {
+        assert!(
+            stdout.contains(needle),
+            "{needle:?} missing from:\n{stdout}"
+        );
+    }
+    assert!(aws.role_names().await.iter().all(|r| !r.contains(&bucket)));
+    assert!(aws
+        .local_policies()
+        .await
+        .iter()
+        .all(|p| !p.0.contains(&bucket)));
+
+    let out = bin(&moto.url())
+        .args(role_args(&format!("s3://{bucket}/d/"), "export"))
+        .args(["--dry-run", "-o", "json"])
+        .output()
+        .unwrap();
+    let plan: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(plan["dry_run"], true);
+    assert_eq!(plan["plan"]["actions"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        plan["plan"]["trust_policy"],
+        expected_trust(Some(EXTERNAL_ID))
+    );
+}
+
+#[test]
+fn dry_run_works_without_any_aws_account() {
+    let out = bare_bin()
+        .args(role_args("s3://some-bucket/data/", "import"))
+        .args(["--dry-run", "--region", "eu-central-1"])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = texts(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stdout.contains("<your-account-id>"), "{stdout}");
+    assert!(
+        stdout.contains("arn:aws:s3:::some-bucket/data/*"),
+        "{stdout}"
+    );
+    assert!(stderr.contains("planning without AWS"), "{stderr}");
+}
+
+#[test]
+fn without_credentials_it_says_how_to_get_them_and_does_not_hang() {
+    // Instance metadata that accepts connections and never answers: the worst case.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let imds = format!("http://127.0.0.1:{}", silent.local_addr().unwrap().port());
+    let started = std::time::Instant::now();
+    let out = bare_bin()
+        .env_remove("AWS_EC2_METADATA_DISABLED")
+        .env("AWS_EC2_METADATA_SERVICE_ENDPOINT", &imds)
+        .env("AWS_ENDPOINT_URL", &moto().url())
+        .args(role_args("s3://some-bucket/data/", "import"))
+        .output()
+        .unwrap();
+    let elapsed = started.elapsed();
+    let (_, stderr) = texts(&out);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("no AWS credentials found") || stderr.contains("credentials"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("aws configure") && stderr.contains("aws sso login"),
+        "{stderr}"
+    );
+    assert!(
+        elapsed < std::time::Duration::from_secs(5),
+        "took {elapsed:?}"
+    );
+}
