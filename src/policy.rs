@@ -225,7 +225,10 @@ mod tests {
             Partition::China,
             &loc("s3://bkt1/d/"),
             Access::Export,
-            &[key(1), key(2)],
+            &[
+                key_in("aws-cn", "cn-north-1", 1),
+                key_in("aws-cn", "cn-north-1", 2),
+            ],
         );
         insta::assert_json_snapshot!("export_two_kms_keys_china", export);
     }
