@@ -29,6 +29,7 @@ pub struct Cli {
 }
 
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct Global {
     /// AWS profile to use (default: the standard credential chain)
     #[arg(long, global = true, env = "AWS_PROFILE", value_name = "NAME")]

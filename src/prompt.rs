@@ -23,16 +23,9 @@ pub trait Prompter {
 }
 
 /// Prompts on stderr with dialoguer.
+#[derive(Default)]
 pub struct Terminal {
     theme: ColorfulTheme,
-}
-
-impl Default for Terminal {
-    fn default() -> Self {
-        Terminal {
-            theme: ColorfulTheme::default(),
-        }
-    }
 }
 
 fn interrupted(e: dialoguer::Error) -> Error {

@@ -313,7 +313,7 @@ async fn gather(clients: &Clients, inputs: &RoleInputs) -> Result<(Facts, RoleSt
             }
             _ => None,
         };
-        let attached = attached?.is_some_and(|list| list.iter().any(|a| *a == arn));
+        let attached = attached?.is_some_and(|list| list.contains(&arn));
         Ok::<_, Error>((
             caller,
             RoleState {

@@ -396,7 +396,7 @@ fn without_credentials_it_says_how_to_get_them_and_does_not_hang() {
     let out = bare_bin()
         .env_remove("AWS_EC2_METADATA_DISABLED")
         .env("AWS_EC2_METADATA_SERVICE_ENDPOINT", &imds)
-        .env("AWS_ENDPOINT_URL", &moto().url())
+        .env("AWS_ENDPOINT_URL", moto().url())
         .args(role_args("s3://some-bucket/data/", "import"))
         .output()
         .unwrap();

@@ -1,0 +1,189 @@
+//! Bad input exits 2 with a message naming the flag and the rule, and sends no request at all.
+
+mod common;
+
+use common::*;
+
+const GOOD: [(&str, &str); 4] = [
+    ("--uri", "s3://good-bucket/data/"),
+    ("--tidb-account-id", TIDB_ACCOUNT),
+    ("--external-id", EXTERNAL_ID),
+    ("--access", "import"),
+];
+
+/// `role` with every good flag except `flag`, which gets `value`, plus `extra`.
+fn role_with(flag: &str, value: &str, extra: &[&str]) -> Vec<String> {
+    let mut args = vec![
+        "role".to_string(),
+        "--method".into(),
+        "iam".into(),
+        "--yes".into(),
+    ];
+    for (f, v) in GOOD {
+        if f != flag {
+            args.extend([f.to_string(), v.to_string()]);
+        }
+    }
+    if !flag.is_empty() {
+        args.extend([flag.to_string(), value.to_string()]);
+    }
+    args.extend(extra.iter().map(|s| s.to_string()));
+    args
+}
+
+#[test]
+fn bad_inputs_are_rejected_before_any_request() {
+    let proxy = Proxy::start(moto().port);
+    let long_ext = "e".repeat(1225);
+    let long_role = "r".repeat(65);
+    let long_policy = "p".repeat(129);
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (role_with("--uri", "good-bucket/data", &[]), "--uri"),
+        (role_with("--uri", "s3://", &[]), "--uri"),
+        (role_with("--uri", "", &[]), "--uri"),
+        (role_with("--uri", "s3://ab", &[]), "--uri"),
+        (role_with("--uri", "s3://Good_Bucket/data", &[]), "--uri"),
+        (role_with("--uri", "s3://-bucket/x", &[]), "--uri"),
+        (role_with("--uri", "s3://bucket..dots", &[]), "--uri"),
+        (role_with("--uri", "s3://192.168.10.1/x", &[]), "--uri"),
+        (role_with("--uri", "s3://good-bucket/data/*", &[]), "--uri"),
+        (role_with("--uri", "s3://good-bucket/a//b", &[]), "--uri"),
+        (role_with("--uri", "s3://good-bucket/a\u{7}b", &[]), "--uri"),
+        (
+            role_with("--uri", "https://good-bucket.s3.amazonaws.com/data", &[]),
+            "--uri",
+        ),
+        (role_with("--access", "read", &[]), "--access"),
+        (role_with("--access", "", &[]), "--access"),
+        (
+            role_with("--tidb-account-id", "12345", &[]),
+            "--tidb-account-id",
+        ),
+        (
+            role_with("--tidb-account-id", "abcdefghijkl", &[]),
+            "--tidb-account-id",
+        ),
+        (
+            role_with("--tidb-account-id", "１２３４５６７８９０１２", &[]),
+            "--tidb-account-id",
+        ),
+        (role_with("--tidb-account-id", "", &[]), "--tidb-account-id"),
+        (role_with("--external-id", "a", &[]), "--external-id"),
+        (
+            role_with("--external-id", "has space", &[]),
+            "--external-id",
+        ),
+        (role_with("--external-id", &long_ext, &[]), "--external-id"),
+        (role_with("--external-id", "ünïcode", &[]), "--external-id"),
+        (
+            role_with("", "", &["--role-name", &long_role]),
+            "--role-name",
+        ),
+        (
+            role_with("", "", &["--role-name", "bad/name"]),
+            "--role-name",
+        ),
+        (role_with("", "", &["--role-name", ""]), "--role-name"),
+        (
+            role_with("", "", &["--policy-name", &long_policy]),
+            "--policy-name",
+        ),
+        (
+            role_with("", "", &["--policy-name", "a b"]),
+            "--policy-name",
+        ),
+        (role_with("", "", &["--kms-key", "not-an-arn"]), "--kms-key"),
+        (
+            role_with(
+                "",
+                "",
+                &["--kms-key", "arn:aws:kms:us-east-1:123456789012:alias/mine"],
+            ),
+            "--kms-key",
+        ),
+        (
+            role_with(
+                "",
+                "",
+                &["--kms-key", "arn:aws:s3:us-east-1:123456789012:key/abc"],
+            ),
+            "--kms-key",
+        ),
+        (
+            role_with("", "", &["--region", "moon-base-one"]),
+            "--region",
+        ),
+        (
+            role_with("", "", &["--endpoint-url", "ftp://127.0.0.1"]),
+            "--endpoint-url",
+        ),
+        (role_with("", "", &["--no-external-id"]), "--no-external-id"),
+        (role_with("", "", &["--output", "yaml"]), "--output"),
+        (role_with("", "", &["--method", "terraform"]), "--method"),
+        (
+            role_with("--tidb-account-id", "", &[])
+                .into_iter()
+                .filter(|a| a != "--tidb-account-id" && !a.is_empty())
+                .collect(),
+            "--tidb-account-id",
+        ),
+        (
+            role_with("", "", &[])
+                .into_iter()
+                .filter(|a| a != "--yes")
+                .collect(),
+            "--yes",
+        ),
+    ];
+    assert!(cases.len() >= 25);
+    let mut failures = Vec::new();
+    for (args, flag) in &cases {
+        let out = bin(&proxy.url())
+            .args(args)
+            .timeout(std::time::Duration::from_secs(20))
+            .output()
+            .unwrap();
+        let (stdout, stderr) = texts(&out);
+        if out.status.code() != Some(2) || !stderr.contains(flag) || !stdout.is_empty() {
+            failures.push(format!(
+                "{args:?}: exit {:?}, wanted 2 naming {flag}\n  stderr: {stderr}",
+                out.status.code()
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert_eq!(
+        proxy.seen(),
+        Vec::<String>::new(),
+        "bad input sent requests"
+    );
+}
+
+#[test]
+fn json_mode_reports_bad_input_as_json() {
+    let out = bin("http://127.0.0.1:9")
+        .args(role_with("--tidb-account-id", "12", &["--output", "json"]))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err: serde_json::Value = serde_json::from_slice(&out.stderr).unwrap();
+    assert_eq!(err["error"]["kind"], "invalid_input");
+    assert!(err["error"]["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("--tidb-account-id:"));
+}
+
+#[test]
+fn missing_flags_are_all_named_at_once_without_a_terminal() {
+    let out = bin("http://127.0.0.1:9")
+        .args(["role", "--method", "iam"])
+        .timeout(std::time::Duration::from_secs(10))
+        .output()
+        .unwrap();
+    let (_, stderr) = texts(&out);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    for flag in ["--uri", "--tidb-account-id", "--external-id", "--yes"] {
+        assert!(stderr.contains(flag), "{flag} not named: {stderr}");
+    }
+}

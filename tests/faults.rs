@@ -1,0 +1,186 @@
+//! Failures midway: a fault-injecting proxy between the binary and moto fails chosen calls,
+//! and the run must leave nothing of its own behind, or say exactly what is left.
+
+mod common;
+
+use common::*;
+
+fn role_args(bucket: &str) -> Vec<String> {
+    [
+        "role",
+        "--method",
+        "iam",
+        "--access",
+        "import",
+        "--tidb-account-id",
+        TIDB_ACCOUNT,
+        "--external-id",
+        EXTERNAL_ID,
+        "--yes",
+    ]
+    .map(str::to_string)
+    .into_iter()
+    .chain(["--uri".to_string(), format!("s3://{bucket}/data/")])
+    .collect()
+}
+
+async fn nothing_left(aws: &Aws, bucket: &str) {
+    let roles: Vec<_> = aws
+        .role_names()
+        .await
+        .into_iter()
+        .filter(|r| r.contains(bucket))
+        .collect();
+    let policies: Vec<_> = aws
+        .local_policies()
+        .await
+        .into_iter()
+        .filter(|p| p.0.contains(bucket))
+        .collect();
+    assert!(roles.is_empty(), "roles left: {roles:?}");
+    assert!(policies.is_empty(), "policies left: {policies:?}");
+}
+
+#[tokio::test]
+async fn a_failed_create_role_undoes_the_policy() {
+    let moto = moto();
+    let aws = aws(&moto.url()).await;
+    let proxy = Proxy::start(moto.port);
+    proxy.fail_action("CreateRole", Fault::Denied);
+    let bucket = unique("fail-create-role");
+    aws.create_bucket(&bucket).await;
+    let out = bin(&proxy.url()).args(role_args(&bucket)).output().unwrap();
+    let (stdout, stderr) = texts(&out);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stdout.is_empty(), "{stdout}");
+    assert!(
+        stderr.contains("iam:CreateRole failed: AccessDenied"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("lacks iam:CreateRole"), "{stderr}");
+    let seen = proxy.seen();
+    assert!(seen.contains(&"CreatePolicy".to_string()), "{seen:?}");
+    assert!(
+        seen.contains(&"DeletePolicy".to_string()),
+        "the policy it created is undone: {seen:?}"
+    );
+    nothing_left(&aws, &bucket).await;
+}
+
+#[tokio::test]
+async fn a_failed_attach_undoes_the_role_and_the_policy() {
+    let moto = moto();
+    let aws = aws(&moto.url()).await;
+    let proxy = Proxy::start(moto.port);
+    proxy.fail_action("AttachRolePolicy", Fault::Denied);
+    let bucket = unique("fail-attach");
+    aws.create_bucket(&bucket).await;
+    let out = bin(&proxy.url()).args(role_args(&bucket)).output().unwrap();
+    let (_, stderr) = texts(&out);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("iam:AttachRolePolicy failed"), "{stderr}");
+    assert!(
+        stderr.contains("removed role") && stderr.contains("removed policy"),
+        "{stderr}"
+    );
+    nothing_left(&aws, &bucket).await;
+
+    // With the fault gone, the same command converges.
+    let out = bin(&moto.url()).args(role_args(&bucket)).output().unwrap();
+    assert!(out.status.success());
+    let role = String::from_utf8(out.stdout).unwrap();
+    let name = role.trim().rsplit('/').next().unwrap();
+    assert_eq!(aws.attached(name).await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_dropped_connection_on_create_role_leaves_nothing() {
+    let moto = moto();
+    let aws = aws(&moto.url()).await;
+    let proxy = Proxy::start(moto.port);
+    proxy.fail_action("CreateRole", Fault::Drop);
+    let bucket = unique("drop-create-role");
+    aws.create_bucket(&bucket).await;
+    let out = bin(&proxy.url()).args(role_args(&bucket)).output().unwrap();
+    let (_, stderr) = texts(&out);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("iam:CreateRole failed"), "{stderr}");
+    nothing_left(&aws, &bucket).await;
+}
+
+#[tokio::test]
+async fn when_the_undo_fails_too_the_leftovers_and_their_removal_are_printed() {
+    let moto = moto();
+    let aws = aws(&moto.url()).await;
+    let proxy = Proxy::start(moto.port);
+    proxy.fail_action("AttachRolePolicy", Fault::Denied);
+    proxy.fail_action("DeleteRole", Fault::Denied);
+    let bucket = unique("fail-undo");
+    aws.create_bucket(&bucket).await;
+    let out = bin(&proxy.url()).args(role_args(&bucket)).output().unwrap();
+    let (_, stderr) = texts(&out);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let role = format!("tidb-role-import-{bucket}-data");
+    assert!(stderr.contains("Left in AWS"), "{stderr}");
+    assert!(
+        stderr.contains(&format!("aws iam delete-role --role-name {role}")),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("aws iam delete-policy"),
+        "the policy was undone: {stderr}"
+    );
+    // Exactly what was printed is left: the role, and nothing else.
+    assert!(aws.role(&role).await.is_some());
+    assert!(aws
+        .local_policies()
+        .await
+        .iter()
+        .all(|p| !p.0.contains(&bucket)));
+    aws.iam.delete_role().role_name(&role).send().await.unwrap();
+    nothing_left(&aws, &bucket).await;
+}
+
+#[tokio::test]
+async fn the_normal_run_makes_the_minimum_requests_with_independent_ones_together() {
+    let moto = moto();
+    let aws = aws(&moto.url()).await;
+    let proxy = Proxy::start(moto.port);
+    let bucket = unique("count");
+    aws.create_bucket(&bucket).await;
+    let out = bin(&proxy.url()).args(role_args(&bucket)).output().unwrap();
+    assert!(out.status.success());
+    let mut seen = proxy.seen();
+    seen.sort();
+    assert_eq!(
+        seen,
+        [
+            "AttachRolePolicy",
+            "CreatePolicy",
+            "CreateRole",
+            "GetCallerIdentity",
+            "GetPolicy",
+            "GetRole",
+            "s3:GET?encryption",
+            "s3:GET?location",
+        ]
+    );
+    proxy.reset();
+    let out = bin(&proxy.url()).args(role_args(&bucket)).output().unwrap();
+    assert!(out.status.success());
+    let mut seen = proxy.seen();
+    seen.sort();
+    assert_eq!(
+        seen,
+        [
+            "GetCallerIdentity",
+            "GetPolicy",
+            "GetPolicyVersion",
+            "GetRole",
+            "ListAttachedRolePolicies",
+            "s3:GET?encryption",
+            "s3:GET?location",
+        ],
+        "a converged rerun only reads"
+    );
+}

@@ -1,0 +1,234 @@
+//! Least privilege, proven with moto's IAM enforcement: the policy the tool creates is attached
+//! to a probe user, whose own key then tries what TiDB Cloud would, and what it must not.
+
+mod common;
+
+use common::*;
+
+struct Enforced {
+    moto: Moto,
+    admin: (String, String),
+}
+
+/// A server of this test binary's own, with an all-powerful admin key made before
+/// enforcement is turned on.
+async fn enforced() -> &'static Enforced {
+    static SERVER: tokio::sync::OnceCell<Enforced> = tokio::sync::OnceCell::const_new();
+    SERVER.get_or_init(start_enforced).await
+}
+
+async fn start_enforced() -> Enforced {
+    let moto = Moto::start(&[]);
+    let aws = aws(&moto.url()).await;
+    aws.iam
+        .create_user()
+        .user_name("admin")
+        .send()
+        .await
+        .unwrap();
+    aws.iam
+        .put_user_policy()
+        .user_name("admin")
+        .policy_name("everything")
+        .policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#)
+        .send()
+        .await
+        .unwrap();
+    let key = aws
+        .iam
+        .create_access_key()
+        .user_name("admin")
+        .send()
+        .await
+        .unwrap();
+    let key = key.access_key().unwrap();
+    let admin = (
+        key.access_key_id().to_string(),
+        key.secret_access_key().to_string(),
+    );
+    moto.enforce_iam();
+    Enforced { moto, admin }
+}
+
+/// Runs `role` for `access` on a fresh bucket holding `data/in.csv` and `other/in.csv`, and
+/// returns S3 clients for a probe user holding exactly the created policy, and the bucket.
+async fn probe_for(access: &str) -> (Aws, String) {
+    let server = enforced().await;
+    let url = server.moto.url();
+    let (key, secret) = &server.admin;
+    let admin = aws_as(&url, key, secret).await;
+    let bucket = unique(&format!("lp-{access}"));
+    admin.create_bucket(&bucket).await;
+    for k in ["data/in.csv", "other/in.csv"] {
+        admin
+            .s3
+            .put_object()
+            .bucket(&bucket)
+            .key(k)
+            .body(b"a,b\n".to_vec().into())
+            .send()
+            .await
+            .unwrap();
+    }
+    let out = bin_with_keys(&url, key, secret)
+        .args([
+            "role",
+            "--method",
+            "iam",
+            "--uri",
+            &format!("s3://{bucket}/data/"),
+            "--access",
+            access,
+            "--tidb-account-id",
+            TIDB_ACCOUNT,
+            "--external-id",
+            EXTERNAL_ID,
+            "--yes",
+            "-o",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = texts(&out);
+    assert!(
+        out.status.success(),
+        "the tool itself, under enforcement: {stderr}"
+    );
+    let result: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let policy_arn = result["policy_arn"].as_str().unwrap();
+
+    let probe = format!("probe-{bucket}");
+    admin
+        .iam
+        .create_user()
+        .user_name(&probe)
+        .send()
+        .await
+        .unwrap();
+    admin
+        .iam
+        .attach_user_policy()
+        .user_name(&probe)
+        .policy_arn(policy_arn)
+        .send()
+        .await
+        .unwrap();
+    let k = admin
+        .iam
+        .create_access_key()
+        .user_name(&probe)
+        .send()
+        .await
+        .unwrap();
+    let k = k.access_key().unwrap();
+    (
+        aws_as(&url, k.access_key_id(), k.secret_access_key()).await,
+        bucket,
+    )
+}
+
+async fn can_get(probe: &Aws, bucket: &str, key: &str) -> bool {
+    outcome(probe.s3.get_object().bucket(bucket).key(key).send().await)
+}
+
+async fn can_put(probe: &Aws, bucket: &str, key: &str) -> bool {
+    outcome(
+        probe
+            .s3
+            .put_object()
+            .bucket(bucket)
+            .key(key)
+            .body(b"x".to_vec().into())
+            .send()
+            .await,
+    )
+}
+
+async fn can_list(probe: &Aws, bucket: &str) -> bool {
+    outcome(
+        probe
+            .s3
+            .list_objects_v2()
+            .bucket(bucket)
+            .prefix("data/")
+            .send()
+            .await,
+    )
+}
+
+async fn can_delete(probe: &Aws, bucket: &str, key: &str) -> bool {
+    outcome(
+        probe
+            .s3
+            .delete_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await,
+    )
+}
+
+/// Allowed, or AccessDenied; anything else is a broken test.
+fn outcome<T, E: aws_sdk_s3::error::ProvideErrorMetadata + std::fmt::Debug>(
+    r: Result<T, aws_sdk_s3::error::SdkError<E, aws_smithy_runtime_api::http::Response>>,
+) -> bool {
+    match r {
+        Ok(_) => true,
+        Err(e) if e.as_service_error().and_then(|s| s.code()) == Some("AccessDenied") => false,
+        Err(e) => panic!("expected success or AccessDenied, got {e:?}"),
+    }
+}
+
+#[tokio::test]
+async fn import_reads_its_directory_and_nothing_else() {
+    let (probe, bucket) = probe_for("import").await;
+    assert!(
+        can_get(&probe, &bucket, "data/in.csv").await,
+        "GetObject under the dir"
+    );
+    assert!(can_list(&probe, &bucket).await, "ListBucket");
+    assert!(
+        !can_get(&probe, &bucket, "other/in.csv").await,
+        "GetObject outside the dir"
+    );
+    assert!(
+        !can_put(&probe, &bucket, "data/new.csv").await,
+        "PutObject for import-only"
+    );
+    assert!(
+        !can_delete(&probe, &bucket, "data/in.csv").await,
+        "DeleteObject"
+    );
+}
+
+#[tokio::test]
+async fn export_writes_its_directory_and_cannot_read() {
+    let (probe, bucket) = probe_for("export").await;
+    assert!(
+        can_put(&probe, &bucket, "data/out.csv").await,
+        "PutObject under the dir"
+    );
+    assert!(can_list(&probe, &bucket).await, "ListBucket");
+    assert!(
+        !can_get(&probe, &bucket, "data/in.csv").await,
+        "GetObject for export-only"
+    );
+    assert!(
+        !can_put(&probe, &bucket, "other/out.csv").await,
+        "PutObject outside the dir"
+    );
+    assert!(
+        !can_delete(&probe, &bucket, "data/in.csv").await,
+        "DeleteObject"
+    );
+}
+
+#[tokio::test]
+async fn both_reads_and_writes_its_directory_only() {
+    let (probe, bucket) = probe_for("both").await;
+    assert!(can_get(&probe, &bucket, "data/in.csv").await);
+    assert!(can_put(&probe, &bucket, "data/out.csv").await);
+    assert!(!can_get(&probe, &bucket, "other/in.csv").await);
+    assert!(!can_put(&probe, &bucket, "other/out.csv").await);
+    assert!(!can_delete(&probe, &bucket, "data/in.csv").await);
+}
