@@ -5,6 +5,7 @@ use std::str::FromStr;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use serverless_s3_setup::access_key::{self, AccessKeyRequest, DeleteRequest};
 use serverless_s3_setup::error::Error;
 use serverless_s3_setup::inputs::{Invalid, Region};
 use serverless_s3_setup::plan::Method;
@@ -78,6 +79,67 @@ pub enum OutputFormat {
 pub enum Command {
     /// Create (or bring up to date) an IAM role that TiDB Cloud assumes; prints the Role ARN
     Role(RoleArgs),
+
+    /// Create an IAM user with least privilege and an access key for it; prints the key once
+    #[command(name = "access-key", args_conflicts_with_subcommands = true)]
+    AccessKey(AccessKeyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AccessKeyArgs {
+    #[command(subcommand)]
+    pub action: Option<AccessKeyAction>,
+
+    #[command(flatten)]
+    pub create: AccessKeyCreateArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AccessKeyAction {
+    /// Delete the key (or all keys) of a user this tool made, after the import or export
+    Delete(AccessKeyDeleteArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AccessKeyCreateArgs {
+    /// The File URI (import) or Folder URI (export): s3://bucket or s3://bucket/dir/
+    #[arg(long, value_name = "URI")]
+    pub uri: Option<String>,
+
+    /// What TiDB Cloud may do: import (read), export (write) or both [default: both]
+    #[arg(long, value_name = "ACCESS")]
+    pub access: Option<String>,
+
+    /// IAM user name [default: tidb-user-ACCESS-BUCKET-DIR]
+    #[arg(long, value_name = "NAME")]
+    pub user_name: Option<String>,
+
+    /// Policy name [default: USER-NAME-policy]
+    #[arg(long, value_name = "NAME")]
+    pub policy_name: Option<String>,
+
+    /// A KMS key ARN to grant besides the bucket's detected default key (repeatable)
+    #[arg(long = "kms-key", value_name = "ARN")]
+    pub kms_keys: Vec<String>,
+
+    /// Write the key to this new file (mode 0600) instead of stdout; stdout gets the key ID
+    #[arg(long, value_name = "PATH")]
+    pub secret_file: Option<std::path::PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct AccessKeyDeleteArgs {
+    /// The user whose key to delete
+    #[arg(long, value_name = "NAME")]
+    pub user_name: Option<String>,
+
+    /// The key to delete [default: every key of the user]
+    #[arg(long, value_name = "ID")]
+    pub access_key_id: Option<String>,
+
+    /// Also delete the user, and the policy this tool made for it
+    #[arg(long)]
+    pub with_user: bool,
 }
 
 #[derive(Debug, Args)]
@@ -165,11 +227,39 @@ impl RoleArgs {
             no_external_id: self.no_external_id,
             role_name: parse("--role-name", self.role_name)?,
             policy_name: parse("--policy-name", self.policy_name)?,
-            kms_keys: self
-                .kms_keys
-                .into_iter()
-                .map(|k| k.parse().map_err(|e| Error::invalid("--kms-key", e)))
-                .collect::<Result<_, _>>()?,
+            kms_keys: parse_keys(self.kms_keys)?,
+        })
+    }
+}
+
+fn parse_keys(keys: Vec<String>) -> Result<Vec<serverless_s3_setup::inputs::KmsKeyArn>, Error> {
+    keys.into_iter()
+        .map(|k| k.parse().map_err(|e| Error::invalid("--kms-key", e)))
+        .collect()
+}
+
+impl AccessKeyCreateArgs {
+    pub fn into_request(self) -> Result<AccessKeyRequest, Error> {
+        Ok(AccessKeyRequest {
+            location: parse("--uri", self.uri)?,
+            access: parse("--access", self.access)?,
+            user_name: parse("--user-name", self.user_name)?,
+            policy_name: parse("--policy-name", self.policy_name)?,
+            kms_keys: parse_keys(self.kms_keys)?,
+            secret_file: self.secret_file,
+        })
+    }
+}
+
+impl AccessKeyDeleteArgs {
+    pub fn into_request(self) -> Result<DeleteRequest, Error> {
+        Ok(DeleteRequest {
+            user_name: parse("--user-name", self.user_name)?,
+            access_key_id: self
+                .access_key_id
+                .map(|id| access_key::parse_key_id(&id))
+                .transpose()?,
+            with_user: self.with_user,
         })
     }
 }

@@ -44,6 +44,13 @@ pub enum Error {
     #[error("bucket `{bucket}` is encrypted with the AWS-managed key aws/s3 ({key}), which AWS does not let other accounts use, so TiDB Cloud could never read or write it\n  fix: switch the bucket's default encryption to a customer-managed KMS key or to SSE-S3, then run this again")]
     AwsManagedKey { bucket: String, key: String },
 
+    /// The user already holds as many access keys as IAM allows.
+    #[error("user `{user}` already has {} access keys, IAM's limit, so no new key can be created; nothing was changed\n{}\n  fix: delete one after its import or export is done:\n{}", .keys.len(), key_lines(.keys), delete_lines(.user, .keys))]
+    KeyLimit {
+        user: String,
+        keys: Vec<crate::aws::iam::AccessKeyInfo>,
+    },
+
     /// An AWS call failed.
     #[error(transparent)]
     Aws(#[from] AwsError),
@@ -95,6 +102,7 @@ impl Error {
             Error::Credentials { .. } => "credentials",
             Error::NotManaged { .. } => "not_managed",
             Error::AwsManagedKey { .. } => "aws_managed_key",
+            Error::KeyLimit { .. } => "key_limit",
             Error::Aws(_) => "aws",
             Error::Leftovers { .. } => "leftovers",
             Error::Cancelled => "cancelled",
@@ -102,6 +110,20 @@ impl Error {
             Error::Other(_) => "other",
         }
     }
+}
+
+fn key_lines(keys: &[crate::aws::iam::AccessKeyInfo]) -> String {
+    keys.iter()
+        .map(|k| format!("  - {} ({}, {})", k.id, k.status, k.age()))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn delete_lines(user: &str, keys: &[crate::aws::iam::AccessKeyInfo]) -> String {
+    keys.iter()
+        .map(|k| format!("    serverless-s3-setup access-key delete --user-name {user} --access-key-id {} --yes", k.id))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// A failed AWS call: which operation, what AWS said, and what to do about it.

@@ -8,9 +8,29 @@ use crate::error::AwsError;
 /// Something this run created (or may have: a request that got no answer).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Resource {
-    Policy { arn: String },
-    Role { name: String },
-    Attachment { role: String, policy_arn: String },
+    Policy {
+        arn: String,
+    },
+    Role {
+        name: String,
+    },
+    Attachment {
+        role: String,
+        policy_arn: String,
+    },
+    User {
+        name: String,
+    },
+    UserAttachment {
+        user: String,
+        policy_arn: String,
+    },
+    /// A new key; until its ID is known, any key not among `before` is this run's.
+    AccessKey {
+        user: String,
+        id: Option<String>,
+        before: Vec<String>,
+    },
 }
 
 impl fmt::Display for Resource {
@@ -20,6 +40,16 @@ impl fmt::Display for Resource {
             Resource::Role { name } => write!(f, "role {name}"),
             Resource::Attachment { role, policy_arn } => {
                 write!(f, "attachment of {policy_arn} to role {role}")
+            }
+            Resource::User { name } => write!(f, "user {name}"),
+            Resource::UserAttachment { user, policy_arn } => {
+                write!(f, "attachment of {policy_arn} to user {user}")
+            }
+            Resource::AccessKey {
+                user, id: Some(id), ..
+            } => write!(f, "access key {id} of user {user}"),
+            Resource::AccessKey { user, id: None, .. } => {
+                write!(f, "the new access key of user {user}")
             }
         }
     }
@@ -34,6 +64,17 @@ impl Resource {
             Resource::Attachment { role, policy_arn } => {
                 format!("aws iam detach-role-policy --role-name {role} --policy-arn {policy_arn}")
             }
+            Resource::User { name } => format!("aws iam delete-user --user-name {name}"),
+            Resource::UserAttachment { user, policy_arn } => {
+                format!("aws iam detach-user-policy --user-name {user} --policy-arn {policy_arn}")
+            }
+            Resource::AccessKey {
+                user, id: Some(id), ..
+            } => format!("aws iam delete-access-key --user-name {user} --access-key-id {id}"),
+            Resource::AccessKey { user, id: None, before } => format!(
+                "aws iam list-access-keys --user-name {user}   # then delete-access-key for any key but {}",
+                if before.is_empty() { "none".to_string() } else { before.join(", ") }
+            ),
         }
     }
 
@@ -43,6 +84,27 @@ impl Resource {
             Resource::Role { name } => iam::delete_role(&clients.iam, name).await,
             Resource::Attachment { role, policy_arn } => {
                 iam::detach_role_policy(&clients.iam, role, policy_arn).await
+            }
+            Resource::User { name } => iam::delete_user(&clients.iam, name).await,
+            Resource::UserAttachment { user, policy_arn } => {
+                iam::detach_user_policy(&clients.iam, user, policy_arn).await
+            }
+            Resource::AccessKey {
+                user, id: Some(id), ..
+            } => iam::delete_access_key(&clients.iam, user, id).await,
+            // The request got no answer, so the key's ID is unknown: any key the user did not
+            // hold before this run is the one it created.
+            Resource::AccessKey {
+                user,
+                id: None,
+                before,
+            } => {
+                for key in iam::access_keys(&clients.iam, user).await? {
+                    if !before.contains(&key.id) {
+                        iam::delete_access_key(&clients.iam, user, &key.id).await?;
+                    }
+                }
+                Ok(())
             }
         }
     }
@@ -77,6 +139,11 @@ impl Journal {
     /// Settles an entry with the request's result. An error that AWS answered means nothing
     /// was created; an error with no answer (timeout, dropped connection) leaves it pending,
     /// since the request may still have taken effect.
+    /// Replaces an entry's resource, once its identity is known (a new access key's ID).
+    pub fn identify(&mut self, entry: Entry, resource: Resource) {
+        self.entries[entry.0].0 = resource;
+    }
+
     pub fn settle<T>(&mut self, entry: Entry, result: &Result<T, AwsError>) {
         match result {
             Ok(_) => self.entries[entry.0].1 = State::Created,

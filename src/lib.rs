@@ -3,6 +3,8 @@
 //! The flow is `cli` (in the binary) → [`role::resolve`] (fills gaps by asking) → [`plan`]
 //! (pure) → apply (against AWS) → [`output`].
 
+pub mod access_key;
+pub mod apply;
 pub mod aws;
 pub mod detect;
 pub mod error;

@@ -9,9 +9,9 @@ use serverless_s3_setup::aws::Connection;
 use serverless_s3_setup::error::{exit, Error};
 use serverless_s3_setup::output::{self, Format, Ui};
 use serverless_s3_setup::prompt::{NoPrompts, Prompter, Terminal};
-use serverless_s3_setup::{log, role, Context};
+use serverless_s3_setup::{access_key, log, role, Context};
 
-use cli::{Cli, Command, OutputFormat};
+use cli::{AccessKeyAction, Cli, Command, OutputFormat};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -67,11 +67,42 @@ fn run(cli: Cli, format: Format, ui: &Ui) -> Result<(), Error> {
             }
             Ok(())
         }
+        Some(Command::AccessKey(args)) => match args.action {
+            Some(AccessKeyAction::Delete(args)) => {
+                let request = args.into_request()?;
+                let outcome =
+                    runtime()?.block_on(access_key::delete(&ctx, request, prompter.as_mut()))?;
+                output::emit(format, &outcome, || {
+                    if outcome.deleted.is_empty() {
+                        "nothing deleted".to_string()
+                    } else {
+                        outcome
+                            .deleted
+                            .iter()
+                            .map(|d| format!("deleted {d}"))
+                            .collect::<Vec<_>>()
+                            .join("\n")
+                    }
+                });
+                Ok(())
+            }
+            None => {
+                let request = args.create.into_request()?;
+                let report =
+                    runtime()?.block_on(access_key::run(&ctx, request, prompter.as_mut()))?;
+                output::emit(format, &report, || access_key::render_text(&ctx, &report));
+                access_key::warn_once(&ctx, &report);
+                if format == Format::Text {
+                    access_key::next_steps(&ctx, &report);
+                }
+                Ok(())
+            }
+        },
         None => {
             use clap::CommandFactory;
             let _ = Cli::command().print_help();
             Err(Error::Missing {
-                flags: vec!["a command (role)".into()],
+                flags: vec!["a command (role or access-key)".into()],
                 hint: String::new(),
             })
         }

@@ -7,6 +7,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
 use crate::error::Error;
+use crate::inputs::{AccountId, Partition};
 use crate::plan::RolePlan;
 use crate::policy;
 
@@ -178,62 +179,85 @@ pub fn emit_error(format: Format, ui: &Ui, err: &Error) {
     }
 }
 
-/// The plan as a person reads it: what was found, what will change, and both documents.
+/// The role plan as a person reads it: what was found, what will change, and both documents.
 pub fn render_role_plan(ui: &Ui, plan: &RolePlan) -> String {
-    let mut out = String::new();
-    let mut line = |s: String| {
-        out.push_str(&s);
-        out.push('\n');
-    };
-    line(ui.bold("Detected"));
-    match &plan.account_id {
-        Some(account) => line(format!("  AWS account: {account} ({})", plan.partition)),
-        None => {
-            line("  AWS account: not detected (no credentials); shown as <your-account-id>".into())
-        }
-    }
-    for finding in &plan.detected {
-        line(format!("  {finding}"));
-    }
-    for warning in &plan.warnings {
-        line(format!("  {} {warning}", ui.yellow("warning:")));
-    }
-    line(String::new());
-    line(ui.bold("Plan"));
-    line(format!(
-        "  give TiDB Cloud ({}) {} access to s3://{}/{}",
-        plan.tidb_account_id,
-        plan.access,
-        plan.bucket,
-        if plan.prefix.is_empty() {
-            String::new()
-        } else {
-            format!("{}/", plan.prefix)
-        }
-    ));
-    line(format!("  role:   {} ({})", plan.role_name, plan.role_arn));
-    line(format!(
-        "  policy: {} ({})",
-        plan.policy_name, plan.policy_arn
-    ));
-    if plan.actions.is_empty() {
-        line("  nothing to change: the role and policy already match".into());
-    }
-    for action in &plan.actions {
-        line(format!("  {} {}", ui.green("+"), action.describe(plan)));
-    }
+    let mut summary = vec![
+        format!(
+            "give TiDB Cloud ({}) {} access to {}",
+            plan.tidb_account_id,
+            plan.access,
+            uri(&plan.bucket, &plan.prefix)
+        ),
+        format!("role:   {} ({})", plan.role_name, plan.role_arn),
+        format!("policy: {} ({})", plan.policy_name, plan.policy_arn),
+    ];
     if plan.external_id.is_none() {
-        line(format!(
-            "  {} no external ID: every cluster in the TiDB Cloud project can use this role",
+        summary.push(format!(
+            "{} no external ID: every cluster in the TiDB Cloud project can use this role",
             ui.yellow("warning:")
         ));
     }
-    line(String::new());
-    line(ui.bold("Trust policy"));
-    line(indent(&pretty(&plan.trust_policy)));
-    line(ui.bold("Permissions policy"));
-    line(indent(&pretty(&plan.permissions_policy)));
-    out.trim_end().to_string()
+    let actions: Vec<String> = plan.actions.iter().map(|a| plan.describe(a)).collect();
+    render_policy_plan(
+        ui,
+        plan.account_id.as_ref(),
+        plan.partition,
+        &plan.detected,
+        &plan.warnings,
+        &summary,
+        &actions,
+        &[
+            ("Trust policy", &plan.trust_policy),
+            ("Permissions policy", &plan.permissions_policy),
+        ],
+    )
+}
+
+/// `s3://bucket/dir/`.
+pub fn uri(bucket: &str, prefix: &str) -> String {
+    if prefix.is_empty() {
+        format!("s3://{bucket}/")
+    } else {
+        format!("s3://{bucket}/{prefix}/")
+    }
+}
+
+/// A plan as a person reads it: what was detected, what it is for, the changes, the documents.
+#[allow(clippy::too_many_arguments)]
+pub fn render_policy_plan(
+    ui: &Ui,
+    account: Option<&AccountId>,
+    partition: Partition,
+    detected: &[String],
+    warnings: &[String],
+    summary: &[String],
+    actions: &[String],
+    documents: &[(&str, &serde_json::Value)],
+) -> String {
+    let mut lines = vec![ui.bold("Detected")];
+    lines.push(match account {
+        Some(account) => format!("  AWS account: {account} ({partition})"),
+        None => "  AWS account: not detected (no credentials); shown as <your-account-id>".into(),
+    });
+    lines.extend(detected.iter().map(|f| format!("  {f}")));
+    lines.extend(
+        warnings
+            .iter()
+            .map(|w| format!("  {} {w}", ui.yellow("warning:"))),
+    );
+    lines.push(String::new());
+    lines.push(ui.bold("Plan"));
+    lines.extend(summary.iter().map(|s| format!("  {s}")));
+    if actions.is_empty() {
+        lines.push("  nothing to change: everything already matches".into());
+    }
+    lines.extend(actions.iter().map(|a| format!("  {} {a}", ui.green("+"))));
+    for (title, doc) in documents {
+        lines.push(String::new());
+        lines.push(ui.bold(title));
+        lines.push(indent(&pretty(doc)));
+    }
+    lines.join("\n")
 }
 
 fn pretty(doc: &serde_json::Value) -> String {

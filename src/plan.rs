@@ -4,10 +4,10 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::aws::iam::{PolicyInfo, RoleInfo};
+use crate::aws::iam::{AccessKeyInfo, PolicyInfo, RoleInfo, UserInfo};
 use crate::error::Error;
 use crate::inputs::{
-    Access, AccountId, ExternalId, KmsKeyArn, Partition, PolicyName, RoleName, S3Location,
+    Access, AccountId, ExternalId, KmsKeyArn, Partition, PolicyName, RoleName, S3Location, UserName,
 };
 use crate::policy;
 
@@ -63,23 +63,23 @@ pub enum Action {
     UpdatePolicy,
     CreateRole,
     UpdateTrust,
+    CreateUser,
     AttachPolicy,
+    CreateAccessKey,
 }
 
 impl Action {
-    pub fn describe(&self, plan: &RolePlan) -> String {
+    /// One line for the plan; `principal` is `role NAME` or `user NAME`.
+    pub fn describe(&self, principal: &str, policy: &PolicyName) -> String {
         match self {
-            Action::CreatePolicy => format!("create policy {}", plan.policy_name),
-            Action::UpdatePolicy => format!(
-                "update policy {} (new default version; older versions pruned)",
-                plan.policy_name
-            ),
-            Action::CreateRole => format!("create role {}", plan.role_name),
-            Action::UpdateTrust => format!("update the trust policy of role {}", plan.role_name),
-            Action::AttachPolicy => format!(
-                "attach policy {} to role {}",
-                plan.policy_name, plan.role_name
-            ),
+            Action::CreatePolicy => format!("create policy {policy}"),
+            Action::UpdatePolicy => {
+                format!("update policy {policy} (new default version; older versions pruned)")
+            }
+            Action::CreateRole | Action::CreateUser => format!("create {principal}"),
+            Action::UpdateTrust => format!("update the trust policy of {principal}"),
+            Action::AttachPolicy => format!("attach policy {policy} to {principal}"),
+            Action::CreateAccessKey => format!("create an access key for {principal}"),
         }
     }
 }
@@ -113,6 +113,10 @@ impl RolePlan {
     pub fn changes(&self) -> bool {
         !self.actions.is_empty()
     }
+
+    pub fn describe(&self, action: &Action) -> String {
+        action.describe(&format!("role {}", self.role_name), &self.policy_name)
+    }
 }
 
 const ACCOUNT_PLACEHOLDER: &str = "<your-account-id>";
@@ -123,20 +127,8 @@ pub fn role(
     facts: &Facts,
     state: &RoleState,
 ) -> Result<RolePlan, Error> {
-    let partition = facts.partition.unwrap_or_else(|| {
-        facts
-            .bucket_region
-            .as_deref()
-            .map_or(Partition::Aws, Partition::for_region)
-    });
-    let mut kms_keys: Vec<KmsKeyArn> = inputs
-        .kms_keys
-        .iter()
-        .cloned()
-        .chain(facts.detected_kms_key.clone())
-        .collect();
-    kms_keys.sort();
-    kms_keys.dedup();
+    let partition = facts.partition();
+    let kms_keys = facts.kms_keys(&inputs.kms_keys);
 
     let trust = policy::trust(partition, &inputs.tidb_account, inputs.external_id.as_ref());
     let permissions = policy::permissions(partition, &inputs.location, inputs.access, &kms_keys);
@@ -145,23 +137,14 @@ pub fn role(
         .as_ref()
         .map_or(ACCOUNT_PLACEHOLDER, AccountId::as_str);
 
-    let mut actions = Vec::new();
-    match &state.policy {
-        Some(p) if !p.managed => {
-            return Err(Error::NotManaged {
-                kind: "policy",
-                name: inputs.policy_name.to_string(),
-                flag: "--policy-name",
-            })
-        }
-        Some(_) => {
-            let current = state.policy_document.as_ref();
-            if !current.is_some_and(|doc| policy::same(doc, &permissions)) {
-                actions.push(Action::UpdatePolicy);
-            }
-        }
-        None => actions.push(Action::CreatePolicy),
-    }
+    let mut actions: Vec<Action> = policy_action(
+        state.policy.as_ref(),
+        state.policy_document.as_ref(),
+        &permissions,
+        &inputs.policy_name,
+    )?
+    .into_iter()
+    .collect();
     match &state.role {
         Some(r) if !r.managed => {
             return Err(Error::NotManaged {
@@ -218,6 +201,161 @@ pub fn policy_arn(partition: Partition, account: &str, name: &PolicyName) -> Str
     format!("arn:{partition}:iam::{account}:policy/{name}")
 }
 
+impl Facts {
+    /// The caller's partition, or else the bucket region's.
+    pub fn partition(&self) -> Partition {
+        self.partition.unwrap_or_else(|| {
+            self.bucket_region
+                .as_deref()
+                .map_or(Partition::Aws, Partition::for_region)
+        })
+    }
+
+    /// The given keys and the detected one, sorted, each once.
+    pub fn kms_keys(&self, given: &[KmsKeyArn]) -> Vec<KmsKeyArn> {
+        let mut keys: Vec<KmsKeyArn> = given
+            .iter()
+            .cloned()
+            .chain(self.detected_kms_key.clone())
+            .collect();
+        keys.sort();
+        keys.dedup();
+        keys
+    }
+}
+
+/// What to do with the permissions policy: create it, update it, or nothing. A same-named
+/// policy this tool did not create is refused.
+fn policy_action(
+    existing: Option<&PolicyInfo>,
+    current: Option<&Value>,
+    planned: &Value,
+    name: &PolicyName,
+) -> Result<Option<Action>, Error> {
+    match existing {
+        Some(p) if !p.managed => Err(Error::NotManaged {
+            kind: "policy",
+            name: name.to_string(),
+            flag: "--policy-name",
+        }),
+        Some(_) if current.is_some_and(|doc| policy::same(doc, planned)) => Ok(None),
+        Some(_) => Ok(Some(Action::UpdatePolicy)),
+        None => Ok(Some(Action::CreatePolicy)),
+    }
+}
+
+/// Everything an access-key setup needs from the user, validated.
+#[derive(Debug, Clone)]
+pub struct UserInputs {
+    pub location: S3Location,
+    pub access: Access,
+    pub user_name: UserName,
+    pub policy_name: PolicyName,
+    pub kms_keys: Vec<KmsKeyArn>,
+}
+
+/// The user, its policy and its keys as they are now.
+#[derive(Debug, Clone, Default)]
+pub struct UserState {
+    pub user: Option<UserInfo>,
+    pub policy: Option<PolicyInfo>,
+    pub policy_document: Option<Value>,
+    pub attached: bool,
+    pub keys: Vec<AccessKeyInfo>,
+}
+
+/// The access-key setup, fully worked out.
+#[derive(Debug, Clone, Serialize)]
+pub struct UserPlan {
+    pub bucket: String,
+    pub prefix: String,
+    pub access: Access,
+    pub partition: Partition,
+    pub account_id: Option<AccountId>,
+    pub bucket_region: Option<String>,
+    pub user_name: UserName,
+    pub policy_name: PolicyName,
+    pub user_arn: String,
+    pub policy_arn: String,
+    pub kms_keys: Vec<KmsKeyArn>,
+    pub permissions_policy: Value,
+    /// The user's keys before this run.
+    pub existing_keys: Vec<AccessKeyInfo>,
+    pub actions: Vec<Action>,
+    pub detected: Vec<String>,
+    pub warnings: Vec<String>,
+}
+
+impl UserPlan {
+    pub fn describe(&self, action: &Action) -> String {
+        action.describe(&format!("user {}", self.user_name), &self.policy_name)
+    }
+}
+
+/// IAM's limit of access keys per user.
+pub const MAX_KEYS: usize = 2;
+
+pub fn user(inputs: &UserInputs, facts: &Facts, state: &UserState) -> Result<UserPlan, Error> {
+    let partition = facts.partition();
+    let kms_keys = facts.kms_keys(&inputs.kms_keys);
+    let permissions = policy::permissions(partition, &inputs.location, inputs.access, &kms_keys);
+    let account = facts
+        .account
+        .as_ref()
+        .map_or(ACCOUNT_PLACEHOLDER, AccountId::as_str);
+    let mut actions: Vec<Action> = policy_action(
+        state.policy.as_ref(),
+        state.policy_document.as_ref(),
+        &permissions,
+        &inputs.policy_name,
+    )?
+    .into_iter()
+    .collect();
+    match &state.user {
+        Some(u) if !u.managed => {
+            return Err(Error::NotManaged {
+                kind: "user",
+                name: inputs.user_name.to_string(),
+                flag: "--user-name",
+            })
+        }
+        Some(_) if !state.attached => actions.push(Action::AttachPolicy),
+        Some(_) => {}
+        None => actions.extend([Action::CreateUser, Action::AttachPolicy]),
+    }
+    if state.keys.len() >= MAX_KEYS {
+        return Err(Error::KeyLimit {
+            user: inputs.user_name.to_string(),
+            keys: state.keys.clone(),
+        });
+    }
+    actions.push(Action::CreateAccessKey);
+    Ok(UserPlan {
+        bucket: inputs.location.bucket().to_string(),
+        prefix: inputs.location.prefix().to_string(),
+        access: inputs.access,
+        partition,
+        account_id: facts.account.clone(),
+        bucket_region: facts.bucket_region.clone(),
+        user_arn: state.user.as_ref().map_or_else(
+            || format!("arn:{partition}:iam::{account}:user/{}", inputs.user_name),
+            |u| u.arn.clone(),
+        ),
+        policy_arn: state.policy.as_ref().map_or_else(
+            || policy_arn(partition, account, &inputs.policy_name),
+            |p| p.arn.clone(),
+        ),
+        user_name: inputs.user_name.clone(),
+        policy_name: inputs.policy_name.clone(),
+        kms_keys,
+        permissions_policy: permissions,
+        existing_keys: state.keys.clone(),
+        actions,
+        detected: facts.findings.clone(),
+        warnings: facts.warnings.clone(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -254,6 +392,7 @@ mod tests {
                 arn: plan.policy_arn.clone(),
                 managed,
                 default_version: "v1".into(),
+                attachments: 1,
             }),
             policy_document: Some(plan.permissions_policy.clone()),
             attached: true,
@@ -344,5 +483,82 @@ mod tests {
             plan.policy_arn,
             "arn:aws-cn:iam::<your-account-id>:policy/r-policy"
         );
+    }
+
+    fn user_inputs() -> UserInputs {
+        UserInputs {
+            location: "s3://bkt1/data/".parse().unwrap(),
+            access: Access::Export,
+            user_name: "u".parse().unwrap(),
+            policy_name: "u-policy".parse().unwrap(),
+            kms_keys: vec![],
+        }
+    }
+
+    fn key(id: &str) -> AccessKeyInfo {
+        AccessKeyInfo {
+            id: id.into(),
+            status: "Active".into(),
+            created: None,
+        }
+    }
+
+    #[test]
+    fn a_new_user_gets_policy_user_attachment_and_key() {
+        let plan = user(&user_inputs(), &facts(), &UserState::default()).unwrap();
+        assert_eq!(
+            plan.actions,
+            [
+                Action::CreatePolicy,
+                Action::CreateUser,
+                Action::AttachPolicy,
+                Action::CreateAccessKey
+            ]
+        );
+        assert_eq!(plan.user_arn, "arn:aws:iam::123456789012:user/u");
+        assert_eq!(
+            plan.permissions_policy["Statement"][0]["Action"],
+            serde_json::json!(["s3:PutObject"])
+        );
+    }
+
+    #[test]
+    fn an_existing_user_with_one_key_only_gets_another_key() {
+        let first = user(&user_inputs(), &facts(), &UserState::default()).unwrap();
+        let state = UserState {
+            user: Some(UserInfo {
+                arn: first.user_arn.clone(),
+                managed: true,
+            }),
+            policy: Some(PolicyInfo {
+                arn: first.policy_arn.clone(),
+                managed: true,
+                default_version: "v1".into(),
+                attachments: 1,
+            }),
+            policy_document: Some(first.permissions_policy.clone()),
+            attached: true,
+            keys: vec![key("AKIA1")],
+        };
+        let plan = user(&user_inputs(), &facts(), &state).unwrap();
+        assert_eq!(plan.actions, [Action::CreateAccessKey]);
+
+        let full = UserState {
+            keys: vec![key("AKIA1"), key("AKIA2")],
+            ..state.clone()
+        };
+        let err = user(&user_inputs(), &facts(), &full).unwrap_err();
+        assert!(matches!(err, Error::KeyLimit { .. }));
+        assert!(err.to_string().contains("--access-key-id AKIA2"), "{err}");
+
+        let foreign = UserState {
+            user: Some(UserInfo {
+                arn: first.user_arn,
+                managed: false,
+            }),
+            ..state
+        };
+        let err = user(&user_inputs(), &facts(), &foreign).unwrap_err();
+        assert!(err.to_string().contains("--user-name"), "{err}");
     }
 }

@@ -1,10 +1,8 @@
 //! `role`: create or converge the IAM role that TiDB Cloud assumes, and its policy.
 
-use std::time::Duration;
-
 use serde::Serialize;
 
-use crate::aws::iam::{self, PolicyVersion};
+use crate::aws::iam;
 use crate::aws::{sts, Clients};
 use crate::error::{AwsError, Error};
 use crate::inputs::{
@@ -14,7 +12,7 @@ use crate::journal::{Journal, Resource};
 use crate::output::render_role_plan;
 use crate::plan::{self, Action, Facts, Method, RoleInputs, RolePlan, RoleState};
 use crate::prompt::Prompter;
-use crate::{detect, Context};
+use crate::{apply, detect, Context};
 
 /// The `role` command's inputs, as given. Anything missing is asked for, or reported.
 #[derive(Debug, Clone, Default)]
@@ -84,32 +82,14 @@ pub fn resolve(
             );
         }
         if !missing.is_empty() {
-            return Err(Error::Missing {
-                flags: missing.into_iter().map(str::to_string).collect(),
-                hint: if ctx.no_input {
-                    String::new()
-                } else {
-                    "\n  (stdin or stderr is not a terminal, so nothing can be asked; pass them as flags)".into()
-                },
-            });
+            return Err(missing_error(ctx, &missing));
         }
     }
     let ask_defaults = ctx.can_prompt && !ctx.yes;
     let method = req.method.unwrap_or(Method::Iam);
     let access = match req.access {
         Some(a) => a,
-        None if ask_defaults => {
-            let items = [
-                "import and export (both)",
-                "import: TiDB Cloud reads from S3",
-                "export: TiDB Cloud writes to S3",
-            ];
-            match prompter.select("What will TiDB Cloud do with the bucket?", &items, 0)? {
-                1 => Access::Import,
-                2 => Access::Export,
-                _ => Access::Both,
-            }
-        }
+        None if ask_defaults => ask_access(prompter)?,
         None => Access::Both,
     };
     let location = match req.location {
@@ -161,6 +141,35 @@ pub fn resolve(
             kms_keys: req.kms_keys,
         },
     ))
+}
+
+/// The error for required inputs that cannot be asked for.
+pub(crate) fn missing_error(ctx: &Context, flags: &[&str]) -> Error {
+    Error::Missing {
+        flags: flags.iter().map(|f| f.to_string()).collect(),
+        hint: if ctx.no_input {
+            String::new()
+        } else {
+            "\n  (stdin or stderr is not a terminal, so nothing can be asked; pass them as flags)"
+                .into()
+        },
+    }
+}
+
+/// Import, export or both, in the words a person thinks in.
+pub(crate) fn ask_access(prompter: &mut dyn Prompter) -> Result<Access, Error> {
+    let items = [
+        "import and export (both)",
+        "import: TiDB Cloud reads from S3",
+        "export: TiDB Cloud writes to S3",
+    ];
+    Ok(
+        match prompter.select("What will TiDB Cloud do with the bucket?", &items, 0)? {
+            1 => Access::Import,
+            2 => Access::Export,
+            _ => Access::Both,
+        },
+    )
 }
 
 /// Asks until the answer parses, with the parser's own message on a bad answer.
@@ -244,7 +253,7 @@ pub async fn run(
         }
     } else if plan.changes() {
         for action in &plan.actions {
-            ctx.ui.info(format!("plan: {}", action.describe(&plan)));
+            ctx.ui.info(format!("plan: {}", plan.describe(action)));
         }
     }
 
@@ -271,7 +280,7 @@ pub async fn run(
         bucket_region: plan.bucket_region.clone(),
         tidb_account_id: plan.tidb_account_id.clone(),
         external_id: plan.external_id.clone(),
-        actions: plan.actions.iter().map(|a| a.describe(&plan)).collect(),
+        actions: plan.actions.iter().map(|a| plan.describe(a)).collect(),
     };
     if !outcome.changed {
         ctx.ui.info(format!(
@@ -366,7 +375,21 @@ async fn apply(
         })
     });
     // The policy and the role do not depend on each other.
-    let (policy, role) = tokio::join!(converge_policy(clients, plan), converge_role(clients, plan));
+    let description = format!(
+        "TiDB Cloud {} access to s3://{}/{} (serverless-s3-setup)",
+        plan.access, plan.bucket, plan.prefix
+    );
+    let (policy, role) = tokio::join!(
+        apply::converge_policy(
+            clients,
+            &plan.actions,
+            &plan.policy_name,
+            &plan.policy_arn,
+            &plan.permissions_policy,
+            &description,
+        ),
+        converge_role(clients, plan)
+    );
     if let Some(entry) = policy_entry {
         journal.settle(entry, &policy);
     }
@@ -382,7 +405,10 @@ async fn apply(
             role: plan.role_name.to_string(),
             policy_arn: plan.policy_arn.clone(),
         });
-        let attached = attach_when_visible(clients, plan).await;
+        let attached = apply::when_visible(|| {
+            iam::attach_role_policy(&clients.iam, plan.role_name.as_str(), &plan.policy_arn)
+        })
+        .await;
         journal.settle(entry, &attached);
         if let Err(e) = attached {
             step.fail();
@@ -390,50 +416,6 @@ async fn apply(
         }
     }
     step.done(&format!("{} change(s)", plan.actions.len()));
-    Ok(())
-}
-
-async fn converge_policy(clients: &Clients, plan: &RolePlan) -> Result<(), AwsError> {
-    if plan.actions.contains(&Action::CreatePolicy) {
-        let description = format!(
-            "TiDB Cloud {} access to s3://{}/{} (serverless-s3-setup)",
-            plan.access, plan.bucket, plan.prefix
-        );
-        iam::create_policy(
-            &clients.iam,
-            plan.policy_name.as_str(),
-            &plan.permissions_policy,
-            &description,
-        )
-        .await?;
-    } else if plan.actions.contains(&Action::UpdatePolicy) {
-        replace_default_version(clients, &plan.policy_arn, &plan.permissions_policy).await?;
-    }
-    Ok(())
-}
-
-/// Adds the document as the new default version, then prunes every older version. IAM keeps
-/// at most five, so when the policy is full the oldest non-default one goes first.
-pub(crate) async fn replace_default_version(
-    clients: &Clients,
-    arn: &str,
-    document: &serde_json::Value,
-) -> Result<(), AwsError> {
-    let mut old: Vec<PolicyVersion> = iam::policy_versions(&clients.iam, arn).await?;
-    old.sort_by_key(|v| v.id.trim_start_matches('v').parse::<u32>().unwrap_or(0));
-    if old.len() >= 5 {
-        let oldest = old
-            .iter()
-            .position(|v| !v.is_default)
-            .expect("a full policy has non-default versions");
-        let oldest = old.remove(oldest);
-        iam::delete_policy_version(&clients.iam, arn, &oldest.id).await?;
-    }
-    iam::create_default_policy_version(&clients.iam, arn, document).await?;
-    // Every earlier version, the previous default included, is now superseded.
-    for v in old {
-        iam::delete_policy_version(&clients.iam, arn, &v.id).await?;
-    }
     Ok(())
 }
 
@@ -466,22 +448,6 @@ async fn converge_role(clients: &Clients, plan: &RolePlan) -> Result<(), AwsErro
         ),
         _ => e,
     })
-}
-
-/// A new policy can take a moment to be visible to AttachRolePolicy; retry briefly.
-async fn attach_when_visible(clients: &Clients, plan: &RolePlan) -> Result<(), AwsError> {
-    let mut delay = Duration::from_millis(250);
-    for attempt in 1.. {
-        match iam::attach_role_policy(&clients.iam, plan.role_name.as_str(), &plan.policy_arn).await
-        {
-            Err(e) if e.code.as_deref() == Some("NoSuchEntity") && attempt < 6 => {
-                tokio::time::sleep(delay).await;
-                delay *= 2;
-            }
-            other => return other,
-        }
-    }
-    unreachable!("the loop returns by the sixth attempt")
 }
 
 /// The text form: the Role ARN alone, for `ARN=$(serverless-s3-setup role …)`.

@@ -19,6 +19,12 @@ fn role_help() {
 }
 
 #[test]
+fn access_key_help() {
+    insta::assert_snapshot!(help(&["access-key", "--help"]));
+    insta::assert_snapshot!(help(&["access-key", "delete", "--help"]));
+}
+
+#[test]
 fn help_documents_the_exit_codes() {
     let text = help(&["--help"]);
     for line in [

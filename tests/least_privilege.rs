@@ -232,3 +232,59 @@ async fn both_reads_and_writes_its_directory_only() {
     assert!(!can_put(&probe, &bucket, "other/out.csv").await);
     assert!(!can_delete(&probe, &bucket, "data/in.csv").await);
 }
+
+/// The access key that `access-key` prints works, and only as far as the access allows.
+#[tokio::test]
+async fn the_printed_access_key_reads_only_its_directory() {
+    let server = enforced().await;
+    let url = server.moto.url();
+    let (key, secret) = &server.admin;
+    let admin = aws_as(&url, key, secret).await;
+    let bucket = unique("lp-key");
+    admin.create_bucket(&bucket).await;
+    for k in ["data/in.csv", "other/in.csv"] {
+        admin
+            .s3
+            .put_object()
+            .bucket(&bucket)
+            .key(k)
+            .body(b"a,b\n".to_vec().into())
+            .send()
+            .await
+            .unwrap();
+    }
+    let out = bin_with_keys(&url, key, secret)
+        .args([
+            "access-key",
+            "--uri",
+            &format!("s3://{bucket}/data/"),
+            "--access",
+            "import",
+            "--yes",
+            "-o",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = texts(&out);
+    assert!(out.status.success(), "{stderr}");
+    let result: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let probe = aws_as(
+        &url,
+        result["access_key_id"].as_str().unwrap(),
+        result["secret_access_key"].as_str().unwrap(),
+    )
+    .await;
+    assert!(
+        can_get(&probe, &bucket, "data/in.csv").await,
+        "GetObject under the dir"
+    );
+    assert!(
+        !can_get(&probe, &bucket, "other/in.csv").await,
+        "GetObject outside the dir"
+    );
+    assert!(
+        !can_put(&probe, &bucket, "data/new.csv").await,
+        "PutObject for import-only"
+    );
+}

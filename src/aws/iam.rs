@@ -37,6 +37,8 @@ pub struct PolicyInfo {
     pub arn: String,
     pub managed: bool,
     pub default_version: String,
+    /// How many roles, users and groups it is attached to.
+    pub attachments: i32,
 }
 
 #[derive(Debug, Clone)]
@@ -82,6 +84,7 @@ pub async fn get_policy(client: &Client, arn: &str) -> Result<Option<PolicyInfo>
                 arn: p.arn().unwrap_or(arn).to_string(),
                 managed: is_managed(p.tags()),
                 default_version: p.default_version_id().unwrap_or("v1").to_string(),
+                attachments: p.attachment_count().unwrap_or(0),
             }))
         }
         Err(e)
@@ -294,5 +297,289 @@ pub async fn delete_policy(client: &Client, arn: &str) -> Result<(), AwsError> {
             Ok(())
         }
         Err(e) => Err(AwsError::from_sdk("iam:DeletePolicy", e)),
+    }
+}
+
+/// A user as IAM holds it.
+#[derive(Debug, Clone)]
+pub struct UserInfo {
+    pub arn: String,
+    pub managed: bool,
+}
+
+/// One of a user's access keys (never its secret, which IAM returns only at creation).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct AccessKeyInfo {
+    pub id: String,
+    pub status: String,
+    /// Seconds since the Unix epoch.
+    pub created: Option<i64>,
+}
+
+impl AccessKeyInfo {
+    /// "created 3 days ago", for people.
+    pub fn age(&self) -> String {
+        let Some(created) = self.created else {
+            return "created at an unknown time".into();
+        };
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        let secs = (now - created).max(0);
+        let (n, unit) = match secs {
+            s if s < 60 => return "created just now".into(),
+            s if s < 3600 => (s / 60, "minute"),
+            s if s < 86_400 => (s / 3600, "hour"),
+            s => (s / 86_400, "day"),
+        };
+        format!("created {n} {unit}{} ago", if n == 1 { "" } else { "s" })
+    }
+}
+
+/// A secret access key. It is shown once, on stdout or in a 0600 file; `Debug` never shows it.
+#[derive(Clone, serde::Serialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
+
+/// A newly created access key.
+#[derive(Debug, Clone)]
+pub struct NewAccessKey {
+    pub id: String,
+    pub secret: Secret,
+}
+
+pub async fn get_user(client: &Client, name: &str) -> Result<Option<UserInfo>, AwsError> {
+    match client.get_user().user_name(name).send().await {
+        Ok(out) => {
+            let Some(user) = out.user() else {
+                return Ok(None);
+            };
+            crate::debug!("iam:GetUser {name} -> {}", user.arn());
+            Ok(Some(UserInfo {
+                arn: user.arn().to_string(),
+                managed: is_managed(user.tags()),
+            }))
+        }
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|se| se.is_no_such_entity_exception()) =>
+        {
+            crate::debug!("iam:GetUser {name} -> none");
+            Ok(None)
+        }
+        Err(e) => Err(AwsError::from_sdk("iam:GetUser", e)),
+    }
+}
+
+pub async fn create_user(client: &Client, name: &str) -> Result<String, AwsError> {
+    let out = client
+        .create_user()
+        .user_name(name)
+        .tags(managed_by_tag())
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("iam:CreateUser", e))?;
+    let arn = out.user().map(|u| u.arn()).unwrap_or_default().to_string();
+    crate::debug!("iam:CreateUser {name} -> {arn}");
+    Ok(arn)
+}
+
+/// Deletes; a user that is already gone counts as done.
+pub async fn delete_user(client: &Client, name: &str) -> Result<(), AwsError> {
+    match client.delete_user().user_name(name).send().await {
+        Ok(_) => Ok(()),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|se| se.is_no_such_entity_exception()) =>
+        {
+            Ok(())
+        }
+        Err(e) => Err(AwsError::from_sdk("iam:DeleteUser", e)),
+    }
+}
+
+pub async fn attached_user_policies(client: &Client, user: &str) -> Result<Vec<String>, AwsError> {
+    let items: Vec<_> = client
+        .list_attached_user_policies()
+        .user_name(user)
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Result<Vec<_>, _>>()
+        .await
+        .map_err(|e| AwsError::from_sdk("iam:ListAttachedUserPolicies", e))?;
+    Ok(items
+        .iter()
+        .filter_map(|p| p.policy_arn().map(str::to_string))
+        .collect())
+}
+
+pub async fn attach_user_policy(client: &Client, user: &str, arn: &str) -> Result<(), AwsError> {
+    client
+        .attach_user_policy()
+        .user_name(user)
+        .policy_arn(arn)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("iam:AttachUserPolicy", e))?;
+    crate::debug!("iam:AttachUserPolicy {user} {arn}");
+    Ok(())
+}
+
+/// Detaches; a policy or user that is already gone counts as done.
+pub async fn detach_user_policy(client: &Client, user: &str, arn: &str) -> Result<(), AwsError> {
+    match client
+        .detach_user_policy()
+        .user_name(user)
+        .policy_arn(arn)
+        .send()
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|se| se.is_no_such_entity_exception()) =>
+        {
+            Ok(())
+        }
+        Err(e) => Err(AwsError::from_sdk("iam:DetachUserPolicy", e)),
+    }
+}
+
+pub async fn access_keys(client: &Client, user: &str) -> Result<Vec<AccessKeyInfo>, AwsError> {
+    let out = client
+        .list_access_keys()
+        .user_name(user)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("iam:ListAccessKeys", e))?;
+    let keys: Vec<AccessKeyInfo> = out
+        .access_key_metadata()
+        .iter()
+        .map(|k| AccessKeyInfo {
+            id: k.access_key_id().unwrap_or_default().to_string(),
+            status: k.status().map_or("Unknown", |s| s.as_str()).to_string(),
+            created: k.create_date().map(|d| d.secs()),
+        })
+        .collect();
+    crate::debug!("iam:ListAccessKeys {user} -> {} key(s)", keys.len());
+    Ok(keys)
+}
+
+pub async fn create_access_key(client: &Client, user: &str) -> Result<NewAccessKey, AwsError> {
+    let out = client
+        .create_access_key()
+        .user_name(user)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("iam:CreateAccessKey", e))?;
+    let key = out.access_key().ok_or_else(|| AwsError {
+        operation: "iam:CreateAccessKey",
+        code: None,
+        message: "no key in the response".into(),
+        status: None,
+        fix: None,
+    })?;
+    crate::debug!("iam:CreateAccessKey {user} -> {}", key.access_key_id());
+    Ok(NewAccessKey {
+        id: key.access_key_id().to_string(),
+        secret: Secret(key.secret_access_key().to_string()),
+    })
+}
+
+/// Deletes; a key that is already gone counts as done.
+pub async fn delete_access_key(client: &Client, user: &str, id: &str) -> Result<(), AwsError> {
+    match client
+        .delete_access_key()
+        .user_name(user)
+        .access_key_id(id)
+        .send()
+        .await
+    {
+        Ok(_) => {
+            crate::debug!("iam:DeleteAccessKey {user} {id}");
+            Ok(())
+        }
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|se| se.is_no_such_entity_exception()) =>
+        {
+            Ok(())
+        }
+        Err(e) => Err(AwsError::from_sdk("iam:DeleteAccessKey", e)),
+    }
+}
+
+/// Names of the user's inline policies.
+pub async fn user_inline_policies(client: &Client, user: &str) -> Result<Vec<String>, AwsError> {
+    let out = client
+        .list_user_policies()
+        .user_name(user)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("iam:ListUserPolicies", e))?;
+    Ok(out.policy_names().to_vec())
+}
+
+pub async fn delete_user_inline_policy(
+    client: &Client,
+    user: &str,
+    name: &str,
+) -> Result<(), AwsError> {
+    client
+        .delete_user_policy()
+        .user_name(user)
+        .policy_name(name)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("iam:DeleteUserPolicy", e))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_secret_never_shows_in_debug_output() {
+        let key = NewAccessKey {
+            id: "AKIAEXAMPLE0000000001".into(),
+            secret: Secret("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY".into()),
+        };
+        let debug = format!("{key:?} {:#?}", key);
+        assert!(!debug.contains("wJalr"), "{debug}");
+        assert!(debug.contains("AKIAEXAMPLE0000000001"));
+        assert_eq!(
+            key.secret.expose(),
+            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+        );
+    }
+
+    #[test]
+    fn key_ages_read_naturally() {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        let key = |ago: i64| AccessKeyInfo {
+            id: "A".into(),
+            status: "Active".into(),
+            created: Some(now - ago),
+        };
+        assert_eq!(key(5).age(), "created just now");
+        assert_eq!(key(3 * 3600 + 5).age(), "created 3 hours ago");
+        assert_eq!(key(86_400 + 5).age(), "created 1 day ago");
     }
 }

@@ -1,0 +1,725 @@
+//! `access-key`: an IAM user with the least-privilege policy, and an access key shown once.
+//! `access-key delete`: the clean way out after the import or export.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::aws::iam::{self, NewAccessKey, Secret};
+use crate::aws::{sts, Clients};
+use crate::error::{AwsError, Error};
+use crate::inputs::{defaults, Access, AccountId, KmsKeyArn, PolicyName, S3Location, UserName};
+use crate::journal::{Journal, Resource};
+use crate::output::render_policy_plan;
+use crate::plan::{self, Action, Facts, UserInputs, UserPlan, UserState};
+use crate::prompt::Prompter;
+use crate::role::ask;
+use crate::{apply, detect, Context};
+
+/// The `access-key` command's inputs, as given.
+#[derive(Debug, Clone, Default)]
+pub struct AccessKeyRequest {
+    pub location: Option<S3Location>,
+    pub access: Option<Access>,
+    pub user_name: Option<UserName>,
+    pub policy_name: Option<PolicyName>,
+    pub kms_keys: Vec<KmsKeyArn>,
+    /// Write the key here (a new file, mode 0600) instead of to stdout.
+    pub secret_file: Option<PathBuf>,
+}
+
+/// What `access-key` did. The secret is here only when it goes to stdout.
+#[derive(Debug, Clone, Serialize)]
+pub struct AccessKeyOutcome {
+    pub access_key_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret_access_key: Option<Secret>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret_file: Option<PathBuf>,
+    pub user_name: UserName,
+    pub user_arn: String,
+    pub policy_name: PolicyName,
+    pub policy_arn: String,
+    pub bucket: String,
+    pub prefix: String,
+    pub access: Access,
+    pub kms_keys: Vec<KmsKeyArn>,
+    /// True whenever a key was made; the user and policy may have been unchanged.
+    pub changed: bool,
+    pub account_id: Option<AccountId>,
+    pub bucket_region: Option<String>,
+    pub actions: Vec<String>,
+    /// The command that deletes this key after the import or export.
+    pub delete_command: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum AccessKeyReport {
+    Plan { dry_run: bool, plan: Box<UserPlan> },
+    Done(Box<AccessKeyOutcome>),
+}
+
+/// Checks `--secret-file` before anything else happens: a new file in an existing folder.
+pub fn check_secret_file(path: &Path) -> Result<(), Error> {
+    let flag = "--secret-file";
+    if path.as_os_str().is_empty() {
+        return Err(Error::invalid(flag, "must be a file path, not empty"));
+    }
+    if path.is_dir() {
+        return Err(Error::invalid(
+            flag,
+            format!("{} is a directory; name a new file in it", path.display()),
+        ));
+    }
+    if path.symlink_metadata().is_ok() {
+        return Err(Error::invalid(
+            flag,
+            format!(
+                "{} already exists, and a secret is never written over a file; name a new file",
+                path.display()
+            ),
+        ));
+    }
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    if !parent.is_dir() {
+        return Err(Error::invalid(
+            flag,
+            format!("folder {} does not exist", parent.display()),
+        ));
+    }
+    Ok(())
+}
+
+pub fn resolve(
+    ctx: &Context,
+    req: AccessKeyRequest,
+    prompter: &mut dyn Prompter,
+) -> Result<(UserInputs, Option<PathBuf>), Error> {
+    if let Some(path) = &req.secret_file {
+        check_secret_file(path)?;
+    }
+    if !ctx.can_prompt {
+        let mut missing = Vec::new();
+        if req.location.is_none() {
+            missing.push("--uri");
+        }
+        if !ctx.yes && !ctx.dry_run {
+            missing.push(
+                "--yes (to apply without a terminal to confirm on; or --dry-run to only plan)",
+            );
+        }
+        if !missing.is_empty() {
+            return Err(crate::role::missing_error(ctx, &missing));
+        }
+    }
+    let ask_defaults = ctx.can_prompt && !ctx.yes;
+    let access = match req.access {
+        Some(a) => a,
+        None if ask_defaults => crate::role::ask_access(prompter)?,
+        None => Access::Both,
+    };
+    let location = match req.location {
+        Some(l) => l,
+        None => ask(
+            prompter,
+            "S3 URI (the File or Folder URI, e.g. s3://my-bucket/data/)",
+            None,
+        )?,
+    };
+    let default_user = defaults::user_name(&location, access);
+    let user_name = match req.user_name {
+        Some(n) => n,
+        None if ask_defaults => ask(prompter, "IAM user name", Some(default_user.as_str()))?,
+        None => default_user,
+    };
+    let default_policy = defaults::policy_name(user_name.as_str());
+    let policy_name = match req.policy_name {
+        Some(n) => n,
+        None if ask_defaults => ask(prompter, "Policy name", Some(default_policy.as_str()))?,
+        None => default_policy,
+    };
+    Ok((
+        UserInputs {
+            location,
+            access,
+            user_name,
+            policy_name,
+            kms_keys: req.kms_keys,
+        },
+        req.secret_file,
+    ))
+}
+
+/// Runs `access-key` end to end: resolve, detect, plan, confirm, apply.
+pub async fn run(
+    ctx: &Context,
+    req: AccessKeyRequest,
+    prompter: &mut dyn Prompter,
+) -> Result<AccessKeyReport, Error> {
+    let (inputs, secret_file) = resolve(ctx, req, prompter)?;
+    let clients = match Clients::connect(&ctx.conn).await {
+        Ok(clients) => Some(clients),
+        Err(e @ Error::Credentials { .. }) if ctx.dry_run => {
+            ctx.ui.warn(format!(
+                "planning without AWS: {}",
+                e.to_string().replace('\n', " ")
+            ));
+            None
+        }
+        Err(e) => return Err(e),
+    };
+    let (facts, state) = match &clients {
+        Some(clients) => {
+            let step = ctx
+                .ui
+                .step("Checking the bucket, the account and existing resources");
+            match gather(clients, &inputs).await {
+                Ok(found) => {
+                    step.done("done");
+                    found
+                }
+                Err(e) => {
+                    step.fail();
+                    return Err(e);
+                }
+            }
+        }
+        None => (
+            Facts {
+                bucket_region: ctx.conn.region.clone(),
+                ..Facts::default()
+            },
+            UserState::default(),
+        ),
+    };
+    let plan = plan::user(&inputs, &facts, &state)?;
+    if ctx.dry_run {
+        return Ok(AccessKeyReport::Plan {
+            dry_run: true,
+            plan: Box::new(plan),
+        });
+    }
+    let clients = clients.expect("connected unless dry run");
+    for warning in &plan.warnings {
+        ctx.ui.warn(warning);
+    }
+    if ctx.can_prompt && !ctx.yes {
+        eprintln!("\n{}\n", render_user_plan(ctx, &plan));
+        if !prompter.confirm("Proceed?", true)? {
+            return Err(Error::Cancelled);
+        }
+    } else {
+        for action in &plan.actions {
+            ctx.ui.info(format!("plan: {}", plan.describe(action)));
+        }
+    }
+
+    let mut journal = Journal::default();
+    let mut file = SecretFile::new(secret_file);
+    let applied = tokio::select! {
+        r = apply(&clients, &plan, &mut journal, &mut file, ctx) => r,
+        signal = crate::signals::interrupted() => Err(Error::Interrupted(format!(" by {signal}"))),
+    };
+    let key = match applied {
+        Ok(key) => key,
+        Err(err) => {
+            file.discard();
+            return Err(crate::undo(ctx, &clients, &mut journal, err).await);
+        }
+    };
+    let delete_command = format!(
+        "serverless-s3-setup access-key delete --user-name {} --access-key-id {} --yes",
+        plan.user_name, key.id
+    );
+    let in_file = file.path.is_some();
+    Ok(AccessKeyReport::Done(Box::new(AccessKeyOutcome {
+        access_key_id: key.id,
+        secret_access_key: (!in_file).then_some(key.secret),
+        secret_file: file.path.clone(),
+        user_name: plan.user_name.clone(),
+        user_arn: plan.user_arn.clone(),
+        policy_name: plan.policy_name.clone(),
+        policy_arn: plan.policy_arn.clone(),
+        bucket: plan.bucket.clone(),
+        prefix: plan.prefix.clone(),
+        access: plan.access,
+        kms_keys: plan.kms_keys.clone(),
+        changed: true,
+        account_id: plan.account_id.clone(),
+        bucket_region: plan.bucket_region.clone(),
+        actions: plan.actions.iter().map(|a| plan.describe(a)).collect(),
+        delete_command,
+    })))
+}
+
+async fn gather(clients: &Clients, inputs: &UserInputs) -> Result<(Facts, UserState), Error> {
+    let bucket = detect::bucket(clients, &inputs.location, &inputs.kms_keys);
+    let state = async {
+        let user_name = inputs.user_name.as_str();
+        let (caller, user) = tokio::join!(
+            sts::caller_identity(&clients.sts),
+            iam::get_user(&clients.iam, user_name)
+        );
+        let caller = caller?;
+        let user = user?;
+        let arn = plan::policy_arn(
+            caller.partition,
+            caller.account.as_str(),
+            &inputs.policy_name,
+        );
+        let exists = user.is_some();
+        let (policy, attached, keys) = tokio::join!(
+            iam::get_policy(&clients.iam, &arn),
+            async {
+                match exists {
+                    true => iam::attached_user_policies(&clients.iam, user_name).await,
+                    false => Ok(Vec::new()),
+                }
+            },
+            async {
+                match exists {
+                    true => iam::access_keys(&clients.iam, user_name).await,
+                    false => Ok(Vec::new()),
+                }
+            }
+        );
+        let policy = policy?;
+        let policy_document = match &policy {
+            Some(p) if p.managed => {
+                iam::policy_document(&clients.iam, &p.arn, &p.default_version).await?
+            }
+            _ => None,
+        };
+        Ok::<_, Error>((
+            caller,
+            UserState {
+                user,
+                policy,
+                policy_document,
+                attached: attached?.contains(&arn),
+                keys: keys?,
+            },
+        ))
+    };
+    let (bucket, state) = tokio::join!(bucket, state);
+    let (caller, state) = state?;
+    let bucket = bucket?;
+    let mut findings = vec![format!("caller: {}", caller.arn)];
+    findings.extend(bucket.findings);
+    Ok((
+        Facts {
+            account: Some(caller.account),
+            partition: Some(caller.partition),
+            bucket_region: bucket.region,
+            detected_kms_key: bucket.kms_key,
+            findings,
+            warnings: bucket.warnings,
+        },
+        state,
+    ))
+}
+
+/// The `--secret-file`: created (empty, mode 0600) before the key exists, so that a file that
+/// cannot be created stops the run before there is a secret to lose.
+struct SecretFile {
+    path: Option<PathBuf>,
+    file: Option<File>,
+}
+
+impl SecretFile {
+    fn new(path: Option<PathBuf>) -> SecretFile {
+        SecretFile { path, file: None }
+    }
+
+    fn create(&mut self) -> Result<(), Error> {
+        let Some(path) = &self.path else {
+            return Ok(());
+        };
+        let mut options = OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let file = options.open(path).map_err(|e| {
+            Error::invalid(
+                "--secret-file",
+                format!("cannot create {}: {e}", path.display()),
+            )
+        })?;
+        self.file = Some(file);
+        Ok(())
+    }
+
+    fn write(&mut self, user: &UserName, key: &NewAccessKey) -> Result<(), Error> {
+        let Some(file) = &mut self.file else {
+            return Ok(());
+        };
+        let body = serde_json::json!({
+            "user_name": user,
+            "access_key_id": key.id,
+            "secret_access_key": key.secret,
+        });
+        let text = serde_json::to_string_pretty(&body).expect("serialises") + "\n";
+        file.write_all(text.as_bytes())
+            .and_then(|_| file.sync_all())
+            .map_err(|e| {
+                Error::Other(anyhow::anyhow!(
+                    "writing the key to {}: {e}",
+                    self.path.as_deref().unwrap_or(Path::new("")).display()
+                ))
+            })
+    }
+
+    /// Removes a file this run created, after a failure.
+    fn discard(&mut self) {
+        if let (Some(path), Some(_)) = (&self.path, self.file.take()) {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+async fn apply(
+    clients: &Clients,
+    plan: &UserPlan,
+    journal: &mut Journal,
+    file: &mut SecretFile,
+    ctx: &Context,
+) -> Result<NewAccessKey, Error> {
+    let has = |a: Action| plan.actions.contains(&a);
+    let user = plan.user_name.as_str();
+    file.create()?;
+    let step = ctx.ui.step(format!("Applying to user {user}"));
+    let policy_entry = has(Action::CreatePolicy).then(|| {
+        journal.begin(Resource::Policy {
+            arn: plan.policy_arn.clone(),
+        })
+    });
+    let user_entry = has(Action::CreateUser).then(|| {
+        journal.begin(Resource::User {
+            name: user.to_string(),
+        })
+    });
+    let description = format!(
+        "TiDB Cloud {} access to s3://{}/{} for user {user} (serverless-s3-setup)",
+        plan.access, plan.bucket, plan.prefix
+    );
+    let (policy, created) = tokio::join!(
+        apply::converge_policy(
+            clients,
+            &plan.actions,
+            &plan.policy_name,
+            &plan.policy_arn,
+            &plan.permissions_policy,
+            &description,
+        ),
+        async {
+            match has(Action::CreateUser) {
+                true => iam::create_user(&clients.iam, user).await.map(|_| ()),
+                false => Ok(()),
+            }
+        }
+    );
+    if let Some(entry) = policy_entry {
+        journal.settle(entry, &policy);
+    }
+    if let Some(entry) = user_entry {
+        journal.settle(entry, &created);
+    }
+    let result: Result<NewAccessKey, AwsError> = async {
+        policy?;
+        created?;
+        if has(Action::AttachPolicy) {
+            let entry = journal.begin(Resource::UserAttachment {
+                user: user.to_string(),
+                policy_arn: plan.policy_arn.clone(),
+            });
+            let attached = apply::when_visible(|| {
+                iam::attach_user_policy(&clients.iam, user, &plan.policy_arn)
+            })
+            .await;
+            journal.settle(entry, &attached);
+            attached?;
+        }
+        let entry = journal.begin(Resource::AccessKey {
+            user: user.to_string(),
+            id: None,
+            before: plan.existing_keys.iter().map(|k| k.id.clone()).collect(),
+        });
+        let key = apply::when_visible(|| iam::create_access_key(&clients.iam, user)).await;
+        if let Ok(key) = &key {
+            journal.identify(
+                entry,
+                Resource::AccessKey {
+                    user: user.to_string(),
+                    id: Some(key.id.clone()),
+                    before: Vec::new(),
+                },
+            );
+        }
+        journal.settle(entry, &key);
+        key
+    }
+    .await;
+    let key = match result {
+        Ok(key) => key,
+        Err(e) => {
+            step.fail();
+            return Err(e.into());
+        }
+    };
+    if let Err(e) = file.write(&plan.user_name, &key) {
+        step.fail();
+        return Err(e);
+    }
+    step.done(&format!("{} change(s)", plan.actions.len()));
+    Ok(key)
+}
+
+pub fn render_user_plan(ctx: &Context, plan: &UserPlan) -> String {
+    let actions: Vec<String> = plan.actions.iter().map(|a| plan.describe(a)).collect();
+    render_policy_plan(
+        &ctx.ui,
+        plan.account_id.as_ref(),
+        plan.partition,
+        &plan.detected,
+        &plan.warnings,
+        &[
+            format!(
+                "give an IAM user {} access to s3://{}/{}",
+                plan.access,
+                plan.bucket,
+                if plan.prefix.is_empty() {
+                    String::new()
+                } else {
+                    format!("{}/", plan.prefix)
+                }
+            ),
+            format!("user:   {} ({})", plan.user_name, plan.user_arn),
+            format!("policy: {} ({})", plan.policy_name, plan.policy_arn),
+        ],
+        &actions,
+        &[("Permissions policy", &plan.permissions_policy)],
+    )
+}
+
+/// stdout: the key ID and the secret, or only the ID when the secret went to a file.
+pub fn render_text(ctx: &Context, report: &AccessKeyReport) -> String {
+    match report {
+        AccessKeyReport::Plan { plan, .. } => render_user_plan(ctx, plan),
+        AccessKeyReport::Done(o) => match &o.secret_access_key {
+            Some(secret) => format!(
+                "Access Key ID:     {}\nSecret Access Key: {}",
+                o.access_key_id,
+                secret.expose()
+            ),
+            None => o.access_key_id.clone(),
+        },
+    }
+}
+
+/// stderr, in every output mode: the secret exists only where it was just put.
+pub fn warn_once(ctx: &Context, report: &AccessKeyReport) {
+    let AccessKeyReport::Done(o) = report else {
+        return;
+    };
+    match &o.secret_file {
+        Some(path) => ctx.ui.warn(format!(
+            "the key was written to {} (mode 0600); AWS shows a secret only once, so keep that file until the key is pasted",
+            path.display()
+        )),
+        None => ctx.ui.warn(
+            "the Secret Access Key above is shown only this once and can never be recovered; paste or store it now",
+        ),
+    }
+}
+
+/// stderr: where to paste the key, and how to delete it afterwards.
+pub fn next_steps(ctx: &Context, report: &AccessKeyReport) {
+    let AccessKeyReport::Done(o) = report else {
+        return;
+    };
+    let where_ = match o.access {
+        Access::Import => "Import → Import from S3",
+        Access::Export => "Export data to… → Amazon S3",
+        Access::Both => "Import → Import from S3, or Export data to… → Amazon S3",
+    };
+    ctx.ui.info(format!(
+        "Next: in the TiDB Cloud console ({where_}), choose AWS Access Key and paste the Access Key ID and Secret Access Key.\n\
+         TiDB Cloud does not store the key. When the import or export is done, delete it:\n  {}",
+        o.delete_command
+    ));
+}
+
+/// `access-key delete`: what to remove.
+#[derive(Debug, Clone)]
+pub struct DeleteRequest {
+    pub user_name: Option<UserName>,
+    pub access_key_id: Option<String>,
+    /// Also remove the user and the policies this tool made for it.
+    pub with_user: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DeleteOutcome {
+    pub user_name: UserName,
+    pub deleted: Vec<String>,
+    pub changed: bool,
+}
+
+/// Checks an access key ID's shape: AWS's are 16 to 128 uppercase letters and digits.
+pub fn parse_key_id(id: &str) -> Result<String, Error> {
+    if (16..=128).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+    {
+        Ok(id.to_string())
+    } else {
+        Err(Error::invalid(
+            "--access-key-id",
+            format!("must be an access key ID such as AKIAIOSFODNN7EXAMPLE (16 to 128 uppercase letters and digits), not {id:?}"),
+        ))
+    }
+}
+
+pub async fn delete(
+    ctx: &Context,
+    req: DeleteRequest,
+    prompter: &mut dyn Prompter,
+) -> Result<DeleteOutcome, Error> {
+    if !ctx.can_prompt {
+        let mut missing = Vec::new();
+        if req.user_name.is_none() {
+            missing.push("--user-name");
+        }
+        if !ctx.yes && !ctx.dry_run {
+            missing.push(
+                "--yes (to delete without a terminal to confirm on; or --dry-run to only list)",
+            );
+        }
+        if !missing.is_empty() {
+            return Err(crate::role::missing_error(ctx, &missing));
+        }
+    }
+    let user_name: UserName = match req.user_name {
+        Some(u) => u,
+        None => ask(prompter, "IAM user name", None)?,
+    };
+    let user = user_name.as_str();
+    let clients = Clients::connect(&ctx.conn).await?;
+    let nothing = || DeleteOutcome {
+        user_name: user_name.clone(),
+        deleted: Vec::new(),
+        changed: false,
+    };
+    let Some(info) = iam::get_user(&clients.iam, user).await? else {
+        ctx.ui
+            .info(format!("nothing to delete: user {user} does not exist"));
+        return Ok(nothing());
+    };
+    if !info.managed {
+        return Err(Error::NotManaged {
+            kind: "user",
+            name: user.to_string(),
+            flag: "--user-name",
+        });
+    }
+    let (keys, attached, inline) = tokio::join!(
+        iam::access_keys(&clients.iam, user),
+        async {
+            match req.with_user {
+                true => iam::attached_user_policies(&clients.iam, user).await,
+                false => Ok(Vec::new()),
+            }
+        },
+        async {
+            match req.with_user {
+                true => iam::user_inline_policies(&clients.iam, user).await,
+                false => Ok(Vec::new()),
+            }
+        }
+    );
+    let keys: Vec<String> = keys?
+        .into_iter()
+        .map(|k| k.id)
+        .filter(|id| req.access_key_id.as_ref().is_none_or(|wanted| wanted == id))
+        .collect();
+    let (attached, inline) = (attached?, inline?);
+    let mut policies = Vec::new();
+    for arn in &attached {
+        if let Some(p) = iam::get_policy(&clients.iam, arn).await? {
+            policies.push(p);
+        }
+    }
+    let mut steps: Vec<String> = keys
+        .iter()
+        .map(|k| format!("delete access key {k}"))
+        .collect();
+    if req.with_user {
+        steps.extend(inline.iter().map(|p| format!("delete inline policy {p}")));
+        for p in &policies {
+            steps.push(format!("detach policy {}", p.arn));
+            if p.managed && p.attachments <= 1 {
+                steps.push(format!("delete policy {}", p.arn));
+            }
+        }
+        steps.push(format!("delete user {user}"));
+    }
+    if steps.is_empty() {
+        let what = match &req.access_key_id {
+            Some(id) => format!("user {user} has no access key {id}"),
+            None => format!("user {user} has no access keys"),
+        };
+        ctx.ui.info(format!("nothing to delete: {what}"));
+        return Ok(nothing());
+    }
+    if ctx.dry_run || (ctx.can_prompt && !ctx.yes) {
+        ctx.ui.info(ctx.ui.bold("Will delete"));
+        for s in &steps {
+            ctx.ui.info(format!("  - {s}"));
+        }
+    }
+    if ctx.dry_run {
+        return Ok(DeleteOutcome {
+            user_name,
+            deleted: Vec::new(),
+            changed: false,
+        });
+    }
+    if ctx.can_prompt && !ctx.yes && !prompter.confirm("Delete these?", false)? {
+        return Err(Error::Cancelled);
+    }
+    let mut deleted = Vec::new();
+    for id in &keys {
+        iam::delete_access_key(&clients.iam, user, id).await?;
+        deleted.push(format!("access key {id}"));
+    }
+    if req.with_user {
+        for name in &inline {
+            iam::delete_user_inline_policy(&clients.iam, user, name).await?;
+            deleted.push(format!("inline policy {name}"));
+        }
+        for p in &policies {
+            iam::detach_user_policy(&clients.iam, user, &p.arn).await?;
+            if p.managed && p.attachments <= 1 {
+                apply::delete_policy(&clients, &p.arn).await?;
+                deleted.push(format!("policy {}", p.arn));
+            }
+        }
+        iam::delete_user(&clients.iam, user).await?;
+        deleted.push(format!("user {user}"));
+    }
+    Ok(DeleteOutcome {
+        user_name,
+        changed: !deleted.is_empty(),
+        deleted,
+    })
+}

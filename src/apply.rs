@@ -1,0 +1,88 @@
+//! Steps of applying a plan that the role and the access-key paths share.
+
+use std::future::Future;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::aws::iam::{self, PolicyVersion};
+use crate::aws::Clients;
+use crate::error::AwsError;
+use crate::inputs::PolicyName;
+use crate::plan::Action;
+
+/// Creates the policy, or replaces its document, as the plan says.
+pub async fn converge_policy(
+    clients: &Clients,
+    actions: &[Action],
+    name: &PolicyName,
+    arn: &str,
+    document: &Value,
+    description: &str,
+) -> Result<(), AwsError> {
+    if actions.contains(&Action::CreatePolicy) {
+        iam::create_policy(&clients.iam, name.as_str(), document, description).await?;
+    } else if actions.contains(&Action::UpdatePolicy) {
+        replace_default_version(clients, arn, document).await?;
+    }
+    Ok(())
+}
+
+/// Adds the document as the new default version, then prunes every older version. IAM keeps
+/// at most five, so when the policy is full the oldest non-default one goes first.
+pub async fn replace_default_version(
+    clients: &Clients,
+    arn: &str,
+    document: &Value,
+) -> Result<(), AwsError> {
+    let mut old: Vec<PolicyVersion> = iam::policy_versions(&clients.iam, arn).await?;
+    old.sort_by_key(|v| v.id.trim_start_matches('v').parse::<u32>().unwrap_or(0));
+    if old.len() >= 5 {
+        let oldest = old
+            .iter()
+            .position(|v| !v.is_default)
+            .expect("a full policy has non-default versions");
+        let oldest = old.remove(oldest);
+        iam::delete_policy_version(&clients.iam, arn, &oldest.id).await?;
+    }
+    iam::create_default_policy_version(&clients.iam, arn, document).await?;
+    // Every earlier version, the previous default included, is now superseded.
+    for v in old {
+        iam::delete_policy_version(&clients.iam, arn, &v.id).await?;
+    }
+    Ok(())
+}
+
+/// Deletes a managed policy in AWS's order: its non-default versions first, then the policy.
+pub async fn delete_policy(clients: &Clients, arn: &str) -> Result<(), AwsError> {
+    let versions = match iam::policy_versions(&clients.iam, arn).await {
+        Ok(v) => v,
+        Err(e) if e.code.as_deref() == Some("NoSuchEntity") => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    for v in versions.iter().filter(|v| !v.is_default) {
+        iam::delete_policy_version(&clients.iam, arn, &v.id).await?;
+    }
+    iam::delete_policy(&clients.iam, arn).await
+}
+
+/// A policy or principal created a moment ago can take a moment to be visible everywhere in
+/// IAM; retry `NoSuchEntity` with a short, bounded backoff.
+pub async fn when_visible<F, Fut, T>(mut call: F) -> Result<T, AwsError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, AwsError>>,
+{
+    let mut delay = Duration::from_millis(250);
+    let mut attempt = 1;
+    loop {
+        match call().await {
+            Err(e) if e.code.as_deref() == Some("NoSuchEntity") && attempt < 6 => {
+                tokio::time::sleep(delay).await;
+                delay *= 2;
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
+}

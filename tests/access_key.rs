@@ -1,0 +1,401 @@
+//! `access-key` against moto: the user, its policy and its key, read back through IAM; the
+//! secret shown once and nowhere else; the key limit; delete; rollback.
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+
+use common::*;
+use serde_json::Value;
+
+fn key_args(bucket: &str, access: &str) -> Vec<String> {
+    vec![
+        "access-key".into(),
+        "--uri".into(),
+        format!("s3://{bucket}/data/"),
+        "--access".into(),
+        access.into(),
+        "--yes".into(),
+    ]
+}
+
+fn run_json(endpoint: &str, args: &[String]) -> (Value, String) {
+    let out = bin(endpoint)
+        .args(args)
+        .args(["-o", "json"])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = texts(&out);
+    assert!(
+        out.status.success(),
+        "exit {:?}: {stderr}",
+        out.status.code()
+    );
+    (serde_json::from_str(&stdout).unwrap(), stderr)
+}
+
+async fn key_ids(aws: &Aws, user: &str) -> Vec<String> {
+    let out = aws
+        .iam
+        .list_access_keys()
+        .user_name(user)
+        .send()
+        .await
+        .unwrap();
+    out.access_key_metadata()
+        .iter()
+        .map(|k| k.access_key_id().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn creates_the_user_its_policy_and_a_key() {
+    let moto = moto();
+    let aws = aws(&moto.url()).await;
+    let bucket = unique("ak");
+    aws.create_bucket(&bucket).await;
+    let (out, stderr) = run_json(&moto.url(), &key_args(&bucket, "import"));
+    let user = out["user_name"].as_str().unwrap();
+    assert_eq!(user, format!("tidb-user-import-{bucket}-data"));
+    let secret = out["secret_access_key"].as_str().unwrap();
+    assert!(secret.len() >= 20);
+    assert!(!stderr.contains(secret));
+
+    let got = aws.iam.get_user().user_name(user).send().await.unwrap();
+    let got = got.user().unwrap();
+    assert!(got
+        .tags()
+        .iter()
+        .any(|t| t.key() == "managed-by" && t.value() == "serverless-s3-setup"));
+    let attached = aws
+        .iam
+        .list_attached_user_policies()
+        .user_name(user)
+        .send()
+        .await
+        .unwrap();
+    let policy_arn = out["policy_arn"].as_str().unwrap();
+    assert_eq!(
+        attached.attached_policies()[0].policy_arn(),
+        Some(policy_arn)
+    );
+    let doc = aws.policy_document(policy_arn).await;
+    assert_eq!(
+        doc["Statement"][0]["Action"],
+        serde_json::json!(["s3:GetObject", "s3:GetObjectVersion"])
+    );
+    assert_eq!(
+        doc["Statement"][0]["Resource"],
+        format!("arn:aws:s3:::{bucket}/data/*")
+    );
+    assert_eq!(
+        key_ids(&aws, user).await,
+        vec![out["access_key_id"].as_str().unwrap().to_string()]
+    );
+    let policy = aws
+        .iam
+        .get_policy()
+        .policy_arn(policy_arn)
+        .send()
+        .await
+        .unwrap();
+    assert!(policy
+        .policy()
+        .unwrap()
+        .tags()
+        .iter()
+        .any(|t| t.key() == "managed-by"));
+}
+
+#[tokio::test]
+async fn the_secret_never_reaches_stderr_in_any_mode() {
+    let moto = moto();
+    let aws = aws(&moto.url()).await;
+    for (i, extra) in [
+        vec![],
+        vec!["-v"],
+        vec!["-o", "json"],
+        vec!["-v", "-o", "json"],
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let bucket = unique(&format!("secret{i}"));
+        aws.create_bucket(&bucket).await;
+        let out = bin(&moto.url())
+            .args(key_args(&bucket, "both"))
+            .args(&extra)
+            .output()
+            .unwrap();
+        let (stdout, stderr) = texts(&out);
+        assert!(out.status.success(), "{stderr}");
+        let secret = if extra.contains(&"json") {
+            serde_json::from_str::<Value>(&stdout).unwrap()["secret_access_key"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        } else {
+            let line = stdout
+                .lines()
+                .find(|l| l.starts_with("Secret Access Key:"))
+                .unwrap();
+            line.split_whitespace().last().unwrap().to_string()
+        };
+        assert!(stdout.contains(&secret));
+        assert!(
+            !stderr.contains(&secret),
+            "{extra:?}: secret on stderr:\n{stderr}"
+        );
+        assert!(stderr.contains("shown only this once"), "{stderr}");
+        if extra.contains(&"-v") {
+            assert!(stderr.contains("debug: iam:CreateAccessKey"), "{stderr}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn secret_file_is_new_private_and_never_overwritten() {
+    let moto = moto();
+    let aws = aws(&moto.url()).await;
+    let bucket = unique("sfile");
+    aws.create_bucket(&bucket).await;
+    let path = moto::tmp_dir().join(format!("{bucket}.json"));
+    let out = bin(&moto.url())
+        .args(key_args(&bucket, "export"))
+        .args(["--secret-file", path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = texts(&out);
+    assert!(out.status.success(), "{stderr}");
+    let saved: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let secret = saved["secret_access_key"].as_str().unwrap();
+    assert_eq!(
+        stdout.trim(),
+        saved["access_key_id"].as_str().unwrap(),
+        "stdout has the key ID only"
+    );
+    assert!(!stdout.contains(secret) && !stderr.contains(secret));
+    assert_eq!(
+        std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+
+    // A second run to the same path is refused before any request: exit 2, file untouched.
+    let proxy = Proxy::start(moto.port);
+    let before = std::fs::read(&path).unwrap();
+    let out = bin(&proxy.url())
+        .args(key_args(&bucket, "export"))
+        .args(["--secret-file", path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let (_, stderr) = texts(&out);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("--secret-file") && stderr.contains("already exists"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+    let out = bin(&proxy.url())
+        .args(key_args(&bucket, "export"))
+        .args(["--secret-file", moto::tmp_dir().to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is a directory"));
+    assert!(proxy.seen().is_empty(), "{:?}", proxy.seen());
+}
+
+#[tokio::test]
+async fn at_two_keys_it_stops_before_creating_anything_and_lists_them() {
+    let moto = moto();
+    let aws = aws(&moto.url()).await;
+    let bucket = unique("limit");
+    aws.create_bucket(&bucket).await;
+    let (first, _) = run_json(&moto.url(), &key_args(&bucket, "import"));
+    let (second, _) = run_json(&moto.url(), &key_args(&bucket, "import"));
+    let user = first["user_name"].as_str().unwrap();
+    assert_eq!(
+        first["user_name"], second["user_name"],
+        "the same user, not a duplicate"
+    );
+    let out = bin(&moto.url())
+        .args(key_args(&bucket, "import"))
+        .output()
+        .unwrap();
+    let (stdout, stderr) = texts(&out);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stdout.is_empty());
+    for id in [&first["access_key_id"], &second["access_key_id"]] {
+        let id = id.as_str().unwrap();
+        assert!(stderr.contains(id), "{id} not listed: {stderr}");
+        assert!(
+            stderr.contains(&format!(
+                "access-key delete --user-name {user} --access-key-id {id}"
+            )),
+            "{stderr}"
+        );
+    }
+    assert!(stderr.contains("created just now"), "{stderr}");
+    assert_eq!(key_ids(&aws, user).await.len(), 2);
+    let policies: Vec<_> = aws
+        .local_policies()
+        .await
+        .into_iter()
+        .filter(|p| p.0.contains(&bucket))
+        .collect();
+    assert_eq!(policies.len(), 1);
+}
+
+#[tokio::test]
+async fn delete_removes_keys_then_the_user_and_is_safe_to_repeat() {
+    let moto = moto();
+    let aws = aws(&moto.url()).await;
+    let bucket = unique("del");
+    aws.create_bucket(&bucket).await;
+    let (first, _) = run_json(&moto.url(), &key_args(&bucket, "export"));
+    let (second, _) = run_json(&moto.url(), &key_args(&bucket, "export"));
+    let user = first["user_name"].as_str().unwrap();
+    let one = first["access_key_id"].as_str().unwrap();
+
+    let out = bin(&moto.url())
+        .args([
+            "access-key",
+            "delete",
+            "--user-name",
+            user,
+            "--access-key-id",
+            one,
+            "--yes",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(
+        key_ids(&aws, user).await,
+        vec![second["access_key_id"].as_str().unwrap().to_string()]
+    );
+
+    let out = bin(&moto.url())
+        .args(["access-key", "delete", "--user-name", user, "--yes"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(key_ids(&aws, user).await.is_empty());
+
+    for _ in 0..2 {
+        let out = bin(&moto.url())
+            .args([
+                "access-key",
+                "delete",
+                "--user-name",
+                user,
+                "--with-user",
+                "--yes",
+                "-o",
+                "json",
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert!(
+        aws.iam.get_user().user_name(user).send().await.is_err(),
+        "the user is gone"
+    );
+    assert!(
+        aws.local_policies()
+            .await
+            .iter()
+            .all(|p| !p.0.contains(&bucket)),
+        "the policy is gone"
+    );
+}
+
+#[tokio::test]
+async fn delete_refuses_a_user_the_tool_did_not_make() {
+    let moto = moto();
+    let aws = aws(&moto.url()).await;
+    let user = unique("someone");
+    aws.iam.create_user().user_name(&user).send().await.unwrap();
+    aws.iam
+        .create_access_key()
+        .user_name(&user)
+        .send()
+        .await
+        .unwrap();
+    let out = bin(&moto.url())
+        .args(["access-key", "delete", "--user-name", &user, "--yes"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("was not created by serverless-s3-setup"));
+    assert_eq!(key_ids(&aws, &user).await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_failed_create_access_key_undoes_the_user_and_the_policy() {
+    let moto = moto();
+    let aws = aws(&moto.url()).await;
+    let proxy = Proxy::start(moto.port);
+    proxy.fail_action("CreateAccessKey", Fault::Denied);
+    let bucket = unique("akfail");
+    aws.create_bucket(&bucket).await;
+    let path = moto::tmp_dir().join(format!("{bucket}.json"));
+    let out = bin(&proxy.url())
+        .args(key_args(&bucket, "import"))
+        .args(["--secret-file", path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = texts(&out);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stdout.is_empty());
+    assert!(stderr.contains("iam:CreateAccessKey failed"), "{stderr}");
+    assert!(!path.exists(), "the empty secret file is removed");
+    let users = aws.iam.list_users().send().await.unwrap();
+    assert!(
+        users
+            .users()
+            .iter()
+            .all(|u| !u.user_name().contains(&bucket)),
+        "user left"
+    );
+    assert!(
+        aws.local_policies()
+            .await
+            .iter()
+            .all(|p| !p.0.contains(&bucket)),
+        "policy left"
+    );
+}
+
+#[test]
+fn bad_key_ids_and_missing_flags_exit_2() {
+    let out = bin("http://127.0.0.1:9")
+        .args([
+            "access-key",
+            "delete",
+            "--user-name",
+            "u",
+            "--access-key-id",
+            "not-a-key",
+            "--yes",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--access-key-id"));
+    let out = bin("http://127.0.0.1:9")
+        .args(["access-key"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("--uri") && stderr.contains("--yes"),
+        "{stderr}"
+    );
+}
