@@ -80,6 +80,9 @@ pub enum Command {
     /// Create (or bring up to date) an IAM role that TiDB Cloud assumes; prints the Role ARN
     Role(RoleArgs),
 
+    /// Print the CloudFormation template that `role --method cloudformation` deploys
+    Template,
+
     /// Create an IAM user with least privilege and an access key for it; prints the key once
     #[command(name = "access-key", args_conflicts_with_subcommands = true)]
     AccessKey(AccessKeyArgs),
@@ -144,7 +147,7 @@ pub struct AccessKeyDeleteArgs {
 
 #[derive(Debug, Args)]
 pub struct RoleArgs {
-    /// How to create the role
+    /// How to create the role [default: cloudformation]
     #[arg(long, value_enum, value_name = "METHOD")]
     pub method: Option<MethodArg>,
 
@@ -179,11 +182,21 @@ pub struct RoleArgs {
     /// A KMS key ARN to grant besides the bucket's detected default key (repeatable)
     #[arg(long = "kms-key", value_name = "ARN")]
     pub kms_keys: Vec<String>,
+
+    /// Stack name, with --method cloudformation [default: the role name]
+    #[arg(long, value_name = "NAME")]
+    pub stack_name: Option<String>,
+
+    /// How long to wait for the stack, e.g. 90s, 10m, 1h [default: 10m]
+    #[arg(long, value_name = "DURATION")]
+    pub timeout: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum MethodArg {
-    /// Create the policy and role directly with IAM
+    /// A CloudFormation stack, as the TiDB Cloud docs recommend (the default)
+    Cloudformation,
+    /// The policy and role directly with IAM
     Iam,
 }
 
@@ -216,10 +229,26 @@ impl Global {
 
 impl RoleArgs {
     pub fn into_request(self) -> Result<RoleRequest, Error> {
+        if self.method == Some(MethodArg::Iam) {
+            for (flag, given) in [
+                ("--stack-name", self.stack_name.is_some()),
+                ("--timeout", self.timeout.is_some()),
+            ] {
+                if given {
+                    return Err(Error::invalid(
+                        flag,
+                        "applies only to --method cloudformation, not --method iam",
+                    ));
+                }
+            }
+        }
         Ok(RoleRequest {
             method: self.method.map(|m| match m {
+                MethodArg::Cloudformation => Method::Cloudformation,
                 MethodArg::Iam => Method::Iam,
             }),
+            stack_name: parse("--stack-name", self.stack_name)?,
+            timeout: self.timeout.map(|t| parse_duration(&t)).transpose()?,
             location: parse("--uri", self.uri)?,
             access: parse("--access", self.access)?,
             tidb_account: parse("--tidb-account-id", self.tidb_account_id)?,
@@ -261,5 +290,48 @@ impl AccessKeyDeleteArgs {
                 .transpose()?,
             with_user: self.with_user,
         })
+    }
+}
+
+/// `90s`, `10m`, `1h`, or plain seconds; between 1 second and 24 hours.
+fn parse_duration(text: &str) -> Result<std::time::Duration, Error> {
+    let rule = || {
+        Error::invalid(
+            "--timeout",
+            format!(
+                "must be a duration such as 90s, 10m or 1h (1 second to 24 hours), not {text:?}"
+            ),
+        )
+    };
+    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => text.split_at(i),
+        None => (text, "s"),
+    };
+    let n: u64 = number.parse().map_err(|_| rule())?;
+    let secs = match unit {
+        "s" => n,
+        "m" => n.saturating_mul(60),
+        "h" => n.saturating_mul(3600),
+        _ => return Err(rule()),
+    };
+    if !(1..=86_400).contains(&secs) {
+        return Err(rule());
+    }
+    Ok(std::time::Duration::from_secs(secs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("90s").unwrap().as_secs(), 90);
+        assert_eq!(parse_duration("10m").unwrap().as_secs(), 600);
+        assert_eq!(parse_duration("1h").unwrap().as_secs(), 3600);
+        assert_eq!(parse_duration("45").unwrap().as_secs(), 45);
+        for bad in ["", "0s", "m", "10x", "-5s", "25h", "1.5m"] {
+            assert!(parse_duration(bad).is_err(), "{bad:?}");
+        }
     }
 }

@@ -51,6 +51,14 @@ pub enum Error {
         keys: Vec<crate::aws::iam::AccessKeyInfo>,
     },
 
+    /// Something in AWS stands in the way: a busy stack, a name taken another way.
+    #[error("{0}")]
+    Conflict(String),
+
+    /// A stack ended in a failed state, or did not settle in time.
+    #[error("{0}")]
+    Stack(String),
+
     /// An AWS call failed.
     #[error(transparent)]
     Aws(#[from] AwsError),
@@ -103,6 +111,8 @@ impl Error {
             Error::NotManaged { .. } => "not_managed",
             Error::AwsManagedKey { .. } => "aws_managed_key",
             Error::KeyLimit { .. } => "key_limit",
+            Error::Conflict(_) => "conflict",
+            Error::Stack(_) => "stack",
             Error::Aws(_) => "aws",
             Error::Leftovers { .. } => "leftovers",
             Error::Cancelled => "cancelled",

@@ -583,7 +583,7 @@ pub mod defaults {
         format!("{}-{hash}", readable[..keep].trim_end_matches('-'))
     }
 
-    fn fnv1a(bytes: &[u8]) -> u64 {
+    pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
         bytes.iter().fold(0xcbf29ce484222325, |h, b| {
             (h ^ u64::from(*b)).wrapping_mul(0x100000001b3)
         })

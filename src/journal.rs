@@ -21,6 +21,9 @@ pub enum Resource {
     User {
         name: String,
     },
+    Stack {
+        name: String,
+    },
     UserAttachment {
         user: String,
         policy_arn: String,
@@ -42,6 +45,7 @@ impl fmt::Display for Resource {
                 write!(f, "attachment of {policy_arn} to role {role}")
             }
             Resource::User { name } => write!(f, "user {name}"),
+            Resource::Stack { name } => write!(f, "stack {name}"),
             Resource::UserAttachment { user, policy_arn } => {
                 write!(f, "attachment of {policy_arn} to user {user}")
             }
@@ -65,6 +69,9 @@ impl Resource {
                 format!("aws iam detach-role-policy --role-name {role} --policy-arn {policy_arn}")
             }
             Resource::User { name } => format!("aws iam delete-user --user-name {name}"),
+            Resource::Stack { name } => {
+                format!("aws cloudformation delete-stack --stack-name {name}")
+            }
             Resource::UserAttachment { user, policy_arn } => {
                 format!("aws iam detach-user-policy --user-name {user} --policy-arn {policy_arn}")
             }
@@ -86,6 +93,9 @@ impl Resource {
                 iam::detach_role_policy(&clients.iam, role, policy_arn).await
             }
             Resource::User { name } => iam::delete_user(&clients.iam, name).await,
+            Resource::Stack { name } => {
+                crate::aws::cloudformation::delete_stack_and_wait(&clients.cfn, name).await
+            }
             Resource::UserAttachment { user, policy_arn } => {
                 iam::detach_user_policy(&clients.iam, user, policy_arn).await
             }
@@ -142,6 +152,11 @@ impl Journal {
     /// Replaces an entry's resource, once its identity is known (a new access key's ID).
     pub fn identify(&mut self, entry: Entry, resource: Resource) {
         self.entries[entry.0].0 = resource;
+    }
+
+    /// Takes an entry out of the undo: it is left in AWS on purpose, and the error says so.
+    pub fn release(&mut self, entry: Entry) {
+        self.entries[entry.0].1 = State::NotCreated;
     }
 
     pub fn settle<T>(&mut self, entry: Entry, result: &Result<T, AwsError>) {

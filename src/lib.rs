@@ -17,6 +17,8 @@ pub mod policy;
 pub mod prompt;
 pub mod role;
 pub mod signals;
+pub mod template;
+pub mod wait;
 
 use aws::{Clients, Connection};
 use error::Error;

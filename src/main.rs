@@ -67,6 +67,10 @@ fn run(cli: Cli, format: Format, ui: &Ui) -> Result<(), Error> {
             }
             Ok(())
         }
+        Some(Command::Template) => {
+            print!("{}", serverless_s3_setup::template::TEMPLATE);
+            Ok(())
+        }
         Some(Command::AccessKey(args)) => match args.action {
             Some(AccessKeyAction::Delete(args)) => {
                 let request = args.into_request()?;

@@ -189,8 +189,20 @@ pub fn render_role_plan(ui: &Ui, plan: &RolePlan) -> String {
             uri(&plan.bucket, &plan.prefix)
         ),
         format!("role:   {} ({})", plan.role_name, plan.role_arn),
-        format!("policy: {} ({})", plan.policy_name, plan.policy_arn),
     ];
+    match (&plan.stack_name, &plan.policy_arn) {
+        (Some(stack), _) => {
+            summary.push(format!(
+                "policy: {} (inline, in the role)",
+                plan.policy_name
+            ));
+            summary.push(format!(
+                "stack:  {stack} (CloudFormation, template `serverless-s3-setup template`)"
+            ));
+        }
+        (None, Some(arn)) => summary.push(format!("policy: {} ({arn})", plan.policy_name)),
+        (None, None) => {}
+    }
     if plan.external_id.is_none() {
         summary.push(format!(
             "{} no external ID: every cluster in the TiDB Cloud project can use this role",

@@ -1,15 +1,19 @@
 //! The plan: validated inputs, detected facts and the current state in, the documents and the
 //! list of changes out. Pure: no I/O, so every decision here is unit-tested.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::aws::cloudformation::StackInfo;
 use crate::aws::iam::{AccessKeyInfo, PolicyInfo, RoleInfo, UserInfo};
 use crate::error::Error;
 use crate::inputs::{
-    Access, AccountId, ExternalId, KmsKeyArn, Partition, PolicyName, RoleName, S3Location, UserName,
+    Access, AccountId, ExternalId, KmsKeyArn, Partition, PolicyName, RoleName, S3Location,
+    StackName, UserName,
 };
-use crate::policy;
+use crate::{policy, template};
 
 /// How the role is made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -30,6 +34,8 @@ pub struct RoleInputs {
     pub role_name: RoleName,
     pub policy_name: PolicyName,
     pub kms_keys: Vec<KmsKeyArn>,
+    /// The stack, for `--method cloudformation`.
+    pub stack_name: Option<StackName>,
 }
 
 /// What is known about the caller and the bucket. Every field is optional so that
@@ -52,6 +58,8 @@ pub struct RoleState {
     /// The policy's default version, decoded.
     pub policy_document: Option<Value>,
     pub attached: bool,
+    /// The stack, for `--method cloudformation`.
+    pub stack: Option<StackInfo>,
 }
 
 /// One change to make, in order.
@@ -66,6 +74,10 @@ pub enum Action {
     CreateUser,
     AttachPolicy,
     CreateAccessKey,
+    CreateStack,
+    UpdateStack,
+    /// The stack is in ROLLBACK_COMPLETE (its first create failed): it can only be deleted.
+    RecreateStack,
 }
 
 impl Action {
@@ -80,6 +92,11 @@ impl Action {
             Action::UpdateTrust => format!("update the trust policy of {principal}"),
             Action::AttachPolicy => format!("attach policy {policy} to {principal}"),
             Action::CreateAccessKey => format!("create an access key for {principal}"),
+            Action::CreateStack => format!("create the stack, which creates {principal}"),
+            Action::UpdateStack => format!("update the stack and {principal}"),
+            Action::RecreateStack => format!(
+                "delete the stack, left in ROLLBACK_COMPLETE by a failed first create (it cannot be updated), and create it again with {principal}"
+            ),
         }
     }
 }
@@ -98,7 +115,12 @@ pub struct RolePlan {
     pub role_name: RoleName,
     pub policy_name: PolicyName,
     pub role_arn: String,
-    pub policy_arn: String,
+    /// The managed policy's ARN; `None` for a stack, whose role carries an inline policy.
+    pub policy_arn: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stack_name: Option<StackName>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub stack_parameters: BTreeMap<String, String>,
     pub tidb_account_id: AccountId,
     pub external_id: Option<ExternalId>,
     pub kms_keys: Vec<KmsKeyArn>,
@@ -116,6 +138,13 @@ impl RolePlan {
 
     pub fn describe(&self, action: &Action) -> String {
         action.describe(&format!("role {}", self.role_name), &self.policy_name)
+    }
+
+    /// The managed policy's ARN, which every `--method iam` plan has.
+    pub fn managed_policy_arn(&self) -> &str {
+        self.policy_arn
+            .as_deref()
+            .expect("an IAM plan names a managed policy")
     }
 }
 
@@ -137,10 +166,61 @@ pub fn role(
         .as_ref()
         .map_or(ACCOUNT_PLACEHOLDER, AccountId::as_str);
 
+    let mut stack_parameters = BTreeMap::new();
+    let actions = match method {
+        Method::Iam => iam_role_actions(inputs, state, &trust, &permissions)?,
+        Method::Cloudformation => {
+            stack_parameters = template::parameters(inputs, &kms_keys);
+            stack_actions(inputs, state, &stack_parameters)?
+        }
+    };
+    let role_arn = state
+        .stack
+        .as_ref()
+        .and_then(|s| s.outputs.get("RoleArn").cloned())
+        .or_else(|| state.role.as_ref().map(|r| r.arn.clone()))
+        .unwrap_or_else(|| format!("arn:{partition}:iam::{account}:role/{}", inputs.role_name));
+    let policy_arn = (method == Method::Iam).then(|| {
+        state.policy.as_ref().map_or_else(
+            || policy_arn(partition, account, &inputs.policy_name),
+            |p| p.arn.clone(),
+        )
+    });
+    Ok(RolePlan {
+        method,
+        bucket: inputs.location.bucket().to_string(),
+        prefix: inputs.location.prefix().to_string(),
+        access: inputs.access,
+        partition,
+        account_id: facts.account.clone(),
+        bucket_region: facts.bucket_region.clone(),
+        role_arn,
+        policy_arn,
+        stack_name: inputs.stack_name.clone(),
+        stack_parameters,
+        role_name: inputs.role_name.clone(),
+        policy_name: inputs.policy_name.clone(),
+        tidb_account_id: inputs.tidb_account.clone(),
+        external_id: inputs.external_id.clone(),
+        kms_keys,
+        trust_policy: trust,
+        permissions_policy: permissions,
+        actions,
+        detected: facts.findings.clone(),
+        warnings: facts.warnings.clone(),
+    })
+}
+
+fn iam_role_actions(
+    inputs: &RoleInputs,
+    state: &RoleState,
+    trust: &Value,
+    permissions: &Value,
+) -> Result<Vec<Action>, Error> {
     let mut actions: Vec<Action> = policy_action(
         state.policy.as_ref(),
         state.policy_document.as_ref(),
-        &permissions,
+        permissions,
         &inputs.policy_name,
     )?
     .into_iter()
@@ -154,11 +234,7 @@ pub fn role(
             })
         }
         Some(r) => {
-            if !r
-                .trust
-                .as_ref()
-                .is_some_and(|doc| policy::same(doc, &trust))
-            {
+            if !r.trust.as_ref().is_some_and(|doc| policy::same(doc, trust)) {
                 actions.push(Action::UpdateTrust);
             }
             if !state.attached {
@@ -167,34 +243,64 @@ pub fn role(
         }
         None => actions.extend([Action::CreateRole, Action::AttachPolicy]),
     }
+    Ok(actions)
+}
 
-    Ok(RolePlan {
-        method,
-        bucket: inputs.location.bucket().to_string(),
-        prefix: inputs.location.prefix().to_string(),
-        access: inputs.access,
-        partition,
-        account_id: facts.account.clone(),
-        bucket_region: facts.bucket_region.clone(),
-        role_arn: state.role.as_ref().map_or_else(
-            || format!("arn:{partition}:iam::{account}:role/{}", inputs.role_name),
-            |r| r.arn.clone(),
-        ),
-        policy_arn: state.policy.as_ref().map_or_else(
-            || policy_arn(partition, account, &inputs.policy_name),
-            |p| p.arn.clone(),
-        ),
-        role_name: inputs.role_name.clone(),
-        policy_name: inputs.policy_name.clone(),
-        tidb_account_id: inputs.tidb_account.clone(),
-        external_id: inputs.external_id.clone(),
-        kms_keys,
-        trust_policy: trust,
-        permissions_policy: permissions,
-        actions,
-        detected: facts.findings.clone(),
-        warnings: facts.warnings.clone(),
-    })
+fn stack_actions(
+    inputs: &RoleInputs,
+    state: &RoleState,
+    parameters: &BTreeMap<String, String>,
+) -> Result<Vec<Action>, Error> {
+    let name = inputs
+        .stack_name
+        .as_ref()
+        .expect("a CloudFormation plan has a stack name");
+    match &state.stack {
+        Some(s) if !s.managed => Err(Error::NotManaged {
+            kind: "stack",
+            name: name.to_string(),
+            flag: "--stack-name",
+        }),
+        Some(s) if s.status == "ROLLBACK_COMPLETE" => Ok(vec![Action::RecreateStack]),
+        Some(s) if s.status.ends_with("_IN_PROGRESS") => Err(Error::Conflict(format!(
+            "stack {name} is busy ({}); wait for it to settle (`aws cloudformation describe-stacks --stack-name {name}`), then run this again",
+            s.status
+        ))),
+        Some(s) if same_parameters(&s.parameters, parameters) && s.template_tag.as_deref() == Some(&template::hash()) => {
+            Ok(vec![])
+        }
+        Some(_) => Ok(vec![Action::UpdateStack]),
+        None => match &state.role {
+            Some(r) if !r.managed => Err(Error::NotManaged {
+                kind: "role",
+                name: inputs.role_name.to_string(),
+                flag: "--role-name",
+            }),
+            Some(_) => Err(Error::Conflict(format!(
+                "role {} already exists outside any stack (made with --method iam); run with --method iam to bring it up to date, or choose another --role-name",
+                inputs.role_name
+            ))),
+            None => Ok(vec![Action::CreateStack]),
+        },
+    }
+}
+
+/// Compares a stack's parameters with the planned ones. A list parameter comes back as
+/// `a,b` from AWS, but as `['a', 'b']` from moto; both mean the same list.
+fn same_parameters(current: &BTreeMap<String, String>, planned: &BTreeMap<String, String>) -> bool {
+    fn list(v: &str) -> Vec<&str> {
+        v.trim_matches(|c| c == '[' || c == ']')
+            .split(',')
+            .map(|item| item.trim().trim_matches('\''))
+            .filter(|item| !item.is_empty())
+            .collect()
+    }
+    current.len() == planned.len()
+        && planned.iter().all(|(k, v)| match current.get(k) {
+            Some(c) if k == "KmsKeyArns" => list(c) == list(v),
+            Some(c) => c == v,
+            None => false,
+        })
 }
 
 pub fn policy_arn(partition: Partition, account: &str, name: &PolicyName) -> String {
@@ -369,6 +475,7 @@ mod tests {
             role_name: "r".parse().unwrap(),
             policy_name: "r-policy".parse().unwrap(),
             kms_keys: vec![],
+            stack_name: None,
         }
     }
 
@@ -389,13 +496,14 @@ mod tests {
                 trust: Some(plan.trust_policy.clone()),
             }),
             policy: Some(PolicyInfo {
-                arn: plan.policy_arn.clone(),
+                arn: plan.managed_policy_arn().to_string(),
                 managed,
                 default_version: "v1".into(),
                 attachments: 1,
             }),
             policy_document: Some(plan.permissions_policy.clone()),
             attached: true,
+            stack: None,
         }
     }
 
@@ -411,7 +519,10 @@ mod tests {
             ]
         );
         assert_eq!(plan.role_arn, "arn:aws:iam::123456789012:role/r");
-        assert_eq!(plan.policy_arn, "arn:aws:iam::123456789012:policy/r-policy");
+        assert_eq!(
+            plan.managed_policy_arn(),
+            "arn:aws:iam::123456789012:policy/r-policy"
+        );
     }
 
     #[test]
@@ -480,7 +591,7 @@ mod tests {
         let plan = role(Method::Iam, &inputs(), &f, &RoleState::default()).unwrap();
         assert_eq!(plan.partition, Partition::China);
         assert_eq!(
-            plan.policy_arn,
+            plan.managed_policy_arn(),
             "arn:aws-cn:iam::<your-account-id>:policy/r-policy"
         );
     }
@@ -560,5 +671,130 @@ mod tests {
         };
         let err = user(&user_inputs(), &facts(), &foreign).unwrap_err();
         assert!(err.to_string().contains("--user-name"), "{err}");
+    }
+
+    #[test]
+    fn stack_parameters_compare_as_lists_whatever_the_spelling() {
+        let planned: BTreeMap<String, String> = [("KmsKeyArns", "a,b"), ("Access", "both")]
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .into();
+        let mut current = planned.clone();
+        current.insert("KmsKeyArns".into(), "['a', 'b']".into());
+        assert!(same_parameters(&current, &planned));
+        current.insert("KmsKeyArns".into(), "['a']".into());
+        assert!(!same_parameters(&current, &planned));
+        let mut empty = planned.clone();
+        empty.insert("KmsKeyArns".into(), String::new());
+        let mut moto_empty = planned.clone();
+        moto_empty.insert("KmsKeyArns".into(), "['']".into());
+        assert!(same_parameters(&moto_empty, &empty));
+        current.insert("KmsKeyArns".into(), "a,b".into());
+        current.insert("Access".into(), "import".into());
+        assert!(!same_parameters(&current, &planned));
+    }
+
+    fn stack_inputs() -> RoleInputs {
+        RoleInputs {
+            stack_name: Some("s1".parse().unwrap()),
+            ..inputs()
+        }
+    }
+
+    fn stack(status: &str, managed: bool, parameters: BTreeMap<String, String>) -> StackInfo {
+        StackInfo {
+            id: "arn:aws:cloudformation:us-east-1:123456789012:stack/s1/x".into(),
+            status: status.into(),
+            managed,
+            parameters,
+            outputs: [(
+                "RoleArn".to_string(),
+                "arn:aws:iam::123456789012:role/r".to_string(),
+            )]
+            .into(),
+            template_tag: Some(template::hash()),
+        }
+    }
+
+    #[test]
+    fn stack_plans_create_update_recreate_or_nothing() {
+        let cfn = Method::Cloudformation;
+        let fresh = role(cfn, &stack_inputs(), &facts(), &RoleState::default()).unwrap();
+        assert_eq!(fresh.actions, [Action::CreateStack]);
+        assert_eq!(fresh.policy_arn, None);
+        assert_eq!(fresh.stack_parameters["RoleName"], "r");
+        let params = fresh.stack_parameters.clone();
+
+        let with = |s: StackInfo| RoleState {
+            stack: Some(s),
+            ..RoleState::default()
+        };
+        let same = role(
+            cfn,
+            &stack_inputs(),
+            &facts(),
+            &with(stack("CREATE_COMPLETE", true, params.clone())),
+        )
+        .unwrap();
+        assert!(same.actions.is_empty());
+        assert_eq!(same.role_arn, "arn:aws:iam::123456789012:role/r");
+
+        let mut old = params.clone();
+        old.insert("ExternalId".into(), "old".into());
+        let drift = role(
+            cfn,
+            &stack_inputs(),
+            &facts(),
+            &with(stack("UPDATE_COMPLETE", true, old)),
+        )
+        .unwrap();
+        assert_eq!(drift.actions, [Action::UpdateStack]);
+
+        let mut outdated = stack("CREATE_COMPLETE", true, params.clone());
+        outdated.template_tag = Some("older".into());
+        let newer = role(cfn, &stack_inputs(), &facts(), &with(outdated)).unwrap();
+        assert_eq!(
+            newer.actions,
+            [Action::UpdateStack],
+            "a newer template updates the stack"
+        );
+
+        let failed = role(
+            cfn,
+            &stack_inputs(),
+            &facts(),
+            &with(stack("ROLLBACK_COMPLETE", true, params.clone())),
+        )
+        .unwrap();
+        assert_eq!(failed.actions, [Action::RecreateStack]);
+        assert!(failed
+            .describe(&failed.actions[0])
+            .contains("cannot be updated"));
+
+        let busy = role(
+            cfn,
+            &stack_inputs(),
+            &facts(),
+            &with(stack("UPDATE_IN_PROGRESS", true, params.clone())),
+        );
+        assert!(matches!(busy, Err(Error::Conflict(_))));
+
+        let foreign = role(
+            cfn,
+            &stack_inputs(),
+            &facts(),
+            &with(stack("CREATE_COMPLETE", false, params)),
+        );
+        assert!(foreign.unwrap_err().to_string().contains("--stack-name"));
+
+        let iam_role = RoleState {
+            role: Some(RoleInfo {
+                arn: "arn:aws:iam::123456789012:role/r".into(),
+                managed: true,
+                trust: None,
+            }),
+            ..RoleState::default()
+        };
+        let err = role(cfn, &stack_inputs(), &facts(), &iam_role).unwrap_err();
+        assert!(err.to_string().contains("--method iam"), "{err}");
     }
 }

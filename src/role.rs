@@ -1,12 +1,15 @@
 //! `role`: create or converge the IAM role that TiDB Cloud assumes, and its policy.
 
+use std::time::Duration;
+
 use serde::Serialize;
 
+use crate::aws::cloudformation::{self, StackInfo};
 use crate::aws::iam;
 use crate::aws::{sts, Clients};
 use crate::error::{AwsError, Error};
 use crate::inputs::{
-    defaults, Access, AccountId, ExternalId, KmsKeyArn, PolicyName, RoleName, S3Location,
+    defaults, Access, AccountId, ExternalId, KmsKeyArn, PolicyName, RoleName, S3Location, StackName,
 };
 use crate::journal::{Journal, Resource};
 use crate::output::render_role_plan;
@@ -27,13 +30,20 @@ pub struct RoleRequest {
     pub role_name: Option<RoleName>,
     pub policy_name: Option<PolicyName>,
     pub kms_keys: Vec<KmsKeyArn>,
+    pub stack_name: Option<StackName>,
+    /// How long to wait for the stack [default: 10 minutes].
+    pub timeout: Option<Duration>,
 }
+
+/// The default `--timeout` for a stack.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// What `role` did, for stdout.
 #[derive(Debug, Clone, Serialize)]
 pub struct RoleOutcome {
     pub role_arn: String,
-    pub policy_arn: String,
+    /// The managed policy; `None` for a stack, whose role carries an inline policy.
+    pub policy_arn: Option<String>,
     pub role_name: RoleName,
     pub policy_name: PolicyName,
     pub bucket: String,
@@ -48,6 +58,10 @@ pub struct RoleOutcome {
     pub external_id: Option<ExternalId>,
     /// What this run did, in order; empty when nothing changed.
     pub actions: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stack_name: Option<StackName>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stack_id: Option<String>,
 }
 
 /// The result of `role`: the plan alone under `--dry-run`, otherwise what was done.
@@ -86,7 +100,22 @@ pub fn resolve(
         }
     }
     let ask_defaults = ctx.can_prompt && !ctx.yes;
-    let method = req.method.unwrap_or(Method::Iam);
+    let method = match req.method {
+        Some(m) => m,
+        None if ask_defaults => {
+            let items = [
+                "CloudFormation stack (recommended by TiDB Cloud)",
+                "IAM role and managed policy, directly",
+            ];
+            ctx.ui
+                .info("A Role ARN works only when the TiDB cluster runs on AWS.");
+            match prompter.select("How should the role be created?", &items, 0)? {
+                1 => Method::Iam,
+                _ => Method::Cloudformation,
+            }
+        }
+        None => Method::Cloudformation,
+    };
     let access = match req.access {
         Some(a) => a,
         None if ask_defaults => ask_access(prompter)?,
@@ -129,6 +158,17 @@ pub fn resolve(
         None if ask_defaults => ask(prompter, "Policy name", Some(default_policy.as_str()))?,
         None => default_policy,
     };
+    let stack_name = match (method, req.stack_name) {
+        (Method::Iam, _) => None,
+        (Method::Cloudformation, Some(n)) => Some(n),
+        (Method::Cloudformation, None) => {
+            let default = defaults::stack_name(&role_name);
+            Some(match ask_defaults {
+                true => ask(prompter, "Stack name", Some(default.as_str()))?,
+                false => default,
+            })
+        }
+    };
     Ok((
         method,
         RoleInputs {
@@ -139,6 +179,7 @@ pub fn resolve(
             role_name,
             policy_name,
             kms_keys: req.kms_keys,
+            stack_name,
         },
     ))
 }
@@ -194,6 +235,7 @@ pub async fn run(
     req: RoleRequest,
     prompter: &mut dyn Prompter,
 ) -> Result<RoleReport, Error> {
+    let timeout = req.timeout.unwrap_or(DEFAULT_TIMEOUT);
     let (method, inputs) = resolve(ctx, req, prompter)?;
     if inputs.external_id.is_none() {
         ctx.ui.warn(
@@ -216,7 +258,7 @@ pub async fn run(
             let step = ctx
                 .ui
                 .step("Checking the bucket, the account and existing resources");
-            match gather(clients, &inputs).await {
+            match gather(clients, method, &inputs).await {
                 Ok(found) => {
                     step.done("done");
                     found
@@ -259,14 +301,24 @@ pub async fn run(
 
     let mut journal = Journal::default();
     let applied = tokio::select! {
-        r = apply(&clients, &plan, &mut journal, ctx) => r,
+        r = async {
+            match method {
+                Method::Iam => apply(&clients, &plan, &mut journal, ctx).await.map(|()| None),
+                Method::Cloudformation => apply_stack(&clients, &plan, &mut journal, ctx, timeout).await.map(Some),
+            }
+        } => r,
         signal = crate::signals::interrupted() => Err(Error::Interrupted(format!(" by {signal}"))),
     };
-    if let Err(err) = applied {
-        return Err(crate::undo(ctx, &clients, &mut journal, err).await);
-    }
+    let (changed, stack) = match applied {
+        Ok(Some(applied)) => (applied.changed, Some(applied.stack)),
+        Ok(None) => (plan.changes(), None),
+        Err(err) => return Err(crate::undo(ctx, &clients, &mut journal, err).await),
+    };
     let outcome = RoleOutcome {
-        role_arn: plan.role_arn.clone(),
+        role_arn: stack
+            .as_ref()
+            .and_then(|s| s.outputs.get("RoleArn").cloned())
+            .unwrap_or_else(|| plan.role_arn.clone()),
         policy_arn: plan.policy_arn.clone(),
         role_name: plan.role_name.clone(),
         policy_name: plan.policy_name.clone(),
@@ -274,27 +326,62 @@ pub async fn run(
         prefix: plan.prefix.clone(),
         access: plan.access,
         kms_keys: plan.kms_keys.clone(),
-        changed: plan.changes(),
+        changed,
         method,
         account_id: plan.account_id.clone(),
         bucket_region: plan.bucket_region.clone(),
         tidb_account_id: plan.tidb_account_id.clone(),
         external_id: plan.external_id.clone(),
-        actions: plan.actions.iter().map(|a| plan.describe(a)).collect(),
+        actions: match changed {
+            true => plan.actions.iter().map(|a| plan.describe(a)).collect(),
+            false => Vec::new(),
+        },
+        stack_name: plan.stack_name.clone(),
+        stack_id: stack.map(|s| s.id),
     };
     if !outcome.changed {
-        ctx.ui.info(format!(
-            "unchanged: role {} and policy {} already match",
-            outcome.role_name, outcome.policy_name
-        ));
+        ctx.ui.info(match &outcome.stack_name {
+            Some(stack) => format!(
+                "unchanged: stack {stack} and role {} already match",
+                outcome.role_name
+            ),
+            None => format!(
+                "unchanged: role {} and policy {} already match",
+                outcome.role_name, outcome.policy_name
+            ),
+        });
     }
     Ok(RoleReport::Done(Box::new(outcome)))
 }
 
 /// Reads the caller, the bucket and the current role and policy, with independent requests
 /// in flight together.
-async fn gather(clients: &Clients, inputs: &RoleInputs) -> Result<(Facts, RoleState), Error> {
+async fn gather(
+    clients: &Clients,
+    method: Method,
+    inputs: &RoleInputs,
+) -> Result<(Facts, RoleState), Error> {
     let bucket = detect::bucket(clients, &inputs.location, &inputs.kms_keys);
+    if method == Method::Cloudformation {
+        let state = async {
+            let stack_name = inputs.stack_name.as_ref().expect("resolved").as_str();
+            let (caller, role, stack) = tokio::join!(
+                sts::caller_identity(&clients.sts),
+                iam::get_role(&clients.iam, inputs.role_name.as_str()),
+                cloudformation::describe_stack(&clients.cfn, stack_name)
+            );
+            Ok::<_, Error>((
+                caller?,
+                RoleState {
+                    role: role?,
+                    stack: stack?,
+                    ..RoleState::default()
+                },
+            ))
+        };
+        let (bucket, state) = tokio::join!(bucket, state);
+        return facts(state?, bucket?);
+    }
     let state = async {
         let (caller, role) = tokio::join!(
             sts::caller_identity(&clients.sts),
@@ -330,13 +417,19 @@ async fn gather(clients: &Clients, inputs: &RoleInputs) -> Result<(Facts, RoleSt
                 policy,
                 policy_document,
                 attached,
+                stack: None,
             },
         ))
     };
     let (bucket, state) = tokio::join!(bucket, state);
     // Credential and identity problems explain everything else, so they come first.
-    let (caller, state) = state?;
-    let bucket = bucket?;
+    facts(state?, bucket?)
+}
+
+fn facts(
+    (caller, state): (sts::Caller, RoleState),
+    bucket: detect::BucketFacts,
+) -> Result<(Facts, RoleState), Error> {
     let mut findings = vec![format!("caller: {}", caller.arn)];
     findings.extend(bucket.findings);
     Ok((
@@ -366,7 +459,7 @@ async fn apply(
     let step = ctx.ui.step(format!("Applying to role {}", plan.role_name));
     let policy_entry = has(Action::CreatePolicy).then(|| {
         journal.begin(Resource::Policy {
-            arn: plan.policy_arn.clone(),
+            arn: plan.managed_policy_arn().to_string(),
         })
     });
     let role_entry = has(Action::CreateRole).then(|| {
@@ -384,7 +477,7 @@ async fn apply(
             clients,
             &plan.actions,
             &plan.policy_name,
-            &plan.policy_arn,
+            plan.managed_policy_arn(),
             &plan.permissions_policy,
             &description,
         ),
@@ -403,10 +496,14 @@ async fn apply(
     if has(Action::AttachPolicy) {
         let entry = journal.begin(Resource::Attachment {
             role: plan.role_name.to_string(),
-            policy_arn: plan.policy_arn.clone(),
+            policy_arn: plan.managed_policy_arn().to_string(),
         });
         let attached = apply::when_visible(|| {
-            iam::attach_role_policy(&clients.iam, plan.role_name.as_str(), &plan.policy_arn)
+            iam::attach_role_policy(
+                &clients.iam,
+                plan.role_name.as_str(),
+                plan.managed_policy_arn(),
+            )
         })
         .await;
         journal.settle(entry, &attached);
@@ -448,6 +545,130 @@ async fn converge_role(clients: &Clients, plan: &RolePlan) -> Result<(), AwsErro
         ),
         _ => e,
     })
+}
+
+/// What applying a stack came to.
+struct StackApplied {
+    changed: bool,
+    stack: StackInfo,
+}
+
+/// Creates, updates or recreates the stack, and waits for it to settle.
+async fn apply_stack(
+    clients: &Clients,
+    plan: &RolePlan,
+    journal: &mut Journal,
+    ctx: &Context,
+    timeout: Duration,
+) -> Result<StackApplied, Error> {
+    let name = plan
+        .stack_name
+        .as_ref()
+        .expect("a stack plan names its stack")
+        .as_str();
+    let template = crate::template::TEMPLATE;
+    let hash = crate::template::hash();
+    let params = &plan.stack_parameters;
+    let mut changed = plan.changes();
+    if plan.actions.contains(&Action::RecreateStack) {
+        let step = ctx
+            .ui
+            .step(format!("Deleting stack {name} (ROLLBACK_COMPLETE)"));
+        match cloudformation::delete_stack_and_wait(&clients.cfn, name).await {
+            Ok(()) => step.done("deleted"),
+            Err(e) => {
+                step.fail();
+                return Err(e.into());
+            }
+        }
+    }
+    if plan.actions.contains(&Action::CreateStack) || plan.actions.contains(&Action::RecreateStack)
+    {
+        let entry = journal.begin(Resource::Stack {
+            name: name.to_string(),
+        });
+        let created =
+            cloudformation::create_stack(&clients.cfn, name, template, params, &hash).await;
+        journal.settle(entry, &created);
+        created?;
+        let ended = watch(clients, name, crate::wait::Goal::Create, 0, timeout, ctx).await?;
+        if let crate::wait::Ended::TimedOut { .. } = ended {
+            // The stack goes on in AWS; deleting it now would race with it. Say where it is.
+            journal.release(entry);
+        }
+        settled(name, &ended)?;
+    } else if plan.actions.contains(&Action::UpdateStack) {
+        // Events up to now belong to earlier operations.
+        let since = cloudformation::stack_events(&clients.cfn, name)
+            .await?
+            .iter()
+            .map(|e| e.timestamp + 1)
+            .max()
+            .unwrap_or(0);
+        match cloudformation::update_stack(&clients.cfn, name, template, params, &hash).await? {
+            cloudformation::Update::NothingToChange => changed = false,
+            cloudformation::Update::Started => {
+                let ended = watch(
+                    clients,
+                    name,
+                    crate::wait::Goal::Update,
+                    since,
+                    timeout,
+                    ctx,
+                )
+                .await?;
+                settled(name, &ended).map_err(|e| match (&ended, e) {
+                    (crate::wait::Ended::Failed { .. }, Error::Stack(msg)) => Error::Stack(format!(
+                        "{msg}\nCloudFormation rolled the update back: the role is as it was before this run"
+                    )),
+                    (_, e) => e,
+                })?;
+            }
+        }
+    }
+    let stack = cloudformation::describe_stack(&clients.cfn, name)
+        .await?
+        .ok_or_else(|| Error::Stack(format!("stack {name} disappeared while it was being read")))?;
+    Ok(StackApplied { changed, stack })
+}
+
+async fn watch(
+    clients: &Clients,
+    name: &str,
+    goal: crate::wait::Goal,
+    since_ms: i64,
+    timeout: Duration,
+    ctx: &Context,
+) -> Result<crate::wait::Ended, Error> {
+    let step = ctx.ui.step(format!("Waiting for stack {name}"));
+    let mut source = crate::wait::Live {
+        client: &clients.cfn,
+        stack: name.to_string(),
+    };
+    let ended = crate::wait::wait(&mut source, goal, since_ms, timeout, |e| {
+        let reason = e
+            .reason
+            .as_deref()
+            .map(|r| format!(": {r}"))
+            .unwrap_or_default();
+        step.set(format!(
+            "{} {} {}{reason}",
+            e.logical_id, e.resource_type, e.status
+        ));
+    })
+    .await;
+    match &ended {
+        Ok(crate::wait::Ended::Succeeded { status }) => step.done(status),
+        _ => step.fail(),
+    }
+    Ok(ended?)
+}
+
+fn settled(name: &str, ended: &crate::wait::Ended) -> Result<(), Error> {
+    match ended {
+        crate::wait::Ended::Succeeded { .. } => Ok(()),
+        other => Err(Error::Stack(other.explain(name))),
+    }
 }
 
 /// The text form: the Role ARN alone, for `ARN=$(serverless-s3-setup role …)`.

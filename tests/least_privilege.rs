@@ -288,3 +288,90 @@ async fn the_printed_access_key_reads_only_its_directory() {
         "PutObject for import-only"
     );
 }
+
+/// The role a stack makes carries an inline policy; the same document on a probe user allows
+/// export under the directory and nothing else.
+#[tokio::test]
+async fn the_stack_made_policy_allows_export_and_nothing_else() {
+    let server = enforced().await;
+    let url = server.moto.url();
+    let (key, secret) = &server.admin;
+    let admin = aws_as(&url, key, secret).await;
+    let bucket = unique("lp-cfn");
+    admin.create_bucket(&bucket).await;
+    admin
+        .s3
+        .put_object()
+        .bucket(&bucket)
+        .key("data/in.csv")
+        .body(b"a,b\n".to_vec().into())
+        .send()
+        .await
+        .unwrap();
+    let role = format!("r-{bucket}");
+    let out = bin_with_keys(&url, key, secret)
+        .args([
+            "role",
+            "--method",
+            "cloudformation",
+            "--uri",
+            &format!("s3://{bucket}/data/"),
+            "--access",
+            "export",
+            "--role-name",
+            &role,
+            "--tidb-account-id",
+            TIDB_ACCOUNT,
+            "--external-id",
+            EXTERNAL_ID,
+            "--yes",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let document = inline_policy(&admin, &role, &format!("{role}-policy")).await;
+
+    let probe_name = format!("probe-{bucket}");
+    admin
+        .iam
+        .create_user()
+        .user_name(&probe_name)
+        .send()
+        .await
+        .unwrap();
+    admin
+        .iam
+        .put_user_policy()
+        .user_name(&probe_name)
+        .policy_name("from-stack")
+        .policy_document(document.to_string())
+        .send()
+        .await
+        .unwrap();
+    let k = admin
+        .iam
+        .create_access_key()
+        .user_name(&probe_name)
+        .send()
+        .await
+        .unwrap();
+    let k = k.access_key().unwrap();
+    let probe = aws_as(&url, k.access_key_id(), k.secret_access_key()).await;
+    assert!(
+        can_put(&probe, &bucket, "data/out.csv").await,
+        "PutObject under the dir"
+    );
+    assert!(can_list(&probe, &bucket).await, "ListBucket");
+    assert!(
+        !can_get(&probe, &bucket, "data/in.csv").await,
+        "GetObject for export-only"
+    );
+    assert!(
+        !can_put(&probe, &bucket, "elsewhere/out.csv").await,
+        "PutObject outside the dir"
+    );
+}

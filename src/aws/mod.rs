@@ -1,5 +1,6 @@
 //! AWS clients and one small function per AWS operation, each returning domain types.
 
+pub mod cloudformation;
 pub mod iam;
 pub mod kms;
 pub mod s3;
@@ -32,6 +33,7 @@ pub struct Clients {
     pub iam: aws_sdk_iam::Client,
     pub sts: aws_sdk_sts::Client,
     pub s3: aws_sdk_s3::Client,
+    pub cfn: aws_sdk_cloudformation::Client,
     path_style: bool,
 }
 
@@ -67,6 +69,7 @@ impl Clients {
         Ok(Clients {
             iam: aws_sdk_iam::Client::new(&config),
             sts: aws_sdk_sts::Client::new(&config),
+            cfn: aws_sdk_cloudformation::Client::new(&config),
             s3: s3_client(&config, path_style, None),
             config,
             path_style,
@@ -169,9 +172,15 @@ fn credentials_error(conn: &Connection, e: &CredentialsError) -> Error {
             fix: format!("run `aws sso login --profile {profile}`, then this command again"),
         };
     }
+    // The chain ends at instance metadata, so its failure means every other source was empty.
+    let at_the_end = lower.contains("imds") || lower.contains("instance metadata");
     match e {
         CredentialsError::CredentialsNotLoaded(_) => Error::Credentials {
             message: "no AWS credentials found".into(),
+            fix: credentials_fix(conn),
+        },
+        _ if at_the_end => Error::Credentials {
+            message: format!("no AWS credentials found (last, instance metadata: {detail})"),
             fix: credentials_fix(conn),
         },
         _ => Error::Credentials {

@@ -229,6 +229,28 @@ impl Aws {
     }
 }
 
+/// A role's inline policy, decoded. moto returns the document of a policy that CloudFormation
+/// made as a Python literal (`{'Version': …}`), so that form is read too.
+pub async fn inline_policy(aws: &Aws, role: &str, name: &str) -> Value {
+    let out = aws
+        .iam
+        .get_role_policy()
+        .role_name(role)
+        .policy_name(name)
+        .send()
+        .await
+        .unwrap();
+    let text = percent_encoding_decode(out.policy_document());
+    serde_json::from_str(&text).unwrap_or_else(|_| {
+        let json = text
+            .replace('\'', "\"")
+            .replace("None", "null")
+            .replace("True", "true")
+            .replace("False", "false");
+        serde_json::from_str(&json).unwrap_or_else(|e| panic!("not a policy ({e}): {text}"))
+    })
+}
+
 pub fn decode(doc: &str) -> Value {
     let text = percent_encoding_decode(doc);
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))

@@ -25,6 +25,8 @@ pub enum Match {
     Action(String),
     /// The Nth request (1-based) the proxy sees.
     Nth(usize),
+    /// The Nth request (1-based) with this action.
+    NthOf(String, usize),
 }
 
 #[derive(Debug, Clone)]
@@ -158,11 +160,13 @@ fn serve(mut client: TcpStream, upstream: u16, state: &Mutex<State>) -> std::io:
         let mut s = state.lock().unwrap();
         s.seen.push(action.clone());
         let n = s.seen.len();
+        let nth_of_action = s.seen.iter().filter(|a| **a == action).count();
         let rule = s.rules.iter_mut().find(|r| {
             r.left > 0
                 && match &r.matcher {
                     Match::Action(a) => *a == action,
                     Match::Nth(k) => *k == n,
+                    Match::NthOf(a, k) => *a == action && *k == nth_of_action,
                 }
         });
         rule.map(|r| {

@@ -1,0 +1,260 @@
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use aws_sdk_cloudformation::error::ProvideErrorMetadata;
+use aws_sdk_cloudformation::types::{Capability, Parameter, Tag};
+use aws_sdk_cloudformation::Client;
+
+use crate::aws::iam::{MANAGED_BY_KEY, MANAGED_BY_VALUE};
+use crate::error::AwsError;
+
+/// The stack tag that records which version of the template made the stack.
+pub const TEMPLATE_TAG: &str = "serverless-s3-setup-template";
+
+/// A stack as CloudFormation describes it.
+#[derive(Debug, Clone, Default)]
+pub struct StackInfo {
+    pub id: String,
+    pub status: String,
+    pub managed: bool,
+    pub parameters: BTreeMap<String, String>,
+    pub outputs: BTreeMap<String, String>,
+    pub template_tag: Option<String>,
+}
+
+/// One stack event, oldest-first order is up to the caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StackEvent {
+    pub id: String,
+    /// Milliseconds since the Unix epoch.
+    pub timestamp: i64,
+    pub logical_id: String,
+    pub resource_type: String,
+    pub status: String,
+    pub reason: Option<String>,
+}
+
+/// CloudFormation answers a missing stack with a generic ValidationError; only the message
+/// tells it apart.
+fn is_missing(e: &AwsError) -> bool {
+    e.code.as_deref() == Some("ValidationError") && e.message.contains("does not exist")
+}
+
+/// "No updates are to be performed" is how CloudFormation says an update changes nothing:
+/// success, not an error.
+pub fn is_no_updates(code: Option<&str>, message: &str) -> bool {
+    code == Some("ValidationError") && message.contains("No updates are to be performed")
+}
+
+pub async fn describe_stack(client: &Client, name: &str) -> Result<Option<StackInfo>, AwsError> {
+    let out = match client.describe_stacks().stack_name(name).send().await {
+        Ok(out) => out,
+        Err(e) => {
+            let e = AwsError::from_sdk("cloudformation:DescribeStacks", e);
+            if is_missing(&e) {
+                crate::debug!("cloudformation:DescribeStacks {name} -> none");
+                return Ok(None);
+            }
+            return Err(e);
+        }
+    };
+    let Some(stack) = out.stacks().first() else {
+        return Ok(None);
+    };
+    let status = stack
+        .stack_status()
+        .map(|s| s.as_str().to_string())
+        .unwrap_or_default();
+    crate::debug!("cloudformation:DescribeStacks {name} -> {status}");
+    if status == "DELETE_COMPLETE" {
+        return Ok(None);
+    }
+    let tag = |key: &str| {
+        stack
+            .tags()
+            .iter()
+            .find(|t| t.key() == Some(key))
+            .and_then(|t| t.value())
+            .map(str::to_string)
+    };
+    Ok(Some(StackInfo {
+        id: stack.stack_id().unwrap_or_default().to_string(),
+        status,
+        managed: tag(MANAGED_BY_KEY).as_deref() == Some(MANAGED_BY_VALUE),
+        template_tag: tag(TEMPLATE_TAG),
+        parameters: stack
+            .parameters()
+            .iter()
+            .filter_map(|p| {
+                Some((
+                    p.parameter_key()?.to_string(),
+                    p.parameter_value().unwrap_or_default().to_string(),
+                ))
+            })
+            .collect(),
+        outputs: stack
+            .outputs()
+            .iter()
+            .filter_map(|o| Some((o.output_key()?.to_string(), o.output_value()?.to_string())))
+            .collect(),
+    }))
+}
+
+fn parameters(params: &BTreeMap<String, String>) -> Vec<Parameter> {
+    params
+        .iter()
+        .map(|(k, v)| {
+            Parameter::builder()
+                .parameter_key(k)
+                .parameter_value(v)
+                .build()
+        })
+        .collect()
+}
+
+fn tags(template_hash: &str) -> Vec<Tag> {
+    vec![
+        Tag::builder()
+            .key(MANAGED_BY_KEY)
+            .value(MANAGED_BY_VALUE)
+            .build(),
+        Tag::builder()
+            .key(TEMPLATE_TAG)
+            .value(template_hash)
+            .build(),
+    ]
+}
+
+pub async fn create_stack(
+    client: &Client,
+    name: &str,
+    template: &str,
+    params: &BTreeMap<String, String>,
+    template_hash: &str,
+) -> Result<String, AwsError> {
+    let out = client
+        .create_stack()
+        .stack_name(name)
+        .template_body(template)
+        .set_parameters(Some(parameters(params)))
+        // The role has a fixed name, which AWS refuses without this capability.
+        .capabilities(Capability::CapabilityNamedIam)
+        .set_tags(Some(tags(template_hash)))
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("cloudformation:CreateStack", e))?;
+    let id = out.stack_id().unwrap_or_default().to_string();
+    crate::debug!("cloudformation:CreateStack {name} -> {id}");
+    Ok(id)
+}
+
+/// Whether an update started, or there was nothing to change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Update {
+    Started,
+    NothingToChange,
+}
+
+pub async fn update_stack(
+    client: &Client,
+    name: &str,
+    template: &str,
+    params: &BTreeMap<String, String>,
+    template_hash: &str,
+) -> Result<Update, AwsError> {
+    match client
+        .update_stack()
+        .stack_name(name)
+        .template_body(template)
+        .set_parameters(Some(parameters(params)))
+        .capabilities(Capability::CapabilityNamedIam)
+        .set_tags(Some(tags(template_hash)))
+        .send()
+        .await
+    {
+        Ok(_) => {
+            crate::debug!("cloudformation:UpdateStack {name} -> started");
+            Ok(Update::Started)
+        }
+        Err(e) => {
+            let nothing = e
+                .as_service_error()
+                .is_some_and(|se| is_no_updates(se.code(), se.message().unwrap_or_default()));
+            if nothing {
+                crate::debug!("cloudformation:UpdateStack {name} -> no updates");
+                return Ok(Update::NothingToChange);
+            }
+            Err(AwsError::from_sdk("cloudformation:UpdateStack", e))
+        }
+    }
+}
+
+pub async fn delete_stack(client: &Client, name: &str) -> Result<(), AwsError> {
+    client
+        .delete_stack()
+        .stack_name(name)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("cloudformation:DeleteStack", e))?;
+    crate::debug!("cloudformation:DeleteStack {name}");
+    Ok(())
+}
+
+/// The stack's most recent events (one page, newest first, as CloudFormation returns them).
+pub async fn stack_events(client: &Client, name: &str) -> Result<Vec<StackEvent>, AwsError> {
+    let out = client
+        .describe_stack_events()
+        .stack_name(name)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("cloudformation:DescribeStackEvents", e))?;
+    Ok(out
+        .stack_events()
+        .iter()
+        .map(|e| StackEvent {
+            id: e.event_id().unwrap_or_default().to_string(),
+            timestamp: e.timestamp().map_or(0, |t| t.to_millis().unwrap_or(0)),
+            logical_id: e.logical_resource_id().unwrap_or_default().to_string(),
+            resource_type: e.resource_type().unwrap_or_default().to_string(),
+            status: e
+                .resource_status()
+                .map(|s| s.as_str().to_string())
+                .unwrap_or_default(),
+            reason: e.resource_status_reason().map(str::to_string),
+        })
+        .collect())
+}
+
+/// Deletes the stack and waits, up to two minutes, until it is gone.
+pub async fn delete_stack_and_wait(client: &Client, name: &str) -> Result<(), AwsError> {
+    delete_stack(client, name).await?;
+    let mut delay = Duration::from_millis(500);
+    for _ in 0..40 {
+        match describe_stack(client, name).await? {
+            None => return Ok(()),
+            Some(s) if s.status == "DELETE_FAILED" => {
+                return Err(AwsError {
+                    operation: "cloudformation:DeleteStack",
+                    code: Some("DELETE_FAILED".into()),
+                    message: format!("stack {name} could not be deleted"),
+                    status: None,
+                    fix: Some(format!(
+                    "see why with `aws cloudformation describe-stack-events --stack-name {name}`"
+                )),
+                })
+            }
+            Some(_) => {}
+        }
+        tokio::time::sleep(delay).await;
+        delay = (delay * 3 / 2).min(Duration::from_secs(5));
+    }
+    Err(AwsError {
+        operation: "cloudformation:DeleteStack",
+        code: None,
+        message: format!("stack {name} is still being deleted after two minutes"),
+        status: None,
+        fix: Some(format!(
+            "watch it with `aws cloudformation describe-stacks --stack-name {name}`"
+        )),
+    })
+}

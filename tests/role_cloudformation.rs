@@ -1,0 +1,350 @@
+//! `role --method cloudformation` against moto: the stack, the role it makes, and the same
+//! effective permissions as `--method iam` for every access, directory and key.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+use serverless_s3_setup::policy;
+
+fn args(method: &str, uri: &str, access: &str, role: &str) -> Vec<String> {
+    [
+        "role",
+        "--method",
+        method,
+        "--uri",
+        uri,
+        "--access",
+        access,
+        "--role-name",
+        role,
+        "--tidb-account-id",
+        TIDB_ACCOUNT,
+        "--external-id",
+        EXTERNAL_ID,
+        "--yes",
+        "-o",
+        "json",
+    ]
+    .map(str::to_string)
+    .to_vec()
+}
+
+fn run_json(endpoint: &str, args: &[String]) -> Value {
+    let out = bin(endpoint).args(args).output().unwrap();
+    let (stdout, stderr) = texts(&out);
+    assert!(
+        out.status.success(),
+        "exit {:?}\n{stderr}",
+        out.status.code()
+    );
+    serde_json::from_str(&stdout).unwrap()
+}
+
+#[tokio::test]
+async fn creates_the_stack_and_reports_its_role_arn() {
+    let moto = moto();
+    let aws = aws(&moto.url()).await;
+    let bucket = unique("cfn");
+    aws.create_bucket(&bucket).await;
+    let role = format!("r-{bucket}");
+    let out = run_json(
+        &moto.url(),
+        &args(
+            "cloudformation",
+            &format!("s3://{bucket}/exports/"),
+            "export",
+            &role,
+        ),
+    );
+    assert_eq!(out["changed"], true);
+    assert_eq!(out["method"], "cloudformation");
+    assert_eq!(out["stack_name"], role.as_str());
+    assert_eq!(out["policy_arn"], Value::Null);
+    assert!(out["stack_id"]
+        .as_str()
+        .unwrap()
+        .starts_with("arn:aws:cloudformation:"));
+
+    let stack = aws
+        .cfn
+        .describe_stacks()
+        .stack_name(&role)
+        .send()
+        .await
+        .unwrap();
+    let stack = &stack.stacks()[0];
+    assert_eq!(stack.stack_status().unwrap().as_str(), "CREATE_COMPLETE");
+    let output = stack
+        .outputs()
+        .iter()
+        .find(|o| o.output_key() == Some("RoleArn"))
+        .unwrap();
+    assert_eq!(output.output_value(), out["role_arn"].as_str());
+    assert!(stack
+        .tags()
+        .iter()
+        .any(|t| t.key() == Some("managed-by") && t.value() == Some("serverless-s3-setup")));
+
+    let trust = aws.trust(&role).await;
+    assert_eq!(
+        trust["Statement"][0]["Principal"]["AWS"],
+        format!("arn:aws:iam::{TIDB_ACCOUNT}:root")
+    );
+    assert_eq!(
+        trust["Statement"][0]["Condition"]["StringEquals"]["sts:ExternalId"],
+        EXTERNAL_ID
+    );
+    let inline = inline_policy(&aws, &role, &format!("{role}-policy")).await;
+    assert_eq!(
+        inline["Statement"][0]["Action"],
+        serde_json::json!(["s3:PutObject"])
+    );
+    assert_eq!(
+        inline["Statement"][0]["Resource"],
+        format!("arn:aws:s3:::{bucket}/exports/*")
+    );
+    assert_eq!(inline["Statement"].as_array().unwrap().len(), 2);
+
+    let again = run_json(
+        &moto.url(),
+        &args(
+            "cloudformation",
+            &format!("s3://{bucket}/exports/"),
+            "export",
+            &role,
+        ),
+    );
+    assert_eq!(
+        again["changed"], false,
+        "a rerun with the same inputs changes nothing"
+    );
+    assert_eq!(again["role_arn"], out["role_arn"]);
+    assert_eq!(again["actions"], serde_json::json!([]));
+}
+
+#[tokio::test]
+async fn cloudformation_is_the_default_method() {
+    let moto = moto();
+    let aws = aws(&moto.url()).await;
+    let bucket = unique("cfndefault");
+    aws.create_bucket(&bucket).await;
+    let mut a = args("cloudformation", &format!("s3://{bucket}"), "import", "x");
+    a.drain(1..3);
+    a.retain(|s| s != "--role-name" && s != "x");
+    let out = run_json(&moto.url(), &a);
+    assert_eq!(out["method"], "cloudformation");
+    assert_eq!(out["stack_name"], format!("tidb-role-import-{bucket}"));
+}
+
+#[tokio::test]
+async fn iam_and_cloudformation_grant_exactly_the_same_for_every_case() {
+    let moto = moto();
+    let aws = aws(&moto.url()).await;
+    for access in ["import", "export", "both"] {
+        for prefix in ["", "in/2024"] {
+            for keys in [0, 1, 2] {
+                let bucket = unique("same");
+                aws.create_bucket(&bucket).await;
+                let mut extra = Vec::new();
+                for _ in 0..keys {
+                    let (_, arn) = aws.create_key().await;
+                    extra.extend(["--kms-key".to_string(), arn]);
+                }
+                let uri = format!("s3://{bucket}/{prefix}");
+                let mut via_iam = args("iam", &uri, access, &format!("i-{bucket}"));
+                via_iam.extend(extra.clone());
+                let mut via_cfn = args("cloudformation", &uri, access, &format!("c-{bucket}"));
+                via_cfn.extend(extra);
+                let iam_out = run_json(&moto.url(), &via_iam);
+                run_json(&moto.url(), &via_cfn);
+
+                let managed = aws
+                    .policy_document(iam_out["policy_arn"].as_str().unwrap())
+                    .await;
+                let inline =
+                    inline_policy(&aws, &format!("c-{bucket}"), &format!("c-{bucket}-policy"))
+                        .await;
+                assert!(
+                    policy::same(&managed, &inline),
+                    "{access} {prefix:?} {keys} key(s):\nIAM: {managed:#}\nCloudFormation: {inline:#}"
+                );
+                assert_eq!(
+                    aws.trust(&format!("i-{bucket}")).await,
+                    aws.trust(&format!("c-{bucket}")).await
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn the_template_passes_cfn_lint_and_is_what_the_binary_prints() {
+    let venv = moto::venv_python();
+    let lint = venv.with_file_name("cfn-lint");
+    let template = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("templates/tidb-cloud-s3-access.yaml");
+    let out = std::process::Command::new(&lint)
+        .arg(&template)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success() && out.stdout.is_empty(),
+        "cfn-lint found problems:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed = bare_bin().arg("template").output().unwrap();
+    assert!(printed.status.success());
+    assert_eq!(printed.stdout, std::fs::read(&template).unwrap());
+}
+
+#[tokio::test]
+async fn a_failed_create_stack_leaves_no_stack() {
+    let moto = moto();
+    let aws = aws(&moto.url()).await;
+    let proxy = Proxy::start(moto.port);
+    proxy.fail_action("CreateStack", Fault::Denied);
+    let bucket = unique("cfnfail");
+    aws.create_bucket(&bucket).await;
+    let role = format!("r-{bucket}");
+    let out = bin(&proxy.url())
+        .args(args(
+            "cloudformation",
+            &format!("s3://{bucket}"),
+            "import",
+            &role,
+        ))
+        .output()
+        .unwrap();
+    let (stdout, stderr) = texts(&out);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stdout.is_empty());
+    let err: Value = serde_json::from_str(&stderr[stderr.find('{').unwrap()..]).unwrap();
+    assert!(
+        err["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("cloudformation:CreateStack failed: AccessDenied"),
+        "{stderr}"
+    );
+    assert!(
+        aws.cfn
+            .describe_stacks()
+            .stack_name(&role)
+            .send()
+            .await
+            .is_err(),
+        "no stack"
+    );
+    assert!(aws.role(&role).await.is_none());
+}
+
+#[tokio::test]
+async fn a_failed_first_describe_stacks_stops_before_anything_is_made() {
+    let moto = moto();
+    let aws = aws(&moto.url()).await;
+    let proxy = Proxy::start(moto.port);
+    proxy.fail(Match::NthOf("DescribeStacks".into(), 1), Fault::Denied, 1);
+    let bucket = unique("cfndesc");
+    aws.create_bucket(&bucket).await;
+    let role = format!("r-{bucket}");
+    let out = bin(&proxy.url())
+        .args(args(
+            "cloudformation",
+            &format!("s3://{bucket}"),
+            "import",
+            &role,
+        ))
+        .output()
+        .unwrap();
+    let (_, stderr) = texts(&out);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("cloudformation:DescribeStacks failed"),
+        "{stderr}"
+    );
+    assert!(!proxy.seen().contains(&"CreateStack".to_string()));
+    assert!(aws.role(&role).await.is_none());
+}
+
+#[tokio::test]
+async fn losing_sight_of_the_stack_while_waiting_undoes_it() {
+    let moto = moto();
+    let aws = aws(&moto.url()).await;
+    let proxy = Proxy::start(moto.port);
+    // The first DescribeStacks is the check before the plan; the second is the first poll.
+    proxy.fail(Match::NthOf("DescribeStacks".into(), 2), Fault::Denied, 1);
+    let bucket = unique("cfnpoll");
+    aws.create_bucket(&bucket).await;
+    let role = format!("r-{bucket}");
+    let out = bin(&proxy.url())
+        .args(args(
+            "cloudformation",
+            &format!("s3://{bucket}"),
+            "import",
+            &role,
+        ))
+        .output()
+        .unwrap();
+    let (_, stderr) = texts(&out);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("cloudformation:DescribeStacks failed"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("removed stack {role}")),
+        "{stderr}"
+    );
+    assert!(proxy.seen().contains(&"DeleteStack".to_string()));
+    let gone = aws.cfn.describe_stacks().stack_name(&role).send().await;
+    assert!(
+        gone.is_err()
+            || gone.unwrap().stacks()[0].stack_status().unwrap().as_str() == "DELETE_COMPLETE"
+    );
+    assert!(
+        aws.role(&role).await.is_none(),
+        "the stack's role went with it"
+    );
+}
+
+#[test]
+fn stack_flags_with_the_iam_method_are_bad_usage() {
+    let out = bin("http://127.0.0.1:9")
+        .args([
+            "role",
+            "--method",
+            "iam",
+            "--stack-name",
+            "s",
+            "--uri",
+            "s3://bucket",
+            "--tidb-account-id",
+            TIDB_ACCOUNT,
+            "--external-id",
+            EXTERNAL_ID,
+            "--yes",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--stack-name"));
+    let out = bin("http://127.0.0.1:9")
+        .args([
+            "role",
+            "--timeout",
+            "forever",
+            "--uri",
+            "s3://bucket",
+            "--tidb-account-id",
+            TIDB_ACCOUNT,
+            "--external-id",
+            EXTERNAL_ID,
+            "--yes",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--timeout"));
+}
