@@ -50,7 +50,7 @@ impl Ended {
                 format!("stack {stack} ended in {status}. First failure: {cause}")
             }
             Ended::TimedOut { status } => format!(
-                "stack {stack} is still {status}; it goes on in AWS. Watch it with `aws cloudformation describe-stack-events --stack-name {stack}`, and run this command again once it settles"
+                "stack {stack} is still {status}; it goes on in AWS. Watch it with `aws cloudformation describe-stack-events --stack-name {stack}` and run this command again once it settles, or remove it with `aws cloudformation delete-stack --stack-name {stack}`"
             ),
         }
     }

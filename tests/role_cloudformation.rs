@@ -348,3 +348,48 @@ fn stack_flags_with_the_iam_method_are_bad_usage() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--timeout"));
 }
+
+#[tokio::test]
+async fn a_stack_the_tool_did_not_make_is_never_touched() {
+    let moto = moto();
+    let aws = aws(&moto.url()).await;
+    let bucket = unique("cfnforeign");
+    aws.create_bucket(&bucket).await;
+    let name = format!("theirs-{bucket}");
+    let template = r#"{"Resources":{"Topic":{"Type":"AWS::SNS::Topic"}}}"#;
+    aws.cfn
+        .create_stack()
+        .stack_name(&name)
+        .template_body(template)
+        .send()
+        .await
+        .unwrap();
+    let mut a = args(
+        "cloudformation",
+        &format!("s3://{bucket}"),
+        "import",
+        &format!("r-{bucket}"),
+    );
+    a.extend(["--stack-name".into(), name.clone()]);
+    let out = bin(&moto.url()).args(&a).output().unwrap();
+    let (_, stderr) = texts(&out);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("was not created by serverless-s3-setup")
+            && stderr.contains("--stack-name"),
+        "{stderr}"
+    );
+    let stack = aws
+        .cfn
+        .describe_stacks()
+        .stack_name(&name)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        stack.stacks()[0].stack_status().unwrap().as_str(),
+        "CREATE_COMPLETE"
+    );
+    assert!(stack.stacks()[0].parameters().is_empty(), "not updated");
+    assert!(aws.role(&format!("r-{bucket}")).await.is_none());
+}
