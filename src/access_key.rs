@@ -53,6 +53,8 @@ pub struct AccessKeyOutcome {
     pub actions: Vec<String>,
     /// The command that deletes this key after the import or export.
     pub delete_command: String,
+    /// The checks run on what was made (see `verify`).
+    pub verify: crate::verify::Report,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -238,7 +240,25 @@ pub async fn run(
         plan.user_name, key.id
     );
     let in_file = file.path.is_some();
+    let verify = crate::verify::after_setup(
+        &crate::verify::Subject::User {
+            name: plan.user_name.clone(),
+        },
+        plan.user_arn.clone(),
+        &crate::verify::Expectations {
+            location: inputs.location.clone(),
+            access: inputs.access,
+            tidb_account: None,
+            external_id: None,
+        },
+        plan.partition,
+        None,
+        plan.permissions_policy.clone(),
+        facts.bucket.clone().unwrap_or_default(),
+    );
+    crate::verify::show_after_setup(ctx, &verify);
     Ok(AccessKeyReport::Done(Box::new(AccessKeyOutcome {
+        verify,
         access_key_id: key.id,
         secret_access_key: (!in_file).then_some(key.secret),
         secret_file: file.path.clone(),
@@ -310,19 +330,8 @@ async fn gather(clients: &Clients, inputs: &UserInputs) -> Result<(Facts, UserSt
     let (bucket, state) = tokio::join!(bucket, state);
     let (caller, state) = state?;
     let bucket = bucket?;
-    let mut findings = vec![format!("caller: {}", caller.arn)];
-    findings.extend(bucket.findings);
-    Ok((
-        Facts {
-            account: Some(caller.account),
-            partition: Some(caller.partition),
-            bucket_region: bucket.region,
-            detected_kms_key: bucket.kms_key,
-            findings,
-            warnings: bucket.warnings,
-        },
-        state,
-    ))
+    bucket.refuse_aws_managed_key(inputs.location.bucket())?;
+    Ok((Facts::detected(caller, bucket), state))
 }
 
 /// The `--secret-file`: created (empty, mode 0600) before the key exists, so that a file that
@@ -565,6 +574,8 @@ pub struct DeleteRequest {
     pub access_key_id: Option<String>,
     /// Also remove the user and the policies this tool made for it.
     pub with_user: bool,
+    /// Delete even from a user that lacks the managed-by=serverless-s3-setup tag.
+    pub force: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -625,13 +636,17 @@ pub async fn delete(
             .info(format!("nothing to delete: user {user} does not exist"));
         return Ok(nothing());
     };
-    if !info.managed {
+    if !info.managed && !req.force {
         return Err(Error::NotManaged {
             kind: "user",
             name: user.to_string(),
             flag: "--user-name",
         });
     }
+    let groups = match req.with_user {
+        true => iam::groups_for_user(&clients.iam, user).await?,
+        false => Vec::new(),
+    };
     let (keys, attached, inline) = tokio::join!(
         iam::access_keys(&clients.iam, user),
         async {
@@ -671,6 +686,11 @@ pub async fn delete(
                 steps.push(format!("delete policy {}", p.arn));
             }
         }
+        steps.extend(
+            groups
+                .iter()
+                .map(|g| format!("remove user {user} from group {g}")),
+        );
         steps.push(format!("delete user {user}"));
     }
     if steps.is_empty() {
@@ -713,6 +733,9 @@ pub async fn delete(
                 apply::delete_policy(&clients, &p.arn).await?;
                 deleted.push(format!("policy {}", p.arn));
             }
+        }
+        for group in &groups {
+            iam::remove_user_from_group(&clients.iam, user, group).await?;
         }
         iam::delete_user(&clients.iam, user).await?;
         deleted.push(format!("user {user}"));

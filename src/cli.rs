@@ -10,6 +10,8 @@ use serverless_s3_setup::error::Error;
 use serverless_s3_setup::inputs::{Invalid, Region};
 use serverless_s3_setup::plan::Method;
 use serverless_s3_setup::role::RoleRequest;
+use serverless_s3_setup::teardown::{Target, TeardownRequest};
+use serverless_s3_setup::verify::{Subject, VerifyRequest};
 
 const AFTER_HELP: &str = "\
 Exit codes:
@@ -80,12 +82,70 @@ pub enum Command {
     /// Create (or bring up to date) an IAM role that TiDB Cloud assumes; prints the Role ARN
     Role(RoleArgs),
 
+    /// Check a role or user against TiDB Cloud's troubleshooting list; name each broken item and its fix
+    Verify(VerifyArgs),
+
+    /// Delete what this tool made: a stack, a role and its policy, or a user, its keys and its policy
+    Teardown(TeardownArgs),
+
     /// Print the CloudFormation template that `role --method cloudformation` deploys
     Template,
 
     /// Create an IAM user with least privilege and an access key for it; prints the key once
     #[command(name = "access-key", args_conflicts_with_subcommands = true)]
     AccessKey(AccessKeyArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("subject").args(["role_arn", "user_name"]).multiple(false)))]
+pub struct VerifyArgs {
+    /// The Role ARN given to TiDB Cloud
+    #[arg(long, value_name = "ARN")]
+    pub role_arn: Option<String>,
+
+    /// The IAM user whose access key TiDB Cloud uses
+    #[arg(long, value_name = "NAME")]
+    pub user_name: Option<String>,
+
+    /// The File URI (import) or Folder URI (export): s3://bucket or s3://bucket/dir/
+    #[arg(long, value_name = "URI")]
+    pub uri: Option<String>,
+
+    /// What TiDB Cloud must be able to do: import, export or both [default: both]
+    #[arg(long, value_name = "ACCESS")]
+    pub access: Option<String>,
+
+    /// TiDB Cloud Account ID the role must trust (role only)
+    #[arg(long, value_name = "ID")]
+    pub tidb_account_id: Option<String>,
+
+    /// TiDB Cloud External ID the trust must require (role only)
+    #[arg(long, value_name = "ID", conflicts_with = "no_external_id")]
+    pub external_id: Option<String>,
+
+    /// The role is meant to trust TiDB Cloud without an external ID
+    #[arg(long)]
+    pub no_external_id: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("target").args(["role_name", "stack_name", "user_name"]).multiple(false)))]
+pub struct TeardownArgs {
+    /// A role made with --method iam (and its policy)
+    #[arg(long, value_name = "NAME")]
+    pub role_name: Option<String>,
+
+    /// A stack made with --method cloudformation (and the role it made)
+    #[arg(long, value_name = "NAME")]
+    pub stack_name: Option<String>,
+
+    /// A user made with access-key (its keys, its policy, the user)
+    #[arg(long, value_name = "NAME")]
+    pub user_name: Option<String>,
+
+    /// Delete even what lacks the managed-by=serverless-s3-setup tag
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]
@@ -289,6 +349,7 @@ impl AccessKeyDeleteArgs {
                 .map(|id| access_key::parse_key_id(&id))
                 .transpose()?,
             with_user: self.with_user,
+            force: false,
         })
     }
 }
@@ -318,6 +379,63 @@ fn parse_duration(text: &str) -> Result<std::time::Duration, Error> {
         return Err(rule());
     }
     Ok(std::time::Duration::from_secs(secs))
+}
+
+impl VerifyArgs {
+    pub fn into_request(self) -> Result<VerifyRequest, Error> {
+        let subject = match (self.role_arn, self.user_name) {
+            (Some(arn), _) => {
+                Some(Subject::role(&arn).map_err(|e| Error::invalid("--role-arn", e))?)
+            }
+            (None, Some(user)) => Some(Subject::User {
+                name: user.parse().map_err(|e| Error::invalid("--user-name", e))?,
+            }),
+            (None, None) => None,
+        };
+        if matches!(subject, Some(Subject::User { .. })) {
+            for (flag, given) in [
+                ("--tidb-account-id", self.tidb_account_id.is_some()),
+                ("--external-id", self.external_id.is_some()),
+                ("--no-external-id", self.no_external_id),
+            ] {
+                if given {
+                    return Err(Error::invalid(
+                        flag,
+                        "applies only to --role-arn, not --user-name",
+                    ));
+                }
+            }
+        }
+        Ok(VerifyRequest {
+            subject,
+            location: parse("--uri", self.uri)?,
+            access: parse("--access", self.access)?,
+            tidb_account: parse("--tidb-account-id", self.tidb_account_id)?,
+            external_id: parse("--external-id", self.external_id)?,
+            no_external_id: self.no_external_id,
+        })
+    }
+}
+
+impl TeardownArgs {
+    pub fn into_request(self) -> Result<TeardownRequest, Error> {
+        let target = match (self.role_name, self.stack_name, self.user_name) {
+            (Some(r), _, _) => Some(Target::Role(
+                r.parse().map_err(|e| Error::invalid("--role-name", e))?,
+            )),
+            (_, Some(s), _) => Some(Target::Stack(
+                s.parse().map_err(|e| Error::invalid("--stack-name", e))?,
+            )),
+            (_, _, Some(u)) => Some(Target::User(
+                u.parse().map_err(|e| Error::invalid("--user-name", e))?,
+            )),
+            _ => None,
+        };
+        Ok(TeardownRequest {
+            target,
+            force: self.force,
+        })
+    }
 }
 
 #[cfg(test)]

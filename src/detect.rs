@@ -6,7 +6,7 @@ use crate::error::Error;
 use crate::inputs::{KmsKeyArn, S3Location};
 
 /// What was found out about the bucket.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct BucketFacts {
     /// The bucket's region; `None` when it could not be read.
     pub region: Option<String>,
@@ -16,6 +16,46 @@ pub struct BucketFacts {
     pub findings: Vec<String>,
     /// Things the user should know, such as a check that was not allowed.
     pub warnings: Vec<String>,
+    /// The bucket's key, when it is the AWS-managed `aws/s3` key that no other account can use.
+    pub aws_managed_key: Option<String>,
+    /// Whether the default encryption could be read at all.
+    pub encryption_known: bool,
+    /// The bucket policy, if any; the error when it could not be read.
+    pub policy: Result<Option<serde_json::Value>, String>,
+    /// The Object Ownership setting, if any; the error when it could not be read.
+    pub ownership: Result<Option<String>, String>,
+}
+
+impl Default for BucketFacts {
+    fn default() -> Self {
+        BucketFacts {
+            region: None,
+            kms_key: None,
+            findings: Vec::new(),
+            warnings: Vec::new(),
+            aws_managed_key: None,
+            encryption_known: false,
+            policy: Ok(None),
+            ownership: Ok(None),
+        }
+    }
+}
+
+fn first_line(e: &crate::error::AwsError) -> String {
+    e.to_string().lines().next().unwrap_or_default().to_string()
+}
+
+impl BucketFacts {
+    /// Stops a setup on a bucket whose key TiDB Cloud could never use.
+    pub fn refuse_aws_managed_key(&self, bucket: &str) -> Result<(), Error> {
+        match &self.aws_managed_key {
+            Some(key) => Err(Error::AwsManagedKey {
+                bucket: bucket.into(),
+                key: key.clone(),
+            }),
+            None => Ok(()),
+        }
+    }
 }
 
 /// Reads the bucket's region, then its default encryption, then resolves its key to an ARN.
@@ -43,7 +83,17 @@ pub async fn bucket(
         .push(format!("bucket `{bucket}` is in {region}"));
     facts.region = Some(region.clone());
 
-    let encryption = match s3::default_encryption(&clients.s3_in(&region), bucket).await {
+    let s3 = clients.s3_in(&region);
+    // The bucket policy and Object Ownership only inform the checks after a setup; a failure
+    // to read them is a finding, not a stop.
+    let (encryption, policy, ownership) = tokio::join!(
+        s3::default_encryption(&s3, bucket),
+        s3::bucket_policy(&s3, bucket),
+        s3::object_ownership(&s3, bucket)
+    );
+    facts.policy = policy.map_err(|e| first_line(&e));
+    facts.ownership = ownership.map_err(|e| first_line(&e));
+    let encryption = match encryption {
         Ok(enc) => enc,
         Err(e) if e.is_access_denied() => {
             facts.warnings.push(format!(
@@ -53,6 +103,7 @@ pub async fn bucket(
         }
         Err(e) => return Err(e.into()),
     };
+    facts.encryption_known = true;
     let key = match encryption {
         DefaultEncryption::S3Managed => {
             facts
@@ -61,18 +112,14 @@ pub async fn bucket(
             return Ok(facts);
         }
         DefaultEncryption::Kms(None) => {
-            return Err(Error::AwsManagedKey {
-                bucket: bucket.into(),
-                key: "aws/s3".into(),
-            })
+            facts.aws_managed_key = Some("aws/s3".into());
+            return Ok(facts);
         }
         DefaultEncryption::Kms(Some(key)) => key,
     };
     if is_aws_managed_alias(&key) {
-        return Err(Error::AwsManagedKey {
-            bucket: bucket.into(),
-            key,
-        });
+        facts.aws_managed_key = Some(key);
+        return Ok(facts);
     }
     let arn = match key.parse::<KmsKeyArn>() {
         Ok(arn) => arn,
@@ -81,10 +128,8 @@ pub async fn bucket(
             let described = kms::describe_key(&clients.kms_in(&region), &key).await;
             match described {
                 Ok(info) if info.aws_managed => {
-                    return Err(Error::AwsManagedKey {
-                        bucket: bucket.into(),
-                        key,
-                    })
+                    facts.aws_managed_key = Some(key);
+                    return Ok(facts);
                 }
                 Ok(info) => info.arn.parse::<KmsKeyArn>().map_err(|e| {
                     anyhow::anyhow!("kms:DescribeKey returned an unusable ARN for {key}: {e}")

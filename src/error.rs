@@ -78,6 +78,10 @@ pub enum Error {
     #[error("interrupted{0}")]
     Interrupted(String),
 
+    /// The failure was already reported in full on stdout (a `verify` report).
+    #[error("see the report above")]
+    Reported,
+
     #[error(transparent)]
     Other(#[from] anyhow::Error),
 }
@@ -117,6 +121,7 @@ impl Error {
             Error::Leftovers { .. } => "leftovers",
             Error::Cancelled => "cancelled",
             Error::Interrupted(_) => "interrupted",
+            Error::Reported => "reported",
             Error::Other(_) => "other",
         }
     }

@@ -8,6 +8,7 @@ pub mod apply;
 pub mod aws;
 pub mod detect;
 pub mod error;
+pub mod evaluate;
 pub mod inputs;
 pub mod journal;
 pub mod log;
@@ -17,7 +18,9 @@ pub mod policy;
 pub mod prompt;
 pub mod role;
 pub mod signals;
+pub mod teardown;
 pub mod template;
+pub mod verify;
 pub mod wait;
 
 use aws::{Clients, Connection};

@@ -9,7 +9,7 @@ use serverless_s3_setup::aws::Connection;
 use serverless_s3_setup::error::{exit, Error};
 use serverless_s3_setup::output::{self, Format, Ui};
 use serverless_s3_setup::prompt::{NoPrompts, Prompter, Terminal};
-use serverless_s3_setup::{access_key, log, role, Context};
+use serverless_s3_setup::{access_key, log, role, teardown, verify, Context};
 
 use cli::{AccessKeyAction, Cli, Command, OutputFormat};
 
@@ -27,6 +27,7 @@ fn main() -> ExitCode {
     });
     let code = match run(cli, format, &ui) {
         Ok(()) => exit::OK,
+        Err(Error::Reported) => exit::FAILED,
         Err(e) => {
             output::emit_error(format, &ui, &e);
             e.exit_code()
@@ -65,6 +66,29 @@ fn run(cli: Cli, format: Format, ui: &Ui) -> Result<(), Error> {
             if format == Format::Text {
                 role::next_steps(&ctx, &report);
             }
+            Ok(())
+        }
+        Some(Command::Verify(args)) => {
+            let request = args.into_request()?;
+            let report = runtime()?.block_on(verify::run(&ctx, request))?;
+            output::emit(format, &report, || verify::render_text(&ctx, &report));
+            match report.ok {
+                true => Ok(()),
+                false => Err(Error::Reported),
+            }
+        }
+        Some(Command::Teardown(args)) => {
+            let request = args.into_request()?;
+            let outcome = runtime()?.block_on(teardown::run(&ctx, request, prompter.as_mut()))?;
+            output::emit(format, &outcome, || match outcome.deleted.is_empty() {
+                true => "nothing deleted".to_string(),
+                false => outcome
+                    .deleted
+                    .iter()
+                    .map(|d| format!("deleted {d}"))
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+            });
             Ok(())
         }
         Some(Command::Template) => {

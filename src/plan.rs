@@ -8,6 +8,8 @@ use serde_json::Value;
 
 use crate::aws::cloudformation::StackInfo;
 use crate::aws::iam::{AccessKeyInfo, PolicyInfo, RoleInfo, UserInfo};
+use crate::aws::sts::Caller;
+use crate::detect::BucketFacts;
 use crate::error::Error;
 use crate::inputs::{
     Access, AccountId, ExternalId, KmsKeyArn, Partition, PolicyName, RoleName, S3Location,
@@ -48,6 +50,25 @@ pub struct Facts {
     pub detected_kms_key: Option<KmsKeyArn>,
     pub findings: Vec<String>,
     pub warnings: Vec<String>,
+    /// All that was read about the bucket, for the checks after a setup.
+    pub bucket: Option<BucketFacts>,
+}
+
+impl Facts {
+    /// What the caller's identity and the bucket's detection tell.
+    pub fn detected(caller: Caller, bucket: BucketFacts) -> Facts {
+        let mut findings = vec![format!("caller: {}", caller.arn)];
+        findings.extend(bucket.findings.iter().cloned());
+        Facts {
+            account: Some(caller.account),
+            partition: Some(caller.partition),
+            bucket_region: bucket.region.clone(),
+            detected_kms_key: bucket.kms_key.clone(),
+            findings,
+            warnings: bucket.warnings.clone(),
+            bucket: Some(bucket),
+        }
+    }
 }
 
 /// The role and policy as they are now, if they exist.

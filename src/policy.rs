@@ -123,6 +123,22 @@ pub fn from_wire(text: &str) -> Option<Value> {
     serde_json::from_str(&decoded)
         .ok()
         .or_else(|| serde_json::from_str(text).ok())
+        .or_else(|| from_python_literal(&decoded))
+}
+
+/// moto returns the inline policies that CloudFormation made as Python literals
+/// (`{'Version': '2012-10-17', …}`). Policy documents hold no quotes inside their strings, so
+/// swapping the quotes and the three constants is exact for them.
+fn from_python_literal(text: &str) -> Option<Value> {
+    if !text.starts_with("{'") || text.contains('"') {
+        return None;
+    }
+    let json = text
+        .replace('\'', "\"")
+        .replace(": None", ": null")
+        .replace(": True", ": true")
+        .replace(": False", ": false");
+    serde_json::from_str(&json).ok()
 }
 
 /// Whether two documents grant the same thing, ignoring how IAM may have reshaped them:
@@ -262,6 +278,11 @@ mod tests {
         assert_eq!(from_wire(&encoded).unwrap(), doc);
         assert_eq!(from_wire(&wire).unwrap(), doc);
         assert!(from_wire("not json").is_none());
+        let moto = "{'Version': '2012-10-17', 'Statement': [{'Effect': 'Allow', 'Action': ['s3:GetObject'], 'Resource': 'arn:aws:s3:::b/*'}]}";
+        assert_eq!(
+            from_wire(moto).unwrap()["Statement"][0]["Action"][0],
+            "s3:GetObject"
+        );
     }
 
     #[test]

@@ -62,6 +62,8 @@ pub struct RoleOutcome {
     pub stack_name: Option<StackName>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stack_id: Option<String>,
+    /// The checks run on what was made (see `verify`).
+    pub verify: crate::verify::Report,
 }
 
 /// The result of `role`: the plan alone under `--dry-run`, otherwise what was done.
@@ -338,7 +340,34 @@ pub async fn run(
         },
         stack_name: plan.stack_name.clone(),
         stack_id: stack.map(|s| s.id),
+        verify: crate::verify::Report {
+            ok: true,
+            checks: Vec::new(),
+        },
     };
+    let subject = crate::verify::Subject::Role {
+        arn: outcome.role_arn.clone(),
+        name: outcome.role_name.to_string(),
+    };
+    let expectations = crate::verify::Expectations {
+        location: inputs.location.clone(),
+        access: inputs.access,
+        tidb_account: Some(inputs.tidb_account.clone()),
+        external_id: inputs.external_id.clone(),
+    };
+    let outcome = RoleOutcome {
+        verify: crate::verify::after_setup(
+            &subject,
+            outcome.role_arn.clone(),
+            &expectations,
+            plan.partition,
+            Some(plan.trust_policy.clone()),
+            plan.permissions_policy.clone(),
+            facts.bucket.clone().unwrap_or_default(),
+        ),
+        ..outcome
+    };
+    crate::verify::show_after_setup(ctx, &outcome.verify);
     if !outcome.changed {
         ctx.ui.info(match &outcome.stack_name {
             Some(stack) => format!(
@@ -380,7 +409,10 @@ async fn gather(
             ))
         };
         let (bucket, state) = tokio::join!(bucket, state);
-        return facts(state?, bucket?);
+        let state = state?;
+        let bucket = bucket?;
+        bucket.refuse_aws_managed_key(inputs.location.bucket())?;
+        return facts(state, bucket);
     }
     let state = async {
         let (caller, role) = tokio::join!(
@@ -423,26 +455,17 @@ async fn gather(
     };
     let (bucket, state) = tokio::join!(bucket, state);
     // Credential and identity problems explain everything else, so they come first.
-    facts(state?, bucket?)
+    let state = state?;
+    let bucket = bucket?;
+    bucket.refuse_aws_managed_key(inputs.location.bucket())?;
+    facts(state, bucket)
 }
 
 fn facts(
     (caller, state): (sts::Caller, RoleState),
     bucket: detect::BucketFacts,
 ) -> Result<(Facts, RoleState), Error> {
-    let mut findings = vec![format!("caller: {}", caller.arn)];
-    findings.extend(bucket.findings);
-    Ok((
-        Facts {
-            account: Some(caller.account),
-            partition: Some(caller.partition),
-            bucket_region: bucket.region,
-            detected_kms_key: bucket.kms_key,
-            findings,
-            warnings: bucket.warnings,
-        },
-        state,
-    ))
+    Ok((Facts::detected(caller, bucket), state))
 }
 
 /// Makes the plan's changes, recording each creation in the journal before it is requested.

@@ -25,6 +25,12 @@ fn access_key_help() {
 }
 
 #[test]
+fn verify_and_teardown_help() {
+    insta::assert_snapshot!(help(&["verify", "--help"]));
+    insta::assert_snapshot!(help(&["teardown", "--help"]));
+}
+
+#[test]
 fn help_documents_the_exit_codes() {
     let text = help(&["--help"]);
     for line in [

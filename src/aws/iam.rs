@@ -583,3 +583,255 @@ mod tests {
         assert_eq!(key(86_400 + 5).age(), "created 1 day ago");
     }
 }
+
+/// A role's or user's creation time, seconds since the epoch, for findings.
+pub async fn role_created(client: &Client, name: &str) -> Result<Option<i64>, AwsError> {
+    match client.get_role().role_name(name).send().await {
+        Ok(out) => Ok(out.role().map(|r| r.create_date().secs())),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|se| se.is_no_such_entity_exception()) =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(AwsError::from_sdk("iam:GetRole", e)),
+    }
+}
+
+/// The documents of every inline policy of a role, user or group, by name.
+pub async fn inline_documents(
+    client: &Client,
+    kind: PrincipalKind,
+    name: &str,
+) -> Result<Vec<(String, Value)>, AwsError> {
+    let names: Vec<String> = match kind {
+        PrincipalKind::Role => client
+            .list_role_policies()
+            .role_name(name)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("iam:ListRolePolicies", e))?
+            .policy_names()
+            .to_vec(),
+        PrincipalKind::User => user_inline_policies(client, name).await?,
+        PrincipalKind::Group => client
+            .list_group_policies()
+            .group_name(name)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("iam:ListGroupPolicies", e))?
+            .policy_names()
+            .to_vec(),
+    };
+    let mut docs = Vec::new();
+    for policy in names {
+        let text = match kind {
+            PrincipalKind::Role => client
+                .get_role_policy()
+                .role_name(name)
+                .policy_name(&policy)
+                .send()
+                .await
+                .map_err(|e| AwsError::from_sdk("iam:GetRolePolicy", e))?
+                .policy_document()
+                .to_string(),
+            PrincipalKind::User => client
+                .get_user_policy()
+                .user_name(name)
+                .policy_name(&policy)
+                .send()
+                .await
+                .map_err(|e| AwsError::from_sdk("iam:GetUserPolicy", e))?
+                .policy_document()
+                .to_string(),
+            PrincipalKind::Group => client
+                .get_group_policy()
+                .group_name(name)
+                .policy_name(&policy)
+                .send()
+                .await
+                .map_err(|e| AwsError::from_sdk("iam:GetGroupPolicy", e))?
+                .policy_document()
+                .to_string(),
+        };
+        if let Some(doc) = policy::from_wire(&text) {
+            docs.push((format!("inline policy {policy}"), doc));
+        }
+    }
+    Ok(docs)
+}
+
+/// Which kind of IAM identity a call is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PrincipalKind {
+    Role,
+    User,
+    Group,
+}
+
+pub async fn attached_group_policies(
+    client: &Client,
+    group: &str,
+) -> Result<Vec<String>, AwsError> {
+    let out = client
+        .list_attached_group_policies()
+        .group_name(group)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("iam:ListAttachedGroupPolicies", e))?;
+    Ok(out
+        .attached_policies()
+        .iter()
+        .filter_map(|p| p.policy_arn().map(str::to_string))
+        .collect())
+}
+
+pub async fn groups_for_user(client: &Client, user: &str) -> Result<Vec<String>, AwsError> {
+    let out = client
+        .list_groups_for_user()
+        .user_name(user)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("iam:ListGroupsForUser", e))?;
+    Ok(out
+        .groups()
+        .iter()
+        .map(|g| g.group_name().to_string())
+        .collect())
+}
+
+/// The default-version document of each managed policy, labelled by ARN.
+pub async fn managed_documents(
+    client: &Client,
+    arns: &[String],
+) -> Result<Vec<(String, Value)>, AwsError> {
+    let mut docs = Vec::new();
+    for arn in arns {
+        let Some(info) = get_policy(client, arn).await? else {
+            continue;
+        };
+        if let Some(doc) = policy_document(client, arn, &info.default_version).await? {
+            docs.push((format!("policy {arn}"), doc));
+        }
+    }
+    Ok(docs)
+}
+
+/// The names of a role's inline policies.
+pub async fn role_inline_policies(client: &Client, role: &str) -> Result<Vec<String>, AwsError> {
+    let out = client
+        .list_role_policies()
+        .role_name(role)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("iam:ListRolePolicies", e))?;
+    Ok(out.policy_names().to_vec())
+}
+
+pub async fn delete_role_inline_policy(
+    client: &Client,
+    role: &str,
+    name: &str,
+) -> Result<(), AwsError> {
+    client
+        .delete_role_policy()
+        .role_name(role)
+        .policy_name(name)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("iam:DeleteRolePolicy", e))?;
+    Ok(())
+}
+
+/// Instance profiles that hold the role; AWS refuses to delete a role that is in one.
+pub async fn role_instance_profiles(client: &Client, role: &str) -> Result<Vec<String>, AwsError> {
+    let out = client
+        .list_instance_profiles_for_role()
+        .role_name(role)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("iam:ListInstanceProfilesForRole", e))?;
+    Ok(out
+        .instance_profiles()
+        .iter()
+        .map(|p| p.instance_profile_name().to_string())
+        .collect())
+}
+
+pub async fn remove_role_from_instance_profile(
+    client: &Client,
+    role: &str,
+    profile: &str,
+) -> Result<(), AwsError> {
+    client
+        .remove_role_from_instance_profile()
+        .role_name(role)
+        .instance_profile_name(profile)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("iam:RemoveRoleFromInstanceProfile", e))?;
+    Ok(())
+}
+
+pub async fn remove_user_from_group(
+    client: &Client,
+    user: &str,
+    group: &str,
+) -> Result<(), AwsError> {
+    client
+        .remove_user_from_group()
+        .user_name(user)
+        .group_name(group)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("iam:RemoveUserFromGroup", e))?;
+    Ok(())
+}
+
+/// The tag CloudFormation puts on what a stack creates; such a role belongs to its stack.
+pub async fn role_stack(client: &Client, role: &str) -> Result<Option<String>, AwsError> {
+    let out = client
+        .list_role_tags()
+        .role_name(role)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("iam:ListRoleTags", e))?;
+    Ok(out
+        .tags()
+        .iter()
+        .find(|t| t.key() == "aws:cloudformation:stack-name")
+        .map(|t| t.value().to_string()))
+}
+
+/// IAM's policy simulator for one principal, where the endpoint has it. `None` when it does
+/// not (moto answers 500), so the caller falls back to the local evaluator. Not retried.
+pub async fn simulate(
+    client: &Client,
+    principal_arn: &str,
+    checks: &[(String, String)],
+) -> Option<Vec<bool>> {
+    let mut results = Vec::new();
+    for (action, resource) in checks {
+        let out = client
+            .simulate_principal_policy()
+            .policy_source_arn(principal_arn)
+            .action_names(action)
+            .resource_arns(resource)
+            .customize()
+            .config_override(
+                aws_sdk_iam::config::Builder::default()
+                    .retry_config(aws_sdk_iam::config::retry::RetryConfig::disabled()),
+            )
+            .send()
+            .await
+            .ok()?;
+        let decision = out
+            .evaluation_results()
+            .first()?
+            .eval_decision()
+            .as_str()
+            .to_string();
+        results.push(decision == "allowed");
+    }
+    Some(results)
+}

@@ -83,3 +83,46 @@ pub async fn default_encryption(
     crate::debug!("s3:GetBucketEncryption {bucket} -> SSE-S3");
     Ok(DefaultEncryption::S3Managed)
 }
+
+/// The bucket policy, if the bucket has one.
+pub async fn bucket_policy(
+    client: &Client,
+    bucket: &str,
+) -> Result<Option<serde_json::Value>, AwsError> {
+    match client.get_bucket_policy().bucket(bucket).send().await {
+        Ok(out) => Ok(out.policy().and_then(crate::policy::from_wire)),
+        Err(e) => {
+            let code = e
+                .as_service_error()
+                .and_then(|se| aws_sdk_s3::error::ProvideErrorMetadata::code(se));
+            if code == Some("NoSuchBucketPolicy") {
+                return Ok(None);
+            }
+            Err(AwsError::from_sdk("s3:GetBucketPolicy", e))
+        }
+    }
+}
+
+/// The bucket's Object Ownership setting; `None` when none is set.
+pub async fn object_ownership(client: &Client, bucket: &str) -> Result<Option<String>, AwsError> {
+    match client
+        .get_bucket_ownership_controls()
+        .bucket(bucket)
+        .send()
+        .await
+    {
+        Ok(out) => Ok(out
+            .ownership_controls()
+            .and_then(|c| c.rules().first())
+            .map(|r| r.object_ownership().as_str().to_string())),
+        Err(e) => {
+            let code = e
+                .as_service_error()
+                .and_then(|se| aws_sdk_s3::error::ProvideErrorMetadata::code(se));
+            if code == Some("OwnershipControlsNotFoundError") {
+                return Ok(None);
+            }
+            Err(AwsError::from_sdk("s3:GetBucketOwnershipControls", e))
+        }
+    }
+}

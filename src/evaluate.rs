@@ -1,0 +1,430 @@
+//! A local evaluator of IAM policy documents: Allow and Deny, wildcards in actions and
+//! resources, `NotAction` and `NotResource`, and principals in bucket policies. `verify` uses
+//! it where IAM's policy simulator is not available (moto has none), and to explain a finding.
+//!
+//! A requirement is an action on a resource *pattern*: "s3:GetObject on every object under
+//! `bucket/dir/*`". An Allow satisfies it only if its resource pattern covers the whole
+//! pattern; a Deny blocks it if its pattern overlaps any part of it.
+
+use serde_json::Value;
+
+/// What the documents decide for one action on one resource pattern.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    Allowed {
+        conditional: bool,
+    },
+    /// Nothing allows it.
+    ImplicitDeny,
+    /// A Deny statement applies (its `Sid`, if any).
+    ExplicitDeny {
+        sid: Option<String>,
+        conditional: bool,
+    },
+}
+
+impl Decision {
+    pub fn allowed(&self) -> bool {
+        matches!(self, Decision::Allowed { .. })
+    }
+}
+
+/// One statement, normalised.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Statement {
+    pub sid: Option<String>,
+    pub allow: bool,
+    pub actions: Match,
+    pub resources: Match,
+    pub principals: Option<Match>,
+    pub conditional: bool,
+}
+
+/// A list of patterns, or its negation (`NotAction`, `NotResource`, `NotPrincipal`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Match {
+    pub patterns: Vec<String>,
+    pub negated: bool,
+}
+
+fn strings(v: Option<&Value>) -> Option<Vec<String>> {
+    match v? {
+        Value::String(s) => Some(vec![s.clone()]),
+        Value::Array(items) => Some(
+            items
+                .iter()
+                .filter_map(|i| i.as_str().map(str::to_string))
+                .collect(),
+        ),
+        _ => None,
+    }
+}
+
+fn principals(v: &Value) -> Vec<String> {
+    match v {
+        Value::String(s) => vec![s.clone()],
+        Value::Object(map) => map
+            .iter()
+            .filter(|(k, _)| k.as_str() == "AWS")
+            .flat_map(|(_, v)| strings(Some(v)).unwrap_or_default())
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// The statements of a policy document; malformed statements are skipped.
+pub fn statements(doc: &Value) -> Vec<Statement> {
+    let list = match doc.get("Statement") {
+        Some(Value::Array(items)) => items.clone(),
+        Some(one @ Value::Object(_)) => vec![one.clone()],
+        _ => Vec::new(),
+    };
+    list.iter()
+        .filter_map(|s| {
+            let allow = match s.get("Effect")?.as_str()? {
+                "Allow" => true,
+                "Deny" => false,
+                _ => return None,
+            };
+            let pick = |plain: &str, not: &str| match (strings(s.get(plain)), strings(s.get(not))) {
+                (Some(p), _) => Some(Match {
+                    patterns: p,
+                    negated: false,
+                }),
+                (None, Some(p)) => Some(Match {
+                    patterns: p,
+                    negated: true,
+                }),
+                (None, None) => None,
+            };
+            let principals = match (s.get("Principal"), s.get("NotPrincipal")) {
+                (Some(p), _) => Some(Match {
+                    patterns: principals(p),
+                    negated: false,
+                }),
+                (None, Some(p)) => Some(Match {
+                    patterns: principals(p),
+                    negated: true,
+                }),
+                (None, None) => None,
+            };
+            Some(Statement {
+                sid: s.get("Sid").and_then(Value::as_str).map(str::to_string),
+                allow,
+                actions: pick("Action", "NotAction")?,
+                // Trust policies have no Resource; they stand for "this role".
+                resources: pick("Resource", "NotResource").unwrap_or(Match {
+                    patterns: vec!["*".into()],
+                    negated: false,
+                }),
+                principals,
+                conditional: s
+                    .get("Condition")
+                    .is_some_and(|c| c.as_object().is_some_and(|m| !m.is_empty())),
+            })
+        })
+        .collect()
+}
+
+/// IAM's wildcard match: `*` any run of characters, `?` any one.
+pub fn glob(pattern: &str, text: &str) -> bool {
+    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
+    let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some(pi);
+            mark = ti;
+            pi += 1;
+        } else if let Some(s) = star {
+            pi = s + 1;
+            mark += 1;
+            ti = mark;
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|c| *c == '*')
+}
+
+/// Whether every string that `inner` matches is matched by `outer`. `inner`'s `*` is an
+/// arbitrary run, so only a `*` in `outer` can stand for it.
+pub fn covers(outer: &str, inner: &str) -> bool {
+    fn go(p: &[char], q: &[char]) -> bool {
+        match (p.first(), q.first()) {
+            (None, None) => true,
+            (Some('*'), _) => go(&p[1..], q) || (!q.is_empty() && go(p, &q[1..])),
+            (Some('?'), Some(c)) if *c != '*' => go(&p[1..], &q[1..]),
+            (Some(a), Some(b)) if a == b && *b != '*' && *b != '?' => go(&p[1..], &q[1..]),
+            _ => false,
+        }
+    }
+    let p: Vec<char> = outer.chars().collect();
+    let q: Vec<char> = inner.chars().collect();
+    go(&p, &q)
+}
+
+/// Whether some string matches both patterns (approximated by one covering the other, or a
+/// plain-text match either way, which is exact for the patterns policies use).
+pub fn overlaps(a: &str, b: &str) -> bool {
+    covers(a, b) || covers(b, a) || glob(a, b) || glob(b, a)
+}
+
+fn action_matches(m: &Match, action: &str) -> bool {
+    let hit = m
+        .patterns
+        .iter()
+        .any(|p| glob(&p.to_ascii_lowercase(), &action.to_ascii_lowercase()));
+    hit != m.negated
+}
+
+/// Whether the statement's resources cover all of `resource` (for an Allow).
+fn covers_all(m: &Match, resource: &str) -> bool {
+    if m.negated {
+        !m.patterns.iter().any(|p| overlaps(p, resource))
+    } else {
+        m.patterns.iter().any(|p| covers(p, resource))
+    }
+}
+
+/// Whether the statement's resources reach any part of `resource` (for a Deny).
+fn reaches(m: &Match, resource: &str) -> bool {
+    if m.negated {
+        !m.patterns.iter().any(|p| covers(p, resource))
+    } else {
+        m.patterns.iter().any(|p| overlaps(p, resource))
+    }
+}
+
+/// Whether a bucket-policy principal names the caller: `*`, the account, or the ARN itself.
+fn principal_matches(m: &Match, arn: &str, account: &str) -> bool {
+    let hit = m.patterns.iter().any(|p| {
+        p == "*"
+            || p == account
+            || *p == format!("arn:aws:iam::{account}:root")
+            || p.ends_with(&format!(":iam::{account}:root"))
+            || glob(p, arn)
+    });
+    hit != m.negated
+}
+
+/// Decides `action` on `resource` (a pattern) over all `statements`, as IAM does: an
+/// applicable Deny wins, then any Allow, else the implicit deny. With `principal` (ARN,
+/// account), statements with a Principal apply only when it matches.
+pub fn decide(
+    statements: &[Statement],
+    action: &str,
+    resource: &str,
+    principal: Option<(&str, &str)>,
+) -> Decision {
+    let applies_to_caller = |s: &Statement| match (&s.principals, principal) {
+        (Some(m), Some((arn, account))) => principal_matches(m, arn, account),
+        _ => true,
+    };
+    if let Some(deny) = statements.iter().find(|s| {
+        !s.allow
+            && action_matches(&s.actions, action)
+            && reaches(&s.resources, resource)
+            && applies_to_caller(s)
+    }) {
+        return Decision::ExplicitDeny {
+            sid: deny.sid.clone(),
+            conditional: deny.conditional,
+        };
+    }
+    let allows: Vec<&Statement> = statements
+        .iter()
+        .filter(|s| {
+            s.allow
+                && action_matches(&s.actions, action)
+                && covers_all(&s.resources, resource)
+                && applies_to_caller(s)
+        })
+        .collect();
+    match allows.iter().find(|s| !s.conditional).or(allows.first()) {
+        Some(s) => Decision::Allowed {
+            conditional: s.conditional,
+        },
+        None => Decision::ImplicitDeny,
+    }
+}
+
+/// The resource patterns that an Allow grants `action` on, for explaining a near miss.
+pub fn granted_resources(statements: &[Statement], action: &str) -> Vec<String> {
+    statements
+        .iter()
+        .filter(|s| s.allow && !s.resources.negated && action_matches(&s.actions, action))
+        .flat_map(|s| s.resources.patterns.clone())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn doc(statements: Value) -> Vec<Statement> {
+        super::statements(&json!({"Version": "2012-10-17", "Statement": statements}))
+    }
+
+    const DIR: &str = "arn:aws:s3:::b/dir/*";
+
+    #[test]
+    fn globs() {
+        assert!(glob("s3:*", "s3:GetObject"));
+        assert!(glob("s3:Get*", "s3:GetObject"));
+        assert!(glob("s3:?etObject", "s3:GetObject"));
+        assert!(!glob("s3:Put*", "s3:GetObject"));
+        assert!(glob("*", ""));
+        assert!(glob("a*b*c", "aXXbYYc"));
+        assert!(!glob("a*b*c", "aXXbYY"));
+    }
+
+    #[test]
+    fn coverage_of_patterns() {
+        assert!(covers("arn:aws:s3:::b/dir/*", DIR));
+        assert!(covers("arn:aws:s3:::b/*", DIR));
+        assert!(covers("*", DIR));
+        assert!(covers("arn:aws:s3:::b/d*", DIR));
+        assert!(
+            !covers("arn:aws:s3:::b/dir", DIR),
+            "the missing trailing /* does not cover the objects"
+        );
+        assert!(!covers("arn:aws:s3:::b/dir/", DIR));
+        assert!(!covers("arn:aws:s3:::b/other/*", DIR));
+        assert!(
+            !covers("arn:aws:s3:::b/dir/a*", DIR),
+            "part of the directory is not all of it"
+        );
+        assert!(!covers("arn:aws:s3:::b/dir/?", DIR));
+        assert!(covers("arn:aws:s3:::b", "arn:aws:s3:::b"));
+        assert!(!covers("arn:aws:s3:::b", "arn:aws:s3:::bb"));
+        assert!(overlaps("arn:aws:s3:::b/dir/secret/*", DIR));
+        assert!(!overlaps("arn:aws:s3:::b/other/*", DIR));
+    }
+
+    #[test]
+    fn allow_needs_action_and_full_resource() {
+        let s = doc(json!([
+            {"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": DIR},
+            {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::b"},
+        ]));
+        assert!(decide(&s, "s3:GetObject", DIR, None).allowed());
+        assert!(
+            decide(&s, "S3:GETOBJECT", DIR, None).allowed(),
+            "actions are case-insensitive"
+        );
+        assert!(decide(&s, "s3:ListBucket", "arn:aws:s3:::b", None).allowed());
+        assert_eq!(
+            decide(&s, "s3:PutObject", DIR, None),
+            Decision::ImplicitDeny
+        );
+        assert_eq!(
+            decide(&s, "s3:GetObject", "arn:aws:s3:::b/*", None),
+            Decision::ImplicitDeny
+        );
+    }
+
+    #[test]
+    fn deny_wins_over_allow() {
+        let s = doc(json!([
+            {"Effect": "Allow", "Action": "s3:*", "Resource": "*"},
+            {"Sid": "NoSecrets", "Effect": "Deny", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/dir/secret/*"},
+        ]));
+        assert_eq!(
+            decide(&s, "s3:GetObject", DIR, None),
+            Decision::ExplicitDeny {
+                sid: Some("NoSecrets".into()),
+                conditional: false
+            }
+        );
+        assert!(decide(&s, "s3:PutObject", DIR, None).allowed());
+    }
+
+    #[test]
+    fn not_action_and_not_resource() {
+        let s = doc(json!([
+            {"Effect": "Allow", "NotAction": "s3:DeleteObject", "Resource": "arn:aws:s3:::b/*"},
+        ]));
+        assert!(decide(&s, "s3:GetObject", DIR, None).allowed());
+        assert_eq!(
+            decide(&s, "s3:DeleteObject", DIR, None),
+            Decision::ImplicitDeny
+        );
+
+        let s = doc(json!([
+            {"Effect": "Allow", "Action": "s3:GetObject", "NotResource": "arn:aws:s3:::b/private/*"},
+        ]));
+        assert!(decide(&s, "s3:GetObject", DIR, None).allowed());
+        assert_eq!(
+            decide(&s, "s3:GetObject", "arn:aws:s3:::b/private/*", None),
+            Decision::ImplicitDeny
+        );
+
+        let s = doc(json!([
+            {"Effect": "Allow", "Action": "s3:*", "Resource": "*"},
+            {"Effect": "Deny", "NotAction": ["s3:GetObject", "s3:ListBucket"], "Resource": "*"},
+        ]));
+        assert!(decide(&s, "s3:GetObject", DIR, None).allowed());
+        assert!(!decide(&s, "s3:PutObject", DIR, None).allowed());
+    }
+
+    #[test]
+    fn lists_of_resources_and_single_statements() {
+        let s = super::statements(
+            &json!({"Statement": {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": ["arn:aws:kms:r:1:key/a", "arn:aws:kms:r:1:key/b"]}}),
+        );
+        assert!(decide(&s, "kms:Decrypt", "arn:aws:kms:r:1:key/b", None).allowed());
+        assert!(!decide(&s, "kms:Decrypt", "arn:aws:kms:r:1:key/c", None).allowed());
+    }
+
+    #[test]
+    fn conditions_are_noted() {
+        let s = doc(json!([
+            {"Effect": "Allow", "Action": "s3:GetObject", "Resource": DIR, "Condition": {"Bool": {"aws:SecureTransport": "true"}}},
+        ]));
+        assert_eq!(
+            decide(&s, "s3:GetObject", DIR, None),
+            Decision::Allowed { conditional: true }
+        );
+    }
+
+    #[test]
+    fn bucket_policy_principals() {
+        let role = "arn:aws:iam::123456789012:role/r";
+        let s = doc(json!([
+            {"Effect": "Deny", "Principal": {"AWS": "arn:aws:iam::123456789012:role/other"}, "Action": "s3:*", "Resource": DIR},
+        ]));
+        assert!(!matches!(
+            decide(&s, "s3:GetObject", DIR, Some((role, "123456789012"))),
+            Decision::ExplicitDeny { .. }
+        ));
+        let s = doc(json!([
+            {"Effect": "Deny", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*"},
+        ]));
+        assert!(matches!(
+            decide(&s, "s3:GetObject", DIR, Some((role, "123456789012"))),
+            Decision::ExplicitDeny { .. }
+        ));
+        let s = doc(json!([
+            {"Effect": "Deny", "NotPrincipal": {"AWS": role}, "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*"},
+        ]));
+        assert!(!matches!(
+            decide(&s, "s3:GetObject", DIR, Some((role, "123456789012"))),
+            Decision::ExplicitDeny { .. }
+        ));
+    }
+
+    #[test]
+    fn granted_resources_explain_near_misses() {
+        let s = doc(
+            json!([{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/dir"}]),
+        );
+        assert_eq!(
+            granted_resources(&s, "s3:GetObject"),
+            ["arn:aws:s3:::b/dir"]
+        );
+    }
+}

@@ -1,0 +1,1141 @@
+//! `verify`: names the exact broken item of a setup, made by this tool or by hand, following
+//! TiDB Cloud's own troubleshooting list, and gives the fix for each.
+
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use crate::aws::iam::{self, PrincipalKind};
+use crate::aws::Clients;
+use crate::detect::{self, BucketFacts};
+use crate::error::Error;
+use crate::evaluate::{self, Decision, Statement};
+use crate::inputs::{Access, AccountId, ExternalId, Partition, S3Location, UserName};
+use crate::policy;
+use crate::Context;
+
+/// Whose access to check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Subject {
+    Role { arn: String, name: String },
+    User { name: UserName },
+}
+
+impl Subject {
+    /// Parses `--role-arn`: `arn:PARTITION:iam::ACCOUNT:role/[path/]NAME`.
+    pub fn role(arn: &str) -> Result<Subject, crate::inputs::Invalid> {
+        let parts: Vec<&str> = arn.splitn(6, ':').collect();
+        let rule = || {
+            crate::inputs::Invalid(format!(
+                "must be a role ARN such as arn:aws:iam::123456789012:role/NAME, not {arn:?}"
+            ))
+        };
+        if parts.len() != 6
+            || parts[0] != "arn"
+            || Partition::of_arn(arn).is_none()
+            || parts[2] != "iam"
+            || !parts[3].is_empty()
+            || parts[4].parse::<AccountId>().is_err()
+        {
+            return Err(rule());
+        }
+        let path = parts[5].strip_prefix("role/").ok_or_else(rule)?;
+        let name = path.rsplit('/').next().unwrap_or_default();
+        name.parse::<crate::inputs::RoleName>()
+            .map_err(|_| rule())?;
+        Ok(Subject::Role {
+            arn: arn.to_string(),
+            name: name.to_string(),
+        })
+    }
+
+    fn label(&self) -> String {
+        match self {
+            Subject::Role { name, .. } => format!("role {name}"),
+            Subject::User { name } => format!("user {name}"),
+        }
+    }
+}
+
+/// What the setup is for, and, for a role, whom it must trust.
+#[derive(Debug, Clone)]
+pub struct Expectations {
+    pub location: S3Location,
+    pub access: Access,
+    pub tidb_account: Option<AccountId>,
+    /// `None` with `--no-external-id`.
+    pub external_id: Option<ExternalId>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Pass,
+    Warn,
+    Fail,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Check {
+    pub name: &'static str,
+    pub status: Status,
+    pub finding: String,
+    pub fix: Option<String>,
+}
+
+impl Check {
+    fn pass(name: &'static str, finding: impl Into<String>) -> Check {
+        Check {
+            name,
+            status: Status::Pass,
+            finding: finding.into(),
+            fix: None,
+        }
+    }
+    fn warn(name: &'static str, finding: impl Into<String>, fix: Option<String>) -> Check {
+        Check {
+            name,
+            status: Status::Warn,
+            finding: finding.into(),
+            fix,
+        }
+    }
+    fn fail(name: &'static str, finding: impl Into<String>, fix: impl Into<String>) -> Check {
+        Check {
+            name,
+            status: Status::Fail,
+            finding: finding.into(),
+            fix: Some(fix.into()),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub ok: bool,
+    pub checks: Vec<Check>,
+}
+
+impl Report {
+    fn new(checks: Vec<Check>) -> Report {
+        Report {
+            ok: checks.iter().all(|c| c.status != Status::Fail),
+            checks,
+        }
+    }
+}
+
+/// Everything read from AWS that the checks judge. The checks themselves are pure.
+#[derive(Debug, Clone)]
+pub struct Evidence {
+    pub partition: Partition,
+    /// The principal's ARN as IAM has it; `None` when it does not exist.
+    pub principal_arn: Option<String>,
+    pub created: Option<i64>,
+    pub trust: Option<Value>,
+    /// Every identity policy that applies, labelled.
+    pub policies: Vec<(String, Value)>,
+    pub bucket: BucketFacts,
+    /// What IAM's simulator said for each required (action, resource), where it answered.
+    pub simulated: Option<Vec<bool>>,
+}
+
+impl Default for Evidence {
+    fn default() -> Self {
+        Evidence {
+            partition: Partition::Aws,
+            principal_arn: None,
+            created: None,
+            trust: None,
+            policies: Vec::new(),
+            bucket: BucketFacts::default(),
+            simulated: None,
+        }
+    }
+}
+
+/// The actions the access needs, each on the resource pattern it needs them on.
+pub fn required(
+    partition: Partition,
+    e: &Expectations,
+    kms: Option<&str>,
+) -> Vec<(String, String)> {
+    let objects = policy::objects_arn(partition, &e.location);
+    let bucket = policy::bucket_arn(partition, &e.location);
+    let mut out: Vec<(String, String)> = policy::object_actions(e.access)
+        .into_iter()
+        .map(|a| (a.to_string(), objects.clone()))
+        .chain(
+            policy::bucket_actions(e.access)
+                .into_iter()
+                .map(|a| (a.to_string(), bucket.clone())),
+        )
+        .collect();
+    if let Some(key) = kms {
+        out.extend(
+            policy::kms_actions(e.access)
+                .into_iter()
+                .map(|a| (a.to_string(), key.to_string())),
+        );
+    }
+    out
+}
+
+/// Runs every check on the evidence.
+pub fn checks(subject: &Subject, e: &Expectations, ev: &Evidence, rerun: &str) -> Report {
+    let mut checks = Vec::new();
+    let Some(arn) = &ev.principal_arn else {
+        checks.push(Check::fail(
+            "exists",
+            format!("{} does not exist", subject.label()),
+            format!("create it: {rerun}"),
+        ));
+        checks.extend(bucket_checks(subject, e, ev, None));
+        return Report::new(checks);
+    };
+    checks.push(exists(subject, arn, ev.created));
+    if let Subject::Role { .. } = subject {
+        checks.push(trust(e, ev, rerun));
+    }
+    let statements: Vec<Statement> = ev
+        .policies
+        .iter()
+        .flat_map(|(_, d)| evaluate::statements(d))
+        .collect();
+    checks.push(permissions(subject, e, ev, &statements, rerun));
+    checks.extend(bucket_checks(subject, e, ev, Some((arn, &statements))));
+    checks.push(extra(e, ev, &statements));
+    Report::new(checks)
+}
+
+fn exists(subject: &Subject, arn: &str, created: Option<i64>) -> Check {
+    let when = created
+        .map(|secs| format!(", created {}", aws_smithy_types::DateTime::from_secs(secs)))
+        .unwrap_or_default();
+    match subject {
+        Subject::Role { arn: given, .. } if given != arn => Check::fail(
+            "exists",
+            format!("the role's ARN is {arn}, not {given}{when}"),
+            format!("paste {arn} into the TiDB Cloud console; a role that was deleted and recreated breaks the old trust link, so set it up again in the console"),
+        ),
+        _ => Check::pass("exists", format!("{} exists ({arn}{when})", subject.label())),
+    }
+}
+
+fn trust(e: &Expectations, ev: &Evidence, rerun: &str) -> Check {
+    let Some(doc) = &ev.trust else {
+        return Check::fail(
+            "trust",
+            "the trust policy could not be read",
+            format!("set it again: {rerun}"),
+        );
+    };
+    let Some(account) = &e.tidb_account else {
+        return Check::warn(
+            "trust",
+            "not checked: pass --tidb-account-id and --external-id to check it",
+            None,
+        );
+    };
+    let expected = policy::trust(ev.partition, account, e.external_id.as_ref());
+    let fix = format!(
+        "bring the role up to date with `{rerun}`, or set its trust policy to {}",
+        policy::to_wire(&expected)
+    );
+    let root = policy::account_root(ev.partition, account);
+    let assume: Vec<&Value> = doc
+        .get("Statement")
+        .and_then(Value::as_array)
+        .map(|list| {
+            list.iter()
+                .filter(|s| s.get("Effect").and_then(Value::as_str) == Some("Allow"))
+                .filter(|s| {
+                    let actions = match s.get("Action") {
+                        Some(Value::String(a)) => vec![a.as_str()],
+                        Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).collect(),
+                        _ => vec![],
+                    };
+                    actions
+                        .iter()
+                        .any(|a| evaluate::glob(&a.to_ascii_lowercase(), "sts:assumerole"))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let principals = |s: &Value| -> Vec<String> {
+        match s.get("Principal") {
+            Some(Value::String(p)) => vec![p.clone()],
+            Some(Value::Object(m)) => m
+                .get("AWS")
+                .map(|v| match v {
+                    Value::String(p) => vec![p.clone()],
+                    Value::Array(a) => a
+                        .iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_string)
+                        .collect(),
+                    _ => vec![],
+                })
+                .unwrap_or_default(),
+            _ => vec![],
+        }
+    };
+    if assume
+        .iter()
+        .any(|s| principals(s).iter().any(|p| p == "*"))
+    {
+        return Check::fail(
+            "trust",
+            "the trust policy lets anyone (`*`) assume the role",
+            fix,
+        );
+    }
+    let Some(ours) = assume.iter().find(|s| {
+        principals(s)
+            .iter()
+            .any(|p| *p == root || p == account.as_str())
+    }) else {
+        let trusted: Vec<String> = assume.iter().flat_map(|s| principals(s)).collect();
+        return Check::fail(
+            "trust",
+            format!(
+                "the role trusts {}, not TiDB Cloud's account {account} ({root})",
+                if trusted.is_empty() {
+                    "no AWS account".to_string()
+                } else {
+                    trusted.join(", ")
+                }
+            ),
+            fix,
+        );
+    };
+    let external = ours
+        .get("Condition")
+        .and_then(|c| c.get("StringEquals"))
+        .and_then(|c| c.get("sts:ExternalId"))
+        .and_then(|v| match v {
+            Value::String(s) => Some(vec![s.clone()]),
+            Value::Array(a) => Some(
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect(),
+            ),
+            _ => None,
+        });
+    match (&e.external_id, external) {
+        (Some(want), Some(have)) if have.iter().any(|h| h == want.as_str()) => Check::pass(
+            "trust",
+            format!("trusts {root} with external ID {want}"),
+        ),
+        (Some(want), Some(have)) => Check::fail(
+            "trust",
+            format!("the sts:ExternalId condition is {}, but the console shows {want}", have.join(", ")),
+            fix,
+        ),
+        (Some(_), None) => Check::fail(
+            "trust",
+            "the trust policy has no sts:ExternalId condition: every cluster of the TiDB Cloud project could use this role",
+            fix,
+        ),
+        (None, None) => Check::warn(
+            "trust",
+            format!("trusts {root} without an external ID (--no-external-id): every cluster of the project can use it"),
+            None,
+        ),
+        (None, Some(have)) => Check::pass(
+            "trust",
+            format!("trusts {root} with external ID {}", have.join(", ")),
+        ),
+    }
+}
+
+fn permissions(
+    subject: &Subject,
+    e: &Expectations,
+    ev: &Evidence,
+    statements: &[Statement],
+    rerun: &str,
+) -> Check {
+    let needed = required(ev.partition, e, None);
+    let mut missing = Vec::new();
+    let mut conditional = Vec::new();
+    for (i, (action, resource)) in needed.iter().enumerate() {
+        let local = evaluate::decide(statements, action, resource, None);
+        let allowed = match &ev.simulated {
+            Some(results) => results.get(i).copied().unwrap_or(local.allowed()),
+            None => local.allowed(),
+        };
+        if let Decision::Allowed { conditional: true } = local {
+            conditional.push(format!("{action} on {resource}"));
+        }
+        if !allowed {
+            missing.push(explain_missing(statements, action, resource, &local, e));
+        }
+    }
+    let how = match ev.simulated {
+        Some(_) => "IAM's policy simulator",
+        None => "local evaluation of every attached, inline and group policy",
+    };
+    if missing.is_empty() {
+        let found = format!(
+            "{} allows {} ({how})",
+            subject.label(),
+            needed
+                .iter()
+                .map(|(a, r)| format!("{a} on {r}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        return match conditional.is_empty() {
+            true => Check::pass("permissions", found),
+            false => Check::warn(
+                "permissions",
+                format!(
+                    "{found}; only under conditions for {}",
+                    conditional.join(", ")
+                ),
+                Some("make sure those conditions hold for TiDB Cloud's requests".into()),
+            ),
+        };
+    }
+    let grant = policy::permissions(ev.partition, &e.location, e.access, &[]);
+    Check::fail(
+        "permissions",
+        missing.join("; "),
+        format!(
+            "run `{rerun}`, or add these statements to its policy: {}",
+            policy::to_wire(&grant["Statement"])
+        ),
+    )
+}
+
+fn explain_missing(
+    statements: &[Statement],
+    action: &str,
+    resource: &str,
+    local: &Decision,
+    e: &Expectations,
+) -> String {
+    if let Decision::ExplicitDeny { sid, .. } = local {
+        return format!(
+            "{action} on {resource} is denied by {}",
+            sid.as_ref()
+                .map_or("a Deny statement".to_string(), |s| format!("statement {s}"))
+        );
+    }
+    let granted = evaluate::granted_resources(statements, action);
+    let no_star = resource.trim_end_matches('*').trim_end_matches('/');
+    if granted
+        .iter()
+        .any(|g| g == no_star || *g == format!("{no_star}/"))
+    {
+        return format!(
+            "{action} is granted on {no_star} without the trailing /*, which names no object; it must be {resource}"
+        );
+    }
+    let bucket_prefix = format!(
+        "{}/",
+        policy::bucket_arn(
+            Partition::of_arn(resource).unwrap_or(Partition::Aws),
+            &e.location
+        )
+    );
+    if let Some(other) = granted.iter().find(|g| g.starts_with(&bucket_prefix)) {
+        return format!("{action} is granted on {other}, another directory, not on {resource}");
+    }
+    format!("{action} is not allowed on {resource}")
+}
+
+fn bucket_checks(
+    subject: &Subject,
+    e: &Expectations,
+    ev: &Evidence,
+    who: Option<(&String, &Vec<Statement>)>,
+) -> Vec<Check> {
+    let bucket = e.location.bucket();
+    let mut out = Vec::new();
+
+    // KMS
+    out.push(match (&ev.bucket.aws_managed_key, &ev.bucket.kms_key) {
+        (Some(key), _) => Check::fail(
+            "kms",
+            format!("bucket {bucket} is encrypted with the AWS-managed key {key}, which no other account can use"),
+            "switch the bucket's default encryption to a customer-managed KMS key (then grant it) or to SSE-S3",
+        ),
+        (None, Some(key)) => match who {
+            None => Check::warn("kms", format!("the bucket's key is {key}; not checked, since the principal does not exist"), None),
+            Some((_, statements)) => {
+                let lacking: Vec<&str> = policy::kms_actions(e.access)
+                    .into_iter()
+                    .filter(|a| !evaluate::decide(statements, a, key.as_str(), None).allowed())
+                    .collect();
+                match lacking.is_empty() {
+                    true => Check::pass("kms", format!("the bucket's key {key} is granted")),
+                    false => Check::fail(
+                        "kms",
+                        format!("the bucket is encrypted with {key}, but {} lacks {} on it", subject.label(), lacking.join(" and ")),
+                        format!(
+                            "add this statement to its policy: {} (or rerun with --kms-key {key})",
+                            json!({"Effect": "Allow", "Action": policy::kms_actions(e.access), "Resource": key.as_str()})
+                        ),
+                    ),
+                }
+            }
+        },
+        (None, None) if !ev.bucket.encryption_known => Check::warn(
+            "kms",
+            "the bucket's default encryption could not be read (s3:GetEncryptionConfiguration)",
+            Some("if it uses SSE-KMS, make sure the policy grants kms:Decrypt on its key".into()),
+        ),
+        (None, None) => Check::pass("kms", "no customer-managed KMS key to grant (SSE-S3 or none)"),
+    });
+
+    // Bucket policy
+    out.push(match (&ev.bucket.policy, who) {
+        (Err(reason), _) => Check::warn("bucket-policy", format!("the bucket policy could not be read: {reason}"), None),
+        (Ok(None), _) => Check::pass("bucket-policy", format!("bucket {bucket} has no bucket policy")),
+        (Ok(Some(_)), None) => Check::warn("bucket-policy", "not checked, since the principal does not exist", None),
+        (Ok(Some(doc)), Some((arn, _))) => {
+            let statements = evaluate::statements(doc);
+            let account = arn.split(':').nth(4).unwrap_or_default();
+            let mut hard = Vec::new();
+            let mut soft = Vec::new();
+            for (action, resource) in required(ev.partition, e, None) {
+                if let Decision::ExplicitDeny { sid, conditional } =
+                    evaluate::decide(&statements, &action, &resource, Some((arn, account)))
+                {
+                    let what = format!(
+                        "{} denies {action} on {resource}",
+                        sid.map_or("a Deny statement".to_string(), |s| format!("statement {s}"))
+                    );
+                    if conditional { soft.push(what) } else { hard.push(what) }
+                }
+            }
+            if !hard.is_empty() {
+                Check::fail(
+                    "bucket-policy",
+                    format!("the bucket policy of {bucket}: {}", hard.join("; ")),
+                    format!("remove or narrow that Deny (an explicit Deny beats any Allow): `aws s3api get-bucket-policy --bucket {bucket}`"),
+                )
+            } else if !soft.is_empty() {
+                Check::warn(
+                    "bucket-policy",
+                    format!("the bucket policy of {bucket} has conditional Denies: {}", soft.join("; ")),
+                    Some("make sure their conditions never hold for TiDB Cloud's requests".into()),
+                )
+            } else {
+                Check::pass("bucket-policy", format!("the bucket policy of {bucket} denies none of the needed actions"))
+            }
+        }
+    });
+
+    // Object Ownership
+    out.push(match &ev.bucket.ownership {
+        Ok(Some(o)) if o == "BucketOwnerEnforced" => {
+            Check::pass("object-ownership", "Object Ownership is \"Bucket owner enforced\"")
+        }
+        Ok(other) => Check::warn(
+            "object-ownership",
+            format!(
+                "Object Ownership is {}, so objects written by another account stay that account's and may be unreadable",
+                other.as_deref().map_or("not set".to_string(), |o| format!("{o:?}"))
+            ),
+            Some(format!(
+                "aws s3api put-bucket-ownership-controls --bucket {bucket} --ownership-controls 'Rules=[{{ObjectOwnership=BucketOwnerEnforced}}]'"
+            )),
+        ),
+        Err(reason) => Check::warn("object-ownership", format!("Object Ownership could not be read: {reason}"), None),
+    });
+    out
+}
+
+fn extra(e: &Expectations, ev: &Evidence, statements: &[Statement]) -> Check {
+    let objects = policy::objects_arn(ev.partition, &e.location);
+    let mut more = Vec::new();
+    if !e.access.reads() && evaluate::decide(statements, "s3:GetObject", &objects, None).allowed() {
+        more.push("it can also read (s3:GetObject), though the access is export".to_string());
+    }
+    if !e.access.writes() && evaluate::decide(statements, "s3:PutObject", &objects, None).allowed()
+    {
+        more.push("it can also write (s3:PutObject), though the access is import".to_string());
+    }
+    if evaluate::decide(statements, "s3:DeleteObject", &objects, None).allowed() {
+        more.push("it can delete objects (s3:DeleteObject)".to_string());
+    }
+    let whole = format!("arn:{}:s3:::{}/*", ev.partition, e.location.bucket());
+    if !e.location.prefix().is_empty() {
+        for action in policy::object_actions(e.access) {
+            if evaluate::decide(statements, action, &whole, None).allowed() {
+                more.push(format!(
+                    "{action} reaches the whole bucket, not only {}",
+                    e.location
+                ));
+                break;
+            }
+        }
+    }
+    if evaluate::decide(
+        statements,
+        "s3:GetObject",
+        &format!("arn:{}:s3:::*", ev.partition),
+        None,
+    )
+    .allowed()
+    {
+        more.push("s3:GetObject reaches every bucket".to_string());
+    }
+    if evaluate::decide(statements, "iam:CreateUser", "*", None).allowed() {
+        more.push("it has permissions beyond S3 (e.g. iam:CreateUser)".to_string());
+    }
+    match more.is_empty() {
+        true => Check::pass(
+            "extra-permissions",
+            format!("nothing beyond what {} needs", e.access),
+        ),
+        false => Check::warn(
+            "extra-permissions",
+            more.join("; "),
+            Some(
+                "narrow the policy to the statements `serverless-s3-setup role --dry-run` shows"
+                    .into(),
+            ),
+        ),
+    }
+}
+
+/// Reads everything the checks need, with independent requests together.
+pub async fn gather(
+    clients: &Clients,
+    subject: &Subject,
+    e: &Expectations,
+) -> Result<Evidence, Error> {
+    let bucket = detect::bucket(clients, &e.location, &[]);
+    let principal = async {
+        match subject {
+            Subject::Role { name, arn } => {
+                let role = iam::get_role(&clients.iam, name).await?;
+                let Some(role) = role else {
+                    return Ok::<_, Error>((None, None, None, Vec::new(), None));
+                };
+                let (attached, inline, created) = tokio::join!(
+                    iam::attached_role_policies(&clients.iam, name),
+                    iam::inline_documents(&clients.iam, PrincipalKind::Role, name),
+                    iam::role_created(&clients.iam, name)
+                );
+                let mut policies = iam::managed_documents(&clients.iam, &attached?).await?;
+                policies.extend(inline?);
+                let _ = arn;
+                Ok((Some(role.arn), created?, role.trust, policies, Some(())))
+            }
+            Subject::User { name } => {
+                let name = name.as_str();
+                let Some(user) = iam::get_user(&clients.iam, name).await? else {
+                    return Ok((None, None, None, Vec::new(), None));
+                };
+                let (attached, inline, groups) = tokio::join!(
+                    iam::attached_user_policies(&clients.iam, name),
+                    iam::inline_documents(&clients.iam, PrincipalKind::User, name),
+                    iam::groups_for_user(&clients.iam, name)
+                );
+                let mut policies = iam::managed_documents(&clients.iam, &attached?).await?;
+                policies.extend(inline?);
+                for group in groups? {
+                    let arns = iam::attached_group_policies(&clients.iam, &group).await?;
+                    policies.extend(iam::managed_documents(&clients.iam, &arns).await?);
+                    policies.extend(
+                        iam::inline_documents(&clients.iam, PrincipalKind::Group, &group).await?,
+                    );
+                }
+                Ok((Some(user.arn), None, None, policies, Some(())))
+            }
+        }
+    };
+    let (bucket, principal) = tokio::join!(bucket, principal);
+    let (principal_arn, created, trust, policies, _) = principal?;
+    let bucket = bucket?;
+    let partition = principal_arn
+        .as_deref()
+        .and_then(Partition::of_arn)
+        .unwrap_or_else(|| Partition::for_region(clients.region()));
+    let simulated = match &principal_arn {
+        Some(arn) => iam::simulate(&clients.iam, arn, &required(partition, e, None)).await,
+        None => None,
+    };
+    Ok(Evidence {
+        partition,
+        principal_arn,
+        created,
+        trust,
+        policies,
+        bucket,
+        simulated,
+    })
+}
+
+/// The checks on what a setup just made: the documents it wrote, and what it read of the
+/// bucket. Nothing is read again, so IAM's delay in showing new things cannot fail them.
+pub fn after_setup(
+    subject: &Subject,
+    principal_arn: String,
+    e: &Expectations,
+    partition: Partition,
+    trust: Option<Value>,
+    permissions: Value,
+    bucket: BucketFacts,
+) -> Report {
+    let evidence = Evidence {
+        partition,
+        principal_arn: Some(principal_arn),
+        trust,
+        policies: vec![("the policy just written".into(), permissions)],
+        bucket,
+        ..Evidence::default()
+    };
+    checks(subject, e, &evidence, &rerun(subject, e))
+}
+
+/// On stderr after a setup: one line when all is well, else each finding with its fix.
+pub fn show_after_setup(ctx: &Context, report: &Report) {
+    let pass = report
+        .checks
+        .iter()
+        .filter(|c| c.status == Status::Pass)
+        .count();
+    if pass == report.checks.len() {
+        ctx.ui.info(format!(
+            "{} verified: all {pass} checks pass",
+            ctx.ui.green("✓")
+        ));
+        return;
+    }
+    for c in report.checks.iter().filter(|c| c.status != Status::Pass) {
+        let line = format!("check {}: {}", c.name, c.finding);
+        let fix = c
+            .fix
+            .as_ref()
+            .map(|f| format!("\n  fix: {f}"))
+            .unwrap_or_default();
+        match c.status {
+            Status::Fail => ctx.ui.warn(format!(
+                "{line}{fix}\n  TiDB Cloud will get AccessDenied until this is fixed."
+            )),
+            _ => ctx
+                .ui
+                .info(format!("{} {line}{fix}", ctx.ui.yellow("note:"))),
+        }
+    }
+}
+
+/// `verify`'s inputs, as given.
+#[derive(Debug, Clone, Default)]
+pub struct VerifyRequest {
+    pub subject: Option<Subject>,
+    pub location: Option<S3Location>,
+    pub access: Option<Access>,
+    pub tidb_account: Option<AccountId>,
+    pub external_id: Option<ExternalId>,
+    pub no_external_id: bool,
+}
+
+/// The command that sets this up again, for fixes.
+fn rerun(subject: &Subject, e: &Expectations) -> String {
+    match subject {
+        Subject::Role { name, .. } => format!(
+            "serverless-s3-setup role --uri {} --access {} --role-name {name} --tidb-account-id {} {}",
+            e.location,
+            e.access,
+            e.tidb_account.as_ref().map_or("ID".to_string(), |a| a.to_string()),
+            e.external_id.as_ref().map_or("--no-external-id".to_string(), |x| format!("--external-id {x}")),
+        ),
+        Subject::User { name } => format!(
+            "serverless-s3-setup access-key --uri {} --access {} --user-name {name}",
+            e.location, e.access
+        ),
+    }
+}
+
+/// Runs `verify`. A principal that is not found is looked up again with a short backoff, since
+/// IAM takes a moment to show what was just made.
+pub async fn run(ctx: &Context, req: VerifyRequest) -> Result<Report, Error> {
+    let mut missing = Vec::new();
+    if req.subject.is_none() {
+        missing.push("--role-arn or --user-name");
+    }
+    if req.location.is_none() {
+        missing.push("--uri");
+    }
+    if matches!(req.subject, Some(Subject::Role { .. })) {
+        if req.tidb_account.is_none() {
+            missing.push("--tidb-account-id");
+        }
+        if req.external_id.is_none() && !req.no_external_id {
+            missing.push("--external-id (or --no-external-id)");
+        }
+    }
+    if !missing.is_empty() {
+        return Err(Error::Missing {
+            flags: missing.into_iter().map(str::to_string).collect(),
+            hint: String::new(),
+        });
+    }
+    let subject = req.subject.expect("checked");
+    let e = Expectations {
+        location: req.location.expect("checked"),
+        access: req.access.unwrap_or(Access::Both),
+        tidb_account: req.tidb_account,
+        external_id: req.external_id,
+    };
+    let clients = Clients::connect(&ctx.conn).await?;
+    let step = ctx.ui.step(format!("Checking {}", subject.label()));
+    let mut delay = std::time::Duration::from_millis(500);
+    let mut evidence = gather(&clients, &subject, &e).await;
+    for _ in 0..3 {
+        match &evidence {
+            Ok(ev) if ev.principal_arn.is_none() => {
+                tokio::time::sleep(delay).await;
+                delay *= 2;
+                evidence = gather(&clients, &subject, &e).await;
+            }
+            _ => break,
+        }
+    }
+    let evidence = match evidence {
+        Ok(ev) => ev,
+        Err(err) => {
+            step.fail();
+            return Err(err);
+        }
+    };
+    step.done("done");
+    Ok(checks(&subject, &e, &evidence, &rerun(&subject, &e)))
+}
+
+/// The text form: one line a check, with its fix under it.
+pub fn render_text(ctx: &Context, report: &Report) -> String {
+    let ui = &ctx.ui;
+    let mut lines = Vec::new();
+    for c in &report.checks {
+        let mark = match c.status {
+            Status::Pass => ui.green("✓ pass"),
+            Status::Warn => ui.yellow("! warn"),
+            Status::Fail => ui.red("✗ FAIL"),
+        };
+        lines.push(format!("{mark}  {:<18} {}", c.name, c.finding));
+        if let Some(fix) = &c.fix {
+            if c.status != Status::Pass {
+                lines.push(format!("        {:<18} fix: {fix}", ""));
+            }
+        }
+    }
+    let fails = report
+        .checks
+        .iter()
+        .filter(|c| c.status == Status::Fail)
+        .count();
+    lines.push(match fails {
+        0 => "all checks passed".to_string(),
+        n => format!("{n} check(s) failed"),
+    });
+    lines.join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn expectations(access: Access) -> Expectations {
+        Expectations {
+            location: "s3://bkt1/dir/".parse().unwrap(),
+            access,
+            tidb_account: Some("380838443567".parse().unwrap()),
+            external_id: Some("ext-1".parse().unwrap()),
+        }
+    }
+
+    fn role() -> Subject {
+        Subject::role("arn:aws:iam::123456789012:role/r").unwrap()
+    }
+
+    fn good(access: Access) -> Evidence {
+        let e = expectations(access);
+        Evidence {
+            principal_arn: Some("arn:aws:iam::123456789012:role/r".into()),
+            trust: Some(policy::trust(
+                Partition::Aws,
+                e.tidb_account.as_ref().unwrap(),
+                e.external_id.as_ref(),
+            )),
+            policies: vec![(
+                "p".into(),
+                policy::permissions(Partition::Aws, &e.location, access, &[]),
+            )],
+            bucket: BucketFacts {
+                encryption_known: true,
+                ownership: Ok(Some("BucketOwnerEnforced".into())),
+                ..BucketFacts::default()
+            },
+            ..Evidence::default()
+        }
+    }
+
+    fn status(report: &Report, name: &str) -> Status {
+        report
+            .checks
+            .iter()
+            .find(|c| c.name == name)
+            .unwrap_or_else(|| panic!("no {name} check"))
+            .status
+    }
+
+    #[test]
+    fn a_good_setup_passes_every_check() {
+        for access in Access::ALL {
+            let r = checks(&role(), &expectations(access), &good(access), "rerun");
+            assert!(r.ok, "{r:#?}");
+            assert!(r.checks.iter().all(|c| c.status == Status::Pass), "{r:#?}");
+        }
+    }
+
+    #[test]
+    fn role_arns_are_parsed() {
+        assert_eq!(
+            Subject::role("arn:aws:iam::123456789012:role/path/to/r").unwrap(),
+            Subject::Role {
+                arn: "arn:aws:iam::123456789012:role/path/to/r".into(),
+                name: "r".into()
+            }
+        );
+        for bad in [
+            "r",
+            "arn:aws:iam::123:role/r",
+            "arn:aws:s3:::b",
+            "arn:aws:iam::123456789012:user/u",
+            "arn:aws:iam::123456789012:role/",
+        ] {
+            assert!(Subject::role(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_missing_role_fails_exists_and_skips_the_rest_of_its_checks() {
+        let ev = Evidence {
+            principal_arn: None,
+            ..good(Access::Import)
+        };
+        let r = checks(
+            &role(),
+            &expectations(Access::Import),
+            &ev,
+            "serverless-s3-setup role …",
+        );
+        assert!(!r.ok);
+        assert_eq!(status(&r, "exists"), Status::Fail);
+        assert!(r.checks.iter().all(|c| c.name != "trust"));
+        assert!(r.checks[0]
+            .fix
+            .as_ref()
+            .unwrap()
+            .contains("serverless-s3-setup role"));
+    }
+
+    #[test]
+    fn a_recreated_or_pasted_wrong_arn_fails_exists() {
+        let ev = Evidence {
+            principal_arn: Some("arn:aws:iam::123456789012:role/path/r".into()),
+            ..good(Access::Import)
+        };
+        let r = checks(&role(), &expectations(Access::Import), &ev, "x");
+        assert_eq!(status(&r, "exists"), Status::Fail);
+    }
+
+    #[test]
+    fn trust_problems_are_named() {
+        let e = expectations(Access::Import);
+        let wrong_account = Evidence {
+            trust: Some(policy::trust(
+                Partition::Aws,
+                &"111122223333".parse().unwrap(),
+                e.external_id.as_ref(),
+            )),
+            ..good(Access::Import)
+        };
+        let r = checks(&role(), &e, &wrong_account, "x");
+        let c = r.checks.iter().find(|c| c.name == "trust").unwrap();
+        assert_eq!(c.status, Status::Fail);
+        assert!(
+            c.finding.contains("111122223333") && c.finding.contains("380838443567"),
+            "{}",
+            c.finding
+        );
+
+        let no_condition = Evidence {
+            trust: Some(policy::trust(
+                Partition::Aws,
+                e.tidb_account.as_ref().unwrap(),
+                None,
+            )),
+            ..good(Access::Import)
+        };
+        let c = checks(&role(), &e, &no_condition, "x")
+            .checks
+            .into_iter()
+            .find(|c| c.name == "trust")
+            .unwrap();
+        assert!(
+            c.status == Status::Fail && c.finding.contains("no sts:ExternalId"),
+            "{}",
+            c.finding
+        );
+
+        let other_id = Evidence {
+            trust: Some(policy::trust(
+                Partition::Aws,
+                e.tidb_account.as_ref().unwrap(),
+                Some(&"other".parse().unwrap()),
+            )),
+            ..good(Access::Import)
+        };
+        let c = checks(&role(), &e, &other_id, "x")
+            .checks
+            .into_iter()
+            .find(|c| c.name == "trust")
+            .unwrap();
+        assert!(
+            c.status == Status::Fail && c.finding.contains("other") && c.finding.contains("ext-1"),
+            "{}",
+            c.finding
+        );
+        assert!(c.fix.unwrap().contains("sts:ExternalId"));
+
+        let anyone = Evidence {
+            trust: Some(
+                json!({"Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}]}),
+            ),
+            ..good(Access::Import)
+        };
+        let c = checks(&role(), &e, &anyone, "x")
+            .checks
+            .into_iter()
+            .find(|c| c.name == "trust")
+            .unwrap();
+        assert!(c.status == Status::Fail && c.finding.contains("anyone"));
+    }
+
+    #[test]
+    fn permission_problems_are_explained() {
+        let e = expectations(Access::Import);
+        let doc = |resource: &str| {
+            json!({"Statement": [
+                {"Effect": "Allow", "Action": ["s3:GetObject", "s3:GetObjectVersion"], "Resource": resource},
+                {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::bkt1"},
+            ]})
+        };
+        let finding = |resource: &str| {
+            let ev = Evidence {
+                policies: vec![("p".into(), doc(resource))],
+                ..good(Access::Import)
+            };
+            let c = checks(&role(), &e, &ev, "x")
+                .checks
+                .into_iter()
+                .find(|c| c.name == "permissions")
+                .unwrap();
+            assert_eq!(c.status, Status::Fail);
+            c.finding
+        };
+        assert!(finding("arn:aws:s3:::bkt1/dir").contains("without the trailing /*"));
+        assert!(finding("arn:aws:s3:::bkt1/other/*").contains("another directory"));
+
+        let export_only = Evidence {
+            policies: vec![(
+                "p".into(),
+                policy::permissions(Partition::Aws, &e.location, Access::Export, &[]),
+            )],
+            ..good(Access::Import)
+        };
+        let c = checks(&role(), &e, &export_only, "x")
+            .checks
+            .into_iter()
+            .find(|c| c.name == "permissions")
+            .unwrap();
+        assert!(
+            c.status == Status::Fail && c.finding.contains("s3:GetObject is not allowed"),
+            "{}",
+            c.finding
+        );
+    }
+
+    #[test]
+    fn kms_bucket_policy_ownership_and_extras() {
+        let e = expectations(Access::Export);
+        let key = "arn:aws:kms:us-east-1:123456789012:key/k1";
+        let mut ev = good(Access::Export);
+        ev.bucket.kms_key = Some(key.parse().unwrap());
+        let c = checks(&role(), &e, &ev, "x")
+            .checks
+            .into_iter()
+            .find(|c| c.name == "kms")
+            .unwrap();
+        assert!(
+            c.status == Status::Fail && c.finding.contains("kms:Decrypt and kms:GenerateDataKey"),
+            "{}",
+            c.finding
+        );
+        ev.policies = vec![(
+            "p".into(),
+            policy::permissions(
+                Partition::Aws,
+                &e.location,
+                Access::Export,
+                &[key.parse().unwrap()],
+            ),
+        )];
+        assert_eq!(status(&checks(&role(), &e, &ev, "x"), "kms"), Status::Pass);
+
+        ev.bucket.aws_managed_key = Some("aws/s3".into());
+        assert_eq!(status(&checks(&role(), &e, &ev, "x"), "kms"), Status::Fail);
+        ev.bucket.aws_managed_key = None;
+
+        ev.bucket.policy = Ok(Some(
+            json!({"Statement": [{"Sid": "NoWrites", "Effect": "Deny", "Principal": "*", "Action": "s3:PutObject", "Resource": "arn:aws:s3:::bkt1/*"}]}),
+        ));
+        let c = checks(&role(), &e, &ev, "x")
+            .checks
+            .into_iter()
+            .find(|c| c.name == "bucket-policy")
+            .unwrap();
+        assert!(
+            c.status == Status::Fail && c.finding.contains("NoWrites"),
+            "{}",
+            c.finding
+        );
+        ev.bucket.policy = Ok(Some(
+            json!({"Statement": [{"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "arn:aws:s3:::bkt1/*", "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]}),
+        ));
+        assert_eq!(
+            status(&checks(&role(), &e, &ev, "x"), "bucket-policy"),
+            Status::Warn
+        );
+        ev.bucket.policy = Ok(None);
+
+        ev.bucket.ownership = Ok(None);
+        assert_eq!(
+            status(&checks(&role(), &e, &ev, "x"), "object-ownership"),
+            Status::Warn
+        );
+
+        ev.policies.push(("extra".into(), json!({"Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::bkt1/dir/*"}]})));
+        let r = checks(&role(), &e, &ev, "x");
+        let c = r
+            .checks
+            .iter()
+            .find(|c| c.name == "extra-permissions")
+            .unwrap();
+        assert!(
+            c.status == Status::Warn && c.finding.contains("can also read"),
+            "{}",
+            c.finding
+        );
+        assert!(r.ok, "warnings do not fail the report");
+    }
+}

@@ -1,0 +1,486 @@
+//! `verify` on good and broken setups, and `teardown` leaving nothing behind.
+
+mod common;
+
+use common::*;
+use serde_json::{json, Value};
+
+fn role_json(endpoint: &str, method: &str, uri: &str, access: &str, role: &str) -> Value {
+    let out = bin(endpoint)
+        .args([
+            "role",
+            "--method",
+            method,
+            "--uri",
+            uri,
+            "--access",
+            access,
+            "--role-name",
+            role,
+            "--tidb-account-id",
+            TIDB_ACCOUNT,
+            "--external-id",
+            EXTERNAL_ID,
+            "--yes",
+            "-o",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Runs verify; returns (exit code, report).
+fn verify(endpoint: &str, args: &[&str]) -> (i32, Value) {
+    let out = bin(endpoint)
+        .arg("verify")
+        .args(args)
+        .args(["-o", "json"])
+        .output()
+        .unwrap();
+    let report = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|_| panic!("no report: {}", String::from_utf8_lossy(&out.stderr)));
+    (out.status.code().unwrap(), report)
+}
+
+fn check<'a>(report: &'a Value, name: &str) -> &'a Value {
+    report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == name)
+        .unwrap_or_else(|| panic!("no {name} check in {report:#}"))
+}
+
+fn role_verify_args<'a>(arn: &'a str, uri: &'a str, access: &'a str) -> Vec<&'a str> {
+    vec![
+        "--role-arn",
+        arn,
+        "--uri",
+        uri,
+        "--access",
+        access,
+        "--tidb-account-id",
+        TIDB_ACCOUNT,
+        "--external-id",
+        EXTERNAL_ID,
+    ]
+}
+
+#[tokio::test]
+async fn verify_passes_on_what_the_tool_made_for_every_method_and_access() {
+    let moto = moto();
+    let aws = aws(&moto.url()).await;
+    for access in ["import", "export", "both"] {
+        for method in ["iam", "cloudformation"] {
+            let bucket = unique("vok");
+            aws.create_bucket(&bucket).await;
+            let uri = format!("s3://{bucket}/d/");
+            let made = role_json(&moto.url(), method, &uri, access, &format!("r-{bucket}"));
+            assert_eq!(
+                made["verify"]["ok"], true,
+                "the checks after setup: {made:#}"
+            );
+            let arn = made["role_arn"].as_str().unwrap();
+            let (code, report) = verify(&moto.url(), &role_verify_args(arn, &uri, access));
+            assert_eq!(code, 0, "{method} {access}: {report:#}");
+            assert_eq!(report["ok"], true);
+            for name in [
+                "exists",
+                "trust",
+                "permissions",
+                "kms",
+                "bucket-policy",
+                "extra-permissions",
+            ] {
+                assert_eq!(
+                    check(&report, name)["status"],
+                    "pass",
+                    "{method} {access} {name}: {report:#}"
+                );
+            }
+        }
+        let bucket = unique("vokkey");
+        aws.create_bucket(&bucket).await;
+        let out = bin(&moto.url())
+            .args([
+                "access-key",
+                "--uri",
+                &format!("s3://{bucket}/d/"),
+                "--access",
+                access,
+                "--yes",
+                "-o",
+                "json",
+            ])
+            .output()
+            .unwrap();
+        let made: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(made["verify"]["ok"], true);
+        let (code, report) = verify(
+            &moto.url(),
+            &[
+                "--user-name",
+                made["user_name"].as_str().unwrap(),
+                "--uri",
+                &format!("s3://{bucket}/d/"),
+                "--access",
+                access,
+            ],
+        );
+        assert_eq!(code, 0, "access-key {access}: {report:#}");
+        assert_eq!(check(&report, "permissions")["status"], "pass");
+    }
+}
+
+/// A role made by hand through the AWS APIs, with the given trust and permissions.
+async fn hand_made(aws: &Aws, name: &str, trust: Value, permissions: Value) -> String {
+    let role = aws
+        .iam
+        .create_role()
+        .role_name(name)
+        .assume_role_policy_document(trust.to_string())
+        .send()
+        .await
+        .unwrap();
+    aws.iam
+        .put_role_policy()
+        .role_name(name)
+        .policy_name("by-hand")
+        .policy_document(permissions.to_string())
+        .send()
+        .await
+        .unwrap();
+    role.role().unwrap().arn().to_string()
+}
+
+fn trust_doc(account: &str, external_id: Option<&str>) -> Value {
+    let mut s = json!({"Effect": "Allow", "Principal": {"AWS": format!("arn:aws:iam::{account}:root")}, "Action": "sts:AssumeRole"});
+    if let Some(id) = external_id {
+        s["Condition"] = json!({"StringEquals": {"sts:ExternalId": id}});
+    }
+    json!({"Version": "2012-10-17", "Statement": [s]})
+}
+
+fn import_doc(objects: &str, bucket: &str) -> Value {
+    json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["s3:GetObject", "s3:GetObjectVersion"], "Resource": objects},
+        {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": format!("arn:aws:s3:::{bucket}")},
+    ]})
+}
+
+#[tokio::test]
+async fn verify_names_each_broken_item_and_its_fix() {
+    let moto = moto();
+    let aws = aws(&moto.url()).await;
+    struct Case {
+        what: &'static str,
+        check: &'static str,
+        finding: &'static str,
+        fix: &'static str,
+    }
+    let cases = [
+        Case {
+            what: "wrong trust account",
+            check: "trust",
+            finding: "111122223333",
+            fix: "sts:ExternalId",
+        },
+        Case {
+            what: "no external ID condition",
+            check: "trust",
+            finding: "no sts:ExternalId condition",
+            fix: "--external-id",
+        },
+        Case {
+            what: "wrong external ID",
+            check: "trust",
+            finding: "but the console shows",
+            fix: EXTERNAL_ID,
+        },
+        Case {
+            what: "no trailing /*",
+            check: "permissions",
+            finding: "without the trailing /*",
+            fix: "/d/*",
+        },
+        Case {
+            what: "another dir",
+            check: "permissions",
+            finding: "another directory",
+            fix: "/d/*",
+        },
+        Case {
+            what: "KMS key missing",
+            check: "kms",
+            finding: "lacks kms:Decrypt",
+            fix: "kms:Decrypt",
+        },
+        Case {
+            what: "bucket policy Deny",
+            check: "bucket-policy",
+            finding: "denies s3:GetObject",
+            fix: "get-bucket-policy",
+        },
+        Case {
+            what: "export-only checked for import",
+            check: "permissions",
+            finding: "s3:GetObject is not allowed",
+            fix: "s3:GetObject",
+        },
+    ];
+    for case in cases {
+        let bucket = unique("vbad");
+        aws.create_bucket(&bucket).await;
+        let objects = format!("arn:aws:s3:::{bucket}/d/*");
+        let mut trust = trust_doc(TIDB_ACCOUNT, Some(EXTERNAL_ID));
+        let mut permissions = import_doc(&objects, &bucket);
+        match case.what {
+            "wrong trust account" => trust = trust_doc("111122223333", Some(EXTERNAL_ID)),
+            "no external ID condition" => trust = trust_doc(TIDB_ACCOUNT, None),
+            "wrong external ID" => trust = trust_doc(TIDB_ACCOUNT, Some("someone-elses-id")),
+            "no trailing /*" => {
+                permissions = import_doc(&format!("arn:aws:s3:::{bucket}/d"), &bucket)
+            }
+            "another dir" => {
+                permissions = import_doc(&format!("arn:aws:s3:::{bucket}/other/*"), &bucket)
+            }
+            "KMS key missing" => {
+                let (id, _) = aws.create_key().await;
+                aws.encrypt_bucket(&bucket, Some(&id)).await;
+            }
+            "bucket policy Deny" => {
+                let deny = json!({"Version": "2012-10-17", "Statement": [{"Sid": "NoReads", "Effect": "Deny", "Principal": "*", "Action": "s3:GetObject", "Resource": format!("arn:aws:s3:::{bucket}/*")}]});
+                aws.s3
+                    .put_bucket_policy()
+                    .bucket(&bucket)
+                    .policy(deny.to_string())
+                    .send()
+                    .await
+                    .unwrap();
+            }
+            "export-only checked for import" => {
+                permissions = json!({"Version": "2012-10-17", "Statement": [
+                    {"Effect": "Allow", "Action": "s3:PutObject", "Resource": objects},
+                    {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": format!("arn:aws:s3:::{bucket}")},
+                ]});
+            }
+            other => unreachable!("{other}"),
+        }
+        let arn = hand_made(&aws, &format!("hand-{bucket}"), trust, permissions).await;
+        let uri = format!("s3://{bucket}/d/");
+        let (code, report) = verify(&moto.url(), &role_verify_args(&arn, &uri, "import"));
+        assert_eq!(code, 1, "{}: {report:#}", case.what);
+        assert_eq!(report["ok"], false);
+        let c = check(&report, case.check);
+        assert_eq!(c["status"], "fail", "{}: {report:#}", case.what);
+        assert!(
+            c["finding"].as_str().unwrap().contains(case.finding),
+            "{}: {c:#}",
+            case.what
+        );
+        assert!(
+            c["fix"].as_str().unwrap().contains(case.fix),
+            "{}: {c:#}",
+            case.what
+        );
+        let failed: Vec<&str> = report["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["status"] == "fail")
+            .map(|c| c["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            failed,
+            [case.check],
+            "{}: only the broken item fails",
+            case.what
+        );
+    }
+}
+
+#[tokio::test]
+async fn verify_of_a_missing_role_says_so() {
+    let moto = moto();
+    let aws = aws(&moto.url()).await;
+    let bucket = unique("vmissing");
+    aws.create_bucket(&bucket).await;
+    let arn = format!("arn:aws:iam::123456789012:role/none-{bucket}");
+    let (code, report) = verify(
+        &moto.url(),
+        &role_verify_args(&arn, &format!("s3://{bucket}/d/"), "import"),
+    );
+    assert_eq!(code, 1);
+    assert_eq!(check(&report, "exists")["status"], "fail");
+    assert!(check(&report, "exists")["fix"]
+        .as_str()
+        .unwrap()
+        .contains("serverless-s3-setup role"));
+}
+
+async fn nothing_of(aws: &Aws, bucket: &str) {
+    let roles: Vec<_> = aws
+        .role_names()
+        .await
+        .into_iter()
+        .filter(|r| r.contains(bucket))
+        .collect();
+    let policies: Vec<_> = aws
+        .local_policies()
+        .await
+        .into_iter()
+        .filter(|p| p.0.contains(bucket))
+        .collect();
+    let users = aws.iam.list_users().send().await.unwrap();
+    let users: Vec<_> = users
+        .users()
+        .iter()
+        .filter(|u| u.user_name().contains(bucket))
+        .collect();
+    let stacks = aws.cfn.list_stacks().send().await.unwrap();
+    let stacks: Vec<_> = stacks
+        .stack_summaries()
+        .iter()
+        .filter(|s| s.stack_name().unwrap_or_default().contains(bucket))
+        .filter(|s| s.stack_status().map(|x| x.as_str()) != Some("DELETE_COMPLETE"))
+        .collect();
+    assert!(
+        roles.is_empty() && policies.is_empty() && users.is_empty() && stacks.is_empty(),
+        "left: {roles:?} {policies:?} {users:?} {stacks:?}"
+    );
+}
+
+fn teardown(endpoint: &str, args: &[&str]) -> (i32, String, String) {
+    let out = bin(endpoint)
+        .arg("teardown")
+        .args(args)
+        .arg("--yes")
+        .output()
+        .unwrap();
+    let (stdout, stderr) = texts(&out);
+    (out.status.code().unwrap(), stdout, stderr)
+}
+
+#[tokio::test]
+async fn teardown_leaves_nothing_for_each_path_and_is_safe_to_repeat() {
+    let moto = moto();
+    let aws = aws(&moto.url()).await;
+
+    let bucket = unique("tdiam");
+    aws.create_bucket(&bucket).await;
+    role_json(
+        &moto.url(),
+        "iam",
+        &format!("s3://{bucket}"),
+        "both",
+        &format!("r-{bucket}"),
+    );
+    let (code, stdout, stderr) = teardown(&moto.url(), &["--role-name", &format!("r-{bucket}")]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains("deleted policy") && stdout.contains(&format!("deleted role r-{bucket}")),
+        "{stdout}"
+    );
+    nothing_of(&aws, &bucket).await;
+    let (code, stdout, stderr) = teardown(&moto.url(), &["--role-name", &format!("r-{bucket}")]);
+    assert_eq!(code, 0);
+    assert!(
+        stdout.contains("nothing deleted") && stderr.contains("nothing to delete"),
+        "{stdout}{stderr}"
+    );
+
+    let bucket = unique("tdcfn");
+    aws.create_bucket(&bucket).await;
+    role_json(
+        &moto.url(),
+        "cloudformation",
+        &format!("s3://{bucket}"),
+        "import",
+        &format!("r-{bucket}"),
+    );
+    let (code, _, stderr) = teardown(&moto.url(), &["--stack-name", &format!("r-{bucket}")]);
+    assert_eq!(code, 0, "{stderr}");
+    nothing_of(&aws, &bucket).await;
+    let (code, _, stderr) = teardown(&moto.url(), &["--stack-name", &format!("r-{bucket}")]);
+    assert_eq!(code, 0);
+    assert!(stderr.contains("nothing to delete"));
+
+    let bucket = unique("tduser");
+    aws.create_bucket(&bucket).await;
+    let out = bin(&moto.url())
+        .args([
+            "access-key",
+            "--uri",
+            &format!("s3://{bucket}/x/"),
+            "--user-name",
+            &format!("u-{bucket}"),
+            "--yes",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let (code, _, stderr) = teardown(&moto.url(), &["--user-name", &format!("u-{bucket}")]);
+    assert_eq!(code, 0, "{stderr}");
+    nothing_of(&aws, &bucket).await;
+    let (code, _, _) = teardown(&moto.url(), &["--user-name", &format!("u-{bucket}")]);
+    assert_eq!(code, 0);
+}
+
+#[tokio::test]
+async fn teardown_refuses_untagged_roles_without_force() {
+    let moto = moto();
+    let aws = aws(&moto.url()).await;
+    let bucket = unique("tdforeign");
+    let name = format!("hand-{bucket}");
+    hand_made(
+        &aws,
+        &name,
+        trust_doc(TIDB_ACCOUNT, None),
+        import_doc("arn:aws:s3:::b/*", "b"),
+    )
+    .await;
+    let (code, _, stderr) = teardown(&moto.url(), &["--role-name", &name]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("--force"), "{stderr}");
+    assert!(aws.role(&name).await.is_some());
+    let (code, _, stderr) = teardown(&moto.url(), &["--role-name", &name, "--force"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(aws.role(&name).await.is_none());
+}
+
+#[tokio::test]
+async fn teardown_dry_run_lists_and_changes_nothing() {
+    let moto = moto();
+    let aws = aws(&moto.url()).await;
+    let bucket = unique("tddry");
+    aws.create_bucket(&bucket).await;
+    role_json(
+        &moto.url(),
+        "iam",
+        &format!("s3://{bucket}"),
+        "both",
+        &format!("r-{bucket}"),
+    );
+    let out = bin(&moto.url())
+        .args([
+            "teardown",
+            "--role-name",
+            &format!("r-{bucket}"),
+            "--dry-run",
+        ])
+        .output()
+        .unwrap();
+    let (_, stderr) = texts(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("Will delete") && stderr.contains(&format!("role r-{bucket}")),
+        "{stderr}"
+    );
+    assert!(aws.role(&format!("r-{bucket}")).await.is_some());
+}
