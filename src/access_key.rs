@@ -15,7 +15,7 @@ use crate::journal::{Journal, Resource};
 use crate::output::render_policy_plan;
 use crate::plan::{self, Action, Facts, UserInputs, UserPlan, UserState};
 use crate::prompt::Prompter;
-use crate::role::ask;
+use crate::wizard::{self, ask};
 use crate::{apply, detect, Context};
 
 /// The `access-key` command's inputs, as given.
@@ -117,22 +117,18 @@ pub fn resolve(
             );
         }
         if !missing.is_empty() {
-            return Err(crate::role::missing_error(ctx, &missing));
+            return Err(wizard::missing_error(ctx, &missing));
         }
     }
     let ask_defaults = ctx.can_prompt && !ctx.yes;
     let access = match req.access {
         Some(a) => a,
-        None if ask_defaults => crate::role::ask_access(prompter)?,
+        None if ask_defaults => wizard::ask_access(prompter)?,
         None => Access::Both,
     };
     let location = match req.location {
         Some(l) => l,
-        None => ask(
-            prompter,
-            "S3 URI (the File or Folder URI, e.g. s3://my-bucket/data/)",
-            None,
-        )?,
+        None => wizard::ask_location(prompter)?,
     };
     let default_user = defaults::user_name(&location, access);
     let user_name = match req.user_name {
@@ -212,10 +208,7 @@ pub async fn run(
         ctx.ui.warn(warning);
     }
     if ctx.can_prompt && !ctx.yes {
-        eprintln!("\n{}\n", render_user_plan(ctx, &plan));
-        if !prompter.confirm("Proceed?", true)? {
-            return Err(Error::Cancelled);
-        }
+        wizard::confirm_plan(prompter, &render_user_plan(ctx, &plan))?;
     } else {
         for action in &plan.actions {
             ctx.ui.info(format!("plan: {}", plan.describe(action)));
@@ -565,6 +558,34 @@ pub fn next_steps(ctx: &Context, report: &AccessKeyReport) {
          TiDB Cloud does not store the key. When the import or export is done, delete it:\n  {}",
         o.delete_command
     ));
+    if ctx.can_prompt {
+        ctx.ui.info(format!(
+            "To repeat this setup in CI, without questions (a new key each run):\n  {}",
+            ci_command(ctx, o)
+        ));
+    }
+}
+
+/// The flags that repeat this setup without a question: for CI. No secret is in it.
+pub fn ci_command(ctx: &Context, o: &AccessKeyOutcome) -> String {
+    let uri = crate::output::uri(&o.bucket, &o.prefix);
+    let mut words: Vec<String> = [
+        "serverless-s3-setup",
+        "access-key",
+        "--uri",
+        &uri,
+        "--access",
+        o.access.as_str(),
+        "--user-name",
+        o.user_name.as_str(),
+        "--policy-name",
+        o.policy_name.as_str(),
+    ]
+    .map(str::to_string)
+    .to_vec();
+    words.extend(crate::output::connection_flags(&ctx.conn));
+    words.push("--yes".into());
+    crate::output::command_line(words.iter().map(String::as_str))
 }
 
 /// `access-key delete`: what to remove.
@@ -617,7 +638,7 @@ pub async fn delete(
             );
         }
         if !missing.is_empty() {
-            return Err(crate::role::missing_error(ctx, &missing));
+            return Err(wizard::missing_error(ctx, &missing));
         }
     }
     let user_name: UserName = match req.user_name {

@@ -22,6 +22,7 @@ pub mod teardown;
 pub mod template;
 pub mod verify;
 pub mod wait;
+pub mod wizard;
 
 use aws::{Clients, Connection};
 use error::Error;

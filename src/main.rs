@@ -9,7 +9,7 @@ use serverless_s3_setup::aws::Connection;
 use serverless_s3_setup::error::{exit, Error};
 use serverless_s3_setup::output::{self, Format, Ui};
 use serverless_s3_setup::prompt::{NoPrompts, Prompter, Terminal};
-use serverless_s3_setup::{access_key, log, role, teardown, verify, Context};
+use serverless_s3_setup::{access_key, log, role, signals, teardown, verify, wizard, Context};
 
 use cli::{AccessKeyAction, Cli, Command, OutputFormat};
 
@@ -29,6 +29,11 @@ fn main() -> ExitCode {
         Ok(()) => exit::OK,
         Err(Error::Reported) => exit::FAILED,
         Err(e) => {
+            if let Error::Interrupted(_) = e {
+                // A prompt interrupted by Ctrl-C leaves the cursor hidden, mid-line.
+                let _ = console::Term::stderr().show_cursor();
+                eprintln!();
+            }
             output::emit_error(format, &ui, &e);
             e.exit_code()
         }
@@ -59,15 +64,7 @@ fn run(cli: Cli, format: Format, ui: &Ui) -> Result<(), Error> {
         Box::new(NoPrompts)
     };
     match cli.command {
-        Some(Command::Role(args)) => {
-            let request = args.into_request()?;
-            let report = runtime()?.block_on(role::run(&ctx, request, prompter.as_mut()))?;
-            output::emit(format, &report, || role::render_text(&ctx, &report));
-            if format == Format::Text {
-                role::next_steps(&ctx, &report);
-            }
-            Ok(())
-        }
+        Some(Command::Role(args)) => run_role(&ctx, args.into_request()?, prompter.as_mut()),
         Some(Command::Verify(args)) => {
             let request = args.into_request()?;
             let report = runtime()?.block_on(verify::run(&ctx, request))?;
@@ -114,33 +111,58 @@ fn run(cli: Cli, format: Format, ui: &Ui) -> Result<(), Error> {
                 });
                 Ok(())
             }
-            None => {
-                let request = args.create.into_request()?;
-                let report =
-                    runtime()?.block_on(access_key::run(&ctx, request, prompter.as_mut()))?;
-                output::emit(format, &report, || access_key::render_text(&ctx, &report));
-                access_key::warn_once(&ctx, &report);
-                if format == Format::Text {
-                    access_key::next_steps(&ctx, &report);
-                }
-                Ok(())
-            }
+            None => run_access_key(&ctx, args.create.into_request()?, prompter.as_mut()),
+        },
+        None if ctx.can_prompt => match wizard::start(&ctx, prompter.as_mut())? {
+            wizard::Setup::Role(request) => run_role(&ctx, request, prompter.as_mut()),
+            wizard::Setup::AccessKey(request) => run_access_key(&ctx, request, prompter.as_mut()),
         },
         None => {
             use clap::CommandFactory;
-            let _ = Cli::command().print_help();
-            Err(Error::Missing {
-                flags: vec!["a command (role or access-key)".into()],
-                hint: String::new(),
-            })
+            eprintln!("{}", Cli::command().render_help());
+            Err(wizard::start(&ctx, prompter.as_mut()).expect_err("cannot prompt"))
         }
     }
 }
 
+fn run_role(
+    ctx: &Context,
+    request: role::RoleRequest,
+    prompter: &mut dyn Prompter,
+) -> Result<(), Error> {
+    let report = runtime()?.block_on(role::run(ctx, request, prompter))?;
+    output::emit(ctx.format, &report, || role::render_text(ctx, &report));
+    if ctx.format == Format::Text {
+        role::next_steps(ctx, &report);
+    }
+    Ok(())
+}
+
+fn run_access_key(
+    ctx: &Context,
+    request: access_key::AccessKeyRequest,
+    prompter: &mut dyn Prompter,
+) -> Result<(), Error> {
+    let report = runtime()?.block_on(access_key::run(ctx, request, prompter))?;
+    output::emit(ctx.format, &report, || {
+        access_key::render_text(ctx, &report)
+    });
+    access_key::warn_once(ctx, &report);
+    if ctx.format == Format::Text {
+        access_key::next_steps(ctx, &report);
+    }
+    Ok(())
+}
+
 fn runtime() -> Result<tokio::runtime::Runtime, Error> {
-    tokio::runtime::Builder::new_multi_thread()
+    let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
-        .map_err(|e| Error::Other(anyhow::anyhow!("starting the async runtime: {e}")))
+        .map_err(|e| Error::Other(anyhow::anyhow!("starting the async runtime: {e}")))?;
+    // From here on Ctrl-C and SIGTERM reach the program instead of killing it, so that a
+    // prompt or an apply can end with exit 130 after cleaning up.
+    let _entered = runtime.enter();
+    signals::install();
+    Ok(runtime)
 }

@@ -282,3 +282,51 @@ fn indent(s: &str) -> String {
         .collect::<Vec<_>>()
         .join("\n")
 }
+
+/// `--profile`/`--region` as given, for a command line that repeats this run.
+pub fn connection_flags(conn: &crate::aws::Connection) -> Vec<String> {
+    let mut words = Vec::new();
+    if let Some(p) = &conn.profile {
+        words.extend(["--profile".to_string(), p.clone()]);
+    }
+    if let Some(r) = &conn.region {
+        words.extend(["--region".to_string(), r.clone()]);
+    }
+    words
+}
+
+/// Quotes a word for a POSIX shell, only when it needs it.
+pub fn shell_word(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:=,@+%".contains(c));
+    if plain {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
+}
+
+/// A command line from words, quoted for a shell.
+pub fn command_line<'a>(words: impl IntoIterator<Item = &'a str>) -> String {
+    words
+        .into_iter()
+        .map(shell_word)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shell_words_are_quoted_only_when_needed() {
+        assert_eq!(shell_word("s3://b/dir/"), "s3://b/dir/");
+        assert_eq!(shell_word("s3://b/my dir/"), "'s3://b/my dir/'");
+        assert_eq!(shell_word("it's"), r"'it'\''s'");
+        assert_eq!(shell_word(""), "''");
+        assert_eq!(command_line(["a", "b c"]), "a 'b c'");
+    }
+}

@@ -31,7 +31,7 @@ pub struct Terminal {
 fn interrupted(e: dialoguer::Error) -> Error {
     match e {
         dialoguer::Error::IO(e) if e.kind() == std::io::ErrorKind::Interrupted => {
-            Error::Interrupted(String::new())
+            Error::Interrupted(" at a prompt; nothing was changed".into())
         }
         dialoguer::Error::IO(e) => Error::Other(anyhow::anyhow!("reading the answer: {e}")),
     }
@@ -63,7 +63,9 @@ impl Prompter for Terminal {
             .default(default)
             .interact_opt()
             .map_err(interrupted)?
-            .ok_or(Error::Interrupted(String::new()))
+            .ok_or(Error::Interrupted(
+                " at a prompt; nothing was changed".into(),
+            ))
     }
 
     fn confirm(&mut self, prompt: &str, default: bool) -> Result<bool, Error> {
@@ -72,7 +74,9 @@ impl Prompter for Terminal {
             .default(default)
             .interact_opt()
             .map_err(interrupted)?
-            .ok_or(Error::Interrupted(String::new()))
+            .ok_or(Error::Interrupted(
+                " at a prompt; nothing was changed".into(),
+            ))
     }
 }
 

@@ -15,6 +15,7 @@ use crate::journal::{Journal, Resource};
 use crate::output::render_role_plan;
 use crate::plan::{self, Action, Facts, Method, RoleInputs, RolePlan, RoleState};
 use crate::prompt::Prompter;
+use crate::wizard::{self, ask};
 use crate::{apply, detect, Context};
 
 /// The `role` command's inputs, as given. Anything missing is asked for, or reported.
@@ -98,38 +99,26 @@ pub fn resolve(
             );
         }
         if !missing.is_empty() {
-            return Err(missing_error(ctx, &missing));
+            return Err(wizard::missing_error(ctx, &missing));
         }
     }
     let ask_defaults = ctx.can_prompt && !ctx.yes;
-    let method = match req.method {
-        Some(m) => m,
-        None if ask_defaults => {
-            let items = [
-                "CloudFormation stack (recommended by TiDB Cloud)",
-                "IAM role and managed policy, directly",
-            ];
-            ctx.ui
-                .info("A Role ARN works only when the TiDB cluster runs on AWS.");
-            match prompter.select("How should the role be created?", &items, 0)? {
-                1 => Method::Iam,
-                _ => Method::Cloudformation,
-            }
-        }
-        None => Method::Cloudformation,
-    };
     let access = match req.access {
         Some(a) => a,
-        None if ask_defaults => ask_access(prompter)?,
+        None if ask_defaults => wizard::ask_access(prompter)?,
         None => Access::Both,
     };
     let location = match req.location {
         Some(l) => l,
-        None => ask(
-            prompter,
-            "S3 URI (the File or Folder URI, e.g. s3://my-bucket/data/)",
-            None,
-        )?,
+        None => wizard::ask_location(prompter)?,
+    };
+    let method = match req.method {
+        Some(m) => m,
+        None if ask_defaults => match wizard::ask_method(prompter, false)? {
+            wizard::Choice::Iam => Method::Iam,
+            _ => Method::Cloudformation,
+        },
+        None => Method::Cloudformation,
     };
     let tidb_account = match req.tidb_account {
         Some(a) => a,
@@ -184,51 +173,6 @@ pub fn resolve(
             stack_name,
         },
     ))
-}
-
-/// The error for required inputs that cannot be asked for.
-pub(crate) fn missing_error(ctx: &Context, flags: &[&str]) -> Error {
-    Error::Missing {
-        flags: flags.iter().map(|f| f.to_string()).collect(),
-        hint: if ctx.no_input {
-            String::new()
-        } else {
-            "\n  (stdin or stderr is not a terminal, so nothing can be asked; pass them as flags)"
-                .into()
-        },
-    }
-}
-
-/// Import, export or both, in the words a person thinks in.
-pub(crate) fn ask_access(prompter: &mut dyn Prompter) -> Result<Access, Error> {
-    let items = [
-        "import and export (both)",
-        "import: TiDB Cloud reads from S3",
-        "export: TiDB Cloud writes to S3",
-    ];
-    Ok(
-        match prompter.select("What will TiDB Cloud do with the bucket?", &items, 0)? {
-            1 => Access::Import,
-            2 => Access::Export,
-            _ => Access::Both,
-        },
-    )
-}
-
-/// Asks until the answer parses, with the parser's own message on a bad answer.
-pub(crate) fn ask<T>(
-    prompter: &mut dyn Prompter,
-    prompt: &str,
-    default: Option<&str>,
-) -> Result<T, Error>
-where
-    T: std::str::FromStr<Err = crate::inputs::Invalid>,
-{
-    let text = prompter.input(prompt, default, &|s| {
-        s.parse::<T>().map(|_| ()).map_err(|e| e.0)
-    })?;
-    text.parse::<T>()
-        .map_err(|e| Error::invalid(prompt.to_string(), e))
 }
 
 /// Runs `role` end to end: resolve, detect, plan, confirm, apply.
@@ -291,10 +235,7 @@ pub async fn run(
         ctx.ui.warn(warning);
     }
     if plan.changes() && ctx.can_prompt && !ctx.yes {
-        eprintln!("\n{}\n", render_role_plan(&ctx.ui, &plan));
-        if !prompter.confirm("Proceed?", true)? {
-            return Err(Error::Cancelled);
-        }
+        wizard::confirm_plan(prompter, &render_role_plan(&ctx.ui, &plan))?;
     } else if plan.changes() {
         for action in &plan.actions {
             ctx.ui.info(format!("plan: {}", plan.describe(action)));
@@ -702,6 +643,40 @@ pub fn render_text(ctx: &Context, report: &RoleReport) -> String {
     }
 }
 
+/// The flags that repeat this setup without a question: for CI. No secret is in it.
+pub fn ci_command(ctx: &Context, o: &RoleOutcome) -> String {
+    let uri = crate::output::uri(&o.bucket, &o.prefix);
+    let mut words: Vec<String> = [
+        "serverless-s3-setup",
+        "role",
+        "--method",
+        match o.method {
+            Method::Iam => "iam",
+            Method::Cloudformation => "cloudformation",
+        },
+        "--uri",
+        &uri,
+        "--access",
+        o.access.as_str(),
+        "--tidb-account-id",
+        o.tidb_account_id.as_str(),
+    ]
+    .map(str::to_string)
+    .to_vec();
+    match &o.external_id {
+        Some(id) => words.extend(["--external-id".into(), id.to_string()]),
+        None => words.push("--no-external-id".into()),
+    }
+    words.extend(["--role-name".into(), o.role_name.to_string()]);
+    words.extend(["--policy-name".into(), o.policy_name.to_string()]);
+    if let Some(stack) = &o.stack_name {
+        words.extend(["--stack-name".into(), stack.to_string()]);
+    }
+    words.extend(crate::output::connection_flags(&ctx.conn));
+    words.push("--yes".into());
+    crate::output::command_line(words.iter().map(String::as_str))
+}
+
 /// Where to paste the result, on stderr.
 pub fn next_steps(ctx: &Context, report: &RoleReport) {
     let RoleReport::Done(outcome) = report else {
@@ -717,4 +692,10 @@ pub fn next_steps(ctx: &Context, report: &RoleReport) {
         ctx.ui.bold("Role ARN:"),
         outcome.role_arn
     ));
+    if ctx.can_prompt {
+        ctx.ui.info(format!(
+            "To repeat this setup in CI, without questions:\n  {}",
+            ci_command(ctx, outcome)
+        ));
+    }
 }

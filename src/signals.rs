@@ -23,3 +23,14 @@ pub async fn interrupted() -> &'static str {
         "Ctrl-C"
     }
 }
+
+/// Takes over SIGINT and SIGTERM for the rest of the process. Needs a tokio runtime context.
+pub fn install() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        // Registering is enough: tokio keeps the handlers for the life of the process.
+        let _ = signal(SignalKind::interrupt());
+        let _ = signal(SignalKind::terminate());
+    }
+}

@@ -70,7 +70,7 @@ pub async fn run(
         });
     };
     if !ctx.can_prompt && !ctx.yes && !ctx.dry_run {
-        return Err(crate::role::missing_error(
+        return Err(crate::wizard::missing_error(
             ctx,
             &["--yes (to delete without a terminal to confirm on; or --dry-run to only list)"],
         ));

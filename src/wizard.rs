@@ -1,0 +1,297 @@
+//! The questions, in the order a person thinks: what TiDB Cloud will do, where, and how. Every
+//! question stands for a flag; the flow asks only for what the flags left out, and only when a
+//! terminal is there to answer.
+
+use crate::access_key::AccessKeyRequest;
+use crate::error::Error;
+use crate::inputs::{Access, Invalid, S3Location};
+use crate::plan::Method;
+use crate::prompt::Prompter;
+use crate::role::RoleRequest;
+use crate::Context;
+
+/// How TiDB Cloud will get in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Choice {
+    Cloudformation,
+    Iam,
+    AccessKey,
+}
+
+/// A setup chosen at the terminal, with the answers so far.
+#[derive(Debug, Clone)]
+pub enum Setup {
+    Role(RoleRequest),
+    AccessKey(AccessKeyRequest),
+}
+
+/// `serverless-s3-setup` alone: what, where, and how; the command it picks asks the rest.
+pub fn start(ctx: &Context, prompter: &mut dyn Prompter) -> Result<Setup, Error> {
+    if !ctx.can_prompt {
+        return Err(missing_error(
+            ctx,
+            &["a command: role or access-key (see --help)"],
+        ));
+    }
+    ctx.ui.info(ctx.ui.bold(
+        "Give TiDB Cloud access to an S3 bucket. Each answer has a flag, for next time in CI.",
+    ));
+    let access = ask_access(prompter)?;
+    let location = ask_location(prompter)?;
+    Ok(match ask_method(prompter, true)? {
+        Choice::AccessKey => Setup::AccessKey(AccessKeyRequest {
+            location: Some(location),
+            access: Some(access),
+            ..AccessKeyRequest::default()
+        }),
+        choice => Setup::Role(RoleRequest {
+            method: Some(match choice {
+                Choice::Iam => Method::Iam,
+                _ => Method::Cloudformation,
+            }),
+            location: Some(location),
+            access: Some(access),
+            ..RoleRequest::default()
+        }),
+    })
+}
+
+/// Import, export or both.
+pub fn ask_access(prompter: &mut dyn Prompter) -> Result<Access, Error> {
+    let items = [
+        "import and export (both)",
+        "import: TiDB Cloud reads from S3",
+        "export: TiDB Cloud writes to S3",
+    ];
+    Ok(
+        match prompter.select("What will TiDB Cloud do with the bucket?", &items, 0)? {
+            1 => Access::Import,
+            2 => Access::Export,
+            _ => Access::Both,
+        },
+    )
+}
+
+/// The File URI (import) or Folder URI (export), with the flag's own validator.
+pub fn ask_location(prompter: &mut dyn Prompter) -> Result<S3Location, Error> {
+    ask(
+        prompter,
+        "S3 URI (the File or Folder URI, e.g. s3://my-bucket/data/)",
+        None,
+    )
+}
+
+/// CloudFormation role, IAM role, or (with `with_key`) an access key.
+pub fn ask_method(prompter: &mut dyn Prompter, with_key: bool) -> Result<Choice, Error> {
+    let mut items = vec![
+        "Role ARN via a CloudFormation stack (recommended; the cluster must run on AWS)",
+        "Role ARN via IAM directly (the cluster must run on AWS)",
+    ];
+    if with_key {
+        items.push("Access key of an IAM user (works wherever the cluster runs)");
+    }
+    Ok(
+        match prompter.select("How should TiDB Cloud get in?", &items, 0)? {
+            1 => Choice::Iam,
+            2 => Choice::AccessKey,
+            _ => Choice::Cloudformation,
+        },
+    )
+}
+
+/// Asks until the answer parses, re-asking with the parser's own message on a bad answer.
+pub fn ask<T>(prompter: &mut dyn Prompter, prompt: &str, default: Option<&str>) -> Result<T, Error>
+where
+    T: std::str::FromStr<Err = Invalid>,
+{
+    let text = prompter.input(prompt, default, &|s| {
+        s.parse::<T>().map(|_| ()).map_err(|e| e.0)
+    })?;
+    text.parse::<T>()
+        .map_err(|e| Error::invalid(prompt.to_string(), e))
+}
+
+/// Shows the plan and asks; "no" cancels with nothing changed.
+pub fn confirm_plan(prompter: &mut dyn Prompter, plan: &str) -> Result<(), Error> {
+    eprintln!("\n{plan}\n");
+    match prompter.confirm("Proceed?", true)? {
+        true => Ok(()),
+        false => Err(Error::Cancelled),
+    }
+}
+
+/// The error for required inputs that cannot be asked for.
+pub fn missing_error(ctx: &Context, flags: &[&str]) -> Error {
+    Error::Missing {
+        flags: flags.iter().map(|f| f.to_string()).collect(),
+        hint: if ctx.no_input {
+            String::new()
+        } else {
+            "\n  (stdin or stderr is not a terminal, so nothing can be asked; pass them as flags)"
+                .into()
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aws::Connection;
+    use crate::output::{Format, Ui};
+    use crate::prompt::scripted::{Answer, Scripted};
+    use crate::{access_key, role};
+
+    fn ctx(can_prompt: bool, yes: bool) -> Context {
+        Context {
+            conn: Connection::default(),
+            format: Format::Text,
+            yes,
+            dry_run: false,
+            no_input: false,
+            can_prompt,
+            ui: Ui::plain(),
+        }
+    }
+
+    #[test]
+    fn each_method_is_chosen_and_a_bad_uri_is_asked_again() {
+        for (choice, want) in [
+            (0, Choice::Cloudformation),
+            (1, Choice::Iam),
+            (2, Choice::AccessKey),
+        ] {
+            let mut p = Scripted::new([
+                Answer::Choice(1),
+                Answer::Text("my-bucket/data"),
+                Answer::Text("s3://My_Bucket"),
+                Answer::Text("s3://my-bucket/data/"),
+                Answer::Choice(choice),
+            ]);
+            let setup = start(&ctx(true, false), &mut p).unwrap();
+            assert_eq!(
+                p.rejected.len(),
+                2,
+                "both bad URIs are rejected: {:?}",
+                p.rejected
+            );
+            assert!(
+                p.rejected[0].contains("s3://bucket/dir/"),
+                "{:?}",
+                p.rejected
+            );
+            assert!(p.rejected[1].contains("lowercase"), "{:?}", p.rejected);
+            match (setup, want) {
+                (Setup::AccessKey(req), Choice::AccessKey) => {
+                    assert_eq!(req.access, Some(Access::Import));
+                    assert_eq!(req.location.unwrap().to_string(), "s3://my-bucket/data/");
+                }
+                (Setup::Role(req), Choice::Cloudformation) => {
+                    assert_eq!(req.method, Some(Method::Cloudformation))
+                }
+                (Setup::Role(req), Choice::Iam) => assert_eq!(req.method, Some(Method::Iam)),
+                (other, want) => panic!("{want:?} gave {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn the_role_flow_asks_ids_then_names_with_defaults() {
+        let mut p = Scripted::new([
+            Answer::Text("12345"),
+            Answer::Text("380838443567"),
+            Answer::Text("ext-123"),
+            Answer::Text(""),
+            Answer::Text("my-policy"),
+            Answer::Text(""),
+        ]);
+        let req = RoleRequest {
+            method: Some(Method::Cloudformation),
+            location: Some("s3://bkt1/in/".parse().unwrap()),
+            access: Some(Access::Import),
+            ..RoleRequest::default()
+        };
+        let (method, inputs) = role::resolve(&ctx(true, false), req, &mut p).unwrap();
+        assert_eq!(method, Method::Cloudformation);
+        assert_eq!(inputs.tidb_account.as_str(), "380838443567");
+        assert_eq!(inputs.external_id.unwrap().as_str(), "ext-123");
+        assert_eq!(
+            inputs.role_name.as_str(),
+            "tidb-role-import-bkt1-in",
+            "the default was taken"
+        );
+        assert_eq!(inputs.policy_name.as_str(), "my-policy");
+        assert_eq!(
+            inputs.stack_name.unwrap().as_str(),
+            "tidb-role-import-bkt1-in"
+        );
+        assert_eq!(p.rejected.len(), 1, "the short account ID was re-asked");
+        assert!(
+            p.asked[0].contains("Having trouble? Create Role ARN manually"),
+            "{:?}",
+            p.asked
+        );
+    }
+
+    #[test]
+    fn given_flags_are_never_asked_again() {
+        // No scripted answers: any question panics.
+        let mut p = Scripted::new([]);
+        let req = RoleRequest {
+            method: Some(Method::Iam),
+            location: Some("s3://bkt1".parse().unwrap()),
+            access: Some(Access::Export),
+            tidb_account: Some("380838443567".parse().unwrap()),
+            external_id: Some("ext-1".parse().unwrap()),
+            role_name: Some("r".parse().unwrap()),
+            policy_name: Some("p".parse().unwrap()),
+            ..RoleRequest::default()
+        };
+        role::resolve(&ctx(true, false), req, &mut p).unwrap();
+        assert!(p.asked.is_empty());
+
+        // With --yes, defaults are taken silently, but the TiDB Cloud IDs are still asked.
+        let mut p = Scripted::new([Answer::Text("380838443567"), Answer::Text("ext-1")]);
+        let req = RoleRequest {
+            location: Some("s3://bkt1".parse().unwrap()),
+            ..RoleRequest::default()
+        };
+        let (method, inputs) = role::resolve(&ctx(true, true), req, &mut p).unwrap();
+        assert_eq!(p.asked.len(), 2, "{:?}", p.asked);
+        assert_eq!(method, Method::Cloudformation);
+        assert_eq!(inputs.access, Access::Both);
+
+        let mut p = Scripted::new([]);
+        let req = access_key::AccessKeyRequest {
+            location: Some("s3://bkt1".parse().unwrap()),
+            access: Some(Access::Import),
+            user_name: Some("u".parse().unwrap()),
+            policy_name: Some("u-p".parse().unwrap()),
+            ..Default::default()
+        };
+        access_key::resolve(&ctx(true, false), req, &mut p).unwrap();
+        assert!(p.asked.is_empty());
+    }
+
+    #[test]
+    fn without_a_terminal_every_missing_flag_is_named_and_nothing_is_asked() {
+        let mut p = Scripted::new([]);
+        let err = role::resolve(&ctx(false, false), RoleRequest::default(), &mut p).unwrap_err();
+        let text = err.to_string();
+        for flag in ["--uri", "--tidb-account-id", "--external-id", "--yes"] {
+            assert!(text.contains(flag), "{text}");
+        }
+        assert_eq!(err.exit_code(), 2);
+        assert!(start(&ctx(false, false), &mut p).is_err());
+        assert!(p.asked.is_empty());
+    }
+
+    #[test]
+    fn cancel_at_the_plan_changes_nothing() {
+        let mut p = Scripted::new([Answer::No]);
+        let err = confirm_plan(&mut p, "the plan").unwrap_err();
+        assert!(matches!(err, Error::Cancelled));
+        assert_eq!(err.exit_code(), 1);
+        let mut p = Scripted::new([Answer::Yes]);
+        assert!(confirm_plan(&mut p, "the plan").is_ok());
+    }
+}

@@ -1,0 +1,209 @@
+//! The wizard at a real terminal: the binary runs in a pseudo-terminal against moto, the test
+//! types the answers and reads the screen, then checks the result through the AWS APIs.
+
+mod common;
+
+use std::process::Command;
+
+use common::*;
+use rexpect::session::{spawn_command, PtySession};
+
+/// The binary with no arguments in a pseudo-terminal, pointed at moto.
+fn wizard(endpoint: &str) -> PtySession {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_serverless-s3-setup"));
+    cmd.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", moto::tmp_dir())
+        .env("TERM", "xterm-256color")
+        .env("AWS_CONFIG_FILE", moto::tmp_dir().join("no-aws-config"))
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            moto::tmp_dir().join("no-aws-credentials"),
+        )
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_ENDPOINT_URL", endpoint)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1");
+    spawn_command(cmd, Some(30_000)).expect("spawn in a pty")
+}
+
+/// Types keys (raw: `\r` is Enter, `j` moves a selection down).
+fn keys(p: &mut PtySession, s: &str) {
+    p.send(s).unwrap();
+    p.flush().unwrap();
+}
+
+fn exit_code(p: &PtySession) -> String {
+    format!("{:?}", p.process().wait().unwrap())
+}
+
+#[tokio::test]
+async fn a_whole_role_setup_typed_at_the_terminal() {
+    let moto = moto();
+    let aws = aws(&moto.url()).await;
+    let bucket = unique("wizrole");
+    aws.create_bucket(&bucket).await;
+
+    let mut p = wizard(&moto.url());
+    p.exp_string("What will TiDB Cloud do with the bucket?")
+        .unwrap();
+    keys(&mut p, "j\r"); // import
+    p.exp_string("S3 URI").unwrap();
+    keys(&mut p, "not-a-uri\r");
+    p.exp_string("must look like s3://bucket/dir/").unwrap();
+    // The bad answer stays in the field; clear it and type a good one.
+    keys(&mut p, &"\x7f".repeat(20));
+    keys(&mut p, &format!("s3://{bucket}/in/\r"));
+    p.exp_string("How should TiDB Cloud get in?").unwrap();
+    keys(&mut p, "\r"); // CloudFormation
+    p.exp_string("TiDB Cloud Account ID").unwrap();
+    keys(&mut p, &format!("{TIDB_ACCOUNT}\r"));
+    p.exp_string("TiDB Cloud External ID").unwrap();
+    keys(&mut p, &format!("{EXTERNAL_ID}\r"));
+    p.exp_string("Role name").unwrap();
+    keys(&mut p, "\r");
+    p.exp_string("Policy name").unwrap();
+    keys(&mut p, "\r");
+    p.exp_string("Stack name").unwrap();
+    keys(&mut p, "\r");
+    p.exp_string("Detected").unwrap();
+    p.exp_string(&format!("arn:aws:s3:::{bucket}/in/*"))
+        .unwrap();
+    p.exp_string("Proceed?").unwrap();
+    keys(&mut p, "y");
+    p.exp_string("Role ARN:").unwrap();
+    p.exp_string("paste it into the Role ARN field").unwrap();
+    let rest = p.exp_string("To repeat this setup in CI").unwrap();
+    let _ = rest;
+    let ci = p.exp_eof().unwrap();
+    assert!(
+        ci.contains("--method cloudformation") && ci.contains("--yes"),
+        "{ci}"
+    );
+    assert!(ci.contains(&format!("--external-id {EXTERNAL_ID}")), "{ci}");
+    assert!(exit_code(&p).ends_with(", 0)"), "{}", exit_code(&p));
+
+    let role = format!("tidb-role-import-{bucket}-in");
+    let trust = aws.trust(&role).await;
+    assert_eq!(
+        trust["Statement"][0]["Condition"]["StringEquals"]["sts:ExternalId"],
+        EXTERNAL_ID
+    );
+    let stack = aws
+        .cfn
+        .describe_stacks()
+        .stack_name(&role)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        stack.stacks()[0].stack_status().unwrap().as_str(),
+        "CREATE_COMPLETE"
+    );
+}
+
+#[tokio::test]
+async fn a_whole_access_key_setup_typed_at_the_terminal() {
+    let moto = moto();
+    let aws = aws(&moto.url()).await;
+    let bucket = unique("wizkey");
+    aws.create_bucket(&bucket).await;
+
+    let mut p = wizard(&moto.url());
+    p.exp_string("What will TiDB Cloud do with the bucket?")
+        .unwrap();
+    keys(&mut p, "jj\r"); // export
+    p.exp_string("S3 URI").unwrap();
+    keys(&mut p, &format!("s3://{bucket}/out/\r"));
+    p.exp_string("How should TiDB Cloud get in?").unwrap();
+    keys(&mut p, "jj\r"); // access key
+    p.exp_string("IAM user name").unwrap();
+    keys(&mut p, "\r");
+    p.exp_string("Policy name").unwrap();
+    keys(&mut p, "\r");
+    p.exp_string("Proceed?").unwrap();
+    keys(&mut p, "y");
+    p.exp_string("Access Key ID:").unwrap();
+    p.exp_string("shown only this once").unwrap();
+    let tail = p.exp_eof().unwrap();
+    assert!(tail.contains("access-key delete --user-name"), "{tail}");
+    assert!(exit_code(&p).ends_with(", 0)"));
+
+    let user = format!("tidb-user-export-{bucket}-out");
+    let keys = aws
+        .iam
+        .list_access_keys()
+        .user_name(&user)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(keys.access_key_metadata().len(), 1);
+}
+
+#[tokio::test]
+async fn ctrl_c_at_the_plan_exits_130_and_creates_nothing() {
+    let moto = moto();
+    let aws = aws(&moto.url()).await;
+    let bucket = unique("wizcancel");
+    aws.create_bucket(&bucket).await;
+
+    let mut p = wizard(&moto.url());
+    p.exp_string("What will TiDB Cloud do with the bucket?")
+        .unwrap();
+    keys(&mut p, "\r");
+    p.exp_string("S3 URI").unwrap();
+    keys(&mut p, &format!("s3://{bucket}/\r"));
+    p.exp_string("How should TiDB Cloud get in?").unwrap();
+    keys(&mut p, "j\r"); // IAM
+    p.exp_string("TiDB Cloud Account ID").unwrap();
+    keys(&mut p, &format!("{TIDB_ACCOUNT}\r"));
+    p.exp_string("TiDB Cloud External ID").unwrap();
+    keys(&mut p, &format!("{EXTERNAL_ID}\r"));
+    p.exp_string("Role name").unwrap();
+    keys(&mut p, "\r");
+    p.exp_string("Policy name").unwrap();
+    keys(&mut p, "\r");
+    p.exp_string("Proceed?").unwrap();
+    p.send_control('c').unwrap();
+    let tail = p.exp_eof().unwrap();
+    assert!(
+        tail.contains("interrupted at a prompt; nothing was changed"),
+        "{tail}"
+    );
+    let status = exit_code(&p);
+    assert!(status.ends_with(", 130)"), "{status}");
+    assert!(aws.role_names().await.iter().all(|r| !r.contains(&bucket)));
+    assert!(aws
+        .local_policies()
+        .await
+        .iter()
+        .all(|(n, _)| !n.contains(&bucket)));
+}
+
+#[test]
+fn without_a_terminal_the_bare_command_exits_2_at_once() {
+    let started = std::time::Instant::now();
+    let out = bin("http://127.0.0.1:9")
+        .timeout(std::time::Duration::from_secs(10))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("role or access-key"), "{stderr}");
+    assert!(stderr.contains("Usage:"), "help goes to stderr: {stderr}");
+    assert!(out.stdout.is_empty());
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+
+    let out = bin("http://127.0.0.1:9")
+        .args(["access-key", "--access", "import"])
+        .timeout(std::time::Duration::from_secs(10))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("--uri") && stderr.contains("--yes"),
+        "{stderr}"
+    );
+}
