@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::aws::iam::{self, NewAccessKey, Secret};
 use crate::aws::{sts, Clients};
-use crate::error::{AwsError, Error};
+use crate::error::Error;
 use crate::inputs::{defaults, Access, AccountId, KmsKeyArn, PolicyName, S3Location, UserName};
 use crate::journal::{Journal, Resource};
 use crate::output::render_policy_plan;
@@ -217,10 +217,9 @@ pub async fn run(
 
     let mut journal = Journal::default();
     let mut file = SecretFile::new(secret_file);
-    let applied = tokio::select! {
-        r = apply(&clients, &plan, &mut journal, &mut file, ctx) => r,
-        signal = crate::signals::interrupted() => Err(Error::Interrupted(format!(" by {signal}"))),
-    };
+    let watching = ctx.stop.watch(&ctx.ui);
+    let applied = apply(&clients, &plan, &mut journal, &mut file, ctx).await;
+    drop(watching);
     let key = match applied {
         Ok(key) => key,
         Err(err) => {
@@ -435,9 +434,37 @@ async fn apply(
     if let Some(entry) = user_entry {
         journal.settle(entry, &created);
     }
-    let result: Result<NewAccessKey, AwsError> = async {
-        policy?;
-        created?;
+    let result: Result<NewAccessKey, Error> = async {
+        // Another run may have made the same policy or user a moment earlier: take them over
+        // if they are this tool's, rather than fail or duplicate.
+        match policy {
+            Err(e) if e.code.as_deref() == Some("EntityAlreadyExists") => {
+                apply::adopt_policy(
+                    clients,
+                    &plan.policy_arn,
+                    &plan.policy_name,
+                    &plan.permissions_policy,
+                )
+                .await?
+            }
+            other => other?,
+        }
+        match created {
+            Err(e) if e.code.as_deref() == Some("EntityAlreadyExists") => {
+                match iam::get_user(&clients.iam, user).await? {
+                    Some(u) if u.managed => {}
+                    _ => {
+                        return Err(Error::NotManaged {
+                            kind: "user",
+                            name: user.to_string(),
+                            flag: "--user-name",
+                        })
+                    }
+                }
+            }
+            other => other?,
+        }
+        ctx.stop.check()?;
         if has(Action::AttachPolicy) {
             let entry = journal.begin(Resource::UserAttachment {
                 user: user.to_string(),
@@ -450,6 +477,7 @@ async fn apply(
             journal.settle(entry, &attached);
             attached?;
         }
+        ctx.stop.check()?;
         let entry = journal.begin(Resource::AccessKey {
             user: user.to_string(),
             id: None,
@@ -467,14 +495,14 @@ async fn apply(
             );
         }
         journal.settle(entry, &key);
-        key
+        Ok(key?)
     }
     .await;
     let key = match result {
         Ok(key) => key,
         Err(e) => {
             step.fail();
-            return Err(e.into());
+            return Err(e);
         }
     };
     if let Err(e) = file.write(&plan.user_name, &key) {

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use crate::aws::iam::{self, PolicyVersion};
 use crate::aws::Clients;
-use crate::error::AwsError;
+use crate::error::{AwsError, Error};
 use crate::inputs::PolicyName;
 use crate::plan::Action;
 
@@ -49,6 +49,33 @@ pub async fn replace_default_version(
     // Every earlier version, the previous default included, is now superseded.
     for v in old {
         iam::delete_policy_version(&clients.iam, arn, &v.id).await?;
+    }
+    Ok(())
+}
+
+/// A policy of this name appeared since the plan was made (another run): if this tool made
+/// it, bring its document to the plan; otherwise leave it alone.
+pub async fn adopt_policy(
+    clients: &Clients,
+    arn: &str,
+    name: &PolicyName,
+    document: &Value,
+) -> Result<(), Error> {
+    let Some(info) = iam::get_policy(&clients.iam, arn).await? else {
+        return Err(Error::Conflict(format!(
+            "policy {name} was being created and deleted at the same time by another run; run this again"
+        )));
+    };
+    if !info.managed {
+        return Err(Error::NotManaged {
+            kind: "policy",
+            name: name.to_string(),
+            flag: "--policy-name",
+        });
+    }
+    let current = iam::policy_document(&clients.iam, arn, &info.default_version).await?;
+    if !current.is_some_and(|doc| crate::policy::same(&doc, document)) {
+        replace_default_version(clients, arn, document).await?;
     }
     Ok(())
 }

@@ -43,6 +43,8 @@ pub struct Context {
     /// Whether questions can be asked: stdin and stderr are terminals and `--no-input` is off.
     pub can_prompt: bool,
     pub ui: Ui,
+    /// Set by Ctrl-C or SIGTERM while changes are being made.
+    pub stop: signals::Stop,
 }
 
 /// Undoes what the journal holds after `err`, and folds the outcome into the error the user sees.

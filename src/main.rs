@@ -57,6 +57,7 @@ fn run(cli: Cli, format: Format, ui: &Ui) -> Result<(), Error> {
         no_input: global.no_input,
         can_prompt: terminal && !global.no_input,
         ui: ui.clone(),
+        stop: signals::Stop::default(),
     };
     let mut prompter: Box<dyn Prompter> = if ctx.can_prompt {
         Box::new(Terminal::default())

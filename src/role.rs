@@ -243,15 +243,16 @@ pub async fn run(
     }
 
     let mut journal = Journal::default();
-    let applied = tokio::select! {
-        r = async {
-            match method {
-                Method::Iam => apply(&clients, &plan, &mut journal, ctx).await.map(|()| None),
-                Method::Cloudformation => apply_stack(&clients, &plan, &mut journal, ctx, timeout).await.map(Some),
-            }
-        } => r,
-        signal = crate::signals::interrupted() => Err(Error::Interrupted(format!(" by {signal}"))),
+    let watching = ctx.stop.watch(&ctx.ui);
+    let applied = match method {
+        Method::Iam => apply(&clients, &plan, &mut journal, ctx)
+            .await
+            .map(|()| None),
+        Method::Cloudformation => apply_stack(&clients, &plan, &mut journal, ctx, timeout)
+            .await
+            .map(Some),
     };
+    drop(watching);
     let (changed, stack) = match applied {
         Ok(Some(applied)) => (applied.changed, Some(applied.stack)),
         Ok(None) => (plan.changes(), None),
@@ -453,9 +454,32 @@ async fn apply(
     if let Some(entry) = role_entry {
         journal.settle(entry, &role);
     }
-    if let Err(e) = policy.and(role) {
+    // Another run may have created the same thing a moment earlier: take it over if it is
+    // ours to manage, and bring it to the plan, rather than fail or duplicate.
+    let adopted = async {
+        match policy {
+            Err(e) if e.code.as_deref() == Some("EntityAlreadyExists") => {
+                apply::adopt_policy(
+                    clients,
+                    plan.managed_policy_arn(),
+                    &plan.policy_name,
+                    &plan.permissions_policy,
+                )
+                .await?
+            }
+            other => other?,
+        }
+        match role {
+            Err(e) if e.code.as_deref() == Some("EntityAlreadyExists") => {
+                adopt_role(clients, plan).await
+            }
+            other => Ok(other?),
+        }
+    }
+    .await;
+    if let Err(e) = adopted.and_then(|()| ctx.stop.check()) {
         step.fail();
-        return Err(e.into());
+        return Err(e);
     }
     if has(Action::AttachPolicy) {
         let entry = journal.begin(Resource::Attachment {
@@ -477,6 +501,32 @@ async fn apply(
         }
     }
     step.done(&format!("{} change(s)", plan.actions.len()));
+    Ok(())
+}
+
+/// A role of this name appeared since the plan was made: if this tool made it, converge its
+/// trust; otherwise leave it alone.
+async fn adopt_role(clients: &Clients, plan: &RolePlan) -> Result<(), Error> {
+    let Some(role) = iam::get_role(&clients.iam, plan.role_name.as_str()).await? else {
+        return Err(Error::Conflict(format!(
+            "role {} was being created and deleted at the same time by another run; run this again",
+            plan.role_name
+        )));
+    };
+    if !role.managed {
+        return Err(Error::NotManaged {
+            kind: "role",
+            name: plan.role_name.to_string(),
+            flag: "--role-name",
+        });
+    }
+    if !role
+        .trust
+        .as_ref()
+        .is_some_and(|t| crate::policy::same(t, &plan.trust_policy))
+    {
+        iam::update_trust(&clients.iam, plan.role_name.as_str(), &plan.trust_policy).await?;
+    }
     Ok(())
 }
 
@@ -504,9 +554,6 @@ async fn converge_role(clients: &Clients, plan: &RolePlan) -> Result<(), AwsErro
             "IAM does not know the principal arn:{}:iam::{}:root; check --tidb-account-id against the TiDB Cloud console",
             plan.partition, plan.tidb_account_id
         )),
-        Some("EntityAlreadyExists") => e.with_fix(
-            "another run created it at the same moment; run the same command again to converge",
-        ),
         _ => e,
     })
 }
@@ -554,6 +601,13 @@ async fn apply_stack(
         let created =
             cloudformation::create_stack(&clients.cfn, name, template, params, &hash).await;
         journal.settle(entry, &created);
+        if let Err(e) = &created {
+            if e.code.as_deref() == Some("AlreadyExistsException") {
+                return Err(Error::Conflict(format!(
+                    "another run is creating stack {name} right now; run this again once it settles (`aws cloudformation describe-stacks --stack-name {name}`)"
+                )));
+            }
+        }
         created?;
         let ended = watch(clients, name, crate::wait::Goal::Create, 0, timeout, ctx).await?;
         if let crate::wait::Ended::TimedOut { .. } = ended {
@@ -609,7 +663,7 @@ async fn watch(
         client: &clients.cfn,
         stack: name.to_string(),
     };
-    let ended = crate::wait::wait(&mut source, goal, since_ms, timeout, |e| {
+    let ended = crate::wait::wait(&mut source, goal, since_ms, timeout, &ctx.stop, |e| {
         let reason = e
             .reason
             .as_deref()
@@ -631,6 +685,9 @@ async fn watch(
 fn settled(name: &str, ended: &crate::wait::Ended) -> Result<(), Error> {
     match ended {
         crate::wait::Ended::Succeeded { .. } => Ok(()),
+        crate::wait::Ended::Interrupted { signal, .. } => {
+            Err(Error::Interrupted(format!(" by {signal}")))
+        }
         other => Err(Error::Stack(other.explain(name))),
     }
 }

@@ -34,3 +34,79 @@ pub fn install() {
         let _ = signal(SignalKind::terminate());
     }
 }
+
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::Notify;
+
+use crate::error::Error;
+use crate::output::Ui;
+
+/// A request to stop, set by the first Ctrl-C or SIGTERM during the changes. The changes
+/// check it between steps, so a request already sent is answered and recorded before the undo.
+#[derive(Debug, Clone, Default)]
+pub struct Stop(Arc<StopInner>);
+
+#[derive(Debug, Default)]
+struct StopInner {
+    signal: Mutex<Option<&'static str>>,
+    notify: Notify,
+}
+
+impl Stop {
+    pub fn requested(&self) -> Option<&'static str> {
+        *self.0.signal.lock().expect("not poisoned")
+    }
+
+    /// `Err(Interrupted)` once a stop was requested.
+    pub fn check(&self) -> Result<(), Error> {
+        match self.requested() {
+            Some(signal) => Err(Error::Interrupted(format!(" by {signal}"))),
+            None => Ok(()),
+        }
+    }
+
+    /// Resolves when a stop is requested.
+    pub async fn wait(&self) -> &'static str {
+        loop {
+            let notified = self.0.notify.notified();
+            if let Some(signal) = self.requested() {
+                return signal;
+            }
+            notified.await;
+        }
+    }
+
+    pub fn request(&self, signal: &'static str) {
+        *self.0.signal.lock().expect("not poisoned") = Some(signal);
+        self.0.notify.notify_waiters();
+    }
+
+    /// Listens for signals while the changes run: the first asks for a stop, a second ends
+    /// the process at once. Listening ends when the guard is dropped.
+    pub fn watch(&self, ui: &Ui) -> Watching {
+        let stop = self.clone();
+        let ui = ui.clone();
+        Watching(tokio::spawn(async move {
+            let signal = interrupted().await;
+            stop.request(signal);
+            ui.warn(format!(
+                "{signal}: finishing the request in flight, then undoing what this run made (press Ctrl-C again to stop at once)"
+            ));
+            let again = interrupted().await;
+            eprintln!(
+                "{again} again: stopped at once. What this run made may be left; run the same command again to converge, or remove it with `serverless-s3-setup teardown`."
+            );
+            std::process::exit(130);
+        }))
+    }
+}
+
+/// Stops listening for signals when dropped.
+pub struct Watching(tokio::task::JoinHandle<()>);
+
+impl Drop for Watching {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}

@@ -147,6 +147,7 @@ async fn stack(
         Goal::Delete,
         0,
         crate::role::DEFAULT_TIMEOUT,
+        &ctx.stop,
         |e| {
             step.set(format!("{} {} {}", e.logical_id, e.resource_type, e.status));
         },

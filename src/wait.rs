@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use crate::aws::cloudformation::StackEvent;
 use crate::error::AwsError;
+use crate::signals::Stop;
 
 /// What the wait is for: the final state that counts as success.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,6 +30,11 @@ pub enum Ended {
     TimedOut {
         status: String,
     },
+    /// Ctrl-C or SIGTERM while waiting.
+    Interrupted {
+        status: String,
+        signal: &'static str,
+    },
 }
 
 impl Ended {
@@ -48,6 +54,9 @@ impl Ended {
                     None => "no failed resource was reported".into(),
                 };
                 format!("stack {stack} ended in {status}. First failure: {cause}")
+            }
+            Ended::Interrupted { status, signal } => {
+                format!("interrupted by {signal} while stack {stack} was {status}")
             }
             Ended::TimedOut { status } => format!(
                 "stack {stack} is still {status}; it goes on in AWS. Watch it with `aws cloudformation describe-stack-events --stack-name {stack}` and run this command again once it settles, or remove it with `aws cloudformation delete-stack --stack-name {stack}`"
@@ -149,6 +158,7 @@ pub async fn wait(
     goal: Goal,
     since_ms: i64,
     timeout: Duration,
+    stop: &Stop,
     mut on_event: impl FnMut(&StackEvent),
 ) -> Result<Ended, AwsError> {
     let deadline = tokio::time::Instant::now() + timeout;
@@ -166,7 +176,10 @@ pub async fn wait(
         if now >= deadline {
             return Ok(Ended::TimedOut { status });
         }
-        tokio::time::sleep(delay.min(deadline - now)).await;
+        tokio::select! {
+            _ = tokio::time::sleep(delay.min(deadline - now)) => {}
+            signal = stop.wait() => return Ok(Ended::Interrupted { status, signal }),
+        }
         delay = (delay * 3 / 2).min(Duration::from_secs(5));
     }
 }
@@ -245,7 +258,7 @@ mod tests {
 
     async fn run(script: &mut Script, goal: Goal, timeout: Duration) -> (Ended, Vec<String>) {
         let mut shown = Vec::new();
-        let ended = wait(script, goal, 1_000, timeout, |e| {
+        let ended = wait(script, goal, 1_000, timeout, &Stop::default(), |e| {
             shown.push(format!("{} {}", e.logical_id, e.status))
         })
         .await
@@ -442,5 +455,35 @@ mod tests {
             Some("AccessDenied"),
             "No updates are to be performed."
         ));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stop_request_ends_the_wait_at_once() {
+        let mut script = Script::new(vec![("CREATE_IN_PROGRESS", vec![])]);
+        let stop = Stop::default();
+        let stopper = stop.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(3)).await;
+            stopper.request("SIGTERM");
+        });
+        let started = tokio::time::Instant::now();
+        let ended = wait(
+            &mut script,
+            Goal::Create,
+            0,
+            Duration::from_secs(600),
+            &stop,
+            |_| {},
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            ended,
+            Ended::Interrupted {
+                status: "CREATE_IN_PROGRESS".into(),
+                signal: "SIGTERM"
+            }
+        );
+        assert!(started.elapsed() < Duration::from_secs(5));
     }
 }

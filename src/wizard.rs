@@ -150,6 +150,7 @@ mod tests {
             no_input: false,
             can_prompt,
             ui: Ui::plain(),
+            stop: Default::default(),
         }
     }
 
