@@ -217,9 +217,8 @@ pub async fn run(
 
     let mut journal = Journal::default();
     let mut file = SecretFile::new(secret_file);
-    let watching = ctx.stop.watch(&ctx.ui);
+    ctx.stop.begin_changes();
     let applied = apply(&clients, &plan, &mut journal, &mut file, ctx).await;
-    drop(watching);
     let key = match applied {
         Ok(key) => key,
         Err(err) => {
@@ -505,7 +504,12 @@ async fn apply(
             return Err(e);
         }
     };
-    if let Err(e) = file.write(&plan.user_name, &key) {
+    // A stop asked for during the last request still undoes the run: the key is never shown.
+    if let Err(e) = ctx
+        .stop
+        .check()
+        .and_then(|()| file.write(&plan.user_name, &key))
+    {
         step.fail();
         return Err(e);
     }
@@ -723,6 +727,12 @@ pub async fn delete(
             policies.push(p);
         }
     }
+    if req.with_user {
+        // A delete cut short between detaching the policy and deleting it left it on its own.
+        if let Some(orphan) = crate::teardown::orphaned_policy(&clients, &info.arn, user).await? {
+            policies.push(orphan);
+        }
+    }
     let mut steps: Vec<String> = keys
         .iter()
         .map(|k| format!("delete access key {k}"))
@@ -730,7 +740,9 @@ pub async fn delete(
     if req.with_user {
         steps.extend(inline.iter().map(|p| format!("delete inline policy {p}")));
         for p in &policies {
-            steps.push(format!("detach policy {}", p.arn));
+            if attached.contains(&p.arn) {
+                steps.push(format!("detach policy {}", p.arn));
+            }
             if p.managed && p.attachments <= 1 {
                 steps.push(format!("delete policy {}", p.arn));
             }
@@ -767,6 +779,7 @@ pub async fn delete(
         return Err(Error::Cancelled);
     }
     let mut deleted = Vec::new();
+    ctx.stop.begin_changes();
     for id in &keys {
         iam::delete_access_key(&clients.iam, user, id).await?;
         deleted.push(format!("access key {id}"));
@@ -777,7 +790,9 @@ pub async fn delete(
             deleted.push(format!("inline policy {name}"));
         }
         for p in &policies {
-            iam::detach_user_policy(&clients.iam, user, &p.arn).await?;
+            if attached.contains(&p.arn) {
+                iam::detach_user_policy(&clients.iam, user, &p.arn).await?;
+            }
             if p.managed && p.attachments <= 1 {
                 apply::delete_policy(&clients, &p.arn).await?;
                 deleted.push(format!("policy {}", p.arn));

@@ -68,7 +68,7 @@ fn run(cli: Cli, format: Format, ui: &Ui) -> Result<(), Error> {
         Some(Command::Role(args)) => run_role(&ctx, args.into_request()?, prompter.as_mut()),
         Some(Command::Verify(args)) => {
             let request = args.into_request()?;
-            let report = runtime()?.block_on(verify::run(&ctx, request))?;
+            let report = run_async(&ctx, verify::run(&ctx, request))?;
             output::emit(format, &report, || verify::render_text(&ctx, &report));
             match report.ok {
                 true => Ok(()),
@@ -77,7 +77,7 @@ fn run(cli: Cli, format: Format, ui: &Ui) -> Result<(), Error> {
         }
         Some(Command::Teardown(args)) => {
             let request = args.into_request()?;
-            let outcome = runtime()?.block_on(teardown::run(&ctx, request, prompter.as_mut()))?;
+            let outcome = run_async(&ctx, teardown::run(&ctx, request, prompter.as_mut()))?;
             output::emit(format, &outcome, || match outcome.deleted.is_empty() {
                 true => "nothing deleted".to_string(),
                 false => outcome
@@ -97,7 +97,7 @@ fn run(cli: Cli, format: Format, ui: &Ui) -> Result<(), Error> {
             Some(AccessKeyAction::Delete(args)) => {
                 let request = args.into_request()?;
                 let outcome =
-                    runtime()?.block_on(access_key::delete(&ctx, request, prompter.as_mut()))?;
+                    run_async(&ctx, access_key::delete(&ctx, request, prompter.as_mut()))?;
                 output::emit(format, &outcome, || {
                     if outcome.deleted.is_empty() {
                         "nothing deleted".to_string()
@@ -131,7 +131,7 @@ fn run_role(
     request: role::RoleRequest,
     prompter: &mut dyn Prompter,
 ) -> Result<(), Error> {
-    let report = runtime()?.block_on(role::run(ctx, request, prompter))?;
+    let report = run_async(ctx, role::run(ctx, request, prompter))?;
     output::emit(ctx.format, &report, || role::render_text(ctx, &report));
     if ctx.format == Format::Text {
         role::next_steps(ctx, &report);
@@ -144,7 +144,7 @@ fn run_access_key(
     request: access_key::AccessKeyRequest,
     prompter: &mut dyn Prompter,
 ) -> Result<(), Error> {
-    let report = runtime()?.block_on(access_key::run(ctx, request, prompter))?;
+    let report = run_async(ctx, access_key::run(ctx, request, prompter))?;
     output::emit(ctx.format, &report, || {
         access_key::render_text(ctx, &report)
     });
@@ -153,6 +153,17 @@ fn run_access_key(
         access_key::next_steps(ctx, &report);
     }
     Ok(())
+}
+
+/// Runs one command's work, with Ctrl-C and SIGTERM handled for its whole length.
+fn run_async<T>(
+    ctx: &Context,
+    work: impl std::future::Future<Output = Result<T, Error>>,
+) -> Result<T, Error> {
+    runtime()?.block_on(async {
+        let _watching = ctx.stop.watch(&ctx.ui);
+        work.await
+    })
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, Error> {

@@ -243,7 +243,7 @@ pub async fn run(
     }
 
     let mut journal = Journal::default();
-    let watching = ctx.stop.watch(&ctx.ui);
+    ctx.stop.begin_changes();
     let applied = match method {
         Method::Iam => apply(&clients, &plan, &mut journal, ctx)
             .await
@@ -252,7 +252,6 @@ pub async fn run(
             .await
             .map(Some),
     };
-    drop(watching);
     let (changed, stack) = match applied {
         Ok(Some(applied)) => (applied.changed, Some(applied.stack)),
         Ok(None) => (plan.changes(), None),
@@ -500,6 +499,11 @@ async fn apply(
             return Err(e.into());
         }
     }
+    // A stop asked for during the last request still undoes the run.
+    if let Err(e) = ctx.stop.check() {
+        step.fail();
+        return Err(e);
+    }
     step.done(&format!("{} change(s)", plan.actions.len()));
     Ok(())
 }
@@ -647,6 +651,7 @@ async fn apply_stack(
     let stack = cloudformation::describe_stack(&clients.cfn, name)
         .await?
         .ok_or_else(|| Error::Stack(format!("stack {name} disappeared while it was being read")))?;
+    ctx.stop.check()?;
     Ok(StackApplied { changed, stack })
 }
 

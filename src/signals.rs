@@ -35,6 +35,7 @@ pub fn install() {
     }
 }
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::Notify;
@@ -51,6 +52,8 @@ pub struct Stop(Arc<StopInner>);
 struct StopInner {
     signal: Mutex<Option<&'static str>>,
     notify: Notify,
+    /// Whether changes have begun: before, a signal ends the run at once.
+    changing: AtomicBool,
 }
 
 impl Stop {
@@ -77,18 +80,30 @@ impl Stop {
         }
     }
 
+    /// From now on a signal asks for a stop (and an undo) instead of ending the run at once.
+    pub fn begin_changes(&self) {
+        self.0.changing.store(true, Ordering::SeqCst);
+    }
+
     pub fn request(&self, signal: &'static str) {
         *self.0.signal.lock().expect("not poisoned") = Some(signal);
         self.0.notify.notify_waiters();
     }
 
-    /// Listens for signals while the changes run: the first asks for a stop, a second ends
-    /// the process at once. Listening ends when the guard is dropped.
+    /// Listens for signals during a run. Before any change, a signal ends the run at once
+    /// (exit 130, nothing changed). During changes, the first asks for a stop and the undo; a
+    /// second ends the process at once. Listening ends when the guard is dropped.
     pub fn watch(&self, ui: &Ui) -> Watching {
         let stop = self.clone();
         let ui = ui.clone();
         Watching(tokio::spawn(async move {
             let signal = interrupted().await;
+            if !stop.0.changing.load(Ordering::SeqCst) {
+                // A prompt may have hidden the cursor.
+                let _ = console::Term::stderr().show_cursor();
+                eprintln!("\ninterrupted by {signal}; nothing was changed");
+                std::process::exit(130);
+            }
             stop.request(signal);
             ui.warn(format!(
                 "{signal}: finishing the request in flight, then undoing what this run made (press Ctrl-C again to stop at once)"

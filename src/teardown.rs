@@ -101,6 +101,25 @@ pub async fn run(
     }
 }
 
+/// The tool-made policy of the default name (`NAME-policy`) when it is attached to nothing.
+pub(crate) async fn orphaned_policy(
+    clients: &Clients,
+    owner_arn: &str,
+    owner: &str,
+) -> Result<Option<PolicyInfo>, Error> {
+    let mut parts = owner_arn.split(':');
+    let (Some(partition), Some(account)) = (parts.nth(1), parts.nth(2)) else {
+        return Ok(None);
+    };
+    let arn = format!(
+        "arn:{partition}:iam::{account}:policy/{}",
+        crate::inputs::defaults::policy_name(owner)
+    );
+    Ok(iam::get_policy(&clients.iam, &arn)
+        .await?
+        .filter(|p| p.managed && p.attachments == 0))
+}
+
 fn nothing(ctx: &Context, target: String) -> TeardownOutcome {
     ctx.ui
         .info(format!("nothing to delete: {target} does not exist"));
@@ -136,6 +155,7 @@ async fn stack(
             changed: false,
         });
     }
+    ctx.stop.begin_changes();
     cloudformation::delete_stack(&clients.cfn, name).await?;
     let step = ctx.ui.step(format!("Deleting stack {name}"));
     let mut source = wait::Live {
@@ -155,6 +175,12 @@ async fn stack(
     .await;
     match ended {
         Ok(wait::Ended::Succeeded { .. }) => step.done("DELETE_COMPLETE"),
+        Ok(wait::Ended::Interrupted { signal, .. }) => {
+            step.fail();
+            return Err(Error::Interrupted(format!(
+                " by {signal}; CloudFormation goes on deleting stack {name}"
+            )));
+        }
         Ok(other) => {
             step.fail();
             return Err(Error::Stack(other.explain(name)));
@@ -180,6 +206,30 @@ async fn role(
 ) -> Result<TeardownOutcome, Error> {
     let target = format!("role {name}");
     let Some(info) = iam::get_role(&clients.iam, name).await? else {
+        // The role may be gone while its policy stayed (a teardown cut short, or a role
+        // deleted by hand).
+        let caller = crate::aws::sts::caller_identity(&clients.sts).await?;
+        let owner = format!(
+            "arn:{}:iam::{}:role/{name}",
+            caller.partition, caller.account
+        );
+        if let Some(orphan) = orphaned_policy(clients, &owner, name).await? {
+            let steps = vec![format!("policy {} (left without its role)", orphan.arn)];
+            if !confirm(ctx, prompter, &steps)? {
+                return Ok(TeardownOutcome {
+                    target,
+                    deleted: Vec::new(),
+                    changed: false,
+                });
+            }
+            ctx.stop.begin_changes();
+            apply::delete_policy(clients, &orphan.arn).await?;
+            return Ok(TeardownOutcome {
+                target,
+                deleted: steps,
+                changed: true,
+            });
+        }
         return Ok(nothing(ctx, target));
     };
     if !info.managed && !force {
@@ -202,8 +252,14 @@ async fn role(
             policies.push(p);
         }
     }
+    // A teardown cut short between detaching the policy and deleting it leaves the policy on
+    // its own; the default name finds it again.
+    if let Some(orphan) = orphaned_policy(clients, &info.arn, name).await? {
+        policies.push(orphan);
+    }
     // Only a policy this tool made, and that nothing else uses, goes with the role.
     let deletes = |p: &PolicyInfo| p.managed && p.attachments <= 1;
+    let detaches = |p: &PolicyInfo| attached.contains(&p.arn);
     let mut steps: Vec<String> = profiles
         .iter()
         .map(|p| format!("role {name} from instance profile {p}"))
@@ -224,25 +280,38 @@ async fn role(
         });
     }
     let step = ctx.ui.step(format!("Deleting role {name}"));
+    ctx.stop.begin_changes();
     let result: Result<(), Error> = async {
         for profile in &profiles {
+            ctx.stop.check()?;
             iam::remove_role_from_instance_profile(&clients.iam, name, profile).await?;
         }
         for policy in &inline {
+            ctx.stop.check()?;
             iam::delete_role_inline_policy(&clients.iam, name, policy).await?;
         }
         for p in &policies {
-            iam::detach_role_policy(&clients.iam, name, &p.arn).await?;
+            ctx.stop.check()?;
+            if detaches(p) {
+                iam::detach_role_policy(&clients.iam, name, &p.arn).await?;
+            }
             if deletes(p) {
                 apply::delete_policy(clients, &p.arn).await?;
             }
         }
+        ctx.stop.check()?;
         iam::delete_role(&clients.iam, name).await?;
         Ok(())
     }
     .await;
     match result {
         Ok(()) => step.done("deleted"),
+        Err(Error::Interrupted(how)) => {
+            step.fail();
+            return Err(Error::Interrupted(format!(
+                "{how}; part of role {name} may be left: run the same teardown again to finish"
+            )));
+        }
         Err(e) => {
             step.fail();
             return Err(e);

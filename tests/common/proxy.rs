@@ -17,6 +17,10 @@ pub enum Fault {
     Denied,
     /// Close the connection without answering.
     Drop,
+    /// Any status with any error code, e.g. 400 `ExpiredToken`.
+    Code(u16, &'static str),
+    /// Hold the request this long, then forward it.
+    Delay(u64),
 }
 
 #[derive(Debug, Clone)]
@@ -27,6 +31,9 @@ pub enum Match {
     Nth(usize),
     /// The Nth request (1-based) with this action.
     NthOf(String, usize),
+    /// The Nth request (1-based), and every retry of it (the same request line and body):
+    /// the call fails, not just one attempt.
+    NthCall(usize),
 }
 
 #[derive(Debug, Clone)]
@@ -35,6 +42,8 @@ struct Rule {
     fault: Fault,
     /// How many more times it fires.
     left: usize,
+    /// For `NthCall`: the request it fired on, so that its retries fail too.
+    sticky: Option<Vec<u8>>,
 }
 
 #[derive(Default)]
@@ -76,6 +85,7 @@ impl Proxy {
             matcher,
             fault,
             left: times,
+            sticky: None,
         });
     }
 
@@ -156,6 +166,7 @@ fn serve(mut client: TcpStream, upstream: u16, state: &Mutex<State>) -> std::io:
     }
 
     let action = target.unwrap_or_else(|| action_of(&request_line, &body));
+    let identity: Vec<u8> = request_line.bytes().chain(body.iter().copied()).collect();
     let fault = {
         let mut s = state.lock().unwrap();
         s.seen.push(action.clone());
@@ -167,14 +178,20 @@ fn serve(mut client: TcpStream, upstream: u16, state: &Mutex<State>) -> std::io:
                     Match::Action(a) => *a == action,
                     Match::Nth(k) => *k == n,
                     Match::NthOf(a, k) => *a == action && *k == nth_of_action,
+                    Match::NthCall(k) => *k == n || r.sticky.as_ref() == Some(&identity),
                 }
         });
         rule.map(|r| {
             r.left -= 1;
+            if let Match::NthCall(_) = r.matcher {
+                r.sticky = Some(identity.clone());
+            }
             r.fault
         })
     };
-    if let Some(fault) = fault {
+    if let Some(Fault::Delay(ms)) = fault {
+        thread::sleep(Duration::from_millis(ms));
+    } else if let Some(fault) = fault {
         let s3 = action.starts_with("s3:");
         let (status, code) = match fault {
             Fault::Drop => {
@@ -187,6 +204,8 @@ fn serve(mut client: TcpStream, upstream: u16, state: &Mutex<State>) -> std::io:
                 if s3 { "SlowDown" } else { "Throttling" },
             ),
             Fault::Denied => ("403 Forbidden", "AccessDenied"),
+            Fault::Code(status, code) => (status_line(status), code),
+            Fault::Delay(_) => unreachable!("handled above"),
         };
         let body = if s3 {
             format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{code}</Code><Message>injected by the test proxy</Message><RequestId>proxy</RequestId></Error>")
@@ -208,6 +227,18 @@ fn serve(mut client: TcpStream, upstream: u16, state: &Mutex<State>) -> std::io:
     up.read_to_end(&mut response)?;
     client.write_all(&close_response(response))?;
     client.flush()
+}
+
+fn status_line(status: u16) -> &'static str {
+    match status {
+        400 => "400 Bad Request",
+        403 => "403 Forbidden",
+        404 => "404 Not Found",
+        409 => "409 Conflict",
+        500 => "500 Internal Server Error",
+        503 => "503 Service Unavailable",
+        _ => "500 Internal Server Error",
+    }
 }
 
 /// Makes the response say `Connection: close`, so that the client never reuses a connection

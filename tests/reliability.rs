@@ -1,0 +1,439 @@
+//! Proven under faults: a fault at every request of every flow, in three ways; retries of
+//! transient errors; interrupts at each apply step; two runs at once; bad credentials.
+
+mod common;
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Flow {
+    RoleIam,
+    RoleCfn,
+    AccessKey,
+    Teardown,
+}
+
+fn args(flow: Flow, bucket: &str) -> Vec<String> {
+    let uri = format!("s3://{bucket}/d/");
+    let role = |method: &str| {
+        [
+            "role",
+            "--method",
+            method,
+            "--uri",
+            &uri,
+            "--access",
+            "both",
+            "--tidb-account-id",
+            TIDB_ACCOUNT,
+            "--external-id",
+            EXTERNAL_ID,
+            "--yes",
+        ]
+        .map(str::to_string)
+        .to_vec()
+    };
+    match flow {
+        Flow::RoleIam => role("iam"),
+        Flow::RoleCfn => role("cloudformation"),
+        Flow::AccessKey => ["access-key", "--uri", &uri, "--access", "import", "--yes"]
+            .map(str::to_string)
+            .to_vec(),
+        Flow::Teardown => [
+            "teardown",
+            "--role-name",
+            &format!("tidb-role-both-{bucket}-d"),
+            "--yes",
+        ]
+        .map(str::to_string)
+        .to_vec(),
+    }
+}
+
+/// A fresh bucket; for teardown, with a role to tear down.
+async fn prepare(flow: Flow, aws: &Aws, prefix: &str) -> String {
+    let bucket = unique(prefix);
+    aws.create_bucket(&bucket).await;
+    if flow == Flow::Teardown {
+        let out = bin(&moto().url())
+            .args(args(Flow::RoleIam, &bucket))
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+    }
+    bucket
+}
+
+/// Everything of the tool's that names this bucket.
+async fn leftovers(aws: &Aws, bucket: &str) -> Vec<String> {
+    let mut left: Vec<String> = aws
+        .role_names()
+        .await
+        .into_iter()
+        .filter(|r| r.contains(bucket))
+        .collect();
+    left.extend(
+        aws.local_policies()
+            .await
+            .into_iter()
+            .filter(|p| p.0.contains(bucket))
+            .map(|p| p.0),
+    );
+    let users = aws.iam.list_users().send().await.unwrap();
+    left.extend(
+        users
+            .users()
+            .iter()
+            .map(|u| u.user_name().to_string())
+            .filter(|u| u.contains(bucket)),
+    );
+    let stacks = aws.cfn.list_stacks().send().await.unwrap();
+    left.extend(
+        stacks
+            .stack_summaries()
+            .iter()
+            .filter(|s| s.stack_status().map(|x| x.as_str()) != Some("DELETE_COMPLETE"))
+            .filter_map(|s| s.stack_name().map(str::to_string))
+            .filter(|s| s.contains(bucket)),
+    );
+    left
+}
+
+/// The names a message may use for the step behind a request.
+fn step_names(action: &str) -> Vec<&str> {
+    match action {
+        "s3:GET?location" => vec!["GetBucketLocation"],
+        "s3:GET?encryption" => vec!["GetBucketEncryption", "GetEncryptionConfiguration"],
+        "s3:GET?policy" => vec!["GetBucketPolicy"],
+        "s3:GET?ownershipControls" => vec!["GetBucketOwnershipControls"],
+        other => vec![other],
+    }
+}
+
+/// Reads that only inform (a warning or a finding names them); the setup goes on without them.
+fn optional(action: &str, fault: Fault) -> bool {
+    matches!(action, "s3:GET?policy" | "s3:GET?ownershipControls")
+        || (fault == Fault::Denied && matches!(action, "s3:GET?location" | "s3:GET?encryption"))
+}
+
+async fn fault_at_every_request(flow: Flow) {
+    let moto = moto();
+    let aws = aws(&moto.url()).await;
+    let proxy = Proxy::start(moto.port);
+    let bucket = prepare(flow, &aws, "count").await;
+    let out = bin(&proxy.url())
+        .args(args(flow, &bucket))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let count = proxy.seen().len();
+    assert!(count >= 5, "{flow:?}: {:?}", proxy.seen());
+
+    let mut report = Vec::new();
+    for fault in [Fault::Internal, Fault::Drop, Fault::Denied] {
+        for n in 1..=count {
+            proxy.reset();
+            let bucket = prepare(flow, &aws, "fault").await;
+            proxy.fail(Match::NthCall(n), fault, usize::MAX);
+            let out = bin(&proxy.url())
+                .args(args(flow, &bucket))
+                .output()
+                .unwrap();
+            let (stdout, stderr) = texts(&out);
+            let seen = proxy.seen();
+            let Some(action) = seen.get(n - 1).cloned() else {
+                report.push(format!(
+                    "{flow:?} {fault:?} #{n}: only {} requests were made",
+                    seen.len()
+                ));
+                continue;
+            };
+            let named = step_names(&action).iter().any(|s| stderr.contains(s));
+            let why = format!("{flow:?} {fault:?} at request {n} ({action})");
+            match out.status.code() {
+                Some(0) if optional(&action, fault) && !named => report.push(format!(
+                    "{why}: succeeded without naming the unread step:\n{stderr}"
+                )),
+                Some(0) if optional(&action, fault) => {}
+                Some(0) => report.push(format!("{why}: exit 0\n{stdout}{stderr}")),
+                _ if !named => report.push(format!(
+                    "{why}: the message does not name the step:\n{stderr}"
+                )),
+                _ => {}
+            }
+            if flow != Flow::Teardown {
+                // Nothing of this run is left, unless the run printed it as left.
+                for thing in leftovers(&aws, &bucket).await {
+                    let printed = stderr.contains("Left in AWS") && stderr.contains(&thing);
+                    if out.status.code() != Some(0) && !printed {
+                        report.push(format!("{why}: {thing} was left, unreported:\n{stderr}"));
+                    }
+                }
+            }
+            // A clean rerun converges.
+            let again = bin(&moto.url()).args(args(flow, &bucket)).output().unwrap();
+            if !again.status.success() {
+                report.push(format!(
+                    "{why}: the clean rerun failed: {}",
+                    String::from_utf8_lossy(&again.stderr)
+                ));
+                continue;
+            }
+            let left = leftovers(&aws, &bucket).await;
+            let expected = match flow {
+                Flow::Teardown => 0,
+                Flow::RoleIam => 2,
+                Flow::RoleCfn => 2,
+                Flow::AccessKey => 2,
+            };
+            if left.len() != expected {
+                report.push(format!("{why}: after the rerun, {left:?}"));
+            }
+        }
+    }
+    assert!(
+        report.is_empty(),
+        "{} problem(s):\n{}",
+        report.len(),
+        report.join("\n\n")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_fault_at_every_request_of_role_iam() {
+    fault_at_every_request(Flow::RoleIam).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_fault_at_every_request_of_role_cloudformation() {
+    fault_at_every_request(Flow::RoleCfn).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_fault_at_every_request_of_access_key() {
+    fault_at_every_request(Flow::AccessKey).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_fault_at_every_request_of_teardown() {
+    fault_at_every_request(Flow::Teardown).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn throttling_of_every_call_is_retried_and_the_run_succeeds() {
+    let moto = moto();
+    let aws = aws(&moto.url()).await;
+    for flow in [Flow::RoleIam, Flow::RoleCfn, Flow::AccessKey] {
+        let proxy = Proxy::start(moto.port);
+        let bucket = prepare(flow, &aws, "count-throttle").await;
+        bin(&proxy.url())
+            .args(args(flow, &bucket))
+            .assert()
+            .success();
+        let mut actions = proxy.seen();
+        actions.sort();
+        actions.dedup();
+        proxy.reset();
+        for action in &actions {
+            proxy.fail(Match::Action(action.clone()), Fault::Throttle, 2);
+        }
+        let bucket = prepare(flow, &aws, "throttle").await;
+        let out = bin(&proxy.url())
+            .args(args(flow, &bucket))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{flow:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let seen = proxy.seen();
+        for action in &actions {
+            let tries = seen.iter().filter(|a| *a == action).count();
+            assert!(
+                tries >= 3,
+                "{flow:?}: {action} was tried {tries} times: {seen:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn invalid_and_expired_credentials_get_their_own_messages() {
+    let proxy = Proxy::start(moto().port);
+    proxy.fail_action(
+        "GetCallerIdentity",
+        Fault::Code(403, "InvalidClientTokenId"),
+    );
+    let out = bin(&proxy.url())
+        .args(args(Flow::RoleIam, "some-bucket"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr.contains("InvalidClientTokenId")
+            && stderr.contains("not valid")
+            && stderr.contains("aws configure"),
+        "{stderr}"
+    );
+
+    proxy.reset();
+    proxy.fail_action("GetCallerIdentity", Fault::Code(400, "ExpiredToken"));
+    let out = bin(&proxy.url())
+        .args(args(Flow::AccessKey, "some-bucket"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr.contains("expired") && stderr.contains("aws sso login"),
+        "{stderr}"
+    );
+}
+
+/// Starts the binary, waits until the proxy holds `action`, then sends `signal`.
+fn interrupt_at(
+    proxy: &Proxy,
+    flow: Flow,
+    bucket: &str,
+    action: &str,
+    signal: &str,
+) -> (Option<i32>, String) {
+    let child = Command::new(env!("CARGO_BIN_EXE_serverless-s3-setup"))
+        .args(args(flow, bucket))
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("AWS_CONFIG_FILE", moto::tmp_dir().join("no-aws-config"))
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            moto::tmp_dir().join("no-aws-credentials"),
+        )
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_ENDPOINT_URL", proxy.url())
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !proxy.seen().iter().any(|a| a == action) {
+        assert!(
+            Instant::now() < deadline,
+            "{action} never came: {:?}",
+            proxy.seen()
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let status = Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigint_and_sigterm_at_each_apply_step_leave_nothing_behind() {
+    let moto = moto();
+    let aws = aws(&moto.url()).await;
+    let points = [
+        (Flow::RoleIam, "CreatePolicy"),
+        (Flow::RoleIam, "CreateRole"),
+        (Flow::RoleIam, "AttachRolePolicy"),
+        (Flow::RoleCfn, "CreateStack"),
+        (Flow::RoleCfn, "DescribeStackEvents"),
+        (Flow::RoleCfn, "GetCallerIdentity"),
+        (Flow::AccessKey, "CreateUser"),
+        (Flow::AccessKey, "AttachUserPolicy"),
+        (Flow::AccessKey, "CreateAccessKey"),
+    ];
+    for (flow, action) in points {
+        for signal in ["-INT", "-TERM"] {
+            let proxy = Proxy::start(moto.port);
+            // Hold the request so that the signal lands while it is in flight.
+            proxy.fail(Match::Action(action.into()), Fault::Delay(800), 1);
+            let bucket = prepare(flow, &aws, "sig").await;
+            let (code, stderr) = interrupt_at(&proxy, flow, &bucket, action, signal);
+            let why = format!("{flow:?} {signal} at {action}");
+            assert_eq!(code, Some(130), "{why}: {stderr}");
+            assert!(stderr.contains("interrupted"), "{why}: {stderr}");
+            for thing in leftovers(&aws, &bucket).await {
+                assert!(
+                    stderr.contains("Left in AWS") && stderr.contains(&thing),
+                    "{why}: {thing} left unreported:\n{stderr}"
+                );
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_runs_at_once_make_one_role_and_one_policy() {
+    let moto = moto();
+    let aws = aws(&moto.url()).await;
+    for flow in [Flow::RoleIam, Flow::AccessKey, Flow::RoleCfn] {
+        let proxy = Proxy::start(moto.port);
+        // Both runs read "nothing there" before either creates anything.
+        let read = match flow {
+            Flow::RoleIam => "GetRole",
+            Flow::AccessKey => "GetUser",
+            _ => "DescribeStacks",
+        };
+        proxy.fail(Match::Action(read.into()), Fault::Delay(700), 2);
+        let bucket = prepare(flow, &aws, "twice").await;
+        let spawn = || {
+            Command::new(env!("CARGO_BIN_EXE_serverless-s3-setup"))
+                .args(args(flow, &bucket))
+                .env("AWS_ENDPOINT_URL", proxy.url())
+                .env("AWS_ACCESS_KEY_ID", "testing")
+                .env("AWS_SECRET_ACCESS_KEY", "testing")
+                .env("AWS_REGION", "us-east-1")
+                .env("AWS_EC2_METADATA_DISABLED", "true")
+                .env_remove("AWS_PROFILE")
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        };
+        let (a, b) = (spawn(), spawn());
+        let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+        let codes = (a.status.code(), b.status.code());
+        let stderr = format!(
+            "{}\n---\n{}",
+            String::from_utf8_lossy(&a.stderr),
+            String::from_utf8_lossy(&b.stderr)
+        );
+        match codes {
+            (Some(0), Some(0)) => {}
+            (Some(0), Some(1)) | (Some(1), Some(0)) => {
+                assert!(
+                    stderr.contains("another run"),
+                    "{flow:?}: a failure must be a clear conflict:\n{stderr}"
+                )
+            }
+            other => panic!("{flow:?}: {other:?}\n{stderr}"),
+        }
+        let left = leftovers(&aws, &bucket).await;
+        let expected = match flow {
+            Flow::RoleCfn => 2, // the stack and its role
+            _ => 2,             // the role or user, and its policy
+        };
+        assert_eq!(left.len(), expected, "{flow:?}: {left:?}\n{stderr}");
+    }
+}
