@@ -187,3 +187,294 @@ fn missing_flags_are_all_named_at_once_without_a_terminal() {
         assert!(stderr.contains(flag), "{flag} not named: {stderr}");
     }
 }
+
+/// Every command, every flag: at least 60 bad inputs, each exit 2 naming the flag, no request.
+#[test]
+fn the_catalog_of_bad_inputs_across_all_commands() {
+    let proxy = Proxy::start(moto().port);
+    let dir = moto::tmp_dir();
+    let existing = dir.join("an-existing-file");
+    std::fs::write(&existing, "keep me").unwrap();
+    let existing = existing.to_str().unwrap().to_string();
+    let dir = dir.to_str().unwrap().to_string();
+    let role_arn = "arn:aws:iam::123456789012:role/r";
+    let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<String>>();
+    let key = |extra: &[&str]| {
+        let mut a = s(&["access-key", "--uri", "s3://good-bucket/d/", "--yes"]);
+        a.extend(s(extra));
+        a
+    };
+    let verify = |extra: &[&str]| {
+        let mut a = s(&["verify", "--uri", "s3://good-bucket/d/"]);
+        a.extend(s(extra));
+        a
+    };
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        // role: the URI
+        (
+            role_with("--uri", "s3://good-bucket/\u{1b}[31mx", &[]),
+            "--uri",
+        ),
+        (role_with("--uri", "s3://gööd-bucket", &[]), "--uri"),
+        (role_with("--uri", "S3://good-bucket", &[]), "--uri"),
+        (role_with("--uri", "s3://good-bucket/../etc", &[]), "--uri"),
+        (role_with("--uri", "s3://good-bucket/a?b", &[]), "--uri"),
+        (
+            role_with(
+                "--uri",
+                &format!("s3://good-bucket/{}", "d".repeat(1100)),
+                &[],
+            ),
+            "--uri",
+        ),
+        (role_with("--uri", " s3://good-bucket", &[]), "--uri"),
+        // role: IDs and names
+        (
+            role_with("--tidb-account-id", " 380838443567", &[]),
+            "--tidb-account-id",
+        ),
+        (
+            role_with("--tidb-account-id", "3808384435678", &[]),
+            "--tidb-account-id",
+        ),
+        (
+            role_with("--external-id", "tab\there", &[]),
+            "--external-id",
+        ),
+        (role_with("--external-id", "", &[]), "--external-id"),
+        (role_with("--external-id", "emoji😀", &[]), "--external-id"),
+        (role_with("", "", &["--role-name", "röle"]), "--role-name"),
+        (
+            role_with("", "", &["--role-name", "has space"]),
+            "--role-name",
+        ),
+        (role_with("", "", &["--policy-name", ""]), "--policy-name"),
+        (
+            role_with("", "", &["--policy-name", "p/q"]),
+            "--policy-name",
+        ),
+        (
+            role_with("", "", &["--stack-name", "1stack"]),
+            "--stack-name",
+        ),
+        (
+            role_with("", "", &["--stack-name", &"s".repeat(129)]),
+            "--stack-name",
+        ),
+        (
+            role_with("", "", &["--stack-name", "under_score"]),
+            "--stack-name",
+        ),
+        (role_with("", "", &["--timeout", "0s"]), "--timeout"),
+        (role_with("", "", &["--timeout", "ten"]), "--timeout"),
+        (role_with("", "", &["--kms-key", ""]), "--kms-key"),
+        (
+            role_with(
+                "",
+                "",
+                &[
+                    "--kms-key",
+                    "arn:aws:kms:us-east-1:123456789012:key/has space",
+                ],
+            ),
+            "--kms-key",
+        ),
+        (
+            role_with(
+                "",
+                "",
+                &["--kms-key", "arn:aws:kms:us-east-1:12345678901:key/abc"],
+            ),
+            "--kms-key",
+        ),
+        (role_with("", "", &["--region", ""]), "--region"),
+        (role_with("", "", &["--region", "US-EAST-1"]), "--region"),
+        // role: flags for the wrong method, conflicting flags
+        (
+            s(&[
+                "role",
+                "--method",
+                "iam",
+                "--stack-name",
+                "s",
+                "--uri",
+                "s3://good-bucket",
+                "--tidb-account-id",
+                TIDB_ACCOUNT,
+                "--external-id",
+                EXTERNAL_ID,
+                "--yes",
+            ]),
+            "--stack-name",
+        ),
+        (
+            s(&[
+                "role",
+                "--method",
+                "iam",
+                "--timeout",
+                "5m",
+                "--uri",
+                "s3://good-bucket",
+                "--tidb-account-id",
+                TIDB_ACCOUNT,
+                "--external-id",
+                EXTERNAL_ID,
+                "--yes",
+            ]),
+            "--timeout",
+        ),
+        (
+            s(&["role", "--verbose", "--quiet", "--uri", "s3://good-bucket"]),
+            "--quiet",
+        ),
+        (s(&["role", "--secret-file", "x"]), "--secret-file"),
+        (s(&["role", "--user-name", "u"]), "--user-name"),
+        // access-key
+        (key(&["--uri", "s3://x"]), "--uri"),
+        (
+            s(&["access-key", "--uri", "s3://bad_bucket", "--yes"]),
+            "--uri",
+        ),
+        (key(&["--access", "readwrite"]), "--access"),
+        (key(&["--user-name", &"u".repeat(65)]), "--user-name"),
+        (key(&["--user-name", "user:name"]), "--user-name"),
+        (key(&["--policy-name", "p q"]), "--policy-name"),
+        (key(&["--kms-key", "alias/aws/s3"]), "--kms-key"),
+        (key(&["--secret-file", &existing]), "--secret-file"),
+        (key(&["--secret-file", &dir]), "--secret-file"),
+        (
+            key(&["--secret-file", "/no/such/folder/key.json"]),
+            "--secret-file",
+        ),
+        (key(&["--secret-file", ""]), "--secret-file"),
+        (
+            key(&["--tidb-account-id", TIDB_ACCOUNT]),
+            "--tidb-account-id",
+        ),
+        (key(&["--method", "iam"]), "--method"),
+        (s(&["access-key"]), "--uri"),
+        // access-key delete
+        (s(&["access-key", "delete", "--yes"]), "--user-name"),
+        (
+            s(&["access-key", "delete", "--user-name", "u/v", "--yes"]),
+            "--user-name",
+        ),
+        (
+            s(&[
+                "access-key",
+                "delete",
+                "--user-name",
+                "u",
+                "--access-key-id",
+                "akia1234567890123",
+                "--yes",
+            ]),
+            "--access-key-id",
+        ),
+        (
+            s(&[
+                "access-key",
+                "delete",
+                "--user-name",
+                "u",
+                "--access-key-id",
+                "AKIA",
+                "--yes",
+            ]),
+            "--access-key-id",
+        ),
+        (s(&["access-key", "delete", "--user-name", "u"]), "--yes"),
+        // verify
+        (verify(&["--role-arn", "not-an-arn"]), "--role-arn"),
+        (
+            verify(&["--role-arn", "arn:aws:iam::123456789012:user/u"]),
+            "--role-arn",
+        ),
+        (
+            verify(&["--role-arn", "arn:aws:iam::1234:role/r"]),
+            "--role-arn",
+        ),
+        (
+            verify(&["--role-arn", role_arn, "--user-name", "u"]),
+            "--user-name",
+        ),
+        (
+            verify(&["--user-name", "u", "--tidb-account-id", TIDB_ACCOUNT]),
+            "--tidb-account-id",
+        ),
+        (
+            verify(&["--user-name", "u", "--external-id", EXTERNAL_ID]),
+            "--external-id",
+        ),
+        (
+            verify(&["--role-arn", role_arn, "--tidb-account-id", "1"]),
+            "--tidb-account-id",
+        ),
+        (
+            verify(&["--role-arn", role_arn, "--tidb-account-id", TIDB_ACCOUNT]),
+            "--external-id",
+        ),
+        (
+            verify(&["--role-arn", role_arn, "--access", "all"]),
+            "--access",
+        ),
+        (s(&["verify", "--user-name", "u"]), "--uri"),
+        (s(&["verify", "--uri", "s3://good-bucket"]), "--role-arn"),
+        // teardown
+        (s(&["teardown", "--yes"]), "--role-name"),
+        (
+            s(&["teardown", "--role-name", "r", "--stack-name", "s", "--yes"]),
+            "--stack-name",
+        ),
+        (
+            s(&["teardown", "--role-name", "r/x", "--yes"]),
+            "--role-name",
+        ),
+        (s(&["teardown", "--stack-name=-s", "--yes"]), "--stack-name"),
+        (s(&["teardown", "--user-name", "", "--yes"]), "--user-name"),
+        (s(&["teardown", "--role-name", "r"]), "--yes"),
+        // global flags on any command
+        (
+            s(&[
+                "teardown",
+                "--role-name",
+                "r",
+                "--yes",
+                "--endpoint-url",
+                "localhost:4566",
+            ]),
+            "--endpoint-url",
+        ),
+        (s(&["verify", "--output", "xml"]), "--output"),
+    ];
+    assert!(cases.len() >= 60, "only {} cases", cases.len());
+    let mut failures = Vec::new();
+    for (args, flag) in &cases {
+        let out = bin(&proxy.url())
+            .args(args)
+            .timeout(std::time::Duration::from_secs(20))
+            .output()
+            .unwrap();
+        let (stdout, stderr) = texts(&out);
+        if out.status.code() != Some(2) || !stderr.contains(flag) || !stdout.is_empty() {
+            failures.push(format!(
+                "{args:?}: exit {:?}, wanted 2 naming {flag}\n  stderr: {stderr}",
+                out.status.code()
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {}:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
+    assert_eq!(
+        proxy.seen(),
+        Vec::<String>::new(),
+        "bad input sent requests"
+    );
+    assert_eq!(std::fs::read_to_string(&existing).unwrap(), "keep me");
+}
