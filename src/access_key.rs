@@ -177,7 +177,7 @@ pub async fn run(
             let step = ctx
                 .ui
                 .step("Checking the bucket, the account and existing resources");
-            match gather(clients, &inputs).await {
+            match gather(clients, &inputs, ctx.dry_run).await {
                 Ok(found) => {
                     step.done("done");
                     found
@@ -269,8 +269,12 @@ pub async fn run(
     })))
 }
 
-async fn gather(clients: &Clients, inputs: &UserInputs) -> Result<(Facts, UserState), Error> {
-    let bucket = detect::bucket(clients, &inputs.location, &inputs.kms_keys);
+async fn gather(
+    clients: &Clients,
+    inputs: &UserInputs,
+    dry_run: bool,
+) -> Result<(Facts, UserState), Error> {
+    let bucket = detect::bucket(clients, &inputs.location, &inputs.kms_keys, !dry_run);
     let state = async {
         let user_name = inputs.user_name.as_str();
         let (caller, user) = tokio::join!(
@@ -727,7 +731,8 @@ pub async fn delete(
             policies.push(p);
         }
     }
-    if req.with_user {
+    let default_name = format!("/{}", crate::inputs::defaults::policy_name(user));
+    if req.with_user && !attached.iter().any(|a| a.ends_with(&default_name)) {
         // A delete cut short between detaching the policy and deleting it left it on its own.
         if let Some(orphan) = crate::teardown::orphaned_policy(&clients, &info.arn, user).await? {
             policies.push(orphan);

@@ -60,10 +60,13 @@ impl BucketFacts {
 
 /// Reads the bucket's region, then its default encryption, then resolves its key to an ARN.
 /// `extra_keys` are the `--kms-key` values: with them, an unreadable key is a warning, not a stop.
+/// With `checks`, the bucket policy and Object Ownership are read too, for the checks after a
+/// setup; a dry run, which runs no checks, leaves them out.
 pub async fn bucket(
     clients: &Clients,
     location: &S3Location,
     extra_keys: &[KmsKeyArn],
+    checks: bool,
 ) -> Result<BucketFacts, Error> {
     let bucket = location.bucket();
     let mut facts = BucketFacts::default();
@@ -88,8 +91,18 @@ pub async fn bucket(
     // to read them is a finding, not a stop.
     let (encryption, policy, ownership) = tokio::join!(
         s3::default_encryption(&s3, bucket),
-        s3::bucket_policy(&s3, bucket),
-        s3::object_ownership(&s3, bucket)
+        async {
+            match checks {
+                true => s3::bucket_policy(&s3, bucket).await,
+                false => Ok(None),
+            }
+        },
+        async {
+            match checks {
+                true => s3::object_ownership(&s3, bucket).await,
+                false => Ok(None),
+            }
+        }
     );
     facts.policy = policy.map_err(|e| first_line(&e));
     facts.ownership = ownership.map_err(|e| first_line(&e));

@@ -515,6 +515,8 @@ mod tests {
                 arn: plan.role_arn.clone(),
                 managed,
                 trust: Some(plan.trust_policy.clone()),
+                created: None,
+                stack: None,
             }),
             policy: Some(PolicyInfo {
                 arn: plan.managed_policy_arn().to_string(),
@@ -812,6 +814,8 @@ mod tests {
                 arn: "arn:aws:iam::123456789012:role/r".into(),
                 managed: true,
                 trust: None,
+                created: None,
+                stack: None,
             }),
             ..RoleState::default()
         };

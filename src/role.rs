@@ -204,7 +204,7 @@ pub async fn run(
             let step = ctx
                 .ui
                 .step("Checking the bucket, the account and existing resources");
-            match gather(clients, method, &inputs).await {
+            match gather(clients, method, &inputs, ctx.dry_run).await {
                 Ok(found) => {
                     step.done("done");
                     found
@@ -248,9 +248,16 @@ pub async fn run(
         Method::Iam => apply(&clients, &plan, &mut journal, ctx)
             .await
             .map(|()| None),
-        Method::Cloudformation => apply_stack(&clients, &plan, &mut journal, ctx, timeout)
-            .await
-            .map(Some),
+        Method::Cloudformation => apply_stack(
+            &clients,
+            &plan,
+            &mut journal,
+            ctx,
+            timeout,
+            state.stack.as_ref(),
+        )
+        .await
+        .map(Some),
     };
     let (changed, stack) = match applied {
         Ok(Some(applied)) => (applied.changed, Some(applied.stack)),
@@ -330,8 +337,9 @@ async fn gather(
     clients: &Clients,
     method: Method,
     inputs: &RoleInputs,
+    dry_run: bool,
 ) -> Result<(Facts, RoleState), Error> {
-    let bucket = detect::bucket(clients, &inputs.location, &inputs.kms_keys);
+    let bucket = detect::bucket(clients, &inputs.location, &inputs.kms_keys, !dry_run);
     if method == Method::Cloudformation {
         let state = async {
             let stack_name = inputs.stack_name.as_ref().expect("resolved").as_str();
@@ -575,7 +583,9 @@ async fn apply_stack(
     journal: &mut Journal,
     ctx: &Context,
     timeout: Duration,
+    current: Option<&StackInfo>,
 ) -> Result<StackApplied, Error> {
+    let mut described: Option<StackInfo> = None;
     let name = plan
         .stack_name
         .as_ref()
@@ -613,7 +623,9 @@ async fn apply_stack(
             }
         }
         created?;
-        let ended = watch(clients, name, crate::wait::Goal::Create, 0, timeout, ctx).await?;
+        let (ended, last) =
+            watch(clients, name, crate::wait::Goal::Create, 0, timeout, ctx).await?;
+        described = last;
         if let crate::wait::Ended::TimedOut { .. } = ended {
             // The stack goes on in AWS; deleting it now would race with it. Say where it is.
             journal.release(entry);
@@ -630,7 +642,7 @@ async fn apply_stack(
         match cloudformation::update_stack(&clients.cfn, name, template, params, &hash).await? {
             cloudformation::Update::NothingToChange => changed = false,
             cloudformation::Update::Started => {
-                let ended = watch(
+                let (ended, last) = watch(
                     clients,
                     name,
                     crate::wait::Goal::Update,
@@ -639,6 +651,7 @@ async fn apply_stack(
                     ctx,
                 )
                 .await?;
+                described = last;
                 settled(name, &ended).map_err(|e| match (&ended, e) {
                     (crate::wait::Ended::Failed { .. }, Error::Stack(msg)) => Error::Stack(format!(
                         "{msg}\nCloudFormation rolled the update back: the role is as it was before this run"
@@ -648,9 +661,15 @@ async fn apply_stack(
             }
         }
     }
-    let stack = cloudformation::describe_stack(&clients.cfn, name)
-        .await?
-        .ok_or_else(|| Error::Stack(format!("stack {name} disappeared while it was being read")))?;
+    // The last poll already described the stack; otherwise (nothing changed) the plan did.
+    let stack = match described.or_else(|| current.cloned()) {
+        Some(stack) => stack,
+        None => cloudformation::describe_stack(&clients.cfn, name)
+            .await?
+            .ok_or_else(|| {
+                Error::Stack(format!("stack {name} disappeared while it was being read"))
+            })?,
+    };
     ctx.stop.check()?;
     Ok(StackApplied { changed, stack })
 }
@@ -662,11 +681,12 @@ async fn watch(
     since_ms: i64,
     timeout: Duration,
     ctx: &Context,
-) -> Result<crate::wait::Ended, Error> {
+) -> Result<(crate::wait::Ended, Option<StackInfo>), Error> {
     let step = ctx.ui.step(format!("Waiting for stack {name}"));
     let mut source = crate::wait::Live {
         client: &clients.cfn,
         stack: name.to_string(),
+        last: None,
     };
     let ended = crate::wait::wait(&mut source, goal, since_ms, timeout, &ctx.stop, |e| {
         let reason = e
@@ -684,7 +704,7 @@ async fn watch(
         Ok(crate::wait::Ended::Succeeded { status }) => step.done(status),
         _ => step.fail(),
     }
-    Ok(ended?)
+    Ok((ended?, source.last))
 }
 
 fn settled(name: &str, ended: &crate::wait::Ended) -> Result<(), Error> {

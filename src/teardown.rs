@@ -161,6 +161,7 @@ async fn stack(
     let mut source = wait::Live {
         client: &clients.cfn,
         stack: info.id.clone(),
+        last: None,
     };
     let ended = wait::wait(
         &mut source,
@@ -235,7 +236,7 @@ async fn role(
     if !info.managed && !force {
         return Err(refuse(target));
     }
-    if let Some(stack) = iam::role_stack(&clients.iam, name).await? {
+    if let Some(stack) = &info.stack {
         return Err(Error::Conflict(format!(
             "role {name} belongs to CloudFormation stack {stack}; deleting it alone would leave the stack broken\n  fix: serverless-s3-setup teardown --stack-name {stack}"
         )));
@@ -254,8 +255,11 @@ async fn role(
     }
     // A teardown cut short between detaching the policy and deleting it leaves the policy on
     // its own; the default name finds it again.
-    if let Some(orphan) = orphaned_policy(clients, &info.arn, name).await? {
-        policies.push(orphan);
+    let default_name = format!("/{}", crate::inputs::defaults::policy_name(name));
+    if !attached.iter().any(|a| a.ends_with(&default_name)) {
+        if let Some(orphan) = orphaned_policy(clients, &info.arn, name).await? {
+            policies.push(orphan);
+        }
     }
     // Only a policy this tool made, and that nothing else uses, goes with the role.
     let deletes = |p: &PolicyInfo| p.managed && p.attachments <= 1;

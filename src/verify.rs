@@ -609,7 +609,7 @@ pub async fn gather(
     subject: &Subject,
     e: &Expectations,
 ) -> Result<Evidence, Error> {
-    let bucket = detect::bucket(clients, &e.location, &[]);
+    let bucket = detect::bucket(clients, &e.location, &[], true);
     let principal = async {
         match subject {
             Subject::Role { name, arn } => {
@@ -617,15 +617,14 @@ pub async fn gather(
                 let Some(role) = role else {
                     return Ok::<_, Error>((None, None, None, Vec::new(), None));
                 };
-                let (attached, inline, created) = tokio::join!(
+                let (attached, inline) = tokio::join!(
                     iam::attached_role_policies(&clients.iam, name),
-                    iam::inline_documents(&clients.iam, PrincipalKind::Role, name),
-                    iam::role_created(&clients.iam, name)
+                    iam::inline_documents(&clients.iam, PrincipalKind::Role, name)
                 );
                 let mut policies = iam::managed_documents(&clients.iam, &attached?).await?;
                 policies.extend(inline?);
                 let _ = arn;
-                Ok((Some(role.arn), created?, role.trust, policies, Some(())))
+                Ok((Some(role.arn), role.created, role.trust, policies, Some(())))
             }
             Subject::User { name } => {
                 let name = name.as_str();

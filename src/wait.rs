@@ -184,10 +184,11 @@ pub async fn wait(
     }
 }
 
-/// Polls CloudFormation itself.
+/// Polls CloudFormation itself, keeping the last description (with its outputs).
 pub struct Live<'a> {
     pub client: &'a aws_sdk_cloudformation::Client,
     pub stack: String,
+    pub last: Option<crate::aws::cloudformation::StackInfo>,
 }
 
 impl StackSource for Live<'_> {
@@ -197,7 +198,11 @@ impl StackSource for Live<'_> {
             cfn::describe_stack(self.client, &self.stack),
             cfn::stack_events(self.client, &self.stack)
         );
-        let status = stack?.map_or_else(|| "DELETE_COMPLETE".to_string(), |s| s.status);
+        self.last = stack?;
+        let status = self
+            .last
+            .as_ref()
+            .map_or_else(|| "DELETE_COMPLETE".to_string(), |s| s.status.clone());
         // A deleted stack has no events under its name; that is not an error here.
         let events = match events {
             Ok(events) => events,

@@ -29,6 +29,10 @@ pub struct RoleInfo {
     pub managed: bool,
     /// The decoded trust policy, if it parses.
     pub trust: Option<Value>,
+    /// Seconds since the epoch.
+    pub created: Option<i64>,
+    /// The CloudFormation stack that made the role, from the tag CloudFormation sets.
+    pub stack: Option<String>,
 }
 
 /// A customer-managed policy as IAM holds it.
@@ -60,6 +64,12 @@ pub async fn get_role(client: &Client, name: &str) -> Result<Option<RoleInfo>, A
                 trust: role
                     .assume_role_policy_document()
                     .and_then(policy::from_wire),
+                created: Some(role.create_date().secs()),
+                stack: role
+                    .tags()
+                    .iter()
+                    .find(|t| t.key() == "aws:cloudformation:stack-name")
+                    .map(|t| t.value().to_string()),
             }))
         }
         Err(e)
@@ -584,20 +594,6 @@ mod tests {
     }
 }
 
-/// A role's or user's creation time, seconds since the epoch, for findings.
-pub async fn role_created(client: &Client, name: &str) -> Result<Option<i64>, AwsError> {
-    match client.get_role().role_name(name).send().await {
-        Ok(out) => Ok(out.role().map(|r| r.create_date().secs())),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|se| se.is_no_such_entity_exception()) =>
-        {
-            Ok(None)
-        }
-        Err(e) => Err(AwsError::from_sdk("iam:GetRole", e)),
-    }
-}
-
 /// The documents of every inline policy of a role, user or group, by name.
 pub async fn inline_documents(
     client: &Client,
@@ -786,21 +782,6 @@ pub async fn remove_user_from_group(
         .await
         .map_err(|e| AwsError::from_sdk("iam:RemoveUserFromGroup", e))?;
     Ok(())
-}
-
-/// The tag CloudFormation puts on what a stack creates; such a role belongs to its stack.
-pub async fn role_stack(client: &Client, role: &str) -> Result<Option<String>, AwsError> {
-    let out = client
-        .list_role_tags()
-        .role_name(role)
-        .send()
-        .await
-        .map_err(|e| AwsError::from_sdk("iam:ListRoleTags", e))?;
-    Ok(out
-        .tags()
-        .iter()
-        .find(|t| t.key() == "aws:cloudformation:stack-name")
-        .map(|t| t.value().to_string()))
 }
 
 /// IAM's policy simulator for one principal, where the endpoint has it. `None` when it does
