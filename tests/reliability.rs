@@ -437,3 +437,37 @@ async fn two_runs_at_once_make_one_role_and_one_policy() {
         assert_eq!(left.len(), expected, "{flow:?}: {left:?}\n{stderr}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigint_and_sigterm_during_teardown_leave_it_finished_or_resumable() {
+    let moto = moto();
+    let aws = aws(&moto.url()).await;
+    for action in ["DetachRolePolicy", "DeletePolicy", "DeleteRole"] {
+        for signal in ["-INT", "-TERM"] {
+            let proxy = Proxy::start(moto.port);
+            proxy.fail(Match::Action(action.into()), Fault::Delay(800), 1);
+            let bucket = prepare(Flow::Teardown, &aws, "sigtd").await;
+            let (code, stderr) = interrupt_at(&proxy, Flow::Teardown, &bucket, action, signal);
+            let why = format!("teardown {signal} at {action}");
+            let left = leftovers(&aws, &bucket).await;
+            match code {
+                Some(130) if left.is_empty() || stderr.contains("run the same teardown again") => {}
+                Some(0) if left.is_empty() => {}
+                other => panic!("{why}: {other:?}, left {left:?}\n{stderr}"),
+            }
+            let again = bin(&moto.url())
+                .args(args(Flow::Teardown, &bucket))
+                .output()
+                .unwrap();
+            assert!(
+                again.status.success(),
+                "{why}: {}",
+                String::from_utf8_lossy(&again.stderr)
+            );
+            assert!(
+                leftovers(&aws, &bucket).await.is_empty(),
+                "{why}: the rerun finishes the teardown"
+            );
+        }
+    }
+}
