@@ -9,6 +9,35 @@ use crate::policy;
 pub const MANAGED_BY_KEY: &str = "managed-by";
 pub const MANAGED_BY_VALUE: &str = "serverless-s3-setup";
 
+/// The result of a delete or detach, where "already gone" counts as done.
+fn gone_is_done<T, E>(
+    operation: &'static str,
+    result: Result<
+        T,
+        aws_smithy_runtime_api::client::result::SdkError<
+            E,
+            aws_smithy_runtime_api::client::orchestrator::HttpResponse,
+        >,
+    >,
+) -> Result<(), AwsError>
+where
+    E: aws_sdk_iam::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    match result {
+        Ok(_) => {
+            crate::debug!("{operation}");
+            Ok(())
+        }
+        Err(e) => {
+            let e = AwsError::from_sdk(operation, e);
+            match e.code.as_deref() {
+                Some("NoSuchEntity") => Ok(()),
+                _ => Err(e),
+            }
+        }
+    }
+}
+
 pub fn managed_by_tag() -> Tag {
     Tag::builder()
         .key(MANAGED_BY_KEY)
@@ -264,50 +293,25 @@ pub async fn attach_role_policy(client: &Client, role: &str, arn: &str) -> Resul
 
 /// Detaches; a policy or role that is already gone counts as done.
 pub async fn detach_role_policy(client: &Client, role: &str, arn: &str) -> Result<(), AwsError> {
-    match client
+    let result = client
         .detach_role_policy()
         .role_name(role)
         .policy_arn(arn)
         .send()
-        .await
-    {
-        Ok(_) => Ok(()),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|se| se.is_no_such_entity_exception()) =>
-        {
-            Ok(())
-        }
-        Err(e) => Err(AwsError::from_sdk("iam:DetachRolePolicy", e)),
-    }
+        .await;
+    gone_is_done("iam:DetachRolePolicy", result)
 }
 
 /// Deletes; a role that is already gone counts as done.
 pub async fn delete_role(client: &Client, role: &str) -> Result<(), AwsError> {
-    match client.delete_role().role_name(role).send().await {
-        Ok(_) => Ok(()),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|se| se.is_no_such_entity_exception()) =>
-        {
-            Ok(())
-        }
-        Err(e) => Err(AwsError::from_sdk("iam:DeleteRole", e)),
-    }
+    let result = client.delete_role().role_name(role).send().await;
+    gone_is_done("iam:DeleteRole", result)
 }
 
 /// Deletes; a policy that is already gone counts as done.
 pub async fn delete_policy(client: &Client, arn: &str) -> Result<(), AwsError> {
-    match client.delete_policy().policy_arn(arn).send().await {
-        Ok(_) => Ok(()),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|se| se.is_no_such_entity_exception()) =>
-        {
-            Ok(())
-        }
-        Err(e) => Err(AwsError::from_sdk("iam:DeletePolicy", e)),
-    }
+    let result = client.delete_policy().policy_arn(arn).send().await;
+    gone_is_done("iam:DeletePolicy", result)
 }
 
 /// A user as IAM holds it.
@@ -408,16 +412,8 @@ pub async fn create_user(client: &Client, name: &str) -> Result<String, AwsError
 
 /// Deletes; a user that is already gone counts as done.
 pub async fn delete_user(client: &Client, name: &str) -> Result<(), AwsError> {
-    match client.delete_user().user_name(name).send().await {
-        Ok(_) => Ok(()),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|se| se.is_no_such_entity_exception()) =>
-        {
-            Ok(())
-        }
-        Err(e) => Err(AwsError::from_sdk("iam:DeleteUser", e)),
-    }
+    let result = client.delete_user().user_name(name).send().await;
+    gone_is_done("iam:DeleteUser", result)
 }
 
 pub async fn attached_user_policies(client: &Client, user: &str) -> Result<Vec<String>, AwsError> {
@@ -450,22 +446,13 @@ pub async fn attach_user_policy(client: &Client, user: &str, arn: &str) -> Resul
 
 /// Detaches; a policy or user that is already gone counts as done.
 pub async fn detach_user_policy(client: &Client, user: &str, arn: &str) -> Result<(), AwsError> {
-    match client
+    let result = client
         .detach_user_policy()
         .user_name(user)
         .policy_arn(arn)
         .send()
-        .await
-    {
-        Ok(_) => Ok(()),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|se| se.is_no_such_entity_exception()) =>
-        {
-            Ok(())
-        }
-        Err(e) => Err(AwsError::from_sdk("iam:DetachUserPolicy", e)),
-    }
+        .await;
+    gone_is_done("iam:DetachUserPolicy", result)
 }
 
 pub async fn access_keys(client: &Client, user: &str) -> Result<Vec<AccessKeyInfo>, AwsError> {
@@ -511,25 +498,13 @@ pub async fn create_access_key(client: &Client, user: &str) -> Result<NewAccessK
 
 /// Deletes; a key that is already gone counts as done.
 pub async fn delete_access_key(client: &Client, user: &str, id: &str) -> Result<(), AwsError> {
-    match client
+    let result = client
         .delete_access_key()
         .user_name(user)
         .access_key_id(id)
         .send()
-        .await
-    {
-        Ok(_) => {
-            crate::debug!("iam:DeleteAccessKey {user} {id}");
-            Ok(())
-        }
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|se| se.is_no_such_entity_exception()) =>
-        {
-            Ok(())
-        }
-        Err(e) => Err(AwsError::from_sdk("iam:DeleteAccessKey", e)),
-    }
+        .await;
+    gone_is_done("iam:DeleteAccessKey", result)
 }
 
 /// Names of the user's inline policies.
