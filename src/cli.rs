@@ -7,7 +7,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use serverless_s3_setup::access_key::{self, AccessKeyRequest, DeleteRequest};
 use serverless_s3_setup::error::Error;
-use serverless_s3_setup::inputs::{Invalid, Region};
+use serverless_s3_setup::inputs::{Access, Invalid, Region, S3Location};
 use serverless_s3_setup::plan::Method;
 use serverless_s3_setup::role::RoleRequest;
 use serverless_s3_setup::teardown::{Target, TeardownRequest};
@@ -107,13 +107,8 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "NAME")]
     pub user_name: Option<String>,
 
-    /// The File URI (import) or Folder URI (export): s3://bucket or s3://bucket/dir/
-    #[arg(long, value_name = "URI")]
-    pub uri: Option<String>,
-
-    /// What TiDB Cloud must be able to do: import, export or both [default: both]
-    #[arg(long, value_name = "ACCESS")]
-    pub access: Option<String>,
+    #[command(flatten)]
+    pub location: LocationArgs,
 
     /// TiDB Cloud Account ID the role must trust (role only)
     #[arg(long, value_name = "ID")]
@@ -165,13 +160,8 @@ pub enum AccessKeyAction {
 
 #[derive(Debug, Args)]
 pub struct AccessKeyCreateArgs {
-    /// The File URI (import) or Folder URI (export): s3://bucket or s3://bucket/dir/
-    #[arg(long, value_name = "URI")]
-    pub uri: Option<String>,
-
-    /// What TiDB Cloud may do: import (read), export (write) or both [default: both]
-    #[arg(long, value_name = "ACCESS")]
-    pub access: Option<String>,
+    #[command(flatten)]
+    pub location: LocationArgs,
 
     /// IAM user name [default: tidb-user-ACCESS-BUCKET-DIR]
     #[arg(long, value_name = "NAME")]
@@ -211,13 +201,8 @@ pub struct RoleArgs {
     #[arg(long, value_enum, value_name = "METHOD")]
     pub method: Option<MethodArg>,
 
-    /// The File URI (import) or Folder URI (export): s3://bucket or s3://bucket/dir/
-    #[arg(long, value_name = "URI")]
-    pub uri: Option<String>,
-
-    /// What TiDB Cloud may do: import (read), export (write) or both [default: both]
-    #[arg(long, value_name = "ACCESS")]
-    pub access: Option<String>,
+    #[command(flatten)]
+    pub location: LocationArgs,
 
     /// TiDB Cloud Account ID, from the console's "Add New ARN" dialog
     #[arg(long, value_name = "ID")]
@@ -250,6 +235,24 @@ pub struct RoleArgs {
     /// How long to wait for the stack, e.g. 90s, 10m, 1h [default: 10m]
     #[arg(long, value_name = "DURATION")]
     pub timeout: Option<String>,
+}
+
+/// Where, and what TiDB Cloud does there: shared by role, access-key and verify.
+#[derive(Debug, Args)]
+pub struct LocationArgs {
+    /// The File URI (import) or Folder URI (export): s3://bucket or s3://bucket/dir/
+    #[arg(long, value_name = "URI")]
+    pub uri: Option<String>,
+
+    /// What TiDB Cloud may do: import (read), export (write) or both [default: both]
+    #[arg(long, value_name = "ACCESS")]
+    pub access: Option<String>,
+}
+
+impl LocationArgs {
+    fn parse(self) -> Result<(Option<S3Location>, Option<Access>), Error> {
+        Ok((parse("--uri", self.uri)?, parse("--access", self.access)?))
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -289,6 +292,7 @@ impl Global {
 
 impl RoleArgs {
     pub fn into_request(self) -> Result<RoleRequest, Error> {
+        let (location, access) = self.location.parse()?;
         if self.method == Some(MethodArg::Iam) {
             for (flag, given) in [
                 ("--stack-name", self.stack_name.is_some()),
@@ -309,8 +313,8 @@ impl RoleArgs {
             }),
             stack_name: parse("--stack-name", self.stack_name)?,
             timeout: self.timeout.map(|t| parse_duration(&t)).transpose()?,
-            location: parse("--uri", self.uri)?,
-            access: parse("--access", self.access)?,
+            location,
+            access,
             tidb_account: parse("--tidb-account-id", self.tidb_account_id)?,
             external_id: parse("--external-id", self.external_id)?,
             no_external_id: self.no_external_id,
@@ -329,9 +333,10 @@ fn parse_keys(keys: Vec<String>) -> Result<Vec<serverless_s3_setup::inputs::KmsK
 
 impl AccessKeyCreateArgs {
     pub fn into_request(self) -> Result<AccessKeyRequest, Error> {
+        let (location, access) = self.location.parse()?;
         Ok(AccessKeyRequest {
-            location: parse("--uri", self.uri)?,
-            access: parse("--access", self.access)?,
+            location,
+            access,
             user_name: parse("--user-name", self.user_name)?,
             policy_name: parse("--policy-name", self.policy_name)?,
             kms_keys: parse_keys(self.kms_keys)?,
@@ -383,6 +388,7 @@ fn parse_duration(text: &str) -> Result<std::time::Duration, Error> {
 
 impl VerifyArgs {
     pub fn into_request(self) -> Result<VerifyRequest, Error> {
+        let (location, access) = self.location.parse()?;
         let subject = match (self.role_arn, self.user_name) {
             (Some(arn), _) => {
                 Some(Subject::role(&arn).map_err(|e| Error::invalid("--role-arn", e))?)
@@ -408,8 +414,8 @@ impl VerifyArgs {
         }
         Ok(VerifyRequest {
             subject,
-            location: parse("--uri", self.uri)?,
-            access: parse("--access", self.access)?,
+            location,
+            access,
             tidb_account: parse("--tidb-account-id", self.tidb_account_id)?,
             external_id: parse("--external-id", self.external_id)?,
             no_external_id: self.no_external_id,
