@@ -161,41 +161,9 @@ pub async fn run(
     prompter: &mut dyn Prompter,
 ) -> Result<AccessKeyReport, Error> {
     let (inputs, secret_file) = resolve(ctx, req, prompter)?;
-    let clients = match Clients::connect(&ctx.conn).await {
-        Ok(clients) => Some(clients),
-        Err(e @ Error::Credentials { .. }) if ctx.dry_run => {
-            ctx.ui.warn(format!(
-                "planning without AWS: {}",
-                e.to_string().replace('\n', " ")
-            ));
-            None
-        }
-        Err(e) => return Err(e),
-    };
-    let (facts, state) = match &clients {
-        Some(clients) => {
-            let step = ctx
-                .ui
-                .step("Checking the bucket, the account and existing resources");
-            match gather(clients, &inputs, ctx.dry_run).await {
-                Ok(found) => {
-                    step.done("done");
-                    found
-                }
-                Err(e) => {
-                    step.fail();
-                    return Err(e);
-                }
-            }
-        }
-        None => (
-            Facts {
-                bucket_region: ctx.conn.region.clone(),
-                ..Facts::default()
-            },
-            UserState::default(),
-        ),
-    };
+    let clients = crate::connect_or_plan_offline(ctx).await?;
+    let (facts, state): (Facts, UserState) =
+        crate::survey(ctx, clients.as_ref(), |c| gather(c, &inputs, ctx.dry_run)).await?;
     let plan = plan::user(&inputs, &facts, &state)?;
     if ctx.dry_run {
         return Ok(AccessKeyReport::Plan {
@@ -204,16 +172,10 @@ pub async fn run(
         });
     }
     let clients = clients.expect("connected unless dry run");
-    for warning in &plan.warnings {
-        ctx.ui.warn(warning);
-    }
-    if ctx.can_prompt && !ctx.yes {
-        wizard::confirm_plan(prompter, &render_user_plan(ctx, &plan))?;
-    } else {
-        for action in &plan.actions {
-            ctx.ui.info(format!("plan: {}", plan.describe(action)));
-        }
-    }
+    let actions = plan.actions.iter().map(|a| plan.describe(a)).collect();
+    wizard::present_plan(ctx, prompter, &plan.warnings, actions, || {
+        render_user_plan(ctx, &plan)
+    })?;
 
     let mut journal = Journal::default();
     let mut file = SecretFile::new(secret_file);

@@ -47,6 +47,49 @@ pub struct Context {
     pub stop: signals::Stop,
 }
 
+/// Connects to AWS. Under `--dry-run`, missing credentials mean planning without AWS (`None`).
+pub(crate) async fn connect_or_plan_offline(ctx: &Context) -> Result<Option<Clients>, Error> {
+    match Clients::connect(&ctx.conn).await {
+        Ok(clients) => Ok(Some(clients)),
+        Err(e @ Error::Credentials { .. }) if ctx.dry_run => {
+            ctx.ui.warn(format!(
+                "planning without AWS: {}",
+                e.to_string().replace('\n', " ")
+            ));
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Reads what a plan needs, behind a spinner; without AWS, only what the flags tell.
+pub(crate) async fn survey<'a, S, Fut>(
+    ctx: &Context,
+    clients: Option<&'a Clients>,
+    gather: impl FnOnce(&'a Clients) -> Fut,
+) -> Result<(plan::Facts, S), Error>
+where
+    S: Default,
+    Fut: std::future::Future<Output = Result<(plan::Facts, S), Error>>,
+{
+    let Some(clients) = clients else {
+        let facts = plan::Facts {
+            bucket_region: ctx.conn.region.clone(),
+            ..plan::Facts::default()
+        };
+        return Ok((facts, S::default()));
+    };
+    let step = ctx
+        .ui
+        .step("Checking the bucket, the account and existing resources");
+    let found = gather(clients).await;
+    match &found {
+        Ok(_) => step.done("done"),
+        Err(_) => step.fail(),
+    }
+    found
+}
+
 /// Undoes what the journal holds after `err`, and folds the outcome into the error the user sees.
 pub(crate) async fn undo(
     ctx: &Context,

@@ -188,41 +188,11 @@ pub async fn run(
             "--no-external-id: without an external ID, every cluster in the TiDB Cloud project can assume this role (the confused-deputy risk)",
         );
     }
-    let clients = match Clients::connect(&ctx.conn).await {
-        Ok(clients) => Some(clients),
-        Err(e @ Error::Credentials { .. }) if ctx.dry_run => {
-            ctx.ui.warn(format!(
-                "planning without AWS: {}",
-                e.to_string().replace('\n', " ")
-            ));
-            None
-        }
-        Err(e) => return Err(e),
-    };
-    let (facts, state) = match &clients {
-        Some(clients) => {
-            let step = ctx
-                .ui
-                .step("Checking the bucket, the account and existing resources");
-            match gather(clients, method, &inputs, ctx.dry_run).await {
-                Ok(found) => {
-                    step.done("done");
-                    found
-                }
-                Err(e) => {
-                    step.fail();
-                    return Err(e);
-                }
-            }
-        }
-        None => (
-            Facts {
-                bucket_region: ctx.conn.region.clone(),
-                ..Facts::default()
-            },
-            RoleState::default(),
-        ),
-    };
+    let clients = crate::connect_or_plan_offline(ctx).await?;
+    let (facts, state): (Facts, RoleState) = crate::survey(ctx, clients.as_ref(), |c| {
+        gather(c, method, &inputs, ctx.dry_run)
+    })
+    .await?;
     let plan = plan::role(method, &inputs, &facts, &state)?;
     if ctx.dry_run {
         return Ok(RoleReport::Plan {
@@ -231,16 +201,10 @@ pub async fn run(
         });
     }
     let clients = clients.expect("connected unless dry run");
-    for warning in &plan.warnings {
-        ctx.ui.warn(warning);
-    }
-    if plan.changes() && ctx.can_prompt && !ctx.yes {
-        wizard::confirm_plan(prompter, &render_role_plan(&ctx.ui, &plan))?;
-    } else if plan.changes() {
-        for action in &plan.actions {
-            ctx.ui.info(format!("plan: {}", plan.describe(action)));
-        }
-    }
+    let actions = plan.actions.iter().map(|a| plan.describe(a)).collect();
+    wizard::present_plan(ctx, prompter, &plan.warnings, actions, || {
+        render_role_plan(&ctx.ui, &plan)
+    })?;
 
     let mut journal = Journal::default();
     ctx.stop.begin_changes();

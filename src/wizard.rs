@@ -111,6 +111,30 @@ where
         .map_err(|e| Error::invalid(prompt.to_string(), e))
 }
 
+/// Before changes: the plan's warnings, then the plan and Proceed? at a terminal, or one line
+/// per change otherwise (with `--yes`).
+pub fn present_plan(
+    ctx: &Context,
+    prompter: &mut dyn Prompter,
+    warnings: &[String],
+    actions: Vec<String>,
+    render: impl FnOnce() -> String,
+) -> Result<(), Error> {
+    for warning in warnings {
+        ctx.ui.warn(warning);
+    }
+    if actions.is_empty() {
+        return Ok(());
+    }
+    if ctx.can_prompt && !ctx.yes {
+        return confirm_plan(prompter, &render());
+    }
+    for action in actions {
+        ctx.ui.info(format!("plan: {action}"));
+    }
+    Ok(())
+}
+
 /// Shows the plan and asks; "no" cancels with nothing changed.
 pub fn confirm_plan(prompter: &mut dyn Prompter, plan: &str) -> Result<(), Error> {
     eprintln!("\n{plan}\n");
