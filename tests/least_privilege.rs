@@ -57,19 +57,7 @@ async fn probe_for(access: &str) -> (Aws, String) {
     let url = server.moto.url();
     let (key, secret) = &server.admin;
     let admin = aws_as(&url, key, secret).await;
-    let bucket = unique(&format!("lp-{access}"));
-    admin.create_bucket(&bucket).await;
-    for k in ["data/in.csv", "other/in.csv"] {
-        admin
-            .s3
-            .put_object()
-            .bucket(&bucket)
-            .key(k)
-            .body(b"a,b\n".to_vec().into())
-            .send()
-            .await
-            .unwrap();
-    }
+    let bucket = admin.seeded_bucket(&format!("lp-{access}")).await;
     let out = bin_with_keys(&url, key, secret)
         .args([
             "role",
@@ -240,19 +228,7 @@ async fn the_printed_access_key_reads_only_its_directory() {
     let url = server.moto.url();
     let (key, secret) = &server.admin;
     let admin = aws_as(&url, key, secret).await;
-    let bucket = unique("lp-key");
-    admin.create_bucket(&bucket).await;
-    for k in ["data/in.csv", "other/in.csv"] {
-        admin
-            .s3
-            .put_object()
-            .bucket(&bucket)
-            .key(k)
-            .body(b"a,b\n".to_vec().into())
-            .send()
-            .await
-            .unwrap();
-    }
+    let bucket = admin.seeded_bucket("lp-key").await;
     let out = bin_with_keys(&url, key, secret)
         .args([
             "access-key",
@@ -297,17 +273,7 @@ async fn the_stack_made_policy_allows_export_and_nothing_else() {
     let url = server.moto.url();
     let (key, secret) = &server.admin;
     let admin = aws_as(&url, key, secret).await;
-    let bucket = unique("lp-cfn");
-    admin.create_bucket(&bucket).await;
-    admin
-        .s3
-        .put_object()
-        .bucket(&bucket)
-        .key("data/in.csv")
-        .body(b"a,b\n".to_vec().into())
-        .send()
-        .await
-        .unwrap();
+    let bucket = admin.seeded_bucket("lp-cfn").await;
     let role = format!("r-{bucket}");
     let out = bin_with_keys(&url, key, secret)
         .args([

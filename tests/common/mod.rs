@@ -102,6 +102,24 @@ impl Aws {
         self.s3.create_bucket().bucket(name).send().await.unwrap();
     }
 
+    /// A new bucket holding `data/in.csv` and `other/in.csv`: one object inside the directory
+    /// a test grants, one outside it.
+    pub async fn seeded_bucket(&self, prefix: &str) -> String {
+        let bucket = unique(prefix);
+        self.create_bucket(&bucket).await;
+        for key in ["data/in.csv", "other/in.csv"] {
+            self.s3
+                .put_object()
+                .bucket(&bucket)
+                .key(key)
+                .body(b"a,b\n".to_vec().into())
+                .send()
+                .await
+                .unwrap();
+        }
+        bucket
+    }
+
     /// A customer-managed key; returns (key ID, key ARN).
     pub async fn create_key(&self) -> (String, String) {
         let out = self.kms.create_key().send().await.unwrap();
