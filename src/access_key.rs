@@ -581,6 +581,9 @@ pub fn ci_command(ctx: &Context, o: &AccessKeyOutcome) -> String {
     ]
     .map(str::to_string)
     .to_vec();
+    for key in &o.kms_keys {
+        words.extend(["--kms-key".into(), key.to_string()]);
+    }
     words.extend(crate::output::connection_flags(&ctx.conn));
     words.push("--yes".into());
     crate::output::command_line(words.iter().map(String::as_str))

@@ -718,6 +718,11 @@ pub fn ci_command(ctx: &Context, o: &RoleOutcome) -> String {
     if let Some(stack) = &o.stack_name {
         words.extend(["--stack-name".into(), stack.to_string()]);
     }
+    // Every key granted, so that a rerun keeps extra keys given by hand (the bucket's own key
+    // would be found again anyway).
+    for key in &o.kms_keys {
+        words.extend(["--kms-key".into(), key.to_string()]);
+    }
     words.extend(crate::output::connection_flags(&ctx.conn));
     words.push("--yes".into());
     crate::output::command_line(words.iter().map(String::as_str))
@@ -743,5 +748,59 @@ pub fn next_steps(ctx: &Context, report: &RoleReport) {
             "To repeat this setup in CI, without questions:\n  {}",
             ci_command(ctx, outcome)
         ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aws::Connection;
+    use crate::output::{Format, Ui};
+
+    #[test]
+    fn the_ci_command_repeats_every_choice_and_quotes_what_needs_it() {
+        let ctx = Context {
+            conn: Connection {
+                profile: Some("prod".into()),
+                region: None,
+                endpoint_url: None,
+            },
+            format: Format::Text,
+            yes: false,
+            dry_run: false,
+            no_input: false,
+            can_prompt: true,
+            ui: Ui::plain(),
+            stop: Default::default(),
+        };
+        let outcome = RoleOutcome {
+            role_arn: "arn:aws:iam::123456789012:role/r".into(),
+            policy_arn: None,
+            role_name: "r".parse().unwrap(),
+            policy_name: "r-policy".parse().unwrap(),
+            bucket: "bkt1".into(),
+            prefix: "my dir".into(),
+            access: Access::Export,
+            kms_keys: vec!["arn:aws:kms:us-east-1:123456789012:key/k1".parse().unwrap()],
+            changed: true,
+            method: Method::Cloudformation,
+            account_id: None,
+            bucket_region: None,
+            tidb_account_id: "380838443567".parse().unwrap(),
+            external_id: Some("ext-1".parse().unwrap()),
+            actions: vec![],
+            stack_name: Some("r".parse().unwrap()),
+            stack_id: None,
+            verify: crate::verify::Report {
+                ok: true,
+                checks: vec![],
+            },
+        };
+        assert_eq!(
+            ci_command(&ctx, &outcome),
+            "serverless-s3-setup role --method cloudformation --uri 's3://bkt1/my dir/' --access export \
+             --tidb-account-id 380838443567 --external-id ext-1 --role-name r --policy-name r-policy \
+             --stack-name r --kms-key arn:aws:kms:us-east-1:123456789012:key/k1 --profile prod --yes"
+        );
     }
 }
