@@ -31,7 +31,7 @@ pub struct Terminal {
 fn interrupted(e: dialoguer::Error) -> Error {
     match e {
         dialoguer::Error::IO(e) if e.kind() == std::io::ErrorKind::Interrupted => {
-            Error::Interrupted(" at a prompt; nothing was changed".into())
+            Error::Interrupted(" by Ctrl-C; nothing was changed".into())
         }
         dialoguer::Error::IO(e) => Error::Other(anyhow::anyhow!("reading the answer: {e}")),
     }
@@ -64,7 +64,7 @@ impl Prompter for Terminal {
             .interact_opt()
             .map_err(interrupted)?
             .ok_or(Error::Interrupted(
-                " at a prompt; nothing was changed".into(),
+                " by Ctrl-C; nothing was changed".into(),
             ))
     }
 
@@ -75,7 +75,7 @@ impl Prompter for Terminal {
             .interact_opt()
             .map_err(interrupted)?
             .ok_or(Error::Interrupted(
-                " at a prompt; nothing was changed".into(),
+                " by Ctrl-C; nothing was changed".into(),
             ))
     }
 }

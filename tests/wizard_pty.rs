@@ -168,7 +168,7 @@ async fn ctrl_c_at_the_plan_exits_130_and_creates_nothing() {
     p.send_control('c').unwrap();
     let tail = p.exp_eof().unwrap();
     assert!(
-        tail.contains("interrupted at a prompt; nothing was changed"),
+        tail.contains("interrupted by Ctrl-C; nothing was changed"),
         "{tail}"
     );
     let status = exit_code(&p);
