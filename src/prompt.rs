@@ -63,9 +63,7 @@ impl Prompter for Terminal {
             .default(default)
             .interact_opt()
             .map_err(interrupted)?
-            .ok_or(Error::Interrupted(
-                " by Ctrl-C; nothing was changed".into(),
-            ))
+            .ok_or(Error::Interrupted(" by Ctrl-C; nothing was changed".into()))
     }
 
     fn confirm(&mut self, prompt: &str, default: bool) -> Result<bool, Error> {
@@ -74,9 +72,7 @@ impl Prompter for Terminal {
             .default(default)
             .interact_opt()
             .map_err(interrupted)?
-            .ok_or(Error::Interrupted(
-                " by Ctrl-C; nothing was changed".into(),
-            ))
+            .ok_or(Error::Interrupted(" by Ctrl-C; nothing was changed".into()))
     }
 }
 
