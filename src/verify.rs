@@ -612,10 +612,10 @@ pub async fn gather(
     let bucket = detect::bucket(clients, &e.location, &[], true);
     let principal = async {
         match subject {
-            Subject::Role { name, arn } => {
+            Subject::Role { name, .. } => {
                 let role = iam::get_role(&clients.iam, name).await?;
                 let Some(role) = role else {
-                    return Ok::<_, Error>((None, None, None, Vec::new(), None));
+                    return Ok::<_, Error>((None, None, None, Vec::new()));
                 };
                 let (attached, inline) = tokio::join!(
                     iam::attached_role_policies(&clients.iam, name),
@@ -623,13 +623,12 @@ pub async fn gather(
                 );
                 let mut policies = iam::managed_documents(&clients.iam, &attached?).await?;
                 policies.extend(inline?);
-                let _ = arn;
-                Ok((Some(role.arn), role.created, role.trust, policies, Some(())))
+                Ok((Some(role.arn), role.created, role.trust, policies))
             }
             Subject::User { name } => {
                 let name = name.as_str();
                 let Some(user) = iam::get_user(&clients.iam, name).await? else {
-                    return Ok((None, None, None, Vec::new(), None));
+                    return Ok((None, None, None, Vec::new()));
                 };
                 let (attached, inline, groups) = tokio::join!(
                     iam::attached_user_policies(&clients.iam, name),
@@ -645,12 +644,12 @@ pub async fn gather(
                         iam::inline_documents(&clients.iam, PrincipalKind::Group, &group).await?,
                     );
                 }
-                Ok((Some(user.arn), None, None, policies, Some(())))
+                Ok((Some(user.arn), None, None, policies))
             }
         }
     };
     let (bucket, principal) = tokio::join!(bucket, principal);
-    let (principal_arn, created, trust, policies, _) = principal?;
+    let (principal_arn, created, trust, policies) = principal?;
     let bucket = bucket?;
     let partition = principal_arn
         .as_deref()
