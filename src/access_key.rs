@@ -106,20 +106,11 @@ pub fn resolve(
     if let Some(path) = &req.secret_file {
         check_secret_file(path)?;
     }
-    if !ctx.can_prompt {
-        let mut missing = Vec::new();
-        if req.location.is_none() {
-            missing.push("--uri");
-        }
-        if !ctx.yes && !ctx.dry_run {
-            missing.push(
-                "--yes (to apply without a terminal to confirm on; or --dry-run to only plan)",
-            );
-        }
-        if !missing.is_empty() {
-            return Err(wizard::missing_error(ctx, &missing));
-        }
-    }
+    let missing = match req.location {
+        None => vec!["--uri"],
+        Some(_) => vec![],
+    };
+    wizard::require_flags(ctx, missing, wizard::Intent::Apply)?;
     let ask_defaults = ctx.can_prompt && !ctx.yes;
     let access = match req.access {
         Some(a) => a,
@@ -628,20 +619,11 @@ pub async fn delete(
     req: DeleteRequest,
     prompter: &mut dyn Prompter,
 ) -> Result<DeleteOutcome, Error> {
-    if !ctx.can_prompt {
-        let mut missing = Vec::new();
-        if req.user_name.is_none() {
-            missing.push("--user-name");
-        }
-        if !ctx.yes && !ctx.dry_run {
-            missing.push(
-                "--yes (to delete without a terminal to confirm on; or --dry-run to only list)",
-            );
-        }
-        if !missing.is_empty() {
-            return Err(wizard::missing_error(ctx, &missing));
-        }
-    }
+    let missing = match req.user_name {
+        None => vec!["--user-name"],
+        Some(_) => vec![],
+    };
+    wizard::require_flags(ctx, missing, wizard::Intent::Delete)?;
     let user_name: UserName = match req.user_name {
         Some(u) => u,
         None => ask(prompter, "IAM user name", None)?,
@@ -732,21 +714,12 @@ pub async fn delete(
         ctx.ui.info(format!("nothing to delete: {what}"));
         return Ok(nothing());
     }
-    if ctx.dry_run || (ctx.can_prompt && !ctx.yes) {
-        ctx.ui.info(ctx.ui.bold("Will delete"));
-        for s in &steps {
-            ctx.ui.info(format!("  - {s}"));
-        }
-    }
-    if ctx.dry_run {
+    if !wizard::confirm_deletion(ctx, prompter, &steps)? {
         return Ok(DeleteOutcome {
             user_name,
             deleted: Vec::new(),
             changed: false,
         });
-    }
-    if ctx.can_prompt && !ctx.yes && !prompter.confirm("Delete these?", false)? {
-        return Err(Error::Cancelled);
     }
     let mut deleted = Vec::new();
     ctx.stop.begin_changes();

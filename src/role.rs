@@ -82,26 +82,17 @@ pub fn resolve(
     req: RoleRequest,
     prompter: &mut dyn Prompter,
 ) -> Result<(Method, RoleInputs), Error> {
-    if !ctx.can_prompt {
-        let mut missing = Vec::new();
-        if req.location.is_none() {
-            missing.push("--uri");
-        }
-        if req.tidb_account.is_none() {
-            missing.push("--tidb-account-id");
-        }
-        if req.external_id.is_none() && !req.no_external_id {
-            missing.push("--external-id");
-        }
-        if !ctx.yes && !ctx.dry_run {
-            missing.push(
-                "--yes (to apply without a terminal to confirm on; or --dry-run to only plan)",
-            );
-        }
-        if !missing.is_empty() {
-            return Err(wizard::missing_error(ctx, &missing));
-        }
+    let mut missing = Vec::new();
+    if req.location.is_none() {
+        missing.push("--uri");
     }
+    if req.tidb_account.is_none() {
+        missing.push("--tidb-account-id");
+    }
+    if req.external_id.is_none() && !req.no_external_id {
+        missing.push("--external-id");
+    }
+    wizard::require_flags(ctx, missing, wizard::Intent::Apply)?;
     let ask_defaults = ctx.can_prompt && !ctx.yes;
     let access = match req.access {
         Some(a) => a,

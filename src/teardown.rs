@@ -11,7 +11,7 @@ use crate::error::Error;
 use crate::inputs::{RoleName, StackName, UserName};
 use crate::prompt::Prompter;
 use crate::wait::{self, Goal};
-use crate::{apply, Context};
+use crate::{apply, wizard, Context};
 
 /// What to tear down.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,23 +41,6 @@ fn refuse(what: String) -> Error {
     ))
 }
 
-/// Shows the steps and asks, or goes on with `--yes`; `--dry-run` shows them and stops.
-fn confirm(ctx: &Context, prompter: &mut dyn Prompter, steps: &[String]) -> Result<bool, Error> {
-    if ctx.dry_run || (ctx.can_prompt && !ctx.yes) {
-        ctx.ui.info(ctx.ui.bold("Will delete"));
-        for s in steps {
-            ctx.ui.info(format!("  - {s}"));
-        }
-    }
-    if ctx.dry_run {
-        return Ok(false);
-    }
-    if ctx.can_prompt && !ctx.yes && !prompter.confirm("Delete these?", false)? {
-        return Err(Error::Cancelled);
-    }
-    Ok(true)
-}
-
 pub async fn run(
     ctx: &Context,
     req: TeardownRequest,
@@ -69,12 +52,7 @@ pub async fn run(
             hint: String::new(),
         });
     };
-    if !ctx.can_prompt && !ctx.yes && !ctx.dry_run {
-        return Err(crate::wizard::missing_error(
-            ctx,
-            &["--yes (to delete without a terminal to confirm on; or --dry-run to only list)"],
-        ));
-    }
+    wizard::require_flags(ctx, Vec::new(), wizard::Intent::Delete)?;
     if let Target::User(name) = target {
         let outcome = access_key::delete(
             ctx,
@@ -148,7 +126,7 @@ async fn stack(
     if let Some(arn) = info.outputs.get("RoleArn") {
         steps.push(format!("with it, role {arn}"));
     }
-    if !confirm(ctx, prompter, &steps)? {
+    if !wizard::confirm_deletion(ctx, prompter, &steps)? {
         return Ok(TeardownOutcome {
             target,
             deleted: Vec::new(),
@@ -216,7 +194,7 @@ async fn role(
         );
         if let Some(orphan) = orphaned_policy(clients, &owner, name).await? {
             let steps = vec![format!("policy {} (left without its role)", orphan.arn)];
-            if !confirm(ctx, prompter, &steps)? {
+            if !wizard::confirm_deletion(ctx, prompter, &steps)? {
                 return Ok(TeardownOutcome {
                     target,
                     deleted: Vec::new(),
@@ -276,7 +254,7 @@ async fn role(
         });
     }
     steps.push(format!("role {name}"));
-    if !confirm(ctx, prompter, &steps)? {
+    if !wizard::confirm_deletion(ctx, prompter, &steps)? {
         return Ok(TeardownOutcome {
             target,
             deleted: Vec::new(),

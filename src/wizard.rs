@@ -144,6 +144,58 @@ pub fn confirm_plan(prompter: &mut dyn Prompter, plan: &str) -> Result<(), Error
     }
 }
 
+/// What a run without a terminal is about to do, for the `--yes` it then needs.
+#[derive(Debug, Clone, Copy)]
+pub enum Intent {
+    Apply,
+    Delete,
+}
+
+/// Without a terminal nothing can be asked: every missing flag is named at once, with `--yes`
+/// when the run would change something unconfirmed. At a terminal the missing values are asked.
+pub fn require_flags(ctx: &Context, mut missing: Vec<&str>, intent: Intent) -> Result<(), Error> {
+    if ctx.can_prompt {
+        return Ok(());
+    }
+    if !ctx.yes && !ctx.dry_run {
+        missing.push(match intent {
+            Intent::Apply => {
+                "--yes (to apply without a terminal to confirm on; or --dry-run to only plan)"
+            }
+            Intent::Delete => {
+                "--yes (to delete without a terminal to confirm on; or --dry-run to only list)"
+            }
+        });
+    }
+    match missing.is_empty() {
+        true => Ok(()),
+        false => Err(missing_error(ctx, &missing)),
+    }
+}
+
+/// Lists what will be deleted and asks (at a terminal, without `--yes`). `Ok(false)` under
+/// `--dry-run`, which only lists; "no" cancels with nothing changed.
+pub fn confirm_deletion(
+    ctx: &Context,
+    prompter: &mut dyn Prompter,
+    steps: &[String],
+) -> Result<bool, Error> {
+    let ask = ctx.can_prompt && !ctx.yes;
+    if ctx.dry_run || ask {
+        ctx.ui.info(ctx.ui.bold("Will delete"));
+        for s in steps {
+            ctx.ui.info(format!("  - {s}"));
+        }
+    }
+    if ctx.dry_run {
+        return Ok(false);
+    }
+    if ask && !prompter.confirm("Delete these?", false)? {
+        return Err(Error::Cancelled);
+    }
+    Ok(true)
+}
+
 /// The error for required inputs that cannot be asked for.
 pub fn missing_error(ctx: &Context, flags: &[&str]) -> Error {
     Error::Missing {
