@@ -120,19 +120,12 @@ impl Resource {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum State {
-    /// The request was sent; without an answer, it may have taken effect.
-    Pending,
-    Created,
-    /// AWS refused the request: there is nothing to undo.
-    NotCreated,
-}
-
-/// The record of one run's creations.
+/// The record of one run's creations: each resource, and whether it may exist. A request
+/// that got no answer (timeout, dropped connection) may still have taken effect, so only an
+/// error that AWS answered clears an entry.
 #[derive(Debug, Default)]
 pub struct Journal {
-    entries: Vec<(Resource, State)>,
+    entries: Vec<(Resource, bool)>,
 }
 
 /// A handle to one entry of the journal.
@@ -142,13 +135,10 @@ pub struct Entry(usize);
 impl Journal {
     /// Records the intent before the request is sent, so that an interrupt cannot lose it.
     pub fn begin(&mut self, resource: Resource) -> Entry {
-        self.entries.push((resource, State::Pending));
+        self.entries.push((resource, true));
         Entry(self.entries.len() - 1)
     }
 
-    /// Settles an entry with the request's result. An error that AWS answered means nothing
-    /// was created; an error with no answer (timeout, dropped connection) leaves it pending,
-    /// since the request may still have taken effect.
     /// Replaces an entry's resource, once its identity is known (a new access key's ID).
     pub fn identify(&mut self, entry: Entry, resource: Resource) {
         self.entries[entry.0].0 = resource;
@@ -156,20 +146,22 @@ impl Journal {
 
     /// Takes an entry out of the undo: it is left in AWS on purpose, and the error says so.
     pub fn release(&mut self, entry: Entry) {
-        self.entries[entry.0].1 = State::NotCreated;
+        self.entries[entry.0].1 = false;
     }
 
+    /// Settles an entry with the request's result: an error that AWS answered means nothing
+    /// was created.
     pub fn settle<T>(&mut self, entry: Entry, result: &Result<T, AwsError>) {
-        match result {
-            Ok(_) => self.entries[entry.0].1 = State::Created,
-            Err(e) if e.status.is_some() => self.entries[entry.0].1 = State::NotCreated,
-            Err(_) => {}
+        if let Err(e) = result {
+            if e.status.is_some() {
+                self.entries[entry.0].1 = false;
+            }
         }
     }
 
-    /// Whether anything may need undoing.
+    /// Whether nothing may need undoing.
     pub fn is_empty(&self) -> bool {
-        self.entries.iter().all(|(_, s)| *s == State::NotCreated)
+        self.entries.iter().all(|(_, may_exist)| !may_exist)
     }
 
     /// Undoes everything, newest first. On failure, returns the text that tells the user
@@ -177,8 +169,8 @@ impl Journal {
     pub async fn undo(&mut self, clients: &Clients, profile: Option<&str>) -> Undo {
         let mut undone = Vec::new();
         let mut left = Vec::new();
-        while let Some((resource, state)) = self.entries.pop() {
-            if state == State::NotCreated {
+        while let Some((resource, may_exist)) = self.entries.pop() {
+            if !may_exist {
                 continue;
             }
             match resource.remove(clients).await {
