@@ -395,6 +395,11 @@ async fn two_runs_at_once_make_one_role_and_one_policy() {
             _ => "DescribeStacks",
         };
         proxy.fail(Match::Action(read.into()), Fault::Delay(700), 2);
+        if flow == Flow::RoleCfn {
+            // AWS serializes CreateStack per stack name; moto's threads do not, and two at once
+            // there can collide inside moto on the role itself. Let the first one land first.
+            proxy.fail(Match::NthOf("CreateStack".into(), 2), Fault::Delay(500), 1);
+        }
         let bucket = prepare(flow, &aws, "twice").await;
         let spawn = || {
             Command::new(env!("CARGO_BIN_EXE_serverless-s3-setup"))
