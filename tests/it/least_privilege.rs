@@ -1,9 +1,8 @@
 //! Least privilege, proven with moto's IAM enforcement: the policy the tool creates is attached
 //! to a probe user, whose own key then tries what TiDB Cloud would, and what it must not.
 
-mod common;
 
-use common::*;
+use crate::common::*;
 
 struct Enforced {
     moto: Moto,

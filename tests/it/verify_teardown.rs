@@ -1,8 +1,7 @@
 //! `verify` on good and broken setups, and `teardown` leaving nothing behind.
 
-mod common;
 
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 
 fn role_json(endpoint: &str, method: &str, uri: &str, access: &str, role: &str) -> Value {
@@ -337,7 +336,7 @@ async fn nothing_of(aws: &Aws, bucket: &str) {
         .into_iter()
         .filter(|p| p.0.contains(bucket))
         .collect();
-    let users = aws.iam.list_users().send().await.unwrap();
+    let users = aws.iam.list_users().max_items(1000).send().await.unwrap();
     let users: Vec<_> = users
         .users()
         .iter()

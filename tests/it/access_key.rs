@@ -1,11 +1,10 @@
 //! `access-key` against moto: the user, its policy and its key, read back through IAM; the
 //! secret shown once and nowhere else; the key limit; delete; rollback.
 
-mod common;
 
 use std::os::unix::fs::PermissionsExt;
 
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 
 fn key_args(bucket: &str, access: &str) -> Vec<String> {
@@ -355,7 +354,7 @@ async fn a_failed_create_access_key_undoes_the_user_and_the_policy() {
     assert!(stdout.is_empty());
     assert!(stderr.contains("iam:CreateAccessKey failed"), "{stderr}");
     assert!(!path.exists(), "the empty secret file is removed");
-    let users = aws.iam.list_users().send().await.unwrap();
+    let users = aws.iam.list_users().max_items(1000).send().await.unwrap();
     assert!(
         users
             .users()

@@ -1,8 +1,7 @@
 //! `role --method iam` against moto: outcomes checked from outside through the AWS APIs.
 
-mod common;
 
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 
 fn role_args(uri: &str, access: &str) -> Vec<String> {

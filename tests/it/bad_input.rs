@@ -1,8 +1,7 @@
 //! Bad input exits 2 with a message naming the flag and the rule, and sends no request at all.
 
-mod common;
 
-use common::*;
+use crate::common::*;
 
 const GOOD: [(&str, &str); 4] = [
     ("--uri", "s3://good-bucket/data/"),

@@ -1,12 +1,11 @@
 //! Proven under faults: a fault at every request of every flow, in three ways; retries of
 //! transient errors; interrupts at each apply step; two runs at once; bad credentials.
 
-mod common;
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Flow {
@@ -82,7 +81,7 @@ async fn leftovers(aws: &Aws, bucket: &str) -> Vec<String> {
             .filter(|p| p.0.contains(bucket))
             .map(|p| p.0),
     );
-    let users = aws.iam.list_users().send().await.unwrap();
+    let users = aws.iam.list_users().max_items(1000).send().await.unwrap();
     left.extend(
         users
             .users()

@@ -1,11 +1,10 @@
 //! The wizard at a real terminal: the binary runs in a pseudo-terminal against moto, the test
 //! types the answers and reads the screen, then checks the result through the AWS APIs.
 
-mod common;
 
 use std::process::Command;
 
-use common::*;
+use crate::common::*;
 use rexpect::session::{spawn_command, PtySession};
 
 /// The binary with no arguments in a pseudo-terminal, pointed at moto.

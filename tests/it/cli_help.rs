@@ -1,9 +1,7 @@
 //! The help text is part of the interface: snapshot it, so that a change to it is reviewed.
 
-mod common;
-
 fn help(args: &[&str]) -> String {
-    let out = common::bare_bin().args(args).output().unwrap();
+    let out = crate::common::bare_bin().args(args).output().unwrap();
     assert!(out.status.success());
     String::from_utf8(out.stdout).unwrap()
 }

@@ -1,9 +1,8 @@
 //! Failures midway: a fault-injecting proxy between the binary and moto fails chosen calls,
 //! and the run must leave nothing of its own behind, or say exactly what is left.
 
-mod common;
 
-use common::*;
+use crate::common::*;
 
 fn role_args(bucket: &str) -> Vec<String> {
     [

@@ -1,0 +1,15 @@
+//! The integration tests: one binary, so that an edit in `src/` links one test executable,
+//! not ten. Each module is one area; `common` holds the moto harness and the fault proxy.
+
+mod common;
+
+mod access_key;
+mod bad_input;
+mod cli_help;
+mod faults;
+mod least_privilege;
+mod reliability;
+mod role_cloudformation;
+mod role_iam;
+mod verify_teardown;
+mod wizard_pty;
