@@ -98,11 +98,8 @@ pub fn check_secret_file(path: &Path) -> Result<(), Error> {
     Ok(())
 }
 
-pub fn resolve(
-    ctx: &Context,
-    req: AccessKeyRequest,
-    prompter: &mut dyn Prompter,
-) -> Result<(UserInputs, Option<PathBuf>), Error> {
+/// Checks `--secret-file` and, without a terminal, names every flag the request lacks.
+pub fn check(ctx: &Context, req: &AccessKeyRequest) -> Result<(), Error> {
     if let Some(path) = &req.secret_file {
         check_secret_file(path)?;
     }
@@ -110,7 +107,16 @@ pub fn resolve(
         None => vec!["--uri"],
         Some(_) => vec![],
     };
-    wizard::require_flags(ctx, missing, wizard::Intent::Apply)?;
+    wizard::require_flags(ctx, missing, wizard::Intent::Apply)
+}
+
+/// Fills the gaps in a [`check`]ed request, as [`crate::role::resolve`] does.
+pub async fn resolve(
+    ctx: &Context,
+    req: AccessKeyRequest,
+    prompter: &mut dyn Prompter,
+    clients: Option<&Clients>,
+) -> Result<(UserInputs, Option<PathBuf>, detect::Located), Error> {
     let ask_defaults = ctx.can_prompt && !ctx.yes;
     let access = match req.access {
         Some(a) => a,
@@ -121,6 +127,8 @@ pub fn resolve(
         Some(l) => l,
         None => wizard::ask_location(prompter)?,
     };
+    let (location, located) = detect::locate(clients, location).await?;
+    located.tell(ctx);
     let default_user = defaults::user_name(&location, access);
     let user_name = match req.user_name {
         Some(n) => n,
@@ -142,6 +150,7 @@ pub fn resolve(
             kms_keys: req.kms_keys,
         },
         req.secret_file,
+        located,
     ))
 }
 
@@ -151,10 +160,15 @@ pub async fn run(
     req: AccessKeyRequest,
     prompter: &mut dyn Prompter,
 ) -> Result<AccessKeyReport, Error> {
-    let (inputs, secret_file) = resolve(ctx, req, prompter)?;
+    check(ctx, &req)?;
     let clients = crate::connect_or_plan_offline(ctx).await?;
-    let (facts, state): (Facts, UserState) =
-        crate::survey(ctx, clients.as_ref(), |c| gather(c, &inputs, ctx.dry_run)).await?;
+    let (inputs, secret_file, located) = resolve(ctx, req, prompter, clients.as_ref()).await?;
+    let region = located.region.clone();
+    let (mut facts, state): (Facts, UserState) = crate::survey(ctx, clients.as_ref(), |c| {
+        gather(c, &inputs, region, ctx.dry_run)
+    })
+    .await?;
+    located.into_facts(&mut facts);
     let plan = plan::user(&inputs, &facts, &state)?;
     if ctx.dry_run {
         return Ok(AccessKeyReport::Plan {
@@ -225,9 +239,16 @@ pub async fn run(
 async fn gather(
     clients: &Clients,
     inputs: &UserInputs,
+    region: Option<String>,
     dry_run: bool,
 ) -> Result<(Facts, UserState), Error> {
-    let bucket = detect::bucket(clients, &inputs.location, &inputs.kms_keys, !dry_run);
+    let bucket = detect::bucket(
+        clients,
+        &inputs.location,
+        region,
+        &inputs.kms_keys,
+        !dry_run,
+    );
     let state = async {
         let user_name = inputs.user_name.as_str();
         let (caller, user) = tokio::join!(

@@ -62,24 +62,19 @@ impl BucketFacts {
 /// `extra_keys` are the `--kms-key` values: with them, an unreadable key is a warning, not a stop.
 /// With `checks`, the bucket policy and Object Ownership are read too, for the checks after a
 /// setup; a dry run, which runs no checks, leaves them out.
+/// `located` is the bucket's region when [`locate`] already read it.
 pub async fn bucket(
     clients: &Clients,
     location: &S3Location,
+    located: Option<String>,
     extra_keys: &[KmsKeyArn],
     checks: bool,
 ) -> Result<BucketFacts, Error> {
     let bucket = location.bucket();
     let mut facts = BucketFacts::default();
-    let region = match s3::bucket_region(&clients.s3, bucket).await {
-        Ok(region) => region,
-        Err(Error::Aws(e)) if e.is_access_denied() => {
-            facts.warnings.push(format!(
-                "could not read the region of bucket `{bucket}` (s3:GetBucketLocation was denied); assuming {}",
-                clients.region()
-            ));
-            clients.region().to_string()
-        }
-        Err(e) => return Err(e),
+    let region = match located {
+        Some(region) => region,
+        None => region_or_assumed(clients, bucket, &mut facts.warnings).await?,
     };
     facts
         .findings
@@ -108,9 +103,16 @@ pub async fn bucket(
     facts.ownership = ownership.map_err(|e| first_line(&e));
     let encryption = match encryption {
         Ok(enc) => enc,
-        Err(e) if e.is_access_denied() => {
+        Err(e) if e.is_unreadable() => {
+            let why = match e.is_access_denied() {
+                true => "s3:GetEncryptionConfiguration was denied".to_string(),
+                false => format!(
+                    "S3 answered {} from {region}",
+                    e.code.as_deref().unwrap_or("a redirect")
+                ),
+            };
             facts.warnings.push(format!(
-                "could not read the default encryption of bucket `{bucket}` (s3:GetEncryptionConfiguration was denied); if it uses SSE-KMS, pass its key with --kms-key"
+                "could not read the default encryption of bucket `{bucket}` ({why}); if it uses SSE-KMS, pass its key with --kms-key"
             ));
             return Ok(facts);
         }
@@ -168,6 +170,82 @@ pub async fn bucket(
     ));
     facts.kms_key = Some(arn);
     Ok(facts)
+}
+
+/// The bucket's region; when it cannot be read, the caller's, with a warning.
+async fn region_or_assumed(
+    clients: &Clients,
+    bucket: &str,
+    warnings: &mut Vec<String>,
+) -> Result<String, Error> {
+    match s3::bucket_region(&clients.s3, bucket).await {
+        Ok(region) => Ok(region),
+        Err(Error::Aws(e)) if e.is_unreadable() => {
+            warnings.push(format!(
+                "could not read the region of bucket `{bucket}` (s3:ListBucket for HeadBucket, and s3:GetBucketLocation, were denied); assuming {}",
+                clients.region()
+            ));
+            Ok(clients.region().to_string())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Settles a URI that may name a file or a folder (`s3://bucket/dir/name`) with one listing
+/// of the bucket, and returns the bucket's region read on the way. A URI that settles itself
+/// costs no request. Without credentials, or when the listing is denied, the extension rule
+/// stands ([`crate::inputs::has_extension`]), with a warning for the denial.
+pub async fn locate(
+    clients: Option<&Clients>,
+    location: S3Location,
+) -> Result<(S3Location, Located), Error> {
+    let mut located = Located::default();
+    let (Some(clients), Some(path)) = (clients, location.unsettled_path()) else {
+        located.findings.extend(location.decision());
+        return Ok((location, located));
+    };
+    let region = region_or_assumed(clients, location.bucket(), &mut located.warnings).await?;
+    let s3 = clients.s3_in(&region);
+    located.region = Some(region);
+    let location = match s3::probe_path(&s3, location.bucket(), &path).await {
+        Ok((object, folder)) => location.settled(object, folder),
+        Err(e) if e.is_unreadable() => {
+            located.warnings.push(format!(
+                "could not list s3://{}/{path} to tell a file from a folder ({}); going by the name",
+                location.bucket(),
+                first_line(&e),
+            ));
+            location
+        }
+        Err(e) => return Err(e.into()),
+    };
+    located.findings.extend(location.decision());
+    Ok((location, located))
+}
+
+/// What [`locate`] learnt on the way, for the plan.
+#[derive(Debug, Clone, Default)]
+pub struct Located {
+    /// The bucket's region, when it was read.
+    pub region: Option<String>,
+    /// How the URI was read: `s3://b/in/x.csv is a file (found in the bucket) → access to …`.
+    pub findings: Vec<String>,
+    pub warnings: Vec<String>,
+}
+
+impl Located {
+    /// Says at once how the URI was read, before any question that depends on it.
+    pub fn tell(&self, ctx: &crate::Context) {
+        for line in &self.findings {
+            ctx.ui.info(line);
+        }
+    }
+
+    /// Adds what was learnt to the facts the plan shows.
+    pub fn into_facts(self, facts: &mut crate::plan::Facts) {
+        facts.findings.splice(0..0, self.findings);
+        facts.warnings.extend(self.warnings);
+    }
 }
 
 fn is_aws_managed_alias(key: &str) -> bool {

@@ -206,6 +206,25 @@ impl AwsError {
         ) || (self.code.is_none() && self.status == Some(403))
     }
 
+    /// S3's answers for a request sent to another region than the bucket's.
+    pub fn is_wrong_region(&self) -> bool {
+        matches!(
+            self.code.as_deref(),
+            Some(
+                "PermanentRedirect"
+                    | "AuthorizationHeaderMalformed"
+                    | "IllegalLocationConstraintException"
+                    | "TemporaryRedirect"
+            )
+        ) || (self.code.is_none() && matches!(self.status, Some(301 | 307)))
+    }
+
+    /// A read that did not work here, but whose absence only weakens what the tool can tell:
+    /// denied, or sent to the wrong region.
+    pub fn is_unreadable(&self) -> bool {
+        self.is_access_denied() || self.is_wrong_region()
+    }
+
     pub fn with_fix(mut self, fix: impl Into<String>) -> AwsError {
         self.fix = Some(fix.into());
         self
@@ -214,6 +233,23 @@ impl AwsError {
     fn default_fix(&self) -> Option<String> {
         let code = self.code.as_deref().unwrap_or_default();
         if self.is_access_denied() {
+            // AWS names the kind of policy behind a denial in the message ("… with an explicit
+            // deny in a service control policy", "… because no permissions boundary allows
+            // the … action"); see the IAM User Guide, "Troubleshoot access denied error
+            // messages".
+            let message = self.message.to_lowercase();
+            if message.contains("service control policy") {
+                return Some(format!(
+                    "a service control policy of your AWS organization denies {}; if the organization requires a permissions boundary, a path or tags on new roles and users, pass them with --permissions-boundary, --path and --tag; otherwise ask the organization's administrators",
+                    self.operation
+                ));
+            }
+            if message.contains("permissions boundary") {
+                return Some(format!(
+                    "a permissions boundary denies {}: on the identity in use (ask for a boundary that allows it), or, if the organization requires one on new roles and users, pass it with --permissions-boundary",
+                    self.operation
+                ));
+            }
             return Some(format!(
                 "the AWS identity in use lacks {}; run with credentials (--profile) that allow it",
                 self.operation

@@ -75,12 +75,42 @@ impl FromStr for Access {
     }
 }
 
-/// A bucket and an optional directory inside it, from `s3://bucket` or `s3://bucket/dir/`.
+/// What an S3 URI names. The TiDB Cloud console's File URI may name a folder, one file or a
+/// wildcard pattern of files; its Folder URI names a folder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Named {
+    Folder,
+    File,
+    Pattern,
+}
+
+/// How [`Named`] was decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Basis {
+    /// The URI settles it: a trailing `/`, the bucket's root, or a wildcard.
+    Syntax,
+    /// ListObjectsV2 on the path found an object of that name, or a folder.
+    Listed,
+    /// Nothing was found (or nothing could be read): a last segment with a file extension is
+    /// taken as a file, any other as a folder. See [`has_extension`].
+    Extension,
+}
+
+/// A bucket and the directory inside it that TiDB Cloud gets access to, from the URI the user
+/// gave: `s3://bucket`, `s3://bucket/dir/`, a file `s3://bucket/dir/file.csv` or a pattern
+/// `s3://bucket/dir/sales.*.csv`. A file or a pattern is served by access to its directory,
+/// which also covers a later re-import of the same folder.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct S3Location {
     bucket: String,
-    /// The directory without leading or trailing `/`; empty for the bucket's root.
+    /// The directory granted, without leading or trailing `/`; empty for the bucket's root.
     prefix: String,
+    /// The file name or pattern after `prefix`, when the URI names one.
+    leaf: Option<String>,
+    named: Named,
+    basis: Basis,
 }
 
 impl S3Location {
@@ -88,7 +118,7 @@ impl S3Location {
         &self.bucket
     }
 
-    /// The directory, without slashes at either end; empty for the root of the bucket.
+    /// The directory granted, without slashes at either end; empty for the root of the bucket.
     pub fn prefix(&self) -> &str {
         &self.prefix
     }
@@ -101,9 +131,111 @@ impl S3Location {
             format!("{}/*", self.prefix)
         }
     }
+
+    pub fn named(&self) -> Named {
+        self.named
+    }
+
+    pub fn basis(&self) -> Basis {
+        self.basis
+    }
+
+    /// The URI as the user meant it: the directory, or the file or pattern inside it.
+    pub fn given(&self) -> String {
+        match &self.leaf {
+            Some(leaf) => format!("{self}{leaf}"),
+            None => self.to_string(),
+        }
+    }
+
+    /// The key to look up when the URI alone cannot tell a file from a folder: `dir/name`
+    /// for `s3://bucket/dir/name`. `None` when the URI settles it.
+    pub fn unsettled_path(&self) -> Option<String> {
+        if self.basis != Basis::Extension {
+            return None;
+        }
+        Some(match &self.leaf {
+            Some(leaf) if self.prefix.is_empty() => leaf.clone(),
+            Some(leaf) => format!("{}/{leaf}", self.prefix),
+            None => self.prefix.clone(),
+        })
+    }
+
+    /// Settles a file-or-folder URI with what the bucket holds: an object of that exact key
+    /// makes it a file; otherwise a folder of that name makes it a folder. When neither is
+    /// there, the extension rule stands.
+    pub fn settled(&self, object: bool, folder: bool) -> S3Location {
+        let Some(path) = self.unsettled_path() else {
+            return self.clone();
+        };
+        let mut out = match (object, folder) {
+            (true, _) => S3Location::file_at(&self.bucket, &path),
+            (false, true) => S3Location::folder_at(&self.bucket, &path),
+            (false, false) => return self.clone(),
+        };
+        out.basis = Basis::Listed;
+        out
+    }
+
+    /// One line for the plan when the URI names more than a folder: what is granted, and why.
+    pub fn decision(&self) -> Option<String> {
+        let given = self.given();
+        let why = match self.basis {
+            Basis::Syntax => "",
+            Basis::Listed => " (found in the bucket)",
+            Basis::Extension => match self.named {
+                Named::File => " (by its name, which has a file extension)",
+                _ => " (by its name, which has no file extension)",
+            },
+        };
+        match self.named {
+            Named::Folder if self.basis == Basis::Syntax => None,
+            Named::Folder => Some(format!("{given} is a folder{why} → access to {self}")),
+            Named::File => Some(format!("{given} is a file{why} → access to {self}")),
+            Named::Pattern => Some(format!("{given} is a pattern of files → access to {self}")),
+        }
+    }
+
+    fn folder_at(bucket: &str, path: &str) -> S3Location {
+        S3Location {
+            bucket: bucket.to_string(),
+            prefix: path.trim_matches('/').to_string(),
+            leaf: None,
+            named: Named::Folder,
+            basis: Basis::Syntax,
+        }
+    }
+
+    fn file_at(bucket: &str, path: &str) -> S3Location {
+        let (dir, leaf) = path.rsplit_once('/').unwrap_or(("", path));
+        S3Location {
+            bucket: bucket.to_string(),
+            prefix: dir.to_string(),
+            leaf: Some(leaf.to_string()),
+            named: Named::File,
+            basis: Basis::Syntax,
+        }
+    }
+}
+
+/// The rule for a URI whose last segment may be a file or a folder, when the bucket cannot
+/// tell: a name with an extension of 1 to 8 letters and digits, at least one of them a letter
+/// (`TableName.01.csv`, `part.parquet`, `a.csv.gz`), is a file; `data`, `2024.01` and `v1.`
+/// are folders.
+pub fn has_extension(name: &str) -> bool {
+    match name.rsplit_once('.') {
+        Some((stem, ext)) => {
+            !stem.is_empty()
+                && (1..=8).contains(&ext.len())
+                && ext.bytes().all(|b| b.is_ascii_alphanumeric())
+                && ext.bytes().any(|b| b.is_ascii_alphabetic())
+        }
+        None => false,
+    }
 }
 
 impl fmt::Display for S3Location {
+    /// The directory granted, as a Folder URI: `s3://bucket/dir/`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.prefix.is_empty() {
             write!(f, "s3://{}/", self.bucket)
@@ -113,22 +245,22 @@ impl fmt::Display for S3Location {
     }
 }
 
+const URI_SHAPE: &str = "must look like s3://bucket/dir/ (the File or Folder URI from the TiDB Cloud console; a file s3://bucket/dir/file.csv or a pattern s3://bucket/dir/*.csv works too)";
+
 impl FromStr for S3Location {
     type Err = Invalid;
     fn from_str(s: &str) -> Result<Self, Invalid> {
         let Some(rest) = s.strip_prefix("s3://") else {
-            return invalid(format!(
-                "must look like s3://bucket/dir/ (the File or Folder URI from the TiDB Cloud console), not {}",
-                quoted(s)
-            ));
+            if let Some(uri) = s3_uri_of_link(s) {
+                return invalid(format!(
+                    "is a web link, not an S3 URI; use {} instead",
+                    quoted(&uri)
+                ));
+            }
+            return invalid(format!("{URI_SHAPE}, not {}", quoted(s)));
         };
         let (bucket, path) = rest.split_once('/').unwrap_or((rest, ""));
         validate_bucket(bucket)?;
-        if path.contains('*') || path.contains('?') {
-            return invalid(
-                "names a directory, not a pattern: leave out wildcards such as * (the policy adds /* itself)",
-            );
-        }
         if path.chars().any(char::is_control) {
             return invalid("must not contain control characters");
         }
@@ -138,18 +270,96 @@ impl FromStr for S3Location {
                 quoted(s)
             ));
         }
-        let prefix = path.trim_matches('/');
-        if prefix.split('/').any(|seg| seg == "." || seg == "..") {
+        let trimmed = path.trim_matches('/');
+        let segments: Vec<&str> = trimmed.split('/').collect();
+        if segments.iter().any(|seg| *seg == "." || *seg == "..") {
             return invalid("must not contain `.` or `..` directories");
         }
-        if prefix.len() > 1024 {
-            return invalid("has a directory longer than S3's 1024-byte key limit");
+        if trimmed.len() > 1024 {
+            return invalid("has a path longer than S3's 1024-byte key limit");
         }
-        Ok(S3Location {
-            bucket: bucket.to_string(),
-            prefix: prefix.to_string(),
-        })
+        let (dirs, last) = segments.split_at(segments.len() - 1);
+        if dirs.iter().any(|d| d.contains(['*', '?'])) {
+            return invalid(
+                "has a wildcard in a directory name; TiDB Cloud takes * and ? only in the file name (s3://bucket/dir/*.csv)",
+            );
+        }
+        // `${…}` in a policy's Resource is an IAM policy variable, so a `$` in the granted
+        // directory would not name the directory (IAM User Guide, "IAM policy elements:
+        // Variables and tags").
+        if dirs.iter().any(|d| d.contains('$')) || (path.ends_with('/') && trimmed.contains('$')) {
+            return invalid(
+                "has `$` in a directory name; IAM reads `${…}` in a policy as a variable, so such a directory cannot be granted exactly",
+            );
+        }
+        let last = last[0];
+        if last.contains(['*', '?']) {
+            if path.ends_with('/') {
+                return invalid(
+                    "has a wildcard in a directory name; TiDB Cloud takes * and ? only in the file name (s3://bucket/dir/*.csv)",
+                );
+            }
+            let mut location = S3Location::file_at(bucket, trimmed);
+            location.named = Named::Pattern;
+            return Ok(location);
+        }
+        if trimmed.is_empty() || path.ends_with('/') {
+            return Ok(S3Location::folder_at(bucket, trimmed));
+        }
+        // `s3://bucket/dir/name`: a file or a folder. Until the bucket is asked, the extension
+        // rule decides; the directory that rule gives must be grantable too.
+        if last.contains('$') {
+            return invalid(
+                "has `$` in its last segment; without a trailing / it may be a directory, and IAM reads `${…}` in a policy as a variable",
+            );
+        }
+        let mut location = match has_extension(last) {
+            true => S3Location::file_at(bucket, trimmed),
+            false => S3Location::folder_at(bucket, trimmed),
+        };
+        location.basis = Basis::Extension;
+        Ok(location)
     }
+}
+
+/// The `s3://` URI that a web link to a bucket stands for: a console link
+/// (`https://s3.console.aws.amazon.com/s3/buckets/BUCKET?prefix=dir/`), a virtual-hosted URL
+/// (`https://BUCKET.s3.REGION.amazonaws.com/dir/`) or a path-style one
+/// (`https://s3.REGION.amazonaws.com/BUCKET/dir/`).
+fn s3_uri_of_link(link: &str) -> Option<String> {
+    let rest = link
+        .strip_prefix("https://")
+        .or_else(|| link.strip_prefix("http://"))?;
+    let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let (path, query) = path.split_once('?').unwrap_or((path, ""));
+    let decode = |s: &str| {
+        percent_encoding::percent_decode_str(s)
+            .decode_utf8_lossy()
+            .into_owned()
+    };
+    if host.starts_with("s3.console.aws.amazon.com") || host.ends_with(".console.aws.amazon.com") {
+        let bucket = path
+            .strip_prefix("s3/buckets/")
+            .or_else(|| path.strip_prefix("s3/object/"))?
+            .split('/')
+            .next()?;
+        let prefix = query
+            .split('&')
+            .find_map(|kv| kv.strip_prefix("prefix="))
+            .map(decode)
+            .unwrap_or_default();
+        return Some(format!("s3://{bucket}/{prefix}"));
+    }
+    if !host.ends_with(".amazonaws.com") && !host.ends_with(".amazonaws.com.cn") {
+        return None;
+    }
+    if let Some((bucket, _)) = host.split_once(".s3") {
+        if !bucket.is_empty() && !bucket.starts_with("s3") {
+            return Some(format!("s3://{bucket}/{}", decode(path)));
+        }
+    }
+    let (bucket, key) = path.split_once('/').unwrap_or((path, ""));
+    (!bucket.is_empty()).then(|| format!("s3://{bucket}/{}", decode(key)))
 }
 
 /// S3's bucket naming rules for general purpose buckets.
@@ -183,6 +393,21 @@ fn validate_bucket(bucket: &str) -> Result<(), Invalid> {
     if bucket.contains("..") {
         return invalid(format!(
             "has bucket name {}; it must not contain two adjacent periods",
+            quoted(bucket)
+        ));
+    }
+    // Directory buckets (S3 Express One Zone) are authorised through s3express:CreateSession,
+    // and access-point aliases through the access point's own policy: neither is served by
+    // the s3: policy that TiDB Cloud's role or user gets here.
+    if bucket.ends_with("--x-s3") {
+        return invalid(format!(
+            "names {}, an S3 Express One Zone directory bucket; those need s3express: permissions that TiDB Cloud's S3 access does not use; use a general purpose bucket",
+            quoted(bucket)
+        ));
+    }
+    if bucket.ends_with("-s3alias") || bucket.ends_with("--ol-s3") {
+        return invalid(format!(
+            "names {}, an access point alias; give the bucket behind the access point (s3://bucket/dir/)",
             quoted(bucket)
         ));
     }
@@ -612,6 +837,106 @@ mod tests {
     }
 
     #[test]
+    fn files_and_patterns_grant_their_directory() {
+        let file: S3Location = "s3://bucket/ingest/TableName.01.csv".parse().unwrap();
+        assert_eq!((file.prefix(), file.named()), ("ingest", Named::File));
+        assert_eq!(file.basis(), Basis::Extension);
+        assert_eq!(file.object_pattern(), "ingest/*");
+        assert_eq!(file.to_string(), "s3://bucket/ingest/");
+        assert_eq!(file.given(), "s3://bucket/ingest/TableName.01.csv");
+        assert_eq!(
+            file.unsettled_path().as_deref(),
+            Some("ingest/TableName.01.csv")
+        );
+
+        let pattern: S3Location = "s3://bucket/ingest/sales.*.csv".parse().unwrap();
+        assert_eq!(
+            (pattern.prefix(), pattern.named(), pattern.basis()),
+            ("ingest", Named::Pattern, Basis::Syntax)
+        );
+        assert_eq!(pattern.unsettled_path(), None);
+        assert!(pattern
+            .decision()
+            .unwrap()
+            .ends_with("→ access to s3://bucket/ingest/"));
+        let at_root: S3Location = "s3://bucket/part-?.parquet".parse().unwrap();
+        assert_eq!(
+            (at_root.prefix(), at_root.object_pattern().as_str()),
+            ("", "*")
+        );
+
+        // No trailing slash and no extension: a folder until the bucket says otherwise.
+        let unsure: S3Location = "s3://bucket/ingest/data".parse().unwrap();
+        assert_eq!(
+            (unsure.prefix(), unsure.named()),
+            ("ingest/data", Named::Folder)
+        );
+        assert_eq!(unsure.unsettled_path().as_deref(), Some("ingest/data"));
+        let file = unsure.settled(true, false);
+        assert_eq!(
+            (file.prefix(), file.named(), file.basis()),
+            ("ingest", Named::File, Basis::Listed)
+        );
+        assert!(file.decision().unwrap().contains("(found in the bucket)"));
+        assert_eq!(file.unsettled_path(), None);
+        let ext: S3Location = "s3://bucket/ingest/a.csv".parse().unwrap();
+        let folder = ext.settled(false, true);
+        assert_eq!(
+            (folder.prefix(), folder.named()),
+            ("ingest/a.csv", Named::Folder)
+        );
+        assert_eq!(ext.settled(false, false), ext);
+
+        // A folder URI says so itself.
+        let folder: S3Location = "s3://bucket/ingest/a.csv/".parse().unwrap();
+        assert_eq!(
+            (folder.prefix(), folder.basis()),
+            ("ingest/a.csv", Basis::Syntax)
+        );
+        assert_eq!(folder.decision(), None);
+        // A pattern may hold `$`; only its directory goes into the policy.
+        let dollar: S3Location = "s3://bucket/in/$x*.csv".parse().unwrap();
+        assert_eq!(dollar.prefix(), "in");
+    }
+
+    #[test]
+    fn the_extension_rule() {
+        for file in [
+            "a.csv",
+            "TableName.01.csv",
+            "x.csv.gz",
+            "part.parquet",
+            "b.SQL",
+            "c.zst",
+        ] {
+            assert!(has_extension(file), "{file}");
+        }
+        for folder in ["data", "2024.01", "v1.", ".hidden", "a.toolongext", "a.c-v"] {
+            assert!(!has_extension(folder), "{folder}");
+        }
+    }
+
+    #[test]
+    fn web_links_name_the_uri_to_use() {
+        for (link, uri) in [
+            (
+                "https://s3.console.aws.amazon.com/s3/buckets/my-bucket?region=us-east-1&prefix=data/in/&showversions=false",
+                "s3://my-bucket/data/in/",
+            ),
+            (
+                "https://my-bucket.s3.us-west-2.amazonaws.com/data/x.csv",
+                "s3://my-bucket/data/x.csv",
+            ),
+            ("https://s3.eu-west-1.amazonaws.com/my-bucket/data/", "s3://my-bucket/data/"),
+        ] {
+            let err = link.parse::<S3Location>().unwrap_err().0;
+            assert!(err.contains(&format!("use {uri:?}")), "{link}: {err}");
+        }
+        let err = "gs://bucket/x".parse::<S3Location>().unwrap_err().0;
+        assert!(err.starts_with("must look like s3://bucket/dir/"), "{err}");
+    }
+
+    #[test]
     fn rejects_bad_uris() {
         for bad in [
             "",
@@ -627,8 +952,14 @@ mod tests {
             "s3://bucket-",
             "s3://a..b",
             "s3://192.168.1.1",
-            "s3://bucket/data/*",
+            "s3://bucket/*/x.csv",
+            "s3://bucket/da?a/",
             "s3://bucket/a//b",
+            "s3://bucket/${aws:username}/",
+            "s3://bucket/${aws:username}/x.csv",
+            "s3://bucket/x/${aws:username}",
+            "s3://my-bucket--usw2-az1--x-s3/data/",
+            "s3://my-ap-abcdefghijklmnopqrstuvwxyz123-s3alias/data/",
             "s3://bucket/../x",
             "s3://bucket/a\nb",
             &format!("s3://{}", "a".repeat(64)),

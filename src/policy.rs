@@ -110,9 +110,66 @@ pub fn trust(
     json!({ "Version": VERSION, "Statement": [statement] })
 }
 
-/// The form sent to AWS: compact, so that no request carries needless whitespace.
+/// The form sent to AWS: compact, so that no request carries needless whitespace, and pure
+/// ASCII. IAM accepts in a policy document only `[\t\n\r\x20-\xFF]` (IAM API Reference,
+/// CreatePolicy `PolicyDocument`), so a directory such as `数据` or `данные` is sent as JSON
+/// escapes (`\u6570\u636e`), which IAM reads back as the same characters. Every character
+/// above U+007E is escaped, Latin-1 too, so the wire form never depends on that boundary.
 pub fn to_wire(doc: &Value) -> String {
-    serde_json::to_string(doc).expect("a JSON value always serialises")
+    let json = serde_json::to_string(doc).expect("a JSON value always serialises");
+    // Outside strings JSON is ASCII, so every non-ASCII character here is inside a string,
+    // where an escape means the same.
+    ascii_escaped(&json, |c| format!("\\u{c:04x}"))
+}
+
+/// Replaces each character above U+007E with `escape` of each of its UTF-16 units.
+fn ascii_escaped(text: &str, escape: impl Fn(u16) -> String) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if (c as u32) <= 0x7e {
+            out.push(c);
+        } else {
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                out.push_str(&escape(*unit));
+            }
+        }
+    }
+    out
+}
+
+/// IAM's longest role or policy description.
+pub const DESCRIPTION_MAX: usize = 1000;
+
+/// A description IAM accepts: `[\t\n\r\x20-\x7E\xA1-\xFF]*`, at most 1000 characters (IAM
+/// API Reference, CreateRole `Description`). Other characters are written as `\uXXXX`, and
+/// a description too long is cut at a whole character or escape, ending in `…` spelt `...`.
+pub fn description(text: &str) -> String {
+    let mut pieces: Vec<String> = Vec::new();
+    for c in text.chars() {
+        let allowed = matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{7e}' | '\u{a1}'..='\u{ff}');
+        if allowed {
+            pieces.push(c.to_string());
+        } else {
+            pieces.push(ascii_escaped(&c.to_string(), |u| format!("\\u{u:04x}")));
+        }
+    }
+    let total: usize = pieces.iter().map(|p| p.chars().count()).sum();
+    if total <= DESCRIPTION_MAX {
+        return pieces.concat();
+    }
+    let mut out = String::new();
+    let mut len = 0;
+    for piece in pieces {
+        let n = piece.chars().count();
+        if len + n > DESCRIPTION_MAX - 3 {
+            break;
+        }
+        out.push_str(&piece);
+        len += n;
+    }
+    out.push_str("...");
+    out
 }
 
 /// Parses a document as IAM returns it: URL-encoded JSON (GetRole, GetPolicyVersion), or plain.
@@ -283,6 +340,54 @@ mod tests {
             from_wire(moto).unwrap()["Statement"][0]["Action"][0],
             "s3:GetObject"
         );
+    }
+
+    /// IAM's pattern for policy documents, `[\t\n\r\x20-\xFF]+`.
+    fn iam_accepts_document(text: &str) -> bool {
+        !text.is_empty()
+            && text
+                .chars()
+                .all(|c| matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{ff}'))
+    }
+
+    #[test]
+    fn documents_for_any_language_go_out_as_ascii_and_mean_the_same() {
+        for dir in ["数据", "данные", "données", "📦/日本語 ディレクトリ"] {
+            let doc = permissions(
+                Partition::Aws,
+                &loc(&format!("s3://bkt1/{dir}/")),
+                Access::Both,
+                &[],
+            );
+            let wire = to_wire(&doc);
+            assert!(iam_accepts_document(&wire), "{wire}");
+            assert!(wire.is_ascii(), "{wire}");
+            assert_eq!(from_wire(&wire).unwrap(), doc, "{dir}");
+            assert_eq!(
+                doc["Statement"][0]["Resource"],
+                format!("arn:aws:s3:::bkt1/{dir}/*")
+            );
+        }
+        assert!(to_wire(&json!({"a": "数"})).contains("\\u6570"));
+        assert!(to_wire(&json!({"a": "📦"})).contains("\\ud83d\\udce6"));
+    }
+
+    #[test]
+    fn descriptions_keep_to_iams_characters_and_length() {
+        let ok = |d: &str| {
+            d.chars().count() <= DESCRIPTION_MAX
+                && d.chars().all(
+                    |c| matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{7e}' | '\u{a1}'..='\u{ff}'),
+                )
+        };
+        assert_eq!(description("s3://b/données/"), "s3://b/données/");
+        assert_eq!(description("s3://b/数据/"), "s3://b/\\u6570\\u636e/");
+        let long = description(&format!("s3://b/{}/", "数".repeat(400)));
+        assert!(ok(&long) && long.ends_with("..."), "{long}");
+        assert!(!long.contains("\\u65..."), "an escape is never cut");
+        for text in ["a\u{80}b\u{a0}c", "📦", &"x".repeat(2000)] {
+            assert!(ok(&description(text)), "{text:?}");
+        }
     }
 
     #[test]

@@ -75,13 +75,8 @@ pub enum RoleReport {
     Done(Box<RoleOutcome>),
 }
 
-/// Fills the gaps in the request: from the user when a terminal is there, or else by naming
-/// every missing flag at once.
-pub fn resolve(
-    ctx: &Context,
-    req: RoleRequest,
-    prompter: &mut dyn Prompter,
-) -> Result<(Method, RoleInputs), Error> {
+/// Without a terminal, names every flag the request lacks, before anything else happens.
+pub fn check(ctx: &Context, req: &RoleRequest) -> Result<(), Error> {
     let mut missing = Vec::new();
     if req.location.is_none() {
         missing.push("--uri");
@@ -92,7 +87,18 @@ pub fn resolve(
     if req.external_id.is_none() && !req.no_external_id {
         missing.push("--external-id");
     }
-    wizard::require_flags(ctx, missing, wizard::Intent::Apply)?;
+    wizard::require_flags(ctx, missing, wizard::Intent::Apply)
+}
+
+/// Fills the gaps in a [`check`]ed request from the user at a terminal, or with the defaults.
+/// A URI that may name a file or a folder is settled with the bucket (when `clients` is
+/// there) before the default names, which follow the directory, are worked out.
+pub async fn resolve(
+    ctx: &Context,
+    req: RoleRequest,
+    prompter: &mut dyn Prompter,
+    clients: Option<&Clients>,
+) -> Result<(Method, RoleInputs, detect::Located), Error> {
     let ask_defaults = ctx.can_prompt && !ctx.yes;
     let access = match req.access {
         Some(a) => a,
@@ -103,14 +109,24 @@ pub fn resolve(
         Some(l) => l,
         None => wizard::ask_location(prompter)?,
     };
-    let method = match req.method {
-        Some(m) => m,
-        None if ask_defaults => match wizard::ask_method(prompter, false)? {
+    let (location, mut located) = detect::locate(clients, location).await?;
+    let stack_refusal = crate::template::cannot_carry(&location, access);
+    let method = match (req.method, &stack_refusal) {
+        (Some(Method::Cloudformation), Some(why)) => {
+            return Err(Error::invalid("--method", format!("cloudformation: {why}")))
+        }
+        (Some(m), _) => m,
+        (None, Some(why)) => {
+            located.findings.push(format!("method: iam, since {why}"));
+            Method::Iam
+        }
+        (None, None) if ask_defaults => match wizard::ask_method(prompter, false)? {
             wizard::Choice::Iam => Method::Iam,
             _ => Method::Cloudformation,
         },
-        None => Method::Cloudformation,
+        (None, None) => Method::Cloudformation,
     };
+    located.tell(ctx);
     let tidb_account = match req.tidb_account {
         Some(a) => a,
         None => ask(
@@ -163,6 +179,7 @@ pub fn resolve(
             kms_keys: req.kms_keys,
             stack_name,
         },
+        located,
     ))
 }
 
@@ -173,17 +190,20 @@ pub async fn run(
     prompter: &mut dyn Prompter,
 ) -> Result<RoleReport, Error> {
     let timeout = req.timeout.unwrap_or(DEFAULT_TIMEOUT);
-    let (method, inputs) = resolve(ctx, req, prompter)?;
+    check(ctx, &req)?;
+    let clients = crate::connect_or_plan_offline(ctx).await?;
+    let (method, inputs, located) = resolve(ctx, req, prompter, clients.as_ref()).await?;
     if inputs.external_id.is_none() {
         ctx.ui.warn(
             "--no-external-id: without an external ID, every cluster in the TiDB Cloud project can assume this role (the confused-deputy risk)",
         );
     }
-    let clients = crate::connect_or_plan_offline(ctx).await?;
-    let (facts, state): (Facts, RoleState) = crate::survey(ctx, clients.as_ref(), |c| {
-        gather(c, method, &inputs, ctx.dry_run)
+    let region = located.region.clone();
+    let (mut facts, state): (Facts, RoleState) = crate::survey(ctx, clients.as_ref(), |c| {
+        gather(c, method, &inputs, region, ctx.dry_run)
     })
     .await?;
+    located.into_facts(&mut facts);
     let plan = plan::role(method, &inputs, &facts, &state)?;
     if ctx.dry_run {
         return Ok(RoleReport::Plan {
@@ -292,9 +312,16 @@ async fn gather(
     clients: &Clients,
     method: Method,
     inputs: &RoleInputs,
+    region: Option<String>,
     dry_run: bool,
 ) -> Result<(Facts, RoleState), Error> {
-    let bucket = detect::bucket(clients, &inputs.location, &inputs.kms_keys, !dry_run);
+    let bucket = detect::bucket(
+        clients,
+        &inputs.location,
+        region,
+        &inputs.kms_keys,
+        !dry_run,
+    );
     if method == Method::Cloudformation {
         let state = async {
             let stack_name = inputs.stack_name.as_ref().expect("resolved").as_str();

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::inputs::{defaults, KmsKeyArn};
+use crate::inputs::{defaults, Access, KmsKeyArn, S3Location};
 use crate::plan::RoleInputs;
 
 /// `templates/tidb-cloud-s3-access.yaml`, as `serverless-s3-setup template` prints it.
@@ -11,6 +11,42 @@ pub const TEMPLATE: &str = include_str!("../templates/tidb-cloud-s3-access.yaml"
 /// A short fingerprint of the template, tagged on stacks so that a newer template updates them.
 pub fn hash() -> String {
     format!("{:016x}", defaults::fnv1a(TEMPLATE.as_bytes()))
+}
+
+/// Why the stack cannot carry this location, if it cannot. The template writes the directory
+/// into the role's Description, which IAM limits to `[\t\n\r\x20-\x7E\xA1-\xFF]*` and 1000
+/// characters (IAM API Reference, CreateRole), and into the policy that CloudFormation, not
+/// this tool, serialises for IAM, whose documents allow only `[\t\n\r\x20-\xFF]`. How
+/// CloudFormation encodes characters beyond that is not documented, so such directories go
+/// through `--method iam`, which escapes them itself.
+pub fn cannot_carry(location: &S3Location, access: Access) -> Option<String> {
+    if let Some(c) = location
+        .prefix()
+        .chars()
+        .find(|c| !matches!(c, '\u{20}'..='\u{7e}' | '\u{a1}'..='\u{ff}'))
+    {
+        return Some(format!(
+            "the directory has {c:?}, which a CloudFormation-made role cannot carry (IAM takes only Latin-1 in role descriptions and policies); use --method iam, which sends it escaped"
+        ));
+    }
+    let description = role_description(location, access);
+    if description.chars().count() > crate::policy::DESCRIPTION_MAX {
+        return Some(format!(
+            "the directory is too long for the role description the stack writes ({} of IAM's {} characters); use --method iam",
+            description.chars().count(),
+            crate::policy::DESCRIPTION_MAX
+        ));
+    }
+    None
+}
+
+/// The Description the template gives the role (`!Sub` on the same parameters).
+fn role_description(location: &S3Location, access: Access) -> String {
+    format!(
+        "Lets TiDB Cloud {access} s3://{}/{} (serverless-s3-setup)",
+        location.bucket(),
+        location.prefix()
+    )
 }
 
 /// The template's parameters for these inputs. Pure, so that the stack can be compared with
@@ -75,6 +111,21 @@ mod tests {
         assert_eq!(params["ObjectPrefix"], "a/b");
         assert_eq!(params["ExternalId"], "");
         assert_eq!(params["KmsKeyArns"], "");
+    }
+
+    #[test]
+    fn directories_beyond_latin_1_are_left_to_iam() {
+        let at = |uri: &str| cannot_carry(&uri.parse().unwrap(), Access::Import);
+        assert_eq!(at("s3://bkt1/données/"), None);
+        assert_eq!(at("s3://bkt1/a b/"), None);
+        for uri in ["s3://bkt1/数据/", "s3://bkt1/данные/", "s3://bkt1/📦/"] {
+            assert!(at(uri).unwrap().contains("--method iam"), "{uri}");
+        }
+        let long = format!("s3://bkt1/{}/", "d".repeat(1000));
+        assert!(at(&long).unwrap().contains("too long"));
+        assert!(TEMPLATE.contains(
+            "Description: !Sub \"Lets TiDB Cloud ${Access} s3://${BucketName}/${ObjectPrefix} (serverless-s3-setup)\""
+        ), "role_description mirrors the template");
     }
 
     #[test]

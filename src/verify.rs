@@ -609,7 +609,7 @@ pub async fn gather(
     subject: &Subject,
     e: &Expectations,
 ) -> Result<Evidence, Error> {
-    let bucket = detect::bucket(clients, &e.location, &[], true);
+    let bucket = detect::bucket(clients, &e.location, None, &[], true);
     let principal = async {
         match subject {
             Subject::Role { name, .. } => {
@@ -777,13 +777,17 @@ pub async fn run(ctx: &Context, req: VerifyRequest) -> Result<Report, Error> {
         });
     }
     let subject = req.subject.expect("checked");
+    let clients = Clients::connect(&ctx.conn).await?;
+    // A file or pattern URI is checked as the directory it is served by, as `role` grants it.
+    let (location, located) =
+        detect::locate(Some(&clients), req.location.expect("checked")).await?;
+    located.tell(ctx);
     let e = Expectations {
-        location: req.location.expect("checked"),
+        location,
         access: req.access.unwrap_or(Access::Both),
         tidb_account: req.tidb_account,
         external_id: req.external_id,
     };
-    let clients = Clients::connect(&ctx.conn).await?;
     let step = ctx.ui.step(format!("Checking {}", subject.label()));
     let mut delay = std::time::Duration::from_millis(500);
     let mut evidence = gather(&clients, &subject, &e).await;

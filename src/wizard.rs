@@ -271,6 +271,35 @@ mod tests {
         }
     }
 
+    /// Runs a resolve to its end; without clients it sends no request.
+    fn block<F: std::future::Future>(f: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(f)
+    }
+
+    #[test]
+    fn a_file_uri_gets_the_names_of_its_directory() {
+        let mut p = Scripted::new([]);
+        let req = RoleRequest {
+            method: Some(Method::Iam),
+            location: Some("s3://bkt1/in/TableName.01.csv".parse().unwrap()),
+            access: Some(Access::Import),
+            tidb_account: Some("380838443567".parse().unwrap()),
+            external_id: Some("ext-1".parse().unwrap()),
+            ..RoleRequest::default()
+        };
+        let (_, inputs, located) =
+            block(role::resolve(&ctx(true, true), req, &mut p, None)).unwrap();
+        assert_eq!(inputs.role_name.as_str(), "tidb-role-import-bkt1-in");
+        assert_eq!(inputs.location.object_pattern(), "in/*");
+        assert_eq!(
+            located.findings,
+            ["s3://bkt1/in/TableName.01.csv is a file (by its name, which has a file extension) → access to s3://bkt1/in/"]
+        );
+    }
+
     #[test]
     fn the_role_flow_asks_ids_then_names_with_defaults() {
         let mut p = Scripted::new([
@@ -287,7 +316,8 @@ mod tests {
             access: Some(Access::Import),
             ..RoleRequest::default()
         };
-        let (method, inputs) = role::resolve(&ctx(true, false), req, &mut p).unwrap();
+        let (method, inputs, _) =
+            block(role::resolve(&ctx(true, false), req, &mut p, None)).unwrap();
         assert_eq!(method, Method::Cloudformation);
         assert_eq!(inputs.tidb_account.as_str(), "380838443567");
         assert_eq!(inputs.external_id.unwrap().as_str(), "ext-123");
@@ -323,7 +353,7 @@ mod tests {
             policy_name: Some("p".parse().unwrap()),
             ..RoleRequest::default()
         };
-        role::resolve(&ctx(true, false), req, &mut p).unwrap();
+        block(role::resolve(&ctx(true, false), req, &mut p, None)).unwrap();
         assert!(p.asked.is_empty());
 
         // With --yes, defaults are taken silently, but the TiDB Cloud IDs are still asked.
@@ -332,7 +362,8 @@ mod tests {
             location: Some("s3://bkt1".parse().unwrap()),
             ..RoleRequest::default()
         };
-        let (method, inputs) = role::resolve(&ctx(true, true), req, &mut p).unwrap();
+        let (method, inputs, _) =
+            block(role::resolve(&ctx(true, true), req, &mut p, None)).unwrap();
         assert_eq!(p.asked.len(), 2, "{:?}", p.asked);
         assert_eq!(method, Method::Cloudformation);
         assert_eq!(inputs.access, Access::Both);
@@ -345,14 +376,14 @@ mod tests {
             policy_name: Some("u-p".parse().unwrap()),
             ..Default::default()
         };
-        access_key::resolve(&ctx(true, false), req, &mut p).unwrap();
+        block(access_key::resolve(&ctx(true, false), req, &mut p, None)).unwrap();
         assert!(p.asked.is_empty());
     }
 
     #[test]
     fn without_a_terminal_every_missing_flag_is_named_and_nothing_is_asked() {
         let mut p = Scripted::new([]);
-        let err = role::resolve(&ctx(false, false), RoleRequest::default(), &mut p).unwrap_err();
+        let err = role::check(&ctx(false, false), &RoleRequest::default()).unwrap_err();
         let text = err.to_string();
         for flag in ["--uri", "--tidb-account-id", "--external-id", "--yes"] {
             assert!(text.contains(flag), "{text}");

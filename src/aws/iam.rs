@@ -199,7 +199,7 @@ pub async fn create_policy(
         .create_policy()
         .policy_name(name)
         .policy_document(policy::to_wire(document))
-        .description(description)
+        .description(policy::description(description))
         .tags(managed_by_tag())
         .send()
         .await
@@ -257,7 +257,7 @@ pub async fn create_role(
         .create_role()
         .role_name(name)
         .assume_role_policy_document(policy::to_wire(trust))
-        .description(description)
+        .description(policy::description(description))
         .tags(managed_by_tag())
         .send()
         .await

@@ -3,8 +3,48 @@ use aws_sdk_s3::Client;
 
 use crate::error::{AwsError, Error};
 
-/// The bucket's region. An empty location constraint means us-east-1.
+/// The bucket's region, from HeadBucket's `x-amz-bucket-region` header, which S3 sends
+/// "whether access to the bucket is authorized or not" (Amazon S3 API Reference,
+/// GetBucketLocation: "we recommend using the HeadBucket operation for bucket Region
+/// discovery"), so it also comes with a 301 from another region and a 403 from a bucket
+/// policy. Without the header, GetBucketLocation decides.
 pub async fn bucket_region(client: &Client, bucket: &str) -> Result<String, Error> {
+    let header = |headers: &aws_smithy_runtime_api::http::Headers| {
+        headers
+            .get("x-amz-bucket-region")
+            .map(str::to_string)
+            .filter(|r| !r.is_empty())
+    };
+    match client.head_bucket().bucket(bucket).send().await {
+        Ok(out) => {
+            if let Some(region) = out.bucket_region().filter(|r| !r.is_empty()) {
+                crate::debug!("s3:HeadBucket {bucket} -> {region}");
+                return Ok(region.to_string());
+            }
+        }
+        Err(e) => {
+            let status = e.raw_response().map(|r| r.status().as_u16());
+            if let Some(region) = e.raw_response().and_then(|r| header(r.headers())) {
+                crate::debug!("s3:HeadBucket {bucket} -> HTTP {status:?}, {region}");
+                return Ok(region);
+            }
+            if status == Some(404) {
+                return Err(no_such_bucket(bucket));
+            }
+            crate::debug!("s3:HeadBucket {bucket} -> HTTP {status:?} without a region");
+        }
+    }
+    location_constraint(client, bucket).await
+}
+
+fn no_such_bucket(bucket: &str) -> Error {
+    Error::NotFound(format!(
+        "--uri: bucket `{bucket}` does not exist (or is not visible to this account); check the bucket name"
+    ))
+}
+
+/// GetBucketLocation. An empty location constraint means us-east-1.
+async fn location_constraint(client: &Client, bucket: &str) -> Result<String, Error> {
     let out = client.get_bucket_location().bucket(bucket).send().await;
     match out {
         Ok(out) => {
@@ -27,13 +67,38 @@ pub async fn bucket_region(client: &Client, bucket: &str) -> Result<String, Erro
                 .and_then(|se| aws_sdk_s3::error::ProvideErrorMetadata::code(se))
                 == Some("NoSuchBucket")
             {
-                return Err(Error::NotFound(format!(
-                    "--uri: bucket `{bucket}` does not exist (or is not visible to this account); check the bucket name"
-                )));
+                return Err(no_such_bucket(bucket));
             }
             Err(AwsError::from_sdk("s3:GetBucketLocation", e).into())
         }
     }
+}
+
+/// What the bucket holds at `path`: an object of exactly that key, and objects under `path/`.
+/// One ListObjectsV2 with `/` as delimiter: the object comes back as a key, the folder as a
+/// common prefix. A listing cut short before either shows says neither.
+pub async fn probe_path(
+    client: &Client,
+    bucket: &str,
+    path: &str,
+) -> Result<(bool, bool), AwsError> {
+    let out = client
+        .list_objects_v2()
+        .bucket(bucket)
+        .prefix(path)
+        .delimiter("/")
+        .max_keys(1000)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("s3:ListBucket", e))?;
+    let object = out.contents().iter().any(|o| o.key() == Some(path));
+    let folder_prefix = format!("{path}/");
+    let folder = out
+        .common_prefixes()
+        .iter()
+        .any(|p| p.prefix() == Some(folder_prefix.as_str()));
+    crate::debug!("s3:ListObjectsV2 {bucket}/{path} -> object {object}, folder {folder}");
+    Ok((object, folder))
 }
 
 /// The bucket's default encryption, as far as it matters for TiDB Cloud.

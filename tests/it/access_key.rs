@@ -1,7 +1,6 @@
 //! `access-key` against moto: the user, its policy and its key, read back through IAM; the
 //! secret shown once and nowhere else; the key limit; delete; rollback.
 
-
 use std::os::unix::fs::PermissionsExt;
 
 use crate::common::*;

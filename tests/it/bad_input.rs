@@ -1,6 +1,5 @@
 //! Bad input exits 2 with a message naming the flag and the rule, and sends no request at all.
 
-
 use crate::common::*;
 
 const GOOD: [(&str, &str); 4] = [
@@ -45,7 +44,49 @@ fn bad_inputs_are_rejected_before_any_request() {
         (role_with("--uri", "s3://-bucket/x", &[]), "--uri"),
         (role_with("--uri", "s3://bucket..dots", &[]), "--uri"),
         (role_with("--uri", "s3://192.168.10.1/x", &[]), "--uri"),
-        (role_with("--uri", "s3://good-bucket/data/*", &[]), "--uri"),
+        // A wildcard is taken in the file name only, as the TiDB Cloud console takes it.
+        (role_with("--uri", "s3://good-bucket/*/x.csv", &[]), "--uri"),
+        (role_with("--uri", "s3://good-bucket/d?ta/", &[]), "--uri"),
+        // Buckets that an s3: policy on a bucket ARN cannot serve.
+        (
+            role_with("--uri", "s3://good-bucket--usw2-az1--x-s3/data/", &[]),
+            "--uri",
+        ),
+        (
+            role_with("--uri", "s3://my-ap-hrzrlukc5m36ft7okagglf3gmwluquse1b-s3alias/d/", &[]),
+            "--uri",
+        ),
+        (
+            role_with(
+                "--uri",
+                "https://s3.console.aws.amazon.com/s3/buckets/good-bucket?region=us-east-1&prefix=data/",
+                &[],
+            ),
+            "--uri",
+        ),
+        // `${…}` in a granted directory would be read by IAM as a policy variable.
+        (role_with("--uri", "s3://good-bucket/${aws:username}/", &[]), "--uri"),
+        // A stack cannot carry a directory beyond Latin-1; --method iam can.
+        (
+            [
+                &["role", "--method", "cloudformation", "--yes"][..],
+                &[
+                    "--uri",
+                    "s3://good-bucket/数据/",
+                    "--tidb-account-id",
+                    TIDB_ACCOUNT,
+                    "--external-id",
+                    EXTERNAL_ID,
+                    "--access",
+                    "import",
+                ],
+            ]
+            .concat()
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+            "--method",
+        ),
         (role_with("--uri", "s3://good-bucket/a//b", &[]), "--uri"),
         (role_with("--uri", "s3://good-bucket/a\u{7}b", &[]), "--uri"),
         (
@@ -217,7 +258,7 @@ fn the_catalog_of_bad_inputs_across_all_commands() {
         (role_with("--uri", "s3://gööd-bucket", &[]), "--uri"),
         (role_with("--uri", "S3://good-bucket", &[]), "--uri"),
         (role_with("--uri", "s3://good-bucket/../etc", &[]), "--uri"),
-        (role_with("--uri", "s3://good-bucket/a?b", &[]), "--uri"),
+        (role_with("--uri", "s3://good-bucket/a?b/c", &[]), "--uri"),
         (
             role_with(
                 "--uri",

@@ -1,7 +1,6 @@
 //! Least privilege, proven with moto's IAM enforcement: the policy the tool creates is attached
 //! to a probe user, whose own key then tries what TiDB Cloud would, and what it must not.
 
-
 use crate::common::*;
 
 struct Enforced {

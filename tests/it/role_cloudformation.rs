@@ -1,7 +1,6 @@
 //! `role --method cloudformation` against moto: the stack, the role it makes, and the same
 //! effective permissions as `--method iam` for every access, directory and key.
 
-
 use crate::common::*;
 use serde_json::Value;
 use serverless_s3_setup::policy;

@@ -1,6 +1,5 @@
 //! `role --method iam` against moto: outcomes checked from outside through the AWS APIs.
 
-
 use crate::common::*;
 use serde_json::{json, Value};
 

@@ -1,6 +1,5 @@
 //! `verify` on good and broken setups, and `teardown` leaving nothing behind.
 
-
 use crate::common::*;
 use serde_json::{json, Value};
 

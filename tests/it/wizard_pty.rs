@@ -1,7 +1,6 @@
 //! The wizard at a real terminal: the binary runs in a pseudo-terminal against moto, the test
 //! types the answers and reads the screen, then checks the result through the AWS APIs.
 
-
 use std::process::Command;
 
 use crate::common::*;

@@ -21,6 +21,9 @@ pub enum Fault {
     Code(u16, &'static str),
     /// Hold the request this long, then forward it.
     Delay(u64),
+    /// S3's answer from outside a bucket's home: this status (301 from another region, 403
+    /// from a bucket policy) with the `x-amz-bucket-region` header naming the region.
+    Region(u16, &'static str),
 }
 
 #[derive(Debug, Clone)]
@@ -49,6 +52,8 @@ struct Rule {
 #[derive(Default)]
 struct State {
     seen: Vec<String>,
+    /// The body of each request, in the order of `seen`.
+    bodies: Vec<Vec<u8>>,
     rules: Vec<Rule>,
 }
 
@@ -98,9 +103,21 @@ impl Proxy {
         self.state.lock().unwrap().seen.clone()
     }
 
+    /// Each request's action with its body, form-decoded for the query protocols (IAM, STS,
+    /// CloudFormation): `(action, [(name, value)])`.
+    pub fn requests(&self) -> Vec<(String, Vec<(String, String)>)> {
+        let s = self.state.lock().unwrap();
+        s.seen
+            .iter()
+            .zip(&s.bodies)
+            .map(|(action, body)| (action.clone(), form_decode(body)))
+            .collect()
+    }
+
     pub fn reset(&self) {
         let mut s = self.state.lock().unwrap();
         s.seen.clear();
+        s.bodies.clear();
         s.rules.clear();
     }
 }
@@ -170,6 +187,7 @@ fn serve(mut client: TcpStream, upstream: u16, state: &Mutex<State>) -> std::io:
     let fault = {
         let mut s = state.lock().unwrap();
         s.seen.push(action.clone());
+        s.bodies.push(body.clone());
         let n = s.seen.len();
         let nth_of_action = s.seen.iter().filter(|a| **a == action).count();
         let rule = s.rules.iter_mut().find(|r| {
@@ -193,7 +211,15 @@ fn serve(mut client: TcpStream, upstream: u16, state: &Mutex<State>) -> std::io:
         thread::sleep(Duration::from_millis(ms));
     } else if let Some(fault) = fault {
         let s3 = action.starts_with("s3:");
+        let mut extra = String::new();
         let (status, code) = match fault {
+            Fault::Region(status, region) => {
+                extra = format!("x-amz-bucket-region: {region}\r\n");
+                match status {
+                    301 => ("301 Moved Permanently", "PermanentRedirect"),
+                    _ => (status_line(status), "AccessDenied"),
+                }
+            }
             Fault::Drop => {
                 client.shutdown(Shutdown::Both)?;
                 return Ok(());
@@ -214,7 +240,7 @@ fn serve(mut client: TcpStream, upstream: u16, state: &Mutex<State>) -> std::io:
         };
         write!(
             client,
-            "HTTP/1.1 {status}\r\nContent-Type: text/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            "HTTP/1.1 {status}\r\n{extra}Content-Type: text/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
             body.len()
         )?;
         return client.flush();
@@ -231,6 +257,7 @@ fn serve(mut client: TcpStream, upstream: u16, state: &Mutex<State>) -> std::io:
 
 fn status_line(status: u16) -> &'static str {
     match status {
+        301 => "301 Moved Permanently",
         400 => "400 Bad Request",
         403 => "403 Forbidden",
         404 => "404 Not Found",
@@ -257,6 +284,23 @@ fn close_response(response: Vec<u8>) -> Vec<u8> {
     out.extend_from_slice(b"\r\nConnection: close\r\n\r\n");
     out.extend_from_slice(&response[end + 4..]);
     out
+}
+
+/// `a=b&c=d%20e` as pairs, percent- and plus-decoded.
+fn form_decode(body: &[u8]) -> Vec<(String, String)> {
+    let text = String::from_utf8_lossy(body).replace('+', " ");
+    text.split('&')
+        .filter(|kv| !kv.is_empty())
+        .map(|kv| {
+            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+            let decode = |s: &str| {
+                percent_encoding::percent_decode_str(s)
+                    .decode_utf8_lossy()
+                    .into_owned()
+            };
+            (decode(k), decode(v))
+        })
+        .collect()
 }
 
 /// `CreateRole` for the query protocols (IAM, STS, CloudFormation); `s3:GET?location` for S3.

@@ -1,0 +1,420 @@
+//! Inputs that real users bring (issue 12): file and wildcard URIs, directories in any
+//! language, and buckets whose region has to be found from outside their home.
+
+use crate::common::*;
+use serde_json::Value;
+
+fn role(
+    endpoint: &str,
+    method: &str,
+    uri: &str,
+    access: &str,
+    extra: &[&str],
+) -> (i32, String, String) {
+    let out = bin(endpoint)
+        .args(["role", "--method", method, "--uri", uri, "--access", access])
+        .args([
+            "--tidb-account-id",
+            TIDB_ACCOUNT,
+            "--external-id",
+            EXTERNAL_ID,
+        ])
+        .args(["--yes", "--output", "json"])
+        .args(extra)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = texts(&out);
+    (out.status.code().unwrap_or(-1), stdout, stderr)
+}
+
+fn json(stdout: &str) -> Value {
+    serde_json::from_str(stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}"))
+}
+
+async fn put(aws: &Aws, bucket: &str, key: &str) {
+    aws.s3
+        .put_object()
+        .bucket(bucket)
+        .key(key)
+        .body(b"a,b\n".to_vec().into())
+        .send()
+        .await
+        .unwrap();
+}
+
+/// The object resource of the managed policy that `role --method iam` made, read from IAM.
+async fn granted_objects(aws: &Aws, out: &Value) -> Value {
+    let doc = aws
+        .policy_document(out["policy_arn"].as_str().unwrap())
+        .await;
+    doc["Statement"][0]["Resource"].clone()
+}
+
+#[tokio::test]
+async fn a_file_or_a_pattern_gets_its_directory_and_the_directorys_names() {
+    let moto = moto();
+    let aws = aws(&moto.url()).await;
+    let bucket = unique("uri-file");
+    aws.create_bucket(&bucket).await;
+    put(&aws, &bucket, "ingest/TableName.01.csv").await;
+    for uri in [
+        format!("s3://{bucket}/ingest/TableName.01.csv"),
+        format!("s3://{bucket}/ingest/sales.*.csv"),
+        format!("s3://{bucket}/ingest/"),
+    ] {
+        let (code, stdout, stderr) = role(&moto.url(), "iam", &uri, "import", &[]);
+        assert_eq!(code, 0, "{uri}: {stderr}");
+        let out = json(&stdout);
+        assert_eq!(
+            granted_objects(&aws, &out).await,
+            format!("arn:aws:s3:::{bucket}/ingest/*"),
+            "{uri}"
+        );
+        assert_eq!(out["prefix"], "ingest");
+        // One role for the folder and anything in it: the names follow the directory.
+        assert_eq!(
+            out["role_name"],
+            format!("tidb-role-import-{bucket}-ingest"),
+            "{uri}"
+        );
+        assert_eq!(out["verify"]["ok"], true, "{uri}: {stdout}");
+        if !uri.ends_with('/') {
+            assert!(
+                stderr.contains(&format!("{uri} is a"))
+                    && stderr.contains(&format!("→ access to s3://{bucket}/ingest/")),
+                "the plan says what the URI stands for: {stderr}"
+            );
+        }
+    }
+    // verify applies the same rule to the same URI.
+    let out = bin(&moto.url())
+        .args(["verify", "--role-arn"])
+        .arg(format!(
+            "arn:aws:iam::123456789012:role/tidb-role-import-{bucket}-ingest"
+        ))
+        .args([
+            "--uri",
+            &format!("s3://{bucket}/ingest/TableName.01.csv"),
+            "--access",
+            "import",
+        ])
+        .args([
+            "--tidb-account-id",
+            TIDB_ACCOUNT,
+            "--external-id",
+            EXTERNAL_ID,
+            "-o",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = texts(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+    assert!(
+        stderr.contains("is a file (found in the bucket)"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test]
+async fn a_uri_without_a_trailing_slash_is_settled_by_the_bucket() {
+    let moto = moto();
+    let aws = aws(&moto.url()).await;
+    let proxy = Proxy::start(moto.port);
+    let bucket = unique("uri-unsure");
+    aws.create_bucket(&bucket).await;
+    // `in/data` is an object (a file without an extension); `in/2024.01` is a folder.
+    put(&aws, &bucket, "in/data").await;
+    put(&aws, &bucket, "in/2024.01/part-1.csv").await;
+    for (path, granted) in [
+        ("in/data", "in/*"),
+        ("in/2024.01", "in/2024.01/*"),
+        // Nothing there yet (an export's new folder): no extension, so a folder.
+        ("out/daily", "out/daily/*"),
+        ("out/x.csv", "out/*"),
+    ] {
+        proxy.reset();
+        let uri = format!("s3://{bucket}/{path}");
+        let (code, stdout, stderr) = role(&proxy.url(), "iam", &uri, "export", &[]);
+        assert_eq!(code, 0, "{uri}: {stderr}");
+        let out = json(&stdout);
+        assert_eq!(
+            granted_objects(&aws, &out).await,
+            format!("arn:aws:s3:::{bucket}/{granted}"),
+            "{uri}: {stderr}"
+        );
+        let lists = proxy
+            .seen()
+            .iter()
+            .filter(|a| a.starts_with("s3:GET?") && a.contains("list-type"))
+            .count();
+        assert_eq!(lists, 1, "one listing settles {uri}: {:?}", proxy.seen());
+    }
+    // A URI that settles itself costs no listing.
+    proxy.reset();
+    let (code, _, stderr) = role(
+        &proxy.url(),
+        "iam",
+        &format!("s3://{bucket}/in/"),
+        "export",
+        &[],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        proxy.seen().iter().all(|a| !a.contains("list-type")),
+        "{:?}",
+        proxy.seen()
+    );
+
+    // Without credentials, --dry-run goes by the name, and says so.
+    let out = bare_bin()
+        .args([
+            "role",
+            "--method",
+            "iam",
+            "--uri",
+            &format!("s3://{bucket}/in/data"),
+            "--access",
+            "import",
+        ])
+        .args([
+            "--tidb-account-id",
+            TIDB_ACCOUNT,
+            "--external-id",
+            EXTERNAL_ID,
+            "--dry-run",
+        ])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = texts(&out);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        format!("{stdout}{stderr}")
+            .contains("is a folder (by its name, which has no file extension)"),
+        "{stdout}{stderr}"
+    );
+}
+
+/// IAM's patterns, from the IAM API Reference: policy documents `[\t\n\r\x20-\xFF]+`,
+/// role descriptions `[\t\n\r\x20-\x7E\xA1-\xFF]*` of at most 1000 characters.
+fn iam_document(text: &str) -> bool {
+    !text.is_empty()
+        && text
+            .chars()
+            .all(|c| matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{ff}'))
+}
+
+fn iam_description(text: &str) -> bool {
+    text.chars().count() <= 1000
+        && text
+            .chars()
+            .all(|c| matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{7e}' | '\u{a1}'..='\u{ff}'))
+}
+
+/// Every document and description in the IAM requests the proxy saw, checked against IAM's
+/// patterns; returns how many were checked.
+fn assert_iam_would_accept(proxy: &Proxy) -> usize {
+    let mut checked = 0;
+    for (action, params) in proxy.requests() {
+        for (name, value) in params {
+            let ok = match name.as_str() {
+                "PolicyDocument" | "AssumeRolePolicyDocument" => iam_document(&value),
+                "Description" => iam_description(&value),
+                _ => continue,
+            };
+            assert!(ok, "{action} {name} breaks IAM's pattern: {value:?}");
+            checked += 1;
+        }
+    }
+    checked
+}
+
+#[tokio::test]
+async fn directories_in_any_language_go_out_as_iam_accepts_them() {
+    let moto = moto();
+    let aws = aws(&moto.url()).await;
+    let proxy = Proxy::start(moto.port);
+    for dir in ["数据", "данные", "📦 exports"] {
+        let bucket = unique("uri-lang");
+        aws.create_bucket(&bucket).await;
+        let uri = format!("s3://{bucket}/{dir}/");
+
+        // role --method iam, then a rerun with another access that updates the policy.
+        proxy.reset();
+        let (code, stdout, stderr) = role(&proxy.url(), "iam", &uri, "import", &[]);
+        assert_eq!(code, 0, "{uri}: {stderr}");
+        let out = json(&stdout);
+        assert_eq!(
+            granted_objects(&aws, &out).await,
+            format!("arn:aws:s3:::{bucket}/{dir}/*"),
+            "IAM reads the escapes back as the directory"
+        );
+        assert_eq!(out["verify"]["ok"], true, "{stdout}");
+        let role_name = out["role_name"].as_str().unwrap().to_string();
+        // The rerun updates both documents: another external ID and another KMS key.
+        let out = bin(&proxy.url())
+            .args([
+                "role", "--method", "iam", "--uri", &uri, "--access", "import",
+            ])
+            .args([
+                "--tidb-account-id",
+                TIDB_ACCOUNT,
+                "--external-id",
+                "another-ext-id",
+            ])
+            .args([
+                "--kms-key",
+                "arn:aws:kms:us-east-1:123456789012:key/k1",
+                "--yes",
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", texts(&out).1);
+        let seen = proxy.seen();
+        for action in [
+            "CreatePolicy",
+            "CreateRole",
+            "CreatePolicyVersion",
+            "UpdateAssumeRolePolicy",
+        ] {
+            assert!(seen.iter().any(|a| a == action), "{action}: {seen:?}");
+        }
+        assert!(assert_iam_would_accept(&proxy) >= 4, "{:?}", proxy.seen());
+        let description = aws
+            .role(&role_name)
+            .await
+            .unwrap()
+            .description()
+            .unwrap()
+            .to_string();
+        assert!(iam_description(&description), "{description:?}");
+
+        // Without --method, such a directory goes through IAM, and the plan says why.
+        proxy.reset();
+        let out = bin(&proxy.url())
+            .args(["role", "--uri", &uri, "--access", "export"])
+            .args([
+                "--tidb-account-id",
+                TIDB_ACCOUNT,
+                "--external-id",
+                EXTERNAL_ID,
+                "--yes",
+                "-o",
+                "json",
+            ])
+            .output()
+            .unwrap();
+        let (stdout, stderr) = texts(&out);
+        assert_eq!(out.status.code(), Some(0), "{stderr}");
+        assert_eq!(json(&stdout)["method"], "iam");
+        assert!(stderr.contains("method: iam"), "{stderr}");
+        assert!(proxy.seen().iter().all(|a| a != "CreateStack"));
+        assert_iam_would_accept(&proxy);
+
+        // access-key
+        proxy.reset();
+        let out = bin(&proxy.url())
+            .args([
+                "access-key",
+                "--uri",
+                &uri,
+                "--access",
+                "export",
+                "--yes",
+                "-o",
+                "json",
+            ])
+            .output()
+            .unwrap();
+        let (stdout, stderr) = texts(&out);
+        assert_eq!(out.status.code(), Some(0), "{stderr}");
+        let out = json(&stdout);
+        let doc = aws
+            .policy_document(out["policy_arn"].as_str().unwrap())
+            .await;
+        assert_eq!(
+            doc["Statement"][0]["Resource"],
+            format!("arn:aws:s3:::{bucket}/{dir}/*")
+        );
+        assert!(assert_iam_would_accept(&proxy) >= 1);
+    }
+}
+
+#[tokio::test]
+async fn the_region_comes_from_headbucket_even_on_a_redirect_or_a_denial() {
+    let moto = moto();
+    let aws = aws(&moto.url()).await;
+    let proxy = Proxy::start(moto.port);
+    for status in [301, 403] {
+        let bucket = unique("uri-region");
+        aws.create_bucket(&bucket).await;
+        proxy.reset();
+        proxy.fail(
+            Match::Action("s3:HEAD?".into()),
+            Fault::Region(status, "eu-west-1"),
+            usize::MAX,
+        );
+        let (code, stdout, stderr) = role(
+            &proxy.url(),
+            "iam",
+            &format!("s3://{bucket}/d/"),
+            "import",
+            &["--dry-run"],
+        );
+        assert_eq!(code, 0, "{status}: {stderr}");
+        assert_eq!(
+            json(&stdout)["plan"]["bucket_region"],
+            "eu-west-1",
+            "{status}"
+        );
+        assert!(
+            proxy.seen().iter().all(|a| a != "s3:GET?location"),
+            "the header was enough: {:?}",
+            proxy.seen()
+        );
+    }
+
+    // A later read sent to the wrong region is a warning naming the permission, not an abort.
+    let bucket = unique("uri-region");
+    aws.create_bucket(&bucket).await;
+    proxy.reset();
+    proxy.fail(
+        Match::Action("s3:GET?encryption".into()),
+        Fault::Code(301, "PermanentRedirect"),
+        usize::MAX,
+    );
+    let (code, _, stderr) = role(
+        &proxy.url(),
+        "iam",
+        &format!("s3://{bucket}/d/"),
+        "import",
+        &[],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("could not read the default encryption") && stderr.contains("--kms-key"),
+        "{stderr}"
+    );
+
+    // Without the header, GetBucketLocation answers.
+    proxy.reset();
+    proxy.fail(
+        Match::Action("s3:HEAD?".into()),
+        Fault::Internal,
+        usize::MAX,
+    );
+    let (code, stdout, stderr) = role(
+        &proxy.url(),
+        "iam",
+        &format!("s3://{bucket}/d/"),
+        "import",
+        &["--dry-run"],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(json(&stdout)["plan"]["bucket_region"], "us-east-1");
+    assert!(
+        proxy.seen().iter().any(|a| a == "s3:GET?location"),
+        "{:?}",
+        proxy.seen()
+    );
+}
