@@ -298,8 +298,10 @@ async fn gather(
     };
     let (bucket, state) = tokio::join!(bucket, state);
     let (caller, state) = state?;
-    let bucket = bucket?;
-    bucket.refuse_aws_managed_key(inputs.location.bucket())?;
+    let mut bucket = bucket?;
+    bucket
+        .settle_aws_managed_key(clients, inputs.location.bucket(), caller.account.as_str())
+        .await?;
     Ok((Facts::detected(caller, bucket), state))
 }
 
@@ -765,7 +767,7 @@ pub async fn delete(
         for group in &groups {
             iam::remove_user_from_group(&clients.iam, user, group).await?;
         }
-        iam::delete_user(&clients.iam, user).await?;
+        apply::when_settled(|| iam::delete_user(&clients.iam, user)).await?;
         deleted.push(format!("user {user}"));
     }
     Ok(DeleteOutcome {

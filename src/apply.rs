@@ -43,12 +43,12 @@ pub async fn replace_default_version(
             .position(|v| !v.is_default)
             .expect("a full policy has non-default versions");
         let oldest = old.remove(oldest);
-        iam::delete_policy_version(&clients.iam, arn, &oldest.id).await?;
+        when_settled(|| iam::delete_policy_version(&clients.iam, arn, &oldest.id)).await?;
     }
     iam::create_default_policy_version(&clients.iam, arn, document).await?;
     // Every earlier version, the previous default included, is now superseded.
     for v in old {
-        iam::delete_policy_version(&clients.iam, arn, &v.id).await?;
+        when_settled(|| iam::delete_policy_version(&clients.iam, arn, &v.id)).await?;
     }
     Ok(())
 }
@@ -88,14 +88,35 @@ pub async fn delete_policy(clients: &Clients, arn: &str) -> Result<(), AwsError>
         Err(e) => return Err(e),
     };
     for v in versions.iter().filter(|v| !v.is_default) {
-        iam::delete_policy_version(&clients.iam, arn, &v.id).await?;
+        when_settled(|| iam::delete_policy_version(&clients.iam, arn, &v.id)).await?;
     }
-    iam::delete_policy(&clients.iam, arn).await
+    when_settled(|| iam::delete_policy(&clients.iam, arn)).await
 }
 
 /// A policy or principal created a moment ago can take a moment to be visible everywhere in
 /// IAM; retry `NoSuchEntity` with a short, bounded backoff.
-pub async fn when_visible<F, Fut, T>(mut call: F) -> Result<T, AwsError>
+pub async fn when_visible<F, Fut, T>(call: F) -> Result<T, AwsError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, AwsError>>,
+{
+    retrying("NoSuchEntity", call).await
+}
+
+/// IAM is eventually consistent on deletes too: right after a detach, or after another
+/// version became the default, a delete can still answer `DeleteConflict` ("must detach all
+/// policies first", "cannot delete the default version") for a moment (IAM User Guide,
+/// "Changes that I make are not always immediately visible"). Retry it with the same bounded
+/// backoff; a conflict that lasts is returned as it is.
+pub async fn when_settled<F, Fut, T>(call: F) -> Result<T, AwsError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, AwsError>>,
+{
+    retrying("DeleteConflict", call).await
+}
+
+async fn retrying<F, Fut, T>(code: &str, mut call: F) -> Result<T, AwsError>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, AwsError>>,
@@ -104,7 +125,8 @@ where
     let mut attempt = 1;
     loop {
         match call().await {
-            Err(e) if e.code.as_deref() == Some("NoSuchEntity") && attempt < 6 => {
+            Err(e) if e.code.as_deref() == Some(code) && attempt < 6 => {
+                crate::debug!("{}: {code}, again in {delay:?}", e.operation);
                 tokio::time::sleep(delay).await;
                 delay *= 2;
                 attempt += 1;

@@ -18,6 +18,11 @@ pub struct BucketFacts {
     pub warnings: Vec<String>,
     /// The bucket's key, when it is the AWS-managed `aws/s3` key that no other account can use.
     pub aws_managed_key: Option<String>,
+    /// The account of that key, when its ARN or KMS tells; it is the bucket owner's.
+    pub aws_managed_key_account: Option<String>,
+    /// Whether the role or user can use that key: it is in the bucket's account. `None` when
+    /// not known (see [`BucketFacts::aws_managed_key_usable_by`]).
+    pub aws_managed_key_usable: Option<bool>,
     /// Whether the default encryption could be read at all.
     pub encryption_known: bool,
     /// The bucket policy, if any; the error when it could not be read.
@@ -34,6 +39,8 @@ impl Default for BucketFacts {
             findings: Vec::new(),
             warnings: Vec::new(),
             aws_managed_key: None,
+            aws_managed_key_account: None,
+            aws_managed_key_usable: None,
             encryption_known: false,
             policy: Ok(None),
             ownership: Ok(None),
@@ -46,16 +53,62 @@ fn first_line(e: &crate::error::AwsError) -> String {
 }
 
 impl BucketFacts {
-    /// Stops a setup on a bucket whose key TiDB Cloud could never use.
-    pub fn refuse_aws_managed_key(&self, bucket: &str) -> Result<(), Error> {
-        match &self.aws_managed_key {
-            Some(key) => Err(Error::AwsManagedKey {
-                bucket: bucket.into(),
-                key: key.clone(),
-            }),
-            None => Ok(()),
+    /// Whether principals of `account` can use the bucket's AWS-managed key: the key policy of
+    /// `aws/s3` lets every principal of the key's own account use it through S3
+    /// (`kms:CallerAccount` and `kms:ViaService`), and nothing can extend it to another
+    /// account (AWS KMS Developer Guide, "AWS managed keys"). The key is the bucket owner's,
+    /// so this asks whether `account` owns the bucket. `None` when that cannot be told.
+    pub async fn aws_managed_key_usable_by(
+        &self,
+        clients: &Clients,
+        bucket: &str,
+        account: &str,
+    ) -> Option<bool> {
+        self.aws_managed_key.as_ref()?;
+        if let Some(owner) = &self.aws_managed_key_account {
+            return Some(owner == account);
         }
+        let s3 = clients.s3_in(self.region.as_deref().unwrap_or(clients.region()));
+        s3::owned_by(&s3, bucket, account).await.ok()
     }
+
+    /// Goes on with an AWS-managed key when the role or user will be in the bucket's account,
+    /// with a note; stops, before any change, when the bucket belongs to another account.
+    pub async fn settle_aws_managed_key(
+        &mut self,
+        clients: &Clients,
+        bucket: &str,
+        account: &str,
+    ) -> Result<(), Error> {
+        let Some(key) = self.aws_managed_key.clone() else {
+            return Ok(());
+        };
+        self.aws_managed_key_usable = self
+            .aws_managed_key_usable_by(clients, bucket, account)
+            .await;
+        match self.aws_managed_key_usable {
+            Some(true) => self.findings.push(format!(
+                "default encryption: SSE-KMS with the AWS-managed key {key} of this account ({account}); AWS KMS lets this account's principals use it through S3, so no KMS grant is needed"
+            )),
+            Some(false) => {
+                return Err(Error::AwsManagedKey {
+                    bucket: bucket.into(),
+                    key,
+                    account: account.into(),
+                })
+            }
+            None => self.warnings.push(format!(
+                "bucket `{bucket}` uses the AWS-managed key {key}, which only principals of the bucket's own account can use; this could not confirm that account {account} owns the bucket (HeadBucket with ExpectedBucketOwner was not answered)"
+            )),
+        }
+        Ok(())
+    }
+}
+
+/// The account in a KMS ARN (`arn:aws:kms:REGION:ACCOUNT:key/…` or `…:alias/aws/s3`).
+fn arn_account(key: &str) -> Option<String> {
+    let account = key.strip_prefix("arn:")?.split(':').nth(3)?;
+    (account.len() == 12).then(|| account.to_string())
 }
 
 /// Reads the bucket's region, then its default encryption, then resolves its key to an ARN.
@@ -130,12 +183,13 @@ pub async fn bucket(
             facts.aws_managed_key = Some("aws/s3".into());
             return Ok(facts);
         }
+        DefaultEncryption::Kms(Some(key)) if is_aws_managed_alias(&key) => {
+            facts.aws_managed_key_account = arn_account(&key);
+            facts.aws_managed_key = Some(key);
+            return Ok(facts);
+        }
         DefaultEncryption::Kms(Some(key)) => key,
     };
-    if is_aws_managed_alias(&key) {
-        facts.aws_managed_key = Some(key);
-        return Ok(facts);
-    }
     let arn = match key.parse::<KmsKeyArn>() {
         Ok(arn) => arn,
         // A key ID, an alias or an alias ARN: KMS knows which key it is.
@@ -143,6 +197,7 @@ pub async fn bucket(
             let described = kms::describe_key(&clients.kms_in(&region), &key).await;
             match described {
                 Ok(info) if info.aws_managed => {
+                    facts.aws_managed_key_account = Some(info.account).filter(|a| !a.is_empty());
                     facts.aws_managed_key = Some(key);
                     return Ok(facts);
                 }
@@ -261,5 +316,15 @@ mod tests {
             "arn:aws:kms:us-east-1:111122223333:alias/aws/s3"
         ));
         assert!(!super::is_aws_managed_alias("alias/mine"));
+    }
+
+    #[test]
+    fn the_account_of_a_kms_arn() {
+        assert_eq!(
+            super::arn_account("arn:aws:kms:us-east-1:111122223333:alias/aws/s3").as_deref(),
+            Some("111122223333")
+        );
+        assert_eq!(super::arn_account("alias/aws/s3"), None);
+        assert_eq!(super::arn_account("1234abcd-12ab"), None);
     }
 }

@@ -41,8 +41,12 @@ pub enum Error {
     },
 
     /// The bucket uses a key that cannot be shared across accounts.
-    #[error("bucket `{bucket}` is encrypted with the AWS-managed key aws/s3 ({key}), which AWS does not let other accounts use, so TiDB Cloud could never read or write it\n  fix: switch the bucket's default encryption to a customer-managed KMS key or to SSE-S3, then run this again")]
-    AwsManagedKey { bucket: String, key: String },
+    #[error("bucket `{bucket}` belongs to another account than {account}, and is encrypted with its AWS-managed key ({key}), which only principals of the bucket's own account can use; a role or user made in {account} could never read or write it\n  fix: run this with credentials of the bucket's account, or switch the bucket's default encryption to a customer-managed KMS key (whose key policy names the role) or to SSE-S3")]
+    AwsManagedKey {
+        bucket: String,
+        key: String,
+        account: String,
+    },
 
     /// The user already holds as many access keys as IAM allows.
     #[error("user `{user}` already has {} access keys, IAM's limit, so no new key can be created; nothing was changed\n{}\n  fix: delete one after its import or export is done:\n{}", .keys.len(), key_lines(.keys), delete_lines(.user, .keys))]

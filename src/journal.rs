@@ -87,12 +87,18 @@ impl Resource {
 
     async fn remove(&self, clients: &Clients) -> Result<(), AwsError> {
         match self {
-            Resource::Policy { arn } => iam::delete_policy(&clients.iam, arn).await,
-            Resource::Role { name } => iam::delete_role(&clients.iam, name).await,
+            Resource::Policy { arn } => {
+                crate::apply::when_settled(|| iam::delete_policy(&clients.iam, arn)).await
+            }
+            Resource::Role { name } => {
+                crate::apply::when_settled(|| iam::delete_role(&clients.iam, name)).await
+            }
             Resource::Attachment { role, policy_arn } => {
                 iam::detach_role_policy(&clients.iam, role, policy_arn).await
             }
-            Resource::User { name } => iam::delete_user(&clients.iam, name).await,
+            Resource::User { name } => {
+                crate::apply::when_settled(|| iam::delete_user(&clients.iam, name)).await
+            }
             Resource::Stack { name } => {
                 crate::aws::cloudformation::delete_stack_and_wait(&clients.cfn, name).await
             }

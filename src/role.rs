@@ -341,8 +341,10 @@ async fn gather(
         };
         let (bucket, state) = tokio::join!(bucket, state);
         let state = state?;
-        let bucket = bucket?;
-        bucket.refuse_aws_managed_key(inputs.location.bucket())?;
+        let mut bucket = bucket?;
+        bucket
+            .settle_aws_managed_key(clients, inputs.location.bucket(), state.0.account.as_str())
+            .await?;
         return facts(state, bucket);
     }
     let state = async {
@@ -387,8 +389,10 @@ async fn gather(
     let (bucket, state) = tokio::join!(bucket, state);
     // Credential and identity problems explain everything else, so they come first.
     let state = state?;
-    let bucket = bucket?;
-    bucket.refuse_aws_managed_key(inputs.location.bucket())?;
+    let mut bucket = bucket?;
+    bucket
+        .settle_aws_managed_key(clients, inputs.location.bucket(), state.0.account.as_str())
+        .await?;
     facts(state, bucket)
 }
 

@@ -282,7 +282,7 @@ async fn role(
             }
         }
         ctx.stop.check()?;
-        iam::delete_role(&clients.iam, name).await?;
+        apply::when_settled(|| iam::delete_role(&clients.iam, name)).await?;
         Ok(())
     }
     .await;

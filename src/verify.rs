@@ -137,6 +137,18 @@ pub struct Evidence {
     pub bucket: BucketFacts,
     /// What IAM's simulator said for each required (action, resource), where it answered.
     pub simulated: Option<Vec<bool>>,
+    /// The bucket's customer-managed key as KMS has it; `None` when not read.
+    pub key: Option<KeyFacts>,
+}
+
+/// What KMS says of the bucket's customer-managed key.
+#[derive(Debug, Clone)]
+pub struct KeyFacts {
+    /// `Enabled`, `Disabled`, `PendingDeletion`, …; `None` when DescribeKey was refused.
+    pub state: Option<String>,
+    pub account: Option<String>,
+    /// The key policy, or why it could not be read.
+    pub policy: Result<Option<Value>, String>,
 }
 
 impl Default for Evidence {
@@ -149,6 +161,7 @@ impl Default for Evidence {
             policies: Vec::new(),
             bucket: BucketFacts::default(),
             simulated: None,
+            key: None,
         }
     }
 }
@@ -446,6 +459,150 @@ fn explain_missing(
     format!("{action} is not allowed on {resource}")
 }
 
+/// The bucket's key: an AWS-managed key works only inside the bucket's account; a
+/// customer-managed key must be enabled, granted by the identity policy, and let in by its key
+/// policy (which either enables IAM policies for the account or names the principal).
+fn kms_check(
+    subject: &Subject,
+    e: &Expectations,
+    ev: &Evidence,
+    who: Option<(&String, &Vec<Statement>)>,
+) -> Check {
+    let bucket = e.location.bucket();
+    if let Some(key) = &ev.bucket.aws_managed_key {
+        return match ev.bucket.aws_managed_key_usable {
+            Some(true) => Check::pass(
+                "kms",
+                format!("bucket {bucket} uses the AWS-managed key {key}, which principals of the bucket's own account, {} among them, can use through S3", subject.label()),
+            ),
+            Some(false) => Check::fail(
+                "kms",
+                format!("bucket {bucket} is encrypted with the AWS-managed key {key} of another account, which {} can never use", subject.label()),
+                "switch the bucket's default encryption to a customer-managed KMS key whose key policy names the role or user (then grant it), or to SSE-S3",
+            ),
+            None => Check::warn(
+                "kms",
+                format!("bucket {bucket} uses the AWS-managed key {key}, which only principals of the bucket's own account can use; whether {} is in that account could not be read", subject.label()),
+                Some("make sure the role or user is in the bucket's account".into()),
+            ),
+        };
+    }
+    let Some(key) = &ev.bucket.kms_key else {
+        return match ev.bucket.encryption_known {
+            false => Check::warn(
+                "kms",
+                "the bucket's default encryption could not be read (s3:GetEncryptionConfiguration)",
+                Some(
+                    "if it uses SSE-KMS, make sure the policy grants kms:Decrypt on its key".into(),
+                ),
+            ),
+            true => Check::pass(
+                "kms",
+                "no customer-managed KMS key to grant (SSE-S3 or none)",
+            ),
+        };
+    };
+    let Some((arn, statements)) = who else {
+        return Check::warn(
+            "kms",
+            format!("the bucket's key is {key}; not checked, since the principal does not exist"),
+            None,
+        );
+    };
+    let facts = ev.key.clone().unwrap_or(KeyFacts {
+        state: None,
+        account: None,
+        policy: Ok(None),
+    });
+    match facts.state.as_deref() {
+        Some("Disabled") => {
+            return Check::fail(
+                "kms",
+                format!(
+                    "the bucket's key {key} is disabled, so nothing can decrypt or encrypt with it"
+                ),
+                format!("aws kms enable-key --key-id {key}"),
+            )
+        }
+        Some("PendingDeletion") => {
+            return Check::fail(
+                "kms",
+                format!("the bucket's key {key} is scheduled for deletion and unusable"),
+                format!(
+                "aws kms cancel-key-deletion --key-id {key} && aws kms enable-key --key-id {key}"
+            ),
+            )
+        }
+        Some(state) if state != "Enabled" => {
+            return Check::fail(
+                "kms",
+                format!("the bucket's key {key} is {state}, not Enabled"),
+                format!(
+                "make {key} usable again (AWS KMS Developer Guide, \"Key states of AWS KMS keys\")"
+            ),
+            )
+        }
+        _ => {}
+    }
+    let lacking: Vec<&str> = policy::kms_actions(e.access)
+        .into_iter()
+        .filter(|a| !evaluate::decide(statements, a, key.as_str(), None).allowed())
+        .collect();
+    if !lacking.is_empty() {
+        return Check::fail(
+            "kms",
+            format!(
+                "the bucket is encrypted with {key}, but {} lacks {} on it",
+                subject.label(),
+                lacking.join(" and ")
+            ),
+            format!(
+                "add this statement to its policy: {} (or rerun with --kms-key {key})",
+                json!({"Effect": "Allow", "Action": policy::kms_actions(e.access), "Resource": key.as_str()})
+            ),
+        );
+    }
+    let account = arn.split(':').nth(4).unwrap_or_default();
+    let key_account = facts.account.clone().unwrap_or_else(|| {
+        key.as_str()
+            .split(':')
+            .nth(4)
+            .unwrap_or_default()
+            .to_string()
+    });
+    match &facts.policy {
+        Ok(Some(doc)) => {
+            let key_statements = evaluate::statements(doc);
+            let refused: Vec<&str> = policy::kms_actions(e.access)
+                .into_iter()
+                .filter(|a| !evaluate::decide(&key_statements, a, key.as_str(), Some((arn, account))).allowed())
+                .collect();
+            if !refused.is_empty() {
+                return Check::fail(
+                    "kms",
+                    format!("the key policy of {key} lets {} use neither its IAM policy nor {} itself", subject.label(), refused.join(" and ")),
+                    format!(
+                        "add to the key policy: {}",
+                        json!({"Sid": "AllowTiDBCloudAccess", "Effect": "Allow", "Principal": {"AWS": arn}, "Action": policy::kms_actions(e.access), "Resource": "*"})
+                    ),
+                );
+            }
+            Check::pass("kms", format!("the bucket's key {key} is enabled, granted, and its key policy lets {} in", subject.label()))
+        }
+        Ok(None) | Err(_) if key_account != account => Check::warn(
+            "kms",
+            format!("the bucket's key {key} is in account {key_account}, not {account}; its key policy must name {arn}, and it could not be read here"),
+            Some(format!("ask the key's owner to add {arn} to the key policy with {}", policy::kms_actions(e.access).join(", "))),
+        ),
+        Ok(None) => Check::pass("kms", format!("the bucket's key {key} is granted")),
+        Err(why) => Check::warn(
+            "kms",
+            format!("the bucket's key {key} is granted, but its key policy could not be read ({why})"),
+            Some("make sure the key policy enables IAM policies for the account (the default \"Enable IAM User Permissions\" statement) or names the role or user".into()),
+        ),
+    }
+}
+
 fn bucket_checks(
     subject: &Subject,
     e: &Expectations,
@@ -456,39 +613,7 @@ fn bucket_checks(
     let mut out = Vec::new();
 
     // KMS
-    out.push(match (&ev.bucket.aws_managed_key, &ev.bucket.kms_key) {
-        (Some(key), _) => Check::fail(
-            "kms",
-            format!("bucket {bucket} is encrypted with the AWS-managed key {key}, which no other account can use"),
-            "switch the bucket's default encryption to a customer-managed KMS key (then grant it) or to SSE-S3",
-        ),
-        (None, Some(key)) => match who {
-            None => Check::warn("kms", format!("the bucket's key is {key}; not checked, since the principal does not exist"), None),
-            Some((_, statements)) => {
-                let lacking: Vec<&str> = policy::kms_actions(e.access)
-                    .into_iter()
-                    .filter(|a| !evaluate::decide(statements, a, key.as_str(), None).allowed())
-                    .collect();
-                match lacking.is_empty() {
-                    true => Check::pass("kms", format!("the bucket's key {key} is granted")),
-                    false => Check::fail(
-                        "kms",
-                        format!("the bucket is encrypted with {key}, but {} lacks {} on it", subject.label(), lacking.join(" and ")),
-                        format!(
-                            "add this statement to its policy: {} (or rerun with --kms-key {key})",
-                            json!({"Effect": "Allow", "Action": policy::kms_actions(e.access), "Resource": key.as_str()})
-                        ),
-                    ),
-                }
-            }
-        },
-        (None, None) if !ev.bucket.encryption_known => Check::warn(
-            "kms",
-            "the bucket's default encryption could not be read (s3:GetEncryptionConfiguration)",
-            Some("if it uses SSE-KMS, make sure the policy grants kms:Decrypt on its key".into()),
-        ),
-        (None, None) => Check::pass("kms", "no customer-managed KMS key to grant (SSE-S3 or none)"),
-    });
+    out.push(kms_check(subject, e, ev, who));
 
     // Bucket policy
     out.push(match (&ev.bucket.policy, who) {
@@ -650,15 +775,32 @@ pub async fn gather(
     };
     let (bucket, principal) = tokio::join!(bucket, principal);
     let (principal_arn, created, trust, policies) = principal?;
-    let bucket = bucket?;
+    let mut bucket = bucket?;
     let partition = principal_arn
         .as_deref()
         .and_then(Partition::of_arn)
         .unwrap_or_else(|| Partition::for_region(clients.region()));
-    let simulated = match &principal_arn {
-        Some(arn) => iam::simulate(&clients.iam, arn, &required(partition, e, None)).await,
-        None => None,
-    };
+    let account = principal_arn
+        .as_deref()
+        .and_then(|arn| arn.split(':').nth(4))
+        .unwrap_or_default()
+        .to_string();
+    let (simulated, usable, key) = tokio::join!(
+        async {
+            match &principal_arn {
+                Some(arn) => iam::simulate(&clients.iam, arn, &required(partition, e, None)).await,
+                None => None,
+            }
+        },
+        bucket.aws_managed_key_usable_by(clients, e.location.bucket(), &account),
+        async {
+            match &bucket.kms_key {
+                Some(key) => Some(key_facts(clients, key).await),
+                None => None,
+            }
+        }
+    );
+    bucket.aws_managed_key_usable = usable;
     Ok(Evidence {
         partition,
         principal_arn,
@@ -667,7 +809,23 @@ pub async fn gather(
         policies,
         bucket,
         simulated,
+        key,
     })
+}
+
+/// DescribeKey and GetKeyPolicy, together; a refusal of either is noted, not fatal.
+async fn key_facts(clients: &Clients, key: &crate::inputs::KmsKeyArn) -> KeyFacts {
+    let kms = clients.kms_in(key.region());
+    let (described, policy) = tokio::join!(
+        crate::aws::kms::describe_key(&kms, key.as_str()),
+        crate::aws::kms::key_policy(&kms, key.as_str())
+    );
+    let described = described.ok();
+    KeyFacts {
+        state: described.as_ref().map(|d| d.state.clone()),
+        account: described.map(|d| d.account).filter(|a| !a.is_empty()),
+        policy: policy.map_err(|e| e.to_string().lines().next().unwrap_or_default().to_string()),
+    }
 }
 
 /// The checks on what a setup just made: the documents it wrote, and what it read of the
@@ -1067,6 +1225,10 @@ mod tests {
         );
     }
 
+    fn kms_of(r: &Report) -> Check {
+        r.checks.iter().find(|c| c.name == "kms").unwrap().clone()
+    }
+
     #[test]
     fn kms_bucket_policy_ownership_and_extras() {
         let e = expectations(Access::Export);
@@ -1094,8 +1256,70 @@ mod tests {
         )];
         assert_eq!(status(&checks(&role(), &e, &ev, "x"), "kms"), Status::Pass);
 
+        // A customer-managed key must be enabled and let the principal in by its key policy.
+        let granted = ev.clone();
+        for (state, want) in [
+            ("Enabled", Status::Pass),
+            ("Disabled", Status::Fail),
+            ("PendingDeletion", Status::Fail),
+            ("Unavailable", Status::Fail),
+        ] {
+            ev.key = Some(KeyFacts {
+                state: Some(state.into()),
+                account: Some("123456789012".into()),
+                policy: Ok(None),
+            });
+            let c = kms_of(&checks(&role(), &e, &ev, "x"));
+            assert_eq!(c.status, want, "{state}: {}", c.finding);
+            if want == Status::Fail {
+                assert!(c.fix.as_deref().unwrap().contains(key), "{state}");
+            }
+        }
+        let with_policy = |doc: Value| KeyFacts {
+            state: Some("Enabled".into()),
+            account: Some("123456789012".into()),
+            policy: Ok(Some(doc)),
+        };
+        // The default key policy delegates to IAM policies for the whole account.
+        ev.key = Some(with_policy(
+            json!({"Statement": [{"Sid": "Enable IAM User Permissions", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"}, "Action": "kms:*", "Resource": "*"}]}),
+        ));
+        assert_eq!(status(&checks(&role(), &e, &ev, "x"), "kms"), Status::Pass);
+        // One that names only an administrator does not let the role in.
+        ev.key = Some(with_policy(
+            json!({"Statement": [{"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:role/admin"}, "Action": "kms:*", "Resource": "*"}]}),
+        ));
+        let c = kms_of(&checks(&role(), &e, &ev, "x"));
+        assert_eq!(c.status, Status::Fail, "{}", c.finding);
+        assert!(c.fix.unwrap().contains("AllowTiDBCloudAccess"));
+        // A key in another account must name the role; unread, that is a warning.
+        ev.key = Some(KeyFacts {
+            state: Some("Enabled".into()),
+            account: Some("999999999999".into()),
+            policy: Err("kms:GetKeyPolicy failed: AccessDenied".into()),
+        });
+        let c = kms_of(&checks(&role(), &e, &ev, "x"));
+        assert!(
+            c.status == Status::Warn && c.finding.contains("999999999999"),
+            "{}",
+            c.finding
+        );
+        ev = granted;
+
+        // The AWS-managed key serves principals of the bucket's own account only.
         ev.bucket.aws_managed_key = Some("aws/s3".into());
-        assert_eq!(status(&checks(&role(), &e, &ev, "x"), "kms"), Status::Fail);
+        for (usable, want) in [
+            (Some(true), Status::Pass),
+            (Some(false), Status::Fail),
+            (None, Status::Warn),
+        ] {
+            ev.bucket.aws_managed_key_usable = usable;
+            assert_eq!(
+                status(&checks(&role(), &e, &ev, "x"), "kms"),
+                want,
+                "{usable:?}"
+            );
+        }
         ev.bucket.aws_managed_key = None;
 
         ev.bucket.policy = Ok(Some(

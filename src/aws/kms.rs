@@ -9,6 +9,10 @@ pub struct KeyInfo {
     pub arn: String,
     /// True for AWS-managed keys such as `aws/s3`, which other accounts cannot use.
     pub aws_managed: bool,
+    /// `Enabled`, `Disabled`, `PendingDeletion`, …
+    pub state: String,
+    /// The account that owns the key.
+    pub account: String,
 }
 
 /// Resolves a key ID, alias or ARN to the key's ARN.
@@ -30,5 +34,26 @@ pub async fn describe_key(client: &Client, key: &str) -> Result<KeyInfo, AwsErro
     Ok(KeyInfo {
         arn: meta.arn().unwrap_or_default().to_string(),
         aws_managed: meta.key_manager() == Some(&KeyManagerType::Aws),
+        state: meta
+            .key_state()
+            .map(|s| s.as_str().to_string())
+            .unwrap_or_default(),
+        account: meta.aws_account_id().unwrap_or_default().to_string(),
     })
+}
+
+/// The key's policy (every key has exactly one, named `default`).
+pub async fn key_policy(client: &Client, key: &str) -> Result<Option<serde_json::Value>, AwsError> {
+    let out = client
+        .get_key_policy()
+        .key_id(key)
+        .policy_name("default")
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("kms:GetKeyPolicy", e))?;
+    crate::debug!(
+        "kms:GetKeyPolicy {key} -> {} bytes",
+        out.policy().map_or(0, str::len)
+    );
+    Ok(out.policy().and_then(crate::policy::from_wire))
 }

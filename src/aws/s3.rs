@@ -74,6 +74,23 @@ async fn location_constraint(client: &Client, bucket: &str) -> Result<String, Er
     }
 }
 
+/// Whether `account` owns the bucket: HeadBucket with `ExpectedBucketOwner`, which S3 answers
+/// with 403 when another account owns it (Amazon S3 User Guide, "Verifying bucket ownership
+/// with bucket owner condition"). `Ok(false)` for a 403, which a plain denial also gives.
+pub async fn owned_by(client: &Client, bucket: &str, account: &str) -> Result<bool, AwsError> {
+    match client
+        .head_bucket()
+        .bucket(bucket)
+        .expected_bucket_owner(account)
+        .send()
+        .await
+    {
+        Ok(_) => Ok(true),
+        Err(e) if e.raw_response().map(|r| r.status().as_u16()) == Some(403) => Ok(false),
+        Err(e) => Err(AwsError::from_sdk("s3:ListBucket", e)),
+    }
+}
+
 /// What the bucket holds at `path`: an object of exactly that key, and objects under `path/`.
 /// One ListObjectsV2 with `/` as delimiter: the object comes back as a key, the folder as a
 /// common prefix. A listing cut short before either shows says neither.

@@ -418,3 +418,172 @@ async fn the_region_comes_from_headbucket_even_on_a_redirect_or_a_denial() {
         proxy.seen()
     );
 }
+
+/// verify reads a customer-managed key as KMS has it: its state and its key policy.
+#[tokio::test]
+async fn verify_reads_the_keys_state_and_key_policy() {
+    let moto = moto();
+    let aws = aws(&moto.url()).await;
+    let bucket = unique("uri-cmk");
+    aws.create_bucket(&bucket).await;
+    let (key_id, key_arn) = aws.create_key().await;
+    aws.encrypt_bucket(&bucket, Some(&key_id)).await;
+    let uri = format!("s3://{bucket}/d/");
+    let (code, stdout, stderr) = role(&moto.url(), "iam", &uri, "import", &[]);
+    assert_eq!(code, 0, "{stderr}");
+    let role_arn = json(&stdout)["role_arn"].as_str().unwrap().to_string();
+    let kms_check = || {
+        let out = bin(&moto.url())
+            .args([
+                "verify",
+                "--role-arn",
+                &role_arn,
+                "--uri",
+                &uri,
+                "--access",
+                "import",
+            ])
+            .args([
+                "--tidb-account-id",
+                TIDB_ACCOUNT,
+                "--external-id",
+                EXTERNAL_ID,
+                "-o",
+                "json",
+            ])
+            .output()
+            .unwrap();
+        let report = json(&texts(&out).0);
+        let check = report["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == "kms")
+            .unwrap()
+            .clone();
+        (out.status.code(), check)
+    };
+    // moto's default key policy enables IAM policies for the account, as AWS's does.
+    let (code, check) = kms_check();
+    assert_eq!(
+        (code, check["status"].as_str()),
+        (Some(0), Some("pass")),
+        "{check}"
+    );
+
+    aws.kms.disable_key().key_id(&key_id).send().await.unwrap();
+    let (code, check) = kms_check();
+    assert_eq!(
+        (code, check["status"].as_str()),
+        (Some(1), Some("fail")),
+        "{check}"
+    );
+    assert!(
+        check["fix"].as_str().unwrap().contains("enable-key"),
+        "{check}"
+    );
+    aws.kms.enable_key().key_id(&key_id).send().await.unwrap();
+
+    let admin_only = serde_json::json!({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow",
+        "Principal": {"AWS": "arn:aws:iam::123456789012:role/admin"},
+        "Action": "kms:*",
+        "Resource": "*"
+    }]});
+    aws.kms
+        .put_key_policy()
+        .key_id(&key_id)
+        .policy_name("default")
+        .policy(admin_only.to_string())
+        .send()
+        .await
+        .unwrap();
+    let (code, check) = kms_check();
+    assert_eq!(
+        (code, check["status"].as_str()),
+        (Some(1), Some("fail")),
+        "{check}"
+    );
+    assert!(
+        check["fix"].as_str().unwrap().contains(&role_arn),
+        "{check}"
+    );
+    assert!(
+        check["finding"].as_str().unwrap().contains(&key_arn),
+        "{check}"
+    );
+}
+
+/// A `DeleteConflict` right after a detach or a version switch passes once IAM settles; the
+/// deletes that meet one go on with a bounded backoff, in pruning, teardown and undo.
+#[tokio::test]
+async fn deletes_ride_out_a_passing_delete_conflict() {
+    let moto = moto();
+    let aws = aws(&moto.url()).await;
+    let proxy = Proxy::start(moto.port);
+    let bucket = unique("conflict");
+    aws.create_bucket(&bucket).await;
+    let uri = format!("s3://{bucket}/d/");
+    let (code, stdout, stderr) = role(&moto.url(), "iam", &uri, "import", &[]);
+    assert_eq!(code, 0, "{stderr}");
+    let out = json(&stdout);
+    let (role_name, policy_arn) = (
+        out["role_name"].as_str().unwrap().to_string(),
+        out["policy_arn"].as_str().unwrap().to_string(),
+    );
+
+    // Pruning: the superseded version answers DeleteConflict twice, then goes.
+    let conflict = Fault::Code(409, "DeleteConflict");
+    proxy.fail(Match::Action("DeletePolicyVersion".into()), conflict, 2);
+    let (code, _, stderr) = role(
+        &proxy.url(),
+        "iam",
+        &uri,
+        "import",
+        &["--kms-key", "arn:aws:kms:us-east-1:123456789012:key/k1"],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        aws.policy_versions(&policy_arn).await,
+        1,
+        "the old version was pruned"
+    );
+
+    // Teardown: DeletePolicy and DeleteRole each conflict once.
+    proxy.reset();
+    proxy.fail(Match::Action("DeletePolicy".into()), conflict, 1);
+    proxy.fail(Match::Action("DeleteRole".into()), conflict, 1);
+    let out = bin(&proxy.url())
+        .args(["teardown", "--role-name", &role_name, "--yes"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", texts(&out).1);
+    assert!(aws.role(&role_name).await.is_none());
+    assert!(aws.local_policies().await.iter().all(|p| p.1 != policy_arn));
+    let tries = |action: &str| proxy.seen().iter().filter(|a| *a == action).count();
+    assert_eq!((tries("DeletePolicy"), tries("DeleteRole")), (2, 2));
+
+    // Undo: the attach fails, and the role's delete conflicts once on the way out.
+    let bucket = unique("conflict");
+    aws.create_bucket(&bucket).await;
+    proxy.reset();
+    proxy.fail(
+        Match::Action("AttachRolePolicy".into()),
+        Fault::Code(400, "LimitExceeded"),
+        usize::MAX,
+    );
+    proxy.fail(Match::Action("DeleteRole".into()), conflict, 1);
+    let (code, _, stderr) = role(
+        &proxy.url(),
+        "iam",
+        &format!("s3://{bucket}/d/"),
+        "import",
+        &[],
+    );
+    assert_eq!(code, 1, "{stderr}");
+    assert!(!stderr.contains("Left in AWS"), "{stderr}");
+    assert!(
+        aws.role_names().await.iter().all(|r| !r.contains(&bucket)),
+        "{stderr}"
+    );
+}

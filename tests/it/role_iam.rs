@@ -271,33 +271,83 @@ async fn no_external_id_is_explicit_and_warned() {
     assert_eq!(aws.trust(role).await, expected_trust(None));
 }
 
+/// AWS KMS lets every principal of an AWS-managed key's own account use it through S3 (AWS
+/// KMS Developer Guide, "AWS managed keys"): a role made in the bucket's account needs no
+/// KMS grant, while one made from another account could never use the key.
 #[tokio::test]
-async fn an_aws_managed_bucket_key_stops_the_run_with_the_reason() {
+async fn an_aws_managed_bucket_key_works_in_the_buckets_account_only() {
     let moto = moto();
     let aws = aws(&moto.url()).await;
-    let bucket = unique("awskey");
+    for key in [None, Some("alias/aws/s3")] {
+        let bucket = unique("awskey");
+        aws.create_bucket(&bucket).await;
+        aws.encrypt_bucket(&bucket, key).await;
+        let out = run_json(
+            &moto.url(),
+            &role_args(&format!("s3://{bucket}/d/"), "import"),
+        );
+        assert_eq!(
+            aws.policy_document(out["policy_arn"].as_str().unwrap())
+                .await,
+            expected_policy(&bucket, "d", "import", &[]),
+            "no KMS statement: none can add to the key's own policy"
+        );
+        assert_eq!(out["verify"]["ok"], true, "{out}");
+        let kms = out["verify"]["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == "kms")
+            .unwrap();
+        assert_eq!(kms["status"], "pass", "{kms}");
+        assert!(
+            kms["finding"].as_str().unwrap().contains("AWS-managed"),
+            "{kms}"
+        );
+    }
+
+    // The bucket belongs to another account: HeadBucket with ExpectedBucketOwner is refused
+    // (moto does not check the owner, so the proxy answers as S3 does).
+    let proxy = Proxy::start(moto.port);
+    let bucket = unique("awskey-x");
     aws.create_bucket(&bucket).await;
     aws.encrypt_bucket(&bucket, None).await;
-    let out = bin(&moto.url())
-        .args(role_args(&format!("s3://{bucket}"), "import"))
+    proxy.fail(
+        Match::NthOf("s3:HEAD?".into(), 2),
+        Fault::Denied,
+        usize::MAX,
+    );
+    let out = bin(&proxy.url())
+        .args(role_args(&format!("s3://{bucket}/d/"), "import"))
         .output()
         .unwrap();
     let (_, stderr) = texts(&out);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(
-        stderr.contains("AWS-managed key") && stderr.contains("customer-managed"),
+        stderr.contains("belongs to another account than 123456789012")
+            && stderr.contains("customer-managed"),
         "{stderr}"
     );
     assert!(aws.role_names().await.iter().all(|r| !r.contains(&bucket)));
+    assert!(
+        proxy.seen().iter().all(|a| !a.starts_with("Create")),
+        "{:?}",
+        proxy.seen()
+    );
 
-    let bucket = unique("awsalias");
+    // A key ARN names its account: another account's aws/s3 is refused without asking S3.
+    let bucket = unique("awskey-arn");
     aws.create_bucket(&bucket).await;
-    aws.encrypt_bucket(&bucket, Some("alias/aws/s3")).await;
+    aws.encrypt_bucket(
+        &bucket,
+        Some("arn:aws:kms:us-east-1:999999999999:alias/aws/s3"),
+    )
+    .await;
     let out = bin(&moto.url())
         .args(role_args(&format!("s3://{bucket}"), "import"))
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(1), "{}", texts(&out).1);
     assert!(aws.role_names().await.iter().all(|r| !r.contains(&bucket)));
 }
 
