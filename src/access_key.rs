@@ -10,7 +10,9 @@ use serde::Serialize;
 use crate::aws::iam::{self, NewAccessKey, Secret};
 use crate::aws::{sts, Clients};
 use crate::error::Error;
-use crate::inputs::{defaults, Access, AccountId, KmsKeyArn, PolicyName, S3Location, UserName};
+use crate::inputs::{
+    defaults, Access, AccountId, Guardrails, KmsKeyArn, PolicyName, S3Location, UserName,
+};
 use crate::journal::{Journal, Resource};
 use crate::output::render_policy_plan;
 use crate::plan::{self, Action, Facts, UserInputs, UserPlan, UserState};
@@ -28,6 +30,7 @@ pub struct AccessKeyRequest {
     pub kms_keys: Vec<KmsKeyArn>,
     /// Write the key here (a new file, mode 0600) instead of to stdout.
     pub secret_file: Option<PathBuf>,
+    pub guardrails: Guardrails,
 }
 
 /// What `access-key` did. The secret is here only when it goes to stdout.
@@ -55,6 +58,8 @@ pub struct AccessKeyOutcome {
     pub delete_command: String,
     /// The checks run on what was made (see `verify`).
     pub verify: crate::verify::Report,
+    #[serde(flatten)]
+    pub guardrails: Guardrails,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -148,6 +153,7 @@ pub async fn resolve(
             user_name,
             policy_name,
             kms_keys: req.kms_keys,
+            guardrails: req.guardrails,
         },
         req.secret_file,
         located,
@@ -198,21 +204,34 @@ pub async fn run(
         plan.user_name, key.id
     );
     let in_file = file.path.is_some();
+    let boundary_arn = plan
+        .guardrails
+        .permissions_boundary
+        .as_ref()
+        .map(|b| b.to_string());
+    // A boundary that cannot be read is left out of the checks, which then say so by not
+    // naming it; the setup itself is done and must still report what it made.
+    let boundary = crate::verify::boundary_document(&clients, boundary_arn.as_deref())
+        .await
+        .unwrap_or(None);
     let verify = crate::verify::after_setup(
         &crate::verify::Subject::User {
             name: plan.user_name.clone(),
         },
-        plan.user_arn.clone(),
         &crate::verify::Expectations {
             location: inputs.location.clone(),
             access: inputs.access,
             tidb_account: None,
             external_id: None,
         },
-        plan.partition,
-        None,
-        plan.permissions_policy.clone(),
-        facts.bucket.clone().unwrap_or_default(),
+        crate::verify::Evidence::written(
+            plan.partition,
+            plan.user_arn.clone(),
+            None,
+            plan.permissions_policy.clone(),
+            facts.bucket.clone().unwrap_or_default(),
+            boundary,
+        ),
     );
     crate::verify::show_after_setup(ctx, &verify);
     Ok(AccessKeyReport::Done(Box::new(AccessKeyOutcome {
@@ -233,6 +252,7 @@ pub async fn run(
         bucket_region: plan.bucket_region.clone(),
         actions: plan.actions.iter().map(|a| plan.describe(a)).collect(),
         delete_command,
+        guardrails: plan.guardrails.clone(),
     })))
 }
 
@@ -260,6 +280,7 @@ async fn gather(
         let arn = plan::policy_arn(
             caller.partition,
             caller.account.as_str(),
+            &inputs.guardrails.path,
             &inputs.policy_name,
         );
         let exists = user.is_some();
@@ -399,10 +420,13 @@ async fn apply(
             &plan.policy_arn,
             &plan.permissions_policy,
             &description,
+            &plan.guardrails,
         ),
         async {
             match has(Action::CreateUser) {
-                true => iam::create_user(&clients.iam, user).await.map(|_| ()),
+                true => iam::create_user(&clients.iam, user, &plan.guardrails)
+                    .await
+                    .map(|_| ()),
                 false => Ok(()),
             }
         }
@@ -443,6 +467,13 @@ async fn apply(
             }
             other => other?,
         }
+        apply::converge_guardrails(
+            clients,
+            iam::Principal::User(user),
+            &plan.policy_arn,
+            &plan.actions,
+        )
+        .await?;
         ctx.stop.check()?;
         if has(Action::AttachPolicy) {
             let entry = journal.begin(Resource::UserAttachment {
@@ -598,6 +629,7 @@ pub fn ci_command(ctx: &Context, o: &AccessKeyOutcome) -> String {
     for key in &o.kms_keys {
         words.extend(["--kms-key".into(), key.to_string()]);
     }
+    words.extend(o.guardrails.flags());
     words.extend(crate::output::connection_flags(&ctx.conn));
     words.push("--yes".into());
     crate::output::command_line(words.iter().map(String::as_str))

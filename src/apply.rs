@@ -8,7 +8,7 @@ use serde_json::Value;
 use crate::aws::iam::{self, PolicyVersion};
 use crate::aws::Clients;
 use crate::error::{AwsError, Error};
-use crate::inputs::PolicyName;
+use crate::inputs::{Guardrails, PolicyName};
 use crate::plan::Action;
 
 /// Creates the policy, or replaces its document, as the plan says.
@@ -19,11 +19,33 @@ pub async fn converge_policy(
     arn: &str,
     document: &Value,
     description: &str,
+    guard: &Guardrails,
 ) -> Result<(), AwsError> {
     if actions.contains(&Action::CreatePolicy) {
-        iam::create_policy(&clients.iam, name.as_str(), document, description).await?;
+        iam::create_policy(&clients.iam, name.as_str(), document, description, guard).await?;
     } else if actions.contains(&Action::UpdatePolicy) {
         replace_default_version(clients, arn, document).await?;
+    }
+    Ok(())
+}
+
+/// Brings an existing principal and policy to `--permissions-boundary` and `--tag`, as the
+/// plan's actions say; a new one got them when it was created.
+pub async fn converge_guardrails(
+    clients: &Clients,
+    who: iam::Principal<'_>,
+    policy_arn: &str,
+    actions: &[Action],
+) -> Result<(), AwsError> {
+    for action in actions {
+        match action {
+            Action::SetBoundary { arn } => {
+                when_visible(|| iam::put_boundary(&clients.iam, who, arn)).await?
+            }
+            Action::TagPrincipal { tags } => iam::tag_principal(&clients.iam, who, tags).await?,
+            Action::TagPolicy { tags } => iam::tag_policy(&clients.iam, policy_arn, tags).await?,
+            _ => {}
+        }
     }
     Ok(())
 }

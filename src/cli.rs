@@ -7,7 +7,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use serverless_s3_setup::access_key::{self, AccessKeyRequest, DeleteRequest};
 use serverless_s3_setup::error::Error;
-use serverless_s3_setup::inputs::{Access, Invalid, Region, S3Location};
+use serverless_s3_setup::inputs::{Access, Guardrails, Invalid, Region, S3Location, TagPair};
 use serverless_s3_setup::plan::Method;
 use serverless_s3_setup::role::RoleRequest;
 use serverless_s3_setup::teardown::{Target, TeardownRequest};
@@ -178,6 +178,9 @@ pub struct AccessKeyCreateArgs {
     /// Write the key to this new file (mode 0600) instead of stdout; stdout gets the key ID
     #[arg(long, value_name = "PATH")]
     pub secret_file: Option<std::path::PathBuf>,
+
+    #[command(flatten)]
+    pub guardrails: GuardrailArgs,
 }
 
 #[derive(Debug, Args)]
@@ -235,6 +238,42 @@ pub struct RoleArgs {
     /// How long to wait for the stack, e.g. 90s, 10m, 1h [default: 10m]
     #[arg(long, value_name = "DURATION")]
     pub timeout: Option<String>,
+
+    #[command(flatten)]
+    pub guardrails: GuardrailArgs,
+}
+
+/// What an AWS organisation may require of new roles and users: shared by role and access-key.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Organisation guardrails")]
+pub struct GuardrailArgs {
+    /// A permissions boundary for the role or user, if your organisation requires one
+    #[arg(long, value_name = "POLICY_ARN")]
+    pub permissions_boundary: Option<String>,
+
+    /// IAM path for the role or user and its policy, e.g. /tidb/ [default: /]
+    #[arg(long, value_name = "PATH")]
+    pub path: Option<String>,
+
+    /// A tag for the role or user and its policy (repeatable)
+    #[arg(long = "tag", value_name = "KEY=VALUE")]
+    pub tags: Vec<String>,
+}
+
+impl GuardrailArgs {
+    fn parse(self) -> Result<Guardrails, Error> {
+        let tags = self
+            .tags
+            .into_iter()
+            .map(|t| t.parse().map_err(|e| Error::invalid("--tag", e)))
+            .collect::<Result<Vec<TagPair>, Error>>()?;
+        Guardrails::new(
+            parse("--permissions-boundary", self.permissions_boundary)?,
+            parse("--path", self.path)?,
+            tags,
+        )
+        .map_err(|e| Error::invalid("--tag", e))
+    }
 }
 
 /// Where, and what TiDB Cloud does there: shared by role, access-key and verify.
@@ -321,6 +360,7 @@ impl RoleArgs {
             role_name: parse("--role-name", self.role_name)?,
             policy_name: parse("--policy-name", self.policy_name)?,
             kms_keys: parse_keys(self.kms_keys)?,
+            guardrails: self.guardrails.parse()?,
         })
     }
 }
@@ -341,6 +381,7 @@ impl AccessKeyCreateArgs {
             policy_name: parse("--policy-name", self.policy_name)?,
             kms_keys: parse_keys(self.kms_keys)?,
             secret_file: self.secret_file,
+            guardrails: self.guardrails.parse()?,
         })
     }
 }

@@ -701,6 +701,223 @@ fn is_region(s: &str) -> bool {
             .is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit()))
 }
 
+/// An IAM path: `/`, or `/a/b/` (1 to 512 characters of `!` to `~` between slashes; IAM API
+/// Reference, CreateRole `Path`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct IamPath(String);
+
+impl IamPath {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn is_root(&self) -> bool {
+        self.0 == "/"
+    }
+
+    /// The path of an IAM ARN such as `arn:aws:iam::1:role/a/b/name` (`/a/b/`).
+    pub fn of_arn(arn: &str) -> Option<IamPath> {
+        let resource = arn.splitn(6, ':').nth(5)?;
+        let (_, rest) = resource.split_once('/')?;
+        let path = match rest.rsplit_once('/') {
+            Some((dirs, _)) => format!("/{dirs}/"),
+            None => "/".to_string(),
+        };
+        Some(IamPath(path))
+    }
+}
+
+impl Default for IamPath {
+    fn default() -> Self {
+        IamPath("/".to_string())
+    }
+}
+
+impl fmt::Display for IamPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl FromStr for IamPath {
+    type Err = Invalid;
+    fn from_str(s: &str) -> Result<Self, Invalid> {
+        if s == "/" {
+            return Ok(IamPath::default());
+        }
+        let ok = (2..=512).contains(&s.len())
+            && s.starts_with('/')
+            && s.ends_with('/')
+            && s.len() > 2
+            && s.bytes().all(|b| (0x21..=0x7e).contains(&b));
+        if ok && !s.contains("//") {
+            Ok(IamPath(s.to_string()))
+        } else {
+            invalid(format!(
+                "must be / or start and end with / (such as /tidb/), at most 512 printable ASCII characters without spaces or empty segments, not {}",
+                quoted(s)
+            ))
+        }
+    }
+}
+
+/// The ARN of a managed policy used as a permissions boundary
+/// (`arn:aws:iam::111122223333:policy/boundaries/developer`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct PolicyArn(String);
+
+impl PolicyArn {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for PolicyArn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl FromStr for PolicyArn {
+    type Err = Invalid;
+    fn from_str(s: &str) -> Result<Self, Invalid> {
+        let rule = "must be a managed policy ARN such as arn:aws:iam::111122223333:policy/boundary";
+        let parts: Vec<&str> = s.splitn(6, ':').collect();
+        if parts.len() != 6 || parts[0] != "arn" || parts[2] != "iam" || !parts[3].is_empty() {
+            return invalid(format!("{rule}, not {}", quoted(s)));
+        }
+        if Partition::of_arn(s).is_none() {
+            return invalid(format!("has an unknown partition in {}", quoted(s)));
+        }
+        let account_ok = parts[4] == "aws"
+            || (parts[4].len() == 12 && parts[4].bytes().all(|b| b.is_ascii_digit()));
+        let name = parts[5].strip_prefix("policy/").unwrap_or_default();
+        let name_ok = !name.is_empty()
+            && !name.ends_with('/')
+            && name
+                .rsplit('/')
+                .next()
+                .is_some_and(|n| validate_iam_name(n, "policy", 128).is_ok());
+        if account_ok && name_ok && s.is_ascii() {
+            Ok(PolicyArn(s.to_string()))
+        } else {
+            invalid(format!("{rule}, not {}", quoted(s)))
+        }
+    }
+}
+
+/// A tag to put on the role or user and its policy, `KEY=VALUE`. IAM's rules: a key of 1 to
+/// 128 and a value of 0 to 256 letters, digits, spaces and `_ . : / = + - @`, and no key
+/// beginning with `aws:` (IAM User Guide, "Tag naming rules").
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct TagPair {
+    pub key: String,
+    pub value: String,
+}
+
+impl fmt::Display for TagPair {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}={}", self.key, self.value)
+    }
+}
+
+impl FromStr for TagPair {
+    type Err = Invalid;
+    fn from_str(s: &str) -> Result<Self, Invalid> {
+        let Some((key, value)) = s.split_once('=') else {
+            return invalid(format!("must be KEY=VALUE, not {}", quoted(s)));
+        };
+        let allowed = |c: char| c.is_alphanumeric() || c == ' ' || "_.:/=+-@".contains(c);
+        if key.is_empty() || key.chars().count() > 128 || !key.chars().all(allowed) {
+            return invalid(format!(
+                "has key {}; keys are 1 to 128 letters, digits, spaces and _ . : / = + - @",
+                quoted(key)
+            ));
+        }
+        if value.chars().count() > 256 || !value.chars().all(allowed) {
+            return invalid(format!(
+                "has value {}; values are up to 256 letters, digits, spaces and _ . : / = + - @",
+                quoted(value)
+            ));
+        }
+        if key.to_lowercase().starts_with("aws:") {
+            return invalid("has a key beginning with aws:, which AWS reserves");
+        }
+        if key.eq_ignore_ascii_case(crate::aws::iam::MANAGED_BY_KEY)
+            || key.to_lowercase().starts_with("serverless-s3-setup:")
+        {
+            return invalid(format!(
+                "has key {}, which serverless-s3-setup sets itself",
+                quoted(key)
+            ));
+        }
+        Ok(TagPair {
+            key: key.to_string(),
+            value: value.to_string(),
+        })
+    }
+}
+
+/// What an organisation may require of new roles and users: a permissions boundary, a path,
+/// and tags (`--permissions-boundary`, `--path`, `--tag`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Guardrails {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub permissions_boundary: Option<PolicyArn>,
+    pub path: IamPath,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<TagPair>,
+}
+
+impl Guardrails {
+    /// IAM's limit of tags on one resource, less the one this tool sets.
+    pub const MAX_TAGS: usize = 49;
+
+    /// The flags that give these guardrails again, for a printed command line.
+    pub fn flags(&self) -> Vec<String> {
+        let mut words = Vec::new();
+        if let Some(boundary) = &self.permissions_boundary {
+            words.extend(["--permissions-boundary".into(), boundary.to_string()]);
+        }
+        if !self.path.is_root() {
+            words.extend(["--path".into(), self.path.to_string()]);
+        }
+        for tag in &self.tags {
+            words.extend(["--tag".into(), tag.to_string()]);
+        }
+        words
+    }
+
+    /// Checks the tags together: each key once (IAM keys ignore case), and not too many.
+    pub fn new(
+        permissions_boundary: Option<PolicyArn>,
+        path: Option<IamPath>,
+        tags: Vec<TagPair>,
+    ) -> Result<Guardrails, Invalid> {
+        if tags.len() > Self::MAX_TAGS {
+            return invalid(format!(
+                "is given {} times; IAM allows 50 tags and this tool sets one",
+                tags.len()
+            ));
+        }
+        for (i, t) in tags.iter().enumerate() {
+            if tags[..i].iter().any(|u| u.key.eq_ignore_ascii_case(&t.key)) {
+                return invalid(format!(
+                    "names key {} twice; IAM tag keys are unique, ignoring case",
+                    quoted(&t.key)
+                ));
+            }
+        }
+        Ok(Guardrails {
+            permissions_boundary,
+            path: path.unwrap_or_default(),
+            tags,
+        })
+    }
+}
+
 /// The AWS partition of an ARN: `aws`, `aws-cn` or `aws-us-gov`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 pub enum Partition {
@@ -1021,6 +1238,87 @@ mod tests {
         ] {
             assert!(bad.parse::<KmsKeyArn>().is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn guardrails_follow_iams_rules() {
+        assert!("/".parse::<IamPath>().unwrap().is_root());
+        assert_eq!(
+            "/tidb/cloud/".parse::<IamPath>().unwrap().as_str(),
+            "/tidb/cloud/"
+        );
+        for bad in [
+            "",
+            "tidb/",
+            "/tidb",
+            "//",
+            "/a b/",
+            "/a//b/",
+            "/ü/",
+            &format!("/{}/", "a".repeat(511)),
+        ] {
+            assert!(bad.parse::<IamPath>().is_err(), "{bad:?}");
+        }
+        assert_eq!(
+            IamPath::of_arn("arn:aws:iam::123456789012:role/a/b/r")
+                .unwrap()
+                .as_str(),
+            "/a/b/"
+        );
+        assert!(IamPath::of_arn("arn:aws:iam::123456789012:role/r")
+            .unwrap()
+            .is_root());
+
+        for ok in [
+            "arn:aws:iam::123456789012:policy/boundary",
+            "arn:aws:iam::123456789012:policy/org/dev-boundary",
+            "arn:aws:iam::aws:policy/PowerUserAccess",
+            "arn:aws-cn:iam::123456789012:policy/b",
+        ] {
+            assert!(ok.parse::<PolicyArn>().is_ok(), "{ok}");
+        }
+        for bad in [
+            "boundary",
+            "arn:aws:iam::123456789012:role/boundary",
+            "arn:aws:iam::1234:policy/b",
+            "arn:aws:iam:us-east-1:123456789012:policy/b",
+            "arn:aws:iam::123456789012:policy/",
+            "arn:aws:iam::123456789012:policy/a b",
+            "arn:aws:s3:::bucket",
+        ] {
+            assert!(bad.parse::<PolicyArn>().is_err(), "{bad:?}");
+        }
+
+        let t: TagPair = "cost-center=data eng".parse().unwrap();
+        assert_eq!(
+            (t.key.as_str(), t.value.as_str()),
+            ("cost-center", "data eng")
+        );
+        assert_eq!("owner=".parse::<TagPair>().unwrap().value, "");
+        assert_eq!("a=b=c".parse::<TagPair>().unwrap().value, "b=c");
+        assert!(
+            "团队=数据".parse::<TagPair>().is_ok(),
+            "IAM takes Unicode letters"
+        );
+        for bad in [
+            "novalue",
+            "=v",
+            "aws:x=1",
+            "AWS:x=1",
+            "managed-by=me",
+            "k=a;b",
+            "k	=v",
+            &format!("{}=v", "k".repeat(129)),
+        ] {
+            assert!(bad.parse::<TagPair>().is_err(), "{bad:?}");
+        }
+        let two = vec!["Team=a".parse().unwrap(), "team=b".parse().unwrap()];
+        assert!(Guardrails::new(None, None, two).is_err());
+        let many = (0..50)
+            .map(|i| format!("k{i}=v").parse().unwrap())
+            .collect();
+        assert!(Guardrails::new(None, None, many).is_err());
+        assert!(Guardrails::new(None, None, vec![]).unwrap().path.is_root());
     }
 
     #[test]

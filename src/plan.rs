@@ -12,8 +12,8 @@ use crate::aws::sts::Caller;
 use crate::detect::BucketFacts;
 use crate::error::Error;
 use crate::inputs::{
-    Access, AccountId, ExternalId, KmsKeyArn, Partition, PolicyName, RoleName, S3Location,
-    StackName, UserName,
+    Access, AccountId, ExternalId, Guardrails, IamPath, KmsKeyArn, Partition, PolicyName, RoleName,
+    S3Location, StackName, TagPair, UserName,
 };
 use crate::{policy, template};
 
@@ -38,6 +38,7 @@ pub struct RoleInputs {
     pub kms_keys: Vec<KmsKeyArn>,
     /// The stack, for `--method cloudformation`.
     pub stack_name: Option<StackName>,
+    pub guardrails: Guardrails,
 }
 
 /// What is known about the caller and the bucket. Every field is optional so that
@@ -99,6 +100,18 @@ pub enum Action {
     UpdateStack,
     /// The stack is in ROLLBACK_COMPLETE (its first create failed): it can only be deleted.
     RecreateStack,
+    /// `--permissions-boundary` differs from the role's or user's boundary.
+    SetBoundary {
+        arn: String,
+    },
+    /// `--tag`s the role or user lacks, or holds with another value.
+    TagPrincipal {
+        tags: Vec<TagPair>,
+    },
+    /// `--tag`s the policy lacks, or holds with another value.
+    TagPolicy {
+        tags: Vec<TagPair>,
+    },
 }
 
 impl Action {
@@ -118,8 +131,70 @@ impl Action {
             Action::RecreateStack => format!(
                 "delete the stack, left in ROLLBACK_COMPLETE by a failed first create (it cannot be updated), and create it again with {principal}"
             ),
+            Action::SetBoundary { arn } => {
+                format!("set the permissions boundary of {principal} to {arn}")
+            }
+            Action::TagPrincipal { tags } => format!("tag {principal} with {}", list(tags)),
+            Action::TagPolicy { tags } => format!("tag policy {policy} with {}", list(tags)),
         }
     }
+}
+
+fn list(tags: &[TagPair]) -> String {
+    tags.iter()
+        .map(TagPair::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The guardrails a principal that exists already lacks: a different boundary, missing tags.
+/// Its path cannot change (IAM has no call for it), so another path stops the run. An omitted
+/// `--permissions-boundary` leaves the current boundary as it is; tags not given are kept.
+fn guardrail_actions(
+    guard: &Guardrails,
+    kind: &'static str,
+    name: &str,
+    arn: &str,
+    boundary: Option<&str>,
+    tags: &[(String, String)],
+    flag: &'static str,
+) -> Result<Vec<Action>, Error> {
+    let path = IamPath::of_arn(arn).unwrap_or_default();
+    if path != guard.path {
+        return Err(Error::Conflict(format!(
+            "{kind} {name} exists at path {path}, not {}; IAM cannot move it: run with --path {path}, or remove it first (serverless-s3-setup teardown {flag} {name})",
+            guard.path
+        )));
+    }
+    let mut actions = Vec::new();
+    if let Some(wanted) = &guard.permissions_boundary {
+        if boundary != Some(wanted.as_str()) {
+            actions.push(Action::SetBoundary {
+                arn: wanted.to_string(),
+            });
+        }
+    }
+    let missing = missing_tags(guard, tags);
+    if !missing.is_empty() {
+        actions.push(Action::TagPrincipal { tags: missing });
+    }
+    Ok(actions)
+}
+
+/// The `--tag`s that `current` lacks or holds with another value.
+fn missing_tags(guard: &Guardrails, current: &[(String, String)]) -> Vec<TagPair> {
+    guard
+        .tags
+        .iter()
+        .filter(|t| !current.iter().any(|(k, v)| *k == t.key && *v == t.value))
+        .cloned()
+        .collect()
+}
+
+/// `TagPolicy` when the existing policy lacks some `--tag`s.
+fn policy_tag_action(guard: &Guardrails, policy: Option<&PolicyInfo>) -> Option<Action> {
+    let tags = missing_tags(guard, &policy?.tags);
+    (!tags.is_empty()).then_some(Action::TagPolicy { tags })
 }
 
 /// The role setup, fully worked out.
@@ -150,6 +225,8 @@ pub struct RolePlan {
     pub actions: Vec<Action>,
     pub detected: Vec<String>,
     pub warnings: Vec<String>,
+    #[serde(flatten)]
+    pub guardrails: Guardrails,
 }
 
 impl RolePlan {
@@ -200,10 +277,22 @@ pub fn role(
         .as_ref()
         .and_then(|s| s.outputs.get("RoleArn").cloned())
         .or_else(|| state.role.as_ref().map(|r| r.arn.clone()))
-        .unwrap_or_else(|| format!("arn:{partition}:iam::{account}:role/{}", inputs.role_name));
+        .unwrap_or_else(|| {
+            format!(
+                "arn:{partition}:iam::{account}:role{}{}",
+                inputs.guardrails.path, inputs.role_name
+            )
+        });
     let policy_arn = (method == Method::Iam).then(|| {
         state.policy.as_ref().map_or_else(
-            || policy_arn(partition, account, &inputs.policy_name),
+            || {
+                policy_arn(
+                    partition,
+                    account,
+                    &inputs.guardrails.path,
+                    &inputs.policy_name,
+                )
+            },
             |p| p.arn.clone(),
         )
     });
@@ -229,6 +318,7 @@ pub fn role(
         actions,
         detected: facts.findings.clone(),
         warnings: facts.warnings.clone(),
+        guardrails: inputs.guardrails.clone(),
     })
 }
 
@@ -258,12 +348,22 @@ fn iam_role_actions(
             if !r.trust.as_ref().is_some_and(|doc| policy::same(doc, trust)) {
                 actions.push(Action::UpdateTrust);
             }
+            actions.extend(guardrail_actions(
+                &inputs.guardrails,
+                "role",
+                inputs.role_name.as_str(),
+                &r.arn,
+                r.boundary.as_deref(),
+                &r.tags,
+                "--role-name",
+            )?);
             if !state.attached {
                 actions.push(Action::AttachPolicy);
             }
         }
         None => actions.extend([Action::CreateRole, Action::AttachPolicy]),
     }
+    actions.extend(policy_tag_action(&inputs.guardrails, state.policy.as_ref()));
     Ok(actions)
 }
 
@@ -276,6 +376,19 @@ fn stack_actions(
         .stack_name
         .as_ref()
         .expect("a CloudFormation plan has a stack name");
+    // A new path would make CloudFormation replace a role whose name is fixed, which it
+    // refuses half-way through the update; say so before anything starts.
+    if let (Some(_), Some(r)) = (&state.stack, &state.role) {
+        guardrail_actions(
+            &inputs.guardrails,
+            "role",
+            inputs.role_name.as_str(),
+            &r.arn,
+            None,
+            &[],
+            "--stack-name",
+        )?;
+    }
     match &state.stack {
         Some(s) if !s.managed => Err(Error::NotManaged {
             kind: "stack",
@@ -287,7 +400,11 @@ fn stack_actions(
             "stack {name} is busy ({}); wait for it to settle (`aws cloudformation describe-stacks --stack-name {name}`), then run this again",
             s.status
         ))),
-        Some(s) if same_parameters(&s.parameters, parameters) && s.template_tag.as_deref() == Some(&template::hash()) => {
+        Some(s)
+            if same_parameters(&s.parameters, parameters)
+                && s.template_tag.as_deref() == Some(&template::hash())
+                && missing_tags(&inputs.guardrails, &s.tags).is_empty() =>
+        {
             Ok(vec![])
         }
         Some(_) => Ok(vec![Action::UpdateStack]),
@@ -324,8 +441,13 @@ fn same_parameters(current: &BTreeMap<String, String>, planned: &BTreeMap<String
         })
 }
 
-pub fn policy_arn(partition: Partition, account: &str, name: &PolicyName) -> String {
-    format!("arn:{partition}:iam::{account}:policy/{name}")
+pub fn policy_arn(
+    partition: Partition,
+    account: &str,
+    path: &IamPath,
+    name: &PolicyName,
+) -> String {
+    format!("arn:{partition}:iam::{account}:policy{path}{name}")
 }
 
 impl Facts {
@@ -379,6 +501,7 @@ pub struct UserInputs {
     pub user_name: UserName,
     pub policy_name: PolicyName,
     pub kms_keys: Vec<KmsKeyArn>,
+    pub guardrails: Guardrails,
 }
 
 /// The user, its policy and its keys as they are now.
@@ -411,6 +534,8 @@ pub struct UserPlan {
     pub actions: Vec<Action>,
     pub detected: Vec<String>,
     pub warnings: Vec<String>,
+    #[serde(flatten)]
+    pub guardrails: Guardrails,
 }
 
 impl UserPlan {
@@ -446,10 +571,23 @@ pub fn user(inputs: &UserInputs, facts: &Facts, state: &UserState) -> Result<Use
                 flag: "--user-name",
             })
         }
-        Some(_) if !state.attached => actions.push(Action::AttachPolicy),
-        Some(_) => {}
+        Some(u) => {
+            actions.extend(guardrail_actions(
+                &inputs.guardrails,
+                "user",
+                inputs.user_name.as_str(),
+                &u.arn,
+                u.boundary.as_deref(),
+                &u.tags,
+                "--user-name",
+            )?);
+            if !state.attached {
+                actions.push(Action::AttachPolicy);
+            }
+        }
         None => actions.extend([Action::CreateUser, Action::AttachPolicy]),
     }
+    actions.extend(policy_tag_action(&inputs.guardrails, state.policy.as_ref()));
     if state.keys.len() >= MAX_KEYS {
         return Err(Error::KeyLimit {
             user: inputs.user_name.to_string(),
@@ -465,11 +603,23 @@ pub fn user(inputs: &UserInputs, facts: &Facts, state: &UserState) -> Result<Use
         account_id: facts.account.clone(),
         bucket_region: facts.bucket_region.clone(),
         user_arn: state.user.as_ref().map_or_else(
-            || format!("arn:{partition}:iam::{account}:user/{}", inputs.user_name),
+            || {
+                format!(
+                    "arn:{partition}:iam::{account}:user{}{}",
+                    inputs.guardrails.path, inputs.user_name
+                )
+            },
             |u| u.arn.clone(),
         ),
         policy_arn: state.policy.as_ref().map_or_else(
-            || policy_arn(partition, account, &inputs.policy_name),
+            || {
+                policy_arn(
+                    partition,
+                    account,
+                    &inputs.guardrails.path,
+                    &inputs.policy_name,
+                )
+            },
             |p| p.arn.clone(),
         ),
         user_name: inputs.user_name.clone(),
@@ -480,6 +630,7 @@ pub fn user(inputs: &UserInputs, facts: &Facts, state: &UserState) -> Result<Use
         actions,
         detected: facts.findings.clone(),
         warnings: facts.warnings.clone(),
+        guardrails: inputs.guardrails.clone(),
     })
 }
 
@@ -497,6 +648,7 @@ mod tests {
             policy_name: "r-policy".parse().unwrap(),
             kms_keys: vec![],
             stack_name: None,
+            guardrails: Guardrails::default(),
         }
     }
 
@@ -517,12 +669,15 @@ mod tests {
                 trust: Some(plan.trust_policy.clone()),
                 created: None,
                 stack: None,
+                boundary: None,
+                tags: vec![],
             }),
             policy: Some(PolicyInfo {
                 arn: plan.managed_policy_arn().to_string(),
                 managed,
                 default_version: "v1".into(),
                 attachments: 1,
+                tags: vec![],
             }),
             policy_document: Some(plan.permissions_policy.clone()),
             attached: true,
@@ -576,6 +731,64 @@ mod tests {
     }
 
     #[test]
+    fn guardrails_converge_on_what_exists_and_a_path_cannot_move() {
+        let first = role(Method::Iam, &inputs(), &facts(), &RoleState::default()).unwrap();
+        let state = existing(&first, true);
+        let boundary = "arn:aws:iam::123456789012:policy/boundary";
+        let mut guarded = inputs();
+        guarded.guardrails = Guardrails::new(
+            Some(boundary.parse().unwrap()),
+            None,
+            vec!["team=data".parse().unwrap()],
+        )
+        .unwrap();
+        let plan = role(Method::Iam, &guarded, &facts(), &state).unwrap();
+        let tags = vec!["team=data".parse::<TagPair>().unwrap()];
+        assert_eq!(
+            plan.actions,
+            [
+                Action::SetBoundary {
+                    arn: boundary.into()
+                },
+                Action::TagPrincipal { tags: tags.clone() },
+                Action::TagPolicy { tags },
+            ]
+        );
+        assert!(plan
+            .describe(&plan.actions[1])
+            .contains("tag role r with team=data"));
+
+        // Once they are there, and with --permissions-boundary left out, nothing changes.
+        let mut done = state.clone();
+        let r = done.role.as_mut().unwrap();
+        r.boundary = Some(boundary.into());
+        r.tags = vec![("team".into(), "data".into())];
+        done.policy.as_mut().unwrap().tags = vec![("team".into(), "data".into())];
+        assert!(role(Method::Iam, &guarded, &facts(), &done)
+            .unwrap()
+            .actions
+            .is_empty());
+        assert!(role(Method::Iam, &inputs(), &facts(), &done)
+            .unwrap()
+            .actions
+            .is_empty());
+
+        // A new role at a path: the ARNs carry it.
+        let mut at_path = inputs();
+        at_path.guardrails =
+            Guardrails::new(None, Some("/tidb/".parse().unwrap()), vec![]).unwrap();
+        let fresh = role(Method::Iam, &at_path, &facts(), &RoleState::default()).unwrap();
+        assert_eq!(fresh.role_arn, "arn:aws:iam::123456789012:role/tidb/r");
+        assert_eq!(
+            fresh.managed_policy_arn(),
+            "arn:aws:iam::123456789012:policy/tidb/r-policy"
+        );
+        // The same role at /: IAM has no way to move it.
+        let err = role(Method::Iam, &at_path, &facts(), &state).unwrap_err();
+        assert!(err.to_string().contains("--path /"), "{err}");
+    }
+
+    #[test]
     fn resources_the_tool_did_not_make_are_refused() {
         let first = role(Method::Iam, &inputs(), &facts(), &RoleState::default()).unwrap();
         let mut state = existing(&first, true);
@@ -626,6 +839,7 @@ mod tests {
             user_name: "u".parse().unwrap(),
             policy_name: "u-policy".parse().unwrap(),
             kms_keys: vec![],
+            guardrails: Guardrails::default(),
         }
     }
 
@@ -663,12 +877,15 @@ mod tests {
             user: Some(UserInfo {
                 arn: first.user_arn.clone(),
                 managed: true,
+                boundary: None,
+                tags: vec![],
             }),
             policy: Some(PolicyInfo {
                 arn: first.policy_arn.clone(),
                 managed: true,
                 default_version: "v1".into(),
                 attachments: 1,
+                tags: vec![],
             }),
             policy_document: Some(first.permissions_policy.clone()),
             attached: true,
@@ -689,6 +906,8 @@ mod tests {
             user: Some(UserInfo {
                 arn: first.user_arn,
                 managed: false,
+                boundary: None,
+                tags: vec![],
             }),
             ..state
         };
@@ -735,6 +954,7 @@ mod tests {
             )]
             .into(),
             template_tag: Some(template::hash()),
+            tags: vec![],
         }
     }
 
@@ -801,6 +1021,31 @@ mod tests {
         );
         assert!(matches!(busy, Err(Error::Conflict(_))));
 
+        let mut tagged = stack_inputs();
+        tagged.guardrails =
+            Guardrails::new(None, None, vec!["team=data".parse().unwrap()]).unwrap();
+        let tag_params = role(cfn, &tagged, &facts(), &RoleState::default())
+            .unwrap()
+            .stack_parameters;
+        let untagged = role(
+            cfn,
+            &tagged,
+            &facts(),
+            &with(stack("CREATE_COMPLETE", true, tag_params.clone())),
+        )
+        .unwrap();
+        assert_eq!(
+            untagged.actions,
+            [Action::UpdateStack],
+            "a missing --tag updates the stack"
+        );
+        let mut with_tag = stack("CREATE_COMPLETE", true, tag_params);
+        with_tag.tags = vec![("team".into(), "data".into())];
+        assert!(role(cfn, &tagged, &facts(), &with(with_tag))
+            .unwrap()
+            .actions
+            .is_empty());
+
         let foreign = role(
             cfn,
             &stack_inputs(),
@@ -816,6 +1061,8 @@ mod tests {
                 trust: None,
                 created: None,
                 stack: None,
+                boundary: None,
+                tags: vec![],
             }),
             ..RoleState::default()
         };

@@ -9,7 +9,8 @@ use crate::aws::iam;
 use crate::aws::{sts, Clients};
 use crate::error::{AwsError, Error};
 use crate::inputs::{
-    defaults, Access, AccountId, ExternalId, KmsKeyArn, PolicyName, RoleName, S3Location, StackName,
+    defaults, Access, AccountId, ExternalId, Guardrails, KmsKeyArn, PolicyName, RoleName,
+    S3Location, StackName,
 };
 use crate::journal::{Journal, Resource};
 use crate::output::render_role_plan;
@@ -34,6 +35,7 @@ pub struct RoleRequest {
     pub stack_name: Option<StackName>,
     /// How long to wait for the stack [default: 10 minutes].
     pub timeout: Option<Duration>,
+    pub guardrails: Guardrails,
 }
 
 /// The default `--timeout` for a stack.
@@ -65,6 +67,8 @@ pub struct RoleOutcome {
     pub stack_id: Option<String>,
     /// The checks run on what was made (see `verify`).
     pub verify: crate::verify::Report,
+    #[serde(flatten)]
+    pub guardrails: Guardrails,
 }
 
 /// The result of `role`: the plan alone under `--dry-run`, otherwise what was done.
@@ -178,6 +182,7 @@ pub async fn resolve(
             policy_name,
             kms_keys: req.kms_keys,
             stack_name,
+            guardrails: req.guardrails,
         },
         located,
     ))
@@ -267,6 +272,7 @@ pub async fn run(
             ok: true,
             checks: Vec::new(),
         },
+        guardrails: plan.guardrails.clone(),
     };
     let subject = crate::verify::Subject::Role {
         arn: outcome.role_arn.clone(),
@@ -278,15 +284,29 @@ pub async fn run(
         tidb_account: Some(inputs.tidb_account.clone()),
         external_id: inputs.external_id.clone(),
     };
+    // The checks take the boundary into account: what it does not allow, the role cannot do.
+    let boundary_arn = plan
+        .guardrails
+        .permissions_boundary
+        .as_ref()
+        .map(|b| b.to_string());
+    // A boundary that cannot be read is left out of the checks, which then say so by not
+    // naming it; the setup itself is done and must still report what it made.
+    let boundary = crate::verify::boundary_document(&clients, boundary_arn.as_deref())
+        .await
+        .unwrap_or(None);
     let outcome = RoleOutcome {
         verify: crate::verify::after_setup(
             &subject,
-            outcome.role_arn.clone(),
             &expectations,
-            plan.partition,
-            Some(plan.trust_policy.clone()),
-            plan.permissions_policy.clone(),
-            facts.bucket.clone().unwrap_or_default(),
+            crate::verify::Evidence::written(
+                plan.partition,
+                outcome.role_arn.clone(),
+                Some(plan.trust_policy.clone()),
+                plan.permissions_policy.clone(),
+                facts.bucket.clone().unwrap_or_default(),
+                boundary,
+            ),
         ),
         ..outcome
     };
@@ -357,6 +377,7 @@ async fn gather(
         let arn = plan::policy_arn(
             caller.partition,
             caller.account.as_str(),
+            &inputs.guardrails.path,
             &inputs.policy_name,
         );
         let (policy, attached) = tokio::join!(iam::get_policy(&clients.iam, &arn), async {
@@ -438,6 +459,7 @@ async fn apply(
             plan.managed_policy_arn(),
             &plan.permissions_policy,
             &description,
+            &plan.guardrails,
         ),
         converge_role(clients, plan)
     );
@@ -470,7 +492,18 @@ async fn apply(
         }
     }
     .await;
-    if let Err(e) = adopted.and_then(|()| ctx.stop.check()) {
+    let guarded = async {
+        adopted?;
+        apply::converge_guardrails(
+            clients,
+            iam::Principal::Role(plan.role_name.as_str()),
+            plan.managed_policy_arn(),
+            &plan.actions,
+        )
+        .await?;
+        ctx.stop.check()
+    };
+    if let Err(e) = guarded.await {
         step.fail();
         return Err(e);
     }
@@ -539,6 +572,7 @@ async fn converge_role(clients: &Clients, plan: &RolePlan) -> Result<(), AwsErro
             plan.role_name.as_str(),
             &plan.trust_policy,
             &description,
+            &plan.guardrails,
         )
         .await
         .map(|_| ())
@@ -598,8 +632,15 @@ async fn apply_stack(
         let entry = journal.begin(Resource::Stack {
             name: name.to_string(),
         });
-        let created =
-            cloudformation::create_stack(&clients.cfn, name, template, params, &hash).await;
+        let created = cloudformation::create_stack(
+            &clients.cfn,
+            name,
+            template,
+            params,
+            &hash,
+            &plan.guardrails.tags,
+        )
+        .await;
         journal.settle(entry, &created);
         if let Err(e) = &created {
             if e.code.as_deref() == Some("AlreadyExistsException") {
@@ -625,7 +666,16 @@ async fn apply_stack(
             .map(|e| e.timestamp + 1)
             .max()
             .unwrap_or(0);
-        match cloudformation::update_stack(&clients.cfn, name, template, params, &hash).await? {
+        match cloudformation::update_stack(
+            &clients.cfn,
+            name,
+            template,
+            params,
+            &hash,
+            &plan.guardrails.tags,
+        )
+        .await?
+        {
             cloudformation::Update::NothingToChange => changed = false,
             cloudformation::Update::Started => {
                 let (ended, last) = watch(
@@ -745,6 +795,8 @@ pub fn ci_command(ctx: &Context, o: &RoleOutcome) -> String {
     for key in &o.kms_keys {
         words.extend(["--kms-key".into(), key.to_string()]);
     }
+    // The guardrails too, so that a rerun in CI keeps the role within them.
+    words.extend(o.guardrails.flags());
     words.extend(crate::output::connection_flags(&ctx.conn));
     words.push("--yes".into());
     crate::output::command_line(words.iter().map(String::as_str))
@@ -817,12 +869,19 @@ mod tests {
                 ok: true,
                 checks: vec![],
             },
+            guardrails: Guardrails::new(
+                None,
+                Some("/tidb/".parse().unwrap()),
+                vec!["team=data eng".parse().unwrap()],
+            )
+            .unwrap(),
         };
         assert_eq!(
             ci_command(&ctx, &outcome),
             "serverless-s3-setup role --method cloudformation --uri 's3://bkt1/my dir/' --access export \
              --tidb-account-id 380838443567 --external-id ext-1 --role-name r --policy-name r-policy \
-             --stack-name r --kms-key arn:aws:kms:us-east-1:123456789012:key/k1 --profile prod --yes"
+             --stack-name r --kms-key arn:aws:kms:us-east-1:123456789012:key/k1 --path /tidb/ \
+             --tag 'team=data eng' --profile prod --yes"
         );
     }
 }

@@ -89,8 +89,10 @@ pub(crate) async fn orphaned_policy(
     let (Some(partition), Some(account)) = (parts.nth(1), parts.nth(2)) else {
         return Ok(None);
     };
+    // The tool puts a policy at its role's or user's path.
+    let path = crate::inputs::IamPath::of_arn(owner_arn).unwrap_or_default();
     let arn = format!(
-        "arn:{partition}:iam::{account}:policy/{}",
+        "arn:{partition}:iam::{account}:policy{path}{}",
         crate::inputs::defaults::policy_name(owner)
     );
     Ok(iam::get_policy(&clients.iam, &arn)

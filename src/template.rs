@@ -69,6 +69,16 @@ pub fn parameters(inputs: &RoleInputs, kms_keys: &[KmsKeyArn]) -> BTreeMap<Strin
         ("ObjectPrefix", inputs.location.prefix().to_string()),
         ("Access", inputs.access.to_string()),
         ("KmsKeyArns", keys.join(",")),
+        (
+            "PermissionsBoundary",
+            inputs
+                .guardrails
+                .permissions_boundary
+                .as_ref()
+                .map(|b| b.to_string())
+                .unwrap_or_default(),
+        ),
+        ("RolePath", inputs.guardrails.path.to_string()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
@@ -101,6 +111,7 @@ mod tests {
             policy_name: "p".parse().unwrap(),
             kms_keys: vec![],
             stack_name: None,
+            guardrails: Default::default(),
         };
         let params = parameters(&inputs, &[]);
         let mut set: Vec<&str> = params.keys().map(String::as_str).collect();

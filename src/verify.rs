@@ -139,6 +139,8 @@ pub struct Evidence {
     pub simulated: Option<Vec<bool>>,
     /// The bucket's customer-managed key as KMS has it; `None` when not read.
     pub key: Option<KeyFacts>,
+    /// The permissions boundary (ARN, document): it caps what the policies allow.
+    pub boundary: Option<(String, Value)>,
 }
 
 /// What KMS says of the bucket's customer-managed key.
@@ -149,6 +151,29 @@ pub struct KeyFacts {
     pub account: Option<String>,
     /// The key policy, or why it could not be read.
     pub policy: Result<Option<Value>, String>,
+}
+
+impl Evidence {
+    /// What a setup knows right after it wrote the documents: those documents, what it read of
+    /// the bucket, and the boundary it set.
+    pub fn written(
+        partition: Partition,
+        principal_arn: String,
+        trust: Option<Value>,
+        permissions: Value,
+        bucket: BucketFacts,
+        boundary: Option<(String, Value)>,
+    ) -> Evidence {
+        Evidence {
+            partition,
+            principal_arn: Some(principal_arn),
+            trust,
+            policies: vec![("the policy just written".into(), permissions)],
+            bucket,
+            boundary,
+            ..Evidence::default()
+        }
+    }
 }
 
 impl Default for Evidence {
@@ -162,6 +187,7 @@ impl Default for Evidence {
             bucket: BucketFacts::default(),
             simulated: None,
             key: None,
+            boundary: None,
         }
     }
 }
@@ -374,20 +400,27 @@ fn permissions(
     let mut conditional = Vec::new();
     for (i, (action, resource)) in needed.iter().enumerate() {
         let local = evaluate::decide(statements, action, resource, None);
+        let bounded = within_boundary(ev, action, resource);
         let allowed = match &ev.simulated {
             Some(results) => results.get(i).copied().unwrap_or(local.allowed()),
-            None => local.allowed(),
+            None => local.allowed() && bounded.is_none(),
         };
         if let Decision::Allowed { conditional: true } = local {
             conditional.push(format!("{action} on {resource}"));
         }
         if !allowed {
-            missing.push(explain_missing(statements, action, resource, &local, e));
+            missing.push(match bounded {
+                Some(why) if local.allowed() => why,
+                _ => explain_missing(statements, action, resource, &local, e),
+            });
         }
     }
-    let how = match ev.simulated {
-        Some(_) => "IAM's policy simulator",
-        None => "local evaluation of every attached, inline and group policy",
+    let how = match (&ev.simulated, &ev.boundary) {
+        (Some(_), _) => "IAM's policy simulator".to_string(),
+        (None, None) => "local evaluation of every attached, inline and group policy".to_string(),
+        (None, Some((arn, _))) => format!(
+            "local evaluation of every attached, inline and group policy, within the permissions boundary {arn}"
+        ),
     };
     if missing.is_empty() {
         let found = format!(
@@ -420,6 +453,19 @@ fn permissions(
             policy::to_wire(&grant["Statement"])
         ),
     )
+}
+
+/// Why the permissions boundary, if there is one, keeps `action` on `resource` from taking
+/// effect; `None` when it allows it. An identity's effective permissions are what both its
+/// policies and its boundary allow (IAM User Guide, "Permissions boundaries for IAM entities").
+fn within_boundary(ev: &Evidence, action: &str, resource: &str) -> Option<String> {
+    let (arn, doc) = ev.boundary.as_ref()?;
+    let decision = evaluate::decide(&evaluate::statements(doc), action, resource, None);
+    (!decision.allowed()).then(|| {
+        format!(
+            "{action} on {resource} is allowed by the policies but not by the permissions boundary {arn}"
+        )
+    })
 }
 
 fn explain_missing(
@@ -546,7 +592,10 @@ fn kms_check(
     }
     let lacking: Vec<&str> = policy::kms_actions(e.access)
         .into_iter()
-        .filter(|a| !evaluate::decide(statements, a, key.as_str(), None).allowed())
+        .filter(|a| {
+            !evaluate::decide(statements, a, key.as_str(), None).allowed()
+                || within_boundary(ev, a, key.as_str()).is_some()
+        })
         .collect();
     if !lacking.is_empty() {
         return Check::fail(
@@ -740,25 +789,33 @@ pub async fn gather(
             Subject::Role { name, .. } => {
                 let role = iam::get_role(&clients.iam, name).await?;
                 let Some(role) = role else {
-                    return Ok::<_, Error>((None, None, None, Vec::new()));
+                    return Ok::<_, Error>((None, None, None, Vec::new(), None));
                 };
-                let (attached, inline) = tokio::join!(
+                let (attached, inline, boundary) = tokio::join!(
                     iam::attached_role_policies(&clients.iam, name),
-                    iam::inline_documents(&clients.iam, PrincipalKind::Role, name)
+                    iam::inline_documents(&clients.iam, PrincipalKind::Role, name),
+                    boundary_document(clients, role.boundary.as_deref())
                 );
                 let mut policies = iam::managed_documents(&clients.iam, &attached?).await?;
                 policies.extend(inline?);
-                Ok((Some(role.arn), role.created, role.trust, policies))
+                Ok((
+                    Some(role.arn),
+                    role.created,
+                    role.trust,
+                    policies,
+                    boundary?,
+                ))
             }
             Subject::User { name } => {
                 let name = name.as_str();
                 let Some(user) = iam::get_user(&clients.iam, name).await? else {
-                    return Ok((None, None, None, Vec::new()));
+                    return Ok((None, None, None, Vec::new(), None));
                 };
-                let (attached, inline, groups) = tokio::join!(
+                let (attached, inline, groups, boundary) = tokio::join!(
                     iam::attached_user_policies(&clients.iam, name),
                     iam::inline_documents(&clients.iam, PrincipalKind::User, name),
-                    iam::groups_for_user(&clients.iam, name)
+                    iam::groups_for_user(&clients.iam, name),
+                    boundary_document(clients, user.boundary.as_deref())
                 );
                 let mut policies = iam::managed_documents(&clients.iam, &attached?).await?;
                 policies.extend(inline?);
@@ -769,12 +826,12 @@ pub async fn gather(
                         iam::inline_documents(&clients.iam, PrincipalKind::Group, &group).await?,
                     );
                 }
-                Ok((Some(user.arn), None, None, policies))
+                Ok((Some(user.arn), None, None, policies, boundary?))
             }
         }
     };
     let (bucket, principal) = tokio::join!(bucket, principal);
-    let (principal_arn, created, trust, policies) = principal?;
+    let (principal_arn, created, trust, policies, boundary) = principal?;
     let mut bucket = bucket?;
     let partition = principal_arn
         .as_deref()
@@ -810,7 +867,24 @@ pub async fn gather(
         bucket,
         simulated,
         key,
+        boundary,
     })
+}
+
+/// The permissions boundary's document, labelled with its ARN.
+pub async fn boundary_document(
+    clients: &Clients,
+    arn: Option<&str>,
+) -> Result<Option<(String, Value)>, Error> {
+    let Some(arn) = arn else {
+        return Ok(None);
+    };
+    let docs = iam::managed_documents(&clients.iam, &[arn.to_string()]).await?;
+    Ok(Some(docs.into_iter().next().map_or_else(
+        // A boundary that cannot be read allows nothing that can be shown to be allowed.
+        || (arn.to_string(), json!({"Statement": []})),
+        |(_, doc)| (arn.to_string(), doc),
+    )))
 }
 
 /// DescribeKey and GetKeyPolicy, together; a refusal of either is noted, not fatal.
@@ -830,23 +904,7 @@ async fn key_facts(clients: &Clients, key: &crate::inputs::KmsKeyArn) -> KeyFact
 
 /// The checks on what a setup just made: the documents it wrote, and what it read of the
 /// bucket. Nothing is read again, so IAM's delay in showing new things cannot fail them.
-pub fn after_setup(
-    subject: &Subject,
-    principal_arn: String,
-    e: &Expectations,
-    partition: Partition,
-    trust: Option<Value>,
-    permissions: Value,
-    bucket: BucketFacts,
-) -> Report {
-    let evidence = Evidence {
-        partition,
-        principal_arn: Some(principal_arn),
-        trust,
-        policies: vec![("the policy just written".into(), permissions)],
-        bucket,
-        ..Evidence::default()
-    };
+pub fn after_setup(subject: &Subject, e: &Expectations, evidence: Evidence) -> Report {
     checks(subject, e, &evidence, &rerun(subject, e))
 }
 
@@ -1227,6 +1285,38 @@ mod tests {
 
     fn kms_of(r: &Report) -> Check {
         r.checks.iter().find(|c| c.name == "kms").unwrap().clone()
+    }
+
+    #[test]
+    fn a_permissions_boundary_caps_what_the_policies_allow() {
+        let e = expectations(Access::Import);
+        let mut ev = good(Access::Import);
+        let arn = "arn:aws:iam::123456789012:policy/boundary";
+        ev.boundary = Some((
+            arn.into(),
+            json!({"Statement": [{"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "*"}]}),
+        ));
+        let r = checks(&role(), &e, &ev, "x");
+        let c = r.checks.iter().find(|c| c.name == "permissions").unwrap();
+        assert_eq!(c.status, Status::Fail, "{}", c.finding);
+        assert!(
+            c.finding.contains("s3:GetObject")
+                && c.finding.contains("not by the permissions boundary"),
+            "{}",
+            c.finding
+        );
+        ev.boundary = Some((
+            arn.into(),
+            json!({"Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}),
+        ));
+        let r = checks(&role(), &e, &ev, "x");
+        let c = r.checks.iter().find(|c| c.name == "permissions").unwrap();
+        assert_eq!(c.status, Status::Pass, "{}", c.finding);
+        assert!(
+            c.finding.contains(arn),
+            "the boundary is reported: {}",
+            c.finding
+        );
     }
 
     #[test]

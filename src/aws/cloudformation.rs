@@ -7,6 +7,7 @@ use aws_sdk_cloudformation::Client;
 
 use crate::aws::iam::{MANAGED_BY_KEY, MANAGED_BY_VALUE};
 use crate::error::AwsError;
+use crate::inputs::TagPair;
 
 /// The stack tag that records which version of the template made the stack.
 pub const TEMPLATE_TAG: &str = "serverless-s3-setup-template";
@@ -20,6 +21,8 @@ pub struct StackInfo {
     pub parameters: BTreeMap<String, String>,
     pub outputs: BTreeMap<String, String>,
     pub template_tag: Option<String>,
+    /// Every stack-level tag, which CloudFormation also puts on the role it makes.
+    pub tags: Vec<(String, String)>,
 }
 
 /// One stack event, oldest-first order is up to the caller.
@@ -82,6 +85,11 @@ pub async fn describe_stack(client: &Client, name: &str) -> Result<Option<StackI
         status,
         managed: tag(MANAGED_BY_KEY).as_deref() == Some(MANAGED_BY_VALUE),
         template_tag: tag(TEMPLATE_TAG),
+        tags: stack
+            .tags()
+            .iter()
+            .filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string())))
+            .collect(),
         parameters: stack
             .parameters()
             .iter()
@@ -112,17 +120,18 @@ fn parameters(params: &BTreeMap<String, String>) -> Vec<Parameter> {
         .collect()
 }
 
-fn tags(template_hash: &str) -> Vec<Tag> {
-    vec![
-        Tag::builder()
-            .key(MANAGED_BY_KEY)
-            .value(MANAGED_BY_VALUE)
-            .build(),
-        Tag::builder()
-            .key(TEMPLATE_TAG)
-            .value(template_hash)
-            .build(),
+/// The stack's tags: this tool's two, and the user's `--tag`s, which CloudFormation
+/// propagates to the role it creates (CloudFormation User Guide, "Stack tags": "CloudFormation
+/// propagates these tags to supported resources that are created in the stack").
+fn tags(template_hash: &str, extra: &[TagPair]) -> Vec<Tag> {
+    [
+        (MANAGED_BY_KEY, MANAGED_BY_VALUE),
+        (TEMPLATE_TAG, template_hash),
     ]
+    .into_iter()
+    .chain(extra.iter().map(|t| (t.key.as_str(), t.value.as_str())))
+    .map(|(k, v)| Tag::builder().key(k).value(v).build())
+    .collect()
 }
 
 pub async fn create_stack(
@@ -131,6 +140,7 @@ pub async fn create_stack(
     template: &str,
     params: &BTreeMap<String, String>,
     template_hash: &str,
+    extra_tags: &[TagPair],
 ) -> Result<String, AwsError> {
     let out = client
         .create_stack()
@@ -139,7 +149,7 @@ pub async fn create_stack(
         .set_parameters(Some(parameters(params)))
         // The role has a fixed name, which AWS refuses without this capability.
         .capabilities(Capability::CapabilityNamedIam)
-        .set_tags(Some(tags(template_hash)))
+        .set_tags(Some(tags(template_hash, extra_tags)))
         .send()
         .await
         .map_err(|e| AwsError::from_sdk("cloudformation:CreateStack", e))?;
@@ -161,6 +171,7 @@ pub async fn update_stack(
     template: &str,
     params: &BTreeMap<String, String>,
     template_hash: &str,
+    extra_tags: &[TagPair],
 ) -> Result<Update, AwsError> {
     match client
         .update_stack()
@@ -168,7 +179,7 @@ pub async fn update_stack(
         .template_body(template)
         .set_parameters(Some(parameters(params)))
         .capabilities(Capability::CapabilityNamedIam)
-        .set_tags(Some(tags(template_hash)))
+        .set_tags(Some(tags(template_hash, extra_tags)))
         .send()
         .await
     {

@@ -3,6 +3,7 @@ use aws_sdk_iam::Client;
 use serde_json::Value;
 
 use crate::error::AwsError;
+use crate::inputs::{Guardrails, TagPair};
 use crate::policy;
 
 /// The tag on everything this tool creates. Nothing without it is ever changed.
@@ -46,6 +47,27 @@ pub fn managed_by_tag() -> Tag {
         .expect("key and value are set")
 }
 
+/// `managed-by` and the user's `--tag`s, for a resource being created.
+fn tags_for(guard: &Guardrails) -> Vec<Tag> {
+    std::iter::once(managed_by_tag())
+        .chain(guard.tags.iter().map(tag))
+        .collect()
+}
+
+fn tag(t: &TagPair) -> Tag {
+    Tag::builder()
+        .key(&t.key)
+        .value(&t.value)
+        .build()
+        .expect("key and value are set")
+}
+
+fn pairs(tags: &[Tag]) -> Vec<(String, String)> {
+    tags.iter()
+        .map(|t| (t.key().to_string(), t.value().to_string()))
+        .collect()
+}
+
 fn is_managed(tags: &[Tag]) -> bool {
     tags.iter()
         .any(|t| t.key() == MANAGED_BY_KEY && t.value() == MANAGED_BY_VALUE)
@@ -62,6 +84,9 @@ pub struct RoleInfo {
     pub created: Option<i64>,
     /// The CloudFormation stack that made the role, from the tag CloudFormation sets.
     pub stack: Option<String>,
+    /// The permissions boundary's ARN, if the role has one.
+    pub boundary: Option<String>,
+    pub tags: Vec<(String, String)>,
 }
 
 /// A customer-managed policy as IAM holds it.
@@ -72,6 +97,7 @@ pub struct PolicyInfo {
     pub default_version: String,
     /// How many roles, users and groups it is attached to.
     pub attachments: i32,
+    pub tags: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone)]
@@ -99,6 +125,11 @@ pub async fn get_role(client: &Client, name: &str) -> Result<Option<RoleInfo>, A
                     .iter()
                     .find(|t| t.key() == "aws:cloudformation:stack-name")
                     .map(|t| t.value().to_string()),
+                boundary: role
+                    .permissions_boundary()
+                    .and_then(|b| b.permissions_boundary_arn())
+                    .map(str::to_string),
+                tags: pairs(role.tags()),
             }))
         }
         Err(e)
@@ -124,6 +155,7 @@ pub async fn get_policy(client: &Client, arn: &str) -> Result<Option<PolicyInfo>
                 managed: is_managed(p.tags()),
                 default_version: p.default_version_id().unwrap_or("v1").to_string(),
                 attachments: p.attachment_count().unwrap_or(0),
+                tags: pairs(p.tags()),
             }))
         }
         Err(e)
@@ -194,13 +226,15 @@ pub async fn create_policy(
     name: &str,
     document: &Value,
     description: &str,
+    guard: &Guardrails,
 ) -> Result<String, AwsError> {
     let out = client
         .create_policy()
         .policy_name(name)
+        .path(guard.path.as_str())
         .policy_document(policy::to_wire(document))
         .description(policy::description(description))
-        .tags(managed_by_tag())
+        .set_tags(Some(tags_for(guard)))
         .send()
         .await
         .map_err(|e| AwsError::from_sdk("iam:CreatePolicy", e))?;
@@ -252,13 +286,16 @@ pub async fn create_role(
     name: &str,
     trust: &Value,
     description: &str,
+    guard: &Guardrails,
 ) -> Result<String, AwsError> {
     let out = client
         .create_role()
         .role_name(name)
+        .path(guard.path.as_str())
+        .set_permissions_boundary(guard.permissions_boundary.as_ref().map(|b| b.to_string()))
         .assume_role_policy_document(policy::to_wire(trust))
         .description(policy::description(description))
-        .tags(managed_by_tag())
+        .set_tags(Some(tags_for(guard)))
         .send()
         .await
         .map_err(|e| AwsError::from_sdk("iam:CreateRole", e))?;
@@ -319,6 +356,9 @@ pub async fn delete_policy(client: &Client, arn: &str) -> Result<(), AwsError> {
 pub struct UserInfo {
     pub arn: String,
     pub managed: bool,
+    /// The permissions boundary's ARN, if the user has one.
+    pub boundary: Option<String>,
+    pub tags: Vec<(String, String)>,
 }
 
 /// One of a user's access keys (never its secret, which IAM returns only at creation).
@@ -384,6 +424,11 @@ pub async fn get_user(client: &Client, name: &str) -> Result<Option<UserInfo>, A
             Ok(Some(UserInfo {
                 arn: user.arn().to_string(),
                 managed: is_managed(user.tags()),
+                boundary: user
+                    .permissions_boundary()
+                    .and_then(|b| b.permissions_boundary_arn())
+                    .map(str::to_string),
+                tags: pairs(user.tags()),
             }))
         }
         Err(e)
@@ -397,11 +442,17 @@ pub async fn get_user(client: &Client, name: &str) -> Result<Option<UserInfo>, A
     }
 }
 
-pub async fn create_user(client: &Client, name: &str) -> Result<String, AwsError> {
+pub async fn create_user(
+    client: &Client,
+    name: &str,
+    guard: &Guardrails,
+) -> Result<String, AwsError> {
     let out = client
         .create_user()
         .user_name(name)
-        .tags(managed_by_tag())
+        .path(guard.path.as_str())
+        .set_permissions_boundary(guard.permissions_boundary.as_ref().map(|b| b.to_string()))
+        .set_tags(Some(tags_for(guard)))
         .send()
         .await
         .map_err(|e| AwsError::from_sdk("iam:CreateUser", e))?;
@@ -790,4 +841,81 @@ pub async fn simulate(
         results.push(decision == "allowed");
     }
     Some(results)
+}
+
+/// A role or a user, for the calls that exist for both.
+#[derive(Debug, Clone, Copy)]
+pub enum Principal<'a> {
+    Role(&'a str),
+    User(&'a str),
+}
+
+/// Sets the principal's permissions boundary.
+pub async fn put_boundary(
+    client: &Client,
+    who: Principal<'_>,
+    boundary: &str,
+) -> Result<(), AwsError> {
+    match who {
+        Principal::Role(name) => client
+            .put_role_permissions_boundary()
+            .role_name(name)
+            .permissions_boundary(boundary)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| AwsError::from_sdk("iam:PutRolePermissionsBoundary", e)),
+        Principal::User(name) => client
+            .put_user_permissions_boundary()
+            .user_name(name)
+            .permissions_boundary(boundary)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| AwsError::from_sdk("iam:PutUserPermissionsBoundary", e)),
+    }?;
+    crate::debug!("iam:Put*PermissionsBoundary {who:?} {boundary}");
+    Ok(())
+}
+
+/// Adds or overwrites tags on the principal.
+pub async fn tag_principal(
+    client: &Client,
+    who: Principal<'_>,
+    tags: &[TagPair],
+) -> Result<(), AwsError> {
+    let tags: Vec<Tag> = tags.iter().map(tag).collect();
+    match who {
+        Principal::Role(name) => client
+            .tag_role()
+            .role_name(name)
+            .set_tags(Some(tags))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| AwsError::from_sdk("iam:TagRole", e)),
+        Principal::User(name) => client
+            .tag_user()
+            .user_name(name)
+            .set_tags(Some(tags))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| AwsError::from_sdk("iam:TagUser", e)),
+    }?;
+    crate::debug!("iam:Tag* {who:?}");
+    Ok(())
+}
+
+/// Adds or overwrites tags on a managed policy.
+pub async fn tag_policy(client: &Client, arn: &str, tags: &[TagPair]) -> Result<(), AwsError> {
+    client
+        .tag_policy()
+        .policy_arn(arn)
+        .set_tags(Some(tags.iter().map(tag).collect()))
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("iam:TagPolicy", e))?;
+    crate::debug!("iam:TagPolicy {arn}");
+    Ok(())
 }

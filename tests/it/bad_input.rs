@@ -64,6 +64,17 @@ fn bad_inputs_are_rejected_before_any_request() {
             ),
             "--uri",
         ),
+        // Guardrails follow IAM's rules.
+        (role_with("", "", &["--path", "tidb/"]), "--path"),
+        (role_with("", "", &["--path", "/a b/"]), "--path"),
+        (role_with("", "", &["--tag", "novalue"]), "--tag"),
+        (role_with("", "", &["--tag", "aws:reserved=1"]), "--tag"),
+        (role_with("", "", &["--tag", "managed-by=me"]), "--tag"),
+        (role_with("", "", &["--tag", "Team=a", "--tag", "team=b"]), "--tag"),
+        (
+            role_with("", "", &["--permissions-boundary", "arn:aws:iam::123456789012:role/x"]),
+            "--permissions-boundary",
+        ),
         // `${…}` in a granted directory would be read by IAM as a policy variable.
         (role_with("--uri", "s3://good-bucket/${aws:username}/", &[]), "--uri"),
         // A stack cannot carry a directory beyond Latin-1; --method iam can.

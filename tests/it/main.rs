@@ -7,6 +7,7 @@ mod access_key;
 mod bad_input;
 mod cli_help;
 mod faults;
+mod guardrails;
 mod inputs_in_the_field;
 mod least_privilege;
 mod reliability;

@@ -21,6 +21,9 @@ pub enum Fault {
     Code(u16, &'static str),
     /// Hold the request this long, then forward it.
     Delay(u64),
+    /// HTTP 403 AccessDenied with this message, as AWS words a denial by an organisation's
+    /// service control policy or a permissions boundary.
+    DeniedWith(&'static str),
     /// S3's answer from outside a bucket's home: this status (301 from another region, 403
     /// from a bucket policy) with the `x-amz-bucket-region` header naming the region.
     Region(u16, &'static str),
@@ -34,6 +37,9 @@ pub enum Match {
     Nth(usize),
     /// The Nth request (1-based) with this action.
     NthOf(String, usize),
+    /// Requests with this action whose body lacks this text, e.g. a `CreateRole` without a
+    /// `PermissionsBoundary`, as an organisation's guardrail sees them.
+    ActionWithout(String, String),
     /// The Nth request (1-based), and every retry of it (the same request line and body):
     /// the call fails, not just one attempt.
     NthCall(usize),
@@ -194,6 +200,9 @@ fn serve(mut client: TcpStream, upstream: u16, state: &Mutex<State>) -> std::io:
             r.left > 0
                 && match &r.matcher {
                     Match::Action(a) => *a == action,
+                    Match::ActionWithout(a, needle) => {
+                        *a == action && !String::from_utf8_lossy(&body).contains(needle.as_str())
+                    }
                     Match::Nth(k) => *k == n,
                     Match::NthOf(a, k) => *a == action && *k == nth_of_action,
                     Match::NthCall(k) => *k == n || r.sticky.as_ref() == Some(&identity),
@@ -212,7 +221,12 @@ fn serve(mut client: TcpStream, upstream: u16, state: &Mutex<State>) -> std::io:
     } else if let Some(fault) = fault {
         let s3 = action.starts_with("s3:");
         let mut extra = String::new();
+        let mut message = "injected by the test proxy";
         let (status, code) = match fault {
+            Fault::DeniedWith(text) => {
+                message = text;
+                ("403 Forbidden", "AccessDenied")
+            }
             Fault::Region(status, region) => {
                 extra = format!("x-amz-bucket-region: {region}\r\n");
                 match status {
@@ -234,9 +248,9 @@ fn serve(mut client: TcpStream, upstream: u16, state: &Mutex<State>) -> std::io:
             Fault::Delay(_) => unreachable!("handled above"),
         };
         let body = if s3 {
-            format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{code}</Code><Message>injected by the test proxy</Message><RequestId>proxy</RequestId></Error>")
+            format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{code}</Code><Message>{message}</Message><RequestId>proxy</RequestId></Error>")
         } else {
-            format!("<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>injected by the test proxy</Message></Error><RequestId>proxy</RequestId></ErrorResponse>")
+            format!("<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error><RequestId>proxy</RequestId></ErrorResponse>")
         };
         write!(
             client,

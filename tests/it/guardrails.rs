@@ -1,0 +1,353 @@
+//! Organisations with guardrails: a permissions boundary, a path and tags on every role and
+//! user, on both methods and for access keys; converged on a rerun; and a denial by a service
+//! control policy explained as one.
+
+use crate::common::*;
+use serde_json::Value;
+
+/// A boundary policy in moto; returns its ARN.
+async fn boundary(aws: &Aws, name: &str, actions: &[&str]) -> String {
+    let doc = serde_json::json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": actions, "Resource": "*"}
+    ]});
+    let out = aws
+        .iam
+        .create_policy()
+        .policy_name(name)
+        .policy_document(doc.to_string())
+        .send()
+        .await
+        .unwrap();
+    out.policy().unwrap().arn().unwrap().to_string()
+}
+
+fn run(endpoint: &str, args: &[&str]) -> (i32, Value, String) {
+    let out = bin(endpoint)
+        .args(args)
+        .args(["--yes", "-o", "json"])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = texts(&out);
+    let json = serde_json::from_str(&stdout).unwrap_or(Value::Null);
+    (out.status.code().unwrap_or(-1), json, stderr)
+}
+
+fn role_args<'a>(method: &'a str, uri: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "role",
+        "--method",
+        method,
+        "--uri",
+        uri,
+        "--access",
+        "import",
+        "--tidb-account-id",
+        TIDB_ACCOUNT,
+        "--external-id",
+        EXTERNAL_ID,
+    ];
+    args.extend(extra);
+    args
+}
+
+fn tags_of(tags: &[aws_sdk_iam::types::Tag]) -> Vec<(String, String)> {
+    let mut t: Vec<_> = tags
+        .iter()
+        .map(|t| (t.key().to_string(), t.value().to_string()))
+        .collect();
+    t.sort();
+    t
+}
+
+fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+    let mut t: Vec<_> = list
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    t.sort();
+    t
+}
+
+#[tokio::test]
+async fn a_role_gets_the_boundary_path_and_tags_on_either_method_and_keeps_them_in_step() {
+    let moto = moto();
+    let aws = aws(&moto.url()).await;
+    for method in ["iam", "cloudformation"] {
+        let bucket = unique("guard");
+        aws.create_bucket(&bucket).await;
+        let uri = format!("s3://{bucket}/d/");
+        let b1 = boundary(&aws, &unique("boundary"), &["s3:*", "kms:*"]).await;
+        let guards = [
+            "--permissions-boundary",
+            b1.as_str(),
+            "--path",
+            "/tidb/",
+            "--tag",
+            "team=data",
+            "--tag",
+            "cost-center=42",
+        ];
+        let (code, out, stderr) = run(&moto.url(), &role_args(method, &uri, &guards));
+        assert_eq!(code, 0, "{method}: {stderr}");
+        let name = out["role_name"].as_str().unwrap().to_string();
+        let role = aws.role(&name).await.unwrap();
+        assert_eq!(role.path(), "/tidb/", "{method}");
+        assert_eq!(
+            out["role_arn"],
+            format!("arn:aws:iam::123456789012:role/tidb/{name}")
+        );
+        assert_eq!(
+            role.permissions_boundary()
+                .and_then(|b| b.permissions_boundary_arn()),
+            Some(b1.as_str()),
+            "{method}"
+        );
+        assert_eq!(out["verify"]["ok"], true, "{method}: {out}");
+        let permissions = out["verify"]["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == "permissions")
+            .unwrap();
+        assert!(
+            permissions["finding"].as_str().unwrap().contains(&b1),
+            "{permissions}"
+        );
+        match method {
+            "iam" => {
+                assert_eq!(
+                    tags_of(role.tags()),
+                    pairs(&[
+                        ("managed-by", "serverless-s3-setup"),
+                        ("team", "data"),
+                        ("cost-center", "42")
+                    ])
+                );
+                let policy = out["policy_arn"].as_str().unwrap();
+                assert!(policy.contains(":policy/tidb/"), "{policy}");
+                let p = aws
+                    .iam
+                    .get_policy()
+                    .policy_arn(policy)
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(p.policy().unwrap().path(), Some("/tidb/"));
+                assert!(
+                    tags_of(p.policy().unwrap().tags()).contains(&("team".into(), "data".into()))
+                );
+            }
+            _ => {
+                // CloudFormation propagates stack tags to the role on AWS; moto does not, so
+                // the stack's own tags are checked.
+                let stacks = aws
+                    .cfn
+                    .describe_stacks()
+                    .stack_name(&name)
+                    .send()
+                    .await
+                    .unwrap();
+                let tags: Vec<(String, String)> = stacks.stacks()[0]
+                    .tags()
+                    .iter()
+                    .map(|t| (t.key().unwrap().to_string(), t.value().unwrap().to_string()))
+                    .collect();
+                assert!(tags.contains(&("team".into(), "data".into())), "{tags:?}");
+                assert!(
+                    tags.contains(&("cost-center".into(), "42".into())),
+                    "{tags:?}"
+                );
+            }
+        }
+
+        // The same again: unchanged.
+        let (code, out, stderr) = run(&moto.url(), &role_args(method, &uri, &guards));
+        assert_eq!(code, 0, "{stderr}");
+        assert_eq!(out["changed"], false, "{method}: {stderr}");
+
+        if method == "iam" {
+            // A new boundary and a new tag value are brought into step.
+            let b2 = boundary(&aws, &unique("boundary"), &["s3:*"]).await;
+            let changed = [
+                "--permissions-boundary",
+                b2.as_str(),
+                "--path",
+                "/tidb/",
+                "--tag",
+                "team=ml",
+            ];
+            let (code, out, stderr) = run(&moto.url(), &role_args(method, &uri, &changed));
+            assert_eq!(code, 0, "{stderr}");
+            assert_eq!(out["changed"], true);
+            let role = aws.role(&name).await.unwrap();
+            assert_eq!(
+                role.permissions_boundary()
+                    .and_then(|b| b.permissions_boundary_arn()),
+                Some(b2.as_str())
+            );
+            assert!(tags_of(role.tags()).contains(&("team".into(), "ml".into())));
+            assert!(
+                tags_of(role.tags()).contains(&("cost-center".into(), "42".into())),
+                "tags not given are kept"
+            );
+        }
+
+        // IAM cannot move a role to another path: the run stops before any change.
+        let (code, _, stderr) = run(
+            &moto.url(),
+            &role_args(method, &uri, &["--path", "/other/"]),
+        );
+        assert_eq!(code, 1, "{method}: {stderr}");
+        assert!(stderr.contains("--path /tidb/"), "{stderr}");
+        assert_eq!(aws.role(&name).await.unwrap().path(), "/tidb/");
+    }
+}
+
+#[tokio::test]
+async fn an_access_key_user_gets_them_too() {
+    let moto = moto();
+    let aws = aws(&moto.url()).await;
+    let bucket = unique("guard-key");
+    aws.create_bucket(&bucket).await;
+    let b1 = boundary(&aws, &unique("boundary"), &["s3:*"]).await;
+    let uri = format!("s3://{bucket}/d/");
+    let args = [
+        "access-key",
+        "--uri",
+        uri.as_str(),
+        "--access",
+        "export",
+        "--permissions-boundary",
+        b1.as_str(),
+        "--path",
+        "/tidb/",
+        "--tag",
+        "team=data",
+    ];
+    let proxy = Proxy::start(moto.port);
+    let (code, out, stderr) = run(&proxy.url(), &args);
+    assert_eq!(code, 0, "{stderr}");
+    let name = out["user_name"].as_str().unwrap();
+    let user = aws.iam.get_user().user_name(name).send().await.unwrap();
+    let user = user.user().unwrap();
+    assert_eq!(user.path(), "/tidb/");
+    // moto keeps no boundary on users, so the request is checked as IAM received it.
+    let create = proxy
+        .requests()
+        .into_iter()
+        .find(|(a, _)| a == "CreateUser")
+        .expect("CreateUser");
+    assert!(
+        create
+            .1
+            .contains(&("PermissionsBoundary".into(), b1.clone())),
+        "{create:?}"
+    );
+    assert_eq!(out["permissions_boundary"], b1.as_str());
+    assert!(tags_of(user.tags()).contains(&("team".into(), "data".into())));
+    assert!(out["policy_arn"]
+        .as_str()
+        .unwrap()
+        .contains(":policy/tidb/"));
+    assert_eq!(out["verify"]["ok"], true, "{out}");
+}
+
+/// verify evaluates the boundary: what the policy allows but the boundary does not, fails.
+#[tokio::test]
+async fn verify_fails_what_the_boundary_keeps_out() {
+    let moto = moto();
+    let aws = aws(&moto.url()).await;
+    let bucket = unique("guard-verify");
+    aws.create_bucket(&bucket).await;
+    let list_only = boundary(&aws, &unique("boundary"), &["s3:ListBucket"]).await;
+    let uri = format!("s3://{bucket}/d/");
+    let (code, out, stderr) = run(
+        &moto.url(),
+        &role_args("iam", &uri, &["--permissions-boundary", &list_only]),
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        out["verify"]["ok"], false,
+        "the checks after the setup see it: {out}"
+    );
+    let role_arn = out["role_arn"].as_str().unwrap();
+    let verify = bin(&moto.url())
+        .args([
+            "verify",
+            "--role-arn",
+            role_arn,
+            "--uri",
+            &uri,
+            "--access",
+            "import",
+        ])
+        .args([
+            "--tidb-account-id",
+            TIDB_ACCOUNT,
+            "--external-id",
+            EXTERNAL_ID,
+            "-o",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    let (stdout, _) = texts(&verify);
+    assert_eq!(verify.status.code(), Some(1), "{stdout}");
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    let c = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "permissions")
+        .unwrap();
+    assert_eq!(c["status"], "fail");
+    assert!(
+        c["finding"]
+            .as_str()
+            .unwrap()
+            .contains("not by the permissions boundary"),
+        "{c}"
+    );
+}
+
+/// An organisation whose service control policy denies iam:CreateRole without a boundary
+/// (moto has no SCPs, so the proxy answers as AWS words it).
+#[tokio::test]
+async fn a_boundary_requiring_organisation_is_explained_and_then_served() {
+    let moto = moto();
+    let aws = aws(&moto.url()).await;
+    let proxy = Proxy::start(moto.port);
+    let b = boundary(&aws, &unique("boundary"), &["s3:*"]).await;
+    proxy.fail(
+        Match::ActionWithout("CreateRole".into(), "PermissionsBoundary".into()),
+        Fault::DeniedWith("User: arn:aws:iam::123456789012:user/ci is not authorized to perform: iam:CreateRole on resource: arn:aws:iam::123456789012:role/x with an explicit deny in a service control policy"),
+        usize::MAX,
+    );
+    let bucket = unique("guard-scp");
+    aws.create_bucket(&bucket).await;
+    let uri = format!("s3://{bucket}/d/");
+    let (code, _, stderr) = run(&proxy.url(), &role_args("iam", &uri, &[]));
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("service control policy") && stderr.contains("--permissions-boundary"),
+        "{stderr}"
+    );
+    assert!(
+        aws.role_names().await.iter().all(|r| !r.contains(&bucket)),
+        "undone"
+    );
+    assert!(
+        aws.local_policies()
+            .await
+            .iter()
+            .all(|p| !p.0.contains(&bucket)),
+        "undone"
+    );
+
+    let (code, out, stderr) = run(
+        &proxy.url(),
+        &role_args("iam", &uri, &["--permissions-boundary", &b]),
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(out["permissions_boundary"], b.as_str());
+}
