@@ -349,6 +349,35 @@ mod tests {
     }
 
     #[test]
+    fn organisation_denials_are_named_with_their_fix() {
+        let with = |message: &str| {
+            let mut e = aws(Some("AccessDenied"), Some(403));
+            e.message = message.into();
+            e.fix = e.default_fix();
+            e.to_string()
+        };
+        let scp = with("User: arn:aws:iam::1:user/ci is not authorized to perform: iam:CreateRole on resource: x with an explicit deny in a service control policy");
+        assert!(
+            scp.contains("service control policy of your AWS organization")
+                && scp.contains("--permissions-boundary"),
+            "{scp}"
+        );
+        let boundary = with("User: arn:aws:iam::1:user/ci is not authorized to perform: iam:CreateRole on resource: x because no permissions boundary allows the iam:CreateRole action");
+        assert!(
+            boundary.contains("a permissions boundary denies iam:CreateRole"),
+            "{boundary}"
+        );
+    }
+
+    #[test]
+    fn region_answers_are_unreadable_not_fatal() {
+        assert!(aws(Some("PermanentRedirect"), Some(301)).is_wrong_region());
+        assert!(aws(Some("AuthorizationHeaderMalformed"), Some(400)).is_unreadable());
+        assert!(aws(None, Some(301)).is_unreadable());
+        assert!(!aws(Some("NoSuchBucket"), Some(404)).is_unreadable());
+    }
+
+    #[test]
     fn credential_errors_say_how_to_fix_them() {
         assert!(aws(Some("ExpiredToken"), Some(400))
             .to_string()

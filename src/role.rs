@@ -124,7 +124,7 @@ pub async fn resolve(
             located.findings.push(format!("method: iam, since {why}"));
             Method::Iam
         }
-        (None, None) if ask_defaults => match wizard::ask_method(prompter, false)? {
+        (None, None) if ask_defaults => match wizard::ask_method(prompter, false, true)? {
             wizard::Choice::Iam => Method::Iam,
             _ => Method::Cloudformation,
         },

@@ -38,7 +38,15 @@ pub fn start(ctx: &Context, prompter: &mut dyn Prompter) -> Result<Setup, Error>
     ));
     let access = ask_access(prompter)?;
     let location = ask_location(prompter)?;
-    Ok(match ask_method(prompter, true)? {
+    // A directory that a stack cannot carry is offered IAM and the access key only.
+    let stack = match crate::template::cannot_carry(&location, access) {
+        Some(why) => {
+            ctx.ui.info(format!("{why}."));
+            false
+        }
+        None => true,
+    };
+    Ok(match ask_method(prompter, true, stack)? {
         Choice::AccessKey => Setup::AccessKey(AccessKeyRequest {
             location: Some(location),
             access: Some(access),
@@ -81,22 +89,34 @@ pub fn ask_location(prompter: &mut dyn Prompter) -> Result<S3Location, Error> {
     )
 }
 
-/// CloudFormation role, IAM role, or (with `with_key`) an access key.
-pub fn ask_method(prompter: &mut dyn Prompter, with_key: bool) -> Result<Choice, Error> {
-    let mut items = vec![
-        "Role ARN via a CloudFormation stack (recommended; the cluster must run on AWS)",
-        "Role ARN via IAM directly (the cluster must run on AWS)",
-    ];
-    if with_key {
-        items.push("Access key of an IAM user (works wherever the cluster runs)");
+/// CloudFormation role (with `with_stack`), IAM role, or (with `with_key`) an access key.
+pub fn ask_method(
+    prompter: &mut dyn Prompter,
+    with_key: bool,
+    with_stack: bool,
+) -> Result<Choice, Error> {
+    let mut choices = Vec::new();
+    if with_stack {
+        choices.push((
+            Choice::Cloudformation,
+            "Role ARN via a CloudFormation stack (recommended; the cluster must run on AWS)",
+        ));
     }
-    Ok(
-        match prompter.select("How should TiDB Cloud get in?", &items, 0)? {
-            1 => Choice::Iam,
-            2 => Choice::AccessKey,
-            _ => Choice::Cloudformation,
-        },
-    )
+    choices.push((
+        Choice::Iam,
+        "Role ARN via IAM directly (the cluster must run on AWS)",
+    ));
+    if with_key {
+        choices.push((
+            Choice::AccessKey,
+            "Access key of an IAM user (works wherever the cluster runs)",
+        ));
+    }
+    let items: Vec<&str> = choices.iter().map(|(_, text)| *text).collect();
+    let picked = prompter.select("How should TiDB Cloud get in?", &items, 0)?;
+    Ok(choices
+        .get(picked)
+        .map_or(choices[0].0, |(choice, _)| *choice))
 }
 
 /// Asks until the answer parses, re-asking with the parser's own message on a bad answer.
@@ -227,6 +247,25 @@ mod tests {
             can_prompt,
             ui: Ui::plain(),
             stop: Default::default(),
+        }
+    }
+
+    #[test]
+    fn a_directory_a_stack_cannot_carry_is_offered_iam_and_the_key_only() {
+        for (choice, iam) in [(0, true), (1, false)] {
+            let mut p = Scripted::new([
+                Answer::Choice(1),
+                Answer::Text("s3://my-bucket/数据/"),
+                Answer::Choice(choice),
+            ]);
+            let setup = start(&ctx(true, false), &mut p).unwrap();
+            match setup {
+                Setup::Role(req) => {
+                    assert!(iam);
+                    assert_eq!(req.method, Some(Method::Iam));
+                }
+                Setup::AccessKey(_) => assert!(!iam),
+            }
         }
     }
 
