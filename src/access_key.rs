@@ -11,7 +11,8 @@ use crate::aws::iam::{self, NewAccessKey, Secret};
 use crate::aws::{sts, Clients};
 use crate::error::Error;
 use crate::inputs::{
-    defaults, Access, AccountId, Guardrails, KmsKeyArn, PolicyName, S3Location, UserName,
+    defaults, Access, AccountId, ClusterId, Guardrails, KmsKeyArn, PolicyName, S3Location, Tier,
+    UserName,
 };
 use crate::journal::{Journal, Resource};
 use crate::output::render_policy_plan;
@@ -31,6 +32,9 @@ pub struct AccessKeyRequest {
     /// Write the key here (a new file, mode 0600) instead of to stdout.
     pub secret_file: Option<PathBuf>,
     pub guardrails: Guardrails,
+    pub tier: Option<Tier>,
+    /// For the `ticloud` command printed at the end.
+    pub cluster_id: Option<ClusterId>,
 }
 
 /// What `access-key` did. The secret is here only when it goes to stdout.
@@ -60,6 +64,10 @@ pub struct AccessKeyOutcome {
     pub verify: crate::verify::Report,
     #[serde(flatten)]
     pub guardrails: Guardrails,
+    pub tier: Tier,
+    /// The `ticloud` commands that start the import or export with this key; the secret is
+    /// read from `$TIDB_S3_SECRET_ACCESS_KEY`, never written into them.
+    pub next_command: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -108,10 +116,13 @@ pub fn check(ctx: &Context, req: &AccessKeyRequest) -> Result<(), Error> {
     if let Some(path) = &req.secret_file {
         check_secret_file(path)?;
     }
-    let missing = match req.location {
-        None => vec!["--uri"],
-        Some(_) => vec![],
-    };
+    let mut missing = Vec::new();
+    if req.location.is_none() {
+        missing.push("--uri");
+    }
+    if req.access.is_none() {
+        missing.push("--access (import, export or both: nothing grants write access unasked)");
+    }
     wizard::require_flags(ctx, missing, wizard::Intent::Apply)
 }
 
@@ -123,11 +134,15 @@ pub async fn resolve(
     clients: Option<&Clients>,
 ) -> Result<(UserInputs, Option<PathBuf>, detect::Located), Error> {
     let ask_defaults = ctx.can_prompt && !ctx.yes;
+    // Write access is never a default: without --access the question is asked, even with --yes.
     let access = match req.access {
         Some(a) => a,
-        None if ask_defaults => wizard::ask_access(prompter)?,
-        None => Access::Both,
+        None => wizard::ask_access(prompter)?,
     };
+    req.tier
+        .unwrap_or_default()
+        .supports(access)
+        .map_err(|e| Error::invalid("--access", e))?;
     let location = match req.location {
         Some(l) => l,
         None => wizard::ask_location(prompter)?,
@@ -153,7 +168,7 @@ pub async fn resolve(
             user_name,
             policy_name,
             kms_keys: req.kms_keys,
-            guardrails: req.guardrails,
+            guardrails: req.guardrails.recording(access),
         },
         req.secret_file,
         located,
@@ -167,6 +182,7 @@ pub async fn run(
     prompter: &mut dyn Prompter,
 ) -> Result<AccessKeyReport, Error> {
     check(ctx, &req)?;
+    let (tier, cluster_id) = (req.tier.unwrap_or_default(), req.cluster_id.clone());
     let clients = crate::connect_or_plan_offline(ctx).await?;
     let (inputs, secret_file, located) = resolve(ctx, req, prompter, clients.as_ref()).await?;
     let region = located.region.clone();
@@ -184,7 +200,7 @@ pub async fn run(
     }
     let clients = clients.expect("connected unless dry run");
     let actions = plan.actions.iter().map(|a| plan.describe(a)).collect();
-    wizard::present_plan(ctx, prompter, &plan.warnings, actions, || {
+    wizard::present_plan(ctx, prompter, &plan.warnings, actions, false, || {
         render_user_plan(ctx, &plan)
     })?;
 
@@ -223,6 +239,7 @@ pub async fn run(
             access: inputs.access,
             tidb_account: None,
             external_id: None,
+            bucket_location: true,
         },
         crate::verify::Evidence::written(
             plan.partition,
@@ -234,6 +251,13 @@ pub async fn run(
         ),
     );
     crate::verify::show_after_setup(ctx, &verify);
+    let next_command = crate::handoff::ticloud(
+        tier,
+        plan.access,
+        &inputs.location,
+        crate::handoff::Credential::AccessKey { id: &key.id },
+        cluster_id.as_ref(),
+    );
     Ok(AccessKeyReport::Done(Box::new(AccessKeyOutcome {
         verify,
         access_key_id: key.id,
@@ -253,6 +277,8 @@ pub async fn run(
         actions: plan.actions.iter().map(|a| plan.describe(a)).collect(),
         delete_command,
         guardrails: plan.guardrails.clone(),
+        tier,
+        next_command,
     })))
 }
 
@@ -591,14 +617,23 @@ pub fn next_steps(ctx: &Context, report: &AccessKeyReport) {
     let AccessKeyReport::Done(o) = report else {
         return;
     };
-    let where_ = match o.access {
-        Access::Import => "Import → Import from S3",
-        Access::Export => "Export data to… → Amazon S3",
-        Access::Both => "Import → Import from S3, or Export data to… → Amazon S3",
-    };
+    let console = crate::handoff::console(
+        o.tier,
+        o.access,
+        crate::handoff::Credential::AccessKey {
+            id: &o.access_key_id,
+        },
+    );
+    ctx.ui.info(format!("Next: {console}."));
+    if !o.next_command.is_empty() {
+        ctx.ui.info(format!(
+            "Or with the TiDB Cloud CLI, after `read -rs {}` and pasting the secret:\n  {}",
+            crate::handoff::SECRET_VARIABLE,
+            o.next_command.join("\n  ")
+        ));
+    }
     ctx.ui.info(format!(
-        "Next: in the TiDB Cloud console ({where_}), choose AWS Access Key and paste the Access Key ID and Secret Access Key.\n\
-         TiDB Cloud does not store the key. When the import or export is done, delete it:\n  {}",
+        "TiDB Cloud does not store the key. When the import or export is done, delete it:\n  {}",
         o.delete_command
     ));
     if ctx.can_prompt {

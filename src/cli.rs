@@ -7,7 +7,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use serverless_s3_setup::access_key::{self, AccessKeyRequest, DeleteRequest};
 use serverless_s3_setup::error::Error;
-use serverless_s3_setup::inputs::{Access, Guardrails, Invalid, Region, S3Location, TagPair};
+use serverless_s3_setup::inputs::{
+    Access, ClusterId, Guardrails, Invalid, Region, S3Location, TagPair, Tier,
+};
 use serverless_s3_setup::plan::Method;
 use serverless_s3_setup::role::RoleRequest;
 use serverless_s3_setup::teardown::{Target, TeardownRequest};
@@ -20,7 +22,7 @@ Exit codes:
   2    bad usage or input; nothing in AWS was changed
   130  interrupted (Ctrl-C or SIGTERM), after undoing this run's changes";
 
-/// Give TiDB Cloud Serverless access to an S3 bucket: a Role ARN, or an access key.
+/// Give TiDB Cloud (Starter, Essential, Premium or Dedicated) access to an S3 bucket: a Role ARN, or an access key.
 #[derive(Debug, Parser)]
 #[command(name = "serverless-s3-setup", version, after_help = AFTER_HELP)]
 pub struct Cli {
@@ -121,6 +123,10 @@ pub struct VerifyArgs {
     /// The role is meant to trust TiDB Cloud without an external ID
     #[arg(long)]
     pub no_external_id: bool,
+
+    /// TiDB Cloud tier: starter, essential, premium or dedicated (which also needs s3:GetBucketLocation) [default: starter]
+    #[arg(long, value_name = "TIER")]
+    pub tier: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -180,6 +186,9 @@ pub struct AccessKeyCreateArgs {
     pub secret_file: Option<std::path::PathBuf>,
 
     #[command(flatten)]
+    pub tidb: TidbArgs,
+
+    #[command(flatten)]
     pub guardrails: GuardrailArgs,
 }
 
@@ -219,6 +228,17 @@ pub struct RoleArgs {
     #[arg(long)]
     pub no_external_id: bool,
 
+    /// Let only the --external-id cluster use an existing role; the others lose access [default: add it to theirs]
+    #[arg(long, requires = "external_id", conflicts_with = "no_external_id")]
+    pub replace_external_ids: bool,
+
+    /// Take a cluster off an existing role, by its external ID (repeatable)
+    #[arg(long = "remove-external-id", value_name = "ID", conflicts_with_all = ["no_external_id", "replace_external_ids"])]
+    pub remove_external_ids: Vec<String>,
+
+    #[command(flatten)]
+    pub tidb: TidbArgs,
+
     /// Role name [default: tidb-role-ACCESS-BUCKET-DIR]
     #[arg(long, value_name = "NAME")]
     pub role_name: Option<String>,
@@ -241,6 +261,29 @@ pub struct RoleArgs {
 
     #[command(flatten)]
     pub guardrails: GuardrailArgs,
+}
+
+/// Which TiDB Cloud, for the policy and the command printed at the end: role and access-key.
+#[derive(Debug, Args)]
+pub struct TidbArgs {
+    /// TiDB Cloud tier: starter (formerly Serverless), essential, premium or dedicated [default: starter]
+    #[arg(long, value_name = "TIER")]
+    pub tier: Option<String>,
+
+    /// The TiDB Cloud cluster's ID, to fill in the `ticloud` command printed at the end
+    #[arg(long, value_name = "ID")]
+    pub cluster_id: Option<String>,
+}
+
+impl TidbArgs {
+    fn parse(self, access: Option<Access>) -> Result<(Option<Tier>, Option<ClusterId>), Error> {
+        let tier: Option<Tier> = parse("--tier", self.tier)?;
+        if let (Some(tier), Some(access)) = (tier, access) {
+            tier.supports(access)
+                .map_err(|e| Error::invalid("--access", e))?;
+        }
+        Ok((tier, parse("--cluster-id", self.cluster_id)?))
+    }
 }
 
 /// What an AWS organisation may require of new roles and users: shared by role and access-key.
@@ -279,11 +322,11 @@ impl GuardrailArgs {
 /// Where, and what TiDB Cloud does there: shared by role, access-key and verify.
 #[derive(Debug, Args)]
 pub struct LocationArgs {
-    /// The File URI (import) or Folder URI (export): s3://bucket or s3://bucket/dir/
+    /// The File URI (import) or Folder URI (export): s3://bucket/dir/, a file in it, or a pattern such as s3://bucket/dir/*.csv
     #[arg(long, value_name = "URI")]
     pub uri: Option<String>,
 
-    /// What TiDB Cloud may do: import (read), export (write) or both [default: both]
+    /// What TiDB Cloud may do: import (read), export (write) or both [role, access-key: asked, or required without a terminal; verify: what it was made for]
     #[arg(long, value_name = "ACCESS")]
     pub access: Option<String>,
 }
@@ -332,6 +375,7 @@ impl Global {
 impl RoleArgs {
     pub fn into_request(self) -> Result<RoleRequest, Error> {
         let (location, access) = self.location.parse()?;
+        let (tier, cluster_id) = self.tidb.parse(access)?;
         if self.method == Some(MethodArg::Iam) {
             for (flag, given) in [
                 ("--stack-name", self.stack_name.is_some()),
@@ -357,6 +401,17 @@ impl RoleArgs {
             tidb_account: parse("--tidb-account-id", self.tidb_account_id)?,
             external_id: parse("--external-id", self.external_id)?,
             no_external_id: self.no_external_id,
+            replace_external_ids: self.replace_external_ids,
+            remove_external_ids: self
+                .remove_external_ids
+                .into_iter()
+                .map(|id| {
+                    id.parse()
+                        .map_err(|e| Error::invalid("--remove-external-id", e))
+                })
+                .collect::<Result<_, _>>()?,
+            tier,
+            cluster_id,
             role_name: parse("--role-name", self.role_name)?,
             policy_name: parse("--policy-name", self.policy_name)?,
             kms_keys: parse_keys(self.kms_keys)?,
@@ -374,7 +429,10 @@ fn parse_keys(keys: Vec<String>) -> Result<Vec<serverless_s3_setup::inputs::KmsK
 impl AccessKeyCreateArgs {
     pub fn into_request(self) -> Result<AccessKeyRequest, Error> {
         let (location, access) = self.location.parse()?;
+        let (tier, cluster_id) = self.tidb.parse(access)?;
         Ok(AccessKeyRequest {
+            tier,
+            cluster_id,
             location,
             access,
             user_name: parse("--user-name", self.user_name)?,
@@ -460,6 +518,7 @@ impl VerifyArgs {
             tidb_account: parse("--tidb-account-id", self.tidb_account_id)?,
             external_id: parse("--external-id", self.external_id)?,
             no_external_id: self.no_external_id,
+            tier: parse("--tier", self.tier)?,
         })
     }
 }

@@ -98,6 +98,123 @@ pub enum Basis {
     Extension,
 }
 
+/// TiDB Cloud's tiers, and what each asks of the bucket. One table, from TiDB Cloud's pages
+/// "Configure External Storage Access" (Starter, formerly Serverless, Essential and Premium:
+/// import and export, `s3:ListBucket` on the bucket) and "Configure External Storage Access
+/// for TiDB Cloud Dedicated" (import only, with `s3:GetBucketLocation` beside `s3:ListBucket`;
+/// its external ID binds the project and the region):
+///
+/// | tier | import | export | bucket actions |
+/// | --- | --- | --- | --- |
+/// | starter, essential, premium | yes | yes | `s3:ListBucket` |
+/// | dedicated | yes | no | `s3:ListBucket`, `s3:GetBucketLocation` |
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Tier {
+    #[default]
+    Starter,
+    Essential,
+    Premium,
+    Dedicated,
+}
+
+impl Tier {
+    pub const ALL: [Tier; 4] = [
+        Tier::Starter,
+        Tier::Essential,
+        Tier::Premium,
+        Tier::Dedicated,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Tier::Starter => "starter",
+            Tier::Essential => "essential",
+            Tier::Premium => "premium",
+            Tier::Dedicated => "dedicated",
+        }
+    }
+
+    /// The product's name: `TiDB Cloud Starter`.
+    pub fn product(self) -> &'static str {
+        match self {
+            Tier::Starter => "TiDB Cloud Starter",
+            Tier::Essential => "TiDB Cloud Essential",
+            Tier::Premium => "TiDB Cloud Premium",
+            Tier::Dedicated => "TiDB Cloud Dedicated",
+        }
+    }
+
+    /// Whether the tier moves data this way through S3.
+    pub fn supports(self, access: Access) -> Result<(), Invalid> {
+        match (self, access.writes()) {
+            (Tier::Dedicated, true) => invalid(format!(
+                "is {access} with --tier dedicated; TiDB Cloud Dedicated imports from S3 but does not export to it (\"Configure External Storage Access for TiDB Cloud Dedicated\"); use --access import"
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// Whether TiDB Cloud asks the bucket for its location (`s3:GetBucketLocation`).
+    pub fn reads_bucket_location(self) -> bool {
+        self == Tier::Dedicated
+    }
+}
+
+impl fmt::Display for Tier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Tier {
+    type Err = Invalid;
+    fn from_str(s: &str) -> Result<Self, Invalid> {
+        match s {
+            "starter" | "serverless" => Ok(Tier::Starter),
+            "essential" => Ok(Tier::Essential),
+            "premium" => Ok(Tier::Premium),
+            "dedicated" => Ok(Tier::Dedicated),
+            _ => invalid(format!(
+                "must be one of starter (formerly serverless), essential, premium or dedicated, not {}",
+                quoted(s)
+            )),
+        }
+    }
+}
+
+/// A TiDB Cloud cluster's ID, for the `ticloud` command printed after a setup.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct ClusterId(String);
+
+impl ClusterId {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for ClusterId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl FromStr for ClusterId {
+    type Err = Invalid;
+    fn from_str(s: &str) -> Result<Self, Invalid> {
+        if (1..=64).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        {
+            Ok(ClusterId(s.to_string()))
+        } else {
+            invalid(format!(
+                "must be the cluster's ID from the TiDB Cloud console (letters, digits and -), not {}",
+                quoted(s)
+            ))
+        }
+    }
+}
+
 /// A bucket and the directory inside it that TiDB Cloud gets access to, from the URI the user
 /// gave: `s3://bucket`, `s3://bucket/dir/`, a file `s3://bucket/dir/file.csv` or a pattern
 /// `s3://bucket/dir/sales.*.csv`. A file or a pattern is served by access to its directory,
@@ -869,9 +986,30 @@ pub struct Guardrails {
     pub path: IamPath,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<TagPair>,
+    /// Tags this tool records on what it makes, beside `managed-by`: the access it was made
+    /// for ([`ACCESS_TAG`]), so that `verify` never proposes more.
+    #[serde(skip)]
+    pub recorded: Vec<TagPair>,
 }
 
+/// The tag that records the access a role or user was made for.
+pub const ACCESS_TAG: &str = "serverless-s3-setup:access";
+
 impl Guardrails {
+    /// Records the access on the role or user and its policy.
+    pub fn recording(mut self, access: Access) -> Guardrails {
+        self.recorded = vec![TagPair {
+            key: ACCESS_TAG.into(),
+            value: access.to_string(),
+        }];
+        self
+    }
+
+    /// Every tag to set: the user's and the recorded ones.
+    pub fn all_tags(&self) -> impl Iterator<Item = &TagPair> {
+        self.tags.iter().chain(&self.recorded)
+    }
+
     /// IAM's limit of tags on one resource, less the one this tool sets.
     pub const MAX_TAGS: usize = 49;
 
@@ -914,6 +1052,7 @@ impl Guardrails {
             permissions_boundary,
             path: path.unwrap_or_default(),
             tags,
+            recorded: Vec::new(),
         })
     }
 }
@@ -1238,6 +1377,21 @@ mod tests {
         ] {
             assert!(bad.parse::<KmsKeyArn>().is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn tiers_and_their_rules() {
+        assert_eq!("serverless".parse::<Tier>().unwrap(), Tier::Starter);
+        for t in Tier::ALL {
+            assert_eq!(t.as_str().parse::<Tier>().unwrap(), t);
+            assert!(t.supports(Access::Import).is_ok());
+            assert_eq!(t.supports(Access::Export).is_ok(), t != Tier::Dedicated);
+            assert_eq!(t.supports(Access::Both).is_ok(), t != Tier::Dedicated);
+            assert_eq!(t.reads_bucket_location(), t == Tier::Dedicated);
+        }
+        assert!("basic".parse::<Tier>().is_err());
+        assert!("10447215000012345".parse::<ClusterId>().is_ok());
+        assert!("a b".parse::<ClusterId>().is_err());
     }
 
     #[test]

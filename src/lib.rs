@@ -1,4 +1,5 @@
-//! serverless-s3-setup: give TiDB Cloud Serverless least-privilege access to an S3 bucket.
+//! serverless-s3-setup: give TiDB Cloud (Starter, formerly Serverless; Essential; Premium;
+//! Dedicated) least-privilege access to an S3 bucket.
 //!
 //! The flow is `cli` (in the binary) → [`role::resolve`] (fills gaps by asking) → [`plan`]
 //! (pure) → apply (against AWS) → [`output`].
@@ -9,6 +10,7 @@ pub mod aws;
 pub mod detect;
 pub mod error;
 pub mod evaluate;
+pub mod handoff;
 pub mod inputs;
 pub mod journal;
 pub mod log;

@@ -203,11 +203,25 @@ pub fn render_role_plan(ui: &Ui, plan: &RolePlan) -> String {
         (None, Some(arn)) => summary.push(format!("policy: {} ({arn})", plan.policy_name)),
         (None, None) => {}
     }
-    if plan.external_id.is_none() {
-        summary.push(format!(
-            "{} no external ID: every cluster in the TiDB Cloud project can use this role",
-            ui.yellow("warning:")
-        ));
+    summary.push(format!(
+        "for:    {} ({})",
+        plan.tier.product(),
+        match plan.tier.reads_bucket_location() {
+            true => "also reads the bucket's location",
+            false => "lists the bucket",
+        }
+    ));
+    summary.push(format!(
+        "trust:  TiDB Cloud account {}",
+        plan.tidb_account_id
+    ));
+    for line in &plan.trust_change.lines {
+        summary.push(
+            match line.starts_with("loses access") || plan.trust_change.external_ids.is_empty() {
+                true => format!("  {} {line}", ui.red("-")),
+                false => format!("  {line}"),
+            },
+        );
     }
     let actions: Vec<String> = plan.actions.iter().map(|a| plan.describe(a)).collect();
     render_policy_plan(

@@ -13,7 +13,7 @@ use crate::detect::BucketFacts;
 use crate::error::Error;
 use crate::inputs::{
     Access, AccountId, ExternalId, Guardrails, IamPath, KmsKeyArn, Partition, PolicyName, RoleName,
-    S3Location, StackName, TagPair, UserName,
+    S3Location, StackName, TagPair, Tier, UserName,
 };
 use crate::{policy, template};
 
@@ -31,8 +31,16 @@ pub struct RoleInputs {
     pub location: S3Location,
     pub access: Access,
     pub tidb_account: AccountId,
-    /// `None` only with the explicit `--no-external-id`.
+    /// The console's external ID for this cluster, added to those the role trusts; `None`
+    /// with `--no-external-id`, or when the run only removes IDs.
     pub external_id: Option<ExternalId>,
+    /// `--replace-external-ids`: this cluster's ID replaces every other.
+    pub replace_external_ids: bool,
+    /// `--remove-external-id`: clusters to take off.
+    pub remove_external_ids: Vec<ExternalId>,
+    /// `--no-external-id`: trust every cluster of the TiDB Cloud project.
+    pub no_external_id: bool,
+    pub tier: Tier,
     pub role_name: RoleName,
     pub policy_name: PolicyName,
     pub kms_keys: Vec<KmsKeyArn>,
@@ -174,18 +182,19 @@ fn guardrail_actions(
             });
         }
     }
-    let missing = missing_tags(guard, tags);
+    let missing = missing_tags(guard.all_tags(), tags);
     if !missing.is_empty() {
         actions.push(Action::TagPrincipal { tags: missing });
     }
     Ok(actions)
 }
 
-/// The `--tag`s that `current` lacks or holds with another value.
-fn missing_tags(guard: &Guardrails, current: &[(String, String)]) -> Vec<TagPair> {
-    guard
-        .tags
-        .iter()
+/// The tags that `current` lacks or holds with another value.
+fn missing_tags<'a>(
+    wanted: impl Iterator<Item = &'a TagPair>,
+    current: &[(String, String)],
+) -> Vec<TagPair> {
+    wanted
         .filter(|t| !current.iter().any(|(k, v)| *k == t.key && *v == t.value))
         .cloned()
         .collect()
@@ -193,8 +202,215 @@ fn missing_tags(guard: &Guardrails, current: &[(String, String)]) -> Vec<TagPair
 
 /// `TagPolicy` when the existing policy lacks some `--tag`s.
 fn policy_tag_action(guard: &Guardrails, policy: Option<&PolicyInfo>) -> Option<Action> {
-    let tags = missing_tags(guard, &policy?.tags);
+    let tags = missing_tags(guard.all_tags(), &policy?.tags);
     (!tags.is_empty()).then_some(Action::TagPolicy { tags })
+}
+
+/// Which clusters the role trusts after this run, and what changes for each.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct TrustChange {
+    /// Every external ID the trust will hold.
+    pub external_ids: Vec<ExternalId>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub external_ids_added: Vec<ExternalId>,
+    /// Who loses access: clusters by external ID, the rest of the project, another account.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub losing_access: Vec<String>,
+    /// One line each for the plan.
+    #[serde(skip)]
+    pub lines: Vec<String>,
+}
+
+impl TrustChange {
+    /// A change that takes access away never goes ahead on a default answer.
+    pub fn revokes(&self) -> bool {
+        !self.losing_access.is_empty()
+    }
+}
+
+/// Works out the trust's external IDs from the role as it is and the flags. By default the
+/// console's ID is added to those the role has for the same TiDB Cloud account, so a second
+/// cluster never takes the first one's access away (IAM's `sts:ExternalId` condition takes a
+/// list). `--replace-external-ids`, `--remove-external-id` and `--no-external-id` take access
+/// away, and say from whom.
+pub fn trust_change(
+    inputs: &RoleInputs,
+    method: Method,
+    partition: Partition,
+    state: &RoleState,
+) -> Result<TrustChange, Error> {
+    let Trusted {
+        exists,
+        ids: current,
+        principals,
+    } = trusted(inputs, method, partition, state);
+    let add: Vec<String> = inputs.external_id.iter().map(|i| i.to_string()).collect();
+    let mut change = TrustChange::default();
+    let ids: Vec<String> = match &current {
+        None => {
+            if !principals.is_empty() {
+                let before = principals;
+                change
+                    .losing_access
+                    .push(format!("{} (trusted until now)", before.join(", ")));
+            }
+            if add.is_empty() && !inputs.no_external_id {
+                return Err(Error::invalid(
+                    "--external-id",
+                    format!(
+                        "is needed: role {} does not trust TiDB Cloud's account {} yet, so there is no external ID to remove",
+                        inputs.role_name, inputs.tidb_account
+                    ),
+                ));
+            }
+            add.clone()
+        }
+        Some(cur) if inputs.no_external_id => {
+            change.losing_access.extend(cur.iter().map(|id| {
+                format!("the binding to external ID {id}: every cluster of the TiDB Cloud project could then use the role")
+            }));
+            Vec::new()
+        }
+        Some(cur) if cur.is_empty() => {
+            change.losing_access.push(
+                "every other cluster of the TiDB Cloud project (the role trusted them all, without an external ID)".into(),
+            );
+            add.clone()
+        }
+        Some(cur) if inputs.replace_external_ids => {
+            change.losing_access.extend(
+                cur.iter()
+                    .filter(|id| !add.contains(id))
+                    .map(|id| format!("the cluster with external ID {id}")),
+            );
+            add.clone()
+        }
+        Some(cur) => {
+            let mut ids = cur.clone();
+            for a in &add {
+                if !ids.contains(a) {
+                    ids.push(a.clone());
+                }
+            }
+            for r in &inputs.remove_external_ids {
+                if ids.iter().any(|i| i == r.as_str()) {
+                    change
+                        .losing_access
+                        .push(format!("the cluster with external ID {r}"));
+                }
+            }
+            ids.retain(|i| !inputs.remove_external_ids.iter().any(|r| r.as_str() == i));
+            if ids.is_empty() {
+                return Err(Error::invalid(
+                    "--remove-external-id",
+                    "would remove the last external ID, and a trust without one lets every cluster of the TiDB Cloud project in; pass --no-external-id if that is meant",
+                ));
+            }
+            ids
+        }
+    };
+    let before = current.unwrap_or_default();
+    change.external_ids = ids
+        .iter()
+        .map(|i| i.parse().map_err(|e| Error::invalid("--external-id", e)))
+        .collect::<Result<_, _>>()?;
+    change.external_ids_added = change
+        .external_ids
+        .iter()
+        .filter(|i| !before.iter().any(|b| b == i.as_str()))
+        .cloned()
+        .collect();
+    let kept: Vec<&str> = change
+        .external_ids
+        .iter()
+        .map(ExternalId::as_str)
+        .filter(|i| before.iter().any(|b| b == i))
+        .collect();
+    if !kept.is_empty() {
+        change.lines.push(format!(
+            "the cluster with external ID {} keeps access",
+            kept.join(", ")
+        ));
+    }
+    if !change.external_ids_added.is_empty() {
+        let added: Vec<&str> = change
+            .external_ids_added
+            .iter()
+            .map(ExternalId::as_str)
+            .collect();
+        change.lines.push(format!(
+            "the cluster with external ID {} {}",
+            added.join(", "),
+            if exists {
+                "is added"
+            } else {
+                "may use the role"
+            }
+        ));
+    }
+    if change.external_ids.is_empty() {
+        change.lines.push(
+            "every cluster of the TiDB Cloud project may use the role (no external ID)".into(),
+        );
+    }
+    for who in &change.losing_access {
+        change.lines.push(format!("loses access: {who}"));
+    }
+    Ok(change)
+}
+
+/// What the role trusts before this run.
+struct Trusted {
+    /// Whether there is a role (or a stack) already.
+    exists: bool,
+    /// The external IDs bound to the same TiDB Cloud account; `None` when it does not trust
+    /// that account (or does not exist).
+    ids: Option<Vec<String>>,
+    /// Whom it trusts instead, when not that account.
+    principals: Vec<String>,
+}
+
+/// The trust as it stands: a role made with IAM holds it in its trust policy; a stack's role
+/// holds what the stack's parameters say, which CloudFormation keeps it to.
+fn trusted(
+    inputs: &RoleInputs,
+    method: Method,
+    partition: Partition,
+    state: &RoleState,
+) -> Trusted {
+    if let (Method::Cloudformation, Some(stack)) = (method, &state.stack) {
+        let account = stack.parameters.get("TiDBCloudAccountId");
+        if account.map(String::as_str) != Some(inputs.tidb_account.as_str()) {
+            return Trusted {
+                exists: true,
+                ids: None,
+                principals: account
+                    .map(|a| vec![format!("arn:{partition}:iam::{a}:root")])
+                    .unwrap_or_default(),
+            };
+        }
+        let mut ids: Vec<String> = stack
+            .parameters
+            .get("ExternalId")
+            .filter(|i| !i.is_empty())
+            .cloned()
+            .into_iter()
+            .collect();
+        if let Some(more) = stack.parameters.get("MoreExternalIds") {
+            ids.extend(list_parameter(more).into_iter().map(str::to_string));
+        }
+        return Trusted {
+            exists: true,
+            ids: Some(ids),
+            principals: Vec::new(),
+        };
+    }
+    let trust = state.role.as_ref().and_then(|r| r.trust.as_ref());
+    Trusted {
+        exists: state.role.is_some(),
+        ids: trust.and_then(|t| policy::trusted_external_ids(t, partition, &inputs.tidb_account)),
+        principals: trust.map(policy::trusted_principals).unwrap_or_default(),
+    }
 }
 
 /// The role setup, fully worked out.
@@ -219,6 +435,9 @@ pub struct RolePlan {
     pub stack_parameters: BTreeMap<String, String>,
     pub tidb_account_id: AccountId,
     pub external_id: Option<ExternalId>,
+    #[serde(flatten)]
+    pub trust_change: TrustChange,
+    pub tier: Tier,
     pub kms_keys: Vec<KmsKeyArn>,
     pub trust_policy: Value,
     pub permissions_policy: Value,
@@ -257,8 +476,19 @@ pub fn role(
     let partition = facts.partition();
     let kms_keys = facts.kms_keys(&inputs.kms_keys);
 
-    let trust = policy::trust(partition, &inputs.tidb_account, inputs.external_id.as_ref());
-    let permissions = policy::permissions(partition, &inputs.location, inputs.access, &kms_keys);
+    inputs
+        .tier
+        .supports(inputs.access)
+        .map_err(|e| Error::invalid("--access", e))?;
+    let trust_change = trust_change(inputs, method, partition, state)?;
+    let trust = policy::trust(partition, &inputs.tidb_account, &trust_change.external_ids);
+    let permissions = policy::permissions(
+        partition,
+        &inputs.location,
+        inputs.access,
+        &kms_keys,
+        inputs.tier.reads_bucket_location(),
+    );
     let account = facts
         .account
         .as_ref()
@@ -268,7 +498,7 @@ pub fn role(
     let actions = match method {
         Method::Iam => iam_role_actions(inputs, state, &trust, &permissions)?,
         Method::Cloudformation => {
-            stack_parameters = template::parameters(inputs, &kms_keys);
+            stack_parameters = template::parameters(inputs, &kms_keys, &trust_change.external_ids)?;
             stack_actions(inputs, state, &stack_parameters)?
         }
     };
@@ -312,6 +542,8 @@ pub fn role(
         policy_name: inputs.policy_name.clone(),
         tidb_account_id: inputs.tidb_account.clone(),
         external_id: inputs.external_id.clone(),
+        trust_change,
+        tier: inputs.tier,
         kms_keys,
         trust_policy: trust,
         permissions_policy: permissions,
@@ -403,7 +635,8 @@ fn stack_actions(
         Some(s)
             if same_parameters(&s.parameters, parameters)
                 && s.template_tag.as_deref() == Some(&template::hash())
-                && missing_tags(&inputs.guardrails, &s.tags).is_empty() =>
+                // The stack carries the user's tags; the template tags the role itself.
+                && missing_tags(inputs.guardrails.tags.iter(), &s.tags).is_empty() =>
         {
             Ok(vec![])
         }
@@ -426,19 +659,22 @@ fn stack_actions(
 /// Compares a stack's parameters with the planned ones. A list parameter comes back as
 /// `a,b` from AWS, but as `['a', 'b']` from moto; both mean the same list.
 fn same_parameters(current: &BTreeMap<String, String>, planned: &BTreeMap<String, String>) -> bool {
-    fn list(v: &str) -> Vec<&str> {
-        v.trim_matches(|c| c == '[' || c == ']')
-            .split(',')
-            .map(|item| item.trim().trim_matches('\''))
-            .filter(|item| !item.is_empty())
-            .collect()
-    }
+    let list = list_parameter;
     current.len() == planned.len()
         && planned.iter().all(|(k, v)| match current.get(k) {
-            Some(c) if k == "KmsKeyArns" => list(c) == list(v),
+            Some(c) if k == "KmsKeyArns" || k == "MoreExternalIds" => list(c) == list(v),
             Some(c) => c == v,
             None => false,
         })
+}
+
+/// A list parameter's items, as AWS (`a,b`) or moto (`['a', 'b']`) spells it.
+fn list_parameter(v: &str) -> Vec<&str> {
+    v.trim_matches(|c| c == '[' || c == ']')
+        .split(',')
+        .map(|item| item.trim().trim_matches('\''))
+        .filter(|item| !item.is_empty())
+        .collect()
 }
 
 pub fn policy_arn(
@@ -550,7 +786,10 @@ pub const MAX_KEYS: usize = 2;
 pub fn user(inputs: &UserInputs, facts: &Facts, state: &UserState) -> Result<UserPlan, Error> {
     let partition = facts.partition();
     let kms_keys = facts.kms_keys(&inputs.kms_keys);
-    let permissions = policy::permissions(partition, &inputs.location, inputs.access, &kms_keys);
+    // TiDB's storage layer asks a key's bucket for its location (TiDB's troubleshooting page
+    // lists s3:GetBucketLocation for an IAM user's access key).
+    let permissions =
+        policy::permissions(partition, &inputs.location, inputs.access, &kms_keys, true);
     let account = facts
         .account
         .as_ref()
@@ -644,6 +883,10 @@ mod tests {
             access: Access::Import,
             tidb_account: "380838443567".parse().unwrap(),
             external_id: Some("ext-1".parse().unwrap()),
+            replace_external_ids: false,
+            remove_external_ids: vec![],
+            no_external_id: false,
+            tier: Tier::Starter,
             role_name: "r".parse().unwrap(),
             policy_name: "r-policy".parse().unwrap(),
             kms_keys: vec![],
@@ -727,6 +970,146 @@ mod tests {
                 Action::UpdateTrust,
                 Action::AttachPolicy
             ]
+        );
+    }
+
+    /// The role `r` as it stands, trusting TiDB Cloud's account with these external IDs.
+    fn trusting(ids: &[&str]) -> RoleState {
+        let first = role(Method::Iam, &inputs(), &facts(), &RoleState::default()).unwrap();
+        let mut state = existing(&first, true);
+        let ids: Vec<ExternalId> = ids.iter().map(|i| i.parse().unwrap()).collect();
+        state.role.as_mut().unwrap().trust = Some(policy::trust(
+            Partition::Aws,
+            &"380838443567".parse().unwrap(),
+            &ids,
+        ));
+        state
+    }
+
+    fn ids(change: &TrustChange) -> Vec<&str> {
+        change.external_ids.iter().map(ExternalId::as_str).collect()
+    }
+
+    #[test]
+    fn a_second_cluster_is_added_and_the_first_keeps_access() {
+        let mut second = inputs();
+        second.external_id = Some("ext-2".parse().unwrap());
+        let plan = role(Method::Iam, &second, &facts(), &trusting(&["ext-1"])).unwrap();
+        assert_eq!(ids(&plan.trust_change), ["ext-1", "ext-2"]);
+        assert!(!plan.trust_change.revokes());
+        assert_eq!(
+            plan.trust_change.lines,
+            [
+                "the cluster with external ID ext-1 keeps access",
+                "the cluster with external ID ext-2 is added"
+            ]
+        );
+        assert_eq!(plan.actions, [Action::UpdateTrust]);
+        assert_eq!(
+            plan.trust_policy["Statement"][0]["Condition"]["StringEquals"]["sts:ExternalId"],
+            serde_json::json!(["ext-1", "ext-2"])
+        );
+        // Again: nothing changes, and no one loses access.
+        let again = role(
+            Method::Iam,
+            &second,
+            &facts(),
+            &trusting(&["ext-1", "ext-2"]),
+        )
+        .unwrap();
+        assert!(again.actions.is_empty(), "{:?}", again.actions);
+    }
+
+    #[test]
+    fn replacing_removing_and_dropping_ids_say_who_loses_access() {
+        let mut replace = inputs();
+        replace.external_id = Some("ext-3".parse().unwrap());
+        replace.replace_external_ids = true;
+        let plan = role(
+            Method::Iam,
+            &replace,
+            &facts(),
+            &trusting(&["ext-1", "ext-2"]),
+        )
+        .unwrap();
+        assert_eq!(ids(&plan.trust_change), ["ext-3"]);
+        assert_eq!(
+            plan.trust_change.losing_access,
+            [
+                "the cluster with external ID ext-1",
+                "the cluster with external ID ext-2"
+            ]
+        );
+        assert!(plan.trust_change.revokes());
+
+        let mut remove = inputs();
+        remove.external_id = None;
+        remove.remove_external_ids = vec!["ext-1".parse().unwrap()];
+        let plan = role(
+            Method::Iam,
+            &remove,
+            &facts(),
+            &trusting(&["ext-1", "ext-2"]),
+        )
+        .unwrap();
+        assert_eq!(ids(&plan.trust_change), ["ext-2"]);
+        assert_eq!(
+            plan.trust_change.losing_access,
+            ["the cluster with external ID ext-1"]
+        );
+
+        // The last one cannot go without saying so: that would open the role to the project.
+        let err = role(Method::Iam, &remove, &facts(), &trusting(&["ext-1"])).unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+        assert!(err.to_string().contains("--no-external-id"), "{err}");
+
+        let mut none = inputs();
+        none.external_id = None;
+        none.no_external_id = true;
+        let plan = role(Method::Iam, &none, &facts(), &trusting(&["ext-1"])).unwrap();
+        assert!(plan.trust_change.external_ids.is_empty());
+        assert!(plan.trust_change.revokes());
+        assert!(plan.trust_policy["Statement"][0].get("Condition").is_none());
+
+        // A role that trusted the whole project is narrowed: the rest of the project loses it.
+        let plan = role(Method::Iam, &inputs(), &facts(), &trusting(&[])).unwrap();
+        assert_eq!(ids(&plan.trust_change), ["ext-1"]);
+        assert!(plan.trust_change.losing_access[0].contains("every other cluster"));
+
+        // A role that trusted another account: that account loses it.
+        let mut elsewhere = trusting(&["ext-1"]);
+        elsewhere.role.as_mut().unwrap().trust = Some(policy::trust(
+            Partition::Aws,
+            &"111122223333".parse().unwrap(),
+            &[],
+        ));
+        let plan = role(Method::Iam, &inputs(), &facts(), &elsewhere).unwrap();
+        assert_eq!(ids(&plan.trust_change), ["ext-1"]);
+        assert!(plan.trust_change.losing_access[0].contains("111122223333"));
+
+        // Removing from a role that does not exist yet is a mistake.
+        let err = role(Method::Iam, &remove, &facts(), &RoleState::default()).unwrap_err();
+        assert!(err.to_string().contains("--external-id"), "{err}");
+    }
+
+    #[test]
+    fn dedicated_imports_with_the_bucket_location_and_never_exports() {
+        let mut dedicated = inputs();
+        dedicated.tier = Tier::Dedicated;
+        let plan = role(Method::Iam, &dedicated, &facts(), &RoleState::default()).unwrap();
+        assert_eq!(
+            plan.permissions_policy["Statement"][1]["Action"],
+            serde_json::json!(["s3:ListBucket", "s3:GetBucketLocation"])
+        );
+        dedicated.access = Access::Export;
+        let err = role(Method::Iam, &dedicated, &facts(), &RoleState::default()).unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+        assert!(err.to_string().contains("--access"), "{err}");
+        // An access key's user also reads the bucket's location.
+        let plan = user(&user_inputs(), &facts(), &UserState::default()).unwrap();
+        assert_eq!(
+            plan.permissions_policy["Statement"][1]["Action"],
+            serde_json::json!(["s3:ListBucket", "s3:GetBucketLocation"])
         );
     }
 

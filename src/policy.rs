@@ -19,9 +19,14 @@ pub fn object_actions(access: Access) -> Vec<&'static str> {
     actions
 }
 
-/// The bucket actions TiDB Cloud performs on the bucket itself.
-pub fn bucket_actions(_access: Access) -> Vec<&'static str> {
-    vec!["s3:ListBucket"]
+/// The bucket actions TiDB Cloud performs on the bucket itself: `s3:ListBucket`, and with
+/// `location` `s3:GetBucketLocation` (TiDB Cloud Dedicated, and access keys, whose region TiDB's
+/// storage layer looks up; TiDB's troubleshooting page lists it for an IAM user's key).
+pub fn bucket_actions(location: bool) -> Vec<&'static str> {
+    match location {
+        true => vec!["s3:ListBucket", "s3:GetBucketLocation"],
+        false => vec!["s3:ListBucket"],
+    }
 }
 
 /// The KMS actions needed on the bucket's keys: decrypt to read, generate data keys to write.
@@ -47,12 +52,14 @@ pub fn objects_arn(partition: Partition, location: &S3Location) -> String {
     )
 }
 
-/// The least-privilege permissions policy for one location, direction and set of KMS keys.
+/// The least-privilege permissions policy for one location, direction and set of KMS keys;
+/// `bucket_location` adds `s3:GetBucketLocation` (see [`bucket_actions`]).
 pub fn permissions(
     partition: Partition,
     location: &S3Location,
     access: Access,
     kms_keys: &[KmsKeyArn],
+    bucket_location: bool,
 ) -> Value {
     let mut statements = vec![
         json!({
@@ -64,7 +71,7 @@ pub fn permissions(
         json!({
             "Sid": "TiDBCloudListBucket",
             "Effect": "Allow",
-            "Action": bucket_actions(access),
+            "Action": bucket_actions(bucket_location),
             "Resource": bucket_arn(partition, location),
         }),
     ];
@@ -88,12 +95,10 @@ pub fn account_root(partition: Partition, account: &AccountId) -> String {
     format!("arn:{partition}:iam::{account}:root")
 }
 
-/// The trust policy that lets TiDB Cloud's account assume the role, bound to its external ID.
-pub fn trust(
-    partition: Partition,
-    tidb_account: &AccountId,
-    external_id: Option<&ExternalId>,
-) -> Value {
+/// The trust policy that lets TiDB Cloud's account assume the role, bound to the external IDs
+/// of the clusters that may use it (one string for one ID, a list for several; none, only with
+/// `--no-external-id`, trusts every cluster of the TiDB Cloud project).
+pub fn trust(partition: Partition, tidb_account: &AccountId, external_ids: &[ExternalId]) -> Value {
     let mut statement = Map::new();
     statement.insert("Effect".into(), json!("Allow"));
     statement.insert(
@@ -101,11 +106,21 @@ pub fn trust(
         json!({ "AWS": account_root(partition, tidb_account) }),
     );
     statement.insert("Action".into(), json!("sts:AssumeRole"));
-    if let Some(id) = external_id {
-        statement.insert(
-            "Condition".into(),
-            json!({ "StringEquals": { "sts:ExternalId": id.as_str() } }),
-        );
+    let ids: Vec<&str> = external_ids.iter().map(ExternalId::as_str).collect();
+    match ids.as_slice() {
+        [] => {}
+        [one] => {
+            statement.insert(
+                "Condition".into(),
+                json!({ "StringEquals": { "sts:ExternalId": one } }),
+            );
+        }
+        many => {
+            statement.insert(
+                "Condition".into(),
+                json!({ "StringEquals": { "sts:ExternalId": many } }),
+            );
+        }
     }
     json!({ "Version": VERSION, "Statement": [statement] })
 }
@@ -170,6 +185,64 @@ pub fn description(text: &str) -> String {
     }
     out.push_str("...");
     out
+}
+
+/// The external IDs a trust policy binds TiDB Cloud's account to: `Some(ids)` when a statement
+/// lets that account assume the role (empty when without a condition), `None` when none does.
+pub fn trusted_external_ids(
+    trust: &Value,
+    partition: Partition,
+    account: &AccountId,
+) -> Option<Vec<String>> {
+    let root = account_root(partition, account);
+    let statements = match trust.get("Statement")? {
+        Value::Array(list) => list.clone(),
+        one => vec![one.clone()],
+    };
+    let strings = |v: Option<&Value>| -> Vec<String> {
+        match v {
+            Some(Value::String(s)) => vec![s.clone()],
+            Some(Value::Array(a)) => a
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect(),
+            _ => vec![],
+        }
+    };
+    let ours = statements.iter().find(|s| {
+        s.get("Effect").and_then(Value::as_str) == Some("Allow")
+            && strings(s.get("Principal").and_then(|p| p.get("AWS")))
+                .iter()
+                .any(|p| *p == root || p == account.as_str())
+    })?;
+    Some(strings(
+        ours.get("Condition")
+            .and_then(|c| c.get("StringEquals"))
+            .and_then(|c| c.get("sts:ExternalId")),
+    ))
+}
+
+/// Every AWS principal a trust policy lets assume the role.
+pub fn trusted_principals(trust: &Value) -> Vec<String> {
+    let statements = match trust.get("Statement") {
+        Some(Value::Array(list)) => list.clone(),
+        Some(one) => vec![one.clone()],
+        None => return Vec::new(),
+    };
+    statements
+        .iter()
+        .filter(|s| s.get("Effect").and_then(Value::as_str) == Some("Allow"))
+        .flat_map(|s| match s.get("Principal").and_then(|p| p.get("AWS")) {
+            Some(Value::String(p)) => vec![p.clone()],
+            Some(Value::Array(a)) => a
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect(),
+            _ => vec![],
+        })
+        .collect()
 }
 
 /// Parses a document as IAM returns it: URL-encoded JSON (GetRole, GetPolicyVersion), or plain.
@@ -259,7 +332,13 @@ mod tests {
 
     #[test]
     fn import_reads_under_the_directory_only() {
-        let doc = permissions(Partition::Aws, &loc("s3://bkt1/data/"), Access::Import, &[]);
+        let doc = permissions(
+            Partition::Aws,
+            &loc("s3://bkt1/data/"),
+            Access::Import,
+            &[],
+            false,
+        );
         insta::assert_json_snapshot!("import_dir", doc);
     }
 
@@ -270,6 +349,7 @@ mod tests {
             &loc("s3://bkt1/out/daily/"),
             Access::Export,
             &[],
+            false,
         );
         insta::assert_json_snapshot!("export_dir", doc);
     }
@@ -281,6 +361,7 @@ mod tests {
             &loc("s3://tidb-cloud-source-data"),
             Access::Both,
             &[],
+            false,
         );
         insta::assert_json_snapshot!("both_root", doc);
     }
@@ -292,6 +373,7 @@ mod tests {
             &loc("s3://bkt1/d/"),
             Access::Import,
             &[key(1)],
+            false,
         );
         insta::assert_json_snapshot!("import_one_kms_key", import);
         let export = permissions(
@@ -302,6 +384,7 @@ mod tests {
                 key_in("aws-cn", "cn-north-1", 1),
                 key_in("aws-cn", "cn-north-1", 2),
             ],
+            false,
         );
         insta::assert_json_snapshot!("export_two_kms_keys_china", export);
     }
@@ -310,13 +393,58 @@ mod tests {
     fn trust_binds_account_and_external_id() {
         let account: AccountId = "380838443567".parse().unwrap();
         let id: ExternalId = "696e6672612d61706914a".parse().unwrap();
-        insta::assert_json_snapshot!("trust", trust(Partition::Aws, &account, Some(&id)));
-        let open = trust(Partition::GovCloud, &account, None);
+        insta::assert_json_snapshot!(
+            "trust",
+            trust(Partition::Aws, &account, std::slice::from_ref(&id))
+        );
+        let open = trust(Partition::GovCloud, &account, &[]);
         assert_eq!(
             open["Statement"][0]["Principal"]["AWS"],
             "arn:aws-us-gov:iam::380838443567:root"
         );
         assert!(open["Statement"][0].get("Condition").is_none());
+    }
+
+    #[test]
+    fn several_clusters_share_one_trust_and_it_reads_back() {
+        let account: AccountId = "380838443567".parse().unwrap();
+        let ids: Vec<ExternalId> = ["dev-ext", "prod-ext"].map(|i| i.parse().unwrap()).to_vec();
+        let doc = trust(Partition::Aws, &account, &ids);
+        assert_eq!(
+            doc["Statement"][0]["Condition"]["StringEquals"]["sts:ExternalId"],
+            json!(["dev-ext", "prod-ext"])
+        );
+        assert_eq!(
+            trusted_external_ids(&doc, Partition::Aws, &account),
+            Some(vec!["dev-ext".to_string(), "prod-ext".to_string()])
+        );
+        let one = trust(Partition::Aws, &account, &ids[..1]);
+        assert_eq!(
+            trusted_external_ids(&one, Partition::Aws, &account).unwrap(),
+            ["dev-ext"]
+        );
+        let open = trust(Partition::Aws, &account, &[]);
+        assert_eq!(
+            trusted_external_ids(&open, Partition::Aws, &account),
+            Some(vec![])
+        );
+        let other: AccountId = "111122223333".parse().unwrap();
+        assert_eq!(trusted_external_ids(&doc, Partition::Aws, &other), None);
+    }
+
+    #[test]
+    fn dedicated_and_keys_also_read_the_bucket_location() {
+        let doc = permissions(
+            Partition::Aws,
+            &loc("s3://bkt1/d/"),
+            Access::Import,
+            &[],
+            true,
+        );
+        assert_eq!(
+            doc["Statement"][1]["Action"],
+            json!(["s3:ListBucket", "s3:GetBucketLocation"])
+        );
     }
 
     #[test]
@@ -326,6 +454,7 @@ mod tests {
             &loc("s3://bkt1/a b/"),
             Access::Both,
             &[key(1)],
+            false,
         );
         let wire = to_wire(&doc);
         assert!(!wire.contains('\n'));
@@ -358,6 +487,7 @@ mod tests {
                 &loc(&format!("s3://bkt1/{dir}/")),
                 Access::Both,
                 &[],
+                false,
             );
             let wire = to_wire(&doc);
             assert!(iam_accepts_document(&wire), "{wire}");

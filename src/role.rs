@@ -9,8 +9,8 @@ use crate::aws::iam;
 use crate::aws::{sts, Clients};
 use crate::error::{AwsError, Error};
 use crate::inputs::{
-    defaults, Access, AccountId, ExternalId, Guardrails, KmsKeyArn, PolicyName, RoleName,
-    S3Location, StackName,
+    defaults, Access, AccountId, ClusterId, ExternalId, Guardrails, KmsKeyArn, PolicyName,
+    RoleName, S3Location, StackName, Tier,
 };
 use crate::journal::{Journal, Resource};
 use crate::output::render_role_plan;
@@ -29,6 +29,13 @@ pub struct RoleRequest {
     pub external_id: Option<ExternalId>,
     /// The explicit opt-out of the external ID condition.
     pub no_external_id: bool,
+    /// `--replace-external-ids`: the given ID replaces those the role has.
+    pub replace_external_ids: bool,
+    /// `--remove-external-id`: clusters to take off the role.
+    pub remove_external_ids: Vec<ExternalId>,
+    pub tier: Option<Tier>,
+    /// For the `ticloud` command printed at the end.
+    pub cluster_id: Option<ClusterId>,
     pub role_name: Option<RoleName>,
     pub policy_name: Option<PolicyName>,
     pub kms_keys: Vec<KmsKeyArn>,
@@ -69,6 +76,15 @@ pub struct RoleOutcome {
     pub verify: crate::verify::Report,
     #[serde(flatten)]
     pub guardrails: Guardrails,
+    pub tier: Tier,
+    /// Every external ID the role trusts now, this cluster's among them.
+    pub external_ids: Vec<ExternalId>,
+    /// Who lost access to the role in this run.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub losing_access: Vec<String>,
+    /// The `ticloud` commands that start the import or export with this role (none for the
+    /// tiers `ticloud serverless` does not serve).
+    pub next_command: Vec<String>,
 }
 
 /// The result of `role`: the plan alone under `--dry-run`, otherwise what was done.
@@ -88,7 +104,10 @@ pub fn check(ctx: &Context, req: &RoleRequest) -> Result<(), Error> {
     if req.tidb_account.is_none() {
         missing.push("--tidb-account-id");
     }
-    if req.external_id.is_none() && !req.no_external_id {
+    if req.access.is_none() {
+        missing.push("--access (import, export or both: nothing grants write access unasked)");
+    }
+    if req.external_id.is_none() && !req.no_external_id && req.remove_external_ids.is_empty() {
         missing.push("--external-id");
     }
     wizard::require_flags(ctx, missing, wizard::Intent::Apply)
@@ -104,11 +123,19 @@ pub async fn resolve(
     clients: Option<&Clients>,
 ) -> Result<(Method, RoleInputs, detect::Located), Error> {
     let ask_defaults = ctx.can_prompt && !ctx.yes;
+    // Write access is never a default: without --access the question is asked, even with --yes.
     let access = match req.access {
         Some(a) => a,
-        None if ask_defaults => wizard::ask_access(prompter)?,
-        None => Access::Both,
+        None => wizard::ask_access(prompter)?,
     };
+    let tier = match req.tier {
+        Some(t) => t,
+        // Only an import differs by tier (Dedicated also reads the bucket's location).
+        None if ask_defaults && access == Access::Import => wizard::ask_tier(prompter)?,
+        None => Tier::default(),
+    };
+    tier.supports(access)
+        .map_err(|e| Error::invalid("--access", e))?;
     let location = match req.location {
         Some(l) => l,
         None => wizard::ask_location(prompter)?,
@@ -139,9 +166,11 @@ pub async fn resolve(
             None,
         )?,
     };
+    let removing = !req.remove_external_ids.is_empty();
     let external_id = match (req.external_id, req.no_external_id) {
         (Some(id), _) => Some(id),
         (None, true) => None,
+        (None, false) if removing => None,
         (None, false) => Some(ask(
             prompter,
             "TiDB Cloud External ID (shown beside the Account ID)",
@@ -178,11 +207,15 @@ pub async fn resolve(
             access,
             tidb_account,
             external_id,
+            replace_external_ids: req.replace_external_ids,
+            remove_external_ids: req.remove_external_ids,
+            no_external_id: req.no_external_id,
+            tier,
             role_name,
             policy_name,
             kms_keys: req.kms_keys,
             stack_name,
-            guardrails: req.guardrails,
+            guardrails: req.guardrails.recording(access),
         },
         located,
     ))
@@ -196,6 +229,7 @@ pub async fn run(
 ) -> Result<RoleReport, Error> {
     let timeout = req.timeout.unwrap_or(DEFAULT_TIMEOUT);
     check(ctx, &req)?;
+    let cluster_id = req.cluster_id.clone();
     let clients = crate::connect_or_plan_offline(ctx).await?;
     let (method, inputs, located) = resolve(ctx, req, prompter, clients.as_ref()).await?;
     if inputs.external_id.is_none() {
@@ -218,9 +252,22 @@ pub async fn run(
     }
     let clients = clients.expect("connected unless dry run");
     let actions = plan.actions.iter().map(|a| plan.describe(a)).collect();
-    wizard::present_plan(ctx, prompter, &plan.warnings, actions, || {
-        render_role_plan(&ctx.ui, &plan)
-    })?;
+    // Who loses access is said even when no one is asked.
+    let mut warnings = plan.warnings.clone();
+    warnings.extend(
+        plan.trust_change
+            .losing_access
+            .iter()
+            .map(|who| format!("loses access to the role: {who}")),
+    );
+    wizard::present_plan(
+        ctx,
+        prompter,
+        &warnings,
+        actions,
+        plan.trust_change.revokes(),
+        || render_role_plan(&ctx.ui, &plan),
+    )?;
 
     let mut journal = Journal::default();
     ctx.stop.begin_changes();
@@ -273,6 +320,24 @@ pub async fn run(
             checks: Vec::new(),
         },
         guardrails: plan.guardrails.clone(),
+        tier: plan.tier,
+        external_ids: plan.trust_change.external_ids.clone(),
+        losing_access: match changed {
+            true => plan.trust_change.losing_access.clone(),
+            false => Vec::new(),
+        },
+        next_command: Vec::new(),
+    };
+    let next_command = crate::handoff::ticloud(
+        plan.tier,
+        plan.access,
+        &inputs.location,
+        crate::handoff::Credential::RoleArn(&outcome.role_arn),
+        cluster_id.as_ref(),
+    );
+    let outcome = RoleOutcome {
+        next_command,
+        ..outcome
     };
     let subject = crate::verify::Subject::Role {
         arn: outcome.role_arn.clone(),
@@ -283,6 +348,7 @@ pub async fn run(
         access: inputs.access,
         tidb_account: Some(inputs.tidb_account.clone()),
         external_id: inputs.external_id.clone(),
+        bucket_location: inputs.tier.reads_bucket_location(),
     };
     // The checks take the boundary into account: what it does not allow, the role cannot do.
     let boundary_arn = plan
@@ -807,16 +873,22 @@ pub fn next_steps(ctx: &Context, report: &RoleReport) {
     let RoleReport::Done(outcome) = report else {
         return;
     };
-    let where_ = match outcome.access {
-        Access::Import => "Import → Import from S3",
-        Access::Export => "Export data to… → Amazon S3",
-        Access::Both => "Import → Import from S3, or Export data to… → Amazon S3",
-    };
+    let console = crate::handoff::console(
+        outcome.tier,
+        outcome.access,
+        crate::handoff::Credential::RoleArn(&outcome.role_arn),
+    );
     ctx.ui.info(format!(
-        "\n{} {}\nNext: in the TiDB Cloud console ({where_}), choose AWS Role ARN and paste it into the Role ARN field.",
+        "\n{} {}\nNext: {console}.",
         ctx.ui.bold("Role ARN:"),
         outcome.role_arn
     ));
+    if !outcome.next_command.is_empty() {
+        ctx.ui.info(format!(
+            "Or with the TiDB Cloud CLI:\n  {}",
+            outcome.next_command.join("\n  ")
+        ));
+    }
     if ctx.can_prompt {
         ctx.ui.info(format!(
             "To repeat this setup in CI, without questions:\n  {}",
@@ -875,6 +947,10 @@ mod tests {
                 vec!["team=data eng".parse().unwrap()],
             )
             .unwrap(),
+            tier: Tier::Starter,
+            external_ids: vec![],
+            losing_access: vec![],
+            next_command: vec![],
         };
         assert_eq!(
             ci_command(&ctx, &outcome),

@@ -2,7 +2,8 @@
 
 use std::collections::BTreeMap;
 
-use crate::inputs::{defaults, Access, KmsKeyArn, S3Location};
+use crate::error::Error;
+use crate::inputs::{defaults, Access, ExternalId, KmsKeyArn, S3Location};
 use crate::plan::RoleInputs;
 
 /// `templates/tidb-cloud-s3-access.yaml`, as `serverless-s3-setup template` prints it.
@@ -51,20 +52,38 @@ fn role_description(location: &S3Location, access: Access) -> String {
 
 /// The template's parameters for these inputs. Pure, so that the stack can be compared with
 /// what the plan wants without asking CloudFormation.
-pub fn parameters(inputs: &RoleInputs, kms_keys: &[KmsKeyArn]) -> BTreeMap<String, String> {
+/// `external_ids` are the trust's, worked out by the plan; an ID holding a comma cannot go into
+/// the template's comma-separated list.
+pub fn parameters(
+    inputs: &RoleInputs,
+    kms_keys: &[KmsKeyArn],
+    external_ids: &[ExternalId],
+) -> Result<BTreeMap<String, String>, Error> {
+    let several = external_ids.len() > 1;
+    if let Some(id) = external_ids
+        .iter()
+        .find(|i| several && i.as_str().contains(','))
+    {
+        return Err(Error::invalid(
+            "--external-id",
+            format!("{id} holds a comma, which the stack's comma-separated list of external IDs would split; use --method iam"),
+        ));
+    }
     let keys: Vec<&str> = kms_keys.iter().map(KmsKeyArn::as_str).collect();
-    [
+    let ids: Vec<&str> = external_ids.iter().map(ExternalId::as_str).collect();
+    Ok([
         ("RoleName", inputs.role_name.to_string()),
         ("PolicyName", inputs.policy_name.to_string()),
         ("TiDBCloudAccountId", inputs.tidb_account.to_string()),
         (
             "ExternalId",
-            inputs
-                .external_id
-                .as_ref()
-                .map(|e| e.to_string())
-                .unwrap_or_default(),
+            ids.first().copied().unwrap_or_default().to_string(),
         ),
+        (
+            "MoreExternalIds",
+            ids.get(1..).unwrap_or_default().join(","),
+        ),
+        ("Tier", inputs.tier.to_string()),
         ("BucketName", inputs.location.bucket().to_string()),
         ("ObjectPrefix", inputs.location.prefix().to_string()),
         ("Access", inputs.access.to_string()),
@@ -82,7 +101,7 @@ pub fn parameters(inputs: &RoleInputs, kms_keys: &[KmsKeyArn]) -> BTreeMap<Strin
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
-    .collect()
+    .collect())
 }
 
 #[cfg(test)]
@@ -107,13 +126,17 @@ mod tests {
             access: crate::inputs::Access::Export,
             tidb_account: "380838443567".parse().unwrap(),
             external_id: None,
+            replace_external_ids: false,
+            remove_external_ids: vec![],
+            no_external_id: true,
+            tier: Default::default(),
             role_name: "r".parse().unwrap(),
             policy_name: "p".parse().unwrap(),
             kms_keys: vec![],
             stack_name: None,
             guardrails: Default::default(),
         };
-        let params = parameters(&inputs, &[]);
+        let params = parameters(&inputs, &[], &[]).unwrap();
         let mut set: Vec<&str> = params.keys().map(String::as_str).collect();
         let mut declared = declared;
         set.sort();
@@ -121,6 +144,20 @@ mod tests {
         assert_eq!(set, declared);
         assert_eq!(params["ObjectPrefix"], "a/b");
         assert_eq!(params["ExternalId"], "");
+        assert_eq!(params["MoreExternalIds"], "");
+        let ids: Vec<ExternalId> = ["ab", "cd"].map(|i| i.parse().unwrap()).to_vec();
+        let two = parameters(&inputs, &[], &ids).unwrap();
+        assert_eq!(
+            (two["ExternalId"].as_str(), two["MoreExternalIds"].as_str()),
+            ("ab", "cd")
+        );
+        let with_comma: Vec<ExternalId> = vec!["a,b".parse().unwrap()];
+        assert!(
+            parameters(&inputs, &[], &with_comma).is_ok(),
+            "one ID may hold a comma"
+        );
+        let comma: Vec<ExternalId> = vec!["ab,cd".parse().unwrap(), "ef".parse().unwrap()];
+        assert!(parameters(&inputs, &[], &comma).is_err());
         assert_eq!(params["KmsKeyArns"], "");
     }
 

@@ -64,6 +64,8 @@ pub struct Expectations {
     pub tidb_account: Option<AccountId>,
     /// `None` with `--no-external-id`.
     pub external_id: Option<ExternalId>,
+    /// Whether TiDB Cloud also reads the bucket's location (Dedicated, and access keys).
+    pub bucket_location: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -141,6 +143,8 @@ pub struct Evidence {
     pub key: Option<KeyFacts>,
     /// The permissions boundary (ARN, document): it caps what the policies allow.
     pub boundary: Option<(String, Value)>,
+    /// The principal's tags, among them the access this tool recorded on it.
+    pub tags: Vec<(String, String)>,
 }
 
 /// What KMS says of the bucket's customer-managed key.
@@ -188,6 +192,7 @@ impl Default for Evidence {
             simulated: None,
             key: None,
             boundary: None,
+            tags: Vec::new(),
         }
     }
 }
@@ -204,7 +209,7 @@ pub fn required(
         .into_iter()
         .map(|a| (a.to_string(), objects.clone()))
         .chain(
-            policy::bucket_actions(e.access)
+            policy::bucket_actions(e.bucket_location)
                 .into_iter()
                 .map(|a| (a.to_string(), bucket.clone())),
         )
@@ -275,7 +280,11 @@ fn trust(e: &Expectations, ev: &Evidence, rerun: &str) -> Check {
             None,
         );
     };
-    let expected = policy::trust(ev.partition, account, e.external_id.as_ref());
+    let expected = policy::trust(
+        ev.partition,
+        account,
+        &e.external_id.iter().cloned().collect::<Vec<_>>(),
+    );
     let fix = format!(
         "bring the role up to date with `{rerun}`, or set its trust policy to {}",
         policy::to_wire(&expected)
@@ -362,10 +371,23 @@ fn trust(e: &Expectations, ev: &Evidence, rerun: &str) -> Check {
             _ => None,
         });
     match (&e.external_id, external) {
-        (Some(want), Some(have)) if have.iter().any(|h| h == want.as_str()) => Check::pass(
-            "trust",
-            format!("trusts {root} with external ID {want}"),
-        ),
+        (Some(want), Some(have)) if have.iter().any(|h| h == want.as_str()) => {
+            let others: Vec<&str> = have
+                .iter()
+                .map(String::as_str)
+                .filter(|h| *h != want.as_str())
+                .collect();
+            Check::pass(
+                "trust",
+                match others.is_empty() {
+                    true => format!("trusts {root} with external ID {want}"),
+                    false => format!(
+                        "trusts {root} with external ID {want}, and also the clusters with {}",
+                        others.join(", ")
+                    ),
+                },
+            )
+        }
         (Some(want), Some(have)) => Check::fail(
             "trust",
             format!("the sts:ExternalId condition is {}, but the console shows {want}", have.join(", ")),
@@ -444,7 +466,7 @@ fn permissions(
             ),
         };
     }
-    let grant = policy::permissions(ev.partition, &e.location, e.access, &[]);
+    let grant = policy::permissions(ev.partition, &e.location, e.access, &[], e.bucket_location);
     Check::fail(
         "permissions",
         missing.join("; "),
@@ -789,7 +811,7 @@ pub async fn gather(
             Subject::Role { name, .. } => {
                 let role = iam::get_role(&clients.iam, name).await?;
                 let Some(role) = role else {
-                    return Ok::<_, Error>((None, None, None, Vec::new(), None));
+                    return Ok::<_, Error>((None, None, None, Vec::new(), None, Vec::new()));
                 };
                 let (attached, inline, boundary) = tokio::join!(
                     iam::attached_role_policies(&clients.iam, name),
@@ -804,12 +826,13 @@ pub async fn gather(
                     role.trust,
                     policies,
                     boundary?,
+                    role.tags,
                 ))
             }
             Subject::User { name } => {
                 let name = name.as_str();
                 let Some(user) = iam::get_user(&clients.iam, name).await? else {
-                    return Ok((None, None, None, Vec::new(), None));
+                    return Ok((None, None, None, Vec::new(), None, Vec::new()));
                 };
                 let (attached, inline, groups, boundary) = tokio::join!(
                     iam::attached_user_policies(&clients.iam, name),
@@ -826,12 +849,12 @@ pub async fn gather(
                         iam::inline_documents(&clients.iam, PrincipalKind::Group, &group).await?,
                     );
                 }
-                Ok((Some(user.arn), None, None, policies, boundary?))
+                Ok((Some(user.arn), None, None, policies, boundary?, user.tags))
             }
         }
     };
     let (bucket, principal) = tokio::join!(bucket, principal);
-    let (principal_arn, created, trust, policies, boundary) = principal?;
+    let (principal_arn, created, trust, policies, boundary, tags) = principal?;
     let mut bucket = bucket?;
     let partition = principal_arn
         .as_deref()
@@ -842,13 +865,7 @@ pub async fn gather(
         .and_then(|arn| arn.split(':').nth(4))
         .unwrap_or_default()
         .to_string();
-    let (simulated, usable, key) = tokio::join!(
-        async {
-            match &principal_arn {
-                Some(arn) => iam::simulate(&clients.iam, arn, &required(partition, e, None)).await,
-                None => None,
-            }
-        },
+    let (usable, key) = tokio::join!(
         bucket.aws_managed_key_usable_by(clients, e.location.bucket(), &account),
         async {
             match &bucket.kms_key {
@@ -865,10 +882,40 @@ pub async fn gather(
         trust,
         policies,
         bucket,
-        simulated,
+        simulated: None,
         key,
         boundary,
+        tags,
     })
+}
+
+/// The access to check when `--access` is not given: what this tool recorded on the role or
+/// user, or else what its policies grant under the directory. Never more than either.
+pub fn access_of(ev: &Evidence, e: &Expectations) -> (Access, String) {
+    if let Some((_, v)) = ev.tags.iter().find(|(k, _)| k == crate::inputs::ACCESS_TAG) {
+        if let Ok(access) = v.parse::<Access>() {
+            return (
+                access,
+                format!("{access}, as recorded on it when it was made"),
+            );
+        }
+    }
+    let statements: Vec<Statement> = ev
+        .policies
+        .iter()
+        .flat_map(|(_, d)| evaluate::statements(d))
+        .collect();
+    let objects = policy::objects_arn(ev.partition, &e.location);
+    let can = |action: &str| evaluate::decide(&statements, action, &objects, None).allowed();
+    match (can("s3:GetObject"), can("s3:PutObject")) {
+        (true, true) => (Access::Both, "both, from what its policies grant".into()),
+        (false, true) => (Access::Export, "export, from what its policies grant".into()),
+        (true, false) => (Access::Import, "import, from what its policies grant".into()),
+        (false, false) => (
+            Access::Import,
+            "import, since its policies grant neither reading nor writing there (pass --access to check another)".into(),
+        ),
+    }
 }
 
 /// The permissions boundary's document, labelled with its ARN.
@@ -949,6 +996,8 @@ pub struct VerifyRequest {
     pub tidb_account: Option<AccountId>,
     pub external_id: Option<ExternalId>,
     pub no_external_id: bool,
+    /// `--tier`: Dedicated also needs `s3:GetBucketLocation`.
+    pub tier: Option<crate::inputs::Tier>,
 }
 
 /// The command that sets this up again, for fixes.
@@ -998,11 +1047,13 @@ pub async fn run(ctx: &Context, req: VerifyRequest) -> Result<Report, Error> {
     let (location, located) =
         detect::locate(Some(&clients), req.location.expect("checked")).await?;
     located.tell(ctx);
-    let e = Expectations {
+    let mut e = Expectations {
         location,
-        access: req.access.unwrap_or(Access::Both),
+        access: req.access.unwrap_or(Access::Import),
         tidb_account: req.tidb_account,
         external_id: req.external_id,
+        bucket_location: matches!(subject, Subject::User { .. })
+            || req.tier.unwrap_or_default().reads_bucket_location(),
     };
     let step = ctx.ui.step(format!("Checking {}", subject.label()));
     let mut delay = std::time::Duration::from_millis(500);
@@ -1017,13 +1068,22 @@ pub async fn run(ctx: &Context, req: VerifyRequest) -> Result<Report, Error> {
             _ => break,
         }
     }
-    let evidence = match evidence {
+    let mut evidence = match evidence {
         Ok(ev) => ev,
         Err(err) => {
             step.fail();
             return Err(err);
         }
     };
+    if req.access.is_none() && evidence.principal_arn.is_some() {
+        let (access, why) = access_of(&evidence, &e);
+        ctx.ui.info(format!("checking access: {why}"));
+        e.access = access;
+    }
+    if let Some(arn) = &evidence.principal_arn {
+        let needed = required(evidence.partition, &e, None);
+        evidence.simulated = iam::simulate(&clients.iam, arn, &needed).await;
+    }
     step.done("done");
     Ok(checks(&subject, &e, &evidence, &rerun(&subject, &e)))
 }
@@ -1067,6 +1127,7 @@ mod tests {
             access,
             tidb_account: Some("380838443567".parse().unwrap()),
             external_id: Some("ext-1".parse().unwrap()),
+            bucket_location: false,
         }
     }
 
@@ -1081,11 +1142,11 @@ mod tests {
             trust: Some(policy::trust(
                 Partition::Aws,
                 e.tidb_account.as_ref().unwrap(),
-                e.external_id.as_ref(),
+                &e.external_id.iter().cloned().collect::<Vec<_>>(),
             )),
             policies: vec![(
                 "p".into(),
-                policy::permissions(Partition::Aws, &e.location, access, &[]),
+                policy::permissions(Partition::Aws, &e.location, access, &[], false),
             )],
             bucket: BucketFacts {
                 encryption_known: true,
@@ -1173,7 +1234,7 @@ mod tests {
             trust: Some(policy::trust(
                 Partition::Aws,
                 &"111122223333".parse().unwrap(),
-                e.external_id.as_ref(),
+                &e.external_id.iter().cloned().collect::<Vec<_>>(),
             )),
             ..good(Access::Import)
         };
@@ -1190,7 +1251,7 @@ mod tests {
             trust: Some(policy::trust(
                 Partition::Aws,
                 e.tidb_account.as_ref().unwrap(),
-                None,
+                &[],
             )),
             ..good(Access::Import)
         };
@@ -1209,7 +1270,7 @@ mod tests {
             trust: Some(policy::trust(
                 Partition::Aws,
                 e.tidb_account.as_ref().unwrap(),
-                Some(&"other".parse().unwrap()),
+                &["other".parse().unwrap()],
             )),
             ..good(Access::Import)
         };
@@ -1267,7 +1328,7 @@ mod tests {
         let export_only = Evidence {
             policies: vec![(
                 "p".into(),
-                policy::permissions(Partition::Aws, &e.location, Access::Export, &[]),
+                policy::permissions(Partition::Aws, &e.location, Access::Export, &[], false),
             )],
             ..good(Access::Import)
         };
@@ -1342,6 +1403,7 @@ mod tests {
                 &e.location,
                 Access::Export,
                 &[key.parse().unwrap()],
+                false,
             ),
         )];
         assert_eq!(status(&checks(&role(), &e, &ev, "x"), "kms"), Status::Pass);

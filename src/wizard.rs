@@ -4,7 +4,7 @@
 
 use crate::access_key::AccessKeyRequest;
 use crate::error::Error;
-use crate::inputs::{Access, Invalid, S3Location};
+use crate::inputs::{Access, Invalid, S3Location, Tier};
 use crate::plan::Method;
 use crate::prompt::Prompter;
 use crate::role::RoleRequest;
@@ -64,18 +64,33 @@ pub fn start(ctx: &Context, prompter: &mut dyn Prompter) -> Result<Setup, Error>
     })
 }
 
-/// Import, export or both.
+/// Import, export or both. Import comes first and is the default: write access is chosen,
+/// never fallen into.
 pub fn ask_access(prompter: &mut dyn Prompter) -> Result<Access, Error> {
     let items = [
-        "import and export (both)",
         "import: TiDB Cloud reads from S3",
         "export: TiDB Cloud writes to S3",
+        "import and export (both)",
     ];
     Ok(
         match prompter.select("What will TiDB Cloud do with the bucket?", &items, 0)? {
-            1 => Access::Import,
-            2 => Access::Export,
-            _ => Access::Both,
+            1 => Access::Export,
+            2 => Access::Both,
+            _ => Access::Import,
+        },
+    )
+}
+
+/// The TiDB Cloud tier, asked where it changes the policy (an import).
+pub fn ask_tier(prompter: &mut dyn Prompter) -> Result<Tier, Error> {
+    let items = [
+        "TiDB Cloud Starter, Essential or Premium",
+        "TiDB Cloud Dedicated (also reads the bucket's location)",
+    ];
+    Ok(
+        match prompter.select("Which TiDB Cloud tier imports the data?", &items, 0)? {
+            1 => Tier::Dedicated,
+            _ => Tier::Starter,
         },
     )
 }
@@ -133,11 +148,13 @@ where
 
 /// Before changes: the plan's warnings, then the plan and Proceed? at a terminal, or one line
 /// per change otherwise (with `--yes`).
+/// `revokes`: the plan takes access away from someone, so Proceed? defaults to No.
 pub fn present_plan(
     ctx: &Context,
     prompter: &mut dyn Prompter,
     warnings: &[String],
     actions: Vec<String>,
+    revokes: bool,
     render: impl FnOnce() -> String,
 ) -> Result<(), Error> {
     for warning in warnings {
@@ -147,7 +164,7 @@ pub fn present_plan(
         return Ok(());
     }
     if ctx.can_prompt && !ctx.yes {
-        return confirm_plan(prompter, &render());
+        return confirm_plan(prompter, &render(), !revokes);
     }
     for action in actions {
         ctx.ui.info(format!("plan: {action}"));
@@ -155,10 +172,15 @@ pub fn present_plan(
     Ok(())
 }
 
-/// Shows the plan and asks; "no" cancels with nothing changed.
-pub fn confirm_plan(prompter: &mut dyn Prompter, plan: &str) -> Result<(), Error> {
+/// Shows the plan and asks; "no" cancels with nothing changed. `default_yes` is off when the
+/// plan takes access away, so that Enter alone never does that.
+pub fn confirm_plan(
+    prompter: &mut dyn Prompter,
+    plan: &str,
+    default_yes: bool,
+) -> Result<(), Error> {
     eprintln!("\n{plan}\n");
-    match prompter.confirm("Proceed?", true)? {
+    match prompter.confirm("Proceed?", default_yes)? {
         true => Ok(()),
         false => Err(Error::Cancelled),
     }
@@ -277,7 +299,7 @@ mod tests {
             (2, Choice::AccessKey),
         ] {
             let mut p = Scripted::new([
-                Answer::Choice(1),
+                Answer::Choice(0),
                 Answer::Text("my-bucket/data"),
                 Answer::Text("s3://My_Bucket"),
                 Answer::Text("s3://my-bucket/data/"),
@@ -342,6 +364,7 @@ mod tests {
     #[test]
     fn the_role_flow_asks_ids_then_names_with_defaults() {
         let mut p = Scripted::new([
+            Answer::Choice(1),
             Answer::Text("12345"),
             Answer::Text("380838443567"),
             Answer::Text("ext-123"),
@@ -359,6 +382,7 @@ mod tests {
             block(role::resolve(&ctx(true, false), req, &mut p, None)).unwrap();
         assert_eq!(method, Method::Cloudformation);
         assert_eq!(inputs.tidb_account.as_str(), "380838443567");
+        assert_eq!(inputs.tier, Tier::Dedicated, "an import asks the tier");
         assert_eq!(inputs.external_id.unwrap().as_str(), "ext-123");
         assert_eq!(
             inputs.role_name.as_str(),
@@ -371,8 +395,9 @@ mod tests {
             "tidb-role-import-bkt1-in"
         );
         assert_eq!(p.rejected.len(), 1, "the short account ID was re-asked");
+        assert!(p.asked[0].contains("tier"), "{:?}", p.asked);
         assert!(
-            p.asked[0].contains("Having trouble? Create Role ARN manually"),
+            p.asked[1].contains("Having trouble? Create Role ARN manually"),
             "{:?}",
             p.asked
         );
@@ -395,17 +420,27 @@ mod tests {
         block(role::resolve(&ctx(true, false), req, &mut p, None)).unwrap();
         assert!(p.asked.is_empty());
 
-        // With --yes, defaults are taken silently, but the TiDB Cloud IDs are still asked.
-        let mut p = Scripted::new([Answer::Text("380838443567"), Answer::Text("ext-1")]);
+        // With --yes, defaults are taken silently, but what has no safe default is still
+        // asked: the access (write access is never a default) and the TiDB Cloud IDs.
+        let mut p = Scripted::new([
+            Answer::Choice(0),
+            Answer::Text("380838443567"),
+            Answer::Text("ext-1"),
+        ]);
         let req = RoleRequest {
             location: Some("s3://bkt1".parse().unwrap()),
             ..RoleRequest::default()
         };
         let (method, inputs, _) =
             block(role::resolve(&ctx(true, true), req, &mut p, None)).unwrap();
-        assert_eq!(p.asked.len(), 2, "{:?}", p.asked);
+        assert_eq!(p.asked.len(), 3, "{:?}", p.asked);
         assert_eq!(method, Method::Cloudformation);
-        assert_eq!(inputs.access, Access::Both);
+        assert_eq!(
+            inputs.access,
+            Access::Import,
+            "the first answer, import, is the default"
+        );
+        assert_eq!(inputs.tier, Tier::Starter, "--yes takes the default tier");
 
         let mut p = Scripted::new([]);
         let req = access_key::AccessKeyRequest {
@@ -435,10 +470,10 @@ mod tests {
     #[test]
     fn cancel_at_the_plan_changes_nothing() {
         let mut p = Scripted::new([Answer::No]);
-        let err = confirm_plan(&mut p, "the plan").unwrap_err();
+        let err = confirm_plan(&mut p, "the plan", true).unwrap_err();
         assert!(matches!(err, Error::Cancelled));
         assert_eq!(err.exit_code(), 1);
         let mut p = Scripted::new([Answer::Yes]);
-        assert!(confirm_plan(&mut p, "the plan").is_ok());
+        assert!(confirm_plan(&mut p, "the plan", true).is_ok());
     }
 }

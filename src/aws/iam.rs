@@ -50,7 +50,7 @@ pub fn managed_by_tag() -> Tag {
 /// `managed-by` and the user's `--tag`s, for a resource being created.
 fn tags_for(guard: &Guardrails) -> Vec<Tag> {
     std::iter::once(managed_by_tag())
-        .chain(guard.tags.iter().map(tag))
+        .chain(guard.all_tags().map(tag))
         .collect()
 }
 

@@ -51,6 +51,11 @@ async fn start_enforced() -> Enforced {
 /// Runs `role` for `access` on a fresh bucket holding `data/in.csv` and `other/in.csv`, and
 /// returns S3 clients for a probe user holding exactly the created policy, and the bucket.
 async fn probe_for(access: &str) -> (Aws, String) {
+    probe_with(access, &[]).await
+}
+
+/// As [`probe_for`], with more flags for `role`.
+async fn probe_with(access: &str, extra: &[&str]) -> (Aws, String) {
     let server = enforced().await;
     let url = server.moto.url();
     let (key, secret) = &server.admin;
@@ -73,6 +78,7 @@ async fn probe_for(access: &str) -> (Aws, String) {
             "-o",
             "json",
         ])
+        .args(extra)
         .output()
         .unwrap();
     let (stdout, stderr) = texts(&out);
@@ -163,6 +169,34 @@ fn outcome<T, E: aws_sdk_s3::error::ProvideErrorMetadata + std::fmt::Debug>(
         Err(e) if e.as_service_error().and_then(|s| s.code()) == Some("AccessDenied") => false,
         Err(e) => panic!("expected success or AccessDenied, got {e:?}"),
     }
+}
+
+async fn can_locate(probe: &Aws, bucket: &str) -> bool {
+    outcome(probe.s3.get_bucket_location().bucket(bucket).send().await)
+}
+
+/// TiDB Cloud Dedicated reads the bucket's location beside listing it; the other tiers do not,
+/// so their roles cannot.
+#[tokio::test]
+async fn a_dedicated_role_reads_the_bucket_location_and_still_cannot_write() {
+    let (probe, bucket) = probe_with("import", &["--tier", "dedicated"]).await;
+    assert!(
+        can_locate(&probe, &bucket).await,
+        "GetBucketLocation for Dedicated"
+    );
+    assert!(
+        can_get(&probe, &bucket, "data/in.csv").await,
+        "GetObject under the dir"
+    );
+    assert!(
+        !can_put(&probe, &bucket, "data/new.csv").await,
+        "PutObject for import-only"
+    );
+    let (probe, bucket) = probe_for("import").await;
+    assert!(
+        !can_locate(&probe, &bucket).await,
+        "no GetBucketLocation for Starter"
+    );
 }
 
 #[tokio::test]

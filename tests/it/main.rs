@@ -6,6 +6,7 @@ mod common;
 mod access_key;
 mod bad_input;
 mod cli_help;
+mod clusters_and_tiers;
 mod faults;
 mod guardrails;
 mod inputs_in_the_field;

@@ -145,7 +145,7 @@ async fn text_output_is_the_role_arn_alone() {
     let arn = format!("arn:aws:iam::123456789012:role/tidb-role-export-{bucket}-d");
     assert_eq!(stdout, format!("{arn}\n"));
     assert!(
-        stderr.contains("paste it into the Role ARN field"),
+        stderr.contains("choose AWS Role ARN and paste the Role ARN"),
         "{stderr}"
     );
 }
@@ -180,7 +180,9 @@ async fn reruns_converge_without_duplicates() {
     assert_eq!(policies.len(), 1, "{policies:?}");
     assert_eq!(aws.policy_versions(&policies[0].1).await, 1);
 
-    // A changed external ID and an extra key are brought in; old versions are pruned.
+    // Another cluster's external ID is added beside the first (issue 13: a second cluster
+    // never takes the first one's access away), an extra key is brought in, and old
+    // versions are pruned.
     let role = first["role_name"].as_str().unwrap();
     let (_, key) = aws.create_key().await;
     let mut changed = args.clone();
@@ -189,9 +191,13 @@ async fn reruns_converge_without_duplicates() {
     changed.extend(["--kms-key".into(), key.clone()]);
     let fourth = run_json(&moto.url(), &changed);
     assert_eq!(fourth["changed"], true);
+    let mut both = expected_trust(Some(EXTERNAL_ID));
+    both["Statement"][0]["Condition"]["StringEquals"]["sts:ExternalId"] =
+        json!([EXTERNAL_ID, "new-external-id"]);
+    assert_eq!(aws.trust(role).await, both);
     assert_eq!(
-        aws.trust(role).await,
-        expected_trust(Some("new-external-id"))
+        fourth["external_ids"],
+        json!([EXTERNAL_ID, "new-external-id"])
     );
     assert_eq!(
         aws.policy_document(&policies[0].1).await,
@@ -260,6 +266,8 @@ async fn no_external_id_is_explicit_and_warned() {
             "--tidb-account-id",
             TIDB_ACCOUNT,
             "--no-external-id",
+            "--access",
+            "import",
             "--yes",
         ])
         .output()

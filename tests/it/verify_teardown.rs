@@ -416,6 +416,8 @@ async fn teardown_leaves_nothing_for_each_path_and_is_safe_to_repeat() {
             "access-key",
             "--uri",
             &format!("s3://{bucket}/x/"),
+            "--access",
+            "import",
             "--user-name",
             &format!("u-{bucket}"),
             "--yes",

@@ -8,7 +8,13 @@ use rexpect::session::{spawn_command, PtySession};
 
 /// The binary with no arguments in a pseudo-terminal, pointed at moto.
 fn wizard(endpoint: &str) -> PtySession {
+    wizard_with(endpoint, &[])
+}
+
+/// The binary with these arguments in a pseudo-terminal, pointed at moto.
+fn wizard_with(endpoint: &str, args: &[&str]) -> PtySession {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_serverless-s3-setup"));
+    cmd.args(args);
     cmd.env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("HOME", moto::tmp_dir())
@@ -46,7 +52,7 @@ async fn a_whole_role_setup_typed_at_the_terminal() {
     let mut p = wizard(&moto.url());
     p.exp_string("What will TiDB Cloud do with the bucket?")
         .unwrap();
-    keys(&mut p, "j\r"); // import
+    keys(&mut p, "\r"); // import, the first answer and the default
     p.exp_string("S3 URI").unwrap();
     keys(&mut p, "not-a-uri\r");
     p.exp_string("must look like s3://bucket/dir/").unwrap();
@@ -55,6 +61,9 @@ async fn a_whole_role_setup_typed_at_the_terminal() {
     keys(&mut p, &format!("s3://{bucket}/in/\r"));
     p.exp_string("How should TiDB Cloud get in?").unwrap();
     keys(&mut p, "\r"); // CloudFormation
+                        // An import asks the tier, since TiDB Cloud Dedicated needs one more permission.
+    p.exp_string("Which TiDB Cloud tier").unwrap();
+    keys(&mut p, "\r"); // Starter, Essential or Premium
     p.exp_string("TiDB Cloud Account ID").unwrap();
     keys(&mut p, &format!("{TIDB_ACCOUNT}\r"));
     p.exp_string("TiDB Cloud External ID").unwrap();
@@ -71,7 +80,8 @@ async fn a_whole_role_setup_typed_at_the_terminal() {
     p.exp_string("Proceed?").unwrap();
     keys(&mut p, "y");
     p.exp_string("Role ARN:").unwrap();
-    p.exp_string("paste it into the Role ARN field").unwrap();
+    p.exp_string("choose AWS Role ARN and paste the Role ARN")
+        .unwrap();
     let rest = p.exp_string("To repeat this setup in CI").unwrap();
     let _ = rest;
     let ci = p.exp_eof().unwrap();
@@ -111,7 +121,7 @@ async fn a_whole_access_key_setup_typed_at_the_terminal() {
     let mut p = wizard(&moto.url());
     p.exp_string("What will TiDB Cloud do with the bucket?")
         .unwrap();
-    keys(&mut p, "jj\r"); // export
+    keys(&mut p, "j\r"); // export
     p.exp_string("S3 URI").unwrap();
     keys(&mut p, &format!("s3://{bucket}/out/\r"));
     p.exp_string("How should TiDB Cloud get in?").unwrap();
@@ -149,7 +159,7 @@ async fn ctrl_c_at_the_plan_exits_130_and_creates_nothing() {
     let mut p = wizard(&moto.url());
     p.exp_string("What will TiDB Cloud do with the bucket?")
         .unwrap();
-    keys(&mut p, "\r");
+    keys(&mut p, "jj\r"); // both
     p.exp_string("S3 URI").unwrap();
     keys(&mut p, &format!("s3://{bucket}/\r"));
     p.exp_string("How should TiDB Cloud get in?").unwrap();
@@ -177,6 +187,88 @@ async fn ctrl_c_at_the_plan_exits_130_and_creates_nothing() {
         .await
         .iter()
         .all(|(n, _)| !n.contains(&bucket)));
+}
+
+/// A plan that takes a cluster's access away never goes ahead on Enter alone.
+#[tokio::test]
+async fn enter_at_a_plan_that_removes_a_cluster_changes_nothing() {
+    let moto = moto();
+    let aws = aws(&moto.url()).await;
+    let bucket = unique("wizrevoke");
+    aws.create_bucket(&bucket).await;
+    let uri = format!("s3://{bucket}/in/");
+    let base = [
+        "role",
+        "--method",
+        "iam",
+        "--uri",
+        &uri,
+        "--access",
+        "import",
+        "--tier",
+        "starter",
+        "--tidb-account-id",
+        TIDB_ACCOUNT,
+    ];
+    let out = bin(&moto.url())
+        .args(base)
+        .args(["--external-id", "dev-cluster-id", "--yes"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", texts(&out).1);
+    let role = format!("tidb-role-import-{bucket}-in");
+    let policy = format!("{role}-policy");
+
+    let mut args = base.to_vec();
+    args.extend([
+        "--external-id",
+        "prod-cluster-id",
+        "--replace-external-ids",
+        "--role-name",
+        &role,
+        "--policy-name",
+        &policy,
+    ]);
+    let mut p = wizard_with(&moto.url(), &args);
+    p.exp_string("loses access: the cluster with external ID dev-cluster-id")
+        .unwrap();
+    p.exp_string("Proceed?").unwrap();
+    // dialoguer shows the default after the question: `(y/n) › no`.
+    p.exp_string("(y/n)").unwrap();
+    p.exp_string("no").unwrap();
+    keys(&mut p, "\r");
+    p.exp_eof().unwrap();
+    let status = exit_code(&p);
+    assert!(status.ends_with(", 1)"), "{status}");
+    let trust = aws.trust(&role).await;
+    assert_eq!(
+        trust["Statement"][0]["Condition"]["StringEquals"]["sts:ExternalId"], "dev-cluster-id",
+        "nothing changed"
+    );
+
+    // Adding a cluster takes nothing away, so Enter proceeds.
+    let mut args = base.to_vec();
+    args.extend([
+        "--external-id",
+        "prod-cluster-id",
+        "--role-name",
+        &role,
+        "--policy-name",
+        &policy,
+    ]);
+    let mut p = wizard_with(&moto.url(), &args);
+    p.exp_string("the cluster with external ID dev-cluster-id keeps access")
+        .unwrap();
+    p.exp_string("(y/n)").unwrap();
+    p.exp_string("yes").unwrap();
+    keys(&mut p, "\r");
+    p.exp_eof().unwrap();
+    assert!(exit_code(&p).ends_with(", 0)"), "{}", exit_code(&p));
+    let trust = aws.trust(&role).await;
+    assert_eq!(
+        trust["Statement"][0]["Condition"]["StringEquals"]["sts:ExternalId"],
+        serde_json::json!(["dev-cluster-id", "prod-cluster-id"])
+    );
 }
 
 #[test]

@@ -1,0 +1,468 @@
+//! How TiDB Cloud is used in 2026 (issue 13): several clusters on one role, no write access
+//! that nobody chose, today's tiers, and the hand-off to TiDB Cloud.
+
+use crate::common::*;
+use serde_json::{json, Value};
+
+fn role(
+    endpoint: &str,
+    method: &str,
+    uri: &str,
+    ids: &[&str],
+    extra: &[&str],
+) -> (i32, Value, String) {
+    let mut cmd = bin(endpoint);
+    cmd.args([
+        "role", "--method", method, "--uri", uri, "--access", "import",
+    ])
+    .args(["--tidb-account-id", TIDB_ACCOUNT]);
+    for id in ids {
+        cmd.args(["--external-id", id]);
+    }
+    let out = cmd
+        .args(extra)
+        .args(["--yes", "-o", "json"])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = texts(&out);
+    (
+        out.status.code().unwrap_or(-1),
+        serde_json::from_str(&stdout).unwrap_or(Value::Null),
+        stderr,
+    )
+}
+
+fn external_ids(trust: &Value) -> Value {
+    trust["Statement"][0]["Condition"]["StringEquals"]["sts:ExternalId"].clone()
+}
+
+/// The external IDs the role is set to trust: its trust policy for a role made with IAM; for a
+/// stack, the parameters CloudFormation was given (moto records an update's parameters but does
+/// not apply them to the role; AWS does, and the first create shows the template writes them).
+async fn trusted_ids(aws: &Aws, method: &str, role: &str) -> Value {
+    if method == "iam" {
+        return match external_ids(&aws.trust(role).await) {
+            Value::Null => json!([]),
+            Value::String(one) => json!([one]),
+            many => many,
+        };
+    }
+    let stacks = aws
+        .cfn
+        .describe_stacks()
+        .stack_name(role)
+        .send()
+        .await
+        .unwrap();
+    let params = stacks.stacks()[0].parameters();
+    let get = |k: &str| {
+        params
+            .iter()
+            .find(|p| p.parameter_key() == Some(k))
+            .and_then(|p| p.parameter_value())
+            .unwrap_or_default()
+            .to_string()
+    };
+    let mut ids: Vec<String> = vec![get("ExternalId")];
+    ids.extend(
+        get("MoreExternalIds")
+            .trim_matches(|c| c == '[' || c == ']')
+            .split(',')
+            .map(|i| i.trim().trim_matches('\'').to_string()),
+    );
+    ids.retain(|i| !i.is_empty());
+    json!(ids)
+}
+
+#[tokio::test]
+async fn a_second_cluster_joins_the_first_and_removals_say_who_loses_access() {
+    let moto = moto();
+    let aws = aws(&moto.url()).await;
+    for method in ["iam", "cloudformation"] {
+        let bucket = unique("clusters");
+        aws.create_bucket(&bucket).await;
+        let uri = format!("s3://{bucket}/in/");
+        let (code, out, stderr) = role(&moto.url(), method, &uri, &["dev-cluster-id"], &[]);
+        assert_eq!(code, 0, "{method}: {stderr}");
+        let name = out["role_name"].as_str().unwrap().to_string();
+        assert_eq!(external_ids(&aws.trust(&name).await), "dev-cluster-id");
+
+        // prod joins: dev keeps access.
+        let (code, out, stderr) = role(&moto.url(), method, &uri, &["prod-cluster-id"], &[]);
+        assert_eq!(code, 0, "{method}: {stderr}");
+        assert_eq!(
+            trusted_ids(&aws, method, &name).await,
+            json!(["dev-cluster-id", "prod-cluster-id"]),
+            "{method}"
+        );
+        assert_eq!(
+            out["external_ids"],
+            json!(["dev-cluster-id", "prod-cluster-id"])
+        );
+        assert!(!stderr.contains("loses access"), "{stderr}");
+
+        // Either again: nothing changes.
+        let (code, out, stderr) = role(&moto.url(), method, &uri, &["dev-cluster-id"], &[]);
+        assert_eq!(code, 0, "{stderr}");
+        assert_eq!(out["changed"], false, "{method}: {stderr}");
+
+        // dev is taken off, by name; prod stays.
+        let (code, _, stderr) = role(
+            &moto.url(),
+            method,
+            &uri,
+            &[],
+            &["--remove-external-id", "dev-cluster-id"],
+        );
+        assert_eq!(code, 0, "{method}: {stderr}");
+        assert!(
+            stderr
+                .contains("loses access to the role: the cluster with external ID dev-cluster-id"),
+            "{stderr}"
+        );
+        assert_eq!(
+            trusted_ids(&aws, method, &name).await,
+            json!(["prod-cluster-id"]),
+            "{method}"
+        );
+
+        // The last one cannot go without --no-external-id: exit 2, nothing changed.
+        let (code, _, stderr) = role(
+            &moto.url(),
+            method,
+            &uri,
+            &[],
+            &["--remove-external-id", "prod-cluster-id"],
+        );
+        assert_eq!(code, 2, "{stderr}");
+        assert!(stderr.contains("--no-external-id"), "{stderr}");
+        assert_eq!(
+            trusted_ids(&aws, method, &name).await,
+            json!(["prod-cluster-id"])
+        );
+
+        // --replace-external-ids: staging alone, and prod is named as losing access.
+        let (code, out, stderr) = role(
+            &moto.url(),
+            method,
+            &uri,
+            &["staging-cluster-id"],
+            &["--replace-external-ids"],
+        );
+        assert_eq!(code, 0, "{stderr}");
+        assert!(stderr.contains("prod-cluster-id"), "{stderr}");
+        assert_eq!(
+            out["losing_access"],
+            json!(["the cluster with external ID prod-cluster-id"])
+        );
+        assert_eq!(
+            trusted_ids(&aws, method, &name).await,
+            json!(["staging-cluster-id"]),
+            "{method}"
+        );
+
+        // --no-external-id on a role with IDs drops them, and says so.
+        let (code, _, stderr) = role(&moto.url(), method, &uri, &[], &["--no-external-id"]);
+        assert_eq!(code, 0, "{stderr}");
+        assert!(
+            stderr.contains("every cluster of the TiDB Cloud project"),
+            "{stderr}"
+        );
+        assert_eq!(trusted_ids(&aws, method, &name).await, json!([]));
+    }
+}
+
+#[tokio::test]
+async fn verify_passes_a_cluster_among_several_and_lists_the_others() {
+    let moto = moto();
+    let aws = aws(&moto.url()).await;
+    let bucket = unique("clusters-v");
+    aws.create_bucket(&bucket).await;
+    let uri = format!("s3://{bucket}/in/");
+    for id in ["dev-cluster-id", "prod-cluster-id"] {
+        let (code, _, stderr) = role(&moto.url(), "iam", &uri, &[id], &[]);
+        assert_eq!(code, 0, "{stderr}");
+    }
+    let arn = format!("arn:aws:iam::123456789012:role/tidb-role-import-{bucket}-in");
+    let out = bin(&moto.url())
+        .args([
+            "verify",
+            "--role-arn",
+            &arn,
+            "--uri",
+            &uri,
+            "--access",
+            "import",
+        ])
+        .args([
+            "--tidb-account-id",
+            TIDB_ACCOUNT,
+            "--external-id",
+            "prod-cluster-id",
+            "-o",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    let report: Value = serde_json::from_str(&texts(&out).0).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{report}");
+    let trust = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "trust")
+        .unwrap();
+    assert!(
+        trust["finding"]
+            .as_str()
+            .unwrap()
+            .contains("also the clusters with dev-cluster-id"),
+        "{trust}"
+    );
+}
+
+#[tokio::test]
+async fn no_run_grants_write_access_that_nobody_chose() {
+    let moto = moto();
+    let aws = aws(&moto.url()).await;
+    let proxy = Proxy::start(moto.port);
+    let bucket = unique("noaccess");
+    aws.create_bucket(&bucket).await;
+    let uri = format!("s3://{bucket}/in/");
+    for args in [
+        vec![
+            "role",
+            "--uri",
+            &uri,
+            "--tidb-account-id",
+            TIDB_ACCOUNT,
+            "--external-id",
+            EXTERNAL_ID,
+            "--yes",
+        ],
+        vec!["access-key", "--uri", &uri, "--yes"],
+    ] {
+        let out = bin(&proxy.url()).args(&args).output().unwrap();
+        let (_, stderr) = texts(&out);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains("--access"), "{stderr}");
+    }
+    assert!(proxy.seen().is_empty(), "{:?}", proxy.seen());
+
+    // verify without --access checks what the role was made for, never more: an import-only
+    // role passes, and nothing proposes write access.
+    let (code, out, stderr) = role(&moto.url(), "iam", &uri, &[EXTERNAL_ID], &[]);
+    assert_eq!(code, 0, "{stderr}");
+    let arn = out["role_arn"].as_str().unwrap();
+    let verify = bin(&moto.url())
+        .args(["verify", "--role-arn", arn, "--uri", &uri])
+        .args([
+            "--tidb-account-id",
+            TIDB_ACCOUNT,
+            "--external-id",
+            EXTERNAL_ID,
+            "-o",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = texts(&verify);
+    assert_eq!(verify.status.code(), Some(0), "{stdout}{stderr}");
+    assert!(
+        stderr.contains("checking access: import, as recorded on it"),
+        "{stderr}"
+    );
+    assert!(!stdout.contains("s3:PutObject"), "{stdout}");
+
+    // A role made by hand, without the tag: its policies tell.
+    let name = format!("hand-{bucket}");
+    let trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Principal": {"AWS": format!("arn:aws:iam::{TIDB_ACCOUNT}:root")}, "Action": "sts:AssumeRole",
+        "Condition": {"StringEquals": {"sts:ExternalId": EXTERNAL_ID}}}]});
+    aws.iam
+        .create_role()
+        .role_name(&name)
+        .assume_role_policy_document(trust.to_string())
+        .send()
+        .await
+        .unwrap();
+    let doc = json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["s3:PutObject"], "Resource": format!("arn:aws:s3:::{bucket}/in/*")},
+        {"Effect": "Allow", "Action": ["s3:ListBucket"], "Resource": format!("arn:aws:s3:::{bucket}")}]});
+    aws.iam
+        .put_role_policy()
+        .role_name(&name)
+        .policy_name("p")
+        .policy_document(doc.to_string())
+        .send()
+        .await
+        .unwrap();
+    let verify = bin(&moto.url())
+        .args([
+            "verify",
+            "--role-arn",
+            &format!("arn:aws:iam::123456789012:role/{name}"),
+            "--uri",
+            &uri,
+        ])
+        .args([
+            "--tidb-account-id",
+            TIDB_ACCOUNT,
+            "--external-id",
+            EXTERNAL_ID,
+            "-o",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = texts(&verify);
+    assert_eq!(verify.status.code(), Some(0), "{stdout}{stderr}");
+    assert!(
+        stderr.contains("checking access: export, from what its policies grant"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test]
+async fn every_setup_ends_with_the_next_command_and_never_the_secret() {
+    let moto = moto();
+    let aws = aws(&moto.url()).await;
+    let bucket = unique("handoff");
+    aws.create_bucket(&bucket).await;
+    let uri = format!("s3://{bucket}/in/t.01.csv");
+    let (code, out, stderr) = role(
+        &moto.url(),
+        "iam",
+        &uri,
+        &[EXTERNAL_ID],
+        &["--cluster-id", "10447215000012345"],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let arn = out["role_arn"].as_str().unwrap();
+    assert_eq!(
+        out["next_command"],
+        json!([format!("ticloud serverless import start --cluster-id 10447215000012345 --source-type S3 --s3.uri s3://{bucket}/in/t.01.csv --file-type CSV --s3.role-arn {arn}")])
+    );
+
+    // Dedicated: no export, and no `ticloud serverless` line; the console path instead.
+    let out = bin(&moto.url())
+        .args([
+            "role",
+            "--method",
+            "iam",
+            "--uri",
+            &format!("s3://{bucket}/x/"),
+            "--access",
+            "export",
+            "--tier",
+            "dedicated",
+        ])
+        .args([
+            "--tidb-account-id",
+            TIDB_ACCOUNT,
+            "--external-id",
+            EXTERNAL_ID,
+            "--yes",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", texts(&out).1);
+    let out = bin(&moto.url())
+        .args([
+            "role",
+            "--method",
+            "iam",
+            "--uri",
+            &format!("s3://{bucket}/x/"),
+            "--access",
+            "import",
+            "--tier",
+            "dedicated",
+        ])
+        .args([
+            "--tidb-account-id",
+            TIDB_ACCOUNT,
+            "--external-id",
+            EXTERNAL_ID,
+            "--yes",
+        ])
+        .output()
+        .unwrap();
+    let (_, stderr) = texts(&out);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("TiDB Cloud Dedicated (Data → Import → Import data from Cloud Storage"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("ticloud"), "{stderr}");
+
+    // An access key: the command names the key ID and reads the secret from a variable.
+    let out = bin(&moto.url())
+        .args([
+            "access-key",
+            "--uri",
+            &format!("s3://{bucket}/out/"),
+            "--access",
+            "export",
+            "--yes",
+            "-o",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = texts(&out);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let key: Value = serde_json::from_str(&stdout).unwrap();
+    let secret = key["secret_access_key"].as_str().unwrap();
+    let command = key["next_command"][0].as_str().unwrap();
+    assert!(
+        command.contains(key["access_key_id"].as_str().unwrap()),
+        "{command}"
+    );
+    assert!(
+        command.contains("\"$TIDB_S3_SECRET_ACCESS_KEY\""),
+        "{command}"
+    );
+    assert!(!command.contains(secret) && !stderr.contains(secret));
+    assert_eq!(
+        aws.policy_document(key["policy_arn"].as_str().unwrap())
+            .await["Statement"][1]["Action"],
+        json!(["s3:ListBucket", "s3:GetBucketLocation"]),
+        "an access key's user also reads the bucket's location"
+    );
+}
+
+/// The template writes several external IDs as one list, and one as a string, as
+/// `--method iam` does (created directly, since moto applies parameters only on create).
+#[tokio::test]
+async fn the_template_trusts_a_list_of_clusters() {
+    use aws_sdk_cloudformation::types::{Capability, Parameter};
+    let moto = moto();
+    let aws = aws(&moto.url()).await;
+    let bucket = unique("tpl-ids");
+    let name = format!("tpl-{bucket}");
+    let param = |k: &str, v: &str| {
+        Parameter::builder()
+            .parameter_key(k)
+            .parameter_value(v)
+            .build()
+    };
+    aws.cfn
+        .create_stack()
+        .stack_name(&name)
+        .template_body(serverless_s3_setup::template::TEMPLATE)
+        .capabilities(Capability::CapabilityNamedIam)
+        .parameters(param("RoleName", &name))
+        .parameters(param("PolicyName", &format!("{name}-policy")))
+        .parameters(param("TiDBCloudAccountId", TIDB_ACCOUNT))
+        .parameters(param("ExternalId", "dev-cluster-id"))
+        .parameters(param("MoreExternalIds", "prod-cluster-id,qa-cluster-id"))
+        .parameters(param("BucketName", &bucket))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        external_ids(&aws.trust(&name).await),
+        json!(["dev-cluster-id", "prod-cluster-id", "qa-cluster-id"])
+    );
+}
