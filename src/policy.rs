@@ -441,6 +441,7 @@ mod tests {
             &[],
             true,
         );
+        insta::assert_json_snapshot!("import_dedicated", doc);
         assert_eq!(
             doc["Statement"][1]["Action"],
             json!(["s3:ListBucket", "s3:GetBucketLocation"])
