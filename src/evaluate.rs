@@ -166,10 +166,41 @@ pub fn covers(outer: &str, inner: &str) -> bool {
     go(&p, &q)
 }
 
-/// Whether some string matches both patterns (approximated by one covering the other, or a
-/// plain-text match either way, which is exact for the patterns policies use).
+/// Whether some string matches both patterns, exactly: `bkt1/*.csv` and `bkt1/dir/*` share
+/// `bkt1/dir/x.csv`, though neither covers the other. A search over pairs of positions, one in
+/// each pattern: a `*` may match nothing (move past it) or one more character (stay), and both
+/// patterns must take each character together. At most (|a|+1)·(|b|+1) states.
 pub fn overlaps(a: &str, b: &str) -> bool {
-    covers(a, b) || covers(b, a) || glob(a, b) || glob(b, a)
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut seen = vec![vec![false; b.len() + 1]; a.len() + 1];
+    let mut todo = vec![(0usize, 0usize)];
+    while let Some((i, j)) = todo.pop() {
+        if std::mem::replace(&mut seen[i][j], true) {
+            continue;
+        }
+        if i == a.len() && j == b.len() {
+            return true;
+        }
+        let (pa, pb) = (a.get(i).copied(), b.get(j).copied());
+        if pa == Some('*') {
+            todo.push((i + 1, j));
+        }
+        if pb == Some('*') {
+            todo.push((i, j + 1));
+        }
+        // One character taken by both.
+        let (Some(x), Some(y)) = (pa, pb) else {
+            continue;
+        };
+        let compatible = matches!(x, '*' | '?') || matches!(y, '*' | '?') || x == y;
+        if compatible && !(x == '*' && y == '*') {
+            let next_i = if x == '*' { i } else { i + 1 };
+            let next_j = if y == '*' { j } else { j + 1 };
+            todo.push((next_i, next_j));
+        }
+    }
+    false
 }
 
 fn action_matches(m: &Match, action: &str) -> bool {
@@ -270,6 +301,65 @@ mod tests {
     }
 
     const DIR: &str = "arn:aws:s3:::b/dir/*";
+
+    #[test]
+    fn overlap_with_a_wildcard_in_the_middle() {
+        assert!(overlaps(
+            "arn:aws:s3:::bkt1/*.csv",
+            "arn:aws:s3:::bkt1/dir/*"
+        ));
+        assert!(overlaps(
+            "arn:aws:s3:::bkt1/*.tmp",
+            "arn:aws:s3:::bkt1/dir/*"
+        ));
+        assert!(!overlaps(
+            "arn:aws:s3:::bkt1/other/*",
+            "arn:aws:s3:::bkt1/dir/*"
+        ));
+        assert!(!overlaps("arn:aws:s3:::bkt2/*", "arn:aws:s3:::bkt1/dir/*"));
+        assert!(overlaps("a?c", "*b*"));
+        assert!(!overlaps("a?c", "*dd*"));
+        assert!(overlaps("", "*"));
+        assert!(!overlaps("", "?"));
+    }
+
+    /// Every string over `alphabet` of length up to `max`.
+    fn strings_upto(alphabet: &[char], max: usize) -> Vec<String> {
+        let mut all = vec![String::new()];
+        let mut last = vec![String::new()];
+        for _ in 0..max {
+            last = last
+                .iter()
+                .flat_map(|s| alphabet.iter().map(move |c| format!("{s}{c}")))
+                .collect();
+            all.extend(last.iter().cloned());
+        }
+        all
+    }
+
+    proptest::proptest! {
+        /// The overlap test against brute force: some string of bounded length matches both.
+        /// A witness needs at most one character per literal or `?` of the two patterns, and
+        /// `*` and `?` take any character, so strings over the literals' alphabet suffice.
+        #[test]
+        fn overlap_agrees_with_brute_force(a in "[ab/*?]{0,4}", b in "[ab/*?]{0,4}") {
+            let witnesses = strings_upto(&['a', 'b', '/'], a.len() + b.len());
+            let brute = witnesses.iter().any(|s| glob(&a, s) && glob(&b, s));
+            proptest::prop_assert_eq!(overlaps(&a, &b), brute, "{:?} {:?}", a, b);
+        }
+
+        /// `covers` never claims more than it can show: what `inner` matches, `outer` does.
+        #[test]
+        fn coverage_is_sound(outer in "[ab/*?]{0,4}", inner in "[ab/*?]{0,4}") {
+            if covers(&outer, &inner) {
+                for s in strings_upto(&['a', 'b', '/'], 5) {
+                    if glob(&inner, &s) {
+                        proptest::prop_assert!(glob(&outer, &s), "{:?} ⊇ {:?} fails on {:?}", outer, inner, s);
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn globs() {

@@ -1348,6 +1348,21 @@ mod tests {
         r.checks.iter().find(|c| c.name == "kms").unwrap().clone()
     }
 
+    /// `bkt1/*.csv` and `bkt1/dir/*` share `bkt1/dir/x.csv`, though neither covers the other:
+    /// a Deny on the first blocks TiDB Cloud's CSV import from the second.
+    #[test]
+    fn a_deny_with_a_wildcard_in_the_middle_fails_permissions() {
+        let e = expectations(Access::Import);
+        let mut ev = good(Access::Import);
+        ev.policies.push((
+            "no-csv".into(),
+            json!({"Statement": [{"Effect": "Deny", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::bkt1/*.csv"}]}),
+        ));
+        let r = checks(&role(), &e, &ev, "x");
+        let c = r.checks.iter().find(|c| c.name == "permissions").unwrap();
+        assert_eq!(c.status, Status::Fail, "{}", c.finding);
+    }
+
     #[test]
     fn a_permissions_boundary_caps_what_the_policies_allow() {
         let e = expectations(Access::Import);
