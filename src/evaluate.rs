@@ -8,19 +8,18 @@
 
 use serde_json::Value;
 
+use crate::condition::{Context, Outcome};
+
 /// What the documents decide for one action on one resource pattern.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
-    Allowed {
-        conditional: bool,
-    },
+    /// Allowed; `unknown` names the condition keys it still depends on (of an Allow that has
+    /// only such conditions, or of a Deny that may apply), empty when it is certain.
+    Allowed { unknown: Vec<String> },
     /// Nothing allows it.
     ImplicitDeny,
     /// A Deny statement applies (its `Sid`, if any).
-    ExplicitDeny {
-        sid: Option<String>,
-        conditional: bool,
-    },
+    ExplicitDeny { sid: Option<String> },
 }
 
 impl Decision {
@@ -37,7 +36,8 @@ pub struct Statement {
     pub actions: Match,
     pub resources: Match,
     pub principals: Option<Match>,
-    pub conditional: bool,
+    /// The `Condition` block, if any.
+    pub condition: Option<Value>,
 }
 
 /// A list of patterns, or its negation (`NotAction`, `NotResource`, `NotPrincipal`).
@@ -118,9 +118,10 @@ pub fn statements(doc: &Value) -> Vec<Statement> {
                     negated: false,
                 }),
                 principals,
-                conditional: s
+                condition: s
                     .get("Condition")
-                    .is_some_and(|c| c.as_object().is_some_and(|m| !m.is_empty())),
+                    .filter(|c| c.as_object().is_some_and(|m| !m.is_empty()))
+                    .cloned(),
             })
         })
         .collect()
@@ -243,43 +244,114 @@ fn principal_matches(m: &Match, arn: &str, account: &str) -> bool {
 
 /// Decides `action` on `resource` (a pattern) over all `statements`, as IAM does: an
 /// applicable Deny wins, then any Allow, else the implicit deny. With `principal` (ARN,
-/// account), statements with a Principal apply only when it matches.
+/// account), statements with a Principal apply only when it matches. Conditions are decided
+/// against `context`, the request TiDB Cloud makes; without one, every condition is unknown.
 pub fn decide(
     statements: &[Statement],
     action: &str,
     resource: &str,
     principal: Option<(&str, &str)>,
 ) -> Decision {
+    decide_in(statements, action, resource, principal, None)
+}
+
+/// [`decide`], with the request's context.
+pub fn decide_in(
+    statements: &[Statement],
+    action: &str,
+    resource: &str,
+    principal: Option<(&str, &str)>,
+    context: Option<&Context>,
+) -> Decision {
     let applies_to_caller = |s: &Statement| match (&s.principals, principal) {
         (Some(m), Some((arn, account))) => principal_matches(m, arn, account),
         _ => true,
     };
-    if let Some(deny) = statements.iter().find(|s| {
+    let condition = |s: &Statement| match (context, &s.condition) {
+        (_, None) => Outcome::Holds,
+        (Some(ctx), Some(c)) => crate::condition::evaluate(Some(c), ctx),
+        (None, Some(_)) => Outcome::Unknown(vec!["its conditions (not evaluated)".into()]),
+    };
+    let mut unknown: Vec<String> = Vec::new();
+    let mut note = |keys: Vec<String>| {
+        for k in keys {
+            if !unknown.contains(&k) {
+                unknown.push(k);
+            }
+        }
+    };
+    match denial(statements, action, resource, principal, context) {
+        Some(Denial::Certain(sid)) => return Decision::ExplicitDeny { sid },
+        Some(Denial::Possible(_, keys)) => note(keys),
+        None => {}
+    }
+    let mut allow_unknown: Option<Vec<String>> = None;
+    for allow in statements.iter().filter(|s| {
+        s.allow
+            && action_matches(&s.actions, action)
+            && covers_all(&s.resources, resource)
+            && applies_to_caller(s)
+    }) {
+        match condition(allow) {
+            Outcome::Holds => {
+                allow_unknown = Some(Vec::new());
+                break;
+            }
+            Outcome::Unknown(keys) if allow_unknown.is_none() => allow_unknown = Some(keys),
+            _ => {}
+        }
+    }
+    match allow_unknown {
+        Some(keys) => {
+            note(keys);
+            Decision::Allowed { unknown }
+        }
+        None => Decision::ImplicitDeny,
+    }
+}
+
+/// A Deny that applies to a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Denial {
+    /// It applies (its `Sid`).
+    Certain(Option<String>),
+    /// It applies if its condition holds, which depends on these keys.
+    Possible(Option<String>, Vec<String>),
+}
+
+/// The Deny among `statements` that applies to `action` on `resource`: a certain one first.
+pub fn denial(
+    statements: &[Statement],
+    action: &str,
+    resource: &str,
+    principal: Option<(&str, &str)>,
+    context: Option<&Context>,
+) -> Option<Denial> {
+    let mut possible = None;
+    for deny in statements.iter().filter(|s| {
         !s.allow
             && action_matches(&s.actions, action)
             && reaches(&s.resources, resource)
-            && applies_to_caller(s)
+            && principal.is_none_or(|(arn, account)| {
+                s.principals
+                    .as_ref()
+                    .is_none_or(|m| principal_matches(m, arn, account))
+            })
     }) {
-        return Decision::ExplicitDeny {
-            sid: deny.sid.clone(),
-            conditional: deny.conditional,
+        let outcome = match (context, &deny.condition) {
+            (_, None) => Outcome::Holds,
+            (Some(ctx), Some(c)) => crate::condition::evaluate(Some(c), ctx),
+            (None, Some(_)) => Outcome::Unknown(vec!["its conditions (not evaluated)".into()]),
         };
+        match outcome {
+            Outcome::Holds => return Some(Denial::Certain(deny.sid.clone())),
+            Outcome::Unknown(keys) if possible.is_none() => {
+                possible = Some(Denial::Possible(deny.sid.clone(), keys))
+            }
+            _ => {}
+        }
     }
-    let allows: Vec<&Statement> = statements
-        .iter()
-        .filter(|s| {
-            s.allow
-                && action_matches(&s.actions, action)
-                && covers_all(&s.resources, resource)
-                && applies_to_caller(s)
-        })
-        .collect();
-    match allows.iter().find(|s| !s.conditional).or(allows.first()) {
-        Some(s) => Decision::Allowed {
-            conditional: s.conditional,
-        },
-        None => Decision::ImplicitDeny,
-    }
+    possible
 }
 
 /// The resource patterns that an Allow grants `action` on, for explaining a near miss.
@@ -427,7 +499,6 @@ mod tests {
             decide(&s, "s3:GetObject", DIR, None),
             Decision::ExplicitDeny {
                 sid: Some("NoSecrets".into()),
-                conditional: false
             }
         );
         assert!(decide(&s, "s3:PutObject", DIR, None).allowed());
@@ -475,9 +546,15 @@ mod tests {
         let s = doc(json!([
             {"Effect": "Allow", "Action": "s3:GetObject", "Resource": DIR, "Condition": {"Bool": {"aws:SecureTransport": "true"}}},
         ]));
-        assert_eq!(
+        assert!(matches!(
             decide(&s, "s3:GetObject", DIR, None),
-            Decision::Allowed { conditional: true }
+            Decision::Allowed { unknown } if !unknown.is_empty()
+        ));
+        let mut secure = Context::default();
+        secure.set("aws:SecureTransport", "true");
+        assert_eq!(
+            decide_in(&s, "s3:GetObject", DIR, None, Some(&secure)),
+            Decision::Allowed { unknown: vec![] }
         );
     }
 

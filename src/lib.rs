@@ -7,6 +7,7 @@
 pub mod access_key;
 pub mod apply;
 pub mod aws;
+pub mod condition;
 pub mod detect;
 pub mod error;
 pub mod evaluate;

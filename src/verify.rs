@@ -6,6 +6,7 @@ use serde_json::{json, Value};
 
 use crate::aws::iam::{self, PrincipalKind};
 use crate::aws::Clients;
+use crate::condition::Context as RequestContext;
 use crate::detect::{self, BucketFacts};
 use crate::error::Error;
 use crate::evaluate::{self, Decision, Statement};
@@ -233,7 +234,13 @@ pub fn checks(subject: &Subject, e: &Expectations, ev: &Evidence, rerun: &str) -
             format!("{} does not exist", subject.label()),
             format!("create it: {rerun}"),
         ));
-        checks.extend(bucket_checks(subject, e, ev, None));
+        checks.extend(bucket_checks(
+            subject,
+            e,
+            ev,
+            None,
+            &TidbRequest::new(subject, e, ev),
+        ));
         return Report::new(checks);
     };
     checks.push(exists(subject, arn, ev.created));
@@ -245,10 +252,115 @@ pub fn checks(subject: &Subject, e: &Expectations, ev: &Evidence, rerun: &str) -
         .iter()
         .flat_map(|(_, d)| evaluate::statements(d))
         .collect();
-    checks.push(permissions(subject, e, ev, &statements, rerun));
-    checks.extend(bucket_checks(subject, e, ev, Some((arn, &statements))));
-    checks.push(extra(e, ev, &statements));
+    let request = TidbRequest::new(subject, e, ev);
+    checks.push(permissions(subject, e, ev, &statements, rerun, &request));
+    checks.extend(bucket_checks(
+        subject,
+        e,
+        ev,
+        Some((arn, &statements)),
+        &request,
+    ));
+    checks.push(extra(e, ev, &statements, &request));
     Report::new(checks)
+}
+
+/// What TiDB Cloud's requests carry, as far as it can be known, for deciding conditions the
+/// way AWS will (IAM User Guide, "AWS global condition context keys"; AWS KMS Developer Guide,
+/// "kms:ViaService"). Keys that cannot be known (`aws:SourceIp`, `aws:userid`, SSE headers,
+/// tags) are left unknown, so that a condition on them is a warning that names them.
+pub struct TidbRequest {
+    base: RequestContext,
+    prefix: String,
+    region: Option<String>,
+    account: String,
+}
+
+impl TidbRequest {
+    pub fn new(subject: &Subject, e: &Expectations, ev: &Evidence) -> TidbRequest {
+        let mut base = RequestContext::default();
+        // TiDB Cloud reaches S3 over HTTPS only.
+        base.set("aws:SecureTransport", "true");
+        let arn = ev.principal_arn.clone().unwrap_or_default();
+        let account = arn.split(':').nth(4).unwrap_or_default().to_string();
+        base.set("aws:PrincipalArn", &arn)
+            .set("aws:PrincipalAccount", &account);
+        match subject {
+            Subject::Role { .. } => {
+                base.set("aws:PrincipalType", "AssumedRole")
+                    .absent("aws:username");
+            }
+            Subject::User { name } => {
+                base.set("aws:PrincipalType", "User")
+                    .set("aws:username", name.as_str());
+            }
+        }
+        // Neither an assumed role nor a long-term access key carries MFA: the key is absent
+        // (IAM User Guide, aws:MultiFactorAuthPresent).
+        base.absent("aws:MultiFactorAuthPresent")
+            .absent("aws:MultiFactorAuthAge");
+        // TiDB Cloud does not come through the customer's VPC endpoints.
+        for key in ["aws:SourceVpce", "aws:SourceVpc", "aws:VpcSourceIp"] {
+            base.absent(key);
+        }
+        if let Some(region) = &ev.bucket.region {
+            base.set("aws:RequestedRegion", region);
+        }
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        base.set("aws:EpochTime", now.to_string()).set(
+            "aws:CurrentTime",
+            aws_smithy_types::DateTime::from_secs(now as i64)
+                .fmt(aws_smithy_types::date_time::Format::DateTime)
+                .unwrap_or_default(),
+        );
+        TidbRequest {
+            base,
+            prefix: match e.location.prefix() {
+                "" => String::new(),
+                p => format!("{p}/"),
+            },
+            region: ev.bucket.region.clone(),
+            account,
+        }
+    }
+
+    /// The context of one action: `s3:prefix` on the listing of the directory, and for the
+    /// KMS calls S3 makes for TiDB Cloud, `kms:ViaService` and `kms:CallerAccount`.
+    pub fn context(&self, action: &str) -> RequestContext {
+        let mut c = self.base.clone();
+        if action.eq_ignore_ascii_case("s3:ListBucket") {
+            c.set("s3:prefix", &self.prefix);
+        } else {
+            c.absent("s3:prefix");
+        }
+        if action.to_ascii_lowercase().starts_with("kms:") {
+            if let Some(region) = &self.region {
+                c.set("kms:ViaService", format!("s3.{region}.amazonaws.com"));
+            }
+            c.set("kms:CallerAccount", &self.account);
+        } else {
+            c.absent("kms:ViaService").absent("kms:CallerAccount");
+        }
+        c
+    }
+
+    fn decide(
+        &self,
+        statements: &[Statement],
+        action: &str,
+        resource: &str,
+        principal: Option<(&str, &str)>,
+    ) -> Decision {
+        evaluate::decide_in(
+            statements,
+            action,
+            resource,
+            principal,
+            Some(&self.context(action)),
+        )
+    }
 }
 
 fn exists(subject: &Subject, arn: &str, created: Option<i64>) -> Check {
@@ -416,19 +528,25 @@ fn permissions(
     ev: &Evidence,
     statements: &[Statement],
     rerun: &str,
+    request: &TidbRequest,
 ) -> Check {
     let needed = required(ev.partition, e, None);
     let mut missing = Vec::new();
     let mut conditional = Vec::new();
     for (i, (action, resource)) in needed.iter().enumerate() {
-        let local = evaluate::decide(statements, action, resource, None);
-        let bounded = within_boundary(ev, action, resource);
+        let local = request.decide(statements, action, resource, None);
+        let bounded = within_boundary(ev, action, resource, request);
         let allowed = match &ev.simulated {
             Some(results) => results.get(i).copied().unwrap_or(local.allowed()),
             None => local.allowed() && bounded.is_none(),
         };
-        if let Decision::Allowed { conditional: true } = local {
-            conditional.push(format!("{action} on {resource}"));
+        if let Decision::Allowed { unknown } = &local {
+            if !unknown.is_empty() {
+                conditional.push(format!(
+                    "{action} on {resource} (depends on {})",
+                    unknown.join(", ")
+                ));
+            }
         }
         if !allowed {
             missing.push(match bounded {
@@ -459,10 +577,10 @@ fn permissions(
             false => Check::warn(
                 "permissions",
                 format!(
-                    "{found}; only under conditions for {}",
+                    "{found}; but what TiDB Cloud's request cannot be known to carry decides {}",
                     conditional.join(", ")
                 ),
-                Some("make sure those conditions hold for TiDB Cloud's requests".into()),
+                Some("make sure those conditions hold for TiDB Cloud's requests (HTTPS, from outside your VPC endpoints, without MFA)".into()),
             ),
         };
     }
@@ -480,9 +598,14 @@ fn permissions(
 /// Why the permissions boundary, if there is one, keeps `action` on `resource` from taking
 /// effect; `None` when it allows it. An identity's effective permissions are what both its
 /// policies and its boundary allow (IAM User Guide, "Permissions boundaries for IAM entities").
-fn within_boundary(ev: &Evidence, action: &str, resource: &str) -> Option<String> {
+fn within_boundary(
+    ev: &Evidence,
+    action: &str,
+    resource: &str,
+    request: &TidbRequest,
+) -> Option<String> {
     let (arn, doc) = ev.boundary.as_ref()?;
-    let decision = evaluate::decide(&evaluate::statements(doc), action, resource, None);
+    let decision = request.decide(&evaluate::statements(doc), action, resource, None);
     (!decision.allowed()).then(|| {
         format!(
             "{action} on {resource} is allowed by the policies but not by the permissions boundary {arn}"
@@ -535,6 +658,7 @@ fn kms_check(
     e: &Expectations,
     ev: &Evidence,
     who: Option<(&String, &Vec<Statement>)>,
+    request: &TidbRequest,
 ) -> Check {
     let bucket = e.location.bucket();
     if let Some(key) = &ev.bucket.aws_managed_key {
@@ -615,8 +739,8 @@ fn kms_check(
     let lacking: Vec<&str> = policy::kms_actions(e.access)
         .into_iter()
         .filter(|a| {
-            !evaluate::decide(statements, a, key.as_str(), None).allowed()
-                || within_boundary(ev, a, key.as_str()).is_some()
+            !request.decide(statements, a, key.as_str(), None).allowed()
+                || within_boundary(ev, a, key.as_str(), request).is_some()
         })
         .collect();
     if !lacking.is_empty() {
@@ -646,7 +770,7 @@ fn kms_check(
             let key_statements = evaluate::statements(doc);
             let refused: Vec<&str> = policy::kms_actions(e.access)
                 .into_iter()
-                .filter(|a| !evaluate::decide(&key_statements, a, key.as_str(), Some((arn, account))).allowed())
+                .filter(|a| !request.decide(&key_statements, a, key.as_str(), Some((arn, account))).allowed())
                 .collect();
             if !refused.is_empty() {
                 return Check::fail(
@@ -679,12 +803,13 @@ fn bucket_checks(
     e: &Expectations,
     ev: &Evidence,
     who: Option<(&String, &Vec<Statement>)>,
+    request: &TidbRequest,
 ) -> Vec<Check> {
     let bucket = e.location.bucket();
     let mut out = Vec::new();
 
     // KMS
-    out.push(kms_check(subject, e, ev, who));
+    out.push(kms_check(subject, e, ev, who, request));
 
     // Bucket policy
     out.push(match (&ev.bucket.policy, who) {
@@ -697,14 +822,18 @@ fn bucket_checks(
             let mut hard = Vec::new();
             let mut soft = Vec::new();
             for (action, resource) in required(ev.partition, e, None) {
-                if let Decision::ExplicitDeny { sid, conditional } =
-                    evaluate::decide(&statements, &action, &resource, Some((arn, account)))
-                {
-                    let what = format!(
-                        "{} denies {action} on {resource}",
-                        sid.map_or("a Deny statement".to_string(), |s| format!("statement {s}"))
-                    );
-                    if conditional { soft.push(what) } else { hard.push(what) }
+                let context = request.context(&action);
+                let name = |sid: Option<String>| sid.map_or("a Deny statement".to_string(), |s| format!("statement {s}"));
+                match evaluate::denial(&statements, &action, &resource, Some((arn, account)), Some(&context)) {
+                    Some(evaluate::Denial::Certain(sid)) => {
+                        hard.push(format!("{} denies {action} on {resource}", name(sid)))
+                    }
+                    Some(evaluate::Denial::Possible(sid, keys)) => soft.push(format!(
+                        "{} denies {action} on {resource} depending on {}",
+                        name(sid),
+                        keys.join(", ")
+                    )),
+                    None => {}
                 }
             }
             if !hard.is_empty() {
@@ -745,23 +874,38 @@ fn bucket_checks(
     out
 }
 
-fn extra(e: &Expectations, ev: &Evidence, statements: &[Statement]) -> Check {
+fn extra(
+    e: &Expectations,
+    ev: &Evidence,
+    statements: &[Statement],
+    request: &TidbRequest,
+) -> Check {
     let objects = policy::objects_arn(ev.partition, &e.location);
     let mut more = Vec::new();
-    if !e.access.reads() && evaluate::decide(statements, "s3:GetObject", &objects, None).allowed() {
+    if !e.access.reads()
+        && request
+            .decide(statements, "s3:GetObject", &objects, None)
+            .allowed()
+    {
         more.push("it can also read (s3:GetObject), though the access is export".to_string());
     }
-    if !e.access.writes() && evaluate::decide(statements, "s3:PutObject", &objects, None).allowed()
+    if !e.access.writes()
+        && request
+            .decide(statements, "s3:PutObject", &objects, None)
+            .allowed()
     {
         more.push("it can also write (s3:PutObject), though the access is import".to_string());
     }
-    if evaluate::decide(statements, "s3:DeleteObject", &objects, None).allowed() {
+    if request
+        .decide(statements, "s3:DeleteObject", &objects, None)
+        .allowed()
+    {
         more.push("it can delete objects (s3:DeleteObject)".to_string());
     }
     let whole = format!("arn:{}:s3:::{}/*", ev.partition, e.location.bucket());
     if !e.location.prefix().is_empty() {
         for action in policy::object_actions(e.access) {
-            if evaluate::decide(statements, action, &whole, None).allowed() {
+            if request.decide(statements, action, &whole, None).allowed() {
                 more.push(format!(
                     "{action} reaches the whole bucket, not only {}",
                     e.location
@@ -770,17 +914,21 @@ fn extra(e: &Expectations, ev: &Evidence, statements: &[Statement]) -> Check {
             }
         }
     }
-    if evaluate::decide(
-        statements,
-        "s3:GetObject",
-        &format!("arn:{}:s3:::*", ev.partition),
-        None,
-    )
-    .allowed()
+    if request
+        .decide(
+            statements,
+            "s3:GetObject",
+            &format!("arn:{}:s3:::*", ev.partition),
+            None,
+        )
+        .allowed()
     {
         more.push("s3:GetObject reaches every bucket".to_string());
     }
-    if evaluate::decide(statements, "iam:CreateUser", "*", None).allowed() {
+    if request
+        .decide(statements, "iam:CreateUser", "*", None)
+        .allowed()
+    {
         more.push("it has permissions beyond S3 (e.g. iam:CreateUser)".to_string());
     }
     match more.is_empty() {
@@ -1149,12 +1297,114 @@ mod tests {
                 policy::permissions(Partition::Aws, &e.location, access, &[], false),
             )],
             bucket: BucketFacts {
+                region: Some("us-east-1".into()),
                 encryption_known: true,
                 ownership: Ok(Some("BucketOwnerEnforced".into())),
                 ..BucketFacts::default()
             },
             ..Evidence::default()
         }
+    }
+
+    /// Issue 14, cause 1: each minimal case with AWS's documented answer. GOOD is the tool's own
+    /// policy for `s3://bkt1/dir/` and `both`; each case adds one policy to the role.
+    #[test]
+    fn conditions_are_decided_against_tidb_clouds_request() {
+        let e = expectations(Access::Both);
+        let key = "arn:aws:kms:us-east-1:123456789012:key/k1";
+        let cases: Vec<(&str, Value, &str, Status)> = vec![
+            (
+                "deny insecure transport: TiDB Cloud uses HTTPS",
+                json!({"Effect": "Deny", "Action": "s3:*", "Resource": "*", "Condition": {"Bool": {"aws:SecureTransport": "false"}}}),
+                "permissions",
+                Status::Pass,
+            ),
+            (
+                "region guardrail that allows the bucket's region",
+                json!({"Effect": "Deny", "Action": "*", "Resource": "*", "Condition": {"StringNotEquals": {"aws:RequestedRegion": ["us-east-1", "eu-west-1"]}}}),
+                "permissions",
+                Status::Pass,
+            ),
+            (
+                "region guardrail that leaves the bucket's region out",
+                json!({"Effect": "Deny", "Action": "*", "Resource": "*", "Condition": {"StringNotEquals": {"aws:RequestedRegion": ["eu-west-1"]}}}),
+                "permissions",
+                Status::Fail,
+            ),
+            (
+                "deny without MFA: the key is absent for a role session, so Bool does not match",
+                json!({"Effect": "Deny", "Action": "*", "Resource": "*", "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "false"}}}),
+                "permissions",
+                Status::Pass,
+            ),
+            (
+                "deny without MFA, IfExists: the absent key makes it apply",
+                json!({"Effect": "Deny", "Action": "*", "Resource": "*", "Condition": {"BoolIfExists": {"aws:MultiFactorAuthPresent": "false"}}}),
+                "permissions",
+                Status::Fail,
+            ),
+            (
+                "a deny on the source IP cannot be judged",
+                json!({"Effect": "Deny", "Action": "s3:*", "Resource": "*", "Condition": {"NotIpAddress": {"aws:SourceIp": "198.51.100.0/24"}}}),
+                "permissions",
+                Status::Warn,
+            ),
+            (
+                "s3:* everywhere is an extra, whatever a deny for plain HTTP says",
+                json!([{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}, {"Effect": "Deny", "Action": "s3:*", "Resource": "*", "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]),
+                "extra-permissions",
+                Status::Warn,
+            ),
+        ];
+        for (what, statements, check, want) in cases {
+            let mut ev = good(Access::Both);
+            ev.policies
+                .push(("case".into(), json!({"Statement": statements})));
+            let r = checks(&role(), &e, &ev, "x");
+            let c = r.checks.iter().find(|c| c.name == check).unwrap();
+            assert_eq!(c.status, want, "{what}: {}", c.finding);
+        }
+
+        // Allows that can never hold for TiDB Cloud do not count.
+        let only_if = |condition: Value| {
+            let mut ev = good(Access::Both);
+            ev.policies = vec![(
+                "p".into(),
+                json!({"Statement": [
+                    {"Effect": "Allow", "Action": ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"], "Resource": "arn:aws:s3:::bkt1/dir/*"},
+                    {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::bkt1", "Condition": condition}
+                ]}),
+            )];
+            status(&checks(&role(), &e, &ev, "x"), "permissions")
+        };
+        assert_eq!(
+            only_if(json!({"StringLike": {"s3:prefix": "other/*"}})),
+            Status::Fail
+        );
+        assert_eq!(
+            only_if(json!({"StringLike": {"s3:prefix": "dir/*"}})),
+            Status::Pass
+        );
+        assert_eq!(
+            only_if(json!({"StringEquals": {"aws:RequestedRegion": "eu-west-1"}})),
+            Status::Fail
+        );
+
+        // S3 calls KMS for TiDB Cloud: kms:ViaService is s3.<region>.amazonaws.com.
+        let kms = |service: &str| {
+            let mut ev = good(Access::Import);
+            ev.bucket.kms_key = Some(key.parse().unwrap());
+            ev.policies.push((
+                "k".into(),
+                json!({"Statement": [{"Effect": "Allow", "Action": "kms:Decrypt", "Resource": key, "Condition": {"StringEquals": {"kms:ViaService": service}}}]}),
+            ));
+            status(
+                &checks(&role(), &expectations(Access::Import), &ev, "x"),
+                "kms",
+            )
+        };
+        assert_eq!(kms("s3.us-east-1.amazonaws.com"), Status::Pass);
+        assert_eq!(kms("ec2.us-east-1.amazonaws.com"), Status::Fail);
     }
 
     fn status(report: &Report, name: &str) -> Status {
@@ -1502,12 +1752,36 @@ mod tests {
             "{}",
             c.finding
         );
+        // Conditions are decided against TiDB Cloud's request (issue 14): it always uses
+        // HTTPS, so the common "deny insecure transport" never applies to it ...
         ev.bucket.policy = Ok(Some(
             json!({"Statement": [{"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "arn:aws:s3:::bkt1/*", "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]}),
         ));
         assert_eq!(
             status(&checks(&role(), &e, &ev, "x"), "bucket-policy"),
-            Status::Warn
+            Status::Pass
+        );
+        // ... it never comes through the customer's VPC endpoint, so a VPCE-only policy denies it ...
+        ev.bucket.policy = Ok(Some(
+            json!({"Statement": [{"Sid": "VpceOnly", "Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": ["arn:aws:s3:::bkt1", "arn:aws:s3:::bkt1/*"], "Condition": {"StringNotEquals": {"aws:SourceVpce": "vpce-1a2b3c4d"}}}]}),
+        ));
+        let c = checks(&role(), &e, &ev, "x");
+        let c = c.checks.iter().find(|c| c.name == "bucket-policy").unwrap();
+        assert!(
+            c.status == Status::Fail && c.finding.contains("VpceOnly"),
+            "{}",
+            c.finding
+        );
+        // ... and a Deny that depends on its source IP, which cannot be known, warns with the key.
+        ev.bucket.policy = Ok(Some(
+            json!({"Statement": [{"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "arn:aws:s3:::bkt1/*", "Condition": {"NotIpAddress": {"aws:SourceIp": "198.51.100.0/24"}}}]}),
+        ));
+        let c = checks(&role(), &e, &ev, "x");
+        let c = c.checks.iter().find(|c| c.name == "bucket-policy").unwrap();
+        assert!(
+            c.status == Status::Warn && c.finding.contains("aws:SourceIp"),
+            "{}",
+            c.finding
         );
         ev.bucket.policy = Ok(None);
 
