@@ -354,6 +354,36 @@ pub fn denial(
     possible
 }
 
+/// Whether `action` is allowed on *some* resource that `region` matches: the existential
+/// question behind "more than it needs" (can it create a user, read another bucket, delete
+/// under the directory?). An Allow counts unless its condition certainly fails for the
+/// request; a Deny rules it out only when it certainly covers all of `region`.
+pub fn possible(
+    statements: &[Statement],
+    action: &str,
+    region: &str,
+    context: Option<&Context>,
+) -> bool {
+    let condition = |s: &Statement| match (context, &s.condition) {
+        (Some(ctx), Some(c)) => crate::condition::evaluate(Some(c), ctx),
+        (None, Some(_)) => Outcome::Unknown(Vec::new()),
+        (_, None) => Outcome::Holds,
+    };
+    let denied = statements.iter().any(|s| {
+        !s.allow
+            && action_matches(&s.actions, action)
+            && covers_all(&s.resources, region)
+            && condition(s) == Outcome::Holds
+    });
+    !denied
+        && statements.iter().any(|s| {
+            s.allow
+                && action_matches(&s.actions, action)
+                && reaches(&s.resources, region)
+                && condition(s) != Outcome::Fails
+        })
+}
+
 /// The resource patterns that an Allow grants `action` on, for explaining a near miss.
 pub fn granted_resources(statements: &[Statement], action: &str) -> Vec<String> {
     statements

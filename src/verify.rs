@@ -204,7 +204,7 @@ pub fn required(
     e: &Expectations,
     kms: Option<&str>,
 ) -> Vec<(String, String)> {
-    let objects = policy::objects_arn(partition, &e.location);
+    let objects = objects_read(partition, e);
     let bucket = policy::bucket_arn(partition, &e.location);
     let mut out: Vec<(String, String)> = policy::object_actions(e.access)
         .into_iter()
@@ -223,6 +223,19 @@ pub fn required(
         );
     }
     out
+}
+
+/// The objects TiDB Cloud reads and writes: every key under the directory but the directory's
+/// own zero-byte folder key (`dir/`), which TiDB's storage layer skips. So a grant on
+/// `dir/?*` serves as well as one on `dir/*`.
+fn objects_read(partition: Partition, e: &Expectations) -> String {
+    let objects = policy::objects_arn(partition, &e.location);
+    format!("{}?*", objects.trim_end_matches('*'))
+}
+
+/// `…/dir/?*` as people write it: `…/dir/*`.
+fn shown(resource: &str) -> String {
+    resource.replace("/?*", "/*")
 }
 
 /// Runs every check on the evidence.
@@ -568,7 +581,7 @@ fn permissions(
             subject.label(),
             needed
                 .iter()
-                .map(|(a, r)| format!("{a} on {r}"))
+                .map(|(a, r)| format!("{a} on {}", shown(r)))
                 .collect::<Vec<_>>()
                 .join(", ")
         );
@@ -627,6 +640,7 @@ fn explain_missing(
                 .map_or("a Deny statement".to_string(), |s| format!("statement {s}"))
         );
     }
+    let resource = &shown(resource);
     let granted = evaluate::granted_resources(statements, action);
     let no_star = resource.trim_end_matches('*').trim_end_matches('/');
     if granted
@@ -644,6 +658,13 @@ fn explain_missing(
             &e.location
         )
     );
+    let directory = resource.trim_end_matches('*');
+    if let Some(part) = granted
+        .iter()
+        .find(|g| g.starts_with(directory) && g.len() > directory.len())
+    {
+        return format!("{action} is granted on {part}, only part of {resource}");
+    }
     if let Some(other) = granted.iter().find(|g| g.starts_with(&bucket_prefix)) {
         return format!("{action} is granted on {other}, another directory, not on {resource}");
     }
@@ -880,56 +901,65 @@ fn extra(
     statements: &[Statement],
     request: &TidbRequest,
 ) -> Check {
-    let objects = policy::objects_arn(ev.partition, &e.location);
+    let p = ev.partition;
+    let bucket = e.location.bucket();
+    let account = request.account.as_str();
+    let objects = policy::objects_arn(p, &e.location);
+    // Existential: can it do this to anything the pattern names? Probed with sample requests.
+    let can = |action: &str, region: &str| {
+        evaluate::possible(statements, action, region, Some(&request.context(action)))
+    };
     let mut more = Vec::new();
-    if !e.access.reads()
-        && request
-            .decide(statements, "s3:GetObject", &objects, None)
-            .allowed()
-    {
+    if !e.access.reads() && can("s3:GetObject", &objects) {
         more.push("it can also read (s3:GetObject), though the access is export".to_string());
     }
-    if !e.access.writes()
-        && request
-            .decide(statements, "s3:PutObject", &objects, None)
-            .allowed()
-    {
+    if !e.access.writes() && can("s3:PutObject", &objects) {
         more.push("it can also write (s3:PutObject), though the access is import".to_string());
     }
-    if request
-        .decide(statements, "s3:DeleteObject", &objects, None)
-        .allowed()
-    {
-        more.push("it can delete objects (s3:DeleteObject)".to_string());
+    if can("s3:DeleteObject", &objects) {
+        more.push(format!(
+            "it can delete objects under {} (s3:DeleteObject)",
+            e.location
+        ));
     }
-    let whole = format!("arn:{}:s3:::{}/*", ev.partition, e.location.bucket());
     if !e.location.prefix().is_empty() {
-        for action in policy::object_actions(e.access) {
-            if request.decide(statements, action, &whole, None).allowed() {
-                more.push(format!(
-                    "{action} reaches the whole bucket, not only {}",
-                    e.location
-                ));
-                break;
-            }
+        let elsewhere = format!("arn:{p}:s3:::{bucket}/tidb-verify-probe-elsewhere/x.csv");
+        if let Some(action) = policy::object_actions(e.access)
+            .into_iter()
+            .find(|a| can(a, &elsewhere))
+        {
+            more.push(format!(
+                "{action} reaches other directories of the bucket, not only {}",
+                e.location
+            ));
         }
     }
-    if request
-        .decide(
-            statements,
-            "s3:GetObject",
-            &format!("arn:{}:s3:::*", ev.partition),
-            None,
-        )
-        .allowed()
-    {
-        more.push("s3:GetObject reaches every bucket".to_string());
+    let other_bucket = format!("arn:{p}:s3:::tidb-verify-probe-other-bucket/x.csv");
+    if can("s3:GetObject", &other_bucket) {
+        more.push("s3:GetObject reaches other buckets".to_string());
     }
-    if request
-        .decide(statements, "iam:CreateUser", "*", None)
-        .allowed()
-    {
-        more.push("it has permissions beyond S3 (e.g. iam:CreateUser)".to_string());
+    let beyond = [
+        (
+            "iam:CreateUser",
+            format!("arn:{p}:iam::{account}:user/tidb-verify-probe"),
+        ),
+        (
+            "sts:AssumeRole",
+            format!("arn:{p}:iam::{account}:role/tidb-verify-probe"),
+        ),
+        (
+            "ec2:RunInstances",
+            format!("arn:{p}:ec2:us-east-1:{account}:instance/i-0"),
+        ),
+        (
+            "dynamodb:Scan",
+            format!("arn:{p}:dynamodb:us-east-1:{account}:table/t"),
+        ),
+    ];
+    if let Some((action, _)) = beyond.iter().find(|(a, r)| can(a, r)) {
+        more.push(format!(
+            "it has permissions beyond S3 and KMS (e.g. {action})"
+        ));
     }
     match more.is_empty() {
         true => Check::pass(
@@ -1304,6 +1334,54 @@ mod tests {
             },
             ..Evidence::default()
         }
+    }
+
+    /// Issue 14, causes 6 and 7: extras are probed existentially, and the folder key itself is
+    /// not an object TiDB Cloud reads.
+    #[test]
+    fn extras_are_probed_and_the_folder_key_is_not_needed() {
+        let e = expectations(Access::Both);
+        let with = |doc: Value| {
+            let mut ev = good(Access::Both);
+            ev.policies = vec![("p".into(), doc)];
+            checks(&role(), &e, &ev, "x")
+        };
+        let find =
+            |r: &Report, name: &str| r.checks.iter().find(|c| c.name == name).unwrap().clone();
+        let every_bucket = with(json!({"Statement": [
+            {"Effect": "Allow", "Action": ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"], "Resource": "arn:aws:s3:::*/*"},
+            {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::bkt1"}]}));
+        let c = find(&every_bucket, "extra-permissions");
+        assert!(
+            c.status == Status::Warn && c.finding.contains("other buckets"),
+            "{}",
+            c.finding
+        );
+        let admin = with(json!({"Statement": [
+            {"Effect": "Allow", "Action": "*", "NotResource": "arn:aws:s3:::bkt1/dir/secret/*"}]}));
+        let c = find(&admin, "extra-permissions");
+        assert!(
+            c.status == Status::Warn && c.finding.contains("beyond S3"),
+            "{}",
+            c.finding
+        );
+        // Nor can it read everything under dir/: dir/secret/ is left out.
+        assert_eq!(find(&admin, "permissions").status, Status::Fail);
+
+        let folder_key_left_out = with(json!({"Statement": [
+            {"Effect": "Allow", "Action": ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"], "Resource": "arn:aws:s3:::bkt1/dir/?*"},
+            {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::bkt1"}]}));
+        let c = find(&folder_key_left_out, "permissions");
+        assert_eq!(c.status, Status::Pass, "{}", c.finding);
+        let part = with(json!({"Statement": [
+            {"Effect": "Allow", "Action": ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"], "Resource": "arn:aws:s3:::bkt1/dir/a*"},
+            {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::bkt1"}]}));
+        let c = find(&part, "permissions");
+        assert!(
+            c.status == Status::Fail && c.finding.contains("only part of arn:aws:s3:::bkt1/dir/*"),
+            "{}",
+            c.finding
+        );
     }
 
     /// Issue 14, cause 1: each minimal case with AWS's documented answer. GOOD is the tool's own
