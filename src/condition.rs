@@ -28,7 +28,8 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    fn and(self, other: Outcome) -> Outcome {
+    /// Both must hold: a failure decides, else what is unknown of either.
+    pub fn and(self, other: Outcome) -> Outcome {
         match (self, other) {
             (Outcome::Fails, _) | (_, Outcome::Fails) => Outcome::Fails,
             (Outcome::Unknown(mut a), Outcome::Unknown(b)) => {

@@ -8,7 +8,7 @@
 
 use serde_json::Value;
 
-use crate::condition::{Context, Outcome};
+use crate::condition::{Context, Known, Outcome};
 
 /// What the documents decide for one action on one resource pattern.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,6 +38,8 @@ pub struct Statement {
     pub principals: Option<Match>,
     /// The `Condition` block, if any.
     pub condition: Option<Value>,
+    /// Whether `${…}` in its resources are policy variables (Version 2012-10-17).
+    pub variables: bool,
 }
 
 /// A list of patterns, or its negation (`NotAction`, `NotResource`, `NotPrincipal`).
@@ -79,6 +81,7 @@ pub fn statements(doc: &Value) -> Vec<Statement> {
         Some(one @ Value::Object(_)) => vec![one.clone()],
         _ => Vec::new(),
     };
+    let variables = doc.get("Version").and_then(Value::as_str) == Some("2012-10-17");
     list.iter()
         .filter_map(|s| {
             let allow = match s.get("Effect")?.as_str()? {
@@ -122,6 +125,7 @@ pub fn statements(doc: &Value) -> Vec<Statement> {
                     .get("Condition")
                     .filter(|c| c.as_object().is_some_and(|m| !m.is_empty()))
                     .cloned(),
+                variables,
             })
         })
         .collect()
@@ -263,15 +267,6 @@ pub fn decide_in(
     principal: Option<(&str, &str)>,
     context: Option<&Context>,
 ) -> Decision {
-    let applies_to_caller = |s: &Statement| match (&s.principals, principal) {
-        (Some(m), Some((arn, account))) => principal_matches(m, arn, account),
-        _ => true,
-    };
-    let condition = |s: &Statement| match (context, &s.condition) {
-        (_, None) => Outcome::Holds,
-        (Some(ctx), Some(c)) => crate::condition::evaluate(Some(c), ctx),
-        (None, Some(_)) => Outcome::Unknown(vec!["its conditions (not evaluated)".into()]),
-    };
     let mut unknown: Vec<String> = Vec::new();
     let mut note = |keys: Vec<String>| {
         for k in keys {
@@ -286,13 +281,11 @@ pub fn decide_in(
         None => {}
     }
     let mut allow_unknown: Option<Vec<String>> = None;
-    for allow in statements.iter().filter(|s| {
-        s.allow
-            && action_matches(&s.actions, action)
-            && covers_all(&s.resources, resource)
-            && applies_to_caller(s)
-    }) {
-        match condition(allow) {
+    for (_, resources, outcome) in applicable(statements, true, action, principal, context) {
+        if !covers_all(&resources, resource) {
+            continue;
+        }
+        match outcome {
             Outcome::Holds => {
                 allow_unknown = Some(Vec::new());
                 break;
@@ -308,6 +301,97 @@ pub fn decide_in(
         }
         None => Decision::ImplicitDeny,
     }
+}
+
+/// The statements of one effect that name `action` and apply to `principal`, each with its
+/// resources (policy variables substituted) and what its condition comes to for the request.
+fn applicable<'a>(
+    statements: &'a [Statement],
+    allow: bool,
+    action: &'a str,
+    principal: Option<(&'a str, &'a str)>,
+    context: Option<&'a Context>,
+) -> impl Iterator<Item = (&'a Statement, Match, Outcome)> + 'a {
+    statements
+        .iter()
+        .filter(move |s| {
+            s.allow == allow
+                && action_matches(&s.actions, action)
+                && match (&s.principals, principal) {
+                    (Some(m), Some((arn, account))) => principal_matches(m, arn, account),
+                    _ => true,
+                }
+        })
+        .map(move |s| {
+            let condition = match (context, &s.condition) {
+                (_, None) => Outcome::Holds,
+                (Some(ctx), Some(c)) => crate::condition::evaluate(Some(c), ctx),
+                (None, Some(_)) => Outcome::Unknown(vec!["its conditions (not evaluated)".into()]),
+            };
+            let (resources, variables) = substituted(s, context);
+            (s, resources, variables.and(condition))
+        })
+}
+
+/// The statement's resources with IAM's policy variables (`${aws:username}`, `${aws:PrincipalAccount}`,
+/// `${*}`, `${?}`, `${$}`, and `${key, 'default'}`) replaced from the request. Only policies of
+/// Version 2012-10-17 have variables; in older ones `${…}` is literal text. A variable whose
+/// key is absent matches nothing, and one whose value cannot be known makes the statement's
+/// outcome depend on it (IAM User Guide, "IAM policy elements: Variables and tags").
+fn substituted(s: &Statement, context: Option<&Context>) -> (Match, Outcome) {
+    if !s.variables || !s.resources.patterns.iter().any(|p| p.contains("${")) {
+        return (s.resources.clone(), Outcome::Holds);
+    }
+    let Some(ctx) = context else {
+        return (
+            s.resources.clone(),
+            Outcome::Unknown(vec!["its policy variables (not evaluated)".into()]),
+        );
+    };
+    let mut unknown = Vec::new();
+    let mut patterns = Vec::new();
+    'patterns: for pattern in &s.resources.patterns {
+        let mut out = String::new();
+        let mut rest = pattern.as_str();
+        while let Some(start) = rest.find("${") {
+            out.push_str(&rest[..start]);
+            let Some(end) = rest[start..].find('}') else {
+                out.push_str(&rest[start..]);
+                rest = "";
+                break;
+            };
+            let inner = &rest[start + 2..start + end];
+            rest = &rest[start + end + 1..];
+            let (key, default) = match inner.split_once(',') {
+                Some((k, d)) => (k.trim(), Some(d.trim().trim_matches('\''))),
+                None => (inner.trim(), None),
+            };
+            match key {
+                "*" | "?" | "$" => out.push_str(key),
+                key => match (ctx.get(key), default) {
+                    (Known::Values(v), _) if v.len() == 1 => out.push_str(&v[0]),
+                    (Known::Absent, Some(d)) => out.push_str(d),
+                    // An absent key: this pattern matches nothing.
+                    (Known::Absent, None) => continue 'patterns,
+                    _ => {
+                        unknown.push(key.to_string());
+                        continue 'patterns;
+                    }
+                },
+            }
+        }
+        out.push_str(rest);
+        patterns.push(out);
+    }
+    let outcome = match unknown.is_empty() {
+        true => Outcome::Holds,
+        false => Outcome::Unknown(unknown),
+    };
+    let resources = Match {
+        patterns,
+        negated: s.resources.negated,
+    };
+    (resources, outcome)
 }
 
 /// A Deny that applies to a request.
@@ -328,21 +412,10 @@ pub fn denial(
     context: Option<&Context>,
 ) -> Option<Denial> {
     let mut possible = None;
-    for deny in statements.iter().filter(|s| {
-        !s.allow
-            && action_matches(&s.actions, action)
-            && reaches(&s.resources, resource)
-            && principal.is_none_or(|(arn, account)| {
-                s.principals
-                    .as_ref()
-                    .is_none_or(|m| principal_matches(m, arn, account))
-            })
-    }) {
-        let outcome = match (context, &deny.condition) {
-            (_, None) => Outcome::Holds,
-            (Some(ctx), Some(c)) => crate::condition::evaluate(Some(c), ctx),
-            (None, Some(_)) => Outcome::Unknown(vec!["its conditions (not evaluated)".into()]),
-        };
+    for (deny, resources, outcome) in applicable(statements, false, action, principal, context) {
+        if !reaches(&resources, resource) {
+            continue;
+        }
         match outcome {
             Outcome::Holds => return Some(Denial::Certain(deny.sid.clone())),
             Outcome::Unknown(keys) if possible.is_none() => {
@@ -364,24 +437,11 @@ pub fn possible(
     region: &str,
     context: Option<&Context>,
 ) -> bool {
-    let condition = |s: &Statement| match (context, &s.condition) {
-        (Some(ctx), Some(c)) => crate::condition::evaluate(Some(c), ctx),
-        (None, Some(_)) => Outcome::Unknown(Vec::new()),
-        (_, None) => Outcome::Holds,
-    };
-    let denied = statements.iter().any(|s| {
-        !s.allow
-            && action_matches(&s.actions, action)
-            && covers_all(&s.resources, region)
-            && condition(s) == Outcome::Holds
-    });
+    let denied = applicable(statements, false, action, None, context)
+        .any(|(_, resources, outcome)| covers_all(&resources, region) && outcome == Outcome::Holds);
     !denied
-        && statements.iter().any(|s| {
-            s.allow
-                && action_matches(&s.actions, action)
-                && reaches(&s.resources, region)
-                && condition(s) != Outcome::Fails
-        })
+        && applicable(statements, true, action, None, context)
+            .any(|(_, resources, outcome)| reaches(&resources, region) && outcome != Outcome::Fails)
 }
 
 /// The resource patterns that an Allow grants `action` on, for explaining a near miss.

@@ -1336,6 +1336,66 @@ mod tests {
         }
     }
 
+    /// Issue 14, cause 5: policy variables stand for the principal's values.
+    #[test]
+    fn policy_variables_are_substituted_for_the_principal() {
+        let user = Subject::User {
+            name: "dir".parse().unwrap(),
+        };
+        let e = Expectations {
+            access: Access::Import,
+            tidb_account: None,
+            external_id: None,
+            bucket_location: false,
+            ..expectations(Access::Import)
+        };
+        let with = |version: &str, extra: Option<Value>| {
+            let mut statements = vec![
+                json!({"Effect": "Allow", "Action": ["s3:GetObject", "s3:GetObjectVersion"], "Resource": "arn:aws:s3:::bkt1/${aws:username}/*"}),
+                json!({"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::bkt1"}),
+            ];
+            statements.extend(extra);
+            let mut ev = good(Access::Import);
+            ev.principal_arn = Some("arn:aws:iam::123456789012:user/dir".into());
+            ev.trust = None;
+            ev.policies = vec![(
+                "p".into(),
+                json!({"Version": version, "Statement": statements}),
+            )];
+            status(&checks(&user, &e, &ev, "x"), "permissions")
+        };
+        assert_eq!(
+            with("2012-10-17", None),
+            Status::Pass,
+            "${{aws:username}} is dir"
+        );
+        assert_eq!(
+            with("2008-10-17", None),
+            Status::Fail,
+            "in the old version the text is literal"
+        );
+        let deny = json!({"Effect": "Deny", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::${aws:PrincipalAccount}-nothing/*"});
+        assert_eq!(with("2012-10-17", Some(deny)), Status::Pass);
+        let deny = json!({"Effect": "Deny", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::bkt1/${aws:username}/*"});
+        assert_eq!(
+            with("2012-10-17", Some(deny)),
+            Status::Fail,
+            "a Deny with a variable applies"
+        );
+        // A role session has no aws:username: such a grant matches nothing for it.
+        let mut ev = good(Access::Import);
+        ev.policies = vec![(
+            "p".into(),
+            json!({"Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Action": ["s3:GetObject", "s3:GetObjectVersion"], "Resource": "arn:aws:s3:::bkt1/${aws:username}/*"},
+                {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::bkt1"}]}),
+        )];
+        assert_eq!(
+            status(&checks(&role(), &e, &ev, "x"), "permissions"),
+            Status::Fail
+        );
+    }
+
     /// Issue 14, causes 6 and 7: extras are probed existentially, and the folder key itself is
     /// not an object TiDB Cloud reads.
     #[test]
