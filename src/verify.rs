@@ -146,6 +146,9 @@ pub struct Evidence {
     pub boundary: Option<(String, Value)>,
     /// The principal's tags, among them the access this tool recorded on it.
     pub tags: Vec<(String, String)>,
+    /// Whether the bucket is in the principal's account, where its bucket policy alone may
+    /// grant; `None` when not read.
+    pub bucket_in_account: Option<bool>,
 }
 
 /// What KMS says of the bucket's customer-managed key.
@@ -194,6 +197,7 @@ impl Default for Evidence {
             key: None,
             boundary: None,
             tags: Vec::new(),
+            bucket_in_account: None,
         }
     }
 }
@@ -546,8 +550,42 @@ fn permissions(
     let needed = required(ev.partition, e, None);
     let mut missing = Vec::new();
     let mut conditional = Vec::new();
+    let bucket_policy: Vec<Statement> = match &ev.bucket.policy {
+        Ok(Some(doc)) => evaluate::statements(doc),
+        _ => Vec::new(),
+    };
+    let principal = ev.principal_arn.as_deref().unwrap_or_default();
+    let account = request.account.as_str();
+    let mut by_bucket = Vec::new();
     for (i, (action, resource)) in needed.iter().enumerate() {
-        let local = request.decide(statements, action, resource, None);
+        let mut local = request.decide(statements, action, resource, None);
+        let mut bucket_note = None;
+        if local == Decision::ImplicitDeny {
+            let granted = request
+                .decide(&bucket_policy, action, resource, Some((principal, account)))
+                .allowed();
+            match (granted, ev.bucket_in_account) {
+                (true, Some(true)) => {
+                    by_bucket.push(format!("{action} on {}", shown(resource)));
+                    local = Decision::Allowed { unknown: vec![] };
+                }
+                (true, None) => {
+                    bucket_note = Some(format!(
+                        "{action} on {} is granted only by the bucket policy, which is enough only if bucket {} is in account {account}, and that could not be read",
+                        shown(resource),
+                        e.location.bucket()
+                    ))
+                }
+                (true, Some(false)) => {
+                    bucket_note = Some(format!(
+                        "{action} on {} is granted by the bucket policy, but bucket {} is in another account, where the role's own policy must grant it too",
+                        shown(resource),
+                        e.location.bucket()
+                    ))
+                }
+                _ => {}
+            }
+        }
         let bounded = within_boundary(ev, action, resource, request);
         let allowed = match &ev.simulated {
             Some(results) => results.get(i).copied().unwrap_or(local.allowed()),
@@ -562,8 +600,9 @@ fn permissions(
             }
         }
         if !allowed {
-            missing.push(match bounded {
-                Some(why) if local.allowed() => why,
+            missing.push(match (bounded, bucket_note) {
+                (Some(why), _) if local.allowed() => why,
+                (_, Some(note)) => note,
                 _ => explain_missing(statements, action, resource, &local, e),
             });
         }
@@ -574,6 +613,10 @@ fn permissions(
         (None, Some((arn, _))) => format!(
             "local evaluation of every attached, inline and group policy, within the permissions boundary {arn}"
         ),
+    };
+    let how = match by_bucket.is_empty() {
+        true => how,
+        false => format!("{how}; by the bucket policy: {}", by_bucket.join(", ")),
     };
     if missing.is_empty() {
         let found = format!(
@@ -1043,8 +1086,22 @@ pub async fn gather(
         .and_then(|arn| arn.split(':').nth(4))
         .unwrap_or_default()
         .to_string();
-    let (usable, key) = tokio::join!(
+    let bucket_policy = matches!(bucket.policy, Ok(Some(_))) && principal_arn.is_some();
+    let (usable, bucket_in_account, key) = tokio::join!(
         bucket.aws_managed_key_usable_by(clients, e.location.bucket(), &account),
+        async {
+            match bucket_policy {
+                // Within one account the bucket policy may grant on its own (IAM User Guide,
+                // "Policy evaluation for requests within a single account").
+                true => {
+                    let s3 = clients.s3_in(bucket.region.as_deref().unwrap_or(clients.region()));
+                    crate::aws::s3::owned_by(&s3, e.location.bucket(), &account)
+                        .await
+                        .ok()
+                }
+                false => None,
+            }
+        },
         async {
             match &bucket.kms_key {
                 Some(key) => Some(key_facts(clients, key).await),
@@ -1064,6 +1121,7 @@ pub async fn gather(
         key,
         boundary,
         tags,
+        bucket_in_account,
     })
 }
 
@@ -1334,6 +1392,51 @@ mod tests {
             },
             ..Evidence::default()
         }
+    }
+
+    /// Issue 14, cause 3: within one account, the bucket policy may grant on its own.
+    #[test]
+    fn a_bucket_policy_grant_counts_within_the_account() {
+        let e = expectations(Access::Import);
+        let mut ev = good(Access::Import);
+        ev.policies = vec![(
+            "p".into(),
+            json!({"Statement": [{"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::bkt1"}]}),
+        )];
+        ev.bucket.policy = Ok(Some(json!({"Statement": [{
+            "Effect": "Allow",
+            "Principal": {"AWS": "arn:aws:iam::123456789012:role/r"},
+            "Action": ["s3:GetObject", "s3:GetObjectVersion"],
+            "Resource": "arn:aws:s3:::bkt1/dir/*"
+        }]})));
+        let permissions = |ev: &Evidence| {
+            let r = checks(&role(), &e, ev, "x");
+            r.checks
+                .into_iter()
+                .find(|c| c.name == "permissions")
+                .unwrap()
+        };
+        ev.bucket_in_account = Some(true);
+        let c = permissions(&ev);
+        assert!(
+            c.status == Status::Pass && c.finding.contains("by the bucket policy"),
+            "{}",
+            c.finding
+        );
+        ev.bucket_in_account = None;
+        let c = permissions(&ev);
+        assert!(
+            c.status == Status::Fail && c.finding.contains("enough only if"),
+            "{}",
+            c.finding
+        );
+        ev.bucket_in_account = Some(false);
+        let c = permissions(&ev);
+        assert!(
+            c.status == Status::Fail && c.finding.contains("another account"),
+            "{}",
+            c.finding
+        );
     }
 
     /// Issue 14, cause 5: policy variables stand for the principal's values.

@@ -484,3 +484,47 @@ async fn teardown_dry_run_lists_and_changes_nothing() {
     );
     assert!(aws.role(&format!("r-{bucket}")).await.is_some());
 }
+
+/// Within one account the bucket policy may grant on its own: a role whose own policy only
+/// lists the bucket, and whose reads the bucket policy grants, can import (IAM User Guide,
+/// "Policy evaluation for requests within a single account").
+#[tokio::test]
+async fn verify_counts_what_the_bucket_policy_grants() {
+    let moto = moto();
+    let aws = aws(&moto.url()).await;
+    let bucket = unique("bpgrant");
+    aws.create_bucket(&bucket).await;
+    let name = format!("bp-{bucket}");
+    let list_only = json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": format!("arn:aws:s3:::{bucket}")}]});
+    let arn = hand_made(
+        &aws,
+        &name,
+        trust_doc(TIDB_ACCOUNT, Some(EXTERNAL_ID)),
+        list_only,
+    )
+    .await;
+    let uri = format!("s3://{bucket}/d/");
+    let (code, report) = verify(&moto.url(), &role_verify_args(&arn, &uri, "import"));
+    assert_eq!(code, 1, "without a grant anywhere it fails: {report}");
+    let grant = json!({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"AWS": arn}, "Action": ["s3:GetObject", "s3:GetObjectVersion"],
+        "Resource": format!("arn:aws:s3:::{bucket}/d/*")}]});
+    aws.s3
+        .put_bucket_policy()
+        .bucket(&bucket)
+        .policy(grant.to_string())
+        .send()
+        .await
+        .unwrap();
+    let (code, report) = verify(&moto.url(), &role_verify_args(&arn, &uri, "import"));
+    assert_eq!(code, 0, "{report}");
+    let permissions = check(&report, "permissions");
+    assert!(
+        permissions["finding"]
+            .as_str()
+            .unwrap()
+            .contains("by the bucket policy"),
+        "{permissions}"
+    );
+}
