@@ -139,7 +139,7 @@ pub struct Evidence {
     pub policies: Vec<(String, Value)>,
     pub bucket: BucketFacts,
     /// What IAM's simulator said for each required (action, resource), where it answered.
-    pub simulated: Option<Vec<bool>>,
+    pub simulated: Option<Vec<iam::Simulated>>,
     /// The bucket's customer-managed key as KMS has it; `None` when not read.
     pub key: Option<KeyFacts>,
     /// The permissions boundary (ARN, document): it caps what the policies allow.
@@ -235,6 +235,42 @@ pub fn required(
 fn objects_read(partition: Partition, e: &Expectations) -> String {
     let objects = policy::objects_arn(partition, &e.location);
     format!("{}?*", objects.trim_end_matches('*'))
+}
+
+/// Concrete sample requests for IAM's simulator, one per requirement: an object under the
+/// directory (`dir/tidb-verify-sample.csv`) for a pattern, with the context TiDB Cloud's request
+/// carries as far as it is known.
+pub fn samples(request: &TidbRequest, needed: &[(String, String)]) -> Vec<iam::Sample> {
+    needed
+        .iter()
+        .map(|(action, resource)| {
+            let resource = match resource.strip_suffix("?*") {
+                Some(dir) => format!("{dir}tidb-verify-sample.csv"),
+                None => resource.clone(),
+            };
+            let context = request.context(action);
+            let mut entries = vec![(
+                "aws:SecureTransport".to_string(),
+                "boolean",
+                "true".to_string(),
+            )];
+            for key in [
+                "aws:RequestedRegion",
+                "s3:prefix",
+                "kms:ViaService",
+                "kms:CallerAccount",
+            ] {
+                if let crate::condition::Known::Values(v) = context.get(key) {
+                    entries.push((key.to_string(), "string", v[0].clone()));
+                }
+            }
+            iam::Sample {
+                action: action.clone(),
+                resource,
+                context: entries,
+            }
+        })
+        .collect()
 }
 
 /// `…/dir/?*` as people write it: `…/dir/*`.
@@ -557,6 +593,7 @@ fn permissions(
     let principal = ev.principal_arn.as_deref().unwrap_or_default();
     let account = request.account.as_str();
     let mut by_bucket = Vec::new();
+    let mut disagreements: Vec<String> = Vec::new();
     for (i, (action, resource)) in needed.iter().enumerate() {
         let mut local = request.decide(statements, action, resource, None);
         let mut bucket_note = None;
@@ -587,10 +624,24 @@ fn permissions(
             }
         }
         let bounded = within_boundary(ev, action, resource, request);
-        let allowed = match &ev.simulated {
-            Some(results) => results.get(i).copied().unwrap_or(local.allowed()),
-            None => local.allowed() && bounded.is_none(),
-        };
+        let allowed = local.allowed() && bounded.is_none();
+        // IAM's simulator only confirms or refutes: where it disagrees, both are named.
+        if let Some(sim) = ev.simulated.as_ref().and_then(|r| r.get(i)) {
+            if sim.allowed != allowed {
+                let sample = samples(request, &[(action.clone(), resource.clone())]);
+                let what = |yes: bool| if yes { "allows" } else { "denies" };
+                let missing = match sim.missing_context.is_empty() {
+                    true => String::new(),
+                    false => format!(" (it lacked {})", sim.missing_context.join(", ")),
+                };
+                disagreements.push(format!(
+                    "IAM's policy simulator {} {action} on {}{missing}, where the local evaluation {} it",
+                    what(sim.allowed),
+                    sample[0].resource,
+                    what(allowed),
+                ));
+            }
+        }
         if let Decision::Allowed { unknown } = &local {
             if !unknown.is_empty() {
                 conditional.push(format!(
@@ -607,13 +658,19 @@ fn permissions(
             });
         }
     }
-    let how = match (&ev.simulated, &ev.boundary) {
-        (Some(_), _) => "IAM's policy simulator".to_string(),
-        (None, None) => "local evaluation of every attached, inline and group policy".to_string(),
-        (None, Some((arn, _))) => format!(
+    let how = match &ev.boundary {
+        None => "local evaluation of every attached, inline and group policy".to_string(),
+        Some((arn, _)) => format!(
             "local evaluation of every attached, inline and group policy, within the permissions boundary {arn}"
         ),
     };
+    let how = match &ev.simulated {
+        Some(_) if disagreements.is_empty() => {
+            format!("{how}, confirmed by IAM's policy simulator")
+        }
+        _ => how,
+    };
+
     let how = match by_bucket.is_empty() {
         true => how,
         false => format!("{how}; by the bucket policy: {}", by_bucket.join(", ")),
@@ -628,19 +685,25 @@ fn permissions(
                 .collect::<Vec<_>>()
                 .join(", ")
         );
-        return match conditional.is_empty() {
+        let mut doubts = Vec::new();
+        if !conditional.is_empty() {
+            doubts.push(format!(
+                "what TiDB Cloud's request cannot be known to carry decides {}",
+                conditional.join(", ")
+            ));
+        }
+        doubts.extend(disagreements);
+        return match doubts.is_empty() {
             true => Check::pass("permissions", found),
             false => Check::warn(
                 "permissions",
-                format!(
-                    "{found}; but what TiDB Cloud's request cannot be known to carry decides {}",
-                    conditional.join(", ")
-                ),
-                Some("make sure those conditions hold for TiDB Cloud's requests (HTTPS, from outside your VPC endpoints, without MFA)".into()),
+                format!("{found}; but {}", doubts.join("; ")),
+                Some("make sure those conditions hold for TiDB Cloud's requests (HTTPS, from outside your VPC endpoints, without MFA), and read the policies where IAM's simulator disagrees".into()),
             ),
         };
     }
     let grant = policy::permissions(ev.partition, &e.location, e.access, &[], e.bucket_location);
+    missing.extend(disagreements);
     Check::fail(
         "permissions",
         missing.join("; "),
@@ -1318,7 +1381,8 @@ pub async fn run(ctx: &Context, req: VerifyRequest) -> Result<Report, Error> {
     }
     if let Some(arn) = &evidence.principal_arn {
         let needed = required(evidence.partition, &e, None);
-        evidence.simulated = iam::simulate(&clients.iam, arn, &needed).await;
+        let request = TidbRequest::new(&subject, &e, &evidence);
+        evidence.simulated = iam::simulate(&clients.iam, arn, &samples(&request, &needed)).await;
     }
     step.done("done");
     Ok(checks(&subject, &e, &evidence, &rerun(&subject, &e)))

@@ -810,20 +810,53 @@ pub async fn remove_user_from_group(
     Ok(())
 }
 
-/// IAM's policy simulator for one principal, where the endpoint has it. `None` when it does
-/// not (moto answers 500), so the caller falls back to the local evaluator. Not retried.
+/// What IAM's policy simulator answered for one sample request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Simulated {
+    pub allowed: bool,
+    /// Context keys the simulator says it needed and was not given.
+    pub missing_context: Vec<String>,
+}
+
+/// A sample request for the simulator: an action on a concrete resource, with context entries
+/// (key, type: `string` or `boolean`, value).
+#[derive(Debug, Clone)]
+pub struct Sample {
+    pub action: String,
+    pub resource: String,
+    pub context: Vec<(String, &'static str, String)>,
+}
+
+/// IAM's policy simulator on each sample; `None` when the endpoint does not answer it (moto
+/// has none), so that the local evaluation stands alone. Not retried: it only confirms.
 pub async fn simulate(
     client: &Client,
     principal_arn: &str,
-    checks: &[(String, String)],
-) -> Option<Vec<bool>> {
+    samples: &[Sample],
+) -> Option<Vec<Simulated>> {
+    use aws_sdk_iam::types::{ContextEntry, ContextKeyTypeEnum};
     let mut results = Vec::new();
-    for (action, resource) in checks {
+    for sample in samples {
+        let entries: Vec<ContextEntry> = sample
+            .context
+            .iter()
+            .map(|(key, kind, value)| {
+                ContextEntry::builder()
+                    .context_key_name(key)
+                    .context_key_type(match *kind {
+                        "boolean" => ContextKeyTypeEnum::Boolean,
+                        _ => ContextKeyTypeEnum::String,
+                    })
+                    .context_key_values(value)
+                    .build()
+            })
+            .collect();
         let out = client
             .simulate_principal_policy()
             .policy_source_arn(principal_arn)
-            .action_names(action)
-            .resource_arns(resource)
+            .action_names(&sample.action)
+            .resource_arns(&sample.resource)
+            .set_context_entries(Some(entries))
             .customize()
             .config_override(
                 aws_sdk_iam::config::Builder::default()
@@ -832,13 +865,17 @@ pub async fn simulate(
             .send()
             .await
             .ok()?;
-        let decision = out
-            .evaluation_results()
-            .first()?
-            .eval_decision()
-            .as_str()
-            .to_string();
-        results.push(decision == "allowed");
+        let result = out.evaluation_results().first()?;
+        crate::debug!(
+            "iam:SimulatePrincipalPolicy {} {} -> {}",
+            sample.action,
+            sample.resource,
+            result.eval_decision().as_str()
+        );
+        results.push(Simulated {
+            allowed: result.eval_decision().as_str() == "allowed",
+            missing_context: result.missing_context_values().to_vec(),
+        });
     }
     Some(results)
 }

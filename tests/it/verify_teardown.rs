@@ -528,3 +528,56 @@ async fn verify_counts_what_the_bucket_policy_grants() {
         "{permissions}"
     );
 }
+
+/// IAM's policy simulator (scripted: moto has none) is asked about concrete sample requests
+/// with TiDB Cloud's context, and only confirms or refutes the local evaluation: where it
+/// disagrees, the check warns and names both.
+#[tokio::test]
+async fn the_simulator_is_asked_concretely_and_only_confirms() {
+    let moto = moto();
+    let aws = aws(&moto.url()).await;
+    let bucket = unique("sim");
+    aws.create_bucket(&bucket).await;
+    let uri = format!("s3://{bucket}/d/");
+    let out = role_json(&moto.url(), "iam", &uri, "import", &format!("sim-{bucket}"));
+    let arn = out["role_arn"].as_str().unwrap().to_string();
+    let proxy = Proxy::start(moto.port);
+    const DENIES: &str = r#"<SimulatePrincipalPolicyResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><SimulatePrincipalPolicyResult><IsTruncated>false</IsTruncated><EvaluationResults><member><EvalActionName>s3:GetObject</EvalActionName><EvalResourceName>x</EvalResourceName><EvalDecision>implicitDeny</EvalDecision><MatchedStatements/><MissingContextValues><member>aws:SourceIp</member></MissingContextValues></member></EvaluationResults></SimulatePrincipalPolicyResult><ResponseMetadata><RequestId>proxy</RequestId></ResponseMetadata></SimulatePrincipalPolicyResponse>"#;
+    proxy.fail(
+        Match::Action("SimulatePrincipalPolicy".into()),
+        Fault::Respond(DENIES),
+        usize::MAX,
+    );
+    let (code, report) = verify(&proxy.url(), &role_verify_args(&arn, &uri, "import"));
+    assert_eq!(code, 0, "the local evaluation decides: {report}");
+    let permissions = check(&report, "permissions");
+    assert_eq!(permissions["status"], "warn", "{permissions}");
+    let finding = permissions["finding"].as_str().unwrap();
+    assert!(
+        finding.contains("IAM's policy simulator denies s3:GetObject")
+            && finding.contains("where the local evaluation allows it")
+            && finding.contains("aws:SourceIp"),
+        "{finding}"
+    );
+    let simulated: Vec<_> = proxy
+        .requests()
+        .into_iter()
+        .filter(|(a, _)| a == "SimulatePrincipalPolicy")
+        .collect();
+    let get = simulated
+        .iter()
+        .find(|(_, p)| {
+            p.iter()
+                .any(|(k, v)| k == "ActionNames.member.1" && v == "s3:GetObject")
+        })
+        .expect("GetObject simulated");
+    assert!(
+        get.1.iter().any(|(k, v)| k == "ResourceArns.member.1"
+            && *v == format!("arn:aws:s3:::{bucket}/d/tidb-verify-sample.csv")),
+        "a concrete object: {get:?}"
+    );
+    assert!(
+        get.1.iter().any(|(_, v)| v == "aws:SecureTransport"),
+        "with the context: {get:?}"
+    );
+}

@@ -21,6 +21,9 @@ pub enum Fault {
     Code(u16, &'static str),
     /// Hold the request this long, then forward it.
     Delay(u64),
+    /// HTTP 200 with this body: a scripted answer, for what the emulator does not implement
+    /// (IAM's policy simulator).
+    Respond(&'static str),
     /// HTTP 403 AccessDenied with this message, as AWS words a denial by an organisation's
     /// service control policy or a permissions boundary.
     DeniedWith(&'static str),
@@ -218,6 +221,13 @@ fn serve(mut client: TcpStream, upstream: u16, state: &Mutex<State>) -> std::io:
     };
     if let Some(Fault::Delay(ms)) = fault {
         thread::sleep(Duration::from_millis(ms));
+    } else if let Some(Fault::Respond(body)) = fault {
+        write!(
+            client,
+            "HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )?;
+        return client.flush();
     } else if let Some(fault) = fault {
         let s3 = action.starts_with("s3:");
         let mut extra = String::new();
@@ -245,7 +255,7 @@ fn serve(mut client: TcpStream, upstream: u16, state: &Mutex<State>) -> std::io:
             ),
             Fault::Denied => ("403 Forbidden", "AccessDenied"),
             Fault::Code(status, code) => (status_line(status), code),
-            Fault::Delay(_) => unreachable!("handled above"),
+            Fault::Delay(_) | Fault::Respond(_) => unreachable!("handled above"),
         };
         let body = if s3 {
             format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{code}</Code><Message>{message}</Message><RequestId>proxy</RequestId></Error>")
