@@ -392,7 +392,7 @@ fn trusted(
         let mut ids: Vec<String> = stack
             .parameters
             .get("ExternalId")
-            .filter(|i| !i.is_empty())
+            .filter(|i| !i.is_empty() && i.as_str() != template::NO_EXTERNAL_ID)
             .cloned()
             .into_iter()
             .collect();

@@ -50,6 +50,10 @@ fn role_description(location: &S3Location, access: Access) -> String {
     )
 }
 
+/// The template's `ExternalId` for "no external ID": it has no empty default, so that a stack
+/// made by hand never trusts the whole TiDB Cloud project by omission.
+pub const NO_EXTERNAL_ID: &str = "(none)";
+
 /// The template's parameters for these inputs. Pure, so that the stack can be compared with
 /// what the plan wants without asking CloudFormation.
 /// `external_ids` are the trust's, worked out by the plan; an ID holding a comma cannot go into
@@ -77,7 +81,7 @@ pub fn parameters(
         ("TiDBCloudAccountId", inputs.tidb_account.to_string()),
         (
             "ExternalId",
-            ids.first().copied().unwrap_or_default().to_string(),
+            ids.first().copied().unwrap_or(NO_EXTERNAL_ID).to_string(),
         ),
         (
             "MoreExternalIds",
@@ -143,7 +147,7 @@ mod tests {
         declared.sort();
         assert_eq!(set, declared);
         assert_eq!(params["ObjectPrefix"], "a/b");
-        assert_eq!(params["ExternalId"], "");
+        assert_eq!(params["ExternalId"], NO_EXTERNAL_ID);
         assert_eq!(params["MoreExternalIds"], "");
         let ids: Vec<ExternalId> = ["ab", "cd"].map(|i| i.parse().unwrap()).to_vec();
         let two = parameters(&inputs, &[], &ids).unwrap();

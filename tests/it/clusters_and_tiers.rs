@@ -70,7 +70,8 @@ async fn trusted_ids(aws: &Aws, method: &str, role: &str) -> Value {
             .split(',')
             .map(|i| i.trim().trim_matches('\'').to_string()),
     );
-    ids.retain(|i| !i.is_empty());
+    // The template's explicit "no external ID".
+    ids.retain(|i| !i.is_empty() && i != serverless_s3_setup::template::NO_EXTERNAL_ID);
     json!(ids)
 }
 

@@ -183,6 +183,7 @@ fn the_template_passes_cfn_lint_and_is_what_the_binary_prints() {
     let template = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("templates/tidb-cloud-s3-access.yaml");
     let out = std::process::Command::new(&lint)
+        .args(["--include-checks", "I", "--"])
         .arg(&template)
         .output()
         .unwrap();
@@ -195,6 +196,48 @@ fn the_template_passes_cfn_lint_and_is_what_the_binary_prints() {
     let printed = bare_bin().arg("template").output().unwrap();
     assert!(printed.status.success());
     assert_eq!(printed.stdout, std::fs::read(&template).unwrap());
+}
+
+/// People deploy the template themselves: its parameters refuse what the CLI refuses
+/// (CloudFormation checks AllowedPattern against the whole value, as `re.fullmatch` does).
+#[test]
+fn the_templates_parameters_refuse_unsafe_values() {
+    let python = moto::venv_python();
+    let template = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("templates/tidb-cloud-s3-access.yaml");
+    let script = r#"
+import re, sys, yaml
+class L(yaml.SafeLoader): pass
+L.add_multi_constructor('!', lambda loader, suffix, node: None)
+params = yaml.load(open(sys.argv[1]), Loader=L)['Parameters']
+cases = {
+    'ObjectPrefix': (['', 'a', 'dir', 'a/b c', 'données/2024'], ['dir/', '/dir', 'a//b', '*', 'd?r', 'x/${aws:username}']),
+    'ExternalId': (['ab', '696e6672612d617069-ext', '(none)'], ['', 'a', 'has space']),
+    'MoreExternalIds': (['', 'prod-id'], ['a,b', 'x']),
+    'KmsKeyArns': (['', 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab'], ['*', 'arn:aws:kms:us-east-1:111122223333:key/*', 'alias/aws/s3']),
+}
+bad = []
+for name, (good, wrong) in cases.items():
+    p = params[name]
+    if name == 'ExternalId' and 'Default' in p:
+        bad.append('ExternalId has a default')
+    pattern = p['AllowedPattern']
+    bad += [f'{name} refuses {v!r}' for v in good if not re.fullmatch(pattern, v)]
+    bad += [f'{name} accepts {v!r}' for v in wrong if re.fullmatch(pattern, v)]
+print('\n'.join(bad))
+sys.exit(1 if bad else 0)
+"#;
+    let out = std::process::Command::new(&python)
+        .args(["-c", script])
+        .arg(&template)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[tokio::test]
