@@ -348,8 +348,11 @@ impl TidbRequest {
                     .set("aws:username", name.as_str());
             }
         }
-        // Neither an assumed role nor a long-term access key carries MFA: the key is absent
-        // (IAM User Guide, aws:MultiFactorAuthPresent).
+        // Neither an assumed role nor a long-term access key carries MFA: the key is absent,
+        // not false ("The aws:MultiFactorAuthPresent key is not present in requests made using
+        // long-term credentials", AWS Knowledge Center, "mfa-iam-user-aws-cli"; IAM User Guide,
+        // aws:MultiFactorAuthPresent). So `Bool … false` does not match them and
+        // `BoolIfExists … false` does.
         base.absent("aws:MultiFactorAuthPresent")
             .absent("aws:MultiFactorAuthAge");
         // TiDB Cloud does not come through the customer's VPC endpoints.
