@@ -185,34 +185,9 @@ async fn verify_passes_a_cluster_among_several_and_lists_the_others() {
         assert_eq!(code, 0, "{stderr}");
     }
     let arn = format!("arn:aws:iam::123456789012:role/tidb-role-import-{bucket}-in");
-    let out = bin(&moto.url())
-        .args([
-            "verify",
-            "--role-arn",
-            &arn,
-            "--uri",
-            &uri,
-            "--access",
-            "import",
-        ])
-        .args([
-            "--tidb-account-id",
-            TIDB_ACCOUNT,
-            "--external-id",
-            "prod-cluster-id",
-            "-o",
-            "json",
-        ])
-        .output()
-        .unwrap();
-    let report: Value = serde_json::from_str(&texts(&out).0).unwrap();
-    assert_eq!(out.status.code(), Some(0), "{report}");
-    let trust = report["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == "trust")
-        .unwrap();
+    let (code, report, _) = verify_role(&moto.url(), &arn, &uri, Some("import"), "prod-cluster-id");
+    assert_eq!(code, 0, "{report}");
+    let trust = check_named(&report, "trust");
     assert!(
         trust["finding"]
             .as_str()
@@ -255,25 +230,13 @@ async fn no_run_grants_write_access_that_nobody_chose() {
     let (code, out, stderr) = role(&moto.url(), "iam", &uri, &[EXTERNAL_ID], &[]);
     assert_eq!(code, 0, "{stderr}");
     let arn = out["role_arn"].as_str().unwrap();
-    let verify = bin(&moto.url())
-        .args(["verify", "--role-arn", arn, "--uri", &uri])
-        .args([
-            "--tidb-account-id",
-            TIDB_ACCOUNT,
-            "--external-id",
-            EXTERNAL_ID,
-            "-o",
-            "json",
-        ])
-        .output()
-        .unwrap();
-    let (stdout, stderr) = texts(&verify);
-    assert_eq!(verify.status.code(), Some(0), "{stdout}{stderr}");
+    let (code, report, stderr) = verify_role(&moto.url(), arn, &uri, None, EXTERNAL_ID);
+    assert_eq!(code, 0, "{report}{stderr}");
     assert!(
         stderr.contains("checking access: import, as recorded on it"),
         "{stderr}"
     );
-    assert!(!stdout.contains("s3:PutObject"), "{stdout}");
+    assert!(!report.to_string().contains("s3:PutObject"), "{report}");
 
     // A role made by hand, without the tag: its policies tell.
     let name = format!("hand-{bucket}");
@@ -298,26 +261,9 @@ async fn no_run_grants_write_access_that_nobody_chose() {
         .send()
         .await
         .unwrap();
-    let verify = bin(&moto.url())
-        .args([
-            "verify",
-            "--role-arn",
-            &format!("arn:aws:iam::123456789012:role/{name}"),
-            "--uri",
-            &uri,
-        ])
-        .args([
-            "--tidb-account-id",
-            TIDB_ACCOUNT,
-            "--external-id",
-            EXTERNAL_ID,
-            "-o",
-            "json",
-        ])
-        .output()
-        .unwrap();
-    let (stdout, stderr) = texts(&verify);
-    assert_eq!(verify.status.code(), Some(0), "{stdout}{stderr}");
+    let hand = format!("arn:aws:iam::123456789012:role/{name}");
+    let (code, report, stderr) = verify_role(&moto.url(), &hand, &uri, None, EXTERNAL_ID);
+    assert_eq!(code, 0, "{report}{stderr}");
     assert!(
         stderr.contains("checking access: export, from what its policies grant"),
         "{stderr}"

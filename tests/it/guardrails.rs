@@ -272,35 +272,9 @@ async fn verify_fails_what_the_boundary_keeps_out() {
         "the checks after the setup see it: {out}"
     );
     let role_arn = out["role_arn"].as_str().unwrap();
-    let verify = bin(&moto.url())
-        .args([
-            "verify",
-            "--role-arn",
-            role_arn,
-            "--uri",
-            &uri,
-            "--access",
-            "import",
-        ])
-        .args([
-            "--tidb-account-id",
-            TIDB_ACCOUNT,
-            "--external-id",
-            EXTERNAL_ID,
-            "-o",
-            "json",
-        ])
-        .output()
-        .unwrap();
-    let (stdout, _) = texts(&verify);
-    assert_eq!(verify.status.code(), Some(1), "{stdout}");
-    let report: Value = serde_json::from_str(&stdout).unwrap();
-    let c = report["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == "permissions")
-        .unwrap();
+    let (code, report, _) = verify_role(&moto.url(), role_arn, &uri, Some("import"), EXTERNAL_ID);
+    assert_eq!(code, 1, "{report}");
+    let c = check_named(&report, "permissions");
     assert_eq!(c["status"], "fail");
     assert!(
         c["finding"]

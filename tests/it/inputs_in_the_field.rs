@@ -87,29 +87,14 @@ async fn a_file_or_a_pattern_gets_its_directory_and_the_directorys_names() {
         }
     }
     // verify applies the same rule to the same URI.
-    let out = bin(&moto.url())
-        .args(["verify", "--role-arn"])
-        .arg(format!(
-            "arn:aws:iam::123456789012:role/tidb-role-import-{bucket}-ingest"
-        ))
-        .args([
-            "--uri",
-            &format!("s3://{bucket}/ingest/TableName.01.csv"),
-            "--access",
-            "import",
-        ])
-        .args([
-            "--tidb-account-id",
-            TIDB_ACCOUNT,
-            "--external-id",
-            EXTERNAL_ID,
-            "-o",
-            "json",
-        ])
-        .output()
-        .unwrap();
-    let (stdout, stderr) = texts(&out);
-    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+    let (code, report, stderr) = verify_role(
+        &moto.url(),
+        &format!("arn:aws:iam::123456789012:role/tidb-role-import-{bucket}-ingest"),
+        &format!("s3://{bucket}/ingest/TableName.01.csv"),
+        Some("import"),
+        EXTERNAL_ID,
+    );
+    assert_eq!(code, 0, "{report}{stderr}");
     assert!(
         stderr.contains("is a file (found in the bucket)"),
         "{stderr}"
@@ -433,35 +418,9 @@ async fn verify_reads_the_keys_state_and_key_policy() {
     assert_eq!(code, 0, "{stderr}");
     let role_arn = json(&stdout)["role_arn"].as_str().unwrap().to_string();
     let kms_check = || {
-        let out = bin(&moto.url())
-            .args([
-                "verify",
-                "--role-arn",
-                &role_arn,
-                "--uri",
-                &uri,
-                "--access",
-                "import",
-            ])
-            .args([
-                "--tidb-account-id",
-                TIDB_ACCOUNT,
-                "--external-id",
-                EXTERNAL_ID,
-                "-o",
-                "json",
-            ])
-            .output()
-            .unwrap();
-        let report = json(&texts(&out).0);
-        let check = report["checks"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["name"] == "kms")
-            .unwrap()
-            .clone();
-        (out.status.code(), check)
+        let (code, report, _) =
+            verify_role(&moto.url(), &role_arn, &uri, Some("import"), EXTERNAL_ID);
+        (Some(code), check_named(&report, "kms"))
     };
     // moto's default key policy enables IAM policies for the account, as AWS's does.
     let (code, check) = kms_check();

@@ -288,3 +288,42 @@ pub fn texts(out: &std::process::Output) -> (String, String) {
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }
+
+/// `verify` of a role for TiDB Cloud's test account, with `--access` when given and this
+/// external ID: the exit code, the JSON report and stderr.
+pub fn verify_role(
+    endpoint: &str,
+    arn: &str,
+    uri: &str,
+    access: Option<&str>,
+    external_id: &str,
+) -> (i32, Value, String) {
+    let mut cmd = bin(endpoint);
+    cmd.args(["verify", "--role-arn", arn, "--uri", uri]);
+    if let Some(access) = access {
+        cmd.args(["--access", access]);
+    }
+    let out = cmd
+        .args([
+            "--tidb-account-id",
+            TIDB_ACCOUNT,
+            "--external-id",
+            external_id,
+        ])
+        .args(["-o", "json"])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = texts(&out);
+    let report = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}\n{stderr}"));
+    (out.status.code().unwrap_or(-1), report, stderr)
+}
+
+/// One check of a `verify` report, by name.
+pub fn check_named(report: &Value, name: &str) -> Value {
+    report["checks"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["name"] == name))
+        .cloned()
+        .unwrap_or_else(|| panic!("no {name} check in {report}"))
+}
