@@ -526,13 +526,40 @@ pub async fn access_keys(client: &Client, user: &str) -> Result<Vec<AccessKeyInf
     Ok(keys)
 }
 
+/// Creates a key. Never retried blindly: a retry after a lost answer would make a second key
+/// whose secret nobody sees. Only throttling, which AWS answers before doing anything, is
+/// tried again; any other failure is returned, and the caller's undo removes whatever key the
+/// lost request may have made.
 pub async fn create_access_key(client: &Client, user: &str) -> Result<NewAccessKey, AwsError> {
-    let out = client
-        .create_access_key()
-        .user_name(user)
-        .send()
-        .await
-        .map_err(|e| AwsError::from_sdk("iam:CreateAccessKey", e))?;
+    let mut delay = std::time::Duration::from_millis(200);
+    let mut attempt = 1;
+    let out = loop {
+        let sent = client
+            .create_access_key()
+            .user_name(user)
+            .customize()
+            .config_override(
+                aws_sdk_iam::config::Builder::default()
+                    .retry_config(aws_sdk_iam::config::retry::RetryConfig::disabled()),
+            )
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("iam:CreateAccessKey", e));
+        match sent {
+            Err(e)
+                if attempt < 4
+                    && matches!(
+                        e.code.as_deref(),
+                        Some("Throttling" | "ThrottlingException" | "RequestLimitExceeded")
+                    ) =>
+            {
+                tokio::time::sleep(delay).await;
+                delay *= 2;
+                attempt += 1;
+            }
+            other => break other?,
+        }
+    };
     let key = out.access_key().ok_or_else(|| AwsError {
         operation: "iam:CreateAccessKey",
         code: None,

@@ -370,6 +370,40 @@ async fn a_failed_create_access_key_undoes_the_user_and_the_policy() {
     );
 }
 
+/// A lost answer to CreateAccessKey (moto made the key; the reply never came) is not retried
+/// into a second key whose secret nobody sees: the run stops, and the key it may have made is
+/// removed with the rest of the run. An existing user keeps its other key.
+#[tokio::test]
+async fn a_lost_create_access_key_answer_is_never_retried_into_a_second_key() {
+    let moto = moto();
+    let aws = aws(&moto.url()).await;
+    let bucket = unique("aklost");
+    aws.create_bucket(&bucket).await;
+    let user = format!("u-{bucket}");
+    let mut args = key_args(&bucket, "import");
+    args.extend(["--user-name".into(), user.clone()]);
+    let (first, _) = run_json(&moto.url(), &args);
+    let kept = first["access_key_id"].as_str().unwrap().to_string();
+
+    let proxy = Proxy::start(moto.port);
+    proxy.fail_action("CreateAccessKey", Fault::DropAnswer);
+    let out = bin(&proxy.url()).args(&args).output().unwrap();
+    let (stdout, stderr) = texts(&out);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stdout.is_empty(), "no secret to show: {stdout}");
+    let sent = proxy
+        .seen()
+        .iter()
+        .filter(|a| *a == "CreateAccessKey")
+        .count();
+    assert_eq!(sent, 1, "not retried: {:?}", proxy.seen());
+    assert_eq!(
+        key_ids(&aws, &user).await,
+        vec![kept],
+        "the key the lost request made is removed, the earlier one kept:\n{stderr}"
+    );
+}
+
 #[test]
 fn bad_key_ids_and_missing_flags_exit_2() {
     let out = bin("http://127.0.0.1:9")

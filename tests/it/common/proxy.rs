@@ -17,6 +17,9 @@ pub enum Fault {
     Denied,
     /// Close the connection without answering.
     Drop,
+    /// Forward the request, so that moto acts on it, then close without answering: the
+    /// answer is lost on the way back.
+    DropAnswer,
     /// Any status with any error code, e.g. 400 `ExpiredToken`.
     Code(u16, &'static str),
     /// Hold the request this long, then forward it.
@@ -221,6 +224,14 @@ fn serve(mut client: TcpStream, upstream: u16, state: &Mutex<State>) -> std::io:
     };
     if let Some(Fault::Delay(ms)) = fault {
         thread::sleep(Duration::from_millis(ms));
+    } else if let Some(Fault::DropAnswer) = fault {
+        let mut up = TcpStream::connect(("127.0.0.1", upstream))?;
+        up.write_all(&head)?;
+        up.write_all(&body)?;
+        let mut response = Vec::new();
+        up.read_to_end(&mut response)?;
+        client.shutdown(Shutdown::Both)?;
+        return Ok(());
     } else if let Some(Fault::Respond(body)) = fault {
         write!(
             client,
@@ -255,7 +266,9 @@ fn serve(mut client: TcpStream, upstream: u16, state: &Mutex<State>) -> std::io:
             ),
             Fault::Denied => ("403 Forbidden", "AccessDenied"),
             Fault::Code(status, code) => (status_line(status), code),
-            Fault::Delay(_) | Fault::Respond(_) => unreachable!("handled above"),
+            Fault::Delay(_) | Fault::Respond(_) | Fault::DropAnswer => {
+                unreachable!("handled above")
+            }
         };
         let body = if s3 {
             format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{code}</Code><Message>{message}</Message><RequestId>proxy</RequestId></Error>")
