@@ -150,6 +150,12 @@ impl Journal {
         self.entries[entry.0].0 = resource;
     }
 
+    /// Puts an entry back into the undo: what the request made turned out to exist after all
+    /// (this run's own create, answered "already exists" on a retry).
+    pub fn confirm(&mut self, entry: Entry) {
+        self.entries[entry.0].1 = true;
+    }
+
     /// Takes an entry out of the undo: it is left in AWS on purpose, and the error says so.
     pub fn release(&mut self, entry: Entry) {
         self.entries[entry.0].1 = false;

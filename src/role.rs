@@ -681,6 +681,7 @@ async fn apply_stack(
     let hash = crate::template::hash();
     let params = &plan.stack_parameters;
     let mut changed = plan.changes();
+    let run = cloudformation::Run::new();
     if plan.actions.contains(&Action::RecreateStack) {
         let step = ctx
             .ui
@@ -705,17 +706,31 @@ async fn apply_stack(
             params,
             &hash,
             &plan.guardrails.tags,
+            &run,
         )
         .await;
         journal.settle(entry, &created);
         if let Err(e) = &created {
             if e.code.as_deref() == Some("AlreadyExistsException") {
-                return Err(Error::Conflict(format!(
-                    "another run is creating stack {name} right now; run this again once it settles (`aws cloudformation describe-stacks --stack-name {name}`)"
-                )));
+                // The SDK retries a request whose answer was lost; the stack that then "already
+                // exists" may be this run's own, as its run tag tells.
+                let ours = cloudformation::describe_stack(&clients.cfn, name)
+                    .await?
+                    .is_some_and(|s| {
+                        s.tags
+                            .iter()
+                            .any(|(k, v)| k == cloudformation::RUN_TAG && v == run.as_str())
+                    });
+                if !ours {
+                    return Err(Error::Conflict(format!(
+                        "another run is creating stack {name} right now; run this again once it settles (`aws cloudformation describe-stacks --stack-name {name}`)"
+                    )));
+                }
+                journal.confirm(entry);
+            } else {
+                created?;
             }
         }
-        created?;
         let (ended, last) =
             watch(clients, name, crate::wait::Goal::Create, 0, timeout, ctx).await?;
         described = last;
@@ -739,6 +754,7 @@ async fn apply_stack(
             params,
             &hash,
             &plan.guardrails.tags,
+            &run,
         )
         .await?
         {

@@ -12,6 +12,41 @@ use crate::inputs::TagPair;
 /// The stack tag that records which version of the template made the stack.
 pub const TEMPLATE_TAG: &str = "serverless-s3-setup-template";
 
+/// The stack tag that records the run that last created or updated the stack, so that a run
+/// whose own CreateStack was retried after a lost answer knows the stack for its own.
+pub const RUN_TAG: &str = "serverless-s3-setup-run";
+
+/// What one run sends to CloudFormation: its run tag, and a `ClientRequestToken` per kind of
+/// operation, so that the SDK's retries of a request whose answer was lost are the same
+/// request to CloudFormation, not a second one (CloudFormation API Reference, CreateStack
+/// `ClientRequestToken`).
+#[derive(Debug, Clone)]
+pub struct Run(String);
+
+impl Run {
+    /// A token of this process and moment: `[a-zA-Z0-9][-a-zA-Z0-9]*`, as CloudFormation wants.
+    pub fn new() -> Run {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        Run(format!("s3setup-{}-{nanos:x}", std::process::id()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    fn token(&self, operation: &str) -> String {
+        format!("{}-{operation}", self.0)
+    }
+}
+
+impl Default for Run {
+    fn default() -> Self {
+        Run::new()
+    }
+}
+
 /// A stack as CloudFormation describes it.
 #[derive(Debug, Clone, Default)]
 pub struct StackInfo {
@@ -123,10 +158,11 @@ fn parameters(params: &BTreeMap<String, String>) -> Vec<Parameter> {
 /// The stack's tags: this tool's two, and the user's `--tag`s, which CloudFormation
 /// propagates to the role it creates (CloudFormation User Guide, "Stack tags": "CloudFormation
 /// propagates these tags to supported resources that are created in the stack").
-fn tags(template_hash: &str, extra: &[TagPair]) -> Vec<Tag> {
+fn tags(template_hash: &str, run: &Run, extra: &[TagPair]) -> Vec<Tag> {
     [
         (MANAGED_BY_KEY, MANAGED_BY_VALUE),
         (TEMPLATE_TAG, template_hash),
+        (RUN_TAG, run.as_str()),
     ]
     .into_iter()
     .chain(extra.iter().map(|t| (t.key.as_str(), t.value.as_str())))
@@ -141,15 +177,17 @@ pub async fn create_stack(
     params: &BTreeMap<String, String>,
     template_hash: &str,
     extra_tags: &[TagPair],
+    run: &Run,
 ) -> Result<String, AwsError> {
     let out = client
         .create_stack()
         .stack_name(name)
+        .client_request_token(run.token("create"))
         .template_body(template)
         .set_parameters(Some(parameters(params)))
         // The role has a fixed name, which AWS refuses without this capability.
         .capabilities(Capability::CapabilityNamedIam)
-        .set_tags(Some(tags(template_hash, extra_tags)))
+        .set_tags(Some(tags(template_hash, run, extra_tags)))
         .send()
         .await
         .map_err(|e| AwsError::from_sdk("cloudformation:CreateStack", e))?;
@@ -172,14 +210,16 @@ pub async fn update_stack(
     params: &BTreeMap<String, String>,
     template_hash: &str,
     extra_tags: &[TagPair],
+    run: &Run,
 ) -> Result<Update, AwsError> {
     match client
         .update_stack()
         .stack_name(name)
+        .client_request_token(run.token("update"))
         .template_body(template)
         .set_parameters(Some(parameters(params)))
         .capabilities(Capability::CapabilityNamedIam)
-        .set_tags(Some(tags(template_hash, extra_tags)))
+        .set_tags(Some(tags(template_hash, run, extra_tags)))
         .send()
         .await
     {

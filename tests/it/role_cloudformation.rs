@@ -434,3 +434,53 @@ async fn a_stack_the_tool_did_not_make_is_never_touched() {
     assert!(stack.stacks()[0].parameters().is_empty(), "not updated");
     assert!(aws.role(&format!("r-{bucket}")).await.is_none());
 }
+
+/// A lost answer to CreateStack (moto made the stack; the reply never came) is retried by the
+/// SDK with the same ClientRequestToken. When that retry answers "already exists", the run
+/// tag shows the stack is this run's own: the run goes on, and does not blame another run.
+#[tokio::test]
+async fn a_lost_create_stack_answer_is_recognised_as_this_runs_own_stack() {
+    let moto = moto();
+    let aws = aws(&moto.url()).await;
+    let bucket = unique("cfnlost");
+    aws.create_bucket(&bucket).await;
+    let proxy = Proxy::start(moto.port);
+    proxy.fail(Match::NthOf("CreateStack".into(), 1), Fault::DropAnswer, 1);
+    let role = format!("lost-{bucket}");
+    let out = bin(&proxy.url())
+        .args(args(
+            "cloudformation",
+            &format!("s3://{bucket}/d/"),
+            "import",
+            &role,
+        ))
+        .output()
+        .unwrap();
+    let (stdout, stderr) = texts(&out);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("another run"), "{stderr}");
+    let out: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(out["role_name"], role);
+    let creates: Vec<_> = proxy
+        .requests()
+        .into_iter()
+        .filter(|(a, _)| a == "CreateStack")
+        .collect();
+    assert!(creates.len() >= 2, "the SDK retried: {creates:?}");
+    let token = |params: &Vec<(String, String)>| {
+        params
+            .iter()
+            .find(|(k, _)| k == "ClientRequestToken")
+            .map(|(_, v)| v.clone())
+    };
+    assert!(
+        token(&creates[0].1).is_some(),
+        "a ClientRequestToken is sent"
+    );
+    assert_eq!(
+        token(&creates[0].1),
+        token(&creates[1].1),
+        "the same on the retry"
+    );
+    assert!(aws.role(&role).await.is_some());
+}
