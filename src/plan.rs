@@ -576,6 +576,19 @@ fn iam_role_actions(
                 flag: "--role-name",
             })
         }
+        Some(RoleInfo {
+            stack: Some(stack), ..
+        }) => {
+            let region = state
+                .role
+                .as_ref()
+                .and_then(|r| r.stack_region.clone())
+                .unwrap_or_else(|| "its region".into());
+            return Err(Error::Conflict(format!(
+                "role {} belongs to CloudFormation stack {stack} (in {region}); changing it with IAM would break the stack\n  fix: serverless-s3-setup role --method cloudformation --stack-name {stack} --region {region} …, or choose another --role-name",
+                inputs.role_name
+            )));
+        }
         Some(r) => {
             if !r.trust.as_ref().is_some_and(|doc| policy::same(doc, trust)) {
                 actions.push(Action::UpdateTrust);
@@ -647,6 +660,16 @@ fn stack_actions(
                 name: inputs.role_name.to_string(),
                 flag: "--role-name",
             }),
+            Some(RoleInfo {
+                stack: Some(stack),
+                stack_region,
+                ..
+            }) => Err(Error::Conflict(format!(
+                "role {} belongs to stack {stack}, which is not in this region{}; stacks are regional\n  fix: run this again with --region {}",
+                inputs.role_name,
+                stack_region.as_deref().map(|r| format!(" but in {r}")).unwrap_or_default(),
+                stack_region.as_deref().unwrap_or("REGION"),
+            ))),
             Some(_) => Err(Error::Conflict(format!(
                 "role {} already exists outside any stack (made with --method iam); run with --method iam to bring it up to date, or choose another --role-name",
                 inputs.role_name
@@ -912,6 +935,7 @@ mod tests {
                 trust: Some(plan.trust_policy.clone()),
                 created: None,
                 stack: None,
+                stack_region: None,
                 boundary: None,
                 tags: vec![],
             }),
@@ -1444,6 +1468,7 @@ mod tests {
                 trust: None,
                 created: None,
                 stack: None,
+                stack_region: None,
                 boundary: None,
                 tags: vec![],
             }),

@@ -100,6 +100,30 @@ pub(crate) async fn orphaned_policy(
         .filter(|p| p.managed && p.attachments == 0))
 }
 
+/// No stack of that name here: the role of that name may be this tool's all the same, made
+/// with `--method iam`, or by a stack in another region. Say where it is and what removes it.
+async fn no_stack(
+    ctx: &Context,
+    clients: &Clients,
+    name: &str,
+    target: String,
+) -> Result<TeardownOutcome, Error> {
+    match iam::get_role(&clients.iam, name).await? {
+        Some(role) if role.managed => match (&role.stack, &role.stack_region) {
+            (Some(stack), region) => Err(Error::Conflict(format!(
+                "stack {name} is not in this region ({}), but role {name} belongs to stack {stack}{}; stacks are regional\n  fix: serverless-s3-setup teardown --stack-name {stack} --region {}",
+                clients.region(),
+                region.as_deref().map(|r| format!(" in {r}")).unwrap_or_default(),
+                region.as_deref().unwrap_or("REGION"),
+            ))),
+            (None, _) => Err(Error::Conflict(format!(
+                "there is no stack {name}, but role {name} is this tool's, made with --method iam\n  fix: serverless-s3-setup teardown --role-name {name}"
+            ))),
+        },
+        _ => Ok(nothing(ctx, target)),
+    }
+}
+
 fn nothing(ctx: &Context, target: String) -> TeardownOutcome {
     ctx.ui
         .info(format!("nothing to delete: {target} does not exist"));
@@ -119,12 +143,12 @@ async fn stack(
 ) -> Result<TeardownOutcome, Error> {
     let target = format!("stack {name}");
     let Some(info) = cloudformation::describe_stack(&clients.cfn, name).await? else {
-        return Ok(nothing(ctx, target));
+        return no_stack(ctx, clients, name, target).await;
     };
     if !info.managed && !force {
         return Err(refuse(target));
     }
-    let mut steps = vec![format!("stack {name} ({})", info.status)];
+    let mut steps = vec![format!("stack {name}")];
     if let Some(arn) = info.outputs.get("RoleArn") {
         steps.push(format!("with it, role {arn}"));
     }
@@ -135,6 +159,13 @@ async fn stack(
             changed: false,
         });
     }
+    // Only this deletion's events are shown: those after the last one so far.
+    let since = cloudformation::stack_events(&clients.cfn, name)
+        .await?
+        .iter()
+        .map(|e| e.timestamp + 1)
+        .max()
+        .unwrap_or(0);
     ctx.stop.begin_changes();
     cloudformation::delete_stack(&clients.cfn, name).await?;
     let step = ctx.ui.step(format!("Deleting stack {name}"));
@@ -146,7 +177,7 @@ async fn stack(
     let ended = wait::wait(
         &mut source,
         Goal::Delete,
-        0,
+        since,
         crate::role::DEFAULT_TIMEOUT,
         &ctx.stop,
         |e| {
@@ -217,8 +248,13 @@ async fn role(
         return Err(refuse(target));
     }
     if let Some(stack) = &info.stack {
+        let region = info
+            .stack_region
+            .as_deref()
+            .map(|r| format!(" --region {r}"))
+            .unwrap_or_default();
         return Err(Error::Conflict(format!(
-            "role {name} belongs to CloudFormation stack {stack}; deleting it alone would leave the stack broken\n  fix: serverless-s3-setup teardown --stack-name {stack}"
+            "role {name} belongs to CloudFormation stack {stack}; deleting it alone would leave the stack broken\n  fix: serverless-s3-setup teardown --stack-name {stack}{region}"
         )));
     }
     let (attached, inline, profiles) = tokio::join!(

@@ -68,6 +68,16 @@ fn pairs(tags: &[Tag]) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The tags the template sets on the role it makes: the stack and its region.
+pub const STACK_TAG: &str = "serverless-s3-setup:stack";
+pub const STACK_REGION_TAG: &str = "serverless-s3-setup:region";
+
+fn tag_value(tags: &[Tag], key: &str) -> Option<String> {
+    tags.iter()
+        .find(|t| t.key() == key)
+        .map(|t| t.value().to_string())
+}
+
 fn is_managed(tags: &[Tag]) -> bool {
     tags.iter()
         .any(|t| t.key() == MANAGED_BY_KEY && t.value() == MANAGED_BY_VALUE)
@@ -82,8 +92,11 @@ pub struct RoleInfo {
     pub trust: Option<Value>,
     /// Seconds since the epoch.
     pub created: Option<i64>,
-    /// The CloudFormation stack that made the role, from the tag CloudFormation sets.
+    /// The CloudFormation stack that made the role, from the tag its template sets
+    /// (`serverless-s3-setup:stack`; CloudFormation itself tags no IAM role).
     pub stack: Option<String>,
+    /// That stack's region (`serverless-s3-setup:region`): stacks are regional, roles global.
+    pub stack_region: Option<String>,
     /// The permissions boundary's ARN, if the role has one.
     pub boundary: Option<String>,
     pub tags: Vec<(String, String)>,
@@ -120,11 +133,8 @@ pub async fn get_role(client: &Client, name: &str) -> Result<Option<RoleInfo>, A
                     .assume_role_policy_document()
                     .and_then(policy::from_wire),
                 created: Some(role.create_date().secs()),
-                stack: role
-                    .tags()
-                    .iter()
-                    .find(|t| t.key() == "aws:cloudformation:stack-name")
-                    .map(|t| t.value().to_string()),
+                stack: tag_value(role.tags(), STACK_TAG),
+                stack_region: tag_value(role.tags(), STACK_REGION_TAG),
                 boundary: role
                     .permissions_boundary()
                     .and_then(|b| b.permissions_boundary_arn())

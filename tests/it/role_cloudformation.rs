@@ -484,3 +484,111 @@ async fn a_lost_create_stack_answer_is_recognised_as_this_runs_own_stack() {
     );
     assert!(aws.role(&role).await.is_some());
 }
+
+/// Ownership lives on the role (CloudFormation tags no IAM role): a stack's role is never
+/// changed with IAM nor deleted alone, and a role made with IAM is not mistaken for a stack.
+#[tokio::test]
+async fn each_method_keeps_to_what_it_made() {
+    let moto = moto();
+    let aws = aws(&moto.url()).await;
+    let bucket = unique("owner");
+    aws.create_bucket(&bucket).await;
+    let uri = format!("s3://{bucket}/d/");
+    let stack_role = format!("s-{bucket}");
+    run_json(
+        &moto.url(),
+        &args("cloudformation", &uri, "import", &stack_role),
+    );
+    let role = aws.role(&stack_role).await.unwrap();
+    let tag = |k: &str| {
+        role.tags()
+            .iter()
+            .find(|t| t.key() == k)
+            .map(|t| t.value().to_string())
+    };
+    assert_eq!(
+        tag("serverless-s3-setup:stack").as_deref(),
+        Some(stack_role.as_str())
+    );
+    assert_eq!(
+        tag("serverless-s3-setup:region").as_deref(),
+        Some("us-east-1")
+    );
+
+    // --method iam on the stack's role stops before any change.
+    let out = bin(&moto.url())
+        .args(args("iam", &uri, "import", &stack_role))
+        .output()
+        .unwrap();
+    let (_, stderr) = texts(&out);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!("belongs to CloudFormation stack {stack_role}")),
+        "{stderr}"
+    );
+    assert!(
+        aws.attached(&stack_role).await.is_empty(),
+        "no managed policy attached"
+    );
+
+    // teardown --role-name refuses, and names the command that works.
+    let out = bin(&moto.url())
+        .args(["teardown", "--role-name", &stack_role, "--yes"])
+        .output()
+        .unwrap();
+    let (_, stderr) = texts(&out);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "teardown --stack-name {stack_role} --region us-east-1"
+        )),
+        "{stderr}"
+    );
+    assert!(aws.role(&stack_role).await.is_some());
+
+    // From another region the stack is not found: the role says where it is.
+    let out = bin(&moto.url())
+        .args(args("cloudformation", &uri, "import", &stack_role))
+        .args(["--region", "eu-west-1"])
+        .output()
+        .unwrap();
+    let (_, stderr) = texts(&out);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("--region us-east-1"), "{stderr}");
+
+    // teardown --stack-name on a role made with IAM says what made it.
+    let iam_role = format!("i-{bucket}");
+    run_json(&moto.url(), &args("iam", &uri, "import", &iam_role));
+    let out = bin(&moto.url())
+        .args(["teardown", "--stack-name", &iam_role, "--yes"])
+        .output()
+        .unwrap();
+    let (_, stderr) = texts(&out);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!("teardown --role-name {iam_role}")),
+        "{stderr}"
+    );
+    assert!(aws.role(&iam_role).await.is_some());
+
+    // teardown --stack-name lists what it deleted, and only this deletion's events.
+    let out = bin(&moto.url())
+        .args([
+            "teardown",
+            "--stack-name",
+            &stack_role,
+            "--yes",
+            "-o",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = texts(&out);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("CREATE_"), "no earlier events: {stderr}");
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    assert!(
+        !report.to_string().contains("_COMPLETE"),
+        "what was deleted, not the stack's last status: {report}"
+    );
+}
