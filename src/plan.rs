@@ -106,8 +106,12 @@ pub enum Action {
     CreateAccessKey,
     CreateStack,
     UpdateStack,
-    /// The stack is in ROLLBACK_COMPLETE (its first create failed): it can only be deleted.
-    RecreateStack,
+    /// The stack can only be deleted and made again: its first create failed
+    /// (`ROLLBACK_COMPLETE`, `ROLLBACK_FAILED`) or it was only ever reviewed
+    /// (`REVIEW_IN_PROGRESS`, a change set never executed).
+    RecreateStack {
+        status: String,
+    },
     /// `--permissions-boundary` differs from the role's or user's boundary.
     SetBoundary {
         arn: String,
@@ -136,8 +140,12 @@ impl Action {
             Action::CreateAccessKey => format!("create an access key for {principal}"),
             Action::CreateStack => format!("create the stack, which creates {principal}"),
             Action::UpdateStack => format!("update the stack and {principal}"),
-            Action::RecreateStack => format!(
-                "delete the stack, left in ROLLBACK_COMPLETE by a failed first create (it cannot be updated), and create it again with {principal}"
+            Action::RecreateStack { status } => format!(
+                "delete the stack, left in {status} {} (it cannot be updated), and create it again with {principal}",
+                match status.as_str() {
+                    "REVIEW_IN_PROGRESS" => "by a change set that was never executed",
+                    _ => "by a failed first create",
+                }
             ),
             Action::SetBoundary { arn } => {
                 format!("set the permissions boundary of {principal} to {arn}")
@@ -640,7 +648,23 @@ fn stack_actions(
             name: name.to_string(),
             flag: "--stack-name",
         }),
-        Some(s) if s.status == "ROLLBACK_COMPLETE" => Ok(vec![Action::RecreateStack]),
+        // Every status of CloudFormation's "Stack status codes" page has an honest outcome.
+        Some(s) if matches!(s.status.as_str(), "ROLLBACK_COMPLETE" | "ROLLBACK_FAILED" | "REVIEW_IN_PROGRESS") => {
+            Ok(vec![Action::RecreateStack {
+                status: s.status.clone(),
+            }])
+        }
+        Some(s) if matches!(s.status.as_str(), "UPDATE_ROLLBACK_FAILED" | "IMPORT_ROLLBACK_FAILED") => {
+            Err(Error::Stack(format!(
+                "stack {name} is {}: CloudFormation could not roll an update back, so the role may be half-changed{}\n  fix: aws cloudformation continue-update-rollback --stack-name {name} (add --resources-to-skip for a resource that cannot roll back), then run this again",
+                s.status,
+                reason(s)
+            )))
+        }
+        Some(s) if s.status == "DELETE_FAILED" => Err(Error::Stack(format!(
+            "stack {name} is DELETE_FAILED: a deletion stopped half-way{}\n  fix: remove what blocks it (`aws cloudformation describe-stack-events --stack-name {name}` names the resource), then `aws cloudformation delete-stack --stack-name {name}` and run this again",
+            reason(s)
+        ))),
         Some(s) if s.status.ends_with("_IN_PROGRESS") => Err(Error::Conflict(format!(
             "stack {name} is busy ({}); wait for it to settle (`aws cloudformation describe-stacks --stack-name {name}`), then run this again",
             s.status
@@ -689,6 +713,15 @@ fn same_parameters(current: &BTreeMap<String, String>, planned: &BTreeMap<String
             Some(c) => c == v,
             None => false,
         })
+}
+
+/// `: REASON` from DescribeStacks' StackStatusReason, when CloudFormation gave one.
+fn reason(stack: &StackInfo) -> String {
+    stack
+        .status_reason
+        .as_deref()
+        .map(|r| format!(": {r}"))
+        .unwrap_or_default()
 }
 
 /// A list parameter's items, as AWS (`a,b`) or moto (`['a', 'b']`) spells it.
@@ -1362,6 +1395,72 @@ mod tests {
             .into(),
             template_tag: Some(template::hash()),
             tags: vec![],
+            status_reason: None,
+        }
+    }
+
+    /// Every status on CloudFormation's "Stack status codes" page, scripted: each has an
+    /// honest outcome, never "unchanged" for a broken stack nor a raw ValidationError.
+    #[test]
+    fn every_stack_status_has_an_honest_outcome() {
+        let cfn = Method::Cloudformation;
+        let params = role(cfn, &stack_inputs(), &facts(), &RoleState::default())
+            .unwrap()
+            .stack_parameters;
+        let plan_for = |status: &str| {
+            let mut s = stack(status, true, params.clone());
+            s.status_reason = Some("Role: access denied".into());
+            role(
+                cfn,
+                &stack_inputs(),
+                &facts(),
+                &RoleState {
+                    stack: Some(s),
+                    ..RoleState::default()
+                },
+            )
+        };
+        for status in ["ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "REVIEW_IN_PROGRESS"] {
+            let plan = plan_for(status).unwrap();
+            assert_eq!(
+                plan.actions,
+                [Action::RecreateStack {
+                    status: status.into()
+                }]
+            );
+            assert!(plan.describe(&plan.actions[0]).contains(status));
+        }
+        for status in ["UPDATE_ROLLBACK_FAILED", "IMPORT_ROLLBACK_FAILED"] {
+            let err = plan_for(status).unwrap_err().to_string();
+            assert!(err.contains("continue-update-rollback"), "{status}: {err}");
+        }
+        let err = plan_for("DELETE_FAILED").unwrap_err().to_string();
+        assert!(
+            err.contains("Role: access denied") && err.contains("delete-stack"),
+            "{err}"
+        );
+        for status in [
+            "CREATE_COMPLETE",
+            "UPDATE_COMPLETE",
+            "UPDATE_ROLLBACK_COMPLETE",
+            "IMPORT_COMPLETE",
+            "IMPORT_ROLLBACK_COMPLETE",
+        ] {
+            assert!(plan_for(status).unwrap().actions.is_empty(), "{status}");
+        }
+        for status in [
+            "CREATE_IN_PROGRESS",
+            "UPDATE_IN_PROGRESS",
+            "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS",
+            "UPDATE_ROLLBACK_IN_PROGRESS",
+            "DELETE_IN_PROGRESS",
+            "IMPORT_IN_PROGRESS",
+            "ROLLBACK_IN_PROGRESS",
+        ] {
+            assert!(
+                matches!(plan_for(status), Err(Error::Conflict(_))),
+                "{status}"
+            );
         }
     }
 
@@ -1415,7 +1514,12 @@ mod tests {
             &with(stack("ROLLBACK_COMPLETE", true, params.clone())),
         )
         .unwrap();
-        assert_eq!(failed.actions, [Action::RecreateStack]);
+        assert_eq!(
+            failed.actions,
+            [Action::RecreateStack {
+                status: "ROLLBACK_COMPLETE".into()
+            }]
+        );
         assert!(failed
             .describe(&failed.actions[0])
             .contains("cannot be updated"));

@@ -682,10 +682,12 @@ async fn apply_stack(
     let params = &plan.stack_parameters;
     let mut changed = plan.changes();
     let run = cloudformation::Run::new();
-    if plan.actions.contains(&Action::RecreateStack) {
-        let step = ctx
-            .ui
-            .step(format!("Deleting stack {name} (ROLLBACK_COMPLETE)"));
+    let recreate = plan.actions.iter().find_map(|a| match a {
+        Action::RecreateStack { status } => Some(status.clone()),
+        _ => None,
+    });
+    if let Some(status) = &recreate {
+        let step = ctx.ui.step(format!("Deleting stack {name} ({status})"));
         match cloudformation::delete_stack_and_wait(&clients.cfn, name).await {
             Ok(()) => step.done("deleted"),
             Err(e) => {
@@ -694,8 +696,7 @@ async fn apply_stack(
             }
         }
     }
-    if plan.actions.contains(&Action::CreateStack) || plan.actions.contains(&Action::RecreateStack)
-    {
+    if plan.actions.contains(&Action::CreateStack) || recreate.is_some() {
         let entry = journal.begin(Resource::Stack {
             name: name.to_string(),
         });
@@ -770,10 +771,22 @@ async fn apply_stack(
                 )
                 .await?;
                 described = last;
+                // "As before" only when CloudFormation says the rollback completed.
                 settled(name, &ended).map_err(|e| match (&ended, e) {
-                    (crate::wait::Ended::Failed { .. }, Error::Stack(msg)) => Error::Stack(format!(
-                        "{msg}\nCloudFormation rolled the update back: the role is as it was before this run"
-                    )),
+                    (crate::wait::Ended::Failed { status, .. }, Error::Stack(msg))
+                        if status == "UPDATE_ROLLBACK_COMPLETE" =>
+                    {
+                        Error::Stack(format!(
+                            "{msg}\nCloudFormation rolled the update back: the role is as it was before this run"
+                        ))
+                    }
+                    (crate::wait::Ended::Failed { status, .. }, Error::Stack(msg))
+                        if status == "UPDATE_ROLLBACK_FAILED" =>
+                    {
+                        Error::Stack(format!(
+                            "{msg}\nCloudFormation could not roll the update back, so the role may be half-changed\n  fix: aws cloudformation continue-update-rollback --stack-name {name}, then run this again"
+                        ))
+                    }
                     (_, e) => e,
                 })?;
             }

@@ -58,6 +58,8 @@ pub struct StackInfo {
     pub template_tag: Option<String>,
     /// Every stack-level tag, which CloudFormation also puts on the role it makes.
     pub tags: Vec<(String, String)>,
+    /// Why the stack is in its status, when CloudFormation says.
+    pub status_reason: Option<String>,
 }
 
 /// One stack event, oldest-first order is up to the caller.
@@ -120,6 +122,7 @@ pub async fn describe_stack(client: &Client, name: &str) -> Result<Option<StackI
         status,
         managed: tag(MANAGED_BY_KEY).as_deref() == Some(MANAGED_BY_VALUE),
         template_tag: tag(TEMPLATE_TAG),
+        status_reason: stack.stack_status_reason().map(str::to_string),
         tags: stack
             .tags()
             .iter()
