@@ -665,7 +665,7 @@ pub fn ci_command(ctx: &Context, o: &AccessKeyOutcome) -> String {
         words.extend(["--kms-key".into(), key.to_string()]);
     }
     words.extend(o.guardrails.flags());
-    words.extend(crate::output::connection_flags(&ctx.conn));
+    words.extend(crate::output::connection_flags(&ctx.conn, None));
     words.push("--yes".into());
     crate::output::command_line(words.iter().map(String::as_str))
 }

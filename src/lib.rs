@@ -78,6 +78,7 @@ where
     let Some(clients) = clients else {
         let facts = plan::Facts {
             bucket_region: ctx.conn.region.clone(),
+            region: ctx.conn.region.clone(),
             ..plan::Facts::default()
         };
         return Ok((facts, S::default()));

@@ -197,7 +197,8 @@ pub fn render_role_plan(ui: &Ui, plan: &RolePlan) -> String {
                 plan.policy_name
             ));
             summary.push(format!(
-                "stack:  {stack} (CloudFormation, template `serverless-s3-setup template`)"
+                "stack:  {stack} in {} (CloudFormation, template `serverless-s3-setup template`)",
+                plan.stack_region.as_deref().unwrap_or("the default region")
             ));
         }
         (None, Some(arn)) => summary.push(format!("policy: {} ({arn})", plan.policy_name)),
@@ -298,13 +299,14 @@ fn indent(s: &str) -> String {
 }
 
 /// `--profile`/`--region` as given, for a command line that repeats this run.
-pub fn connection_flags(conn: &crate::aws::Connection) -> Vec<String> {
+/// `region` is pinned even when it was not given, where it matters (a stack's region).
+pub fn connection_flags(conn: &crate::aws::Connection, region: Option<&str>) -> Vec<String> {
     let mut words = Vec::new();
     if let Some(p) = &conn.profile {
         words.extend(["--profile".to_string(), p.clone()]);
     }
-    if let Some(r) = &conn.region {
-        words.extend(["--region".to_string(), r.clone()]);
+    if let Some(r) = conn.region.as_deref().or(region) {
+        words.extend(["--region".to_string(), r.to_string()]);
     }
     words
 }

@@ -54,6 +54,8 @@ pub struct RoleInputs {
 #[derive(Debug, Clone, Default)]
 pub struct Facts {
     pub account: Option<AccountId>,
+    /// The region the calls go to: where a stack is made (stacks are regional, roles global).
+    pub region: Option<String>,
     pub partition: Option<Partition>,
     pub bucket_region: Option<String>,
     pub detected_kms_key: Option<KmsKeyArn>,
@@ -76,6 +78,7 @@ impl Facts {
             findings,
             warnings: bucket.warnings.clone(),
             bucket: Some(bucket),
+            region: None,
         }
     }
 }
@@ -439,6 +442,9 @@ pub struct RolePlan {
     pub policy_arn: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stack_name: Option<StackName>,
+    /// The stack's region, for `--method cloudformation`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stack_region: Option<String>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub stack_parameters: BTreeMap<String, String>,
     pub tidb_account_id: AccountId,
@@ -545,6 +551,7 @@ pub fn role(
         role_arn,
         policy_arn,
         stack_name: inputs.stack_name.clone(),
+        stack_region: inputs.stack_name.as_ref().and(facts.region.clone()),
         stack_parameters,
         role_name: inputs.role_name.clone(),
         policy_name: inputs.policy_name.clone(),

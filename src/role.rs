@@ -70,6 +70,9 @@ pub struct RoleOutcome {
     pub actions: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stack_name: Option<StackName>,
+    /// Where the stack is: stacks are regional, roles global.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stack_region: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stack_id: Option<String>,
     /// The checks run on what was made (see `verify`).
@@ -314,6 +317,7 @@ pub async fn run(
             false => Vec::new(),
         },
         stack_name: plan.stack_name.clone(),
+        stack_region: plan.stack_region.clone(),
         stack_id: stack.map(|s| s.id),
         verify: crate::verify::Report {
             ok: true,
@@ -431,7 +435,7 @@ async fn gather(
         bucket
             .settle_aws_managed_key(clients, inputs.location.bucket(), state.0.account.as_str())
             .await?;
-        return facts(state, bucket);
+        return facts(clients, state, bucket);
     }
     let state = async {
         let (caller, role) = tokio::join!(
@@ -480,14 +484,17 @@ async fn gather(
     bucket
         .settle_aws_managed_key(clients, inputs.location.bucket(), state.0.account.as_str())
         .await?;
-    facts(state, bucket)
+    facts(clients, state, bucket)
 }
 
 fn facts(
+    clients: &Clients,
     (caller, state): (sts::Caller, RoleState),
     bucket: detect::BucketFacts,
 ) -> Result<(Facts, RoleState), Error> {
-    Ok((Facts::detected(caller, bucket), state))
+    let mut facts = Facts::detected(caller, bucket);
+    facts.region = Some(clients.region().to_string());
+    Ok((facts, state))
 }
 
 /// Makes the plan's changes, recording each creation in the journal before it is requested.
@@ -892,7 +899,11 @@ pub fn ci_command(ctx: &Context, o: &RoleOutcome) -> String {
     }
     // The guardrails too, so that a rerun in CI keeps the role within them.
     words.extend(o.guardrails.flags());
-    words.extend(crate::output::connection_flags(&ctx.conn));
+    // The stack's region is pinned, so that CI finds the stack wherever its AWS_REGION points.
+    words.extend(crate::output::connection_flags(
+        &ctx.conn,
+        o.stack_region.as_deref(),
+    ));
     words.push("--yes".into());
     crate::output::command_line(words.iter().map(String::as_str))
 }
@@ -965,6 +976,7 @@ mod tests {
             external_id: Some("ext-1".parse().unwrap()),
             actions: vec![],
             stack_name: Some("r".parse().unwrap()),
+            stack_region: Some("us-east-1".into()),
             stack_id: None,
             verify: crate::verify::Report {
                 ok: true,
@@ -986,7 +998,7 @@ mod tests {
             "serverless-s3-setup role --method cloudformation --uri 's3://bkt1/my dir/' --access export \
              --tidb-account-id 380838443567 --external-id ext-1 --role-name r --policy-name r-policy \
              --stack-name r --kms-key arn:aws:kms:us-east-1:123456789012:key/k1 --path /tidb/ \
-             --tag 'team=data eng' --profile prod --yes"
+             --tag 'team=data eng' --profile prod --region us-east-1 --yes"
         );
     }
 }

@@ -495,9 +495,13 @@ async fn each_method_keeps_to_what_it_made() {
     aws.create_bucket(&bucket).await;
     let uri = format!("s3://{bucket}/d/");
     let stack_role = format!("s-{bucket}");
-    run_json(
+    let made = run_json(
         &moto.url(),
         &args("cloudformation", &uri, "import", &stack_role),
+    );
+    assert_eq!(
+        made["stack_region"], "us-east-1",
+        "the stack's region is explicit"
     );
     let role = aws.role(&stack_role).await.unwrap();
     let tag = |k: &str| {
