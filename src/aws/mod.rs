@@ -130,28 +130,130 @@ async fn resolve_credentials(
     conn: &Connection,
     region: &Region,
 ) -> Result<SharedCredentialsProvider, Error> {
-    // On a machine with no credentials the chain ends at instance metadata; keep that probe short.
-    let imds = aws_config::imds::Client::builder()
-        .connect_timeout(Duration::from_millis(500))
-        .read_timeout(Duration::from_millis(800))
-        .max_attempts(1)
-        .build();
-    let mut chain = aws_config::default_provider::credentials::DefaultCredentialsChain::builder()
-        .region(region.clone())
-        .imds_client(imds);
-    if let Some(profile) = &conn.profile {
-        chain = chain.profile_name(profile);
+    // An explicit profile wins over environment keys, as the AWS CLI has it; the default chain
+    // would take AWS_ACCESS_KEY_ID first.
+    let provider = match &conn.profile {
+        Some(profile) => {
+            check_profile(profile)?;
+            SharedCredentialsProvider::new(
+                aws_config::profile::ProfileFileCredentialsProvider::builder()
+                    .profile_name(profile)
+                    .build(),
+            )
+        }
+        None => {
+            // On a machine with no credentials the chain ends at instance metadata: only
+            // those probes are bounded, so that such a machine fails in seconds, while a
+            // credential helper or an SSO login takes as long as it takes.
+            let imds = aws_config::imds::Client::builder()
+                .connect_timeout(Duration::from_millis(500))
+                .read_timeout(Duration::from_millis(800))
+                .max_attempts(1)
+                .build();
+            SharedCredentialsProvider::new(
+                aws_config::default_provider::credentials::DefaultCredentialsChain::builder()
+                    .region(region.clone())
+                    .imds_client(imds)
+                    .build()
+                    .await,
+            )
+        }
+    };
+    // Asked once now, so that missing or expired credentials are reported before anything
+    // else; the clients then get the provider itself, which refreshes what expires (instance
+    // and container credentials rotate during a long stack wait).
+    let first = provider
+        .provide_credentials()
+        .await
+        .map_err(|e| credentials_error(conn, &e))?;
+    Ok(SharedCredentialsProvider::new(Prefetched {
+        first: std::sync::Mutex::new(Some(first)),
+        inner: provider,
+    }))
+}
+
+/// A provider whose first answer was already fetched; later ones come from `inner`.
+#[derive(Debug)]
+struct Prefetched {
+    first: std::sync::Mutex<Option<aws_credential_types::Credentials>>,
+    inner: SharedCredentialsProvider,
+}
+
+impl ProvideCredentials for Prefetched {
+    fn provide_credentials<'a>(
+        &'a self,
+    ) -> aws_credential_types::provider::future::ProvideCredentials<'a>
+    where
+        Self: 'a,
+    {
+        let first = self.first.lock().map(|mut f| f.take()).unwrap_or(None);
+        match first {
+            Some(credentials) => {
+                aws_credential_types::provider::future::ProvideCredentials::ready(Ok(credentials))
+            }
+            None => self.inner.provide_credentials(),
+        }
     }
-    let chain = chain.build().await;
-    let loaded = tokio::time::timeout(Duration::from_secs(4), chain.provide_credentials()).await;
-    match loaded {
-        Ok(Ok(creds)) => Ok(SharedCredentialsProvider::new(creds)),
-        Ok(Err(e)) => Err(credentials_error(conn, &e)),
-        Err(_) => Err(Error::Credentials {
-            message: "timed out looking for AWS credentials".into(),
-            fix: credentials_fix(conn),
-        }),
+}
+
+/// The shared config and credentials files, as the SDK finds them.
+fn profile_files() -> Vec<std::path::PathBuf> {
+    let home = std::env::var_os("HOME").map(std::path::PathBuf::from);
+    let file = |var: &str, default: &str| {
+        std::env::var_os(var)
+            .map(std::path::PathBuf::from)
+            .or_else(|| home.as_ref().map(|h| h.join(default)))
+    };
+    [
+        file("AWS_CONFIG_FILE", ".aws/config"),
+        file("AWS_SHARED_CREDENTIALS_FILE", ".aws/credentials"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
+/// The profiles named in the config and credentials files: `[default]`, `[profile NAME]`,
+/// `[NAME]`.
+fn profiles_in(files: &[std::path::PathBuf]) -> Vec<String> {
+    let mut names = Vec::new();
+    for file in files {
+        let Ok(text) = std::fs::read_to_string(file) else {
+            continue;
+        };
+        for line in text.lines() {
+            let line = line.trim();
+            if let Some(header) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+                let name = header.trim();
+                let name = name.strip_prefix("profile ").unwrap_or(name).trim();
+                if !name.starts_with("sso-session ") && !names.iter().any(|n| n == name) {
+                    names.push(name.to_string());
+                }
+            }
+        }
     }
+    names
+}
+
+/// A `--profile` (or AWS_PROFILE) that no file defines is bad input, not "no credentials".
+fn check_profile(profile: &str) -> Result<(), Error> {
+    let files = profile_files();
+    let known = profiles_in(&files);
+    if known.iter().any(|p| p == profile) {
+        return Ok(());
+    }
+    let searched: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+    Err(Error::invalid(
+        "--profile",
+        format!(
+            "names profile {profile:?}, which is in neither {}; {}",
+            searched.join(" nor "),
+            match known.is_empty() {
+                true => "there are no profiles: run `aws configure --profile NAME`".to_string(),
+                false => format!("the profiles there are {}", known.join(", ")),
+            }
+        ),
+    ))
 }
 
 fn credentials_error(conn: &Connection, e: &CredentialsError) -> Error {
@@ -196,5 +298,27 @@ fn credentials_fix(conn: &Connection) -> String {
             "check profile `{p}` in ~/.aws/config (for SSO: `aws sso login --profile {p}`), or run `aws configure --profile {p}`"
         ),
         None => "run `aws configure`, set AWS_PROFILE (and `aws sso login --profile NAME` for SSO), or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn profiles_are_read_from_both_files() {
+        let dir = std::env::temp_dir().join(format!("s3setup-profiles-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let config = dir.join("config");
+        let credentials = dir.join("credentials");
+        std::fs::write(
+            &config,
+            "[default]\nregion = us-east-1\n[profile prod]\nsso_session = x\n[sso-session x]\n",
+        )
+        .unwrap();
+        std::fs::write(&credentials, "[ci]\naws_access_key_id = A\n").unwrap();
+        let names = profiles_in(&[config, credentials, dir.join("missing")]);
+        assert_eq!(names, ["default", "prod", "ci"]);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

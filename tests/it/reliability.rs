@@ -482,3 +482,68 @@ async fn sigint_and_sigterm_during_teardown_leave_it_finished_or_resumable() {
         }
     }
 }
+
+/// An explicit --profile wins over environment keys, as the AWS CLI has it; a profile that no
+/// file defines is bad input (exit 2), naming the files searched and the profiles there.
+#[tokio::test]
+async fn an_explicit_profile_wins_and_a_missing_one_is_named() {
+    let moto = moto();
+    let aws = aws(&moto.url()).await;
+    let bucket = unique("profile");
+    aws.create_bucket(&bucket).await;
+    let dir = moto::tmp_dir().join(format!("profile-{bucket}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let credentials = dir.join("credentials");
+    std::fs::write(
+        &credentials,
+        "[tidb]\naws_access_key_id = AKIAPROFILEKEY000001\naws_secret_access_key = x\n",
+    )
+    .unwrap();
+    let proxy = Proxy::start(moto.port);
+    let args = [
+        "role",
+        "--method",
+        "iam",
+        "--uri",
+        &format!("s3://{bucket}/d/"),
+        "--access",
+        "import",
+        "--tidb-account-id",
+        TIDB_ACCOUNT,
+        "--external-id",
+        EXTERNAL_ID,
+        "--dry-run",
+    ];
+    let out = bin(&proxy.url())
+        .env("AWS_SHARED_CREDENTIALS_FILE", &credentials)
+        .args(args)
+        .args(["--profile", "tidb"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", texts(&out).1);
+    let signed = proxy.authorizations();
+    assert!(!signed.is_empty());
+    assert!(
+        signed
+            .iter()
+            .all(|a| a.contains("Credential=AKIAPROFILEKEY000001/")),
+        "the profile's key, not AWS_ACCESS_KEY_ID: {signed:?}"
+    );
+
+    proxy.reset();
+    let out = bin(&proxy.url())
+        .env("AWS_SHARED_CREDENTIALS_FILE", &credentials)
+        .args(args)
+        .args(["--profile", "nope"])
+        .output()
+        .unwrap();
+    let (_, stderr) = texts(&out);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("--profile")
+            && stderr.contains(credentials.to_str().unwrap())
+            && stderr.contains("tidb"),
+        "{stderr}"
+    );
+    assert!(proxy.seen().is_empty(), "{:?}", proxy.seen());
+}

@@ -66,6 +66,8 @@ struct State {
     seen: Vec<String>,
     /// The body of each request, in the order of `seen`.
     bodies: Vec<Vec<u8>>,
+    /// The Authorization header of each request, in the order of `seen`.
+    authorizations: Vec<String>,
     rules: Vec<Rule>,
 }
 
@@ -126,10 +128,16 @@ impl Proxy {
             .collect()
     }
 
+    /// The Authorization header of each request: which access key signed it.
+    pub fn authorizations(&self) -> Vec<String> {
+        self.state.lock().unwrap().authorizations.clone()
+    }
+
     pub fn reset(&self) {
         let mut s = self.state.lock().unwrap();
         s.seen.clear();
         s.bodies.clear();
+        s.authorizations.clear();
         s.rules.clear();
     }
 }
@@ -142,6 +150,7 @@ fn serve(mut client: TcpStream, upstream: u16, state: &Mutex<State>) -> std::io:
     let mut chunked = false;
     let mut request_line = String::new();
     let mut target = None;
+    let mut authorization = String::new();
     loop {
         let mut line = String::new();
         if reader.read_line(&mut line)? == 0 {
@@ -161,6 +170,9 @@ fn serve(mut client: TcpStream, upstream: u16, state: &Mutex<State>) -> std::io:
                 .rsplit('.')
                 .next()
                 .map(str::to_string);
+        }
+        if lower.starts_with("authorization:") {
+            authorization = line.trim().to_string();
         }
         if lower.starts_with("transfer-encoding:") && lower.contains("chunked") {
             chunked = true;
@@ -200,6 +212,7 @@ fn serve(mut client: TcpStream, upstream: u16, state: &Mutex<State>) -> std::io:
         let mut s = state.lock().unwrap();
         s.seen.push(action.clone());
         s.bodies.push(body.clone());
+        s.authorizations.push(authorization.clone());
         let n = s.seen.len();
         let nth_of_action = s.seen.iter().filter(|a| **a == action).count();
         let rule = s.rules.iter_mut().find(|r| {
