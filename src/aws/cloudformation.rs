@@ -247,6 +247,8 @@ pub async fn delete_stack(client: &Client, name: &str) -> Result<(), AwsError> {
     client
         .delete_stack()
         .stack_name(name)
+        // The SDK's retries of this call carry the same token: one deletion, however often sent.
+        .client_request_token(Run::new().token("delete"))
         .send()
         .await
         .map_err(|e| AwsError::from_sdk("cloudformation:DeleteStack", e))?;
