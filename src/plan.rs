@@ -1323,6 +1323,7 @@ mod tests {
         let state = UserState {
             user: Some(UserInfo {
                 arn: first.user_arn.clone(),
+                user_id: "AIDAEXAMPLE".into(),
                 managed: true,
                 boundary: None,
                 tags: vec![],
@@ -1352,6 +1353,7 @@ mod tests {
         let foreign = UserState {
             user: Some(UserInfo {
                 arn: first.user_arn,
+                user_id: "AIDAEXAMPLE".into(),
                 managed: false,
                 boundary: None,
                 tags: vec![],

@@ -149,6 +149,8 @@ pub struct Evidence {
     /// Whether the bucket is in the principal's account, where its bucket policy alone may
     /// grant; `None` when not read.
     pub bucket_in_account: Option<bool>,
+    /// A user's unique ID (`AIDA…`), its requests' `aws:userid`.
+    pub user_id: Option<String>,
 }
 
 /// What KMS says of the bucket's customer-managed key.
@@ -198,6 +200,7 @@ impl Default for Evidence {
             boundary: None,
             tags: Vec::new(),
             bucket_in_account: None,
+            user_id: None,
         }
     }
 }
@@ -346,6 +349,11 @@ impl TidbRequest {
             Subject::User { name } => {
                 base.set("aws:PrincipalType", "User")
                     .set("aws:username", name.as_str());
+                // A user's requests carry its unique ID; a role session's carries the role's
+                // ID and a session name TiDB Cloud chooses, which cannot be known.
+                if let Some(id) = &ev.user_id {
+                    base.set("aws:userid", id);
+                }
             }
         }
         // Neither an assumed role nor a long-term access key carries MFA: the key is absent,
@@ -1098,7 +1106,7 @@ pub async fn gather(
             Subject::Role { name, .. } => {
                 let role = iam::get_role(&clients.iam, name).await?;
                 let Some(role) = role else {
-                    return Ok::<_, Error>((None, None, None, Vec::new(), None, Vec::new()));
+                    return Ok::<_, Error>((None, None, None, Vec::new(), None, Vec::new(), None));
                 };
                 let (attached, inline, boundary) = tokio::join!(
                     iam::attached_role_policies(&clients.iam, name),
@@ -1114,12 +1122,13 @@ pub async fn gather(
                     policies,
                     boundary?,
                     role.tags,
+                    None,
                 ))
             }
             Subject::User { name } => {
                 let name = name.as_str();
                 let Some(user) = iam::get_user(&clients.iam, name).await? else {
-                    return Ok((None, None, None, Vec::new(), None, Vec::new()));
+                    return Ok((None, None, None, Vec::new(), None, Vec::new(), None));
                 };
                 let (attached, inline, groups, boundary) = tokio::join!(
                     iam::attached_user_policies(&clients.iam, name),
@@ -1136,12 +1145,20 @@ pub async fn gather(
                         iam::inline_documents(&clients.iam, PrincipalKind::Group, &group).await?,
                     );
                 }
-                Ok((Some(user.arn), None, None, policies, boundary?, user.tags))
+                Ok((
+                    Some(user.arn),
+                    None,
+                    None,
+                    policies,
+                    boundary?,
+                    user.tags,
+                    Some(user.user_id),
+                ))
             }
         }
     };
     let (bucket, principal) = tokio::join!(bucket, principal);
-    let (principal_arn, created, trust, policies, boundary, tags) = principal?;
+    let (principal_arn, created, trust, policies, boundary, tags, user_id) = principal?;
     let mut bucket = bucket?;
     let partition = principal_arn
         .as_deref()
@@ -1188,6 +1205,7 @@ pub async fn gather(
         boundary,
         tags,
         bucket_in_account,
+        user_id,
     })
 }
 
@@ -1459,6 +1477,47 @@ mod tests {
             },
             ..Evidence::default()
         }
+    }
+
+    /// `aws:userid` is known for a user (its unique ID); for a role session it holds a session
+    /// name TiDB Cloud chooses, so a condition on it warns.
+    #[test]
+    fn the_userid_of_a_user_is_known_and_of_a_role_session_not() {
+        let deny_others = json!({"Effect": "Deny", "Action": "s3:*", "Resource": "*", "Condition": {"StringNotLike": {"aws:userid": ["AIDAEXAMPLE", "AROAEXAMPLE:*"]}}});
+        let user = Subject::User {
+            name: "dir".parse().unwrap(),
+        };
+        let e = Expectations {
+            tidb_account: None,
+            external_id: None,
+            ..expectations(Access::Import)
+        };
+        let mut ev = good(Access::Import);
+        ev.principal_arn = Some("arn:aws:iam::123456789012:user/dir".into());
+        ev.trust = None;
+        ev.user_id = Some("AIDAEXAMPLE".into());
+        ev.policies
+            .push(("d".into(), json!({"Statement": [deny_others.clone()]})));
+        assert_eq!(
+            status(&checks(&user, &e, &ev, "x"), "permissions"),
+            Status::Pass
+        );
+        ev.user_id = Some("AIDAOTHER".into());
+        assert_eq!(
+            status(&checks(&user, &e, &ev, "x"), "permissions"),
+            Status::Fail
+        );
+
+        let mut ev = good(Access::Import);
+        ev.policies
+            .push(("d".into(), json!({"Statement": [deny_others]})));
+        let r = checks(&role(), &expectations(Access::Import), &ev, "x");
+        let c = r.checks.iter().find(|c| c.name == "permissions").unwrap();
+        assert!(
+            c.status == Status::Warn && c.finding.contains("aws:userid"),
+            "{}",
+            c.finding
+        );
     }
 
     /// Issue 14, cause 3: within one account, the bucket policy may grant on its own.

@@ -365,6 +365,8 @@ pub async fn delete_policy(client: &Client, arn: &str) -> Result<(), AwsError> {
 #[derive(Debug, Clone)]
 pub struct UserInfo {
     pub arn: String,
+    /// IAM's unique ID of the user (`AIDA…`): `aws:userid` in its requests.
+    pub user_id: String,
     pub managed: bool,
     /// The permissions boundary's ARN, if the user has one.
     pub boundary: Option<String>,
@@ -433,6 +435,7 @@ pub async fn get_user(client: &Client, name: &str) -> Result<Option<UserInfo>, A
             crate::debug!("iam:GetUser {name} -> {}", user.arn());
             Ok(Some(UserInfo {
                 arn: user.arn().to_string(),
+                user_id: user.user_id().to_string(),
                 managed: is_managed(user.tags()),
                 boundary: user
                     .permissions_boundary()
