@@ -438,19 +438,19 @@ async fn apply(
         "TiDB Cloud {} access to s3://{}/{} for user {user} (serverless-s3-setup)",
         plan.access, plan.bucket, plan.prefix
     );
+    let run = crate::aws::Run::new();
+    let wanted = apply::WantedPolicy {
+        name: &plan.policy_name,
+        arn: &plan.policy_arn,
+        document: &plan.permissions_policy,
+        description: &description,
+        guard: &plan.guardrails,
+    };
     let (policy, created) = tokio::join!(
-        apply::converge_policy(
-            clients,
-            &plan.actions,
-            &plan.policy_name,
-            &plan.policy_arn,
-            &plan.permissions_policy,
-            &description,
-            &plan.guardrails,
-        ),
+        apply::converge_policy(clients, &plan.actions, &wanted, &run),
         async {
             match has(Action::CreateUser) {
-                true => iam::create_user(&clients.iam, user, &plan.guardrails)
+                true => iam::create_user(&clients.iam, user, &plan.guardrails, &run)
                     .await
                     .map(|_| ()),
                 false => Ok(()),
@@ -466,22 +466,32 @@ async fn apply(
     let result: Result<NewAccessKey, Error> = async {
         // Another run may have made the same policy or user a moment earlier: take them over
         // if they are this tool's, rather than fail or duplicate.
+        // What turns out to be this run's own (a create retried after a lost answer) stays in
+        // the undo.
         match policy {
             Err(e) if e.code.as_deref() == Some("EntityAlreadyExists") => {
-                apply::adopt_policy(
+                let ours = apply::adopt_policy(
                     clients,
                     &plan.policy_arn,
                     &plan.policy_name,
                     &plan.permissions_policy,
+                    &run,
                 )
-                .await?
+                .await?;
+                if let (true, Some(entry)) = (ours, policy_entry) {
+                    journal.confirm(entry);
+                }
             }
             other => other?,
         }
         match created {
             Err(e) if e.code.as_deref() == Some("EntityAlreadyExists") => {
                 match iam::get_user(&clients.iam, user).await? {
-                    Some(u) if u.managed => {}
+                    Some(u) if u.managed => {
+                        if let (true, Some(entry)) = (iam::made_by(&u.tags, &run), user_entry) {
+                            journal.confirm(entry);
+                        }
+                    }
                     _ => {
                         return Err(Error::NotManaged {
                             kind: "user",

@@ -11,20 +11,34 @@ use crate::error::{AwsError, Error};
 use crate::inputs::{Guardrails, PolicyName};
 use crate::plan::Action;
 
+/// The managed policy a plan wants: the same for a role and for a user.
+pub struct WantedPolicy<'a> {
+    pub name: &'a PolicyName,
+    pub arn: &'a str,
+    pub document: &'a Value,
+    pub description: &'a str,
+    pub guard: &'a Guardrails,
+}
+
 /// Creates the policy, or replaces its document, as the plan says.
 pub async fn converge_policy(
     clients: &Clients,
     actions: &[Action],
-    name: &PolicyName,
-    arn: &str,
-    document: &Value,
-    description: &str,
-    guard: &Guardrails,
+    policy: &WantedPolicy<'_>,
+    run: &crate::aws::Run,
 ) -> Result<(), AwsError> {
     if actions.contains(&Action::CreatePolicy) {
-        iam::create_policy(&clients.iam, name.as_str(), document, description, guard).await?;
+        iam::create_policy(
+            &clients.iam,
+            policy.name.as_str(),
+            policy.document,
+            policy.description,
+            policy.guard,
+            run,
+        )
+        .await?;
     } else if actions.contains(&Action::UpdatePolicy) {
-        replace_default_version(clients, arn, document).await?;
+        replace_default_version(clients, policy.arn, policy.document).await?;
     }
     Ok(())
 }
@@ -75,14 +89,16 @@ pub async fn replace_default_version(
     Ok(())
 }
 
-/// A policy of this name appeared since the plan was made (another run): if this tool made
-/// it, bring its document to the plan; otherwise leave it alone.
+/// A policy of this name appeared since the plan was made (another run, or this run's own
+/// create retried after a lost answer): if this tool made it, bring its document to the plan;
+/// otherwise leave it alone. `Ok(true)` when it is this run's own, which its undo must remove.
 pub async fn adopt_policy(
     clients: &Clients,
     arn: &str,
     name: &PolicyName,
     document: &Value,
-) -> Result<(), Error> {
+    run: &crate::aws::Run,
+) -> Result<bool, Error> {
     let Some(info) = iam::get_policy(&clients.iam, arn).await? else {
         return Err(Error::Conflict(format!(
             "policy {name} was being created and deleted at the same time by another run; run this again"
@@ -99,7 +115,7 @@ pub async fn adopt_policy(
     if !current.is_some_and(|doc| crate::policy::same(&doc, document)) {
         replace_default_version(clients, arn, document).await?;
     }
-    Ok(())
+    Ok(iam::made_by(&info.tags, run))
 }
 
 /// Deletes a managed policy in AWS's order: its non-default versions first, then the policy.

@@ -1010,8 +1010,9 @@ impl Guardrails {
         self.tags.iter().chain(&self.recorded)
     }
 
-    /// IAM's limit of tags on one resource, less the one this tool sets.
-    pub const MAX_TAGS: usize = 49;
+    /// IAM's limit of tags on one resource, less the three this tool sets (managed-by, the
+    /// access, the run).
+    pub const MAX_TAGS: usize = 47;
 
     /// The flags that give these guardrails again, for a printed command line.
     pub fn flags(&self) -> Vec<String> {
@@ -1036,7 +1037,7 @@ impl Guardrails {
     ) -> Result<Guardrails, Invalid> {
         if tags.len() > Self::MAX_TAGS {
             return invalid(format!(
-                "is given {} times; IAM allows 50 tags and this tool sets one",
+                "is given {} times; IAM allows 50 tags and this tool sets three",
                 tags.len()
             ));
         }

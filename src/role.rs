@@ -524,17 +524,17 @@ async fn apply(
         "TiDB Cloud {} access to s3://{}/{} (serverless-s3-setup)",
         plan.access, plan.bucket, plan.prefix
     );
+    let run = crate::aws::Run::new();
+    let wanted = apply::WantedPolicy {
+        name: &plan.policy_name,
+        arn: plan.managed_policy_arn(),
+        document: &plan.permissions_policy,
+        description: &description,
+        guard: &plan.guardrails,
+    };
     let (policy, role) = tokio::join!(
-        apply::converge_policy(
-            clients,
-            &plan.actions,
-            &plan.policy_name,
-            plan.managed_policy_arn(),
-            &plan.permissions_policy,
-            &description,
-            &plan.guardrails,
-        ),
-        converge_role(clients, plan)
+        apply::converge_policy(clients, &plan.actions, &wanted, &run),
+        converge_role(clients, plan, &run)
     );
     if let Some(entry) = policy_entry {
         journal.settle(entry, &policy);
@@ -544,27 +544,45 @@ async fn apply(
     }
     // Another run may have created the same thing a moment earlier: take it over if it is
     // ours to manage, and bring it to the plan, rather than fail or duplicate.
+    // What turns out to be this run's own (a create retried after a lost answer) stays in the
+    // undo.
     let adopted = async {
-        match policy {
+        let policy_ours = match policy {
             Err(e) if e.code.as_deref() == Some("EntityAlreadyExists") => {
                 apply::adopt_policy(
                     clients,
                     plan.managed_policy_arn(),
                     &plan.policy_name,
                     &plan.permissions_policy,
+                    &run,
                 )
                 .await?
             }
-            other => other?,
-        }
-        match role {
-            Err(e) if e.code.as_deref() == Some("EntityAlreadyExists") => {
-                adopt_role(clients, plan).await
+            other => {
+                other?;
+                false
             }
-            other => Ok(other?),
-        }
+        };
+        let role_ours = match role {
+            Err(e) if e.code.as_deref() == Some("EntityAlreadyExists") => {
+                adopt_role(clients, plan, &run).await?
+            }
+            other => {
+                other?;
+                false
+            }
+        };
+        Ok::<_, Error>((policy_ours, role_ours))
     }
     .await;
+    let adopted = adopted.map(|(policy_ours, role_ours)| {
+        if let (true, Some(entry)) = (policy_ours, policy_entry) {
+            journal.confirm(entry);
+        }
+        if let (true, Some(entry)) = (role_ours, role_entry) {
+            journal.confirm(entry);
+        }
+    });
     let guarded = async {
         adopted?;
         apply::converge_guardrails(
@@ -610,7 +628,11 @@ async fn apply(
 
 /// A role of this name appeared since the plan was made: if this tool made it, converge its
 /// trust; otherwise leave it alone.
-async fn adopt_role(clients: &Clients, plan: &RolePlan) -> Result<(), Error> {
+async fn adopt_role(
+    clients: &Clients,
+    plan: &RolePlan,
+    run: &crate::aws::Run,
+) -> Result<bool, Error> {
     let Some(role) = iam::get_role(&clients.iam, plan.role_name.as_str()).await? else {
         return Err(Error::Conflict(format!(
             "role {} was being created and deleted at the same time by another run; run this again",
@@ -631,10 +653,14 @@ async fn adopt_role(clients: &Clients, plan: &RolePlan) -> Result<(), Error> {
     {
         iam::update_trust(&clients.iam, plan.role_name.as_str(), &plan.trust_policy).await?;
     }
-    Ok(())
+    Ok(iam::made_by(&role.tags, run))
 }
 
-async fn converge_role(clients: &Clients, plan: &RolePlan) -> Result<(), AwsError> {
+async fn converge_role(
+    clients: &Clients,
+    plan: &RolePlan,
+    run: &crate::aws::Run,
+) -> Result<(), AwsError> {
     let result = if plan.actions.contains(&Action::CreateRole) {
         let description = format!(
             "Lets TiDB Cloud {} s3://{}/{} (serverless-s3-setup)",
@@ -646,6 +672,7 @@ async fn converge_role(clients: &Clients, plan: &RolePlan) -> Result<(), AwsErro
             &plan.trust_policy,
             &description,
             &plan.guardrails,
+            run,
         )
         .await
         .map(|_| ())
@@ -688,7 +715,7 @@ async fn apply_stack(
     let hash = crate::template::hash();
     let params = &plan.stack_parameters;
     let mut changed = plan.changes();
-    let run = cloudformation::Run::new();
+    let run = crate::aws::Run::new();
     let recreate = plan.actions.iter().find_map(|a| match a {
         Action::RecreateStack { status } => Some(status.clone()),
         _ => None,

@@ -5,6 +5,7 @@ use aws_sdk_cloudformation::error::ProvideErrorMetadata;
 use aws_sdk_cloudformation::types::{Capability, Parameter, Tag};
 use aws_sdk_cloudformation::Client;
 
+use super::Run;
 use crate::aws::iam::{MANAGED_BY_KEY, MANAGED_BY_VALUE};
 use crate::error::AwsError;
 use crate::inputs::TagPair;
@@ -15,37 +16,6 @@ pub const TEMPLATE_TAG: &str = "serverless-s3-setup-template";
 /// The stack tag that records the run that last created or updated the stack, so that a run
 /// whose own CreateStack was retried after a lost answer knows the stack for its own.
 pub const RUN_TAG: &str = "serverless-s3-setup-run";
-
-/// What one run sends to CloudFormation: its run tag, and a `ClientRequestToken` per kind of
-/// operation, so that the SDK's retries of a request whose answer was lost are the same
-/// request to CloudFormation, not a second one (CloudFormation API Reference, CreateStack
-/// `ClientRequestToken`).
-#[derive(Debug, Clone)]
-pub struct Run(String);
-
-impl Run {
-    /// A token of this process and moment: `[a-zA-Z0-9][-a-zA-Z0-9]*`, as CloudFormation wants.
-    pub fn new() -> Run {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos());
-        Run(format!("s3setup-{}-{nanos:x}", std::process::id()))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    fn token(&self, operation: &str) -> String {
-        format!("{}-{operation}", self.0)
-    }
-}
-
-impl Default for Run {
-    fn default() -> Self {
-        Run::new()
-    }
-}
 
 /// A stack as CloudFormation describes it.
 #[derive(Debug, Clone, Default)]

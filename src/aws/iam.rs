@@ -47,11 +47,25 @@ pub fn managed_by_tag() -> Tag {
         .expect("key and value are set")
 }
 
-/// `managed-by` and the user's `--tag`s, for a resource being created.
-fn tags_for(guard: &Guardrails) -> Vec<Tag> {
-    std::iter::once(managed_by_tag())
+/// The tag that names the run that created a role, user or policy (see [`super::Run`]).
+pub const RUN_TAG: &str = "serverless-s3-setup:run";
+
+/// `managed-by`, the run, and the user's `--tag`s, for a resource being created.
+fn tags_for(guard: &Guardrails, run: &super::Run) -> Vec<Tag> {
+    let run = Tag::builder()
+        .key(RUN_TAG)
+        .value(run.as_str())
+        .build()
+        .expect("key and value are set");
+    [managed_by_tag(), run]
+        .into_iter()
         .chain(guard.all_tags().map(tag))
         .collect()
+}
+
+/// Whether these tags say the resource was created by `run`.
+pub fn made_by(tags: &[(String, String)], run: &super::Run) -> bool {
+    tags.iter().any(|(k, v)| k == RUN_TAG && v == run.as_str())
 }
 
 fn tag(t: &TagPair) -> Tag {
@@ -237,6 +251,7 @@ pub async fn create_policy(
     document: &Value,
     description: &str,
     guard: &Guardrails,
+    run: &super::Run,
 ) -> Result<String, AwsError> {
     let out = client
         .create_policy()
@@ -244,7 +259,7 @@ pub async fn create_policy(
         .path(guard.path.as_str())
         .policy_document(policy::to_wire(document))
         .description(policy::description(description))
-        .set_tags(Some(tags_for(guard)))
+        .set_tags(Some(tags_for(guard, run)))
         .send()
         .await
         .map_err(|e| AwsError::from_sdk("iam:CreatePolicy", e))?;
@@ -297,6 +312,7 @@ pub async fn create_role(
     trust: &Value,
     description: &str,
     guard: &Guardrails,
+    run: &super::Run,
 ) -> Result<String, AwsError> {
     let out = client
         .create_role()
@@ -305,7 +321,7 @@ pub async fn create_role(
         .set_permissions_boundary(guard.permissions_boundary.as_ref().map(|b| b.to_string()))
         .assume_role_policy_document(policy::to_wire(trust))
         .description(policy::description(description))
-        .set_tags(Some(tags_for(guard)))
+        .set_tags(Some(tags_for(guard, run)))
         .send()
         .await
         .map_err(|e| AwsError::from_sdk("iam:CreateRole", e))?;
@@ -459,13 +475,14 @@ pub async fn create_user(
     client: &Client,
     name: &str,
     guard: &Guardrails,
+    run: &super::Run,
 ) -> Result<String, AwsError> {
     let out = client
         .create_user()
         .user_name(name)
         .path(guard.path.as_str())
         .set_permissions_boundary(guard.permissions_boundary.as_ref().map(|b| b.to_string()))
-        .set_tags(Some(tags_for(guard)))
+        .set_tags(Some(tags_for(guard, run)))
         .send()
         .await
         .map_err(|e| AwsError::from_sdk("iam:CreateUser", e))?;

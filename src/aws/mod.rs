@@ -18,6 +18,37 @@ use aws_sdk_iam::config::Region;
 
 use crate::error::Error;
 
+/// One run of the tool, as AWS sees it: a tag on what it creates (so that a create retried
+/// after a lost answer, which then "already exists", is known for this run's own), and a
+/// CloudFormation `ClientRequestToken` per kind of operation, so that the SDK's retries are the
+/// same request, not a second one (CloudFormation API Reference, CreateStack).
+#[derive(Debug, Clone)]
+pub struct Run(String);
+
+impl Run {
+    /// A token of this process and moment: `[a-zA-Z0-9][-a-zA-Z0-9]*`, as CloudFormation wants.
+    pub fn new() -> Run {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        Run(format!("s3setup-{}-{nanos:x}", std::process::id()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn token(&self, operation: &str) -> String {
+        format!("{}-{operation}", self.0)
+    }
+}
+
+impl Default for Run {
+    fn default() -> Self {
+        Run::new()
+    }
+}
+
 /// Where and as whom to talk to AWS.
 #[derive(Debug, Clone, Default)]
 pub struct Connection {

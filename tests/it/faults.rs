@@ -188,3 +188,37 @@ async fn the_normal_run_makes_the_minimum_requests_with_independent_ones_togethe
         "a converged rerun only reads"
     );
 }
+
+/// CreateRole's answer is lost (moto made the role), the SDK retries, and IAM answers
+/// "already exists". The run tag shows the role is this run's own, so when a later step fails
+/// the undo removes it: nothing is orphaned, nothing is left unreported.
+#[tokio::test]
+async fn a_create_retried_after_a_lost_answer_is_still_undone() {
+    let moto = moto();
+    let aws = aws(&moto.url()).await;
+    let proxy = Proxy::start(moto.port);
+    let bucket = unique("lostrole");
+    aws.create_bucket(&bucket).await;
+    proxy.fail(Match::NthOf("CreateRole".into(), 1), Fault::DropAnswer, 1);
+    proxy.fail(
+        Match::Action("AttachRolePolicy".into()),
+        Fault::Code(400, "LimitExceeded"),
+        usize::MAX,
+    );
+    let out = bin(&proxy.url()).args(role_args(&bucket)).output().unwrap();
+    let (_, stderr) = texts(&out);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let creates = proxy.seen().iter().filter(|a| *a == "CreateRole").count();
+    assert!(creates >= 2, "the SDK retried: {:?}", proxy.seen());
+    assert!(
+        aws.role_names().await.iter().all(|r| !r.contains(&bucket)),
+        "the role this run made was undone:\n{stderr}"
+    );
+    assert!(
+        aws.local_policies()
+            .await
+            .iter()
+            .all(|p| !p.0.contains(&bucket)),
+        "{stderr}"
+    );
+}

@@ -50,9 +50,15 @@ fn role_args<'a>(method: &'a str, uri: &'a str, extra: &[&'a str]) -> Vec<&'a st
     args
 }
 
+/// The tags, sorted, without the run tag (its value differs each run; it is checked apart).
 fn tags_of(tags: &[aws_sdk_iam::types::Tag]) -> Vec<(String, String)> {
+    assert!(
+        tags.iter().any(|t| t.key() == "serverless-s3-setup:run"),
+        "what a run creates names the run"
+    );
     let mut t: Vec<_> = tags
         .iter()
+        .filter(|t| t.key() != "serverless-s3-setup:run")
         .map(|t| (t.key().to_string(), t.value().to_string()))
         .collect();
     t.sort();
