@@ -895,7 +895,7 @@ fn kms_check(
             ),
         );
     }
-    let account = arn.split(':').nth(4).unwrap_or_default();
+    let account = request.account.as_str();
     let key_account = facts.account.clone().unwrap_or_else(|| {
         key.as_str()
             .split(':')
@@ -956,7 +956,7 @@ fn bucket_checks(
         (Ok(Some(_)), None) => Check::warn("bucket-policy", "not checked, since the principal does not exist", None),
         (Ok(Some(doc)), Some((arn, _))) => {
             let statements = evaluate::statements(doc);
-            let account = arn.split(':').nth(4).unwrap_or_default();
+            let account = request.account.as_str();
             let mut hard = Vec::new();
             let mut soft = Vec::new();
             for (action, resource) in required(ev.partition, e, None) {
