@@ -18,6 +18,11 @@ pub enum Resource {
         role: String,
         policy_arn: String,
     },
+    /// An inline policy written into a role this run made.
+    RolePolicy {
+        role: String,
+        name: String,
+    },
     User {
         name: String,
     },
@@ -44,6 +49,9 @@ impl fmt::Display for Resource {
             Resource::Attachment { role, policy_arn } => {
                 write!(f, "attachment of {policy_arn} to role {role}")
             }
+            Resource::RolePolicy { role, name } => {
+                write!(f, "inline policy {name} of role {role}")
+            }
             Resource::User { name } => write!(f, "user {name}"),
             Resource::Stack { name } => write!(f, "stack {name}"),
             Resource::UserAttachment { user, policy_arn } => {
@@ -67,6 +75,9 @@ impl Resource {
             Resource::Role { name } => format!("aws iam delete-role --role-name {name}"),
             Resource::Attachment { role, policy_arn } => {
                 format!("aws iam detach-role-policy --role-name {role} --policy-arn {policy_arn}")
+            }
+            Resource::RolePolicy { role, name } => {
+                format!("aws iam delete-role-policy --role-name {role} --policy-name {name}")
             }
             Resource::User { name } => format!("aws iam delete-user --user-name {name}"),
             Resource::Stack { name } => {
@@ -95,6 +106,9 @@ impl Resource {
             }
             Resource::Attachment { role, policy_arn } => {
                 iam::detach_role_policy(&clients.iam, role, policy_arn).await
+            }
+            Resource::RolePolicy { role, name } => {
+                iam::delete_role_inline_policy(&clients.iam, role, name).await
             }
             Resource::User { name } => {
                 crate::apply::when_settled(|| iam::delete_user(&clients.iam, name)).await

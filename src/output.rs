@@ -225,7 +225,11 @@ pub fn render_role_plan(ui: &Ui, plan: &RolePlan) -> String {
         );
     }
     let actions: Vec<String> = plan.actions.iter().map(|a| plan.describe(a)).collect();
-    render_policy_plan(
+    let drift = plan.actions.iter().find_map(|a| match a {
+        crate::plan::Action::RestoreRole { drift } => Some(drift),
+        _ => None,
+    });
+    let mut text = render_policy_plan(
         ui,
         plan.account_id.as_ref(),
         plan.partition,
@@ -237,7 +241,100 @@ pub fn render_role_plan(ui: &Ui, plan: &RolePlan) -> String {
             ("Trust policy", &plan.trust_policy),
             ("Permissions policy", &plan.permissions_policy),
         ],
-    )
+    );
+    if let Some(drift) = drift {
+        text.push('\n');
+        text.push_str(&render_drift(ui, &plan.role_name.to_string(), drift));
+    }
+    text
+}
+
+/// What changed outside CloudFormation, as diffs: `-` as the role holds it, `+` as the
+/// template has it and this run writes back.
+fn render_drift(ui: &Ui, role: &str, drift: &[crate::plan::Drift]) -> String {
+    let mut lines = vec![
+        String::new(),
+        ui.bold(&format!(
+            "Changed outside CloudFormation on role {role} (- as it is now, + as the template has it)"
+        )),
+    ];
+    for d in drift {
+        match d.documents() {
+            Some((live, template)) => {
+                lines.push(format!("  {}:", d.describe()));
+                lines.extend(
+                    diff(ui, live, template)
+                        .into_iter()
+                        .map(|l| format!("  {l}")),
+                );
+            }
+            None => {
+                lines.push(format!("  {}:", d.describe()));
+                let (before, after): (Vec<String>, Vec<String>) = match d {
+                    crate::plan::Drift::Boundary { live, template } => (
+                        vec![live.clone().unwrap_or_else(|| "(no boundary)".into())],
+                        vec![template.clone().unwrap_or_else(|| "(no boundary)".into())],
+                    ),
+                    crate::plan::Drift::Tags { missing } => {
+                        (Vec::new(), missing.iter().map(ToString::to_string).collect())
+                    }
+                    _ => (Vec::new(), Vec::new()),
+                };
+                lines.extend(before.iter().map(|l| format!("  {}", ui.red(&format!("- {l}")))));
+                lines.extend(after.iter().map(|l| format!("  {}", ui.green(&format!("+ {l}")))));
+            }
+        }
+    }
+    lines.join("\n")
+}
+
+/// A line diff of two policy documents, printed alike; `None` is a deleted document.
+pub fn diff(ui: &Ui, before: Option<&serde_json::Value>, after: &serde_json::Value) -> Vec<String> {
+    let before = before
+        .map(|b| pretty(&aligned(b, after)))
+        .unwrap_or_default();
+    let after = pretty(after);
+    similar::TextDiff::from_lines(&before, &after)
+        .iter_all_changes()
+        .map(|change| {
+            let line = change.value().trim_end_matches('\n');
+            match change.tag() {
+                similar::ChangeTag::Delete => ui.red(&format!("- {line}")),
+                similar::ChangeTag::Insert => ui.green(&format!("+ {line}")),
+                similar::ChangeTag::Equal => format!("  {line}"),
+            }
+        })
+        .collect()
+}
+
+/// `doc` with its keys in `like`'s order where they share them, so a diff shows what differs
+/// and not how AWS ordered the keys.
+fn aligned(doc: &serde_json::Value, like: &serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match (doc, like) {
+        (Value::Object(map), Value::Object(order)) => {
+            let mut out = serde_json::Map::new();
+            for (key, other) in order {
+                if let Some(v) = map.get(key) {
+                    out.insert(key.clone(), aligned(v, other));
+                }
+            }
+            for (key, v) in map {
+                if !out.contains_key(key) {
+                    out.insert(key.clone(), v.clone());
+                }
+            }
+            Value::Object(out)
+        }
+        (Value::Array(items), Value::Array(order)) => Value::Array(
+            items
+                .iter()
+                .enumerate()
+                .map(|(i, v)| order.get(i).map_or_else(|| v.clone(), |o| aligned(v, o)))
+                .collect(),
+        ),
+        _ => doc.clone(),
+    }
 }
 
 /// `s3://bucket/dir/`.

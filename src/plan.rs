@@ -93,6 +93,9 @@ pub struct RoleState {
     pub attached: bool,
     /// The stack, for `--method cloudformation`.
     pub stack: Option<StackInfo>,
+    /// The stack's role's inline policies (name, document), read on a rerun of a stack that has
+    /// its role; `None` when not read.
+    pub inline: Option<Vec<(String, Option<Value>)>>,
 }
 
 /// One change to make, in order.
@@ -127,6 +130,76 @@ pub enum Action {
     TagPolicy {
         tags: Vec<TagPair>,
     },
+    /// The stack's role was deleted outside CloudFormation, which makes no resource again on
+    /// an update. It is made again through IAM, by the name the stack knows it by and as the
+    /// template has it, so the stack holds it again: no window without a stack, no second one.
+    RecreateDeletedRole,
+    /// What was changed on the stack's role outside CloudFormation is written back as the
+    /// template has it.
+    RestoreRole {
+        drift: Vec<Drift>,
+    },
+}
+
+/// A property of a stack's role that differs from its template: a change made outside
+/// CloudFormation. CloudFormation updates what its templates change, not what the live
+/// resource holds, so an update leaves drift in place. AWS's way out is to bring the
+/// resource back "so that they agree with their template definition" (CloudFormation User
+/// Guide, "Detect unmanaged configuration changes to stacks and resources with drift
+/// detection"); the run does that through IAM, with the documents the template makes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "property", rename_all = "snake_case")]
+pub enum Drift {
+    Trust {
+        live: Option<Value>,
+        template: Value,
+    },
+    Policy {
+        name: String,
+        /// `None`: the inline policy was deleted.
+        live: Option<Value>,
+        template: Value,
+    },
+    Boundary {
+        live: Option<String>,
+        template: Option<String>,
+    },
+    /// The role's own tags (ownership, access) that are missing or hold another value.
+    Tags { missing: Vec<TagPair> },
+}
+
+impl Drift {
+    pub fn describe(&self) -> String {
+        match self {
+            Drift::Trust { .. } => "the trust policy".into(),
+            Drift::Policy {
+                name, live: None, ..
+            } => format!("inline policy {name} (deleted)"),
+            Drift::Policy { name, .. } => format!("inline policy {name}"),
+            Drift::Boundary {
+                template: Some(arn),
+                ..
+            } => format!("the permissions boundary {arn}"),
+            Drift::Boundary {
+                live,
+                template: None,
+            } => format!(
+                "no permissions boundary (set by hand: {})",
+                live.as_deref().unwrap_or("none")
+            ),
+            Drift::Tags { missing } => format!("the tags {}", list(missing)),
+        }
+    }
+
+    /// The documents as they are and as the template has them, for a diff.
+    pub fn documents(&self) -> Option<(Option<&Value>, &Value)> {
+        match self {
+            Drift::Trust { live, template } | Drift::Policy { live, template, .. } => {
+                Some((live.as_ref(), template))
+            }
+            Drift::Boundary { .. } | Drift::Tags { .. } => None,
+        }
+    }
 }
 
 impl Action {
@@ -155,6 +228,13 @@ impl Action {
             }
             Action::TagPrincipal { tags } => format!("tag {principal} with {}", list(tags)),
             Action::TagPolicy { tags } => format!("tag policy {policy} with {}", list(tags)),
+            Action::RecreateDeletedRole => format!(
+                "create {principal} again, as the stack's template has it: it was deleted outside CloudFormation"
+            ),
+            Action::RestoreRole { drift } => format!(
+                "restore {} of {principal}, changed outside CloudFormation",
+                drift.iter().map(Drift::describe).collect::<Vec<_>>().join(", ")
+            ),
         }
     }
 }
@@ -513,7 +593,16 @@ pub fn role(
         Method::Iam => iam_role_actions(inputs, state, &trust, &permissions)?,
         Method::Cloudformation => {
             stack_parameters = template::parameters(inputs, &kms_keys, &trust_change.external_ids)?;
-            stack_actions(inputs, state, &stack_parameters)?
+            stack_actions(
+                inputs,
+                state,
+                &stack_parameters,
+                Documents {
+                    trust: &trust,
+                    permissions: &permissions,
+                },
+                facts.region.as_deref(),
+            )?
         }
     };
     let role_arn = state
@@ -631,6 +720,8 @@ fn stack_actions(
     inputs: &RoleInputs,
     state: &RoleState,
     parameters: &BTreeMap<String, String>,
+    documents: Documents<'_>,
+    region: Option<&str>,
 ) -> Result<Vec<Action>, Error> {
     let name = inputs
         .stack_name
@@ -676,15 +767,38 @@ fn stack_actions(
             "stack {name} is busy ({}); wait for it to settle (`aws cloudformation describe-stacks --stack-name {name}`), then run this again",
             s.status
         ))),
-        Some(s)
-            if same_parameters(&s.parameters, parameters)
+        Some(s) => {
+            // The stack's parameters say what it holds; the live role says what AWS holds. A
+            // rerun compares both, so a role changed by hand is never "unchanged".
+            let its_role = s.parameters.get("RoleName").map(String::as_str)
+                == Some(inputs.role_name.as_str());
+            let mut actions = Vec::new();
+            if its_role && state.role.is_none() {
+                actions.push(Action::RecreateDeletedRole);
+            }
+            let current = same_parameters(&s.parameters, parameters)
                 && s.template_tag.as_deref() == Some(&template::hash())
                 // The stack carries the user's tags; the template tags the role itself.
-                && missing_tags(inputs.guardrails.tags.iter(), &s.tags).is_empty() =>
-        {
-            Ok(vec![])
+                && missing_tags(inputs.guardrails.tags.iter(), &s.tags).is_empty();
+            if !current {
+                actions.push(Action::UpdateStack);
+            }
+            if let (true, Some(role)) = (its_role, &state.role) {
+                let drift = drift(
+                    inputs,
+                    s,
+                    role,
+                    state.inline.as_deref(),
+                    parameters,
+                    documents,
+                    region,
+                )?;
+                if !drift.is_empty() {
+                    actions.push(Action::RestoreRole { drift });
+                }
+            }
+            Ok(actions)
         }
-        Some(_) => Ok(vec![Action::UpdateStack]),
         None => match &state.role {
             Some(r) if !r.managed => Err(Error::NotManaged {
                 kind: "role",
@@ -708,6 +822,130 @@ fn stack_actions(
             None => Ok(vec![Action::CreateStack]),
         },
     }
+}
+
+/// The trust and permissions policies the plan writes.
+#[derive(Clone, Copy)]
+struct Documents<'a> {
+    trust: &'a Value,
+    permissions: &'a Value,
+}
+
+/// What the stack's role holds that its template would not. Only the properties whose
+/// parameters stay as they are: CloudFormation rewrites a property whose parameters change
+/// (its handler compares the old template's values with the new), so that drift the update
+/// itself undoes. A role tagged as another stack's is not this stack's to repair.
+fn drift(
+    inputs: &RoleInputs,
+    stack: &StackInfo,
+    role: &RoleInfo,
+    inline: Option<&[(String, Option<Value>)]>,
+    planned: &BTreeMap<String, String>,
+    documents: Documents<'_>,
+    region: Option<&str>,
+) -> Result<Vec<Drift>, Error> {
+    let name = inputs
+        .stack_name
+        .as_ref()
+        .map(StackName::as_str)
+        .unwrap_or_default();
+    let elsewhere = role
+        .stack_region
+        .as_deref()
+        .zip(region)
+        .is_some_and(|(tagged, here)| tagged != here);
+    if let Some(owner) = role.stack.as_deref().filter(|o| *o != name || elsewhere) {
+        let owner_region = role.stack_region.as_deref().unwrap_or("its region");
+        return Err(Error::Conflict(format!(
+            "role {} is tagged as the role of stack {owner} in {owner_region}, yet stack {name} here names it too; one of them was changed by hand, and repairing either could break the other\n  fix: see which stack holds it (`aws cloudformation describe-stack-resources --stack-name {owner} --region {owner_region}`), and remove the stack that does not",
+            inputs.role_name
+        )));
+    }
+    let unchanged = |keys: &[&str]| {
+        keys.iter().all(|k| {
+            let (before, after) = (stack.parameters.get(*k), planned.get(*k));
+            match *k {
+                "KmsKeyArns" | "MoreExternalIds" => {
+                    before.map(|v| list_parameter(v)) == after.map(|v| list_parameter(v))
+                }
+                _ => before == after,
+            }
+        })
+    };
+    let mut drift = Vec::new();
+    if unchanged(&["TiDBCloudAccountId", "ExternalId", "MoreExternalIds"])
+        && !role
+            .trust
+            .as_ref()
+            .is_some_and(|doc| policy::same(doc, documents.trust))
+    {
+        drift.push(Drift::Trust {
+            live: role.trust.clone(),
+            template: documents.trust.clone(),
+        });
+    }
+    let permissions = [
+        "PolicyName",
+        "BucketName",
+        "ObjectPrefix",
+        "Access",
+        "Tier",
+        "KmsKeyArns",
+    ];
+    if let (Some(inline), true) = (inline, unchanged(&permissions)) {
+        let live = inline
+            .iter()
+            .find(|(n, _)| n == inputs.policy_name.as_str())
+            .and_then(|(_, doc)| doc.clone());
+        if !live
+            .as_ref()
+            .is_some_and(|doc| policy::same(doc, documents.permissions))
+        {
+            drift.push(Drift::Policy {
+                name: inputs.policy_name.to_string(),
+                live,
+                template: documents.permissions.clone(),
+            });
+        }
+    }
+    let boundary = planned
+        .get("PermissionsBoundary")
+        .filter(|b| !b.is_empty())
+        .cloned();
+    if unchanged(&["PermissionsBoundary"]) && role.boundary != boundary {
+        drift.push(Drift::Boundary {
+            live: role.boundary.clone(),
+            template: boundary,
+        });
+    }
+    // The tags the template puts on the role; the access tag follows its parameter.
+    let mut tags = vec![
+        (
+            crate::aws::iam::MANAGED_BY_KEY,
+            crate::aws::iam::MANAGED_BY_VALUE,
+        ),
+        (crate::aws::iam::STACK_TAG, name),
+    ];
+    tags.extend(region.map(|r| (crate::aws::iam::STACK_REGION_TAG, r)));
+    if unchanged(&["Access"]) {
+        tags.extend(
+            planned
+                .get("Access")
+                .map(|a| (crate::inputs::ACCESS_TAG, a.as_str())),
+        );
+    }
+    let wanted: Vec<TagPair> = tags
+        .into_iter()
+        .map(|(key, value)| TagPair {
+            key: key.into(),
+            value: value.into(),
+        })
+        .collect();
+    let missing = missing_tags(wanted.iter(), &role.tags);
+    if !missing.is_empty() {
+        drift.push(Drift::Tags { missing });
+    }
+    Ok(drift)
 }
 
 /// Compares a stack's parameters with the planned ones. A list parameter comes back as
@@ -939,6 +1177,7 @@ pub fn user(inputs: &UserInputs, facts: &Facts, state: &UserState) -> Result<Use
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn inputs() -> RoleInputs {
         RoleInputs {
@@ -989,6 +1228,7 @@ mod tests {
             policy_document: Some(plan.permissions_policy.clone()),
             attached: true,
             stack: None,
+            inline: None,
         }
     }
 
@@ -1408,6 +1648,147 @@ mod tests {
         }
     }
 
+    /// A stack with its role as the template made it, read back the way a rerun reads it.
+    fn in_sync(inputs: &RoleInputs, s: StackInfo) -> RoleState {
+        let fresh = role(
+            Method::Cloudformation,
+            inputs,
+            &facts(),
+            &RoleState::default(),
+        )
+        .unwrap();
+        let tags = [
+            ("managed-by", "serverless-s3-setup"),
+            (
+                "serverless-s3-setup:access",
+                fresh.stack_parameters["Access"].as_str(),
+            ),
+            ("serverless-s3-setup:stack", "s1"),
+        ];
+        RoleState {
+            role: Some(RoleInfo {
+                arn: "arn:aws:iam::123456789012:role/r".into(),
+                managed: true,
+                trust: Some(fresh.trust_policy.clone()),
+                created: None,
+                stack: Some("s1".into()),
+                stack_region: None,
+                boundary: None,
+                tags: tags
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+            }),
+            inline: Some(vec![(
+                fresh.policy_name.to_string(),
+                Some(fresh.permissions_policy.clone()),
+            )]),
+            stack: Some(s),
+            ..RoleState::default()
+        }
+    }
+
+    /// What a rerun plans when the stack's role was changed by hand: the live role is
+    /// compared with the template, never reported unchanged.
+    #[test]
+    fn a_role_changed_outside_cloudformation_is_restored_not_unchanged() {
+        let cfn = Method::Cloudformation;
+        let inputs = stack_inputs();
+        let params = role(cfn, &inputs, &facts(), &RoleState::default())
+            .unwrap()
+            .stack_parameters;
+        let synced = || in_sync(&inputs, stack("CREATE_COMPLETE", true, params.clone()));
+        let plan = |state: &RoleState| role(cfn, &inputs, &facts(), state);
+        assert!(plan(&synced()).unwrap().actions.is_empty());
+
+        let mut deleted = synced();
+        deleted.role = None;
+        deleted.inline = None;
+        let p = plan(&deleted).unwrap();
+        assert_eq!(p.actions, [Action::RecreateDeletedRole]);
+        assert!(p
+            .describe(&p.actions[0])
+            .contains("deleted outside CloudFormation"));
+
+        let restored = |state: &RoleState| match plan(state).unwrap().actions.as_slice() {
+            [Action::RestoreRole { drift }] => drift.clone(),
+            other => panic!("expected a restore, got {other:?}"),
+        };
+        let mut trust = synced();
+        let edited = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+            "Principal": {"AWS": "arn:aws:iam::999999999999:root"}, "Action": "sts:AssumeRole"}]});
+        trust.role.as_mut().unwrap().trust = Some(edited.clone());
+        let drift = restored(&trust);
+        assert!(matches!(&drift[..], [Drift::Trust { live: Some(l), .. }] if *l == edited));
+
+        let mut gone = synced();
+        gone.inline = Some(vec![]);
+        let drift = restored(&gone);
+        assert!(matches!(&drift[..], [Drift::Policy { live: None, .. }]));
+        assert!(drift[0].describe().contains("(deleted)"));
+
+        let mut widened = synced();
+        widened.inline = Some(vec![(
+            inputs.policy_name.to_string(),
+            Some(json!({"Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]})),
+        )]);
+        assert!(matches!(
+            &restored(&widened)[..],
+            [Drift::Policy { live: Some(_), .. }]
+        ));
+
+        let mut untagged = synced();
+        untagged
+            .role
+            .as_mut()
+            .unwrap()
+            .tags
+            .retain(|(k, _)| k != "managed-by");
+        assert!(
+            matches!(&restored(&untagged)[..], [Drift::Tags { missing }] if missing[0].key == "managed-by")
+        );
+
+        let mut bounded = synced();
+        bounded.role.as_mut().unwrap().boundary = Some("arn:aws:iam::123456789012:policy/b".into());
+        assert!(matches!(
+            &restored(&bounded)[..],
+            [Drift::Boundary {
+                template: None,
+                live: Some(_)
+            }]
+        ));
+
+        // A property whose parameters change is rewritten by the update itself: no drift.
+        let mut old = params.clone();
+        old.insert("ExternalId".into(), "old".into());
+        let mut moved = in_sync(&inputs, stack("UPDATE_COMPLETE", true, old));
+        moved.role.as_mut().unwrap().trust = Some(edited.clone());
+        assert_eq!(plan(&moved).unwrap().actions, [Action::UpdateStack]);
+        // …while drift elsewhere is still restored beside the update.
+        moved.inline = Some(vec![]);
+        assert!(matches!(
+            plan(&moved).unwrap().actions.as_slice(),
+            [Action::UpdateStack, Action::RestoreRole { drift }] if matches!(&drift[..], [Drift::Policy { .. }])
+        ));
+
+        // A new --role-name makes a new role through the update; the old name is not drift.
+        let mut renamed = params.clone();
+        renamed.insert("RoleName".into(), "old-role".into());
+        let state = RoleState {
+            stack: Some(stack("CREATE_COMPLETE", true, renamed)),
+            ..RoleState::default()
+        };
+        assert_eq!(plan(&state).unwrap().actions, [Action::UpdateStack]);
+
+        // A role tagged as another stack's is not this stack's to repair.
+        let mut theirs = synced();
+        theirs.role.as_mut().unwrap().stack = Some("other".into());
+        let err = plan(&theirs).unwrap_err();
+        assert!(matches!(err, Error::Conflict(_)), "{err}");
+        assert!(err.to_string().contains("stack other"), "{err}");
+    }
+
     /// Every status on CloudFormation's "Stack status codes" page, scripted: each has an
     /// honest outcome, never "unchanged" for a broken stack nor a raw ValidationError.
     #[test]
@@ -1419,15 +1800,7 @@ mod tests {
         let plan_for = |status: &str| {
             let mut s = stack(status, true, params.clone());
             s.status_reason = Some("Role: access denied".into());
-            role(
-                cfn,
-                &stack_inputs(),
-                &facts(),
-                &RoleState {
-                    stack: Some(s),
-                    ..RoleState::default()
-                },
-            )
+            role(cfn, &stack_inputs(), &facts(), &in_sync(&stack_inputs(), s))
         };
         for status in ["ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "REVIEW_IN_PROGRESS"] {
             let plan = plan_for(status).unwrap();
@@ -1482,10 +1855,7 @@ mod tests {
         assert_eq!(fresh.stack_parameters["RoleName"], "r");
         let params = fresh.stack_parameters.clone();
 
-        let with = |s: StackInfo| RoleState {
-            stack: Some(s),
-            ..RoleState::default()
-        };
+        let with = |s: StackInfo| in_sync(&stack_inputs(), s);
         let same = role(
             cfn,
             &stack_inputs(),

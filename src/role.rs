@@ -420,11 +420,25 @@ async fn gather(
                 iam::get_role(&clients.iam, inputs.role_name.as_str()),
                 cloudformation::describe_stack(&clients.cfn, stack_name)
             );
+            let (caller, role, stack) = (caller?, role?, stack?);
+            // A rerun compares the live role with the template, its inline policy included.
+            let inline = match (&role, &stack) {
+                (Some(_), Some(_)) => Some(
+                    iam::inline_policies(
+                        &clients.iam,
+                        iam::PrincipalKind::Role,
+                        inputs.role_name.as_str(),
+                    )
+                    .await?,
+                ),
+                _ => None,
+            };
             Ok::<_, Error>((
-                caller?,
+                caller,
                 RoleState {
-                    role: role?,
-                    stack: stack?,
+                    role,
+                    stack,
+                    inline,
                     ..RoleState::default()
                 },
             ))
@@ -474,6 +488,7 @@ async fn gather(
                 policy_document,
                 attached,
                 stack: None,
+                inline: None,
             },
         ))
     };
@@ -730,6 +745,9 @@ async fn apply_stack(
             }
         }
     }
+    if plan.actions.contains(&Action::RecreateDeletedRole) {
+        recreate_role(clients, plan, journal, ctx, &run).await?;
+    }
     if plan.actions.contains(&Action::CreateStack) || recreate.is_some() {
         let entry = journal.begin(Resource::Stack {
             name: name.to_string(),
@@ -826,6 +844,12 @@ async fn apply_stack(
             }
         }
     }
+    for action in &plan.actions {
+        if let Action::RestoreRole { drift } = action {
+            restore(clients, plan.role_name.as_str(), drift, ctx).await?;
+            changed = true;
+        }
+    }
     // The last poll already described the stack; otherwise (nothing changed) the plan did.
     let stack = match described.or_else(|| current.cloned()) {
         Some(stack) => stack,
@@ -837,6 +861,122 @@ async fn apply_stack(
     };
     ctx.stop.check()?;
     Ok(StackApplied { changed, stack })
+}
+
+/// Makes the stack's role again through IAM, as its template has it: the trust, the inline
+/// policy, the path, the boundary and the template's tags (the stack's tags as well, which
+/// CloudFormation passes on to what it makes). The stack knows its role by name, so it holds
+/// this one again. Journaled, so a later failure in this run removes it again.
+async fn recreate_role(
+    clients: &Clients,
+    plan: &RolePlan,
+    journal: &mut Journal,
+    ctx: &Context,
+    run: &crate::aws::Run,
+) -> Result<(), Error> {
+    let role = plan.role_name.as_str();
+    let step = ctx.ui.step(format!("Creating role {role} again"));
+    let mut guard = plan.guardrails.clone();
+    let stack = plan.stack_name.as_ref().map(ToString::to_string);
+    let owner = [
+        (iam::STACK_TAG, stack),
+        (iam::STACK_REGION_TAG, plan.stack_region.clone()),
+    ];
+    for (key, value) in owner {
+        if let Some(value) = value {
+            guard.recorded.retain(|t| t.key != key);
+            guard.recorded.push(crate::inputs::TagPair {
+                key: key.into(),
+                value,
+            });
+        }
+    }
+    let description = format!(
+        "Lets TiDB Cloud {} s3://{}/{} (serverless-s3-setup)",
+        plan.access, plan.bucket, plan.prefix
+    );
+    let entry = journal.begin(Resource::Role {
+        name: role.to_string(),
+    });
+    let created = iam::create_role(
+        &clients.iam,
+        role,
+        &plan.trust_policy,
+        &description,
+        &guard,
+        run,
+    )
+    .await;
+    journal.settle(entry, &created);
+    let made = match created {
+        Ok(_) => {
+            let entry = journal.begin(Resource::RolePolicy {
+                role: role.to_string(),
+                name: plan.policy_name.to_string(),
+            });
+            let put = iam::put_role_policy(
+                &clients.iam,
+                role,
+                plan.policy_name.as_str(),
+                &plan.permissions_policy,
+            )
+            .await;
+            journal.settle(entry, &put);
+            put
+        }
+        Err(e) => Err(e),
+    };
+    match made {
+        Ok(()) => {
+            step.done("created");
+            Ok(())
+        }
+        Err(e) => {
+            step.fail();
+            Err(e.into())
+        }
+    }
+}
+
+/// Writes back, through IAM, what was changed on the stack's role outside CloudFormation,
+/// as the template has it; the stack is then in sync again without an update.
+async fn restore(
+    clients: &Clients,
+    role: &str,
+    drift: &[crate::plan::Drift],
+    ctx: &Context,
+) -> Result<(), Error> {
+    use crate::plan::Drift;
+    for d in drift {
+        ctx.stop.check()?;
+        let step = ctx
+            .ui
+            .step(format!("Restoring {} of role {role}", d.describe()));
+        let done = match d {
+            Drift::Trust { template, .. } => iam::update_trust(&clients.iam, role, template).await,
+            Drift::Policy { name, template, .. } => {
+                iam::put_role_policy(&clients.iam, role, name, template).await
+            }
+            Drift::Boundary {
+                template: Some(arn),
+                ..
+            } => iam::put_boundary(&clients.iam, iam::Principal::Role(role), arn).await,
+            Drift::Boundary { template: None, .. } => {
+                iam::delete_role_boundary(&clients.iam, role).await
+            }
+            Drift::Tags { missing } => {
+                iam::tag_principal(&clients.iam, iam::Principal::Role(role), missing).await
+            }
+        };
+        match done {
+            Ok(()) => step.done("restored"),
+            Err(e) => {
+                step.fail();
+                return Err(e.into());
+            }
+        }
+    }
+    Ok(())
 }
 
 async fn watch(

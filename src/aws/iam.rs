@@ -677,12 +677,27 @@ mod tests {
     }
 }
 
-/// The documents of every inline policy of a role, user or group, by name.
+/// The documents of every inline policy of a role, user or group that parse, labelled
+/// `inline policy NAME`.
 pub async fn inline_documents(
     client: &Client,
     kind: PrincipalKind,
     name: &str,
 ) -> Result<Vec<(String, Value)>, AwsError> {
+    Ok(inline_policies(client, kind, name)
+        .await?
+        .into_iter()
+        .filter_map(|(policy, doc)| Some((format!("inline policy {policy}"), doc?)))
+        .collect())
+}
+
+/// Every inline policy of a role, user or group: its name and its document, `None` when the
+/// document does not parse.
+pub async fn inline_policies(
+    client: &Client,
+    kind: PrincipalKind,
+    name: &str,
+) -> Result<Vec<(String, Option<Value>)>, AwsError> {
     let names: Vec<String> = match kind {
         PrincipalKind::Role => client
             .list_role_policies()
@@ -733,9 +748,8 @@ pub async fn inline_documents(
                 .policy_document()
                 .to_string(),
         };
-        if let Some(doc) = policy::from_wire(&text) {
-            docs.push((format!("inline policy {policy}"), doc));
-        }
+        let doc = policy::from_wire(&text);
+        docs.push((policy, doc));
     }
     Ok(docs)
 }
@@ -969,6 +983,37 @@ pub async fn put_boundary(
             .map_err(|e| AwsError::from_sdk("iam:PutUserPermissionsBoundary", e)),
     }?;
     crate::debug!("iam:Put*PermissionsBoundary {who:?} {boundary}");
+    Ok(())
+}
+
+/// Takes the role's permissions boundary off.
+pub async fn delete_role_boundary(client: &Client, role: &str) -> Result<(), AwsError> {
+    client
+        .delete_role_permissions_boundary()
+        .role_name(role)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("iam:DeleteRolePermissionsBoundary", e))?;
+    crate::debug!("iam:DeleteRolePermissionsBoundary {role}");
+    Ok(())
+}
+
+/// Writes (or overwrites) one inline policy of a role.
+pub async fn put_role_policy(
+    client: &Client,
+    role: &str,
+    name: &str,
+    doc: &Value,
+) -> Result<(), AwsError> {
+    client
+        .put_role_policy()
+        .role_name(role)
+        .policy_name(name)
+        .policy_document(policy::to_wire(doc))
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("iam:PutRolePolicy", e))?;
+    crate::debug!("iam:PutRolePolicy {role} {name}");
     Ok(())
 }
 

@@ -596,3 +596,129 @@ async fn each_method_keeps_to_what_it_made() {
         "what was deleted, not the stack's last status: {report}"
     );
 }
+
+/// A role changed or deleted by hand behind its stack is never "unchanged": the rerun reads
+/// the live role, shows what differs and writes the template's version back (through IAM, as
+/// AWS's drift guide says), or makes the stack again when its role is gone.
+#[tokio::test]
+async fn a_rerun_repairs_what_was_changed_behind_the_stack() {
+    let moto = moto();
+    let aws = aws(&moto.url()).await;
+    let bucket = unique("drift");
+    aws.create_bucket(&bucket).await;
+    let uri = format!("s3://{bucket}/d/");
+    let role = format!("d-{bucket}");
+    let policy_name = format!("{role}-policy");
+    let made = run_json(&moto.url(), &args("cloudformation", &uri, "import", &role));
+    let trust = aws.trust(&role).await;
+    let permissions = inline_policy(&aws, &role, &policy_name).await;
+
+    // By hand: another account trusted, the inline policy deleted.
+    let foreign = serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Principal": {"AWS": "arn:aws:iam::999999999999:root"}, "Action": "sts:AssumeRole"}]});
+    aws.iam
+        .update_assume_role_policy()
+        .role_name(&role)
+        .policy_document(foreign.to_string())
+        .send()
+        .await
+        .unwrap();
+    aws.iam
+        .delete_role_policy()
+        .role_name(&role)
+        .policy_name(&policy_name)
+        .send()
+        .await
+        .unwrap();
+
+    // The dry run shows the drift as a diff and changes nothing.
+    let mut text = args("cloudformation", &uri, "import", &role);
+    text.truncate(text.len() - 2); // without -o json
+    let out = bin(&moto.url())
+        .args(text)
+        .arg("--dry-run")
+        .output()
+        .unwrap();
+    let (stdout, stderr) = texts(&out);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stdout.contains("Changed outside CloudFormation"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("- ") && stdout.contains("999999999999"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!(
+            "+         \"AWS\": \"arn:aws:iam::{TIDB_ACCOUNT}:root\""
+        )),
+        "{stdout}"
+    );
+    assert_eq!(aws.trust(&role).await, foreign, "a dry run changes nothing");
+
+    let repaired = run_json(&moto.url(), &args("cloudformation", &uri, "import", &role));
+    assert_eq!(repaired["changed"], true, "{repaired}");
+    let actions = repaired["actions"].to_string();
+    assert!(actions.contains("restore the trust policy"), "{actions}");
+    assert!(
+        actions.contains(&format!("inline policy {policy_name} (deleted)")),
+        "{actions}"
+    );
+    assert!(policy::same(&aws.trust(&role).await, &trust));
+    assert!(policy::same(
+        &inline_policy(&aws, &role, &policy_name).await,
+        &permissions
+    ));
+    assert_eq!(repaired["role_arn"], made["role_arn"]);
+
+    let again = run_json(&moto.url(), &args("cloudformation", &uri, "import", &role));
+    assert_eq!(again["changed"], false, "repaired means in sync: {again}");
+
+    // By hand: the role deleted. The stack is made again, with its role.
+    aws.iam
+        .delete_role_policy()
+        .role_name(&role)
+        .policy_name(&policy_name)
+        .send()
+        .await
+        .unwrap();
+    aws.iam.delete_role().role_name(&role).send().await.unwrap();
+    let remade = run_json(&moto.url(), &args("cloudformation", &uri, "import", &role));
+    assert_eq!(remade["changed"], true, "{remade}");
+    assert!(
+        remade["actions"]
+            .to_string()
+            .contains("deleted outside CloudFormation"),
+        "{remade}"
+    );
+    assert!(policy::same(&aws.trust(&role).await, &trust));
+    assert!(policy::same(
+        &inline_policy(&aws, &role, &policy_name).await,
+        &permissions
+    ));
+    let stack = aws
+        .cfn
+        .describe_stacks()
+        .stack_name(&role)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stack.stacks().len(), 1, "one stack, not two");
+    let tags = aws.role(&role).await.unwrap().tags().to_vec();
+    assert!(
+        tags.iter()
+            .any(|t| t.key() == "serverless-s3-setup:stack" && t.value() == role),
+        "made again with the stack's ownership tags: {tags:?}"
+    );
+    let again = run_json(&moto.url(), &args("cloudformation", &uri, "import", &role));
+    assert_eq!(again["changed"], false, "{again}");
+
+    // The stack holds the role again: its teardown removes it.
+    let out = bin(&moto.url())
+        .args(["teardown", "--stack-name", &role, "--yes"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", texts(&out).1);
+    assert!(aws.role(&role).await.is_none());
+}
