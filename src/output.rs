@@ -275,13 +275,22 @@ fn render_drift(ui: &Ui, role: &str, drift: &[crate::plan::Drift]) -> String {
                         vec![live.clone().unwrap_or_else(|| "(no boundary)".into())],
                         vec![template.clone().unwrap_or_else(|| "(no boundary)".into())],
                     ),
-                    crate::plan::Drift::Tags { missing } => {
-                        (Vec::new(), missing.iter().map(ToString::to_string).collect())
-                    }
+                    crate::plan::Drift::Tags { missing } => (
+                        Vec::new(),
+                        missing.iter().map(ToString::to_string).collect(),
+                    ),
                     _ => (Vec::new(), Vec::new()),
                 };
-                lines.extend(before.iter().map(|l| format!("  {}", ui.red(&format!("- {l}")))));
-                lines.extend(after.iter().map(|l| format!("  {}", ui.green(&format!("+ {l}")))));
+                lines.extend(
+                    before
+                        .iter()
+                        .map(|l| format!("  {}", ui.red(&format!("- {l}")))),
+                );
+                lines.extend(
+                    after
+                        .iter()
+                        .map(|l| format!("  {}", ui.green(&format!("+ {l}")))),
+                );
             }
         }
     }

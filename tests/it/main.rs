@@ -11,6 +11,7 @@ mod faults;
 mod guardrails;
 mod inputs_in_the_field;
 mod least_privilege;
+mod localstack;
 mod reliability;
 mod role_cloudformation;
 mod role_iam;

@@ -213,8 +213,8 @@ params = yaml.load(open(sys.argv[1]), Loader=L)['Parameters']
 cases = {
     'ObjectPrefix': (['', 'a', 'dir', 'a/b c', 'données/2024'], ['dir/', '/dir', 'a//b', '*', 'd?r', 'x/${aws:username}']),
     'ExternalId': (['ab', '696e6672612d617069-ext', '(none)'], ['', 'a', 'has space']),
-    'MoreExternalIds': (['', 'prod-id'], ['a,b', 'x']),
-    'KmsKeyArns': (['', 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab'], ['*', 'arn:aws:kms:us-east-1:111122223333:key/*', 'alias/aws/s3']),
+    'MoreExternalIds': (['', 'prod-id', 'prod-id,qa-id'], ['x', 'a,,b', ',ab', 'ab,', 'has space']),
+    'KmsKeyArns': (['', 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab', 'arn:aws:kms:us-east-1:111122223333:key/a,arn:aws-cn:kms:cn-north-1:111122223333:key/b'], ['*', 'arn:aws:kms:us-east-1:111122223333:key/*', 'alias/aws/s3', 'arn:aws:kms:us-east-1:111122223333:key/a,*']),
 }
 bad = []
 for name, (good, wrong) in cases.items():

@@ -2,6 +2,7 @@
 //! that check outcomes from outside.
 #![allow(dead_code, unused_imports)]
 
+pub mod localstack;
 pub mod moto;
 pub mod proxy;
 
@@ -22,6 +23,12 @@ pub const EXTERNAL_ID: &str = "696e6672612d617069-ext";
 pub fn moto() -> &'static Moto {
     static MOTO: OnceLock<Moto> = OnceLock::new();
     MOTO.get_or_init(|| Moto::start(&[]))
+}
+
+/// One LocalStack per test process, started by the first test that needs it.
+pub fn localstack() -> &'static localstack::LocalStack {
+    static LOCALSTACK: OnceLock<localstack::LocalStack> = OnceLock::new();
+    LOCALSTACK.get_or_init(localstack::LocalStack::start)
 }
 
 /// A name no other test in this run uses: `prefix-PID-N`, valid as a bucket name.

@@ -66,30 +66,46 @@ pub fn tmp_dir() -> PathBuf {
     dir
 }
 
-/// The venv's python, creating the venv and installing the pinned requirements if needed.
-/// A file lock keeps concurrent test binaries from installing twice.
+/// The moto venv's python, creating the venv and installing the pinned requirements if
+/// needed.
 pub fn venv_python() -> PathBuf {
-    let venv = tmp_dir().join("venv");
+    let host = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
+    venv(
+        "venv",
+        "tests/support/requirements.txt",
+        Path::new(&host),
+        "moto",
+    )
+}
+
+/// `target/tmp/NAME/bin/python`, the venv made with `host` and holding `requirements`
+/// (relative to the crate). A marker holds the requirements it was made from, so a changed pin
+/// installs again; a file lock keeps concurrent test processes from installing twice.
+pub fn venv(name: &str, requirements: &str, host: &Path, what: &str) -> PathBuf {
+    let venv = tmp_dir().join(name);
     let python = venv.join("bin/python");
     let marker = venv.join(".installed");
-    let requirements = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/requirements.txt");
-    let wanted = fs::read_to_string(&requirements).expect("tests/support/requirements.txt");
+    let requirements = Path::new(env!("CARGO_MANIFEST_DIR")).join(requirements);
+    let wanted = fs::read_to_string(&requirements)
+        .unwrap_or_else(|e| panic!("{}: {e}", requirements.display()));
     if fs::read_to_string(&marker).ok().as_deref() == Some(wanted.as_str()) {
         return python;
     }
-    let lock = File::create(tmp_dir().join("venv.lock")).unwrap();
+    let lock = File::create(tmp_dir().join(format!("{name}.lock"))).unwrap();
     lock.lock().expect("lock the venv");
     if fs::read_to_string(&marker).ok().as_deref() == Some(wanted.as_str()) {
         return python;
     }
-    eprintln!("installing moto into {} (first run only) …", venv.display());
-    let host_python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
-    let status = Command::new(&host_python)
+    eprintln!(
+        "installing {what} into {} (first run only) …",
+        venv.display()
+    );
+    let status = Command::new(host)
         .args(["-m", "venv", "--clear"])
         .arg(&venv)
         .status()
-        .unwrap_or_else(|e| panic!("the tests need {host_python} to install moto: {e}"));
-    assert!(status.success(), "python3 -m venv failed");
+        .unwrap_or_else(|e| panic!("the tests need {} to install {what}: {e}", host.display()));
+    assert!(status.success(), "{} -m venv failed", host.display());
     let status = Command::new(&python)
         .args([
             "-m",
@@ -104,7 +120,8 @@ pub fn venv_python() -> PathBuf {
         .expect("run pip");
     assert!(
         status.success(),
-        "pip install -r tests/support/requirements.txt failed"
+        "pip install -r {} failed",
+        requirements.display()
     );
     fs::write(&marker, wanted).unwrap();
     python
