@@ -222,3 +222,108 @@ async fn a_create_retried_after_a_lost_answer_is_still_undone() {
         "{stderr}"
     );
 }
+
+/// Every create call of the role and access-key flows, its answer lost after moto acted: the
+/// SDK retries, and the retry meets what the first attempt made. A run that then succeeds
+/// holds exactly one of each thing; a run whose last step fails undoes the retried create as
+/// well. (CreateStack and CreateAccessKey, which are not blindly retried, have their own tests.)
+#[tokio::test]
+async fn a_lost_answer_on_any_create_neither_duplicates_nor_orphans() {
+    let moto = moto();
+    let aws = aws(&moto.url()).await;
+    let flows: [(&str, &[&str], Option<&str>); 2] = [
+        (
+            "role",
+            &["CreatePolicy", "CreateRole", "AttachRolePolicy"],
+            Some("AttachRolePolicy"),
+        ),
+        (
+            "access-key",
+            &["CreatePolicy", "CreateUser", "AttachUserPolicy"],
+            Some("CreateAccessKey"),
+        ),
+    ];
+    for (flow, creates, last) in flows {
+        for lost in creates {
+            for fail_last in [false, true] {
+                // A later step to fail must come after the lost one.
+                let later = last.filter(|l| fail_last && l != lost);
+                if fail_last && later.is_none() {
+                    continue;
+                }
+                let bucket = unique("lost");
+                aws.create_bucket(&bucket).await;
+                let proxy = Proxy::start(moto.port);
+                proxy.fail(Match::NthOf((*lost).into(), 1), Fault::DropAnswer, 1);
+                if let Some(later) = later {
+                    proxy.fail(
+                        Match::Action(later.into()),
+                        Fault::Code(400, "LimitExceeded"),
+                        usize::MAX,
+                    );
+                }
+                let args: Vec<String> = match flow {
+                    "role" => role_args(&bucket),
+                    _ => [
+                        "access-key",
+                        "--access",
+                        "import",
+                        "--yes",
+                        "--uri",
+                        &format!("s3://{bucket}/data/"),
+                    ]
+                    .map(str::to_string)
+                    .to_vec(),
+                };
+                let out = bin(&proxy.url()).args(&args).output().unwrap();
+                let (_, stderr) = texts(&out);
+                let case = format!("{flow}, {lost} answer lost, later failure: {later:?}");
+                let retried = proxy.seen().iter().filter(|a| a == lost).count();
+                assert!(retried >= 2, "{case}: the SDK retried: {:?}", proxy.seen());
+                let users: Vec<String> = aws
+                    .iam
+                    .list_users()
+                    .max_items(1000)
+                    .send()
+                    .await
+                    .unwrap()
+                    .users()
+                    .iter()
+                    .map(|u| u.user_name().to_string())
+                    .filter(|u| u.contains(&bucket))
+                    .collect();
+                if later.is_some() {
+                    assert_eq!(out.status.code(), Some(1), "{case}\n{stderr}");
+                    nothing_left(&aws, &bucket).await;
+                    assert!(users.is_empty(), "{case}: users left {users:?}\n{stderr}");
+                    continue;
+                }
+                assert_eq!(out.status.code(), Some(0), "{case}\n{stderr}");
+                let policies: Vec<_> = aws
+                    .local_policies()
+                    .await
+                    .into_iter()
+                    .filter(|p| p.0.contains(&bucket))
+                    .collect();
+                assert_eq!(policies.len(), 1, "{case}: {policies:?}");
+                match flow {
+                    "role" => {
+                        let roles: Vec<_> = aws
+                            .role_names()
+                            .await
+                            .into_iter()
+                            .filter(|r| r.contains(&bucket))
+                            .collect();
+                        assert_eq!(roles.len(), 1, "{case}");
+                        assert_eq!(
+                            aws.attached(&roles[0]).await,
+                            [policies[0].1.clone()],
+                            "{case}"
+                        );
+                    }
+                    _ => assert_eq!(users.len(), 1, "{case}"),
+                }
+            }
+        }
+    }
+}
