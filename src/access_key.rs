@@ -220,17 +220,8 @@ pub async fn run(
         plan.user_name, key.id
     );
     let in_file = file.path.is_some();
-    let boundary_arn = plan
-        .guardrails
-        .permissions_boundary
-        .as_ref()
-        .map(|b| b.to_string());
-    // A boundary that cannot be read is left out of the checks, which then say so by not
-    // naming it; the setup itself is done and must still report what it made.
-    let boundary = crate::verify::boundary_document(&clients, boundary_arn.as_deref())
-        .await
-        .unwrap_or(None);
     let verify = crate::verify::after_setup(
+        &clients,
         &crate::verify::Subject::User {
             name: plan.user_name.clone(),
         },
@@ -241,15 +232,20 @@ pub async fn run(
             external_id: None,
             bucket_location: true,
         },
-        crate::verify::Evidence::written(
-            plan.partition,
-            plan.user_arn.clone(),
-            None,
-            plan.permissions_policy.clone(),
-            facts.bucket.clone().unwrap_or_default(),
-            boundary,
-        ),
-    );
+        crate::verify::Written {
+            partition: plan.partition,
+            principal_arn: plan.user_arn.clone(),
+            trust: None,
+            permissions: plan.permissions_policy.clone(),
+            boundary: plan
+                .guardrails
+                .permissions_boundary
+                .as_ref()
+                .map(|b| b.to_string()),
+        },
+        facts.bucket.clone().unwrap_or_default(),
+    )
+    .await;
     crate::verify::show_after_setup(ctx, &verify);
     let next_command = crate::handoff::ticloud(
         tier,
@@ -729,7 +725,7 @@ pub async fn delete(
         None => ask(prompter, "IAM user name", None)?,
     };
     let user = user_name.as_str();
-    let clients = Clients::connect(&ctx.conn).await?;
+    let clients = Clients::connect(&ctx.conn, &ctx.ui).await?;
     let nothing = || DeleteOutcome {
         user_name: user_name.clone(),
         deleted: Vec::new(),

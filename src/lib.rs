@@ -52,7 +52,7 @@ pub struct Context {
 
 /// Connects to AWS. Under `--dry-run`, missing credentials mean planning without AWS (`None`).
 pub(crate) async fn connect_or_plan_offline(ctx: &Context) -> Result<Option<Clients>, Error> {
-    match Clients::connect(&ctx.conn).await {
+    match Clients::connect(&ctx.conn, &ctx.ui).await {
         Ok(clients) => Ok(Some(clients)),
         Err(e @ Error::Credentials { .. }) if ctx.dry_run => {
             ctx.ui.warn(format!(

@@ -319,10 +319,7 @@ pub async fn run(
         stack_name: plan.stack_name.clone(),
         stack_region: plan.stack_region.clone(),
         stack_id: stack.map(|s| s.id),
-        verify: crate::verify::Report {
-            ok: true,
-            checks: Vec::new(),
-        },
+        verify: crate::verify::Report::pending(),
         guardrails: plan.guardrails.clone(),
         tier: plan.tier,
         external_ids: plan.trust_change.external_ids.clone(),
@@ -354,30 +351,25 @@ pub async fn run(
         external_id: inputs.external_id.clone(),
         bucket_location: inputs.tier.reads_bucket_location(),
     };
-    // The checks take the boundary into account: what it does not allow, the role cannot do.
-    let boundary_arn = plan
-        .guardrails
-        .permissions_boundary
-        .as_ref()
-        .map(|b| b.to_string());
-    // A boundary that cannot be read is left out of the checks, which then say so by not
-    // naming it; the setup itself is done and must still report what it made.
-    let boundary = crate::verify::boundary_document(&clients, boundary_arn.as_deref())
-        .await
-        .unwrap_or(None);
     let outcome = RoleOutcome {
         verify: crate::verify::after_setup(
+            &clients,
             &subject,
             &expectations,
-            crate::verify::Evidence::written(
-                plan.partition,
-                outcome.role_arn.clone(),
-                Some(plan.trust_policy.clone()),
-                plan.permissions_policy.clone(),
-                facts.bucket.clone().unwrap_or_default(),
-                boundary,
-            ),
-        ),
+            crate::verify::Written {
+                partition: plan.partition,
+                principal_arn: outcome.role_arn.clone(),
+                trust: Some(plan.trust_policy.clone()),
+                permissions: plan.permissions_policy.clone(),
+                boundary: plan
+                    .guardrails
+                    .permissions_boundary
+                    .as_ref()
+                    .map(|b| b.to_string()),
+            },
+            facts.bucket.clone().unwrap_or_default(),
+        )
+        .await,
         ..outcome
     };
     crate::verify::show_after_setup(ctx, &outcome.verify);
@@ -420,7 +412,12 @@ async fn gather(
                 iam::get_role(&clients.iam, inputs.role_name.as_str()),
                 cloudformation::describe_stack(&clients.cfn, stack_name)
             );
-            let (caller, role, stack) = (caller?, role?, stack?);
+            let (caller, mut role, stack) = (caller?, role?, stack?);
+            // A stack without its role may be one another run is making right now: the role
+            // is read again, after the stack, so that "deleted" is not a race between reads.
+            if let (Some(_), None) = (&stack, &role) {
+                role = iam::get_role(&clients.iam, inputs.role_name.as_str()).await?;
+            }
             // A rerun compares the live role with the template, its inline policy included.
             let inline = match (&role, &stack) {
                 (Some(_), Some(_)) => Some(
@@ -933,7 +930,12 @@ async fn recreate_role(
         }
         Err(e) => {
             step.fail();
-            Err(e.into())
+            Err(match e.code.as_deref() {
+                Some("EntityAlreadyExists") => Error::Conflict(format!(
+                    "role {role} exists after all: another run or CloudFormation made it a moment ago (IAM shows new roles after a delay); run this again once it settles"
+                )),
+                _ => e.into(),
+            })
         }
     }
 }
@@ -1145,10 +1147,7 @@ mod tests {
             stack_name: Some("r".parse().unwrap()),
             stack_region: Some("us-east-1".into()),
             stack_id: None,
-            verify: crate::verify::Report {
-                ok: true,
-                checks: vec![],
-            },
+            verify: crate::verify::Report::pending(),
             guardrails: Guardrails::new(
                 None,
                 Some("/tidb/".parse().unwrap()),

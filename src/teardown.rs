@@ -71,7 +71,7 @@ pub async fn run(
             deleted: outcome.deleted,
         });
     }
-    let clients = Clients::connect(&ctx.conn).await?;
+    let clients = Clients::connect(&ctx.conn, &ctx.ui).await?;
     match target {
         Target::Stack(name) => stack(ctx, &clients, prompter, name.as_str(), req.force).await,
         Target::Role(name) => role(ctx, &clients, prompter, name.as_str(), req.force).await,

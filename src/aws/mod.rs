@@ -71,9 +71,9 @@ pub struct Clients {
 impl Clients {
     /// Resolves region and credentials once, up front, so that missing or expired credentials
     /// are reported before anything else, and never wait on instance metadata for long.
-    pub async fn connect(conn: &Connection) -> Result<Clients, Error> {
+    pub async fn connect(conn: &Connection, ui: &crate::output::Ui) -> Result<Clients, Error> {
         let region = resolve_region(conn).await;
-        let credentials = resolve_credentials(conn, &region).await?;
+        let credentials = resolve_credentials(conn, &region, ui).await?;
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .region(region)
             .credentials_provider(credentials)
@@ -160,6 +160,7 @@ async fn resolve_region(conn: &Connection) -> Region {
 async fn resolve_credentials(
     conn: &Connection,
     region: &Region,
+    ui: &crate::output::Ui,
 ) -> Result<SharedCredentialsProvider, Error> {
     // An explicit profile wins over environment keys, as the AWS CLI has it; the default chain
     // would take AWS_ACCESS_KEY_ID first.
@@ -193,14 +194,79 @@ async fn resolve_credentials(
     // Asked once now, so that missing or expired credentials are reported before anything
     // else; the clients then get the provider itself, which refreshes what expires (instance
     // and container credentials rotate during a long stack wait).
-    let first = provider
-        .provide_credentials()
-        .await
-        .map_err(|e| credentials_error(conn, &e))?;
+    // A helper (credential_process, aws-vault, granted, an SSO login in the browser) may take
+    // a while: after a moment, a line says what the run waits for.
+    let first = {
+        let fetch = provider.provide_credentials();
+        tokio::pin!(fetch);
+        tokio::select! {
+            first = &mut fetch => first,
+            () = tokio::time::sleep(CREDENTIALS_PATIENCE) => {
+                let step = ui.step(format!(
+                    "Waiting for AWS credentials from {}",
+                    credential_source(conn)
+                ));
+                let first = fetch.await;
+                match &first {
+                    Ok(_) => step.done("ready"),
+                    Err(_) => step.fail(),
+                }
+                first
+            }
+        }
+    }
+    .map_err(|e| credentials_error(conn, &e))?;
     Ok(SharedCredentialsProvider::new(Prefetched {
         first: std::sync::Mutex::new(Some(first)),
         inner: provider,
     }))
+}
+
+/// How long credentials may take before the run says what it waits for.
+const CREDENTIALS_PATIENCE: Duration = Duration::from_millis(700);
+
+/// Where the credentials come from, as a person would name it: the profile's helper or SSO
+/// login, or the default chain.
+fn credential_source(conn: &Connection) -> String {
+    let profile = conn
+        .profile
+        .clone()
+        .or_else(|| std::env::var("AWS_PROFILE").ok());
+    let Some(profile) = profile else {
+        return "the default chain (environment, profile, SSO, credential_process, container, instance metadata)".into();
+    };
+    let keys = profile_keys(&profile_files(), &profile);
+    let has = |k: &str| keys.iter().any(|key| key == k);
+    if has("credential_process") {
+        format!("the credential_process of profile {profile}")
+    } else if has("sso_session") || has("sso_start_url") {
+        format!("the SSO login of profile {profile} (finish it in the browser, or run `aws sso login --profile {profile}`)")
+    } else if has("role_arn") {
+        format!("profile {profile}, which assumes a role")
+    } else {
+        format!("profile {profile}")
+    }
+}
+
+/// The keys set in a profile's sections of the config and credentials files.
+fn profile_keys(files: &[std::path::PathBuf], profile: &str) -> Vec<String> {
+    let mut keys = Vec::new();
+    for file in files {
+        let Ok(text) = std::fs::read_to_string(file) else {
+            continue;
+        };
+        let mut inside = false;
+        for line in text.lines() {
+            let line = line.trim();
+            if let Some(header) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+                let name = header.trim();
+                inside = name.strip_prefix("profile ").unwrap_or(name).trim() == profile;
+            } else if let (true, Some((key, _))) = (inside, line.split_once('=')) {
+                keys.push(key.trim().to_string());
+            }
+        }
+    }
+    keys
 }
 
 /// A provider whose first answer was already fetched; later ones come from `inner`.

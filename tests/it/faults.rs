@@ -151,7 +151,9 @@ async fn the_normal_run_makes_the_minimum_requests_with_independent_ones_togethe
     let mut seen = proxy.seen();
     seen.sort();
     // The bucket policy and Object Ownership feed the checks after the setup; they go out
-    // together with the encryption request, so they add no round trip.
+    // together with the encryption request, so they add no round trip. The checks read the
+    // role back as `verify` does (GetRole, then its attached and inline policies together, and
+    // the attached policy's document): the second GetRole, GetPolicy and the rest.
     assert_eq!(
         seen,
         [
@@ -160,7 +162,12 @@ async fn the_normal_run_makes_the_minimum_requests_with_independent_ones_togethe
             "CreateRole",
             "GetCallerIdentity",
             "GetPolicy",
+            "GetPolicy",
+            "GetPolicyVersion",
             "GetRole",
+            "GetRole",
+            "ListAttachedRolePolicies",
+            "ListRolePolicies",
             "s3:GET?encryption",
             "s3:GET?ownershipControls",
             "s3:GET?policy",
@@ -177,9 +184,14 @@ async fn the_normal_run_makes_the_minimum_requests_with_independent_ones_togethe
         [
             "GetCallerIdentity",
             "GetPolicy",
+            "GetPolicy",
+            "GetPolicyVersion",
             "GetPolicyVersion",
             "GetRole",
+            "GetRole",
             "ListAttachedRolePolicies",
+            "ListAttachedRolePolicies",
+            "ListRolePolicies",
             "s3:GET?encryption",
             "s3:GET?ownershipControls",
             "s3:GET?policy",
@@ -326,4 +338,74 @@ async fn a_lost_answer_on_any_create_neither_duplicates_nor_orphans() {
             }
         }
     }
+}
+
+/// The checks after a setup read the role back from AWS, and wait, within a bound, while IAM
+/// does not show it yet (eventual consistency). "verified" only once AWS has answered with
+/// what was written; if it never does in time, the checks say they judged the written
+/// documents, and how to read it back later.
+#[tokio::test]
+async fn the_checks_after_a_setup_wait_for_aws_to_show_the_role_and_claim_only_what_it_showed() {
+    let moto = moto();
+    let aws = aws(&moto.url()).await;
+
+    // IAM does not show the new role at the first read-back; the second shows it.
+    let proxy = Proxy::start(moto.port);
+    let bucket = unique("readback");
+    aws.create_bucket(&bucket).await;
+    proxy.fail(
+        Match::NthOf("GetRole".into(), 2),
+        Fault::Code(404, "NoSuchEntity"),
+        1,
+    );
+    let out = bin(&proxy.url())
+        .args(role_args(&bucket))
+        .args(["-o", "json"])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = texts(&out);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["verify"]["read_back"], true, "{report}");
+    assert!(stderr.contains("verified: read back from AWS"), "{stderr}");
+    let gets = proxy.seen().iter().filter(|a| *a == "GetRole").count();
+    assert_eq!(
+        gets, 3,
+        "plan, a read-back IAM did not show, and one that did"
+    );
+
+    // IAM never shows it in time: no "verified", and the checks say what they judged.
+    let proxy = Proxy::start(moto.port);
+    let bucket = unique("readback");
+    aws.create_bucket(&bucket).await;
+    for n in 2..=20 {
+        proxy.fail(
+            Match::NthOf("GetRole".into(), n),
+            Fault::Code(404, "NoSuchEntity"),
+            1,
+        );
+    }
+    let out = bin(&proxy.url())
+        .args(role_args(&bucket))
+        .args(["-o", "json"])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = texts(&out);
+    assert_eq!(out.status.code(), Some(0), "the setup is done: {stderr}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["verify"]["read_back"], false, "{report}");
+    let read_back = check_named(&report["verify"], "read-back");
+    assert_eq!(read_back["status"], "warn");
+    assert!(
+        read_back["finding"]
+            .as_str()
+            .unwrap()
+            .contains("did not show what this run wrote"),
+        "{read_back}"
+    );
+    assert!(read_back["fix"]
+        .as_str()
+        .unwrap()
+        .contains("serverless-s3-setup verify --role-arn"));
+    assert!(!stderr.contains("verified"), "{stderr}");
 }
