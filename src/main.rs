@@ -30,7 +30,11 @@ fn main() -> ExitCode {
         Err(Error::Reported) => exit::FAILED,
         Err(e) => {
             if let Error::Interrupted(_) = e {
-                // A prompt interrupted by Ctrl-C leaves the cursor hidden, mid-line.
+                // A prompt interrupted by Ctrl-C leaves the cursor hidden, mid-line; the
+                // signal watcher may be saying so at this moment.
+                if !signals::first_to_report() {
+                    return ExitCode::from(exit::INTERRUPTED as u8);
+                }
                 let _ = console::Term::stderr().show_cursor();
                 eprintln!();
             }
@@ -114,10 +118,18 @@ fn run(cli: Cli, format: Format, ui: &Ui) -> Result<(), Error> {
             }
             None => run_access_key(&ctx, args.create.into_request()?, prompter.as_mut()),
         },
-        None if ctx.can_prompt => match wizard::start(&ctx, prompter.as_mut())? {
-            wizard::Setup::Role(request) => run_role(&ctx, request, prompter.as_mut()),
-            wizard::Setup::AccessKey(request) => run_access_key(&ctx, request, prompter.as_mut()),
-        },
+        None if ctx.can_prompt => {
+            // The wizard's questions come before any runtime: catch Ctrl-C already, so that a
+            // prompt returns "interrupted" (and the cursor comes back) instead of the process
+            // being killed mid-draw.
+            drop(runtime()?);
+            match wizard::start(&ctx, prompter.as_mut())? {
+                wizard::Setup::Role(request) => run_role(&ctx, request, prompter.as_mut()),
+                wizard::Setup::AccessKey(request) => {
+                    run_access_key(&ctx, request, prompter.as_mut())
+                }
+            }
+        }
         None => {
             use clap::CommandFactory;
             eprintln!("{}", Cli::command().render_help());

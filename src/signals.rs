@@ -36,6 +36,14 @@ pub fn install() {
 }
 
 use std::sync::atomic::{AtomicBool, Ordering};
+
+static REPORTED: AtomicBool = AtomicBool::new(false);
+
+/// Whether this caller is the first to report an interrupt; the signal watcher and an
+/// interrupted prompt may both see the same Ctrl-C.
+pub fn first_to_report() -> bool {
+    !REPORTED.swap(true, Ordering::SeqCst)
+}
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::Notify;
@@ -99,9 +107,12 @@ impl Stop {
         Watching(tokio::spawn(async move {
             let signal = interrupted().await;
             if !stop.0.changing.load(Ordering::SeqCst) {
-                // A prompt may have hidden the cursor.
-                let _ = console::Term::stderr().show_cursor();
-                eprintln!("\ninterrupted by {signal}; nothing was changed");
+                // A prompt may have hidden the cursor. The prompt itself also returns
+                // "interrupted": whichever comes first says so, once.
+                if first_to_report() {
+                    let _ = console::Term::stderr().show_cursor();
+                    eprintln!("\ninterrupted by {signal}; nothing was changed");
+                }
                 std::process::exit(130);
             }
             stop.request(signal);

@@ -297,3 +297,52 @@ fn without_a_terminal_the_bare_command_exits_2_at_once() {
         "{stderr}"
     );
 }
+
+/// Ctrl-C at every kind of prompt (a selection list, a text field, a yes/no question) leaves
+/// the terminal as it was: the cursor shown again, one line saying nothing was changed, and
+/// exit 130.
+#[tokio::test]
+async fn ctrl_c_at_any_kind_of_prompt_restores_the_cursor_and_says_nothing_changed() {
+    let moto = moto();
+    let bucket = unique("wizctrlc");
+    aws(&moto.url()).await.create_bucket(&bucket).await;
+    let show_cursor = "\u{1b}[?25h";
+    for kind in ["select", "input", "confirm"] {
+        let mut p = wizard(&moto.url());
+        p.exp_string("What will TiDB Cloud do with the bucket?")
+            .unwrap();
+        if kind != "select" {
+            keys(&mut p, "\r");
+            p.exp_string("S3 URI").unwrap();
+        }
+        if kind == "confirm" {
+            keys(&mut p, &format!("s3://{bucket}/in/\r"));
+            p.exp_string("How should TiDB Cloud get in?").unwrap();
+            keys(&mut p, "j\r"); // IAM
+            p.exp_string("Which TiDB Cloud tier").unwrap();
+            keys(&mut p, "\r");
+            p.exp_string("TiDB Cloud Account ID").unwrap();
+            keys(&mut p, &format!("{TIDB_ACCOUNT}\r"));
+            p.exp_string("TiDB Cloud External ID").unwrap();
+            keys(&mut p, &format!("{EXTERNAL_ID}\r"));
+            p.exp_string("Role name").unwrap();
+            keys(&mut p, "\r");
+            p.exp_string("Policy name").unwrap();
+            keys(&mut p, "\r");
+            p.exp_string("Proceed?").unwrap();
+        }
+        p.send_control('c').unwrap();
+        let tail = p.exp_eof().unwrap();
+        assert!(
+            tail.contains(show_cursor),
+            "{kind}: the cursor is shown again: {tail:?}"
+        );
+        assert_eq!(
+            tail.matches("nothing was changed").count(),
+            1,
+            "{kind}: one line: {tail:?}"
+        );
+        let status = exit_code(&p);
+        assert!(status.ends_with(", 130)"), "{kind}: {status}");
+    }
+}
