@@ -22,9 +22,24 @@ Exit codes:
   2    bad usage or input; nothing in AWS was changed
   130  interrupted (Ctrl-C or SIGTERM), after undoing this run's changes";
 
+/// `--version`: the version, the git commit and the build date (`-V` gives the version alone).
+const LONG_VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("BUILD_GIT_COMMIT"),
+    ", built ",
+    env!("BUILD_DATE"),
+    ")"
+);
+
 /// Give TiDB Cloud (Starter, Essential, Premium or Dedicated) access to an S3 bucket: a Role ARN, or an access key.
 #[derive(Debug, Parser)]
-#[command(name = "serverless-s3-setup", version, after_help = AFTER_HELP)]
+#[command(
+    name = "serverless-s3-setup",
+    version,
+    long_version = LONG_VERSION,
+    after_help = AFTER_HELP
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: Global,
@@ -96,7 +111,25 @@ pub enum Command {
     /// Create an IAM user with least privilege and an access key for it; prints the key once
     #[command(name = "access-key", args_conflicts_with_subcommands = true)]
     AccessKey(AccessKeyArgs),
+
+    /// Print a shell completion script: bash, zsh, fish, powershell or elvish
+    #[command(after_help = COMPLETIONS_HELP)]
+    Completions {
+        /// The shell to complete for
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+
+    /// Print the manual page (roff), e.g. `serverless-s3-setup man | man -l -`
+    Man,
 }
+
+const COMPLETIONS_HELP: &str = "\
+Install, for example:
+  bash:        serverless-s3-setup completions bash > ~/.local/share/bash-completion/completions/serverless-s3-setup
+  zsh:         serverless-s3-setup completions zsh > \"${fpath[1]}/_serverless-s3-setup\"
+  fish:        serverless-s3-setup completions fish > ~/.config/fish/completions/serverless-s3-setup.fish
+  PowerShell:  serverless-s3-setup completions powershell >> $PROFILE";
 
 #[derive(Debug, Args)]
 #[command(group(clap::ArgGroup::new("subject").args(["role_arn", "user_name"]).multiple(false)))]

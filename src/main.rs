@@ -97,6 +97,23 @@ fn run(cli: Cli, format: Format, ui: &Ui) -> Result<(), Error> {
             print!("{}", serverless_s3_setup::template::TEMPLATE);
             Ok(())
         }
+        Some(Command::Completions { shell }) => {
+            use clap::CommandFactory;
+            let mut cmd = Cli::command();
+            clap_complete::generate(
+                shell,
+                &mut cmd,
+                "serverless-s3-setup",
+                &mut std::io::stdout(),
+            );
+            Ok(())
+        }
+        Some(Command::Man) => {
+            use clap::CommandFactory;
+            clap_mangen::Man::new(Cli::command())
+                .render(&mut std::io::stdout())
+                .map_err(|e| Error::Other(anyhow::anyhow!("writing the manual page: {e}")))
+        }
         Some(Command::AccessKey(args)) => match args.action {
             Some(AccessKeyAction::Delete(args)) => {
                 let request = args.into_request()?;

@@ -40,3 +40,86 @@ fn help_documents_the_exit_codes() {
         assert!(text.contains(line), "{line:?} missing");
     }
 }
+
+/// `--version` says which build this is: the version, the commit and the build date.
+#[test]
+fn version_names_the_commit_and_the_build_date() {
+    let long = help(&["--version"]);
+    let short = help(&["-V"]);
+    assert_eq!(
+        short.trim(),
+        format!("serverless-s3-setup {}", env!("CARGO_PKG_VERSION"))
+    );
+    let rest = long
+        .trim()
+        .strip_prefix(&format!(
+            "serverless-s3-setup {} (commit ",
+            env!("CARGO_PKG_VERSION")
+        ))
+        .unwrap_or_else(|| panic!("{long}"));
+    let (commit, date) = rest
+        .strip_suffix(')')
+        .and_then(|r| r.split_once(", built "))
+        .unwrap_or_else(|| panic!("{long}"));
+    assert!(
+        commit == "unknown"
+            || (commit.len() == 12 && commit.chars().all(|c| c.is_ascii_hexdigit())),
+        "{long}"
+    );
+    let parts: Vec<&str> = date.split('-').collect();
+    assert!(
+        parts.len() == 3 && parts.iter().all(|p| p.chars().all(|c| c.is_ascii_digit())),
+        "{long}"
+    );
+}
+
+/// Completion scripts for every shell clap_complete knows; bash's is loaded into a real bash
+/// and must register the completion.
+#[test]
+fn completions_for_every_shell_and_bash_loads_its_own() {
+    for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
+        let script = help(&["completions", shell]);
+        for word in ["access-key", "teardown", "tidb-account-id"] {
+            assert!(script.contains(word), "{shell}: {word} missing");
+        }
+    }
+    let script = help(&["completions", "bash"]);
+    let path = crate::common::moto::tmp_dir().join("completion.bash");
+    std::fs::write(&path, script).unwrap();
+    let out = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "source {} && complete -p serverless-s3-setup",
+            path.display()
+        ))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success()
+            && String::from_utf8_lossy(&out.stdout).contains("serverless-s3-setup"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = crate::common::bare_bin()
+        .args(["completions", "tcsh"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "an unknown shell is bad usage");
+}
+
+/// `man` prints a roff page that names every command and documents the exit codes.
+#[test]
+fn the_manual_page_is_roff_and_covers_every_command() {
+    let page = help(&["man"]);
+    assert!(page.contains(".TH serverless-s3-setup 1"), "{page}");
+    for word in [
+        "role",
+        "verify",
+        "teardown",
+        "access\\-key",
+        "completions",
+        "130",
+    ] {
+        assert!(page.contains(word), "{word} missing from the manual page");
+    }
+}
