@@ -583,7 +583,12 @@ pub fn render_user_plan(ctx: &Context, plan: &UserPlan) -> String {
             format!("policy: {} ({})", plan.policy_name, plan.policy_arn),
         ],
         &actions,
-        &[("Permissions policy", &plan.permissions_policy)],
+        &[crate::output::Shown {
+            title: "Permissions policy",
+            now: plan.current_permissions.as_ref(),
+            planned: &plan.permissions_policy,
+            grants: true,
+        }],
     )
 }
 

@@ -86,6 +86,11 @@ pub struct Global {
     /// Only results and errors
     #[arg(long, short = 'q', global = true)]
     pub quiet: bool,
+
+    /// Print the whole trust and permissions policies in the plan, not only what they grant
+    /// (also with -v and --dry-run)
+    #[arg(long, global = true)]
+    pub show_policies: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -25,6 +25,9 @@ pub struct Ui {
     pub quiet: bool,
     color: bool,
     spinners: bool,
+    /// Plans print the whole policy documents (`--show-policies`, `-v`, `--dry-run`), not
+    /// only what they grant.
+    pub documents: bool,
 }
 
 impl Ui {
@@ -36,7 +39,14 @@ impl Ui {
             quiet,
             color: tty && !no_color,
             spinners: tty && !quiet,
+            documents: false,
         }
+    }
+
+    /// With the whole documents in plans, or only what they grant.
+    pub fn with_documents(mut self, documents: bool) -> Ui {
+        self.documents = documents;
+        self
     }
 
     /// A plain UI, for tests.
@@ -45,6 +55,7 @@ impl Ui {
             quiet: false,
             color: false,
             spinners: false,
+            documents: true,
         }
     }
 
@@ -229,6 +240,12 @@ pub fn render_role_plan(ui: &Ui, plan: &RolePlan) -> String {
         crate::plan::Action::RestoreRole { drift } => Some(drift),
         _ => None,
     });
+    // Drift has its own diff, against the template; the update diff is for what this run's
+    // inputs change.
+    let (trust_now, permissions_now) = match drift {
+        Some(_) => (None, None),
+        None => (plan.current_trust.as_ref(), plan.current_permissions.as_ref()),
+    };
     let mut text = render_policy_plan(
         ui,
         plan.account_id.as_ref(),
@@ -238,8 +255,18 @@ pub fn render_role_plan(ui: &Ui, plan: &RolePlan) -> String {
         &summary,
         &actions,
         &[
-            ("Trust policy", &plan.trust_policy),
-            ("Permissions policy", &plan.permissions_policy),
+            Shown {
+                title: "Trust policy",
+                now: trust_now,
+                planned: &plan.trust_policy,
+                grants: false,
+            },
+            Shown {
+                title: "Permissions policy",
+                now: permissions_now,
+                planned: &plan.permissions_policy,
+                grants: true,
+            },
         ],
     );
     if let Some(drift) = drift {
@@ -303,17 +330,25 @@ pub fn diff(ui: &Ui, before: Option<&serde_json::Value>, after: &serde_json::Val
         .map(|b| pretty(&aligned(b, after)))
         .unwrap_or_default();
     let after = pretty(after);
-    similar::TextDiff::from_lines(&before, &after)
-        .iter_all_changes()
-        .map(|change| {
-            let line = change.value().trim_end_matches('\n');
-            match change.tag() {
-                similar::ChangeTag::Delete => ui.red(&format!("- {line}")),
-                similar::ChangeTag::Insert => ui.green(&format!("+ {line}")),
-                similar::ChangeTag::Equal => format!("  {line}"),
+    let diff = similar::TextDiff::from_lines(&before, &after);
+    let mut lines = Vec::new();
+    // The changed lines with three lines of context; "…" where unchanged lines are left out.
+    for (n, group) in diff.grouped_ops(3).iter().enumerate() {
+        if n > 0 {
+            lines.push(ui.dim("  …"));
+        }
+        for op in group {
+            for change in diff.iter_changes(op) {
+                let line = change.value().trim_end_matches('\n');
+                lines.push(match change.tag() {
+                    similar::ChangeTag::Delete => ui.red(&format!("- {line}")),
+                    similar::ChangeTag::Insert => ui.green(&format!("+ {line}")),
+                    similar::ChangeTag::Equal => format!("  {line}"),
+                });
             }
-        })
-        .collect()
+        }
+    }
+    lines
 }
 
 /// `doc` with its keys in `like`'s order where they share them, so a diff shows what differs
@@ -355,7 +390,17 @@ pub fn uri(bucket: &str, prefix: &str) -> String {
     }
 }
 
-/// A plan as a person reads it: what was detected, what it is for, the changes, the documents.
+/// A policy document in a plan: as it is now (for an update) and as the run leaves it.
+pub struct Shown<'a> {
+    pub title: &'a str,
+    pub now: Option<&'a serde_json::Value>,
+    pub planned: &'a serde_json::Value,
+    /// Summarised in the "What it grants" table when the documents are not shown whole.
+    pub grants: bool,
+}
+
+/// A plan as a person reads it: what was detected, what it is for, the changes, what it grants
+/// (or the whole documents), and for an update what changes in them.
 #[allow(clippy::too_many_arguments)]
 pub fn render_policy_plan(
     ui: &Ui,
@@ -365,7 +410,7 @@ pub fn render_policy_plan(
     warnings: &[String],
     summary: &[String],
     actions: &[String],
-    documents: &[(&str, &serde_json::Value)],
+    documents: &[Shown],
 ) -> String {
     let mut lines = vec![ui.bold("Detected")];
     lines.push(match account {
@@ -385,12 +430,65 @@ pub fn render_policy_plan(
         lines.push("  nothing to change: everything already matches".into());
     }
     lines.extend(actions.iter().map(|a| format!("  {} {a}", ui.green("+"))));
-    for (title, doc) in documents {
+    if ui.documents {
+        for doc in documents {
+            lines.push(String::new());
+            lines.push(ui.bold(doc.title));
+            lines.push(indent(&pretty(doc.planned)));
+        }
+    } else {
         lines.push(String::new());
-        lines.push(ui.bold(title));
-        lines.push(indent(&pretty(doc)));
+        lines.push(ui.bold("What it grants"));
+        for doc in documents.iter().filter(|d| d.grants) {
+            lines.extend(grants(doc.planned));
+        }
+        lines.push(ui.dim("  (the whole policy documents: --show-policies)"));
+    }
+    for doc in documents {
+        if let Some(now) = doc.now.filter(|now| !policy::same(now, doc.planned)) {
+            lines.push(String::new());
+            lines.push(ui.bold(&format!(
+                "{} changes (- now, + after this run)",
+                doc.title
+            )));
+            lines.extend(diff(ui, Some(now), doc.planned).into_iter().map(|l| format!("  {l}")));
+        }
     }
     lines.join("\n")
+}
+
+/// One line per statement: what it allows (or denies), on what.
+fn grants(doc: &serde_json::Value) -> Vec<String> {
+    let words = |v: &serde_json::Value| -> String {
+        match v {
+            serde_json::Value::String(s) => s.clone(),
+            serde_json::Value::Array(items) => items
+                .iter()
+                .filter_map(|i| i.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            _ => String::new(),
+        }
+    };
+    let statements: Vec<&serde_json::Value> = match &doc["Statement"] {
+        serde_json::Value::Array(items) => items.iter().collect(),
+        one @ serde_json::Value::Object(_) => vec![one],
+        _ => Vec::new(),
+    };
+    let rows: Vec<(String, String)> = statements
+        .iter()
+        .map(|s| {
+            let deny = match s["Effect"].as_str() {
+                Some("Deny") => "deny ",
+                _ => "",
+            };
+            (format!("{deny}{}", words(&s["Action"])), words(&s["Resource"]))
+        })
+        .collect();
+    let width = rows.iter().map(|(a, _)| a.chars().count()).max().unwrap_or(0);
+    rows.into_iter()
+        .map(|(actions, resources)| format!("  {actions:<width$}  on {resources}"))
+        .collect()
 }
 
 fn pretty(doc: &serde_json::Value) -> String {

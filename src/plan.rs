@@ -535,6 +535,11 @@ pub struct RolePlan {
     pub kms_keys: Vec<KmsKeyArn>,
     pub trust_policy: Value,
     pub permissions_policy: Value,
+    /// The trust and permissions policies as AWS holds them now, for an update's diff.
+    #[serde(skip)]
+    pub current_trust: Option<Value>,
+    #[serde(skip)]
+    pub current_permissions: Option<Value>,
     pub actions: Vec<Action>,
     pub detected: Vec<String>,
     pub warnings: Vec<String>,
@@ -651,6 +656,16 @@ pub fn role(
         kms_keys,
         trust_policy: trust,
         permissions_policy: permissions,
+        current_trust: state.role.as_ref().and_then(|r| r.trust.clone()),
+        current_permissions: match method {
+            Method::Iam => state.policy_document.clone(),
+            Method::Cloudformation => state.inline.as_ref().and_then(|inline| {
+                inline
+                    .iter()
+                    .find(|(name, _)| name == inputs.policy_name.as_str())
+                    .and_then(|(_, doc)| doc.clone())
+            }),
+        },
         actions,
         detected: facts.findings.clone(),
         warnings: facts.warnings.clone(),
@@ -1066,6 +1081,9 @@ pub struct UserPlan {
     pub policy_arn: String,
     pub kms_keys: Vec<KmsKeyArn>,
     pub permissions_policy: Value,
+    /// The policy as AWS holds it now, for an update's diff.
+    #[serde(skip)]
+    pub current_permissions: Option<Value>,
     /// The user's keys before this run.
     pub existing_keys: Vec<AccessKeyInfo>,
     pub actions: Vec<Action>,
@@ -1166,6 +1184,7 @@ pub fn user(inputs: &UserInputs, facts: &Facts, state: &UserState) -> Result<Use
         policy_name: inputs.policy_name.clone(),
         kms_keys,
         permissions_policy: permissions,
+        current_permissions: state.policy_document.clone(),
         existing_keys: state.keys.clone(),
         actions,
         detected: facts.findings.clone(),
@@ -1646,6 +1665,37 @@ mod tests {
             tags: vec![],
             status_reason: None,
         }
+    }
+
+    /// The plan fits a screen: what it grants instead of the documents, unless asked; an
+    /// update shows what changes in them as a diff.
+    #[test]
+    fn a_plan_shows_what_it_grants_and_an_update_its_diff() {
+        use crate::output::{render_role_plan, Ui};
+        let fresh = role(Method::Iam, &inputs(), &facts(), &RoleState::default()).unwrap();
+        let summary = render_role_plan(&Ui::plain().with_documents(false), &fresh);
+        assert!(summary.contains("What it grants"), "{summary}");
+        assert!(
+            summary.contains("s3:GetObject, s3:GetObjectVersion  on arn:aws:s3:::bkt1/data/*"),
+            "{summary}"
+        );
+        assert!(summary.contains("--show-policies"), "{summary}");
+        assert!(!summary.contains("\"Statement\""), "no documents: {summary}");
+        assert!(!summary.contains("changes (- now"), "a create has no diff: {summary}");
+        let whole = render_role_plan(&Ui::plain(), &fresh);
+        assert!(whole.contains("Trust policy") && whole.contains("\"Statement\""));
+
+        let mut export = inputs();
+        export.access = Access::Export;
+        let update = role(Method::Iam, &export, &facts(), &existing(&fresh, true)).unwrap();
+        let text = render_role_plan(&Ui::plain().with_documents(false), &update);
+        assert!(
+            text.contains("Permissions policy changes (- now, + after this run)"),
+            "{text}"
+        );
+        assert!(text.contains("-         \"s3:GetObject\","), "{text}");
+        assert!(text.contains("+         \"s3:PutObject\""), "{text}");
+        assert!(!text.contains("Trust policy changes"), "the trust stays: {text}");
     }
 
     /// A stack with its role as the template made it, read back the way a rerun reads it.
