@@ -246,7 +246,7 @@ pub async fn run(
         facts.bucket.clone().unwrap_or_default(),
     )
     .await;
-    crate::verify::show_after_setup(ctx, &verify);
+    crate::verify::show_after_setup(ctx, &verify, inputs.access, true);
     let next_command = crate::handoff::ticloud(
         tier,
         plan.access,

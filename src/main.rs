@@ -19,9 +19,8 @@ fn main() -> ExitCode {
         OutputFormat::Text => Format::Text,
         OutputFormat::Json => Format::Json,
     };
-    let ui = Ui::detect(cli.global.quiet).with_documents(
-        cli.global.show_policies || cli.global.verbose > 0 || cli.global.dry_run,
-    );
+    let ui = Ui::detect(cli.global.quiet)
+        .with_documents(cli.global.show_policies || cli.global.verbose > 0 || cli.global.dry_run);
     log::set_level(if cli.global.quiet {
         -1
     } else {

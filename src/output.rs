@@ -43,6 +43,15 @@ impl Ui {
         }
     }
 
+    /// Draws nothing but warnings: for work beside a prompt, which owns the screen.
+    pub fn silent(&self) -> Ui {
+        Ui {
+            quiet: true,
+            spinners: false,
+            ..self.clone()
+        }
+    }
+
     /// With the whole documents in plans, or only what they grant.
     pub fn with_documents(mut self, documents: bool) -> Ui {
         self.documents = documents;
@@ -244,7 +253,10 @@ pub fn render_role_plan(ui: &Ui, plan: &RolePlan) -> String {
     // inputs change.
     let (trust_now, permissions_now) = match drift {
         Some(_) => (None, None),
-        None => (plan.current_trust.as_ref(), plan.current_permissions.as_ref()),
+        None => (
+            plan.current_trust.as_ref(),
+            plan.current_permissions.as_ref(),
+        ),
     };
     let mut text = render_policy_plan(
         ui,
@@ -447,11 +459,12 @@ pub fn render_policy_plan(
     for doc in documents {
         if let Some(now) = doc.now.filter(|now| !policy::same(now, doc.planned)) {
             lines.push(String::new());
-            lines.push(ui.bold(&format!(
-                "{} changes (- now, + after this run)",
-                doc.title
-            )));
-            lines.extend(diff(ui, Some(now), doc.planned).into_iter().map(|l| format!("  {l}")));
+            lines.push(ui.bold(&format!("{} changes (- now, + after this run)", doc.title)));
+            lines.extend(
+                diff(ui, Some(now), doc.planned)
+                    .into_iter()
+                    .map(|l| format!("  {l}")),
+            );
         }
     }
     lines.join("\n")
@@ -482,10 +495,17 @@ fn grants(doc: &serde_json::Value) -> Vec<String> {
                 Some("Deny") => "deny ",
                 _ => "",
             };
-            (format!("{deny}{}", words(&s["Action"])), words(&s["Resource"]))
+            (
+                format!("{deny}{}", words(&s["Action"])),
+                words(&s["Resource"]),
+            )
         })
         .collect();
-    let width = rows.iter().map(|(a, _)| a.chars().count()).max().unwrap_or(0);
+    let width = rows
+        .iter()
+        .map(|(a, _)| a.chars().count())
+        .max()
+        .unwrap_or(0);
     rows.into_iter()
         .map(|(actions, resources)| format!("  {actions:<width$}  on {resources}"))
         .collect()

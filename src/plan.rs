@@ -1680,8 +1680,14 @@ mod tests {
             "{summary}"
         );
         assert!(summary.contains("--show-policies"), "{summary}");
-        assert!(!summary.contains("\"Statement\""), "no documents: {summary}");
-        assert!(!summary.contains("changes (- now"), "a create has no diff: {summary}");
+        assert!(
+            !summary.contains("\"Statement\""),
+            "no documents: {summary}"
+        );
+        assert!(
+            !summary.contains("changes (- now"),
+            "a create has no diff: {summary}"
+        );
         let whole = render_role_plan(&Ui::plain(), &fresh);
         assert!(whole.contains("Trust policy") && whole.contains("\"Statement\""));
 
@@ -1695,7 +1701,10 @@ mod tests {
         );
         assert!(text.contains("-         \"s3:GetObject\","), "{text}");
         assert!(text.contains("+         \"s3:PutObject\""), "{text}");
-        assert!(!text.contains("Trust policy changes"), "the trust stays: {text}");
+        assert!(
+            !text.contains("Trust policy changes"),
+            "the trust stays: {text}"
+        );
     }
 
     /// A stack with its role as the template made it, read back the way a rerun reads it.

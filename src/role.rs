@@ -1,5 +1,6 @@
 //! `role`: create or converge the IAM role that TiDB Cloud assumes, and its policy.
 
+use std::io::IsTerminal;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -372,7 +373,7 @@ pub async fn run(
         .await,
         ..outcome
     };
-    crate::verify::show_after_setup(ctx, &outcome.verify);
+    crate::verify::show_after_setup(ctx, &outcome.verify, outcome.access, outcome.changed);
     if !outcome.changed {
         ctx.ui.info(match &outcome.stack_name {
             Some(stack) => format!(
@@ -1087,11 +1088,18 @@ pub fn next_steps(ctx: &Context, report: &RoleReport) {
         outcome.access,
         crate::handoff::Credential::RoleArn(&outcome.role_arn),
     );
-    ctx.ui.info(format!(
-        "\n{} {}\nNext: {console}.",
-        ctx.ui.bold("Role ARN:"),
-        outcome.role_arn
-    ));
+    // The ARN is the result, on stdout. When stdout is the screen it is right above; when it is
+    // captured (`ARN=$(…)`), the person at the terminal sees it here instead: once either way.
+    match std::io::stdout().is_terminal() {
+        true => ctx
+            .ui
+            .info(format!("\nNext: {console} (the Role ARN above).")),
+        false => ctx.ui.info(format!(
+            "\n{} {}\nNext: {console}.",
+            ctx.ui.bold("Role ARN:"),
+            outcome.role_arn
+        )),
+    }
     if !outcome.next_command.is_empty() {
         ctx.ui.info(format!(
             "Or with the TiDB Cloud CLI:\n  {}",

@@ -27,6 +27,15 @@ pub enum Setup {
 
 /// `serverless-s3-setup` alone: what, where, and how; the command it picks asks the rest.
 pub fn start(ctx: &Context, prompter: &mut dyn Prompter) -> Result<Setup, Error> {
+    start_with(ctx, prompter, &|location| check_early(ctx, location))
+}
+
+/// [`start`], with the check made beside the questions given (a test gives its own).
+fn start_with(
+    ctx: &Context,
+    prompter: &mut dyn Prompter,
+    check_early: &dyn Fn(&S3Location) -> std::thread::JoinHandle<Early>,
+) -> Result<Setup, Error> {
     if !ctx.can_prompt {
         return Err(missing_error(
             ctx,
@@ -37,7 +46,10 @@ pub fn start(ctx: &Context, prompter: &mut dyn Prompter) -> Result<Setup, Error>
         "Give TiDB Cloud access to an S3 bucket. Each answer has a flag, for next time in CI.",
     ));
     let access = ask_access(prompter)?;
-    let location = ask_location(prompter)?;
+    let mut location = ask_location(prompter)?;
+    // The account and the bucket are checked while the next question is asked, so that a
+    // wrong bucket is asked again at once and missing credentials stop before more questions.
+    let mut check = check_early(&location);
     // A directory that a stack cannot carry is offered IAM and the access key only.
     let stack = match crate::template::cannot_carry(&location, access) {
         Some(why) => {
@@ -46,7 +58,45 @@ pub fn start(ctx: &Context, prompter: &mut dyn Prompter) -> Result<Setup, Error>
         }
         None => true,
     };
-    Ok(match ask_method(prompter, true, stack)? {
+    let mut choice = ask_method(prompter, true, stack)?;
+    loop {
+        let step = (!check.is_finished()).then(|| {
+            ctx.ui.step(format!(
+                "Checking the AWS account and bucket {}",
+                location.bucket()
+            ))
+        });
+        let early = check.join().unwrap_or(Early::Ready);
+        if let Some(step) = step {
+            match early {
+                Early::Ready => step.done("done"),
+                _ => step.fail(),
+            }
+        }
+        match early {
+            Early::Ready => break,
+            Early::Stop(e) => {
+                ctx.ui.info(format!(
+                    "Once that is fixed, this goes on from here, without the questions so far:\n  {}",
+                    so_far(choice, access, &location)
+                ));
+                return Err(e);
+            }
+            Early::NoBucket(why) => {
+                ctx.ui.warn(why);
+                location = ask_location(prompter)?;
+                if let (Choice::Cloudformation, Some(why)) =
+                    (choice, crate::template::cannot_carry(&location, access))
+                {
+                    ctx.ui
+                        .info(format!("{why}; the role is made with IAM instead."));
+                    choice = Choice::Iam;
+                }
+                check = check_early(&location);
+            }
+        }
+    }
+    Ok(match choice {
         Choice::AccessKey => Setup::AccessKey(AccessKeyRequest {
             location: Some(location),
             access: Some(access),
@@ -62,6 +112,69 @@ pub fn start(ctx: &Context, prompter: &mut dyn Prompter) -> Result<Setup, Error>
             ..RoleRequest::default()
         }),
     })
+}
+
+/// What the check made while the next question was asked found.
+pub enum Early {
+    Ready,
+    /// The bucket does not exist (or this account cannot see it): ask again.
+    NoBucket(String),
+    /// No usable credentials: nothing more can be done until they are fixed.
+    Stop(Error),
+}
+
+/// Checks the credentials (STS) and the bucket (HeadBucket) on a thread of its own. It draws
+/// nothing: the prompt owns the screen. A failure it cannot judge is left to the setup, which
+/// reports it in full; under `--dry-run` missing credentials are fine (the plan is made
+/// offline).
+fn check_early(ctx: &Context, location: &S3Location) -> std::thread::JoinHandle<Early> {
+    let conn = ctx.conn.clone();
+    let ui = ctx.ui.silent();
+    let dry_run = ctx.dry_run;
+    let bucket = location.bucket().to_string();
+    std::thread::spawn(move || {
+        let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        else {
+            return Early::Ready;
+        };
+        runtime.block_on(async {
+            let clients = match crate::aws::Clients::connect(&conn, &ui).await {
+                Ok(clients) => clients,
+                Err(Error::Credentials { .. }) if dry_run => return Early::Ready,
+                Err(e) => return Early::Stop(e),
+            };
+            let (caller, region) = tokio::join!(
+                crate::aws::sts::caller_identity(&clients.sts),
+                crate::aws::s3::bucket_region(&clients.s3, &bucket)
+            );
+            match (caller, region) {
+                (Err(e @ Error::Credentials { .. }), _) => Early::Stop(e),
+                (_, Err(Error::NotFound(why))) => Early::NoBucket(why),
+                _ => Early::Ready,
+            }
+        })
+    })
+}
+
+/// The command that goes on from the wizard's answers so far.
+fn so_far(choice: Choice, access: Access, location: &S3Location) -> String {
+    let mut words = vec!["serverless-s3-setup".to_string()];
+    match choice {
+        Choice::AccessKey => words.push("access-key".into()),
+        Choice::Iam => words.extend(["role".into(), "--method".into(), "iam".into()]),
+        Choice::Cloudformation => {
+            words.extend(["role".into(), "--method".into(), "cloudformation".into()])
+        }
+    }
+    words.extend([
+        "--uri".into(),
+        location.to_string(),
+        "--access".into(),
+        access.to_string(),
+    ]);
+    crate::output::command_line(words.iter().map(String::as_str))
 }
 
 /// Import, export or both. Import comes first and is the default: write access is chosen,
@@ -259,6 +372,61 @@ mod tests {
     use crate::prompt::scripted::{Answer, Scripted};
     use crate::{access_key, role};
 
+    /// The check beside the questions, as when the account and the bucket are fine.
+    fn ready() -> std::thread::JoinHandle<Early> {
+        std::thread::spawn(|| Early::Ready)
+    }
+
+    /// A bucket that does not exist is asked again at once, with the reason; the answers
+    /// already given stand.
+    #[test]
+    fn a_bucket_that_does_not_exist_is_asked_again() {
+        let mut p = Scripted::new([
+            Answer::Choice(0),
+            Answer::Text("s3://no-such-bucket/data/"),
+            Answer::Choice(1),
+            Answer::Text("s3://my-bucket/data/"),
+        ]);
+        let checked = std::sync::Mutex::new(Vec::new());
+        let setup = start_with(&ctx(true, false), &mut p, &|location: &S3Location| {
+            checked.lock().unwrap().push(location.bucket().to_string());
+            let missing = location.bucket() == "no-such-bucket";
+            std::thread::spawn(move || match missing {
+                true => Early::NoBucket("bucket `no-such-bucket` does not exist".into()),
+                false => Early::Ready,
+            })
+        })
+        .unwrap();
+        let Setup::Role(req) = setup else {
+            panic!("a role was chosen")
+        };
+        assert_eq!(req.method, Some(Method::Iam));
+        assert_eq!(req.location.unwrap().bucket(), "my-bucket");
+        assert_eq!(*checked.lock().unwrap(), ["no-such-bucket", "my-bucket"]);
+        assert_eq!(p.asked.len(), 4, "{:?}", p.asked);
+    }
+
+    /// Missing credentials stop the wizard before the questions that would follow.
+    #[test]
+    fn missing_credentials_stop_before_more_questions() {
+        let mut p = Scripted::new([
+            Answer::Choice(0),
+            Answer::Text("s3://my-bucket/data/"),
+            Answer::Choice(1),
+        ]);
+        let err = start_with(&ctx(true, false), &mut p, &|_| {
+            std::thread::spawn(|| {
+                Early::Stop(Error::Credentials {
+                    message: "no credentials".into(),
+                    fix: "run `aws configure`".into(),
+                })
+            })
+        })
+        .unwrap_err();
+        assert!(matches!(err, Error::Credentials { .. }), "{err}");
+        assert!(p.answers.is_empty() && p.asked.len() == 3, "{:?}", p.asked);
+    }
+
     fn ctx(can_prompt: bool, yes: bool) -> Context {
         Context {
             conn: Connection::default(),
@@ -280,7 +448,7 @@ mod tests {
                 Answer::Text("s3://my-bucket/数据/"),
                 Answer::Choice(choice),
             ]);
-            let setup = start(&ctx(true, false), &mut p).unwrap();
+            let setup = start_with(&ctx(true, false), &mut p, &|_| ready()).unwrap();
             match setup {
                 Setup::Role(req) => {
                     assert!(iam);
@@ -305,7 +473,7 @@ mod tests {
                 Answer::Text("s3://my-bucket/data/"),
                 Answer::Choice(choice),
             ]);
-            let setup = start(&ctx(true, false), &mut p).unwrap();
+            let setup = start_with(&ctx(true, false), &mut p, &|_| ready()).unwrap();
             assert_eq!(
                 p.rejected.len(),
                 2,

@@ -79,9 +79,16 @@ async fn a_whole_role_setup_typed_at_the_terminal() {
         .unwrap();
     p.exp_string("Proceed?").unwrap();
     keys(&mut p, "y");
-    p.exp_string("Role ARN:").unwrap();
-    p.exp_string("choose AWS Role ARN and paste the Role ARN")
+    // The Role ARN is the result, on stdout (here the screen), and is not repeated.
+    let shown = p
+        .exp_string("choose AWS Role ARN and paste the Role ARN (the Role ARN above)")
         .unwrap();
+    assert_eq!(
+        shown.matches(":role/tidb-role-import-").count(),
+        1,
+        "the ARN once: {shown}"
+    );
+    assert!(!shown.contains("Role ARN:"), "{shown}");
     let rest = p.exp_string("To repeat this setup in CI").unwrap();
     let _ = rest;
     let ci = p.exp_eof().unwrap();
@@ -345,4 +352,30 @@ async fn ctrl_c_at_any_kind_of_prompt_restores_the_cursor_and_says_nothing_chang
         let status = exit_code(&p);
         assert!(status.ends_with(", 130)"), "{kind}: {status}");
     }
+}
+
+/// A bucket that does not exist is caught at the question that named it: checked against AWS
+/// while the next question is asked, then asked again with the reason.
+#[tokio::test]
+async fn a_missing_bucket_is_asked_again_before_the_questions_go_on() {
+    let moto = moto();
+    let bucket = unique("wizbucket");
+    aws(&moto.url()).await.create_bucket(&bucket).await;
+    let mut p = wizard(&moto.url());
+    p.exp_string("What will TiDB Cloud do with the bucket?")
+        .unwrap();
+    keys(&mut p, "\r");
+    p.exp_string("S3 URI").unwrap();
+    keys(&mut p, &format!("s3://{bucket}-missing/in/\r"));
+    p.exp_string("How should TiDB Cloud get in?").unwrap();
+    keys(&mut p, "j\r"); // IAM
+    p.exp_string(&format!("bucket `{bucket}-missing` does not exist"))
+        .unwrap();
+    p.exp_string("S3 URI").unwrap();
+    keys(&mut p, &format!("s3://{bucket}/in/\r"));
+    // On with the role's own questions: the method chosen before still stands.
+    p.exp_string("Which TiDB Cloud tier").unwrap();
+    p.send_control('c').unwrap();
+    p.exp_eof().unwrap();
+    assert!(exit_code(&p).ends_with(", 130)"));
 }
