@@ -1442,8 +1442,9 @@ fn shows(p: &Principal, written: &Written) -> bool {
 /// On stderr after a setup: one line when all is well, else each finding with its fix.
 pub fn show_after_setup(ctx: &Context, report: &Report, access: Access, changed: bool) {
     // Object Ownership matters where objects cross accounts, as when TiDB Cloud writes (an
-    // export); it is said by the run that makes or changes the setup, not on every rerun.
-    // `verify` and the JSON report always carry it.
+    // export); the setting is advised by the run that makes or changes the setup, not on every
+    // rerun. A setting that could not be read (no fix to give) is always said. `verify` and the
+    // JSON report always carry it.
     let shown: Vec<&Check> = report
         .checks
         .iter()
@@ -1451,6 +1452,7 @@ pub fn show_after_setup(ctx: &Context, report: &Report, access: Access, changed:
         .filter(|c| {
             !(c.name == "object-ownership"
                 && c.status == Status::Warn
+                && c.fix.is_some()
                 && (access == Access::Import || !changed))
         })
         .collect();

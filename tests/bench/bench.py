@@ -133,17 +133,25 @@ def flows(binary):
                        aws("s3api", "get-bucket-encryption", "--bucket", b)]
     checks = lambda b: [aws("s3api", "get-bucket-policy", "--bucket", b),
                         aws("s3api", "get-bucket-ownership-controls", "--bucket", b)]
+    # After a setup, the role or user is read back as `verify` reads it.
+    role_back = lambda b: [aws("iam", "get-role", "--role-name", f"r-{b}"),
+                           aws("iam", "list-attached-role-policies", "--role-name", f"r-{b}"),
+                           aws("iam", "list-role-policies", "--role-name", f"r-{b}")]
+    managed_back = lambda name: [aws("iam", "get-policy", "--policy-arn", f"{arn}:policy/{name}"),
+                                 aws("iam", "get-policy-version", "--policy-arn", f"{arn}:policy/{name}",
+                                     "--version-id", "v1")]
     return {
         "role --method iam": dict(
-            setup=[], tool=lambda b: role(b, "iam"), minimum=10,
+            setup=[], tool=lambda b: role(b, "iam"), minimum=15,
             cli=lambda b: reads(b) + checks(b) + [
                 aws("iam", "get-role", "--role-name", f"r-{b}"),
                 aws("iam", "get-policy", "--policy-arn", f"{arn}:policy/r-{b}-policy"),
                 aws("iam", "create-policy", "--policy-name", f"r-{b}-policy", "--policy-document", policy_doc(b)),
                 aws("iam", "create-role", "--role-name", f"r-{b}", "--assume-role-policy-document", TRUST),
-                aws("iam", "attach-role-policy", "--role-name", f"r-{b}", "--policy-arn", f"{arn}:policy/r-{b}-policy")]),
+                aws("iam", "attach-role-policy", "--role-name", f"r-{b}", "--policy-arn", f"{arn}:policy/r-{b}-policy")]
+            + role_back(b) + managed_back(f"r-{b}-policy")),
         "role --method cloudformation": dict(
-            setup=[], tool=lambda b: role(b, "cloudformation"), minimum=10,
+            setup=[], tool=lambda b: role(b, "cloudformation"), minimum=14,
             cli=lambda b: reads(b) + checks(b) + [
                 aws("iam", "get-role", "--role-name", f"r-{b}"),
                 aws("cloudformation", "create-stack", "--stack-name", f"r-{b}", "--template-body",
@@ -154,9 +162,10 @@ def flows(binary):
                     f"ParameterKey=ExternalId,ParameterValue={EXT}", f"ParameterKey=BucketName,ParameterValue={b}",
                     "ParameterKey=ObjectPrefix,ParameterValue=d", "ParameterKey=Access,ParameterValue=both"),
                 aws("cloudformation", "wait", "stack-create-complete", "--stack-name", f"r-{b}"),
-                aws("cloudformation", "describe-stacks", "--stack-name", f"r-{b}")]),
+                aws("cloudformation", "describe-stacks", "--stack-name", f"r-{b}")] + role_back(b) + [
+                aws("iam", "get-role-policy", "--role-name", f"r-{b}", "--policy-name", f"r-{b}-policy")]),
         "access-key": dict(
-            setup=[], minimum=11,
+            setup=[], minimum=17,
             tool=lambda b: tool("access-key", "--uri", f"s3://{b}/d/", "--access", "both", "--user-name", f"u-{b}", "--yes"),
             cli=lambda b: reads(b) + checks(b) + [
                 aws("iam", "get-user", "--user-name", f"u-{b}"),
@@ -164,7 +173,11 @@ def flows(binary):
                 aws("iam", "create-policy", "--policy-name", f"u-{b}-policy", "--policy-document", policy_doc(b)),
                 aws("iam", "create-user", "--user-name", f"u-{b}"),
                 aws("iam", "attach-user-policy", "--user-name", f"u-{b}", "--policy-arn", f"{arn}:policy/u-{b}-policy"),
-                aws("iam", "create-access-key", "--user-name", f"u-{b}")]),
+                aws("iam", "create-access-key", "--user-name", f"u-{b}"),
+                aws("iam", "get-user", "--user-name", f"u-{b}"),
+                aws("iam", "list-attached-user-policies", "--user-name", f"u-{b}"),
+                aws("iam", "list-user-policies", "--user-name", f"u-{b}"),
+                aws("iam", "list-groups-for-user", "--user-name", f"u-{b}")] + managed_back(f"u-{b}-policy")),
         "verify": dict(
             setup=["role --method iam"], minimum=10,
             tool=lambda b: tool("verify", "--role-arn", f"{arn}:role/r-{b}", "--uri", f"s3://{b}/d/", "--access", "both",
