@@ -1375,15 +1375,14 @@ pub async fn after_setup(
     let boundary = boundary_document(clients, written.boundary.as_deref())
         .await
         .unwrap_or(None);
-    let evidence = Evidence {
-        partition: written.partition,
-        principal_arn: Some(written.principal_arn),
-        trust: written.trust,
-        policies: vec![("the policy just written".into(), written.permissions)],
+    let evidence = Evidence::written(
+        written.partition,
+        written.principal_arn,
+        written.trust,
+        written.permissions,
         bucket,
         boundary,
-        ..Evidence::default()
-    };
+    );
     let mut report = checks(subject, e, &evidence, &rerun(subject, e));
     report.checks.push(Check::warn(
         "read-back",
