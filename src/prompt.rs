@@ -20,6 +20,23 @@ pub trait Prompter {
     fn select(&mut self, prompt: &str, items: &[&str], default: usize) -> Result<usize, Error>;
 
     fn confirm(&mut self, prompt: &str, default: bool) -> Result<bool, Error>;
+
+    /// A line of detail before the next question, which keeps the question itself short.
+    fn note(&mut self, text: &str);
+}
+
+/// The terminal's width in columns (80 when it cannot be told).
+fn width() -> usize {
+    match console::Term::stderr().size_checked() {
+        Some((_, cols)) if cols > 0 => cols as usize,
+        _ => 80,
+    }
+}
+
+/// Cuts text that would not fit in `room` columns, with an ellipsis: a line that wraps breaks
+/// the prompt's redraw (stale lines, two selection markers).
+fn fit(text: &str, room: usize) -> String {
+    console::truncate_str(text, room.max(10), "…").into_owned()
 }
 
 /// Prompts on stderr with dialoguer.
@@ -44,8 +61,22 @@ impl Prompter for Terminal {
         default: Option<&str>,
         validate: &dyn Fn(&str) -> Result<(), String>,
     ) -> Result<String, Error> {
+        // "? PROMPT [DEFAULT] › " and room to type.
+        let mut prompt = fit(prompt, width().saturating_sub(24));
+        let mut show_default = true;
+        if let Some(default) = default {
+            if console::measure_text_width(&prompt) + console::measure_text_width(default) + 8
+                > width()
+            {
+                // A long default is shown on its own line, not in the prompt.
+                self.note(&format!("Enter for {default}"));
+                prompt = fit(&prompt, width().saturating_sub(8));
+                show_default = false;
+            }
+        }
         let mut input = Input::<String>::with_theme(&self.theme)
             .with_prompt(prompt)
+            .show_default(show_default)
             .validate_with(|s: &String| validate(s.trim()));
         if let Some(default) = default {
             input = input.default(default.to_string());
@@ -57,9 +88,11 @@ impl Prompter for Terminal {
     }
 
     fn select(&mut self, prompt: &str, items: &[&str], default: usize) -> Result<usize, Error> {
+        let room = width().saturating_sub(3);
+        let items: Vec<String> = items.iter().map(|i| fit(i, room)).collect();
         Select::with_theme(&self.theme)
-            .with_prompt(prompt)
-            .items(items)
+            .with_prompt(fit(prompt, width().saturating_sub(6)))
+            .items(&items)
             .default(default)
             .interact_opt()
             .map_err(interrupted)?
@@ -68,12 +101,39 @@ impl Prompter for Terminal {
 
     fn confirm(&mut self, prompt: &str, default: bool) -> Result<bool, Error> {
         Confirm::with_theme(&self.theme)
-            .with_prompt(prompt)
+            .with_prompt(fit(prompt, width().saturating_sub(14)))
             .default(default)
             .interact_opt()
             .map_err(interrupted)?
             .ok_or(Error::Interrupted(" by Ctrl-C; nothing was changed".into()))
     }
+
+    fn note(&mut self, text: &str) {
+        let style = console::Style::new().dim();
+        for line in wrap(text, width().saturating_sub(2)) {
+            eprintln!("{}", style.apply_to(format!("  {line}")));
+        }
+    }
+}
+
+/// Words in lines of at most `room` columns (a longer word stands on its own line).
+fn wrap(text: &str, room: usize) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        let wanted = console::measure_text_width(&line) + 1 + console::measure_text_width(word);
+        if !line.is_empty() && wanted > room {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines
 }
 
 /// For runs that must not prompt: any question is a bug, reported as such.
@@ -96,6 +156,8 @@ impl Prompter for NoPrompts {
     fn confirm(&mut self, prompt: &str, _: bool) -> Result<bool, Error> {
         Err(anyhow::anyhow!("internal error: asked {prompt:?} in a run that cannot prompt").into())
     }
+
+    fn note(&mut self, _: &str) {}
 }
 
 /// Scripted answers, for tests of the flow.
@@ -117,6 +179,7 @@ pub mod scripted {
         pub answers: VecDeque<Answer>,
         pub asked: Vec<String>,
         pub rejected: Vec<String>,
+        pub notes: Vec<String>,
     }
 
     impl Scripted {
@@ -168,6 +231,10 @@ pub mod scripted {
                 Answer::No => Ok(false),
                 other => panic!("{prompt:?} wants yes or no, got {other:?}"),
             }
+        }
+
+        fn note(&mut self, text: &str) {
+            self.notes.push(text.to_string());
         }
     }
 }

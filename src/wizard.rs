@@ -42,8 +42,10 @@ fn start_with(
             &["a command: role or access-key (see --help)"],
         ));
     }
-    ctx.ui.info(ctx.ui.bold(
-        "Give TiDB Cloud access to an S3 bucket. Each answer has a flag, for next time in CI.",
+    ctx.ui.info(format!(
+        "{}\n{}",
+        ctx.ui.bold("Give TiDB Cloud access to an S3 bucket."),
+        ctx.ui.dim("Each answer has a flag, for next time in CI.")
     ));
     let access = ask_access(prompter)?;
     let mut location = ask_location(prompter)?;
@@ -210,11 +212,10 @@ pub fn ask_tier(prompter: &mut dyn Prompter) -> Result<Tier, Error> {
 
 /// The File URI (import) or Folder URI (export), with the flag's own validator.
 pub fn ask_location(prompter: &mut dyn Prompter) -> Result<S3Location, Error> {
-    ask(
-        prompter,
-        "S3 URI (the File or Folder URI, e.g. s3://my-bucket/data/)",
-        None,
-    )
+    // Prompts stay short, with the detail on a line of its own, so that nothing wraps and
+    // breaks the prompt's redraw at a narrow terminal.
+    prompter.note("The File URI (import) or Folder URI (export), e.g. s3://my-bucket/data/");
+    ask(prompter, "S3 URI", None)
 }
 
 /// CloudFormation role (with `with_stack`), IAM role, or (with `with_key`) an access key.
@@ -227,18 +228,13 @@ pub fn ask_method(
     if with_stack {
         choices.push((
             Choice::Cloudformation,
-            "Role ARN via a CloudFormation stack (recommended; the cluster must run on AWS)",
+            "Role ARN, by a CloudFormation stack (recommended)",
         ));
     }
-    choices.push((
-        Choice::Iam,
-        "Role ARN via IAM directly (the cluster must run on AWS)",
-    ));
+    choices.push((Choice::Iam, "Role ARN, by IAM directly"));
     if with_key {
-        choices.push((
-            Choice::AccessKey,
-            "Access key of an IAM user (works wherever the cluster runs)",
-        ));
+        choices.push((Choice::AccessKey, "Access key of an IAM user"));
+        prompter.note("A Role ARN needs the cluster on AWS; an access key works wherever it runs.");
     }
     let items: Vec<&str> = choices.iter().map(|(_, text)| *text).collect();
     let picked = prompter.select("How should TiDB Cloud get in?", &items, 0)?;

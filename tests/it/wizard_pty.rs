@@ -379,3 +379,77 @@ async fn a_missing_bucket_is_asked_again_before_the_questions_go_on() {
     p.exp_eof().unwrap();
     assert!(exit_code(&p).ends_with(", 130)"));
 }
+
+/// The wizard in a pseudo-terminal of `cols` columns.
+fn wizard_at_width(endpoint: &str, cols: u16) -> PtySession {
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c").arg(format!(
+        "stty cols {cols} rows 40; exec {}",
+        env!("CARGO_BIN_EXE_serverless-s3-setup")
+    ));
+    cmd.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", moto::tmp_dir())
+        .env("TERM", "xterm-256color")
+        .env("AWS_CONFIG_FILE", moto::tmp_dir().join("no-aws-config"))
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            moto::tmp_dir().join("no-aws-credentials"),
+        )
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_ENDPOINT_URL", endpoint)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1");
+    spawn_command(cmd, Some(30_000)).expect("spawn in a pty")
+}
+
+/// What a terminal of this size shows after this output, row by row. rexpect hands the output
+/// over one byte per `char`; the bytes are put back together first.
+fn screen(output: &str, cols: u16) -> Vec<String> {
+    let bytes: Vec<u8> = output.chars().map(|c| c as u32 as u8).collect();
+    let mut parser = vt100::Parser::new(40, cols, 0);
+    parser.process(&bytes);
+    parser.screen().rows(0, cols).collect()
+}
+
+/// At 60, 80 and 100 columns, moving through a selection list leaves one list on the screen:
+/// one `❯`, no stale lines from a wrapped item.
+#[tokio::test]
+async fn selection_lists_redraw_cleanly_at_narrow_widths() {
+    let moto = moto();
+    let bucket = unique("wizwidth");
+    aws(&moto.url()).await.create_bucket(&bucket).await;
+    for cols in [60u16, 80, 100] {
+        let mut p = wizard_at_width(&moto.url(), cols);
+        let mut shown = p
+            .exp_string("What will TiDB Cloud do with the bucket?")
+            .unwrap();
+        shown.push_str("What will TiDB Cloud do with the bucket?");
+        keys(&mut p, "\r");
+        shown.push_str(&p.exp_string("S3 URI").unwrap());
+        shown.push_str("S3 URI");
+        keys(&mut p, &format!("s3://{bucket}/in/\r"));
+        shown.push_str(&p.exp_string("How should TiDB Cloud get in?").unwrap());
+        shown.push_str("How should TiDB Cloud get in?");
+        for key in ["j", "j", "k", "j"] {
+            keys(&mut p, key);
+            std::thread::sleep(std::time::Duration::from_millis(150));
+        }
+        p.send_control('c').unwrap();
+        shown.push_str(&p.exp_eof().unwrap());
+        let rows = screen(&shown, cols);
+        let start = rows
+            .iter()
+            .rposition(|r| r.contains("How should TiDB Cloud get in?"))
+            .unwrap_or_else(|| panic!("{cols} columns:\n{}", rows.join("\n")));
+        let markers: usize = rows[start..].iter().map(|r| r.matches('❯').count()).sum();
+        assert_eq!(markers, 1, "{cols} columns:\n{}", rows.join("\n"));
+        // No item wraps: every row of the list is a whole item.
+        let items = rows[start + 1..]
+            .iter()
+            .take_while(|r| !r.trim().is_empty())
+            .count();
+        assert_eq!(items, 3, "{cols} columns:\n{}", rows.join("\n"));
+    }
+}
