@@ -99,13 +99,37 @@ impl Ui {
     /// A line of progress or advice on stderr; silent under `-q`.
     pub fn info(&self, msg: impl AsRef<str>) {
         if !self.quiet {
-            eprintln!("{}", msg.as_ref());
+            eprintln!("{}", self.fit(msg.as_ref()));
         }
     }
 
     /// A warning on stderr, shown even under `-q`.
     pub fn warn(&self, msg: impl AsRef<str>) {
-        eprintln!("{} {}", self.yellow("warning:"), msg.as_ref());
+        eprintln!(
+            "{}",
+            self.fit(&format!("{} {}", self.yellow("warning:"), msg.as_ref()))
+        );
+    }
+
+    /// Text for stderr, fitted to the terminal: a long line wraps at word boundaries with a
+    /// continuation indent; a long command goes on with ` \` continuations, so that it can
+    /// still be copied into a shell. Away from a terminal (logs, CI) lines stay whole.
+    pub fn fit(&self, text: &str) -> String {
+        match self.width() {
+            Some(width) => fit_lines(text, width),
+            None => text.to_string(),
+        }
+    }
+
+    /// The terminal's width, when stderr is one.
+    fn width(&self) -> Option<usize> {
+        if !self.spinners {
+            return None;
+        }
+        match console::Term::stderr().size_checked() {
+            Some((_, cols)) if cols > 0 => Some(cols as usize),
+            _ => Some(80),
+        }
     }
 
     /// A step in progress: a spinner on a terminal, a plain line otherwise.
@@ -522,6 +546,70 @@ fn indent(s: &str) -> String {
         .join("\n")
 }
 
+/// Each line of `text` within `width` columns; see [`Ui::fit`].
+pub fn fit_lines(text: &str, width: usize) -> String {
+    text.split('\n')
+        .flat_map(|line| fit_line(line, width.max(20)))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn fit_line(line: &str, width: usize) -> Vec<String> {
+    if console::measure_text_width(line) <= width {
+        return vec![line.to_string()];
+    }
+    let indent: String = line.chars().take_while(|c| *c == ' ').collect();
+    let body = &line[indent.len()..];
+    let command = ["serverless-s3-setup ", "aws ", "ticloud "]
+        .iter()
+        .any(|c| body.starts_with(c) || body.starts_with(&format!("fix: {c}")));
+    match command {
+        true => continue_command(&indent, body, width),
+        false => wrap_words(&indent, body, width),
+    }
+}
+
+/// Words in lines of `width` columns; the lines after the first are indented two more.
+fn wrap_words(indent: &str, body: &str, width: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = indent.to_string();
+    let more = format!("{indent}  ");
+    for word in body.split(' ') {
+        let fresh = line.trim().is_empty();
+        if !fresh
+            && console::measure_text_width(&line) + 1 + console::measure_text_width(word) > width
+        {
+            lines.push(std::mem::replace(&mut line, more.clone()));
+        } else if !fresh {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    lines.push(line);
+    lines
+}
+
+/// A command broken before its `--` options, each line but the last ending in ` \`.
+fn continue_command(indent: &str, body: &str, width: usize) -> Vec<String> {
+    let mut parts = body.split(" --");
+    let mut lines = vec![format!("{indent}{}", parts.next().unwrap_or_default())];
+    let more = format!("{indent}    ");
+    for part in parts {
+        let option = format!("--{part}");
+        let last = lines.last_mut().expect("one line at least");
+        // Room for " OPTION \".
+        if console::measure_text_width(last) + 1 + console::measure_text_width(&option) + 2 > width
+        {
+            last.push_str(" \\");
+            lines.push(format!("{more}{option}"));
+        } else {
+            last.push(' ');
+            last.push_str(&option);
+        }
+    }
+    lines
+}
+
 /// `--profile`/`--region` as given, for a command line that repeats this run.
 /// `region` is pinned even when it was not given, where it matters (a stack's region).
 pub fn connection_flags(conn: &crate::aws::Connection, region: Option<&str>) -> Vec<String> {
@@ -560,6 +648,44 @@ pub fn command_line<'a>(words: impl IntoIterator<Item = &'a str>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_lines_wrap_and_long_commands_continue_with_backslashes() {
+        let text = "Next: in the TiDB Cloud console, on your TiDB Cloud Starter (Data → Import → Import from S3 (File URI)), choose AWS Role ARN and paste the Role ARN.";
+        let fitted = fit_lines(text, 60);
+        assert!(fitted.lines().count() > 2, "{fitted}");
+        for line in fitted.lines() {
+            assert!(console::measure_text_width(line) <= 60, "{line:?}");
+        }
+        assert!(
+            fitted.lines().skip(1).all(|l| l.starts_with("  ")),
+            "{fitted}"
+        );
+        assert_eq!(
+            fitted.replace("\n  ", " "),
+            text,
+            "only wrapped, nothing lost"
+        );
+
+        let command = "  serverless-s3-setup role --method iam --uri s3://my-bucket/data/ --access import --tidb-account-id 380838443567 --external-id abc --yes";
+        let fitted = fit_lines(command, 60);
+        let lines: Vec<&str> = fitted.lines().collect();
+        assert!(lines.len() > 1, "{fitted}");
+        for line in &lines[..lines.len() - 1] {
+            assert!(line.ends_with(" \\"), "{line:?}");
+        }
+        for line in &lines {
+            assert!(console::measure_text_width(line) <= 60, "{line:?}");
+        }
+        // The shell reads the continued lines as the one command.
+        let joined: String = fitted
+            .replace(" \\\n", " ")
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        assert_eq!(joined, command.trim());
+        assert_eq!(fit_lines("short", 60), "short");
+    }
 
     #[test]
     fn shell_words_are_quoted_only_when_needed() {

@@ -273,7 +273,7 @@ pub fn present_plan(
         return Ok(());
     }
     if ctx.can_prompt && !ctx.yes {
-        return confirm_plan(prompter, &render(), !revokes);
+        return confirm_plan(prompter, &ctx.ui.fit(&render()), !revokes);
     }
     for action in actions {
         ctx.ui.info(format!("plan: {action}"));

@@ -11,10 +11,14 @@ fn wizard(endpoint: &str) -> PtySession {
     wizard_with(endpoint, &[])
 }
 
-/// The binary with these arguments in a pseudo-terminal, pointed at moto.
+/// The binary with these arguments in a pseudo-terminal, pointed at moto. The terminal is wide,
+/// so that the texts these tests look for are not wrapped (the width test sets its own).
 fn wizard_with(endpoint: &str, args: &[&str]) -> PtySession {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_serverless-s3-setup"));
-    cmd.args(args);
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c")
+        .arg("stty cols 250 rows 50; exec \"$0\" \"$@\"")
+        .arg(env!("CARGO_BIN_EXE_serverless-s3-setup"))
+        .args(args);
     cmd.env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("HOME", moto::tmp_dir())
@@ -452,4 +456,74 @@ async fn selection_lists_redraw_cleanly_at_narrow_widths() {
             .count();
         assert_eq!(items, 3, "{cols} columns:\n{}", rows.join("\n"));
     }
+}
+
+/// At 60 columns the plan, the next steps and the CI command fit the terminal: prose wraps at
+/// word boundaries; a command goes on with ` \` continuations, so it can still be copied.
+#[tokio::test]
+async fn the_plan_and_the_next_steps_fit_sixty_columns() {
+    let moto = moto();
+    let bucket = unique("wiz60");
+    aws(&moto.url()).await.create_bucket(&bucket).await;
+    let mut p = wizard_at_width(&moto.url(), 60);
+    p.exp_string("What will TiDB Cloud do with the bucket?")
+        .unwrap();
+    keys(&mut p, "\r");
+    p.exp_string("S3 URI").unwrap();
+    keys(&mut p, &format!("s3://{bucket}/in/\r"));
+    p.exp_string("How should TiDB Cloud get in?").unwrap();
+    keys(&mut p, "j\r"); // IAM
+    p.exp_string("Which TiDB Cloud tier").unwrap();
+    keys(&mut p, "\r");
+    p.exp_string("TiDB Cloud Account ID").unwrap();
+    keys(&mut p, &format!("{TIDB_ACCOUNT}\r"));
+    p.exp_string("TiDB Cloud External ID").unwrap();
+    keys(&mut p, &format!("{EXTERNAL_ID}\r"));
+    p.exp_string("Role name").unwrap();
+    keys(&mut p, "\r");
+    p.exp_string("Policy name").unwrap();
+    keys(&mut p, "\r");
+    let plan = p.exp_string("Proceed?").unwrap();
+    keys(&mut p, "y");
+    let rest = p.exp_eof().unwrap();
+    assert!(exit_code(&p).ends_with(", 0)"), "{}", exit_code(&p));
+    let text = |s: &str| -> String {
+        let bytes: Vec<u8> = s.chars().map(|c| c as u32 as u8).collect();
+        String::from_utf8_lossy(&bytes).into_owned()
+    };
+    let (plan, rest) = (text(&plan), text(&rest));
+    let plain = |line: &str| console::strip_ansi_codes(line).into_owned();
+    // Wider only where one word (an ARN), or one option with its value, is wider than the
+    // terminal: neither can be broken and still be copied.
+    let fits = |line: &str| {
+        let words: Vec<&str> = line.trim_end_matches(" \\").split_whitespace().collect();
+        console::measure_text_width(line) <= 60
+            || words.len() == 1
+            || (words.len() == 2 && words[0].starts_with("--"))
+    };
+    let start = plan.find("Detected").unwrap();
+    for line in plan[start..].split("\r\n").map(plain) {
+        assert!(fits(&line), "{line:?}\n{plan}");
+    }
+    let next = rest.find("Next:").unwrap();
+    let lines: Vec<String> = rest[next..].split("\r\n").map(plain).collect();
+    for line in &lines {
+        assert!(fits(line), "{line:?}\n{rest}");
+    }
+    let ci = lines
+        .iter()
+        .position(|l| l.starts_with("To repeat this setup in CI"))
+        .unwrap();
+    let command: Vec<&String> = lines[ci + 1..]
+        .iter()
+        .take_while(|l| !l.trim().is_empty())
+        .collect();
+    assert!(command.len() > 1, "{rest}");
+    for line in &command[..command.len() - 1] {
+        assert!(line.ends_with(" \\"), "{line:?}");
+    }
+    assert!(
+        command.last().unwrap().trim_end().ends_with("--yes"),
+        "{rest}"
+    );
 }
