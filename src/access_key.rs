@@ -672,6 +672,10 @@ pub fn ci_command(ctx: &Context, o: &AccessKeyOutcome) -> String {
     ]
     .map(str::to_string)
     .to_vec();
+    // The tier names the console path in the hand-off; a rerun tells the same.
+    if o.tier != crate::inputs::Tier::default() {
+        words.extend(["--tier".into(), o.tier.to_string()]);
+    }
     for key in &o.kms_keys {
         words.extend(["--kms-key".into(), key.to_string()]);
     }

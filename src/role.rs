@@ -1057,6 +1057,10 @@ pub fn ci_command(ctx: &Context, o: &RoleOutcome) -> String {
         Some(id) => words.extend(["--external-id".into(), id.to_string()]),
         None => words.push("--no-external-id".into()),
     }
+    // Dedicated's extra permission (s3:GetBucketLocation) must survive a rerun in CI.
+    if o.tier != Tier::default() {
+        words.extend(["--tier".into(), o.tier.to_string()]);
+    }
     words.extend(["--role-name".into(), o.role_name.to_string()]);
     words.extend(["--policy-name".into(), o.policy_name.to_string()]);
     if let Some(stack) = &o.stack_name {
@@ -1173,6 +1177,16 @@ mod tests {
              --tidb-account-id 380838443567 --external-id ext-1 --role-name r --policy-name r-policy \
              --stack-name r --kms-key arn:aws:kms:us-east-1:123456789012:key/k1 --path /tidb/ \
              --tag 'team=data eng' --profile prod --region us-east-1 --yes"
+        );
+        let dedicated = RoleOutcome {
+            tier: Tier::Dedicated,
+            access: Access::Import,
+            ..outcome
+        };
+        assert!(
+            ci_command(&ctx, &dedicated).contains(" --access import --tidb-account-id 380838443567 --external-id ext-1 --tier dedicated "),
+            "{}",
+            ci_command(&ctx, &dedicated)
         );
     }
 }
