@@ -12,11 +12,16 @@ fn wizard(endpoint: &str) -> PtySession {
 }
 
 /// The binary with these arguments in a pseudo-terminal, pointed at moto. The terminal is wide,
-/// so that the texts these tests look for are not wrapped (the width test sets its own).
+/// so that the texts these tests look for are not wrapped (the width tests set their own).
 fn wizard_with(endpoint: &str, args: &[&str]) -> PtySession {
+    pty(endpoint, 250, args)
+}
+
+/// The binary in a pseudo-terminal of `cols` columns and 40 rows, pointed at moto.
+fn pty(endpoint: &str, cols: u16, args: &[&str]) -> PtySession {
     let mut cmd = Command::new("sh");
     cmd.arg("-c")
-        .arg("stty cols 250 rows 50; exec \"$0\" \"$@\"")
+        .arg(format!("stty cols {cols} rows 40; exec \"$0\" \"$@\""))
         .arg(env!("CARGO_BIN_EXE_serverless-s3-setup"))
         .args(args);
     cmd.env_clear()
@@ -386,26 +391,7 @@ async fn a_missing_bucket_is_asked_again_before_the_questions_go_on() {
 
 /// The wizard in a pseudo-terminal of `cols` columns.
 fn wizard_at_width(endpoint: &str, cols: u16) -> PtySession {
-    let mut cmd = Command::new("sh");
-    cmd.arg("-c").arg(format!(
-        "stty cols {cols} rows 40; exec {}",
-        env!("CARGO_BIN_EXE_serverless-s3-setup")
-    ));
-    cmd.env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", moto::tmp_dir())
-        .env("TERM", "xterm-256color")
-        .env("AWS_CONFIG_FILE", moto::tmp_dir().join("no-aws-config"))
-        .env(
-            "AWS_SHARED_CREDENTIALS_FILE",
-            moto::tmp_dir().join("no-aws-credentials"),
-        )
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_ENDPOINT_URL", endpoint)
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", "us-east-1");
-    spawn_command(cmd, Some(30_000)).expect("spawn in a pty")
+    pty(endpoint, cols, &[])
 }
 
 /// What a terminal of this size shows after this output, row by row. rexpect hands the output
