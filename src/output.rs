@@ -123,13 +123,7 @@ impl Ui {
 
     /// The terminal's width, when stderr is one.
     fn width(&self) -> Option<usize> {
-        if !self.spinners {
-            return None;
-        }
-        match console::Term::stderr().size_checked() {
-            Some((_, cols)) if cols > 0 => Some(cols as usize),
-            _ => Some(80),
-        }
+        self.spinners.then(terminal_width)
     }
 
     /// A step in progress: a spinner on a terminal, a plain line otherwise.
@@ -546,6 +540,14 @@ fn indent(s: &str) -> String {
         .join("\n")
 }
 
+/// The width of the terminal on stderr in columns (80 when it cannot be told).
+pub fn terminal_width() -> usize {
+    match console::Term::stderr().size_checked() {
+        Some((_, cols)) if cols > 0 => cols as usize,
+        _ => 80,
+    }
+}
+
 /// Each line of `text` within `width` columns; see [`Ui::fit`].
 pub fn fit_lines(text: &str, width: usize) -> String {
     text.split('\n')
@@ -565,15 +567,16 @@ fn fit_line(line: &str, width: usize) -> Vec<String> {
         .any(|c| body.starts_with(c) || body.starts_with(&format!("fix: {c}")));
     match command {
         true => continue_command(&indent, body, width),
-        false => wrap_words(&indent, body, width),
+        false => wrap_words(&indent, &format!("{indent}  "), body, width),
     }
 }
 
-/// Words in lines of `width` columns; the lines after the first are indented two more.
-fn wrap_words(indent: &str, body: &str, width: usize) -> Vec<String> {
+/// Words in lines of `width` columns, the first line indented by `first`, the rest by `rest`
+/// (a word wider than that stands on its own line).
+pub(crate) fn wrap_words(first: &str, rest: &str, body: &str, width: usize) -> Vec<String> {
     let mut lines = Vec::new();
-    let mut line = indent.to_string();
-    let more = format!("{indent}  ");
+    let mut line = first.to_string();
+    let more = rest.to_string();
     for word in body.split(' ') {
         let fresh = line.trim().is_empty();
         if !fresh

@@ -877,15 +877,8 @@ fn drift(
         )));
     }
     let unchanged = |keys: &[&str]| {
-        keys.iter().all(|k| {
-            let (before, after) = (stack.parameters.get(*k), planned.get(*k));
-            match *k {
-                "KmsKeyArns" | "MoreExternalIds" => {
-                    before.map(|v| list_parameter(v)) == after.map(|v| list_parameter(v))
-                }
-                _ => before == after,
-            }
-        })
+        keys.iter()
+            .all(|k| same_parameter(k, stack.parameters.get(*k), planned.get(*k)))
     };
     let mut drift = Vec::new();
     if unchanged(&["TiDBCloudAccountId", "ExternalId", "MoreExternalIds"])
@@ -966,13 +959,20 @@ fn drift(
 /// Compares a stack's parameters with the planned ones. A list parameter comes back as
 /// `a,b` from AWS, but as `['a', 'b']` from moto; both mean the same list.
 fn same_parameters(current: &BTreeMap<String, String>, planned: &BTreeMap<String, String>) -> bool {
-    let list = list_parameter;
     current.len() == planned.len()
-        && planned.iter().all(|(k, v)| match current.get(k) {
-            Some(c) if k == "KmsKeyArns" || k == "MoreExternalIds" => list(c) == list(v),
-            Some(c) => c == v,
-            None => false,
-        })
+        && planned
+            .keys()
+            .all(|k| same_parameter(k, current.get(k), planned.get(k)))
+}
+
+/// One parameter's two values compared, a list as its items.
+fn same_parameter(key: &str, a: Option<&String>, b: Option<&String>) -> bool {
+    match key {
+        "KmsKeyArns" | "MoreExternalIds" => {
+            a.map(|v| list_parameter(v)) == b.map(|v| list_parameter(v))
+        }
+        _ => a == b,
+    }
 }
 
 /// `: REASON` from DescribeStacks' StackStatusReason, when CloudFormation gave one.

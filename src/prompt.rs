@@ -5,6 +5,7 @@ use dialoguer::theme::ColorfulTheme;
 use dialoguer::{Confirm, Input, Select};
 
 use crate::error::Error;
+use crate::output::terminal_width as width;
 
 /// Asks the user. Every method returns `Err(Error::Interrupted)` when the user presses Ctrl-C.
 pub trait Prompter {
@@ -23,14 +24,6 @@ pub trait Prompter {
 
     /// A line of detail before the next question, which keeps the question itself short.
     fn note(&mut self, text: &str);
-}
-
-/// The terminal's width in columns (80 when it cannot be told).
-fn width() -> usize {
-    match console::Term::stderr().size_checked() {
-        Some((_, cols)) if cols > 0 => cols as usize,
-        _ => 80,
-    }
 }
 
 /// Cuts text that would not fit in `room` columns, with an ellipsis: a line that wraps breaks
@@ -110,30 +103,10 @@ impl Prompter for Terminal {
 
     fn note(&mut self, text: &str) {
         let style = console::Style::new().dim();
-        for line in wrap(text, width().saturating_sub(2)) {
-            eprintln!("{}", style.apply_to(format!("  {line}")));
+        for line in crate::output::wrap_words("  ", "  ", text, width()) {
+            eprintln!("{}", style.apply_to(line));
         }
     }
-}
-
-/// Words in lines of at most `room` columns (a longer word stands on its own line).
-fn wrap(text: &str, room: usize) -> Vec<String> {
-    let mut lines: Vec<String> = Vec::new();
-    let mut line = String::new();
-    for word in text.split_whitespace() {
-        let wanted = console::measure_text_width(&line) + 1 + console::measure_text_width(word);
-        if !line.is_empty() && wanted > room {
-            lines.push(std::mem::take(&mut line));
-        }
-        if !line.is_empty() {
-            line.push(' ');
-        }
-        line.push_str(word);
-    }
-    if !line.is_empty() {
-        lines.push(line);
-    }
-    lines
 }
 
 /// For runs that must not prompt: any question is a bug, reported as such.

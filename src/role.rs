@@ -675,10 +675,8 @@ async fn converge_role(
     run: &crate::aws::Run,
 ) -> Result<(), AwsError> {
     let result = if plan.actions.contains(&Action::CreateRole) {
-        let description = format!(
-            "Lets TiDB Cloud {} s3://{}/{} (serverless-s3-setup)",
-            plan.access, plan.bucket, plan.prefix
-        );
+        let description =
+            crate::template::role_description(plan.access, &plan.bucket, &plan.prefix);
         iam::create_role(
             &clients.iam,
             plan.role_name.as_str(),
@@ -889,10 +887,7 @@ async fn recreate_role(
             });
         }
     }
-    let description = format!(
-        "Lets TiDB Cloud {} s3://{}/{} (serverless-s3-setup)",
-        plan.access, plan.bucket, plan.prefix
-    );
+    let description = crate::template::role_description(plan.access, &plan.bucket, &plan.prefix);
     let entry = journal.begin(Resource::Role {
         name: role.to_string(),
     });

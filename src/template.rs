@@ -30,7 +30,7 @@ pub fn cannot_carry(location: &S3Location, access: Access) -> Option<String> {
             "the directory has {c:?}, which a CloudFormation-made role cannot carry (IAM takes only Latin-1 in role descriptions and policies); use --method iam, which sends it escaped"
         ));
     }
-    let description = role_description(location, access);
+    let description = role_description(access, location.bucket(), location.prefix());
     if description.chars().count() > crate::policy::DESCRIPTION_MAX {
         return Some(format!(
             "the directory is too long for the role description the stack writes ({} of IAM's {} characters); use --method iam",
@@ -41,13 +41,10 @@ pub fn cannot_carry(location: &S3Location, access: Access) -> Option<String> {
     None
 }
 
-/// The Description the template gives the role (`!Sub` on the same parameters).
-fn role_description(location: &S3Location, access: Access) -> String {
-    format!(
-        "Lets TiDB Cloud {access} s3://{}/{} (serverless-s3-setup)",
-        location.bucket(),
-        location.prefix()
-    )
+/// The Description the template gives the role (`!Sub` on the same parameters), which
+/// `--method iam` gives its role too.
+pub fn role_description(access: Access, bucket: &str, prefix: &str) -> String {
+    format!("Lets TiDB Cloud {access} s3://{bucket}/{prefix} (serverless-s3-setup)")
 }
 
 /// The template's `ExternalId` for "no external ID": it has no empty default, so that a stack

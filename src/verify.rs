@@ -1122,6 +1122,24 @@ struct Principal {
     user_id: Option<String>,
 }
 
+impl Principal {
+    /// The evidence of what IAM holds of the principal, beside the bucket as read.
+    fn evidence(self, partition: Partition, bucket: BucketFacts) -> Evidence {
+        Evidence {
+            partition,
+            principal_arn: self.arn,
+            created: self.created,
+            trust: self.trust,
+            policies: self.policies,
+            bucket,
+            boundary: self.boundary,
+            tags: self.tags,
+            user_id: self.user_id,
+            ..Evidence::default()
+        }
+    }
+}
+
 /// Reads the principal and every policy that applies to it; an empty `Principal` when it does
 /// not exist.
 async fn principal(clients: &Clients, subject: &Subject) -> Result<Principal, Error> {
@@ -1190,16 +1208,8 @@ pub async fn gather(
 ) -> Result<Evidence, Error> {
     let bucket = detect::bucket(clients, &e.location, None, &[], true);
     let (bucket, principal) = tokio::join!(bucket, principal(clients, subject));
-    let Principal {
-        arn: principal_arn,
-        created,
-        trust,
-        policies,
-        boundary,
-        tags,
-        user_id,
-        ..
-    } = principal?;
+    let principal = principal?;
+    let principal_arn = principal.arn.clone();
     let mut bucket = bucket?;
     let partition = principal_arn
         .as_deref()
@@ -1235,18 +1245,9 @@ pub async fn gather(
     );
     bucket.aws_managed_key_usable = usable;
     Ok(Evidence {
-        partition,
-        principal_arn,
-        created,
-        trust,
-        policies,
-        bucket,
-        simulated: None,
         key,
-        boundary,
-        tags,
         bucket_in_account,
-        user_id,
+        ..principal.evidence(partition, bucket)
     })
 }
 
@@ -1345,18 +1346,7 @@ pub async fn after_setup(
     let why = loop {
         match principal(clients, subject).await {
             Ok(p) if shows(&p, &written) => {
-                let evidence = Evidence {
-                    partition: written.partition,
-                    principal_arn: p.arn,
-                    created: p.created,
-                    trust: p.trust,
-                    policies: p.policies,
-                    bucket,
-                    boundary: p.boundary,
-                    tags: p.tags,
-                    user_id: p.user_id,
-                    ..Evidence::default()
-                };
+                let evidence = p.evidence(written.partition, bucket);
                 return checks(subject, e, &evidence, &rerun(subject, e));
             }
             Ok(_) if tokio::time::Instant::now() + delay < deadline => {

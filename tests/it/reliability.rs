@@ -486,6 +486,28 @@ async fn sigint_and_sigterm_during_teardown_leave_it_finished_or_resumable() {
     }
 }
 
+/// `role --method iam --dry-run` for a directory of `bucket`: a run that reads and signs
+/// requests but changes nothing.
+fn dry_run_role(bucket: &str) -> Vec<String> {
+    let uri = format!("s3://{bucket}/d/");
+    [
+        "role",
+        "--method",
+        "iam",
+        "--uri",
+        &uri,
+        "--access",
+        "import",
+        "--tidb-account-id",
+        TIDB_ACCOUNT,
+        "--external-id",
+        EXTERNAL_ID,
+        "--dry-run",
+    ]
+    .map(str::to_string)
+    .to_vec()
+}
+
 /// An explicit --profile wins over environment keys, as the AWS CLI has it; a profile that no
 /// file defines is bad input (exit 2), naming the files searched and the profiles there.
 #[tokio::test]
@@ -503,23 +525,10 @@ async fn an_explicit_profile_wins_and_a_missing_one_is_named() {
     )
     .unwrap();
     let proxy = Proxy::start(moto.port);
-    let args = [
-        "role",
-        "--method",
-        "iam",
-        "--uri",
-        &format!("s3://{bucket}/d/"),
-        "--access",
-        "import",
-        "--tidb-account-id",
-        TIDB_ACCOUNT,
-        "--external-id",
-        EXTERNAL_ID,
-        "--dry-run",
-    ];
+    let args = dry_run_role(&bucket);
     let out = bin(&proxy.url())
         .env("AWS_SHARED_CREDENTIALS_FILE", &credentials)
-        .args(args)
+        .args(&args)
         .args(["--profile", "tidb"])
         .output()
         .unwrap();
@@ -570,22 +579,8 @@ async fn a_slow_credential_helper_is_waited_for_and_named() {
     let proxy = Proxy::start(moto.port);
     let out = bin(&proxy.url())
         .env("AWS_CONFIG_FILE", &config)
-        .args([
-            "role",
-            "--method",
-            "iam",
-            "--uri",
-            &format!("s3://{bucket}/d/"),
-            "--access",
-            "import",
-            "--tidb-account-id",
-            TIDB_ACCOUNT,
-            "--external-id",
-            EXTERNAL_ID,
-            "--dry-run",
-            "--profile",
-            "slow",
-        ])
+        .args(dry_run_role(&bucket))
+        .args(["--profile", "slow"])
         .output()
         .unwrap();
     let (_, stderr) = texts(&out);
