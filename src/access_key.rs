@@ -9,33 +9,16 @@ use serde::Serialize;
 
 use crate::aws::iam::{self, NewAccessKey, Secret};
 use crate::aws::{sts, Clients};
-use crate::error::Error;
-use crate::inputs::{
-    defaults, Access, AccountId, ClusterId, Guardrails, KmsKeyArn, PolicyName, S3Location, Tier,
-    UserName,
-};
+use crate::error::{Error, Kind};
+use crate::facts::Facts;
+use crate::inputs::{Access, AccountId, Guardrails, KmsKeyArn, PolicyName, Tier, UserName};
 use crate::journal::{Journal, Resource};
 use crate::output::render_policy_plan;
-use crate::plan::{self, Action, Facts, UserInputs, UserPlan, UserState};
+use crate::plan::{self, Action, UserInputs, UserPlan, UserState};
 use crate::prompt::Prompter;
-use crate::wizard::{self, ask};
+use crate::requests::AccessKeyRequest;
+use crate::wizard;
 use crate::{apply, detect, Context};
-
-/// The `access-key` command's inputs, as given.
-#[derive(Debug, Clone, Default)]
-pub struct AccessKeyRequest {
-    pub location: Option<S3Location>,
-    pub access: Option<Access>,
-    pub user_name: Option<UserName>,
-    pub policy_name: Option<PolicyName>,
-    pub kms_keys: Vec<KmsKeyArn>,
-    /// Write the key here (a new file, mode 0600) instead of to stdout.
-    pub secret_file: Option<PathBuf>,
-    pub guardrails: Guardrails,
-    pub tier: Option<Tier>,
-    /// For the `ticloud` command printed at the end.
-    pub cluster_id: Option<ClusterId>,
-}
 
 /// What `access-key` did. The secret is here only when it goes to stdout.
 #[derive(Debug, Clone, Serialize)]
@@ -77,114 +60,17 @@ pub enum AccessKeyReport {
     Done(Box<AccessKeyOutcome>),
 }
 
-/// Checks `--secret-file` before anything else happens: a new file in an existing folder.
-pub fn check_secret_file(path: &Path) -> Result<(), Error> {
-    let flag = "--secret-file";
-    if path.as_os_str().is_empty() {
-        return Err(Error::invalid(flag, "must be a file path, not empty"));
-    }
-    if path.is_dir() {
-        return Err(Error::invalid(
-            flag,
-            format!("{} is a directory; name a new file in it", path.display()),
-        ));
-    }
-    if path.symlink_metadata().is_ok() {
-        return Err(Error::invalid(
-            flag,
-            format!(
-                "{} already exists, and a secret is never written over a file; name a new file",
-                path.display()
-            ),
-        ));
-    }
-    let parent = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    if !parent.is_dir() {
-        return Err(Error::invalid(
-            flag,
-            format!("folder {} does not exist", parent.display()),
-        ));
-    }
-    Ok(())
-}
-
-/// Checks `--secret-file` and, without a terminal, names every flag the request lacks.
-pub fn check(ctx: &Context, req: &AccessKeyRequest) -> Result<(), Error> {
-    if let Some(path) = &req.secret_file {
-        check_secret_file(path)?;
-    }
-    let mut missing = Vec::new();
-    if req.location.is_none() {
-        missing.push("--uri");
-    }
-    if req.access.is_none() {
-        missing.push("--access (import, export or both: nothing grants write access unasked)");
-    }
-    wizard::require_flags(ctx, missing, wizard::Intent::Apply)
-}
-
-/// Fills the gaps in a [`check`]ed request, as [`crate::role::resolve`] does.
-pub async fn resolve(
-    ctx: &Context,
-    req: AccessKeyRequest,
-    prompter: &mut dyn Prompter,
-    clients: Option<&Clients>,
-) -> Result<(UserInputs, Option<PathBuf>, detect::Located), Error> {
-    let ask_defaults = ctx.can_prompt && !ctx.yes;
-    // Write access is never a default: without --access the question is asked, even with --yes.
-    let access = match req.access {
-        Some(a) => a,
-        None => wizard::ask_access(prompter)?,
-    };
-    req.tier
-        .unwrap_or_default()
-        .supports(access)
-        .map_err(|e| Error::invalid("--access", e))?;
-    let location = match req.location {
-        Some(l) => l,
-        None => wizard::ask_location(prompter)?,
-    };
-    let (location, located) = detect::locate(clients, location).await?;
-    located.tell(ctx);
-    let default_user = defaults::user_name(&location, access);
-    let user_name = match req.user_name {
-        Some(n) => n,
-        None if ask_defaults => ask(prompter, "IAM user name", Some(default_user.as_str()))?,
-        None => default_user,
-    };
-    let default_policy = defaults::policy_name(user_name.as_str());
-    let policy_name = match req.policy_name {
-        Some(n) => n,
-        None if ask_defaults => ask(prompter, "Policy name", Some(default_policy.as_str()))?,
-        None => default_policy,
-    };
-    Ok((
-        UserInputs {
-            location,
-            access,
-            user_name,
-            policy_name,
-            kms_keys: req.kms_keys,
-            guardrails: req.guardrails.recording(access),
-        },
-        req.secret_file,
-        located,
-    ))
-}
-
 /// Runs `access-key` end to end: resolve, detect, plan, confirm, apply.
 pub async fn run(
     ctx: &Context,
     req: AccessKeyRequest,
     prompter: &mut dyn Prompter,
 ) -> Result<AccessKeyReport, Error> {
-    check(ctx, &req)?;
+    wizard::check_access_key(ctx, &req)?;
     let (tier, cluster_id) = (req.tier.unwrap_or_default(), req.cluster_id.clone());
     let clients = crate::connect_or_plan_offline(ctx).await?;
-    let (inputs, secret_file, located) = resolve(ctx, req, prompter, clients.as_ref()).await?;
+    let (inputs, secret_file, located) =
+        wizard::access_key(ctx, req, prompter, clients.as_ref()).await?;
     let region = located.region.clone();
     let (mut facts, state): (Facts, UserState) = crate::survey(ctx, clients.as_ref(), |c| {
         gather(c, &inputs, region, ctx.dry_run)
@@ -465,7 +351,7 @@ async fn apply(
         // What turns out to be this run's own (a create retried after a lost answer) stays in
         // the undo.
         match policy {
-            Err(e) if e.code.as_deref() == Some("EntityAlreadyExists") => {
+            Err(e) if e.kind == Kind::AlreadyExists => {
                 let ours = apply::adopt_policy(
                     clients,
                     &plan.policy_arn,
@@ -481,7 +367,7 @@ async fn apply(
             other => other?,
         }
         match created {
-            Err(e) if e.code.as_deref() == Some("EntityAlreadyExists") => {
+            Err(e) if e.kind == Kind::AlreadyExists => {
                 match iam::get_user(&clients.iam, user).await? {
                     Some(u) if u.managed => {
                         if let (true, Some(entry)) = (iam::made_by(&u.tags, &run), user_entry) {
@@ -683,178 +569,4 @@ pub fn ci_command(ctx: &Context, o: &AccessKeyOutcome) -> String {
     words.extend(crate::output::connection_flags(&ctx.conn, None));
     words.push("--yes".into());
     crate::output::command_line(words.iter().map(String::as_str))
-}
-
-/// `access-key delete`: what to remove.
-#[derive(Debug, Clone)]
-pub struct DeleteRequest {
-    pub user_name: Option<UserName>,
-    pub access_key_id: Option<String>,
-    /// Also remove the user and the policies this tool made for it.
-    pub with_user: bool,
-    /// Delete even from a user that lacks the managed-by=serverless-s3-setup tag.
-    pub force: bool,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct DeleteOutcome {
-    pub user_name: UserName,
-    pub deleted: Vec<String>,
-    pub changed: bool,
-}
-
-/// Checks an access key ID's shape: AWS's are 16 to 128 uppercase letters and digits.
-pub fn parse_key_id(id: &str) -> Result<String, Error> {
-    if (16..=128).contains(&id.len())
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
-    {
-        Ok(id.to_string())
-    } else {
-        Err(Error::invalid(
-            "--access-key-id",
-            format!("must be an access key ID such as AKIAIOSFODNN7EXAMPLE (16 to 128 uppercase letters and digits), not {id:?}"),
-        ))
-    }
-}
-
-pub async fn delete(
-    ctx: &Context,
-    req: DeleteRequest,
-    prompter: &mut dyn Prompter,
-) -> Result<DeleteOutcome, Error> {
-    let missing = match req.user_name {
-        None => vec!["--user-name"],
-        Some(_) => vec![],
-    };
-    wizard::require_flags(ctx, missing, wizard::Intent::Delete)?;
-    let user_name: UserName = match req.user_name {
-        Some(u) => u,
-        None => ask(prompter, "IAM user name", None)?,
-    };
-    let user = user_name.as_str();
-    let clients = Clients::connect(&ctx.conn, &ctx.ui).await?;
-    let nothing = || DeleteOutcome {
-        user_name: user_name.clone(),
-        deleted: Vec::new(),
-        changed: false,
-    };
-    let Some(info) = iam::get_user(&clients.iam, user).await? else {
-        ctx.ui
-            .info(format!("nothing to delete: user {user} does not exist"));
-        return Ok(nothing());
-    };
-    if !info.managed && !req.force {
-        return Err(Error::NotManaged {
-            kind: "user",
-            name: user.to_string(),
-            flag: "--user-name",
-        });
-    }
-    let groups = match req.with_user {
-        true => iam::groups_for_user(&clients.iam, user).await?,
-        false => Vec::new(),
-    };
-    let (keys, attached, inline) = tokio::join!(
-        iam::access_keys(&clients.iam, user),
-        async {
-            match req.with_user {
-                true => iam::attached_user_policies(&clients.iam, user).await,
-                false => Ok(Vec::new()),
-            }
-        },
-        async {
-            match req.with_user {
-                true => iam::user_inline_policies(&clients.iam, user).await,
-                false => Ok(Vec::new()),
-            }
-        }
-    );
-    let keys: Vec<String> = keys?
-        .into_iter()
-        .map(|k| k.id)
-        .filter(|id| req.access_key_id.as_ref().is_none_or(|wanted| wanted == id))
-        .collect();
-    let (attached, inline) = (attached?, inline?);
-    let mut policies = Vec::new();
-    for arn in &attached {
-        if let Some(p) = iam::get_policy(&clients.iam, arn).await? {
-            policies.push(p);
-        }
-    }
-    let default_name = format!("/{}", crate::inputs::defaults::policy_name(user));
-    if req.with_user && !attached.iter().any(|a| a.ends_with(&default_name)) {
-        // A delete cut short between detaching the policy and deleting it left it on its own.
-        if let Some(orphan) = crate::teardown::orphaned_policy(&clients, &info.arn, user).await? {
-            policies.push(orphan);
-        }
-    }
-    let mut steps: Vec<String> = keys
-        .iter()
-        .map(|k| format!("delete access key {k}"))
-        .collect();
-    if req.with_user {
-        steps.extend(inline.iter().map(|p| format!("delete inline policy {p}")));
-        for p in &policies {
-            if attached.contains(&p.arn) {
-                steps.push(format!("detach policy {}", p.arn));
-            }
-            if p.managed && p.attachments <= 1 {
-                steps.push(format!("delete policy {}", p.arn));
-            }
-        }
-        steps.extend(
-            groups
-                .iter()
-                .map(|g| format!("remove user {user} from group {g}")),
-        );
-        steps.push(format!("delete user {user}"));
-    }
-    if steps.is_empty() {
-        let what = match &req.access_key_id {
-            Some(id) => format!("user {user} has no access key {id}"),
-            None => format!("user {user} has no access keys"),
-        };
-        ctx.ui.info(format!("nothing to delete: {what}"));
-        return Ok(nothing());
-    }
-    if !wizard::confirm_deletion(ctx, prompter, &steps)? {
-        return Ok(DeleteOutcome {
-            user_name,
-            deleted: Vec::new(),
-            changed: false,
-        });
-    }
-    let mut deleted = Vec::new();
-    ctx.stop.begin_changes();
-    for id in &keys {
-        iam::delete_access_key(&clients.iam, user, id).await?;
-        deleted.push(format!("access key {id}"));
-    }
-    if req.with_user {
-        for name in &inline {
-            iam::delete_user_inline_policy(&clients.iam, user, name).await?;
-            deleted.push(format!("inline policy {name}"));
-        }
-        for p in &policies {
-            if attached.contains(&p.arn) {
-                iam::detach_user_policy(&clients.iam, user, &p.arn).await?;
-            }
-            if p.managed && p.attachments <= 1 {
-                apply::delete_policy(&clients, &p.arn).await?;
-                deleted.push(format!("policy {}", p.arn));
-            }
-        }
-        for group in &groups {
-            iam::remove_user_from_group(&clients.iam, user, group).await?;
-        }
-        apply::when_settled(|| iam::delete_user(&clients.iam, user)).await?;
-        deleted.push(format!("user {user}"));
-    }
-    Ok(DeleteOutcome {
-        user_name,
-        changed: !deleted.is_empty(),
-        deleted,
-    })
 }

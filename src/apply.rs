@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use crate::aws::iam::{self, PolicyVersion};
 use crate::aws::Clients;
-use crate::error::{AwsError, Error};
+use crate::error::{AwsError, Error, Kind};
 use crate::inputs::{Guardrails, PolicyName};
 use crate::plan::Action;
 
@@ -122,7 +122,7 @@ pub async fn adopt_policy(
 pub async fn delete_policy(clients: &Clients, arn: &str) -> Result<(), AwsError> {
     let versions = match iam::policy_versions(&clients.iam, arn).await {
         Ok(v) => v,
-        Err(e) if e.code.as_deref() == Some("NoSuchEntity") => return Ok(()),
+        Err(e) if e.kind == Kind::NoSuchEntity => return Ok(()),
         Err(e) => return Err(e),
     };
     for v in versions.iter().filter(|v| !v.is_default) {
@@ -138,7 +138,7 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, AwsError>>,
 {
-    retrying("NoSuchEntity", call).await
+    retrying(Kind::NoSuchEntity, call).await
 }
 
 /// IAM is eventually consistent on deletes too: right after a detach, or after another
@@ -151,10 +151,10 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, AwsError>>,
 {
-    retrying("DeleteConflict", call).await
+    retrying(Kind::DeleteConflict, call).await
 }
 
-async fn retrying<F, Fut, T>(code: &str, mut call: F) -> Result<T, AwsError>
+async fn retrying<F, Fut, T>(kind: Kind, mut call: F) -> Result<T, AwsError>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, AwsError>>,
@@ -163,8 +163,8 @@ where
     let mut attempt = 1;
     loop {
         match call().await {
-            Err(e) if e.code.as_deref() == Some(code) && attempt < 6 => {
-                crate::debug!("{}: {code}, again in {delay:?}", e.operation);
+            Err(e) if e.kind == kind && attempt < 6 => {
+                crate::debug!("{}: {kind:?}, again in {delay:?}", e.operation);
                 tokio::time::sleep(delay).await;
                 delay *= 2;
                 attempt += 1;

@@ -5,14 +5,14 @@ use std::str::FromStr;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use serverless_s3_setup::access_key::{self, AccessKeyRequest, DeleteRequest};
 use serverless_s3_setup::error::Error;
 use serverless_s3_setup::inputs::{
     Access, ClusterId, Guardrails, Invalid, Region, S3Location, TagPair, Tier,
 };
 use serverless_s3_setup::plan::Method;
-use serverless_s3_setup::role::RoleRequest;
-use serverless_s3_setup::teardown::{Target, TeardownRequest};
+use serverless_s3_setup::requests::{
+    AccessKeyRequest, DeleteRequest, RoleRequest, Target, TeardownRequest,
+};
 use serverless_s3_setup::verify::{Subject, VerifyRequest};
 
 const AFTER_HELP: &str = "\
@@ -486,10 +486,7 @@ impl AccessKeyDeleteArgs {
     pub fn into_request(self) -> Result<DeleteRequest, Error> {
         Ok(DeleteRequest {
             user_name: parse("--user-name", self.user_name)?,
-            access_key_id: self
-                .access_key_id
-                .map(|id| access_key::parse_key_id(&id))
-                .transpose()?,
+            access_key_id: parse("--access-key-id", self.access_key_id)?,
             with_user: self.with_user,
             force: false,
         })

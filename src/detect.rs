@@ -3,50 +3,8 @@
 use crate::aws::s3::DefaultEncryption;
 use crate::aws::{kms, s3, Clients};
 use crate::error::Error;
+use crate::facts::{BucketFacts, Located};
 use crate::inputs::{KmsKeyArn, S3Location};
-
-/// What was found out about the bucket.
-#[derive(Debug, Clone)]
-pub struct BucketFacts {
-    /// The bucket's region; `None` when it could not be read.
-    pub region: Option<String>,
-    /// The bucket's customer-managed default KMS key, as an ARN.
-    pub kms_key: Option<KmsKeyArn>,
-    /// One line each, for the plan: what was found, or why it could not be.
-    pub findings: Vec<String>,
-    /// Things the user should know, such as a check that was not allowed.
-    pub warnings: Vec<String>,
-    /// The bucket's key, when it is the AWS-managed `aws/s3` key that no other account can use.
-    pub aws_managed_key: Option<String>,
-    /// The account of that key, when its ARN or KMS tells; it is the bucket owner's.
-    pub aws_managed_key_account: Option<String>,
-    /// Whether the role or user can use that key: it is in the bucket's account. `None` when
-    /// not known (see [`BucketFacts::aws_managed_key_usable_by`]).
-    pub aws_managed_key_usable: Option<bool>,
-    /// Whether the default encryption could be read at all.
-    pub encryption_known: bool,
-    /// The bucket policy, if any; the error when it could not be read.
-    pub policy: Result<Option<serde_json::Value>, String>,
-    /// The Object Ownership setting, if any; the error when it could not be read.
-    pub ownership: Result<Option<String>, String>,
-}
-
-impl Default for BucketFacts {
-    fn default() -> Self {
-        BucketFacts {
-            region: None,
-            kms_key: None,
-            findings: Vec::new(),
-            warnings: Vec::new(),
-            aws_managed_key: None,
-            aws_managed_key_account: None,
-            aws_managed_key_usable: None,
-            encryption_known: false,
-            policy: Ok(None),
-            ownership: Ok(None),
-        }
-    }
-}
 
 fn first_line(e: &crate::error::AwsError) -> String {
     e.to_string().lines().next().unwrap_or_default().to_string()
@@ -276,31 +234,6 @@ pub async fn locate(
     };
     located.findings.extend(location.decision());
     Ok((location, located))
-}
-
-/// What [`locate`] learnt on the way, for the plan.
-#[derive(Debug, Clone, Default)]
-pub struct Located {
-    /// The bucket's region, when it was read.
-    pub region: Option<String>,
-    /// How the URI was read: `s3://b/in/x.csv is a file (found in the bucket) → access to …`.
-    pub findings: Vec<String>,
-    pub warnings: Vec<String>,
-}
-
-impl Located {
-    /// Says at once how the URI was read, before any question that depends on it.
-    pub fn tell(&self, ctx: &crate::Context) {
-        for line in &self.findings {
-            ctx.ui.info(line);
-        }
-    }
-
-    /// Adds what was learnt to the facts the plan shows.
-    pub fn into_facts(self, facts: &mut crate::plan::Facts) {
-        facts.findings.splice(0..0, self.findings);
-        facts.warnings.extend(self.warnings);
-    }
 }
 
 fn is_aws_managed_alias(key: &str) -> bool {

@@ -52,7 +52,7 @@ pub enum Error {
     #[error("user `{user}` already has {} access keys, IAM's limit, so no new key can be created; nothing was changed\n{}\n  fix: delete one after its import or export is done:\n{}", .keys.len(), key_lines(.keys), delete_lines(.user, .keys))]
     KeyLimit {
         user: String,
-        keys: Vec<crate::aws::iam::AccessKeyInfo>,
+        keys: Vec<crate::facts::AccessKeyInfo>,
     },
 
     /// Something in AWS stands in the way: a busy stack, a name taken another way.
@@ -131,14 +131,14 @@ impl Error {
     }
 }
 
-fn key_lines(keys: &[crate::aws::iam::AccessKeyInfo]) -> String {
+fn key_lines(keys: &[crate::facts::AccessKeyInfo]) -> String {
     keys.iter()
         .map(|k| format!("  - {} ({}, {})", k.id, k.status, k.age()))
         .collect::<Vec<_>>()
         .join("\n")
 }
 
-fn delete_lines(user: &str, keys: &[crate::aws::iam::AccessKeyInfo]) -> String {
+fn delete_lines(user: &str, keys: &[crate::facts::AccessKeyInfo]) -> String {
     keys.iter()
         .map(|k| format!("    serverless-s3-setup access-key delete --user-name {user} --access-key-id {} --yes", k.id))
         .collect::<Vec<_>>()
@@ -150,6 +150,8 @@ fn delete_lines(user: &str, keys: &[crate::aws::iam::AccessKeyInfo]) -> String {
 pub struct AwsError {
     /// `iam:CreateRole`: also the permission the caller needs.
     pub operation: &'static str,
+    /// What the answer means to the tool, decided once from the code and the status.
+    pub kind: Kind,
     pub code: Option<String>,
     pub message: String,
     pub status: Option<u16>,
@@ -157,6 +159,35 @@ pub struct AwsError {
 }
 
 impl std::error::Error for AwsError {}
+
+/// What an AWS error means to the tool. The codes are AWS's; which code each service uses for
+/// the same meaning differs (IAM's `EntityAlreadyExists`, CloudFormation's
+/// `AlreadyExistsException`), and callers outside `aws` ask only for the meaning.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A create found the name taken: `EntityAlreadyExists`, `AlreadyExistsException`.
+    AlreadyExists,
+    /// What was named is not there (yet): IAM's `NoSuchEntity`.
+    NoSuchEntity,
+    /// IAM refuses a delete while something still depends on it: `DeleteConflict`.
+    DeleteConflict,
+    /// IAM rejected a policy document: `MalformedPolicyDocument`.
+    MalformedPolicy,
+    /// Anything else; see the code and the message.
+    Other,
+}
+
+impl Kind {
+    pub fn of(code: Option<&str>) -> Kind {
+        match code {
+            Some("EntityAlreadyExists" | "AlreadyExistsException") => Kind::AlreadyExists,
+            Some("NoSuchEntity") => Kind::NoSuchEntity,
+            Some("DeleteConflict") => Kind::DeleteConflict,
+            Some("MalformedPolicyDocument") => Kind::MalformedPolicy,
+            _ => Kind::Other,
+        }
+    }
+}
 
 impl fmt::Display for AwsError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -193,6 +224,7 @@ impl AwsError {
         };
         let mut error = AwsError {
             operation,
+            kind: Kind::of(code.as_deref()),
             code,
             message,
             status,
@@ -227,6 +259,18 @@ impl AwsError {
     /// denied, or sent to the wrong region.
     pub fn is_unreadable(&self) -> bool {
         self.is_access_denied() || self.is_wrong_region()
+    }
+
+    /// An error the tool itself finds in an answer (a field missing, a stack that will not go).
+    pub fn new(operation: &'static str, message: impl Into<String>) -> AwsError {
+        AwsError {
+            operation,
+            kind: Kind::Other,
+            code: None,
+            message: message.into(),
+            status: None,
+            fix: None,
+        }
     }
 
     pub fn with_fix(mut self, fix: impl Into<String>) -> AwsError {
@@ -330,6 +374,7 @@ mod tests {
     fn aws(code: Option<&str>, status: Option<u16>) -> AwsError {
         let mut e = AwsError {
             operation: "iam:CreateRole",
+            kind: Kind::of(code),
             code: code.map(str::to_string),
             message: "m".into(),
             status,

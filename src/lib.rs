@@ -7,10 +7,9 @@
 pub mod access_key;
 pub mod apply;
 pub mod aws;
-pub mod condition;
 pub mod detect;
 pub mod error;
-pub mod evaluate;
+pub mod facts;
 pub mod handoff;
 pub mod inputs;
 pub mod journal;
@@ -19,6 +18,7 @@ pub mod output;
 pub mod plan;
 pub mod policy;
 pub mod prompt;
+pub mod requests;
 pub mod role;
 pub mod signals;
 pub mod teardown;
@@ -70,16 +70,16 @@ pub(crate) async fn survey<'a, S, Fut>(
     ctx: &Context,
     clients: Option<&'a Clients>,
     gather: impl FnOnce(&'a Clients) -> Fut,
-) -> Result<(plan::Facts, S), Error>
+) -> Result<(facts::Facts, S), Error>
 where
     S: Default,
-    Fut: std::future::Future<Output = Result<(plan::Facts, S), Error>>,
+    Fut: std::future::Future<Output = Result<(facts::Facts, S), Error>>,
 {
     let Some(clients) = clients else {
-        let facts = plan::Facts {
+        let facts = facts::Facts {
             bucket_region: ctx.conn.region.clone(),
             region: ctx.conn.region.clone(),
-            ..plan::Facts::default()
+            ..facts::Facts::default()
         };
         return Ok((facts, S::default()));
     };

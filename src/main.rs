@@ -9,6 +9,7 @@ use serverless_s3_setup::aws::Connection;
 use serverless_s3_setup::error::{exit, Error};
 use serverless_s3_setup::output::{self, Format, Ui};
 use serverless_s3_setup::prompt::{NoPrompts, Prompter, Terminal};
+use serverless_s3_setup::requests::{AccessKeyRequest, RoleRequest};
 use serverless_s3_setup::{access_key, log, role, signals, teardown, verify, wizard, Context};
 
 use cli::{AccessKeyAction, Cli, Command, OutputFormat};
@@ -118,8 +119,7 @@ fn run(cli: Cli, format: Format, ui: &Ui) -> Result<(), Error> {
         Some(Command::AccessKey(args)) => match args.action {
             Some(AccessKeyAction::Delete(args)) => {
                 let request = args.into_request()?;
-                let outcome =
-                    run_async(&ctx, access_key::delete(&ctx, request, prompter.as_mut()))?;
+                let outcome = run_async(&ctx, teardown::user(&ctx, request, prompter.as_mut()))?;
                 output::emit(format, &outcome, || {
                     if outcome.deleted.is_empty() {
                         "nothing deleted".to_string()
@@ -156,11 +156,7 @@ fn run(cli: Cli, format: Format, ui: &Ui) -> Result<(), Error> {
     }
 }
 
-fn run_role(
-    ctx: &Context,
-    request: role::RoleRequest,
-    prompter: &mut dyn Prompter,
-) -> Result<(), Error> {
+fn run_role(ctx: &Context, request: RoleRequest, prompter: &mut dyn Prompter) -> Result<(), Error> {
     let report = run_async(ctx, role::run(ctx, request, prompter))?;
     output::emit(ctx.format, &report, || role::render_text(ctx, &report));
     if ctx.format == Format::Text {
@@ -171,7 +167,7 @@ fn run_role(
 
 fn run_access_key(
     ctx: &Context,
-    request: access_key::AccessKeyRequest,
+    request: AccessKeyRequest,
     prompter: &mut dyn Prompter,
 ) -> Result<(), Error> {
     let report = run_async(ctx, access_key::run(ctx, request, prompter))?;

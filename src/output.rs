@@ -185,6 +185,19 @@ impl Step {
     }
 }
 
+impl crate::aws::Patience for Ui {
+    fn waiting(&self, what: String) -> Box<dyn FnOnce(bool) + '_> {
+        let step = self.step(what);
+        Box::new(move |came| {
+            if came {
+                step.done("ready")
+            } else {
+                step.fail()
+            }
+        })
+    }
+}
+
 /// Writes a result to stdout: JSON, or the text form.
 pub fn emit<T: Serialize>(format: Format, value: &T, text: impl FnOnce() -> String) {
     let out = match format {

@@ -5,49 +5,21 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::aws::cloudformation::{self, StackInfo};
+use crate::aws::cloudformation;
 use crate::aws::iam;
 use crate::aws::{sts, Clients};
-use crate::error::{AwsError, Error};
+use crate::error::{AwsError, Error, Kind};
+use crate::facts::{BucketFacts, Caller, Facts, StackInfo};
 use crate::inputs::{
-    defaults, Access, AccountId, ClusterId, ExternalId, Guardrails, KmsKeyArn, PolicyName,
-    RoleName, S3Location, StackName, Tier,
+    Access, AccountId, ExternalId, Guardrails, KmsKeyArn, PolicyName, RoleName, StackName, Tier,
 };
 use crate::journal::{Journal, Resource};
 use crate::output::render_role_plan;
-use crate::plan::{self, Action, Facts, Method, RoleInputs, RolePlan, RoleState};
+use crate::plan::{self, Action, Method, RoleInputs, RolePlan, RoleState};
 use crate::prompt::Prompter;
-use crate::wizard::{self, ask};
+use crate::requests::RoleRequest;
+use crate::wizard;
 use crate::{apply, detect, Context};
-
-/// The `role` command's inputs, as given. Anything missing is asked for, or reported.
-#[derive(Debug, Clone, Default)]
-pub struct RoleRequest {
-    pub method: Option<Method>,
-    pub location: Option<S3Location>,
-    pub access: Option<Access>,
-    pub tidb_account: Option<AccountId>,
-    pub external_id: Option<ExternalId>,
-    /// The explicit opt-out of the external ID condition.
-    pub no_external_id: bool,
-    /// `--replace-external-ids`: the given ID replaces those the role has.
-    pub replace_external_ids: bool,
-    /// `--remove-external-id`: clusters to take off the role.
-    pub remove_external_ids: Vec<ExternalId>,
-    pub tier: Option<Tier>,
-    /// For the `ticloud` command printed at the end.
-    pub cluster_id: Option<ClusterId>,
-    pub role_name: Option<RoleName>,
-    pub policy_name: Option<PolicyName>,
-    pub kms_keys: Vec<KmsKeyArn>,
-    pub stack_name: Option<StackName>,
-    /// How long to wait for the stack [default: 10 minutes].
-    pub timeout: Option<Duration>,
-    pub guardrails: Guardrails,
-}
-
-/// The default `--timeout` for a stack.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// What `role` did, for stdout.
 #[derive(Debug, Clone, Serialize)]
@@ -99,143 +71,17 @@ pub enum RoleReport {
     Done(Box<RoleOutcome>),
 }
 
-/// Without a terminal, names every flag the request lacks, before anything else happens.
-pub fn check(ctx: &Context, req: &RoleRequest) -> Result<(), Error> {
-    let mut missing = Vec::new();
-    if req.location.is_none() {
-        missing.push("--uri");
-    }
-    if req.tidb_account.is_none() {
-        missing.push("--tidb-account-id");
-    }
-    if req.access.is_none() {
-        missing.push("--access (import, export or both: nothing grants write access unasked)");
-    }
-    if req.external_id.is_none() && !req.no_external_id && req.remove_external_ids.is_empty() {
-        missing.push("--external-id");
-    }
-    wizard::require_flags(ctx, missing, wizard::Intent::Apply)
-}
-
-/// Fills the gaps in a [`check`]ed request from the user at a terminal, or with the defaults.
-/// A URI that may name a file or a folder is settled with the bucket (when `clients` is
-/// there) before the default names, which follow the directory, are worked out.
-pub async fn resolve(
-    ctx: &Context,
-    req: RoleRequest,
-    prompter: &mut dyn Prompter,
-    clients: Option<&Clients>,
-) -> Result<(Method, RoleInputs, detect::Located), Error> {
-    let ask_defaults = ctx.can_prompt && !ctx.yes;
-    // Write access is never a default: without --access the question is asked, even with --yes.
-    let access = match req.access {
-        Some(a) => a,
-        None => wizard::ask_access(prompter)?,
-    };
-    let tier = match req.tier {
-        Some(t) => t,
-        // Only an import differs by tier (Dedicated also reads the bucket's location).
-        None if ask_defaults && access == Access::Import => wizard::ask_tier(prompter)?,
-        None => Tier::default(),
-    };
-    tier.supports(access)
-        .map_err(|e| Error::invalid("--access", e))?;
-    let location = match req.location {
-        Some(l) => l,
-        None => wizard::ask_location(prompter)?,
-    };
-    let (location, mut located) = detect::locate(clients, location).await?;
-    let stack_refusal = crate::template::cannot_carry(&location, access);
-    let method = match (req.method, &stack_refusal) {
-        (Some(Method::Cloudformation), Some(why)) => {
-            return Err(Error::invalid("--method", format!("cloudformation: {why}")))
-        }
-        (Some(m), _) => m,
-        (None, Some(why)) => {
-            located.findings.push(format!("method: iam, since {why}"));
-            Method::Iam
-        }
-        (None, None) if ask_defaults => match wizard::ask_method(prompter, false, true)? {
-            wizard::Choice::Iam => Method::Iam,
-            _ => Method::Cloudformation,
-        },
-        (None, None) => Method::Cloudformation,
-    };
-    located.tell(ctx);
-    let tidb_account = match req.tidb_account {
-        Some(a) => a,
-        None => ask(
-            prompter,
-            "TiDB Cloud Account ID (console: Add New ARN → Having trouble? Create Role ARN manually)",
-            None,
-        )?,
-    };
-    let removing = !req.remove_external_ids.is_empty();
-    let external_id = match (req.external_id, req.no_external_id) {
-        (Some(id), _) => Some(id),
-        (None, true) => None,
-        (None, false) if removing => None,
-        (None, false) => Some(ask(
-            prompter,
-            "TiDB Cloud External ID (shown beside the Account ID)",
-            None,
-        )?),
-    };
-    let default_role = defaults::role_name(&location, access);
-    let role_name = match req.role_name {
-        Some(n) => n,
-        None if ask_defaults => ask(prompter, "Role name", Some(default_role.as_str()))?,
-        None => default_role,
-    };
-    let default_policy = defaults::policy_name(role_name.as_str());
-    let policy_name = match req.policy_name {
-        Some(n) => n,
-        None if ask_defaults => ask(prompter, "Policy name", Some(default_policy.as_str()))?,
-        None => default_policy,
-    };
-    let stack_name = match (method, req.stack_name) {
-        (Method::Iam, _) => None,
-        (Method::Cloudformation, Some(n)) => Some(n),
-        (Method::Cloudformation, None) => {
-            let default = defaults::stack_name(&role_name);
-            Some(match ask_defaults {
-                true => ask(prompter, "Stack name", Some(default.as_str()))?,
-                false => default,
-            })
-        }
-    };
-    Ok((
-        method,
-        RoleInputs {
-            location,
-            access,
-            tidb_account,
-            external_id,
-            replace_external_ids: req.replace_external_ids,
-            remove_external_ids: req.remove_external_ids,
-            no_external_id: req.no_external_id,
-            tier,
-            role_name,
-            policy_name,
-            kms_keys: req.kms_keys,
-            stack_name,
-            guardrails: req.guardrails.recording(access),
-        },
-        located,
-    ))
-}
-
 /// Runs `role` end to end: resolve, detect, plan, confirm, apply.
 pub async fn run(
     ctx: &Context,
     req: RoleRequest,
     prompter: &mut dyn Prompter,
 ) -> Result<RoleReport, Error> {
-    let timeout = req.timeout.unwrap_or(DEFAULT_TIMEOUT);
-    check(ctx, &req)?;
+    let timeout = req.timeout.unwrap_or(crate::wait::DEFAULT_TIMEOUT);
+    wizard::check_role(ctx, &req)?;
     let cluster_id = req.cluster_id.clone();
     let clients = crate::connect_or_plan_offline(ctx).await?;
-    let (method, inputs, located) = resolve(ctx, req, prompter, clients.as_ref()).await?;
+    let (method, inputs, located) = wizard::role(ctx, req, prompter, clients.as_ref()).await?;
     if inputs.external_id.is_none() {
         ctx.ui.warn(
             "--no-external-id: without an external ID, every cluster in the TiDB Cloud project can assume this role (the confused-deputy risk)",
@@ -502,8 +348,8 @@ async fn gather(
 
 fn facts(
     clients: &Clients,
-    (caller, state): (sts::Caller, RoleState),
-    bucket: detect::BucketFacts,
+    (caller, state): (Caller, RoleState),
+    bucket: BucketFacts,
 ) -> Result<(Facts, RoleState), Error> {
     let mut facts = Facts::detected(caller, bucket);
     facts.region = Some(clients.region().to_string());
@@ -561,7 +407,7 @@ async fn apply(
     // undo.
     let adopted = async {
         let policy_ours = match policy {
-            Err(e) if e.code.as_deref() == Some("EntityAlreadyExists") => {
+            Err(e) if e.kind == Kind::AlreadyExists => {
                 apply::adopt_policy(
                     clients,
                     plan.managed_policy_arn(),
@@ -577,9 +423,7 @@ async fn apply(
             }
         };
         let role_ours = match role {
-            Err(e) if e.code.as_deref() == Some("EntityAlreadyExists") => {
-                adopt_role(clients, plan, &run).await?
-            }
+            Err(e) if e.kind == Kind::AlreadyExists => adopt_role(clients, plan, &run).await?,
             other => {
                 other?;
                 false
@@ -692,8 +536,8 @@ async fn converge_role(
     } else {
         Ok(())
     };
-    result.map_err(|e| match e.code.as_deref() {
-        Some("MalformedPolicyDocument") if e.message.to_lowercase().contains("principal") => e.with_fix(format!(
+    result.map_err(|e| match e.kind {
+        Kind::MalformedPolicy if e.message.to_lowercase().contains("principal") => e.with_fix(format!(
             "IAM does not know the principal arn:{}:iam::{}:root; check --tidb-account-id against the TiDB Cloud console",
             plan.partition, plan.tidb_account_id
         )),
@@ -760,7 +604,7 @@ async fn apply_stack(
         .await;
         journal.settle(entry, &created);
         if let Err(e) = &created {
-            if e.code.as_deref() == Some("AlreadyExistsException") {
+            if e.kind == Kind::AlreadyExists {
                 // The SDK retries a request whose answer was lost; the stack that then "already
                 // exists" may be this run's own, as its run tag tells.
                 let ours = cloudformation::describe_stack(&clients.cfn, name)
@@ -926,8 +770,8 @@ async fn recreate_role(
         }
         Err(e) => {
             step.fail();
-            Err(match e.code.as_deref() {
-                Some("EntityAlreadyExists") => Error::Conflict(format!(
+            Err(match e.kind {
+                Kind::AlreadyExists => Error::Conflict(format!(
                     "role {role} exists after all: another run or CloudFormation made it a moment ago (IAM shows new roles after a delay); run this again once it settles"
                 )),
                 _ => e.into(),

@@ -3,30 +3,16 @@
 
 use serde::Serialize;
 
-use crate::access_key::{self, DeleteRequest};
 use crate::aws::cloudformation;
-use crate::aws::iam::{self, PolicyInfo};
+use crate::aws::iam;
 use crate::aws::Clients;
 use crate::error::Error;
-use crate::inputs::{RoleName, StackName, UserName};
+use crate::facts::PolicyInfo;
+use crate::inputs::UserName;
 use crate::prompt::Prompter;
+use crate::requests::{DeleteRequest, Target, TeardownRequest};
 use crate::wait::{self, Goal};
 use crate::{apply, wizard, Context};
-
-/// What to tear down.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Target {
-    Role(RoleName),
-    Stack(StackName),
-    User(UserName),
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct TeardownRequest {
-    pub target: Option<Target>,
-    /// Delete even what lacks the managed-by=serverless-s3-setup tag.
-    pub force: bool,
-}
 
 #[derive(Debug, Clone, Serialize)]
 pub struct TeardownOutcome {
@@ -54,7 +40,7 @@ pub async fn run(
     };
     wizard::require_flags(ctx, Vec::new(), wizard::Intent::Delete)?;
     if let Target::User(name) = target {
-        let outcome = access_key::delete(
+        let outcome = user(
             ctx,
             DeleteRequest {
                 user_name: Some(name.clone()),
@@ -178,7 +164,7 @@ async fn stack(
         &mut source,
         Goal::Delete,
         since,
-        crate::role::DEFAULT_TIMEOUT,
+        wait::DEFAULT_TIMEOUT,
         &ctx.stop,
         |e| {
             step.set(format!("{} {} {}", e.logical_id, e.resource_type, e.status));
@@ -341,5 +327,158 @@ async fn role(
         target,
         deleted: steps,
         changed: true,
+    })
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DeleteOutcome {
+    pub user_name: UserName,
+    pub deleted: Vec<String>,
+    pub changed: bool,
+}
+
+/// `access-key delete` and `teardown --user-name`: the user's keys, and with `with_user` the
+/// user itself with its policies, in the order IAM requires.
+pub async fn user(
+    ctx: &Context,
+    req: DeleteRequest,
+    prompter: &mut dyn Prompter,
+) -> Result<DeleteOutcome, Error> {
+    let missing = match req.user_name {
+        None => vec!["--user-name"],
+        Some(_) => vec![],
+    };
+    wizard::require_flags(ctx, missing, wizard::Intent::Delete)?;
+    let user_name: UserName = match req.user_name {
+        Some(u) => u,
+        None => wizard::ask(prompter, "IAM user name", None)?,
+    };
+    let user = user_name.as_str();
+    let clients = Clients::connect(&ctx.conn, &ctx.ui).await?;
+    let nothing = || DeleteOutcome {
+        user_name: user_name.clone(),
+        deleted: Vec::new(),
+        changed: false,
+    };
+    let Some(info) = iam::get_user(&clients.iam, user).await? else {
+        ctx.ui
+            .info(format!("nothing to delete: user {user} does not exist"));
+        return Ok(nothing());
+    };
+    if !info.managed && !req.force {
+        return Err(Error::NotManaged {
+            kind: "user",
+            name: user.to_string(),
+            flag: "--user-name",
+        });
+    }
+    let groups = match req.with_user {
+        true => iam::groups_for_user(&clients.iam, user).await?,
+        false => Vec::new(),
+    };
+    let (keys, attached, inline) = tokio::join!(
+        iam::access_keys(&clients.iam, user),
+        async {
+            match req.with_user {
+                true => iam::attached_user_policies(&clients.iam, user).await,
+                false => Ok(Vec::new()),
+            }
+        },
+        async {
+            match req.with_user {
+                true => iam::user_inline_policies(&clients.iam, user).await,
+                false => Ok(Vec::new()),
+            }
+        }
+    );
+    let keys: Vec<String> = keys?
+        .into_iter()
+        .map(|k| k.id)
+        .filter(|id| {
+            req.access_key_id
+                .as_ref()
+                .is_none_or(|wanted| wanted.as_str() == id)
+        })
+        .collect();
+    let (attached, inline) = (attached?, inline?);
+    let mut policies = Vec::new();
+    for arn in &attached {
+        if let Some(p) = iam::get_policy(&clients.iam, arn).await? {
+            policies.push(p);
+        }
+    }
+    let default_name = format!("/{}", crate::inputs::defaults::policy_name(user));
+    if req.with_user && !attached.iter().any(|a| a.ends_with(&default_name)) {
+        // A delete cut short between detaching the policy and deleting it left it on its own.
+        if let Some(orphan) = orphaned_policy(&clients, &info.arn, user).await? {
+            policies.push(orphan);
+        }
+    }
+    let mut steps: Vec<String> = keys
+        .iter()
+        .map(|k| format!("delete access key {k}"))
+        .collect();
+    if req.with_user {
+        steps.extend(inline.iter().map(|p| format!("delete inline policy {p}")));
+        for p in &policies {
+            if attached.contains(&p.arn) {
+                steps.push(format!("detach policy {}", p.arn));
+            }
+            if p.managed && p.attachments <= 1 {
+                steps.push(format!("delete policy {}", p.arn));
+            }
+        }
+        steps.extend(
+            groups
+                .iter()
+                .map(|g| format!("remove user {user} from group {g}")),
+        );
+        steps.push(format!("delete user {user}"));
+    }
+    if steps.is_empty() {
+        let what = match &req.access_key_id {
+            Some(id) => format!("user {user} has no access key {id}"),
+            None => format!("user {user} has no access keys"),
+        };
+        ctx.ui.info(format!("nothing to delete: {what}"));
+        return Ok(nothing());
+    }
+    if !wizard::confirm_deletion(ctx, prompter, &steps)? {
+        return Ok(DeleteOutcome {
+            user_name,
+            deleted: Vec::new(),
+            changed: false,
+        });
+    }
+    let mut deleted = Vec::new();
+    ctx.stop.begin_changes();
+    for id in &keys {
+        iam::delete_access_key(&clients.iam, user, id).await?;
+        deleted.push(format!("access key {id}"));
+    }
+    if req.with_user {
+        for name in &inline {
+            iam::delete_user_inline_policy(&clients.iam, user, name).await?;
+            deleted.push(format!("inline policy {name}"));
+        }
+        for p in &policies {
+            if attached.contains(&p.arn) {
+                iam::detach_user_policy(&clients.iam, user, &p.arn).await?;
+            }
+            if p.managed && p.attachments <= 1 {
+                apply::delete_policy(&clients, &p.arn).await?;
+                deleted.push(format!("policy {}", p.arn));
+            }
+        }
+        for group in &groups {
+            iam::remove_user_from_group(&clients.iam, user, group).await?;
+        }
+        apply::when_settled(|| iam::delete_user(&clients.iam, user)).await?;
+        deleted.push(format!("user {user}"));
+    }
+    Ok(DeleteOutcome {
+        user_name,
+        changed: !deleted.is_empty(),
+        deleted,
     })
 }

@@ -1,10 +1,6 @@
 //! The project's CloudFormation template, embedded, and the parameters it takes.
 
-use std::collections::BTreeMap;
-
-use crate::error::Error;
-use crate::inputs::{defaults, Access, ExternalId, KmsKeyArn, S3Location};
-use crate::plan::RoleInputs;
+use crate::inputs::{defaults, Access, S3Location};
 
 /// `templates/tidb-cloud-s3-access.yaml`, as `serverless-s3-setup template` prints it.
 pub const TEMPLATE: &str = include_str!("../templates/tidb-cloud-s3-access.yaml");
@@ -51,116 +47,9 @@ pub fn role_description(access: Access, bucket: &str, prefix: &str) -> String {
 /// made by hand never trusts the whole TiDB Cloud project by omission.
 pub const NO_EXTERNAL_ID: &str = "(none)";
 
-/// The template's parameters for these inputs. Pure, so that the stack can be compared with
-/// what the plan wants without asking CloudFormation.
-/// `external_ids` are the trust's, worked out by the plan; an ID holding a comma cannot go into
-/// the template's comma-separated list.
-pub fn parameters(
-    inputs: &RoleInputs,
-    kms_keys: &[KmsKeyArn],
-    external_ids: &[ExternalId],
-) -> Result<BTreeMap<String, String>, Error> {
-    let several = external_ids.len() > 1;
-    if let Some(id) = external_ids
-        .iter()
-        .find(|i| several && i.as_str().contains(','))
-    {
-        return Err(Error::invalid(
-            "--external-id",
-            format!("{id} holds a comma, which the stack's comma-separated list of external IDs would split; use --method iam"),
-        ));
-    }
-    let keys: Vec<&str> = kms_keys.iter().map(KmsKeyArn::as_str).collect();
-    let ids: Vec<&str> = external_ids.iter().map(ExternalId::as_str).collect();
-    Ok([
-        ("RoleName", inputs.role_name.to_string()),
-        ("PolicyName", inputs.policy_name.to_string()),
-        ("TiDBCloudAccountId", inputs.tidb_account.to_string()),
-        (
-            "ExternalId",
-            ids.first().copied().unwrap_or(NO_EXTERNAL_ID).to_string(),
-        ),
-        (
-            "MoreExternalIds",
-            ids.get(1..).unwrap_or_default().join(","),
-        ),
-        ("Tier", inputs.tier.to_string()),
-        ("BucketName", inputs.location.bucket().to_string()),
-        ("ObjectPrefix", inputs.location.prefix().to_string()),
-        ("Access", inputs.access.to_string()),
-        ("KmsKeyArns", keys.join(",")),
-        (
-            "PermissionsBoundary",
-            inputs
-                .guardrails
-                .permissions_boundary
-                .as_ref()
-                .map(|b| b.to_string())
-                .unwrap_or_default(),
-        ),
-        ("RolePath", inputs.guardrails.path.to_string()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v))
-    .collect())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn every_parameter_the_template_declares_is_set_and_no_other() {
-        let declared: Vec<&str> = TEMPLATE
-            .split("\nParameters:\n")
-            .nth(1)
-            .unwrap()
-            .split("\nConditions:")
-            .next()
-            .unwrap()
-            .lines()
-            .filter(|l| l.starts_with("  ") && !l.starts_with("   ") && l.trim_end().ends_with(':'))
-            .map(|l| l.trim().trim_end_matches(':'))
-            .collect();
-        let inputs = RoleInputs {
-            location: "s3://bkt1/a/b/".parse().unwrap(),
-            access: crate::inputs::Access::Export,
-            tidb_account: "380838443567".parse().unwrap(),
-            external_id: None,
-            replace_external_ids: false,
-            remove_external_ids: vec![],
-            no_external_id: true,
-            tier: Default::default(),
-            role_name: "r".parse().unwrap(),
-            policy_name: "p".parse().unwrap(),
-            kms_keys: vec![],
-            stack_name: None,
-            guardrails: Default::default(),
-        };
-        let params = parameters(&inputs, &[], &[]).unwrap();
-        let mut set: Vec<&str> = params.keys().map(String::as_str).collect();
-        let mut declared = declared;
-        set.sort();
-        declared.sort();
-        assert_eq!(set, declared);
-        assert_eq!(params["ObjectPrefix"], "a/b");
-        assert_eq!(params["ExternalId"], NO_EXTERNAL_ID);
-        assert_eq!(params["MoreExternalIds"], "");
-        let ids: Vec<ExternalId> = ["ab", "cd"].map(|i| i.parse().unwrap()).to_vec();
-        let two = parameters(&inputs, &[], &ids).unwrap();
-        assert_eq!(
-            (two["ExternalId"].as_str(), two["MoreExternalIds"].as_str()),
-            ("ab", "cd")
-        );
-        let with_comma: Vec<ExternalId> = vec!["a,b".parse().unwrap()];
-        assert!(
-            parameters(&inputs, &[], &with_comma).is_ok(),
-            "one ID may hold a comma"
-        );
-        let comma: Vec<ExternalId> = vec!["ab,cd".parse().unwrap(), "ef".parse().unwrap()];
-        assert!(parameters(&inputs, &[], &comma).is_err());
-        assert_eq!(params["KmsKeyArns"], "");
-    }
 
     #[test]
     fn directories_beyond_latin_1_are_left_to_iam() {

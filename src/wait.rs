@@ -9,6 +9,9 @@ use crate::aws::cloudformation::StackEvent;
 use crate::error::AwsError;
 use crate::signals::Stop;
 
+/// The default `--timeout` for a stack.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
+
 /// What the wait is for: the final state that counts as success.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Goal {
@@ -188,7 +191,7 @@ pub async fn wait(
 pub struct Live<'a> {
     pub client: &'a aws_sdk_cloudformation::Client,
     pub stack: String,
-    pub last: Option<crate::aws::cloudformation::StackInfo>,
+    pub last: Option<crate::facts::StackInfo>,
 }
 
 impl StackSource for Live<'_> {

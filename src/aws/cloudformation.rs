@@ -6,9 +6,10 @@ use aws_sdk_cloudformation::types::{Capability, Parameter, Tag};
 use aws_sdk_cloudformation::Client;
 
 use super::Run;
-use crate::aws::iam::{MANAGED_BY_KEY, MANAGED_BY_VALUE};
 use crate::error::AwsError;
+use crate::facts::StackInfo;
 use crate::inputs::TagPair;
+use crate::inputs::{MANAGED_BY_KEY, MANAGED_BY_VALUE};
 
 /// The stack tag that records which version of the template made the stack.
 pub const TEMPLATE_TAG: &str = "serverless-s3-setup-template";
@@ -16,21 +17,6 @@ pub const TEMPLATE_TAG: &str = "serverless-s3-setup-template";
 /// The stack tag that records the run that last created or updated the stack, so that a run
 /// whose own CreateStack was retried after a lost answer knows the stack for its own.
 pub const RUN_TAG: &str = "serverless-s3-setup-run";
-
-/// A stack as CloudFormation describes it.
-#[derive(Debug, Clone, Default)]
-pub struct StackInfo {
-    pub id: String,
-    pub status: String,
-    pub managed: bool,
-    pub parameters: BTreeMap<String, String>,
-    pub outputs: BTreeMap<String, String>,
-    pub template_tag: Option<String>,
-    /// Every stack-level tag, which CloudFormation also puts on the role it makes.
-    pub tags: Vec<(String, String)>,
-    /// Why the stack is in its status, when CloudFormation says.
-    pub status_reason: Option<String>,
-}
 
 /// One stack event, oldest-first order is up to the caller.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -260,13 +246,14 @@ pub async fn delete_stack_and_wait(client: &Client, name: &str) -> Result<(), Aw
             None => return Ok(()),
             Some(s) if s.status == "DELETE_FAILED" => {
                 return Err(AwsError {
-                    operation: "cloudformation:DeleteStack",
                     code: Some("DELETE_FAILED".into()),
-                    message: format!("stack {name} could not be deleted"),
-                    status: None,
-                    fix: Some(format!(
+                    ..AwsError::new(
+                        "cloudformation:DeleteStack",
+                        format!("stack {name} could not be deleted"),
+                    )
+                    .with_fix(format!(
                     "see why with `aws cloudformation describe-stack-events --stack-name {name}`"
-                )),
+                ))
                 })
             }
             Some(_) => {}
@@ -274,13 +261,11 @@ pub async fn delete_stack_and_wait(client: &Client, name: &str) -> Result<(), Aw
         tokio::time::sleep(delay).await;
         delay = (delay * 3 / 2).min(Duration::from_secs(5));
     }
-    Err(AwsError {
-        operation: "cloudformation:DeleteStack",
-        code: None,
-        message: format!("stack {name} is still being deleted after two minutes"),
-        status: None,
-        fix: Some(format!(
-            "watch it with `aws cloudformation describe-stacks --stack-name {name}`"
-        )),
-    })
+    Err(AwsError::new(
+        "cloudformation:DeleteStack",
+        format!("stack {name} is still being deleted after two minutes"),
+    )
+    .with_fix(format!(
+        "watch it with `aws cloudformation describe-stacks --stack-name {name}`"
+    )))
 }

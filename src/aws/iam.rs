@@ -2,13 +2,10 @@ use aws_sdk_iam::types::Tag;
 use aws_sdk_iam::Client;
 use serde_json::Value;
 
-use crate::error::AwsError;
-use crate::inputs::{Guardrails, TagPair};
+use crate::error::{AwsError, Kind};
+use crate::facts::{AccessKeyInfo, PolicyInfo, RoleInfo, UserInfo};
+use crate::inputs::{Guardrails, TagPair, MANAGED_BY_KEY, MANAGED_BY_VALUE};
 use crate::policy;
-
-/// The tag on everything this tool creates. Nothing without it is ever changed.
-pub const MANAGED_BY_KEY: &str = "managed-by";
-pub const MANAGED_BY_VALUE: &str = "serverless-s3-setup";
 
 /// The result of a delete or detach, where "already gone" counts as done.
 fn gone_is_done<T, E>(
@@ -31,8 +28,8 @@ where
         }
         Err(e) => {
             let e = AwsError::from_sdk(operation, e);
-            match e.code.as_deref() {
-                Some("NoSuchEntity") => Ok(()),
+            match e.kind {
+                Kind::NoSuchEntity => Ok(()),
                 _ => Err(e),
             }
         }
@@ -95,36 +92,6 @@ fn tag_value(tags: &[Tag], key: &str) -> Option<String> {
 fn is_managed(tags: &[Tag]) -> bool {
     tags.iter()
         .any(|t| t.key() == MANAGED_BY_KEY && t.value() == MANAGED_BY_VALUE)
-}
-
-/// A role as IAM holds it.
-#[derive(Debug, Clone)]
-pub struct RoleInfo {
-    pub arn: String,
-    pub managed: bool,
-    /// The decoded trust policy, if it parses.
-    pub trust: Option<Value>,
-    /// Seconds since the epoch.
-    pub created: Option<i64>,
-    /// The CloudFormation stack that made the role, from the tag its template sets
-    /// (`serverless-s3-setup:stack`; CloudFormation itself tags no IAM role).
-    pub stack: Option<String>,
-    /// That stack's region (`serverless-s3-setup:region`): stacks are regional, roles global.
-    pub stack_region: Option<String>,
-    /// The permissions boundary's ARN, if the role has one.
-    pub boundary: Option<String>,
-    pub tags: Vec<(String, String)>,
-}
-
-/// A customer-managed policy as IAM holds it.
-#[derive(Debug, Clone)]
-pub struct PolicyInfo {
-    pub arn: String,
-    pub managed: bool,
-    pub default_version: String,
-    /// How many roles, users and groups it is attached to.
-    pub attachments: i32,
-    pub tags: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone)]
@@ -377,47 +344,6 @@ pub async fn delete_policy(client: &Client, arn: &str) -> Result<(), AwsError> {
     gone_is_done("iam:DeletePolicy", result)
 }
 
-/// A user as IAM holds it.
-#[derive(Debug, Clone)]
-pub struct UserInfo {
-    pub arn: String,
-    /// IAM's unique ID of the user (`AIDA…`): `aws:userid` in its requests.
-    pub user_id: String,
-    pub managed: bool,
-    /// The permissions boundary's ARN, if the user has one.
-    pub boundary: Option<String>,
-    pub tags: Vec<(String, String)>,
-}
-
-/// One of a user's access keys (never its secret, which IAM returns only at creation).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct AccessKeyInfo {
-    pub id: String,
-    pub status: String,
-    /// Seconds since the Unix epoch.
-    pub created: Option<i64>,
-}
-
-impl AccessKeyInfo {
-    /// "created 3 days ago", for people.
-    pub fn age(&self) -> String {
-        let Some(created) = self.created else {
-            return "created at an unknown time".into();
-        };
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs() as i64);
-        let secs = (now - created).max(0);
-        let (n, unit) = match secs {
-            s if s < 60 => return "created just now".into(),
-            s if s < 3600 => (s / 60, "minute"),
-            s if s < 86_400 => (s / 3600, "hour"),
-            s => (s / 86_400, "day"),
-        };
-        format!("created {n} {unit}{} ago", if n == 1 { "" } else { "s" })
-    }
-}
-
 /// A secret access key. It is shown once, on stdout or in a 0600 file; `Debug` never shows it.
 #[derive(Clone, serde::Serialize)]
 #[serde(transparent)]
@@ -590,13 +516,9 @@ pub async fn create_access_key(client: &Client, user: &str) -> Result<NewAccessK
             other => break other?,
         }
     };
-    let key = out.access_key().ok_or_else(|| AwsError {
-        operation: "iam:CreateAccessKey",
-        code: None,
-        message: "no key in the response".into(),
-        status: None,
-        fix: None,
-    })?;
+    let key = out
+        .access_key()
+        .ok_or_else(|| AwsError::new("iam:CreateAccessKey", "no key in the response"))?;
     crate::debug!("iam:CreateAccessKey {user} -> {}", key.access_key_id());
     Ok(NewAccessKey {
         id: key.access_key_id().to_string(),

@@ -23,12 +23,11 @@ pub async fn describe_key(client: &Client, key: &str) -> Result<KeyInfo, AwsErro
         .send()
         .await
         .map_err(|e| AwsError::from_sdk("kms:DescribeKey", e))?;
-    let meta = out.key_metadata().ok_or_else(|| AwsError {
-        operation: "kms:DescribeKey",
-        code: None,
-        message: format!("no metadata returned for key {key}"),
-        status: None,
-        fix: None,
+    let meta = out.key_metadata().ok_or_else(|| {
+        AwsError::new(
+            "kms:DescribeKey",
+            format!("no metadata returned for key {key}"),
+        )
     })?;
     crate::debug!("kms:DescribeKey {key} -> {:?}", meta.arn());
     Ok(KeyInfo {

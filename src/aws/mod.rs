@@ -71,7 +71,7 @@ pub struct Clients {
 impl Clients {
     /// Resolves region and credentials once, up front, so that missing or expired credentials
     /// are reported before anything else, and never wait on instance metadata for long.
-    pub async fn connect(conn: &Connection, ui: &crate::output::Ui) -> Result<Clients, Error> {
+    pub async fn connect(conn: &Connection, ui: &dyn Patience) -> Result<Clients, Error> {
         let region = resolve_region(conn).await;
         let credentials = resolve_credentials(conn, &region, ui).await?;
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
@@ -160,7 +160,7 @@ async fn resolve_region(conn: &Connection) -> Region {
 async fn resolve_credentials(
     conn: &Connection,
     region: &Region,
-    ui: &crate::output::Ui,
+    ui: &dyn Patience,
 ) -> Result<SharedCredentialsProvider, Error> {
     // An explicit profile wins over environment keys, as the AWS CLI has it; the default chain
     // would take AWS_ACCESS_KEY_ID first.
@@ -202,15 +202,12 @@ async fn resolve_credentials(
         tokio::select! {
             first = &mut fetch => first,
             () = tokio::time::sleep(CREDENTIALS_PATIENCE) => {
-                let step = ui.step(format!(
+                let came = ui.waiting(format!(
                     "Waiting for AWS credentials from {}",
                     credential_source(conn)
                 ));
                 let first = fetch.await;
-                match &first {
-                    Ok(_) => step.done("ready"),
-                    Err(_) => step.fail(),
-                }
+                came(first.is_ok());
                 first
             }
         }
@@ -220,6 +217,12 @@ async fn resolve_credentials(
         first: std::sync::Mutex::new(Some(first)),
         inner: provider,
     }))
+}
+
+/// Where a slow wait is told to the user; `output::Ui` shows it as a step.
+pub trait Patience {
+    /// Says what the run waits for; the closure is then told whether it came.
+    fn waiting(&self, what: String) -> Box<dyn FnOnce(bool) + '_>;
 }
 
 /// How long credentials may take before the run says what it waits for.

@@ -1,15 +1,8 @@
 use aws_sdk_sts::Client;
 
 use crate::error::{AwsError, Error};
-use crate::inputs::{AccountId, Partition};
-
-/// Who is calling: the account that will own what this tool creates.
-#[derive(Debug, Clone)]
-pub struct Caller {
-    pub account: AccountId,
-    pub arn: String,
-    pub partition: Partition,
-}
+use crate::facts::Caller;
+use crate::inputs::Partition;
 
 pub async fn caller_identity(client: &Client) -> Result<Caller, Error> {
     let out = client

@@ -4,6 +4,7 @@
 mod common;
 
 mod access_key;
+mod architecture;
 mod bad_input;
 mod cli_help;
 mod clusters_and_tiers;

@@ -169,8 +169,8 @@ fn matcher(base: &str) -> Option<(Matcher, bool)> {
         "StringNotEquals" => (|w, v| w == v, true),
         "StringEqualsIgnoreCase" => (|w, v| w.eq_ignore_ascii_case(v), false),
         "StringNotEqualsIgnoreCase" => (|w, v| w.eq_ignore_ascii_case(v), true),
-        "StringLike" => (|w, v| crate::evaluate::glob(w, v), false),
-        "StringNotLike" => (|w, v| crate::evaluate::glob(w, v), true),
+        "StringLike" => (|w, v| glob(w, v), false),
+        "StringNotLike" => (|w, v| glob(w, v), true),
         "ArnEquals" | "ArnLike" => (arn_like, false),
         "ArnNotEquals" | "ArnNotLike" => (arn_like, true),
         "Bool" => (|w, v| w.eq_ignore_ascii_case(v), false),
@@ -197,7 +197,7 @@ fn matcher(base: &str) -> Option<(Matcher, bool)> {
 fn arn_like(pattern: &str, arn: &str) -> bool {
     let p: Vec<&str> = pattern.splitn(6, ':').collect();
     let a: Vec<&str> = arn.splitn(6, ':').collect();
-    p.len() == a.len() && p.iter().zip(&a).all(|(p, a)| crate::evaluate::glob(p, a))
+    p.len() == a.len() && p.iter().zip(&a).all(|(p, a)| glob(p, a))
 }
 
 /// Compares `value` (the request's) with `wanted` (the policy's) as numbers.
@@ -266,6 +266,29 @@ fn in_cidr(wanted: &str, value: &str) -> bool {
     }
     let shift = width - bits;
     (net >> shift) == (ip >> shift)
+}
+
+/// IAM's wildcard match: `*` any run of characters, `?` any one.
+pub fn glob(pattern: &str, text: &str) -> bool {
+    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
+    let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some(pi);
+            mark = ti;
+            pi += 1;
+        } else if let Some(s) = star {
+            pi = s + 1;
+            mark += 1;
+            ti = mark;
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|c| *c == '*')
 }
 
 #[cfg(test)]

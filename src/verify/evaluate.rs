@@ -8,7 +8,7 @@
 
 use serde_json::Value;
 
-use crate::condition::{Context, Known, Outcome};
+use super::condition::{glob, Context, Known, Outcome};
 
 /// What the documents decide for one action on one resource pattern.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -129,29 +129,6 @@ pub fn statements(doc: &Value) -> Vec<Statement> {
             })
         })
         .collect()
-}
-
-/// IAM's wildcard match: `*` any run of characters, `?` any one.
-pub fn glob(pattern: &str, text: &str) -> bool {
-    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
-    let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
-    while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
-            pi += 1;
-            ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
-            star = Some(pi);
-            mark = ti;
-            pi += 1;
-        } else if let Some(s) = star {
-            pi = s + 1;
-            mark += 1;
-            ti = mark;
-        } else {
-            return false;
-        }
-    }
-    p[pi..].iter().all(|c| *c == '*')
 }
 
 /// Whether every string that `inner` matches is matched by `outer`. `inner`'s `*` is an
@@ -325,7 +302,7 @@ fn applicable<'a>(
         .map(move |s| {
             let condition = match (context, &s.condition) {
                 (_, None) => Outcome::Holds,
-                (Some(ctx), Some(c)) => crate::condition::evaluate(Some(c), ctx),
+                (Some(ctx), Some(c)) => crate::verify::condition::evaluate(Some(c), ctx),
                 (None, Some(_)) => Outcome::Unknown(vec!["its conditions (not evaluated)".into()]),
             };
             let (resources, variables) = substituted(s, context);

@@ -1,0 +1,428 @@
+//! Validated inputs. Each type can only hold a value that AWS and TiDB Cloud accept, so the
+//! rest of the program never re-checks them. The same parser serves a flag and a prompt answer.
+
+use std::fmt;
+use std::path::Path;
+use std::str::FromStr;
+
+use serde::Serialize;
+
+mod guardrails;
+mod location;
+mod names;
+
+pub use guardrails::{Guardrails, TagPair, ACCESS_TAG, MANAGED_BY_KEY, MANAGED_BY_VALUE};
+pub use location::{has_extension, Basis, Named, S3Location};
+use names::is_iam_word;
+pub use names::{
+    defaults, IamPath, KmsKeyArn, PolicyArn, PolicyName, RoleName, StackName, UserName,
+};
+
+/// Why a value was rejected: the rule it broke, phrased so that it can follow a flag name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invalid(pub String);
+
+impl fmt::Display for Invalid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+fn invalid<T>(msg: impl Into<String>) -> Result<T, Invalid> {
+    Err(Invalid(msg.into()))
+}
+
+/// Renders a user's value for an error message without letting control characters through.
+pub fn quoted(value: &str) -> String {
+    format!("{:?}", value)
+}
+
+/// Which way data moves between TiDB Cloud and the bucket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Access {
+    Import,
+    Export,
+    Both,
+}
+
+impl Access {
+    pub const ALL: [Access; 3] = [Access::Import, Access::Export, Access::Both];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Access::Import => "import",
+            Access::Export => "export",
+            Access::Both => "both",
+        }
+    }
+
+    pub fn reads(self) -> bool {
+        matches!(self, Access::Import | Access::Both)
+    }
+
+    pub fn writes(self) -> bool {
+        matches!(self, Access::Export | Access::Both)
+    }
+}
+
+impl fmt::Display for Access {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Access {
+    type Err = Invalid;
+    fn from_str(s: &str) -> Result<Self, Invalid> {
+        match s {
+            "import" => Ok(Access::Import),
+            "export" => Ok(Access::Export),
+            "both" => Ok(Access::Both),
+            _ => invalid(format!(
+                "must be one of import, export or both, not {}",
+                quoted(s)
+            )),
+        }
+    }
+}
+
+/// TiDB Cloud's tiers, and what each asks of the bucket. One table, from TiDB Cloud's pages
+/// "Configure External Storage Access" (Starter, formerly Serverless, Essential and Premium:
+/// import and export, `s3:ListBucket` on the bucket) and "Configure External Storage Access
+/// for TiDB Cloud Dedicated" (import only, with `s3:GetBucketLocation` beside `s3:ListBucket`;
+/// its external ID binds the project and the region):
+///
+/// | tier | import | export | bucket actions |
+/// | --- | --- | --- | --- |
+/// | starter, essential, premium | yes | yes | `s3:ListBucket` |
+/// | dedicated | yes | no | `s3:ListBucket`, `s3:GetBucketLocation` |
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Tier {
+    #[default]
+    Starter,
+    Essential,
+    Premium,
+    Dedicated,
+}
+
+impl Tier {
+    pub const ALL: [Tier; 4] = [
+        Tier::Starter,
+        Tier::Essential,
+        Tier::Premium,
+        Tier::Dedicated,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Tier::Starter => "starter",
+            Tier::Essential => "essential",
+            Tier::Premium => "premium",
+            Tier::Dedicated => "dedicated",
+        }
+    }
+
+    /// The product's name: `TiDB Cloud Starter`.
+    pub fn product(self) -> &'static str {
+        match self {
+            Tier::Starter => "TiDB Cloud Starter",
+            Tier::Essential => "TiDB Cloud Essential",
+            Tier::Premium => "TiDB Cloud Premium",
+            Tier::Dedicated => "TiDB Cloud Dedicated",
+        }
+    }
+
+    /// Whether the tier moves data this way through S3.
+    pub fn supports(self, access: Access) -> Result<(), Invalid> {
+        match (self, access.writes()) {
+            (Tier::Dedicated, true) => invalid(format!(
+                "is {access} with --tier dedicated; TiDB Cloud Dedicated imports from S3 but does not export to it (\"Configure External Storage Access for TiDB Cloud Dedicated\"); use --access import"
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// Whether TiDB Cloud asks the bucket for its location (`s3:GetBucketLocation`).
+    pub fn reads_bucket_location(self) -> bool {
+        self == Tier::Dedicated
+    }
+}
+
+impl fmt::Display for Tier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Tier {
+    type Err = Invalid;
+    fn from_str(s: &str) -> Result<Self, Invalid> {
+        match s {
+            "starter" | "serverless" => Ok(Tier::Starter),
+            "essential" => Ok(Tier::Essential),
+            "premium" => Ok(Tier::Premium),
+            "dedicated" => Ok(Tier::Dedicated),
+            _ => invalid(format!(
+                "must be one of starter (formerly serverless), essential, premium or dedicated, not {}",
+                quoted(s)
+            )),
+        }
+    }
+}
+
+/// A TiDB Cloud cluster's ID, for the `ticloud` command printed after a setup.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct ClusterId(String);
+
+impl ClusterId {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for ClusterId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl FromStr for ClusterId {
+    type Err = Invalid;
+    fn from_str(s: &str) -> Result<Self, Invalid> {
+        if (1..=64).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        {
+            Ok(ClusterId(s.to_string()))
+        } else {
+            invalid(format!(
+                "must be the cluster's ID from the TiDB Cloud console (letters, digits and -), not {}",
+                quoted(s)
+            ))
+        }
+    }
+}
+
+/// A 12-digit AWS account ID.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct AccountId(String);
+
+impl AccountId {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for AccountId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl FromStr for AccountId {
+    type Err = Invalid;
+    fn from_str(s: &str) -> Result<Self, Invalid> {
+        if s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit()) {
+            Ok(AccountId(s.to_string()))
+        } else {
+            invalid(format!(
+                "must be exactly 12 digits (the TiDB Cloud Account ID from the console), not {}",
+                quoted(s)
+            ))
+        }
+    }
+}
+
+/// The external ID that TiDB Cloud sends when it assumes the role.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct ExternalId(String);
+
+impl ExternalId {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for ExternalId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl FromStr for ExternalId {
+    type Err = Invalid;
+    fn from_str(s: &str) -> Result<Self, Invalid> {
+        if !(2..=1224).contains(&s.len()) {
+            return invalid(format!(
+                "must be 2 to 1224 characters long, not {}",
+                s.chars().count()
+            ));
+        }
+        if let Some(c) = s
+            .chars()
+            .find(|c| !is_iam_word(*c) && !"+=,.@:/-".contains(*c))
+        {
+            return invalid(format!(
+                "may contain only letters, digits and + = , . @ : / - _ (found {:?})",
+                c
+            ));
+        }
+        Ok(ExternalId(s.to_string()))
+    }
+}
+
+/// An AWS region name such as `us-east-1`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct Region(String);
+
+impl Region {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Region {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl FromStr for Region {
+    type Err = Invalid;
+    fn from_str(s: &str) -> Result<Self, Invalid> {
+        if is_region(s) {
+            Ok(Region(s.to_string()))
+        } else {
+            invalid(format!(
+                "must be an AWS region such as us-east-1, not {}",
+                quoted(s)
+            ))
+        }
+    }
+}
+
+fn is_region(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('-').collect();
+    parts.len() >= 3
+        && parts.iter().all(|p| {
+            !p.is_empty()
+                && p.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        })
+        && parts
+            .last()
+            .is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// The AWS partition of an ARN: `aws`, `aws-cn` or `aws-us-gov`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub enum Partition {
+    #[serde(rename = "aws")]
+    Aws,
+    #[serde(rename = "aws-cn")]
+    China,
+    #[serde(rename = "aws-us-gov")]
+    GovCloud,
+}
+
+impl Partition {
+    pub fn for_region(region: &str) -> Partition {
+        if region.starts_with("cn-") {
+            Partition::China
+        } else if region.starts_with("us-gov-") {
+            Partition::GovCloud
+        } else {
+            Partition::Aws
+        }
+    }
+
+    /// The partition named in an ARN, if it is one this tool knows.
+    pub fn of_arn(arn: &str) -> Option<Partition> {
+        match arn.split(':').nth(1)? {
+            "aws" => Some(Partition::Aws),
+            "aws-cn" => Some(Partition::China),
+            "aws-us-gov" => Some(Partition::GovCloud),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Partition::Aws => "aws",
+            Partition::China => "aws-cn",
+            Partition::GovCloud => "aws-us-gov",
+        }
+    }
+}
+
+impl fmt::Display for Partition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Checks `--secret-file` before anything else happens: a new file in an existing folder.
+pub fn check_secret_file(path: &Path) -> Result<(), Invalid> {
+    if path.as_os_str().is_empty() {
+        return invalid("must be a file path, not empty");
+    }
+    if path.is_dir() {
+        return invalid(format!(
+            "{} is a directory; name a new file in it",
+            path.display()
+        ));
+    }
+    if path.symlink_metadata().is_ok() {
+        return invalid(format!(
+            "{} already exists, and a secret is never written over a file; name a new file",
+            path.display()
+        ));
+    }
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    if !parent.is_dir() {
+        return invalid(format!("folder {} does not exist", parent.display()));
+    }
+    Ok(())
+}
+
+/// An access key ID, as AWS shapes it: 16 to 128 uppercase letters and digits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessKeyId(String);
+
+impl AccessKeyId {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for AccessKeyId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl FromStr for AccessKeyId {
+    type Err = Invalid;
+
+    fn from_str(id: &str) -> Result<Self, Invalid> {
+        if (16..=128).contains(&id.len())
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+        {
+            Ok(AccessKeyId(id.to_string()))
+        } else {
+            invalid(format!("must be an access key ID such as AKIAIOSFODNN7EXAMPLE (16 to 128 uppercase letters and digits), not {id:?}"))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,349 @@
+//! IAM and CloudFormation names, paths and ARNs, and the default names the tool picks.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::Serialize;
+
+use super::{invalid, is_region, quoted, Access, Invalid, Partition, S3Location};
+
+pub(super) fn is_iam_word(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '_'
+}
+
+/// IAM's `[\w+=,.@-]` with a length limit: role, user and policy names.
+fn validate_iam_name(s: &str, what: &str, max: usize) -> Result<(), Invalid> {
+    if s.is_empty() || s.len() > max {
+        return invalid(format!(
+            "must be 1 to {max} characters long ({what} names), not {}",
+            s.chars().count()
+        ));
+    }
+    if let Some(c) = s
+        .chars()
+        .find(|c| !is_iam_word(*c) && !"+=,.@-".contains(*c))
+    {
+        return invalid(format!(
+            "may contain only letters, digits and + = , . @ - _ ({what} names; found {:?})",
+            c
+        ));
+    }
+    Ok(())
+}
+
+macro_rules! iam_name {
+    ($(#[$doc:meta])* $name:ident, $what:literal, $max:literal) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+        #[serde(transparent)]
+        pub struct $name(String);
+
+        impl $name {
+            pub const MAX_LEN: usize = $max;
+
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = Invalid;
+            fn from_str(s: &str) -> Result<Self, Invalid> {
+                validate_iam_name(s, $what, $max)?;
+                Ok($name(s.to_string()))
+            }
+        }
+    };
+}
+
+iam_name!(
+    /// An IAM role name.
+    RoleName,
+    "role",
+    64
+);
+iam_name!(
+    /// An IAM user name.
+    UserName,
+    "user",
+    64
+);
+iam_name!(
+    /// A customer-managed IAM policy name.
+    PolicyName,
+    "policy",
+    128
+);
+
+/// A CloudFormation stack name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct StackName(String);
+
+impl StackName {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for StackName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl FromStr for StackName {
+    type Err = Invalid;
+    fn from_str(s: &str) -> Result<Self, Invalid> {
+        let ok = !s.is_empty()
+            && s.len() <= 128
+            && s.as_bytes()[0].is_ascii_alphabetic()
+            && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+        if ok {
+            Ok(StackName(s.to_string()))
+        } else {
+            invalid(format!(
+                "must start with a letter and contain only letters, digits and `-`, at most 128 characters, not {}",
+                quoted(s)
+            ))
+        }
+    }
+}
+
+/// The ARN of a KMS key (`arn:PARTITION:kms:REGION:ACCOUNT:key/ID`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct KmsKeyArn(String);
+
+impl KmsKeyArn {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The region the key lives in.
+    pub fn region(&self) -> &str {
+        self.0.split(':').nth(3).unwrap_or_default()
+    }
+}
+
+impl fmt::Display for KmsKeyArn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl FromStr for KmsKeyArn {
+    type Err = Invalid;
+    fn from_str(s: &str) -> Result<Self, Invalid> {
+        let parts: Vec<&str> = s.splitn(6, ':').collect();
+        let rule = "must be a KMS key ARN such as arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+        if parts.len() != 6 || parts[0] != "arn" || parts[2] != "kms" {
+            return invalid(format!("{rule}, not {}", quoted(s)));
+        }
+        if !matches!(parts[1], "aws" | "aws-cn" | "aws-us-gov") {
+            return invalid(format!(
+                "has partition {}; use aws, aws-cn or aws-us-gov",
+                quoted(parts[1])
+            ));
+        }
+        if !is_region(parts[3]) {
+            return invalid(format!("has no valid region in {}", quoted(s)));
+        }
+        if parts[4].len() != 12 || !parts[4].bytes().all(|b| b.is_ascii_digit()) {
+            return invalid(format!("has no 12-digit account ID in {}", quoted(s)));
+        }
+        match parts[5].split_once('/') {
+            Some(("key", id))
+                if !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') => {
+            }
+            Some(("alias", _)) => {
+                return invalid(format!(
+                    "names an alias ({}); the policy needs the key's own ARN (…:key/ID)",
+                    quoted(s)
+                ))
+            }
+            _ => return invalid(format!("{rule}, not {}", quoted(s))),
+        }
+        Ok(KmsKeyArn(s.to_string()))
+    }
+}
+
+/// An IAM path: `/`, or `/a/b/` (1 to 512 characters of `!` to `~` between slashes; IAM API
+/// Reference, CreateRole `Path`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct IamPath(String);
+
+impl IamPath {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn is_root(&self) -> bool {
+        self.0 == "/"
+    }
+
+    /// The path of an IAM ARN such as `arn:aws:iam::1:role/a/b/name` (`/a/b/`).
+    pub fn of_arn(arn: &str) -> Option<IamPath> {
+        let resource = arn.splitn(6, ':').nth(5)?;
+        let (_, rest) = resource.split_once('/')?;
+        let path = match rest.rsplit_once('/') {
+            Some((dirs, _)) => format!("/{dirs}/"),
+            None => "/".to_string(),
+        };
+        Some(IamPath(path))
+    }
+}
+
+impl Default for IamPath {
+    fn default() -> Self {
+        IamPath("/".to_string())
+    }
+}
+
+impl fmt::Display for IamPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl FromStr for IamPath {
+    type Err = Invalid;
+    fn from_str(s: &str) -> Result<Self, Invalid> {
+        if s == "/" {
+            return Ok(IamPath::default());
+        }
+        let ok = (2..=512).contains(&s.len())
+            && s.starts_with('/')
+            && s.ends_with('/')
+            && s.len() > 2
+            && s.bytes().all(|b| (0x21..=0x7e).contains(&b));
+        if ok && !s.contains("//") {
+            Ok(IamPath(s.to_string()))
+        } else {
+            invalid(format!(
+                "must be / or start and end with / (such as /tidb/), at most 512 printable ASCII characters without spaces or empty segments, not {}",
+                quoted(s)
+            ))
+        }
+    }
+}
+
+/// The ARN of a managed policy used as a permissions boundary
+/// (`arn:aws:iam::111122223333:policy/boundaries/developer`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct PolicyArn(String);
+
+impl PolicyArn {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for PolicyArn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl FromStr for PolicyArn {
+    type Err = Invalid;
+    fn from_str(s: &str) -> Result<Self, Invalid> {
+        let rule = "must be a managed policy ARN such as arn:aws:iam::111122223333:policy/boundary";
+        let parts: Vec<&str> = s.splitn(6, ':').collect();
+        if parts.len() != 6 || parts[0] != "arn" || parts[2] != "iam" || !parts[3].is_empty() {
+            return invalid(format!("{rule}, not {}", quoted(s)));
+        }
+        if Partition::of_arn(s).is_none() {
+            return invalid(format!("has an unknown partition in {}", quoted(s)));
+        }
+        let account_ok = parts[4] == "aws"
+            || (parts[4].len() == 12 && parts[4].bytes().all(|b| b.is_ascii_digit()));
+        let name = parts[5].strip_prefix("policy/").unwrap_or_default();
+        let name_ok = !name.is_empty()
+            && !name.ends_with('/')
+            && name
+                .rsplit('/')
+                .next()
+                .is_some_and(|n| validate_iam_name(n, "policy", 128).is_ok());
+        if account_ok && name_ok && s.is_ascii() {
+            Ok(PolicyArn(s.to_string()))
+        } else {
+            invalid(format!("{rule}, not {}", quoted(s)))
+        }
+    }
+}
+
+/// Deterministic default names, so that a rerun with the same inputs finds the same resources.
+pub mod defaults {
+    use super::*;
+
+    /// `tidb-role-import-my-bucket-data`, shortened with a hash when it would not fit.
+    pub fn role_name(location: &S3Location, access: Access) -> RoleName {
+        RoleName(derived("tidb-role", location, access, RoleName::MAX_LEN))
+    }
+
+    /// `tidb-user-import-my-bucket-data`, shortened with a hash when it would not fit.
+    pub fn user_name(location: &S3Location, access: Access) -> UserName {
+        UserName(derived("tidb-user", location, access, UserName::MAX_LEN))
+    }
+
+    /// The policy of a role or user: its name with `-policy` (always within 128 characters).
+    pub fn policy_name(owner: &str) -> PolicyName {
+        PolicyName(format!("{owner}-policy"))
+    }
+
+    /// `tidb-role-import-my-bucket-data` as a stack name (dots become dashes).
+    pub fn stack_name(role: &RoleName) -> StackName {
+        let mut name: String = role
+            .as_str()
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+            .collect();
+        if !name.starts_with(|c: char| c.is_ascii_alphabetic()) {
+            name.insert_str(0, "s-");
+        }
+        name.truncate(128);
+        StackName(name)
+    }
+
+    fn derived(kind: &str, location: &S3Location, access: Access, max: usize) -> String {
+        let mut readable = format!("{kind}-{access}-{}", location.bucket());
+        let mut exact = true;
+        if !location.prefix().is_empty() {
+            readable.push('-');
+            for c in location.prefix().chars() {
+                if is_iam_word(c) || "+=,.@-".contains(c) {
+                    readable.push(c);
+                } else {
+                    readable.push('-');
+                    exact &= c == '/';
+                }
+            }
+        }
+        if exact && readable.len() <= max {
+            return readable;
+        }
+        // Too long, or two directories could map to the same name: keep it unique with a hash.
+        let hash = format!("{:08x}", fnv1a(location.to_string().as_bytes()) as u32);
+        let keep = readable
+            .char_indices()
+            .take_while(|(i, _)| *i < max - hash.len() - 1)
+            .last()
+            .map_or(0, |(i, c)| i + c.len_utf8());
+        format!("{}-{hash}", readable[..keep].trim_end_matches('-'))
+    }
+
+    pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
+        bytes.iter().fold(0xcbf29ce484222325, |h, b| {
+            (h ^ u64::from(*b)).wrapping_mul(0x100000001b3)
+        })
+    }
+}

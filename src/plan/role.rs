@@ -1,0 +1,246 @@
+//! The role plan: IAM's or a stack's role, its policies and the changes to make.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::error::Error;
+use crate::facts::{Facts, RoleInfo};
+use crate::inputs::{
+    Access, AccountId, ExternalId, Guardrails, KmsKeyArn, Partition, PolicyName, RoleName,
+    StackName, Tier,
+};
+use crate::policy;
+
+use super::stack::{self, stack_actions};
+use super::trust::trust_change;
+use super::{
+    guardrail_actions, policy_action, policy_arn, policy_tag_action, Action, Documents, Method,
+    RoleInputs, RoleState, TrustChange, ACCOUNT_PLACEHOLDER,
+};
+
+/// The role setup, fully worked out.
+#[derive(Debug, Clone, Serialize)]
+pub struct RolePlan {
+    pub method: Method,
+    pub bucket: String,
+    pub prefix: String,
+    pub access: Access,
+    pub partition: Partition,
+    /// The caller's account; `None` when planning without credentials.
+    pub account_id: Option<AccountId>,
+    pub bucket_region: Option<String>,
+    pub role_name: RoleName,
+    pub policy_name: PolicyName,
+    pub role_arn: String,
+    /// The managed policy's ARN; `None` for a stack, whose role carries an inline policy.
+    pub policy_arn: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stack_name: Option<StackName>,
+    /// The stack's region, for `--method cloudformation`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stack_region: Option<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub stack_parameters: BTreeMap<String, String>,
+    pub tidb_account_id: AccountId,
+    pub external_id: Option<ExternalId>,
+    #[serde(flatten)]
+    pub trust_change: TrustChange,
+    pub tier: Tier,
+    pub kms_keys: Vec<KmsKeyArn>,
+    pub trust_policy: Value,
+    pub permissions_policy: Value,
+    /// The trust and permissions policies as AWS holds them now, for an update's diff.
+    #[serde(skip)]
+    pub current_trust: Option<Value>,
+    #[serde(skip)]
+    pub current_permissions: Option<Value>,
+    pub actions: Vec<Action>,
+    pub detected: Vec<String>,
+    pub warnings: Vec<String>,
+    #[serde(flatten)]
+    pub guardrails: Guardrails,
+}
+
+impl RolePlan {
+    pub fn changes(&self) -> bool {
+        !self.actions.is_empty()
+    }
+
+    pub fn describe(&self, action: &Action) -> String {
+        action.describe(&format!("role {}", self.role_name), &self.policy_name)
+    }
+
+    /// The managed policy's ARN, which every `--method iam` plan has.
+    pub fn managed_policy_arn(&self) -> &str {
+        self.policy_arn
+            .as_deref()
+            .expect("an IAM plan names a managed policy")
+    }
+}
+
+pub fn role(
+    method: Method,
+    inputs: &RoleInputs,
+    facts: &Facts,
+    state: &RoleState,
+) -> Result<RolePlan, Error> {
+    let partition = facts.partition();
+    let kms_keys = facts.kms_keys(&inputs.kms_keys);
+
+    inputs
+        .tier
+        .supports(inputs.access)
+        .map_err(|e| Error::invalid("--access", e))?;
+    let trust_change = trust_change(inputs, method, partition, state)?;
+    let trust = policy::trust(partition, &inputs.tidb_account, &trust_change.external_ids);
+    let permissions = policy::permissions(
+        partition,
+        &inputs.location,
+        inputs.access,
+        &kms_keys,
+        inputs.tier.reads_bucket_location(),
+    );
+    let account = facts
+        .account
+        .as_ref()
+        .map_or(ACCOUNT_PLACEHOLDER, AccountId::as_str);
+
+    let mut stack_parameters = BTreeMap::new();
+    let actions = match method {
+        Method::Iam => iam_role_actions(inputs, state, &trust, &permissions)?,
+        Method::Cloudformation => {
+            stack_parameters = stack::parameters(inputs, &kms_keys, &trust_change.external_ids)?;
+            stack_actions(
+                inputs,
+                state,
+                &stack_parameters,
+                Documents {
+                    trust: &trust,
+                    permissions: &permissions,
+                },
+                facts.region.as_deref(),
+            )?
+        }
+    };
+    let role_arn = state
+        .stack
+        .as_ref()
+        .and_then(|s| s.outputs.get("RoleArn").cloned())
+        .or_else(|| state.role.as_ref().map(|r| r.arn.clone()))
+        .unwrap_or_else(|| {
+            format!(
+                "arn:{partition}:iam::{account}:role{}{}",
+                inputs.guardrails.path, inputs.role_name
+            )
+        });
+    let policy_arn = (method == Method::Iam).then(|| {
+        state.policy.as_ref().map_or_else(
+            || {
+                policy_arn(
+                    partition,
+                    account,
+                    &inputs.guardrails.path,
+                    &inputs.policy_name,
+                )
+            },
+            |p| p.arn.clone(),
+        )
+    });
+    Ok(RolePlan {
+        method,
+        bucket: inputs.location.bucket().to_string(),
+        prefix: inputs.location.prefix().to_string(),
+        access: inputs.access,
+        partition,
+        account_id: facts.account.clone(),
+        bucket_region: facts.bucket_region.clone(),
+        role_arn,
+        policy_arn,
+        stack_name: inputs.stack_name.clone(),
+        stack_region: inputs.stack_name.as_ref().and(facts.region.clone()),
+        stack_parameters,
+        role_name: inputs.role_name.clone(),
+        policy_name: inputs.policy_name.clone(),
+        tidb_account_id: inputs.tidb_account.clone(),
+        external_id: inputs.external_id.clone(),
+        trust_change,
+        tier: inputs.tier,
+        kms_keys,
+        trust_policy: trust,
+        permissions_policy: permissions,
+        current_trust: state.role.as_ref().and_then(|r| r.trust.clone()),
+        current_permissions: match method {
+            Method::Iam => state.policy_document.clone(),
+            Method::Cloudformation => state.inline.as_ref().and_then(|inline| {
+                inline
+                    .iter()
+                    .find(|(name, _)| name == inputs.policy_name.as_str())
+                    .and_then(|(_, doc)| doc.clone())
+            }),
+        },
+        actions,
+        detected: facts.findings.clone(),
+        warnings: facts.warnings.clone(),
+        guardrails: inputs.guardrails.clone(),
+    })
+}
+
+fn iam_role_actions(
+    inputs: &RoleInputs,
+    state: &RoleState,
+    trust: &Value,
+    permissions: &Value,
+) -> Result<Vec<Action>, Error> {
+    let mut actions: Vec<Action> = policy_action(
+        state.policy.as_ref(),
+        state.policy_document.as_ref(),
+        permissions,
+        &inputs.policy_name,
+    )?
+    .into_iter()
+    .collect();
+    match &state.role {
+        Some(r) if !r.managed => {
+            return Err(Error::NotManaged {
+                kind: "role",
+                name: inputs.role_name.to_string(),
+                flag: "--role-name",
+            })
+        }
+        Some(RoleInfo {
+            stack: Some(stack), ..
+        }) => {
+            let region = state
+                .role
+                .as_ref()
+                .and_then(|r| r.stack_region.clone())
+                .unwrap_or_else(|| "its region".into());
+            return Err(Error::Conflict(format!(
+                "role {} belongs to CloudFormation stack {stack} (in {region}); changing it with IAM would break the stack\n  fix: serverless-s3-setup role --method cloudformation --stack-name {stack} --region {region} …, or choose another --role-name",
+                inputs.role_name
+            )));
+        }
+        Some(r) => {
+            if !r.trust.as_ref().is_some_and(|doc| policy::same(doc, trust)) {
+                actions.push(Action::UpdateTrust);
+            }
+            actions.extend(guardrail_actions(
+                &inputs.guardrails,
+                "role",
+                inputs.role_name.as_str(),
+                &r.arn,
+                r.boundary.as_deref(),
+                &r.tags,
+                "--role-name",
+            )?);
+            if !state.attached {
+                actions.push(Action::AttachPolicy);
+            }
+        }
+        None => actions.extend([Action::CreateRole, Action::AttachPolicy]),
+    }
+    actions.extend(policy_tag_action(&inputs.guardrails, state.policy.as_ref()));
+    Ok(actions)
+}

@@ -1,0 +1,354 @@
+//! The plan's unit tests; shared helpers here.
+
+use std::collections::BTreeMap;
+
+use super::stack::same_parameters;
+use super::*;
+use crate::facts::{AccessKeyInfo, Facts, RoleInfo, StackInfo, UserInfo};
+use crate::inputs::{Access, ExternalId, KmsKeyArn, Tier};
+use crate::template;
+use serde_json::json;
+
+mod stack;
+mod user;
+
+use user::user_inputs;
+
+fn inputs() -> RoleInputs {
+    RoleInputs {
+        location: "s3://bkt1/data/".parse().unwrap(),
+        access: Access::Import,
+        tidb_account: "380838443567".parse().unwrap(),
+        external_id: Some("ext-1".parse().unwrap()),
+        replace_external_ids: false,
+        remove_external_ids: vec![],
+        no_external_id: false,
+        tier: Tier::Starter,
+        role_name: "r".parse().unwrap(),
+        policy_name: "r-policy".parse().unwrap(),
+        kms_keys: vec![],
+        stack_name: None,
+        guardrails: Guardrails::default(),
+    }
+}
+
+fn facts() -> Facts {
+    Facts {
+        account: Some("123456789012".parse().unwrap()),
+        partition: Some(Partition::Aws),
+        bucket_region: Some("us-east-1".into()),
+        ..Facts::default()
+    }
+}
+
+fn existing(plan: &RolePlan, managed: bool) -> RoleState {
+    RoleState {
+        role: Some(RoleInfo {
+            arn: plan.role_arn.clone(),
+            managed,
+            trust: Some(plan.trust_policy.clone()),
+            created: None,
+            stack: None,
+            stack_region: None,
+            boundary: None,
+            tags: vec![],
+        }),
+        policy: Some(PolicyInfo {
+            arn: plan.managed_policy_arn().to_string(),
+            managed,
+            default_version: "v1".into(),
+            attachments: 1,
+            tags: vec![],
+        }),
+        policy_document: Some(plan.permissions_policy.clone()),
+        attached: true,
+        stack: None,
+        inline: None,
+    }
+}
+
+#[test]
+fn a_fresh_account_gets_everything_created() {
+    let plan = role(Method::Iam, &inputs(), &facts(), &RoleState::default()).unwrap();
+    assert_eq!(
+        plan.actions,
+        [
+            Action::CreatePolicy,
+            Action::CreateRole,
+            Action::AttachPolicy
+        ]
+    );
+    assert_eq!(plan.role_arn, "arn:aws:iam::123456789012:role/r");
+    assert_eq!(
+        plan.managed_policy_arn(),
+        "arn:aws:iam::123456789012:policy/r-policy"
+    );
+}
+
+#[test]
+fn the_same_state_again_changes_nothing() {
+    let first = role(Method::Iam, &inputs(), &facts(), &RoleState::default()).unwrap();
+    let again = role(Method::Iam, &inputs(), &facts(), &existing(&first, true)).unwrap();
+    assert!(again.actions.is_empty());
+    assert!(!again.changes());
+}
+
+#[test]
+fn drift_is_brought_back() {
+    let first = role(Method::Iam, &inputs(), &facts(), &RoleState::default()).unwrap();
+    let mut state = existing(&first, true);
+    state.attached = false;
+    state.policy_document = Some(serde_json::json!({"Version": "2012-10-17", "Statement": []}));
+    let mut changed = inputs();
+    changed.external_id = Some("ext-2".parse().unwrap());
+    let plan = role(Method::Iam, &changed, &facts(), &state).unwrap();
+    assert_eq!(
+        plan.actions,
+        [
+            Action::UpdatePolicy,
+            Action::UpdateTrust,
+            Action::AttachPolicy
+        ]
+    );
+}
+
+/// The role `r` as it stands, trusting TiDB Cloud's account with these external IDs.
+fn trusting(ids: &[&str]) -> RoleState {
+    let first = role(Method::Iam, &inputs(), &facts(), &RoleState::default()).unwrap();
+    let mut state = existing(&first, true);
+    let ids: Vec<ExternalId> = ids.iter().map(|i| i.parse().unwrap()).collect();
+    state.role.as_mut().unwrap().trust = Some(policy::trust(
+        Partition::Aws,
+        &"380838443567".parse().unwrap(),
+        &ids,
+    ));
+    state
+}
+
+fn ids(change: &TrustChange) -> Vec<&str> {
+    change.external_ids.iter().map(ExternalId::as_str).collect()
+}
+
+#[test]
+fn a_second_cluster_is_added_and_the_first_keeps_access() {
+    let mut second = inputs();
+    second.external_id = Some("ext-2".parse().unwrap());
+    let plan = role(Method::Iam, &second, &facts(), &trusting(&["ext-1"])).unwrap();
+    assert_eq!(ids(&plan.trust_change), ["ext-1", "ext-2"]);
+    assert!(!plan.trust_change.revokes());
+    assert_eq!(
+        plan.trust_change.lines,
+        [
+            "the cluster with external ID ext-1 keeps access",
+            "the cluster with external ID ext-2 is added"
+        ]
+    );
+    assert_eq!(plan.actions, [Action::UpdateTrust]);
+    assert_eq!(
+        plan.trust_policy["Statement"][0]["Condition"]["StringEquals"]["sts:ExternalId"],
+        serde_json::json!(["ext-1", "ext-2"])
+    );
+    // Again: nothing changes, and no one loses access.
+    let again = role(
+        Method::Iam,
+        &second,
+        &facts(),
+        &trusting(&["ext-1", "ext-2"]),
+    )
+    .unwrap();
+    assert!(again.actions.is_empty(), "{:?}", again.actions);
+}
+
+#[test]
+fn replacing_removing_and_dropping_ids_say_who_loses_access() {
+    let mut replace = inputs();
+    replace.external_id = Some("ext-3".parse().unwrap());
+    replace.replace_external_ids = true;
+    let plan = role(
+        Method::Iam,
+        &replace,
+        &facts(),
+        &trusting(&["ext-1", "ext-2"]),
+    )
+    .unwrap();
+    assert_eq!(ids(&plan.trust_change), ["ext-3"]);
+    assert_eq!(
+        plan.trust_change.losing_access,
+        [
+            "the cluster with external ID ext-1",
+            "the cluster with external ID ext-2"
+        ]
+    );
+    assert!(plan.trust_change.revokes());
+
+    let mut remove = inputs();
+    remove.external_id = None;
+    remove.remove_external_ids = vec!["ext-1".parse().unwrap()];
+    let plan = role(
+        Method::Iam,
+        &remove,
+        &facts(),
+        &trusting(&["ext-1", "ext-2"]),
+    )
+    .unwrap();
+    assert_eq!(ids(&plan.trust_change), ["ext-2"]);
+    assert_eq!(
+        plan.trust_change.losing_access,
+        ["the cluster with external ID ext-1"]
+    );
+
+    // The last one cannot go without saying so: that would open the role to the project.
+    let err = role(Method::Iam, &remove, &facts(), &trusting(&["ext-1"])).unwrap_err();
+    assert_eq!(err.exit_code(), 2);
+    assert!(err.to_string().contains("--no-external-id"), "{err}");
+
+    let mut none = inputs();
+    none.external_id = None;
+    none.no_external_id = true;
+    let plan = role(Method::Iam, &none, &facts(), &trusting(&["ext-1"])).unwrap();
+    assert!(plan.trust_change.external_ids.is_empty());
+    assert!(plan.trust_change.revokes());
+    assert!(plan.trust_policy["Statement"][0].get("Condition").is_none());
+
+    // A role that trusted the whole project is narrowed: the rest of the project loses it.
+    let plan = role(Method::Iam, &inputs(), &facts(), &trusting(&[])).unwrap();
+    assert_eq!(ids(&plan.trust_change), ["ext-1"]);
+    assert!(plan.trust_change.losing_access[0].contains("every other cluster"));
+
+    // A role that trusted another account: that account loses it.
+    let mut elsewhere = trusting(&["ext-1"]);
+    elsewhere.role.as_mut().unwrap().trust = Some(policy::trust(
+        Partition::Aws,
+        &"111122223333".parse().unwrap(),
+        &[],
+    ));
+    let plan = role(Method::Iam, &inputs(), &facts(), &elsewhere).unwrap();
+    assert_eq!(ids(&plan.trust_change), ["ext-1"]);
+    assert!(plan.trust_change.losing_access[0].contains("111122223333"));
+
+    // Removing from a role that does not exist yet is a mistake.
+    let err = role(Method::Iam, &remove, &facts(), &RoleState::default()).unwrap_err();
+    assert!(err.to_string().contains("--external-id"), "{err}");
+}
+
+#[test]
+fn dedicated_imports_with_the_bucket_location_and_never_exports() {
+    let mut dedicated = inputs();
+    dedicated.tier = Tier::Dedicated;
+    let plan = role(Method::Iam, &dedicated, &facts(), &RoleState::default()).unwrap();
+    assert_eq!(
+        plan.permissions_policy["Statement"][1]["Action"],
+        serde_json::json!(["s3:ListBucket", "s3:GetBucketLocation"])
+    );
+    dedicated.access = Access::Export;
+    let err = role(Method::Iam, &dedicated, &facts(), &RoleState::default()).unwrap_err();
+    assert_eq!(err.exit_code(), 2);
+    assert!(err.to_string().contains("--access"), "{err}");
+    // An access key's user also reads the bucket's location.
+    let plan = user(&user_inputs(), &facts(), &UserState::default()).unwrap();
+    assert_eq!(
+        plan.permissions_policy["Statement"][1]["Action"],
+        serde_json::json!(["s3:ListBucket", "s3:GetBucketLocation"])
+    );
+}
+
+#[test]
+fn guardrails_converge_on_what_exists_and_a_path_cannot_move() {
+    let first = role(Method::Iam, &inputs(), &facts(), &RoleState::default()).unwrap();
+    let state = existing(&first, true);
+    let boundary = "arn:aws:iam::123456789012:policy/boundary";
+    let mut guarded = inputs();
+    guarded.guardrails = Guardrails::new(
+        Some(boundary.parse().unwrap()),
+        None,
+        vec!["team=data".parse().unwrap()],
+    )
+    .unwrap();
+    let plan = role(Method::Iam, &guarded, &facts(), &state).unwrap();
+    let tags = vec!["team=data".parse::<TagPair>().unwrap()];
+    assert_eq!(
+        plan.actions,
+        [
+            Action::SetBoundary {
+                arn: boundary.into()
+            },
+            Action::TagPrincipal { tags: tags.clone() },
+            Action::TagPolicy { tags },
+        ]
+    );
+    assert!(plan
+        .describe(&plan.actions[1])
+        .contains("tag role r with team=data"));
+
+    // Once they are there, and with --permissions-boundary left out, nothing changes.
+    let mut done = state.clone();
+    let r = done.role.as_mut().unwrap();
+    r.boundary = Some(boundary.into());
+    r.tags = vec![("team".into(), "data".into())];
+    done.policy.as_mut().unwrap().tags = vec![("team".into(), "data".into())];
+    assert!(role(Method::Iam, &guarded, &facts(), &done)
+        .unwrap()
+        .actions
+        .is_empty());
+    assert!(role(Method::Iam, &inputs(), &facts(), &done)
+        .unwrap()
+        .actions
+        .is_empty());
+
+    // A new role at a path: the ARNs carry it.
+    let mut at_path = inputs();
+    at_path.guardrails = Guardrails::new(None, Some("/tidb/".parse().unwrap()), vec![]).unwrap();
+    let fresh = role(Method::Iam, &at_path, &facts(), &RoleState::default()).unwrap();
+    assert_eq!(fresh.role_arn, "arn:aws:iam::123456789012:role/tidb/r");
+    assert_eq!(
+        fresh.managed_policy_arn(),
+        "arn:aws:iam::123456789012:policy/tidb/r-policy"
+    );
+    // The same role at /: IAM has no way to move it.
+    let err = role(Method::Iam, &at_path, &facts(), &state).unwrap_err();
+    assert!(err.to_string().contains("--path /"), "{err}");
+}
+
+#[test]
+fn resources_the_tool_did_not_make_are_refused() {
+    let first = role(Method::Iam, &inputs(), &facts(), &RoleState::default()).unwrap();
+    let mut state = existing(&first, true);
+    state.role.as_mut().unwrap().managed = false;
+    let err = role(Method::Iam, &inputs(), &facts(), &state).unwrap_err();
+    assert!(err.to_string().contains("--role-name"), "{err}");
+    let mut state = existing(&first, true);
+    state.policy.as_mut().unwrap().managed = false;
+    let err = role(Method::Iam, &inputs(), &facts(), &state).unwrap_err();
+    assert!(err.to_string().contains("--policy-name"), "{err}");
+}
+
+#[test]
+fn detected_and_given_keys_are_merged_once() {
+    let key: KmsKeyArn = "arn:aws:kms:us-east-1:123456789012:key/k1".parse().unwrap();
+    let mut i = inputs();
+    i.kms_keys = vec![key.clone()];
+    let f = Facts {
+        detected_kms_key: Some(key.clone()),
+        ..facts()
+    };
+    let plan = role(Method::Iam, &i, &f, &RoleState::default()).unwrap();
+    assert_eq!(plan.kms_keys, vec![key]);
+    assert_eq!(
+        plan.permissions_policy["Statement"][2]["Action"][0],
+        "kms:Decrypt"
+    );
+}
+
+#[test]
+fn without_credentials_the_plan_uses_a_placeholder_and_the_region_partition() {
+    let f = Facts {
+        bucket_region: Some("cn-north-1".into()),
+        ..Facts::default()
+    };
+    let plan = role(Method::Iam, &inputs(), &f, &RoleState::default()).unwrap();
+    assert_eq!(plan.partition, Partition::China);
+    assert_eq!(
+        plan.managed_policy_arn(),
+        "arn:aws-cn:iam::<your-account-id>:policy/r-policy"
+    );
+}

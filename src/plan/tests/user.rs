@@ -1,0 +1,86 @@
+use super::*;
+
+pub(super) fn user_inputs() -> UserInputs {
+    UserInputs {
+        location: "s3://bkt1/data/".parse().unwrap(),
+        access: Access::Export,
+        user_name: "u".parse().unwrap(),
+        policy_name: "u-policy".parse().unwrap(),
+        kms_keys: vec![],
+        guardrails: Guardrails::default(),
+    }
+}
+
+fn key(id: &str) -> AccessKeyInfo {
+    AccessKeyInfo {
+        id: id.into(),
+        status: "Active".into(),
+        created: None,
+    }
+}
+
+#[test]
+fn a_new_user_gets_policy_user_attachment_and_key() {
+    let plan = user(&user_inputs(), &facts(), &UserState::default()).unwrap();
+    assert_eq!(
+        plan.actions,
+        [
+            Action::CreatePolicy,
+            Action::CreateUser,
+            Action::AttachPolicy,
+            Action::CreateAccessKey
+        ]
+    );
+    assert_eq!(plan.user_arn, "arn:aws:iam::123456789012:user/u");
+    assert_eq!(
+        plan.permissions_policy["Statement"][0]["Action"],
+        serde_json::json!(["s3:PutObject"])
+    );
+}
+
+#[test]
+fn an_existing_user_with_one_key_only_gets_another_key() {
+    let first = user(&user_inputs(), &facts(), &UserState::default()).unwrap();
+    let state = UserState {
+        user: Some(UserInfo {
+            arn: first.user_arn.clone(),
+            user_id: "AIDAEXAMPLE".into(),
+            managed: true,
+            boundary: None,
+            tags: vec![],
+        }),
+        policy: Some(PolicyInfo {
+            arn: first.policy_arn.clone(),
+            managed: true,
+            default_version: "v1".into(),
+            attachments: 1,
+            tags: vec![],
+        }),
+        policy_document: Some(first.permissions_policy.clone()),
+        attached: true,
+        keys: vec![key("AKIA1")],
+    };
+    let plan = user(&user_inputs(), &facts(), &state).unwrap();
+    assert_eq!(plan.actions, [Action::CreateAccessKey]);
+
+    let full = UserState {
+        keys: vec![key("AKIA1"), key("AKIA2")],
+        ..state.clone()
+    };
+    let err = user(&user_inputs(), &facts(), &full).unwrap_err();
+    assert!(matches!(err, Error::KeyLimit { .. }));
+    assert!(err.to_string().contains("--access-key-id AKIA2"), "{err}");
+
+    let foreign = UserState {
+        user: Some(UserInfo {
+            arn: first.user_arn,
+            user_id: "AIDAEXAMPLE".into(),
+            managed: false,
+            boundary: None,
+            tags: vec![],
+        }),
+        ..state
+    };
+    let err = user(&user_inputs(), &facts(), &foreign).unwrap_err();
+    assert!(err.to_string().contains("--user-name"), "{err}");
+}

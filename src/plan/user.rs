@@ -1,0 +1,163 @@
+//! The access-key plan: the user, its policy and a new key.
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::error::Error;
+use crate::facts::{AccessKeyInfo, Facts, PolicyInfo, UserInfo};
+use crate::inputs::{
+    Access, AccountId, Guardrails, KmsKeyArn, Partition, PolicyName, S3Location, UserName,
+};
+use crate::policy;
+
+use super::{
+    guardrail_actions, policy_action, policy_arn, policy_tag_action, Action, ACCOUNT_PLACEHOLDER,
+};
+
+/// Everything an access-key setup needs from the user, validated.
+#[derive(Debug, Clone)]
+pub struct UserInputs {
+    pub location: S3Location,
+    pub access: Access,
+    pub user_name: UserName,
+    pub policy_name: PolicyName,
+    pub kms_keys: Vec<KmsKeyArn>,
+    pub guardrails: Guardrails,
+}
+
+/// The user, its policy and its keys as they are now.
+#[derive(Debug, Clone, Default)]
+pub struct UserState {
+    pub user: Option<UserInfo>,
+    pub policy: Option<PolicyInfo>,
+    pub policy_document: Option<Value>,
+    pub attached: bool,
+    pub keys: Vec<AccessKeyInfo>,
+}
+
+/// The access-key setup, fully worked out.
+#[derive(Debug, Clone, Serialize)]
+pub struct UserPlan {
+    pub bucket: String,
+    pub prefix: String,
+    pub access: Access,
+    pub partition: Partition,
+    pub account_id: Option<AccountId>,
+    pub bucket_region: Option<String>,
+    pub user_name: UserName,
+    pub policy_name: PolicyName,
+    pub user_arn: String,
+    pub policy_arn: String,
+    pub kms_keys: Vec<KmsKeyArn>,
+    pub permissions_policy: Value,
+    /// The policy as AWS holds it now, for an update's diff.
+    #[serde(skip)]
+    pub current_permissions: Option<Value>,
+    /// The user's keys before this run.
+    pub existing_keys: Vec<AccessKeyInfo>,
+    pub actions: Vec<Action>,
+    pub detected: Vec<String>,
+    pub warnings: Vec<String>,
+    #[serde(flatten)]
+    pub guardrails: Guardrails,
+}
+
+impl UserPlan {
+    pub fn describe(&self, action: &Action) -> String {
+        action.describe(&format!("user {}", self.user_name), &self.policy_name)
+    }
+}
+
+/// IAM's limit of access keys per user.
+pub const MAX_KEYS: usize = 2;
+
+pub fn user(inputs: &UserInputs, facts: &Facts, state: &UserState) -> Result<UserPlan, Error> {
+    let partition = facts.partition();
+    let kms_keys = facts.kms_keys(&inputs.kms_keys);
+    // TiDB's storage layer asks a key's bucket for its location (TiDB's troubleshooting page
+    // lists s3:GetBucketLocation for an IAM user's access key).
+    let permissions =
+        policy::permissions(partition, &inputs.location, inputs.access, &kms_keys, true);
+    let account = facts
+        .account
+        .as_ref()
+        .map_or(ACCOUNT_PLACEHOLDER, AccountId::as_str);
+    let mut actions: Vec<Action> = policy_action(
+        state.policy.as_ref(),
+        state.policy_document.as_ref(),
+        &permissions,
+        &inputs.policy_name,
+    )?
+    .into_iter()
+    .collect();
+    match &state.user {
+        Some(u) if !u.managed => {
+            return Err(Error::NotManaged {
+                kind: "user",
+                name: inputs.user_name.to_string(),
+                flag: "--user-name",
+            })
+        }
+        Some(u) => {
+            actions.extend(guardrail_actions(
+                &inputs.guardrails,
+                "user",
+                inputs.user_name.as_str(),
+                &u.arn,
+                u.boundary.as_deref(),
+                &u.tags,
+                "--user-name",
+            )?);
+            if !state.attached {
+                actions.push(Action::AttachPolicy);
+            }
+        }
+        None => actions.extend([Action::CreateUser, Action::AttachPolicy]),
+    }
+    actions.extend(policy_tag_action(&inputs.guardrails, state.policy.as_ref()));
+    if state.keys.len() >= MAX_KEYS {
+        return Err(Error::KeyLimit {
+            user: inputs.user_name.to_string(),
+            keys: state.keys.clone(),
+        });
+    }
+    actions.push(Action::CreateAccessKey);
+    Ok(UserPlan {
+        bucket: inputs.location.bucket().to_string(),
+        prefix: inputs.location.prefix().to_string(),
+        access: inputs.access,
+        partition,
+        account_id: facts.account.clone(),
+        bucket_region: facts.bucket_region.clone(),
+        user_arn: state.user.as_ref().map_or_else(
+            || {
+                format!(
+                    "arn:{partition}:iam::{account}:user{}{}",
+                    inputs.guardrails.path, inputs.user_name
+                )
+            },
+            |u| u.arn.clone(),
+        ),
+        policy_arn: state.policy.as_ref().map_or_else(
+            || {
+                policy_arn(
+                    partition,
+                    account,
+                    &inputs.guardrails.path,
+                    &inputs.policy_name,
+                )
+            },
+            |p| p.arn.clone(),
+        ),
+        user_name: inputs.user_name.clone(),
+        policy_name: inputs.policy_name.clone(),
+        kms_keys,
+        permissions_policy: permissions,
+        current_permissions: state.policy_document.clone(),
+        existing_keys: state.keys.clone(),
+        actions,
+        detected: facts.findings.clone(),
+        warnings: facts.warnings.clone(),
+        guardrails: inputs.guardrails.clone(),
+    })
+}

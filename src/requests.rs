@@ -1,0 +1,80 @@
+//! The commands' inputs as given: from flags (`cli`) or from the wizard's first questions.
+//! Anything missing is asked for by [`crate::wizard`] or reported; nothing here is checked
+//! beyond what the types in [`crate::inputs`] hold.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::inputs::{
+    Access, AccessKeyId, AccountId, ClusterId, ExternalId, Guardrails, KmsKeyArn, PolicyName,
+    RoleName, S3Location, StackName, Tier, UserName,
+};
+use crate::plan::Method;
+
+/// The `role` command's inputs, as given. Anything missing is asked for, or reported.
+#[derive(Debug, Clone, Default)]
+pub struct RoleRequest {
+    pub method: Option<Method>,
+    pub location: Option<S3Location>,
+    pub access: Option<Access>,
+    pub tidb_account: Option<AccountId>,
+    pub external_id: Option<ExternalId>,
+    /// The explicit opt-out of the external ID condition.
+    pub no_external_id: bool,
+    /// `--replace-external-ids`: the given ID replaces those the role has.
+    pub replace_external_ids: bool,
+    /// `--remove-external-id`: clusters to take off the role.
+    pub remove_external_ids: Vec<ExternalId>,
+    pub tier: Option<Tier>,
+    /// For the `ticloud` command printed at the end.
+    pub cluster_id: Option<ClusterId>,
+    pub role_name: Option<RoleName>,
+    pub policy_name: Option<PolicyName>,
+    pub kms_keys: Vec<KmsKeyArn>,
+    pub stack_name: Option<StackName>,
+    /// How long to wait for the stack [default: 10 minutes].
+    pub timeout: Option<Duration>,
+    pub guardrails: Guardrails,
+}
+
+/// The `access-key` command's inputs, as given.
+#[derive(Debug, Clone, Default)]
+pub struct AccessKeyRequest {
+    pub location: Option<S3Location>,
+    pub access: Option<Access>,
+    pub user_name: Option<UserName>,
+    pub policy_name: Option<PolicyName>,
+    pub kms_keys: Vec<KmsKeyArn>,
+    /// Write the key here (a new file, mode 0600) instead of to stdout.
+    pub secret_file: Option<PathBuf>,
+    pub guardrails: Guardrails,
+    pub tier: Option<Tier>,
+    /// For the `ticloud` command printed at the end.
+    pub cluster_id: Option<ClusterId>,
+}
+
+/// `access-key delete`: what to remove.
+#[derive(Debug, Clone)]
+pub struct DeleteRequest {
+    pub user_name: Option<UserName>,
+    pub access_key_id: Option<AccessKeyId>,
+    /// Also remove the user and the policies this tool made for it.
+    pub with_user: bool,
+    /// Delete even from a user that lacks the managed-by=serverless-s3-setup tag.
+    pub force: bool,
+}
+
+/// What to tear down.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    Role(RoleName),
+    Stack(StackName),
+    User(UserName),
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct TeardownRequest {
+    pub target: Option<Target>,
+    /// Delete even what lacks the managed-by=serverless-s3-setup tag.
+    pub force: bool,
+}

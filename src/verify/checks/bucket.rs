@@ -1,0 +1,233 @@
+//! The bucket's side: its KMS key, its bucket policy and its Object Ownership.
+
+use serde_json::json;
+
+use super::permissions::within_boundary;
+use super::{required, TidbRequest};
+use crate::policy;
+use crate::verify::evaluate::{self, Statement};
+use crate::verify::{Check, Evidence, Expectations, KeyFacts, Subject};
+
+/// The bucket's key: an AWS-managed key works only inside the bucket's account; a
+/// customer-managed key must be enabled, granted by the identity policy, and let in by its key
+/// policy (which either enables IAM policies for the account or names the principal).
+pub(super) fn kms_check(
+    subject: &Subject,
+    e: &Expectations,
+    ev: &Evidence,
+    who: Option<(&String, &Vec<Statement>)>,
+    request: &TidbRequest,
+) -> Check {
+    let bucket = e.location.bucket();
+    if let Some(key) = &ev.bucket.aws_managed_key {
+        return match ev.bucket.aws_managed_key_usable {
+            Some(true) => Check::pass(
+                "kms",
+                format!("bucket {bucket} uses the AWS-managed key {key}, which principals of the bucket's own account, {} among them, can use through S3", subject.label()),
+            ),
+            Some(false) => Check::fail(
+                "kms",
+                format!("bucket {bucket} is encrypted with the AWS-managed key {key} of another account, which {} can never use", subject.label()),
+                "switch the bucket's default encryption to a customer-managed KMS key whose key policy names the role or user (then grant it), or to SSE-S3",
+            ),
+            None => Check::warn(
+                "kms",
+                format!("bucket {bucket} uses the AWS-managed key {key}, which only principals of the bucket's own account can use; whether {} is in that account could not be read", subject.label()),
+                Some("make sure the role or user is in the bucket's account".into()),
+            ),
+        };
+    }
+    let Some(key) = &ev.bucket.kms_key else {
+        return match ev.bucket.encryption_known {
+            false => Check::warn(
+                "kms",
+                "the bucket's default encryption could not be read (s3:GetEncryptionConfiguration)",
+                Some(
+                    "if it uses SSE-KMS, make sure the policy grants kms:Decrypt on its key".into(),
+                ),
+            ),
+            true => Check::pass(
+                "kms",
+                "no customer-managed KMS key to grant (SSE-S3 or none)",
+            ),
+        };
+    };
+    let Some((arn, statements)) = who else {
+        return Check::warn(
+            "kms",
+            format!("the bucket's key is {key}; not checked, since the principal does not exist"),
+            None,
+        );
+    };
+    let facts = ev.key.clone().unwrap_or(KeyFacts {
+        state: None,
+        account: None,
+        policy: Ok(None),
+    });
+    match facts.state.as_deref() {
+        Some("Disabled") => {
+            return Check::fail(
+                "kms",
+                format!(
+                    "the bucket's key {key} is disabled, so nothing can decrypt or encrypt with it"
+                ),
+                format!("aws kms enable-key --key-id {key}"),
+            )
+        }
+        Some("PendingDeletion") => {
+            return Check::fail(
+                "kms",
+                format!("the bucket's key {key} is scheduled for deletion and unusable"),
+                format!(
+                "aws kms cancel-key-deletion --key-id {key} && aws kms enable-key --key-id {key}"
+            ),
+            )
+        }
+        Some(state) if state != "Enabled" => {
+            return Check::fail(
+                "kms",
+                format!("the bucket's key {key} is {state}, not Enabled"),
+                format!(
+                "make {key} usable again (AWS KMS Developer Guide, \"Key states of AWS KMS keys\")"
+            ),
+            )
+        }
+        _ => {}
+    }
+    let lacking: Vec<&str> = policy::kms_actions(e.access)
+        .into_iter()
+        .filter(|a| {
+            !request.decide(statements, a, key.as_str(), None).allowed()
+                || within_boundary(ev, a, key.as_str(), request).is_some()
+        })
+        .collect();
+    if !lacking.is_empty() {
+        return Check::fail(
+            "kms",
+            format!(
+                "the bucket is encrypted with {key}, but {} lacks {} on it",
+                subject.label(),
+                lacking.join(" and ")
+            ),
+            format!(
+                "add this statement to its policy: {} (or rerun with --kms-key {key})",
+                json!({"Effect": "Allow", "Action": policy::kms_actions(e.access), "Resource": key.as_str()})
+            ),
+        );
+    }
+    let account = request.account.as_str();
+    let key_account = facts.account.clone().unwrap_or_else(|| {
+        key.as_str()
+            .split(':')
+            .nth(4)
+            .unwrap_or_default()
+            .to_string()
+    });
+    match &facts.policy {
+        Ok(Some(doc)) => {
+            let key_statements = evaluate::statements(doc);
+            let refused: Vec<&str> = policy::kms_actions(e.access)
+                .into_iter()
+                .filter(|a| !request.decide(&key_statements, a, key.as_str(), Some((arn, account))).allowed())
+                .collect();
+            if !refused.is_empty() {
+                return Check::fail(
+                    "kms",
+                    format!("the key policy of {key} lets {} use neither its IAM policy nor {} itself", subject.label(), refused.join(" and ")),
+                    format!(
+                        "add to the key policy: {}",
+                        json!({"Sid": "AllowTiDBCloudAccess", "Effect": "Allow", "Principal": {"AWS": arn}, "Action": policy::kms_actions(e.access), "Resource": "*"})
+                    ),
+                );
+            }
+            Check::pass("kms", format!("the bucket's key {key} is enabled, granted, and its key policy lets {} in", subject.label()))
+        }
+        Ok(None) | Err(_) if key_account != account => Check::warn(
+            "kms",
+            format!("the bucket's key {key} is in account {key_account}, not {account}; its key policy must name {arn}, and it could not be read here"),
+            Some(format!("ask the key's owner to add {arn} to the key policy with {}", policy::kms_actions(e.access).join(", "))),
+        ),
+        Ok(None) => Check::pass("kms", format!("the bucket's key {key} is granted")),
+        Err(why) => Check::warn(
+            "kms",
+            format!("the bucket's key {key} is granted, but its key policy could not be read ({why})"),
+            Some("make sure the key policy enables IAM policies for the account (the default \"Enable IAM User Permissions\" statement) or names the role or user".into()),
+        ),
+    }
+}
+
+pub(super) fn bucket_checks(
+    subject: &Subject,
+    e: &Expectations,
+    ev: &Evidence,
+    who: Option<(&String, &Vec<Statement>)>,
+    request: &TidbRequest,
+) -> Vec<Check> {
+    let bucket = e.location.bucket();
+    let mut out = Vec::new();
+
+    // KMS
+    out.push(kms_check(subject, e, ev, who, request));
+
+    // Bucket policy
+    out.push(match (&ev.bucket.policy, who) {
+        (Err(reason), _) => Check::warn("bucket-policy", format!("the bucket policy could not be read: {reason}"), None),
+        (Ok(None), _) => Check::pass("bucket-policy", format!("bucket {bucket} has no bucket policy")),
+        (Ok(Some(_)), None) => Check::warn("bucket-policy", "not checked, since the principal does not exist", None),
+        (Ok(Some(doc)), Some((arn, _))) => {
+            let statements = evaluate::statements(doc);
+            let account = request.account.as_str();
+            let mut hard = Vec::new();
+            let mut soft = Vec::new();
+            for (action, resource) in required(ev.partition, e, None) {
+                let context = request.context(&action);
+                let name = |sid: Option<String>| sid.map_or("a Deny statement".to_string(), |s| format!("statement {s}"));
+                match evaluate::denial(&statements, &action, &resource, Some((arn, account)), Some(&context)) {
+                    Some(evaluate::Denial::Certain(sid)) => {
+                        hard.push(format!("{} denies {action} on {resource}", name(sid)))
+                    }
+                    Some(evaluate::Denial::Possible(sid, keys)) => soft.push(format!(
+                        "{} denies {action} on {resource} depending on {}",
+                        name(sid),
+                        keys.join(", ")
+                    )),
+                    None => {}
+                }
+            }
+            if !hard.is_empty() {
+                Check::fail(
+                    "bucket-policy",
+                    format!("the bucket policy of {bucket}: {}", hard.join("; ")),
+                    format!("remove or narrow that Deny (an explicit Deny beats any Allow): `aws s3api get-bucket-policy --bucket {bucket}`"),
+                )
+            } else if !soft.is_empty() {
+                Check::warn(
+                    "bucket-policy",
+                    format!("the bucket policy of {bucket} has conditional Denies: {}", soft.join("; ")),
+                    Some("make sure their conditions never hold for TiDB Cloud's requests".into()),
+                )
+            } else {
+                Check::pass("bucket-policy", format!("the bucket policy of {bucket} denies none of the needed actions"))
+            }
+        }
+    });
+
+    // Object Ownership
+    out.push(match &ev.bucket.ownership {
+        Ok(Some(o)) if o == "BucketOwnerEnforced" => {
+            Check::pass("object-ownership", "Object Ownership is \"Bucket owner enforced\"")
+        }
+        Ok(other) => Check::warn(
+            "object-ownership",
+            format!(
+                "Object Ownership is {}, so objects written by another account stay that account's and may be unreadable",
+                other.as_deref().map_or("not set".to_string(), |o| format!("{o:?}"))
+            ),
+            Some(format!(
+                "aws s3api put-bucket-ownership-controls --bucket {bucket} --ownership-controls 'Rules=[{{ObjectOwnership=BucketOwnerEnforced}}]'"
+            )),
+        ),
+        Err(reason) => Check::warn("object-ownership", format!("Object Ownership could not be read: {reason}"), None),
+    });
+    out
+}

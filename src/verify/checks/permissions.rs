@@ -1,0 +1,209 @@
+//! Whether the policies allow what the access needs, within any permissions boundary.
+
+use super::{required, samples, shown, TidbRequest};
+use crate::inputs::Partition;
+use crate::policy;
+use crate::verify::evaluate::{self, Decision, Statement};
+use crate::verify::{Check, Evidence, Expectations, Subject};
+
+pub(super) fn permissions(
+    subject: &Subject,
+    e: &Expectations,
+    ev: &Evidence,
+    statements: &[Statement],
+    rerun: &str,
+    request: &TidbRequest,
+) -> Check {
+    let needed = required(ev.partition, e, None);
+    let mut missing = Vec::new();
+    let mut conditional = Vec::new();
+    let bucket_policy: Vec<Statement> = match &ev.bucket.policy {
+        Ok(Some(doc)) => evaluate::statements(doc),
+        _ => Vec::new(),
+    };
+    let principal = ev.principal_arn.as_deref().unwrap_or_default();
+    let account = request.account.as_str();
+    let mut by_bucket = Vec::new();
+    let mut disagreements: Vec<String> = Vec::new();
+    for (i, (action, resource)) in needed.iter().enumerate() {
+        let mut local = request.decide(statements, action, resource, None);
+        let mut bucket_note = None;
+        if local == Decision::ImplicitDeny {
+            let granted = request
+                .decide(&bucket_policy, action, resource, Some((principal, account)))
+                .allowed();
+            match (granted, ev.bucket_in_account) {
+                (true, Some(true)) => {
+                    by_bucket.push(format!("{action} on {}", shown(resource)));
+                    local = Decision::Allowed { unknown: vec![] };
+                }
+                (true, None) => {
+                    bucket_note = Some(format!(
+                        "{action} on {} is granted only by the bucket policy, which is enough only if bucket {} is in account {account}, and that could not be read",
+                        shown(resource),
+                        e.location.bucket()
+                    ))
+                }
+                (true, Some(false)) => {
+                    bucket_note = Some(format!(
+                        "{action} on {} is granted by the bucket policy, but bucket {} is in another account, where the role's own policy must grant it too",
+                        shown(resource),
+                        e.location.bucket()
+                    ))
+                }
+                _ => {}
+            }
+        }
+        let bounded = within_boundary(ev, action, resource, request);
+        let allowed = local.allowed() && bounded.is_none();
+        // IAM's simulator only confirms or refutes: where it disagrees, both are named.
+        if let Some(sim) = ev.simulated.as_ref().and_then(|r| r.get(i)) {
+            if sim.allowed != allowed {
+                let sample = samples(request, &[(action.clone(), resource.clone())]);
+                let what = |yes: bool| if yes { "allows" } else { "denies" };
+                let missing = match sim.missing_context.is_empty() {
+                    true => String::new(),
+                    false => format!(" (it lacked {})", sim.missing_context.join(", ")),
+                };
+                disagreements.push(format!(
+                    "IAM's policy simulator {} {action} on {}{missing}, where the local evaluation {} it",
+                    what(sim.allowed),
+                    sample[0].resource,
+                    what(allowed),
+                ));
+            }
+        }
+        if let Decision::Allowed { unknown } = &local {
+            if !unknown.is_empty() {
+                conditional.push(format!(
+                    "{action} on {resource} (depends on {})",
+                    unknown.join(", ")
+                ));
+            }
+        }
+        if !allowed {
+            missing.push(match (bounded, bucket_note) {
+                (Some(why), _) if local.allowed() => why,
+                (_, Some(note)) => note,
+                _ => explain_missing(statements, action, resource, &local, e),
+            });
+        }
+    }
+    let how = match &ev.boundary {
+        None => "local evaluation of every attached, inline and group policy".to_string(),
+        Some((arn, _)) => format!(
+            "local evaluation of every attached, inline and group policy, within the permissions boundary {arn}"
+        ),
+    };
+    let how = match &ev.simulated {
+        Some(_) if disagreements.is_empty() => {
+            format!("{how}, confirmed by IAM's policy simulator")
+        }
+        _ => how,
+    };
+
+    let how = match by_bucket.is_empty() {
+        true => how,
+        false => format!("{how}; by the bucket policy: {}", by_bucket.join(", ")),
+    };
+    if missing.is_empty() {
+        let found = format!(
+            "{} allows {} ({how})",
+            subject.label(),
+            needed
+                .iter()
+                .map(|(a, r)| format!("{a} on {}", shown(r)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let mut doubts = Vec::new();
+        if !conditional.is_empty() {
+            doubts.push(format!(
+                "what TiDB Cloud's request cannot be known to carry decides {}",
+                conditional.join(", ")
+            ));
+        }
+        doubts.extend(disagreements);
+        return match doubts.is_empty() {
+            true => Check::pass("permissions", found),
+            false => Check::warn(
+                "permissions",
+                format!("{found}; but {}", doubts.join("; ")),
+                Some("make sure those conditions hold for TiDB Cloud's requests (HTTPS, from outside your VPC endpoints, without MFA), and read the policies where IAM's simulator disagrees".into()),
+            ),
+        };
+    }
+    let grant = policy::permissions(ev.partition, &e.location, e.access, &[], e.bucket_location);
+    missing.extend(disagreements);
+    Check::fail(
+        "permissions",
+        missing.join("; "),
+        format!(
+            "run `{rerun}`, or add these statements to its policy: {}",
+            policy::to_wire(&grant["Statement"])
+        ),
+    )
+}
+
+/// Why the permissions boundary, if there is one, keeps `action` on `resource` from taking
+/// effect; `None` when it allows it. An identity's effective permissions are what both its
+/// policies and its boundary allow (IAM User Guide, "Permissions boundaries for IAM entities").
+pub(super) fn within_boundary(
+    ev: &Evidence,
+    action: &str,
+    resource: &str,
+    request: &TidbRequest,
+) -> Option<String> {
+    let (arn, doc) = ev.boundary.as_ref()?;
+    let decision = request.decide(&evaluate::statements(doc), action, resource, None);
+    (!decision.allowed()).then(|| {
+        format!(
+            "{action} on {resource} is allowed by the policies but not by the permissions boundary {arn}"
+        )
+    })
+}
+
+fn explain_missing(
+    statements: &[Statement],
+    action: &str,
+    resource: &str,
+    local: &Decision,
+    e: &Expectations,
+) -> String {
+    if let Decision::ExplicitDeny { sid, .. } = local {
+        return format!(
+            "{action} on {resource} is denied by {}",
+            sid.as_ref()
+                .map_or("a Deny statement".to_string(), |s| format!("statement {s}"))
+        );
+    }
+    let resource = &shown(resource);
+    let granted = evaluate::granted_resources(statements, action);
+    let no_star = resource.trim_end_matches('*').trim_end_matches('/');
+    if granted
+        .iter()
+        .any(|g| g == no_star || *g == format!("{no_star}/"))
+    {
+        return format!(
+            "{action} is granted on {no_star} without the trailing /*, which names no object; it must be {resource}"
+        );
+    }
+    let bucket_prefix = format!(
+        "{}/",
+        policy::bucket_arn(
+            Partition::of_arn(resource).unwrap_or(Partition::Aws),
+            &e.location
+        )
+    );
+    let directory = resource.trim_end_matches('*');
+    if let Some(part) = granted
+        .iter()
+        .find(|g| g.starts_with(directory) && g.len() > directory.len())
+    {
+        return format!("{action} is granted on {part}, only part of {resource}");
+    }
+    if let Some(other) = granted.iter().find(|g| g.starts_with(&bucket_prefix)) {
+        return format!("{action} is granted on {other}, another directory, not on {resource}");
+    }
+    format!("{action} is not allowed on {resource}")
+}

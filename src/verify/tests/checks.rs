@@ -1,0 +1,390 @@
+use super::*;
+
+#[test]
+fn a_good_setup_passes_every_check() {
+    for access in Access::ALL {
+        let r = checks(&role(), &expectations(access), &good(access), "rerun");
+        assert!(r.ok, "{r:#?}");
+        assert!(r.checks.iter().all(|c| c.status == Status::Pass), "{r:#?}");
+    }
+}
+
+#[test]
+fn role_arns_are_parsed() {
+    assert_eq!(
+        Subject::role("arn:aws:iam::123456789012:role/path/to/r").unwrap(),
+        Subject::Role {
+            arn: "arn:aws:iam::123456789012:role/path/to/r".into(),
+            name: "r".into()
+        }
+    );
+    for bad in [
+        "r",
+        "arn:aws:iam::123:role/r",
+        "arn:aws:s3:::b",
+        "arn:aws:iam::123456789012:user/u",
+        "arn:aws:iam::123456789012:role/",
+    ] {
+        assert!(Subject::role(bad).is_err(), "{bad}");
+    }
+}
+
+#[test]
+fn a_missing_role_fails_exists_and_skips_the_rest_of_its_checks() {
+    let ev = Evidence {
+        principal_arn: None,
+        ..good(Access::Import)
+    };
+    let r = checks(
+        &role(),
+        &expectations(Access::Import),
+        &ev,
+        "serverless-s3-setup role …",
+    );
+    assert!(!r.ok);
+    assert_eq!(status(&r, "exists"), Status::Fail);
+    assert!(r.checks.iter().all(|c| c.name != "trust"));
+    assert!(r.checks[0]
+        .fix
+        .as_ref()
+        .unwrap()
+        .contains("serverless-s3-setup role"));
+}
+
+#[test]
+fn a_recreated_or_pasted_wrong_arn_fails_exists() {
+    let ev = Evidence {
+        principal_arn: Some("arn:aws:iam::123456789012:role/path/r".into()),
+        ..good(Access::Import)
+    };
+    let r = checks(&role(), &expectations(Access::Import), &ev, "x");
+    assert_eq!(status(&r, "exists"), Status::Fail);
+}
+
+#[test]
+fn trust_problems_are_named() {
+    let e = expectations(Access::Import);
+    let wrong_account = Evidence {
+        trust: Some(policy::trust(
+            Partition::Aws,
+            &"111122223333".parse().unwrap(),
+            &e.external_id.iter().cloned().collect::<Vec<_>>(),
+        )),
+        ..good(Access::Import)
+    };
+    let r = checks(&role(), &e, &wrong_account, "x");
+    let c = r.checks.iter().find(|c| c.name == "trust").unwrap();
+    assert_eq!(c.status, Status::Fail);
+    assert!(
+        c.finding.contains("111122223333") && c.finding.contains("380838443567"),
+        "{}",
+        c.finding
+    );
+
+    let no_condition = Evidence {
+        trust: Some(policy::trust(
+            Partition::Aws,
+            e.tidb_account.as_ref().unwrap(),
+            &[],
+        )),
+        ..good(Access::Import)
+    };
+    let c = checks(&role(), &e, &no_condition, "x")
+        .checks
+        .into_iter()
+        .find(|c| c.name == "trust")
+        .unwrap();
+    assert!(
+        c.status == Status::Fail && c.finding.contains("no sts:ExternalId"),
+        "{}",
+        c.finding
+    );
+
+    let other_id = Evidence {
+        trust: Some(policy::trust(
+            Partition::Aws,
+            e.tidb_account.as_ref().unwrap(),
+            &["other".parse().unwrap()],
+        )),
+        ..good(Access::Import)
+    };
+    let c = checks(&role(), &e, &other_id, "x")
+        .checks
+        .into_iter()
+        .find(|c| c.name == "trust")
+        .unwrap();
+    assert!(
+        c.status == Status::Fail && c.finding.contains("other") && c.finding.contains("ext-1"),
+        "{}",
+        c.finding
+    );
+    assert!(c.fix.unwrap().contains("sts:ExternalId"));
+
+    let anyone = Evidence {
+        trust: Some(
+            json!({"Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}]}),
+        ),
+        ..good(Access::Import)
+    };
+    let c = checks(&role(), &e, &anyone, "x")
+        .checks
+        .into_iter()
+        .find(|c| c.name == "trust")
+        .unwrap();
+    assert!(c.status == Status::Fail && c.finding.contains("anyone"));
+}
+
+#[test]
+fn permission_problems_are_explained() {
+    let e = expectations(Access::Import);
+    let doc = |resource: &str| {
+        json!({"Statement": [
+            {"Effect": "Allow", "Action": ["s3:GetObject", "s3:GetObjectVersion"], "Resource": resource},
+            {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::bkt1"},
+        ]})
+    };
+    let finding = |resource: &str| {
+        let ev = Evidence {
+            policies: vec![("p".into(), doc(resource))],
+            ..good(Access::Import)
+        };
+        let c = checks(&role(), &e, &ev, "x")
+            .checks
+            .into_iter()
+            .find(|c| c.name == "permissions")
+            .unwrap();
+        assert_eq!(c.status, Status::Fail);
+        c.finding
+    };
+    assert!(finding("arn:aws:s3:::bkt1/dir").contains("without the trailing /*"));
+    assert!(finding("arn:aws:s3:::bkt1/other/*").contains("another directory"));
+
+    let export_only = Evidence {
+        policies: vec![(
+            "p".into(),
+            policy::permissions(Partition::Aws, &e.location, Access::Export, &[], false),
+        )],
+        ..good(Access::Import)
+    };
+    let c = checks(&role(), &e, &export_only, "x")
+        .checks
+        .into_iter()
+        .find(|c| c.name == "permissions")
+        .unwrap();
+    assert!(
+        c.status == Status::Fail && c.finding.contains("s3:GetObject is not allowed"),
+        "{}",
+        c.finding
+    );
+}
+
+fn kms_of(r: &Report) -> Check {
+    r.checks.iter().find(|c| c.name == "kms").unwrap().clone()
+}
+
+/// `bkt1/*.csv` and `bkt1/dir/*` share `bkt1/dir/x.csv`, though neither covers the other:
+/// a Deny on the first blocks TiDB Cloud's CSV import from the second.
+#[test]
+fn a_deny_with_a_wildcard_in_the_middle_fails_permissions() {
+    let e = expectations(Access::Import);
+    let mut ev = good(Access::Import);
+    ev.policies.push((
+        "no-csv".into(),
+        json!({"Statement": [{"Effect": "Deny", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::bkt1/*.csv"}]}),
+    ));
+    let r = checks(&role(), &e, &ev, "x");
+    let c = r.checks.iter().find(|c| c.name == "permissions").unwrap();
+    assert_eq!(c.status, Status::Fail, "{}", c.finding);
+}
+
+#[test]
+fn a_permissions_boundary_caps_what_the_policies_allow() {
+    let e = expectations(Access::Import);
+    let mut ev = good(Access::Import);
+    let arn = "arn:aws:iam::123456789012:policy/boundary";
+    ev.boundary = Some((
+        arn.into(),
+        json!({"Statement": [{"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "*"}]}),
+    ));
+    let r = checks(&role(), &e, &ev, "x");
+    let c = r.checks.iter().find(|c| c.name == "permissions").unwrap();
+    assert_eq!(c.status, Status::Fail, "{}", c.finding);
+    assert!(
+        c.finding.contains("s3:GetObject") && c.finding.contains("not by the permissions boundary"),
+        "{}",
+        c.finding
+    );
+    ev.boundary = Some((
+        arn.into(),
+        json!({"Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}),
+    ));
+    let r = checks(&role(), &e, &ev, "x");
+    let c = r.checks.iter().find(|c| c.name == "permissions").unwrap();
+    assert_eq!(c.status, Status::Pass, "{}", c.finding);
+    assert!(
+        c.finding.contains(arn),
+        "the boundary is reported: {}",
+        c.finding
+    );
+}
+
+#[test]
+fn kms_bucket_policy_ownership_and_extras() {
+    let e = expectations(Access::Export);
+    let key = "arn:aws:kms:us-east-1:123456789012:key/k1";
+    let mut ev = good(Access::Export);
+    ev.bucket.kms_key = Some(key.parse().unwrap());
+    let c = checks(&role(), &e, &ev, "x")
+        .checks
+        .into_iter()
+        .find(|c| c.name == "kms")
+        .unwrap();
+    assert!(
+        c.status == Status::Fail && c.finding.contains("kms:Decrypt and kms:GenerateDataKey"),
+        "{}",
+        c.finding
+    );
+    ev.policies = vec![(
+        "p".into(),
+        policy::permissions(
+            Partition::Aws,
+            &e.location,
+            Access::Export,
+            &[key.parse().unwrap()],
+            false,
+        ),
+    )];
+    assert_eq!(status(&checks(&role(), &e, &ev, "x"), "kms"), Status::Pass);
+
+    // A customer-managed key must be enabled and let the principal in by its key policy.
+    let granted = ev.clone();
+    for (state, want) in [
+        ("Enabled", Status::Pass),
+        ("Disabled", Status::Fail),
+        ("PendingDeletion", Status::Fail),
+        ("Unavailable", Status::Fail),
+    ] {
+        ev.key = Some(KeyFacts {
+            state: Some(state.into()),
+            account: Some("123456789012".into()),
+            policy: Ok(None),
+        });
+        let c = kms_of(&checks(&role(), &e, &ev, "x"));
+        assert_eq!(c.status, want, "{state}: {}", c.finding);
+        if want == Status::Fail {
+            assert!(c.fix.as_deref().unwrap().contains(key), "{state}");
+        }
+    }
+    let with_policy = |doc: Value| KeyFacts {
+        state: Some("Enabled".into()),
+        account: Some("123456789012".into()),
+        policy: Ok(Some(doc)),
+    };
+    // The default key policy delegates to IAM policies for the whole account.
+    ev.key = Some(with_policy(
+        json!({"Statement": [{"Sid": "Enable IAM User Permissions", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"}, "Action": "kms:*", "Resource": "*"}]}),
+    ));
+    assert_eq!(status(&checks(&role(), &e, &ev, "x"), "kms"), Status::Pass);
+    // One that names only an administrator does not let the role in.
+    ev.key = Some(with_policy(
+        json!({"Statement": [{"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:role/admin"}, "Action": "kms:*", "Resource": "*"}]}),
+    ));
+    let c = kms_of(&checks(&role(), &e, &ev, "x"));
+    assert_eq!(c.status, Status::Fail, "{}", c.finding);
+    assert!(c.fix.unwrap().contains("AllowTiDBCloudAccess"));
+    // A key in another account must name the role; unread, that is a warning.
+    ev.key = Some(KeyFacts {
+        state: Some("Enabled".into()),
+        account: Some("999999999999".into()),
+        policy: Err("kms:GetKeyPolicy failed: AccessDenied".into()),
+    });
+    let c = kms_of(&checks(&role(), &e, &ev, "x"));
+    assert!(
+        c.status == Status::Warn && c.finding.contains("999999999999"),
+        "{}",
+        c.finding
+    );
+    ev = granted;
+
+    // The AWS-managed key serves principals of the bucket's own account only.
+    ev.bucket.aws_managed_key = Some("aws/s3".into());
+    for (usable, want) in [
+        (Some(true), Status::Pass),
+        (Some(false), Status::Fail),
+        (None, Status::Warn),
+    ] {
+        ev.bucket.aws_managed_key_usable = usable;
+        assert_eq!(
+            status(&checks(&role(), &e, &ev, "x"), "kms"),
+            want,
+            "{usable:?}"
+        );
+    }
+    ev.bucket.aws_managed_key = None;
+
+    ev.bucket.policy = Ok(Some(
+        json!({"Statement": [{"Sid": "NoWrites", "Effect": "Deny", "Principal": "*", "Action": "s3:PutObject", "Resource": "arn:aws:s3:::bkt1/*"}]}),
+    ));
+    let c = checks(&role(), &e, &ev, "x")
+        .checks
+        .into_iter()
+        .find(|c| c.name == "bucket-policy")
+        .unwrap();
+    assert!(
+        c.status == Status::Fail && c.finding.contains("NoWrites"),
+        "{}",
+        c.finding
+    );
+    // Conditions are decided against TiDB Cloud's request (issue 14): it always uses
+    // HTTPS, so the common "deny insecure transport" never applies to it ...
+    ev.bucket.policy = Ok(Some(
+        json!({"Statement": [{"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "arn:aws:s3:::bkt1/*", "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]}),
+    ));
+    assert_eq!(
+        status(&checks(&role(), &e, &ev, "x"), "bucket-policy"),
+        Status::Pass
+    );
+    // ... it never comes through the customer's VPC endpoint, so a VPCE-only policy denies it ...
+    ev.bucket.policy = Ok(Some(
+        json!({"Statement": [{"Sid": "VpceOnly", "Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": ["arn:aws:s3:::bkt1", "arn:aws:s3:::bkt1/*"], "Condition": {"StringNotEquals": {"aws:SourceVpce": "vpce-1a2b3c4d"}}}]}),
+    ));
+    let c = checks(&role(), &e, &ev, "x");
+    let c = c.checks.iter().find(|c| c.name == "bucket-policy").unwrap();
+    assert!(
+        c.status == Status::Fail && c.finding.contains("VpceOnly"),
+        "{}",
+        c.finding
+    );
+    // ... and a Deny that depends on its source IP, which cannot be known, warns with the key.
+    ev.bucket.policy = Ok(Some(
+        json!({"Statement": [{"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "arn:aws:s3:::bkt1/*", "Condition": {"NotIpAddress": {"aws:SourceIp": "198.51.100.0/24"}}}]}),
+    ));
+    let c = checks(&role(), &e, &ev, "x");
+    let c = c.checks.iter().find(|c| c.name == "bucket-policy").unwrap();
+    assert!(
+        c.status == Status::Warn && c.finding.contains("aws:SourceIp"),
+        "{}",
+        c.finding
+    );
+    ev.bucket.policy = Ok(None);
+
+    ev.bucket.ownership = Ok(None);
+    assert_eq!(
+        status(&checks(&role(), &e, &ev, "x"), "object-ownership"),
+        Status::Warn
+    );
+
+    ev.policies.push(("extra".into(), json!({"Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::bkt1/dir/*"}]})));
+    let r = checks(&role(), &e, &ev, "x");
+    let c = r
+        .checks
+        .iter()
+        .find(|c| c.name == "extra-permissions")
+        .unwrap();
+    assert!(
+        c.status == Status::Warn && c.finding.contains("can also read"),
+        "{}",
+        c.finding
+    );
+    assert!(r.ok, "warnings do not fail the report");
+}

@@ -1,0 +1,189 @@
+//! One question each, and the plan's confirmation: every question stands for a flag.
+
+use crate::error::Error;
+use crate::inputs::{Access, Invalid, S3Location, Tier};
+use crate::prompt::Prompter;
+use crate::Context;
+
+use super::Choice;
+
+/// Import, export or both. Import comes first and is the default: write access is chosen,
+/// never fallen into.
+pub fn ask_access(prompter: &mut dyn Prompter) -> Result<Access, Error> {
+    let items = [
+        "import: TiDB Cloud reads from S3",
+        "export: TiDB Cloud writes to S3",
+        "import and export (both)",
+    ];
+    Ok(
+        match prompter.select("What will TiDB Cloud do with the bucket?", &items, 0)? {
+            1 => Access::Export,
+            2 => Access::Both,
+            _ => Access::Import,
+        },
+    )
+}
+
+/// The TiDB Cloud tier, asked where it changes the policy (an import).
+pub fn ask_tier(prompter: &mut dyn Prompter) -> Result<Tier, Error> {
+    let items = [
+        "TiDB Cloud Starter, Essential or Premium",
+        "TiDB Cloud Dedicated (also reads the bucket's location)",
+    ];
+    Ok(
+        match prompter.select("Which TiDB Cloud tier imports the data?", &items, 0)? {
+            1 => Tier::Dedicated,
+            _ => Tier::Starter,
+        },
+    )
+}
+
+/// The File URI (import) or Folder URI (export), with the flag's own validator.
+pub fn ask_location(prompter: &mut dyn Prompter) -> Result<S3Location, Error> {
+    // Prompts stay short, with the detail on a line of its own, so that nothing wraps and
+    // breaks the prompt's redraw at a narrow terminal.
+    prompter.note("The File URI (import) or Folder URI (export), e.g. s3://my-bucket/data/");
+    ask(prompter, "S3 URI", None)
+}
+
+/// CloudFormation role (with `with_stack`), IAM role, or (with `with_key`) an access key.
+pub fn ask_method(
+    prompter: &mut dyn Prompter,
+    with_key: bool,
+    with_stack: bool,
+) -> Result<Choice, Error> {
+    let mut choices = Vec::new();
+    if with_stack {
+        choices.push((
+            Choice::Cloudformation,
+            "Role ARN, by a CloudFormation stack (recommended)",
+        ));
+    }
+    choices.push((Choice::Iam, "Role ARN, by IAM directly"));
+    if with_key {
+        choices.push((Choice::AccessKey, "Access key of an IAM user"));
+        prompter.note("A Role ARN needs the cluster on AWS; an access key works wherever it runs.");
+    }
+    let items: Vec<&str> = choices.iter().map(|(_, text)| *text).collect();
+    let picked = prompter.select("How should TiDB Cloud get in?", &items, 0)?;
+    Ok(choices
+        .get(picked)
+        .map_or(choices[0].0, |(choice, _)| *choice))
+}
+
+/// Asks until the answer parses, re-asking with the parser's own message on a bad answer.
+pub fn ask<T>(prompter: &mut dyn Prompter, prompt: &str, default: Option<&str>) -> Result<T, Error>
+where
+    T: std::str::FromStr<Err = Invalid>,
+{
+    let text = prompter.input(prompt, default, &|s| {
+        s.parse::<T>().map(|_| ()).map_err(|e| e.0)
+    })?;
+    text.parse::<T>()
+        .map_err(|e| Error::invalid(prompt.to_string(), e))
+}
+
+/// Before changes: the plan's warnings, then the plan and Proceed? at a terminal, or one line
+/// per change otherwise (with `--yes`).
+/// `revokes`: the plan takes access away from someone, so Proceed? defaults to No.
+pub fn present_plan(
+    ctx: &Context,
+    prompter: &mut dyn Prompter,
+    warnings: &[String],
+    actions: Vec<String>,
+    revokes: bool,
+    render: impl FnOnce() -> String,
+) -> Result<(), Error> {
+    for warning in warnings {
+        ctx.ui.warn(warning);
+    }
+    if actions.is_empty() {
+        return Ok(());
+    }
+    if ctx.can_prompt && !ctx.yes {
+        return confirm_plan(prompter, &ctx.ui.fit(&render()), !revokes);
+    }
+    for action in actions {
+        ctx.ui.info(format!("plan: {action}"));
+    }
+    Ok(())
+}
+
+/// Shows the plan and asks; "no" cancels with nothing changed. `default_yes` is off when the
+/// plan takes access away, so that Enter alone never does that.
+pub fn confirm_plan(
+    prompter: &mut dyn Prompter,
+    plan: &str,
+    default_yes: bool,
+) -> Result<(), Error> {
+    eprintln!("\n{plan}\n");
+    match prompter.confirm("Proceed?", default_yes)? {
+        true => Ok(()),
+        false => Err(Error::Cancelled),
+    }
+}
+
+/// What a run without a terminal is about to do, for the `--yes` it then needs.
+#[derive(Debug, Clone, Copy)]
+pub enum Intent {
+    Apply,
+    Delete,
+}
+
+/// Without a terminal nothing can be asked: every missing flag is named at once, with `--yes`
+/// when the run would change something unconfirmed. At a terminal the missing values are asked.
+pub fn require_flags(ctx: &Context, mut missing: Vec<&str>, intent: Intent) -> Result<(), Error> {
+    if ctx.can_prompt {
+        return Ok(());
+    }
+    if !ctx.yes && !ctx.dry_run {
+        missing.push(match intent {
+            Intent::Apply => {
+                "--yes (to apply without a terminal to confirm on; or --dry-run to only plan)"
+            }
+            Intent::Delete => {
+                "--yes (to delete without a terminal to confirm on; or --dry-run to only list)"
+            }
+        });
+    }
+    match missing.is_empty() {
+        true => Ok(()),
+        false => Err(missing_error(ctx, &missing)),
+    }
+}
+
+/// Lists what will be deleted and asks (at a terminal, without `--yes`). `Ok(false)` under
+/// `--dry-run`, which only lists; "no" cancels with nothing changed.
+pub fn confirm_deletion(
+    ctx: &Context,
+    prompter: &mut dyn Prompter,
+    steps: &[String],
+) -> Result<bool, Error> {
+    let ask = ctx.can_prompt && !ctx.yes;
+    if ctx.dry_run || ask {
+        ctx.ui.info(ctx.ui.bold("Will delete"));
+        for s in steps {
+            ctx.ui.info(format!("  - {s}"));
+        }
+    }
+    if ctx.dry_run {
+        return Ok(false);
+    }
+    if ask && !prompter.confirm("Delete these?", false)? {
+        return Err(Error::Cancelled);
+    }
+    Ok(true)
+}
+
+/// The error for required inputs that cannot be asked for.
+pub fn missing_error(ctx: &Context, flags: &[&str]) -> Error {
+    Error::Missing {
+        flags: flags.iter().map(|f| f.to_string()).collect(),
+        hint: if ctx.no_input {
+            String::new()
+        } else {
+            "\n  (stdin or stderr is not a terminal, so nothing can be asked; pass them as flags)"
+                .into()
+        },
+    }
+}

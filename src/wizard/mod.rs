@@ -1,0 +1,191 @@
+//! The questions, in the order a person thinks: what TiDB Cloud will do, where, and how. Every
+//! question stands for a flag; the flow asks only for what the flags left out, and only when a
+//! terminal is there to answer.
+
+use crate::error::Error;
+use crate::inputs::{Access, S3Location};
+use crate::plan::Method;
+use crate::prompt::Prompter;
+use crate::requests::{AccessKeyRequest, RoleRequest};
+use crate::Context;
+
+mod ask;
+mod fill;
+
+pub use ask::{
+    ask, ask_access, ask_location, ask_method, ask_tier, confirm_deletion, confirm_plan,
+    missing_error, present_plan, require_flags, Intent,
+};
+pub use fill::{access_key, check_access_key, check_role, role};
+
+/// How TiDB Cloud will get in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Choice {
+    Cloudformation,
+    Iam,
+    AccessKey,
+}
+
+/// A setup chosen at the terminal, with the answers so far.
+#[derive(Debug, Clone)]
+pub enum Setup {
+    Role(RoleRequest),
+    AccessKey(AccessKeyRequest),
+}
+
+/// `serverless-s3-setup` alone: what, where, and how; the command it picks asks the rest.
+pub fn start(ctx: &Context, prompter: &mut dyn Prompter) -> Result<Setup, Error> {
+    start_with(ctx, prompter, &|location| check_early(ctx, location))
+}
+
+/// [`start`], with the check made beside the questions given (a test gives its own).
+fn start_with(
+    ctx: &Context,
+    prompter: &mut dyn Prompter,
+    check_early: &dyn Fn(&S3Location) -> std::thread::JoinHandle<Early>,
+) -> Result<Setup, Error> {
+    if !ctx.can_prompt {
+        return Err(missing_error(
+            ctx,
+            &["a command: role or access-key (see --help)"],
+        ));
+    }
+    ctx.ui.info(format!(
+        "{}\n{}",
+        ctx.ui.bold("Give TiDB Cloud access to an S3 bucket."),
+        ctx.ui.dim("Each answer has a flag, for next time in CI.")
+    ));
+    let access = ask_access(prompter)?;
+    let mut location = ask_location(prompter)?;
+    // The account and the bucket are checked while the next question is asked, so that a
+    // wrong bucket is asked again at once and missing credentials stop before more questions.
+    let mut check = check_early(&location);
+    // A directory that a stack cannot carry is offered IAM and the access key only.
+    let stack = match crate::template::cannot_carry(&location, access) {
+        Some(why) => {
+            ctx.ui.info(format!("{why}."));
+            false
+        }
+        None => true,
+    };
+    let mut choice = ask_method(prompter, true, stack)?;
+    loop {
+        let step = (!check.is_finished()).then(|| {
+            ctx.ui.step(format!(
+                "Checking the AWS account and bucket {}",
+                location.bucket()
+            ))
+        });
+        let early = check.join().unwrap_or(Early::Ready);
+        if let Some(step) = step {
+            match early {
+                Early::Ready => step.done("done"),
+                _ => step.fail(),
+            }
+        }
+        match early {
+            Early::Ready => break,
+            Early::Stop(e) => {
+                ctx.ui.info(format!(
+                    "Once that is fixed, this goes on from here, without the questions so far:\n  {}",
+                    so_far(choice, access, &location)
+                ));
+                return Err(e);
+            }
+            Early::NoBucket(why) => {
+                ctx.ui.warn(why);
+                location = ask_location(prompter)?;
+                if let (Choice::Cloudformation, Some(why)) =
+                    (choice, crate::template::cannot_carry(&location, access))
+                {
+                    ctx.ui
+                        .info(format!("{why}; the role is made with IAM instead."));
+                    choice = Choice::Iam;
+                }
+                check = check_early(&location);
+            }
+        }
+    }
+    Ok(match choice {
+        Choice::AccessKey => Setup::AccessKey(AccessKeyRequest {
+            location: Some(location),
+            access: Some(access),
+            ..AccessKeyRequest::default()
+        }),
+        choice => Setup::Role(RoleRequest {
+            method: Some(match choice {
+                Choice::Iam => Method::Iam,
+                _ => Method::Cloudformation,
+            }),
+            location: Some(location),
+            access: Some(access),
+            ..RoleRequest::default()
+        }),
+    })
+}
+
+/// What the check made while the next question was asked found.
+pub enum Early {
+    Ready,
+    /// The bucket does not exist (or this account cannot see it): ask again.
+    NoBucket(String),
+    /// No usable credentials: nothing more can be done until they are fixed.
+    Stop(Error),
+}
+
+/// Checks the credentials (STS) and the bucket (HeadBucket) on a thread of its own. It draws
+/// nothing: the prompt owns the screen. A failure it cannot judge is left to the setup, which
+/// reports it in full; under `--dry-run` missing credentials are fine (the plan is made
+/// offline).
+fn check_early(ctx: &Context, location: &S3Location) -> std::thread::JoinHandle<Early> {
+    let conn = ctx.conn.clone();
+    let ui = ctx.ui.silent();
+    let dry_run = ctx.dry_run;
+    let bucket = location.bucket().to_string();
+    std::thread::spawn(move || {
+        let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        else {
+            return Early::Ready;
+        };
+        runtime.block_on(async {
+            let clients = match crate::aws::Clients::connect(&conn, &ui).await {
+                Ok(clients) => clients,
+                Err(Error::Credentials { .. }) if dry_run => return Early::Ready,
+                Err(e) => return Early::Stop(e),
+            };
+            let (caller, region) = tokio::join!(
+                crate::aws::sts::caller_identity(&clients.sts),
+                crate::aws::s3::bucket_region(&clients.s3, &bucket)
+            );
+            match (caller, region) {
+                (Err(e @ Error::Credentials { .. }), _) => Early::Stop(e),
+                (_, Err(Error::NotFound(why))) => Early::NoBucket(why),
+                _ => Early::Ready,
+            }
+        })
+    })
+}
+
+/// The command that goes on from the wizard's answers so far.
+fn so_far(choice: Choice, access: Access, location: &S3Location) -> String {
+    let mut words = vec!["serverless-s3-setup".to_string()];
+    match choice {
+        Choice::AccessKey => words.push("access-key".into()),
+        Choice::Iam => words.extend(["role".into(), "--method".into(), "iam".into()]),
+        Choice::Cloudformation => {
+            words.extend(["role".into(), "--method".into(), "cloudformation".into()])
+        }
+    }
+    words.extend([
+        "--uri".into(),
+        location.to_string(),
+        "--access".into(),
+        access.to_string(),
+    ]);
+    crate::output::command_line(words.iter().map(String::as_str))
+}
+
+#[cfg(test)]
+mod tests;

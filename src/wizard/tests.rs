@@ -1,0 +1,275 @@
+use super::*;
+use crate::aws::Connection;
+use crate::inputs::Tier;
+use crate::output::{Format, Ui};
+use crate::prompt::scripted::{Answer, Scripted};
+
+/// The check beside the questions, as when the account and the bucket are fine.
+fn ready() -> std::thread::JoinHandle<Early> {
+    std::thread::spawn(|| Early::Ready)
+}
+
+/// A bucket that does not exist is asked again at once, with the reason; the answers
+/// already given stand.
+#[test]
+fn a_bucket_that_does_not_exist_is_asked_again() {
+    let mut p = Scripted::new([
+        Answer::Choice(0),
+        Answer::Text("s3://no-such-bucket/data/"),
+        Answer::Choice(1),
+        Answer::Text("s3://my-bucket/data/"),
+    ]);
+    let checked = std::sync::Mutex::new(Vec::new());
+    let setup = start_with(&ctx(true, false), &mut p, &|location: &S3Location| {
+        checked.lock().unwrap().push(location.bucket().to_string());
+        let missing = location.bucket() == "no-such-bucket";
+        std::thread::spawn(move || match missing {
+            true => Early::NoBucket("bucket `no-such-bucket` does not exist".into()),
+            false => Early::Ready,
+        })
+    })
+    .unwrap();
+    let Setup::Role(req) = setup else {
+        panic!("a role was chosen")
+    };
+    assert_eq!(req.method, Some(Method::Iam));
+    assert_eq!(req.location.unwrap().bucket(), "my-bucket");
+    assert_eq!(*checked.lock().unwrap(), ["no-such-bucket", "my-bucket"]);
+    assert_eq!(p.asked.len(), 4, "{:?}", p.asked);
+}
+
+/// Missing credentials stop the wizard before the questions that would follow.
+#[test]
+fn missing_credentials_stop_before_more_questions() {
+    let mut p = Scripted::new([
+        Answer::Choice(0),
+        Answer::Text("s3://my-bucket/data/"),
+        Answer::Choice(1),
+    ]);
+    let err = start_with(&ctx(true, false), &mut p, &|_| {
+        std::thread::spawn(|| {
+            Early::Stop(Error::Credentials {
+                message: "no credentials".into(),
+                fix: "run `aws configure`".into(),
+            })
+        })
+    })
+    .unwrap_err();
+    assert!(matches!(err, Error::Credentials { .. }), "{err}");
+    assert!(p.answers.is_empty() && p.asked.len() == 3, "{:?}", p.asked);
+}
+
+fn ctx(can_prompt: bool, yes: bool) -> Context {
+    Context {
+        conn: Connection::default(),
+        format: Format::Text,
+        yes,
+        dry_run: false,
+        no_input: false,
+        can_prompt,
+        ui: Ui::plain(),
+        stop: Default::default(),
+    }
+}
+
+#[test]
+fn a_directory_a_stack_cannot_carry_is_offered_iam_and_the_key_only() {
+    for (choice, iam) in [(0, true), (1, false)] {
+        let mut p = Scripted::new([
+            Answer::Choice(1),
+            Answer::Text("s3://my-bucket/数据/"),
+            Answer::Choice(choice),
+        ]);
+        let setup = start_with(&ctx(true, false), &mut p, &|_| ready()).unwrap();
+        match setup {
+            Setup::Role(req) => {
+                assert!(iam);
+                assert_eq!(req.method, Some(Method::Iam));
+            }
+            Setup::AccessKey(_) => assert!(!iam),
+        }
+    }
+}
+
+#[test]
+fn each_method_is_chosen_and_a_bad_uri_is_asked_again() {
+    for (choice, want) in [
+        (0, Choice::Cloudformation),
+        (1, Choice::Iam),
+        (2, Choice::AccessKey),
+    ] {
+        let mut p = Scripted::new([
+            Answer::Choice(0),
+            Answer::Text("my-bucket/data"),
+            Answer::Text("s3://My_Bucket"),
+            Answer::Text("s3://my-bucket/data/"),
+            Answer::Choice(choice),
+        ]);
+        let setup = start_with(&ctx(true, false), &mut p, &|_| ready()).unwrap();
+        assert_eq!(
+            p.rejected.len(),
+            2,
+            "both bad URIs are rejected: {:?}",
+            p.rejected
+        );
+        assert!(
+            p.rejected[0].contains("s3://bucket/dir/"),
+            "{:?}",
+            p.rejected
+        );
+        assert!(p.rejected[1].contains("lowercase"), "{:?}", p.rejected);
+        match (setup, want) {
+            (Setup::AccessKey(req), Choice::AccessKey) => {
+                assert_eq!(req.access, Some(Access::Import));
+                assert_eq!(req.location.unwrap().to_string(), "s3://my-bucket/data/");
+            }
+            (Setup::Role(req), Choice::Cloudformation) => {
+                assert_eq!(req.method, Some(Method::Cloudformation))
+            }
+            (Setup::Role(req), Choice::Iam) => assert_eq!(req.method, Some(Method::Iam)),
+            (other, want) => panic!("{want:?} gave {other:?}"),
+        }
+    }
+}
+
+/// Runs a resolve to its end; without clients it sends no request.
+fn block<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
+        .block_on(f)
+}
+
+#[test]
+fn a_file_uri_gets_the_names_of_its_directory() {
+    let mut p = Scripted::new([]);
+    let req = RoleRequest {
+        method: Some(Method::Iam),
+        location: Some("s3://bkt1/in/TableName.01.csv".parse().unwrap()),
+        access: Some(Access::Import),
+        tidb_account: Some("380838443567".parse().unwrap()),
+        external_id: Some("ext-1".parse().unwrap()),
+        ..RoleRequest::default()
+    };
+    let (_, inputs, located) = block(role(&ctx(true, true), req, &mut p, None)).unwrap();
+    assert_eq!(inputs.role_name.as_str(), "tidb-role-import-bkt1-in");
+    assert_eq!(inputs.location.object_pattern(), "in/*");
+    assert_eq!(
+        located.findings,
+        ["s3://bkt1/in/TableName.01.csv is a file (by its name, which has a file extension) → access to s3://bkt1/in/"]
+    );
+}
+
+#[test]
+fn the_role_flow_asks_ids_then_names_with_defaults() {
+    let mut p = Scripted::new([
+        Answer::Choice(1),
+        Answer::Text("12345"),
+        Answer::Text("380838443567"),
+        Answer::Text("ext-123"),
+        Answer::Text(""),
+        Answer::Text("my-policy"),
+        Answer::Text(""),
+    ]);
+    let req = RoleRequest {
+        method: Some(Method::Cloudformation),
+        location: Some("s3://bkt1/in/".parse().unwrap()),
+        access: Some(Access::Import),
+        ..RoleRequest::default()
+    };
+    let (method, inputs, _) = block(role(&ctx(true, false), req, &mut p, None)).unwrap();
+    assert_eq!(method, Method::Cloudformation);
+    assert_eq!(inputs.tidb_account.as_str(), "380838443567");
+    assert_eq!(inputs.tier, Tier::Dedicated, "an import asks the tier");
+    assert_eq!(inputs.external_id.unwrap().as_str(), "ext-123");
+    assert_eq!(
+        inputs.role_name.as_str(),
+        "tidb-role-import-bkt1-in",
+        "the default was taken"
+    );
+    assert_eq!(inputs.policy_name.as_str(), "my-policy");
+    assert_eq!(
+        inputs.stack_name.unwrap().as_str(),
+        "tidb-role-import-bkt1-in"
+    );
+    assert_eq!(p.rejected.len(), 1, "the short account ID was re-asked");
+    assert!(p.asked[0].contains("tier"), "{:?}", p.asked);
+    assert!(
+        p.asked[1].contains("Having trouble? Create Role ARN manually"),
+        "{:?}",
+        p.asked
+    );
+}
+
+#[test]
+fn given_flags_are_never_asked_again() {
+    // No scripted answers: any question panics.
+    let mut p = Scripted::new([]);
+    let req = RoleRequest {
+        method: Some(Method::Iam),
+        location: Some("s3://bkt1".parse().unwrap()),
+        access: Some(Access::Export),
+        tidb_account: Some("380838443567".parse().unwrap()),
+        external_id: Some("ext-1".parse().unwrap()),
+        role_name: Some("r".parse().unwrap()),
+        policy_name: Some("p".parse().unwrap()),
+        ..RoleRequest::default()
+    };
+    block(role(&ctx(true, false), req, &mut p, None)).unwrap();
+    assert!(p.asked.is_empty());
+
+    // With --yes, defaults are taken silently, but what has no safe default is still
+    // asked: the access (write access is never a default) and the TiDB Cloud IDs.
+    let mut p = Scripted::new([
+        Answer::Choice(0),
+        Answer::Text("380838443567"),
+        Answer::Text("ext-1"),
+    ]);
+    let req = RoleRequest {
+        location: Some("s3://bkt1".parse().unwrap()),
+        ..RoleRequest::default()
+    };
+    let (method, inputs, _) = block(role(&ctx(true, true), req, &mut p, None)).unwrap();
+    assert_eq!(p.asked.len(), 3, "{:?}", p.asked);
+    assert_eq!(method, Method::Cloudformation);
+    assert_eq!(
+        inputs.access,
+        Access::Import,
+        "the first answer, import, is the default"
+    );
+    assert_eq!(inputs.tier, Tier::Starter, "--yes takes the default tier");
+
+    let mut p = Scripted::new([]);
+    let req = AccessKeyRequest {
+        location: Some("s3://bkt1".parse().unwrap()),
+        access: Some(Access::Import),
+        user_name: Some("u".parse().unwrap()),
+        policy_name: Some("u-p".parse().unwrap()),
+        ..Default::default()
+    };
+    block(access_key(&ctx(true, false), req, &mut p, None)).unwrap();
+    assert!(p.asked.is_empty());
+}
+
+#[test]
+fn without_a_terminal_every_missing_flag_is_named_and_nothing_is_asked() {
+    let mut p = Scripted::new([]);
+    let err = check_role(&ctx(false, false), &RoleRequest::default()).unwrap_err();
+    let text = err.to_string();
+    for flag in ["--uri", "--tidb-account-id", "--external-id", "--yes"] {
+        assert!(text.contains(flag), "{text}");
+    }
+    assert_eq!(err.exit_code(), 2);
+    assert!(start(&ctx(false, false), &mut p).is_err());
+    assert!(p.asked.is_empty());
+}
+
+#[test]
+fn cancel_at_the_plan_changes_nothing() {
+    let mut p = Scripted::new([Answer::No]);
+    let err = confirm_plan(&mut p, "the plan", true).unwrap_err();
+    assert!(matches!(err, Error::Cancelled));
+    assert_eq!(err.exit_code(), 1);
+    let mut p = Scripted::new([Answer::Yes]);
+    assert!(confirm_plan(&mut p, "the plan", true).is_ok());
+}
