@@ -116,7 +116,7 @@ impl Default for BucketFacts {
     }
 }
 
-/// What [`locate`] learnt on the way, for the plan.
+/// What [`crate::detect::locate`] learnt on the way, for the plan.
 #[derive(Debug, Clone, Default)]
 pub struct Located {
     /// The bucket's region, when it was read.

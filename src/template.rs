@@ -1,4 +1,5 @@
-//! The project's CloudFormation template, embedded, and the parameters it takes.
+//! The project's CloudFormation template, embedded; the plan works out its parameters
+//! (`plan::stack_parameters`).
 
 use crate::inputs::{defaults, Access, S3Location};
 

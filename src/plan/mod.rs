@@ -1,7 +1,7 @@
 //! The plan: validated inputs, detected facts and the current state in, the documents and the
 //! list of changes out. Pure: no I/O, so every decision here is unit-tested.
 //!
-//! [`role`] and [`user`] make the two plans; [`trust`] works out whom a role trusts; [`stack`]
+//! [`role()`] and [`user()`] make the two plans; `trust` works out whom a role trusts; `stack`
 //! decides what a CloudFormation stack needs, drift included. What AWS holds comes in as
 //! [`crate::facts`]; nothing here calls AWS, asks a question or prints.
 

@@ -207,7 +207,7 @@ const READ_BACK: std::time::Duration = std::time::Duration::from_secs(6);
 /// back as `verify` reads them; the bucket as this run read it. IAM shows what was just
 /// written after a delay ("Changes that I make are not always immediately visible", IAM User
 /// Guide, Troubleshooting IAM), so the reads are repeated with a backoff until they show the
-/// written trust and policy, within [`READ_BACK`]. If AWS has not shown them by then, the
+/// written trust and policy, within `READ_BACK`. If AWS has not shown them by then, the
 /// written documents are checked instead and a warning says so: never a claim without AWS's
 /// answer. (IAM's policy simulator is left to `verify`; it only ever confirms.)
 pub async fn after_setup(

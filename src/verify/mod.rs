@@ -2,7 +2,7 @@
 //! TiDB Cloud's own troubleshooting list, and gives the fix for each.
 //!
 //! [`gather`] reads what AWS holds into [`Evidence`]; [`checks`] judges it, pure, over the one
-//! policy model of [`evaluate`] and [`condition`]; [`render`] shows the report. `run` and
+//! policy model of [`evaluate`] and [`condition`]; `render` shows the report. `run` and
 //! `after_setup` tie them together.
 
 pub mod condition;

@@ -211,3 +211,26 @@ fn no_cycle_between_source_files() {
         panic!("a cycle between source files: {}", cycle.join(" → "));
     }
 }
+
+/// A file a reader can hold: past this, it holds more than one concern and wants splitting.
+const MAX_LINES: usize = 600;
+
+#[test]
+fn no_source_file_is_longer_than_a_reader_can_hold() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut long = Vec::new();
+    for file in modules()
+        .into_values()
+        .chain([src.join("main.rs"), src.join("cli.rs")])
+    {
+        let lines = std::fs::read_to_string(&file).unwrap().lines().count();
+        if lines > MAX_LINES {
+            long.push(format!("{} ({lines} lines)", file.display()));
+        }
+    }
+    assert!(
+        long.is_empty(),
+        "longer than {MAX_LINES} lines: {}",
+        long.join(", ")
+    );
+}

@@ -68,11 +68,11 @@ pub async fn run(
 ) -> Result<AccessKeyReport, Error> {
     wizard::check_access_key(ctx, &req)?;
     let (tier, cluster_id) = (req.tier.unwrap_or_default(), req.cluster_id.clone());
-    let clients = crate::connect_or_plan_offline(ctx).await?;
+    let clients = super::connect_or_plan_offline(ctx).await?;
     let (inputs, secret_file, located) =
         wizard::access_key(ctx, req, prompter, clients.as_ref()).await?;
     let region = located.region.clone();
-    let (mut facts, state): (Facts, UserState) = crate::survey(ctx, clients.as_ref(), |c| {
+    let (mut facts, state): (Facts, UserState) = super::survey(ctx, clients.as_ref(), |c| {
         gather(c, &inputs, region, ctx.dry_run)
     })
     .await?;
@@ -98,7 +98,7 @@ pub async fn run(
         Ok(key) => key,
         Err(err) => {
             file.discard();
-            return Err(crate::undo(ctx, &clients, &mut journal, err).await);
+            return Err(super::undo(ctx, &clients, &mut journal, err).await);
         }
     };
     let delete_command = format!(

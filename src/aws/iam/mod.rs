@@ -1,0 +1,126 @@
+use aws_sdk_iam::types::Tag;
+
+use crate::error::{AwsError, Kind};
+use crate::inputs::{Guardrails, TagPair, MANAGED_BY_KEY, MANAGED_BY_VALUE};
+
+mod guardrails;
+mod policies;
+mod read;
+mod role;
+mod user;
+
+pub use guardrails::{put_boundary, tag_policy, tag_principal, Principal};
+pub use policies::{
+    create_default_policy_version, create_policy, delete_policy, delete_policy_version, get_policy,
+    policy_document, policy_versions,
+};
+pub use read::{
+    attached_group_policies, inline_documents, inline_policies, managed_documents, simulate,
+    PrincipalKind, Sample, Simulated,
+};
+pub use role::{
+    attach_role_policy, attached_role_policies, create_role, delete_role, delete_role_boundary,
+    delete_role_inline_policy, detach_role_policy, get_role, put_role_policy,
+    remove_role_from_instance_profile, role_inline_policies, role_instance_profiles, update_trust,
+};
+pub use user::{
+    access_keys, attach_user_policy, attached_user_policies, create_access_key, create_user,
+    delete_access_key, delete_user, delete_user_inline_policy, detach_user_policy, get_user,
+    groups_for_user, remove_user_from_group, user_inline_policies, NewAccessKey, Secret,
+};
+
+/// The result of a delete or detach, where "already gone" counts as done.
+fn gone_is_done<T, E>(
+    operation: &'static str,
+    result: Result<
+        T,
+        aws_smithy_runtime_api::client::result::SdkError<
+            E,
+            aws_smithy_runtime_api::client::orchestrator::HttpResponse,
+        >,
+    >,
+) -> Result<(), AwsError>
+where
+    E: aws_sdk_iam::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    match result {
+        Ok(_) => {
+            crate::debug!("{operation}");
+            Ok(())
+        }
+        Err(e) => {
+            let e = AwsError::from_sdk(operation, e);
+            match e.kind {
+                Kind::NoSuchEntity => Ok(()),
+                _ => Err(e),
+            }
+        }
+    }
+}
+
+pub fn managed_by_tag() -> Tag {
+    Tag::builder()
+        .key(MANAGED_BY_KEY)
+        .value(MANAGED_BY_VALUE)
+        .build()
+        .expect("key and value are set")
+}
+
+/// The tag that names the run that created a role, user or policy (see [`crate::aws::Run`]).
+pub const RUN_TAG: &str = "serverless-s3-setup:run";
+
+/// `managed-by`, the run, and the user's `--tag`s, for a resource being created.
+fn tags_for(guard: &Guardrails, run: &crate::aws::Run) -> Vec<Tag> {
+    let run = Tag::builder()
+        .key(RUN_TAG)
+        .value(run.as_str())
+        .build()
+        .expect("key and value are set");
+    [managed_by_tag(), run]
+        .into_iter()
+        .chain(guard.all_tags().map(tag))
+        .collect()
+}
+
+/// Whether these tags say the resource was created by `run`.
+pub fn made_by(tags: &[(String, String)], run: &crate::aws::Run) -> bool {
+    tags.iter().any(|(k, v)| k == RUN_TAG && v == run.as_str())
+}
+
+fn tag(t: &TagPair) -> Tag {
+    Tag::builder()
+        .key(&t.key)
+        .value(&t.value)
+        .build()
+        .expect("key and value are set")
+}
+
+fn pairs(tags: &[Tag]) -> Vec<(String, String)> {
+    tags.iter()
+        .map(|t| (t.key().to_string(), t.value().to_string()))
+        .collect()
+}
+
+/// The tags the template sets on the role it makes: the stack and its region.
+pub const STACK_TAG: &str = "serverless-s3-setup:stack";
+pub const STACK_REGION_TAG: &str = "serverless-s3-setup:region";
+
+fn tag_value(tags: &[Tag], key: &str) -> Option<String> {
+    tags.iter()
+        .find(|t| t.key() == key)
+        .map(|t| t.value().to_string())
+}
+
+fn is_managed(tags: &[Tag]) -> bool {
+    tags.iter()
+        .any(|t| t.key() == MANAGED_BY_KEY && t.value() == MANAGED_BY_VALUE)
+}
+
+#[derive(Debug, Clone)]
+pub struct PolicyVersion {
+    pub id: String,
+    pub is_default: bool,
+}
+
+#[cfg(test)]
+mod tests;

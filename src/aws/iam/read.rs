@@ -1,0 +1,198 @@
+//! What `verify` reads: every policy that applies to a principal, and IAM's simulator.
+
+use aws_sdk_iam::Client;
+use serde_json::Value;
+
+use crate::error::AwsError;
+use crate::policy;
+
+use super::{get_policy, policy_document, user_inline_policies};
+
+/// The documents of every inline policy of a role, user or group that parse, labelled
+/// `inline policy NAME`.
+pub async fn inline_documents(
+    client: &Client,
+    kind: PrincipalKind,
+    name: &str,
+) -> Result<Vec<(String, Value)>, AwsError> {
+    Ok(inline_policies(client, kind, name)
+        .await?
+        .into_iter()
+        .filter_map(|(policy, doc)| Some((format!("inline policy {policy}"), doc?)))
+        .collect())
+}
+
+/// Every inline policy of a role, user or group: its name and its document, `None` when the
+/// document does not parse.
+pub async fn inline_policies(
+    client: &Client,
+    kind: PrincipalKind,
+    name: &str,
+) -> Result<Vec<(String, Option<Value>)>, AwsError> {
+    let names: Vec<String> = match kind {
+        PrincipalKind::Role => client
+            .list_role_policies()
+            .role_name(name)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("iam:ListRolePolicies", e))?
+            .policy_names()
+            .to_vec(),
+        PrincipalKind::User => user_inline_policies(client, name).await?,
+        PrincipalKind::Group => client
+            .list_group_policies()
+            .group_name(name)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("iam:ListGroupPolicies", e))?
+            .policy_names()
+            .to_vec(),
+    };
+    let mut docs = Vec::new();
+    for policy in names {
+        let text = match kind {
+            PrincipalKind::Role => client
+                .get_role_policy()
+                .role_name(name)
+                .policy_name(&policy)
+                .send()
+                .await
+                .map_err(|e| AwsError::from_sdk("iam:GetRolePolicy", e))?
+                .policy_document()
+                .to_string(),
+            PrincipalKind::User => client
+                .get_user_policy()
+                .user_name(name)
+                .policy_name(&policy)
+                .send()
+                .await
+                .map_err(|e| AwsError::from_sdk("iam:GetUserPolicy", e))?
+                .policy_document()
+                .to_string(),
+            PrincipalKind::Group => client
+                .get_group_policy()
+                .group_name(name)
+                .policy_name(&policy)
+                .send()
+                .await
+                .map_err(|e| AwsError::from_sdk("iam:GetGroupPolicy", e))?
+                .policy_document()
+                .to_string(),
+        };
+        let doc = policy::from_wire(&text);
+        docs.push((policy, doc));
+    }
+    Ok(docs)
+}
+
+/// Which kind of IAM identity a call is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PrincipalKind {
+    Role,
+    User,
+    Group,
+}
+
+pub async fn attached_group_policies(
+    client: &Client,
+    group: &str,
+) -> Result<Vec<String>, AwsError> {
+    let out = client
+        .list_attached_group_policies()
+        .group_name(group)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("iam:ListAttachedGroupPolicies", e))?;
+    Ok(out
+        .attached_policies()
+        .iter()
+        .filter_map(|p| p.policy_arn().map(str::to_string))
+        .collect())
+}
+
+/// The default-version document of each managed policy, labelled by ARN.
+pub async fn managed_documents(
+    client: &Client,
+    arns: &[String],
+) -> Result<Vec<(String, Value)>, AwsError> {
+    let mut docs = Vec::new();
+    for arn in arns {
+        let Some(info) = get_policy(client, arn).await? else {
+            continue;
+        };
+        if let Some(doc) = policy_document(client, arn, &info.default_version).await? {
+            docs.push((format!("policy {arn}"), doc));
+        }
+    }
+    Ok(docs)
+}
+
+/// What IAM's policy simulator answered for one sample request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Simulated {
+    pub allowed: bool,
+    /// Context keys the simulator says it needed and was not given.
+    pub missing_context: Vec<String>,
+}
+
+/// A sample request for the simulator: an action on a concrete resource, with context entries
+/// (key, type: `string` or `boolean`, value).
+#[derive(Debug, Clone)]
+pub struct Sample {
+    pub action: String,
+    pub resource: String,
+    pub context: Vec<(String, &'static str, String)>,
+}
+
+/// IAM's policy simulator on each sample; `None` when the endpoint does not answer it (moto
+/// has none), so that the local evaluation stands alone. Not retried: it only confirms.
+pub async fn simulate(
+    client: &Client,
+    principal_arn: &str,
+    samples: &[Sample],
+) -> Option<Vec<Simulated>> {
+    use aws_sdk_iam::types::{ContextEntry, ContextKeyTypeEnum};
+    let mut results = Vec::new();
+    for sample in samples {
+        let entries: Vec<ContextEntry> = sample
+            .context
+            .iter()
+            .map(|(key, kind, value)| {
+                ContextEntry::builder()
+                    .context_key_name(key)
+                    .context_key_type(match *kind {
+                        "boolean" => ContextKeyTypeEnum::Boolean,
+                        _ => ContextKeyTypeEnum::String,
+                    })
+                    .context_key_values(value)
+                    .build()
+            })
+            .collect();
+        let out = client
+            .simulate_principal_policy()
+            .policy_source_arn(principal_arn)
+            .action_names(&sample.action)
+            .resource_arns(&sample.resource)
+            .set_context_entries(Some(entries))
+            .customize()
+            .config_override(
+                aws_sdk_iam::config::Builder::default()
+                    .retry_config(aws_sdk_iam::config::retry::RetryConfig::disabled()),
+            )
+            .send()
+            .await
+            .ok()?;
+        let result = out.evaluation_results().first()?;
+        crate::debug!(
+            "iam:SimulatePrincipalPolicy {} {} -> {}",
+            sample.action,
+            sample.resource,
+            result.eval_decision().as_str()
+        );
+        results.push(Simulated {
+            allowed: result.eval_decision().as_str() == "allowed",
+            missing_context: result.missing_context_values().to_vec(),
+        });
+    }
+    Some(results)
+}

@@ -1,0 +1,332 @@
+//! The CloudFormation path: create, update or recreate the stack and wait for it; repair
+//! what was changed on its role outside CloudFormation.
+
+use std::time::Duration;
+
+use crate::aws::cloudformation;
+use crate::aws::iam;
+use crate::aws::Clients;
+use crate::error::{Error, Kind};
+use crate::facts::StackInfo;
+use crate::journal::{Journal, Resource};
+use crate::plan::{Action, RolePlan};
+use crate::Context;
+
+/// What applying a stack came to.
+pub(super) struct StackApplied {
+    pub(super) changed: bool,
+    pub(super) stack: StackInfo,
+}
+
+/// Creates, updates or recreates the stack, and waits for it to settle.
+pub(super) async fn apply_stack(
+    clients: &Clients,
+    plan: &RolePlan,
+    journal: &mut Journal,
+    ctx: &Context,
+    timeout: Duration,
+    current: Option<&StackInfo>,
+) -> Result<StackApplied, Error> {
+    let mut described: Option<StackInfo> = None;
+    let name = plan
+        .stack_name
+        .as_ref()
+        .expect("a stack plan names its stack")
+        .as_str();
+    let template = crate::template::TEMPLATE;
+    let hash = crate::template::hash();
+    let params = &plan.stack_parameters;
+    let mut changed = plan.changes();
+    let run = crate::aws::Run::new();
+    let recreate = plan.actions.iter().find_map(|a| match a {
+        Action::RecreateStack { status } => Some(status.clone()),
+        _ => None,
+    });
+    if let Some(status) = &recreate {
+        let step = ctx.ui.step(format!("Deleting stack {name} ({status})"));
+        match cloudformation::delete_stack_and_wait(&clients.cfn, name).await {
+            Ok(()) => step.done("deleted"),
+            Err(e) => {
+                step.fail();
+                return Err(e.into());
+            }
+        }
+    }
+    if plan.actions.contains(&Action::RecreateDeletedRole) {
+        recreate_role(clients, plan, journal, ctx, &run).await?;
+    }
+    if plan.actions.contains(&Action::CreateStack) || recreate.is_some() {
+        let entry = journal.begin(Resource::Stack {
+            name: name.to_string(),
+        });
+        let created = cloudformation::create_stack(
+            &clients.cfn,
+            name,
+            template,
+            params,
+            &hash,
+            &plan.guardrails.tags,
+            &run,
+        )
+        .await;
+        journal.settle(entry, &created);
+        if let Err(e) = &created {
+            if e.kind == Kind::AlreadyExists {
+                // The SDK retries a request whose answer was lost; the stack that then "already
+                // exists" may be this run's own, as its run tag tells.
+                let ours = cloudformation::describe_stack(&clients.cfn, name)
+                    .await?
+                    .is_some_and(|s| {
+                        s.tags
+                            .iter()
+                            .any(|(k, v)| k == cloudformation::RUN_TAG && v == run.as_str())
+                    });
+                if !ours {
+                    return Err(Error::Conflict(format!(
+                        "another run is creating stack {name} right now; run this again once it settles (`aws cloudformation describe-stacks --stack-name {name}`)"
+                    )));
+                }
+                journal.confirm(entry);
+            } else {
+                created?;
+            }
+        }
+        let (ended, last) =
+            watch(clients, name, crate::wait::Goal::Create, 0, timeout, ctx).await?;
+        described = last;
+        if let crate::wait::Ended::TimedOut { .. } = ended {
+            // The stack goes on in AWS; deleting it now would race with it. Say where it is.
+            journal.release(entry);
+        }
+        settled(name, &ended)?;
+    } else if plan.actions.contains(&Action::UpdateStack) {
+        // Events up to now belong to earlier operations.
+        let since = cloudformation::stack_events(&clients.cfn, name)
+            .await?
+            .iter()
+            .map(|e| e.timestamp + 1)
+            .max()
+            .unwrap_or(0);
+        match cloudformation::update_stack(
+            &clients.cfn,
+            name,
+            template,
+            params,
+            &hash,
+            &plan.guardrails.tags,
+            &run,
+        )
+        .await?
+        {
+            cloudformation::Update::NothingToChange => changed = false,
+            cloudformation::Update::Started => {
+                let (ended, last) = watch(
+                    clients,
+                    name,
+                    crate::wait::Goal::Update,
+                    since,
+                    timeout,
+                    ctx,
+                )
+                .await?;
+                described = last;
+                // "As before" only when CloudFormation says the rollback completed.
+                settled(name, &ended).map_err(|e| match (&ended, e) {
+                    (crate::wait::Ended::Failed { status, .. }, Error::Stack(msg))
+                        if status == "UPDATE_ROLLBACK_COMPLETE" =>
+                    {
+                        Error::Stack(format!(
+                            "{msg}\nCloudFormation rolled the update back: the role is as it was before this run"
+                        ))
+                    }
+                    (crate::wait::Ended::Failed { status, .. }, Error::Stack(msg))
+                        if status == "UPDATE_ROLLBACK_FAILED" =>
+                    {
+                        Error::Stack(format!(
+                            "{msg}\nCloudFormation could not roll the update back, so the role may be half-changed\n  fix: aws cloudformation continue-update-rollback --stack-name {name}, then run this again"
+                        ))
+                    }
+                    (_, e) => e,
+                })?;
+            }
+        }
+    }
+    for action in &plan.actions {
+        if let Action::RestoreRole { drift } = action {
+            restore(clients, plan.role_name.as_str(), drift, ctx).await?;
+            changed = true;
+        }
+    }
+    // The last poll already described the stack; otherwise (nothing changed) the plan did.
+    let stack = match described.or_else(|| current.cloned()) {
+        Some(stack) => stack,
+        None => cloudformation::describe_stack(&clients.cfn, name)
+            .await?
+            .ok_or_else(|| {
+                Error::Stack(format!("stack {name} disappeared while it was being read"))
+            })?,
+    };
+    ctx.stop.check()?;
+    Ok(StackApplied { changed, stack })
+}
+
+/// Makes the stack's role again through IAM, as its template has it: the trust, the inline
+/// policy, the path, the boundary and the template's tags (the stack's tags as well, which
+/// CloudFormation passes on to what it makes). The stack knows its role by name, so it holds
+/// this one again. Journaled, so a later failure in this run removes it again.
+async fn recreate_role(
+    clients: &Clients,
+    plan: &RolePlan,
+    journal: &mut Journal,
+    ctx: &Context,
+    run: &crate::aws::Run,
+) -> Result<(), Error> {
+    let role = plan.role_name.as_str();
+    let step = ctx.ui.step(format!("Creating role {role} again"));
+    let mut guard = plan.guardrails.clone();
+    let stack = plan.stack_name.as_ref().map(ToString::to_string);
+    let owner = [
+        (iam::STACK_TAG, stack),
+        (iam::STACK_REGION_TAG, plan.stack_region.clone()),
+    ];
+    for (key, value) in owner {
+        if let Some(value) = value {
+            guard.recorded.retain(|t| t.key != key);
+            guard.recorded.push(crate::inputs::TagPair {
+                key: key.into(),
+                value,
+            });
+        }
+    }
+    let description = crate::template::role_description(plan.access, &plan.bucket, &plan.prefix);
+    let entry = journal.begin(Resource::Role {
+        name: role.to_string(),
+    });
+    let created = iam::create_role(
+        &clients.iam,
+        role,
+        &plan.trust_policy,
+        &description,
+        &guard,
+        run,
+    )
+    .await;
+    journal.settle(entry, &created);
+    let made = match created {
+        Ok(_) => {
+            let entry = journal.begin(Resource::RolePolicy {
+                role: role.to_string(),
+                name: plan.policy_name.to_string(),
+            });
+            let put = iam::put_role_policy(
+                &clients.iam,
+                role,
+                plan.policy_name.as_str(),
+                &plan.permissions_policy,
+            )
+            .await;
+            journal.settle(entry, &put);
+            put
+        }
+        Err(e) => Err(e),
+    };
+    match made {
+        Ok(()) => {
+            step.done("created");
+            Ok(())
+        }
+        Err(e) => {
+            step.fail();
+            Err(match e.kind {
+                Kind::AlreadyExists => Error::Conflict(format!(
+                    "role {role} exists after all: another run or CloudFormation made it a moment ago (IAM shows new roles after a delay); run this again once it settles"
+                )),
+                _ => e.into(),
+            })
+        }
+    }
+}
+
+/// Writes back, through IAM, what was changed on the stack's role outside CloudFormation,
+/// as the template has it; the stack is then in sync again without an update.
+async fn restore(
+    clients: &Clients,
+    role: &str,
+    drift: &[crate::plan::Drift],
+    ctx: &Context,
+) -> Result<(), Error> {
+    use crate::plan::Drift;
+    for d in drift {
+        ctx.stop.check()?;
+        let step = ctx
+            .ui
+            .step(format!("Restoring {} of role {role}", d.describe()));
+        let done = match d {
+            Drift::Trust { template, .. } => iam::update_trust(&clients.iam, role, template).await,
+            Drift::Policy { name, template, .. } => {
+                iam::put_role_policy(&clients.iam, role, name, template).await
+            }
+            Drift::Boundary {
+                template: Some(arn),
+                ..
+            } => iam::put_boundary(&clients.iam, iam::Principal::Role(role), arn).await,
+            Drift::Boundary { template: None, .. } => {
+                iam::delete_role_boundary(&clients.iam, role).await
+            }
+            Drift::Tags { missing } => {
+                iam::tag_principal(&clients.iam, iam::Principal::Role(role), missing).await
+            }
+        };
+        match done {
+            Ok(()) => step.done("restored"),
+            Err(e) => {
+                step.fail();
+                return Err(e.into());
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn watch(
+    clients: &Clients,
+    name: &str,
+    goal: crate::wait::Goal,
+    since_ms: i64,
+    timeout: Duration,
+    ctx: &Context,
+) -> Result<(crate::wait::Ended, Option<StackInfo>), Error> {
+    let step = ctx.ui.step(format!("Waiting for stack {name}"));
+    let mut source = crate::wait::Live {
+        client: &clients.cfn,
+        stack: name.to_string(),
+        last: None,
+    };
+    let ended = crate::wait::wait(&mut source, goal, since_ms, timeout, &ctx.stop, |e| {
+        let reason = e
+            .reason
+            .as_deref()
+            .map(|r| format!(": {r}"))
+            .unwrap_or_default();
+        step.set(format!(
+            "{} {} {}{reason}",
+            e.logical_id, e.resource_type, e.status
+        ));
+    })
+    .await;
+    match &ended {
+        Ok(crate::wait::Ended::Succeeded { status }) => step.done(status),
+        _ => step.fail(),
+    }
+    Ok((ended?, source.last))
+}
+
+fn settled(name: &str, ended: &crate::wait::Ended) -> Result<(), Error> {
+    match ended {
+        crate::wait::Ended::Succeeded { .. } => Ok(()),
+        crate::wait::Ended::Interrupted { signal, .. } => {
+            Err(Error::Interrupted(format!(" by {signal}")))
+        }
+        other => Err(Error::Stack(other.explain(name))),
+    }
+}

@@ -1,0 +1,282 @@
+//! Everything the user sees. Results go to stdout; progress, plans and advice go to stderr.
+
+use std::io::{IsTerminal, Write};
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
+
+use crate::error::Error;
+
+mod fit;
+mod plan;
+
+pub(crate) use fit::wrap_words;
+pub use fit::{fit_lines, terminal_width};
+pub use plan::{diff, render_policy_plan, render_role_plan, Shown};
+
+/// `--output`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Format {
+    #[default]
+    Text,
+    Json,
+}
+
+/// The terminal conventions of one run: verbosity, colour, spinners.
+#[derive(Debug, Clone)]
+pub struct Ui {
+    pub quiet: bool,
+    color: bool,
+    spinners: bool,
+    /// Plans print the whole policy documents (`--show-policies`, `-v`, `--dry-run`), not
+    /// only what they grant.
+    pub documents: bool,
+}
+
+impl Ui {
+    /// Colour and spinners only on a terminal, and no colour under `NO_COLOR`.
+    pub fn detect(quiet: bool) -> Ui {
+        let tty = std::io::stderr().is_terminal();
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        Ui {
+            quiet,
+            color: tty && !no_color,
+            spinners: tty && !quiet,
+            documents: false,
+        }
+    }
+
+    /// Draws nothing but warnings: for work beside a prompt, which owns the screen.
+    pub fn silent(&self) -> Ui {
+        Ui {
+            quiet: true,
+            spinners: false,
+            ..self.clone()
+        }
+    }
+
+    /// With the whole documents in plans, or only what they grant.
+    pub fn with_documents(mut self, documents: bool) -> Ui {
+        self.documents = documents;
+        self
+    }
+
+    /// A plain UI, for tests.
+    pub fn plain() -> Ui {
+        Ui {
+            quiet: false,
+            color: false,
+            spinners: false,
+            documents: true,
+        }
+    }
+
+    pub fn bold(&self, s: &str) -> String {
+        self.paint("1", s)
+    }
+
+    pub fn green(&self, s: &str) -> String {
+        self.paint("32", s)
+    }
+
+    pub fn yellow(&self, s: &str) -> String {
+        self.paint("33", s)
+    }
+
+    pub fn red(&self, s: &str) -> String {
+        self.paint("31", s)
+    }
+
+    pub fn dim(&self, s: &str) -> String {
+        self.paint("2", s)
+    }
+
+    fn paint(&self, code: &str, s: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    }
+
+    /// A line of progress or advice on stderr; silent under `-q`.
+    pub fn info(&self, msg: impl AsRef<str>) {
+        if !self.quiet {
+            eprintln!("{}", self.fit(msg.as_ref()));
+        }
+    }
+
+    /// A warning on stderr, shown even under `-q`.
+    pub fn warn(&self, msg: impl AsRef<str>) {
+        eprintln!(
+            "{}",
+            self.fit(&format!("{} {}", self.yellow("warning:"), msg.as_ref()))
+        );
+    }
+
+    /// Text for stderr, fitted to the terminal: a long line wraps at word boundaries with a
+    /// continuation indent; a long command goes on with ` \` continuations, so that it can
+    /// still be copied into a shell. Away from a terminal (logs, CI) lines stay whole.
+    pub fn fit(&self, text: &str) -> String {
+        match self.width() {
+            Some(width) => fit_lines(text, width),
+            None => text.to_string(),
+        }
+    }
+
+    /// The terminal's width, when stderr is one.
+    fn width(&self) -> Option<usize> {
+        self.spinners.then(terminal_width)
+    }
+
+    /// A step in progress: a spinner on a terminal, a plain line otherwise.
+    pub fn step(&self, msg: impl Into<String>) -> Step {
+        let msg = msg.into();
+        if self.spinners {
+            let bar = ProgressBar::new_spinner();
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} {msg}")
+                    .expect("a valid template")
+                    .tick_chars("⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏ "),
+            );
+            bar.enable_steady_tick(Duration::from_millis(80));
+            bar.set_message(msg.clone());
+            Step {
+                bar: Some(bar),
+                msg,
+                ui: self.clone(),
+            }
+        } else {
+            self.info(format!("{msg} …"));
+            Step {
+                bar: None,
+                msg,
+                ui: self.clone(),
+            }
+        }
+    }
+}
+
+/// A step shown by [`Ui::step`]; finish it with [`Step::done`] or [`Step::fail`].
+pub struct Step {
+    bar: Option<ProgressBar>,
+    msg: String,
+    ui: Ui,
+}
+
+impl Step {
+    pub fn set(&self, msg: impl Into<String>) {
+        match &self.bar {
+            Some(bar) => bar.set_message(msg.into()),
+            None => self.ui.info(format!("  {}", msg.into())),
+        }
+    }
+
+    pub fn done(self, outcome: &str) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+        self.ui
+            .info(format!("{} {}: {outcome}", self.ui.green("✓"), self.msg));
+    }
+
+    pub fn fail(self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+        self.ui.info(format!("{} {}", self.ui.red("✗"), self.msg));
+    }
+}
+
+impl crate::aws::Patience for Ui {
+    fn waiting(&self, what: String) -> Box<dyn FnOnce(bool) + '_> {
+        let step = self.step(what);
+        Box::new(move |came| {
+            if came {
+                step.done("ready")
+            } else {
+                step.fail()
+            }
+        })
+    }
+}
+
+/// Writes a result to stdout: JSON, or the text form.
+pub fn emit<T: Serialize>(format: Format, value: &T, text: impl FnOnce() -> String) {
+    let out = match format {
+        Format::Json => serde_json::to_string_pretty(value).expect("results serialise"),
+        Format::Text => text(),
+    };
+    let mut stdout = std::io::stdout().lock();
+    // A closed pipe (`| head`) is not worth a panic.
+    let _ = writeln!(stdout, "{out}");
+    let _ = stdout.flush();
+}
+
+/// Writes an error to stderr, as JSON in JSON mode.
+pub fn emit_error(format: Format, ui: &Ui, err: &Error) {
+    match format {
+        Format::Json => {
+            let body = serde_json::json!({
+                "error": {
+                    "kind": err.kind(),
+                    "message": err.to_string(),
+                    "exit_code": err.exit_code(),
+                }
+            });
+            eprintln!(
+                "{}",
+                serde_json::to_string_pretty(&body).expect("errors serialise")
+            );
+        }
+        Format::Text => eprintln!("{} {err}", ui.red("error:")),
+    }
+}
+
+/// `s3://bucket/dir/`.
+pub fn uri(bucket: &str, prefix: &str) -> String {
+    if prefix.is_empty() {
+        format!("s3://{bucket}/")
+    } else {
+        format!("s3://{bucket}/{prefix}/")
+    }
+}
+
+/// `--profile`/`--region` as given, for a command line that repeats this run.
+/// `region` is pinned even when it was not given, where it matters (a stack's region).
+pub fn connection_flags(conn: &crate::aws::Connection, region: Option<&str>) -> Vec<String> {
+    let mut words = Vec::new();
+    if let Some(p) = &conn.profile {
+        words.extend(["--profile".to_string(), p.clone()]);
+    }
+    if let Some(r) = conn.region.as_deref().or(region) {
+        words.extend(["--region".to_string(), r.to_string()]);
+    }
+    words
+}
+
+/// Quotes a word for a POSIX shell, only when it needs it.
+pub fn shell_word(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:=,@+%".contains(c));
+    if plain {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
+}
+
+/// A command line from words, quoted for a shell.
+pub fn command_line<'a>(words: impl IntoIterator<Item = &'a str>) -> String {
+    words
+        .into_iter()
+        .map(shell_word)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests;
