@@ -9,12 +9,12 @@ use serde::Serialize;
 
 use crate::aws::iam::{self, NewAccessKey, Secret};
 use crate::aws::{sts, Clients};
-use crate::error::{Error, Kind};
+use crate::error::Error;
 use crate::facts::Facts;
 use crate::inputs::{Access, AccountId, Guardrails, KmsKeyArn, PolicyName, Tier, UserName};
-use crate::journal::{Journal, Resource};
+use crate::journal::Journal;
 use crate::output::render_policy_plan;
-use crate::plan::{self, Action, UserInputs, UserPlan, UserState};
+use crate::plan::{self, UserInputs, UserPlan, UserState};
 use crate::prompt::Prompter;
 use crate::requests::AccessKeyRequest;
 use crate::wizard;
@@ -295,6 +295,8 @@ impl SecretFile {
     }
 }
 
+/// Makes the plan's changes through IAM and writes the key where it goes; each creation is
+/// journaled before it is requested.
 async fn apply(
     clients: &Clients,
     plan: &UserPlan,
@@ -302,148 +304,27 @@ async fn apply(
     file: &mut SecretFile,
     ctx: &Context,
 ) -> Result<NewAccessKey, Error> {
-    let has = |a: Action| plan.actions.contains(&a);
-    let user = plan.user_name.as_str();
     file.create()?;
-    let step = ctx.ui.step(format!("Applying to user {user}"));
-    let policy_entry = has(Action::CreatePolicy).then(|| {
-        journal.begin(Resource::Policy {
-            arn: plan.policy_arn.clone(),
-        })
-    });
-    let user_entry = has(Action::CreateUser).then(|| {
-        journal.begin(Resource::User {
-            name: user.to_string(),
-        })
-    });
-    let description = format!(
-        "TiDB Cloud {} access to s3://{}/{} for user {user} (serverless-s3-setup)",
-        plan.access, plan.bucket, plan.prefix
-    );
-    let run = crate::aws::Run::new();
-    let wanted = apply::WantedPolicy {
-        name: &plan.policy_name,
-        arn: &plan.policy_arn,
-        document: &plan.permissions_policy,
-        description: &description,
-        guard: &plan.guardrails,
-    };
-    let (policy, created) = tokio::join!(
-        apply::converge_policy(clients, &plan.actions, &wanted, &run),
-        async {
-            match has(Action::CreateUser) {
-                true => iam::create_user(&clients.iam, user, &plan.guardrails, &run)
-                    .await
-                    .map(|_| ()),
-                false => Ok(()),
-            }
-        }
-    );
-    if let Some(entry) = policy_entry {
-        journal.settle(entry, &policy);
-    }
-    if let Some(entry) = user_entry {
-        journal.settle(entry, &created);
-    }
-    let result: Result<NewAccessKey, Error> = async {
-        // Another run may have made the same policy or user a moment earlier: take them over
-        // if they are this tool's, rather than fail or duplicate.
-        // What turns out to be this run's own (a create retried after a lost answer) stays in
-        // the undo.
-        match policy {
-            Err(e) if e.kind == Kind::AlreadyExists => {
-                let ours = apply::adopt_policy(
-                    clients,
-                    &plan.policy_arn,
-                    &plan.policy_name,
-                    &plan.permissions_policy,
-                    &run,
-                )
-                .await?;
-                if let (true, Some(entry)) = (ours, policy_entry) {
-                    journal.confirm(entry);
-                }
-            }
-            other => other?,
-        }
-        match created {
-            Err(e) if e.kind == Kind::AlreadyExists => {
-                match iam::get_user(&clients.iam, user).await? {
-                    Some(u) if u.managed => {
-                        if let (true, Some(entry)) = (iam::made_by(&u.tags, &run), user_entry) {
-                            journal.confirm(entry);
-                        }
-                    }
-                    _ => {
-                        return Err(Error::NotManaged {
-                            kind: "user",
-                            name: user.to_string(),
-                            flag: "--user-name",
-                        })
-                    }
-                }
-            }
-            other => other?,
-        }
-        apply::converge_guardrails(
-            clients,
-            iam::Principal::User(user),
-            &plan.policy_arn,
-            &plan.actions,
-        )
-        .await?;
+    let step = ctx.ui.step(format!("Applying to user {}", plan.user_name));
+    let made = apply::execute(clients, &plan.actions, journal, &ctx.stop)
+        .await
+        .map(|key| key.expect("an access-key plan makes a key"));
+    // A stop asked for during the last request still undoes the run: the key is never shown.
+    let written = made.and_then(|key| {
         ctx.stop.check()?;
-        if has(Action::AttachPolicy) {
-            let entry = journal.begin(Resource::UserAttachment {
-                user: user.to_string(),
-                policy_arn: plan.policy_arn.clone(),
-            });
-            let attached = apply::when_visible(|| {
-                iam::attach_user_policy(&clients.iam, user, &plan.policy_arn)
-            })
-            .await;
-            journal.settle(entry, &attached);
-            attached?;
+        file.write(&plan.user_name, &key)?;
+        Ok(key)
+    });
+    match written {
+        Ok(key) => {
+            step.done(&format!("{} change(s)", plan.actions.len()));
+            Ok(key)
         }
-        ctx.stop.check()?;
-        let entry = journal.begin(Resource::AccessKey {
-            user: user.to_string(),
-            id: None,
-            before: plan.existing_keys.iter().map(|k| k.id.clone()).collect(),
-        });
-        let key = apply::when_visible(|| iam::create_access_key(&clients.iam, user)).await;
-        if let Ok(key) = &key {
-            journal.identify(
-                entry,
-                Resource::AccessKey {
-                    user: user.to_string(),
-                    id: Some(key.id.clone()),
-                    before: Vec::new(),
-                },
-            );
-        }
-        journal.settle(entry, &key);
-        Ok(key?)
-    }
-    .await;
-    let key = match result {
-        Ok(key) => key,
         Err(e) => {
             step.fail();
-            return Err(e);
+            Err(e)
         }
-    };
-    // A stop asked for during the last request still undoes the run: the key is never shown.
-    if let Err(e) = ctx
-        .stop
-        .check()
-        .and_then(|()| file.write(&plan.user_name, &key))
-    {
-        step.fail();
-        return Err(e);
     }
-    step.done(&format!("{} change(s)", plan.actions.len()));
-    Ok(key)
 }
 
 pub fn render_user_plan(ctx: &Context, plan: &UserPlan) -> String {

@@ -5,11 +5,13 @@
 //! decides what a CloudFormation stack needs, drift included. What AWS holds comes in as
 //! [`crate::facts`]; nothing here calls AWS, asks a question or prints.
 
+mod action;
 mod role;
 mod stack;
 mod trust;
 mod user;
 
+pub use action::{names, Action, PolicyWrite, Who};
 pub use role::{role, RolePlan};
 pub use stack::{parameters as stack_parameters, Drift};
 pub use trust::{trust_change, TrustChange};
@@ -82,100 +84,13 @@ pub(super) struct Documents<'a> {
     pub(super) permissions: &'a Value,
 }
 
-/// One change to make, in order.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "action", rename_all = "snake_case")]
-pub enum Action {
-    CreatePolicy,
-    /// A new default version replaces the current one, and older versions are pruned.
-    UpdatePolicy,
-    CreateRole,
-    UpdateTrust,
-    CreateUser,
-    AttachPolicy,
-    CreateAccessKey,
-    CreateStack,
-    UpdateStack,
-    /// The stack can only be deleted and made again: its first create failed
-    /// (`ROLLBACK_COMPLETE`, `ROLLBACK_FAILED`) or it was only ever reviewed
-    /// (`REVIEW_IN_PROGRESS`, a change set never executed).
-    RecreateStack {
-        status: String,
-    },
-    /// `--permissions-boundary` differs from the role's or user's boundary.
-    SetBoundary {
-        arn: String,
-    },
-    /// `--tag`s the role or user lacks, or holds with another value.
-    TagPrincipal {
-        tags: Vec<TagPair>,
-    },
-    /// `--tag`s the policy lacks, or holds with another value.
-    TagPolicy {
-        tags: Vec<TagPair>,
-    },
-    /// The stack's role was deleted outside CloudFormation, which makes no resource again on
-    /// an update. It is made again through IAM, by the name the stack knows it by and as the
-    /// template has it, so the stack holds it again: no window without a stack, no second one.
-    RecreateDeletedRole,
-    /// What was changed on the stack's role outside CloudFormation is written back as the
-    /// template has it.
-    RestoreRole {
-        drift: Vec<Drift>,
-    },
-}
-
-impl Action {
-    /// One line for the plan; `principal` is `role NAME` or `user NAME`.
-    pub fn describe(&self, principal: &str, policy: &PolicyName) -> String {
-        match self {
-            Action::CreatePolicy => format!("create policy {policy}"),
-            Action::UpdatePolicy => {
-                format!("update policy {policy} (new default version; older versions pruned)")
-            }
-            Action::CreateRole | Action::CreateUser => format!("create {principal}"),
-            Action::UpdateTrust => format!("update the trust policy of {principal}"),
-            Action::AttachPolicy => format!("attach policy {policy} to {principal}"),
-            Action::CreateAccessKey => format!("create an access key for {principal}"),
-            Action::CreateStack => format!("create the stack, which creates {principal}"),
-            Action::UpdateStack => format!("update the stack and {principal}"),
-            Action::RecreateStack { status } => format!(
-                "delete the stack, left in {status} {} (it cannot be updated), and create it again with {principal}",
-                match status.as_str() {
-                    "REVIEW_IN_PROGRESS" => "by a change set that was never executed",
-                    _ => "by a failed first create",
-                }
-            ),
-            Action::SetBoundary { arn } => {
-                format!("set the permissions boundary of {principal} to {arn}")
-            }
-            Action::TagPrincipal { tags } => format!("tag {principal} with {}", list(tags)),
-            Action::TagPolicy { tags } => format!("tag policy {policy} with {}", list(tags)),
-            Action::RecreateDeletedRole => format!(
-                "create {principal} again, as the stack's template has it: it was deleted outside CloudFormation"
-            ),
-            Action::RestoreRole { drift } => format!(
-                "restore {} of {principal}, changed outside CloudFormation",
-                drift.iter().map(Drift::describe).collect::<Vec<_>>().join(", ")
-            ),
-        }
-    }
-}
-
-pub(super) fn list(tags: &[TagPair]) -> String {
-    tags.iter()
-        .map(TagPair::to_string)
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 /// The guardrails a principal that exists already lacks: a different boundary, missing tags.
 /// Its path cannot change (IAM has no call for it), so another path stops the run. An omitted
 /// `--permissions-boundary` leaves the current boundary as it is; tags not given are kept.
+/// `flag` is the one that names it in the teardown command (`--stack-name` for a stack's role).
 pub(super) fn guardrail_actions(
     guard: &Guardrails,
-    kind: &'static str,
-    name: &str,
+    who: &Who,
     arn: &str,
     boundary: Option<&str>,
     tags: &[(String, String)],
@@ -184,21 +99,26 @@ pub(super) fn guardrail_actions(
     let path = IamPath::of_arn(arn).unwrap_or_default();
     if path != guard.path {
         return Err(Error::Conflict(format!(
-            "{kind} {name} exists at path {path}, not {}; IAM cannot move it: run with --path {path}, or remove it first (serverless-s3-setup teardown {flag} {name})",
-            guard.path
+            "{who} exists at path {path}, not {}; IAM cannot move it: run with --path {path}, or remove it first (serverless-s3-setup teardown {flag} {})",
+            guard.path,
+            who.name()
         )));
     }
     let mut actions = Vec::new();
     if let Some(wanted) = &guard.permissions_boundary {
         if boundary != Some(wanted.as_str()) {
             actions.push(Action::SetBoundary {
+                who: who.clone(),
                 arn: wanted.to_string(),
             });
         }
     }
     let missing = missing_tags(guard.all_tags(), tags);
     if !missing.is_empty() {
-        actions.push(Action::TagPrincipal { tags: missing });
+        actions.push(Action::TagPrincipal {
+            who: who.clone(),
+            tags: missing,
+        });
     }
     Ok(actions)
 }
@@ -215,9 +135,16 @@ pub(super) fn missing_tags<'a>(
 }
 
 /// `TagPolicy` when the existing policy lacks some `--tag`s.
-pub(super) fn policy_tag_action(guard: &Guardrails, policy: Option<&PolicyInfo>) -> Option<Action> {
-    let tags = missing_tags(guard.all_tags(), &policy?.tags);
-    (!tags.is_empty()).then_some(Action::TagPolicy { tags })
+pub(super) fn policy_tag_action(
+    write: &PolicyWrite,
+    policy: Option<&PolicyInfo>,
+) -> Option<Action> {
+    let tags = missing_tags(write.guard.all_tags(), &policy?.tags);
+    (!tags.is_empty()).then(|| Action::TagPolicy {
+        policy: write.name.clone(),
+        arn: write.arn.clone(),
+        tags,
+    })
 }
 
 pub fn policy_arn(
@@ -234,18 +161,17 @@ pub fn policy_arn(
 pub(super) fn policy_action(
     existing: Option<&PolicyInfo>,
     current: Option<&Value>,
-    planned: &Value,
-    name: &PolicyName,
+    write: &PolicyWrite,
 ) -> Result<Option<Action>, Error> {
     match existing {
         Some(p) if !p.managed => Err(Error::NotManaged {
             kind: "policy",
-            name: name.to_string(),
+            name: write.name.to_string(),
             flag: "--policy-name",
         }),
-        Some(_) if current.is_some_and(|doc| policy::same(doc, planned)) => Ok(None),
-        Some(_) => Ok(Some(Action::UpdatePolicy)),
-        None => Ok(Some(Action::CreatePolicy)),
+        Some(_) if current.is_some_and(|doc| policy::same(doc, &write.document)) => Ok(None),
+        Some(_) => Ok(Some(Action::UpdatePolicy(write.clone()))),
+        None => Ok(Some(Action::CreatePolicy(write.clone()))),
     }
 }
 

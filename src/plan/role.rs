@@ -17,7 +17,7 @@ use super::stack::{self, stack_actions};
 use super::trust::trust_change;
 use super::{
     guardrail_actions, policy_action, policy_arn, policy_tag_action, Action, Documents, Method,
-    RoleInputs, RoleState, TrustChange, ACCOUNT_PLACEHOLDER,
+    PolicyWrite, RoleInputs, RoleState, TrustChange, Who, ACCOUNT_PLACEHOLDER,
 };
 
 /// The role setup, fully worked out.
@@ -69,7 +69,7 @@ impl RolePlan {
     }
 
     pub fn describe(&self, action: &Action) -> String {
-        action.describe(&format!("role {}", self.role_name), &self.policy_name)
+        action.describe(&format!("role {}", self.role_name))
     }
 
     /// The managed policy's ARN, which every `--method iam` plan has.
@@ -107,10 +107,38 @@ pub fn role(
         .as_ref()
         .map_or(ACCOUNT_PLACEHOLDER, AccountId::as_str);
 
+    let policy_arn = (method == Method::Iam).then(|| {
+        state.policy.as_ref().map_or_else(
+            || {
+                policy_arn(
+                    partition,
+                    account,
+                    &inputs.guardrails.path,
+                    &inputs.policy_name,
+                )
+            },
+            |p| p.arn.clone(),
+        )
+    });
     let mut stack_parameters = BTreeMap::new();
-    let actions = match method {
-        Method::Iam => iam_role_actions(inputs, state, &trust, &permissions)?,
-        Method::Cloudformation => {
+    let actions = match &policy_arn {
+        Some(arn) => {
+            let write = PolicyWrite {
+                name: inputs.policy_name.clone(),
+                arn: arn.clone(),
+                document: permissions.clone(),
+                description: format!(
+                    "TiDB Cloud {} access to s3://{}/{} (serverless-s3-setup)",
+                    inputs.access,
+                    inputs.location.bucket(),
+                    inputs.location.prefix()
+                ),
+                guard: inputs.guardrails.clone(),
+            };
+            let trusted = format!("arn:{partition}:iam::{}:root", inputs.tidb_account);
+            iam_role_actions(inputs, state, &trust, &trusted, &write)?
+        }
+        None => {
             stack_parameters = stack::parameters(inputs, &kms_keys, &trust_change.external_ids)?;
             stack_actions(
                 inputs,
@@ -135,19 +163,6 @@ pub fn role(
                 inputs.guardrails.path, inputs.role_name
             )
         });
-    let policy_arn = (method == Method::Iam).then(|| {
-        state.policy.as_ref().map_or_else(
-            || {
-                policy_arn(
-                    partition,
-                    account,
-                    &inputs.guardrails.path,
-                    &inputs.policy_name,
-                )
-            },
-            |p| p.arn.clone(),
-        )
-    });
     Ok(RolePlan {
         method,
         bucket: inputs.location.bucket().to_string(),
@@ -187,20 +202,24 @@ pub fn role(
     })
 }
 
+/// `trusted` is the principal the trust names; `write`, the managed policy.
 fn iam_role_actions(
     inputs: &RoleInputs,
     state: &RoleState,
     trust: &Value,
-    permissions: &Value,
+    trusted: &str,
+    write: &PolicyWrite,
 ) -> Result<Vec<Action>, Error> {
-    let mut actions: Vec<Action> = policy_action(
-        state.policy.as_ref(),
-        state.policy_document.as_ref(),
-        permissions,
-        &inputs.policy_name,
-    )?
-    .into_iter()
-    .collect();
+    let who = Who::Role(inputs.role_name.clone());
+    let attach = Action::AttachPolicy {
+        to: who.clone(),
+        policy: write.name.clone(),
+        arn: write.arn.clone(),
+    };
+    let mut actions: Vec<Action> =
+        policy_action(state.policy.as_ref(), state.policy_document.as_ref(), write)?
+            .into_iter()
+            .collect();
     match &state.role {
         Some(r) if !r.managed => {
             return Err(Error::NotManaged {
@@ -224,23 +243,39 @@ fn iam_role_actions(
         }
         Some(r) => {
             if !r.trust.as_ref().is_some_and(|doc| policy::same(doc, trust)) {
-                actions.push(Action::UpdateTrust);
+                actions.push(Action::UpdateTrust {
+                    name: inputs.role_name.clone(),
+                    trust: trust.clone(),
+                    trusted: trusted.to_string(),
+                });
             }
             actions.extend(guardrail_actions(
                 &inputs.guardrails,
-                "role",
-                inputs.role_name.as_str(),
+                &who,
                 &r.arn,
                 r.boundary.as_deref(),
                 &r.tags,
                 "--role-name",
             )?);
             if !state.attached {
-                actions.push(Action::AttachPolicy);
+                actions.push(attach);
             }
         }
-        None => actions.extend([Action::CreateRole, Action::AttachPolicy]),
+        None => actions.extend([
+            Action::CreateRole {
+                name: inputs.role_name.clone(),
+                trust: trust.clone(),
+                description: crate::template::role_description(
+                    inputs.access,
+                    inputs.location.bucket(),
+                    inputs.location.prefix(),
+                ),
+                guard: inputs.guardrails.clone(),
+                trusted: trusted.to_string(),
+            },
+            attach,
+        ]),
     }
-    actions.extend(policy_tag_action(&inputs.guardrails, state.policy.as_ref()));
+    actions.extend(policy_tag_action(write, state.policy.as_ref()));
     Ok(actions)
 }

@@ -10,7 +10,8 @@ use crate::facts::{RoleInfo, StackInfo};
 use crate::inputs::{ExternalId, KmsKeyArn, StackName, TagPair};
 use crate::{policy, template};
 
-use super::{guardrail_actions, list, missing_tags, Action, Documents, RoleInputs, RoleState};
+use super::action::list;
+use super::{guardrail_actions, missing_tags, Action, Documents, RoleInputs, RoleState, Who};
 
 /// A property of a stack's role that differs from its template: a change made outside
 /// CloudFormation. CloudFormation updates what its templates change, not what the live
@@ -89,8 +90,7 @@ pub(super) fn stack_actions(
     if let (Some(_), Some(r)) = (&state.stack, &state.role) {
         guardrail_actions(
             &inputs.guardrails,
-            "role",
-            inputs.role_name.as_str(),
+            &Who::Role(inputs.role_name.clone()),
             &r.arn,
             None,
             &[],

@@ -11,7 +11,8 @@ use crate::inputs::{
 use crate::policy;
 
 use super::{
-    guardrail_actions, policy_action, policy_arn, policy_tag_action, Action, ACCOUNT_PLACEHOLDER,
+    guardrail_actions, policy_action, policy_arn, policy_tag_action, Action, PolicyWrite, Who,
+    ACCOUNT_PLACEHOLDER,
 };
 
 /// Everything an access-key setup needs from the user, validated.
@@ -64,7 +65,7 @@ pub struct UserPlan {
 
 impl UserPlan {
     pub fn describe(&self, action: &Action) -> String {
-        action.describe(&format!("user {}", self.user_name), &self.policy_name)
+        action.describe(&format!("user {}", self.user_name))
     }
 }
 
@@ -82,11 +83,40 @@ pub fn user(inputs: &UserInputs, facts: &Facts, state: &UserState) -> Result<Use
         .account
         .as_ref()
         .map_or(ACCOUNT_PLACEHOLDER, AccountId::as_str);
+    let policy_arn = state.policy.as_ref().map_or_else(
+        || {
+            policy_arn(
+                partition,
+                account,
+                &inputs.guardrails.path,
+                &inputs.policy_name,
+            )
+        },
+        |p| p.arn.clone(),
+    );
+    let write = PolicyWrite {
+        name: inputs.policy_name.clone(),
+        arn: policy_arn.clone(),
+        document: permissions.clone(),
+        description: format!(
+            "TiDB Cloud {} access to s3://{}/{} for user {} (serverless-s3-setup)",
+            inputs.access,
+            inputs.location.bucket(),
+            inputs.location.prefix(),
+            inputs.user_name
+        ),
+        guard: inputs.guardrails.clone(),
+    };
+    let who = Who::User(inputs.user_name.clone());
+    let attach = Action::AttachPolicy {
+        to: who.clone(),
+        policy: inputs.policy_name.clone(),
+        arn: policy_arn.clone(),
+    };
     let mut actions: Vec<Action> = policy_action(
         state.policy.as_ref(),
         state.policy_document.as_ref(),
-        &permissions,
-        &inputs.policy_name,
+        &write,
     )?
     .into_iter()
     .collect();
@@ -101,27 +131,35 @@ pub fn user(inputs: &UserInputs, facts: &Facts, state: &UserState) -> Result<Use
         Some(u) => {
             actions.extend(guardrail_actions(
                 &inputs.guardrails,
-                "user",
-                inputs.user_name.as_str(),
+                &who,
                 &u.arn,
                 u.boundary.as_deref(),
                 &u.tags,
                 "--user-name",
             )?);
             if !state.attached {
-                actions.push(Action::AttachPolicy);
+                actions.push(attach);
             }
         }
-        None => actions.extend([Action::CreateUser, Action::AttachPolicy]),
+        None => actions.extend([
+            Action::CreateUser {
+                name: inputs.user_name.clone(),
+                guard: inputs.guardrails.clone(),
+            },
+            attach,
+        ]),
     }
-    actions.extend(policy_tag_action(&inputs.guardrails, state.policy.as_ref()));
+    actions.extend(policy_tag_action(&write, state.policy.as_ref()));
     if state.keys.len() >= MAX_KEYS {
         return Err(Error::KeyLimit {
             user: inputs.user_name.to_string(),
             keys: state.keys.clone(),
         });
     }
-    actions.push(Action::CreateAccessKey);
+    actions.push(Action::CreateAccessKey {
+        user: inputs.user_name.clone(),
+        before: state.keys.iter().map(|k| k.id.clone()).collect(),
+    });
     Ok(UserPlan {
         bucket: inputs.location.bucket().to_string(),
         prefix: inputs.location.prefix().to_string(),
@@ -138,17 +176,7 @@ pub fn user(inputs: &UserInputs, facts: &Facts, state: &UserState) -> Result<Use
             },
             |u| u.arn.clone(),
         ),
-        policy_arn: state.policy.as_ref().map_or_else(
-            || {
-                policy_arn(
-                    partition,
-                    account,
-                    &inputs.guardrails.path,
-                    &inputs.policy_name,
-                )
-            },
-            |p| p.arn.clone(),
-        ),
+        policy_arn,
         user_name: inputs.user_name.clone(),
         policy_name: inputs.policy_name.clone(),
         kms_keys,

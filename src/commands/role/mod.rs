@@ -5,14 +5,14 @@ use serde::Serialize;
 use crate::aws::cloudformation;
 use crate::aws::iam;
 use crate::aws::{sts, Clients};
-use crate::error::{AwsError, Error, Kind};
+use crate::error::Error;
 use crate::facts::{BucketFacts, Caller, Facts};
 use crate::inputs::{
     Access, AccountId, ExternalId, Guardrails, KmsKeyArn, PolicyName, RoleName, StackName, Tier,
 };
-use crate::journal::{Journal, Resource};
+use crate::journal::Journal;
 use crate::output::render_role_plan;
-use crate::plan::{self, Action, Method, RoleInputs, RolePlan, RoleState};
+use crate::plan::{self, Method, RoleInputs, RolePlan, RoleState};
 use crate::prompt::Prompter;
 use crate::requests::RoleRequest;
 use crate::wizard;
@@ -360,193 +360,27 @@ fn facts(
     Ok((facts, state))
 }
 
-/// Makes the plan's changes, recording each creation in the journal before it is requested.
+/// Makes the plan's changes through IAM; each creation is journaled before it is requested.
 async fn apply(
     clients: &Clients,
     plan: &RolePlan,
     journal: &mut Journal,
     ctx: &Context,
 ) -> Result<(), Error> {
-    let has = |a: Action| plan.actions.contains(&a);
     if !plan.changes() {
         return Ok(());
     }
     let step = ctx.ui.step(format!("Applying to role {}", plan.role_name));
-    let policy_entry = has(Action::CreatePolicy).then(|| {
-        journal.begin(Resource::Policy {
-            arn: plan.managed_policy_arn().to_string(),
-        })
-    });
-    let role_entry = has(Action::CreateRole).then(|| {
-        journal.begin(Resource::Role {
-            name: plan.role_name.to_string(),
-        })
-    });
-    // The policy and the role do not depend on each other.
-    let description = format!(
-        "TiDB Cloud {} access to s3://{}/{} (serverless-s3-setup)",
-        plan.access, plan.bucket, plan.prefix
-    );
-    let run = crate::aws::Run::new();
-    let wanted = apply::WantedPolicy {
-        name: &plan.policy_name,
-        arn: plan.managed_policy_arn(),
-        document: &plan.permissions_policy,
-        description: &description,
-        guard: &plan.guardrails,
-    };
-    let (policy, role) = tokio::join!(
-        apply::converge_policy(clients, &plan.actions, &wanted, &run),
-        converge_role(clients, plan, &run)
-    );
-    if let Some(entry) = policy_entry {
-        journal.settle(entry, &policy);
-    }
-    if let Some(entry) = role_entry {
-        journal.settle(entry, &role);
-    }
-    // Another run may have created the same thing a moment earlier: take it over if it is
-    // ours to manage, and bring it to the plan, rather than fail or duplicate.
-    // What turns out to be this run's own (a create retried after a lost answer) stays in the
-    // undo.
-    let adopted = async {
-        let policy_ours = match policy {
-            Err(e) if e.kind == Kind::AlreadyExists => {
-                apply::adopt_policy(
-                    clients,
-                    plan.managed_policy_arn(),
-                    &plan.policy_name,
-                    &plan.permissions_policy,
-                    &run,
-                )
-                .await?
-            }
-            other => {
-                other?;
-                false
-            }
-        };
-        let role_ours = match role {
-            Err(e) if e.kind == Kind::AlreadyExists => adopt_role(clients, plan, &run).await?,
-            other => {
-                other?;
-                false
-            }
-        };
-        Ok::<_, Error>((policy_ours, role_ours))
-    }
-    .await;
-    let adopted = adopted.map(|(policy_ours, role_ours)| {
-        if let (true, Some(entry)) = (policy_ours, policy_entry) {
-            journal.confirm(entry);
+    match apply::execute(clients, &plan.actions, journal, &ctx.stop).await {
+        Ok(_) => {
+            step.done(&format!("{} change(s)", plan.actions.len()));
+            Ok(())
         }
-        if let (true, Some(entry)) = (role_ours, role_entry) {
-            journal.confirm(entry);
-        }
-    });
-    let guarded = async {
-        adopted?;
-        apply::converge_guardrails(
-            clients,
-            iam::Principal::Role(plan.role_name.as_str()),
-            plan.managed_policy_arn(),
-            &plan.actions,
-        )
-        .await?;
-        ctx.stop.check()
-    };
-    if let Err(e) = guarded.await {
-        step.fail();
-        return Err(e);
-    }
-    if has(Action::AttachPolicy) {
-        let entry = journal.begin(Resource::Attachment {
-            role: plan.role_name.to_string(),
-            policy_arn: plan.managed_policy_arn().to_string(),
-        });
-        let attached = apply::when_visible(|| {
-            iam::attach_role_policy(
-                &clients.iam,
-                plan.role_name.as_str(),
-                plan.managed_policy_arn(),
-            )
-        })
-        .await;
-        journal.settle(entry, &attached);
-        if let Err(e) = attached {
+        Err(e) => {
             step.fail();
-            return Err(e.into());
+            Err(e)
         }
     }
-    // A stop asked for during the last request still undoes the run.
-    if let Err(e) = ctx.stop.check() {
-        step.fail();
-        return Err(e);
-    }
-    step.done(&format!("{} change(s)", plan.actions.len()));
-    Ok(())
-}
-
-/// A role of this name appeared since the plan was made: if this tool made it, converge its
-/// trust; otherwise leave it alone.
-async fn adopt_role(
-    clients: &Clients,
-    plan: &RolePlan,
-    run: &crate::aws::Run,
-) -> Result<bool, Error> {
-    let Some(role) = iam::get_role(&clients.iam, plan.role_name.as_str()).await? else {
-        return Err(Error::Conflict(format!(
-            "role {} was being created and deleted at the same time by another run; run this again",
-            plan.role_name
-        )));
-    };
-    if !role.managed {
-        return Err(Error::NotManaged {
-            kind: "role",
-            name: plan.role_name.to_string(),
-            flag: "--role-name",
-        });
-    }
-    if !role
-        .trust
-        .as_ref()
-        .is_some_and(|t| crate::policy::same(t, &plan.trust_policy))
-    {
-        iam::update_trust(&clients.iam, plan.role_name.as_str(), &plan.trust_policy).await?;
-    }
-    Ok(iam::made_by(&role.tags, run))
-}
-
-async fn converge_role(
-    clients: &Clients,
-    plan: &RolePlan,
-    run: &crate::aws::Run,
-) -> Result<(), AwsError> {
-    let result = if plan.actions.contains(&Action::CreateRole) {
-        let description =
-            crate::template::role_description(plan.access, &plan.bucket, &plan.prefix);
-        iam::create_role(
-            &clients.iam,
-            plan.role_name.as_str(),
-            &plan.trust_policy,
-            &description,
-            &plan.guardrails,
-            run,
-        )
-        .await
-        .map(|_| ())
-    } else if plan.actions.contains(&Action::UpdateTrust) {
-        iam::update_trust(&clients.iam, plan.role_name.as_str(), &plan.trust_policy).await
-    } else {
-        Ok(())
-    };
-    result.map_err(|e| match e.kind {
-        Kind::MalformedPolicy if e.message.to_lowercase().contains("principal") => e.with_fix(format!(
-            "IAM does not know the principal arn:{}:iam::{}:root; check --tidb-account-id against the TiDB Cloud console",
-            plan.partition, plan.tidb_account_id
-        )),
-        _ => e,
-    })
 }
 
 #[cfg(test)]

@@ -71,12 +71,8 @@ fn existing(plan: &RolePlan, managed: bool) -> RoleState {
 fn a_fresh_account_gets_everything_created() {
     let plan = role(Method::Iam, &inputs(), &facts(), &RoleState::default()).unwrap();
     assert_eq!(
-        plan.actions,
-        [
-            Action::CreatePolicy,
-            Action::CreateRole,
-            Action::AttachPolicy
-        ]
+        names(&plan.actions),
+        ["create_policy", "create_role", "attach_policy"]
     );
     assert_eq!(plan.role_arn, "arn:aws:iam::123456789012:role/r");
     assert_eq!(
@@ -103,12 +99,8 @@ fn drift_is_brought_back() {
     changed.external_id = Some("ext-2".parse().unwrap());
     let plan = role(Method::Iam, &changed, &facts(), &state).unwrap();
     assert_eq!(
-        plan.actions,
-        [
-            Action::UpdatePolicy,
-            Action::UpdateTrust,
-            Action::AttachPolicy
-        ]
+        names(&plan.actions),
+        ["update_policy", "update_trust", "attach_policy"]
     );
 }
 
@@ -143,7 +135,7 @@ fn a_second_cluster_is_added_and_the_first_keeps_access() {
             "the cluster with external ID ext-2 is added"
         ]
     );
-    assert_eq!(plan.actions, [Action::UpdateTrust]);
+    assert_eq!(names(&plan.actions), ["update_trust"]);
     assert_eq!(
         plan.trust_policy["Statement"][0]["Condition"]["StringEquals"]["sts:ExternalId"],
         serde_json::json!(["ext-1", "ext-2"])
@@ -266,14 +258,23 @@ fn guardrails_converge_on_what_exists_and_a_path_cannot_move() {
     .unwrap();
     let plan = role(Method::Iam, &guarded, &facts(), &state).unwrap();
     let tags = vec!["team=data".parse::<TagPair>().unwrap()];
+    let who = Who::Role(plan.role_name.clone());
     assert_eq!(
         plan.actions,
         [
             Action::SetBoundary {
+                who: who.clone(),
                 arn: boundary.into()
             },
-            Action::TagPrincipal { tags: tags.clone() },
-            Action::TagPolicy { tags },
+            Action::TagPrincipal {
+                who,
+                tags: tags.clone()
+            },
+            Action::TagPolicy {
+                policy: plan.policy_name.clone(),
+                arn: plan.managed_policy_arn().to_string(),
+                tags
+            },
         ]
     );
     assert!(plan

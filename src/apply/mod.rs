@@ -1,4 +1,9 @@
-//! Steps of applying a plan that the role and the access-key paths share.
+//! Applying a plan: [`execute`] runs its IAM actions; the rest are the steps they, the stack
+//! path and the deletions share (policy versions, adoption, IAM's eventual consistency).
+
+mod execute;
+
+pub use execute::{execute, undo};
 
 use std::future::Future;
 use std::time::Duration;
@@ -8,61 +13,7 @@ use serde_json::Value;
 use crate::aws::iam::{self, PolicyVersion};
 use crate::aws::Clients;
 use crate::error::{AwsError, Error, Kind};
-use crate::inputs::{Guardrails, PolicyName};
-use crate::plan::Action;
-
-/// The managed policy a plan wants: the same for a role and for a user.
-pub struct WantedPolicy<'a> {
-    pub name: &'a PolicyName,
-    pub arn: &'a str,
-    pub document: &'a Value,
-    pub description: &'a str,
-    pub guard: &'a Guardrails,
-}
-
-/// Creates the policy, or replaces its document, as the plan says.
-pub async fn converge_policy(
-    clients: &Clients,
-    actions: &[Action],
-    policy: &WantedPolicy<'_>,
-    run: &crate::aws::Run,
-) -> Result<(), AwsError> {
-    if actions.contains(&Action::CreatePolicy) {
-        iam::create_policy(
-            &clients.iam,
-            policy.name.as_str(),
-            policy.document,
-            policy.description,
-            policy.guard,
-            run,
-        )
-        .await?;
-    } else if actions.contains(&Action::UpdatePolicy) {
-        replace_default_version(clients, policy.arn, policy.document).await?;
-    }
-    Ok(())
-}
-
-/// Brings an existing principal and policy to `--permissions-boundary` and `--tag`, as the
-/// plan's actions say; a new one got them when it was created.
-pub async fn converge_guardrails(
-    clients: &Clients,
-    who: iam::Principal<'_>,
-    policy_arn: &str,
-    actions: &[Action],
-) -> Result<(), AwsError> {
-    for action in actions {
-        match action {
-            Action::SetBoundary { arn } => {
-                when_visible(|| iam::put_boundary(&clients.iam, who, arn)).await?
-            }
-            Action::TagPrincipal { tags } => iam::tag_principal(&clients.iam, who, tags).await?,
-            Action::TagPolicy { tags } => iam::tag_policy(&clients.iam, policy_arn, tags).await?,
-            _ => {}
-        }
-    }
-    Ok(())
-}
+use crate::inputs::PolicyName;
 
 /// Adds the document as the new default version, then prunes every older version. IAM keeps
 /// at most five, so when the policy is full the oldest non-default one goes first.

@@ -1,0 +1,244 @@
+//! The plan's changes, each carrying what it writes: the dry run and the `--yes` lines
+//! describe them, the journal records their undo, and `apply::execute` runs them.
+
+use std::fmt;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::inputs::{Guardrails, PolicyName, RoleName, TagPair, UserName};
+
+use super::Drift;
+
+/// Whom a change is for: a role or a user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", content = "name", rename_all = "lowercase")]
+pub enum Who {
+    Role(RoleName),
+    User(UserName),
+}
+
+impl Who {
+    pub fn name(&self) -> &str {
+        match self {
+            Who::Role(n) => n.as_str(),
+            Who::User(n) => n.as_str(),
+        }
+    }
+
+    /// `role` or `user`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Who::Role(_) => "role",
+            Who::User(_) => "user",
+        }
+    }
+
+    /// The flag that names it.
+    pub fn flag(&self) -> &'static str {
+        match self {
+            Who::Role(_) => "--role-name",
+            Who::User(_) => "--user-name",
+        }
+    }
+}
+
+impl fmt::Display for Who {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.kind(), self.name())
+    }
+}
+
+/// A managed policy as the plan writes it. Only its name and ARN go into `-o json`; the
+/// document is the plan's `permissions_policy`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PolicyWrite {
+    pub name: PolicyName,
+    pub arn: String,
+    #[serde(skip)]
+    pub document: Value,
+    #[serde(skip)]
+    pub description: String,
+    /// Its path and tags.
+    #[serde(skip)]
+    pub guard: Guardrails,
+}
+
+/// One change to make. The IAM changes carry all they write; the stack's changes are carried
+/// out by the stack path, which reads the stack's parameters from the plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum Action {
+    CreatePolicy(PolicyWrite),
+    /// A new default version replaces the current one, and older versions are pruned.
+    UpdatePolicy(PolicyWrite),
+    CreateRole {
+        name: RoleName,
+        #[serde(skip)]
+        trust: Value,
+        #[serde(skip)]
+        description: String,
+        /// Its path, boundary and tags.
+        #[serde(skip)]
+        guard: Guardrails,
+        /// The principal the trust names (`arn:aws:iam::ACCOUNT:root`), for the fix when IAM
+        /// does not know it.
+        #[serde(skip)]
+        trusted: String,
+    },
+    UpdateTrust {
+        name: RoleName,
+        #[serde(skip)]
+        trust: Value,
+        #[serde(skip)]
+        trusted: String,
+    },
+    CreateUser {
+        name: UserName,
+        #[serde(skip)]
+        guard: Guardrails,
+    },
+    AttachPolicy {
+        to: Who,
+        policy: PolicyName,
+        arn: String,
+    },
+    CreateAccessKey {
+        user: UserName,
+        /// The user's keys before this run, so that an undo after a lost answer finds the new
+        /// one.
+        #[serde(skip)]
+        before: Vec<String>,
+    },
+    CreateStack,
+    UpdateStack,
+    /// The stack can only be deleted and made again: its first create failed
+    /// (`ROLLBACK_COMPLETE`, `ROLLBACK_FAILED`) or it was only ever reviewed
+    /// (`REVIEW_IN_PROGRESS`, a change set never executed).
+    RecreateStack {
+        status: String,
+    },
+    /// `--permissions-boundary` differs from the role's or user's boundary.
+    SetBoundary {
+        who: Who,
+        arn: String,
+    },
+    /// `--tag`s the role or user lacks, or holds with another value.
+    TagPrincipal {
+        who: Who,
+        tags: Vec<TagPair>,
+    },
+    /// `--tag`s the policy lacks, or holds with another value.
+    TagPolicy {
+        policy: PolicyName,
+        arn: String,
+        tags: Vec<TagPair>,
+    },
+    /// The stack's role was deleted outside CloudFormation, which makes no resource again on
+    /// an update. It is made again through IAM, by the name the stack knows it by and as the
+    /// template has it, so the stack holds it again: no window without a stack, no second one.
+    RecreateDeletedRole,
+    /// What was changed on the stack's role outside CloudFormation is written back as the
+    /// template has it.
+    RestoreRole {
+        drift: Vec<Drift>,
+    },
+}
+
+impl Action {
+    /// One line for the plan; `principal` (`role NAME`) names what the stack's changes make.
+    pub fn describe(&self, principal: &str) -> String {
+        match self {
+            Action::CreatePolicy(p) => format!("create policy {}", p.name),
+            Action::UpdatePolicy(p) => format!(
+                "update policy {} (new default version; older versions pruned)",
+                p.name
+            ),
+            Action::CreateRole { name, .. } => format!("create role {name}"),
+            Action::CreateUser { name, .. } => format!("create user {name}"),
+            Action::UpdateTrust { name, .. } => format!("update the trust policy of role {name}"),
+            Action::AttachPolicy { to, policy, .. } => format!("attach policy {policy} to {to}"),
+            Action::CreateAccessKey { user, .. } => {
+                format!("create an access key for user {user}")
+            }
+            Action::CreateStack => format!("create the stack, which creates {principal}"),
+            Action::UpdateStack => format!("update the stack and {principal}"),
+            Action::RecreateStack { status } => format!(
+                "delete the stack, left in {status} {} (it cannot be updated), and create it again with {principal}",
+                match status.as_str() {
+                    "REVIEW_IN_PROGRESS" => "by a change set that was never executed",
+                    _ => "by a failed first create",
+                }
+            ),
+            Action::SetBoundary { who, arn } => {
+                format!("set the permissions boundary of {who} to {arn}")
+            }
+            Action::TagPrincipal { who, tags } => format!("tag {who} with {}", list(tags)),
+            Action::TagPolicy { policy, tags, .. } => {
+                format!("tag policy {policy} with {}", list(tags))
+            }
+            Action::RecreateDeletedRole => format!(
+                "create {principal} again, as the stack's template has it: it was deleted outside CloudFormation"
+            ),
+            Action::RestoreRole { drift } => format!(
+                "restore {} of {principal}, changed outside CloudFormation",
+                drift.iter().map(Drift::describe).collect::<Vec<_>>().join(", ")
+            ),
+        }
+    }
+
+    /// The action's name, as `-o json` tags it (`create_policy`).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Action::CreatePolicy(_) => "create_policy",
+            Action::UpdatePolicy(_) => "update_policy",
+            Action::CreateRole { .. } => "create_role",
+            Action::UpdateTrust { .. } => "update_trust",
+            Action::CreateUser { .. } => "create_user",
+            Action::AttachPolicy { .. } => "attach_policy",
+            Action::CreateAccessKey { .. } => "create_access_key",
+            Action::CreateStack => "create_stack",
+            Action::UpdateStack => "update_stack",
+            Action::RecreateStack { .. } => "recreate_stack",
+            Action::SetBoundary { .. } => "set_boundary",
+            Action::TagPrincipal { .. } => "tag_principal",
+            Action::TagPolicy { .. } => "tag_policy",
+            Action::RecreateDeletedRole => "recreate_deleted_role",
+            Action::RestoreRole { .. } => "restore_role",
+        }
+    }
+}
+
+/// The names of the actions, for tests and logs.
+pub fn names(actions: &[Action]) -> Vec<&'static str> {
+    actions.iter().map(Action::name).collect()
+}
+
+pub(super) fn list(tags: &[TagPair]) -> String {
+    tags.iter()
+        .map(TagPair::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_json_name_is_the_serde_tag() {
+        let actions = [
+            Action::CreateStack,
+            Action::RecreateStack {
+                status: "ROLLBACK_COMPLETE".into(),
+            },
+            Action::TagPrincipal {
+                who: Who::User("u".parse().unwrap()),
+                tags: vec![],
+            },
+        ];
+        for a in &actions {
+            assert_eq!(serde_json::to_value(a).unwrap()["action"], a.name());
+        }
+    }
+}
