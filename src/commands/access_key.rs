@@ -10,15 +10,17 @@ use serde::Serialize;
 use crate::aws::iam::{self, NewAccessKey, Secret};
 use crate::aws::{sts, Clients};
 use crate::error::Error;
-use crate::facts::Facts;
-use crate::inputs::{Access, AccountId, Guardrails, KmsKeyArn, PolicyName, Tier, UserName};
+use crate::facts::Caller;
+use crate::inputs::UserName;
 use crate::journal::Journal;
 use crate::output::render_policy_plan;
 use crate::plan::{self, UserInputs, UserPlan, UserState};
 use crate::prompt::Prompter;
 use crate::requests::AccessKeyRequest;
 use crate::wizard;
-use crate::{apply, detect, Context};
+
+use super::Granted;
+use crate::{apply, Context};
 
 /// What `access-key` did. The secret is here only when it goes to stdout.
 #[derive(Debug, Clone, Serialize)]
@@ -30,35 +32,16 @@ pub struct AccessKeyOutcome {
     pub secret_file: Option<PathBuf>,
     pub user_name: UserName,
     pub user_arn: String,
-    pub policy_name: PolicyName,
     pub policy_arn: String,
-    pub bucket: String,
-    pub prefix: String,
-    pub access: Access,
-    pub kms_keys: Vec<KmsKeyArn>,
-    /// True whenever a key was made; the user and policy may have been unchanged.
-    pub changed: bool,
-    pub account_id: Option<AccountId>,
-    pub bucket_region: Option<String>,
-    pub actions: Vec<String>,
     /// The command that deletes this key after the import or export.
     pub delete_command: String,
-    /// The checks run on what was made (see `verify`).
-    pub verify: crate::verify::Report,
+    /// `changed` is true whenever a key was made; the user and policy may have been unchanged.
     #[serde(flatten)]
-    pub guardrails: Guardrails,
-    pub tier: Tier,
-    /// The `ticloud` commands that start the import or export with this key; the secret is
-    /// read from `$TIDB_S3_SECRET_ACCESS_KEY`, never written into them.
-    pub next_command: Vec<String>,
+    pub granted: Granted,
 }
 
-#[derive(Debug, Clone, Serialize)]
-#[serde(untagged)]
-pub enum AccessKeyReport {
-    Plan { dry_run: bool, plan: Box<UserPlan> },
-    Done(Box<AccessKeyOutcome>),
-}
+/// The result of `access-key`.
+pub type AccessKeyReport = super::Report<UserPlan, AccessKeyOutcome>;
 
 /// Runs `access-key` end to end: resolve, detect, plan, confirm, apply.
 pub async fn run(
@@ -71,22 +54,21 @@ pub async fn run(
     let clients = super::connect_or_plan_offline(ctx).await?;
     let (inputs, secret_file, located) =
         wizard::access_key(ctx, req, prompter, clients.as_ref()).await?;
-    let region = located.region.clone();
-    let (mut facts, state): (Facts, UserState) = super::survey(ctx, clients.as_ref(), |c| {
-        gather(c, &inputs, region, ctx.dry_run)
-    })
-    .await?;
+    let bucket = super::Bucket {
+        location: &inputs.location,
+        region: located.region.clone(),
+        kms_keys: &inputs.kms_keys,
+    };
+    let (mut facts, state) =
+        super::survey(ctx, clients.as_ref(), bucket, |c| gather(c, &inputs)).await?;
     located.into_facts(&mut facts);
     let plan = plan::user(&inputs, &facts, &state)?;
     if ctx.dry_run {
-        return Ok(AccessKeyReport::Plan {
-            dry_run: true,
-            plan: Box::new(plan),
-        });
+        return Ok(AccessKeyReport::dry_run(plan));
     }
     let clients = clients.expect("connected unless dry run");
-    let actions = plan.actions.iter().map(|a| plan.describe(a)).collect();
-    wizard::present_plan(ctx, prompter, &plan.warnings, actions, false, || {
+    let actions = plan.lines();
+    wizard::present_plan(ctx, prompter, &plan.grant.warnings, actions, false, || {
         render_user_plan(ctx, &plan)
     })?;
 
@@ -118,120 +100,68 @@ pub async fn run(
             external_id: None,
             bucket_location: true,
         },
-        crate::verify::Written {
-            partition: plan.partition,
-            principal_arn: plan.user_arn.clone(),
-            trust: None,
-            permissions: plan.permissions_policy.clone(),
-            boundary: plan
-                .guardrails
-                .permissions_boundary
-                .as_ref()
-                .map(|b| b.to_string()),
-        },
+        super::written(&plan.grant, plan.user_arn.clone(), None),
         facts.bucket.clone().unwrap_or_default(),
     )
     .await;
     crate::verify::show_after_setup(ctx, &verify, inputs.access, true);
     let next_command = crate::handoff::ticloud(
         tier,
-        plan.access,
+        plan.grant.access,
         &inputs.location,
         crate::handoff::Credential::AccessKey { id: &key.id },
         cluster_id.as_ref(),
     );
     Ok(AccessKeyReport::Done(Box::new(AccessKeyOutcome {
-        verify,
         access_key_id: key.id,
         secret_access_key: (!in_file).then_some(key.secret),
         secret_file: file.path.clone(),
         user_name: plan.user_name.clone(),
         user_arn: plan.user_arn.clone(),
-        policy_name: plan.policy_name.clone(),
         policy_arn: plan.policy_arn.clone(),
-        bucket: plan.bucket.clone(),
-        prefix: plan.prefix.clone(),
-        access: plan.access,
-        kms_keys: plan.kms_keys.clone(),
-        changed: true,
-        account_id: plan.account_id.clone(),
-        bucket_region: plan.bucket_region.clone(),
-        actions: plan.actions.iter().map(|a| plan.describe(a)).collect(),
         delete_command,
-        guardrails: plan.guardrails.clone(),
-        tier,
-        next_command,
+        granted: Granted {
+            verify,
+            next_command,
+            ..Granted::of(&plan.grant, tier, true, plan.lines())
+        },
     })))
 }
 
-async fn gather(
-    clients: &Clients,
-    inputs: &UserInputs,
-    region: Option<String>,
-    dry_run: bool,
-) -> Result<(Facts, UserState), Error> {
-    let bucket = detect::bucket(
-        clients,
-        &inputs.location,
-        region,
-        &inputs.kms_keys,
-        !dry_run,
+async fn gather(clients: &Clients, inputs: &UserInputs) -> Result<(Caller, UserState), Error> {
+    let user_name = inputs.user_name.as_str();
+    let (caller, user) = tokio::join!(
+        sts::caller_identity(&clients.sts),
+        iam::get_user(&clients.iam, user_name)
     );
-    let state = async {
-        let user_name = inputs.user_name.as_str();
-        let (caller, user) = tokio::join!(
-            sts::caller_identity(&clients.sts),
-            iam::get_user(&clients.iam, user_name)
-        );
-        let caller = caller?;
-        let user = user?;
-        let arn = plan::policy_arn(
-            caller.partition,
-            caller.account.as_str(),
-            &inputs.guardrails.path,
-            &inputs.policy_name,
-        );
-        let exists = user.is_some();
-        let (policy, attached, keys) = tokio::join!(
-            iam::get_policy(&clients.iam, &arn),
-            async {
-                match exists {
-                    true => iam::attached_user_policies(&clients.iam, user_name).await,
-                    false => Ok(Vec::new()),
-                }
-            },
-            async {
-                match exists {
-                    true => iam::access_keys(&clients.iam, user_name).await,
-                    false => Ok(Vec::new()),
-                }
+    let caller = caller?;
+    let user = user?;
+    let arn = super::policy_arn(&caller, &inputs.guardrails, &inputs.policy_name);
+    let exists = user.is_some();
+    let (policy, attached, keys) = tokio::join!(
+        super::read_policy(clients, &arn),
+        async {
+            match exists {
+                true => iam::attached_user_policies(&clients.iam, user_name).await,
+                false => Ok(Vec::new()),
             }
-        );
-        let policy = policy?;
-        let policy_document = match &policy {
-            Some(p) if p.managed => {
-                iam::policy_document(&clients.iam, &p.arn, &p.default_version).await?
+        },
+        async {
+            match exists {
+                true => iam::access_keys(&clients.iam, user_name).await,
+                false => Ok(Vec::new()),
             }
-            _ => None,
-        };
-        Ok::<_, Error>((
-            caller,
-            UserState {
-                user,
-                policy,
-                policy_document,
-                attached: attached?.contains(&arn),
-                keys: keys?,
-            },
-        ))
+        }
+    );
+    let (policy, policy_document) = policy?;
+    let state = UserState {
+        user,
+        policy,
+        policy_document,
+        attached: attached?.contains(&arn),
+        keys: keys?,
     };
-    let (bucket, state) = tokio::join!(bucket, state);
-    let (caller, state) = state?;
-    let mut bucket = bucket?;
-    bucket
-        .settle_aws_managed_key(clients, inputs.location.bucket(), caller.account.as_str())
-        .await?;
-    Ok((Facts::detected(caller, bucket), state))
+    Ok((caller, state))
 }
 
 /// The `--secret-file`: created (empty, mode 0600) before the key exists, so that a file that
@@ -306,7 +236,7 @@ async fn apply(
 ) -> Result<NewAccessKey, Error> {
     file.create()?;
     let step = ctx.ui.step(format!("Applying to user {}", plan.user_name));
-    let made = apply::execute(clients, &plan.actions, journal, &ctx.stop)
+    let made = apply::execute(clients, &plan.grant.actions, journal, &ctx.stop)
         .await
         .map(|key| key.expect("an access-key plan makes a key"));
     // A stop asked for during the last request still undoes the run: the key is never shown.
@@ -317,7 +247,7 @@ async fn apply(
     });
     match written {
         Ok(key) => {
-            step.done(&format!("{} change(s)", plan.actions.len()));
+            step.done(&format!("{} change(s)", plan.grant.actions.len()));
             Ok(key)
         }
         Err(e) => {
@@ -328,32 +258,32 @@ async fn apply(
 }
 
 pub fn render_user_plan(ctx: &Context, plan: &UserPlan) -> String {
-    let actions: Vec<String> = plan.actions.iter().map(|a| plan.describe(a)).collect();
+    let actions = plan.lines();
     render_policy_plan(
         &ctx.ui,
-        plan.account_id.as_ref(),
-        plan.partition,
-        &plan.detected,
-        &plan.warnings,
+        plan.grant.account_id.as_ref(),
+        plan.grant.partition,
+        &plan.grant.detected,
+        &plan.grant.warnings,
         &[
             format!(
                 "give an IAM user {} access to s3://{}/{}",
-                plan.access,
-                plan.bucket,
-                if plan.prefix.is_empty() {
+                plan.grant.access,
+                plan.grant.bucket,
+                if plan.grant.prefix.is_empty() {
                     String::new()
                 } else {
-                    format!("{}/", plan.prefix)
+                    format!("{}/", plan.grant.prefix)
                 }
             ),
             format!("user:   {} ({})", plan.user_name, plan.user_arn),
-            format!("policy: {} ({})", plan.policy_name, plan.policy_arn),
+            format!("policy: {} ({})", plan.grant.policy_name, plan.policy_arn),
         ],
         &actions,
         &[crate::output::Shown {
             title: "Permissions policy",
-            now: plan.current_permissions.as_ref(),
-            planned: &plan.permissions_policy,
+            now: plan.grant.current_permissions.as_ref(),
+            planned: &plan.grant.permissions_policy,
             grants: true,
         }],
     )
@@ -396,18 +326,18 @@ pub fn next_steps(ctx: &Context, report: &AccessKeyReport) {
         return;
     };
     let console = crate::handoff::console(
-        o.tier,
-        o.access,
+        o.granted.tier,
+        o.granted.access,
         crate::handoff::Credential::AccessKey {
             id: &o.access_key_id,
         },
     );
     ctx.ui.info(format!("Next: {console}."));
-    if !o.next_command.is_empty() {
+    if !o.granted.next_command.is_empty() {
         ctx.ui.info(format!(
             "Or with the TiDB Cloud CLI, after `read -rs {}` and pasting the secret:\n  {}",
             crate::handoff::SECRET_VARIABLE,
-            o.next_command.join("\n  ")
+            o.granted.next_command.join("\n  ")
         ));
     }
     ctx.ui.info(format!(
@@ -424,29 +354,29 @@ pub fn next_steps(ctx: &Context, report: &AccessKeyReport) {
 
 /// The flags that repeat this setup without a question: for CI. No secret is in it.
 pub fn ci_command(ctx: &Context, o: &AccessKeyOutcome) -> String {
-    let uri = crate::output::uri(&o.bucket, &o.prefix);
+    let uri = crate::output::uri(&o.granted.bucket, &o.granted.prefix);
     let mut words: Vec<String> = [
         "serverless-s3-setup",
         "access-key",
         "--uri",
         &uri,
         "--access",
-        o.access.as_str(),
+        o.granted.access.as_str(),
         "--user-name",
         o.user_name.as_str(),
         "--policy-name",
-        o.policy_name.as_str(),
+        o.granted.policy_name.as_str(),
     ]
     .map(str::to_string)
     .to_vec();
     // The tier names the console path in the hand-off; a rerun tells the same.
-    if o.tier != crate::inputs::Tier::default() {
-        words.extend(["--tier".into(), o.tier.to_string()]);
+    if o.granted.tier != crate::inputs::Tier::default() {
+        words.extend(["--tier".into(), o.granted.tier.to_string()]);
     }
-    for key in &o.kms_keys {
+    for key in &o.granted.kms_keys {
         words.extend(["--kms-key".into(), key.to_string()]);
     }
-    words.extend(o.guardrails.flags());
+    words.extend(o.granted.guardrails.flags());
     words.extend(crate::output::connection_flags(&ctx.conn, None));
     words.push("--yes".into());
     crate::output::command_line(words.iter().map(String::as_str))

@@ -5,11 +5,101 @@ pub mod access_key;
 pub mod role;
 pub mod teardown;
 
-use crate::aws::Clients;
+use serde::Serialize;
+
+use serde_json::Value;
+
+use crate::aws::{iam, Clients};
+use crate::detect;
 use crate::error::Error;
-use crate::facts;
+use crate::facts::{Caller, Facts, PolicyInfo};
+use crate::inputs::{Access, AccountId, Guardrails, KmsKeyArn, PolicyName, S3Location, Tier};
 use crate::journal::{Journal, Undo};
+use crate::plan::Grant;
 use crate::Context;
+
+/// What a command reports: the plan alone under `--dry-run`, otherwise what was done.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum Report<P, O> {
+    Plan { dry_run: bool, plan: Box<P> },
+    Done(Box<O>),
+}
+
+impl<P, O> Report<P, O> {
+    /// What `--dry-run` reports: the plan, and nothing done.
+    pub fn dry_run(plan: P) -> Self {
+        Report::Plan {
+            dry_run: true,
+            plan: Box::new(plan),
+        }
+    }
+}
+
+/// What a setup wrote, for the read-back after it.
+fn written(
+    grant: &Grant,
+    principal_arn: String,
+    trust: Option<serde_json::Value>,
+) -> crate::verify::Written {
+    crate::verify::Written {
+        partition: grant.partition,
+        principal_arn,
+        trust,
+        permissions: grant.permissions_policy.clone(),
+        boundary: grant
+            .guardrails
+            .permissions_boundary
+            .as_ref()
+            .map(ToString::to_string),
+    }
+}
+
+/// What a role's and a user's outcome share, flattened into both so the JSON keys stay.
+#[derive(Debug, Clone, Serialize)]
+pub struct Granted {
+    pub policy_name: PolicyName,
+    pub bucket: String,
+    pub prefix: String,
+    pub access: Access,
+    pub kms_keys: Vec<KmsKeyArn>,
+    /// Whether this run changed anything in AWS.
+    pub changed: bool,
+    pub account_id: Option<AccountId>,
+    pub bucket_region: Option<String>,
+    /// What this run did, in order; empty when nothing changed.
+    pub actions: Vec<String>,
+    /// The checks run on what was made (see `verify`).
+    pub verify: crate::verify::Report,
+    #[serde(flatten)]
+    pub guardrails: Guardrails,
+    pub tier: Tier,
+    /// The `ticloud` commands that start the import or export (none for the tiers
+    /// `ticloud serverless` does not serve). An access key's secret is read from
+    /// `$TIDB_S3_SECRET_ACCESS_KEY`, never written into them.
+    pub next_command: Vec<String>,
+}
+
+impl Granted {
+    /// The outcome of a plan: `actions` are the lines of what was done, when anything was.
+    pub fn of(grant: &Grant, tier: Tier, changed: bool, actions: Vec<String>) -> Granted {
+        Granted {
+            policy_name: grant.policy_name.clone(),
+            bucket: grant.bucket.clone(),
+            prefix: grant.prefix.clone(),
+            access: grant.access,
+            kms_keys: grant.kms_keys.clone(),
+            changed,
+            account_id: grant.account_id.clone(),
+            bucket_region: grant.bucket_region.clone(),
+            actions: if changed { actions } else { Vec::new() },
+            verify: crate::verify::Report::pending(),
+            guardrails: grant.guardrails.clone(),
+            tier,
+            next_command: Vec::new(),
+        }
+    }
+}
 
 /// Connects to AWS. Under `--dry-run`, missing credentials mean planning without AWS (`None`).
 pub(crate) async fn connect_or_plan_offline(ctx: &Context) -> Result<Option<Clients>, Error> {
@@ -26,33 +116,83 @@ pub(crate) async fn connect_or_plan_offline(ctx: &Context) -> Result<Option<Clie
     }
 }
 
-/// Reads what a plan needs, behind a spinner; without AWS, only what the flags tell.
+/// The bucket to read for a plan.
+pub(crate) struct Bucket<'a> {
+    pub location: &'a S3Location,
+    /// The bucket's region, when the URI's check already read it.
+    pub region: Option<String>,
+    pub kms_keys: &'a [KmsKeyArn],
+}
+
+/// Reads what a plan needs, behind a spinner: the bucket, and together with it the caller and
+/// what exists (`state`). Without AWS, only what the flags tell.
 pub(crate) async fn survey<'a, S, Fut>(
     ctx: &Context,
     clients: Option<&'a Clients>,
-    gather: impl FnOnce(&'a Clients) -> Fut,
-) -> Result<(facts::Facts, S), Error>
+    bucket: Bucket<'_>,
+    state: impl FnOnce(&'a Clients) -> Fut,
+) -> Result<(Facts, S), Error>
 where
     S: Default,
-    Fut: std::future::Future<Output = Result<(facts::Facts, S), Error>>,
+    Fut: std::future::Future<Output = Result<(Caller, S), Error>>,
 {
     let Some(clients) = clients else {
-        let facts = facts::Facts {
+        let facts = Facts {
             bucket_region: ctx.conn.region.clone(),
             region: ctx.conn.region.clone(),
-            ..facts::Facts::default()
+            ..Facts::default()
         };
         return Ok((facts, S::default()));
     };
     let step = ctx
         .ui
         .step("Checking the bucket, the account and existing resources");
-    let found = gather(clients).await;
+    let found = async {
+        let probe = detect::bucket(
+            clients,
+            bucket.location,
+            bucket.region,
+            bucket.kms_keys,
+            !ctx.dry_run,
+        );
+        let (found, state) = tokio::join!(probe, state(clients));
+        // Credential and identity problems explain everything else, so they come first.
+        let (caller, state) = state?;
+        let mut found = found?;
+        found
+            .settle_aws_managed_key(clients, bucket.location.bucket(), caller.account.as_str())
+            .await?;
+        let mut facts = Facts::detected(caller, found);
+        facts.region = Some(clients.region().to_string());
+        Ok((facts, state))
+    }
+    .await;
     match &found {
         Ok(_) => step.done("done"),
         Err(_) => step.fail(),
     }
     found
+}
+
+/// The tool's managed policy of this name, as the caller's account holds it, with its
+/// default version's document when the tool made it.
+pub(crate) async fn read_policy(
+    clients: &Clients,
+    arn: &str,
+) -> Result<(Option<PolicyInfo>, Option<Value>), Error> {
+    let policy = iam::get_policy(&clients.iam, arn).await?;
+    let document = match &policy {
+        Some(p) if p.managed => {
+            iam::policy_document(&clients.iam, &p.arn, &p.default_version).await?
+        }
+        _ => None,
+    };
+    Ok((policy, document))
+}
+
+/// Where the managed policy of this name is in the caller's account.
+pub(crate) fn policy_arn(caller: &Caller, guard: &Guardrails, name: &PolicyName) -> String {
+    crate::plan::policy_arn(caller.partition, caller.account.as_str(), &guard.path, name)
 }
 
 /// Undoes what the journal holds after `err`, and folds the outcome into the error the user sees.

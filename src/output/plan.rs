@@ -12,8 +12,8 @@ pub fn render_role_plan(ui: &Ui, plan: &RolePlan) -> String {
         format!(
             "give TiDB Cloud ({}) {} access to {}",
             plan.tidb_account_id,
-            plan.access,
-            uri(&plan.bucket, &plan.prefix)
+            plan.grant.access,
+            uri(&plan.grant.bucket, &plan.grant.prefix)
         ),
         format!("role:   {} ({})", plan.role_name, plan.role_arn),
     ];
@@ -21,14 +21,14 @@ pub fn render_role_plan(ui: &Ui, plan: &RolePlan) -> String {
         (Some(stack), _) => {
             summary.push(format!(
                 "policy: {} (inline, in the role)",
-                plan.policy_name
+                plan.grant.policy_name
             ));
             summary.push(format!(
                 "stack:  {stack} in {} (CloudFormation, template `serverless-s3-setup template`)",
                 plan.stack_region.as_deref().unwrap_or("the default region")
             ));
         }
-        (None, Some(arn)) => summary.push(format!("policy: {} ({arn})", plan.policy_name)),
+        (None, Some(arn)) => summary.push(format!("policy: {} ({arn})", plan.grant.policy_name)),
         (None, None) => {}
     }
     summary.push(format!(
@@ -51,8 +51,8 @@ pub fn render_role_plan(ui: &Ui, plan: &RolePlan) -> String {
             },
         );
     }
-    let actions: Vec<String> = plan.actions.iter().map(|a| plan.describe(a)).collect();
-    let drift = plan.actions.iter().find_map(|a| match a {
+    let actions = plan.lines();
+    let drift = plan.grant.actions.iter().find_map(|a| match a {
         crate::plan::Action::RestoreRole { drift } => Some(drift),
         _ => None,
     });
@@ -62,15 +62,15 @@ pub fn render_role_plan(ui: &Ui, plan: &RolePlan) -> String {
         Some(_) => (None, None),
         None => (
             plan.current_trust.as_ref(),
-            plan.current_permissions.as_ref(),
+            plan.grant.current_permissions.as_ref(),
         ),
     };
     let mut text = render_policy_plan(
         ui,
-        plan.account_id.as_ref(),
-        plan.partition,
-        &plan.detected,
-        &plan.warnings,
+        plan.grant.account_id.as_ref(),
+        plan.grant.partition,
+        &plan.grant.detected,
+        &plan.grant.warnings,
         &summary,
         &actions,
         &[
@@ -83,7 +83,7 @@ pub fn render_role_plan(ui: &Ui, plan: &RolePlan) -> String {
             Shown {
                 title: "Permissions policy",
                 now: permissions_now,
-                planned: &plan.permissions_policy,
+                planned: &plan.grant.permissions_policy,
                 grants: true,
             },
         ],

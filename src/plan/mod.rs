@@ -6,12 +6,14 @@
 //! [`crate::facts`]; nothing here calls AWS, asks a question or prints.
 
 mod action;
+mod grant;
 mod role;
 mod stack;
 mod trust;
 mod user;
 
 pub use action::{names, Action, PolicyWrite, Who};
+pub use grant::Grant;
 pub use role::{role, RolePlan};
 pub use stack::{parameters as stack_parameters, Drift};
 pub use trust::{trust_change, TrustChange};
@@ -123,6 +125,26 @@ pub(super) fn guardrail_actions(
     Ok(actions)
 }
 
+/// What a role or user that exists already lacks: its guardrails, and `attach` unless the
+/// policy is `attached`.
+pub(super) fn existing(
+    guard: &Guardrails,
+    attach: Action,
+    attached: bool,
+    arn: &str,
+    boundary: Option<&str>,
+    tags: &[(String, String)],
+) -> Result<Vec<Action>, Error> {
+    let Action::AttachPolicy { to, .. } = &attach else {
+        unreachable!("an attachment names whom it attaches to")
+    };
+    let mut actions = guardrail_actions(guard, to, arn, boundary, tags, to.flag())?;
+    if !attached {
+        actions.push(attach);
+    }
+    Ok(actions)
+}
+
 /// The tags that `current` lacks or holds with another value.
 pub(super) fn missing_tags<'a>(
     wanted: impl Iterator<Item = &'a TagPair>,
@@ -154,6 +176,20 @@ pub fn policy_arn(
     name: &PolicyName,
 ) -> String {
     format!("arn:{partition}:iam::{account}:policy{path}{name}")
+}
+
+/// The managed policy's ARN: the existing policy's, or where it will be made.
+pub(super) fn managed_policy_arn(
+    existing: Option<&PolicyInfo>,
+    partition: Partition,
+    account: &str,
+    guard: &Guardrails,
+    name: &PolicyName,
+) -> String {
+    existing.map_or_else(
+        || policy_arn(partition, account, &guard.path, name),
+        |p| p.arn.clone(),
+    )
 }
 
 /// What to do with the permissions policy: create it, update it, or nothing. A same-named

@@ -7,16 +7,14 @@ use serde_json::Value;
 
 use crate::error::Error;
 use crate::facts::{Facts, RoleInfo};
-use crate::inputs::{
-    Access, AccountId, ExternalId, Guardrails, KmsKeyArn, Partition, PolicyName, RoleName,
-    StackName, Tier,
-};
+use crate::inputs::{AccountId, ExternalId, RoleName, StackName, Tier};
 use crate::policy;
 
+use super::grant::{Grant, Granting};
 use super::stack::{self, stack_actions};
 use super::trust::trust_change;
 use super::{
-    guardrail_actions, policy_action, policy_arn, policy_tag_action, Action, Documents, Method,
+    existing, managed_policy_arn, policy_action, policy_tag_action, Action, Documents, Method,
     PolicyWrite, RoleInputs, RoleState, TrustChange, Who, ACCOUNT_PLACEHOLDER,
 };
 
@@ -24,15 +22,7 @@ use super::{
 #[derive(Debug, Clone, Serialize)]
 pub struct RolePlan {
     pub method: Method,
-    pub bucket: String,
-    pub prefix: String,
-    pub access: Access,
-    pub partition: Partition,
-    /// The caller's account; `None` when planning without credentials.
-    pub account_id: Option<AccountId>,
-    pub bucket_region: Option<String>,
     pub role_name: RoleName,
-    pub policy_name: PolicyName,
     pub role_arn: String,
     /// The managed policy's ARN; `None` for a stack, whose role carries an inline policy.
     pub policy_arn: Option<String>,
@@ -48,28 +38,26 @@ pub struct RolePlan {
     #[serde(flatten)]
     pub trust_change: TrustChange,
     pub tier: Tier,
-    pub kms_keys: Vec<KmsKeyArn>,
     pub trust_policy: Value,
-    pub permissions_policy: Value,
-    /// The trust and permissions policies as AWS holds them now, for an update's diff.
+    /// The trust policy as AWS holds it now, for an update's diff.
     #[serde(skip)]
     pub current_trust: Option<Value>,
-    #[serde(skip)]
-    pub current_permissions: Option<Value>,
-    pub actions: Vec<Action>,
-    pub detected: Vec<String>,
-    pub warnings: Vec<String>,
     #[serde(flatten)]
-    pub guardrails: Guardrails,
+    pub grant: Grant,
 }
 
 impl RolePlan {
     pub fn changes(&self) -> bool {
-        !self.actions.is_empty()
+        self.grant.changes()
     }
 
     pub fn describe(&self, action: &Action) -> String {
         action.describe(&format!("role {}", self.role_name))
+    }
+
+    /// One line per change, for the plan, the `--yes` lines and the outcome.
+    pub fn lines(&self) -> Vec<String> {
+        self.grant.lines(&format!("role {}", self.role_name))
     }
 
     /// The managed policy's ARN, which every `--method iam` plan has.
@@ -108,16 +96,12 @@ pub fn role(
         .map_or(ACCOUNT_PLACEHOLDER, AccountId::as_str);
 
     let policy_arn = (method == Method::Iam).then(|| {
-        state.policy.as_ref().map_or_else(
-            || {
-                policy_arn(
-                    partition,
-                    account,
-                    &inputs.guardrails.path,
-                    &inputs.policy_name,
-                )
-            },
-            |p| p.arn.clone(),
+        managed_policy_arn(
+            state.policy.as_ref(),
+            partition,
+            account,
+            &inputs.guardrails,
+            &inputs.policy_name,
         )
     });
     let mut stack_parameters = BTreeMap::new();
@@ -163,42 +147,37 @@ pub fn role(
                 inputs.guardrails.path, inputs.role_name
             )
         });
+    let current_permissions = match method {
+        Method::Iam => state.policy_document.clone(),
+        Method::Cloudformation => state.inline.as_ref().and_then(|inline| {
+            inline
+                .iter()
+                .find(|(name, _)| name == inputs.policy_name.as_str())
+                .and_then(|(_, doc)| doc.clone())
+        }),
+    };
     Ok(RolePlan {
         method,
-        bucket: inputs.location.bucket().to_string(),
-        prefix: inputs.location.prefix().to_string(),
-        access: inputs.access,
-        partition,
-        account_id: facts.account.clone(),
-        bucket_region: facts.bucket_region.clone(),
         role_arn,
         policy_arn,
         stack_name: inputs.stack_name.clone(),
         stack_region: inputs.stack_name.as_ref().and(facts.region.clone()),
         stack_parameters,
         role_name: inputs.role_name.clone(),
-        policy_name: inputs.policy_name.clone(),
         tidb_account_id: inputs.tidb_account.clone(),
         external_id: inputs.external_id.clone(),
         trust_change,
         tier: inputs.tier,
-        kms_keys,
         trust_policy: trust,
-        permissions_policy: permissions,
         current_trust: state.role.as_ref().and_then(|r| r.trust.clone()),
-        current_permissions: match method {
-            Method::Iam => state.policy_document.clone(),
-            Method::Cloudformation => state.inline.as_ref().and_then(|inline| {
-                inline
-                    .iter()
-                    .find(|(name, _)| name == inputs.policy_name.as_str())
-                    .and_then(|(_, doc)| doc.clone())
-            }),
-        },
-        actions,
-        detected: facts.findings.clone(),
-        warnings: facts.warnings.clone(),
-        guardrails: inputs.guardrails.clone(),
+        grant: Grant::new(
+            Granting::from(inputs),
+            facts,
+            kms_keys,
+            permissions,
+            current_permissions,
+            actions,
+        ),
     })
 }
 
@@ -249,17 +228,14 @@ fn iam_role_actions(
                     trusted: trusted.to_string(),
                 });
             }
-            actions.extend(guardrail_actions(
+            actions.extend(existing(
                 &inputs.guardrails,
-                &who,
+                attach,
+                state.attached,
                 &r.arn,
                 r.boundary.as_deref(),
                 &r.tags,
-                "--role-name",
             )?);
-            if !state.attached {
-                actions.push(attach);
-            }
         }
         None => actions.extend([
             Action::CreateRole {
@@ -278,4 +254,15 @@ fn iam_role_actions(
     }
     actions.extend(policy_tag_action(write, state.policy.as_ref()));
     Ok(actions)
+}
+
+impl<'a> From<&'a RoleInputs> for Granting<'a> {
+    fn from(inputs: &'a RoleInputs) -> Self {
+        Granting {
+            location: &inputs.location,
+            access: inputs.access,
+            policy_name: &inputs.policy_name,
+            guardrails: &inputs.guardrails,
+        }
+    }
 }

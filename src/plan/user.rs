@@ -5,13 +5,12 @@ use serde_json::Value;
 
 use crate::error::Error;
 use crate::facts::{AccessKeyInfo, Facts, PolicyInfo, UserInfo};
-use crate::inputs::{
-    Access, AccountId, Guardrails, KmsKeyArn, Partition, PolicyName, S3Location, UserName,
-};
+use crate::inputs::{Access, AccountId, Guardrails, KmsKeyArn, PolicyName, S3Location, UserName};
 use crate::policy;
 
+use super::grant::{Grant, Granting};
 use super::{
-    guardrail_actions, policy_action, policy_arn, policy_tag_action, Action, PolicyWrite, Who,
+    existing, managed_policy_arn, policy_action, policy_tag_action, Action, PolicyWrite, Who,
     ACCOUNT_PLACEHOLDER,
 };
 
@@ -39,33 +38,23 @@ pub struct UserState {
 /// The access-key setup, fully worked out.
 #[derive(Debug, Clone, Serialize)]
 pub struct UserPlan {
-    pub bucket: String,
-    pub prefix: String,
-    pub access: Access,
-    pub partition: Partition,
-    pub account_id: Option<AccountId>,
-    pub bucket_region: Option<String>,
     pub user_name: UserName,
-    pub policy_name: PolicyName,
     pub user_arn: String,
     pub policy_arn: String,
-    pub kms_keys: Vec<KmsKeyArn>,
-    pub permissions_policy: Value,
-    /// The policy as AWS holds it now, for an update's diff.
-    #[serde(skip)]
-    pub current_permissions: Option<Value>,
     /// The user's keys before this run.
     pub existing_keys: Vec<AccessKeyInfo>,
-    pub actions: Vec<Action>,
-    pub detected: Vec<String>,
-    pub warnings: Vec<String>,
     #[serde(flatten)]
-    pub guardrails: Guardrails,
+    pub grant: Grant,
 }
 
 impl UserPlan {
     pub fn describe(&self, action: &Action) -> String {
         action.describe(&format!("user {}", self.user_name))
+    }
+
+    /// One line per change, for the plan, the `--yes` lines and the outcome.
+    pub fn lines(&self) -> Vec<String> {
+        self.grant.lines(&format!("user {}", self.user_name))
     }
 }
 
@@ -83,16 +72,12 @@ pub fn user(inputs: &UserInputs, facts: &Facts, state: &UserState) -> Result<Use
         .account
         .as_ref()
         .map_or(ACCOUNT_PLACEHOLDER, AccountId::as_str);
-    let policy_arn = state.policy.as_ref().map_or_else(
-        || {
-            policy_arn(
-                partition,
-                account,
-                &inputs.guardrails.path,
-                &inputs.policy_name,
-            )
-        },
-        |p| p.arn.clone(),
+    let policy_arn = managed_policy_arn(
+        state.policy.as_ref(),
+        partition,
+        account,
+        &inputs.guardrails,
+        &inputs.policy_name,
     );
     let write = PolicyWrite {
         name: inputs.policy_name.clone(),
@@ -129,17 +114,14 @@ pub fn user(inputs: &UserInputs, facts: &Facts, state: &UserState) -> Result<Use
             })
         }
         Some(u) => {
-            actions.extend(guardrail_actions(
+            actions.extend(existing(
                 &inputs.guardrails,
-                &who,
+                attach,
+                state.attached,
                 &u.arn,
                 u.boundary.as_deref(),
                 &u.tags,
-                "--user-name",
             )?);
-            if !state.attached {
-                actions.push(attach);
-            }
         }
         None => actions.extend([
             Action::CreateUser {
@@ -161,12 +143,6 @@ pub fn user(inputs: &UserInputs, facts: &Facts, state: &UserState) -> Result<Use
         before: state.keys.iter().map(|k| k.id.clone()).collect(),
     });
     Ok(UserPlan {
-        bucket: inputs.location.bucket().to_string(),
-        prefix: inputs.location.prefix().to_string(),
-        access: inputs.access,
-        partition,
-        account_id: facts.account.clone(),
-        bucket_region: facts.bucket_region.clone(),
         user_arn: state.user.as_ref().map_or_else(
             || {
                 format!(
@@ -178,14 +154,25 @@ pub fn user(inputs: &UserInputs, facts: &Facts, state: &UserState) -> Result<Use
         ),
         policy_arn,
         user_name: inputs.user_name.clone(),
-        policy_name: inputs.policy_name.clone(),
-        kms_keys,
-        permissions_policy: permissions,
-        current_permissions: state.policy_document.clone(),
         existing_keys: state.keys.clone(),
-        actions,
-        detected: facts.findings.clone(),
-        warnings: facts.warnings.clone(),
-        guardrails: inputs.guardrails.clone(),
+        grant: Grant::new(
+            Granting::from(inputs),
+            facts,
+            kms_keys,
+            permissions,
+            state.policy_document.clone(),
+            actions,
+        ),
     })
+}
+
+impl<'a> From<&'a UserInputs> for Granting<'a> {
+    fn from(inputs: &'a UserInputs) -> Self {
+        Granting {
+            location: &inputs.location,
+            access: inputs.access,
+            policy_name: &inputs.policy_name,
+            guardrails: &inputs.guardrails,
+        }
+    }
 }

@@ -6,17 +6,17 @@ use crate::aws::cloudformation;
 use crate::aws::iam;
 use crate::aws::{sts, Clients};
 use crate::error::Error;
-use crate::facts::{BucketFacts, Caller, Facts};
-use crate::inputs::{
-    Access, AccountId, ExternalId, Guardrails, KmsKeyArn, PolicyName, RoleName, StackName, Tier,
-};
+use crate::facts::Caller;
+use crate::inputs::{AccountId, ExternalId, RoleName, StackName};
 use crate::journal::Journal;
 use crate::output::render_role_plan;
 use crate::plan::{self, Method, RoleInputs, RolePlan, RoleState};
 use crate::prompt::Prompter;
 use crate::requests::RoleRequest;
 use crate::wizard;
-use crate::{apply, detect, Context};
+
+use super::Granted;
+use crate::{apply, Context};
 
 mod stack;
 mod text;
@@ -32,19 +32,9 @@ pub struct RoleOutcome {
     /// The managed policy; `None` for a stack, whose role carries an inline policy.
     pub policy_arn: Option<String>,
     pub role_name: RoleName,
-    pub policy_name: PolicyName,
-    pub bucket: String,
-    pub prefix: String,
-    pub access: Access,
-    pub kms_keys: Vec<KmsKeyArn>,
-    pub changed: bool,
     pub method: Method,
-    pub account_id: Option<AccountId>,
-    pub bucket_region: Option<String>,
     pub tidb_account_id: AccountId,
     pub external_id: Option<ExternalId>,
-    /// What this run did, in order; empty when nothing changed.
-    pub actions: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stack_name: Option<StackName>,
     /// Where the stack is: stacks are regional, roles global.
@@ -52,28 +42,17 @@ pub struct RoleOutcome {
     pub stack_region: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stack_id: Option<String>,
-    /// The checks run on what was made (see `verify`).
-    pub verify: crate::verify::Report,
-    #[serde(flatten)]
-    pub guardrails: Guardrails,
-    pub tier: Tier,
     /// Every external ID the role trusts now, this cluster's among them.
     pub external_ids: Vec<ExternalId>,
     /// Who lost access to the role in this run.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub losing_access: Vec<String>,
-    /// The `ticloud` commands that start the import or export with this role (none for the
-    /// tiers `ticloud serverless` does not serve).
-    pub next_command: Vec<String>,
+    #[serde(flatten)]
+    pub granted: Granted,
 }
 
-/// The result of `role`: the plan alone under `--dry-run`, otherwise what was done.
-#[derive(Debug, Clone, Serialize)]
-#[serde(untagged)]
-pub enum RoleReport {
-    Plan { dry_run: bool, plan: Box<RolePlan> },
-    Done(Box<RoleOutcome>),
-}
+/// The result of `role`.
+pub type RoleReport = super::Report<RolePlan, RoleOutcome>;
 
 /// Runs `role` end to end: resolve, detect, plan, confirm, apply.
 pub async fn run(
@@ -91,23 +70,24 @@ pub async fn run(
             "--no-external-id: without an external ID, every cluster in the TiDB Cloud project can assume this role (the confused-deputy risk)",
         );
     }
-    let region = located.region.clone();
-    let (mut facts, state): (Facts, RoleState) = super::survey(ctx, clients.as_ref(), |c| {
-        gather(c, method, &inputs, region, ctx.dry_run)
+    let bucket = super::Bucket {
+        location: &inputs.location,
+        region: located.region.clone(),
+        kms_keys: &inputs.kms_keys,
+    };
+    let (mut facts, state) = super::survey(ctx, clients.as_ref(), bucket, |c| {
+        gather(c, method, &inputs)
     })
     .await?;
     located.into_facts(&mut facts);
     let plan = plan::role(method, &inputs, &facts, &state)?;
     if ctx.dry_run {
-        return Ok(RoleReport::Plan {
-            dry_run: true,
-            plan: Box::new(plan),
-        });
+        return Ok(RoleReport::dry_run(plan));
     }
     let clients = clients.expect("connected unless dry run");
-    let actions = plan.actions.iter().map(|a| plan.describe(a)).collect();
+    let actions = plan.lines();
     // Who loses access is said even when no one is asked.
-    let mut warnings = plan.warnings.clone();
+    let mut warnings = plan.grant.warnings.clone();
     warnings.extend(
         plan.trust_change
             .losing_access
@@ -145,52 +125,34 @@ pub async fn run(
         Ok(None) => (plan.changes(), None),
         Err(err) => return Err(super::undo(ctx, &clients, &mut journal, err).await),
     };
-    let outcome = RoleOutcome {
+    let mut outcome = RoleOutcome {
         role_arn: stack
             .as_ref()
             .and_then(|s| s.outputs.get("RoleArn").cloned())
             .unwrap_or_else(|| plan.role_arn.clone()),
         policy_arn: plan.policy_arn.clone(),
         role_name: plan.role_name.clone(),
-        policy_name: plan.policy_name.clone(),
-        bucket: plan.bucket.clone(),
-        prefix: plan.prefix.clone(),
-        access: plan.access,
-        kms_keys: plan.kms_keys.clone(),
-        changed,
         method,
-        account_id: plan.account_id.clone(),
-        bucket_region: plan.bucket_region.clone(),
         tidb_account_id: plan.tidb_account_id.clone(),
         external_id: plan.external_id.clone(),
-        actions: match changed {
-            true => plan.actions.iter().map(|a| plan.describe(a)).collect(),
-            false => Vec::new(),
-        },
         stack_name: plan.stack_name.clone(),
         stack_region: plan.stack_region.clone(),
         stack_id: stack.map(|s| s.id),
-        verify: crate::verify::Report::pending(),
-        guardrails: plan.guardrails.clone(),
-        tier: plan.tier,
         external_ids: plan.trust_change.external_ids.clone(),
         losing_access: match changed {
             true => plan.trust_change.losing_access.clone(),
             false => Vec::new(),
         },
-        next_command: Vec::new(),
+        granted: Granted::of(&plan.grant, plan.tier, changed, plan.lines()),
     };
     let next_command = crate::handoff::ticloud(
         plan.tier,
-        plan.access,
+        plan.grant.access,
         &inputs.location,
         crate::handoff::Credential::RoleArn(&outcome.role_arn),
         cluster_id.as_ref(),
     );
-    let outcome = RoleOutcome {
-        next_command,
-        ..outcome
-    };
+    outcome.granted.next_command = next_command;
     let subject = crate::verify::Subject::Role {
         arn: outcome.role_arn.clone(),
         name: outcome.role_name.to_string(),
@@ -202,29 +164,25 @@ pub async fn run(
         external_id: inputs.external_id.clone(),
         bucket_location: inputs.tier.reads_bucket_location(),
     };
-    let outcome = RoleOutcome {
-        verify: crate::verify::after_setup(
-            &clients,
-            &subject,
-            &expectations,
-            crate::verify::Written {
-                partition: plan.partition,
-                principal_arn: outcome.role_arn.clone(),
-                trust: Some(plan.trust_policy.clone()),
-                permissions: plan.permissions_policy.clone(),
-                boundary: plan
-                    .guardrails
-                    .permissions_boundary
-                    .as_ref()
-                    .map(|b| b.to_string()),
-            },
-            facts.bucket.clone().unwrap_or_default(),
-        )
-        .await,
-        ..outcome
-    };
-    crate::verify::show_after_setup(ctx, &outcome.verify, outcome.access, outcome.changed);
-    if !outcome.changed {
+    outcome.granted.verify = crate::verify::after_setup(
+        &clients,
+        &subject,
+        &expectations,
+        super::written(
+            &plan.grant,
+            outcome.role_arn.clone(),
+            Some(plan.trust_policy.clone()),
+        ),
+        facts.bucket.clone().unwrap_or_default(),
+    )
+    .await;
+    crate::verify::show_after_setup(
+        ctx,
+        &outcome.granted.verify,
+        outcome.granted.access,
+        outcome.granted.changed,
+    );
+    if !outcome.granted.changed {
         ctx.ui.info(match &outcome.stack_name {
             Some(stack) => format!(
                 "unchanged: stack {stack} and role {} already match",
@@ -232,132 +190,74 @@ pub async fn run(
             ),
             None => format!(
                 "unchanged: role {} and policy {} already match",
-                outcome.role_name, outcome.policy_name
+                outcome.role_name, outcome.granted.policy_name
             ),
         });
     }
     Ok(RoleReport::Done(Box::new(outcome)))
 }
 
-/// Reads the caller, the bucket and the current role and policy, with independent requests
-/// in flight together.
+/// Reads the caller and the current role and policy, or stack, with independent requests in
+/// flight together.
 async fn gather(
     clients: &Clients,
     method: Method,
     inputs: &RoleInputs,
-    region: Option<String>,
-    dry_run: bool,
-) -> Result<(Facts, RoleState), Error> {
-    let bucket = detect::bucket(
-        clients,
-        &inputs.location,
-        region,
-        &inputs.kms_keys,
-        !dry_run,
-    );
+) -> Result<(Caller, RoleState), Error> {
+    let role_name = inputs.role_name.as_str();
     if method == Method::Cloudformation {
-        let state = async {
-            let stack_name = inputs.stack_name.as_ref().expect("resolved").as_str();
-            let (caller, role, stack) = tokio::join!(
-                sts::caller_identity(&clients.sts),
-                iam::get_role(&clients.iam, inputs.role_name.as_str()),
-                cloudformation::describe_stack(&clients.cfn, stack_name)
-            );
-            let (caller, mut role, stack) = (caller?, role?, stack?);
-            // A stack without its role may be one another run is making right now: the role
-            // is read again, after the stack, so that "deleted" is not a race between reads.
-            if let (Some(_), None) = (&stack, &role) {
-                role = iam::get_role(&clients.iam, inputs.role_name.as_str()).await?;
-            }
-            // A rerun compares the live role with the template, its inline policy included.
-            let inline = match (&role, &stack) {
-                (Some(_), Some(_)) => Some(
-                    iam::inline_policies(
-                        &clients.iam,
-                        iam::PrincipalKind::Role,
-                        inputs.role_name.as_str(),
-                    )
-                    .await?,
-                ),
-                _ => None,
-            };
-            Ok::<_, Error>((
-                caller,
-                RoleState {
-                    role,
-                    stack,
-                    inline,
-                    ..RoleState::default()
-                },
-            ))
-        };
-        let (bucket, state) = tokio::join!(bucket, state);
-        let state = state?;
-        let mut bucket = bucket?;
-        bucket
-            .settle_aws_managed_key(clients, inputs.location.bucket(), state.0.account.as_str())
-            .await?;
-        return facts(clients, state, bucket);
-    }
-    let state = async {
-        let (caller, role) = tokio::join!(
+        let stack_name = inputs.stack_name.as_ref().expect("resolved").as_str();
+        let (caller, role, stack) = tokio::join!(
             sts::caller_identity(&clients.sts),
-            iam::get_role(&clients.iam, inputs.role_name.as_str())
+            iam::get_role(&clients.iam, role_name),
+            cloudformation::describe_stack(&clients.cfn, stack_name)
         );
-        let caller = caller?;
-        let role = role?;
-        let arn = plan::policy_arn(
-            caller.partition,
-            caller.account.as_str(),
-            &inputs.guardrails.path,
-            &inputs.policy_name,
-        );
-        let (policy, attached) = tokio::join!(iam::get_policy(&clients.iam, &arn), async {
-            match &role {
-                Some(_) => iam::attached_role_policies(&clients.iam, inputs.role_name.as_str())
-                    .await
-                    .map(Some),
-                None => Ok(None),
-            }
-        });
-        let policy = policy?;
-        let policy_document = match &policy {
-            Some(p) if p.managed => {
-                iam::policy_document(&clients.iam, &p.arn, &p.default_version).await?
+        let (caller, mut role, stack) = (caller?, role?, stack?);
+        // A stack without its role may be one another run is making right now: the role is
+        // read again, after the stack, so that "deleted" is not a race between reads.
+        if let (Some(_), None) = (&stack, &role) {
+            role = iam::get_role(&clients.iam, role_name).await?;
+        }
+        // A rerun compares the live role with the template, its inline policy included.
+        let inline = match (&role, &stack) {
+            (Some(_), Some(_)) => {
+                Some(iam::inline_policies(&clients.iam, iam::PrincipalKind::Role, role_name).await?)
             }
             _ => None,
         };
-        let attached = attached?.is_some_and(|list| list.contains(&arn));
-        Ok::<_, Error>((
-            caller,
-            RoleState {
-                role,
-                policy,
-                policy_document,
-                attached,
-                stack: None,
-                inline: None,
-            },
-        ))
+        let state = RoleState {
+            role,
+            stack,
+            inline,
+            ..RoleState::default()
+        };
+        return Ok((caller, state));
+    }
+    let (caller, role) = tokio::join!(
+        sts::caller_identity(&clients.sts),
+        iam::get_role(&clients.iam, role_name)
+    );
+    let caller = caller?;
+    let role = role?;
+    let arn = super::policy_arn(&caller, &inputs.guardrails, &inputs.policy_name);
+    let (policy, attached) = tokio::join!(super::read_policy(clients, &arn), async {
+        match &role {
+            Some(_) => iam::attached_role_policies(&clients.iam, role_name)
+                .await
+                .map(Some),
+            None => Ok(None),
+        }
+    });
+    let (policy, policy_document) = policy?;
+    let state = RoleState {
+        role,
+        policy,
+        policy_document,
+        attached: attached?.is_some_and(|list| list.contains(&arn)),
+        stack: None,
+        inline: None,
     };
-    let (bucket, state) = tokio::join!(bucket, state);
-    // Credential and identity problems explain everything else, so they come first.
-    let state = state?;
-    let mut bucket = bucket?;
-    bucket
-        .settle_aws_managed_key(clients, inputs.location.bucket(), state.0.account.as_str())
-        .await?;
-    facts(clients, state, bucket)
-}
-
-fn facts(
-    clients: &Clients,
-    (caller, state): (Caller, RoleState),
-    bucket: BucketFacts,
-) -> Result<(Facts, RoleState), Error> {
-    let mut facts = Facts::detected(caller, bucket);
-    facts.region = Some(clients.region().to_string());
-    Ok((facts, state))
+    Ok((caller, state))
 }
 
 /// Makes the plan's changes through IAM; each creation is journaled before it is requested.
@@ -371,9 +271,9 @@ async fn apply(
         return Ok(());
     }
     let step = ctx.ui.step(format!("Applying to role {}", plan.role_name));
-    match apply::execute(clients, &plan.actions, journal, &ctx.stop).await {
+    match apply::execute(clients, &plan.grant.actions, journal, &ctx.stop).await {
         Ok(_) => {
-            step.done(&format!("{} change(s)", plan.actions.len()));
+            step.done(&format!("{} change(s)", plan.grant.actions.len()));
             Ok(())
         }
         Err(e) => {

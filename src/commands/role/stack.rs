@@ -38,7 +38,7 @@ pub(super) async fn apply_stack(
     let params = &plan.stack_parameters;
     let mut changed = plan.changes();
     let run = crate::aws::Run::new();
-    let recreate = plan.actions.iter().find_map(|a| match a {
+    let recreate = plan.grant.actions.iter().find_map(|a| match a {
         Action::RecreateStack { status } => Some(status.clone()),
         _ => None,
     });
@@ -52,10 +52,10 @@ pub(super) async fn apply_stack(
             }
         }
     }
-    if plan.actions.contains(&Action::RecreateDeletedRole) {
+    if plan.grant.actions.contains(&Action::RecreateDeletedRole) {
         recreate_role(clients, plan, journal, ctx, &run).await?;
     }
-    if plan.actions.contains(&Action::CreateStack) || recreate.is_some() {
+    if plan.grant.actions.contains(&Action::CreateStack) || recreate.is_some() {
         let entry = journal.begin(Resource::Stack {
             name: name.to_string(),
         });
@@ -65,7 +65,7 @@ pub(super) async fn apply_stack(
             template,
             params,
             &hash,
-            &plan.guardrails.tags,
+            &plan.grant.guardrails.tags,
             &run,
         )
         .await;
@@ -99,7 +99,7 @@ pub(super) async fn apply_stack(
             journal.release(entry);
         }
         settled(name, &ended)?;
-    } else if plan.actions.contains(&Action::UpdateStack) {
+    } else if plan.grant.actions.contains(&Action::UpdateStack) {
         // Events up to now belong to earlier operations.
         let since = cloudformation::stack_events(&clients.cfn, name)
             .await?
@@ -113,7 +113,7 @@ pub(super) async fn apply_stack(
             template,
             params,
             &hash,
-            &plan.guardrails.tags,
+            &plan.grant.guardrails.tags,
             &run,
         )
         .await?
@@ -151,7 +151,7 @@ pub(super) async fn apply_stack(
             }
         }
     }
-    for action in &plan.actions {
+    for action in &plan.grant.actions {
         if let Action::RestoreRole { drift } = action {
             restore(clients, plan.role_name.as_str(), drift, ctx).await?;
             changed = true;
@@ -183,7 +183,7 @@ async fn recreate_role(
 ) -> Result<(), Error> {
     let role = plan.role_name.as_str();
     let step = ctx.ui.step(format!("Creating role {role} again"));
-    let mut guard = plan.guardrails.clone();
+    let mut guard = plan.grant.guardrails.clone();
     let stack = plan.stack_name.as_ref().map(ToString::to_string);
     let owner = [
         (iam::STACK_TAG, stack),
@@ -198,7 +198,11 @@ async fn recreate_role(
             });
         }
     }
-    let description = crate::template::role_description(plan.access, &plan.bucket, &plan.prefix);
+    let description = crate::template::role_description(
+        plan.grant.access,
+        &plan.grant.bucket,
+        &plan.grant.prefix,
+    );
     let entry = journal.begin(Resource::Role {
         name: role.to_string(),
     });
@@ -216,13 +220,13 @@ async fn recreate_role(
         Ok(_) => {
             let entry = journal.begin(Resource::RolePolicy {
                 role: role.to_string(),
-                name: plan.policy_name.to_string(),
+                name: plan.grant.policy_name.to_string(),
             });
             let put = iam::put_role_policy(
                 &clients.iam,
                 role,
-                plan.policy_name.as_str(),
-                &plan.permissions_policy,
+                plan.grant.policy_name.as_str(),
+                &plan.grant.permissions_policy,
             )
             .await;
             journal.settle(entry, &put);

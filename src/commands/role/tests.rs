@@ -1,5 +1,6 @@
 use super::*;
 use crate::aws::Connection;
+use crate::inputs::{Access, Guardrails, Tier};
 use crate::output::{Format, Ui};
 
 #[test]
@@ -22,32 +23,34 @@ fn the_ci_command_repeats_every_choice_and_quotes_what_needs_it() {
         role_arn: "arn:aws:iam::123456789012:role/r".into(),
         policy_arn: None,
         role_name: "r".parse().unwrap(),
-        policy_name: "r-policy".parse().unwrap(),
-        bucket: "bkt1".into(),
-        prefix: "my dir".into(),
-        access: Access::Export,
-        kms_keys: vec!["arn:aws:kms:us-east-1:123456789012:key/k1".parse().unwrap()],
-        changed: true,
         method: Method::Cloudformation,
-        account_id: None,
-        bucket_region: None,
         tidb_account_id: "380838443567".parse().unwrap(),
         external_id: Some("ext-1".parse().unwrap()),
-        actions: vec![],
         stack_name: Some("r".parse().unwrap()),
         stack_region: Some("us-east-1".into()),
         stack_id: None,
-        verify: crate::verify::Report::pending(),
-        guardrails: Guardrails::new(
-            None,
-            Some("/tidb/".parse().unwrap()),
-            vec!["team=data eng".parse().unwrap()],
-        )
-        .unwrap(),
-        tier: Tier::Starter,
         external_ids: vec![],
         losing_access: vec![],
-        next_command: vec![],
+        granted: Granted {
+            policy_name: "r-policy".parse().unwrap(),
+            bucket: "bkt1".into(),
+            prefix: "my dir".into(),
+            access: Access::Export,
+            kms_keys: vec!["arn:aws:kms:us-east-1:123456789012:key/k1".parse().unwrap()],
+            changed: true,
+            account_id: None,
+            bucket_region: None,
+            actions: vec![],
+            verify: crate::verify::Report::pending(),
+            guardrails: Guardrails::new(
+                None,
+                Some("/tidb/".parse().unwrap()),
+                vec!["team=data eng".parse().unwrap()],
+            )
+            .unwrap(),
+            tier: Tier::Starter,
+            next_command: vec![],
+        },
     };
     assert_eq!(
         ci_command(&ctx, &outcome),
@@ -56,11 +59,9 @@ fn the_ci_command_repeats_every_choice_and_quotes_what_needs_it() {
          --stack-name r --kms-key arn:aws:kms:us-east-1:123456789012:key/k1 --path /tidb/ \
          --tag 'team=data eng' --profile prod --region us-east-1 --yes"
     );
-    let dedicated = RoleOutcome {
-        tier: Tier::Dedicated,
-        access: Access::Import,
-        ..outcome
-    };
+    let mut dedicated = outcome.clone();
+    dedicated.granted.tier = Tier::Dedicated;
+    dedicated.granted.access = Access::Import;
     assert!(
         ci_command(&ctx, &dedicated).contains(
             " --access import --tidb-account-id 380838443567 --external-id ext-1 --tier dedicated "

@@ -19,7 +19,7 @@ pub fn render_text(ctx: &Context, report: &RoleReport) -> String {
 
 /// The flags that repeat this setup without a question: for CI. No secret is in it.
 pub fn ci_command(ctx: &Context, o: &RoleOutcome) -> String {
-    let uri = crate::output::uri(&o.bucket, &o.prefix);
+    let uri = crate::output::uri(&o.granted.bucket, &o.granted.prefix);
     let mut words: Vec<String> = [
         "serverless-s3-setup",
         "role",
@@ -31,7 +31,7 @@ pub fn ci_command(ctx: &Context, o: &RoleOutcome) -> String {
         "--uri",
         &uri,
         "--access",
-        o.access.as_str(),
+        o.granted.access.as_str(),
         "--tidb-account-id",
         o.tidb_account_id.as_str(),
     ]
@@ -42,21 +42,21 @@ pub fn ci_command(ctx: &Context, o: &RoleOutcome) -> String {
         None => words.push("--no-external-id".into()),
     }
     // Dedicated's extra permission (s3:GetBucketLocation) must survive a rerun in CI.
-    if o.tier != Tier::default() {
-        words.extend(["--tier".into(), o.tier.to_string()]);
+    if o.granted.tier != Tier::default() {
+        words.extend(["--tier".into(), o.granted.tier.to_string()]);
     }
     words.extend(["--role-name".into(), o.role_name.to_string()]);
-    words.extend(["--policy-name".into(), o.policy_name.to_string()]);
+    words.extend(["--policy-name".into(), o.granted.policy_name.to_string()]);
     if let Some(stack) = &o.stack_name {
         words.extend(["--stack-name".into(), stack.to_string()]);
     }
     // Every key granted, so that a rerun keeps extra keys given by hand (the bucket's own key
     // would be found again anyway).
-    for key in &o.kms_keys {
+    for key in &o.granted.kms_keys {
         words.extend(["--kms-key".into(), key.to_string()]);
     }
     // The guardrails too, so that a rerun in CI keeps the role within them.
-    words.extend(o.guardrails.flags());
+    words.extend(o.granted.guardrails.flags());
     // The stack's region is pinned, so that CI finds the stack wherever its AWS_REGION points.
     words.extend(crate::output::connection_flags(
         &ctx.conn,
@@ -72,8 +72,8 @@ pub fn next_steps(ctx: &Context, report: &RoleReport) {
         return;
     };
     let console = crate::handoff::console(
-        outcome.tier,
-        outcome.access,
+        outcome.granted.tier,
+        outcome.granted.access,
         crate::handoff::Credential::RoleArn(&outcome.role_arn),
     );
     // The ARN is the result, on stdout. When stdout is the screen it is right above; when it is
@@ -88,10 +88,10 @@ pub fn next_steps(ctx: &Context, report: &RoleReport) {
             outcome.role_arn
         )),
     }
-    if !outcome.next_command.is_empty() {
+    if !outcome.granted.next_command.is_empty() {
         ctx.ui.info(format!(
             "Or with the TiDB Cloud CLI:\n  {}",
-            outcome.next_command.join("\n  ")
+            outcome.granted.next_command.join("\n  ")
         ));
     }
     if ctx.can_prompt {

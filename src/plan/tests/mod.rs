@@ -60,7 +60,7 @@ fn existing(plan: &RolePlan, managed: bool) -> RoleState {
             attachments: 1,
             tags: vec![],
         }),
-        policy_document: Some(plan.permissions_policy.clone()),
+        policy_document: Some(plan.grant.permissions_policy.clone()),
         attached: true,
         stack: None,
         inline: None,
@@ -71,7 +71,7 @@ fn existing(plan: &RolePlan, managed: bool) -> RoleState {
 fn a_fresh_account_gets_everything_created() {
     let plan = role(Method::Iam, &inputs(), &facts(), &RoleState::default()).unwrap();
     assert_eq!(
-        names(&plan.actions),
+        names(&plan.grant.actions),
         ["create_policy", "create_role", "attach_policy"]
     );
     assert_eq!(plan.role_arn, "arn:aws:iam::123456789012:role/r");
@@ -85,7 +85,7 @@ fn a_fresh_account_gets_everything_created() {
 fn the_same_state_again_changes_nothing() {
     let first = role(Method::Iam, &inputs(), &facts(), &RoleState::default()).unwrap();
     let again = role(Method::Iam, &inputs(), &facts(), &existing(&first, true)).unwrap();
-    assert!(again.actions.is_empty());
+    assert!(again.grant.actions.is_empty());
     assert!(!again.changes());
 }
 
@@ -99,7 +99,7 @@ fn drift_is_brought_back() {
     changed.external_id = Some("ext-2".parse().unwrap());
     let plan = role(Method::Iam, &changed, &facts(), &state).unwrap();
     assert_eq!(
-        names(&plan.actions),
+        names(&plan.grant.actions),
         ["update_policy", "update_trust", "attach_policy"]
     );
 }
@@ -135,7 +135,7 @@ fn a_second_cluster_is_added_and_the_first_keeps_access() {
             "the cluster with external ID ext-2 is added"
         ]
     );
-    assert_eq!(names(&plan.actions), ["update_trust"]);
+    assert_eq!(names(&plan.grant.actions), ["update_trust"]);
     assert_eq!(
         plan.trust_policy["Statement"][0]["Condition"]["StringEquals"]["sts:ExternalId"],
         serde_json::json!(["ext-1", "ext-2"])
@@ -148,7 +148,7 @@ fn a_second_cluster_is_added_and_the_first_keeps_access() {
         &trusting(&["ext-1", "ext-2"]),
     )
     .unwrap();
-    assert!(again.actions.is_empty(), "{:?}", again.actions);
+    assert!(again.grant.actions.is_empty(), "{:?}", again.grant.actions);
 }
 
 #[test]
@@ -229,7 +229,7 @@ fn dedicated_imports_with_the_bucket_location_and_never_exports() {
     dedicated.tier = Tier::Dedicated;
     let plan = role(Method::Iam, &dedicated, &facts(), &RoleState::default()).unwrap();
     assert_eq!(
-        plan.permissions_policy["Statement"][1]["Action"],
+        plan.grant.permissions_policy["Statement"][1]["Action"],
         serde_json::json!(["s3:ListBucket", "s3:GetBucketLocation"])
     );
     dedicated.access = Access::Export;
@@ -239,7 +239,7 @@ fn dedicated_imports_with_the_bucket_location_and_never_exports() {
     // An access key's user also reads the bucket's location.
     let plan = user(&user_inputs(), &facts(), &UserState::default()).unwrap();
     assert_eq!(
-        plan.permissions_policy["Statement"][1]["Action"],
+        plan.grant.permissions_policy["Statement"][1]["Action"],
         serde_json::json!(["s3:ListBucket", "s3:GetBucketLocation"])
     );
 }
@@ -260,7 +260,7 @@ fn guardrails_converge_on_what_exists_and_a_path_cannot_move() {
     let tags = vec!["team=data".parse::<TagPair>().unwrap()];
     let who = Who::Role(plan.role_name.clone());
     assert_eq!(
-        plan.actions,
+        plan.grant.actions,
         [
             Action::SetBoundary {
                 who: who.clone(),
@@ -271,14 +271,14 @@ fn guardrails_converge_on_what_exists_and_a_path_cannot_move() {
                 tags: tags.clone()
             },
             Action::TagPolicy {
-                policy: plan.policy_name.clone(),
+                policy: plan.grant.policy_name.clone(),
                 arn: plan.managed_policy_arn().to_string(),
                 tags
             },
         ]
     );
     assert!(plan
-        .describe(&plan.actions[1])
+        .describe(&plan.grant.actions[1])
         .contains("tag role r with team=data"));
 
     // Once they are there, and with --permissions-boundary left out, nothing changes.
@@ -289,10 +289,12 @@ fn guardrails_converge_on_what_exists_and_a_path_cannot_move() {
     done.policy.as_mut().unwrap().tags = vec![("team".into(), "data".into())];
     assert!(role(Method::Iam, &guarded, &facts(), &done)
         .unwrap()
+        .grant
         .actions
         .is_empty());
     assert!(role(Method::Iam, &inputs(), &facts(), &done)
         .unwrap()
+        .grant
         .actions
         .is_empty());
 
@@ -333,9 +335,9 @@ fn detected_and_given_keys_are_merged_once() {
         ..facts()
     };
     let plan = role(Method::Iam, &i, &f, &RoleState::default()).unwrap();
-    assert_eq!(plan.kms_keys, vec![key]);
+    assert_eq!(plan.grant.kms_keys, vec![key]);
     assert_eq!(
-        plan.permissions_policy["Statement"][2]["Action"][0],
+        plan.grant.permissions_policy["Statement"][2]["Action"][0],
         "kms:Decrypt"
     );
 }
@@ -347,7 +349,7 @@ fn without_credentials_the_plan_uses_a_placeholder_and_the_region_partition() {
         ..Facts::default()
     };
     let plan = role(Method::Iam, &inputs(), &f, &RoleState::default()).unwrap();
-    assert_eq!(plan.partition, Partition::China);
+    assert_eq!(plan.grant.partition, Partition::China);
     assert_eq!(
         plan.managed_policy_arn(),
         "arn:aws-cn:iam::<your-account-id>:policy/r-policy"

@@ -116,8 +116,8 @@ fn in_sync(inputs: &RoleInputs, s: StackInfo) -> RoleState {
                 .collect(),
         }),
         inline: Some(vec![(
-            fresh.policy_name.to_string(),
-            Some(fresh.permissions_policy.clone()),
+            fresh.grant.policy_name.to_string(),
+            Some(fresh.grant.permissions_policy.clone()),
         )]),
         stack: Some(s),
         ..RoleState::default()
@@ -135,18 +135,18 @@ fn a_role_changed_outside_cloudformation_is_restored_not_unchanged() {
         .stack_parameters;
     let synced = || in_sync(&inputs, stack("CREATE_COMPLETE", true, params.clone()));
     let plan = |state: &RoleState| role(cfn, &inputs, &facts(), state);
-    assert!(plan(&synced()).unwrap().actions.is_empty());
+    assert!(plan(&synced()).unwrap().grant.actions.is_empty());
 
     let mut deleted = synced();
     deleted.role = None;
     deleted.inline = None;
     let p = plan(&deleted).unwrap();
-    assert_eq!(p.actions, [Action::RecreateDeletedRole]);
+    assert_eq!(p.grant.actions, [Action::RecreateDeletedRole]);
     assert!(p
-        .describe(&p.actions[0])
+        .describe(&p.grant.actions[0])
         .contains("deleted outside CloudFormation"));
 
-    let restored = |state: &RoleState| match plan(state).unwrap().actions.as_slice() {
+    let restored = |state: &RoleState| match plan(state).unwrap().grant.actions.as_slice() {
         [Action::RestoreRole { drift }] => drift.clone(),
         other => panic!("expected a restore, got {other:?}"),
     };
@@ -200,11 +200,11 @@ fn a_role_changed_outside_cloudformation_is_restored_not_unchanged() {
     old.insert("ExternalId".into(), "old".into());
     let mut moved = in_sync(&inputs, stack("UPDATE_COMPLETE", true, old));
     moved.role.as_mut().unwrap().trust = Some(edited.clone());
-    assert_eq!(plan(&moved).unwrap().actions, [Action::UpdateStack]);
+    assert_eq!(plan(&moved).unwrap().grant.actions, [Action::UpdateStack]);
     // …while drift elsewhere is still restored beside the update.
     moved.inline = Some(vec![]);
     assert!(matches!(
-        plan(&moved).unwrap().actions.as_slice(),
+        plan(&moved).unwrap().grant.actions.as_slice(),
         [Action::UpdateStack, Action::RestoreRole { drift }] if matches!(&drift[..], [Drift::Policy { .. }])
     ));
 
@@ -215,7 +215,7 @@ fn a_role_changed_outside_cloudformation_is_restored_not_unchanged() {
         stack: Some(stack("CREATE_COMPLETE", true, renamed)),
         ..RoleState::default()
     };
-    assert_eq!(plan(&state).unwrap().actions, [Action::UpdateStack]);
+    assert_eq!(plan(&state).unwrap().grant.actions, [Action::UpdateStack]);
 
     // A role tagged as another stack's is not this stack's to repair.
     let mut theirs = synced();
@@ -241,12 +241,12 @@ fn every_stack_status_has_an_honest_outcome() {
     for status in ["ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "REVIEW_IN_PROGRESS"] {
         let plan = plan_for(status).unwrap();
         assert_eq!(
-            plan.actions,
+            plan.grant.actions,
             [Action::RecreateStack {
                 status: status.into()
             }]
         );
-        assert!(plan.describe(&plan.actions[0]).contains(status));
+        assert!(plan.describe(&plan.grant.actions[0]).contains(status));
     }
     for status in ["UPDATE_ROLLBACK_FAILED", "IMPORT_ROLLBACK_FAILED"] {
         let err = plan_for(status).unwrap_err().to_string();
@@ -264,7 +264,10 @@ fn every_stack_status_has_an_honest_outcome() {
         "IMPORT_COMPLETE",
         "IMPORT_ROLLBACK_COMPLETE",
     ] {
-        assert!(plan_for(status).unwrap().actions.is_empty(), "{status}");
+        assert!(
+            plan_for(status).unwrap().grant.actions.is_empty(),
+            "{status}"
+        );
     }
     for status in [
         "CREATE_IN_PROGRESS",
@@ -286,7 +289,7 @@ fn every_stack_status_has_an_honest_outcome() {
 fn stack_plans_create_update_recreate_or_nothing() {
     let cfn = Method::Cloudformation;
     let fresh = role(cfn, &stack_inputs(), &facts(), &RoleState::default()).unwrap();
-    assert_eq!(fresh.actions, [Action::CreateStack]);
+    assert_eq!(fresh.grant.actions, [Action::CreateStack]);
     assert_eq!(fresh.policy_arn, None);
     assert_eq!(fresh.stack_parameters["RoleName"], "r");
     let params = fresh.stack_parameters.clone();
@@ -299,7 +302,7 @@ fn stack_plans_create_update_recreate_or_nothing() {
         &with(stack("CREATE_COMPLETE", true, params.clone())),
     )
     .unwrap();
-    assert!(same.actions.is_empty());
+    assert!(same.grant.actions.is_empty());
     assert_eq!(same.role_arn, "arn:aws:iam::123456789012:role/r");
 
     let mut old = params.clone();
@@ -311,13 +314,13 @@ fn stack_plans_create_update_recreate_or_nothing() {
         &with(stack("UPDATE_COMPLETE", true, old)),
     )
     .unwrap();
-    assert_eq!(drift.actions, [Action::UpdateStack]);
+    assert_eq!(drift.grant.actions, [Action::UpdateStack]);
 
     let mut outdated = stack("CREATE_COMPLETE", true, params.clone());
     outdated.template_tag = Some("older".into());
     let newer = role(cfn, &stack_inputs(), &facts(), &with(outdated)).unwrap();
     assert_eq!(
-        newer.actions,
+        newer.grant.actions,
         [Action::UpdateStack],
         "a newer template updates the stack"
     );
@@ -330,13 +333,13 @@ fn stack_plans_create_update_recreate_or_nothing() {
     )
     .unwrap();
     assert_eq!(
-        failed.actions,
+        failed.grant.actions,
         [Action::RecreateStack {
             status: "ROLLBACK_COMPLETE".into()
         }]
     );
     assert!(failed
-        .describe(&failed.actions[0])
+        .describe(&failed.grant.actions[0])
         .contains("cannot be updated"));
 
     let busy = role(
@@ -360,7 +363,7 @@ fn stack_plans_create_update_recreate_or_nothing() {
     )
     .unwrap();
     assert_eq!(
-        untagged.actions,
+        untagged.grant.actions,
         [Action::UpdateStack],
         "a missing --tag updates the stack"
     );
@@ -368,6 +371,7 @@ fn stack_plans_create_update_recreate_or_nothing() {
     with_tag.tags = vec![("team".into(), "data".into())];
     assert!(role(cfn, &tagged, &facts(), &with(with_tag))
         .unwrap()
+        .grant
         .actions
         .is_empty());
 

@@ -23,7 +23,7 @@ fn key(id: &str) -> AccessKeyInfo {
 fn a_new_user_gets_policy_user_attachment_and_key() {
     let plan = user(&user_inputs(), &facts(), &UserState::default()).unwrap();
     assert_eq!(
-        names(&plan.actions),
+        names(&plan.grant.actions),
         [
             "create_policy",
             "create_user",
@@ -33,7 +33,7 @@ fn a_new_user_gets_policy_user_attachment_and_key() {
     );
     assert_eq!(plan.user_arn, "arn:aws:iam::123456789012:user/u");
     assert_eq!(
-        plan.permissions_policy["Statement"][0]["Action"],
+        plan.grant.permissions_policy["Statement"][0]["Action"],
         serde_json::json!(["s3:PutObject"])
     );
 }
@@ -56,12 +56,12 @@ fn an_existing_user_with_one_key_only_gets_another_key() {
             attachments: 1,
             tags: vec![],
         }),
-        policy_document: Some(first.permissions_policy.clone()),
+        policy_document: Some(first.grant.permissions_policy.clone()),
         attached: true,
         keys: vec![key("AKIA1")],
     };
     let plan = user(&user_inputs(), &facts(), &state).unwrap();
-    assert_eq!(names(&plan.actions), ["create_access_key"]);
+    assert_eq!(names(&plan.grant.actions), ["create_access_key"]);
 
     let full = UserState {
         keys: vec![key("AKIA1"), key("AKIA2")],

@@ -1,0 +1,77 @@
+//! What a role's plan and a user's plan share: where, what, with which policy, and what was
+//! found on the way. Flattened into both, so `-o json` keeps one level of keys.
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::facts::Facts;
+use crate::inputs::{Access, AccountId, Guardrails, KmsKeyArn, Partition, PolicyName, S3Location};
+
+use super::Action;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Grant {
+    pub bucket: String,
+    pub prefix: String,
+    pub access: Access,
+    pub partition: Partition,
+    /// The caller's account; `None` when planning without credentials.
+    pub account_id: Option<AccountId>,
+    pub bucket_region: Option<String>,
+    pub policy_name: PolicyName,
+    pub kms_keys: Vec<KmsKeyArn>,
+    pub permissions_policy: Value,
+    /// The permissions policy as AWS holds it now, for an update's diff.
+    #[serde(skip)]
+    pub current_permissions: Option<Value>,
+    pub actions: Vec<Action>,
+    pub detected: Vec<String>,
+    pub warnings: Vec<String>,
+    #[serde(flatten)]
+    pub guardrails: Guardrails,
+}
+
+/// What a plan is made of besides the facts: the inputs the two kinds share.
+pub(super) struct Granting<'a> {
+    pub location: &'a S3Location,
+    pub access: Access,
+    pub policy_name: &'a PolicyName,
+    pub guardrails: &'a Guardrails,
+}
+
+impl Grant {
+    pub(super) fn new(
+        what: Granting<'_>,
+        facts: &Facts,
+        kms_keys: Vec<KmsKeyArn>,
+        permissions_policy: Value,
+        current_permissions: Option<Value>,
+        actions: Vec<Action>,
+    ) -> Grant {
+        Grant {
+            bucket: what.location.bucket().to_string(),
+            prefix: what.location.prefix().to_string(),
+            access: what.access,
+            partition: facts.partition(),
+            account_id: facts.account.clone(),
+            bucket_region: facts.bucket_region.clone(),
+            policy_name: what.policy_name.clone(),
+            kms_keys,
+            permissions_policy,
+            current_permissions,
+            actions,
+            detected: facts.findings.clone(),
+            warnings: facts.warnings.clone(),
+            guardrails: what.guardrails.clone(),
+        }
+    }
+
+    pub fn changes(&self) -> bool {
+        !self.actions.is_empty()
+    }
+
+    /// One line per change; `principal` (`role NAME`) names what a stack's changes make.
+    pub fn lines(&self, principal: &str) -> Vec<String> {
+        self.actions.iter().map(|a| a.describe(principal)).collect()
+    }
+}
