@@ -16,7 +16,10 @@ use serverless_s3_setup::{log, signals, verify, wizard, Context};
 use cli::{AccessKeyAction, Cli, Command, OutputFormat};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return clap_error(e),
+    };
     let format = match cli.global.output {
         OutputFormat::Text => Format::Text,
         OutputFormat::Json => Format::Json,
@@ -46,6 +49,54 @@ fn main() -> ExitCode {
         }
     };
     ExitCode::from(code as u8)
+}
+
+/// clap's own errors (an unknown flag, a value outside its choices, a missing subcommand
+/// argument) as JSON when `-o json` was asked for, like every other error; otherwise, and for
+/// `--help` and `--version`, as clap prints them.
+fn clap_error(e: clap::Error) -> ExitCode {
+    if !e.use_stderr() || !json_asked(std::env::args().skip(1)) {
+        e.exit();
+    }
+    let rendered = e.render().to_string();
+    let message = rendered
+        .trim_start_matches("error: ")
+        .split("\n\nUsage:")
+        .next()
+        .unwrap_or_default()
+        .split("\n\nFor more information")
+        .next()
+        .unwrap_or_default()
+        .trim();
+    let kind = match e.kind() {
+        clap::error::ErrorKind::MissingRequiredArgument
+        | clap::error::ErrorKind::MissingSubcommand => "missing_input",
+        _ => "invalid_input",
+    };
+    output::emit_json_error(kind, message, exit::USAGE);
+    ExitCode::from(exit::USAGE as u8)
+}
+
+/// Whether the command line asks for `-o json`, read without clap (which just failed).
+fn json_asked(args: impl Iterator<Item = String>) -> bool {
+    let mut previous = String::new();
+    for arg in args {
+        if arg == "--" {
+            break;
+        }
+        let value = match arg.as_str() {
+            _ if previous == "-o" || previous == "--output" => Some(arg.as_str()),
+            a => a
+                .strip_prefix("--output=")
+                .or_else(|| a.strip_prefix("-o="))
+                .or_else(|| a.strip_prefix("-o").filter(|v| !v.is_empty())),
+        };
+        if value == Some("json") {
+            return true;
+        }
+        previous = arg;
+    }
+    false
 }
 
 fn run(cli: Cli, format: Format, ui: &Ui) -> Result<(), Error> {
@@ -85,15 +136,7 @@ fn run(cli: Cli, format: Format, ui: &Ui) -> Result<(), Error> {
         Some(Command::Teardown(args)) => {
             let request = args.into_request()?;
             let outcome = run_async(&ctx, teardown::run(&ctx, request, prompter.as_mut()))?;
-            output::emit(format, &outcome, || match outcome.deleted.is_empty() {
-                true => "nothing deleted".to_string(),
-                false => outcome
-                    .deleted
-                    .iter()
-                    .map(|d| format!("deleted {d}"))
-                    .collect::<Vec<_>>()
-                    .join("\n"),
-            });
+            output::emit(format, &outcome, || output::deleted(&outcome.deleted));
             Ok(())
         }
         Some(Command::Template) => {
@@ -121,18 +164,7 @@ fn run(cli: Cli, format: Format, ui: &Ui) -> Result<(), Error> {
             Some(AccessKeyAction::Delete(args)) => {
                 let request = args.into_request()?;
                 let outcome = run_async(&ctx, teardown::user(&ctx, request, prompter.as_mut()))?;
-                output::emit(format, &outcome, || {
-                    if outcome.deleted.is_empty() {
-                        "nothing deleted".to_string()
-                    } else {
-                        outcome
-                            .deleted
-                            .iter()
-                            .map(|d| format!("deleted {d}"))
-                            .collect::<Vec<_>>()
-                            .join("\n")
-                    }
-                });
+                output::emit(format, &outcome, || output::deleted(&outcome.deleted));
                 Ok(())
             }
             None => run_access_key(&ctx, args.create.into_request()?, prompter.as_mut()),
@@ -204,4 +236,31 @@ fn runtime() -> Result<tokio::runtime::Runtime, Error> {
     let _entered = runtime.enter();
     signals::install();
     Ok(runtime)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::json_asked;
+
+    #[test]
+    fn json_is_asked_in_every_spelling_and_not_past_the_end_of_flags() {
+        let asked = |line: &str| json_asked(line.split(' ').map(String::from));
+        for line in [
+            "-o json role",
+            "role --output json --uri x",
+            "--output=json role",
+            "-ojson role",
+            "-o=json role",
+        ] {
+            assert!(asked(line), "{line}");
+        }
+        for line in [
+            "role --uri json",
+            "-o text role",
+            "role -- -o json",
+            "-o yaml",
+        ] {
+            assert!(!asked(line), "{line}");
+        }
+    }
 }

@@ -217,21 +217,36 @@ pub fn emit<T: Serialize>(format: Format, value: &T, text: impl FnOnce() -> Stri
 /// Writes an error to stderr, as JSON in JSON mode.
 pub fn emit_error(format: Format, ui: &Ui, err: &Error) {
     match format {
-        Format::Json => {
-            let body = serde_json::json!({
-                "error": {
-                    "kind": err.kind(),
-                    "message": err.to_string(),
-                    "exit_code": err.exit_code(),
-                }
-            });
-            eprintln!(
-                "{}",
-                serde_json::to_string_pretty(&body).expect("errors serialise")
-            );
-        }
+        Format::Json => emit_json_error(err.kind(), &err.to_string(), err.exit_code()),
         Format::Text => eprintln!("{} {err}", ui.red("error:")),
     }
+}
+
+/// What a deletion did, one line each, for stdout.
+pub fn deleted(what: &[String]) -> String {
+    match what.is_empty() {
+        true => "nothing deleted".to_string(),
+        false => what
+            .iter()
+            .map(|d| format!("deleted {d}"))
+            .collect::<Vec<_>>()
+            .join("\n"),
+    }
+}
+
+/// An error as `-o json` reports it, on stderr: `{"error": {"kind", "message", "exit_code"}}`.
+pub fn emit_json_error(kind: &str, message: &str, exit_code: i32) {
+    let body = serde_json::json!({
+        "error": {
+            "kind": kind,
+            "message": message,
+            "exit_code": exit_code,
+        }
+    });
+    eprintln!(
+        "{}",
+        serde_json::to_string_pretty(&body).expect("errors serialise")
+    );
 }
 
 /// `s3://bucket/dir/`.

@@ -225,6 +225,59 @@ fn json_mode_reports_bad_input_as_json() {
         .starts_with("--tidb-account-id:"));
 }
 
+/// clap's own errors (an unknown flag, a value outside its choices) are JSON too under
+/// `-o json`, with the same shape and exit code as the tool's; text mode keeps clap's text.
+#[test]
+fn json_mode_reports_clap_errors_as_json() {
+    for (args, kind, named) in [
+        (
+            vec!["-o", "json", "role", "--no-such-flag"],
+            "invalid_input",
+            "--no-such-flag",
+        ),
+        (
+            vec!["role", "--output=json", "--method", "terraform"],
+            "invalid_input",
+            "terraform",
+        ),
+        (
+            vec!["-ojson", "access-key", "delete", "--user-name"],
+            "invalid_input",
+            "--user-name",
+        ),
+    ] {
+        let out = bin("http://127.0.0.1:9").args(&args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+        let err: serde_json::Value = serde_json::from_slice(&out.stderr)
+            .unwrap_or_else(|e| panic!("{args:?}: {e}: {}", String::from_utf8_lossy(&out.stderr)));
+        assert_eq!(err["error"]["kind"], kind, "{args:?}");
+        assert_eq!(err["error"]["exit_code"], 2, "{args:?}");
+        let message = err["error"]["message"].as_str().unwrap();
+        assert!(message.contains(named), "{args:?}: {message}");
+        assert!(
+            !message.contains("Usage:") && !message.contains("For more information"),
+            "{args:?}: {message}"
+        );
+    }
+    let text = bin("http://127.0.0.1:9")
+        .args(["role", "--no-such-flag"])
+        .output()
+        .unwrap();
+    assert_eq!(text.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&text.stderr);
+    assert!(
+        stderr.starts_with("error: unexpected argument '--no-such-flag'"),
+        "{stderr}"
+    );
+    let help = bin("http://127.0.0.1:9")
+        .args(["-o", "json", "--help"])
+        .output()
+        .unwrap();
+    assert_eq!(help.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&help.stdout).contains("Usage:"));
+}
+
 #[test]
 fn missing_flags_are_all_named_at_once_without_a_terminal() {
     let out = bin("http://127.0.0.1:9")
