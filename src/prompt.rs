@@ -159,8 +159,15 @@ pub mod scripted {
         pub fn new(answers: impl IntoIterator<Item = Answer>) -> Self {
             Scripted {
                 answers: answers.into_iter().collect(),
-                ..Default::default()
+                asked: Vec::new(),
+                rejected: Vec::new(),
+                notes: Vec::new(),
             }
+        }
+
+        /// Leaves the answers not asked for: a test that means to stop early says so.
+        pub fn unused(&mut self) -> Vec<Answer> {
+            self.answers.drain(..).collect()
         }
 
         fn next(&mut self, prompt: &str) -> Answer {
@@ -168,6 +175,19 @@ pub mod scripted {
             self.answers
                 .pop_front()
                 .unwrap_or_else(|| panic!("no scripted answer for {prompt:?}"))
+        }
+    }
+
+    /// An answer never asked for means the flow asked fewer questions than the test thinks:
+    /// the test fails, rather than pass on a script that no longer matches.
+    impl Drop for Scripted {
+        fn drop(&mut self) {
+            if !self.answers.is_empty() && !std::thread::panicking() {
+                panic!(
+                    "scripted answers never asked for: {:?}; asked: {:?}",
+                    self.answers, self.asked
+                );
+            }
         }
     }
 
@@ -208,6 +228,25 @@ pub mod scripted {
 
         fn note(&mut self, text: &str) {
             self.notes.push(text.to_string());
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        #[should_panic(expected = "scripted answers never asked for")]
+        fn an_answer_never_asked_for_fails_the_test() {
+            let mut p = Scripted::new([Answer::Yes, Answer::No]);
+            assert!(p.confirm("Apply?", false).unwrap());
+        }
+
+        #[test]
+        fn a_test_that_stops_early_says_so() {
+            let mut p = Scripted::new([Answer::Yes, Answer::No]);
+            assert!(p.confirm("Apply?", false).unwrap());
+            assert_eq!(p.unused().len(), 1);
         }
     }
 }
