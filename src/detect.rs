@@ -26,7 +26,7 @@ impl BucketFacts {
         if let Some(owner) = &self.aws_managed_key_account {
             return Some(owner == account);
         }
-        let s3 = clients.s3_in(self.region.as_deref().unwrap_or(clients.region()));
+        let s3 = clients.s3_in(self.region.as_deref().unwrap_or_else(|| clients.region()));
         s3::owned_by(&s3, bucket, account).await.ok()
     }
 
@@ -98,15 +98,17 @@ pub async fn bucket(
     let (encryption, policy, ownership) = tokio::join!(
         s3::default_encryption(&s3, bucket),
         async {
-            match checks {
-                true => s3::bucket_policy(&s3, bucket).await,
-                false => Ok(None),
+            if checks {
+                s3::bucket_policy(&s3, bucket).await
+            } else {
+                Ok(None)
             }
         },
         async {
-            match checks {
-                true => s3::object_ownership(&s3, bucket).await,
-                false => Ok(None),
+            if checks {
+                s3::object_ownership(&s3, bucket).await
+            } else {
+                Ok(None)
             }
         }
     );
@@ -115,12 +117,13 @@ pub async fn bucket(
     let encryption = match encryption {
         Ok(enc) => enc,
         Err(e) if e.is_unreadable() => {
-            let why = match e.is_access_denied() {
-                true => "s3:GetEncryptionConfiguration was denied".to_string(),
-                false => format!(
+            let why = if e.is_access_denied() {
+                "s3:GetEncryptionConfiguration was denied".to_string()
+            } else {
+                format!(
                     "S3 answered {} from {region}",
                     e.code.as_deref().unwrap_or("a redirect")
-                ),
+                )
             };
             facts.warnings.push(format!(
                 "could not read the default encryption of bucket `{bucket}` ({why}); if it uses SSE-KMS, pass its key with --kms-key"

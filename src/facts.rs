@@ -94,7 +94,7 @@ pub struct BucketFacts {
     /// Whether the default encryption could be read at all.
     pub encryption_known: bool,
     /// The bucket policy, if any; the error when it could not be read.
-    pub policy: Result<Option<serde_json::Value>, String>,
+    pub policy: Result<Option<Value>, String>,
     /// The Object Ownership setting, if any; the error when it could not be read.
     pub ownership: Result<Option<String>, String>,
 }

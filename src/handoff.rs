@@ -61,7 +61,7 @@ pub fn ticloud(
     if !matches!(tier, Tier::Starter | Tier::Essential) {
         return Vec::new();
     }
-    let cluster = cluster.map_or("<cluster-id>".to_string(), ClusterId::to_string);
+    let cluster = cluster.map_or_else(|| "<cluster-id>".to_string(), ClusterId::to_string);
     let credential_flags: Vec<String> = match credential {
         Credential::RoleArn(arn) => vec!["--s3.role-arn".into(), arn.into()],
         Credential::AccessKey { id } => vec![

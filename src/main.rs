@@ -127,16 +127,17 @@ fn run(cli: Cli, format: Format, ui: &Ui) -> Result<(), Error> {
         Some(Command::Verify(args)) => {
             let request = args.into_request()?;
             let report = run_async(&ctx, verify::run(&ctx, request))?;
-            output::emit(format, &report, || verify::render_text(&ctx, &report));
-            match report.ok {
-                true => Ok(()),
-                false => Err(Error::Reported),
+            output::report(&ctx, &report);
+            if report.ok {
+                Ok(())
+            } else {
+                Err(Error::Reported)
             }
         }
         Some(Command::Teardown(args)) => {
             let request = args.into_request()?;
             let outcome = run_async(&ctx, teardown::run(&ctx, request, prompter.as_mut()))?;
-            output::emit(format, &outcome, || output::deleted(&outcome.deleted));
+            output::report(&ctx, &outcome);
             Ok(())
         }
         Some(Command::Template) => {
@@ -164,7 +165,7 @@ fn run(cli: Cli, format: Format, ui: &Ui) -> Result<(), Error> {
             Some(AccessKeyAction::Delete(args)) => {
                 let request = args.into_request()?;
                 let outcome = run_async(&ctx, teardown::user(&ctx, request, prompter.as_mut()))?;
-                output::emit(format, &outcome, || output::deleted(&outcome.deleted));
+                output::report(&ctx, &outcome);
                 Ok(())
             }
             None => run_access_key(&ctx, args.create.into_request()?, prompter.as_mut()),
@@ -191,10 +192,7 @@ fn run(cli: Cli, format: Format, ui: &Ui) -> Result<(), Error> {
 
 fn run_role(ctx: &Context, request: RoleRequest, prompter: &mut dyn Prompter) -> Result<(), Error> {
     let report = run_async(ctx, role::run(ctx, request, prompter))?;
-    output::emit(ctx.format, &report, || role::render_text(ctx, &report));
-    if ctx.format == Format::Text {
-        role::next_steps(ctx, &report);
-    }
+    output::report(ctx, &report);
     Ok(())
 }
 
@@ -204,13 +202,7 @@ fn run_access_key(
     prompter: &mut dyn Prompter,
 ) -> Result<(), Error> {
     let report = run_async(ctx, access_key::run(ctx, request, prompter))?;
-    output::emit(ctx.format, &report, || {
-        access_key::render_text(ctx, &report)
-    });
-    access_key::warn_once(ctx, &report);
-    if ctx.format == Format::Text {
-        access_key::next_steps(ctx, &report);
-    }
+    output::report(ctx, &report);
     Ok(())
 }
 

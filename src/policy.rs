@@ -23,9 +23,10 @@ pub fn object_actions(access: Access) -> Vec<&'static str> {
 /// `location` `s3:GetBucketLocation` (TiDB Cloud Dedicated, and access keys, whose region TiDB's
 /// storage layer looks up; TiDB's troubleshooting page lists it for an IAM user's key).
 pub fn bucket_actions(location: bool) -> Vec<&'static str> {
-    match location {
-        true => vec!["s3:ListBucket", "s3:GetBucketLocation"],
-        false => vec!["s3:ListBucket"],
+    if location {
+        vec!["s3:ListBucket", "s3:GetBucketLocation"]
+    } else {
+        vec!["s3:ListBucket"]
     }
 }
 

@@ -5,12 +5,9 @@ pub async fn interrupted() -> &'static str {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
-        let mut term = match signal(SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-                return "Ctrl-C";
-            }
+        let Ok(mut term) = signal(SignalKind::terminate()) else {
+            let _ = tokio::signal::ctrl_c().await;
+            return "Ctrl-C";
         };
         tokio::select! {
             _ = tokio::signal::ctrl_c() => "Ctrl-C",

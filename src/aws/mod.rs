@@ -348,9 +348,10 @@ fn check_profile(profile: &str) -> Result<(), Error> {
         format!(
             "names profile {profile:?}, which is in neither {}; {}",
             searched.join(" nor "),
-            match known.is_empty() {
-                true => "there are no profiles: run `aws configure --profile NAME`".to_string(),
-                false => format!("the profiles there are {}", known.join(", ")),
+            if known.is_empty() {
+                "there are no profiles: run `aws configure --profile NAME`".to_string()
+            } else {
+                format!("the profiles there are {}", known.join(", "))
             }
         ),
     ))

@@ -14,6 +14,7 @@ use crate::facts::Caller;
 use crate::inputs::UserName;
 use crate::journal::Journal;
 use crate::output::render_policy_plan;
+use crate::output::Render;
 use crate::plan::{self, UserInputs, UserPlan, UserState};
 use crate::prompt::Prompter;
 use crate::requests::AccessKeyRequest;
@@ -141,15 +142,17 @@ async fn gather(clients: &Clients, inputs: &UserInputs) -> Result<(Caller, UserS
     let (policy, attached, keys) = tokio::join!(
         super::read_policy(clients, &arn),
         async {
-            match exists {
-                true => iam::attached_user_policies(&clients.iam, user_name).await,
-                false => Ok(Vec::new()),
+            if exists {
+                iam::attached_user_policies(&clients.iam, user_name).await
+            } else {
+                Ok(Vec::new())
             }
         },
         async {
-            match exists {
-                true => iam::access_keys(&clients.iam, user_name).await,
-                false => Ok(Vec::new()),
+            if exists {
+                iam::access_keys(&clients.iam, user_name).await
+            } else {
+                Ok(Vec::new())
             }
         }
     );
@@ -212,7 +215,10 @@ impl SecretFile {
             .map_err(|e| {
                 Error::Other(anyhow::anyhow!(
                     "writing the key to {}: {e}",
-                    self.path.as_deref().unwrap_or(Path::new("")).display()
+                    self.path
+                        .as_deref()
+                        .unwrap_or_else(|| Path::new(""))
+                        .display()
                 ))
             })
     }
@@ -290,22 +296,32 @@ pub fn render_user_plan(ctx: &Context, plan: &UserPlan) -> String {
 }
 
 /// stdout: the key ID and the secret, or only the ID when the secret went to a file.
-pub fn render_text(ctx: &Context, report: &AccessKeyReport) -> String {
-    match report {
-        AccessKeyReport::Plan { plan, .. } => render_user_plan(ctx, plan),
-        AccessKeyReport::Done(o) => match &o.secret_access_key {
-            Some(secret) => format!(
-                "Access Key ID:     {}\nSecret Access Key: {}",
-                o.access_key_id,
-                secret.expose()
-            ),
-            None => o.access_key_id.clone(),
-        },
+impl Render for AccessKeyReport {
+    fn text(&self, ctx: &Context) -> String {
+        match self {
+            AccessKeyReport::Plan { plan, .. } => render_user_plan(ctx, plan),
+            AccessKeyReport::Done(o) => match &o.secret_access_key {
+                Some(secret) => format!(
+                    "Access Key ID:     {}\nSecret Access Key: {}",
+                    o.access_key_id,
+                    secret.expose()
+                ),
+                None => o.access_key_id.clone(),
+            },
+        }
+    }
+
+    fn warnings(&self, ctx: &Context) {
+        warn_once(ctx, self);
+    }
+
+    fn next_steps(&self, ctx: &Context) {
+        next_steps(ctx, self);
     }
 }
 
 /// stderr, in every output mode: the secret exists only where it was just put.
-pub fn warn_once(ctx: &Context, report: &AccessKeyReport) {
+fn warn_once(ctx: &Context, report: &AccessKeyReport) {
     let AccessKeyReport::Done(o) = report else {
         return;
     };
@@ -321,7 +337,7 @@ pub fn warn_once(ctx: &Context, report: &AccessKeyReport) {
 }
 
 /// stderr: where to paste the key, and how to delete it afterwards.
-pub fn next_steps(ctx: &Context, report: &AccessKeyReport) {
+fn next_steps(ctx: &Context, report: &AccessKeyReport) {
     let AccessKeyReport::Done(o) = report else {
         return;
     };

@@ -37,11 +37,7 @@ impl<P, O> Report<P, O> {
 }
 
 /// What a setup wrote, for the read-back after it.
-fn written(
-    grant: &Grant,
-    principal_arn: String,
-    trust: Option<serde_json::Value>,
-) -> crate::verify::Written {
+fn written(grant: &Grant, principal_arn: String, trust: Option<Value>) -> crate::verify::Written {
     crate::verify::Written {
         partition: grant.partition,
         principal_arn,

@@ -9,6 +9,7 @@ use crate::aws::Clients;
 use crate::error::Error;
 use crate::facts::PolicyInfo;
 use crate::inputs::UserName;
+use crate::output::Render;
 use crate::prompt::Prompter;
 use crate::requests::{DeleteRequest, Target, TeardownRequest};
 use crate::wait::{self, Goal};
@@ -272,10 +273,7 @@ async fn role(
         .collect();
     steps.extend(inline.iter().map(|p| format!("inline policy {p}")));
     for p in &policies {
-        steps.push(match deletes(p) {
-            true => format!("policy {} (detached, then deleted)", p.arn),
-            false => format!("attachment of policy {} (the policy stays: it is not this tool's, or is used elsewhere)", p.arn),
-        });
+        steps.push(if deletes(p) { format!("policy {} (detached, then deleted)", p.arn) } else { format!("attachment of policy {} (the policy stays: it is not this tool's, or is used elsewhere)", p.arn) });
     }
     steps.push(format!("role {name}"));
     if !wizard::confirm_deletion(ctx, prompter, &steps)? {
@@ -372,22 +370,25 @@ pub async fn user(
             flag: "--user-name",
         });
     }
-    let groups = match req.with_user {
-        true => iam::groups_for_user(&clients.iam, user).await?,
-        false => Vec::new(),
+    let groups = if req.with_user {
+        iam::groups_for_user(&clients.iam, user).await?
+    } else {
+        Vec::new()
     };
     let (keys, attached, inline) = tokio::join!(
         iam::access_keys(&clients.iam, user),
         async {
-            match req.with_user {
-                true => iam::attached_user_policies(&clients.iam, user).await,
-                false => Ok(Vec::new()),
+            if req.with_user {
+                iam::attached_user_policies(&clients.iam, user).await
+            } else {
+                Ok(Vec::new())
             }
         },
         async {
-            match req.with_user {
-                true => iam::user_inline_policies(&clients.iam, user).await,
-                false => Ok(Vec::new()),
+            if req.with_user {
+                iam::user_inline_policies(&clients.iam, user).await
+            } else {
+                Ok(Vec::new())
             }
         }
     );
@@ -481,4 +482,16 @@ pub async fn user(
         changed: !deleted.is_empty(),
         deleted,
     })
+}
+
+impl Render for TeardownOutcome {
+    fn text(&self, _: &Context) -> String {
+        crate::output::deleted(&self.deleted)
+    }
+}
+
+impl Render for DeleteOutcome {
+    fn text(&self, _: &Context) -> String {
+        crate::output::deleted(&self.deleted)
+    }
 }

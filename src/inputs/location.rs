@@ -245,9 +245,10 @@ impl FromStr for S3Location {
                 "has `$` in its last segment; without a trailing / it may be a directory, and IAM reads `${…}` in a policy as a variable",
             );
         }
-        let mut location = match has_extension(last) {
-            true => S3Location::file_at(bucket, trimmed),
-            false => S3Location::folder_at(bucket, trimmed),
+        let mut location = if has_extension(last) {
+            S3Location::file_at(bucket, trimmed)
+        } else {
+            S3Location::folder_at(bucket, trimmed)
         };
         location.basis = Basis::Extension;
         Ok(location)

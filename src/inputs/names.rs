@@ -283,7 +283,7 @@ impl FromStr for PolicyArn {
 
 /// Deterministic default names, so that a rerun with the same inputs finds the same resources.
 pub mod defaults {
-    use super::*;
+    use super::{is_iam_word, Access, PolicyName, RoleName, S3Location, StackName, UserName};
 
     /// `tidb-role-import-my-bucket-data`, shortened with a hash when it would not fit.
     pub fn role_name(location: &S3Location, access: Access) -> RoleName {

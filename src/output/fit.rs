@@ -25,9 +25,10 @@ fn fit_line(line: &str, width: usize) -> Vec<String> {
     let command = ["serverless-s3-setup ", "aws ", "ticloud "]
         .iter()
         .any(|c| body.starts_with(c) || body.starts_with(&format!("fix: {c}")));
-    match command {
-        true => continue_command(&indent, body, width),
-        false => wrap_words(&indent, &format!("{indent}  "), body, width),
+    if command {
+        continue_command(&indent, body, width)
+    } else {
+        wrap_words(&indent, &format!("{indent}  "), body, width)
     }
 }
 

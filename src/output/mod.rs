@@ -202,6 +202,28 @@ impl crate::aws::Patience for Ui {
     }
 }
 
+/// A command's result: `Serialize` gives its JSON, this its text. [`report`] writes it.
+pub trait Render: Serialize {
+    /// The result for stdout in text mode.
+    fn text(&self, ctx: &crate::Context) -> String;
+
+    /// On stderr after the result, in every mode: what must not be missed.
+    fn warnings(&self, _ctx: &crate::Context) {}
+
+    /// On stderr after the result, in text mode: where to paste it, what to do next.
+    fn next_steps(&self, _ctx: &crate::Context) {}
+}
+
+/// Writes a command's result: JSON or text on stdout, then its warnings and, at a person's
+/// request for text, its next steps on stderr.
+pub fn report<T: Render>(ctx: &crate::Context, result: &T) {
+    emit(ctx.format, result, || result.text(ctx));
+    result.warnings(ctx);
+    if ctx.format == Format::Text {
+        result.next_steps(ctx);
+    }
+}
+
 /// Writes a result to stdout: JSON, or the text form.
 pub fn emit<T: Serialize>(format: Format, value: &T, text: impl FnOnce() -> String) {
     let out = match format {
@@ -224,13 +246,13 @@ pub fn emit_error(format: Format, ui: &Ui, err: &Error) {
 
 /// What a deletion did, one line each, for stdout.
 pub fn deleted(what: &[String]) -> String {
-    match what.is_empty() {
-        true => "nothing deleted".to_string(),
-        false => what
-            .iter()
+    if what.is_empty() {
+        "nothing deleted".to_string()
+    } else {
+        what.iter()
             .map(|d| format!("deleted {d}"))
             .collect::<Vec<_>>()
-            .join("\n"),
+            .join("\n")
     }
 }
 

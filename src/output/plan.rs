@@ -34,9 +34,10 @@ pub fn render_role_plan(ui: &Ui, plan: &RolePlan) -> String {
     summary.push(format!(
         "for:    {} ({})",
         plan.tier.product(),
-        match plan.tier.reads_bucket_location() {
-            true => "also reads the bucket's location",
-            false => "lists the bucket",
+        if plan.tier.reads_bucket_location() {
+            "also reads the bucket's location"
+        } else {
+            "lists the bucket"
         }
     ));
     summary.push(format!(
@@ -45,9 +46,10 @@ pub fn render_role_plan(ui: &Ui, plan: &RolePlan) -> String {
     ));
     for line in &plan.trust_change.lines {
         summary.push(
-            match line.starts_with("loses access") || plan.trust_change.external_ids.is_empty() {
-                true => format!("  {} {line}", ui.red("-")),
-                false => format!("  {line}"),
+            if line.starts_with("loses access") || plan.trust_change.external_ids.is_empty() {
+                format!("  {} {line}", ui.red("-"))
+            } else {
+                format!("  {line}")
             },
         );
     }

@@ -161,7 +161,10 @@ pub fn role(
         role_arn,
         policy_arn,
         stack_name: inputs.stack_name.clone(),
-        stack_region: inputs.stack_name.as_ref().and(facts.region.clone()),
+        stack_region: inputs
+            .stack_name
+            .as_ref()
+            .and_then(|_| facts.region.clone()),
         stack_parameters,
         role_name: inputs.role_name.clone(),
         tidb_account_id: inputs.tidb_account.clone(),
@@ -191,7 +194,7 @@ fn iam_role_actions(
 ) -> Result<Vec<Action>, Error> {
     let who = Who::Role(inputs.role_name.clone());
     let attach = Action::AttachPolicy {
-        to: who.clone(),
+        to: who,
         policy: write.name.clone(),
         arn: write.arn.clone(),
     };

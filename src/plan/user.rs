@@ -94,7 +94,7 @@ pub fn user(inputs: &UserInputs, facts: &Facts, state: &UserState) -> Result<Use
     };
     let who = Who::User(inputs.user_name.clone());
     let attach = Action::AttachPolicy {
-        to: who.clone(),
+        to: who,
         policy: inputs.policy_name.clone(),
         arn: policy_arn.clone(),
     };

@@ -129,16 +129,14 @@ pub async fn gather(
     let (usable, bucket_in_account, key) = tokio::join!(
         bucket.aws_managed_key_usable_by(clients, e.location.bucket(), &account),
         async {
-            match bucket_policy {
-                // Within one account the bucket policy may grant on its own (IAM User Guide,
-                // "Policy evaluation for requests within a single account").
-                true => {
-                    let s3 = clients.s3_in(bucket.region.as_deref().unwrap_or(clients.region()));
-                    crate::aws::s3::owned_by(&s3, e.location.bucket(), &account)
-                        .await
-                        .ok()
-                }
-                false => None,
+            if bucket_policy {
+                let s3 =
+                    clients.s3_in(bucket.region.as_deref().unwrap_or_else(|| clients.region()));
+                crate::aws::s3::owned_by(&s3, e.location.bucket(), &account)
+                    .await
+                    .ok()
+            } else {
+                None
             }
         },
         async {

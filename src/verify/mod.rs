@@ -14,7 +14,7 @@ mod render;
 
 pub use checks::{access_of, checks, required, samples, TidbRequest};
 pub use gather::{after_setup, boundary_document, gather, Written};
-pub use render::{render_text, show_after_setup};
+pub use render::show_after_setup;
 
 use serde::Serialize;
 use serde_json::Value;
@@ -276,8 +276,8 @@ fn rerun(subject: &Subject, e: &Expectations) -> String {
             "serverless-s3-setup role --uri {} --access {} --role-name {name} --tidb-account-id {} {}",
             e.location,
             e.access,
-            e.tidb_account.as_ref().map_or("ID".to_string(), |a| a.to_string()),
-            e.external_id.as_ref().map_or("--no-external-id".to_string(), |x| format!("--external-id {x}")),
+            e.tidb_account.as_ref().map_or_else(|| "ID".to_string(), ToString::to_string),
+            e.external_id.as_ref().map_or_else(|| "--no-external-id".to_string(), |x| format!("--external-id {x}")),
         ),
         Subject::User { name } => format!(
             "serverless-s3-setup access-key --uri {} --access {} --user-name {name}",

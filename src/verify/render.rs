@@ -58,7 +58,13 @@ pub fn show_after_setup(ctx: &Context, report: &Report, access: Access, changed:
 }
 
 /// The text form: one line a check, with its fix under it.
-pub fn render_text(ctx: &Context, report: &Report) -> String {
+impl crate::output::Render for Report {
+    fn text(&self, ctx: &Context) -> String {
+        render_text(ctx, self)
+    }
+}
+
+fn render_text(ctx: &Context, report: &Report) -> String {
     let ui = &ctx.ui;
     let mut lines = Vec::new();
     for c in &report.checks {

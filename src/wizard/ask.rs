@@ -117,9 +117,10 @@ pub fn confirm_plan(
     default_yes: bool,
 ) -> Result<(), Error> {
     eprintln!("\n{plan}\n");
-    match prompter.confirm("Proceed?", default_yes)? {
-        true => Ok(()),
-        false => Err(Error::Cancelled),
+    if prompter.confirm("Proceed?", default_yes)? {
+        Ok(())
+    } else {
+        Err(Error::Cancelled)
     }
 }
 
@@ -146,9 +147,10 @@ pub fn require_flags(ctx: &Context, mut missing: Vec<&str>, intent: Intent) -> R
             }
         });
     }
-    match missing.is_empty() {
-        true => Ok(()),
-        false => Err(missing_error(ctx, &missing)),
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(missing_error(ctx, &missing))
     }
 }
 

@@ -113,9 +113,10 @@ pub async fn role(
         (Method::Cloudformation, Some(n)) => Some(n),
         (Method::Cloudformation, None) => {
             let default = defaults::stack_name(&role_name);
-            Some(match ask_defaults {
-                true => ask(prompter, "Stack name", Some(default.as_str()))?,
-                false => default,
+            Some(if ask_defaults {
+                ask(prompter, "Stack name", Some(default.as_str()))?
+            } else {
+                default
             })
         }
     };
@@ -161,7 +162,7 @@ pub async fn access_key(
     req: AccessKeyRequest,
     prompter: &mut dyn Prompter,
     clients: Option<&Clients>,
-) -> Result<(UserInputs, Option<PathBuf>, crate::facts::Located), Error> {
+) -> Result<(UserInputs, Option<PathBuf>, Located), Error> {
     let ask_defaults = ctx.can_prompt && !ctx.yes;
     // Write access is never a default: without --access the question is asked, even with --yes.
     let access = match req.access {

@@ -23,9 +23,12 @@ fn a_bucket_that_does_not_exist_is_asked_again() {
     let setup = start_with(&ctx(true, false), &mut p, &|location: &S3Location| {
         checked.lock().unwrap().push(location.bucket().to_string());
         let missing = location.bucket() == "no-such-bucket";
-        std::thread::spawn(move || match missing {
-            true => Early::NoBucket("bucket `no-such-bucket` does not exist".into()),
-            false => Early::Ready,
+        std::thread::spawn(move || {
+            if missing {
+                Early::NoBucket("bucket `no-such-bucket` does not exist".into())
+            } else {
+                Early::Ready
+            }
         })
     })
     .unwrap();

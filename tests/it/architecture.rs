@@ -116,12 +116,13 @@ fn graph() -> BTreeMap<String, BTreeSet<String>> {
         let mut deps = BTreeSet::new();
         let own: Vec<&str> = name.split("::").filter(|s| !s.is_empty()).collect();
         for (from_crate, path) in paths(&code(file)) {
-            let mut full: Vec<String> = match from_crate {
-                true => Vec::new(),
-                false => own[..own.len().saturating_sub(1)]
+            let mut full: Vec<String> = if from_crate {
+                Vec::new()
+            } else {
+                own[..own.len().saturating_sub(1)]
                     .iter()
                     .map(|s| s.to_string())
-                    .collect(),
+                    .collect()
             };
             full.extend(path);
             // The longest prefix that is a module is what the path reaches into.

@@ -21,7 +21,7 @@ use crate::{apply, Context};
 mod stack;
 mod text;
 
-pub use text::{ci_command, next_steps, render_text};
+pub use text::ci_command;
 
 use stack::apply_stack;
 
@@ -139,9 +139,10 @@ pub async fn run(
         stack_region: plan.stack_region.clone(),
         stack_id: stack.map(|s| s.id),
         external_ids: plan.trust_change.external_ids.clone(),
-        losing_access: match changed {
-            true => plan.trust_change.losing_access.clone(),
-            false => Vec::new(),
+        losing_access: if changed {
+            plan.trust_change.losing_access.clone()
+        } else {
+            Vec::new()
         },
         granted: Granted::of(&plan.grant, plan.tier, changed, plan.lines()),
     };

@@ -59,7 +59,7 @@ fn the_ci_command_repeats_every_choice_and_quotes_what_needs_it() {
          --stack-name r --kms-key arn:aws:kms:us-east-1:123456789012:key/k1 --path /tidb/ \
          --tag 'team=data eng' --profile prod --region us-east-1 --yes"
     );
-    let mut dedicated = outcome.clone();
+    let mut dedicated = outcome;
     dedicated.granted.tier = Tier::Dedicated;
     dedicated.granted.access = Access::Import;
     assert!(

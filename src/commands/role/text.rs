@@ -3,17 +3,23 @@
 use std::io::IsTerminal;
 
 use crate::inputs::Tier;
-use crate::output::render_role_plan;
+use crate::output::{render_role_plan, Render};
 use crate::plan::Method;
 use crate::Context;
 
 use super::{RoleOutcome, RoleReport};
 
 /// The text form: the Role ARN alone, for `ARN=$(serverless-s3-setup role …)`.
-pub fn render_text(ctx: &Context, report: &RoleReport) -> String {
-    match report {
-        RoleReport::Plan { plan, .. } => render_role_plan(&ctx.ui, plan),
-        RoleReport::Done(outcome) => outcome.role_arn.clone(),
+impl Render for RoleReport {
+    fn text(&self, ctx: &Context) -> String {
+        match self {
+            RoleReport::Plan { plan, .. } => render_role_plan(&ctx.ui, plan),
+            RoleReport::Done(outcome) => outcome.role_arn.clone(),
+        }
+    }
+
+    fn next_steps(&self, ctx: &Context) {
+        next_steps(ctx, self);
     }
 }
 
@@ -67,7 +73,7 @@ pub fn ci_command(ctx: &Context, o: &RoleOutcome) -> String {
 }
 
 /// Where to paste the result, on stderr.
-pub fn next_steps(ctx: &Context, report: &RoleReport) {
+fn next_steps(ctx: &Context, report: &RoleReport) {
     let RoleReport::Done(outcome) = report else {
         return;
     };
@@ -78,15 +84,15 @@ pub fn next_steps(ctx: &Context, report: &RoleReport) {
     );
     // The ARN is the result, on stdout. When stdout is the screen it is right above; when it is
     // captured (`ARN=$(…)`), the person at the terminal sees it here instead: once either way.
-    match std::io::stdout().is_terminal() {
-        true => ctx
-            .ui
-            .info(format!("\nNext: {console} (the Role ARN above).")),
-        false => ctx.ui.info(format!(
+    if std::io::stdout().is_terminal() {
+        ctx.ui
+            .info(format!("\nNext: {console} (the Role ARN above)."))
+    } else {
+        ctx.ui.info(format!(
             "\n{} {}\nNext: {console}.",
             ctx.ui.bold("Role ARN:"),
             outcome.role_arn
-        )),
+        ))
     }
     if !outcome.granted.next_command.is_empty() {
         ctx.ui.info(format!(

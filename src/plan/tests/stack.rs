@@ -199,7 +199,7 @@ fn a_role_changed_outside_cloudformation_is_restored_not_unchanged() {
     let mut old = params.clone();
     old.insert("ExternalId".into(), "old".into());
     let mut moved = in_sync(&inputs, stack("UPDATE_COMPLETE", true, old));
-    moved.role.as_mut().unwrap().trust = Some(edited.clone());
+    moved.role.as_mut().unwrap().trust = Some(edited);
     assert_eq!(plan(&moved).unwrap().grant.actions, [Action::UpdateStack]);
     // …while drift elsewhere is still restored beside the update.
     moved.inline = Some(vec![]);
@@ -292,7 +292,7 @@ fn stack_plans_create_update_recreate_or_nothing() {
     assert_eq!(fresh.grant.actions, [Action::CreateStack]);
     assert_eq!(fresh.policy_arn, None);
     assert_eq!(fresh.stack_parameters["RoleName"], "r");
-    let params = fresh.stack_parameters.clone();
+    let params = fresh.stack_parameters;
 
     let with = |s: StackInfo| in_sync(&stack_inputs(), s);
     let same = role(
@@ -414,7 +414,7 @@ fn every_parameter_the_template_declares_is_set_and_no_other() {
         .collect();
     let inputs = RoleInputs {
         location: "s3://bkt1/a/b/".parse().unwrap(),
-        access: crate::inputs::Access::Export,
+        access: Access::Export,
         tidb_account: "380838443567".parse().unwrap(),
         external_id: None,
         replace_external_ids: false,

@@ -38,18 +38,19 @@ pub(super) fn kms_check(
         };
     }
     let Some(key) = &ev.bucket.kms_key else {
-        return match ev.bucket.encryption_known {
-            false => Check::warn(
+        return if !ev.bucket.encryption_known {
+            Check::warn(
                 "kms",
                 "the bucket's default encryption could not be read (s3:GetEncryptionConfiguration)",
                 Some(
                     "if it uses SSE-KMS, make sure the policy grants kms:Decrypt on its key".into(),
                 ),
-            ),
-            true => Check::pass(
+            )
+        } else {
+            Check::pass(
                 "kms",
                 "no customer-managed KMS key to grant (SSE-S3 or none)",
-            ),
+            )
         };
     };
     let Some((arn, statements)) = who else {
@@ -181,7 +182,7 @@ pub(super) fn bucket_checks(
             let mut soft = Vec::new();
             for (action, resource) in required(ev.partition, e, None) {
                 let context = request.context(&action);
-                let name = |sid: Option<String>| sid.map_or("a Deny statement".to_string(), |s| format!("statement {s}"));
+                let name = |sid: Option<String>| sid.map_or_else(|| "a Deny statement".to_string(), |s| format!("statement {s}"));
                 match evaluate::denial(&statements, &action, &resource, Some((arn, account)), Some(&context)) {
                     Some(evaluate::Denial::Certain(sid)) => {
                         hard.push(format!("{} denies {action} on {resource}", name(sid)))
@@ -221,7 +222,7 @@ pub(super) fn bucket_checks(
             "object-ownership",
             format!(
                 "Object Ownership is {}, so objects written by another account stay that account's and may be unreadable",
-                other.as_deref().map_or("not set".to_string(), |o| format!("{o:?}"))
+                other.as_deref().map_or_else(|| "not set".to_string(), |o| format!("{o:?}"))
             ),
             Some(format!(
                 "aws s3api put-bucket-ownership-controls --bucket {bucket} --ownership-controls 'Rules=[{{ObjectOwnership=BucketOwnerEnforced}}]'"

@@ -316,19 +316,20 @@ fn extra(
             "it has permissions beyond S3 and KMS (e.g. {action})"
         ));
     }
-    match more.is_empty() {
-        true => Check::pass(
+    if more.is_empty() {
+        Check::pass(
             "extra-permissions",
             format!("nothing beyond what {} needs", e.access),
-        ),
-        false => Check::warn(
+        )
+    } else {
+        Check::warn(
             "extra-permissions",
             more.join("; "),
             Some(
                 "narrow the policy to the statements `serverless-s3-setup role --dry-run` shows"
                     .into(),
             ),
-        ),
+        )
     }
 }
 

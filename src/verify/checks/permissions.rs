@@ -61,9 +61,10 @@ pub(super) fn permissions(
             if sim.allowed != allowed {
                 let sample = samples(request, &[(action.clone(), resource.clone())]);
                 let what = |yes: bool| if yes { "allows" } else { "denies" };
-                let missing = match sim.missing_context.is_empty() {
-                    true => String::new(),
-                    false => format!(" (it lacked {})", sim.missing_context.join(", ")),
+                let missing = if sim.missing_context.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (it lacked {})", sim.missing_context.join(", "))
                 };
                 disagreements.push(format!(
                     "IAM's policy simulator {} {action} on {}{missing}, where the local evaluation {} it",
@@ -102,9 +103,10 @@ pub(super) fn permissions(
         _ => how,
     };
 
-    let how = match by_bucket.is_empty() {
-        true => how,
-        false => format!("{how}; by the bucket policy: {}", by_bucket.join(", ")),
+    let how = if by_bucket.is_empty() {
+        how
+    } else {
+        format!("{how}; by the bucket policy: {}", by_bucket.join(", "))
     };
     if missing.is_empty() {
         let found = format!(
@@ -124,13 +126,14 @@ pub(super) fn permissions(
             ));
         }
         doubts.extend(disagreements);
-        return match doubts.is_empty() {
-            true => Check::pass("permissions", found),
-            false => Check::warn(
-                "permissions",
-                format!("{found}; but {}", doubts.join("; ")),
-                Some("make sure those conditions hold for TiDB Cloud's requests (HTTPS, from outside your VPC endpoints, without MFA), and read the policies where IAM's simulator disagrees".into()),
-            ),
+        return if doubts.is_empty() {
+            Check::pass("permissions", found)
+        } else {
+            Check::warn(
+            "permissions",
+            format!("{found}; but {}", doubts.join("; ")),
+            Some("make sure those conditions hold for TiDB Cloud's requests (HTTPS, from outside your VPC endpoints, without MFA), and read the policies where IAM's simulator disagrees".into()),
+        )
         };
     }
     let grant = policy::permissions(ev.partition, &e.location, e.access, &[], e.bucket_location);
@@ -173,8 +176,10 @@ fn explain_missing(
     if let Decision::ExplicitDeny { sid, .. } = local {
         return format!(
             "{action} on {resource} is denied by {}",
-            sid.as_ref()
-                .map_or("a Deny statement".to_string(), |s| format!("statement {s}"))
+            sid.as_ref().map_or_else(
+                || "a Deny statement".to_string(),
+                |s| format!("statement {s}")
+            )
         );
     }
     let resource = &shown(resource);

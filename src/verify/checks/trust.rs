@@ -119,13 +119,10 @@ pub(super) fn trust(e: &Expectations, ev: &Evidence, rerun: &str) -> Check {
                 .collect();
             Check::pass(
                 "trust",
-                match others.is_empty() {
-                    true => format!("trusts {root} with external ID {want}"),
-                    false => format!(
-                        "trusts {root} with external ID {want}, and also the clusters with {}",
-                        others.join(", ")
-                    ),
-                },
+                if others.is_empty() { format!("trusts {root} with external ID {want}") } else { format!(
+                    "trusts {root} with external ID {want}, and also the clusters with {}",
+                    others.join(", ")
+                ) },
             )
         }
         (Some(want), Some(have)) => Check::fail(

@@ -116,7 +116,7 @@ pub fn statements(doc: &Value) -> Vec<Statement> {
                 allow,
                 actions: pick("Action", "NotAction")?,
                 // Trust policies have no Resource; they stand for "this role".
-                resources: pick("Resource", "NotResource").unwrap_or(Match {
+                resources: pick("Resource", "NotResource").unwrap_or_else(|| Match {
                     patterns: vec!["*".into()],
                     negated: false,
                 }),
@@ -360,9 +360,10 @@ fn substituted(s: &Statement, context: Option<&Context>) -> (Match, Outcome) {
         out.push_str(rest);
         patterns.push(out);
     }
-    let outcome = match unknown.is_empty() {
-        true => Outcome::Holds,
-        false => Outcome::Unknown(unknown),
+    let outcome = if unknown.is_empty() {
+        Outcome::Holds
+    } else {
+        Outcome::Unknown(unknown)
     };
     let resources = Match {
         patterns,

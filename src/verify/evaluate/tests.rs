@@ -167,7 +167,7 @@ fn not_action_and_not_resource() {
 
 #[test]
 fn lists_of_resources_and_single_statements() {
-    let s = super::statements(
+    let s = statements(
         &json!({"Statement": {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": ["arn:aws:kms:r:1:key/a", "arn:aws:kms:r:1:key/b"]}}),
     );
     assert!(decide(&s, "kms:Decrypt", "arn:aws:kms:r:1:key/b", None).allowed());

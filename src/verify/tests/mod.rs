@@ -68,7 +68,7 @@ fn the_userid_of_a_user_is_known_and_of_a_role_session_not() {
     ev.trust = None;
     ev.user_id = Some("AIDAEXAMPLE".into());
     ev.policies
-        .push(("d".into(), json!({"Statement": [deny_others.clone()]})));
+        .push(("d".into(), json!({"Statement": [deny_others]})));
     assert_eq!(
         status(&checks(&user, &e, &ev, "x"), "permissions"),
         Status::Pass

@@ -212,7 +212,7 @@ fn serve(mut client: TcpStream, upstream: u16, state: &Mutex<State>) -> std::io:
         let mut s = state.lock().unwrap();
         s.seen.push(action.clone());
         s.bodies.push(body.clone());
-        s.authorizations.push(authorization.clone());
+        s.authorizations.push(authorization);
         let n = s.seen.len();
         let nth_of_action = s.seen.iter().filter(|a| **a == action).count();
         let rule = s.rules.iter_mut().find(|r| {
