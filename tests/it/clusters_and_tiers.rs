@@ -11,19 +11,12 @@ fn role(
     ids: &[&str],
     extra: &[&str],
 ) -> (i32, Value, String) {
-    let mut cmd = bin(endpoint);
-    cmd.args([
-        "role", "--method", method, "--uri", uri, "--access", "import",
-    ])
-    .args(["--tidb-account-id", TIDB_ACCOUNT]);
-    for id in ids {
-        cmd.args(["--external-id", id]);
-    }
-    let out = cmd
+    let args = RoleArgs::new(method, uri)
+        .external_ids(ids)
         .args(extra)
-        .args(["--yes", "-o", "json"])
-        .output()
-        .unwrap();
+        .yes()
+        .json();
+    let out = bin(endpoint).args(args.build()).output().unwrap();
     let (stdout, stderr) = texts(&out);
     (
         out.status.code().unwrap_or(-1),

@@ -4,22 +4,9 @@
 use crate::common::*;
 
 fn role_args(bucket: &str) -> Vec<String> {
-    [
-        "role",
-        "--method",
-        "iam",
-        "--access",
-        "import",
-        "--tidb-account-id",
-        TIDB_ACCOUNT,
-        "--external-id",
-        EXTERNAL_ID,
-        "--yes",
-    ]
-    .map(str::to_string)
-    .into_iter()
-    .chain(["--uri".to_string(), format!("s3://{bucket}/data/")])
-    .collect()
+    RoleArgs::new("iam", &format!("s3://{bucket}/data/"))
+        .yes()
+        .build()
 }
 
 async fn nothing_left(aws: &Aws, bucket: &str) {

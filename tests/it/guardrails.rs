@@ -21,7 +21,7 @@ async fn boundary(aws: &Aws, name: &str, actions: &[&str]) -> String {
     out.policy().unwrap().arn().unwrap().to_string()
 }
 
-fn run(endpoint: &str, args: &[&str]) -> (i32, Value, String) {
+fn run<S: AsRef<std::ffi::OsStr>>(endpoint: &str, args: &[S]) -> (i32, Value, String) {
     let out = bin(endpoint)
         .args(args)
         .args(["--yes", "-o", "json"])
@@ -32,22 +32,8 @@ fn run(endpoint: &str, args: &[&str]) -> (i32, Value, String) {
     (out.status.code().unwrap_or(-1), json, stderr)
 }
 
-fn role_args<'a>(method: &'a str, uri: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
-    let mut args = vec![
-        "role",
-        "--method",
-        method,
-        "--uri",
-        uri,
-        "--access",
-        "import",
-        "--tidb-account-id",
-        TIDB_ACCOUNT,
-        "--external-id",
-        EXTERNAL_ID,
-    ];
-    args.extend(extra);
-    args
+fn role_args(method: &str, uri: &str, extra: &[&str]) -> Vec<String> {
+    RoleArgs::new(method, uri).args(extra).build()
 }
 
 /// The tags, sorted, without the run tag (its value differs each run; it is checked apart).

@@ -11,18 +11,12 @@ fn role(
     access: &str,
     extra: &[&str],
 ) -> (i32, String, String) {
-    let out = bin(endpoint)
-        .args(["role", "--method", method, "--uri", uri, "--access", access])
-        .args([
-            "--tidb-account-id",
-            TIDB_ACCOUNT,
-            "--external-id",
-            EXTERNAL_ID,
-        ])
-        .args(["--yes", "--output", "json"])
-        .args(extra)
-        .output()
-        .unwrap();
+    let args = RoleArgs::new(method, uri)
+        .access(access)
+        .yes()
+        .json()
+        .args(extra);
+    let out = bin(endpoint).args(args.build()).output().unwrap();
     let (stdout, stderr) = texts(&out);
     (out.status.code().unwrap_or(-1), stdout, stderr)
 }

@@ -61,24 +61,13 @@ async fn probe_with(access: &str, extra: &[&str]) -> (Aws, String) {
     let (key, secret) = &server.admin;
     let admin = aws_as(&url, key, secret).await;
     let bucket = admin.seeded_bucket(&format!("lp-{access}")).await;
+    let args = RoleArgs::new("iam", &format!("s3://{bucket}/data/"))
+        .access(access)
+        .yes()
+        .json()
+        .args(extra);
     let out = bin_with_keys(&url, key, secret)
-        .args([
-            "role",
-            "--method",
-            "iam",
-            "--uri",
-            &format!("s3://{bucket}/data/"),
-            "--access",
-            access,
-            "--tidb-account-id",
-            TIDB_ACCOUNT,
-            "--external-id",
-            EXTERNAL_ID,
-            "--yes",
-            "-o",
-            "json",
-        ])
-        .args(extra)
+        .args(args.build())
         .output()
         .unwrap();
     let (stdout, stderr) = texts(&out);
@@ -307,23 +296,12 @@ async fn the_stack_made_policy_allows_export_and_nothing_else() {
     let admin = aws_as(&url, key, secret).await;
     let bucket = admin.seeded_bucket("lp-cfn").await;
     let role = format!("r-{bucket}");
+    let args = RoleArgs::new("cloudformation", &format!("s3://{bucket}/data/"))
+        .access("export")
+        .role_name(&role)
+        .yes();
     let out = bin_with_keys(&url, key, secret)
-        .args([
-            "role",
-            "--method",
-            "cloudformation",
-            "--uri",
-            &format!("s3://{bucket}/data/"),
-            "--access",
-            "export",
-            "--role-name",
-            &role,
-            "--tidb-account-id",
-            TIDB_ACCOUNT,
-            "--external-id",
-            EXTERNAL_ID,
-            "--yes",
-        ])
+        .args(args.build())
         .output()
         .unwrap();
     assert!(

@@ -12,24 +12,11 @@ use serverless_s3_setup::policy;
 const ACCOUNT: &str = "000000000000";
 
 fn role_args(method: &str, uri: &str, role: &str, external_id: &str) -> Vec<String> {
-    [
-        "role",
-        "--method",
-        method,
-        "--uri",
-        uri,
-        "--access",
-        "import",
-        "--role-name",
-        role,
-        "--tidb-account-id",
-        TIDB_ACCOUNT,
-        "--external-id",
-        external_id,
-        "--yes",
-    ]
-    .map(str::to_string)
-    .to_vec()
+    RoleArgs::new(method, uri)
+        .role_name(role)
+        .external_ids(&[external_id])
+        .yes()
+        .build()
 }
 
 /// Runs the binary with `-o json`; asserts success; the report and stderr.

@@ -16,24 +16,7 @@ enum Flow {
 
 fn args(flow: Flow, bucket: &str) -> Vec<String> {
     let uri = format!("s3://{bucket}/d/");
-    let role = |method: &str| {
-        [
-            "role",
-            "--method",
-            method,
-            "--uri",
-            &uri,
-            "--access",
-            "both",
-            "--tidb-account-id",
-            TIDB_ACCOUNT,
-            "--external-id",
-            EXTERNAL_ID,
-            "--yes",
-        ]
-        .map(str::to_string)
-        .to_vec()
-    };
+    let role = |method: &str| RoleArgs::new(method, &uri).access("both").yes().build();
     match flow {
         Flow::RoleIam => role("iam"),
         Flow::RoleCfn => role("cloudformation"),
@@ -489,23 +472,9 @@ async fn sigint_and_sigterm_during_teardown_leave_it_finished_or_resumable() {
 /// `role --method iam --dry-run` for a directory of `bucket`: a run that reads and signs
 /// requests but changes nothing.
 fn dry_run_role(bucket: &str) -> Vec<String> {
-    let uri = format!("s3://{bucket}/d/");
-    [
-        "role",
-        "--method",
-        "iam",
-        "--uri",
-        &uri,
-        "--access",
-        "import",
-        "--tidb-account-id",
-        TIDB_ACCOUNT,
-        "--external-id",
-        EXTERNAL_ID,
-        "--dry-run",
-    ]
-    .map(str::to_string)
-    .to_vec()
+    RoleArgs::new("iam", &format!("s3://{bucket}/d/"))
+        .args(&["--dry-run"])
+        .build()
 }
 
 /// An explicit --profile wins over environment keys, as the AWS CLI has it; a profile that no

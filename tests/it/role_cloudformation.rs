@@ -6,26 +6,12 @@ use serde_json::Value;
 use serverless_s3_setup::policy;
 
 fn args(method: &str, uri: &str, access: &str, role: &str) -> Vec<String> {
-    [
-        "role",
-        "--method",
-        method,
-        "--uri",
-        uri,
-        "--access",
-        access,
-        "--role-name",
-        role,
-        "--tidb-account-id",
-        TIDB_ACCOUNT,
-        "--external-id",
-        EXTERNAL_ID,
-        "--yes",
-        "-o",
-        "json",
-    ]
-    .map(str::to_string)
-    .to_vec()
+    RoleArgs::new(method, uri)
+        .access(access)
+        .role_name(role)
+        .yes()
+        .json()
+        .build()
 }
 
 fn run_json(endpoint: &str, args: &[String]) -> Value {

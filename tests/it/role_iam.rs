@@ -4,22 +4,7 @@ use crate::common::*;
 use serde_json::{json, Value};
 
 fn role_args(uri: &str, access: &str) -> Vec<String> {
-    [
-        "role",
-        "--method",
-        "iam",
-        "--uri",
-        uri,
-        "--access",
-        access,
-        "--tidb-account-id",
-        TIDB_ACCOUNT,
-        "--external-id",
-        EXTERNAL_ID,
-        "--yes",
-    ]
-    .map(str::to_string)
-    .to_vec()
+    RoleArgs::new("iam", uri).access(access).yes().build()
 }
 
 fn run_json(endpoint: &str, args: &[String]) -> Value {

@@ -4,27 +4,12 @@ use crate::common::*;
 use serde_json::{json, Value};
 
 fn role_json(endpoint: &str, method: &str, uri: &str, access: &str, role: &str) -> Value {
-    let out = bin(endpoint)
-        .args([
-            "role",
-            "--method",
-            method,
-            "--uri",
-            uri,
-            "--access",
-            access,
-            "--role-name",
-            role,
-            "--tidb-account-id",
-            TIDB_ACCOUNT,
-            "--external-id",
-            EXTERNAL_ID,
-            "--yes",
-            "-o",
-            "json",
-        ])
-        .output()
-        .unwrap();
+    let args = RoleArgs::new(method, uri)
+        .access(access)
+        .role_name(role)
+        .yes()
+        .json();
+    let out = bin(endpoint).args(args.build()).output().unwrap();
     assert!(
         out.status.success(),
         "{}",

@@ -2,6 +2,7 @@
 //! that check outcomes from outside.
 #![allow(dead_code, unused_imports)]
 
+pub mod args;
 pub mod localstack;
 pub mod moto;
 pub mod proxy;
@@ -13,6 +14,7 @@ use aws_config::BehaviorVersion;
 use aws_credential_types::Credentials;
 use serde_json::Value;
 
+pub use self::args::RoleArgs;
 pub use self::moto::Moto;
 pub use self::proxy::{Fault, Match, Proxy};
 
