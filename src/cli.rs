@@ -79,7 +79,7 @@ pub struct Global {
     #[arg(long, global = true)]
     pub dry_run: bool,
 
-    /// Log every AWS request on stderr
+    /// Log every AWS request on stderr; -vv adds the AWS SDK's own lines (retries, credentials)
     #[arg(long, short = 'v', global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
     pub verbose: u8,
 

@@ -26,7 +26,7 @@ fn main() -> ExitCode {
     };
     let ui = Ui::detect(cli.global.quiet)
         .with_documents(cli.global.show_policies || cli.global.verbose > 0 || cli.global.dry_run);
-    log::set_level(if cli.global.quiet {
+    log::init(if cli.global.quiet {
         -1
     } else {
         cli.global.verbose as i8

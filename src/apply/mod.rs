@@ -115,7 +115,7 @@ where
     loop {
         match call().await {
             Err(e) if e.kind == kind && attempt < 6 => {
-                crate::debug!("{}: {kind:?}, again in {delay:?}", e.operation);
+                tracing::debug!("{}: {kind:?}, again in {delay:?}", e.operation);
                 tokio::time::sleep(delay).await;
                 delay *= 2;
                 attempt += 1;

@@ -48,7 +48,7 @@ pub async fn describe_stack(client: &Client, name: &str) -> Result<Option<StackI
         Err(e) => {
             let e = AwsError::from_sdk("cloudformation:DescribeStacks", e);
             if is_missing(&e) {
-                crate::debug!("cloudformation:DescribeStacks {name} -> none");
+                tracing::debug!("cloudformation:DescribeStacks {name} -> none");
                 return Ok(None);
             }
             return Err(e);
@@ -61,7 +61,7 @@ pub async fn describe_stack(client: &Client, name: &str) -> Result<Option<StackI
         .stack_status()
         .map(|s| s.as_str().to_string())
         .unwrap_or_default();
-    crate::debug!("cloudformation:DescribeStacks {name} -> {status}");
+    tracing::debug!("cloudformation:DescribeStacks {name} -> {status}");
     if status == "DELETE_COMPLETE" {
         return Ok(None);
     }
@@ -151,7 +151,7 @@ pub async fn create_stack(
         .await
         .map_err(|e| AwsError::from_sdk("cloudformation:CreateStack", e))?;
     let id = out.stack_id().unwrap_or_default().to_string();
-    crate::debug!("cloudformation:CreateStack {name} -> {id}");
+    tracing::debug!("cloudformation:CreateStack {name} -> {id}");
     Ok(id)
 }
 
@@ -183,7 +183,7 @@ pub async fn update_stack(
         .await
     {
         Ok(_) => {
-            crate::debug!("cloudformation:UpdateStack {name} -> started");
+            tracing::debug!("cloudformation:UpdateStack {name} -> started");
             Ok(Update::Started)
         }
         Err(e) => {
@@ -191,7 +191,7 @@ pub async fn update_stack(
                 .as_service_error()
                 .is_some_and(|se| is_no_updates(se.code(), se.message().unwrap_or_default()));
             if nothing {
-                crate::debug!("cloudformation:UpdateStack {name} -> no updates");
+                tracing::debug!("cloudformation:UpdateStack {name} -> no updates");
                 return Ok(Update::NothingToChange);
             }
             Err(AwsError::from_sdk("cloudformation:UpdateStack", e))
@@ -208,7 +208,7 @@ pub async fn delete_stack(client: &Client, name: &str) -> Result<(), AwsError> {
         .send()
         .await
         .map_err(|e| AwsError::from_sdk("cloudformation:DeleteStack", e))?;
-    crate::debug!("cloudformation:DeleteStack {name}");
+    tracing::debug!("cloudformation:DeleteStack {name}");
     Ok(())
 }
 

@@ -29,7 +29,7 @@ pub async fn describe_key(client: &Client, key: &str) -> Result<KeyInfo, AwsErro
             format!("no metadata returned for key {key}"),
         )
     })?;
-    crate::debug!("kms:DescribeKey {key} -> {:?}", meta.arn());
+    tracing::debug!("kms:DescribeKey {key} -> {:?}", meta.arn());
     Ok(KeyInfo {
         arn: meta.arn().unwrap_or_default().to_string(),
         aws_managed: meta.key_manager() == Some(&KeyManagerType::Aws),
@@ -50,7 +50,7 @@ pub async fn key_policy(client: &Client, key: &str) -> Result<Option<serde_json:
         .send()
         .await
         .map_err(|e| AwsError::from_sdk("kms:GetKeyPolicy", e))?;
-    crate::debug!(
+    tracing::debug!(
         "kms:GetKeyPolicy {key} -> {} bytes",
         out.policy().map_or(0, str::len)
     );

@@ -18,20 +18,20 @@ pub async fn bucket_region(client: &Client, bucket: &str) -> Result<String, Erro
     match client.head_bucket().bucket(bucket).send().await {
         Ok(out) => {
             if let Some(region) = out.bucket_region().filter(|r| !r.is_empty()) {
-                crate::debug!("s3:HeadBucket {bucket} -> {region}");
+                tracing::debug!("s3:HeadBucket {bucket} -> {region}");
                 return Ok(region.to_string());
             }
         }
         Err(e) => {
             let status = e.raw_response().map(|r| r.status().as_u16());
             if let Some(region) = e.raw_response().and_then(|r| header(r.headers())) {
-                crate::debug!("s3:HeadBucket {bucket} -> HTTP {status:?}, {region}");
+                tracing::debug!("s3:HeadBucket {bucket} -> HTTP {status:?}, {region}");
                 return Ok(region);
             }
             if status == Some(404) {
                 return Err(no_such_bucket(bucket));
             }
-            crate::debug!("s3:HeadBucket {bucket} -> HTTP {status:?} without a region");
+            tracing::debug!("s3:HeadBucket {bucket} -> HTTP {status:?} without a region");
         }
     }
     location_constraint(client, bucket).await
@@ -59,7 +59,7 @@ async fn location_constraint(client: &Client, bucket: &str) -> Result<String, Er
             } else {
                 region
             };
-            crate::debug!("s3:GetBucketLocation {bucket} -> {region}");
+            tracing::debug!("s3:GetBucketLocation {bucket} -> {region}");
             Ok(region)
         }
         Err(e) => {
@@ -114,7 +114,7 @@ pub async fn probe_path(
         .common_prefixes()
         .iter()
         .any(|p| p.prefix() == Some(folder_prefix.as_str()));
-    crate::debug!("s3:ListObjectsV2 {bucket}/{path} -> object {object}, folder {folder}");
+    tracing::debug!("s3:ListObjectsV2 {bucket}/{path} -> object {object}, folder {folder}");
     Ok((object, folder))
 }
 
@@ -140,7 +140,7 @@ pub async fn default_encryption(
                 .and_then(|se| aws_sdk_s3::error::ProvideErrorMetadata::code(se));
             // AWS now always answers; older buckets and moto answer this when nothing is set.
             if code == Some("ServerSideEncryptionConfigurationNotFoundError") {
-                crate::debug!("s3:GetBucketEncryption {bucket} -> none");
+                tracing::debug!("s3:GetBucketEncryption {bucket} -> none");
                 return Ok(DefaultEncryption::S3Managed);
             }
             return Err(AwsError::from_sdk("s3:GetBucketEncryption", e));
@@ -157,12 +157,12 @@ pub async fn default_encryption(
                 ServerSideEncryption::AwsKms | ServerSideEncryption::AwsKmsDsse
             ) {
                 let key = default.kms_master_key_id().map(str::to_string);
-                crate::debug!("s3:GetBucketEncryption {bucket} -> aws:kms {key:?}");
+                tracing::debug!("s3:GetBucketEncryption {bucket} -> aws:kms {key:?}");
                 return Ok(DefaultEncryption::Kms(key));
             }
         }
     }
-    crate::debug!("s3:GetBucketEncryption {bucket} -> SSE-S3");
+    tracing::debug!("s3:GetBucketEncryption {bucket} -> SSE-S3");
     Ok(DefaultEncryption::S3Managed)
 }
 

@@ -10,7 +10,7 @@ pub async fn caller_identity(client: &Client) -> Result<Caller, Error> {
         .send()
         .await
         .map_err(|e| AwsError::from_sdk("sts:GetCallerIdentity", e))?;
-    crate::debug!("sts:GetCallerIdentity -> {:?}", out.arn());
+    tracing::debug!("sts:GetCallerIdentity -> {:?}", out.arn());
     let arn = out.arn().unwrap_or_default().to_string();
     let account = out
         .account()

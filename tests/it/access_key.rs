@@ -114,6 +114,7 @@ async fn the_secret_never_reaches_stderr_in_any_mode() {
         vec!["-v"],
         vec!["-o", "json"],
         vec!["-v", "-o", "json"],
+        vec!["-vv"],
     ]
     .into_iter()
     .enumerate()
@@ -147,6 +148,11 @@ async fn the_secret_never_reaches_stderr_in_any_mode() {
         assert!(stderr.contains("shown only this once"), "{stderr}");
         if extra.contains(&"-v") {
             assert!(stderr.contains("debug: iam:CreateAccessKey"), "{stderr}");
+        }
+        if extra.contains(&"-vv") {
+            // The SDK's own lines show, and the secret is not among them.
+            assert!(stderr.contains("debug: iam:CreateAccessKey"), "{stderr}");
+            assert!(stderr.contains("debug: aws_"), "{stderr}");
         }
     }
 }

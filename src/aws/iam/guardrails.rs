@@ -39,7 +39,7 @@ pub async fn put_boundary(
             .map(|_| ())
             .map_err(|e| AwsError::from_sdk("iam:PutUserPermissionsBoundary", e)),
     }?;
-    crate::debug!("iam:Put*PermissionsBoundary {who:?} {boundary}");
+    tracing::debug!("iam:Put*PermissionsBoundary {who:?} {boundary}");
     Ok(())
 }
 
@@ -68,7 +68,7 @@ pub async fn tag_principal(
             .map(|_| ())
             .map_err(|e| AwsError::from_sdk("iam:TagUser", e)),
     }?;
-    crate::debug!("iam:Tag* {who:?}");
+    tracing::debug!("iam:Tag* {who:?}");
     Ok(())
 }
 
@@ -81,6 +81,6 @@ pub async fn tag_policy(client: &Client, arn: &str, tags: &[TagPair]) -> Result<
         .send()
         .await
         .map_err(|e| AwsError::from_sdk("iam:TagPolicy", e))?;
-    crate::debug!("iam:TagPolicy {arn}");
+    tracing::debug!("iam:TagPolicy {arn}");
     Ok(())
 }

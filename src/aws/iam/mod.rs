@@ -45,7 +45,7 @@ where
 {
     match result {
         Ok(_) => {
-            crate::debug!("{operation}");
+            tracing::debug!("{operation}");
             Ok(())
         }
         Err(e) => {

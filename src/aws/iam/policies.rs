@@ -16,7 +16,7 @@ pub async fn get_policy(client: &Client, arn: &str) -> Result<Option<PolicyInfo>
             let Some(p) = out.policy() else {
                 return Ok(None);
             };
-            crate::debug!("iam:GetPolicy {arn} -> {:?}", p.default_version_id());
+            tracing::debug!("iam:GetPolicy {arn} -> {:?}", p.default_version_id());
             Ok(Some(PolicyInfo {
                 arn: p.arn().unwrap_or(arn).to_string(),
                 managed: is_managed(p.tags()),
@@ -29,7 +29,7 @@ pub async fn get_policy(client: &Client, arn: &str) -> Result<Option<PolicyInfo>
             if e.as_service_error()
                 .is_some_and(|se| se.is_no_such_entity_exception()) =>
         {
-            crate::debug!("iam:GetPolicy {arn} -> none");
+            tracing::debug!("iam:GetPolicy {arn} -> none");
             Ok(None)
         }
         Err(e) => Err(AwsError::from_sdk("iam:GetPolicy", e)),
@@ -48,7 +48,7 @@ pub async fn policy_document(
         .send()
         .await
         .map_err(|e| AwsError::from_sdk("iam:GetPolicyVersion", e))?;
-    crate::debug!("iam:GetPolicyVersion {arn} {version}");
+    tracing::debug!("iam:GetPolicyVersion {arn} {version}");
     Ok(out
         .policy_version()
         .and_then(|v| v.document())
@@ -95,7 +95,7 @@ pub async fn create_policy(
         .and_then(|p| p.arn())
         .unwrap_or_default()
         .to_string();
-    crate::debug!("iam:CreatePolicy {name} -> {arn}");
+    tracing::debug!("iam:CreatePolicy {name} -> {arn}");
     Ok(arn)
 }
 
@@ -117,7 +117,7 @@ pub async fn create_default_policy_version(
         .and_then(|v| v.version_id())
         .unwrap_or_default()
         .to_string();
-    crate::debug!("iam:CreatePolicyVersion {arn} -> {id}");
+    tracing::debug!("iam:CreatePolicyVersion {arn} -> {id}");
     Ok(id)
 }
 
@@ -129,7 +129,7 @@ pub async fn delete_policy_version(client: &Client, arn: &str, id: &str) -> Resu
         .send()
         .await
         .map_err(|e| AwsError::from_sdk("iam:DeletePolicyVersion", e))?;
-    crate::debug!("iam:DeletePolicyVersion {arn} {id}");
+    tracing::debug!("iam:DeletePolicyVersion {arn} {id}");
     Ok(())
 }
 

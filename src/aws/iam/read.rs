@@ -183,7 +183,7 @@ pub async fn simulate(
             .await
             .ok()?;
         let result = out.evaluation_results().first()?;
-        crate::debug!(
+        tracing::debug!(
             "iam:SimulatePrincipalPolicy {} {} -> {}",
             sample.action,
             sample.resource,

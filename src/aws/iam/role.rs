@@ -16,7 +16,7 @@ pub async fn get_role(client: &Client, name: &str) -> Result<Option<RoleInfo>, A
             let Some(role) = out.role() else {
                 return Ok(None);
             };
-            crate::debug!("iam:GetRole {name} -> {}", role.arn());
+            tracing::debug!("iam:GetRole {name} -> {}", role.arn());
             Ok(Some(RoleInfo {
                 arn: role.arn().to_string(),
                 managed: is_managed(role.tags()),
@@ -37,7 +37,7 @@ pub async fn get_role(client: &Client, name: &str) -> Result<Option<RoleInfo>, A
             if e.as_service_error()
                 .is_some_and(|se| se.is_no_such_entity_exception()) =>
         {
-            crate::debug!("iam:GetRole {name} -> none");
+            tracing::debug!("iam:GetRole {name} -> none");
             Ok(None)
         }
         Err(e) => Err(AwsError::from_sdk("iam:GetRole", e)),
@@ -80,7 +80,7 @@ pub async fn create_role(
         .await
         .map_err(|e| AwsError::from_sdk("iam:CreateRole", e))?;
     let arn = out.role().map(|r| r.arn()).unwrap_or_default().to_string();
-    crate::debug!("iam:CreateRole {name} -> {arn}");
+    tracing::debug!("iam:CreateRole {name} -> {arn}");
     Ok(arn)
 }
 
@@ -92,7 +92,7 @@ pub async fn update_trust(client: &Client, role: &str, trust: &Value) -> Result<
         .send()
         .await
         .map_err(|e| AwsError::from_sdk("iam:UpdateAssumeRolePolicy", e))?;
-    crate::debug!("iam:UpdateAssumeRolePolicy {role}");
+    tracing::debug!("iam:UpdateAssumeRolePolicy {role}");
     Ok(())
 }
 
@@ -104,7 +104,7 @@ pub async fn attach_role_policy(client: &Client, role: &str, arn: &str) -> Resul
         .send()
         .await
         .map_err(|e| AwsError::from_sdk("iam:AttachRolePolicy", e))?;
-    crate::debug!("iam:AttachRolePolicy {role} {arn}");
+    tracing::debug!("iam:AttachRolePolicy {role} {arn}");
     Ok(())
 }
 
@@ -189,7 +189,7 @@ pub async fn delete_role_boundary(client: &Client, role: &str) -> Result<(), Aws
         .send()
         .await
         .map_err(|e| AwsError::from_sdk("iam:DeleteRolePermissionsBoundary", e))?;
-    crate::debug!("iam:DeleteRolePermissionsBoundary {role}");
+    tracing::debug!("iam:DeleteRolePermissionsBoundary {role}");
     Ok(())
 }
 
@@ -208,6 +208,6 @@ pub async fn put_role_policy(
         .send()
         .await
         .map_err(|e| AwsError::from_sdk("iam:PutRolePolicy", e))?;
-    crate::debug!("iam:PutRolePolicy {role} {name}");
+    tracing::debug!("iam:PutRolePolicy {role} {name}");
     Ok(())
 }

@@ -38,7 +38,7 @@ pub async fn get_user(client: &Client, name: &str) -> Result<Option<UserInfo>, A
             let Some(user) = out.user() else {
                 return Ok(None);
             };
-            crate::debug!("iam:GetUser {name} -> {}", user.arn());
+            tracing::debug!("iam:GetUser {name} -> {}", user.arn());
             Ok(Some(UserInfo {
                 arn: user.arn().to_string(),
                 user_id: user.user_id().to_string(),
@@ -54,7 +54,7 @@ pub async fn get_user(client: &Client, name: &str) -> Result<Option<UserInfo>, A
             if e.as_service_error()
                 .is_some_and(|se| se.is_no_such_entity_exception()) =>
         {
-            crate::debug!("iam:GetUser {name} -> none");
+            tracing::debug!("iam:GetUser {name} -> none");
             Ok(None)
         }
         Err(e) => Err(AwsError::from_sdk("iam:GetUser", e)),
@@ -77,7 +77,7 @@ pub async fn create_user(
         .await
         .map_err(|e| AwsError::from_sdk("iam:CreateUser", e))?;
     let arn = out.user().map(|u| u.arn()).unwrap_or_default().to_string();
-    crate::debug!("iam:CreateUser {name} -> {arn}");
+    tracing::debug!("iam:CreateUser {name} -> {arn}");
     Ok(arn)
 }
 
@@ -111,7 +111,7 @@ pub async fn attach_user_policy(client: &Client, user: &str, arn: &str) -> Resul
         .send()
         .await
         .map_err(|e| AwsError::from_sdk("iam:AttachUserPolicy", e))?;
-    crate::debug!("iam:AttachUserPolicy {user} {arn}");
+    tracing::debug!("iam:AttachUserPolicy {user} {arn}");
     Ok(())
 }
 
@@ -142,7 +142,7 @@ pub async fn access_keys(client: &Client, user: &str) -> Result<Vec<AccessKeyInf
             created: k.create_date().map(|d| d.secs()),
         })
         .collect();
-    crate::debug!("iam:ListAccessKeys {user} -> {} key(s)", keys.len());
+    tracing::debug!("iam:ListAccessKeys {user} -> {} key(s)", keys.len());
     Ok(keys)
 }
 
@@ -183,7 +183,7 @@ pub async fn create_access_key(client: &Client, user: &str) -> Result<NewAccessK
     let key = out
         .access_key()
         .ok_or_else(|| AwsError::new("iam:CreateAccessKey", "no key in the response"))?;
-    crate::debug!("iam:CreateAccessKey {user} -> {}", key.access_key_id());
+    tracing::debug!("iam:CreateAccessKey {user} -> {}", key.access_key_id());
     Ok(NewAccessKey {
         id: key.access_key_id().to_string(),
         secret: Secret(key.secret_access_key().to_string()),
