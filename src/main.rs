@@ -45,6 +45,9 @@ fn main() -> ExitCode {
                 eprintln!();
             }
             output::emit_error(format, &ui, &e);
+            if let (Some(resume), Format::Text) = (signals::resume(), format) {
+                ui.info(resume);
+            }
             e.exit_code()
         }
     };

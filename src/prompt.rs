@@ -24,6 +24,9 @@ pub trait Prompter {
 
     /// A line of detail before the next question, which keeps the question itself short.
     fn note(&mut self, text: &str);
+
+    /// How many questions were answered so far.
+    fn answered(&self) -> usize;
 }
 
 /// Cuts text that would not fit in `room` columns, with an ellipsis: a line that wraps breaks
@@ -36,6 +39,7 @@ fn fit(text: &str, room: usize) -> String {
 #[derive(Default)]
 pub struct Terminal {
     theme: ColorfulTheme,
+    answered: usize,
 }
 
 fn interrupted(e: dialoguer::Error) -> Error {
@@ -74,31 +78,37 @@ impl Prompter for Terminal {
         if let Some(default) = default {
             input = input.default(default.to_string());
         }
-        input
+        let answer = input
             .interact_text()
             .map(|s| s.trim().to_string())
-            .map_err(interrupted)
+            .map_err(interrupted)?;
+        self.answered += 1;
+        Ok(answer)
     }
 
     fn select(&mut self, prompt: &str, items: &[&str], default: usize) -> Result<usize, Error> {
         let room = width().saturating_sub(3);
         let items: Vec<String> = items.iter().map(|i| fit(i, room)).collect();
-        Select::with_theme(&self.theme)
+        let chosen = Select::with_theme(&self.theme)
             .with_prompt(fit(prompt, width().saturating_sub(6)))
             .items(&items)
             .default(default)
             .interact_opt()
             .map_err(interrupted)?
-            .ok_or(Error::Interrupted(" by Ctrl-C; nothing was changed".into()))
+            .ok_or(Error::Interrupted(" by Ctrl-C; nothing was changed".into()))?;
+        self.answered += 1;
+        Ok(chosen)
     }
 
     fn confirm(&mut self, prompt: &str, default: bool) -> Result<bool, Error> {
-        Confirm::with_theme(&self.theme)
+        let yes = Confirm::with_theme(&self.theme)
             .with_prompt(fit(prompt, width().saturating_sub(14)))
             .default(default)
             .interact_opt()
             .map_err(interrupted)?
-            .ok_or(Error::Interrupted(" by Ctrl-C; nothing was changed".into()))
+            .ok_or(Error::Interrupted(" by Ctrl-C; nothing was changed".into()))?;
+        self.answered += 1;
+        Ok(yes)
     }
 
     fn note(&mut self, text: &str) {
@@ -106,6 +116,10 @@ impl Prompter for Terminal {
         for line in crate::output::wrap_words("  ", "  ", text, width()) {
             eprintln!("{}", style.apply_to(line));
         }
+    }
+
+    fn answered(&self) -> usize {
+        self.answered
     }
 }
 
@@ -131,6 +145,10 @@ impl Prompter for NoPrompts {
     }
 
     fn note(&mut self, _: &str) {}
+
+    fn answered(&self) -> usize {
+        0
+    }
 }
 
 /// Scripted answers, for tests of the flow.
@@ -228,6 +246,10 @@ pub mod scripted {
 
         fn note(&mut self, text: &str) {
             self.notes.push(text.to_string());
+        }
+
+        fn answered(&self) -> usize {
+            self.asked.len()
         }
     }
 

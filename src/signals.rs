@@ -41,6 +41,21 @@ static REPORTED: AtomicBool = AtomicBool::new(false);
 pub fn first_to_report() -> bool {
     !REPORTED.swap(true, Ordering::SeqCst)
 }
+
+/// The command that goes on from the answers given so far, once there are any: whoever reports
+/// a stop (the watcher on Ctrl-C, or `main` on an error) says it, so nothing typed is lost.
+static RESUME: Mutex<Option<String>> = Mutex::new(None);
+
+pub fn set_resume(line: String) {
+    *RESUME.lock().expect("not poisoned") = Some(line);
+}
+
+/// What to say after a stop: the command that goes on without the questions, if any.
+pub fn resume() -> Option<String> {
+    RESUME.lock().expect("not poisoned").as_ref().map(|line| {
+        format!("Your answers are in this command, which goes on without the questions:\n  {line}")
+    })
+}
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::Notify;
@@ -109,6 +124,9 @@ impl Stop {
                 if first_to_report() {
                     let _ = console::Term::stderr().show_cursor();
                     eprintln!("\ninterrupted by {signal}; nothing was changed");
+                    if let Some(resume) = resume() {
+                        eprintln!("{resume}");
+                    }
                 }
                 std::process::exit(130);
             }

@@ -11,7 +11,7 @@ use crate::aws::iam::{self, NewAccessKey, Secret};
 use crate::aws::{sts, Clients};
 use crate::error::Error;
 use crate::facts::Caller;
-use crate::inputs::UserName;
+use crate::inputs::{Access, Guardrails, KmsKeyArn, PolicyName, Tier, UserName};
 use crate::journal::Journal;
 use crate::output::{render_policy_plan, Render};
 use crate::plan::{self, UserInputs, UserPlan, UserState};
@@ -19,7 +19,7 @@ use crate::prompt::Prompter;
 use crate::requests::AccessKeyRequest;
 use crate::wizard;
 
-use super::Granted;
+use super::{Granted, Repeat};
 use crate::{apply, Context};
 
 /// What `access-key` did. The secret is here only when it goes to stdout.
@@ -54,78 +54,84 @@ pub async fn run(
     let clients = super::connect_or_plan_offline(ctx).await?;
     let (inputs, secret_file, located) =
         wizard::access_key(ctx, req, prompter, clients.as_ref()).await?;
-    let bucket = super::Bucket {
-        location: &inputs.location,
-        region: located.region.clone(),
-        kms_keys: &inputs.kms_keys,
-    };
-    let (mut facts, state) =
-        super::survey(ctx, clients.as_ref(), bucket, |c| gather(c, &inputs)).await?;
-    located.into_facts(&mut facts);
-    let plan = plan::user(&inputs, &facts, &state)?;
-    if ctx.dry_run {
-        return Ok(AccessKeyReport::dry_run(plan));
-    }
-    let clients = clients.expect("connected unless dry run");
-    let actions = plan.lines();
-    wizard::present_plan(ctx, prompter, &plan.grant.warnings, actions, false, || {
-        render_user_plan(ctx, &plan)
-    })?;
-
-    let mut journal = Journal::default();
-    let mut file = SecretFile::new(secret_file);
-    ctx.stop.begin_changes();
-    let applied = apply(&clients, &plan, &mut journal, &mut file, ctx).await;
-    let key = match applied {
-        Ok(key) => key,
-        Err(err) => {
-            file.discard();
-            return Err(super::undo(ctx, &clients, &mut journal, err).await);
+    super::keep_answers(prompter.answered() > 0, || {
+        again(ctx, &inputs, tier, secret_file.as_deref())
+    });
+    async {
+        let bucket = super::Bucket {
+            location: &inputs.location,
+            region: located.region.clone(),
+            kms_keys: &inputs.kms_keys,
+        };
+        let (mut facts, state) =
+            super::survey(ctx, clients.as_ref(), bucket, |c| gather(c, &inputs)).await?;
+        located.into_facts(&mut facts);
+        let plan = plan::user(&inputs, &facts, &state)?;
+        if ctx.dry_run {
+            return Ok(AccessKeyReport::dry_run(plan));
         }
-    };
-    let delete_command = format!(
-        "serverless-s3-setup access-key delete --user-name {} --access-key-id {} --yes",
-        plan.user_name, key.id
-    );
-    let in_file = file.path.is_some();
-    let verify = crate::verify::after_setup(
-        &clients,
-        &crate::verify::Subject::User {
-            name: plan.user_name.clone(),
-        },
-        &crate::verify::Expectations {
-            location: inputs.location.clone(),
-            access: inputs.access,
-            tidb_account: None,
-            external_id: None,
-            bucket_location: true,
-        },
-        super::written(&plan.grant, plan.user_arn.clone(), None),
-        facts.bucket.clone().unwrap_or_default(),
-    )
-    .await;
-    crate::verify::show_after_setup(ctx, &verify, inputs.access, true);
-    let next_command = crate::handoff::ticloud(
-        tier,
-        plan.grant.access,
-        &inputs.location,
-        crate::handoff::Credential::AccessKey { id: &key.id },
-        cluster_id.as_ref(),
-    );
-    Ok(AccessKeyReport::Done(Box::new(AccessKeyOutcome {
-        access_key_id: key.id,
-        secret_access_key: (!in_file).then_some(key.secret),
-        secret_file: file.path.clone(),
-        user_name: plan.user_name.clone(),
-        user_arn: plan.user_arn.clone(),
-        policy_arn: plan.policy_arn.clone(),
-        delete_command,
-        granted: Granted {
-            verify,
-            next_command,
-            ..Granted::of(&plan.grant, tier, true, plan.lines())
-        },
-    })))
+        let clients = clients.expect("connected unless dry run");
+        let actions = plan.lines();
+        wizard::present_plan(ctx, prompter, &plan.grant.warnings, actions, false, || {
+            render_user_plan(ctx, &plan)
+        })?;
+
+        let mut journal = Journal::default();
+        let mut file = SecretFile::new(secret_file);
+        ctx.stop.begin_changes();
+        let applied = apply(&clients, &plan, &mut journal, &mut file, ctx).await;
+        let key = match applied {
+            Ok(key) => key,
+            Err(err) => {
+                file.discard();
+                return Err(super::undo(ctx, &clients, &mut journal, err).await);
+            }
+        };
+        let delete_command = format!(
+            "serverless-s3-setup access-key delete --user-name {} --access-key-id {} --yes",
+            plan.user_name, key.id
+        );
+        let in_file = file.path.is_some();
+        let verify = crate::verify::after_setup(
+            &clients,
+            &crate::verify::Subject::User {
+                name: plan.user_name.clone(),
+            },
+            &crate::verify::Expectations {
+                location: inputs.location.clone(),
+                access: inputs.access,
+                tidb_account: None,
+                external_id: None,
+                bucket_location: true,
+            },
+            super::written(&plan.grant, plan.user_arn.clone(), None),
+            facts.bucket.clone().unwrap_or_default(),
+        )
+        .await;
+        crate::verify::show_after_setup(ctx, &verify, inputs.access, true);
+        let next_command = crate::handoff::ticloud(
+            tier,
+            plan.grant.access,
+            &inputs.location,
+            crate::handoff::Credential::AccessKey { id: &key.id },
+            cluster_id.as_ref(),
+        );
+        Ok(AccessKeyReport::Done(Box::new(AccessKeyOutcome {
+            access_key_id: key.id,
+            secret_access_key: (!in_file).then_some(key.secret),
+            secret_file: file.path.clone(),
+            user_name: plan.user_name.clone(),
+            user_arn: plan.user_arn.clone(),
+            policy_arn: plan.policy_arn.clone(),
+            delete_command,
+            granted: Granted {
+                verify,
+                next_command,
+                ..Granted::of(&plan.grant, tier, true, plan.lines())
+            },
+        })))
+    }
+    .await
 }
 
 async fn gather(clients: &Clients, inputs: &UserInputs) -> Result<(Caller, UserState), Error> {
@@ -369,30 +375,60 @@ fn next_steps(ctx: &Context, report: &AccessKeyReport) {
 
 /// The flags that repeat this setup without a question: for CI. No secret is in it.
 pub fn ci_command(ctx: &Context, o: &AccessKeyOutcome) -> String {
-    let uri = crate::output::uri(&o.granted.bucket, &o.granted.prefix);
-    let mut words: Vec<String> = [
-        "serverless-s3-setup",
-        "access-key",
-        "--uri",
-        &uri,
-        "--access",
-        o.granted.access.as_str(),
-        "--user-name",
-        o.user_name.as_str(),
-        "--policy-name",
-        o.granted.policy_name.as_str(),
-    ]
-    .map(str::to_string)
-    .to_vec();
-    // The tier names the console path in the hand-off; a rerun tells the same.
-    if o.granted.tier != crate::inputs::Tier::default() {
-        words.extend(["--tier".into(), o.granted.tier.to_string()]);
+    let g = &o.granted;
+    repeat(
+        &o.user_name,
+        crate::output::uri(&g.bucket, &g.prefix),
+        g.access,
+        &g.policy_name,
+        g.tier,
+        &g.kms_keys,
+        &g.guardrails,
+    )
+    .line(ctx)
+}
+
+/// The command that goes on from the answers of a run that stopped.
+fn again(ctx: &Context, inputs: &UserInputs, tier: Tier, secret_file: Option<&Path>) -> String {
+    let mut line = repeat(
+        &inputs.user_name,
+        inputs.location.to_string(),
+        inputs.access,
+        &inputs.policy_name,
+        tier,
+        &inputs.kms_keys,
+        &inputs.guardrails,
+    );
+    if let Some(path) = secret_file {
+        line.after
+            .extend(["--secret-file".into(), path.display().to_string()]);
     }
-    for key in &o.granted.kms_keys {
-        words.extend(["--kms-key".into(), key.to_string()]);
+    line.line(ctx)
+}
+
+fn repeat<'a>(
+    user: &UserName,
+    uri: String,
+    access: Access,
+    policy_name: &'a PolicyName,
+    tier: Tier,
+    kms_keys: &'a [KmsKeyArn],
+    guardrails: &'a Guardrails,
+) -> Repeat<'a> {
+    Repeat {
+        command: vec!["access-key".into()],
+        uri,
+        access,
+        before: vec!["--user-name".into(), user.to_string()],
+        policy_name,
+        // The tier names the console path in the hand-off; a rerun tells the same.
+        after: if tier == Tier::default() {
+            Vec::new()
+        } else {
+            vec!["--tier".into(), tier.to_string()]
+        },
+        kms_keys,
+        guardrails,
+        region: None,
     }
-    words.extend(o.granted.guardrails.flags());
-    words.extend(crate::output::connection_flags(&ctx.conn, None));
-    words.push("--yes".into());
-    crate::output::command_line(words.iter().map(String::as_str))
 }

@@ -36,6 +36,57 @@ impl<P, O> Report<P, O> {
     }
 }
 
+/// A command line that repeats a setup without a question: printed for CI after a setup, and
+/// after a stop so that no answer is lost. Every choice is in it, in one order for both
+/// commands.
+pub(crate) struct Repeat<'a> {
+    /// `role --method iam`, or `access-key`.
+    pub command: Vec<String>,
+    pub uri: String,
+    pub access: Access,
+    /// The command's own flags before `--policy-name`, and after it.
+    pub before: Vec<String>,
+    pub policy_name: &'a PolicyName,
+    pub after: Vec<String>,
+    /// Every key to grant, so that a rerun keeps keys given by hand.
+    pub kms_keys: &'a [KmsKeyArn],
+    /// The guardrails too, so that a rerun keeps the role or user within them.
+    pub guardrails: &'a Guardrails,
+    /// The region to pin (a stack's), else the run's own.
+    pub region: Option<&'a str>,
+}
+
+impl Repeat<'_> {
+    pub fn line(self, ctx: &Context) -> String {
+        let mut words = vec!["serverless-s3-setup".to_string()];
+        words.extend(self.command);
+        words.extend([
+            "--uri".into(),
+            self.uri,
+            "--access".into(),
+            self.access.to_string(),
+        ]);
+        words.extend(self.before);
+        words.extend(["--policy-name".into(), self.policy_name.to_string()]);
+        words.extend(self.after);
+        for key in self.kms_keys {
+            words.extend(["--kms-key".into(), key.to_string()]);
+        }
+        words.extend(self.guardrails.flags());
+        words.extend(crate::output::connection_flags(&ctx.conn, self.region));
+        words.push("--yes".into());
+        crate::output::command_line(words.iter().map(String::as_str))
+    }
+}
+
+/// Keeps, once questions were answered, the command that goes on from the answers: whoever
+/// reports a stop says it (`main` for an error, the signal watcher for Ctrl-C).
+pub(crate) fn keep_answers(answered: bool, line: impl FnOnce() -> String) {
+    if answered {
+        crate::signals::set_resume(line());
+    }
+}
+
 /// What a setup wrote, for the read-back after it.
 fn written(grant: &Grant, principal_arn: String, trust: Option<Value>) -> crate::verify::Written {
     crate::verify::Written {

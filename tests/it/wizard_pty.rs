@@ -195,6 +195,17 @@ async fn ctrl_c_at_the_plan_exits_130_and_creates_nothing() {
         tail.contains("interrupted by Ctrl-C; nothing was changed"),
         "{tail}"
     );
+    // Nothing typed is lost: the command that goes on from the answers.
+    assert!(tail.contains("Your answers are in this command"), "{tail}");
+    for answer in [
+        "--method iam",
+        "--access both",
+        &format!("--tidb-account-id {TIDB_ACCOUNT}"),
+        &format!("--external-id {EXTERNAL_ID}"),
+        &format!("--role-name tidb-role-both-{bucket}"),
+    ] {
+        assert!(tail.contains(answer), "{answer}: {tail}");
+    }
     let status = exit_code(&p);
     assert!(status.ends_with(", 130)"), "{status}");
     assert!(aws.role_names().await.iter().all(|r| !r.contains(&bucket)));
@@ -203,6 +214,48 @@ async fn ctrl_c_at_the_plan_exits_130_and_creates_nothing() {
         .await
         .iter()
         .all(|(n, _)| !n.contains(&bucket)));
+}
+
+/// Declining the plan after the questions keeps the answers: the command that goes on from
+/// them is said, and nothing is made.
+#[tokio::test]
+async fn a_declined_plan_says_the_command_that_keeps_the_answers() {
+    let moto = moto();
+    let aws = aws(&moto.url()).await;
+    let bucket = unique("wizno");
+    aws.create_bucket(&bucket).await;
+    let mut p = wizard(&moto.url());
+    p.exp_string("What will TiDB Cloud do with the bucket?")
+        .unwrap();
+    keys(&mut p, "\r"); // import
+    p.exp_string("S3 URI").unwrap();
+    keys(&mut p, &format!("s3://{bucket}/in/\r"));
+    p.exp_string("How should TiDB Cloud get in?").unwrap();
+    keys(&mut p, "j\r"); // IAM
+    p.exp_string("Which TiDB Cloud tier").unwrap();
+    keys(&mut p, "\r"); // Starter
+    p.exp_string("TiDB Cloud Account ID").unwrap();
+    keys(&mut p, &format!("{TIDB_ACCOUNT}\r"));
+    p.exp_string("TiDB Cloud External ID").unwrap();
+    keys(&mut p, &format!("{EXTERNAL_ID}\r"));
+    for question in ["Role name", "Policy name"] {
+        p.exp_string(question).unwrap();
+        keys(&mut p, "\r");
+    }
+    p.exp_string("Proceed?").unwrap();
+    keys(&mut p, "n\r");
+    let tail = p.exp_eof().unwrap();
+    assert!(exit_code(&p).ends_with(", 1)"), "{}", exit_code(&p));
+    assert!(tail.contains("Your answers are in this command"), "{tail}");
+    for answer in [
+        "--method iam",
+        "--access import",
+        &format!("--external-id {EXTERNAL_ID}"),
+        &format!("--role-name tidb-role-import-{bucket}-in"),
+    ] {
+        assert!(tail.contains(answer), "{answer}: {tail}");
+    }
+    assert!(aws.role_names().await.iter().all(|r| !r.contains(&bucket)));
 }
 
 /// A plan that takes a cluster's access away never goes ahead on Enter alone.

@@ -21,7 +21,7 @@ use crate::{apply, Context};
 mod stack;
 mod text;
 
-pub use text::ci_command;
+pub use text::{again, ci_command};
 
 use stack::apply_stack;
 
@@ -65,137 +65,141 @@ pub async fn run(
     let cluster_id = req.cluster_id.clone();
     let clients = super::connect_or_plan_offline(ctx).await?;
     let (method, inputs, located) = wizard::role(ctx, req, prompter, clients.as_ref()).await?;
-    if inputs.external_id.is_none() {
-        ctx.ui.warn(
-            "--no-external-id: without an external ID, every cluster in the TiDB Cloud project can assume this role (the confused-deputy risk)",
+    super::keep_answers(prompter.answered() > 0, || again(ctx, method, &inputs));
+    async {
+        if inputs.external_id.is_none() {
+            ctx.ui.warn(
+                "--no-external-id: without an external ID, every cluster in the TiDB Cloud project can assume this role (the confused-deputy risk)",
+            );
+        }
+        let bucket = super::Bucket {
+            location: &inputs.location,
+            region: located.region.clone(),
+            kms_keys: &inputs.kms_keys,
+        };
+        let (mut facts, state) = super::survey(ctx, clients.as_ref(), bucket, |c| {
+            gather(c, method, &inputs)
+        })
+        .await?;
+        located.into_facts(&mut facts);
+        let plan = plan::role(method, &inputs, &facts, &state)?;
+        if ctx.dry_run {
+            return Ok(RoleReport::dry_run(plan));
+        }
+        let clients = clients.expect("connected unless dry run");
+        let actions = plan.lines();
+        // Who loses access is said even when no one is asked.
+        let mut warnings = plan.grant.warnings.clone();
+        warnings.extend(
+            plan.trust_change
+                .losing_access
+                .iter()
+                .map(|who| format!("loses access to the role: {who}")),
         );
-    }
-    let bucket = super::Bucket {
-        location: &inputs.location,
-        region: located.region.clone(),
-        kms_keys: &inputs.kms_keys,
-    };
-    let (mut facts, state) = super::survey(ctx, clients.as_ref(), bucket, |c| {
-        gather(c, method, &inputs)
-    })
-    .await?;
-    located.into_facts(&mut facts);
-    let plan = plan::role(method, &inputs, &facts, &state)?;
-    if ctx.dry_run {
-        return Ok(RoleReport::dry_run(plan));
-    }
-    let clients = clients.expect("connected unless dry run");
-    let actions = plan.lines();
-    // Who loses access is said even when no one is asked.
-    let mut warnings = plan.grant.warnings.clone();
-    warnings.extend(
-        plan.trust_change
-            .losing_access
-            .iter()
-            .map(|who| format!("loses access to the role: {who}")),
-    );
-    wizard::present_plan(
-        ctx,
-        prompter,
-        &warnings,
-        actions,
-        plan.trust_change.revokes(),
-        || render_role_plan(&ctx.ui, &plan),
-    )?;
-
-    let mut journal = Journal::default();
-    ctx.stop.begin_changes();
-    let applied = match method {
-        Method::Iam => apply(&clients, &plan, &mut journal, ctx)
-            .await
-            .map(|()| None),
-        Method::Cloudformation => apply_stack(
-            &clients,
-            &plan,
-            &mut journal,
+        wizard::present_plan(
             ctx,
-            timeout,
-            state.stack.as_ref(),
+            prompter,
+            &warnings,
+            actions,
+            plan.trust_change.revokes(),
+            || render_role_plan(&ctx.ui, &plan),
+        )?;
+
+        let mut journal = Journal::default();
+        ctx.stop.begin_changes();
+        let applied = match method {
+            Method::Iam => apply(&clients, &plan, &mut journal, ctx)
+                .await
+                .map(|()| None),
+            Method::Cloudformation => apply_stack(
+                &clients,
+                &plan,
+                &mut journal,
+                ctx,
+                timeout,
+                state.stack.as_ref(),
+            )
+            .await
+            .map(Some),
+        };
+        let (changed, stack) = match applied {
+            Ok(Some(applied)) => (applied.changed, Some(applied.stack)),
+            Ok(None) => (plan.changes(), None),
+            Err(err) => return Err(super::undo(ctx, &clients, &mut journal, err).await),
+        };
+        let mut outcome = RoleOutcome {
+            role_arn: stack
+                .as_ref()
+                .and_then(|s| s.outputs.get("RoleArn").cloned())
+                .unwrap_or_else(|| plan.role_arn.clone()),
+            policy_arn: plan.policy_arn.clone(),
+            role_name: plan.role_name.clone(),
+            method,
+            tidb_account_id: plan.tidb_account_id.clone(),
+            external_id: plan.external_id.clone(),
+            stack_name: plan.stack_name.clone(),
+            stack_region: plan.stack_region.clone(),
+            stack_id: stack.map(|s| s.id),
+            external_ids: plan.trust_change.external_ids.clone(),
+            losing_access: if changed {
+                plan.trust_change.losing_access.clone()
+            } else {
+                Vec::new()
+            },
+            granted: Granted::of(&plan.grant, plan.tier, changed, plan.lines()),
+        };
+        let next_command = crate::handoff::ticloud(
+            plan.tier,
+            plan.grant.access,
+            &inputs.location,
+            crate::handoff::Credential::RoleArn(&outcome.role_arn),
+            cluster_id.as_ref(),
+        );
+        outcome.granted.next_command = next_command;
+        let subject = crate::verify::Subject::Role {
+            arn: outcome.role_arn.clone(),
+            name: outcome.role_name.to_string(),
+        };
+        let expectations = crate::verify::Expectations {
+            location: inputs.location.clone(),
+            access: inputs.access,
+            tidb_account: Some(inputs.tidb_account.clone()),
+            external_id: inputs.external_id.clone(),
+            bucket_location: inputs.tier.reads_bucket_location(),
+        };
+        outcome.granted.verify = crate::verify::after_setup(
+            &clients,
+            &subject,
+            &expectations,
+            super::written(
+                &plan.grant,
+                outcome.role_arn.clone(),
+                Some(plan.trust_policy.clone()),
+            ),
+            facts.bucket.clone().unwrap_or_default(),
         )
-        .await
-        .map(Some),
-    };
-    let (changed, stack) = match applied {
-        Ok(Some(applied)) => (applied.changed, Some(applied.stack)),
-        Ok(None) => (plan.changes(), None),
-        Err(err) => return Err(super::undo(ctx, &clients, &mut journal, err).await),
-    };
-    let mut outcome = RoleOutcome {
-        role_arn: stack
-            .as_ref()
-            .and_then(|s| s.outputs.get("RoleArn").cloned())
-            .unwrap_or_else(|| plan.role_arn.clone()),
-        policy_arn: plan.policy_arn.clone(),
-        role_name: plan.role_name.clone(),
-        method,
-        tidb_account_id: plan.tidb_account_id.clone(),
-        external_id: plan.external_id.clone(),
-        stack_name: plan.stack_name.clone(),
-        stack_region: plan.stack_region.clone(),
-        stack_id: stack.map(|s| s.id),
-        external_ids: plan.trust_change.external_ids.clone(),
-        losing_access: if changed {
-            plan.trust_change.losing_access.clone()
-        } else {
-            Vec::new()
-        },
-        granted: Granted::of(&plan.grant, plan.tier, changed, plan.lines()),
-    };
-    let next_command = crate::handoff::ticloud(
-        plan.tier,
-        plan.grant.access,
-        &inputs.location,
-        crate::handoff::Credential::RoleArn(&outcome.role_arn),
-        cluster_id.as_ref(),
-    );
-    outcome.granted.next_command = next_command;
-    let subject = crate::verify::Subject::Role {
-        arn: outcome.role_arn.clone(),
-        name: outcome.role_name.to_string(),
-    };
-    let expectations = crate::verify::Expectations {
-        location: inputs.location.clone(),
-        access: inputs.access,
-        tidb_account: Some(inputs.tidb_account.clone()),
-        external_id: inputs.external_id.clone(),
-        bucket_location: inputs.tier.reads_bucket_location(),
-    };
-    outcome.granted.verify = crate::verify::after_setup(
-        &clients,
-        &subject,
-        &expectations,
-        super::written(
-            &plan.grant,
-            outcome.role_arn.clone(),
-            Some(plan.trust_policy.clone()),
-        ),
-        facts.bucket.clone().unwrap_or_default(),
-    )
-    .await;
-    crate::verify::show_after_setup(
-        ctx,
-        &outcome.granted.verify,
-        outcome.granted.access,
-        outcome.granted.changed,
-    );
-    if !outcome.granted.changed {
-        ctx.ui.info(match &outcome.stack_name {
-            Some(stack) => format!(
-                "unchanged: stack {stack} and role {} already match",
-                outcome.role_name
-            ),
-            None => format!(
-                "unchanged: role {} and policy {} already match",
-                outcome.role_name, outcome.granted.policy_name
-            ),
-        });
+        .await;
+        crate::verify::show_after_setup(
+            ctx,
+            &outcome.granted.verify,
+            outcome.granted.access,
+            outcome.granted.changed,
+        );
+        if !outcome.granted.changed {
+            ctx.ui.info(match &outcome.stack_name {
+                Some(stack) => format!(
+                    "unchanged: stack {stack} and role {} already match",
+                    outcome.role_name
+                ),
+                None => format!(
+                    "unchanged: role {} and policy {} already match",
+                    outcome.role_name, outcome.granted.policy_name
+                ),
+            });
+        }
+        Ok(RoleReport::Done(Box::new(outcome)))
     }
-    Ok(RoleReport::Done(Box::new(outcome)))
+    .await
 }
 
 /// Reads the caller and the current role and policy, or stack, with independent requests in

@@ -70,3 +70,44 @@ fn the_ci_command_repeats_every_choice_and_quotes_what_needs_it() {
         ci_command(&ctx, &dedicated)
     );
 }
+
+/// A run that stops after questions prints the command that goes on from the answers: every
+/// answer and flag in it, the external-ID changes too, and nothing asked again.
+#[test]
+fn the_command_after_a_stop_holds_every_answer() {
+    let inputs = RoleInputs {
+        location: "s3://bkt1/my dir/".parse().unwrap(),
+        access: Access::Import,
+        tidb_account: "380838443567".parse().unwrap(),
+        external_id: Some("ext-2".parse().unwrap()),
+        replace_external_ids: false,
+        remove_external_ids: vec!["ext-1".parse().unwrap()],
+        no_external_id: false,
+        tier: Tier::Dedicated,
+        role_name: "r".parse().unwrap(),
+        policy_name: "r-policy".parse().unwrap(),
+        kms_keys: vec![],
+        stack_name: Some("s".parse().unwrap()),
+        guardrails: Guardrails::default(),
+    };
+    let ctx = Context {
+        conn: Connection {
+            profile: None,
+            region: None,
+            endpoint_url: None,
+        },
+        format: Format::Text,
+        yes: false,
+        dry_run: false,
+        no_input: false,
+        can_prompt: true,
+        ui: Ui::plain(),
+        stop: Default::default(),
+    };
+    assert_eq!(
+        again(&ctx, Method::Cloudformation, &inputs),
+        "serverless-s3-setup role --method cloudformation --uri 's3://bkt1/my dir/' --access import \
+         --tidb-account-id 380838443567 --external-id ext-2 --remove-external-id ext-1 \
+         --tier dedicated --role-name r --policy-name r-policy --stack-name s --yes"
+    );
+}

@@ -2,11 +2,12 @@
 
 use std::io::IsTerminal;
 
-use crate::inputs::Tier;
+use crate::inputs::{StackName, Tier};
 use crate::output::{render_role_plan, Render};
-use crate::plan::Method;
+use crate::plan::{Method, RoleInputs};
 use crate::Context;
 
+use super::super::Repeat;
 use super::{RoleOutcome, RoleReport};
 
 /// The text form: the Role ARN alone, for `ARN=$(serverless-s3-setup role …)`.
@@ -25,51 +26,82 @@ impl Render for RoleReport {
 
 /// The flags that repeat this setup without a question: for CI. No secret is in it.
 pub fn ci_command(ctx: &Context, o: &RoleOutcome) -> String {
-    let uri = crate::output::uri(&o.granted.bucket, &o.granted.prefix);
-    let mut words: Vec<String> = [
-        "serverless-s3-setup",
-        "role",
-        "--method",
-        match o.method {
-            Method::Iam => "iam",
-            Method::Cloudformation => "cloudformation",
-        },
-        "--uri",
-        &uri,
-        "--access",
-        o.granted.access.as_str(),
-        "--tidb-account-id",
-        o.tidb_account_id.as_str(),
-    ]
-    .map(str::to_string)
-    .to_vec();
+    let g = &o.granted;
+    let mut before = vec!["--tidb-account-id".into(), o.tidb_account_id.to_string()];
     match &o.external_id {
-        Some(id) => words.extend(["--external-id".into(), id.to_string()]),
-        None => words.push("--no-external-id".into()),
+        Some(id) => before.extend(["--external-id".into(), id.to_string()]),
+        None => before.push("--no-external-id".into()),
     }
     // Dedicated's extra permission (s3:GetBucketLocation) must survive a rerun in CI.
-    if o.granted.tier != Tier::default() {
-        words.extend(["--tier".into(), o.granted.tier.to_string()]);
+    before.extend(tier(g.tier));
+    before.extend(["--role-name".into(), o.role_name.to_string()]);
+    Repeat {
+        command: command(o.method),
+        uri: crate::output::uri(&g.bucket, &g.prefix),
+        access: g.access,
+        before,
+        policy_name: &g.policy_name,
+        after: stack(o.stack_name.as_ref()),
+        kms_keys: &g.kms_keys,
+        guardrails: &g.guardrails,
+        // The stack's region is pinned, so that CI finds the stack wherever its AWS_REGION
+        // points.
+        region: o.stack_region.as_deref(),
     }
-    words.extend(["--role-name".into(), o.role_name.to_string()]);
-    words.extend(["--policy-name".into(), o.granted.policy_name.to_string()]);
-    if let Some(stack) = &o.stack_name {
-        words.extend(["--stack-name".into(), stack.to_string()]);
+    .line(ctx)
+}
+
+/// The command that goes on from the answers of a run that stopped: every choice as given or
+/// answered, the external-ID changes included.
+pub fn again(ctx: &Context, method: Method, inputs: &RoleInputs) -> String {
+    let mut before = vec!["--tidb-account-id".into(), inputs.tidb_account.to_string()];
+    if let Some(id) = &inputs.external_id {
+        before.extend(["--external-id".into(), id.to_string()]);
     }
-    // Every key granted, so that a rerun keeps extra keys given by hand (the bucket's own key
-    // would be found again anyway).
-    for key in &o.granted.kms_keys {
-        words.extend(["--kms-key".into(), key.to_string()]);
+    if inputs.no_external_id {
+        before.push("--no-external-id".into());
     }
-    // The guardrails too, so that a rerun in CI keeps the role within them.
-    words.extend(o.granted.guardrails.flags());
-    // The stack's region is pinned, so that CI finds the stack wherever its AWS_REGION points.
-    words.extend(crate::output::connection_flags(
-        &ctx.conn,
-        o.stack_region.as_deref(),
-    ));
-    words.push("--yes".into());
-    crate::output::command_line(words.iter().map(String::as_str))
+    if inputs.replace_external_ids {
+        before.push("--replace-external-ids".into());
+    }
+    for id in &inputs.remove_external_ids {
+        before.extend(["--remove-external-id".into(), id.to_string()]);
+    }
+    before.extend(tier(inputs.tier));
+    before.extend(["--role-name".into(), inputs.role_name.to_string()]);
+    Repeat {
+        command: command(method),
+        uri: inputs.location.to_string(),
+        access: inputs.access,
+        before,
+        policy_name: &inputs.policy_name,
+        after: stack(inputs.stack_name.as_ref()),
+        kms_keys: &inputs.kms_keys,
+        guardrails: &inputs.guardrails,
+        region: None,
+    }
+    .line(ctx)
+}
+
+fn command(method: Method) -> Vec<String> {
+    let method = match method {
+        Method::Iam => "iam",
+        Method::Cloudformation => "cloudformation",
+    };
+    vec!["role".into(), "--method".into(), method.into()]
+}
+
+fn tier(tier: Tier) -> Vec<String> {
+    if tier == Tier::default() {
+        Vec::new()
+    } else {
+        vec!["--tier".into(), tier.to_string()]
+    }
+}
+
+fn stack(name: Option<&StackName>) -> Vec<String> {
+    name.map(|n| vec!["--stack-name".into(), n.to_string()])
+        .unwrap_or_default()
 }
 
 /// Where to paste the result, on stderr.
