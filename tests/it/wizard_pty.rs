@@ -376,15 +376,20 @@ async fn ctrl_c_at_any_kind_of_prompt_restores_the_cursor_and_says_nothing_chang
     let bucket = unique("wizctrlc");
     aws(&moto.url()).await.create_bucket(&bucket).await;
     let show_cursor = "\u{1b}[?25h";
-    for kind in ["select", "input", "confirm"] {
-        let mut p = wizard(&moto.url());
+    for (kind, cols) in ["select", "input", "confirm"]
+        .into_iter()
+        .flat_map(|kind| [(kind, 250), (kind, 60)])
+    {
+        let kind = format!("{kind} at {cols} columns");
+        let kind = kind.as_str();
+        let mut p = wizard_at_width(&moto.url(), cols);
         p.exp_string("What will TiDB Cloud do with the bucket?")
             .unwrap();
-        if kind != "select" {
+        if !kind.starts_with("select") {
             keys(&mut p, "\r");
             p.exp_string("S3 URI").unwrap();
         }
-        if kind == "confirm" {
+        if kind.starts_with("confirm") {
             keys(&mut p, &format!("s3://{bucket}/in/\r"));
             p.exp_string("How should TiDB Cloud get in?").unwrap();
             keys(&mut p, "j\r"); // IAM
@@ -423,23 +428,26 @@ async fn a_missing_bucket_is_asked_again_before_the_questions_go_on() {
     let moto = moto();
     let bucket = unique("wizbucket");
     aws(&moto.url()).await.create_bucket(&bucket).await;
-    let mut p = wizard(&moto.url());
-    p.exp_string("What will TiDB Cloud do with the bucket?")
-        .unwrap();
-    keys(&mut p, "\r");
-    p.exp_string("S3 URI").unwrap();
-    keys(&mut p, &format!("s3://{bucket}-missing/in/\r"));
-    p.exp_string("How should TiDB Cloud get in?").unwrap();
-    keys(&mut p, "j\r"); // IAM
-    p.exp_string(&format!("bucket `{bucket}-missing` does not exist"))
-        .unwrap();
-    p.exp_string("S3 URI").unwrap();
-    keys(&mut p, &format!("s3://{bucket}/in/\r"));
-    // On with the role's own questions: the method chosen before still stands.
-    p.exp_string("Which TiDB Cloud tier").unwrap();
-    p.send_control('c').unwrap();
-    p.exp_eof().unwrap();
-    assert!(exit_code(&p).ends_with(", 130)"));
+    for cols in [250, 60] {
+        let mut p = wizard_at_width(&moto.url(), cols);
+        p.exp_string("What will TiDB Cloud do with the bucket?")
+            .unwrap();
+        keys(&mut p, "\r");
+        p.exp_string("S3 URI").unwrap();
+        keys(&mut p, &format!("s3://{bucket}-missing/in/\r"));
+        p.exp_string("How should TiDB Cloud get in?").unwrap();
+        keys(&mut p, "j\r"); // IAM
+                             // At 60 columns the reason wraps at a word boundary; the bucket's name stays whole.
+        p.exp_string(&format!("`{bucket}-missing`")).unwrap();
+        p.exp_string("exist").unwrap();
+        p.exp_string("S3 URI").unwrap();
+        keys(&mut p, &format!("s3://{bucket}/in/\r"));
+        // On with the role's own questions: the method chosen before still stands.
+        p.exp_string("Which TiDB Cloud tier").unwrap();
+        p.send_control('c').unwrap();
+        p.exp_eof().unwrap();
+        assert!(exit_code(&p).ends_with(", 130)"), "{cols} columns");
+    }
 }
 
 /// The wizard in a pseudo-terminal of `cols` columns.

@@ -3,11 +3,11 @@ use crate::aws::Connection;
 use crate::inputs::{Access, Guardrails, Tier};
 use crate::output::{Format, Ui};
 
-#[test]
-fn the_ci_command_repeats_every_choice_and_quotes_what_needs_it() {
-    let ctx = Context {
+/// A run at a terminal, with this profile.
+fn ctx(profile: Option<&str>) -> Context {
+    Context {
         conn: Connection {
-            profile: Some("prod".into()),
+            profile: profile.map(str::to_string),
             region: None,
             endpoint_url: None,
         },
@@ -18,7 +18,12 @@ fn the_ci_command_repeats_every_choice_and_quotes_what_needs_it() {
         can_prompt: true,
         ui: Ui::plain(),
         stop: Default::default(),
-    };
+    }
+}
+
+#[test]
+fn the_ci_command_repeats_every_choice_and_quotes_what_needs_it() {
+    let ctx = ctx(Some("prod"));
     let outcome = RoleOutcome {
         role_arn: "arn:aws:iam::123456789012:role/r".into(),
         policy_arn: None,
@@ -90,20 +95,7 @@ fn the_command_after_a_stop_holds_every_answer() {
         stack_name: Some("s".parse().unwrap()),
         guardrails: Guardrails::default(),
     };
-    let ctx = Context {
-        conn: Connection {
-            profile: None,
-            region: None,
-            endpoint_url: None,
-        },
-        format: Format::Text,
-        yes: false,
-        dry_run: false,
-        no_input: false,
-        can_prompt: true,
-        ui: Ui::plain(),
-        stop: Default::default(),
-    };
+    let ctx = ctx(None);
     assert_eq!(
         again(&ctx, Method::Cloudformation, &inputs),
         "serverless-s3-setup role --method cloudformation --uri 's3://bkt1/my dir/' --access import \
