@@ -47,6 +47,32 @@ fn keys(p: &mut PtySession, s: &str) {
     p.flush().unwrap();
 }
 
+/// Answers the wizard up to its plan: `access` at the first question (keys: Enter for import,
+/// `jj` and Enter for both), then the URI, the IAM method, the tier (asked for an import),
+/// TiDB Cloud's IDs and the default names.
+fn answer_up_to_the_plan(p: &mut PtySession, access: &str, uri: &str) {
+    p.exp_string("What will TiDB Cloud do with the bucket?")
+        .unwrap();
+    keys(p, access);
+    p.exp_string("S3 URI").unwrap();
+    keys(p, &format!("{uri}\r"));
+    p.exp_string("How should TiDB Cloud get in?").unwrap();
+    keys(p, "j\r"); // IAM
+    if access == "\r" {
+        p.exp_string("Which TiDB Cloud tier").unwrap();
+        keys(p, "\r"); // Starter
+    }
+    p.exp_string("TiDB Cloud Account ID").unwrap();
+    keys(p, &format!("{TIDB_ACCOUNT}\r"));
+    p.exp_string("TiDB Cloud External ID").unwrap();
+    keys(p, &format!("{EXTERNAL_ID}\r"));
+    for question in ["Role name", "Policy name"] {
+        p.exp_string(question).unwrap();
+        keys(p, "\r");
+    }
+    p.exp_string("Proceed?").unwrap();
+}
+
 fn exit_code(p: &PtySession) -> String {
     format!("{:?}", p.process().wait().unwrap())
 }
@@ -173,22 +199,7 @@ async fn ctrl_c_at_the_plan_exits_130_and_creates_nothing() {
     aws.create_bucket(&bucket).await;
 
     let mut p = wizard(&moto.url());
-    p.exp_string("What will TiDB Cloud do with the bucket?")
-        .unwrap();
-    keys(&mut p, "jj\r"); // both
-    p.exp_string("S3 URI").unwrap();
-    keys(&mut p, &format!("s3://{bucket}/\r"));
-    p.exp_string("How should TiDB Cloud get in?").unwrap();
-    keys(&mut p, "j\r"); // IAM
-    p.exp_string("TiDB Cloud Account ID").unwrap();
-    keys(&mut p, &format!("{TIDB_ACCOUNT}\r"));
-    p.exp_string("TiDB Cloud External ID").unwrap();
-    keys(&mut p, &format!("{EXTERNAL_ID}\r"));
-    p.exp_string("Role name").unwrap();
-    keys(&mut p, "\r");
-    p.exp_string("Policy name").unwrap();
-    keys(&mut p, "\r");
-    p.exp_string("Proceed?").unwrap();
+    answer_up_to_the_plan(&mut p, "jj\r", &format!("s3://{bucket}/")); // both
     p.send_control('c').unwrap();
     let tail = p.exp_eof().unwrap();
     assert!(
@@ -225,24 +236,7 @@ async fn a_declined_plan_says_the_command_that_keeps_the_answers() {
     let bucket = unique("wizno");
     aws.create_bucket(&bucket).await;
     let mut p = wizard(&moto.url());
-    p.exp_string("What will TiDB Cloud do with the bucket?")
-        .unwrap();
-    keys(&mut p, "\r"); // import
-    p.exp_string("S3 URI").unwrap();
-    keys(&mut p, &format!("s3://{bucket}/in/\r"));
-    p.exp_string("How should TiDB Cloud get in?").unwrap();
-    keys(&mut p, "j\r"); // IAM
-    p.exp_string("Which TiDB Cloud tier").unwrap();
-    keys(&mut p, "\r"); // Starter
-    p.exp_string("TiDB Cloud Account ID").unwrap();
-    keys(&mut p, &format!("{TIDB_ACCOUNT}\r"));
-    p.exp_string("TiDB Cloud External ID").unwrap();
-    keys(&mut p, &format!("{EXTERNAL_ID}\r"));
-    for question in ["Role name", "Policy name"] {
-        p.exp_string(question).unwrap();
-        keys(&mut p, "\r");
-    }
-    p.exp_string("Proceed?").unwrap();
+    answer_up_to_the_plan(&mut p, "\r", &format!("s3://{bucket}/in/")); // import
     keys(&mut p, "n\r");
     let tail = p.exp_eof().unwrap();
     assert!(exit_code(&p).ends_with(", 1)"), "{}", exit_code(&p));
@@ -383,27 +377,15 @@ async fn ctrl_c_at_any_kind_of_prompt_restores_the_cursor_and_says_nothing_chang
         let kind = format!("{kind} at {cols} columns");
         let kind = kind.as_str();
         let mut p = wizard_at_width(&moto.url(), cols);
-        p.exp_string("What will TiDB Cloud do with the bucket?")
-            .unwrap();
-        if !kind.starts_with("select") {
+        if kind.starts_with("confirm") {
+            answer_up_to_the_plan(&mut p, "\r", &format!("s3://{bucket}/in/"));
+        } else {
+            p.exp_string("What will TiDB Cloud do with the bucket?")
+                .unwrap();
+        }
+        if kind.starts_with("input") {
             keys(&mut p, "\r");
             p.exp_string("S3 URI").unwrap();
-        }
-        if kind.starts_with("confirm") {
-            keys(&mut p, &format!("s3://{bucket}/in/\r"));
-            p.exp_string("How should TiDB Cloud get in?").unwrap();
-            keys(&mut p, "j\r"); // IAM
-            p.exp_string("Which TiDB Cloud tier").unwrap();
-            keys(&mut p, "\r");
-            p.exp_string("TiDB Cloud Account ID").unwrap();
-            keys(&mut p, &format!("{TIDB_ACCOUNT}\r"));
-            p.exp_string("TiDB Cloud External ID").unwrap();
-            keys(&mut p, &format!("{EXTERNAL_ID}\r"));
-            p.exp_string("Role name").unwrap();
-            keys(&mut p, "\r");
-            p.exp_string("Policy name").unwrap();
-            keys(&mut p, "\r");
-            p.exp_string("Proceed?").unwrap();
         }
         p.send_control('c').unwrap();
         let tail = p.exp_eof().unwrap();
