@@ -49,8 +49,9 @@ fn keys(p: &mut PtySession, s: &str) {
 
 /// Answers the wizard up to its plan: `access` at the first question (keys: Enter for import,
 /// `jj` and Enter for both), then the URI, the IAM method, the tier (asked for an import),
-/// TiDB Cloud's IDs and the default names.
-fn answer_up_to_the_plan(p: &mut PtySession, access: &str, uri: &str) {
+/// TiDB Cloud's IDs and the default names. Returns what was shown since the last answer: the
+/// plan.
+fn answer_up_to_the_plan(p: &mut PtySession, access: &str, uri: &str) -> String {
     p.exp_string("What will TiDB Cloud do with the bucket?")
         .unwrap();
     keys(p, access);
@@ -70,7 +71,7 @@ fn answer_up_to_the_plan(p: &mut PtySession, access: &str, uri: &str) {
         p.exp_string(question).unwrap();
         keys(p, "\r");
     }
-    p.exp_string("Proceed?").unwrap();
+    p.exp_string("Proceed?").unwrap()
 }
 
 fn exit_code(p: &PtySession) -> String {
@@ -495,24 +496,7 @@ async fn the_plan_and_the_next_steps_fit_sixty_columns() {
     let bucket = unique("wiz60");
     aws(&moto.url()).await.create_bucket(&bucket).await;
     let mut p = wizard_at_width(&moto.url(), 60);
-    p.exp_string("What will TiDB Cloud do with the bucket?")
-        .unwrap();
-    keys(&mut p, "\r");
-    p.exp_string("S3 URI").unwrap();
-    keys(&mut p, &format!("s3://{bucket}/in/\r"));
-    p.exp_string("How should TiDB Cloud get in?").unwrap();
-    keys(&mut p, "j\r"); // IAM
-    p.exp_string("Which TiDB Cloud tier").unwrap();
-    keys(&mut p, "\r");
-    p.exp_string("TiDB Cloud Account ID").unwrap();
-    keys(&mut p, &format!("{TIDB_ACCOUNT}\r"));
-    p.exp_string("TiDB Cloud External ID").unwrap();
-    keys(&mut p, &format!("{EXTERNAL_ID}\r"));
-    p.exp_string("Role name").unwrap();
-    keys(&mut p, "\r");
-    p.exp_string("Policy name").unwrap();
-    keys(&mut p, "\r");
-    let plan = p.exp_string("Proceed?").unwrap();
+    let plan = answer_up_to_the_plan(&mut p, "\r", &format!("s3://{bucket}/in/"));
     keys(&mut p, "y");
     let rest = p.exp_eof().unwrap();
     assert!(exit_code(&p).ends_with(", 0)"), "{}", exit_code(&p));
