@@ -1,10 +1,10 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use aws_sdk_cloudformation::error::ProvideErrorMetadata;
 use aws_sdk_cloudformation::types::{Capability, Parameter, Tag};
 use aws_sdk_cloudformation::Client;
 
+use super::send::send;
 use super::Run;
 use crate::error::AwsError;
 use crate::facts::StackInfo;
@@ -43,16 +43,11 @@ pub fn is_no_updates(code: Option<&str>, message: &str) -> bool {
 }
 
 pub async fn describe_stack(client: &Client, name: &str) -> Result<Option<StackInfo>, AwsError> {
-    let out = match client.describe_stacks().stack_name(name).send().await {
+    let request = client.describe_stacks().stack_name(name);
+    let out = match send("cloudformation:DescribeStacks", name, request.send()).await {
         Ok(out) => out,
-        Err(e) => {
-            let e = AwsError::from_sdk("cloudformation:DescribeStacks", e);
-            if is_missing(&e) {
-                tracing::debug!("cloudformation:DescribeStacks {name} -> none");
-                return Ok(None);
-            }
-            return Err(e);
-        }
+        Err(e) if is_missing(&e) => return Ok(None),
+        Err(e) => return Err(e),
     };
     let Some(stack) = out.stacks().first() else {
         return Ok(None);
@@ -138,7 +133,7 @@ pub async fn create_stack(
     extra_tags: &[TagPair],
     run: &Run,
 ) -> Result<String, AwsError> {
-    let out = client
+    let request = client
         .create_stack()
         .stack_name(name)
         .client_request_token(run.token("create"))
@@ -146,13 +141,9 @@ pub async fn create_stack(
         .set_parameters(Some(parameters(params)))
         // The role has a fixed name, which AWS refuses without this capability.
         .capabilities(Capability::CapabilityNamedIam)
-        .set_tags(Some(tags(template_hash, run, extra_tags)))
-        .send()
-        .await
-        .map_err(|e| AwsError::from_sdk("cloudformation:CreateStack", e))?;
-    let id = out.stack_id().unwrap_or_default().to_string();
-    tracing::debug!("cloudformation:CreateStack {name} -> {id}");
-    Ok(id)
+        .set_tags(Some(tags(template_hash, run, extra_tags)));
+    let out = send("cloudformation:CreateStack", name, request.send()).await?;
+    Ok(out.stack_id().unwrap_or_default().to_string())
 }
 
 /// Whether an update started, or there was nothing to change.
@@ -171,55 +162,35 @@ pub async fn update_stack(
     extra_tags: &[TagPair],
     run: &Run,
 ) -> Result<Update, AwsError> {
-    match client
+    let request = client
         .update_stack()
         .stack_name(name)
         .client_request_token(run.token("update"))
         .template_body(template)
         .set_parameters(Some(parameters(params)))
         .capabilities(Capability::CapabilityNamedIam)
-        .set_tags(Some(tags(template_hash, run, extra_tags)))
-        .send()
-        .await
-    {
-        Ok(_) => {
-            tracing::debug!("cloudformation:UpdateStack {name} -> started");
-            Ok(Update::Started)
-        }
-        Err(e) => {
-            let nothing = e
-                .as_service_error()
-                .is_some_and(|se| is_no_updates(se.code(), se.message().unwrap_or_default()));
-            if nothing {
-                tracing::debug!("cloudformation:UpdateStack {name} -> no updates");
-                return Ok(Update::NothingToChange);
-            }
-            Err(AwsError::from_sdk("cloudformation:UpdateStack", e))
-        }
+        .set_tags(Some(tags(template_hash, run, extra_tags)));
+    match send("cloudformation:UpdateStack", name, request.send()).await {
+        Ok(_) => Ok(Update::Started),
+        Err(e) if is_no_updates(e.code.as_deref(), &e.message) => Ok(Update::NothingToChange),
+        Err(e) => Err(e),
     }
 }
 
 pub async fn delete_stack(client: &Client, name: &str) -> Result<(), AwsError> {
-    client
+    let request = client
         .delete_stack()
         .stack_name(name)
         // The SDK's retries of this call carry the same token: one deletion, however often sent.
-        .client_request_token(Run::new().token("delete"))
-        .send()
-        .await
-        .map_err(|e| AwsError::from_sdk("cloudformation:DeleteStack", e))?;
-    tracing::debug!("cloudformation:DeleteStack {name}");
+        .client_request_token(Run::new().token("delete"));
+    send("cloudformation:DeleteStack", name, request.send()).await?;
     Ok(())
 }
 
 /// The stack's most recent events (one page, newest first, as CloudFormation returns them).
 pub async fn stack_events(client: &Client, name: &str) -> Result<Vec<StackEvent>, AwsError> {
-    let out = client
-        .describe_stack_events()
-        .stack_name(name)
-        .send()
-        .await
-        .map_err(|e| AwsError::from_sdk("cloudformation:DescribeStackEvents", e))?;
+    let request = client.describe_stack_events().stack_name(name);
+    let out = send("cloudformation:DescribeStackEvents", name, request.send()).await?;
     Ok(out
         .stack_events()
         .iter()

@@ -1,6 +1,7 @@
 use aws_sdk_kms::types::KeyManagerType;
 use aws_sdk_kms::Client;
 
+use super::send::send;
 use crate::error::AwsError;
 
 /// A key as KMS describes it.
@@ -17,12 +18,12 @@ pub struct KeyInfo {
 
 /// Resolves a key ID, alias or ARN to the key's ARN.
 pub async fn describe_key(client: &Client, key: &str) -> Result<KeyInfo, AwsError> {
-    let out = client
-        .describe_key()
-        .key_id(key)
-        .send()
-        .await
-        .map_err(|e| AwsError::from_sdk("kms:DescribeKey", e))?;
+    let out = send(
+        "kms:DescribeKey",
+        key,
+        client.describe_key().key_id(key).send(),
+    )
+    .await?;
     let meta = out.key_metadata().ok_or_else(|| {
         AwsError::new(
             "kms:DescribeKey",
@@ -43,16 +44,7 @@ pub async fn describe_key(client: &Client, key: &str) -> Result<KeyInfo, AwsErro
 
 /// The key's policy (every key has exactly one, named `default`).
 pub async fn key_policy(client: &Client, key: &str) -> Result<Option<serde_json::Value>, AwsError> {
-    let out = client
-        .get_key_policy()
-        .key_id(key)
-        .policy_name("default")
-        .send()
-        .await
-        .map_err(|e| AwsError::from_sdk("kms:GetKeyPolicy", e))?;
-    tracing::debug!(
-        "kms:GetKeyPolicy {key} -> {} bytes",
-        out.policy().map_or(0, str::len)
-    );
+    let request = client.get_key_policy().key_id(key).policy_name("default");
+    let out = send("kms:GetKeyPolicy", key, request.send()).await?;
     Ok(out.policy().and_then(crate::policy::from_wire))
 }

@@ -4,6 +4,7 @@ pub mod cloudformation;
 pub mod iam;
 pub mod kms;
 pub mod s3;
+mod send;
 pub mod sts;
 
 use std::time::Duration;

@@ -1,6 +1,7 @@
 use aws_sdk_s3::types::ServerSideEncryption;
 use aws_sdk_s3::Client;
 
+use super::send::send;
 use crate::error::{AwsError, Error};
 
 /// The bucket's region, from HeadBucket's `x-amz-bucket-region` header, which S3 sends
@@ -15,6 +16,7 @@ pub async fn bucket_region(client: &Client, bucket: &str) -> Result<String, Erro
             .map(str::to_string)
             .filter(|r| !r.is_empty())
     };
+    // Not through `send`: the region is in the raw answer's headers, which `AwsError` drops.
     match client.head_bucket().bucket(bucket).send().await {
         Ok(out) => {
             if let Some(region) = out.bucket_region().filter(|r| !r.is_empty()) {
@@ -45,49 +47,40 @@ fn no_such_bucket(bucket: &str) -> Error {
 
 /// GetBucketLocation. An empty location constraint means us-east-1.
 async fn location_constraint(client: &Client, bucket: &str) -> Result<String, Error> {
-    let out = client.get_bucket_location().bucket(bucket).send().await;
-    match out {
-        Ok(out) => {
-            let region = out
-                .location_constraint()
-                .map(|c| c.as_str().to_string())
-                .filter(|r| !r.is_empty())
-                .unwrap_or_else(|| "us-east-1".to_string());
-            // The legacy name for eu-west-1.
-            let region = if region == "EU" {
-                "eu-west-1".to_string()
-            } else {
-                region
-            };
-            tracing::debug!("s3:GetBucketLocation {bucket} -> {region}");
-            Ok(region)
-        }
-        Err(e) => {
-            if e.as_service_error()
-                .and_then(|se| aws_sdk_s3::error::ProvideErrorMetadata::code(se))
-                == Some("NoSuchBucket")
-            {
-                return Err(no_such_bucket(bucket));
-            }
-            Err(AwsError::from_sdk("s3:GetBucketLocation", e).into())
-        }
-    }
+    let request = client.get_bucket_location().bucket(bucket);
+    let out = match send("s3:GetBucketLocation", bucket, request.send()).await {
+        Ok(out) => out,
+        Err(e) if e.code.as_deref() == Some("NoSuchBucket") => return Err(no_such_bucket(bucket)),
+        Err(e) => return Err(e.into()),
+    };
+    let region = out
+        .location_constraint()
+        .map(|c| c.as_str().to_string())
+        .filter(|r| !r.is_empty())
+        .unwrap_or_else(|| "us-east-1".to_string());
+    // The legacy name for eu-west-1.
+    let region = if region == "EU" {
+        "eu-west-1".to_string()
+    } else {
+        region
+    };
+    tracing::debug!("s3:GetBucketLocation {bucket} -> {region}");
+    Ok(region)
 }
 
 /// Whether `account` owns the bucket: HeadBucket with `ExpectedBucketOwner`, which S3 answers
 /// with 403 when another account owns it (Amazon S3 User Guide, "Verifying bucket ownership
 /// with bucket owner condition"). `Ok(false)` for a 403, which a plain denial also gives.
 pub async fn owned_by(client: &Client, bucket: &str, account: &str) -> Result<bool, AwsError> {
-    match client
+    let request = client
         .head_bucket()
         .bucket(bucket)
-        .expected_bucket_owner(account)
-        .send()
-        .await
-    {
+        .expected_bucket_owner(account);
+    let subject = format!("{bucket} owner {account}");
+    match send("s3:ListBucket", &subject, request.send()).await {
         Ok(_) => Ok(true),
-        Err(e) if e.raw_response().map(|r| r.status().as_u16()) == Some(403) => Ok(false),
-        Err(e) => Err(AwsError::from_sdk("s3:ListBucket", e)),
+        Err(e) if e.status == Some(403) => Ok(false),
+        Err(e) => Err(e),
     }
 }
 
@@ -99,15 +92,14 @@ pub async fn probe_path(
     bucket: &str,
     path: &str,
 ) -> Result<(bool, bool), AwsError> {
-    let out = client
+    let request = client
         .list_objects_v2()
         .bucket(bucket)
         .prefix(path)
         .delimiter("/")
-        .max_keys(1000)
-        .send()
-        .await
-        .map_err(|e| AwsError::from_sdk("s3:ListBucket", e))?;
+        .max_keys(1000);
+    let subject = format!("{bucket}/{path}");
+    let out = send("s3:ListObjectsV2", &subject, request.send()).await?;
     let object = out.contents().iter().any(|o| o.key() == Some(path));
     let folder_prefix = format!("{path}/");
     let folder = out
@@ -131,20 +123,14 @@ pub async fn default_encryption(
     client: &Client,
     bucket: &str,
 ) -> Result<DefaultEncryption, AwsError> {
-    let out = client.get_bucket_encryption().bucket(bucket).send().await;
-    let out = match out {
+    let request = client.get_bucket_encryption().bucket(bucket);
+    let out = match send("s3:GetBucketEncryption", bucket, request.send()).await {
         Ok(out) => out,
-        Err(e) => {
-            let code = e
-                .as_service_error()
-                .and_then(|se| aws_sdk_s3::error::ProvideErrorMetadata::code(se));
-            // AWS now always answers; older buckets and moto answer this when nothing is set.
-            if code == Some("ServerSideEncryptionConfigurationNotFoundError") {
-                tracing::debug!("s3:GetBucketEncryption {bucket} -> none");
-                return Ok(DefaultEncryption::S3Managed);
-            }
-            return Err(AwsError::from_sdk("s3:GetBucketEncryption", e));
+        // AWS now always answers; older buckets and moto answer this when nothing is set.
+        Err(e) if e.code.as_deref() == Some("ServerSideEncryptionConfigurationNotFoundError") => {
+            return Ok(DefaultEncryption::S3Managed)
         }
+        Err(e) => return Err(e),
     };
     let rules = out
         .server_side_encryption_configuration()
@@ -171,40 +157,23 @@ pub async fn bucket_policy(
     client: &Client,
     bucket: &str,
 ) -> Result<Option<serde_json::Value>, AwsError> {
-    match client.get_bucket_policy().bucket(bucket).send().await {
+    let request = client.get_bucket_policy().bucket(bucket);
+    match send("s3:GetBucketPolicy", bucket, request.send()).await {
         Ok(out) => Ok(out.policy().and_then(crate::policy::from_wire)),
-        Err(e) => {
-            let code = e
-                .as_service_error()
-                .and_then(|se| aws_sdk_s3::error::ProvideErrorMetadata::code(se));
-            if code == Some("NoSuchBucketPolicy") {
-                return Ok(None);
-            }
-            Err(AwsError::from_sdk("s3:GetBucketPolicy", e))
-        }
+        Err(e) if e.code.as_deref() == Some("NoSuchBucketPolicy") => Ok(None),
+        Err(e) => Err(e),
     }
 }
 
 /// The bucket's Object Ownership setting; `None` when none is set.
 pub async fn object_ownership(client: &Client, bucket: &str) -> Result<Option<String>, AwsError> {
-    match client
-        .get_bucket_ownership_controls()
-        .bucket(bucket)
-        .send()
-        .await
-    {
+    let request = client.get_bucket_ownership_controls().bucket(bucket);
+    match send("s3:GetBucketOwnershipControls", bucket, request.send()).await {
         Ok(out) => Ok(out
             .ownership_controls()
             .and_then(|c| c.rules().first())
             .map(|r| r.object_ownership().as_str().to_string())),
-        Err(e) => {
-            let code = e
-                .as_service_error()
-                .and_then(|se| aws_sdk_s3::error::ProvideErrorMetadata::code(se));
-            if code == Some("OwnershipControlsNotFoundError") {
-                return Ok(None);
-            }
-            Err(AwsError::from_sdk("s3:GetBucketOwnershipControls", e))
-        }
+        Err(e) if e.code.as_deref() == Some("OwnershipControlsNotFoundError") => Ok(None),
+        Err(e) => Err(e),
     }
 }

@@ -1,15 +1,17 @@
 use aws_sdk_sts::Client;
 
-use crate::error::{AwsError, Error};
+use super::send::send;
+use crate::error::Error;
 use crate::facts::Caller;
 use crate::inputs::Partition;
 
 pub async fn caller_identity(client: &Client) -> Result<Caller, Error> {
-    let out = client
-        .get_caller_identity()
-        .send()
-        .await
-        .map_err(|e| AwsError::from_sdk("sts:GetCallerIdentity", e))?;
+    let out = send(
+        "sts:GetCallerIdentity",
+        "",
+        client.get_caller_identity().send(),
+    )
+    .await?;
     tracing::debug!("sts:GetCallerIdentity -> {:?}", out.arn());
     let arn = out.arn().unwrap_or_default().to_string();
     let account = out

@@ -3,6 +3,7 @@
 use aws_sdk_iam::types::Tag;
 use aws_sdk_iam::Client;
 
+use crate::aws::send::send;
 use crate::error::AwsError;
 use crate::inputs::TagPair;
 
@@ -22,24 +23,23 @@ pub async fn put_boundary(
     boundary: &str,
 ) -> Result<(), AwsError> {
     match who {
-        Principal::Role(name) => client
-            .put_role_permissions_boundary()
-            .role_name(name)
-            .permissions_boundary(boundary)
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| AwsError::from_sdk("iam:PutRolePermissionsBoundary", e)),
-        Principal::User(name) => client
-            .put_user_permissions_boundary()
-            .user_name(name)
-            .permissions_boundary(boundary)
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| AwsError::from_sdk("iam:PutUserPermissionsBoundary", e)),
-    }?;
-    tracing::debug!("iam:Put*PermissionsBoundary {who:?} {boundary}");
+        Principal::Role(name) => {
+            let request = client
+                .put_role_permissions_boundary()
+                .role_name(name)
+                .permissions_boundary(boundary);
+            let subject = format!("{name} {boundary}");
+            send("iam:PutRolePermissionsBoundary", &subject, request.send()).await?;
+        }
+        Principal::User(name) => {
+            let request = client
+                .put_user_permissions_boundary()
+                .user_name(name)
+                .permissions_boundary(boundary);
+            let subject = format!("{name} {boundary}");
+            send("iam:PutUserPermissionsBoundary", &subject, request.send()).await?;
+        }
+    }
     Ok(())
 }
 
@@ -51,36 +51,24 @@ pub async fn tag_principal(
 ) -> Result<(), AwsError> {
     let tags: Vec<Tag> = tags.iter().map(tag).collect();
     match who {
-        Principal::Role(name) => client
-            .tag_role()
-            .role_name(name)
-            .set_tags(Some(tags))
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| AwsError::from_sdk("iam:TagRole", e)),
-        Principal::User(name) => client
-            .tag_user()
-            .user_name(name)
-            .set_tags(Some(tags))
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| AwsError::from_sdk("iam:TagUser", e)),
-    }?;
-    tracing::debug!("iam:Tag* {who:?}");
+        Principal::Role(name) => {
+            let request = client.tag_role().role_name(name).set_tags(Some(tags));
+            send("iam:TagRole", name, request.send()).await?;
+        }
+        Principal::User(name) => {
+            let request = client.tag_user().user_name(name).set_tags(Some(tags));
+            send("iam:TagUser", name, request.send()).await?;
+        }
+    }
     Ok(())
 }
 
 /// Adds or overwrites tags on a managed policy.
 pub async fn tag_policy(client: &Client, arn: &str, tags: &[TagPair]) -> Result<(), AwsError> {
-    client
+    let request = client
         .tag_policy()
         .policy_arn(arn)
-        .set_tags(Some(tags.iter().map(tag).collect()))
-        .send()
-        .await
-        .map_err(|e| AwsError::from_sdk("iam:TagPolicy", e))?;
-    tracing::debug!("iam:TagPolicy {arn}");
+        .set_tags(Some(tags.iter().map(tag).collect()));
+    send("iam:TagPolicy", arn, request.send()).await?;
     Ok(())
 }

@@ -1,6 +1,5 @@
 use aws_sdk_iam::types::Tag;
 
-use crate::error::{AwsError, Kind};
 use crate::inputs::{Guardrails, TagPair, MANAGED_BY_KEY, MANAGED_BY_VALUE};
 
 mod guardrails;
@@ -28,35 +27,6 @@ pub use user::{
     delete_access_key, delete_user, delete_user_inline_policy, detach_user_policy, get_user,
     groups_for_user, remove_user_from_group, user_inline_policies, NewAccessKey, Secret,
 };
-
-/// The result of a delete or detach, where "already gone" counts as done.
-fn gone_is_done<T, E>(
-    operation: &'static str,
-    result: Result<
-        T,
-        aws_smithy_runtime_api::client::result::SdkError<
-            E,
-            aws_smithy_runtime_api::client::orchestrator::HttpResponse,
-        >,
-    >,
-) -> Result<(), AwsError>
-where
-    E: aws_sdk_iam::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-{
-    match result {
-        Ok(_) => {
-            tracing::debug!("{operation}");
-            Ok(())
-        }
-        Err(e) => {
-            let e = AwsError::from_sdk(operation, e);
-            match e.kind {
-                Kind::NoSuchEntity => Ok(()),
-                _ => Err(e),
-            }
-        }
-    }
-}
 
 pub fn managed_by_tag() -> Tag {
     Tag::builder()

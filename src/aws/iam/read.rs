@@ -3,6 +3,7 @@
 use aws_sdk_iam::Client;
 use serde_json::Value;
 
+use crate::aws::send::send;
 use crate::error::AwsError;
 use crate::policy;
 
@@ -30,54 +31,45 @@ pub async fn inline_policies(
     name: &str,
 ) -> Result<Vec<(String, Option<Value>)>, AwsError> {
     let names: Vec<String> = match kind {
-        PrincipalKind::Role => client
-            .list_role_policies()
-            .role_name(name)
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk("iam:ListRolePolicies", e))?
-            .policy_names()
-            .to_vec(),
+        PrincipalKind::Role => super::role_inline_policies(client, name).await?,
         PrincipalKind::User => user_inline_policies(client, name).await?,
-        PrincipalKind::Group => client
-            .list_group_policies()
-            .group_name(name)
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk("iam:ListGroupPolicies", e))?
-            .policy_names()
-            .to_vec(),
+        PrincipalKind::Group => {
+            let request = client.list_group_policies().group_name(name);
+            let out = send("iam:ListGroupPolicies", name, request.send()).await?;
+            out.policy_names().to_vec()
+        }
     };
     let mut docs = Vec::new();
     for policy in names {
+        let subject = format!("{name} {policy}");
         let text = match kind {
-            PrincipalKind::Role => client
-                .get_role_policy()
-                .role_name(name)
-                .policy_name(&policy)
-                .send()
-                .await
-                .map_err(|e| AwsError::from_sdk("iam:GetRolePolicy", e))?
-                .policy_document()
-                .to_string(),
-            PrincipalKind::User => client
-                .get_user_policy()
-                .user_name(name)
-                .policy_name(&policy)
-                .send()
-                .await
-                .map_err(|e| AwsError::from_sdk("iam:GetUserPolicy", e))?
-                .policy_document()
-                .to_string(),
-            PrincipalKind::Group => client
-                .get_group_policy()
-                .group_name(name)
-                .policy_name(&policy)
-                .send()
-                .await
-                .map_err(|e| AwsError::from_sdk("iam:GetGroupPolicy", e))?
-                .policy_document()
-                .to_string(),
+            PrincipalKind::Role => {
+                let request = client
+                    .get_role_policy()
+                    .role_name(name)
+                    .policy_name(&policy);
+                send("iam:GetRolePolicy", &subject, request.send())
+                    .await?
+                    .policy_document
+            }
+            PrincipalKind::User => {
+                let request = client
+                    .get_user_policy()
+                    .user_name(name)
+                    .policy_name(&policy);
+                send("iam:GetUserPolicy", &subject, request.send())
+                    .await?
+                    .policy_document
+            }
+            PrincipalKind::Group => {
+                let request = client
+                    .get_group_policy()
+                    .group_name(name)
+                    .policy_name(&policy);
+                send("iam:GetGroupPolicy", &subject, request.send())
+                    .await?
+                    .policy_document
+            }
         };
         let doc = policy::from_wire(&text);
         docs.push((policy, doc));
@@ -97,12 +89,8 @@ pub async fn attached_group_policies(
     client: &Client,
     group: &str,
 ) -> Result<Vec<String>, AwsError> {
-    let out = client
-        .list_attached_group_policies()
-        .group_name(group)
-        .send()
-        .await
-        .map_err(|e| AwsError::from_sdk("iam:ListAttachedGroupPolicies", e))?;
+    let request = client.list_attached_group_policies().group_name(group);
+    let out = send("iam:ListAttachedGroupPolicies", group, request.send()).await?;
     Ok(out
         .attached_policies()
         .iter()
@@ -168,7 +156,7 @@ pub async fn simulate(
                     .build()
             })
             .collect();
-        let out = client
+        let request = client
             .simulate_principal_policy()
             .policy_source_arn(principal_arn)
             .action_names(&sample.action)
@@ -178,8 +166,9 @@ pub async fn simulate(
             .config_override(
                 aws_sdk_iam::config::Builder::default()
                     .retry_config(aws_sdk_iam::config::retry::RetryConfig::disabled()),
-            )
-            .send()
+            );
+        let subject = format!("{} {}", sample.action, sample.resource);
+        let out = send("iam:SimulatePrincipalPolicy", &subject, request.send())
             .await
             .ok()?;
         let result = out.evaluation_results().first()?;

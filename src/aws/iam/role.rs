@@ -3,57 +3,51 @@
 use aws_sdk_iam::Client;
 use serde_json::Value;
 
+use crate::aws::send::{send, Absent};
 use crate::error::AwsError;
 use crate::facts::RoleInfo;
 use crate::inputs::Guardrails;
 use crate::policy;
 
-use super::{gone_is_done, is_managed, pairs, tag_value, tags_for, STACK_REGION_TAG, STACK_TAG};
+use super::{is_managed, pairs, tag_value, tags_for, STACK_REGION_TAG, STACK_TAG};
 
 pub async fn get_role(client: &Client, name: &str) -> Result<Option<RoleInfo>, AwsError> {
-    match client.get_role().role_name(name).send().await {
-        Ok(out) => {
-            let Some(role) = out.role() else {
-                return Ok(None);
-            };
-            tracing::debug!("iam:GetRole {name} -> {}", role.arn());
-            Ok(Some(RoleInfo {
-                arn: role.arn().to_string(),
-                managed: is_managed(role.tags()),
-                trust: role
-                    .assume_role_policy_document()
-                    .and_then(policy::from_wire),
-                created: Some(role.create_date().secs()),
-                stack: tag_value(role.tags(), STACK_TAG),
-                stack_region: tag_value(role.tags(), STACK_REGION_TAG),
-                boundary: role
-                    .permissions_boundary()
-                    .and_then(|b| b.permissions_boundary_arn())
-                    .map(str::to_string),
-                tags: pairs(role.tags()),
-            }))
-        }
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|se| se.is_no_such_entity_exception()) =>
-        {
-            tracing::debug!("iam:GetRole {name} -> none");
-            Ok(None)
-        }
-        Err(e) => Err(AwsError::from_sdk("iam:GetRole", e)),
-    }
+    let out = send(
+        "iam:GetRole",
+        name,
+        client.get_role().role_name(name).send(),
+    )
+    .await
+    .absent_is_none()?;
+    Ok(out
+        .as_ref()
+        .and_then(|out| out.role())
+        .map(|role| RoleInfo {
+            arn: role.arn().to_string(),
+            managed: is_managed(role.tags()),
+            trust: role
+                .assume_role_policy_document()
+                .and_then(policy::from_wire),
+            created: Some(role.create_date().secs()),
+            stack: tag_value(role.tags(), STACK_TAG),
+            stack_region: tag_value(role.tags(), STACK_REGION_TAG),
+            boundary: role
+                .permissions_boundary()
+                .and_then(|b| b.permissions_boundary_arn())
+                .map(str::to_string),
+            tags: pairs(role.tags()),
+        }))
 }
 
 pub async fn attached_role_policies(client: &Client, role: &str) -> Result<Vec<String>, AwsError> {
-    let items: Vec<_> = client
+    let request = client
         .list_attached_role_policies()
         .role_name(role)
         .into_paginator()
         .items()
         .send()
-        .collect::<Result<Vec<_>, _>>()
-        .await
-        .map_err(|e| AwsError::from_sdk("iam:ListAttachedRolePolicies", e))?;
+        .collect::<Result<Vec<_>, _>>();
+    let items = send("iam:ListAttachedRolePolicies", role, request).await?;
     Ok(items
         .iter()
         .filter_map(|p| p.policy_arn().map(str::to_string))
@@ -68,71 +62,62 @@ pub async fn create_role(
     guard: &Guardrails,
     run: &crate::aws::Run,
 ) -> Result<String, AwsError> {
-    let out = client
+    let request = client
         .create_role()
         .role_name(name)
         .path(guard.path.as_str())
         .set_permissions_boundary(guard.permissions_boundary.as_ref().map(|b| b.to_string()))
         .assume_role_policy_document(policy::to_wire(trust))
         .description(policy::description(description))
-        .set_tags(Some(tags_for(guard, run)))
-        .send()
-        .await
-        .map_err(|e| AwsError::from_sdk("iam:CreateRole", e))?;
-    let arn = out.role().map(|r| r.arn()).unwrap_or_default().to_string();
-    tracing::debug!("iam:CreateRole {name} -> {arn}");
-    Ok(arn)
+        .set_tags(Some(tags_for(guard, run)));
+    let out = send("iam:CreateRole", name, request.send()).await?;
+    Ok(out.role().map(|r| r.arn()).unwrap_or_default().to_string())
 }
 
 pub async fn update_trust(client: &Client, role: &str, trust: &Value) -> Result<(), AwsError> {
-    client
+    let request = client
         .update_assume_role_policy()
         .role_name(role)
-        .policy_document(policy::to_wire(trust))
-        .send()
-        .await
-        .map_err(|e| AwsError::from_sdk("iam:UpdateAssumeRolePolicy", e))?;
-    tracing::debug!("iam:UpdateAssumeRolePolicy {role}");
+        .policy_document(policy::to_wire(trust));
+    send("iam:UpdateAssumeRolePolicy", role, request.send()).await?;
     Ok(())
 }
 
 pub async fn attach_role_policy(client: &Client, role: &str, arn: &str) -> Result<(), AwsError> {
-    client
-        .attach_role_policy()
-        .role_name(role)
-        .policy_arn(arn)
-        .send()
-        .await
-        .map_err(|e| AwsError::from_sdk("iam:AttachRolePolicy", e))?;
-    tracing::debug!("iam:AttachRolePolicy {role} {arn}");
+    let request = client.attach_role_policy().role_name(role).policy_arn(arn);
+    send(
+        "iam:AttachRolePolicy",
+        &format!("{role} {arn}"),
+        request.send(),
+    )
+    .await?;
     Ok(())
 }
 
 /// Detaches; a policy or role that is already gone counts as done.
 pub async fn detach_role_policy(client: &Client, role: &str, arn: &str) -> Result<(), AwsError> {
-    let result = client
-        .detach_role_policy()
-        .role_name(role)
-        .policy_arn(arn)
-        .send()
-        .await;
-    gone_is_done("iam:DetachRolePolicy", result)
+    let request = client.detach_role_policy().role_name(role).policy_arn(arn);
+    send(
+        "iam:DetachRolePolicy",
+        &format!("{role} {arn}"),
+        request.send(),
+    )
+    .await
+    .gone_is_done()
 }
 
 /// Deletes; a role that is already gone counts as done.
 pub async fn delete_role(client: &Client, role: &str) -> Result<(), AwsError> {
-    let result = client.delete_role().role_name(role).send().await;
-    gone_is_done("iam:DeleteRole", result)
+    let request = client.delete_role().role_name(role);
+    send("iam:DeleteRole", role, request.send())
+        .await
+        .gone_is_done()
 }
 
 /// The names of a role's inline policies.
 pub async fn role_inline_policies(client: &Client, role: &str) -> Result<Vec<String>, AwsError> {
-    let out = client
-        .list_role_policies()
-        .role_name(role)
-        .send()
-        .await
-        .map_err(|e| AwsError::from_sdk("iam:ListRolePolicies", e))?;
+    let request = client.list_role_policies().role_name(role);
+    let out = send("iam:ListRolePolicies", role, request.send()).await?;
     Ok(out.policy_names().to_vec())
 }
 
@@ -141,24 +126,23 @@ pub async fn delete_role_inline_policy(
     role: &str,
     name: &str,
 ) -> Result<(), AwsError> {
-    client
+    let request = client
         .delete_role_policy()
         .role_name(role)
-        .policy_name(name)
-        .send()
-        .await
-        .map_err(|e| AwsError::from_sdk("iam:DeleteRolePolicy", e))?;
+        .policy_name(name);
+    send(
+        "iam:DeleteRolePolicy",
+        &format!("{role} {name}"),
+        request.send(),
+    )
+    .await?;
     Ok(())
 }
 
 /// Instance profiles that hold the role; AWS refuses to delete a role that is in one.
 pub async fn role_instance_profiles(client: &Client, role: &str) -> Result<Vec<String>, AwsError> {
-    let out = client
-        .list_instance_profiles_for_role()
-        .role_name(role)
-        .send()
-        .await
-        .map_err(|e| AwsError::from_sdk("iam:ListInstanceProfilesForRole", e))?;
+    let request = client.list_instance_profiles_for_role().role_name(role);
+    let out = send("iam:ListInstanceProfilesForRole", role, request.send()).await?;
     Ok(out
         .instance_profiles()
         .iter()
@@ -171,25 +155,24 @@ pub async fn remove_role_from_instance_profile(
     role: &str,
     profile: &str,
 ) -> Result<(), AwsError> {
-    client
+    let request = client
         .remove_role_from_instance_profile()
         .role_name(role)
-        .instance_profile_name(profile)
-        .send()
-        .await
-        .map_err(|e| AwsError::from_sdk("iam:RemoveRoleFromInstanceProfile", e))?;
+        .instance_profile_name(profile);
+    let subject = format!("{role} {profile}");
+    send(
+        "iam:RemoveRoleFromInstanceProfile",
+        &subject,
+        request.send(),
+    )
+    .await?;
     Ok(())
 }
 
 /// Takes the role's permissions boundary off.
 pub async fn delete_role_boundary(client: &Client, role: &str) -> Result<(), AwsError> {
-    client
-        .delete_role_permissions_boundary()
-        .role_name(role)
-        .send()
-        .await
-        .map_err(|e| AwsError::from_sdk("iam:DeleteRolePermissionsBoundary", e))?;
-    tracing::debug!("iam:DeleteRolePermissionsBoundary {role}");
+    let request = client.delete_role_permissions_boundary().role_name(role);
+    send("iam:DeleteRolePermissionsBoundary", role, request.send()).await?;
     Ok(())
 }
 
@@ -200,14 +183,16 @@ pub async fn put_role_policy(
     name: &str,
     doc: &Value,
 ) -> Result<(), AwsError> {
-    client
+    let request = client
         .put_role_policy()
         .role_name(role)
         .policy_name(name)
-        .policy_document(policy::to_wire(doc))
-        .send()
-        .await
-        .map_err(|e| AwsError::from_sdk("iam:PutRolePolicy", e))?;
-    tracing::debug!("iam:PutRolePolicy {role} {name}");
+        .policy_document(policy::to_wire(doc));
+    send(
+        "iam:PutRolePolicy",
+        &format!("{role} {name}"),
+        request.send(),
+    )
+    .await?;
     Ok(())
 }

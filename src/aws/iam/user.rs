@@ -2,11 +2,12 @@
 
 use aws_sdk_iam::Client;
 
+use crate::aws::send::{send, Absent};
 use crate::error::AwsError;
 use crate::facts::{AccessKeyInfo, UserInfo};
 use crate::inputs::Guardrails;
 
-use super::{gone_is_done, is_managed, pairs, tags_for};
+use super::{is_managed, pairs, tags_for};
 
 /// A secret access key. It is shown once, on stdout or in a 0600 file; `Debug` never shows it.
 #[derive(Clone, serde::Serialize)]
@@ -33,32 +34,26 @@ pub struct NewAccessKey {
 }
 
 pub async fn get_user(client: &Client, name: &str) -> Result<Option<UserInfo>, AwsError> {
-    match client.get_user().user_name(name).send().await {
-        Ok(out) => {
-            let Some(user) = out.user() else {
-                return Ok(None);
-            };
-            tracing::debug!("iam:GetUser {name} -> {}", user.arn());
-            Ok(Some(UserInfo {
-                arn: user.arn().to_string(),
-                user_id: user.user_id().to_string(),
-                managed: is_managed(user.tags()),
-                boundary: user
-                    .permissions_boundary()
-                    .and_then(|b| b.permissions_boundary_arn())
-                    .map(str::to_string),
-                tags: pairs(user.tags()),
-            }))
-        }
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|se| se.is_no_such_entity_exception()) =>
-        {
-            tracing::debug!("iam:GetUser {name} -> none");
-            Ok(None)
-        }
-        Err(e) => Err(AwsError::from_sdk("iam:GetUser", e)),
-    }
+    let out = send(
+        "iam:GetUser",
+        name,
+        client.get_user().user_name(name).send(),
+    )
+    .await
+    .absent_is_none()?;
+    Ok(out
+        .as_ref()
+        .and_then(|out| out.user())
+        .map(|user| UserInfo {
+            arn: user.arn().to_string(),
+            user_id: user.user_id().to_string(),
+            managed: is_managed(user.tags()),
+            boundary: user
+                .permissions_boundary()
+                .and_then(|b| b.permissions_boundary_arn())
+                .map(str::to_string),
+            tags: pairs(user.tags()),
+        }))
 }
 
 pub async fn create_user(
@@ -67,36 +62,33 @@ pub async fn create_user(
     guard: &Guardrails,
     run: &crate::aws::Run,
 ) -> Result<String, AwsError> {
-    let out = client
+    let request = client
         .create_user()
         .user_name(name)
         .path(guard.path.as_str())
         .set_permissions_boundary(guard.permissions_boundary.as_ref().map(|b| b.to_string()))
-        .set_tags(Some(tags_for(guard, run)))
-        .send()
-        .await
-        .map_err(|e| AwsError::from_sdk("iam:CreateUser", e))?;
-    let arn = out.user().map(|u| u.arn()).unwrap_or_default().to_string();
-    tracing::debug!("iam:CreateUser {name} -> {arn}");
-    Ok(arn)
+        .set_tags(Some(tags_for(guard, run)));
+    let out = send("iam:CreateUser", name, request.send()).await?;
+    Ok(out.user().map(|u| u.arn()).unwrap_or_default().to_string())
 }
 
 /// Deletes; a user that is already gone counts as done.
 pub async fn delete_user(client: &Client, name: &str) -> Result<(), AwsError> {
-    let result = client.delete_user().user_name(name).send().await;
-    gone_is_done("iam:DeleteUser", result)
+    let request = client.delete_user().user_name(name);
+    send("iam:DeleteUser", name, request.send())
+        .await
+        .gone_is_done()
 }
 
 pub async fn attached_user_policies(client: &Client, user: &str) -> Result<Vec<String>, AwsError> {
-    let items: Vec<_> = client
+    let request = client
         .list_attached_user_policies()
         .user_name(user)
         .into_paginator()
         .items()
         .send()
-        .collect::<Result<Vec<_>, _>>()
-        .await
-        .map_err(|e| AwsError::from_sdk("iam:ListAttachedUserPolicies", e))?;
+        .collect::<Result<Vec<_>, _>>();
+    let items = send("iam:ListAttachedUserPolicies", user, request).await?;
     Ok(items
         .iter()
         .filter_map(|p| p.policy_arn().map(str::to_string))
@@ -104,36 +96,32 @@ pub async fn attached_user_policies(client: &Client, user: &str) -> Result<Vec<S
 }
 
 pub async fn attach_user_policy(client: &Client, user: &str, arn: &str) -> Result<(), AwsError> {
-    client
-        .attach_user_policy()
-        .user_name(user)
-        .policy_arn(arn)
-        .send()
-        .await
-        .map_err(|e| AwsError::from_sdk("iam:AttachUserPolicy", e))?;
-    tracing::debug!("iam:AttachUserPolicy {user} {arn}");
+    let request = client.attach_user_policy().user_name(user).policy_arn(arn);
+    send(
+        "iam:AttachUserPolicy",
+        &format!("{user} {arn}"),
+        request.send(),
+    )
+    .await?;
     Ok(())
 }
 
 /// Detaches; a policy or user that is already gone counts as done.
 pub async fn detach_user_policy(client: &Client, user: &str, arn: &str) -> Result<(), AwsError> {
-    let result = client
-        .detach_user_policy()
-        .user_name(user)
-        .policy_arn(arn)
-        .send()
-        .await;
-    gone_is_done("iam:DetachUserPolicy", result)
+    let request = client.detach_user_policy().user_name(user).policy_arn(arn);
+    send(
+        "iam:DetachUserPolicy",
+        &format!("{user} {arn}"),
+        request.send(),
+    )
+    .await
+    .gone_is_done()
 }
 
 pub async fn access_keys(client: &Client, user: &str) -> Result<Vec<AccessKeyInfo>, AwsError> {
-    let out = client
-        .list_access_keys()
-        .user_name(user)
-        .send()
-        .await
-        .map_err(|e| AwsError::from_sdk("iam:ListAccessKeys", e))?;
-    let keys: Vec<AccessKeyInfo> = out
+    let request = client.list_access_keys().user_name(user);
+    let out = send("iam:ListAccessKeys", user, request.send()).await?;
+    Ok(out
         .access_key_metadata()
         .iter()
         .map(|k| AccessKeyInfo {
@@ -141,9 +129,7 @@ pub async fn access_keys(client: &Client, user: &str) -> Result<Vec<AccessKeyInf
             status: k.status().map_or("Unknown", |s| s.as_str()).to_string(),
             created: k.create_date().map(|d| d.secs()),
         })
-        .collect();
-    tracing::debug!("iam:ListAccessKeys {user} -> {} key(s)", keys.len());
-    Ok(keys)
+        .collect())
 }
 
 /// Creates a key. Never retried blindly: a retry after a lost answer would make a second key
@@ -154,18 +140,16 @@ pub async fn create_access_key(client: &Client, user: &str) -> Result<NewAccessK
     let mut delay = std::time::Duration::from_millis(200);
     let mut attempt = 1;
     let out = loop {
-        let sent = client
+        let request = client
             .create_access_key()
             .user_name(user)
             .customize()
             .config_override(
                 aws_sdk_iam::config::Builder::default()
                     .retry_config(aws_sdk_iam::config::retry::RetryConfig::disabled()),
-            )
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk("iam:CreateAccessKey", e));
-        match sent {
+            );
+        // Logs the user's name only: the answer holds the secret.
+        match send("iam:CreateAccessKey", user, request.send()).await {
             Err(e)
                 if attempt < 4
                     && matches!(
@@ -192,23 +176,20 @@ pub async fn create_access_key(client: &Client, user: &str) -> Result<NewAccessK
 
 /// Deletes; a key that is already gone counts as done.
 pub async fn delete_access_key(client: &Client, user: &str, id: &str) -> Result<(), AwsError> {
-    let result = client
-        .delete_access_key()
-        .user_name(user)
-        .access_key_id(id)
-        .send()
-        .await;
-    gone_is_done("iam:DeleteAccessKey", result)
+    let request = client.delete_access_key().user_name(user).access_key_id(id);
+    send(
+        "iam:DeleteAccessKey",
+        &format!("{user} {id}"),
+        request.send(),
+    )
+    .await
+    .gone_is_done()
 }
 
 /// Names of the user's inline policies.
 pub async fn user_inline_policies(client: &Client, user: &str) -> Result<Vec<String>, AwsError> {
-    let out = client
-        .list_user_policies()
-        .user_name(user)
-        .send()
-        .await
-        .map_err(|e| AwsError::from_sdk("iam:ListUserPolicies", e))?;
+    let request = client.list_user_policies().user_name(user);
+    let out = send("iam:ListUserPolicies", user, request.send()).await?;
     Ok(out.policy_names().to_vec())
 }
 
@@ -217,23 +198,22 @@ pub async fn delete_user_inline_policy(
     user: &str,
     name: &str,
 ) -> Result<(), AwsError> {
-    client
+    let request = client
         .delete_user_policy()
         .user_name(user)
-        .policy_name(name)
-        .send()
-        .await
-        .map_err(|e| AwsError::from_sdk("iam:DeleteUserPolicy", e))?;
+        .policy_name(name);
+    send(
+        "iam:DeleteUserPolicy",
+        &format!("{user} {name}"),
+        request.send(),
+    )
+    .await?;
     Ok(())
 }
 
 pub async fn groups_for_user(client: &Client, user: &str) -> Result<Vec<String>, AwsError> {
-    let out = client
-        .list_groups_for_user()
-        .user_name(user)
-        .send()
-        .await
-        .map_err(|e| AwsError::from_sdk("iam:ListGroupsForUser", e))?;
+    let request = client.list_groups_for_user().user_name(user);
+    let out = send("iam:ListGroupsForUser", user, request.send()).await?;
     Ok(out
         .groups()
         .iter()
@@ -246,12 +226,15 @@ pub async fn remove_user_from_group(
     user: &str,
     group: &str,
 ) -> Result<(), AwsError> {
-    client
+    let request = client
         .remove_user_from_group()
         .user_name(user)
-        .group_name(group)
-        .send()
-        .await
-        .map_err(|e| AwsError::from_sdk("iam:RemoveUserFromGroup", e))?;
+        .group_name(group);
+    send(
+        "iam:RemoveUserFromGroup",
+        &format!("{user} {group}"),
+        request.send(),
+    )
+    .await?;
     Ok(())
 }
