@@ -7,7 +7,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use serverless_s3_setup::error::Error;
 use serverless_s3_setup::inputs::{
-    Access, ClusterId, Guardrails, Invalid, Region, S3Location, TagPair, Tier,
+    Access, ClusterId, EndpointUrl, Guardrails, Invalid, Region, S3Location, SecretPath, TagPair,
+    Tier,
 };
 use serverless_s3_setup::plan::Method;
 use serverless_s3_setup::requests::{
@@ -395,18 +396,10 @@ impl Global {
         Ok(parse::<Region>("--region", self.region.clone())?.map(|r| r.to_string()))
     }
 
-    pub fn endpoint_url(&self) -> Result<Option<String>, Error> {
-        match &self.endpoint_url {
-            Some(url) if url.is_empty() => Ok(None),
-            Some(url) if url.starts_with("http://") || url.starts_with("https://") => {
-                Ok(Some(url.clone()))
-            }
-            Some(url) => Err(Error::invalid(
-                "--endpoint-url",
-                format!("must start with http:// or https://, not {url:?}"),
-            )),
-            None => Ok(None),
-        }
+    /// The endpoint, validated; an empty `AWS_ENDPOINT_URL` counts as none.
+    pub fn endpoint_url(&self) -> Result<Option<EndpointUrl>, Error> {
+        let given = self.endpoint_url.clone().filter(|url| !url.is_empty());
+        parse("--endpoint-url", given)
     }
 }
 
@@ -433,7 +426,7 @@ impl RoleArgs {
                 MethodArg::Iam => Method::Iam,
             }),
             stack_name: parse("--stack-name", self.stack_name)?,
-            timeout: self.timeout.map(|t| parse_duration(&t)).transpose()?,
+            timeout: parse("--timeout", self.timeout)?,
             location,
             access,
             tidb_account: parse("--tidb-account-id", self.tidb_account_id)?,
@@ -468,16 +461,24 @@ impl AccessKeyCreateArgs {
     pub fn into_request(self) -> Result<AccessKeyRequest, Error> {
         let (location, access) = self.location.parse()?;
         let (tier, cluster_id) = self.tidb.parse(access)?;
+        let user_name = parse("--user-name", self.user_name)?;
+        let policy_name = parse("--policy-name", self.policy_name)?;
+        let kms_keys = parse_keys(self.kms_keys)?;
+        let guardrails = self.guardrails.parse()?;
+        let secret_file = self
+            .secret_file
+            .map(|path| SecretPath::new(path).map_err(|e| Error::invalid("--secret-file", e)))
+            .transpose()?;
         Ok(AccessKeyRequest {
             tier,
             cluster_id,
             location,
             access,
-            user_name: parse("--user-name", self.user_name)?,
-            policy_name: parse("--policy-name", self.policy_name)?,
-            kms_keys: parse_keys(self.kms_keys)?,
-            secret_file: self.secret_file,
-            guardrails: self.guardrails.parse()?,
+            user_name,
+            policy_name,
+            kms_keys,
+            secret_file,
+            guardrails,
         })
     }
 }
@@ -491,33 +492,6 @@ impl AccessKeyDeleteArgs {
             force: false,
         })
     }
-}
-
-/// `90s`, `10m`, `1h`, or plain seconds; between 1 second and 24 hours.
-fn parse_duration(text: &str) -> Result<std::time::Duration, Error> {
-    let rule = || {
-        Error::invalid(
-            "--timeout",
-            format!(
-                "must be a duration such as 90s, 10m or 1h (1 second to 24 hours), not {text:?}"
-            ),
-        )
-    };
-    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
-        Some(i) => text.split_at(i),
-        None => (text, "s"),
-    };
-    let n: u64 = number.parse().map_err(|_| rule())?;
-    let secs = match unit {
-        "s" => n,
-        "m" => n.saturating_mul(60),
-        "h" => n.saturating_mul(3600),
-        _ => return Err(rule()),
-    };
-    if !(1..=86_400).contains(&secs) {
-        return Err(rule());
-    }
-    Ok(std::time::Duration::from_secs(secs))
 }
 
 impl VerifyArgs {
@@ -576,21 +550,5 @@ impl TeardownArgs {
             target,
             force: self.force,
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("90s").unwrap().as_secs(), 90);
-        assert_eq!(parse_duration("10m").unwrap().as_secs(), 600);
-        assert_eq!(parse_duration("1h").unwrap().as_secs(), 3600);
-        assert_eq!(parse_duration("45").unwrap().as_secs(), 45);
-        for bad in ["", "0s", "m", "10x", "-5s", "25h", "1.5m"] {
-            assert!(parse_duration(bad).is_err(), "{bad:?}");
-        }
     }
 }

@@ -4,7 +4,7 @@ use crate::aws::s3::DefaultEncryption;
 use crate::aws::{kms, s3, Clients};
 use crate::error::Error;
 use crate::facts::{BucketFacts, Located};
-use crate::inputs::{KmsKeyArn, S3Location};
+use crate::inputs::{Arn, KmsKeyArn, S3Location};
 
 fn first_line(e: &crate::error::AwsError) -> String {
     e.to_string().lines().next().unwrap_or_default().to_string()
@@ -65,7 +65,7 @@ impl BucketFacts {
 
 /// The account in a KMS ARN (`arn:aws:kms:REGION:ACCOUNT:key/…` or `…:alias/aws/s3`).
 fn arn_account(key: &str) -> Option<String> {
-    let account = key.strip_prefix("arn:")?.split(':').nth(3)?;
+    let account = Arn::parse(key)?.account;
     (account.len() == 12).then(|| account.to_string())
 }
 

@@ -2,12 +2,9 @@
 //! Anything missing is asked for by [`crate::wizard`] or reported; nothing here is checked
 //! beyond what the types in [`crate::inputs`] hold.
 
-use std::path::PathBuf;
-use std::time::Duration;
-
 use crate::inputs::{
     Access, AccessKeyId, AccountId, ClusterId, ExternalId, Guardrails, KmsKeyArn, PolicyName,
-    RoleName, S3Location, StackName, Tier, UserName,
+    RoleName, S3Location, SecretPath, StackName, Tier, Timeout, UserName,
 };
 use crate::plan::Method;
 
@@ -33,7 +30,7 @@ pub struct RoleRequest {
     pub kms_keys: Vec<KmsKeyArn>,
     pub stack_name: Option<StackName>,
     /// How long to wait for the stack [default: 10 minutes].
-    pub timeout: Option<Duration>,
+    pub timeout: Option<Timeout>,
     pub guardrails: Guardrails,
 }
 
@@ -46,7 +43,7 @@ pub struct AccessKeyRequest {
     pub policy_name: Option<PolicyName>,
     pub kms_keys: Vec<KmsKeyArn>,
     /// Write the key here (a new file, mode 0600) instead of to stdout.
-    pub secret_file: Option<PathBuf>,
+    pub secret_file: Option<SecretPath>,
     pub guardrails: Guardrails,
     pub tier: Option<Tier>,
     /// For the `ticloud` command printed at the end.

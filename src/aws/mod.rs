@@ -18,6 +18,7 @@ use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvid
 use aws_sdk_iam::config::Region;
 
 use crate::error::Error;
+use crate::inputs::EndpointUrl;
 
 /// One run of the tool, as AWS sees it: a tag on what it creates (so that a create retried
 /// after a lost answer, which then "already exists", is known for this run's own), and a
@@ -55,7 +56,7 @@ impl Default for Run {
 pub struct Connection {
     pub profile: Option<String>,
     pub region: Option<String>,
-    pub endpoint_url: Option<String>,
+    pub endpoint_url: Option<EndpointUrl>,
 }
 
 /// The clients of one run. S3 and KMS clients for the bucket's region are made on demand.
@@ -94,7 +95,7 @@ impl Clients {
             loader = loader.profile_name(profile);
         }
         if let Some(url) = &conn.endpoint_url {
-            loader = loader.endpoint_url(url);
+            loader = loader.endpoint_url(url.as_str());
         }
         let config = loader.load().await;
         let path_style = conn.endpoint_url.is_some();

@@ -11,7 +11,7 @@ use crate::aws::iam::{self, NewAccessKey, Secret};
 use crate::aws::{sts, Clients};
 use crate::error::Error;
 use crate::facts::Caller;
-use crate::inputs::{Access, Guardrails, KmsKeyArn, PolicyName, Tier, UserName};
+use crate::inputs::{Access, Guardrails, KmsKeyArn, PolicyName, SecretPath, Tier, UserName};
 use crate::journal::Journal;
 use crate::output::{render_policy_plan, Render};
 use crate::plan::{self, UserInputs, UserPlan, UserState};
@@ -55,7 +55,12 @@ pub async fn run(
     let (inputs, secret_file, located) =
         wizard::access_key(ctx, req, prompter, clients.as_ref()).await?;
     super::keep_answers(prompter.answered() > 0, || {
-        again(ctx, &inputs, tier, secret_file.as_deref())
+        again(
+            ctx,
+            &inputs,
+            tier,
+            secret_file.as_ref().map(SecretPath::as_path),
+        )
     });
     async {
         let bucket = super::Bucket {
@@ -77,7 +82,7 @@ pub async fn run(
         })?;
 
         let mut journal = Journal::default();
-        let mut file = SecretFile::new(secret_file);
+        let mut file = SecretFile::new(secret_file.map(SecretPath::into_path));
         ctx.stop.begin_changes();
         let applied = apply(&clients, &plan, &mut journal, &mut file, ctx).await;
         let key = match applied {

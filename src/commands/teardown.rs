@@ -8,7 +8,7 @@ use crate::aws::iam;
 use crate::aws::Clients;
 use crate::error::Error;
 use crate::facts::PolicyInfo;
-use crate::inputs::UserName;
+use crate::inputs::{Arn, UserName};
 use crate::output::Render;
 use crate::prompt::Prompter;
 use crate::requests::{DeleteRequest, Target, TeardownRequest};
@@ -72,14 +72,18 @@ pub(crate) async fn orphaned_policy(
     owner_arn: &str,
     owner: &str,
 ) -> Result<Option<PolicyInfo>, Error> {
-    let mut parts = owner_arn.split(':');
-    let (Some(partition), Some(account)) = (parts.nth(1), parts.nth(2)) else {
+    let Some(owner_arn) = Arn::parse(owner_arn) else {
         return Ok(None);
     };
     // The tool puts a policy at its role's or user's path.
-    let path = crate::inputs::IamPath::of_arn(owner_arn).unwrap_or_default();
+    let path = owner_arn
+        .iam_resource()
+        .map(|(_, path, _)| path)
+        .unwrap_or_default();
     let arn = format!(
-        "arn:{partition}:iam::{account}:policy{path}{}",
+        "arn:{}:iam::{}:policy{path}{}",
+        owner_arn.partition,
+        owner_arn.account,
         crate::inputs::defaults::policy_name(owner)
     );
     Ok(iam::get_policy(&clients.iam, &arn)

@@ -2,21 +2,24 @@
 //! rest of the program never re-checks them. The same parser serves a flag and a prompt answer.
 
 use std::fmt;
-use std::path::Path;
 use std::str::FromStr;
 
 use serde::Serialize;
 
+mod arn;
 mod guardrails;
 mod location;
 mod names;
+mod settings;
 
+pub use arn::Arn;
 pub use guardrails::{Guardrails, TagPair, ACCESS_TAG, MANAGED_BY_KEY, MANAGED_BY_VALUE};
 pub use location::{has_extension, Basis, Named, S3Location};
 use names::is_iam_word;
 pub use names::{
     defaults, IamPath, KmsKeyArn, PolicyArn, PolicyName, RoleName, StackName, UserName,
 };
+pub use settings::{EndpointUrl, SecretPath, Timeout};
 
 /// Why a value was rejected: the rule it broke, phrased so that it can follow a flag name.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -342,7 +345,12 @@ impl Partition {
 
     /// The partition named in an ARN, if it is one this tool knows.
     pub fn of_arn(arn: &str) -> Option<Partition> {
-        match arn.split(':').nth(1)? {
+        Arn::parse(arn)?.known_partition()
+    }
+
+    /// The partition of this name (`aws`, `aws-cn`, `aws-us-gov`), if this tool knows it.
+    pub fn named(name: &str) -> Option<Partition> {
+        match name {
             "aws" => Some(Partition::Aws),
             "aws-cn" => Some(Partition::China),
             "aws-us-gov" => Some(Partition::GovCloud),
@@ -363,33 +371,6 @@ impl fmt::Display for Partition {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
-}
-
-/// Checks `--secret-file` before anything else happens: a new file in an existing folder.
-pub fn check_secret_file(path: &Path) -> Result<(), Invalid> {
-    if path.as_os_str().is_empty() {
-        return invalid("must be a file path, not empty");
-    }
-    if path.is_dir() {
-        return invalid(format!(
-            "{} is a directory; name a new file in it",
-            path.display()
-        ));
-    }
-    if path.symlink_metadata().is_ok() {
-        return invalid(format!(
-            "{} already exists, and a secret is never written over a file; name a new file",
-            path.display()
-        ));
-    }
-    let parent = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    if !parent.is_dir() {
-        return invalid(format!("folder {} does not exist", parent.display()));
-    }
-    Ok(())
 }
 
 /// An access key ID, as AWS shapes it: 16 to 128 uppercase letters and digits.

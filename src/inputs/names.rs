@@ -5,7 +5,7 @@ use std::str::FromStr;
 
 use serde::Serialize;
 
-use super::{invalid, is_region, quoted, Access, Invalid, Partition, S3Location};
+use super::{invalid, is_region, quoted, Access, Arn, Invalid, S3Location};
 
 pub(super) fn is_iam_word(c: char) -> bool {
     c.is_ascii_alphanumeric() || c == '_'
@@ -128,7 +128,12 @@ impl KmsKeyArn {
 
     /// The region the key lives in.
     pub fn region(&self) -> &str {
-        self.0.split(':').nth(3).unwrap_or_default()
+        Arn::parse(&self.0).map_or("", |arn| arn.region)
+    }
+
+    /// The account that owns the key.
+    pub fn account(&self) -> &str {
+        Arn::parse(&self.0).map_or("", |arn| arn.account)
     }
 }
 
@@ -141,24 +146,24 @@ impl fmt::Display for KmsKeyArn {
 impl FromStr for KmsKeyArn {
     type Err = Invalid;
     fn from_str(s: &str) -> Result<Self, Invalid> {
-        let parts: Vec<&str> = s.splitn(6, ':').collect();
         let rule = "must be a KMS key ARN such as arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
-        if parts.len() != 6 || parts[0] != "arn" || parts[2] != "kms" {
-            return invalid(format!("{rule}, not {}", quoted(s)));
-        }
-        if !matches!(parts[1], "aws" | "aws-cn" | "aws-us-gov") {
+        let arn = match Arn::parse(s) {
+            Some(arn) if arn.service == "kms" => arn,
+            _ => return invalid(format!("{rule}, not {}", quoted(s))),
+        };
+        if arn.known_partition().is_none() {
             return invalid(format!(
                 "has partition {}; use aws, aws-cn or aws-us-gov",
-                quoted(parts[1])
+                quoted(arn.partition)
             ));
         }
-        if !is_region(parts[3]) {
+        if !is_region(arn.region) {
             return invalid(format!("has no valid region in {}", quoted(s)));
         }
-        if parts[4].len() != 12 || !parts[4].bytes().all(|b| b.is_ascii_digit()) {
+        if arn.account.len() != 12 || !arn.account.bytes().all(|b| b.is_ascii_digit()) {
             return invalid(format!("has no 12-digit account ID in {}", quoted(s)));
         }
-        match parts[5].split_once('/') {
+        match arn.resource.split_once('/') {
             Some(("key", id))
                 if !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') => {
             }
@@ -178,7 +183,7 @@ impl FromStr for KmsKeyArn {
 /// Reference, CreateRole `Path`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(transparent)]
-pub struct IamPath(String);
+pub struct IamPath(pub(super) String);
 
 impl IamPath {
     pub fn as_str(&self) -> &str {
@@ -191,13 +196,7 @@ impl IamPath {
 
     /// The path of an IAM ARN such as `arn:aws:iam::1:role/a/b/name` (`/a/b/`).
     pub fn of_arn(arn: &str) -> Option<IamPath> {
-        let resource = arn.splitn(6, ':').nth(5)?;
-        let (_, rest) = resource.split_once('/')?;
-        let path = match rest.rsplit_once('/') {
-            Some((dirs, _)) => format!("/{dirs}/"),
-            None => "/".to_string(),
-        };
-        Some(IamPath(path))
+        Some(Arn::parse(arn)?.iam_resource()?.1)
     }
 }
 
@@ -257,22 +256,19 @@ impl FromStr for PolicyArn {
     type Err = Invalid;
     fn from_str(s: &str) -> Result<Self, Invalid> {
         let rule = "must be a managed policy ARN such as arn:aws:iam::111122223333:policy/boundary";
-        let parts: Vec<&str> = s.splitn(6, ':').collect();
-        if parts.len() != 6 || parts[0] != "arn" || parts[2] != "iam" || !parts[3].is_empty() {
-            return invalid(format!("{rule}, not {}", quoted(s)));
-        }
-        if Partition::of_arn(s).is_none() {
+        let arn = match Arn::parse(s) {
+            Some(arn) if arn.service == "iam" && arn.region.is_empty() => arn,
+            _ => return invalid(format!("{rule}, not {}", quoted(s))),
+        };
+        if arn.known_partition().is_none() {
             return invalid(format!("has an unknown partition in {}", quoted(s)));
         }
-        let account_ok = parts[4] == "aws"
-            || (parts[4].len() == 12 && parts[4].bytes().all(|b| b.is_ascii_digit()));
-        let name = parts[5].strip_prefix("policy/").unwrap_or_default();
-        let name_ok = !name.is_empty()
-            && !name.ends_with('/')
-            && name
-                .rsplit('/')
-                .next()
-                .is_some_and(|n| validate_iam_name(n, "policy", 128).is_ok());
+        let account_ok = arn.account == "aws"
+            || (arn.account.len() == 12 && arn.account.bytes().all(|b| b.is_ascii_digit()));
+        let name_ok = match arn.iam_resource() {
+            Some(("policy", _, name)) => validate_iam_name(name, "policy", 128).is_ok(),
+            _ => false,
+        };
         if account_ok && name_ok && s.is_ascii() {
             Ok(PolicyArn(s.to_string()))
         } else {

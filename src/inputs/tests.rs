@@ -262,7 +262,9 @@ fn guardrails_follow_iams_rules() {
         "arn:aws:iam::1234:policy/b",
         "arn:aws:iam:us-east-1:123456789012:policy/b",
         "arn:aws:iam::123456789012:policy/",
+        "arn:aws:iam::123456789012:policy/org/",
         "arn:aws:iam::123456789012:policy/a b",
+        "arn:aws-iso:iam::123456789012:policy/b",
         "arn:aws:s3:::bucket",
     ] {
         assert!(bad.parse::<PolicyArn>().is_err(), "{bad:?}");

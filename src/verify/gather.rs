@@ -7,7 +7,7 @@ use crate::aws::Clients;
 use crate::detect;
 use crate::error::Error;
 use crate::facts::BucketFacts;
-use crate::inputs::Partition;
+use crate::inputs::{Arn, Partition};
 use crate::policy;
 use crate::verify::{checks, rerun, verify_command};
 use crate::verify::{Check, Evidence, Expectations, KeyFacts, Report, Subject};
@@ -122,7 +122,8 @@ pub async fn gather(
         .unwrap_or_else(|| Partition::for_region(clients.region()));
     let account = principal_arn
         .as_deref()
-        .and_then(|arn| arn.split(':').nth(4))
+        .and_then(Arn::parse)
+        .map(|arn| arn.account)
         .unwrap_or_default()
         .to_string();
     let bucket_policy = matches!(bucket.policy, Ok(Some(_))) && principal_arn.is_some();

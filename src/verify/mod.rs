@@ -24,7 +24,7 @@ use crate::aws::Clients;
 use crate::detect;
 use crate::error::Error;
 use crate::facts::BucketFacts;
-use crate::inputs::{Access, AccountId, ExternalId, Partition, S3Location, UserName};
+use crate::inputs::{Access, AccountId, Arn, ExternalId, Partition, S3Location, UserName};
 use crate::Context;
 
 /// Whose access to check.
@@ -37,23 +37,22 @@ pub enum Subject {
 impl Subject {
     /// Parses `--role-arn`: `arn:PARTITION:iam::ACCOUNT:role/[path/]NAME`.
     pub fn role(arn: &str) -> Result<Subject, crate::inputs::Invalid> {
-        let parts: Vec<&str> = arn.splitn(6, ':').collect();
         let rule = || {
             crate::inputs::Invalid(format!(
                 "must be a role ARN such as arn:aws:iam::123456789012:role/NAME, not {arn:?}"
             ))
         };
-        if parts.len() != 6
-            || parts[0] != "arn"
-            || Partition::of_arn(arn).is_none()
-            || parts[2] != "iam"
-            || !parts[3].is_empty()
-            || parts[4].parse::<AccountId>().is_err()
+        let parsed = Arn::parse(arn).ok_or_else(rule)?;
+        if parsed.known_partition().is_none()
+            || parsed.service != "iam"
+            || !parsed.region.is_empty()
+            || parsed.account.parse::<AccountId>().is_err()
         {
             return Err(rule());
         }
-        let path = parts[5].strip_prefix("role/").ok_or_else(rule)?;
-        let name = path.rsplit('/').next().unwrap_or_default();
+        let Some(("role", _, name)) = parsed.iam_resource() else {
+            return Err(rule());
+        };
         name.parse::<crate::inputs::RoleName>()
             .map_err(|_| rule())?;
         Ok(Subject::Role {

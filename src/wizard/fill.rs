@@ -1,12 +1,10 @@
 //! Fills the gaps in a command's request: asked at a terminal, defaulted with `--yes`, or
 //! named as missing flags without one.
 
-use std::path::PathBuf;
-
 use crate::aws::Clients;
 use crate::error::Error;
 use crate::facts::Located;
-use crate::inputs::{defaults, Access, Tier};
+use crate::inputs::{defaults, Access, SecretPath, Tier};
 use crate::plan::{Method, RoleInputs, UserInputs};
 use crate::prompt::Prompter;
 use crate::requests::{AccessKeyRequest, RoleRequest};
@@ -141,11 +139,8 @@ pub async fn role(
     ))
 }
 
-/// Checks `--secret-file` and, without a terminal, names every flag the request lacks.
+/// Without a terminal, names every flag the request lacks.
 pub fn check_access_key(ctx: &Context, req: &AccessKeyRequest) -> Result<(), Error> {
-    if let Some(path) = &req.secret_file {
-        crate::inputs::check_secret_file(path).map_err(|e| Error::invalid("--secret-file", e))?;
-    }
     let mut missing = Vec::new();
     if req.location.is_none() {
         missing.push("--uri");
@@ -162,7 +157,7 @@ pub async fn access_key(
     req: AccessKeyRequest,
     prompter: &mut dyn Prompter,
     clients: Option<&Clients>,
-) -> Result<(UserInputs, Option<PathBuf>, Located), Error> {
+) -> Result<(UserInputs, Option<SecretPath>, Located), Error> {
     let ask_defaults = ctx.can_prompt && !ctx.yes;
     // Write access is never a default: without --access the question is asked, even with --yes.
     let access = match req.access {

@@ -168,6 +168,14 @@ fn bad_inputs_are_rejected_before_any_request() {
             role_with("", "", &["--endpoint-url", "ftp://127.0.0.1"]),
             "--endpoint-url",
         ),
+        (
+            role_with("", "", &["--endpoint-url", "http://me:pw@127.0.0.1:1"]),
+            "--endpoint-url",
+        ),
+        (
+            role_with("", "", &["--endpoint-url", "http://127.0.0.1:70000"]),
+            "--endpoint-url",
+        ),
         (role_with("", "", &["--no-external-id"]), "--no-external-id"),
         (role_with("", "", &["--output", "yaml"]), "--output"),
         (role_with("", "", &["--method", "terraform"]), "--method"),

@@ -377,6 +377,31 @@ fn stack_flags_with_the_iam_method_are_bad_usage() {
 }
 
 #[tokio::test]
+async fn a_timeout_in_hours_and_minutes_is_accepted() {
+    let moto = moto();
+    let aws = aws(&moto.url()).await;
+    let bucket = unique("cfn-timeout");
+    aws.create_bucket(&bucket).await;
+    let uri = format!("s3://{bucket}/");
+    let role = format!("r-{bucket}");
+    let mut given = args("cloudformation", &uri, "import", &role);
+    given.extend(["--timeout".into(), "1h30m".into(), "--dry-run".into()]);
+    let plan = run_json(&moto.url(), &given);
+    assert_eq!(plan["dry_run"], true, "{plan}");
+    assert_eq!(plan["plan"]["stack_name"], role.as_str(), "{plan}");
+    // Without its unit, the last number is refused, before any request.
+    let last = given.len() - 2;
+    given[last] = "1h30".into();
+    let out = bin("http://127.0.0.1:9").args(&given).output().unwrap();
+    let (_, stderr) = texts(&out);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("--timeout") && stderr.contains("1h30m"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test]
 async fn a_stack_the_tool_did_not_make_is_never_touched() {
     let moto = moto();
     let aws = aws(&moto.url()).await;

@@ -7,7 +7,7 @@ use crate::aws::iam;
 use crate::aws::{sts, Clients};
 use crate::error::Error;
 use crate::facts::Caller;
-use crate::inputs::{AccountId, ExternalId, RoleName, StackName};
+use crate::inputs::{AccountId, ExternalId, RoleName, StackName, Timeout};
 use crate::journal::Journal;
 use crate::output::render_role_plan;
 use crate::plan::{self, Method, RoleInputs, RolePlan, RoleState};
@@ -60,7 +60,9 @@ pub async fn run(
     req: RoleRequest,
     prompter: &mut dyn Prompter,
 ) -> Result<RoleReport, Error> {
-    let timeout = req.timeout.unwrap_or(crate::wait::DEFAULT_TIMEOUT);
+    let timeout = req
+        .timeout
+        .map_or(crate::wait::DEFAULT_TIMEOUT, Timeout::get);
     wizard::check_role(ctx, &req)?;
     let cluster_id = req.cluster_id.clone();
     let clients = super::connect_or_plan_offline(ctx).await?;

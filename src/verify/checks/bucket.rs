@@ -117,13 +117,10 @@ pub(super) fn kms_check(
         );
     }
     let account = request.account.as_str();
-    let key_account = facts.account.clone().unwrap_or_else(|| {
-        key.as_str()
-            .split(':')
-            .nth(4)
-            .unwrap_or_default()
-            .to_string()
-    });
+    let key_account = facts
+        .account
+        .clone()
+        .unwrap_or_else(|| key.account().to_string());
     match &facts.policy {
         Ok(Some(doc)) => {
             let key_statements = evaluate::statements(doc);

@@ -5,7 +5,7 @@ mod permissions;
 mod trust;
 
 use crate::aws::iam::{self};
-use crate::inputs::{Access, Partition};
+use crate::inputs::{Access, Arn, Partition};
 use crate::policy;
 use crate::verify::condition::Context as RequestContext;
 use crate::verify::evaluate::{self, Decision, Statement};
@@ -147,7 +147,7 @@ impl TidbRequest {
         // TiDB Cloud reaches S3 over HTTPS only.
         base.set("aws:SecureTransport", "true");
         let arn = ev.principal_arn.clone().unwrap_or_default();
-        let account = arn.split(':').nth(4).unwrap_or_default().to_string();
+        let account = Arn::parse(&arn).map_or("", |a| a.account).to_string();
         base.set("aws:PrincipalArn", &arn)
             .set("aws:PrincipalAccount", &account);
         match subject {
