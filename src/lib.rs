@@ -12,7 +12,6 @@ pub mod error;
 pub mod facts;
 pub mod handoff;
 pub mod inputs;
-pub mod journal;
 pub mod log;
 pub mod output;
 pub mod plan;
@@ -22,7 +21,6 @@ pub mod requests;
 pub mod signals;
 pub mod template;
 pub mod verify;
-pub mod wait;
 pub mod wizard;
 
 use aws::Connection;

@@ -8,10 +8,10 @@
 
 use futures_util::future::join_all;
 
+use crate::apply::journal::{Journal, Resource};
 use crate::aws::iam::{self, NewAccessKey};
 use crate::aws::{Clients, Run};
 use crate::error::{AwsError, Error, Kind};
-use crate::journal::{Journal, Resource};
 use crate::plan::{Action, Who};
 use crate::signals::Stop;
 

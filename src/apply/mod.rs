@@ -2,6 +2,8 @@
 //! path and the deletions share (policy versions, adoption, IAM's eventual consistency).
 
 mod execute;
+pub mod journal;
+pub mod wait;
 
 pub use execute::{execute, undo};
 

@@ -7,12 +7,12 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use crate::apply::journal::Journal;
 use crate::aws::iam::{self, NewAccessKey, Secret};
 use crate::aws::{sts, Clients};
 use crate::error::Error;
 use crate::facts::Caller;
 use crate::inputs::{Access, Guardrails, KmsKeyArn, PolicyName, SecretPath, Tier, UserName};
-use crate::journal::Journal;
 use crate::output::{render_policy_plan, Render};
 use crate::plan::{self, UserInputs, UserPlan, UserState};
 use crate::prompt::Prompter;

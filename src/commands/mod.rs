@@ -9,12 +9,12 @@ use serde::Serialize;
 
 use serde_json::Value;
 
+use crate::apply::journal::{Journal, Undo};
 use crate::aws::{iam, Clients};
 use crate::detect;
 use crate::error::Error;
 use crate::facts::{Caller, Facts, PolicyInfo};
 use crate::inputs::{Access, AccountId, Guardrails, KmsKeyArn, PolicyName, S3Location, Tier};
-use crate::journal::{Journal, Undo};
 use crate::plan::Grant;
 use crate::Context;
 

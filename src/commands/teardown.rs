@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 
+use crate::apply::wait::{self, Goal};
 use crate::aws::cloudformation;
 use crate::aws::iam;
 use crate::aws::Clients;
@@ -12,7 +13,6 @@ use crate::inputs::{Arn, UserName};
 use crate::output::Render;
 use crate::prompt::Prompter;
 use crate::requests::{DeleteRequest, Target, TeardownRequest};
-use crate::wait::{self, Goal};
 use crate::{apply, wizard, Context};
 
 #[derive(Debug, Clone, Serialize)]

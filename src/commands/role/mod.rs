@@ -2,13 +2,13 @@
 
 use serde::Serialize;
 
+use crate::apply::journal::Journal;
 use crate::aws::cloudformation;
 use crate::aws::iam;
 use crate::aws::{sts, Clients};
 use crate::error::Error;
 use crate::facts::Caller;
 use crate::inputs::{AccountId, ExternalId, RoleName, StackName, Timeout};
-use crate::journal::Journal;
 use crate::output::render_role_plan;
 use crate::plan::{self, Method, RoleInputs, RolePlan, RoleState};
 use crate::prompt::Prompter;
@@ -62,7 +62,7 @@ pub async fn run(
 ) -> Result<RoleReport, Error> {
     let timeout = req
         .timeout
-        .map_or(crate::wait::DEFAULT_TIMEOUT, Timeout::get);
+        .map_or(apply::wait::DEFAULT_TIMEOUT, Timeout::get);
     wizard::check_role(ctx, &req)?;
     let cluster_id = req.cluster_id.clone();
     let clients = super::connect_or_plan_offline(ctx).await?;

@@ -3,12 +3,12 @@
 
 use std::time::Duration;
 
+use crate::apply::journal::{Journal, Resource};
 use crate::aws::cloudformation;
 use crate::aws::iam;
 use crate::aws::Clients;
 use crate::error::{Error, Kind};
 use crate::facts::StackInfo;
-use crate::journal::{Journal, Resource};
 use crate::plan::{Action, RolePlan};
 use crate::Context;
 
@@ -91,10 +91,17 @@ pub(super) async fn apply_stack(
                 created?;
             }
         }
-        let (ended, last) =
-            watch(clients, name, crate::wait::Goal::Create, 0, timeout, ctx).await?;
+        let (ended, last) = watch(
+            clients,
+            name,
+            crate::apply::wait::Goal::Create,
+            0,
+            timeout,
+            ctx,
+        )
+        .await?;
         described = last;
-        if let crate::wait::Ended::TimedOut { .. } = ended {
+        if let crate::apply::wait::Ended::TimedOut { .. } = ended {
             // The stack goes on in AWS; deleting it now would race with it. Say where it is.
             journal.release(entry);
         }
@@ -123,7 +130,7 @@ pub(super) async fn apply_stack(
                 let (ended, last) = watch(
                     clients,
                     name,
-                    crate::wait::Goal::Update,
+                    crate::apply::wait::Goal::Update,
                     since,
                     timeout,
                     ctx,
@@ -132,14 +139,14 @@ pub(super) async fn apply_stack(
                 described = last;
                 // "As before" only when CloudFormation says the rollback completed.
                 settled(name, &ended).map_err(|e| match (&ended, e) {
-                    (crate::wait::Ended::Failed { status, .. }, Error::Stack(msg))
+                    (crate::apply::wait::Ended::Failed { status, .. }, Error::Stack(msg))
                         if status == "UPDATE_ROLLBACK_COMPLETE" =>
                     {
                         Error::Stack(format!(
                             "{msg}\nCloudFormation rolled the update back: the role is as it was before this run"
                         ))
                     }
-                    (crate::wait::Ended::Failed { status, .. }, Error::Stack(msg))
+                    (crate::apply::wait::Ended::Failed { status, .. }, Error::Stack(msg))
                         if status == "UPDATE_ROLLBACK_FAILED" =>
                     {
                         Error::Stack(format!(
@@ -295,18 +302,18 @@ async fn restore(
 async fn watch(
     clients: &Clients,
     name: &str,
-    goal: crate::wait::Goal,
+    goal: crate::apply::wait::Goal,
     since_ms: i64,
     timeout: Duration,
     ctx: &Context,
-) -> Result<(crate::wait::Ended, Option<StackInfo>), Error> {
+) -> Result<(crate::apply::wait::Ended, Option<StackInfo>), Error> {
     let step = ctx.ui.step(format!("Waiting for stack {name}"));
-    let mut source = crate::wait::Live {
+    let mut source = crate::apply::wait::Live {
         client: &clients.cfn,
         stack: name.to_string(),
         last: None,
     };
-    let ended = crate::wait::wait(&mut source, goal, since_ms, timeout, &ctx.stop, |e| {
+    let ended = crate::apply::wait::wait(&mut source, goal, since_ms, timeout, &ctx.stop, |e| {
         let reason = e
             .reason
             .as_deref()
@@ -319,16 +326,16 @@ async fn watch(
     })
     .await;
     match &ended {
-        Ok(crate::wait::Ended::Succeeded { status }) => step.done(status),
+        Ok(crate::apply::wait::Ended::Succeeded { status }) => step.done(status),
         _ => step.fail(),
     }
     Ok((ended?, source.last))
 }
 
-fn settled(name: &str, ended: &crate::wait::Ended) -> Result<(), Error> {
+fn settled(name: &str, ended: &crate::apply::wait::Ended) -> Result<(), Error> {
     match ended {
-        crate::wait::Ended::Succeeded { .. } => Ok(()),
-        crate::wait::Ended::Interrupted { signal, .. } => {
+        crate::apply::wait::Ended::Succeeded { .. } => Ok(()),
+        crate::apply::wait::Ended::Interrupted { signal, .. } => {
             Err(Error::Interrupted(format!(" by {signal}")))
         }
         other => Err(Error::Stack(other.explain(name))),
