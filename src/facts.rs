@@ -176,6 +176,35 @@ pub struct UserInfo {
     pub tags: Vec<(String, String)>,
 }
 
+/// What a role and a user share as they stand in IAM: their ARN, and the boundary and tags
+/// that the guardrails are held against.
+#[derive(Debug, Clone, Copy)]
+pub struct PrincipalInfo<'a> {
+    pub arn: &'a str,
+    pub boundary: Option<&'a str>,
+    pub tags: &'a [(String, String)],
+}
+
+impl RoleInfo {
+    pub fn principal(&self) -> PrincipalInfo<'_> {
+        PrincipalInfo {
+            arn: &self.arn,
+            boundary: self.boundary.as_deref(),
+            tags: &self.tags,
+        }
+    }
+}
+
+impl UserInfo {
+    pub fn principal(&self) -> PrincipalInfo<'_> {
+        PrincipalInfo {
+            arn: &self.arn,
+            boundary: self.boundary.as_deref(),
+            tags: &self.tags,
+        }
+    }
+}
+
 /// One of a user's access keys (never its secret, which IAM returns only at creation).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct AccessKeyInfo {

@@ -65,12 +65,11 @@ pub async fn run(
     async {
         let bucket = super::Bucket {
             location: &inputs.location,
-            region: located.region.clone(),
             kms_keys: &inputs.kms_keys,
+            located,
         };
-        let (mut facts, state) =
+        let (facts, state) =
             super::survey(ctx, clients.as_ref(), bucket, |c| gather(c, &inputs)).await?;
-        located.into_facts(&mut facts);
         let plan = plan::user(&inputs, &facts, &state)?;
         if ctx.dry_run {
             return Ok(AccessKeyReport::dry_run(plan));

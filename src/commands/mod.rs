@@ -13,7 +13,7 @@ use crate::apply::journal::{Journal, Undo};
 use crate::aws::{iam, Clients};
 use crate::detect;
 use crate::error::Error;
-use crate::facts::{Caller, Facts, PolicyInfo};
+use crate::facts::{Caller, Facts, Located, PolicyInfo};
 use crate::inputs::{Access, AccountId, Guardrails, KmsKeyArn, PolicyName, S3Location, Tier};
 use crate::plan::Grant;
 use crate::Context;
@@ -166,13 +166,14 @@ pub(crate) async fn connect_or_plan_offline(ctx: &Context) -> Result<Option<Clie
 /// The bucket to read for a plan.
 pub(crate) struct Bucket<'a> {
     pub location: &'a S3Location,
-    /// The bucket's region, when the URI's check already read it.
-    pub region: Option<String>,
     pub kms_keys: &'a [KmsKeyArn],
+    /// What the URI's check learnt: the bucket's region, when it read it, and what it found.
+    pub located: Located,
 }
 
 /// Reads what a plan needs, behind a spinner: the bucket, and together with it the caller and
-/// what exists (`state`). Without AWS, only what the flags tell.
+/// what exists (`state`). Without AWS, only what the flags tell. The facts include what the
+/// URI's check found.
 pub(crate) async fn survey<'a, S, Fut>(
     ctx: &Context,
     clients: Option<&'a Clients>,
@@ -184,11 +185,12 @@ where
     Fut: std::future::Future<Output = Result<(Caller, S), Error>>,
 {
     let Some(clients) = clients else {
-        let facts = Facts {
+        let mut facts = Facts {
             bucket_region: ctx.conn.region.clone(),
             region: ctx.conn.region.clone(),
             ..Facts::default()
         };
+        bucket.located.into_facts(&mut facts);
         return Ok((facts, S::default()));
     };
     let step = ctx
@@ -198,7 +200,7 @@ where
         let probe = detect::bucket(
             clients,
             bucket.location,
-            bucket.region,
+            bucket.located.region.clone(),
             bucket.kms_keys,
             !ctx.dry_run,
         );
@@ -211,14 +213,16 @@ where
             .await?;
         let mut facts = Facts::detected(caller, found);
         facts.region = Some(clients.region().to_string());
-        Ok((facts, state))
+        Ok::<_, Error>((facts, state))
     }
     .await;
     match &found {
         Ok(_) => step.done("done"),
         Err(_) => step.fail(),
     }
-    found
+    let (mut facts, state) = found?;
+    bucket.located.into_facts(&mut facts);
+    Ok((facts, state))
 }
 
 /// The tool's managed policy of this name, as the caller's account holds it, with its

@@ -23,7 +23,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::error::Error;
-use crate::facts::{PolicyInfo, RoleInfo, StackInfo};
+use crate::facts::{PolicyInfo, PrincipalInfo, RoleInfo, StackInfo};
 use crate::inputs::{
     Access, AccountId, ExternalId, Guardrails, IamPath, KmsKeyArn, Partition, PolicyName, RoleName,
     S3Location, StackName, TagPair, Tier,
@@ -93,11 +93,10 @@ pub(super) struct Documents<'a> {
 pub(super) fn guardrail_actions(
     guard: &Guardrails,
     who: &Who,
-    arn: &str,
-    boundary: Option<&str>,
-    tags: &[(String, String)],
+    held: PrincipalInfo<'_>,
     flag: &'static str,
 ) -> Result<Vec<Action>, Error> {
+    let (arn, boundary, tags) = (held.arn, held.boundary, held.tags);
     let path = IamPath::of_arn(arn).unwrap_or_default();
     if path != guard.path {
         return Err(Error::Conflict(format!(
@@ -131,14 +130,12 @@ pub(super) fn existing(
     guard: &Guardrails,
     attach: Action,
     attached: bool,
-    arn: &str,
-    boundary: Option<&str>,
-    tags: &[(String, String)],
+    held: PrincipalInfo<'_>,
 ) -> Result<Vec<Action>, Error> {
     let Action::AttachPolicy { to, .. } = &attach else {
         unreachable!("an attachment names whom it attaches to")
     };
-    let mut actions = guardrail_actions(guard, to, arn, boundary, tags, to.flag())?;
+    let mut actions = guardrail_actions(guard, to, held, to.flag())?;
     if !attached {
         actions.push(attach);
     }

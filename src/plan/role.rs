@@ -235,9 +235,7 @@ fn iam_role_actions(
                 &inputs.guardrails,
                 attach,
                 state.attached,
-                &r.arn,
-                r.boundary.as_deref(),
-                &r.tags,
+                r.principal(),
             )?);
         }
         None => actions.extend([

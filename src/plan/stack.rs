@@ -88,14 +88,9 @@ pub(super) fn stack_actions(
     // A new path would make CloudFormation replace a role whose name is fixed, which it
     // refuses half-way through the update; say so before anything starts.
     if let (Some(_), Some(r)) = (&state.stack, &state.role) {
-        guardrail_actions(
-            &inputs.guardrails,
-            &Who::Role(inputs.role_name.clone()),
-            &r.arn,
-            None,
-            &[],
-            "--stack-name",
-        )?;
+        // Only its refusal of a new path counts here: the template sets the boundary and tags.
+        let who = Who::Role(inputs.role_name.clone());
+        guardrail_actions(&inputs.guardrails, &who, r.principal(), "--stack-name")?;
     }
     match &state.stack {
         Some(s) if !s.managed => Err(Error::NotManaged {

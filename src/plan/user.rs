@@ -118,9 +118,7 @@ pub fn user(inputs: &UserInputs, facts: &Facts, state: &UserState) -> Result<Use
                 &inputs.guardrails,
                 attach,
                 state.attached,
-                &u.arn,
-                u.boundary.as_deref(),
-                &u.tags,
+                u.principal(),
             )?);
         }
         None => actions.extend([

@@ -1,10 +1,13 @@
 //! Fills the gaps in a command's request: asked at a terminal, defaulted with `--yes`, or
 //! named as missing flags without one.
 
+use std::fmt;
+use std::str::FromStr;
+
 use crate::aws::Clients;
 use crate::error::Error;
 use crate::facts::Located;
-use crate::inputs::{defaults, Access, SecretPath, Tier};
+use crate::inputs::{defaults, Access, Invalid, SecretPath, Tier};
 use crate::plan::{Method, RoleInputs, UserInputs};
 use crate::prompt::Prompter;
 use crate::requests::{AccessKeyRequest, RoleRequest};
@@ -14,15 +17,9 @@ use super::{ask, ask_access, ask_location, ask_method, ask_tier, require_flags, 
 
 /// Without a terminal, names every flag the request lacks, before anything else happens.
 pub fn check_role(ctx: &Context, req: &RoleRequest) -> Result<(), Error> {
-    let mut missing = Vec::new();
-    if req.location.is_none() {
-        missing.push("--uri");
-    }
+    let mut missing = missing_basics(req.location.is_some(), req.access.is_some());
     if req.tidb_account.is_none() {
         missing.push("--tidb-account-id");
-    }
-    if req.access.is_none() {
-        missing.push("--access (import, export or both: nothing grants write access unasked)");
     }
     if req.external_id.is_none() && !req.no_external_id && req.remove_external_ids.is_empty() {
         missing.push("--external-id");
@@ -94,28 +91,19 @@ pub async fn role(
             None,
         )?),
     };
-    let default_role = defaults::role_name(&location, access);
-    let role_name = match req.role_name {
-        Some(n) => n,
-        None if ask_defaults => ask(prompter, "Role name", Some(default_role.as_str()))?,
-        None => default_role,
+    let mut names = Names {
+        prompter,
+        ask: ask_defaults,
     };
-    let default_policy = defaults::policy_name(role_name.as_str());
-    let policy_name = match req.policy_name {
-        Some(n) => n,
-        None if ask_defaults => ask(prompter, "Policy name", Some(default_policy.as_str()))?,
-        None => default_policy,
-    };
-    let stack_name = match (method, req.stack_name) {
-        (Method::Iam, _) => None,
-        (Method::Cloudformation, Some(n)) => Some(n),
-        (Method::Cloudformation, None) => {
+    let default = defaults::role_name(&location, access);
+    let role_name = names.get(req.role_name, "Role name", default)?;
+    let default = defaults::policy_name(role_name.as_str());
+    let policy_name = names.get(req.policy_name, "Policy name", default)?;
+    let stack_name = match method {
+        Method::Iam => None,
+        Method::Cloudformation => {
             let default = defaults::stack_name(&role_name);
-            Some(if ask_defaults {
-                ask(prompter, "Stack name", Some(default.as_str()))?
-            } else {
-                default
-            })
+            Some(names.get(req.stack_name, "Stack name", default)?)
         }
     };
     Ok((
@@ -141,13 +129,7 @@ pub async fn role(
 
 /// Without a terminal, names every flag the request lacks.
 pub fn check_access_key(ctx: &Context, req: &AccessKeyRequest) -> Result<(), Error> {
-    let mut missing = Vec::new();
-    if req.location.is_none() {
-        missing.push("--uri");
-    }
-    if req.access.is_none() {
-        missing.push("--access (import, export or both: nothing grants write access unasked)");
-    }
+    let missing = missing_basics(req.location.is_some(), req.access.is_some());
     require_flags(ctx, missing, Intent::Apply)
 }
 
@@ -174,18 +156,14 @@ pub async fn access_key(
     };
     let (location, located) = detect::locate(clients, location).await?;
     located.findings.iter().for_each(|line| ctx.ui.info(line));
-    let default_user = defaults::user_name(&location, access);
-    let user_name = match req.user_name {
-        Some(n) => n,
-        None if ask_defaults => ask(prompter, "IAM user name", Some(default_user.as_str()))?,
-        None => default_user,
+    let mut names = Names {
+        prompter,
+        ask: ask_defaults,
     };
-    let default_policy = defaults::policy_name(user_name.as_str());
-    let policy_name = match req.policy_name {
-        Some(n) => n,
-        None if ask_defaults => ask(prompter, "Policy name", Some(default_policy.as_str()))?,
-        None => default_policy,
-    };
+    let default = defaults::user_name(&location, access);
+    let user_name = names.get(req.user_name, "IAM user name", default)?;
+    let default = defaults::policy_name(user_name.as_str());
+    let policy_name = names.get(req.policy_name, "Policy name", default)?;
     Ok((
         UserInputs {
             location,
@@ -198,4 +176,36 @@ pub async fn access_key(
         req.secret_file,
         located,
     ))
+}
+
+/// What every setup needs and has no default for: where, and which way.
+fn missing_basics(location: bool, access: bool) -> Vec<&'static str> {
+    let mut missing = Vec::new();
+    if !location {
+        missing.push("--uri");
+    }
+    if !access {
+        missing.push("--access (import, export or both: nothing grants write access unasked)");
+    }
+    missing
+}
+
+/// The names a setup gives what it makes: the flag's; else, at a terminal without `--yes`,
+/// asked with the default offered; else the default.
+struct Names<'p> {
+    prompter: &'p mut dyn Prompter,
+    ask: bool,
+}
+
+impl Names<'_> {
+    fn get<T>(&mut self, given: Option<T>, question: &str, default: T) -> Result<T, Error>
+    where
+        T: FromStr<Err = Invalid> + fmt::Display,
+    {
+        match given {
+            Some(name) => Ok(name),
+            None if self.ask => ask(self.prompter, question, Some(&default.to_string())),
+            None => Ok(default),
+        }
+    }
 }

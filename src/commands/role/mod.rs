@@ -76,14 +76,13 @@ pub async fn run(
         }
         let bucket = super::Bucket {
             location: &inputs.location,
-            region: located.region.clone(),
             kms_keys: &inputs.kms_keys,
+            located,
         };
-        let (mut facts, state) = super::survey(ctx, clients.as_ref(), bucket, |c| {
+        let (facts, state) = super::survey(ctx, clients.as_ref(), bucket, |c| {
             gather(c, method, &inputs)
         })
         .await?;
-        located.into_facts(&mut facts);
         let plan = plan::role(method, &inputs, &facts, &state)?;
         if ctx.dry_run {
             return Ok(RoleReport::dry_run(plan));
