@@ -124,25 +124,29 @@ fn tags(template_hash: &str, run: &Run, extra: &[TagPair]) -> Vec<Tag> {
     .collect()
 }
 
-pub async fn create_stack(
-    client: &Client,
-    name: &str,
-    template: &str,
-    params: &BTreeMap<String, String>,
-    template_hash: &str,
-    extra_tags: &[TagPair],
-    run: &Run,
-) -> Result<String, AwsError> {
+/// What a create or an update of the stack sends: the template, its parameters and the tags.
+#[derive(Debug, Clone, Copy)]
+pub struct StackWrite<'a> {
+    pub name: &'a str,
+    pub template: &'a str,
+    pub params: &'a BTreeMap<String, String>,
+    pub template_hash: &'a str,
+    pub extra_tags: &'a [TagPair],
+    pub run: &'a Run,
+}
+
+pub async fn create_stack(client: &Client, stack: StackWrite<'_>) -> Result<String, AwsError> {
+    let run = stack.run;
     let request = client
         .create_stack()
-        .stack_name(name)
+        .stack_name(stack.name)
         .client_request_token(run.token("create"))
-        .template_body(template)
-        .set_parameters(Some(parameters(params)))
+        .template_body(stack.template)
+        .set_parameters(Some(parameters(stack.params)))
         // The role has a fixed name, which AWS refuses without this capability.
         .capabilities(Capability::CapabilityNamedIam)
-        .set_tags(Some(tags(template_hash, run, extra_tags)));
-    let out = send("cloudformation:CreateStack", name, request.send()).await?;
+        .set_tags(Some(tags(stack.template_hash, run, stack.extra_tags)));
+    let out = send("cloudformation:CreateStack", stack.name, request.send()).await?;
     Ok(out.stack_id().unwrap_or_default().to_string())
 }
 
@@ -153,24 +157,17 @@ pub enum Update {
     NothingToChange,
 }
 
-pub async fn update_stack(
-    client: &Client,
-    name: &str,
-    template: &str,
-    params: &BTreeMap<String, String>,
-    template_hash: &str,
-    extra_tags: &[TagPair],
-    run: &Run,
-) -> Result<Update, AwsError> {
+pub async fn update_stack(client: &Client, stack: StackWrite<'_>) -> Result<Update, AwsError> {
+    let run = stack.run;
     let request = client
         .update_stack()
-        .stack_name(name)
+        .stack_name(stack.name)
         .client_request_token(run.token("update"))
-        .template_body(template)
-        .set_parameters(Some(parameters(params)))
+        .template_body(stack.template)
+        .set_parameters(Some(parameters(stack.params)))
         .capabilities(Capability::CapabilityNamedIam)
-        .set_tags(Some(tags(template_hash, run, extra_tags)));
-    match send("cloudformation:UpdateStack", name, request.send()).await {
+        .set_tags(Some(tags(stack.template_hash, run, stack.extra_tags)));
+    match send("cloudformation:UpdateStack", stack.name, request.send()).await {
         Ok(_) => Ok(Update::Started),
         Err(e) if is_no_updates(e.code.as_deref(), &e.message) => Ok(Update::NothingToChange),
         Err(e) => Err(e),
@@ -206,6 +203,13 @@ pub async fn stack_events(client: &Client, name: &str) -> Result<Vec<StackEvent>
             reason: e.resource_status_reason().map(str::to_string),
         })
         .collect())
+}
+
+/// Just after the stack's newest event (ms since the epoch): the events of an operation started
+/// now come after it, those of earlier operations do not.
+pub async fn after_latest_event(client: &Client, name: &str) -> Result<i64, AwsError> {
+    let events = stack_events(client, name).await?;
+    Ok(events.iter().map(|e| e.timestamp + 1).max().unwrap_or(0))
 }
 
 /// Deletes the stack and waits, up to two minutes, until it is gone.

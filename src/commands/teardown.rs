@@ -151,12 +151,7 @@ async fn stack(
         });
     }
     // Only this deletion's events are shown: those after the last one so far.
-    let since = cloudformation::stack_events(&clients.cfn, name)
-        .await?
-        .iter()
-        .map(|e| e.timestamp + 1)
-        .max()
-        .unwrap_or(0);
+    let since = cloudformation::after_latest_event(&clients.cfn, name).await?;
     ctx.stop.begin_changes();
     cloudformation::delete_stack(&clients.cfn, name).await?;
     let step = ctx.ui.step(format!("Deleting stack {name}"));

@@ -33,11 +33,17 @@ pub(super) async fn apply_stack(
         .as_ref()
         .expect("a stack plan names its stack")
         .as_str();
-    let template = crate::template::TEMPLATE;
     let hash = crate::template::hash();
-    let params = &plan.stack_parameters;
     let mut changed = plan.changes();
     let run = crate::aws::Run::new();
+    let write = cloudformation::StackWrite {
+        name,
+        template: crate::template::TEMPLATE,
+        params: &plan.stack_parameters,
+        template_hash: &hash,
+        extra_tags: &plan.grant.guardrails.tags,
+        run: &run,
+    };
     let recreate = plan.grant.actions.iter().find_map(|a| match a {
         Action::RecreateStack { status } => Some(status.clone()),
         _ => None,
@@ -59,16 +65,7 @@ pub(super) async fn apply_stack(
         let entry = journal.begin(Resource::Stack {
             name: name.to_string(),
         });
-        let created = cloudformation::create_stack(
-            &clients.cfn,
-            name,
-            template,
-            params,
-            &hash,
-            &plan.grant.guardrails.tags,
-            &run,
-        )
-        .await;
+        let created = cloudformation::create_stack(&clients.cfn, write).await;
         journal.settle(entry, &created);
         if let Err(e) = &created {
             if e.kind == Kind::AlreadyExists {
@@ -108,23 +105,8 @@ pub(super) async fn apply_stack(
         settled(name, &ended)?;
     } else if plan.grant.actions.contains(&Action::UpdateStack) {
         // Events up to now belong to earlier operations.
-        let since = cloudformation::stack_events(&clients.cfn, name)
-            .await?
-            .iter()
-            .map(|e| e.timestamp + 1)
-            .max()
-            .unwrap_or(0);
-        match cloudformation::update_stack(
-            &clients.cfn,
-            name,
-            template,
-            params,
-            &hash,
-            &plan.grant.guardrails.tags,
-            &run,
-        )
-        .await?
-        {
+        let since = cloudformation::after_latest_event(&clients.cfn, name).await?;
+        match cloudformation::update_stack(&clients.cfn, write).await? {
             cloudformation::Update::NothingToChange => changed = false,
             cloudformation::Update::Started => {
                 let (ended, last) = watch(
