@@ -6,6 +6,11 @@ use crate::inputs::{defaults, Access, S3Location};
 /// `templates/tidb-cloud-s3-access.yaml`, as `serverless-s3-setup template` prints it.
 pub const TEMPLATE: &str = include_str!("../templates/tidb-cloud-s3-access.yaml");
 
+/// The tags the template sets on the role it makes: the stack and its region (CloudFormation
+/// itself tags no IAM role), so that a role read through IAM names its stack.
+pub const STACK_TAG: &str = "serverless-s3-setup:stack";
+pub const STACK_REGION_TAG: &str = "serverless-s3-setup:region";
+
 /// A short fingerprint of the template, tagged on stacks so that a newer template updates them.
 pub fn hash() -> String {
     format!("{:016x}", defaults::fnv1a(TEMPLATE.as_bytes()))
@@ -51,6 +56,13 @@ pub const NO_EXTERNAL_ID: &str = "(none)";
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_template_sets_the_tags_the_tool_reads_back() {
+        for key in [STACK_TAG, STACK_REGION_TAG] {
+            assert!(TEMPLATE.contains(&format!("- Key: {key}\n")), "{key}");
+        }
+    }
 
     #[test]
     fn directories_beyond_latin_1_are_left_to_iam() {

@@ -1,5 +1,7 @@
 //! Applying a plan: [`execute`] runs its IAM actions; the rest are the steps they, the stack
-//! path and the deletions share (policy versions, adoption, IAM's eventual consistency).
+//! path and the deletions share (policy versions, adoption, IAM's eventual consistency), the
+//! [`journal`] of what a run created, and the stack waiter ([`wait`]). It carries out what the
+//! plan decided and decides nothing itself; it draws nothing on the terminal.
 
 mod execute;
 pub mod journal;

@@ -1,4 +1,6 @@
-//! AWS clients and one small function per AWS operation, each returning domain types.
+//! AWS clients and one small function per AWS operation, each returning domain types
+//! ([`crate::facts`]) or plain values. The only module that touches the SDK; it never prints,
+//! asks or decides what to change.
 
 pub mod cloudformation;
 pub mod iam;

@@ -1,3 +1,4 @@
+//! STS: who the caller is (account, ARN, partition).
 use aws_sdk_sts::Client;
 
 use super::send::send;

@@ -1,5 +1,6 @@
 //! The commands: each reads its request, plans, asks, applies and reports. They share the
-//! connection, the survey of what exists, and the undo of a failed run.
+//! connection, the survey of what exists, and the undo of a failed run. They orchestrate:
+//! decisions belong to `plan`, AWS calls to `aws`, questions to `wizard`, rendering to `output`.
 
 pub mod access_key;
 pub mod role;

@@ -1,5 +1,7 @@
 //! Validated inputs. Each type can only hold a value that AWS and TiDB Cloud accept, so the
 //! rest of the program never re-checks them. The same parser serves a flag and a prompt answer.
+//! The lowest layer: it uses no other module, and does no I/O beyond `SecretPath`'s look at the
+//! file system.
 
 use std::fmt;
 use std::str::FromStr;

@@ -1,4 +1,5 @@
 //! Everything the user sees. Results go to stdout; progress, plans and advice go to stderr.
+//! It renders what it is given: it never calls AWS and changes nothing.
 
 use std::io::{IsTerminal, Write};
 use std::time::Duration;

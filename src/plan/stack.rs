@@ -262,9 +262,9 @@ pub(super) fn drift(
             crate::inputs::MANAGED_BY_KEY,
             crate::inputs::MANAGED_BY_VALUE,
         ),
-        (crate::aws::iam::STACK_TAG, name),
+        (template::STACK_TAG, name),
     ];
-    tags.extend(region.map(|r| (crate::aws::iam::STACK_REGION_TAG, r)));
+    tags.extend(region.map(|r| (template::STACK_REGION_TAG, r)));
     if unchanged(&["Access"]) {
         tags.extend(
             planned

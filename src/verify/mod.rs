@@ -3,7 +3,7 @@
 //!
 //! [`gather`] reads what AWS holds into [`Evidence`]; [`checks`] judges it, pure, over the one
 //! policy model of [`evaluate`] and [`condition`]; `render` shows the report. `run` and
-//! `after_setup` tie them together.
+//! `after_setup` tie them together. It only reads: nothing here writes to AWS.
 
 pub mod condition;
 pub mod evaluate;

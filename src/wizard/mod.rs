@@ -1,6 +1,7 @@
 //! The questions, in the order a person thinks: what TiDB Cloud will do, where, and how. Every
 //! question stands for a flag; the flow asks only for what the flags left out, and only when a
-//! terminal is there to answer.
+//! terminal is there to answer. It reads AWS only to check an answer early (the credentials,
+//! the bucket) and never changes anything there.
 
 use crate::error::Error;
 use crate::inputs::{Access, S3Location};

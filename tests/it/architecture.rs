@@ -1,5 +1,6 @@
 //! The shape ARCHITECTURE.md promises, checked: no cycle between the library's source files,
-//! and no source file past the size a reader can hold. A module and the modules it declares
+//! no `use` that points up its list of layers, and no source file past the size a reader can
+//! hold. A module and the modules it declares
 //! are one unit (a folder's `mod.rs` re-exports its children), so only references between
 //! files that are not each other's ancestors count.
 
@@ -211,6 +212,87 @@ fn no_cycle_between_source_files() {
     if let Some(cycle) = cycle(&graph) {
         panic!("a cycle between source files: {}", cycle.join(" → "));
     }
+}
+
+/// The layers of ARCHITECTURE.md, lowest first: each numbered item of "Layers, lowest first"
+/// names its modules in bold (`**`inputs/`**`, `**`policy.rs`**, **`template.rs`**`).
+fn layers() -> BTreeMap<String, usize> {
+    let text =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("ARCHITECTURE.md"))
+            .unwrap();
+    let section = text
+        .split("## Layers, lowest first")
+        .nth(1)
+        .expect("ARCHITECTURE.md has its layers")
+        .split("\n## ")
+        .next()
+        .unwrap();
+    let mut layers = BTreeMap::new();
+    for line in section.lines() {
+        let Some((number, rest)) = line.split_once(". **") else {
+            continue;
+        };
+        let Ok(layer) = number.parse::<usize>() else {
+            continue;
+        };
+        // The bold names at the start: `**`a/`**, **`b.rs`**` or `**`a.rs`, `b.rs`**`.
+        let mut bold = String::new();
+        let mut rest = rest;
+        while let Some((names, after)) = rest.split_once("**") {
+            bold.push_str(names);
+            match after.strip_prefix(", **") {
+                Some(more) => rest = more,
+                None => break,
+            }
+        }
+        for name in bold.split('`').skip(1).step_by(2) {
+            let module = name.trim_end_matches('/').trim_end_matches(".rs");
+            layers.insert(module.to_string(), layer);
+        }
+    }
+    layers
+}
+
+#[test]
+fn every_use_points_down_the_layers() {
+    let layers = layers();
+    assert!(
+        layers.get("inputs") == Some(&1) && layers.get("commands") > layers.get("plan"),
+        "the layers were read: {layers:?}"
+    );
+    let top = |module: &str| module.split("::").next().unwrap().to_string();
+    let mut unplaced = BTreeSet::new();
+    let mut upward = Vec::new();
+    for (from, deps) in graph() {
+        // Unit tests may reach anywhere; the crate root declares everything.
+        if from.is_empty() || from.split("::").any(|part| part == "tests") {
+            continue;
+        }
+        let Some(&here) = layers.get(&top(&from)) else {
+            unplaced.insert(top(&from));
+            continue;
+        };
+        for to in deps {
+            match layers.get(&top(&to)) {
+                Some(&there) if there > here => {
+                    upward.push(format!("{from} (layer {here}) uses {to} (layer {there})"))
+                }
+                Some(_) => {}
+                None => {
+                    unplaced.insert(top(&to));
+                }
+            }
+        }
+    }
+    assert!(
+        unplaced.is_empty(),
+        "modules that ARCHITECTURE.md does not place in a layer: {unplaced:?}"
+    );
+    assert!(
+        upward.is_empty(),
+        "uses against the layers:\n{}",
+        upward.join("\n")
+    );
 }
 
 /// A file a reader can hold: past this, it holds more than one concern and wants splitting.

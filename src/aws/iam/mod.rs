@@ -1,3 +1,6 @@
+//! IAM: roles, users, their access keys, managed and inline policies, boundaries and tags;
+//! and the tags by which the tool knows what it made (`managed-by`, the run). Each function is
+//! one operation; the order of operations is `apply`'s and `commands`'.
 use aws_sdk_iam::types::Tag;
 
 use crate::inputs::{Guardrails, TagPair, MANAGED_BY_KEY, MANAGED_BY_VALUE};
@@ -70,10 +73,6 @@ fn pairs(tags: &[Tag]) -> Vec<(String, String)> {
         .map(|t| (t.key().to_string(), t.value().to_string()))
         .collect()
 }
-
-/// The tags the template sets on the role it makes: the stack and its region.
-pub const STACK_TAG: &str = "serverless-s3-setup:stack";
-pub const STACK_REGION_TAG: &str = "serverless-s3-setup:region";
 
 fn tag_value(tags: &[Tag], key: &str) -> Option<String> {
     tags.iter()

@@ -8,8 +8,9 @@ use crate::error::AwsError;
 use crate::facts::RoleInfo;
 use crate::inputs::Guardrails;
 use crate::policy;
+use crate::template::{STACK_REGION_TAG, STACK_TAG};
 
-use super::{is_managed, pairs, tag_value, tags_for, STACK_REGION_TAG, STACK_TAG};
+use super::{is_managed, pairs, tag_value, tags_for};
 
 pub async fn get_role(client: &Client, name: &str) -> Result<Option<RoleInfo>, AwsError> {
     let out = send(

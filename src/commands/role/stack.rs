@@ -175,8 +175,8 @@ async fn recreate_role(
     let mut guard = plan.grant.guardrails.clone();
     let stack = plan.stack_name.as_ref().map(ToString::to_string);
     let owner = [
-        (iam::STACK_TAG, stack),
-        (iam::STACK_REGION_TAG, plan.stack_region.clone()),
+        (crate::template::STACK_TAG, stack),
+        (crate::template::STACK_REGION_TAG, plan.stack_region.clone()),
     ];
     for (key, value) in owner {
         if let Some(value) = value {
