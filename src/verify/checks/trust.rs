@@ -3,6 +3,7 @@
 use serde_json::Value;
 
 use crate::policy;
+use crate::verify::evaluate::{self, Statement};
 use crate::verify::{Check, Evidence, Expectations};
 
 pub(super) fn trust(e: &Expectations, ev: &Evidence, rerun: &str) -> Check {
@@ -30,41 +31,18 @@ pub(super) fn trust(e: &Expectations, ev: &Evidence, rerun: &str) -> Check {
         policy::to_wire(&expected)
     );
     let root = policy::account_root(ev.partition, account);
-    let assume: Vec<&Value> = doc
-        .get("Statement")
-        .and_then(Value::as_array)
-        .map(|list| {
-            list.iter()
-                .filter(|s| s.get("Effect").and_then(Value::as_str) == Some("Allow"))
-                .filter(|s| {
-                    let actions = match s.get("Action") {
-                        Some(Value::String(a)) => vec![a.as_str()],
-                        Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).collect(),
-                        _ => vec![],
-                    };
-                    actions.iter().any(|a| {
-                        crate::verify::condition::glob(&a.to_ascii_lowercase(), "sts:assumerole")
-                    })
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    let principals = |s: &Value| -> Vec<String> {
-        match s.get("Principal") {
-            Some(Value::String(p)) => vec![p.clone()],
-            Some(Value::Object(m)) => m
-                .get("AWS")
-                .map(|v| match v {
-                    Value::String(p) => vec![p.clone()],
-                    Value::Array(a) => a
-                        .iter()
-                        .filter_map(Value::as_str)
-                        .map(str::to_string)
-                        .collect(),
-                    _ => vec![],
-                })
-                .unwrap_or_default(),
-            _ => vec![],
+    // The one policy model of `evaluate`: a Statement may be one object or a list, and
+    // `NotAction` counts as IAM reads it.
+    let statements = evaluate::statements(doc);
+    let assume: Vec<&Statement> = statements
+        .iter()
+        .filter(|s| s.allow && evaluate::action_matches(&s.actions, "sts:AssumeRole"))
+        .collect();
+    // `NotPrincipal` names no one that may assume the role (IAM refuses it with Allow).
+    let principals = |s: &Statement| -> Vec<String> {
+        match &s.principals {
+            Some(m) if !m.negated => m.patterns.clone(),
+            _ => Vec::new(),
         }
     };
     if assume
@@ -97,7 +75,8 @@ pub(super) fn trust(e: &Expectations, ev: &Evidence, rerun: &str) -> Check {
         );
     };
     let external = ours
-        .get("Condition")
+        .condition
+        .as_ref()
         .and_then(|c| c.get("StringEquals"))
         .and_then(|c| c.get("sts:ExternalId"))
         .and_then(|v| match v {

@@ -185,7 +185,9 @@ pub fn overlaps(a: &str, b: &str) -> bool {
     false
 }
 
-fn action_matches(m: &Match, action: &str) -> bool {
+/// Whether the actions (`Action`, or all but `NotAction`'s) include `action`; case does not
+/// count in actions.
+pub fn action_matches(m: &Match, action: &str) -> bool {
     let hit = m
         .patterns
         .iter()

@@ -135,6 +135,43 @@ fn trust_problems_are_named() {
 }
 
 #[test]
+fn the_trust_policy_is_read_as_iam_reads_it() {
+    let e = expectations(Access::Import);
+    let account = e.tidb_account.as_ref().unwrap();
+    let external = e.external_id.as_ref().unwrap();
+    let root = format!("arn:aws:iam::{account}:root");
+    let trust_check = |trust: Value| {
+        let ev = Evidence {
+            trust: Some(trust),
+            ..good(Access::Import)
+        };
+        checks(&role(), &e, &ev, "x")
+            .checks
+            .into_iter()
+            .find(|c| c.name == "trust")
+            .unwrap()
+    };
+    // One statement as an object rather than a list, and the action in another case.
+    let single = trust_check(json!({"Version": "2012-10-17", "Statement": {
+        "Effect": "Allow", "Principal": {"AWS": root}, "Action": "STS:AssumeRole",
+        "Condition": {"StringEquals": {"sts:ExternalId": external.as_str()}}}}));
+    assert_eq!(single.status, Status::Pass, "{}", single.finding);
+    // NotPrincipal names no one who may assume the role.
+    let not_principal = trust_check(json!({"Statement": [{
+        "Effect": "Allow", "NotPrincipal": {"AWS": root}, "Action": "sts:AssumeRole"}]}));
+    assert_eq!(
+        not_principal.status,
+        Status::Fail,
+        "{}",
+        not_principal.finding
+    );
+    // A Deny is not a way in.
+    let denied = trust_check(json!({"Statement": [{
+        "Effect": "Deny", "Principal": {"AWS": root}, "Action": "sts:AssumeRole"}]}));
+    assert_eq!(denied.status, Status::Fail, "{}", denied.finding);
+}
+
+#[test]
 fn permission_problems_are_explained() {
     let e = expectations(Access::Import);
     let doc = |resource: &str| {
