@@ -60,14 +60,15 @@ pub async fn run(
     req: RoleRequest,
     prompter: &mut dyn Prompter,
 ) -> Result<RoleReport, Error> {
-    let timeout = req
-        .timeout
-        .map_or(apply::wait::DEFAULT_TIMEOUT, Timeout::get);
+    let given_timeout = req.timeout;
+    let timeout = given_timeout.map_or(apply::wait::DEFAULT_TIMEOUT, Timeout::get);
     wizard::check_role(ctx, &req)?;
     let cluster_id = req.cluster_id.clone();
     let clients = super::connect_or_plan_offline(ctx).await?;
     let (method, inputs, located) = wizard::role(ctx, req, prompter, clients.as_ref()).await?;
-    super::keep_answers(prompter.answered() > 0, || again(ctx, method, &inputs));
+    super::keep_answers(prompter.answered() > 0, || {
+        again(ctx, method, &inputs, given_timeout)
+    });
     async {
         if inputs.external_id.is_none() {
             ctx.ui.warn(

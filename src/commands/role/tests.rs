@@ -97,9 +97,19 @@ fn the_command_after_a_stop_holds_every_answer() {
     };
     let ctx = ctx(None);
     assert_eq!(
-        again(&ctx, Method::Cloudformation, &inputs),
+        again(&ctx, Method::Cloudformation, &inputs, None),
         "serverless-s3-setup role --method cloudformation --uri 's3://bkt1/my dir/' --access import \
          --tidb-account-id 380838443567 --external-id ext-2 --remove-external-id ext-1 \
          --tier dedicated --role-name r --policy-name r-policy --stack-name s --yes"
     );
+    // A --timeout given goes on too (90m reads back as 1h30m).
+    let timeout = "90m".parse().ok();
+    assert!(again(&ctx, Method::Cloudformation, &inputs, timeout)
+        .ends_with("--stack-name s --timeout 1h30m --yes"));
+    // Not for IAM, which has no stack to wait for (and refuses the flag).
+    let iam = RoleInputs {
+        stack_name: None,
+        ..inputs
+    };
+    assert!(!again(&ctx, Method::Iam, &iam, timeout).contains("--timeout"));
 }

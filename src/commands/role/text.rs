@@ -2,7 +2,7 @@
 
 use std::io::IsTerminal;
 
-use crate::inputs::{StackName, Tier};
+use crate::inputs::{StackName, Tier, Timeout};
 use crate::output::{render_role_plan, Render};
 use crate::plan::{Method, RoleInputs};
 use crate::Context;
@@ -52,8 +52,13 @@ pub fn ci_command(ctx: &Context, o: &RoleOutcome) -> String {
 }
 
 /// The command that goes on from the answers of a run that stopped: every choice as given or
-/// answered, the external-ID changes included.
-pub fn again(ctx: &Context, method: Method, inputs: &RoleInputs) -> String {
+/// answered, the external-ID changes and the stack's `--timeout` included.
+pub fn again(
+    ctx: &Context,
+    method: Method,
+    inputs: &RoleInputs,
+    timeout: Option<Timeout>,
+) -> String {
     let mut before = vec!["--tidb-account-id".into(), inputs.tidb_account.to_string()];
     if let Some(id) = &inputs.external_id {
         before.extend(["--external-id".into(), id.to_string()]);
@@ -75,7 +80,14 @@ pub fn again(ctx: &Context, method: Method, inputs: &RoleInputs) -> String {
         access: inputs.access,
         before,
         policy_name: &inputs.policy_name,
-        after: stack(inputs.stack_name.as_ref()),
+        after: [
+            stack(inputs.stack_name.as_ref()),
+            timeout
+                .filter(|_| inputs.stack_name.is_some())
+                .map(|t| vec!["--timeout".into(), t.to_string()])
+                .unwrap_or_default(),
+        ]
+        .concat(),
         kms_keys: &inputs.kms_keys,
         guardrails: &inputs.guardrails,
         region: None,
