@@ -1,6 +1,7 @@
 //! The binary: flags (`cli`), the runtime, the log, and the exit code. It reads the flags into
 //! requests, runs one command, and reports its result or error; everything else is the
 //! library's.
+
 mod cli;
 
 use std::io::IsTerminal;

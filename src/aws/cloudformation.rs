@@ -1,5 +1,6 @@
 //! CloudFormation: the stack's description, events, create, update and delete, each sent once
 //! per run with a `ClientRequestToken`. Waiting on a stack is `apply::wait`'s, not this file's.
+
 use std::collections::BTreeMap;
 use std::time::Duration;
 

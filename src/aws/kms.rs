@@ -1,4 +1,5 @@
 //! KMS, read only: a key's ARN, owner, state and policy. The tool never changes a key.
+
 use aws_sdk_kms::types::KeyManagerType;
 use aws_sdk_kms::Client;
 

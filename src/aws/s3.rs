@@ -1,6 +1,7 @@
 //! S3, read only: the bucket's region, owner, default encryption, bucket policy, Object
 //! Ownership, and whether a path names an object or a folder. The tool never writes to a
 //! bucket.
+
 use aws_sdk_s3::types::ServerSideEncryption;
 use aws_sdk_s3::Client;
 

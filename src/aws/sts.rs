@@ -1,4 +1,5 @@
 //! STS: who the caller is (account, ARN, partition).
+
 use aws_sdk_sts::Client;
 
 use super::send::send;

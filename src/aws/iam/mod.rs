@@ -1,6 +1,7 @@
 //! IAM: roles, users, their access keys, managed and inline policies, boundaries and tags;
 //! and the tags by which the tool knows what it made (`managed-by`, the run). Each function is
 //! one operation; the order of operations is `apply`'s and `commands`'.
+
 use aws_sdk_iam::types::Tag;
 
 use crate::inputs::{Guardrails, TagPair, MANAGED_BY_KEY, MANAGED_BY_VALUE};
