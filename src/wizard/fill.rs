@@ -7,7 +7,7 @@ use std::str::FromStr;
 use crate::aws::Clients;
 use crate::error::Error;
 use crate::facts::Located;
-use crate::inputs::{defaults, Access, Invalid, SecretPath, Tier};
+use crate::inputs::{defaults, Access, Invalid, PolicyName, SecretPath, Tier};
 use crate::plan::{Method, RoleInputs, UserInputs};
 use crate::prompt::Prompter;
 use crate::requests::{AccessKeyRequest, RoleRequest};
@@ -91,14 +91,10 @@ pub async fn role(
             None,
         )?),
     };
-    let mut names = Names {
-        prompter,
-        ask: ask_defaults,
-    };
+    let mut names = Names::new(prompter, ask_defaults);
     let default = defaults::role_name(&location, access);
-    let role_name = names.get(req.role_name, "Role name", default)?;
-    let default = defaults::policy_name(role_name.as_str());
-    let policy_name = names.get(req.policy_name, "Policy name", default)?;
+    let (role_name, policy_name) =
+        names.with_policy(req.role_name, "Role name", default, req.policy_name)?;
     let stack_name = match method {
         Method::Iam => None,
         Method::Cloudformation => {
@@ -156,14 +152,10 @@ pub async fn access_key(
     };
     let (location, located) = detect::locate(clients, location).await?;
     located.findings.iter().for_each(|line| ctx.ui.info(line));
-    let mut names = Names {
-        prompter,
-        ask: ask_defaults,
-    };
+    let mut names = Names::new(prompter, ask_defaults);
     let default = defaults::user_name(&location, access);
-    let user_name = names.get(req.user_name, "IAM user name", default)?;
-    let default = defaults::policy_name(user_name.as_str());
-    let policy_name = names.get(req.policy_name, "Policy name", default)?;
+    let (user_name, policy_name) =
+        names.with_policy(req.user_name, "IAM user name", default, req.policy_name)?;
     Ok((
         UserInputs {
             location,
@@ -197,7 +189,28 @@ struct Names<'p> {
     ask: bool,
 }
 
-impl Names<'_> {
+impl<'p> Names<'p> {
+    fn new(prompter: &'p mut dyn Prompter, ask: bool) -> Self {
+        Names { prompter, ask }
+    }
+
+    /// A role's or a user's name, then its policy's, whose default follows the name chosen.
+    fn with_policy<T>(
+        &mut self,
+        given: Option<T>,
+        question: &str,
+        default: T,
+        policy: Option<PolicyName>,
+    ) -> Result<(T, PolicyName), Error>
+    where
+        T: FromStr<Err = Invalid> + fmt::Display,
+    {
+        let name = self.get(given, question, default)?;
+        let default_policy = defaults::policy_name(&name.to_string());
+        let policy = self.get(policy, "Policy name", default_policy)?;
+        Ok((name, policy))
+    }
+
     fn get<T>(&mut self, given: Option<T>, question: &str, default: T) -> Result<T, Error>
     where
         T: FromStr<Err = Invalid> + fmt::Display,
