@@ -20,9 +20,10 @@ pub(crate) async fn send<T, E>(
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
+    let sep = if subject.is_empty() { "" } else { " " };
     match request.await {
         Ok(out) => {
-            tracing::debug!("{operation} {subject}");
+            tracing::debug!("{operation}{sep}{subject}");
             Ok(out)
         }
         Err(e) => {
@@ -32,7 +33,7 @@ where
                 (None, Some(status)) => format!("HTTP {status}"),
                 (None, None) => "no answer".to_string(),
             };
-            tracing::debug!("{operation} {subject} -> {why}");
+            tracing::debug!("{operation}{sep}{subject} -> {why}");
             Err(e)
         }
     }

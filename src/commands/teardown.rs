@@ -75,17 +75,16 @@ pub(crate) async fn orphaned_policy(
     let Some(owner_arn) = Arn::parse(owner_arn) else {
         return Ok(None);
     };
+    let Some(partition) = owner_arn.known_partition() else {
+        return Ok(None);
+    };
     // The tool puts a policy at its role's or user's path.
     let path = owner_arn
         .iam_resource()
         .map(|(_, path, _)| path)
         .unwrap_or_default();
-    let arn = format!(
-        "arn:{}:iam::{}:policy{path}{}",
-        owner_arn.partition,
-        owner_arn.account,
-        crate::inputs::defaults::policy_name(owner)
-    );
+    let name = crate::inputs::defaults::policy_name(owner);
+    let arn = crate::plan::policy_arn(partition, owner_arn.account, &path, &name);
     Ok(iam::get_policy(&clients.iam, &arn)
         .await?
         .filter(|p| p.managed && p.attachments == 0))

@@ -116,16 +116,11 @@ pub async fn gather(
     let principal = principal?;
     let principal_arn = principal.arn.clone();
     let mut bucket = bucket?;
-    let partition = principal_arn
-        .as_deref()
-        .and_then(Partition::of_arn)
+    let parsed = principal_arn.as_deref().and_then(Arn::parse);
+    let partition = parsed
+        .and_then(|arn| arn.known_partition())
         .unwrap_or_else(|| Partition::for_region(clients.region()));
-    let account = principal_arn
-        .as_deref()
-        .and_then(Arn::parse)
-        .map(|arn| arn.account)
-        .unwrap_or_default()
-        .to_string();
+    let account = parsed.map_or("", |arn| arn.account).to_string();
     let bucket_policy = matches!(bucket.policy, Ok(Some(_))) && principal_arn.is_some();
     let (usable, bucket_in_account, key) = tokio::join!(
         bucket.aws_managed_key_usable_by(clients, e.location.bucket(), &account),
