@@ -14,8 +14,8 @@ pub async fn caller_identity(client: &Client) -> Result<Caller, Error> {
         client.get_caller_identity().send(),
     )
     .await?;
-    tracing::debug!("sts:GetCallerIdentity -> {:?}", out.arn());
     let arn = out.arn().unwrap_or_default().to_string();
+    tracing::debug!("sts:GetCallerIdentity -> {arn}");
     let account = out
         .account()
         .unwrap_or_default()
