@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use crate::apply::journal::{Journal, Resource};
+use crate::apply::wait;
 use crate::aws::cloudformation;
 use crate::aws::iam;
 use crate::aws::Clients;
@@ -88,17 +89,9 @@ pub(super) async fn apply_stack(
                 created?;
             }
         }
-        let (ended, last) = watch(
-            clients,
-            name,
-            crate::apply::wait::Goal::Create,
-            0,
-            timeout,
-            ctx,
-        )
-        .await?;
+        let (ended, last) = watch(clients, name, wait::Goal::Create, 0, timeout, ctx).await?;
         described = last;
-        if let crate::apply::wait::Ended::TimedOut { .. } = ended {
+        if let wait::Ended::TimedOut { .. } = ended {
             // The stack goes on in AWS; deleting it now would race with it. Say where it is.
             journal.release(entry);
         }
@@ -109,26 +102,19 @@ pub(super) async fn apply_stack(
         match cloudformation::update_stack(&clients.cfn, write).await? {
             cloudformation::Update::NothingToChange => changed = false,
             cloudformation::Update::Started => {
-                let (ended, last) = watch(
-                    clients,
-                    name,
-                    crate::apply::wait::Goal::Update,
-                    since,
-                    timeout,
-                    ctx,
-                )
-                .await?;
+                let (ended, last) =
+                    watch(clients, name, wait::Goal::Update, since, timeout, ctx).await?;
                 described = last;
                 // "As before" only when CloudFormation says the rollback completed.
                 settled(name, &ended).map_err(|e| match (&ended, e) {
-                    (crate::apply::wait::Ended::Failed { status, .. }, Error::Stack(msg))
+                    (wait::Ended::Failed { status, .. }, Error::Stack(msg))
                         if status == "UPDATE_ROLLBACK_COMPLETE" =>
                     {
                         Error::Stack(format!(
                             "{msg}\nCloudFormation rolled the update back: the role is as it was before this run"
                         ))
                     }
-                    (crate::apply::wait::Ended::Failed { status, .. }, Error::Stack(msg))
+                    (wait::Ended::Failed { status, .. }, Error::Stack(msg))
                         if status == "UPDATE_ROLLBACK_FAILED" =>
                     {
                         Error::Stack(format!(
@@ -284,18 +270,18 @@ async fn restore(
 async fn watch(
     clients: &Clients,
     name: &str,
-    goal: crate::apply::wait::Goal,
+    goal: wait::Goal,
     since_ms: i64,
     timeout: Duration,
     ctx: &Context,
-) -> Result<(crate::apply::wait::Ended, Option<StackInfo>), Error> {
+) -> Result<(wait::Ended, Option<StackInfo>), Error> {
     let step = ctx.ui.step(format!("Waiting for stack {name}"));
-    let mut source = crate::apply::wait::Live {
+    let mut source = wait::Live {
         client: &clients.cfn,
         stack: name.to_string(),
         last: None,
     };
-    let ended = crate::apply::wait::wait(&mut source, goal, since_ms, timeout, &ctx.stop, |e| {
+    let ended = wait::wait(&mut source, goal, since_ms, timeout, &ctx.stop, |e| {
         let reason = e
             .reason
             .as_deref()
@@ -308,18 +294,16 @@ async fn watch(
     })
     .await;
     match &ended {
-        Ok(crate::apply::wait::Ended::Succeeded { status }) => step.done(status),
+        Ok(wait::Ended::Succeeded { status }) => step.done(status),
         _ => step.fail(),
     }
     Ok((ended?, source.last))
 }
 
-fn settled(name: &str, ended: &crate::apply::wait::Ended) -> Result<(), Error> {
+fn settled(name: &str, ended: &wait::Ended) -> Result<(), Error> {
     match ended {
-        crate::apply::wait::Ended::Succeeded { .. } => Ok(()),
-        crate::apply::wait::Ended::Interrupted { signal, .. } => {
-            Err(Error::Interrupted(format!(" by {signal}")))
-        }
+        wait::Ended::Succeeded { .. } => Ok(()),
+        wait::Ended::Interrupted { signal, .. } => Err(Error::Interrupted(format!(" by {signal}"))),
         other => Err(Error::Stack(other.explain(name))),
     }
 }
