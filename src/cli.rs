@@ -7,8 +7,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use serverless_s3_setup::error::Error;
 use serverless_s3_setup::inputs::{
-    Access, ClusterId, EndpointUrl, Guardrails, Invalid, Region, S3Location, SecretPath, TagPair,
-    Tier,
+    Access, ClusterId, EndpointUrl, GuardrailRequest, Invalid, Region, S3Location, SecretPath,
+    TagKey, TagPair, Tier,
 };
 use serverless_s3_setup::plan::Method;
 use serverless_s3_setup::requests::{
@@ -208,7 +208,7 @@ pub struct AccessKeyCreateArgs {
     #[command(flatten)]
     pub location: LocationArgs,
 
-    /// IAM user name [default: tidb-user-ACCESS-BUCKET-DIR]
+    /// IAM user name [default: the user this tool made for the location, under any access; else tidb-user-ACCESS-BUCKET-DIR]
     #[arg(long, value_name = "NAME")]
     pub user_name: Option<String>,
 
@@ -216,9 +216,13 @@ pub struct AccessKeyCreateArgs {
     #[arg(long, value_name = "NAME")]
     pub policy_name: Option<String>,
 
-    /// A KMS key ARN to grant besides the bucket's detected default key (repeatable)
+    /// A KMS key ARN to grant besides the bucket's detected default key (repeatable); keys granted before are kept
     #[arg(long = "kms-key", value_name = "ARN")]
     pub kms_keys: Vec<String>,
+
+    /// A KMS key ARN to take off the policy (repeatable)
+    #[arg(long = "remove-kms-key", value_name = "ARN")]
+    pub remove_kms_keys: Vec<String>,
 
     /// Write the key to this new file (mode 0600) instead of stdout; stdout gets the key ID
     #[arg(long, value_name = "PATH")]
@@ -278,7 +282,7 @@ pub struct RoleArgs {
     #[command(flatten)]
     pub tidb: TidbArgs,
 
-    /// Role name [default: tidb-role-ACCESS-BUCKET-DIR]
+    /// Role name [default: the role this tool made for the location, under any access; else tidb-role-ACCESS-BUCKET-DIR]
     #[arg(long, value_name = "NAME")]
     pub role_name: Option<String>,
 
@@ -286,9 +290,13 @@ pub struct RoleArgs {
     #[arg(long, value_name = "NAME")]
     pub policy_name: Option<String>,
 
-    /// A KMS key ARN to grant besides the bucket's detected default key (repeatable)
+    /// A KMS key ARN to grant besides the bucket's detected default key (repeatable); keys granted before are kept
     #[arg(long = "kms-key", value_name = "ARN")]
     pub kms_keys: Vec<String>,
+
+    /// A KMS key ARN to take off the policy (repeatable)
+    #[arg(long = "remove-kms-key", value_name = "ARN")]
+    pub remove_kms_keys: Vec<String>,
 
     /// Stack name, with --method cloudformation [default: the role name]
     #[arg(long, value_name = "NAME")]
@@ -329,32 +337,47 @@ impl TidbArgs {
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Organisation guardrails")]
 pub struct GuardrailArgs {
-    /// A permissions boundary for the role or user, if your organisation requires one
+    /// A permissions boundary for the role or user, if your organisation requires one [default: the one it has]
     #[arg(long, value_name = "POLICY_ARN")]
     pub permissions_boundary: Option<String>,
 
-    /// IAM path for the role or user and its policy, e.g. /tidb/ [default: /]
+    /// Take the role's or user's permissions boundary off
+    #[arg(long, conflicts_with = "permissions_boundary")]
+    pub no_permissions_boundary: bool,
+
+    /// IAM path for the role or user and its policy, e.g. /tidb/ [default: the one it has, or /]
     #[arg(long, value_name = "PATH")]
     pub path: Option<String>,
 
-    /// A tag for the role or user and its policy (repeatable)
+    /// A tag for the role or user and its policy (repeatable); tags it has are kept
     #[arg(long = "tag", value_name = "KEY=VALUE")]
     pub tags: Vec<String>,
+
+    /// Take a tag off the role or user and its policy, by key (repeatable)
+    #[arg(long = "remove-tag", value_name = "KEY")]
+    pub remove_tags: Vec<String>,
 }
 
 impl GuardrailArgs {
-    fn parse(self) -> Result<Guardrails, Error> {
+    fn parse(self) -> Result<GuardrailRequest, Error> {
         let tags = self
             .tags
             .into_iter()
             .map(|t| t.parse().map_err(|e| Error::invalid("--tag", e)))
             .collect::<Result<Vec<TagPair>, Error>>()?;
-        Guardrails::new(
+        let remove_tags = self
+            .remove_tags
+            .into_iter()
+            .map(|t| t.parse().map_err(|e| Error::invalid("--remove-tag", e)))
+            .collect::<Result<Vec<TagKey>, Error>>()?;
+        GuardrailRequest::new(
             parse("--permissions-boundary", self.permissions_boundary)?,
+            self.no_permissions_boundary,
             parse("--path", self.path)?,
             tags,
+            remove_tags,
         )
-        .map_err(|e| Error::invalid("--tag", e))
+        .map_err(|(flag, e)| Error::invalid(flag, e))
     }
 }
 
@@ -445,15 +468,19 @@ impl RoleArgs {
             cluster_id,
             role_name: parse("--role-name", self.role_name)?,
             policy_name: parse("--policy-name", self.policy_name)?,
-            kms_keys: parse_keys(self.kms_keys)?,
+            kms_keys: parse_keys("--kms-key", self.kms_keys)?,
+            remove_kms_keys: parse_keys("--remove-kms-key", self.remove_kms_keys)?,
             guardrails: self.guardrails.parse()?,
         })
     }
 }
 
-fn parse_keys(keys: Vec<String>) -> Result<Vec<serverless_s3_setup::inputs::KmsKeyArn>, Error> {
+fn parse_keys(
+    flag: &str,
+    keys: Vec<String>,
+) -> Result<Vec<serverless_s3_setup::inputs::KmsKeyArn>, Error> {
     keys.into_iter()
-        .map(|k| k.parse().map_err(|e| Error::invalid("--kms-key", e)))
+        .map(|k| k.parse().map_err(|e| Error::invalid(flag, e)))
         .collect()
 }
 
@@ -463,7 +490,8 @@ impl AccessKeyCreateArgs {
         let (tier, cluster_id) = self.tidb.parse(access)?;
         let user_name = parse("--user-name", self.user_name)?;
         let policy_name = parse("--policy-name", self.policy_name)?;
-        let kms_keys = parse_keys(self.kms_keys)?;
+        let kms_keys = parse_keys("--kms-key", self.kms_keys)?;
+        let remove_kms_keys = parse_keys("--remove-kms-key", self.remove_kms_keys)?;
         let guardrails = self.guardrails.parse()?;
         let secret_file = self
             .secret_file
@@ -477,6 +505,7 @@ impl AccessKeyCreateArgs {
             user_name,
             policy_name,
             kms_keys,
+            remove_kms_keys,
             secret_file,
             guardrails,
         })

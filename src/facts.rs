@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use crate::inputs::{AccountId, KmsKeyArn, Partition};
+use crate::inputs::{Access, AccountId, KmsKeyArn, Partition, ACCESS_TAG, LOCATION_TAG};
 
 /// What is known about the caller and the bucket. Every field is optional so that
 /// `--dry-run` can still plan without credentials.
@@ -151,6 +151,9 @@ pub struct RoleInfo {
     /// The permissions boundary's ARN, if the role has one.
     pub boundary: Option<String>,
     pub tags: Vec<(String, String)>,
+    /// Its description, which names the access and the location for a role this tool made
+    /// (`template::role_description`), on either method.
+    pub description: Option<String>,
 }
 
 /// A customer-managed policy as IAM holds it.
@@ -176,21 +179,66 @@ pub struct UserInfo {
     pub tags: Vec<(String, String)>,
 }
 
-/// What a role and a user share as they stand in IAM: their ARN, and the boundary and tags
-/// that the guardrails are held against.
+/// What a role and a user share as they stand in IAM: their ARN, whether this tool made
+/// them, the boundary and tags that the guardrails are held against, and what they record
+/// of the access and the location they serve.
 #[derive(Debug, Clone, Copy)]
 pub struct PrincipalInfo<'a> {
     pub arn: &'a str,
+    pub managed: bool,
     pub boundary: Option<&'a str>,
     pub tags: &'a [(String, String)],
+    /// A role's description; users have none.
+    pub description: Option<&'a str>,
+}
+
+impl PrincipalInfo<'_> {
+    pub fn tag(&self, key: &str) -> Option<&str> {
+        self.tags
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The access it was made for, from its tag ([`crate::inputs::ACCESS_TAG`]).
+    pub fn access(&self) -> Option<Access> {
+        self.tag(ACCESS_TAG)?.parse().ok()
+    }
+
+    /// The location it serves, for people: its tag when that holds a URI, else its
+    /// description's.
+    pub fn location(&self) -> Option<String> {
+        match self.tag(LOCATION_TAG) {
+            Some(tag) if tag.starts_with("s3://") => Some(tag.to_string()),
+            _ => described_location(self.description?).map(|uri| {
+                if uri.ends_with('/') {
+                    uri.to_string()
+                } else {
+                    format!("{uri}/")
+                }
+            }),
+        }
+    }
+}
+
+/// `s3://bucket/dir` from a description this tool wrote, as IAM holds it (characters beyond
+/// Latin-1 escaped, `policy::description`): `Lets TiDB Cloud ACCESS s3://…
+/// (serverless-s3-setup)` (`template::role_description`).
+pub fn described_location(description: &str) -> Option<&str> {
+    let rest = description.strip_prefix("Lets TiDB Cloud ")?;
+    let (_access, rest) = rest.split_once(' ')?;
+    rest.strip_suffix(" (serverless-s3-setup)")
+        .filter(|uri| uri.starts_with("s3://"))
 }
 
 impl RoleInfo {
     pub fn principal(&self) -> PrincipalInfo<'_> {
         PrincipalInfo {
             arn: &self.arn,
+            managed: self.managed,
             boundary: self.boundary.as_deref(),
             tags: &self.tags,
+            description: self.description.as_deref(),
         }
     }
 }
@@ -199,8 +247,10 @@ impl UserInfo {
     pub fn principal(&self) -> PrincipalInfo<'_> {
         PrincipalInfo {
             arn: &self.arn,
+            managed: self.managed,
             boundary: self.boundary.as_deref(),
             tags: &self.tags,
+            description: None,
         }
     }
 }

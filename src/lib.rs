@@ -10,6 +10,7 @@ pub mod commands;
 pub mod detect;
 pub mod error;
 pub mod facts;
+pub mod find;
 pub mod handoff;
 pub mod inputs;
 pub mod log;

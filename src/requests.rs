@@ -3,7 +3,7 @@
 //! beyond what the types in [`crate::inputs`] hold.
 
 use crate::inputs::{
-    Access, AccessKeyId, AccountId, ClusterId, ExternalId, Guardrails, KmsKeyArn, PolicyName,
+    Access, AccessKeyId, AccountId, ClusterId, ExternalId, GuardrailRequest, KmsKeyArn, PolicyName,
     RoleName, S3Location, SecretPath, StackName, Tier, Timeout, UserName,
 };
 use crate::plan::Method;
@@ -28,10 +28,12 @@ pub struct RoleRequest {
     pub role_name: Option<RoleName>,
     pub policy_name: Option<PolicyName>,
     pub kms_keys: Vec<KmsKeyArn>,
+    /// `--remove-kms-key`: keys the role keeps otherwise.
+    pub remove_kms_keys: Vec<KmsKeyArn>,
     pub stack_name: Option<StackName>,
     /// How long to wait for the stack [default: 10 minutes].
     pub timeout: Option<Timeout>,
-    pub guardrails: Guardrails,
+    pub guardrails: GuardrailRequest,
 }
 
 /// The `access-key` command's inputs, as given.
@@ -42,9 +44,11 @@ pub struct AccessKeyRequest {
     pub user_name: Option<UserName>,
     pub policy_name: Option<PolicyName>,
     pub kms_keys: Vec<KmsKeyArn>,
+    /// `--remove-kms-key`: keys the user keeps otherwise.
+    pub remove_kms_keys: Vec<KmsKeyArn>,
     /// Write the key here (a new file, mode 0600) instead of to stdout.
     pub secret_file: Option<SecretPath>,
-    pub guardrails: Guardrails,
+    pub guardrails: GuardrailRequest,
     pub tier: Option<Tier>,
     /// For the `ticloud` command printed at the end.
     pub cluster_id: Option<ClusterId>,

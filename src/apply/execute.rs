@@ -2,7 +2,7 @@
 //! carries what it writes; each creation is journaled before it is sent, so that a failure or
 //! an interrupt undoes it. The stages, in order:
 //! 1. the writes that do not depend on each other (the policy, the role or user), together;
-//! 2. the guardrails of what existed (boundary, tags);
+//! 2. the guardrails of what existed (boundary, tags) and a role's description;
 //! 3. the attachment, once both ends exist;
 //! 4. the access key, last, so that no key is made for a user that is not ready.
 
@@ -58,6 +58,18 @@ pub async fn execute(
                 iam::tag_principal(&clients.iam, principal(who), tags).await?
             }
             Action::TagPolicy { arn, tags, .. } => iam::tag_policy(&clients.iam, arn, tags).await?,
+            Action::RemoveBoundary { who } => {
+                iam::delete_boundary(&clients.iam, principal(who)).await?
+            }
+            Action::UntagPrincipal { who, keys } => {
+                iam::untag_principal(&clients.iam, principal(who), keys).await?
+            }
+            Action::UntagPolicy { arn, keys, .. } => {
+                iam::untag_policy(&clients.iam, arn, keys).await?
+            }
+            Action::UpdateDescription { name, description } => {
+                iam::update_role_description(&clients.iam, name.as_str(), description).await?
+            }
             _ => {}
         }
     }

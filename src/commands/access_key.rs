@@ -9,10 +9,11 @@ use serde::Serialize;
 
 use crate::apply::journal::Journal;
 use crate::aws::iam::{self, NewAccessKey, Secret};
-use crate::aws::{sts, Clients};
+use crate::aws::Clients;
 use crate::error::Error;
 use crate::facts::Caller;
-use crate::inputs::{Access, Guardrails, KmsKeyArn, PolicyName, SecretPath, Tier, UserName};
+use crate::find::FoundUser;
+use crate::inputs::{Access, IamPath, KmsKeyArn, PolicyName, SecretPath, Tier, UserName};
 use crate::output::{render_policy_plan, Render};
 use crate::plan::{self, UserInputs, UserPlan, UserState};
 use crate::prompt::Prompter;
@@ -52,7 +53,7 @@ pub async fn run(
     wizard::check_access_key(ctx, &req)?;
     let (tier, cluster_id) = (req.tier.unwrap_or_default(), req.cluster_id.clone());
     let clients = super::connect_or_plan_offline(ctx).await?;
-    let (inputs, secret_file, located) =
+    let (inputs, secret_file, located, found) =
         wizard::access_key(ctx, req, prompter, clients.as_ref()).await?;
     super::keep_answers(prompter.answered() > 0, || {
         again(
@@ -68,17 +69,24 @@ pub async fn run(
             kms_keys: &inputs.kms_keys,
             located,
         };
-        let (facts, state) =
-            super::survey(ctx, clients.as_ref(), bucket, |c| gather(c, &inputs)).await?;
+        let (facts, state) = super::survey(ctx, clients.as_ref(), bucket, |c| {
+            gather(c, &inputs, found.expect("found with clients"))
+        })
+        .await?;
         let plan = plan::user(&inputs, &facts, &state)?;
         if ctx.dry_run {
             return Ok(AccessKeyReport::dry_run(plan));
         }
         let clients = clients.expect("connected unless dry run");
-        let actions = plan.lines();
-        wizard::present_plan(ctx, prompter, &plan.grant.warnings, actions, false, || {
-            render_user_plan(ctx, &plan)
-        })?;
+        let (warnings, actions) = super::announced(&plan.grant, Vec::new(), plan.lines());
+        wizard::present_plan(
+            ctx,
+            prompter,
+            &warnings,
+            actions,
+            plan.grant.takes_away(),
+            || render_user_plan(ctx, &plan),
+        )?;
 
         let mut journal = Journal::default();
         let mut file = SecretFile::new(secret_file.map(SecretPath::into_path));
@@ -138,15 +146,27 @@ pub async fn run(
     .await
 }
 
-async fn gather(clients: &Clients, inputs: &UserInputs) -> Result<(Caller, UserState), Error> {
+/// Reads the user's policy, attachments and keys. The caller and the user were read already,
+/// when the user was looked for (the user again if another name was chosen since).
+async fn gather(
+    clients: &Clients,
+    inputs: &UserInputs,
+    found: FoundUser,
+) -> Result<(Caller, UserState), Error> {
     let user_name = inputs.user_name.as_str();
-    let (caller, user) = tokio::join!(
-        sts::caller_identity(&clients.sts),
-        iam::get_user(&clients.iam, user_name)
-    );
-    let caller = caller?;
-    let user = user?;
-    let arn = super::policy_arn(&caller, &inputs.guardrails, &inputs.policy_name);
+    let caller = found.caller;
+    let user = if found.user.name == inputs.user_name {
+        found.user.info
+    } else {
+        iam::get_user(&clients.iam, user_name).await?
+    };
+    // The policy sits at the path given, or else where the user is.
+    let path = match (&inputs.guardrails.path, &user) {
+        (Some(path), _) => path.clone(),
+        (None, Some(u)) => IamPath::of_arn(&u.arn).unwrap_or_default(),
+        (None, None) => IamPath::default(),
+    };
+    let arn = super::policy_arn(&caller, &path, &inputs.policy_name);
     let exists = user.is_some();
     let (policy, attached, keys) = tokio::join!(
         super::read_policy(clients, &arn),
@@ -274,26 +294,31 @@ async fn apply(
 
 pub fn render_user_plan(ctx: &Context, plan: &UserPlan) -> String {
     let actions = plan.lines();
+    let mut summary = vec![
+        format!(
+            "give an IAM user {} access to s3://{}/{}",
+            plan.grant.access,
+            plan.grant.bucket,
+            if plan.grant.prefix.is_empty() {
+                String::new()
+            } else {
+                format!("{}/", plan.grant.prefix)
+            }
+        ),
+        format!("user:   {} ({})", plan.user_name, plan.user_arn),
+        format!("policy: {} ({})", plan.grant.policy_name, plan.policy_arn),
+    ];
+    summary.extend(crate::output::revision_lines(
+        &ctx.ui,
+        &plan.grant.revisions,
+    ));
     render_policy_plan(
         &ctx.ui,
         plan.grant.account_id.as_ref(),
         plan.grant.partition,
         &plan.grant.detected,
         &plan.grant.warnings,
-        &[
-            format!(
-                "give an IAM user {} access to s3://{}/{}",
-                plan.grant.access,
-                plan.grant.bucket,
-                if plan.grant.prefix.is_empty() {
-                    String::new()
-                } else {
-                    format!("{}/", plan.grant.prefix)
-                }
-            ),
-            format!("user:   {} ({})", plan.user_name, plan.user_arn),
-            format!("policy: {} ({})", plan.grant.policy_name, plan.policy_arn),
-        ],
+        &summary,
         &actions,
         &[crate::output::Shown {
             title: "Permissions policy",
@@ -387,7 +412,7 @@ pub fn ci_command(ctx: &Context, o: &AccessKeyOutcome) -> String {
         &g.policy_name,
         g.tier,
         &g.kms_keys,
-        &g.guardrails,
+        g.guardrails.flags(),
     )
     .line(ctx)
 }
@@ -401,8 +426,12 @@ fn again(ctx: &Context, inputs: &UserInputs, tier: Tier, secret_file: Option<&Pa
         &inputs.policy_name,
         tier,
         &inputs.kms_keys,
-        &inputs.guardrails,
+        inputs.guardrails.flags(),
     );
+    for key in &inputs.remove_kms_keys {
+        line.after
+            .extend(["--remove-kms-key".into(), key.to_string()]);
+    }
     if let Some(path) = secret_file {
         line.after
             .extend(["--secret-file".into(), path.display().to_string()]);
@@ -417,7 +446,7 @@ fn repeat<'a>(
     policy_name: &'a PolicyName,
     tier: Tier,
     kms_keys: &'a [KmsKeyArn],
-    guardrails: &'a Guardrails,
+    guardrails: Vec<String>,
 ) -> Repeat<'a> {
     Repeat {
         command: vec!["access-key".into()],

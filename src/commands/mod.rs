@@ -15,7 +15,9 @@ use crate::aws::{iam, Clients};
 use crate::detect;
 use crate::error::Error;
 use crate::facts::{Caller, Facts, Located, PolicyInfo};
-use crate::inputs::{Access, AccountId, Guardrails, KmsKeyArn, PolicyName, S3Location, Tier};
+use crate::inputs::{
+    Access, AccountId, Guardrails, IamPath, KmsKeyArn, PolicyName, S3Location, Tier,
+};
 use crate::plan::Grant;
 use crate::Context;
 
@@ -51,8 +53,8 @@ pub(crate) struct Repeat<'a> {
     pub after: Vec<String>,
     /// Every key to grant, so that a rerun keeps keys given by hand.
     pub kms_keys: &'a [KmsKeyArn],
-    /// The guardrails too, so that a rerun keeps the role or user within them.
-    pub guardrails: &'a Guardrails,
+    /// The guardrail flags (a rerun keeps what is not given, so these are the ones chosen).
+    pub guardrails: Vec<String>,
     /// The region to pin (a stack's), else the run's own.
     pub region: Option<&'a str>,
 }
@@ -73,7 +75,7 @@ impl Repeat<'_> {
         for key in self.kms_keys {
             words.extend(["--kms-key".into(), key.to_string()]);
         }
-        words.extend(self.guardrails.flags());
+        words.extend(self.guardrails);
         words.extend(crate::output::connection_flags(&ctx.conn, self.region));
         words.push("--yes".into());
         crate::output::command_line(words.iter().map(String::as_str))
@@ -86,6 +88,23 @@ pub(crate) fn keep_answers(answered: bool, line: impl FnOnce() -> String) {
     if answered {
         crate::signals::set_resume(line());
     }
+}
+
+/// What a plan says besides its picture, for a run that is not asked (`--yes`): the plan's
+/// warnings, then `more`, then each revision that takes something away; and the lines of
+/// what it does, the other revisions first (`access: import → both`).
+pub(crate) fn announced(
+    grant: &Grant,
+    more: Vec<String>,
+    actions: Vec<String>,
+) -> (Vec<String>, Vec<String>) {
+    let mut warnings = grant.warnings.clone();
+    warnings.extend(more);
+    let (away, other): (Vec<_>, Vec<_>) = grant.revisions.iter().partition(|r| r.takes_away);
+    warnings.extend(away.iter().map(|r| format!("takes away {}", r.describe())));
+    let mut lines: Vec<String> = other.iter().map(|r| r.describe()).collect();
+    lines.extend(actions);
+    (warnings, lines)
 }
 
 /// What a setup wrote, for the read-back after it.
@@ -242,9 +261,9 @@ pub(crate) async fn read_policy(
     Ok((policy, document))
 }
 
-/// Where the managed policy of this name is in the caller's account.
-pub(crate) fn policy_arn(caller: &Caller, guard: &Guardrails, name: &PolicyName) -> String {
-    crate::plan::policy_arn(caller.partition, caller.account.as_str(), &guard.path, name)
+/// Where the managed policy of this name, at this path, is in the caller's account.
+pub(crate) fn policy_arn(caller: &Caller, path: &IamPath, name: &PolicyName) -> String {
+    crate::plan::policy_arn(caller.partition, caller.account.as_str(), path, name)
 }
 
 /// Undoes what the journal holds after `err`, and folds the outcome into the error the user sees.

@@ -5,7 +5,7 @@ use std::str::FromStr;
 
 use serde::Serialize;
 
-use super::{invalid, quoted, Access, IamPath, Invalid, PolicyArn};
+use super::{invalid, quoted, Access, IamPath, Invalid, PolicyArn, S3Location};
 
 /// A tag to put on the role or user and its policy, `KEY=VALUE`. IAM's rules: a key of 1 to
 /// 128 and a value of 0 to 256 letters, digits, spaces and `_ . : / = + - @`, and no key
@@ -28,39 +28,73 @@ impl FromStr for TagPair {
         let Some((key, value)) = s.split_once('=') else {
             return invalid(format!("must be KEY=VALUE, not {}", quoted(s)));
         };
-        let allowed = |c: char| c.is_alphanumeric() || c == ' ' || "_.:/=+-@".contains(c);
-        if key.is_empty() || key.chars().count() > 128 || !key.chars().all(allowed) {
-            return invalid(format!(
-                "has key {}; keys are 1 to 128 letters, digits, spaces and _ . : / = + - @",
-                quoted(key)
-            ));
-        }
-        if value.chars().count() > 256 || !value.chars().all(allowed) {
+        let key: TagKey = key.parse()?;
+        if value.chars().count() > 256 || !value.chars().all(tag_char) {
             return invalid(format!(
                 "has value {}; values are up to 256 letters, digits, spaces and _ . : / = + - @",
                 quoted(value)
             ));
         }
-        if key.to_lowercase().starts_with("aws:") {
-            return invalid("has a key beginning with aws:, which AWS reserves");
-        }
-        if key.eq_ignore_ascii_case(MANAGED_BY_KEY)
-            || key.to_lowercase().starts_with("serverless-s3-setup:")
-        {
-            return invalid(format!(
-                "has key {}, which serverless-s3-setup sets itself",
-                quoted(key)
-            ));
-        }
         Ok(TagPair {
-            key: key.to_string(),
+            key: key.0,
             value: value.to_string(),
         })
     }
 }
 
-/// What an organisation may require of new roles and users: a permissions boundary, a path,
-/// and tags (`--permissions-boundary`, `--path`, `--tag`).
+/// A character IAM takes in a tag key or value (IAM User Guide, "Tag naming rules").
+fn tag_char(c: char) -> bool {
+    c.is_alphanumeric() || c == ' ' || "_.:/=+-@".contains(c)
+}
+
+/// A tag key to take off (`--remove-tag KEY`): IAM's key rules, and none of this tool's own.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct TagKey(String);
+
+impl TagKey {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for TagKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl FromStr for TagKey {
+    type Err = Invalid;
+    fn from_str(key: &str) -> Result<Self, Invalid> {
+        if key.is_empty() || key.chars().count() > 128 || !key.chars().all(tag_char) {
+            return invalid(format!(
+                "has key {}; keys are 1 to 128 letters, digits, spaces and _ . : / = + - @",
+                quoted(key)
+            ));
+        }
+        if key.to_lowercase().starts_with("aws:") {
+            return invalid("has a key beginning with aws:, which AWS reserves");
+        }
+        if is_own_key(key) {
+            return invalid(format!(
+                "has key {}, which serverless-s3-setup sets itself",
+                quoted(key)
+            ));
+        }
+        Ok(TagKey(key.to_string()))
+    }
+}
+
+/// Whether a tag key is one this tool sets on what it makes (never the user's to set or take
+/// off).
+pub fn is_own_key(key: &str) -> bool {
+    let key = key.to_lowercase();
+    key == MANAGED_BY_KEY || key.starts_with("serverless-s3-setup")
+}
+
+/// The guardrails a role or user holds after this run: its permissions boundary, its path
+/// and its tags, as the plan works them out from what was given and what it holds already.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Guardrails {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -69,9 +103,13 @@ pub struct Guardrails {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<TagPair>,
     /// Tags this tool records on what it makes, beside `managed-by`: the access it was made
-    /// for ([`ACCESS_TAG`]), so that `verify` never proposes more.
+    /// for ([`ACCESS_TAG`]), so that `verify` never proposes more, and the location
+    /// ([`LOCATION_TAG`]), so that a later run never points it elsewhere unasked.
     #[serde(skip)]
     pub recorded: Vec<TagPair>,
+    /// Tag keys this run takes off (`--remove-tag`), from the role or user and its policy.
+    #[serde(skip)]
+    pub removed: Vec<String>,
 }
 
 /// The tag on everything this tool creates. Nothing without it is ever changed.
@@ -81,14 +119,34 @@ pub const MANAGED_BY_VALUE: &str = "serverless-s3-setup";
 /// The tag that records the access a role or user was made for.
 pub const ACCESS_TAG: &str = "serverless-s3-setup:access";
 
+/// The tag that records the location a role or user serves (see [`location_tag`]).
+pub const LOCATION_TAG: &str = "serverless-s3-setup:location";
+
+/// The value of [`LOCATION_TAG`]: the Folder URI, or, when IAM's tag values cannot hold it
+/// (past 256 characters, or a character such as `,` `(` `#`), a fingerprint of it.
+pub fn location_tag(location: &S3Location) -> String {
+    let uri = location.to_string();
+    if uri.chars().count() <= 256 && uri.chars().all(tag_char) {
+        uri
+    } else {
+        format!("fnv1a:{:016x}", super::defaults::fnv1a(uri.as_bytes()))
+    }
+}
+
 impl Guardrails {
-    /// Records the access on the role or user and its policy.
-    pub fn recording(mut self, access: Access) -> Guardrails {
-        self.recorded = vec![TagPair {
-            key: ACCESS_TAG.into(),
-            value: access.to_string(),
-        }];
-        self
+    /// The tags this tool records on the role or user and its policy: the access and the
+    /// location.
+    pub fn record(&mut self, access: Access, location: &S3Location) {
+        self.recorded = vec![
+            TagPair {
+                key: ACCESS_TAG.into(),
+                value: access.to_string(),
+            },
+            TagPair {
+                key: LOCATION_TAG.into(),
+                value: location_tag(location),
+            },
+        ];
     }
 
     /// Every tag to set: the user's and the recorded ones.
@@ -96,9 +154,9 @@ impl Guardrails {
         self.tags.iter().chain(&self.recorded)
     }
 
-    /// IAM's limit of tags on one resource, less the three this tool sets (managed-by, the
-    /// access, the run).
-    pub const MAX_TAGS: usize = 47;
+    /// IAM's limit of tags on one resource, less the four this tool sets (managed-by, the
+    /// access, the location, the run).
+    pub const MAX_TAGS: usize = 46;
 
     /// The flags that give these guardrails again, for a printed command line.
     pub fn flags(&self) -> Vec<String> {
@@ -114,32 +172,103 @@ impl Guardrails {
         }
         words
     }
+}
 
-    /// Checks the tags together: each key once (IAM keys ignore case), and not too many.
+/// What an organisation may require of new roles and users, as given: a permissions boundary,
+/// a path and tags to set (`--permissions-boundary`, `--path`, `--tag`), and what to take off
+/// (`--no-permissions-boundary`, `--remove-tag`). What is not given stays as the role or user
+/// has it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GuardrailRequest {
+    pub permissions_boundary: Option<PolicyArn>,
+    pub no_permissions_boundary: bool,
+    pub path: Option<IamPath>,
+    pub tags: Vec<TagPair>,
+    pub remove_tags: Vec<TagKey>,
+}
+
+impl GuardrailRequest {
+    /// Checks the flags together: each key once (IAM keys ignore case), not too many, and no
+    /// key both set and removed. The error names its flag.
     pub fn new(
         permissions_boundary: Option<PolicyArn>,
+        no_permissions_boundary: bool,
         path: Option<IamPath>,
         tags: Vec<TagPair>,
-    ) -> Result<Guardrails, Invalid> {
-        if tags.len() > Self::MAX_TAGS {
-            return invalid(format!(
-                "is given {} times; IAM allows 50 tags and this tool sets three",
-                tags.len()
+        remove_tags: Vec<TagKey>,
+    ) -> Result<GuardrailRequest, (&'static str, Invalid)> {
+        if permissions_boundary.is_some() && no_permissions_boundary {
+            return Err((
+                "--no-permissions-boundary",
+                Invalid("cannot be given with --permissions-boundary".into()),
+            ));
+        }
+        if tags.len() > Guardrails::MAX_TAGS {
+            return Err((
+                "--tag",
+                Invalid(format!(
+                    "is given {} times; IAM allows 50 tags and this tool sets four",
+                    tags.len()
+                )),
             ));
         }
         for (i, t) in tags.iter().enumerate() {
             if tags[..i].iter().any(|u| u.key.eq_ignore_ascii_case(&t.key)) {
-                return invalid(format!(
-                    "names key {} twice; IAM tag keys are unique, ignoring case",
-                    quoted(&t.key)
+                return Err((
+                    "--tag",
+                    Invalid(format!(
+                        "names key {} twice; IAM tag keys are unique, ignoring case",
+                        quoted(&t.key)
+                    )),
                 ));
             }
         }
-        Ok(Guardrails {
+        if let Some(k) = remove_tags
+            .iter()
+            .find(|k| tags.iter().any(|t| t.key.eq_ignore_ascii_case(k.as_str())))
+        {
+            return Err((
+                "--remove-tag",
+                Invalid(format!(
+                    "names key {}, which --tag sets",
+                    quoted(k.as_str())
+                )),
+            ));
+        }
+        Ok(GuardrailRequest {
             permissions_boundary,
-            path: path.unwrap_or_default(),
+            no_permissions_boundary,
+            path,
             tags,
-            recorded: Vec::new(),
+            remove_tags,
         })
+    }
+
+    /// Whether a tag key is to be taken off.
+    pub fn removes_tag(&self, key: &str) -> bool {
+        self.remove_tags
+            .iter()
+            .any(|k| k.as_str().eq_ignore_ascii_case(key))
+    }
+
+    /// The flags that give these guardrails again, for a printed command line.
+    pub fn flags(&self) -> Vec<String> {
+        let mut words = Vec::new();
+        if let Some(boundary) = &self.permissions_boundary {
+            words.extend(["--permissions-boundary".into(), boundary.to_string()]);
+        }
+        if self.no_permissions_boundary {
+            words.push("--no-permissions-boundary".into());
+        }
+        if let Some(path) = &self.path {
+            words.extend(["--path".into(), path.to_string()]);
+        }
+        for tag in &self.tags {
+            words.extend(["--tag".into(), tag.to_string()]);
+        }
+        for key in &self.remove_tags {
+            words.extend(["--remove-tag".into(), key.to_string()]);
+        }
+        words
     }
 }

@@ -329,6 +329,35 @@ fn validate_bucket(bucket: &str) -> Result<(), Invalid> {
             quoted(bucket)
         ));
     }
+    // Each dot-separated label starts and ends with a letter or digit, so that the name is a
+    // DNS name (S3 User Guide, "General purpose bucket naming rules" and its virtual-hosted
+    // addressing); `bucket.-dot` and `bucket-.dot` are never issued.
+    if bucket.contains(".-") || bucket.contains("-.") {
+        return invalid(format!(
+            "has bucket name {}; a period must not be next to a hyphen (each part between periods begins and ends with a letter or digit)",
+            quoted(bucket)
+        ));
+    }
+    // Reserved by S3 (S3 User Guide, "General purpose bucket naming rules"): no bucket has them.
+    for reserved in ["xn--", "sthree-", "amzn-s3-demo-"] {
+        if bucket.starts_with(reserved) {
+            return invalid(format!(
+                "has bucket name {}; S3 reserves the prefix {reserved} and never issues such a bucket",
+                quoted(bucket)
+            ));
+        }
+    }
+    for (suffix, what) in [
+        (".mrap", "a Multi-Region Access Point"),
+        ("--table-s3", "an S3 Tables table bucket"),
+    ] {
+        if bucket.ends_with(suffix) {
+            return invalid(format!(
+                "names {}, which S3 reserves for {what} ({suffix}); give a general purpose bucket",
+                quoted(bucket)
+            ));
+        }
+    }
     // Directory buckets (S3 Express One Zone) are authorised through s3express:CreateSession,
     // and access-point aliases through the access point's own policy: neither is served by
     // the s3: policy that TiDB Cloud's role or user gets here.

@@ -15,7 +15,10 @@ mod names;
 mod settings;
 
 pub use arn::Arn;
-pub use guardrails::{Guardrails, TagPair, ACCESS_TAG, MANAGED_BY_KEY, MANAGED_BY_VALUE};
+pub use guardrails::{
+    is_own_key, location_tag, GuardrailRequest, Guardrails, TagKey, TagPair, ACCESS_TAG,
+    LOCATION_TAG, MANAGED_BY_KEY, MANAGED_BY_VALUE,
+};
 pub use location::{has_extension, Basis, Named, S3Location};
 use names::is_iam_word;
 pub use names::{

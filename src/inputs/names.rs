@@ -296,45 +296,72 @@ pub mod defaults {
         PolicyName(format!("{owner}-policy"))
     }
 
-    /// `tidb-role-import-my-bucket-data` as a stack name (dots become dashes).
+    /// The role name as a stack name: letters, digits and dashes. When that loses anything
+    /// (a `.`, `_` or `@` in the role name), a hash of the role name keeps it unique.
     pub fn stack_name(role: &RoleName) -> StackName {
         let mut name: String = role
             .as_str()
             .chars()
             .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
             .collect();
+        let mut exact = role
+            .as_str()
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-');
         if !name.starts_with(|c: char| c.is_ascii_alphabetic()) {
             name.insert_str(0, "s-");
+            exact = false;
         }
-        name.truncate(128);
-        StackName(name)
+        if exact {
+            return StackName(name);
+        }
+        let hash = short_hash(&role.as_str().to_ascii_lowercase());
+        StackName(format!("{}-{hash}", name.trim_end_matches('-')))
     }
 
+    /// `KIND-ACCESS-BUCKET-DIR`, kept readable, and made unique with a hash of the location
+    /// whenever the name could not give the location back. IAM compares names without case
+    /// ("Names are not distinguished by case", IAM API Reference, CreateRole), and `/` and
+    /// `-` both become `-`, so the readable form alone is kept only where it decodes to one
+    /// location: a bucket without `-` and no directory, or any bucket and one directory of
+    /// lowercase letters, digits and `_ + = , . @` (the last `-` then splits the two). Every
+    /// other location, and any name past `max`, ends in `-` and eight hex digits.
     fn derived(kind: &str, location: &S3Location, access: Access, max: usize) -> String {
-        let mut readable = format!("{kind}-{access}-{}", location.bucket());
-        let mut exact = true;
-        if !location.prefix().is_empty() {
+        let bucket = location.bucket();
+        let prefix = location.prefix();
+        let mut readable = format!("{kind}-{access}-{bucket}");
+        if !prefix.is_empty() {
             readable.push('-');
-            for c in location.prefix().chars() {
+            readable.extend(prefix.chars().map(|c| {
                 if is_iam_word(c) || "+=,.@-".contains(c) {
-                    readable.push(c);
+                    c
                 } else {
-                    readable.push('-');
-                    exact &= c == '/';
+                    '-'
                 }
-            }
+            }));
         }
-        if exact && readable.len() <= max {
+        let decodable = if prefix.is_empty() {
+            !bucket.contains('-')
+        } else {
+            prefix
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "_+=,.@".contains(c))
+        };
+        if decodable && readable.len() <= max {
             return readable;
         }
-        // Too long, or two directories could map to the same name: keep it unique with a hash.
-        let hash = format!("{:08x}", fnv1a(location.to_string().as_bytes()) as u32);
+        let hash = short_hash(&location.to_string());
         let keep = readable
             .char_indices()
             .take_while(|(i, _)| *i < max - hash.len() - 1)
             .last()
             .map_or(0, |(i, c)| i + c.len_utf8());
         format!("{}-{hash}", readable[..keep].trim_end_matches('-'))
+    }
+
+    /// Eight hex digits of FNV-1a.
+    fn short_hash(text: &str) -> String {
+        format!("{:08x}", fnv1a(text.as_bytes()) as u32)
     }
 
     pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {

@@ -132,6 +132,14 @@ fn rejects_bad_uris() {
         "s3://-bucket",
         "s3://bucket-",
         "s3://a..b",
+        "s3://xn--bucket",
+        "s3://sthree-bucket/d/",
+        "s3://sthree-configurator/d/",
+        "s3://amzn-s3-demo-bucket/d/",
+        "s3://bucket.-dot/d/",
+        "s3://bucket-.dot/d/",
+        "s3://global.mrap/d/",
+        "s3://tables--table-s3/d/",
         "s3://192.168.1.1",
         "s3://bucket/*/x.csv",
         "s3://bucket/da?a/",
@@ -293,13 +301,61 @@ fn guardrails_follow_iams_rules() {
     ] {
         assert!(bad.parse::<TagPair>().is_err(), "{bad:?}");
     }
+    let given = |tags: Vec<TagPair>, remove: Vec<TagKey>| {
+        GuardrailRequest::new(None, false, None, tags, remove)
+    };
     let two = vec!["Team=a".parse().unwrap(), "team=b".parse().unwrap()];
-    assert!(Guardrails::new(None, None, two).is_err());
-    let many = (0..50)
+    assert_eq!(given(two, vec![]).unwrap_err().0, "--tag");
+    let many = (0..47)
         .map(|i| format!("k{i}=v").parse().unwrap())
         .collect();
-    assert!(Guardrails::new(None, None, many).is_err());
-    assert!(Guardrails::new(None, None, vec![]).unwrap().path.is_root());
+    assert_eq!(given(many, vec![]).unwrap_err().0, "--tag");
+    let set_and_removed = given(
+        vec!["team=a".parse().unwrap()],
+        vec!["TEAM".parse().unwrap()],
+    );
+    assert_eq!(set_and_removed.unwrap_err().0, "--remove-tag");
+    let both = GuardrailRequest::new(
+        Some("arn:aws:iam::123456789012:policy/b".parse().unwrap()),
+        true,
+        None,
+        vec![],
+        vec![],
+    );
+    assert_eq!(both.unwrap_err().0, "--no-permissions-boundary");
+    assert_eq!(given(vec![], vec![]).unwrap().path, None);
+    for own in [
+        "managed-by",
+        "serverless-s3-setup:access",
+        "Serverless-S3-Setup:location",
+        "aws:x",
+        "",
+    ] {
+        assert!(own.parse::<TagKey>().is_err(), "{own:?}");
+    }
+    assert!("team".parse::<TagKey>().is_ok());
+}
+
+#[test]
+fn the_location_tag_holds_the_uri_or_a_fingerprint() {
+    let plain: S3Location = "s3://bkt1/data/2024/".parse().unwrap();
+    assert_eq!(location_tag(&plain), "s3://bkt1/data/2024/");
+    // A `,` or `#` is not a tag value's character, and nor is a 300-character URI.
+    for uri in [
+        "s3://bkt1/a,b/",
+        "s3://bkt1/a#b/",
+        &format!("s3://bkt1/{}/", "d".repeat(300)),
+    ] {
+        let loc: S3Location = uri.parse().unwrap();
+        let tag = location_tag(&loc);
+        assert!(tag.starts_with("fnv1a:") && tag.len() == 22, "{tag}");
+        assert!(format!("t={tag}").parse::<TagPair>().is_ok(), "{tag}");
+    }
+    let (a, b): (S3Location, S3Location) = (
+        "s3://bkt1/a,b/".parse().unwrap(),
+        "s3://bkt1/a#b/".parse().unwrap(),
+    );
+    assert_ne!(location_tag(&a), location_tag(&b));
 }
 
 #[test]
@@ -324,10 +380,17 @@ fn default_names_are_stable_valid_and_distinct() {
         defaults::user_name(&a, Access::Both).as_str(),
         "tidb-user-both-my-bucket-data"
     );
-    let root: S3Location = "s3://my-bucket".parse().unwrap();
+    let root: S3Location = "s3://mybucket".parse().unwrap();
     assert_eq!(
         defaults::role_name(&root, Access::Export).as_str(),
-        "tidb-role-export-my-bucket"
+        "tidb-role-export-mybucket"
+    );
+    // The whole of `my-bucket` would read like bucket `my` and directory `bucket/`.
+    let root: S3Location = "s3://my-bucket".parse().unwrap();
+    let name = defaults::role_name(&root, Access::Export);
+    assert!(
+        name.as_str().starts_with("tidb-role-export-my-bucket-") && name.as_str().len() == 35,
+        "{name}"
     );
     assert_eq!(defaults::policy_name("x").as_str(), "x-policy");
 
@@ -350,7 +413,101 @@ fn default_names_are_stable_valid_and_distinct() {
         .parse::<RoleName>()
         .is_ok());
 
-    let stack = defaults::stack_name(&"tidb-role-import-my.bucket".parse().unwrap());
-    assert_eq!(stack.as_str(), "tidb-role-import-my-bucket");
-    assert!(stack.as_str().parse::<StackName>().is_ok());
+    let plain = defaults::stack_name(&"tidb-role-import-my-bucket".parse().unwrap());
+    assert_eq!(plain.as_str(), "tidb-role-import-my-bucket");
+    let dotted = defaults::stack_name(&"tidb-role-import-my.bucket".parse().unwrap());
+    assert!(
+        dotted.as_str().starts_with("tidb-role-import-my-bucket-"),
+        "{dotted}"
+    );
+    assert_ne!(dotted, plain);
+    assert!(dotted.as_str().parse::<StackName>().is_ok());
+}
+
+/// Pairs of locations that the readable form maps alike: `/` against `-`, case, the bucket's
+/// own `-` against the one before a directory, and names past IAM's length.
+#[test]
+fn default_names_tell_apart_locations_that_read_alike() {
+    let pairs = [
+        ("s3://bk1/a/b/", "s3://bk1/a-b/"),
+        ("s3://bk1/Data/", "s3://bk1/data/"),
+        ("s3://bk1/DATA/", "s3://bk1/Data/"),
+        ("s3://acme/logs/", "s3://acme-logs/"),
+        ("s3://abc-def/data/", "s3://abc/def/data/"),
+        ("s3://abc-def/data/", "s3://abc/def-data/"),
+        ("s3://abc-def-data/", "s3://abc-def/data/"),
+        ("s3://abc.d/e/", "s3://abc/d.e/"),
+    ];
+    for (a, b) in pairs {
+        let (a, b): (S3Location, S3Location) = (a.parse().unwrap(), b.parse().unwrap());
+        for access in [Access::Import, Access::Export, Access::Both] {
+            let (x, y) = (
+                defaults::role_name(&a, access),
+                defaults::role_name(&b, access),
+            );
+            assert_ne!(
+                x.as_str().to_lowercase(),
+                y.as_str().to_lowercase(),
+                "{a} {b}"
+            );
+            let (sx, sy) = (defaults::stack_name(&x), defaults::stack_name(&y));
+            assert_ne!(sx, sy, "{a} {b}");
+        }
+    }
+    let long = |tail: &str| -> S3Location {
+        format!("s3://bkt1/{}{tail}/", "d".repeat(80))
+            .parse()
+            .unwrap()
+    };
+    assert_ne!(
+        defaults::role_name(&long("x"), Access::Import),
+        defaults::role_name(&long("y"), Access::Import)
+    );
+}
+
+proptest::proptest! {
+    /// Over random buckets and directories from a small alphabet (so that readable forms
+    /// collide often), two different locations never get names that IAM would take for one,
+    /// and every name is valid.
+    #[test]
+    fn default_names_are_injective_as_iam_compares_them(
+        a in location(),
+        b in location(),
+        access in proptest::sample::select(vec![Access::Import, Access::Export, Access::Both]),
+    ) {
+        let (x, y) = (defaults::role_name(&a, access), defaults::role_name(&b, access));
+        proptest::prop_assert!(x.as_str().parse::<RoleName>().is_ok(), "{}", x);
+        proptest::prop_assert!(defaults::stack_name(&x).as_str().parse::<StackName>().is_ok());
+        let same_place = a.bucket() == b.bucket() && a.prefix() == b.prefix();
+        proptest::prop_assert_eq!(
+            x.as_str().eq_ignore_ascii_case(y.as_str()),
+            same_place,
+            "{} and {} both name {}", a, b, x
+        );
+        proptest::prop_assert_eq!(defaults::stack_name(&x) == defaults::stack_name(&y), same_place);
+        let (u, v) = (defaults::user_name(&a, access), defaults::user_name(&b, access));
+        proptest::prop_assert_eq!(u.as_str().eq_ignore_ascii_case(v.as_str()), same_place);
+    }
+}
+
+fn location() -> impl proptest::strategy::Strategy<Value = S3Location> {
+    use proptest::prelude::*;
+    let bucket = proptest::sample::select(vec!["abc", "abc-d", "abc.d", "a-b-c", "abc-d-e"]);
+    let segment = proptest::sample::select(vec![
+        "d", "e", "d-e", "D", "De", "d.e", "d_e", "d e", "数", "d-", "-d", "dd",
+    ]);
+    let long = proptest::sample::select(vec![0usize, 0, 0, 70, 71]);
+    (bucket, proptest::collection::vec(segment, 0..4), long).prop_map(|(b, segs, long)| {
+        let mut path = segs.join("/");
+        if long > 0 {
+            path.push_str(&format!("/{}", "l".repeat(long)));
+        }
+        let path = path.trim_start_matches('/');
+        let uri = if path.is_empty() {
+            format!("s3://{b}/")
+        } else {
+            format!("s3://{b}/{path}/")
+        };
+        uri.parse().unwrap()
+    })
 }

@@ -1,7 +1,7 @@
 //! The plan as people read it: what it grants, the documents, and what changes as a diff.
 
 use crate::inputs::{AccountId, Partition};
-use crate::plan::RolePlan;
+use crate::plan::{Revision, RolePlan};
 use crate::policy;
 
 use super::{uri, Ui};
@@ -53,6 +53,7 @@ pub fn render_role_plan(ui: &Ui, plan: &RolePlan) -> String {
             },
         );
     }
+    summary.extend(revision_lines(ui, &plan.grant.revisions));
     let actions = plan.lines();
     let drift = plan.grant.actions.iter().find_map(|a| match a {
         crate::plan::Action::RestoreRole { drift } => Some(drift),
@@ -95,6 +96,21 @@ pub fn render_role_plan(ui: &Ui, plan: &RolePlan) -> String {
         text.push_str(&render_drift(ui, &plan.role_name.to_string(), drift));
     }
     text
+}
+
+/// What a run takes away from or replaces on what exists: `- FIELD: BEFORE → AFTER` in red
+/// when it takes something away, else indented alike.
+pub fn revision_lines(ui: &Ui, revisions: &[Revision]) -> Vec<String> {
+    revisions
+        .iter()
+        .map(|r| {
+            if r.takes_away {
+                format!("{} {}", ui.red("-"), r.describe())
+            } else {
+                format!("  {}", r.describe())
+            }
+        })
+        .collect()
 }
 
 /// What changed outside CloudFormation, as diffs: `-` as the role holds it, `+` as the

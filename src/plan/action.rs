@@ -134,6 +134,26 @@ pub enum Action {
         arn: String,
         tags: Vec<TagPair>,
     },
+    /// `--no-permissions-boundary` on a role or user that has one.
+    RemoveBoundary {
+        who: Who,
+    },
+    /// `--remove-tag`s the role or user has.
+    UntagPrincipal {
+        who: Who,
+        keys: Vec<String>,
+    },
+    /// `--remove-tag`s the policy has.
+    UntagPolicy {
+        policy: PolicyName,
+        arn: String,
+        keys: Vec<String>,
+    },
+    /// A role's description names the access and the location it serves; it follows them.
+    UpdateDescription {
+        name: RoleName,
+        description: String,
+    },
     /// The stack's role was deleted outside CloudFormation, which makes no resource again on
     /// an update. It is made again through IAM, by the name the stack knows it by and as the
     /// template has it, so the stack holds it again: no window without a stack, no second one.
@@ -177,6 +197,18 @@ impl Action {
             Action::TagPolicy { policy, tags, .. } => {
                 format!("tag policy {policy} with {}", list(tags))
             }
+            Action::RemoveBoundary { who } => {
+                format!("remove the permissions boundary of {who}")
+            }
+            Action::UntagPrincipal { who, keys } => {
+                format!("take {} off {who}", tag_keys(keys))
+            }
+            Action::UntagPolicy { policy, keys, .. } => {
+                format!("take {} off policy {policy}", tag_keys(keys))
+            }
+            Action::UpdateDescription { name, description } => {
+                format!("describe role {name} as \"{description}\"")
+            }
             Action::RecreateDeletedRole => format!(
                 "create {principal} again, as the stack's template has it: it was deleted outside CloudFormation"
             ),
@@ -199,6 +231,12 @@ pub fn names(actions: &[Action]) -> Vec<String> {
                 .to_string()
         })
         .collect()
+}
+
+/// `the tag cost`, `the tags cost, team`.
+fn tag_keys(keys: &[String]) -> String {
+    let s = if keys.len() == 1 { "" } else { "s" };
+    format!("the tag{s} {}", keys.join(", "))
 }
 
 pub(super) fn list(tags: &[TagPair]) -> String {

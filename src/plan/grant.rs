@@ -7,7 +7,7 @@ use serde_json::Value;
 use crate::facts::Facts;
 use crate::inputs::{Access, AccountId, Guardrails, KmsKeyArn, Partition, PolicyName, S3Location};
 
-use super::Action;
+use super::{Action, Revision};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Grant {
@@ -25,6 +25,9 @@ pub struct Grant {
     #[serde(skip)]
     pub current_permissions: Option<Value>,
     pub actions: Vec<Action>,
+    /// What the run takes away from or replaces on what exists (a `-` line each).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub revisions: Vec<Revision>,
     pub detected: Vec<String>,
     pub warnings: Vec<String>,
     #[serde(flatten)]
@@ -47,6 +50,7 @@ impl Grant {
         permissions_policy: Value,
         current_permissions: Option<Value>,
         actions: Vec<Action>,
+        revisions: Vec<Revision>,
     ) -> Grant {
         Grant {
             bucket: what.location.bucket().to_string(),
@@ -60,6 +64,7 @@ impl Grant {
             permissions_policy,
             current_permissions,
             actions,
+            revisions,
             detected: facts.findings.clone(),
             warnings: facts.warnings.clone(),
             guardrails: what.guardrails.clone(),
@@ -68,6 +73,12 @@ impl Grant {
 
     pub fn changes(&self) -> bool {
         !self.actions.is_empty()
+    }
+
+    /// Whether the run takes away or replaces something the role or user has: then Enter
+    /// alone at **Proceed?** never goes ahead.
+    pub fn takes_away(&self) -> bool {
+        self.revisions.iter().any(|r| r.takes_away)
     }
 
     /// One line per change; `principal` (`role NAME`) names what a stack's changes make.

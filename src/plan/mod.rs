@@ -6,14 +6,18 @@
 //! [`crate::facts`]; nothing here calls AWS, asks a question or prints.
 
 mod action;
+mod adopt;
 mod grant;
+mod keep;
 mod role;
 mod stack;
 mod trust;
 mod user;
 
 pub use action::{names, Action, PolicyWrite, Who};
+pub use adopt::{adopt_role, adopt_user, role_candidates, user_candidates, Adopted};
 pub use grant::Grant;
+pub use keep::{serves, Revision};
 pub use role::{role, RolePlan};
 pub use stack::{parameters as stack_parameters, Drift};
 pub use trust::{trust_change, TrustChange};
@@ -23,10 +27,10 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::error::Error;
-use crate::facts::{PolicyInfo, PrincipalInfo, RoleInfo, StackInfo};
+use crate::facts::{Facts, PolicyInfo, RoleInfo, StackInfo};
 use crate::inputs::{
-    Access, AccountId, ExternalId, Guardrails, IamPath, KmsKeyArn, Partition, PolicyName, RoleName,
-    S3Location, StackName, TagPair, Tier,
+    Access, AccountId, ExternalId, GuardrailRequest, Guardrails, IamPath, KmsKeyArn, Partition,
+    PolicyName, RoleName, S3Location, StackName, TagPair, Tier,
 };
 use crate::policy;
 
@@ -56,10 +60,23 @@ pub struct RoleInputs {
     pub tier: Tier,
     pub role_name: RoleName,
     pub policy_name: PolicyName,
+    /// `--kms-key`: keys to grant besides the bucket's and those the role has.
     pub kms_keys: Vec<KmsKeyArn>,
+    /// `--remove-kms-key`: keys to take off.
+    pub remove_kms_keys: Vec<KmsKeyArn>,
     /// The stack, for `--method cloudformation`.
     pub stack_name: Option<StackName>,
-    pub guardrails: Guardrails,
+    pub guardrails: GuardrailRequest,
+    /// Which values the user chose rather than took by default.
+    pub chosen: Chosen,
+}
+
+/// Which values of a setup the user chose (by a flag or an answer that differs from the
+/// default). A value not chosen stays as the role or stack has it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Chosen {
+    pub policy_name: bool,
+    pub tier: bool,
 }
 
 /// The role and policy as they are now, if they exist.
@@ -86,62 +103,6 @@ pub(super) struct Documents<'a> {
     pub(super) permissions: &'a Value,
 }
 
-/// The guardrails a principal that exists already lacks: a different boundary, missing tags.
-/// Its path cannot change (IAM has no call for it), so another path stops the run. An omitted
-/// `--permissions-boundary` leaves the current boundary as it is; tags not given are kept.
-/// `flag` is the one that names it in the teardown command (`--stack-name` for a stack's role).
-pub(super) fn guardrail_actions(
-    guard: &Guardrails,
-    who: &Who,
-    held: PrincipalInfo<'_>,
-    flag: &'static str,
-) -> Result<Vec<Action>, Error> {
-    let (arn, boundary, tags) = (held.arn, held.boundary, held.tags);
-    let path = IamPath::of_arn(arn).unwrap_or_default();
-    if path != guard.path {
-        return Err(Error::Conflict(format!(
-            "{who} exists at path {path}, not {}; IAM cannot move it: run with --path {path}, or remove it first (serverless-s3-setup teardown {flag} {})",
-            guard.path,
-            who.name()
-        )));
-    }
-    let mut actions = Vec::new();
-    if let Some(wanted) = &guard.permissions_boundary {
-        if boundary != Some(wanted.as_str()) {
-            actions.push(Action::SetBoundary {
-                who: who.clone(),
-                arn: wanted.to_string(),
-            });
-        }
-    }
-    let missing = missing_tags(guard.all_tags(), tags);
-    if !missing.is_empty() {
-        actions.push(Action::TagPrincipal {
-            who: who.clone(),
-            tags: missing,
-        });
-    }
-    Ok(actions)
-}
-
-/// What a role or user that exists already lacks: its guardrails, and `attach` unless the
-/// policy is `attached`.
-pub(super) fn existing(
-    guard: &Guardrails,
-    attach: Action,
-    attached: bool,
-    held: PrincipalInfo<'_>,
-) -> Result<Vec<Action>, Error> {
-    let Action::AttachPolicy { to, .. } = &attach else {
-        unreachable!("an attachment names whom it attaches to")
-    };
-    let mut actions = guardrail_actions(guard, to, held, to.flag())?;
-    if !attached {
-        actions.push(attach);
-    }
-    Ok(actions)
-}
-
 /// The tags that `current` lacks or holds with another value.
 pub(super) fn missing_tags<'a>(
     wanted: impl Iterator<Item = &'a TagPair>,
@@ -153,17 +114,62 @@ pub(super) fn missing_tags<'a>(
         .collect()
 }
 
-/// `TagPolicy` when the existing policy lacks some `--tag`s.
-pub(super) fn policy_tag_action(
-    write: &PolicyWrite,
-    policy: Option<&PolicyInfo>,
-) -> Option<Action> {
-    let tags = missing_tags(write.guard.all_tags(), &policy?.tags);
-    (!tags.is_empty()).then(|| Action::TagPolicy {
-        policy: write.name.clone(),
-        arn: write.arn.clone(),
-        tags,
-    })
+/// What can never work, refused before any change: TiDB Cloud runs only in AWS's commercial
+/// partition (pingcap/docs `tidb-cloud/cloud_providers_and_regions.md`), and a role cannot be
+/// assumed from another partition ("Federating AWS identities across AWS partitions", IAM
+/// User Guide); and the caller's own account given as TiDB Cloud's.
+pub(super) fn refuse_what_cannot_work(
+    facts: &Facts,
+    tidb_account: &AccountId,
+) -> Result<(), Error> {
+    if let Some(region) = facts
+        .bucket_region
+        .as_deref()
+        .filter(|r| Partition::for_region(r) != Partition::Aws)
+    {
+        return Err(Error::invalid(
+            "--uri",
+            format!(
+                "the bucket is in {region}, in AWS's {} partition; TiDB Cloud runs only in the commercial partition (aws), and a role cannot be assumed across partitions, so no role there can ever serve TiDB Cloud",
+                Partition::for_region(region)
+            ),
+        ));
+    }
+    let partition = facts.partition();
+    let region = facts.region.as_deref().unwrap_or_default();
+    if partition != Partition::Aws
+        || (!region.is_empty() && Partition::for_region(region) != Partition::Aws)
+    {
+        let place = if region.is_empty() {
+            partition.to_string()
+        } else {
+            format!("{region} ({})", Partition::for_region(region))
+        };
+        return Err(Error::invalid(
+            "--region",
+            format!(
+                "the role would be made in {place}; TiDB Cloud runs only in AWS's commercial partition (aws), and a role cannot be assumed across partitions: use credentials and a region of the commercial partition"
+            ),
+        ));
+    }
+    refuse_own_account(facts.account.as_ref(), tidb_account)
+}
+
+/// The caller's own account given as TiDB Cloud's: a common slip, since those are the 12
+/// digits at hand. TiDB Cloud's account ID is in the console's dialog.
+pub fn refuse_own_account(
+    caller: Option<&AccountId>,
+    tidb_account: &AccountId,
+) -> Result<(), Error> {
+    match caller {
+        Some(own) if own == tidb_account => Err(Error::invalid(
+            "--tidb-account-id",
+            format!(
+                "{own} is your own AWS account, the one the role is made in; give TiDB Cloud's account ID from the console's dialog (Add New ARN → Having trouble? Create Role ARN manually)"
+            ),
+        )),
+        _ => Ok(()),
+    }
 }
 
 pub fn policy_arn(

@@ -11,10 +11,11 @@ use crate::inputs::{AccountId, ExternalId, RoleName, StackName, Tier};
 use crate::policy;
 
 use super::grant::{Grant, Granting};
+use super::keep::{keep, policy_tag_actions, principal_actions, Held, Wanted};
 use super::stack::{self, stack_actions};
 use super::trust::trust_change;
 use super::{
-    existing, managed_policy_arn, policy_action, policy_tag_action, Action, Documents, Method,
+    managed_policy_arn, policy_action, refuse_what_cannot_work, Action, Documents, Method,
     PolicyWrite, RoleInputs, RoleState, TrustChange, Who, ACCOUNT_PLACEHOLDER,
 };
 
@@ -74,8 +75,54 @@ pub fn role(
     facts: &Facts,
     state: &RoleState,
 ) -> Result<RolePlan, Error> {
+    refuse_what_cannot_work(facts, &inputs.tidb_account)?;
     let partition = facts.partition();
-    let kms_keys = facts.kms_keys(&inputs.kms_keys);
+    let flag = match method {
+        Method::Iam => format!("--role-name {}", inputs.role_name),
+        Method::Cloudformation => format!(
+            "--stack-name {}",
+            inputs.stack_name.as_ref().map_or("", StackName::as_str)
+        ),
+    };
+    let held = match (method, &state.stack, &state.role) {
+        (Method::Cloudformation, Some(stack), _) => Held::stack(stack, &inputs.location),
+        (Method::Iam, _, Some(role)) => Held::principal(
+            role.principal(),
+            state.policy_document.as_ref(),
+            &inputs.location,
+        )
+        .with_tier_of(state.policy_document.as_ref()),
+        _ => Held::default(),
+    };
+    let kept = keep(
+        Wanted {
+            location: &inputs.location,
+            access: inputs.access,
+            tier: (inputs.tier, inputs.chosen.tier),
+            kms_keys: facts.kms_keys(&inputs.kms_keys),
+            remove_kms_keys: &inputs.remove_kms_keys,
+            guardrails: &inputs.guardrails,
+            who: format!("role {}", inputs.role_name),
+            teardown: format!("serverless-s3-setup teardown {flag}"),
+        },
+        &held,
+    )?;
+    // A stack keeps the policy name it has unless another is given.
+    let policy_name = match (&state.stack, inputs.chosen.policy_name) {
+        (Some(stack), false) if method == Method::Cloudformation => stack
+            .parameters
+            .get("PolicyName")
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| inputs.policy_name.clone()),
+        _ => inputs.policy_name.clone(),
+    };
+    let inputs = &RoleInputs {
+        tier: kept.tier,
+        policy_name,
+        ..inputs.clone()
+    };
+    let guard = &kept.guardrails;
+    let kms_keys = kept.kms_keys;
 
     inputs
         .tier
@@ -100,7 +147,7 @@ pub fn role(
             state.policy.as_ref(),
             partition,
             account,
-            &inputs.guardrails,
+            guard,
             &inputs.policy_name,
         )
     });
@@ -117,15 +164,17 @@ pub fn role(
                     inputs.location.bucket(),
                     inputs.location.prefix()
                 ),
-                guard: inputs.guardrails.clone(),
+                guard: guard.clone(),
             };
             let trusted = format!("arn:{partition}:iam::{}:root", inputs.tidb_account);
             iam_role_actions(inputs, state, &trust, &trusted, &write)?
         }
         None => {
-            stack_parameters = stack::parameters(inputs, &kms_keys, &trust_change.external_ids)?;
+            stack_parameters =
+                stack::parameters(inputs, guard, &kms_keys, &trust_change.external_ids)?;
             stack_actions(
                 inputs,
+                guard,
                 state,
                 &stack_parameters,
                 Documents {
@@ -144,7 +193,7 @@ pub fn role(
         .unwrap_or_else(|| {
             format!(
                 "arn:{partition}:iam::{account}:role{}{}",
-                inputs.guardrails.path, inputs.role_name
+                guard.path, inputs.role_name
             )
         });
     let current_permissions = match method {
@@ -174,17 +223,24 @@ pub fn role(
         trust_policy: trust,
         current_trust: state.role.as_ref().and_then(|r| r.trust.clone()),
         grant: Grant::new(
-            Granting::from(inputs),
+            Granting {
+                location: &inputs.location,
+                access: inputs.access,
+                policy_name: &inputs.policy_name,
+                guardrails: guard,
+            },
             facts,
             kms_keys,
             permissions,
             current_permissions,
             actions,
+            kept.revisions,
         ),
     })
 }
 
-/// `trusted` is the principal the trust names; `write`, the managed policy.
+/// `trusted` is the principal the trust names; `write`, the managed policy with the
+/// guardrails the role keeps.
 fn iam_role_actions(
     inputs: &RoleInputs,
     state: &RoleState,
@@ -194,7 +250,7 @@ fn iam_role_actions(
 ) -> Result<Vec<Action>, Error> {
     let who = Who::Role(inputs.role_name.clone());
     let attach = Action::AttachPolicy {
-        to: who,
+        to: who.clone(),
         policy: write.name.clone(),
         arn: write.arn.clone(),
     };
@@ -202,6 +258,11 @@ fn iam_role_actions(
         policy_action(state.policy.as_ref(), state.policy_document.as_ref(), write)?
             .into_iter()
             .collect();
+    let description = crate::template::role_description(
+        inputs.access,
+        inputs.location.bucket(),
+        inputs.location.prefix(),
+    );
     match &state.role {
         Some(r) if !r.managed => {
             return Err(Error::NotManaged {
@@ -231,39 +292,29 @@ fn iam_role_actions(
                     trusted: trusted.to_string(),
                 });
             }
-            actions.extend(existing(
-                &inputs.guardrails,
-                attach,
-                state.attached,
-                r.principal(),
-            )?);
+            actions.extend(principal_actions(&who, &write.guard, r.principal()));
+            // The description names the access and the location: it follows them.
+            if r.description.as_deref() != Some(policy::description(&description).as_str()) {
+                actions.push(Action::UpdateDescription {
+                    name: inputs.role_name.clone(),
+                    description,
+                });
+            }
+            if !state.attached {
+                actions.push(attach);
+            }
         }
         None => actions.extend([
             Action::CreateRole {
                 name: inputs.role_name.clone(),
                 trust: trust.clone(),
-                description: crate::template::role_description(
-                    inputs.access,
-                    inputs.location.bucket(),
-                    inputs.location.prefix(),
-                ),
-                guard: inputs.guardrails.clone(),
+                description,
+                guard: write.guard.clone(),
                 trusted: trusted.to_string(),
             },
             attach,
         ]),
     }
-    actions.extend(policy_tag_action(write, state.policy.as_ref()));
+    actions.extend(policy_tag_actions(write, state.policy.as_ref()));
     Ok(actions)
-}
-
-impl<'a> From<&'a RoleInputs> for Granting<'a> {
-    fn from(inputs: &'a RoleInputs) -> Self {
-        Granting {
-            location: &inputs.location,
-            access: inputs.access,
-            policy_name: &inputs.policy_name,
-            guardrails: &inputs.guardrails,
-        }
-    }
 }

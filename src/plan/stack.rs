@@ -7,11 +7,11 @@ use serde_json::Value;
 
 use crate::error::Error;
 use crate::facts::{RoleInfo, StackInfo};
-use crate::inputs::{ExternalId, KmsKeyArn, StackName, TagPair};
+use crate::inputs::{is_own_key, ExternalId, Guardrails, IamPath, KmsKeyArn, StackName, TagPair};
 use crate::{policy, template};
 
 use super::action::list;
-use super::{guardrail_actions, missing_tags, Action, Documents, RoleInputs, RoleState, Who};
+use super::{missing_tags, Action, Documents, RoleInputs, RoleState};
 
 /// A property of a stack's role that differs from its template: a change made outside
 /// CloudFormation. CloudFormation updates what its templates change, not what the live
@@ -74,8 +74,11 @@ impl Drift {
     }
 }
 
+/// `guard` holds the guardrails the stack keeps: its `PermissionsBoundary` and `RolePath`
+/// parameters (in `parameters`) and the tags it carries.
 pub(super) fn stack_actions(
     inputs: &RoleInputs,
+    guard: &Guardrails,
     state: &RoleState,
     parameters: &BTreeMap<String, String>,
     documents: Documents<'_>,
@@ -87,10 +90,14 @@ pub(super) fn stack_actions(
         .expect("a CloudFormation plan has a stack name");
     // A new path would make CloudFormation replace a role whose name is fixed, which it
     // refuses half-way through the update; say so before anything starts.
-    if let (Some(_), Some(r)) = (&state.stack, &state.role) {
-        // Only its refusal of a new path counts here: the template sets the boundary and tags.
-        let who = Who::Role(inputs.role_name.clone());
-        guardrail_actions(&inputs.guardrails, &who, r.principal(), "--stack-name")?;
+    if let (Some(_), Some(r), Some(want)) = (&state.stack, &state.role, &inputs.guardrails.path) {
+        let has = IamPath::of_arn(&r.arn).unwrap_or_default();
+        if has != *want {
+            return Err(Error::Conflict(format!(
+                "role {} exists at path {has}, not {want}; IAM cannot move it: run with --path {has} (or without --path), or remove it first (serverless-s3-setup teardown --stack-name {name})",
+                inputs.role_name
+            )));
+        }
     }
     match &state.stack {
         Some(s) if !s.managed => Err(Error::NotManaged {
@@ -130,8 +137,9 @@ pub(super) fn stack_actions(
             }
             let current = same_parameters(&s.parameters, parameters)
                 && s.template_tag.as_deref() == Some(&template::hash())
-                // The stack carries the user's tags; the template tags the role itself.
-                && missing_tags(inputs.guardrails.tags.iter(), &s.tags).is_empty();
+                // The stack carries the user's tags (UpdateStack replaces the whole list);
+                // the template tags the role itself.
+                && same_tags(&guard.tags, &s.tags);
             if !current {
                 actions.push(Action::UpdateStack);
             }
@@ -286,6 +294,12 @@ pub(super) fn drift(
     Ok(drift)
 }
 
+/// Whether the stack carries exactly these tags of the user's, beside this tool's own.
+fn same_tags(wanted: &[TagPair], current: &[(String, String)]) -> bool {
+    let users: Vec<&(String, String)> = current.iter().filter(|(k, _)| !is_own_key(k)).collect();
+    users.len() == wanted.len() && missing_tags(wanted.iter(), current).is_empty()
+}
+
 /// Compares a stack's parameters with the planned ones. A list parameter comes back as
 /// `a,b` from AWS, but as `['a', 'b']` from moto; both mean the same list.
 pub(super) fn same_parameters(
@@ -332,6 +346,7 @@ pub(super) fn list_parameter(v: &str) -> Vec<&str> {
 /// the template's comma-separated list.
 pub fn parameters(
     inputs: &RoleInputs,
+    guard: &Guardrails,
     kms_keys: &[KmsKeyArn],
     external_ids: &[ExternalId],
 ) -> Result<BTreeMap<String, String>, Error> {
@@ -369,14 +384,13 @@ pub fn parameters(
         ("KmsKeyArns", keys.join(",")),
         (
             "PermissionsBoundary",
-            inputs
-                .guardrails
+            guard
                 .permissions_boundary
                 .as_ref()
                 .map(|b| b.to_string())
                 .unwrap_or_default(),
         ),
-        ("RolePath", inputs.guardrails.path.to_string()),
+        ("RolePath", guard.path.to_string()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))

@@ -5,13 +5,15 @@ use serde_json::Value;
 
 use crate::error::Error;
 use crate::facts::{AccessKeyInfo, Facts, PolicyInfo, UserInfo};
-use crate::inputs::{Access, AccountId, Guardrails, KmsKeyArn, PolicyName, S3Location, UserName};
+use crate::inputs::{
+    Access, AccountId, GuardrailRequest, KmsKeyArn, PolicyName, S3Location, Tier, UserName,
+};
 use crate::policy;
 
 use super::grant::{Grant, Granting};
+use super::keep::{keep, policy_tag_actions, principal_actions, Held, Wanted};
 use super::{
-    existing, managed_policy_arn, policy_action, policy_tag_action, Action, PolicyWrite, Who,
-    ACCOUNT_PLACEHOLDER,
+    managed_policy_arn, policy_action, Action, Chosen, PolicyWrite, Who, ACCOUNT_PLACEHOLDER,
 };
 
 /// Everything an access-key setup needs from the user, validated.
@@ -21,8 +23,13 @@ pub struct UserInputs {
     pub access: Access,
     pub user_name: UserName,
     pub policy_name: PolicyName,
+    /// `--kms-key`: keys to grant besides the bucket's and those the user has.
     pub kms_keys: Vec<KmsKeyArn>,
-    pub guardrails: Guardrails,
+    /// `--remove-kms-key`: keys to take off.
+    pub remove_kms_keys: Vec<KmsKeyArn>,
+    pub guardrails: GuardrailRequest,
+    /// Which values the user chose rather than took by default.
+    pub chosen: Chosen,
 }
 
 /// The user, its policy and its keys as they are now.
@@ -63,7 +70,32 @@ pub const MAX_KEYS: usize = 2;
 
 pub fn user(inputs: &UserInputs, facts: &Facts, state: &UserState) -> Result<UserPlan, Error> {
     let partition = facts.partition();
-    let kms_keys = facts.kms_keys(&inputs.kms_keys);
+    let held = match &state.user {
+        Some(u) => Held::principal(
+            u.principal(),
+            state.policy_document.as_ref(),
+            &inputs.location,
+        ),
+        None => Held::default(),
+    };
+    let kept = keep(
+        Wanted {
+            location: &inputs.location,
+            access: inputs.access,
+            tier: (Tier::default(), false),
+            kms_keys: facts.kms_keys(&inputs.kms_keys),
+            remove_kms_keys: &inputs.remove_kms_keys,
+            guardrails: &inputs.guardrails,
+            who: format!("user {}", inputs.user_name),
+            teardown: format!(
+                "serverless-s3-setup teardown --user-name {}",
+                inputs.user_name
+            ),
+        },
+        &held,
+    )?;
+    let guard = &kept.guardrails;
+    let kms_keys = kept.kms_keys;
     // TiDB's storage layer asks a key's bucket for its location (TiDB's troubleshooting page
     // lists s3:GetBucketLocation for an IAM user's access key).
     let permissions =
@@ -76,7 +108,7 @@ pub fn user(inputs: &UserInputs, facts: &Facts, state: &UserState) -> Result<Use
         state.policy.as_ref(),
         partition,
         account,
-        &inputs.guardrails,
+        guard,
         &inputs.policy_name,
     );
     let write = PolicyWrite {
@@ -90,11 +122,11 @@ pub fn user(inputs: &UserInputs, facts: &Facts, state: &UserState) -> Result<Use
             inputs.location.prefix(),
             inputs.user_name
         ),
-        guard: inputs.guardrails.clone(),
+        guard: guard.clone(),
     };
     let who = Who::User(inputs.user_name.clone());
     let attach = Action::AttachPolicy {
-        to: who,
+        to: who.clone(),
         policy: inputs.policy_name.clone(),
         arn: policy_arn.clone(),
     };
@@ -114,22 +146,20 @@ pub fn user(inputs: &UserInputs, facts: &Facts, state: &UserState) -> Result<Use
             })
         }
         Some(u) => {
-            actions.extend(existing(
-                &inputs.guardrails,
-                attach,
-                state.attached,
-                u.principal(),
-            )?);
+            actions.extend(principal_actions(&who, guard, u.principal()));
+            if !state.attached {
+                actions.push(attach);
+            }
         }
         None => actions.extend([
             Action::CreateUser {
                 name: inputs.user_name.clone(),
-                guard: inputs.guardrails.clone(),
+                guard: guard.clone(),
             },
             attach,
         ]),
     }
-    actions.extend(policy_tag_action(&write, state.policy.as_ref()));
+    actions.extend(policy_tag_actions(&write, state.policy.as_ref()));
     if state.keys.len() >= MAX_KEYS {
         return Err(Error::KeyLimit {
             user: inputs.user_name.to_string(),
@@ -145,7 +175,7 @@ pub fn user(inputs: &UserInputs, facts: &Facts, state: &UserState) -> Result<Use
             || {
                 format!(
                     "arn:{partition}:iam::{account}:user{}{}",
-                    inputs.guardrails.path, inputs.user_name
+                    guard.path, inputs.user_name
                 )
             },
             |u| u.arn.clone(),
@@ -154,23 +184,18 @@ pub fn user(inputs: &UserInputs, facts: &Facts, state: &UserState) -> Result<Use
         user_name: inputs.user_name.clone(),
         existing_keys: state.keys.clone(),
         grant: Grant::new(
-            Granting::from(inputs),
+            Granting {
+                location: &inputs.location,
+                access: inputs.access,
+                policy_name: &inputs.policy_name,
+                guardrails: guard,
+            },
             facts,
             kms_keys,
             permissions,
             state.policy_document.clone(),
             actions,
+            kept.revisions,
         ),
     })
-}
-
-impl<'a> From<&'a UserInputs> for Granting<'a> {
-    fn from(inputs: &'a UserInputs) -> Self {
-        Granting {
-            location: &inputs.location,
-            access: inputs.access,
-            policy_name: &inputs.policy_name,
-            guardrails: &inputs.guardrails,
-        }
-    }
 }

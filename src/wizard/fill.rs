@@ -7,16 +7,38 @@ use std::str::FromStr;
 use crate::aws::Clients;
 use crate::error::Error;
 use crate::facts::Located;
-use crate::inputs::{defaults, Access, Invalid, PolicyName, SecretPath, Tier};
-use crate::plan::{Method, RoleInputs, UserInputs};
+use crate::find::{self, FoundRole, FoundUser};
+use crate::inputs::{
+    defaults, Access, AccountId, Invalid, KmsKeyArn, Partition, PolicyName, SecretPath, Tier,
+};
+use crate::plan::{self, Chosen, Method, RoleInputs, UserInputs};
 use crate::prompt::Prompter;
 use crate::requests::{AccessKeyRequest, RoleRequest};
 use crate::{detect, Context};
 
 use super::{ask, ask_access, ask_location, ask_method, ask_tier, require_flags, Choice, Intent};
 
-/// Without a terminal, names every flag the request lacks, before anything else happens.
+/// Without a terminal, names every flag the request lacks, before anything else happens; and
+/// refuses what the flags alone show can never work.
 pub fn check_role(ctx: &Context, req: &RoleRequest) -> Result<(), Error> {
+    // TiDB Cloud runs only in AWS's commercial partition (pingcap/docs
+    // `tidb-cloud/cloud_providers_and_regions.md`), and AssumeRole never crosses partitions
+    // ("Federating AWS identities across AWS partitions", IAM User Guide).
+    if let Some(region) = ctx
+        .conn
+        .region
+        .as_deref()
+        .filter(|r| Partition::for_region(r) != Partition::Aws)
+    {
+        return Err(Error::invalid(
+            "--region",
+            format!(
+                "{region} is in AWS's {} partition; TiDB Cloud runs only in the commercial partition (aws), and a role cannot be assumed across partitions, so a role made there could never be used by TiDB Cloud",
+                Partition::for_region(region)
+            ),
+        ));
+    }
+    check_keys(&req.kms_keys, &req.remove_kms_keys)?;
     let mut missing = missing_basics(req.location.is_some(), req.access.is_some());
     if req.tidb_account.is_none() {
         missing.push("--tidb-account-id");
@@ -27,21 +49,35 @@ pub fn check_role(ctx: &Context, req: &RoleRequest) -> Result<(), Error> {
     require_flags(ctx, missing, Intent::Apply)
 }
 
+/// A key both granted and taken off is a contradiction, not a choice.
+fn check_keys(add: &[KmsKeyArn], remove: &[KmsKeyArn]) -> Result<(), Error> {
+    match remove.iter().find(|k| add.contains(k)) {
+        Some(key) => Err(Error::invalid(
+            "--remove-kms-key",
+            format!("names {key}, which --kms-key grants"),
+        )),
+        None => Ok(()),
+    }
+}
+
 /// Fills the gaps in a [`check_role`]ed request from the user at a terminal, or with the defaults.
 /// A URI that may name a file or a folder is settled with the bucket (when `clients` is
-/// there) before the default names, which follow the directory, are worked out.
+/// there) before the names are worked out. With AWS at hand, the role that already serves
+/// the location is found first: its name and its method are then not asked, and TiDB Cloud's
+/// account ID is checked against the caller's own.
 pub async fn role(
     ctx: &Context,
     req: RoleRequest,
     prompter: &mut dyn Prompter,
     clients: Option<&Clients>,
-) -> Result<(Method, RoleInputs, Located), Error> {
+) -> Result<(Method, RoleInputs, Located, Option<FoundRole>), Error> {
     let ask_defaults = ctx.can_prompt && !ctx.yes;
     // Write access is never a default: without --access the question is asked, even with --yes.
     let access = match req.access {
         Some(a) => a,
         None => ask_access(prompter)?,
     };
+    let tier_chosen = req.tier.is_some() || (ask_defaults && access == Access::Import);
     let tier = match req.tier {
         Some(t) => t,
         // Only an import differs by tier (Dedicated also reads the bucket's location).
@@ -56,29 +92,67 @@ pub async fn role(
     };
     let (location, mut located) = detect::locate(clients, location).await?;
     let stack_refusal = crate::template::cannot_carry(&location, access);
-    let method = match (req.method, &stack_refusal) {
-        (Some(Method::Cloudformation), Some(why)) => {
-            return Err(Error::invalid("--method", format!("cloudformation: {why}")))
+    if let (Some(Method::Cloudformation), Some(why)) = (req.method, &stack_refusal) {
+        return Err(Error::invalid("--method", format!("cloudformation: {why}")));
+    }
+    let found = match clients {
+        Some(c) => Some(
+            find::role(
+                c,
+                &location,
+                access,
+                req.role_name.as_ref(),
+                req.stack_name.as_ref(),
+            )
+            .await?,
+        ),
+        None => None,
+    };
+    let existing = found
+        .as_ref()
+        .and_then(|f| f.role.info.as_ref())
+        .filter(|r| r.managed);
+    if let (Some(f), Some(_)) = (&found, existing) {
+        if f.role.other_access {
+            located.findings.push(format!(
+                "role {} already serves {location}: it is updated, and keeps its ARN",
+                f.role.name
+            ));
         }
-        (Some(m), _) => m,
-        (None, Some(why)) => {
+    }
+    let method = match (req.method, &stack_refusal, existing) {
+        (Some(m), _, _) => m,
+        // A role that exists keeps the way it was made.
+        (None, _, Some(role)) => {
+            let method = match role.stack {
+                Some(_) => Method::Cloudformation,
+                None => Method::Iam,
+            };
+            located.findings.push(format!(
+                "method: {}, as role {} was made",
+                method_name(method),
+                found.as_ref().map_or("", |f| f.role.name.as_str())
+            ));
+            method
+        }
+        (None, Some(why), None) => {
             located.findings.push(format!("method: iam, since {why}"));
             Method::Iam
         }
-        (None, None) if ask_defaults => match ask_method(prompter, false, true)? {
+        (None, None, None) if ask_defaults => match ask_method(prompter, false, true)? {
             Choice::Iam => Method::Iam,
             _ => Method::Cloudformation,
         },
-        (None, None) => Method::Cloudformation,
+        (None, None, None) => Method::Cloudformation,
     };
     located.findings.iter().for_each(|line| ctx.ui.info(line));
+    let own = found.as_ref().map(|f| &f.caller.account);
     let tidb_account = match req.tidb_account {
-        Some(a) => a,
-        None => ask(
-            prompter,
-            "TiDB Cloud Account ID (console: Add New ARN → Having trouble? Create Role ARN manually)",
-            None,
-        )?,
+        Some(a) => {
+            plan::refuse_own_account(own, &a)?;
+            a
+        }
+        None => ask_tidb_account(prompter, own)?,
     };
     let removing = !req.remove_external_ids.is_empty();
     let external_id = match (req.external_id, req.no_external_id) {
@@ -91,16 +165,29 @@ pub async fn role(
             None,
         )?),
     };
-    let mut names = Names::new(prompter, ask_defaults);
-    let default = defaults::role_name(&location, access);
+    // The names: as given; else those of the role that serves the location, unasked; else
+    // the defaults, asked at a terminal.
+    let mut names = Names::new(prompter, ask_defaults && existing.is_none());
+    let default = found.as_ref().map_or_else(
+        || defaults::role_name(&location, access),
+        |f| f.role.name.clone(),
+    );
+    let policy_given = req.policy_name.is_some();
     let (role_name, policy_name) =
         names.with_policy(req.role_name, "Role name", default, req.policy_name)?;
     let stack_name = match method {
         Method::Iam => None,
         Method::Cloudformation => {
-            let default = defaults::stack_name(&role_name);
+            let held = existing
+                .and_then(|r| r.stack.as_deref())
+                .and_then(|s| s.parse().ok());
+            let default = held.unwrap_or_else(|| defaults::stack_name(&role_name));
             Some(names.get(req.stack_name, "Stack name", default)?)
         }
+    };
+    let chosen = Chosen {
+        policy_name: policy_given || policy_name != defaults::policy_name(role_name.as_str()),
+        tier: tier_chosen,
     };
     Ok((
         method,
@@ -116,26 +203,58 @@ pub async fn role(
             role_name,
             policy_name,
             kms_keys: req.kms_keys,
+            remove_kms_keys: req.remove_kms_keys,
             stack_name,
-            guardrails: req.guardrails.recording(access),
+            guardrails: req.guardrails,
+            chosen,
         },
         located,
+        found,
     ))
+}
+
+fn method_name(method: Method) -> &'static str {
+    match method {
+        Method::Iam => "iam",
+        Method::Cloudformation => "cloudformation",
+    }
+}
+
+/// TiDB Cloud's account ID, asked again when it is the caller's own: a common slip, since
+/// those are the 12 digits at hand.
+fn ask_tidb_account(
+    prompter: &mut dyn Prompter,
+    own: Option<&AccountId>,
+) -> Result<AccountId, Error> {
+    prompter.note(
+        "The console's dialog shows it: Add New ARN → Having trouble? Create Role ARN manually.",
+    );
+    let text = prompter.input("TiDB Cloud Account ID", None, &|s| {
+        let id: AccountId = s.parse().map_err(|e: Invalid| e.0)?;
+        plan::refuse_own_account(own, &id).map_err(|e| match e {
+            Error::Invalid { rule, .. } => rule,
+            other => other.to_string(),
+        })
+    })?;
+    text.parse()
+        .map_err(|e| Error::invalid("--tidb-account-id", e))
 }
 
 /// Without a terminal, names every flag the request lacks.
 pub fn check_access_key(ctx: &Context, req: &AccessKeyRequest) -> Result<(), Error> {
+    check_keys(&req.kms_keys, &req.remove_kms_keys)?;
     let missing = missing_basics(req.location.is_some(), req.access.is_some());
     require_flags(ctx, missing, Intent::Apply)
 }
 
-/// Fills the gaps in a [`check_access_key`]ed request, as [`role`] does.
+/// Fills the gaps in a [`check_access_key`]ed request, as [`role`] does: the user that
+/// already serves the location is found first, and its name is then not asked.
 pub async fn access_key(
     ctx: &Context,
     req: AccessKeyRequest,
     prompter: &mut dyn Prompter,
     clients: Option<&Clients>,
-) -> Result<(UserInputs, Option<SecretPath>, Located), Error> {
+) -> Result<(UserInputs, Option<SecretPath>, Located, Option<FoundUser>), Error> {
     let ask_defaults = ctx.can_prompt && !ctx.yes;
     // Write access is never a default: without --access the question is asked, even with --yes.
     let access = match req.access {
@@ -150,12 +269,33 @@ pub async fn access_key(
         Some(l) => l,
         None => ask_location(prompter)?,
     };
-    let (location, located) = detect::locate(clients, location).await?;
+    let (location, mut located) = detect::locate(clients, location).await?;
+    let found = match clients {
+        Some(c) => Some(find::user(c, &location, access, req.user_name.as_ref()).await?),
+        None => None,
+    };
+    let existing = found
+        .as_ref()
+        .filter(|f| f.user.info.as_ref().is_some_and(|u| u.managed));
+    if let Some(f) = existing.filter(|f| f.user.other_access) {
+        located.findings.push(format!(
+            "user {} already serves {location}: it is updated",
+            f.user.name
+        ));
+    }
     located.findings.iter().for_each(|line| ctx.ui.info(line));
-    let mut names = Names::new(prompter, ask_defaults);
-    let default = defaults::user_name(&location, access);
+    let mut names = Names::new(prompter, ask_defaults && existing.is_none());
+    let default = found.as_ref().map_or_else(
+        || defaults::user_name(&location, access),
+        |f| f.user.name.clone(),
+    );
+    let policy_given = req.policy_name.is_some();
     let (user_name, policy_name) =
         names.with_policy(req.user_name, "IAM user name", default, req.policy_name)?;
+    let chosen = Chosen {
+        policy_name: policy_given || policy_name != defaults::policy_name(user_name.as_str()),
+        tier: req.tier.is_some(),
+    };
     Ok((
         UserInputs {
             location,
@@ -163,10 +303,13 @@ pub async fn access_key(
             user_name,
             policy_name,
             kms_keys: req.kms_keys,
-            guardrails: req.guardrails.recording(access),
+            remove_kms_keys: req.remove_kms_keys,
+            guardrails: req.guardrails,
+            chosen,
         },
         req.secret_file,
         located,
+        found,
     ))
 }
 

@@ -154,7 +154,7 @@ fn a_file_uri_gets_the_names_of_its_directory() {
         external_id: Some("ext-1".parse().unwrap()),
         ..RoleRequest::default()
     };
-    let (_, inputs, located) = block(role(&ctx(true, true), req, &mut p, None)).unwrap();
+    let (_, inputs, located, _) = block(role(&ctx(true, true), req, &mut p, None)).unwrap();
     assert_eq!(inputs.role_name.as_str(), "tidb-role-import-bkt1-in");
     assert_eq!(inputs.location.object_pattern(), "in/*");
     assert_eq!(
@@ -180,7 +180,7 @@ fn the_role_flow_asks_ids_then_names_with_defaults() {
         access: Some(Access::Import),
         ..RoleRequest::default()
     };
-    let (method, inputs, _) = block(role(&ctx(true, false), req, &mut p, None)).unwrap();
+    let (method, inputs, _, _) = block(role(&ctx(true, false), req, &mut p, None)).unwrap();
     assert_eq!(method, Method::Cloudformation);
     assert_eq!(inputs.tidb_account.as_str(), "380838443567");
     assert_eq!(inputs.tier, Tier::Dedicated, "an import asks the tier");
@@ -197,10 +197,14 @@ fn the_role_flow_asks_ids_then_names_with_defaults() {
     );
     assert_eq!(p.rejected.len(), 1, "the short account ID was re-asked");
     assert!(p.asked[0].contains("tier"), "{:?}", p.asked);
+    // The hint has a line of its own, so that the prompt never wraps at 80 columns.
+    assert_eq!(p.asked[1], "TiDB Cloud Account ID");
     assert!(
-        p.asked[1].contains("Having trouble? Create Role ARN manually"),
+        p.notes
+            .iter()
+            .any(|n| n.contains("Having trouble? Create Role ARN manually")),
         "{:?}",
-        p.asked
+        p.notes
     );
 }
 
@@ -232,7 +236,7 @@ fn given_flags_are_never_asked_again() {
         location: Some("s3://bkt1".parse().unwrap()),
         ..RoleRequest::default()
     };
-    let (method, inputs, _) = block(role(&ctx(true, true), req, &mut p, None)).unwrap();
+    let (method, inputs, _, _) = block(role(&ctx(true, true), req, &mut p, None)).unwrap();
     assert_eq!(p.asked.len(), 3, "{:?}", p.asked);
     assert_eq!(method, Method::Cloudformation);
     assert_eq!(

@@ -44,6 +44,17 @@ fn bad_inputs_are_rejected_before_any_request() {
         (role_with("--uri", "s3://-bucket/x", &[]), "--uri"),
         (role_with("--uri", "s3://bucket..dots", &[]), "--uri"),
         (role_with("--uri", "s3://192.168.10.1/x", &[]), "--uri"),
+        // Names that S3 never issues (S3 User Guide, "General purpose bucket naming rules").
+        (role_with("--uri", "s3://xn--bucket/d/", &[]), "--uri"),
+        (role_with("--uri", "s3://sthree-bucket/d/", &[]), "--uri"),
+        (role_with("--uri", "s3://amzn-s3-demo-bucket/d/", &[]), "--uri"),
+        (role_with("--uri", "s3://bucket.-dot/d/", &[]), "--uri"),
+        (role_with("--uri", "s3://bucket-.dot/d/", &[]), "--uri"),
+        (role_with("--uri", "s3://global.mrap/d/", &[]), "--uri"),
+        (role_with("--uri", "s3://tables--table-s3/d/", &[]), "--uri"),
+        // TiDB Cloud runs only in the commercial partition, and AssumeRole never crosses one.
+        (role_with("", "", &["--region", "cn-north-1"]), "--region"),
+        (role_with("", "", &["--region", "us-gov-west-1"]), "--region"),
         // A wildcard is taken in the file name only, as the TiDB Cloud console takes it.
         (role_with("--uri", "s3://good-bucket/*/x.csv", &[]), "--uri"),
         (role_with("--uri", "s3://good-bucket/d?ta/", &[]), "--uri"),

@@ -138,9 +138,11 @@ async fn the_normal_run_makes_the_minimum_requests_with_independent_ones_togethe
     let mut seen = proxy.seen();
     seen.sort();
     // The bucket policy and Object Ownership feed the checks after the setup; they go out
-    // together with the encryption request, so they add no round trip. The checks read the
-    // role back as `verify` does (GetRole, then its attached and inline policies together, and
-    // the attached policy's document): the second GetRole, GetPolicy and the rest.
+    // together with the encryption request, so they add no round trip. The role is looked for
+    // under the location's default name for each access (a role made for another access is
+    // updated, not doubled), all at once beside GetCallerIdentity. The checks read the role
+    // back as `verify` does (GetRole, then its attached and inline policies together, and the
+    // attached policy's document): the fourth GetRole, GetPolicy and the rest.
     assert_eq!(
         seen,
         [
@@ -151,6 +153,8 @@ async fn the_normal_run_makes_the_minimum_requests_with_independent_ones_togethe
             "GetPolicy",
             "GetPolicy",
             "GetPolicyVersion",
+            "GetRole",
+            "GetRole",
             "GetRole",
             "GetRole",
             "ListAttachedRolePolicies",
@@ -174,6 +178,8 @@ async fn the_normal_run_makes_the_minimum_requests_with_independent_ones_togethe
             "GetPolicy",
             "GetPolicyVersion",
             "GetPolicyVersion",
+            "GetRole",
+            "GetRole",
             "GetRole",
             "GetRole",
             "ListAttachedRolePolicies",
@@ -340,8 +346,9 @@ async fn the_checks_after_a_setup_wait_for_aws_to_show_the_role_and_claim_only_w
     let proxy = Proxy::start(moto.port);
     let bucket = unique("readback");
     aws.create_bucket(&bucket).await;
+    // The first three look for the role, one name per access; the fourth is the read-back.
     proxy.fail(
-        Match::NthOf("GetRole".into(), 2),
+        Match::NthOf("GetRole".into(), 4),
         Fault::Code(404, "NoSuchEntity"),
         1,
     );
@@ -357,15 +364,15 @@ async fn the_checks_after_a_setup_wait_for_aws_to_show_the_role_and_claim_only_w
     assert!(stderr.contains("verified: read back from AWS"), "{stderr}");
     let gets = proxy.seen().iter().filter(|a| *a == "GetRole").count();
     assert_eq!(
-        gets, 3,
-        "plan, a read-back IAM did not show, and one that did"
+        gets, 5,
+        "three to look for the role, a read-back IAM did not show, and one that did"
     );
 
     // IAM never shows it in time: no "verified", and the checks say what they judged.
     let proxy = Proxy::start(moto.port);
     let bucket = unique("readback");
     aws.create_bucket(&bucket).await;
-    for n in 2..=20 {
+    for n in 4..=22 {
         proxy.fail(
             Match::NthOf("GetRole".into(), n),
             Fault::Code(404, "NoSuchEntity"),

@@ -112,6 +112,7 @@ async fn a_role_gets_the_boundary_path_and_tags_on_either_method_and_keeps_them_
                     pairs(&[
                         ("managed-by", "serverless-s3-setup"),
                         ("serverless-s3-setup:access", "import"),
+                        ("serverless-s3-setup:location", uri.as_str()),
                         ("team", "data"),
                         ("cost-center", "42")
                     ])

@@ -293,3 +293,189 @@ async fn an_access_key_is_made_verified_and_deleted() {
         "its policy is gone too"
     );
 }
+
+/// Where stack updates really apply: a rerun without the guardrail flags leaves the role's
+/// boundary and path, and the stack's tags, as they were (UpdateStack replaces the whole tag list and every
+/// parameter it is sent, so the rerun sends what the stack has); `--no-permissions-boundary`
+/// and `--remove-tag` take them off the role itself; and an access change updates the same
+/// role, whose ARN TiDB Cloud holds.
+#[tokio::test]
+async fn a_stack_rerun_keeps_the_guardrails_and_an_access_change_keeps_the_role() {
+    let ls = localstack();
+    let aws = aws(&ls.url()).await;
+    let bucket = unique("ls-keep");
+    aws.create_bucket(&bucket).await;
+    let uri = format!("s3://{bucket}/d/");
+    let bnd = aws
+        .iam
+        .create_policy()
+        .policy_name(unique("bnd"))
+        .policy_document(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#,
+        )
+        .send()
+        .await
+        .unwrap()
+        .policy()
+        .unwrap()
+        .arn()
+        .unwrap()
+        .to_string();
+    let first = RoleArgs::new("cloudformation", &uri)
+        .external_ids(&["aaa111"])
+        .args(&[
+            "--permissions-boundary",
+            &bnd,
+            "--path",
+            "/tidb/",
+            "--tag",
+            "team=data",
+            "--tag",
+            "cost=42",
+        ])
+        .yes()
+        .build();
+    let (made, _) = run_json(&ls.url(), &first);
+    let name = made["role_name"].as_str().unwrap().to_string();
+    let role_now = |aws: &Aws, name: String| {
+        let iam = aws.iam.clone();
+        async move {
+            let role = iam.get_role().role_name(&name).send().await.unwrap();
+            let role = role.role().unwrap().clone();
+            let tags: Vec<(String, String)> = role
+                .tags()
+                .iter()
+                .map(|t| (t.key().to_string(), t.value().to_string()))
+                .collect();
+            let boundary = role
+                .permissions_boundary()
+                .and_then(|b| b.permissions_boundary_arn())
+                .map(str::to_string);
+            (
+                role.arn().to_string(),
+                role.path().to_string(),
+                boundary,
+                tags,
+            )
+        }
+    };
+    let tagged = |tags: &[(String, String)], k: &str, v: &str| {
+        tags.iter().any(|(key, value)| key == k && value == v)
+    };
+    // CloudFormation passes the stack's tags on to the role on AWS; LocalStack does not, so
+    // the stack's own are read.
+    let stack_tags = |aws: &Aws, name: String| {
+        let cfn = aws.cfn.clone();
+        async move {
+            let out = cfn
+                .describe_stacks()
+                .stack_name(&name)
+                .send()
+                .await
+                .unwrap();
+            out.stacks()[0]
+                .tags()
+                .iter()
+                .map(|t| (t.key().unwrap().to_string(), t.value().unwrap().to_string()))
+                .collect::<Vec<_>>()
+        }
+    };
+
+    let second = RoleArgs::new("cloudformation", &uri)
+        .external_ids(&["bbb222"])
+        .yes()
+        .build();
+    let (out, stderr) = run_json(&ls.url(), &second);
+    assert_eq!(out["changed"], true, "{stderr}");
+    let (arn, path, boundary, _) = role_now(&aws, name.clone()).await;
+    assert_eq!(arn, made["role_arn"].as_str().unwrap());
+    assert_eq!(path, "/tidb/");
+    assert_eq!(boundary.as_deref(), Some(bnd.as_str()));
+    let tags = stack_tags(&aws, name.clone()).await;
+    assert!(
+        tagged(&tags, "team", "data") && tagged(&tags, "cost", "42"),
+        "{tags:?}"
+    );
+    let ids =
+        &aws.trust(&name).await["Statement"][0]["Condition"]["StringEquals"]["sts:ExternalId"];
+    assert_eq!(ids.as_array().map(Vec::len), Some(2), "{ids}");
+
+    let off = RoleArgs::new("cloudformation", &uri)
+        .external_ids(&["bbb222"])
+        .args(&["--no-permissions-boundary", "--remove-tag", "cost"])
+        .yes()
+        .build();
+    let (_, stderr) = run_json(&ls.url(), &off);
+    assert!(
+        stderr.contains("takes away permissions boundary") && stderr.contains("tag cost: 42"),
+        "{stderr}"
+    );
+    let params = aws
+        .cfn
+        .describe_stacks()
+        .stack_name(&name)
+        .send()
+        .await
+        .unwrap();
+    let cleared = params.stacks()[0].parameters().iter().any(|p| {
+        p.parameter_key() == Some("PermissionsBoundary") && p.parameter_value() == Some("")
+    });
+    assert!(cleared, "{params:?}");
+    // AWS takes the boundary off a role whose template drops it (AWS::IAM::Role,
+    // PermissionsBoundary: "Update requires: No interruption"); LocalStack 2026.3 leaves it.
+    // The next run sees the live role differ from its template and takes it off through IAM,
+    // so either way the role converges.
+    let (_, _, boundary, _) = role_now(&aws, name.clone()).await;
+    if boundary.is_some() {
+        let (repaired, _) = run_json(&ls.url(), &off);
+        assert!(
+            repaired["actions"]
+                .to_string()
+                .contains("restore no permissions boundary"),
+            "{repaired}"
+        );
+    }
+    let (_, _, boundary, _) = role_now(&aws, name.clone()).await;
+    assert_eq!(boundary, None);
+    // LocalStack's UpdateStack never reads the request's Tags (localstack 2026.3,
+    // services/cloudformation/v2/provider.py, `update_stack`), so that the tag comes off is
+    // checked on moto (`reruns.rs`), which replaces the list as AWS documents (UpdateStack,
+    // `Tags`).
+    let tags = stack_tags(&aws, name.clone()).await;
+    assert!(tagged(&tags, "team", "data"), "{tags:?}");
+
+    let both = RoleArgs::new("cloudformation", &uri)
+        .external_ids(&["bbb222"])
+        .access("both")
+        .yes()
+        .build();
+    let (out, stderr) = run_json(&ls.url(), &both);
+    assert_eq!(out["role_arn"], made["role_arn"]);
+    assert_eq!(out["role_name"], name.as_str());
+    assert!(stderr.contains("plan: access: import → both"), "{stderr}");
+    // LocalStack's role handler updates a role only for a new trust, name or managed policies
+    // (localstack 2026.3, services/iam/resource_providers/aws_iam_role.py, `update`); AWS
+    // updates the inline policy too. The run's read-back says IAM did not show what it
+    // wrote, and the next run restores the policy from the template.
+    let policy_name = format!("{name}-policy");
+    if !inline_policy(&aws, &name, &policy_name)
+        .await
+        .to_string()
+        .contains("s3:PutObject")
+    {
+        assert_eq!(out["verify"]["read_back"], false, "{out}");
+        let (repaired, _) = run_json(&ls.url(), &both);
+        assert!(
+            repaired["actions"]
+                .to_string()
+                .contains(&format!("restore inline policy {policy_name}")),
+            "{repaired}"
+        );
+    }
+    let inline = inline_policy(&aws, &name, &policy_name).await;
+    assert!(inline.to_string().contains("s3:PutObject"), "{inline}");
+    let roles = aws.role_names().await;
+    assert_eq!(roles.iter().filter(|r| r.contains(&bucket)).count(), 1);
+    let (again, _) = run_json(&ls.url(), &both);
+    assert_eq!(again["changed"], false, "{again}");
+}

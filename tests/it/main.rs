@@ -14,6 +14,7 @@ mod inputs_in_the_field;
 mod least_privilege;
 mod localstack;
 mod reliability;
+mod reruns;
 mod role_cloudformation;
 mod role_iam;
 mod verify_teardown;

@@ -335,6 +335,62 @@ async fn enter_at_a_plan_that_removes_a_cluster_changes_nothing() {
     );
 }
 
+/// A plan that takes a guardrail off shows it as a `-` line and never goes ahead on Enter.
+#[tokio::test]
+async fn enter_at_a_plan_that_takes_a_guardrail_off_changes_nothing() {
+    let moto = moto();
+    let aws = aws(&moto.url()).await;
+    let bucket = unique("wizguard");
+    aws.create_bucket(&bucket).await;
+    let uri = format!("s3://{bucket}/in/");
+    let base = [
+        "role",
+        "--method",
+        "iam",
+        "--uri",
+        &uri,
+        "--access",
+        "import",
+        "--tier",
+        "starter",
+        "--tidb-account-id",
+        TIDB_ACCOUNT,
+        "--external-id",
+        EXTERNAL_ID,
+    ];
+    let out = bin(&moto.url())
+        .args(base)
+        .args(["--tag", "cost=42", "--yes"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", texts(&out).1);
+    let role = format!("tidb-role-import-{bucket}-in");
+
+    let mut args = base.to_vec();
+    args.extend(["--remove-tag", "cost"]);
+    let mut p = wizard_with(&moto.url(), &args);
+    // The plan's `-` line (red, then `tag cost: 42 → (removed)`; rexpect reads bytes, so the
+    // arrow is left out of what it looks for).
+    let shown = p.exp_string("take the tag cost off role").unwrap();
+    assert!(
+        shown.contains("\u{1b}[31m-\u{1b}[0m tag cost: 42 ") && shown.contains("(removed)"),
+        "{shown}"
+    );
+    p.exp_string("Proceed?").unwrap();
+    p.exp_string("(y/n)").unwrap();
+    p.exp_string("no").unwrap();
+    keys(&mut p, "\r");
+    p.exp_eof().unwrap();
+    assert!(exit_code(&p).ends_with(", 1)"), "{}", exit_code(&p));
+    let tags = aws.role(&role).await.unwrap();
+    assert!(
+        tags.tags()
+            .iter()
+            .any(|t| t.key() == "cost" && t.value() == "42"),
+        "nothing changed: {tags:?}"
+    );
+}
+
 #[test]
 fn without_a_terminal_the_bare_command_exits_2_at_once() {
     let started = std::time::Instant::now();

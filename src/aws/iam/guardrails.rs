@@ -72,3 +72,50 @@ pub async fn tag_policy(client: &Client, arn: &str, tags: &[TagPair]) -> Result<
     send("iam:TagPolicy", arn, request.send()).await?;
     Ok(())
 }
+
+/// Takes the principal's permissions boundary off.
+pub async fn delete_boundary(client: &Client, who: Principal<'_>) -> Result<(), AwsError> {
+    match who {
+        Principal::Role(name) => super::delete_role_boundary(client, name).await,
+        Principal::User(name) => {
+            let request = client.delete_user_permissions_boundary().user_name(name);
+            send("iam:DeleteUserPermissionsBoundary", name, request.send()).await?;
+            Ok(())
+        }
+    }
+}
+
+/// Takes tags off the principal, by key.
+pub async fn untag_principal(
+    client: &Client,
+    who: Principal<'_>,
+    keys: &[String],
+) -> Result<(), AwsError> {
+    match who {
+        Principal::Role(name) => {
+            let request = client
+                .untag_role()
+                .role_name(name)
+                .set_tag_keys(Some(keys.to_vec()));
+            send("iam:UntagRole", name, request.send()).await?;
+        }
+        Principal::User(name) => {
+            let request = client
+                .untag_user()
+                .user_name(name)
+                .set_tag_keys(Some(keys.to_vec()));
+            send("iam:UntagUser", name, request.send()).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Takes tags off a managed policy, by key.
+pub async fn untag_policy(client: &Client, arn: &str, keys: &[String]) -> Result<(), AwsError> {
+    let request = client
+        .untag_policy()
+        .policy_arn(arn)
+        .set_tag_keys(Some(keys.to_vec()));
+    send("iam:UntagPolicy", arn, request.send()).await?;
+    Ok(())
+}

@@ -12,7 +12,10 @@ mod read;
 mod role;
 mod user;
 
-pub use guardrails::{put_boundary, tag_policy, tag_principal, Principal};
+pub use guardrails::{
+    delete_boundary, put_boundary, tag_policy, tag_principal, untag_policy, untag_principal,
+    Principal,
+};
 pub use policies::{
     create_default_policy_version, create_policy, delete_policy, delete_policy_version, get_policy,
     policy_document, policy_versions,
@@ -24,7 +27,8 @@ pub use read::{
 pub use role::{
     attach_role_policy, attached_role_policies, create_role, delete_role, delete_role_boundary,
     delete_role_inline_policy, detach_role_policy, get_role, put_role_policy,
-    remove_role_from_instance_profile, role_inline_policies, role_instance_profiles, update_trust,
+    remove_role_from_instance_profile, role_inline_policies, role_instance_profiles,
+    update_role_description, update_trust,
 };
 pub use user::{
     access_keys, attach_user_policy, attached_user_policies, create_access_key, create_user,

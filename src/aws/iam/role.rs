@@ -37,7 +37,22 @@ pub async fn get_role(client: &Client, name: &str) -> Result<Option<RoleInfo>, A
                 .and_then(|b| b.permissions_boundary_arn())
                 .map(str::to_string),
             tags: pairs(role.tags()),
+            description: role.description().map(str::to_string),
         }))
+}
+
+/// Sets the role's description, which names the access and the location it serves.
+pub async fn update_role_description(
+    client: &Client,
+    role: &str,
+    description: &str,
+) -> Result<(), AwsError> {
+    let request = client
+        .update_role()
+        .role_name(role)
+        .description(policy::description(description));
+    send("iam:UpdateRole", role, request.send()).await?;
+    Ok(())
 }
 
 pub async fn attached_role_policies(client: &Client, role: &str) -> Result<Vec<String>, AwsError> {

@@ -5,10 +5,11 @@ use serde::Serialize;
 use crate::apply::journal::Journal;
 use crate::aws::cloudformation;
 use crate::aws::iam;
-use crate::aws::{sts, Clients};
+use crate::aws::Clients;
 use crate::error::Error;
 use crate::facts::Caller;
-use crate::inputs::{AccountId, ExternalId, RoleName, StackName, Timeout};
+use crate::find::FoundRole;
+use crate::inputs::{AccountId, ExternalId, IamPath, RoleName, StackName, Timeout};
 use crate::output::render_role_plan;
 use crate::plan::{self, Method, RoleInputs, RolePlan, RoleState};
 use crate::prompt::Prompter;
@@ -65,7 +66,8 @@ pub async fn run(
     wizard::check_role(ctx, &req)?;
     let cluster_id = req.cluster_id.clone();
     let clients = super::connect_or_plan_offline(ctx).await?;
-    let (method, inputs, located) = wizard::role(ctx, req, prompter, clients.as_ref()).await?;
+    let (method, inputs, located, found) =
+        wizard::role(ctx, req, prompter, clients.as_ref()).await?;
     super::keep_answers(prompter.answered() > 0, || {
         again(ctx, method, &inputs, given_timeout)
     });
@@ -81,7 +83,7 @@ pub async fn run(
             located,
         };
         let (facts, state) = super::survey(ctx, clients.as_ref(), bucket, |c| {
-            gather(c, method, &inputs)
+            gather(c, method, &inputs, found.expect("found with clients"))
         })
         .await?;
         let plan = plan::role(method, &inputs, &facts, &state)?;
@@ -89,21 +91,20 @@ pub async fn run(
             return Ok(RoleReport::dry_run(plan));
         }
         let clients = clients.expect("connected unless dry run");
-        let actions = plan.lines();
         // Who loses access is said even when no one is asked.
-        let mut warnings = plan.grant.warnings.clone();
-        warnings.extend(
-            plan.trust_change
-                .losing_access
-                .iter()
-                .map(|who| format!("loses access to the role: {who}")),
-        );
+        let losing = plan
+            .trust_change
+            .losing_access
+            .iter()
+            .map(|who| format!("loses access to the role: {who}"))
+            .collect();
+        let (warnings, actions) = super::announced(&plan.grant, losing, plan.lines());
         wizard::present_plan(
             ctx,
             prompter,
             &warnings,
             actions,
-            plan.trust_change.revokes(),
+            plan.trust_change.revokes() || plan.grant.takes_away(),
             || render_role_plan(&ctx.ui, &plan),
         )?;
 
@@ -204,22 +205,34 @@ pub async fn run(
     .await
 }
 
-/// Reads the caller and the current role and policy, or stack, with independent requests in
-/// flight together.
+/// Reads the current role and policy, or stack, with independent requests in flight
+/// together. The caller and the role were read already, when the role was looked for (the role
+/// again if another name was chosen since).
 async fn gather(
     clients: &Clients,
     method: Method,
     inputs: &RoleInputs,
+    found: FoundRole,
 ) -> Result<(Caller, RoleState), Error> {
     let role_name = inputs.role_name.as_str();
+    let caller = found.caller;
+    let known = (found.role.name == inputs.role_name).then_some(found.role.info);
+    let read_role = || async {
+        match &known {
+            Some(info) => Ok(info.clone()),
+            None => iam::get_role(&clients.iam, role_name).await,
+        }
+    };
     if method == Method::Cloudformation {
         let stack_name = inputs.stack_name.as_ref().expect("resolved").as_str();
-        let (caller, role, stack) = tokio::join!(
-            sts::caller_identity(&clients.sts),
-            iam::get_role(&clients.iam, role_name),
-            cloudformation::describe_stack(&clients.cfn, stack_name)
-        );
-        let (caller, mut role, stack) = (caller?, role?, stack?);
+        let read = found.stack.filter(|_| found.role.name == inputs.role_name);
+        let (role, stack) = tokio::join!(read_role(), async {
+            match read {
+                Some(stack) => Ok(stack),
+                None => cloudformation::describe_stack(&clients.cfn, stack_name).await,
+            }
+        });
+        let (mut role, stack) = (role?, stack?);
         // A stack without its role may be one another run is making right now: the role is
         // read again, after the stack, so that "deleted" is not a race between reads.
         if let (Some(_), None) = (&stack, &role) {
@@ -240,13 +253,14 @@ async fn gather(
         };
         return Ok((caller, state));
     }
-    let (caller, role) = tokio::join!(
-        sts::caller_identity(&clients.sts),
-        iam::get_role(&clients.iam, role_name)
-    );
-    let caller = caller?;
-    let role = role?;
-    let arn = super::policy_arn(&caller, &inputs.guardrails, &inputs.policy_name);
+    let role = read_role().await?;
+    // The policy sits at the path given, or else where the role is.
+    let path = match (&inputs.guardrails.path, &role) {
+        (Some(path), _) => path.clone(),
+        (None, Some(r)) => IamPath::of_arn(&r.arn).unwrap_or_default(),
+        (None, None) => IamPath::default(),
+    };
+    let arn = super::policy_arn(&caller, &path, &inputs.policy_name);
     let (policy, attached) = tokio::join!(super::read_policy(clients, &arn), async {
         match &role {
             Some(_) => iam::attached_role_policies(&clients.iam, role_name)

@@ -1,6 +1,6 @@
 use super::*;
 use crate::aws::Connection;
-use crate::inputs::{Access, Guardrails, Tier};
+use crate::inputs::{Access, GuardrailRequest, Guardrails, Tier};
 use crate::output::{Format, Ui};
 
 /// A run at a terminal, with this profile.
@@ -47,12 +47,11 @@ fn the_ci_command_repeats_every_choice_and_quotes_what_needs_it() {
             bucket_region: None,
             actions: vec![],
             verify: crate::verify::Report::pending(),
-            guardrails: Guardrails::new(
-                None,
-                Some("/tidb/".parse().unwrap()),
-                vec!["team=data eng".parse().unwrap()],
-            )
-            .unwrap(),
+            guardrails: Guardrails {
+                path: "/tidb/".parse().unwrap(),
+                tags: vec!["team=data eng".parse().unwrap()],
+                ..Guardrails::default()
+            },
             tier: Tier::Starter,
             next_command: vec![],
         },
@@ -92,20 +91,28 @@ fn the_command_after_a_stop_holds_every_answer() {
         role_name: "r".parse().unwrap(),
         policy_name: "r-policy".parse().unwrap(),
         kms_keys: vec![],
+        remove_kms_keys: vec!["arn:aws:kms:us-east-1:123456789012:key/k0".parse().unwrap()],
         stack_name: Some("s".parse().unwrap()),
-        guardrails: Guardrails::default(),
+        guardrails: GuardrailRequest {
+            remove_tags: vec!["cost".parse().unwrap()],
+            no_permissions_boundary: true,
+            ..GuardrailRequest::default()
+        },
+        chosen: Default::default(),
     };
     let ctx = ctx(None);
     assert_eq!(
         again(&ctx, Method::Cloudformation, &inputs, None),
         "serverless-s3-setup role --method cloudformation --uri 's3://bkt1/my dir/' --access import \
          --tidb-account-id 380838443567 --external-id ext-2 --remove-external-id ext-1 \
-         --tier dedicated --role-name r --policy-name r-policy --stack-name s --yes"
+         --tier dedicated --role-name r --policy-name r-policy --stack-name s \
+         --remove-kms-key arn:aws:kms:us-east-1:123456789012:key/k0 --no-permissions-boundary \
+         --remove-tag cost --yes"
     );
     // A --timeout given goes on too (90m reads back as 1h30m).
     let timeout = "90m".parse().ok();
     assert!(again(&ctx, Method::Cloudformation, &inputs, timeout)
-        .ends_with("--stack-name s --timeout 1h30m --yes"));
+        .contains("--stack-name s --timeout 1h30m --remove-kms-key "));
     // Not for IAM, which has no stack to wait for (and refuses the flag).
     let iam = RoleInputs {
         stack_name: None,

@@ -43,7 +43,7 @@ pub fn ci_command(ctx: &Context, o: &RoleOutcome) -> String {
         policy_name: &g.policy_name,
         after: stack(o.stack_name.as_ref()),
         kms_keys: &g.kms_keys,
-        guardrails: &g.guardrails,
+        guardrails: g.guardrails.flags(),
         // The stack's region is pinned, so that CI finds the stack wherever its AWS_REGION
         // points.
         region: o.stack_region.as_deref(),
@@ -86,10 +86,15 @@ pub fn again(
                 .filter(|_| inputs.stack_name.is_some())
                 .map(|t| vec!["--timeout".into(), t.to_string()])
                 .unwrap_or_default(),
+            inputs
+                .remove_kms_keys
+                .iter()
+                .flat_map(|k| ["--remove-kms-key".to_string(), k.to_string()])
+                .collect(),
         ]
         .concat(),
         kms_keys: &inputs.kms_keys,
-        guardrails: &inputs.guardrails,
+        guardrails: inputs.guardrails.flags(),
         region: None,
     }
     .line(ctx)

@@ -9,6 +9,7 @@ use crate::inputs::{Access, ExternalId, KmsKeyArn, Tier};
 use crate::template;
 use serde_json::json;
 
+mod kept;
 mod stack;
 mod user;
 
@@ -27,9 +28,24 @@ fn inputs() -> RoleInputs {
         role_name: "r".parse().unwrap(),
         policy_name: "r-policy".parse().unwrap(),
         kms_keys: vec![],
+        remove_kms_keys: vec![],
         stack_name: None,
-        guardrails: Guardrails::default(),
+        guardrails: GuardrailRequest::default(),
+        chosen: Chosen::default(),
     }
+}
+
+/// The tags a run records on what it makes for `access` at `location`, beside `managed-by`.
+fn recorded(access: Access, location: &str) -> Vec<(String, String)> {
+    let location: S3Location = location.parse().unwrap();
+    vec![
+        ("managed-by".into(), "serverless-s3-setup".into()),
+        (crate::inputs::ACCESS_TAG.into(), access.to_string()),
+        (
+            crate::inputs::LOCATION_TAG.into(),
+            crate::inputs::location_tag(&location),
+        ),
+    ]
 }
 
 fn facts() -> Facts {
@@ -51,14 +67,19 @@ fn existing(plan: &RolePlan, managed: bool) -> RoleState {
             stack: None,
             stack_region: None,
             boundary: None,
-            tags: vec![],
+            tags: recorded(plan.grant.access, "s3://bkt1/data/"),
+            description: Some(template::role_description(
+                plan.grant.access,
+                "bkt1",
+                "data",
+            )),
         }),
         policy: Some(PolicyInfo {
             arn: plan.managed_policy_arn().to_string(),
             managed,
             default_version: "v1".into(),
             attachments: 1,
-            tags: vec![],
+            tags: recorded(plan.grant.access, "s3://bkt1/data/"),
         }),
         policy_document: Some(plan.grant.permissions_policy.clone()),
         attached: true,
@@ -250,12 +271,11 @@ fn guardrails_converge_on_what_exists_and_a_path_cannot_move() {
     let state = existing(&first, true);
     let boundary = "arn:aws:iam::123456789012:policy/boundary";
     let mut guarded = inputs();
-    guarded.guardrails = Guardrails::new(
-        Some(boundary.parse().unwrap()),
-        None,
-        vec!["team=data".parse().unwrap()],
-    )
-    .unwrap();
+    guarded.guardrails = GuardrailRequest {
+        permissions_boundary: Some(boundary.parse().unwrap()),
+        tags: vec!["team=data".parse().unwrap()],
+        ..GuardrailRequest::default()
+    };
     let plan = role(Method::Iam, &guarded, &facts(), &state).unwrap();
     let tags = vec!["team=data".parse::<TagPair>().unwrap()];
     let who = Who::Role(plan.role_name.clone());
@@ -285,8 +305,12 @@ fn guardrails_converge_on_what_exists_and_a_path_cannot_move() {
     let mut done = state.clone();
     let r = done.role.as_mut().unwrap();
     r.boundary = Some(boundary.into());
-    r.tags = vec![("team".into(), "data".into())];
-    done.policy.as_mut().unwrap().tags = vec![("team".into(), "data".into())];
+    r.tags.push(("team".into(), "data".into()));
+    done.policy
+        .as_mut()
+        .unwrap()
+        .tags
+        .push(("team".into(), "data".into()));
     assert!(role(Method::Iam, &guarded, &facts(), &done)
         .unwrap()
         .grant
@@ -300,7 +324,7 @@ fn guardrails_converge_on_what_exists_and_a_path_cannot_move() {
 
     // A new role at a path: the ARNs carry it.
     let mut at_path = inputs();
-    at_path.guardrails = Guardrails::new(None, Some("/tidb/".parse().unwrap()), vec![]).unwrap();
+    at_path.guardrails.path = Some("/tidb/".parse().unwrap());
     let fresh = role(Method::Iam, &at_path, &facts(), &RoleState::default()).unwrap();
     assert_eq!(fresh.role_arn, "arn:aws:iam::123456789012:role/tidb/r");
     assert_eq!(
@@ -348,10 +372,44 @@ fn without_credentials_the_plan_uses_a_placeholder_and_the_region_partition() {
         bucket_region: Some("cn-north-1".into()),
         ..Facts::default()
     };
-    let plan = role(Method::Iam, &inputs(), &f, &RoleState::default()).unwrap();
+    let plan = user(&user_inputs(), &f, &UserState::default()).unwrap();
     assert_eq!(plan.grant.partition, Partition::China);
-    assert_eq!(
-        plan.managed_policy_arn(),
-        "arn:aws-cn:iam::<your-account-id>:policy/r-policy"
+    assert!(
+        plan.policy_arn
+            .starts_with("arn:aws-cn:iam::<your-account-id>:policy/"),
+        "{}",
+        plan.policy_arn
     );
+}
+
+/// TiDB Cloud is in the commercial partition only, and AssumeRole never crosses partitions:
+/// a role anywhere else could never be used. Nor can the caller's own account be TiDB's.
+#[test]
+fn roles_that_can_never_work_are_refused_before_any_change() {
+    let flag = |f: Facts| match role(Method::Iam, &inputs(), &f, &RoleState::default()) {
+        Err(Error::Invalid { flag, rule }) => (flag, rule),
+        other => panic!("{other:?}"),
+    };
+    let (f, rule) = flag(Facts {
+        bucket_region: Some("cn-north-1".into()),
+        ..Facts::default()
+    });
+    assert_eq!(f, "--uri");
+    assert!(
+        rule.contains("aws-cn") && rule.contains("commercial"),
+        "{rule}"
+    );
+    let (f, rule) = flag(Facts {
+        partition: Some(Partition::GovCloud),
+        region: Some("us-gov-west-1".into()),
+        ..facts()
+    });
+    assert_eq!(f, "--region");
+    assert!(rule.contains("us-gov-west-1"), "{rule}");
+    let (f, rule) = flag(Facts {
+        account: Some("380838443567".parse().unwrap()),
+        ..facts()
+    });
+    assert_eq!(f, "--tidb-account-id");
+    assert!(rule.contains("your own AWS account"), "{rule}");
 }

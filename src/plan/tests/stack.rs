@@ -20,14 +20,18 @@ fn stack_parameters_compare_as_lists_whatever_the_spelling() {
     assert!(!same_parameters(&current, &planned));
 }
 
-fn stack_inputs() -> RoleInputs {
+pub(super) fn stack_inputs() -> RoleInputs {
     RoleInputs {
         stack_name: Some("s1".parse().unwrap()),
         ..inputs()
     }
 }
 
-fn stack(status: &str, managed: bool, parameters: BTreeMap<String, String>) -> StackInfo {
+pub(super) fn stack(
+    status: &str,
+    managed: bool,
+    parameters: BTreeMap<String, String>,
+) -> StackInfo {
     StackInfo {
         id: "arn:aws:cloudformation:us-east-1:123456789012:stack/s1/x".into(),
         status: status.into(),
@@ -85,7 +89,7 @@ fn a_plan_shows_what_it_grants_and_an_update_its_diff() {
 }
 
 /// A stack with its role as the template made it, read back the way a rerun reads it.
-fn in_sync(inputs: &RoleInputs, s: StackInfo) -> RoleState {
+pub(super) fn in_sync(inputs: &RoleInputs, s: StackInfo) -> RoleState {
     let fresh = role(
         Method::Cloudformation,
         inputs,
@@ -114,6 +118,7 @@ fn in_sync(inputs: &RoleInputs, s: StackInfo) -> RoleState {
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
+            description: None,
         }),
         inline: Some(vec![(
             fresh.grant.policy_name.to_string(),
@@ -351,7 +356,7 @@ fn stack_plans_create_update_recreate_or_nothing() {
     assert!(matches!(busy, Err(Error::Conflict(_))));
 
     let mut tagged = stack_inputs();
-    tagged.guardrails = Guardrails::new(None, None, vec!["team=data".parse().unwrap()]).unwrap();
+    tagged.guardrails.tags = vec!["team=data".parse().unwrap()];
     let tag_params = role(cfn, &tagged, &facts(), &RoleState::default())
         .unwrap()
         .stack_parameters;
@@ -369,11 +374,17 @@ fn stack_plans_create_update_recreate_or_nothing() {
     );
     let mut with_tag = stack("CREATE_COMPLETE", true, tag_params);
     with_tag.tags = vec![("team".into(), "data".into())];
-    assert!(role(cfn, &tagged, &facts(), &with(with_tag))
+    assert!(role(cfn, &tagged, &facts(), &with(with_tag.clone()))
         .unwrap()
         .grant
         .actions
         .is_empty());
+    let kept = role(cfn, &stack_inputs(), &facts(), &with(with_tag)).unwrap();
+    assert!(
+        kept.grant.actions.is_empty(),
+        "a rerun without --tag keeps the stack's tags: {:?}",
+        kept.grant.actions
+    );
 
     let foreign = role(
         cfn,
@@ -393,6 +404,7 @@ fn stack_plans_create_update_recreate_or_nothing() {
             stack_region: None,
             boundary: None,
             tags: vec![],
+            description: None,
         }),
         ..RoleState::default()
     };
@@ -424,10 +436,13 @@ fn every_parameter_the_template_declares_is_set_and_no_other() {
         role_name: "r".parse().unwrap(),
         policy_name: "p".parse().unwrap(),
         kms_keys: vec![],
+        remove_kms_keys: vec![],
         stack_name: None,
         guardrails: Default::default(),
+        chosen: Default::default(),
     };
-    let params = super::super::stack::parameters(&inputs, &[], &[]).unwrap();
+    let guard = Guardrails::default();
+    let params = super::super::stack::parameters(&inputs, &guard, &[], &[]).unwrap();
     let mut set: Vec<&str> = params.keys().map(String::as_str).collect();
     let mut declared = declared;
     set.sort();
@@ -437,17 +452,17 @@ fn every_parameter_the_template_declares_is_set_and_no_other() {
     assert_eq!(params["ExternalId"], template::NO_EXTERNAL_ID);
     assert_eq!(params["MoreExternalIds"], "");
     let ids: Vec<ExternalId> = ["ab", "cd"].map(|i| i.parse().unwrap()).to_vec();
-    let two = super::super::stack::parameters(&inputs, &[], &ids).unwrap();
+    let two = super::super::stack::parameters(&inputs, &guard, &[], &ids).unwrap();
     assert_eq!(
         (two["ExternalId"].as_str(), two["MoreExternalIds"].as_str()),
         ("ab", "cd")
     );
     let with_comma: Vec<ExternalId> = vec!["a,b".parse().unwrap()];
     assert!(
-        super::super::stack::parameters(&inputs, &[], &with_comma).is_ok(),
+        super::super::stack::parameters(&inputs, &guard, &[], &with_comma).is_ok(),
         "one ID may hold a comma"
     );
     let comma: Vec<ExternalId> = vec!["ab,cd".parse().unwrap(), "ef".parse().unwrap()];
-    assert!(super::super::stack::parameters(&inputs, &[], &comma).is_err());
+    assert!(super::super::stack::parameters(&inputs, &guard, &[], &comma).is_err());
     assert_eq!(params["KmsKeyArns"], "");
 }

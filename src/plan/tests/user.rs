@@ -7,7 +7,9 @@ pub(super) fn user_inputs() -> UserInputs {
         user_name: "u".parse().unwrap(),
         policy_name: "u-policy".parse().unwrap(),
         kms_keys: vec![],
-        guardrails: Guardrails::default(),
+        remove_kms_keys: vec![],
+        guardrails: GuardrailRequest::default(),
+        chosen: Chosen::default(),
     }
 }
 
@@ -47,14 +49,14 @@ fn an_existing_user_with_one_key_only_gets_another_key() {
             user_id: "AIDAEXAMPLE".into(),
             managed: true,
             boundary: None,
-            tags: vec![],
+            tags: recorded(Access::Export, "s3://bkt1/data/"),
         }),
         policy: Some(PolicyInfo {
             arn: first.policy_arn.clone(),
             managed: true,
             default_version: "v1".into(),
             attachments: 1,
-            tags: vec![],
+            tags: recorded(Access::Export, "s3://bkt1/data/"),
         }),
         policy_document: Some(first.grant.permissions_policy.clone()),
         attached: true,

@@ -1,0 +1,109 @@
+//! What already serves a location, read before the names are settled: who is calling, and the
+//! role or user under each name this tool would have given it (one per access), all in one
+//! round. Which of them a run is for is `plan::adopt`'s to decide.
+
+use crate::aws::{cloudformation, iam, sts, Clients};
+use crate::error::Error;
+use crate::facts::{Caller, RoleInfo, StackInfo, UserInfo};
+use crate::inputs::{Access, RoleName, S3Location, StackName, UserName};
+use crate::plan::{self, Adopted};
+
+/// The caller, and the role a role setup is for.
+#[derive(Debug, Clone)]
+pub struct FoundRole {
+    pub caller: Caller,
+    pub role: Adopted<RoleName, RoleInfo>,
+    /// The stack read by its given name, when no role name was given: it names its role.
+    pub stack: Option<Option<StackInfo>>,
+}
+
+/// The caller, and the user an access-key setup is for.
+#[derive(Debug, Clone)]
+pub struct FoundUser {
+    pub caller: Caller,
+    pub user: Adopted<UserName, UserInfo>,
+}
+
+/// Reads the caller and the candidate roles together. A stack named without a role name is
+/// read with them, and its `RoleName` parameter names the role.
+pub async fn role(
+    clients: &Clients,
+    location: &S3Location,
+    access: Access,
+    given: Option<&RoleName>,
+    stack: Option<&StackName>,
+) -> Result<FoundRole, Error> {
+    let candidates = plan::role_candidates(location, access, given);
+    let stack_name = stack.filter(|_| given.is_none());
+    let (caller, roles, stack) = tokio::join!(
+        sts::caller_identity(&clients.sts),
+        futures_util::future::join_all(
+            candidates
+                .iter()
+                .map(|name| iam::get_role(&clients.iam, name.as_str()))
+        ),
+        async {
+            match stack_name {
+                Some(name) => cloudformation::describe_stack(&clients.cfn, name.as_str())
+                    .await
+                    .map(Some),
+                None => Ok(None),
+            }
+        }
+    );
+    let caller = caller?;
+    let stack = stack?;
+    let mut found = candidates
+        .into_iter()
+        .zip(roles)
+        .map(|(name, role)| Ok((name, role?)))
+        .collect::<Result<Vec<_>, Error>>()?;
+    let mut named = given.is_some();
+    // The stack knows its role by name: that is the role, whatever the defaults are.
+    if let Some(held) = stack
+        .as_ref()
+        .and_then(|s| s.as_ref())
+        .and_then(|s| s.parameters.get("RoleName"))
+        .and_then(|n| n.parse::<RoleName>().ok())
+    {
+        let info = match found.iter().find(|(n, _)| *n == held) {
+            Some((_, info)) => info.clone(),
+            None => iam::get_role(&clients.iam, held.as_str()).await?,
+        };
+        found = vec![(held, info)];
+        named = true;
+    }
+    Ok(FoundRole {
+        caller,
+        role: plan::adopt_role(location, named, found)?,
+        stack,
+    })
+}
+
+/// Reads the caller and the candidate users together.
+pub async fn user(
+    clients: &Clients,
+    location: &S3Location,
+    access: Access,
+    given: Option<&UserName>,
+) -> Result<FoundUser, Error> {
+    let candidates = plan::user_candidates(location, access, given);
+    let (caller, users) = tokio::join!(
+        sts::caller_identity(&clients.sts),
+        futures_util::future::join_all(
+            candidates
+                .iter()
+                .map(|name| iam::get_user(&clients.iam, name.as_str()))
+        ),
+    );
+    let caller = caller?;
+    let found = candidates
+        .into_iter()
+        .zip(users)
+        .map(|(name, user)| Ok((name, user?)))
+        .collect::<Result<Vec<_>, Error>>()?;
+    Ok(FoundUser {
+        caller,
+        user: plan::adopt_user(location, given.is_some(), found)?,
+    })
+}

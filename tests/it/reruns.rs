@@ -1,0 +1,410 @@
+//! Nothing changes that the plan does not show: a rerun keeps the guardrails, the KMS keys and
+//! the stack's parameters it was not given; taking one away is a `-` line; an access change
+//! updates the one role of a location and keeps its ARN; a default name never points a role
+//! elsewhere; and what can never work exits 2 before any write. Checked from outside, on moto.
+
+use crate::common::*;
+use serde_json::Value;
+
+/// Runs `args` with `-o json`: the exit code, the report (or null) and stderr.
+fn run(endpoint: &str, args: &[String]) -> (i32, Value, String) {
+    let out = bin(endpoint)
+        .args(args)
+        .args(["-o", "json"])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = texts(&out);
+    let json = serde_json::from_str(&stdout).unwrap_or(Value::Null);
+    (out.status.code().unwrap_or(-1), json, stderr)
+}
+
+/// The text plan of a dry run.
+fn dry_plan(endpoint: &str, args: &[String]) -> String {
+    let out = bin(endpoint).args(args).arg("--dry-run").output().unwrap();
+    let (stdout, stderr) = texts(&out);
+    assert!(out.status.success(), "{stderr}");
+    stdout
+}
+
+async fn boundary(aws: &Aws) -> String {
+    let doc = serde_json::json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["s3:*", "kms:*"], "Resource": "*"}
+    ]});
+    let out = aws
+        .iam
+        .create_policy()
+        .policy_name(unique("bnd"))
+        .policy_document(doc.to_string())
+        .send()
+        .await
+        .unwrap();
+    out.policy().unwrap().arn().unwrap().to_string()
+}
+
+fn has(tags: &[(String, String)], key: &str, value: &str) -> bool {
+    tags.iter().any(|(k, v)| k == key && v == value)
+}
+
+async fn role_tags(aws: &Aws, name: &str) -> Vec<(String, String)> {
+    aws.role(name)
+        .await
+        .unwrap()
+        .tags()
+        .iter()
+        .map(|t| (t.key().to_string(), t.value().to_string()))
+        .collect()
+}
+
+/// The stack's parameters and tags, as CloudFormation describes them.
+async fn stack_state(aws: &Aws, name: &str) -> (Vec<(String, String)>, Vec<(String, String)>) {
+    let out = aws
+        .cfn
+        .describe_stacks()
+        .stack_name(name)
+        .send()
+        .await
+        .unwrap();
+    let stack = &out.stacks()[0];
+    let params = stack
+        .parameters()
+        .iter()
+        .map(|p| {
+            (
+                p.parameter_key().unwrap().to_string(),
+                p.parameter_value().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    let tags = stack
+        .tags()
+        .iter()
+        .map(|t| (t.key().unwrap().to_string(), t.value().unwrap().to_string()))
+        .collect();
+    (params, tags)
+}
+
+#[tokio::test]
+async fn a_rerun_keeps_the_boundary_path_and_tags_and_only_a_flag_takes_one_off() {
+    let moto = moto();
+    let aws = aws(&moto.url()).await;
+    for method in ["iam", "cloudformation"] {
+        let bucket = unique("keep");
+        aws.create_bucket(&bucket).await;
+        let uri = format!("s3://{bucket}/d/");
+        let bnd = boundary(&aws).await;
+        let guards = [
+            "--permissions-boundary",
+            bnd.as_str(),
+            "--path",
+            "/tidb/",
+            "--tag",
+            "team=data",
+            "--tag",
+            "cost=42",
+        ];
+        let first = RoleArgs::new(method, &uri)
+            .external_ids(&["aaa111"])
+            .args(&guards)
+            .yes()
+            .build();
+        let (code, made, stderr) = run(&moto.url(), &first);
+        assert_eq!(code, 0, "{method}: {stderr}");
+        let name = made["role_name"].as_str().unwrap().to_string();
+
+        // A second cluster, and not one guardrail flag: the plan names only the new cluster,
+        // and the role, the policy and the stack keep all of them.
+        let second = RoleArgs::new(method, &uri)
+            .external_ids(&["bbb222"])
+            .yes()
+            .build();
+        let (code, out, stderr) = run(&moto.url(), &second);
+        assert_eq!(code, 0, "{method}: {stderr}");
+        assert_eq!(out["role_arn"], made["role_arn"], "{method}");
+        assert_eq!(out["permissions_boundary"], bnd.as_str(), "{method}: {out}");
+        assert_eq!(out["path"], "/tidb/", "{method}");
+        assert!(!stderr.contains("takes away"), "{method}: {stderr}");
+        let role = aws.role(&name).await.unwrap();
+        assert_eq!(role.path(), "/tidb/", "{method}");
+        if method == "iam" {
+            let trust = aws.trust(&name).await;
+            assert_eq!(
+                trust["Statement"][0]["Condition"]["StringEquals"]["sts:ExternalId"],
+                serde_json::json!(["aaa111", "bbb222"])
+            );
+            assert_eq!(
+                role.permissions_boundary()
+                    .and_then(|b| b.permissions_boundary_arn()),
+                Some(bnd.as_str())
+            );
+            let tags = role_tags(&aws, &name).await;
+            assert!(
+                has(&tags, "team", "data") && has(&tags, "cost", "42"),
+                "{tags:?}"
+            );
+        } else {
+            // UpdateStack replaces the whole tag list and every parameter sent: the rerun
+            // sent the ones the stack had. (moto applies no update to the role; LocalStack
+            // does, and `localstack.rs` checks the role itself.)
+            let (params, tags) = stack_state(&aws, &name).await;
+            assert!(has(&params, "PermissionsBoundary", &bnd), "{params:?}");
+            assert!(has(&params, "RolePath", "/tidb/"), "{params:?}");
+            assert!(has(&params, "MoreExternalIds", "bbb222"), "{params:?}");
+            assert!(
+                has(&tags, "team", "data") && has(&tags, "cost", "42"),
+                "{tags:?}"
+            );
+        }
+
+        // Taking the boundary and a tag off is explicit, and the plan shows it as `-` lines.
+        let off = RoleArgs::new(method, &uri)
+            .external_ids(&["bbb222"])
+            .args(&["--no-permissions-boundary", "--remove-tag", "cost"])
+            .build();
+        let plan = dry_plan(&moto.url(), &off);
+        assert!(
+            plan.contains(&format!("- permissions boundary: {bnd} → (removed)")),
+            "{method}: {plan}"
+        );
+        assert!(
+            plan.contains("- tag cost: 42 → (removed)"),
+            "{method}: {plan}"
+        );
+        let mut off = off;
+        off.push("--yes".into());
+        let (code, out, stderr) = run(&moto.url(), &off);
+        assert_eq!(code, 0, "{method}: {stderr}");
+        assert!(
+            stderr.contains(&format!(
+                "takes away permissions boundary: {bnd} → (removed)"
+            )),
+            "{method}: {stderr}"
+        );
+        assert!(out.get("permissions_boundary").is_none(), "{out}");
+        if method == "iam" {
+            let role = aws.role(&name).await.unwrap();
+            assert!(role.permissions_boundary().is_none());
+            let tags = role_tags(&aws, &name).await;
+            assert!(has(&tags, "team", "data") && !tags.iter().any(|(k, _)| k == "cost"));
+            let policy = aws
+                .iam
+                .list_policy_tags()
+                .policy_arn(out["policy_arn"].as_str().unwrap())
+                .send()
+                .await
+                .unwrap();
+            assert!(policy.tags().iter().all(|t| t.key() != "cost"));
+            assert!(policy.tags().iter().any(|t| t.key() == "team"));
+        } else {
+            let (params, tags) = stack_state(&aws, &name).await;
+            assert!(has(&params, "PermissionsBoundary", ""), "{params:?}");
+            assert!(has(&tags, "team", "data"), "{tags:?}");
+            assert!(!tags.iter().any(|(k, _)| k == "cost"), "{tags:?}");
+        }
+        // And again: nothing left to change.
+        let (code, out, stderr) = run(&moto.url(), &second);
+        assert_eq!(code, 0, "{stderr}");
+        if method == "iam" {
+            assert_eq!(out["changed"], false, "{method}: {stderr}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_rerun_keeps_the_kms_keys_it_granted_until_one_is_taken_off() {
+    let moto = moto();
+    let aws = aws(&moto.url()).await;
+    let bucket = unique("keepkey");
+    aws.create_bucket(&bucket).await;
+    let (_, key) = aws.create_key().await;
+    let uri = format!("s3://{bucket}/d/");
+    let args = |extra: &[&str]| RoleArgs::new("iam", &uri).args(extra).yes().build();
+    let (code, made, stderr) = run(&moto.url(), &args(&["--kms-key", &key]));
+    assert_eq!(code, 0, "{stderr}");
+    let policy = made["policy_arn"].as_str().unwrap().to_string();
+    let (code, again, stderr) = run(&moto.url(), &args(&[]));
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(again["changed"], false, "{stderr}");
+    assert_eq!(again["kms_keys"], serde_json::json!([key]));
+    let (code, _, stderr) = run(&moto.url(), &args(&["--remove-kms-key", &key]));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains(&format!("takes away KMS key: {key}")),
+        "{stderr}"
+    );
+    let doc = aws.policy_document(&policy).await;
+    assert!(!doc.to_string().contains("kms:"), "{doc}");
+}
+
+/// One role per location: a run under another access updates it, and TiDB Cloud's Role ARN
+/// stays right.
+#[tokio::test]
+async fn an_access_change_updates_the_one_role_and_keeps_its_arn() {
+    let moto = moto();
+    let aws = aws(&moto.url()).await;
+    for method in ["iam", "cloudformation"] {
+        let bucket = unique("access");
+        aws.create_bucket(&bucket).await;
+        let uri = format!("s3://{bucket}/data/");
+        let (code, import, stderr) = run(&moto.url(), &RoleArgs::new(method, &uri).yes().build());
+        assert_eq!(code, 0, "{method}: {stderr}");
+        let both = RoleArgs::new(method, &uri).access("both");
+        let plan = dry_plan(&moto.url(), &both.clone().build());
+        assert!(plan.contains("access: import → both"), "{method}: {plan}");
+        assert!(!plan.contains("create the stack"), "{method}: {plan}");
+        let (code, out, stderr) = run(&moto.url(), &both.yes().build());
+        assert_eq!(code, 0, "{method}: {stderr}");
+        assert_eq!(
+            out["role_arn"], import["role_arn"],
+            "{method}: the ARN in TiDB Cloud stays"
+        );
+        assert_eq!(out["access"], "both");
+        let roles: Vec<String> = aws
+            .role_names()
+            .await
+            .into_iter()
+            .filter(|r| r.contains(&bucket))
+            .collect();
+        assert_eq!(
+            roles,
+            [format!("tidb-role-import-{bucket}-data")],
+            "{method}"
+        );
+        if method == "iam" {
+            let policies: Vec<_> = aws
+                .local_policies()
+                .await
+                .into_iter()
+                .filter(|p| p.0.contains(&bucket))
+                .collect();
+            assert_eq!(policies.len(), 1, "{policies:?}");
+            let doc = aws.policy_document(&policies[0].1).await;
+            assert!(doc.to_string().contains("s3:PutObject"), "{doc}");
+            let role = aws.role(&roles[0]).await.unwrap();
+            assert!(role.description().unwrap().contains("both"), "{role:?}");
+            assert!(has(
+                &role_tags(&aws, &roles[0]).await,
+                "serverless-s3-setup:access",
+                "both"
+            ));
+        } else {
+            let (params, _) = stack_state(&aws, &roles[0]).await;
+            assert!(has(&params, "Access", "both"), "{params:?}");
+        }
+        // A second role for the location only when it is named.
+        let named = RoleArgs::new(method, &uri)
+            .access("export")
+            .role_name(&format!("writer-{bucket}"))
+            .yes()
+            .build();
+        let (code, _, stderr) = run(&moto.url(), &named);
+        assert_eq!(code, 0, "{method}: {stderr}");
+        assert!(aws.role(&format!("writer-{bucket}")).await.is_some());
+    }
+}
+
+#[tokio::test]
+async fn an_access_key_user_follows_an_access_change() {
+    let moto = moto();
+    let aws = aws(&moto.url()).await;
+    let bucket = unique("keyaccess");
+    aws.create_bucket(&bucket).await;
+    let uri = format!("s3://{bucket}/data/");
+    let key = |access: &str| -> Vec<String> {
+        ["access-key", "--uri", &uri, "--access", access, "--yes"]
+            .map(String::from)
+            .to_vec()
+    };
+    let (code, first, stderr) = run(&moto.url(), &key("import"));
+    assert_eq!(code, 0, "{stderr}");
+    let (code, second, stderr) = run(&moto.url(), &key("export"));
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(second["user_arn"], first["user_arn"]);
+    assert!(
+        stderr.contains("takes away access: import → export"),
+        "{stderr}"
+    );
+    let users = aws.iam.list_users().send().await.unwrap();
+    let ours: Vec<_> = users
+        .users()
+        .iter()
+        .filter(|u| u.user_name().contains(&bucket))
+        .collect();
+    assert_eq!(ours.len(), 1, "{ours:?}");
+}
+
+/// A default name is never pointed at another directory; a name given by hand is, once the
+/// plan has said so.
+#[tokio::test]
+async fn a_default_name_never_points_a_role_elsewhere() {
+    let moto = moto();
+    let aws = aws(&moto.url()).await;
+    let bucket = unique("repoint");
+    aws.create_bucket(&bucket).await;
+    let taken = format!("tidb-role-import-{bucket}-y");
+    let x = format!("s3://{bucket}/x/");
+    let y = format!("s3://{bucket}/y/");
+    let made = RoleArgs::new("iam", &x).role_name(&taken).yes().build();
+    let (code, out, stderr) = run(&moto.url(), &made);
+    assert_eq!(code, 0, "{stderr}");
+    let policy = out["policy_arn"].as_str().unwrap().to_string();
+
+    let proxy = Proxy::start(moto.port);
+    let (code, _, stderr) = run(&proxy.url(), &RoleArgs::new("iam", &y).yes().build());
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains(&format!("role {taken} serves {x}, not {y}"))
+            && stderr.contains("--role-name"),
+        "{stderr}"
+    );
+    assert_eq!(writes(&proxy), Vec::<String>::new());
+    let doc = aws.policy_document(&policy).await;
+    assert!(doc.to_string().contains(&format!("{bucket}/x/*")), "{doc}");
+
+    let named = RoleArgs::new("iam", &y).role_name(&taken);
+    let plan = dry_plan(&moto.url(), &named.clone().build());
+    assert!(plan.contains(&format!("- directory: {x} → {y}")), "{plan}");
+    let (code, _, stderr) = run(&moto.url(), &named.yes().build());
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains(&format!("takes away directory: {x} → {y}")),
+        "{stderr}"
+    );
+    let doc = aws.policy_document(&policy).await;
+    assert!(doc.to_string().contains(&format!("{bucket}/y/*")), "{doc}");
+}
+
+/// The requests that change something, as the proxy saw them.
+fn writes(proxy: &Proxy) -> Vec<String> {
+    proxy
+        .seen()
+        .into_iter()
+        .filter(|a| {
+            !["Get", "List", "Describe", "s3:GET", "s3:HEAD"]
+                .iter()
+                .any(|read| a.starts_with(read))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_callers_own_account_as_tidbs_exits_2_before_any_write() {
+    let moto = moto();
+    let aws = aws(&moto.url()).await;
+    let bucket = unique("ownacct");
+    aws.create_bucket(&bucket).await;
+    let uri = format!("s3://{bucket}/d/");
+    let proxy = Proxy::start(moto.port);
+    for method in ["iam", "cloudformation"] {
+        let mut args = RoleArgs::new(method, &uri).yes().build();
+        let at = args.iter().position(|a| a == TIDB_ACCOUNT).unwrap();
+        args[at] = "123456789012".into();
+        let (code, _, stderr) = run(&proxy.url(), &args);
+        assert_eq!(code, 2, "{method}: {stderr}");
+        assert!(
+            stderr.contains("--tidb-account-id") && stderr.contains("your own AWS account"),
+            "{stderr}"
+        );
+    }
+    assert_eq!(writes(&proxy), Vec::<String>::new());
+    assert!(aws.role_names().await.iter().all(|r| !r.contains(&bucket)));
+}
