@@ -186,11 +186,19 @@ async fn gather(
         }
     );
     let (policy, policy_document) = policy?;
+    let attached = attached?;
+    let (arn, policy, policy_document) = super::kept_policy(
+        clients,
+        inputs.chosen.policy_name,
+        &attached,
+        (arn, policy, policy_document),
+    )
+    .await?;
     let state = UserState {
         user,
         policy,
         policy_document,
-        attached: attached?.contains(&arn),
+        attached: attached.contains(&arn),
         keys: keys?,
     };
     Ok((caller, state))

@@ -261,6 +261,40 @@ pub(crate) async fn read_policy(
     Ok((policy, document))
 }
 
+/// The policy a rerun keeps when no `--policy-name` is given: the one of the default name when
+/// it is attached; else the one policy this tool made among those attached (a role or user
+/// made with another `--policy-name`), so that a rerun never makes a second. `default` is the
+/// default policy as read, with its ARN.
+pub(crate) async fn kept_policy(
+    clients: &Clients,
+    chosen: bool,
+    attached: &[String],
+    default: (String, Option<PolicyInfo>, Option<Value>),
+) -> Result<(String, Option<PolicyInfo>, Option<Value>), Error> {
+    let (arn, ..) = &default;
+    if chosen || attached.contains(arn) {
+        return Ok(default);
+    }
+    let others = futures_util::future::join_all(
+        attached
+            .iter()
+            .filter(|a| *a != arn)
+            .map(|a| read_policy(clients, a)),
+    )
+    .await;
+    let mut ours = Vec::new();
+    for read in others {
+        let (policy, document) = read?;
+        if let Some(p) = policy.filter(|p| p.managed) {
+            ours.push((p.arn.clone(), Some(p), document));
+        }
+    }
+    Ok(match ours.len() {
+        1 => ours.remove(0),
+        _ => default,
+    })
+}
+
 /// Where the managed policy of this name, at this path, is in the caller's account.
 pub(crate) fn policy_arn(caller: &Caller, path: &IamPath, name: &PolicyName) -> String {
     crate::plan::policy_arn(caller.partition, caller.account.as_str(), path, name)

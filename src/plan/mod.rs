@@ -103,6 +103,20 @@ pub(super) struct Documents<'a> {
     pub(super) permissions: &'a Value,
 }
 
+/// The policy's name: as given, else the name of the policy the role or user has (which the
+/// survey found attached, made by this tool), else the default.
+pub(super) fn kept_policy_name(
+    chosen: bool,
+    existing: Option<&PolicyInfo>,
+    name: &PolicyName,
+) -> PolicyName {
+    existing
+        .filter(|_| !chosen)
+        .and_then(|p| crate::inputs::Arn::parse(&p.arn)?.iam_resource())
+        .and_then(|(_, _, held)| held.parse().ok())
+        .unwrap_or_else(|| name.clone())
+}
+
 /// The tags that `current` lacks or holds with another value.
 pub(super) fn missing_tags<'a>(
     wanted: impl Iterator<Item = &'a TagPair>,

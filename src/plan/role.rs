@@ -15,8 +15,8 @@ use super::keep::{keep, policy_tag_actions, principal_actions, Held, Wanted};
 use super::stack::{self, stack_actions};
 use super::trust::trust_change;
 use super::{
-    managed_policy_arn, policy_action, refuse_what_cannot_work, Action, Documents, Method,
-    PolicyWrite, RoleInputs, RoleState, TrustChange, Who, ACCOUNT_PLACEHOLDER,
+    kept_policy_name, managed_policy_arn, policy_action, refuse_what_cannot_work, Action,
+    Documents, Method, PolicyWrite, RoleInputs, RoleState, TrustChange, Who, ACCOUNT_PLACEHOLDER,
 };
 
 /// The role setup, fully worked out.
@@ -107,14 +107,19 @@ pub fn role(
         },
         &held,
     )?;
-    // A stack keeps the policy name it has unless another is given.
+    // A stack keeps the policy name it has unless another is given; so does a role made
+    // with IAM.
     let policy_name = match (&state.stack, inputs.chosen.policy_name) {
         (Some(stack), false) if method == Method::Cloudformation => stack
             .parameters
             .get("PolicyName")
             .and_then(|n| n.parse().ok())
             .unwrap_or_else(|| inputs.policy_name.clone()),
-        _ => inputs.policy_name.clone(),
+        _ => kept_policy_name(
+            inputs.chosen.policy_name,
+            state.policy.as_ref(),
+            &inputs.policy_name,
+        ),
     };
     let inputs = &RoleInputs {
         tier: kept.tier,

@@ -13,7 +13,8 @@ use crate::policy;
 use super::grant::{Grant, Granting};
 use super::keep::{keep, policy_tag_actions, principal_actions, Held, Wanted};
 use super::{
-    managed_policy_arn, policy_action, Action, Chosen, PolicyWrite, Who, ACCOUNT_PLACEHOLDER,
+    kept_policy_name, managed_policy_arn, policy_action, Action, Chosen, PolicyWrite, Who,
+    ACCOUNT_PLACEHOLDER,
 };
 
 /// Everything an access-key setup needs from the user, validated.
@@ -96,6 +97,14 @@ pub fn user(inputs: &UserInputs, facts: &Facts, state: &UserState) -> Result<Use
     )?;
     let guard = &kept.guardrails;
     let kms_keys = kept.kms_keys;
+    let inputs = &UserInputs {
+        policy_name: kept_policy_name(
+            inputs.chosen.policy_name,
+            state.policy.as_ref(),
+            &inputs.policy_name,
+        ),
+        ..inputs.clone()
+    };
     // TiDB's storage layer asks a key's bucket for its location (TiDB's troubleshooting page
     // lists s3:GetBucketLocation for an IAM user's access key).
     let permissions =

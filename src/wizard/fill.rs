@@ -222,7 +222,7 @@ fn method_name(method: Method) -> &'static str {
 
 /// TiDB Cloud's account ID, asked again when it is the caller's own: a common slip, since
 /// those are the 12 digits at hand.
-fn ask_tidb_account(
+pub(super) fn ask_tidb_account(
     prompter: &mut dyn Prompter,
     own: Option<&AccountId>,
 ) -> Result<AccountId, Error> {

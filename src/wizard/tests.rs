@@ -280,3 +280,19 @@ fn cancel_at_the_plan_changes_nothing() {
     let mut p = Scripted::new([Answer::Yes]);
     assert!(confirm_plan(&mut p, "the plan", true).is_ok());
 }
+
+/// The caller's own account is the commonest slip for TiDB Cloud's: the answer is refused
+/// with the reason and asked again.
+#[test]
+fn the_callers_own_account_is_asked_again() {
+    let own: crate::inputs::AccountId = "123456789012".parse().unwrap();
+    let mut p = Scripted::new([Answer::Text("123456789012"), Answer::Text("380838443567")]);
+    let id = fill::ask_tidb_account(&mut p, Some(&own)).unwrap();
+    assert_eq!(id.as_str(), "380838443567");
+    assert_eq!(p.rejected.len(), 1, "{:?}", p.rejected);
+    assert!(
+        p.rejected[0].contains("your own AWS account"),
+        "{:?}",
+        p.rejected
+    );
+}

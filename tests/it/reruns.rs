@@ -235,6 +235,54 @@ async fn a_rerun_keeps_the_kms_keys_it_granted_until_one_is_taken_off() {
     assert!(!doc.to_string().contains("kms:"), "{doc}");
 }
 
+/// A role or user made with `--policy-name` keeps that policy on a rerun without it: the
+/// tool's policy attached to it is found, and no second one is made.
+#[tokio::test]
+async fn a_rerun_keeps_a_policy_name_given_before() {
+    let moto = moto();
+    let aws = aws(&moto.url()).await;
+    let bucket = unique("keepname");
+    aws.create_bucket(&bucket).await;
+    let uri = format!("s3://{bucket}/d/");
+    let custom = format!("custom-{bucket}");
+    let first = RoleArgs::new("iam", &uri)
+        .args(&["--policy-name", &custom])
+        .yes()
+        .build();
+    let (code, _, stderr) = run(&moto.url(), &first);
+    assert_eq!(code, 0, "{stderr}");
+    let (code, again, stderr) = run(&moto.url(), &RoleArgs::new("iam", &uri).yes().build());
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(again["changed"], false, "{stderr}");
+    assert_eq!(again["policy_name"], custom.as_str());
+    let key = |extra: &[&str]| -> Vec<String> {
+        let mut a = ["access-key", "--uri", &uri, "--access", "import", "--yes"]
+            .map(String::from)
+            .to_vec();
+        a.extend(extra.iter().map(|s| s.to_string()));
+        a
+    };
+    let (code, _, stderr) = run(
+        &moto.url(),
+        &key(&["--policy-name", &format!("{custom}-u")]),
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let (code, again, stderr) = run(&moto.url(), &key(&[]));
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(again["policy_name"], format!("{custom}-u"));
+    let policies: Vec<_> = aws
+        .local_policies()
+        .await
+        .into_iter()
+        .filter(|p| p.0.contains(&bucket))
+        .collect();
+    assert_eq!(
+        policies.len(),
+        2,
+        "one for the role, one for the user: {policies:?}"
+    );
+}
+
 /// One role per location: a run under another access updates it, and TiDB Cloud's Role ARN
 /// stays right.
 #[tokio::test]

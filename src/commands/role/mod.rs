@@ -263,18 +263,24 @@ async fn gather(
     let arn = super::policy_arn(&caller, &path, &inputs.policy_name);
     let (policy, attached) = tokio::join!(super::read_policy(clients, &arn), async {
         match &role {
-            Some(_) => iam::attached_role_policies(&clients.iam, role_name)
-                .await
-                .map(Some),
-            None => Ok(None),
+            Some(_) => iam::attached_role_policies(&clients.iam, role_name).await,
+            None => Ok(Vec::new()),
         }
     });
     let (policy, policy_document) = policy?;
+    let attached = attached?;
+    let (arn, policy, policy_document) = super::kept_policy(
+        clients,
+        inputs.chosen.policy_name,
+        &attached,
+        (arn, policy, policy_document),
+    )
+    .await?;
     let state = RoleState {
         role,
         policy,
         policy_document,
-        attached: attached?.is_some_and(|list| list.contains(&arn)),
+        attached: attached.contains(&arn),
         stack: None,
         inline: None,
     };
