@@ -12,6 +12,7 @@ pub mod sts;
 use std::time::Duration;
 
 use aws_config::meta::region::RegionProviderChain;
+use aws_config::provider_config::ProviderConfig;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
@@ -53,6 +54,24 @@ impl Default for Run {
     }
 }
 
+/// The one HTTPS client of every AWS call: hyper 1 with rustls on `ring`. The SDK crates are
+/// taken without their default features, which would build a second, legacy stack (hyper 0.14
+/// with rustls 0.21) beside one on aws-lc, whose C library takes minutes to build; so this
+/// client is given to every client and credential provider explicitly.
+pub fn http_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+    use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .build_https()
+}
+
+/// What the credential providers are built with: the one HTTPS client, and the region.
+fn provider_config(region: &Region) -> ProviderConfig {
+    ProviderConfig::default()
+        .with_http_client(http_client())
+        .with_region(Some(region.clone()))
+}
+
 /// Where and as whom to talk to AWS.
 #[derive(Debug, Clone, Default)]
 pub struct Connection {
@@ -79,6 +98,7 @@ impl Clients {
         let region = resolve_region(conn).await;
         let credentials = resolve_credentials(conn, &region, ui).await?;
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .http_client(http_client())
             .region(region)
             .credentials_provider(credentials)
             .retry_config(
@@ -173,6 +193,7 @@ async fn resolve_credentials(
             check_profile(profile)?;
             SharedCredentialsProvider::new(
                 aws_config::profile::ProfileFileCredentialsProvider::builder()
+                    .configure(&provider_config(region))
                     .profile_name(profile)
                     .build(),
             )
@@ -182,12 +203,14 @@ async fn resolve_credentials(
             // those probes are bounded, so that such a machine fails in seconds, while a
             // credential helper or an SSO login takes as long as it takes.
             let imds = aws_config::imds::Client::builder()
+                .configure(&provider_config(region))
                 .connect_timeout(Duration::from_millis(500))
                 .read_timeout(Duration::from_millis(800))
                 .max_attempts(1)
                 .build();
             SharedCredentialsProvider::new(
                 aws_config::default_provider::credentials::DefaultCredentialsChain::builder()
+                    .configure(provider_config(region))
                     .region(region.clone())
                     .imds_client(imds)
                     .build()

@@ -317,3 +317,37 @@ fn no_source_file_is_longer_than_a_reader_can_hold() {
         long.join(", ")
     );
 }
+
+/// One HTTPS stack: the AWS SDK's default features would build two (hyper 0.14 with rustls
+/// 0.21 beside hyper 1 with rustls 0.23) and aws-lc's C library; Cargo.toml takes them without
+/// (see `aws::http_client`). A dependency that brings a second back fails here.
+#[test]
+fn the_lock_file_holds_one_https_stack() {
+    let lock = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.lock"))
+        .expect("Cargo.lock");
+    let versions = |name: &str| -> Vec<String> {
+        lock.split("[[package]]")
+            .filter(|p| p.contains(&format!("\nname = \"{name}\"\n")))
+            .filter_map(|p| {
+                p.lines()
+                    .find_map(|l| l.strip_prefix("version = "))
+                    .map(|v| v.trim_matches('"').to_string())
+            })
+            .collect()
+    };
+    for name in [
+        "hyper",
+        "rustls",
+        "h2",
+        "http",
+        "http-body",
+        "hyper-rustls",
+        "tokio-rustls",
+    ] {
+        let found = versions(name);
+        assert!(found.len() <= 1, "{name} {found:?}: a second HTTP(S) stack");
+    }
+    for absent in ["aws-lc-sys", "aws-lc-rs"] {
+        assert!(versions(absent).is_empty(), "{absent} is built again");
+    }
+}

@@ -89,6 +89,7 @@ pub async fn aws(endpoint: &str) -> Aws {
 
 pub async fn aws_as(endpoint: &str, key: &str, secret: &str) -> Aws {
     let config = aws_config::defaults(BehaviorVersion::latest())
+        .http_client(serverless_s3_setup::aws::http_client())
         .endpoint_url(endpoint)
         .region(aws_sdk_iam::config::Region::new("us-east-1"))
         .credentials_provider(Credentials::new(key, secret, None, None, "tests"))

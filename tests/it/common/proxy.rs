@@ -5,7 +5,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fault {
@@ -69,6 +69,10 @@ struct State {
     /// The Authorization header of each request, in the order of `seen`.
     authorizations: Vec<String>,
     rules: Vec<Rule>,
+    /// Added to every forwarded request: a far-away AWS, where requests sent together overlap.
+    latency: Option<Duration>,
+    /// Each forwarded request: when it was read, when its answer was written, its action.
+    spans: Vec<(Instant, Instant, String)>,
 }
 
 #[derive(Clone)]
@@ -92,6 +96,38 @@ impl Proxy {
             }
         });
         Proxy { port, state }
+    }
+
+    /// A proxy that holds every request `ms` milliseconds before forwarding it, as a distant
+    /// AWS would; requests sent together overlap.
+    pub fn with_latency(upstream: u16, ms: u64) -> Proxy {
+        let proxy = Proxy::start(upstream);
+        proxy.state.lock().unwrap().latency = Some(Duration::from_millis(ms));
+        proxy
+    }
+
+    /// Each forwarded request's round: 1, or one more than the last round among the requests
+    /// answered before it was sent. Requests sent together share a round; one that had to wait
+    /// for an answer comes in the next. In the order the requests were sent, with their actions.
+    pub fn rounds(&self) -> Vec<(usize, String)> {
+        let mut spans = self.state.lock().unwrap().spans.clone();
+        spans.sort_by_key(|(start, _, _)| *start);
+        let mut rounds: Vec<usize> = Vec::new();
+        for (i, (start, _, _)) in spans.iter().enumerate() {
+            let after = spans[..i]
+                .iter()
+                .zip(&rounds)
+                .filter(|((_, end, _), _)| end <= start)
+                .map(|(_, r)| *r)
+                .max()
+                .unwrap_or(0);
+            rounds.push(after + 1);
+        }
+        rounds
+            .into_iter()
+            .zip(spans)
+            .map(|(r, (_, _, action))| (r, action))
+            .collect()
     }
 
     pub fn url(&self) -> String {
@@ -139,6 +175,7 @@ impl Proxy {
         s.bodies.clear();
         s.authorizations.clear();
         s.rules.clear();
+        s.spans.clear();
     }
 }
 
@@ -206,6 +243,7 @@ fn serve(mut client: TcpStream, upstream: u16, state: &Mutex<State>) -> std::io:
         reader.read_exact(&mut body)?;
     }
 
+    let start = Instant::now();
     let action = target.unwrap_or_else(|| action_of(&request_line, &body));
     let identity: Vec<u8> = request_line.bytes().chain(body.iter().copied()).collect();
     let fault = {
@@ -296,13 +334,23 @@ fn serve(mut client: TcpStream, upstream: u16, state: &Mutex<State>) -> std::io:
         return client.flush();
     }
 
+    let latency = state.lock().unwrap().latency;
+    if let Some(latency) = latency {
+        thread::sleep(latency);
+    }
     let mut up = TcpStream::connect(("127.0.0.1", upstream))?;
     up.write_all(&head)?;
     up.write_all(&body)?;
     let mut response = Vec::new();
     up.read_to_end(&mut response)?;
     client.write_all(&close_response(response))?;
-    client.flush()
+    client.flush()?;
+    state
+        .lock()
+        .unwrap()
+        .spans
+        .push((start, Instant::now(), action));
+    Ok(())
 }
 
 fn status_line(status: u16) -> &'static str {
