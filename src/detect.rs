@@ -189,7 +189,7 @@ pub async fn bucket(
 }
 
 /// The bucket's region; when it cannot be read, the caller's, with a warning.
-async fn region_or_assumed(
+pub async fn region_or_assumed(
     clients: &Clients,
     bucket: &str,
     warnings: &mut Vec<String>,

@@ -1,10 +1,11 @@
-//! What already serves a location, read before the names are settled: who is calling, and the
-//! role or user under each name this tool would have given it (one per access), all in one
-//! round. Which of them a run is for is `plan::adopt`'s to decide.
+//! What already serves a location, read before the names are settled: who is calling, the
+//! role or user under each name this tool would have given it (one per access), and the
+//! bucket's region, all in one round. Which of them a run is for is `plan::adopt`'s to decide.
 
 use crate::aws::{cloudformation, iam, sts, Clients};
+use crate::detect;
 use crate::error::Error;
-use crate::facts::{Caller, RoleInfo, StackInfo, UserInfo};
+use crate::facts::{Caller, Located, RoleInfo, StackInfo, UserInfo};
 use crate::inputs::{Access, RoleName, S3Location, StackName, UserName};
 use crate::plan::{self, Adopted};
 
@@ -24,18 +25,34 @@ pub struct FoundUser {
     pub user: Adopted<UserName, UserInfo>,
 }
 
-/// Reads the caller and the candidate roles together. A stack named without a role name is
-/// read with them, and its `RoleName` parameter names the role.
+/// The bucket's region, read beside the rest of the first round unless the URI's check read it
+/// already (into `located`).
+async fn bucket_region(
+    clients: &Clients,
+    location: &S3Location,
+    located: &mut Located,
+) -> Result<(), Error> {
+    if located.region.is_none() {
+        let region =
+            detect::region_or_assumed(clients, location.bucket(), &mut located.warnings).await?;
+        located.region = Some(region);
+    }
+    Ok(())
+}
+
+/// Reads the caller, the candidate roles and the bucket's region together. A stack named
+/// without a role name is read with them, and its `RoleName` parameter names the role.
 pub async fn role(
     clients: &Clients,
     location: &S3Location,
     access: Access,
     given: Option<&RoleName>,
     stack: Option<&StackName>,
+    located: &mut Located,
 ) -> Result<FoundRole, Error> {
     let candidates = plan::role_candidates(location, access, given);
     let stack_name = stack.filter(|_| given.is_none());
-    let (caller, roles, stack) = tokio::join!(
+    let (caller, roles, stack, region) = tokio::join!(
         sts::caller_identity(&clients.sts),
         futures_util::future::join_all(
             candidates
@@ -49,9 +66,12 @@ pub async fn role(
                     .map(Some),
                 None => Ok(None),
             }
-        }
+        },
+        bucket_region(clients, location, located)
     );
+    // Credential and identity problems explain everything else, so they come first.
     let caller = caller?;
+    region?;
     let stack = stack?;
     let mut found = candidates
         .into_iter()
@@ -80,23 +100,26 @@ pub async fn role(
     })
 }
 
-/// Reads the caller and the candidate users together.
+/// Reads the caller, the candidate users and the bucket's region together.
 pub async fn user(
     clients: &Clients,
     location: &S3Location,
     access: Access,
     given: Option<&UserName>,
+    located: &mut Located,
 ) -> Result<FoundUser, Error> {
     let candidates = plan::user_candidates(location, access, given);
-    let (caller, users) = tokio::join!(
+    let (caller, users, region) = tokio::join!(
         sts::caller_identity(&clients.sts),
         futures_util::future::join_all(
             candidates
                 .iter()
                 .map(|name| iam::get_user(&clients.iam, name.as_str()))
         ),
+        bucket_region(clients, location, located)
     );
     let caller = caller?;
+    region?;
     let found = candidates
         .into_iter()
         .zip(users)

@@ -2,28 +2,36 @@
 //! carries what it writes; each creation is journaled before it is sent, so that a failure or
 //! an interrupt undoes it. The stages, in order:
 //! 1. the writes that do not depend on each other (the policy, the role or user), together;
-//! 2. the guardrails of what existed (boundary, tags) and a role's description;
-//! 3. the attachment, once both ends exist;
-//! 4. the access key, last, so that no key is made for a user that is not ready.
+//! 2. the guardrails of what existed (boundary, tags) and a role's description, together;
+//! 3. the attachment, once both ends exist, and beside it the access key (a failed attachment
+//!    undoes the key with the rest).
 
 use futures_util::future::join_all;
 
 use crate::apply::journal::{Journal, Resource};
 use crate::aws::iam::{self, NewAccessKey};
-use crate::aws::{Clients, Run};
+use crate::aws::{pending, Clients, Pending, Run};
 use crate::error::{AwsError, Error, Kind};
 use crate::plan::{Action, Who};
 use crate::signals::Stop;
 
 use super::{adopt_policy, replace_default_version, when_visible};
 
-/// Runs `actions`; returns the new access key when one was made.
+/// What running the actions made that the run reads back: the new access key, and each
+/// managed policy written with its new default version.
+#[derive(Default)]
+pub struct Executed {
+    pub key: Option<NewAccessKey>,
+    pub versions: Vec<(String, String)>,
+}
+
+/// Runs `actions`, each stage's independent requests together.
 pub async fn execute(
     clients: &Clients,
     actions: &[Action],
     journal: &mut Journal,
     stop: &Stop,
-) -> Result<Option<NewAccessKey>, Error> {
+) -> Result<Executed, Error> {
     let run = Run::new();
     let writes: Vec<&Action> = actions.iter().filter(|a| is_write(a)).collect();
     let entries: Vec<_> = writes
@@ -39,6 +47,7 @@ pub async fn execute(
     // Another run may have created the same thing a moment earlier: take it over if it is
     // ours to manage, and bring it to the plan, rather than fail or duplicate. What turns out
     // to be this run's own (a create retried after a lost answer) stays in the undo.
+    let mut versions = Vec::new();
     for ((action, entry), result) in writes.iter().zip(entries).zip(results) {
         match result {
             Err(e) if e.kind == Kind::AlreadyExists => {
@@ -46,78 +55,110 @@ pub async fn execute(
                     journal.confirm(entry);
                 }
             }
-            other => other?,
+            Err(e) => return Err(e.into()),
+            Ok(written) => versions.extend(written),
         }
     }
-    for action in actions {
-        match action {
-            Action::SetBoundary { who, arn } => {
-                when_visible(|| iam::put_boundary(&clients.iam, principal(who), arn)).await?
-            }
-            Action::TagPrincipal { who, tags } => {
-                iam::tag_principal(&clients.iam, principal(who), tags).await?
-            }
-            Action::TagPolicy { arn, tags, .. } => iam::tag_policy(&clients.iam, arn, tags).await?,
-            Action::RemoveBoundary { who } => {
-                iam::delete_boundary(&clients.iam, principal(who)).await?
-            }
-            Action::UntagPrincipal { who, keys } => {
-                iam::untag_principal(&clients.iam, principal(who), keys).await?
-            }
-            Action::UntagPolicy { arn, keys, .. } => {
-                iam::untag_policy(&clients.iam, arn, keys).await?
-            }
-            Action::UpdateDescription { name, description } => {
-                iam::update_role_description(&clients.iam, name.as_str(), description).await?
-            }
-            _ => {}
-        }
-    }
+    let guardrails: Vec<_> = actions
+        .iter()
+        .filter_map(|a| guardrail(clients, a))
+        .collect();
+    join_all(guardrails)
+        .await
+        .into_iter()
+        .collect::<Result<Vec<()>, AwsError>>()?;
     stop.check()?;
-    for action in actions {
-        if let Action::AttachPolicy { to, arn, .. } = action {
-            let entry = journal.begin(undo(action).expect("an attachment is undone"));
-            let attached = when_visible(|| async {
-                match to {
-                    Who::Role(role) => {
-                        iam::attach_role_policy(&clients.iam, role.as_str(), arn).await
-                    }
-                    Who::User(user) => {
-                        iam::attach_user_policy(&clients.iam, user.as_str(), arn).await
-                    }
-                }
-            })
-            .await;
-            journal.settle(entry, &attached);
-            attached?;
+    // The attachments and the access key need only what the first stage made: together.
+    let attachments: Vec<_> = actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::AttachPolicy { to, arn, .. } => Some((a, to, arn)),
+            _ => None,
+        })
+        .map(|(a, to, arn)| {
+            let entry = journal.begin(undo(a).expect("an attachment is undone"));
+            (entry, attach(clients, to, arn))
+        })
+        .collect();
+    let new_key = actions.iter().find_map(|a| match a {
+        Action::CreateAccessKey { user, before } => Some((user, before)),
+        _ => None,
+    });
+    let key_entry = new_key.map(|(user, before)| {
+        journal.begin(Resource::AccessKey {
+            user: user.to_string(),
+            id: None,
+            before: before.clone(),
+        })
+    });
+    let (entries, attached): (Vec<_>, Vec<_>) = attachments.into_iter().unzip();
+    let (attached, key) = tokio::join!(join_all(attached), async {
+        match new_key {
+            Some((user, _)) => {
+                Some(when_visible(|| iam::create_access_key(&clients.iam, user.as_str())).await)
+            }
+            None => None,
         }
+    });
+    for (entry, result) in entries.into_iter().zip(&attached) {
+        journal.settle(entry, result);
     }
+    if let (Some(entry), Some((user, _)), Some(key)) = (key_entry, new_key, &key) {
+        if let Ok(key) = key {
+            journal.identify(
+                entry,
+                Resource::AccessKey {
+                    user: user.to_string(),
+                    id: Some(key.id.clone()),
+                    before: Vec::new(),
+                },
+            );
+        }
+        journal.settle(entry, key);
+    }
+    attached
+        .into_iter()
+        .collect::<Result<Vec<()>, AwsError>>()?;
+    let key = key.transpose()?;
     // A stop asked for during the last request still undoes the run.
     stop.check()?;
-    let Some(Action::CreateAccessKey { user, before }) = actions
-        .iter()
-        .find(|a| matches!(a, Action::CreateAccessKey { .. }))
-    else {
-        return Ok(None);
-    };
-    let entry = journal.begin(Resource::AccessKey {
-        user: user.to_string(),
-        id: None,
-        before: before.clone(),
-    });
-    let key = when_visible(|| iam::create_access_key(&clients.iam, user.as_str())).await;
-    if let Ok(key) = &key {
-        journal.identify(
-            entry,
-            Resource::AccessKey {
-                user: user.to_string(),
-                id: Some(key.id.clone()),
-                before: Vec::new(),
-            },
-        );
-    }
-    journal.settle(entry, &key);
-    Ok(Some(key?))
+    Ok(Executed { key, versions })
+}
+
+/// A change to the guardrails (or the description) of what existed, as one request.
+fn guardrail<'a>(clients: &'a Clients, action: &'a Action) -> Option<Pending<'a>> {
+    let iam = &clients.iam;
+    Some(match action {
+        Action::SetBoundary { who, arn } => pending(when_visible(move || {
+            iam::put_boundary(iam, principal(who), arn)
+        })),
+        Action::TagPrincipal { who, tags } => {
+            pending(iam::tag_principal(iam, principal(who), tags))
+        }
+        Action::TagPolicy { arn, tags, .. } => pending(iam::tag_policy(iam, arn, tags)),
+        Action::RemoveBoundary { who } => pending(iam::delete_boundary(iam, principal(who))),
+        Action::UntagPrincipal { who, keys } => {
+            pending(iam::untag_principal(iam, principal(who), keys))
+        }
+        Action::UntagPolicy { arn, keys, .. } => pending(iam::untag_policy(iam, arn, keys)),
+        Action::UpdateDescription { name, description } => pending(iam::update_role_description(
+            iam,
+            name.as_str(),
+            description,
+        )),
+        _ => return None,
+    })
+}
+
+/// Attaches a managed policy to the role or user, once IAM shows both.
+async fn attach(clients: &Clients, to: &Who, arn: &str) -> Result<(), AwsError> {
+    when_visible(|| async {
+        match to {
+            Who::Role(role) => iam::attach_role_policy(&clients.iam, role.as_str(), arn).await,
+            Who::User(user) => iam::attach_user_policy(&clients.iam, user.as_str(), arn).await,
+        }
+    })
+    .await
 }
 
 /// The first stage: writes that need nothing else of this run.
@@ -175,8 +216,14 @@ fn principal(who: &Who) -> iam::Principal<'_> {
     }
 }
 
-async fn write(clients: &Clients, action: &Action, run: &Run) -> Result<(), AwsError> {
+/// One write of the first stage; for a managed policy, its ARN and new default version.
+async fn write(
+    clients: &Clients,
+    action: &Action,
+    run: &Run,
+) -> Result<Option<(String, String)>, AwsError> {
     match action {
+        // A new policy's first version is v1 (IAM API Reference, CreatePolicy).
         Action::CreatePolicy(p) => iam::create_policy(
             &clients.iam,
             p.name.as_str(),
@@ -186,8 +233,10 @@ async fn write(clients: &Clients, action: &Action, run: &Run) -> Result<(), AwsE
             run,
         )
         .await
-        .map(drop),
-        Action::UpdatePolicy(p) => replace_default_version(clients, &p.arn, &p.document).await,
+        .map(|_| Some((p.arn.clone(), "v1".to_string()))),
+        Action::UpdatePolicy(p) => replace_default_version(clients, &p.arn, &p.document)
+            .await
+            .map(|v| Some((p.arn.clone(), v))),
         Action::CreateRole {
             name,
             trust,
@@ -196,7 +245,7 @@ async fn write(clients: &Clients, action: &Action, run: &Run) -> Result<(), AwsE
             trusted,
         } => iam::create_role(&clients.iam, name.as_str(), trust, description, guard, run)
             .await
-            .map(drop)
+            .map(|_| None)
             .map_err(|e| unknown_principal(e, trusted)),
         Action::UpdateTrust {
             name,
@@ -204,13 +253,14 @@ async fn write(clients: &Clients, action: &Action, run: &Run) -> Result<(), AwsE
             trusted,
         } => iam::update_trust(&clients.iam, name.as_str(), trust)
             .await
+            .map(|()| None)
             .map_err(|e| unknown_principal(e, trusted)),
         Action::CreateUser { name, guard } => {
             iam::create_user(&clients.iam, name.as_str(), guard, run)
                 .await
-                .map(drop)
+                .map(|_| None)
         }
-        _ => Ok(()),
+        _ => Ok(None),
     }
 }
 

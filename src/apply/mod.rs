@@ -7,7 +7,7 @@ mod execute;
 pub mod journal;
 pub mod wait;
 
-pub use execute::{execute, undo};
+pub use execute::{execute, undo, Executed};
 
 use std::future::Future;
 use std::time::Duration;
@@ -19,13 +19,14 @@ use crate::aws::Clients;
 use crate::error::{AwsError, Error, Kind};
 use crate::inputs::PolicyName;
 
-/// Adds the document as the new default version, then prunes every older version. IAM keeps
-/// at most five, so when the policy is full the oldest non-default one goes first.
+/// Adds the document as the new default version, then prunes every older version, together.
+/// IAM keeps at most five, so when the policy is full the oldest non-default one goes first.
+/// Returns the new default version's ID.
 pub async fn replace_default_version(
     clients: &Clients,
     arn: &str,
     document: &Value,
-) -> Result<(), AwsError> {
+) -> Result<String, AwsError> {
     let mut old: Vec<PolicyVersion> = iam::policy_versions(&clients.iam, arn).await?;
     old.sort_by_key(|v| v.id.trim_start_matches('v').parse::<u32>().unwrap_or(0));
     if old.len() >= 5 {
@@ -36,12 +37,15 @@ pub async fn replace_default_version(
         let oldest = old.remove(oldest);
         when_settled(|| iam::delete_policy_version(&clients.iam, arn, &oldest.id)).await?;
     }
-    iam::create_default_policy_version(&clients.iam, arn, document).await?;
+    let version = iam::create_default_policy_version(&clients.iam, arn, document).await?;
     // Every earlier version, the previous default included, is now superseded.
-    for v in old {
-        when_settled(|| iam::delete_policy_version(&clients.iam, arn, &v.id)).await?;
-    }
-    Ok(())
+    let pruned = futures_util::future::join_all(
+        old.iter()
+            .map(|v| when_settled(|| iam::delete_policy_version(&clients.iam, arn, &v.id))),
+    )
+    .await;
+    pruned.into_iter().collect::<Result<Vec<()>, _>>()?;
+    Ok(version)
 }
 
 /// A policy of this name appeared since the plan was made (another run, or this run's own

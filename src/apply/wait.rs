@@ -1,6 +1,7 @@
-//! Waiting for a CloudFormation stack: poll every 1–5 s with backoff, stream new events, stop
-//! at a final state or at the deadline. The decisions are pure ([`Watch`]) and unit-tested over
-//! scripted sequences, since moto completes stacks at once and never rolls back.
+//! Waiting for a CloudFormation stack: poll at once, then from 200 ms backing off to every 2 s,
+//! stream new events, stop at a final state or at the deadline. The decisions are pure
+//! ([`Watch`]) and unit-tested over scripted sequences, since moto completes stacks at once and
+//! never rolls back.
 
 use std::collections::HashSet;
 use std::time::Duration;
@@ -166,7 +167,9 @@ pub async fn wait(
 ) -> Result<Ended, AwsError> {
     let deadline = tokio::time::Instant::now() + timeout;
     let mut watch = Watch::new(goal, since_ms);
-    let mut delay = Duration::from_secs(1);
+    // The first poll goes at once, the next 200 ms later, then each twice as late up to 2 s:
+    // a stack that settles fast is seen fast, and a slow one is asked every 2 s.
+    let mut delay = Duration::from_millis(200);
     loop {
         let (status, events) = source.poll().await?;
         for e in watch.new_events(events) {
@@ -183,7 +186,7 @@ pub async fn wait(
             _ = tokio::time::sleep(delay.min(deadline - now)) => {}
             signal = stop.wait() => return Ok(Ended::Interrupted { status, signal }),
         }
-        delay = (delay * 3 / 2).min(Duration::from_secs(5));
+        delay = (delay * 2).min(Duration::from_secs(2));
     }
 }
 
@@ -406,8 +409,8 @@ mod tests {
             waited >= Duration::from_secs(60) && waited < Duration::from_secs(66),
             "{waited:?}"
         );
-        // Backoff from 1 s up to 5 s: more than 12 polls would be faster than 5 s apart.
-        assert!((13..=25).contains(&script.polls), "{} polls", script.polls);
+        // At once, then 0.2, 0.4, 0.8 and 1.6 s later, then every 2 s: 34 polls in 60 s.
+        assert_eq!(script.polls, 34, "{} polls", script.polls);
         assert!(ended
             .explain("s1")
             .contains("describe-stack-events --stack-name s1"));

@@ -20,7 +20,7 @@ use aws_credential_types::provider::error::CredentialsError;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use aws_sdk_iam::config::Region;
 
-use crate::error::Error;
+use crate::error::{AwsError, Error};
 use crate::inputs::EndpointUrl;
 
 /// One run of the tool, as AWS sees it: a tag on what it creates (so that a create retried
@@ -70,6 +70,18 @@ fn provider_config(region: &Region) -> ProviderConfig {
     ProviderConfig::default()
         .with_http_client(http_client())
         .with_region(Some(region.clone()))
+}
+
+/// One AWS request in flight, boxed, so that requests of different kinds can go out together
+/// (`join_all`).
+pub type Pending<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), AwsError>> + Send + 'a>>;
+
+/// Boxes a request into a [`Pending`].
+pub fn pending<'a>(
+    request: impl std::future::Future<Output = Result<(), AwsError>> + Send + 'a,
+) -> Pending<'a> {
+    Box::pin(request)
 }
 
 /// Where and as whom to talk to AWS.

@@ -92,8 +92,8 @@ pub async fn run(
         let mut file = SecretFile::new(secret_file.map(SecretPath::into_path));
         ctx.stop.begin_changes();
         let applied = apply(&clients, &plan, &mut journal, &mut file, ctx).await;
-        let key = match applied {
-            Ok(key) => key,
+        let (key, versions) = match applied {
+            Ok(made) => made,
             Err(err) => {
                 file.discard();
                 return Err(super::undo(ctx, &clients, &mut journal, err).await);
@@ -118,6 +118,19 @@ pub async fn run(
             },
             super::written(&plan.grant, plan.user_arn.clone(), None),
             facts.bucket.clone().unwrap_or_default(),
+            crate::verify::Known::Expected(crate::verify::Expected {
+                managed: versions
+                    .iter()
+                    .find(|(arn, _)| *arn == plan.policy_arn)
+                    .cloned()
+                    .or_else(|| {
+                        let p = state.policy.as_ref()?;
+                        Some((p.arn.clone(), p.default_version.clone()))
+                    })
+                    .into_iter()
+                    .collect(),
+                inline: Vec::new(),
+            }),
         )
         .await;
         crate::verify::show_after_setup(ctx, &verify, inputs.access, true);
@@ -276,22 +289,21 @@ async fn apply(
     journal: &mut Journal,
     file: &mut SecretFile,
     ctx: &Context,
-) -> Result<NewAccessKey, Error> {
+) -> Result<(NewAccessKey, Vec<(String, String)>), Error> {
     file.create()?;
     let step = ctx.ui.step(format!("Applying to user {}", plan.user_name));
-    let made = apply::execute(clients, &plan.grant.actions, journal, &ctx.stop)
-        .await
-        .map(|key| key.expect("an access-key plan makes a key"));
+    let made = apply::execute(clients, &plan.grant.actions, journal, &ctx.stop).await;
     // A stop asked for during the last request still undoes the run: the key is never shown.
-    let written = made.and_then(|key| {
+    let written = made.and_then(|executed| {
+        let key = executed.key.expect("an access-key plan makes a key");
         ctx.stop.check()?;
         file.write(&plan.user_name, &key)?;
-        Ok(key)
+        Ok((key, executed.versions))
     });
     match written {
-        Ok(key) => {
+        Ok(made) => {
             step.done(&format!("{} change(s)", plan.grant.actions.len()));
-            Ok(key)
+            Ok(made)
         }
         Err(e) => {
             step.fail();

@@ -6,7 +6,7 @@ use serde::Serialize;
 use crate::apply::wait::{self, Goal};
 use crate::aws::cloudformation;
 use crate::aws::iam;
-use crate::aws::Clients;
+use crate::aws::{pending, Clients};
 use crate::error::Error;
 use crate::facts::PolicyInfo;
 use crate::inputs::{Arn, UserName};
@@ -202,7 +202,14 @@ async fn role(
     force: bool,
 ) -> Result<TeardownOutcome, Error> {
     let target = format!("role {name}");
-    let Some(info) = iam::get_role(&clients.iam, name).await? else {
+    // The role and everything keyed by its name, together.
+    let (info, attached, inline, profiles) = tokio::join!(
+        iam::get_role(&clients.iam, name),
+        iam::attached_role_policies(&clients.iam, name),
+        iam::role_inline_policies(&clients.iam, name),
+        iam::role_instance_profiles(&clients.iam, name)
+    );
+    let Some(info) = info? else {
         // The role may be gone while its policy stayed (a teardown cut short, or a role
         // deleted by hand).
         let caller = crate::aws::sts::caller_identity(&clients.sts).await?;
@@ -242,35 +249,52 @@ async fn role(
             "role {name} belongs to CloudFormation stack {stack}; deleting it alone would leave the stack broken\n  fix: serverless-s3-setup teardown --stack-name {stack}{region}"
         )));
     }
-    let (attached, inline, profiles) = tokio::join!(
-        iam::attached_role_policies(&clients.iam, name),
-        iam::role_inline_policies(&clients.iam, name),
-        iam::role_instance_profiles(&clients.iam, name)
-    );
     let (attached, inline, profiles) = (attached?, inline?, profiles?);
-    let mut policies: Vec<PolicyInfo> = Vec::new();
-    for arn in &attached {
-        if let Some(p) = iam::get_policy(&clients.iam, arn).await? {
-            policies.push(p);
-        }
-    }
-    // A teardown cut short between detaching the policy and deleting it leaves the policy on
-    // its own; the default name finds it again.
+    // Each attached policy and its versions, together; a teardown cut short between detaching
+    // the policy and deleting it leaves the policy on its own, and the default name finds it
+    // again.
     let default_name = format!("/{}", crate::inputs::defaults::policy_name(name));
-    if !attached.iter().any(|a| a.ends_with(&default_name)) {
-        if let Some(orphan) = orphaned_policy(clients, &info.arn, name).await? {
-            policies.push(orphan);
+    let lost = !attached.iter().any(|a| a.ends_with(&default_name));
+    let (read, orphan) = tokio::join!(
+        futures_util::future::join_all(attached.iter().map(|arn| async move {
+            let (policy, versions) = tokio::join!(
+                iam::get_policy(&clients.iam, arn),
+                iam::policy_versions(&clients.iam, arn)
+            );
+            Ok::<_, Error>(policy?.map(|p| (p, versions)))
+        })),
+        async {
+            if lost {
+                orphaned_policy(clients, &info.arn, name).await
+            } else {
+                Ok(None)
+            }
         }
-    }
+    );
     // Only a policy this tool made, and that nothing else uses, goes with the role.
     let deletes = |p: &PolicyInfo| p.managed && p.attachments <= 1;
-    let detaches = |p: &PolicyInfo| attached.contains(&p.arn);
+    let mut policies: Vec<(PolicyInfo, Vec<iam::PolicyVersion>)> = Vec::new();
+    for read in read {
+        if let Some((p, versions)) = read? {
+            // The versions matter only for a policy that goes.
+            let versions = match versions {
+                Ok(versions) => versions,
+                Err(_) if !deletes(&p) => Vec::new(),
+                Err(e) => return Err(e.into()),
+            };
+            policies.push((p, versions));
+        }
+    }
+    if let Some(orphan) = orphan? {
+        let versions = iam::policy_versions(&clients.iam, &orphan.arn).await?;
+        policies.push((orphan, versions));
+    }
     let mut steps: Vec<String> = profiles
         .iter()
         .map(|p| format!("role {name} from instance profile {p}"))
         .collect();
     steps.extend(inline.iter().map(|p| format!("inline policy {p}")));
-    for p in &policies {
+    for (p, _) in &policies {
         steps.push(if deletes(p) { format!("policy {} (detached, then deleted)", p.arn) } else { format!("attachment of policy {} (the policy stays: it is not this tool's, or is used elsewhere)", p.arn) });
     }
     steps.push(format!("role {name}"));
@@ -283,26 +307,53 @@ async fn role(
     }
     let step = ctx.ui.step(format!("Deleting role {name}"));
     ctx.stop.begin_changes();
+    // In AWS's order, each step's requests together: what holds the role (instance
+    // profiles, inline policies, attachments) and the old versions of the policies that go;
+    // then the role and those policies.
     let result: Result<(), Error> = async {
-        for profile in &profiles {
-            ctx.stop.check()?;
-            iam::remove_role_from_instance_profile(&clients.iam, name, profile).await?;
-        }
-        for policy in &inline {
-            ctx.stop.check()?;
-            iam::delete_role_inline_policy(&clients.iam, name, policy).await?;
-        }
-        for p in &policies {
-            ctx.stop.check()?;
-            if detaches(p) {
-                iam::detach_role_policy(&clients.iam, name, &p.arn).await?;
-            }
-            if deletes(p) {
-                apply::delete_policy(clients, &p.arn).await?;
-            }
-        }
         ctx.stop.check()?;
-        apply::when_settled(|| iam::delete_role(&clients.iam, name)).await?;
+        let first =
+            profiles
+                .iter()
+                .map(|profile| {
+                    pending(iam::remove_role_from_instance_profile(
+                        &clients.iam,
+                        name,
+                        profile,
+                    ))
+                })
+                .chain(inline.iter().map(|policy| {
+                    pending(iam::delete_role_inline_policy(&clients.iam, name, policy))
+                }))
+                .chain(
+                    policies
+                        .iter()
+                        .filter(|(p, _)| attached.contains(&p.arn))
+                        .map(|(p, _)| pending(iam::detach_role_policy(&clients.iam, name, &p.arn))),
+                )
+                .chain(
+                    policies
+                        .iter()
+                        .filter(|(p, _)| deletes(p))
+                        .flat_map(|(p, versions)| {
+                            versions.iter().filter(|v| !v.is_default).map(|v| {
+                                pending(apply::when_settled(|| {
+                                    iam::delete_policy_version(&clients.iam, &p.arn, &v.id)
+                                }))
+                            })
+                        }),
+                );
+        settle(futures_util::future::join_all(first).await)?;
+        ctx.stop.check()?;
+        let last = std::iter::once(pending(apply::when_settled(|| {
+            iam::delete_role(&clients.iam, name)
+        })))
+        .chain(policies.iter().filter(|(p, _)| deletes(p)).map(|(p, _)| {
+            pending(apply::when_settled(|| {
+                iam::delete_policy(&clients.iam, &p.arn)
+            }))
+        }));
+        settle(futures_util::future::join_all(last).await)?;
         Ok(())
     }
     .await;
@@ -324,6 +375,12 @@ async fn role(
         deleted: steps,
         changed: true,
     })
+}
+
+/// The first failure among requests sent together.
+fn settle(results: Vec<Result<(), crate::error::AwsError>>) -> Result<(), Error> {
+    results.into_iter().collect::<Result<Vec<()>, _>>()?;
+    Ok(())
 }
 
 #[derive(Debug, Clone, Serialize)]

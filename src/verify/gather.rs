@@ -1,5 +1,6 @@
 //! Reads what AWS holds of the role or user, its policies and the bucket, for the checks.
 
+use futures_util::future::join_all;
 use serde_json::{json, Value};
 
 use crate::aws::iam::{self, PrincipalKind};
@@ -45,109 +46,238 @@ impl Principal {
     }
 }
 
+/// What a run knows already of a principal's policies: each is read in the same round as the
+/// principal itself, so that reading it back takes one round; anything else found attached is
+/// read after.
+#[derive(Debug, Clone, Default)]
+pub struct Expected {
+    /// Managed policies, by ARN, with their default version.
+    pub managed: Vec<(String, String)>,
+    /// Inline policies, by name.
+    pub inline: Vec<String>,
+}
+
 /// Reads the principal and every policy that applies to it; an empty `Principal` when it does
-/// not exist.
-async fn principal(clients: &Clients, subject: &Subject) -> Result<Principal, Error> {
-    match subject {
-        Subject::Role { name, .. } => {
-            let Some(role) = iam::get_role(&clients.iam, name).await? else {
-                return Ok(Principal::default());
-            };
-            let (attached, inline, boundary) = tokio::join!(
-                iam::attached_role_policies(&clients.iam, name),
-                iam::inline_documents(&clients.iam, PrincipalKind::Role, name),
-                boundary_document(clients, role.boundary.as_deref())
-            );
-            let mut policies = iam::managed_documents(&clients.iam, &attached?).await?;
-            policies.extend(inline?);
-            Ok(Principal {
-                arn: Some(role.arn),
-                created: role.created,
-                trust: role.trust,
-                policies,
-                boundary: boundary?,
-                boundary_arn: role.boundary,
-                tags: role.tags,
-                user_id: None,
-            })
-        }
-        Subject::User { name } => {
-            let name = name.as_str();
-            let Some(user) = iam::get_user(&clients.iam, name).await? else {
-                return Ok(Principal::default());
-            };
-            let (attached, inline, groups, boundary) = tokio::join!(
-                iam::attached_user_policies(&clients.iam, name),
-                iam::inline_documents(&clients.iam, PrincipalKind::User, name),
-                iam::groups_for_user(&clients.iam, name),
-                boundary_document(clients, user.boundary.as_deref())
-            );
-            let mut policies = iam::managed_documents(&clients.iam, &attached?).await?;
-            policies.extend(inline?);
-            for group in groups? {
-                let arns = iam::attached_group_policies(&clients.iam, &group).await?;
-                policies.extend(iam::managed_documents(&clients.iam, &arns).await?);
-                policies.extend(
-                    iam::inline_documents(&clients.iam, PrincipalKind::Group, &group).await?,
-                );
+/// not exist. The principal, its policy lists and what `expected` names go out together.
+async fn principal(
+    clients: &Clients,
+    subject: &Subject,
+    expected: &Expected,
+) -> Result<Principal, Error> {
+    let (kind, name) = match subject {
+        Subject::Role { name, .. } => (PrincipalKind::Role, name.as_str()),
+        Subject::User { name } => (PrincipalKind::User, name.as_str()),
+    };
+    let client = &clients.iam;
+    let known_managed = join_all(
+        expected
+            .managed
+            .iter()
+            .map(|(arn, version)| iam::policy_document(client, arn, version)),
+    );
+    let known_inline = join_all(
+        expected
+            .inline
+            .iter()
+            .map(|policy| iam::inline_policy(client, kind, name, policy)),
+    );
+    let (who, attached, inline, groups, known_managed, known_inline) = tokio::join!(
+        read_principal(clients, subject),
+        iam::attached_policies(client, kind, name),
+        iam::inline_policy_names(client, kind, name),
+        async {
+            match kind {
+                PrincipalKind::User => iam::groups_for_user(client, name).await,
+                _ => Ok(Vec::new()),
             }
-            Ok(Principal {
+        },
+        known_managed,
+        known_inline,
+    );
+    let Some(mut p) = who? else {
+        return Ok(Principal::default());
+    };
+    let (attached, inline, groups) = (attached?, inline?, groups?);
+    // What was expected and read already; a failed guess is simply read again below.
+    let known: Vec<(String, Value)> = expected
+        .managed
+        .iter()
+        .zip(known_managed)
+        .filter_map(|((arn, _), doc)| Some((arn.clone(), doc.ok()??)))
+        .filter(|(arn, _)| attached.contains(arn))
+        .collect();
+    let known_inline: Vec<(String, Value)> = expected
+        .inline
+        .iter()
+        .zip(known_inline)
+        .filter_map(|(policy, doc)| Some((policy.clone(), doc.ok()??)))
+        .filter(|(policy, _)| inline.contains(policy))
+        .collect();
+    let other_managed: Vec<String> = attached
+        .iter()
+        .filter(|arn| !known.iter().any(|(k, _)| k == *arn))
+        .cloned()
+        .collect();
+    let other_inline: Vec<String> = inline
+        .iter()
+        .filter(|policy| !known_inline.iter().any(|(k, _)| k == *policy))
+        .cloned()
+        .collect();
+    let (managed, inline_docs, group_docs, boundary) = tokio::join!(
+        iam::managed_documents(client, &other_managed),
+        join_all(
+            other_inline
+                .iter()
+                .map(|policy| iam::inline_policy(client, kind, name, policy))
+        ),
+        join_all(groups.iter().map(|group| group_documents(clients, group))),
+        boundary_document(clients, p.boundary_arn.as_deref())
+    );
+    let mut policies: Vec<(String, Value)> = known
+        .into_iter()
+        .map(|(arn, doc)| (format!("policy {arn}"), doc))
+        .collect();
+    policies.extend(managed?);
+    policies.extend(
+        known_inline
+            .into_iter()
+            .map(|(policy, doc)| (format!("inline policy {policy}"), doc)),
+    );
+    for (policy, doc) in other_inline.iter().zip(inline_docs) {
+        if let Some(doc) = doc? {
+            policies.push((format!("inline policy {policy}"), doc));
+        }
+    }
+    for docs in group_docs {
+        policies.extend(docs?);
+    }
+    p.policies = policies;
+    p.boundary = boundary?;
+    Ok(p)
+}
+
+/// The role or user itself, without its policies.
+async fn read_principal(clients: &Clients, subject: &Subject) -> Result<Option<Principal>, Error> {
+    Ok(match subject {
+        Subject::Role { name, .. } => {
+            iam::get_role(&clients.iam, name)
+                .await?
+                .map(|role| Principal {
+                    arn: Some(role.arn),
+                    created: role.created,
+                    trust: role.trust,
+                    boundary_arn: role.boundary,
+                    tags: role.tags,
+                    ..Principal::default()
+                })
+        }
+        Subject::User { name } => iam::get_user(&clients.iam, name.as_str())
+            .await?
+            .map(|user| Principal {
                 arn: Some(user.arn),
-                created: None,
-                trust: None,
-                policies,
-                boundary: boundary?,
                 boundary_arn: user.boundary,
                 tags: user.tags,
                 user_id: Some(user.user_id),
-            })
-        }
-    }
+                ..Principal::default()
+            }),
+    })
 }
 
-/// Reads everything the checks judge: the principal, its policies, the bucket and its key.
+/// A group's attached and inline policies, labelled as the checks name them.
+async fn group_documents(clients: &Clients, group: &str) -> Result<Vec<(String, Value)>, Error> {
+    let (arns, inline) = tokio::join!(
+        iam::attached_group_policies(&clients.iam, group),
+        iam::inline_documents(&clients.iam, PrincipalKind::Group, group)
+    );
+    let mut docs = iam::managed_documents(&clients.iam, &arns?).await?;
+    docs.extend(inline?);
+    Ok(docs)
+}
+
+/// Reads everything the checks judge: the principal, its policies, the bucket and its key. Two
+/// branches go side by side, each as deep as its own data needs: the principal (itself and its
+/// policy lists, then the documents), and the bucket (its region, then its encryption, policy
+/// and ownership, then the key's state and policy, and whether the principal's account owns
+/// it, which a role's ARN tells before it is read).
 pub async fn gather(
     clients: &Clients,
     subject: &Subject,
     e: &Expectations,
 ) -> Result<Evidence, Error> {
-    let bucket = detect::bucket(clients, &e.location, None, &[], true);
-    let (bucket, principal) = tokio::join!(bucket, principal(clients, subject));
+    let given_account = match subject {
+        Subject::Role { arn, .. } => Arn::parse(arn).map(|a| a.account.to_string()),
+        Subject::User { .. } => None,
+    };
+    let bucket_branch = async {
+        let mut bucket = detect::bucket(clients, &e.location, None, &[], true).await?;
+        let (usable, owned, key) = tokio::join!(
+            async {
+                match &given_account {
+                    Some(account) => {
+                        bucket
+                            .aws_managed_key_usable_by(clients, e.location.bucket(), account)
+                            .await
+                    }
+                    None => None,
+                }
+            },
+            owned_by(clients, &bucket, e, given_account.as_deref()),
+            async {
+                match &bucket.kms_key {
+                    Some(key) => Some(key_facts(clients, key).await),
+                    None => None,
+                }
+            }
+        );
+        bucket.aws_managed_key_usable = usable;
+        Ok::<_, Error>((bucket, owned, key))
+    };
+    let nothing_known = Expected::default();
+    let (bucket, principal) =
+        tokio::join!(bucket_branch, principal(clients, subject, &nothing_known));
     let principal = principal?;
     let principal_arn = principal.arn.clone();
-    let mut bucket = bucket?;
+    let (mut bucket, mut bucket_in_account, key) = bucket?;
     let parsed = principal_arn.as_deref().and_then(Arn::parse);
     let partition = parsed
         .and_then(|arn| arn.known_partition())
         .unwrap_or_else(|| Partition::for_region(clients.region()));
     let account = parsed.map_or("", |arn| arn.account).to_string();
-    let bucket_policy = matches!(bucket.policy, Ok(Some(_))) && principal_arn.is_some();
-    let (usable, bucket_in_account, key) = tokio::join!(
-        bucket.aws_managed_key_usable_by(clients, e.location.bucket(), &account),
-        async {
-            if bucket_policy {
-                let s3 =
-                    clients.s3_in(bucket.region.as_deref().unwrap_or_else(|| clients.region()));
-                crate::aws::s3::owned_by(&s3, e.location.bucket(), &account)
-                    .await
-                    .ok()
-            } else {
-                None
-            }
-        },
-        async {
-            match &bucket.kms_key {
-                Some(key) => Some(key_facts(clients, key).await),
-                None => None,
-            }
-        }
-    );
-    bucket.aws_managed_key_usable = usable;
+    // A user's account is known once the user is read.
+    if given_account.is_none() && principal_arn.is_some() {
+        let (usable, owned) = tokio::join!(
+            bucket.aws_managed_key_usable_by(clients, e.location.bucket(), &account),
+            owned_by(clients, &bucket, e, Some(&account))
+        );
+        bucket.aws_managed_key_usable = usable;
+        bucket_in_account = owned;
+    }
+    if principal_arn.is_none() {
+        bucket_in_account = None;
+    }
     Ok(Evidence {
         key,
         bucket_in_account,
         ..principal.evidence(partition, bucket)
     })
+}
+
+/// Whether `account` owns the bucket, asked only when the bucket has a policy (which counts
+/// within the bucket's own account only); `None` when not asked or not answered.
+async fn owned_by(
+    clients: &Clients,
+    bucket: &BucketFacts,
+    e: &Expectations,
+    account: Option<&str>,
+) -> Option<bool> {
+    let account = account?;
+    if !matches!(bucket.policy, Ok(Some(_))) {
+        return None;
+    }
+    let s3 = clients.s3_in(bucket.region.as_deref().unwrap_or_else(|| clients.region()));
+    crate::aws::s3::owned_by(&s3, e.location.bucket(), account)
+        .await
+        .ok()
 }
 
 /// The permissions boundary's document, labelled with its ARN.
@@ -181,6 +311,14 @@ async fn key_facts(clients: &Clients, key: &crate::inputs::KmsKeyArn) -> KeyFact
     }
 }
 
+/// What the checks after a setup start from: the principal as read before the plan, when the
+/// run changed nothing; else what the run wrote, read back in one round where it can be.
+#[derive(Debug, Clone)]
+pub enum Known {
+    Unchanged(Box<Preread>),
+    Expected(Expected),
+}
+
 /// What a setup wrote, to know when AWS shows it.
 #[derive(Debug, Clone)]
 pub struct Written {
@@ -204,17 +342,108 @@ const READ_BACK: std::time::Duration = std::time::Duration::from_secs(6);
 /// written trust and policy, within `READ_BACK`. If AWS has not shown them by then, the
 /// written documents are checked instead and a warning says so: never a claim without AWS's
 /// answer. (IAM's policy simulator is left to `verify`; it only ever confirms.)
+/// What a setup read of its principal before the plan, beside the role itself: its inline
+/// policies and its boundary. When the run changed nothing, that is what AWS holds, and the
+/// checks judge it without a second read.
+#[derive(Debug, Clone, Default)]
+pub struct Beside {
+    /// Each inline policy: its name, and its document when it parses.
+    pub inline: Vec<(String, Option<Value>)>,
+    /// The documents of the managed policies attached besides the tool's own, by ARN.
+    pub managed: Vec<(String, Value)>,
+    boundary: Option<(String, Value)>,
+}
+
+impl Beside {
+    /// Reads a role's inline policies and its boundary, together.
+    pub async fn role(
+        clients: &Clients,
+        name: &str,
+        boundary: Option<&str>,
+    ) -> Result<Beside, Error> {
+        let (inline, boundary) = tokio::join!(
+            iam::inline_policies(&clients.iam, PrincipalKind::Role, name),
+            boundary_document(clients, boundary)
+        );
+        Ok(Beside {
+            inline: inline?,
+            managed: Vec::new(),
+            boundary: boundary?,
+        })
+    }
+
+    /// Adds the documents of the managed policies in `attached` other than `own`: none, but
+    /// for a role that someone gave more.
+    pub async fn with_others(
+        mut self,
+        clients: &Clients,
+        attached: &[String],
+        own: &str,
+    ) -> Result<Beside, Error> {
+        let others: Vec<String> = attached.iter().filter(|a| *a != own).cloned().collect();
+        self.managed = iam::managed_documents(&clients.iam, &others)
+            .await?
+            .into_iter()
+            .map(|(label, doc)| (label.trim_start_matches("policy ").to_string(), doc))
+            .collect();
+        Ok(self)
+    }
+}
+
+/// The role as a setup that changed nothing read it: the role, its own managed policy's
+/// document when attached (`own`: ARN and document), and what was read beside it.
+pub fn unchanged_role(
+    role: &crate::facts::RoleInfo,
+    own: Option<(String, Value)>,
+    beside: Beside,
+) -> Preread {
+    let mut policies: Vec<(String, Value)> = own
+        .into_iter()
+        .chain(beside.managed)
+        .map(|(arn, doc)| (format!("policy {arn}"), doc))
+        .collect();
+    policies.extend(
+        beside
+            .inline
+            .into_iter()
+            .filter_map(|(name, doc)| Some((format!("inline policy {name}"), doc?))),
+    );
+    Preread(Principal {
+        arn: Some(role.arn.clone()),
+        created: role.created,
+        trust: role.trust.clone(),
+        policies,
+        boundary: beside.boundary,
+        boundary_arn: role.boundary.clone(),
+        tags: role.tags.clone(),
+        user_id: None,
+    })
+}
+
+/// A principal as this run already read it; see [`unchanged_role`].
+#[derive(Debug, Clone)]
+pub struct Preread(Principal);
+
 pub async fn after_setup(
     clients: &Clients,
     subject: &Subject,
     e: &Expectations,
     written: Written,
     bucket: BucketFacts,
+    known: Known,
 ) -> Report {
+    let expected = match known {
+        // Nothing changed: what was read is what AWS holds.
+        Known::Unchanged(p) => {
+            let evidence = p.0.evidence(written.partition, bucket);
+            return checks(subject, e, &evidence, &rerun(subject, e));
+        }
+        Known::Expected(expected) => expected,
+    };
     let deadline = tokio::time::Instant::now() + READ_BACK;
     let mut delay = std::time::Duration::from_millis(200);
     let why = loop {
-        match principal(clients, subject).await {
+        match principal(clients, subject, &expected).await {
             Ok(p) if shows(&p, &written) => {
                 let evidence = p.evidence(written.partition, bucket);
                 return checks(subject, e, &evidence, &rerun(subject, e));

@@ -13,7 +13,10 @@ mod gather;
 mod render;
 
 pub use checks::{access_of, checks, required, samples, TidbRequest};
-pub use gather::{after_setup, boundary_document, gather, Written};
+pub use gather::{
+    after_setup, boundary_document, gather, unchanged_role, Beside, Expected, Known, Preread,
+    Written,
+};
 pub use render::show_after_setup;
 
 use serde::Serialize;

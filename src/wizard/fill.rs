@@ -103,6 +103,7 @@ pub async fn role(
                 access,
                 req.role_name.as_ref(),
                 req.stack_name.as_ref(),
+                &mut located,
             )
             .await?,
         ),
@@ -271,7 +272,9 @@ pub async fn access_key(
     };
     let (location, mut located) = detect::locate(clients, location).await?;
     let found = match clients {
-        Some(c) => Some(find::user(c, &location, access, req.user_name.as_ref()).await?),
+        Some(c) => {
+            Some(find::user(c, &location, access, req.user_name.as_ref(), &mut located).await?)
+        }
         None => None,
     };
     let existing = found

@@ -17,5 +17,6 @@ mod reliability;
 mod reruns;
 mod role_cloudformation;
 mod role_iam;
+mod rounds;
 mod verify_teardown;
 mod wizard_pty;

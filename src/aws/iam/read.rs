@@ -3,7 +3,7 @@
 use aws_sdk_iam::Client;
 use serde_json::Value;
 
-use crate::aws::send::send;
+use crate::aws::send::{send, Absent};
 use crate::error::AwsError;
 use crate::policy;
 
@@ -24,57 +24,91 @@ pub async fn inline_documents(
 }
 
 /// Every inline policy of a role, user or group: its name and its document, `None` when the
-/// document does not parse.
+/// document does not parse. The documents are read together.
 pub async fn inline_policies(
     client: &Client,
     kind: PrincipalKind,
     name: &str,
 ) -> Result<Vec<(String, Option<Value>)>, AwsError> {
-    let names: Vec<String> = match kind {
-        PrincipalKind::Role => super::role_inline_policies(client, name).await?,
-        PrincipalKind::User => user_inline_policies(client, name).await?,
+    let names = inline_policy_names(client, kind, name).await?;
+    let docs = futures_util::future::join_all(
+        names
+            .iter()
+            .map(|policy| inline_policy(client, kind, name, policy)),
+    )
+    .await;
+    names
+        .into_iter()
+        .zip(docs)
+        .map(|(policy, doc)| Ok((policy, doc?)))
+        .collect()
+}
+
+/// The names of a role's, user's or group's inline policies.
+pub async fn inline_policy_names(
+    client: &Client,
+    kind: PrincipalKind,
+    name: &str,
+) -> Result<Vec<String>, AwsError> {
+    match kind {
+        PrincipalKind::Role => super::role_inline_policies(client, name).await,
+        PrincipalKind::User => user_inline_policies(client, name).await,
         PrincipalKind::Group => {
             let request = client.list_group_policies().group_name(name);
             let out = send("iam:ListGroupPolicies", name, request.send()).await?;
-            out.policy_names().to_vec()
+            Ok(out.policy_names().to_vec())
+        }
+    }
+}
+
+/// The ARNs of the managed policies attached to a role, user or group.
+pub async fn attached_policies(
+    client: &Client,
+    kind: PrincipalKind,
+    name: &str,
+) -> Result<Vec<String>, AwsError> {
+    match kind {
+        PrincipalKind::Role => super::attached_role_policies(client, name).await,
+        PrincipalKind::User => super::attached_user_policies(client, name).await,
+        PrincipalKind::Group => attached_group_policies(client, name).await,
+    }
+}
+
+/// One inline policy's document: `None` when it is not there or does not parse.
+pub async fn inline_policy(
+    client: &Client,
+    kind: PrincipalKind,
+    name: &str,
+    policy: &str,
+) -> Result<Option<Value>, AwsError> {
+    let subject = format!("{name} {policy}");
+    let text = match kind {
+        PrincipalKind::Role => {
+            let request = client.get_role_policy().role_name(name).policy_name(policy);
+            send("iam:GetRolePolicy", &subject, request.send())
+                .await
+                .absent_is_none()?
+                .map(|out| out.policy_document)
+        }
+        PrincipalKind::User => {
+            let request = client.get_user_policy().user_name(name).policy_name(policy);
+            send("iam:GetUserPolicy", &subject, request.send())
+                .await
+                .absent_is_none()?
+                .map(|out| out.policy_document)
+        }
+        PrincipalKind::Group => {
+            let request = client
+                .get_group_policy()
+                .group_name(name)
+                .policy_name(policy);
+            send("iam:GetGroupPolicy", &subject, request.send())
+                .await
+                .absent_is_none()?
+                .map(|out| out.policy_document)
         }
     };
-    let mut docs = Vec::new();
-    for policy in names {
-        let subject = format!("{name} {policy}");
-        let text = match kind {
-            PrincipalKind::Role => {
-                let request = client
-                    .get_role_policy()
-                    .role_name(name)
-                    .policy_name(&policy);
-                send("iam:GetRolePolicy", &subject, request.send())
-                    .await?
-                    .policy_document
-            }
-            PrincipalKind::User => {
-                let request = client
-                    .get_user_policy()
-                    .user_name(name)
-                    .policy_name(&policy);
-                send("iam:GetUserPolicy", &subject, request.send())
-                    .await?
-                    .policy_document
-            }
-            PrincipalKind::Group => {
-                let request = client
-                    .get_group_policy()
-                    .group_name(name)
-                    .policy_name(&policy);
-                send("iam:GetGroupPolicy", &subject, request.send())
-                    .await?
-                    .policy_document
-            }
-        };
-        let doc = policy::from_wire(&text);
-        docs.push((policy, doc));
-    }
-    Ok(docs)
+    Ok(text.as_deref().and_then(policy::from_wire))
 }
 
 /// Which kind of IAM identity a call is about.
@@ -103,16 +137,19 @@ pub async fn managed_documents(
     client: &Client,
     arns: &[String],
 ) -> Result<Vec<(String, Value)>, AwsError> {
-    let mut docs = Vec::new();
-    for arn in arns {
+    let docs = futures_util::future::join_all(arns.iter().map(|arn| async move {
         let Some(info) = get_policy(client, arn).await? else {
-            continue;
+            return Ok(None);
         };
-        if let Some(doc) = policy_document(client, arn, &info.default_version).await? {
-            docs.push((format!("policy {arn}"), doc));
-        }
+        let doc = policy_document(client, arn, &info.default_version).await?;
+        Ok::<_, AwsError>(doc.map(|doc| (format!("policy {arn}"), doc)))
+    }))
+    .await;
+    let mut out = Vec::new();
+    for doc in docs {
+        out.extend(doc?);
     }
-    Ok(docs)
+    Ok(out)
 }
 
 /// What IAM's policy simulator answered for one sample request.

@@ -14,7 +14,7 @@ use crate::output::render_role_plan;
 use crate::plan::{self, Method, RoleInputs, RolePlan, RoleState};
 use crate::prompt::Prompter;
 use crate::requests::RoleRequest;
-use crate::wizard;
+use crate::{verify, wizard};
 
 use super::Granted;
 use crate::{apply, Context};
@@ -82,10 +82,11 @@ pub async fn run(
             kms_keys: &inputs.kms_keys,
             located,
         };
-        let (facts, state) = super::survey(ctx, clients.as_ref(), bucket, |c| {
-            gather(c, method, &inputs, found.expect("found with clients"))
-        })
-        .await?;
+        let (facts, Gathered { state, beside }) =
+            super::survey(ctx, clients.as_ref(), bucket, |c| {
+                gather(c, method, &inputs, found.expect("found with clients"))
+            })
+            .await?;
         let plan = plan::role(method, &inputs, &facts, &state)?;
         if ctx.dry_run {
             return Ok(RoleReport::dry_run(plan));
@@ -113,7 +114,7 @@ pub async fn run(
         let applied = match method {
             Method::Iam => apply(&clients, &plan, &mut journal, ctx)
                 .await
-                .map(|()| None),
+                .map(Applied::Iam),
             Method::Cloudformation => apply_stack(
                 &clients,
                 &plan,
@@ -123,11 +124,11 @@ pub async fn run(
                 state.stack.as_ref(),
             )
             .await
-            .map(Some),
+            .map(Applied::Stack),
         };
-        let (changed, stack) = match applied {
-            Ok(Some(applied)) => (applied.changed, Some(applied.stack)),
-            Ok(None) => (plan.changes(), None),
+        let (changed, stack, versions) = match applied {
+            Ok(Applied::Stack(applied)) => (applied.changed, Some(applied.stack), Vec::new()),
+            Ok(Applied::Iam(versions)) => (plan.changes(), None, versions),
             Err(err) => return Err(super::undo(ctx, &clients, &mut journal, err).await),
         };
         let mut outcome = RoleOutcome {
@@ -159,18 +160,19 @@ pub async fn run(
             cluster_id.as_ref(),
         );
         outcome.granted.next_command = next_command;
-        let subject = crate::verify::Subject::Role {
+        let subject = verify::Subject::Role {
             arn: outcome.role_arn.clone(),
             name: outcome.role_name.to_string(),
         };
-        let expectations = crate::verify::Expectations {
+        let expectations = verify::Expectations {
             location: inputs.location.clone(),
             access: inputs.access,
             tidb_account: Some(inputs.tidb_account.clone()),
             external_id: inputs.external_id.clone(),
             bucket_location: inputs.tier.reads_bucket_location(),
         };
-        outcome.granted.verify = crate::verify::after_setup(
+        let known = known(&plan, &state, beside, changed, &versions);
+        outcome.granted.verify = verify::after_setup(
             &clients,
             &subject,
             &expectations,
@@ -180,9 +182,10 @@ pub async fn run(
                 Some(plan.trust_policy.clone()),
             ),
             facts.bucket.clone().unwrap_or_default(),
+            known,
         )
         .await;
-        crate::verify::show_after_setup(
+        verify::show_after_setup(
             ctx,
             &outcome.granted.verify,
             outcome.granted.access,
@@ -205,44 +208,112 @@ pub async fn run(
     .await
 }
 
+/// What was applied: a stack, or IAM's changes with the policy versions they wrote.
+enum Applied {
+    Stack(stack::StackApplied),
+    Iam(Vec<(String, String)>),
+}
+
+/// What the survey read: the state the plan is made from, and what was read beside the role
+/// (its inline policies, boundary and other policies) for the checks of a run that changes
+/// nothing.
+#[derive(Default)]
+struct Gathered {
+    state: RoleState,
+    beside: Option<verify::Beside>,
+}
+
+/// What the checks after the setup start from: the role as the survey read it, when nothing
+/// changed; else what was written, to read back in one round.
+fn known(
+    plan: &RolePlan,
+    state: &RoleState,
+    beside: Option<verify::Beside>,
+    changed: bool,
+    versions: &[(String, String)],
+) -> verify::Known {
+    if let (false, Some(role), Some(beside)) = (changed, &state.role, beside) {
+        let own = match (&plan.policy_arn, &state.policy_document) {
+            (Some(arn), Some(doc)) if state.attached => Some((arn.clone(), doc.clone())),
+            _ => None,
+        };
+        return verify::Known::Unchanged(Box::new(verify::unchanged_role(role, own, beside)));
+    }
+    let managed = plan
+        .policy_arn
+        .as_ref()
+        .and_then(|arn| {
+            let version = versions
+                .iter()
+                .find(|(a, _)| a == arn)
+                .map(|(_, v)| v.clone())
+                .or_else(|| state.policy.as_ref().map(|p| p.default_version.clone()))?;
+            Some((arn.clone(), version))
+        })
+        .into_iter()
+        .collect();
+    let inline = match plan.method {
+        Method::Cloudformation => vec![plan.grant.policy_name.to_string()],
+        Method::Iam => Vec::new(),
+    };
+    verify::Known::Expected(verify::Expected { managed, inline })
+}
+
 /// Reads the current role and policy, or stack, with independent requests in flight
 /// together. The caller and the role were read already, when the role was looked for (the role
-/// again if another name was chosen since).
+/// again if another name was chosen since). Beside the role, its inline policies, boundary and
+/// attachments are read in the same round, so that a run that changes nothing needs no second
+/// read for its checks.
 async fn gather(
     clients: &Clients,
     method: Method,
     inputs: &RoleInputs,
     found: FoundRole,
-) -> Result<(Caller, RoleState), Error> {
+) -> Result<(Caller, Gathered), Error> {
     let role_name = inputs.role_name.as_str();
     let caller = found.caller;
-    let known = (found.role.name == inputs.role_name).then_some(found.role.info);
-    let read_role = || async {
-        match &known {
-            Some(info) => Ok(info.clone()),
-            None => iam::get_role(&clients.iam, role_name).await,
+    let role = if found.role.name == inputs.role_name {
+        found.role.info
+    } else {
+        iam::get_role(&clients.iam, role_name).await?
+    };
+    // The policy sits at the path given, or else where the role is.
+    let path = match (&inputs.guardrails.path, &role) {
+        (Some(path), _) => path.clone(),
+        (None, Some(r)) => IamPath::of_arn(&r.arn).unwrap_or_default(),
+        (None, None) => IamPath::default(),
+    };
+    let arn = super::policy_arn(&caller, &path, &inputs.policy_name);
+    let attached = async {
+        match &role {
+            Some(_) => iam::attached_role_policies(&clients.iam, role_name).await,
+            None => Ok(Vec::new()),
         }
     };
     if method == Method::Cloudformation {
         let stack_name = inputs.stack_name.as_ref().expect("resolved").as_str();
         let read = found.stack.filter(|_| found.role.name == inputs.role_name);
-        let (role, stack) = tokio::join!(read_role(), async {
-            match read {
-                Some(stack) => Ok(stack),
-                None => cloudformation::describe_stack(&clients.cfn, stack_name).await,
-            }
-        });
-        let (mut role, stack) = (role?, stack?);
+        let (stack, attached, beside) = tokio::join!(
+            async {
+                match read {
+                    Some(stack) => Ok(stack),
+                    None => cloudformation::describe_stack(&clients.cfn, stack_name).await,
+                }
+            },
+            attached,
+            beside(clients, role_name, role.as_ref())
+        );
+        let (stack, attached) = (stack?, attached?);
+        let beside = with_others(clients, beside?, &attached, "").await?;
+        let mut role = role;
         // A stack without its role may be one another run is making right now: the role is
         // read again, after the stack, so that "deleted" is not a race between reads.
         if let (Some(_), None) = (&stack, &role) {
             role = iam::get_role(&clients.iam, role_name).await?;
         }
         // A rerun compares the live role with the template, its inline policy included.
-        let inline = match (&role, &stack) {
-            (Some(_), Some(_)) => {
-                Some(iam::inline_policies(&clients.iam, iam::PrincipalKind::Role, role_name).await?)
-            }
+        let inline = match (&beside, &stack) {
+            (Some(beside), Some(_)) => Some(beside.inline.clone()),
             _ => None,
         };
         let state = RoleState {
@@ -251,22 +322,13 @@ async fn gather(
             inline,
             ..RoleState::default()
         };
-        return Ok((caller, state));
+        return Ok((caller, Gathered { state, beside }));
     }
-    let role = read_role().await?;
-    // The policy sits at the path given, or else where the role is.
-    let path = match (&inputs.guardrails.path, &role) {
-        (Some(path), _) => path.clone(),
-        (None, Some(r)) => IamPath::of_arn(&r.arn).unwrap_or_default(),
-        (None, None) => IamPath::default(),
-    };
-    let arn = super::policy_arn(&caller, &path, &inputs.policy_name);
-    let (policy, attached) = tokio::join!(super::read_policy(clients, &arn), async {
-        match &role {
-            Some(_) => iam::attached_role_policies(&clients.iam, role_name).await,
-            None => Ok(Vec::new()),
-        }
-    });
+    let (policy, attached, beside) = tokio::join!(
+        super::read_policy(clients, &arn),
+        attached,
+        beside(clients, role_name, role.as_ref())
+    );
     let (policy, policy_document) = policy?;
     let attached = attached?;
     let (arn, policy, policy_document) = super::kept_policy(
@@ -276,6 +338,7 @@ async fn gather(
         (arn, policy, policy_document),
     )
     .await?;
+    let beside = with_others(clients, beside?, &attached, &arn).await?;
     let state = RoleState {
         role,
         policy,
@@ -284,24 +347,52 @@ async fn gather(
         stack: None,
         inline: None,
     };
-    Ok((caller, state))
+    Ok((caller, Gathered { state, beside }))
+}
+
+/// What is read beside the role (see [`verify::Beside`]); nothing when there is no role.
+async fn beside(
+    clients: &Clients,
+    name: &str,
+    role: Option<&crate::facts::RoleInfo>,
+) -> Result<Option<verify::Beside>, Error> {
+    let Some(role) = role else {
+        return Ok(None);
+    };
+    verify::Beside::role(clients, name, role.boundary.as_deref())
+        .await
+        .map(Some)
+}
+
+/// Adds the documents of the other policies attached to the role, when there are any.
+async fn with_others(
+    clients: &Clients,
+    beside: Option<verify::Beside>,
+    attached: &[String],
+    own: &str,
+) -> Result<Option<verify::Beside>, Error> {
+    match beside {
+        Some(b) => b.with_others(clients, attached, own).await.map(Some),
+        None => Ok(None),
+    }
 }
 
 /// Makes the plan's changes through IAM; each creation is journaled before it is requested.
+/// Returns the policy versions written.
 async fn apply(
     clients: &Clients,
     plan: &RolePlan,
     journal: &mut Journal,
     ctx: &Context,
-) -> Result<(), Error> {
+) -> Result<Vec<(String, String)>, Error> {
     if !plan.changes() {
-        return Ok(());
+        return Ok(Vec::new());
     }
     let step = ctx.ui.step(format!("Applying to role {}", plan.role_name));
     match apply::execute(clients, &plan.grant.actions, journal, &ctx.stop).await {
-        Ok(_) => {
+        Ok(executed) => {
             step.done(&format!("{} change(s)", plan.grant.actions.len()));
-            Ok(())
+            Ok(executed.versions)
         }
         Err(e) => {
             step.fail();

@@ -46,7 +46,7 @@ fn the_ci_command_repeats_every_choice_and_quotes_what_needs_it() {
             account_id: None,
             bucket_region: None,
             actions: vec![],
-            verify: crate::verify::Report::pending(),
+            verify: verify::Report::pending(),
             guardrails: Guardrails {
                 path: "/tidb/".parse().unwrap(),
                 tags: vec!["team=data eng".parse().unwrap()],

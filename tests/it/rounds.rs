@@ -1,0 +1,147 @@
+//! Every flow at its round-trip limit. A proxy holds each request 40 ms, as a distant AWS
+//! would, and logs when each was sent and answered; a request's round is one more than the
+//! last round answered before it was sent (`Proxy::rounds`). These tests assert that order,
+//! never wall time (`tests/bench/rounds.py` measures the time). The bucket is under SSE-KMS
+//! with a customer-managed key, as in the issue that set the targets.
+
+use crate::common::*;
+
+const LATENCY_MS: u64 = 40;
+
+/// A new bucket under SSE-KMS.
+async fn kms_bucket(aws: &Aws, prefix: &str) -> String {
+    let bucket = unique(prefix);
+    aws.create_bucket(&bucket).await;
+    let (_, key) = aws.create_key().await;
+    aws.encrypt_bucket(&bucket, Some(&key)).await;
+    bucket
+}
+
+fn run_through(proxy: &Proxy, args: &[String]) {
+    let out = bin(&proxy.url()).args(args).output().unwrap();
+    assert!(out.status.success(), "{}", texts(&out).1);
+}
+
+/// The rounds of what the proxy saw, and the last round.
+fn rounds(proxy: &Proxy) -> (Vec<(usize, String)>, usize) {
+    let rounds = proxy.rounds();
+    let last = rounds.iter().map(|(r, _)| *r).max().unwrap_or(0);
+    (rounds, last)
+}
+
+fn is_read(action: &str) -> bool {
+    [
+        "Get", "List", "Describe", "Head", "s3:GET", "s3:HEAD", "Simulate",
+    ]
+    .iter()
+    .any(|p| action.starts_with(p))
+}
+
+#[tokio::test]
+async fn a_role_made_with_iam_takes_six_rounds_and_an_unchanged_rerun_three() {
+    let moto = moto();
+    let aws = aws(&moto.url()).await;
+    let bucket = kms_bucket(&aws, "rounds-iam").await;
+    let uri = format!("s3://{bucket}/d/");
+    let proxy = Proxy::with_latency(moto.port, LATENCY_MS);
+    run_through(&proxy, &RoleArgs::new("iam", &uri).yes().build());
+    let (log, last) = rounds(&proxy);
+    assert!(last <= 6, "{last} rounds: {log:?}");
+    // What needs nothing but names goes out first, all at once.
+    for first in ["GetCallerIdentity", "GetRole", "s3:HEAD?"] {
+        let r = log.iter().find(|(_, a)| a == first).unwrap().0;
+        assert_eq!(r, 1, "{first}: {log:?}");
+    }
+    // Every read the plan needs is answered before the first write.
+    let first_write = log.iter().find(|(_, a)| !is_read(a)).unwrap().0;
+    assert!(
+        log.iter()
+            .filter(|(r, a)| is_read(a) && *r > first_write)
+            .all(|(r, _)| *r == last),
+        "only the read-back follows the writes: {log:?}"
+    );
+
+    proxy.reset();
+    run_through(&proxy, &RoleArgs::new("iam", &uri).yes().build());
+    let (log, last) = rounds(&proxy);
+    assert!(last <= 3, "an unchanged rerun took {last} rounds: {log:?}");
+    assert!(log.iter().all(|(_, a)| is_read(a)), "{log:?}");
+    let requests = proxy.requests();
+    let mut seen = std::collections::HashSet::new();
+    for r in &requests {
+        assert!(seen.insert(format!("{r:?}")), "read twice: {r:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_role_made_by_a_stack_takes_seven_rounds() {
+    let moto = moto();
+    let aws = aws(&moto.url()).await;
+    let bucket = kms_bucket(&aws, "rounds-cfn").await;
+    let proxy = Proxy::with_latency(moto.port, LATENCY_MS);
+    let uri = format!("s3://{bucket}/d/");
+    run_through(&proxy, &RoleArgs::new("cloudformation", &uri).yes().build());
+    let (log, last) = rounds(&proxy);
+    assert!(last <= 7, "{last} rounds: {log:?}");
+}
+
+#[tokio::test]
+async fn an_access_key_takes_six_rounds() {
+    let moto = moto();
+    let aws = aws(&moto.url()).await;
+    let bucket = kms_bucket(&aws, "rounds-key").await;
+    let proxy = Proxy::with_latency(moto.port, LATENCY_MS);
+    let uri = format!("s3://{bucket}/d/");
+    let args: Vec<String> = ["access-key", "--uri", &uri, "--access", "import", "--yes"]
+        .map(String::from)
+        .to_vec();
+    run_through(&proxy, &args);
+    let (log, last) = rounds(&proxy);
+    assert!(last <= 6, "{last} rounds: {log:?}");
+}
+
+#[tokio::test]
+async fn verify_takes_four_rounds_and_teardown_four() {
+    let moto = moto();
+    let aws = aws(&moto.url()).await;
+    let bucket = kms_bucket(&aws, "rounds-verify").await;
+    let uri = format!("s3://{bucket}/d/");
+    let out = bin(&moto.url())
+        .args(RoleArgs::new("iam", &uri).yes().json().build())
+        .output()
+        .unwrap();
+    let (stdout, stderr) = texts(&out);
+    assert!(out.status.success(), "{stderr}");
+    let made: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let arn = made["role_arn"].as_str().unwrap();
+    let name = made["role_name"].as_str().unwrap();
+
+    let proxy = Proxy::with_latency(moto.port, LATENCY_MS);
+    let verify: Vec<String> = [
+        "verify",
+        "--role-arn",
+        arn,
+        "--uri",
+        &uri,
+        "--access",
+        "import",
+        "--tidb-account-id",
+        TIDB_ACCOUNT,
+        "--external-id",
+        EXTERNAL_ID,
+    ]
+    .map(String::from)
+    .to_vec();
+    run_through(&proxy, &verify);
+    let (log, last) = rounds(&proxy);
+    assert!(last <= 4, "verify took {last} rounds: {log:?}");
+
+    proxy.reset();
+    let teardown: Vec<String> = ["teardown", "--role-name", name, "--yes"]
+        .map(String::from)
+        .to_vec();
+    run_through(&proxy, &teardown);
+    let (log, last) = rounds(&proxy);
+    assert!(last <= 4, "teardown took {last} rounds: {log:?}");
+    assert!(aws.role(name).await.is_none());
+}
