@@ -154,6 +154,24 @@ fn ascii_escaped(text: &str, escape: impl Fn(u16) -> String) -> String {
     out
 }
 
+/// A document's size as IAM counts it against its quotas: its characters, without whitespace
+/// ("IAM doesn't count white space when calculating the size of a policy against these
+/// quotas", IAM User Guide, "IAM and AWS STS quotas").
+pub fn iam_size(doc: &Value) -> usize {
+    serde_json::to_string(doc)
+        .expect("a JSON value always serialises")
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .count()
+}
+
+/// IAM's quotas on document sizes (IAM User Guide, "IAM and AWS STS quotas"): a role's trust
+/// policy (2,048 by default, `AssumeRolePolicySizeQuota` in GetAccountSummary, up to 4,096 on
+/// request), a managed policy (6,144), and a role's inline policies together (10,240).
+pub const TRUST_SIZE_DEFAULT: usize = 2048;
+pub const MANAGED_POLICY_SIZE: usize = 6144;
+pub const ROLE_INLINE_SIZE: usize = 10240;
+
 /// IAM's longest role or policy description.
 pub const DESCRIPTION_MAX: usize = 1000;
 

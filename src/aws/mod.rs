@@ -280,9 +280,12 @@ fn credential_source(conn: &Connection) -> String {
     let keys = profile_keys(&profile_files(), &profile);
     let has = |k: &str| keys.iter().any(|key| key == k);
     if has("credential_process") {
-        format!("the credential_process of profile {profile}")
+        // aws-config runs the helper with stdin closed and its stderr captured
+        // (aws-config, src/credential_process.rs): a question it asks there is never seen.
+        format!("the credential_process of profile {profile} (it runs without this terminal: a helper that asks on stdin or stderr waits forever; one that opens a browser or asks on /dev/tty works)")
     } else if has("sso_session") || has("sso_start_url") {
-        format!("the SSO login of profile {profile} (finish it in the browser, or run `aws sso login --profile {profile}`)")
+        // The SDK reads the cached SSO token; it never opens a browser itself.
+        format!("the cached SSO login of profile {profile} (if it has expired, press Ctrl-C and run `aws sso login --profile {profile}`)")
     } else if has("role_arn") {
         format!("profile {profile}, which assumes a role")
     } else {

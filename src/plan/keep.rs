@@ -215,6 +215,12 @@ pub(super) struct Kept {
     pub(super) revisions: Vec<Revision>,
 }
 
+/// The user's tags a role made by a stack can hold: IAM's 50 less six of this tool's. The
+/// stack's tags (managed-by, the template's version, the run) pass on to the role ("Stack
+/// tags", CloudFormation User Guide), and the template adds the access, the stack and its
+/// region.
+pub(super) const STACK_MAX_TAGS: usize = 44;
+
 /// What the run asked for, beside the guardrails: what the plan holds against [`Held`].
 pub(super) struct Wanted<'a> {
     pub(super) location: &'a S3Location,
@@ -225,6 +231,8 @@ pub(super) struct Wanted<'a> {
     pub(super) kms_keys: Vec<KmsKeyArn>,
     pub(super) remove_kms_keys: &'a [KmsKeyArn],
     pub(super) guardrails: &'a GuardrailRequest,
+    /// How many tags of the user's it can hold: IAM's 50 less this tool's own.
+    pub(super) max_tags: usize,
     /// `role NAME` or `user NAME`, and the flag that removes it, for a refusal.
     pub(super) who: String,
     pub(super) teardown: String,
@@ -288,14 +296,19 @@ pub(super) fn keep(wanted: Wanted<'_>, held: &Held) -> Result<Kept, Error> {
             Some(_) => {}
         }
     }
-    if tags.len() > Guardrails::MAX_TAGS {
+    if tags.len() > wanted.max_tags {
         return Err(Error::invalid(
             "--tag",
             format!(
-                "would leave {} with {} tags of its own beside the {} it has; IAM allows 50 and this tool sets four: take some off with --remove-tag KEY",
+                "would give {} {} tags of yours; IAM allows 50 on a role, user or policy, and {} of them are this tool's ({}): take some off with --remove-tag KEY",
                 wanted.who,
                 tags.len(),
-                held.tags.len()
+                50 - wanted.max_tags,
+                if wanted.max_tags == STACK_MAX_TAGS {
+                    "a stack passes its own tags on to its role, and its template adds more"
+                } else {
+                    "managed-by, the access, the location and the run"
+                }
             ),
         ));
     }

@@ -117,6 +117,36 @@ pub(super) fn kept_policy_name(
         .unwrap_or_else(|| name.clone())
 }
 
+/// A permissions policy IAM would refuse for its size (`quota`, as IAM counts it), refused
+/// before any change. Only the KMS keys make it grow.
+pub(super) fn check_policy_size(doc: &Value, quota: usize, keys: usize) -> Result<(), Error> {
+    let size = policy::iam_size(doc);
+    if size <= quota {
+        return Ok(());
+    }
+    Err(Error::invalid(
+        "--kms-key",
+        format!(
+            "the permissions policy would be {size} characters with {keys} KMS keys (IAM counts them without whitespace), over IAM's {quota}; grant fewer keys with --remove-kms-key, or use a key per bucket"
+        ),
+    ))
+}
+
+/// The trust policy's size against the account's quota (`AssumeRolePolicySizeQuota`, 2,048
+/// unless raised, at most 4,096; IAM User Guide, "IAM and AWS STS quotas"), before any change.
+pub fn check_trust_size(trust: &Value, quota: usize, clusters: usize) -> Result<(), Error> {
+    let size = policy::iam_size(trust);
+    if size <= quota {
+        return Ok(());
+    }
+    Err(Error::invalid(
+        "--external-id",
+        format!(
+            "the trust policy would be {size} characters for {clusters} clusters (IAM counts them without whitespace), over this account's quota of {quota} (ACLSizePerRole)\n  fix: split the clusters over two roles (a second --role-name for some of them), or ask for a higher \"Role trust policy length\" in Service Quotas (up to 4,096)"
+        ),
+    ))
+}
+
 /// The tags that `current` lacks or holds with another value.
 pub(super) fn missing_tags<'a>(
     wanted: impl Iterator<Item = &'a TagPair>,

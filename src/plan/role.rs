@@ -7,16 +7,17 @@ use serde_json::Value;
 
 use crate::error::Error;
 use crate::facts::{Facts, RoleInfo};
-use crate::inputs::{AccountId, ExternalId, RoleName, StackName, Tier};
+use crate::inputs::{AccountId, ExternalId, Guardrails, RoleName, StackName, Tier};
 use crate::policy;
 
 use super::grant::{Grant, Granting};
-use super::keep::{keep, policy_tag_actions, principal_actions, Held, Wanted};
+use super::keep::{keep, policy_tag_actions, principal_actions, Held, Wanted, STACK_MAX_TAGS};
 use super::stack::{self, stack_actions};
 use super::trust::trust_change;
 use super::{
-    kept_policy_name, managed_policy_arn, policy_action, refuse_what_cannot_work, Action,
-    Documents, Method, PolicyWrite, RoleInputs, RoleState, TrustChange, Who, ACCOUNT_PLACEHOLDER,
+    check_policy_size, kept_policy_name, managed_policy_arn, policy_action,
+    refuse_what_cannot_work, Action, Documents, Method, PolicyWrite, RoleInputs, RoleState,
+    TrustChange, Who, ACCOUNT_PLACEHOLDER,
 };
 
 /// The role setup, fully worked out.
@@ -102,6 +103,10 @@ pub fn role(
             kms_keys: facts.kms_keys(&inputs.kms_keys),
             remove_kms_keys: &inputs.remove_kms_keys,
             guardrails: &inputs.guardrails,
+            max_tags: match method {
+                Method::Iam => Guardrails::MAX_TAGS,
+                Method::Cloudformation => STACK_MAX_TAGS,
+            },
             who: format!("role {}", inputs.role_name),
             teardown: format!("serverless-s3-setup teardown {flag}"),
         },
@@ -142,6 +147,11 @@ pub fn role(
         &kms_keys,
         inputs.tier.reads_bucket_location(),
     );
+    let quota = match method {
+        Method::Iam => policy::MANAGED_POLICY_SIZE,
+        Method::Cloudformation => policy::ROLE_INLINE_SIZE,
+    };
+    check_policy_size(&permissions, quota, kms_keys.len())?;
     let account = facts
         .account
         .as_ref()

@@ -111,7 +111,13 @@ pub(super) fn stack_actions(
                 status: s.status.clone(),
             }])
         }
-        Some(s) if matches!(s.status.as_str(), "UPDATE_ROLLBACK_FAILED" | "IMPORT_ROLLBACK_FAILED") => {
+        // ContinueUpdateRollback serves UPDATE_ROLLBACK_FAILED only (CloudFormation API
+        // Reference, ContinueUpdateRollback); an import this tool never starts has its own way.
+        Some(s) if s.status == "IMPORT_ROLLBACK_FAILED" => Err(Error::Stack(format!(
+            "stack {name} is IMPORT_ROLLBACK_FAILED: a resource import, started outside this tool, could not be rolled back{}\n  fix: find the resource that failed (`aws cloudformation describe-stack-events --stack-name {name}`), set it right by hand, then roll the stack back from the CloudFormation console (or delete it with `aws cloudformation delete-stack --stack-name {name}`, which removes its role) and run this again",
+            reason(s)
+        ))),
+        Some(s) if s.status == "UPDATE_ROLLBACK_FAILED" => {
             Err(Error::Stack(format!(
                 "stack {name} is {}: CloudFormation could not roll an update back, so the role may be half-changed{}\n  fix: aws cloudformation continue-update-rollback --stack-name {name} (add --resources-to-skip for a resource that cannot roll back), then run this again",
                 s.status,

@@ -13,8 +13,8 @@ use crate::policy;
 use super::grant::{Grant, Granting};
 use super::keep::{keep, policy_tag_actions, principal_actions, Held, Wanted};
 use super::{
-    kept_policy_name, managed_policy_arn, policy_action, Action, Chosen, PolicyWrite, Who,
-    ACCOUNT_PLACEHOLDER,
+    check_policy_size, kept_policy_name, managed_policy_arn, policy_action, Action, Chosen,
+    PolicyWrite, Who, ACCOUNT_PLACEHOLDER,
 };
 
 /// Everything an access-key setup needs from the user, validated.
@@ -87,6 +87,7 @@ pub fn user(inputs: &UserInputs, facts: &Facts, state: &UserState) -> Result<Use
             kms_keys: facts.kms_keys(&inputs.kms_keys),
             remove_kms_keys: &inputs.remove_kms_keys,
             guardrails: &inputs.guardrails,
+            max_tags: crate::inputs::Guardrails::MAX_TAGS,
             who: format!("user {}", inputs.user_name),
             teardown: format!(
                 "serverless-s3-setup teardown --user-name {}",
@@ -109,6 +110,7 @@ pub fn user(inputs: &UserInputs, facts: &Facts, state: &UserState) -> Result<Use
     // lists s3:GetBucketLocation for an IAM user's access key).
     let permissions =
         policy::permissions(partition, &inputs.location, inputs.access, &kms_keys, true);
+    check_policy_size(&permissions, policy::MANAGED_POLICY_SIZE, kms_keys.len())?;
     let account = facts
         .account
         .as_ref()

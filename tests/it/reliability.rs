@@ -558,6 +558,11 @@ async fn a_slow_credential_helper_is_waited_for_and_named() {
         stderr.contains("Waiting for AWS credentials from the credential_process of profile slow"),
         "{stderr}"
     );
+    // The helper runs without the terminal: the wait line says which helpers can ask.
+    assert!(
+        stderr.contains("opens a browser or asks on /dev/tty"),
+        "{stderr}"
+    );
     let signed = proxy.authorizations();
     assert!(
         !signed.is_empty()

@@ -456,3 +456,74 @@ async fn the_callers_own_account_as_tidbs_exits_2_before_any_write() {
     assert_eq!(writes(&proxy), Vec::<String>::new());
     assert!(aws.role_names().await.iter().all(|r| !r.contains(&bucket)));
 }
+
+/// A trust policy past the account's quota is refused before any write, and the quota is the
+/// account's own: read from GetAccountSummary (here scripted as raised to 4,096, which moto
+/// cannot be told), only when the trust outgrows IAM's default.
+#[tokio::test]
+async fn a_trust_past_the_accounts_quota_exits_2_before_any_write() {
+    let moto = moto();
+    let aws = aws(&moto.url()).await;
+    let bucket = unique("bigtrust");
+    aws.create_bucket(&bucket).await;
+    let uri = format!("s3://{bucket}/d/");
+    // A role that 39 clusters use already (their IDs written straight into its trust), and
+    // the fortieth.
+    let ids: Vec<String> = (0..40)
+        .map(|i| format!("{i:02}{}", "x".repeat(48)))
+        .collect();
+    let (code, made, stderr) = run(
+        &moto.url(),
+        &RoleArgs::new("iam", &uri)
+            .external_ids(&[&ids[0]])
+            .yes()
+            .build(),
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let name = made["role_name"].as_str().unwrap();
+    let trust = serde_json::json!({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow",
+        "Principal": {"AWS": format!("arn:aws:iam::{TIDB_ACCOUNT}:root")},
+        "Action": "sts:AssumeRole",
+        "Condition": {"StringEquals": {"sts:ExternalId": ids[..39]}}
+    }]});
+    aws.iam
+        .update_assume_role_policy()
+        .role_name(name)
+        .policy_document(trust.to_string())
+        .send()
+        .await
+        .unwrap();
+    let args = RoleArgs::new("iam", &uri)
+        .external_ids(&[&ids[39]])
+        .yes()
+        .build();
+
+    let proxy = Proxy::start(moto.port);
+    let (code, _, stderr) = run(&proxy.url(), &args);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("--external-id") && stderr.contains("over this account's quota of 2048"),
+        "{stderr}"
+    );
+    assert!(proxy.seen().iter().any(|a| a == "GetAccountSummary"));
+    assert_eq!(writes(&proxy), Vec::<String>::new());
+
+    let raised = Proxy::start(moto.port);
+    raised.fail_action(
+        "GetAccountSummary",
+        Fault::Respond(
+            "<GetAccountSummaryResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\"><GetAccountSummaryResult><SummaryMap><entry><key>AssumeRolePolicySizeQuota</key><value>4096</value></entry></SummaryMap></GetAccountSummaryResult><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></GetAccountSummaryResponse>",
+        ),
+    );
+    let (code, out, stderr) = run(&raised.url(), &args);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(out["external_ids"].as_array().map(Vec::len), Some(40));
+
+    // One cluster: nothing to count, no GetAccountSummary.
+    let small = Proxy::start(moto.port);
+    let other = format!("s3://{bucket}/e/");
+    let (code, _, stderr) = run(&small.url(), &RoleArgs::new("iam", &other).yes().build());
+    assert_eq!(code, 0, "{stderr}");
+    assert!(!small.seen().iter().any(|a| a == "GetAccountSummary"));
+}

@@ -21,8 +21,9 @@ pub use policies::{
     policy_document, policy_versions,
 };
 pub use read::{
-    attached_group_policies, attached_policies, inline_documents, inline_policies, inline_policy,
-    inline_policy_names, managed_documents, simulate, PrincipalKind, Sample, Simulated,
+    account_quota, attached_group_policies, attached_policies, inline_documents, inline_policies,
+    inline_policy, inline_policy_names, managed_documents, simulate, PrincipalKind, Sample,
+    Simulated,
 };
 pub use role::{
     attach_role_policy, attached_role_policies, create_role, delete_role, delete_role_boundary,

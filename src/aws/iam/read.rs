@@ -222,3 +222,18 @@ pub async fn simulate(
     }
     Some(results)
 }
+
+/// One of the account's IAM quotas, from GetAccountSummary's SummaryMap
+/// (`AssumeRolePolicySizeQuota`, …); `None` when IAM does not say.
+pub async fn account_quota(client: &Client, key: &str) -> Result<Option<usize>, AwsError> {
+    let out = send(
+        "iam:GetAccountSummary",
+        key,
+        client.get_account_summary().send(),
+    )
+    .await?;
+    Ok(out
+        .summary_map()
+        .and_then(|map| map.iter().find(|(k, _)| k.as_str() == key).map(|(_, v)| *v))
+        .and_then(|v| usize::try_from(v).ok()))
+}

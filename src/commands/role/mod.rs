@@ -88,6 +88,7 @@ pub async fn run(
             })
             .await?;
         let plan = plan::role(method, &inputs, &facts, &state)?;
+        check_trust_size(clients.as_ref(), &plan).await?;
         if ctx.dry_run {
             return Ok(RoleReport::dry_run(plan));
         }
@@ -206,6 +207,23 @@ pub async fn run(
         Ok(RoleReport::Done(Box::new(outcome)))
     }
     .await
+}
+
+/// Refuses, before any change, a trust policy past the account's quota. A trust within
+/// IAM's default quota asks nothing; a bigger one reads the account's own (it can be raised).
+async fn check_trust_size(clients: Option<&Clients>, plan: &RolePlan) -> Result<(), Error> {
+    if crate::policy::iam_size(&plan.trust_policy) <= crate::policy::TRUST_SIZE_DEFAULT {
+        return Ok(());
+    }
+    let quota = match clients {
+        Some(c) => iam::account_quota(&c.iam, "AssumeRolePolicySizeQuota").await?,
+        None => None,
+    };
+    plan::check_trust_size(
+        &plan.trust_policy,
+        quota.unwrap_or(crate::policy::TRUST_SIZE_DEFAULT),
+        plan.trust_change.external_ids.len(),
+    )
 }
 
 /// What was applied: a stack, or IAM's changes with the policy versions they wrote.

@@ -390,3 +390,93 @@ fn a_role_tells_its_location_by_tag_or_by_description() {
     };
     assert_eq!(serves(silent.principal(), &location), None);
 }
+
+/// IAM's limits, counted as IAM counts them, refused before any change: the trust policy's
+/// size (about 35 clusters of TiDB Cloud's 50-character external IDs fit the default 2,048),
+/// the tags per method, and a managed policy's 6,144 characters.
+#[test]
+fn what_iam_would_refuse_for_its_size_is_refused_first() {
+    let ids: Vec<ExternalId> = (0..40)
+        .map(|i| format!("{i:02}{}", "x".repeat(48)).parse().unwrap())
+        .collect();
+    let trust = policy::trust(Partition::Aws, &"380838443567".parse().unwrap(), &ids);
+    let size = policy::iam_size(&trust);
+    assert!(size > 2048 && size < 4096, "{size}");
+    let err = check_trust_size(&trust, 2048, ids.len()).unwrap_err();
+    assert_eq!(err.exit_code(), 2);
+    let text = err.to_string();
+    assert!(
+        text.starts_with("--external-id: ")
+            && text.contains(&size.to_string())
+            && text.contains("40 clusters"),
+        "{text}"
+    );
+    assert!(text.contains("split the clusters over two roles"), "{text}");
+    assert!(
+        check_trust_size(&trust, 4096, ids.len()).is_ok(),
+        "a raised quota fits"
+    );
+    let fits: Vec<ExternalId> = ids[..30].to_vec();
+    let trust = policy::trust(Partition::Aws, &"380838443567".parse().unwrap(), &fits);
+    assert!(check_trust_size(&trust, 2048, fits.len()).is_ok());
+
+    // A stack's role carries six of the tool's tags, an IAM role four.
+    let tags =
+        |n: usize| -> Vec<TagPair> { (0..n).map(|i| format!("k{i}=v").parse().unwrap()).collect() };
+    let mut stacked = super::stack::stack_inputs();
+    stacked.guardrails.tags = tags(45);
+    let err = role(
+        Method::Cloudformation,
+        &stacked,
+        &facts(),
+        &RoleState::default(),
+    )
+    .unwrap_err();
+    assert!(err.to_string().starts_with("--tag: "), "{err}");
+    stacked.guardrails.tags = tags(44);
+    assert!(role(
+        Method::Cloudformation,
+        &stacked,
+        &facts(),
+        &RoleState::default()
+    )
+    .is_ok());
+    let mut direct = inputs();
+    direct.guardrails.tags = tags(46);
+    assert!(role(Method::Iam, &direct, &facts(), &RoleState::default()).is_ok());
+    // Tags it has count too: 40 kept and 7 new are too many.
+    let mut state = guarded();
+    state
+        .role
+        .as_mut()
+        .unwrap()
+        .tags
+        .extend((0..40).map(|i| (format!("old{i}"), "v".to_string())));
+    direct.guardrails.tags = tags(7);
+    let err = role(Method::Iam, &direct, &facts(), &state).unwrap_err();
+    assert!(err.to_string().contains("--remove-tag"), "{err}");
+
+    // Each KMS key adds its ARN: past 6,144 characters the managed policy is refused.
+    let mut keyed = inputs();
+    keyed.kms_keys = (0..90)
+        .map(|i| {
+            format!("arn:aws:kms:us-east-1:123456789012:key/{i:08}-0000-0000-0000-000000000000")
+                .parse()
+                .unwrap()
+        })
+        .collect();
+    let err = role(Method::Iam, &keyed, &facts(), &RoleState::default()).unwrap_err();
+    assert!(
+        err.to_string().starts_with("--kms-key: ") && err.to_string().contains("6144"),
+        "{err}"
+    );
+    // A stack's inline policy may be bigger (10,240 for a role's inline policies).
+    keyed.stack_name = Some("s1".parse().unwrap());
+    assert!(role(
+        Method::Cloudformation,
+        &keyed,
+        &facts(),
+        &RoleState::default()
+    )
+    .is_ok());
+}
