@@ -423,7 +423,7 @@ fn what_iam_would_refuse_for_its_size_is_refused_first() {
     // A stack's role carries six of the tool's tags, an IAM role four.
     let tags =
         |n: usize| -> Vec<TagPair> { (0..n).map(|i| format!("k{i}=v").parse().unwrap()).collect() };
-    let mut stacked = super::stack::stack_inputs();
+    let mut stacked = stack_inputs();
     stacked.guardrails.tags = tags(45);
     let err = role(
         Method::Cloudformation,
