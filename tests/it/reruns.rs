@@ -527,3 +527,48 @@ async fn a_trust_past_the_accounts_quota_exits_2_before_any_write() {
     assert_eq!(code, 0, "{stderr}");
     assert!(!small.seen().iter().any(|a| a == "GetAccountSummary"));
 }
+
+/// IAM carries a change to every region after a moment, and TiDB Cloud tries the role at once:
+/// a run that wrote the role says when, and what to do if TiDB Cloud cannot assume it yet; a
+/// run that changed nothing says neither.
+#[tokio::test]
+async fn a_written_role_says_when_and_to_wait_a_moment() {
+    let moto = moto();
+    let aws = aws(&moto.url()).await;
+    let bucket = unique("written");
+    aws.create_bucket(&bucket).await;
+    let uri = format!("s3://{bucket}/d/");
+    let args = RoleArgs::new("iam", &uri).yes().build();
+    let (code, out, stderr) = run(&moto.url(), &args);
+    assert_eq!(code, 0, "{stderr}");
+    let at = out["written_at"].as_str().unwrap();
+    assert!(at.ends_with('Z') && at.len() == 20, "{at}");
+    // In text, the next steps say it, after a change (a second cluster here) and not after
+    // a run that changed nothing.
+    let text = |args: Vec<String>| {
+        let out = bin(&moto.url()).args(args).output().unwrap();
+        assert!(out.status.success(), "{}", texts(&out).1);
+        texts(&out).1
+    };
+    let second = text(
+        RoleArgs::new("iam", &uri)
+            .external_ids(&["second-id"])
+            .yes()
+            .build(),
+    );
+    assert!(
+        second.contains("The role was written at ")
+            && second.contains("Cannot assume the provided role"),
+        "{second}"
+    );
+    let again = text(
+        RoleArgs::new("iam", &uri)
+            .external_ids(&["second-id"])
+            .yes()
+            .build(),
+    );
+    assert!(!again.contains("The role was written"), "{again}");
+    let (code, unchanged, stderr) = run(&moto.url(), &args);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(unchanged.get("written_at").is_none(), "{unchanged}");
+}

@@ -48,6 +48,10 @@ pub struct RoleOutcome {
     /// Who lost access to the role in this run.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub losing_access: Vec<String>,
+    /// When this run wrote the role (UTC, RFC 3339), when it changed anything: IAM takes a
+    /// moment to carry a change to every region, so TiDB Cloud may not see it at once.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub written_at: Option<String>,
     #[serde(flatten)]
     pub granted: Granted,
 }
@@ -151,6 +155,7 @@ pub async fn run(
             } else {
                 Vec::new()
             },
+            written_at: changed.then(now_rfc3339),
             granted: Granted::of(&plan.grant, plan.tier, changed, plan.lines()),
         };
         let next_command = crate::handoff::ticloud(
@@ -207,6 +212,16 @@ pub async fn run(
         Ok(RoleReport::Done(Box::new(outcome)))
     }
     .await
+}
+
+/// Now, in UTC, to the second, as RFC 3339.
+fn now_rfc3339() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    aws_smithy_types::DateTime::from_secs(secs as i64)
+        .fmt(aws_smithy_types::date_time::Format::DateTime)
+        .unwrap_or_default()
 }
 
 /// Refuses, before any change, a trust policy past the account's quota. A trust within

@@ -36,6 +36,7 @@ fn the_ci_command_repeats_every_choice_and_quotes_what_needs_it() {
         stack_id: None,
         external_ids: vec![],
         losing_access: vec![],
+        written_at: None,
         granted: Granted {
             policy_name: "r-policy".parse().unwrap(),
             bucket: "bkt1".into(),

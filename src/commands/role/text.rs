@@ -143,6 +143,14 @@ fn next_steps(ctx: &Context, report: &RoleReport) {
             outcome.role_arn
         ))
     }
+    // IAM's control plane carries a change to every region's data plane after a delay
+    // ("Resilience in AWS IAM", IAM User Guide), and TiDB Cloud tries the role as soon as its
+    // console's Next is clicked (pingcap/docs, troubleshoot-import-access-denied-error.md).
+    if let Some(at) = &outcome.written_at {
+        ctx.ui.info(format!(
+            "The role was written at {at}. IAM takes a moment to reach every region (usually seconds, at times a minute): if TiDB Cloud says \"Cannot assume the provided role\", wait a minute and try again."
+        ));
+    }
     if !outcome.granted.next_command.is_empty() {
         ctx.ui.info(format!(
             "Or with the TiDB Cloud CLI:\n  {}",
