@@ -273,7 +273,7 @@ pub fn glob(pattern: &str, text: &str) -> bool {
     let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
     let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
     while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+        if pi < p.len() && (p[pi] == '?' || same_char(p[pi], t[ti])) {
             pi += 1;
             ti += 1;
         } else if pi < p.len() && p[pi] == '*' {
@@ -289,6 +289,20 @@ pub fn glob(pattern: &str, text: &str) -> bool {
         }
     }
     p[pi..].iter().all(|c| *c == '*')
+}
+
+/// A `*` and a `?` that a policy spells `${*}` and `${?}`: literal characters, not wildcards
+/// (IAM User Guide, "IAM policy elements: Variables and tags", special characters). They stand
+/// in a pattern as these private-use characters, which no ARN holds, so that the matchers take
+/// them for the one character they are.
+pub const LITERAL_STAR: char = '\u{E000}';
+pub const LITERAL_QUESTION: char = '\u{E001}';
+
+/// Whether a pattern's character stands for the text's: itself, or a literal `*` or `?`.
+pub fn same_char(pattern: char, text: char) -> bool {
+    pattern == text
+        || (pattern == LITERAL_STAR && text == '*')
+        || (pattern == LITERAL_QUESTION && text == '?')
 }
 
 #[cfg(test)]

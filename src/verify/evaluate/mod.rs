@@ -8,7 +8,7 @@
 
 use serde_json::Value;
 
-use super::condition::{glob, Context, Known, Outcome};
+use super::condition::{glob, Context, Known, Outcome, LITERAL_QUESTION, LITERAL_STAR};
 
 /// What the documents decide for one action on one resource pattern.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -346,7 +346,9 @@ fn substituted(s: &Statement, context: Option<&Context>) -> (Match, Outcome) {
                 None => (inner.trim(), None),
             };
             match key {
-                "*" | "?" | "$" => out.push_str(key),
+                "*" => out.push(LITERAL_STAR),
+                "?" => out.push(LITERAL_QUESTION),
+                "$" => out.push('$'),
                 key => match (ctx.get(key), default) {
                     (Known::Values(v), _) if v.len() == 1 => out.push_str(&v[0]),
                     (Known::Absent, Some(d)) => out.push_str(d),

@@ -182,6 +182,22 @@ fn policy_variables_are_substituted_for_the_principal() {
         Status::Fail,
         "a Deny with a variable applies"
     );
+    // `${*}` is a literal `*` (IAM User Guide, "IAM policy elements: Variables and tags"):
+    // `bkt1/dir/${*}*` grants only keys that begin with a `*`, not the directory.
+    let star = |resource: &str| {
+        let mut ev = good(Access::Import);
+        ev.policies = vec![(
+            "p".into(),
+            json!({"Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Action": ["s3:GetObject", "s3:GetObjectVersion"], "Resource": resource},
+                {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::bkt1"}]}),
+        )];
+        status(&checks(&role(), &e, &ev, "x"), "permissions")
+    };
+    assert_eq!(star("arn:aws:s3:::bkt1/dir/${*}*"), Status::Fail);
+    assert_eq!(star("arn:aws:s3:::bkt1/dir/${?}*"), Status::Fail);
+    assert_eq!(star("arn:aws:s3:::bkt1/dir/*"), Status::Pass);
+    assert_eq!(star("arn:aws:s3:::bkt1/d${$}ir/*"), Status::Fail);
     // A role session has no aws:username: such a grant matches nothing for it.
     let mut ev = good(Access::Import);
     ev.policies = vec![(
