@@ -13,7 +13,7 @@ use crate::aws::Clients;
 use crate::error::Error;
 use crate::facts::Caller;
 use crate::find::FoundUser;
-use crate::inputs::{Access, IamPath, KmsKeyArn, PolicyName, SecretPath, Tier, UserName};
+use crate::inputs::{Access, KmsKeyArn, PolicyName, SecretPath, Tier, UserName};
 use crate::output::{render_policy_plan, Render};
 use crate::plan::{self, UserInputs, UserPlan, UserState};
 use crate::prompt::Prompter;
@@ -173,13 +173,12 @@ async fn gather(
     } else {
         iam::get_user(&clients.iam, user_name).await?
     };
-    // The policy sits at the path given, or else where the user is.
-    let path = match (&inputs.guardrails.path, &user) {
-        (Some(path), _) => path.clone(),
-        (None, Some(u)) => IamPath::of_arn(&u.arn).unwrap_or_default(),
-        (None, None) => IamPath::default(),
-    };
-    let arn = super::policy_arn(&caller, &path, &inputs.policy_name);
+    let arn = super::policy_arn(
+        &caller,
+        inputs.guardrails.path.as_ref(),
+        user.as_ref().map(|u| u.arn.as_str()),
+        &inputs.policy_name,
+    );
     let exists = user.is_some();
     let (policy, attached, keys) = tokio::join!(
         super::read_policy(clients, &arn),

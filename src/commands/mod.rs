@@ -295,9 +295,20 @@ pub(crate) async fn kept_policy(
     })
 }
 
-/// Where the managed policy of this name, at this path, is in the caller's account.
-pub(crate) fn policy_arn(caller: &Caller, path: &IamPath, name: &PolicyName) -> String {
-    crate::plan::policy_arn(caller.partition, caller.account.as_str(), path, name)
+/// Where the managed policy of this name is in the caller's account: at the path given, else
+/// where its role or user is (`held`, that one's ARN), else at `/`.
+pub(crate) fn policy_arn(
+    caller: &Caller,
+    given: Option<&IamPath>,
+    held: Option<&str>,
+    name: &PolicyName,
+) -> String {
+    let path = match (given, held) {
+        (Some(path), _) => path.clone(),
+        (None, Some(arn)) => IamPath::of_arn(arn).unwrap_or_default(),
+        (None, None) => IamPath::default(),
+    };
+    crate::plan::policy_arn(caller.partition, caller.account.as_str(), &path, name)
 }
 
 /// Undoes what the journal holds after `err`, and folds the outcome into the error the user sees.

@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::error::Error;
-use crate::facts::{PrincipalInfo, StackInfo};
+use crate::facts::{PolicyInfo, PrincipalInfo, StackInfo};
 use crate::inputs::{
     is_own_key, location_tag, Access, GuardrailRequest, Guardrails, IamPath, KmsKeyArn, PolicyArn,
     S3Location, TagPair, Tier,
@@ -15,7 +15,6 @@ use crate::inputs::{
 
 use super::stack::list_parameter;
 use super::{missing_tags, Action, PolicyWrite, Who};
-use crate::facts::PolicyInfo;
 
 /// Something the role or user has that this run takes away or replaces: shown in the plan as
 /// `FIELD: BEFORE → AFTER`, marked `-` when it takes something away.

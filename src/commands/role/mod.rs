@@ -9,7 +9,7 @@ use crate::aws::Clients;
 use crate::error::Error;
 use crate::facts::Caller;
 use crate::find::FoundRole;
-use crate::inputs::{AccountId, ExternalId, IamPath, RoleName, StackName, Timeout};
+use crate::inputs::{AccountId, ExternalId, RoleName, StackName, Timeout};
 use crate::output::render_role_plan;
 use crate::plan::{self, Method, RoleInputs, RolePlan, RoleState};
 use crate::prompt::Prompter;
@@ -310,13 +310,12 @@ async fn gather(
     } else {
         iam::get_role(&clients.iam, role_name).await?
     };
-    // The policy sits at the path given, or else where the role is.
-    let path = match (&inputs.guardrails.path, &role) {
-        (Some(path), _) => path.clone(),
-        (None, Some(r)) => IamPath::of_arn(&r.arn).unwrap_or_default(),
-        (None, None) => IamPath::default(),
-    };
-    let arn = super::policy_arn(&caller, &path, &inputs.policy_name);
+    let arn = super::policy_arn(
+        &caller,
+        inputs.guardrails.path.as_ref(),
+        role.as_ref().map(|r| r.arn.as_str()),
+        &inputs.policy_name,
+    );
     let attached = async {
         match &role {
             Some(_) => iam::attached_role_policies(&clients.iam, role_name).await,
