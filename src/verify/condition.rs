@@ -141,6 +141,18 @@ fn one_key(operator: &str, key: &str, wanted: &[String], ctx: &Context) -> Outco
         return Outcome::Unknown(vec![format!("{key} (operator {operator})")]);
     };
     let values = match ctx.get(key) {
+        Known::Unknown if set.is_none() && only_private_sources(key, base, wanted) => {
+            // TiDB Cloud's requests carry its public address in aws:SourceIp, or none at all
+            // through a VPC endpoint (IAM User Guide, "AWS global condition context keys",
+            // aws:SourceIp): never one in a private range. So `IpAddress` on private ranges
+            // never matches (unless `…IfExists` and the key is absent), and `NotIpAddress`
+            // always does.
+            return match (negated, if_exists) {
+                (true, _) => Outcome::Holds,
+                (false, false) => Outcome::Fails,
+                (false, true) => unknown(),
+            };
+        }
         Known::Unknown => return unknown(),
         Known::Absent => {
             return from(if_exists || negated || set == Some("ForAllValues"));
@@ -241,6 +253,27 @@ pub fn epoch_seconds(text: &str) -> Option<i64> {
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     let days = era * 146_097 + doe - 719_468;
     Some(days * 86_400 + h * 3600 + mi * 60 + s)
+}
+
+/// Whether the condition is on `aws:SourceIp` with only private IPv4 ranges (RFC 1918:
+/// 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, or blocks inside them).
+fn only_private_sources(key: &str, base: &str, wanted: &[String]) -> bool {
+    const PRIVATE: [&str; 3] = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"];
+    key.eq_ignore_ascii_case("aws:SourceIp")
+        && matches!(base, "IpAddress" | "NotIpAddress")
+        && !wanted.is_empty()
+        && wanted.iter().all(|w| {
+            let (net, bits) = w.split_once('/').unwrap_or((w, "32"));
+            let Ok(bits) = bits.parse::<u32>() else {
+                return false;
+            };
+            PRIVATE.iter().any(|range| {
+                let inside = range
+                    .split_once('/')
+                    .and_then(|(_, b)| b.parse::<u32>().ok());
+                inside.is_some_and(|b| bits >= b) && in_cidr(range, net)
+            })
+        })
 }
 
 /// Whether `value` is an address inside the CIDR block `wanted` (or equal to an address).
@@ -430,7 +463,7 @@ mod tests {
     #[test]
     fn unknown_keys_are_named_and_blocks_are_anded() {
         assert_eq!(
-            eval(json!({"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}})),
+            eval(json!({"IpAddress": {"aws:SourceIp": "203.0.113.0/24"}})),
             Outcome::Unknown(vec!["aws:SourceIp".into()])
         );
         // A known failure decides, whatever else is unknown.
@@ -451,6 +484,39 @@ mod tests {
             eval(json!({"SomeNewOperator": {"k": "v"}})),
             Outcome::Unknown(_)
         ));
+    }
+
+    /// TiDB Cloud's address is public, or absent through a VPC endpoint: never private.
+    #[test]
+    fn private_source_ranges_are_decided() {
+        let private = json!(["10.0.0.0/8", "192.168.1.0/24", "172.20.0.0/16"]);
+        assert_eq!(
+            eval(json!({"IpAddress": {"aws:SourceIp": private}})),
+            Outcome::Fails,
+            "an Allow on private sources never applies"
+        );
+        assert_eq!(
+            eval(json!({"NotIpAddress": {"aws:SourceIp": private}})),
+            Outcome::Holds,
+            "a Deny outside private sources always applies"
+        );
+        assert_eq!(
+            eval(json!({"NotIpAddressIfExists": {"aws:SourceIp": private}})),
+            Outcome::Holds
+        );
+        // …IfExists holds when the key is absent, which it may be.
+        assert_eq!(
+            eval(json!({"IpAddressIfExists": {"aws:SourceIp": "10.0.0.0/8"}})),
+            Outcome::Unknown(vec!["aws:SourceIp".into()])
+        );
+        // A public range, or one reaching past the private blocks, stays unknown.
+        for wanted in ["203.0.113.0/24", "172.0.0.0/8", "0.0.0.0/0"] {
+            assert_eq!(
+                eval(json!({"NotIpAddress": {"aws:SourceIp": [wanted, "10.0.0.0/8"]}})),
+                Outcome::Unknown(vec!["aws:SourceIp".into()]),
+                "{wanted}"
+            );
+        }
     }
 
     #[test]
