@@ -28,7 +28,7 @@ import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench import CLI_VENV, ROOT, TMP, Moto, env, sh, venvs  # noqa: E402
+from bench import CLI_VENV, ROOT, TMP, Moto, env, sh, timed, venvs  # noqa: E402
 
 TIDB = "380838443567"
 EXT = "rounds-external-id"
@@ -171,23 +171,15 @@ def main():
                                check=True)
             return bucket
 
-        def timed(argv, e, name):
-            start = time.perf_counter()
-            p = subprocess.run(argv, env=e, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-            wall = time.perf_counter() - start
-            if p.returncode != 0:
-                raise SystemExit(f"{name} failed:\n{p.stderr.decode(errors='replace')}")
-            return wall
-
         for name, setup, run, target in flows:
             rounds, added, requests, chains = [], [], [], []
             for _ in range(args.runs):
                 # The same flow straight to moto: the tool's and moto's own time, which the
                 # latency adds to.
-                here = timed(run(bucket_with_setup(setup)), direct, name)
+                here = timed(run(bucket_with_setup(setup)), direct)
                 bucket = bucket_with_setup(setup)
                 proxy.take()
-                wall = timed(run(bucket), slow, name)
+                wall = timed(run(bucket), slow)
                 log = proxy.take()
                 rounds.append(wall / latency)
                 added.append((wall - here) / latency)

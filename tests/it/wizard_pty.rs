@@ -342,32 +342,16 @@ async fn enter_at_a_plan_that_takes_a_guardrail_off_changes_nothing() {
     let aws = aws(&moto.url()).await;
     let bucket = unique("wizguard");
     aws.create_bucket(&bucket).await;
-    let uri = format!("s3://{bucket}/in/");
-    let base = [
-        "role",
-        "--method",
-        "iam",
-        "--uri",
-        &uri,
-        "--access",
-        "import",
-        "--tier",
-        "starter",
-        "--tidb-account-id",
-        TIDB_ACCOUNT,
-        "--external-id",
-        EXTERNAL_ID,
-    ];
+    let base = RoleArgs::new("iam", &format!("s3://{bucket}/in/")).args(&["--tier", "starter"]);
     let out = bin(&moto.url())
-        .args(base)
-        .args(["--tag", "cost=42", "--yes"])
+        .args(base.clone().args(&["--tag", "cost=42"]).yes().build())
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", texts(&out).1);
     let role = format!("tidb-role-import-{bucket}-in");
 
-    let mut args = base.to_vec();
-    args.extend(["--remove-tag", "cost"]);
+    let args = base.args(&["--remove-tag", "cost"]).build();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let mut p = wizard_with(&moto.url(), &args);
     // The plan's `-` line (red, then `tag cost: 42 → (removed)`; rexpect reads bytes, so the
     // arrow is left out of what it looks for).
