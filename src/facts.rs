@@ -256,7 +256,7 @@ impl UserInfo {
 }
 
 /// One of a user's access keys (never its secret, which IAM returns only at creation).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct AccessKeyInfo {
     pub id: String,
     pub status: String,

@@ -3,14 +3,14 @@
 use std::fmt;
 use std::str::FromStr;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{invalid, quoted, Access, IamPath, Invalid, PolicyArn, S3Location};
 
 /// A tag to put on the role or user and its policy, `KEY=VALUE`. IAM's rules: a key of 1 to
 /// 128 and a value of 0 to 256 letters, digits, spaces and `_ . : / = + - @`, and no key
 /// beginning with `aws:` (IAM User Guide, "Tag naming rules").
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct TagPair {
     pub key: String,
     pub value: String,
@@ -95,20 +95,28 @@ pub fn is_own_key(key: &str) -> bool {
 
 /// The guardrails a role or user holds after this run: its permissions boundary, its path
 /// and its tags, as the plan works them out from what was given and what it holds already.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Guardrails {
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub permissions_boundary: Option<PolicyArn>,
     pub path: IamPath,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<TagPair>,
     /// Tags this tool records on what it makes, beside `managed-by`: the access it was made
     /// for ([`ACCESS_TAG`]), so that `verify` never proposes more, and the location
     /// ([`LOCATION_TAG`]), so that a later run never points it elsewhere unasked.
-    #[serde(skip)]
+    #[serde(
+        rename = "recorded_tags",
+        default,
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub recorded: Vec<TagPair>,
     /// Tag keys this run takes off (`--remove-tag`), from the role or user and its policy.
-    #[serde(skip)]
+    #[serde(
+        rename = "removed_tags",
+        default,
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub removed: Vec<String>,
 }
 
@@ -178,13 +186,62 @@ impl Guardrails {
 /// a path and tags to set (`--permissions-boundary`, `--path`, `--tag`), and what to take off
 /// (`--no-permissions-boundary`, `--remove-tag`). What is not given stays as the role or user
 /// has it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "GivenGuardrails", try_from = "GivenGuardrails")]
 pub struct GuardrailRequest {
     pub permissions_boundary: Option<PolicyArn>,
     pub no_permissions_boundary: bool,
     pub path: Option<IamPath>,
     pub tags: Vec<TagPair>,
     pub remove_tags: Vec<TagKey>,
+}
+
+/// [`GuardrailRequest`] as a file holds it: each tag as `--tag` takes it (`KEY=VALUE`), so
+/// that it is read through the same checks as the flags.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GivenGuardrails {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    permissions_boundary: Option<PolicyArn>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    no_permissions_boundary: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    path: Option<IamPath>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    tags: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    remove_tags: Vec<TagKey>,
+}
+
+impl From<GuardrailRequest> for GivenGuardrails {
+    fn from(g: GuardrailRequest) -> Self {
+        GivenGuardrails {
+            permissions_boundary: g.permissions_boundary,
+            no_permissions_boundary: g.no_permissions_boundary,
+            path: g.path,
+            tags: g.tags.iter().map(TagPair::to_string).collect(),
+            remove_tags: g.remove_tags,
+        }
+    }
+}
+
+impl TryFrom<GivenGuardrails> for GuardrailRequest {
+    type Error = String;
+    fn try_from(g: GivenGuardrails) -> Result<Self, String> {
+        let tags = g
+            .tags
+            .iter()
+            .map(|t| t.parse::<TagPair>().map_err(|e| format!("tag {e}")))
+            .collect::<Result<Vec<_>, _>>()?;
+        GuardrailRequest::new(
+            g.permissions_boundary,
+            g.no_permissions_boundary,
+            g.path,
+            tags,
+            g.remove_tags,
+        )
+        .map_err(|(flag, e)| format!("{flag} {e}"))
+    }
 }
 
 impl GuardrailRequest {

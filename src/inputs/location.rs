@@ -3,13 +3,13 @@
 use std::fmt;
 use std::str::FromStr;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{invalid, quoted, Invalid};
 
 /// What an S3 URI names. The TiDB Cloud console's File URI may name a folder, one file or a
 /// wildcard pattern of files; its Folder URI names a folder.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Named {
     Folder,
@@ -18,7 +18,7 @@ pub enum Named {
 }
 
 /// How [`Named`] was decided.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Basis {
     /// The URI settles it: a trailing `/`, the bucket's root, or a wildcard.
@@ -34,7 +34,8 @@ pub enum Basis {
 /// gave: `s3://bucket`, `s3://bucket/dir/`, a file `s3://bucket/dir/file.csv` or a pattern
 /// `s3://bucket/dir/sales.*.csv`. A file or a pattern is served by access to its directory,
 /// which also covers a later re-import of the same folder.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(into = "GivenLocation", try_from = "GivenLocation")]
 pub struct S3Location {
     bucket: String,
     /// The directory granted, without leading or trailing `/`; empty for the bucket's root.
@@ -43,6 +44,50 @@ pub struct S3Location {
     leaf: Option<String>,
     named: Named,
     basis: Basis,
+}
+
+/// [`S3Location`] as a file holds it: the URI as given, and what it was found to name (a file
+/// or a folder, which the URI alone may not tell). Read through the same parser as `--uri`.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GivenLocation {
+    uri: String,
+    named: Named,
+    /// How that was decided.
+    basis: Basis,
+}
+
+impl From<S3Location> for GivenLocation {
+    fn from(l: S3Location) -> Self {
+        GivenLocation {
+            uri: l.given(),
+            named: l.named,
+            basis: l.basis,
+        }
+    }
+}
+
+impl TryFrom<GivenLocation> for S3Location {
+    type Error = String;
+    fn try_from(g: GivenLocation) -> Result<Self, String> {
+        let parsed: S3Location = g
+            .uri
+            .parse()
+            .map_err(|e: Invalid| format!("uri {} {e}", quoted(&g.uri)))?;
+        let read = match g.basis {
+            Basis::Listed => parsed.settled(g.named == Named::File, g.named == Named::Folder),
+            _ => parsed,
+        };
+        if (read.named, read.basis) != (g.named, g.basis) {
+            return Err(format!(
+                "uri {} cannot name a {:?} found by {:?}",
+                quoted(&g.uri),
+                g.named,
+                g.basis
+            ));
+        }
+        Ok(read)
+    }
 }
 
 impl S3Location {

@@ -6,7 +6,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 mod arn;
 mod guardrails;
@@ -36,6 +36,26 @@ impl fmt::Display for Invalid {
     }
 }
 
+/// Reads each type from the string it is written as, through the same parser as a flag, so a
+/// value read from a file (a saved plan) holds only what a flag could: the rule it breaks
+/// names the value.
+macro_rules! deserialize_by_parsing {
+    ($($name:ty),* $(,)?) => {$(
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = String::deserialize(d)?;
+                s.parse()
+                    .map_err(|e: Invalid| serde::de::Error::custom(format!("{} {e}", quoted(&s))))
+            }
+        }
+    )*};
+}
+
+deserialize_by_parsing!(
+    ClusterId, AccountId, ExternalId, Region, TagKey, RoleName, UserName, PolicyName, StackName,
+    KmsKeyArn, IamPath, PolicyArn,
+);
+
 fn invalid<T>(msg: impl Into<String>) -> Result<T, Invalid> {
     Err(Invalid(msg.into()))
 }
@@ -46,7 +66,7 @@ pub fn quoted(value: &str) -> String {
 }
 
 /// Which way data moves between TiDB Cloud and the bucket.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Access {
     Import,
@@ -105,7 +125,7 @@ impl FromStr for Access {
 /// | --- | --- | --- | --- |
 /// | starter, essential, premium | yes | yes | `s3:ListBucket` |
 /// | dedicated | yes | no | `s3:ListBucket`, `s3:GetBucketLocation` |
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Tier {
     #[default]
@@ -327,7 +347,7 @@ fn is_region(s: &str) -> bool {
 }
 
 /// The AWS partition of an ARN: `aws`, `aws-cn` or `aws-us-gov`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Partition {
     #[serde(rename = "aws")]
     Aws,

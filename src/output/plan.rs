@@ -56,7 +56,7 @@ pub fn render_role_plan(ui: &Ui, plan: &RolePlan) -> String {
     summary.extend(revision_lines(ui, &plan.grant.revisions));
     let actions = plan.lines();
     let drift = plan.grant.actions.iter().find_map(|a| match a {
-        crate::plan::Action::RestoreRole { drift } => Some(drift),
+        crate::plan::Action::RestoreRole { drift, .. } => Some(drift),
         _ => None,
     });
     // Drift has its own diff, against the template; the update diff is for what this run's

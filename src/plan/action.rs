@@ -1,17 +1,18 @@
 //! The plan's changes, each carrying what it writes: the dry run and the `--yes` lines
 //! describe them, the journal records their undo, and `apply::execute` runs them.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::inputs::{Guardrails, PolicyName, RoleName, TagPair, UserName};
+use crate::inputs::{Guardrails, PolicyName, RoleName, StackName, TagPair, UserName};
 
 use super::Drift;
 
 /// Whom a change is for: a role or a user.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "name", rename_all = "lowercase")]
 pub enum Who {
     Role(RoleName),
@@ -49,24 +50,46 @@ impl fmt::Display for Who {
     }
 }
 
-/// A managed policy as the plan writes it. Only its name and ARN go into `-o json`; the
-/// document is the plan's `permissions_policy`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// A managed policy as the plan writes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PolicyWrite {
     pub name: PolicyName,
     pub arn: String,
-    #[serde(skip)]
     pub document: Value,
-    #[serde(skip)]
     pub description: String,
     /// Its path and tags.
-    #[serde(skip)]
     pub guard: Guardrails,
 }
 
-/// One change to make. The IAM changes carry all they write; the stack's changes are carried
-/// out by the stack path, which reads the stack's parameters from the plan.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// A stack as the plan writes it: the template this binary embeds (named by its hash, which
+/// the stack is tagged with), its parameters, and the user's tags, which CloudFormation passes
+/// on to the role it makes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StackSpec {
+    pub stack: StackName,
+    /// Where the stack is: stacks are regional, roles global. `None` when planning offline.
+    pub region: Option<String>,
+    pub parameters: BTreeMap<String, String>,
+    pub tags: Vec<TagPair>,
+    pub template_hash: String,
+}
+
+/// A stack's role as its template makes it, for making it again through IAM.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoleRemake {
+    pub name: RoleName,
+    pub trust: Value,
+    /// The inline policy.
+    pub policy: PolicyName,
+    pub permissions: Value,
+    pub description: String,
+    /// Its path, boundary and tags, the stack's among them.
+    pub guard: Guardrails,
+}
+
+/// One change to make, carrying everything its execution needs: a saved plan is applied from
+/// its actions alone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum Action {
     CreatePolicy(PolicyWrite),
@@ -74,28 +97,21 @@ pub enum Action {
     UpdatePolicy(PolicyWrite),
     CreateRole {
         name: RoleName,
-        #[serde(skip)]
         trust: Value,
-        #[serde(skip)]
         description: String,
         /// Its path, boundary and tags.
-        #[serde(skip)]
         guard: Guardrails,
         /// The principal the trust names (`arn:aws:iam::ACCOUNT:root`), for the fix when IAM
         /// does not know it.
-        #[serde(skip)]
         trusted: String,
     },
     UpdateTrust {
         name: RoleName,
-        #[serde(skip)]
         trust: Value,
-        #[serde(skip)]
         trusted: String,
     },
     CreateUser {
         name: UserName,
-        #[serde(skip)]
         guard: Guardrails,
     },
     AttachPolicy {
@@ -107,16 +123,16 @@ pub enum Action {
         user: UserName,
         /// The user's keys before this run, so that an undo after a lost answer finds the new
         /// one.
-        #[serde(skip)]
         before: Vec<String>,
     },
-    CreateStack,
-    UpdateStack,
+    CreateStack(StackSpec),
+    UpdateStack(StackSpec),
     /// The stack can only be deleted and made again: its first create failed
     /// (`ROLLBACK_COMPLETE`, `ROLLBACK_FAILED`) or it was only ever reviewed
     /// (`REVIEW_IN_PROGRESS`, a change set never executed).
     RecreateStack {
         status: String,
+        stack: StackSpec,
     },
     /// `--permissions-boundary` differs from the role's or user's boundary.
     SetBoundary {
@@ -156,11 +172,14 @@ pub enum Action {
     },
     /// The stack's role was deleted outside CloudFormation, which makes no resource again on
     /// an update. It is made again through IAM, by the name the stack knows it by and as the
-    /// template has it, so the stack holds it again: no window without a stack, no second one.
-    RecreateDeletedRole,
+    /// template has it (its trust, inline policy, description, path, boundary and tags, the
+    /// stack's among them), so the stack holds it again: no window without a stack, no second
+    /// one.
+    RecreateDeletedRole(RoleRemake),
     /// What was changed on the stack's role outside CloudFormation is written back as the
     /// template has it.
     RestoreRole {
+        name: RoleName,
         drift: Vec<Drift>,
     },
 }
@@ -181,9 +200,9 @@ impl Action {
             Action::CreateAccessKey { user, .. } => {
                 format!("create an access key for user {user}")
             }
-            Action::CreateStack => format!("create the stack, which creates {principal}"),
-            Action::UpdateStack => format!("update the stack and {principal}"),
-            Action::RecreateStack { status } => format!(
+            Action::CreateStack(_) => format!("create the stack, which creates {principal}"),
+            Action::UpdateStack(_) => format!("update the stack and {principal}"),
+            Action::RecreateStack { status, .. } => format!(
                 "delete the stack, left in {status} {} (it cannot be updated), and create it again with {principal}",
                 match status.as_str() {
                     "REVIEW_IN_PROGRESS" => "by a change set that was never executed",
@@ -209,10 +228,10 @@ impl Action {
             Action::UpdateDescription { name, description } => {
                 format!("describe role {name} as \"{description}\"")
             }
-            Action::RecreateDeletedRole => format!(
+            Action::RecreateDeletedRole(_) => format!(
                 "create {principal} again, as the stack's template has it: it was deleted outside CloudFormation"
             ),
-            Action::RestoreRole { drift } => format!(
+            Action::RestoreRole { drift, .. } => format!(
                 "restore {} of {principal}, changed outside CloudFormation",
                 drift.iter().map(Drift::describe).collect::<Vec<_>>().join(", ")
             ),

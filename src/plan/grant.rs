@@ -1,7 +1,7 @@
 //! What a role's plan and a user's plan share: where, what, with which policy, and what was
 //! found on the way. Flattened into both, so `-o json` keeps one level of keys.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::facts::Facts;
@@ -9,7 +9,7 @@ use crate::inputs::{Access, AccountId, Guardrails, KmsKeyArn, Partition, PolicyN
 
 use super::{Action, Revision};
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Grant {
     pub bucket: String,
     pub prefix: String,
@@ -21,12 +21,13 @@ pub struct Grant {
     pub policy_name: PolicyName,
     pub kms_keys: Vec<KmsKeyArn>,
     pub permissions_policy: Value,
-    /// The permissions policy as AWS holds it now, for an update's diff.
+    /// The permissions policy as AWS holds it now, for an update's diff (not saved: a saved
+    /// plan shows what it writes).
     #[serde(skip)]
     pub current_permissions: Option<Value>,
     pub actions: Vec<Action>,
     /// What the run takes away from or replaces on what exists (a `-` line each).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub revisions: Vec<Revision>,
     pub detected: Vec<String>,
     pub warnings: Vec<String>,

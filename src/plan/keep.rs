@@ -3,7 +3,7 @@
 //! a run takes away or replaces is a [`Revision`], which the plan shows as a `-` line and a
 //! person confirms (the answer defaults to No).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::Error;
@@ -18,7 +18,7 @@ use super::{missing_tags, Action, PolicyWrite, Who};
 
 /// Something the role or user has that this run takes away or replaces: shown in the plan as
 /// `FIELD: BEFORE → AFTER`, marked `-` when it takes something away.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Revision {
     /// `permissions boundary`, `tag team`, `access`, `directory`, `KMS key`, `tier`.
     pub field: String,

@@ -10,11 +10,12 @@ mod adopt;
 mod grant;
 mod keep;
 mod role;
+pub mod saved;
 mod stack;
 mod trust;
 mod user;
 
-pub use action::{names, Action, PolicyWrite, Who};
+pub use action::{names, Action, PolicyWrite, RoleRemake, StackSpec, Who};
 pub use adopt::{adopt_role, adopt_user, role_candidates, user_candidates, Adopted};
 pub use grant::Grant;
 pub use keep::{serves, Revision};
@@ -23,7 +24,7 @@ pub use stack::{parameters as stack_parameters, Drift};
 pub use trust::{trust_change, TrustChange};
 pub use user::{user, UserInputs, UserPlan, UserState, MAX_KEYS};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::Error;
@@ -35,15 +36,17 @@ use crate::inputs::{
 use crate::policy;
 
 /// How the role is made.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Method {
     Iam,
     Cloudformation,
 }
 
-/// Everything a role setup needs from the user, validated.
-#[derive(Debug, Clone)]
+/// Everything a role setup needs from the user, validated. A saved plan holds it, and reads it
+/// back through the same parsers as the flags.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RoleInputs {
     pub location: S3Location,
     pub access: Access,
@@ -73,7 +76,8 @@ pub struct RoleInputs {
 
 /// Which values of a setup the user chose (by a flag or an answer that differs from the
 /// default). A value not chosen stays as the role or stack has it.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Chosen {
     pub policy_name: bool,
     pub tier: bool,

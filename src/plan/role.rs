@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::Error;
@@ -21,19 +21,19 @@ use super::{
 };
 
 /// The role setup, fully worked out.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RolePlan {
     pub method: Method,
     pub role_name: RoleName,
     pub role_arn: String,
     /// The managed policy's ARN; `None` for a stack, whose role carries an inline policy.
     pub policy_arn: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stack_name: Option<StackName>,
     /// The stack's region, for `--method cloudformation`.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stack_region: Option<String>,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub stack_parameters: BTreeMap<String, String>,
     pub tidb_account_id: AccountId,
     pub external_id: Option<ExternalId>,

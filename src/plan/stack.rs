@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::Error;
@@ -11,7 +11,7 @@ use crate::inputs::{is_own_key, ExternalId, Guardrails, IamPath, KmsKeyArn, Stac
 use crate::{policy, template};
 
 use super::action::list;
-use super::{missing_tags, Action, Documents, RoleInputs, RoleState};
+use super::{missing_tags, Action, Documents, RoleInputs, RoleRemake, RoleState, StackSpec};
 
 /// A property of a stack's role that differs from its template: a change made outside
 /// CloudFormation. CloudFormation updates what its templates change, not what the live
@@ -19,7 +19,7 @@ use super::{missing_tags, Action, Documents, RoleInputs, RoleState};
 /// resource back "so that they agree with their template definition" (CloudFormation User
 /// Guide, "Detect unmanaged configuration changes to stacks and resources with drift
 /// detection"); the run does that through IAM, with the documents the template makes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "property", rename_all = "snake_case")]
 pub enum Drift {
     Trust {
@@ -99,6 +99,13 @@ pub(super) fn stack_actions(
             )));
         }
     }
+    let spec = StackSpec {
+        stack: name.clone(),
+        region: region.map(str::to_string),
+        parameters: parameters.clone(),
+        tags: guard.tags.clone(),
+        template_hash: template::hash(),
+    };
     match &state.stack {
         Some(s) if !s.managed => Err(Error::NotManaged {
             kind: "stack",
@@ -109,6 +116,7 @@ pub(super) fn stack_actions(
         Some(s) if matches!(s.status.as_str(), "ROLLBACK_COMPLETE" | "ROLLBACK_FAILED" | "REVIEW_IN_PROGRESS") => {
             Ok(vec![Action::RecreateStack {
                 status: s.status.clone(),
+                stack: spec,
             }])
         }
         // ContinueUpdateRollback serves UPDATE_ROLLBACK_FAILED only (CloudFormation API
@@ -139,7 +147,7 @@ pub(super) fn stack_actions(
                 == Some(inputs.role_name.as_str());
             let mut actions = Vec::new();
             if its_role && state.role.is_none() {
-                actions.push(Action::RecreateDeletedRole);
+                actions.push(recreate_deleted_role(inputs, guard, documents, &spec));
             }
             let current = same_parameters(&s.parameters, parameters)
                 && s.template_tag.as_deref() == Some(&template::hash())
@@ -147,7 +155,7 @@ pub(super) fn stack_actions(
                 // the template tags the role itself.
                 && same_tags(&guard.tags, &s.tags);
             if !current {
-                actions.push(Action::UpdateStack);
+                actions.push(Action::UpdateStack(spec));
             }
             if let (true, Some(role)) = (its_role, &state.role) {
                 let drift = drift(
@@ -160,7 +168,10 @@ pub(super) fn stack_actions(
                     region,
                 )?;
                 if !drift.is_empty() {
-                    actions.push(Action::RestoreRole { drift });
+                    actions.push(Action::RestoreRole {
+                        name: inputs.role_name.clone(),
+                        drift,
+                    });
                 }
             }
             Ok(actions)
@@ -185,9 +196,47 @@ pub(super) fn stack_actions(
                 "role {} already exists outside any stack (made with --method iam); run with --method iam to bring it up to date, or choose another --role-name",
                 inputs.role_name
             ))),
-            None => Ok(vec![Action::CreateStack]),
+            None => Ok(vec![Action::CreateStack(spec)]),
         },
     }
+}
+
+/// The stack's role, made again through IAM as the template makes it: the trust, the inline
+/// policy, the description, the path, the boundary and the template's tags, the stack and its
+/// region among them (the stack's own tags as well, which CloudFormation passes on to what it
+/// makes).
+fn recreate_deleted_role(
+    inputs: &RoleInputs,
+    guard: &Guardrails,
+    documents: Documents<'_>,
+    spec: &StackSpec,
+) -> Action {
+    let mut guard = guard.clone();
+    let owner = [
+        (template::STACK_TAG, Some(spec.stack.to_string())),
+        (template::STACK_REGION_TAG, spec.region.clone()),
+    ];
+    for (key, value) in owner {
+        if let Some(value) = value {
+            guard.recorded.retain(|t| t.key != key);
+            guard.recorded.push(TagPair {
+                key: key.into(),
+                value,
+            });
+        }
+    }
+    Action::RecreateDeletedRole(RoleRemake {
+        name: inputs.role_name.clone(),
+        trust: documents.trust.clone(),
+        policy: inputs.policy_name.clone(),
+        permissions: documents.permissions.clone(),
+        description: template::role_description(
+            inputs.access,
+            inputs.location.bucket(),
+            inputs.location.prefix(),
+        ),
+        guard,
+    })
 }
 
 /// What the stack's role holds that its template would not. Only the properties whose

@@ -1,6 +1,6 @@
 //! Whom the role trusts: the TiDB Cloud account and the external IDs of its clusters.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
 use crate::inputs::{ExternalId, Partition};
@@ -10,17 +10,17 @@ use super::stack::list_parameter;
 use super::{Method, RoleInputs, RoleState};
 
 /// Which clusters the role trusts after this run, and what changes for each.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TrustChange {
     /// Every external ID the trust will hold.
     pub external_ids: Vec<ExternalId>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub external_ids_added: Vec<ExternalId>,
     /// Who loses access: clusters by external ID, the rest of the project, another account.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub losing_access: Vec<String>,
     /// One line each for the plan.
-    #[serde(skip)]
+    #[serde(rename = "trust_lines", default, skip_serializing_if = "Vec::is_empty")]
     pub lines: Vec<String>,
 }
 

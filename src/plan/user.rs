@@ -1,6 +1,6 @@
 //! The access-key plan: the user, its policy and a new key.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::Error;
@@ -18,7 +18,8 @@ use super::{
 };
 
 /// Everything an access-key setup needs from the user, validated.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct UserInputs {
     pub location: S3Location,
     pub access: Access,
@@ -44,7 +45,7 @@ pub struct UserState {
 }
 
 /// The access-key setup, fully worked out.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct UserPlan {
     pub user_name: UserName,
     pub user_arn: String,

@@ -10,7 +10,7 @@ use crate::aws::iam;
 use crate::aws::Clients;
 use crate::error::{Error, Kind};
 use crate::facts::StackInfo;
-use crate::plan::{Action, RolePlan};
+use crate::plan::{Action, RolePlan, RoleRemake, StackSpec};
 use crate::Context;
 
 /// What applying a stack came to.
@@ -19,7 +19,8 @@ pub(super) struct StackApplied {
     pub(super) stack: StackInfo,
 }
 
-/// Creates, updates or recreates the stack, and waits for it to settle.
+/// Creates, updates or recreates the stack, and waits for it to settle: each as its action
+/// in the plan has it.
 pub(super) async fn apply_stack(
     clients: &Clients,
     plan: &RolePlan,
@@ -34,22 +35,14 @@ pub(super) async fn apply_stack(
         .as_ref()
         .expect("a stack plan names its stack")
         .as_str();
-    let hash = crate::template::hash();
     let mut changed = plan.changes();
     let run = crate::aws::Run::new();
-    let write = cloudformation::StackWrite {
-        name,
-        template: crate::template::TEMPLATE,
-        params: &plan.stack_parameters,
-        template_hash: &hash,
-        extra_tags: &plan.grant.guardrails.tags,
-        run: &run,
-    };
-    let recreate = plan.grant.actions.iter().find_map(|a| match a {
-        Action::RecreateStack { status } => Some(status.clone()),
+    let actions = &plan.grant.actions;
+    let recreate = actions.iter().find_map(|a| match a {
+        Action::RecreateStack { status, stack } => Some((status, stack)),
         _ => None,
     });
-    if let Some(status) = &recreate {
+    if let Some((status, _)) = recreate {
         let step = ctx.ui.step(format!("Deleting stack {name} ({status})"));
         match cloudformation::delete_stack_and_wait(&clients.cfn, name).await {
             Ok(()) => step.done("deleted"),
@@ -59,14 +52,27 @@ pub(super) async fn apply_stack(
             }
         }
     }
-    if plan.grant.actions.contains(&Action::RecreateDeletedRole) {
-        recreate_role(clients, plan, journal, ctx, &run).await?;
+    for action in actions {
+        if let Action::RecreateDeletedRole(remake) = action {
+            recreate_role(clients, remake, journal, ctx, &run).await?;
+        }
     }
-    if plan.grant.actions.contains(&Action::CreateStack) || recreate.is_some() {
+    let create = actions
+        .iter()
+        .find_map(|a| match a {
+            Action::CreateStack(spec) => Some(spec),
+            _ => None,
+        })
+        .or_else(|| recreate.map(|(_, spec)| spec));
+    let update = actions.iter().find_map(|a| match a {
+        Action::UpdateStack(spec) => Some(spec),
+        _ => None,
+    });
+    if let Some(spec) = create {
         let entry = journal.begin(Resource::Stack {
             name: name.to_string(),
         });
-        let created = cloudformation::create_stack(&clients.cfn, write).await;
+        let created = cloudformation::create_stack(&clients.cfn, write(spec, &run)).await;
         journal.settle(entry, &created);
         if let Err(e) = &created {
             if e.kind == Kind::AlreadyExists {
@@ -96,10 +102,10 @@ pub(super) async fn apply_stack(
             journal.release(entry);
         }
         settled(name, &ended)?;
-    } else if plan.grant.actions.contains(&Action::UpdateStack) {
+    } else if let Some(spec) = update {
         // Events up to now belong to earlier operations.
         let since = cloudformation::after_latest_event(&clients.cfn, name).await?;
-        match cloudformation::update_stack(&clients.cfn, write).await? {
+        match cloudformation::update_stack(&clients.cfn, write(spec, &run)).await? {
             cloudformation::Update::NothingToChange => changed = false,
             cloudformation::Update::Started => {
                 let (ended, last) =
@@ -126,9 +132,9 @@ pub(super) async fn apply_stack(
             }
         }
     }
-    for action in &plan.grant.actions {
-        if let Action::RestoreRole { drift } = action {
-            restore(clients, plan.role_name.as_str(), drift, ctx).await?;
+    for action in actions {
+        if let Action::RestoreRole { name, drift } = action {
+            restore(clients, name.as_str(), drift, ctx).await?;
             changed = true;
         }
     }
@@ -145,65 +151,51 @@ pub(super) async fn apply_stack(
     Ok(StackApplied { changed, stack })
 }
 
-/// Makes the stack's role again through IAM, as its template has it: the trust, the inline
-/// policy, the path, the boundary and the template's tags (the stack's tags as well, which
-/// CloudFormation passes on to what it makes). The stack knows its role by name, so it holds
-/// this one again. Journaled, so a later failure in this run removes it again.
+/// What CreateStack or UpdateStack sends for `spec`: the embedded template, whose hash the plan
+/// named (a saved plan made by another build is refused before this).
+fn write<'a>(spec: &'a StackSpec, run: &'a crate::aws::Run) -> cloudformation::StackWrite<'a> {
+    cloudformation::StackWrite {
+        name: spec.stack.as_str(),
+        template: crate::template::TEMPLATE,
+        params: &spec.parameters,
+        template_hash: &spec.template_hash,
+        extra_tags: &spec.tags,
+        run,
+    }
+}
+
+/// Makes the stack's role again through IAM, as the plan has it. The stack knows its role by
+/// name, so it holds this one again. Journaled, so a later failure in this run removes it
+/// again.
 async fn recreate_role(
     clients: &Clients,
-    plan: &RolePlan,
+    remake: &RoleRemake,
     journal: &mut Journal,
     ctx: &Context,
     run: &crate::aws::Run,
 ) -> Result<(), Error> {
-    let role = plan.role_name.as_str();
+    let RoleRemake {
+        name,
+        trust,
+        policy,
+        permissions,
+        description,
+        guard,
+    } = remake;
+    let role = name.as_str();
     let step = ctx.ui.step(format!("Creating role {role} again"));
-    let mut guard = plan.grant.guardrails.clone();
-    let stack = plan.stack_name.as_ref().map(ToString::to_string);
-    let owner = [
-        (crate::template::STACK_TAG, stack),
-        (crate::template::STACK_REGION_TAG, plan.stack_region.clone()),
-    ];
-    for (key, value) in owner {
-        if let Some(value) = value {
-            guard.recorded.retain(|t| t.key != key);
-            guard.recorded.push(crate::inputs::TagPair {
-                key: key.into(),
-                value,
-            });
-        }
-    }
-    let description = crate::template::role_description(
-        plan.grant.access,
-        &plan.grant.bucket,
-        &plan.grant.prefix,
-    );
     let entry = journal.begin(Resource::Role {
         name: role.to_string(),
     });
-    let created = iam::create_role(
-        &clients.iam,
-        role,
-        &plan.trust_policy,
-        &description,
-        &guard,
-        run,
-    )
-    .await;
+    let created = iam::create_role(&clients.iam, role, trust, description, guard, run).await;
     journal.settle(entry, &created);
     let made = match created {
         Ok(_) => {
             let entry = journal.begin(Resource::RolePolicy {
                 role: role.to_string(),
-                name: plan.grant.policy_name.to_string(),
+                name: policy.to_string(),
             });
-            let put = iam::put_role_policy(
-                &clients.iam,
-                role,
-                plan.grant.policy_name.as_str(),
-                &plan.grant.permissions_policy,
-            )
-            .await;
+            let put = iam::put_role_policy(&clients.iam, role, policy.as_str(), permissions).await;
             journal.settle(entry, &put);
             put
         }

@@ -10,6 +10,7 @@ use crate::template;
 use serde_json::json;
 
 mod kept;
+mod saved;
 mod stack;
 mod user;
 
