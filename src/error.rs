@@ -74,6 +74,14 @@ pub enum Error {
         leftovers: String,
     },
 
+    /// A saved plan (`--plan FILE`) no longer describes what a run would do. Nothing was changed.
+    #[error("the plan in {file} is stale: {why}; nothing was changed{}\n  fix: make the plan again with the command that wrote it (--plan-out), review it, and apply that one", stale_lines(.changes))]
+    StalePlan {
+        file: String,
+        why: String,
+        changes: Vec<String>,
+    },
+
     /// The user declined the plan.
     #[error("cancelled; nothing was changed")]
     Cancelled,
@@ -123,12 +131,17 @@ impl Error {
             Error::Stack(_) => "stack",
             Error::Aws(_) => "aws",
             Error::Leftovers { .. } => "leftovers",
+            Error::StalePlan { .. } => "stale_plan",
             Error::Cancelled => "cancelled",
             Error::Interrupted(_) => "interrupted",
             Error::Reported => "reported",
             Error::Other(_) => "other",
         }
     }
+}
+
+fn stale_lines(changes: &[String]) -> String {
+    changes.iter().map(|c| format!("\n  - {c}")).collect()
 }
 
 fn key_lines(keys: &[crate::facts::AccessKeyInfo]) -> String {

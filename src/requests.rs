@@ -34,6 +34,16 @@ pub struct RoleRequest {
     /// How long to wait for the stack [default: 10 minutes].
     pub timeout: Option<Timeout>,
     pub guardrails: GuardrailRequest,
+    pub saved: SavedPlan,
+}
+
+/// `--plan-out FILE` (plan, save, change nothing) or `--plan FILE` (apply a saved plan).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum SavedPlan {
+    #[default]
+    None,
+    Write(std::path::PathBuf),
+    Apply(std::path::PathBuf),
 }
 
 /// The `access-key` command's inputs, as given.
@@ -52,6 +62,7 @@ pub struct AccessKeyRequest {
     pub tier: Option<Tier>,
     /// For the `ticloud` command printed at the end.
     pub cluster_id: Option<ClusterId>,
+    pub saved: SavedPlan,
 }
 
 /// `access-key delete`: what to remove.

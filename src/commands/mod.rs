@@ -4,6 +4,7 @@
 
 pub mod access_key;
 pub mod role;
+mod saved;
 pub mod teardown;
 
 use serde::Serialize;
@@ -25,8 +26,21 @@ use crate::Context;
 #[derive(Debug, Clone, Serialize)]
 #[serde(untagged)]
 pub enum Report<P, O> {
-    Plan { dry_run: bool, plan: Box<P> },
+    Plan {
+        dry_run: bool,
+        plan: Box<P>,
+        /// Where `--plan-out` saved it, and the command that applies it.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        saved: Option<SavedTo>,
+    },
     Done(Box<O>),
+}
+
+/// Where a plan was saved, and how to apply it.
+#[derive(Debug, Clone, Serialize)]
+pub struct SavedTo {
+    pub plan_file: std::path::PathBuf,
+    pub apply_command: String,
 }
 
 impl<P, O> Report<P, O> {
@@ -35,7 +49,31 @@ impl<P, O> Report<P, O> {
         Report::Plan {
             dry_run: true,
             plan: Box::new(plan),
+            saved: None,
         }
+    }
+
+    /// What `--plan-out` reports: the plan, where it was saved, and nothing done.
+    pub fn saved(plan: P, saved: SavedTo) -> Self {
+        Report::Plan {
+            dry_run: true,
+            plan: Box::new(plan),
+            saved: Some(saved),
+        }
+    }
+}
+
+/// After a plan was saved: how to apply it (stderr).
+pub(crate) fn tell_saved<P, O>(ctx: &Context, report: &Report<P, O>) {
+    if let Report::Plan {
+        saved: Some(saved), ..
+    } = report
+    {
+        ctx.ui.info(format!(
+            "\nSaved the plan to {}. Review it, then apply exactly this plan (it is refused if anything it was made from changes first):\n  {}",
+            saved.plan_file.display(),
+            saved.apply_command
+        ));
     }
 }
 

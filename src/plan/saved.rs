@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::facts::{Facts, PolicyInfo, RoleInfo, StackInfo, UserInfo};
-use crate::inputs::{defaults, ClusterId};
+use crate::inputs::{defaults, ClusterId, Tier};
 
 use super::{Method, RoleInputs, RoleState, UserInputs, UserState};
 
@@ -57,6 +57,9 @@ pub struct RoleSetup {
 #[serde(deny_unknown_fields)]
 pub struct KeySetup {
     pub inputs: UserInputs,
+    /// For the `ticloud` command printed at the end.
+    #[serde(default)]
+    pub tier: Tier,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cluster_id: Option<ClusterId>,
 }
@@ -110,15 +113,24 @@ impl Basis {
         b
     }
 
-    /// `FIELD: BEFORE → AFTER` for each entry that differs from `earlier`'s.
+    /// `FIELD: BEFORE → AFTER` for each entry that differs from `earlier`'s. Something made or
+    /// deleted since is one line: its properties (`role tags`) follow from it.
     pub fn changes_since(&self, earlier: &Basis) -> Vec<String> {
         let mut keys: Vec<&String> = earlier.0.keys().chain(self.0.keys()).collect();
         keys.sort();
         keys.dedup();
+        let value = |b: &'_ Basis, k: &str| b.0.get(k).map_or(ABSENT, String::as_str).to_string();
+        let came_or_went = |k: &str| {
+            let (before, after) = (value(earlier, k), value(self, k));
+            before != after && (before == ABSENT || after == ABSENT)
+        };
         keys.into_iter()
+            .filter(|k| {
+                !k.split_once(' ')
+                    .is_some_and(|(whole, _)| came_or_went(whole))
+            })
             .filter_map(|k| {
-                let before = earlier.0.get(k).map_or(ABSENT, String::as_str);
-                let after = self.0.get(k).map_or(ABSENT, String::as_str);
+                let (before, after) = (value(earlier, k), value(self, k));
                 (before != after).then(|| format!("{k}: {before} → {after}"))
             })
             .collect()

@@ -129,6 +129,8 @@ pub fn confirm_plan(
 pub enum Intent {
     Apply,
     Delete,
+    /// Plan only (`--plan-out`): nothing to confirm.
+    Plan,
 }
 
 /// Without a terminal nothing can be asked: every missing flag is named at once, with `--yes`
@@ -137,15 +139,17 @@ pub fn require_flags(ctx: &Context, mut missing: Vec<&str>, intent: Intent) -> R
     if ctx.can_prompt {
         return Ok(());
     }
+    let confirm = match intent {
+        Intent::Apply => {
+            Some("--yes (to apply without a terminal to confirm on; or --dry-run to only plan)")
+        }
+        Intent::Delete => {
+            Some("--yes (to delete without a terminal to confirm on; or --dry-run to only list)")
+        }
+        Intent::Plan => None,
+    };
     if !ctx.yes && !ctx.dry_run {
-        missing.push(match intent {
-            Intent::Apply => {
-                "--yes (to apply without a terminal to confirm on; or --dry-run to only plan)"
-            }
-            Intent::Delete => {
-                "--yes (to delete without a terminal to confirm on; or --dry-run to only list)"
-            }
-        });
+        missing.extend(confirm);
     }
     if missing.is_empty() {
         Ok(())

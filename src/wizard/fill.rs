@@ -13,7 +13,7 @@ use crate::inputs::{
 };
 use crate::plan::{self, Chosen, Method, RoleInputs, UserInputs};
 use crate::prompt::Prompter;
-use crate::requests::{AccessKeyRequest, RoleRequest};
+use crate::requests::{AccessKeyRequest, RoleRequest, SavedPlan};
 use crate::{detect, Context};
 
 use super::{ask, ask_access, ask_location, ask_method, ask_tier, require_flags, Choice, Intent};
@@ -46,7 +46,15 @@ pub fn check_role(ctx: &Context, req: &RoleRequest) -> Result<(), Error> {
     if req.external_id.is_none() && !req.no_external_id && req.remove_external_ids.is_empty() {
         missing.push("--external-id");
     }
-    require_flags(ctx, missing, Intent::Apply)
+    require_flags(ctx, missing, intent(&req.saved))
+}
+
+/// A run that only saves its plan asks for no confirmation.
+fn intent(saved: &SavedPlan) -> Intent {
+    match saved {
+        SavedPlan::Write(_) => Intent::Plan,
+        _ => Intent::Apply,
+    }
 }
 
 /// A key both granted and taken off is a contradiction, not a choice.
@@ -245,7 +253,7 @@ pub(super) fn ask_tidb_account(
 pub fn check_access_key(ctx: &Context, req: &AccessKeyRequest) -> Result<(), Error> {
     check_keys(&req.kms_keys, &req.remove_kms_keys)?;
     let missing = missing_basics(req.location.is_some(), req.access.is_some());
-    require_flags(ctx, missing, Intent::Apply)
+    require_flags(ctx, missing, intent(&req.saved))
 }
 
 /// Fills the gaps in a [`check_access_key`]ed request, as [`role`] does: the user that

@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-/// The library's files by module path (`plan::stack`), without the binary's `main` and `cli`.
+/// The library's files by module path (`plan::stack`), without the binary's `main` and `cli/`.
 fn modules() -> BTreeMap<String, PathBuf> {
     fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
         for entry in std::fs::read_dir(dir).unwrap() {
@@ -33,6 +33,7 @@ fn modules() -> BTreeMap<String, PathBuf> {
                 .collect();
             match parts.join("::").as_str() {
                 "main" | "cli" => None,
+                binary if binary.starts_with("cli::") => None,
                 "lib" => Some((String::new(), file)),
                 name => Some((name.to_string(), file)),
             }
@@ -302,9 +303,13 @@ const MAX_LINES: usize = 600;
 fn no_source_file_is_longer_than_a_reader_can_hold() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut long = Vec::new();
+    let cli = std::fs::read_dir(src.join("cli"))
+        .unwrap()
+        .map(|entry| entry.unwrap().path());
     for file in modules()
         .into_values()
-        .chain([src.join("main.rs"), src.join("cli.rs")])
+        .chain([src.join("main.rs")])
+        .chain(cli)
     {
         let lines = std::fs::read_to_string(&file).unwrap().lines().count();
         if lines > MAX_LINES {

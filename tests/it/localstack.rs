@@ -479,3 +479,108 @@ async fn a_stack_rerun_keeps_the_guardrails_and_an_access_change_keeps_the_role(
     let (again, _) = run_json(&ls.url(), &both);
     assert_eq!(again["changed"], false, "{again}");
 }
+
+/// A stack's saved plan: written with nothing made, applied through CloudFormation's real
+/// states exactly as saved (its parameters and tags), then converged; a saved update whose
+/// stack was updated since is refused.
+#[tokio::test]
+async fn a_saved_stack_plan_applies_as_saved_and_goes_stale_when_the_stack_moves() {
+    let ls = localstack();
+    let aws = aws(&ls.url()).await;
+    let bucket = unique("ls-saved");
+    aws.create_bucket(&bucket).await;
+    let role = unique("ls-saved");
+    let file = moto::tmp_dir().join(format!("{}.json", unique("ls-plan")));
+    let file_arg = file.display().to_string();
+    let setup = RoleArgs::new("cloudformation", &format!("s3://{bucket}/d/"))
+        .role_name(&role)
+        .external_ids(&["aaa111"])
+        .args(&["--tag", "team=data"]);
+    run(
+        &ls.url(),
+        &setup
+            .clone()
+            .args(&["--plan-out", &file_arg])
+            .json()
+            .build(),
+    )
+    .ok();
+    assert!(aws.role(&role).await.is_none(), "--plan-out makes nothing");
+    let saved: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    let create = &saved["plan"]["actions"][0];
+    assert_eq!(create["action"], "create_stack");
+    assert_eq!(
+        create["tags"],
+        serde_json::json!([{"key": "team", "value": "data"}])
+    );
+
+    let applied = run(
+        &ls.url(),
+        &["role", "--plan", &file_arg, "-o", "json"].map(String::from),
+    )
+    .ok();
+    let stack = applied.json["stack_name"].as_str().unwrap().to_string();
+    let described = aws
+        .cfn
+        .describe_stacks()
+        .stack_name(&stack)
+        .send()
+        .await
+        .unwrap();
+    let described = &described.stacks()[0];
+    assert_eq!(
+        described.stack_status().unwrap().as_str(),
+        "CREATE_COMPLETE"
+    );
+    let params: serde_json::Map<String, Value> = described
+        .parameters()
+        .iter()
+        .map(|p| {
+            (
+                p.parameter_key().unwrap().to_string(),
+                Value::from(p.parameter_value().unwrap_or_default()),
+            )
+        })
+        .collect();
+    for (key, value) in create["parameters"].as_object().unwrap() {
+        assert_eq!(params.get(key), Some(value), "parameter {key}");
+    }
+    assert!(described
+        .tags()
+        .iter()
+        .any(|t| t.key() == Some("team") && t.value() == Some("data")));
+    let again = run(&ls.url(), &setup.clone().yes().json().build()).ok();
+    assert_eq!(again.json["changed"], false, "{}", again.stderr);
+
+    // An update saved, then the stack moved by another run: refused, the stack as it was.
+    run(
+        &ls.url(),
+        &setup
+            .clone()
+            .external_ids(&["bbb222"])
+            .args(&["--plan-out", &file_arg])
+            .json()
+            .build(),
+    )
+    .ok();
+    run(
+        &ls.url(),
+        &setup.clone().external_ids(&["ccc333"]).yes().json().build(),
+    )
+    .ok();
+    let refused = run(
+        &ls.url(),
+        &["role", "--plan", &file_arg, "-o", "json"].map(String::from),
+    )
+    .fails_with(1, "stale_plan");
+    assert!(
+        refused.stderr.contains("stack parameters: "),
+        "{}",
+        refused.stderr
+    );
+    let trust = aws.trust(&role).await.to_string();
+    assert!(
+        trust.contains("ccc333") && !trust.contains("bbb222"),
+        "{trust}"
+    );
+}

@@ -18,5 +18,6 @@ mod reruns;
 mod role_cloudformation;
 mod role_iam;
 mod rounds;
+mod saved_plans;
 mod verify_teardown;
 mod wizard_pty;

@@ -1,5 +1,8 @@
 //! `role`: create or converge the IAM role that TiDB Cloud assumes, and its policy.
 
+use std::path::Path;
+use std::time::Duration;
+
 use serde::Serialize;
 
 use crate::apply::journal::Journal;
@@ -7,13 +10,14 @@ use crate::aws::cloudformation;
 use crate::aws::iam;
 use crate::aws::Clients;
 use crate::error::Error;
-use crate::facts::Caller;
-use crate::find::FoundRole;
-use crate::inputs::{AccountId, ExternalId, RoleName, StackName, Timeout};
+use crate::facts::{Caller, Facts, Located};
+use crate::find::{self, FoundRole};
+use crate::inputs::{AccountId, ClusterId, ExternalId, RoleName, StackName, Timeout};
 use crate::output::render_role_plan;
+use crate::plan::saved::{Basis, RoleSetup, Saved};
 use crate::plan::{self, Method, RoleInputs, RolePlan, RoleState};
 use crate::prompt::Prompter;
-use crate::requests::RoleRequest;
+use crate::requests::{RoleRequest, SavedPlan};
 use crate::{verify, wizard};
 
 use super::Granted;
@@ -59,7 +63,8 @@ pub struct RoleOutcome {
 /// The result of `role`.
 pub type RoleReport = super::Report<RolePlan, RoleOutcome>;
 
-/// Runs `role` end to end: resolve, detect, plan, confirm, apply.
+/// Runs `role` end to end: resolve, detect, plan, confirm, apply. With `--plan-out`, the plan
+/// is saved and nothing changes; with `--plan`, a saved plan is applied.
 pub async fn run(
     ctx: &Context,
     req: RoleRequest,
@@ -67,9 +72,18 @@ pub async fn run(
 ) -> Result<RoleReport, Error> {
     let given_timeout = req.timeout;
     let timeout = given_timeout.map_or(apply::wait::DEFAULT_TIMEOUT, Timeout::get);
+    let plan_out = match &req.saved {
+        SavedPlan::Apply(file) => return run_saved(ctx, file, timeout).await,
+        SavedPlan::Write(file) => Some(file.clone()),
+        SavedPlan::None => None,
+    };
     wizard::check_role(ctx, &req)?;
     let cluster_id = req.cluster_id.clone();
-    let clients = super::connect_or_plan_offline(ctx).await?;
+    // A saved plan is checked against what AWS holds when it is applied: it needs AWS now.
+    let clients = match plan_out {
+        Some(_) => Some(Clients::connect(&ctx.conn, &ctx.ui).await?),
+        None => super::connect_or_plan_offline(ctx).await?,
+    };
     let (method, inputs, located, found) =
         wizard::role(ctx, req, prompter, clients.as_ref()).await?;
     super::keep_answers(prompter.answered() > 0, || {
@@ -93,18 +107,26 @@ pub async fn run(
             .await?;
         let plan = plan::role(method, &inputs, &facts, &state)?;
         check_trust_size(clients.as_ref(), &plan).await?;
+        if let Some(file) = plan_out {
+            let setup = RoleSetup {
+                method,
+                inputs: inputs.clone(),
+                cluster_id,
+            };
+            super::saved::write(&file, "role", setup, Basis::role(&facts, &state), &plan)?;
+            let apply_command =
+                super::saved::apply_line(ctx, "role", &file, facts.region.as_deref());
+            let saved = super::SavedTo {
+                plan_file: file,
+                apply_command,
+            };
+            return Ok(RoleReport::saved(plan, saved));
+        }
         if ctx.dry_run {
             return Ok(RoleReport::dry_run(plan));
         }
         let clients = clients.expect("connected unless dry run");
-        // Who loses access is said even when no one is asked.
-        let losing = plan
-            .trust_change
-            .losing_access
-            .iter()
-            .map(|who| format!("loses access to the role: {who}"))
-            .collect();
-        let (warnings, actions) = super::announced(&plan.grant, losing, plan.lines());
+        let (warnings, actions) = announced(&plan);
         wizard::present_plan(
             ctx,
             prompter,
@@ -113,105 +135,210 @@ pub async fn run(
             plan.trust_change.revokes() || plan.grant.takes_away(),
             || render_role_plan(&ctx.ui, &plan),
         )?;
-
-        let mut journal = Journal::default();
-        ctx.stop.begin_changes();
-        let applied = match method {
-            Method::Iam => apply(&clients, &plan, &mut journal, ctx)
-                .await
-                .map(Applied::Iam),
-            Method::Cloudformation => apply_stack(
-                &clients,
-                &plan,
-                &mut journal,
-                ctx,
-                timeout,
-                state.stack.as_ref(),
-            )
-            .await
-            .map(Applied::Stack),
+        let surveyed = Surveyed {
+            inputs: &inputs,
+            facts,
+            state,
+            beside,
+            plan,
+            cluster_id,
         };
-        let (changed, stack, versions) = match applied {
-            Ok(Applied::Stack(applied)) => (applied.changed, Some(applied.stack), Vec::new()),
-            Ok(Applied::Iam(versions)) => (plan.changes(), None, versions),
-            Err(err) => return Err(super::undo(ctx, &clients, &mut journal, err).await),
-        };
-        let mut outcome = RoleOutcome {
-            role_arn: stack
-                .as_ref()
-                .and_then(|s| s.outputs.get("RoleArn").cloned())
-                .unwrap_or_else(|| plan.role_arn.clone()),
-            policy_arn: plan.policy_arn.clone(),
-            role_name: plan.role_name.clone(),
-            method,
-            tidb_account_id: plan.tidb_account_id.clone(),
-            external_id: plan.external_id.clone(),
-            stack_name: plan.stack_name.clone(),
-            stack_region: plan.stack_region.clone(),
-            stack_id: stack.map(|s| s.id),
-            external_ids: plan.trust_change.external_ids.clone(),
-            losing_access: if changed {
-                plan.trust_change.losing_access.clone()
-            } else {
-                Vec::new()
-            },
-            written_at: changed.then(now_rfc3339),
-            granted: Granted::of(&plan.grant, plan.tier, changed, plan.lines()),
-        };
-        let next_command = crate::handoff::ticloud(
-            plan.tier,
-            plan.grant.access,
-            &inputs.location,
-            crate::handoff::Credential::RoleArn(&outcome.role_arn),
-            cluster_id.as_ref(),
-        );
-        outcome.granted.next_command = next_command;
-        let subject = verify::Subject::Role {
-            arn: outcome.role_arn.clone(),
-            name: outcome.role_name.to_string(),
-        };
-        let expectations = verify::Expectations {
-            location: inputs.location.clone(),
-            access: inputs.access,
-            tidb_account: Some(inputs.tidb_account.clone()),
-            external_id: inputs.external_id.clone(),
-            bucket_location: inputs.tier.reads_bucket_location(),
-        };
-        let known = known(&plan, &state, beside, changed, &versions);
-        outcome.granted.verify = verify::after_setup(
-            &clients,
-            &subject,
-            &expectations,
-            super::written(
-                &plan.grant,
-                outcome.role_arn.clone(),
-                Some(plan.trust_policy.clone()),
-            ),
-            facts.bucket.clone().unwrap_or_default(),
-            known,
-        )
-        .await;
-        verify::show_after_setup(
-            ctx,
-            &outcome.granted.verify,
-            outcome.granted.access,
-            outcome.granted.changed,
-        );
-        if !outcome.granted.changed {
-            ctx.ui.info(match &outcome.stack_name {
-                Some(stack) => format!(
-                    "unchanged: stack {stack} and role {} already match",
-                    outcome.role_name
-                ),
-                None => format!(
-                    "unchanged: role {} and policy {} already match",
-                    outcome.role_name, outcome.granted.policy_name
-                ),
-            });
-        }
-        Ok(RoleReport::Done(Box::new(outcome)))
+        finish(ctx, &clients, surveyed, timeout).await
     }
     .await
+}
+
+/// What the plan says besides its picture: who loses access is said even when no one is asked.
+fn announced(plan: &RolePlan) -> (Vec<String>, Vec<String>) {
+    let losing = plan
+        .trust_change
+        .losing_access
+        .iter()
+        .map(|who| format!("loses access to the role: {who}"))
+        .collect();
+    super::announced(&plan.grant, losing, plan.lines())
+}
+
+/// `role --plan FILE`: the saved plan, applied as it is once AWS is found as the plan found it
+/// and the same request plans the same now (Terraform's rule for a saved plan). Nothing is
+/// asked: the plan was what was reviewed.
+async fn run_saved(ctx: &Context, file: &Path, timeout: Duration) -> Result<RoleReport, Error> {
+    let saved: Saved<RoleSetup, RolePlan> = super::saved::read(file, "role")?;
+    let RoleSetup {
+        method,
+        inputs,
+        cluster_id,
+    } = saved.setup;
+    let clients = Clients::connect(&ctx.conn, &ctx.ui).await?;
+    let mut located = Located::default();
+    let found = find::role(
+        &clients,
+        &inputs.location,
+        inputs.access,
+        Some(&inputs.role_name),
+        None,
+        &mut located,
+    )
+    .await?;
+    let bucket = super::Bucket {
+        location: &inputs.location,
+        kms_keys: &inputs.kms_keys,
+        located,
+    };
+    let (facts, Gathered { state, beside }) = super::survey(ctx, Some(&clients), bucket, |c| {
+        gather(c, method, &inputs, found)
+    })
+    .await?;
+    let now = plan::role(method, &inputs, &facts, &state)?;
+    super::saved::check_current(
+        file,
+        (&saved.basis, &saved.plan),
+        (&Basis::role(&facts, &state), &now),
+    )?;
+    let plan = saved.plan;
+    if ctx.dry_run {
+        return Ok(RoleReport::dry_run(plan));
+    }
+    let (warnings, actions) = announced(&plan);
+    for warning in &warnings {
+        ctx.ui.warn(warning);
+    }
+    for action in actions {
+        ctx.ui.info(format!("plan: {action}"));
+    }
+    let surveyed = Surveyed {
+        inputs: &inputs,
+        facts,
+        state,
+        beside,
+        plan,
+        cluster_id,
+    };
+    finish(ctx, &clients, surveyed, timeout).await
+}
+
+/// A planned setup, with what its plan was made from.
+struct Surveyed<'a> {
+    inputs: &'a RoleInputs,
+    facts: Facts,
+    state: RoleState,
+    beside: Option<verify::Beside>,
+    plan: RolePlan,
+    cluster_id: Option<ClusterId>,
+}
+
+/// Applies the plan (undoing this run's creations if a step fails), then reads back and
+/// checks what was made, and reports it.
+async fn finish(
+    ctx: &Context,
+    clients: &Clients,
+    surveyed: Surveyed<'_>,
+    timeout: Duration,
+) -> Result<RoleReport, Error> {
+    let Surveyed {
+        inputs,
+        facts,
+        state,
+        beside,
+        plan,
+        cluster_id,
+    } = surveyed;
+    let method = plan.method;
+    let mut journal = Journal::default();
+    ctx.stop.begin_changes();
+    let applied = match method {
+        Method::Iam => apply(clients, &plan, &mut journal, ctx)
+            .await
+            .map(Applied::Iam),
+        Method::Cloudformation => apply_stack(
+            clients,
+            &plan,
+            &mut journal,
+            ctx,
+            timeout,
+            state.stack.as_ref(),
+        )
+        .await
+        .map(Applied::Stack),
+    };
+    let (changed, stack, versions) = match applied {
+        Ok(Applied::Stack(applied)) => (applied.changed, Some(applied.stack), Vec::new()),
+        Ok(Applied::Iam(versions)) => (plan.changes(), None, versions),
+        Err(err) => return Err(super::undo(ctx, clients, &mut journal, err).await),
+    };
+    let mut outcome = RoleOutcome {
+        role_arn: stack
+            .as_ref()
+            .and_then(|s| s.outputs.get("RoleArn").cloned())
+            .unwrap_or_else(|| plan.role_arn.clone()),
+        policy_arn: plan.policy_arn.clone(),
+        role_name: plan.role_name.clone(),
+        method,
+        tidb_account_id: plan.tidb_account_id.clone(),
+        external_id: plan.external_id.clone(),
+        stack_name: plan.stack_name.clone(),
+        stack_region: plan.stack_region.clone(),
+        stack_id: stack.map(|s| s.id),
+        external_ids: plan.trust_change.external_ids.clone(),
+        losing_access: if changed {
+            plan.trust_change.losing_access.clone()
+        } else {
+            Vec::new()
+        },
+        written_at: changed.then(now_rfc3339),
+        granted: Granted::of(&plan.grant, plan.tier, changed, plan.lines()),
+    };
+    outcome.granted.next_command = crate::handoff::ticloud(
+        plan.tier,
+        plan.grant.access,
+        &inputs.location,
+        crate::handoff::Credential::RoleArn(&outcome.role_arn),
+        cluster_id.as_ref(),
+    );
+    let subject = verify::Subject::Role {
+        arn: outcome.role_arn.clone(),
+        name: outcome.role_name.to_string(),
+    };
+    let expectations = verify::Expectations {
+        location: inputs.location.clone(),
+        access: inputs.access,
+        tidb_account: Some(inputs.tidb_account.clone()),
+        external_id: inputs.external_id.clone(),
+        bucket_location: inputs.tier.reads_bucket_location(),
+    };
+    let known = known(&plan, &state, beside, changed, &versions);
+    outcome.granted.verify = verify::after_setup(
+        clients,
+        &subject,
+        &expectations,
+        super::written(
+            &plan.grant,
+            outcome.role_arn.clone(),
+            Some(plan.trust_policy.clone()),
+        ),
+        facts.bucket.clone().unwrap_or_default(),
+        known,
+    )
+    .await;
+    verify::show_after_setup(
+        ctx,
+        &outcome.granted.verify,
+        outcome.granted.access,
+        outcome.granted.changed,
+    );
+    if !outcome.granted.changed {
+        ctx.ui.info(match &outcome.stack_name {
+            Some(stack) => format!(
+                "unchanged: stack {stack} and role {} already match",
+                outcome.role_name
+            ),
+            None => format!(
+                "unchanged: role {} and policy {} already match",
+                outcome.role_name, outcome.granted.policy_name
+            ),
+        });
+    }
+    Ok(RoleReport::Done(Box::new(outcome)))
 }
 
 /// Now, in UTC, to the second, as RFC 3339.

@@ -123,6 +123,7 @@ fn stack(name: Option<&StackName>) -> Vec<String> {
 
 /// Where to paste the result, on stderr.
 fn next_steps(ctx: &Context, report: &RoleReport) {
+    super::super::tell_saved(ctx, report);
     let RoleReport::Done(outcome) = report else {
         return;
     };

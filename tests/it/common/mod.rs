@@ -337,3 +337,66 @@ pub fn check_named(report: &Value, name: &str) -> Value {
         .cloned()
         .unwrap_or_else(|| panic!("no {name} check in {report}"))
 }
+
+/// What a run of the binary gave: its exit code, stdout (and its JSON, when it is JSON) and
+/// stderr. The one shape every test reads a run through.
+#[derive(Debug)]
+pub struct Ran {
+    pub code: i32,
+    pub stdout: String,
+    pub json: Value,
+    pub stderr: String,
+}
+
+impl Ran {
+    /// Asserts exit 0, and gives the run back.
+    #[track_caller]
+    pub fn ok(self) -> Ran {
+        assert_eq!(
+            self.code, 0,
+            "expected success\nstdout: {}\nstderr: {}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+
+    /// Asserts the exit code and the error's `kind`, which `-o json` prints on stderr after
+    /// any progress lines.
+    #[track_caller]
+    pub fn fails_with(self, code: i32, kind: &str) -> Ran {
+        assert_eq!(
+            self.code, code,
+            "stdout: {}\nstderr: {}",
+            self.stdout, self.stderr
+        );
+        assert_eq!(self.error()["kind"], kind, "stderr: {}", self.stderr);
+        self
+    }
+
+    /// The JSON error on stderr (`Null` when there is none).
+    pub fn error(&self) -> Value {
+        let start = match self.stderr.find("\n{") {
+            Some(i) => i + 1,
+            None if self.stderr.starts_with('{') => 0,
+            None => return Value::Null,
+        };
+        serde_json::from_str::<Value>(&self.stderr[start..])
+            .map_or(Value::Null, |v| v["error"].clone())
+    }
+}
+
+/// Runs the binary against `endpoint` with `args`.
+pub fn run(endpoint: &str, args: &[String]) -> Ran {
+    ran(bin(endpoint).args(args).output().unwrap())
+}
+
+/// Reads a finished run.
+pub fn ran(out: std::process::Output) -> Ran {
+    let (stdout, stderr) = texts(&out);
+    Ran {
+        code: out.status.code().unwrap_or(-1),
+        json: serde_json::from_str(&stdout).unwrap_or(Value::Null),
+        stdout,
+        stderr,
+    }
+}

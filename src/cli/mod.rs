@@ -1,5 +1,5 @@
-//! Command-line flags, and their conversion into the library's plain requests. Every value is
-//! validated here, before any request to AWS, with an error that names the flag.
+//! Command-line flags; `request` converts them into the library's plain requests. Every value
+//! is validated there, before any request to AWS, with an error that names the flag.
 
 use std::str::FromStr;
 
@@ -7,14 +7,10 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use serverless_s3_setup::error::Error;
 use serverless_s3_setup::inputs::{
-    Access, ClusterId, EndpointUrl, GuardrailRequest, Invalid, Region, S3Location, SecretPath,
-    TagKey, TagPair, Tier,
+    Access, ClusterId, EndpointUrl, GuardrailRequest, Invalid, Region, S3Location, TagKey, TagPair,
+    Tier,
 };
-use serverless_s3_setup::plan::Method;
-use serverless_s3_setup::requests::{
-    AccessKeyRequest, DeleteRequest, RoleRequest, Target, TeardownRequest,
-};
-use serverless_s3_setup::verify::{Subject, VerifyRequest};
+use serverless_s3_setup::requests::SavedPlan;
 
 const AFTER_HELP: &str = "\
 Exit codes:
@@ -233,6 +229,9 @@ pub struct AccessKeyCreateArgs {
 
     #[command(flatten)]
     pub guardrails: GuardrailArgs,
+
+    #[command(flatten)]
+    pub saved: SavedPlanArgs,
 }
 
 #[derive(Debug, Args)]
@@ -308,6 +307,45 @@ pub struct RoleArgs {
 
     #[command(flatten)]
     pub guardrails: GuardrailArgs,
+
+    #[command(flatten)]
+    pub saved: SavedPlanArgs,
+}
+
+/// Saved plans, as Terraform has them: role and access-key.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Saved plans")]
+pub struct SavedPlanArgs {
+    /// Plan as usual, save the plan to FILE (JSON) and change nothing; review it, then apply it with --plan FILE
+    #[arg(long, value_name = "FILE", conflicts_with = "plan")]
+    pub plan_out: Option<std::path::PathBuf>,
+
+    /// Apply the plan saved in FILE exactly, without asking, once AWS is found as it was when the plan was made (else exit 1, naming what changed); takes no setup flags
+    #[arg(long, value_name = "FILE")]
+    pub plan: Option<std::path::PathBuf>,
+}
+
+impl SavedPlanArgs {
+    /// The saved plan to write or apply. A plan to apply holds every setup value, so `given`
+    /// (each setup flag, and whether it was given) must be empty of them.
+    fn parse(self, given: &[(&str, bool)]) -> Result<SavedPlan, Error> {
+        match (self.plan_out, self.plan) {
+            (Some(out), _) => Ok(SavedPlan::Write(out)),
+            (None, Some(file)) => {
+                if let Some((flag, _)) = given.iter().find(|(_, g)| *g) {
+                    return Err(Error::invalid(
+                        *flag,
+                        format!(
+                            "cannot be given with --plan: the saved plan {} holds every setup value, and is applied as it is",
+                            file.display()
+                        ),
+                    ));
+                }
+                Ok(SavedPlan::Apply(file))
+            }
+            (None, None) => Ok(SavedPlan::None),
+        }
+    }
 }
 
 /// Which TiDB Cloud, for the policy and the command printed at the end: role and access-key.
@@ -359,6 +397,20 @@ pub struct GuardrailArgs {
 }
 
 impl GuardrailArgs {
+    /// Each flag, and whether it was given.
+    fn given(&self) -> [(&'static str, bool); 5] {
+        [
+            (
+                "--permissions-boundary",
+                self.permissions_boundary.is_some(),
+            ),
+            ("--no-permissions-boundary", self.no_permissions_boundary),
+            ("--path", self.path.is_some()),
+            ("--tag", !self.tags.is_empty()),
+            ("--remove-tag", !self.remove_tags.is_empty()),
+        ]
+    }
+
     fn parse(self) -> Result<GuardrailRequest, Error> {
         let tags = self
             .tags
@@ -426,158 +478,4 @@ impl Global {
     }
 }
 
-impl RoleArgs {
-    pub fn into_request(self) -> Result<RoleRequest, Error> {
-        let (location, access) = self.location.parse()?;
-        let (tier, cluster_id) = self.tidb.parse(access)?;
-        if self.method == Some(MethodArg::Iam) {
-            for (flag, given) in [
-                ("--stack-name", self.stack_name.is_some()),
-                ("--timeout", self.timeout.is_some()),
-            ] {
-                if given {
-                    return Err(Error::invalid(
-                        flag,
-                        "applies only to --method cloudformation, not --method iam",
-                    ));
-                }
-            }
-        }
-        Ok(RoleRequest {
-            method: self.method.map(|m| match m {
-                MethodArg::Cloudformation => Method::Cloudformation,
-                MethodArg::Iam => Method::Iam,
-            }),
-            stack_name: parse("--stack-name", self.stack_name)?,
-            timeout: parse("--timeout", self.timeout)?,
-            location,
-            access,
-            tidb_account: parse("--tidb-account-id", self.tidb_account_id)?,
-            external_id: parse("--external-id", self.external_id)?,
-            no_external_id: self.no_external_id,
-            replace_external_ids: self.replace_external_ids,
-            remove_external_ids: self
-                .remove_external_ids
-                .into_iter()
-                .map(|id| {
-                    id.parse()
-                        .map_err(|e| Error::invalid("--remove-external-id", e))
-                })
-                .collect::<Result<_, _>>()?,
-            tier,
-            cluster_id,
-            role_name: parse("--role-name", self.role_name)?,
-            policy_name: parse("--policy-name", self.policy_name)?,
-            kms_keys: parse_keys("--kms-key", self.kms_keys)?,
-            remove_kms_keys: parse_keys("--remove-kms-key", self.remove_kms_keys)?,
-            guardrails: self.guardrails.parse()?,
-        })
-    }
-}
-
-fn parse_keys(
-    flag: &str,
-    keys: Vec<String>,
-) -> Result<Vec<serverless_s3_setup::inputs::KmsKeyArn>, Error> {
-    keys.into_iter()
-        .map(|k| k.parse().map_err(|e| Error::invalid(flag, e)))
-        .collect()
-}
-
-impl AccessKeyCreateArgs {
-    pub fn into_request(self) -> Result<AccessKeyRequest, Error> {
-        let (location, access) = self.location.parse()?;
-        let (tier, cluster_id) = self.tidb.parse(access)?;
-        let user_name = parse("--user-name", self.user_name)?;
-        let policy_name = parse("--policy-name", self.policy_name)?;
-        let kms_keys = parse_keys("--kms-key", self.kms_keys)?;
-        let remove_kms_keys = parse_keys("--remove-kms-key", self.remove_kms_keys)?;
-        let guardrails = self.guardrails.parse()?;
-        let secret_file = self
-            .secret_file
-            .map(|path| SecretPath::new(path).map_err(|e| Error::invalid("--secret-file", e)))
-            .transpose()?;
-        Ok(AccessKeyRequest {
-            tier,
-            cluster_id,
-            location,
-            access,
-            user_name,
-            policy_name,
-            kms_keys,
-            remove_kms_keys,
-            secret_file,
-            guardrails,
-        })
-    }
-}
-
-impl AccessKeyDeleteArgs {
-    pub fn into_request(self) -> Result<DeleteRequest, Error> {
-        Ok(DeleteRequest {
-            user_name: parse("--user-name", self.user_name)?,
-            access_key_id: parse("--access-key-id", self.access_key_id)?,
-            with_user: self.with_user,
-            force: false,
-        })
-    }
-}
-
-impl VerifyArgs {
-    pub fn into_request(self) -> Result<VerifyRequest, Error> {
-        let (location, access) = self.location.parse()?;
-        let subject = match (self.role_arn, self.user_name) {
-            (Some(arn), _) => {
-                Some(Subject::role(&arn).map_err(|e| Error::invalid("--role-arn", e))?)
-            }
-            (None, Some(user)) => Some(Subject::User {
-                name: user.parse().map_err(|e| Error::invalid("--user-name", e))?,
-            }),
-            (None, None) => None,
-        };
-        if matches!(subject, Some(Subject::User { .. })) {
-            for (flag, given) in [
-                ("--tidb-account-id", self.tidb_account_id.is_some()),
-                ("--external-id", self.external_id.is_some()),
-                ("--no-external-id", self.no_external_id),
-            ] {
-                if given {
-                    return Err(Error::invalid(
-                        flag,
-                        "applies only to --role-arn, not --user-name",
-                    ));
-                }
-            }
-        }
-        Ok(VerifyRequest {
-            subject,
-            location,
-            access,
-            tidb_account: parse("--tidb-account-id", self.tidb_account_id)?,
-            external_id: parse("--external-id", self.external_id)?,
-            no_external_id: self.no_external_id,
-            tier: parse("--tier", self.tier)?,
-        })
-    }
-}
-
-impl TeardownArgs {
-    pub fn into_request(self) -> Result<TeardownRequest, Error> {
-        let target = match (self.role_name, self.stack_name, self.user_name) {
-            (Some(r), _, _) => Some(Target::Role(
-                r.parse().map_err(|e| Error::invalid("--role-name", e))?,
-            )),
-            (_, Some(s), _) => Some(Target::Stack(
-                s.parse().map_err(|e| Error::invalid("--stack-name", e))?,
-            )),
-            (_, _, Some(u)) => Some(Target::User(
-                u.parse().map_err(|e| Error::invalid("--user-name", e))?,
-            )),
-            _ => None,
-        };
-        Ok(TeardownRequest {
-            target,
-            force: self.force,
-        })
-    }
-}
+mod request;

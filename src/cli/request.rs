@@ -1,0 +1,203 @@
+//! The flags, read into the requests the commands take: each value through its parser, and
+//! the rules between flags, each error naming its flag.
+
+use serverless_s3_setup::error::Error;
+use serverless_s3_setup::inputs::SecretPath;
+use serverless_s3_setup::plan::Method;
+use serverless_s3_setup::requests::{
+    AccessKeyRequest, DeleteRequest, RoleRequest, Target, TeardownRequest,
+};
+use serverless_s3_setup::verify::{Subject, VerifyRequest};
+
+use super::{
+    parse, AccessKeyCreateArgs, AccessKeyDeleteArgs, MethodArg, RoleArgs, TeardownArgs, VerifyArgs,
+};
+
+impl RoleArgs {
+    pub fn into_request(self) -> Result<RoleRequest, Error> {
+        let mut given = vec![
+            ("--method", self.method.is_some()),
+            ("--uri", self.location.uri.is_some()),
+            ("--access", self.location.access.is_some()),
+            ("--tidb-account-id", self.tidb_account_id.is_some()),
+            ("--external-id", self.external_id.is_some()),
+            ("--no-external-id", self.no_external_id),
+            ("--replace-external-ids", self.replace_external_ids),
+            ("--remove-external-id", !self.remove_external_ids.is_empty()),
+            ("--tier", self.tidb.tier.is_some()),
+            ("--cluster-id", self.tidb.cluster_id.is_some()),
+            ("--role-name", self.role_name.is_some()),
+            ("--policy-name", self.policy_name.is_some()),
+            ("--kms-key", !self.kms_keys.is_empty()),
+            ("--remove-kms-key", !self.remove_kms_keys.is_empty()),
+            ("--stack-name", self.stack_name.is_some()),
+        ];
+        given.extend(self.guardrails.given());
+        let saved = self.saved.parse(&given)?;
+        let (location, access) = self.location.parse()?;
+        let (tier, cluster_id) = self.tidb.parse(access)?;
+        if self.method == Some(MethodArg::Iam) {
+            for (flag, given) in [
+                ("--stack-name", self.stack_name.is_some()),
+                ("--timeout", self.timeout.is_some()),
+            ] {
+                if given {
+                    return Err(Error::invalid(
+                        flag,
+                        "applies only to --method cloudformation, not --method iam",
+                    ));
+                }
+            }
+        }
+        Ok(RoleRequest {
+            method: self.method.map(|m| match m {
+                MethodArg::Cloudformation => Method::Cloudformation,
+                MethodArg::Iam => Method::Iam,
+            }),
+            stack_name: parse("--stack-name", self.stack_name)?,
+            timeout: parse("--timeout", self.timeout)?,
+            location,
+            access,
+            tidb_account: parse("--tidb-account-id", self.tidb_account_id)?,
+            external_id: parse("--external-id", self.external_id)?,
+            no_external_id: self.no_external_id,
+            replace_external_ids: self.replace_external_ids,
+            remove_external_ids: self
+                .remove_external_ids
+                .into_iter()
+                .map(|id| {
+                    id.parse()
+                        .map_err(|e| Error::invalid("--remove-external-id", e))
+                })
+                .collect::<Result<_, _>>()?,
+            tier,
+            cluster_id,
+            role_name: parse("--role-name", self.role_name)?,
+            policy_name: parse("--policy-name", self.policy_name)?,
+            kms_keys: parse_keys("--kms-key", self.kms_keys)?,
+            remove_kms_keys: parse_keys("--remove-kms-key", self.remove_kms_keys)?,
+            guardrails: self.guardrails.parse()?,
+            saved,
+        })
+    }
+}
+
+fn parse_keys(
+    flag: &str,
+    keys: Vec<String>,
+) -> Result<Vec<serverless_s3_setup::inputs::KmsKeyArn>, Error> {
+    keys.into_iter()
+        .map(|k| k.parse().map_err(|e| Error::invalid(flag, e)))
+        .collect()
+}
+
+impl AccessKeyCreateArgs {
+    pub fn into_request(self) -> Result<AccessKeyRequest, Error> {
+        let mut given = vec![
+            ("--uri", self.location.uri.is_some()),
+            ("--access", self.location.access.is_some()),
+            ("--user-name", self.user_name.is_some()),
+            ("--policy-name", self.policy_name.is_some()),
+            ("--kms-key", !self.kms_keys.is_empty()),
+            ("--remove-kms-key", !self.remove_kms_keys.is_empty()),
+            ("--tier", self.tidb.tier.is_some()),
+            ("--cluster-id", self.tidb.cluster_id.is_some()),
+        ];
+        given.extend(self.guardrails.given());
+        let saved = self.saved.parse(&given)?;
+        let (location, access) = self.location.parse()?;
+        let (tier, cluster_id) = self.tidb.parse(access)?;
+        let user_name = parse("--user-name", self.user_name)?;
+        let policy_name = parse("--policy-name", self.policy_name)?;
+        let kms_keys = parse_keys("--kms-key", self.kms_keys)?;
+        let remove_kms_keys = parse_keys("--remove-kms-key", self.remove_kms_keys)?;
+        let guardrails = self.guardrails.parse()?;
+        let secret_file = self
+            .secret_file
+            .map(|path| SecretPath::new(path).map_err(|e| Error::invalid("--secret-file", e)))
+            .transpose()?;
+        Ok(AccessKeyRequest {
+            tier,
+            cluster_id,
+            location,
+            access,
+            user_name,
+            policy_name,
+            kms_keys,
+            remove_kms_keys,
+            secret_file,
+            guardrails,
+            saved,
+        })
+    }
+}
+
+impl AccessKeyDeleteArgs {
+    pub fn into_request(self) -> Result<DeleteRequest, Error> {
+        Ok(DeleteRequest {
+            user_name: parse("--user-name", self.user_name)?,
+            access_key_id: parse("--access-key-id", self.access_key_id)?,
+            with_user: self.with_user,
+            force: false,
+        })
+    }
+}
+
+impl VerifyArgs {
+    pub fn into_request(self) -> Result<VerifyRequest, Error> {
+        let (location, access) = self.location.parse()?;
+        let subject = match (self.role_arn, self.user_name) {
+            (Some(arn), _) => {
+                Some(Subject::role(&arn).map_err(|e| Error::invalid("--role-arn", e))?)
+            }
+            (None, Some(user)) => Some(Subject::User {
+                name: user.parse().map_err(|e| Error::invalid("--user-name", e))?,
+            }),
+            (None, None) => None,
+        };
+        if matches!(subject, Some(Subject::User { .. })) {
+            for (flag, given) in [
+                ("--tidb-account-id", self.tidb_account_id.is_some()),
+                ("--external-id", self.external_id.is_some()),
+                ("--no-external-id", self.no_external_id),
+            ] {
+                if given {
+                    return Err(Error::invalid(
+                        flag,
+                        "applies only to --role-arn, not --user-name",
+                    ));
+                }
+            }
+        }
+        Ok(VerifyRequest {
+            subject,
+            location,
+            access,
+            tidb_account: parse("--tidb-account-id", self.tidb_account_id)?,
+            external_id: parse("--external-id", self.external_id)?,
+            no_external_id: self.no_external_id,
+            tier: parse("--tier", self.tier)?,
+        })
+    }
+}
+
+impl TeardownArgs {
+    pub fn into_request(self) -> Result<TeardownRequest, Error> {
+        let target = match (self.role_name, self.stack_name, self.user_name) {
+            (Some(r), _, _) => Some(Target::Role(
+                r.parse().map_err(|e| Error::invalid("--role-name", e))?,
+            )),
+            (_, Some(s), _) => Some(Target::Stack(
+                s.parse().map_err(|e| Error::invalid("--stack-name", e))?,
+            )),
+            (_, _, Some(u)) => Some(Target::User(
+                u.parse().map_err(|e| Error::invalid("--user-name", e))?,
+            )),
+            _ => None,
+        };
+        Ok(TeardownRequest {
+            target,
+            force: self.force,
+        })
+    }
+}

@@ -1,0 +1,454 @@
+//! `access-key`: an IAM user with the least-privilege policy, and an access key shown once.
+//! `access-key delete`: the clean way out after the import or export.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::apply::journal::Journal;
+use crate::aws::iam::{self, NewAccessKey, Secret};
+use crate::aws::Clients;
+use crate::error::Error;
+use crate::facts::{Caller, Facts, Located};
+use crate::find::{self, FoundUser};
+use crate::inputs::{SecretPath, UserName};
+use crate::plan::saved::{Basis, KeySetup, Saved};
+use crate::plan::{self, UserInputs, UserPlan, UserState};
+use crate::prompt::Prompter;
+use crate::requests::{AccessKeyRequest, SavedPlan};
+use crate::wizard;
+
+use super::Granted;
+use crate::{apply, Context};
+
+/// What `access-key` did. The secret is here only when it goes to stdout.
+#[derive(Debug, Clone, Serialize)]
+pub struct AccessKeyOutcome {
+    pub access_key_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret_access_key: Option<Secret>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret_file: Option<PathBuf>,
+    pub user_name: UserName,
+    pub user_arn: String,
+    pub policy_arn: String,
+    /// The command that deletes this key after the import or export.
+    pub delete_command: String,
+    /// `changed` is true whenever a key was made; the user and policy may have been unchanged.
+    #[serde(flatten)]
+    pub granted: Granted,
+}
+
+/// The result of `access-key`.
+pub type AccessKeyReport = super::Report<UserPlan, AccessKeyOutcome>;
+
+/// Runs `access-key` end to end: resolve, detect, plan, confirm, apply. With `--plan-out`,
+/// the plan is saved and nothing changes; with `--plan`, a saved plan is applied.
+pub async fn run(
+    ctx: &Context,
+    req: AccessKeyRequest,
+    prompter: &mut dyn Prompter,
+) -> Result<AccessKeyReport, Error> {
+    let plan_out = match &req.saved {
+        SavedPlan::Apply(file) => {
+            return run_saved(ctx, file, req.secret_file.map(SecretPath::into_path)).await
+        }
+        SavedPlan::Write(file) => Some(file.clone()),
+        SavedPlan::None => None,
+    };
+    wizard::check_access_key(ctx, &req)?;
+    let (tier, cluster_id) = (req.tier.unwrap_or_default(), req.cluster_id.clone());
+    // A saved plan is checked against what AWS holds when it is applied: it needs AWS now.
+    let clients = match plan_out {
+        Some(_) => Some(Clients::connect(&ctx.conn, &ctx.ui).await?),
+        None => super::connect_or_plan_offline(ctx).await?,
+    };
+    let (inputs, secret_file, located, found) =
+        wizard::access_key(ctx, req, prompter, clients.as_ref()).await?;
+    super::keep_answers(prompter.answered() > 0, || {
+        again(
+            ctx,
+            &inputs,
+            tier,
+            secret_file.as_ref().map(SecretPath::as_path),
+        )
+    });
+    async {
+        let bucket = super::Bucket {
+            location: &inputs.location,
+            kms_keys: &inputs.kms_keys,
+            located,
+        };
+        let (facts, state) = super::survey(ctx, clients.as_ref(), bucket, |c| {
+            gather(c, &inputs, found.expect("found with clients"))
+        })
+        .await?;
+        let plan = plan::user(&inputs, &facts, &state)?;
+        if let Some(file) = plan_out {
+            let setup = KeySetup {
+                inputs: inputs.clone(),
+                tier,
+                cluster_id,
+            };
+            super::saved::write(
+                &file,
+                "access-key",
+                setup,
+                Basis::user(&facts, &state),
+                &plan,
+            )?;
+            let apply_command = super::saved::apply_line(ctx, "access-key", &file, None);
+            let saved = super::SavedTo {
+                plan_file: file,
+                apply_command,
+            };
+            return Ok(AccessKeyReport::saved(plan, saved));
+        }
+        if ctx.dry_run {
+            return Ok(AccessKeyReport::dry_run(plan));
+        }
+        let clients = clients.expect("connected unless dry run");
+        let (warnings, actions) = super::announced(&plan.grant, Vec::new(), plan.lines());
+        wizard::present_plan(
+            ctx,
+            prompter,
+            &warnings,
+            actions,
+            plan.grant.takes_away(),
+            || render_user_plan(ctx, &plan),
+        )?;
+        let setup = KeySetup {
+            inputs,
+            tier,
+            cluster_id,
+        };
+        let secret_file = secret_file.map(SecretPath::into_path);
+        finish(
+            ctx,
+            &clients,
+            Surveyed {
+                setup,
+                facts,
+                state,
+                plan,
+            },
+            secret_file,
+        )
+        .await
+    }
+    .await
+}
+
+/// `access-key --plan FILE`: the saved plan, applied as it is once AWS is found as the plan
+/// found it (the user's keys among it) and the same request plans the same now. Nothing is
+/// asked: the plan was what was reviewed. The key goes where this run says (`--secret-file`).
+async fn run_saved(
+    ctx: &Context,
+    file: &Path,
+    secret_file: Option<PathBuf>,
+) -> Result<AccessKeyReport, Error> {
+    let saved: Saved<KeySetup, UserPlan> = super::saved::read(file, "access-key")?;
+    let setup = saved.setup;
+    let inputs = &setup.inputs;
+    let clients = Clients::connect(&ctx.conn, &ctx.ui).await?;
+    let mut located = Located::default();
+    let found = find::user(
+        &clients,
+        &inputs.location,
+        inputs.access,
+        Some(&inputs.user_name),
+        &mut located,
+    )
+    .await?;
+    let bucket = super::Bucket {
+        location: &inputs.location,
+        kms_keys: &inputs.kms_keys,
+        located,
+    };
+    let (facts, state) =
+        super::survey(ctx, Some(&clients), bucket, |c| gather(c, inputs, found)).await?;
+    let now = plan::user(inputs, &facts, &state)?;
+    super::saved::check_current(
+        file,
+        (&saved.basis, &saved.plan),
+        (&Basis::user(&facts, &state), &now),
+    )?;
+    let plan = saved.plan;
+    if ctx.dry_run {
+        return Ok(AccessKeyReport::dry_run(plan));
+    }
+    let (warnings, actions) = super::announced(&plan.grant, Vec::new(), plan.lines());
+    for warning in &warnings {
+        ctx.ui.warn(warning);
+    }
+    for action in actions {
+        ctx.ui.info(format!("plan: {action}"));
+    }
+    finish(
+        ctx,
+        &clients,
+        Surveyed {
+            setup,
+            facts,
+            state,
+            plan,
+        },
+        secret_file,
+    )
+    .await
+}
+
+/// A planned access-key setup, with what its plan was made from.
+struct Surveyed {
+    setup: KeySetup,
+    facts: Facts,
+    state: UserState,
+    plan: UserPlan,
+}
+
+/// Makes the user, its policy and the key (undoing this run's creations if a step fails),
+/// puts the secret where it goes, then reads back and checks what was made.
+async fn finish(
+    ctx: &Context,
+    clients: &Clients,
+    surveyed: Surveyed,
+    secret_file: Option<PathBuf>,
+) -> Result<AccessKeyReport, Error> {
+    let Surveyed {
+        setup,
+        facts,
+        state,
+        plan,
+    } = surveyed;
+    let KeySetup {
+        inputs,
+        tier,
+        cluster_id,
+    } = setup;
+    let mut journal = Journal::default();
+    let mut file = SecretFile::new(secret_file);
+    ctx.stop.begin_changes();
+    let applied = apply(clients, &plan, &mut journal, &mut file, ctx).await;
+    let (key, versions) = match applied {
+        Ok(made) => made,
+        Err(err) => {
+            file.discard();
+            return Err(super::undo(ctx, clients, &mut journal, err).await);
+        }
+    };
+    let delete_command = format!(
+        "serverless-s3-setup access-key delete --user-name {} --access-key-id {} --yes",
+        plan.user_name, key.id
+    );
+    let in_file = file.path.is_some();
+    let verify = crate::verify::after_setup(
+        clients,
+        &crate::verify::Subject::User {
+            name: plan.user_name.clone(),
+        },
+        &crate::verify::Expectations {
+            location: inputs.location.clone(),
+            access: inputs.access,
+            tidb_account: None,
+            external_id: None,
+            bucket_location: true,
+        },
+        super::written(&plan.grant, plan.user_arn.clone(), None),
+        facts.bucket.clone().unwrap_or_default(),
+        crate::verify::Known::Expected(crate::verify::Expected {
+            managed: versions
+                .iter()
+                .find(|(arn, _)| *arn == plan.policy_arn)
+                .cloned()
+                .or_else(|| {
+                    let p = state.policy.as_ref()?;
+                    Some((p.arn.clone(), p.default_version.clone()))
+                })
+                .into_iter()
+                .collect(),
+            inline: Vec::new(),
+        }),
+    )
+    .await;
+    crate::verify::show_after_setup(ctx, &verify, inputs.access, true);
+    let next_command = crate::handoff::ticloud(
+        tier,
+        plan.grant.access,
+        &inputs.location,
+        crate::handoff::Credential::AccessKey { id: &key.id },
+        cluster_id.as_ref(),
+    );
+    Ok(AccessKeyReport::Done(Box::new(AccessKeyOutcome {
+        access_key_id: key.id,
+        secret_access_key: (!in_file).then_some(key.secret),
+        secret_file: file.path.clone(),
+        user_name: plan.user_name.clone(),
+        user_arn: plan.user_arn.clone(),
+        policy_arn: plan.policy_arn.clone(),
+        delete_command,
+        granted: Granted {
+            verify,
+            next_command,
+            ..Granted::of(&plan.grant, tier, true, plan.lines())
+        },
+    })))
+}
+
+/// Reads the user's policy, attachments and keys. The caller and the user were read already,
+/// when the user was looked for (the user again if another name was chosen since).
+async fn gather(
+    clients: &Clients,
+    inputs: &UserInputs,
+    found: FoundUser,
+) -> Result<(Caller, UserState), Error> {
+    let user_name = inputs.user_name.as_str();
+    let caller = found.caller;
+    let user = if found.user.name == inputs.user_name {
+        found.user.info
+    } else {
+        iam::get_user(&clients.iam, user_name).await?
+    };
+    let arn = super::policy_arn(
+        &caller,
+        inputs.guardrails.path.as_ref(),
+        user.as_ref().map(|u| u.arn.as_str()),
+        &inputs.policy_name,
+    );
+    let exists = user.is_some();
+    let (policy, attached, keys) = tokio::join!(
+        super::read_policy(clients, &arn),
+        async {
+            if exists {
+                iam::attached_user_policies(&clients.iam, user_name).await
+            } else {
+                Ok(Vec::new())
+            }
+        },
+        async {
+            if exists {
+                iam::access_keys(&clients.iam, user_name).await
+            } else {
+                Ok(Vec::new())
+            }
+        }
+    );
+    let (policy, policy_document) = policy?;
+    let attached = attached?;
+    let (arn, policy, policy_document) = super::kept_policy(
+        clients,
+        inputs.chosen.policy_name,
+        &attached,
+        (arn, policy, policy_document),
+    )
+    .await?;
+    let state = UserState {
+        user,
+        policy,
+        policy_document,
+        attached: attached.contains(&arn),
+        keys: keys?,
+    };
+    Ok((caller, state))
+}
+
+/// The `--secret-file`: created (empty, mode 0600) before the key exists, so that a file that
+/// cannot be created stops the run before there is a secret to lose.
+struct SecretFile {
+    path: Option<PathBuf>,
+    file: Option<File>,
+}
+
+impl SecretFile {
+    fn new(path: Option<PathBuf>) -> SecretFile {
+        SecretFile { path, file: None }
+    }
+
+    fn create(&mut self) -> Result<(), Error> {
+        let Some(path) = &self.path else {
+            return Ok(());
+        };
+        let mut options = OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let file = options.open(path).map_err(|e| {
+            Error::invalid(
+                "--secret-file",
+                format!("cannot create {}: {e}", path.display()),
+            )
+        })?;
+        self.file = Some(file);
+        Ok(())
+    }
+
+    fn write(&mut self, user: &UserName, key: &NewAccessKey) -> Result<(), Error> {
+        let Some(file) = &mut self.file else {
+            return Ok(());
+        };
+        let body = serde_json::json!({
+            "user_name": user,
+            "access_key_id": key.id,
+            "secret_access_key": key.secret,
+        });
+        let text = serde_json::to_string_pretty(&body).expect("serialises") + "\n";
+        file.write_all(text.as_bytes())
+            .and_then(|_| file.sync_all())
+            .map_err(|e| {
+                Error::Other(anyhow::anyhow!(
+                    "writing the key to {}: {e}",
+                    self.path
+                        .as_deref()
+                        .unwrap_or_else(|| Path::new(""))
+                        .display()
+                ))
+            })
+    }
+
+    /// Removes a file this run created, after a failure.
+    fn discard(&mut self) {
+        if let (Some(path), Some(_)) = (&self.path, self.file.take()) {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+/// Makes the plan's changes through IAM and writes the key where it goes; each creation is
+/// journaled before it is requested.
+async fn apply(
+    clients: &Clients,
+    plan: &UserPlan,
+    journal: &mut Journal,
+    file: &mut SecretFile,
+    ctx: &Context,
+) -> Result<(NewAccessKey, Vec<(String, String)>), Error> {
+    file.create()?;
+    let step = ctx.ui.step(format!("Applying to user {}", plan.user_name));
+    let made = apply::execute(clients, &plan.grant.actions, journal, &ctx.stop).await;
+    // A stop asked for during the last request still undoes the run: the key is never shown.
+    let written = made.and_then(|executed| {
+        let key = executed.key.expect("an access-key plan makes a key");
+        ctx.stop.check()?;
+        file.write(&plan.user_name, &key)?;
+        Ok((key, executed.versions))
+    });
+    match written {
+        Ok(made) => {
+            step.done(&format!("{} change(s)", plan.grant.actions.len()));
+            Ok(made)
+        }
+        Err(e) => {
+            step.fail();
+            Err(e)
+        }
+    }
+}
+
+mod text;
+
+use text::again;
+pub use text::{ci_command, render_user_plan};

@@ -1,0 +1,192 @@
+//! What `access-key` prints for people: the plan, the key (once), the next steps and the CI
+//! command.
+
+use std::path::Path;
+
+use crate::inputs::{Access, KmsKeyArn, PolicyName, Tier, UserName};
+use crate::output::{render_policy_plan, Render};
+use crate::plan::{UserInputs, UserPlan};
+use crate::Context;
+
+use super::super::Repeat;
+use super::{AccessKeyOutcome, AccessKeyReport};
+
+pub fn render_user_plan(ctx: &Context, plan: &UserPlan) -> String {
+    let actions = plan.lines();
+    let mut summary = vec![
+        format!(
+            "give an IAM user {} access to s3://{}/{}",
+            plan.grant.access,
+            plan.grant.bucket,
+            if plan.grant.prefix.is_empty() {
+                String::new()
+            } else {
+                format!("{}/", plan.grant.prefix)
+            }
+        ),
+        format!("user:   {} ({})", plan.user_name, plan.user_arn),
+        format!("policy: {} ({})", plan.grant.policy_name, plan.policy_arn),
+    ];
+    summary.extend(crate::output::revision_lines(
+        &ctx.ui,
+        &plan.grant.revisions,
+    ));
+    render_policy_plan(
+        &ctx.ui,
+        plan.grant.account_id.as_ref(),
+        plan.grant.partition,
+        &plan.grant.detected,
+        &plan.grant.warnings,
+        &summary,
+        &actions,
+        &[crate::output::Shown {
+            title: "Permissions policy",
+            now: plan.grant.current_permissions.as_ref(),
+            planned: &plan.grant.permissions_policy,
+            grants: true,
+        }],
+    )
+}
+
+/// stdout: the key ID and the secret, or only the ID when the secret went to a file.
+impl Render for AccessKeyReport {
+    fn text(&self, ctx: &Context) -> String {
+        match self {
+            AccessKeyReport::Plan { plan, .. } => render_user_plan(ctx, plan),
+            AccessKeyReport::Done(o) => match &o.secret_access_key {
+                Some(secret) => format!(
+                    "Access Key ID:     {}\nSecret Access Key: {}",
+                    o.access_key_id,
+                    secret.expose()
+                ),
+                None => o.access_key_id.clone(),
+            },
+        }
+    }
+
+    fn warnings(&self, ctx: &Context) {
+        warn_once(ctx, self);
+    }
+
+    fn next_steps(&self, ctx: &Context) {
+        next_steps(ctx, self);
+    }
+}
+
+/// stderr, in every output mode: the secret exists only where it was just put.
+fn warn_once(ctx: &Context, report: &AccessKeyReport) {
+    let AccessKeyReport::Done(o) = report else {
+        return;
+    };
+    match &o.secret_file {
+        Some(path) => ctx.ui.warn(format!(
+            "the key was written to {} (mode 0600); AWS shows a secret only once, so keep that file until the key is pasted",
+            path.display()
+        )),
+        None => ctx.ui.warn(
+            "the Secret Access Key above is shown only this once and can never be recovered; paste or store it now",
+        ),
+    }
+}
+
+/// stderr: where to paste the key, and how to delete it afterwards.
+fn next_steps(ctx: &Context, report: &AccessKeyReport) {
+    super::super::tell_saved(ctx, report);
+    let AccessKeyReport::Done(o) = report else {
+        return;
+    };
+    let console = crate::handoff::console(
+        o.granted.tier,
+        o.granted.access,
+        crate::handoff::Credential::AccessKey {
+            id: &o.access_key_id,
+        },
+    );
+    ctx.ui.info(format!("Next: {console}."));
+    if !o.granted.next_command.is_empty() {
+        ctx.ui.info(format!(
+            "Or with the TiDB Cloud CLI, after `read -rs {}` and pasting the secret:\n  {}",
+            crate::handoff::SECRET_VARIABLE,
+            o.granted.next_command.join("\n  ")
+        ));
+    }
+    ctx.ui.info(format!(
+        "TiDB Cloud does not store the key. When the import or export is done, delete it:\n  {}",
+        o.delete_command
+    ));
+    if ctx.can_prompt {
+        ctx.ui.info(format!(
+            "To repeat this setup in CI, without questions (a new key each run):\n  {}",
+            ci_command(ctx, o)
+        ));
+    }
+}
+
+/// The flags that repeat this setup without a question: for CI. No secret is in it.
+pub fn ci_command(ctx: &Context, o: &AccessKeyOutcome) -> String {
+    let g = &o.granted;
+    repeat(
+        &o.user_name,
+        crate::output::uri(&g.bucket, &g.prefix),
+        g.access,
+        &g.policy_name,
+        g.tier,
+        &g.kms_keys,
+        g.guardrails.flags(),
+    )
+    .line(ctx)
+}
+
+/// The command that goes on from the answers of a run that stopped.
+pub(super) fn again(
+    ctx: &Context,
+    inputs: &UserInputs,
+    tier: Tier,
+    secret_file: Option<&Path>,
+) -> String {
+    let mut line = repeat(
+        &inputs.user_name,
+        inputs.location.to_string(),
+        inputs.access,
+        &inputs.policy_name,
+        tier,
+        &inputs.kms_keys,
+        inputs.guardrails.flags(),
+    );
+    for key in &inputs.remove_kms_keys {
+        line.after
+            .extend(["--remove-kms-key".into(), key.to_string()]);
+    }
+    if let Some(path) = secret_file {
+        line.after
+            .extend(["--secret-file".into(), path.display().to_string()]);
+    }
+    line.line(ctx)
+}
+
+fn repeat<'a>(
+    user: &UserName,
+    uri: String,
+    access: Access,
+    policy_name: &'a PolicyName,
+    tier: Tier,
+    kms_keys: &'a [KmsKeyArn],
+    guardrails: Vec<String>,
+) -> Repeat<'a> {
+    Repeat {
+        command: vec!["access-key".into()],
+        uri,
+        access,
+        before: vec!["--user-name".into(), user.to_string()],
+        policy_name,
+        // The tier names the console path in the hand-off; a rerun tells the same.
+        after: if tier == Tier::default() {
+            Vec::new()
+        } else {
+            vec!["--tier".into(), tier.to_string()]
+        },
+        kms_keys,
+        guardrails,
+        region: None,
+    }
+}
