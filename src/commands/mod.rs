@@ -5,6 +5,7 @@
 pub mod access_key;
 pub mod role;
 mod saved;
+mod setup;
 pub mod teardown;
 
 use serde::Serialize;

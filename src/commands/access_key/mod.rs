@@ -13,13 +13,14 @@ use crate::aws::Clients;
 use crate::error::Error;
 use crate::facts::{Caller, Facts, Located};
 use crate::find::{self, FoundUser};
-use crate::inputs::{SecretPath, UserName};
-use crate::plan::saved::{Basis, KeySetup, Saved};
+use crate::inputs::{KmsKeyArn, S3Location, SecretPath, UserName};
+use crate::plan::saved::{Basis, KeySetup};
 use crate::plan::{self, UserInputs, UserPlan, UserState};
 use crate::prompt::Prompter;
 use crate::requests::{AccessKeyRequest, SavedPlan};
 use crate::wizard;
 
+use super::setup::{SetupCommand, Surveyed};
 use super::Granted;
 use crate::{apply, Context};
 
@@ -51,161 +52,107 @@ pub async fn run(
     req: AccessKeyRequest,
     prompter: &mut dyn Prompter,
 ) -> Result<AccessKeyReport, Error> {
-    let plan_out = match &req.saved {
-        SavedPlan::Apply(file) => {
-            return run_saved(ctx, file, req.secret_file.map(SecretPath::into_path)).await
-        }
-        SavedPlan::Write(file) => Some(file.clone()),
-        SavedPlan::None => None,
+    let command = KeyCommand {
+        secret_file: req.secret_file.clone().map(SecretPath::into_path),
     };
-    wizard::check_access_key(ctx, &req)?;
-    let (tier, cluster_id) = (req.tier.unwrap_or_default(), req.cluster_id.clone());
-    // A saved plan is checked against what AWS holds when it is applied: it needs AWS now.
-    let clients = match plan_out {
-        Some(_) => Some(Clients::connect(&ctx.conn, &ctx.ui).await?),
-        None => super::connect_or_plan_offline(ctx).await?,
-    };
-    let (inputs, secret_file, located, found) =
-        wizard::access_key(ctx, req, prompter, clients.as_ref()).await?;
-    super::keep_answers(prompter.answered() > 0, || {
-        again(
-            ctx,
-            &inputs,
-            tier,
-            secret_file.as_ref().map(SecretPath::as_path),
-        )
-    });
-    async {
-        let bucket = super::Bucket {
-            location: &inputs.location,
-            kms_keys: &inputs.kms_keys,
-            located,
-        };
-        let (facts, state) = super::survey(ctx, clients.as_ref(), bucket, |c| {
-            gather(c, &inputs, found.expect("found with clients"))
-        })
-        .await?;
-        let plan = plan::user(&inputs, &facts, &state)?;
-        if let Some(file) = plan_out {
-            let setup = KeySetup {
-                inputs: inputs.clone(),
-                tier,
-                cluster_id,
-            };
-            super::saved::write(
-                &file,
-                "access-key",
-                setup,
-                Basis::user(&facts, &state),
-                &plan,
-            )?;
-            let apply_command = super::saved::apply_line(ctx, "access-key", &file, None);
-            let saved = super::SavedTo {
-                plan_file: file,
-                apply_command,
-            };
-            return Ok(AccessKeyReport::saved(plan, saved));
-        }
-        if ctx.dry_run {
-            return Ok(AccessKeyReport::dry_run(plan));
-        }
-        let clients = clients.expect("connected unless dry run");
-        let (warnings, actions) = super::announced(&plan.grant, Vec::new(), plan.lines());
-        wizard::present_plan(
-            ctx,
-            prompter,
-            &warnings,
-            actions,
-            plan.grant.takes_away(),
-            || render_user_plan(ctx, &plan),
-        )?;
-        let setup = KeySetup {
+    super::setup::drive(ctx, command, req, prompter).await
+}
+
+/// `access-key`'s parts of the setup skeleton. Where the secret goes is the run's own, not the
+/// plan's: a saved plan holds no secret and names no file.
+struct KeyCommand {
+    secret_file: Option<PathBuf>,
+}
+
+impl SetupCommand for KeyCommand {
+    const COMMAND: &'static str = "access-key";
+    type Request = AccessKeyRequest;
+    type Settled = KeySetup;
+    type Found = FoundUser;
+    type State = UserState;
+    type Plan = UserPlan;
+    type Outcome = AccessKeyOutcome;
+
+    fn saved(req: &AccessKeyRequest) -> &SavedPlan {
+        &req.saved
+    }
+
+    fn check(ctx: &Context, req: &AccessKeyRequest) -> Result<(), Error> {
+        wizard::check_access_key(ctx, req)
+    }
+
+    async fn fill(
+        &mut self,
+        ctx: &Context,
+        req: AccessKeyRequest,
+        prompter: &mut dyn Prompter,
+        clients: Option<&Clients>,
+    ) -> Result<(KeySetup, Located, Option<FoundUser>), Error> {
+        let (tier, cluster_id) = (req.tier.unwrap_or_default(), req.cluster_id.clone());
+        let (inputs, secret_file, located, found) =
+            wizard::access_key(ctx, req, prompter, clients).await?;
+        self.secret_file = secret_file.map(SecretPath::into_path);
+        super::keep_answers(prompter.answered() > 0, || {
+            again(ctx, &inputs, tier, self.secret_file.as_deref())
+        });
+        let settled = KeySetup {
             inputs,
             tier,
             cluster_id,
         };
-        let secret_file = secret_file.map(SecretPath::into_path);
-        finish(
-            ctx,
-            &clients,
-            Surveyed {
-                setup,
-                facts,
-                state,
-                plan,
-            },
-            secret_file,
-        )
-        .await
+        Ok((settled, located, found))
     }
-    .await
-}
 
-/// `access-key --plan FILE`: the saved plan, applied as it is once AWS is found as the plan
-/// found it (the user's keys among it) and the same request plans the same now. Nothing is
-/// asked: the plan was what was reviewed. The key goes where this run says (`--secret-file`).
-async fn run_saved(
-    ctx: &Context,
-    file: &Path,
-    secret_file: Option<PathBuf>,
-) -> Result<AccessKeyReport, Error> {
-    let saved: Saved<KeySetup, UserPlan> = super::saved::read(file, "access-key")?;
-    let setup = saved.setup;
-    let inputs = &setup.inputs;
-    let clients = Clients::connect(&ctx.conn, &ctx.ui).await?;
-    let mut located = Located::default();
-    let found = find::user(
-        &clients,
-        &inputs.location,
-        inputs.access,
-        Some(&inputs.user_name),
-        &mut located,
-    )
-    .await?;
-    let bucket = super::Bucket {
-        location: &inputs.location,
-        kms_keys: &inputs.kms_keys,
-        located,
-    };
-    let (facts, state) =
-        super::survey(ctx, Some(&clients), bucket, |c| gather(c, inputs, found)).await?;
-    let now = plan::user(inputs, &facts, &state)?;
-    super::saved::check_current(
-        file,
-        (&saved.basis, &saved.plan),
-        (&Basis::user(&facts, &state), &now),
-    )?;
-    let plan = saved.plan;
-    if ctx.dry_run {
-        return Ok(AccessKeyReport::dry_run(plan));
+    async fn find(
+        clients: &Clients,
+        settled: &KeySetup,
+        located: &mut Located,
+    ) -> Result<FoundUser, Error> {
+        let inputs = &settled.inputs;
+        let name = Some(&inputs.user_name);
+        find::user(clients, &inputs.location, inputs.access, name, located).await
     }
-    let (warnings, actions) = super::announced(&plan.grant, Vec::new(), plan.lines());
-    for warning in &warnings {
-        ctx.ui.warn(warning);
-    }
-    for action in actions {
-        ctx.ui.info(format!("plan: {action}"));
-    }
-    finish(
-        ctx,
-        &clients,
-        Surveyed {
-            setup,
-            facts,
-            state,
-            plan,
-        },
-        secret_file,
-    )
-    .await
-}
 
-/// A planned access-key setup, with what its plan was made from.
-struct Surveyed {
-    setup: KeySetup,
-    facts: Facts,
-    state: UserState,
-    plan: UserPlan,
+    fn bucket(settled: &KeySetup) -> (&S3Location, &[KmsKeyArn]) {
+        (&settled.inputs.location, &settled.inputs.kms_keys)
+    }
+
+    async fn gather(
+        clients: &Clients,
+        settled: &KeySetup,
+        found: FoundUser,
+    ) -> Result<(Caller, UserState), Error> {
+        gather(clients, &settled.inputs, found).await
+    }
+
+    fn plan(settled: &KeySetup, facts: &Facts, state: &UserState) -> Result<UserPlan, Error> {
+        plan::user(&settled.inputs, facts, state)
+    }
+
+    fn basis(facts: &Facts, state: &UserState) -> Basis {
+        Basis::user(facts, state)
+    }
+
+    fn announced(plan: &UserPlan) -> (Vec<String>, Vec<String>) {
+        super::announced(&plan.grant, Vec::new(), plan.lines())
+    }
+
+    fn takes_away(plan: &UserPlan) -> bool {
+        plan.grant.takes_away()
+    }
+
+    fn render(ctx: &Context, plan: &UserPlan) -> String {
+        render_user_plan(ctx, plan)
+    }
+
+    async fn finish(
+        &self,
+        ctx: &Context,
+        clients: &Clients,
+        surveyed: Surveyed<Self>,
+    ) -> Result<AccessKeyOutcome, Error> {
+        finish(ctx, clients, surveyed, self.secret_file.clone()).await
+    }
 }
 
 /// Makes the user, its policy and the key (undoing this run's creations if a step fails),
@@ -213,11 +160,11 @@ struct Surveyed {
 async fn finish(
     ctx: &Context,
     clients: &Clients,
-    surveyed: Surveyed,
+    surveyed: Surveyed<KeyCommand>,
     secret_file: Option<PathBuf>,
-) -> Result<AccessKeyReport, Error> {
+) -> Result<AccessKeyOutcome, Error> {
     let Surveyed {
-        setup,
+        settled: setup,
         facts,
         state,
         plan,
@@ -280,7 +227,7 @@ async fn finish(
         crate::handoff::Credential::AccessKey { id: &key.id },
         cluster_id.as_ref(),
     );
-    Ok(AccessKeyReport::Done(Box::new(AccessKeyOutcome {
+    Ok(AccessKeyOutcome {
         access_key_id: key.id,
         secret_access_key: (!in_file).then_some(key.secret),
         secret_file: file.path.clone(),
@@ -293,7 +240,7 @@ async fn finish(
             next_command,
             ..Granted::of(&plan.grant, tier, true, plan.lines())
         },
-    })))
+    })
 }
 
 /// Reads the user's policy, attachments and keys. The caller and the user were read already,

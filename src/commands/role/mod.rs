@@ -1,6 +1,5 @@
 //! `role`: create or converge the IAM role that TiDB Cloud assumes, and its policy.
 
-use std::path::Path;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -12,14 +11,15 @@ use crate::aws::Clients;
 use crate::error::Error;
 use crate::facts::{Caller, Facts, Located};
 use crate::find::{self, FoundRole};
-use crate::inputs::{AccountId, ClusterId, ExternalId, RoleName, StackName, Timeout};
+use crate::inputs::{AccountId, ExternalId, KmsKeyArn, RoleName, S3Location, StackName, Timeout};
 use crate::output::render_role_plan;
-use crate::plan::saved::{Basis, RoleSetup, Saved};
+use crate::plan::saved::{Basis, RoleSetup};
 use crate::plan::{self, Method, RoleInputs, RolePlan, RoleState};
 use crate::prompt::Prompter;
 use crate::requests::{RoleRequest, SavedPlan};
 use crate::{verify, wizard};
 
+use super::setup::{SetupCommand, Surveyed};
 use super::Granted;
 use crate::{apply, Context};
 
@@ -70,161 +70,139 @@ pub async fn run(
     req: RoleRequest,
     prompter: &mut dyn Prompter,
 ) -> Result<RoleReport, Error> {
-    let given_timeout = req.timeout;
-    let timeout = given_timeout.map_or(apply::wait::DEFAULT_TIMEOUT, Timeout::get);
-    let plan_out = match &req.saved {
-        SavedPlan::Apply(file) => return run_saved(ctx, file, timeout).await,
-        SavedPlan::Write(file) => Some(file.clone()),
-        SavedPlan::None => None,
+    let command = RoleCommand {
+        given_timeout: req.timeout,
     };
-    wizard::check_role(ctx, &req)?;
-    let cluster_id = req.cluster_id.clone();
-    // A saved plan is checked against what AWS holds when it is applied: it needs AWS now.
-    let clients = match plan_out {
-        Some(_) => Some(Clients::connect(&ctx.conn, &ctx.ui).await?),
-        None => super::connect_or_plan_offline(ctx).await?,
-    };
-    let (method, inputs, located, found) =
-        wizard::role(ctx, req, prompter, clients.as_ref()).await?;
-    super::keep_answers(prompter.answered() > 0, || {
-        again(ctx, method, &inputs, given_timeout)
-    });
-    async {
-        if inputs.external_id.is_none() {
+    super::setup::drive(ctx, command, req, prompter).await
+}
+
+/// `role`'s parts of the setup skeleton; `--timeout` is the run's own, not the plan's.
+struct RoleCommand {
+    given_timeout: Option<Timeout>,
+}
+
+impl SetupCommand for RoleCommand {
+    const COMMAND: &'static str = "role";
+    type Request = RoleRequest;
+    type Settled = RoleSetup;
+    type Found = FoundRole;
+    type State = Gathered;
+    type Plan = RolePlan;
+    type Outcome = RoleOutcome;
+
+    fn saved(req: &RoleRequest) -> &SavedPlan {
+        &req.saved
+    }
+
+    fn check(ctx: &Context, req: &RoleRequest) -> Result<(), Error> {
+        wizard::check_role(ctx, req)
+    }
+
+    async fn fill(
+        &mut self,
+        ctx: &Context,
+        req: RoleRequest,
+        prompter: &mut dyn Prompter,
+        clients: Option<&Clients>,
+    ) -> Result<(RoleSetup, Located, Option<FoundRole>), Error> {
+        let cluster_id = req.cluster_id.clone();
+        let (method, inputs, located, found) = wizard::role(ctx, req, prompter, clients).await?;
+        super::keep_answers(prompter.answered() > 0, || {
+            again(ctx, method, &inputs, self.given_timeout)
+        });
+        let settled = RoleSetup {
+            method,
+            inputs,
+            cluster_id,
+        };
+        Ok((settled, located, found))
+    }
+
+    async fn find(
+        clients: &Clients,
+        settled: &RoleSetup,
+        located: &mut Located,
+    ) -> Result<FoundRole, Error> {
+        let inputs = &settled.inputs;
+        let name = Some(&inputs.role_name);
+        find::role(
+            clients,
+            &inputs.location,
+            inputs.access,
+            name,
+            None,
+            located,
+        )
+        .await
+    }
+
+    fn bucket(settled: &RoleSetup) -> (&S3Location, &[KmsKeyArn]) {
+        (&settled.inputs.location, &settled.inputs.kms_keys)
+    }
+
+    async fn gather(
+        clients: &Clients,
+        settled: &RoleSetup,
+        found: FoundRole,
+    ) -> Result<(Caller, Gathered), Error> {
+        gather(clients, settled.method, &settled.inputs, found).await
+    }
+
+    fn plan(settled: &RoleSetup, facts: &Facts, state: &Gathered) -> Result<RolePlan, Error> {
+        plan::role(settled.method, &settled.inputs, facts, &state.state)
+    }
+
+    async fn check_plan(clients: Option<&Clients>, plan: &RolePlan) -> Result<(), Error> {
+        check_trust_size(clients, plan).await
+    }
+
+    fn basis(facts: &Facts, state: &Gathered) -> Basis {
+        Basis::role(facts, &state.state)
+    }
+
+    fn warn(ctx: &Context, settled: &RoleSetup) {
+        if settled.inputs.external_id.is_none() {
             ctx.ui.warn(
                 "--no-external-id: without an external ID, every cluster in the TiDB Cloud project can assume this role (the confused-deputy risk)",
             );
         }
-        let bucket = super::Bucket {
-            location: &inputs.location,
-            kms_keys: &inputs.kms_keys,
-            located,
-        };
-        let (facts, Gathered { state, beside }) =
-            super::survey(ctx, clients.as_ref(), bucket, |c| {
-                gather(c, method, &inputs, found.expect("found with clients"))
-            })
-            .await?;
-        let plan = plan::role(method, &inputs, &facts, &state)?;
-        check_trust_size(clients.as_ref(), &plan).await?;
-        if let Some(file) = plan_out {
-            let setup = RoleSetup {
-                method,
-                inputs: inputs.clone(),
-                cluster_id,
-            };
-            super::saved::write(&file, "role", setup, Basis::role(&facts, &state), &plan)?;
-            let apply_command =
-                super::saved::apply_line(ctx, "role", &file, facts.region.as_deref());
-            let saved = super::SavedTo {
-                plan_file: file,
-                apply_command,
-            };
-            return Ok(RoleReport::saved(plan, saved));
-        }
-        if ctx.dry_run {
-            return Ok(RoleReport::dry_run(plan));
-        }
-        let clients = clients.expect("connected unless dry run");
-        let (warnings, actions) = announced(&plan);
-        wizard::present_plan(
-            ctx,
-            prompter,
-            &warnings,
-            actions,
-            plan.trust_change.revokes() || plan.grant.takes_away(),
-            || render_role_plan(&ctx.ui, &plan),
-        )?;
-        let surveyed = Surveyed {
-            inputs: &inputs,
-            facts,
-            state,
-            beside,
-            plan,
-            cluster_id,
-        };
-        finish(ctx, &clients, surveyed, timeout).await
     }
-    .await
-}
 
-/// What the plan says besides its picture: who loses access is said even when no one is asked.
-fn announced(plan: &RolePlan) -> (Vec<String>, Vec<String>) {
-    let losing = plan
-        .trust_change
-        .losing_access
-        .iter()
-        .map(|who| format!("loses access to the role: {who}"))
-        .collect();
-    super::announced(&plan.grant, losing, plan.lines())
-}
+    /// Who loses access is said even when no one is asked.
+    fn announced(plan: &RolePlan) -> (Vec<String>, Vec<String>) {
+        let losing = plan
+            .trust_change
+            .losing_access
+            .iter()
+            .map(|who| format!("loses access to the role: {who}"))
+            .collect();
+        super::announced(&plan.grant, losing, plan.lines())
+    }
 
-/// `role --plan FILE`: the saved plan, applied as it is once AWS is found as the plan found it
-/// and the same request plans the same now (Terraform's rule for a saved plan). Nothing is
-/// asked: the plan was what was reviewed.
-async fn run_saved(ctx: &Context, file: &Path, timeout: Duration) -> Result<RoleReport, Error> {
-    let saved: Saved<RoleSetup, RolePlan> = super::saved::read(file, "role")?;
-    let RoleSetup {
-        method,
-        inputs,
-        cluster_id,
-    } = saved.setup;
-    let clients = Clients::connect(&ctx.conn, &ctx.ui).await?;
-    let mut located = Located::default();
-    let found = find::role(
-        &clients,
-        &inputs.location,
-        inputs.access,
-        Some(&inputs.role_name),
-        None,
-        &mut located,
-    )
-    .await?;
-    let bucket = super::Bucket {
-        location: &inputs.location,
-        kms_keys: &inputs.kms_keys,
-        located,
-    };
-    let (facts, Gathered { state, beside }) = super::survey(ctx, Some(&clients), bucket, |c| {
-        gather(c, method, &inputs, found)
-    })
-    .await?;
-    let now = plan::role(method, &inputs, &facts, &state)?;
-    super::saved::check_current(
-        file,
-        (&saved.basis, &saved.plan),
-        (&Basis::role(&facts, &state), &now),
-    )?;
-    let plan = saved.plan;
-    if ctx.dry_run {
-        return Ok(RoleReport::dry_run(plan));
+    fn takes_away(plan: &RolePlan) -> bool {
+        plan.trust_change.revokes() || plan.grant.takes_away()
     }
-    let (warnings, actions) = announced(&plan);
-    for warning in &warnings {
-        ctx.ui.warn(warning);
-    }
-    for action in actions {
-        ctx.ui.info(format!("plan: {action}"));
-    }
-    let surveyed = Surveyed {
-        inputs: &inputs,
-        facts,
-        state,
-        beside,
-        plan,
-        cluster_id,
-    };
-    finish(ctx, &clients, surveyed, timeout).await
-}
 
-/// A planned setup, with what its plan was made from.
-struct Surveyed<'a> {
-    inputs: &'a RoleInputs,
-    facts: Facts,
-    state: RoleState,
-    beside: Option<verify::Beside>,
-    plan: RolePlan,
-    cluster_id: Option<ClusterId>,
+    fn render(ctx: &Context, plan: &RolePlan) -> String {
+        render_role_plan(&ctx.ui, plan)
+    }
+
+    /// A stack is regional: the plan was made in this one.
+    fn region(facts: &Facts) -> Option<&str> {
+        facts.region.as_deref()
+    }
+
+    async fn finish(
+        &self,
+        ctx: &Context,
+        clients: &Clients,
+        surveyed: Surveyed<Self>,
+    ) -> Result<RoleOutcome, Error> {
+        let timeout = self
+            .given_timeout
+            .map_or(apply::wait::DEFAULT_TIMEOUT, Timeout::get);
+        finish(ctx, clients, surveyed, timeout).await
+    }
 }
 
 /// Applies the plan (undoing this run's creations if a step fails), then reads back and
@@ -232,17 +210,18 @@ struct Surveyed<'a> {
 async fn finish(
     ctx: &Context,
     clients: &Clients,
-    surveyed: Surveyed<'_>,
+    surveyed: Surveyed<RoleCommand>,
     timeout: Duration,
-) -> Result<RoleReport, Error> {
+) -> Result<RoleOutcome, Error> {
     let Surveyed {
-        inputs,
+        settled,
         facts,
-        state,
-        beside,
+        state: Gathered { state, beside },
         plan,
-        cluster_id,
     } = surveyed;
+    let RoleSetup {
+        inputs, cluster_id, ..
+    } = &settled;
     let method = plan.method;
     let mut journal = Journal::default();
     ctx.stop.begin_changes();
@@ -338,7 +317,7 @@ async fn finish(
             ),
         });
     }
-    Ok(RoleReport::Done(Box::new(outcome)))
+    Ok(outcome)
 }
 
 /// Now, in UTC, to the second, as RFC 3339.
