@@ -275,11 +275,7 @@ where
         Ok::<_, Error>((facts, state))
     }
     .await;
-    match &found {
-        Ok(_) => step.done("done"),
-        Err(_) => step.fail(),
-    }
-    let (mut facts, state) = found?;
+    let (mut facts, state) = step.end(found, |_| "done".into())?;
     bucket.located.into_facts(&mut facts);
     Ok((facts, state))
 }

@@ -170,23 +170,15 @@ async fn stack(
         },
     )
     .await;
-    match ended {
-        Ok(wait::Ended::Succeeded { .. }) => step.done("DELETE_COMPLETE"),
-        Ok(wait::Ended::Interrupted { signal, .. }) => {
-            step.fail();
-            return Err(Error::Interrupted(format!(
-                " by {signal}; CloudFormation goes on deleting stack {name}"
-            )));
-        }
-        Ok(other) => {
-            step.fail();
-            return Err(Error::Stack(other.explain(name)));
-        }
-        Err(e) => {
-            step.fail();
-            return Err(e.into());
-        }
-    }
+    let settled = match ended {
+        Ok(wait::Ended::Succeeded { .. }) => Ok(()),
+        Ok(wait::Ended::Interrupted { signal, .. }) => Err(Error::Interrupted(format!(
+            " by {signal}; CloudFormation goes on deleting stack {name}"
+        ))),
+        Ok(other) => Err(Error::Stack(other.explain(name))),
+        Err(e) => Err(e.into()),
+    };
+    step.end(settled, |_| "DELETE_COMPLETE".into())?;
     Ok(TeardownOutcome {
         target,
         deleted: steps,
@@ -357,19 +349,13 @@ async fn role(
         Ok(())
     }
     .await;
-    match result {
-        Ok(()) => step.done("deleted"),
-        Err(Error::Interrupted(how)) => {
-            step.fail();
-            return Err(Error::Interrupted(format!(
+    step.end(result, |_| "deleted".into())
+        .map_err(|e| match e {
+            Error::Interrupted(how) => Error::Interrupted(format!(
                 "{how}; part of role {name} may be left: run the same teardown again to finish"
-            )));
-        }
-        Err(e) => {
-            step.fail();
-            return Err(e);
-        }
-    }
+            )),
+            e => e,
+        })?;
     Ok(TeardownOutcome {
         target,
         deleted: steps,

@@ -188,6 +188,20 @@ impl Step {
         }
         self.ui.info(format!("{} {}", self.ui.red("✗"), self.msg));
     }
+
+    /// Ends the step as `result` did: done, saying `outcome` of its value, or failed. The
+    /// result passes through, for `?`.
+    pub fn end<T, E>(
+        self,
+        result: Result<T, E>,
+        outcome: impl FnOnce(&T) -> String,
+    ) -> Result<T, E> {
+        match &result {
+            Ok(value) => self.done(&outcome(value)),
+            Err(_) => self.fail(),
+        }
+        result
+    }
 }
 
 impl crate::aws::Patience for Ui {

@@ -327,36 +327,35 @@ pub async fn run(ctx: &Context, req: VerifyRequest) -> Result<Report, Error> {
             || req.tier.unwrap_or_default().reads_bucket_location(),
     };
     let step = ctx.ui.step(format!("Checking {}", subject.label()));
-    let mut delay = std::time::Duration::from_millis(500);
-    let mut evidence = gather(&clients, &subject, &e).await;
-    for _ in 0..3 {
-        match &evidence {
-            Ok(ev) if ev.principal_arn.is_none() => {
-                tokio::time::sleep(delay).await;
-                delay *= 2;
-                evidence = gather(&clients, &subject, &e).await;
+    let evidence = async {
+        let mut delay = std::time::Duration::from_millis(500);
+        let mut evidence = gather(&clients, &subject, &e).await;
+        for _ in 0..3 {
+            match &evidence {
+                Ok(ev) if ev.principal_arn.is_none() => {
+                    tokio::time::sleep(delay).await;
+                    delay *= 2;
+                    evidence = gather(&clients, &subject, &e).await;
+                }
+                _ => break,
             }
-            _ => break,
         }
-    }
-    let mut evidence = match evidence {
-        Ok(ev) => ev,
-        Err(err) => {
-            step.fail();
-            return Err(err);
+        let mut evidence = evidence?;
+        if req.access.is_none() && evidence.principal_arn.is_some() {
+            let (access, why) = access_of(&evidence, &e);
+            ctx.ui.info(format!("checking access: {why}"));
+            e.access = access;
         }
-    };
-    if req.access.is_none() && evidence.principal_arn.is_some() {
-        let (access, why) = access_of(&evidence, &e);
-        ctx.ui.info(format!("checking access: {why}"));
-        e.access = access;
+        if let Some(arn) = &evidence.principal_arn {
+            let needed = required(evidence.partition, &e, None);
+            let request = TidbRequest::new(&subject, &e, &evidence);
+            evidence.simulated =
+                iam::simulate(&clients.iam, arn, &samples(&request, &needed)).await;
+        }
+        Ok::<_, Error>(evidence)
     }
-    if let Some(arn) = &evidence.principal_arn {
-        let needed = required(evidence.partition, &e, None);
-        let request = TidbRequest::new(&subject, &e, &evidence);
-        evidence.simulated = iam::simulate(&clients.iam, arn, &samples(&request, &needed)).await;
-    }
-    step.done("done");
+    .await;
+    let evidence = step.end(evidence, |_| "done".into())?;
     Ok(checks(&subject, &e, &evidence, &rerun(&subject, &e)))
 }
 

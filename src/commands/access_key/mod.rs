@@ -383,16 +383,8 @@ async fn apply(
         file.write(&plan.user_name, &key)?;
         Ok((key, executed.versions))
     });
-    match written {
-        Ok(made) => {
-            step.done(&format!("{} change(s)", plan.grant.actions.len()));
-            Ok(made)
-        }
-        Err(e) => {
-            step.fail();
-            Err(e)
-        }
-    }
+    let changes = plan.grant.actions.len();
+    step.end(written, |_| format!("{changes} change(s)"))
 }
 
 mod text;

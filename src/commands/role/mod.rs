@@ -527,16 +527,11 @@ async fn apply(
         return Ok(Vec::new());
     }
     let step = ctx.ui.step(format!("Applying to role {}", plan.role_name));
-    match apply::execute(clients, &plan.grant.actions, journal, &ctx.stop).await {
-        Ok(executed) => {
-            step.done(&format!("{} change(s)", plan.grant.actions.len()));
-            Ok(executed.versions)
-        }
-        Err(e) => {
-            step.fail();
-            Err(e)
-        }
-    }
+    let executed = apply::execute(clients, &plan.grant.actions, journal, &ctx.stop).await;
+    let changes = plan.grant.actions.len();
+    Ok(step
+        .end(executed, |_| format!("{changes} change(s)"))?
+        .versions)
 }
 
 #[cfg(test)]

@@ -44,13 +44,8 @@ pub(super) async fn apply_stack(
     });
     if let Some((status, _)) = recreate {
         let step = ctx.ui.step(format!("Deleting stack {name} ({status})"));
-        match cloudformation::delete_stack_and_wait(&clients.cfn, name).await {
-            Ok(()) => step.done("deleted"),
-            Err(e) => {
-                step.fail();
-                return Err(e.into());
-            }
-        }
+        let deleted = cloudformation::delete_stack_and_wait(&clients.cfn, name).await;
+        step.end(deleted, |_| "deleted".into())?;
     }
     for action in actions {
         if let Action::RecreateDeletedRole(remake) = action {
@@ -201,21 +196,12 @@ async fn recreate_role(
         }
         Err(e) => Err(e),
     };
-    match made {
-        Ok(()) => {
-            step.done("created");
-            Ok(())
-        }
-        Err(e) => {
-            step.fail();
-            Err(match e.kind {
-                Kind::AlreadyExists => Error::Conflict(format!(
-                    "role {role} exists after all: another run or CloudFormation made it a moment ago (IAM shows new roles after a delay); run this again once it settles"
-                )),
-                _ => e.into(),
-            })
-        }
-    }
+    step.end(made, |_| "created".into()).map_err(|e| match e.kind {
+        Kind::AlreadyExists => Error::Conflict(format!(
+            "role {role} exists after all: another run or CloudFormation made it a moment ago (IAM shows new roles after a delay); run this again once it settles"
+        )),
+        _ => e.into(),
+    })
 }
 
 /// Writes back, through IAM, what was changed on the stack's role outside CloudFormation,
@@ -248,13 +234,7 @@ async fn restore(
                 iam::tag_principal(&clients.iam, iam::Principal::Role(role), missing).await
             }
         };
-        match done {
-            Ok(()) => step.done("restored"),
-            Err(e) => {
-                step.fail();
-                return Err(e.into());
-            }
-        }
+        step.end(done, |_| "restored".into())?;
     }
     Ok(())
 }
