@@ -3,10 +3,12 @@
 //! [`journal`] of what a run created, and the stack waiter ([`wait`]). It carries out what the
 //! plan decided and decides nothing itself; it draws nothing on the terminal.
 
+mod delete;
 mod execute;
 pub mod journal;
 pub mod wait;
 
+pub use delete::teardown;
 pub use execute::{execute, undo, Executed};
 
 use std::future::Future;

@@ -6,11 +6,13 @@ use serde::Serialize;
 use crate::apply::wait::{self, Goal};
 use crate::aws::cloudformation;
 use crate::aws::iam;
-use crate::aws::{pending, Clients};
+use crate::aws::Clients;
 use crate::error::Error;
-use crate::facts::PolicyInfo;
-use crate::inputs::{Arn, UserName};
+use crate::facts::{PolicyInfo, RoleInfo};
+use crate::inputs::{Arn, RoleName, UserName};
 use crate::output::Render;
+use crate::plan::teardown::HeldPolicy;
+use crate::plan::{self, Teardown};
 use crate::prompt::Prompter;
 use crate::requests::{DeleteRequest, Target, TeardownRequest};
 use crate::{apply, wizard, Context};
@@ -61,7 +63,7 @@ pub async fn run(
     let clients = Clients::connect(&ctx.conn, &ctx.ui).await?;
     match target {
         Target::Stack(name) => stack(ctx, &clients, prompter, name.as_str(), req.force).await,
-        Target::Role(name) => role(ctx, &clients, prompter, name.as_str(), req.force).await,
+        Target::Role(name) => role(ctx, &clients, prompter, &name, req.force).await,
         Target::User(_) => unreachable!("handled above"),
     }
 }
@@ -84,7 +86,7 @@ pub(crate) async fn orphaned_policy(
         .map(|(_, path, _)| path)
         .unwrap_or_default();
     let name = crate::inputs::defaults::policy_name(owner);
-    let arn = crate::plan::policy_arn(partition, owner_arn.account, &path, &name);
+    let arn = plan::policy_arn(partition, owner_arn.account, &path, &name);
     Ok(iam::get_policy(&clients.iam, &arn)
         .await?
         .filter(|p| p.managed && p.attachments == 0))
@@ -190,62 +192,104 @@ async fn role(
     ctx: &Context,
     clients: &Clients,
     prompter: &mut dyn Prompter,
-    name: &str,
+    name: &RoleName,
     force: bool,
 ) -> Result<TeardownOutcome, Error> {
     let target = format!("role {name}");
-    // The role and everything keyed by its name, together.
-    let (info, attached, inline, profiles) = tokio::join!(
-        iam::get_role(&clients.iam, name),
-        iam::attached_role_policies(&clients.iam, name),
-        iam::role_inline_policies(&clients.iam, name),
-        iam::role_instance_profiles(&clients.iam, name)
-    );
-    let Some(info) = info? else {
-        // The role may be gone while its policy stayed (a teardown cut short, or a role
-        // deleted by hand).
-        let caller = crate::aws::sts::caller_identity(&clients.sts).await?;
-        let owner = format!(
-            "arn:{}:iam::{}:role/{name}",
-            caller.partition, caller.account
-        );
-        if let Some(orphan) = orphaned_policy(clients, &owner, name).await? {
-            let steps = vec![format!("policy {} (left without its role)", orphan.arn)];
-            if !wizard::confirm_deletion(ctx, prompter, &steps)? {
-                return Ok(TeardownOutcome {
-                    target,
-                    deleted: Vec::new(),
-                    changed: false,
-                });
-            }
-            ctx.stop.begin_changes();
-            apply::delete_policy(clients, &orphan.arn).await?;
-            return Ok(TeardownOutcome {
-                target,
-                deleted: steps,
-                changed: true,
-            });
-        }
+    let Some(plan) = role_plan(clients, name, force).await? else {
         return Ok(nothing(ctx, target));
     };
-    if !info.managed && !force {
-        return Err(refuse(target));
+    if !wizard::confirm_deletion(ctx, prompter, &plan.lines)? {
+        return Ok(TeardownOutcome {
+            target,
+            deleted: Vec::new(),
+            changed: false,
+        });
     }
-    if let Some(stack) = &info.stack {
-        let region = info
-            .stack_region
-            .as_deref()
-            .map(|r| format!(" --region {r}"))
-            .unwrap_or_default();
-        return Err(Error::Conflict(format!(
-            "role {name} belongs to CloudFormation stack {stack}; deleting it alone would leave the stack broken\n  fix: serverless-s3-setup teardown --stack-name {stack}{region}"
-        )));
+    let step = ctx.ui.step(format!("Deleting role {name}"));
+    ctx.stop.begin_changes();
+    let result = apply::teardown(clients, &plan, &ctx.stop).await;
+    step.end(result, |_| "deleted".into())
+        .map_err(|e| match e {
+            Error::Interrupted(how) => Error::Interrupted(format!(
+                "{how}; part of role {name} may be left: run the same teardown again to finish"
+            )),
+            e => e,
+        })?;
+    Ok(TeardownOutcome {
+        target,
+        deleted: plan.reported,
+        changed: true,
+    })
+}
+
+/// Reads what the role holds (everything keyed by its name, together; then each attached
+/// policy and its versions, together) and plans its teardown. A role that is gone may have
+/// left its policy behind (a teardown cut short, or a role deleted by hand): then that policy
+/// is the plan. `None`: nothing to delete.
+async fn role_plan(
+    clients: &Clients,
+    name: &RoleName,
+    force: bool,
+) -> Result<Option<Teardown>, Error> {
+    let role = name.as_str();
+    let (info, attached, inline, profiles) = tokio::join!(
+        iam::get_role(&clients.iam, role),
+        iam::attached_role_policies(&clients.iam, role),
+        iam::role_inline_policies(&clients.iam, role),
+        iam::role_instance_profiles(&clients.iam, role)
+    );
+    let Some(info) = info? else {
+        let caller = crate::aws::sts::caller_identity(&clients.sts).await?;
+        let owner = format!(
+            "arn:{}:iam::{}:role/{role}",
+            caller.partition, caller.account
+        );
+        return Ok(match orphaned_policy(clients, &owner, role).await? {
+            Some(orphan) => Some(plan::teardown::orphan(&held(clients, orphan, false).await?)),
+            None => None,
+        });
+    };
+    if !info.managed && !force {
+        // Refused before anything else is read.
+        return plan::teardown::role(&holdings(name, info, Vec::new()), force).map(Some);
     }
     let (attached, inline, profiles) = (attached?, inline?, profiles?);
-    // Each attached policy and its versions, together; a teardown cut short between detaching
-    // the policy and deleting it leaves the policy on its own, and the default name finds it
-    // again.
-    let default_name = format!("/{}", crate::inputs::defaults::policy_name(name));
+    let policies = policies(clients, &info.arn, role, &attached, true).await?;
+    let held = plan::teardown::RoleHoldings {
+        profiles,
+        inline,
+        ..holdings(name, info, policies)
+    };
+    plan::teardown::role(&held, force).map(Some)
+}
+
+fn holdings(
+    name: &RoleName,
+    info: RoleInfo,
+    policies: Vec<HeldPolicy>,
+) -> plan::teardown::RoleHoldings {
+    plan::teardown::RoleHoldings {
+        name: name.clone(),
+        info,
+        profiles: Vec::new(),
+        inline: Vec::new(),
+        policies,
+    }
+}
+
+/// The managed policies attached to a role or user, each with its old versions when it goes
+/// with them; and the tool's policy of the default name left on its own, when it is not among
+/// them (a teardown cut short between the detach and the delete). With `lenient`, a policy
+/// that stays needs no versions, so failing to list them does not matter.
+async fn policies(
+    clients: &Clients,
+    owner_arn: &str,
+    owner: &str,
+    attached: &[String],
+    lenient: bool,
+) -> Result<Vec<HeldPolicy>, Error> {
+    let default_name = format!("/{}", crate::inputs::defaults::policy_name(owner));
     let lost = !attached.iter().any(|a| a.ends_with(&default_name));
     let (read, orphan) = tokio::join!(
         futures_util::future::join_all(attached.iter().map(|arn| async move {
@@ -257,116 +301,50 @@ async fn role(
         })),
         async {
             if lost {
-                orphaned_policy(clients, &info.arn, name).await
+                orphaned_policy(clients, owner_arn, owner).await
             } else {
                 Ok(None)
             }
         }
     );
-    // Only a policy this tool made, and that nothing else uses, goes with the role.
-    let deletes = |p: &PolicyInfo| p.managed && p.attachments <= 1;
-    let mut policies: Vec<(PolicyInfo, Vec<iam::PolicyVersion>)> = Vec::new();
+    let mut policies = Vec::new();
     for read in read {
-        if let Some((p, versions)) = read? {
+        if let Some((info, versions)) = read? {
             // The versions matter only for a policy that goes.
             let versions = match versions {
                 Ok(versions) => versions,
-                Err(_) if !deletes(&p) => Vec::new(),
+                Err(_) if lenient && !plan::teardown::deletes_policy(&info) => Vec::new(),
                 Err(e) => return Err(e.into()),
             };
-            policies.push((p, versions));
+            policies.push(HeldPolicy {
+                info,
+                old_versions: old(versions),
+                attached: true,
+            });
         }
     }
     if let Some(orphan) = orphan? {
-        let versions = iam::policy_versions(&clients.iam, &orphan.arn).await?;
-        policies.push((orphan, versions));
+        policies.push(held(clients, orphan, false).await?);
     }
-    let mut steps: Vec<String> = profiles
-        .iter()
-        .map(|p| format!("role {name} from instance profile {p}"))
-        .collect();
-    steps.extend(inline.iter().map(|p| format!("inline policy {p}")));
-    for (p, _) in &policies {
-        steps.push(if deletes(p) { format!("policy {} (detached, then deleted)", p.arn) } else { format!("attachment of policy {} (the policy stays: it is not this tool's, or is used elsewhere)", p.arn) });
-    }
-    steps.push(format!("role {name}"));
-    if !wizard::confirm_deletion(ctx, prompter, &steps)? {
-        return Ok(TeardownOutcome {
-            target,
-            deleted: Vec::new(),
-            changed: false,
-        });
-    }
-    let step = ctx.ui.step(format!("Deleting role {name}"));
-    ctx.stop.begin_changes();
-    // In AWS's order, each step's requests together: what holds the role (instance
-    // profiles, inline policies, attachments) and the old versions of the policies that go;
-    // then the role and those policies.
-    let result: Result<(), Error> = async {
-        ctx.stop.check()?;
-        let first =
-            profiles
-                .iter()
-                .map(|profile| {
-                    pending(iam::remove_role_from_instance_profile(
-                        &clients.iam,
-                        name,
-                        profile,
-                    ))
-                })
-                .chain(inline.iter().map(|policy| {
-                    pending(iam::delete_role_inline_policy(&clients.iam, name, policy))
-                }))
-                .chain(
-                    policies
-                        .iter()
-                        .filter(|(p, _)| attached.contains(&p.arn))
-                        .map(|(p, _)| pending(iam::detach_role_policy(&clients.iam, name, &p.arn))),
-                )
-                .chain(
-                    policies
-                        .iter()
-                        .filter(|(p, _)| deletes(p))
-                        .flat_map(|(p, versions)| {
-                            versions.iter().filter(|v| !v.is_default).map(|v| {
-                                pending(apply::when_settled(|| {
-                                    iam::delete_policy_version(&clients.iam, &p.arn, &v.id)
-                                }))
-                            })
-                        }),
-                );
-        settle(futures_util::future::join_all(first).await)?;
-        ctx.stop.check()?;
-        let last = std::iter::once(pending(apply::when_settled(|| {
-            iam::delete_role(&clients.iam, name)
-        })))
-        .chain(policies.iter().filter(|(p, _)| deletes(p)).map(|(p, _)| {
-            pending(apply::when_settled(|| {
-                iam::delete_policy(&clients.iam, &p.arn)
-            }))
-        }));
-        settle(futures_util::future::join_all(last).await)?;
-        Ok(())
-    }
-    .await;
-    step.end(result, |_| "deleted".into())
-        .map_err(|e| match e {
-            Error::Interrupted(how) => Error::Interrupted(format!(
-                "{how}; part of role {name} may be left: run the same teardown again to finish"
-            )),
-            e => e,
-        })?;
-    Ok(TeardownOutcome {
-        target,
-        deleted: steps,
-        changed: true,
+    Ok(policies)
+}
+
+/// A policy, with its old versions read.
+async fn held(clients: &Clients, info: PolicyInfo, attached: bool) -> Result<HeldPolicy, Error> {
+    let versions = iam::policy_versions(&clients.iam, &info.arn).await?;
+    Ok(HeldPolicy {
+        info,
+        old_versions: old(versions),
+        attached,
     })
 }
 
-/// The first failure among requests sent together.
-fn settle(results: Vec<Result<(), crate::error::AwsError>>) -> Result<(), Error> {
-    results.into_iter().collect::<Result<Vec<()>, _>>()?;
-    Ok(())
+fn old(versions: Vec<iam::PolicyVersion>) -> Vec<String> {
+    versions
+        .into_iter()
+        .filter(|v| !v.is_default)
+        .map(|v| v.id)
+        .collect()
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -388,7 +366,7 @@ pub async fn user(
         Some(_) => vec![],
     };
     wizard::require_flags(ctx, missing, wizard::Intent::Delete)?;
-    let user_name: UserName = match req.user_name {
+    let user_name: UserName = match req.user_name.clone() {
         Some(u) => u,
         None => wizard::ask(prompter, "IAM user name", None)?,
     };
@@ -399,34 +377,74 @@ pub async fn user(
         deleted: Vec::new(),
         changed: false,
     };
-    let Some(info) = iam::get_user(&clients.iam, user).await? else {
+    let Some(plan) = user_plan(&clients, &user_name, &req).await? else {
         ctx.ui
             .info(format!("nothing to delete: user {user} does not exist"));
         return Ok(nothing());
     };
-    if !info.managed && !req.force {
-        return Err(Error::NotManaged {
-            kind: "user",
-            name: user.to_string(),
-            flag: "--user-name",
-        });
+    if plan.is_empty() {
+        let what = match &req.access_key_id {
+            Some(id) => format!("user {user} has no access key {id}"),
+            None => format!("user {user} has no access keys"),
+        };
+        ctx.ui.info(format!("nothing to delete: {what}"));
+        return Ok(nothing());
     }
-    let groups = if req.with_user {
-        iam::groups_for_user(&clients.iam, user).await?
-    } else {
-        Vec::new()
+    if !wizard::confirm_deletion(ctx, prompter, &plan.lines)? {
+        return Ok(nothing());
+    }
+    ctx.stop.begin_changes();
+    apply::teardown(&clients, &plan, &ctx.stop).await?;
+    Ok(DeleteOutcome {
+        user_name,
+        changed: !plan.reported.is_empty(),
+        deleted: plan.reported,
+    })
+}
+
+/// Reads what the user holds (its keys; for a whole teardown its groups and policies too,
+/// together) and plans the deletion. `None`: there is no such user.
+async fn user_plan(
+    clients: &Clients,
+    name: &UserName,
+    req: &DeleteRequest,
+) -> Result<Option<Teardown>, Error> {
+    let user = name.as_str();
+    let whole = req.with_user;
+    let Some(info) = iam::get_user(&clients.iam, user).await? else {
+        return Ok(None);
     };
-    let (keys, attached, inline) = tokio::join!(
+    let held = |keys, groups, inline, policies| plan::teardown::UserHoldings {
+        name: name.clone(),
+        info: info.clone(),
+        keys,
+        groups,
+        inline,
+        policies,
+    };
+    if !info.managed && !req.force {
+        // Refused before anything else is read.
+        let nothing = held(Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        return plan::teardown::user(&nothing, whole, req.force).map(Some);
+    }
+    let (keys, groups, attached, inline) = tokio::join!(
         iam::access_keys(&clients.iam, user),
         async {
-            if req.with_user {
+            if whole {
+                iam::groups_for_user(&clients.iam, user).await
+            } else {
+                Ok(Vec::new())
+            }
+        },
+        async {
+            if whole {
                 iam::attached_user_policies(&clients.iam, user).await
             } else {
                 Ok(Vec::new())
             }
         },
         async {
-            if req.with_user {
+            if whole {
                 iam::user_inline_policies(&clients.iam, user).await
             } else {
                 Ok(Vec::new())
@@ -442,87 +460,14 @@ pub async fn user(
                 .is_none_or(|wanted| wanted.as_str() == id)
         })
         .collect();
-    let (attached, inline) = (attached?, inline?);
-    let mut policies = Vec::new();
-    for arn in &attached {
-        if let Some(p) = iam::get_policy(&clients.iam, arn).await? {
-            policies.push(p);
-        }
-    }
-    let default_name = format!("/{}", crate::inputs::defaults::policy_name(user));
-    if req.with_user && !attached.iter().any(|a| a.ends_with(&default_name)) {
-        // A delete cut short between detaching the policy and deleting it left it on its own.
-        if let Some(orphan) = orphaned_policy(&clients, &info.arn, user).await? {
-            policies.push(orphan);
-        }
-    }
-    let mut steps: Vec<String> = keys
-        .iter()
-        .map(|k| format!("delete access key {k}"))
-        .collect();
-    if req.with_user {
-        steps.extend(inline.iter().map(|p| format!("delete inline policy {p}")));
-        for p in &policies {
-            if attached.contains(&p.arn) {
-                steps.push(format!("detach policy {}", p.arn));
-            }
-            if p.managed && p.attachments <= 1 {
-                steps.push(format!("delete policy {}", p.arn));
-            }
-        }
-        steps.extend(
-            groups
-                .iter()
-                .map(|g| format!("remove user {user} from group {g}")),
-        );
-        steps.push(format!("delete user {user}"));
-    }
-    if steps.is_empty() {
-        let what = match &req.access_key_id {
-            Some(id) => format!("user {user} has no access key {id}"),
-            None => format!("user {user} has no access keys"),
-        };
-        ctx.ui.info(format!("nothing to delete: {what}"));
-        return Ok(nothing());
-    }
-    if !wizard::confirm_deletion(ctx, prompter, &steps)? {
-        return Ok(DeleteOutcome {
-            user_name,
-            deleted: Vec::new(),
-            changed: false,
-        });
-    }
-    let mut deleted = Vec::new();
-    ctx.stop.begin_changes();
-    for id in &keys {
-        iam::delete_access_key(&clients.iam, user, id).await?;
-        deleted.push(format!("access key {id}"));
-    }
-    if req.with_user {
-        for name in &inline {
-            iam::delete_user_inline_policy(&clients.iam, user, name).await?;
-            deleted.push(format!("inline policy {name}"));
-        }
-        for p in &policies {
-            if attached.contains(&p.arn) {
-                iam::detach_user_policy(&clients.iam, user, &p.arn).await?;
-            }
-            if p.managed && p.attachments <= 1 {
-                apply::delete_policy(&clients, &p.arn).await?;
-                deleted.push(format!("policy {}", p.arn));
-            }
-        }
-        for group in &groups {
-            iam::remove_user_from_group(&clients.iam, user, group).await?;
-        }
-        apply::when_settled(|| iam::delete_user(&clients.iam, user)).await?;
-        deleted.push(format!("user {user}"));
-    }
-    Ok(DeleteOutcome {
-        user_name,
-        changed: !deleted.is_empty(),
-        deleted,
-    })
+    let attached = attached?;
+    let policies = if whole {
+        policies(clients, &info.arn, user, &attached, false).await?
+    } else {
+        Vec::new()
+    };
+    let held = held(keys, groups?, inline?, policies);
+    plan::teardown::user(&held, whole, req.force).map(Some)
 }
 
 impl Render for TeardownOutcome {

@@ -12,6 +12,7 @@ mod keep;
 mod role;
 pub mod saved;
 mod stack;
+pub mod teardown;
 mod trust;
 mod user;
 
@@ -21,6 +22,7 @@ pub use grant::Grant;
 pub use keep::{serves, Revision};
 pub use role::{role, RolePlan};
 pub use stack::{parameters as stack_parameters, Drift};
+pub use teardown::{Deletion, Teardown};
 pub use trust::{trust_change, TrustChange};
 pub use user::{user, UserInputs, UserPlan, UserState, MAX_KEYS};
 

@@ -12,6 +12,7 @@ use serde_json::json;
 mod kept;
 mod saved;
 mod stack;
+mod teardown;
 mod user;
 
 use user::user_inputs;

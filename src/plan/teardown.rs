@@ -1,0 +1,259 @@
+//! The teardown plan: what removing a role or a user takes, in the order IAM requires (IAM
+//! User Guide, "Deleting roles or instance profiles" and "Deleting an IAM user": what holds
+//! the principal goes first, then the principal), from what was read. Pure, so the rules are
+//! unit-tested: what this tool did not make is refused without `--force`, and a managed
+//! policy goes with its role or user only when this tool made it and nothing else uses it.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::Error;
+use crate::facts::{PolicyInfo, RoleInfo, UserInfo};
+use crate::inputs::{RoleName, UserName};
+
+use super::Who;
+
+/// One request of a teardown.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "delete", rename_all = "snake_case")]
+pub enum Deletion {
+    /// Takes the role out of an instance profile (which is not deleted: it may serve others).
+    FromInstanceProfile {
+        role: RoleName,
+        profile: String,
+    },
+    InlinePolicy {
+        who: Who,
+        name: String,
+    },
+    Detach {
+        who: Who,
+        policy: String,
+    },
+    /// A managed policy's non-default version, before the policy.
+    PolicyVersion {
+        policy: String,
+        version: String,
+    },
+    AccessKey {
+        user: UserName,
+        id: String,
+    },
+    FromGroup {
+        user: UserName,
+        group: String,
+    },
+    Principal(Who),
+    Policy {
+        arn: String,
+    },
+}
+
+/// What a teardown deletes: `first` together, then `last` together (the principal and its
+/// policies, once nothing holds them). `lines` is what a person confirms; `reported`, what the
+/// outcome lists.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Teardown {
+    pub first: Vec<Deletion>,
+    pub last: Vec<Deletion>,
+    pub lines: Vec<String>,
+    pub reported: Vec<String>,
+}
+
+impl Teardown {
+    pub fn is_empty(&self) -> bool {
+        self.first.is_empty() && self.last.is_empty()
+    }
+}
+
+/// A managed policy as read for a teardown, with its non-default versions.
+#[derive(Debug, Clone)]
+pub struct HeldPolicy {
+    pub info: PolicyInfo,
+    pub old_versions: Vec<String>,
+    /// Whether it is attached to the principal (a policy found on its own, left by a teardown
+    /// cut short, is not).
+    pub attached: bool,
+}
+
+/// The one rule for a managed policy: it goes with its role or user only when this tool made
+/// it and nothing else uses it; otherwise it is only detached.
+pub fn deletes_policy(p: &PolicyInfo) -> bool {
+    p.managed && p.attachments <= 1
+}
+
+/// What a role holds, as read: its instance profiles, inline policies and managed policies.
+#[derive(Debug, Clone)]
+pub struct RoleHoldings {
+    pub name: RoleName,
+    pub info: RoleInfo,
+    pub profiles: Vec<String>,
+    pub inline: Vec<String>,
+    pub policies: Vec<HeldPolicy>,
+}
+
+/// Tears a role down. A role this tool did not make is refused without `force`; a stack's role
+/// is the stack's to delete.
+pub fn role(held: &RoleHoldings, force: bool) -> Result<Teardown, Error> {
+    let name = &held.name;
+    if !held.info.managed && !force {
+        return Err(refuse(format!("role {name}")));
+    }
+    if let Some(stack) = &held.info.stack {
+        let region = held
+            .info
+            .stack_region
+            .as_deref()
+            .map(|r| format!(" --region {r}"))
+            .unwrap_or_default();
+        return Err(Error::Conflict(format!(
+            "role {name} belongs to CloudFormation stack {stack}; deleting it alone would leave the stack broken\n  fix: serverless-s3-setup teardown --stack-name {stack}{region}"
+        )));
+    }
+    let who = Who::Role(name.clone());
+    let mut t = Teardown::default();
+    for profile in &held.profiles {
+        t.first.push(Deletion::FromInstanceProfile {
+            role: name.clone(),
+            profile: profile.clone(),
+        });
+        t.lines
+            .push(format!("role {name} from instance profile {profile}"));
+    }
+    for policy in &held.inline {
+        t.first.push(Deletion::InlinePolicy {
+            who: who.clone(),
+            name: policy.clone(),
+        });
+        t.lines.push(format!("inline policy {policy}"));
+    }
+    for p in &held.policies {
+        let arn = &p.info.arn;
+        t.lines.push(if deletes_policy(&p.info) {
+            format!("policy {arn} (detached, then deleted)")
+        } else {
+            format!("attachment of policy {arn} (the policy stays: it is not this tool's, or is used elsewhere)")
+        });
+    }
+    policies(&mut t, &who, &held.policies);
+    t.last.insert(0, Deletion::Principal(who));
+    t.lines.push(format!("role {name}"));
+    t.reported = t.lines.clone();
+    Ok(t)
+}
+
+/// A policy this tool made, left without its role or user (a teardown cut short, or the
+/// principal deleted by hand).
+pub fn orphan(policy: &HeldPolicy) -> Teardown {
+    let arn = &policy.info.arn;
+    let line = format!("policy {arn} (left without its role)");
+    let mut t = Teardown {
+        lines: vec![line.clone()],
+        reported: vec![line],
+        ..Teardown::default()
+    };
+    t.first.extend(old_versions(policy));
+    t.last.push(Deletion::Policy { arn: arn.clone() });
+    t
+}
+
+/// What a user holds, as read: its keys, and (for a whole teardown) its groups, inline and
+/// managed policies.
+#[derive(Debug, Clone)]
+pub struct UserHoldings {
+    pub name: UserName,
+    pub info: UserInfo,
+    /// The keys to delete (all, or the one asked for).
+    pub keys: Vec<String>,
+    pub groups: Vec<String>,
+    pub inline: Vec<String>,
+    pub policies: Vec<HeldPolicy>,
+}
+
+/// Deletes a user's keys, and with `with_user` the user itself with what holds it. A user this
+/// tool did not make is refused without `force`.
+pub fn user(held: &UserHoldings, with_user: bool, force: bool) -> Result<Teardown, Error> {
+    let name = &held.name;
+    if !held.info.managed && !force {
+        return Err(Error::NotManaged {
+            kind: "user",
+            name: name.to_string(),
+            flag: "--user-name",
+        });
+    }
+    let who = Who::User(name.clone());
+    let mut t = Teardown::default();
+    for id in &held.keys {
+        t.first.push(Deletion::AccessKey {
+            user: name.clone(),
+            id: id.clone(),
+        });
+        t.lines.push(format!("delete access key {id}"));
+        t.reported.push(format!("access key {id}"));
+    }
+    if !with_user {
+        return Ok(t);
+    }
+    for policy in &held.inline {
+        t.first.push(Deletion::InlinePolicy {
+            who: who.clone(),
+            name: policy.clone(),
+        });
+        t.lines.push(format!("delete inline policy {policy}"));
+        t.reported.push(format!("inline policy {policy}"));
+    }
+    for p in &held.policies {
+        let arn = &p.info.arn;
+        if p.attached {
+            t.lines.push(format!("detach policy {arn}"));
+        }
+        if deletes_policy(&p.info) {
+            t.lines.push(format!("delete policy {arn}"));
+            t.reported.push(format!("policy {arn}"));
+        }
+    }
+    policies(&mut t, &who, &held.policies);
+    for group in &held.groups {
+        t.first.push(Deletion::FromGroup {
+            user: name.clone(),
+            group: group.clone(),
+        });
+        t.lines
+            .push(format!("remove user {name} from group {group}"));
+    }
+    t.last.insert(0, Deletion::Principal(who));
+    t.lines.push(format!("delete user {name}"));
+    t.reported.push(format!("user {name}"));
+    Ok(t)
+}
+
+/// Each policy detached first; one that goes loses its old versions first too, and is deleted
+/// last, beside its principal.
+fn policies(t: &mut Teardown, who: &Who, held: &[HeldPolicy]) {
+    for p in held {
+        if p.attached {
+            t.first.push(Deletion::Detach {
+                who: who.clone(),
+                policy: p.info.arn.clone(),
+            });
+        }
+        if deletes_policy(&p.info) {
+            t.first.extend(old_versions(p));
+            t.last.push(Deletion::Policy {
+                arn: p.info.arn.clone(),
+            });
+        }
+    }
+}
+
+fn old_versions(p: &HeldPolicy) -> impl Iterator<Item = Deletion> + '_ {
+    p.old_versions.iter().map(|v| Deletion::PolicyVersion {
+        policy: p.info.arn.clone(),
+        version: v.clone(),
+    })
+}
+
+fn refuse(what: String) -> Error {
+    Error::Conflict(format!(
+        "{what} has no managed-by=serverless-s3-setup tag, so teardown leaves it alone\n  fix: pass --force to delete it anyway"
+    ))
+}

@@ -1,0 +1,172 @@
+//! Teardown plans: what goes, in IAM's order, and what stays.
+
+use crate::plan::teardown::{self, deletes_policy, HeldPolicy, RoleHoldings, UserHoldings};
+use crate::plan::{Deletion, Who};
+
+use super::*;
+
+fn policy(name: &str, managed: bool, attachments: i32, old: &[&str]) -> HeldPolicy {
+    HeldPolicy {
+        info: PolicyInfo {
+            arn: format!("arn:aws:iam::123456789012:policy/{name}"),
+            managed,
+            default_version: "v3".into(),
+            attachments,
+            tags: Vec::new(),
+        },
+        old_versions: old.iter().map(|v| v.to_string()).collect(),
+        attached: true,
+    }
+}
+
+fn role_info(managed: bool, stack: Option<&str>) -> RoleInfo {
+    RoleInfo {
+        arn: "arn:aws:iam::123456789012:role/r".into(),
+        managed,
+        trust: None,
+        created: None,
+        stack: stack.map(str::to_string),
+        stack_region: stack.map(|_| "eu-west-1".to_string()),
+        boundary: None,
+        tags: Vec::new(),
+        description: None,
+    }
+}
+
+fn role_holdings(managed: bool) -> RoleHoldings {
+    RoleHoldings {
+        name: "r".parse().unwrap(),
+        info: role_info(managed, None),
+        profiles: vec!["ip".into()],
+        inline: vec!["extra".into()],
+        policies: vec![
+            policy("r-policy", true, 1, &["v1", "v2"]),
+            policy("shared", true, 2, &["v1"]),
+            policy("theirs", false, 1, &[]),
+        ],
+    }
+}
+
+#[test]
+fn only_a_policy_this_tool_made_and_nothing_else_uses_goes() {
+    assert!(deletes_policy(&policy("p", true, 1, &[]).info));
+    assert!(deletes_policy(&policy("p", true, 0, &[]).info));
+    assert!(!deletes_policy(&policy("p", true, 2, &[]).info));
+    assert!(!deletes_policy(&policy("p", false, 1, &[]).info));
+}
+
+#[test]
+fn a_role_goes_after_what_holds_it_and_takes_only_its_own_policy() {
+    let plan = teardown::role(&role_holdings(true), false).unwrap();
+    insta::assert_json_snapshot!("teardown_role", plan);
+    let role = Who::Role("r".parse().unwrap());
+    assert_eq!(
+        plan.last,
+        [
+            Deletion::Principal(role),
+            Deletion::Policy {
+                arn: "arn:aws:iam::123456789012:policy/r-policy".into()
+            }
+        ]
+    );
+    // Old versions only of the policy that goes; every policy detached.
+    let versions: Vec<_> = plan
+        .first
+        .iter()
+        .filter(|d| matches!(d, Deletion::PolicyVersion { .. }))
+        .collect();
+    assert_eq!(versions.len(), 2, "{versions:?}");
+    let detached = plan
+        .first
+        .iter()
+        .filter(|d| matches!(d, Deletion::Detach { .. }))
+        .count();
+    assert_eq!(detached, 3);
+}
+
+#[test]
+fn a_role_this_tool_did_not_make_or_a_stack_s_is_refused() {
+    let err = teardown::role(&role_holdings(false), false)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("--force"), "{err}");
+    assert!(teardown::role(&role_holdings(false), true).is_ok());
+    let stack_role = RoleHoldings {
+        info: role_info(true, Some("st")),
+        ..role_holdings(true)
+    };
+    let err = teardown::role(&stack_role, true).unwrap_err().to_string();
+    assert!(
+        err.contains("serverless-s3-setup teardown --stack-name st --region eu-west-1"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_policy_left_without_its_role_loses_its_old_versions_then_goes() {
+    let mut left = policy("r-policy", true, 0, &["v1"]);
+    left.attached = false;
+    let plan = teardown::orphan(&left);
+    assert_eq!(names_of(&plan.first), ["policy_version"]);
+    assert_eq!(names_of(&plan.last), ["policy"]);
+    assert_eq!(
+        plan.lines,
+        [format!("policy {} (left without its role)", left.info.arn)]
+    );
+}
+
+fn user_holdings(managed: bool) -> UserHoldings {
+    UserHoldings {
+        name: "u".parse().unwrap(),
+        info: UserInfo {
+            arn: "arn:aws:iam::123456789012:user/u".into(),
+            user_id: "AIDA".into(),
+            managed,
+            boundary: None,
+            tags: Vec::new(),
+        },
+        keys: vec!["AKIA1".into()],
+        groups: vec!["g".into()],
+        inline: vec!["extra".into()],
+        policies: vec![policy("u-policy", true, 1, &["v1"])],
+    }
+}
+
+#[test]
+fn a_user_s_keys_alone_or_the_whole_user() {
+    let keys = teardown::user(&user_holdings(true), false, false).unwrap();
+    assert_eq!(names_of(&keys.first), ["access_key"]);
+    assert!(keys.last.is_empty());
+    assert_eq!(keys.reported, ["access key AKIA1"]);
+
+    let whole = teardown::user(&user_holdings(true), true, false).unwrap();
+    insta::assert_json_snapshot!("teardown_user", whole);
+    assert_eq!(names_of(&whole.last), ["principal", "policy"]);
+    assert_eq!(
+        whole.reported,
+        [
+            "access key AKIA1",
+            "inline policy extra",
+            "policy arn:aws:iam::123456789012:policy/u-policy",
+            "user u"
+        ]
+    );
+
+    let err = teardown::user(&user_holdings(false), true, false).unwrap_err();
+    assert!(
+        matches!(err, Error::NotManaged { kind: "user", .. }),
+        "{err}"
+    );
+}
+
+fn names_of(deletions: &[Deletion]) -> Vec<String> {
+    deletions
+        .iter()
+        .map(|d| {
+            serde_json::to_value(d).unwrap()["delete"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect()
+}
