@@ -4,7 +4,7 @@
 
 use crate::inputs::{
     Access, AccessKeyId, AccountId, ClusterId, ExternalId, GuardrailRequest, KmsKeyArn, PolicyName,
-    RoleName, S3Location, SecretPath, StackName, Tier, Timeout, UserName,
+    RoleName, S3Location, SecretPath, StackName, Tier, Timeout, UserName, Who,
 };
 use crate::plan::Method;
 
@@ -79,9 +79,9 @@ pub struct DeleteRequest {
 /// What to tear down.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
-    Role(RoleName),
+    /// A role made with IAM, or a user.
+    Principal(Who),
     Stack(StackName),
-    User(UserName),
 }
 
 #[derive(Debug, Clone, Default)]

@@ -6,7 +6,8 @@ use futures_util::future::join_all;
 
 use crate::aws::{iam, pending, Clients, Pending};
 use crate::error::Error;
-use crate::plan::{Deletion, Teardown, Who};
+use crate::inputs::Who;
+use crate::plan::{Deletion, Teardown};
 use crate::signals::Stop;
 
 use super::when_settled;
@@ -27,22 +28,8 @@ fn delete<'a>(clients: &'a Clients, deletion: &'a Deletion) -> Pending<'a> {
         Deletion::FromInstanceProfile { role, profile } => pending(
             iam::remove_role_from_instance_profile(iam, role.as_str(), profile),
         ),
-        Deletion::InlinePolicy {
-            who: Who::Role(role),
-            name,
-        } => pending(iam::delete_role_inline_policy(iam, role.as_str(), name)),
-        Deletion::InlinePolicy {
-            who: Who::User(user),
-            name,
-        } => pending(iam::delete_user_inline_policy(iam, user.as_str(), name)),
-        Deletion::Detach {
-            who: Who::Role(role),
-            policy,
-        } => pending(iam::detach_role_policy(iam, role.as_str(), policy)),
-        Deletion::Detach {
-            who: Who::User(user),
-            policy,
-        } => pending(iam::detach_user_policy(iam, user.as_str(), policy)),
+        Deletion::InlinePolicy { who, name } => pending(iam::delete_inline_policy(iam, who, name)),
+        Deletion::Detach { who, policy } => pending(iam::detach_policy(iam, who, policy)),
         Deletion::PolicyVersion { policy, version } => pending(when_settled(move || {
             iam::delete_policy_version(iam, policy, version)
         })),

@@ -12,7 +12,8 @@ use crate::apply::journal::{Journal, Resource};
 use crate::aws::iam::{self, NewAccessKey};
 use crate::aws::{pending, Clients, Pending, Run};
 use crate::error::{AwsError, Error, Kind};
-use crate::plan::{Action, Who};
+use crate::inputs::Who;
+use crate::plan::Action;
 use crate::signals::Stop;
 
 use super::{adopt_policy, replace_default_version, when_visible};
@@ -129,17 +130,13 @@ pub async fn execute(
 fn guardrail<'a>(clients: &'a Clients, action: &'a Action) -> Option<Pending<'a>> {
     let iam = &clients.iam;
     Some(match action {
-        Action::SetBoundary { who, arn } => pending(when_visible(move || {
-            iam::put_boundary(iam, principal(who), arn)
-        })),
-        Action::TagPrincipal { who, tags } => {
-            pending(iam::tag_principal(iam, principal(who), tags))
+        Action::SetBoundary { who, arn } => {
+            pending(when_visible(move || iam::put_boundary(iam, who, arn)))
         }
+        Action::TagPrincipal { who, tags } => pending(iam::tag_principal(iam, who, tags)),
         Action::TagPolicy { arn, tags, .. } => pending(iam::tag_policy(iam, arn, tags)),
-        Action::RemoveBoundary { who } => pending(iam::delete_boundary(iam, principal(who))),
-        Action::UntagPrincipal { who, keys } => {
-            pending(iam::untag_principal(iam, principal(who), keys))
-        }
+        Action::RemoveBoundary { who } => pending(iam::delete_boundary(iam, who)),
+        Action::UntagPrincipal { who, keys } => pending(iam::untag_principal(iam, who, keys)),
         Action::UntagPolicy { arn, keys, .. } => pending(iam::untag_policy(iam, arn, keys)),
         Action::UpdateDescription { name, description } => pending(iam::update_role_description(
             iam,
@@ -152,13 +149,7 @@ fn guardrail<'a>(clients: &'a Clients, action: &'a Action) -> Option<Pending<'a>
 
 /// Attaches a managed policy to the role or user, once IAM shows both.
 async fn attach(clients: &Clients, to: &Who, arn: &str) -> Result<(), AwsError> {
-    when_visible(|| async {
-        match to {
-            Who::Role(role) => iam::attach_role_policy(&clients.iam, role.as_str(), arn).await,
-            Who::User(user) => iam::attach_user_policy(&clients.iam, user.as_str(), arn).await,
-        }
-    })
-    .await
+    when_visible(|| iam::attach_policy(&clients.iam, to, arn)).await
 }
 
 /// The first stage: writes that need nothing else of this run.
@@ -184,20 +175,8 @@ pub fn undo(action: &Action) -> Option<Resource> {
         Action::CreateUser { name, .. } => Some(Resource::User {
             name: name.to_string(),
         }),
-        Action::AttachPolicy {
-            to: Who::Role(role),
-            arn,
-            ..
-        } => Some(Resource::Attachment {
-            role: role.to_string(),
-            policy_arn: arn.clone(),
-        }),
-        Action::AttachPolicy {
-            to: Who::User(user),
-            arn,
-            ..
-        } => Some(Resource::UserAttachment {
-            user: user.to_string(),
+        Action::AttachPolicy { to, arn, .. } => Some(Resource::Attachment {
+            to: to.clone(),
             policy_arn: arn.clone(),
         }),
         Action::CreateAccessKey { user, before } => Some(Resource::AccessKey {
@@ -206,13 +185,6 @@ pub fn undo(action: &Action) -> Option<Resource> {
             before: before.clone(),
         }),
         _ => None,
-    }
-}
-
-fn principal(who: &Who) -> iam::Principal<'_> {
-    match who {
-        Who::Role(name) => iam::Principal::Role(name.as_str()),
-        Who::User(name) => iam::Principal::User(name.as_str()),
     }
 }
 

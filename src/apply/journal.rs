@@ -4,6 +4,7 @@ use std::fmt;
 
 use crate::aws::{iam, Clients};
 use crate::error::AwsError;
+use crate::inputs::{RoleName, Who};
 
 /// Something this run created (or may have: a request that got no answer).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -14,13 +15,14 @@ pub enum Resource {
     Role {
         name: String,
     },
+    /// A managed policy attached to a role or user.
     Attachment {
-        role: String,
+        to: Who,
         policy_arn: String,
     },
     /// An inline policy written into a role this run made.
     RolePolicy {
-        role: String,
+        role: RoleName,
         name: String,
     },
     User {
@@ -28,10 +30,6 @@ pub enum Resource {
     },
     Stack {
         name: String,
-    },
-    UserAttachment {
-        user: String,
-        policy_arn: String,
     },
     /// A new key; until its ID is known, any key not among `before` is this run's.
     AccessKey {
@@ -46,17 +44,14 @@ impl fmt::Display for Resource {
         match self {
             Resource::Policy { arn } => write!(f, "policy {arn}"),
             Resource::Role { name } => write!(f, "role {name}"),
-            Resource::Attachment { role, policy_arn } => {
-                write!(f, "attachment of {policy_arn} to role {role}")
+            Resource::Attachment { to, policy_arn } => {
+                write!(f, "attachment of {policy_arn} to {to}")
             }
             Resource::RolePolicy { role, name } => {
                 write!(f, "inline policy {name} of role {role}")
             }
             Resource::User { name } => write!(f, "user {name}"),
             Resource::Stack { name } => write!(f, "stack {name}"),
-            Resource::UserAttachment { user, policy_arn } => {
-                write!(f, "attachment of {policy_arn} to user {user}")
-            }
             Resource::AccessKey {
                 user, id: Some(id), ..
             } => write!(f, "access key {id} of user {user}"),
@@ -73,18 +68,18 @@ impl Resource {
         match self {
             Resource::Policy { arn } => format!("aws iam delete-policy --policy-arn {arn}"),
             Resource::Role { name } => format!("aws iam delete-role --role-name {name}"),
-            Resource::Attachment { role, policy_arn } => {
-                format!("aws iam detach-role-policy --role-name {role} --policy-arn {policy_arn}")
-            }
+            Resource::Attachment { to, policy_arn } => format!(
+                "aws iam detach-{}-policy --{}-name {} --policy-arn {policy_arn}",
+                to.kind(),
+                to.kind(),
+                to.name()
+            ),
             Resource::RolePolicy { role, name } => {
                 format!("aws iam delete-role-policy --role-name {role} --policy-name {name}")
             }
             Resource::User { name } => format!("aws iam delete-user --user-name {name}"),
             Resource::Stack { name } => {
                 format!("aws cloudformation delete-stack --stack-name {name}")
-            }
-            Resource::UserAttachment { user, policy_arn } => {
-                format!("aws iam detach-user-policy --user-name {user} --policy-arn {policy_arn}")
             }
             Resource::AccessKey {
                 user, id: Some(id), ..
@@ -104,20 +99,17 @@ impl Resource {
             Resource::Role { name } => {
                 crate::apply::when_settled(|| iam::delete_role(&clients.iam, name)).await
             }
-            Resource::Attachment { role, policy_arn } => {
-                iam::detach_role_policy(&clients.iam, role, policy_arn).await
+            Resource::Attachment { to, policy_arn } => {
+                iam::detach_policy(&clients.iam, to, policy_arn).await
             }
             Resource::RolePolicy { role, name } => {
-                iam::delete_role_inline_policy(&clients.iam, role, name).await
+                iam::delete_inline_policy(&clients.iam, &Who::Role(role.clone()), name).await
             }
             Resource::User { name } => {
                 crate::apply::when_settled(|| iam::delete_user(&clients.iam, name)).await
             }
             Resource::Stack { name } => {
                 crate::aws::cloudformation::delete_stack_and_wait(&clients.cfn, name).await
-            }
-            Resource::UserAttachment { user, policy_arn } => {
-                iam::detach_user_policy(&clients.iam, user, policy_arn).await
             }
             Resource::AccessKey {
                 user, id: Some(id), ..

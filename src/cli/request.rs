@@ -2,7 +2,7 @@
 //! the rules between flags, each error naming its flag.
 
 use serverless_s3_setup::error::Error;
-use serverless_s3_setup::inputs::SecretPath;
+use serverless_s3_setup::inputs::{SecretPath, Who};
 use serverless_s3_setup::plan::Method;
 use serverless_s3_setup::requests::{
     AccessKeyRequest, DeleteRequest, RoleRequest, Target, TeardownRequest,
@@ -150,12 +150,12 @@ impl VerifyArgs {
             (Some(arn), _) => {
                 Some(Subject::role(&arn).map_err(|e| Error::invalid("--role-arn", e))?)
             }
-            (None, Some(user)) => Some(Subject::User {
-                name: user.parse().map_err(|e| Error::invalid("--user-name", e))?,
-            }),
+            (None, Some(user)) => Some(Subject::user(
+                user.parse().map_err(|e| Error::invalid("--user-name", e))?,
+            )),
             (None, None) => None,
         };
-        if matches!(subject, Some(Subject::User { .. })) {
+        if subject.as_ref().is_some_and(|s| !s.is_role()) {
             for (flag, given) in [
                 ("--tidb-account-id", self.tidb_account_id.is_some()),
                 ("--external-id", self.external_id.is_some()),
@@ -184,15 +184,15 @@ impl VerifyArgs {
 impl TeardownArgs {
     pub fn into_request(self) -> Result<TeardownRequest, Error> {
         let target = match (self.role_name, self.stack_name, self.user_name) {
-            (Some(r), _, _) => Some(Target::Role(
+            (Some(r), _, _) => Some(Target::Principal(Who::Role(
                 r.parse().map_err(|e| Error::invalid("--role-name", e))?,
-            )),
+            ))),
             (_, Some(s), _) => Some(Target::Stack(
                 s.parse().map_err(|e| Error::invalid("--stack-name", e))?,
             )),
-            (_, _, Some(u)) => Some(Target::User(
+            (_, _, Some(u)) => Some(Target::Principal(Who::User(
                 u.parse().map_err(|e| Error::invalid("--user-name", e))?,
-            )),
+            ))),
             _ => None,
         };
         Ok(TeardownRequest {

@@ -9,7 +9,7 @@ use crate::aws::iam;
 use crate::aws::Clients;
 use crate::error::Error;
 use crate::facts::{PolicyInfo, RoleInfo};
-use crate::inputs::{Arn, RoleName, UserName};
+use crate::inputs::{Arn, RoleName, UserName, Who};
 use crate::output::Render;
 use crate::plan::teardown::HeldPolicy;
 use crate::plan::{self, Teardown};
@@ -42,30 +42,42 @@ pub async fn run(
         });
     };
     wizard::require_flags(ctx, Vec::new(), wizard::Intent::Delete)?;
-    if let Target::User(name) = target {
-        let outcome = user(
-            ctx,
-            DeleteRequest {
-                user_name: Some(name.clone()),
-                access_key_id: None,
-                with_user: true,
-                force: req.force,
-            },
-            prompter,
-        )
-        .await?;
-        return Ok(TeardownOutcome {
-            target: format!("user {name}"),
-            changed: outcome.changed,
-            deleted: outcome.deleted,
-        });
-    }
-    let clients = Clients::connect(&ctx.conn, &ctx.ui).await?;
     match target {
-        Target::Stack(name) => stack(ctx, &clients, prompter, name.as_str(), req.force).await,
-        Target::Role(name) => role(ctx, &clients, prompter, &name, req.force).await,
-        Target::User(_) => unreachable!("handled above"),
+        Target::Principal(Who::User(name)) => user_teardown(ctx, name, req.force, prompter).await,
+        Target::Principal(Who::Role(name)) => {
+            let clients = Clients::connect(&ctx.conn, &ctx.ui).await?;
+            role(ctx, &clients, prompter, &name, req.force).await
+        }
+        Target::Stack(name) => {
+            let clients = Clients::connect(&ctx.conn, &ctx.ui).await?;
+            stack(ctx, &clients, prompter, name.as_str(), req.force).await
+        }
     }
+}
+
+/// `teardown --user-name`: `access-key delete --with-user`, reported as a teardown.
+async fn user_teardown(
+    ctx: &Context,
+    name: UserName,
+    force: bool,
+    prompter: &mut dyn Prompter,
+) -> Result<TeardownOutcome, Error> {
+    let outcome = user(
+        ctx,
+        DeleteRequest {
+            user_name: Some(name.clone()),
+            access_key_id: None,
+            with_user: true,
+            force,
+        },
+        prompter,
+    )
+    .await?;
+    Ok(TeardownOutcome {
+        target: format!("user {name}"),
+        changed: outcome.changed,
+        deleted: outcome.deleted,
+    })
 }
 
 /// The tool-made policy of the default name (`NAME-policy`) when it is attached to nothing.
@@ -233,10 +245,11 @@ async fn role_plan(
     force: bool,
 ) -> Result<Option<Teardown>, Error> {
     let role = name.as_str();
+    let who = Who::Role(name.clone());
     let (info, attached, inline, profiles) = tokio::join!(
         iam::get_role(&clients.iam, role),
-        iam::attached_role_policies(&clients.iam, role),
-        iam::role_inline_policies(&clients.iam, role),
+        iam::attached(&clients.iam, &who),
+        iam::inline_names(&clients.iam, &who),
         iam::role_instance_profiles(&clients.iam, role)
     );
     let Some(info) = info? else {
@@ -410,6 +423,7 @@ async fn user_plan(
     req: &DeleteRequest,
 ) -> Result<Option<Teardown>, Error> {
     let user = name.as_str();
+    let who = Who::User(name.clone());
     let whole = req.with_user;
     let Some(info) = iam::get_user(&clients.iam, user).await? else {
         return Ok(None);
@@ -438,14 +452,14 @@ async fn user_plan(
         },
         async {
             if whole {
-                iam::attached_user_policies(&clients.iam, user).await
+                iam::attached(&clients.iam, &who).await
             } else {
                 Ok(Vec::new())
             }
         },
         async {
             if whole {
-                iam::user_inline_policies(&clients.iam, user).await
+                iam::inline_names(&clients.iam, &who).await
             } else {
                 Ok(Vec::new())
             }

@@ -22,7 +22,7 @@ pub use guardrails::{
 pub use location::{has_extension, Basis, Named, S3Location};
 use names::is_iam_word;
 pub use names::{
-    defaults, IamPath, KmsKeyArn, PolicyArn, PolicyName, RoleName, StackName, UserName,
+    defaults, IamPath, KmsKeyArn, PolicyArn, PolicyName, RoleName, StackName, UserName, Who,
 };
 pub use settings::{EndpointUrl, SecretPath, Timeout};
 

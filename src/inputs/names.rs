@@ -3,7 +3,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{invalid, is_region, quoted, Access, Arn, Invalid, S3Location};
 
@@ -368,5 +368,45 @@ pub mod defaults {
         bytes.iter().fold(0xcbf29ce484222325, |h, b| {
             (h ^ u64::from(*b)).wrapping_mul(0x100000001b3)
         })
+    }
+}
+
+/// A role or a user: whom a change, a check or a deletion is for. The one type that names
+/// either, from the plan down to the AWS calls.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "name", rename_all = "lowercase")]
+pub enum Who {
+    Role(RoleName),
+    User(UserName),
+}
+
+impl Who {
+    pub fn name(&self) -> &str {
+        match self {
+            Who::Role(n) => n.as_str(),
+            Who::User(n) => n.as_str(),
+        }
+    }
+
+    /// `role` or `user`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Who::Role(_) => "role",
+            Who::User(_) => "user",
+        }
+    }
+
+    /// The flag that names it.
+    pub fn flag(&self) -> &'static str {
+        match self {
+            Who::Role(_) => "--role-name",
+            Who::User(_) => "--user-name",
+        }
+    }
+}
+
+impl fmt::Display for Who {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.kind(), self.name())
     }
 }

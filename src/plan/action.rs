@@ -2,53 +2,13 @@
 //! describe them, the journal records their undo, and `apply::execute` runs them.
 
 use std::collections::BTreeMap;
-use std::fmt;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::inputs::{Guardrails, PolicyName, RoleName, StackName, TagPair, UserName};
+use crate::inputs::{Guardrails, PolicyName, RoleName, StackName, TagPair, UserName, Who};
 
 use super::Drift;
-
-/// Whom a change is for: a role or a user.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", content = "name", rename_all = "lowercase")]
-pub enum Who {
-    Role(RoleName),
-    User(UserName),
-}
-
-impl Who {
-    pub fn name(&self) -> &str {
-        match self {
-            Who::Role(n) => n.as_str(),
-            Who::User(n) => n.as_str(),
-        }
-    }
-
-    /// `role` or `user`.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Who::Role(_) => "role",
-            Who::User(_) => "user",
-        }
-    }
-
-    /// The flag that names it.
-    pub fn flag(&self) -> &'static str {
-        match self {
-            Who::Role(_) => "--role-name",
-            Who::User(_) => "--user-name",
-        }
-    }
-}
-
-impl fmt::Display for Who {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}", self.kind(), self.name())
-    }
-}
 
 /// A managed policy as the plan writes it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -10,11 +10,11 @@ use crate::error::Error;
 use crate::facts::{PolicyInfo, PrincipalInfo, StackInfo};
 use crate::inputs::{
     is_own_key, location_tag, Access, GuardrailRequest, Guardrails, IamPath, KmsKeyArn, PolicyArn,
-    S3Location, TagPair, Tier,
+    S3Location, TagPair, Tier, Who,
 };
 
 use super::stack::list_parameter;
-use super::{missing_tags, Action, PolicyWrite, Who};
+use super::{missing_tags, Action, PolicyWrite};
 
 /// Something the role or user has that this run takes away or replaces: shown in the plan as
 /// `FIELD: BEFORE → AFTER`, marked `-` when it takes something away.

@@ -16,7 +16,7 @@ pub mod teardown;
 mod trust;
 mod user;
 
-pub use action::{names, Action, PolicyWrite, RoleRemake, StackSpec, Who};
+pub use action::{names, Action, PolicyWrite, RoleRemake, StackSpec};
 pub use adopt::{adopt_role, adopt_user, role_candidates, user_candidates, Adopted};
 pub use grant::Grant;
 pub use keep::{serves, Revision};

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use crate::error::Error;
 use crate::facts::{Facts, RoleInfo};
-use crate::inputs::{AccountId, ExternalId, Guardrails, RoleName, StackName, Tier};
+use crate::inputs::{AccountId, ExternalId, Guardrails, RoleName, StackName, Tier, Who};
 use crate::policy;
 
 use super::grant::{Grant, Granting};
@@ -17,7 +17,7 @@ use super::trust::trust_change;
 use super::{
     check_policy_size, kept_policy_name, managed_policy_arn, policy_action,
     refuse_what_cannot_work, Action, Documents, Method, PolicyWrite, RoleInputs, RoleState,
-    TrustChange, Who, ACCOUNT_PLACEHOLDER,
+    TrustChange, ACCOUNT_PLACEHOLDER,
 };
 
 /// The role setup, fully worked out.

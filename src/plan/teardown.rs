@@ -8,9 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
 use crate::facts::{PolicyInfo, RoleInfo, UserInfo};
-use crate::inputs::{RoleName, UserName};
-
-use super::Who;
+use crate::inputs::{RoleName, UserName, Who};
 
 /// One request of a teardown.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -6,7 +6,7 @@ use serde_json::Value;
 use crate::error::Error;
 use crate::facts::{AccessKeyInfo, Facts, PolicyInfo, UserInfo};
 use crate::inputs::{
-    Access, AccountId, GuardrailRequest, KmsKeyArn, PolicyName, S3Location, Tier, UserName,
+    Access, AccountId, GuardrailRequest, KmsKeyArn, PolicyName, S3Location, Tier, UserName, Who,
 };
 use crate::policy;
 
@@ -14,7 +14,7 @@ use super::grant::{Grant, Granting};
 use super::keep::{keep, policy_tag_actions, principal_actions, Held, Wanted};
 use super::{
     check_policy_size, kept_policy_name, managed_policy_arn, policy_action, Action, Chosen,
-    PolicyWrite, Who, ACCOUNT_PLACEHOLDER,
+    PolicyWrite, ACCOUNT_PLACEHOLDER,
 };
 
 /// Everything an access-key setup needs from the user, validated.

@@ -3,12 +3,12 @@
 use futures_util::future::join_all;
 use serde_json::{json, Value};
 
-use crate::aws::iam::{self, PrincipalKind};
+use crate::aws::iam::{self, Holder};
 use crate::aws::Clients;
 use crate::detect;
 use crate::error::Error;
 use crate::facts::BucketFacts;
-use crate::inputs::{Arn, Partition};
+use crate::inputs::{Arn, Partition, RoleName, Who};
 use crate::policy;
 use crate::verify::{checks, rerun, verify_command};
 use crate::verify::{Check, Evidence, Expectations, KeyFacts, Report, Subject};
@@ -64,10 +64,7 @@ async fn principal(
     subject: &Subject,
     expected: &Expected,
 ) -> Result<Principal, Error> {
-    let (kind, name) = match subject {
-        Subject::Role { name, .. } => (PrincipalKind::Role, name.as_str()),
-        Subject::User { name } => (PrincipalKind::User, name.as_str()),
-    };
+    let holder = Holder::Principal(&subject.who);
     let client = &clients.iam;
     let known_managed = join_all(
         expected
@@ -79,16 +76,16 @@ async fn principal(
         expected
             .inline
             .iter()
-            .map(|policy| iam::inline_policy(client, kind, name, policy)),
+            .map(|policy| iam::inline_policy(client, holder, policy)),
     );
     let (who, attached, inline, groups, known_managed, known_inline) = tokio::join!(
         read_principal(clients, subject),
-        iam::attached_policies(client, kind, name),
-        iam::inline_policy_names(client, kind, name),
+        iam::attached_policies(client, holder),
+        iam::inline_policy_names(client, holder),
         async {
-            match kind {
-                PrincipalKind::User => iam::groups_for_user(client, name).await,
-                _ => Ok(Vec::new()),
+            match &subject.who {
+                Who::User(name) => iam::groups_for_user(client, name.as_str()).await,
+                Who::Role(_) => Ok(Vec::new()),
             }
         },
         known_managed,
@@ -128,7 +125,7 @@ async fn principal(
         join_all(
             other_inline
                 .iter()
-                .map(|policy| iam::inline_policy(client, kind, name, policy))
+                .map(|policy| iam::inline_policy(client, holder, policy))
         ),
         join_all(groups.iter().map(|group| group_documents(clients, group))),
         boundary_document(clients, p.boundary_arn.as_deref())
@@ -158,20 +155,18 @@ async fn principal(
 
 /// The role or user itself, without its policies.
 async fn read_principal(clients: &Clients, subject: &Subject) -> Result<Option<Principal>, Error> {
-    Ok(match subject {
-        Subject::Role { name, .. } => {
-            iam::get_role(&clients.iam, name)
-                .await?
-                .map(|role| Principal {
-                    arn: Some(role.arn),
-                    created: role.created,
-                    trust: role.trust,
-                    boundary_arn: role.boundary,
-                    tags: role.tags,
-                    ..Principal::default()
-                })
-        }
-        Subject::User { name } => iam::get_user(&clients.iam, name.as_str())
+    Ok(match &subject.who {
+        Who::Role(name) => iam::get_role(&clients.iam, name.as_str())
+            .await?
+            .map(|role| Principal {
+                arn: Some(role.arn),
+                created: role.created,
+                trust: role.trust,
+                boundary_arn: role.boundary,
+                tags: role.tags,
+                ..Principal::default()
+            }),
+        Who::User(name) => iam::get_user(&clients.iam, name.as_str())
             .await?
             .map(|user| Principal {
                 arn: Some(user.arn),
@@ -187,7 +182,7 @@ async fn read_principal(clients: &Clients, subject: &Subject) -> Result<Option<P
 async fn group_documents(clients: &Clients, group: &str) -> Result<Vec<(String, Value)>, Error> {
     let (arns, inline) = tokio::join!(
         iam::attached_group_policies(&clients.iam, group),
-        iam::inline_documents(&clients.iam, PrincipalKind::Group, group)
+        iam::inline_documents(&clients.iam, Holder::Group(group))
     );
     let mut docs = iam::managed_documents(&clients.iam, &arns?).await?;
     docs.extend(inline?);
@@ -204,10 +199,10 @@ pub async fn gather(
     subject: &Subject,
     e: &Expectations,
 ) -> Result<Evidence, Error> {
-    let given_account = match subject {
-        Subject::Role { arn, .. } => Arn::parse(arn).map(|a| a.account.to_string()),
-        Subject::User { .. } => None,
-    };
+    let given_account = subject
+        .role_arn()
+        .and_then(Arn::parse)
+        .map(|a| a.account.to_string());
     let bucket_branch = async {
         let mut bucket = detect::bucket(clients, &e.location, None, &[], true).await?;
         let (usable, owned, key) = tokio::join!(
@@ -358,11 +353,12 @@ impl Beside {
     /// Reads a role's inline policies and its boundary, together.
     pub async fn role(
         clients: &Clients,
-        name: &str,
+        name: &RoleName,
         boundary: Option<&str>,
     ) -> Result<Beside, Error> {
+        let who = Who::Role(name.clone());
         let (inline, boundary) = tokio::join!(
-            iam::inline_policies(&clients.iam, PrincipalKind::Role, name),
+            iam::inline_policies(&clients.iam, Holder::Principal(&who)),
             boundary_document(clients, boundary)
         );
         Ok(Beside {

@@ -27,14 +27,17 @@ use crate::aws::Clients;
 use crate::detect;
 use crate::error::Error;
 use crate::facts::BucketFacts;
-use crate::inputs::{Access, AccountId, Arn, ExternalId, Partition, S3Location, UserName};
+use crate::inputs::{
+    Access, AccountId, Arn, ExternalId, Partition, RoleName, S3Location, UserName, Who,
+};
 use crate::Context;
 
-/// Whose access to check.
+/// Whose access to check: a role, by the ARN TiDB Cloud is given, or a user.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Subject {
-    Role { arn: String, name: String },
-    User { name: UserName },
+pub struct Subject {
+    pub who: Who,
+    /// The role's ARN as given (`--role-arn`, or the one a setup printed); none for a user.
+    role_arn: Option<String>,
 }
 
 impl Subject {
@@ -56,19 +59,36 @@ impl Subject {
         let Some(("role", _, name)) = parsed.iam_resource() else {
             return Err(rule());
         };
-        name.parse::<crate::inputs::RoleName>()
-            .map_err(|_| rule())?;
-        Ok(Subject::Role {
-            arn: arn.to_string(),
-            name: name.to_string(),
-        })
+        let name: RoleName = name.parse().map_err(|_| rule())?;
+        Ok(Subject::role_named(arn.to_string(), name))
+    }
+
+    /// A role, by its ARN and name.
+    pub fn role_named(arn: String, name: RoleName) -> Subject {
+        Subject {
+            who: Who::Role(name),
+            role_arn: Some(arn),
+        }
+    }
+
+    pub fn user(name: UserName) -> Subject {
+        Subject {
+            who: Who::User(name),
+            role_arn: None,
+        }
+    }
+
+    /// The role's ARN as given; `None` for a user.
+    pub fn role_arn(&self) -> Option<&str> {
+        self.role_arn.as_deref()
+    }
+
+    pub fn is_role(&self) -> bool {
+        matches!(self.who, Who::Role(_))
     }
 
     fn label(&self) -> String {
-        match self {
-            Subject::Role { name, .. } => format!("role {name}"),
-            Subject::User { name } => format!("user {name}"),
-        }
+        self.who.to_string()
     }
 }
 
@@ -236,9 +256,9 @@ impl Default for Evidence {
 /// The `verify` command line for this subject and these expectations.
 fn verify_command(subject: &Subject, e: &Expectations) -> String {
     let mut words = vec!["serverless-s3-setup".to_string(), "verify".into()];
-    match subject {
-        Subject::Role { arn, .. } => words.extend(["--role-arn".into(), arn.clone()]),
-        Subject::User { name } => words.extend(["--user-name".into(), name.to_string()]),
+    match (&subject.who, subject.role_arn()) {
+        (Who::Role(_), Some(arn)) => words.extend(["--role-arn".into(), arn.to_string()]),
+        (who, _) => words.extend([who.flag().to_string(), who.name().to_string()]),
     }
     words.extend([
         "--uri".into(),
@@ -246,7 +266,7 @@ fn verify_command(subject: &Subject, e: &Expectations) -> String {
         "--access".into(),
         e.access.to_string(),
     ]);
-    if let Subject::Role { .. } = subject {
+    if subject.is_role() {
         if let Some(account) = &e.tidb_account {
             words.extend(["--tidb-account-id".into(), account.to_string()]);
         }
@@ -273,15 +293,15 @@ pub struct VerifyRequest {
 
 /// The command that sets this up again, for fixes.
 fn rerun(subject: &Subject, e: &Expectations) -> String {
-    match subject {
-        Subject::Role { name, .. } => format!(
+    match &subject.who {
+        Who::Role(name) => format!(
             "serverless-s3-setup role --uri {} --access {} --role-name {name} --tidb-account-id {} {}",
             e.location,
             e.access,
             e.tidb_account.as_ref().map_or_else(|| "ID".to_string(), ToString::to_string),
             e.external_id.as_ref().map_or_else(|| "--no-external-id".to_string(), |x| format!("--external-id {x}")),
         ),
-        Subject::User { name } => format!(
+        Who::User(name) => format!(
             "serverless-s3-setup access-key --uri {} --access {} --user-name {name}",
             e.location, e.access
         ),
@@ -298,7 +318,7 @@ pub async fn run(ctx: &Context, req: VerifyRequest) -> Result<Report, Error> {
     if req.location.is_none() {
         missing.push("--uri");
     }
-    if matches!(req.subject, Some(Subject::Role { .. })) {
+    if req.subject.as_ref().is_some_and(Subject::is_role) {
         if req.tidb_account.is_none() {
             missing.push("--tidb-account-id");
         }
@@ -323,8 +343,7 @@ pub async fn run(ctx: &Context, req: VerifyRequest) -> Result<Report, Error> {
         access: req.access.unwrap_or(Access::Import),
         tidb_account: req.tidb_account,
         external_id: req.external_id,
-        bucket_location: matches!(subject, Subject::User { .. })
-            || req.tier.unwrap_or_default().reads_bucket_location(),
+        bucket_location: !subject.is_role() || req.tier.unwrap_or_default().reads_bucket_location(),
     };
     let step = ctx.ui.step(format!("Checking {}", subject.label()));
     let evidence = async {

@@ -5,36 +5,25 @@ use aws_sdk_iam::Client;
 
 use crate::aws::send::send;
 use crate::error::AwsError;
-use crate::inputs::TagPair;
+use crate::inputs::{TagPair, Who};
 
 use super::tag;
 
-/// A role or a user, for the calls that exist for both.
-#[derive(Debug, Clone, Copy)]
-pub enum Principal<'a> {
-    Role(&'a str),
-    User(&'a str),
-}
-
 /// Sets the principal's permissions boundary.
-pub async fn put_boundary(
-    client: &Client,
-    who: Principal<'_>,
-    boundary: &str,
-) -> Result<(), AwsError> {
+pub async fn put_boundary(client: &Client, who: &Who, boundary: &str) -> Result<(), AwsError> {
     match who {
-        Principal::Role(name) => {
+        Who::Role(name) => {
             let request = client
                 .put_role_permissions_boundary()
-                .role_name(name)
+                .role_name(name.as_str())
                 .permissions_boundary(boundary);
             let subject = format!("{name} {boundary}");
             send("iam:PutRolePermissionsBoundary", &subject, request.send()).await?;
         }
-        Principal::User(name) => {
+        Who::User(name) => {
             let request = client
                 .put_user_permissions_boundary()
-                .user_name(name)
+                .user_name(name.as_str())
                 .permissions_boundary(boundary);
             let subject = format!("{name} {boundary}");
             send("iam:PutUserPermissionsBoundary", &subject, request.send()).await?;
@@ -44,20 +33,22 @@ pub async fn put_boundary(
 }
 
 /// Adds or overwrites tags on the principal.
-pub async fn tag_principal(
-    client: &Client,
-    who: Principal<'_>,
-    tags: &[TagPair],
-) -> Result<(), AwsError> {
+pub async fn tag_principal(client: &Client, who: &Who, tags: &[TagPair]) -> Result<(), AwsError> {
     let tags: Vec<Tag> = tags.iter().map(tag).collect();
     match who {
-        Principal::Role(name) => {
-            let request = client.tag_role().role_name(name).set_tags(Some(tags));
-            send("iam:TagRole", name, request.send()).await?;
+        Who::Role(name) => {
+            let request = client
+                .tag_role()
+                .role_name(name.as_str())
+                .set_tags(Some(tags));
+            send("iam:TagRole", name.as_str(), request.send()).await?;
         }
-        Principal::User(name) => {
-            let request = client.tag_user().user_name(name).set_tags(Some(tags));
-            send("iam:TagUser", name, request.send()).await?;
+        Who::User(name) => {
+            let request = client
+                .tag_user()
+                .user_name(name.as_str())
+                .set_tags(Some(tags));
+            send("iam:TagUser", name.as_str(), request.send()).await?;
         }
     }
     Ok(())
@@ -74,37 +65,40 @@ pub async fn tag_policy(client: &Client, arn: &str, tags: &[TagPair]) -> Result<
 }
 
 /// Takes the principal's permissions boundary off.
-pub async fn delete_boundary(client: &Client, who: Principal<'_>) -> Result<(), AwsError> {
+pub async fn delete_boundary(client: &Client, who: &Who) -> Result<(), AwsError> {
     match who {
-        Principal::Role(name) => super::delete_role_boundary(client, name).await,
-        Principal::User(name) => {
-            let request = client.delete_user_permissions_boundary().user_name(name);
-            send("iam:DeleteUserPermissionsBoundary", name, request.send()).await?;
+        Who::Role(name) => super::delete_role_boundary(client, name.as_str()).await,
+        Who::User(name) => {
+            let request = client
+                .delete_user_permissions_boundary()
+                .user_name(name.as_str());
+            send(
+                "iam:DeleteUserPermissionsBoundary",
+                name.as_str(),
+                request.send(),
+            )
+            .await?;
             Ok(())
         }
     }
 }
 
 /// Takes tags off the principal, by key.
-pub async fn untag_principal(
-    client: &Client,
-    who: Principal<'_>,
-    keys: &[String],
-) -> Result<(), AwsError> {
+pub async fn untag_principal(client: &Client, who: &Who, keys: &[String]) -> Result<(), AwsError> {
     match who {
-        Principal::Role(name) => {
+        Who::Role(name) => {
             let request = client
                 .untag_role()
-                .role_name(name)
+                .role_name(name.as_str())
                 .set_tag_keys(Some(keys.to_vec()));
-            send("iam:UntagRole", name, request.send()).await?;
+            send("iam:UntagRole", name.as_str(), request.send()).await?;
         }
-        Principal::User(name) => {
+        Who::User(name) => {
             let request = client
                 .untag_user()
-                .user_name(name)
+                .user_name(name.as_str())
                 .set_tag_keys(Some(keys.to_vec()));
-            send("iam:UntagUser", name, request.send()).await?;
+            send("iam:UntagUser", name.as_str(), request.send()).await?;
         }
     }
     Ok(())

@@ -8,33 +8,31 @@ use crate::inputs::{Guardrails, TagPair, MANAGED_BY_KEY, MANAGED_BY_VALUE};
 
 mod guardrails;
 mod policies;
+mod principal;
 mod read;
 mod role;
 mod user;
 
 pub use guardrails::{
     delete_boundary, put_boundary, tag_policy, tag_principal, untag_policy, untag_principal,
-    Principal,
 };
 pub use policies::{
     create_default_policy_version, create_policy, delete_policy, delete_policy_version, get_policy,
     policy_document, policy_versions,
 };
+pub use principal::{attach_policy, attached, delete_inline_policy, detach_policy, inline_names};
 pub use read::{
     account_quota, attached_group_policies, attached_policies, inline_documents, inline_policies,
-    inline_policy, inline_policy_names, managed_documents, simulate, PrincipalKind, Sample,
-    Simulated,
+    inline_policy, inline_policy_names, managed_documents, simulate, Holder, Sample, Simulated,
 };
 pub use role::{
-    attach_role_policy, attached_role_policies, create_role, delete_role, delete_role_boundary,
-    delete_role_inline_policy, detach_role_policy, get_role, put_role_policy,
-    remove_role_from_instance_profile, role_inline_policies, role_instance_profiles,
-    update_role_description, update_trust,
+    create_role, delete_role, delete_role_boundary, get_role, put_role_policy,
+    remove_role_from_instance_profile, role_instance_profiles, update_role_description,
+    update_trust,
 };
 pub use user::{
-    access_keys, attach_user_policy, attached_user_policies, create_access_key, create_user,
-    delete_access_key, delete_user, delete_user_inline_policy, detach_user_policy, get_user,
-    groups_for_user, remove_user_from_group, user_inline_policies, NewAccessKey, Secret,
+    access_keys, create_access_key, create_user, delete_access_key, delete_user, get_user,
+    groups_for_user, remove_user_from_group, NewAccessKey, Secret,
 };
 
 pub fn managed_by_tag() -> Tag {

@@ -5,18 +5,18 @@ use serde_json::Value;
 
 use crate::aws::send::{send, Absent};
 use crate::error::AwsError;
+use crate::inputs::Who;
 use crate::policy;
 
-use super::{get_policy, policy_document, user_inline_policies};
+use super::{get_policy, policy_document};
 
 /// The documents of every inline policy of a role, user or group that parse, labelled
 /// `inline policy NAME`.
 pub async fn inline_documents(
     client: &Client,
-    kind: PrincipalKind,
-    name: &str,
+    holder: Holder<'_>,
 ) -> Result<Vec<(String, Value)>, AwsError> {
-    Ok(inline_policies(client, kind, name)
+    Ok(inline_policies(client, holder)
         .await?
         .into_iter()
         .filter_map(|(policy, doc)| Some((format!("inline policy {policy}"), doc?)))
@@ -27,14 +27,13 @@ pub async fn inline_documents(
 /// document does not parse. The documents are read together.
 pub async fn inline_policies(
     client: &Client,
-    kind: PrincipalKind,
-    name: &str,
+    holder: Holder<'_>,
 ) -> Result<Vec<(String, Option<Value>)>, AwsError> {
-    let names = inline_policy_names(client, kind, name).await?;
+    let names = inline_policy_names(client, holder).await?;
     let docs = futures_util::future::join_all(
         names
             .iter()
-            .map(|policy| inline_policy(client, kind, name, policy)),
+            .map(|policy| inline_policy(client, holder, policy)),
     )
     .await;
     names
@@ -47,13 +46,11 @@ pub async fn inline_policies(
 /// The names of a role's, user's or group's inline policies.
 pub async fn inline_policy_names(
     client: &Client,
-    kind: PrincipalKind,
-    name: &str,
+    holder: Holder<'_>,
 ) -> Result<Vec<String>, AwsError> {
-    match kind {
-        PrincipalKind::Role => super::role_inline_policies(client, name).await,
-        PrincipalKind::User => user_inline_policies(client, name).await,
-        PrincipalKind::Group => {
+    match holder {
+        Holder::Principal(who) => super::inline_names(client, who).await,
+        Holder::Group(name) => {
             let request = client.list_group_policies().group_name(name);
             let out = send("iam:ListGroupPolicies", name, request.send()).await?;
             Ok(out.policy_names().to_vec())
@@ -64,40 +61,43 @@ pub async fn inline_policy_names(
 /// The ARNs of the managed policies attached to a role, user or group.
 pub async fn attached_policies(
     client: &Client,
-    kind: PrincipalKind,
-    name: &str,
+    holder: Holder<'_>,
 ) -> Result<Vec<String>, AwsError> {
-    match kind {
-        PrincipalKind::Role => super::attached_role_policies(client, name).await,
-        PrincipalKind::User => super::attached_user_policies(client, name).await,
-        PrincipalKind::Group => attached_group_policies(client, name).await,
+    match holder {
+        Holder::Principal(who) => super::attached(client, who).await,
+        Holder::Group(name) => attached_group_policies(client, name).await,
     }
 }
 
 /// One inline policy's document: `None` when it is not there or does not parse.
 pub async fn inline_policy(
     client: &Client,
-    kind: PrincipalKind,
-    name: &str,
+    holder: Holder<'_>,
     policy: &str,
 ) -> Result<Option<Value>, AwsError> {
-    let subject = format!("{name} {policy}");
-    let text = match kind {
-        PrincipalKind::Role => {
-            let request = client.get_role_policy().role_name(name).policy_name(policy);
+    let subject = format!("{} {policy}", holder.name());
+    let text = match holder {
+        Holder::Principal(Who::Role(name)) => {
+            let request = client
+                .get_role_policy()
+                .role_name(name.as_str())
+                .policy_name(policy);
             send("iam:GetRolePolicy", &subject, request.send())
                 .await
                 .absent_is_none()?
                 .map(|out| out.policy_document)
         }
-        PrincipalKind::User => {
-            let request = client.get_user_policy().user_name(name).policy_name(policy);
+        Holder::Principal(Who::User(name)) => {
+            let request = client
+                .get_user_policy()
+                .user_name(name.as_str())
+                .policy_name(policy);
             send("iam:GetUserPolicy", &subject, request.send())
                 .await
                 .absent_is_none()?
                 .map(|out| out.policy_document)
         }
-        PrincipalKind::Group => {
+        Holder::Group(name) => {
             let request = client
                 .get_group_policy()
                 .group_name(name)
@@ -111,12 +111,20 @@ pub async fn inline_policy(
     Ok(text.as_deref().and_then(policy::from_wire))
 }
 
-/// Which kind of IAM identity a call is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PrincipalKind {
-    Role,
-    User,
-    Group,
+/// What policies are attached to or embedded in: a role or a user, or one of a user's groups.
+#[derive(Debug, Clone, Copy)]
+pub enum Holder<'a> {
+    Principal(&'a Who),
+    Group(&'a str),
+}
+
+impl Holder<'_> {
+    fn name(&self) -> &str {
+        match self {
+            Holder::Principal(who) => who.name(),
+            Holder::Group(name) => name,
+        }
+    }
 }
 
 pub async fn attached_group_policies(

@@ -55,21 +55,6 @@ pub async fn update_role_description(
     Ok(())
 }
 
-pub async fn attached_role_policies(client: &Client, role: &str) -> Result<Vec<String>, AwsError> {
-    let request = client
-        .list_attached_role_policies()
-        .role_name(role)
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<Result<Vec<_>, _>>();
-    let items = send("iam:ListAttachedRolePolicies", role, request).await?;
-    Ok(items
-        .iter()
-        .filter_map(|p| p.policy_arn().map(str::to_string))
-        .collect())
-}
-
 pub async fn create_role(
     client: &Client,
     name: &str,
@@ -99,60 +84,12 @@ pub async fn update_trust(client: &Client, role: &str, trust: &Value) -> Result<
     Ok(())
 }
 
-pub async fn attach_role_policy(client: &Client, role: &str, arn: &str) -> Result<(), AwsError> {
-    let request = client.attach_role_policy().role_name(role).policy_arn(arn);
-    send(
-        "iam:AttachRolePolicy",
-        &format!("{role} {arn}"),
-        request.send(),
-    )
-    .await?;
-    Ok(())
-}
-
-/// Detaches; a policy or role that is already gone counts as done.
-pub async fn detach_role_policy(client: &Client, role: &str, arn: &str) -> Result<(), AwsError> {
-    let request = client.detach_role_policy().role_name(role).policy_arn(arn);
-    send(
-        "iam:DetachRolePolicy",
-        &format!("{role} {arn}"),
-        request.send(),
-    )
-    .await
-    .gone_is_done()
-}
-
 /// Deletes; a role that is already gone counts as done.
 pub async fn delete_role(client: &Client, role: &str) -> Result<(), AwsError> {
     let request = client.delete_role().role_name(role);
     send("iam:DeleteRole", role, request.send())
         .await
         .gone_is_done()
-}
-
-/// The names of a role's inline policies.
-pub async fn role_inline_policies(client: &Client, role: &str) -> Result<Vec<String>, AwsError> {
-    let request = client.list_role_policies().role_name(role);
-    let out = send("iam:ListRolePolicies", role, request.send()).await?;
-    Ok(out.policy_names().to_vec())
-}
-
-pub async fn delete_role_inline_policy(
-    client: &Client,
-    role: &str,
-    name: &str,
-) -> Result<(), AwsError> {
-    let request = client
-        .delete_role_policy()
-        .role_name(role)
-        .policy_name(name);
-    send(
-        "iam:DeleteRolePolicy",
-        &format!("{role} {name}"),
-        request.send(),
-    )
-    .await?;
-    Ok(())
 }
 
 /// Instance profiles that hold the role; AWS refuses to delete a role that is in one.

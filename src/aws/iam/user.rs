@@ -80,44 +80,6 @@ pub async fn delete_user(client: &Client, name: &str) -> Result<(), AwsError> {
         .gone_is_done()
 }
 
-pub async fn attached_user_policies(client: &Client, user: &str) -> Result<Vec<String>, AwsError> {
-    let request = client
-        .list_attached_user_policies()
-        .user_name(user)
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<Result<Vec<_>, _>>();
-    let items = send("iam:ListAttachedUserPolicies", user, request).await?;
-    Ok(items
-        .iter()
-        .filter_map(|p| p.policy_arn().map(str::to_string))
-        .collect())
-}
-
-pub async fn attach_user_policy(client: &Client, user: &str, arn: &str) -> Result<(), AwsError> {
-    let request = client.attach_user_policy().user_name(user).policy_arn(arn);
-    send(
-        "iam:AttachUserPolicy",
-        &format!("{user} {arn}"),
-        request.send(),
-    )
-    .await?;
-    Ok(())
-}
-
-/// Detaches; a policy or user that is already gone counts as done.
-pub async fn detach_user_policy(client: &Client, user: &str, arn: &str) -> Result<(), AwsError> {
-    let request = client.detach_user_policy().user_name(user).policy_arn(arn);
-    send(
-        "iam:DetachUserPolicy",
-        &format!("{user} {arn}"),
-        request.send(),
-    )
-    .await
-    .gone_is_done()
-}
-
 pub async fn access_keys(client: &Client, user: &str) -> Result<Vec<AccessKeyInfo>, AwsError> {
     let request = client.list_access_keys().user_name(user);
     let out = send("iam:ListAccessKeys", user, request.send()).await?;
@@ -184,31 +146,6 @@ pub async fn delete_access_key(client: &Client, user: &str, id: &str) -> Result<
     )
     .await
     .gone_is_done()
-}
-
-/// Names of the user's inline policies.
-pub async fn user_inline_policies(client: &Client, user: &str) -> Result<Vec<String>, AwsError> {
-    let request = client.list_user_policies().user_name(user);
-    let out = send("iam:ListUserPolicies", user, request.send()).await?;
-    Ok(out.policy_names().to_vec())
-}
-
-pub async fn delete_user_inline_policy(
-    client: &Client,
-    user: &str,
-    name: &str,
-) -> Result<(), AwsError> {
-    let request = client
-        .delete_user_policy()
-        .user_name(user)
-        .policy_name(name);
-    send(
-        "iam:DeleteUserPolicy",
-        &format!("{user} {name}"),
-        request.send(),
-    )
-    .await?;
-    Ok(())
 }
 
 pub async fn groups_for_user(client: &Client, user: &str) -> Result<Vec<String>, AwsError> {

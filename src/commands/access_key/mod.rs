@@ -13,7 +13,7 @@ use crate::aws::Clients;
 use crate::error::Error;
 use crate::facts::{Caller, Facts, Located};
 use crate::find::{self, FoundUser};
-use crate::inputs::{KmsKeyArn, S3Location, SecretPath, UserName};
+use crate::inputs::{KmsKeyArn, S3Location, SecretPath, UserName, Who};
 use crate::plan::saved::{Basis, KeySetup};
 use crate::plan::{self, UserInputs, UserPlan, UserState};
 use crate::prompt::Prompter;
@@ -192,9 +192,7 @@ async fn finish(
     let in_file = file.path.is_some();
     let verify = crate::verify::after_setup(
         clients,
-        &crate::verify::Subject::User {
-            name: plan.user_name.clone(),
-        },
+        &crate::verify::Subject::user(plan.user_name.clone()),
         &crate::verify::Expectations {
             location: inputs.location.clone(),
             access: inputs.access,
@@ -264,11 +262,12 @@ async fn gather(
         &inputs.policy_name,
     );
     let exists = user.is_some();
+    let who = Who::User(inputs.user_name.clone());
     let (policy, attached, keys) = tokio::join!(
         super::read_policy(clients, &arn),
         async {
             if exists {
-                iam::attached_user_policies(&clients.iam, user_name).await
+                iam::attached(&clients.iam, &who).await
             } else {
                 Ok(Vec::new())
             }

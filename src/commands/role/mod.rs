@@ -11,7 +11,9 @@ use crate::aws::Clients;
 use crate::error::Error;
 use crate::facts::{Caller, Facts, Located};
 use crate::find::{self, FoundRole};
-use crate::inputs::{AccountId, ExternalId, KmsKeyArn, RoleName, S3Location, StackName, Timeout};
+use crate::inputs::{
+    AccountId, ExternalId, KmsKeyArn, RoleName, S3Location, StackName, Timeout, Who,
+};
 use crate::output::render_role_plan;
 use crate::plan::saved::{Basis, RoleSetup};
 use crate::plan::{self, Method, RoleInputs, RolePlan, RoleState};
@@ -274,10 +276,7 @@ async fn finish(
         crate::handoff::Credential::RoleArn(&outcome.role_arn),
         cluster_id.as_ref(),
     );
-    let subject = verify::Subject::Role {
-        arn: outcome.role_arn.clone(),
-        name: outcome.role_name.to_string(),
-    };
+    let subject = verify::Subject::role_named(outcome.role_arn.clone(), outcome.role_name.clone());
     let expectations = verify::Expectations {
         location: inputs.location.clone(),
         access: inputs.access,
@@ -422,9 +421,10 @@ async fn gather(
         role.as_ref().map(|r| r.arn.as_str()),
         &inputs.policy_name,
     );
+    let who = Who::Role(inputs.role_name.clone());
     let attached = async {
         match &role {
-            Some(_) => iam::attached_role_policies(&clients.iam, role_name).await,
+            Some(_) => iam::attached(&clients.iam, &who).await,
             None => Ok(Vec::new()),
         }
     };
@@ -439,7 +439,7 @@ async fn gather(
                 }
             },
             attached,
-            beside(clients, role_name, role.as_ref())
+            beside(clients, &inputs.role_name, role.as_ref())
         );
         let (stack, attached) = (stack?, attached?);
         let beside = with_others(clients, beside?, &attached, "").await?;
@@ -465,7 +465,7 @@ async fn gather(
     let (policy, attached, beside) = tokio::join!(
         super::read_policy(clients, &arn),
         attached,
-        beside(clients, role_name, role.as_ref())
+        beside(clients, &inputs.role_name, role.as_ref())
     );
     let (policy, policy_document) = policy?;
     let attached = attached?;
@@ -491,7 +491,7 @@ async fn gather(
 /// What is read beside the role (see [`verify::Beside`]); nothing when there is no role.
 async fn beside(
     clients: &Clients,
-    name: &str,
+    name: &RoleName,
     role: Option<&crate::facts::RoleInfo>,
 ) -> Result<Option<verify::Beside>, Error> {
     let Some(role) = role else {

@@ -10,6 +10,7 @@ use crate::aws::iam;
 use crate::aws::Clients;
 use crate::error::{Error, Kind};
 use crate::facts::StackInfo;
+use crate::inputs::{RoleName, Who};
 use crate::plan::{Action, RolePlan, RoleRemake, StackSpec};
 use crate::Context;
 
@@ -129,7 +130,7 @@ pub(super) async fn apply_stack(
     }
     for action in actions {
         if let Action::RestoreRole { name, drift } = action {
-            restore(clients, name.as_str(), drift, ctx).await?;
+            restore(clients, name, drift, ctx).await?;
             changed = true;
         }
     }
@@ -187,7 +188,7 @@ async fn recreate_role(
     let made = match created {
         Ok(_) => {
             let entry = journal.begin(Resource::RolePolicy {
-                role: role.to_string(),
+                role: name.clone(),
                 name: policy.to_string(),
             });
             let put = iam::put_role_policy(&clients.iam, role, policy.as_str(), permissions).await;
@@ -208,11 +209,12 @@ async fn recreate_role(
 /// as the template has it; the stack is then in sync again without an update.
 async fn restore(
     clients: &Clients,
-    role: &str,
+    name: &RoleName,
     drift: &[crate::plan::Drift],
     ctx: &Context,
 ) -> Result<(), Error> {
     use crate::plan::Drift;
+    let (role, who) = (name.as_str(), Who::Role(name.clone()));
     for d in drift {
         ctx.stop.check()?;
         let step = ctx
@@ -226,13 +228,11 @@ async fn restore(
             Drift::Boundary {
                 template: Some(arn),
                 ..
-            } => iam::put_boundary(&clients.iam, iam::Principal::Role(role), arn).await,
+            } => iam::put_boundary(&clients.iam, &who, arn).await,
             Drift::Boundary { template: None, .. } => {
                 iam::delete_role_boundary(&clients.iam, role).await
             }
-            Drift::Tags { missing } => {
-                iam::tag_principal(&clients.iam, iam::Principal::Role(role), missing).await
-            }
+            Drift::Tags { missing } => iam::tag_principal(&clients.iam, &who, missing).await,
         };
         step.end(done, |_| "restored".into())?;
     }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use super::stack::same_parameters;
 use super::*;
 use crate::facts::{AccessKeyInfo, Facts, RoleInfo, StackInfo, UserInfo};
-use crate::inputs::{Access, ExternalId, KmsKeyArn, Tier};
+use crate::inputs::{Access, ExternalId, KmsKeyArn, Tier, Who};
 use crate::template;
 use serde_json::json;
 

@@ -1,7 +1,8 @@
 //! Teardown plans: what goes, in IAM's order, and what stays.
 
+use crate::inputs::Who;
 use crate::plan::teardown::{self, deletes_policy, HeldPolicy, RoleHoldings, UserHoldings};
-use crate::plan::{Deletion, Who};
+use crate::plan::Deletion;
 
 use super::*;
 

@@ -5,7 +5,7 @@ mod permissions;
 mod trust;
 
 use crate::aws::iam::{self};
-use crate::inputs::{Access, Arn, Partition};
+use crate::inputs::{Access, Arn, Partition, Who};
 use crate::policy;
 use crate::verify::condition::Context as RequestContext;
 use crate::verify::evaluate::{self, Decision, Statement};
@@ -109,7 +109,7 @@ pub fn checks(subject: &Subject, e: &Expectations, ev: &Evidence, rerun: &str) -
         return Report::new(checks);
     };
     checks.push(exists(subject, arn, ev.created));
-    if let Subject::Role { .. } = subject {
+    if subject.is_role() {
         checks.push(trust(e, ev, rerun));
     }
     let statements: Vec<Statement> = ev
@@ -150,12 +150,12 @@ impl TidbRequest {
         let account = Arn::parse(&arn).map_or("", |a| a.account).to_string();
         base.set("aws:PrincipalArn", &arn)
             .set("aws:PrincipalAccount", &account);
-        match subject {
-            Subject::Role { .. } => {
+        match &subject.who {
+            Who::Role(_) => {
                 base.set("aws:PrincipalType", "AssumedRole")
                     .absent("aws:username");
             }
-            Subject::User { name } => {
+            Who::User(name) => {
                 base.set("aws:PrincipalType", "User")
                     .set("aws:username", name.as_str());
                 // A user's requests carry its unique ID; a role session's carries the role's
@@ -240,8 +240,8 @@ fn exists(subject: &Subject, arn: &str, created: Option<i64>) -> Check {
     let when = created
         .map(|secs| format!(", created {}", aws_smithy_types::DateTime::from_secs(secs)))
         .unwrap_or_default();
-    match subject {
-        Subject::Role { arn: given, .. } if given != arn => Check::fail(
+    match subject.role_arn() {
+        Some(given) if given != arn => Check::fail(
             "exists",
             format!("the role's ARN is {arn}, not {given}{when}"),
             format!("paste {arn} into the TiDB Cloud console; a role that was deleted and recreated breaks the old trust link, so set it up again in the console"),

@@ -13,10 +13,10 @@ fn a_good_setup_passes_every_check() {
 fn role_arns_are_parsed() {
     assert_eq!(
         Subject::role("arn:aws:iam::123456789012:role/path/to/r").unwrap(),
-        Subject::Role {
-            arn: "arn:aws:iam::123456789012:role/path/to/r".into(),
-            name: "r".into()
-        }
+        Subject::role_named(
+            "arn:aws:iam::123456789012:role/path/to/r".into(),
+            "r".parse().unwrap()
+        )
     );
     for bad in [
         "r",

@@ -55,9 +55,7 @@ fn good(access: Access) -> Evidence {
 #[test]
 fn the_userid_of_a_user_is_known_and_of_a_role_session_not() {
     let deny_others = json!({"Effect": "Deny", "Action": "s3:*", "Resource": "*", "Condition": {"StringNotLike": {"aws:userid": ["AIDAEXAMPLE", "AROAEXAMPLE:*"]}}});
-    let user = Subject::User {
-        name: "dir".parse().unwrap(),
-    };
+    let user = Subject::user("dir".parse().unwrap());
     let e = Expectations {
         tidb_account: None,
         external_id: None,
@@ -139,9 +137,7 @@ fn a_bucket_policy_grant_counts_within_the_account() {
 /// Issue 14, cause 5: policy variables stand for the principal's values.
 #[test]
 fn policy_variables_are_substituted_for_the_principal() {
-    let user = Subject::User {
-        name: "dir".parse().unwrap(),
-    };
+    let user = Subject::user("dir".parse().unwrap());
     let e = Expectations {
         access: Access::Import,
         tidb_account: None,
