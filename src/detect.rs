@@ -16,7 +16,7 @@ impl BucketFacts {
     /// (`kms:CallerAccount` and `kms:ViaService`), and nothing can extend it to another
     /// account (AWS KMS Developer Guide, "AWS managed keys"). The key is the bucket owner's,
     /// so this asks whether `account` owns the bucket. `None` when that cannot be told.
-    pub async fn aws_managed_key_usable_by(
+    pub(crate) async fn aws_managed_key_usable_by(
         &self,
         clients: &Clients,
         bucket: &str,
@@ -32,7 +32,7 @@ impl BucketFacts {
 
     /// Goes on with an AWS-managed key when the role or user will be in the bucket's account,
     /// with a note; stops, before any change, when the bucket belongs to another account.
-    pub async fn settle_aws_managed_key(
+    pub(crate) async fn settle_aws_managed_key(
         &mut self,
         clients: &Clients,
         bucket: &str,
@@ -74,7 +74,7 @@ fn arn_account(key: &str) -> Option<String> {
 /// With `checks`, the bucket policy and Object Ownership are read too, for the checks after a
 /// setup; a dry run, which runs no checks, leaves them out.
 /// `located` is the bucket's region when [`locate`] already read it.
-pub async fn bucket(
+pub(crate) async fn bucket(
     clients: &Clients,
     location: &S3Location,
     located: Option<String>,
@@ -189,7 +189,7 @@ pub async fn bucket(
 }
 
 /// The bucket's region; when it cannot be read, the caller's, with a warning.
-pub async fn region_or_assumed(
+pub(crate) async fn region_or_assumed(
     clients: &Clients,
     bucket: &str,
     warnings: &mut Vec<String>,
@@ -211,7 +211,7 @@ pub async fn region_or_assumed(
 /// of the bucket, and returns the bucket's region read on the way. A URI that settles itself
 /// costs no request. Without credentials, or when the listing is denied, the extension rule
 /// stands ([`crate::inputs::has_extension`]), with a warning for the denial.
-pub async fn locate(
+pub(crate) async fn locate(
     clients: Option<&Clients>,
     location: S3Location,
 ) -> Result<(S3Location, Located), Error> {

@@ -118,7 +118,7 @@ impl Error {
     }
 
     /// A short machine-readable name for `--output json`.
-    pub fn kind(&self) -> &'static str {
+    pub(crate) fn kind(&self) -> &'static str {
         match self {
             Error::Invalid { .. } => "invalid_input",
             Error::Missing { .. } => "missing_input",
@@ -162,13 +162,13 @@ fn delete_lines(user: &str, keys: &[crate::facts::AccessKeyInfo]) -> String {
 #[derive(Debug)]
 pub struct AwsError {
     /// `iam:CreateRole`: also the permission the caller needs.
-    pub operation: &'static str,
+    pub(crate) operation: &'static str,
     /// What the answer means to the tool, decided once from the code and the status.
-    pub kind: Kind,
-    pub code: Option<String>,
-    pub message: String,
-    pub status: Option<u16>,
-    pub fix: Option<String>,
+    pub(crate) kind: Kind,
+    pub(crate) code: Option<String>,
+    pub(crate) message: String,
+    pub(crate) status: Option<u16>,
+    pub(crate) fix: Option<String>,
 }
 
 impl std::error::Error for AwsError {}
@@ -177,7 +177,7 @@ impl std::error::Error for AwsError {}
 /// the same meaning differs (IAM's `EntityAlreadyExists`, CloudFormation's
 /// `AlreadyExistsException`), and callers outside `aws` ask only for the meaning.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
+pub(crate) enum Kind {
     /// A create found the name taken: `EntityAlreadyExists`, `AlreadyExistsException`.
     AlreadyExists,
     /// What was named is not there (yet): IAM's `NoSuchEntity`.
@@ -191,7 +191,7 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub fn of(code: Option<&str>) -> Kind {
+    pub(crate) fn of(code: Option<&str>) -> Kind {
         match code {
             Some("EntityAlreadyExists" | "AlreadyExistsException") => Kind::AlreadyExists,
             Some("NoSuchEntity") => Kind::NoSuchEntity,
@@ -221,7 +221,7 @@ impl fmt::Display for AwsError {
 }
 
 impl AwsError {
-    pub fn from_sdk<E>(operation: &'static str, err: SdkError<E, HttpResponse>) -> AwsError
+    pub(crate) fn from_sdk<E>(operation: &'static str, err: SdkError<E, HttpResponse>) -> AwsError
     where
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
@@ -248,7 +248,7 @@ impl AwsError {
     }
 
     /// AccessDenied, however the endpoint spells it (moto leaves the code out of IAM's 403s).
-    pub fn is_access_denied(&self) -> bool {
+    pub(crate) fn is_access_denied(&self) -> bool {
         matches!(
             self.code.as_deref(),
             Some("AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation")
@@ -256,7 +256,7 @@ impl AwsError {
     }
 
     /// S3's answers for a request sent to another region than the bucket's.
-    pub fn is_wrong_region(&self) -> bool {
+    pub(crate) fn is_wrong_region(&self) -> bool {
         matches!(
             self.code.as_deref(),
             Some(
@@ -270,12 +270,12 @@ impl AwsError {
 
     /// A read that did not work here, but whose absence only weakens what the tool can tell:
     /// denied, or sent to the wrong region.
-    pub fn is_unreadable(&self) -> bool {
+    pub(crate) fn is_unreadable(&self) -> bool {
         self.is_access_denied() || self.is_wrong_region()
     }
 
     /// An error the tool itself finds in an answer (a field missing, a stack that will not go).
-    pub fn new(operation: &'static str, message: impl Into<String>) -> AwsError {
+    pub(crate) fn new(operation: &'static str, message: impl Into<String>) -> AwsError {
         AwsError {
             operation,
             kind: Kind::Other,
@@ -286,7 +286,7 @@ impl AwsError {
         }
     }
 
-    pub fn with_fix(mut self, fix: impl Into<String>) -> AwsError {
+    pub(crate) fn with_fix(mut self, fix: impl Into<String>) -> AwsError {
         self.fix = Some(fix.into());
         self
     }

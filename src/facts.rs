@@ -11,22 +11,22 @@ use crate::inputs::{Access, AccountId, KmsKeyArn, Partition, ACCESS_TAG, LOCATIO
 /// What is known about the caller and the bucket. Every field is optional so that
 /// `--dry-run` can still plan without credentials.
 #[derive(Debug, Clone, Default)]
-pub struct Facts {
-    pub account: Option<AccountId>,
+pub(crate) struct Facts {
+    pub(crate) account: Option<AccountId>,
     /// The region the calls go to: where a stack is made (stacks are regional, roles global).
-    pub region: Option<String>,
-    pub partition: Option<Partition>,
-    pub bucket_region: Option<String>,
-    pub detected_kms_key: Option<KmsKeyArn>,
-    pub findings: Vec<String>,
-    pub warnings: Vec<String>,
+    pub(crate) region: Option<String>,
+    pub(crate) partition: Option<Partition>,
+    pub(crate) bucket_region: Option<String>,
+    pub(crate) detected_kms_key: Option<KmsKeyArn>,
+    pub(crate) findings: Vec<String>,
+    pub(crate) warnings: Vec<String>,
     /// All that was read about the bucket, for the checks after a setup.
-    pub bucket: Option<BucketFacts>,
+    pub(crate) bucket: Option<BucketFacts>,
 }
 
 impl Facts {
     /// What the caller's identity and the bucket's detection tell.
-    pub fn detected(caller: Caller, bucket: BucketFacts) -> Facts {
+    pub(crate) fn detected(caller: Caller, bucket: BucketFacts) -> Facts {
         let mut findings = vec![format!("caller: {}", caller.arn)];
         findings.extend(bucket.findings.iter().cloned());
         Facts {
@@ -44,7 +44,7 @@ impl Facts {
 
 impl Facts {
     /// The caller's partition, or else the bucket region's.
-    pub fn partition(&self) -> Partition {
+    pub(crate) fn partition(&self) -> Partition {
         self.partition.unwrap_or_else(|| {
             self.bucket_region
                 .as_deref()
@@ -53,7 +53,7 @@ impl Facts {
     }
 
     /// The given keys and the detected one, sorted, each once.
-    pub fn kms_keys(&self, given: &[KmsKeyArn]) -> Vec<KmsKeyArn> {
+    pub(crate) fn kms_keys(&self, given: &[KmsKeyArn]) -> Vec<KmsKeyArn> {
         let mut keys: Vec<KmsKeyArn> = given
             .iter()
             .cloned()
@@ -67,36 +67,36 @@ impl Facts {
 
 /// Who is calling: the account that will own what this tool creates.
 #[derive(Debug, Clone)]
-pub struct Caller {
-    pub account: AccountId,
-    pub arn: String,
-    pub partition: Partition,
+pub(crate) struct Caller {
+    pub(crate) account: AccountId,
+    pub(crate) arn: String,
+    pub(crate) partition: Partition,
 }
 
 /// What was found out about the bucket.
 #[derive(Debug, Clone)]
-pub struct BucketFacts {
+pub(crate) struct BucketFacts {
     /// The bucket's region; `None` when it could not be read.
-    pub region: Option<String>,
+    pub(crate) region: Option<String>,
     /// The bucket's customer-managed default KMS key, as an ARN.
-    pub kms_key: Option<KmsKeyArn>,
+    pub(crate) kms_key: Option<KmsKeyArn>,
     /// One line each, for the plan: what was found, or why it could not be.
-    pub findings: Vec<String>,
+    pub(crate) findings: Vec<String>,
     /// Things the user should know, such as a check that was not allowed.
-    pub warnings: Vec<String>,
+    pub(crate) warnings: Vec<String>,
     /// The bucket's key, when it is the AWS-managed `aws/s3` key that no other account can use.
-    pub aws_managed_key: Option<String>,
+    pub(crate) aws_managed_key: Option<String>,
     /// The account of that key, when its ARN or KMS tells; it is the bucket owner's.
-    pub aws_managed_key_account: Option<String>,
+    pub(crate) aws_managed_key_account: Option<String>,
     /// Whether the role or user can use that key: it is in the bucket's account. `None` when
     /// not known (see [`BucketFacts::aws_managed_key_usable_by`]).
-    pub aws_managed_key_usable: Option<bool>,
+    pub(crate) aws_managed_key_usable: Option<bool>,
     /// Whether the default encryption could be read at all.
-    pub encryption_known: bool,
+    pub(crate) encryption_known: bool,
     /// The bucket policy, if any; the error when it could not be read.
-    pub policy: Result<Option<Value>, String>,
+    pub(crate) policy: Result<Option<Value>, String>,
     /// The Object Ownership setting, if any; the error when it could not be read.
-    pub ownership: Result<Option<String>, String>,
+    pub(crate) ownership: Result<Option<String>, String>,
 }
 
 impl Default for BucketFacts {
@@ -118,17 +118,17 @@ impl Default for BucketFacts {
 
 /// What [`crate::detect::locate`] learnt on the way, for the plan.
 #[derive(Debug, Clone, Default)]
-pub struct Located {
+pub(crate) struct Located {
     /// The bucket's region, when it was read.
-    pub region: Option<String>,
+    pub(crate) region: Option<String>,
     /// How the URI was read: `s3://b/in/x.csv is a file (found in the bucket) → access to …`.
-    pub findings: Vec<String>,
-    pub warnings: Vec<String>,
+    pub(crate) findings: Vec<String>,
+    pub(crate) warnings: Vec<String>,
 }
 
 impl Located {
     /// Adds what was learnt to the facts the plan shows.
-    pub fn into_facts(self, facts: &mut Facts) {
+    pub(crate) fn into_facts(self, facts: &mut Facts) {
         facts.findings.splice(0..0, self.findings);
         facts.warnings.extend(self.warnings);
     }
@@ -136,64 +136,64 @@ impl Located {
 
 /// A role as IAM holds it.
 #[derive(Debug, Clone)]
-pub struct RoleInfo {
-    pub arn: String,
-    pub managed: bool,
+pub(crate) struct RoleInfo {
+    pub(crate) arn: String,
+    pub(crate) managed: bool,
     /// The decoded trust policy, if it parses.
-    pub trust: Option<Value>,
+    pub(crate) trust: Option<Value>,
     /// Seconds since the epoch.
-    pub created: Option<i64>,
+    pub(crate) created: Option<i64>,
     /// The CloudFormation stack that made the role, from the tag its template sets
     /// (`serverless-s3-setup:stack`; CloudFormation itself tags no IAM role).
-    pub stack: Option<String>,
+    pub(crate) stack: Option<String>,
     /// That stack's region (`serverless-s3-setup:region`): stacks are regional, roles global.
-    pub stack_region: Option<String>,
+    pub(crate) stack_region: Option<String>,
     /// The permissions boundary's ARN, if the role has one.
-    pub boundary: Option<String>,
-    pub tags: Vec<(String, String)>,
+    pub(crate) boundary: Option<String>,
+    pub(crate) tags: Vec<(String, String)>,
     /// Its description, which names the access and the location for a role this tool made
     /// (`template::role_description`), on either method.
-    pub description: Option<String>,
+    pub(crate) description: Option<String>,
 }
 
 /// A customer-managed policy as IAM holds it.
 #[derive(Debug, Clone)]
-pub struct PolicyInfo {
-    pub arn: String,
-    pub managed: bool,
-    pub default_version: String,
+pub(crate) struct PolicyInfo {
+    pub(crate) arn: String,
+    pub(crate) managed: bool,
+    pub(crate) default_version: String,
     /// How many roles, users and groups it is attached to.
-    pub attachments: i32,
-    pub tags: Vec<(String, String)>,
+    pub(crate) attachments: i32,
+    pub(crate) tags: Vec<(String, String)>,
 }
 
 /// A user as IAM holds it.
 #[derive(Debug, Clone)]
-pub struct UserInfo {
-    pub arn: String,
+pub(crate) struct UserInfo {
+    pub(crate) arn: String,
     /// IAM's unique ID of the user (`AIDA…`): `aws:userid` in its requests.
-    pub user_id: String,
-    pub managed: bool,
+    pub(crate) user_id: String,
+    pub(crate) managed: bool,
     /// The permissions boundary's ARN, if the user has one.
-    pub boundary: Option<String>,
-    pub tags: Vec<(String, String)>,
+    pub(crate) boundary: Option<String>,
+    pub(crate) tags: Vec<(String, String)>,
 }
 
 /// What a role and a user share as they stand in IAM: their ARN, whether this tool made
 /// them, the boundary and tags that the guardrails are held against, and what they record
 /// of the access and the location they serve.
 #[derive(Debug, Clone, Copy)]
-pub struct PrincipalInfo<'a> {
-    pub arn: &'a str,
-    pub managed: bool,
-    pub boundary: Option<&'a str>,
-    pub tags: &'a [(String, String)],
+pub(crate) struct PrincipalInfo<'a> {
+    pub(crate) arn: &'a str,
+    pub(crate) managed: bool,
+    pub(crate) boundary: Option<&'a str>,
+    pub(crate) tags: &'a [(String, String)],
     /// A role's description; users have none.
-    pub description: Option<&'a str>,
+    pub(crate) description: Option<&'a str>,
 }
 
 impl PrincipalInfo<'_> {
-    pub fn tag(&self, key: &str) -> Option<&str> {
+    pub(crate) fn tag(&self, key: &str) -> Option<&str> {
         self.tags
             .iter()
             .find(|(k, _)| k == key)
@@ -201,13 +201,13 @@ impl PrincipalInfo<'_> {
     }
 
     /// The access it was made for, from its tag ([`crate::inputs::ACCESS_TAG`]).
-    pub fn access(&self) -> Option<Access> {
+    pub(crate) fn access(&self) -> Option<Access> {
         self.tag(ACCESS_TAG)?.parse().ok()
     }
 
     /// The location it serves, for people: its tag when that holds a URI, else its
     /// description's.
-    pub fn location(&self) -> Option<String> {
+    pub(crate) fn location(&self) -> Option<String> {
         match self.tag(LOCATION_TAG) {
             Some(tag) if tag.starts_with("s3://") => Some(tag.to_string()),
             _ => described_location(self.description?).map(|uri| {
@@ -224,7 +224,7 @@ impl PrincipalInfo<'_> {
 /// `s3://bucket/dir` from a description this tool wrote, as IAM holds it (characters beyond
 /// Latin-1 escaped, `policy::description`): `Lets TiDB Cloud ACCESS s3://…
 /// (serverless-s3-setup)` (`template::role_description`).
-pub fn described_location(description: &str) -> Option<&str> {
+pub(crate) fn described_location(description: &str) -> Option<&str> {
     let rest = description.strip_prefix("Lets TiDB Cloud ")?;
     let (_access, rest) = rest.split_once(' ')?;
     rest.strip_suffix(" (serverless-s3-setup)")
@@ -232,7 +232,7 @@ pub fn described_location(description: &str) -> Option<&str> {
 }
 
 impl RoleInfo {
-    pub fn principal(&self) -> PrincipalInfo<'_> {
+    pub(crate) fn principal(&self) -> PrincipalInfo<'_> {
         PrincipalInfo {
             arn: &self.arn,
             managed: self.managed,
@@ -244,7 +244,7 @@ impl RoleInfo {
 }
 
 impl UserInfo {
-    pub fn principal(&self) -> PrincipalInfo<'_> {
+    pub(crate) fn principal(&self) -> PrincipalInfo<'_> {
         PrincipalInfo {
             arn: &self.arn,
             managed: self.managed,
@@ -258,15 +258,15 @@ impl UserInfo {
 /// One of a user's access keys (never its secret, which IAM returns only at creation).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct AccessKeyInfo {
-    pub id: String,
-    pub status: String,
+    pub(crate) id: String,
+    pub(crate) status: String,
     /// Seconds since the Unix epoch.
-    pub created: Option<i64>,
+    pub(crate) created: Option<i64>,
 }
 
 impl AccessKeyInfo {
     /// "created 3 days ago", for people.
-    pub fn age(&self) -> String {
+    pub(crate) fn age(&self) -> String {
         let Some(created) = self.created else {
             return "created at an unknown time".into();
         };
@@ -286,15 +286,15 @@ impl AccessKeyInfo {
 
 /// A stack as CloudFormation describes it.
 #[derive(Debug, Clone, Default)]
-pub struct StackInfo {
-    pub id: String,
-    pub status: String,
-    pub managed: bool,
-    pub parameters: BTreeMap<String, String>,
-    pub outputs: BTreeMap<String, String>,
-    pub template_tag: Option<String>,
+pub(crate) struct StackInfo {
+    pub(crate) id: String,
+    pub(crate) status: String,
+    pub(crate) managed: bool,
+    pub(crate) parameters: BTreeMap<String, String>,
+    pub(crate) outputs: BTreeMap<String, String>,
+    pub(crate) template_tag: Option<String>,
     /// Every stack-level tag, which CloudFormation also puts on the role it makes.
-    pub tags: Vec<(String, String)>,
+    pub(crate) tags: Vec<(String, String)>,
     /// Why the stack is in its status, when CloudFormation says.
-    pub status_reason: Option<String>,
+    pub(crate) status_reason: Option<String>,
 }

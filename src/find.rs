@@ -11,18 +11,18 @@ use crate::plan::{self, Adopted};
 
 /// The caller, and the role a role setup is for.
 #[derive(Debug, Clone)]
-pub struct FoundRole {
-    pub caller: Caller,
-    pub role: Adopted<RoleName, RoleInfo>,
+pub(crate) struct FoundRole {
+    pub(crate) caller: Caller,
+    pub(crate) role: Adopted<RoleName, RoleInfo>,
     /// The stack read by its given name, when no role name was given: it names its role.
-    pub stack: Option<Option<StackInfo>>,
+    pub(crate) stack: Option<Option<StackInfo>>,
 }
 
 /// The caller, and the user an access-key setup is for.
 #[derive(Debug, Clone)]
-pub struct FoundUser {
-    pub caller: Caller,
-    pub user: Adopted<UserName, UserInfo>,
+pub(crate) struct FoundUser {
+    pub(crate) caller: Caller,
+    pub(crate) user: Adopted<UserName, UserInfo>,
 }
 
 /// The bucket's region, read beside the rest of the first round unless the URI's check read it
@@ -42,7 +42,7 @@ async fn bucket_region(
 
 /// Reads the caller, the candidate roles and the bucket's region together. A stack named
 /// without a role name is read with them, and its `RoleName` parameter names the role.
-pub async fn role(
+pub(crate) async fn role(
     clients: &Clients,
     location: &S3Location,
     access: Access,
@@ -101,7 +101,7 @@ pub async fn role(
 }
 
 /// Reads the caller, the candidate users and the bucket's region together.
-pub async fn user(
+pub(crate) async fn user(
     clients: &Clients,
     location: &S3Location,
     access: Access,

@@ -13,17 +13,17 @@ use crate::output::command_line;
 
 /// The shell variable the key's `ticloud` command reads the secret from: the secret itself is
 /// never part of a printed command.
-pub const SECRET_VARIABLE: &str = "TIDB_S3_SECRET_ACCESS_KEY";
+pub(crate) const SECRET_VARIABLE: &str = "TIDB_S3_SECRET_ACCESS_KEY";
 
 /// How TiDB Cloud will get in.
 #[derive(Debug, Clone, Copy)]
-pub enum Credential<'a> {
+pub(crate) enum Credential<'a> {
     RoleArn(&'a str),
     AccessKey { id: &'a str },
 }
 
 /// Where in the TiDB Cloud console the credential goes, for one direction.
-pub fn console(tier: Tier, access: Access, credential: Credential<'_>) -> String {
+pub(crate) fn console(tier: Tier, access: Access, credential: Credential<'_>) -> String {
     let choose = match credential {
         Credential::RoleArn(_) => "choose AWS Role ARN and paste the Role ARN",
         Credential::AccessKey { .. } => {
@@ -51,7 +51,7 @@ pub fn console(tier: Tier, access: Access, credential: Credential<'_>) -> String
 
 /// The `ticloud` commands that start the import, the export, or both; none for the tiers that
 /// `ticloud serverless` does not serve.
-pub fn ticloud(
+pub(crate) fn ticloud(
     tier: Tier,
     access: Access,
     location: &S3Location,

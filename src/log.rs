@@ -32,7 +32,7 @@ const SDK: &[&str] = &[
 
 /// What each verbosity shows: -1 for `-q` and 0 show nothing here, 1 (`-v`) the tool's own
 /// lines, 2 and up (`-vv`) the SDK's as well.
-pub fn targets(verbosity: i8) -> Targets {
+pub(crate) fn targets(verbosity: i8) -> Targets {
     let mut targets = Targets::new();
     if verbosity >= 1 {
         targets = targets.with_target(env!("CARGO_CRATE_NAME"), Level::DEBUG);

@@ -10,12 +10,12 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use serverless_s3_setup::aws::Connection;
-use serverless_s3_setup::commands::{access_key, role, teardown};
+use serverless_s3_setup::commands::{access_key, role, teardown, verify};
 use serverless_s3_setup::error::{exit, Error};
 use serverless_s3_setup::output::{self, Format, Ui};
 use serverless_s3_setup::prompt::{NoPrompts, Prompter, Terminal};
 use serverless_s3_setup::requests::{AccessKeyRequest, RoleRequest};
-use serverless_s3_setup::{log, signals, verify, wizard, Context};
+use serverless_s3_setup::{log, signals, wizard, Context};
 
 use cli::{AccessKeyAction, Cli, Command, OutputFormat};
 

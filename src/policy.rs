@@ -5,10 +5,10 @@ use serde_json::{json, Map, Value};
 
 use crate::inputs::{Access, AccountId, ExternalId, KmsKeyArn, Partition, S3Location};
 
-pub const VERSION: &str = "2012-10-17";
+pub(crate) const VERSION: &str = "2012-10-17";
 
 /// The object actions TiDB Cloud performs under the directory, by direction.
-pub fn object_actions(access: Access) -> Vec<&'static str> {
+pub(crate) fn object_actions(access: Access) -> Vec<&'static str> {
     let mut actions = Vec::new();
     if access.reads() {
         actions.extend(["s3:GetObject", "s3:GetObjectVersion"]);
@@ -22,7 +22,7 @@ pub fn object_actions(access: Access) -> Vec<&'static str> {
 /// The bucket actions TiDB Cloud performs on the bucket itself: `s3:ListBucket`, and with
 /// `location` `s3:GetBucketLocation` (TiDB Cloud Dedicated, and access keys, whose region TiDB's
 /// storage layer looks up; TiDB's troubleshooting page lists it for an IAM user's key).
-pub fn bucket_actions(location: bool) -> Vec<&'static str> {
+pub(crate) fn bucket_actions(location: bool) -> Vec<&'static str> {
     if location {
         vec!["s3:ListBucket", "s3:GetBucketLocation"]
     } else {
@@ -31,7 +31,7 @@ pub fn bucket_actions(location: bool) -> Vec<&'static str> {
 }
 
 /// The KMS actions needed on the bucket's keys: decrypt to read, generate data keys to write.
-pub fn kms_actions(access: Access) -> Vec<&'static str> {
+pub(crate) fn kms_actions(access: Access) -> Vec<&'static str> {
     let mut actions = vec!["kms:Decrypt"];
     if access.writes() {
         actions.push("kms:GenerateDataKey");
@@ -40,12 +40,12 @@ pub fn kms_actions(access: Access) -> Vec<&'static str> {
 }
 
 /// `arn:aws:s3:::bucket`.
-pub fn bucket_arn(partition: Partition, location: &S3Location) -> String {
+pub(crate) fn bucket_arn(partition: Partition, location: &S3Location) -> String {
     format!("arn:{partition}:s3:::{}", location.bucket())
 }
 
 /// `arn:aws:s3:::bucket/dir/*`, or `arn:aws:s3:::bucket/*` at the root.
-pub fn objects_arn(partition: Partition, location: &S3Location) -> String {
+pub(crate) fn objects_arn(partition: Partition, location: &S3Location) -> String {
     format!(
         "arn:{partition}:s3:::{}/{}",
         location.bucket(),
@@ -55,7 +55,7 @@ pub fn objects_arn(partition: Partition, location: &S3Location) -> String {
 
 /// The least-privilege permissions policy for one location, direction and set of KMS keys;
 /// `bucket_location` adds `s3:GetBucketLocation` (see [`bucket_actions`]).
-pub fn permissions(
+pub(crate) fn permissions(
     partition: Partition,
     location: &S3Location,
     access: Access,
@@ -92,14 +92,18 @@ pub fn permissions(
 }
 
 /// `arn:aws:iam::ACCOUNT:root`: the principal that stands for TiDB Cloud's whole account.
-pub fn account_root(partition: Partition, account: &AccountId) -> String {
+pub(crate) fn account_root(partition: Partition, account: &AccountId) -> String {
     format!("arn:{partition}:iam::{account}:root")
 }
 
 /// The trust policy that lets TiDB Cloud's account assume the role, bound to the external IDs
 /// of the clusters that may use it (one string for one ID, a list for several; none, only with
 /// `--no-external-id`, trusts every cluster of the TiDB Cloud project).
-pub fn trust(partition: Partition, tidb_account: &AccountId, external_ids: &[ExternalId]) -> Value {
+pub(crate) fn trust(
+    partition: Partition,
+    tidb_account: &AccountId,
+    external_ids: &[ExternalId],
+) -> Value {
     let mut statement = Map::new();
     statement.insert("Effect".into(), json!("Allow"));
     statement.insert(
@@ -131,7 +135,7 @@ pub fn trust(partition: Partition, tidb_account: &AccountId, external_ids: &[Ext
 /// CreatePolicy `PolicyDocument`), so a directory such as `数据` or `данные` is sent as JSON
 /// escapes (`\u6570\u636e`), which IAM reads back as the same characters. Every character
 /// above U+007E is escaped, Latin-1 too, so the wire form never depends on that boundary.
-pub fn to_wire(doc: &Value) -> String {
+pub(crate) fn to_wire(doc: &Value) -> String {
     let json = serde_json::to_string(doc).expect("a JSON value always serialises");
     // Outside strings JSON is ASCII, so every non-ASCII character here is inside a string,
     // where an escape means the same.
@@ -157,7 +161,7 @@ fn ascii_escaped(text: &str, escape: impl Fn(u16) -> String) -> String {
 /// A document's size as IAM counts it against its quotas: its characters, without whitespace
 /// ("IAM doesn't count white space when calculating the size of a policy against these
 /// quotas", IAM User Guide, "IAM and AWS STS quotas").
-pub fn iam_size(doc: &Value) -> usize {
+pub(crate) fn iam_size(doc: &Value) -> usize {
     serde_json::to_string(doc)
         .expect("a JSON value always serialises")
         .chars()
@@ -168,17 +172,17 @@ pub fn iam_size(doc: &Value) -> usize {
 /// IAM's quotas on document sizes (IAM User Guide, "IAM and AWS STS quotas"): a role's trust
 /// policy (2,048 by default, `AssumeRolePolicySizeQuota` in GetAccountSummary, up to 4,096 on
 /// request), a managed policy (6,144), and a role's inline policies together (10,240).
-pub const TRUST_SIZE_DEFAULT: usize = 2048;
-pub const MANAGED_POLICY_SIZE: usize = 6144;
-pub const ROLE_INLINE_SIZE: usize = 10240;
+pub(crate) const TRUST_SIZE_DEFAULT: usize = 2048;
+pub(crate) const MANAGED_POLICY_SIZE: usize = 6144;
+pub(crate) const ROLE_INLINE_SIZE: usize = 10240;
 
 /// IAM's longest role or policy description.
-pub const DESCRIPTION_MAX: usize = 1000;
+pub(crate) const DESCRIPTION_MAX: usize = 1000;
 
 /// A description IAM accepts: `[\t\n\r\x20-\x7E\xA1-\xFF]*`, at most 1000 characters (IAM
 /// API Reference, CreateRole `Description`). Other characters are written as `\uXXXX`, and
 /// a description too long is cut at a whole character or escape, ending in `…` spelt `...`.
-pub fn description(text: &str) -> String {
+pub(crate) fn description(text: &str) -> String {
     let mut pieces: Vec<String> = Vec::new();
     for c in text.chars() {
         let allowed = matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{7e}' | '\u{a1}'..='\u{ff}');
@@ -208,7 +212,7 @@ pub fn description(text: &str) -> String {
 
 /// The external IDs a trust policy binds TiDB Cloud's account to: `Some(ids)` when a statement
 /// lets that account assume the role (empty when without a condition), `None` when none does.
-pub fn trusted_external_ids(
+pub(crate) fn trusted_external_ids(
     trust: &Value,
     partition: Partition,
     account: &AccountId,
@@ -243,7 +247,7 @@ pub fn trusted_external_ids(
 }
 
 /// Every AWS principal a trust policy lets assume the role.
-pub fn trusted_principals(trust: &Value) -> Vec<String> {
+pub(crate) fn trusted_principals(trust: &Value) -> Vec<String> {
     let statements = match trust.get("Statement") {
         Some(Value::Array(list)) => list.clone(),
         Some(one) => vec![one.clone()],
@@ -265,7 +269,7 @@ pub fn trusted_principals(trust: &Value) -> Vec<String> {
 }
 
 /// Parses a document as IAM returns it: URL-encoded JSON (GetRole, GetPolicyVersion), or plain.
-pub fn from_wire(text: &str) -> Option<Value> {
+pub(crate) fn from_wire(text: &str) -> Option<Value> {
     let decoded = percent_encoding::percent_decode_str(text)
         .decode_utf8()
         .ok()?;

@@ -153,12 +153,12 @@ impl Prompter for NoPrompts {
 
 /// Scripted answers, for tests of the flow.
 #[cfg(test)]
-pub mod scripted {
+pub(crate) mod scripted {
     use super::*;
     use std::collections::VecDeque;
 
     #[derive(Debug, Clone)]
-    pub enum Answer {
+    pub(crate) enum Answer {
         Text(&'static str),
         Choice(usize),
         Yes,
@@ -166,15 +166,15 @@ pub mod scripted {
     }
 
     #[derive(Default)]
-    pub struct Scripted {
-        pub answers: VecDeque<Answer>,
-        pub asked: Vec<String>,
-        pub rejected: Vec<String>,
-        pub notes: Vec<String>,
+    pub(crate) struct Scripted {
+        pub(crate) answers: VecDeque<Answer>,
+        pub(crate) asked: Vec<String>,
+        pub(crate) rejected: Vec<String>,
+        pub(crate) notes: Vec<String>,
     }
 
     impl Scripted {
-        pub fn new(answers: impl IntoIterator<Item = Answer>) -> Self {
+        pub(crate) fn new(answers: impl IntoIterator<Item = Answer>) -> Self {
             Scripted {
                 answers: answers.into_iter().collect(),
                 asked: Vec::new(),
@@ -184,7 +184,7 @@ pub mod scripted {
         }
 
         /// Leaves the answers not asked for: a test that means to stop early says so.
-        pub fn unused(&mut self) -> Vec<Answer> {
+        pub(crate) fn unused(&mut self) -> Vec<Answer> {
             self.answers.drain(..).collect()
         }
 

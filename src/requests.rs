@@ -7,6 +7,7 @@ use crate::inputs::{
     RoleName, S3Location, SecretPath, StackName, Tier, Timeout, UserName, Who,
 };
 use crate::plan::Method;
+use crate::verify::Subject;
 
 /// The `role` command's inputs, as given. Anything missing is asked for, or reported.
 #[derive(Debug, Clone, Default)]
@@ -89,4 +90,39 @@ pub struct TeardownRequest {
     pub target: Option<Target>,
     /// Delete even what lacks the managed-by=serverless-s3-setup tag.
     pub force: bool,
+}
+
+/// `verify`'s inputs, as given.
+#[derive(Debug, Clone, Default)]
+pub struct VerifyRequest {
+    pub subject: Option<Subject>,
+    pub location: Option<S3Location>,
+    pub access: Option<Access>,
+    pub tidb_account: Option<AccountId>,
+    pub external_id: Option<ExternalId>,
+    pub no_external_id: bool,
+    /// `--tier`: Dedicated also needs `s3:GetBucketLocation`.
+    pub tier: Option<Tier>,
+}
+
+impl VerifyRequest {
+    /// The flags a run without a terminal lacks: a role needs whom it trusts as well.
+    pub fn missing(&self) -> Vec<&'static str> {
+        let mut missing = Vec::new();
+        if self.subject.is_none() {
+            missing.push("--role-arn or --user-name");
+        }
+        if self.location.is_none() {
+            missing.push("--uri");
+        }
+        if self.subject.as_ref().is_some_and(Subject::is_role) {
+            if self.tidb_account.is_none() {
+                missing.push("--tidb-account-id");
+            }
+            if self.external_id.is_none() && !self.no_external_id {
+                missing.push("--external-id (or --no-external-id)");
+            }
+        }
+        missing
+    }
 }

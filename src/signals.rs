@@ -1,7 +1,7 @@
 //! Ctrl-C and SIGTERM, so that an interrupted apply can undo its work before it exits.
 
 /// Resolves when the process is asked to stop; names the signal.
-pub async fn interrupted() -> &'static str {
+pub(crate) async fn interrupted() -> &'static str {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
@@ -46,7 +46,7 @@ pub fn first_to_report() -> bool {
 /// a stop (the watcher on Ctrl-C, or `main` on an error) says it, so nothing typed is lost.
 static RESUME: Mutex<Option<String>> = Mutex::new(None);
 
-pub fn set_resume(line: String) {
+pub(crate) fn set_resume(line: String) {
     *RESUME.lock().expect("not poisoned") = Some(line);
 }
 
@@ -77,12 +77,12 @@ struct StopInner {
 }
 
 impl Stop {
-    pub fn requested(&self) -> Option<&'static str> {
+    pub(crate) fn requested(&self) -> Option<&'static str> {
         *self.0.signal.lock().expect("not poisoned")
     }
 
     /// `Err(Interrupted)` once a stop was requested.
-    pub fn check(&self) -> Result<(), Error> {
+    pub(crate) fn check(&self) -> Result<(), Error> {
         match self.requested() {
             Some(signal) => Err(Error::Interrupted(format!(" by {signal}"))),
             None => Ok(()),
@@ -90,7 +90,7 @@ impl Stop {
     }
 
     /// Resolves when a stop is requested.
-    pub async fn wait(&self) -> &'static str {
+    pub(crate) async fn wait(&self) -> &'static str {
         loop {
             let notified = self.0.notify.notified();
             if let Some(signal) = self.requested() {
@@ -101,11 +101,11 @@ impl Stop {
     }
 
     /// From now on a signal asks for a stop (and an undo) instead of ending the run at once.
-    pub fn begin_changes(&self) {
+    pub(crate) fn begin_changes(&self) {
         self.0.changing.store(true, Ordering::SeqCst);
     }
 
-    pub fn request(&self, signal: &'static str) {
+    pub(crate) fn request(&self, signal: &'static str) {
         *self.0.signal.lock().expect("not poisoned") = Some(signal);
         self.0.notify.notify_waiters();
     }

@@ -8,11 +8,11 @@ pub const TEMPLATE: &str = include_str!("../templates/tidb-cloud-s3-access.yaml"
 
 /// The tags the template sets on the role it makes: the stack and its region (CloudFormation
 /// itself tags no IAM role), so that a role read through IAM names its stack.
-pub const STACK_TAG: &str = "serverless-s3-setup:stack";
-pub const STACK_REGION_TAG: &str = "serverless-s3-setup:region";
+pub(crate) const STACK_TAG: &str = "serverless-s3-setup:stack";
+pub(crate) const STACK_REGION_TAG: &str = "serverless-s3-setup:region";
 
 /// A short fingerprint of the template, tagged on stacks so that a newer template updates them.
-pub fn hash() -> String {
+pub(crate) fn hash() -> String {
     format!("{:016x}", defaults::fnv1a(TEMPLATE.as_bytes()))
 }
 
@@ -22,7 +22,7 @@ pub fn hash() -> String {
 /// this tool, serialises for IAM, whose documents allow only `[\t\n\r\x20-\xFF]`. How
 /// CloudFormation encodes characters beyond that is not documented, so such directories go
 /// through `--method iam`, which escapes them itself.
-pub fn cannot_carry(location: &S3Location, access: Access) -> Option<String> {
+pub(crate) fn cannot_carry(location: &S3Location, access: Access) -> Option<String> {
     if let Some(c) = location
         .prefix()
         .chars()
@@ -45,7 +45,7 @@ pub fn cannot_carry(location: &S3Location, access: Access) -> Option<String> {
 
 /// The Description the template gives the role (`!Sub` on the same parameters), which
 /// `--method iam` gives its role too.
-pub fn role_description(access: Access, bucket: &str, prefix: &str) -> String {
+pub(crate) fn role_description(access: Access, bucket: &str, prefix: &str) -> String {
     format!("Lets TiDB Cloud {access} s3://{bucket}/{prefix} (serverless-s3-setup)")
 }
 

@@ -13,7 +13,7 @@ use crate::signals::Stop;
 use super::when_settled;
 
 /// Deletes what `plan` lists, stage by stage; stops between stages when asked.
-pub async fn teardown(clients: &Clients, plan: &Teardown, stop: &Stop) -> Result<(), Error> {
+pub(crate) async fn teardown(clients: &Clients, plan: &Teardown, stop: &Stop) -> Result<(), Error> {
     for stage in [&plan.first, &plan.last] {
         stop.check()?;
         let sent = join_all(stage.iter().map(|d| delete(clients, d))).await;

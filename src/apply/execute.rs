@@ -21,13 +21,13 @@ use super::{adopt_policy, replace_default_version, when_visible};
 /// What running the actions made that the run reads back: the new access key, and each
 /// managed policy written with its new default version.
 #[derive(Default)]
-pub struct Executed {
-    pub key: Option<NewAccessKey>,
-    pub versions: Vec<(String, String)>,
+pub(crate) struct Executed {
+    pub(crate) key: Option<NewAccessKey>,
+    pub(crate) versions: Vec<(String, String)>,
 }
 
 /// Runs `actions`, each stage's independent requests together.
-pub async fn execute(
+pub(crate) async fn execute(
     clients: &Clients,
     actions: &[Action],
     journal: &mut Journal,
@@ -166,7 +166,7 @@ fn is_write(action: &Action) -> bool {
 
 /// What removes what the action creates, for the journal; `None` for a change to what
 /// existed.
-pub fn undo(action: &Action) -> Option<Resource> {
+pub(crate) fn undo(action: &Action) -> Option<Resource> {
     match action {
         Action::CreatePolicy(p) => Some(Resource::Policy { arn: p.arn.clone() }),
         Action::CreateRole { name, .. } => Some(Resource::Role {

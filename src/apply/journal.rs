@@ -8,7 +8,7 @@ use crate::inputs::{RoleName, Who};
 
 /// Something this run created (or may have: a request that got no answer).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Resource {
+pub(crate) enum Resource {
     Policy {
         arn: String,
     },
@@ -64,7 +64,7 @@ impl fmt::Display for Resource {
 
 impl Resource {
     /// The AWS CLI command that removes it by hand.
-    pub fn removal_command(&self) -> String {
+    pub(crate) fn removal_command(&self) -> String {
         match self {
             Resource::Policy { arn } => format!("aws iam delete-policy --policy-arn {arn}"),
             Resource::Role { name } => format!("aws iam delete-role --role-name {name}"),
@@ -136,40 +136,40 @@ impl Resource {
 /// that got no answer (timeout, dropped connection) may still have taken effect, so only an
 /// error that AWS answered clears an entry.
 #[derive(Debug, Default)]
-pub struct Journal {
+pub(crate) struct Journal {
     entries: Vec<(Resource, bool)>,
 }
 
 /// A handle to one entry of the journal.
 #[derive(Debug, Clone, Copy)]
-pub struct Entry(usize);
+pub(crate) struct Entry(usize);
 
 impl Journal {
     /// Records the intent before the request is sent, so that an interrupt cannot lose it.
-    pub fn begin(&mut self, resource: Resource) -> Entry {
+    pub(crate) fn begin(&mut self, resource: Resource) -> Entry {
         self.entries.push((resource, true));
         Entry(self.entries.len() - 1)
     }
 
     /// Replaces an entry's resource, once its identity is known (a new access key's ID).
-    pub fn identify(&mut self, entry: Entry, resource: Resource) {
+    pub(crate) fn identify(&mut self, entry: Entry, resource: Resource) {
         self.entries[entry.0].0 = resource;
     }
 
     /// Puts an entry back into the undo: what the request made turned out to exist after all
     /// (this run's own create, answered "already exists" on a retry).
-    pub fn confirm(&mut self, entry: Entry) {
+    pub(crate) fn confirm(&mut self, entry: Entry) {
         self.entries[entry.0].1 = true;
     }
 
     /// Takes an entry out of the undo: it is left in AWS on purpose, and the error says so.
-    pub fn release(&mut self, entry: Entry) {
+    pub(crate) fn release(&mut self, entry: Entry) {
         self.entries[entry.0].1 = false;
     }
 
     /// Settles an entry with the request's result: an error that AWS answered means nothing
     /// was created.
-    pub fn settle<T>(&mut self, entry: Entry, result: &Result<T, AwsError>) {
+    pub(crate) fn settle<T>(&mut self, entry: Entry, result: &Result<T, AwsError>) {
         if let Err(e) = result {
             if e.status.is_some() {
                 self.entries[entry.0].1 = false;
@@ -178,13 +178,13 @@ impl Journal {
     }
 
     /// Whether nothing may need undoing.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.entries.iter().all(|(_, may_exist)| !may_exist)
     }
 
     /// Undoes everything, newest first. On failure, returns the text that tells the user
     /// exactly what is left and how to remove it.
-    pub async fn undo(&mut self, clients: &Clients, profile: Option<&str>) -> Undo {
+    pub(crate) async fn undo(&mut self, clients: &Clients, profile: Option<&str>) -> Undo {
         let mut undone = Vec::new();
         let mut left = Vec::new();
         while let Some((resource, may_exist)) = self.entries.pop() {
@@ -227,7 +227,7 @@ fn first_line(e: &AwsError) -> String {
 
 /// The outcome of an undo.
 #[derive(Debug)]
-pub enum Undo {
+pub(crate) enum Undo {
     Clean(Vec<Resource>),
     Leftovers { undone: Vec<Resource>, text: String },
 }

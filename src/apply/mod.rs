@@ -5,11 +5,11 @@
 
 mod delete;
 mod execute;
-pub mod journal;
-pub mod wait;
+pub(crate) mod journal;
+pub(crate) mod wait;
 
-pub use delete::teardown;
-pub use execute::{execute, undo, Executed};
+pub(crate) use delete::teardown;
+pub(crate) use execute::execute;
 
 use std::future::Future;
 use std::time::Duration;
@@ -24,7 +24,7 @@ use crate::inputs::PolicyName;
 /// Adds the document as the new default version, then prunes every older version, together.
 /// IAM keeps at most five, so when the policy is full the oldest non-default one goes first.
 /// Returns the new default version's ID.
-pub async fn replace_default_version(
+pub(crate) async fn replace_default_version(
     clients: &Clients,
     arn: &str,
     document: &Value,
@@ -53,7 +53,7 @@ pub async fn replace_default_version(
 /// A policy of this name appeared since the plan was made (another run, or this run's own
 /// create retried after a lost answer): if this tool made it, bring its document to the plan;
 /// otherwise leave it alone. `Ok(true)` when it is this run's own, which its undo must remove.
-pub async fn adopt_policy(
+pub(crate) async fn adopt_policy(
     clients: &Clients,
     arn: &str,
     name: &PolicyName,
@@ -79,22 +79,9 @@ pub async fn adopt_policy(
     Ok(iam::made_by(&info.tags, run))
 }
 
-/// Deletes a managed policy in AWS's order: its non-default versions first, then the policy.
-pub async fn delete_policy(clients: &Clients, arn: &str) -> Result<(), AwsError> {
-    let versions = match iam::policy_versions(&clients.iam, arn).await {
-        Ok(v) => v,
-        Err(e) if e.kind == Kind::NoSuchEntity => return Ok(()),
-        Err(e) => return Err(e),
-    };
-    for v in versions.iter().filter(|v| !v.is_default) {
-        when_settled(|| iam::delete_policy_version(&clients.iam, arn, &v.id)).await?;
-    }
-    when_settled(|| iam::delete_policy(&clients.iam, arn)).await
-}
-
 /// A policy or principal created a moment ago can take a moment to be visible everywhere in
 /// IAM; retry `NoSuchEntity` with a short, bounded backoff.
-pub async fn when_visible<F, Fut, T>(call: F) -> Result<T, AwsError>
+pub(crate) async fn when_visible<F, Fut, T>(call: F) -> Result<T, AwsError>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, AwsError>>,
@@ -107,7 +94,7 @@ where
 /// policies first", "cannot delete the default version") for a moment (IAM User Guide,
 /// "Changes that I make are not always immediately visible"). Retry it with the same bounded
 /// backoff; a conflict that lasts is returned as it is.
-pub async fn when_settled<F, Fut, T>(call: F) -> Result<T, AwsError>
+pub(crate) async fn when_settled<F, Fut, T>(call: F) -> Result<T, AwsError>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, AwsError>>,

@@ -11,11 +11,11 @@ use crate::error::AwsError;
 use crate::signals::Stop;
 
 /// The default `--timeout` for a stack.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
+pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// What the wait is for: the final state that counts as success.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Goal {
+pub(crate) enum Goal {
     Create,
     Update,
     Delete,
@@ -23,7 +23,7 @@ pub enum Goal {
 
 /// How a wait ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Ended {
+pub(crate) enum Ended {
     Succeeded {
         status: String,
     },
@@ -43,7 +43,7 @@ pub enum Ended {
 
 impl Ended {
     /// One line for the user on a failure: the first failed resource, its reason, and a hint.
-    pub fn explain(&self, stack: &str) -> String {
+    pub(crate) fn explain(&self, stack: &str) -> String {
         match self {
             Ended::Succeeded { status } => format!("stack {stack}: {status}"),
             Ended::Failed {
@@ -84,7 +84,7 @@ fn hint(reason: &str) -> &'static str {
 
 /// The state of one wait: which events were shown, and the first failure.
 #[derive(Debug)]
-pub struct Watch {
+pub(crate) struct Watch {
     goal: Goal,
     /// Events at or before this moment belong to earlier operations.
     since_ms: i64,
@@ -93,7 +93,7 @@ pub struct Watch {
 }
 
 impl Watch {
-    pub fn new(goal: Goal, since_ms: i64) -> Watch {
+    pub(crate) fn new(goal: Goal, since_ms: i64) -> Watch {
         Watch {
             goal,
             since_ms,
@@ -104,7 +104,7 @@ impl Watch {
 
     /// Takes a page of events (newest first, as CloudFormation returns them) and returns the
     /// ones not shown yet, oldest first. Remembers the first failure.
-    pub fn new_events(&mut self, page: Vec<StackEvent>) -> Vec<StackEvent> {
+    pub(crate) fn new_events(&mut self, page: Vec<StackEvent>) -> Vec<StackEvent> {
         let mut fresh: Vec<StackEvent> = page
             .into_iter()
             .rev()
@@ -127,7 +127,7 @@ impl Watch {
     }
 
     /// Whether the stack's status ends the wait, and how.
-    pub fn verdict(&self, status: &str) -> Option<Ended> {
+    pub(crate) fn verdict(&self, status: &str) -> Option<Ended> {
         if status.ends_with("_IN_PROGRESS") {
             return None;
         }
@@ -151,13 +151,13 @@ impl Watch {
 
 /// Where a wait reads the stack from: CloudFormation, or a script in tests.
 #[allow(async_fn_in_trait)]
-pub trait StackSource {
+pub(crate) trait StackSource {
     /// The stack's status (`DELETE_COMPLETE` once it is gone) and a page of its events.
     async fn poll(&mut self) -> Result<(String, Vec<StackEvent>), AwsError>;
 }
 
 /// Polls until a final state or `timeout`, reporting each new event through `on_event`.
-pub async fn wait(
+pub(crate) async fn wait(
     source: &mut impl StackSource,
     goal: Goal,
     since_ms: i64,
@@ -191,10 +191,10 @@ pub async fn wait(
 }
 
 /// Polls CloudFormation itself, keeping the last description (with its outputs).
-pub struct Live<'a> {
-    pub client: &'a aws_sdk_cloudformation::Client,
-    pub stack: String,
-    pub last: Option<crate::facts::StackInfo>,
+pub(crate) struct Live<'a> {
+    pub(crate) client: &'a aws_sdk_cloudformation::Client,
+    pub(crate) stack: String,
+    pub(crate) last: Option<crate::facts::StackInfo>,
 }
 
 impl StackSource for Live<'_> {

@@ -15,22 +15,22 @@ use crate::inputs::TagPair;
 use crate::inputs::{MANAGED_BY_KEY, MANAGED_BY_VALUE};
 
 /// The stack tag that records which version of the template made the stack.
-pub const TEMPLATE_TAG: &str = "serverless-s3-setup-template";
+pub(crate) const TEMPLATE_TAG: &str = "serverless-s3-setup-template";
 
 /// The stack tag that records the run that last created or updated the stack, so that a run
 /// whose own CreateStack was retried after a lost answer knows the stack for its own.
-pub const RUN_TAG: &str = "serverless-s3-setup-run";
+pub(crate) const RUN_TAG: &str = "serverless-s3-setup-run";
 
 /// One stack event, oldest-first order is up to the caller.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StackEvent {
-    pub id: String,
+pub(crate) struct StackEvent {
+    pub(crate) id: String,
     /// Milliseconds since the Unix epoch.
-    pub timestamp: i64,
-    pub logical_id: String,
-    pub resource_type: String,
-    pub status: String,
-    pub reason: Option<String>,
+    pub(crate) timestamp: i64,
+    pub(crate) logical_id: String,
+    pub(crate) resource_type: String,
+    pub(crate) status: String,
+    pub(crate) reason: Option<String>,
 }
 
 /// CloudFormation answers a missing stack with a generic ValidationError; only the message
@@ -41,11 +41,14 @@ fn is_missing(e: &AwsError) -> bool {
 
 /// "No updates are to be performed" is how CloudFormation says an update changes nothing:
 /// success, not an error.
-pub fn is_no_updates(code: Option<&str>, message: &str) -> bool {
+pub(crate) fn is_no_updates(code: Option<&str>, message: &str) -> bool {
     code == Some("ValidationError") && message.contains("No updates are to be performed")
 }
 
-pub async fn describe_stack(client: &Client, name: &str) -> Result<Option<StackInfo>, AwsError> {
+pub(crate) async fn describe_stack(
+    client: &Client,
+    name: &str,
+) -> Result<Option<StackInfo>, AwsError> {
     let request = client.describe_stacks().stack_name(name);
     let out = match send("cloudformation:DescribeStacks", name, request.send()).await {
         Ok(out) => out,
@@ -129,16 +132,19 @@ fn tags(template_hash: &str, run: &Run, extra: &[TagPair]) -> Vec<Tag> {
 
 /// What a create or an update of the stack sends: the template, its parameters and the tags.
 #[derive(Debug, Clone, Copy)]
-pub struct StackWrite<'a> {
-    pub name: &'a str,
-    pub template: &'a str,
-    pub params: &'a BTreeMap<String, String>,
-    pub template_hash: &'a str,
-    pub extra_tags: &'a [TagPair],
-    pub run: &'a Run,
+pub(crate) struct StackWrite<'a> {
+    pub(crate) name: &'a str,
+    pub(crate) template: &'a str,
+    pub(crate) params: &'a BTreeMap<String, String>,
+    pub(crate) template_hash: &'a str,
+    pub(crate) extra_tags: &'a [TagPair],
+    pub(crate) run: &'a Run,
 }
 
-pub async fn create_stack(client: &Client, stack: StackWrite<'_>) -> Result<String, AwsError> {
+pub(crate) async fn create_stack(
+    client: &Client,
+    stack: StackWrite<'_>,
+) -> Result<String, AwsError> {
     let run = stack.run;
     let request = client
         .create_stack()
@@ -155,12 +161,15 @@ pub async fn create_stack(client: &Client, stack: StackWrite<'_>) -> Result<Stri
 
 /// Whether an update started, or there was nothing to change.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Update {
+pub(crate) enum Update {
     Started,
     NothingToChange,
 }
 
-pub async fn update_stack(client: &Client, stack: StackWrite<'_>) -> Result<Update, AwsError> {
+pub(crate) async fn update_stack(
+    client: &Client,
+    stack: StackWrite<'_>,
+) -> Result<Update, AwsError> {
     let run = stack.run;
     let request = client
         .update_stack()
@@ -177,7 +186,7 @@ pub async fn update_stack(client: &Client, stack: StackWrite<'_>) -> Result<Upda
     }
 }
 
-pub async fn delete_stack(client: &Client, name: &str) -> Result<(), AwsError> {
+pub(crate) async fn delete_stack(client: &Client, name: &str) -> Result<(), AwsError> {
     let request = client
         .delete_stack()
         .stack_name(name)
@@ -188,7 +197,7 @@ pub async fn delete_stack(client: &Client, name: &str) -> Result<(), AwsError> {
 }
 
 /// The stack's most recent events (one page, newest first, as CloudFormation returns them).
-pub async fn stack_events(client: &Client, name: &str) -> Result<Vec<StackEvent>, AwsError> {
+pub(crate) async fn stack_events(client: &Client, name: &str) -> Result<Vec<StackEvent>, AwsError> {
     let request = client.describe_stack_events().stack_name(name);
     let out = send("cloudformation:DescribeStackEvents", name, request.send()).await?;
     Ok(out
@@ -210,13 +219,13 @@ pub async fn stack_events(client: &Client, name: &str) -> Result<Vec<StackEvent>
 
 /// Just after the stack's newest event (ms since the epoch): the events of an operation started
 /// now come after it, those of earlier operations do not.
-pub async fn after_latest_event(client: &Client, name: &str) -> Result<i64, AwsError> {
+pub(crate) async fn after_latest_event(client: &Client, name: &str) -> Result<i64, AwsError> {
     let events = stack_events(client, name).await?;
     Ok(events.iter().map(|e| e.timestamp + 1).max().unwrap_or(0))
 }
 
 /// Deletes the stack and waits, up to two minutes, until it is gone.
-pub async fn delete_stack_and_wait(client: &Client, name: &str) -> Result<(), AwsError> {
+pub(crate) async fn delete_stack_and_wait(client: &Client, name: &str) -> Result<(), AwsError> {
     delete_stack(client, name).await?;
     let mut delay = Duration::from_millis(500);
     for _ in 0..40 {

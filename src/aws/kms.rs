@@ -8,18 +8,18 @@ use crate::error::AwsError;
 
 /// A key as KMS describes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct KeyInfo {
-    pub arn: String,
+pub(crate) struct KeyInfo {
+    pub(crate) arn: String,
     /// True for AWS-managed keys such as `aws/s3`, which other accounts cannot use.
-    pub aws_managed: bool,
+    pub(crate) aws_managed: bool,
     /// `Enabled`, `Disabled`, `PendingDeletion`, …
-    pub state: String,
+    pub(crate) state: String,
     /// The account that owns the key.
-    pub account: String,
+    pub(crate) account: String,
 }
 
 /// Resolves a key ID, alias or ARN to the key's ARN.
-pub async fn describe_key(client: &Client, key: &str) -> Result<KeyInfo, AwsError> {
+pub(crate) async fn describe_key(client: &Client, key: &str) -> Result<KeyInfo, AwsError> {
     let out = send(
         "kms:DescribeKey",
         key,
@@ -45,7 +45,10 @@ pub async fn describe_key(client: &Client, key: &str) -> Result<KeyInfo, AwsErro
 }
 
 /// The key's policy (every key has exactly one, named `default`).
-pub async fn key_policy(client: &Client, key: &str) -> Result<Option<serde_json::Value>, AwsError> {
+pub(crate) async fn key_policy(
+    client: &Client,
+    key: &str,
+) -> Result<Option<serde_json::Value>, AwsError> {
     let request = client.get_key_policy().key_id(key).policy_name("default");
     let out = send("kms:GetKeyPolicy", key, request.send()).await?;
     Ok(out.policy().and_then(crate::policy::from_wire))

@@ -2,12 +2,12 @@
 //! ([`crate::facts`]) or plain values. The only module that touches the SDK; it never prints,
 //! asks or decides what to change.
 
-pub mod cloudformation;
-pub mod iam;
-pub mod kms;
-pub mod s3;
+pub(crate) mod cloudformation;
+pub(crate) mod iam;
+pub(crate) mod kms;
+pub(crate) mod s3;
 mod send;
-pub mod sts;
+pub(crate) mod sts;
 
 use std::time::Duration;
 
@@ -28,22 +28,22 @@ use crate::inputs::EndpointUrl;
 /// CloudFormation `ClientRequestToken` per kind of operation, so that the SDK's retries are the
 /// same request, not a second one (CloudFormation API Reference, CreateStack).
 #[derive(Debug, Clone)]
-pub struct Run(String);
+pub(crate) struct Run(String);
 
 impl Run {
     /// A token of this process and moment: `[a-zA-Z0-9][-a-zA-Z0-9]*`, as CloudFormation wants.
-    pub fn new() -> Run {
+    pub(crate) fn new() -> Run {
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos());
         Run(format!("s3setup-{}-{nanos:x}", std::process::id()))
     }
 
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         &self.0
     }
 
-    pub fn token(&self, operation: &str) -> String {
+    pub(crate) fn token(&self, operation: &str) -> String {
         format!("{}-{operation}", self.0)
     }
 }
@@ -74,11 +74,11 @@ fn provider_config(region: &Region) -> ProviderConfig {
 
 /// One AWS request in flight, boxed, so that requests of different kinds can go out together
 /// (`join_all`).
-pub type Pending<'a> =
+pub(crate) type Pending<'a> =
     std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), AwsError>> + Send + 'a>>;
 
 /// Boxes a request into a [`Pending`].
-pub fn pending<'a>(
+pub(crate) fn pending<'a>(
     request: impl std::future::Future<Output = Result<(), AwsError>> + Send + 'a,
 ) -> Pending<'a> {
     Box::pin(request)
@@ -94,19 +94,19 @@ pub struct Connection {
 
 /// The clients of one run. S3 and KMS clients for the bucket's region are made on demand.
 #[derive(Clone, Debug)]
-pub struct Clients {
+pub(crate) struct Clients {
     config: SdkConfig,
-    pub iam: aws_sdk_iam::Client,
-    pub sts: aws_sdk_sts::Client,
-    pub s3: aws_sdk_s3::Client,
-    pub cfn: aws_sdk_cloudformation::Client,
+    pub(crate) iam: aws_sdk_iam::Client,
+    pub(crate) sts: aws_sdk_sts::Client,
+    pub(crate) s3: aws_sdk_s3::Client,
+    pub(crate) cfn: aws_sdk_cloudformation::Client,
     path_style: bool,
 }
 
 impl Clients {
     /// Resolves region and credentials once, up front, so that missing or expired credentials
     /// are reported before anything else, and never wait on instance metadata for long.
-    pub async fn connect(conn: &Connection, ui: &dyn Patience) -> Result<Clients, Error> {
+    pub(crate) async fn connect(conn: &Connection, ui: &dyn Patience) -> Result<Clients, Error> {
         let region = resolve_region(conn).await;
         let credentials = resolve_credentials(conn, &region, ui).await?;
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
@@ -144,7 +144,7 @@ impl Clients {
     }
 
     /// The region IAM and STS are called in (IAM is global; this also picks the partition).
-    pub fn region(&self) -> &str {
+    pub(crate) fn region(&self) -> &str {
         self.config
             .region()
             .map(Region::as_ref)
@@ -152,7 +152,7 @@ impl Clients {
     }
 
     /// An S3 client for the bucket's own region: bucket-level calls must go there.
-    pub fn s3_in(&self, region: &str) -> aws_sdk_s3::Client {
+    pub(crate) fn s3_in(&self, region: &str) -> aws_sdk_s3::Client {
         if region == self.region() {
             self.s3.clone()
         } else {
@@ -161,7 +161,7 @@ impl Clients {
     }
 
     /// A KMS client for the key's region.
-    pub fn kms_in(&self, region: &str) -> aws_sdk_kms::Client {
+    pub(crate) fn kms_in(&self, region: &str) -> aws_sdk_kms::Client {
         let conf = aws_sdk_kms::config::Builder::from(&self.config)
             .region(Region::new(region.to_string()))
             .build();
@@ -259,7 +259,7 @@ async fn resolve_credentials(
 }
 
 /// Where a slow wait is told to the user; `output::Ui` shows it as a step.
-pub trait Patience {
+pub(crate) trait Patience {
     /// Says what the run waits for; the closure is then told whether it came.
     fn waiting(&self, what: String) -> Box<dyn FnOnce(bool) + '_>;
 }

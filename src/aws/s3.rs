@@ -13,7 +13,7 @@ use crate::error::{AwsError, Error};
 /// GetBucketLocation: "we recommend using the HeadBucket operation for bucket Region
 /// discovery"), so it also comes with a 301 from another region and a 403 from a bucket
 /// policy. Without the header, GetBucketLocation decides.
-pub async fn bucket_region(client: &Client, bucket: &str) -> Result<String, Error> {
+pub(crate) async fn bucket_region(client: &Client, bucket: &str) -> Result<String, Error> {
     let header = |headers: &aws_smithy_runtime_api::http::Headers| {
         headers
             .get("x-amz-bucket-region")
@@ -75,7 +75,11 @@ async fn location_constraint(client: &Client, bucket: &str) -> Result<String, Er
 /// Whether `account` owns the bucket: HeadBucket with `ExpectedBucketOwner`, which S3 answers
 /// with 403 when another account owns it (Amazon S3 User Guide, "Verifying bucket ownership
 /// with bucket owner condition"). `Ok(false)` for a 403, which a plain denial also gives.
-pub async fn owned_by(client: &Client, bucket: &str, account: &str) -> Result<bool, AwsError> {
+pub(crate) async fn owned_by(
+    client: &Client,
+    bucket: &str,
+    account: &str,
+) -> Result<bool, AwsError> {
     let request = client
         .head_bucket()
         .bucket(bucket)
@@ -91,7 +95,7 @@ pub async fn owned_by(client: &Client, bucket: &str, account: &str) -> Result<bo
 /// What the bucket holds at `path`: an object of exactly that key, and objects under `path/`.
 /// One ListObjectsV2 with `/` as delimiter: the object comes back as a key, the folder as a
 /// common prefix. A listing cut short before either shows says neither.
-pub async fn probe_path(
+pub(crate) async fn probe_path(
     client: &Client,
     bucket: &str,
     path: &str,
@@ -116,14 +120,14 @@ pub async fn probe_path(
 
 /// The bucket's default encryption, as far as it matters for TiDB Cloud.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DefaultEncryption {
+pub(crate) enum DefaultEncryption {
     /// None configured, or SSE-S3 (AES256): no key to grant.
     S3Managed,
     /// SSE-KMS; `None` means the AWS-managed `aws/s3` key.
     Kms(Option<String>),
 }
 
-pub async fn default_encryption(
+pub(crate) async fn default_encryption(
     client: &Client,
     bucket: &str,
 ) -> Result<DefaultEncryption, AwsError> {
@@ -157,7 +161,7 @@ pub async fn default_encryption(
 }
 
 /// The bucket policy, if the bucket has one.
-pub async fn bucket_policy(
+pub(crate) async fn bucket_policy(
     client: &Client,
     bucket: &str,
 ) -> Result<Option<serde_json::Value>, AwsError> {
@@ -170,7 +174,10 @@ pub async fn bucket_policy(
 }
 
 /// The bucket's Object Ownership setting; `None` when none is set.
-pub async fn object_ownership(client: &Client, bucket: &str) -> Result<Option<String>, AwsError> {
+pub(crate) async fn object_ownership(
+    client: &Client,
+    bucket: &str,
+) -> Result<Option<String>, AwsError> {
     let request = client.get_bucket_ownership_controls().bucket(bucket);
     match send("s3:GetBucketOwnershipControls", bucket, request.send()).await {
         Ok(out) => Ok(out

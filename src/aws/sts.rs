@@ -7,7 +7,7 @@ use crate::error::Error;
 use crate::facts::Caller;
 use crate::inputs::Partition;
 
-pub async fn caller_identity(client: &Client) -> Result<Caller, Error> {
+pub(crate) async fn caller_identity(client: &Client) -> Result<Caller, Error> {
     let out = send(
         "sts:GetCallerIdentity",
         "",

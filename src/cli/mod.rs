@@ -37,67 +37,67 @@ const LONG_VERSION: &str = concat!(
     long_version = LONG_VERSION,
     after_help = AFTER_HELP
 )]
-pub struct Cli {
+pub(crate) struct Cli {
     #[command(flatten)]
-    pub global: Global,
+    pub(crate) global: Global,
 
     #[command(subcommand)]
-    pub command: Option<Command>,
+    pub(crate) command: Option<Command>,
 }
 
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Global options")]
-pub struct Global {
+pub(crate) struct Global {
     /// AWS profile to use (default: the standard credential chain)
     #[arg(long, global = true, env = "AWS_PROFILE", value_name = "NAME")]
-    pub profile: Option<String>,
+    pub(crate) profile: Option<String>,
 
     /// AWS region for IAM and STS; the bucket's own region is detected
     #[arg(long, global = true, value_name = "REGION")]
-    pub region: Option<String>,
+    pub(crate) region: Option<String>,
 
     /// Send every AWS request to this endpoint (e.g. a local moto server)
     #[arg(long, global = true, env = "AWS_ENDPOINT_URL", value_name = "URL")]
-    pub endpoint_url: Option<String>,
+    pub(crate) endpoint_url: Option<String>,
 
     /// Result format on stdout
     #[arg(long, short = 'o', global = true, value_enum, default_value_t = OutputFormat::Text)]
-    pub output: OutputFormat,
+    pub(crate) output: OutputFormat,
 
     /// Accept safe defaults and the plan without asking
     #[arg(long, short = 'y', global = true)]
-    pub yes: bool,
+    pub(crate) yes: bool,
 
     /// Never prompt; fail at once, naming the missing flags
     #[arg(long, global = true)]
-    pub no_input: bool,
+    pub(crate) no_input: bool,
 
     /// Detect and print the plan, change nothing (works without an AWS account)
     #[arg(long, global = true)]
-    pub dry_run: bool,
+    pub(crate) dry_run: bool,
 
     /// Log every AWS request on stderr; -vv adds the AWS SDK's own lines (retries, credentials)
     #[arg(long, short = 'v', global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
-    pub verbose: u8,
+    pub(crate) verbose: u8,
 
     /// Only results and errors
     #[arg(long, short = 'q', global = true)]
-    pub quiet: bool,
+    pub(crate) quiet: bool,
 
     /// Print the whole trust and permissions policies in the plan, not only what they grant
     /// (also with -v and --dry-run)
     #[arg(long, global = true)]
-    pub show_policies: bool,
+    pub(crate) show_policies: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum OutputFormat {
+pub(crate) enum OutputFormat {
     Text,
     Json,
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Create (or bring up to date) an IAM role that TiDB Cloud assumes; prints the Role ARN
     Role(RoleArgs),
 
@@ -135,194 +135,194 @@ Install, for example:
 
 #[derive(Debug, Args)]
 #[command(group(clap::ArgGroup::new("subject").args(["role_arn", "user_name"]).multiple(false)))]
-pub struct VerifyArgs {
+pub(crate) struct VerifyArgs {
     /// The Role ARN given to TiDB Cloud
     #[arg(long, value_name = "ARN")]
-    pub role_arn: Option<String>,
+    pub(crate) role_arn: Option<String>,
 
     /// The IAM user whose access key TiDB Cloud uses
     #[arg(long, value_name = "NAME")]
-    pub user_name: Option<String>,
+    pub(crate) user_name: Option<String>,
 
     #[command(flatten)]
-    pub location: LocationArgs,
+    pub(crate) location: LocationArgs,
 
     /// TiDB Cloud Account ID the role must trust (role only)
     #[arg(long, value_name = "ID")]
-    pub tidb_account_id: Option<String>,
+    pub(crate) tidb_account_id: Option<String>,
 
     /// TiDB Cloud External ID the trust must require (role only)
     #[arg(long, value_name = "ID", conflicts_with = "no_external_id")]
-    pub external_id: Option<String>,
+    pub(crate) external_id: Option<String>,
 
     /// The role is meant to trust TiDB Cloud without an external ID
     #[arg(long)]
-    pub no_external_id: bool,
+    pub(crate) no_external_id: bool,
 
     /// TiDB Cloud tier: starter, essential, premium or dedicated (which also needs s3:GetBucketLocation) [default: starter]
     #[arg(long, value_name = "TIER")]
-    pub tier: Option<String>,
+    pub(crate) tier: Option<String>,
 }
 
 #[derive(Debug, Args)]
 #[command(group(clap::ArgGroup::new("target").args(["role_name", "stack_name", "user_name"]).multiple(false)))]
-pub struct TeardownArgs {
+pub(crate) struct TeardownArgs {
     /// A role made with --method iam (and its policy)
     #[arg(long, value_name = "NAME")]
-    pub role_name: Option<String>,
+    pub(crate) role_name: Option<String>,
 
     /// A stack made with --method cloudformation (and the role it made)
     #[arg(long, value_name = "NAME")]
-    pub stack_name: Option<String>,
+    pub(crate) stack_name: Option<String>,
 
     /// A user made with access-key (its keys, its policy, the user)
     #[arg(long, value_name = "NAME")]
-    pub user_name: Option<String>,
+    pub(crate) user_name: Option<String>,
 
     /// Delete even what lacks the managed-by=serverless-s3-setup tag
     #[arg(long)]
-    pub force: bool,
+    pub(crate) force: bool,
 }
 
 #[derive(Debug, Args)]
-pub struct AccessKeyArgs {
+pub(crate) struct AccessKeyArgs {
     #[command(subcommand)]
-    pub action: Option<AccessKeyAction>,
+    pub(crate) action: Option<AccessKeyAction>,
 
     #[command(flatten)]
-    pub create: AccessKeyCreateArgs,
+    pub(crate) create: AccessKeyCreateArgs,
 }
 
 #[derive(Debug, Subcommand)]
-pub enum AccessKeyAction {
+pub(crate) enum AccessKeyAction {
     /// Delete the key (or all keys) of a user this tool made, after the import or export
     Delete(AccessKeyDeleteArgs),
 }
 
 #[derive(Debug, Args)]
-pub struct AccessKeyCreateArgs {
+pub(crate) struct AccessKeyCreateArgs {
     #[command(flatten)]
-    pub location: LocationArgs,
+    pub(crate) location: LocationArgs,
 
     /// IAM user name [default: the user this tool made for the location, under any access; else tidb-user-ACCESS-BUCKET-DIR]
     #[arg(long, value_name = "NAME")]
-    pub user_name: Option<String>,
+    pub(crate) user_name: Option<String>,
 
     /// Policy name [default: USER-NAME-policy]
     #[arg(long, value_name = "NAME")]
-    pub policy_name: Option<String>,
+    pub(crate) policy_name: Option<String>,
 
     /// A KMS key ARN to grant besides the bucket's detected default key (repeatable); keys granted before are kept
     #[arg(long = "kms-key", value_name = "ARN")]
-    pub kms_keys: Vec<String>,
+    pub(crate) kms_keys: Vec<String>,
 
     /// A KMS key ARN to take off the policy (repeatable)
     #[arg(long = "remove-kms-key", value_name = "ARN")]
-    pub remove_kms_keys: Vec<String>,
+    pub(crate) remove_kms_keys: Vec<String>,
 
     /// Write the key to this new file (mode 0600) instead of stdout; stdout gets the key ID
     #[arg(long, value_name = "PATH")]
-    pub secret_file: Option<std::path::PathBuf>,
+    pub(crate) secret_file: Option<std::path::PathBuf>,
 
     #[command(flatten)]
-    pub tidb: TidbArgs,
+    pub(crate) tidb: TidbArgs,
 
     #[command(flatten)]
-    pub guardrails: GuardrailArgs,
+    pub(crate) guardrails: GuardrailArgs,
 
     #[command(flatten)]
-    pub saved: SavedPlanArgs,
+    pub(crate) saved: SavedPlanArgs,
 }
 
 #[derive(Debug, Args)]
-pub struct AccessKeyDeleteArgs {
+pub(crate) struct AccessKeyDeleteArgs {
     /// The user whose key to delete
     #[arg(long, value_name = "NAME")]
-    pub user_name: Option<String>,
+    pub(crate) user_name: Option<String>,
 
     /// The key to delete [default: every key of the user]
     #[arg(long, value_name = "ID")]
-    pub access_key_id: Option<String>,
+    pub(crate) access_key_id: Option<String>,
 
     /// Also delete the user, and the policy this tool made for it
     #[arg(long)]
-    pub with_user: bool,
+    pub(crate) with_user: bool,
 }
 
 #[derive(Debug, Args)]
-pub struct RoleArgs {
+pub(crate) struct RoleArgs {
     /// How to create the role [default: cloudformation]
     #[arg(long, value_enum, value_name = "METHOD")]
-    pub method: Option<MethodArg>,
+    pub(crate) method: Option<MethodArg>,
 
     #[command(flatten)]
-    pub location: LocationArgs,
+    pub(crate) location: LocationArgs,
 
     /// TiDB Cloud Account ID, from the console's "Add New ARN" dialog
     #[arg(long, value_name = "ID")]
-    pub tidb_account_id: Option<String>,
+    pub(crate) tidb_account_id: Option<String>,
 
     /// TiDB Cloud External ID, from the same dialog
     #[arg(long, value_name = "ID", conflicts_with = "no_external_id")]
-    pub external_id: Option<String>,
+    pub(crate) external_id: Option<String>,
 
     /// Trust TiDB Cloud's account without an external ID (every cluster of the project could use the role)
     #[arg(long)]
-    pub no_external_id: bool,
+    pub(crate) no_external_id: bool,
 
     /// Let only the --external-id cluster use an existing role; the others lose access [default: add it to theirs]
     #[arg(long, requires = "external_id", conflicts_with = "no_external_id")]
-    pub replace_external_ids: bool,
+    pub(crate) replace_external_ids: bool,
 
     /// Take a cluster off an existing role, by its external ID (repeatable)
     #[arg(long = "remove-external-id", value_name = "ID", conflicts_with_all = ["no_external_id", "replace_external_ids"])]
-    pub remove_external_ids: Vec<String>,
+    pub(crate) remove_external_ids: Vec<String>,
 
     #[command(flatten)]
-    pub tidb: TidbArgs,
+    pub(crate) tidb: TidbArgs,
 
     /// Role name [default: the role this tool made for the location, under any access; else tidb-role-ACCESS-BUCKET-DIR]
     #[arg(long, value_name = "NAME")]
-    pub role_name: Option<String>,
+    pub(crate) role_name: Option<String>,
 
     /// Policy name [default: ROLE-NAME-policy]
     #[arg(long, value_name = "NAME")]
-    pub policy_name: Option<String>,
+    pub(crate) policy_name: Option<String>,
 
     /// A KMS key ARN to grant besides the bucket's detected default key (repeatable); keys granted before are kept
     #[arg(long = "kms-key", value_name = "ARN")]
-    pub kms_keys: Vec<String>,
+    pub(crate) kms_keys: Vec<String>,
 
     /// A KMS key ARN to take off the policy (repeatable)
     #[arg(long = "remove-kms-key", value_name = "ARN")]
-    pub remove_kms_keys: Vec<String>,
+    pub(crate) remove_kms_keys: Vec<String>,
 
     /// Stack name, with --method cloudformation [default: the role name]
     #[arg(long, value_name = "NAME")]
-    pub stack_name: Option<String>,
+    pub(crate) stack_name: Option<String>,
 
     /// How long to wait for the stack, e.g. 90s, 10m, 1h [default: 10m]
     #[arg(long, value_name = "DURATION")]
-    pub timeout: Option<String>,
+    pub(crate) timeout: Option<String>,
 
     #[command(flatten)]
-    pub guardrails: GuardrailArgs,
+    pub(crate) guardrails: GuardrailArgs,
 
     #[command(flatten)]
-    pub saved: SavedPlanArgs,
+    pub(crate) saved: SavedPlanArgs,
 }
 
 /// Saved plans, as Terraform has them: role and access-key.
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Saved plans")]
-pub struct SavedPlanArgs {
+pub(crate) struct SavedPlanArgs {
     /// Plan as usual, save the plan to FILE (JSON) and change nothing; review it, then apply it with --plan FILE
     #[arg(long, value_name = "FILE", conflicts_with = "plan")]
-    pub plan_out: Option<std::path::PathBuf>,
+    pub(crate) plan_out: Option<std::path::PathBuf>,
 
     /// Apply the plan saved in FILE exactly, without asking, once AWS is found as it was when the plan was made (else exit 1, naming what changed); takes no setup flags
     #[arg(long, value_name = "FILE")]
-    pub plan: Option<std::path::PathBuf>,
+    pub(crate) plan: Option<std::path::PathBuf>,
 }
 
 impl SavedPlanArgs {
@@ -350,14 +350,14 @@ impl SavedPlanArgs {
 
 /// Which TiDB Cloud, for the policy and the command printed at the end: role and access-key.
 #[derive(Debug, Args)]
-pub struct TidbArgs {
+pub(crate) struct TidbArgs {
     /// TiDB Cloud tier: starter (formerly Serverless), essential, premium or dedicated [default: starter]
     #[arg(long, value_name = "TIER")]
-    pub tier: Option<String>,
+    pub(crate) tier: Option<String>,
 
     /// The TiDB Cloud cluster's ID, to fill in the `ticloud` command printed at the end
     #[arg(long, value_name = "ID")]
-    pub cluster_id: Option<String>,
+    pub(crate) cluster_id: Option<String>,
 }
 
 impl TidbArgs {
@@ -374,26 +374,26 @@ impl TidbArgs {
 /// What an AWS organisation may require of new roles and users: shared by role and access-key.
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Organisation guardrails")]
-pub struct GuardrailArgs {
+pub(crate) struct GuardrailArgs {
     /// A permissions boundary for the role or user, if your organisation requires one [default: the one it has]
     #[arg(long, value_name = "POLICY_ARN")]
-    pub permissions_boundary: Option<String>,
+    pub(crate) permissions_boundary: Option<String>,
 
     /// Take the role's or user's permissions boundary off
     #[arg(long, conflicts_with = "permissions_boundary")]
-    pub no_permissions_boundary: bool,
+    pub(crate) no_permissions_boundary: bool,
 
     /// IAM path for the role or user and its policy, e.g. /tidb/ [default: the one it has, or /]
     #[arg(long, value_name = "PATH")]
-    pub path: Option<String>,
+    pub(crate) path: Option<String>,
 
     /// A tag for the role or user and its policy (repeatable); tags it has are kept
     #[arg(long = "tag", value_name = "KEY=VALUE")]
-    pub tags: Vec<String>,
+    pub(crate) tags: Vec<String>,
 
     /// Take a tag off the role or user and its policy, by key (repeatable)
     #[arg(long = "remove-tag", value_name = "KEY")]
-    pub remove_tags: Vec<String>,
+    pub(crate) remove_tags: Vec<String>,
 }
 
 impl GuardrailArgs {
@@ -435,14 +435,14 @@ impl GuardrailArgs {
 
 /// Where, and what TiDB Cloud does there: shared by role, access-key and verify.
 #[derive(Debug, Args)]
-pub struct LocationArgs {
+pub(crate) struct LocationArgs {
     /// The File URI (import) or Folder URI (export): s3://bucket/dir/, a file in it, or a pattern such as s3://bucket/dir/*.csv
     #[arg(long, value_name = "URI")]
-    pub uri: Option<String>,
+    pub(crate) uri: Option<String>,
 
     /// What TiDB Cloud may do: import (read), export (write) or both [role, access-key: asked, or required without a terminal; verify: what it was made for]
     #[arg(long, value_name = "ACCESS")]
-    pub access: Option<String>,
+    pub(crate) access: Option<String>,
 }
 
 impl LocationArgs {
@@ -452,7 +452,7 @@ impl LocationArgs {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum MethodArg {
+pub(crate) enum MethodArg {
     /// A CloudFormation stack, as the TiDB Cloud docs recommend (the default)
     Cloudformation,
     /// The policy and role directly with IAM
@@ -467,12 +467,12 @@ fn parse<T: FromStr<Err = Invalid>>(flag: &str, value: Option<String>) -> Result
 
 impl Global {
     /// The region, validated; other global values need no checks beyond clap's.
-    pub fn region(&self) -> Result<Option<String>, Error> {
+    pub(crate) fn region(&self) -> Result<Option<String>, Error> {
         Ok(parse::<Region>("--region", self.region.clone())?.map(|r| r.to_string()))
     }
 
     /// The endpoint, validated; an empty `AWS_ENDPOINT_URL` counts as none.
-    pub fn endpoint_url(&self) -> Result<Option<EndpointUrl>, Error> {
+    pub(crate) fn endpoint_url(&self) -> Result<Option<EndpointUrl>, Error> {
         let given = self.endpoint_url.clone().filter(|url| !url.is_empty());
         parse("--endpoint-url", given)
     }

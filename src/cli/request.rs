@@ -5,16 +5,16 @@ use serverless_s3_setup::error::Error;
 use serverless_s3_setup::inputs::{SecretPath, Who};
 use serverless_s3_setup::plan::Method;
 use serverless_s3_setup::requests::{
-    AccessKeyRequest, DeleteRequest, RoleRequest, Target, TeardownRequest,
+    AccessKeyRequest, DeleteRequest, RoleRequest, Target, TeardownRequest, VerifyRequest,
 };
-use serverless_s3_setup::verify::{Subject, VerifyRequest};
+use serverless_s3_setup::verify::Subject;
 
 use super::{
     parse, AccessKeyCreateArgs, AccessKeyDeleteArgs, MethodArg, RoleArgs, TeardownArgs, VerifyArgs,
 };
 
 impl RoleArgs {
-    pub fn into_request(self) -> Result<RoleRequest, Error> {
+    pub(crate) fn into_request(self) -> Result<RoleRequest, Error> {
         let mut given = vec![
             ("--method", self.method.is_some()),
             ("--uri", self.location.uri.is_some()),
@@ -92,7 +92,7 @@ fn parse_keys(
 }
 
 impl AccessKeyCreateArgs {
-    pub fn into_request(self) -> Result<AccessKeyRequest, Error> {
+    pub(crate) fn into_request(self) -> Result<AccessKeyRequest, Error> {
         let mut given = vec![
             ("--uri", self.location.uri.is_some()),
             ("--access", self.location.access.is_some()),
@@ -133,7 +133,7 @@ impl AccessKeyCreateArgs {
 }
 
 impl AccessKeyDeleteArgs {
-    pub fn into_request(self) -> Result<DeleteRequest, Error> {
+    pub(crate) fn into_request(self) -> Result<DeleteRequest, Error> {
         Ok(DeleteRequest {
             user_name: parse("--user-name", self.user_name)?,
             access_key_id: parse("--access-key-id", self.access_key_id)?,
@@ -144,7 +144,7 @@ impl AccessKeyDeleteArgs {
 }
 
 impl VerifyArgs {
-    pub fn into_request(self) -> Result<VerifyRequest, Error> {
+    pub(crate) fn into_request(self) -> Result<VerifyRequest, Error> {
         let (location, access) = self.location.parse()?;
         let subject = match (self.role_arn, self.user_name) {
             (Some(arn), _) => {
@@ -182,7 +182,7 @@ impl VerifyArgs {
 }
 
 impl TeardownArgs {
-    pub fn into_request(self) -> Result<TeardownRequest, Error> {
+    pub(crate) fn into_request(self) -> Result<TeardownRequest, Error> {
         let target = match (self.role_name, self.stack_name, self.user_name) {
             (Some(r), _, _) => Some(Target::Principal(Who::Role(
                 r.parse().map_err(|e| Error::invalid("--role-name", e))?,

@@ -7,6 +7,7 @@ pub mod role;
 mod saved;
 mod setup;
 pub mod teardown;
+pub mod verify;
 
 use serde::Serialize;
 
@@ -40,13 +41,13 @@ pub enum Report<P, O> {
 /// Where a plan was saved, and how to apply it.
 #[derive(Debug, Clone, Serialize)]
 pub struct SavedTo {
-    pub plan_file: std::path::PathBuf,
-    pub apply_command: String,
+    pub(crate) plan_file: std::path::PathBuf,
+    pub(crate) apply_command: String,
 }
 
 impl<P, O> Report<P, O> {
     /// What `--dry-run` reports: the plan, and nothing done.
-    pub fn dry_run(plan: P) -> Self {
+    pub(crate) fn dry_run(plan: P) -> Self {
         Report::Plan {
             dry_run: true,
             plan: Box::new(plan),
@@ -55,7 +56,7 @@ impl<P, O> Report<P, O> {
     }
 
     /// What `--plan-out` reports: the plan, where it was saved, and nothing done.
-    pub fn saved(plan: P, saved: SavedTo) -> Self {
+    pub(crate) fn saved(plan: P, saved: SavedTo) -> Self {
         Report::Plan {
             dry_run: true,
             plan: Box::new(plan),
@@ -83,23 +84,23 @@ pub(crate) fn tell_saved<P, O>(ctx: &Context, report: &Report<P, O>) {
 /// commands.
 pub(crate) struct Repeat<'a> {
     /// `role --method iam`, or `access-key`.
-    pub command: Vec<String>,
-    pub uri: String,
-    pub access: Access,
+    pub(crate) command: Vec<String>,
+    pub(crate) uri: String,
+    pub(crate) access: Access,
     /// The command's own flags before `--policy-name`, and after it.
-    pub before: Vec<String>,
-    pub policy_name: &'a PolicyName,
-    pub after: Vec<String>,
+    pub(crate) before: Vec<String>,
+    pub(crate) policy_name: &'a PolicyName,
+    pub(crate) after: Vec<String>,
     /// Every key to grant, so that a rerun keeps keys given by hand.
-    pub kms_keys: &'a [KmsKeyArn],
+    pub(crate) kms_keys: &'a [KmsKeyArn],
     /// The guardrail flags (a rerun keeps what is not given, so these are the ones chosen).
-    pub guardrails: Vec<String>,
+    pub(crate) guardrails: Vec<String>,
     /// The region to pin (a stack's), else the run's own.
-    pub region: Option<&'a str>,
+    pub(crate) region: Option<&'a str>,
 }
 
 impl Repeat<'_> {
-    pub fn line(self, ctx: &Context) -> String {
+    pub(crate) fn line(self, ctx: &Context) -> String {
         let mut words = vec!["serverless-s3-setup".to_string()];
         words.extend(self.command);
         words.extend([
@@ -163,32 +164,32 @@ fn written(grant: &Grant, principal_arn: String, trust: Option<Value>) -> crate:
 
 /// What a role's and a user's outcome share, flattened into both so the JSON keys stay.
 #[derive(Debug, Clone, Serialize)]
-pub struct Granted {
-    pub policy_name: PolicyName,
-    pub bucket: String,
-    pub prefix: String,
-    pub access: Access,
-    pub kms_keys: Vec<KmsKeyArn>,
+pub(crate) struct Granted {
+    pub(crate) policy_name: PolicyName,
+    pub(crate) bucket: String,
+    pub(crate) prefix: String,
+    pub(crate) access: Access,
+    pub(crate) kms_keys: Vec<KmsKeyArn>,
     /// Whether this run changed anything in AWS.
-    pub changed: bool,
-    pub account_id: Option<AccountId>,
-    pub bucket_region: Option<String>,
+    pub(crate) changed: bool,
+    pub(crate) account_id: Option<AccountId>,
+    pub(crate) bucket_region: Option<String>,
     /// What this run did, in order; empty when nothing changed.
-    pub actions: Vec<String>,
+    pub(crate) actions: Vec<String>,
     /// The checks run on what was made (see `verify`).
-    pub verify: crate::verify::Report,
+    pub(crate) verify: crate::verify::Report,
     #[serde(flatten)]
-    pub guardrails: Guardrails,
-    pub tier: Tier,
+    pub(crate) guardrails: Guardrails,
+    pub(crate) tier: Tier,
     /// The `ticloud` commands that start the import or export (none for the tiers
     /// `ticloud serverless` does not serve). An access key's secret is read from
     /// `$TIDB_S3_SECRET_ACCESS_KEY`, never written into them.
-    pub next_command: Vec<String>,
+    pub(crate) next_command: Vec<String>,
 }
 
 impl Granted {
     /// The outcome of a plan: `actions` are the lines of what was done, when anything was.
-    pub fn of(grant: &Grant, tier: Tier, changed: bool, actions: Vec<String>) -> Granted {
+    pub(crate) fn of(grant: &Grant, tier: Tier, changed: bool, actions: Vec<String>) -> Granted {
         Granted {
             policy_name: grant.policy_name.clone(),
             bucket: grant.bucket.clone(),
@@ -224,10 +225,10 @@ pub(crate) async fn connect_or_plan_offline(ctx: &Context) -> Result<Option<Clie
 
 /// The bucket to read for a plan.
 pub(crate) struct Bucket<'a> {
-    pub location: &'a S3Location,
-    pub kms_keys: &'a [KmsKeyArn],
+    pub(crate) location: &'a S3Location,
+    pub(crate) kms_keys: &'a [KmsKeyArn],
     /// What the URI's check learnt: the bucket's region, when it read it, and what it found.
-    pub located: Located,
+    pub(crate) located: Located,
 }
 
 /// Reads what a plan needs, behind a spinner: the bucket, and together with it the caller and

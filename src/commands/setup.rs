@@ -113,10 +113,10 @@ pub(crate) trait SetupCommand {
 
 /// A planned setup, with what its plan was made from.
 pub(crate) struct Surveyed<S: SetupCommand + ?Sized> {
-    pub settled: S::Settled,
-    pub facts: Facts,
-    pub state: S::State,
-    pub plan: S::Plan,
+    pub(crate) settled: S::Settled,
+    pub(crate) facts: Facts,
+    pub(crate) state: S::State,
+    pub(crate) plan: S::Plan,
 }
 
 /// Runs a setup command end to end.

@@ -19,9 +19,9 @@ use crate::{apply, wizard, Context};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct TeardownOutcome {
-    pub target: String,
-    pub deleted: Vec<String>,
-    pub changed: bool,
+    pub(crate) target: String,
+    pub(crate) deleted: Vec<String>,
+    pub(crate) changed: bool,
 }
 
 fn refuse(what: String) -> Error {
@@ -362,9 +362,9 @@ fn old(versions: Vec<iam::PolicyVersion>) -> Vec<String> {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct DeleteOutcome {
-    pub user_name: UserName,
-    pub deleted: Vec<String>,
-    pub changed: bool,
+    pub(crate) user_name: UserName,
+    pub(crate) deleted: Vec<String>,
+    pub(crate) changed: bool,
 }
 
 /// `access-key delete` and `teardown --user-name`: the user's keys, and with `with_user` the

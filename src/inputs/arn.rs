@@ -7,17 +7,17 @@ use super::{IamPath, Partition};
 
 /// An ARN's six parts, borrowed from its text. The resource keeps any further colons.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Arn<'a> {
-    pub partition: &'a str,
-    pub service: &'a str,
-    pub region: &'a str,
-    pub account: &'a str,
-    pub resource: &'a str,
+pub(crate) struct Arn<'a> {
+    pub(crate) partition: &'a str,
+    pub(crate) service: &'a str,
+    pub(crate) region: &'a str,
+    pub(crate) account: &'a str,
+    pub(crate) resource: &'a str,
 }
 
 impl<'a> Arn<'a> {
     /// The parts of `text`, when it starts with `arn:` and has six colon-separated parts.
-    pub fn parse(text: &'a str) -> Option<Arn<'a>> {
+    pub(crate) fn parse(text: &'a str) -> Option<Arn<'a>> {
         let mut parts = text.splitn(6, ':');
         if parts.next()? != "arn" {
             return None;
@@ -32,13 +32,13 @@ impl<'a> Arn<'a> {
     }
 
     /// The partition, when it is one this tool knows.
-    pub fn known_partition(&self) -> Option<Partition> {
+    pub(crate) fn known_partition(&self) -> Option<Partition> {
         Partition::named(self.partition)
     }
 
     /// For an IAM ARN (`role/a/b/NAME`, `policy/NAME`): the resource type, the path (`/a/b/`)
     /// and the name.
-    pub fn iam_resource(&self) -> Option<(&'a str, IamPath, &'a str)> {
+    pub(crate) fn iam_resource(&self) -> Option<(&'a str, IamPath, &'a str)> {
         let (kind, rest) = self.resource.split_once('/')?;
         let (path, name) = match rest.rsplit_once('/') {
             Some((dirs, name)) => (IamPath(format!("/{dirs}/")), name),

@@ -12,8 +12,8 @@ use super::{invalid, quoted, Access, IamPath, Invalid, PolicyArn, S3Location};
 /// beginning with `aws:` (IAM User Guide, "Tag naming rules").
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct TagPair {
-    pub key: String,
-    pub value: String,
+    pub(crate) key: String,
+    pub(crate) value: String,
 }
 
 impl fmt::Display for TagPair {
@@ -53,7 +53,7 @@ fn tag_char(c: char) -> bool {
 pub struct TagKey(String);
 
 impl TagKey {
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         &self.0
     }
 }
@@ -98,10 +98,10 @@ pub fn is_own_key(key: &str) -> bool {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Guardrails {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub permissions_boundary: Option<PolicyArn>,
-    pub path: IamPath,
+    pub(crate) permissions_boundary: Option<PolicyArn>,
+    pub(crate) path: IamPath,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub tags: Vec<TagPair>,
+    pub(crate) tags: Vec<TagPair>,
     /// Tags this tool records on what it makes, beside `managed-by`: the access it was made
     /// for ([`ACCESS_TAG`]), so that `verify` never proposes more, and the location
     /// ([`LOCATION_TAG`]), so that a later run never points it elsewhere unasked.
@@ -110,14 +110,14 @@ pub struct Guardrails {
         default,
         skip_serializing_if = "Vec::is_empty"
     )]
-    pub recorded: Vec<TagPair>,
+    pub(crate) recorded: Vec<TagPair>,
     /// Tag keys this run takes off (`--remove-tag`), from the role or user and its policy.
     #[serde(
         rename = "removed_tags",
         default,
         skip_serializing_if = "Vec::is_empty"
     )]
-    pub removed: Vec<String>,
+    pub(crate) removed: Vec<String>,
 }
 
 /// The tag on everything this tool creates. Nothing without it is ever changed.
@@ -144,7 +144,7 @@ pub fn location_tag(location: &S3Location) -> String {
 impl Guardrails {
     /// The tags this tool records on the role or user and its policy: the access and the
     /// location.
-    pub fn record(&mut self, access: Access, location: &S3Location) {
+    pub(crate) fn record(&mut self, access: Access, location: &S3Location) {
         self.recorded = vec![
             TagPair {
                 key: ACCESS_TAG.into(),
@@ -158,16 +158,16 @@ impl Guardrails {
     }
 
     /// Every tag to set: the user's and the recorded ones.
-    pub fn all_tags(&self) -> impl Iterator<Item = &TagPair> {
+    pub(crate) fn all_tags(&self) -> impl Iterator<Item = &TagPair> {
         self.tags.iter().chain(&self.recorded)
     }
 
     /// IAM's limit of tags on one resource, less the four this tool sets (managed-by, the
     /// access, the location, the run).
-    pub const MAX_TAGS: usize = 46;
+    pub(crate) const MAX_TAGS: usize = 46;
 
     /// The flags that give these guardrails again, for a printed command line.
-    pub fn flags(&self) -> Vec<String> {
+    pub(crate) fn flags(&self) -> Vec<String> {
         let mut words = Vec::new();
         if let Some(boundary) = &self.permissions_boundary {
             words.extend(["--permissions-boundary".into(), boundary.to_string()]);
@@ -189,11 +189,11 @@ impl Guardrails {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(into = "GivenGuardrails", try_from = "GivenGuardrails")]
 pub struct GuardrailRequest {
-    pub permissions_boundary: Option<PolicyArn>,
-    pub no_permissions_boundary: bool,
-    pub path: Option<IamPath>,
-    pub tags: Vec<TagPair>,
-    pub remove_tags: Vec<TagKey>,
+    pub(crate) permissions_boundary: Option<PolicyArn>,
+    pub(crate) no_permissions_boundary: bool,
+    pub(crate) path: Option<IamPath>,
+    pub(crate) tags: Vec<TagPair>,
+    pub(crate) remove_tags: Vec<TagKey>,
 }
 
 /// [`GuardrailRequest`] as a file holds it: each tag as `--tag` takes it (`KEY=VALUE`), so
@@ -302,14 +302,14 @@ impl GuardrailRequest {
     }
 
     /// Whether a tag key is to be taken off.
-    pub fn removes_tag(&self, key: &str) -> bool {
+    pub(crate) fn removes_tag(&self, key: &str) -> bool {
         self.remove_tags
             .iter()
             .any(|k| k.as_str().eq_ignore_ascii_case(key))
     }
 
     /// The flags that give these guardrails again, for a printed command line.
-    pub fn flags(&self) -> Vec<String> {
+    pub(crate) fn flags(&self) -> Vec<String> {
         let mut words = Vec::new();
         if let Some(boundary) = &self.permissions_boundary {
             words.extend(["--permissions-boundary".into(), boundary.to_string()]);

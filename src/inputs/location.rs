@@ -91,17 +91,17 @@ impl TryFrom<GivenLocation> for S3Location {
 }
 
 impl S3Location {
-    pub fn bucket(&self) -> &str {
+    pub(crate) fn bucket(&self) -> &str {
         &self.bucket
     }
 
     /// The directory granted, without slashes at either end; empty for the root of the bucket.
-    pub fn prefix(&self) -> &str {
+    pub(crate) fn prefix(&self) -> &str {
         &self.prefix
     }
 
     /// The object key pattern that the policy grants: `dir/*`, or `*` at the root.
-    pub fn object_pattern(&self) -> String {
+    pub(crate) fn object_pattern(&self) -> String {
         if self.prefix.is_empty() {
             "*".to_string()
         } else {
@@ -109,16 +109,18 @@ impl S3Location {
         }
     }
 
-    pub fn named(&self) -> Named {
+    #[cfg(test)]
+    pub(crate) fn named(&self) -> Named {
         self.named
     }
 
-    pub fn basis(&self) -> Basis {
+    #[cfg(test)]
+    pub(crate) fn basis(&self) -> Basis {
         self.basis
     }
 
     /// The URI as the user meant it: the directory, or the file or pattern inside it.
-    pub fn given(&self) -> String {
+    pub(crate) fn given(&self) -> String {
         match &self.leaf {
             Some(leaf) => format!("{self}{leaf}"),
             None => self.to_string(),
@@ -127,7 +129,7 @@ impl S3Location {
 
     /// The key to look up when the URI alone cannot tell a file from a folder: `dir/name`
     /// for `s3://bucket/dir/name`. `None` when the URI settles it.
-    pub fn unsettled_path(&self) -> Option<String> {
+    pub(crate) fn unsettled_path(&self) -> Option<String> {
         if self.basis != Basis::Extension {
             return None;
         }
@@ -141,7 +143,7 @@ impl S3Location {
     /// Settles a file-or-folder URI with what the bucket holds: an object of that exact key
     /// makes it a file; otherwise a folder of that name makes it a folder. When neither is
     /// there, the extension rule stands.
-    pub fn settled(&self, object: bool, folder: bool) -> S3Location {
+    pub(crate) fn settled(&self, object: bool, folder: bool) -> S3Location {
         let Some(path) = self.unsettled_path() else {
             return self.clone();
         };
@@ -155,7 +157,7 @@ impl S3Location {
     }
 
     /// One line for the plan when the URI names more than a folder: what is granted, and why.
-    pub fn decision(&self) -> Option<String> {
+    pub(crate) fn decision(&self) -> Option<String> {
         let given = self.given();
         let why = match self.basis {
             Basis::Syntax => "",

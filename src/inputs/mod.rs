@@ -14,17 +14,19 @@ mod location;
 mod names;
 mod settings;
 
-pub use arn::Arn;
+pub(crate) use arn::Arn;
 pub use guardrails::{
     is_own_key, location_tag, GuardrailRequest, Guardrails, TagKey, TagPair, ACCESS_TAG,
     LOCATION_TAG, MANAGED_BY_KEY, MANAGED_BY_VALUE,
 };
-pub use location::{has_extension, Basis, Named, S3Location};
+pub use location::S3Location;
+pub use location::{has_extension, Basis, Named};
 use names::is_iam_word;
 pub use names::{
     defaults, IamPath, KmsKeyArn, PolicyArn, PolicyName, RoleName, StackName, UserName, Who,
 };
-pub use settings::{EndpointUrl, SecretPath, Timeout};
+pub use settings::Timeout;
+pub use settings::{EndpointUrl, SecretPath};
 
 /// Why a value was rejected: the rule it broke, phrased so that it can follow a flag name.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,7 +63,7 @@ fn invalid<T>(msg: impl Into<String>) -> Result<T, Invalid> {
 }
 
 /// Renders a user's value for an error message without letting control characters through.
-pub fn quoted(value: &str) -> String {
+pub(crate) fn quoted(value: &str) -> String {
     format!("{:?}", value)
 }
 
@@ -75,9 +77,9 @@ pub enum Access {
 }
 
 impl Access {
-    pub const ALL: [Access; 3] = [Access::Import, Access::Export, Access::Both];
+    pub(crate) const ALL: [Access; 3] = [Access::Import, Access::Export, Access::Both];
 
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Access::Import => "import",
             Access::Export => "export",
@@ -85,11 +87,11 @@ impl Access {
         }
     }
 
-    pub fn reads(self) -> bool {
+    pub(crate) fn reads(self) -> bool {
         matches!(self, Access::Import | Access::Both)
     }
 
-    pub fn writes(self) -> bool {
+    pub(crate) fn writes(self) -> bool {
         matches!(self, Access::Export | Access::Both)
     }
 }
@@ -136,14 +138,15 @@ pub enum Tier {
 }
 
 impl Tier {
-    pub const ALL: [Tier; 4] = [
+    #[cfg(test)]
+    pub(crate) const ALL: [Tier; 4] = [
         Tier::Starter,
         Tier::Essential,
         Tier::Premium,
         Tier::Dedicated,
     ];
 
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Tier::Starter => "starter",
             Tier::Essential => "essential",
@@ -153,7 +156,7 @@ impl Tier {
     }
 
     /// The product's name: `TiDB Cloud Starter`.
-    pub fn product(self) -> &'static str {
+    pub(crate) fn product(self) -> &'static str {
         match self {
             Tier::Starter => "TiDB Cloud Starter",
             Tier::Essential => "TiDB Cloud Essential",
@@ -173,7 +176,7 @@ impl Tier {
     }
 
     /// Whether TiDB Cloud asks the bucket for its location (`s3:GetBucketLocation`).
-    pub fn reads_bucket_location(self) -> bool {
+    pub(crate) fn reads_bucket_location(self) -> bool {
         self == Tier::Dedicated
     }
 }
@@ -205,11 +208,7 @@ impl FromStr for Tier {
 #[serde(transparent)]
 pub struct ClusterId(String);
 
-impl ClusterId {
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
+impl ClusterId {}
 
 impl fmt::Display for ClusterId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -238,7 +237,7 @@ impl FromStr for ClusterId {
 pub struct AccountId(String);
 
 impl AccountId {
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         &self.0
     }
 }
@@ -269,7 +268,7 @@ impl FromStr for AccountId {
 pub struct ExternalId(String);
 
 impl ExternalId {
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         &self.0
     }
 }
@@ -307,11 +306,7 @@ impl FromStr for ExternalId {
 #[serde(transparent)]
 pub struct Region(String);
 
-impl Region {
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
+impl Region {}
 
 impl fmt::Display for Region {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -348,7 +343,7 @@ fn is_region(s: &str) -> bool {
 
 /// The AWS partition of an ARN: `aws`, `aws-cn` or `aws-us-gov`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum Partition {
+pub(crate) enum Partition {
     #[serde(rename = "aws")]
     Aws,
     #[serde(rename = "aws-cn")]
@@ -358,7 +353,7 @@ pub enum Partition {
 }
 
 impl Partition {
-    pub fn for_region(region: &str) -> Partition {
+    pub(crate) fn for_region(region: &str) -> Partition {
         if region.starts_with("cn-") {
             Partition::China
         } else if region.starts_with("us-gov-") {
@@ -369,12 +364,12 @@ impl Partition {
     }
 
     /// The partition named in an ARN, if it is one this tool knows.
-    pub fn of_arn(arn: &str) -> Option<Partition> {
+    pub(crate) fn of_arn(arn: &str) -> Option<Partition> {
         Arn::parse(arn)?.known_partition()
     }
 
     /// The partition of this name (`aws`, `aws-cn`, `aws-us-gov`), if this tool knows it.
-    pub fn named(name: &str) -> Option<Partition> {
+    pub(crate) fn named(name: &str) -> Option<Partition> {
         match name {
             "aws" => Some(Partition::Aws),
             "aws-cn" => Some(Partition::China),
@@ -383,7 +378,7 @@ impl Partition {
         }
     }
 
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Partition::Aws => "aws",
             Partition::China => "aws-cn",
@@ -403,7 +398,7 @@ impl fmt::Display for Partition {
 pub struct AccessKeyId(String);
 
 impl AccessKeyId {
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         &self.0
     }
 }

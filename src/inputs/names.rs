@@ -87,7 +87,7 @@ iam_name!(
 pub struct StackName(String);
 
 impl StackName {
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         &self.0
     }
 }
@@ -122,17 +122,17 @@ impl FromStr for StackName {
 pub struct KmsKeyArn(String);
 
 impl KmsKeyArn {
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         &self.0
     }
 
     /// The region the key lives in.
-    pub fn region(&self) -> &str {
+    pub(crate) fn region(&self) -> &str {
         Arn::parse(&self.0).map_or("", |arn| arn.region)
     }
 
     /// The account that owns the key.
-    pub fn account(&self) -> &str {
+    pub(crate) fn account(&self) -> &str {
         Arn::parse(&self.0).map_or("", |arn| arn.account)
     }
 }
@@ -186,16 +186,16 @@ impl FromStr for KmsKeyArn {
 pub struct IamPath(pub(super) String);
 
 impl IamPath {
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         &self.0
     }
 
-    pub fn is_root(&self) -> bool {
+    pub(crate) fn is_root(&self) -> bool {
         self.0 == "/"
     }
 
     /// The path of an IAM ARN such as `arn:aws:iam::1:role/a/b/name` (`/a/b/`).
-    pub fn of_arn(arn: &str) -> Option<IamPath> {
+    pub(crate) fn of_arn(arn: &str) -> Option<IamPath> {
         Some(Arn::parse(arn)?.iam_resource()?.1)
     }
 }
@@ -241,7 +241,7 @@ impl FromStr for IamPath {
 pub struct PolicyArn(String);
 
 impl PolicyArn {
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         &self.0
     }
 }
@@ -282,23 +282,23 @@ pub mod defaults {
     use super::{is_iam_word, Access, PolicyName, RoleName, S3Location, StackName, UserName};
 
     /// `tidb-role-import-my-bucket-data`, shortened with a hash when it would not fit.
-    pub fn role_name(location: &S3Location, access: Access) -> RoleName {
+    pub(crate) fn role_name(location: &S3Location, access: Access) -> RoleName {
         RoleName(derived("tidb-role", location, access, RoleName::MAX_LEN))
     }
 
     /// `tidb-user-import-my-bucket-data`, shortened with a hash when it would not fit.
-    pub fn user_name(location: &S3Location, access: Access) -> UserName {
+    pub(crate) fn user_name(location: &S3Location, access: Access) -> UserName {
         UserName(derived("tidb-user", location, access, UserName::MAX_LEN))
     }
 
     /// The policy of a role or user: its name with `-policy` (always within 128 characters).
-    pub fn policy_name(owner: &str) -> PolicyName {
+    pub(crate) fn policy_name(owner: &str) -> PolicyName {
         PolicyName(format!("{owner}-policy"))
     }
 
     /// The role name as a stack name: letters, digits and dashes. When that loses anything
     /// (a `.`, `_` or `@` in the role name), a hash of the role name keeps it unique.
-    pub fn stack_name(role: &RoleName) -> StackName {
+    pub(crate) fn stack_name(role: &RoleName) -> StackName {
         let mut name: String = role
             .as_str()
             .chars()
@@ -381,7 +381,7 @@ pub enum Who {
 }
 
 impl Who {
-    pub fn name(&self) -> &str {
+    pub(crate) fn name(&self) -> &str {
         match self {
             Who::Role(n) => n.as_str(),
             Who::User(n) => n.as_str(),
@@ -389,7 +389,7 @@ impl Who {
     }
 
     /// `role` or `user`.
-    pub fn kind(&self) -> &'static str {
+    pub(crate) fn kind(&self) -> &'static str {
         match self {
             Who::Role(_) => "role",
             Who::User(_) => "user",
@@ -397,7 +397,7 @@ impl Who {
     }
 
     /// The flag that names it.
-    pub fn flag(&self) -> &'static str {
+    pub(crate) fn flag(&self) -> &'static str {
         match self {
             Who::Role(_) => "--role-name",
             Who::User(_) => "--user-name",

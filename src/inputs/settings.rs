@@ -17,7 +17,7 @@ pub struct Timeout(Duration);
 impl Timeout {
     const MAX_SECS: u64 = 24 * 3600;
 
-    pub fn get(self) -> Duration {
+    pub(crate) fn get(self) -> Duration {
         self.0
     }
 }
@@ -83,7 +83,7 @@ impl fmt::Display for Timeout {
 pub struct EndpointUrl(String);
 
 impl EndpointUrl {
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         &self.0
     }
 }
@@ -180,11 +180,7 @@ impl SecretPath {
         Ok(SecretPath(path))
     }
 
-    pub fn as_path(&self) -> &Path {
-        &self.0
-    }
-
-    pub fn into_path(self) -> PathBuf {
+    pub(crate) fn into_path(self) -> PathBuf {
         self.0
     }
 }

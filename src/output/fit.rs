@@ -1,7 +1,7 @@
 //! Lines fitted to the terminal: prose wraps at word boundaries, commands continue with ` \`.
 
 /// The width of the terminal on stderr in columns (80 when it cannot be told).
-pub fn terminal_width() -> usize {
+pub(crate) fn terminal_width() -> usize {
     match console::Term::stderr().size_checked() {
         Some((_, cols)) if cols > 0 => cols as usize,
         _ => 80,
@@ -9,7 +9,7 @@ pub fn terminal_width() -> usize {
 }
 
 /// Each line of `text` within `width` columns; see [`super::Ui::fit`].
-pub fn fit_lines(text: &str, width: usize) -> String {
+pub(crate) fn fit_lines(text: &str, width: usize) -> String {
     text.split('\n')
         .flat_map(|line| fit_line(line, width.max(20)))
         .collect::<Vec<_>>()

@@ -13,8 +13,8 @@ mod fit;
 mod plan;
 
 pub(crate) use fit::wrap_words;
-pub use fit::{fit_lines, terminal_width};
-pub use plan::{diff, render_policy_plan, render_role_plan, revision_lines, Shown};
+pub(crate) use fit::{fit_lines, terminal_width};
+pub(crate) use plan::{render_policy_plan, render_role_plan, revision_lines, Shown};
 
 /// `--output`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -27,12 +27,12 @@ pub enum Format {
 /// The terminal conventions of one run: verbosity, colour, spinners.
 #[derive(Debug, Clone)]
 pub struct Ui {
-    pub quiet: bool,
+    pub(crate) quiet: bool,
     color: bool,
     spinners: bool,
     /// Plans print the whole policy documents (`--show-policies`, `-v`, `--dry-run`), not
     /// only what they grant.
-    pub documents: bool,
+    pub(crate) documents: bool,
 }
 
 impl Ui {
@@ -49,7 +49,7 @@ impl Ui {
     }
 
     /// Draws nothing but warnings: for work beside a prompt, which owns the screen.
-    pub fn silent(&self) -> Ui {
+    pub(crate) fn silent(&self) -> Ui {
         Ui {
             quiet: true,
             spinners: false,
@@ -63,8 +63,9 @@ impl Ui {
         self
     }
 
+    #[cfg(test)]
     /// A plain UI, for tests.
-    pub fn plain() -> Ui {
+    pub(crate) fn plain() -> Ui {
         Ui {
             quiet: false,
             color: false,
@@ -73,23 +74,23 @@ impl Ui {
         }
     }
 
-    pub fn bold(&self, s: &str) -> String {
+    pub(crate) fn bold(&self, s: &str) -> String {
         self.paint("1", s)
     }
 
-    pub fn green(&self, s: &str) -> String {
+    pub(crate) fn green(&self, s: &str) -> String {
         self.paint("32", s)
     }
 
-    pub fn yellow(&self, s: &str) -> String {
+    pub(crate) fn yellow(&self, s: &str) -> String {
         self.paint("33", s)
     }
 
-    pub fn red(&self, s: &str) -> String {
+    pub(crate) fn red(&self, s: &str) -> String {
         self.paint("31", s)
     }
 
-    pub fn dim(&self, s: &str) -> String {
+    pub(crate) fn dim(&self, s: &str) -> String {
         self.paint("2", s)
     }
 
@@ -109,7 +110,7 @@ impl Ui {
     }
 
     /// A warning on stderr, shown even under `-q`.
-    pub fn warn(&self, msg: impl AsRef<str>) {
+    pub(crate) fn warn(&self, msg: impl AsRef<str>) {
         eprintln!(
             "{}",
             self.fit(&format!("{} {}", self.yellow("warning:"), msg.as_ref()))
@@ -119,7 +120,7 @@ impl Ui {
     /// Text for stderr, fitted to the terminal: a long line wraps at word boundaries with a
     /// continuation indent; a long command goes on with ` \` continuations, so that it can
     /// still be copied into a shell. Away from a terminal (logs, CI) lines stay whole.
-    pub fn fit(&self, text: &str) -> String {
+    pub(crate) fn fit(&self, text: &str) -> String {
         match self.width() {
             Some(width) => fit_lines(text, width),
             None => text.to_string(),
@@ -132,7 +133,7 @@ impl Ui {
     }
 
     /// A step in progress: a spinner on a terminal, a plain line otherwise.
-    pub fn step(&self, msg: impl Into<String>) -> Step {
+    pub(crate) fn step(&self, msg: impl Into<String>) -> Step {
         let msg = msg.into();
         if self.spinners {
             let bar = ProgressBar::new_spinner();
@@ -160,21 +161,21 @@ impl Ui {
 }
 
 /// A step shown by [`Ui::step`]; finish it with [`Step::done`] or [`Step::fail`].
-pub struct Step {
+pub(crate) struct Step {
     bar: Option<ProgressBar>,
     msg: String,
     ui: Ui,
 }
 
 impl Step {
-    pub fn set(&self, msg: impl Into<String>) {
+    pub(crate) fn set(&self, msg: impl Into<String>) {
         match &self.bar {
             Some(bar) => bar.set_message(msg.into()),
             None => self.ui.info(format!("  {}", msg.into())),
         }
     }
 
-    pub fn done(self, outcome: &str) {
+    pub(crate) fn done(self, outcome: &str) {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
         }
@@ -182,7 +183,7 @@ impl Step {
             .info(format!("{} {}: {outcome}", self.ui.green("✓"), self.msg));
     }
 
-    pub fn fail(self) {
+    pub(crate) fn fail(self) {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
         }
@@ -191,7 +192,7 @@ impl Step {
 
     /// Ends the step as `result` did: done, saying `outcome` of its value, or failed. The
     /// result passes through, for `?`.
-    pub fn end<T, E>(
+    pub(crate) fn end<T, E>(
         self,
         result: Result<T, E>,
         outcome: impl FnOnce(&T) -> String,
@@ -240,7 +241,7 @@ pub fn report<T: Render>(ctx: &crate::Context, result: &T) {
 }
 
 /// Writes a result to stdout: JSON, or the text form.
-pub fn emit<T: Serialize>(format: Format, value: &T, text: impl FnOnce() -> String) {
+pub(crate) fn emit<T: Serialize>(format: Format, value: &T, text: impl FnOnce() -> String) {
     let out = match format {
         Format::Json => serde_json::to_string_pretty(value).expect("results serialise"),
         Format::Text => text(),
@@ -260,7 +261,7 @@ pub fn emit_error(format: Format, ui: &Ui, err: &Error) {
 }
 
 /// What a deletion did, one line each, for stdout.
-pub fn deleted(what: &[String]) -> String {
+pub(crate) fn deleted(what: &[String]) -> String {
     if what.is_empty() {
         "nothing deleted".to_string()
     } else {
@@ -287,7 +288,7 @@ pub fn emit_json_error(kind: &str, message: &str, exit_code: i32) {
 }
 
 /// `s3://bucket/dir/`.
-pub fn uri(bucket: &str, prefix: &str) -> String {
+pub(crate) fn uri(bucket: &str, prefix: &str) -> String {
     if prefix.is_empty() {
         format!("s3://{bucket}/")
     } else {
@@ -297,7 +298,7 @@ pub fn uri(bucket: &str, prefix: &str) -> String {
 
 /// `--profile`/`--region` as given, for a command line that repeats this run.
 /// `region` is pinned even when it was not given, where it matters (a stack's region).
-pub fn connection_flags(conn: &crate::aws::Connection, region: Option<&str>) -> Vec<String> {
+pub(crate) fn connection_flags(conn: &crate::aws::Connection, region: Option<&str>) -> Vec<String> {
     let mut words = Vec::new();
     if let Some(p) = &conn.profile {
         words.extend(["--profile".to_string(), p.clone()]);
@@ -309,7 +310,7 @@ pub fn connection_flags(conn: &crate::aws::Connection, region: Option<&str>) -> 
 }
 
 /// Quotes a word for a POSIX shell, only when it needs it.
-pub fn shell_word(word: &str) -> String {
+pub(crate) fn shell_word(word: &str) -> String {
     let plain = !word.is_empty()
         && word
             .chars()
@@ -322,7 +323,7 @@ pub fn shell_word(word: &str) -> String {
 }
 
 /// A command line from words, quoted for a shell.
-pub fn command_line<'a>(words: impl IntoIterator<Item = &'a str>) -> String {
+pub(crate) fn command_line<'a>(words: impl IntoIterator<Item = &'a str>) -> String {
     words
         .into_iter()
         .map(shell_word)

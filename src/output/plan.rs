@@ -7,7 +7,7 @@ use crate::policy;
 use super::{uri, Ui};
 
 /// The role plan as a person reads it: what was found, what will change, and both documents.
-pub fn render_role_plan(ui: &Ui, plan: &RolePlan) -> String {
+pub(crate) fn render_role_plan(ui: &Ui, plan: &RolePlan) -> String {
     let mut summary = vec![
         format!(
             "give TiDB Cloud ({}) {} access to {}",
@@ -100,7 +100,7 @@ pub fn render_role_plan(ui: &Ui, plan: &RolePlan) -> String {
 
 /// What a run takes away from or replaces on what exists: `- FIELD: BEFORE → AFTER` in red
 /// when it takes something away, else indented alike.
-pub fn revision_lines(ui: &Ui, revisions: &[Revision]) -> Vec<String> {
+pub(crate) fn revision_lines(ui: &Ui, revisions: &[Revision]) -> Vec<String> {
     revisions
         .iter()
         .map(|r| {
@@ -162,7 +162,11 @@ fn render_drift(ui: &Ui, role: &str, drift: &[crate::plan::Drift]) -> String {
 }
 
 /// A line diff of two policy documents, printed alike; `None` is a deleted document.
-pub fn diff(ui: &Ui, before: Option<&serde_json::Value>, after: &serde_json::Value) -> Vec<String> {
+pub(crate) fn diff(
+    ui: &Ui,
+    before: Option<&serde_json::Value>,
+    after: &serde_json::Value,
+) -> Vec<String> {
     let before = before
         .map(|b| pretty(&aligned(b, after)))
         .unwrap_or_default();
@@ -219,18 +223,18 @@ fn aligned(doc: &serde_json::Value, like: &serde_json::Value) -> serde_json::Val
 }
 
 /// A policy document in a plan: as it is now (for an update) and as the run leaves it.
-pub struct Shown<'a> {
-    pub title: &'a str,
-    pub now: Option<&'a serde_json::Value>,
-    pub planned: &'a serde_json::Value,
+pub(crate) struct Shown<'a> {
+    pub(crate) title: &'a str,
+    pub(crate) now: Option<&'a serde_json::Value>,
+    pub(crate) planned: &'a serde_json::Value,
     /// Summarised in the "What it grants" table when the documents are not shown whole.
-    pub grants: bool,
+    pub(crate) grants: bool,
 }
 
 /// A plan as a person reads it: what was detected, what it is for, the changes, what it grants
 /// (or the whole documents), and for an update what changes in them.
 #[allow(clippy::too_many_arguments)]
-pub fn render_policy_plan(
+pub(crate) fn render_policy_plan(
     ui: &Ui,
     account: Option<&AccountId>,
     partition: Partition,

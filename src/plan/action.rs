@@ -12,46 +12,46 @@ use super::Drift;
 
 /// A managed policy as the plan writes it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PolicyWrite {
-    pub name: PolicyName,
-    pub arn: String,
-    pub document: Value,
-    pub description: String,
+pub(crate) struct PolicyWrite {
+    pub(crate) name: PolicyName,
+    pub(crate) arn: String,
+    pub(crate) document: Value,
+    pub(crate) description: String,
     /// Its path and tags.
-    pub guard: Guardrails,
+    pub(crate) guard: Guardrails,
 }
 
 /// A stack as the plan writes it: the template this binary embeds (named by its hash, which
 /// the stack is tagged with), its parameters, and the user's tags, which CloudFormation passes
 /// on to the role it makes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StackSpec {
-    pub stack: StackName,
+pub(crate) struct StackSpec {
+    pub(crate) stack: StackName,
     /// Where the stack is: stacks are regional, roles global. `None` when planning offline.
-    pub region: Option<String>,
-    pub parameters: BTreeMap<String, String>,
-    pub tags: Vec<TagPair>,
-    pub template_hash: String,
+    pub(crate) region: Option<String>,
+    pub(crate) parameters: BTreeMap<String, String>,
+    pub(crate) tags: Vec<TagPair>,
+    pub(crate) template_hash: String,
 }
 
 /// A stack's role as its template makes it, for making it again through IAM.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RoleRemake {
-    pub name: RoleName,
-    pub trust: Value,
+pub(crate) struct RoleRemake {
+    pub(crate) name: RoleName,
+    pub(crate) trust: Value,
     /// The inline policy.
-    pub policy: PolicyName,
-    pub permissions: Value,
-    pub description: String,
+    pub(crate) policy: PolicyName,
+    pub(crate) permissions: Value,
+    pub(crate) description: String,
     /// Its path, boundary and tags, the stack's among them.
-    pub guard: Guardrails,
+    pub(crate) guard: Guardrails,
 }
 
 /// One change to make, carrying everything its execution needs: a saved plan is applied from
 /// its actions alone.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
-pub enum Action {
+pub(crate) enum Action {
     CreatePolicy(PolicyWrite),
     /// A new default version replaces the current one, and older versions are pruned.
     UpdatePolicy(PolicyWrite),
@@ -146,7 +146,7 @@ pub enum Action {
 
 impl Action {
     /// One line for the plan; `principal` (`role NAME`) names what the stack's changes make.
-    pub fn describe(&self, principal: &str) -> String {
+    pub(crate) fn describe(&self, principal: &str) -> String {
         match self {
             Action::CreatePolicy(p) => format!("create policy {}", p.name),
             Action::UpdatePolicy(p) => format!(
@@ -199,8 +199,9 @@ impl Action {
     }
 }
 
+#[cfg(test)]
 /// The actions' names, as `-o json` tags them (`create_policy`): for tests.
-pub fn names(actions: &[Action]) -> Vec<String> {
+pub(crate) fn names(actions: &[Action]) -> Vec<String> {
     actions
         .iter()
         .map(|a| {

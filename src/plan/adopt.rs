@@ -10,7 +10,7 @@ use super::keep::serves;
 
 /// The names to read for a setup: the given one alone; else the default for this access,
 /// then the defaults under the other two, where a role made for another access would be.
-pub fn role_candidates(
+pub(crate) fn role_candidates(
     location: &S3Location,
     access: Access,
     given: Option<&RoleName>,
@@ -19,7 +19,7 @@ pub fn role_candidates(
 }
 
 /// [`role_candidates`], for an access key's user.
-pub fn user_candidates(
+pub(crate) fn user_candidates(
     location: &S3Location,
     access: Access,
     given: Option<&UserName>,
@@ -43,15 +43,15 @@ fn candidates<T: Clone>(
 
 /// The role or user a run is for, and what IAM holds of it.
 #[derive(Debug, Clone)]
-pub struct Adopted<N, I> {
-    pub name: N,
-    pub info: Option<I>,
+pub(crate) struct Adopted<N, I> {
+    pub(crate) name: N,
+    pub(crate) info: Option<I>,
     /// Whether it was found under another access's default name.
-    pub other_access: bool,
+    pub(crate) other_access: bool,
 }
 
 /// Picks the role a run is for among the candidates as read (in [`role_candidates`]' order).
-pub fn adopt_role(
+pub(crate) fn adopt_role(
     location: &S3Location,
     given: bool,
     found: Vec<(RoleName, Option<RoleInfo>)>,
@@ -67,7 +67,7 @@ pub fn adopt_role(
 }
 
 /// [`adopt_role`], for an access key's user.
-pub fn adopt_user(
+pub(crate) fn adopt_user(
     location: &S3Location,
     given: bool,
     found: Vec<(UserName, Option<UserInfo>)>,

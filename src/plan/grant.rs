@@ -10,37 +10,37 @@ use crate::inputs::{Access, AccountId, Guardrails, KmsKeyArn, Partition, PolicyN
 use super::{Action, Revision};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Grant {
-    pub bucket: String,
-    pub prefix: String,
-    pub access: Access,
-    pub partition: Partition,
+pub(crate) struct Grant {
+    pub(crate) bucket: String,
+    pub(crate) prefix: String,
+    pub(crate) access: Access,
+    pub(crate) partition: Partition,
     /// The caller's account; `None` when planning without credentials.
-    pub account_id: Option<AccountId>,
-    pub bucket_region: Option<String>,
-    pub policy_name: PolicyName,
-    pub kms_keys: Vec<KmsKeyArn>,
-    pub permissions_policy: Value,
+    pub(crate) account_id: Option<AccountId>,
+    pub(crate) bucket_region: Option<String>,
+    pub(crate) policy_name: PolicyName,
+    pub(crate) kms_keys: Vec<KmsKeyArn>,
+    pub(crate) permissions_policy: Value,
     /// The permissions policy as AWS holds it now, for an update's diff (not saved: a saved
     /// plan shows what it writes).
     #[serde(skip)]
-    pub current_permissions: Option<Value>,
-    pub actions: Vec<Action>,
+    pub(crate) current_permissions: Option<Value>,
+    pub(crate) actions: Vec<Action>,
     /// What the run takes away from or replaces on what exists (a `-` line each).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub revisions: Vec<Revision>,
-    pub detected: Vec<String>,
-    pub warnings: Vec<String>,
+    pub(crate) revisions: Vec<Revision>,
+    pub(crate) detected: Vec<String>,
+    pub(crate) warnings: Vec<String>,
     #[serde(flatten)]
-    pub guardrails: Guardrails,
+    pub(crate) guardrails: Guardrails,
 }
 
 /// What a plan is made of besides the facts: the inputs the two kinds share.
 pub(super) struct Granting<'a> {
-    pub location: &'a S3Location,
-    pub access: Access,
-    pub policy_name: &'a PolicyName,
-    pub guardrails: &'a Guardrails,
+    pub(crate) location: &'a S3Location,
+    pub(crate) access: Access,
+    pub(crate) policy_name: &'a PolicyName,
+    pub(crate) guardrails: &'a Guardrails,
 }
 
 impl Grant {
@@ -72,18 +72,18 @@ impl Grant {
         }
     }
 
-    pub fn changes(&self) -> bool {
+    pub(crate) fn changes(&self) -> bool {
         !self.actions.is_empty()
     }
 
     /// Whether the run takes away or replaces something the role or user has: then Enter
     /// alone at **Proceed?** never goes ahead.
-    pub fn takes_away(&self) -> bool {
+    pub(crate) fn takes_away(&self) -> bool {
         self.revisions.iter().any(|r| r.takes_away)
     }
 
     /// One line per change; `principal` (`role NAME`) names what a stack's changes make.
-    pub fn lines(&self, principal: &str) -> Vec<String> {
+    pub(crate) fn lines(&self, principal: &str) -> Vec<String> {
         self.actions.iter().map(|a| a.describe(principal)).collect()
     }
 }

@@ -19,14 +19,14 @@ use super::{missing_tags, Action, PolicyWrite};
 /// Something the role or user has that this run takes away or replaces: shown in the plan as
 /// `FIELD: BEFORE → AFTER`, marked `-` when it takes something away.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Revision {
+pub(crate) struct Revision {
     /// `permissions boundary`, `tag team`, `access`, `directory`, `KMS key`, `tier`.
-    pub field: String,
-    pub before: String,
+    pub(crate) field: String,
+    pub(crate) before: String,
     /// `None`: removed.
-    pub after: Option<String>,
+    pub(crate) after: Option<String>,
     /// Whether it takes something away (a removal, a narrower access, another directory).
-    pub takes_away: bool,
+    pub(crate) takes_away: bool,
 }
 
 impl Revision {
@@ -53,7 +53,7 @@ impl Revision {
     }
 
     /// `access: import → both`, or `permissions boundary: arn:… → (removed)`.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         format!(
             "{}: {} → {}",
             self.field,
@@ -142,7 +142,7 @@ impl Held {
 /// Whether a principal this tool made serves `location`: by its location tag, or else (a role
 /// made by a stack, whose template writes no such tag, or before the tag) by the location its
 /// description names, as IAM holds it. `None` when it records neither.
-pub fn serves(held: PrincipalInfo<'_>, location: &S3Location) -> Option<bool> {
+pub(crate) fn serves(held: PrincipalInfo<'_>, location: &S3Location) -> Option<bool> {
     if let Some(tag) = held.tag(crate::inputs::LOCATION_TAG) {
         return Some(tag == location_tag(location));
     }

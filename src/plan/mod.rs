@@ -10,21 +10,21 @@ mod adopt;
 mod grant;
 mod keep;
 mod role;
-pub mod saved;
+pub(crate) mod saved;
 mod stack;
-pub mod teardown;
+pub(crate) mod teardown;
 mod trust;
 mod user;
 
-pub use action::{names, Action, PolicyWrite, RoleRemake, StackSpec};
-pub use adopt::{adopt_role, adopt_user, role_candidates, user_candidates, Adopted};
-pub use grant::Grant;
-pub use keep::{serves, Revision};
-pub use role::{role, RolePlan};
-pub use stack::{parameters as stack_parameters, Drift};
-pub use teardown::{Deletion, Teardown};
-pub use trust::{trust_change, TrustChange};
-pub use user::{user, UserInputs, UserPlan, UserState, MAX_KEYS};
+pub(crate) use action::{Action, PolicyWrite, RoleRemake, StackSpec};
+pub(crate) use adopt::{adopt_role, adopt_user, role_candidates, user_candidates, Adopted};
+pub(crate) use grant::Grant;
+pub(crate) use keep::Revision;
+pub(crate) use role::{role, RolePlan};
+pub(crate) use stack::Drift;
+pub(crate) use teardown::{Deletion, Teardown};
+pub(crate) use trust::TrustChange;
+pub(crate) use user::{user, UserInputs, UserPlan, UserState};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -49,55 +49,55 @@ pub enum Method {
 /// back through the same parsers as the flags.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RoleInputs {
-    pub location: S3Location,
-    pub access: Access,
-    pub tidb_account: AccountId,
+pub(crate) struct RoleInputs {
+    pub(crate) location: S3Location,
+    pub(crate) access: Access,
+    pub(crate) tidb_account: AccountId,
     /// The console's external ID for this cluster, added to those the role trusts; `None`
     /// with `--no-external-id`, or when the run only removes IDs.
-    pub external_id: Option<ExternalId>,
+    pub(crate) external_id: Option<ExternalId>,
     /// `--replace-external-ids`: this cluster's ID replaces every other.
-    pub replace_external_ids: bool,
+    pub(crate) replace_external_ids: bool,
     /// `--remove-external-id`: clusters to take off.
-    pub remove_external_ids: Vec<ExternalId>,
+    pub(crate) remove_external_ids: Vec<ExternalId>,
     /// `--no-external-id`: trust every cluster of the TiDB Cloud project.
-    pub no_external_id: bool,
-    pub tier: Tier,
-    pub role_name: RoleName,
-    pub policy_name: PolicyName,
+    pub(crate) no_external_id: bool,
+    pub(crate) tier: Tier,
+    pub(crate) role_name: RoleName,
+    pub(crate) policy_name: PolicyName,
     /// `--kms-key`: keys to grant besides the bucket's and those the role has.
-    pub kms_keys: Vec<KmsKeyArn>,
+    pub(crate) kms_keys: Vec<KmsKeyArn>,
     /// `--remove-kms-key`: keys to take off.
-    pub remove_kms_keys: Vec<KmsKeyArn>,
+    pub(crate) remove_kms_keys: Vec<KmsKeyArn>,
     /// The stack, for `--method cloudformation`.
-    pub stack_name: Option<StackName>,
-    pub guardrails: GuardrailRequest,
+    pub(crate) stack_name: Option<StackName>,
+    pub(crate) guardrails: GuardrailRequest,
     /// Which values the user chose rather than took by default.
-    pub chosen: Chosen,
+    pub(crate) chosen: Chosen,
 }
 
 /// Which values of a setup the user chose (by a flag or an answer that differs from the
 /// default). A value not chosen stays as the role or stack has it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Chosen {
-    pub policy_name: bool,
-    pub tier: bool,
+pub(crate) struct Chosen {
+    pub(crate) policy_name: bool,
+    pub(crate) tier: bool,
 }
 
 /// The role and policy as they are now, if they exist.
 #[derive(Debug, Clone, Default)]
-pub struct RoleState {
-    pub role: Option<RoleInfo>,
-    pub policy: Option<PolicyInfo>,
+pub(crate) struct RoleState {
+    pub(crate) role: Option<RoleInfo>,
+    pub(crate) policy: Option<PolicyInfo>,
     /// The policy's default version, decoded.
-    pub policy_document: Option<Value>,
-    pub attached: bool,
+    pub(crate) policy_document: Option<Value>,
+    pub(crate) attached: bool,
     /// The stack, for `--method cloudformation`.
-    pub stack: Option<StackInfo>,
+    pub(crate) stack: Option<StackInfo>,
     /// The stack's role's inline policies (name, document), read on a rerun of a stack that has
     /// its role; `None` when not read.
-    pub inline: Option<Vec<(String, Option<Value>)>>,
+    pub(crate) inline: Option<Vec<(String, Option<Value>)>>,
 }
 
 pub(super) const ACCOUNT_PLACEHOLDER: &str = "<your-account-id>";
@@ -140,7 +140,7 @@ pub(super) fn check_policy_size(doc: &Value, quota: usize, keys: usize) -> Resul
 
 /// The trust policy's size against the account's quota (`AssumeRolePolicySizeQuota`, 2,048
 /// unless raised, at most 4,096; IAM User Guide, "IAM and AWS STS quotas"), before any change.
-pub fn check_trust_size(trust: &Value, quota: usize, clusters: usize) -> Result<(), Error> {
+pub(crate) fn check_trust_size(trust: &Value, quota: usize, clusters: usize) -> Result<(), Error> {
     let size = policy::iam_size(trust);
     if size <= quota {
         return Ok(());
@@ -207,7 +207,7 @@ pub(super) fn refuse_what_cannot_work(
 
 /// The caller's own account given as TiDB Cloud's: a common slip, since those are the 12
 /// digits at hand. TiDB Cloud's account ID is in the console's dialog.
-pub fn refuse_own_account(
+pub(crate) fn refuse_own_account(
     caller: Option<&AccountId>,
     tidb_account: &AccountId,
 ) -> Result<(), Error> {
@@ -222,7 +222,7 @@ pub fn refuse_own_account(
     }
 }
 
-pub fn policy_arn(
+pub(crate) fn policy_arn(
     partition: Partition,
     account: &str,
     path: &IamPath,

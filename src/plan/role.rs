@@ -23,54 +23,56 @@ use super::{
 /// The role setup, fully worked out.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RolePlan {
-    pub method: Method,
-    pub role_name: RoleName,
-    pub role_arn: String,
+    pub(crate) method: Method,
+    pub(crate) role_name: RoleName,
+    pub(crate) role_arn: String,
     /// The managed policy's ARN; `None` for a stack, whose role carries an inline policy.
-    pub policy_arn: Option<String>,
+    pub(crate) policy_arn: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stack_name: Option<StackName>,
+    pub(crate) stack_name: Option<StackName>,
     /// The stack's region, for `--method cloudformation`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stack_region: Option<String>,
+    pub(crate) stack_region: Option<String>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub stack_parameters: BTreeMap<String, String>,
-    pub tidb_account_id: AccountId,
-    pub external_id: Option<ExternalId>,
+    pub(crate) stack_parameters: BTreeMap<String, String>,
+    pub(crate) tidb_account_id: AccountId,
+    pub(crate) external_id: Option<ExternalId>,
     #[serde(flatten)]
-    pub trust_change: TrustChange,
-    pub tier: Tier,
-    pub trust_policy: Value,
+    pub(crate) trust_change: TrustChange,
+    pub(crate) tier: Tier,
+    pub(crate) trust_policy: Value,
     /// The trust policy as AWS holds it now, for an update's diff.
     #[serde(skip)]
-    pub current_trust: Option<Value>,
+    pub(crate) current_trust: Option<Value>,
     #[serde(flatten)]
-    pub grant: Grant,
+    pub(crate) grant: Grant,
 }
 
 impl RolePlan {
-    pub fn changes(&self) -> bool {
+    pub(crate) fn changes(&self) -> bool {
         self.grant.changes()
     }
 
-    pub fn describe(&self, action: &Action) -> String {
+    #[cfg(test)]
+    pub(crate) fn describe(&self, action: &Action) -> String {
         action.describe(&format!("role {}", self.role_name))
     }
 
     /// One line per change, for the plan, the `--yes` lines and the outcome.
-    pub fn lines(&self) -> Vec<String> {
+    pub(crate) fn lines(&self) -> Vec<String> {
         self.grant.lines(&format!("role {}", self.role_name))
     }
 
+    #[cfg(test)]
     /// The managed policy's ARN, which every `--method iam` plan has.
-    pub fn managed_policy_arn(&self) -> &str {
+    pub(crate) fn managed_policy_arn(&self) -> &str {
         self.policy_arn
             .as_deref()
             .expect("an IAM plan names a managed policy")
     }
 }
 
-pub fn role(
+pub(crate) fn role(
     method: Method,
     inputs: &RoleInputs,
     facts: &Facts,

@@ -14,11 +14,11 @@ use crate::inputs::{defaults, ClusterId, Tier};
 use super::{Method, RoleInputs, RoleState, UserInputs, UserState};
 
 /// The file's format. A file of another format is refused, never guessed at.
-pub const FORMAT: u32 = 1;
+pub(crate) const FORMAT: u32 = 1;
 
 /// The build that makes and applies plans: another build may plan differently (its template,
 /// its rules), so its plans are refused.
-pub fn made_by() -> String {
+pub(crate) fn made_by() -> String {
     format!(
         "serverless-s3-setup {} (template {})",
         env!("CARGO_PKG_VERSION"),
@@ -29,39 +29,39 @@ pub fn made_by() -> String {
 /// A plan as a file holds it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Saved<S, P> {
-    pub format: u32,
-    pub made_by: String,
+pub(crate) struct Saved<S, P> {
+    pub(crate) format: u32,
+    pub(crate) made_by: String,
     /// `role` or `access-key`: the command that applies it.
-    pub command: String,
+    pub(crate) command: String,
     /// What the run was asked for, settled: every name, the location, the access.
-    pub setup: S,
+    pub(crate) setup: S,
     /// What the plan was worked out from, as it was read (see [`Basis`]).
-    pub basis: Basis,
-    pub plan: P,
+    pub(crate) basis: Basis,
+    pub(crate) plan: P,
 }
 
 /// A role setup's request, settled.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RoleSetup {
-    pub method: Method,
-    pub inputs: RoleInputs,
+pub(crate) struct RoleSetup {
+    pub(crate) method: Method,
+    pub(crate) inputs: RoleInputs,
     /// For the `ticloud` command printed at the end.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cluster_id: Option<ClusterId>,
+    pub(crate) cluster_id: Option<ClusterId>,
 }
 
 /// An access-key setup's request, settled.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct KeySetup {
-    pub inputs: UserInputs,
+pub(crate) struct KeySetup {
+    pub(crate) inputs: UserInputs,
     /// For the `ticloud` command printed at the end.
     #[serde(default)]
-    pub tier: Tier,
+    pub(crate) tier: Tier,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cluster_id: Option<ClusterId>,
+    pub(crate) cluster_id: Option<ClusterId>,
 }
 
 /// What a plan was worked out from: each fact and each property of what exists that the plan
@@ -77,7 +77,7 @@ const NONE: &str = "(none)";
 impl Basis {
     /// What a role's plan reads: the caller and the bucket, the role, its managed policy, and
     /// for a stack, the stack and the role's inline policies.
-    pub fn role(facts: &Facts, state: &RoleState) -> Basis {
+    pub(crate) fn role(facts: &Facts, state: &RoleState) -> Basis {
         let mut b = Basis::of_facts(facts);
         b.add_role(state.role.as_ref());
         if let Some(policy) = &state.policy {
@@ -98,7 +98,7 @@ impl Basis {
 
     /// What an access key's plan reads: the caller and the bucket, the user, its policy and its
     /// keys.
-    pub fn user(facts: &Facts, state: &UserState) -> Basis {
+    pub(crate) fn user(facts: &Facts, state: &UserState) -> Basis {
         let mut b = Basis::of_facts(facts);
         b.add_user(state.user.as_ref());
         if let Some(policy) = &state.policy {
@@ -115,7 +115,7 @@ impl Basis {
 
     /// `FIELD: BEFORE → AFTER` for each entry that differs from `earlier`'s. Something made or
     /// deleted since is one line: its properties (`role tags`) follow from it.
-    pub fn changes_since(&self, earlier: &Basis) -> Vec<String> {
+    pub(crate) fn changes_since(&self, earlier: &Basis) -> Vec<String> {
         let mut keys: Vec<&String> = earlier.0.keys().chain(self.0.keys()).collect();
         keys.sort();
         keys.dedup();
@@ -282,7 +282,7 @@ fn joined(list: &[String]) -> String {
 /// What two plans made from the same request differ in, ignoring what only informs (the
 /// `detected` and `warnings` lines, which say how a run found things): `None` when they
 /// would do the same.
-pub fn differs(saved: &Value, fresh: &Value) -> Option<String> {
+pub(crate) fn differs(saved: &Value, fresh: &Value) -> Option<String> {
     let strip = |v: &Value| {
         let mut v = v.clone();
         if let Some(map) = v.as_object_mut() {

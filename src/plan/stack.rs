@@ -21,7 +21,7 @@ use super::{missing_tags, Action, Documents, RoleInputs, RoleRemake, RoleState, 
 /// detection"); the run does that through IAM, with the documents the template makes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "property", rename_all = "snake_case")]
-pub enum Drift {
+pub(crate) enum Drift {
     Trust {
         live: Option<Value>,
         template: Value,
@@ -41,7 +41,7 @@ pub enum Drift {
 }
 
 impl Drift {
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         match self {
             Drift::Trust { .. } => "the trust policy".into(),
             Drift::Policy {
@@ -64,7 +64,7 @@ impl Drift {
     }
 
     /// The documents as they are and as the template has them, for a diff.
-    pub fn documents(&self) -> Option<(Option<&Value>, &Value)> {
+    pub(crate) fn documents(&self) -> Option<(Option<&Value>, &Value)> {
         match self {
             Drift::Trust { live, template } | Drift::Policy { live, template, .. } => {
                 Some((live.as_ref(), template))
@@ -399,7 +399,7 @@ pub(super) fn list_parameter(v: &str) -> Vec<&str> {
 /// what the plan wants without asking CloudFormation.
 /// `external_ids` are the trust's, worked out by the plan; an ID holding a comma cannot go into
 /// the template's comma-separated list.
-pub fn parameters(
+pub(crate) fn parameters(
     inputs: &RoleInputs,
     guard: &Guardrails,
     kms_keys: &[KmsKeyArn],

@@ -13,7 +13,7 @@ use crate::inputs::{RoleName, UserName, Who};
 /// One request of a teardown.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "delete", rename_all = "snake_case")]
-pub enum Deletion {
+pub(crate) enum Deletion {
     /// Takes the role out of an instance profile (which is not deleted: it may serve others).
     FromInstanceProfile {
         role: RoleName,
@@ -50,48 +50,48 @@ pub enum Deletion {
 /// policies, once nothing holds them). `lines` is what a person confirms; `reported`, what the
 /// outcome lists.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Teardown {
-    pub first: Vec<Deletion>,
-    pub last: Vec<Deletion>,
-    pub lines: Vec<String>,
-    pub reported: Vec<String>,
+pub(crate) struct Teardown {
+    pub(crate) first: Vec<Deletion>,
+    pub(crate) last: Vec<Deletion>,
+    pub(crate) lines: Vec<String>,
+    pub(crate) reported: Vec<String>,
 }
 
 impl Teardown {
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.first.is_empty() && self.last.is_empty()
     }
 }
 
 /// A managed policy as read for a teardown, with its non-default versions.
 #[derive(Debug, Clone)]
-pub struct HeldPolicy {
-    pub info: PolicyInfo,
-    pub old_versions: Vec<String>,
+pub(crate) struct HeldPolicy {
+    pub(crate) info: PolicyInfo,
+    pub(crate) old_versions: Vec<String>,
     /// Whether it is attached to the principal (a policy found on its own, left by a teardown
     /// cut short, is not).
-    pub attached: bool,
+    pub(crate) attached: bool,
 }
 
 /// The one rule for a managed policy: it goes with its role or user only when this tool made
 /// it and nothing else uses it; otherwise it is only detached.
-pub fn deletes_policy(p: &PolicyInfo) -> bool {
+pub(crate) fn deletes_policy(p: &PolicyInfo) -> bool {
     p.managed && p.attachments <= 1
 }
 
 /// What a role holds, as read: its instance profiles, inline policies and managed policies.
 #[derive(Debug, Clone)]
-pub struct RoleHoldings {
-    pub name: RoleName,
-    pub info: RoleInfo,
-    pub profiles: Vec<String>,
-    pub inline: Vec<String>,
-    pub policies: Vec<HeldPolicy>,
+pub(crate) struct RoleHoldings {
+    pub(crate) name: RoleName,
+    pub(crate) info: RoleInfo,
+    pub(crate) profiles: Vec<String>,
+    pub(crate) inline: Vec<String>,
+    pub(crate) policies: Vec<HeldPolicy>,
 }
 
 /// Tears a role down. A role this tool did not make is refused without `force`; a stack's role
 /// is the stack's to delete.
-pub fn role(held: &RoleHoldings, force: bool) -> Result<Teardown, Error> {
+pub(crate) fn role(held: &RoleHoldings, force: bool) -> Result<Teardown, Error> {
     let name = &held.name;
     if !held.info.managed && !force {
         return Err(refuse(format!("role {name}")));
@@ -141,7 +141,7 @@ pub fn role(held: &RoleHoldings, force: bool) -> Result<Teardown, Error> {
 
 /// A policy this tool made, left without its role or user (a teardown cut short, or the
 /// principal deleted by hand).
-pub fn orphan(policy: &HeldPolicy) -> Teardown {
+pub(crate) fn orphan(policy: &HeldPolicy) -> Teardown {
     let arn = &policy.info.arn;
     let line = format!("policy {arn} (left without its role)");
     let mut t = Teardown {
@@ -157,19 +157,19 @@ pub fn orphan(policy: &HeldPolicy) -> Teardown {
 /// What a user holds, as read: its keys, and (for a whole teardown) its groups, inline and
 /// managed policies.
 #[derive(Debug, Clone)]
-pub struct UserHoldings {
-    pub name: UserName,
-    pub info: UserInfo,
+pub(crate) struct UserHoldings {
+    pub(crate) name: UserName,
+    pub(crate) info: UserInfo,
     /// The keys to delete (all, or the one asked for).
-    pub keys: Vec<String>,
-    pub groups: Vec<String>,
-    pub inline: Vec<String>,
-    pub policies: Vec<HeldPolicy>,
+    pub(crate) keys: Vec<String>,
+    pub(crate) groups: Vec<String>,
+    pub(crate) inline: Vec<String>,
+    pub(crate) policies: Vec<HeldPolicy>,
 }
 
 /// Deletes a user's keys, and with `with_user` the user itself with what holds it. A user this
 /// tool did not make is refused without `force`.
-pub fn user(held: &UserHoldings, with_user: bool, force: bool) -> Result<Teardown, Error> {
+pub(crate) fn user(held: &UserHoldings, with_user: bool, force: bool) -> Result<Teardown, Error> {
     let name = &held.name;
     if !held.info.managed && !force {
         return Err(Error::NotManaged {

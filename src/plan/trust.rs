@@ -11,22 +11,22 @@ use super::{Method, RoleInputs, RoleState};
 
 /// Which clusters the role trusts after this run, and what changes for each.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TrustChange {
+pub(crate) struct TrustChange {
     /// Every external ID the trust will hold.
-    pub external_ids: Vec<ExternalId>,
+    pub(crate) external_ids: Vec<ExternalId>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub external_ids_added: Vec<ExternalId>,
+    pub(crate) external_ids_added: Vec<ExternalId>,
     /// Who loses access: clusters by external ID, the rest of the project, another account.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub losing_access: Vec<String>,
+    pub(crate) losing_access: Vec<String>,
     /// One line each for the plan.
     #[serde(rename = "trust_lines", default, skip_serializing_if = "Vec::is_empty")]
-    pub lines: Vec<String>,
+    pub(crate) lines: Vec<String>,
 }
 
 impl TrustChange {
     /// A change that takes access away never goes ahead on a default answer.
-    pub fn revokes(&self) -> bool {
+    pub(crate) fn revokes(&self) -> bool {
         !self.losing_access.is_empty()
     }
 }
@@ -36,7 +36,7 @@ impl TrustChange {
 /// cluster never takes the first one's access away (IAM's `sts:ExternalId` condition takes a
 /// list). `--replace-external-ids`, `--remove-external-id` and `--no-external-id` take access
 /// away, and say from whom.
-pub fn trust_change(
+pub(crate) fn trust_change(
     inputs: &RoleInputs,
     method: Method,
     partition: Partition,

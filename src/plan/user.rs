@@ -20,57 +20,57 @@ use super::{
 /// Everything an access-key setup needs from the user, validated.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct UserInputs {
-    pub location: S3Location,
-    pub access: Access,
-    pub user_name: UserName,
-    pub policy_name: PolicyName,
+pub(crate) struct UserInputs {
+    pub(crate) location: S3Location,
+    pub(crate) access: Access,
+    pub(crate) user_name: UserName,
+    pub(crate) policy_name: PolicyName,
     /// `--kms-key`: keys to grant besides the bucket's and those the user has.
-    pub kms_keys: Vec<KmsKeyArn>,
+    pub(crate) kms_keys: Vec<KmsKeyArn>,
     /// `--remove-kms-key`: keys to take off.
-    pub remove_kms_keys: Vec<KmsKeyArn>,
-    pub guardrails: GuardrailRequest,
+    pub(crate) remove_kms_keys: Vec<KmsKeyArn>,
+    pub(crate) guardrails: GuardrailRequest,
     /// Which values the user chose rather than took by default.
-    pub chosen: Chosen,
+    pub(crate) chosen: Chosen,
 }
 
 /// The user, its policy and its keys as they are now.
 #[derive(Debug, Clone, Default)]
-pub struct UserState {
-    pub user: Option<UserInfo>,
-    pub policy: Option<PolicyInfo>,
-    pub policy_document: Option<Value>,
-    pub attached: bool,
-    pub keys: Vec<AccessKeyInfo>,
+pub(crate) struct UserState {
+    pub(crate) user: Option<UserInfo>,
+    pub(crate) policy: Option<PolicyInfo>,
+    pub(crate) policy_document: Option<Value>,
+    pub(crate) attached: bool,
+    pub(crate) keys: Vec<AccessKeyInfo>,
 }
 
 /// The access-key setup, fully worked out.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct UserPlan {
-    pub user_name: UserName,
-    pub user_arn: String,
-    pub policy_arn: String,
+    pub(crate) user_name: UserName,
+    pub(crate) user_arn: String,
+    pub(crate) policy_arn: String,
     /// The user's keys before this run.
-    pub existing_keys: Vec<AccessKeyInfo>,
+    pub(crate) existing_keys: Vec<AccessKeyInfo>,
     #[serde(flatten)]
-    pub grant: Grant,
+    pub(crate) grant: Grant,
 }
 
 impl UserPlan {
-    pub fn describe(&self, action: &Action) -> String {
-        action.describe(&format!("user {}", self.user_name))
-    }
-
     /// One line per change, for the plan, the `--yes` lines and the outcome.
-    pub fn lines(&self) -> Vec<String> {
+    pub(crate) fn lines(&self) -> Vec<String> {
         self.grant.lines(&format!("user {}", self.user_name))
     }
 }
 
 /// IAM's limit of access keys per user.
-pub const MAX_KEYS: usize = 2;
+pub(crate) const MAX_KEYS: usize = 2;
 
-pub fn user(inputs: &UserInputs, facts: &Facts, state: &UserState) -> Result<UserPlan, Error> {
+pub(crate) fn user(
+    inputs: &UserInputs,
+    facts: &Facts,
+    state: &UserState,
+) -> Result<UserPlan, Error> {
     let partition = facts.partition();
     let held = match &state.user {
         Some(u) => Held::principal(

@@ -20,7 +20,7 @@ use serde_json::Value;
 
 /// What a condition block comes to for one request.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
+pub(crate) enum Outcome {
     Holds,
     Fails,
     /// It depends on these keys, whose values the request cannot be known to have.
@@ -29,7 +29,7 @@ pub enum Outcome {
 
 impl Outcome {
     /// Both must hold: a failure decides, else what is unknown of either.
-    pub fn and(self, other: Outcome) -> Outcome {
+    pub(crate) fn and(self, other: Outcome) -> Outcome {
         match (self, other) {
             (Outcome::Fails, _) | (_, Outcome::Fails) => Outcome::Fails,
             (Outcome::Unknown(mut a), Outcome::Unknown(b)) => {
@@ -50,7 +50,7 @@ impl Outcome {
 
 /// One key of the request context.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Known {
+pub(crate) enum Known {
     Values(Vec<String>),
     Absent,
     Unknown,
@@ -58,23 +58,23 @@ pub enum Known {
 
 /// The request context: keys in lower case (IAM's keys ignore case). Keys not set are unknown.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Context {
+pub(crate) struct Context {
     keys: BTreeMap<String, Known>,
 }
 
 impl Context {
-    pub fn set(&mut self, key: &str, value: impl Into<String>) -> &mut Self {
+    pub(crate) fn set(&mut self, key: &str, value: impl Into<String>) -> &mut Self {
         self.keys
             .insert(key.to_ascii_lowercase(), Known::Values(vec![value.into()]));
         self
     }
 
-    pub fn absent(&mut self, key: &str) -> &mut Self {
+    pub(crate) fn absent(&mut self, key: &str) -> &mut Self {
         self.keys.insert(key.to_ascii_lowercase(), Known::Absent);
         self
     }
 
-    pub fn get(&self, key: &str) -> Known {
+    pub(crate) fn get(&self, key: &str) -> Known {
         self.keys
             .get(&key.to_ascii_lowercase())
             .cloned()
@@ -83,7 +83,7 @@ impl Context {
 }
 
 /// Decides a statement's `Condition` (an object of operators); none at all holds.
-pub fn evaluate(condition: Option<&Value>, ctx: &Context) -> Outcome {
+pub(crate) fn evaluate(condition: Option<&Value>, ctx: &Context) -> Outcome {
     let Some(Value::Object(operators)) = condition else {
         return Outcome::Holds;
     };
@@ -229,7 +229,7 @@ fn date(wanted: &str, value: &str, cmp: fn(i64, i64) -> bool) -> bool {
 }
 
 /// Seconds since the epoch of an ISO 8601 UTC time, or of a plain number.
-pub fn epoch_seconds(text: &str) -> Option<i64> {
+pub(crate) fn epoch_seconds(text: &str) -> Option<i64> {
     let text = text.trim();
     if let Ok(n) = text.parse::<i64>() {
         return Some(n);
@@ -302,7 +302,7 @@ fn in_cidr(wanted: &str, value: &str) -> bool {
 }
 
 /// IAM's wildcard match: `*` any run of characters, `?` any one.
-pub fn glob(pattern: &str, text: &str) -> bool {
+pub(crate) fn glob(pattern: &str, text: &str) -> bool {
     let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
     let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
     while ti < t.len() {
@@ -328,11 +328,11 @@ pub fn glob(pattern: &str, text: &str) -> bool {
 /// (IAM User Guide, "IAM policy elements: Variables and tags", special characters). They stand
 /// in a pattern as these private-use characters, which no ARN holds, so that the matchers take
 /// them for the one character they are.
-pub const LITERAL_STAR: char = '\u{E000}';
-pub const LITERAL_QUESTION: char = '\u{E001}';
+pub(crate) const LITERAL_STAR: char = '\u{E000}';
+pub(crate) const LITERAL_QUESTION: char = '\u{E001}';
 
 /// Whether a pattern's character stands for the text's: itself, or a literal `*` or `?`.
-pub fn same_char(pattern: char, text: char) -> bool {
+pub(crate) fn same_char(pattern: char, text: char) -> bool {
     pattern == text
         || (pattern == LITERAL_STAR && text == '*')
         || (pattern == LITERAL_QUESTION && text == '?')

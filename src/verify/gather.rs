@@ -50,11 +50,11 @@ impl Principal {
 /// principal itself, so that reading it back takes one round; anything else found attached is
 /// read after.
 #[derive(Debug, Clone, Default)]
-pub struct Expected {
+pub(crate) struct Expected {
     /// Managed policies, by ARN, with their default version.
-    pub managed: Vec<(String, String)>,
+    pub(crate) managed: Vec<(String, String)>,
     /// Inline policies, by name.
-    pub inline: Vec<String>,
+    pub(crate) inline: Vec<String>,
 }
 
 /// Reads the principal and every policy that applies to it; an empty `Principal` when it does
@@ -194,7 +194,7 @@ async fn group_documents(clients: &Clients, group: &str) -> Result<Vec<(String, 
 /// policy lists, then the documents), and the bucket (its region, then its encryption, policy
 /// and ownership, then the key's state and policy, and whether the principal's account owns
 /// it, which a role's ARN tells before it is read).
-pub async fn gather(
+pub(crate) async fn gather(
     clients: &Clients,
     subject: &Subject,
     e: &Expectations,
@@ -276,7 +276,7 @@ async fn owned_by(
 }
 
 /// The permissions boundary's document, labelled with its ARN.
-pub async fn boundary_document(
+pub(crate) async fn boundary_document(
     clients: &Clients,
     arn: Option<&str>,
 ) -> Result<Option<(String, Value)>, Error> {
@@ -309,22 +309,22 @@ async fn key_facts(clients: &Clients, key: &crate::inputs::KmsKeyArn) -> KeyFact
 /// What the checks after a setup start from: the principal as read before the plan, when the
 /// run changed nothing; else what the run wrote, read back in one round where it can be.
 #[derive(Debug, Clone)]
-pub enum Known {
+pub(crate) enum Known {
     Unchanged(Box<Preread>),
     Expected(Expected),
 }
 
 /// What a setup wrote, to know when AWS shows it.
 #[derive(Debug, Clone)]
-pub struct Written {
-    pub partition: Partition,
-    pub principal_arn: String,
+pub(crate) struct Written {
+    pub(crate) partition: Partition,
+    pub(crate) principal_arn: String,
     /// The trust policy, for a role.
-    pub trust: Option<Value>,
-    pub permissions: Value,
+    pub(crate) trust: Option<Value>,
+    pub(crate) permissions: Value,
     /// The permissions boundary the setup set; `None` when it set none (an omitted
     /// `--permissions-boundary` keeps the one a rerun finds).
-    pub boundary: Option<String>,
+    pub(crate) boundary: Option<String>,
 }
 
 /// How long the checks after a setup wait for IAM to show what was written.
@@ -341,17 +341,17 @@ const READ_BACK: std::time::Duration = std::time::Duration::from_secs(6);
 /// policies and its boundary. When the run changed nothing, that is what AWS holds, and the
 /// checks judge it without a second read.
 #[derive(Debug, Clone, Default)]
-pub struct Beside {
+pub(crate) struct Beside {
     /// Each inline policy: its name, and its document when it parses.
-    pub inline: Vec<(String, Option<Value>)>,
+    pub(crate) inline: Vec<(String, Option<Value>)>,
     /// The documents of the managed policies attached besides the tool's own, by ARN.
-    pub managed: Vec<(String, Value)>,
+    pub(crate) managed: Vec<(String, Value)>,
     boundary: Option<(String, Value)>,
 }
 
 impl Beside {
     /// Reads a role's inline policies and its boundary, together.
-    pub async fn role(
+    pub(crate) async fn role(
         clients: &Clients,
         name: &RoleName,
         boundary: Option<&str>,
@@ -370,7 +370,7 @@ impl Beside {
 
     /// Adds the documents of the managed policies in `attached` other than `own`: none, but
     /// for a role that someone gave more.
-    pub async fn with_others(
+    pub(crate) async fn with_others(
         mut self,
         clients: &Clients,
         attached: &[String],
@@ -388,7 +388,7 @@ impl Beside {
 
 /// The role as a setup that changed nothing read it: the role, its own managed policy's
 /// document when attached (`own`: ARN and document), and what was read beside it.
-pub fn unchanged_role(
+pub(crate) fn unchanged_role(
     role: &crate::facts::RoleInfo,
     own: Option<(String, Value)>,
     beside: Beside,
@@ -418,9 +418,9 @@ pub fn unchanged_role(
 
 /// A principal as this run already read it; see [`unchanged_role`].
 #[derive(Debug, Clone)]
-pub struct Preread(Principal);
+pub(crate) struct Preread(Principal);
 
-pub async fn after_setup(
+pub(crate) async fn after_setup(
     clients: &Clients,
     subject: &Subject,
     e: &Expectations,

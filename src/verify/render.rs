@@ -5,7 +5,7 @@ use crate::verify::{Check, Report, Status};
 use crate::Context;
 
 /// On stderr after a setup: one line when all is well, else each finding with its fix.
-pub fn show_after_setup(ctx: &Context, report: &Report, access: Access, changed: bool) {
+pub(crate) fn show_after_setup(ctx: &Context, report: &Report, access: Access, changed: bool) {
     // Object Ownership matters where objects cross accounts, as when TiDB Cloud writes (an
     // export); the setting is advised by the run that makes or changes the setup, not on every
     // rerun. A setting that could not be read (no fix to give) is always said. `verify` and the

@@ -9,7 +9,7 @@ use super::Choice;
 
 /// Import, export or both. Import comes first and is the default: write access is chosen,
 /// never fallen into.
-pub fn ask_access(prompter: &mut dyn Prompter) -> Result<Access, Error> {
+pub(crate) fn ask_access(prompter: &mut dyn Prompter) -> Result<Access, Error> {
     let items = [
         "import: TiDB Cloud reads from S3",
         "export: TiDB Cloud writes to S3",
@@ -25,7 +25,7 @@ pub fn ask_access(prompter: &mut dyn Prompter) -> Result<Access, Error> {
 }
 
 /// The TiDB Cloud tier, asked where it changes the policy (an import).
-pub fn ask_tier(prompter: &mut dyn Prompter) -> Result<Tier, Error> {
+pub(crate) fn ask_tier(prompter: &mut dyn Prompter) -> Result<Tier, Error> {
     let items = [
         "TiDB Cloud Starter, Essential or Premium",
         "TiDB Cloud Dedicated (also reads the bucket's location)",
@@ -39,7 +39,7 @@ pub fn ask_tier(prompter: &mut dyn Prompter) -> Result<Tier, Error> {
 }
 
 /// The File URI (import) or Folder URI (export), with the flag's own validator.
-pub fn ask_location(prompter: &mut dyn Prompter) -> Result<S3Location, Error> {
+pub(crate) fn ask_location(prompter: &mut dyn Prompter) -> Result<S3Location, Error> {
     // Prompts stay short, with the detail on a line of its own, so that nothing wraps and
     // breaks the prompt's redraw at a narrow terminal.
     prompter.note("The File URI (import) or Folder URI (export), e.g. s3://my-bucket/data/");
@@ -47,7 +47,7 @@ pub fn ask_location(prompter: &mut dyn Prompter) -> Result<S3Location, Error> {
 }
 
 /// CloudFormation role (with `with_stack`), IAM role, or (with `with_key`) an access key.
-pub fn ask_method(
+pub(crate) fn ask_method(
     prompter: &mut dyn Prompter,
     with_key: bool,
     with_stack: bool,
@@ -72,7 +72,11 @@ pub fn ask_method(
 }
 
 /// Asks until the answer parses, re-asking with the parser's own message on a bad answer.
-pub fn ask<T>(prompter: &mut dyn Prompter, prompt: &str, default: Option<&str>) -> Result<T, Error>
+pub(crate) fn ask<T>(
+    prompter: &mut dyn Prompter,
+    prompt: &str,
+    default: Option<&str>,
+) -> Result<T, Error>
 where
     T: std::str::FromStr<Err = Invalid>,
 {
@@ -86,7 +90,7 @@ where
 /// Before changes: the plan's warnings, then the plan and Proceed? at a terminal, or one line
 /// per change otherwise (with `--yes`).
 /// `revokes`: the plan takes access away from someone, so Proceed? defaults to No.
-pub fn present_plan(
+pub(crate) fn present_plan(
     ctx: &Context,
     prompter: &mut dyn Prompter,
     warnings: &[String],
@@ -111,7 +115,7 @@ pub fn present_plan(
 
 /// Shows the plan and asks; "no" cancels with nothing changed. `default_yes` is off when the
 /// plan takes access away, so that Enter alone never does that.
-pub fn confirm_plan(
+pub(crate) fn confirm_plan(
     prompter: &mut dyn Prompter,
     plan: &str,
     default_yes: bool,
@@ -126,7 +130,7 @@ pub fn confirm_plan(
 
 /// What a run without a terminal is about to do, for the `--yes` it then needs.
 #[derive(Debug, Clone, Copy)]
-pub enum Intent {
+pub(crate) enum Intent {
     Apply,
     Delete,
     /// Plan only (`--plan-out`): nothing to confirm.
@@ -135,7 +139,11 @@ pub enum Intent {
 
 /// Without a terminal nothing can be asked: every missing flag is named at once, with `--yes`
 /// when the run would change something unconfirmed. At a terminal the missing values are asked.
-pub fn require_flags(ctx: &Context, mut missing: Vec<&str>, intent: Intent) -> Result<(), Error> {
+pub(crate) fn require_flags(
+    ctx: &Context,
+    mut missing: Vec<&str>,
+    intent: Intent,
+) -> Result<(), Error> {
     if ctx.can_prompt {
         return Ok(());
     }
@@ -160,7 +168,7 @@ pub fn require_flags(ctx: &Context, mut missing: Vec<&str>, intent: Intent) -> R
 
 /// Lists what will be deleted and asks (at a terminal, without `--yes`). `Ok(false)` under
 /// `--dry-run`, which only lists; "no" cancels with nothing changed.
-pub fn confirm_deletion(
+pub(crate) fn confirm_deletion(
     ctx: &Context,
     prompter: &mut dyn Prompter,
     steps: &[String],
@@ -182,7 +190,7 @@ pub fn confirm_deletion(
 }
 
 /// The error for required inputs that cannot be asked for.
-pub fn missing_error(ctx: &Context, flags: &[&str]) -> Error {
+pub(crate) fn missing_error(ctx: &Context, flags: &[&str]) -> Error {
     Error::Missing {
         flags: flags.iter().map(|f| f.to_string()).collect(),
         hint: if ctx.no_input {

@@ -20,7 +20,7 @@ use super::{ask, ask_access, ask_location, ask_method, ask_tier, require_flags, 
 
 /// Without a terminal, names every flag the request lacks, before anything else happens; and
 /// refuses what the flags alone show can never work.
-pub fn check_role(ctx: &Context, req: &RoleRequest) -> Result<(), Error> {
+pub(crate) fn check_role(ctx: &Context, req: &RoleRequest) -> Result<(), Error> {
     // TiDB Cloud runs only in AWS's commercial partition (pingcap/docs
     // `tidb-cloud/cloud_providers_and_regions.md`), and AssumeRole never crosses partitions
     // ("Federating AWS identities across AWS partitions", IAM User Guide).
@@ -73,7 +73,7 @@ fn check_keys(add: &[KmsKeyArn], remove: &[KmsKeyArn]) -> Result<(), Error> {
 /// there) before the names are worked out. With AWS at hand, the role that already serves
 /// the location is found first: its name and its method are then not asked, and TiDB Cloud's
 /// account ID is checked against the caller's own.
-pub async fn role(
+pub(crate) async fn role(
     ctx: &Context,
     req: RoleRequest,
     prompter: &mut dyn Prompter,
@@ -250,7 +250,7 @@ pub(super) fn ask_tidb_account(
 }
 
 /// Without a terminal, names every flag the request lacks.
-pub fn check_access_key(ctx: &Context, req: &AccessKeyRequest) -> Result<(), Error> {
+pub(crate) fn check_access_key(ctx: &Context, req: &AccessKeyRequest) -> Result<(), Error> {
     check_keys(&req.kms_keys, &req.remove_kms_keys)?;
     let missing = missing_basics(req.location.is_some(), req.access.is_some());
     require_flags(ctx, missing, intent(&req.saved))
@@ -258,7 +258,7 @@ pub fn check_access_key(ctx: &Context, req: &AccessKeyRequest) -> Result<(), Err
 
 /// Fills the gaps in a [`check_access_key`]ed request, as [`role`] does: the user that
 /// already serves the location is found first, and its name is then not asked.
-pub async fn access_key(
+pub(crate) async fn access_key(
     ctx: &Context,
     req: AccessKeyRequest,
     prompter: &mut dyn Prompter,

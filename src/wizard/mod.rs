@@ -13,15 +13,15 @@ use crate::Context;
 mod ask;
 mod fill;
 
-pub use ask::{
-    ask, ask_access, ask_location, ask_method, ask_tier, confirm_deletion, confirm_plan,
-    missing_error, present_plan, require_flags, Intent,
+pub(crate) use ask::{
+    ask, ask_access, ask_location, ask_method, ask_tier, confirm_deletion, missing_error,
+    present_plan, require_flags, Intent,
 };
-pub use fill::{access_key, check_access_key, check_role, role};
+pub(crate) use fill::{access_key, check_access_key, check_role, role};
 
 /// How TiDB Cloud will get in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Choice {
+pub(crate) enum Choice {
     Cloudformation,
     Iam,
     AccessKey,
@@ -126,7 +126,7 @@ fn start_with(
 }
 
 /// What the check made while the next question was asked found.
-pub enum Early {
+pub(crate) enum Early {
     Ready,
     /// The bucket does not exist (or this account cannot see it): ask again.
     NoBucket(String),

@@ -1,3 +1,4 @@
+use super::ask::confirm_plan;
 use super::*;
 use crate::aws::Connection;
 use crate::inputs::Tier;

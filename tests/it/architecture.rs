@@ -41,12 +41,16 @@ fn modules() -> BTreeMap<String, PathBuf> {
         .collect()
 }
 
-/// The code of a file without its comments and its unit tests.
+/// The code of a file without its comments and its unit tests (the `#[cfg(test)] mod` at
+/// its end; a test-only item elsewhere is code like any other).
 fn code(file: &Path) -> String {
     let text = std::fs::read_to_string(file).unwrap();
     let mut out = String::new();
-    for line in text.lines() {
-        if line.starts_with("#[cfg(test)]") {
+    let mut lines = text.lines().peekable();
+    while let Some(line) = lines.next() {
+        if line.starts_with("#[cfg(test)]")
+            && lines.peek().is_some_and(|next| next.starts_with("mod "))
+        {
             break;
         }
         if !line.trim_start().starts_with("//") {

@@ -10,7 +10,11 @@ use crate::inputs::{TagPair, Who};
 use super::tag;
 
 /// Sets the principal's permissions boundary.
-pub async fn put_boundary(client: &Client, who: &Who, boundary: &str) -> Result<(), AwsError> {
+pub(crate) async fn put_boundary(
+    client: &Client,
+    who: &Who,
+    boundary: &str,
+) -> Result<(), AwsError> {
     match who {
         Who::Role(name) => {
             let request = client
@@ -33,7 +37,11 @@ pub async fn put_boundary(client: &Client, who: &Who, boundary: &str) -> Result<
 }
 
 /// Adds or overwrites tags on the principal.
-pub async fn tag_principal(client: &Client, who: &Who, tags: &[TagPair]) -> Result<(), AwsError> {
+pub(crate) async fn tag_principal(
+    client: &Client,
+    who: &Who,
+    tags: &[TagPair],
+) -> Result<(), AwsError> {
     let tags: Vec<Tag> = tags.iter().map(tag).collect();
     match who {
         Who::Role(name) => {
@@ -55,7 +63,11 @@ pub async fn tag_principal(client: &Client, who: &Who, tags: &[TagPair]) -> Resu
 }
 
 /// Adds or overwrites tags on a managed policy.
-pub async fn tag_policy(client: &Client, arn: &str, tags: &[TagPair]) -> Result<(), AwsError> {
+pub(crate) async fn tag_policy(
+    client: &Client,
+    arn: &str,
+    tags: &[TagPair],
+) -> Result<(), AwsError> {
     let request = client
         .tag_policy()
         .policy_arn(arn)
@@ -65,7 +77,7 @@ pub async fn tag_policy(client: &Client, arn: &str, tags: &[TagPair]) -> Result<
 }
 
 /// Takes the principal's permissions boundary off.
-pub async fn delete_boundary(client: &Client, who: &Who) -> Result<(), AwsError> {
+pub(crate) async fn delete_boundary(client: &Client, who: &Who) -> Result<(), AwsError> {
     match who {
         Who::Role(name) => super::delete_role_boundary(client, name.as_str()).await,
         Who::User(name) => {
@@ -84,7 +96,11 @@ pub async fn delete_boundary(client: &Client, who: &Who) -> Result<(), AwsError>
 }
 
 /// Takes tags off the principal, by key.
-pub async fn untag_principal(client: &Client, who: &Who, keys: &[String]) -> Result<(), AwsError> {
+pub(crate) async fn untag_principal(
+    client: &Client,
+    who: &Who,
+    keys: &[String],
+) -> Result<(), AwsError> {
     match who {
         Who::Role(name) => {
             let request = client
@@ -105,7 +121,11 @@ pub async fn untag_principal(client: &Client, who: &Who, keys: &[String]) -> Res
 }
 
 /// Takes tags off a managed policy, by key.
-pub async fn untag_policy(client: &Client, arn: &str, keys: &[String]) -> Result<(), AwsError> {
+pub(crate) async fn untag_policy(
+    client: &Client,
+    arn: &str,
+    keys: &[String],
+) -> Result<(), AwsError> {
     let request = client
         .untag_policy()
         .policy_arn(arn)

@@ -13,29 +13,31 @@ mod read;
 mod role;
 mod user;
 
-pub use guardrails::{
+pub(crate) use guardrails::{
     delete_boundary, put_boundary, tag_policy, tag_principal, untag_policy, untag_principal,
 };
-pub use policies::{
+pub(crate) use policies::{
     create_default_policy_version, create_policy, delete_policy, delete_policy_version, get_policy,
     policy_document, policy_versions,
 };
-pub use principal::{attach_policy, attached, delete_inline_policy, detach_policy, inline_names};
-pub use read::{
+pub(crate) use principal::{
+    attach_policy, attached, delete_inline_policy, detach_policy, inline_names,
+};
+pub(crate) use read::{
     account_quota, attached_group_policies, attached_policies, inline_documents, inline_policies,
     inline_policy, inline_policy_names, managed_documents, simulate, Holder, Sample, Simulated,
 };
-pub use role::{
+pub(crate) use role::{
     create_role, delete_role, delete_role_boundary, get_role, put_role_policy,
     remove_role_from_instance_profile, role_instance_profiles, update_role_description,
     update_trust,
 };
-pub use user::{
+pub(crate) use user::{
     access_keys, create_access_key, create_user, delete_access_key, delete_user, get_user,
     groups_for_user, remove_user_from_group, NewAccessKey, Secret,
 };
 
-pub fn managed_by_tag() -> Tag {
+pub(crate) fn managed_by_tag() -> Tag {
     Tag::builder()
         .key(MANAGED_BY_KEY)
         .value(MANAGED_BY_VALUE)
@@ -44,7 +46,7 @@ pub fn managed_by_tag() -> Tag {
 }
 
 /// The tag that names the run that created a role, user or policy (see [`crate::aws::Run`]).
-pub const RUN_TAG: &str = "serverless-s3-setup:run";
+pub(crate) const RUN_TAG: &str = "serverless-s3-setup:run";
 
 /// `managed-by`, the run, and the user's `--tag`s, for a resource being created.
 fn tags_for(guard: &Guardrails, run: &crate::aws::Run) -> Vec<Tag> {
@@ -60,7 +62,7 @@ fn tags_for(guard: &Guardrails, run: &crate::aws::Run) -> Vec<Tag> {
 }
 
 /// Whether these tags say the resource was created by `run`.
-pub fn made_by(tags: &[(String, String)], run: &crate::aws::Run) -> bool {
+pub(crate) fn made_by(tags: &[(String, String)], run: &crate::aws::Run) -> bool {
     tags.iter().any(|(k, v)| k == RUN_TAG && v == run.as_str())
 }
 
@@ -90,9 +92,9 @@ fn is_managed(tags: &[Tag]) -> bool {
 }
 
 #[derive(Debug, Clone)]
-pub struct PolicyVersion {
-    pub id: String,
-    pub is_default: bool,
+pub(crate) struct PolicyVersion {
+    pub(crate) id: String,
+    pub(crate) is_default: bool,
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use crate::policy;
 
 use super::{is_managed, pairs, tags_for, PolicyVersion};
 
-pub async fn get_policy(client: &Client, arn: &str) -> Result<Option<PolicyInfo>, AwsError> {
+pub(crate) async fn get_policy(client: &Client, arn: &str) -> Result<Option<PolicyInfo>, AwsError> {
     let out = send(
         "iam:GetPolicy",
         arn,
@@ -31,7 +31,7 @@ pub async fn get_policy(client: &Client, arn: &str) -> Result<Option<PolicyInfo>
         }))
 }
 
-pub async fn policy_document(
+pub(crate) async fn policy_document(
     client: &Client,
     arn: &str,
     version: &str,
@@ -48,7 +48,10 @@ pub async fn policy_document(
         .and_then(policy::from_wire))
 }
 
-pub async fn policy_versions(client: &Client, arn: &str) -> Result<Vec<PolicyVersion>, AwsError> {
+pub(crate) async fn policy_versions(
+    client: &Client,
+    arn: &str,
+) -> Result<Vec<PolicyVersion>, AwsError> {
     let request = client.list_policy_versions().policy_arn(arn);
     let out = send("iam:ListPolicyVersions", arn, request.send()).await?;
     Ok(out
@@ -61,7 +64,7 @@ pub async fn policy_versions(client: &Client, arn: &str) -> Result<Vec<PolicyVer
         .collect())
 }
 
-pub async fn create_policy(
+pub(crate) async fn create_policy(
     client: &Client,
     name: &str,
     document: &Value,
@@ -84,7 +87,7 @@ pub async fn create_policy(
         .to_string())
 }
 
-pub async fn create_default_policy_version(
+pub(crate) async fn create_default_policy_version(
     client: &Client,
     arn: &str,
     document: &Value,
@@ -102,7 +105,11 @@ pub async fn create_default_policy_version(
         .to_string())
 }
 
-pub async fn delete_policy_version(client: &Client, arn: &str, id: &str) -> Result<(), AwsError> {
+pub(crate) async fn delete_policy_version(
+    client: &Client,
+    arn: &str,
+    id: &str,
+) -> Result<(), AwsError> {
     let request = client
         .delete_policy_version()
         .policy_arn(arn)
@@ -117,7 +124,7 @@ pub async fn delete_policy_version(client: &Client, arn: &str, id: &str) -> Resu
 }
 
 /// Deletes; a policy that is already gone counts as done.
-pub async fn delete_policy(client: &Client, arn: &str) -> Result<(), AwsError> {
+pub(crate) async fn delete_policy(client: &Client, arn: &str) -> Result<(), AwsError> {
     let request = client.delete_policy().policy_arn(arn);
     send("iam:DeletePolicy", arn, request.send())
         .await

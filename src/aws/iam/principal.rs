@@ -8,7 +8,7 @@ use crate::error::AwsError;
 use crate::inputs::Who;
 
 /// The ARNs of the managed policies attached to the role or user.
-pub async fn attached(client: &Client, who: &Who) -> Result<Vec<String>, AwsError> {
+pub(crate) async fn attached(client: &Client, who: &Who) -> Result<Vec<String>, AwsError> {
     let name = who.name();
     let items = match who {
         Who::Role(_) => {
@@ -38,7 +38,7 @@ pub async fn attached(client: &Client, who: &Who) -> Result<Vec<String>, AwsErro
         .collect())
 }
 
-pub async fn attach_policy(client: &Client, who: &Who, arn: &str) -> Result<(), AwsError> {
+pub(crate) async fn attach_policy(client: &Client, who: &Who, arn: &str) -> Result<(), AwsError> {
     let name = who.name();
     let subject = format!("{name} {arn}");
     match who {
@@ -55,7 +55,7 @@ pub async fn attach_policy(client: &Client, who: &Who, arn: &str) -> Result<(), 
 }
 
 /// Detaches; a policy, role or user that is already gone counts as done.
-pub async fn detach_policy(client: &Client, who: &Who, arn: &str) -> Result<(), AwsError> {
+pub(crate) async fn detach_policy(client: &Client, who: &Who, arn: &str) -> Result<(), AwsError> {
     let name = who.name();
     let subject = format!("{name} {arn}");
     match who {
@@ -75,7 +75,7 @@ pub async fn detach_policy(client: &Client, who: &Who, arn: &str) -> Result<(), 
 }
 
 /// The names of the role's or user's inline policies.
-pub async fn inline_names(client: &Client, who: &Who) -> Result<Vec<String>, AwsError> {
+pub(crate) async fn inline_names(client: &Client, who: &Who) -> Result<Vec<String>, AwsError> {
     let name = who.name();
     let names = match who {
         Who::Role(_) => {
@@ -92,7 +92,7 @@ pub async fn inline_names(client: &Client, who: &Who) -> Result<Vec<String>, Aws
     Ok(names)
 }
 
-pub async fn delete_inline_policy(
+pub(crate) async fn delete_inline_policy(
     client: &Client,
     who: &Who,
     policy: &str,

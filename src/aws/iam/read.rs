@@ -12,7 +12,7 @@ use super::{get_policy, policy_document};
 
 /// The documents of every inline policy of a role, user or group that parse, labelled
 /// `inline policy NAME`.
-pub async fn inline_documents(
+pub(crate) async fn inline_documents(
     client: &Client,
     holder: Holder<'_>,
 ) -> Result<Vec<(String, Value)>, AwsError> {
@@ -25,7 +25,7 @@ pub async fn inline_documents(
 
 /// Every inline policy of a role, user or group: its name and its document, `None` when the
 /// document does not parse. The documents are read together.
-pub async fn inline_policies(
+pub(crate) async fn inline_policies(
     client: &Client,
     holder: Holder<'_>,
 ) -> Result<Vec<(String, Option<Value>)>, AwsError> {
@@ -44,7 +44,7 @@ pub async fn inline_policies(
 }
 
 /// The names of a role's, user's or group's inline policies.
-pub async fn inline_policy_names(
+pub(crate) async fn inline_policy_names(
     client: &Client,
     holder: Holder<'_>,
 ) -> Result<Vec<String>, AwsError> {
@@ -59,7 +59,7 @@ pub async fn inline_policy_names(
 }
 
 /// The ARNs of the managed policies attached to a role, user or group.
-pub async fn attached_policies(
+pub(crate) async fn attached_policies(
     client: &Client,
     holder: Holder<'_>,
 ) -> Result<Vec<String>, AwsError> {
@@ -70,7 +70,7 @@ pub async fn attached_policies(
 }
 
 /// One inline policy's document: `None` when it is not there or does not parse.
-pub async fn inline_policy(
+pub(crate) async fn inline_policy(
     client: &Client,
     holder: Holder<'_>,
     policy: &str,
@@ -113,7 +113,7 @@ pub async fn inline_policy(
 
 /// What policies are attached to or embedded in: a role or a user, or one of a user's groups.
 #[derive(Debug, Clone, Copy)]
-pub enum Holder<'a> {
+pub(crate) enum Holder<'a> {
     Principal(&'a Who),
     Group(&'a str),
 }
@@ -127,7 +127,7 @@ impl Holder<'_> {
     }
 }
 
-pub async fn attached_group_policies(
+pub(crate) async fn attached_group_policies(
     client: &Client,
     group: &str,
 ) -> Result<Vec<String>, AwsError> {
@@ -141,7 +141,7 @@ pub async fn attached_group_policies(
 }
 
 /// The default-version document of each managed policy, labelled by ARN.
-pub async fn managed_documents(
+pub(crate) async fn managed_documents(
     client: &Client,
     arns: &[String],
 ) -> Result<Vec<(String, Value)>, AwsError> {
@@ -162,24 +162,24 @@ pub async fn managed_documents(
 
 /// What IAM's policy simulator answered for one sample request.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Simulated {
-    pub allowed: bool,
+pub(crate) struct Simulated {
+    pub(crate) allowed: bool,
     /// Context keys the simulator says it needed and was not given.
-    pub missing_context: Vec<String>,
+    pub(crate) missing_context: Vec<String>,
 }
 
 /// A sample request for the simulator: an action on a concrete resource, with context entries
 /// (key, type: `string` or `boolean`, value).
 #[derive(Debug, Clone)]
-pub struct Sample {
-    pub action: String,
-    pub resource: String,
-    pub context: Vec<(String, &'static str, String)>,
+pub(crate) struct Sample {
+    pub(crate) action: String,
+    pub(crate) resource: String,
+    pub(crate) context: Vec<(String, &'static str, String)>,
 }
 
 /// IAM's policy simulator on each sample; `None` when the endpoint does not answer it (moto
 /// has none), so that the local evaluation stands alone. Not retried: it only confirms.
-pub async fn simulate(
+pub(crate) async fn simulate(
     client: &Client,
     principal_arn: &str,
     samples: &[Sample],
@@ -233,7 +233,7 @@ pub async fn simulate(
 
 /// One of the account's IAM quotas, from GetAccountSummary's SummaryMap
 /// (`AssumeRolePolicySizeQuota`, …); `None` when IAM does not say.
-pub async fn account_quota(client: &Client, key: &str) -> Result<Option<usize>, AwsError> {
+pub(crate) async fn account_quota(client: &Client, key: &str) -> Result<Option<usize>, AwsError> {
     let out = send(
         "iam:GetAccountSummary",
         key,

@@ -12,7 +12,7 @@ use crate::template::{STACK_REGION_TAG, STACK_TAG};
 
 use super::{is_managed, pairs, tag_value, tags_for};
 
-pub async fn get_role(client: &Client, name: &str) -> Result<Option<RoleInfo>, AwsError> {
+pub(crate) async fn get_role(client: &Client, name: &str) -> Result<Option<RoleInfo>, AwsError> {
     let out = send(
         "iam:GetRole",
         name,
@@ -42,7 +42,7 @@ pub async fn get_role(client: &Client, name: &str) -> Result<Option<RoleInfo>, A
 }
 
 /// Sets the role's description, which names the access and the location it serves.
-pub async fn update_role_description(
+pub(crate) async fn update_role_description(
     client: &Client,
     role: &str,
     description: &str,
@@ -55,7 +55,7 @@ pub async fn update_role_description(
     Ok(())
 }
 
-pub async fn create_role(
+pub(crate) async fn create_role(
     client: &Client,
     name: &str,
     trust: &Value,
@@ -75,7 +75,11 @@ pub async fn create_role(
     Ok(out.role().map(|r| r.arn()).unwrap_or_default().to_string())
 }
 
-pub async fn update_trust(client: &Client, role: &str, trust: &Value) -> Result<(), AwsError> {
+pub(crate) async fn update_trust(
+    client: &Client,
+    role: &str,
+    trust: &Value,
+) -> Result<(), AwsError> {
     let request = client
         .update_assume_role_policy()
         .role_name(role)
@@ -85,7 +89,7 @@ pub async fn update_trust(client: &Client, role: &str, trust: &Value) -> Result<
 }
 
 /// Deletes; a role that is already gone counts as done.
-pub async fn delete_role(client: &Client, role: &str) -> Result<(), AwsError> {
+pub(crate) async fn delete_role(client: &Client, role: &str) -> Result<(), AwsError> {
     let request = client.delete_role().role_name(role);
     send("iam:DeleteRole", role, request.send())
         .await
@@ -93,7 +97,10 @@ pub async fn delete_role(client: &Client, role: &str) -> Result<(), AwsError> {
 }
 
 /// Instance profiles that hold the role; AWS refuses to delete a role that is in one.
-pub async fn role_instance_profiles(client: &Client, role: &str) -> Result<Vec<String>, AwsError> {
+pub(crate) async fn role_instance_profiles(
+    client: &Client,
+    role: &str,
+) -> Result<Vec<String>, AwsError> {
     let request = client.list_instance_profiles_for_role().role_name(role);
     let out = send("iam:ListInstanceProfilesForRole", role, request.send()).await?;
     Ok(out
@@ -103,7 +110,7 @@ pub async fn role_instance_profiles(client: &Client, role: &str) -> Result<Vec<S
         .collect())
 }
 
-pub async fn remove_role_from_instance_profile(
+pub(crate) async fn remove_role_from_instance_profile(
     client: &Client,
     role: &str,
     profile: &str,
@@ -123,14 +130,14 @@ pub async fn remove_role_from_instance_profile(
 }
 
 /// Takes the role's permissions boundary off.
-pub async fn delete_role_boundary(client: &Client, role: &str) -> Result<(), AwsError> {
+pub(crate) async fn delete_role_boundary(client: &Client, role: &str) -> Result<(), AwsError> {
     let request = client.delete_role_permissions_boundary().role_name(role);
     send("iam:DeleteRolePermissionsBoundary", role, request.send()).await?;
     Ok(())
 }
 
 /// Writes (or overwrites) one inline policy of a role.
-pub async fn put_role_policy(
+pub(crate) async fn put_role_policy(
     client: &Client,
     role: &str,
     name: &str,

@@ -12,10 +12,10 @@ use super::{is_managed, pairs, tags_for};
 /// A secret access key. It is shown once, on stdout or in a 0600 file; `Debug` never shows it.
 #[derive(Clone, serde::Serialize)]
 #[serde(transparent)]
-pub struct Secret(pub(super) String);
+pub(crate) struct Secret(pub(super) String);
 
 impl Secret {
-    pub fn expose(&self) -> &str {
+    pub(crate) fn expose(&self) -> &str {
         &self.0
     }
 }
@@ -28,12 +28,12 @@ impl std::fmt::Debug for Secret {
 
 /// A newly created access key.
 #[derive(Debug, Clone)]
-pub struct NewAccessKey {
-    pub id: String,
-    pub secret: Secret,
+pub(crate) struct NewAccessKey {
+    pub(crate) id: String,
+    pub(crate) secret: Secret,
 }
 
-pub async fn get_user(client: &Client, name: &str) -> Result<Option<UserInfo>, AwsError> {
+pub(crate) async fn get_user(client: &Client, name: &str) -> Result<Option<UserInfo>, AwsError> {
     let out = send(
         "iam:GetUser",
         name,
@@ -56,7 +56,7 @@ pub async fn get_user(client: &Client, name: &str) -> Result<Option<UserInfo>, A
         }))
 }
 
-pub async fn create_user(
+pub(crate) async fn create_user(
     client: &Client,
     name: &str,
     guard: &Guardrails,
@@ -73,14 +73,17 @@ pub async fn create_user(
 }
 
 /// Deletes; a user that is already gone counts as done.
-pub async fn delete_user(client: &Client, name: &str) -> Result<(), AwsError> {
+pub(crate) async fn delete_user(client: &Client, name: &str) -> Result<(), AwsError> {
     let request = client.delete_user().user_name(name);
     send("iam:DeleteUser", name, request.send())
         .await
         .gone_is_done()
 }
 
-pub async fn access_keys(client: &Client, user: &str) -> Result<Vec<AccessKeyInfo>, AwsError> {
+pub(crate) async fn access_keys(
+    client: &Client,
+    user: &str,
+) -> Result<Vec<AccessKeyInfo>, AwsError> {
     let request = client.list_access_keys().user_name(user);
     let out = send("iam:ListAccessKeys", user, request.send()).await?;
     Ok(out
@@ -98,7 +101,10 @@ pub async fn access_keys(client: &Client, user: &str) -> Result<Vec<AccessKeyInf
 /// whose secret nobody sees. Only throttling, which AWS answers before doing anything, is
 /// tried again; any other failure is returned, and the caller's undo removes whatever key the
 /// lost request may have made.
-pub async fn create_access_key(client: &Client, user: &str) -> Result<NewAccessKey, AwsError> {
+pub(crate) async fn create_access_key(
+    client: &Client,
+    user: &str,
+) -> Result<NewAccessKey, AwsError> {
     let mut delay = std::time::Duration::from_millis(200);
     let mut attempt = 1;
     let out = loop {
@@ -137,7 +143,11 @@ pub async fn create_access_key(client: &Client, user: &str) -> Result<NewAccessK
 }
 
 /// Deletes; a key that is already gone counts as done.
-pub async fn delete_access_key(client: &Client, user: &str, id: &str) -> Result<(), AwsError> {
+pub(crate) async fn delete_access_key(
+    client: &Client,
+    user: &str,
+    id: &str,
+) -> Result<(), AwsError> {
     let request = client.delete_access_key().user_name(user).access_key_id(id);
     send(
         "iam:DeleteAccessKey",
@@ -148,7 +158,7 @@ pub async fn delete_access_key(client: &Client, user: &str, id: &str) -> Result<
     .gone_is_done()
 }
 
-pub async fn groups_for_user(client: &Client, user: &str) -> Result<Vec<String>, AwsError> {
+pub(crate) async fn groups_for_user(client: &Client, user: &str) -> Result<Vec<String>, AwsError> {
     let request = client.list_groups_for_user().user_name(user);
     let out = send("iam:ListGroupsForUser", user, request.send()).await?;
     Ok(out
@@ -158,7 +168,7 @@ pub async fn groups_for_user(client: &Client, user: &str) -> Result<Vec<String>,
         .collect())
 }
 
-pub async fn remove_user_from_group(
+pub(crate) async fn remove_user_from_group(
     client: &Client,
     user: &str,
     group: &str,

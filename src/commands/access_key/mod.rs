@@ -27,23 +27,23 @@ use crate::{apply, Context};
 /// What `access-key` did. The secret is here only when it goes to stdout.
 #[derive(Debug, Clone, Serialize)]
 pub struct AccessKeyOutcome {
-    pub access_key_id: String,
+    pub(crate) access_key_id: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub secret_access_key: Option<Secret>,
+    pub(crate) secret_access_key: Option<Secret>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub secret_file: Option<PathBuf>,
-    pub user_name: UserName,
-    pub user_arn: String,
-    pub policy_arn: String,
+    pub(crate) secret_file: Option<PathBuf>,
+    pub(crate) user_name: UserName,
+    pub(crate) user_arn: String,
+    pub(crate) policy_arn: String,
     /// The command that deletes this key after the import or export.
-    pub delete_command: String,
+    pub(crate) delete_command: String,
     /// `changed` is true whenever a key was made; the user and policy may have been unchanged.
     #[serde(flatten)]
-    pub granted: Granted,
+    pub(crate) granted: Granted,
 }
 
 /// The result of `access-key`.
-pub type AccessKeyReport = super::Report<UserPlan, AccessKeyOutcome>;
+pub(crate) type AccessKeyReport = super::Report<UserPlan, AccessKeyOutcome>;
 
 /// Runs `access-key` end to end: resolve, detect, plan, confirm, apply. With `--plan-out`,
 /// the plan is saved and nothing changes; with `--plan`, a saved plan is applied.
@@ -389,4 +389,4 @@ async fn apply(
 mod text;
 
 use text::again;
-pub use text::{ci_command, render_user_plan};
+pub(crate) use text::render_user_plan;

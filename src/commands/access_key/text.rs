@@ -11,7 +11,7 @@ use crate::Context;
 use super::super::Repeat;
 use super::{AccessKeyOutcome, AccessKeyReport};
 
-pub fn render_user_plan(ctx: &Context, plan: &UserPlan) -> String {
+pub(crate) fn render_user_plan(ctx: &Context, plan: &UserPlan) -> String {
     let actions = plan.lines();
     let mut summary = vec![
         format!(
@@ -123,7 +123,7 @@ fn next_steps(ctx: &Context, report: &AccessKeyReport) {
 }
 
 /// The flags that repeat this setup without a question: for CI. No secret is in it.
-pub fn ci_command(ctx: &Context, o: &AccessKeyOutcome) -> String {
+pub(crate) fn ci_command(ctx: &Context, o: &AccessKeyOutcome) -> String {
     let g = &o.granted;
     repeat(
         &o.user_name,

@@ -28,42 +28,42 @@ use crate::{apply, Context};
 mod stack;
 mod text;
 
-pub use text::{again, ci_command};
+pub(crate) use text::again;
 
 use stack::apply_stack;
 
 /// What `role` did, for stdout.
 #[derive(Debug, Clone, Serialize)]
 pub struct RoleOutcome {
-    pub role_arn: String,
+    pub(crate) role_arn: String,
     /// The managed policy; `None` for a stack, whose role carries an inline policy.
-    pub policy_arn: Option<String>,
-    pub role_name: RoleName,
-    pub method: Method,
-    pub tidb_account_id: AccountId,
-    pub external_id: Option<ExternalId>,
+    pub(crate) policy_arn: Option<String>,
+    pub(crate) role_name: RoleName,
+    pub(crate) method: Method,
+    pub(crate) tidb_account_id: AccountId,
+    pub(crate) external_id: Option<ExternalId>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub stack_name: Option<StackName>,
+    pub(crate) stack_name: Option<StackName>,
     /// Where the stack is: stacks are regional, roles global.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub stack_region: Option<String>,
+    pub(crate) stack_region: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub stack_id: Option<String>,
+    pub(crate) stack_id: Option<String>,
     /// Every external ID the role trusts now, this cluster's among them.
-    pub external_ids: Vec<ExternalId>,
+    pub(crate) external_ids: Vec<ExternalId>,
     /// Who lost access to the role in this run.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub losing_access: Vec<String>,
+    pub(crate) losing_access: Vec<String>,
     /// When this run wrote the role (UTC, RFC 3339), when it changed anything: IAM takes a
     /// moment to carry a change to every region, so TiDB Cloud may not see it at once.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub written_at: Option<String>,
+    pub(crate) written_at: Option<String>,
     #[serde(flatten)]
-    pub granted: Granted,
+    pub(crate) granted: Granted,
 }
 
 /// The result of `role`.
-pub type RoleReport = super::Report<RolePlan, RoleOutcome>;
+pub(crate) type RoleReport = super::Report<RolePlan, RoleOutcome>;
 
 /// Runs `role` end to end: resolve, detect, plan, confirm, apply. With `--plan-out`, the plan
 /// is saved and nothing changes; with `--plan`, a saved plan is applied.

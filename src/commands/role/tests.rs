@@ -1,3 +1,4 @@
+use super::text::ci_command;
 use super::*;
 use crate::aws::Connection;
 use crate::inputs::{Access, GuardrailRequest, Guardrails, Tier};

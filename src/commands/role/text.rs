@@ -25,7 +25,7 @@ impl Render for RoleReport {
 }
 
 /// The flags that repeat this setup without a question: for CI. No secret is in it.
-pub fn ci_command(ctx: &Context, o: &RoleOutcome) -> String {
+pub(crate) fn ci_command(ctx: &Context, o: &RoleOutcome) -> String {
     let g = &o.granted;
     let mut before = vec!["--tidb-account-id".into(), o.tidb_account_id.to_string()];
     match &o.external_id {
@@ -53,7 +53,7 @@ pub fn ci_command(ctx: &Context, o: &RoleOutcome) -> String {
 
 /// The command that goes on from the answers of a run that stopped: every choice as given or
 /// answered, the external-ID changes and the stack's `--timeout` included.
-pub fn again(
+pub(crate) fn again(
     ctx: &Context,
     method: Method,
     inputs: &RoleInputs,

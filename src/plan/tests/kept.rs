@@ -1,6 +1,7 @@
 //! What a rerun keeps, what it takes away, and which role a run is for: each plan as the
 //! decisions make it, and as a person reads it (insta snapshots of the rendered plan).
 
+use super::super::keep::serves;
 use super::stack::{in_sync, stack, stack_inputs};
 use super::*;
 use crate::output::{render_role_plan, Ui};

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use super::action::names;
 use super::stack::same_parameters;
 use super::*;
 use crate::facts::{AccessKeyInfo, Facts, RoleInfo, StackInfo, UserInfo};

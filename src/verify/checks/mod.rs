@@ -15,7 +15,7 @@ use permissions::permissions;
 use trust::trust;
 
 /// The actions the access needs, each on the resource pattern it needs them on.
-pub fn required(
+pub(crate) fn required(
     partition: Partition,
     e: &Expectations,
     kms: Option<&str>,
@@ -52,7 +52,7 @@ fn objects_read(partition: Partition, e: &Expectations) -> String {
 /// Concrete sample requests for IAM's simulator, one per requirement: an object under the
 /// directory (`dir/tidb-verify-sample.csv`) for a pattern, with the context TiDB Cloud's request
 /// carries as far as it is known.
-pub fn samples(request: &TidbRequest, needed: &[(String, String)]) -> Vec<iam::Sample> {
+pub(crate) fn samples(request: &TidbRequest, needed: &[(String, String)]) -> Vec<iam::Sample> {
     needed
         .iter()
         .map(|(action, resource)| {
@@ -91,7 +91,7 @@ fn shown(resource: &str) -> String {
 }
 
 /// Runs every check on the evidence.
-pub fn checks(subject: &Subject, e: &Expectations, ev: &Evidence, rerun: &str) -> Report {
+pub(crate) fn checks(subject: &Subject, e: &Expectations, ev: &Evidence, rerun: &str) -> Report {
     let mut checks = Vec::new();
     let Some(arn) = &ev.principal_arn else {
         checks.push(Check::fail(
@@ -134,7 +134,7 @@ pub fn checks(subject: &Subject, e: &Expectations, ev: &Evidence, rerun: &str) -
 /// way AWS will (IAM User Guide, "AWS global condition context keys"; AWS KMS Developer Guide,
 /// "kms:ViaService"). Keys that cannot be known (`aws:SourceIp`, `aws:userid`, SSE headers,
 /// tags) are left unknown, so that a condition on them is a warning that names them.
-pub struct TidbRequest {
+pub(crate) struct TidbRequest {
     base: RequestContext,
     prefix: String,
     region: Option<String>,
@@ -142,7 +142,7 @@ pub struct TidbRequest {
 }
 
 impl TidbRequest {
-    pub fn new(subject: &Subject, e: &Expectations, ev: &Evidence) -> TidbRequest {
+    pub(crate) fn new(subject: &Subject, e: &Expectations, ev: &Evidence) -> TidbRequest {
         let mut base = RequestContext::default();
         // TiDB Cloud reaches S3 over HTTPS only.
         base.set("aws:SecureTransport", "true");
@@ -201,7 +201,7 @@ impl TidbRequest {
 
     /// The context of one action: `s3:prefix` on the listing of the directory, and for the
     /// KMS calls S3 makes for TiDB Cloud, `kms:ViaService` and `kms:CallerAccount`.
-    pub fn context(&self, action: &str) -> RequestContext {
+    pub(crate) fn context(&self, action: &str) -> RequestContext {
         let mut c = self.base.clone();
         if action.eq_ignore_ascii_case("s3:ListBucket") {
             c.set("s3:prefix", &self.prefix);
@@ -335,7 +335,7 @@ fn extra(
 
 /// The access to check when `--access` is not given: what this tool recorded on the role or
 /// user, or else what its policies grant under the directory. Never more than either.
-pub fn access_of(ev: &Evidence, e: &Expectations) -> (Access, String) {
+pub(crate) fn access_of(ev: &Evidence, e: &Expectations) -> (Access, String) {
     if let Some((_, v)) = ev.tags.iter().find(|(k, _)| k == crate::inputs::ACCESS_TAG) {
         if let Ok(access) = v.parse::<Access>() {
             return (

@@ -12,7 +12,7 @@ use super::condition::{glob, Context, Known, Outcome, LITERAL_QUESTION, LITERAL_
 
 /// What the documents decide for one action on one resource pattern.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Decision {
+pub(crate) enum Decision {
     /// Allowed; `unknown` names the condition keys it still depends on (of an Allow that has
     /// only such conditions, or of a Deny that may apply), empty when it is certain.
     Allowed { unknown: Vec<String> },
@@ -23,30 +23,30 @@ pub enum Decision {
 }
 
 impl Decision {
-    pub fn allowed(&self) -> bool {
+    pub(crate) fn allowed(&self) -> bool {
         matches!(self, Decision::Allowed { .. })
     }
 }
 
 /// One statement, normalised.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Statement {
-    pub sid: Option<String>,
-    pub allow: bool,
-    pub actions: Match,
-    pub resources: Match,
-    pub principals: Option<Match>,
+pub(crate) struct Statement {
+    pub(crate) sid: Option<String>,
+    pub(crate) allow: bool,
+    pub(crate) actions: Match,
+    pub(crate) resources: Match,
+    pub(crate) principals: Option<Match>,
     /// The `Condition` block, if any.
-    pub condition: Option<Value>,
+    pub(crate) condition: Option<Value>,
     /// Whether `${…}` in its resources are policy variables (Version 2012-10-17).
-    pub variables: bool,
+    pub(crate) variables: bool,
 }
 
 /// A list of patterns, or its negation (`NotAction`, `NotResource`, `NotPrincipal`).
 #[derive(Debug, Clone, PartialEq)]
-pub struct Match {
-    pub patterns: Vec<String>,
-    pub negated: bool,
+pub(crate) struct Match {
+    pub(crate) patterns: Vec<String>,
+    pub(crate) negated: bool,
 }
 
 fn strings(v: Option<&Value>) -> Option<Vec<String>> {
@@ -75,7 +75,7 @@ fn principals(v: &Value) -> Vec<String> {
 }
 
 /// The statements of a policy document; malformed statements are skipped.
-pub fn statements(doc: &Value) -> Vec<Statement> {
+pub(crate) fn statements(doc: &Value) -> Vec<Statement> {
     let list = match doc.get("Statement") {
         Some(Value::Array(items)) => items.clone(),
         Some(one @ Value::Object(_)) => vec![one.clone()],
@@ -133,7 +133,7 @@ pub fn statements(doc: &Value) -> Vec<Statement> {
 
 /// Whether every string that `inner` matches is matched by `outer`. `inner`'s `*` is an
 /// arbitrary run, so only a `*` in `outer` can stand for it.
-pub fn covers(outer: &str, inner: &str) -> bool {
+pub(crate) fn covers(outer: &str, inner: &str) -> bool {
     fn go(p: &[char], q: &[char]) -> bool {
         match (p.first(), q.first()) {
             (None, None) => true,
@@ -152,7 +152,7 @@ pub fn covers(outer: &str, inner: &str) -> bool {
 /// `bkt1/dir/x.csv`, though neither covers the other. A search over pairs of positions, one in
 /// each pattern: a `*` may match nothing (move past it) or one more character (stay), and both
 /// patterns must take each character together. At most (|a|+1)·(|b|+1) states.
-pub fn overlaps(a: &str, b: &str) -> bool {
+pub(crate) fn overlaps(a: &str, b: &str) -> bool {
     let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
     let mut seen = vec![vec![false; b.len() + 1]; a.len() + 1];
@@ -187,7 +187,7 @@ pub fn overlaps(a: &str, b: &str) -> bool {
 
 /// Whether the actions (`Action`, or all but `NotAction`'s) include `action`; case does not
 /// count in actions.
-pub fn action_matches(m: &Match, action: &str) -> bool {
+pub(crate) fn action_matches(m: &Match, action: &str) -> bool {
     let hit = m
         .patterns
         .iter()
@@ -229,7 +229,7 @@ fn principal_matches(m: &Match, arn: &str, account: &str) -> bool {
 /// applicable Deny wins, then any Allow, else the implicit deny. With `principal` (ARN,
 /// account), statements with a Principal apply only when it matches. Conditions are decided
 /// against `context`, the request TiDB Cloud makes; without one, every condition is unknown.
-pub fn decide(
+pub(crate) fn decide(
     statements: &[Statement],
     action: &str,
     resource: &str,
@@ -239,7 +239,7 @@ pub fn decide(
 }
 
 /// [`decide`], with the request's context.
-pub fn decide_in(
+pub(crate) fn decide_in(
     statements: &[Statement],
     action: &str,
     resource: &str,
@@ -378,7 +378,7 @@ fn substituted(s: &Statement, context: Option<&Context>) -> (Match, Outcome) {
 
 /// A Deny that applies to a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Denial {
+pub(crate) enum Denial {
     /// It applies (its `Sid`).
     Certain(Option<String>),
     /// It applies if its condition holds, which depends on these keys.
@@ -386,7 +386,7 @@ pub enum Denial {
 }
 
 /// The Deny among `statements` that applies to `action` on `resource`: a certain one first.
-pub fn denial(
+pub(crate) fn denial(
     statements: &[Statement],
     action: &str,
     resource: &str,
@@ -413,7 +413,7 @@ pub fn denial(
 /// question behind "more than it needs" (can it create a user, read another bucket, delete
 /// under the directory?). An Allow counts unless its condition certainly fails for the
 /// request; a Deny rules it out only when it certainly covers all of `region`.
-pub fn possible(
+pub(crate) fn possible(
     statements: &[Statement],
     action: &str,
     region: &str,
@@ -427,7 +427,7 @@ pub fn possible(
 }
 
 /// The resource patterns that an Allow grants `action` on, for explaining a near miss.
-pub fn granted_resources(statements: &[Statement], action: &str) -> Vec<String> {
+pub(crate) fn granted_resources(statements: &[Statement], action: &str) -> Vec<String> {
     statements
         .iter()
         .filter(|s| s.allow && !s.resources.negated && action_matches(&s.actions, action))
