@@ -17,21 +17,6 @@ fn key_args(bucket: &str, access: &str) -> Vec<String> {
     ]
 }
 
-fn run_json(endpoint: &str, args: &[String]) -> (Value, String) {
-    let out = bin(endpoint)
-        .args(args)
-        .args(["-o", "json"])
-        .output()
-        .unwrap();
-    let (stdout, stderr) = texts(&out);
-    assert!(
-        out.status.success(),
-        "exit {:?}: {stderr}",
-        out.status.code()
-    );
-    (serde_json::from_str(&stdout).unwrap(), stderr)
-}
-
 async fn key_ids(aws: &Aws, user: &str) -> Vec<String> {
     let out = aws
         .iam
@@ -52,7 +37,9 @@ async fn creates_the_user_its_policy_and_a_key() {
     let aws = aws(&moto.url()).await;
     let bucket = unique("ak");
     aws.create_bucket(&bucket).await;
-    let (out, stderr) = run_json(&moto.url(), &key_args(&bucket, "import"));
+    let Ran {
+        json: out, stderr, ..
+    } = run(&moto.url(), &with_json(&key_args(&bucket, "import"))).ok();
     let user = out["user_name"].as_str().unwrap();
     assert_eq!(user, format!("tidb-user-import-{bucket}-data"));
     let secret = out["secret_access_key"].as_str().unwrap();
@@ -215,8 +202,8 @@ async fn at_two_keys_it_stops_before_creating_anything_and_lists_them() {
     let aws = aws(&moto.url()).await;
     let bucket = unique("limit");
     aws.create_bucket(&bucket).await;
-    let (first, _) = run_json(&moto.url(), &key_args(&bucket, "import"));
-    let (second, _) = run_json(&moto.url(), &key_args(&bucket, "import"));
+    let Ran { json: first, .. } = run(&moto.url(), &with_json(&key_args(&bucket, "import"))).ok();
+    let Ran { json: second, .. } = run(&moto.url(), &with_json(&key_args(&bucket, "import"))).ok();
     let user = first["user_name"].as_str().unwrap();
     assert_eq!(
         first["user_name"], second["user_name"],
@@ -256,8 +243,8 @@ async fn delete_removes_keys_then_the_user_and_is_safe_to_repeat() {
     let aws = aws(&moto.url()).await;
     let bucket = unique("del");
     aws.create_bucket(&bucket).await;
-    let (first, _) = run_json(&moto.url(), &key_args(&bucket, "export"));
-    let (second, _) = run_json(&moto.url(), &key_args(&bucket, "export"));
+    let Ran { json: first, .. } = run(&moto.url(), &with_json(&key_args(&bucket, "export"))).ok();
+    let Ran { json: second, .. } = run(&moto.url(), &with_json(&key_args(&bucket, "export"))).ok();
     let user = first["user_name"].as_str().unwrap();
     let one = first["access_key_id"].as_str().unwrap();
 
@@ -388,7 +375,7 @@ async fn a_lost_create_access_key_answer_is_never_retried_into_a_second_key() {
     let user = format!("u-{bucket}");
     let mut args = key_args(&bucket, "import");
     args.extend(["--user-name".into(), user.clone()]);
-    let (first, _) = run_json(&moto.url(), &args);
+    let Ran { json: first, .. } = run(&moto.url(), &with_json(&args)).ok();
     let kept = first["access_key_id"].as_str().unwrap().to_string();
 
     let proxy = Proxy::start(moto.port);

@@ -198,7 +198,9 @@ async fn verify_passes_a_cluster_among_several_and_lists_the_others() {
         assert_eq!(code, 0, "{stderr}");
     }
     let arn = format!("arn:aws:iam::123456789012:role/tidb-role-import-{bucket}-in");
-    let (code, report, _) = verify_role(&moto.url(), &arn, &uri, Some("import"), "prod-cluster-id");
+    let Ran {
+        code, json: report, ..
+    } = verify_role(&moto.url(), &arn, &uri, Some("import"), "prod-cluster-id");
     assert_eq!(code, 0, "{report}");
     let trust = check_named(&report, "trust");
     assert!(
@@ -243,7 +245,12 @@ async fn no_run_grants_write_access_that_nobody_chose() {
     let (code, out, stderr) = role(&moto.url(), "iam", &uri, &[EXTERNAL_ID], &[]);
     assert_eq!(code, 0, "{stderr}");
     let arn = out["role_arn"].as_str().unwrap();
-    let (code, report, stderr) = verify_role(&moto.url(), arn, &uri, None, EXTERNAL_ID);
+    let Ran {
+        code,
+        json: report,
+        stderr,
+        ..
+    } = verify_role(&moto.url(), arn, &uri, None, EXTERNAL_ID);
     assert_eq!(code, 0, "{report}{stderr}");
     assert!(
         stderr.contains("checking access: import, as recorded on it"),
@@ -275,7 +282,12 @@ async fn no_run_grants_write_access_that_nobody_chose() {
         .await
         .unwrap();
     let hand = format!("arn:aws:iam::123456789012:role/{name}");
-    let (code, report, stderr) = verify_role(&moto.url(), &hand, &uri, None, EXTERNAL_ID);
+    let Ran {
+        code,
+        json: report,
+        stderr,
+        ..
+    } = verify_role(&moto.url(), &hand, &uri, None, EXTERNAL_ID);
     assert_eq!(code, 0, "{report}{stderr}");
     assert!(
         stderr.contains("checking access: export, from what its policies grant"),

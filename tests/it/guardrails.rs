@@ -265,7 +265,9 @@ async fn verify_fails_what_the_boundary_keeps_out() {
         "the checks after the setup see it: {out}"
     );
     let role_arn = out["role_arn"].as_str().unwrap();
-    let (code, report, _) = verify_role(&moto.url(), role_arn, &uri, Some("import"), EXTERNAL_ID);
+    let Ran {
+        code, json: report, ..
+    } = verify_role(&moto.url(), role_arn, &uri, Some("import"), EXTERNAL_ID);
     assert_eq!(code, 1, "{report}");
     let c = check_named(&report, "permissions");
     assert_eq!(c["status"], "fail");

@@ -81,7 +81,12 @@ async fn a_file_or_a_pattern_gets_its_directory_and_the_directorys_names() {
         }
     }
     // verify applies the same rule to the same URI.
-    let (code, report, stderr) = verify_role(
+    let Ran {
+        code,
+        json: report,
+        stderr,
+        ..
+    } = verify_role(
         &moto.url(),
         &format!("arn:aws:iam::123456789012:role/tidb-role-import-{bucket}-ingest"),
         &format!("s3://{bucket}/ingest/TableName.01.csv"),
@@ -412,8 +417,9 @@ async fn verify_reads_the_keys_state_and_key_policy() {
     assert_eq!(code, 0, "{stderr}");
     let role_arn = json(&stdout)["role_arn"].as_str().unwrap().to_string();
     let kms_check = || {
-        let (code, report, _) =
-            verify_role(&moto.url(), &role_arn, &uri, Some("import"), EXTERNAL_ID);
+        let Ran {
+            code, json: report, ..
+        } = verify_role(&moto.url(), &role_arn, &uri, Some("import"), EXTERNAL_ID);
         (Some(code), check_named(&report, "kms"))
     };
     // moto's default key policy enables IAM policies for the account, as AWS's does.

@@ -19,24 +19,6 @@ fn role_args(method: &str, uri: &str, role: &str, external_id: &str) -> Vec<Stri
         .build()
 }
 
-/// Runs the binary with `-o json`; asserts success; the report and stderr.
-fn run_json(endpoint: &str, args: &[String]) -> (Value, String) {
-    let out = bin(endpoint)
-        .args(args)
-        .args(["-o", "json"])
-        .output()
-        .unwrap();
-    let (stdout, stderr) = texts(&out);
-    assert!(
-        out.status.success(),
-        "exit {:?}\n{stderr}",
-        out.status.code()
-    );
-    let report = serde_json::from_str(&stdout)
-        .unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}\n{stderr}"));
-    (report, stderr)
-}
-
 /// `verify` passes every check, with one allowance: LocalStack's policy simulator is a stub
 /// (localstack/services/iam/resources/policy_simulator.py: "TODO Implement evaluation logic";
 /// it denies unless the action and the exact resource ARN appear as strings in a statement),
@@ -64,10 +46,13 @@ async fn a_stack_through_its_real_states_create_rerun_update_repair_teardown() {
     let role = format!("s-{bucket}");
     let arn = format!("arn:aws:iam::{ACCOUNT}:role/{role}");
 
-    let (made, stderr) = run_json(
+    let Ran {
+        json: made, stderr, ..
+    } = run(
         &ls.url(),
-        &role_args("cloudformation", &uri, &role, EXTERNAL_ID),
-    );
+        &with_json(&role_args("cloudformation", &uri, &role, EXTERNAL_ID)),
+    )
+    .ok();
     assert_eq!(made["changed"], true);
     assert_eq!(made["role_arn"], arn.as_str());
     assert_eq!(made["stack_region"], "us-east-1");
@@ -102,20 +87,31 @@ async fn a_stack_through_its_real_states_create_rerun_update_repair_teardown() {
         permissions["Statement"][0]["Resource"],
         format!("arn:aws:s3:::{bucket}/d/*")
     );
-    let (code, report, stderr) = verify_role(&ls.url(), &arn, &uri, None, EXTERNAL_ID);
+    let Ran {
+        code,
+        json: report,
+        stderr,
+        ..
+    } = verify_role(&ls.url(), &arn, &uri, None, EXTERNAL_ID);
     assert_verified(code, &report, &stderr);
 
-    let (again, _) = run_json(
+    let Ran { json: again, .. } = run(
         &ls.url(),
-        &role_args("cloudformation", &uri, &role, EXTERNAL_ID),
-    );
+        &with_json(&role_args("cloudformation", &uri, &role, EXTERNAL_ID)),
+    )
+    .ok();
     assert_eq!(again["changed"], false, "{again}");
 
     // A second cluster: the update really applies, so the live role trusts both.
-    let (updated, stderr) = run_json(
+    let Ran {
+        json: updated,
+        stderr,
+        ..
+    } = run(
         &ls.url(),
-        &role_args("cloudformation", &uri, &role, "second-cluster"),
-    );
+        &with_json(&role_args("cloudformation", &uri, &role, "second-cluster")),
+    )
+    .ok();
     assert_eq!(updated["changed"], true);
     assert!(stderr.contains("UPDATE_COMPLETE"), "{stderr}");
     let ids =
@@ -141,10 +137,11 @@ async fn a_stack_through_its_real_states_create_rerun_update_repair_teardown() {
         .send()
         .await
         .unwrap();
-    let (repaired, _) = run_json(
+    let Ran { json: repaired, .. } = run(
         &ls.url(),
-        &role_args("cloudformation", &uri, &role, "second-cluster"),
-    );
+        &with_json(&role_args("cloudformation", &uri, &role, "second-cluster")),
+    )
+    .ok();
     assert!(
         repaired["actions"]
             .to_string()
@@ -156,10 +153,11 @@ async fn a_stack_through_its_real_states_create_rerun_update_repair_teardown() {
         &permissions
     ));
     assert!(policy::same(&aws.trust(&role).await, &updated_trust));
-    let (again, _) = run_json(
+    let Ran { json: again, .. } = run(
         &ls.url(),
-        &role_args("cloudformation", &uri, &role, "second-cluster"),
-    );
+        &with_json(&role_args("cloudformation", &uri, &role, "second-cluster")),
+    )
+    .ok();
     assert_eq!(again["changed"], false, "{again}");
 
     // By hand: the role deleted. It is made again by name, and the stack holds it again: its
@@ -172,10 +170,11 @@ async fn a_stack_through_its_real_states_create_rerun_update_repair_teardown() {
         .await
         .unwrap();
     aws.iam.delete_role().role_name(&role).send().await.unwrap();
-    let (remade, _) = run_json(
+    let Ran { json: remade, .. } = run(
         &ls.url(),
-        &role_args("cloudformation", &uri, &role, "second-cluster"),
-    );
+        &with_json(&role_args("cloudformation", &uri, &role, "second-cluster")),
+    )
+    .ok();
     assert!(
         remade["actions"]
             .to_string()
@@ -187,10 +186,11 @@ async fn a_stack_through_its_real_states_create_rerun_update_repair_teardown() {
         &inline_policy(&aws, &role, &policy_name).await,
         &permissions
     ));
-    let (again, _) = run_json(
+    let Ran { json: again, .. } = run(
         &ls.url(),
-        &role_args("cloudformation", &uri, &role, "second-cluster"),
-    );
+        &with_json(&role_args("cloudformation", &uri, &role, "second-cluster")),
+    )
+    .ok();
     assert_eq!(again["changed"], false, "{again}");
 
     // Teardown: only this deletion's events, and the role is gone.
@@ -216,7 +216,11 @@ async fn a_role_through_iam_is_made_once_verified_and_removed() {
     aws.create_bucket(&bucket).await;
     let uri = format!("s3://{bucket}/d/");
     let role = format!("i-{bucket}");
-    let (made, _) = run_json(&ls.url(), &role_args("iam", &uri, &role, EXTERNAL_ID));
+    let Ran { json: made, .. } = run(
+        &ls.url(),
+        &with_json(&role_args("iam", &uri, &role, EXTERNAL_ID)),
+    )
+    .ok();
     assert_eq!(made["changed"], true);
     let arn = made["role_arn"].as_str().unwrap().to_string();
     assert_eq!(arn, format!("arn:aws:iam::{ACCOUNT}:role/{role}"));
@@ -224,9 +228,18 @@ async fn a_role_through_iam_is_made_once_verified_and_removed() {
         aws.attached(&role).await,
         [made["policy_arn"].as_str().unwrap()]
     );
-    let (again, _) = run_json(&ls.url(), &role_args("iam", &uri, &role, EXTERNAL_ID));
+    let Ran { json: again, .. } = run(
+        &ls.url(),
+        &with_json(&role_args("iam", &uri, &role, EXTERNAL_ID)),
+    )
+    .ok();
     assert_eq!(again["changed"], false, "{again}");
-    let (code, report, stderr) = verify_role(&ls.url(), &arn, &uri, None, EXTERNAL_ID);
+    let Ran {
+        code,
+        json: report,
+        stderr,
+        ..
+    } = verify_role(&ls.url(), &arn, &uri, None, EXTERNAL_ID);
     assert_verified(code, &report, &stderr);
 
     let out = bin(&ls.url())
@@ -247,7 +260,9 @@ async fn an_access_key_is_made_verified_and_deleted() {
     let args: Vec<String> = ["access-key", "--uri", &uri, "--access", "import", "--yes"]
         .map(str::to_string)
         .to_vec();
-    let (made, stderr) = run_json(&ls.url(), &args);
+    let Ran {
+        json: made, stderr, ..
+    } = run(&ls.url(), &with_json(&args)).ok();
     let user = made["user_name"].as_str().unwrap().to_string();
     let secret = made["secret_access_key"].as_str().unwrap();
     assert!(!stderr.contains(secret), "the secret only on stdout");
@@ -335,7 +350,7 @@ async fn a_stack_rerun_keeps_the_guardrails_and_an_access_change_keeps_the_role(
         ])
         .yes()
         .build();
-    let (made, _) = run_json(&ls.url(), &first);
+    let Ran { json: made, .. } = run(&ls.url(), &with_json(&first)).ok();
     let name = made["role_name"].as_str().unwrap().to_string();
     let role_now = |aws: &Aws, name: String| {
         let iam = aws.iam.clone();
@@ -385,7 +400,9 @@ async fn a_stack_rerun_keeps_the_guardrails_and_an_access_change_keeps_the_role(
         .external_ids(&["bbb222"])
         .yes()
         .build();
-    let (out, stderr) = run_json(&ls.url(), &second);
+    let Ran {
+        json: out, stderr, ..
+    } = run(&ls.url(), &with_json(&second)).ok();
     assert_eq!(out["changed"], true, "{stderr}");
     let (arn, path, boundary, _) = role_now(&aws, name.clone()).await;
     assert_eq!(arn, made["role_arn"].as_str().unwrap());
@@ -405,7 +422,9 @@ async fn a_stack_rerun_keeps_the_guardrails_and_an_access_change_keeps_the_role(
         .args(&["--no-permissions-boundary", "--remove-tag", "cost"])
         .yes()
         .build();
-    let (_, stderr) = run_json(&ls.url(), &off);
+    let Ran {
+        json: _, stderr, ..
+    } = run(&ls.url(), &with_json(&off)).ok();
     assert!(
         stderr.contains("takes away permissions boundary") && stderr.contains("tag cost: 42"),
         "{stderr}"
@@ -427,7 +446,7 @@ async fn a_stack_rerun_keeps_the_guardrails_and_an_access_change_keeps_the_role(
     // so either way the role converges.
     let (_, _, boundary, _) = role_now(&aws, name.clone()).await;
     if boundary.is_some() {
-        let (repaired, _) = run_json(&ls.url(), &off);
+        let Ran { json: repaired, .. } = run(&ls.url(), &with_json(&off)).ok();
         assert!(
             repaired["actions"]
                 .to_string()
@@ -449,7 +468,9 @@ async fn a_stack_rerun_keeps_the_guardrails_and_an_access_change_keeps_the_role(
         .access("both")
         .yes()
         .build();
-    let (out, stderr) = run_json(&ls.url(), &both);
+    let Ran {
+        json: out, stderr, ..
+    } = run(&ls.url(), &with_json(&both)).ok();
     assert_eq!(out["role_arn"], made["role_arn"]);
     assert_eq!(out["role_name"], name.as_str());
     assert!(stderr.contains("plan: access: import → both"), "{stderr}");
@@ -464,7 +485,7 @@ async fn a_stack_rerun_keeps_the_guardrails_and_an_access_change_keeps_the_role(
         .contains("s3:PutObject")
     {
         assert_eq!(out["verify"]["read_back"], false, "{out}");
-        let (repaired, _) = run_json(&ls.url(), &both);
+        let Ran { json: repaired, .. } = run(&ls.url(), &with_json(&both)).ok();
         assert!(
             repaired["actions"]
                 .to_string()
@@ -476,7 +497,7 @@ async fn a_stack_rerun_keeps_the_guardrails_and_an_access_change_keeps_the_role(
     assert!(inline.to_string().contains("s3:PutObject"), "{inline}");
     let roles = aws.role_names().await;
     assert_eq!(roles.iter().filter(|r| r.contains(&bucket)).count(), 1);
-    let (again, _) = run_json(&ls.url(), &both);
+    let Ran { json: again, .. } = run(&ls.url(), &with_json(&both)).ok();
     assert_eq!(again["changed"], false, "{again}");
 }
 

@@ -4,27 +4,6 @@
 //! elsewhere; and what can never work exits 2 before any write. Checked from outside, on moto.
 
 use crate::common::*;
-use serde_json::Value;
-
-/// Runs `args` with `-o json`: the exit code, the report (or null) and stderr.
-fn run(endpoint: &str, args: &[String]) -> (i32, Value, String) {
-    let out = bin(endpoint)
-        .args(args)
-        .args(["-o", "json"])
-        .output()
-        .unwrap();
-    let (stdout, stderr) = texts(&out);
-    let json = serde_json::from_str(&stdout).unwrap_or(Value::Null);
-    (out.status.code().unwrap_or(-1), json, stderr)
-}
-
-/// The text plan of a dry run.
-fn dry_plan(endpoint: &str, args: &[String]) -> String {
-    let out = bin(endpoint).args(args).arg("--dry-run").output().unwrap();
-    let (stdout, stderr) = texts(&out);
-    assert!(out.status.success(), "{stderr}");
-    stdout
-}
 
 async fn boundary(aws: &Aws) -> String {
     let doc = serde_json::json!({"Version": "2012-10-17", "Statement": [
@@ -107,7 +86,12 @@ async fn a_rerun_keeps_the_boundary_path_and_tags_and_only_a_flag_takes_one_off(
             .args(&guards)
             .yes()
             .build();
-        let (code, made, stderr) = run(&moto.url(), &first);
+        let Ran {
+            code,
+            json: made,
+            stderr,
+            ..
+        } = run(&moto.url(), &with_json(&first));
         assert_eq!(code, 0, "{method}: {stderr}");
         let name = made["role_name"].as_str().unwrap().to_string();
 
@@ -117,7 +101,12 @@ async fn a_rerun_keeps_the_boundary_path_and_tags_and_only_a_flag_takes_one_off(
             .external_ids(&["bbb222"])
             .yes()
             .build();
-        let (code, out, stderr) = run(&moto.url(), &second);
+        let Ran {
+            code,
+            json: out,
+            stderr,
+            ..
+        } = run(&moto.url(), &with_json(&second));
         assert_eq!(code, 0, "{method}: {stderr}");
         assert_eq!(out["role_arn"], made["role_arn"], "{method}");
         assert_eq!(out["permissions_boundary"], bnd.as_str(), "{method}: {out}");
@@ -160,7 +149,7 @@ async fn a_rerun_keeps_the_boundary_path_and_tags_and_only_a_flag_takes_one_off(
             .external_ids(&["bbb222"])
             .args(&["--no-permissions-boundary", "--remove-tag", "cost"])
             .build();
-        let plan = dry_plan(&moto.url(), &off);
+        let plan = run(&moto.url(), &with(&off, &["--dry-run"])).ok().stdout;
         assert!(
             plan.contains(&format!("- permissions boundary: {bnd} → (removed)")),
             "{method}: {plan}"
@@ -171,7 +160,12 @@ async fn a_rerun_keeps_the_boundary_path_and_tags_and_only_a_flag_takes_one_off(
         );
         let mut off = off;
         off.push("--yes".into());
-        let (code, out, stderr) = run(&moto.url(), &off);
+        let Ran {
+            code,
+            json: out,
+            stderr,
+            ..
+        } = run(&moto.url(), &with_json(&off));
         assert_eq!(code, 0, "{method}: {stderr}");
         assert!(
             stderr.contains(&format!(
@@ -201,7 +195,12 @@ async fn a_rerun_keeps_the_boundary_path_and_tags_and_only_a_flag_takes_one_off(
             assert!(!tags.iter().any(|(k, _)| k == "cost"), "{tags:?}");
         }
         // And again: nothing left to change.
-        let (code, out, stderr) = run(&moto.url(), &second);
+        let Ran {
+            code,
+            json: out,
+            stderr,
+            ..
+        } = run(&moto.url(), &with_json(&second));
         assert_eq!(code, 0, "{stderr}");
         if method == "iam" {
             assert_eq!(out["changed"], false, "{method}: {stderr}");
@@ -218,14 +217,24 @@ async fn a_rerun_keeps_the_kms_keys_it_granted_until_one_is_taken_off() {
     let (_, key) = aws.create_key().await;
     let uri = format!("s3://{bucket}/d/");
     let args = |extra: &[&str]| RoleArgs::new("iam", &uri).args(extra).yes().build();
-    let (code, made, stderr) = run(&moto.url(), &args(&["--kms-key", &key]));
+    let Ran {
+        code,
+        json: made,
+        stderr,
+        ..
+    } = run(&moto.url(), &with_json(&args(&["--kms-key", &key])));
     assert_eq!(code, 0, "{stderr}");
     let policy = made["policy_arn"].as_str().unwrap().to_string();
-    let (code, again, stderr) = run(&moto.url(), &args(&[]));
+    let Ran {
+        code,
+        json: again,
+        stderr,
+        ..
+    } = run(&moto.url(), &with_json(&args(&[])));
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(again["changed"], false, "{stderr}");
     assert_eq!(again["kms_keys"], serde_json::json!([key]));
-    let (code, _, stderr) = run(&moto.url(), &args(&["--remove-kms-key", &key]));
+    let Ran { code, stderr, .. } = run(&moto.url(), &with_json(&args(&["--remove-kms-key", &key])));
     assert_eq!(code, 0, "{stderr}");
     assert!(
         stderr.contains(&format!("takes away KMS key: {key}")),
@@ -249,9 +258,17 @@ async fn a_rerun_keeps_a_policy_name_given_before() {
         .args(&["--policy-name", &custom])
         .yes()
         .build();
-    let (code, _, stderr) = run(&moto.url(), &first);
+    let Ran { code, stderr, .. } = run(&moto.url(), &with_json(&first));
     assert_eq!(code, 0, "{stderr}");
-    let (code, again, stderr) = run(&moto.url(), &RoleArgs::new("iam", &uri).yes().build());
+    let Ran {
+        code,
+        json: again,
+        stderr,
+        ..
+    } = run(
+        &moto.url(),
+        &with_json(&RoleArgs::new("iam", &uri).yes().build()),
+    );
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(again["changed"], false, "{stderr}");
     assert_eq!(again["policy_name"], custom.as_str());
@@ -262,12 +279,17 @@ async fn a_rerun_keeps_a_policy_name_given_before() {
         a.extend(extra.iter().map(|s| s.to_string()));
         a
     };
-    let (code, _, stderr) = run(
+    let Ran { code, stderr, .. } = run(
         &moto.url(),
-        &key(&["--policy-name", &format!("{custom}-u")]),
+        &with_json(&key(&["--policy-name", &format!("{custom}-u")])),
     );
     assert_eq!(code, 0, "{stderr}");
-    let (code, again, stderr) = run(&moto.url(), &key(&[]));
+    let Ran {
+        code,
+        json: again,
+        stderr,
+        ..
+    } = run(&moto.url(), &with_json(&key(&[])));
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(again["policy_name"], format!("{custom}-u"));
     let policies: Vec<_> = aws
@@ -293,13 +315,28 @@ async fn an_access_change_updates_the_one_role_and_keeps_its_arn() {
         let bucket = unique("access");
         aws.create_bucket(&bucket).await;
         let uri = format!("s3://{bucket}/data/");
-        let (code, import, stderr) = run(&moto.url(), &RoleArgs::new(method, &uri).yes().build());
+        let Ran {
+            code,
+            json: import,
+            stderr,
+            ..
+        } = run(
+            &moto.url(),
+            &with_json(&RoleArgs::new(method, &uri).yes().build()),
+        );
         assert_eq!(code, 0, "{method}: {stderr}");
         let both = RoleArgs::new(method, &uri).access("both");
-        let plan = dry_plan(&moto.url(), &both.clone().build());
+        let plan = run(&moto.url(), &with(&both.clone().build(), &["--dry-run"]))
+            .ok()
+            .stdout;
         assert!(plan.contains("access: import → both"), "{method}: {plan}");
         assert!(!plan.contains("create the stack"), "{method}: {plan}");
-        let (code, out, stderr) = run(&moto.url(), &both.yes().build());
+        let Ran {
+            code,
+            json: out,
+            stderr,
+            ..
+        } = run(&moto.url(), &with_json(&both.yes().build()));
         assert_eq!(code, 0, "{method}: {stderr}");
         assert_eq!(
             out["role_arn"], import["role_arn"],
@@ -344,7 +381,7 @@ async fn an_access_change_updates_the_one_role_and_keeps_its_arn() {
             .role_name(&format!("writer-{bucket}"))
             .yes()
             .build();
-        let (code, _, stderr) = run(&moto.url(), &named);
+        let Ran { code, stderr, .. } = run(&moto.url(), &with_json(&named));
         assert_eq!(code, 0, "{method}: {stderr}");
         assert!(aws.role(&format!("writer-{bucket}")).await.is_some());
     }
@@ -362,9 +399,19 @@ async fn an_access_key_user_follows_an_access_change() {
             .map(String::from)
             .to_vec()
     };
-    let (code, first, stderr) = run(&moto.url(), &key("import"));
+    let Ran {
+        code,
+        json: first,
+        stderr,
+        ..
+    } = run(&moto.url(), &with_json(&key("import")));
     assert_eq!(code, 0, "{stderr}");
-    let (code, second, stderr) = run(&moto.url(), &key("export"));
+    let Ran {
+        code,
+        json: second,
+        stderr,
+        ..
+    } = run(&moto.url(), &with_json(&key("export")));
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(second["user_arn"], first["user_arn"]);
     assert!(
@@ -392,12 +439,20 @@ async fn a_default_name_never_points_a_role_elsewhere() {
     let x = format!("s3://{bucket}/x/");
     let y = format!("s3://{bucket}/y/");
     let made = RoleArgs::new("iam", &x).role_name(&taken).yes().build();
-    let (code, out, stderr) = run(&moto.url(), &made);
+    let Ran {
+        code,
+        json: out,
+        stderr,
+        ..
+    } = run(&moto.url(), &with_json(&made));
     assert_eq!(code, 0, "{stderr}");
     let policy = out["policy_arn"].as_str().unwrap().to_string();
 
     let proxy = Proxy::start(moto.port);
-    let (code, _, stderr) = run(&proxy.url(), &RoleArgs::new("iam", &y).yes().build());
+    let Ran { code, stderr, .. } = run(
+        &proxy.url(),
+        &with_json(&RoleArgs::new("iam", &y).yes().build()),
+    );
     assert_eq!(code, 1, "{stderr}");
     assert!(
         stderr.contains(&format!("role {taken} serves {x}, not {y}"))
@@ -409,9 +464,11 @@ async fn a_default_name_never_points_a_role_elsewhere() {
     assert!(doc.to_string().contains(&format!("{bucket}/x/*")), "{doc}");
 
     let named = RoleArgs::new("iam", &y).role_name(&taken);
-    let plan = dry_plan(&moto.url(), &named.clone().build());
+    let plan = run(&moto.url(), &with(&named.clone().build(), &["--dry-run"]))
+        .ok()
+        .stdout;
     assert!(plan.contains(&format!("- directory: {x} → {y}")), "{plan}");
-    let (code, _, stderr) = run(&moto.url(), &named.yes().build());
+    let Ran { code, stderr, .. } = run(&moto.url(), &with_json(&named.yes().build()));
     assert_eq!(code, 0, "{stderr}");
     assert!(
         stderr.contains(&format!("takes away directory: {x} → {y}")),
@@ -446,7 +503,7 @@ async fn the_callers_own_account_as_tidbs_exits_2_before_any_write() {
         let mut args = RoleArgs::new(method, &uri).yes().build();
         let at = args.iter().position(|a| a == TIDB_ACCOUNT).unwrap();
         args[at] = "123456789012".into();
-        let (code, _, stderr) = run(&proxy.url(), &args);
+        let Ran { code, stderr, .. } = run(&proxy.url(), &with_json(&args));
         assert_eq!(code, 2, "{method}: {stderr}");
         assert!(
             stderr.contains("--tidb-account-id") && stderr.contains("your own AWS account"),
@@ -472,12 +529,19 @@ async fn a_trust_past_the_accounts_quota_exits_2_before_any_write() {
     let ids: Vec<String> = (0..40)
         .map(|i| format!("{i:02}{}", "x".repeat(48)))
         .collect();
-    let (code, made, stderr) = run(
+    let Ran {
+        code,
+        json: made,
+        stderr,
+        ..
+    } = run(
         &moto.url(),
-        &RoleArgs::new("iam", &uri)
-            .external_ids(&[&ids[0]])
-            .yes()
-            .build(),
+        &with_json(
+            &RoleArgs::new("iam", &uri)
+                .external_ids(&[&ids[0]])
+                .yes()
+                .build(),
+        ),
     );
     assert_eq!(code, 0, "{stderr}");
     let name = made["role_name"].as_str().unwrap();
@@ -500,7 +564,7 @@ async fn a_trust_past_the_accounts_quota_exits_2_before_any_write() {
         .build();
 
     let proxy = Proxy::start(moto.port);
-    let (code, _, stderr) = run(&proxy.url(), &args);
+    let Ran { code, stderr, .. } = run(&proxy.url(), &with_json(&args));
     assert_eq!(code, 2, "{stderr}");
     assert!(
         stderr.contains("--external-id") && stderr.contains("over this account's quota of 2048"),
@@ -516,14 +580,22 @@ async fn a_trust_past_the_accounts_quota_exits_2_before_any_write() {
             "<GetAccountSummaryResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\"><GetAccountSummaryResult><SummaryMap><entry><key>AssumeRolePolicySizeQuota</key><value>4096</value></entry></SummaryMap></GetAccountSummaryResult><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></GetAccountSummaryResponse>",
         ),
     );
-    let (code, out, stderr) = run(&raised.url(), &args);
+    let Ran {
+        code,
+        json: out,
+        stderr,
+        ..
+    } = run(&raised.url(), &with_json(&args));
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(out["external_ids"].as_array().map(Vec::len), Some(40));
 
     // One cluster: nothing to count, no GetAccountSummary.
     let small = Proxy::start(moto.port);
     let other = format!("s3://{bucket}/e/");
-    let (code, _, stderr) = run(&small.url(), &RoleArgs::new("iam", &other).yes().build());
+    let Ran { code, stderr, .. } = run(
+        &small.url(),
+        &with_json(&RoleArgs::new("iam", &other).yes().build()),
+    );
     assert_eq!(code, 0, "{stderr}");
     assert!(!small.seen().iter().any(|a| a == "GetAccountSummary"));
 }
@@ -539,7 +611,12 @@ async fn a_written_role_says_when_and_to_wait_a_moment() {
     aws.create_bucket(&bucket).await;
     let uri = format!("s3://{bucket}/d/");
     let args = RoleArgs::new("iam", &uri).yes().build();
-    let (code, out, stderr) = run(&moto.url(), &args);
+    let Ran {
+        code,
+        json: out,
+        stderr,
+        ..
+    } = run(&moto.url(), &with_json(&args));
     assert_eq!(code, 0, "{stderr}");
     let at = out["written_at"].as_str().unwrap();
     assert!(at.ends_with('Z') && at.len() == 20, "{at}");
@@ -568,7 +645,12 @@ async fn a_written_role_says_when_and_to_wait_a_moment() {
             .build(),
     );
     assert!(!again.contains("The role was written"), "{again}");
-    let (code, unchanged, stderr) = run(&moto.url(), &args);
+    let Ran {
+        code,
+        json: unchanged,
+        stderr,
+        ..
+    } = run(&moto.url(), &with_json(&args));
     assert_eq!(code, 0, "{stderr}");
     assert!(unchanged.get("written_at").is_none(), "{unchanged}");
 }

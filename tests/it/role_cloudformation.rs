@@ -14,17 +14,6 @@ fn args(method: &str, uri: &str, access: &str, role: &str) -> Vec<String> {
         .build()
 }
 
-fn run_json(endpoint: &str, args: &[String]) -> Value {
-    let out = bin(endpoint).args(args).output().unwrap();
-    let (stdout, stderr) = texts(&out);
-    assert!(
-        out.status.success(),
-        "exit {:?}\n{stderr}",
-        out.status.code()
-    );
-    serde_json::from_str(&stdout).unwrap()
-}
-
 #[tokio::test]
 async fn creates_the_stack_and_reports_its_role_arn() {
     let moto = moto();
@@ -32,7 +21,7 @@ async fn creates_the_stack_and_reports_its_role_arn() {
     let bucket = unique("cfn");
     aws.create_bucket(&bucket).await;
     let role = format!("r-{bucket}");
-    let out = run_json(
+    let out = run(
         &moto.url(),
         &args(
             "cloudformation",
@@ -40,7 +29,9 @@ async fn creates_the_stack_and_reports_its_role_arn() {
             "export",
             &role,
         ),
-    );
+    )
+    .ok()
+    .json;
     assert_eq!(out["changed"], true);
     assert_eq!(out["method"], "cloudformation");
     assert_eq!(out["stack_name"], role.as_str());
@@ -90,7 +81,7 @@ async fn creates_the_stack_and_reports_its_role_arn() {
     );
     assert_eq!(inline["Statement"].as_array().unwrap().len(), 2);
 
-    let again = run_json(
+    let again = run(
         &moto.url(),
         &args(
             "cloudformation",
@@ -98,7 +89,9 @@ async fn creates_the_stack_and_reports_its_role_arn() {
             "export",
             &role,
         ),
-    );
+    )
+    .ok()
+    .json;
     assert_eq!(
         again["changed"], false,
         "a rerun with the same inputs changes nothing"
@@ -116,7 +109,7 @@ async fn cloudformation_is_the_default_method() {
     let mut a = args("cloudformation", &format!("s3://{bucket}"), "import", "x");
     a.drain(1..3);
     a.retain(|s| s != "--role-name" && s != "x");
-    let out = run_json(&moto.url(), &a);
+    let out = run(&moto.url(), &a).ok().json;
     assert_eq!(out["method"], "cloudformation");
     // The whole of a bucket whose name has a `-` would read like a shorter bucket and a
     // directory, so its default names carry a hash of the location.
@@ -150,8 +143,8 @@ async fn iam_and_cloudformation_grant_exactly_the_same_for_every_case() {
                 via_iam.extend(extra.clone());
                 let mut via_cfn = args("cloudformation", &uri, access, &format!("c-{bucket}"));
                 via_cfn.extend(extra);
-                let iam_out = run_json(&moto.url(), &via_iam);
-                run_json(&moto.url(), &via_cfn);
+                let iam_out = run(&moto.url(), &via_iam).ok().json;
+                run(&moto.url(), &via_cfn).ok();
 
                 let managed = aws
                     .policy_document(iam_out["policy_arn"].as_str().unwrap())
@@ -396,7 +389,7 @@ async fn a_timeout_in_hours_and_minutes_is_accepted() {
     let role = format!("r-{bucket}");
     let mut given = args("cloudformation", &uri, "import", &role);
     given.extend(["--timeout".into(), "1h30m".into(), "--dry-run".into()]);
-    let plan = run_json(&moto.url(), &given);
+    let plan = run(&moto.url(), &given).ok().json;
     assert_eq!(plan["dry_run"], true, "{plan}");
     assert_eq!(plan["plan"]["stack_name"], role.as_str(), "{plan}");
     // Without its unit, the last number is refused, before any request.
@@ -516,10 +509,12 @@ async fn each_method_keeps_to_what_it_made() {
     aws.create_bucket(&bucket).await;
     let uri = format!("s3://{bucket}/d/");
     let stack_role = format!("s-{bucket}");
-    let made = run_json(
+    let made = run(
         &moto.url(),
         &args("cloudformation", &uri, "import", &stack_role),
-    );
+    )
+    .ok()
+    .json;
     assert_eq!(
         made["stack_region"], "us-east-1",
         "the stack's region is explicit"
@@ -583,7 +578,7 @@ async fn each_method_keeps_to_what_it_made() {
 
     // teardown --stack-name on a role made with IAM says what made it.
     let iam_role = format!("i-{bucket}");
-    run_json(&moto.url(), &args("iam", &uri, "import", &iam_role));
+    run(&moto.url(), &args("iam", &uri, "import", &iam_role)).ok();
     let out = bin(&moto.url())
         .args(["teardown", "--stack-name", &iam_role, "--yes"])
         .output()
@@ -630,7 +625,9 @@ async fn a_rerun_repairs_what_was_changed_behind_the_stack() {
     let uri = format!("s3://{bucket}/d/");
     let role = format!("d-{bucket}");
     let policy_name = format!("{role}-policy");
-    let made = run_json(&moto.url(), &args("cloudformation", &uri, "import", &role));
+    let made = run(&moto.url(), &args("cloudformation", &uri, "import", &role))
+        .ok()
+        .json;
     let trust = aws.trust(&role).await;
     let permissions = inline_policy(&aws, &role, &policy_name).await;
 
@@ -678,7 +675,9 @@ async fn a_rerun_repairs_what_was_changed_behind_the_stack() {
     );
     assert_eq!(aws.trust(&role).await, foreign, "a dry run changes nothing");
 
-    let repaired = run_json(&moto.url(), &args("cloudformation", &uri, "import", &role));
+    let repaired = run(&moto.url(), &args("cloudformation", &uri, "import", &role))
+        .ok()
+        .json;
     assert_eq!(repaired["changed"], true, "{repaired}");
     let actions = repaired["actions"].to_string();
     assert!(actions.contains("restore the trust policy"), "{actions}");
@@ -693,7 +692,9 @@ async fn a_rerun_repairs_what_was_changed_behind_the_stack() {
     ));
     assert_eq!(repaired["role_arn"], made["role_arn"]);
 
-    let again = run_json(&moto.url(), &args("cloudformation", &uri, "import", &role));
+    let again = run(&moto.url(), &args("cloudformation", &uri, "import", &role))
+        .ok()
+        .json;
     assert_eq!(again["changed"], false, "repaired means in sync: {again}");
 
     // By hand: the role deleted. The stack is made again, with its role.
@@ -705,7 +706,9 @@ async fn a_rerun_repairs_what_was_changed_behind_the_stack() {
         .await
         .unwrap();
     aws.iam.delete_role().role_name(&role).send().await.unwrap();
-    let remade = run_json(&moto.url(), &args("cloudformation", &uri, "import", &role));
+    let remade = run(&moto.url(), &args("cloudformation", &uri, "import", &role))
+        .ok()
+        .json;
     assert_eq!(remade["changed"], true, "{remade}");
     assert!(
         remade["actions"]
@@ -732,7 +735,9 @@ async fn a_rerun_repairs_what_was_changed_behind_the_stack() {
             .any(|t| t.key() == "serverless-s3-setup:stack" && t.value() == role),
         "made again with the stack's ownership tags: {tags:?}"
     );
-    let again = run_json(&moto.url(), &args("cloudformation", &uri, "import", &role));
+    let again = run(&moto.url(), &args("cloudformation", &uri, "import", &role))
+        .ok()
+        .json;
     assert_eq!(again["changed"], false, "{again}");
 
     // The stack holds the role again: its teardown removes it.

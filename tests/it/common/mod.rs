@@ -300,33 +300,28 @@ pub fn texts(out: &std::process::Output) -> (String, String) {
 }
 
 /// `verify` of a role for TiDB Cloud's test account, with `--access` when given and this
-/// external ID: the exit code, the JSON report and stderr.
+/// external ID, with `-o json`.
 pub fn verify_role(
     endpoint: &str,
     arn: &str,
     uri: &str,
     access: Option<&str>,
     external_id: &str,
-) -> (i32, Value, String) {
-    let mut cmd = bin(endpoint);
-    cmd.args(["verify", "--role-arn", arn, "--uri", uri]);
+) -> Ran {
+    let mut args = vec!["verify", "--role-arn", arn, "--uri", uri];
     if let Some(access) = access {
-        cmd.args(["--access", access]);
+        args.extend(["--access", access]);
     }
-    let out = cmd
-        .args([
-            "--tidb-account-id",
-            TIDB_ACCOUNT,
-            "--external-id",
-            external_id,
-        ])
-        .args(["-o", "json"])
-        .output()
-        .unwrap();
-    let (stdout, stderr) = texts(&out);
-    let report = serde_json::from_str(&stdout)
-        .unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}\n{stderr}"));
-    (out.status.code().unwrap_or(-1), report, stderr)
+    args.extend([
+        "--tidb-account-id",
+        TIDB_ACCOUNT,
+        "--external-id",
+        external_id,
+    ]);
+    run(
+        endpoint,
+        &with_json(&args.iter().map(|a| a.to_string()).collect::<Vec<_>>()),
+    )
 }
 
 /// One check of a `verify` report, by name.
@@ -383,6 +378,18 @@ impl Ran {
         serde_json::from_str::<Value>(&self.stderr[start..])
             .map_or(Value::Null, |v| v["error"].clone())
     }
+}
+
+/// `args` and then `more`.
+pub fn with(args: &[String], more: &[&str]) -> Vec<String> {
+    let mut args = args.to_vec();
+    args.extend(more.iter().map(|m| m.to_string()));
+    args
+}
+
+/// `args` with `-o json`.
+pub fn with_json(args: &[String]) -> Vec<String> {
+    with(args, &["-o", "json"])
 }
 
 /// Runs the binary against `endpoint` with `args`.
