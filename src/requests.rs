@@ -2,6 +2,7 @@
 //! Anything missing is asked for by [`crate::wizard`] or reported; nothing here is checked
 //! beyond what the types in [`crate::inputs`] hold.
 
+use crate::error::Error;
 use crate::inputs::{
     Access, AccessKeyId, AccountId, ClusterId, ExternalId, GuardrailRequest, KmsKeyArn, PolicyName,
     RoleName, S3Location, SecretPath, StackName, Tier, Timeout, UserName, Who,
@@ -36,6 +37,86 @@ pub struct RoleRequest {
     pub timeout: Option<Timeout>,
     pub guardrails: GuardrailRequest,
     pub saved: SavedPlan,
+}
+
+impl RoleRequest {
+    /// The rules between flags, whichever way the request came (flags, the wizard's first
+    /// answers, a file): each error names its flag. Nothing is sent before.
+    pub fn validate(&self) -> Result<(), Error> {
+        if self.method == Some(Method::Iam) {
+            for (flag, given) in [
+                ("--stack-name", self.stack_name.is_some()),
+                ("--timeout", self.timeout.is_some()),
+            ] {
+                if given {
+                    return Err(Error::invalid(
+                        flag,
+                        "applies only to --method cloudformation, not --method iam",
+                    ));
+                }
+            }
+        }
+        supported(self.tier, self.access)?;
+        distinct_keys(&self.kms_keys, &self.remove_kms_keys)
+    }
+
+    /// The flags a run without a terminal lacks.
+    pub fn missing(&self) -> Vec<&'static str> {
+        let mut missing = missing_basics(self.location.is_some(), self.access.is_some());
+        if self.tidb_account.is_none() {
+            missing.push("--tidb-account-id");
+        }
+        let trusts = self.external_id.is_some() || self.no_external_id;
+        if !trusts && self.remove_external_ids.is_empty() {
+            missing.push("--external-id");
+        }
+        missing
+    }
+}
+
+impl AccessKeyRequest {
+    /// The rules between flags, as [`RoleRequest::validate`] has them.
+    pub fn validate(&self) -> Result<(), Error> {
+        supported(self.tier, self.access)?;
+        distinct_keys(&self.kms_keys, &self.remove_kms_keys)
+    }
+
+    /// The flags a run without a terminal lacks.
+    pub fn missing(&self) -> Vec<&'static str> {
+        missing_basics(self.location.is_some(), self.access.is_some())
+    }
+}
+
+/// A tier that cannot do the access asked (Dedicated does not export, say).
+fn supported(tier: Option<Tier>, access: Option<Access>) -> Result<(), Error> {
+    match (tier, access) {
+        (Some(tier), Some(access)) => tier
+            .supports(access)
+            .map_err(|e| Error::invalid("--access", e)),
+        _ => Ok(()),
+    }
+}
+
+/// A key both granted and taken off is a contradiction, not a choice.
+fn distinct_keys(add: &[KmsKeyArn], remove: &[KmsKeyArn]) -> Result<(), Error> {
+    match remove.iter().find(|k| add.contains(k)) {
+        Some(key) => Err(Error::invalid(
+            "--remove-kms-key",
+            format!("names {key}, which --kms-key grants"),
+        )),
+        None => Ok(()),
+    }
+}
+
+fn missing_basics(location: bool, access: bool) -> Vec<&'static str> {
+    let mut missing = Vec::new();
+    if !location {
+        missing.push("--uri");
+    }
+    if !access {
+        missing.push("--access (import, export or both: nothing grants write access unasked)");
+    }
+    missing
 }
 
 /// `--plan-out FILE` (plan, save, change nothing) or `--plan FILE` (apply a saved plan).
@@ -92,6 +173,16 @@ pub struct TeardownRequest {
     pub force: bool,
 }
 
+impl TeardownRequest {
+    /// The flag a teardown lacks: what to tear down.
+    pub fn missing(&self) -> Vec<&'static str> {
+        match self.target {
+            Some(_) => Vec::new(),
+            None => vec!["one of --role-name, --stack-name or --user-name"],
+        }
+    }
+}
+
 /// `verify`'s inputs, as given.
 #[derive(Debug, Clone, Default)]
 pub struct VerifyRequest {
@@ -124,5 +215,75 @@ impl VerifyRequest {
             }
         }
         missing
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_rules_between_flags_hold_however_the_request_came() {
+        let iam = RoleRequest {
+            method: Some(Method::Iam),
+            stack_name: Some("s".parse().unwrap()),
+            ..RoleRequest::default()
+        };
+        let err = iam.validate().unwrap_err().to_string();
+        assert!(
+            err.starts_with("--stack-name: applies only to --method cloudformation"),
+            "{err}"
+        );
+
+        let key: KmsKeyArn = "arn:aws:kms:us-east-1:123456789012:key/k".parse().unwrap();
+        let both = AccessKeyRequest {
+            kms_keys: vec![key.clone()],
+            remove_kms_keys: vec![key],
+            ..AccessKeyRequest::default()
+        };
+        let err = both.validate().unwrap_err().to_string();
+        assert!(err.starts_with("--remove-kms-key: names"), "{err}");
+
+        let export = RoleRequest {
+            tier: Some(Tier::Dedicated),
+            access: Some(Access::Export),
+            ..RoleRequest::default()
+        };
+        assert!(export
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .starts_with("--access:"));
+    }
+
+    #[test]
+    fn what_is_missing_is_named_by_its_flag() {
+        assert_eq!(
+            RoleRequest::default().missing(),
+            [
+                "--uri",
+                "--access (import, export or both: nothing grants write access unasked)",
+                "--tidb-account-id",
+                "--external-id"
+            ]
+        );
+        let removing = RoleRequest {
+            remove_external_ids: vec!["ab".parse().unwrap()],
+            ..RoleRequest::default()
+        };
+        assert!(!removing.missing().contains(&"--external-id"));
+        assert_eq!(AccessKeyRequest::default().missing().len(), 2);
+        let verify = VerifyRequest {
+            subject: Some(Subject::role("arn:aws:iam::123456789012:role/r").unwrap()),
+            ..VerifyRequest::default()
+        };
+        assert_eq!(
+            verify.missing(),
+            [
+                "--uri",
+                "--tidb-account-id",
+                "--external-id (or --no-external-id)"
+            ]
+        );
     }
 }

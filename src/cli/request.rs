@@ -36,20 +36,7 @@ impl RoleArgs {
         let saved = self.saved.parse(&given)?;
         let (location, access) = self.location.parse()?;
         let (tier, cluster_id) = self.tidb.parse(access)?;
-        if self.method == Some(MethodArg::Iam) {
-            for (flag, given) in [
-                ("--stack-name", self.stack_name.is_some()),
-                ("--timeout", self.timeout.is_some()),
-            ] {
-                if given {
-                    return Err(Error::invalid(
-                        flag,
-                        "applies only to --method cloudformation, not --method iam",
-                    ));
-                }
-            }
-        }
-        Ok(RoleRequest {
+        let req = RoleRequest {
             method: self.method.map(|m| match m {
                 MethodArg::Cloudformation => Method::Cloudformation,
                 MethodArg::Iam => Method::Iam,
@@ -78,7 +65,9 @@ impl RoleArgs {
             remove_kms_keys: parse_keys("--remove-kms-key", self.remove_kms_keys)?,
             guardrails: self.guardrails.parse()?,
             saved,
-        })
+        };
+        req.validate()?;
+        Ok(req)
     }
 }
 
@@ -116,7 +105,7 @@ impl AccessKeyCreateArgs {
             .secret_file
             .map(|path| SecretPath::new(path).map_err(|e| Error::invalid("--secret-file", e)))
             .transpose()?;
-        Ok(AccessKeyRequest {
+        let req = AccessKeyRequest {
             tier,
             cluster_id,
             location,
@@ -128,7 +117,9 @@ impl AccessKeyCreateArgs {
             secret_file,
             guardrails,
             saved,
-        })
+        };
+        req.validate()?;
+        Ok(req)
     }
 }
 

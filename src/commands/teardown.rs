@@ -35,9 +35,9 @@ pub async fn run(
     req: TeardownRequest,
     prompter: &mut dyn Prompter,
 ) -> Result<TeardownOutcome, Error> {
-    let Some(target) = req.target else {
+    let Some(target) = req.target.clone() else {
         return Err(Error::Missing {
-            flags: vec!["one of --role-name, --stack-name or --user-name".into()],
+            flags: req.missing().into_iter().map(str::to_string).collect(),
             hint: String::new(),
         });
     };

@@ -9,7 +9,7 @@ use crate::error::Error;
 use crate::facts::Located;
 use crate::find::{self, FoundRole, FoundUser};
 use crate::inputs::{
-    defaults, Access, AccountId, Invalid, KmsKeyArn, Partition, PolicyName, SecretPath, Tier,
+    defaults, Access, AccountId, Invalid, Partition, PolicyName, SecretPath, Tier,
 };
 use crate::plan::{self, Chosen, Method, RoleInputs, UserInputs};
 use crate::prompt::Prompter;
@@ -38,15 +38,8 @@ pub(crate) fn check_role(ctx: &Context, req: &RoleRequest) -> Result<(), Error> 
             ),
         ));
     }
-    check_keys(&req.kms_keys, &req.remove_kms_keys)?;
-    let mut missing = missing_basics(req.location.is_some(), req.access.is_some());
-    if req.tidb_account.is_none() {
-        missing.push("--tidb-account-id");
-    }
-    if req.external_id.is_none() && !req.no_external_id && req.remove_external_ids.is_empty() {
-        missing.push("--external-id");
-    }
-    require_flags(ctx, missing, intent(&req.saved))
+    req.validate()?;
+    require_flags(ctx, req.missing(), intent(&req.saved))
 }
 
 /// A run that only saves its plan asks for no confirmation.
@@ -54,17 +47,6 @@ fn intent(saved: &SavedPlan) -> Intent {
     match saved {
         SavedPlan::Write(_) => Intent::Plan,
         _ => Intent::Apply,
-    }
-}
-
-/// A key both granted and taken off is a contradiction, not a choice.
-fn check_keys(add: &[KmsKeyArn], remove: &[KmsKeyArn]) -> Result<(), Error> {
-    match remove.iter().find(|k| add.contains(k)) {
-        Some(key) => Err(Error::invalid(
-            "--remove-kms-key",
-            format!("names {key}, which --kms-key grants"),
-        )),
-        None => Ok(()),
     }
 }
 
@@ -251,9 +233,8 @@ pub(super) fn ask_tidb_account(
 
 /// Without a terminal, names every flag the request lacks.
 pub(crate) fn check_access_key(ctx: &Context, req: &AccessKeyRequest) -> Result<(), Error> {
-    check_keys(&req.kms_keys, &req.remove_kms_keys)?;
-    let missing = missing_basics(req.location.is_some(), req.access.is_some());
-    require_flags(ctx, missing, intent(&req.saved))
+    req.validate()?;
+    require_flags(ctx, req.missing(), intent(&req.saved))
 }
 
 /// Fills the gaps in a [`check_access_key`]ed request, as [`role`] does: the user that
@@ -322,18 +303,6 @@ pub(crate) async fn access_key(
         located,
         found,
     ))
-}
-
-/// What every setup needs and has no default for: where, and which way.
-fn missing_basics(location: bool, access: bool) -> Vec<&'static str> {
-    let mut missing = Vec::new();
-    if !location {
-        missing.push("--uri");
-    }
-    if !access {
-        missing.push("--access (import, export or both: nothing grants write access unasked)");
-    }
-    missing
 }
 
 /// The names a setup gives what it makes: the flag's; else, at a terminal without `--yes`,
