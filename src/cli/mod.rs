@@ -208,17 +208,8 @@ pub(crate) struct AccessKeyCreateArgs {
     #[arg(long, value_name = "NAME")]
     pub(crate) user_name: Option<String>,
 
-    /// Policy name [default: USER-NAME-policy]
-    #[arg(long, value_name = "NAME")]
-    pub(crate) policy_name: Option<String>,
-
-    /// A KMS key ARN to grant besides the bucket's detected default key (repeatable); keys granted before are kept
-    #[arg(long = "kms-key", value_name = "ARN")]
-    pub(crate) kms_keys: Vec<String>,
-
-    /// A KMS key ARN to take off the policy (repeatable)
-    #[arg(long = "remove-kms-key", value_name = "ARN")]
-    pub(crate) remove_kms_keys: Vec<String>,
+    #[command(flatten)]
+    pub(crate) policy: PolicyArgs,
 
     /// Write the key to this new file (mode 0600) instead of stdout; stdout gets the key ID
     #[arg(long, value_name = "PATH")]
@@ -285,17 +276,8 @@ pub(crate) struct RoleArgs {
     #[arg(long, value_name = "NAME")]
     pub(crate) role_name: Option<String>,
 
-    /// Policy name [default: ROLE-NAME-policy]
-    #[arg(long, value_name = "NAME")]
-    pub(crate) policy_name: Option<String>,
-
-    /// A KMS key ARN to grant besides the bucket's detected default key (repeatable); keys granted before are kept
-    #[arg(long = "kms-key", value_name = "ARN")]
-    pub(crate) kms_keys: Vec<String>,
-
-    /// A KMS key ARN to take off the policy (repeatable)
-    #[arg(long = "remove-kms-key", value_name = "ARN")]
-    pub(crate) remove_kms_keys: Vec<String>,
+    #[command(flatten)]
+    pub(crate) policy: PolicyArgs,
 
     /// Stack name, with --method cloudformation [default: the role name]
     #[arg(long, value_name = "NAME")]
@@ -310,6 +292,22 @@ pub(crate) struct RoleArgs {
 
     #[command(flatten)]
     pub(crate) saved: SavedPlanArgs,
+}
+
+/// The policy and the KMS keys it grants: role and access-key.
+#[derive(Debug, Args)]
+pub(crate) struct PolicyArgs {
+    /// Policy name [default: the role's or user's name, then -policy]
+    #[arg(long, value_name = "NAME")]
+    pub(crate) policy_name: Option<String>,
+
+    /// A KMS key ARN to grant besides the bucket's detected default key (repeatable); keys granted before are kept
+    #[arg(long = "kms-key", value_name = "ARN")]
+    pub(crate) kms_keys: Vec<String>,
+
+    /// A KMS key ARN to take off the policy (repeatable)
+    #[arg(long = "remove-kms-key", value_name = "ARN")]
+    pub(crate) remove_kms_keys: Vec<String>,
 }
 
 /// Saved plans, as Terraform has them: role and access-key.

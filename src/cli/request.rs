@@ -2,7 +2,7 @@
 //! the rules between flags, each error naming its flag.
 
 use serverless_s3_setup::error::Error;
-use serverless_s3_setup::inputs::{SecretPath, Who};
+use serverless_s3_setup::inputs::{KmsKeyArn, PolicyName, SecretPath, Who};
 use serverless_s3_setup::plan::Method;
 use serverless_s3_setup::requests::{
     AccessKeyRequest, DeleteRequest, RoleRequest, Target, TeardownRequest, VerifyRequest,
@@ -10,7 +10,8 @@ use serverless_s3_setup::requests::{
 use serverless_s3_setup::verify::Subject;
 
 use super::{
-    parse, AccessKeyCreateArgs, AccessKeyDeleteArgs, MethodArg, RoleArgs, TeardownArgs, VerifyArgs,
+    parse, AccessKeyCreateArgs, AccessKeyDeleteArgs, MethodArg, PolicyArgs, RoleArgs, TeardownArgs,
+    VerifyArgs,
 };
 
 impl RoleArgs {
@@ -27,13 +28,12 @@ impl RoleArgs {
             ("--tier", self.tidb.tier.is_some()),
             ("--cluster-id", self.tidb.cluster_id.is_some()),
             ("--role-name", self.role_name.is_some()),
-            ("--policy-name", self.policy_name.is_some()),
-            ("--kms-key", !self.kms_keys.is_empty()),
-            ("--remove-kms-key", !self.remove_kms_keys.is_empty()),
             ("--stack-name", self.stack_name.is_some()),
         ];
+        given.extend(self.policy.given());
         given.extend(self.guardrails.given());
         let saved = self.saved.parse(&given)?;
+        let (policy_name, kms_keys, remove_kms_keys) = self.policy.parse()?;
         let (location, access) = self.location.parse()?;
         let (tier, cluster_id) = self.tidb.parse(access)?;
         let req = RoleRequest {
@@ -60,9 +60,9 @@ impl RoleArgs {
             tier,
             cluster_id,
             role_name: parse("--role-name", self.role_name)?,
-            policy_name: parse("--policy-name", self.policy_name)?,
-            kms_keys: parse_keys("--kms-key", self.kms_keys)?,
-            remove_kms_keys: parse_keys("--remove-kms-key", self.remove_kms_keys)?,
+            policy_name,
+            kms_keys,
+            remove_kms_keys,
             guardrails: self.guardrails.parse()?,
             saved,
         };
@@ -71,13 +71,31 @@ impl RoleArgs {
     }
 }
 
-fn parse_keys(
-    flag: &str,
-    keys: Vec<String>,
-) -> Result<Vec<serverless_s3_setup::inputs::KmsKeyArn>, Error> {
-    keys.into_iter()
-        .map(|k| k.parse().map_err(|e| Error::invalid(flag, e)))
-        .collect()
+/// The policy's name as given, the KMS keys to grant and those to take off.
+type PolicyFlags = (Option<PolicyName>, Vec<KmsKeyArn>, Vec<KmsKeyArn>);
+
+impl PolicyArgs {
+    /// Each flag, and whether it was given.
+    fn given(&self) -> [(&'static str, bool); 3] {
+        [
+            ("--policy-name", self.policy_name.is_some()),
+            ("--kms-key", !self.kms_keys.is_empty()),
+            ("--remove-kms-key", !self.remove_kms_keys.is_empty()),
+        ]
+    }
+
+    fn parse(self) -> Result<PolicyFlags, Error> {
+        let keys = |flag: &str, keys: Vec<String>| {
+            keys.into_iter()
+                .map(|k| k.parse().map_err(|e| Error::invalid(flag, e)))
+                .collect::<Result<Vec<KmsKeyArn>, Error>>()
+        };
+        Ok((
+            parse("--policy-name", self.policy_name)?,
+            keys("--kms-key", self.kms_keys)?,
+            keys("--remove-kms-key", self.remove_kms_keys)?,
+        ))
+    }
 }
 
 impl AccessKeyCreateArgs {
@@ -86,20 +104,16 @@ impl AccessKeyCreateArgs {
             ("--uri", self.location.uri.is_some()),
             ("--access", self.location.access.is_some()),
             ("--user-name", self.user_name.is_some()),
-            ("--policy-name", self.policy_name.is_some()),
-            ("--kms-key", !self.kms_keys.is_empty()),
-            ("--remove-kms-key", !self.remove_kms_keys.is_empty()),
             ("--tier", self.tidb.tier.is_some()),
             ("--cluster-id", self.tidb.cluster_id.is_some()),
         ];
+        given.extend(self.policy.given());
         given.extend(self.guardrails.given());
         let saved = self.saved.parse(&given)?;
         let (location, access) = self.location.parse()?;
         let (tier, cluster_id) = self.tidb.parse(access)?;
         let user_name = parse("--user-name", self.user_name)?;
-        let policy_name = parse("--policy-name", self.policy_name)?;
-        let kms_keys = parse_keys("--kms-key", self.kms_keys)?;
-        let remove_kms_keys = parse_keys("--remove-kms-key", self.remove_kms_keys)?;
+        let (policy_name, kms_keys, remove_kms_keys) = self.policy.parse()?;
         let guardrails = self.guardrails.parse()?;
         let secret_file = self
             .secret_file
