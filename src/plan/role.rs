@@ -11,7 +11,9 @@ use crate::inputs::{AccountId, ExternalId, Guardrails, RoleName, StackName, Tier
 use crate::policy;
 
 use super::grant::{Grant, Granting};
-use super::keep::{keep, policy_tag_actions, principal_actions, Held, Wanted, STACK_MAX_TAGS};
+use super::keep::{
+    keep, policy_tag_actions, principal_actions, Held, Kept, Wanted, STACK_MAX_TAGS,
+};
 use super::stack::{self, stack_actions};
 use super::trust::trust_change;
 use super::{
@@ -80,59 +82,8 @@ pub(crate) fn role(
 ) -> Result<RolePlan, Error> {
     refuse_what_cannot_work(facts, &inputs.tidb_account)?;
     let partition = facts.partition();
-    let flag = match method {
-        Method::Iam => format!("--role-name {}", inputs.role_name),
-        Method::Cloudformation => format!(
-            "--stack-name {}",
-            inputs.stack_name.as_ref().map_or("", StackName::as_str)
-        ),
-    };
-    let held = match (method, &state.stack, &state.role) {
-        (Method::Cloudformation, Some(stack), _) => Held::stack(stack, &inputs.location),
-        (Method::Iam, _, Some(role)) => Held::principal(
-            role.principal(),
-            state.policy_document.as_ref(),
-            &inputs.location,
-        )
-        .with_tier_of(state.policy_document.as_ref()),
-        _ => Held::default(),
-    };
-    let kept = keep(
-        Wanted {
-            location: &inputs.location,
-            access: inputs.access,
-            tier: (inputs.tier, inputs.chosen.tier),
-            kms_keys: facts.kms_keys(&inputs.kms_keys),
-            remove_kms_keys: &inputs.remove_kms_keys,
-            guardrails: &inputs.guardrails,
-            max_tags: match method {
-                Method::Iam => Guardrails::MAX_TAGS,
-                Method::Cloudformation => STACK_MAX_TAGS,
-            },
-            who: format!("role {}", inputs.role_name),
-            teardown: format!("serverless-s3-setup teardown {flag}"),
-        },
-        &held,
-    )?;
-    // A stack keeps the policy name it has unless another is given; so does a role made
-    // with IAM.
-    let policy_name = match (&state.stack, inputs.chosen.policy_name) {
-        (Some(stack), false) if method == Method::Cloudformation => stack
-            .parameters
-            .get("PolicyName")
-            .and_then(|n| n.parse().ok())
-            .unwrap_or_else(|| inputs.policy_name.clone()),
-        _ => kept_policy_name(
-            inputs.chosen.policy_name,
-            state.policy.as_ref(),
-            &inputs.policy_name,
-        ),
-    };
-    let inputs = &RoleInputs {
-        tier: kept.tier,
-        policy_name,
-        ..inputs.clone()
-    };
+    let (kept, inputs) = kept(method, inputs, facts, state)?;
+    let inputs = &inputs;
     let guard = &kept.guardrails;
     let kms_keys = kept.kms_keys;
 
@@ -254,6 +205,71 @@ pub(crate) fn role(
             kept.revisions,
         ),
     })
+}
+
+/// What the run keeps of what the role or stack holds (its guardrails, KMS keys, tier), and
+/// the inputs settled with it: the tier kept, and the policy's name as the stack or role has
+/// it unless another was given.
+fn kept(
+    method: Method,
+    inputs: &RoleInputs,
+    facts: &Facts,
+    state: &RoleState,
+) -> Result<(Kept, RoleInputs), Error> {
+    let flag = match method {
+        Method::Iam => format!("--role-name {}", inputs.role_name),
+        Method::Cloudformation => format!(
+            "--stack-name {}",
+            inputs.stack_name.as_ref().map_or("", StackName::as_str)
+        ),
+    };
+    let held = match (method, &state.stack, &state.role) {
+        (Method::Cloudformation, Some(stack), _) => Held::stack(stack, &inputs.location),
+        (Method::Iam, _, Some(role)) => Held::principal(
+            role.principal(),
+            state.policy_document.as_ref(),
+            &inputs.location,
+        )
+        .with_tier_of(state.policy_document.as_ref()),
+        _ => Held::default(),
+    };
+    let kept = keep(
+        Wanted {
+            location: &inputs.location,
+            access: inputs.access,
+            tier: (inputs.tier, inputs.chosen.tier),
+            kms_keys: facts.kms_keys(&inputs.kms_keys),
+            remove_kms_keys: &inputs.remove_kms_keys,
+            guardrails: &inputs.guardrails,
+            max_tags: match method {
+                Method::Iam => Guardrails::MAX_TAGS,
+                Method::Cloudformation => STACK_MAX_TAGS,
+            },
+            who: format!("role {}", inputs.role_name),
+            teardown: format!("serverless-s3-setup teardown {flag}"),
+        },
+        &held,
+    )?;
+    // A stack keeps the policy name it has unless another is given; so does a role made
+    // with IAM.
+    let policy_name = match (&state.stack, inputs.chosen.policy_name) {
+        (Some(stack), false) if method == Method::Cloudformation => stack
+            .parameters
+            .get("PolicyName")
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| inputs.policy_name.clone()),
+        _ => kept_policy_name(
+            inputs.chosen.policy_name,
+            state.policy.as_ref(),
+            &inputs.policy_name,
+        ),
+    };
+    let settled = RoleInputs {
+        tier: kept.tier,
+        policy_name,
+        ..inputs.clone()
+    };
+    Ok((kept, settled))
 }
 
 /// `trusted` is the principal the trust names; `write`, the managed policy with the

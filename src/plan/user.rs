@@ -11,7 +11,7 @@ use crate::inputs::{
 use crate::policy;
 
 use super::grant::{Grant, Granting};
-use super::keep::{keep, policy_tag_actions, principal_actions, Held, Wanted};
+use super::keep::{keep, policy_tag_actions, principal_actions, Held, Kept, Wanted};
 use super::{
     check_policy_size, kept_policy_name, managed_policy_arn, policy_action, Action, Chosen,
     PolicyWrite, ACCOUNT_PLACEHOLDER,
@@ -72,41 +72,10 @@ pub(crate) fn user(
     state: &UserState,
 ) -> Result<UserPlan, Error> {
     let partition = facts.partition();
-    let held = match &state.user {
-        Some(u) => Held::principal(
-            u.principal(),
-            state.policy_document.as_ref(),
-            &inputs.location,
-        ),
-        None => Held::default(),
-    };
-    let kept = keep(
-        Wanted {
-            location: &inputs.location,
-            access: inputs.access,
-            tier: (Tier::default(), false),
-            kms_keys: facts.kms_keys(&inputs.kms_keys),
-            remove_kms_keys: &inputs.remove_kms_keys,
-            guardrails: &inputs.guardrails,
-            max_tags: crate::inputs::Guardrails::MAX_TAGS,
-            who: format!("user {}", inputs.user_name),
-            teardown: format!(
-                "serverless-s3-setup teardown --user-name {}",
-                inputs.user_name
-            ),
-        },
-        &held,
-    )?;
+    let (kept, inputs) = kept(inputs, facts, state)?;
+    let inputs = &inputs;
     let guard = &kept.guardrails;
-    let kms_keys = kept.kms_keys;
-    let inputs = &UserInputs {
-        policy_name: kept_policy_name(
-            inputs.chosen.policy_name,
-            state.policy.as_ref(),
-            &inputs.policy_name,
-        ),
-        ..inputs.clone()
-    };
+    let kms_keys = kept.kms_keys.clone();
     // TiDB's storage layer asks a key's bucket for its location (TiDB's troubleshooting page
     // lists s3:GetBucketLocation for an IAM user's access key).
     let permissions =
@@ -210,4 +179,47 @@ pub(crate) fn user(
             kept.revisions,
         ),
     })
+}
+
+/// What the run keeps of what the user holds (its guardrails and KMS keys), and the inputs
+/// settled with it: the policy's name as the user has it unless another was given.
+fn kept(
+    inputs: &UserInputs,
+    facts: &Facts,
+    state: &UserState,
+) -> Result<(Kept, UserInputs), Error> {
+    let held = match &state.user {
+        Some(u) => Held::principal(
+            u.principal(),
+            state.policy_document.as_ref(),
+            &inputs.location,
+        ),
+        None => Held::default(),
+    };
+    let kept = keep(
+        Wanted {
+            location: &inputs.location,
+            access: inputs.access,
+            tier: (Tier::default(), false),
+            kms_keys: facts.kms_keys(&inputs.kms_keys),
+            remove_kms_keys: &inputs.remove_kms_keys,
+            guardrails: &inputs.guardrails,
+            max_tags: crate::inputs::Guardrails::MAX_TAGS,
+            who: format!("user {}", inputs.user_name),
+            teardown: format!(
+                "serverless-s3-setup teardown --user-name {}",
+                inputs.user_name
+            ),
+        },
+        &held,
+    )?;
+    let settled = UserInputs {
+        policy_name: kept_policy_name(
+            inputs.chosen.policy_name,
+            state.policy.as_ref(),
+            &inputs.policy_name,
+        ),
+        ..inputs.clone()
+    };
+    Ok((kept, settled))
 }

@@ -26,71 +26,71 @@ async fn nothing_left(aws: &Aws, bucket: &str) {
     assert!(policies.is_empty(), "policies left: {policies:?}");
 }
 
-#[tokio::test]
-async fn a_failed_create_role_undoes_the_policy() {
-    let moto = moto();
-    let aws = aws(&moto.url()).await;
-    let proxy = Proxy::start(moto.port);
-    proxy.fail_action("CreateRole", Fault::Denied);
-    let bucket = unique("fail-create-role");
-    aws.create_bucket(&bucket).await;
-    let out = bin(&proxy.url()).args(role_args(&bucket)).output().unwrap();
-    let (stdout, stderr) = texts(&out);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(stdout.is_empty(), "{stdout}");
-    assert!(
-        stderr.contains("iam:CreateRole failed: AccessDenied"),
-        "{stderr}"
-    );
-    assert!(stderr.contains("lacks iam:CreateRole"), "{stderr}");
-    let seen = proxy.seen();
-    assert!(seen.contains(&"CreatePolicy".to_string()), "{seen:?}");
-    assert!(
-        seen.contains(&"DeletePolicy".to_string()),
-        "the policy it created is undone: {seen:?}"
-    );
-    nothing_left(&aws, &bucket).await;
+/// One fault midway, and what the run must say and undo.
+struct Case {
+    action: &'static str,
+    fault: Fault,
+    /// What stderr says.
+    says: &'static [&'static str],
+    /// The requests that undo what the run made.
+    undone: &'static [&'static str],
 }
 
+/// Each fault midway fails the run (exit 1, nothing on stdout), says what failed, undoes what
+/// the run made, and the same command converges once the fault is gone.
 #[tokio::test]
-async fn a_failed_attach_undoes_the_role_and_the_policy() {
+async fn a_fault_midway_undoes_what_the_run_made() {
+    let cases = [
+        Case {
+            action: "CreateRole",
+            fault: Fault::Denied,
+            says: &[
+                "iam:CreateRole failed: AccessDenied",
+                "lacks iam:CreateRole",
+            ],
+            undone: &["DeletePolicy"],
+        },
+        Case {
+            action: "AttachRolePolicy",
+            fault: Fault::Denied,
+            says: &[
+                "iam:AttachRolePolicy failed",
+                "removed role",
+                "removed policy",
+            ],
+            undone: &["DeleteRole", "DeletePolicy"],
+        },
+        Case {
+            action: "CreateRole",
+            fault: Fault::Drop,
+            says: &["iam:CreateRole failed"],
+            undone: &["DeletePolicy"],
+        },
+    ];
     let moto = moto();
     let aws = aws(&moto.url()).await;
-    let proxy = Proxy::start(moto.port);
-    proxy.fail_action("AttachRolePolicy", Fault::Denied);
-    let bucket = unique("fail-attach");
-    aws.create_bucket(&bucket).await;
-    let out = bin(&proxy.url()).args(role_args(&bucket)).output().unwrap();
-    let (_, stderr) = texts(&out);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("iam:AttachRolePolicy failed"), "{stderr}");
-    assert!(
-        stderr.contains("removed role") && stderr.contains("removed policy"),
-        "{stderr}"
-    );
-    nothing_left(&aws, &bucket).await;
+    for case in cases {
+        let proxy = Proxy::start(moto.port);
+        proxy.fail_action(case.action, case.fault);
+        let bucket = unique("fault");
+        aws.create_bucket(&bucket).await;
+        let failed = run(&proxy.url(), &role_args(&bucket));
+        let what = format!("{} {:?}", case.action, case.fault);
+        assert_eq!(failed.code, 1, "{what}: {}", failed.stderr);
+        assert!(failed.stdout.is_empty(), "{what}: {}", failed.stdout);
+        for says in case.says {
+            assert!(failed.stderr.contains(says), "{what}: {}", failed.stderr);
+        }
+        let seen = proxy.seen();
+        for undo in case.undone {
+            assert!(seen.contains(&undo.to_string()), "{what}: {seen:?}");
+        }
+        nothing_left(&aws, &bucket).await;
 
-    // With the fault gone, the same command converges.
-    let out = bin(&moto.url()).args(role_args(&bucket)).output().unwrap();
-    assert!(out.status.success());
-    let role = String::from_utf8(out.stdout).unwrap();
-    let name = role.trim().rsplit('/').next().unwrap();
-    assert_eq!(aws.attached(name).await.len(), 1);
-}
-
-#[tokio::test]
-async fn a_dropped_connection_on_create_role_leaves_nothing() {
-    let moto = moto();
-    let aws = aws(&moto.url()).await;
-    let proxy = Proxy::start(moto.port);
-    proxy.fail_action("CreateRole", Fault::Drop);
-    let bucket = unique("drop-create-role");
-    aws.create_bucket(&bucket).await;
-    let out = bin(&proxy.url()).args(role_args(&bucket)).output().unwrap();
-    let (_, stderr) = texts(&out);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("iam:CreateRole failed"), "{stderr}");
-    nothing_left(&aws, &bucket).await;
+        let again = run(&moto.url(), &role_args(&bucket)).ok();
+        let name = again.stdout.trim().rsplit('/').next().unwrap().to_string();
+        assert_eq!(aws.attached(&name).await.len(), 1, "{what}");
+    }
 }
 
 #[tokio::test]

@@ -9,7 +9,7 @@ use crate::aws::cloudformation;
 use crate::aws::iam;
 use crate::aws::Clients;
 use crate::error::Error;
-use crate::facts::{Caller, Facts, Located};
+use crate::facts::{Caller, Facts, Located, StackInfo};
 use crate::find::{self, FoundRole};
 use crate::inputs::{
     AccountId, ExternalId, KmsKeyArn, RoleName, S3Location, StackName, Timeout, Who,
@@ -247,28 +247,7 @@ async fn finish(
         Ok(Applied::Iam(versions)) => (plan.changes(), None, versions),
         Err(err) => return Err(super::undo(ctx, clients, &mut journal, err).await),
     };
-    let mut outcome = RoleOutcome {
-        role_arn: stack
-            .as_ref()
-            .and_then(|s| s.outputs.get("RoleArn").cloned())
-            .unwrap_or_else(|| plan.role_arn.clone()),
-        policy_arn: plan.policy_arn.clone(),
-        role_name: plan.role_name.clone(),
-        method,
-        tidb_account_id: plan.tidb_account_id.clone(),
-        external_id: plan.external_id.clone(),
-        stack_name: plan.stack_name.clone(),
-        stack_region: plan.stack_region.clone(),
-        stack_id: stack.map(|s| s.id),
-        external_ids: plan.trust_change.external_ids.clone(),
-        losing_access: if changed {
-            plan.trust_change.losing_access.clone()
-        } else {
-            Vec::new()
-        },
-        written_at: changed.then(now_rfc3339),
-        granted: Granted::of(&plan.grant, plan.tier, changed, plan.lines()),
-    };
+    let mut outcome = outcome(&plan, stack, changed);
     outcome.granted.next_command = crate::handoff::ticloud(
         plan.tier,
         plan.grant.access,
@@ -305,18 +284,49 @@ async fn finish(
         outcome.granted.changed,
     );
     if !outcome.granted.changed {
-        ctx.ui.info(match &outcome.stack_name {
-            Some(stack) => format!(
-                "unchanged: stack {stack} and role {} already match",
-                outcome.role_name
-            ),
-            None => format!(
-                "unchanged: role {} and policy {} already match",
-                outcome.role_name, outcome.granted.policy_name
-            ),
-        });
+        ctx.ui.info(unchanged(&outcome));
     }
     Ok(outcome)
+}
+
+/// What the run did, from its plan and, for a stack, the stack as it settled.
+fn outcome(plan: &RolePlan, stack: Option<StackInfo>, changed: bool) -> RoleOutcome {
+    RoleOutcome {
+        role_arn: stack
+            .as_ref()
+            .and_then(|s| s.outputs.get("RoleArn").cloned())
+            .unwrap_or_else(|| plan.role_arn.clone()),
+        policy_arn: plan.policy_arn.clone(),
+        role_name: plan.role_name.clone(),
+        method: plan.method,
+        tidb_account_id: plan.tidb_account_id.clone(),
+        external_id: plan.external_id.clone(),
+        stack_name: plan.stack_name.clone(),
+        stack_region: plan.stack_region.clone(),
+        stack_id: stack.map(|s| s.id),
+        external_ids: plan.trust_change.external_ids.clone(),
+        losing_access: if changed {
+            plan.trust_change.losing_access.clone()
+        } else {
+            Vec::new()
+        },
+        written_at: changed.then(now_rfc3339),
+        granted: Granted::of(&plan.grant, plan.tier, changed, plan.lines()),
+    }
+}
+
+/// The line for a run that changed nothing.
+fn unchanged(outcome: &RoleOutcome) -> String {
+    match &outcome.stack_name {
+        Some(stack) => format!(
+            "unchanged: stack {stack} and role {} already match",
+            outcome.role_name
+        ),
+        None => format!(
+            "unchanged: role {} and policy {} already match",
+            outcome.role_name, outcome.granted.policy_name
+        ),
+    }
 }
 
 /// Now, in UTC, to the second, as RFC 3339.

@@ -65,67 +65,12 @@ pub(super) async fn apply_stack(
         _ => None,
     });
     if let Some(spec) = create {
-        let entry = journal.begin(Resource::Stack {
-            name: name.to_string(),
-        });
-        let created = cloudformation::create_stack(&clients.cfn, write(spec, &run)).await;
-        journal.settle(entry, &created);
-        if let Err(e) = &created {
-            if e.kind == Kind::AlreadyExists {
-                // The SDK retries a request whose answer was lost; the stack that then "already
-                // exists" may be this run's own, as its run tag tells.
-                let ours = cloudformation::describe_stack(&clients.cfn, name)
-                    .await?
-                    .is_some_and(|s| {
-                        s.tags
-                            .iter()
-                            .any(|(k, v)| k == cloudformation::RUN_TAG && v == run.as_str())
-                    });
-                if !ours {
-                    return Err(Error::Conflict(format!(
-                        "another run is creating stack {name} right now; run this again once it settles (`aws cloudformation describe-stacks --stack-name {name}`)"
-                    )));
-                }
-                journal.confirm(entry);
-            } else {
-                created?;
-            }
-        }
-        let (ended, last) = watch(clients, name, wait::Goal::Create, 0, timeout, ctx).await?;
-        described = last;
-        if let wait::Ended::TimedOut { .. } = ended {
-            // The stack goes on in AWS; deleting it now would race with it. Say where it is.
-            journal.release(entry);
-        }
-        settled(name, &ended)?;
+        described = create_stack(clients, spec, journal, ctx, timeout, &run).await?;
     } else if let Some(spec) = update {
-        // Events up to now belong to earlier operations.
-        let since = cloudformation::after_latest_event(&clients.cfn, name).await?;
-        match cloudformation::update_stack(&clients.cfn, write(spec, &run)).await? {
-            cloudformation::Update::NothingToChange => changed = false,
-            cloudformation::Update::Started => {
-                let (ended, last) =
-                    watch(clients, name, wait::Goal::Update, since, timeout, ctx).await?;
-                described = last;
-                // "As before" only when CloudFormation says the rollback completed.
-                settled(name, &ended).map_err(|e| match (&ended, e) {
-                    (wait::Ended::Failed { status, .. }, Error::Stack(msg))
-                        if status == "UPDATE_ROLLBACK_COMPLETE" =>
-                    {
-                        Error::Stack(format!(
-                            "{msg}\nCloudFormation rolled the update back: the role is as it was before this run"
-                        ))
-                    }
-                    (wait::Ended::Failed { status, .. }, Error::Stack(msg))
-                        if status == "UPDATE_ROLLBACK_FAILED" =>
-                    {
-                        Error::Stack(format!(
-                            "{msg}\nCloudFormation could not roll the update back, so the role may be half-changed\n  fix: aws cloudformation continue-update-rollback --stack-name {name}, then run this again"
-                        ))
-                    }
-                    (_, e) => e,
-                })?;
-            }
+        match update_stack(clients, spec, ctx, timeout, &run).await? {
+            Some(last) => described = last,
+            // CloudFormation found nothing to change.
+            None => changed = false,
         }
     }
     for action in actions {
@@ -145,6 +90,91 @@ pub(super) async fn apply_stack(
     };
     ctx.stop.check()?;
     Ok(StackApplied { changed, stack })
+}
+
+/// Creates the stack as `spec` has it and waits for it; the last description of it.
+async fn create_stack(
+    clients: &Clients,
+    spec: &StackSpec,
+    journal: &mut Journal,
+    ctx: &Context,
+    timeout: Duration,
+    run: &crate::aws::Run,
+) -> Result<Option<StackInfo>, Error> {
+    let name = spec.stack.as_str();
+    let entry = journal.begin(Resource::Stack {
+        name: name.to_string(),
+    });
+    let created = cloudformation::create_stack(&clients.cfn, write(spec, run)).await;
+    journal.settle(entry, &created);
+    if let Err(e) = &created {
+        if e.kind == Kind::AlreadyExists {
+            // The SDK retries a request whose answer was lost; the stack that then "already
+            // exists" may be this run's own, as its run tag tells.
+            let ours = cloudformation::describe_stack(&clients.cfn, name)
+                .await?
+                .is_some_and(|s| {
+                    s.tags
+                        .iter()
+                        .any(|(k, v)| k == cloudformation::RUN_TAG && v == run.as_str())
+                });
+            if !ours {
+                return Err(Error::Conflict(format!(
+                    "another run is creating stack {name} right now; run this again once it settles (`aws cloudformation describe-stacks --stack-name {name}`)"
+                )));
+            }
+            journal.confirm(entry);
+        } else {
+            created?;
+        }
+    }
+    let (ended, last) = watch(clients, name, wait::Goal::Create, 0, timeout, ctx).await?;
+    if let wait::Ended::TimedOut { .. } = ended {
+        // The stack goes on in AWS; deleting it now would race with it. Say where it is.
+        journal.release(entry);
+    }
+    settled(name, &ended)?;
+    Ok(last)
+}
+
+/// Updates the stack as `spec` has it and waits for it; the last description of it, or `None`
+/// when CloudFormation found nothing to change.
+async fn update_stack(
+    clients: &Clients,
+    spec: &StackSpec,
+    ctx: &Context,
+    timeout: Duration,
+    run: &crate::aws::Run,
+) -> Result<Option<Option<StackInfo>>, Error> {
+    let name = spec.stack.as_str();
+    // Events up to now belong to earlier operations.
+    let since = cloudformation::after_latest_event(&clients.cfn, name).await?;
+    match cloudformation::update_stack(&clients.cfn, write(spec, run)).await? {
+        cloudformation::Update::NothingToChange => Ok(None),
+        cloudformation::Update::Started => {
+            let (ended, last) =
+                watch(clients, name, wait::Goal::Update, since, timeout, ctx).await?;
+            // "As before" only when CloudFormation says the rollback completed.
+            settled(name, &ended).map_err(|e| match (&ended, e) {
+                (wait::Ended::Failed { status, .. }, Error::Stack(msg))
+                    if status == "UPDATE_ROLLBACK_COMPLETE" =>
+                {
+                    Error::Stack(format!(
+                        "{msg}\nCloudFormation rolled the update back: the role is as it was before this run"
+                    ))
+                }
+                (wait::Ended::Failed { status, .. }, Error::Stack(msg))
+                    if status == "UPDATE_ROLLBACK_FAILED" =>
+                {
+                    Error::Stack(format!(
+                        "{msg}\nCloudFormation could not roll the update back, so the role may be half-changed\n  fix: aws cloudformation continue-update-rollback --stack-name {name}, then run this again"
+                    ))
+                }
+                (_, e) => e,
+            })?;
+            Ok(Some(last))
+        }
+    }
 }
 
 /// What CreateStack or UpdateStack sends for `spec`: the embedded template, whose hash the plan
