@@ -16,15 +16,15 @@ fn saved(path: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
-fn apply(endpoint: &str, path: &Path, extra: &[&str]) -> Ran {
+/// `COMMAND --plan PATH EXTRA… -o json`.
+fn apply(endpoint: &str, command: &str, path: &Path, extra: &[&str]) -> Ran {
     let mut args = vec![
-        "role".to_string(),
+        command.to_string(),
         "--plan".into(),
         path.display().to_string(),
     ];
     args.extend(extra.iter().map(|a| a.to_string()));
-    args.extend(["-o".into(), "json".into()]);
-    run(endpoint, &args)
+    run(endpoint, &with_json(&args))
 }
 
 #[tokio::test]
@@ -73,7 +73,7 @@ async fn a_saved_role_plan_changes_nothing_then_applies_exactly_and_converges() 
     // The plan holds what it writes: the trust policy is the one the role gets.
     let planned_trust = file_json["plan"]["actions"][1]["trust"].clone();
 
-    let applied = apply(&endpoint, &file, &[]).ok();
+    let applied = apply(&endpoint, "role", &file, &[]).ok();
     assert_eq!(applied.json["changed"], true);
     assert!(
         applied.stderr.contains("plan: create role"),
@@ -92,7 +92,7 @@ async fn a_saved_role_plan_changes_nothing_then_applies_exactly_and_converges() 
     assert_eq!(again.json["changed"], false);
 
     // The plan was for a role that did not exist: applying it twice is refused, naming why.
-    let twice = apply(&endpoint, &file, &[]).fails_with(1, "stale_plan");
+    let twice = apply(&endpoint, "role", &file, &[]).fails_with(1, "stale_plan");
     assert!(
         twice.stderr.contains(&format!(
             "role: (absent) → arn:aws:iam::123456789012:role/{role}"
@@ -130,7 +130,7 @@ async fn a_plan_made_stale_by_a_hand_edit_is_refused_and_changes_nothing() {
         .await
         .unwrap();
 
-    let refused = apply(&endpoint, &file, &[]).fails_with(1, "stale_plan");
+    let refused = apply(&endpoint, "role", &file, &[]).fails_with(1, "stale_plan");
     assert!(
         refused.stderr.contains("role trust policy: document "),
         "{}",
@@ -165,7 +165,7 @@ async fn an_edited_plan_or_a_plan_for_another_command_is_refused() {
     let mut json = saved(&file);
     json["plan"]["permissions_policy"]["Statement"][0]["Action"] = serde_json::json!("s3:*");
     std::fs::write(&file, json.to_string()).unwrap();
-    let widened = apply(&endpoint, &file, &[]).fails_with(1, "stale_plan");
+    let widened = apply(&endpoint, "role", &file, &[]).fails_with(1, "stale_plan");
     assert!(
         widened.stderr.contains("permissions_policy"),
         "{}",
@@ -177,7 +177,7 @@ async fn an_edited_plan_or_a_plan_for_another_command_is_refused() {
     let mut json = saved(&file);
     json["setup"]["inputs"]["role_name"] = serde_json::json!("no spaces allowed");
     std::fs::write(&file, json.to_string()).unwrap();
-    let bad = apply(&endpoint, &file, &[]).fails_with(2, "invalid_input");
+    let bad = apply(&endpoint, "role", &file, &[]).fails_with(2, "invalid_input");
     assert!(bad.stderr.contains("--plan"), "{}", bad.stderr);
 
     // A role plan is not an access key's.
@@ -190,18 +190,7 @@ async fn an_edited_plan_or_a_plan_for_another_command_is_refused() {
             .build(),
     )
     .ok();
-    let other = run(
-        &endpoint,
-        &[
-            "access-key",
-            "--plan",
-            &file.display().to_string(),
-            "-o",
-            "json",
-        ]
-        .map(String::from),
-    )
-    .fails_with(2, "invalid_input");
+    let other = apply(&endpoint, "access-key", &file, &[]).fails_with(2, "invalid_input");
     assert!(other.stderr.contains("role --plan"), "{}", other.stderr);
     assert!(aws.role(&role).await.is_none());
 }
@@ -265,18 +254,11 @@ async fn a_saved_access_key_plan_makes_its_key_once() {
     );
 
     let key_file = moto::tmp_dir().join(unique("key"));
-    let applied = run(
+    let applied = apply(
         &endpoint,
-        &[
-            "access-key",
-            "--plan",
-            &file.display().to_string(),
-            "--secret-file",
-            &key_file.display().to_string(),
-            "-o",
-            "json",
-        ]
-        .map(String::from),
+        "access-key",
+        &file,
+        &["--secret-file", &key_file.display().to_string()],
     )
     .ok();
     let id = applied.json["access_key_id"].as_str().unwrap();
@@ -296,18 +278,7 @@ async fn a_saved_access_key_plan_makes_its_key_once() {
 
     // Its basis held the user (and its keys): a second apply would make a second key, and is
     // refused.
-    let twice = run(
-        &endpoint,
-        &[
-            "access-key",
-            "--plan",
-            &file.display().to_string(),
-            "-o",
-            "json",
-        ]
-        .map(String::from),
-    )
-    .fails_with(1, "stale_plan");
+    let twice = apply(&endpoint, "access-key", &file, &[]).fails_with(1, "stale_plan");
     assert!(
         twice
             .stderr
