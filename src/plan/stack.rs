@@ -106,45 +106,36 @@ pub(super) fn stack_actions(
         tags: guard.tags.clone(),
         template_hash: template::hash(),
     };
+    if let Some(s) = &state.stack {
+        if !s.managed {
+            return Err(Error::NotManaged {
+                kind: "stack",
+                name: name.to_string(),
+                flag: "--stack-name",
+            });
+        }
+        if let Some(e) = unusable(name, s) {
+            return Err(e);
+        }
+    }
     match &state.stack {
-        Some(s) if !s.managed => Err(Error::NotManaged {
-            kind: "stack",
-            name: name.to_string(),
-            flag: "--stack-name",
-        }),
         // Every status of CloudFormation's "Stack status codes" page has an honest outcome.
-        Some(s) if matches!(s.status.as_str(), "ROLLBACK_COMPLETE" | "ROLLBACK_FAILED" | "REVIEW_IN_PROGRESS") => {
+        Some(s)
+            if matches!(
+                s.status.as_str(),
+                "ROLLBACK_COMPLETE" | "ROLLBACK_FAILED" | "REVIEW_IN_PROGRESS"
+            ) =>
+        {
             Ok(vec![Action::RecreateStack {
                 status: s.status.clone(),
                 stack: spec,
             }])
         }
-        // ContinueUpdateRollback serves UPDATE_ROLLBACK_FAILED only (CloudFormation API
-        // Reference, ContinueUpdateRollback); an import this tool never starts has its own way.
-        Some(s) if s.status == "IMPORT_ROLLBACK_FAILED" => Err(Error::Stack(format!(
-            "stack {name} is IMPORT_ROLLBACK_FAILED: a resource import, started outside this tool, could not be rolled back{}\n  fix: find the resource that failed (`aws cloudformation describe-stack-events --stack-name {name}`), set it right by hand, then roll the stack back from the CloudFormation console (or delete it with `aws cloudformation delete-stack --stack-name {name}`, which removes its role) and run this again",
-            reason(s)
-        ))),
-        Some(s) if s.status == "UPDATE_ROLLBACK_FAILED" => {
-            Err(Error::Stack(format!(
-                "stack {name} is {}: CloudFormation could not roll an update back, so the role may be half-changed{}\n  fix: aws cloudformation continue-update-rollback --stack-name {name} (add --resources-to-skip for a resource that cannot roll back), then run this again",
-                s.status,
-                reason(s)
-            )))
-        }
-        Some(s) if s.status == "DELETE_FAILED" => Err(Error::Stack(format!(
-            "stack {name} is DELETE_FAILED: a deletion stopped half-way{}\n  fix: remove what blocks it (`aws cloudformation describe-stack-events --stack-name {name}` names the resource), then `aws cloudformation delete-stack --stack-name {name}` and run this again",
-            reason(s)
-        ))),
-        Some(s) if s.status.ends_with("_IN_PROGRESS") => Err(Error::Conflict(format!(
-            "stack {name} is busy ({}); wait for it to settle (`aws cloudformation describe-stacks --stack-name {name}`), then run this again",
-            s.status
-        ))),
         Some(s) => {
             // The stack's parameters say what it holds; the live role says what AWS holds. A
             // rerun compares both, so a role changed by hand is never "unchanged".
-            let its_role = s.parameters.get("RoleName").map(String::as_str)
-                == Some(inputs.role_name.as_str());
+            let its_role =
+                s.parameters.get("RoleName").map(String::as_str) == Some(inputs.role_name.as_str());
             let mut actions = Vec::new();
             if its_role && state.role.is_none() {
                 actions.push(recreate_deleted_role(inputs, guard, documents, &spec));
@@ -176,28 +167,65 @@ pub(super) fn stack_actions(
             }
             Ok(actions)
         }
-        None => match &state.role {
-            Some(r) if !r.managed => Err(Error::NotManaged {
-                kind: "role",
-                name: inputs.role_name.to_string(),
-                flag: "--role-name",
-            }),
-            Some(RoleInfo {
-                stack: Some(stack),
-                stack_region,
-                ..
-            }) => Err(Error::Conflict(format!(
-                "role {} belongs to stack {stack}, which is not in this region{}; stacks are regional\n  fix: run this again with --region {}",
-                inputs.role_name,
-                stack_region.as_deref().map(|r| format!(" but in {r}")).unwrap_or_default(),
-                stack_region.as_deref().unwrap_or("REGION"),
-            ))),
-            Some(_) => Err(Error::Conflict(format!(
-                "role {} already exists outside any stack (made with --method iam); run with --method iam to bring it up to date, or choose another --role-name",
-                inputs.role_name
-            ))),
-            None => Ok(vec![Action::CreateStack(spec)]),
-        },
+        None => no_stack(inputs, state, spec),
+    }
+}
+
+/// No stack of that name here: the role is made by a new stack, unless a role of that name
+/// exists, which a new stack could not make.
+fn no_stack(inputs: &RoleInputs, state: &RoleState, spec: StackSpec) -> Result<Vec<Action>, Error> {
+    match &state.role {
+        Some(r) if !r.managed => Err(Error::NotManaged {
+            kind: "role",
+            name: inputs.role_name.to_string(),
+            flag: "--role-name",
+        }),
+        Some(RoleInfo {
+            stack: Some(stack),
+            stack_region,
+            ..
+        }) => Err(Error::Conflict(format!(
+            "role {} belongs to stack {stack}, which is not in this region{}; stacks are regional\n  fix: run this again with --region {}",
+            inputs.role_name,
+            stack_region.as_deref().map(|r| format!(" but in {r}")).unwrap_or_default(),
+            stack_region.as_deref().unwrap_or("REGION"),
+        ))),
+        Some(_) => Err(Error::Conflict(format!(
+            "role {} already exists outside any stack (made with --method iam); run with --method iam to bring it up to date, or choose another --role-name",
+            inputs.role_name
+        ))),
+        None => Ok(vec![Action::CreateStack(spec)]),
+    }
+}
+
+/// Why a stack in this status can be neither updated nor made again by this run, with the way
+/// out; `None` when it can be.
+fn unusable(name: &StackName, s: &StackInfo) -> Option<Error> {
+    match s.status.as_str() {
+        // Made again by this run (`RecreateStack`).
+        "ROLLBACK_COMPLETE" | "ROLLBACK_FAILED" | "REVIEW_IN_PROGRESS" => None,
+        // ContinueUpdateRollback serves UPDATE_ROLLBACK_FAILED only (CloudFormation API
+        // Reference, ContinueUpdateRollback); an import this tool never starts has its own way.
+        "IMPORT_ROLLBACK_FAILED" => Some(Error::Stack(format!(
+            "stack {name} is IMPORT_ROLLBACK_FAILED: a resource import, started outside this tool, could not be rolled back{}\n  fix: find the resource that failed (`aws cloudformation describe-stack-events --stack-name {name}`), set it right by hand, then roll the stack back from the CloudFormation console (or delete it with `aws cloudformation delete-stack --stack-name {name}`, which removes its role) and run this again",
+            reason(s)
+        ))),
+        "UPDATE_ROLLBACK_FAILED" => {
+            Some(Error::Stack(format!(
+                "stack {name} is {}: CloudFormation could not roll an update back, so the role may be half-changed{}\n  fix: aws cloudformation continue-update-rollback --stack-name {name} (add --resources-to-skip for a resource that cannot roll back), then run this again",
+                s.status,
+                reason(s)
+            )))
+        }
+        "DELETE_FAILED" => Some(Error::Stack(format!(
+            "stack {name} is DELETE_FAILED: a deletion stopped half-way{}\n  fix: remove what blocks it (`aws cloudformation describe-stack-events --stack-name {name}` names the resource), then `aws cloudformation delete-stack --stack-name {name}` and run this again",
+            reason(s)
+        ))),
+        status if status.ends_with("_IN_PROGRESS") => Some(Error::Conflict(format!(
+            "stack {name} is busy ({}); wait for it to settle (`aws cloudformation describe-stacks --stack-name {name}`), then run this again",
+            s.status
+        ))),
+        _ => None,
     }
 }
 
