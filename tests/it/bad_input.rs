@@ -29,6 +29,44 @@ fn role_with(flag: &str, value: &str, extra: &[&str]) -> Vec<String> {
     args
 }
 
+/// The words of a command line that differ from the good ones: `$ --uri s3://ab`.
+fn given(args: &[String]) -> String {
+    let good = role_with("", "", &[]);
+    let is_good = |w: &[String]| good.windows(w.len()).any(|g| g == w);
+    let switch = |w: &str| ["--yes", "--no-external-id"].contains(&w);
+    let mut words = vec!["$".to_string()];
+    let mut i = 0;
+    while i < args.len() {
+        let n = match args.get(i + 1) {
+            Some(value)
+                if args[i].starts_with("--") && !switch(&args[i]) && !value.starts_with("--") =>
+            {
+                2
+            }
+            _ => 1,
+        };
+        if !is_good(&args[i..i + n]) {
+            words.extend(args[i..i + n].iter().map(|w| shown(w)));
+        }
+        i += n;
+    }
+    words.join(" ")
+}
+
+/// A word as a reader can see it: quoted when empty or holding a control character, cut when
+/// long.
+fn shown(word: &str) -> String {
+    match word.chars().count() {
+        0 => "''".into(),
+        n if n > 100 => format!(
+            "{}… ({n} characters)",
+            word.chars().take(8).collect::<String>()
+        ),
+        _ if word.chars().any(char::is_control) => format!("{word:?}"),
+        _ => word.to_string(),
+    }
+}
+
 #[test]
 fn bad_inputs_are_rejected_before_any_request() {
     let proxy = Proxy::start(moto().port);
@@ -207,21 +245,24 @@ fn bad_inputs_are_rejected_before_any_request() {
     ];
     assert!(cases.len() >= 25);
     let mut failures = Vec::new();
+    let mut said = Vec::new();
     for (args, flag) in &cases {
-        let out = bin(&proxy.url())
+        let ran = ran(bin(&proxy.url())
             .args(args)
             .timeout(std::time::Duration::from_secs(20))
             .output()
-            .unwrap();
-        let (stdout, stderr) = texts(&out);
-        if out.status.code() != Some(2) || !stderr.contains(flag) || !stdout.is_empty() {
+            .unwrap());
+        if ran.code != 2 || !ran.stderr.contains(flag) || !ran.stdout.is_empty() {
             failures.push(format!(
-                "{args:?}: exit {:?}, wanted 2 naming {flag}\n  stderr: {stderr}",
-                out.status.code()
+                "{args:?}: exit {}, wanted 2 naming {flag}\n  stderr: {}",
+                ran.code, ran.stderr
             ));
         }
+        said.push(format!("{}\n{}", given(args), ran.stderr.trim_end()));
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+    // What a person reads for each mistake, reviewed as a whole.
+    insta::assert_snapshot!("bad_input_errors", said.join("\n\n"));
     assert_eq!(
         proxy.seen(),
         Vec::<String>::new(),
