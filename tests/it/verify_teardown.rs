@@ -217,8 +217,10 @@ async fn verify_names_each_broken_item_and_its_fix() {
             fix: "s3:GetObject",
         },
     ];
+    let mut said = Vec::new();
     for case in cases {
         let bucket = unique("vbad");
+        let mut key_id = None;
         aws.create_bucket(&bucket).await;
         let objects = format!("arn:aws:s3:::{bucket}/d/*");
         let mut trust = trust_doc(TIDB_ACCOUNT, Some(EXTERNAL_ID));
@@ -236,6 +238,7 @@ async fn verify_names_each_broken_item_and_its_fix() {
             "KMS key missing" => {
                 let (id, _) = aws.create_key().await;
                 aws.encrypt_bucket(&bucket, Some(&id)).await;
+                key_id = Some(id);
             }
             "bucket policy Deny" => {
                 let deny = json!({"Version": "2012-10-17", "Statement": [{"Sid": "NoReads", "Effect": "Deny", "Principal": "*", "Action": "s3:GetObject", "Resource": format!("arn:aws:s3:::{bucket}/*")}]});
@@ -285,7 +288,22 @@ async fn verify_names_each_broken_item_and_its_fix() {
             "{}: only the broken item fails",
             case.what
         );
+        let text = format!(
+            "{}: {} {}\n  finding: {}\n  fix: {}",
+            case.what,
+            c["name"].as_str().unwrap_or_default(),
+            c["status"].as_str().unwrap_or_default(),
+            c["finding"].as_str().unwrap_or_default(),
+            c["fix"].as_str().unwrap_or_default()
+        );
+        let mut text = text.replace(&bucket, "<bucket>");
+        if let Some(id) = &key_id {
+            text = text.replace(id.as_str(), "<key-id>");
+        }
+        said.push(text);
     }
+    // What a person reads for each broken item, reviewed as a whole (names redacted).
+    insta::assert_snapshot!("verify_broken_items", said.join("\n\n"));
 }
 
 #[tokio::test]
