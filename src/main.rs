@@ -178,11 +178,18 @@ fn run(cli: Cli, format: Format, ui: &Ui) -> Result<(), Error> {
             None => run_access_key(&ctx, args.create.into_request()?, prompter.as_mut()),
         },
         None if ctx.can_prompt => {
-            // The wizard's questions come before any runtime: catch Ctrl-C already, so that a
-            // prompt returns "interrupted" (and the cursor comes back) instead of the process
-            // being killed mid-draw.
-            drop(runtime()?);
-            match wizard::start(&ctx, prompter.as_mut())? {
+            // The wizard's first questions come before the command's runtime. Ctrl-C is caught
+            // already, so that a prompt returns "interrupted" (and the cursor comes back)
+            // instead of the process being killed mid-draw; and a Ctrl-C that arrives as a
+            // signal, between a prompt's drawing and its reading, ends the run as it would
+            // later (exit 130, nothing changed) instead of being lost.
+            let setup = {
+                let runtime = runtime()?;
+                let _entered = runtime.enter();
+                let _watching = ctx.stop.watch(&ctx.ui);
+                wizard::start(&ctx, prompter.as_mut())?
+            };
+            match setup {
                 wizard::Setup::Role(request) => run_role(&ctx, request, prompter.as_mut()),
                 wizard::Setup::AccessKey(request) => {
                     run_access_key(&ctx, request, prompter.as_mut())

@@ -7,14 +7,10 @@ use crate::common::*;
 use serde_json::Value;
 
 fn key_args(bucket: &str, access: &str) -> Vec<String> {
-    vec![
-        "access-key".into(),
-        "--uri".into(),
-        format!("s3://{bucket}/data/"),
-        "--access".into(),
-        access.into(),
-        "--yes".into(),
-    ]
+    AccessKeyArgs::new(&format!("s3://{bucket}/data/"))
+        .access(access)
+        .yes()
+        .build()
 }
 
 async fn key_ids(aws: &Aws, user: &str) -> Vec<String> {

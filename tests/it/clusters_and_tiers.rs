@@ -369,21 +369,17 @@ async fn every_setup_ends_with_the_next_command_and_never_the_secret() {
     assert!(!stderr.contains("ticloud"), "{stderr}");
 
     // An access key: the command names the key ID and reads the secret from a variable.
-    let out = bin(&moto.url())
-        .args([
-            "access-key",
-            "--uri",
-            &format!("s3://{bucket}/out/"),
-            "--access",
-            "export",
-            "--yes",
-            "-o",
-            "json",
-        ])
-        .output()
-        .unwrap();
-    let (stdout, stderr) = texts(&out);
-    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let key = AccessKeyArgs::new(&format!("s3://{bucket}/out/"))
+        .access("export")
+        .yes()
+        .build();
+    let Ran {
+        code,
+        stdout,
+        stderr,
+        ..
+    } = run(&moto.url(), &with_json(&key));
+    assert_eq!(code, 0, "{stderr}");
     let key: Value = serde_json::from_str(&stdout).unwrap();
     let secret = key["secret_access_key"].as_str().unwrap();
     let command = key["next_command"][0].as_str().unwrap();

@@ -272,13 +272,7 @@ async fn a_rerun_keeps_a_policy_name_given_before() {
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(again["changed"], false, "{stderr}");
     assert_eq!(again["policy_name"], custom.as_str());
-    let key = |extra: &[&str]| -> Vec<String> {
-        let mut a = ["access-key", "--uri", &uri, "--access", "import", "--yes"]
-            .map(String::from)
-            .to_vec();
-        a.extend(extra.iter().map(|s| s.to_string()));
-        a
-    };
+    let key = |extra: &[&str]| AccessKeyArgs::new(&uri).yes().args(extra).build();
     let Ran { code, stderr, .. } = run(
         &moto.url(),
         &with_json(&key(&["--policy-name", &format!("{custom}-u")])),
@@ -394,11 +388,7 @@ async fn an_access_key_user_follows_an_access_change() {
     let bucket = unique("keyaccess");
     aws.create_bucket(&bucket).await;
     let uri = format!("s3://{bucket}/data/");
-    let key = |access: &str| -> Vec<String> {
-        ["access-key", "--uri", &uri, "--access", access, "--yes"]
-            .map(String::from)
-            .to_vec()
-    };
+    let key = |access: &str| AccessKeyArgs::new(&uri).access(access).yes().build();
     let Ran {
         code,
         json: first,

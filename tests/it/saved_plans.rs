@@ -229,19 +229,10 @@ async fn a_saved_access_key_plan_makes_its_key_once() {
     let user = unique("saved-user");
     let file = plan_file("key-plan");
     let args = |extra: &[&str]| {
-        let mut a: Vec<String> = [
-            "access-key",
-            "--uri",
-            &format!("s3://{bucket}/data/"),
-            "--access",
-            "import",
-            "--user-name",
-            &user,
-        ]
-        .map(String::from)
-        .to_vec();
-        a.extend(extra.iter().map(|e| e.to_string()));
-        a
+        AccessKeyArgs::new(&format!("s3://{bucket}/data/"))
+            .user_name(&user)
+            .args(extra)
+            .build()
     };
     run(
         &endpoint,

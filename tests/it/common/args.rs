@@ -83,6 +83,63 @@ impl RoleArgs {
     }
 }
 
+/// An `access-key` command line. Defaults: `--access import`; nothing else unless asked.
+#[derive(Debug, Clone)]
+pub struct AccessKeyArgs {
+    uri: String,
+    access: String,
+    user_name: Option<String>,
+    extra: Vec<String>,
+}
+
+impl AccessKeyArgs {
+    /// `access-key --uri URI --access import`.
+    pub fn new(uri: &str) -> AccessKeyArgs {
+        AccessKeyArgs {
+            uri: uri.to_string(),
+            access: "import".into(),
+            user_name: None,
+            extra: Vec::new(),
+        }
+    }
+
+    pub fn access(mut self, access: &str) -> AccessKeyArgs {
+        self.access = access.to_string();
+        self
+    }
+
+    pub fn user_name(mut self, name: &str) -> AccessKeyArgs {
+        self.user_name = Some(name.to_string());
+        self
+    }
+
+    /// More flags, as given.
+    pub fn args(mut self, extra: &[&str]) -> AccessKeyArgs {
+        self.extra.extend(extra.iter().map(|a| a.to_string()));
+        self
+    }
+
+    /// `--yes`: apply without asking.
+    pub fn yes(self) -> AccessKeyArgs {
+        self.args(&["--yes"])
+    }
+
+    pub fn build(&self) -> Vec<String> {
+        let mut args = vec![
+            "access-key".to_string(),
+            "--uri".into(),
+            self.uri.clone(),
+            "--access".into(),
+            self.access.clone(),
+        ];
+        if let Some(name) = &self.user_name {
+            args.extend(["--user-name".into(), name.clone()]);
+        }
+        args.extend(self.extra.iter().cloned());
+        args
+    }
+}
+
 #[test]
 fn a_role_line_holds_the_defaults_and_what_was_asked() {
     let line = RoleArgs::new("iam", "s3://b/d/")
@@ -99,4 +156,17 @@ fn a_role_line_holds_the_defaults_and_what_was_asked() {
         .external_ids(&[])
         .build();
     assert!(!plain.contains(&"--external-id".to_string()), "{plain:?}");
+}
+
+#[test]
+fn an_access_key_line_holds_the_defaults_and_what_was_asked() {
+    let line = AccessKeyArgs::new("s3://b/d/")
+        .access("export")
+        .user_name("u")
+        .yes()
+        .build();
+    assert_eq!(
+        line.join(" "),
+        "access-key --uri s3://b/d/ --access export --user-name u --yes"
+    );
 }

@@ -14,7 +14,7 @@ use aws_config::BehaviorVersion;
 use aws_credential_types::Credentials;
 use serde_json::Value;
 
-pub use self::args::RoleArgs;
+pub use self::args::{AccessKeyArgs, RoleArgs};
 pub use self::moto::Moto;
 pub use self::proxy::{Fault, Match, Proxy};
 
