@@ -194,12 +194,7 @@ async fn drive_saved<S: SetupCommand>(
         return Ok(Report::dry_run(plan));
     }
     let (warnings, actions) = S::announced(&plan);
-    for warning in &warnings {
-        ctx.ui.warn(warning);
-    }
-    for action in actions {
-        ctx.ui.info(format!("plan: {action}"));
-    }
+    wizard::announce(ctx, &warnings, actions);
     let surveyed = Surveyed {
         settled,
         facts,

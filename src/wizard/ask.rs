@@ -98,19 +98,25 @@ pub(crate) fn present_plan(
     revokes: bool,
     render: impl FnOnce() -> String,
 ) -> Result<(), Error> {
+    if ctx.can_prompt && !ctx.yes && !actions.is_empty() {
+        for warning in warnings {
+            ctx.ui.warn(warning);
+        }
+        return confirm_plan(prompter, &ctx.ui.fit(&render()), !revokes);
+    }
+    announce(ctx, warnings, actions);
+    Ok(())
+}
+
+/// A plan that is not asked about (`--yes`, or a saved plan): its warnings, then a `plan:`
+/// line per change.
+pub(crate) fn announce(ctx: &Context, warnings: &[String], actions: Vec<String>) {
     for warning in warnings {
         ctx.ui.warn(warning);
-    }
-    if actions.is_empty() {
-        return Ok(());
-    }
-    if ctx.can_prompt && !ctx.yes {
-        return confirm_plan(prompter, &ctx.ui.fit(&render()), !revokes);
     }
     for action in actions {
         ctx.ui.info(format!("plan: {action}"));
     }
-    Ok(())
 }
 
 /// Shows the plan and asks; "no" cancels with nothing changed. `default_yes` is off when the

@@ -14,7 +14,7 @@ mod ask;
 mod fill;
 
 pub(crate) use ask::{
-    ask, ask_access, ask_location, ask_method, ask_tier, confirm_deletion, missing_error,
+    announce, ask, ask_access, ask_location, ask_method, ask_tier, confirm_deletion, missing_error,
     present_plan, require_flags, Intent,
 };
 pub(crate) use fill::{access_key, check_access_key, check_role, role};

@@ -13,20 +13,6 @@ fn key_args(bucket: &str, access: &str) -> Vec<String> {
         .build()
 }
 
-async fn key_ids(aws: &Aws, user: &str) -> Vec<String> {
-    let out = aws
-        .iam
-        .list_access_keys()
-        .user_name(user)
-        .send()
-        .await
-        .unwrap();
-    out.access_key_metadata()
-        .iter()
-        .map(|k| k.access_key_id().unwrap().to_string())
-        .collect()
-}
-
 #[tokio::test]
 async fn creates_the_user_its_policy_and_a_key() {
     let moto = moto();
@@ -70,7 +56,7 @@ async fn creates_the_user_its_policy_and_a_key() {
         format!("arn:aws:s3:::{bucket}/data/*")
     );
     assert_eq!(
-        key_ids(&aws, user).await,
+        aws.key_ids(user).await,
         vec![out["access_key_id"].as_str().unwrap().to_string()]
     );
     let policy = aws
@@ -223,7 +209,7 @@ async fn at_two_keys_it_stops_before_creating_anything_and_lists_them() {
         );
     }
     assert!(stderr.contains("created just now"), "{stderr}");
-    assert_eq!(key_ids(&aws, user).await.len(), 2);
+    assert_eq!(aws.key_ids(user).await.len(), 2);
     let policies: Vec<_> = aws
         .local_policies()
         .await
@@ -258,7 +244,7 @@ async fn delete_removes_keys_then_the_user_and_is_safe_to_repeat() {
         .unwrap();
     assert!(out.status.success());
     assert_eq!(
-        key_ids(&aws, user).await,
+        aws.key_ids(user).await,
         vec![second["access_key_id"].as_str().unwrap().to_string()]
     );
 
@@ -267,7 +253,7 @@ async fn delete_removes_keys_then_the_user_and_is_safe_to_repeat() {
         .output()
         .unwrap();
     assert!(out.status.success());
-    assert!(key_ids(&aws, user).await.is_empty());
+    assert!(aws.key_ids(user).await.is_empty());
 
     for _ in 0..2 {
         let out = bin(&moto.url())
@@ -320,7 +306,7 @@ async fn delete_refuses_a_user_the_tool_did_not_make() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("was not created by serverless-s3-setup"));
-    assert_eq!(key_ids(&aws, &user).await.len(), 1);
+    assert_eq!(aws.key_ids(&user).await.len(), 1);
 }
 
 #[tokio::test]
@@ -387,7 +373,7 @@ async fn a_lost_create_access_key_answer_is_never_retried_into_a_second_key() {
         .count();
     assert_eq!(sent, 1, "not retried: {:?}", proxy.seen());
     assert_eq!(
-        key_ids(&aws, &user).await,
+        aws.key_ids(&user).await,
         vec![kept],
         "the key the lost request made is removed, the earlier one kept:\n{stderr}"
     );

@@ -266,14 +266,7 @@ async fn an_access_key_is_made_verified_and_deleted() {
     let user = made["user_name"].as_str().unwrap().to_string();
     let secret = made["secret_access_key"].as_str().unwrap();
     assert!(!stderr.contains(secret), "the secret only on stdout");
-    let keys = aws
-        .iam
-        .list_access_keys()
-        .user_name(&user)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(keys.access_key_metadata().len(), 1);
+    assert_eq!(aws.key_ids(&user).await.len(), 1);
 
     let out = bin(&ls.url())
         .args(["verify", "--user-name", &user, "--uri", &uri, "-o", "json"])

@@ -182,14 +182,7 @@ async fn a_whole_access_key_setup_typed_at_the_terminal() {
     assert!(exit_code(&p).ends_with(", 0)"));
 
     let user = format!("tidb-user-export-{bucket}-out");
-    let keys = aws
-        .iam
-        .list_access_keys()
-        .user_name(&user)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(keys.access_key_metadata().len(), 1);
+    assert_eq!(aws.key_ids(&user).await.len(), 1);
 }
 
 #[tokio::test]

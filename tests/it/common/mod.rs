@@ -108,6 +108,21 @@ pub async fn aws_as(endpoint: &str, key: &str, secret: &str) -> Aws {
 }
 
 impl Aws {
+    /// The IDs of a user's access keys.
+    pub async fn key_ids(&self, user: &str) -> Vec<String> {
+        let out = self
+            .iam
+            .list_access_keys()
+            .user_name(user)
+            .send()
+            .await
+            .unwrap();
+        out.access_key_metadata()
+            .iter()
+            .map(|k| k.access_key_id().unwrap().to_string())
+            .collect()
+    }
+
     pub async fn create_bucket(&self, name: &str) {
         self.s3.create_bucket().bucket(name).send().await.unwrap();
     }
