@@ -9,7 +9,8 @@ use crate::error::Error;
 use crate::facts::Located;
 use crate::find::{self, FoundRole, FoundUser};
 use crate::inputs::{
-    defaults, Access, AccountId, Invalid, Partition, PolicyName, SecretPath, Tier,
+    defaults, Access, AccountId, ExternalId, Invalid, Partition, PolicyName, S3Location,
+    SecretPath, Tier,
 };
 use crate::plan::{self, Chosen, Method, RoleInputs, UserInputs};
 use crate::prompt::Prompter;
@@ -57,26 +58,13 @@ fn intent(saved: &SavedPlan) -> Intent {
 /// account ID is checked against the caller's own.
 pub(crate) async fn role(
     ctx: &Context,
-    req: RoleRequest,
+    mut req: RoleRequest,
     prompter: &mut dyn Prompter,
     clients: Option<&Clients>,
 ) -> Result<(Method, RoleInputs, Located, Option<FoundRole>), Error> {
     let ask_defaults = ctx.can_prompt && !ctx.yes;
-    // Write access is never a default: without --access the question is asked, even with --yes.
-    let access = match req.access {
-        Some(a) => a,
-        None => ask_access(prompter)?,
-    };
-    let tier_chosen = req.tier.is_some() || (ask_defaults && access == Access::Import);
-    let tier = match req.tier {
-        Some(t) => t,
-        // Only an import differs by tier (Dedicated also reads the bucket's location).
-        None if ask_defaults && access == Access::Import => ask_tier(prompter)?,
-        None => Tier::default(),
-    };
-    tier.supports(access)
-        .map_err(|e| Error::invalid("--access", e))?;
-    let location = match req.location {
+    let (access, tier, tier_chosen) = access_and_tier(&req, prompter, ask_defaults)?;
+    let location = match req.location.take() {
         Some(l) => l,
         None => ask_location(prompter)?,
     };
@@ -85,77 +73,23 @@ pub(crate) async fn role(
     if let (Some(Method::Cloudformation), Some(why)) = (req.method, &stack_refusal) {
         return Err(Error::invalid("--method", format!("cloudformation: {why}")));
     }
-    let found = match clients {
-        Some(c) => Some(
-            find::role(
-                c,
-                &location,
-                access,
-                req.role_name.as_ref(),
-                req.stack_name.as_ref(),
-                &mut located,
-            )
-            .await?,
-        ),
-        None => None,
-    };
+    let found = serving_role(clients, &location, access, &req, &mut located).await?;
     let existing = found
         .as_ref()
-        .and_then(|f| f.role.info.as_ref())
-        .filter(|r| r.managed);
-    if let (Some(f), Some(_)) = (&found, existing) {
-        if f.role.other_access {
-            located.findings.push(format!(
-                "role {} already serves {location}: it is updated, and keeps its ARN",
-                f.role.name
-            ));
-        }
-    }
-    let method = match (req.method, &stack_refusal, existing) {
-        (Some(m), _, _) => m,
-        // A role that exists keeps the way it was made.
-        (None, _, Some(role)) => {
-            let method = match role.stack {
-                Some(_) => Method::Cloudformation,
-                None => Method::Iam,
-            };
-            located.findings.push(format!(
-                "method: {}, as role {} was made",
-                method_name(method),
-                found.as_ref().map_or("", |f| f.role.name.as_str())
-            ));
-            method
-        }
-        (None, Some(why), None) => {
-            located.findings.push(format!("method: iam, since {why}"));
-            Method::Iam
-        }
-        (None, None, None) if ask_defaults => match ask_method(prompter, false, true)? {
-            Choice::Iam => Method::Iam,
-            _ => Method::Cloudformation,
-        },
-        (None, None, None) => Method::Cloudformation,
+        .filter(|f| f.role.info.as_ref().is_some_and(|r| r.managed));
+    let method = match req.method {
+        Some(m) => m,
+        None => unasked_method(
+            existing,
+            stack_refusal,
+            &mut located,
+            prompter,
+            ask_defaults,
+        )?,
     };
     located.findings.iter().for_each(|line| ctx.ui.info(line));
     let own = found.as_ref().map(|f| &f.caller.account);
-    let tidb_account = match req.tidb_account {
-        Some(a) => {
-            plan::refuse_own_account(own, &a)?;
-            a
-        }
-        None => ask_tidb_account(prompter, own)?,
-    };
-    let removing = !req.remove_external_ids.is_empty();
-    let external_id = match (req.external_id, req.no_external_id) {
-        (Some(id), _) => Some(id),
-        (None, true) => None,
-        (None, false) if removing => None,
-        (None, false) => Some(ask(
-            prompter,
-            "TiDB Cloud External ID (shown beside the Account ID)",
-            None,
-        )?),
-    };
+    let (tidb_account, external_id) = trust_inputs(&req, prompter, own)?;
     // The names: as given; else those of the role that serves the location, unasked; else
     // the defaults, asked at a terminal.
     let mut names = Names::new(prompter, ask_defaults && existing.is_none());
@@ -170,7 +104,7 @@ pub(crate) async fn role(
         Method::Iam => None,
         Method::Cloudformation => {
             let held = existing
-                .and_then(|r| r.stack.as_deref())
+                .and_then(|f| f.role.info.as_ref()?.stack.as_deref())
                 .and_then(|s| s.parse().ok());
             let default = held.unwrap_or_else(|| defaults::stack_name(&role_name));
             Some(names.get(req.stack_name, "Stack name", default)?)
@@ -180,28 +114,138 @@ pub(crate) async fn role(
         policy_name: policy_given || policy_name != defaults::policy_name(role_name.as_str()),
         tier: tier_chosen,
     };
-    Ok((
-        method,
-        RoleInputs {
-            location,
-            access,
-            tidb_account,
-            external_id,
-            replace_external_ids: req.replace_external_ids,
-            remove_external_ids: req.remove_external_ids,
-            no_external_id: req.no_external_id,
-            tier,
-            role_name,
-            policy_name,
-            kms_keys: req.kms_keys,
-            remove_kms_keys: req.remove_kms_keys,
-            stack_name,
-            guardrails: req.guardrails,
-            chosen,
-        },
+    let inputs = RoleInputs {
+        location,
+        access,
+        tidb_account,
+        external_id,
+        replace_external_ids: req.replace_external_ids,
+        remove_external_ids: req.remove_external_ids,
+        no_external_id: req.no_external_id,
+        tier,
+        role_name,
+        policy_name,
+        kms_keys: req.kms_keys,
+        remove_kms_keys: req.remove_kms_keys,
+        stack_name,
+        guardrails: req.guardrails,
+        chosen,
+    };
+    Ok((method, inputs, located, found))
+}
+
+/// The role that already serves the location, with the caller, when AWS is at hand; a
+/// managed one that is updated says so.
+async fn serving_role(
+    clients: Option<&Clients>,
+    location: &S3Location,
+    access: Access,
+    req: &RoleRequest,
+    located: &mut Located,
+) -> Result<Option<FoundRole>, Error> {
+    let Some(c) = clients else {
+        return Ok(None);
+    };
+    let found = find::role(
+        c,
+        location,
+        access,
+        req.role_name.as_ref(),
+        req.stack_name.as_ref(),
         located,
-        found,
-    ))
+    )
+    .await?;
+    let managed = found.role.info.as_ref().is_some_and(|r| r.managed);
+    if managed && found.role.other_access {
+        located.findings.push(format!(
+            "role {} already serves {location}: it is updated, and keeps its ARN",
+            found.role.name
+        ));
+    }
+    Ok(Some(found))
+}
+
+/// TiDB Cloud's account ID and the cluster's external ID, as given or asked.
+fn trust_inputs(
+    req: &RoleRequest,
+    prompter: &mut dyn Prompter,
+    own: Option<&AccountId>,
+) -> Result<(AccountId, Option<ExternalId>), Error> {
+    let tidb_account = match &req.tidb_account {
+        Some(a) => {
+            plan::refuse_own_account(own, a)?;
+            a.clone()
+        }
+        None => ask_tidb_account(prompter, own)?,
+    };
+    let removing = !req.remove_external_ids.is_empty();
+    let external_id = match (&req.external_id, req.no_external_id) {
+        (Some(id), _) => Some(id.clone()),
+        (None, true) => None,
+        (None, false) if removing => None,
+        (None, false) => Some(ask(
+            prompter,
+            "TiDB Cloud External ID (shown beside the Account ID)",
+            None,
+        )?),
+    };
+    Ok((tidb_account, external_id))
+}
+
+/// The access (always asked when not given: write access is never a default, even with
+/// `--yes`), and the tier with whether the user chose it.
+fn access_and_tier(
+    req: &RoleRequest,
+    prompter: &mut dyn Prompter,
+    ask_defaults: bool,
+) -> Result<(Access, Tier, bool), Error> {
+    let access = match req.access {
+        Some(a) => a,
+        None => ask_access(prompter)?,
+    };
+    // Only an import differs by tier (Dedicated also reads the bucket's location).
+    let ask_tier_too = ask_defaults && access == Access::Import;
+    let tier = match req.tier {
+        Some(t) => t,
+        None if ask_tier_too => ask_tier(prompter)?,
+        None => Tier::default(),
+    };
+    tier.supports(access)
+        .map_err(|e| Error::invalid("--access", e))?;
+    Ok((access, tier, req.tier.is_some() || ask_tier_too))
+}
+
+/// The method when `--method` is not given: a role that exists keeps the way it was made; a
+/// location no stack can carry takes IAM; else asked at a terminal, or CloudFormation.
+fn unasked_method(
+    existing: Option<&FoundRole>,
+    stack_refusal: Option<String>,
+    located: &mut Located,
+    prompter: &mut dyn Prompter,
+    ask_defaults: bool,
+) -> Result<Method, Error> {
+    if let Some(f) = existing {
+        let made_by_stack = f.role.info.as_ref().is_some_and(|r| r.stack.is_some());
+        let method = if made_by_stack {
+            Method::Cloudformation
+        } else {
+            Method::Iam
+        };
+        located.findings.push(format!(
+            "method: {}, as role {} was made",
+            method_name(method),
+            f.role.name
+        ));
+        return Ok(method);
+    }
+    if let Some(why) = stack_refusal {
+        located.findings.push(format!("method: iam, since {why}"));
+        return Ok(Method::Iam);
+    }
+    if ask_defaults && matches!(ask_method(prompter, false, true)?, Choice::Iam) {
+        return Ok(Method::Iam);
+    }
+    Ok(Method::Cloudformation)
 }
 
 fn method_name(method: Method) -> &'static str {

@@ -4,6 +4,7 @@ use serde_json::json;
 
 use super::permissions::within_boundary;
 use super::{required, TidbRequest};
+use crate::inputs::{Access, KmsKeyArn};
 use crate::policy;
 use crate::verify::evaluate::{self, Statement};
 use crate::verify::{Check, Evidence, Expectations, KeyFacts, Subject};
@@ -20,22 +21,7 @@ pub(super) fn kms_check(
 ) -> Check {
     let bucket = e.location.bucket();
     if let Some(key) = &ev.bucket.aws_managed_key {
-        return match ev.bucket.aws_managed_key_usable {
-            Some(true) => Check::pass(
-                "kms",
-                format!("bucket {bucket} uses the AWS-managed key {key}, which principals of the bucket's own account, {} among them, can use through S3", subject.label()),
-            ),
-            Some(false) => Check::fail(
-                "kms",
-                format!("bucket {bucket} is encrypted with the AWS-managed key {key} of another account, which {} can never use", subject.label()),
-                "switch the bucket's default encryption to a customer-managed KMS key whose key policy names the role or user (then grant it), or to SSE-S3",
-            ),
-            None => Check::warn(
-                "kms",
-                format!("bucket {bucket} uses the AWS-managed key {key}, which only principals of the bucket's own account can use; whether {} is in that account could not be read", subject.label()),
-                Some("make sure the role or user is in the bucket's account".into()),
-            ),
-        };
+        return aws_managed(subject, bucket, key, ev.bucket.aws_managed_key_usable);
     }
     let Some(key) = &ev.bucket.kms_key else {
         return if !ev.bucket.encryption_known {
@@ -65,35 +51,8 @@ pub(super) fn kms_check(
         account: None,
         policy: Ok(None),
     });
-    match facts.state.as_deref() {
-        Some("Disabled") => {
-            return Check::fail(
-                "kms",
-                format!(
-                    "the bucket's key {key} is disabled, so nothing can decrypt or encrypt with it"
-                ),
-                format!("aws kms enable-key --key-id {key}"),
-            )
-        }
-        Some("PendingDeletion") => {
-            return Check::fail(
-                "kms",
-                format!("the bucket's key {key} is scheduled for deletion and unusable"),
-                format!(
-                "aws kms cancel-key-deletion --key-id {key} && aws kms enable-key --key-id {key}"
-            ),
-            )
-        }
-        Some(state) if state != "Enabled" => {
-            return Check::fail(
-                "kms",
-                format!("the bucket's key {key} is {state}, not Enabled"),
-                format!(
-                "make {key} usable again (AWS KMS Developer Guide, \"Key states of AWS KMS keys\")"
-            ),
-            )
-        }
-        _ => {}
+    if let Some(unusable) = unusable_key(key, facts.state.as_deref()) {
+        return unusable;
     }
     let lacking: Vec<&str> = policy::kms_actions(e.access)
         .into_iter()
@@ -116,6 +75,67 @@ pub(super) fn kms_check(
             ),
         );
     }
+    key_policy_check(subject, e.access, key, &facts, arn, request)
+}
+
+/// The AWS-managed key (`aws/s3`) is usable only by principals of the bucket's own account.
+fn aws_managed(subject: &Subject, bucket: &str, key: &str, usable: Option<bool>) -> Check {
+    match usable {
+            Some(true) => Check::pass(
+                "kms",
+                format!("bucket {bucket} uses the AWS-managed key {key}, which principals of the bucket's own account, {} among them, can use through S3", subject.label()),
+            ),
+            Some(false) => Check::fail(
+                "kms",
+                format!("bucket {bucket} is encrypted with the AWS-managed key {key} of another account, which {} can never use", subject.label()),
+                "switch the bucket's default encryption to a customer-managed KMS key whose key policy names the role or user (then grant it), or to SSE-S3",
+            ),
+            None => Check::warn(
+                "kms",
+                format!("bucket {bucket} uses the AWS-managed key {key}, which only principals of the bucket's own account can use; whether {} is in that account could not be read", subject.label()),
+                Some("make sure the role or user is in the bucket's account".into()),
+            ),
+        }
+}
+
+/// A key that is not Enabled is refused whatever grants it.
+fn unusable_key(key: &KmsKeyArn, state: Option<&str>) -> Option<Check> {
+    match state {
+        Some("Disabled") => Some(Check::fail(
+            "kms",
+            format!(
+                "the bucket's key {key} is disabled, so nothing can decrypt or encrypt with it"
+            ),
+            format!("aws kms enable-key --key-id {key}"),
+        )),
+        Some("PendingDeletion") => Some(Check::fail(
+            "kms",
+            format!("the bucket's key {key} is scheduled for deletion and unusable"),
+            format!(
+                "aws kms cancel-key-deletion --key-id {key} && aws kms enable-key --key-id {key}"
+            ),
+        )),
+        Some(state) if state != "Enabled" => Some(Check::fail(
+            "kms",
+            format!("the bucket's key {key} is {state}, not Enabled"),
+            format!(
+                "make {key} usable again (AWS KMS Developer Guide, \"Key states of AWS KMS keys\")"
+            ),
+        )),
+        _ => None,
+    }
+}
+
+/// The key policy must let the principal in: through the account's IAM policies (the
+/// default statement) or by name; a key of another account must name it.
+fn key_policy_check(
+    subject: &Subject,
+    access: Access,
+    key: &KmsKeyArn,
+    facts: &KeyFacts,
+    arn: &str,
+    request: &TidbRequest,
+) -> Check {
     let account = request.account.as_str();
     let key_account = facts
         .account
@@ -124,7 +144,7 @@ pub(super) fn kms_check(
     match &facts.policy {
         Ok(Some(doc)) => {
             let key_statements = evaluate::statements(doc);
-            let refused: Vec<&str> = policy::kms_actions(e.access)
+            let refused: Vec<&str> = policy::kms_actions(access)
                 .into_iter()
                 .filter(|a| !request.decide(&key_statements, a, key.as_str(), Some((arn, account))).allowed())
                 .collect();
@@ -134,7 +154,7 @@ pub(super) fn kms_check(
                     format!("the key policy of {key} lets {} use neither its IAM policy nor {} itself", subject.label(), refused.join(" and ")),
                     format!(
                         "add to the key policy: {}",
-                        json!({"Sid": "AllowTiDBCloudAccess", "Effect": "Allow", "Principal": {"AWS": arn}, "Action": policy::kms_actions(e.access), "Resource": "*"})
+                        json!({"Sid": "AllowTiDBCloudAccess", "Effect": "Allow", "Principal": {"AWS": arn}, "Action": policy::kms_actions(access), "Resource": "*"})
                     ),
                 );
             }
@@ -143,7 +163,7 @@ pub(super) fn kms_check(
         Ok(None) | Err(_) if key_account != account => Check::warn(
             "kms",
             format!("the bucket's key {key} is in account {key_account}, not {account}; its key policy must name {arn}, and it could not be read here"),
-            Some(format!("ask the key's owner to add {arn} to the key policy with {}", policy::kms_actions(e.access).join(", "))),
+            Some(format!("ask the key's owner to add {arn} to the key policy with {}", policy::kms_actions(access).join(", "))),
         ),
         Ok(None) => Check::pass("kms", format!("the bucket's key {key} is granted")),
         Err(why) => Check::warn(
