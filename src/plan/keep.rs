@@ -241,122 +241,12 @@ pub(super) struct Wanted<'a> {
 /// held; and each thing held that this run takes away or replaces.
 pub(super) fn keep(wanted: Wanted<'_>, held: &Held) -> Result<Kept, Error> {
     let given = wanted.guardrails;
-    let path = match (&given.path, &held.path) {
-        (Some(want), Some(has)) if held.exists && want != has => {
-            return Err(Error::Conflict(format!(
-                "{} exists at path {has}, not {want}; IAM cannot move it: run with --path {has} (or without --path), or remove it first ({})",
-                wanted.who, wanted.teardown
-            )))
-        }
-        (Some(want), _) => want.clone(),
-        (None, Some(has)) => has.clone(),
-        (None, None) => IamPath::default(),
-    };
+    let path = wanted.path(held)?;
     let mut revisions = Vec::new();
-    let boundary: Option<PolicyArn> =
-        match (&given.permissions_boundary, given.no_permissions_boundary) {
-            (Some(b), _) => Some(b.clone()),
-            (None, true) => None,
-            (None, false) => held.boundary.as_deref().and_then(|b| b.parse().ok()),
-        };
-    if let Some(before) = &held.boundary {
-        match &boundary {
-            None => revisions.push(Revision::removed("permissions boundary", before)),
-            Some(after) if after.as_str() != before => revisions.push(Revision::replaced(
-                "permissions boundary",
-                before,
-                after.as_str(),
-            )),
-            Some(_) => {}
-        }
-    }
-
-    let mut tags: Vec<TagPair> = held
-        .tags
-        .iter()
-        .filter(|t| !given.removes_tag(&t.key))
-        .filter(|t| {
-            !given
-                .tags
-                .iter()
-                .any(|g| g.key.eq_ignore_ascii_case(&t.key))
-        })
-        .cloned()
-        .collect();
-    tags.extend(given.tags.iter().cloned());
-    for t in &held.tags {
-        match tags.iter().find(|n| n.key.eq_ignore_ascii_case(&t.key)) {
-            None => revisions.push(Revision::removed(format!("tag {}", t.key), &t.value)),
-            Some(n) if n.value != t.value => revisions.push(Revision::replaced(
-                format!("tag {}", t.key),
-                &t.value,
-                &n.value,
-            )),
-            Some(_) => {}
-        }
-    }
-    if tags.len() > wanted.max_tags {
-        return Err(Error::invalid(
-            "--tag",
-            format!(
-                "would give {} {} tags of yours; IAM allows 50 on a role, user or policy, and {} of them are this tool's ({}): take some off with --remove-tag KEY",
-                wanted.who,
-                tags.len(),
-                50 - wanted.max_tags,
-                if wanted.max_tags == STACK_MAX_TAGS {
-                    "a stack passes its own tags on to its role, and its template adds more"
-                } else {
-                    "managed-by, the access, the location and the run"
-                }
-            ),
-        ));
-    }
-
-    let mut kms_keys: Vec<KmsKeyArn> = wanted
-        .kms_keys
-        .iter()
-        .chain(&held.kms_keys)
-        .filter(|k| !wanted.remove_kms_keys.contains(k))
-        .cloned()
-        .collect();
-    kms_keys.sort();
-    kms_keys.dedup();
-    revisions.extend(
-        held.kms_keys
-            .iter()
-            .filter(|k| !kms_keys.contains(k))
-            .map(|k| Revision::removed("KMS key", k.as_str())),
-    );
-
-    let tier = match (wanted.tier, held.tier) {
-        ((chosen, true), _) | ((chosen, false), None) => chosen,
-        ((_, false), Some(kept)) => kept,
-    };
-    if let Some(before) = held.tier.filter(|t| *t != tier) {
-        revisions.push(Revision {
-            field: "tier".into(),
-            before: before.to_string(),
-            after: Some(tier.to_string()),
-            takes_away: before.reads_bucket_location() && !tier.reads_bucket_location(),
-        });
-    }
-    if let Some(before) = held.access.filter(|a| *a != wanted.access) {
-        revisions.push(Revision {
-            field: "access".into(),
-            before: before.to_string(),
-            after: Some(wanted.access.to_string()),
-            takes_away: (before.reads() && !wanted.access.reads())
-                || (before.writes() && !wanted.access.writes()),
-        });
-    }
-    if let Some(before) = &held.elsewhere {
-        revisions.push(Revision::replaced(
-            "directory",
-            before,
-            wanted.location.to_string(),
-        ));
-    }
-
+    let boundary = wanted.boundary(held, &mut revisions);
+    let tags = wanted.tags(held, &mut revisions)?;
+    let kms_keys = wanted.kms_keys(held, &mut revisions);
+    let tier = wanted.tier_and_access(held, &mut revisions);
     let mut guardrails = Guardrails {
         permissions_boundary: boundary,
         path,
@@ -371,6 +261,150 @@ pub(super) fn keep(wanted: Wanted<'_>, held: &Held) -> Result<Kept, Error> {
         tier,
         revisions,
     })
+}
+
+impl Wanted<'_> {
+    /// The path: IAM cannot move a role or user, so one held elsewhere is a conflict.
+    fn path(&self, held: &Held) -> Result<IamPath, Error> {
+        let (wanted, given) = (self, self.guardrails);
+        Ok(match (&given.path, &held.path) {
+        (Some(want), Some(has)) if held.exists && want != has => {
+            return Err(Error::Conflict(format!(
+                "{} exists at path {has}, not {want}; IAM cannot move it: run with --path {has} (or without --path), or remove it first ({})",
+                wanted.who, wanted.teardown
+            )))
+        }
+        (Some(want), _) => want.clone(),
+        (None, Some(has)) => has.clone(),
+        (None, None) => IamPath::default(),
+    })
+    }
+
+    /// The boundary: as given, else taken off, else as held.
+    fn boundary(&self, held: &Held, revisions: &mut Vec<Revision>) -> Option<PolicyArn> {
+        let given = self.guardrails;
+        let boundary: Option<PolicyArn> =
+            match (&given.permissions_boundary, given.no_permissions_boundary) {
+                (Some(b), _) => Some(b.clone()),
+                (None, true) => None,
+                (None, false) => held.boundary.as_deref().and_then(|b| b.parse().ok()),
+            };
+        if let Some(before) = &held.boundary {
+            match &boundary {
+                None => revisions.push(Revision::removed("permissions boundary", before)),
+                Some(after) if after.as_str() != before => revisions.push(Revision::replaced(
+                    "permissions boundary",
+                    before,
+                    after.as_str(),
+                )),
+                Some(_) => {}
+            }
+        }
+        boundary
+    }
+
+    /// The tags: the held ones not taken off or replaced, then the given ones; refused when
+    /// IAM could not hold them all.
+    fn tags(&self, held: &Held, revisions: &mut Vec<Revision>) -> Result<Vec<TagPair>, Error> {
+        let (wanted, given) = (self, self.guardrails);
+        let mut tags: Vec<TagPair> = held
+            .tags
+            .iter()
+            .filter(|t| !given.removes_tag(&t.key))
+            .filter(|t| {
+                !given
+                    .tags
+                    .iter()
+                    .any(|g| g.key.eq_ignore_ascii_case(&t.key))
+            })
+            .cloned()
+            .collect();
+        tags.extend(given.tags.iter().cloned());
+        for t in &held.tags {
+            match tags.iter().find(|n| n.key.eq_ignore_ascii_case(&t.key)) {
+                None => revisions.push(Revision::removed(format!("tag {}", t.key), &t.value)),
+                Some(n) if n.value != t.value => revisions.push(Revision::replaced(
+                    format!("tag {}", t.key),
+                    &t.value,
+                    &n.value,
+                )),
+                Some(_) => {}
+            }
+        }
+        if tags.len() > wanted.max_tags {
+            return Err(Error::invalid(
+            "--tag",
+            format!(
+                "would give {} {} tags of yours; IAM allows 50 on a role, user or policy, and {} of them are this tool's ({}): take some off with --remove-tag KEY",
+                wanted.who,
+                tags.len(),
+                50 - wanted.max_tags,
+                if wanted.max_tags == STACK_MAX_TAGS {
+                    "a stack passes its own tags on to its role, and its template adds more"
+                } else {
+                    "managed-by, the access, the location and the run"
+                }
+            ),
+        ));
+        }
+        Ok(tags)
+    }
+
+    /// The KMS keys: the given and detected ones and the held ones, less those taken off.
+    fn kms_keys(&self, held: &Held, revisions: &mut Vec<Revision>) -> Vec<KmsKeyArn> {
+        let wanted = self;
+        let mut kms_keys: Vec<KmsKeyArn> = wanted
+            .kms_keys
+            .iter()
+            .chain(&held.kms_keys)
+            .filter(|k| !wanted.remove_kms_keys.contains(k))
+            .cloned()
+            .collect();
+        kms_keys.sort();
+        kms_keys.dedup();
+        revisions.extend(
+            held.kms_keys
+                .iter()
+                .filter(|k| !kms_keys.contains(k))
+                .map(|k| Revision::removed("KMS key", k.as_str())),
+        );
+        kms_keys
+    }
+
+    /// The tier (the chosen one, else the held one), with the tier's and the access's
+    /// revisions, and the directory's when the principal served another.
+    fn tier_and_access(&self, held: &Held, revisions: &mut Vec<Revision>) -> Tier {
+        let wanted = self;
+        let tier = match (wanted.tier, held.tier) {
+            ((chosen, true), _) | ((chosen, false), None) => chosen,
+            ((_, false), Some(kept)) => kept,
+        };
+        if let Some(before) = held.tier.filter(|t| *t != tier) {
+            revisions.push(Revision {
+                field: "tier".into(),
+                before: before.to_string(),
+                after: Some(tier.to_string()),
+                takes_away: before.reads_bucket_location() && !tier.reads_bucket_location(),
+            });
+        }
+        if let Some(before) = held.access.filter(|a| *a != wanted.access) {
+            revisions.push(Revision {
+                field: "access".into(),
+                before: before.to_string(),
+                after: Some(wanted.access.to_string()),
+                takes_away: (before.reads() && !wanted.access.reads())
+                    || (before.writes() && !wanted.access.writes()),
+            });
+        }
+        if let Some(before) = &held.elsewhere {
+            revisions.push(Revision::replaced(
+                "directory",
+                before,
+                wanted.location.to_string(),
+            ));
+        }
+        tier
+    }
 }
 
 /// The changes that bring a role or user made with IAM to the guardrails it keeps: a

@@ -15,99 +15,28 @@ pub(super) fn permissions(
     request: &TidbRequest,
 ) -> Check {
     let needed = required(ev.partition, e, None);
-    let mut missing = Vec::new();
-    let mut conditional = Vec::new();
     let bucket_policy: Vec<Statement> = match &ev.bucket.policy {
         Ok(Some(doc)) => evaluate::statements(doc),
         _ => Vec::new(),
     };
-    let principal = ev.principal_arn.as_deref().unwrap_or_default();
-    let account = request.account.as_str();
-    let mut by_bucket = Vec::new();
-    let mut disagreements: Vec<String> = Vec::new();
+    let mut tally = Tally::default();
     for (i, (action, resource)) in needed.iter().enumerate() {
-        let mut local = request.decide(statements, action, resource, None);
-        let mut bucket_note = None;
-        if local == Decision::ImplicitDeny {
-            let granted = request
-                .decide(&bucket_policy, action, resource, Some((principal, account)))
-                .allowed();
-            match (granted, ev.bucket_in_account) {
-                (true, Some(true)) => {
-                    by_bucket.push(format!("{action} on {}", shown(resource)));
-                    local = Decision::Allowed { unknown: vec![] };
-                }
-                (true, None) => {
-                    bucket_note = Some(format!(
-                        "{action} on {} is granted only by the bucket policy, which is enough only if bucket {} is in account {account}, and that could not be read",
-                        shown(resource),
-                        e.location.bucket()
-                    ))
-                }
-                (true, Some(false)) => {
-                    bucket_note = Some(format!(
-                        "{action} on {} is granted by the bucket policy, but bucket {} is in another account, where the role's own policy must grant it too",
-                        shown(resource),
-                        e.location.bucket()
-                    ))
-                }
-                _ => {}
-            }
-        }
-        let bounded = within_boundary(ev, action, resource, request);
-        let allowed = local.allowed() && bounded.is_none();
-        // IAM's simulator only confirms or refutes: where it disagrees, both are named.
-        if let Some(sim) = ev.simulated.as_ref().and_then(|r| r.get(i)) {
-            if sim.allowed != allowed {
-                let sample = samples(request, &[(action.clone(), resource.clone())]);
-                let what = |yes: bool| if yes { "allows" } else { "denies" };
-                let missing = if sim.missing_context.is_empty() {
-                    String::new()
-                } else {
-                    format!(" (it lacked {})", sim.missing_context.join(", "))
-                };
-                disagreements.push(format!(
-                    "IAM's policy simulator {} {action} on {}{missing}, where the local evaluation {} it",
-                    what(sim.allowed),
-                    sample[0].resource,
-                    what(allowed),
-                ));
-            }
-        }
-        if let Decision::Allowed { unknown } = &local {
-            if !unknown.is_empty() {
-                conditional.push(format!(
-                    "{action} on {resource} (depends on {})",
-                    unknown.join(", ")
-                ));
-            }
-        }
-        if !allowed {
-            missing.push(match (bounded, bucket_note) {
-                (Some(why), _) if local.allowed() => why,
-                (_, Some(note)) => note,
-                _ => explain_missing(statements, action, resource, &local, e),
-            });
-        }
+        let judge = Judge {
+            e,
+            ev,
+            statements,
+            bucket_policy: &bucket_policy,
+            request,
+        };
+        judge.one(&mut tally, i, action, resource);
     }
-    let how = match &ev.boundary {
-        None => "local evaluation of every attached, inline and group policy".to_string(),
-        Some((arn, _)) => format!(
-            "local evaluation of every attached, inline and group policy, within the permissions boundary {arn}"
-        ),
-    };
-    let how = match &ev.simulated {
-        Some(_) if disagreements.is_empty() => {
-            format!("{how}, confirmed by IAM's policy simulator")
-        }
-        _ => how,
-    };
-
-    let how = if by_bucket.is_empty() {
-        how
-    } else {
-        format!("{how}; by the bucket policy: {}", by_bucket.join(", "))
-    };
+    let Tally {
+        mut missing,
+        conditional,
+        by_bucket,
+        disagreements,
+    } = tally;
+    let how = how_judged(ev, disagreements.is_empty(), &by_bucket);
     if missing.is_empty() {
         let found = format!(
             "{} allows {} ({how})",
@@ -146,6 +75,129 @@ pub(super) fn permissions(
             policy::to_wire(&grant["Statement"])
         ),
     )
+}
+
+/// What the permissions check found, action by action.
+#[derive(Default)]
+struct Tally {
+    /// Why each action that is not allowed is not.
+    missing: Vec<String>,
+    /// Actions allowed only under conditions TiDB Cloud's request may not meet.
+    conditional: Vec<String>,
+    /// Actions that only the bucket policy grants, in the bucket's own account.
+    by_bucket: Vec<String>,
+    /// Where IAM's policy simulator and the local evaluation disagree.
+    disagreements: Vec<String>,
+}
+
+/// What one action is judged against.
+struct Judge<'a> {
+    e: &'a Expectations,
+    ev: &'a Evidence,
+    statements: &'a [Statement],
+    bucket_policy: &'a [Statement],
+    request: &'a TidbRequest,
+}
+
+impl Judge<'_> {
+    /// Judges the `i`th needed action on `resource`, and tallies the finding.
+    fn one(&self, tally: &mut Tally, i: usize, action: &String, resource: &String) {
+        let (e, ev, request) = (self.e, self.ev, self.request);
+        let mut local = request.decide(self.statements, action, resource, None);
+        let mut bucket_note = None;
+        if local == Decision::ImplicitDeny {
+            match self.bucket_grant(action, resource) {
+                Some(Ok(granted)) => {
+                    tally.by_bucket.push(granted);
+                    local = Decision::Allowed { unknown: vec![] };
+                }
+                Some(Err(note)) => bucket_note = Some(note),
+                None => {}
+            }
+        }
+        let bounded = within_boundary(ev, action, resource, request);
+        let allowed = local.allowed() && bounded.is_none();
+        // IAM's simulator only confirms or refutes: where it disagrees, both are named.
+        if let Some(sim) = ev.simulated.as_ref().and_then(|r| r.get(i)) {
+            if sim.allowed != allowed {
+                let sample = samples(request, &[(action.clone(), resource.clone())]);
+                let what = |yes: bool| if yes { "allows" } else { "denies" };
+                let missing = if sim.missing_context.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (it lacked {})", sim.missing_context.join(", "))
+                };
+                tally.disagreements.push(format!(
+                    "IAM's policy simulator {} {action} on {}{missing}, where the local evaluation {} it",
+                    what(sim.allowed),
+                    sample[0].resource,
+                    what(allowed),
+                ));
+            }
+        }
+        if let Decision::Allowed { unknown } = &local {
+            if !unknown.is_empty() {
+                tally.conditional.push(format!(
+                    "{action} on {resource} (depends on {})",
+                    unknown.join(", ")
+                ));
+            }
+        }
+        if !allowed {
+            tally.missing.push(match (bounded, bucket_note) {
+                (Some(why), _) if local.allowed() => why,
+                (_, Some(note)) => note,
+                _ => explain_missing(self.statements, action, resource, &local, e),
+            });
+        }
+    }
+
+    /// What the bucket policy says of an action the identity's policies do not grant:
+    /// `Ok` when it grants it in the bucket's own account (enough there), `Err` with why it
+    /// may not be enough, `None` when it does not grant it.
+    fn bucket_grant(&self, action: &str, resource: &str) -> Option<Result<String, String>> {
+        let principal = self.ev.principal_arn.as_deref().unwrap_or_default();
+        let account = self.request.account.as_str();
+        let granted = self
+            .request
+            .decide(
+                self.bucket_policy,
+                action,
+                resource,
+                Some((principal, account)),
+            )
+            .allowed();
+        let bucket = self.e.location.bucket();
+        match (granted, self.ev.bucket_in_account) {
+            (false, _) => None,
+            (true, Some(true)) => Some(Ok(format!("{action} on {}", shown(resource)))),
+            (true, None) => Some(Err(format!(
+                "{action} on {} is granted only by the bucket policy, which is enough only if bucket {bucket} is in account {account}, and that could not be read",
+                shown(resource),
+            ))),
+            (true, Some(false)) => Some(Err(format!(
+                "{action} on {} is granted by the bucket policy, but bucket {bucket} is in another account, where the role's own policy must grant it too",
+                shown(resource),
+            ))),
+        }
+    }
+}
+
+/// How the permissions were judged, as the check's finding says it.
+fn how_judged(ev: &Evidence, simulator_agrees: bool, by_bucket: &[String]) -> String {
+    let mut how = match &ev.boundary {
+        None => "local evaluation of every attached, inline and group policy".to_string(),
+        Some((arn, _)) => format!(
+            "local evaluation of every attached, inline and group policy, within the permissions boundary {arn}"
+        ),
+    };
+    if ev.simulated.is_some() && simulator_agrees {
+        how.push_str(", confirmed by IAM's policy simulator");
+    }
+    if !by_bucket.is_empty() {
+        how.push_str(&format!("; by the bucket policy: {}", by_bucket.join(", ")));
+    }
+    how
 }
 
 /// Why the permissions boundary, if there is one, keeps `action` on `resource` from taking
