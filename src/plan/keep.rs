@@ -268,16 +268,16 @@ impl Wanted<'_> {
     fn path(&self, held: &Held) -> Result<IamPath, Error> {
         let (wanted, given) = (self, self.guardrails);
         Ok(match (&given.path, &held.path) {
-        (Some(want), Some(has)) if held.exists && want != has => {
-            return Err(Error::Conflict(format!(
-                "{} exists at path {has}, not {want}; IAM cannot move it: run with --path {has} (or without --path), or remove it first ({})",
-                wanted.who, wanted.teardown
-            )))
-        }
-        (Some(want), _) => want.clone(),
-        (None, Some(has)) => has.clone(),
-        (None, None) => IamPath::default(),
-    })
+            (Some(want), Some(has)) if held.exists && want != has => {
+                return Err(Error::Conflict(format!(
+                    "{} exists at path {has}, not {want}; IAM cannot move it: run with --path {has} (or without --path), or remove it first ({})",
+                    wanted.who, wanted.teardown
+                )))
+            }
+            (Some(want), _) => want.clone(),
+            (None, Some(has)) => has.clone(),
+            (None, None) => IamPath::default(),
+        })
     }
 
     /// The boundary: as given, else taken off, else as held.

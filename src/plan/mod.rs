@@ -234,15 +234,22 @@ pub(crate) fn policy_arn(
 /// The managed policy's ARN: the existing policy's, or where it will be made.
 pub(super) fn managed_policy_arn(
     existing: Option<&PolicyInfo>,
-    partition: Partition,
-    account: &str,
+    facts: &Facts,
     guard: &Guardrails,
     name: &PolicyName,
 ) -> String {
     existing.map_or_else(
-        || policy_arn(partition, account, &guard.path, name),
+        || policy_arn(facts.partition(), account_of(facts), &guard.path, name),
         |p| p.arn.clone(),
     )
+}
+
+/// The caller's account, or a placeholder where it is not known (a plan without AWS).
+pub(super) fn account_of(facts: &Facts) -> &str {
+    facts
+        .account
+        .as_ref()
+        .map_or(ACCOUNT_PLACEHOLDER, AccountId::as_str)
 }
 
 /// What to do with the permissions policy: create it, update it, or nothing. A same-named

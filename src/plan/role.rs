@@ -7,7 +7,9 @@ use serde_json::Value;
 
 use crate::error::Error;
 use crate::facts::{Facts, RoleInfo};
-use crate::inputs::{AccountId, ExternalId, Guardrails, RoleName, StackName, Tier, Who};
+use crate::inputs::{
+    AccountId, ExternalId, Guardrails, KmsKeyArn, Partition, RoleName, StackName, Tier, Who,
+};
 use crate::policy;
 
 use super::grant::{Grant, Granting};
@@ -17,9 +19,9 @@ use super::keep::{
 use super::stack::{self, stack_actions};
 use super::trust::trust_change;
 use super::{
-    check_policy_size, kept_policy_name, managed_policy_arn, policy_action,
+    account_of, check_policy_size, kept_policy_name, managed_policy_arn, policy_action,
     refuse_what_cannot_work, Action, Documents, Method, PolicyWrite, RoleInputs, RoleState,
-    TrustChange, ACCOUNT_PLACEHOLDER,
+    TrustChange,
 };
 
 /// The role setup, fully worked out.
@@ -87,53 +89,17 @@ pub(crate) fn role(
     let guard = &kept.guardrails;
     let kms_keys = kept.kms_keys;
 
-    inputs
-        .tier
-        .supports(inputs.access)
-        .map_err(|e| Error::invalid("--access", e))?;
     let trust_change = trust_change(inputs, method, partition, state)?;
     let trust = policy::trust(partition, &inputs.tidb_account, &trust_change.external_ids);
-    let permissions = policy::permissions(
-        partition,
-        &inputs.location,
-        inputs.access,
-        &kms_keys,
-        inputs.tier.reads_bucket_location(),
-    );
-    let quota = match method {
-        Method::Iam => policy::MANAGED_POLICY_SIZE,
-        Method::Cloudformation => policy::ROLE_INLINE_SIZE,
-    };
-    check_policy_size(&permissions, quota, kms_keys.len())?;
-    let account = facts
-        .account
-        .as_ref()
-        .map_or(ACCOUNT_PLACEHOLDER, AccountId::as_str);
+    let permissions = permissions_document(method, inputs, partition, &kms_keys)?;
+    let account = account_of(facts);
 
-    let policy_arn = (method == Method::Iam).then(|| {
-        managed_policy_arn(
-            state.policy.as_ref(),
-            partition,
-            account,
-            guard,
-            &inputs.policy_name,
-        )
-    });
+    let policy_arn = (method == Method::Iam)
+        .then(|| managed_policy_arn(state.policy.as_ref(), facts, guard, &inputs.policy_name));
     let mut stack_parameters = BTreeMap::new();
     let actions = match &policy_arn {
         Some(arn) => {
-            let write = PolicyWrite {
-                name: inputs.policy_name.clone(),
-                arn: arn.clone(),
-                document: permissions.clone(),
-                description: format!(
-                    "TiDB Cloud {} access to s3://{}/{} (serverless-s3-setup)",
-                    inputs.access,
-                    inputs.location.bucket(),
-                    inputs.location.prefix()
-                ),
-                guard: guard.clone(),
-            };
+            let write = policy_write(inputs, arn, &permissions, guard);
             let trusted = format!("arn:{partition}:iam::{}:root", inputs.tidb_account);
             iam_role_actions(inputs, state, &trust, &trusted, &write)?
         }
@@ -153,26 +119,8 @@ pub(crate) fn role(
             )?
         }
     };
-    let role_arn = state
-        .stack
-        .as_ref()
-        .and_then(|s| s.outputs.get("RoleArn").cloned())
-        .or_else(|| state.role.as_ref().map(|r| r.arn.clone()))
-        .unwrap_or_else(|| {
-            format!(
-                "arn:{partition}:iam::{account}:role{}{}",
-                guard.path, inputs.role_name
-            )
-        });
-    let current_permissions = match method {
-        Method::Iam => state.policy_document.clone(),
-        Method::Cloudformation => state.inline.as_ref().and_then(|inline| {
-            inline
-                .iter()
-                .find(|(name, _)| name == inputs.policy_name.as_str())
-                .and_then(|(_, doc)| doc.clone())
-        }),
-    };
+    let role_arn = role_arn(state, inputs, guard, partition, account);
+    let current_permissions = current_permissions(method, state, inputs);
     Ok(RolePlan {
         method,
         role_arn,
@@ -205,6 +153,89 @@ pub(crate) fn role(
             kept.revisions,
         ),
     })
+}
+
+/// The permissions policy the role gets, refused when the tier cannot have that access or
+/// the document would not fit where it goes (a managed policy, or the stack's inline one).
+fn permissions_document(
+    method: Method,
+    inputs: &RoleInputs,
+    partition: Partition,
+    kms_keys: &[KmsKeyArn],
+) -> Result<Value, Error> {
+    inputs
+        .tier
+        .supports(inputs.access)
+        .map_err(|e| Error::invalid("--access", e))?;
+    let permissions = policy::permissions(
+        partition,
+        &inputs.location,
+        inputs.access,
+        kms_keys,
+        inputs.tier.reads_bucket_location(),
+    );
+    let quota = match method {
+        Method::Iam => policy::MANAGED_POLICY_SIZE,
+        Method::Cloudformation => policy::ROLE_INLINE_SIZE,
+    };
+    check_policy_size(&permissions, quota, kms_keys.len())?;
+    Ok(permissions)
+}
+
+/// The managed policy a role made with IAM gets.
+fn policy_write(
+    inputs: &RoleInputs,
+    arn: &str,
+    permissions: &Value,
+    guard: &Guardrails,
+) -> PolicyWrite {
+    PolicyWrite {
+        name: inputs.policy_name.clone(),
+        arn: arn.to_string(),
+        document: permissions.clone(),
+        description: format!(
+            "TiDB Cloud {} access to s3://{}/{} (serverless-s3-setup)",
+            inputs.access,
+            inputs.location.bucket(),
+            inputs.location.prefix()
+        ),
+        guard: guard.clone(),
+    }
+}
+
+/// The role's ARN: the stack's output, else the role's, else the one it will have.
+fn role_arn(
+    state: &RoleState,
+    inputs: &RoleInputs,
+    guard: &Guardrails,
+    partition: Partition,
+    account: &str,
+) -> String {
+    state
+        .stack
+        .as_ref()
+        .and_then(|s| s.outputs.get("RoleArn").cloned())
+        .or_else(|| state.role.as_ref().map(|r| r.arn.clone()))
+        .unwrap_or_else(|| {
+            format!(
+                "arn:{partition}:iam::{account}:role{}{}",
+                guard.path, inputs.role_name
+            )
+        })
+}
+
+/// The permissions policy the role holds now: its managed policy's document, or the stack's
+/// inline policy of that name.
+fn current_permissions(method: Method, state: &RoleState, inputs: &RoleInputs) -> Option<Value> {
+    match method {
+        Method::Iam => state.policy_document.clone(),
+        Method::Cloudformation => state.inline.as_ref().and_then(|inline| {
+            inline
+                .iter()
+                .find(|(name, _)| name == inputs.policy_name.as_str())
+                .and_then(|(_, doc)| doc.clone())
+        }),
+    }
 }
 
 /// What the run keeps of what the role or stack holds (its guardrails, KMS keys, tier), and

@@ -6,15 +6,15 @@ use serde_json::Value;
 use crate::error::Error;
 use crate::facts::{AccessKeyInfo, Facts, PolicyInfo, UserInfo};
 use crate::inputs::{
-    Access, AccountId, GuardrailRequest, KmsKeyArn, PolicyName, S3Location, Tier, UserName, Who,
+    Access, GuardrailRequest, KmsKeyArn, PolicyName, S3Location, Tier, UserName, Who,
 };
 use crate::policy;
 
 use super::grant::{Grant, Granting};
 use super::keep::{keep, policy_tag_actions, principal_actions, Held, Kept, Wanted};
 use super::{
-    check_policy_size, kept_policy_name, managed_policy_arn, policy_action, Action, Chosen,
-    PolicyWrite, ACCOUNT_PLACEHOLDER,
+    account_of, check_policy_size, kept_policy_name, managed_policy_arn, policy_action, Action,
+    Chosen, PolicyWrite,
 };
 
 /// Everything an access-key setup needs from the user, validated.
@@ -81,17 +81,8 @@ pub(crate) fn user(
     let permissions =
         policy::permissions(partition, &inputs.location, inputs.access, &kms_keys, true);
     check_policy_size(&permissions, policy::MANAGED_POLICY_SIZE, kms_keys.len())?;
-    let account = facts
-        .account
-        .as_ref()
-        .map_or(ACCOUNT_PLACEHOLDER, AccountId::as_str);
-    let policy_arn = managed_policy_arn(
-        state.policy.as_ref(),
-        partition,
-        account,
-        guard,
-        &inputs.policy_name,
-    );
+    let account = account_of(facts);
+    let policy_arn = managed_policy_arn(state.policy.as_ref(), facts, guard, &inputs.policy_name);
     let write = PolicyWrite {
         name: inputs.policy_name.clone(),
         arn: policy_arn.clone(),
