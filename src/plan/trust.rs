@@ -49,69 +49,13 @@ pub(crate) fn trust_change(
     } = trusted(inputs, method, partition, state);
     let add: Vec<String> = inputs.external_id.iter().map(|i| i.to_string()).collect();
     let mut change = TrustChange::default();
-    let ids: Vec<String> = match &current {
-        None => {
-            if !principals.is_empty() {
-                let before = principals;
-                change
-                    .losing_access
-                    .push(format!("{} (trusted until now)", before.join(", ")));
-            }
-            if add.is_empty() && !inputs.no_external_id {
-                return Err(Error::invalid(
-                    "--external-id",
-                    format!(
-                        "is needed: role {} does not trust TiDB Cloud's account {} yet, so there is no external ID to remove",
-                        inputs.role_name, inputs.tidb_account
-                    ),
-                ));
-            }
-            add.clone()
-        }
-        Some(cur) if inputs.no_external_id => {
-            change.losing_access.extend(cur.iter().map(|id| {
-                format!("the binding to external ID {id}: every cluster of the TiDB Cloud project could then use the role")
-            }));
-            Vec::new()
-        }
-        Some(cur) if cur.is_empty() => {
-            change.losing_access.push(
-                "every other cluster of the TiDB Cloud project (the role trusted them all, without an external ID)".into(),
-            );
-            add.clone()
-        }
-        Some(cur) if inputs.replace_external_ids => {
-            change.losing_access.extend(
-                cur.iter()
-                    .filter(|id| !add.contains(id))
-                    .map(|id| format!("the cluster with external ID {id}")),
-            );
-            add.clone()
-        }
-        Some(cur) => {
-            let mut ids = cur.clone();
-            for a in &add {
-                if !ids.contains(a) {
-                    ids.push(a.clone());
-                }
-            }
-            for r in &inputs.remove_external_ids {
-                if ids.iter().any(|i| i == r.as_str()) {
-                    change
-                        .losing_access
-                        .push(format!("the cluster with external ID {r}"));
-                }
-            }
-            ids.retain(|i| !inputs.remove_external_ids.iter().any(|r| r.as_str() == i));
-            if ids.is_empty() {
-                return Err(Error::invalid(
-                    "--remove-external-id",
-                    "would remove the last external ID, and a trust without one lets every cluster of the TiDB Cloud project in; pass --no-external-id if that is meant",
-                ));
-            }
-            ids
-        }
-    };
+    let ids = trusted_ids(
+        inputs,
+        current.as_ref(),
+        principals,
+        &add,
+        &mut change.losing_access,
+    )?;
     let before = current.unwrap_or_default();
     change.external_ids = ids
         .iter()
@@ -123,6 +67,84 @@ pub(crate) fn trust_change(
         .filter(|i| !before.iter().any(|b| b == i.as_str()))
         .cloned()
         .collect();
+    change.lines = describe(&change, &before, exists);
+    Ok(change)
+}
+
+/// The external IDs the trust holds after this run, from those it holds (`None`: it does
+/// not trust TiDB Cloud's account yet) and those given; each cluster that loses access is
+/// named in `losing`.
+fn trusted_ids(
+    inputs: &RoleInputs,
+    current: Option<&Vec<String>>,
+    principals: Vec<String>,
+    add: &[String],
+    losing: &mut Vec<String>,
+) -> Result<Vec<String>, Error> {
+    Ok(match current {
+        None => {
+            if !principals.is_empty() {
+                let before = principals;
+                losing.push(format!("{} (trusted until now)", before.join(", ")));
+            }
+            if add.is_empty() && !inputs.no_external_id {
+                return Err(Error::invalid(
+                    "--external-id",
+                    format!(
+                        "is needed: role {} does not trust TiDB Cloud's account {} yet, so there is no external ID to remove",
+                        inputs.role_name, inputs.tidb_account
+                    ),
+                ));
+            }
+            add.to_vec()
+        }
+        Some(cur) if inputs.no_external_id => {
+            losing.extend(cur.iter().map(|id| {
+                format!("the binding to external ID {id}: every cluster of the TiDB Cloud project could then use the role")
+            }));
+            Vec::new()
+        }
+        Some(cur) if cur.is_empty() => {
+            losing.push(
+                "every other cluster of the TiDB Cloud project (the role trusted them all, without an external ID)".into(),
+            );
+            add.to_vec()
+        }
+        Some(cur) if inputs.replace_external_ids => {
+            losing.extend(
+                cur.iter()
+                    .filter(|id| !add.contains(*id))
+                    .map(|id| format!("the cluster with external ID {id}")),
+            );
+            add.to_vec()
+        }
+        Some(cur) => {
+            let mut ids = cur.clone();
+            for a in add {
+                if !ids.contains(a) {
+                    ids.push(a.clone());
+                }
+            }
+            for r in &inputs.remove_external_ids {
+                if ids.iter().any(|i| i == r.as_str()) {
+                    losing.push(format!("the cluster with external ID {r}"));
+                }
+            }
+            ids.retain(|i| !inputs.remove_external_ids.iter().any(|r| r.as_str() == i));
+            if ids.is_empty() {
+                return Err(Error::invalid(
+                    "--remove-external-id",
+                    "would remove the last external ID, and a trust without one lets every cluster of the TiDB Cloud project in; pass --no-external-id if that is meant",
+                ));
+            }
+            ids
+        }
+    })
+}
+
+/// What a person reads of the trust change: who keeps access, who is added, who loses it.
+fn describe(change: &TrustChange, before: &[String], exists: bool) -> Vec<String> {
+    let mut lines = Vec::new();
     let kept: Vec<&str> = change
         .external_ids
         .iter()
@@ -130,10 +152,8 @@ pub(crate) fn trust_change(
         .filter(|i| before.iter().any(|b| b == i))
         .collect();
     if !kept.is_empty() {
-        change.lines.push(format!(
-            "the cluster with external ID {} keeps access",
-            kept.join(", ")
-        ));
+        let keep = if kept.len() == 1 { "keeps" } else { "keep" };
+        lines.push(format!("{} {keep} access", clusters(&kept)));
     }
     if !change.external_ids_added.is_empty() {
         let added: Vec<&str> = change
@@ -141,25 +161,30 @@ pub(crate) fn trust_change(
             .iter()
             .map(ExternalId::as_str)
             .collect();
-        change.lines.push(format!(
-            "the cluster with external ID {} {}",
-            added.join(", "),
-            if exists {
-                "is added"
-            } else {
-                "may use the role"
-            }
-        ));
+        let how = match (exists, added.len()) {
+            (true, 1) => "is added",
+            (true, _) => "are added",
+            (false, _) => "may use the role",
+        };
+        lines.push(format!("{} {how}", clusters(&added)));
     }
     if change.external_ids.is_empty() {
-        change.lines.push(
+        lines.push(
             "every cluster of the TiDB Cloud project may use the role (no external ID)".into(),
         );
     }
     for who in &change.losing_access {
-        change.lines.push(format!("loses access: {who}"));
+        lines.push(format!("loses access: {who}"));
     }
-    Ok(change)
+    lines
+}
+
+/// `the cluster with external ID a`, or `the clusters with external IDs a, b`.
+fn clusters(ids: &[&str]) -> String {
+    match ids {
+        [one] => format!("the cluster with external ID {one}"),
+        _ => format!("the clusters with external IDs {}", ids.join(", ")),
+    }
 }
 
 /// What the role trusts before this run.

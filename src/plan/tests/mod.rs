@@ -146,6 +146,26 @@ fn ids(change: &TrustChange) -> Vec<&str> {
 }
 
 #[test]
+fn clusters_are_named_in_the_plural_when_there_are_several() {
+    let mut third = inputs();
+    third.external_id = Some("ext-3".parse().unwrap());
+    let plan = role(
+        Method::Iam,
+        &third,
+        &facts(),
+        &trusting(&["ext-1", "ext-2"]),
+    )
+    .unwrap();
+    assert_eq!(
+        plan.trust_change.lines,
+        [
+            "the clusters with external IDs ext-1, ext-2 keep access",
+            "the cluster with external ID ext-3 is added"
+        ]
+    );
+}
+
+#[test]
 fn a_second_cluster_is_added_and_the_first_keeps_access() {
     let mut second = inputs();
     second.external_id = Some("ext-2".parse().unwrap());
