@@ -2,6 +2,7 @@
 
 use serde_json::Value;
 
+use crate::inputs::ExternalId;
 use crate::policy;
 use crate::verify::evaluate::{self, Statement};
 use crate::verify::{Check, Evidence, Expectations};
@@ -74,7 +75,13 @@ pub(super) fn trust(e: &Expectations, ev: &Evidence, rerun: &str) -> Check {
             fix,
         );
     };
-    let external = ours
+    let external = external_ids(ours);
+    external_id_check(e.external_id.as_ref(), external, &root, fix)
+}
+
+/// The `sts:ExternalId` values of a statement's `StringEquals` condition, if it has one.
+fn external_ids(statement: &Statement) -> Option<Vec<String>> {
+    statement
         .condition
         .as_ref()
         .and_then(|c| c.get("StringEquals"))
@@ -88,8 +95,17 @@ pub(super) fn trust(e: &Expectations, ev: &Evidence, rerun: &str) -> Check {
                     .collect(),
             ),
             _ => None,
-        });
-    match (&e.external_id, external) {
+        })
+}
+
+/// The external ID the console shows against those the trust holds.
+fn external_id_check(
+    want: Option<&ExternalId>,
+    external: Option<Vec<String>>,
+    root: &str,
+    fix: String,
+) -> Check {
+    match (want, external) {
         (Some(want), Some(have)) if have.iter().any(|h| h == want.as_str()) => {
             let others: Vec<&str> = have
                 .iter()
