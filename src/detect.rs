@@ -133,21 +133,34 @@ pub(crate) async fn bucket(
         Err(e) => return Err(e.into()),
     };
     facts.encryption_known = true;
+    record_key(clients, &region, encryption, extra_keys, &mut facts).await?;
+    Ok(facts)
+}
+
+/// Records the bucket's default key: none to grant (SSE-S3), an AWS-managed one, or a
+/// customer-managed one by ARN, which KMS resolves from a key ID or an alias.
+async fn record_key(
+    clients: &Clients,
+    region: &str,
+    encryption: DefaultEncryption,
+    extra_keys: &[KmsKeyArn],
+    facts: &mut BucketFacts,
+) -> Result<(), Error> {
     let key = match encryption {
         DefaultEncryption::S3Managed => {
             facts
                 .findings
                 .push("default encryption: SSE-S3 or none (no KMS key to grant)".into());
-            return Ok(facts);
+            return Ok(());
         }
         DefaultEncryption::Kms(None) => {
             facts.aws_managed_key = Some("aws/s3".into());
-            return Ok(facts);
+            return Ok(());
         }
         DefaultEncryption::Kms(Some(key)) if is_aws_managed_alias(&key) => {
             facts.aws_managed_key_account = arn_account(&key);
             facts.aws_managed_key = Some(key);
-            return Ok(facts);
+            return Ok(());
         }
         DefaultEncryption::Kms(Some(key)) => key,
     };
@@ -155,12 +168,12 @@ pub(crate) async fn bucket(
         Ok(arn) => arn,
         // A key ID, an alias or an alias ARN: KMS knows which key it is.
         Err(_) => {
-            let described = kms::describe_key(&clients.kms_in(&region), &key).await;
+            let described = kms::describe_key(&clients.kms_in(region), &key).await;
             match described {
                 Ok(info) if info.aws_managed => {
                     facts.aws_managed_key_account = Some(info.account).filter(|a| !a.is_empty());
                     facts.aws_managed_key = Some(key);
-                    return Ok(facts);
+                    return Ok(());
                 }
                 Ok(info) => info.arn.parse::<KmsKeyArn>().map_err(|e| {
                     anyhow::anyhow!("kms:DescribeKey returned an unusable ARN for {key}: {e}")
@@ -169,7 +182,7 @@ pub(crate) async fn bucket(
                     facts.warnings.push(format!(
                         "could not resolve the bucket's KMS key `{key}` ({e}); using only the keys given with --kms-key"
                     ));
-                    return Ok(facts);
+                    return Ok(());
                 }
                 Err(e) => {
                     return Err(e
@@ -185,7 +198,7 @@ pub(crate) async fn bucket(
         "default encryption: SSE-KMS with customer-managed key {arn}"
     ));
     facts.kms_key = Some(arn);
-    Ok(facts)
+    Ok(())
 }
 
 /// The bucket's region; when it cannot be read, the caller's, with a warning.
