@@ -6,7 +6,7 @@ use serde_json::Value;
 use crate::error::Error;
 use crate::facts::{AccessKeyInfo, Facts, PolicyInfo, UserInfo};
 use crate::inputs::{
-    Access, GuardrailRequest, KmsKeyArn, PolicyName, S3Location, Tier, UserName, Who,
+    Access, GuardrailRequest, Guardrails, KmsKeyArn, PolicyName, S3Location, Tier, UserName, Who,
 };
 use crate::policy;
 
@@ -96,52 +96,7 @@ pub(crate) fn user(
         ),
         guard: guard.clone(),
     };
-    let who = Who::User(inputs.user_name.clone());
-    let attach = Action::AttachPolicy {
-        to: who.clone(),
-        policy: inputs.policy_name.clone(),
-        arn: policy_arn.clone(),
-    };
-    let mut actions: Vec<Action> = policy_action(
-        state.policy.as_ref(),
-        state.policy_document.as_ref(),
-        &write,
-    )?
-    .into_iter()
-    .collect();
-    match &state.user {
-        Some(u) if !u.managed => {
-            return Err(Error::NotManaged {
-                kind: "user",
-                name: inputs.user_name.to_string(),
-                flag: "--user-name",
-            })
-        }
-        Some(u) => {
-            actions.extend(principal_actions(&who, guard, u.principal()));
-            if !state.attached {
-                actions.push(attach);
-            }
-        }
-        None => actions.extend([
-            Action::CreateUser {
-                name: inputs.user_name.clone(),
-                guard: guard.clone(),
-            },
-            attach,
-        ]),
-    }
-    actions.extend(policy_tag_actions(&write, state.policy.as_ref()));
-    if state.keys.len() >= MAX_KEYS {
-        return Err(Error::KeyLimit {
-            user: inputs.user_name.to_string(),
-            keys: state.keys.clone(),
-        });
-    }
-    actions.push(Action::CreateAccessKey {
-        user: inputs.user_name.clone(),
-        before: state.keys.iter().map(|k| k.id.clone()).collect(),
-    });
+    let actions = user_actions(inputs, state, guard, &write)?;
     Ok(UserPlan {
         user_arn: state.user.as_ref().map_or_else(
             || {
@@ -172,6 +127,60 @@ pub(crate) fn user(
     })
 }
 
+/// The user's actions: the policy written, the user made (or brought to its guardrails) and
+/// the policy attached, the policy's tags, and the new key, refused at IAM's two-key limit.
+fn user_actions(
+    inputs: &UserInputs,
+    state: &UserState,
+    guard: &Guardrails,
+    write: &PolicyWrite,
+) -> Result<Vec<Action>, Error> {
+    let who = Who::User(inputs.user_name.clone());
+    let attach = Action::AttachPolicy {
+        to: who.clone(),
+        policy: inputs.policy_name.clone(),
+        arn: write.arn.clone(),
+    };
+    let mut actions: Vec<Action> =
+        policy_action(state.policy.as_ref(), state.policy_document.as_ref(), write)?
+            .into_iter()
+            .collect();
+    match &state.user {
+        Some(u) if !u.managed => {
+            return Err(Error::NotManaged {
+                kind: "user",
+                name: inputs.user_name.to_string(),
+                flag: "--user-name",
+            })
+        }
+        Some(u) => {
+            actions.extend(principal_actions(&who, guard, u.principal()));
+            if !state.attached {
+                actions.push(attach);
+            }
+        }
+        None => actions.extend([
+            Action::CreateUser {
+                name: inputs.user_name.clone(),
+                guard: guard.clone(),
+            },
+            attach,
+        ]),
+    }
+    actions.extend(policy_tag_actions(write, state.policy.as_ref()));
+    if state.keys.len() >= MAX_KEYS {
+        return Err(Error::KeyLimit {
+            user: inputs.user_name.to_string(),
+            keys: state.keys.clone(),
+        });
+    }
+    actions.push(Action::CreateAccessKey {
+        user: inputs.user_name.clone(),
+        before: state.keys.iter().map(|k| k.id.clone()).collect(),
+    });
+    Ok(actions)
+}
+
 /// What the run keeps of what the user holds (its guardrails and KMS keys), and the inputs
 /// settled with it: the policy's name as the user has it unless another was given.
 fn kept(
@@ -195,7 +204,7 @@ fn kept(
             kms_keys: facts.kms_keys(&inputs.kms_keys),
             remove_kms_keys: &inputs.remove_kms_keys,
             guardrails: &inputs.guardrails,
-            max_tags: crate::inputs::Guardrails::MAX_TAGS,
+            max_tags: Guardrails::MAX_TAGS,
             who: format!("user {}", inputs.user_name),
             teardown: format!(
                 "serverless-s3-setup teardown --user-name {}",
