@@ -285,18 +285,7 @@ pub(super) fn drift(
         .as_ref()
         .map(StackName::as_str)
         .unwrap_or_default();
-    let elsewhere = role
-        .stack_region
-        .as_deref()
-        .zip(region)
-        .is_some_and(|(tagged, here)| tagged != here);
-    if let Some(owner) = role.stack.as_deref().filter(|o| *o != name || elsewhere) {
-        let owner_region = role.stack_region.as_deref().unwrap_or("its region");
-        return Err(Error::Conflict(format!(
-            "role {} is tagged as the role of stack {owner} in {owner_region}, yet stack {name} here names it too; one of them was changed by hand, and repairing either could break the other\n  fix: see which stack holds it (`aws cloudformation describe-stack-resources --stack-name {owner} --region {owner_region}`), and remove the stack that does not",
-            inputs.role_name
-        )));
-    }
+    refuse_another_owner(inputs, role, name, region)?;
     let unchanged = |keys: &[&str]| {
         keys.iter()
             .all(|k| same_parameter(k, stack.parameters.get(*k), planned.get(*k)))
@@ -347,7 +336,41 @@ pub(super) fn drift(
             template: boundary,
         });
     }
-    // The tags the template puts on the role; the access tag follows its parameter.
+    let access = planned.get("Access").filter(|_| unchanged(&["Access"]));
+    let wanted = template_tags(name, region, access.map(String::as_str));
+    let missing = missing_tags(wanted.iter(), &role.tags);
+    if !missing.is_empty() {
+        drift.push(Drift::Tags { missing });
+    }
+    Ok(drift)
+}
+
+/// Refuses a role that is tagged as another stack's (by name, or by region): one of the
+/// two was changed by hand.
+fn refuse_another_owner(
+    inputs: &RoleInputs,
+    role: &RoleInfo,
+    name: &str,
+    region: Option<&str>,
+) -> Result<(), Error> {
+    let elsewhere = role
+        .stack_region
+        .as_deref()
+        .zip(region)
+        .is_some_and(|(tagged, here)| tagged != here);
+    if let Some(owner) = role.stack.as_deref().filter(|o| *o != name || elsewhere) {
+        let owner_region = role.stack_region.as_deref().unwrap_or("its region");
+        return Err(Error::Conflict(format!(
+            "role {} is tagged as the role of stack {owner} in {owner_region}, yet stack {name} here names it too; one of them was changed by hand, and repairing either could break the other\n  fix: see which stack holds it (`aws cloudformation describe-stack-resources --stack-name {owner} --region {owner_region}`), and remove the stack that does not",
+            inputs.role_name
+        )));
+    }
+    Ok(())
+}
+
+/// The tags the template puts on the role; the access tag follows its parameter, when that
+/// is not changing.
+fn template_tags(name: &str, region: Option<&str>, access: Option<&str>) -> Vec<TagPair> {
     let mut tags = vec![
         (
             crate::inputs::MANAGED_BY_KEY,
@@ -356,25 +379,13 @@ pub(super) fn drift(
         (template::STACK_TAG, name),
     ];
     tags.extend(region.map(|r| (template::STACK_REGION_TAG, r)));
-    if unchanged(&["Access"]) {
-        tags.extend(
-            planned
-                .get("Access")
-                .map(|a| (crate::inputs::ACCESS_TAG, a.as_str())),
-        );
-    }
-    let wanted: Vec<TagPair> = tags
-        .into_iter()
+    tags.extend(access.map(|a| (crate::inputs::ACCESS_TAG, a)));
+    tags.into_iter()
         .map(|(key, value)| TagPair {
             key: key.into(),
             value: value.into(),
         })
-        .collect();
-    let missing = missing_tags(wanted.iter(), &role.tags);
-    if !missing.is_empty() {
-        drift.push(Drift::Tags { missing });
-    }
-    Ok(drift)
+        .collect()
 }
 
 /// Whether the stack carries exactly these tags of the user's, beside this tool's own.
