@@ -131,44 +131,55 @@ pub(super) fn stack_actions(
                 stack: spec,
             }])
         }
-        Some(s) => {
-            // The stack's parameters say what it holds; the live role says what AWS holds. A
-            // rerun compares both, so a role changed by hand is never "unchanged".
-            let its_role =
-                s.parameters.get("RoleName").map(String::as_str) == Some(inputs.role_name.as_str());
-            let mut actions = Vec::new();
-            if its_role && state.role.is_none() {
-                actions.push(recreate_deleted_role(inputs, guard, documents, &spec));
-            }
-            let current = same_parameters(&s.parameters, parameters)
-                && s.template_tag.as_deref() == Some(&template::hash())
-                // The stack carries the user's tags (UpdateStack replaces the whole list);
-                // the template tags the role itself.
-                && same_tags(&guard.tags, &s.tags);
-            if !current {
-                actions.push(Action::UpdateStack(spec));
-            }
-            if let (true, Some(role)) = (its_role, &state.role) {
-                let drift = drift(
-                    inputs,
-                    s,
-                    role,
-                    state.inline.as_deref(),
-                    parameters,
-                    documents,
-                    region,
-                )?;
-                if !drift.is_empty() {
-                    actions.push(Action::RestoreRole {
-                        name: inputs.role_name.clone(),
-                        drift,
-                    });
-                }
-            }
-            Ok(actions)
-        }
+        Some(s) => existing_stack(inputs, guard, state, s, spec, documents, region),
         None => no_stack(inputs, state, spec),
     }
+}
+
+/// The stack exists: its parameters say what it holds, the live role what AWS holds. A
+/// rerun compares both, so a role changed by hand is never "unchanged".
+fn existing_stack(
+    inputs: &RoleInputs,
+    guard: &Guardrails,
+    state: &RoleState,
+    s: &StackInfo,
+    spec: StackSpec,
+    documents: Documents<'_>,
+    region: Option<&str>,
+) -> Result<Vec<Action>, Error> {
+    let its_role =
+        s.parameters.get("RoleName").map(String::as_str) == Some(inputs.role_name.as_str());
+    let mut actions = Vec::new();
+    if its_role && state.role.is_none() {
+        actions.push(recreate_deleted_role(inputs, guard, documents, &spec));
+    }
+    let drift = match (its_role, &state.role) {
+        (true, Some(role)) => drift(
+            inputs,
+            s,
+            role,
+            state.inline.as_deref(),
+            &spec.parameters,
+            documents,
+            region,
+        )?,
+        _ => Vec::new(),
+    };
+    let current = same_parameters(&s.parameters, &spec.parameters)
+        && s.template_tag.as_deref() == Some(&template::hash())
+        // The stack carries the user's tags (UpdateStack replaces the whole list);
+        // the template tags the role itself.
+        && same_tags(&guard.tags, &s.tags);
+    if !current {
+        actions.push(Action::UpdateStack(spec));
+    }
+    if !drift.is_empty() {
+        actions.push(Action::RestoreRole {
+            name: inputs.role_name.clone(),
+            drift,
+        });
+    }
+    Ok(actions)
 }
 
 /// No stack of that name here: the role is made by a new stack, unless a role of that name
