@@ -33,6 +33,29 @@ pub(crate) async fn execute(
     journal: &mut Journal,
     stop: &Stop,
 ) -> Result<Executed, Error> {
+    let versions = write_stage(clients, actions, journal).await?;
+    let guardrails: Vec<_> = actions
+        .iter()
+        .filter_map(|a| guardrail(clients, a))
+        .collect();
+    join_all(guardrails)
+        .await
+        .into_iter()
+        .collect::<Result<Vec<()>, AwsError>>()?;
+    stop.check()?;
+    let key = attach_stage(clients, actions, journal).await?;
+    // A stop asked for during the last request still undoes the run.
+    stop.check()?;
+    Ok(Executed { key, versions })
+}
+
+/// The first stage: every create and write, together; what another run made a moment
+/// earlier is taken over. Returns the policy versions written.
+async fn write_stage(
+    clients: &Clients,
+    actions: &[Action],
+    journal: &mut Journal,
+) -> Result<Vec<(String, String)>, Error> {
     let run = Run::new();
     let writes: Vec<&Action> = actions.iter().filter(|a| is_write(a)).collect();
     let entries: Vec<_> = writes
@@ -60,16 +83,15 @@ pub(crate) async fn execute(
             Ok(written) => versions.extend(written),
         }
     }
-    let guardrails: Vec<_> = actions
-        .iter()
-        .filter_map(|a| guardrail(clients, a))
-        .collect();
-    join_all(guardrails)
-        .await
-        .into_iter()
-        .collect::<Result<Vec<()>, AwsError>>()?;
-    stop.check()?;
-    // The attachments and the access key need only what the first stage made: together.
+    Ok(versions)
+}
+
+/// The attachments and the access key need only what the first stage made: together.
+async fn attach_stage(
+    clients: &Clients,
+    actions: &[Action],
+    journal: &mut Journal,
+) -> Result<Option<NewAccessKey>, Error> {
     let attachments: Vec<_> = actions
         .iter()
         .filter_map(|a| match a {
@@ -120,10 +142,7 @@ pub(crate) async fn execute(
     attached
         .into_iter()
         .collect::<Result<Vec<()>, AwsError>>()?;
-    let key = key.transpose()?;
-    // A stop asked for during the last request still undoes the run.
-    stop.check()?;
-    Ok(Executed { key, versions })
+    Ok(key.transpose()?)
 }
 
 /// A change to the guardrails (or the description) of what existed, as one request.
