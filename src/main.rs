@@ -17,7 +17,7 @@ use serverless_s3_setup::prompt::{NoPrompts, Prompter, Terminal};
 use serverless_s3_setup::requests::{AccessKeyRequest, RoleRequest};
 use serverless_s3_setup::{log, signals, wizard, Context};
 
-use cli::{AccessKeyAction, Cli, Command, OutputFormat};
+use cli::{AccessKeyAction, Cli, Command, Global, OutputFormat};
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -107,23 +107,7 @@ fn json_asked(args: impl Iterator<Item = String>) -> bool {
 }
 
 fn run(cli: Cli, format: Format, ui: &Ui) -> Result<(), Error> {
-    let global = cli.global;
-    let conn = Connection {
-        profile: global.profile.clone().filter(|p| !p.is_empty()),
-        region: global.region()?,
-        endpoint_url: global.endpoint_url()?,
-    };
-    let terminal = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
-    let ctx = Context {
-        conn,
-        format,
-        yes: global.yes,
-        dry_run: global.dry_run,
-        no_input: global.no_input,
-        can_prompt: terminal && !global.no_input,
-        ui: ui.clone(),
-        stop: signals::Stop::default(),
-    };
+    let ctx = context(&cli.global, format, ui)?;
     let mut prompter: Box<dyn Prompter> = if ctx.can_prompt {
         Box::new(Terminal::default())
     } else {
@@ -151,23 +135,8 @@ fn run(cli: Cli, format: Format, ui: &Ui) -> Result<(), Error> {
             print!("{}", serverless_s3_setup::template::TEMPLATE);
             Ok(())
         }
-        Some(Command::Completions { shell }) => {
-            use clap::CommandFactory;
-            let mut cmd = Cli::command();
-            clap_complete::generate(
-                shell,
-                &mut cmd,
-                "serverless-s3-setup",
-                &mut std::io::stdout(),
-            );
-            Ok(())
-        }
-        Some(Command::Man) => {
-            use clap::CommandFactory;
-            clap_mangen::Man::new(Cli::command())
-                .render(&mut std::io::stdout())
-                .map_err(|e| Error::Other(anyhow::anyhow!("writing the manual page: {e}")))
-        }
+        Some(Command::Completions { shell }) => print_completions(shell),
+        Some(Command::Man) => print_man(),
         Some(Command::AccessKey(args)) => match args.action {
             Some(AccessKeyAction::Delete(args)) => {
                 let request = args.into_request()?;
@@ -177,31 +146,73 @@ fn run(cli: Cli, format: Format, ui: &Ui) -> Result<(), Error> {
             }
             None => run_access_key(&ctx, args.create.into_request()?, prompter.as_mut()),
         },
-        None if ctx.can_prompt => {
-            // The wizard's first questions come before the command's runtime. Ctrl-C is caught
-            // already, so that a prompt returns "interrupted" (and the cursor comes back)
-            // instead of the process being killed mid-draw; and a Ctrl-C that arrives as a
-            // signal, between a prompt's drawing and its reading, ends the run as it would
-            // later (exit 130, nothing changed) instead of being lost.
-            let setup = {
-                let runtime = runtime()?;
-                let _entered = runtime.enter();
-                let _watching = ctx.stop.watch(&ctx.ui);
-                wizard::start(&ctx, prompter.as_mut())?
-            };
-            match setup {
-                wizard::Setup::Role(request) => run_role(&ctx, request, prompter.as_mut()),
-                wizard::Setup::AccessKey(request) => {
-                    run_access_key(&ctx, request, prompter.as_mut())
-                }
-            }
-        }
+        None if ctx.can_prompt => run_wizard(&ctx, prompter.as_mut()),
         None => {
             use clap::CommandFactory;
             eprintln!("{}", Cli::command().render_help());
             Err(wizard::start(&ctx, prompter.as_mut()).expect_err("cannot prompt"))
         }
     }
+}
+
+/// The run's context, from the global flags.
+fn context(global: &Global, format: Format, ui: &Ui) -> Result<Context, Error> {
+    let conn = Connection {
+        profile: global.profile.clone().filter(|p| !p.is_empty()),
+        region: global.region()?,
+        endpoint_url: global.endpoint_url()?,
+    };
+    let terminal = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+    Ok(Context {
+        conn,
+        format,
+        yes: global.yes,
+        dry_run: global.dry_run,
+        no_input: global.no_input,
+        can_prompt: terminal && !global.no_input,
+        ui: ui.clone(),
+        stop: signals::Stop::default(),
+    })
+}
+
+/// The wizard, then the setup it gathered.
+fn run_wizard(ctx: &Context, prompter: &mut dyn Prompter) -> Result<(), Error> {
+    // The wizard's first questions come before the command's runtime. Ctrl-C is caught
+    // already, so that a prompt returns "interrupted" (and the cursor comes back)
+    // instead of the process being killed mid-draw; and a Ctrl-C that arrives as a
+    // signal, between a prompt's drawing and its reading, ends the run as it would
+    // later (exit 130, nothing changed) instead of being lost.
+    let setup = {
+        let runtime = runtime()?;
+        let _entered = runtime.enter();
+        let _watching = ctx.stop.watch(&ctx.ui);
+        wizard::start(ctx, prompter)?
+    };
+    match setup {
+        wizard::Setup::Role(request) => run_role(ctx, request, prompter),
+        wizard::Setup::AccessKey(request) => run_access_key(ctx, request, prompter),
+    }
+}
+
+/// The shell's completions, on stdout.
+fn print_completions(shell: clap_complete::Shell) -> Result<(), Error> {
+    use clap::CommandFactory;
+    let mut cmd = Cli::command();
+    clap_complete::generate(
+        shell,
+        &mut cmd,
+        "serverless-s3-setup",
+        &mut std::io::stdout(),
+    );
+    Ok(())
+}
+
+/// The manual page, on stdout.
+fn print_man() -> Result<(), Error> {
+    use clap::CommandFactory;
+    clap_mangen::Man::new(Cli::command())
+        .render(&mut std::io::stdout())
+        .map_err(|e| Error::Other(anyhow::anyhow!("writing the manual page: {e}")))
 }
 
 fn run_role(ctx: &Context, request: RoleRequest, prompter: &mut dyn Prompter) -> Result<(), Error> {
