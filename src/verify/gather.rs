@@ -96,30 +96,13 @@ async fn principal(
     };
     let (attached, inline, groups) = (attached?, inline?, groups?);
     // What was expected and read already; a failed guess is simply read again below.
-    let known: Vec<(String, Value)> = expected
-        .managed
-        .iter()
-        .zip(known_managed)
-        .filter_map(|((arn, _), doc)| Some((arn.clone(), doc.ok()??)))
-        .filter(|(arn, _)| attached.contains(arn))
-        .collect();
-    let known_inline: Vec<(String, Value)> = expected
-        .inline
-        .iter()
-        .zip(known_inline)
-        .filter_map(|(policy, doc)| Some((policy.clone(), doc.ok()??)))
-        .filter(|(policy, _)| inline.contains(policy))
-        .collect();
-    let other_managed: Vec<String> = attached
-        .iter()
-        .filter(|arn| !known.iter().any(|(k, _)| k == *arn))
-        .cloned()
-        .collect();
-    let other_inline: Vec<String> = inline
-        .iter()
-        .filter(|policy| !known_inline.iter().any(|(k, _)| k == *policy))
-        .cloned()
-        .collect();
+    let (known, other_managed) = known_and_others(
+        expected.managed.iter().map(|(arn, _)| arn),
+        known_managed,
+        &attached,
+    );
+    let (known_inline, other_inline) =
+        known_and_others(expected.inline.iter(), known_inline, &inline);
     let (managed, inline_docs, group_docs, boundary) = tokio::join!(
         iam::managed_documents(client, &other_managed),
         join_all(
@@ -151,6 +134,26 @@ async fn principal(
     p.policies = policies;
     p.boundary = boundary?;
     Ok(p)
+}
+
+/// Of the policies `present`, those whose `expected` document was `read` already, and the
+/// others, to read now.
+fn known_and_others<'a, E>(
+    expected: impl Iterator<Item = &'a String>,
+    read: Vec<Result<Option<Value>, E>>,
+    present: &[String],
+) -> (Vec<(String, Value)>, Vec<String>) {
+    let known: Vec<(String, Value)> = expected
+        .zip(read)
+        .filter_map(|(name, doc)| Some((name.clone(), doc.ok()??)))
+        .filter(|(name, _)| present.contains(name))
+        .collect();
+    let others = present
+        .iter()
+        .filter(|name| !known.iter().any(|(k, _)| k == *name))
+        .cloned()
+        .collect();
+    (known, others)
 }
 
 /// The role or user itself, without its policies.
