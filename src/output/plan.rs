@@ -8,6 +8,55 @@ use super::{uri, Ui};
 
 /// The role plan as a person reads it: what was found, what will change, and both documents.
 pub(crate) fn render_role_plan(ui: &Ui, plan: &RolePlan) -> String {
+    let mut summary = role_summary(ui, plan);
+    summary.extend(revision_lines(ui, &plan.grant.revisions));
+    let actions = plan.lines();
+    let drift = plan.grant.actions.iter().find_map(|a| match a {
+        crate::plan::Action::RestoreRole { drift, .. } => Some(drift),
+        _ => None,
+    });
+    // Drift has its own diff, against the template; the update diff is for what this run's
+    // inputs change.
+    let (trust_now, permissions_now) = match drift {
+        Some(_) => (None, None),
+        None => (
+            plan.current_trust.as_ref(),
+            plan.grant.current_permissions.as_ref(),
+        ),
+    };
+    let mut text = render_policy_plan(
+        ui,
+        plan.grant.account_id.as_ref(),
+        plan.grant.partition,
+        &plan.grant.detected,
+        &plan.grant.warnings,
+        &summary,
+        &actions,
+        &[
+            Shown {
+                title: "Trust policy",
+                now: trust_now,
+                planned: &plan.trust_policy,
+                grants: false,
+            },
+            Shown {
+                title: "Permissions policy",
+                now: permissions_now,
+                planned: &plan.grant.permissions_policy,
+                grants: true,
+            },
+        ],
+    );
+    if let Some(drift) = drift {
+        text.push('\n');
+        text.push_str(&render_drift(ui, &plan.role_name.to_string(), drift));
+    }
+    text
+}
+
+/// The lines above a role plan's actions: what is given to whom, the names, the tier and
+/// who the trust lets in.
+fn role_summary(ui: &Ui, plan: &RolePlan) -> Vec<String> {
     let mut summary = vec![
         format!(
             "give TiDB Cloud ({}) {} access to {}",
@@ -53,49 +102,7 @@ pub(crate) fn render_role_plan(ui: &Ui, plan: &RolePlan) -> String {
             },
         );
     }
-    summary.extend(revision_lines(ui, &plan.grant.revisions));
-    let actions = plan.lines();
-    let drift = plan.grant.actions.iter().find_map(|a| match a {
-        crate::plan::Action::RestoreRole { drift, .. } => Some(drift),
-        _ => None,
-    });
-    // Drift has its own diff, against the template; the update diff is for what this run's
-    // inputs change.
-    let (trust_now, permissions_now) = match drift {
-        Some(_) => (None, None),
-        None => (
-            plan.current_trust.as_ref(),
-            plan.grant.current_permissions.as_ref(),
-        ),
-    };
-    let mut text = render_policy_plan(
-        ui,
-        plan.grant.account_id.as_ref(),
-        plan.grant.partition,
-        &plan.grant.detected,
-        &plan.grant.warnings,
-        &summary,
-        &actions,
-        &[
-            Shown {
-                title: "Trust policy",
-                now: trust_now,
-                planned: &plan.trust_policy,
-                grants: false,
-            },
-            Shown {
-                title: "Permissions policy",
-                now: permissions_now,
-                planned: &plan.grant.permissions_policy,
-                grants: true,
-            },
-        ],
-    );
-    if let Some(drift) = drift {
-        text.push('\n');
-        text.push_str(&render_drift(ui, &plan.role_name.to_string(), drift));
-    }
-    text
+    summary
 }
 
 /// What a run takes away from or replaces on what exists: `- FIELD: BEFORE → AFTER` in red
