@@ -90,13 +90,13 @@ async fn the_secret_never_reaches_stderr_in_any_mode() {
     {
         let bucket = unique(&format!("secret{i}"));
         aws.create_bucket(&bucket).await;
-        let out = bin(&moto.url())
+        let out = ran(bin(&moto.url())
             .args(key_args(&bucket, "both"))
             .args(&extra)
             .output()
-            .unwrap();
-        let (stdout, stderr) = texts(&out);
-        assert!(out.status.success(), "{stderr}");
+            .unwrap());
+        let Ran { stdout, stderr, .. } = out;
+        assert!(out.code == 0, "{stderr}");
         let secret = if extra.contains(&"json") {
             serde_json::from_str::<Value>(&stdout).unwrap()["secret_access_key"]
                 .as_str()
@@ -133,13 +133,13 @@ async fn secret_file_is_new_private_and_never_overwritten() {
     let bucket = unique("sfile");
     aws.create_bucket(&bucket).await;
     let path = moto::tmp_dir().join(format!("{bucket}.json"));
-    let out = bin(&moto.url())
+    let out = ran(bin(&moto.url())
         .args(key_args(&bucket, "export"))
         .args(["--secret-file", path.to_str().unwrap()])
         .output()
-        .unwrap();
-    let (stdout, stderr) = texts(&out);
-    assert!(out.status.success(), "{stderr}");
+        .unwrap());
+    let Ran { stdout, stderr, .. } = out;
+    assert!(out.code == 0, "{stderr}");
     let saved: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     let secret = saved["secret_access_key"].as_str().unwrap();
     assert_eq!(
@@ -156,25 +156,25 @@ async fn secret_file_is_new_private_and_never_overwritten() {
     // A second run to the same path is refused before any request: exit 2, file untouched.
     let proxy = Proxy::start(moto.port);
     let before = std::fs::read(&path).unwrap();
-    let out = bin(&proxy.url())
+    let out = ran(bin(&proxy.url())
         .args(key_args(&bucket, "export"))
         .args(["--secret-file", path.to_str().unwrap()])
         .output()
-        .unwrap();
-    let (_, stderr) = texts(&out);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
+        .unwrap());
+    let Ran { stderr, .. } = out;
+    assert_eq!(out.code, 2, "{stderr}");
     assert!(
         stderr.contains("--secret-file") && stderr.contains("already exists"),
         "{stderr}"
     );
     assert_eq!(std::fs::read(&path).unwrap(), before);
-    let out = bin(&proxy.url())
+    let out = ran(bin(&proxy.url())
         .args(key_args(&bucket, "export"))
         .args(["--secret-file", moto::tmp_dir().to_str().unwrap()])
         .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("is a directory"));
+        .unwrap());
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("is a directory"));
     assert!(proxy.seen().is_empty(), "{:?}", proxy.seen());
 }
 
@@ -191,12 +191,12 @@ async fn at_two_keys_it_stops_before_creating_anything_and_lists_them() {
         first["user_name"], second["user_name"],
         "the same user, not a duplicate"
     );
-    let out = bin(&moto.url())
+    let out = ran(bin(&moto.url())
         .args(key_args(&bucket, "import"))
         .output()
-        .unwrap();
-    let (stdout, stderr) = texts(&out);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
+        .unwrap());
+    let Ran { stdout, stderr, .. } = out;
+    assert_eq!(out.code, 1, "{stderr}");
     assert!(stdout.is_empty());
     for id in [&first["access_key_id"], &second["access_key_id"]] {
         let id = id.as_str().unwrap();
@@ -230,7 +230,7 @@ async fn delete_removes_keys_then_the_user_and_is_safe_to_repeat() {
     let user = first["user_name"].as_str().unwrap();
     let one = first["access_key_id"].as_str().unwrap();
 
-    let out = bin(&moto.url())
+    let out = ran(bin(&moto.url())
         .args([
             "access-key",
             "delete",
@@ -241,22 +241,22 @@ async fn delete_removes_keys_then_the_user_and_is_safe_to_repeat() {
             "--yes",
         ])
         .output()
-        .unwrap();
-    assert!(out.status.success());
+        .unwrap());
+    assert!(out.code == 0);
     assert_eq!(
         aws.key_ids(user).await,
         vec![second["access_key_id"].as_str().unwrap().to_string()]
     );
 
-    let out = bin(&moto.url())
+    let out = ran(bin(&moto.url())
         .args(["access-key", "delete", "--user-name", user, "--yes"])
         .output()
-        .unwrap();
-    assert!(out.status.success());
+        .unwrap());
+    assert!(out.code == 0);
     assert!(aws.key_ids(user).await.is_empty());
 
     for _ in 0..2 {
-        let out = bin(&moto.url())
+        let out = ran(bin(&moto.url())
             .args([
                 "access-key",
                 "delete",
@@ -268,12 +268,8 @@ async fn delete_removes_keys_then_the_user_and_is_safe_to_repeat() {
                 "json",
             ])
             .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+            .unwrap());
+        assert!(out.code == 0, "{}", out.stderr);
     }
     assert!(
         aws.iam.get_user().user_name(user).send().await.is_err(),
@@ -300,12 +296,14 @@ async fn delete_refuses_a_user_the_tool_did_not_make() {
         .send()
         .await
         .unwrap();
-    let out = bin(&moto.url())
+    let out = ran(bin(&moto.url())
         .args(["access-key", "delete", "--user-name", &user, "--yes"])
         .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("was not created by serverless-s3-setup"));
+        .unwrap());
+    assert_eq!(out.code, 1);
+    assert!(out
+        .stderr
+        .contains("was not created by serverless-s3-setup"));
     assert_eq!(aws.key_ids(&user).await.len(), 1);
 }
 
@@ -318,13 +316,13 @@ async fn a_failed_create_access_key_undoes_the_user_and_the_policy() {
     let bucket = unique("akfail");
     aws.create_bucket(&bucket).await;
     let path = moto::tmp_dir().join(format!("{bucket}.json"));
-    let out = bin(&proxy.url())
+    let out = ran(bin(&proxy.url())
         .args(key_args(&bucket, "import"))
         .args(["--secret-file", path.to_str().unwrap()])
         .output()
-        .unwrap();
-    let (stdout, stderr) = texts(&out);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
+        .unwrap());
+    let Ran { stdout, stderr, .. } = out;
+    assert_eq!(out.code, 1, "{stderr}");
     assert!(stdout.is_empty());
     assert!(stderr.contains("iam:CreateAccessKey failed"), "{stderr}");
     assert!(!path.exists(), "the empty secret file is removed");
@@ -362,9 +360,9 @@ async fn a_lost_create_access_key_answer_is_never_retried_into_a_second_key() {
 
     let proxy = Proxy::start(moto.port);
     proxy.fail_action("CreateAccessKey", Fault::DropAnswer);
-    let out = bin(&proxy.url()).args(&args).output().unwrap();
-    let (stdout, stderr) = texts(&out);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let out = ran(bin(&proxy.url()).args(&args).output().unwrap());
+    let Ran { stdout, stderr, .. } = out;
+    assert_eq!(out.code, 1, "{stderr}");
     assert!(stdout.is_empty(), "no secret to show: {stdout}");
     let sent = proxy
         .seen()
@@ -381,7 +379,7 @@ async fn a_lost_create_access_key_answer_is_never_retried_into_a_second_key() {
 
 #[test]
 fn bad_key_ids_and_missing_flags_exit_2() {
-    let out = bin("http://127.0.0.1:9")
+    let out = ran(bin("http://127.0.0.1:9")
         .args([
             "access-key",
             "delete",
@@ -392,15 +390,15 @@ fn bad_key_ids_and_missing_flags_exit_2() {
             "--yes",
         ])
         .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--access-key-id"));
-    let out = bin("http://127.0.0.1:9")
+        .unwrap());
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("--access-key-id"));
+    let out = ran(bin("http://127.0.0.1:9")
         .args(["access-key"])
         .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&out.stderr);
+        .unwrap());
+    assert_eq!(out.code, 2);
+    let stderr = out.stderr;
     assert!(
         stderr.contains("--uri") && stderr.contains("--yes"),
         "{stderr}"

@@ -272,12 +272,12 @@ fn bad_inputs_are_rejected_before_any_request() {
 
 #[test]
 fn json_mode_reports_bad_input_as_json() {
-    let out = bin("http://127.0.0.1:9")
+    let out = ran(bin("http://127.0.0.1:9")
         .args(role_with("--tidb-account-id", "12", &["--output", "json"]))
         .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let err: serde_json::Value = serde_json::from_slice(&out.stderr).unwrap();
+        .unwrap());
+    assert_eq!(out.code, 2);
+    let err: serde_json::Value = serde_json::from_str(&out.stderr).unwrap();
     assert_eq!(err["error"]["kind"], "invalid_input");
     assert!(err["error"]["message"]
         .as_str()
@@ -306,11 +306,11 @@ fn json_mode_reports_clap_errors_as_json() {
             "--user-name",
         ),
     ] {
-        let out = bin("http://127.0.0.1:9").args(&args).output().unwrap();
-        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let out = ran(bin("http://127.0.0.1:9").args(&args).output().unwrap());
+        assert_eq!(out.code, 2, "{args:?}");
         assert!(out.stdout.is_empty(), "{args:?}");
-        let err: serde_json::Value = serde_json::from_slice(&out.stderr)
-            .unwrap_or_else(|e| panic!("{args:?}: {e}: {}", String::from_utf8_lossy(&out.stderr)));
+        let err: serde_json::Value = serde_json::from_str(&out.stderr)
+            .unwrap_or_else(|e| panic!("{args:?}: {e}: {}", out.stderr));
         assert_eq!(err["error"]["kind"], kind, "{args:?}");
         assert_eq!(err["error"]["exit_code"], 2, "{args:?}");
         let message = err["error"]["message"].as_str().unwrap();
@@ -320,33 +320,33 @@ fn json_mode_reports_clap_errors_as_json() {
             "{args:?}: {message}"
         );
     }
-    let text = bin("http://127.0.0.1:9")
+    let text = ran(bin("http://127.0.0.1:9")
         .args(["role", "--no-such-flag"])
         .output()
-        .unwrap();
-    assert_eq!(text.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&text.stderr);
+        .unwrap());
+    assert_eq!(text.code, 2);
+    let stderr = text.stderr;
     assert!(
         stderr.starts_with("error: unexpected argument '--no-such-flag'"),
         "{stderr}"
     );
-    let help = bin("http://127.0.0.1:9")
+    let help = ran(bin("http://127.0.0.1:9")
         .args(["-o", "json", "--help"])
         .output()
-        .unwrap();
-    assert_eq!(help.status.code(), Some(0));
-    assert!(String::from_utf8_lossy(&help.stdout).contains("Usage:"));
+        .unwrap());
+    assert_eq!(help.code, 0);
+    assert!(help.stdout.contains("Usage:"));
 }
 
 #[test]
 fn missing_flags_are_all_named_at_once_without_a_terminal() {
-    let out = bin("http://127.0.0.1:9")
+    let out = ran(bin("http://127.0.0.1:9")
         .args(["role", "--method", "iam"])
         .timeout(std::time::Duration::from_secs(10))
         .output()
-        .unwrap();
-    let (_, stderr) = texts(&out);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
+        .unwrap());
+    let Ran { stderr, .. } = out;
+    assert_eq!(out.code, 2, "{stderr}");
     for flag in ["--uri", "--tidb-account-id", "--external-id", "--yes"] {
         assert!(stderr.contains(flag), "{flag} not named: {stderr}");
     }
@@ -615,16 +615,16 @@ fn the_catalog_of_bad_inputs_across_all_commands() {
     assert!(cases.len() >= 60, "only {} cases", cases.len());
     let mut failures = Vec::new();
     for (args, flag) in &cases {
-        let out = bin(&proxy.url())
+        let out = ran(bin(&proxy.url())
             .args(args)
             .timeout(std::time::Duration::from_secs(20))
             .output()
-            .unwrap();
-        let (stdout, stderr) = texts(&out);
-        if out.status.code() != Some(2) || !stderr.contains(flag) || !stdout.is_empty() {
+            .unwrap());
+        let Ran { stdout, stderr, .. } = out;
+        if out.code != 2 || !stderr.contains(flag) || !stdout.is_empty() {
             failures.push(format!(
-                "{args:?}: exit {:?}, wanted 2 naming {flag}\n  stderr: {stderr}",
-                out.status.code()
+                "{args:?}: exit {}, wanted 2 naming {flag}\n  stderr: {stderr}",
+                out.code
             ));
         }
     }

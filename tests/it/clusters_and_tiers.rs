@@ -4,25 +4,13 @@
 use crate::common::*;
 use serde_json::{json, Value};
 
-fn role(
-    endpoint: &str,
-    method: &str,
-    uri: &str,
-    ids: &[&str],
-    extra: &[&str],
-) -> (i32, Value, String) {
+fn role(endpoint: &str, method: &str, uri: &str, ids: &[&str], extra: &[&str]) -> Ran {
     let args = RoleArgs::new(method, uri)
         .external_ids(ids)
         .args(extra)
         .yes()
         .json();
-    let out = bin(endpoint).args(args.build()).output().unwrap();
-    let (stdout, stderr) = texts(&out);
-    (
-        out.status.code().unwrap_or(-1),
-        serde_json::from_str(&stdout).unwrap_or(Value::Null),
-        stderr,
-    )
+    run(endpoint, &args.build())
 }
 
 fn external_ids(trust: &Value) -> Value {
@@ -76,13 +64,23 @@ async fn a_second_cluster_joins_the_first_and_removals_say_who_loses_access() {
         let bucket = unique("clusters");
         aws.create_bucket(&bucket).await;
         let uri = format!("s3://{bucket}/in/");
-        let (code, out, stderr) = role(&moto.url(), method, &uri, &["dev-cluster-id"], &[]);
+        let Ran {
+            code,
+            json: out,
+            stderr,
+            ..
+        } = role(&moto.url(), method, &uri, &["dev-cluster-id"], &[]);
         assert_eq!(code, 0, "{method}: {stderr}");
         let name = out["role_name"].as_str().unwrap().to_string();
         assert_eq!(external_ids(&aws.trust(&name).await), "dev-cluster-id");
 
         // prod joins: dev keeps access.
-        let (code, out, stderr) = role(&moto.url(), method, &uri, &["prod-cluster-id"], &[]);
+        let Ran {
+            code,
+            json: out,
+            stderr,
+            ..
+        } = role(&moto.url(), method, &uri, &["prod-cluster-id"], &[]);
         assert_eq!(code, 0, "{method}: {stderr}");
         assert_eq!(
             trusted_ids(&aws, method, &name).await,
@@ -100,7 +98,12 @@ async fn a_second_cluster_joins_the_first_and_removals_say_who_loses_access() {
         // back, as it would after a hand edit on AWS. (LocalStack applies updates; its suite
         // checks the live trust after an update.)
         if method == "cloudformation" {
-            let (code, out, stderr) = role(&moto.url(), method, &uri, &["dev-cluster-id"], &[]);
+            let Ran {
+                code,
+                json: out,
+                stderr,
+                ..
+            } = role(&moto.url(), method, &uri, &["dev-cluster-id"], &[]);
             assert_eq!(code, 0, "{stderr}");
             let actions = out["actions"].to_string();
             assert!(
@@ -116,12 +119,17 @@ async fn a_second_cluster_joins_the_first_and_removals_say_who_loses_access() {
             );
         }
         // Either again: nothing changes.
-        let (code, out, stderr) = role(&moto.url(), method, &uri, &["dev-cluster-id"], &[]);
+        let Ran {
+            code,
+            json: out,
+            stderr,
+            ..
+        } = role(&moto.url(), method, &uri, &["dev-cluster-id"], &[]);
         assert_eq!(code, 0, "{stderr}");
         assert_eq!(out["changed"], false, "{method}: {stderr}");
 
         // dev is taken off, by name; prod stays.
-        let (code, _, stderr) = role(
+        let Ran { code, stderr, .. } = role(
             &moto.url(),
             method,
             &uri,
@@ -141,7 +149,7 @@ async fn a_second_cluster_joins_the_first_and_removals_say_who_loses_access() {
         );
 
         // The last one cannot go without --no-external-id: exit 2, nothing changed.
-        let (code, _, stderr) = role(
+        let Ran { code, stderr, .. } = role(
             &moto.url(),
             method,
             &uri,
@@ -156,7 +164,12 @@ async fn a_second_cluster_joins_the_first_and_removals_say_who_loses_access() {
         );
 
         // --replace-external-ids: staging alone, and prod is named as losing access.
-        let (code, out, stderr) = role(
+        let Ran {
+            code,
+            json: out,
+            stderr,
+            ..
+        } = role(
             &moto.url(),
             method,
             &uri,
@@ -176,7 +189,7 @@ async fn a_second_cluster_joins_the_first_and_removals_say_who_loses_access() {
         );
 
         // --no-external-id on a role with IDs drops them, and says so.
-        let (code, _, stderr) = role(&moto.url(), method, &uri, &[], &["--no-external-id"]);
+        let Ran { code, stderr, .. } = role(&moto.url(), method, &uri, &[], &["--no-external-id"]);
         assert_eq!(code, 0, "{stderr}");
         assert!(
             stderr.contains("every cluster of the TiDB Cloud project"),
@@ -194,7 +207,7 @@ async fn verify_passes_a_cluster_among_several_and_lists_the_others() {
     aws.create_bucket(&bucket).await;
     let uri = format!("s3://{bucket}/in/");
     for id in ["dev-cluster-id", "prod-cluster-id"] {
-        let (code, _, stderr) = role(&moto.url(), "iam", &uri, &[id], &[]);
+        let Ran { code, stderr, .. } = role(&moto.url(), "iam", &uri, &[id], &[]);
         assert_eq!(code, 0, "{stderr}");
     }
     let arn = format!("arn:aws:iam::123456789012:role/tidb-role-import-{bucket}-in");
@@ -233,16 +246,21 @@ async fn no_run_grants_write_access_that_nobody_chose() {
         ],
         vec!["access-key", "--uri", &uri, "--yes"],
     ] {
-        let out = bin(&proxy.url()).args(&args).output().unwrap();
-        let (_, stderr) = texts(&out);
-        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        let out = ran(bin(&proxy.url()).args(&args).output().unwrap());
+        let Ran { stderr, .. } = out;
+        assert_eq!(out.code, 2, "{stderr}");
         assert!(stderr.contains("--access"), "{stderr}");
     }
     assert!(proxy.seen().is_empty(), "{:?}", proxy.seen());
 
     // verify without --access checks what the role was made for, never more: an import-only
     // role passes, and nothing proposes write access.
-    let (code, out, stderr) = role(&moto.url(), "iam", &uri, &[EXTERNAL_ID], &[]);
+    let Ran {
+        code,
+        json: out,
+        stderr,
+        ..
+    } = role(&moto.url(), "iam", &uri, &[EXTERNAL_ID], &[]);
     assert_eq!(code, 0, "{stderr}");
     let arn = out["role_arn"].as_str().unwrap();
     let Ran {
@@ -302,7 +320,12 @@ async fn every_setup_ends_with_the_next_command_and_never_the_secret() {
     let bucket = unique("handoff");
     aws.create_bucket(&bucket).await;
     let uri = format!("s3://{bucket}/in/t.01.csv");
-    let (code, out, stderr) = role(
+    let Ran {
+        code,
+        json: out,
+        stderr,
+        ..
+    } = role(
         &moto.url(),
         "iam",
         &uri,
@@ -317,7 +340,7 @@ async fn every_setup_ends_with_the_next_command_and_never_the_secret() {
     );
 
     // Dedicated: no export, and no `ticloud serverless` line; the console path instead.
-    let out = bin(&moto.url())
+    let out = ran(bin(&moto.url())
         .args([
             "role",
             "--method",
@@ -337,9 +360,9 @@ async fn every_setup_ends_with_the_next_command_and_never_the_secret() {
             "--yes",
         ])
         .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2), "{}", texts(&out).1);
-    let out = bin(&moto.url())
+        .unwrap());
+    assert_eq!(out.code, 2, "{}", (&out.stdout, &out.stderr).1);
+    let out = ran(bin(&moto.url())
         .args([
             "role",
             "--method",
@@ -359,9 +382,9 @@ async fn every_setup_ends_with_the_next_command_and_never_the_secret() {
             "--yes",
         ])
         .output()
-        .unwrap();
-    let (_, stderr) = texts(&out);
-    assert_eq!(out.status.code(), Some(0), "{stderr}");
+        .unwrap());
+    let Ran { stderr, .. } = out;
+    assert_eq!(out.code, 0, "{stderr}");
     assert!(
         stderr.contains("TiDB Cloud Dedicated (Data → Import → Import data from Cloud Storage"),
         "{stderr}"

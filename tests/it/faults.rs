@@ -102,9 +102,9 @@ async fn when_the_undo_fails_too_the_leftovers_and_their_removal_are_printed() {
     proxy.fail_action("DeleteRole", Fault::Denied);
     let bucket = unique("fail-undo");
     aws.create_bucket(&bucket).await;
-    let out = bin(&proxy.url()).args(role_args(&bucket)).output().unwrap();
-    let (_, stderr) = texts(&out);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let out = ran(bin(&proxy.url()).args(role_args(&bucket)).output().unwrap());
+    let Ran { stderr, .. } = out;
+    assert_eq!(out.code, 1, "{stderr}");
     let role = format!("tidb-role-import-{bucket}-data");
     assert!(stderr.contains("Left in AWS"), "{stderr}");
     assert!(
@@ -133,8 +133,8 @@ async fn the_normal_run_makes_the_minimum_requests_with_independent_ones_togethe
     let proxy = Proxy::start(moto.port);
     let bucket = unique("count");
     aws.create_bucket(&bucket).await;
-    let out = bin(&proxy.url()).args(role_args(&bucket)).output().unwrap();
-    assert!(out.status.success());
+    let out = ran(bin(&proxy.url()).args(role_args(&bucket)).output().unwrap());
+    assert!(out.code == 0);
     let mut seen = proxy.seen();
     seen.sort();
     // The bucket policy and Object Ownership feed the checks after the setup; they go out
@@ -165,8 +165,8 @@ async fn the_normal_run_makes_the_minimum_requests_with_independent_ones_togethe
         ]
     );
     proxy.reset();
-    let out = bin(&proxy.url()).args(role_args(&bucket)).output().unwrap();
-    assert!(out.status.success());
+    let out = ran(bin(&proxy.url()).args(role_args(&bucket)).output().unwrap());
+    assert!(out.code == 0);
     let mut seen = proxy.seen();
     seen.sort();
     assert_eq!(
@@ -205,9 +205,9 @@ async fn a_create_retried_after_a_lost_answer_is_still_undone() {
         Fault::Code(400, "LimitExceeded"),
         usize::MAX,
     );
-    let out = bin(&proxy.url()).args(role_args(&bucket)).output().unwrap();
-    let (_, stderr) = texts(&out);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let out = ran(bin(&proxy.url()).args(role_args(&bucket)).output().unwrap());
+    let Ran { stderr, .. } = out;
+    assert_eq!(out.code, 1, "{stderr}");
     let creates = proxy.seen().iter().filter(|a| *a == "CreateRole").count();
     assert!(creates >= 2, "the SDK retried: {:?}", proxy.seen());
     assert!(
@@ -275,8 +275,8 @@ async fn a_lost_answer_on_any_create_neither_duplicates_nor_orphans() {
                     .map(str::to_string)
                     .to_vec(),
                 };
-                let out = bin(&proxy.url()).args(&args).output().unwrap();
-                let (_, stderr) = texts(&out);
+                let out = ran(bin(&proxy.url()).args(&args).output().unwrap());
+                let Ran { stderr, .. } = out;
                 let case = format!("{flow}, {lost} answer lost, later failure: {later:?}");
                 let retried = proxy.seen().iter().filter(|a| a == lost).count();
                 assert!(retried >= 2, "{case}: the SDK retried: {:?}", proxy.seen());
@@ -293,12 +293,12 @@ async fn a_lost_answer_on_any_create_neither_duplicates_nor_orphans() {
                     .filter(|u| u.contains(&bucket))
                     .collect();
                 if later.is_some() {
-                    assert_eq!(out.status.code(), Some(1), "{case}\n{stderr}");
+                    assert_eq!(out.code, 1, "{case}\n{stderr}");
                     nothing_left(&aws, &bucket).await;
                     assert!(users.is_empty(), "{case}: users left {users:?}\n{stderr}");
                     continue;
                 }
-                assert_eq!(out.status.code(), Some(0), "{case}\n{stderr}");
+                assert_eq!(out.code, 0, "{case}\n{stderr}");
                 let policies: Vec<_> = aws
                     .local_policies()
                     .await
@@ -347,13 +347,13 @@ async fn the_checks_after_a_setup_wait_for_aws_to_show_the_role_and_claim_only_w
         Fault::Code(404, "NoSuchEntity"),
         1,
     );
-    let out = bin(&proxy.url())
+    let out = ran(bin(&proxy.url())
         .args(role_args(&bucket))
         .args(["-o", "json"])
         .output()
-        .unwrap();
-    let (stdout, stderr) = texts(&out);
-    assert_eq!(out.status.code(), Some(0), "{stderr}");
+        .unwrap());
+    let Ran { stdout, stderr, .. } = out;
+    assert_eq!(out.code, 0, "{stderr}");
     let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(report["verify"]["read_back"], true, "{report}");
     assert!(stderr.contains("verified: read back from AWS"), "{stderr}");
@@ -374,13 +374,13 @@ async fn the_checks_after_a_setup_wait_for_aws_to_show_the_role_and_claim_only_w
             1,
         );
     }
-    let out = bin(&proxy.url())
+    let out = ran(bin(&proxy.url())
         .args(role_args(&bucket))
         .args(["-o", "json"])
         .output()
-        .unwrap();
-    let (stdout, stderr) = texts(&out);
-    assert_eq!(out.status.code(), Some(0), "the setup is done: {stderr}");
+        .unwrap());
+    let Ran { stdout, stderr, .. } = out;
+    assert_eq!(out.code, 0, "the setup is done: {stderr}");
     let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(report["verify"]["read_back"], false, "{report}");
     let read_back = check_named(&report["verify"], "read-back");

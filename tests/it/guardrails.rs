@@ -3,7 +3,6 @@
 //! control policy explained as one.
 
 use crate::common::*;
-use serde_json::Value;
 
 /// A boundary policy in moto; returns its ARN.
 async fn boundary(aws: &Aws, name: &str, actions: &[&str]) -> String {
@@ -21,15 +20,10 @@ async fn boundary(aws: &Aws, name: &str, actions: &[&str]) -> String {
     out.policy().unwrap().arn().unwrap().to_string()
 }
 
-fn run<S: AsRef<std::ffi::OsStr>>(endpoint: &str, args: &[S]) -> (i32, Value, String) {
-    let out = bin(endpoint)
-        .args(args)
-        .args(["--yes", "-o", "json"])
-        .output()
-        .unwrap();
-    let (stdout, stderr) = texts(&out);
-    let json = serde_json::from_str(&stdout).unwrap_or(Value::Null);
-    (out.status.code().unwrap_or(-1), json, stderr)
+/// Runs with `--yes -o json`.
+fn run<S: AsRef<str>>(endpoint: &str, args: &[S]) -> Ran {
+    let args: Vec<String> = args.iter().map(|a| a.as_ref().to_string()).collect();
+    crate::common::run(endpoint, &with(&args, &["--yes", "-o", "json"]))
 }
 
 fn role_args(method: &str, uri: &str, extra: &[&str]) -> Vec<String> {
@@ -79,7 +73,12 @@ async fn a_role_gets_the_boundary_path_and_tags_on_either_method_and_keeps_them_
             "--tag",
             "cost-center=42",
         ];
-        let (code, out, stderr) = run(&moto.url(), &role_args(method, &uri, &guards));
+        let Ran {
+            code,
+            json: out,
+            stderr,
+            ..
+        } = run(&moto.url(), &role_args(method, &uri, &guards));
         assert_eq!(code, 0, "{method}: {stderr}");
         let name = out["role_name"].as_str().unwrap().to_string();
         let role = aws.role(&name).await.unwrap();
@@ -155,7 +154,12 @@ async fn a_role_gets_the_boundary_path_and_tags_on_either_method_and_keeps_them_
         }
 
         // The same again: unchanged.
-        let (code, out, stderr) = run(&moto.url(), &role_args(method, &uri, &guards));
+        let Ran {
+            code,
+            json: out,
+            stderr,
+            ..
+        } = run(&moto.url(), &role_args(method, &uri, &guards));
         assert_eq!(code, 0, "{stderr}");
         assert_eq!(out["changed"], false, "{method}: {stderr}");
 
@@ -170,7 +174,12 @@ async fn a_role_gets_the_boundary_path_and_tags_on_either_method_and_keeps_them_
                 "--tag",
                 "team=ml",
             ];
-            let (code, out, stderr) = run(&moto.url(), &role_args(method, &uri, &changed));
+            let Ran {
+                code,
+                json: out,
+                stderr,
+                ..
+            } = run(&moto.url(), &role_args(method, &uri, &changed));
             assert_eq!(code, 0, "{stderr}");
             assert_eq!(out["changed"], true);
             let role = aws.role(&name).await.unwrap();
@@ -187,7 +196,7 @@ async fn a_role_gets_the_boundary_path_and_tags_on_either_method_and_keeps_them_
         }
 
         // IAM cannot move a role to another path: the run stops before any change.
-        let (code, _, stderr) = run(
+        let Ran { code, stderr, .. } = run(
             &moto.url(),
             &role_args(method, &uri, &["--path", "/other/"]),
         );
@@ -219,7 +228,12 @@ async fn an_access_key_user_gets_them_too() {
         "team=data",
     ];
     let proxy = Proxy::start(moto.port);
-    let (code, out, stderr) = run(&proxy.url(), &args);
+    let Ran {
+        code,
+        json: out,
+        stderr,
+        ..
+    } = run(&proxy.url(), &args);
     assert_eq!(code, 0, "{stderr}");
     let name = out["user_name"].as_str().unwrap();
     let user = aws.iam.get_user().user_name(name).send().await.unwrap();
@@ -255,7 +269,12 @@ async fn verify_fails_what_the_boundary_keeps_out() {
     aws.create_bucket(&bucket).await;
     let list_only = boundary(&aws, &unique("boundary"), &["s3:ListBucket"]).await;
     let uri = format!("s3://{bucket}/d/");
-    let (code, out, stderr) = run(
+    let Ran {
+        code,
+        json: out,
+        stderr,
+        ..
+    } = run(
         &moto.url(),
         &role_args("iam", &uri, &["--permissions-boundary", &list_only]),
     );
@@ -296,7 +315,7 @@ async fn a_boundary_requiring_organisation_is_explained_and_then_served() {
     let bucket = unique("guard-scp");
     aws.create_bucket(&bucket).await;
     let uri = format!("s3://{bucket}/d/");
-    let (code, _, stderr) = run(&proxy.url(), &role_args("iam", &uri, &[]));
+    let Ran { code, stderr, .. } = run(&proxy.url(), &role_args("iam", &uri, &[]));
     assert_eq!(code, 1, "{stderr}");
     assert!(
         stderr.contains("service control policy") && stderr.contains("--permissions-boundary"),
@@ -314,7 +333,12 @@ async fn a_boundary_requiring_organisation_is_explained_and_then_served() {
         "undone"
     );
 
-    let (code, out, stderr) = run(
+    let Ran {
+        code,
+        json: out,
+        stderr,
+        ..
+    } = run(
         &proxy.url(),
         &role_args("iam", &uri, &["--permissions-boundary", &b]),
     );

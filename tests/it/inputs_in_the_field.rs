@@ -4,21 +4,13 @@
 use crate::common::*;
 use serde_json::Value;
 
-fn role(
-    endpoint: &str,
-    method: &str,
-    uri: &str,
-    access: &str,
-    extra: &[&str],
-) -> (i32, String, String) {
+fn role(endpoint: &str, method: &str, uri: &str, access: &str, extra: &[&str]) -> Ran {
     let args = RoleArgs::new(method, uri)
         .access(access)
         .yes()
         .json()
         .args(extra);
-    let out = bin(endpoint).args(args.build()).output().unwrap();
-    let (stdout, stderr) = texts(&out);
-    (out.status.code().unwrap_or(-1), stdout, stderr)
+    run(endpoint, &args.build())
 }
 
 fn json(stdout: &str) -> Value {
@@ -56,7 +48,12 @@ async fn a_file_or_a_pattern_gets_its_directory_and_the_directorys_names() {
         format!("s3://{bucket}/ingest/sales.*.csv"),
         format!("s3://{bucket}/ingest/"),
     ] {
-        let (code, stdout, stderr) = role(&moto.url(), "iam", &uri, "import", &[]);
+        let Ran {
+            code,
+            stdout,
+            stderr,
+            ..
+        } = role(&moto.url(), "iam", &uri, "import", &[]);
         assert_eq!(code, 0, "{uri}: {stderr}");
         let out = json(&stdout);
         assert_eq!(
@@ -119,7 +116,12 @@ async fn a_uri_without_a_trailing_slash_is_settled_by_the_bucket() {
     ] {
         proxy.reset();
         let uri = format!("s3://{bucket}/{path}");
-        let (code, stdout, stderr) = role(&proxy.url(), "iam", &uri, "export", &[]);
+        let Ran {
+            code,
+            stdout,
+            stderr,
+            ..
+        } = role(&proxy.url(), "iam", &uri, "export", &[]);
         assert_eq!(code, 0, "{uri}: {stderr}");
         let out = json(&stdout);
         assert_eq!(
@@ -136,7 +138,7 @@ async fn a_uri_without_a_trailing_slash_is_settled_by_the_bucket() {
     }
     // A URI that settles itself costs no listing.
     proxy.reset();
-    let (code, _, stderr) = role(
+    let Ran { code, stderr, .. } = role(
         &proxy.url(),
         "iam",
         &format!("s3://{bucket}/in/"),
@@ -151,7 +153,7 @@ async fn a_uri_without_a_trailing_slash_is_settled_by_the_bucket() {
     );
 
     // Without credentials, --dry-run goes by the name, and says so.
-    let out = bare_bin()
+    let out = ran(bare_bin()
         .args([
             "role",
             "--method",
@@ -169,9 +171,9 @@ async fn a_uri_without_a_trailing_slash_is_settled_by_the_bucket() {
             "--dry-run",
         ])
         .output()
-        .unwrap();
-    let (stdout, stderr) = texts(&out);
-    assert_eq!(out.status.code(), Some(0), "{stderr}");
+        .unwrap());
+    let Ran { stdout, stderr, .. } = out;
+    assert_eq!(out.code, 0, "{stderr}");
     assert!(
         format!("{stdout}{stderr}")
             .contains("is a folder (by its name, which has no file extension)"),
@@ -225,7 +227,12 @@ async fn directories_in_any_language_go_out_as_iam_accepts_them() {
 
         // role --method iam, then a rerun with another access that updates the policy.
         proxy.reset();
-        let (code, stdout, stderr) = role(&proxy.url(), "iam", &uri, "import", &[]);
+        let Ran {
+            code,
+            stdout,
+            stderr,
+            ..
+        } = role(&proxy.url(), "iam", &uri, "import", &[]);
         assert_eq!(code, 0, "{uri}: {stderr}");
         let out = json(&stdout);
         assert_eq!(
@@ -236,7 +243,7 @@ async fn directories_in_any_language_go_out_as_iam_accepts_them() {
         assert_eq!(out["verify"]["ok"], true, "{stdout}");
         let role_name = out["role_name"].as_str().unwrap().to_string();
         // The rerun updates both documents: another external ID and another KMS key.
-        let out = bin(&proxy.url())
+        let out = ran(bin(&proxy.url())
             .args([
                 "role", "--method", "iam", "--uri", &uri, "--access", "import",
             ])
@@ -252,8 +259,8 @@ async fn directories_in_any_language_go_out_as_iam_accepts_them() {
                 "--yes",
             ])
             .output()
-            .unwrap();
-        assert_eq!(out.status.code(), Some(0), "{}", texts(&out).1);
+            .unwrap());
+        assert_eq!(out.code, 0, "{}", (&out.stdout, &out.stderr).1);
         let seen = proxy.seen();
         for action in [
             "CreatePolicy",
@@ -275,7 +282,7 @@ async fn directories_in_any_language_go_out_as_iam_accepts_them() {
 
         // Without --method, such a directory goes through IAM, and the plan says why.
         proxy.reset();
-        let out = bin(&proxy.url())
+        let out = ran(bin(&proxy.url())
             .args(["role", "--uri", &uri, "--access", "export"])
             .args([
                 "--tidb-account-id",
@@ -287,9 +294,9 @@ async fn directories_in_any_language_go_out_as_iam_accepts_them() {
                 "json",
             ])
             .output()
-            .unwrap();
-        let (stdout, stderr) = texts(&out);
-        assert_eq!(out.status.code(), Some(0), "{stderr}");
+            .unwrap());
+        let Ran { stdout, stderr, .. } = out;
+        assert_eq!(out.code, 0, "{stderr}");
         assert_eq!(json(&stdout)["method"], "iam");
         assert!(stderr.contains("method: iam"), "{stderr}");
         assert!(proxy.seen().iter().all(|a| a != "CreateStack"));
@@ -297,7 +304,7 @@ async fn directories_in_any_language_go_out_as_iam_accepts_them() {
 
         // access-key
         proxy.reset();
-        let out = bin(&proxy.url())
+        let out = ran(bin(&proxy.url())
             .args([
                 "access-key",
                 "--uri",
@@ -309,9 +316,9 @@ async fn directories_in_any_language_go_out_as_iam_accepts_them() {
                 "json",
             ])
             .output()
-            .unwrap();
-        let (stdout, stderr) = texts(&out);
-        assert_eq!(out.status.code(), Some(0), "{stderr}");
+            .unwrap());
+        let Ran { stdout, stderr, .. } = out;
+        assert_eq!(out.code, 0, "{stderr}");
         let out = json(&stdout);
         let doc = aws
             .policy_document(out["policy_arn"].as_str().unwrap())
@@ -338,7 +345,12 @@ async fn the_region_comes_from_headbucket_even_on_a_redirect_or_a_denial() {
             Fault::Region(status, "eu-west-1"),
             usize::MAX,
         );
-        let (code, stdout, stderr) = role(
+        let Ran {
+            code,
+            stdout,
+            stderr,
+            ..
+        } = role(
             &proxy.url(),
             "iam",
             &format!("s3://{bucket}/d/"),
@@ -367,7 +379,7 @@ async fn the_region_comes_from_headbucket_even_on_a_redirect_or_a_denial() {
         Fault::Code(301, "PermanentRedirect"),
         usize::MAX,
     );
-    let (code, _, stderr) = role(
+    let Ran { code, stderr, .. } = role(
         &proxy.url(),
         "iam",
         &format!("s3://{bucket}/d/"),
@@ -387,7 +399,12 @@ async fn the_region_comes_from_headbucket_even_on_a_redirect_or_a_denial() {
         Fault::Internal,
         usize::MAX,
     );
-    let (code, stdout, stderr) = role(
+    let Ran {
+        code,
+        stdout,
+        stderr,
+        ..
+    } = role(
         &proxy.url(),
         "iam",
         &format!("s3://{bucket}/d/"),
@@ -413,7 +430,12 @@ async fn verify_reads_the_keys_state_and_key_policy() {
     let (key_id, key_arn) = aws.create_key().await;
     aws.encrypt_bucket(&bucket, Some(&key_id)).await;
     let uri = format!("s3://{bucket}/d/");
-    let (code, stdout, stderr) = role(&moto.url(), "iam", &uri, "import", &[]);
+    let Ran {
+        code,
+        stdout,
+        stderr,
+        ..
+    } = role(&moto.url(), "iam", &uri, "import", &[]);
     assert_eq!(code, 0, "{stderr}");
     let role_arn = json(&stdout)["role_arn"].as_str().unwrap().to_string();
     let kms_check = || {
@@ -483,7 +505,12 @@ async fn deletes_ride_out_a_passing_delete_conflict() {
     let bucket = unique("conflict");
     aws.create_bucket(&bucket).await;
     let uri = format!("s3://{bucket}/d/");
-    let (code, stdout, stderr) = role(&moto.url(), "iam", &uri, "import", &[]);
+    let Ran {
+        code,
+        stdout,
+        stderr,
+        ..
+    } = role(&moto.url(), "iam", &uri, "import", &[]);
     assert_eq!(code, 0, "{stderr}");
     let out = json(&stdout);
     let (role_name, policy_arn) = (
@@ -494,7 +521,7 @@ async fn deletes_ride_out_a_passing_delete_conflict() {
     // Pruning: the superseded version answers DeleteConflict twice, then goes.
     let conflict = Fault::Code(409, "DeleteConflict");
     proxy.fail(Match::Action("DeletePolicyVersion".into()), conflict, 2);
-    let (code, _, stderr) = role(
+    let Ran { code, stderr, .. } = role(
         &proxy.url(),
         "iam",
         &uri,
@@ -512,11 +539,11 @@ async fn deletes_ride_out_a_passing_delete_conflict() {
     proxy.reset();
     proxy.fail(Match::Action("DeletePolicy".into()), conflict, 1);
     proxy.fail(Match::Action("DeleteRole".into()), conflict, 1);
-    let out = bin(&proxy.url())
+    let out = ran(bin(&proxy.url())
         .args(["teardown", "--role-name", &role_name, "--yes"])
         .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", texts(&out).1);
+        .unwrap());
+    assert_eq!(out.code, 0, "{}", (&out.stdout, &out.stderr).1);
     assert!(aws.role(&role_name).await.is_none());
     assert!(aws.local_policies().await.iter().all(|p| p.1 != policy_arn));
     let tries = |action: &str| proxy.seen().iter().filter(|a| *a == action).count();
@@ -532,7 +559,7 @@ async fn deletes_ride_out_a_passing_delete_conflict() {
         usize::MAX,
     );
     proxy.fail(Match::Action("DeleteRole".into()), conflict, 1);
-    let (code, _, stderr) = role(
+    let Ran { code, stderr, .. } = role(
         &proxy.url(),
         "iam",
         &format!("s3://{bucket}/d/"),

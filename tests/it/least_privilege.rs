@@ -66,13 +66,13 @@ async fn probe_with(access: &str, extra: &[&str]) -> (Aws, String) {
         .yes()
         .json()
         .args(extra);
-    let out = bin_with_keys(&url, key, secret)
+    let out = ran(bin_with_keys(&url, key, secret)
         .args(args.build())
         .output()
-        .unwrap();
-    let (stdout, stderr) = texts(&out);
+        .unwrap());
+    let Ran { stdout, stderr, .. } = out;
     assert!(
-        out.status.success(),
+        out.code == 0,
         "the tool itself, under enforcement: {stderr}"
     );
     let result: serde_json::Value = serde_json::from_str(&stdout).unwrap();
@@ -250,7 +250,7 @@ async fn the_printed_access_key_reads_only_its_directory() {
     let (key, secret) = &server.admin;
     let admin = aws_as(&url, key, secret).await;
     let bucket = admin.seeded_bucket("lp-key").await;
-    let out = bin_with_keys(&url, key, secret)
+    let out = ran(bin_with_keys(&url, key, secret)
         .args([
             "access-key",
             "--uri",
@@ -262,9 +262,9 @@ async fn the_printed_access_key_reads_only_its_directory() {
             "json",
         ])
         .output()
-        .unwrap();
-    let (stdout, stderr) = texts(&out);
-    assert!(out.status.success(), "{stderr}");
+        .unwrap());
+    let Ran { stdout, stderr, .. } = out;
+    assert!(out.code == 0, "{stderr}");
     let result: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     let probe = aws_as(
         &url,
@@ -300,15 +300,11 @@ async fn the_stack_made_policy_allows_export_and_nothing_else() {
         .access("export")
         .role_name(&role)
         .yes();
-    let out = bin_with_keys(&url, key, secret)
+    let out = ran(bin_with_keys(&url, key, secret)
         .args(args.build())
         .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+        .unwrap());
+    assert!(out.code == 0, "{}", out.stderr);
     let document = inline_policy(&admin, &role, &format!("{role}-policy")).await;
 
     let probe_name = format!("probe-{bucket}");

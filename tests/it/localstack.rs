@@ -194,12 +194,12 @@ async fn a_stack_through_its_real_states_create_rerun_update_repair_teardown() {
     assert_eq!(again["changed"], false, "{again}");
 
     // Teardown: only this deletion's events, and the role is gone.
-    let out = bin(&ls.url())
+    let out = ran(bin(&ls.url())
         .args(["teardown", "--stack-name", &role, "--yes"])
         .output()
-        .unwrap();
-    let (_, stderr) = texts(&out);
-    assert_eq!(out.status.code(), Some(0), "{stderr}");
+        .unwrap());
+    let Ran { stderr, .. } = out;
+    assert_eq!(out.code, 0, "{stderr}");
     assert!(stderr.contains("DELETE_"), "{stderr}");
     assert!(
         !stderr.contains("CREATE_COMPLETE"),
@@ -242,11 +242,11 @@ async fn a_role_through_iam_is_made_once_verified_and_removed() {
     } = verify_role(&ls.url(), &arn, &uri, None, EXTERNAL_ID);
     assert_verified(code, &report, &stderr);
 
-    let out = bin(&ls.url())
+    let out = ran(bin(&ls.url())
         .args(["teardown", "--role-name", &role, "--yes"])
         .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", texts(&out).1);
+        .unwrap());
+    assert_eq!(out.code, 0, "{}", (&out.stdout, &out.stderr).1);
     assert!(aws.role(&role).await.is_none());
 }
 
@@ -268,16 +268,16 @@ async fn an_access_key_is_made_verified_and_deleted() {
     assert!(!stderr.contains(secret), "the secret only on stdout");
     assert_eq!(aws.key_ids(&user).await.len(), 1);
 
-    let out = bin(&ls.url())
+    let out = ran(bin(&ls.url())
         .args(["verify", "--user-name", &user, "--uri", &uri, "-o", "json"])
         .output()
-        .unwrap();
-    let (stdout, stderr) = texts(&out);
+        .unwrap());
+    let Ran { stdout, stderr, .. } = out;
     let report: Value =
         serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}\n{stderr}"));
-    assert_verified(out.status.code().unwrap_or(-1), &report, &stderr);
+    assert_verified(out.code, &report, &stderr);
 
-    let out = bin(&ls.url())
+    let out = ran(bin(&ls.url())
         .args([
             "access-key",
             "delete",
@@ -287,8 +287,8 @@ async fn an_access_key_is_made_verified_and_deleted() {
             "--yes",
         ])
         .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", texts(&out).1);
+        .unwrap());
+    assert_eq!(out.code, 0, "{}", (&out.stdout, &out.stderr).1);
     assert!(aws.iam.get_user().user_name(&user).send().await.is_err());
     let policy = format!("arn:aws:iam::{ACCOUNT}:policy/{user}-policy");
     assert!(

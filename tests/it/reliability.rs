@@ -39,11 +39,11 @@ async fn prepare(flow: Flow, aws: &Aws, prefix: &str) -> String {
     let bucket = unique(prefix);
     aws.create_bucket(&bucket).await;
     if flow == Flow::Teardown {
-        let out = bin(&moto().url())
+        let out = ran(bin(&moto().url())
             .args(args(Flow::RoleIam, &bucket))
             .output()
-            .unwrap();
-        assert!(out.status.success());
+            .unwrap());
+        assert!(out.code == 0);
     }
     bucket
 }
@@ -112,15 +112,11 @@ async fn fault_at_every_request(flow: Flow) {
     let aws = aws(&moto.url()).await;
     let proxy = Proxy::start(moto.port);
     let bucket = prepare(flow, &aws, "count").await;
-    let out = bin(&proxy.url())
+    let out = ran(bin(&proxy.url())
         .args(args(flow, &bucket))
         .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+        .unwrap());
+    assert!(out.code == 0, "{}", out.stderr);
     let count = proxy.seen().len();
     assert!(count >= 5, "{flow:?}: {:?}", proxy.seen());
 
@@ -130,11 +126,11 @@ async fn fault_at_every_request(flow: Flow) {
             proxy.reset();
             let bucket = prepare(flow, &aws, "fault").await;
             proxy.fail(Match::NthCall(n), fault, usize::MAX);
-            let out = bin(&proxy.url())
+            let out = ran(bin(&proxy.url())
                 .args(args(flow, &bucket))
                 .output()
-                .unwrap();
-            let (stdout, stderr) = texts(&out);
+                .unwrap());
+            let Ran { stdout, stderr, .. } = out;
             let seen = proxy.seen();
             let Some(action) = seen.get(n - 1).cloned() else {
                 report.push(format!(
@@ -145,16 +141,16 @@ async fn fault_at_every_request(flow: Flow) {
             };
             let named = step_names(&action).iter().any(|s| stderr.contains(s));
             let why = format!("{flow:?} {fault:?} at request {n} ({action})");
-            match out.status.code() {
-                Some(0) if has_fallback(&action) => {}
+            match out.code {
+                0 if has_fallback(&action) => {}
                 // The checks after the setup read it back; a failed read there leaves the
                 // setup done, and the read-back check names the read and says what was judged.
-                Some(0) if stderr.contains("check read-back:") && named => {}
-                Some(0) if optional(&action, fault) && !named => report.push(format!(
+                0 if stderr.contains("check read-back:") && named => {}
+                0 if optional(&action, fault) && !named => report.push(format!(
                     "{why}: succeeded without naming the unread step:\n{stderr}"
                 )),
-                Some(0) if optional(&action, fault) => {}
-                Some(0) => report.push(format!("{why}: exit 0\n{stdout}{stderr}")),
+                0 if optional(&action, fault) => {}
+                0 => report.push(format!("{why}: exit 0\n{stdout}{stderr}")),
                 _ if !named => report.push(format!(
                     "{why}: the message does not name the step:\n{stderr}"
                 )),
@@ -164,18 +160,15 @@ async fn fault_at_every_request(flow: Flow) {
                 // Nothing of this run is left, unless the run printed it as left.
                 for thing in leftovers(&aws, &bucket).await {
                     let printed = stderr.contains("Left in AWS") && stderr.contains(&thing);
-                    if out.status.code() != Some(0) && !printed {
+                    if out.code != 0 && !printed {
                         report.push(format!("{why}: {thing} was left, unreported:\n{stderr}"));
                     }
                 }
             }
             // A clean rerun converges.
-            let again = bin(&moto.url()).args(args(flow, &bucket)).output().unwrap();
-            if !again.status.success() {
-                report.push(format!(
-                    "{why}: the clean rerun failed: {}",
-                    String::from_utf8_lossy(&again.stderr)
-                ));
+            let again = ran(bin(&moto.url()).args(args(flow, &bucket)).output().unwrap());
+            if !again.code == 0 {
+                report.push(format!("{why}: the clean rerun failed: {}", again.stderr));
                 continue;
             }
             let left = leftovers(&aws, &bucket).await;
@@ -237,15 +230,11 @@ async fn throttling_of_every_call_is_retried_and_the_run_succeeds() {
             proxy.fail(Match::Action(action.clone()), Fault::Throttle, 2);
         }
         let bucket = prepare(flow, &aws, "throttle").await;
-        let out = bin(&proxy.url())
+        let out = ran(bin(&proxy.url())
             .args(args(flow, &bucket))
             .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{flow:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+            .unwrap());
+        assert!(out.code == 0, "{flow:?}: {}", out.stderr);
         let seen = proxy.seen();
         for action in &actions {
             let tries = seen.iter().filter(|a| *a == action).count();
@@ -264,12 +253,12 @@ fn invalid_and_expired_credentials_get_their_own_messages() {
         "GetCallerIdentity",
         Fault::Code(403, "InvalidClientTokenId"),
     );
-    let out = bin(&proxy.url())
+    let out = ran(bin(&proxy.url())
         .args(args(Flow::RoleIam, "some-bucket"))
         .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1));
+        .unwrap());
+    let stderr = out.stderr;
+    assert_eq!(out.code, 1);
     assert!(
         stderr.contains("InvalidClientTokenId")
             && stderr.contains("not valid")
@@ -279,12 +268,12 @@ fn invalid_and_expired_credentials_get_their_own_messages() {
 
     proxy.reset();
     proxy.fail_action("GetCallerIdentity", Fault::Code(400, "ExpiredToken"));
-    let out = bin(&proxy.url())
+    let out = ran(bin(&proxy.url())
         .args(args(Flow::AccessKey, "some-bucket"))
         .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1));
+        .unwrap());
+    let stderr = out.stderr;
+    assert_eq!(out.code, 1);
     assert!(
         stderr.contains("expired") && stderr.contains("aws sso login"),
         "{stderr}"
@@ -452,15 +441,11 @@ async fn sigint_and_sigterm_during_teardown_leave_it_finished_or_resumable() {
                 Some(0) if left.is_empty() => {}
                 other => panic!("{why}: {other:?}, left {left:?}\n{stderr}"),
             }
-            let again = bin(&moto.url())
+            let again = ran(bin(&moto.url())
                 .args(args(Flow::Teardown, &bucket))
                 .output()
-                .unwrap();
-            assert!(
-                again.status.success(),
-                "{why}: {}",
-                String::from_utf8_lossy(&again.stderr)
-            );
+                .unwrap());
+            assert!(again.code == 0, "{why}: {}", again.stderr);
             assert!(
                 leftovers(&aws, &bucket).await.is_empty(),
                 "{why}: the rerun finishes the teardown"
@@ -495,13 +480,13 @@ async fn an_explicit_profile_wins_and_a_missing_one_is_named() {
     .unwrap();
     let proxy = Proxy::start(moto.port);
     let args = dry_run_role(&bucket);
-    let out = bin(&proxy.url())
+    let out = ran(bin(&proxy.url())
         .env("AWS_SHARED_CREDENTIALS_FILE", &credentials)
         .args(&args)
         .args(["--profile", "tidb"])
         .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", texts(&out).1);
+        .unwrap());
+    assert_eq!(out.code, 0, "{}", (&out.stdout, &out.stderr).1);
     let signed = proxy.authorizations();
     assert!(!signed.is_empty());
     assert!(
@@ -512,14 +497,14 @@ async fn an_explicit_profile_wins_and_a_missing_one_is_named() {
     );
 
     proxy.reset();
-    let out = bin(&proxy.url())
+    let out = ran(bin(&proxy.url())
         .env("AWS_SHARED_CREDENTIALS_FILE", &credentials)
         .args(args)
         .args(["--profile", "nope"])
         .output()
-        .unwrap();
-    let (_, stderr) = texts(&out);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
+        .unwrap());
+    let Ran { stderr, .. } = out;
+    assert_eq!(out.code, 2, "{stderr}");
     assert!(
         stderr.contains("--profile")
             && stderr.contains(credentials.to_str().unwrap())
@@ -546,14 +531,14 @@ async fn a_slow_credential_helper_is_waited_for_and_named() {
     )
     .unwrap();
     let proxy = Proxy::start(moto.port);
-    let out = bin(&proxy.url())
+    let out = ran(bin(&proxy.url())
         .env("AWS_CONFIG_FILE", &config)
         .args(dry_run_role(&bucket))
         .args(["--profile", "slow"])
         .output()
-        .unwrap();
-    let (_, stderr) = texts(&out);
-    assert_eq!(out.status.code(), Some(0), "{stderr}");
+        .unwrap());
+    let Ran { stderr, .. } = out;
+    assert_eq!(out.code, 0, "{stderr}");
     assert!(
         stderr.contains("Waiting for AWS credentials from the credential_process of profile slow"),
         "{stderr}"

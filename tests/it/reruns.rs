@@ -612,11 +612,7 @@ async fn a_written_role_says_when_and_to_wait_a_moment() {
     assert!(at.ends_with('Z') && at.len() == 20, "{at}");
     // In text, the next steps say it, after a change (a second cluster here) and not after
     // a run that changed nothing.
-    let text = |args: Vec<String>| {
-        let out = bin(&moto.url()).args(args).output().unwrap();
-        assert!(out.status.success(), "{}", texts(&out).1);
-        texts(&out).1
-    };
+    let text = |args: Vec<String>| run(&moto.url(), &args).ok().stderr;
     let second = text(
         RoleArgs::new("iam", &uri)
             .external_ids(&["second-id"])

@@ -182,9 +182,9 @@ fn the_template_passes_cfn_lint_and_is_what_the_binary_prints() {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    let printed = bare_bin().arg("template").output().unwrap();
-    assert!(printed.status.success());
-    assert_eq!(printed.stdout, std::fs::read(&template).unwrap());
+    let printed = ran(bare_bin().arg("template").output().unwrap());
+    assert!(printed.code == 0);
+    assert_eq!(printed.stdout, std::fs::read_to_string(&template).unwrap());
 }
 
 /// People deploy the template themselves: its parameters refuse what the CLI refuses
@@ -238,7 +238,7 @@ async fn a_failed_create_stack_leaves_no_stack() {
     let bucket = unique("cfnfail");
     aws.create_bucket(&bucket).await;
     let role = format!("r-{bucket}");
-    let out = bin(&proxy.url())
+    let out = ran(bin(&proxy.url())
         .args(args(
             "cloudformation",
             &format!("s3://{bucket}"),
@@ -246,9 +246,9 @@ async fn a_failed_create_stack_leaves_no_stack() {
             &role,
         ))
         .output()
-        .unwrap();
-    let (stdout, stderr) = texts(&out);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
+        .unwrap());
+    let Ran { stdout, stderr, .. } = out;
+    assert_eq!(out.code, 1, "{stderr}");
     assert!(stdout.is_empty());
     let err: Value = serde_json::from_str(&stderr[stderr.find('{').unwrap()..]).unwrap();
     assert!(
@@ -279,7 +279,7 @@ async fn a_failed_first_describe_stacks_stops_before_anything_is_made() {
     let bucket = unique("cfndesc");
     aws.create_bucket(&bucket).await;
     let role = format!("r-{bucket}");
-    let out = bin(&proxy.url())
+    let out = ran(bin(&proxy.url())
         .args(args(
             "cloudformation",
             &format!("s3://{bucket}"),
@@ -287,9 +287,9 @@ async fn a_failed_first_describe_stacks_stops_before_anything_is_made() {
             &role,
         ))
         .output()
-        .unwrap();
-    let (_, stderr) = texts(&out);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
+        .unwrap());
+    let Ran { stderr, .. } = out;
+    assert_eq!(out.code, 1, "{stderr}");
     assert!(
         stderr.contains("cloudformation:DescribeStacks failed"),
         "{stderr}"
@@ -308,7 +308,7 @@ async fn losing_sight_of_the_stack_while_waiting_undoes_it() {
     let bucket = unique("cfnpoll");
     aws.create_bucket(&bucket).await;
     let role = format!("r-{bucket}");
-    let out = bin(&proxy.url())
+    let out = ran(bin(&proxy.url())
         .args(args(
             "cloudformation",
             &format!("s3://{bucket}"),
@@ -316,9 +316,9 @@ async fn losing_sight_of_the_stack_while_waiting_undoes_it() {
             &role,
         ))
         .output()
-        .unwrap();
-    let (_, stderr) = texts(&out);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
+        .unwrap());
+    let Ran { stderr, .. } = out;
+    assert_eq!(out.code, 1, "{stderr}");
     assert!(
         stderr.contains("cloudformation:DescribeStacks failed"),
         "{stderr}"
@@ -341,7 +341,7 @@ async fn losing_sight_of_the_stack_while_waiting_undoes_it() {
 
 #[test]
 fn stack_flags_with_the_iam_method_are_bad_usage() {
-    let out = bin("http://127.0.0.1:9")
+    let out = ran(bin("http://127.0.0.1:9")
         .args([
             "role",
             "--method",
@@ -357,10 +357,10 @@ fn stack_flags_with_the_iam_method_are_bad_usage() {
             "--yes",
         ])
         .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--stack-name"));
-    let out = bin("http://127.0.0.1:9")
+        .unwrap());
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("--stack-name"));
+    let out = ran(bin("http://127.0.0.1:9")
         .args([
             "role",
             "--timeout",
@@ -374,9 +374,9 @@ fn stack_flags_with_the_iam_method_are_bad_usage() {
             "--yes",
         ])
         .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--timeout"));
+        .unwrap());
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("--timeout"));
 }
 
 #[tokio::test]
@@ -395,9 +395,9 @@ async fn a_timeout_in_hours_and_minutes_is_accepted() {
     // Without its unit, the last number is refused, before any request.
     let last = given.len() - 2;
     given[last] = "1h30".into();
-    let out = bin("http://127.0.0.1:9").args(&given).output().unwrap();
-    let (_, stderr) = texts(&out);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let out = ran(bin("http://127.0.0.1:9").args(&given).output().unwrap());
+    let Ran { stderr, .. } = out;
+    assert_eq!(out.code, 2, "{stderr}");
     assert!(
         stderr.contains("--timeout") && stderr.contains("1h30m"),
         "{stderr}"
@@ -426,9 +426,9 @@ async fn a_stack_the_tool_did_not_make_is_never_touched() {
         &format!("r-{bucket}"),
     );
     a.extend(["--stack-name".into(), name.clone()]);
-    let out = bin(&moto.url()).args(&a).output().unwrap();
-    let (_, stderr) = texts(&out);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let out = ran(bin(&moto.url()).args(&a).output().unwrap());
+    let Ran { stderr, .. } = out;
+    assert_eq!(out.code, 1, "{stderr}");
     assert!(
         stderr.contains("was not created by serverless-s3-setup")
             && stderr.contains("--stack-name"),
@@ -461,7 +461,7 @@ async fn a_lost_create_stack_answer_is_recognised_as_this_runs_own_stack() {
     let proxy = Proxy::start(moto.port);
     proxy.fail(Match::NthOf("CreateStack".into(), 1), Fault::DropAnswer, 1);
     let role = format!("lost-{bucket}");
-    let out = bin(&proxy.url())
+    let out = ran(bin(&proxy.url())
         .args(args(
             "cloudformation",
             &format!("s3://{bucket}/d/"),
@@ -469,9 +469,9 @@ async fn a_lost_create_stack_answer_is_recognised_as_this_runs_own_stack() {
             &role,
         ))
         .output()
-        .unwrap();
-    let (stdout, stderr) = texts(&out);
-    assert_eq!(out.status.code(), Some(0), "{stderr}");
+        .unwrap());
+    let Ran { stdout, stderr, .. } = out;
+    assert_eq!(out.code, 0, "{stderr}");
     assert!(!stderr.contains("another run"), "{stderr}");
     let out: Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(out["role_name"], role);
@@ -536,12 +536,12 @@ async fn each_method_keeps_to_what_it_made() {
     );
 
     // --method iam on the stack's role stops before any change.
-    let out = bin(&moto.url())
+    let out = ran(bin(&moto.url())
         .args(args("iam", &uri, "import", &stack_role))
         .output()
-        .unwrap();
-    let (_, stderr) = texts(&out);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
+        .unwrap());
+    let Ran { stderr, .. } = out;
+    assert_eq!(out.code, 1, "{stderr}");
     assert!(
         stderr.contains(&format!("belongs to CloudFormation stack {stack_role}")),
         "{stderr}"
@@ -552,12 +552,12 @@ async fn each_method_keeps_to_what_it_made() {
     );
 
     // teardown --role-name refuses, and names the command that works.
-    let out = bin(&moto.url())
+    let out = ran(bin(&moto.url())
         .args(["teardown", "--role-name", &stack_role, "--yes"])
         .output()
-        .unwrap();
-    let (_, stderr) = texts(&out);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
+        .unwrap());
+    let Ran { stderr, .. } = out;
+    assert_eq!(out.code, 1, "{stderr}");
     assert!(
         stderr.contains(&format!(
             "teardown --stack-name {stack_role} --region us-east-1"
@@ -567,24 +567,24 @@ async fn each_method_keeps_to_what_it_made() {
     assert!(aws.role(&stack_role).await.is_some());
 
     // From another region the stack is not found: the role says where it is.
-    let out = bin(&moto.url())
+    let out = ran(bin(&moto.url())
         .args(args("cloudformation", &uri, "import", &stack_role))
         .args(["--region", "eu-west-1"])
         .output()
-        .unwrap();
-    let (_, stderr) = texts(&out);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
+        .unwrap());
+    let Ran { stderr, .. } = out;
+    assert_eq!(out.code, 1, "{stderr}");
     assert!(stderr.contains("--region us-east-1"), "{stderr}");
 
     // teardown --stack-name on a role made with IAM says what made it.
     let iam_role = format!("i-{bucket}");
     run(&moto.url(), &args("iam", &uri, "import", &iam_role)).ok();
-    let out = bin(&moto.url())
+    let out = ran(bin(&moto.url())
         .args(["teardown", "--stack-name", &iam_role, "--yes"])
         .output()
-        .unwrap();
-    let (_, stderr) = texts(&out);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
+        .unwrap());
+    let Ran { stderr, .. } = out;
+    assert_eq!(out.code, 1, "{stderr}");
     assert!(
         stderr.contains(&format!("teardown --role-name {iam_role}")),
         "{stderr}"
@@ -592,7 +592,7 @@ async fn each_method_keeps_to_what_it_made() {
     assert!(aws.role(&iam_role).await.is_some());
 
     // teardown --stack-name lists what it deleted, and only this deletion's events.
-    let out = bin(&moto.url())
+    let out = ran(bin(&moto.url())
         .args([
             "teardown",
             "--stack-name",
@@ -602,9 +602,9 @@ async fn each_method_keeps_to_what_it_made() {
             "json",
         ])
         .output()
-        .unwrap();
-    let (stdout, stderr) = texts(&out);
-    assert_eq!(out.status.code(), Some(0), "{stderr}");
+        .unwrap());
+    let Ran { stdout, stderr, .. } = out;
+    assert_eq!(out.code, 0, "{stderr}");
     assert!(!stderr.contains("CREATE_"), "no earlier events: {stderr}");
     let report: Value = serde_json::from_str(&stdout).unwrap();
     assert!(
@@ -652,13 +652,13 @@ async fn a_rerun_repairs_what_was_changed_behind_the_stack() {
     // The dry run shows the drift as a diff and changes nothing.
     let mut text = args("cloudformation", &uri, "import", &role);
     text.truncate(text.len() - 2); // without -o json
-    let out = bin(&moto.url())
+    let out = ran(bin(&moto.url())
         .args(text)
         .arg("--dry-run")
         .output()
-        .unwrap();
-    let (stdout, stderr) = texts(&out);
-    assert_eq!(out.status.code(), Some(0), "{stderr}");
+        .unwrap());
+    let Ran { stdout, stderr, .. } = out;
+    assert_eq!(out.code, 0, "{stderr}");
     assert!(
         stdout.contains("Changed outside CloudFormation"),
         "{stdout}"
@@ -741,10 +741,10 @@ async fn a_rerun_repairs_what_was_changed_behind_the_stack() {
     assert_eq!(again["changed"], false, "{again}");
 
     // The stack holds the role again: its teardown removes it.
-    let out = bin(&moto.url())
+    let out = ran(bin(&moto.url())
         .args(["teardown", "--stack-name", &role, "--yes"])
         .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", texts(&out).1);
+        .unwrap());
+    assert_eq!(out.code, 0, "{}", (&out.stdout, &out.stderr).1);
     assert!(aws.role(&role).await.is_none());
 }

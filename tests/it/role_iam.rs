@@ -8,18 +8,9 @@ fn role_args(uri: &str, access: &str) -> Vec<String> {
 }
 
 fn run_json(endpoint: &str, args: &[String]) -> Value {
-    let out = bin(endpoint)
-        .args(args)
-        .args(["--output", "json"])
-        .output()
-        .unwrap();
-    let (stdout, stderr) = texts(&out);
-    assert!(
-        out.status.success(),
-        "exit {:?}\nstdout: {stdout}\nstderr: {stderr}",
-        out.status.code()
-    );
-    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {stdout}"))
+    let out = run(endpoint, &with(args, &["--output", "json"])).ok();
+    assert!(out.json.is_object(), "stdout is not JSON: {}", out.stdout);
+    out.json
 }
 
 /// The expected permissions policy, written out independently of the tool's planner.
@@ -121,14 +112,14 @@ async fn text_output_is_the_role_arn_alone() {
     let aws = aws(&moto.url()).await;
     let bucket = unique("text");
     aws.create_bucket(&bucket).await;
-    let out = bin(&moto.url())
+    let out = ran(bin(&moto.url())
         .args(role_args(&format!("s3://{bucket}/d/"), "export"))
         .output()
-        .unwrap();
-    let (stdout, stderr) = texts(&out);
-    assert!(out.status.success(), "{stderr}");
+        .unwrap());
+    let Ran { stdout, stderr, .. } = out;
+    assert!(out.code == 0, "{stderr}");
     let arn = format!("arn:aws:iam::123456789012:role/tidb-role-export-{bucket}-d");
-    assert_eq!(stdout, format!("{arn}\n"));
+    assert_eq!(*stdout, format!("{arn}\n"));
     assert!(
         stderr.contains("choose AWS Role ARN and paste the Role ARN"),
         "{stderr}"
@@ -213,9 +204,9 @@ async fn a_role_the_tool_did_not_create_is_left_alone() {
         .unwrap();
     let mut args = role_args(&format!("s3://{bucket}"), "both");
     args.extend(["--role-name".into(), format!("theirs-{bucket}")]);
-    let out = bin(&moto.url()).args(&args).output().unwrap();
-    let (stdout, stderr) = texts(&out);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let out = ran(bin(&moto.url()).args(&args).output().unwrap());
+    let Ran { stdout, stderr, .. } = out;
+    assert_eq!(out.code, 1, "{stderr}");
     assert!(stdout.is_empty());
     assert!(
         stderr.contains("was not created by serverless-s3-setup") && stderr.contains("--role-name"),
@@ -241,7 +232,7 @@ async fn no_external_id_is_explicit_and_warned() {
     let aws = aws(&moto.url()).await;
     let bucket = unique("noext");
     aws.create_bucket(&bucket).await;
-    let out = bin(&moto.url())
+    let out = ran(bin(&moto.url())
         .args([
             "role",
             "--method",
@@ -256,9 +247,9 @@ async fn no_external_id_is_explicit_and_warned() {
             "--yes",
         ])
         .output()
-        .unwrap();
-    let (stdout, stderr) = texts(&out);
-    assert!(out.status.success(), "{stderr}");
+        .unwrap());
+    let Ran { stdout, stderr, .. } = out;
+    assert!(out.code == 0, "{stderr}");
     assert!(stderr.contains("confused-deputy"), "{stderr}");
     let role = stdout.trim().rsplit('/').next().unwrap();
     assert_eq!(aws.trust(role).await, expected_trust(None));
@@ -310,12 +301,12 @@ async fn an_aws_managed_bucket_key_works_in_the_buckets_account_only() {
         Fault::Denied,
         usize::MAX,
     );
-    let out = bin(&proxy.url())
+    let out = ran(bin(&proxy.url())
         .args(role_args(&format!("s3://{bucket}/d/"), "import"))
         .output()
-        .unwrap();
-    let (_, stderr) = texts(&out);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
+        .unwrap());
+    let Ran { stderr, .. } = out;
+    assert_eq!(out.code, 1, "{stderr}");
     assert!(
         stderr.contains("belongs to another account than 123456789012")
             && stderr.contains("customer-managed"),
@@ -336,11 +327,11 @@ async fn an_aws_managed_bucket_key_works_in_the_buckets_account_only() {
         Some("arn:aws:kms:us-east-1:999999999999:alias/aws/s3"),
     )
     .await;
-    let out = bin(&moto.url())
+    let out = ran(bin(&moto.url())
         .args(role_args(&format!("s3://{bucket}"), "import"))
         .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1), "{}", texts(&out).1);
+        .unwrap());
+    assert_eq!(out.code, 1, "{}", (&out.stdout, &out.stderr).1);
     assert!(aws.role_names().await.iter().all(|r| !r.contains(&bucket)));
 }
 
@@ -349,12 +340,12 @@ async fn a_missing_bucket_is_bad_input_and_changes_nothing() {
     let moto = moto();
     let aws = aws(&moto.url()).await;
     let bucket = unique("missing");
-    let out = bin(&moto.url())
+    let out = ran(bin(&moto.url())
         .args(role_args(&format!("s3://{bucket}/d/"), "import"))
         .output()
-        .unwrap();
-    let (_, stderr) = texts(&out);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
+        .unwrap());
+    let Ran { stderr, .. } = out;
+    assert_eq!(out.code, 2, "{stderr}");
     assert!(
         stderr.contains("--uri") && stderr.contains("does not exist"),
         "{stderr}"
@@ -369,13 +360,13 @@ async fn dry_run_shows_the_plan_and_changes_nothing() {
     let bucket = unique("dry");
     aws.create_bucket(&bucket).await;
     let (_, key) = aws.create_key().await;
-    let out = bin(&moto.url())
+    let out = ran(bin(&moto.url())
         .args(role_args(&format!("s3://{bucket}/d/"), "export"))
         .args(["--dry-run", "--kms-key", &key])
         .output()
-        .unwrap();
-    let (stdout, stderr) = texts(&out);
-    assert!(out.status.success(), "{stderr}");
+        .unwrap());
+    let Ran { stdout, stderr, .. } = out;
+    assert!(out.code == 0, "{stderr}");
     for needle in [
         "create policy",
         "create role",
@@ -397,12 +388,12 @@ async fn dry_run_shows_the_plan_and_changes_nothing() {
         .iter()
         .all(|p| !p.0.contains(&bucket)));
 
-    let out = bin(&moto.url())
+    let out = ran(bin(&moto.url())
         .args(role_args(&format!("s3://{bucket}/d/"), "export"))
         .args(["--dry-run", "-o", "json"])
         .output()
-        .unwrap();
-    let plan: Value = serde_json::from_slice(&out.stdout).unwrap();
+        .unwrap());
+    let plan: Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(plan["dry_run"], true);
     assert_eq!(plan["plan"]["actions"].as_array().unwrap().len(), 3);
     assert_eq!(
@@ -413,13 +404,13 @@ async fn dry_run_shows_the_plan_and_changes_nothing() {
 
 #[test]
 fn dry_run_works_without_any_aws_account() {
-    let out = bare_bin()
+    let out = ran(bare_bin()
         .args(role_args("s3://some-bucket/data/", "import"))
         .args(["--dry-run", "--region", "eu-central-1"])
         .output()
-        .unwrap();
-    let (stdout, stderr) = texts(&out);
-    assert!(out.status.success(), "{stderr}");
+        .unwrap());
+    let Ran { stdout, stderr, .. } = out;
+    assert!(out.code == 0, "{stderr}");
     assert!(stdout.contains("<your-account-id>"), "{stdout}");
     assert!(
         stdout.contains("arn:aws:s3:::some-bucket/data/*"),
@@ -434,16 +425,16 @@ fn without_credentials_it_says_how_to_get_them_and_does_not_hang() {
     let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let imds = format!("http://127.0.0.1:{}", silent.local_addr().unwrap().port());
     let started = std::time::Instant::now();
-    let out = bare_bin()
+    let out = ran(bare_bin()
         .env_remove("AWS_EC2_METADATA_DISABLED")
         .env("AWS_EC2_METADATA_SERVICE_ENDPOINT", &imds)
         .env("AWS_ENDPOINT_URL", moto().url())
         .args(role_args("s3://some-bucket/data/", "import"))
         .output()
-        .unwrap();
+        .unwrap());
     let elapsed = started.elapsed();
-    let (_, stderr) = texts(&out);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let Ran { stderr, .. } = out;
+    assert_eq!(out.code, 1, "{stderr}");
     assert!(
         stderr.contains("no AWS credentials found") || stderr.contains("credentials"),
         "{stderr}"

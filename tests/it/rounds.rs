@@ -105,12 +105,12 @@ async fn verify_takes_four_rounds_and_teardown_four() {
     let aws = aws(&moto.url()).await;
     let bucket = kms_bucket(&aws, "rounds-verify").await;
     let uri = format!("s3://{bucket}/d/");
-    let out = bin(&moto.url())
+    let out = ran(bin(&moto.url())
         .args(RoleArgs::new("iam", &uri).yes().json().build())
         .output()
-        .unwrap();
-    let (stdout, stderr) = texts(&out);
-    assert!(out.status.success(), "{stderr}");
+        .unwrap());
+    let Ran { stdout, stderr, .. } = out;
+    assert!(out.code == 0, "{stderr}");
     let made: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     let arn = made["role_arn"].as_str().unwrap();
     let name = made["role_name"].as_str().unwrap();

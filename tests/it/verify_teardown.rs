@@ -9,26 +9,19 @@ fn role_json(endpoint: &str, method: &str, uri: &str, access: &str, role: &str) 
         .role_name(role)
         .yes()
         .json();
-    let out = bin(endpoint).args(args.build()).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    run(endpoint, &args.build()).ok().json
 }
 
 /// Runs verify; returns (exit code, report).
-fn verify(endpoint: &str, args: &[&str]) -> (i32, Value) {
-    let out = bin(endpoint)
-        .arg("verify")
-        .args(args)
-        .args(["-o", "json"])
-        .output()
-        .unwrap();
-    let report = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|_| panic!("no report: {}", String::from_utf8_lossy(&out.stderr)));
-    (out.status.code().unwrap(), report)
+fn verify(endpoint: &str, args: &[&str]) -> Ran {
+    let verify: Vec<String> = ["verify"]
+        .iter()
+        .chain(args)
+        .map(|a| a.to_string())
+        .collect();
+    let out = run(endpoint, &with_json(&verify));
+    assert!(out.json.is_object(), "no report: {}", out.stderr);
+    out
 }
 
 fn check<'a>(report: &'a Value, name: &str) -> &'a Value {
@@ -70,7 +63,9 @@ async fn verify_passes_on_what_the_tool_made_for_every_method_and_access() {
                 "the checks after setup: {made:#}"
             );
             let arn = made["role_arn"].as_str().unwrap();
-            let (code, report) = verify(&moto.url(), &role_verify_args(arn, &uri, access));
+            let Ran {
+                code, json: report, ..
+            } = verify(&moto.url(), &role_verify_args(arn, &uri, access));
             assert_eq!(code, 0, "{method} {access}: {report:#}");
             assert_eq!(report["ok"], true);
             for name in [
@@ -90,7 +85,7 @@ async fn verify_passes_on_what_the_tool_made_for_every_method_and_access() {
         }
         let bucket = unique("vokkey");
         aws.create_bucket(&bucket).await;
-        let out = bin(&moto.url())
+        let out = ran(bin(&moto.url())
             .args([
                 "access-key",
                 "--uri",
@@ -102,10 +97,12 @@ async fn verify_passes_on_what_the_tool_made_for_every_method_and_access() {
                 "json",
             ])
             .output()
-            .unwrap();
-        let made: Value = serde_json::from_slice(&out.stdout).unwrap();
+            .unwrap());
+        let made: Value = serde_json::from_str(&out.stdout).unwrap();
         assert_eq!(made["verify"]["ok"], true);
-        let (code, report) = verify(
+        let Ran {
+            code, json: report, ..
+        } = verify(
             &moto.url(),
             &[
                 "--user-name",
@@ -260,7 +257,9 @@ async fn verify_names_each_broken_item_and_its_fix() {
         }
         let arn = hand_made(&aws, &format!("hand-{bucket}"), trust, permissions).await;
         let uri = format!("s3://{bucket}/d/");
-        let (code, report) = verify(&moto.url(), &role_verify_args(&arn, &uri, "import"));
+        let Ran {
+            code, json: report, ..
+        } = verify(&moto.url(), &role_verify_args(&arn, &uri, "import"));
         assert_eq!(code, 1, "{}: {report:#}", case.what);
         assert_eq!(report["ok"], false);
         let c = check(&report, case.check);
@@ -313,7 +312,9 @@ async fn verify_of_a_missing_role_says_so() {
     let bucket = unique("vmissing");
     aws.create_bucket(&bucket).await;
     let arn = format!("arn:aws:iam::123456789012:role/none-{bucket}");
-    let (code, report) = verify(
+    let Ran {
+        code, json: report, ..
+    } = verify(
         &moto.url(),
         &role_verify_args(&arn, &format!("s3://{bucket}/d/"), "import"),
     );
@@ -357,15 +358,13 @@ async fn nothing_of(aws: &Aws, bucket: &str) {
     );
 }
 
-fn teardown(endpoint: &str, args: &[&str]) -> (i32, String, String) {
-    let out = bin(endpoint)
-        .arg("teardown")
-        .args(args)
-        .arg("--yes")
-        .output()
-        .unwrap();
-    let (stdout, stderr) = texts(&out);
-    (out.status.code().unwrap(), stdout, stderr)
+fn teardown(endpoint: &str, args: &[&str]) -> Ran {
+    let teardown: Vec<String> = ["teardown"]
+        .iter()
+        .chain(args)
+        .map(|a| a.to_string())
+        .collect();
+    run(endpoint, &with(&teardown, &["--yes"]))
 }
 
 #[tokio::test]
@@ -382,14 +381,24 @@ async fn teardown_leaves_nothing_for_each_path_and_is_safe_to_repeat() {
         "both",
         &format!("r-{bucket}"),
     );
-    let (code, stdout, stderr) = teardown(&moto.url(), &["--role-name", &format!("r-{bucket}")]);
+    let Ran {
+        code,
+        stdout,
+        stderr,
+        ..
+    } = teardown(&moto.url(), &["--role-name", &format!("r-{bucket}")]);
     assert_eq!(code, 0, "{stderr}");
     assert!(
         stdout.contains("deleted policy") && stdout.contains(&format!("deleted role r-{bucket}")),
         "{stdout}"
     );
     nothing_of(&aws, &bucket).await;
-    let (code, stdout, stderr) = teardown(&moto.url(), &["--role-name", &format!("r-{bucket}")]);
+    let Ran {
+        code,
+        stdout,
+        stderr,
+        ..
+    } = teardown(&moto.url(), &["--role-name", &format!("r-{bucket}")]);
     assert_eq!(code, 0);
     assert!(
         stdout.contains("nothing deleted") && stderr.contains("nothing to delete"),
@@ -405,16 +414,16 @@ async fn teardown_leaves_nothing_for_each_path_and_is_safe_to_repeat() {
         "import",
         &format!("r-{bucket}"),
     );
-    let (code, _, stderr) = teardown(&moto.url(), &["--stack-name", &format!("r-{bucket}")]);
+    let Ran { code, stderr, .. } = teardown(&moto.url(), &["--stack-name", &format!("r-{bucket}")]);
     assert_eq!(code, 0, "{stderr}");
     nothing_of(&aws, &bucket).await;
-    let (code, _, stderr) = teardown(&moto.url(), &["--stack-name", &format!("r-{bucket}")]);
+    let Ran { code, stderr, .. } = teardown(&moto.url(), &["--stack-name", &format!("r-{bucket}")]);
     assert_eq!(code, 0);
     assert!(stderr.contains("nothing to delete"));
 
     let bucket = unique("tduser");
     aws.create_bucket(&bucket).await;
-    let out = bin(&moto.url())
+    let out = ran(bin(&moto.url())
         .args([
             "access-key",
             "--uri",
@@ -426,12 +435,12 @@ async fn teardown_leaves_nothing_for_each_path_and_is_safe_to_repeat() {
             "--yes",
         ])
         .output()
-        .unwrap();
-    assert!(out.status.success());
-    let (code, _, stderr) = teardown(&moto.url(), &["--user-name", &format!("u-{bucket}")]);
+        .unwrap());
+    assert!(out.code == 0);
+    let Ran { code, stderr, .. } = teardown(&moto.url(), &["--user-name", &format!("u-{bucket}")]);
     assert_eq!(code, 0, "{stderr}");
     nothing_of(&aws, &bucket).await;
-    let (code, _, _) = teardown(&moto.url(), &["--user-name", &format!("u-{bucket}")]);
+    let Ran { code, .. } = teardown(&moto.url(), &["--user-name", &format!("u-{bucket}")]);
     assert_eq!(code, 0);
 }
 
@@ -448,11 +457,11 @@ async fn teardown_refuses_untagged_roles_without_force() {
         import_doc("arn:aws:s3:::b/*", "b"),
     )
     .await;
-    let (code, _, stderr) = teardown(&moto.url(), &["--role-name", &name]);
+    let Ran { code, stderr, .. } = teardown(&moto.url(), &["--role-name", &name]);
     assert_eq!(code, 1, "{stderr}");
     assert!(stderr.contains("--force"), "{stderr}");
     assert!(aws.role(&name).await.is_some());
-    let (code, _, stderr) = teardown(&moto.url(), &["--role-name", &name, "--force"]);
+    let Ran { code, stderr, .. } = teardown(&moto.url(), &["--role-name", &name, "--force"]);
     assert_eq!(code, 0, "{stderr}");
     assert!(aws.role(&name).await.is_none());
 }
@@ -470,7 +479,7 @@ async fn teardown_dry_run_lists_and_changes_nothing() {
         "both",
         &format!("r-{bucket}"),
     );
-    let out = bin(&moto.url())
+    let out = ran(bin(&moto.url())
         .args([
             "teardown",
             "--role-name",
@@ -478,9 +487,9 @@ async fn teardown_dry_run_lists_and_changes_nothing() {
             "--dry-run",
         ])
         .output()
-        .unwrap();
-    let (_, stderr) = texts(&out);
-    assert!(out.status.success(), "{stderr}");
+        .unwrap());
+    let Ran { stderr, .. } = out;
+    assert!(out.code == 0, "{stderr}");
     assert!(
         stderr.contains("Will delete") && stderr.contains(&format!("role r-{bucket}")),
         "{stderr}"
@@ -508,7 +517,9 @@ async fn verify_counts_what_the_bucket_policy_grants() {
     )
     .await;
     let uri = format!("s3://{bucket}/d/");
-    let (code, report) = verify(&moto.url(), &role_verify_args(&arn, &uri, "import"));
+    let Ran {
+        code, json: report, ..
+    } = verify(&moto.url(), &role_verify_args(&arn, &uri, "import"));
     assert_eq!(code, 1, "without a grant anywhere it fails: {report}");
     let grant = json!({"Version": "2012-10-17", "Statement": [{
         "Effect": "Allow", "Principal": {"AWS": arn}, "Action": ["s3:GetObject", "s3:GetObjectVersion"],
@@ -520,7 +531,9 @@ async fn verify_counts_what_the_bucket_policy_grants() {
         .send()
         .await
         .unwrap();
-    let (code, report) = verify(&moto.url(), &role_verify_args(&arn, &uri, "import"));
+    let Ran {
+        code, json: report, ..
+    } = verify(&moto.url(), &role_verify_args(&arn, &uri, "import"));
     assert_eq!(code, 0, "{report}");
     let permissions = check(&report, "permissions");
     assert!(
@@ -551,7 +564,9 @@ async fn the_simulator_is_asked_concretely_and_only_confirms() {
         Fault::Respond(DENIES),
         usize::MAX,
     );
-    let (code, report) = verify(&proxy.url(), &role_verify_args(&arn, &uri, "import"));
+    let Ran {
+        code, json: report, ..
+    } = verify(&proxy.url(), &role_verify_args(&arn, &uri, "import"));
     assert_eq!(code, 0, "the local evaluation decides: {report}");
     let permissions = check(&report, "permissions");
     assert_eq!(permissions["status"], "warn", "{permissions}");

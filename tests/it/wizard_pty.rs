@@ -267,12 +267,12 @@ async fn enter_at_a_plan_that_removes_a_cluster_changes_nothing() {
         "--tidb-account-id",
         TIDB_ACCOUNT,
     ];
-    let out = bin(&moto.url())
+    let out = ran(bin(&moto.url())
         .args(base)
         .args(["--external-id", "dev-cluster-id", "--yes"])
         .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", texts(&out).1);
+        .unwrap());
+    assert!(out.code == 0, "{}", (&out.stdout, &out.stderr).1);
     let role = format!("tidb-role-import-{bucket}-in");
     let policy = format!("{role}-policy");
 
@@ -336,11 +336,11 @@ async fn enter_at_a_plan_that_takes_a_guardrail_off_changes_nothing() {
     let bucket = unique("wizguard");
     aws.create_bucket(&bucket).await;
     let base = RoleArgs::new("iam", &format!("s3://{bucket}/in/")).args(&["--tier", "starter"]);
-    let out = bin(&moto.url())
+    let out = ran(bin(&moto.url())
         .args(base.clone().args(&["--tag", "cost=42"]).yes().build())
         .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", texts(&out).1);
+        .unwrap());
+    assert!(out.code == 0, "{}", (&out.stdout, &out.stderr).1);
     let role = format!("tidb-role-import-{bucket}-in");
 
     let args = base.args(&["--remove-tag", "cost"]).build();
@@ -371,24 +371,24 @@ async fn enter_at_a_plan_that_takes_a_guardrail_off_changes_nothing() {
 #[test]
 fn without_a_terminal_the_bare_command_exits_2_at_once() {
     let started = std::time::Instant::now();
-    let out = bin("http://127.0.0.1:9")
+    let out = ran(bin("http://127.0.0.1:9")
         .timeout(std::time::Duration::from_secs(10))
         .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
+        .unwrap());
+    let stderr = out.stderr;
+    assert_eq!(out.code, 2, "{stderr}");
     assert!(stderr.contains("role or access-key"), "{stderr}");
     assert!(stderr.contains("Usage:"), "help goes to stderr: {stderr}");
     assert!(out.stdout.is_empty());
     assert!(started.elapsed() < std::time::Duration::from_secs(5));
 
-    let out = bin("http://127.0.0.1:9")
+    let out = ran(bin("http://127.0.0.1:9")
         .args(["access-key", "--access", "import"])
         .timeout(std::time::Duration::from_secs(10))
         .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&out.stderr);
+        .unwrap());
+    assert_eq!(out.code, 2);
+    let stderr = out.stderr;
     assert!(
         stderr.contains("--uri") && stderr.contains("--yes"),
         "{stderr}"
