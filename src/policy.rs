@@ -353,63 +353,58 @@ mod tests {
         .unwrap()
     }
 
+    /// Each permissions policy a reviewer reads, by where, which way and what it holds.
     #[test]
-    fn import_reads_under_the_directory_only() {
-        let doc = permissions(
-            Partition::Aws,
-            &loc("s3://bkt1/data/"),
-            Access::Import,
-            &[],
-            false,
-        );
-        insta::assert_json_snapshot!("import_dir", doc);
-    }
-
-    #[test]
-    fn export_writes_only() {
-        let doc = permissions(
-            Partition::Aws,
-            &loc("s3://bkt1/out/daily/"),
-            Access::Export,
-            &[],
-            false,
-        );
-        insta::assert_json_snapshot!("export_dir", doc);
-    }
-
-    #[test]
-    fn both_at_the_root_matches_the_docs_example() {
-        let doc = permissions(
-            Partition::Aws,
-            &loc("s3://tidb-cloud-source-data"),
-            Access::Both,
-            &[],
-            false,
-        );
-        insta::assert_json_snapshot!("both_root", doc);
-    }
-
-    #[test]
-    fn kms_keys_follow_the_direction() {
-        let import = permissions(
-            Partition::Aws,
-            &loc("s3://bkt1/d/"),
-            Access::Import,
-            &[key(1)],
-            false,
-        );
-        insta::assert_json_snapshot!("import_one_kms_key", import);
-        let export = permissions(
-            Partition::China,
-            &loc("s3://bkt1/d/"),
-            Access::Export,
-            &[
-                key_in("aws-cn", "cn-north-1", 1),
-                key_in("aws-cn", "cn-north-1", 2),
-            ],
-            false,
-        );
-        insta::assert_json_snapshot!("export_two_kms_keys_china", export);
+    fn permissions_by_direction_location_and_keys() {
+        let china = [
+            key_in("aws-cn", "cn-north-1", 1),
+            key_in("aws-cn", "cn-north-1", 2),
+        ];
+        let cases: [(&str, Partition, &str, Access, &[KmsKeyArn]); 5] = [
+            // Import reads under the directory only.
+            (
+                "import_dir",
+                Partition::Aws,
+                "s3://bkt1/data/",
+                Access::Import,
+                &[],
+            ),
+            // Export writes only.
+            (
+                "export_dir",
+                Partition::Aws,
+                "s3://bkt1/out/daily/",
+                Access::Export,
+                &[],
+            ),
+            // Both, at the root: the docs' example.
+            (
+                "both_root",
+                Partition::Aws,
+                "s3://tidb-cloud-source-data",
+                Access::Both,
+                &[],
+            ),
+            // KMS keys follow the direction.
+            (
+                "import_one_kms_key",
+                Partition::Aws,
+                "s3://bkt1/d/",
+                Access::Import,
+                &[key(1)],
+            ),
+            (
+                "export_two_kms_keys_china",
+                Partition::China,
+                "s3://bkt1/d/",
+                Access::Export,
+                &china,
+            ),
+        ];
+        for (name, partition, uri, access, keys) in cases {
+            let doc = permissions(partition, &loc(uri), access, keys, false);
+            insta::assert_json_snapshot!(name, doc);
+        }
     }
 
     #[test]

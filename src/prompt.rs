@@ -42,6 +42,17 @@ pub struct Terminal {
     answered: usize,
 }
 
+impl Terminal {
+    /// A choice's answer, counted; Esc or Ctrl-C (no answer) ends the run.
+    fn answer<T>(&mut self, answer: dialoguer::Result<Option<T>>) -> Result<T, Error> {
+        let answer = answer
+            .map_err(interrupted)?
+            .ok_or(Error::Interrupted(" by Ctrl-C; nothing was changed".into()))?;
+        self.answered += 1;
+        Ok(answer)
+    }
+}
+
 fn interrupted(e: dialoguer::Error) -> Error {
     match e {
         dialoguer::Error::IO(e) if e.kind() == std::io::ErrorKind::Interrupted => {
@@ -93,22 +104,16 @@ impl Prompter for Terminal {
             .with_prompt(fit(prompt, width().saturating_sub(6)))
             .items(&items)
             .default(default)
-            .interact_opt()
-            .map_err(interrupted)?
-            .ok_or(Error::Interrupted(" by Ctrl-C; nothing was changed".into()))?;
-        self.answered += 1;
-        Ok(chosen)
+            .interact_opt();
+        self.answer(chosen)
     }
 
     fn confirm(&mut self, prompt: &str, default: bool) -> Result<bool, Error> {
         let yes = Confirm::with_theme(&self.theme)
             .with_prompt(fit(prompt, width().saturating_sub(14)))
             .default(default)
-            .interact_opt()
-            .map_err(interrupted)?
-            .ok_or(Error::Interrupted(" by Ctrl-C; nothing was changed".into()))?;
-        self.answered += 1;
-        Ok(yes)
+            .interact_opt();
+        self.answer(yes)
     }
 
     fn note(&mut self, text: &str) {

@@ -1,7 +1,6 @@
 //! The plan as people read it: what it grants, the documents, and what changes as a diff.
 
-use crate::inputs::{AccountId, Partition};
-use crate::plan::{Revision, RolePlan};
+use crate::plan::{Grant, Revision, RolePlan};
 use crate::policy;
 
 use super::{uri, Ui};
@@ -26,10 +25,7 @@ pub(crate) fn render_role_plan(ui: &Ui, plan: &RolePlan) -> String {
     };
     let mut text = render_policy_plan(
         ui,
-        plan.grant.account_id.as_ref(),
-        plan.grant.partition,
-        &plan.grant.detected,
-        &plan.grant.warnings,
+        &plan.grant,
         &summary,
         &actions,
         &[
@@ -243,17 +239,15 @@ pub(crate) struct Shown<'a> {
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn render_policy_plan(
     ui: &Ui,
-    account: Option<&AccountId>,
-    partition: Partition,
-    detected: &[String],
-    warnings: &[String],
+    grant: &Grant,
     summary: &[String],
     actions: &[String],
     documents: &[Shown],
 ) -> String {
+    let (detected, warnings) = (&grant.detected, &grant.warnings);
     let mut lines = vec![ui.bold("Detected")];
-    lines.push(match account {
-        Some(account) => format!("  AWS account: {account} ({partition})"),
+    lines.push(match &grant.account_id {
+        Some(account) => format!("  AWS account: {account} ({})", grant.partition),
         None => "  AWS account: not detected (no credentials); shown as <your-account-id>".into(),
     });
     lines.extend(detected.iter().map(|f| format!("  {f}")));

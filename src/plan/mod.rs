@@ -33,7 +33,7 @@ use crate::error::Error;
 use crate::facts::{Facts, PolicyInfo, RoleInfo, StackInfo};
 use crate::inputs::{
     Access, AccountId, ExternalId, GuardrailRequest, Guardrails, IamPath, KmsKeyArn, Partition,
-    PolicyName, RoleName, S3Location, StackName, TagPair, Tier,
+    PolicyName, RoleName, S3Location, StackName, TagPair, Tier, Who,
 };
 use crate::policy;
 
@@ -250,6 +250,23 @@ pub(super) fn account_of(facts: &Facts) -> &str {
         .account
         .as_ref()
         .map_or(ACCOUNT_PLACEHOLDER, AccountId::as_str)
+}
+
+/// What a role or user made with IAM starts with: its managed policy written, when that
+/// changes anything; and the policy's attachment to `who`, for the caller to add where due.
+pub(super) fn managed_policy(
+    who: &Who,
+    write: &PolicyWrite,
+    existing: &Option<PolicyInfo>,
+    current: &Option<Value>,
+) -> Result<(Vec<Action>, Action), Error> {
+    let attach = Action::AttachPolicy {
+        to: who.clone(),
+        policy: write.name.clone(),
+        arn: write.arn.clone(),
+    };
+    let written = policy_action(existing.as_ref(), current.as_ref(), write)?;
+    Ok((written.into_iter().collect(), attach))
 }
 
 /// What to do with the permissions policy: create it, update it, or nothing. A same-named

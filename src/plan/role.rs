@@ -19,7 +19,7 @@ use super::keep::{
 use super::stack::{self, stack_actions};
 use super::trust::trust_change;
 use super::{
-    account_of, check_policy_size, kept_policy_name, managed_policy_arn, policy_action,
+    account_of, check_policy_size, kept_policy_name, managed_policy, managed_policy_arn,
     refuse_what_cannot_work, Action, Documents, Method, PolicyWrite, RoleInputs, RoleState,
     TrustChange,
 };
@@ -313,15 +313,7 @@ fn iam_role_actions(
     write: &PolicyWrite,
 ) -> Result<Vec<Action>, Error> {
     let who = Who::Role(inputs.role_name.clone());
-    let attach = Action::AttachPolicy {
-        to: who.clone(),
-        policy: write.name.clone(),
-        arn: write.arn.clone(),
-    };
-    let mut actions: Vec<Action> =
-        policy_action(state.policy.as_ref(), state.policy_document.as_ref(), write)?
-            .into_iter()
-            .collect();
+    let (mut actions, attach) = managed_policy(&who, write, &state.policy, &state.policy_document)?;
     let description = crate::template::role_description(
         inputs.access,
         inputs.location.bucket(),

@@ -13,7 +13,7 @@ use crate::policy;
 use super::grant::{Grant, Granting};
 use super::keep::{keep, policy_tag_actions, principal_actions, Held, Kept, Wanted};
 use super::{
-    account_of, check_policy_size, kept_policy_name, managed_policy_arn, policy_action, Action,
+    account_of, check_policy_size, kept_policy_name, managed_policy, managed_policy_arn, Action,
     Chosen, PolicyWrite,
 };
 
@@ -136,15 +136,7 @@ fn user_actions(
     write: &PolicyWrite,
 ) -> Result<Vec<Action>, Error> {
     let who = Who::User(inputs.user_name.clone());
-    let attach = Action::AttachPolicy {
-        to: who.clone(),
-        policy: inputs.policy_name.clone(),
-        arn: write.arn.clone(),
-    };
-    let mut actions: Vec<Action> =
-        policy_action(state.policy.as_ref(), state.policy_document.as_ref(), write)?
-            .into_iter()
-            .collect();
+    let (mut actions, attach) = managed_policy(&who, write, &state.policy, &state.policy_document)?;
     match &state.user {
         Some(u) if !u.managed => {
             return Err(Error::NotManaged {

@@ -33,10 +33,7 @@ pub(crate) fn render_user_plan(ctx: &Context, plan: &UserPlan) -> String {
     ));
     render_policy_plan(
         &ctx.ui,
-        plan.grant.account_id.as_ref(),
-        plan.grant.partition,
-        &plan.grant.detected,
-        &plan.grant.warnings,
+        &plan.grant,
         &summary,
         &actions,
         &[crate::output::Shown {
