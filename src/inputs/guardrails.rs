@@ -47,21 +47,11 @@ fn tag_char(c: char) -> bool {
     c.is_alphanumeric() || c == ' ' || "_.:/=+-@".contains(c)
 }
 
-/// A tag key to take off (`--remove-tag KEY`): IAM's key rules, and none of this tool's own.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
-#[serde(transparent)]
-pub struct TagKey(String);
-
-impl TagKey {
-    pub(crate) fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for TagKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
+checked_string! {
+    /// A tag key to take off (`--remove-tag KEY`): IAM's key rules, and none of this tool's own.
+    #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+    #[serde(transparent)]
+    pub struct TagKey;
 }
 
 impl FromStr for TagKey {

@@ -8,6 +8,27 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+/// A string that passed its type's rule (its `FromStr`, written beside it): the newtype, the
+/// string back with `as_str`, and `Display` as the string itself.
+macro_rules! checked_string {
+    ($(#[$attr:meta])* pub struct $name:ident;) => {
+        $(#[$attr])*
+        pub struct $name(String);
+
+        impl $name {
+            pub(crate) fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
 mod arn;
 mod guardrails;
 mod location;
@@ -231,21 +252,11 @@ impl FromStr for ClusterId {
     }
 }
 
-/// A 12-digit AWS account ID.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
-#[serde(transparent)]
-pub struct AccountId(String);
-
-impl AccountId {
-    pub(crate) fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for AccountId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
+checked_string! {
+    /// A 12-digit AWS account ID.
+    #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+    #[serde(transparent)]
+    pub struct AccountId;
 }
 
 impl FromStr for AccountId {
@@ -262,21 +273,11 @@ impl FromStr for AccountId {
     }
 }
 
-/// The external ID that TiDB Cloud sends when it assumes the role.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
-#[serde(transparent)]
-pub struct ExternalId(String);
-
-impl ExternalId {
-    pub(crate) fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for ExternalId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
+checked_string! {
+    /// The external ID that TiDB Cloud sends when it assumes the role.
+    #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+    #[serde(transparent)]
+    pub struct ExternalId;
 }
 
 impl FromStr for ExternalId {
@@ -393,20 +394,10 @@ impl fmt::Display for Partition {
     }
 }
 
-/// An access key ID, as AWS shapes it: 16 to 128 uppercase letters and digits.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AccessKeyId(String);
-
-impl AccessKeyId {
-    pub(crate) fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for AccessKeyId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
+checked_string! {
+    /// An access key ID, as AWS shapes it: 16 to 128 uppercase letters and digits.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct AccessKeyId;
 }
 
 impl FromStr for AccessKeyId {

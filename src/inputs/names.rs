@@ -33,23 +33,15 @@ fn validate_iam_name(s: &str, what: &str, max: usize) -> Result<(), Invalid> {
 
 macro_rules! iam_name {
     ($(#[$doc:meta])* $name:ident, $what:literal, $max:literal) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
-        #[serde(transparent)]
-        pub struct $name(String);
+        checked_string! {
+            $(#[$doc])*
+            #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+            #[serde(transparent)]
+            pub struct $name;
+        }
 
         impl $name {
             pub const MAX_LEN: usize = $max;
-
-            pub fn as_str(&self) -> &str {
-                &self.0
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(&self.0)
-            }
         }
 
         impl FromStr for $name {
@@ -81,21 +73,11 @@ iam_name!(
     128
 );
 
-/// A CloudFormation stack name.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
-#[serde(transparent)]
-pub struct StackName(String);
-
-impl StackName {
-    pub(crate) fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for StackName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
+checked_string! {
+    /// A CloudFormation stack name.
+    #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+    #[serde(transparent)]
+    pub struct StackName;
 }
 
 impl FromStr for StackName {
@@ -116,16 +98,14 @@ impl FromStr for StackName {
     }
 }
 
-/// The ARN of a KMS key (`arn:PARTITION:kms:REGION:ACCOUNT:key/ID`).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(transparent)]
-pub struct KmsKeyArn(String);
+checked_string! {
+    /// The ARN of a KMS key (`arn:PARTITION:kms:REGION:ACCOUNT:key/ID`).
+    #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+    #[serde(transparent)]
+    pub struct KmsKeyArn;
+}
 
 impl KmsKeyArn {
-    pub(crate) fn as_str(&self) -> &str {
-        &self.0
-    }
-
     /// The region the key lives in.
     pub(crate) fn region(&self) -> &str {
         Arn::parse(&self.0).map_or("", |arn| arn.region)
@@ -134,12 +114,6 @@ impl KmsKeyArn {
     /// The account that owns the key.
     pub(crate) fn account(&self) -> &str {
         Arn::parse(&self.0).map_or("", |arn| arn.account)
-    }
-}
-
-impl fmt::Display for KmsKeyArn {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
     }
 }
 
@@ -234,22 +208,12 @@ impl FromStr for IamPath {
     }
 }
 
-/// The ARN of a managed policy used as a permissions boundary
-/// (`arn:aws:iam::111122223333:policy/boundaries/developer`).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
-#[serde(transparent)]
-pub struct PolicyArn(String);
-
-impl PolicyArn {
-    pub(crate) fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for PolicyArn {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
+checked_string! {
+    /// The ARN of a managed policy used as a permissions boundary
+    /// (`arn:aws:iam::111122223333:policy/boundaries/developer`).
+    #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+    #[serde(transparent)]
+    pub struct PolicyArn;
 }
 
 impl FromStr for PolicyArn {

@@ -76,22 +76,12 @@ impl fmt::Display for Timeout {
     }
 }
 
-/// Where to send every AWS request: `http://` or `https://`, a host, an optional port and
-/// path. No user name or password: requests are signed with AWS credentials, never with
-/// these, and the URL may show in the SDK's `-vv` lines.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EndpointUrl(String);
-
-impl EndpointUrl {
-    pub(crate) fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for EndpointUrl {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
+checked_string! {
+    /// Where to send every AWS request: `http://` or `https://`, a host, an optional port and
+    /// path. No user name or password: requests are signed with AWS credentials, never with
+    /// these, and the URL may show in the SDK's `-vv` lines.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct EndpointUrl;
 }
 
 impl FromStr for EndpointUrl {
