@@ -2,6 +2,7 @@
 //! named as missing flags without one.
 
 use std::fmt;
+use std::io::IsTerminal;
 use std::str::FromStr;
 
 use crate::aws::Clients;
@@ -12,6 +13,7 @@ use crate::inputs::{
     defaults, Access, AccountId, ExternalId, Invalid, Partition, PolicyName, S3Location,
     SecretPath, Tier,
 };
+use crate::output::Format;
 use crate::plan::{self, Chosen, Method, RoleInputs, UserInputs};
 use crate::prompt::Prompter;
 use crate::requests::{AccessKeyRequest, RoleRequest, SavedPlan};
@@ -278,7 +280,17 @@ pub(super) fn ask_tidb_account(
 /// Without a terminal, names every flag the request lacks.
 pub(crate) fn check_access_key(ctx: &Context, req: &AccessKeyRequest) -> Result<(), Error> {
     req.validate()?;
-    require_flags(ctx, req.missing(), intent(&req.saved))
+    require_flags(ctx, req.missing(), intent(&req.saved))?;
+    let makes_a_key = !ctx.dry_run && !matches!(req.saved, SavedPlan::Write(_));
+    let printed = ctx.format == Format::Text && req.secret_file.is_none();
+    if makes_a_key && printed && !std::io::stdout().is_terminal() {
+        // A secret printed into a pipe lands in a file or a CI log, where it outlives the run.
+        return Err(Error::invalid(
+            "--secret-file",
+            "is needed when stdout is not a terminal, so that the secret does not land in a log: pass --secret-file PATH (a JSON file, mode 0600), or -o json for a program that reads the key from stdout",
+        ));
+    }
+    Ok(())
 }
 
 /// Fills the gaps in a [`check_access_key`]ed request, as [`role`] does: the user that

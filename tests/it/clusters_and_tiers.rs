@@ -244,7 +244,7 @@ async fn no_run_grants_write_access_that_nobody_chose() {
             EXTERNAL_ID,
             "--yes",
         ],
-        vec!["access-key", "--uri", &uri, "--yes"],
+        vec!["access-key", "--uri", &uri, "--yes", "-o", "json"],
     ] {
         let out = ran(bin(&proxy.url()).args(&args).output().unwrap());
         let Ran { stderr, .. } = out;

@@ -264,16 +264,11 @@ async fn a_lost_answer_on_any_create_neither_duplicates_nor_orphans() {
                 }
                 let args: Vec<String> = match flow {
                     "role" => role_args(&bucket),
-                    _ => [
-                        "access-key",
-                        "--access",
-                        "import",
-                        "--yes",
-                        "--uri",
-                        &format!("s3://{bucket}/data/"),
-                    ]
-                    .map(str::to_string)
-                    .to_vec(),
+                    _ => AccessKeyArgs::new(&format!("s3://{bucket}/data/"))
+                        .access("import")
+                        .yes()
+                        .json()
+                        .build(),
                 };
                 let out = ran(bin(&proxy.url()).args(&args).output().unwrap());
                 let Ran { stderr, .. } = out;

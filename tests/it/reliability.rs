@@ -20,9 +20,11 @@ fn args(flow: Flow, bucket: &str) -> Vec<String> {
     match flow {
         Flow::RoleIam => role("iam"),
         Flow::RoleCfn => role("cloudformation"),
-        Flow::AccessKey => ["access-key", "--uri", &uri, "--access", "import", "--yes"]
-            .map(str::to_string)
-            .to_vec(),
+        Flow::AccessKey => AccessKeyArgs::new(&uri)
+            .access("import")
+            .yes()
+            .json()
+            .build(),
         Flow::Teardown => [
             "teardown",
             "--role-name",

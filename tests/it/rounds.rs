@@ -91,9 +91,11 @@ async fn an_access_key_takes_six_rounds() {
     let bucket = kms_bucket(&aws, "rounds-key").await;
     let proxy = Proxy::with_latency(moto.port, LATENCY_MS);
     let uri = format!("s3://{bucket}/d/");
-    let args: Vec<String> = ["access-key", "--uri", &uri, "--access", "import", "--yes"]
-        .map(String::from)
-        .to_vec();
+    let args = AccessKeyArgs::new(&uri)
+        .access("import")
+        .yes()
+        .json()
+        .build();
     run(&proxy.url(), &args).ok();
     let (log, last) = rounds(&proxy);
     assert!(last <= 6, "{last} rounds: {log:?}");

@@ -433,10 +433,12 @@ async fn teardown_leaves_nothing_for_each_path_and_is_safe_to_repeat() {
             "--user-name",
             &format!("u-{bucket}"),
             "--yes",
+            "-o",
+            "json",
         ])
         .output()
         .unwrap());
-    assert!(out.code == 0);
+    assert!(out.code == 0, "{}", out.stderr);
     let Ran { code, stderr, .. } = teardown(&moto.url(), &["--user-name", &format!("u-{bucket}")]);
     assert_eq!(code, 0, "{stderr}");
     nothing_of(&aws, &bucket).await;

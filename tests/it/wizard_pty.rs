@@ -175,10 +175,17 @@ async fn a_whole_access_key_setup_typed_at_the_terminal() {
     keys(&mut p, "\r");
     p.exp_string("Proceed?").unwrap();
     keys(&mut p, "y");
+    // At a terminal, the text result shows the secret, once.
     p.exp_string("Access Key ID:").unwrap();
+    p.exp_string("Secret Access Key:").unwrap();
     p.exp_string("shown only this once").unwrap();
     let tail = p.exp_eof().unwrap();
     assert!(tail.contains("access-key delete --user-name"), "{tail}");
+    // In CI stdout is a log: the command it prints puts the secret in a file.
+    assert!(
+        tail.contains("--secret-file tidb-access-key.json"),
+        "{tail}"
+    );
     assert!(exit_code(&p).ends_with(", 0)"));
 
     let user = format!("tidb-user-export-{bucket}-out");

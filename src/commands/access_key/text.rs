@@ -119,10 +119,11 @@ fn next_steps(ctx: &Context, report: &AccessKeyReport) {
     }
 }
 
-/// The flags that repeat this setup without a question: for CI. No secret is in it.
+/// The flags that repeat this setup without a question: for CI. No secret is in it, and the
+/// secret it makes goes to a file: in CI, stdout is a log.
 pub(crate) fn ci_command(ctx: &Context, o: &AccessKeyOutcome) -> String {
     let g = &o.granted;
-    repeat(
+    let mut line = repeat(
         &o.user_name,
         crate::output::uri(&g.bucket, &g.prefix),
         g.access,
@@ -130,9 +131,17 @@ pub(crate) fn ci_command(ctx: &Context, o: &AccessKeyOutcome) -> String {
         g.tier,
         &g.kms_keys,
         g.guardrails.flags(),
-    )
-    .line(ctx)
+    );
+    let file = o.secret_file.as_deref().map_or_else(
+        || CI_SECRET_FILE.to_string(),
+        |path| path.display().to_string(),
+    );
+    line.after.extend(["--secret-file".into(), file]);
+    line.line(ctx)
 }
+
+/// Where the CI command puts the secret, when this run printed it.
+const CI_SECRET_FILE: &str = "tidb-access-key.json";
 
 /// The command that goes on from the answers of a run that stopped.
 pub(super) fn again(

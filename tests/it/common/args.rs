@@ -124,6 +124,11 @@ impl AccessKeyArgs {
         self.args(&["--yes"])
     }
 
+    /// `-o json`: the key on stdout as JSON (text would refuse to print a secret into a pipe).
+    pub fn json(self) -> AccessKeyArgs {
+        self.args(&["-o", "json"])
+    }
+
     pub fn build(&self) -> Vec<String> {
         let mut args = vec![
             "access-key".to_string(),
