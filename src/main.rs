@@ -131,10 +131,7 @@ fn run(cli: Cli, format: Format, ui: &Ui) -> Result<(), Error> {
             output::report(&ctx, &outcome);
             Ok(())
         }
-        Some(Command::Template) => {
-            print!("{}", serverless_s3_setup::template::TEMPLATE);
-            Ok(())
-        }
+        Some(Command::Template) => write_out(serverless_s3_setup::template::TEMPLATE.as_bytes()),
         Some(Command::Completions { shell }) => print_completions(shell),
         Some(Command::Man) => print_man(),
         Some(Command::AccessKey(args)) => match args.action {
@@ -158,7 +155,7 @@ fn run(cli: Cli, format: Format, ui: &Ui) -> Result<(), Error> {
 /// The run's context, from the global flags.
 fn context(global: &Global, format: Format, ui: &Ui) -> Result<Context, Error> {
     let conn = Connection {
-        profile: global.profile.clone().filter(|p| !p.is_empty()),
+        profile: global.profile(),
         region: global.region()?,
         endpoint_url: global.endpoint_url()?,
     };
@@ -197,22 +194,32 @@ fn run_wizard(ctx: &Context, prompter: &mut dyn Prompter) -> Result<(), Error> {
 /// The shell's completions, on stdout.
 fn print_completions(shell: clap_complete::Shell) -> Result<(), Error> {
     use clap::CommandFactory;
-    let mut cmd = Cli::command();
-    clap_complete::generate(
-        shell,
-        &mut cmd,
-        "serverless-s3-setup",
-        &mut std::io::stdout(),
-    );
-    Ok(())
+    let mut text = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "serverless-s3-setup", &mut text);
+    write_out(&text)
 }
 
 /// The manual page, on stdout.
 fn print_man() -> Result<(), Error> {
     use clap::CommandFactory;
+    let mut text = Vec::new();
     clap_mangen::Man::new(Cli::command())
-        .render(&mut std::io::stdout())
-        .map_err(|e| Error::Other(anyhow::anyhow!("writing the manual page: {e}")))
+        .render(&mut text)
+        .map_err(|e| Error::Other(anyhow::anyhow!("rendering the manual page: {e}")))?;
+    write_out(&text)
+}
+
+/// Writes generated output to stdout. A reader that stops early (`| head`) is not an error:
+/// what it did not read, it did not want.
+fn write_out(bytes: &[u8]) -> Result<(), Error> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(Error::Other(anyhow::anyhow!("writing to stdout: {e}")))
+        }
+        _ => Ok(()),
+    }
 }
 
 fn run_role(ctx: &Context, request: RoleRequest, prompter: &mut dyn Prompter) -> Result<(), Error> {

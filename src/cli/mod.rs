@@ -48,16 +48,18 @@ pub(crate) struct Cli {
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Global options")]
 pub(crate) struct Global {
-    /// AWS profile to use (default: the standard credential chain)
-    #[arg(long, global = true, env = "AWS_PROFILE", value_name = "NAME")]
+    /// AWS profile to use [default: $AWS_PROFILE, else the standard credential chain]
+    // The variables are read in `Global::profile` and `Global::endpoint_url`, not by clap: a
+    // value clap takes from the environment shows in every usage line of its errors.
+    #[arg(long, global = true, value_name = "NAME")]
     pub(crate) profile: Option<String>,
 
     /// AWS region for IAM and STS; the bucket's own region is detected
     #[arg(long, global = true, value_name = "REGION")]
     pub(crate) region: Option<String>,
 
-    /// Send every AWS request to this endpoint (e.g. a local moto server)
-    #[arg(long, global = true, env = "AWS_ENDPOINT_URL", value_name = "URL")]
+    /// Send every AWS request to this endpoint, e.g. a local moto server [default: $AWS_ENDPOINT_URL]
+    #[arg(long, global = true, value_name = "URL")]
     pub(crate) endpoint_url: Option<String>,
 
     /// Result format on stdout
@@ -211,7 +213,7 @@ pub(crate) struct AccessKeyCreateArgs {
     #[command(flatten)]
     pub(crate) policy: PolicyArgs,
 
-    /// Write the key to this new file (mode 0600) instead of stdout; stdout gets the key ID
+    /// Write the key to this new file (JSON, mode 0600) instead of stdout; stdout gets the key ID. Needed when stdout is not a terminal, unless -o json
     #[arg(long, value_name = "PATH")]
     pub(crate) secret_file: Option<std::path::PathBuf>,
 
@@ -469,11 +471,24 @@ impl Global {
         Ok(parse::<Region>("--region", self.region.clone())?.map(|r| r.to_string()))
     }
 
-    /// The endpoint, validated; an empty `AWS_ENDPOINT_URL` counts as none.
+    /// The endpoint, validated: the flag's, else `AWS_ENDPOINT_URL`'s; empty counts as none.
     pub(crate) fn endpoint_url(&self) -> Result<Option<EndpointUrl>, Error> {
-        let given = self.endpoint_url.clone().filter(|url| !url.is_empty());
-        parse("--endpoint-url", given)
+        match self.endpoint_url.clone().filter(|url| !url.is_empty()) {
+            Some(url) => parse("--endpoint-url", Some(url)),
+            None => parse("AWS_ENDPOINT_URL", env_var("AWS_ENDPOINT_URL")),
+        }
     }
+
+    /// The profile: the flag's, else `AWS_PROFILE`'s; empty counts as none.
+    pub(crate) fn profile(&self) -> Option<String> {
+        let given = self.profile.clone().filter(|p| !p.is_empty());
+        given.or_else(|| env_var("AWS_PROFILE"))
+    }
+}
+
+/// An environment variable's value; unset or empty is none.
+fn env_var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
 }
 
 mod request;

@@ -123,3 +123,69 @@ fn the_manual_page_is_roff_and_covers_every_command() {
         assert!(page.contains(word), "{word} missing from the manual page");
     }
 }
+
+/// A reader that stops early (`man | head -1`) ends nothing in error: exit 0, stderr empty,
+/// for each generated output. The pipe is closed before the binary writes.
+#[test]
+fn a_closed_pipe_is_silent() {
+    use std::process::Stdio;
+    for args in [
+        &["man"][..],
+        &["completions", "bash"],
+        &["completions", "zsh"],
+        &["template"],
+    ] {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_serverless-s3-setup"));
+        let mut child = cmd
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{args:?}");
+        assert!(
+            out.stderr.is_empty(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+/// A value from the environment is not a flag the user typed: an error's usage line does not
+/// show it.
+#[test]
+fn a_variable_from_the_environment_stays_out_of_usage_lines() {
+    let out = crate::common::bare_bin()
+        .arg("completions")
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+        .env("AWS_PROFILE", "someone")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("Usage: serverless-s3-setup completions <SHELL>"),
+        "{stderr}"
+    );
+    // And a bad value from the environment is named by its variable.
+    let out = crate::common::bare_bin()
+        .args([
+            "role",
+            "--dry-run",
+            "--uri",
+            "s3://bucket/d/",
+            "--access",
+            "import",
+        ])
+        .env("AWS_ENDPOINT_URL", "ftp://nowhere")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("AWS_ENDPOINT_URL: must start with http"),
+        "{stderr}"
+    );
+}
