@@ -332,6 +332,13 @@ impl AwsError {
             _ if self.status.is_none() && self.code.is_none() => Some(
                 "check the network and --endpoint-url / AWS_ENDPOINT_URL, then run the same command again".into(),
             ),
+            // AWS's own 5xx answers name their error (InternalFailure, ServiceUnavailable,
+            // InternalError…) in the body; a bare status is some other server's, such as a
+            // proxy's or a wrong --endpoint-url's.
+            _ if self.code.is_none() && self.status.is_some_and(|s| s >= 500) => Some(format!(
+                "the answer (HTTP {}) carries no AWS error, so it may not come from AWS: check --endpoint-url / AWS_ENDPOINT_URL and any HTTPS proxy; if it is AWS, run the same command again",
+                self.status.unwrap_or_default()
+            )),
             _ if self.status.is_some_and(|s| s >= 500) => Some(
                 "AWS had an internal error; run the same command again".into(),
             ),

@@ -559,3 +559,35 @@ async fn a_slow_credential_helper_is_waited_for_and_named() {
         "the helper's key: {signed:?}"
     );
 }
+
+/// A server that is not AWS (a web server, a proxy, a wrong --endpoint-url) answers with a
+/// bare status: named as such, not as "AWS had an internal error". An AWS 5xx keeps its advice.
+#[tokio::test]
+async fn an_answer_that_is_not_aws_is_named_as_such() {
+    let moto = moto();
+    let aws = aws(&moto.url()).await;
+    let bucket = unique("notaws");
+    aws.create_bucket(&bucket).await;
+    for (fault, says) in [
+        (
+            Fault::NotAws(501),
+            "HTTP 501) carries no AWS error, so it may not come from AWS",
+        ),
+        (
+            Fault::NotAws(502),
+            "HTTP 502) carries no AWS error, so it may not come from AWS",
+        ),
+        (Fault::Internal, "AWS had an internal error"),
+    ] {
+        let proxy = Proxy::start(moto.port);
+        proxy.fail(Match::Action("GetCallerIdentity".into()), fault, usize::MAX);
+        let out = run(&proxy.url(), &args(Flow::RoleIam, &bucket));
+        assert_eq!(out.code, 1, "{fault:?}: {}", out.stderr);
+        assert!(out.stderr.contains(says), "{fault:?}: {}", out.stderr);
+        assert!(
+            out.stderr.contains("sts:GetCallerIdentity failed"),
+            "{}",
+            out.stderr
+        );
+    }
+}

@@ -30,6 +30,9 @@ pub enum Fault {
     /// HTTP 403 AccessDenied with this message, as AWS words a denial by an organisation's
     /// service control policy or a permissions boundary.
     DeniedWith(&'static str),
+    /// This status with an HTML page and no AWS error: what a server that is not AWS answers
+    /// (e.g. 501 from a web server that takes no POST).
+    NotAws(u16),
     /// S3's answer from outside a bucket's home: this status (301 from another region, 403
     /// from a bucket policy) with the `x-amz-bucket-region` header naming the region.
     Region(u16, &'static str),
@@ -283,6 +286,15 @@ fn serve(mut client: TcpStream, upstream: u16, state: &Mutex<State>) -> std::io:
         up.read_to_end(&mut response)?;
         client.shutdown(Shutdown::Both)?;
         return Ok(());
+    } else if let Some(Fault::NotAws(status)) = fault {
+        let body = "<html><body><h1>Not Implemented</h1></body></html>";
+        write!(
+            client,
+            "HTTP/1.1 {}\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            status_line(status),
+            body.len()
+        )?;
+        return client.flush();
     } else if let Some(Fault::Respond(body)) = fault {
         write!(
             client,
@@ -317,7 +329,7 @@ fn serve(mut client: TcpStream, upstream: u16, state: &Mutex<State>) -> std::io:
             ),
             Fault::Denied => ("403 Forbidden", "AccessDenied"),
             Fault::Code(status, code) => (status_line(status), code),
-            Fault::Delay(_) | Fault::Respond(_) | Fault::DropAnswer => {
+            Fault::Delay(_) | Fault::Respond(_) | Fault::DropAnswer | Fault::NotAws(_) => {
                 unreachable!("handled above")
             }
         };
@@ -361,6 +373,8 @@ fn status_line(status: u16) -> &'static str {
         404 => "404 Not Found",
         409 => "409 Conflict",
         500 => "500 Internal Server Error",
+        501 => "501 Not Implemented",
+        502 => "502 Bad Gateway",
         503 => "503 Service Unavailable",
         _ => "500 Internal Server Error",
     }
