@@ -213,10 +213,8 @@ pub(crate) async fn connect_or_plan_offline(ctx: &Context) -> Result<Option<Clie
     match Clients::connect(&ctx.conn, &ctx.ui).await {
         Ok(clients) => Ok(Some(clients)),
         Err(e @ Error::Credentials { .. }) if ctx.dry_run => {
-            ctx.ui.warn(format!(
-                "planning without AWS: {}",
-                e.to_string().replace('\n', " ")
-            ));
+            // The fix stays on its own line, as under any error.
+            ctx.ui.warn(format!("planning without AWS: {e}"));
             Ok(None)
         }
         Err(e) => Err(e),

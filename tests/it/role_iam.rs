@@ -416,7 +416,11 @@ fn dry_run_works_without_any_aws_account() {
         stdout.contains("arn:aws:s3:::some-bucket/data/*"),
         "{stdout}"
     );
-    assert!(stderr.contains("planning without AWS"), "{stderr}");
+    // The reason, then its fix on a line of its own, as under any error.
+    assert!(
+        stderr.contains("warning: planning without AWS: no AWS credentials found\n  fix: "),
+        "{stderr}"
+    );
 }
 
 #[test]
