@@ -15,7 +15,9 @@ use serverless_s3_setup::requests::SavedPlan;
 const AFTER_HELP: &str = "\
 Exit codes:
   0    done
-  1    failed (what this run created was undone, or the leftovers are printed)
+  1    failed (what this run created was undone, or the leftovers are printed); a check of
+       `verify` failed; a saved plan is stale; or the plan was declined at Proceed? (nothing
+       was changed)
   2    bad usage or input; nothing in AWS was changed
   130  interrupted (Ctrl-C or SIGTERM), after undoing this run's changes";
 
@@ -30,6 +32,9 @@ const LONG_VERSION: &str = concat!(
 );
 
 /// Give TiDB Cloud (Starter, Essential, Premium or Dedicated) access to an S3 bucket: a Role ARN, or an access key.
+///
+/// Run it without arguments at a terminal: a wizard asks what it needs, step by step, shows the
+/// plan, and prints the command that repeats the setup without questions (for CI).
 #[derive(Debug, Parser)]
 #[command(
     name = "serverless-s3-setup",

@@ -207,6 +207,8 @@ async fn ctrl_c_at_the_plan_exits_130_and_creates_nothing() {
         tail.contains("interrupted by Ctrl-C; nothing was changed"),
         "{tail}"
     );
+    // Said as at every prompt: stopping when asked to is no error of the tool.
+    assert!(!tail.contains("error:"), "{tail}");
     // Nothing typed is lost: the command that goes on from the answers.
     assert!(tail.contains("Your answers are in this command"), "{tail}");
     for answer in [
@@ -241,6 +243,8 @@ async fn a_declined_plan_says_the_command_that_keeps_the_answers() {
     keys(&mut p, "n\r");
     let tail = p.exp_eof().unwrap();
     assert!(exit_code(&p).ends_with(", 1)"), "{}", exit_code(&p));
+    assert!(tail.contains("cancelled; nothing was changed"), "{tail}");
+    assert!(!tail.contains("error:"), "{tail}");
     assert!(tail.contains("Your answers are in this command"), "{tail}");
     for answer in [
         "--method iam",
