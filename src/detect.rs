@@ -80,6 +80,7 @@ pub(crate) async fn bucket(
     located: Option<String>,
     extra_keys: &[KmsKeyArn],
     checks: bool,
+    imports: bool,
 ) -> Result<BucketFacts, Error> {
     let bucket = location.bucket();
     let mut facts = BucketFacts::default();
@@ -95,7 +96,7 @@ pub(crate) async fn bucket(
     let s3 = clients.s3_in(&region);
     // The bucket policy and Object Ownership only inform the checks after a setup; a failure
     // to read them is a finding, not a stop.
-    let (encryption, policy, ownership) = tokio::join!(
+    let (encryption, policy, ownership, ()) = tokio::join!(
         s3::default_encryption(&s3, bucket),
         async {
             if checks {
@@ -109,6 +110,11 @@ pub(crate) async fn bucket(
                 s3::object_ownership(&s3, bucket).await
             } else {
                 Ok(None)
+            }
+        },
+        async {
+            if imports {
+                nothing_to_import(&s3, location, &mut facts.warnings).await;
             }
         }
     );
@@ -135,6 +141,26 @@ pub(crate) async fn bucket(
     facts.encryption_known = true;
     record_key(clients, &region, encryption, extra_keys, &mut facts).await?;
     Ok(facts)
+}
+
+/// Warns when nothing is stored where TiDB Cloud will import from: an empty folder, or a
+/// mistyped one. Only a warning: the data may come later, and a failed read says so.
+async fn nothing_to_import(
+    s3: &aws_sdk_s3::Client,
+    location: &S3Location,
+    warnings: &mut Vec<String>,
+) {
+    let dir = crate::output::uri(location.bucket(), location.prefix());
+    match s3::has_objects(s3, location.bucket(), location.prefix()).await {
+        Ok(true) => {}
+        Ok(false) => warnings.push(format!(
+            "no objects under {dir}: TiDB Cloud will find nothing to import (is the folder's name right?)"
+        )),
+        Err(e) => warnings.push(format!(
+            "could not list {dir} to see whether it holds anything to import ({})",
+            first_line(&e)
+        )),
+    }
 }
 
 /// Records the bucket's default key: none to grant (SSE-S3), an AWS-managed one, or a

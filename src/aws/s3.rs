@@ -118,6 +118,27 @@ pub(crate) async fn probe_path(
     Ok((object, folder))
 }
 
+/// Whether any object is stored under the directory `prefix` (empty: the whole bucket).
+pub(crate) async fn has_objects(
+    client: &Client,
+    bucket: &str,
+    prefix: &str,
+) -> Result<bool, AwsError> {
+    let under = if prefix.is_empty() {
+        String::new()
+    } else {
+        format!("{prefix}/")
+    };
+    let request = client
+        .list_objects_v2()
+        .bucket(bucket)
+        .prefix(&under)
+        .max_keys(1);
+    let subject = format!("{bucket}/{under}");
+    let out = send("s3:ListObjectsV2", &subject, request.send()).await?;
+    Ok(!out.contents().is_empty())
+}
+
 /// The bucket's default encryption, as far as it matters for TiDB Cloud.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum DefaultEncryption {

@@ -224,9 +224,22 @@ pub(crate) async fn connect_or_plan_offline(ctx: &Context) -> Result<Option<Clie
 /// The bucket to read for a plan.
 pub(crate) struct Bucket<'a> {
     pub(crate) location: &'a S3Location,
+    /// Whether TiDB Cloud imports from it: then an empty folder is worth a warning.
+    pub(crate) imports: bool,
     pub(crate) kms_keys: &'a [KmsKeyArn],
     /// What the URI's check learnt: the bucket's region, when it read it, and what it found.
     pub(crate) located: Located,
+}
+
+impl<'a> Bucket<'a> {
+    pub(crate) fn of(location: &'a S3Location, access: Access, kms_keys: &'a [KmsKeyArn]) -> Self {
+        Bucket {
+            location,
+            imports: access.reads(),
+            kms_keys,
+            located: Located::default(),
+        }
+    }
 }
 
 /// Reads what a plan needs, behind a spinner: the bucket, and together with it the caller and
@@ -261,6 +274,7 @@ where
             bucket.located.region.clone(),
             bucket.kms_keys,
             !ctx.dry_run,
+            bucket.imports,
         );
         let (found, state) = tokio::join!(probe, state(clients));
         // Credential and identity problems explain everything else, so they come first.

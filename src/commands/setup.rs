@@ -12,7 +12,6 @@ use serde::Serialize;
 use crate::aws::Clients;
 use crate::error::Error;
 use crate::facts::{Caller, Facts, Located};
-use crate::inputs::{KmsKeyArn, S3Location};
 use crate::plan::saved::{Basis, Saved};
 use crate::prompt::Prompter;
 use crate::requests::SavedPlan;
@@ -60,8 +59,8 @@ pub(crate) trait SetupCommand {
         located: &mut Located,
     ) -> Result<Self::Found, Error>;
 
-    /// The bucket and the KMS keys to read beside the state.
-    fn bucket(settled: &Self::Settled) -> (&S3Location, &[KmsKeyArn]);
+    /// The bucket to read beside the state: where, which way, and the KMS keys given.
+    fn bucket(settled: &Self::Settled) -> Bucket<'_>;
 
     /// Reads what exists beyond what the first round found.
     async fn gather(
@@ -217,11 +216,9 @@ async fn survey<S: SetupCommand>(
     located: Located,
     found: Option<S::Found>,
 ) -> Result<(Facts, S::State), Error> {
-    let (location, kms_keys) = S::bucket(settled);
     let bucket = Bucket {
-        location,
-        kms_keys,
         located,
+        ..S::bucket(settled)
     };
     super::survey(ctx, clients, bucket, |c| {
         S::gather(c, settled, found.expect("found with clients"))

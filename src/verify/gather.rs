@@ -207,7 +207,7 @@ pub(crate) async fn gather(
         .and_then(Arn::parse)
         .map(|a| a.account.to_string());
     let bucket_branch = async {
-        let mut bucket = detect::bucket(clients, &e.location, None, &[], true).await?;
+        let mut bucket = detect::bucket(clients, &e.location, None, &[], true, false).await?;
         let (usable, owned, key) = tokio::join!(
             async {
                 match &given_account {

@@ -137,7 +137,8 @@ async fn the_normal_run_makes_the_minimum_requests_with_independent_ones_togethe
     assert!(out.code == 0);
     let mut seen = proxy.seen();
     seen.sort();
-    // The bucket policy and Object Ownership feed the checks after the setup; they go out
+    // The bucket policy and Object Ownership feed the checks after the setup, and the
+    // listing of the folder an import reads tells whether anything is there; they go out
     // together with the encryption request, so they add no round trip. The role is looked for
     // under the location's default name for each access (a role made for another access is
     // updated, not doubled), all at once beside GetCallerIdentity and HeadBucket. The checks
@@ -159,6 +160,7 @@ async fn the_normal_run_makes_the_minimum_requests_with_independent_ones_togethe
             "ListAttachedRolePolicies",
             "ListRolePolicies",
             "s3:GET?encryption",
+            "s3:GET?list-type&max-keys&prefix",
             "s3:GET?ownershipControls",
             "s3:GET?policy",
             "s3:HEAD?",
@@ -181,6 +183,7 @@ async fn the_normal_run_makes_the_minimum_requests_with_independent_ones_togethe
             "ListAttachedRolePolicies",
             "ListRolePolicies",
             "s3:GET?encryption",
+            "s3:GET?list-type&max-keys&prefix",
             "s3:GET?ownershipControls",
             "s3:GET?policy",
             "s3:HEAD?",

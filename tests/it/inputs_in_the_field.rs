@@ -573,3 +573,36 @@ async fn deletes_ride_out_a_passing_delete_conflict() {
         "{stderr}"
     );
 }
+
+/// An import from a folder that holds nothing (empty, or its name mistyped) is warned of in
+/// the plan: TiDB Cloud would find nothing. A folder with objects, and an export, are not.
+#[tokio::test]
+async fn an_import_from_an_empty_folder_is_warned_of() {
+    let moto = moto();
+    let aws = aws(&moto.url()).await;
+    let bucket = aws.seeded_bucket("empty").await;
+    let warnings = |out: &Ran| out.json["plan"]["warnings"].to_string();
+    let warned = |out: &Ran| warnings(out).contains("TiDB Cloud will find nothing to import");
+    let typo = role(
+        &moto.url(),
+        "iam",
+        &format!("s3://{bucket}/dta/"),
+        "import",
+        &["--dry-run"],
+    )
+    .ok();
+    assert!(
+        warnings(&typo).contains(&format!("no objects under s3://{bucket}/dta/")),
+        "{}",
+        typo.stdout
+    );
+    for (uri, access) in [
+        (format!("s3://{bucket}/data/"), "import"),
+        (format!("s3://{bucket}/data/"), "both"),
+        (format!("s3://{bucket}"), "import"),
+        (format!("s3://{bucket}/dta/"), "export"),
+    ] {
+        let out = role(&moto.url(), "iam", &uri, access, &["--dry-run"]).ok();
+        assert!(!warned(&out), "{uri} {access}: {}", out.stdout);
+    }
+}

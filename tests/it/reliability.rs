@@ -93,6 +93,7 @@ fn step_names(action: &str) -> Vec<&str> {
         "s3:GET?encryption" => vec!["GetBucketEncryption", "GetEncryptionConfiguration"],
         "s3:GET?policy" => vec!["GetBucketPolicy"],
         "s3:GET?ownershipControls" => vec!["GetBucketOwnershipControls"],
+        "s3:GET?list-type&max-keys&prefix" => vec!["ListObjectsV2"],
         other => vec![other],
     }
 }
@@ -105,8 +106,10 @@ fn has_fallback(action: &str) -> bool {
 
 /// Reads that only inform (a warning or a finding names them); the setup goes on without them.
 fn optional(action: &str, fault: Fault) -> bool {
-    matches!(action, "s3:GET?policy" | "s3:GET?ownershipControls")
-        || (fault == Fault::Denied && matches!(action, "s3:GET?location" | "s3:GET?encryption"))
+    matches!(
+        action,
+        "s3:GET?policy" | "s3:GET?ownershipControls" | "s3:GET?list-type&max-keys&prefix"
+    ) || (fault == Fault::Denied && matches!(action, "s3:GET?location" | "s3:GET?encryption"))
 }
 
 async fn fault_at_every_request(flow: Flow) {

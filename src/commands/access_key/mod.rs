@@ -13,7 +13,7 @@ use crate::aws::Clients;
 use crate::error::Error;
 use crate::facts::{Caller, Facts, Located};
 use crate::find::{self, FoundUser};
-use crate::inputs::{KmsKeyArn, S3Location, SecretPath, UserName, Who};
+use crate::inputs::{SecretPath, UserName, Who};
 use crate::plan::saved::{Basis, KeySetup};
 use crate::plan::{self, UserInputs, UserPlan, UserState};
 use crate::prompt::Prompter;
@@ -21,7 +21,7 @@ use crate::requests::{AccessKeyRequest, SavedPlan};
 use crate::wizard;
 
 use super::setup::{SetupCommand, Surveyed};
-use super::Granted;
+use super::{Bucket, Granted};
 use crate::{apply, Context};
 
 /// What `access-key` did. The secret is here only when it goes to stdout.
@@ -113,8 +113,12 @@ impl SetupCommand for KeyCommand {
         find::user(clients, &inputs.location, inputs.access, name, located).await
     }
 
-    fn bucket(settled: &KeySetup) -> (&S3Location, &[KmsKeyArn]) {
-        (&settled.inputs.location, &settled.inputs.kms_keys)
+    fn bucket(settled: &KeySetup) -> Bucket<'_> {
+        Bucket::of(
+            &settled.inputs.location,
+            settled.inputs.access,
+            &settled.inputs.kms_keys,
+        )
     }
 
     async fn gather(

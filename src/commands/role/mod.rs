@@ -11,9 +11,7 @@ use crate::aws::Clients;
 use crate::error::Error;
 use crate::facts::{Caller, Facts, Located, StackInfo};
 use crate::find::{self, FoundRole};
-use crate::inputs::{
-    AccountId, ExternalId, KmsKeyArn, RoleName, S3Location, StackName, Timeout, Who,
-};
+use crate::inputs::{AccountId, ExternalId, RoleName, StackName, Timeout, Who};
 use crate::output::render_role_plan;
 use crate::plan::saved::{Basis, RoleSetup};
 use crate::plan::{self, Method, RoleInputs, RolePlan, RoleState};
@@ -22,7 +20,7 @@ use crate::requests::{RoleRequest, SavedPlan};
 use crate::{verify, wizard};
 
 use super::setup::{SetupCommand, Surveyed};
-use super::Granted;
+use super::{Bucket, Granted};
 use crate::{apply, Context};
 
 mod stack;
@@ -138,8 +136,12 @@ impl SetupCommand for RoleCommand {
         .await
     }
 
-    fn bucket(settled: &RoleSetup) -> (&S3Location, &[KmsKeyArn]) {
-        (&settled.inputs.location, &settled.inputs.kms_keys)
+    fn bucket(settled: &RoleSetup) -> Bucket<'_> {
+        Bucket::of(
+            &settled.inputs.location,
+            settled.inputs.access,
+            &settled.inputs.kms_keys,
+        )
     }
 
     async fn gather(
