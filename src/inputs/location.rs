@@ -100,6 +100,12 @@ impl S3Location {
         &self.prefix
     }
 
+    /// Whether the URI names the bucket alone (no folder, file or pattern): everything in it
+    /// is granted.
+    pub(crate) fn is_whole_bucket(&self) -> bool {
+        self.prefix.is_empty() && self.leaf.is_none()
+    }
+
     /// The object key pattern that the policy grants: `dir/*`, or `*` at the root.
     pub(crate) fn object_pattern(&self) -> String {
         if self.prefix.is_empty() {

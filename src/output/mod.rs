@@ -110,6 +110,14 @@ impl Ui {
     }
 
     /// A warning on stderr, shown even under `-q`.
+    /// An error the run recovers from (an answer asked again): said as an error, on stderr.
+    pub(crate) fn error(&self, msg: impl AsRef<str>) {
+        eprintln!(
+            "{}",
+            self.fit(&format!("{} {}", self.red("error:"), msg.as_ref()))
+        );
+    }
+
     pub(crate) fn warn(&self, msg: impl AsRef<str>) {
         eprintln!(
             "{}",

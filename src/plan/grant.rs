@@ -67,7 +67,10 @@ impl Grant {
             actions,
             revisions,
             detected: facts.findings.clone(),
-            warnings: facts.warnings.clone(),
+            warnings: whole_bucket(what.location, what.access)
+                .into_iter()
+                .chain(facts.warnings.iter().cloned())
+                .collect(),
             guardrails: what.guardrails.clone(),
         }
     }
@@ -86,4 +89,20 @@ impl Grant {
     pub(crate) fn lines(&self, principal: &str) -> Vec<String> {
         self.actions.iter().map(|a| a.describe(principal)).collect()
     }
+}
+
+/// A URI that names the bucket alone grants every object in it, even for writing: a plan says
+/// so, since a folder was probably meant.
+fn whole_bucket(location: &S3Location, access: Access) -> Option<String> {
+    let what = match access {
+        Access::Both => "import and export".to_string(),
+        one => one.to_string(),
+    };
+    location.is_whole_bucket().then(|| {
+        format!(
+            "{location} names no folder: TiDB Cloud gets {what} access to every object in bucket {}; give a folder (s3://{}/dir/) to grant less",
+            location.bucket(),
+            location.bucket()
+        )
+    })
 }

@@ -40,10 +40,22 @@ pub(crate) fn ask_tier(prompter: &mut dyn Prompter) -> Result<Tier, Error> {
 
 /// The File URI (import) or Folder URI (export), with the flag's own validator.
 pub(crate) fn ask_location(prompter: &mut dyn Prompter) -> Result<S3Location, Error> {
-    // Prompts stay short, with the detail on a line of its own, so that nothing wraps and
-    // breaks the prompt's redraw at a narrow terminal.
-    prompter.note("The File URI (import) or Folder URI (export), e.g. s3://my-bucket/data/");
-    ask(prompter, "S3 URI", None)
+    loop {
+        // Prompts stay short, with the detail on a line of its own, so that nothing wraps and
+        // breaks the prompt's redraw at a narrow terminal.
+        prompter.note("The File URI (import) or Folder URI (export), e.g. s3://my-bucket/data/");
+        let location: S3Location = ask(prompter, "S3 URI", None)?;
+        // A bucket alone grants every object in it: said, and never taken on Enter alone.
+        if !location.is_whole_bucket() {
+            return Ok(location);
+        }
+        prompter.note(&format!(
+            "{location} names no folder: TiDB Cloud would get access to every object in the bucket."
+        ));
+        if prompter.confirm("Grant the whole bucket?", false)? {
+            return Ok(location);
+        }
+    }
 }
 
 /// CloudFormation role (with `with_stack`), IAM role, or (with `with_key`) an access key.

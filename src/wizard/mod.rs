@@ -57,10 +57,7 @@ fn start_with(
         ctx.ui.dim("Each answer has a flag, for next time in CI.")
     ));
     let access = ask_access(prompter)?;
-    let mut location = ask_location(prompter)?;
-    // The account and the bucket are checked while the next question is asked, so that a
-    // wrong bucket is asked again at once and missing credentials stop before more questions.
-    let mut check = check_early(&location);
+    let location = ask_checked_location(ctx, prompter, check_early, access)?;
     // A directory that a stack cannot carry is offered IAM and the access key only.
     let stack = match crate::template::cannot_carry(&location, access) {
         Some(why) => {
@@ -69,44 +66,7 @@ fn start_with(
         }
         None => true,
     };
-    let mut choice = ask_method(prompter, true, stack)?;
-    loop {
-        let step = (!check.is_finished()).then(|| {
-            ctx.ui.step(format!(
-                "Checking the AWS account and bucket {}",
-                location.bucket()
-            ))
-        });
-        let early = check.join().unwrap_or(Early::Ready);
-        if let Some(step) = step {
-            match early {
-                Early::Ready => step.done("done"),
-                _ => step.fail(),
-            }
-        }
-        match early {
-            Early::Ready => break,
-            Early::Stop(e) => {
-                ctx.ui.info(format!(
-                    "Once that is fixed, this goes on from here, without the questions so far:\n  {}",
-                    so_far(choice, access, &location)
-                ));
-                return Err(e);
-            }
-            Early::NoBucket(why) => {
-                ctx.ui.warn(why);
-                location = ask_location(prompter)?;
-                if let (Choice::Cloudformation, Some(why)) =
-                    (choice, crate::template::cannot_carry(&location, access))
-                {
-                    ctx.ui
-                        .info(format!("{why}; the role is made with IAM instead."));
-                    choice = Choice::Iam;
-                }
-                check = check_early(&location);
-            }
-        }
-    }
+    let choice = ask_method(prompter, true, stack)?;
     Ok(match choice {
         Choice::AccessKey => Setup::AccessKey(AccessKeyRequest {
             location: Some(location),
@@ -123,6 +83,46 @@ fn start_with(
             ..RoleRequest::default()
         }),
     })
+}
+
+/// The URI, with its bucket checked at once, behind a spinner: a bucket that does not exist
+/// is said as an error and asked again; missing credentials stop here, before more questions,
+/// with the commands that go on from the answers once that is fixed.
+fn ask_checked_location(
+    ctx: &Context,
+    prompter: &mut dyn Prompter,
+    check_early: &dyn Fn(&S3Location) -> std::thread::JoinHandle<Early>,
+    access: Access,
+) -> Result<S3Location, Error> {
+    loop {
+        let location = ask_location(prompter)?;
+        let check = check_early(&location);
+        let step = (!check.is_finished()).then(|| {
+            ctx.ui.step(format!(
+                "Checking the AWS account and bucket {}",
+                location.bucket()
+            ))
+        });
+        let early = check.join().unwrap_or(Early::Ready);
+        if let Some(step) = step {
+            match early {
+                Early::Ready => step.done("found"),
+                _ => step.fail(),
+            }
+        }
+        match early {
+            Early::Ready => return Ok(location),
+            Early::NoBucket(why) => ctx.ui.error(why),
+            Early::Stop(e) => {
+                ctx.ui.info(format!(
+                    "Once that is fixed, these go on from here, without the questions so far:\n  {}\n  {}",
+                    so_far(Choice::Cloudformation, access, &location),
+                    so_far(Choice::AccessKey, access, &location)
+                ));
+                return Err(e);
+            }
+        }
+    }
 }
 
 /// What the check made while the next question was asked found.

@@ -10,15 +10,15 @@ fn ready() -> std::thread::JoinHandle<Early> {
     std::thread::spawn(|| Early::Ready)
 }
 
-/// A bucket that does not exist is asked again at once, with the reason; the answers
-/// already given stand.
+/// A bucket that does not exist is asked again at the URI question itself, with the reason;
+/// the answers already given stand.
 #[test]
 fn a_bucket_that_does_not_exist_is_asked_again() {
     let mut p = Scripted::new([
         Answer::Choice(0),
         Answer::Text("s3://no-such-bucket/data/"),
-        Answer::Choice(1),
         Answer::Text("s3://my-bucket/data/"),
+        Answer::Choice(1),
     ]);
     let checked = std::sync::Mutex::new(Vec::new());
     let setup = start_with(&ctx(true, false), &mut p, &|location: &S3Location| {
@@ -40,16 +40,17 @@ fn a_bucket_that_does_not_exist_is_asked_again() {
     assert_eq!(req.location.unwrap().bucket(), "my-bucket");
     assert_eq!(*checked.lock().unwrap(), ["no-such-bucket", "my-bucket"]);
     assert_eq!(p.asked.len(), 4, "{:?}", p.asked);
+    assert!(
+        p.asked[2].contains("S3 URI"),
+        "asked again at once: {:?}",
+        p.asked
+    );
 }
 
 /// Missing credentials stop the wizard before the questions that would follow.
 #[test]
 fn missing_credentials_stop_before_more_questions() {
-    let mut p = Scripted::new([
-        Answer::Choice(0),
-        Answer::Text("s3://my-bucket/data/"),
-        Answer::Choice(1),
-    ]);
+    let mut p = Scripted::new([Answer::Choice(0), Answer::Text("s3://my-bucket/data/")]);
     let err = start_with(&ctx(true, false), &mut p, &|_| {
         std::thread::spawn(|| {
             Early::Stop(Error::Credentials {
@@ -60,7 +61,7 @@ fn missing_credentials_stop_before_more_questions() {
     })
     .unwrap_err();
     assert!(matches!(err, Error::Credentials { .. }), "{err}");
-    assert!(p.answers.is_empty() && p.asked.len() == 3, "{:?}", p.asked);
+    assert!(p.answers.is_empty() && p.asked.len() == 2, "{:?}", p.asked);
 }
 
 fn ctx(can_prompt: bool, yes: bool) -> Context {
@@ -296,4 +297,35 @@ fn the_callers_own_account_is_asked_again() {
         "{:?}",
         p.rejected
     );
+}
+
+/// A URI of the bucket alone is confirmed, No by default; declined, the URI is asked again.
+#[test]
+fn a_whole_bucket_is_confirmed_and_no_asks_again() {
+    let mut p = Scripted::new([
+        Answer::Choice(0),
+        Answer::Text("s3://my-bucket"),
+        Answer::No,
+        Answer::Text("s3://my-bucket/data/"),
+        Answer::Choice(1),
+    ]);
+    let Setup::Role(req) = start_with(&ctx(true, false), &mut p, &|_| ready()).unwrap() else {
+        panic!("a role was chosen")
+    };
+    assert_eq!(req.location.unwrap().prefix(), "data");
+    assert!(
+        p.notes.iter().any(|n| n.contains("names no folder")),
+        "{:?}",
+        p.notes
+    );
+    let mut p = Scripted::new([
+        Answer::Choice(0),
+        Answer::Text("s3://my-bucket"),
+        Answer::Yes,
+        Answer::Choice(1),
+    ]);
+    let Setup::Role(req) = start_with(&ctx(true, false), &mut p, &|_| ready()).unwrap() else {
+        panic!("a role was chosen")
+    };
+    assert!(req.location.unwrap().is_whole_bucket());
 }

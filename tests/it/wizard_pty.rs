@@ -57,6 +57,15 @@ fn answer_up_to_the_plan(p: &mut PtySession, access: &str, uri: &str) -> String 
     keys(p, access);
     p.exp_string("S3 URI").unwrap();
     keys(p, &format!("{uri}\r"));
+    // A URI of the bucket alone is confirmed first.
+    if !uri
+        .trim_start_matches("s3://")
+        .trim_end_matches('/')
+        .contains('/')
+    {
+        p.exp_string("Grant the whole bucket?").unwrap();
+        keys(p, "y");
+    }
     p.exp_string("How should TiDB Cloud get in?").unwrap();
     keys(p, "j\r"); // IAM
     if access == "\r" {
@@ -449,7 +458,7 @@ async fn ctrl_c_at_any_kind_of_prompt_restores_the_cursor_and_says_nothing_chang
 }
 
 /// A bucket that does not exist is caught at the question that named it: checked against AWS
-/// while the next question is asked, then asked again with the reason.
+/// at once, behind a spinner, and asked again with the reason as an error.
 #[tokio::test]
 async fn a_missing_bucket_is_asked_again_before_the_questions_go_on() {
     let moto = moto();
@@ -462,14 +471,18 @@ async fn a_missing_bucket_is_asked_again_before_the_questions_go_on() {
         keys(&mut p, "\r");
         p.exp_string("S3 URI").unwrap();
         keys(&mut p, &format!("s3://{bucket}-missing/in/\r"));
+        // At 60 columns the reason wraps at a word boundary; the bucket's name stays whole.
+        let said = p.exp_string(&format!("`{bucket}-missing`")).unwrap();
+        assert!(said.contains("error:"), "{cols} columns: {said}");
+        p.exp_string("exist").unwrap();
+        let between = p.exp_string("S3 URI").unwrap();
+        assert!(
+            !between.contains("How should TiDB Cloud get in?"),
+            "{between}"
+        );
+        keys(&mut p, &format!("s3://{bucket}/in/\r"));
         p.exp_string("How should TiDB Cloud get in?").unwrap();
         keys(&mut p, "j\r"); // IAM
-                             // At 60 columns the reason wraps at a word boundary; the bucket's name stays whole.
-        p.exp_string(&format!("`{bucket}-missing`")).unwrap();
-        p.exp_string("exist").unwrap();
-        p.exp_string("S3 URI").unwrap();
-        keys(&mut p, &format!("s3://{bucket}/in/\r"));
-        // On with the role's own questions: the method chosen before still stands.
         p.exp_string("Which TiDB Cloud tier").unwrap();
         p.send_control('c').unwrap();
         p.exp_eof().unwrap();
@@ -583,4 +596,30 @@ async fn the_plan_and_the_next_steps_fit_sixty_columns() {
         command.last().unwrap().trim_end().ends_with("--yes"),
         "{rest}"
     );
+}
+
+/// A URI of the bucket alone is said to grant everything, and Enter alone (No) asks for the
+/// URI again; at 60 and 80 columns.
+#[tokio::test]
+async fn a_whole_bucket_needs_a_yes_and_enter_asks_again() {
+    let moto = moto();
+    let bucket = unique("wizwhole");
+    aws(&moto.url()).await.create_bucket(&bucket).await;
+    for cols in [60, 80] {
+        let mut p = wizard_at_width(&moto.url(), cols);
+        p.exp_string("What will TiDB Cloud do with the bucket?")
+            .unwrap();
+        keys(&mut p, "\r");
+        p.exp_string("S3 URI").unwrap();
+        keys(&mut p, &format!("s3://{bucket}\r"));
+        p.exp_string("names no folder").unwrap();
+        p.exp_string("Grant the whole bucket?").unwrap();
+        keys(&mut p, "\r");
+        p.exp_string("S3 URI").unwrap();
+        keys(&mut p, &format!("s3://{bucket}/in/\r"));
+        p.exp_string("How should TiDB Cloud get in?").unwrap();
+        p.send_control('c').unwrap();
+        p.exp_eof().unwrap();
+        assert!(exit_code(&p).ends_with(", 130)"), "{cols} columns");
+    }
 }

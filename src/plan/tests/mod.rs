@@ -436,3 +436,27 @@ fn roles_that_can_never_work_are_refused_before_any_change() {
     assert_eq!(f, "--tidb-account-id");
     assert!(rule.contains("your own AWS account"), "{rule}");
 }
+
+/// A URI of the bucket alone grants every object in it: the plan warns, first; a folder, a
+/// file or a pattern does not.
+#[test]
+fn a_whole_bucket_is_a_warning_in_the_plan() {
+    let mut whole = inputs();
+    whole.location = "s3://bkt1".parse().unwrap();
+    whole.access = Access::Both;
+    let plan = role(Method::Iam, &whole, &facts(), &RoleState::default()).unwrap();
+    assert_eq!(
+        plan.grant.warnings,
+        ["s3://bkt1/ names no folder: TiDB Cloud gets import and export access to every object in bucket bkt1; give a folder (s3://bkt1/dir/) to grant less"]
+    );
+    for uri in ["s3://bkt1/data/", "s3://bkt1/data.csv", "s3://bkt1/*.csv"] {
+        let mut part = inputs();
+        part.location = uri.parse().unwrap();
+        let plan = role(Method::Iam, &part, &facts(), &RoleState::default()).unwrap();
+        assert!(
+            plan.grant.warnings.is_empty(),
+            "{uri}: {:?}",
+            plan.grant.warnings
+        );
+    }
+}
