@@ -113,14 +113,15 @@ async fn no_stack(
     target: String,
 ) -> Result<TeardownOutcome, Error> {
     match iam::get_role(&clients.iam, name).await? {
+        // The wrong flag or region for what the name is: usage, and nothing is changed.
         Some(role) if role.managed => match (&role.stack, &role.stack_region) {
-            (Some(stack), region) => Err(Error::Conflict(format!(
+            (Some(stack), region) => Err(Error::invalid("--stack-name", format!(
                 "stack {name} is not in this region ({}), but role {name} belongs to stack {stack}{}; stacks are regional\n  fix: serverless-s3-setup teardown --stack-name {stack} --region {}",
                 clients.region(),
                 region.as_deref().map(|r| format!(" in {r}")).unwrap_or_default(),
                 region.as_deref().unwrap_or("REGION"),
             ))),
-            (None, _) => Err(Error::Conflict(format!(
+            (None, _) => Err(Error::invalid("--stack-name", format!(
                 "there is no stack {name}, but role {name} is this tool's, made with --method iam\n  fix: serverless-s3-setup teardown --role-name {name}"
             ))),
         },

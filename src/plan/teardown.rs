@@ -103,9 +103,13 @@ pub(crate) fn role(held: &RoleHoldings, force: bool) -> Result<Teardown, Error> 
             .as_deref()
             .map(|r| format!(" --region {r}"))
             .unwrap_or_default();
-        return Err(Error::Conflict(format!(
-            "role {name} belongs to CloudFormation stack {stack}; deleting it alone would leave the stack broken\n  fix: serverless-s3-setup teardown --stack-name {stack}{region}"
-        )));
+        // The wrong flag for what the name is: usage, and nothing is changed.
+        return Err(Error::invalid(
+            "--role-name",
+            format!(
+                "role {name} belongs to CloudFormation stack {stack}; deleting it alone would leave the stack broken\n  fix: serverless-s3-setup teardown --stack-name {stack}{region}"
+            ),
+        ));
     }
     let who = Who::Role(name.clone());
     let mut t = Teardown::default();

@@ -523,7 +523,8 @@ async fn each_method_keeps_to_what_it_made() {
         .output()
         .unwrap());
     let Ran { stderr, .. } = out;
-    assert_eq!(out.code, 1, "{stderr}");
+    // The wrong flag for a stack's role: usage (exit 2), and nothing changes.
+    assert_eq!(out.code, 2, "{stderr}");
     assert!(
         stderr.contains(&format!(
             "teardown --stack-name {stack_role} --region us-east-1"
@@ -550,7 +551,7 @@ async fn each_method_keeps_to_what_it_made() {
         .output()
         .unwrap());
     let Ran { stderr, .. } = out;
-    assert_eq!(out.code, 1, "{stderr}");
+    assert_eq!(out.code, 2, "{stderr}");
     assert!(
         stderr.contains(&format!("teardown --role-name {iam_role}")),
         "{stderr}"
