@@ -21,22 +21,18 @@ pub(crate) fn show_after_setup(ctx: &Context, report: &Report, access: Access, c
                 && (access == Access::Import || !changed))
         })
         .collect();
-    let pass = report
-        .checks
-        .iter()
-        .filter(|c| c.status == Status::Pass)
-        .count();
+    let warned = report.checks.iter().any(|c| c.status == Status::Warn);
     // "verified" only for what was read back from AWS, and only without a failed check.
     if report.read_back && report.ok {
-        let all = report.checks.len();
-        let notes = match (pass == all, shown.is_empty()) {
-            (true, _) => format!("all {all} checks"),
-            (false, false) => format!("{pass} of {all} checks (notes below)"),
-            (false, true) => format!("{pass} of {all} checks (`verify` lists the rest)"),
+        let where_ = match (warned, shown.is_empty()) {
+            (false, _) => "",
+            (true, false) => " (below)",
+            (true, true) => " (`verify` shows it)",
         };
         ctx.ui.info(format!(
-            "{} verified: read back from AWS, it passes {notes}",
-            ctx.ui.green("✓")
+            "{} verified: read back from AWS: {}{where_}",
+            ctx.ui.green("✓"),
+            summary(report)
         ));
     }
     for c in shown {
@@ -80,14 +76,69 @@ fn render_text(ctx: &Context, report: &Report) -> String {
             }
         }
     }
-    let fails = report
-        .checks
-        .iter()
-        .filter(|c| c.status == Status::Fail)
-        .count();
-    lines.push(match fails {
-        0 => "all checks passed".to_string(),
-        n => format!("{n} check(s) failed"),
-    });
+    lines.push(summary(report));
     lines.join("\n")
+}
+
+/// What a report comes to, said alike after a setup and by `verify`: `all checks passed`,
+/// `all checks passed, 1 warning: object-ownership`, `2 of 7 checks failed: trust, kms`.
+pub(crate) fn summary(report: &Report) -> String {
+    let named = |status: Status| -> Vec<&str> {
+        report
+            .checks
+            .iter()
+            .filter(|c| c.status == status)
+            .map(|c| c.name)
+            .collect()
+    };
+    let (failed, warned) = (named(Status::Fail), named(Status::Warn));
+    let warnings = match warned.as_slice() {
+        [] => String::new(),
+        [one] => format!("1 warning: {one}"),
+        many => format!("{} warnings: {}", many.len(), many.join(", ")),
+    };
+    let (result, sep) = match failed.len() {
+        0 => ("all checks passed".to_string(), ", "),
+        n => (
+            format!(
+                "{n} of {} checks failed: {}",
+                report.checks.len(),
+                failed.join(", ")
+            ),
+            "; ",
+        ),
+    };
+    if warnings.is_empty() {
+        result
+    } else {
+        format!("{result}{sep}{warnings}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::summary;
+    use crate::verify::{Check, Report};
+
+    #[test]
+    fn a_report_is_summed_up_with_its_warnings_and_failures_named() {
+        let pass = || Check::pass("permissions", "ok");
+        let warn = |name| Check::warn(name, "maybe", None);
+        let fail = |name| Check::fail(name, "no", "fix it");
+        let said = |checks| summary(&Report::new(checks));
+        assert_eq!(said(vec![pass(), pass()]), "all checks passed");
+        assert_eq!(
+            said(vec![pass(), warn("object-ownership")]),
+            "all checks passed, 1 warning: object-ownership"
+        );
+        assert_eq!(
+            said(vec![
+                fail("trust"),
+                warn("kms"),
+                fail("permissions"),
+                warn("bucket-policy")
+            ]),
+            "2 of 4 checks failed: trust, permissions; 2 warnings: kms, bucket-policy"
+        );
+    }
 }

@@ -601,3 +601,40 @@ async fn the_simulator_is_asked_concretely_and_only_confirms() {
         "with the context: {get:?}"
     );
 }
+
+/// The end of a setup and `verify` say the same of the same role: all checks passed, with the
+/// warning named (an export's bucket without Object Ownership set).
+#[tokio::test]
+async fn a_setup_and_verify_sum_up_alike() {
+    let moto = moto();
+    let aws = aws(&moto.url()).await;
+    let bucket = unique("vsame");
+    aws.create_bucket(&bucket).await;
+    let uri = format!("s3://{bucket}/out/");
+    let said = "all checks passed, 1 warning: object-ownership";
+    let setup = run(
+        &moto.url(),
+        &RoleArgs::new("iam", &uri).access("export").yes().build(),
+    )
+    .ok();
+    assert!(
+        setup
+            .stderr
+            .contains(&format!("verified: read back from AWS: {said}")),
+        "{}",
+        setup.stderr
+    );
+    let arn = setup.stdout.trim().to_string();
+    let verify: Vec<String> = ["verify"]
+        .iter()
+        .chain(&role_verify_args(&arn, &uri, "export"))
+        .map(|a| a.to_string())
+        .collect();
+    let report = run(&moto.url(), &verify).ok();
+    assert_eq!(
+        report.stdout.lines().last(),
+        Some(said),
+        "{}",
+        report.stdout
+    );
+}
