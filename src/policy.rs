@@ -210,6 +210,29 @@ pub(crate) fn description(text: &str) -> String {
     out
 }
 
+/// The AWS account a trust policy lets assume the role by its root
+/// (`arn:PARTITION:iam::ACCOUNT:root`), with its partition: TiDB Cloud's, in a trust this tool
+/// wrote. `None` when no allowing statement names an account root.
+pub(crate) fn trusted_account(trust: &Value) -> Option<(Partition, AccountId)> {
+    let statements = match trust.get("Statement")? {
+        Value::Array(list) => list.clone(),
+        one => vec![one.clone()],
+    };
+    statements
+        .iter()
+        .filter(|s| s.get("Effect").and_then(Value::as_str) == Some("Allow"))
+        .filter_map(|s| s.get("Principal")?.get("AWS").cloned())
+        .flat_map(|p| match p {
+            Value::Array(list) => list,
+            one => vec![one],
+        })
+        .find_map(|p| {
+            let arn = crate::inputs::Arn::parse(p.as_str()?)?;
+            (arn.service == "iam" && arn.resource == "root")
+                .then(|| Some((arn.known_partition()?, arn.account.parse().ok()?)))?
+        })
+}
+
 /// The external IDs a trust policy binds TiDB Cloud's account to: `Some(ids)` when a statement
 /// lets that account assume the role (empty when without a condition), `None` when none does.
 pub(crate) fn trusted_external_ids(

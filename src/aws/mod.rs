@@ -160,6 +160,14 @@ impl Clients {
         }
     }
 
+    /// A CloudFormation client for a stack's region: stacks are regional.
+    pub(crate) fn cfn_in(&self, region: &str) -> aws_sdk_cloudformation::Client {
+        let conf = aws_sdk_cloudformation::config::Builder::from(&self.config)
+            .region(Region::new(region.to_string()))
+            .build();
+        aws_sdk_cloudformation::Client::from_conf(conf)
+    }
+
     /// A KMS client for the key's region.
     pub(crate) fn kms_in(&self, region: &str) -> aws_sdk_kms::Client {
         let conf = aws_sdk_kms::config::Builder::from(&self.config)

@@ -109,6 +109,10 @@ pub(crate) enum Command {
     Role(RoleArgs),
 
     /// Check a role or user against TiDB Cloud's troubleshooting list; name each broken item and its fix
+    #[command(after_help = "\
+A role this tool made tells its folder, access, tier, TiDB Cloud account and external IDs itself:
+`verify --role-arn ARN` alone checks it. Another role needs --uri, --tidb-account-id and
+--external-id.")]
     Verify(VerifyArgs),
 
     /// Delete what this tool made: a stack, a role and its policy, or a user, its keys and its policy

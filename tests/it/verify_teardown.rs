@@ -638,3 +638,74 @@ async fn a_setup_and_verify_sum_up_alike() {
         report.stdout
     );
 }
+
+/// `verify --role-arn` alone, on a role this tool made: the role's tags and trust tell the
+/// folder, the access, TiDB Cloud's account and the external IDs; nothing else is asked. A
+/// role made by hand cannot tell, and the flags it needs are named.
+#[tokio::test]
+async fn verify_needs_only_the_role_arn_of_a_role_this_tool_made() {
+    let moto = moto();
+    let aws = aws(&moto.url()).await;
+    let bucket = unique("vself");
+    aws.create_bucket(&bucket).await;
+    let uri = format!("s3://{bucket}/in/");
+    for (ids, method) in [
+        (&[EXTERNAL_ID][..], "iam"),
+        (&["dev-id", "prod-id"], "cloudformation"),
+    ] {
+        // Several clusters: one run each, the second adding its ID to the trust.
+        let mut arn = String::new();
+        for id in ids {
+            let made = run(
+                &moto.url(),
+                &RoleArgs::new(method, &uri)
+                    .external_ids(&[id])
+                    .role_name(&format!("{method}-{bucket}"))
+                    .yes()
+                    .build(),
+            )
+            .ok();
+            arn = made.stdout.trim().to_string();
+        }
+        let Ran {
+            code, json, stderr, ..
+        } = verify(&moto.url(), &["--role-arn", &arn]);
+        assert_eq!(code, 0, "{method}: {json:#}\n{stderr}");
+        for told in [
+            format!("--uri {uri}"),
+            "--access import".into(),
+            format!("--tidb-account-id {TIDB_ACCOUNT}"),
+        ] {
+            assert!(stderr.contains(&told), "{method}: {told}: {stderr}");
+        }
+        let trust = check(&json, "trust")["finding"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        // moto records a stack update's parameters but does not apply them to the role (see
+        // clusters_and_tiers::trusted_ids): there the role trusts the first cluster only.
+        let live = if method == "iam" { ids } else { &ids[..1] };
+        for id in live {
+            assert!(trust.contains(id), "{method}: {trust}");
+        }
+    }
+    // A role made by hand: the flags it needs are named, and nothing is judged.
+    let name = format!("hand-{bucket}");
+    let arn = hand_made(
+        &aws,
+        &name,
+        trust_doc(TIDB_ACCOUNT, Some(EXTERNAL_ID)),
+        import_doc(&format!("arn:aws:s3:::{bucket}/in/*"), &bucket),
+    )
+    .await;
+    let out = run(
+        &moto.url(),
+        &["verify".to_string(), "--role-arn".into(), arn],
+    );
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("--uri") && out.stderr.contains("--tidb-account-id"),
+        "{}",
+        out.stderr
+    );
+}
