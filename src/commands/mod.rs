@@ -89,7 +89,8 @@ pub(crate) struct Repeat<'a> {
     pub(crate) access: Access,
     /// The command's own flags before `--policy-name`, and after it.
     pub(crate) before: Vec<String>,
-    pub(crate) policy_name: &'a PolicyName,
+    /// The policy's name, unless it is the default a rerun picks again.
+    pub(crate) policy_name: Option<&'a PolicyName>,
     pub(crate) after: Vec<String>,
     /// Every key to grant, so that a rerun keeps keys given by hand.
     pub(crate) kms_keys: &'a [KmsKeyArn],
@@ -110,7 +111,9 @@ impl Repeat<'_> {
             self.access.to_string(),
         ]);
         words.extend(self.before);
-        words.extend(["--policy-name".into(), self.policy_name.to_string()]);
+        if let Some(name) = self.policy_name {
+            words.extend(["--policy-name".into(), name.to_string()]);
+        }
         words.extend(self.after);
         for key in self.kms_keys {
             words.extend(["--kms-key".into(), key.to_string()]);
@@ -185,6 +188,10 @@ pub(crate) struct Granted {
     /// `ticloud serverless` does not serve). An access key's secret is read from
     /// `$TIDB_S3_SECRET_ACCESS_KEY`, never written into them.
     pub(crate) next_command: Vec<String>,
+    /// The keys a CI command pins: all granted but the bucket's default, which a rerun
+    /// detects again.
+    #[serde(skip)]
+    pub(crate) pinned_kms_keys: Vec<KmsKeyArn>,
 }
 
 impl Granted {
@@ -204,6 +211,12 @@ impl Granted {
             guardrails: grant.guardrails.clone(),
             tier,
             next_command: Vec::new(),
+            pinned_kms_keys: grant
+                .kms_keys
+                .iter()
+                .filter(|k| grant.bucket_key.as_ref() != Some(*k))
+                .cloned()
+                .collect(),
         }
     }
 }

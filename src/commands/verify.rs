@@ -122,7 +122,10 @@ async fn told_by_role(
     // A stack's role: the stack's parameters hold the folder, the access and the tier.
     let stack = match &role.stack {
         Some(stack) => {
-            let region = role.stack_region.as_deref().unwrap_or_else(|| clients.region());
+            let region = role
+                .stack_region
+                .as_deref()
+                .unwrap_or_else(|| clients.region());
             cloudformation::describe_stack(&clients.cfn_in(region), stack).await?
         }
         None => None,

@@ -33,6 +33,10 @@ pub(crate) struct Grant {
     pub(crate) warnings: Vec<String>,
     #[serde(flatten)]
     pub(crate) guardrails: Guardrails,
+    /// The bucket's default key, as detected: a rerun detects it again, so a CI command
+    /// need not pin it.
+    #[serde(skip)]
+    pub(crate) bucket_key: Option<KmsKeyArn>,
 }
 
 /// What a plan is made of besides the facts: the inputs the two kinds share.
@@ -72,6 +76,7 @@ impl Grant {
                 .chain(facts.warnings.iter().cloned())
                 .collect(),
             guardrails: what.guardrails.clone(),
+            bucket_key: facts.detected_kms_key.clone(),
         }
     }
 

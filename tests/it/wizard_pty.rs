@@ -143,6 +143,33 @@ async fn a_whole_role_setup_typed_at_the_terminal() {
     );
     assert!(ci.contains(&format!("--external-id {EXTERNAL_ID}")), "{ci}");
     assert!(exit_code(&p).ends_with(", 0)"), "{}", exit_code(&p));
+    // The command holds only what was chosen: the default names are derived again.
+    assert!(
+        !ci.contains("--role-name") && !ci.contains("--policy-name"),
+        "{ci}"
+    );
+    // And it converges: run as printed (without a terminal, as in CI), it finds the same role
+    // and changes nothing.
+    let bytes: Vec<u8> = ci.chars().map(|c| c as u32 as u8).collect();
+    let ci = console::strip_ansi_codes(&String::from_utf8_lossy(&bytes)).replace(" \\\r\n", " ");
+    let line = ci
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with("serverless-s3-setup role"))
+        .unwrap_or_else(|| panic!("no command: {ci}"));
+    let again = Command::new("sh")
+        .arg("-c")
+        .arg(line.replacen("serverless-s3-setup", "\"$0\"", 1))
+        .arg(env!("CARGO_BIN_EXE_serverless-s3-setup"))
+        .env("AWS_ENDPOINT_URL", moto.url())
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert!(again.status.success(), "{line}\n{stderr}");
+    assert!(stderr.contains("already match"), "{line}\n{stderr}");
 
     let role = format!("tidb-role-import-{bucket}-in");
     let trust = aws.trust(&role).await;

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use crate::inputs::{Access, KmsKeyArn, PolicyName, Tier, UserName};
+use crate::inputs::{defaults, Access, KmsKeyArn, PolicyName, Tier, UserName};
 use crate::output::{render_policy_plan, Render};
 use crate::plan::{UserInputs, UserPlan};
 use crate::Context;
@@ -123,15 +123,27 @@ fn next_steps(ctx: &Context, report: &AccessKeyReport) {
 /// secret it makes goes to a file: in CI, stdout is a log.
 pub(crate) fn ci_command(ctx: &Context, o: &AccessKeyOutcome) -> String {
     let g = &o.granted;
+    let uri = crate::output::uri(&g.bucket, &g.prefix);
     let mut line = repeat(
         &o.user_name,
-        crate::output::uri(&g.bucket, &g.prefix),
+        uri.clone(),
         g.access,
         &g.policy_name,
         g.tier,
-        &g.kms_keys,
+        &g.pinned_kms_keys,
         g.guardrails.flags(),
     );
+    // The names a rerun derives again by itself are left out.
+    let default_user = uri
+        .parse()
+        .ok()
+        .map(|location| defaults::user_name(&location, g.access));
+    if default_user.as_ref() == Some(&o.user_name) {
+        line.before.clear();
+    }
+    if g.policy_name == defaults::policy_name(o.user_name.as_str()) {
+        line.policy_name = None;
+    }
     let file = o.secret_file.as_deref().map_or_else(
         || CI_SECRET_FILE.to_string(),
         |path| path.display().to_string(),
@@ -184,7 +196,7 @@ fn repeat<'a>(
         uri,
         access,
         before: vec!["--user-name".into(), user.to_string()],
-        policy_name,
+        policy_name: Some(policy_name),
         // The tier names the console path in the hand-off; a rerun tells the same.
         after: if tier == Tier::default() {
             Vec::new()

@@ -23,7 +23,7 @@ fn ctx(profile: Option<&str>) -> Context {
 }
 
 #[test]
-fn the_ci_command_repeats_every_choice_and_quotes_what_needs_it() {
+fn the_ci_command_repeats_every_choice_and_quotes_what_needs_it_and_no_default() {
     let ctx = ctx(Some("prod"));
     let outcome = RoleOutcome {
         role_arn: "arn:aws:iam::123456789012:role/r".into(),
@@ -56,14 +56,38 @@ fn the_ci_command_repeats_every_choice_and_quotes_what_needs_it() {
             },
             tier: Tier::Starter,
             next_command: vec![],
+            pinned_kms_keys: vec!["arn:aws:kms:us-east-1:123456789012:key/k1".parse().unwrap()],
         },
     };
     assert_eq!(
         ci_command(&ctx, &outcome),
         "serverless-s3-setup role --method cloudformation --uri 's3://bkt1/my dir/' --access export \
-         --tidb-account-id 380838443567 --external-id ext-1 --role-name r --policy-name r-policy \
-         --stack-name r --kms-key arn:aws:kms:us-east-1:123456789012:key/k1 --path /tidb/ \
+         --tidb-account-id 380838443567 --external-id ext-1 --role-name r \
+         --kms-key arn:aws:kms:us-east-1:123456789012:key/k1 --path /tidb/ \
          --tag 'team=data eng' --profile prod --region us-east-1 --yes"
+    );
+    // Only what was chosen: names a rerun derives again, and the bucket's own key (detected
+    // again), are left out; a name or key that was chosen stays.
+    let mut defaults = outcome.clone();
+    let location = "s3://bkt1/my dir/".parse().unwrap();
+    defaults.role_name = crate::inputs::defaults::role_name(&location, Access::Export);
+    defaults.stack_name = Some(crate::inputs::defaults::stack_name(&defaults.role_name));
+    defaults.granted.policy_name =
+        crate::inputs::defaults::policy_name(defaults.role_name.as_str());
+    defaults.granted.pinned_kms_keys.clear();
+    defaults.granted.guardrails = Guardrails::default();
+    assert_eq!(
+        ci_command(&ctx, &defaults),
+        "serverless-s3-setup role --method cloudformation --uri 's3://bkt1/my dir/' --access export \
+         --tidb-account-id 380838443567 --external-id ext-1 --profile prod --region us-east-1 --yes"
+    );
+    let mut chosen = defaults.clone();
+    chosen.granted.policy_name = "mine".parse().unwrap();
+    chosen.stack_name = Some("my-stack".parse().unwrap());
+    assert!(
+        ci_command(&ctx, &chosen).contains(" --policy-name mine --stack-name my-stack "),
+        "{}",
+        ci_command(&ctx, &chosen)
     );
     let mut dedicated = outcome;
     dedicated.granted.tier = Tier::Dedicated;

@@ -2,7 +2,7 @@
 
 use std::io::IsTerminal;
 
-use crate::inputs::{StackName, Tier, Timeout};
+use crate::inputs::{defaults, StackName, Tier, Timeout};
 use crate::output::{render_role_plan, Render};
 use crate::plan::{Method, RoleInputs};
 use crate::Context;
@@ -24,9 +24,12 @@ impl Render for RoleReport {
     }
 }
 
-/// The flags that repeat this setup without a question: for CI. No secret is in it.
+/// The flags that repeat this setup without a question: for CI. No secret is in it, and no
+/// default that a rerun picks again by itself (the names derived from the location, the
+/// bucket's own key): only what was chosen, and what must be pinned (a stack's region).
 pub(crate) fn ci_command(ctx: &Context, o: &RoleOutcome) -> String {
     let g = &o.granted;
+    let uri = crate::output::uri(&g.bucket, &g.prefix);
     let mut before = vec!["--tidb-account-id".into(), o.tidb_account_id.to_string()];
     match &o.external_id {
         Some(id) => before.extend(["--external-id".into(), id.to_string()]),
@@ -34,15 +37,27 @@ pub(crate) fn ci_command(ctx: &Context, o: &RoleOutcome) -> String {
     }
     // Dedicated's extra permission (s3:GetBucketLocation) must survive a rerun in CI.
     before.extend(tier(g.tier));
-    before.extend(["--role-name".into(), o.role_name.to_string()]);
+    let default_name = uri
+        .parse()
+        .ok()
+        .map(|location| defaults::role_name(&location, g.access));
+    if default_name.as_ref() != Some(&o.role_name) {
+        before.extend(["--role-name".into(), o.role_name.to_string()]);
+    }
+    let policy_name =
+        (g.policy_name != defaults::policy_name(o.role_name.as_str())).then_some(&g.policy_name);
+    let stack_name = o
+        .stack_name
+        .as_ref()
+        .filter(|s| **s != defaults::stack_name(&o.role_name));
     Repeat {
         command: command(o.method),
-        uri: crate::output::uri(&g.bucket, &g.prefix),
+        uri,
         access: g.access,
         before,
-        policy_name: &g.policy_name,
-        after: stack(o.stack_name.as_ref()),
-        kms_keys: &g.kms_keys,
+        policy_name,
+        after: stack(stack_name),
+        kms_keys: &g.pinned_kms_keys,
         guardrails: g.guardrails.flags(),
         // The stack's region is pinned, so that CI finds the stack wherever its AWS_REGION
         // points.
@@ -79,7 +94,7 @@ pub(crate) fn again(
         uri: inputs.location.to_string(),
         access: inputs.access,
         before,
-        policy_name: &inputs.policy_name,
+        policy_name: Some(&inputs.policy_name),
         after: [
             stack(inputs.stack_name.as_ref()),
             timeout
