@@ -260,7 +260,7 @@ pub(crate) struct RoleArgs {
     #[command(flatten)]
     pub(crate) location: LocationArgs,
 
-    /// TiDB Cloud Account ID, from the console's "Add New ARN" dialog
+    /// TiDB Cloud Account ID, from the console's dialog (Add New ARN → Having trouble? Create Role ARN manually)
     #[arg(long, value_name = "ID")]
     pub(crate) tidb_account_id: Option<String>,
 
