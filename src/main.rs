@@ -17,7 +17,7 @@ use serverless_s3_setup::prompt::{NoPrompts, Prompter, Terminal};
 use serverless_s3_setup::requests::{AccessKeyRequest, RoleRequest};
 use serverless_s3_setup::{log, signals, wizard, Context};
 
-use cli::{AccessKeyAction, Cli, Command, Global, OutputFormat};
+use cli::{AccessKeyAction, AccessKeyArgs, Cli, Command, Global, OutputFormat};
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -113,6 +113,19 @@ fn run(cli: Cli, format: Format, ui: &Ui) -> Result<(), Error> {
     } else {
         Box::new(NoPrompts)
     };
+    if matches!(
+        &cli.command,
+        Some(Command::Role(_)) | Some(Command::AccessKey(AccessKeyArgs { action: None, .. }))
+    ) {
+        // The command as typed: each answer to a question then extends it, so that a stop at
+        // any question says the command that goes on from there.
+        signals::resume_from(
+            std::env::args_os()
+                .skip(1)
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect(),
+        );
+    }
     match cli.command {
         Some(Command::Role(args)) => run_role(&ctx, args.into_request()?, prompter.as_mut()),
         Some(Command::Verify(args)) => {

@@ -50,6 +50,41 @@ pub(crate) fn set_resume(line: String) {
     *RESUME.lock().expect("not poisoned") = Some(line);
 }
 
+/// The command as typed, or as the wizard's first questions made it, that each answer then
+/// extends with its flag: so a stop at any question says the command that goes on from there.
+static SO_FAR: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+/// Starts the command that goes on: `serverless-s3-setup` and these words.
+pub fn resume_from(words: Vec<String>) {
+    let mut so_far = SO_FAR.lock().expect("not poisoned");
+    *so_far = std::iter::once("serverless-s3-setup".to_string())
+        .chain(words)
+        .collect();
+}
+
+/// Starts the command that goes on from answers already in `words` (the wizard's first
+/// questions): a stop from now on says it.
+pub(crate) fn resume_with_answers(words: Vec<String>) {
+    resume_from(words);
+    let so_far = SO_FAR.lock().expect("not poisoned");
+    set_resume(crate::output::command_line(
+        so_far.iter().map(String::as_str),
+    ));
+}
+
+/// An answer, as its flag: from now on a stop says the command with it. Nothing is said
+/// before the command is known (the wizard's first questions).
+pub(crate) fn answered(flag: &str, value: impl std::fmt::Display) {
+    let mut so_far = SO_FAR.lock().expect("not poisoned");
+    if so_far.is_empty() {
+        return;
+    }
+    so_far.extend([flag.to_string(), value.to_string()]);
+    set_resume(crate::output::command_line(
+        so_far.iter().map(String::as_str),
+    ));
+}
+
 /// What to say after a stop: the command that goes on without the questions, if any.
 pub fn resume() -> Option<String> {
     RESUME.lock().expect("not poisoned").as_ref().map(|line| {

@@ -15,13 +15,13 @@ pub(crate) fn ask_access(prompter: &mut dyn Prompter) -> Result<Access, Error> {
         "export: TiDB Cloud writes to S3",
         "import and export (both)",
     ];
-    Ok(
-        match prompter.select("What will TiDB Cloud do with the bucket?", &items, 0)? {
-            1 => Access::Export,
-            2 => Access::Both,
-            _ => Access::Import,
-        },
-    )
+    let access = match prompter.select("What will TiDB Cloud do with the bucket?", &items, 0)? {
+        1 => Access::Export,
+        2 => Access::Both,
+        _ => Access::Import,
+    };
+    crate::signals::answered("--access", access);
+    Ok(access)
 }
 
 /// The TiDB Cloud tier, asked where it changes the policy (an import).
@@ -30,12 +30,12 @@ pub(crate) fn ask_tier(prompter: &mut dyn Prompter) -> Result<Tier, Error> {
         "TiDB Cloud Starter, Essential or Premium",
         "TiDB Cloud Dedicated (also reads the bucket's location)",
     ];
-    Ok(
-        match prompter.select("Which TiDB Cloud tier imports the data?", &items, 0)? {
-            1 => Tier::Dedicated,
-            _ => Tier::Starter,
-        },
-    )
+    let tier = match prompter.select("Which TiDB Cloud tier imports the data?", &items, 0)? {
+        1 => Tier::Dedicated,
+        _ => Tier::Starter,
+    };
+    crate::signals::answered("--tier", tier);
+    Ok(tier)
 }
 
 /// The File URI (import) or Folder URI (export), with the flag's own validator.
@@ -47,12 +47,14 @@ pub(crate) fn ask_location(prompter: &mut dyn Prompter) -> Result<S3Location, Er
         let location: S3Location = ask(prompter, "S3 URI", None)?;
         // A bucket alone grants every object in it: said, and never taken on Enter alone.
         if !location.is_whole_bucket() {
+            crate::signals::answered("--uri", &location);
             return Ok(location);
         }
         prompter.note(&format!(
             "{location} names no folder: TiDB Cloud would get access to every object in the bucket."
         ));
         if prompter.confirm("Grant the whole bucket?", false)? {
+            crate::signals::answered("--uri", &location);
             return Ok(location);
         }
     }

@@ -100,8 +100,12 @@ pub(crate) async fn role(
         |f| f.role.name.clone(),
     );
     let policy_given = req.policy_name.is_some();
-    let (role_name, policy_name) =
-        names.with_policy(req.role_name, "Role name", default, req.policy_name)?;
+    let (role_name, policy_name) = names.with_policy(
+        req.role_name,
+        ("Role name", "--role-name"),
+        default,
+        req.policy_name,
+    )?;
     let stack_name = match method {
         Method::Iam => None,
         Method::Cloudformation => {
@@ -109,7 +113,7 @@ pub(crate) async fn role(
                 .and_then(|f| f.role.info.as_ref()?.stack.as_deref())
                 .and_then(|s| s.parse().ok());
             let default = held.unwrap_or_else(|| defaults::stack_name(&role_name));
-            Some(names.get(req.stack_name, "Stack name", default)?)
+            Some(names.get(req.stack_name, ("Stack name", "--stack-name"), default)?)
         }
     };
     let chosen = Chosen {
@@ -185,11 +189,15 @@ fn trust_inputs(
         (Some(id), _) => Some(id.clone()),
         (None, true) => None,
         (None, false) if removing => None,
-        (None, false) => Some(ask(
-            prompter,
-            "TiDB Cloud External ID (shown beside the Account ID)",
-            None,
-        )?),
+        (None, false) => {
+            let id: ExternalId = ask(
+                prompter,
+                "TiDB Cloud External ID (shown beside the Account ID)",
+                None,
+            )?;
+            crate::signals::answered("--external-id", &id);
+            Some(id)
+        }
     };
     Ok((tidb_account, external_id))
 }
@@ -244,10 +252,15 @@ fn unasked_method(
         located.findings.push(format!("method: iam, since {why}"));
         return Ok(Method::Iam);
     }
-    if ask_defaults && matches!(ask_method(prompter, false, true)?, Choice::Iam) {
-        return Ok(Method::Iam);
+    if !ask_defaults {
+        return Ok(Method::Cloudformation);
     }
-    Ok(Method::Cloudformation)
+    let method = match ask_method(prompter, false, true)? {
+        Choice::Iam => Method::Iam,
+        _ => Method::Cloudformation,
+    };
+    crate::signals::answered("--method", method_name(method));
+    Ok(method)
 }
 
 fn method_name(method: Method) -> &'static str {
@@ -273,8 +286,11 @@ pub(super) fn ask_tidb_account(
             other => other.to_string(),
         })
     })?;
-    text.parse()
-        .map_err(|e| Error::invalid("--tidb-account-id", e))
+    let id: AccountId = text
+        .parse()
+        .map_err(|e| Error::invalid("--tidb-account-id", e))?;
+    crate::signals::answered("--tidb-account-id", &id);
+    Ok(id)
 }
 
 /// Without a terminal, names every flag the request lacks.
@@ -338,8 +354,12 @@ pub(crate) async fn access_key(
         |f| f.user.name.clone(),
     );
     let policy_given = req.policy_name.is_some();
-    let (user_name, policy_name) =
-        names.with_policy(req.user_name, "IAM user name", default, req.policy_name)?;
+    let (user_name, policy_name) = names.with_policy(
+        req.user_name,
+        ("IAM user name", "--user-name"),
+        default,
+        req.policy_name,
+    )?;
     let chosen = Chosen {
         policy_name: policy_given || policy_name != defaults::policy_name(user_name.as_str()),
         tier: req.tier.is_some(),
@@ -373,30 +393,41 @@ impl<'p> Names<'p> {
         Names { prompter, ask }
     }
 
-    /// A role's or a user's name, then its policy's, whose default follows the name chosen.
+    /// A role's or a user's name (`flag`), then its policy's, whose default follows the name
+    /// chosen.
     fn with_policy<T>(
         &mut self,
         given: Option<T>,
-        question: &str,
+        (question, flag): (&str, &str),
         default: T,
         policy: Option<PolicyName>,
     ) -> Result<(T, PolicyName), Error>
     where
         T: FromStr<Err = Invalid> + fmt::Display,
     {
-        let name = self.get(given, question, default)?;
+        let name = self.get(given, (question, flag), default)?;
         let default_policy = defaults::policy_name(&name.to_string());
-        let policy = self.get(policy, "Policy name", default_policy)?;
+        let policy = self.get(policy, ("Policy name", "--policy-name"), default_policy)?;
         Ok((name, policy))
     }
 
-    fn get<T>(&mut self, given: Option<T>, question: &str, default: T) -> Result<T, Error>
+    /// The name given, else asked (an answer is kept as its `flag`), else the default.
+    fn get<T>(
+        &mut self,
+        given: Option<T>,
+        (question, flag): (&str, &str),
+        default: T,
+    ) -> Result<T, Error>
     where
         T: FromStr<Err = Invalid> + fmt::Display,
     {
         match given {
             Some(name) => Ok(name),
-            None if self.ask => ask(self.prompter, question, Some(&default.to_string())),
+            None if self.ask => {
+                let name: T = ask(self.prompter, question, Some(&default.to_string()))?;
+                crate::signals::answered(flag, &name);
+                Ok(name)
+            }
             None => Ok(default),
         }
     }

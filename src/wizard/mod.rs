@@ -67,6 +67,10 @@ fn start_with(
         None => true,
     };
     let choice = ask_method(prompter, true, stack)?;
+    // From here a stop at any question says the command that goes on from the answers.
+    let mut words = so_far_words(choice, access, &location);
+    words.extend(crate::output::connection_flags(&ctx.conn, None));
+    crate::signals::resume_with_answers(words);
     Ok(match choice {
         Choice::AccessKey => Setup::AccessKey(AccessKeyRequest {
             location: Some(location),
@@ -171,7 +175,15 @@ fn check_early(ctx: &Context, location: &S3Location) -> std::thread::JoinHandle<
 
 /// The command that goes on from the wizard's answers so far.
 fn so_far(choice: Choice, access: Access, location: &S3Location) -> String {
-    let mut words = vec!["serverless-s3-setup".to_string()];
+    let words = so_far_words(choice, access, location);
+    crate::output::command_line(
+        std::iter::once("serverless-s3-setup").chain(words.iter().map(String::as_str)),
+    )
+}
+
+/// The words of [`so_far`], after the binary's name.
+fn so_far_words(choice: Choice, access: Access, location: &S3Location) -> Vec<String> {
+    let mut words = Vec::new();
     match choice {
         Choice::AccessKey => words.push("access-key".into()),
         Choice::Iam => words.extend(["role".into(), "--method".into(), "iam".into()]),
@@ -185,7 +197,7 @@ fn so_far(choice: Choice, access: Access, location: &S3Location) -> String {
         "--access".into(),
         access.to_string(),
     ]);
-    crate::output::command_line(words.iter().map(String::as_str))
+    words
 }
 
 #[cfg(test)]

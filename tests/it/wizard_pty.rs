@@ -650,3 +650,67 @@ async fn a_whole_bucket_needs_a_yes_and_enter_asks_again() {
         assert!(exit_code(&p).ends_with(", 130)"), "{cols} columns");
     }
 }
+
+/// Ctrl-C at any question after some answers says the command that goes on from them: each
+/// answer so far as its flag, at 60 and 80 columns; and a typed command goes on with its own
+/// flags and the answers after them.
+#[tokio::test]
+async fn ctrl_c_at_each_question_says_the_command_that_goes_on() {
+    let moto = moto();
+    let bucket = unique("wizgo");
+    aws(&moto.url()).await.create_bucket(&bucket).await;
+    let uri = format!("s3://{bucket}/in/");
+    let first = ["--method iam", &format!("--uri {uri}"), "--access import"].map(String::from);
+    let stops: [(&str, &[String]); 3] = [
+        ("TiDB Cloud Account ID", &[]),
+        (
+            "TiDB Cloud External ID",
+            &[format!("--tidb-account-id {TIDB_ACCOUNT}")],
+        ),
+        ("Role name", &[format!("--external-id {EXTERNAL_ID}")]),
+    ];
+    for cols in [60, 80] {
+        for (n, (question, _)) in stops.iter().enumerate() {
+            let mut p = wizard_at_width(&moto.url(), cols);
+            p.exp_string("What will TiDB Cloud do with the bucket?")
+                .unwrap();
+            keys(&mut p, "\r");
+            p.exp_string("S3 URI").unwrap();
+            keys(&mut p, &format!("{uri}\r"));
+            p.exp_string("How should TiDB Cloud get in?").unwrap();
+            keys(&mut p, "j\r"); // IAM
+            p.exp_string("Which TiDB Cloud tier").unwrap();
+            keys(&mut p, "\r");
+            let answers = [format!("{TIDB_ACCOUNT}\r"), format!("{EXTERNAL_ID}\r")];
+            for answer in &answers[..n] {
+                keys(&mut p, answer);
+            }
+            p.exp_string(question).unwrap();
+            p.send_control('c').unwrap();
+            let tail = p.exp_eof().unwrap();
+            assert!(tail.contains("Your answers are in this command"), "{tail}");
+            let said = stops[..=n].iter().flat_map(|(_, m)| m.iter());
+            for flag in first.iter().chain(said) {
+                assert!(tail.contains(flag.as_str()), "{question}: {flag}: {tail}");
+            }
+            assert!(exit_code(&p).ends_with(", 130)"), "{question}");
+        }
+    }
+    // Typed flags stay, and the answers follow them.
+    let mut p = pty(
+        &moto.url(),
+        80,
+        &["role", "--method", "iam", "--access", "export"],
+    );
+    p.exp_string("S3 URI").unwrap();
+    keys(&mut p, &format!("s3://{bucket}/out/\r"));
+    p.exp_string("TiDB Cloud Account ID").unwrap();
+    p.send_control('c').unwrap();
+    let tail = p.exp_eof().unwrap();
+    assert!(
+        tail.contains(&format!(
+            "serverless-s3-setup role --method iam --access export --uri s3://{bucket}/out/"
+        )),
+        "{tail}"
+    );
+}
