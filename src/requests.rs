@@ -140,6 +140,8 @@ pub struct AccessKeyRequest {
     pub remove_kms_keys: Vec<KmsKeyArn>,
     /// Write the key here (a new file, mode 0600) instead of to stdout.
     pub secret_file: Option<SecretPath>,
+    /// `--rotate`: delete the user's older keys once the new one works (the CI mode).
+    pub rotate: bool,
     pub guardrails: GuardrailRequest,
     pub tier: Option<Tier>,
     /// For the `ticloud` command printed at the end.

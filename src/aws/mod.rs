@@ -160,6 +160,33 @@ impl Clients {
         }
     }
 
+    /// Whether AWS accepts this access key: `sts:GetCallerIdentity` signed with it, asked again
+    /// while IAM carries a new key to every region ("Resilience in AWS IAM", IAM User Guide:
+    /// changes take a moment, usually seconds), for about half a minute at the most.
+    pub(crate) async fn accepts_key(&self, id: &str, secret: &str) -> bool {
+        let credentials = aws_sdk_sts::config::Credentials::new(
+            id,
+            secret,
+            None,
+            None,
+            "serverless-s3-setup-new-key",
+        );
+        let conf = aws_sdk_sts::config::Builder::from(&self.config)
+            .credentials_provider(credentials)
+            .build();
+        let sts = aws_sdk_sts::Client::from_conf(conf);
+        let mut delay = Duration::from_millis(500);
+        for attempt in 0..7 {
+            match sts::caller_identity(&sts).await {
+                Ok(_) => return true,
+                Err(e) => tracing::debug!("the new key, try {}: {e}", attempt + 1),
+            }
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(Duration::from_secs(8));
+        }
+        false
+    }
+
     /// A CloudFormation client for a stack's region: stacks are regional.
     pub(crate) fn cfn_in(&self, region: &str) -> aws_sdk_cloudformation::Client {
         let conf = aws_sdk_cloudformation::config::Builder::from(&self.config)

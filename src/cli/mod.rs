@@ -226,6 +226,10 @@ pub(crate) struct AccessKeyCreateArgs {
     #[arg(long, value_name = "PATH")]
     pub(crate) secret_file: Option<std::path::PathBuf>,
 
+    /// Delete the user's older keys once the new one is made and AWS accepts it (at IAM's two-key limit the oldest goes first): the mode for CI, where each run makes a new key
+    #[arg(long)]
+    pub(crate) rotate: bool,
+
     #[command(flatten)]
     pub(crate) tidb: TidbArgs,
 

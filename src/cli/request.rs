@@ -106,6 +106,7 @@ impl AccessKeyCreateArgs {
             ("--user-name", self.user_name.is_some()),
             ("--tier", self.tidb.tier.is_some()),
             ("--cluster-id", self.tidb.cluster_id.is_some()),
+            ("--rotate", self.rotate),
         ];
         given.extend(self.policy.given());
         given.extend(self.guardrails.given());
@@ -129,6 +130,7 @@ impl AccessKeyCreateArgs {
             kms_keys,
             remove_kms_keys,
             secret_file,
+            rotate: self.rotate,
             guardrails,
             saved,
         };

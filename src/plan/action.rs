@@ -85,6 +85,13 @@ pub(crate) enum Action {
         /// one.
         before: Vec<String>,
     },
+    /// `--rotate`: an older key of the user goes. `first`: before the new key is made, to
+    /// make room at IAM's two-key limit; else once the new key is made and AWS accepts it.
+    DeleteAccessKey {
+        user: UserName,
+        id: String,
+        first: bool,
+    },
     CreateStack(StackSpec),
     UpdateStack(StackSpec),
     /// The stack can only be deleted and made again: its first create failed
@@ -159,6 +166,12 @@ impl Action {
             Action::AttachPolicy { to, policy, .. } => format!("attach policy {policy} to {to}"),
             Action::CreateAccessKey { user, .. } => {
                 format!("create an access key for user {user}")
+            }
+            Action::DeleteAccessKey { user, id, first: true } => {
+                format!("delete access key {id} of user {user} first, to make room (IAM allows two)")
+            }
+            Action::DeleteAccessKey { user, id, .. } => {
+                format!("delete access key {id} of user {user} once AWS accepts the new one")
             }
             Action::CreateStack(_) => format!("create the stack, which creates {principal}"),
             Action::UpdateStack(_) => format!("update the stack and {principal}"),

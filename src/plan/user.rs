@@ -32,6 +32,9 @@ pub(crate) struct UserInputs {
     pub(crate) guardrails: GuardrailRequest,
     /// Which values the user chose rather than took by default.
     pub(crate) chosen: Chosen,
+    /// `--rotate`: the user's older keys go once the new one works (the CI mode).
+    #[serde(default)]
+    pub(crate) rotate: bool,
 }
 
 /// The user, its policy and its keys as they are now.
@@ -160,16 +163,30 @@ fn user_actions(
         ]),
     }
     actions.extend(policy_tag_actions(write, state.policy.as_ref()));
-    if state.keys.len() >= MAX_KEYS {
+    let full = state.keys.len() >= MAX_KEYS;
+    if full && !inputs.rotate {
         return Err(Error::KeyLimit {
             user: inputs.user_name.to_string(),
             keys: state.keys.clone(),
         });
     }
+    // Oldest first: at the limit the oldest makes room; the rest go once the new key works.
+    let mut older: Vec<&AccessKeyInfo> = state.keys.iter().collect();
+    older.sort_by_key(|k| k.created.unwrap_or(i64::MIN));
+    let retire = |k: &AccessKeyInfo, first: bool| Action::DeleteAccessKey {
+        user: inputs.user_name.clone(),
+        id: k.id.clone(),
+        first,
+    };
+    let made_room = full.then(|| older.remove(0));
+    actions.extend(made_room.map(|k| retire(k, true)));
     actions.push(Action::CreateAccessKey {
         user: inputs.user_name.clone(),
         before: state.keys.iter().map(|k| k.id.clone()).collect(),
     });
+    if inputs.rotate {
+        actions.extend(older.into_iter().map(|k| retire(k, false)));
+    }
     Ok(actions)
 }
 

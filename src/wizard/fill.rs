@@ -374,6 +374,7 @@ pub(crate) async fn access_key(
             remove_kms_keys: req.remove_kms_keys,
             guardrails: req.guardrails,
             chosen,
+            rotate: req.rotate,
         },
         req.secret_file,
         located,

@@ -438,3 +438,47 @@ fn bad_key_ids_and_missing_flags_exit_2() {
         "{stderr}"
     );
 }
+
+/// `--rotate`, the CI mode: each run makes a new key and, once AWS accepts it, deletes the
+/// one before; a user already at IAM's two-key limit loses its oldest key first. Whatever
+/// the number of runs, one key is left: the newest.
+#[tokio::test]
+async fn rotate_keeps_one_key_the_newest_run_after_run() {
+    let moto = moto();
+    let aws = aws(&moto.url()).await;
+    let bucket = unique("rotate");
+    aws.create_bucket(&bucket).await;
+    let user = format!("tidb-user-import-{bucket}-data");
+    let rotate = with_json(&with(&key_args(&bucket, "import"), &["--rotate"]));
+    let mut before: Option<String> = None;
+    for _ in 0..3 {
+        let out = run(&moto.url(), &rotate).ok();
+        let id = out.json["access_key_id"].as_str().unwrap().to_string();
+        assert_eq!(aws.key_ids(&user).await, std::slice::from_ref(&id), "{}", out.stderr);
+        let deleted: Vec<String> = out.json["deleted_keys"]
+            .as_array()
+            .map(|a| a.iter().map(|v| v.as_str().unwrap().to_string()).collect())
+            .unwrap_or_default();
+        assert_eq!(deleted, before.iter().cloned().collect::<Vec<_>>());
+        before = Some(id);
+    }
+    // At the limit: two keys made without --rotate; with it, both go and one is left.
+    run(&moto.url(), &with_json(&key_args(&bucket, "import"))).ok();
+    assert_eq!(aws.key_ids(&user).await.len(), 2);
+    let out = run(&moto.url(), &rotate).ok();
+    assert_eq!(
+        aws.key_ids(&user).await,
+        [out.json["access_key_id"].as_str().unwrap()],
+        "{}",
+        out.stderr
+    );
+    assert_eq!(out.json["deleted_keys"].as_array().unwrap().len(), 2);
+    assert!(
+        out.json["actions"][0]
+            .as_str()
+            .unwrap()
+            .contains("first, to make room"),
+        "{}",
+        out.json["actions"]
+    );
+}

@@ -15,7 +15,7 @@ use crate::facts::{Caller, Facts, Located};
 use crate::find::{self, FoundUser};
 use crate::inputs::{SecretPath, UserName, Who};
 use crate::plan::saved::{Basis, KeySetup};
-use crate::plan::{self, UserInputs, UserPlan, UserState};
+use crate::plan::{self, Action, UserInputs, UserPlan, UserState};
 use crate::prompt::Prompter;
 use crate::requests::{AccessKeyRequest, SavedPlan};
 use crate::wizard;
@@ -37,6 +37,9 @@ pub struct AccessKeyOutcome {
     pub(crate) policy_arn: String,
     /// The command that deletes this key after the import or export.
     pub(crate) delete_command: String,
+    /// `--rotate`: the older keys deleted, first the one that made room.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) deleted_keys: Vec<String>,
     /// `changed` is true whenever a key was made; the user and policy may have been unchanged.
     #[serde(flatten)]
     pub(crate) granted: Granted,
@@ -189,6 +192,9 @@ async fn finish(
             return Err(super::undo(ctx, clients, &mut journal, err).await);
         }
     };
+    let mut deleted_keys: Vec<String> =
+        retired(&plan, true).map(|(_, id)| id.to_string()).collect();
+    deleted_keys.extend(retire(ctx, clients, &plan, &key).await);
     let delete_command = format!(
         "serverless-s3-setup access-key delete --user-name {} --access-key-id {} --yes",
         plan.user_name, key.id
@@ -237,6 +243,7 @@ async fn finish(
         user_arn: plan.user_arn.clone(),
         policy_arn: plan.policy_arn.clone(),
         delete_command,
+        deleted_keys,
         granted: Granted {
             verify,
             next_command,
@@ -378,7 +385,15 @@ async fn apply(
 ) -> Result<(NewAccessKey, Vec<(String, String)>), Error> {
     file.create()?;
     let step = ctx.ui.step(format!("Applying to user {}", plan.user_name));
-    let made = apply::execute(clients, &plan.grant.actions, journal, &ctx.stop).await;
+    let made = async {
+        // `--rotate` at IAM's two-key limit: the oldest key makes room first. It cannot be
+        // undone, and was in the plan.
+        for (user, id) in retired(plan, true) {
+            iam::delete_access_key(&clients.iam, user, id).await?;
+        }
+        apply::execute(clients, &plan.grant.actions, journal, &ctx.stop).await
+    }
+    .await;
     // A stop asked for during the last request still undoes the run: the key is never shown.
     let written = made.and_then(|executed| {
         let key = executed.key.expect("an access-key plan makes a key");
@@ -388,6 +403,55 @@ async fn apply(
     });
     let changes = plan.grant.actions.len();
     step.end(written, |_| format!("{changes} change(s)"))
+}
+
+/// The keys `--rotate` deletes: before the new key (`first`), or after it.
+fn retired(plan: &UserPlan, first: bool) -> impl Iterator<Item = (&str, &str)> {
+    plan.grant.actions.iter().filter_map(move |a| match a {
+        Action::DeleteAccessKey { user, id, first: f } if *f == first => {
+            Some((user.as_str(), id.as_str()))
+        }
+        _ => None,
+    })
+}
+
+/// `--rotate`: once AWS accepts the new key, the user's older keys go. Until it does, they
+/// stay, and the run says how to delete them; the new key is there either way. Returns the
+/// keys deleted.
+async fn retire(
+    ctx: &Context,
+    clients: &Clients,
+    plan: &UserPlan,
+    key: &NewAccessKey,
+) -> Vec<String> {
+    let older: Vec<(&str, &str)> = retired(plan, false).collect();
+    if older.is_empty() {
+        return Vec::new();
+    }
+    let step = ctx.ui.step("Waiting for AWS to accept the new key");
+    if !clients.accepts_key(&key.id, key.secret.expose()).await {
+        step.fail();
+        for (user, id) in &older {
+            ctx.ui.warn(format!(
+                "kept access key {id}: AWS did not accept the new key in time, so the older one stays; delete it later:\n  serverless-s3-setup access-key delete --user-name {user} --access-key-id {id} --yes"
+            ));
+        }
+        return Vec::new();
+    }
+    step.done("accepted");
+    let mut deleted = Vec::new();
+    for (user, id) in older {
+        match iam::delete_access_key(&clients.iam, user, id).await {
+            Ok(()) => {
+                ctx.ui.info(format!("deleted the older access key {id}"));
+                deleted.push(id.to_string());
+            }
+            Err(e) => ctx.ui.warn(format!(
+                "could not delete the older access key {id} ({e}); delete it with:\n  serverless-s3-setup access-key delete --user-name {user} --access-key-id {id} --yes"
+            )),
+        }
+    }
+    deleted
 }
 
 mod text;

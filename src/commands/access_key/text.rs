@@ -113,7 +113,7 @@ fn next_steps(ctx: &Context, report: &AccessKeyReport) {
     ));
     if ctx.can_prompt {
         ctx.ui.info(format!(
-            "To repeat this setup in CI, without questions (a new key each run):\n  {}",
+            "To repeat this setup in CI, without questions (a new key each run, the one before deleted once it works):\n  {}",
             ci_command(ctx, o)
         ));
     }
@@ -149,6 +149,9 @@ pub(crate) fn ci_command(ctx: &Context, o: &AccessKeyOutcome) -> String {
         |path| path.display().to_string(),
     );
     line.after.extend(["--secret-file".into(), file]);
+    // Each run makes a key: the one before goes once the new one works, so IAM's two-key
+    // limit is never reached.
+    line.after.push("--rotate".into());
     line.line(ctx)
 }
 
@@ -178,6 +181,9 @@ pub(super) fn again(
     if let Some(path) = secret_file {
         line.after
             .extend(["--secret-file".into(), path.display().to_string()]);
+    }
+    if inputs.rotate {
+        line.after.push("--rotate".into());
     }
     line.line(ctx)
 }

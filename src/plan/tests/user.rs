@@ -10,6 +10,7 @@ pub(super) fn user_inputs() -> UserInputs {
         remove_kms_keys: vec![],
         guardrails: GuardrailRequest::default(),
         chosen: Chosen::default(),
+        rotate: false,
     }
 }
 
@@ -72,6 +73,57 @@ fn an_existing_user_with_one_key_only_gets_another_key() {
     let err = user(&user_inputs(), &facts(), &full).unwrap_err();
     assert!(matches!(err, Error::KeyLimit { .. }));
     assert!(err.to_string().contains("--access-key-id AKIA2"), "{err}");
+
+    // --rotate: the older key goes once the new one works; at the limit the oldest goes
+    // first, to make room, and the other after.
+    let rotate = UserInputs {
+        rotate: true,
+        ..user_inputs()
+    };
+    let deletions = |plan: &UserPlan| -> Vec<(String, bool)> {
+        plan.grant
+            .actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::DeleteAccessKey { id, first, .. } => Some((id.clone(), *first)),
+                _ => None,
+            })
+            .collect()
+    };
+    let plan = user(&rotate, &facts(), &state).unwrap();
+    assert_eq!(
+        names(&plan.grant.actions),
+        ["create_access_key", "delete_access_key"]
+    );
+    assert_eq!(deletions(&plan), [("AKIA1".to_string(), false)]);
+    let aged = |id: &str, created: i64| AccessKeyInfo {
+        created: Some(created),
+        ..key(id)
+    };
+    let full = UserState {
+        keys: vec![aged("AKIA-NEWER", 200), aged("AKIA-OLDEST", 100)],
+        ..state.clone()
+    };
+    let plan = user(&rotate, &facts(), &full).unwrap();
+    assert_eq!(
+        names(&plan.grant.actions),
+        [
+            "delete_access_key",
+            "create_access_key",
+            "delete_access_key"
+        ]
+    );
+    assert_eq!(
+        deletions(&plan),
+        [
+            ("AKIA-OLDEST".to_string(), true),
+            ("AKIA-NEWER".to_string(), false)
+        ]
+    );
+    assert_eq!(
+        plan.lines()[0],
+        "delete access key AKIA-OLDEST of user u first, to make room (IAM allows two)"
+    );
 
     let foreign = UserState {
         user: Some(UserInfo {
