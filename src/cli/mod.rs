@@ -106,13 +106,19 @@ pub(crate) enum OutputFormat {
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
     /// Create (or bring up to date) an IAM role that TiDB Cloud assumes; prints the Role ARN
+    #[command(after_help = ROLE_EXAMPLES)]
     Role(RoleArgs),
 
     /// Check a role or user against TiDB Cloud's troubleshooting list; name each broken item and its fix
-    #[command(after_help = "\
+    #[command(
+        after_help = "\
 A role this tool made tells its folder, access, tier, TiDB Cloud account and external IDs itself:
 `verify --role-arn ARN` alone checks it. Another role needs --uri, --tidb-account-id and
---external-id.")]
+--external-id.",
+        mut_arg("access", |a| a.help(
+            "What the role or user is for: import, export or both [default: what it records, else what its policies grant]"
+        ))
+    )]
     Verify(VerifyArgs),
 
     /// Delete what this tool made: a stack, a role and its policy, or a user, its keys and its policy
@@ -122,7 +128,11 @@ A role this tool made tells its folder, access, tier, TiDB Cloud account and ext
     Template,
 
     /// Create an IAM user with least privilege and an access key for it; prints the key once
-    #[command(name = "access-key", args_conflicts_with_subcommands = true)]
+    #[command(
+        name = "access-key",
+        args_conflicts_with_subcommands = true,
+        after_help = ACCESS_KEY_EXAMPLES
+    )]
     AccessKey(AccessKeyArgs),
 
     /// Print a shell completion script: bash, zsh, fish, powershell or elvish
@@ -136,6 +146,27 @@ A role this tool made tells its folder, access, tier, TiDB Cloud account and ext
     /// Print the manual page (roff), e.g. `serverless-s3-setup man | man -l -`
     Man,
 }
+
+const ROLE_EXAMPLES: &str = "\
+At a terminal, what is missing is asked. Without one, --uri, --access, --tidb-account-id and
+--external-id are required, and --yes to apply.
+
+Examples:
+  serverless-s3-setup role
+  serverless-s3-setup role --uri s3://my-bucket/data/ --access import \\
+    --tidb-account-id 380838443567 --external-id 1a2b3c4d5e --yes
+  serverless-s3-setup role --uri s3://my-bucket/data/ --access import \\
+    --tidb-account-id 380838443567 --external-id 1a2b3c4d5e --dry-run";
+
+const ACCESS_KEY_EXAMPLES: &str = "\
+At a terminal, what is missing is asked. Without one, --uri and --access are required, --yes
+to apply, and --secret-file (or -o json) so that the secret does not land in a log.
+
+Examples:
+  serverless-s3-setup access-key
+  serverless-s3-setup access-key --uri s3://my-bucket/data/ --access import \\
+    --secret-file tidb-access-key.json --rotate --yes
+  serverless-s3-setup access-key delete --user-name tidb-user-import-my-bucket-data --with-user --yes";
 
 const COMPLETIONS_HELP: &str = "\
 Install, for example:
@@ -453,7 +484,7 @@ pub(crate) struct LocationArgs {
     #[arg(long, value_name = "URI")]
     pub(crate) uri: Option<String>,
 
-    /// What TiDB Cloud may do: import (read), export (write) or both [role, access-key: asked, or required without a terminal; verify: what it was made for]
+    /// What TiDB Cloud may do: import (read), export (write) or both; asked at a terminal (write access is never a default)
     #[arg(long, value_name = "ACCESS")]
     pub(crate) access: Option<String>,
 }

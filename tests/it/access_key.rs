@@ -454,7 +454,12 @@ async fn rotate_keeps_one_key_the_newest_run_after_run() {
     for _ in 0..3 {
         let out = run(&moto.url(), &rotate).ok();
         let id = out.json["access_key_id"].as_str().unwrap().to_string();
-        assert_eq!(aws.key_ids(&user).await, std::slice::from_ref(&id), "{}", out.stderr);
+        assert_eq!(
+            aws.key_ids(&user).await,
+            std::slice::from_ref(&id),
+            "{}",
+            out.stderr
+        );
         let deleted: Vec<String> = out.json["deleted_keys"]
             .as_array()
             .map(|a| a.iter().map(|v| v.as_str().unwrap().to_string()).collect())

@@ -189,3 +189,17 @@ fn a_variable_from_the_environment_stays_out_of_usage_lines() {
         "{stderr}"
     );
 }
+
+/// `-h` of each command, as a person first reads it: reviewed as a whole.
+#[test]
+fn short_help_of_each_command() {
+    for (name, args) in [
+        ("role", &["role", "-h"][..]),
+        ("access_key", &["access-key", "-h"]),
+        ("access_key_delete", &["access-key", "delete", "-h"]),
+        ("verify", &["verify", "-h"]),
+        ("teardown", &["teardown", "-h"]),
+    ] {
+        insta::assert_snapshot!(format!("short_help_{name}"), help(args));
+    }
+}
