@@ -66,7 +66,7 @@ pub async fn run(ctx: &Context, mut req: VerifyRequest) -> Result<Report, Error>
         let mut evidence = evidence?;
         if req.access.is_none() && evidence.principal_arn.is_some() {
             let (access, why) = verify::access_of(&evidence, &e);
-            ctx.ui.info(format!("checking access: {why}"));
+            step.info(format!("checking access: {why}"));
             e.access = access;
         }
         if let Some(arn) = &evidence.principal_arn {

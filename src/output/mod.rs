@@ -183,6 +183,15 @@ impl Step {
         }
     }
 
+    /// A line said while the step runs: above the spinner, which then goes on, so that no
+    /// frame of it is left behind.
+    pub(crate) fn info(&self, msg: impl AsRef<str>) {
+        match &self.bar {
+            Some(bar) => bar.suspend(|| self.ui.info(msg)),
+            None => self.ui.info(msg),
+        }
+    }
+
     pub(crate) fn done(self, outcome: &str) {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();

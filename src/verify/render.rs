@@ -1,5 +1,7 @@
 //! The report for people.
 
+use std::io::IsTerminal;
+
 use crate::inputs::Access;
 use crate::verify::{Check, Report, Status};
 use crate::Context;
@@ -62,6 +64,29 @@ impl crate::output::Render for Report {
 
 fn render_text(ctx: &Context, report: &Report) -> String {
     let ui = &ctx.ui;
+    // At a terminal, a long finding wraps under its own column, not back to column 0; in a
+    // pipe or a file each stays one line.
+    let width = std::io::stdout()
+        .is_terminal()
+        .then(|| console::Term::stdout().size_checked())
+        .flatten()
+        .map(|(_, cols)| usize::from(cols).max(40));
+    let column = " ".repeat(6 + 2 + 18 + 1);
+    let row = |first: String, body: &str| -> Vec<String> {
+        match width {
+            Some(width) => {
+                let body = split_long_words(body, width - column.len());
+                // A row without a mark (a fix) starts in the column itself.
+                let first = if first.trim().is_empty() {
+                    column.clone()
+                } else {
+                    first
+                };
+                crate::output::wrap_words(&first, &column, &body, width)
+            }
+            None => vec![format!("{first} {body}")],
+        }
+    };
     let mut lines = Vec::new();
     for c in &report.checks {
         let mark = match c.status {
@@ -69,15 +94,32 @@ fn render_text(ctx: &Context, report: &Report) -> String {
             Status::Warn => ui.yellow("! warn"),
             Status::Fail => ui.red("✗ FAIL"),
         };
-        lines.push(format!("{mark}  {:<18} {}", c.name, c.finding));
+        lines.extend(row(format!("{mark}  {:<18}", c.name), &c.finding));
         if let Some(fix) = &c.fix {
             if c.status != Status::Pass {
-                lines.push(format!("        {:<18} fix: {fix}", ""));
+                lines.extend(row(format!("        {:<18}", ""), &format!("fix: {fix}")));
             }
         }
     }
     lines.push(summary(report));
     lines.join("\n")
+}
+
+/// Words longer than `room` (an ARN) cut into pieces of `room` characters, so that they too
+/// stay in their column instead of the terminal wrapping them back to column 0.
+fn split_long_words(body: &str, room: usize) -> String {
+    let room = room.max(1);
+    body.split(' ')
+        .map(|word| {
+            let chars: Vec<char> = word.chars().collect();
+            chars
+                .chunks(room)
+                .map(|piece| piece.iter().collect::<String>())
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// What a report comes to, said alike after a setup and by `verify`: `all checks passed`,

@@ -714,3 +714,49 @@ async fn ctrl_c_at_each_question_says_the_command_that_goes_on() {
         "{tail}"
     );
 }
+
+/// `verify` at an 80-column terminal: a long finding wraps under its own column, never back
+/// to column 0, and no frame of the spinner is left on the screen.
+#[tokio::test]
+async fn verify_fits_the_terminal_and_leaves_no_spinner_frame() {
+    let moto = moto();
+    let bucket = unique("wizverify");
+    aws(&moto.url()).await.create_bucket(&bucket).await;
+    let made = run(
+        &moto.url(),
+        &RoleArgs::new("iam", &format!("s3://{bucket}/out/"))
+            .access("export")
+            .yes()
+            .build(),
+    )
+    .ok();
+    let arn = made.stdout.trim().to_string();
+    let mut p = pty(&moto.url(), 80, &["verify", "--role-arn", &arn]);
+    let output = p.exp_eof().unwrap();
+    assert!(exit_code(&p).ends_with(", 0)"), "{}", exit_code(&p));
+    let rows = screen(&output, 80);
+    let text = rows.join("\n");
+    assert!(text.contains("all checks passed"), "{text}");
+    for row in &rows {
+        assert!(
+            !row.starts_with(|c: char| ('\u{2800}'..='\u{28ff}').contains(&c)),
+            "a spinner frame is left: {row:?}\n{text}"
+        );
+    }
+    let checks: Vec<&String> = rows
+        .iter()
+        .skip_while(|r| !r.starts_with("✓ pass") && !r.starts_with("! warn"))
+        .take_while(|r| !r.starts_with("all checks passed"))
+        .filter(|r| !r.trim().is_empty())
+        .collect();
+    assert!(checks.len() > 7, "{text}");
+    for row in checks {
+        let marked = ["✓ pass", "! warn", "✗ FAIL"]
+            .iter()
+            .any(|m| row.starts_with(m));
+        assert!(
+            marked || row.starts_with(&" ".repeat(27)),
+            "wrapped back to the left: {row:?}\n{text}"
+        );
+    }
+}
