@@ -14,6 +14,9 @@ use crate::verify::Subject;
 #[derive(Debug, Clone, Default)]
 pub struct RoleRequest {
     pub method: Option<Method>,
+    /// The method was the wizard's answer, asked before the role was looked for: a role that
+    /// exists keeps the way it was made instead.
+    pub method_asked: bool,
     pub location: Option<S3Location>,
     pub access: Option<Access>,
     pub tidb_account: Option<AccountId>,

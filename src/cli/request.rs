@@ -41,6 +41,7 @@ impl RoleArgs {
                 MethodArg::Cloudformation => Method::Cloudformation,
                 MethodArg::Iam => Method::Iam,
             }),
+            method_asked: false,
             stack_name: parse("--stack-name", self.stack_name)?,
             timeout: parse("--timeout", self.timeout)?,
             location,

@@ -79,9 +79,11 @@ pub(crate) async fn role(
     let existing = found
         .as_ref()
         .filter(|f| f.role.info.as_ref().is_some_and(|r| r.managed));
-    let method = match req.method {
-        Some(m) => m,
-        None => unasked_method(
+    let method = match (req.method, existing) {
+        // The wizard asked before the role was found: the role keeps the way it was made.
+        (Some(_), Some(f)) if req.method_asked => made_as(f, &mut located),
+        (Some(m), _) => m,
+        (None, _) => unasked_method(
             existing,
             stack_refusal,
             &mut located,
@@ -235,18 +237,7 @@ fn unasked_method(
     ask_defaults: bool,
 ) -> Result<Method, Error> {
     if let Some(f) = existing {
-        let made_by_stack = f.role.info.as_ref().is_some_and(|r| r.stack.is_some());
-        let method = if made_by_stack {
-            Method::Cloudformation
-        } else {
-            Method::Iam
-        };
-        located.findings.push(format!(
-            "method: {}, as role {} was made",
-            method_name(method),
-            f.role.name
-        ));
-        return Ok(method);
+        return Ok(made_as(f, located));
     }
     if let Some(why) = stack_refusal {
         located.findings.push(format!("method: iam, since {why}"));
@@ -261,6 +252,22 @@ fn unasked_method(
     };
     crate::signals::answered("--method", method_name(method));
     Ok(method)
+}
+
+/// The way a role that exists was made, said as a finding.
+fn made_as(f: &FoundRole, located: &mut Located) -> Method {
+    let made_by_stack = f.role.info.as_ref().is_some_and(|r| r.stack.is_some());
+    let method = if made_by_stack {
+        Method::Cloudformation
+    } else {
+        Method::Iam
+    };
+    located.findings.push(format!(
+        "method: {}, as role {} was made",
+        method_name(method),
+        f.role.name
+    ));
+    method
 }
 
 fn method_name(method: Method) -> &'static str {

@@ -82,6 +82,7 @@ fn start_with(
                 Choice::Iam => Method::Iam,
                 _ => Method::Cloudformation,
             }),
+            method_asked: true,
             location: Some(location),
             access: Some(access),
             ..RoleRequest::default()

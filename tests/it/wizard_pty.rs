@@ -760,3 +760,44 @@ async fn verify_fits_the_terminal_and_leaves_no_spinner_frame() {
         );
     }
 }
+
+/// The wizard on a role made with IAM: the method is asked before the role is found, and the
+/// role keeps the way it was made (the answer is not a stack that would fail on it).
+#[tokio::test]
+async fn the_wizard_keeps_the_method_a_role_was_made_with() {
+    let moto = moto();
+    let aws = aws(&moto.url()).await;
+    let bucket = unique("wizkeep");
+    aws.create_bucket(&bucket).await;
+    let uri = format!("s3://{bucket}/in/");
+    run(&moto.url(), &RoleArgs::new("iam", &uri).yes().build()).ok();
+    let mut p = wizard(&moto.url());
+    p.exp_string("What will TiDB Cloud do with the bucket?")
+        .unwrap();
+    keys(&mut p, "\r"); // import
+    p.exp_string("S3 URI").unwrap();
+    keys(&mut p, &format!("{uri}\r"));
+    p.exp_string("How should TiDB Cloud get in?").unwrap();
+    keys(&mut p, "\r"); // a stack, the default
+    p.exp_string("Which TiDB Cloud tier").unwrap();
+    keys(&mut p, "\r");
+    p.exp_string("method: iam, as role").unwrap();
+    p.exp_string("TiDB Cloud Account ID").unwrap();
+    keys(&mut p, &format!("{TIDB_ACCOUNT}\r"));
+    p.exp_string("TiDB Cloud External ID").unwrap();
+    keys(&mut p, &format!("{EXTERNAL_ID}\r"));
+    let tail = p.exp_eof().unwrap();
+    assert!(exit_code(&p).ends_with(", 0)"), "{}\n{tail}", exit_code(&p));
+    assert!(!tail.contains("outside any stack"), "{tail}");
+    let role = format!("tidb-role-import-{bucket}-in");
+    assert!(aws.role(&role).await.is_some());
+    assert!(
+        aws.cfn
+            .describe_stacks()
+            .stack_name(&role)
+            .send()
+            .await
+            .is_err(),
+        "no stack was made"
+    );
+}
