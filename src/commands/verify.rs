@@ -160,11 +160,25 @@ async fn told_by_role(
             req.tier = Some(tier);
         }
     }
+    let several = told_by_trust(role.trust.as_ref(), req, &mut told);
+    if !told.is_empty() {
+        ctx.ui.info(format!(
+            "from role {name}, as this tool made it: {}",
+            told.join(" ")
+        ));
+    }
+    Ok(several)
+}
+
+/// TiDB Cloud's account and the external ID, from a trust policy this tool wrote. Returns
+/// whether it holds several external IDs (then none is taken: the trust check names each).
+fn told_by_trust(
+    trust: Option<&serde_json::Value>,
+    req: &mut VerifyRequest,
+    told: &mut Vec<String>,
+) -> bool {
     let mut several = false;
-    let trusted = role
-        .trust
-        .as_ref()
-        .and_then(|t| Some((t, policy::trusted_account(t)?)));
+    let trusted = trust.and_then(|t| Some((t, policy::trusted_account(t)?)));
     if let Some((trust, (partition, account))) = trusted {
         if req.tidb_account.is_none() {
             told.push(format!("--tidb-account-id {account}"));
@@ -188,11 +202,5 @@ async fn told_by_role(
             }
         }
     }
-    if !told.is_empty() {
-        ctx.ui.info(format!(
-            "from role {name}, as this tool made it: {}",
-            told.join(" ")
-        ));
-    }
-    Ok(several)
+    several
 }
