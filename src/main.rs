@@ -144,9 +144,9 @@ fn run(cli: Cli, format: Format, ui: &Ui) -> Result<(), Error> {
             output::report(&ctx, &outcome);
             Ok(())
         }
-        Some(Command::Template) => write_out(serverless_s3_setup::template::TEMPLATE.as_bytes()),
-        Some(Command::Completions { shell }) => print_completions(shell),
-        Some(Command::Man) => print_man(),
+        Some(Command::Template(_)) => write_out(serverless_s3_setup::template::TEMPLATE.as_bytes()),
+        Some(Command::Completions { shell, .. }) => print_completions(shell),
+        Some(Command::Man(_)) => print_man(),
         Some(Command::AccessKey(args)) => match args.action {
             Some(AccessKeyAction::Delete(args)) => {
                 let request = args.into_request()?;

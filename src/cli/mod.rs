@@ -125,7 +125,7 @@ A role this tool made tells its folder, access, tier, TiDB Cloud account and ext
     Teardown(TeardownArgs),
 
     /// Print the CloudFormation template that `role --method cloudformation` deploys
-    Template,
+    Template(Offline),
 
     /// Create an IAM user with least privilege and an access key for it; prints the key once
     #[command(
@@ -141,10 +141,12 @@ A role this tool made tells its folder, access, tier, TiDB Cloud account and ext
         /// The shell to complete for
         #[arg(value_enum)]
         shell: clap_complete::Shell,
+        #[command(flatten)]
+        offline: Offline,
     },
 
     /// Print the manual page (roff), e.g. `serverless-s3-setup man | man -l -`
-    Man,
+    Man(Offline),
 }
 
 const ROLE_EXAMPLES: &str = "\
@@ -175,9 +177,51 @@ Install, for example:
   fish:        serverless-s3-setup completions fish > ~/.config/fish/completions/serverless-s3-setup.fish
   PowerShell:  serverless-s3-setup completions powershell >> $PROFILE";
 
+/// The global flags of changes (`--yes`, `--dry-run`, `--no-input`, `--show-policies`) on a
+/// command that changes nothing and asks nothing: still taken, so that a script that passes
+/// them keeps working, but left out of its help. Under the same ids as `Global`'s, clap does
+/// not copy the global ones in.
+#[derive(Debug, Args)]
+pub(crate) struct NoChanges {
+    #[arg(short = 'y', long, hide = true)]
+    yes: bool,
+    #[arg(long, hide = true)]
+    no_input: bool,
+    #[arg(long, hide = true)]
+    dry_run: bool,
+    #[arg(long, hide = true)]
+    show_policies: bool,
+}
+
+/// `--show-policies` on a command that shows no policy (teardown): taken, not shown.
+#[derive(Debug, Args)]
+pub(crate) struct NoPolicies {
+    #[arg(long, hide = true)]
+    show_policies: bool,
+}
+
+/// The global flags on a command that calls no AWS and prints what the binary holds
+/// (`template`, `completions`, `man`): taken, not shown.
+#[derive(Debug, Args)]
+pub(crate) struct Offline {
+    #[command(flatten)]
+    changes: NoChanges,
+    #[arg(long, hide = true)]
+    profile: Option<String>,
+    #[arg(long, hide = true)]
+    region: Option<String>,
+    #[arg(long, hide = true)]
+    endpoint_url: Option<String>,
+    #[arg(short = 'o', long, value_enum, hide = true)]
+    output: Option<OutputFormat>,
+}
+
 #[derive(Debug, Args)]
 #[command(group(clap::ArgGroup::new("subject").args(["role_arn", "user_name"]).multiple(false)))]
 pub(crate) struct VerifyArgs {
+    #[command(flatten)]
+    pub(crate) unused: NoChanges,
+
     /// The Role ARN given to TiDB Cloud
     #[arg(long, value_name = "ARN")]
     pub(crate) role_arn: Option<String>,
@@ -209,6 +253,9 @@ pub(crate) struct VerifyArgs {
 #[derive(Debug, Args)]
 #[command(group(clap::ArgGroup::new("target").args(["role_name", "stack_name", "user_name"]).multiple(false)))]
 pub(crate) struct TeardownArgs {
+    #[command(flatten)]
+    pub(crate) unused: NoPolicies,
+
     /// A role made with --method iam (and its policy)
     #[arg(long, value_name = "NAME")]
     pub(crate) role_name: Option<String>,
@@ -273,6 +320,9 @@ pub(crate) struct AccessKeyCreateArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct AccessKeyDeleteArgs {
+    #[command(flatten)]
+    pub(crate) unused: NoPolicies,
+
     /// The user whose key to delete
     #[arg(long, value_name = "NAME")]
     pub(crate) user_name: Option<String>,

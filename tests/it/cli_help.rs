@@ -203,3 +203,53 @@ fn short_help_of_each_command() {
         insta::assert_snapshot!(format!("short_help_{name}"), help(args));
     }
 }
+
+/// A command lists only the flags it uses; the global ones it does not use are still taken
+/// (a script that passes them keeps working), before or after the command.
+#[test]
+fn unused_global_flags_are_hidden_but_taken() {
+    let verify = help(&["verify", "--help"]);
+    for flag in ["--yes", "--dry-run", "--no-input", "--show-policies"] {
+        assert!(!verify.contains(flag), "{flag} shown on verify:\n{verify}");
+    }
+    assert!(!help(&["teardown", "--help"]).contains("--show-policies"));
+    let template = help(&["template", "--help"]);
+    for flag in [
+        "--yes",
+        "--profile",
+        "--region",
+        "--endpoint-url",
+        "--output",
+    ] {
+        assert!(
+            !template.contains(flag),
+            "{flag} shown on template:\n{template}"
+        );
+    }
+    for args in [
+        &[
+            "template",
+            "--yes",
+            "--dry-run",
+            "--profile",
+            "p",
+            "-o",
+            "json",
+        ][..],
+        &["--yes", "--region", "us-east-1", "template"],
+    ] {
+        let printed = help(args);
+        assert!(
+            printed.starts_with("AWSTemplateFormatVersion"),
+            "{args:?}: {printed}"
+        );
+    }
+    // Taken by verify too: its own rule (what is missing) answers, not "unexpected argument".
+    let out = crate::common::bare_bin()
+        .args(["verify", "--yes", "--dry-run", "--show-policies"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("missing required flags"), "{stderr}");
+}
