@@ -491,7 +491,7 @@ async fn a_missing_bucket_is_asked_again_before_the_questions_go_on() {
     let moto = moto();
     let bucket = unique("wizbucket");
     aws(&moto.url()).await.create_bucket(&bucket).await;
-    for cols in [250, 60] {
+    for cols in [250, 80, 60] {
         let mut p = wizard_at_width(&moto.url(), cols);
         p.exp_string("What will TiDB Cloud do with the bucket?")
             .unwrap();
