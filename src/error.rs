@@ -90,6 +90,11 @@ pub enum Error {
     #[error("interrupted{0}")]
     Interrupted(String),
 
+    /// Esc at a choice: the wizard goes back to the question before; where there is none,
+    /// the run ends as at Ctrl-C.
+    #[error("interrupted (Esc); nothing was changed")]
+    Back,
+
     /// The failure was already reported in full on stdout (a `verify` report).
     #[error("see the report above")]
     Reported,
@@ -109,7 +114,7 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Invalid { .. } | Error::Missing { .. } | Error::NotFound(_) => exit::USAGE,
-            Error::Interrupted(_) => exit::INTERRUPTED,
+            Error::Interrupted(_) | Error::Back => exit::INTERRUPTED,
             Error::Leftovers { cause, .. } if matches!(**cause, Error::Interrupted(_)) => {
                 exit::INTERRUPTED
             }
@@ -133,7 +138,7 @@ impl Error {
             Error::Leftovers { .. } => "leftovers",
             Error::StalePlan { .. } => "stale_plan",
             Error::Cancelled => "cancelled",
-            Error::Interrupted(_) => "interrupted",
+            Error::Interrupted(_) | Error::Back => "interrupted",
             Error::Reported => "reported",
             Error::Other(_) => "other",
         }

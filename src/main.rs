@@ -39,7 +39,7 @@ fn main() -> ExitCode {
         Ok(()) => exit::OK,
         Err(Error::Reported) => exit::FAILED,
         Err(e) => {
-            if let Error::Interrupted(_) = e {
+            if let Error::Interrupted(_) | Error::Back = e {
                 // A prompt interrupted by Ctrl-C leaves the cursor hidden, mid-line; the
                 // signal watcher may be saying so at this moment.
                 if !signals::first_to_report() {

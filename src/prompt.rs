@@ -43,11 +43,9 @@ pub struct Terminal {
 }
 
 impl Terminal {
-    /// A choice's answer, counted; Esc or Ctrl-C (no answer) ends the run.
+    /// A choice's answer, counted. Ctrl-C ends the run; Esc (no answer) asks to go back.
     fn answer<T>(&mut self, answer: dialoguer::Result<Option<T>>) -> Result<T, Error> {
-        let answer = answer
-            .map_err(interrupted)?
-            .ok_or(Error::Interrupted(" by Ctrl-C; nothing was changed".into()))?;
+        let answer = answer.map_err(interrupted)?.ok_or(Error::Back)?;
         self.answered += 1;
         Ok(answer)
     }
@@ -168,6 +166,8 @@ pub(crate) mod scripted {
         Choice(usize),
         Yes,
         No,
+        /// Esc at a choice.
+        Back,
     }
 
     #[derive(Default)]
@@ -237,6 +237,7 @@ pub(crate) mod scripted {
         fn select(&mut self, prompt: &str, items: &[&str], _: usize) -> Result<usize, Error> {
             match self.next(prompt) {
                 Answer::Choice(i) if i < items.len() => Ok(i),
+                Answer::Back => Err(Error::Back),
                 other => panic!("{prompt:?} wants a choice of {items:?}, got {other:?}"),
             }
         }

@@ -275,7 +275,7 @@ pub fn emit_error(format: Format, ui: &Ui, err: &Error) {
         Format::Json => emit_json_error(err.kind(), &err.to_string(), err.exit_code()),
         // Stopping when asked to (a declined plan, Ctrl-C) is not a failure of the tool: said
         // alike at every prompt, without `error:`.
-        Format::Text if matches!(err, Error::Cancelled | Error::Interrupted(_)) => {
+        Format::Text if matches!(err, Error::Cancelled | Error::Interrupted(_) | Error::Back) => {
             eprintln!("{err}")
         }
         Format::Text => eprintln!("{} {err}", ui.red("error:")),

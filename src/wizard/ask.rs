@@ -39,12 +39,16 @@ pub(crate) fn ask_tier(prompter: &mut dyn Prompter) -> Result<Tier, Error> {
 }
 
 /// The File URI (import) or Folder URI (export), with the flag's own validator.
-pub(crate) fn ask_location(prompter: &mut dyn Prompter) -> Result<S3Location, Error> {
+pub(crate) fn ask_location(
+    prompter: &mut dyn Prompter,
+    previous: Option<&S3Location>,
+) -> Result<S3Location, Error> {
+    let previous = previous.map(S3Location::given);
     loop {
         // Prompts stay short, with the detail on a line of its own, so that nothing wraps and
         // breaks the prompt's redraw at a narrow terminal.
         prompter.note("The File URI (import) or Folder URI (export), e.g. s3://my-bucket/data/");
-        let location: S3Location = ask(prompter, "S3 URI", None)?;
+        let location: S3Location = ask(prompter, "S3 URI", previous.as_deref())?;
         // A bucket alone grants every object in it: said, and never taken on Enter alone.
         if !location.is_whole_bucket() {
             crate::signals::answered("--uri", &location);
@@ -53,9 +57,14 @@ pub(crate) fn ask_location(prompter: &mut dyn Prompter) -> Result<S3Location, Er
         prompter.note(&format!(
             "{location} names no folder: TiDB Cloud would get access to every object in the bucket."
         ));
-        if prompter.confirm("Grant the whole bucket?", false)? {
-            crate::signals::answered("--uri", &location);
-            return Ok(location);
+        // Esc counts as No: the URI is asked again.
+        match prompter.confirm("Grant the whole bucket?", false) {
+            Ok(true) => {
+                crate::signals::answered("--uri", &location);
+                return Ok(location);
+            }
+            Ok(false) | Err(Error::Back) => {}
+            Err(e) => return Err(e),
         }
     }
 }

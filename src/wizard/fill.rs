@@ -68,7 +68,7 @@ pub(crate) async fn role(
     let (access, tier, tier_chosen) = access_and_tier(&req, prompter, ask_defaults)?;
     let location = match req.location.take() {
         Some(l) => l,
-        None => ask_location(prompter)?,
+        None => ask_location(prompter, None)?,
     };
     let (location, mut located) = detect::locate(clients, location).await?;
     let stack_refusal = crate::template::cannot_carry(&location, access);
@@ -336,7 +336,7 @@ pub(crate) async fn access_key(
         .map_err(|e| Error::invalid("--access", e))?;
     let location = match req.location {
         Some(l) => l,
-        None => ask_location(prompter)?,
+        None => ask_location(prompter, None)?,
     };
     let (location, mut located) = detect::locate(clients, location).await?;
     let found = match clients {

@@ -57,16 +57,24 @@ fn start_with(
         ctx.ui.dim("Each answer has a flag, for next time in CI.")
     ));
     let access = ask_access(prompter)?;
-    let location = ask_checked_location(ctx, prompter, check_early, access)?;
-    // A directory that a stack cannot carry is offered IAM and the access key only.
-    let stack = match crate::template::cannot_carry(&location, access) {
-        Some(why) => {
-            ctx.ui.info(format!("{why}."));
-            false
+    // Esc at the way in goes back to the URI, with the answer given as its default.
+    let mut previous = None;
+    let (location, choice) = loop {
+        let location = ask_checked_location(ctx, prompter, check_early, access, previous.as_ref())?;
+        // A directory that a stack cannot carry is offered IAM and the access key only.
+        let stack = match crate::template::cannot_carry(&location, access) {
+            Some(why) => {
+                ctx.ui.info(format!("{why}."));
+                false
+            }
+            None => true,
+        };
+        match ask_method(prompter, true, stack) {
+            Ok(choice) => break (location, choice),
+            Err(Error::Back) => previous = Some(location),
+            Err(e) => return Err(e),
         }
-        None => true,
     };
-    let choice = ask_method(prompter, true, stack)?;
     // From here a stop at any question says the command that goes on from the answers.
     let mut words = so_far_words(choice, access, &location);
     words.extend(crate::output::connection_flags(&ctx.conn, None));
@@ -98,9 +106,10 @@ fn ask_checked_location(
     prompter: &mut dyn Prompter,
     check_early: &dyn Fn(&S3Location) -> std::thread::JoinHandle<Early>,
     access: Access,
+    previous: Option<&S3Location>,
 ) -> Result<S3Location, Error> {
     loop {
-        let location = ask_location(prompter)?;
+        let location = ask_location(prompter, previous)?;
         let check = check_early(&location);
         let step = (!check.is_finished()).then(|| {
             ctx.ui.step(format!(

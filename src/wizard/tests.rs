@@ -329,3 +329,32 @@ fn a_whole_bucket_is_confirmed_and_no_asks_again() {
     };
     assert!(req.location.unwrap().is_whole_bucket());
 }
+
+/// Esc at the way in goes back to the URI, with the answer given as its default; Enter keeps
+/// it, and the question after is asked again.
+#[test]
+fn esc_at_the_way_in_goes_back_to_the_uri_with_its_answer_kept() {
+    let mut p = Scripted::new([
+        Answer::Choice(0),
+        Answer::Text("s3://my-bucket/data/"),
+        Answer::Back,
+        Answer::Text(""),
+        Answer::Choice(1),
+    ]);
+    let Setup::Role(req) = start_with(&ctx(true, false), &mut p, &|_| ready()).unwrap() else {
+        panic!("a role was chosen")
+    };
+    assert_eq!(req.location.unwrap().to_string(), "s3://my-bucket/data/");
+    assert_eq!(req.method, Some(Method::Iam));
+    assert_eq!(
+        p.asked.iter().filter(|q| q.contains("S3 URI")).count(),
+        2,
+        "{:?}",
+        p.asked
+    );
+    // Esc at the first question has nothing before it: the run ends, nothing changed.
+    let mut p = Scripted::new([Answer::Back]);
+    let err = start_with(&ctx(true, false), &mut p, &|_| ready()).unwrap_err();
+    assert!(matches!(err, Error::Back), "{err}");
+    assert_eq!(err.exit_code(), 130);
+}

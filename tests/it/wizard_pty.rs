@@ -812,3 +812,33 @@ async fn the_wizard_keeps_the_method_a_role_was_made_with() {
         "no stack was made"
     );
 }
+
+/// Esc at the way in goes back to the URI question, the answer kept as its default (Enter
+/// takes it); at 60 and 80 columns.
+#[tokio::test]
+async fn esc_goes_back_with_the_answer_kept() {
+    let moto = moto();
+    let bucket = unique("wizesc");
+    aws(&moto.url()).await.create_bucket(&bucket).await;
+    for cols in [60, 80] {
+        let mut p = wizard_at_width(&moto.url(), cols);
+        p.exp_string("What will TiDB Cloud do with the bucket?")
+            .unwrap();
+        keys(&mut p, "\r");
+        p.exp_string("S3 URI").unwrap();
+        keys(&mut p, &format!("s3://{bucket}/in/\r"));
+        p.exp_string("How should TiDB Cloud get in?").unwrap();
+        keys(&mut p, "\x1b");
+        // Asked again, with the answer kept.
+        p.exp_string("S3 URI").unwrap();
+        p.exp_string(&format!("s3://{bucket}/in/")).unwrap();
+        keys(&mut p, "\r");
+        p.exp_string("How should TiDB Cloud get in?").unwrap();
+        keys(&mut p, "j\r"); // IAM
+        p.exp_string("Which TiDB Cloud tier").unwrap();
+        p.send_control('c').unwrap();
+        let tail = p.exp_eof().unwrap();
+        assert!(tail.contains("--method iam"), "{cols} columns: {tail}");
+        assert!(exit_code(&p).ends_with(", 130)"), "{cols} columns");
+    }
+}
