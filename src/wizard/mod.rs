@@ -4,7 +4,7 @@
 //! the bucket) and never changes anything there.
 
 use crate::error::Error;
-use crate::inputs::{Access, S3Location};
+use crate::inputs::{Access, S3Location, Tier};
 use crate::plan::Method;
 use crate::prompt::Prompter;
 use crate::requests::{AccessKeyRequest, RoleRequest};
@@ -57,28 +57,7 @@ fn start_with(
         ctx.ui.dim("Each answer has a flag, for next time in CI.")
     ));
     let access = ask_access(prompter)?;
-    // Esc at the way in goes back to the URI, with the answer given as its default.
-    let mut previous = None;
-    let (location, choice) = loop {
-        let location = ask_checked_location(ctx, prompter, check_early, access, previous.as_ref())?;
-        // A directory that a stack cannot carry is offered IAM and the access key only.
-        let stack = match crate::template::cannot_carry(&location, access) {
-            Some(why) => {
-                ctx.ui.info(format!("{why}."));
-                false
-            }
-            None => true,
-        };
-        match ask_method(prompter, true, stack) {
-            Ok(choice) => break (location, choice),
-            Err(Error::Back) => previous = Some(location),
-            Err(e) => return Err(e),
-        }
-    };
-    // From here a stop at any question says the command that goes on from the answers.
-    let mut words = so_far_words(choice, access, &location);
-    words.extend(crate::output::connection_flags(&ctx.conn, None));
-    crate::signals::resume_with_answers(words);
+    let (location, choice, tier) = way_in(ctx, prompter, check_early, access)?;
     Ok(match choice {
         Choice::AccessKey => Setup::AccessKey(AccessKeyRequest {
             location: Some(location),
@@ -93,9 +72,55 @@ fn start_with(
             method_asked: true,
             location: Some(location),
             access: Some(access),
+            tier,
             ..RoleRequest::default()
         }),
     })
+}
+
+/// The way in: the URI, how TiDB Cloud gets in, and for a role's import the tier. Esc at a
+/// choice goes back to the question before, its answer kept (the URI as its default).
+fn way_in(
+    ctx: &Context,
+    prompter: &mut dyn Prompter,
+    check_early: &dyn Fn(&S3Location) -> std::thread::JoinHandle<Early>,
+    access: Access,
+) -> Result<(S3Location, Choice, Option<Tier>), Error> {
+    let mut previous: Option<S3Location> = None;
+    loop {
+        let location = ask_checked_location(ctx, prompter, check_early, access, previous.as_ref())?;
+        // A directory that a stack cannot carry is offered IAM and the access key only.
+        let stack = match crate::template::cannot_carry(&location, access) {
+            Some(why) => {
+                ctx.ui.info(format!("{why}."));
+                false
+            }
+            None => true,
+        };
+        loop {
+            let choice = match ask_method(prompter, true, stack) {
+                Ok(choice) => choice,
+                Err(Error::Back) => break,
+                Err(e) => return Err(e),
+            };
+            // From here a stop at any question says the command that goes on from the
+            // answers (the tier's answer extends it).
+            let mut words = so_far_words(choice, access, &location);
+            words.extend(crate::output::connection_flags(&ctx.conn, None));
+            crate::signals::resume_with_answers(words);
+            // Only an import differs by tier (Dedicated also reads the bucket's location);
+            // with --yes the default stands.
+            if choice == Choice::AccessKey || access != Access::Import || ctx.yes {
+                return Ok((location, choice, None));
+            }
+            match ask_tier(prompter) {
+                Ok(tier) => return Ok((location, choice, Some(tier))),
+                Err(Error::Back) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        previous = Some(location);
+    }
 }
 
 /// The URI, with its bucket checked at once, behind a spinner: a bucket that does not exist

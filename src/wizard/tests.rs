@@ -19,6 +19,7 @@ fn a_bucket_that_does_not_exist_is_asked_again() {
         Answer::Text("s3://no-such-bucket/data/"),
         Answer::Text("s3://my-bucket/data/"),
         Answer::Choice(1),
+        Answer::Choice(0),
     ]);
     let checked = std::sync::Mutex::new(Vec::new());
     let setup = start_with(&ctx(true, false), &mut p, &|location: &S3Location| {
@@ -39,7 +40,7 @@ fn a_bucket_that_does_not_exist_is_asked_again() {
     assert_eq!(req.method, Some(Method::Iam));
     assert_eq!(req.location.unwrap().bucket(), "my-bucket");
     assert_eq!(*checked.lock().unwrap(), ["no-such-bucket", "my-bucket"]);
-    assert_eq!(p.asked.len(), 4, "{:?}", p.asked);
+    assert_eq!(p.asked.len(), 5, "{:?}", p.asked);
     assert!(
         p.asked[2].contains("S3 URI"),
         "asked again at once: {:?}",
@@ -103,13 +104,18 @@ fn each_method_is_chosen_and_a_bad_uri_is_asked_again() {
         (1, Choice::Iam),
         (2, Choice::AccessKey),
     ] {
-        let mut p = Scripted::new([
+        let mut answers = vec![
             Answer::Choice(0),
             Answer::Text("my-bucket/data"),
             Answer::Text("s3://My_Bucket"),
             Answer::Text("s3://my-bucket/data/"),
             Answer::Choice(choice),
-        ]);
+        ];
+        // A role's import asks the tier too.
+        if want != Choice::AccessKey {
+            answers.push(Answer::Choice(0));
+        }
+        let mut p = Scripted::new(answers);
         let setup = start_with(&ctx(true, false), &mut p, &|_| ready()).unwrap();
         assert_eq!(
             p.rejected.len(),
@@ -308,6 +314,7 @@ fn a_whole_bucket_is_confirmed_and_no_asks_again() {
         Answer::No,
         Answer::Text("s3://my-bucket/data/"),
         Answer::Choice(1),
+        Answer::Choice(0),
     ]);
     let Setup::Role(req) = start_with(&ctx(true, false), &mut p, &|_| ready()).unwrap() else {
         panic!("a role was chosen")
@@ -323,6 +330,7 @@ fn a_whole_bucket_is_confirmed_and_no_asks_again() {
         Answer::Text("s3://my-bucket"),
         Answer::Yes,
         Answer::Choice(1),
+        Answer::Choice(0),
     ]);
     let Setup::Role(req) = start_with(&ctx(true, false), &mut p, &|_| ready()).unwrap() else {
         panic!("a role was chosen")
@@ -339,6 +347,10 @@ fn esc_at_the_way_in_goes_back_to_the_uri_with_its_answer_kept() {
         Answer::Text("s3://my-bucket/data/"),
         Answer::Back,
         Answer::Text(""),
+        Answer::Choice(0),
+        // Esc at the tier: back to the way in, and another answer there.
+        Answer::Back,
+        Answer::Choice(1),
         Answer::Choice(1),
     ]);
     let Setup::Role(req) = start_with(&ctx(true, false), &mut p, &|_| ready()).unwrap() else {
@@ -346,6 +358,7 @@ fn esc_at_the_way_in_goes_back_to_the_uri_with_its_answer_kept() {
     };
     assert_eq!(req.location.unwrap().to_string(), "s3://my-bucket/data/");
     assert_eq!(req.method, Some(Method::Iam));
+    assert_eq!(req.tier, Some(Tier::Dedicated));
     assert_eq!(
         p.asked.iter().filter(|q| q.contains("S3 URI")).count(),
         2,

@@ -814,7 +814,7 @@ async fn the_wizard_keeps_the_method_a_role_was_made_with() {
 }
 
 /// Esc at the way in goes back to the URI question, the answer kept as its default (Enter
-/// takes it); at 60 and 80 columns.
+/// takes it), and Esc at the tier back to the way in; at 60 and 80 columns.
 #[tokio::test]
 async fn esc_goes_back_with_the_answer_kept() {
     let moto = moto();
@@ -835,6 +835,11 @@ async fn esc_goes_back_with_the_answer_kept() {
         keys(&mut p, "\r");
         p.exp_string("How should TiDB Cloud get in?").unwrap();
         keys(&mut p, "j\r"); // IAM
+        p.exp_string("Which TiDB Cloud tier").unwrap();
+        // Esc at the tier: back to the way in.
+        keys(&mut p, "\x1b");
+        p.exp_string("How should TiDB Cloud get in?").unwrap();
+        keys(&mut p, "j\r"); // IAM again
         p.exp_string("Which TiDB Cloud tier").unwrap();
         p.send_control('c').unwrap();
         let tail = p.exp_eof().unwrap();
