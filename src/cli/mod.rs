@@ -56,15 +56,30 @@ pub(crate) struct Global {
     /// AWS profile to use [default: $AWS_PROFILE, else the standard credential chain]
     // The variables are read in `Global::profile` and `Global::endpoint_url`, not by clap: a
     // value clap takes from the environment shows in every usage line of its errors.
-    #[arg(long, global = true, value_name = "NAME")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "NAME",
+        help_heading = "AWS connection"
+    )]
     pub(crate) profile: Option<String>,
 
     /// AWS region for IAM and STS; the bucket's own region is detected
-    #[arg(long, global = true, value_name = "REGION")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "REGION",
+        help_heading = "AWS connection"
+    )]
     pub(crate) region: Option<String>,
 
     /// Send every AWS request to this endpoint, e.g. a local moto server [default: $AWS_ENDPOINT_URL]
-    #[arg(long, global = true, value_name = "URL")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "URL",
+        help_heading = "AWS connection"
+    )]
     pub(crate) endpoint_url: Option<String>,
 
     /// Result format on stdout
@@ -76,7 +91,7 @@ pub(crate) struct Global {
     pub(crate) yes: bool,
 
     /// Never prompt; fail at once, naming the missing flags
-    #[arg(long, global = true)]
+    #[arg(long, global = true, hide_short_help = true)]
     pub(crate) no_input: bool,
 
     /// Detect and print the plan, change nothing (works without an AWS account)
@@ -88,12 +103,12 @@ pub(crate) struct Global {
     pub(crate) verbose: u8,
 
     /// Only results and errors
-    #[arg(long, short = 'q', global = true)]
+    #[arg(long, short = 'q', global = true, hide_short_help = true)]
     pub(crate) quiet: bool,
 
     /// Print the whole trust and permissions policies in the plan, not only what they grant
     /// (also with -v and --dry-run)
-    #[arg(long, global = true)]
+    #[arg(long, global = true, hide_short_help = true)]
     pub(crate) show_policies: bool,
 }
 
@@ -114,7 +129,13 @@ pub(crate) enum Command {
         after_help = "\
 A role this tool made tells its folder, access, tier, TiDB Cloud account and external IDs itself:
 `verify --role-arn ARN` alone checks it. Another role needs --uri, --tidb-account-id and
---external-id.",
+--external-id.
+
+Examples:
+  serverless-s3-setup verify \\
+    --role-arn arn:aws:iam::111122223333:role/tidb-role-import-my-bucket-data
+  serverless-s3-setup verify --user-name tidb-user-export-my-bucket-out \\
+    --uri s3://my-bucket/out/ --access export",
         mut_arg("access", |a| a.help(
             "What the role or user is for: import, export or both [default: what it records, else what its policies grant]"
         ))
@@ -122,6 +143,14 @@ A role this tool made tells its folder, access, tier, TiDB Cloud account and ext
     Verify(VerifyArgs),
 
     /// Delete what this tool made: a stack, a role and its policy, or a user, its keys and its policy
+    #[command(after_help = "\
+A stack's role goes with its stack (--stack-name); a role made with --method iam by
+--role-name; an access key's user, with its keys, by --user-name.
+
+Examples:
+  serverless-s3-setup teardown --stack-name tidb-role-import-my-bucket --yes
+  serverless-s3-setup teardown --role-name tidb-role-import-my-bucket --yes
+  serverless-s3-setup teardown --user-name tidb-user-import-my-bucket --dry-run")]
     Teardown(TeardownArgs),
 
     /// Print the CloudFormation template that `role --method cloudformation` deploys
@@ -289,12 +318,13 @@ pub(crate) enum AccessKeyAction {
 }
 
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Setup")]
 pub(crate) struct AccessKeyCreateArgs {
     #[command(flatten)]
     pub(crate) location: LocationArgs,
 
     /// IAM user name [default: the user this tool made for the location, under any access; else tidb-user-ACCESS-BUCKET-DIR]
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", help_heading = "Names and KMS keys")]
     pub(crate) user_name: Option<String>,
 
     #[command(flatten)]
@@ -337,6 +367,7 @@ pub(crate) struct AccessKeyDeleteArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Setup")]
 pub(crate) struct RoleArgs {
     /// How to create the role [default: cloudformation]
     #[arg(long, value_enum, value_name = "METHOD")]
@@ -358,29 +389,39 @@ pub(crate) struct RoleArgs {
     pub(crate) no_external_id: bool,
 
     /// Let only the --external-id cluster use an existing role; the others lose access [default: add it to theirs]
-    #[arg(long, requires = "external_id", conflicts_with = "no_external_id")]
+    #[arg(
+        long,
+        requires = "external_id",
+        conflicts_with = "no_external_id",
+        hide_short_help = true
+    )]
     pub(crate) replace_external_ids: bool,
 
     /// Take a cluster off an existing role, by its external ID (repeatable)
-    #[arg(long = "remove-external-id", value_name = "ID", conflicts_with_all = ["no_external_id", "replace_external_ids"])]
+    #[arg(long = "remove-external-id", value_name = "ID", conflicts_with_all = ["no_external_id", "replace_external_ids"], hide_short_help = true)]
     pub(crate) remove_external_ids: Vec<String>,
 
     #[command(flatten)]
     pub(crate) tidb: TidbArgs,
 
     /// Role name [default: the role this tool made for the location, under any access; else tidb-role-ACCESS-BUCKET-DIR]
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", help_heading = "Names and KMS keys")]
     pub(crate) role_name: Option<String>,
 
     #[command(flatten)]
     pub(crate) policy: PolicyArgs,
 
     /// Stack name, with --method cloudformation [default: the role name]
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", help_heading = "Names and KMS keys")]
     pub(crate) stack_name: Option<String>,
 
     /// How long to wait for the stack, e.g. 90s, 10m, 1h [default: 10m]
-    #[arg(long, value_name = "DURATION")]
+    #[arg(
+        long,
+        value_name = "DURATION",
+        help_heading = "Setup",
+        hide_short_help = true
+    )]
     pub(crate) timeout: Option<String>,
 
     #[command(flatten)]
@@ -392,6 +433,7 @@ pub(crate) struct RoleArgs {
 
 /// The policy and the KMS keys it grants: role and access-key.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Names and KMS keys")]
 pub(crate) struct PolicyArgs {
     /// Policy name [default: the role's or user's name, then -policy]
     #[arg(long, value_name = "NAME")]
@@ -402,7 +444,7 @@ pub(crate) struct PolicyArgs {
     pub(crate) kms_keys: Vec<String>,
 
     /// A KMS key ARN to take off the policy (repeatable)
-    #[arg(long = "remove-kms-key", value_name = "ARN")]
+    #[arg(long = "remove-kms-key", value_name = "ARN", hide_short_help = true)]
     pub(crate) remove_kms_keys: Vec<String>,
 }
 
@@ -474,7 +516,7 @@ pub(crate) struct GuardrailArgs {
     pub(crate) permissions_boundary: Option<String>,
 
     /// Take the role's or user's permissions boundary off
-    #[arg(long, conflicts_with = "permissions_boundary")]
+    #[arg(long, conflicts_with = "permissions_boundary", hide_short_help = true)]
     pub(crate) no_permissions_boundary: bool,
 
     /// IAM path for the role or user and its policy, e.g. /tidb/ [default: the one it has, or /]
@@ -486,7 +528,7 @@ pub(crate) struct GuardrailArgs {
     pub(crate) tags: Vec<String>,
 
     /// Take a tag off the role or user and its policy, by key (repeatable)
-    #[arg(long = "remove-tag", value_name = "KEY")]
+    #[arg(long = "remove-tag", value_name = "KEY", hide_short_help = true)]
     pub(crate) remove_tags: Vec<String>,
 }
 
