@@ -847,3 +847,37 @@ async fn esc_goes_back_with_the_answer_kept() {
         assert!(exit_code(&p).ends_with(", 130)"), "{cols} columns");
     }
 }
+
+/// A rejected answer leaves no old line: once a good URI is taken, the screen shows the
+/// question answered once, with the good URI, and no line of the rejected one.
+#[tokio::test]
+async fn a_rejected_answer_leaves_no_old_line() {
+    let moto = moto();
+    let bucket = unique("wizreject");
+    aws(&moto.url()).await.create_bucket(&bucket).await;
+    let mut p = wizard_at_width(&moto.url(), 80);
+    // Everything the terminal was sent, to replay on a screen of 80 columns.
+    let mut sent = String::new();
+    let mut expect = |p: &mut PtySession, needle: &str| {
+        sent.push_str(&p.exp_string(needle).unwrap());
+        sent.push_str(needle);
+    };
+    expect(&mut p, "What will TiDB Cloud do with the bucket?");
+    keys(&mut p, "\r");
+    expect(&mut p, "S3 URI");
+    keys(&mut p, "not-a-uri\r");
+    expect(&mut p, "s3://bucket/dir/");
+    keys(&mut p, &format!("s3://{bucket}/in/\r"));
+    expect(&mut p, "How should TiDB Cloud get in?");
+    p.send_control('c').unwrap();
+    sent.push_str(&p.exp_eof().unwrap());
+    let rows = screen(&sent, 80);
+    let text = rows.join("\n");
+    assert!(text.contains(&format!("s3://{bucket}/in/")), "{text}");
+    assert!(!text.contains("not-a-uri"), "{text}");
+    assert_eq!(
+        rows.iter().filter(|r| r.contains("S3 URI")).count(),
+        1,
+        "{text}"
+    );
+}
