@@ -52,11 +52,7 @@ fn keys(p: &mut PtySession, s: &str) {
 /// TiDB Cloud's IDs and the default names. Returns what was shown since the last answer: the
 /// plan.
 fn answer_up_to_the_plan(p: &mut PtySession, access: &str, uri: &str) -> String {
-    p.exp_string("What will TiDB Cloud do with the bucket?")
-        .unwrap();
-    keys(p, access);
-    p.exp_string("S3 URI").unwrap();
-    keys(p, &format!("{uri}\r"));
+    access_and_uri(p, access, uri);
     // A URI of the bucket alone is confirmed first.
     if !uri
         .trim_start_matches("s3://")
@@ -81,6 +77,16 @@ fn answer_up_to_the_plan(p: &mut PtySession, access: &str, uri: &str) -> String 
         keys(p, "\r");
     }
     p.exp_string("Proceed?").unwrap()
+}
+
+/// Answers the first two questions: the access (`access`: Enter for import, `j` to move
+/// down) and the URI.
+fn access_and_uri(p: &mut PtySession, access: &str, uri: &str) {
+    p.exp_string("What will TiDB Cloud do with the bucket?")
+        .unwrap();
+    keys(p, access);
+    p.exp_string("S3 URI").unwrap();
+    keys(p, &format!("{uri}\r"));
 }
 
 fn exit_code(p: &PtySession) -> String {
@@ -198,11 +204,7 @@ async fn a_whole_access_key_setup_typed_at_the_terminal() {
     aws.create_bucket(&bucket).await;
 
     let mut p = wizard(&moto.url());
-    p.exp_string("What will TiDB Cloud do with the bucket?")
-        .unwrap();
-    keys(&mut p, "j\r"); // export
-    p.exp_string("S3 URI").unwrap();
-    keys(&mut p, &format!("s3://{bucket}/out/\r"));
+    access_and_uri(&mut p, "j\r", &format!("s3://{bucket}/out/")); // export
     p.exp_string("How should TiDB Cloud get in?").unwrap();
     keys(&mut p, "jj\r"); // access key
     p.exp_string("IAM user name").unwrap();
@@ -493,11 +495,7 @@ async fn a_missing_bucket_is_asked_again_before_the_questions_go_on() {
     aws(&moto.url()).await.create_bucket(&bucket).await;
     for cols in [250, 80, 60] {
         let mut p = wizard_at_width(&moto.url(), cols);
-        p.exp_string("What will TiDB Cloud do with the bucket?")
-            .unwrap();
-        keys(&mut p, "\r");
-        p.exp_string("S3 URI").unwrap();
-        keys(&mut p, &format!("s3://{bucket}-missing/in/\r"));
+        access_and_uri(&mut p, "\r", &format!("s3://{bucket}-missing/in/"));
         // At 60 columns the reason wraps at a word boundary; the bucket's name stays whole.
         let said = p.exp_string(&format!("`{bucket}-missing`")).unwrap();
         assert!(said.contains("error:"), "{cols} columns: {said}");
@@ -634,11 +632,7 @@ async fn a_whole_bucket_needs_a_yes_and_enter_asks_again() {
     aws(&moto.url()).await.create_bucket(&bucket).await;
     for cols in [60, 80] {
         let mut p = wizard_at_width(&moto.url(), cols);
-        p.exp_string("What will TiDB Cloud do with the bucket?")
-            .unwrap();
-        keys(&mut p, "\r");
-        p.exp_string("S3 URI").unwrap();
-        keys(&mut p, &format!("s3://{bucket}\r"));
+        access_and_uri(&mut p, "\r", &format!("s3://{bucket}"));
         p.exp_string("names no folder").unwrap();
         p.exp_string("Grant the whole bucket?").unwrap();
         keys(&mut p, "\r");
@@ -672,11 +666,7 @@ async fn ctrl_c_at_each_question_says_the_command_that_goes_on() {
     for cols in [60, 80] {
         for (n, (question, _)) in stops.iter().enumerate() {
             let mut p = wizard_at_width(&moto.url(), cols);
-            p.exp_string("What will TiDB Cloud do with the bucket?")
-                .unwrap();
-            keys(&mut p, "\r");
-            p.exp_string("S3 URI").unwrap();
-            keys(&mut p, &format!("{uri}\r"));
+            access_and_uri(&mut p, "\r", &uri);
             p.exp_string("How should TiDB Cloud get in?").unwrap();
             keys(&mut p, "j\r"); // IAM
             p.exp_string("Which TiDB Cloud tier").unwrap();
@@ -783,11 +773,7 @@ async fn the_wizard_keeps_the_method_a_role_was_made_with() {
     let uri = format!("s3://{bucket}/in/");
     run(&moto.url(), &RoleArgs::new("iam", &uri).yes().build()).ok();
     let mut p = wizard(&moto.url());
-    p.exp_string("What will TiDB Cloud do with the bucket?")
-        .unwrap();
-    keys(&mut p, "\r"); // import
-    p.exp_string("S3 URI").unwrap();
-    keys(&mut p, &format!("{uri}\r"));
+    access_and_uri(&mut p, "\r", &uri); // import
     p.exp_string("How should TiDB Cloud get in?").unwrap();
     keys(&mut p, "\r"); // a stack, the default
     p.exp_string("Which TiDB Cloud tier").unwrap();
@@ -822,11 +808,7 @@ async fn esc_goes_back_with_the_answer_kept() {
     aws(&moto.url()).await.create_bucket(&bucket).await;
     for cols in [60, 80] {
         let mut p = wizard_at_width(&moto.url(), cols);
-        p.exp_string("What will TiDB Cloud do with the bucket?")
-            .unwrap();
-        keys(&mut p, "\r");
-        p.exp_string("S3 URI").unwrap();
-        keys(&mut p, &format!("s3://{bucket}/in/\r"));
+        access_and_uri(&mut p, "\r", &format!("s3://{bucket}/in/"));
         p.exp_string("How should TiDB Cloud get in?").unwrap();
         keys(&mut p, "\x1b");
         // Asked again, with the answer kept.
