@@ -111,6 +111,14 @@ impl Error {
         }
     }
 
+    /// Required flags not given, named all at once.
+    pub(crate) fn missing(flags: &[&str]) -> Error {
+        Error::Missing {
+            flags: flags.iter().map(|f| f.to_string()).collect(),
+            hint: String::new(),
+        }
+    }
+
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Invalid { .. } | Error::Missing { .. } | Error::NotFound(_) => exit::USAGE,

@@ -66,10 +66,7 @@ pub fn resume_from(words: Vec<String>) {
 /// questions): a stop from now on says it.
 pub(crate) fn resume_with_answers(words: Vec<String>) {
     resume_from(words);
-    let so_far = SO_FAR.lock().expect("not poisoned");
-    set_resume(crate::output::command_line(
-        so_far.iter().map(String::as_str),
-    ));
+    say_so_far(&SO_FAR.lock().expect("not poisoned"));
 }
 
 /// An answer, as its flag: from now on a stop says the command with it. Nothing is said
@@ -80,6 +77,11 @@ pub(crate) fn answered(flag: &str, value: impl std::fmt::Display) {
         return;
     }
     so_far.extend([flag.to_string(), value.to_string()]);
+    say_so_far(&so_far);
+}
+
+/// Keeps the command so far as the one a stop says.
+fn say_so_far(so_far: &[String]) {
     set_resume(crate::output::command_line(
         so_far.iter().map(String::as_str),
     ));

@@ -36,10 +36,7 @@ pub async fn run(
     prompter: &mut dyn Prompter,
 ) -> Result<TeardownOutcome, Error> {
     let Some(target) = req.target.clone() else {
-        return Err(Error::Missing {
-            flags: req.missing().into_iter().map(str::to_string).collect(),
-            hint: String::new(),
-        });
+        return Err(Error::missing(&req.missing()));
     };
     wizard::require_flags(ctx, Vec::new(), wizard::Intent::Delete)?;
     match target {

@@ -15,7 +15,7 @@ use crate::Context;
 /// IAM takes a moment to show what was just made.
 pub async fn run(ctx: &Context, mut req: VerifyRequest) -> Result<Report, Error> {
     let Some(subject) = req.subject.clone() else {
-        return Err(missing(req.missing()));
+        return Err(Error::missing(&req.missing()));
     };
     // A role this tool made records what it serves: it is read for what was not given, and a
     // flag is asked for only where the role cannot tell.
@@ -32,7 +32,7 @@ pub async fn run(ctx: &Context, mut req: VerifyRequest) -> Result<Report, Error>
         lacking.retain(|flag| !flag.starts_with("--external-id"));
     }
     if !lacking.is_empty() {
-        return Err(missing(lacking));
+        return Err(Error::missing(&lacking));
     }
     let clients = match connected {
         Some(clients) => clients,
@@ -85,13 +85,6 @@ pub async fn run(ctx: &Context, mut req: VerifyRequest) -> Result<Report, Error>
         &evidence,
         &verify::rerun(&subject, &e),
     ))
-}
-
-fn missing(flags: Vec<&'static str>) -> Error {
-    Error::Missing {
-        flags: flags.into_iter().map(str::to_string).collect(),
-        hint: String::new(),
-    }
 }
 
 /// Fills what a role this tool made tells of itself, for the flags not given: the folder it
