@@ -160,7 +160,7 @@ fn run(cli: Cli, format: Format, ui: &Ui) -> Result<(), Error> {
         None => {
             use clap::CommandFactory;
             eprintln!("{}", Cli::command().render_help());
-            Err(wizard::start(&ctx, prompter.as_mut()).expect_err("cannot prompt"))
+            Err(wizard::start(&ctx, prompter.as_mut(), None).expect_err("cannot prompt"))
         }
     }
 }
@@ -185,22 +185,30 @@ fn context(global: &Global, format: Format, ui: &Ui) -> Result<Context, Error> {
     })
 }
 
-/// The wizard, then the setup it gathered.
+/// The wizard, then the setup it gathered. Esc at the setup's first question goes back to
+/// the wizard's last, every answer kept.
 fn run_wizard(ctx: &Context, prompter: &mut dyn Prompter) -> Result<(), Error> {
-    // The wizard's first questions come before the command's runtime. Ctrl-C is caught
-    // already, so that a prompt returns "interrupted" (and the cursor comes back)
-    // instead of the process being killed mid-draw; and a Ctrl-C that arrives as a
-    // signal, between a prompt's drawing and its reading, ends the run as it would
-    // later (exit 130, nothing changed) instead of being lost.
-    let setup = {
-        let runtime = runtime()?;
-        let _entered = runtime.enter();
-        let _watching = ctx.stop.watch(&ctx.ui);
-        wizard::start(ctx, prompter)?
-    };
-    match setup {
-        wizard::Setup::Role(request) => run_role(ctx, request, prompter),
-        wizard::Setup::AccessKey(request) => run_access_key(ctx, request, prompter),
+    let mut back_from = None;
+    loop {
+        // The wizard's first questions come before the command's runtime. Ctrl-C is caught
+        // already, so that a prompt returns "interrupted" (and the cursor comes back)
+        // instead of the process being killed mid-draw; and a Ctrl-C that arrives as a
+        // signal, between a prompt's drawing and its reading, ends the run as it would
+        // later (exit 130, nothing changed) instead of being lost.
+        let setup = {
+            let runtime = runtime()?;
+            let _entered = runtime.enter();
+            let _watching = ctx.stop.watch(&ctx.ui);
+            wizard::start(ctx, prompter, back_from.as_ref())?
+        };
+        let ran = match setup.clone() {
+            wizard::Setup::Role(request) => run_role(ctx, request, prompter),
+            wizard::Setup::AccessKey(request) => run_access_key(ctx, request, prompter),
+        };
+        match ran {
+            Err(Error::Back) => back_from = Some(setup),
+            ran => return ran,
+        }
     }
 }
 

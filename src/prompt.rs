@@ -2,12 +2,15 @@
 //! answers through [`Terminal`], a test through a scripted prompter.
 
 use dialoguer::theme::ColorfulTheme;
-use dialoguer::{Confirm, Input, Select};
+use dialoguer::{Confirm, Select};
 
 use crate::error::Error;
 use crate::output::terminal_width as width;
 
-/// Asks the user. Every method returns `Err(Error::Interrupted)` when the user presses Ctrl-C.
+mod line;
+
+/// Asks the user. Every method returns `Err(Error::Interrupted)` when the user presses Ctrl-C,
+/// and `Err(Error::Back)` on Esc (go back a question).
 pub trait Prompter {
     /// Asks for text until `validate` accepts it; a rejected answer is re-asked with the reason.
     fn input(
@@ -80,17 +83,17 @@ impl Prompter for Terminal {
                 show_default = false;
             }
         }
-        let mut input = Input::<String>::with_theme(&self.theme)
-            .with_prompt(prompt)
-            .show_default(show_default)
-            .validate_with(|s: &String| validate(s.trim()));
-        if let Some(default) = default {
-            input = input.default(default.to_string());
-        }
-        let answer = input
-            .interact_text()
-            .map(|s| s.trim().to_string())
-            .map_err(interrupted)?;
+        let question = line::Question {
+            prompt: &prompt,
+            default,
+            show_default,
+            validate: &|s| validate(s.trim()),
+        };
+        let answer = line::read(&console::Term::stderr(), &self.theme, &question)
+            .map_err(|e| interrupted(e.into()))?
+            .ok_or(Error::Back)?
+            .trim()
+            .to_string();
         self.answered += 1;
         Ok(answer)
     }
@@ -166,7 +169,7 @@ pub(crate) mod scripted {
         Choice(usize),
         Yes,
         No,
-        /// Esc at a choice.
+        /// Esc.
         Back,
     }
 
@@ -223,6 +226,7 @@ pub(crate) mod scripted {
         ) -> Result<String, Error> {
             loop {
                 let answer = match self.next(prompt) {
+                    Answer::Back => return Err(Error::Back),
                     Answer::Text("") => default.unwrap_or_default().to_string(),
                     Answer::Text(t) => t.to_string(),
                     other => panic!("{prompt:?} wants text, got {other:?}"),
@@ -246,6 +250,7 @@ pub(crate) mod scripted {
             match self.next(prompt) {
                 Answer::Yes => Ok(true),
                 Answer::No => Ok(false),
+                Answer::Back => Err(Error::Back),
                 other => panic!("{prompt:?} wants yes or no, got {other:?}"),
             }
         }

@@ -42,12 +42,26 @@ pub fn first_to_report() -> bool {
     !REPORTED.swap(true, Ordering::SeqCst)
 }
 
-/// The command that goes on from the answers given so far, once there are any: whoever reports
-/// a stop (the watcher on Ctrl-C, or `main` on an error) says it, so nothing typed is lost.
-static RESUME: Mutex<Option<String>> = Mutex::new(None);
+/// The commands that go on from the answers given so far, once there are any: whoever reports
+/// a stop (the watcher on Ctrl-C, or `main` on an error) says them, so nothing typed is lost.
+static RESUME: Mutex<Vec<String>> = Mutex::new(Vec::new());
 
 pub(crate) fn set_resume(line: String) {
-    *RESUME.lock().expect("not poisoned") = Some(line);
+    *RESUME.lock().expect("not poisoned") = vec![line];
+}
+
+/// Before the wizard knows which command it makes: a stop says each command that goes on
+/// from the answers so far (the words after the binary's name), or nothing when empty.
+pub(crate) fn resume_either(commands: Vec<Vec<String>>) {
+    SO_FAR.lock().expect("not poisoned").clear();
+    *RESUME.lock().expect("not poisoned") = commands
+        .into_iter()
+        .map(|words| {
+            crate::output::command_line(
+                std::iter::once("serverless-s3-setup").chain(words.iter().map(String::as_str)),
+            )
+        })
+        .collect();
 }
 
 /// The command as typed, or as the wizard's first questions made it, that each answer then
@@ -80,6 +94,16 @@ pub(crate) fn answered(flag: &str, value: impl std::fmt::Display) {
     say_so_far(&so_far);
 }
 
+/// An answer taken back (Esc went back past its question): a stop no longer says its flag.
+pub(crate) fn unanswered(flag: &str) {
+    let mut so_far = SO_FAR.lock().expect("not poisoned");
+    if let Some(at) = so_far.iter().rposition(|word| word == flag) {
+        let end = (at + 2).min(so_far.len());
+        so_far.drain(at..end);
+        say_so_far(&so_far);
+    }
+}
+
 /// Keeps the command so far as the one a stop says.
 fn say_so_far(so_far: &[String]) {
     set_resume(crate::output::command_line(
@@ -87,11 +111,18 @@ fn say_so_far(so_far: &[String]) {
     ));
 }
 
-/// What to say after a stop: the command that goes on without the questions, if any.
+/// What to say after a stop: the commands that go on without the questions, if any.
 pub fn resume() -> Option<String> {
-    RESUME.lock().expect("not poisoned").as_ref().map(|line| {
-        format!("Your answers are in this command, which goes on without the questions:\n  {line}")
-    })
+    match RESUME.lock().expect("not poisoned").as_slice() {
+        [] => None,
+        [line] => Some(format!(
+            "Your answers are in this command, which goes on without the questions:\n  {line}"
+        )),
+        lines => Some(format!(
+            "Your answers are in these commands; either goes on without the questions:\n  {}",
+            lines.join("\n  ")
+        )),
+    }
 }
 use std::sync::{Arc, Mutex};
 

@@ -9,13 +9,18 @@ use super::Choice;
 
 /// Import, export or both. Import comes first and is the default: write access is chosen,
 /// never fallen into.
-pub(crate) fn ask_access(prompter: &mut dyn Prompter) -> Result<Access, Error> {
+pub(crate) fn ask_access(prompter: &mut dyn Prompter, default: Access) -> Result<Access, Error> {
     let items = [
         "import: TiDB Cloud reads from S3",
         "export: TiDB Cloud writes to S3",
         "import and export (both)",
     ];
-    let access = match prompter.select("What will TiDB Cloud do with the bucket?", &items, 0)? {
+    let at = match default {
+        Access::Import => 0,
+        Access::Export => 1,
+        Access::Both => 2,
+    };
+    let access = match prompter.select("What will TiDB Cloud do with the bucket?", &items, at)? {
         1 => Access::Export,
         2 => Access::Both,
         _ => Access::Import,
@@ -25,12 +30,13 @@ pub(crate) fn ask_access(prompter: &mut dyn Prompter) -> Result<Access, Error> {
 }
 
 /// The TiDB Cloud tier, asked where it changes the policy (an import).
-pub(crate) fn ask_tier(prompter: &mut dyn Prompter) -> Result<Tier, Error> {
+pub(crate) fn ask_tier(prompter: &mut dyn Prompter, default: Option<Tier>) -> Result<Tier, Error> {
     let items = [
         "TiDB Cloud Starter, Essential or Premium",
         "TiDB Cloud Dedicated (also reads the bucket's location)",
     ];
-    let tier = match prompter.select("Which TiDB Cloud tier imports the data?", &items, 0)? {
+    let at = usize::from(default == Some(Tier::Dedicated));
+    let tier = match prompter.select("Which TiDB Cloud tier imports the data?", &items, at)? {
         1 => Tier::Dedicated,
         _ => Tier::Starter,
     };
@@ -69,11 +75,13 @@ pub(crate) fn ask_location(
     }
 }
 
-/// CloudFormation role (with `with_stack`), IAM role, or (with `with_key`) an access key.
+/// CloudFormation role (with `with_stack`), IAM role, or (with `with_key`) an access key;
+/// `default` (the answer before) is where the choice starts.
 pub(crate) fn ask_method(
     prompter: &mut dyn Prompter,
     with_key: bool,
     with_stack: bool,
+    default: Option<Choice>,
 ) -> Result<Choice, Error> {
     let mut choices = Vec::new();
     if with_stack {
@@ -88,7 +96,11 @@ pub(crate) fn ask_method(
         prompter.note("A Role ARN needs the cluster on AWS; an access key works wherever it runs.");
     }
     let items: Vec<&str> = choices.iter().map(|(_, text)| *text).collect();
-    let picked = prompter.select("How should TiDB Cloud get in?", &items, 0)?;
+    let at = choices
+        .iter()
+        .position(|(choice, _)| Some(*choice) == default)
+        .unwrap_or(0);
+    let picked = prompter.select("How should TiDB Cloud get in?", &items, at)?;
     Ok(choices
         .get(picked)
         .map_or(choices[0].0, |(choice, _)| *choice))
@@ -150,10 +162,11 @@ pub(crate) fn confirm_plan(
     default_yes: bool,
 ) -> Result<(), Error> {
     eprintln!("\n{plan}\n");
-    if prompter.confirm("Proceed?", default_yes)? {
-        Ok(())
-    } else {
-        Err(Error::Cancelled)
+    // Esc at the plan is a No: nothing is changed.
+    match prompter.confirm("Proceed?", default_yes) {
+        Ok(true) => Ok(()),
+        Ok(false) | Err(Error::Back) => Err(Error::Cancelled),
+        Err(e) => Err(e),
     }
 }
 
@@ -212,10 +225,15 @@ pub(crate) fn confirm_deletion(
     if ctx.dry_run {
         return Ok(false);
     }
-    if ask && !prompter.confirm("Delete these?", false)? {
-        return Err(Error::Cancelled);
+    if !ask {
+        return Ok(true);
     }
-    Ok(true)
+    // Esc is a No, as at the plan.
+    match prompter.confirm("Delete these?", false) {
+        Ok(true) => Ok(true),
+        Ok(false) | Err(Error::Back) => Err(Error::Cancelled),
+        Err(e) => Err(e),
+    }
 }
 
 /// The error for required inputs that cannot be asked for.

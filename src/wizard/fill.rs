@@ -1,7 +1,6 @@
 //! Fills the gaps in a command's request: asked at a terminal, defaulted with `--yes`, or
 //! named as missing flags without one.
 
-use std::fmt;
 use std::io::IsTerminal;
 use std::str::FromStr;
 
@@ -10,8 +9,8 @@ use crate::error::Error;
 use crate::facts::Located;
 use crate::find::{self, FoundRole, FoundUser};
 use crate::inputs::{
-    defaults, Access, AccountId, ExternalId, Invalid, Partition, PolicyName, S3Location,
-    SecretPath, Tier,
+    defaults, Access, AccountId, ExternalId, Invalid, Partition, PolicyName, RoleName, S3Location,
+    SecretPath, StackName, Tier, UserName,
 };
 use crate::output::Format;
 use crate::plan::{self, Chosen, Method, RoleInputs, UserInputs};
@@ -19,7 +18,8 @@ use crate::prompt::Prompter;
 use crate::requests::{AccessKeyRequest, RoleRequest, SavedPlan};
 use crate::{detect, Context};
 
-use super::{ask, ask_access, ask_location, ask_method, ask_tier, require_flags, Choice, Intent};
+use super::form::{self, Answers, Field};
+use super::{ask_access, ask_location, ask_method, ask_tier, require_flags, Choice, Intent};
 
 /// Without a terminal, names every flag the request lacks, before anything else happens; and
 /// refuses what the flags alone show can never work.
@@ -93,30 +93,55 @@ pub(crate) async fn role(
     };
     located.findings.iter().for_each(|line| ctx.ui.info(line));
     let own = found.as_ref().map(|f| &f.caller.account);
-    let (tidb_account, external_id) = trust_inputs(&req, prompter, own)?;
+    if let Some(a) = &req.tidb_account {
+        plan::refuse_own_account(own, a)?;
+    }
     // The names: as given; else those of the role that serves the location, unasked; else
     // the defaults, asked at a terminal.
-    let mut names = Names::new(prompter, ask_defaults && existing.is_none());
-    let default = found.as_ref().map_or_else(
+    let ask_names = ask_defaults && existing.is_none();
+    let role_default = found.as_ref().map_or_else(
         || defaults::role_name(&location, access),
         |f| f.role.name.clone(),
     );
+    let held_stack: Option<StackName> = existing
+        .and_then(|f| f.role.info.as_ref()?.stack.as_deref())
+        .and_then(|s| s.parse().ok());
+    let questions = RoleQuestions {
+        req: &req,
+        own,
+        ask_names,
+        stack: method == Method::Cloudformation,
+        role_default: &role_default,
+        held_stack: held_stack.as_ref(),
+    };
+    let answers = form::ask(prompter, &questions.fields())?;
+    let tidb_account = match &req.tidb_account {
+        Some(a) => a.clone(),
+        None => answers
+            .parse("--tidb-account-id")?
+            .ok_or_else(|| Error::missing(&["--tidb-account-id"]))?,
+    };
+    let external_id = req.external_id.clone().or(answers.parse("--external-id")?);
+    let role_name: RoleName = match req.role_name {
+        Some(name) => name,
+        None => answers.parse("--role-name")?.unwrap_or(role_default),
+    };
     let policy_given = req.policy_name.is_some();
-    let (role_name, policy_name) = names.with_policy(
-        req.role_name,
-        ("Role name", "--role-name"),
-        default,
-        req.policy_name,
-    )?;
+    let policy_name = match req.policy_name {
+        Some(name) => name,
+        None => answers
+            .parse("--policy-name")?
+            .unwrap_or_else(|| defaults::policy_name(role_name.as_str())),
+    };
     let stack_name = match method {
         Method::Iam => None,
-        Method::Cloudformation => {
-            let held = existing
-                .and_then(|f| f.role.info.as_ref()?.stack.as_deref())
-                .and_then(|s| s.parse().ok());
-            let default = held.unwrap_or_else(|| defaults::stack_name(&role_name));
-            Some(names.get(req.stack_name, ("Stack name", "--stack-name"), default)?)
-        }
+        Method::Cloudformation => Some(match req.stack_name {
+            Some(name) => name,
+            None => answers
+                .parse("--stack-name")?
+                .or(held_stack)
+                .unwrap_or_else(|| defaults::stack_name(&role_name)),
+        }),
     };
     let chosen = Chosen {
         policy_name: policy_given || policy_name != defaults::policy_name(role_name.as_str()),
@@ -173,35 +198,56 @@ async fn serving_role(
     Ok(Some(found))
 }
 
-/// TiDB Cloud's account ID and the cluster's external ID, as given or asked.
-fn trust_inputs(
-    req: &RoleRequest,
-    prompter: &mut dyn Prompter,
-    own: Option<&AccountId>,
-) -> Result<(AccountId, Option<ExternalId>), Error> {
-    let tidb_account = match &req.tidb_account {
-        Some(a) => {
-            plan::refuse_own_account(own, a)?;
-            a.clone()
+/// The text questions of a role's setup, those its flags left out, asked as one form: Esc
+/// goes back a question, and at the first of them back to the wizard's way in.
+struct RoleQuestions<'a> {
+    req: &'a RoleRequest,
+    own: Option<&'a AccountId>,
+    /// Whether names are asked (at a terminal without `--yes`, for a role still to make).
+    ask_names: bool,
+    stack: bool,
+    role_default: &'a RoleName,
+    held_stack: Option<&'a StackName>,
+}
+
+impl<'a> RoleQuestions<'a> {
+    fn fields(&self) -> Vec<Field<'a>> {
+        let req = self.req;
+        let mut fields = Vec::new();
+        if req.tidb_account.is_none() {
+            fields.push(tidb_account_field(self.own));
         }
-        None => ask_tidb_account(prompter, own)?,
-    };
-    let removing = !req.remove_external_ids.is_empty();
-    let external_id = match (&req.external_id, req.no_external_id) {
-        (Some(id), _) => Some(id.clone()),
-        (None, true) => None,
-        (None, false) if removing => None,
-        (None, false) => {
-            let id: ExternalId = ask(
-                prompter,
+        let removing = !req.remove_external_ids.is_empty();
+        if req.external_id.is_none() && !req.no_external_id && !removing {
+            fields.push(Field::parsed::<ExternalId>(
                 "TiDB Cloud External ID (shown beside the Account ID)",
-                None,
-            )?;
-            crate::signals::answered("--external-id", &id);
-            Some(id)
+                "--external-id",
+            ));
         }
-    };
-    Ok((tidb_account, external_id))
+        if !self.ask_names {
+            return fields;
+        }
+        let (names, role) = name_fields::<RoleName>(
+            req.role_name.as_ref().map(RoleName::as_str),
+            ("Role name", "--role-name"),
+            self.role_default.as_str(),
+            req.policy_name.is_some(),
+        );
+        fields.extend(names);
+        if self.stack && req.stack_name.is_none() {
+            let held = self.held_stack;
+            fields.push(
+                Field::parsed::<StackName>("Stack name", "--stack-name").default(move |a| {
+                    let default = match role(a).parse::<RoleName>() {
+                        Ok(r) => defaults::stack_name(&r),
+                        Err(_) => return held.map(ToString::to_string),
+                    };
+                    Some(held.map_or_else(|| default.to_string(), ToString::to_string))
+                }),
+            );
+        }
+        fields
+    }
 }
 
 /// The access (always asked when not given: write access is never a default, even with
@@ -213,13 +259,13 @@ fn access_and_tier(
 ) -> Result<(Access, Tier, bool), Error> {
     let access = match req.access {
         Some(a) => a,
-        None => ask_access(prompter)?,
+        None => ask_access(prompter, Access::Import)?,
     };
     // Only an import differs by tier (Dedicated also reads the bucket's location).
     let ask_tier_too = ask_defaults && access == Access::Import;
     let tier = match req.tier {
         Some(t) => t,
-        None if ask_tier_too => ask_tier(prompter)?,
+        None if ask_tier_too => ask_tier(prompter, None)?,
         None => Tier::default(),
     };
     tier.supports(access)
@@ -246,7 +292,7 @@ fn unasked_method(
     if !ask_defaults {
         return Ok(Method::Cloudformation);
     }
-    let method = match ask_method(prompter, false, true)? {
+    let method = match ask_method(prompter, false, true, None)? {
         Choice::Iam => Method::Iam,
         _ => Method::Cloudformation,
     };
@@ -277,27 +323,40 @@ fn method_name(method: Method) -> &'static str {
     }
 }
 
+/// The questions for a role's or a user's name (`flag`), unless `given`, and for its policy's
+/// name, unless given, whose default follows the name; with the name as given, answered or
+/// defaulted, for other defaults that follow it.
+fn name_fields<'a, T: FromStr<Err = Invalid>>(
+    given: Option<&'a str>,
+    (question, flag): (&'a str, &'static str),
+    default: &'a str,
+    policy_given: bool,
+) -> (Vec<Field<'a>>, impl Fn(&Answers) -> String + Copy + 'a) {
+    let name = move |a: &Answers| given.or_else(|| a.get(flag)).unwrap_or(default).to_string();
+    let mut fields = Vec::new();
+    if given.is_none() {
+        fields.push(Field::parsed::<T>(question, flag).default(move |_| Some(default.into())));
+    }
+    if !policy_given {
+        fields.push(
+            Field::parsed::<PolicyName>("Policy name", "--policy-name")
+                .default(move |a| Some(defaults::policy_name(&name(a)).to_string())),
+        );
+    }
+    (fields, name)
+}
+
 /// TiDB Cloud's account ID, asked again when it is the caller's own: a common slip, since
 /// those are the 12 digits at hand.
-pub(super) fn ask_tidb_account(
-    prompter: &mut dyn Prompter,
-    own: Option<&AccountId>,
-) -> Result<AccountId, Error> {
-    prompter.note(
-        "The console's dialog shows it: Add New ARN → Having trouble? Create Role ARN manually.",
-    );
-    let text = prompter.input("TiDB Cloud Account ID", None, &|s| {
+pub(super) fn tidb_account_field(own: Option<&AccountId>) -> Field<'_> {
+    Field::checked("TiDB Cloud Account ID", "--tidb-account-id", move |s| {
         let id: AccountId = s.parse().map_err(|e: Invalid| e.0)?;
         plan::refuse_own_account(own, &id).map_err(|e| match e {
             Error::Invalid { rule, .. } => rule,
             other => other.to_string(),
         })
-    })?;
-    let id: AccountId = text
-        .parse()
-        .map_err(|e| Error::invalid("--tidb-account-id", e))?;
-    crate::signals::answered("--tidb-account-id", &id);
-    Ok(id)
+    })
+    .note("The console's dialog shows it: Add New ARN → Having trouble? Create Role ARN manually.")
 }
 
 /// Without a terminal, names every flag the request lacks.
@@ -328,7 +387,7 @@ pub(crate) async fn access_key(
     // Write access is never a default: without --access the question is asked, even with --yes.
     let access = match req.access {
         Some(a) => a,
-        None => ask_access(prompter)?,
+        None => ask_access(prompter, Access::Import)?,
     };
     req.tier
         .unwrap_or_default()
@@ -355,18 +414,34 @@ pub(crate) async fn access_key(
         ));
     }
     located.findings.iter().for_each(|line| ctx.ui.info(line));
-    let mut names = Names::new(prompter, ask_defaults && existing.is_none());
+    // The names: as given; else those of the user that serves the location, unasked; else
+    // the defaults, asked at a terminal.
     let default = found.as_ref().map_or_else(
         || defaults::user_name(&location, access),
         |f| f.user.name.clone(),
     );
+    let answers = if ask_defaults && existing.is_none() {
+        let (fields, _) = name_fields::<UserName>(
+            req.user_name.as_ref().map(UserName::as_str),
+            ("IAM user name", "--user-name"),
+            default.as_str(),
+            req.policy_name.is_some(),
+        );
+        form::ask(prompter, &fields)?
+    } else {
+        Answers::default()
+    };
+    let user_name = match req.user_name {
+        Some(name) => name,
+        None => answers.parse("--user-name")?.unwrap_or(default),
+    };
     let policy_given = req.policy_name.is_some();
-    let (user_name, policy_name) = names.with_policy(
-        req.user_name,
-        ("IAM user name", "--user-name"),
-        default,
-        req.policy_name,
-    )?;
+    let policy_name = match req.policy_name {
+        Some(name) => name,
+        None => answers
+            .parse("--policy-name")?
+            .unwrap_or_else(|| defaults::policy_name(user_name.as_str())),
+    };
     let chosen = Chosen {
         policy_name: policy_given || policy_name != defaults::policy_name(user_name.as_str()),
         tier: req.tier.is_some(),
@@ -387,56 +462,4 @@ pub(crate) async fn access_key(
         located,
         found,
     ))
-}
-
-/// The names a setup gives what it makes: the flag's; else, at a terminal without `--yes`,
-/// asked with the default offered; else the default.
-struct Names<'p> {
-    prompter: &'p mut dyn Prompter,
-    ask: bool,
-}
-
-impl<'p> Names<'p> {
-    fn new(prompter: &'p mut dyn Prompter, ask: bool) -> Self {
-        Names { prompter, ask }
-    }
-
-    /// A role's or a user's name (`flag`), then its policy's, whose default follows the name
-    /// chosen.
-    fn with_policy<T>(
-        &mut self,
-        given: Option<T>,
-        (question, flag): (&str, &str),
-        default: T,
-        policy: Option<PolicyName>,
-    ) -> Result<(T, PolicyName), Error>
-    where
-        T: FromStr<Err = Invalid> + fmt::Display,
-    {
-        let name = self.get(given, (question, flag), default)?;
-        let default_policy = defaults::policy_name(&name.to_string());
-        let policy = self.get(policy, ("Policy name", "--policy-name"), default_policy)?;
-        Ok((name, policy))
-    }
-
-    /// The name given, else asked (an answer is kept as its `flag`), else the default.
-    fn get<T>(
-        &mut self,
-        given: Option<T>,
-        (question, flag): (&str, &str),
-        default: T,
-    ) -> Result<T, Error>
-    where
-        T: FromStr<Err = Invalid> + fmt::Display,
-    {
-        match given {
-            Some(name) => Ok(name),
-            None if self.ask => {
-                let name: T = ask(self.prompter, question, Some(&default.to_string()))?;
-                crate::signals::answered(flag, &name);
-                Ok(name)
-            }
-            None => Ok(default),
-        }
-    }
 }

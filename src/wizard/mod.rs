@@ -12,6 +12,7 @@ use crate::Context;
 
 mod ask;
 mod fill;
+mod form;
 
 pub(crate) use ask::{
     announce, ask, ask_access, ask_location, ask_method, ask_tier, confirm_deletion, missing_error,
@@ -35,8 +36,19 @@ pub enum Setup {
 }
 
 /// `serverless-s3-setup` alone: what, where, and how; the command it picks asks the rest.
-pub fn start(ctx: &Context, prompter: &mut dyn Prompter) -> Result<Setup, Error> {
-    start_with(ctx, prompter, &|location| check_early(ctx, location))
+/// `back_from`: the setup whose command went back past its first question (Esc), which the
+/// wizard takes up at its last question, every answer kept.
+pub fn start(
+    ctx: &Context,
+    prompter: &mut dyn Prompter,
+    back_from: Option<&Setup>,
+) -> Result<Setup, Error> {
+    start_with(
+        ctx,
+        prompter,
+        &|location| check_early(ctx, location),
+        back_from,
+    )
 }
 
 /// [`start`], with the check made beside the questions given (a test gives its own).
@@ -44,6 +56,7 @@ fn start_with(
     ctx: &Context,
     prompter: &mut dyn Prompter,
     check_early: &dyn Fn(&S3Location) -> std::thread::JoinHandle<Early>,
+    back_from: Option<&Setup>,
 ) -> Result<Setup, Error> {
     if !ctx.can_prompt {
         return Err(missing_error(
@@ -51,75 +64,165 @@ fn start_with(
             &["a command: role or access-key (see --help)"],
         ));
     }
-    ctx.ui.info(format!(
-        "{}\n{}",
-        ctx.ui.bold("Give TiDB Cloud access to an S3 bucket."),
-        ctx.ui.dim("Each answer has a flag, for next time in CI.")
-    ));
-    let access = ask_access(prompter)?;
-    let (location, choice, tier) = way_in(ctx, prompter, check_early, access)?;
-    Ok(match choice {
-        Choice::AccessKey => Setup::AccessKey(AccessKeyRequest {
-            location: Some(location),
-            access: Some(access),
-            ..AccessKeyRequest::default()
-        }),
-        choice => Setup::Role(RoleRequest {
-            method: Some(match choice {
-                Choice::Iam => Method::Iam,
-                _ => Method::Cloudformation,
-            }),
-            method_asked: true,
-            location: Some(location),
-            access: Some(access),
-            tier,
-            ..RoleRequest::default()
-        }),
-    })
+    let (mut way, mut at) = match back_from {
+        Some(setup) => Way::from_setup(setup),
+        None => {
+            ctx.ui.info(format!(
+                "{}\n{}",
+                ctx.ui.bold("Give TiDB Cloud access to an S3 bucket."),
+                ctx.ui.dim("Each answer has a flag, for next time in CI.")
+            ));
+            let way = Way {
+                // The question starts at import: write access is chosen, never fallen into.
+                access: Access::Import,
+                location: None,
+                choice: None,
+                tier: None,
+            };
+            (way, At::Access)
+        }
+    };
+    // Esc at a question goes back to the one before, its answer kept (the URI as its
+    // default); at the first, the run ends.
+    loop {
+        way.say_resume(ctx, at);
+        let asked = match at {
+            At::Access => ask_access(prompter, way.access).map(|a| way.access = a),
+            At::Uri => {
+                ask_checked_location(
+                    ctx,
+                    prompter,
+                    check_early,
+                    way.access,
+                    way.location.as_ref(),
+                )
+                .map(|location| {
+                    // A directory that a stack cannot carry is offered IAM and the access
+                    // key only.
+                    if let Some(why) = crate::template::cannot_carry(&location, way.access) {
+                        ctx.ui.info(format!("{why}."));
+                    }
+                    way.location = Some(location);
+                })
+            }
+            At::Method => {
+                ask_method(prompter, true, way.stack(), way.choice).map(|c| way.choice = Some(c))
+            }
+            At::Tier => ask_tier(prompter, way.tier).map(|t| way.tier = Some(t)),
+        };
+        at = match (asked, at) {
+            (Ok(()), At::Access) => At::Uri,
+            (Ok(()), At::Uri) => At::Method,
+            (Ok(()), At::Method) if way.asks_tier(ctx) => At::Tier,
+            (Ok(()), _) => return Ok(way.setup(ctx)),
+            (Err(Error::Back), At::Access) => return Err(Error::Back),
+            (Err(Error::Back), At::Uri) => At::Access,
+            (Err(Error::Back), At::Method) => At::Uri,
+            (Err(Error::Back), At::Tier) => At::Method,
+            (Err(e), _) => return Err(e),
+        };
+    }
 }
 
-/// The way in: the URI, how TiDB Cloud gets in, and for a role's import the tier. Esc at a
-/// choice goes back to the question before, its answer kept (the URI as its default).
-fn way_in(
-    ctx: &Context,
-    prompter: &mut dyn Prompter,
-    check_early: &dyn Fn(&S3Location) -> std::thread::JoinHandle<Early>,
+/// The wizard's questions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum At {
+    Access,
+    Uri,
+    Method,
+    Tier,
+}
+
+/// The wizard's answers so far.
+#[derive(Debug)]
+struct Way {
     access: Access,
-) -> Result<(S3Location, Choice, Option<Tier>), Error> {
-    let mut previous: Option<S3Location> = None;
-    loop {
-        let location = ask_checked_location(ctx, prompter, check_early, access, previous.as_ref())?;
-        // A directory that a stack cannot carry is offered IAM and the access key only.
-        let stack = match crate::template::cannot_carry(&location, access) {
-            Some(why) => {
-                ctx.ui.info(format!("{why}."));
-                false
-            }
-            None => true,
+    location: Option<S3Location>,
+    choice: Option<Choice>,
+    tier: Option<Tier>,
+}
+
+impl Way {
+    /// The answers a setup holds, and its last question.
+    fn from_setup(setup: &Setup) -> (Way, At) {
+        let way = match setup {
+            Setup::Role(req) => Way {
+                access: req.access.unwrap_or(Access::Import),
+                location: req.location.clone(),
+                choice: Some(match req.method {
+                    Some(Method::Iam) => Choice::Iam,
+                    _ => Choice::Cloudformation,
+                }),
+                tier: req.tier,
+            },
+            Setup::AccessKey(req) => Way {
+                access: req.access.unwrap_or(Access::Import),
+                location: req.location.clone(),
+                choice: Some(Choice::AccessKey),
+                tier: None,
+            },
         };
-        loop {
-            let choice = match ask_method(prompter, true, stack) {
-                Ok(choice) => choice,
-                Err(Error::Back) => break,
-                Err(e) => return Err(e),
-            };
-            // From here a stop at any question says the command that goes on from the
-            // answers (the tier's answer extends it).
-            let mut words = so_far_words(choice, access, &location);
-            words.extend(crate::output::connection_flags(&ctx.conn, None));
-            crate::signals::resume_with_answers(words);
-            // Only an import differs by tier (Dedicated also reads the bucket's location);
-            // with --yes the default stands.
-            if choice == Choice::AccessKey || access != Access::Import || ctx.yes {
-                return Ok((location, choice, None));
-            }
-            match ask_tier(prompter) {
-                Ok(tier) => return Ok((location, choice, Some(tier))),
-                Err(Error::Back) => continue,
-                Err(e) => return Err(e),
-            }
+        let at = if way.tier.is_some() {
+            At::Tier
+        } else {
+            At::Method
+        };
+        (way, at)
+    }
+
+    /// Whether a stack can carry the location.
+    fn stack(&self) -> bool {
+        self.location
+            .as_ref()
+            .is_none_or(|l| crate::template::cannot_carry(l, self.access).is_none())
+    }
+
+    /// Only a role's import differs by tier (Dedicated also reads the bucket's location);
+    /// with --yes the default stands.
+    fn asks_tier(&self, ctx: &Context) -> bool {
+        self.choice != Some(Choice::AccessKey) && self.access == Access::Import && !ctx.yes
+    }
+
+    fn setup(self, ctx: &Context) -> Setup {
+        let tier = if self.asks_tier(ctx) { self.tier } else { None };
+        match self.choice {
+            Some(Choice::AccessKey) => Setup::AccessKey(AccessKeyRequest {
+                location: self.location,
+                access: Some(self.access),
+                ..AccessKeyRequest::default()
+            }),
+            choice => Setup::Role(RoleRequest {
+                method: Some(match choice {
+                    Some(Choice::Iam) => Method::Iam,
+                    _ => Method::Cloudformation,
+                }),
+                method_asked: true,
+                location: self.location,
+                access: Some(self.access),
+                tier,
+                ..RoleRequest::default()
+            }),
         }
-        previous = Some(location);
+    }
+
+    /// What a stop at the question `at` says: the commands that go on from the answers
+    /// before it (either command until the way in is chosen, then that one).
+    fn say_resume(&self, ctx: &Context, at: At) {
+        let command = |choice| {
+            let mut words = so_far_words(choice, Some(self.access), self.location.as_ref());
+            words.extend(crate::output::connection_flags(&ctx.conn, None));
+            words
+        };
+        match (at, self.choice) {
+            (At::Access, _) => crate::signals::resume_either(Vec::new()),
+            (At::Uri | At::Method, _) => crate::signals::resume_either(vec![
+                command(Choice::Cloudformation),
+                command(Choice::AccessKey),
+            ]),
+            (At::Tier, choice) => crate::signals::resume_with_answers(command(
+                choice.unwrap_or(Choice::Cloudformation),
+            )),
+        }
     }
 }
 
@@ -158,6 +261,8 @@ fn ask_checked_location(
                     so_far(Choice::Cloudformation, access, &location),
                     so_far(Choice::AccessKey, access, &location)
                 ));
+                // Said here, not again after the stop.
+                crate::signals::resume_either(Vec::new());
                 return Err(e);
             }
         }
@@ -210,14 +315,18 @@ fn check_early(ctx: &Context, location: &S3Location) -> std::thread::JoinHandle<
 
 /// The command that goes on from the wizard's answers so far.
 fn so_far(choice: Choice, access: Access, location: &S3Location) -> String {
-    let words = so_far_words(choice, access, location);
+    let words = so_far_words(choice, Some(access), Some(location));
     crate::output::command_line(
         std::iter::once("serverless-s3-setup").chain(words.iter().map(String::as_str)),
     )
 }
 
 /// The words of [`so_far`], after the binary's name.
-fn so_far_words(choice: Choice, access: Access, location: &S3Location) -> Vec<String> {
+fn so_far_words(
+    choice: Choice,
+    access: Option<Access>,
+    location: Option<&S3Location>,
+) -> Vec<String> {
     let mut words = Vec::new();
     match choice {
         Choice::AccessKey => words.push("access-key".into()),
@@ -226,12 +335,12 @@ fn so_far_words(choice: Choice, access: Access, location: &S3Location) -> Vec<St
             words.extend(["role".into(), "--method".into(), "cloudformation".into()])
         }
     }
-    words.extend([
-        "--uri".into(),
-        location.to_string(),
-        "--access".into(),
-        access.to_string(),
-    ]);
+    if let Some(location) = location {
+        words.extend(["--uri".into(), location.to_string()]);
+    }
+    if let Some(access) = access {
+        words.extend(["--access".into(), access.to_string()]);
+    }
     words
 }
 

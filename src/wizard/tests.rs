@@ -22,17 +22,22 @@ fn a_bucket_that_does_not_exist_is_asked_again() {
         Answer::Choice(0),
     ]);
     let checked = std::sync::Mutex::new(Vec::new());
-    let setup = start_with(&ctx(true, false), &mut p, &|location: &S3Location| {
-        checked.lock().unwrap().push(location.bucket().to_string());
-        let missing = location.bucket() == "no-such-bucket";
-        std::thread::spawn(move || {
-            if missing {
-                Early::NoBucket("bucket `no-such-bucket` does not exist".into())
-            } else {
-                Early::Ready
-            }
-        })
-    })
+    let setup = start_with(
+        &ctx(true, false),
+        &mut p,
+        &|location: &S3Location| {
+            checked.lock().unwrap().push(location.bucket().to_string());
+            let missing = location.bucket() == "no-such-bucket";
+            std::thread::spawn(move || {
+                if missing {
+                    Early::NoBucket("bucket `no-such-bucket` does not exist".into())
+                } else {
+                    Early::Ready
+                }
+            })
+        },
+        None,
+    )
     .unwrap();
     let Setup::Role(req) = setup else {
         panic!("a role was chosen")
@@ -52,14 +57,19 @@ fn a_bucket_that_does_not_exist_is_asked_again() {
 #[test]
 fn missing_credentials_stop_before_more_questions() {
     let mut p = Scripted::new([Answer::Choice(0), Answer::Text("s3://my-bucket/data/")]);
-    let err = start_with(&ctx(true, false), &mut p, &|_| {
-        std::thread::spawn(|| {
-            Early::Stop(Error::Credentials {
-                message: "no credentials".into(),
-                fix: "run `aws configure`".into(),
+    let err = start_with(
+        &ctx(true, false),
+        &mut p,
+        &|_| {
+            std::thread::spawn(|| {
+                Early::Stop(Error::Credentials {
+                    message: "no credentials".into(),
+                    fix: "run `aws configure`".into(),
+                })
             })
-        })
-    })
+        },
+        None,
+    )
     .unwrap_err();
     assert!(matches!(err, Error::Credentials { .. }), "{err}");
     assert!(p.answers.is_empty() && p.asked.len() == 2, "{:?}", p.asked);
@@ -86,7 +96,7 @@ fn a_directory_a_stack_cannot_carry_is_offered_iam_and_the_key_only() {
             Answer::Text("s3://my-bucket/数据/"),
             Answer::Choice(choice),
         ]);
-        let setup = start_with(&ctx(true, false), &mut p, &|_| ready()).unwrap();
+        let setup = start_with(&ctx(true, false), &mut p, &|_| ready(), None).unwrap();
         match setup {
             Setup::Role(req) => {
                 assert!(iam);
@@ -116,7 +126,7 @@ fn each_method_is_chosen_and_a_bad_uri_is_asked_again() {
             answers.push(Answer::Choice(0));
         }
         let mut p = Scripted::new(answers);
-        let setup = start_with(&ctx(true, false), &mut p, &|_| ready()).unwrap();
+        let setup = start_with(&ctx(true, false), &mut p, &|_| ready(), None).unwrap();
         assert_eq!(
             p.rejected.len(),
             2,
@@ -275,7 +285,7 @@ fn without_a_terminal_every_missing_flag_is_named_and_nothing_is_asked() {
         assert!(text.contains(flag), "{text}");
     }
     assert_eq!(err.exit_code(), 2);
-    assert!(start(&ctx(false, false), &mut p).is_err());
+    assert!(start(&ctx(false, false), &mut p, None).is_err());
     assert!(p.asked.is_empty());
 }
 
@@ -287,6 +297,129 @@ fn cancel_at_the_plan_changes_nothing() {
     assert_eq!(err.exit_code(), 1);
     let mut p = Scripted::new([Answer::Yes]);
     assert!(confirm_plan(&mut p, "the plan", true).is_ok());
+    // Esc at the plan is a No.
+    let mut p = Scripted::new([Answer::Back]);
+    let err = confirm_plan(&mut p, "the plan", true).unwrap_err();
+    assert!(matches!(err, Error::Cancelled), "{err}");
+}
+
+/// Esc at a text question of a role's setup goes back a question, its answer kept; at the
+/// first, back past the setup (to the wizard's last question).
+#[test]
+fn esc_at_a_setups_text_question_goes_back_with_the_answer_kept() {
+    let req = || RoleRequest {
+        method: Some(Method::Cloudformation),
+        location: Some("s3://bkt1/in/".parse().unwrap()),
+        access: Some(Access::Import),
+        tier: Some(Tier::Starter),
+        ..RoleRequest::default()
+    };
+    let mut p = Scripted::new([
+        Answer::Text("380838443567"),
+        Answer::Text("ext-123"),
+        Answer::Text("my-role"),
+        // At the policy name: back to the role's, whose answer is kept; then back to the
+        // external ID, kept as well.
+        Answer::Back,
+        Answer::Back,
+        Answer::Text(""),
+        Answer::Text(""),
+        Answer::Text(""),
+        Answer::Text(""),
+    ]);
+    let (_, inputs, _, _) = block(role(&ctx(true, false), req(), &mut p, None)).unwrap();
+    assert_eq!(inputs.external_id.unwrap().as_str(), "ext-123");
+    assert_eq!(inputs.role_name.as_str(), "my-role");
+    assert_eq!(inputs.policy_name.as_str(), "my-role-policy");
+    assert_eq!(inputs.stack_name.unwrap().as_str(), "my-role");
+    assert_eq!(
+        p.asked[3..],
+        [
+            "Policy name",
+            "Role name",
+            "TiDB Cloud External ID (shown beside the Account ID)",
+            "Role name",
+            "Policy name",
+            "Stack name"
+        ],
+        "{:?}",
+        p.asked
+    );
+    let mut p = Scripted::new([Answer::Back]);
+    let err = block(role(&ctx(true, false), req(), &mut p, None)).unwrap_err();
+    assert!(matches!(err, Error::Back), "{err}");
+}
+
+/// Back from a setup's first question, the wizard asks its last question again, every answer
+/// kept: the tier for a role's import, else the way in; Esc there goes on back.
+#[test]
+fn back_from_the_setup_the_wizard_takes_up_its_last_question() {
+    let setup = Setup::Role(RoleRequest {
+        method: Some(Method::Iam),
+        method_asked: true,
+        location: Some("s3://bkt1/in/".parse().unwrap()),
+        access: Some(Access::Import),
+        tier: Some(Tier::Dedicated),
+        ..RoleRequest::default()
+    });
+    // Esc at the tier, then the way in: the URI, kept, taken with Enter; then IAM and the tier.
+    let mut p = Scripted::new([
+        Answer::Back,
+        Answer::Back,
+        Answer::Text(""),
+        Answer::Choice(1),
+        Answer::Choice(1),
+    ]);
+    let Setup::Role(req) =
+        start_with(&ctx(true, false), &mut p, &|_| ready(), Some(&setup)).unwrap()
+    else {
+        panic!("a role")
+    };
+    assert_eq!(req.location.unwrap().to_string(), "s3://bkt1/in/");
+    assert_eq!(
+        (req.method, req.tier),
+        (Some(Method::Iam), Some(Tier::Dedicated))
+    );
+    assert_eq!(
+        p.asked,
+        [
+            "Which TiDB Cloud tier imports the data?",
+            "How should TiDB Cloud get in?",
+            "S3 URI",
+            "How should TiDB Cloud get in?",
+            "Which TiDB Cloud tier imports the data?"
+        ]
+    );
+    // An access key's setup goes back to the way in.
+    let setup = Setup::AccessKey(AccessKeyRequest {
+        location: Some("s3://bkt1/out/".parse().unwrap()),
+        access: Some(Access::Export),
+        ..AccessKeyRequest::default()
+    });
+    let mut p = Scripted::new([Answer::Choice(2)]);
+    let back = start_with(&ctx(true, false), &mut p, &|_| ready(), Some(&setup)).unwrap();
+    assert!(matches!(back, Setup::AccessKey(_)));
+    assert_eq!(p.asked, ["How should TiDB Cloud get in?"]);
+}
+
+/// Esc at the URI goes back to what TiDB Cloud will do; the URI's answer is kept.
+#[test]
+fn esc_at_the_uri_goes_back_to_the_first_question() {
+    let mut p = Scripted::new([
+        Answer::Choice(1),
+        Answer::Text("s3://bkt1/out/"),
+        Answer::Back,
+        Answer::Back,
+        Answer::Choice(0),
+        Answer::Text(""),
+        Answer::Choice(2),
+    ]);
+    let Setup::AccessKey(req) = start_with(&ctx(true, false), &mut p, &|_| ready(), None).unwrap()
+    else {
+        panic!("an access key")
+    };
+    assert_eq!(req.access, Some(Access::Import));
+    assert_eq!(req.location.unwrap().to_string(), "s3://bkt1/out/");
 }
 
 /// The caller's own account is the commonest slip for TiDB Cloud's: the answer is refused
@@ -295,8 +428,8 @@ fn cancel_at_the_plan_changes_nothing() {
 fn the_callers_own_account_is_asked_again() {
     let own: crate::inputs::AccountId = "123456789012".parse().unwrap();
     let mut p = Scripted::new([Answer::Text("123456789012"), Answer::Text("380838443567")]);
-    let id = fill::ask_tidb_account(&mut p, Some(&own)).unwrap();
-    assert_eq!(id.as_str(), "380838443567");
+    let answers = form::ask(&mut p, &[fill::tidb_account_field(Some(&own))]).unwrap();
+    assert_eq!(answers.get("--tidb-account-id"), Some("380838443567"));
     assert_eq!(p.rejected.len(), 1, "{:?}", p.rejected);
     assert!(
         p.rejected[0].contains("your own AWS account"),
@@ -316,7 +449,8 @@ fn a_whole_bucket_is_confirmed_and_no_asks_again() {
         Answer::Choice(1),
         Answer::Choice(0),
     ]);
-    let Setup::Role(req) = start_with(&ctx(true, false), &mut p, &|_| ready()).unwrap() else {
+    let Setup::Role(req) = start_with(&ctx(true, false), &mut p, &|_| ready(), None).unwrap()
+    else {
         panic!("a role was chosen")
     };
     assert_eq!(req.location.unwrap().prefix(), "data");
@@ -332,7 +466,8 @@ fn a_whole_bucket_is_confirmed_and_no_asks_again() {
         Answer::Choice(1),
         Answer::Choice(0),
     ]);
-    let Setup::Role(req) = start_with(&ctx(true, false), &mut p, &|_| ready()).unwrap() else {
+    let Setup::Role(req) = start_with(&ctx(true, false), &mut p, &|_| ready(), None).unwrap()
+    else {
         panic!("a role was chosen")
     };
     assert!(req.location.unwrap().is_whole_bucket());
@@ -353,7 +488,8 @@ fn esc_at_the_way_in_goes_back_to_the_uri_with_its_answer_kept() {
         Answer::Choice(1),
         Answer::Choice(1),
     ]);
-    let Setup::Role(req) = start_with(&ctx(true, false), &mut p, &|_| ready()).unwrap() else {
+    let Setup::Role(req) = start_with(&ctx(true, false), &mut p, &|_| ready(), None).unwrap()
+    else {
         panic!("a role was chosen")
     };
     assert_eq!(req.location.unwrap().to_string(), "s3://my-bucket/data/");
@@ -367,7 +503,7 @@ fn esc_at_the_way_in_goes_back_to_the_uri_with_its_answer_kept() {
     );
     // Esc at the first question has nothing before it: the run ends, nothing changed.
     let mut p = Scripted::new([Answer::Back]);
-    let err = start_with(&ctx(true, false), &mut p, &|_| ready()).unwrap_err();
+    let err = start_with(&ctx(true, false), &mut p, &|_| ready(), None).unwrap_err();
     assert!(matches!(err, Error::Back), "{err}");
     assert_eq!(err.exit_code(), 130);
 }

@@ -691,6 +691,33 @@ async fn ctrl_c_at_each_question_says_the_command_that_goes_on() {
             assert!(exit_code(&p).ends_with(", 130)"), "{question}");
         }
     }
+    // Before the way in is chosen, either command goes on: at the URI from the access, at
+    // the way in from the URI too.
+    for (question, uri_said) in [("S3 URI", false), ("How should TiDB Cloud get in?", true)] {
+        let mut p = wizard_at_width(&moto.url(), 80);
+        p.exp_string("What will TiDB Cloud do with the bucket?")
+            .unwrap();
+        keys(&mut p, "j\r"); // export
+        if uri_said {
+            p.exp_string("S3 URI").unwrap();
+            keys(&mut p, &format!("s3://{bucket}/out/\r"));
+        }
+        p.exp_string(question).unwrap();
+        p.send_control('c').unwrap();
+        let tail = p.exp_eof().unwrap().replace(" \\\r\n", " ");
+        let tail = tail.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(tail.contains("either goes on"), "{question}: {tail}");
+        let uri = if uri_said {
+            format!(" --uri s3://{bucket}/out/")
+        } else {
+            String::new()
+        };
+        for command in ["role --method cloudformation", "access-key"] {
+            let said = format!("serverless-s3-setup {command}{uri} --access export");
+            assert!(tail.contains(&said), "{question}: {said}: {tail}");
+        }
+        assert!(exit_code(&p).ends_with(", 130)"), "{question}");
+    }
     // Typed flags stay, and the answers follow them.
     let mut p = pty(
         &moto.url(),
@@ -821,7 +848,7 @@ async fn esc_goes_back_with_the_answer_kept() {
         // Esc at the tier: back to the way in.
         keys(&mut p, "\x1b");
         p.exp_string("How should TiDB Cloud get in?").unwrap();
-        keys(&mut p, "j\r"); // IAM again
+        keys(&mut p, "\r"); // IAM again: the choice starts at the answer kept
         p.exp_string("Which TiDB Cloud tier").unwrap();
         p.send_control('c').unwrap();
         let tail = p.exp_eof().unwrap();
@@ -862,4 +889,53 @@ async fn a_rejected_answer_leaves_no_old_line() {
         1,
         "{text}"
     );
+}
+
+/// Esc at a text question goes back a question, the answer kept (Enter takes it); at the
+/// setup's first question, back to the wizard's last; at 60 and 80 columns. A stop after
+/// going back says only the answers still given.
+#[tokio::test]
+async fn esc_at_a_text_question_goes_back_with_the_answer_kept() {
+    let moto = moto();
+    let bucket = unique("wizesctext");
+    aws(&moto.url()).await.create_bucket(&bucket).await;
+    for cols in [60, 80] {
+        let mut p = wizard_at_width(&moto.url(), cols);
+        access_and_uri(&mut p, "\r", &format!("s3://{bucket}/in/"));
+        p.exp_string("How should TiDB Cloud get in?").unwrap();
+        keys(&mut p, "j\r"); // IAM
+        p.exp_string("Which TiDB Cloud tier").unwrap();
+        keys(&mut p, "\r");
+        p.exp_string("TiDB Cloud Account ID").unwrap();
+        keys(&mut p, &format!("{TIDB_ACCOUNT}\r"));
+        p.exp_string("TiDB Cloud External ID").unwrap();
+        // Esc: the Account ID again, its answer offered.
+        keys(&mut p, "\x1b");
+        p.exp_string("TiDB Cloud Account ID").unwrap();
+        p.exp_string(TIDB_ACCOUNT).unwrap();
+        keys(&mut p, "\r");
+        p.exp_string("TiDB Cloud External ID").unwrap();
+        keys(&mut p, &format!("{EXTERNAL_ID}\r"));
+        p.exp_string("Role name").unwrap();
+        // Esc twice, then at the Account ID once more: back past the setup, to the tier.
+        // (The answer is offered in the prompt, or, too long for it, on a line before.)
+        keys(&mut p, "\x1b");
+        p.exp_string(EXTERNAL_ID).unwrap();
+        keys(&mut p, "\x1b");
+        p.exp_string("TiDB Cloud Account ID").unwrap();
+        keys(&mut p, "\x1b");
+        p.exp_string("Which TiDB Cloud tier").unwrap();
+        keys(&mut p, "j\r"); // Dedicated
+        p.exp_string("TiDB Cloud Account ID").unwrap();
+        keys(&mut p, &format!("{TIDB_ACCOUNT}\r"));
+        p.exp_string("TiDB Cloud External ID").unwrap();
+        p.send_control('c').unwrap();
+        let tail = p.exp_eof().unwrap();
+        assert!(exit_code(&p).ends_with(", 130)"), "{cols} columns: {tail}");
+        assert!(
+            tail.contains("--tier dedicated --tidb-account-id"),
+            "{cols} columns: {tail}"
+        );
+        assert!(!tail.contains("--external-id"), "{cols} columns: {tail}");
+    }
 }
