@@ -206,7 +206,12 @@ fn run_wizard(ctx: &Context, prompter: &mut dyn Prompter) -> Result<(), Error> {
             wizard::Setup::AccessKey(request) => run_access_key(ctx, request, prompter),
         };
         match ran {
-            Err(Error::Back) => back_from = Some(setup),
+            Err(Error::Back) => {
+                // The wizard's last question is asked again, where it was when nothing
+                // came between.
+                prompter.again();
+                back_from = Some(setup);
+            }
             ran => return ran,
         }
     }

@@ -1,7 +1,7 @@
 //! The seam between the flow and the terminal. The flow asks through [`Prompter`]; a person
 //! answers through [`Terminal`], a test through a scripted prompter.
 
-use dialoguer::theme::ColorfulTheme;
+use dialoguer::theme::{ColorfulTheme, Theme};
 use dialoguer::{Confirm, Select};
 
 use crate::error::Error;
@@ -30,6 +30,11 @@ pub trait Prompter {
 
     /// How many questions were answered so far.
     fn answered(&self) -> usize;
+
+    /// Esc went back: the question answered last is asked again. A terminal takes that
+    /// question's lines back, when nothing was said after them, so that it is asked again
+    /// where it was.
+    fn again(&mut self) {}
 }
 
 /// Cuts text that would not fit in `room` columns, with an ellipsis: a line that wraps breaks
@@ -38,19 +43,51 @@ fn fit(text: &str, room: usize) -> String {
     console::truncate_str(text, room.max(10), "…").into_owned()
 }
 
-/// Prompts on stderr with dialoguer.
+/// Prompts on stderr with dialoguer (and text with [`line`]).
 #[derive(Default)]
 pub struct Terminal {
     theme: ColorfulTheme,
     answered: usize,
+    /// The rows drawn for the question being asked: its notes.
+    pending: usize,
+    /// For each question answered, the rows it took (its notes and its answered line) and
+    /// how much the run had said by then (`output::said`).
+    drawn: Vec<(usize, usize)>,
 }
 
 impl Terminal {
-    /// A choice's answer, counted. Ctrl-C ends the run; Esc (no answer) asks to go back.
-    fn answer<T>(&mut self, answer: dialoguer::Result<Option<T>>) -> Result<T, Error> {
-        let answer = answer.map_err(interrupted)?.ok_or(Error::Back)?;
-        self.answered += 1;
-        Ok(answer)
+    /// A question's answer, counted, with the line it ended as. Ctrl-C ends the run; Esc (no
+    /// answer) asks to go back, and takes the question's notes back.
+    fn answer<T>(
+        &mut self,
+        answer: Result<Option<T>, Error>,
+        line: impl FnOnce(&ColorfulTheme, &mut dyn std::fmt::Write, &T) -> std::fmt::Result,
+    ) -> Result<T, Error> {
+        match answer? {
+            Some(answer) => {
+                self.answered += 1;
+                let said = self.answered_line(|t, f| line(t, f, &answer));
+                let rows = self.pending + line::rows(&said, width());
+                self.drawn.push((rows, crate::output::said()));
+                self.pending = 0;
+                Ok(answer)
+            }
+            None => {
+                let _ = console::Term::stderr().clear_last_lines(self.pending);
+                self.pending = 0;
+                Err(Error::Back)
+            }
+        }
+    }
+
+    /// The line the theme ends a question with.
+    fn answered_line(
+        &self,
+        format: impl FnOnce(&ColorfulTheme, &mut dyn std::fmt::Write) -> std::fmt::Result,
+    ) -> String {
+        let mut text = String::new();
+        let _ = format(&self.theme, &mut text);
+        text
     }
 }
 
@@ -89,43 +126,66 @@ impl Prompter for Terminal {
             show_default,
             validate: &|s| validate(s.trim()),
         };
-        let answer = line::read(&console::Term::stderr(), &self.theme, &question)
-            .map_err(|e| interrupted(e.into()))?
-            .ok_or(Error::Back)?
-            .trim()
-            .to_string();
-        self.answered += 1;
-        Ok(answer)
+        let read = line::read(&console::Term::stderr(), &self.theme, &question)
+            .map_err(|e| interrupted(e.into()));
+        let answer = self.answer(read, |t, f, answer| {
+            t.format_input_prompt_selection(f, &prompt, answer)
+        })?;
+        Ok(answer.trim().to_string())
     }
 
     fn select(&mut self, prompt: &str, items: &[&str], default: usize) -> Result<usize, Error> {
         let room = width().saturating_sub(3);
         let items: Vec<String> = items.iter().map(|i| fit(i, room)).collect();
+        let prompt = fit(prompt, width().saturating_sub(6));
         let chosen = Select::with_theme(&self.theme)
-            .with_prompt(fit(prompt, width().saturating_sub(6)))
+            .with_prompt(&prompt)
             .items(&items)
             .default(default)
-            .interact_opt();
-        self.answer(chosen)
+            .interact_opt()
+            .map_err(interrupted);
+        self.answer(chosen, |t, f, &i| {
+            t.format_select_prompt_selection(f, &prompt, &items[i])
+        })
     }
 
     fn confirm(&mut self, prompt: &str, default: bool) -> Result<bool, Error> {
+        let prompt = fit(prompt, width().saturating_sub(14));
         let yes = Confirm::with_theme(&self.theme)
-            .with_prompt(fit(prompt, width().saturating_sub(14)))
+            .with_prompt(&prompt)
             .default(default)
-            .interact_opt();
-        self.answer(yes)
+            .interact_opt()
+            .map_err(interrupted);
+        if let Ok(None) = yes {
+            // dialoguer ends an Esc'd confirmation with its question, unanswered: a line more.
+            self.pending += line::rows(
+                &self.answered_line(|t, f| t.format_confirm_prompt_selection(f, &prompt, None)),
+                width(),
+            );
+        }
+        self.answer(yes, |t, f, &yes| {
+            t.format_confirm_prompt_selection(f, &prompt, Some(yes))
+        })
     }
 
     fn note(&mut self, text: &str) {
         let style = console::Style::new().dim();
         for line in crate::output::wrap_words("  ", "  ", text, width()) {
+            self.pending += 1;
             eprintln!("{}", style.apply_to(line));
         }
     }
 
     fn answered(&self) -> usize {
         self.answered
+    }
+
+    fn again(&mut self) {
+        if let Some((rows, said)) = self.drawn.pop() {
+            if said == crate::output::said() {
+                let _ = console::Term::stderr().clear_last_lines(rows);
+            }
+        }
     }
 }
 

@@ -193,7 +193,7 @@ impl Stop {
                     let _ = console::Term::stderr().show_cursor();
                     eprintln!("\ninterrupted by {signal}; nothing was changed");
                     if let Some(resume) = resume() {
-                        eprintln!("{resume}");
+                        eprintln!("{}", ui.fit(&resume));
                     }
                 }
                 std::process::exit(130);

@@ -105,20 +105,23 @@ impl Ui {
     /// A line of progress or advice on stderr; silent under `-q`.
     pub fn info(&self, msg: impl AsRef<str>) {
         if !self.quiet {
+            said_more();
             eprintln!("{}", self.fit(msg.as_ref()));
         }
     }
 
-    /// A warning on stderr, shown even under `-q`.
     /// An error the run recovers from (an answer asked again): said as an error, on stderr.
     pub(crate) fn error(&self, msg: impl AsRef<str>) {
+        said_more();
         eprintln!(
             "{}",
             self.fit(&format!("{} {}", self.red("error:"), msg.as_ref()))
         );
     }
 
+    /// A warning on stderr, shown even under `-q`.
     pub(crate) fn warn(&self, msg: impl AsRef<str>) {
+        said_more();
         eprintln!(
             "{}",
             self.fit(&format!("{} {}", self.yellow("warning:"), msg.as_ref()))
@@ -142,6 +145,7 @@ impl Ui {
 
     /// A step in progress: a spinner on a terminal, a plain line otherwise.
     pub(crate) fn step(&self, msg: impl Into<String>) -> Step {
+        said_more();
         let msg = msg.into();
         if self.spinners {
             let bar = ProgressBar::new_spinner();
@@ -245,6 +249,18 @@ pub trait Render: Serialize {
 
     /// On stderr after the result, in text mode: where to paste it, what to do next.
     fn next_steps(&self, _ctx: &crate::Context) {}
+}
+
+/// How many times the run has said something on stderr through a [`Ui`]: a prompt takes its
+/// own lines back (Esc) only when nothing was said after them.
+static SAID: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+fn said_more() {
+    SAID.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+}
+
+pub(crate) fn said() -> usize {
+    SAID.load(std::sync::atomic::Ordering::SeqCst)
 }
 
 /// Writes a command's result: JSON or text on stdout, then its warnings and, at a person's

@@ -142,7 +142,7 @@ impl<'t> Line<'t> {
 }
 
 /// The terminal rows that `text` takes on one line of `width` columns.
-fn rows(text: &str, width: usize) -> usize {
+pub(super) fn rows(text: &str, width: usize) -> usize {
     measure_text_width(text).max(1).div_ceil(width.max(1))
 }
 

@@ -69,7 +69,8 @@ pub(crate) fn ask_location(
                 crate::signals::answered("--uri", &location);
                 return Ok(location);
             }
-            Ok(false) | Err(Error::Back) => {}
+            Ok(false) => {}
+            Err(Error::Back) => prompter.again(),
             Err(e) => return Err(e),
         }
     }

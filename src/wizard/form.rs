@@ -107,6 +107,7 @@ pub(super) fn ask(prompter: &mut dyn Prompter, fields: &[Field]) -> Result<Answe
                 answers.0.push((field.flag, answer));
             }
             Err(Error::Back) if at > 0 => {
+                prompter.again();
                 let (flag, _) = answers.0.pop().expect("a field before");
                 crate::signals::unanswered(flag);
             }

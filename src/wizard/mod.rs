@@ -116,9 +116,14 @@ fn start_with(
             (Ok(()), At::Method) if way.asks_tier(ctx) => At::Tier,
             (Ok(()), _) => return Ok(way.setup(ctx)),
             (Err(Error::Back), At::Access) => return Err(Error::Back),
-            (Err(Error::Back), At::Uri) => At::Access,
-            (Err(Error::Back), At::Method) => At::Uri,
-            (Err(Error::Back), At::Tier) => At::Method,
+            (Err(Error::Back), back) => {
+                prompter.again();
+                match back {
+                    At::Tier => At::Method,
+                    At::Method => At::Uri,
+                    _ => At::Access,
+                }
+            }
             (Err(e), _) => return Err(e),
         };
     }

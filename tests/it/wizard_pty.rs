@@ -799,31 +799,34 @@ async fn the_wizard_keeps_the_method_a_role_was_made_with() {
     aws.create_bucket(&bucket).await;
     let uri = format!("s3://{bucket}/in/");
     run(&moto.url(), &RoleArgs::new("iam", &uri).yes().build()).ok();
-    let mut p = wizard(&moto.url());
-    access_and_uri(&mut p, "\r", &uri); // import
-    p.exp_string("How should TiDB Cloud get in?").unwrap();
-    keys(&mut p, "\r"); // a stack, the default
-    p.exp_string("Which TiDB Cloud tier").unwrap();
-    keys(&mut p, "\r");
-    p.exp_string("method: iam, as role").unwrap();
-    p.exp_string("TiDB Cloud Account ID").unwrap();
-    keys(&mut p, &format!("{TIDB_ACCOUNT}\r"));
-    p.exp_string("TiDB Cloud External ID").unwrap();
-    keys(&mut p, &format!("{EXTERNAL_ID}\r"));
-    let tail = p.exp_eof().unwrap();
-    assert!(exit_code(&p).ends_with(", 0)"), "{}\n{tail}", exit_code(&p));
-    assert!(!tail.contains("outside any stack"), "{tail}");
-    let role = format!("tidb-role-import-{bucket}-in");
-    assert!(aws.role(&role).await.is_some());
-    assert!(
-        aws.cfn
-            .describe_stacks()
-            .stack_name(&role)
-            .send()
-            .await
-            .is_err(),
-        "no stack was made"
-    );
+    // At 60 and 80 columns; the second run finds the role as the first left it.
+    for cols in [60, 80] {
+        let mut p = wizard_at_width(&moto.url(), cols);
+        access_and_uri(&mut p, "\r", &uri); // import
+        p.exp_string("How should TiDB Cloud get in?").unwrap();
+        keys(&mut p, "\r"); // a stack, the default
+        p.exp_string("Which TiDB Cloud tier").unwrap();
+        keys(&mut p, "\r");
+        p.exp_string("method: iam, as role").unwrap();
+        p.exp_string("TiDB Cloud Account ID").unwrap();
+        keys(&mut p, &format!("{TIDB_ACCOUNT}\r"));
+        p.exp_string("TiDB Cloud External ID").unwrap();
+        keys(&mut p, &format!("{EXTERNAL_ID}\r"));
+        let tail = p.exp_eof().unwrap();
+        assert!(exit_code(&p).ends_with(", 0)"), "{}\n{tail}", exit_code(&p));
+        assert!(!tail.contains("outside any stack"), "{tail}");
+        let role = format!("tidb-role-import-{bucket}-in");
+        assert!(aws.role(&role).await.is_some());
+        assert!(
+            aws.cfn
+                .describe_stacks()
+                .stack_name(&role)
+                .send()
+                .await
+                .is_err(),
+            "no stack was made"
+        );
+    }
 }
 
 /// Esc at the way in goes back to the URI question, the answer kept as its default (Enter
@@ -901,36 +904,56 @@ async fn esc_at_a_text_question_goes_back_with_the_answer_kept() {
     aws(&moto.url()).await.create_bucket(&bucket).await;
     for cols in [60, 80] {
         let mut p = wizard_at_width(&moto.url(), cols);
-        access_and_uri(&mut p, "\r", &format!("s3://{bucket}/in/"));
-        p.exp_string("How should TiDB Cloud get in?").unwrap();
-        keys(&mut p, "j\r"); // IAM
-        p.exp_string("Which TiDB Cloud tier").unwrap();
+        // Everything the terminal was sent, to replay on a screen of this width.
+        let mut sent = String::new();
+        let mut expect = |p: &mut PtySession, needle: &str| {
+            sent.push_str(&p.exp_string(needle).unwrap());
+            sent.push_str(needle);
+        };
+        expect(&mut p, "What will TiDB Cloud do with the bucket?");
         keys(&mut p, "\r");
-        p.exp_string("TiDB Cloud Account ID").unwrap();
+        expect(&mut p, "S3 URI");
+        keys(&mut p, &format!("s3://{bucket}/in/\r"));
+        expect(&mut p, "How should TiDB Cloud get in?");
+        keys(&mut p, "j\r"); // IAM
+        expect(&mut p, "Which TiDB Cloud tier");
+        keys(&mut p, "\r");
+        expect(&mut p, "TiDB Cloud Account ID");
         keys(&mut p, &format!("{TIDB_ACCOUNT}\r"));
-        p.exp_string("TiDB Cloud External ID").unwrap();
+        expect(&mut p, "TiDB Cloud External ID");
         // Esc: the Account ID again, its answer offered.
         keys(&mut p, "\x1b");
-        p.exp_string("TiDB Cloud Account ID").unwrap();
-        p.exp_string(TIDB_ACCOUNT).unwrap();
+        expect(&mut p, "TiDB Cloud Account ID");
+        expect(&mut p, TIDB_ACCOUNT);
         keys(&mut p, "\r");
-        p.exp_string("TiDB Cloud External ID").unwrap();
+        expect(&mut p, "TiDB Cloud External ID");
         keys(&mut p, &format!("{EXTERNAL_ID}\r"));
-        p.exp_string("Role name").unwrap();
+        expect(&mut p, "Role name");
         // Esc twice, then at the Account ID once more: back past the setup, to the tier.
         // (The answer is offered in the prompt, or, too long for it, on a line before.)
         keys(&mut p, "\x1b");
-        p.exp_string(EXTERNAL_ID).unwrap();
+        expect(&mut p, EXTERNAL_ID);
         keys(&mut p, "\x1b");
-        p.exp_string("TiDB Cloud Account ID").unwrap();
+        expect(&mut p, "TiDB Cloud Account ID");
         keys(&mut p, "\x1b");
-        p.exp_string("Which TiDB Cloud tier").unwrap();
+        expect(&mut p, "Which TiDB Cloud tier");
         keys(&mut p, "j\r"); // Dedicated
-        p.exp_string("TiDB Cloud Account ID").unwrap();
+        expect(&mut p, "TiDB Cloud Account ID");
         keys(&mut p, &format!("{TIDB_ACCOUNT}\r"));
-        p.exp_string("TiDB Cloud External ID").unwrap();
+        expect(&mut p, "TiDB Cloud External ID");
         p.send_control('c').unwrap();
         let tail = p.exp_eof().unwrap();
+        sent.push_str(&tail);
+        // A question gone back from left no line: only the one stopped at is open.
+        let rows = screen(&sent, cols);
+        let open: Vec<_> = rows.iter().filter(|r| r.starts_with("? ")).collect();
+        assert_eq!(open.len(), 1, "{cols} columns:\n{}", rows.join("\n"));
+        assert!(open[0].contains("External ID"), "{open:?}");
+        // Each question gone back to was asked again where it was: it shows once.
+        for question in ["TiDB Cloud Account ID ·", "Which TiDB Cloud tier"] {
+            let shown = rows.iter().filter(|r| r.contains(question)).count();
+            assert_eq!(shown, 1, "{question}:\n{}", rows.join("\n"));
+        }
         assert!(exit_code(&p).ends_with(", 130)"), "{cols} columns: {tail}");
         assert!(
             tail.contains("--tier dedicated --tidb-account-id"),
