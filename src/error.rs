@@ -11,6 +11,8 @@ pub mod exit {
     pub const OK: i32 = 0;
     pub const FAILED: i32 = 1;
     pub const USAGE: i32 = 2;
+    /// `plan --detailed-exit-code`: the plan has changes.
+    pub const PENDING: i32 = 3;
     pub const INTERRUPTED: i32 = 130;
 }
 
@@ -99,6 +101,10 @@ pub enum Error {
     #[error("see the report above")]
     Reported,
 
+    /// `plan --detailed-exit-code`: the plan, reported in full, has changes (exit 3).
+    #[error("changes are pending")]
+    Pending,
+
     #[error(transparent)]
     Other(#[from] anyhow::Error),
 }
@@ -123,6 +129,7 @@ impl Error {
         match self {
             Error::Invalid { .. } | Error::Missing { .. } | Error::NotFound(_) => exit::USAGE,
             Error::Interrupted(_) | Error::Back => exit::INTERRUPTED,
+            Error::Pending => exit::PENDING,
             Error::Leftovers { cause, .. } if matches!(**cause, Error::Interrupted(_)) => {
                 exit::INTERRUPTED
             }
@@ -148,6 +155,7 @@ impl Error {
             Error::Cancelled => "cancelled",
             Error::Interrupted(_) | Error::Back => "interrupted",
             Error::Reported => "reported",
+            Error::Pending => "pending",
             Error::Other(_) => "other",
         }
     }

@@ -19,6 +19,7 @@ pub mod plan;
 pub mod policy;
 pub mod prompt;
 pub mod requests;
+pub mod set_file;
 pub mod signals;
 pub mod template;
 pub mod verify;

@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use serverless_s3_setup::aws::Connection;
-use serverless_s3_setup::commands::{access_key, role, teardown, verify};
+use serverless_s3_setup::commands::{access_key, role, set, teardown, verify};
 use serverless_s3_setup::error::{exit, Error};
 use serverless_s3_setup::output::{self, Format, Ui};
 use serverless_s3_setup::prompt::{NoPrompts, Prompter, Terminal};
@@ -38,6 +38,7 @@ fn main() -> ExitCode {
     let code = match run(cli, format, &ui) {
         Ok(()) => exit::OK,
         Err(Error::Reported) => exit::FAILED,
+        Err(Error::Pending) => exit::PENDING,
         Err(e) => {
             if let Error::Interrupted(_) | Error::Back = e {
                 // A prompt interrupted by Ctrl-C leaves the cursor hidden, mid-line; the
@@ -143,6 +144,27 @@ fn run(cli: Cli, format: Format, ui: &Ui) -> Result<(), Error> {
             let outcome = run_async(&ctx, teardown::run(&ctx, request, prompter.as_mut()))?;
             output::report(&ctx, &outcome);
             Ok(())
+        }
+        Some(Command::Plan(args)) => {
+            let detailed = args.detailed_exit_code;
+            let request = args.set.into_request()?;
+            let plan = run_async(&ctx, set::plan(&ctx, request))?;
+            output::report(&ctx, &plan);
+            match (plan.failed(), plan.pending()) {
+                (true, _) => Err(Error::Reported),
+                (false, true) if detailed => Err(Error::Pending),
+                _ => Ok(()),
+            }
+        }
+        Some(Command::Apply(args)) => {
+            let request = args.set.into_request()?;
+            let applied = run_async(&ctx, set::apply(&ctx, request, prompter.as_mut()))?;
+            output::report(&ctx, &applied);
+            if applied.failed() {
+                Err(Error::Reported)
+            } else {
+                Ok(())
+            }
         }
         Some(Command::Template(_)) => write_out(serverless_s3_setup::template::TEMPLATE.as_bytes()),
         Some(Command::Completions { shell, .. }) => print_completions(shell),

@@ -5,7 +5,7 @@
 use crate::error::Error;
 use crate::inputs::{
     Access, AccessKeyId, AccountId, ClusterId, ExternalId, GuardrailRequest, KmsKeyArn, PolicyName,
-    RoleName, S3Location, SecretPath, StackName, Tier, Timeout, UserName, Who,
+    RoleName, S3Location, SecretPath, SetName, StackName, Tier, Timeout, UserName, Who,
 };
 use crate::plan::Method;
 use crate::verify::Subject;
@@ -21,6 +21,8 @@ pub struct RoleRequest {
     pub access: Option<Access>,
     pub tidb_account: Option<AccountId>,
     pub external_id: Option<ExternalId>,
+    /// More clusters to trust beside `external_id`: the rest of a file's `external_ids`.
+    pub more_external_ids: Vec<ExternalId>,
     /// The explicit opt-out of the external ID condition.
     pub no_external_id: bool,
     /// `--replace-external-ids`: the given ID replaces those the role has.
@@ -40,6 +42,8 @@ pub struct RoleRequest {
     pub timeout: Option<Timeout>,
     pub guardrails: GuardrailRequest,
     pub saved: SavedPlan,
+    /// The set of setups it belongs to: the file it comes from (`plan`/`apply -f`).
+    pub set: Option<SetName>,
 }
 
 impl RoleRequest {

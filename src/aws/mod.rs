@@ -195,6 +195,14 @@ impl Clients {
         aws_sdk_cloudformation::Client::from_conf(conf)
     }
 
+    /// The same clients, with CloudFormation's in `region` (a stack lives in one region).
+    pub(crate) fn with_stacks_in(&self, region: &str) -> Clients {
+        Clients {
+            cfn: self.cfn_in(region),
+            ..self.clone()
+        }
+    }
+
     /// A KMS client for the key's region.
     pub(crate) fn kms_in(&self, region: &str) -> aws_sdk_kms::Client {
         let conf = aws_sdk_kms::config::Builder::from(&self.config)

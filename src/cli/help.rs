@@ -12,6 +12,7 @@ Exit codes:
        `verify` failed; a saved plan is stale; or the plan was declined at Proceed? (nothing
        was changed)
   2    bad usage or input; nothing in AWS was changed
+  3    plan --detailed-exit-code: the plan has changes (0: everything is in sync)
   130  interrupted (Ctrl-C or SIGTERM), after undoing this run's changes";
 
 pub(super) const ROLE_EXAMPLES: &str = "\

@@ -14,6 +14,7 @@ use serverless_s3_setup::requests::SavedPlan;
 
 mod help;
 mod request;
+mod set;
 
 use help::{
     NoChanges, NoPolicies, Offline, ACCESS_KEY_EXAMPLES, AFTER_HELP, COMPLETIONS_HELP,
@@ -151,6 +152,14 @@ Examples:
   serverless-s3-setup teardown --role-name tidb-role-import-my-bucket --yes
   serverless-s3-setup teardown --user-name tidb-user-import-my-bucket --dry-run")]
     Teardown(TeardownArgs),
+
+    /// Plan every role of a file of setups: what `apply -f` would change, and any drift
+    #[command(before_long_help = set::FILE_HELP, after_help = set::PLAN_EXAMPLES)]
+    Plan(set::PlanArgs),
+
+    /// Create or bring up to date every role of a file of setups, under one confirmation
+    #[command(before_long_help = set::FILE_HELP, after_help = set::APPLY_EXAMPLES)]
+    Apply(set::ApplyArgs),
 
     /// Print the CloudFormation template that `role --method cloudformation` deploys
     Template(Offline),

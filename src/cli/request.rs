@@ -48,6 +48,7 @@ impl RoleArgs {
             access,
             tidb_account: parse("--tidb-account-id", self.tidb_account_id)?,
             external_id: parse("--external-id", self.external_id)?,
+            more_external_ids: Vec::new(),
             no_external_id: self.no_external_id,
             replace_external_ids: self.replace_external_ids,
             remove_external_ids: self
@@ -66,6 +67,7 @@ impl RoleArgs {
             remove_kms_keys,
             guardrails: self.guardrails.parse()?,
             saved,
+            set: None,
         };
         req.validate()?;
         Ok(req)

@@ -5,6 +5,7 @@
 pub mod access_key;
 pub mod role;
 mod saved;
+pub mod set;
 mod setup;
 pub mod teardown;
 pub mod verify;

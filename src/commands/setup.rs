@@ -168,6 +168,28 @@ pub(crate) async fn drive<S: SetupCommand>(
     done(command.finish(ctx, &clients, surveyed).await)
 }
 
+/// The skeleton's first half for a setup that nobody is asked about (an entry of a file):
+/// check, fill without a question, survey and plan, against AWS.
+pub(crate) async fn plan_unasked<S: SetupCommand>(
+    ctx: &Context,
+    command: &mut S,
+    req: S::Request,
+    clients: &Clients,
+) -> Result<Surveyed<S>, Error> {
+    S::check(ctx, &req)?;
+    let mut unasked = crate::prompt::NoPrompts;
+    let (settled, located, found) = command.fill(ctx, req, &mut unasked, Some(clients)).await?;
+    let (facts, state) = survey::<S>(ctx, Some(clients), &settled, located, found).await?;
+    let plan = S::plan(&settled, &facts, &state)?;
+    S::check_plan(Some(clients), &plan).await?;
+    Ok(Surveyed {
+        settled,
+        facts,
+        state,
+        plan,
+    })
+}
+
 /// `--plan FILE`: the saved plan, applied as it is once AWS is found as the plan found it and
 /// the same request plans the same now (Terraform's rule for a saved plan). Nothing is asked:
 /// the plan was what was reviewed.

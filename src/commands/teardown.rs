@@ -136,7 +136,7 @@ fn nothing(ctx: &Context, target: String) -> TeardownOutcome {
     }
 }
 
-async fn stack(
+pub(crate) async fn stack(
     ctx: &Context,
     clients: &Clients,
     prompter: &mut dyn Prompter,
@@ -198,7 +198,7 @@ async fn stack(
     })
 }
 
-async fn role(
+pub(crate) async fn role(
     ctx: &Context,
     clients: &Clients,
     prompter: &mut dyn Prompter,

@@ -22,12 +22,10 @@ impl fmt::Display for TagPair {
     }
 }
 
-impl FromStr for TagPair {
-    type Err = Invalid;
-    fn from_str(s: &str) -> Result<Self, Invalid> {
-        let Some((key, value)) = s.split_once('=') else {
-            return invalid(format!("must be KEY=VALUE, not {}", quoted(s)));
-        };
+impl TagPair {
+    /// A tag from its key and value apart (a file's `tags = { KEY = "VALUE" }`), by IAM's
+    /// rules.
+    pub fn new(key: &str, value: &str) -> Result<TagPair, Invalid> {
         let key: TagKey = key.parse()?;
         if value.chars().count() > 256 || !value.chars().all(tag_char) {
             return invalid(format!(
@@ -39,6 +37,16 @@ impl FromStr for TagPair {
             key: key.0,
             value: value.to_string(),
         })
+    }
+}
+
+impl FromStr for TagPair {
+    type Err = Invalid;
+    fn from_str(s: &str) -> Result<Self, Invalid> {
+        let Some((key, value)) = s.split_once('=') else {
+            return invalid(format!("must be KEY=VALUE, not {}", quoted(s)));
+        };
+        TagPair::new(key, value)
     }
 }
 
@@ -117,6 +125,31 @@ pub const MANAGED_BY_VALUE: &str = "serverless-s3-setup";
 /// The tag that records the access a role or user was made for.
 pub const ACCESS_TAG: &str = "serverless-s3-setup:access";
 
+/// The tag that names the set of setups a role belongs to: the file that made it
+/// (`apply -f`), so that a prune deletes only what that file made.
+pub const SET_TAG: &str = "serverless-s3-setup:set";
+
+checked_string! {
+    /// The name of a set of setups (a file's `name`, else its file name): the value of
+    /// [`SET_TAG`], so IAM's tag value rules, 1 to 128 characters.
+    #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+    #[serde(transparent)]
+    pub struct SetName;
+}
+
+impl FromStr for SetName {
+    type Err = Invalid;
+    fn from_str(s: &str) -> Result<Self, Invalid> {
+        if s.is_empty() || s.chars().count() > 128 || !s.chars().all(tag_char) {
+            return invalid(format!(
+                "{} is not a set name: 1 to 128 letters, digits, spaces and _ . : / = + - @ (it becomes the value of tag {SET_TAG})",
+                quoted(s)
+            ));
+        }
+        Ok(SetName(s.to_string()))
+    }
+}
+
 /// The tag that records the location a role or user serves (see [`location_tag`]).
 pub const LOCATION_TAG: &str = "serverless-s3-setup:location";
 
@@ -132,9 +165,9 @@ pub fn location_tag(location: &S3Location) -> String {
 }
 
 impl Guardrails {
-    /// The tags this tool records on the role or user and its policy: the access and the
-    /// location.
-    pub(crate) fn record(&mut self, access: Access, location: &S3Location) {
+    /// The tags this tool records on the role or user and its policy: the access, the
+    /// location, and the set of setups it belongs to, if any.
+    pub(crate) fn record(&mut self, access: Access, location: &S3Location, set: Option<String>) {
         self.recorded = vec![
             TagPair {
                 key: ACCESS_TAG.into(),
@@ -145,6 +178,16 @@ impl Guardrails {
                 value: location_tag(location),
             },
         ];
+        self.recorded.extend(set.map(|value| TagPair {
+            key: SET_TAG.into(),
+            value,
+        }));
+    }
+
+    /// The set of setups recorded, as the tag to carry (a stack carries it as its own tag,
+    /// which CloudFormation passes on to the role).
+    pub(crate) fn set_tag(&self) -> Option<&TagPair> {
+        self.recorded.iter().find(|t| t.key == SET_TAG)
     }
 
     /// Every tag to set: the user's and the recorded ones.

@@ -37,8 +37,8 @@ mod settings;
 
 pub(crate) use arn::Arn;
 pub use guardrails::{
-    is_own_key, location_tag, GuardrailRequest, Guardrails, TagKey, TagPair, ACCESS_TAG,
-    LOCATION_TAG, MANAGED_BY_KEY, MANAGED_BY_VALUE,
+    is_own_key, location_tag, GuardrailRequest, Guardrails, SetName, TagKey, TagPair, ACCESS_TAG,
+    LOCATION_TAG, MANAGED_BY_KEY, MANAGED_BY_VALUE, SET_TAG,
 };
 pub use location::S3Location;
 pub use location::{has_extension, Basis, Named};
@@ -76,7 +76,7 @@ macro_rules! deserialize_by_parsing {
 
 deserialize_by_parsing!(
     ClusterId, AccountId, ExternalId, Region, TagKey, RoleName, UserName, PolicyName, StackName,
-    KmsKeyArn, IamPath, PolicyArn,
+    KmsKeyArn, IamPath, PolicyArn, SetName,
 );
 
 fn invalid<T>(msg: impl Into<String>) -> Result<T, Invalid> {

@@ -14,7 +14,7 @@ mod plan;
 
 pub(crate) use fit::wrap_words;
 pub(crate) use fit::{fit_lines, terminal_width};
-pub(crate) use plan::{render_policy_plan, render_role_plan, revision_lines, Shown};
+pub(crate) use plan::{diff, render_policy_plan, render_role_plan, revision_lines, Shown};
 
 /// `--output`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -10,7 +10,7 @@ use crate::error::Error;
 use crate::facts::{PolicyInfo, PrincipalInfo, StackInfo};
 use crate::inputs::{
     is_own_key, location_tag, Access, GuardrailRequest, Guardrails, IamPath, KmsKeyArn, PolicyArn,
-    S3Location, TagPair, Tier, Who,
+    S3Location, SetName, TagPair, Tier, Who, SET_TAG,
 };
 
 use super::stack::list_parameter;
@@ -76,6 +76,8 @@ pub(super) struct Held {
     /// The location it serves, when it records one and it is not this run's: for people.
     pub(super) elsewhere: Option<String>,
     pub(super) tier: Option<Tier>,
+    /// The set of setups it belongs to ([`crate::inputs::SET_TAG`]).
+    pub(super) set: Option<String>,
 }
 
 impl Held {
@@ -101,6 +103,7 @@ impl Held {
                 _ => None,
             },
             tier: None,
+            set: held.tag(SET_TAG).map(str::to_string),
         }
     }
 
@@ -135,6 +138,11 @@ impl Held {
             access: param("Access").and_then(|a| a.parse().ok()),
             elsewhere: (!same_place && !bucket.is_empty()).then(|| folder_uri(&bucket, &prefix)),
             tier: param("Tier").and_then(|t| t.parse().ok()),
+            set: stack
+                .tags
+                .iter()
+                .find(|(k, _)| k == SET_TAG)
+                .map(|(_, v)| v.clone()),
         }
     }
 }
@@ -230,6 +238,8 @@ pub(super) struct Wanted<'a> {
     pub(super) kms_keys: Vec<KmsKeyArn>,
     pub(super) remove_kms_keys: &'a [KmsKeyArn],
     pub(super) guardrails: &'a GuardrailRequest,
+    /// The set of setups (a file) the run is for: recorded on what it makes.
+    pub(super) set: Option<&'a SetName>,
     /// How many tags of the user's it can hold: IAM's 50 less this tool's own.
     pub(super) max_tags: usize,
     /// `role NAME` or `user NAME`, and the flag that removes it, for a refusal.
@@ -244,6 +254,7 @@ pub(super) fn keep(wanted: Wanted<'_>, held: &Held) -> Result<Kept, Error> {
     let path = wanted.path(held)?;
     let mut revisions = Vec::new();
     let boundary = wanted.boundary(held, &mut revisions);
+    let set = wanted.set(held)?;
     let tags = wanted.tags(held, &mut revisions)?;
     let kms_keys = wanted.kms_keys(held, &mut revisions);
     let tier = wanted.tier_and_access(held, &mut revisions);
@@ -254,7 +265,7 @@ pub(super) fn keep(wanted: Wanted<'_>, held: &Held) -> Result<Kept, Error> {
         recorded: Vec::new(),
         removed: given.remove_tags.iter().map(ToString::to_string).collect(),
     };
-    guardrails.record(wanted.access, wanted.location);
+    guardrails.record(wanted.access, wanted.location, set);
     Ok(Kept {
         guardrails,
         kms_keys,
@@ -264,6 +275,19 @@ pub(super) fn keep(wanted: Wanted<'_>, held: &Held) -> Result<Kept, Error> {
 }
 
 impl Wanted<'_> {
+    /// The set it belongs to after this run: the run's, else the one it has. One set never
+    /// takes over another's role: only the file that made it changes or prunes it.
+    fn set(&self, held: &Held) -> Result<Option<String>, Error> {
+        match (self.set, &held.set) {
+            (Some(want), Some(has)) if want.as_str() != has => Err(Error::Conflict(format!(
+                "{} belongs to the set {has} (tag {SET_TAG}), not {want}: another file keeps it, and only that file changes it; take it out of one of the two files, or remove it first ({})",
+                self.who, self.teardown
+            ))),
+            (Some(want), _) => Ok(Some(want.to_string())),
+            (None, has) => Ok(has.clone()),
+        }
+    }
+
     /// The path: IAM cannot move a role or user, so one held elsewhere is a conflict.
     fn path(&self, held: &Held) -> Result<IamPath, Error> {
         let (wanted, given) = (self, self.guardrails);

@@ -33,7 +33,7 @@ use crate::error::Error;
 use crate::facts::{Facts, PolicyInfo, RoleInfo, StackInfo};
 use crate::inputs::{
     Access, AccountId, ExternalId, GuardrailRequest, Guardrails, IamPath, KmsKeyArn, Partition,
-    PolicyName, RoleName, S3Location, StackName, TagPair, Tier, Who,
+    PolicyName, RoleName, S3Location, SetName, StackName, TagPair, Tier, Who,
 };
 use crate::policy;
 
@@ -56,6 +56,9 @@ pub(crate) struct RoleInputs {
     /// The console's external ID for this cluster, added to those the role trusts; `None`
     /// with `--no-external-id`, or when the run only removes IDs.
     pub(crate) external_id: Option<ExternalId>,
+    /// More clusters trusted beside `external_id` (the rest of a file's `external_ids`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) more_external_ids: Vec<ExternalId>,
     /// `--replace-external-ids`: this cluster's ID replaces every other.
     pub(crate) replace_external_ids: bool,
     /// `--remove-external-id`: clusters to take off.
@@ -74,6 +77,9 @@ pub(crate) struct RoleInputs {
     pub(crate) guardrails: GuardrailRequest,
     /// Which values the user chose rather than took by default.
     pub(crate) chosen: Chosen,
+    /// The set of setups (the file, for `apply -f`) the role belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) set: Option<SetName>,
 }
 
 /// Which values of a setup the user chose (by a flag or an answer that differs from the

@@ -272,10 +272,11 @@ fn kept(
             kms_keys: facts.kms_keys(&inputs.kms_keys),
             remove_kms_keys: &inputs.remove_kms_keys,
             guardrails: &inputs.guardrails,
+            set: inputs.set.as_ref(),
             max_tags: match method {
                 Method::Iam => Guardrails::MAX_TAGS,
                 Method::Cloudformation => STACK_MAX_TAGS,
-            },
+            } - usize::from(inputs.set.is_some()),
             who: format!("role {}", inputs.role_name),
             teardown: format!("serverless-s3-setup teardown {flag}"),
         },

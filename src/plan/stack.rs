@@ -103,7 +103,8 @@ pub(super) fn stack_actions(
         stack: name.clone(),
         region: region.map(str::to_string),
         parameters: parameters.clone(),
-        tags: guard.tags.clone(),
+        // The set of setups goes on the stack, which passes its tags on to the role.
+        tags: guard.tags.iter().chain(guard.set_tag()).cloned().collect(),
         template_hash: template::hash(),
     };
     if let Some(s) = &state.stack {
@@ -169,7 +170,7 @@ fn existing_stack(
         && s.template_tag.as_deref() == Some(&template::hash())
         // The stack carries the user's tags (UpdateStack replaces the whole list);
         // the template tags the role itself.
-        && same_tags(&guard.tags, &s.tags);
+        && same_tags(&spec.tags, &s.tags);
     if !current {
         actions.push(Action::UpdateStack(spec));
     }
@@ -401,7 +402,10 @@ fn template_tags(name: &str, region: Option<&str>, access: Option<&str>) -> Vec<
 
 /// Whether the stack carries exactly these tags of the user's, beside this tool's own.
 fn same_tags(wanted: &[TagPair], current: &[(String, String)]) -> bool {
-    let users: Vec<&(String, String)> = current.iter().filter(|(k, _)| !is_own_key(k)).collect();
+    let users: Vec<&(String, String)> = current
+        .iter()
+        .filter(|(k, _)| !is_own_key(k) || k == crate::inputs::SET_TAG)
+        .collect();
     users.len() == wanted.len() && missing_tags(wanted.iter(), current).is_empty()
 }
 

@@ -47,7 +47,12 @@ pub(crate) fn trust_change(
         ids: current,
         principals,
     } = trusted(inputs, method, partition, state);
-    let add: Vec<String> = inputs.external_id.iter().map(|i| i.to_string()).collect();
+    let add: Vec<String> = inputs
+        .external_id
+        .iter()
+        .chain(&inputs.more_external_ids)
+        .map(|i| i.to_string())
+        .collect();
     let mut change = TrustChange::default();
     let ids = trusted_ids(
         inputs,

@@ -213,6 +213,7 @@ fn kept(
             kms_keys: facts.kms_keys(&inputs.kms_keys),
             remove_kms_keys: &inputs.remove_kms_keys,
             guardrails: &inputs.guardrails,
+            set: None,
             max_tags: Guardrails::MAX_TAGS,
             who: format!("user {}", inputs.user_name),
             teardown: format!(

@@ -154,6 +154,7 @@ pub(crate) async fn role(
         external_id,
         replace_external_ids: req.replace_external_ids,
         remove_external_ids: req.remove_external_ids,
+        more_external_ids: req.more_external_ids,
         no_external_id: req.no_external_id,
         tier,
         role_name,
@@ -163,6 +164,7 @@ pub(crate) async fn role(
         stack_name,
         guardrails: req.guardrails,
         chosen,
+        set: req.set,
     };
     Ok((method, inputs, located, found))
 }

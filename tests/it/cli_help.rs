@@ -199,6 +199,8 @@ fn short_help_of_each_command() {
         ("access_key_delete", &["access-key", "delete", "-h"]),
         ("verify", &["verify", "-h"]),
         ("teardown", &["teardown", "-h"]),
+        ("plan", &["plan", "-h"]),
+        ("apply", &["apply", "-h"]),
     ] {
         insta::assert_snapshot!(format!("short_help_{name}"), help(args));
     }

@@ -29,8 +29,8 @@ pub(crate) use read::{
 };
 pub(crate) use role::{
     create_role, delete_role, delete_role_boundary, get_role, put_role_policy,
-    remove_role_from_instance_profile, role_instance_profiles, update_role_description,
-    update_trust,
+    remove_role_from_instance_profile, role_instance_profiles, tool_role_names,
+    update_role_description, update_trust,
 };
 pub(crate) use user::{
     access_keys, create_access_key, create_user, delete_access_key, delete_user, get_user,

@@ -41,6 +41,27 @@ pub(crate) async fn get_role(client: &Client, name: &str) -> Result<Option<RoleI
         }))
 }
 
+/// The names of the roles whose description says this tool made them (`… (serverless-s3-setup)`,
+/// as the tool and its template write it): ListRoles does not return tags ("ListRoles", IAM
+/// API Reference), so the description is what picks the few to read whole.
+pub(crate) async fn tool_role_names(client: &Client) -> Result<Vec<String>, AwsError> {
+    let request = client
+        .list_roles()
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Result<Vec<_>, _>>();
+    let roles = send("iam:ListRoles", "", request).await?;
+    Ok(roles
+        .iter()
+        .filter(|r| {
+            r.description()
+                .is_some_and(|d| d.ends_with("(serverless-s3-setup)"))
+        })
+        .map(|r| r.role_name().to_string())
+        .collect())
+}
+
 /// Sets the role's description, which names the access and the location it serves.
 pub(crate) async fn update_role_description(
     client: &Client,

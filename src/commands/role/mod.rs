@@ -77,8 +77,46 @@ pub async fn run(
 }
 
 /// `role`'s parts of the setup skeleton; `--timeout` is the run's own, not the plan's.
-struct RoleCommand {
+pub(crate) struct RoleCommand {
     given_timeout: Option<Timeout>,
+}
+
+/// One role's setup, planned, ready to apply: an entry of a file.
+pub(crate) type RoleSurveyed = Surveyed<RoleCommand>;
+
+/// Plans one role's setup with nobody to ask (an entry of a file): as `role --yes` would.
+pub(crate) async fn plan_unasked(
+    ctx: &Context,
+    req: RoleRequest,
+    clients: &Clients,
+) -> Result<RoleSurveyed, Error> {
+    let mut command = RoleCommand {
+        given_timeout: req.timeout,
+    };
+    super::setup::plan_unasked(ctx, &mut command, req, clients).await
+}
+
+/// Applies a setup [`plan_unasked`] planned, as `role` would after its confirmation.
+pub(crate) async fn apply_planned(
+    ctx: &Context,
+    clients: &Clients,
+    surveyed: RoleSurveyed,
+) -> Result<RoleOutcome, Error> {
+    let command = RoleCommand {
+        given_timeout: None,
+    };
+    command.finish(ctx, clients, surveyed).await
+}
+
+/// Whether the plan makes the role (or its stack) rather than changing one that exists.
+pub(crate) fn creates(surveyed: &RoleSurveyed) -> bool {
+    let state = &surveyed.state.state;
+    state.role.is_none() && state.stack.is_none()
+}
+
+/// The plan's warnings, and one line per change.
+pub(crate) fn plan_lines(plan: &RolePlan) -> (Vec<String>, Vec<String>) {
+    RoleCommand::announced(plan)
 }
 
 impl SetupCommand for RoleCommand {
@@ -368,7 +406,7 @@ enum Applied {
 /// (its inline policies, boundary and other policies) for the checks of a run that changes
 /// nothing.
 #[derive(Default)]
-struct Gathered {
+pub(crate) struct Gathered {
     state: RoleState,
     beside: Option<verify::Beside>,
 }

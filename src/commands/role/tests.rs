@@ -110,6 +110,7 @@ fn the_command_after_a_stop_holds_every_answer() {
         access: Access::Import,
         tidb_account: "380838443567".parse().unwrap(),
         external_id: Some("ext-2".parse().unwrap()),
+        more_external_ids: Vec::new(),
         replace_external_ids: false,
         remove_external_ids: vec!["ext-1".parse().unwrap()],
         no_external_id: false,
@@ -125,6 +126,7 @@ fn the_command_after_a_stop_holds_every_answer() {
             ..GuardrailRequest::default()
         },
         chosen: Default::default(),
+        set: None,
     };
     let ctx = ctx(None);
     assert_eq!(

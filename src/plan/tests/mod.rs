@@ -24,6 +24,7 @@ fn inputs() -> RoleInputs {
         access: Access::Import,
         tidb_account: "380838443567".parse().unwrap(),
         external_id: Some("ext-1".parse().unwrap()),
+        more_external_ids: Vec::new(),
         replace_external_ids: false,
         remove_external_ids: vec![],
         no_external_id: false,
@@ -35,6 +36,7 @@ fn inputs() -> RoleInputs {
         stack_name: None,
         guardrails: GuardrailRequest::default(),
         chosen: Chosen::default(),
+        set: None,
     }
 }
 

@@ -437,6 +437,7 @@ fn every_parameter_the_template_declares_is_set_and_no_other() {
         access: Access::Export,
         tidb_account: "380838443567".parse().unwrap(),
         external_id: None,
+        more_external_ids: Vec::new(),
         replace_external_ids: false,
         remove_external_ids: vec![],
         no_external_id: true,
@@ -448,6 +449,7 @@ fn every_parameter_the_template_declares_is_set_and_no_other() {
         stack_name: None,
         guardrails: Default::default(),
         chosen: Default::default(),
+        set: None,
     };
     let guard = Guardrails::default();
     let params = super::super::stack::parameters(&inputs, &guard, &[], &[]).unwrap();
