@@ -19,5 +19,6 @@ mod role_cloudformation;
 mod role_iam;
 mod rounds;
 mod saved_plans;
+mod sets;
 mod verify_teardown;
 mod wizard_pty;

@@ -1,0 +1,458 @@
+//! Many setups from one file (`plan -f`, `apply -f`) against moto: applied, rerun unchanged,
+//! drift found and repaired, the set pruned and nothing outside it touched, bad files refused
+//! before any request, and one entry's fault kept to that entry.
+
+use std::path::PathBuf;
+
+use serde_json::Value;
+
+use crate::common::proxy::{Fault, Match, Proxy};
+use crate::common::*;
+
+const TIDB: &str = "380838443567";
+
+/// A file of setups in the test's temporary directory.
+fn file(name: &str, text: &str) -> PathBuf {
+    let path = moto::tmp_dir().join(format!("{}.toml", unique(name)));
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// `[[role]]` tables: one per (URI, access, external IDs, extra lines).
+fn roles(entries: &[(String, &str, &[&str], &str)]) -> String {
+    entries
+        .iter()
+        .map(|(uri, access, ids, extra)| {
+            let ids: Vec<String> = ids.iter().map(|i| format!("{i:?}")).collect();
+            format!(
+                "\n[[role]]\nuri = {uri:?}\naccess = {access:?}\nexternal_ids = [{}]\n{extra}",
+                ids.join(", ")
+            )
+        })
+        .collect()
+}
+
+fn set_file(set: &str, body: &str) -> String {
+    format!("name = {set:?}\ntidb_account_id = \"{TIDB}\"\nmethod = \"iam\"\n{body}")
+}
+
+fn set(endpoint: &str, args: &[&str], path: &std::path::Path) -> Ran {
+    let mut all: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    all.extend(["-f".into(), path.display().to_string()]);
+    run(endpoint, &all)
+}
+
+async fn tag(aws: &Aws, role: &str, key: &str) -> Option<String> {
+    let tags = aws
+        .iam
+        .list_role_tags()
+        .role_name(role)
+        .send()
+        .await
+        .unwrap();
+    tags.tags()
+        .iter()
+        .find(|t| t.key() == key)
+        .map(|t| t.value().to_string())
+}
+
+fn external_ids(trust: &Value) -> Vec<String> {
+    let ids = &trust["Statement"][0]["Condition"]["StringEquals"]["sts:ExternalId"];
+    match ids {
+        Value::Array(ids) => ids
+            .iter()
+            .map(|i| i.as_str().unwrap().to_string())
+            .collect(),
+        Value::String(id) => vec![id.clone()],
+        _ => Vec::new(),
+    }
+}
+
+/// Twenty roles from one file: each made, trusted and tagged as its entry says; a rerun
+/// changes nothing, and `plan --detailed-exit-code` exits 0.
+#[tokio::test]
+async fn a_file_of_twenty_roles_applies_and_a_rerun_is_unchanged() {
+    let moto = moto();
+    let aws = aws(&moto.url()).await;
+    let bucket = unique("sets20");
+    aws.create_bucket(&bucket).await;
+    let set_name = unique("twenty");
+    let entries: Vec<(String, &str, &[&str], &str)> = (0..20)
+        .map(|i| {
+            let access = if i % 2 == 0 { "import" } else { "export" };
+            let ids: &[&str] = if i % 3 == 0 {
+                &["cluster-dev", "cluster-prod"]
+            } else {
+                &["cluster-prod"]
+            };
+            (format!("s3://{bucket}/dir{i}/"), access, ids, "")
+        })
+        .collect();
+    let path = file("twenty", &set_file(&set_name, &roles(&entries)));
+    let applied = set(&moto.url(), &["apply", "--yes", "-o", "json"], &path).ok();
+    assert_eq!(applied.json["summary"]["created"], 20, "{}", applied.stdout);
+    for (i, (uri, access, ids, _)) in entries.iter().enumerate() {
+        let entry = &applied.json["entries"][i];
+        assert_eq!(entry["entry"], format!("role[{}]", i + 1));
+        assert_eq!(entry["status"], "created");
+        let name = entry["role_name"].as_str().unwrap();
+        let trust = aws.trust(name).await;
+        assert_eq!(external_ids(&trust), *ids, "{uri}");
+        assert_eq!(
+            trust["Statement"][0]["Principal"]["AWS"],
+            format!("arn:aws:iam::{TIDB}:root")
+        );
+        assert_eq!(
+            tag(&aws, name, "serverless-s3-setup:set").await.as_deref(),
+            Some(set_name.as_str())
+        );
+        assert_eq!(
+            tag(&aws, name, "serverless-s3-setup:access")
+                .await
+                .as_deref(),
+            Some(*access)
+        );
+    }
+    let plan = set(&moto.url(), &["plan", "--detailed-exit-code"], &path).ok();
+    assert!(
+        plan.stdout
+            .contains("Plan: 0 to create, 0 to update, 20 unchanged."),
+        "{}",
+        plan.stdout
+    );
+    let again = set(&moto.url(), &["apply", "--yes", "-o", "json"], &path).ok();
+    assert_eq!(again.json["summary"]["unchanged"], 20, "{}", again.stdout);
+    assert!(
+        again.stderr.contains("nothing to change"),
+        "{}",
+        again.stderr
+    );
+}
+
+/// A role edited by hand (a cluster taken off its trust, its policy widened) makes `plan`
+/// exit 3 and show both edits; `apply` puts back what the file says, and `plan` exits 0.
+#[tokio::test]
+async fn a_hand_edit_is_drift_that_plan_shows_and_apply_repairs() {
+    let moto = moto();
+    let aws = aws(&moto.url()).await;
+    let bucket = unique("setsdrift");
+    aws.create_bucket(&bucket).await;
+    let entries: Vec<(String, &str, &[&str], &str)> = vec![
+        (
+            format!("s3://{bucket}/in/"),
+            "import",
+            &["c-dev1", "c-prod1"],
+            "",
+        ),
+        (format!("s3://{bucket}/out/"), "export", &["c-prod1"], ""),
+    ];
+    let path = file("drift", &set_file(&unique("drift"), &roles(&entries)));
+    let applied = set(&moto.url(), &["apply", "--yes", "-o", "json"], &path).ok();
+    let importer = applied.json["entries"][0]["role_name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let exporter = applied.json["entries"][1]["role_name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // By hand: the dev cluster off the trust, and s3:* on everything.
+    let mut trust = aws.trust(&importer).await;
+    trust["Statement"][0]["Condition"]["StringEquals"]["sts:ExternalId"] = "c-prod1".into();
+    aws.iam
+        .update_assume_role_policy()
+        .role_name(&importer)
+        .policy_document(trust.to_string())
+        .send()
+        .await
+        .unwrap();
+    let policy = aws.attached(&exporter).await[0].clone();
+    let mut doc = aws.policy_document(&policy).await;
+    doc["Statement"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({"Effect": "Allow", "Action": "s3:*", "Resource": "*"}));
+    aws.iam
+        .create_policy_version()
+        .policy_arn(&policy)
+        .policy_document(doc.to_string())
+        .set_as_default(true)
+        .send()
+        .await
+        .unwrap();
+    let plan = set(&moto.url(), &["plan", "--detailed-exit-code"], &path);
+    assert_eq!(plan.code, 3, "{}\n{}", plan.stdout, plan.stderr);
+    for shown in [
+        "Plan: 0 to create, 2 to update, 0 unchanged.",
+        "trust: the cluster with external ID c-dev1 is added",
+        "+             \"c-dev1\"",
+        "-       \"Action\": \"s3:*\",",
+    ] {
+        assert!(plan.stdout.contains(shown), "{shown}:\n{}", plan.stdout);
+    }
+    set(&moto.url(), &["apply", "--yes"], &path).ok();
+    assert_eq!(
+        external_ids(&aws.trust(&importer).await),
+        ["c-dev1", "c-prod1"]
+    );
+    let doc = aws.policy_document(&policy).await;
+    assert!(!doc.to_string().contains("\"s3:*\""), "{doc}");
+    set(&moto.url(), &["plan", "--detailed-exit-code"], &path).ok();
+}
+
+/// An entry taken out of the file is listed as not in it, and deleted only with `--prune`;
+/// a role of another set, one made by `role`, and one made by hand are never touched.
+#[tokio::test]
+async fn prune_deletes_only_what_the_set_no_longer_lists() {
+    let moto = moto();
+    let aws = aws(&moto.url()).await;
+    let bucket = unique("setsprune");
+    aws.create_bucket(&bucket).await;
+    let (ours, theirs) = (unique("ours"), unique("theirs"));
+    let two: Vec<(String, &str, &[&str], &str)> = vec![
+        (format!("s3://{bucket}/keep/"), "import", &["c-keep"], ""),
+        (format!("s3://{bucket}/gone/"), "import", &["c-gone"], ""),
+    ];
+    let path = file("prune", &set_file(&ours, &roles(&two)));
+    set(&moto.url(), &["apply", "--yes"], &path).ok();
+    let other: Vec<(String, &str, &[&str], &str)> =
+        vec![(format!("s3://{bucket}/other/"), "import", &["c-other"], "")];
+    let other_path = file("prune-other", &set_file(&theirs, &roles(&other)));
+    set(&moto.url(), &["apply", "--yes"], &other_path).ok();
+    let single = format!("s3://{bucket}/single/");
+    run(
+        &moto.url(),
+        &RoleArgs::new("iam", &single)
+            .role_name(&unique("single"))
+            .yes()
+            .build(),
+    )
+    .ok();
+    let by_hand = unique("byhand");
+    aws.iam
+        .create_role()
+        .role_name(&by_hand)
+        .assume_role_policy_document(
+            aws.trust(&format!("tidb-role-import-{bucket}-keep"))
+                .await
+                .to_string(),
+        )
+        .description(format!(
+            "Lets TiDB Cloud import s3://{bucket}/x/ (serverless-s3-setup)"
+        ))
+        .send()
+        .await
+        .unwrap();
+    let before = aws.role_names().await;
+    // The second entry leaves the file.
+    std::fs::write(&path, set_file(&ours, &roles(&two[..1]))).unwrap();
+    let gone = format!("tidb-role-import-{bucket}-gone");
+    let plan = set(&moto.url(), &["plan", "--detailed-exit-code"], &path).ok();
+    assert!(
+        plan.stdout.contains(&format!(
+            "Not in the file, of the set {ours} (left in place; apply --prune deletes them):\n    role {gone}"
+        )),
+        "{}",
+        plan.stdout
+    );
+    let pruning = set(
+        &moto.url(),
+        &["plan", "--prune", "--detailed-exit-code"],
+        &path,
+    );
+    assert_eq!(pruning.code, 3, "{}", pruning.stdout);
+    assert!(pruning.stdout.contains("1 to delete"), "{}", pruning.stdout);
+    let kept = set(&moto.url(), &["apply", "--yes"], &path).ok();
+    assert!(kept.stderr.contains("not in the file"), "{}", kept.stderr);
+    assert!(aws.role(&gone).await.is_some(), "no --prune, no deletion");
+    let pruned = set(
+        &moto.url(),
+        &["apply", "--yes", "--prune", "-o", "json"],
+        &path,
+    )
+    .ok();
+    assert_eq!(pruned.json["summary"]["deleted"], 1, "{}", pruned.stdout);
+    assert!(aws.role(&gone).await.is_none());
+    let after = aws.role_names().await;
+    let missing: Vec<&String> = before.iter().filter(|r| !after.contains(r)).collect();
+    assert_eq!(missing, [&gone], "only the set's role that left the file");
+    assert!(aws.role(&by_hand).await.is_some());
+    assert!(aws
+        .local_policies()
+        .await
+        .iter()
+        .all(|(name, _)| name != &format!("{gone}-policy")));
+}
+
+/// A role of another set is not taken over: that entry fails with the reason and exit 1,
+/// the others apply.
+#[tokio::test]
+async fn a_role_of_another_set_is_never_taken_over() {
+    let moto = moto();
+    let aws = aws(&moto.url()).await;
+    let bucket = unique("setsother");
+    aws.create_bucket(&bucket).await;
+    let shared: Vec<(String, &str, &[&str], &str)> =
+        vec![(format!("s3://{bucket}/shared/"), "import", &["c-1"], "")];
+    let theirs = file("theirs", &set_file(&unique("theirs"), &roles(&shared)));
+    set(&moto.url(), &["apply", "--yes"], &theirs).ok();
+    let mine: Vec<(String, &str, &[&str], &str)> = vec![
+        (format!("s3://{bucket}/shared/"), "import", &["c-2"], ""),
+        (format!("s3://{bucket}/mine/"), "import", &["c-2"], ""),
+    ];
+    let path = file("mine", &set_file(&unique("mine"), &roles(&mine)));
+    let plan = set(&moto.url(), &["plan"], &path);
+    assert_eq!(plan.code, 1, "{}", plan.stdout);
+    assert!(
+        plan.stdout.contains("belongs to the set"),
+        "{}",
+        plan.stdout
+    );
+    let applied = set(&moto.url(), &["apply", "--yes", "-o", "json"], &path);
+    assert_eq!(applied.code, 1, "{}", applied.stderr);
+    assert_eq!(applied.json["entries"][0]["status"], "failed");
+    assert_eq!(applied.json["entries"][1]["status"], "created");
+    let shared_role = format!("tidb-role-import-{bucket}-shared");
+    assert_eq!(external_ids(&aws.trust(&shared_role).await), ["c-1"]);
+}
+
+/// A bad file exits 2, naming the file, the line, the entry and the field, before any request.
+#[tokio::test]
+async fn a_bad_file_exits_2_naming_the_entry_before_any_request() {
+    let moto = moto();
+    let proxy = Proxy::start(moto.port);
+    let good = |i: usize| (format!("s3://bkt/d{i}/"), "import", &["c-1"][..], "");
+    let cases = [
+        (
+            roles(&[
+                good(1),
+                (
+                    "s3://bkt/d2/".to_string(),
+                    "import",
+                    &["c-1"],
+                    "colour = \"red\"\n",
+                ),
+            ]),
+            "role[2].colour: is not a field here",
+        ),
+        (
+            roles(&[
+                good(1),
+                good(2),
+                ("bkt/d3/".to_string(), "import", &["c-1"], ""),
+            ]),
+            "role[3].uri: must look like s3://bucket/dir/",
+        ),
+        (
+            roles(&[
+                good(1),
+                ("s3://bkt/d1/".to_string(), "export", &["c-1"], ""),
+            ]),
+            "role[2].uri: serves the same location as role[1]",
+        ),
+        (
+            roles(&[
+                good(1),
+                (
+                    "s3://bkt/d2/".to_string(),
+                    "import",
+                    &["c-1"],
+                    "role_name = \"tidb-role-import-bkt-d1\"\n",
+                ),
+            ]),
+            "role[2].role_name: makes the same role as role[1]",
+        ),
+    ];
+    for (body, said) in cases {
+        let path = file("bad", &set_file("bad", &body));
+        for command in ["plan", "apply"] {
+            let out = set(&proxy.url(), &[command, "--yes"], &path);
+            assert_eq!(out.code, 2, "{command}: {}", out.stderr);
+            assert!(
+                out.stderr.contains(said),
+                "{command}: {said}: {}",
+                out.stderr
+            );
+            assert!(
+                out.stderr.contains(&format!("{}:", path.display())),
+                "{}",
+                out.stderr
+            );
+        }
+    }
+    assert_eq!(
+        proxy.seen(),
+        Vec::<String>::new(),
+        "no request for a bad file"
+    );
+}
+
+/// A fault in one entry leaves the others applied and that entry undone, and exits 1.
+#[tokio::test]
+async fn one_entrys_fault_is_undone_and_the_others_apply() {
+    let moto = moto();
+    let proxy = Proxy::start(moto.port);
+    let aws = aws(&moto.url()).await;
+    let bucket = unique("setsfault");
+    aws.create_bucket(&bucket).await;
+    let entries: Vec<(String, &str, &[&str], &str)> = vec![
+        (format!("s3://{bucket}/a/"), "import", &["c-1"], ""),
+        (format!("s3://{bucket}/b/"), "import", &["c-1"], ""),
+    ];
+    let (a, b) = (
+        format!("tidb-role-import-{bucket}-a"),
+        format!("tidb-role-import-{bucket}-b"),
+    );
+    // Every attachment but a's fails: b's role and policy are made, then undone.
+    proxy.fail(
+        Match::ActionWithout("AttachRolePolicy".into(), format!("RoleName={a}")),
+        Fault::Denied,
+        10,
+    );
+    let path = file("fault", &set_file(&unique("fault"), &roles(&entries)));
+    let out = set(&proxy.url(), &["apply", "--yes", "-o", "json"], &path);
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    assert_eq!(out.json["entries"][0]["status"], "created");
+    assert_eq!(out.json["entries"][1]["status"], "failed");
+    assert!(aws.role(&a).await.is_some());
+    assert!(aws.role(&b).await.is_none(), "b's role was undone");
+    assert!(aws
+        .local_policies()
+        .await
+        .iter()
+        .all(|(name, _)| name != &format!("{b}-policy")));
+}
+
+/// `plan -o json` is the plan as data: each entry's status, changes and whole role plan.
+#[tokio::test]
+async fn plan_as_json_holds_every_entrys_plan() {
+    let moto = moto();
+    let aws = aws(&moto.url()).await;
+    let bucket = unique("setsjson");
+    aws.create_bucket(&bucket).await;
+    let entries: Vec<(String, &str, &[&str], &str)> =
+        vec![(format!("s3://{bucket}/in/"), "import", &["c-1", "c-2"], "")];
+    let set_name = unique("json");
+    let path = file("json", &set_file(&set_name, &roles(&entries)));
+    let plan = set(&moto.url(), &["plan", "-o", "json"], &path).ok();
+    let json = &plan.json;
+    assert_eq!(json["set"], set_name.as_str());
+    assert_eq!(json["summary"]["create"], 1);
+    let entry = &json["entries"][0];
+    assert_eq!(entry["status"], "create");
+    assert_eq!(
+        entry["plan"]["external_ids"],
+        serde_json::json!(["c-1", "c-2"])
+    );
+    assert!(entry["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c.as_str().unwrap().starts_with("create role ")));
+    assert!(
+        aws.role(&format!("tidb-role-import-{bucket}-in"))
+            .await
+            .is_none(),
+        "plan changes nothing"
+    );
+}
