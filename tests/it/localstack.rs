@@ -598,3 +598,72 @@ async fn a_saved_stack_plan_applies_as_saved_and_goes_stale_when_the_stack_moves
         "{trust}"
     );
 }
+
+/// A file of setups with one entry through a stack and one through IAM applies on LocalStack,
+/// a rerun is unchanged, and `--prune` takes the stack (and its role) away once its entry
+/// leaves the file.
+#[tokio::test]
+async fn a_file_with_a_stack_and_an_iam_role_applies_reruns_and_prunes() {
+    let ls = localstack();
+    let aws = aws(&ls.url()).await;
+    let bucket = unique("ls-set");
+    aws.create_bucket(&bucket).await;
+    let set = unique("ls-set");
+    let head = format!("name = {set:?}\ntidb_account_id = \"{TIDB_ACCOUNT}\"\n");
+    let stack_entry = format!(
+        "\n[[role]]\nuri = \"s3://{bucket}/cfn/\"\naccess = \"import\"\nexternal_ids = [\"{EXTERNAL_ID}\"]\nmethod = \"cloudformation\"\ntags = {{ team = \"data\" }}\n"
+    );
+    let iam_entry = format!(
+        "\n[[role]]\nuri = \"s3://{bucket}/iam/\"\naccess = \"export\"\nexternal_ids = [\"{EXTERNAL_ID}\"]\nmethod = \"iam\"\n"
+    );
+    let path = moto::tmp_dir().join(format!("{set}.toml"));
+    std::fs::write(&path, format!("{head}{stack_entry}{iam_entry}")).unwrap();
+    let file = path.display().to_string();
+    let applied = run(
+        &ls.url(),
+        &with_json(&args(&["apply", "-f", &file, "--yes"])),
+    )
+    .ok();
+    assert_eq!(applied.json["summary"]["created"], 2, "{}", applied.stderr);
+    let stack_role = format!("tidb-role-import-{bucket}-cfn");
+    let stack = aws
+        .cfn
+        .describe_stacks()
+        .stack_name(&stack_role)
+        .send()
+        .await
+        .unwrap();
+    let tags = stack.stacks()[0].tags();
+    assert!(
+        tags.iter()
+            .any(|t| t.key() == Some("serverless-s3-setup:set") && t.value() == Some(set.as_str())),
+        "{tags:?}"
+    );
+    run(
+        &ls.url(),
+        &args(&["plan", "-f", &file, "--detailed-exit-code"]),
+    )
+    .ok();
+    let again = run(
+        &ls.url(),
+        &with_json(&args(&["apply", "-f", &file, "--yes"])),
+    )
+    .ok();
+    assert_eq!(again.json["summary"]["unchanged"], 2, "{}", again.stderr);
+    std::fs::write(&path, format!("{head}{iam_entry}")).unwrap();
+    let pruned = run(
+        &ls.url(),
+        &with_json(&args(&["apply", "-f", &file, "--prune", "--yes"])),
+    )
+    .ok();
+    assert_eq!(pruned.json["summary"]["deleted"], 1, "{}", pruned.stderr);
+    assert!(aws.role(&stack_role).await.is_none());
+    assert!(aws
+        .role(&format!("tidb-role-export-{bucket}-iam"))
+        .await
+        .is_some());
+}
+
+fn args(words: &[&str]) -> Vec<String> {
+    words.iter().map(|w| w.to_string()).collect()
+}

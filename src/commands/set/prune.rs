@@ -4,7 +4,7 @@
 use futures_util::stream::{self, StreamExt, TryStreamExt};
 use serde::Serialize;
 
-use crate::aws::{iam, Clients};
+use crate::aws::{cloudformation, iam, Clients};
 use crate::error::Error;
 use crate::inputs::{RoleName, SetName, SET_TAG};
 use crate::prompt::NoPrompts;
@@ -44,26 +44,47 @@ pub(crate) async fn members(
     parallel: usize,
 ) -> Result<Vec<Member>, Error> {
     let names = iam::tool_role_names(&clients.iam).await?;
-    let roles: Vec<_> = stream::iter(names)
-        .map(|name| async move {
-            let role = iam::get_role(&clients.iam, &name).await?;
-            Ok::<_, Error>((name, role))
-        })
+    let found: Vec<Option<Member>> = stream::iter(names)
+        .map(|name| member(clients, set, name))
         .buffered(parallel)
         .try_collect()
         .await?;
-    Ok(roles
-        .into_iter()
-        .filter_map(|(name, role)| {
-            let role = role?;
-            let ours = role.managed && role.principal().tag(SET_TAG) == Some(set.as_str());
-            Some(Member {
-                role_name: name.parse().ok().filter(|_| ours)?,
-                stack_name: role.stack,
-                stack_region: role.stack_region,
-            })
-        })
-        .collect())
+    Ok(found.into_iter().flatten().collect())
+}
+
+/// The role of that name, when it is this tool's and of the set. A stack's role holds the set
+/// as its stack does: CloudFormation passes the stack's tags on to the role ("Stack tags",
+/// CloudFormation User Guide), but the stack's are the ones the tool writes and reads (an
+/// emulator may not pass them on).
+async fn member(clients: &Clients, set: &SetName, name: String) -> Result<Option<Member>, Error> {
+    let Some(role) = iam::get_role(&clients.iam, &name).await? else {
+        return Ok(None);
+    };
+    if !role.managed {
+        return Ok(None);
+    }
+    let of_set = match (&role.stack, &role.stack_region) {
+        (Some(stack), region) => {
+            let region = region.as_deref().unwrap_or_else(|| clients.region());
+            cloudformation::describe_stack(&clients.cfn_in(region), stack)
+                .await?
+                .is_some_and(|s| {
+                    s.managed
+                        && s.tags
+                            .iter()
+                            .any(|(k, v)| k == SET_TAG && v == set.as_str())
+                })
+        }
+        (None, _) => role.principal().tag(SET_TAG) == Some(set.as_str()),
+    };
+    Ok(of_set
+        .then(|| name.parse().ok())
+        .flatten()
+        .map(|role_name| Member {
+            role_name,
+            stack_name: role.stack,
+            stack_region: role.stack_region,
+        }))
 }
 
 /// Deletes a role of the set as `teardown` would: a stack's role with its stack (in the
