@@ -129,7 +129,16 @@ fn run(cli: Cli, format: Format, ui: &Ui) -> Result<(), Error> {
     }
     match cli.command {
         Some(Command::Role(args)) => run_role(&ctx, args.into_request()?, prompter.as_mut()),
-        Some(Command::Verify(args)) => {
+        Some(Command::Verify(mut args)) => {
+            if let Some(request) = cli::set::verify_request(&mut args)? {
+                let verified = run_async(&ctx, set::verify(&ctx, request))?;
+                output::report(&ctx, &verified);
+                return if verified.ok {
+                    Ok(())
+                } else {
+                    Err(Error::Reported)
+                };
+            }
             let request = args.into_request()?;
             let report = run_async(&ctx, verify::run(&ctx, request))?;
             output::report(&ctx, &report);

@@ -14,7 +14,7 @@ use serverless_s3_setup::requests::SavedPlan;
 
 mod help;
 mod request;
-mod set;
+pub(crate) mod set;
 
 use help::{
     NoChanges, NoPolicies, Offline, ACCESS_KEY_EXAMPLES, AFTER_HELP, COMPLETIONS_HELP,
@@ -218,6 +218,19 @@ pub(crate) struct VerifyArgs {
     /// TiDB Cloud tier: starter, essential, premium or dedicated (which also needs s3:GetBucketLocation) [default: starter]
     #[arg(long, value_name = "TIER")]
     pub(crate) tier: Option<String>,
+
+    /// Verify every role of a file of setups instead (see `apply --help`): one table, entry by check
+    #[arg(
+        long,
+        short = 'f',
+        value_name = "FILE",
+        conflicts_with_all = ["role_arn", "user_name", "uri", "access", "tidb_account_id", "external_id", "no_external_id", "tier"]
+    )]
+    pub(crate) file: Option<std::path::PathBuf>,
+
+    /// With --file: how many roles are checked at once (1 to 64)
+    #[arg(long, value_name = "N", default_value_t = set::DEFAULT_PARALLEL, requires = "file", hide_short_help = true)]
+    pub(crate) parallel: usize,
 }
 
 #[derive(Debug, Args)]

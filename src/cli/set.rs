@@ -4,10 +4,12 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use serverless_s3_setup::commands::set::{SetRequest, DEFAULT_PARALLEL};
+use serverless_s3_setup::commands::set::SetRequest;
+pub(crate) use serverless_s3_setup::commands::set::DEFAULT_PARALLEL;
 use serverless_s3_setup::error::Error;
 
 use super::help::{NoChanges, NoPolicies};
+use super::VerifyArgs;
 
 pub(super) const FILE_HELP: &str = "\
 The file (TOML) holds defaults, then one [[role]] table per role; each field means what the
@@ -77,16 +79,37 @@ pub(crate) struct ApplyArgs {
 
 impl SetArgs {
     pub(crate) fn into_request(self) -> Result<SetRequest, Error> {
-        if !(1..=64).contains(&self.parallel) {
-            return Err(Error::invalid(
-                "--parallel",
-                format!("must be 1 to 64, not {}", self.parallel),
-            ));
-        }
         Ok(SetRequest {
             file: self.file,
             prune: self.prune,
-            parallel: self.parallel,
+            parallel: parallel(self.parallel)?,
         })
     }
+}
+
+/// `--parallel`: 1 to 64 at once.
+pub(crate) fn parallel(n: usize) -> Result<usize, Error> {
+    if (1..=64).contains(&n) {
+        Ok(n)
+    } else {
+        Err(Error::invalid(
+            "--parallel",
+            format!("must be 1 to 64, not {n}"),
+        ))
+    }
+}
+
+/// `verify -f FILE`: the file's request, when a file is given.
+pub(crate) fn verify_request(args: &mut VerifyArgs) -> Result<Option<SetRequest>, Error> {
+    let parallel_given = args.parallel;
+    args.file
+        .take()
+        .map(|file| {
+            Ok(SetRequest {
+                file,
+                prune: false,
+                parallel: parallel(parallel_given)?,
+            })
+        })
+        .transpose()
 }

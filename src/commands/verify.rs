@@ -38,6 +38,17 @@ pub async fn run(ctx: &Context, mut req: VerifyRequest) -> Result<Report, Error>
         Some(clients) => clients,
         None => Clients::connect(&ctx.conn, &ctx.ui).await?,
     };
+    judge(ctx, &clients, subject, req).await
+}
+
+/// Reads and judges what a complete request names (a flag, or a file's entry).
+pub(crate) async fn judge(
+    ctx: &Context,
+    clients: &Clients,
+    subject: Subject,
+    req: VerifyRequest,
+) -> Result<Report, Error> {
+    let clients = clients.clone();
     // A file or pattern URI is checked as the directory it is served by, as `role` grants it.
     let (location, located) =
         detect::locate(Some(&clients), req.location.clone().expect("checked")).await?;

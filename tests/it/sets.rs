@@ -456,3 +456,54 @@ async fn plan_as_json_holds_every_entrys_plan() {
         "plan changes nothing"
     );
 }
+
+/// `verify -f` judges every entry's role in one table: all pass after `apply`; a trust
+/// edited by hand fails that entry's check, and the run exits 1.
+#[tokio::test]
+async fn verify_judges_every_entry_in_one_table() {
+    let moto = moto();
+    let aws = aws(&moto.url()).await;
+    let bucket = unique("setsverify");
+    aws.create_bucket(&bucket).await;
+    let entries: Vec<(String, &str, &[&str], &str)> = vec![
+        (format!("s3://{bucket}/in/"), "import", &["c-1"], ""),
+        (format!("s3://{bucket}/out/"), "export", &["c-1"], ""),
+    ];
+    let path = file("verify", &set_file(&unique("verify"), &roles(&entries)));
+    let before = set(&moto.url(), &["verify"], &path);
+    assert_eq!(before.code, 1, "nothing made yet: {}", before.stdout);
+    assert!(before
+        .stdout
+        .contains("does not exist: `apply -f` makes it"));
+    set(&moto.url(), &["apply", "--yes"], &path).ok();
+    let verified = set(&moto.url(), &["verify", "-o", "json"], &path).ok();
+    assert_eq!(verified.json["ok"], true, "{}", verified.stdout);
+    // By hand: the trust now names another cluster.
+    let importer = format!("tidb-role-import-{bucket}-in");
+    let mut trust = aws.trust(&importer).await;
+    trust["Statement"][0]["Condition"]["StringEquals"]["sts:ExternalId"] = "c-other".into();
+    aws.iam
+        .update_assume_role_policy()
+        .role_name(&importer)
+        .policy_document(trust.to_string())
+        .send()
+        .await
+        .unwrap();
+    let edited = set(&moto.url(), &["verify"], &path);
+    assert_eq!(edited.code, 1, "{}", edited.stdout);
+    let row = |entry: &str| {
+        edited
+            .stdout
+            .lines()
+            .find(|l| l.starts_with(entry))
+            .unwrap()
+            .to_string()
+    };
+    assert!(row("role[1]").contains("FAIL"), "{}", edited.stdout);
+    assert!(!row("role[2]").contains("FAIL"), "{}", edited.stdout);
+    assert!(
+        edited.stdout.contains("role[1] trust:"),
+        "{}",
+        edited.stdout
+    );
+}

@@ -20,9 +20,11 @@ use crate::{wizard, Context};
 use super::role::{self, RoleOutcome, RoleSurveyed};
 use super::teardown::TeardownOutcome;
 
+mod check;
 mod prune;
 mod text;
 
+pub use check::{verify, SetVerified};
 pub use prune::Member;
 
 /// `plan -f` and `apply -f`, as given.
@@ -246,7 +248,7 @@ async fn plan_all(ctx: &Context, req: &SetRequest) -> Result<Planned, Error> {
 
 /// A context for an entry: nothing is asked, and only warnings are drawn (the file's run
 /// draws the progress).
-fn unasked(ctx: &Context) -> Context {
+pub(super) fn unasked(ctx: &Context) -> Context {
     Context {
         yes: true,
         no_input: true,
