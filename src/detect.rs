@@ -97,17 +97,17 @@ pub(crate) async fn bucket(
     // The bucket policy and Object Ownership only inform the checks after a setup; a failure
     // to read them is a finding, not a stop.
     let (encryption, policy, ownership, ()) = tokio::join!(
-        s3::default_encryption(&s3, bucket),
+        clients.bucket_encryption(&s3, bucket),
         async {
             if checks {
-                s3::bucket_policy(&s3, bucket).await
+                clients.bucket_policy(&s3, bucket).await
             } else {
                 Ok(None)
             }
         },
         async {
             if checks {
-                s3::object_ownership(&s3, bucket).await
+                clients.object_ownership(&s3, bucket).await
             } else {
                 Ok(None)
             }
@@ -233,7 +233,7 @@ pub(crate) async fn region_or_assumed(
     bucket: &str,
     warnings: &mut Vec<String>,
 ) -> Result<String, Error> {
-    match s3::bucket_region(&clients.s3, bucket).await {
+    match clients.bucket_region(bucket).await {
         Ok(region) => Ok(region),
         Err(Error::Aws(e)) if e.is_unreadable() => {
             warnings.push(format!(

@@ -2,7 +2,7 @@
 //! role or user under each name this tool would have given it (one per access), and the
 //! bucket's region, all in one round. Which of them a run is for is `plan::adopt`'s to decide.
 
-use crate::aws::{cloudformation, iam, sts, Clients};
+use crate::aws::{cloudformation, iam, Clients};
 use crate::detect;
 use crate::error::Error;
 use crate::facts::{Caller, Located, RoleInfo, StackInfo, UserInfo};
@@ -53,12 +53,8 @@ pub(crate) async fn role(
     let candidates = plan::role_candidates(location, access, given);
     let stack_name = stack.filter(|_| given.is_none());
     let (caller, roles, stack, region) = tokio::join!(
-        sts::caller_identity(&clients.sts),
-        futures_util::future::join_all(
-            candidates
-                .iter()
-                .map(|name| iam::get_role(&clients.iam, name.as_str()))
-        ),
+        clients.caller(),
+        futures_util::future::join_all(candidates.iter().map(|name| clients.role(name.as_str()))),
         async {
             match stack_name {
                 Some(name) => cloudformation::describe_stack(&clients.cfn, name.as_str())
@@ -110,7 +106,7 @@ pub(crate) async fn user(
 ) -> Result<FoundUser, Error> {
     let candidates = plan::user_candidates(location, access, given);
     let (caller, users, region) = tokio::join!(
-        sts::caller_identity(&clients.sts),
+        clients.caller(),
         futures_util::future::join_all(
             candidates
                 .iter()

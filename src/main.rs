@@ -202,6 +202,7 @@ fn context(global: &Global, format: Format, ui: &Ui) -> Result<Context, Error> {
         profile: global.profile(),
         region: global.region()?,
         endpoint_url: global.endpoint_url()?,
+        many: false,
     };
     let terminal = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
     Ok(Context {

@@ -7,6 +7,7 @@ pub(crate) mod iam;
 pub(crate) mod kms;
 pub(crate) mod s3;
 mod send;
+mod shared;
 pub(crate) mod sts;
 
 use std::time::Duration;
@@ -90,6 +91,26 @@ pub struct Connection {
     pub profile: Option<String>,
     pub region: Option<String>,
     pub endpoint_url: Option<EndpointUrl>,
+    /// A run of many setups at once, which IAM's control plane may throttle: see
+    /// [`retries`].
+    pub many: bool,
+}
+
+/// How requests are retried. One setup: the standard mode, four attempts. Many at once: the
+/// adaptive mode, whose client-side rate limiter is shared by every client of the process
+/// (one per service and region, `aws-smithy-runtime`'s `CLIENT_RATE_LIMITER`), so that a
+/// throttled request slows the whole run, not only its own retries; and more attempts, with
+/// jittered backoff, so that no setup fails for throttling alone ("Retry behavior", AWS
+/// SDKs and Tools Reference Guide).
+fn retries(many: bool) -> RetryConfig {
+    let config = if many {
+        RetryConfig::adaptive().with_max_attempts(10)
+    } else {
+        RetryConfig::standard().with_max_attempts(4)
+    };
+    config
+        .with_initial_backoff(Duration::from_millis(200))
+        .with_max_backoff(Duration::from_secs(5))
 }
 
 /// The clients of one run. S3 and KMS clients for the bucket's region are made on demand.
@@ -101,6 +122,8 @@ pub(crate) struct Clients {
     pub(crate) s3: aws_sdk_s3::Client,
     pub(crate) cfn: aws_sdk_cloudformation::Client,
     path_style: bool,
+    /// The reads a run of many setups shares; `None` for one setup.
+    shared: Option<std::sync::Arc<shared::Shared>>,
 }
 
 impl Clients {
@@ -113,12 +136,7 @@ impl Clients {
             .http_client(http_client())
             .region(region)
             .credentials_provider(credentials)
-            .retry_config(
-                RetryConfig::standard()
-                    .with_max_attempts(4)
-                    .with_initial_backoff(Duration::from_millis(200))
-                    .with_max_backoff(Duration::from_secs(5)),
-            )
+            .retry_config(retries(conn.many))
             .timeout_config(
                 TimeoutConfig::builder()
                     .connect_timeout(Duration::from_secs(5))
@@ -140,6 +158,7 @@ impl Clients {
             s3: s3_client(&config, path_style, None),
             config,
             path_style,
+            shared: conn.many.then(std::sync::Arc::default),
         })
     }
 
@@ -193,6 +212,100 @@ impl Clients {
             .region(Region::new(region.to_string()))
             .build();
         aws_sdk_cloudformation::Client::from_conf(conf)
+    }
+
+    /// Who is calling (once per run of many setups).
+    pub(crate) async fn caller(&self) -> Result<crate::facts::Caller, Error> {
+        match &self.shared {
+            Some(shared) => shared.caller.get("", sts::caller_identity(&self.sts)).await,
+            None => sts::caller_identity(&self.sts).await,
+        }
+    }
+
+    /// Keeps the account's role names, as a run of many setups listed them first.
+    pub(crate) fn know_roles(&self, names: impl IntoIterator<Item = String>) {
+        if let Some(shared) = &self.shared {
+            let _ = shared
+                .roles
+                .set(names.into_iter().map(|n| n.to_lowercase()).collect());
+        }
+    }
+
+    /// The role of that name, read unless the account's listing at the start of a run of
+    /// many setups showed no such role.
+    pub(crate) async fn role(
+        &self,
+        name: &str,
+    ) -> Result<Option<crate::facts::RoleInfo>, AwsError> {
+        let listed = self.shared.as_ref().and_then(|s| s.roles.get());
+        if listed.is_some_and(|names| !names.contains(&name.to_lowercase())) {
+            return Ok(None);
+        }
+        iam::get_role(&self.iam, name).await
+    }
+
+    /// The bucket's region (once per bucket, in a run of many setups).
+    pub(crate) async fn bucket_region(&self, bucket: &str) -> Result<String, Error> {
+        match &self.shared {
+            Some(shared) => {
+                shared
+                    .region
+                    .get(bucket, s3::bucket_region(&self.s3, bucket))
+                    .await
+            }
+            None => s3::bucket_region(&self.s3, bucket).await,
+        }
+    }
+
+    /// The bucket's default encryption, through `s3` (a client in its region).
+    pub(crate) async fn bucket_encryption(
+        &self,
+        s3: &aws_sdk_s3::Client,
+        bucket: &str,
+    ) -> Result<s3::DefaultEncryption, AwsError> {
+        match &self.shared {
+            Some(shared) => {
+                shared
+                    .encryption
+                    .get(bucket, s3::default_encryption(s3, bucket))
+                    .await
+            }
+            None => s3::default_encryption(s3, bucket).await,
+        }
+    }
+
+    /// The bucket's policy, if it has one.
+    pub(crate) async fn bucket_policy(
+        &self,
+        s3: &aws_sdk_s3::Client,
+        bucket: &str,
+    ) -> Result<Option<serde_json::Value>, AwsError> {
+        match &self.shared {
+            Some(shared) => {
+                shared
+                    .policy
+                    .get(bucket, s3::bucket_policy(s3, bucket))
+                    .await
+            }
+            None => s3::bucket_policy(s3, bucket).await,
+        }
+    }
+
+    /// The bucket's Object Ownership, if set.
+    pub(crate) async fn object_ownership(
+        &self,
+        s3: &aws_sdk_s3::Client,
+        bucket: &str,
+    ) -> Result<Option<String>, AwsError> {
+        match &self.shared {
+            Some(shared) => {
+                shared
+                    .ownership
+                    .get(bucket, s3::object_ownership(s3, bucket))
+                    .await
+            }
+            None => s3::object_ownership(s3, bucket).await,
+        }
     }
 
     /// The same clients, with CloudFormation's in `region` (a stack lives in one region).

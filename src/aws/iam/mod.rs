@@ -28,9 +28,9 @@ pub(crate) use read::{
     inline_policy, inline_policy_names, managed_documents, simulate, Holder, Sample, Simulated,
 };
 pub(crate) use role::{
-    create_role, delete_role, delete_role_boundary, get_role, put_role_policy,
-    remove_role_from_instance_profile, role_instance_profiles, tool_role_names,
-    update_role_description, update_trust,
+    create_role, delete_role, delete_role_boundary, get_role, list_roles, put_role_policy,
+    remove_role_from_instance_profile, role_instance_profiles, update_role_description,
+    update_trust,
 };
 pub(crate) use user::{
     access_keys, create_access_key, create_user, delete_access_key, delete_user, get_user,

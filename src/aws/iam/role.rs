@@ -41,12 +41,14 @@ pub(crate) async fn get_role(client: &Client, name: &str) -> Result<Option<RoleI
         }))
 }
 
-/// The names of the roles whose description says this tool made them (`… (serverless-s3-setup)`,
-/// as the tool and its template write it): ListRoles does not return tags ("ListRoles", IAM
-/// API Reference), so the description is what picks the few to read whole.
-pub(crate) async fn tool_role_names(client: &Client) -> Result<Vec<String>, AwsError> {
+/// Every role of the account by name, and whether its description says this tool made it
+/// (`… (serverless-s3-setup)`, as the tool and its template write it): ListRoles returns no
+/// tags ("ListRoles", IAM API Reference), so the description is what picks the few to read
+/// whole. Pages of 1,000, IAM's most, so that a large account takes few rounds.
+pub(crate) async fn list_roles(client: &Client) -> Result<Vec<(String, bool)>, AwsError> {
     let request = client
         .list_roles()
+        .max_items(1000)
         .into_paginator()
         .items()
         .send()
@@ -54,11 +56,12 @@ pub(crate) async fn tool_role_names(client: &Client) -> Result<Vec<String>, AwsE
     let roles = send("iam:ListRoles", "", request).await?;
     Ok(roles
         .iter()
-        .filter(|r| {
-            r.description()
-                .is_some_and(|d| d.ends_with("(serverless-s3-setup)"))
+        .map(|r| {
+            let ours = r
+                .description()
+                .is_some_and(|d| d.ends_with("(serverless-s3-setup)"));
+            (r.role_name().to_string(), ours)
         })
-        .map(|r| r.role_name().to_string())
         .collect())
 }
 

@@ -42,7 +42,7 @@ pub struct EntryVerified {
 /// `verify -f FILE`.
 pub async fn verify(ctx: &Context, req: SetRequest) -> Result<SetVerified, Error> {
     let file = set_file::read(&req.file)?;
-    let clients = Clients::connect(&ctx.conn, &ctx.ui).await?;
+    let clients = super::connect(ctx).await?;
     let unasked = unasked(ctx);
     let step = ctx.ui.step(format!(
         "Checking the {} roles of {}",

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use futures_util::stream::{self, StreamExt};
 use serde::Serialize;
 
-use crate::aws::Clients;
+use crate::aws::{iam, Clients};
 use crate::error::Error;
 use crate::inputs::SetName;
 use crate::plan::RolePlan;
@@ -214,13 +214,17 @@ pub async fn apply(
 /// Plans every entry, `parallel` at a time, beside the read of the set's roles.
 async fn plan_all(ctx: &Context, req: &SetRequest) -> Result<Planned, Error> {
     let file = set_file::read(&req.file)?;
-    let clients = Clients::connect(&ctx.conn, &ctx.ui).await?;
+    let clients = connect(ctx).await?;
     let unasked = unasked(ctx);
     let total = file.entries.len();
     let step = ctx.ui.step(format!(
         "Reading the {total} setups of {}",
         req.file.display()
     ));
+    // The account's roles first: each setup then reads only the names that exist, and the
+    // set's roles beyond the file are found among them.
+    let roles = iam::list_roles(&clients.iam).await?;
+    clients.know_roles(roles.iter().map(|(name, _)| name.clone()));
     let mut done = 0;
     let planning = stream::iter(&file.entries)
         .map(|entry| role::plan_unasked(&unasked, entry.request.clone(), &clients))
@@ -233,8 +237,15 @@ async fn plan_all(ctx: &Context, req: &SetRequest) -> Result<Planned, Error> {
             ));
         })
         .collect::<Vec<_>>();
-    let (surveyed, members) =
-        tokio::join!(planning, prune::members(&clients, &file.name, req.parallel));
+    let listed: Vec<String> = file
+        .entries
+        .iter()
+        .map(|e| e.role_name().as_str().to_lowercase())
+        .collect();
+    let (surveyed, members) = tokio::join!(
+        planning,
+        prune::members(&clients, &roles, &file.name, &listed, req.parallel)
+    );
     step.done("read");
     let members = members?;
     let report = report(&file, &surveyed, &members, req.prune);
@@ -244,6 +255,16 @@ async fn plan_all(ctx: &Context, req: &SetRequest) -> Result<Planned, Error> {
         surveyed,
         report,
     })
+}
+
+/// The clients of a run of many setups: retried in the adaptive mode, which slows the whole
+/// run when IAM throttles.
+pub(super) async fn connect(ctx: &Context) -> Result<Clients, Error> {
+    let conn = crate::aws::Connection {
+        many: true,
+        ..ctx.conn.clone()
+    };
+    Clients::connect(&conn, &ctx.ui).await
 }
 
 /// A context for an entry: nothing is asked, and only warnings are drawn (the file's run

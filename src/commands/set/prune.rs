@@ -35,16 +35,23 @@ impl Member {
     }
 }
 
-/// Every role this tool made that carries the set's tag. The roles the tool made are picked
-/// by their description (ListRoles returns no tags), then read, `parallel` at a time, for
-/// their tags: the tag decides, together with `managed-by`.
+/// Every role this tool made that carries the set's tag, but those `listed` (the file's own,
+/// which its entries read anyway). The roles the tool made are picked by their description
+/// (ListRoles returns no tags), then read, `parallel` at a time, for their tags: the tag
+/// decides, together with `managed-by`.
 pub(crate) async fn members(
     clients: &Clients,
+    roles: &[(String, bool)],
     set: &SetName,
+    listed: &[String],
     parallel: usize,
 ) -> Result<Vec<Member>, Error> {
-    let names = iam::tool_role_names(&clients.iam).await?;
-    let found: Vec<Option<Member>> = stream::iter(names)
+    // IAM's names ignore case.
+    let others = roles
+        .iter()
+        .filter(|(n, ours)| *ours && !listed.contains(&n.to_lowercase()))
+        .map(|(n, _)| n.clone());
+    let found: Vec<Option<Member>> = stream::iter(others)
         .map(|name| member(clients, set, name))
         .buffered(parallel)
         .try_collect()
