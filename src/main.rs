@@ -169,10 +169,12 @@ fn run(cli: Cli, format: Format, ui: &Ui) -> Result<(), Error> {
             let request = args.set.into_request()?;
             let applied = run_async(&ctx, set::apply(&ctx, request, prompter.as_mut()))?;
             output::report(&ctx, &applied);
-            if applied.failed() {
-                Err(Error::Reported)
-            } else {
-                Ok(())
+            match (applied.interrupted, applied.failed()) {
+                (Some(signal), _) => Err(Error::Interrupted(format!(
+                    " by {signal}: each running setup undid what it made, and those not started were not applied"
+                ))),
+                (None, true) => Err(Error::Reported),
+                (None, false) => Ok(()),
             }
         }
         Some(Command::Template(_)) => write_out(serverless_s3_setup::template::TEMPLATE.as_bytes()),

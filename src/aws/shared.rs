@@ -9,9 +9,11 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::OnceCell;
 
-use crate::facts::Caller;
+use crate::error::{AwsError, Error};
+use crate::facts::{Caller, RoleInfo};
 
-use super::s3::DefaultEncryption;
+use super::s3::{self, DefaultEncryption};
+use super::{iam, sts, Clients};
 
 /// One answer per key, the first read's; those who ask meanwhile wait for it.
 #[derive(Debug)]
@@ -50,4 +52,98 @@ pub(crate) struct Shared {
     /// The account's roles by name (lower case: IAM's names ignore case), as ListRoles gave
     /// them when the run began: a name not among them needs no GetRole.
     pub(crate) roles: std::sync::OnceLock<std::collections::HashSet<String>>,
+}
+
+/// The reads a run of many setups shares, made once; for one setup, made as asked.
+impl Clients {
+    /// Who is calling (once per run of many setups).
+    pub(crate) async fn caller(&self) -> Result<Caller, Error> {
+        match &self.shared {
+            Some(shared) => shared.caller.get("", sts::caller_identity(&self.sts)).await,
+            None => sts::caller_identity(&self.sts).await,
+        }
+    }
+
+    /// Keeps the account's role names, as a run of many setups listed them first.
+    pub(crate) fn know_roles(&self, names: impl IntoIterator<Item = String>) {
+        if let Some(shared) = &self.shared {
+            let _ = shared
+                .roles
+                .set(names.into_iter().map(|n| n.to_lowercase()).collect());
+        }
+    }
+
+    /// The role of that name, read unless the account's listing at the start of a run of
+    /// many setups showed no such role.
+    pub(crate) async fn role(&self, name: &str) -> Result<Option<RoleInfo>, AwsError> {
+        let listed = self.shared.as_ref().and_then(|s| s.roles.get());
+        if listed.is_some_and(|names| !names.contains(&name.to_lowercase())) {
+            return Ok(None);
+        }
+        iam::get_role(&self.iam, name).await
+    }
+
+    /// The bucket's region (once per bucket, in a run of many setups).
+    pub(crate) async fn bucket_region(&self, bucket: &str) -> Result<String, Error> {
+        match &self.shared {
+            Some(shared) => {
+                shared
+                    .region
+                    .get(bucket, s3::bucket_region(&self.s3, bucket))
+                    .await
+            }
+            None => s3::bucket_region(&self.s3, bucket).await,
+        }
+    }
+
+    /// The bucket's default encryption, through `s3` (a client in its region).
+    pub(crate) async fn bucket_encryption(
+        &self,
+        s3: &aws_sdk_s3::Client,
+        bucket: &str,
+    ) -> Result<DefaultEncryption, AwsError> {
+        match &self.shared {
+            Some(shared) => {
+                shared
+                    .encryption
+                    .get(bucket, s3::default_encryption(s3, bucket))
+                    .await
+            }
+            None => s3::default_encryption(s3, bucket).await,
+        }
+    }
+
+    /// The bucket's policy, if it has one.
+    pub(crate) async fn bucket_policy(
+        &self,
+        s3: &aws_sdk_s3::Client,
+        bucket: &str,
+    ) -> Result<Option<serde_json::Value>, AwsError> {
+        match &self.shared {
+            Some(shared) => {
+                shared
+                    .policy
+                    .get(bucket, s3::bucket_policy(s3, bucket))
+                    .await
+            }
+            None => s3::bucket_policy(s3, bucket).await,
+        }
+    }
+
+    /// The bucket's Object Ownership, if set.
+    pub(crate) async fn object_ownership(
+        &self,
+        s3: &aws_sdk_s3::Client,
+        bucket: &str,
+    ) -> Result<Option<String>, AwsError> {
+        match &self.shared {
+            Some(shared) => {
+                shared
+                    .ownership
+                    .get(bucket, s3::object_ownership(s3, bucket))
+                    .await
+            }
+            None => s3::object_ownership(s3, bucket).await,
+        }
+    }
 }

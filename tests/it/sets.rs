@@ -507,3 +507,83 @@ async fn verify_judges_every_entry_in_one_table() {
         edited.stdout
     );
 }
+
+/// Ctrl-C during `apply -f`: the running entry undoes what it made, those not started are not
+/// applied, and the run exits 130 with nothing of the file left in AWS.
+#[tokio::test(flavor = "multi_thread")]
+async fn ctrl_c_during_apply_leaves_nothing_half_made() {
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+    let moto = moto();
+    let proxy = Proxy::start(moto.port);
+    let aws = aws(&moto.url()).await;
+    let bucket = unique("setsint");
+    aws.create_bucket(&bucket).await;
+    let entries: Vec<(String, &str, &[&str], &str)> = (0..3)
+        .map(|i| (format!("s3://{bucket}/d{i}/"), "import", &["c-1"][..], ""))
+        .collect();
+    let path = file(
+        "interrupt",
+        &set_file(&unique("interrupt"), &roles(&entries)),
+    );
+    // The first entry's role is held in flight when the signal comes.
+    proxy.fail(Match::Action("CreateRole".into()), Fault::Delay(800), 1);
+    let child = Command::new(env!("CARGO_BIN_EXE_serverless-s3-setup"))
+        .args([
+            "apply",
+            "-f",
+            &path.display().to_string(),
+            "--yes",
+            "--parallel",
+            "1",
+        ])
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("AWS_CONFIG_FILE", moto::tmp_dir().join("no-aws-config"))
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            moto::tmp_dir().join("no-aws-credentials"),
+        )
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_ENDPOINT_URL", proxy.url())
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !proxy.seen().iter().any(|a| a == "CreateRole") {
+        assert!(
+            Instant::now() < deadline,
+            "no CreateRole: {:?}",
+            proxy.seen()
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let killed = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(
+        stderr.contains("those not started were not applied"),
+        "{stderr}"
+    );
+    for i in 0..3 {
+        let role = format!("tidb-role-import-{bucket}-d{i}");
+        assert!(aws.role(&role).await.is_none(), "{role} left:\n{stderr}");
+        assert!(
+            aws.local_policies()
+                .await
+                .iter()
+                .all(|(name, _)| name != &format!("{role}-policy")),
+            "{role}'s policy left:\n{stderr}"
+        );
+    }
+}

@@ -143,6 +143,10 @@ pub struct SetApplied {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub(crate) not_in_file: Vec<Member>,
     pub(crate) summary: AppliedSummary,
+    /// The signal that stopped the run (Ctrl-C, SIGTERM): each running entry undid what it
+    /// made, and those not started were not applied.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interrupted: Option<&'static str>,
 }
 
 impl SetApplied {
@@ -396,6 +400,9 @@ async fn apply_planned(ctx: &Context, req: &SetRequest, planned: Planned) -> Set
             async move {
                 let outcome = match planned {
                     Ok(s) if !s.plan.changes() => Ok((s.plan.role_arn, false, false)),
+                    Ok(_) if unasked.stop.requested().is_some() => Err(Error::Interrupted(
+                        ": not applied, the run was stopped first".into(),
+                    )),
                     Ok(s) => {
                         let creates = role::creates(&s);
                         role::apply_planned(unasked, clients, s)
@@ -414,6 +421,9 @@ async fn apply_planned(ctx: &Context, req: &SetRequest, planned: Planned) -> Set
     let mut pruned = Vec::new();
     let not_in_file = if req.prune {
         for member in &report.not_in_file {
+            if unasked.stop.requested().is_some() {
+                break;
+            }
             let deleted = prune::delete(&unasked, &clients, member).await;
             let p = pruned_outcome(member, deleted);
             step.info(text::pruned_line(&p));
@@ -432,6 +442,7 @@ async fn apply_planned(ctx: &Context, req: &SetRequest, planned: Planned) -> Set
         pruned,
         not_in_file,
         summary,
+        interrupted: ctx.stop.requested(),
     }
 }
 
@@ -458,6 +469,7 @@ fn nothing_applied(planned: Planned) -> SetApplied {
         pruned: Vec::new(),
         not_in_file: report.not_in_file,
         summary,
+        interrupted: None,
     }
 }
 
