@@ -587,3 +587,58 @@ async fn ctrl_c_during_apply_leaves_nothing_half_made() {
         );
     }
 }
+
+/// What a reviewer sees of a mixed plan: a role to create, one whose trust the file changes,
+/// one edited by hand (its policy widened), one unchanged, and one of the set that left the
+/// file, deleted with `--prune`.
+#[tokio::test]
+async fn a_mixed_plan_as_a_reviewer_sees_it() {
+    let moto = moto();
+    let aws = aws(&moto.url()).await;
+    let bucket = unique("setsmixed");
+    aws.create_bucket(&bucket).await;
+    let set_name = unique("mixed");
+    let at = |dir: &str| format!("s3://{bucket}/{dir}/");
+    let first: Vec<(String, &str, &[&str], &str)> = vec![
+        (at("same"), "import", &["c-1"], ""),
+        (at("trust"), "import", &["c-1"], ""),
+        (at("edited"), "export", &["c-1"], ""),
+        (at("gone"), "import", &["c-1"], ""),
+    ];
+    let path = file("mixed", &set_file(&set_name, &roles(&first)));
+    set(&moto.url(), &["apply", "--yes"], &path).ok();
+    let edited = format!("tidb-role-export-{bucket}-edited");
+    let policy = aws.attached(&edited).await[0].clone();
+    let mut doc = aws.policy_document(&policy).await;
+    doc["Statement"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({"Effect": "Allow", "Action": "s3:DeleteBucket", "Resource": "*"}));
+    aws.iam
+        .create_policy_version()
+        .policy_arn(&policy)
+        .policy_document(doc.to_string())
+        .set_as_default(true)
+        .send()
+        .await
+        .unwrap();
+    let second: Vec<(String, &str, &[&str], &str)> = vec![
+        (at("same"), "import", &["c-1"], ""),
+        (at("trust"), "import", &["c-1", "c-2"], ""),
+        (at("edited"), "export", &["c-1"], ""),
+        (at("new"), "import", &["c-1"], ""),
+    ];
+    std::fs::write(&path, set_file(&set_name, &roles(&second))).unwrap();
+    let plan = set(
+        &moto.url(),
+        &["plan", "--prune", "--detailed-exit-code"],
+        &path,
+    );
+    assert_eq!(plan.code, 3, "{}", plan.stderr);
+    let shown = plan
+        .stdout
+        .replace(&path.display().to_string(), "FILE")
+        .replace(&set_name, "SET")
+        .replace(&bucket, "BUCKET");
+    insta::assert_snapshot!(shown);
+}

@@ -229,16 +229,31 @@ async fn plan_all(ctx: &Context, req: &SetRequest) -> Result<Planned, Error> {
     // set's roles beyond the file are found among them.
     let roles = iam::list_roles(&clients.iam).await?;
     clients.know_roles(roles.iter().map(|(name, _)| name.clone()));
+    // At a terminal the count; in a log, a line per entry as it is read.
     let mut done = 0;
     let planning = stream::iter(&file.entries)
         .map(|entry| role::plan_unasked(&unasked, entry.request.clone(), &clients))
         .buffered(req.parallel)
-        .inspect(|_| {
+        .zip(stream::iter(&file.entries))
+        .map(|(planned, entry)| {
             done += 1;
+            let read = match &planned {
+                Ok(s) if !s.plan.changes() => "unchanged",
+                Ok(s) if role::creates(s) => "to create",
+                Ok(_) => "to update",
+                Err(_) => "could not be planned",
+            };
             step.set(format!(
-                "Reading the setups of {}: {done} of {total}",
-                req.file.display()
+                "Read {done} of {total} setups: {} ({}) {read}",
+                entry.label,
+                entry
+                    .request
+                    .location
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .unwrap_or_default()
             ));
+            planned
         })
         .collect::<Vec<_>>();
     let listed: Vec<String> = file
