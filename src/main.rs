@@ -156,7 +156,7 @@ fn run(cli: Cli, format: Format, ui: &Ui) -> Result<(), Error> {
         }
         Some(Command::Plan(args)) => {
             let detailed = args.detailed_exit_code;
-            let request = args.set.into_request()?;
+            let request = args.into_request()?;
             let plan = run_async(&ctx, set::plan(&ctx, request))?;
             output::report(&ctx, &plan);
             match (plan.failed(), plan.pending()) {
@@ -166,8 +166,14 @@ fn run(cli: Cli, format: Format, ui: &Ui) -> Result<(), Error> {
             }
         }
         Some(Command::Apply(args)) => {
-            let request = args.set.into_request()?;
-            let applied = run_async(&ctx, set::apply(&ctx, request, prompter.as_mut()))?;
+            let applied = match args.into_request()? {
+                cli::set::Apply::File(request) => {
+                    run_async(&ctx, set::apply(&ctx, request, prompter.as_mut()))?
+                }
+                cli::set::Apply::Saved { plan, parallel } => {
+                    run_async(&ctx, set::apply_saved(&ctx, &plan, parallel))?
+                }
+            };
             output::report(&ctx, &applied);
             match (applied.interrupted, applied.failed()) {
                 (Some(signal), _) => Err(Error::Interrupted(format!(

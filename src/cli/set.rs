@@ -42,10 +42,6 @@ Examples:
 /// What both commands take.
 #[derive(Debug, Args)]
 pub(crate) struct SetArgs {
-    /// The file of setups (TOML)
-    #[arg(long, short = 'f', value_name = "FILE")]
-    pub(crate) file: PathBuf,
-
     /// Also delete the roles of the file's set that it no longer lists (plan: show them deleted)
     #[arg(long)]
     pub(crate) prune: bool,
@@ -60,12 +56,20 @@ pub(crate) struct PlanArgs {
     #[command(flatten)]
     unused: NoChanges,
 
+    /// The file of setups (TOML)
+    #[arg(long, short = 'f', value_name = "FILE")]
+    pub(crate) file: PathBuf,
+
     #[command(flatten)]
     pub(crate) set: SetArgs,
 
     /// Exit 3 when the plan has changes (0 when everything is in sync): a drift check
     #[arg(long)]
     pub(crate) detailed_exit_code: bool,
+
+    /// Also save the plan to FILE (JSON), for `apply --plan FILE` after a review
+    #[arg(long, value_name = "FILE")]
+    pub(crate) plan_out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -73,16 +77,52 @@ pub(crate) struct ApplyArgs {
     #[command(flatten)]
     unused: NoPolicies,
 
+    /// The file of setups (TOML)
+    #[arg(
+        long,
+        short = 'f',
+        value_name = "FILE",
+        required_unless_present = "plan"
+    )]
+    pub(crate) file: Option<PathBuf>,
+
     #[command(flatten)]
     pub(crate) set: SetArgs,
+
+    /// Apply exactly this saved plan (`plan -f FILE --plan-out PLAN`), refused if anything it
+    /// was made from changed since
+    #[arg(long, value_name = "PLAN", conflicts_with_all = ["file", "prune"])]
+    pub(crate) plan: Option<PathBuf>,
 }
 
-impl SetArgs {
+/// What `apply` is asked to do: a file, or a saved plan.
+pub(crate) enum Apply {
+    File(SetRequest),
+    Saved { plan: PathBuf, parallel: usize },
+}
+
+impl PlanArgs {
     pub(crate) fn into_request(self) -> Result<SetRequest, Error> {
         Ok(SetRequest {
             file: self.file,
-            prune: self.prune,
-            parallel: parallel(self.parallel)?,
+            prune: self.set.prune,
+            parallel: parallel(self.set.parallel)?,
+            plan_out: self.plan_out,
+        })
+    }
+}
+
+impl ApplyArgs {
+    pub(crate) fn into_request(self) -> Result<Apply, Error> {
+        let parallel = parallel(self.set.parallel)?;
+        Ok(match (self.plan, self.file) {
+            (Some(plan), _) => Apply::Saved { plan, parallel },
+            (None, file) => Apply::File(SetRequest {
+                file: file.expect("clap requires --file without --plan"),
+                prune: self.set.prune,
+                parallel,
+                plan_out: None,
+            }),
         })
     }
 }
@@ -109,6 +149,7 @@ pub(crate) fn verify_request(args: &mut VerifyArgs) -> Result<Option<SetRequest>
                 file,
                 prune: false,
                 parallel: parallel(parallel_given)?,
+                plan_out: None,
             })
         })
         .transpose()

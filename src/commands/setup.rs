@@ -190,6 +190,28 @@ pub(crate) async fn plan_unasked<S: SetupCommand>(
     })
 }
 
+/// A saved setup planned again from its settled request, to hold against the saved plan.
+pub(crate) async fn plan_settled<S: SetupCommand>(
+    ctx: &Context,
+    clients: &Clients,
+    settled: S::Settled,
+) -> Result<(Surveyed<S>, Basis), Error> {
+    let mut located = Located::default();
+    let found = S::find(clients, &settled, &mut located).await?;
+    let (facts, state) = survey::<S>(ctx, Some(clients), &settled, located, Some(found)).await?;
+    let plan = S::plan(&settled, &facts, &state)?;
+    let basis = S::basis(&facts, &state);
+    Ok((
+        Surveyed {
+            settled,
+            facts,
+            state,
+            plan,
+        },
+        basis,
+    ))
+}
+
 /// `--plan FILE`: the saved plan, applied as it is once AWS is found as the plan found it and
 /// the same request plans the same now (Terraform's rule for a saved plan). Nothing is asked:
 /// the plan was what was reviewed.

@@ -642,3 +642,74 @@ async fn a_mixed_plan_as_a_reviewer_sees_it() {
         .replace(&bucket, "BUCKET");
     insta::assert_snapshot!(shown);
 }
+
+/// `plan -f --plan-out` saves the file's plan; `apply --plan` applies exactly it, and refuses
+/// it (exit 1, nothing changed) once what it was made from has changed.
+#[tokio::test]
+async fn a_saved_file_plan_applies_as_it_is_and_is_refused_when_stale() {
+    let moto = moto();
+    let aws = aws(&moto.url()).await;
+    let bucket = unique("setssaved");
+    aws.create_bucket(&bucket).await;
+    let entries: Vec<(String, &str, &[&str], &str)> = vec![
+        (format!("s3://{bucket}/a/"), "import", &["c-1"], ""),
+        (format!("s3://{bucket}/b/"), "export", &["c-1"], ""),
+    ];
+    let path = file("saved", &set_file(&unique("saved"), &roles(&entries)));
+    let plan_file = moto::tmp_dir().join(format!("{}.json", unique("setplan")));
+    let plan_out = plan_file.display().to_string();
+    let plan = set(
+        &moto.url(),
+        &["plan", "--plan-out", &plan_out, "-o", "json"],
+        &path,
+    )
+    .ok();
+    assert!(aws
+        .role(&format!("tidb-role-import-{bucket}-a"))
+        .await
+        .is_none());
+    // The saved plan holds what `plan -o json` prints.
+    let saved: Value = serde_json::from_str(&std::fs::read_to_string(&plan_file).unwrap()).unwrap();
+    assert_eq!(saved["command"], "apply");
+    assert_eq!(saved["plan"]["summary"], plan.json["summary"]);
+    assert_eq!(
+        saved["plan"]["entries"][1]["plan"]["role_name"],
+        plan.json["entries"][1]["plan"]["role_name"]
+    );
+    let applied = run(
+        &moto.url(),
+        &with_json(&["apply".into(), "--plan".into(), plan_out.clone()]),
+    )
+    .ok();
+    assert_eq!(applied.json["summary"]["created"], 2, "{}", applied.stderr);
+    assert!(aws
+        .role(&format!("tidb-role-export-{bucket}-b"))
+        .await
+        .is_some());
+    // Applied once, the plan no longer describes AWS.
+    run(
+        &moto.url(),
+        &with_json(&["apply".into(), "--plan".into(), plan_out.clone()]),
+    )
+    .fails_with(1, "stale_plan");
+    // A fresh plan, then a hand edit: refused, naming the entry.
+    set(&moto.url(), &["plan", "--plan-out", &plan_out], &path).ok();
+    let importer = format!("tidb-role-import-{bucket}-a");
+    aws.iam
+        .tag_role()
+        .role_name(&importer)
+        .tags(
+            aws_sdk_iam::types::Tag::builder()
+                .key("edited")
+                .value("by-hand")
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let refused = run(&moto.url(), &["apply".into(), "--plan".into(), plan_out]);
+    assert_eq!(refused.code, 1, "{}", refused.stderr);
+    assert!(refused.stderr.contains("is stale"), "{}", refused.stderr);
+    assert!(refused.stderr.contains("role[1]: "), "{}", refused.stderr);
+}

@@ -108,6 +108,20 @@ pub(crate) async fn apply_planned(
     command.finish(ctx, clients, surveyed).await
 }
 
+/// A saved entry planned again from its settled request, with what the plan is made from.
+pub(crate) async fn plan_settled(
+    ctx: &Context,
+    clients: &Clients,
+    settled: RoleSetup,
+) -> Result<(RoleSurveyed, Basis), Error> {
+    super::setup::plan_settled::<RoleCommand>(ctx, clients, settled).await
+}
+
+/// What a planned setup's plan was made from, for a saved plan.
+pub(crate) fn basis(surveyed: &RoleSurveyed) -> Basis {
+    RoleCommand::basis(&surveyed.facts, &surveyed.state)
+}
+
 /// Whether the plan makes the role (or its stack) rather than changing one that exists.
 pub(crate) fn creates(surveyed: &RoleSurveyed) -> bool {
     let state = &surveyed.state.state;

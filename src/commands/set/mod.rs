@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 
 use futures_util::stream::{self, StreamExt};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::aws::{iam, Clients};
 use crate::error::Error;
@@ -22,10 +22,12 @@ use super::teardown::TeardownOutcome;
 
 mod check;
 mod prune;
+mod saved;
 mod text;
 
 pub use check::{verify, SetVerified};
 pub use prune::Member;
+pub use saved::apply_saved;
 
 /// `plan -f` and `apply -f`, as given.
 #[derive(Debug, Clone)]
@@ -35,6 +37,8 @@ pub struct SetRequest {
     pub prune: bool,
     /// How many entries are planned, or applied, at once.
     pub parallel: usize,
+    /// `plan --plan-out FILE`: where to save the plan.
+    pub plan_out: Option<PathBuf>,
 }
 
 /// How many entries are planned or applied at once, unless `--parallel` says otherwise: IAM's
@@ -42,7 +46,7 @@ pub struct SetRequest {
 pub const DEFAULT_PARALLEL: usize = 8;
 
 /// What the plan does to an entry's role.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     Create,
@@ -53,27 +57,31 @@ pub enum Status {
 }
 
 /// One entry's plan.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct EntryPlan {
     pub(crate) entry: String,
     pub(crate) uri: String,
     pub(crate) role_name: String,
     pub(crate) status: Status,
     /// The plan's warnings.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub(crate) warnings: Vec<String>,
     /// One line per change.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub(crate) changes: Vec<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) error: Option<String>,
     /// The whole plan, as `role --dry-run -o json` gives it.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) plan: Option<RolePlan>,
+    /// What the plan was made from, in a saved plan (`--plan-out`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) basis: Option<crate::plan::saved::Basis>,
 }
 
 /// How many entries each plan has.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Summary {
     pub(crate) create: usize,
     pub(crate) update: usize,
@@ -82,8 +90,9 @@ pub struct Summary {
     pub(crate) errors: usize,
 }
 
-/// The plan of a whole file: what `plan -f` reports.
-#[derive(Debug, Serialize)]
+/// The plan of a whole file: what `plan -f` reports, and what `--plan-out` saves.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SetPlan {
     pub(crate) set: SetName,
     pub(crate) file: PathBuf,
@@ -176,7 +185,17 @@ struct Planned {
 
 /// `plan -f FILE`: every entry's plan, and what the set holds that the file no longer lists.
 pub async fn plan(ctx: &Context, req: SetRequest) -> Result<SetPlan, Error> {
-    Ok(plan_all(ctx, &req).await?.report)
+    let planned = plan_all(ctx, &req).await?;
+    let Some(path) = &req.plan_out else {
+        return Ok(planned.report);
+    };
+    let report = saved::save(path, planned.report, &planned.surveyed)?;
+    ctx.ui.info(format!(
+        "Saved the plan to {}. Review it, then apply exactly this plan (it is refused if anything it was made from changes first):\n  {}",
+        path.display(),
+        saved::apply_line(path)
+    ));
+    Ok(report)
 }
 
 /// `apply -f FILE`: the plan, confirmed once, then every entry applied (and, with `--prune`,
@@ -336,6 +355,7 @@ fn report(
                         changes,
                         error: None,
                         plan: Some(s.plan.clone()),
+                        basis: None,
                     }
                 }
                 Err(e) => EntryPlan {
@@ -347,6 +367,7 @@ fn report(
                     changes: Vec::new(),
                     error: Some(e.to_string()),
                     plan: None,
+                    basis: None,
                 },
             }
         })

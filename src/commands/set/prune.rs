@@ -2,7 +2,7 @@
 //! deleted (`--prune`) through the teardown path. Nothing outside the set is ever touched.
 
 use futures_util::stream::{self, StreamExt, TryStreamExt};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::aws::{cloudformation, iam, Clients};
 use crate::error::Error;
@@ -13,7 +13,8 @@ use crate::Context;
 use super::super::teardown::{self, TeardownOutcome};
 
 /// A role of the set: its name, and the stack that made it, if any.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Member {
     pub(crate) role_name: RoleName,
     #[serde(skip_serializing_if = "Option::is_none")]
