@@ -10,6 +10,7 @@ use serde::Serialize;
 use crate::error::Error;
 
 mod fit;
+mod many;
 mod plan;
 
 pub(crate) use fit::wrap_words;

@@ -23,9 +23,13 @@ use super::setup::{SetupCommand, Surveyed};
 use super::{Bucket, Granted};
 use crate::{apply, Context};
 
+mod many;
 mod stack;
 mod text;
 
+pub(crate) use many::{
+    apply_planned, basis, creates, plan_lines, plan_settled, plan_unasked, RoleSurveyed,
+};
 pub(crate) use text::again;
 
 use stack::apply_stack;
@@ -79,58 +83,6 @@ pub async fn run(
 /// `role`'s parts of the setup skeleton; `--timeout` is the run's own, not the plan's.
 pub(crate) struct RoleCommand {
     given_timeout: Option<Timeout>,
-}
-
-/// One role's setup, planned, ready to apply: an entry of a file.
-pub(crate) type RoleSurveyed = Surveyed<RoleCommand>;
-
-/// Plans one role's setup with nobody to ask (an entry of a file): as `role --yes` would.
-pub(crate) async fn plan_unasked(
-    ctx: &Context,
-    req: RoleRequest,
-    clients: &Clients,
-) -> Result<RoleSurveyed, Error> {
-    let mut command = RoleCommand {
-        given_timeout: req.timeout,
-    };
-    super::setup::plan_unasked(ctx, &mut command, req, clients).await
-}
-
-/// Applies a setup [`plan_unasked`] planned, as `role` would after its confirmation.
-pub(crate) async fn apply_planned(
-    ctx: &Context,
-    clients: &Clients,
-    surveyed: RoleSurveyed,
-) -> Result<RoleOutcome, Error> {
-    let command = RoleCommand {
-        given_timeout: None,
-    };
-    command.finish(ctx, clients, surveyed).await
-}
-
-/// A saved entry planned again from its settled request, with what the plan is made from.
-pub(crate) async fn plan_settled(
-    ctx: &Context,
-    clients: &Clients,
-    settled: RoleSetup,
-) -> Result<(RoleSurveyed, Basis), Error> {
-    super::setup::plan_settled::<RoleCommand>(ctx, clients, settled).await
-}
-
-/// What a planned setup's plan was made from, for a saved plan.
-pub(crate) fn basis(surveyed: &RoleSurveyed) -> Basis {
-    RoleCommand::basis(&surveyed.facts, &surveyed.state)
-}
-
-/// Whether the plan makes the role (or its stack) rather than changing one that exists.
-pub(crate) fn creates(surveyed: &RoleSurveyed) -> bool {
-    let state = &surveyed.state.state;
-    state.role.is_none() && state.stack.is_none()
-}
-
-/// The plan's warnings, and one line per change.
-pub(crate) fn plan_lines(plan: &RolePlan) -> (Vec<String>, Vec<String>) {
-    RoleCommand::announced(plan)
 }
 
 impl SetupCommand for RoleCommand {

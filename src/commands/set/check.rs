@@ -44,17 +44,32 @@ pub async fn verify(ctx: &Context, req: SetRequest) -> Result<SetVerified, Error
     let file = set_file::read(&req.file)?;
     let clients = super::connect(ctx).await?;
     let unasked = unasked(ctx);
-    let step = ctx.ui.step(format!(
-        "Checking the {} roles of {}",
+    let progress = ctx.ui.many(
+        format!("Checking the roles of {}", req.file.display()),
         file.entries.len(),
-        req.file.display()
-    ));
+    );
     let entries: Vec<EntryVerified> = stream::iter(&file.entries)
-        .map(|entry| judge(&unasked, &clients, entry))
+        .map(|entry| {
+            let (unasked, clients, progress) = (&unasked, &clients, &progress);
+            async move {
+                let going = progress.begin(&entry.label);
+                let verified = judge(unasked, clients, entry).await;
+                let said = match (&verified.error, verified.ok) {
+                    (Some(_), _) => "could not be checked",
+                    (None, true) => "passes",
+                    (None, false) => "fails",
+                };
+                progress.end(
+                    going,
+                    &format!("{} role {}: {said}", entry.label, verified.role_name),
+                );
+                verified
+            }
+        })
         .buffered(req.parallel)
         .collect()
         .await;
-    step.done("done");
+    progress.finish("done");
     Ok(SetVerified {
         ok: entries.iter().all(|e| e.ok),
         set: file.name,

@@ -239,41 +239,37 @@ async fn plan_all(ctx: &Context, req: &SetRequest) -> Result<Planned, Error> {
     let file = set_file::read(&req.file)?;
     let clients = connect(ctx).await?;
     let unasked = unasked(ctx);
-    let total = file.entries.len();
-    let step = ctx.ui.step(format!(
-        "Reading the {total} setups of {}",
-        req.file.display()
-    ));
+    let progress = ctx.ui.many(
+        format!("Reading the setups of {}", req.file.display()),
+        file.entries.len(),
+    );
     // The account's roles first: each setup then reads only the names that exist, and the
     // set's roles beyond the file are found among them.
     let roles = iam::list_roles(&clients.iam).await?;
     clients.know_roles(roles.iter().map(|(name, _)| name.clone()));
-    // At a terminal the count; in a log, a line per entry as it is read.
-    let mut done = 0;
     let planning = stream::iter(&file.entries)
-        .map(|entry| role::plan_unasked(&unasked, entry.request.clone(), &clients))
-        .buffered(req.parallel)
-        .zip(stream::iter(&file.entries))
-        .map(|(planned, entry)| {
-            done += 1;
-            let read = match &planned {
-                Ok(s) if !s.plan.changes() => "unchanged",
-                Ok(s) if role::creates(s) => "to create",
-                Ok(_) => "to update",
-                Err(_) => "could not be planned",
-            };
-            step.set(format!(
-                "Read {done} of {total} setups: {} ({}) {read}",
-                entry.label,
-                entry
+        .map(|entry| {
+            let (unasked, clients, progress) = (&unasked, &clients, &progress);
+            async move {
+                let uri = entry
                     .request
                     .location
                     .as_ref()
                     .map(ToString::to_string)
-                    .unwrap_or_default()
-            ));
-            planned
+                    .unwrap_or_default();
+                let going = progress.begin(&format!("{} {uri}", entry.label));
+                let planned = role::plan_unasked(unasked, entry.request.clone(), clients).await;
+                let read = match &planned {
+                    Ok(s) if !s.plan.changes() => "unchanged",
+                    Ok(s) if role::creates(s) => "to create",
+                    Ok(_) => "to update",
+                    Err(_) => "could not be planned",
+                };
+                progress.end(going, &format!("{} {uri}: {read}", entry.label));
+                planned
+            }
         })
+        .buffered(req.parallel)
         .collect::<Vec<_>>();
     let listed: Vec<String> = file
         .entries
@@ -284,7 +280,7 @@ async fn plan_all(ctx: &Context, req: &SetRequest) -> Result<Planned, Error> {
         planning,
         prune::members(&clients, &roles, &file.name, &listed, req.parallel)
     );
-    step.done("read");
+    progress.finish("read");
     let members = members?;
     let report = report(&file, &surveyed, &members, req.prune);
     Ok(Planned {
@@ -424,7 +420,15 @@ async fn apply_planned(ctx: &Context, req: &SetRequest, planned: Planned) -> Set
         report,
     } = planned;
     let unasked = unasked(ctx);
-    let step = ctx.ui.step(format!("Applying {}", req.file.display()));
+    let prunes = if req.prune {
+        report.not_in_file.len()
+    } else {
+        0
+    };
+    let progress = ctx.ui.many(
+        format!("Applying {}", req.file.display()),
+        report.entries.len() + prunes,
+    );
     let labels: Vec<(String, String)> = report
         .entries
         .iter()
@@ -432,8 +436,9 @@ async fn apply_planned(ctx: &Context, req: &SetRequest, planned: Planned) -> Set
         .collect();
     let entries: Vec<EntryOutcome> = stream::iter(surveyed.into_iter().zip(labels))
         .map(|(planned, (entry, role_name))| {
-            let (unasked, clients) = (&unasked, &clients);
+            let (unasked, clients, progress) = (&unasked, &clients, &progress);
             async move {
+                let going = progress.begin(&format!("{entry} role {role_name}"));
                 let outcome = match planned {
                     Ok(s) if !s.plan.changes() => Ok((s.plan.role_arn, false, false)),
                     Ok(_) if unasked.stop.requested().is_some() => Err(Error::Interrupted(
@@ -447,11 +452,12 @@ async fn apply_planned(ctx: &Context, req: &SetRequest, planned: Planned) -> Set
                     }
                     Err(e) => Err(e),
                 };
-                entry_outcome(entry, role_name, outcome)
+                let outcome = entry_outcome(entry, role_name, outcome);
+                progress.end(going, &text::applied_line(&outcome));
+                outcome
             }
         })
         .buffered(req.parallel)
-        .inspect(|o| step.info(text::applied_line(o)))
         .collect()
         .await;
     let mut pruned = Vec::new();
@@ -460,16 +466,17 @@ async fn apply_planned(ctx: &Context, req: &SetRequest, planned: Planned) -> Set
             if unasked.stop.requested().is_some() {
                 break;
             }
+            let going = progress.begin(&format!("not in the file: role {}", member.role_name));
             let deleted = prune::delete(&unasked, &clients, member).await;
             let p = pruned_outcome(member, deleted);
-            step.info(text::pruned_line(&p));
+            progress.end(going, &text::pruned_line(&p));
             pruned.push(p);
         }
         Vec::new()
     } else {
         report.not_in_file
     };
-    step.done("done");
+    progress.finish("done");
     let summary = applied_summary(&entries, &pruned);
     SetApplied {
         set: file.name,
