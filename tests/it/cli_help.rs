@@ -201,6 +201,9 @@ fn short_help_of_each_command() {
         ("teardown", &["teardown", "-h"]),
         ("plan", &["plan", "-h"]),
         ("apply", &["apply", "-h"]),
+        ("template", &["template", "-h"]),
+        ("completions", &["completions", "-h"]),
+        ("man", &["man", "-h"]),
     ] {
         insta::assert_snapshot!(format!("short_help_{name}"), help(args));
     }

@@ -713,3 +713,49 @@ async fn a_saved_file_plan_applies_as_it_is_and_is_refused_when_stale() {
     assert!(refused.stderr.contains("is stale"), "{}", refused.stderr);
     assert!(refused.stderr.contains("role[1]: "), "{}", refused.stderr);
 }
+
+/// IAM throttles a busy run: throttled writes and reads are retried (backing off, the whole
+/// run slowed), and no entry fails for throttling alone.
+#[tokio::test]
+async fn throttling_fails_no_entry() {
+    let moto = moto();
+    let proxy = Proxy::start(moto.port);
+    let aws = aws(&moto.url()).await;
+    let bucket = unique("setsthrottle");
+    aws.create_bucket(&bucket).await;
+    let entries: Vec<(String, &str, &[&str], &str)> = (0..4)
+        .map(|i| (format!("s3://{bucket}/d{i}/"), "import", &["c-1"][..], ""))
+        .collect();
+    let path = file("throttle", &set_file(&unique("throttle"), &roles(&entries)));
+    for (action, times) in [
+        ("GetRole", 2),
+        ("CreateRole", 4),
+        ("CreatePolicy", 2),
+        ("AttachRolePolicy", 2),
+    ] {
+        proxy.fail(
+            Match::Action(action.into()),
+            Fault::Code(400, "Throttling"),
+            times,
+        );
+    }
+    let out = set(&proxy.url(), &["apply", "--yes", "-o", "json"], &path).ok();
+    assert_eq!(out.json["summary"]["created"], 4, "{}", out.stderr);
+    let throttled = proxy
+        .seen()
+        .iter()
+        .filter(|a| {
+            ["GetRole", "CreateRole", "CreatePolicy", "AttachRolePolicy"].contains(&a.as_str())
+        })
+        .count();
+    assert!(
+        throttled >= 10,
+        "every fault was answered and retried: {throttled}"
+    );
+    for i in 0..4 {
+        assert!(aws
+            .role(&format!("tidb-role-import-{bucket}-d{i}"))
+            .await
+            .is_some());
+    }
+}
