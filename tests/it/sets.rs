@@ -759,3 +759,31 @@ async fn throttling_fails_no_entry() {
             .is_some());
     }
 }
+
+/// `apply --dry-run` shows the plan and what applying would do to each entry, and changes
+/// nothing.
+#[tokio::test]
+async fn a_dry_run_of_apply_changes_nothing() {
+    let moto = moto();
+    let aws = aws(&moto.url()).await;
+    let bucket = unique("setsdry");
+    aws.create_bucket(&bucket).await;
+    let entries: Vec<(String, &str, &[&str], &str)> =
+        vec![(format!("s3://{bucket}/in/"), "import", &["c-1"], "")];
+    let path = file("dry", &set_file(&unique("dry"), &roles(&entries)));
+    let dry = set(&moto.url(), &["apply", "--dry-run", "-o", "json"], &path).ok();
+    assert_eq!(dry.json["dry_run"], true);
+    assert_eq!(dry.json["entries"][0]["status"], "to create");
+    assert!(dry.stderr.contains("+ create role"), "{}", dry.stderr);
+    let text = set(&moto.url(), &["apply", "--dry-run"], &path).ok();
+    assert!(text.stdout.contains("to create"), "{}", text.stdout);
+    assert!(
+        text.stderr.contains("Nothing was applied (--dry-run)"),
+        "{}",
+        text.stderr
+    );
+    assert!(aws
+        .role(&format!("tidb-role-import-{bucket}-in"))
+        .await
+        .is_none());
+}

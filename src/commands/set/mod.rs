@@ -156,6 +156,9 @@ pub struct SetApplied {
     /// made, and those not started were not applied.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub interrupted: Option<&'static str>,
+    /// `--dry-run`: nothing was applied; each entry says what applying would do.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) dry_run: bool,
 }
 
 impl SetApplied {
@@ -220,7 +223,7 @@ pub async fn apply(
         if ctx.dry_run {
             eprintln!("{}", text::plan(ctx, report));
         }
-        return Ok(nothing_applied(planned));
+        return Ok(nothing_applied(planned, ctx.dry_run));
     }
     let (warnings, changes) = text::announced(report);
     let takes_away = report.entries.iter().any(|e| {
@@ -486,22 +489,38 @@ async fn apply_planned(ctx: &Context, req: &SetRequest, planned: Planned) -> Set
         not_in_file,
         summary,
         interrupted: ctx.stop.requested(),
+        dry_run: false,
     }
 }
 
 /// A run that changed nothing: each entry as it is.
-fn nothing_applied(planned: Planned) -> SetApplied {
+/// A run that applied nothing: everything was in sync, or `--dry-run` only planned (each
+/// entry then says what applying would do).
+fn nothing_applied(planned: Planned, dry_run: bool) -> SetApplied {
     let Planned { file, report, .. } = planned;
     let entries: Vec<EntryOutcome> = report
         .entries
         .into_iter()
         .map(|e| {
             let arn = e.plan.as_ref().map(|p| p.role_arn.clone());
-            let outcome = match (e.error, arn) {
-                (Some(error), _) => Err(Error::Conflict(error)),
-                (None, arn) => Ok((arn.unwrap_or_default(), false, false)),
+            let mut outcome = match (e.error, arn) {
+                (Some(error), _) => {
+                    entry_outcome(e.entry, e.role_name, Err(Error::Conflict(error)))
+                }
+                (None, arn) => entry_outcome(
+                    e.entry,
+                    e.role_name,
+                    Ok((arn.unwrap_or_default(), false, false)),
+                ),
             };
-            entry_outcome(e.entry, e.role_name, outcome)
+            if dry_run {
+                match e.status {
+                    Status::Create => outcome.status = "to create",
+                    Status::Update => outcome.status = "to update",
+                    Status::Unchanged | Status::Error => {}
+                }
+            }
+            outcome
         })
         .collect();
     let summary = applied_summary(&entries, &[]);
@@ -513,6 +532,7 @@ fn nothing_applied(planned: Planned) -> SetApplied {
         not_in_file: report.not_in_file,
         summary,
         interrupted: None,
+        dry_run,
     }
 }
 
@@ -560,7 +580,8 @@ fn applied_summary(entries: &[EntryOutcome], pruned: &[Pruned]) -> AppliedSummar
             "created" => s.created += 1,
             "updated" => s.updated += 1,
             "unchanged" => s.unchanged += 1,
-            _ => s.failed += 1,
+            "failed" => s.failed += 1,
+            _ => {}
         }
     }
     for p in pruned {

@@ -145,7 +145,7 @@ pub async fn apply_saved(ctx: &Context, path: &Path, parallel: usize) -> Result<
     };
     if ctx.dry_run {
         eprintln!("{}", super::text::plan(ctx, &planned.report));
-        return Ok(super::nothing_applied(planned));
+        return Ok(super::nothing_applied(planned, true));
     }
     Ok(super::apply_planned(ctx, &req, planned).await)
 }

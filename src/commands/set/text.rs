@@ -53,6 +53,13 @@ impl Render for SetApplied {
 
     fn next_steps(&self, ctx: &Context) {
         let s = self.summary;
+        if self.dry_run {
+            ctx.ui.info(format!(
+                "Nothing was applied (--dry-run): {} would be applied as listed.",
+                self.file.display()
+            ));
+            return;
+        }
         ctx.ui.info(format!(
             "Applied {}: {} created, {} updated, {} unchanged, {} deleted, {} failed.",
             self.file.display(),
