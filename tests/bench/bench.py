@@ -45,6 +45,24 @@ def venvs():
         sh(str(CLI_VENV / "bin" / "pip"), "install", "-q", "awscli==1.46.3")
 
 
+def binary_and_moto(args):
+    """The binary to measure (`--binary`, else the release build, built now), the venvs, and
+    a moto started for the run."""
+    TMP.mkdir(parents=True, exist_ok=True)
+    binary = args.binary
+    if not binary:
+        sh("cargo", "build", "--release", "--quiet", cwd=ROOT)
+        binary = str(ROOT / "target" / "release" / "serverless-s3-setup")
+    venvs()
+    return binary, Moto()
+
+
+def aws_cli(moto):
+    """The AWS CLI against moto, its stdout as text."""
+    return lambda *a: subprocess.run([str(CLI_VENV / "bin" / "aws"), "--endpoint-url", moto.url, *a], env=env(moto),
+                                     stdout=subprocess.PIPE, check=True).stdout.decode()
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -166,7 +184,8 @@ def flows(binary):
                 aws("iam", "get-role-policy", "--role-name", f"r-{b}", "--policy-name", f"r-{b}-policy")]),
         "access-key": dict(
             setup=[], minimum=16,
-            tool=lambda b: tool("access-key", "--uri", f"s3://{b}/d/", "--access", "both", "--user-name", f"u-{b}", "--yes"),
+            tool=lambda b: tool("access-key", "--uri", f"s3://{b}/d/", "--access", "both", "--user-name", f"u-{b}", "--yes",
+                                  "-o", "json"),
             cli=lambda b: reads(b) + checks(b) + [
                 aws("iam", "get-user", "--user-name", f"u-{b}"),
                 aws("iam", "get-policy", "--policy-arn", f"{arn}:policy/u-{b}-policy"),
@@ -216,13 +235,7 @@ def main():
     ap.add_argument("--runs", type=int, default=6, help="runs per flow; the first measures memory")
     ap.add_argument("--binary", help="use this binary instead of building target/release")
     args = ap.parse_args()
-    TMP.mkdir(parents=True, exist_ok=True)
-    binary = args.binary
-    if not binary:
-        sh("cargo", "build", "--release", "--quiet", cwd=ROOT)
-        binary = str(ROOT / "target" / "release" / "serverless-s3-setup")
-    venvs()
-    moto = Moto()
+    binary, moto = binary_and_moto(args)
     e = env(moto)
     try:
         # Warm every service moto loads lazily.

@@ -28,7 +28,7 @@ import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench import CLI_VENV, ROOT, TMP, Moto, env, sh, timed, venvs  # noqa: E402
+from bench import ROOT, aws_cli, binary_and_moto, env, timed  # noqa: E402
 
 TIDB = "380838443567"
 EXT = "rounds-external-id"
@@ -116,19 +116,12 @@ def main():
     ap.add_argument("--runs", type=int, default=3, help="runs per flow (the median is reported)")
     ap.add_argument("--binary", help="use this binary instead of building target/release")
     args = ap.parse_args()
-    TMP.mkdir(parents=True, exist_ok=True)
-    binary = args.binary
-    if not binary:
-        sh("cargo", "build", "--release", "--quiet", cwd=ROOT)
-        binary = str(ROOT / "target" / "release" / "serverless-s3-setup")
-    venvs()
-    moto = Moto()
+    binary, moto = binary_and_moto(args)
     latency = args.latency / 1000
     proxy = LatencyProxy(moto.port, latency)
     direct = env(moto)
     slow = dict(direct, AWS_ENDPOINT_URL=proxy.url)
-    cli = lambda *a: subprocess.run([str(CLI_VENV / "bin" / "aws"), "--endpoint-url", moto.url, *a], env=direct,
-                                    stdout=subprocess.PIPE, check=True).stdout.decode()
+    cli = aws_cli(moto)
     try:
         for cmd in ("sts get-caller-identity", "s3api list-buckets", "iam list-roles", "kms list-keys",
                     "cloudformation list-stacks"):
@@ -147,7 +140,8 @@ def main():
             ("the same, rerun with nothing to change", [lambda b: role(b, "iam")], lambda b: role(b, "iam"), "≤3"),
             ("role (CloudFormation), create", [], lambda b: role(b, "cloudformation"), "≤7"),
             ("access-key, create", [],
-             lambda b: tool("access-key", "--uri", f"s3://{b}/d/", "--access", "import", "--yes"), "≤6"),
+             lambda b: tool("access-key", "--uri", f"s3://{b}/d/", "--access", "import", "--yes", "-o", "json"),
+             "≤6"),
             ("verify", [lambda b: role(b, "iam")],
              lambda b: tool("verify", "--role-arn", f"arn:aws:iam::123456789012:role/tidb-role-import-{b}-d",
                             "--uri", f"s3://{b}/d/", "--access", "import", "--tidb-account-id", TIDB,

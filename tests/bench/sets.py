@@ -18,16 +18,15 @@ part of each wall time is moto's own: the table gives the same run straight to m
 """
 import argparse
 import collections
-import http.server
+import json
 import os
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench import CLI_VENV, ROOT, TMP, Moto, env, sh, venvs  # noqa: E402
+from bench import ROOT, TMP, aws_cli, binary_and_moto, env  # noqa: E402
 from rounds import LatencyProxy  # noqa: E402
 
 TIDB = "380838443567"
@@ -101,21 +100,14 @@ def main():
     ap.add_argument("--limit", type=int, default=20, help="requests a second past which the second proxy throttles")
     ap.add_argument("--binary", help="use this binary instead of building target/release")
     args = ap.parse_args()
-    TMP.mkdir(parents=True, exist_ok=True)
-    binary = args.binary
-    if not binary:
-        sh("cargo", "build", "--release", "--quiet", cwd=ROOT)
-        binary = str(ROOT / "target" / "release" / "serverless-s3-setup")
-    venvs()
-    moto = Moto()
+    binary, moto = binary_and_moto(args)
     latency = args.latency / 1000
     proxy = LatencyProxy(moto.port, latency)
     throttling = ThrottlingProxy(moto.port, latency, args.limit)
     direct = env(moto)
     slow = dict(direct, AWS_ENDPOINT_URL=proxy.url)
     limited = dict(direct, AWS_ENDPOINT_URL=throttling.url)
-    cli = lambda *a: subprocess.run([str(CLI_VENV / "bin" / "aws"), "--endpoint-url", moto.url, *a], env=direct,
-                                    stdout=subprocess.PIPE, check=True).stdout.decode()
+    cli = aws_cli(moto)
     parallel = ["--parallel", str(args.parallel)] if args.parallel else []
     rows = []
 
@@ -151,7 +143,6 @@ def main():
                       "--output", "text").strip()
         doc = cli("iam", "get-policy-version", "--policy-arn", arn, "--version-id", version, "--query",
                   "PolicyVersion.Document", "--output", "json")
-        import json
         widened = json.loads(doc)
         widened["Statement"].append({"Effect": "Allow", "Action": "s3:*", "Resource": "*"})
         cli("iam", "create-policy-version", "--policy-arn", arn, "--policy-document", json.dumps(widened),

@@ -293,25 +293,7 @@ fn interrupt_at(
     action: &str,
     signal: &str,
 ) -> (Option<i32>, String) {
-    let child = Command::new(env!("CARGO_BIN_EXE_serverless-s3-setup"))
-        .args(args(flow, bucket))
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("AWS_CONFIG_FILE", moto::tmp_dir().join("no-aws-config"))
-        .env(
-            "AWS_SHARED_CREDENTIALS_FILE",
-            moto::tmp_dir().join("no-aws-credentials"),
-        )
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_ENDPOINT_URL", proxy.url())
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", "us-east-1")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = spawn(&proxy.url(), &args(flow, bucket));
     let deadline = Instant::now() + Duration::from_secs(20);
     while !proxy.seen().iter().any(|a| a == action) {
         assert!(

@@ -68,6 +68,36 @@ fn external_ids(trust: &Value) -> Vec<String> {
     }
 }
 
+/// By hand: the role's trust names only the cluster `id`.
+async fn trust_only(aws: &Aws, role: &str, id: &str) {
+    let mut trust = aws.trust(role).await;
+    trust["Statement"][0]["Condition"]["StringEquals"]["sts:ExternalId"] = id.into();
+    aws.iam
+        .update_assume_role_policy()
+        .role_name(role)
+        .policy_document(trust.to_string())
+        .send()
+        .await
+        .unwrap();
+}
+
+/// By hand: `statement` added to the role's managed policy, as its default version. Returns
+/// the policy's ARN.
+async fn widen(aws: &Aws, role: &str, statement: Value) -> String {
+    let policy = aws.attached(role).await[0].clone();
+    let mut doc = aws.policy_document(&policy).await;
+    doc["Statement"].as_array_mut().unwrap().push(statement);
+    aws.iam
+        .create_policy_version()
+        .policy_arn(&policy)
+        .policy_document(doc.to_string())
+        .set_as_default(true)
+        .send()
+        .await
+        .unwrap();
+    policy
+}
+
 /// Twenty roles from one file: each made, trusted and tagged as its entry says; a rerun
 /// changes nothing, and `plan --detailed-exit-code` exits 0.
 #[tokio::test]
@@ -157,29 +187,13 @@ async fn a_hand_edit_is_drift_that_plan_shows_and_apply_repairs() {
         .unwrap()
         .to_string();
     // By hand: the dev cluster off the trust, and s3:* on everything.
-    let mut trust = aws.trust(&importer).await;
-    trust["Statement"][0]["Condition"]["StringEquals"]["sts:ExternalId"] = "c-prod1".into();
-    aws.iam
-        .update_assume_role_policy()
-        .role_name(&importer)
-        .policy_document(trust.to_string())
-        .send()
-        .await
-        .unwrap();
-    let policy = aws.attached(&exporter).await[0].clone();
-    let mut doc = aws.policy_document(&policy).await;
-    doc["Statement"]
-        .as_array_mut()
-        .unwrap()
-        .push(serde_json::json!({"Effect": "Allow", "Action": "s3:*", "Resource": "*"}));
-    aws.iam
-        .create_policy_version()
-        .policy_arn(&policy)
-        .policy_document(doc.to_string())
-        .set_as_default(true)
-        .send()
-        .await
-        .unwrap();
+    trust_only(&aws, &importer, "c-prod1").await;
+    let policy = widen(
+        &aws,
+        &exporter,
+        serde_json::json!({"Effect": "Allow", "Action": "s3:*", "Resource": "*"}),
+    )
+    .await;
     let plan = set(&moto.url(), &["plan", "--detailed-exit-code"], &path);
     assert_eq!(plan.code, 3, "{}\n{}", plan.stdout, plan.stderr);
     for shown in [
@@ -480,15 +494,7 @@ async fn verify_judges_every_entry_in_one_table() {
     assert_eq!(verified.json["ok"], true, "{}", verified.stdout);
     // By hand: the trust now names another cluster.
     let importer = format!("tidb-role-import-{bucket}-in");
-    let mut trust = aws.trust(&importer).await;
-    trust["Statement"][0]["Condition"]["StringEquals"]["sts:ExternalId"] = "c-other".into();
-    aws.iam
-        .update_assume_role_policy()
-        .role_name(&importer)
-        .policy_document(trust.to_string())
-        .send()
-        .await
-        .unwrap();
+    trust_only(&aws, &importer, "c-other").await;
     let edited = set(&moto.url(), &["verify"], &path);
     assert_eq!(edited.code, 1, "{}", edited.stdout);
     let row = |entry: &str| {
@@ -512,7 +518,7 @@ async fn verify_judges_every_entry_in_one_table() {
 /// applied, and the run exits 130 with nothing of the file left in AWS.
 #[tokio::test(flavor = "multi_thread")]
 async fn ctrl_c_during_apply_leaves_nothing_half_made() {
-    use std::process::{Command, Stdio};
+    use std::process::Command;
     use std::time::{Duration, Instant};
     let moto = moto();
     let proxy = Proxy::start(moto.port);
@@ -528,32 +534,9 @@ async fn ctrl_c_during_apply_leaves_nothing_half_made() {
     );
     // The first entry's role is held in flight when the signal comes.
     proxy.fail(Match::Action("CreateRole".into()), Fault::Delay(800), 1);
-    let child = Command::new(env!("CARGO_BIN_EXE_serverless-s3-setup"))
-        .args([
-            "apply",
-            "-f",
-            &path.display().to_string(),
-            "--yes",
-            "--parallel",
-            "1",
-        ])
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("AWS_CONFIG_FILE", moto::tmp_dir().join("no-aws-config"))
-        .env(
-            "AWS_SHARED_CREDENTIALS_FILE",
-            moto::tmp_dir().join("no-aws-credentials"),
-        )
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_ENDPOINT_URL", proxy.url())
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", "us-east-1")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let file = path.display().to_string();
+    let words = ["apply", "-f", &file, "--yes", "--parallel", "1"];
+    let child = spawn(&proxy.url(), &words.map(String::from));
     let deadline = Instant::now() + Duration::from_secs(20);
     while !proxy.seen().iter().any(|a| a == "CreateRole") {
         assert!(
@@ -608,20 +591,12 @@ async fn a_mixed_plan_as_a_reviewer_sees_it() {
     let path = file("mixed", &set_file(&set_name, &roles(&first)));
     set(&moto.url(), &["apply", "--yes"], &path).ok();
     let edited = format!("tidb-role-export-{bucket}-edited");
-    let policy = aws.attached(&edited).await[0].clone();
-    let mut doc = aws.policy_document(&policy).await;
-    doc["Statement"]
-        .as_array_mut()
-        .unwrap()
-        .push(serde_json::json!({"Effect": "Allow", "Action": "s3:DeleteBucket", "Resource": "*"}));
-    aws.iam
-        .create_policy_version()
-        .policy_arn(&policy)
-        .policy_document(doc.to_string())
-        .set_as_default(true)
-        .send()
-        .await
-        .unwrap();
+    widen(
+        &aws,
+        &edited,
+        serde_json::json!({"Effect": "Allow", "Action": "s3:DeleteBucket", "Resource": "*"}),
+    )
+    .await;
     let second: Vec<(String, &str, &[&str], &str)> = vec![
         (at("same"), "import", &["c-1"], ""),
         (at("trust"), "import", &["c-1", "c-2"], ""),

@@ -24,20 +24,8 @@ fn pty(endpoint: &str, cols: u16, args: &[&str]) -> PtySession {
         .arg(format!("stty cols {cols} rows 40; exec \"$0\" \"$@\""))
         .arg(env!("CARGO_BIN_EXE_serverless-s3-setup"))
         .args(args);
-    cmd.env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", moto::tmp_dir())
-        .env("TERM", "xterm-256color")
-        .env("AWS_CONFIG_FILE", moto::tmp_dir().join("no-aws-config"))
-        .env(
-            "AWS_SHARED_CREDENTIALS_FILE",
-            moto::tmp_dir().join("no-aws-credentials"),
-        )
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_ENDPOINT_URL", endpoint)
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", "us-east-1");
+    clean_env(&mut cmd, endpoint);
+    cmd.env("TERM", "xterm-256color");
     spawn_command(cmd, Some(30_000)).expect("spawn in a pty")
 }
 

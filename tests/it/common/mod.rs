@@ -57,6 +57,38 @@ pub fn bin_with_keys(endpoint: &str, key: &str, secret: &str) -> assert_cmd::Com
     cmd
 }
 
+/// The binary started, not awaited (a test that signals it), with the clean environment of
+/// [`bin`] pointed at `endpoint`; stdout and stderr piped.
+pub fn spawn(endpoint: &str, args: &[String]) -> std::process::Child {
+    use std::process::Stdio;
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_serverless-s3-setup"));
+    cmd.args(args);
+    clean_env(&mut cmd, endpoint);
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// No AWS configuration but test credentials pointed at `endpoint`, and no instance metadata:
+/// the environment every run of the binary in these tests has.
+pub fn clean_env(cmd: &mut std::process::Command, endpoint: &str) {
+    cmd.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", moto::tmp_dir())
+        .env("AWS_CONFIG_FILE", moto::tmp_dir().join("no-aws-config"))
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            moto::tmp_dir().join("no-aws-credentials"),
+        )
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_ENDPOINT_URL", endpoint)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1");
+}
+
 /// The binary with no AWS configuration at all, and instance metadata disabled.
 pub fn bare_bin() -> assert_cmd::Command {
     let mut cmd = assert_cmd::Command::cargo_bin("serverless-s3-setup").unwrap();
