@@ -129,60 +129,15 @@ fn run(cli: Cli, format: Format, ui: &Ui) -> Result<(), Error> {
     }
     match cli.command {
         Some(Command::Role(args)) => run_role(&ctx, args.into_request()?, prompter.as_mut()),
-        Some(Command::Verify(mut args)) => {
-            if let Some(request) = cli::set::verify_request(&mut args)? {
-                let verified = run_async(&ctx, set::verify(&ctx, request))?;
-                output::report(&ctx, &verified);
-                return if verified.ok {
-                    Ok(())
-                } else {
-                    Err(Error::Reported)
-                };
-            }
-            let request = args.into_request()?;
-            let report = run_async(&ctx, verify::run(&ctx, request))?;
-            output::report(&ctx, &report);
-            if report.ok {
-                Ok(())
-            } else {
-                Err(Error::Reported)
-            }
-        }
+        Some(Command::Verify(args)) => run_verify(&ctx, args),
         Some(Command::Teardown(args)) => {
             let request = args.into_request()?;
             let outcome = run_async(&ctx, teardown::run(&ctx, request, prompter.as_mut()))?;
             output::report(&ctx, &outcome);
             Ok(())
         }
-        Some(Command::Plan(args)) => {
-            let detailed = args.detailed_exit_code;
-            let request = args.into_request()?;
-            let plan = run_async(&ctx, set::plan(&ctx, request))?;
-            output::report(&ctx, &plan);
-            match (plan.failed(), plan.pending()) {
-                (true, _) => Err(Error::Reported),
-                (false, true) if detailed => Err(Error::Pending),
-                _ => Ok(()),
-            }
-        }
-        Some(Command::Apply(args)) => {
-            let applied = match args.into_request()? {
-                cli::set::Apply::File(request) => {
-                    run_async(&ctx, set::apply(&ctx, request, prompter.as_mut()))?
-                }
-                cli::set::Apply::Saved { plan, parallel } => {
-                    run_async(&ctx, set::apply_saved(&ctx, &plan, parallel))?
-                }
-            };
-            output::report(&ctx, &applied);
-            match (applied.interrupted, applied.failed()) {
-                (Some(signal), _) => Err(Error::Interrupted(format!(
-                    " by {signal}: each running setup undid what it made, and those not started were not applied"
-                ))),
-                (None, true) => Err(Error::Reported),
-                (None, false) => Ok(()),
-            }
-        }
+        Some(Command::Plan(args)) => run_plan(&ctx, args),
+        Some(Command::Apply(args)) => run_apply(&ctx, args, prompter.as_mut()),
         Some(Command::Template(_)) => write_out(serverless_s3_setup::template::TEMPLATE.as_bytes()),
         Some(Command::Completions { shell, .. }) => print_completions(shell),
         Some(Command::Man(_)) => print_man(),
@@ -201,6 +156,62 @@ fn run(cli: Cli, format: Format, ui: &Ui) -> Result<(), Error> {
             eprintln!("{}", Cli::command().render_help());
             Err(wizard::start(&ctx, prompter.as_mut(), None).expect_err("cannot prompt"))
         }
+    }
+}
+
+/// `verify`, of one role or user, or (`-f`) of every role of a file. A failed check exits 1.
+fn run_verify(ctx: &Context, mut args: cli::VerifyArgs) -> Result<(), Error> {
+    let ok = match cli::set::verify_request(&mut args)? {
+        Some(request) => {
+            let verified = run_async(ctx, set::verify(ctx, request))?;
+            output::report(ctx, &verified);
+            verified.ok
+        }
+        None => {
+            let report = run_async(ctx, verify::run(ctx, args.into_request()?))?;
+            output::report(ctx, &report);
+            report.ok
+        }
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::Reported)
+    }
+}
+
+/// `plan -f`: exit 1 when an entry could not be planned; with `--detailed-exit-code`, 3 when
+/// the plan has changes.
+fn run_plan(ctx: &Context, args: cli::set::PlanArgs) -> Result<(), Error> {
+    let detailed = args.detailed_exit_code;
+    let plan = run_async(ctx, set::plan(ctx, args.into_request()?))?;
+    output::report(ctx, &plan);
+    match (plan.failed(), plan.pending()) {
+        (true, _) => Err(Error::Reported),
+        (false, true) if detailed => Err(Error::Pending),
+        _ => Ok(()),
+    }
+}
+
+/// `apply -f` or `apply --plan`: exit 1 when an entry failed, 130 when stopped.
+fn run_apply(
+    ctx: &Context,
+    args: cli::set::ApplyArgs,
+    prompter: &mut dyn Prompter,
+) -> Result<(), Error> {
+    let applied = match args.into_request()? {
+        cli::set::Apply::File(request) => run_async(ctx, set::apply(ctx, request, prompter))?,
+        cli::set::Apply::Saved { plan, parallel } => {
+            run_async(ctx, set::apply_saved(ctx, &plan, parallel))?
+        }
+    };
+    output::report(ctx, &applied);
+    match (applied.interrupted, applied.failed()) {
+        (Some(signal), _) => Err(Error::Interrupted(format!(
+            " by {signal}: each running setup undid what it made, and those not started were not applied"
+        ))),
+        (None, true) => Err(Error::Reported),
+        (None, false) => Ok(()),
     }
 }
 

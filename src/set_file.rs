@@ -325,6 +325,27 @@ impl Fields<'_> {
         items.into_iter().map(|v| from.parse_as(key, v)).collect()
     }
 
+    /// Whom the role trusts: `no_external_id`, and the clusters' external IDs (one at least,
+    /// unless `no_external_id`).
+    fn trusted(&self, top: &Fields) -> Result<(bool, Vec<crate::inputs::ExternalId>), Error> {
+        let no_external_id = match self.bool("no_external_id")? {
+            Some(b) => b,
+            None => top.bool("no_external_id")?.unwrap_or(false),
+        };
+        let external_ids = self.list(top, "external_ids")?;
+        match (external_ids.is_empty(), no_external_id) {
+            (true, false) => Err(self.invalid(
+                "external_ids",
+                "is missing or empty: list the External ID of each cluster that uses the role (or no_external_id = true, which lets every cluster of the TiDB Cloud project in)",
+            )),
+            (false, true) => Err(self.invalid(
+                "no_external_id",
+                "cannot be true when external_ids lists clusters",
+            )),
+            _ => Ok((no_external_id, external_ids)),
+        }
+    }
+
     /// The entry's `[[role]]` as the request its flags would make.
     fn request(&self, top: &Fields, set: &SetName) -> Result<RoleRequest, Error> {
         self.known(ROLE_FIELDS)?;
@@ -344,24 +365,8 @@ impl Fields<'_> {
                 "is missing, here and at the top of the file: the TiDB Cloud Account ID the console shows",
             ));
         };
-        let no_external_id = match self.bool("no_external_id")? {
-            Some(b) => b,
-            None => top.bool("no_external_id")?.unwrap_or(false),
-        };
-        let mut external_ids = self.list(top, "external_ids")?.into_iter();
-        let external_id = external_ids.next();
-        if external_id.is_none() && !no_external_id {
-            return Err(self.invalid(
-                "external_ids",
-                "is missing or empty: list the External ID of each cluster that uses the role (or no_external_id = true, which lets every cluster of the TiDB Cloud project in)",
-            ));
-        }
-        if external_id.is_some() && no_external_id {
-            return Err(self.invalid(
-                "no_external_id",
-                "cannot be true when external_ids lists clusters",
-            ));
-        }
+        let (no_external_id, mut external_ids) = self.trusted(top)?;
+        let external_id = (!external_ids.is_empty()).then(|| external_ids.remove(0));
         let method = self
             .value::<MethodName>(top, "method")?
             .map(|MethodName(m)| m);
@@ -392,7 +397,7 @@ impl Fields<'_> {
             access: Some(access),
             tidb_account: Some(tidb_account),
             external_id,
-            more_external_ids: external_ids.collect(),
+            more_external_ids: external_ids,
             no_external_id,
             // The file is the whole truth about who is trusted: a cluster it does not list
             // loses access, and the plan says so.

@@ -79,18 +79,14 @@ pub(crate) async fn role(
     let existing = found
         .as_ref()
         .filter(|f| f.role.info.as_ref().is_some_and(|r| r.managed));
-    let method = match (req.method, existing) {
-        // The wizard asked before the role was found: the role keeps the way it was made.
-        (Some(_), Some(f)) if req.method_asked => made_as(f, &mut located),
-        (Some(m), _) => m,
-        (None, _) => unasked_method(
-            existing,
-            stack_refusal,
-            &mut located,
-            prompter,
-            ask_defaults,
-        )?,
-    };
+    let method = method(
+        &req,
+        existing,
+        stack_refusal,
+        &mut located,
+        prompter,
+        ask_defaults,
+    )?;
     located.findings.iter().for_each(|line| ctx.ui.info(line));
     let own = found.as_ref().map(|f| &f.caller.account);
     if let Some(a) = &req.tidb_account {
@@ -115,36 +111,11 @@ pub(crate) async fn role(
         held_stack: held_stack.as_ref(),
     };
     let answers = form::ask(prompter, &questions.fields())?;
-    let tidb_account = match &req.tidb_account {
-        Some(a) => a.clone(),
-        None => answers
-            .parse("--tidb-account-id")?
-            .ok_or_else(|| Error::missing(&["--tidb-account-id"]))?,
-    };
-    let external_id = req.external_id.clone().or(answers.parse("--external-id")?);
-    let role_name: RoleName = match req.role_name {
-        Some(name) => name,
-        None => answers.parse("--role-name")?.unwrap_or(role_default),
-    };
-    let policy_given = req.policy_name.is_some();
-    let policy_name = match req.policy_name {
-        Some(name) => name,
-        None => answers
-            .parse("--policy-name")?
-            .unwrap_or_else(|| defaults::policy_name(role_name.as_str())),
-    };
-    let stack_name = match method {
-        Method::Iam => None,
-        Method::Cloudformation => Some(match req.stack_name {
-            Some(name) => name,
-            None => answers
-                .parse("--stack-name")?
-                .or(held_stack)
-                .unwrap_or_else(|| defaults::stack_name(&role_name)),
-        }),
-    };
+    let (tidb_account, external_id) = questions.trust(&answers)?;
+    let (role_name, policy_name, stack_name) = questions.names(&answers)?;
     let chosen = Chosen {
-        policy_name: policy_given || policy_name != defaults::policy_name(role_name.as_str()),
+        policy_name: req.policy_name.is_some()
+            || policy_name != defaults::policy_name(role_name.as_str()),
         tier: tier_chosen,
     };
     let inputs = RoleInputs {
@@ -213,6 +184,41 @@ struct RoleQuestions<'a> {
 }
 
 impl<'a> RoleQuestions<'a> {
+    /// TiDB Cloud's account and the cluster's external ID, as given or answered.
+    fn trust(&self, answers: &Answers) -> Result<(AccountId, Option<ExternalId>), Error> {
+        let req = self.req;
+        let account = match &req.tidb_account {
+            Some(a) => a.clone(),
+            None => answers
+                .parse("--tidb-account-id")?
+                .ok_or_else(|| Error::missing(&["--tidb-account-id"]))?,
+        };
+        let external_id = req.external_id.clone().or(answers.parse("--external-id")?);
+        Ok((account, external_id))
+    }
+
+    /// The names, as given, else as answered, else their defaults (a stack's: the one the
+    /// role's stack has).
+    fn names(&self, answers: &Answers) -> Result<(RoleName, PolicyName, Option<StackName>), Error> {
+        let req = self.req;
+        let role = answers.settle(req.role_name.clone(), "--role-name", || {
+            self.role_default.clone()
+        })?;
+        let policy = answers.settle(req.policy_name.clone(), "--policy-name", || {
+            defaults::policy_name(role.as_str())
+        })?;
+        let stack = if self.stack {
+            Some(answers.settle(req.stack_name.clone(), "--stack-name", || {
+                self.held_stack
+                    .cloned()
+                    .unwrap_or_else(|| defaults::stack_name(&role))
+            })?)
+        } else {
+            None
+        };
+        Ok((role, policy, stack))
+    }
+
     fn fields(&self) -> Vec<Field<'a>> {
         let req = self.req;
         let mut fields = Vec::new();
@@ -275,15 +281,22 @@ fn access_and_tier(
     Ok((access, tier, req.tier.is_some() || ask_tier_too))
 }
 
-/// The method when `--method` is not given: a role that exists keeps the way it was made; a
-/// location no stack can carry takes IAM; else asked at a terminal, or CloudFormation.
-fn unasked_method(
+/// The method: as given, unless the wizard asked it before the role was found (the role
+/// keeps the way it was made); when not given, a role that exists keeps the way it was made;
+/// a location no stack can carry takes IAM; else asked at a terminal, or CloudFormation.
+fn method(
+    req: &RoleRequest,
     existing: Option<&FoundRole>,
     stack_refusal: Option<String>,
     located: &mut Located,
     prompter: &mut dyn Prompter,
     ask_defaults: bool,
 ) -> Result<Method, Error> {
+    match (req.method, existing) {
+        (Some(_), Some(f)) if req.method_asked => return Ok(made_as(f, located)),
+        (Some(m), _) => return Ok(m),
+        (None, _) => {}
+    }
     if let Some(f) = existing {
         return Ok(made_as(f, located));
     }
@@ -433,17 +446,11 @@ pub(crate) async fn access_key(
     } else {
         Answers::default()
     };
-    let user_name = match req.user_name {
-        Some(name) => name,
-        None => answers.parse("--user-name")?.unwrap_or(default),
-    };
+    let user_name = answers.settle(req.user_name, "--user-name", || default)?;
     let policy_given = req.policy_name.is_some();
-    let policy_name = match req.policy_name {
-        Some(name) => name,
-        None => answers
-            .parse("--policy-name")?
-            .unwrap_or_else(|| defaults::policy_name(user_name.as_str())),
-    };
+    let policy_name = answers.settle(req.policy_name, "--policy-name", || {
+        defaults::policy_name(user_name.as_str())
+    })?;
     let chosen = Chosen {
         policy_name: policy_given || policy_name != defaults::policy_name(user_name.as_str()),
         tier: req.tier.is_some(),

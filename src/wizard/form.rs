@@ -73,6 +73,19 @@ impl Answers {
             .map(|(_, answer)| answer.as_str())
     }
 
+    /// The value a flag gave, else the answer to its question, else the default.
+    pub(super) fn settle<T: FromStr<Err = Invalid>>(
+        &self,
+        given: Option<T>,
+        flag: &str,
+        default: impl FnOnce() -> T,
+    ) -> Result<T, Error> {
+        match given {
+            Some(value) => Ok(value),
+            None => Ok(self.parse(flag)?.unwrap_or_else(default)),
+        }
+    }
+
     /// The answer for `flag`, parsed (the question checked that it parses).
     pub(super) fn parse<T: FromStr<Err = Invalid>>(&self, flag: &str) -> Result<Option<T>, Error> {
         self.get(flag)

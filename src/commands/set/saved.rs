@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::aws::iam;
 use crate::error::Error;
-use crate::plan::saved::{RoleSetup, Saved};
+use crate::plan::saved::{Basis, RoleSetup, Saved};
 use crate::set_file::{Entry, SetFile};
 use crate::Context;
 
@@ -91,20 +91,7 @@ pub async fn apply_saved(ctx: &Context, path: &Path, parallel: usize) -> Result<
         prune::members(&clients, &roles, &report.set, &listed, parallel)
     );
     step.done("read");
-    let mut changes = Vec::new();
-    let mut surveyed = Vec::new();
-    for (entry, now) in report.entries.iter().zip(now) {
-        match now {
-            Ok((mut s, basis)) => {
-                changes.extend(stale(path, entry, &s, &basis));
-                if let Some(plan) = &entry.plan {
-                    s.plan = plan.clone();
-                }
-                surveyed.push(Ok(s));
-            }
-            Err(e) => changes.push(format!("{}: cannot be planned now: {e}", entry.entry)),
-        }
-    }
+    let (surveyed, mut changes) = held_against(path, &report, now);
     if report.prune && members? != report.not_in_file {
         changes.push(
             "the set's roles that the file does not list are not those the plan deletes".into(),
@@ -150,14 +137,33 @@ pub async fn apply_saved(ctx: &Context, path: &Path, parallel: usize) -> Result<
     Ok(super::apply_planned(ctx, &req, planned).await)
 }
 
+/// Each entry as planned now, carrying its saved plan to apply; and what changed since the
+/// plan was saved, entry by entry.
+fn held_against(
+    path: &Path,
+    report: &SetPlan,
+    now: Vec<Result<(RoleSurveyed, Basis), Error>>,
+) -> (Vec<Result<RoleSurveyed, Error>>, Vec<String>) {
+    let mut changes = Vec::new();
+    let mut surveyed = Vec::new();
+    for (entry, now) in report.entries.iter().zip(now) {
+        match now {
+            Ok((mut s, basis)) => {
+                changes.extend(stale(path, entry, &s, &basis));
+                if let Some(plan) = &entry.plan {
+                    s.plan = plan.clone();
+                }
+                surveyed.push(Ok(s));
+            }
+            Err(e) => changes.push(format!("{}: cannot be planned now: {e}", entry.entry)),
+        }
+    }
+    (surveyed, changes)
+}
+
 /// What changed for one entry since its plan was saved: what it was made from, or what the
 /// same request plans now.
-fn stale(
-    path: &Path,
-    entry: &super::EntryPlan,
-    now: &RoleSurveyed,
-    basis: &crate::plan::saved::Basis,
-) -> Vec<String> {
+fn stale(path: &Path, entry: &super::EntryPlan, now: &RoleSurveyed, basis: &Basis) -> Vec<String> {
     let (Some(saved_basis), Some(saved_plan)) = (&entry.basis, &entry.plan) else {
         return vec![format!(
             "{}: the saved plan holds no plan for it",
