@@ -49,19 +49,17 @@ pub fn bin(endpoint: &str) -> assert_cmd::Command {
 }
 
 pub fn bin_with_keys(endpoint: &str, key: &str, secret: &str) -> assert_cmd::Command {
-    let mut cmd = bare_bin();
-    cmd.env("AWS_ENDPOINT_URL", endpoint)
-        .env("AWS_ACCESS_KEY_ID", key)
-        .env("AWS_SECRET_ACCESS_KEY", secret)
-        .env("AWS_REGION", "us-east-1");
-    cmd
+    let mut cmd = binary();
+    no_aws_config(&mut cmd);
+    as_tester(&mut cmd, endpoint, key, secret);
+    checked(cmd)
 }
 
 /// The binary started, not awaited (a test that signals it), with the clean environment of
 /// [`bin`] pointed at `endpoint`; stdout and stderr piped.
 pub fn spawn(endpoint: &str, args: &[String]) -> std::process::Child {
     use std::process::Stdio;
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_serverless-s3-setup"));
+    let mut cmd = binary();
     cmd.args(args);
     clean_env(&mut cmd, endpoint);
     cmd.stdin(Stdio::null())
@@ -74,24 +72,23 @@ pub fn spawn(endpoint: &str, args: &[String]) -> std::process::Child {
 /// No AWS configuration but test credentials pointed at `endpoint`, and no instance metadata:
 /// the environment every run of the binary in these tests has.
 pub fn clean_env(cmd: &mut std::process::Command, endpoint: &str) {
-    cmd.env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", moto::tmp_dir())
-        .env("AWS_CONFIG_FILE", moto::tmp_dir().join("no-aws-config"))
-        .env(
-            "AWS_SHARED_CREDENTIALS_FILE",
-            moto::tmp_dir().join("no-aws-credentials"),
-        )
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_ENDPOINT_URL", endpoint)
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", "us-east-1");
+    no_aws_config(cmd);
+    as_tester(cmd, endpoint, "testing", "testing");
 }
 
 /// The binary with no AWS configuration at all, and instance metadata disabled.
 pub fn bare_bin() -> assert_cmd::Command {
-    let mut cmd = assert_cmd::Command::cargo_bin("serverless-s3-setup").unwrap();
+    let mut cmd = binary();
+    no_aws_config(&mut cmd);
+    checked(cmd)
+}
+
+fn binary() -> std::process::Command {
+    std::process::Command::new(env!("CARGO_BIN_EXE_serverless-s3-setup"))
+}
+
+/// Nothing from this machine's environment: no AWS configuration, no instance metadata.
+fn no_aws_config(cmd: &mut std::process::Command) {
     cmd.env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("HOME", moto::tmp_dir())
@@ -100,8 +97,21 @@ pub fn bare_bin() -> assert_cmd::Command {
             "AWS_SHARED_CREDENTIALS_FILE",
             moto::tmp_dir().join("no-aws-credentials"),
         )
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("NO_COLOR", "1")
+        .env("AWS_EC2_METADATA_DISABLED", "true");
+}
+
+/// These credentials, against `endpoint`, in us-east-1.
+fn as_tester(cmd: &mut std::process::Command, endpoint: &str, key: &str, secret: &str) {
+    cmd.env("AWS_ENDPOINT_URL", endpoint)
+        .env("AWS_ACCESS_KEY_ID", key)
+        .env("AWS_SECRET_ACCESS_KEY", secret)
+        .env("AWS_REGION", "us-east-1");
+}
+
+/// A run that a test reads whole: no colour, and never longer than two minutes.
+fn checked(cmd: std::process::Command) -> assert_cmd::Command {
+    let mut cmd = assert_cmd::Command::from_std(cmd);
+    cmd.env("NO_COLOR", "1")
         .timeout(std::time::Duration::from_secs(120));
     cmd
 }
