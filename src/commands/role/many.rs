@@ -58,6 +58,11 @@ pub(crate) fn creates(surveyed: &RoleSurveyed) -> bool {
     state.role.is_none() && state.stack.is_none()
 }
 
+/// Whether the plan takes something away: then Enter alone never goes ahead.
+pub(crate) fn takes_away(plan: &RolePlan) -> bool {
+    RoleCommand::takes_away(plan)
+}
+
 /// The plan's warnings, and one line per change.
 pub(crate) fn plan_lines(plan: &RolePlan) -> (Vec<String>, Vec<String>) {
     RoleCommand::announced(plan)

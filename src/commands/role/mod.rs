@@ -28,7 +28,7 @@ mod stack;
 mod text;
 
 pub(crate) use many::{
-    apply_planned, basis, creates, plan_lines, plan_settled, plan_unasked, RoleSurveyed,
+    apply_planned, basis, creates, plan_lines, plan_settled, plan_unasked, takes_away, RoleSurveyed,
 };
 pub(crate) use text::again;
 

@@ -226,11 +226,11 @@ pub async fn apply(
         return Ok(nothing_applied(planned, ctx.dry_run));
     }
     let (warnings, changes) = text::announced(report);
-    let takes_away = report.entries.iter().any(|e| {
-        e.plan
-            .as_ref()
-            .is_some_and(|p| p.trust_change.revokes() || p.grant.takes_away())
-    }) || report.summary.delete > 0;
+    let takes_away = report
+        .entries
+        .iter()
+        .any(|e| e.plan.as_ref().is_some_and(role::takes_away))
+        || report.summary.delete > 0;
     wizard::present_plan(ctx, prompter, &warnings, changes, takes_away, || {
         text::plan(ctx, report)
     })?;
