@@ -56,12 +56,24 @@ pub(crate) struct Shared {
 
 /// The reads a run of many setups shares, made once; for one setup, made as asked.
 impl Clients {
+    /// `read`, made once per `key` in the cell `which` picks when the run shares its reads;
+    /// else made as asked.
+    async fn shared_read<T: Clone, E>(
+        &self,
+        which: fn(&Shared) -> &Once<T>,
+        key: &str,
+        read: impl Future<Output = Result<T, E>>,
+    ) -> Result<T, E> {
+        match &self.shared {
+            Some(shared) => which(shared).get(key, read).await,
+            None => read.await,
+        }
+    }
+
     /// Who is calling (once per run of many setups).
     pub(crate) async fn caller(&self) -> Result<Caller, Error> {
-        match &self.shared {
-            Some(shared) => shared.caller.get("", sts::caller_identity(&self.sts)).await,
-            None => sts::caller_identity(&self.sts).await,
-        }
+        self.shared_read(|s| &s.caller, "", sts::caller_identity(&self.sts))
+            .await
     }
 
     /// Keeps the account's role names, as a run of many setups listed them first.
@@ -85,15 +97,8 @@ impl Clients {
 
     /// The bucket's region (once per bucket, in a run of many setups).
     pub(crate) async fn bucket_region(&self, bucket: &str) -> Result<String, Error> {
-        match &self.shared {
-            Some(shared) => {
-                shared
-                    .region
-                    .get(bucket, s3::bucket_region(&self.s3, bucket))
-                    .await
-            }
-            None => s3::bucket_region(&self.s3, bucket).await,
-        }
+        self.shared_read(|s| &s.region, bucket, s3::bucket_region(&self.s3, bucket))
+            .await
     }
 
     /// The bucket's default encryption, through `s3` (a client in its region).
@@ -102,15 +107,12 @@ impl Clients {
         s3: &aws_sdk_s3::Client,
         bucket: &str,
     ) -> Result<DefaultEncryption, AwsError> {
-        match &self.shared {
-            Some(shared) => {
-                shared
-                    .encryption
-                    .get(bucket, s3::default_encryption(s3, bucket))
-                    .await
-            }
-            None => s3::default_encryption(s3, bucket).await,
-        }
+        self.shared_read(
+            |s| &s.encryption,
+            bucket,
+            s3::default_encryption(s3, bucket),
+        )
+        .await
     }
 
     /// The bucket's policy, if it has one.
@@ -119,15 +121,8 @@ impl Clients {
         s3: &aws_sdk_s3::Client,
         bucket: &str,
     ) -> Result<Option<serde_json::Value>, AwsError> {
-        match &self.shared {
-            Some(shared) => {
-                shared
-                    .policy
-                    .get(bucket, s3::bucket_policy(s3, bucket))
-                    .await
-            }
-            None => s3::bucket_policy(s3, bucket).await,
-        }
+        self.shared_read(|s| &s.policy, bucket, s3::bucket_policy(s3, bucket))
+            .await
     }
 
     /// The bucket's Object Ownership, if set.
@@ -136,14 +131,7 @@ impl Clients {
         s3: &aws_sdk_s3::Client,
         bucket: &str,
     ) -> Result<Option<String>, AwsError> {
-        match &self.shared {
-            Some(shared) => {
-                shared
-                    .ownership
-                    .get(bucket, s3::object_ownership(s3, bucket))
-                    .await
-            }
-            None => s3::object_ownership(s3, bucket).await,
-        }
+        self.shared_read(|s| &s.ownership, bucket, s3::object_ownership(s3, bucket))
+            .await
     }
 }
