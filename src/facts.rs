@@ -232,6 +232,12 @@ pub(crate) fn described_location(description: &str) -> Option<&str> {
 }
 
 impl RoleInfo {
+    /// With the description that a read other than GetRole's gave.
+    pub(crate) fn described(mut self, description: Option<&str>) -> RoleInfo {
+        self.description = description.map(str::to_string);
+        self
+    }
+
     pub(crate) fn principal(&self) -> PrincipalInfo<'_> {
         PrincipalInfo {
             arn: &self.arn,

@@ -15,7 +15,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::apply::journal::{Journal, Undo};
-use crate::aws::{iam, Clients};
+use crate::aws::Clients;
 use crate::detect;
 use crate::error::Error;
 use crate::facts::{Caller, Facts, Located, PolicyInfo};
@@ -313,11 +313,9 @@ pub(crate) async fn read_policy(
     clients: &Clients,
     arn: &str,
 ) -> Result<(Option<PolicyInfo>, Option<Value>), Error> {
-    let policy = iam::get_policy(&clients.iam, arn).await?;
+    let policy = clients.policy(arn).await?;
     let document = match &policy {
-        Some(p) if p.managed => {
-            iam::policy_document(&clients.iam, &p.arn, &p.default_version).await?
-        }
+        Some(p) if p.managed => clients.policy_document(&p.arn, &p.default_version).await?,
         _ => None,
     };
     Ok((policy, document))

@@ -8,29 +8,27 @@ use crate::aws::Clients;
 use crate::detect;
 use crate::error::Error;
 use crate::facts::BucketFacts;
-use crate::inputs::{Arn, Partition, RoleName, Who};
-use crate::policy;
-use crate::verify::{checks, rerun, verify_command};
-use crate::verify::{Check, Evidence, Expectations, KeyFacts, Report, Subject};
+use crate::inputs::{Arn, Partition, Who};
+use crate::verify::{Evidence, Expectations, KeyFacts, Subject};
 
 /// What IAM holds of the role or user: the same reads for `verify` and for the checks after
 /// a setup.
 #[derive(Debug, Clone, Default)]
-struct Principal {
-    arn: Option<String>,
-    created: Option<i64>,
-    trust: Option<Value>,
-    policies: Vec<(String, Value)>,
-    boundary: Option<(String, Value)>,
+pub(super) struct Principal {
+    pub(super) arn: Option<String>,
+    pub(super) created: Option<i64>,
+    pub(super) trust: Option<Value>,
+    pub(super) policies: Vec<(String, Value)>,
+    pub(super) boundary: Option<(String, Value)>,
     /// The boundary's ARN, even when its document could not be read.
-    boundary_arn: Option<String>,
-    tags: Vec<(String, String)>,
-    user_id: Option<String>,
+    pub(super) boundary_arn: Option<String>,
+    pub(super) tags: Vec<(String, String)>,
+    pub(super) user_id: Option<String>,
 }
 
 impl Principal {
     /// The evidence of what IAM holds of the principal, beside the bucket as read.
-    fn evidence(self, partition: Partition, bucket: BucketFacts) -> Evidence {
+    pub(super) fn evidence(self, partition: Partition, bucket: BucketFacts) -> Evidence {
         Evidence {
             partition,
             principal_arn: self.arn,
@@ -59,7 +57,7 @@ pub(crate) struct Expected {
 
 /// Reads the principal and every policy that applies to it; an empty `Principal` when it does
 /// not exist. The principal, its policy lists and what `expected` names go out together.
-async fn principal(
+pub(super) async fn principal(
     clients: &Clients,
     subject: &Subject,
     expected: &Expected,
@@ -104,7 +102,7 @@ async fn principal(
     let (known_inline, other_inline) =
         known_and_others(expected.inline.iter(), known_inline, &inline);
     let (managed, inline_docs, group_docs, boundary) = tokio::join!(
-        iam::managed_documents(client, &other_managed),
+        clients.managed_documents(&other_managed),
         join_all(
             other_inline
                 .iter()
@@ -117,7 +115,7 @@ async fn principal(
         .into_iter()
         .map(|(arn, doc)| (format!("policy {arn}"), doc))
         .collect();
-    policies.extend(managed?);
+    policies.extend(labelled(managed?));
     policies.extend(
         known_inline
             .into_iter()
@@ -156,6 +154,13 @@ fn known_and_others<'a, E>(
     (known, others)
 }
 
+/// Managed policies' documents by ARN, labelled as the checks name them.
+fn labelled(docs: Vec<(String, Value)>) -> Vec<(String, Value)> {
+    docs.into_iter()
+        .map(|(arn, doc)| (format!("policy {arn}"), doc))
+        .collect()
+}
+
 /// The role or user itself, without its policies.
 async fn read_principal(clients: &Clients, subject: &Subject) -> Result<Option<Principal>, Error> {
     Ok(match &subject.who {
@@ -187,7 +192,7 @@ async fn group_documents(clients: &Clients, group: &str) -> Result<Vec<(String, 
         iam::attached_group_policies(&clients.iam, group),
         iam::inline_documents(&clients.iam, Holder::Group(group))
     );
-    let mut docs = iam::managed_documents(&clients.iam, &arns?).await?;
+    let mut docs = labelled(clients.managed_documents(&arns?).await?);
     docs.extend(inline?);
     Ok(docs)
 }
@@ -286,7 +291,7 @@ pub(crate) async fn boundary_document(
     let Some(arn) = arn else {
         return Ok(None);
     };
-    let docs = iam::managed_documents(&clients.iam, &[arn.to_string()]).await?;
+    let docs = clients.managed_documents(&[arn.to_string()]).await?;
     Ok(Some(docs.into_iter().next().map_or_else(
         // A boundary that cannot be read allows nothing that can be shown to be allowed.
         || (arn.to_string(), json!({"Statement": []})),
@@ -307,196 +312,4 @@ async fn key_facts(clients: &Clients, key: &crate::inputs::KmsKeyArn) -> KeyFact
         account: described.map(|d| d.account).filter(|a| !a.is_empty()),
         policy: policy.map_err(|e| e.to_string().lines().next().unwrap_or_default().to_string()),
     }
-}
-
-/// What the checks after a setup start from: the principal as read before the plan, when the
-/// run changed nothing; else what the run wrote, read back in one round where it can be.
-#[derive(Debug, Clone)]
-pub(crate) enum Known {
-    Unchanged(Box<Preread>),
-    Expected(Expected),
-}
-
-/// What a setup wrote, to know when AWS shows it.
-#[derive(Debug, Clone)]
-pub(crate) struct Written {
-    pub(crate) partition: Partition,
-    pub(crate) principal_arn: String,
-    /// The trust policy, for a role.
-    pub(crate) trust: Option<Value>,
-    pub(crate) permissions: Value,
-    /// The permissions boundary the setup set; `None` when it set none (an omitted
-    /// `--permissions-boundary` keeps the one a rerun finds).
-    pub(crate) boundary: Option<String>,
-}
-
-/// How long the checks after a setup wait for IAM to show what was written.
-const READ_BACK: std::time::Duration = std::time::Duration::from_secs(6);
-
-/// The checks after a setup, on what AWS now holds: the role or user and its policies read
-/// back as `verify` reads them; the bucket as this run read it. IAM shows what was just
-/// written after a delay ("Changes that I make are not always immediately visible", IAM User
-/// Guide, Troubleshooting IAM), so the reads are repeated with a backoff until they show the
-/// written trust and policy, within `READ_BACK`. If AWS has not shown them by then, the
-/// written documents are checked instead and a warning says so: never a claim without AWS's
-/// answer. (IAM's policy simulator is left to `verify`; it only ever confirms.)
-/// What a setup read of its principal before the plan, beside the role itself: its inline
-/// policies and its boundary. When the run changed nothing, that is what AWS holds, and the
-/// checks judge it without a second read.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Beside {
-    /// Each inline policy: its name, and its document when it parses.
-    pub(crate) inline: Vec<(String, Option<Value>)>,
-    /// The documents of the managed policies attached besides the tool's own, by ARN.
-    pub(crate) managed: Vec<(String, Value)>,
-    boundary: Option<(String, Value)>,
-}
-
-impl Beside {
-    /// Reads a role's inline policies and its boundary, together.
-    pub(crate) async fn role(
-        clients: &Clients,
-        name: &RoleName,
-        boundary: Option<&str>,
-    ) -> Result<Beside, Error> {
-        let who = Who::Role(name.clone());
-        let (inline, boundary) = tokio::join!(
-            iam::inline_policies(&clients.iam, Holder::Principal(&who)),
-            boundary_document(clients, boundary)
-        );
-        Ok(Beside {
-            inline: inline?,
-            managed: Vec::new(),
-            boundary: boundary?,
-        })
-    }
-
-    /// Adds the documents of the managed policies in `attached` other than `own`: none, but
-    /// for a role that someone gave more.
-    pub(crate) async fn with_others(
-        mut self,
-        clients: &Clients,
-        attached: &[String],
-        own: &str,
-    ) -> Result<Beside, Error> {
-        let others: Vec<String> = attached.iter().filter(|a| *a != own).cloned().collect();
-        self.managed = iam::managed_documents(&clients.iam, &others)
-            .await?
-            .into_iter()
-            .map(|(label, doc)| (label.trim_start_matches("policy ").to_string(), doc))
-            .collect();
-        Ok(self)
-    }
-}
-
-/// The role as a setup that changed nothing read it: the role, its own managed policy's
-/// document when attached (`own`: ARN and document), and what was read beside it.
-pub(crate) fn unchanged_role(
-    role: &crate::facts::RoleInfo,
-    own: Option<(String, Value)>,
-    beside: Beside,
-) -> Preread {
-    let mut policies: Vec<(String, Value)> = own
-        .into_iter()
-        .chain(beside.managed)
-        .map(|(arn, doc)| (format!("policy {arn}"), doc))
-        .collect();
-    policies.extend(
-        beside
-            .inline
-            .into_iter()
-            .filter_map(|(name, doc)| Some((format!("inline policy {name}"), doc?))),
-    );
-    Preread(Principal {
-        arn: Some(role.arn.clone()),
-        created: role.created,
-        trust: role.trust.clone(),
-        policies,
-        boundary: beside.boundary,
-        boundary_arn: role.boundary.clone(),
-        tags: role.tags.clone(),
-        user_id: None,
-    })
-}
-
-/// A principal as this run already read it; see [`unchanged_role`].
-#[derive(Debug, Clone)]
-pub(crate) struct Preread(Principal);
-
-pub(crate) async fn after_setup(
-    clients: &Clients,
-    subject: &Subject,
-    e: &Expectations,
-    written: Written,
-    bucket: BucketFacts,
-    known: Known,
-) -> Report {
-    let expected = match known {
-        // Nothing changed: what was read is what AWS holds.
-        Known::Unchanged(p) => {
-            let evidence = p.0.evidence(written.partition, bucket);
-            return checks(subject, e, &evidence, &rerun(subject, e));
-        }
-        Known::Expected(expected) => expected,
-    };
-    let deadline = tokio::time::Instant::now() + READ_BACK;
-    let mut delay = std::time::Duration::from_millis(200);
-    let why = loop {
-        match principal(clients, subject, &expected).await {
-            Ok(p) if shows(&p, &written) => {
-                let evidence = p.evidence(written.partition, bucket);
-                return checks(subject, e, &evidence, &rerun(subject, e));
-            }
-            Ok(_) if tokio::time::Instant::now() + delay < deadline => {
-                tokio::time::sleep(delay).await;
-                delay *= 2;
-            }
-            Ok(_) => {
-                break format!(
-                "IAM did not show what this run wrote within {} s (it is eventually consistent)",
-                READ_BACK.as_secs()
-            )
-            }
-            Err(err) => break format!("reading it back failed: {err}"),
-        }
-    };
-    let boundary = boundary_document(clients, written.boundary.as_deref())
-        .await
-        .unwrap_or(None);
-    let evidence = Evidence::written(
-        written.partition,
-        written.principal_arn,
-        written.trust,
-        written.permissions,
-        bucket,
-        boundary,
-    );
-    let mut report = checks(subject, e, &evidence, &rerun(subject, e));
-    report.checks.push(Check::warn(
-        "read-back",
-        format!("{why}; the checks above judged the documents this run wrote, not AWS's copy"),
-        Some(format!(
-            "in a minute, `{}` reads it back",
-            verify_command(subject, e)
-        )),
-    ));
-    report.read_back = false;
-    report
-}
-
-/// Whether what IAM returned holds what a setup wrote: the principal, its trust, its policy
-/// and its boundary.
-fn shows(p: &Principal, written: &Written) -> bool {
-    p.arn.is_some()
-        && written
-            .trust
-            .as_ref()
-            .is_none_or(|t| p.trust.as_ref().is_some_and(|live| policy::same(live, t)))
-        && p.policies
-            .iter()
-            .any(|(_, doc)| policy::same(doc, &written.permissions))
-        && written
-            .boundary
-            .as_ref()
-            .is_none_or(|b| p.boundary_arn.as_ref() == Some(b))
 }

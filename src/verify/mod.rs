@@ -8,13 +8,15 @@
 pub(crate) mod condition;
 pub(crate) mod evaluate;
 
+mod after;
 mod checks;
 mod gather;
 mod render;
 
+pub(crate) use after::{after_setup, unchanged_role, Beside, Known, ReadBack, Written};
 pub(crate) use checks::{access_of, checks, required, samples, TidbRequest};
-pub(crate) use gather::{after_setup, gather, unchanged_role, Beside, Expected, Known, Written};
-pub(crate) use render::show_after_setup;
+pub(crate) use gather::{gather, Expected};
+pub(crate) use render::{show_after_setup, summary};
 
 use serde::Serialize;
 use serde_json::Value;

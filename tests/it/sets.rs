@@ -437,6 +437,118 @@ async fn one_entrys_fault_is_undone_and_the_others_apply() {
         .all(|(name, _)| name != &format!("{b}-policy")));
 }
 
+/// A file's setups are planned from the account as one read found it: a rerun asks IAM for
+/// no role, policy list or policy version, entry by entry. A caller who may not read the
+/// whole account gets the same plan from reads role by role.
+#[tokio::test]
+async fn a_rerun_is_planned_from_one_read_of_the_account() {
+    let moto = moto();
+    let proxy = Proxy::start(moto.port);
+    let aws = aws(&moto.url()).await;
+    let bucket = unique("setsaccount");
+    aws.create_bucket(&bucket).await;
+    let entries: Vec<(String, &str, &[&str], &str)> = (0..3)
+        .map(|i| (format!("s3://{bucket}/d{i}/"), "export", &["c-1"][..], ""))
+        .collect();
+    let path = file("account", &set_file(&unique("account"), &roles(&entries)));
+    set(&moto.url(), &["apply", "--yes"], &path).ok();
+    let per_role = [
+        "GetRole",
+        "ListAttachedRolePolicies",
+        "ListRolePolicies",
+        "GetPolicyVersion",
+    ];
+    let count = |seen: &[String], action: &str| seen.iter().filter(|a| *a == action).count();
+
+    let plan = set(&proxy.url(), &["plan", "--detailed-exit-code"], &path).ok();
+    assert!(plan.stdout.contains("3 unchanged"), "{}", plan.stdout);
+    let seen = proxy.seen();
+    assert_eq!(
+        count(&seen, "GetAccountAuthorizationDetails"),
+        1,
+        "{seen:?}"
+    );
+    for action in per_role {
+        assert_eq!(count(&seen, action), 0, "{action}: {seen:?}");
+    }
+    // Tags are not in the account's read: each existing policy is read for them.
+    assert_eq!(count(&seen, "GetPolicy"), 3, "{seen:?}");
+
+    proxy.fail(
+        Match::Action("GetAccountAuthorizationDetails".into()),
+        Fault::Denied,
+        1,
+    );
+    let before = proxy.seen().len();
+    let plan = set(&proxy.url(), &["plan", "--detailed-exit-code"], &path).ok();
+    assert!(plan.stdout.contains("3 unchanged"), "{}", plan.stdout);
+    let seen = proxy.seen()[before..].to_vec();
+    // Each entry's role, read whole (other tests' roles of this tool are read too, for their
+    // set: GetRole only).
+    for action in per_role {
+        assert_eq!(count(&seen, action).min(3), 3, "{action}: {seen:?}");
+    }
+    for action in &per_role[1..] {
+        assert_eq!(count(&seen, action), 3, "{action}: {seen:?}");
+    }
+}
+
+/// What `apply -f` made is read back and checked for every entry, as a single setup checks
+/// its own: from one read of the account after the writes, not a read-back per role; and role
+/// by role when the account may not be read.
+#[tokio::test]
+async fn an_apply_checks_what_it_made_on_one_read_of_the_account() {
+    let moto = moto();
+    let proxy = Proxy::start(moto.port);
+    let aws = aws(&moto.url()).await;
+    let bucket = unique("setsreadback");
+    aws.create_bucket(&bucket).await;
+    let entries: Vec<(String, &str, &[&str], &str)> = (0..3)
+        .map(|i| (format!("s3://{bucket}/d{i}/"), "export", &["c-1"][..], ""))
+        .collect();
+    let path = file("readback", &set_file(&unique("readback"), &roles(&entries)));
+    let out = set(&proxy.url(), &["apply", "--yes", "-o", "json"], &path).ok();
+    for i in 0..3 {
+        let entry = &out.json["entries"][i];
+        assert_eq!(entry["status"], "created", "{}", out.stdout);
+        assert_eq!(entry["checks"]["ok"], true, "{}", out.stdout);
+        assert_eq!(entry["checks"]["read_back"], true, "{}", out.stdout);
+    }
+    let seen = proxy.seen();
+    let last_write = seen.iter().rposition(|a| a == "AttachRolePolicy").unwrap();
+    assert_eq!(
+        seen[last_write + 1..],
+        ["GetAccountAuthorizationDetails".to_string()],
+        "{seen:?}"
+    );
+
+    // Another file, the account's read refused: each role is read back on its own.
+    let bucket = unique("setsreadback");
+    aws.create_bucket(&bucket).await;
+    let entries: Vec<(String, &str, &[&str], &str)> = (0..2)
+        .map(|i| (format!("s3://{bucket}/d{i}/"), "export", &["c-1"][..], ""))
+        .collect();
+    let path = file("readback", &set_file(&unique("readback"), &roles(&entries)));
+    proxy.fail(
+        Match::Action("GetAccountAuthorizationDetails".into()),
+        Fault::Denied,
+        2,
+    );
+    let before = proxy.seen().len();
+    let out = set(&proxy.url(), &["apply", "--yes"], &path).ok();
+    assert!(
+        out.stderr.contains("2 read back from AWS and verified"),
+        "{}",
+        out.stderr
+    );
+    let seen = proxy.seen()[before..].to_vec();
+    let last_write = seen.iter().rposition(|a| a == "AttachRolePolicy").unwrap();
+    let reads = &seen[last_write..];
+    for action in ["GetRole", "ListAttachedRolePolicies", "GetPolicyVersion"] {
+        assert!(reads.iter().any(|a| a == action), "{action}: {seen:?}");
+    }
+}
+
 /// `plan -o json` is the plan as data: each entry's status, changes and whole role plan.
 #[tokio::test]
 async fn plan_as_json_holds_every_entrys_plan() {

@@ -6,6 +6,7 @@ use aws_sdk_iam::types::Tag;
 
 use crate::inputs::{Guardrails, TagPair, MANAGED_BY_KEY, MANAGED_BY_VALUE};
 
+mod account;
 mod guardrails;
 mod policies;
 mod principal;
@@ -13,6 +14,7 @@ mod read;
 mod role;
 mod user;
 
+pub(crate) use account::{authorization_details, Details, HeldRole};
 pub(crate) use guardrails::{
     delete_boundary, put_boundary, tag_policy, tag_principal, untag_policy, untag_principal,
 };
@@ -25,12 +27,12 @@ pub(crate) use principal::{
 };
 pub(crate) use read::{
     account_quota, attached_group_policies, attached_policies, inline_documents, inline_policies,
-    inline_policy, inline_policy_names, managed_documents, simulate, Holder, Sample, Simulated,
+    inline_policy, inline_policy_names, simulate, Holder, Sample, Simulated,
 };
 pub(crate) use role::{
     create_role, delete_role, delete_role_boundary, get_role, list_roles, put_role_policy,
     remove_role_from_instance_profile, role_instance_profiles, update_role_description,
-    update_trust,
+    update_trust, ListedRole,
 };
 pub(crate) use user::{
     access_keys, create_access_key, create_user, delete_access_key, delete_user, get_user,

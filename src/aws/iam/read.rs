@@ -8,8 +8,6 @@ use crate::error::AwsError;
 use crate::inputs::Who;
 use crate::policy;
 
-use super::{get_policy, policy_document};
-
 /// The documents of every inline policy of a role, user or group that parse, labelled
 /// `inline policy NAME`.
 pub(crate) async fn inline_documents(
@@ -138,26 +136,6 @@ pub(crate) async fn attached_group_policies(
         .iter()
         .filter_map(|p| p.policy_arn().map(str::to_string))
         .collect())
-}
-
-/// The default-version document of each managed policy, labelled by ARN.
-pub(crate) async fn managed_documents(
-    client: &Client,
-    arns: &[String],
-) -> Result<Vec<(String, Value)>, AwsError> {
-    let docs = futures_util::future::join_all(arns.iter().map(|arn| async move {
-        let Some(info) = get_policy(client, arn).await? else {
-            return Ok(None);
-        };
-        let doc = policy_document(client, arn, &info.default_version).await?;
-        Ok::<_, AwsError>(doc.map(|doc| (format!("policy {arn}"), doc)))
-    }))
-    .await;
-    let mut out = Vec::new();
-    for doc in docs {
-        out.extend(doc?);
-    }
-    Ok(out)
 }
 
 /// What IAM's policy simulator answered for one sample request.

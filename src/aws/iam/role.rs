@@ -20,32 +20,63 @@ pub(crate) async fn get_role(client: &Client, name: &str) -> Result<Option<RoleI
     )
     .await
     .absent_is_none()?;
-    Ok(out
-        .as_ref()
-        .and_then(|out| out.role())
-        .map(|role| RoleInfo {
-            arn: role.arn().to_string(),
-            managed: is_managed(role.tags()),
-            trust: role
-                .assume_role_policy_document()
-                .and_then(policy::from_wire),
-            created: Some(role.create_date().secs()),
-            stack: tag_value(role.tags(), STACK_TAG),
-            stack_region: tag_value(role.tags(), STACK_REGION_TAG),
-            boundary: role
-                .permissions_boundary()
-                .and_then(|b| b.permissions_boundary_arn())
-                .map(str::to_string),
-            tags: pairs(role.tags()),
-            description: role.description().map(str::to_string),
-        }))
+    Ok(out.as_ref().and_then(|out| out.role()).map(|role| {
+        role_info(
+            role.arn(),
+            role.tags(),
+            role.assume_role_policy_document(),
+            Some(role.create_date()),
+            role.permissions_boundary(),
+        )
+        .described(role.description())
+    }))
 }
 
-/// Every role of the account by name, and whether its description says this tool made it
-/// (`… (serverless-s3-setup)`, as the tool and its template write it): ListRoles returns no
-/// tags ("ListRoles", IAM API Reference), so the description is what picks the few to read
-/// whole. Pages of 1,000, IAM's most, so that a large account takes few rounds.
-pub(crate) async fn list_roles(client: &Client) -> Result<Vec<(String, bool)>, AwsError> {
+/// A role as IAM holds it, from the fields that GetRole and GetAccountAuthorizationDetails
+/// both answer (the description is GetRole's only).
+pub(super) fn role_info(
+    arn: &str,
+    tags: &[aws_sdk_iam::types::Tag],
+    trust: Option<&str>,
+    created: Option<&aws_smithy_types::DateTime>,
+    boundary: Option<&aws_sdk_iam::types::AttachedPermissionsBoundary>,
+) -> RoleInfo {
+    RoleInfo {
+        arn: arn.to_string(),
+        managed: is_managed(tags),
+        trust: trust.and_then(policy::from_wire),
+        created: created.map(aws_smithy_types::DateTime::secs),
+        stack: tag_value(tags, STACK_TAG),
+        stack_region: tag_value(tags, STACK_REGION_TAG),
+        boundary: boundary
+            .and_then(|b| b.permissions_boundary_arn())
+            .map(str::to_string),
+        tags: pairs(tags),
+        description: None,
+    }
+}
+
+/// A role as ListRoles gives it: its name and description. ListRoles returns no tags
+/// ("ListRoles", IAM API Reference), so the description is what tells the roles this tool
+/// made (`… (serverless-s3-setup)`, as the tool and its template write it).
+#[derive(Debug, Clone)]
+pub(crate) struct ListedRole {
+    pub(crate) name: String,
+    pub(crate) description: Option<String>,
+}
+
+impl ListedRole {
+    /// Whether its description says this tool made it.
+    pub(crate) fn ours(&self) -> bool {
+        self.description
+            .as_deref()
+            .is_some_and(|d| d.ends_with("(serverless-s3-setup)"))
+    }
+}
+
+/// Every role of the account, in pages of 1,000, IAM's most, so that a large account takes
+/// few rounds.
+pub(crate) async fn list_roles(client: &Client) -> Result<Vec<ListedRole>, AwsError> {
     let request = client
         .list_roles()
         .max_items(1000)
@@ -56,11 +87,9 @@ pub(crate) async fn list_roles(client: &Client) -> Result<Vec<(String, bool)>, A
     let roles = send("iam:ListRoles", "", request).await?;
     Ok(roles
         .iter()
-        .map(|r| {
-            let ours = r
-                .description()
-                .is_some_and(|d| d.ends_with("(serverless-s3-setup)"));
-            (r.role_name().to_string(), ours)
+        .map(|r| ListedRole {
+            name: r.role_name().to_string(),
+            description: r.description().map(str::to_string),
         })
         .collect())
 }

@@ -1,12 +1,13 @@
 //! `role`'s parts for a file of setups (`commands::set`): an entry planned with nobody to ask,
 //! planned again from a saved plan, and applied, as `role --yes` would do each.
 
+use crate::aws::iam::Details;
 use crate::aws::Clients;
 use crate::error::Error;
 use crate::plan::saved::{Basis, RoleSetup};
 use crate::plan::RolePlan;
 use crate::requests::RoleRequest;
-use crate::Context;
+use crate::{verify, Context};
 
 use super::super::setup::{SetupCommand, Surveyed};
 use super::{RoleCommand, RoleOutcome};
@@ -26,16 +27,29 @@ pub(crate) async fn plan_unasked(
     super::super::setup::plan_unasked(ctx, &mut command, req, clients).await
 }
 
-/// Applies a setup [`plan_unasked`] planned, as `role` would after its confirmation.
+/// Applies a setup [`plan_unasked`] planned, as `role` would after its confirmation; the
+/// checks of what it made are left to [`checked`], so that a run of many setups reads the
+/// account once for them all.
 pub(crate) async fn apply_planned(
     ctx: &Context,
     clients: &Clients,
     surveyed: RoleSurveyed,
-) -> Result<RoleOutcome, Error> {
-    let command = RoleCommand {
-        given_timeout: None,
-    };
-    command.finish(ctx, clients, surveyed).await
+) -> Result<(RoleOutcome, verify::ReadBack), Error> {
+    super::applied(ctx, clients, surveyed, crate::apply::wait::DEFAULT_TIMEOUT).await
+}
+
+/// The outcome with the checks of what the setup made: judged on `details` (the account read
+/// after the setups were applied) where they show it, else read back from IAM.
+pub(crate) async fn checked(
+    ctx: &Context,
+    clients: &Clients,
+    mut outcome: RoleOutcome,
+    read_back: verify::ReadBack,
+    details: Option<&Details>,
+) -> RoleOutcome {
+    outcome.granted.verify = read_back.check(clients, details).await;
+    super::told(ctx, &outcome);
+    outcome
 }
 
 /// A saved entry planned again from its settled request, with what the plan is made from.

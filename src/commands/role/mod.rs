@@ -11,7 +11,7 @@ use crate::aws::Clients;
 use crate::error::Error;
 use crate::facts::{Caller, Facts, Located, StackInfo};
 use crate::find::{self, FoundRole};
-use crate::inputs::{AccountId, ExternalId, RoleName, StackName, Timeout, Who};
+use crate::inputs::{AccountId, ExternalId, RoleName, StackName, Timeout};
 use crate::output::render_role_plan;
 use crate::plan::saved::{Basis, RoleSetup};
 use crate::plan::{self, Method, RoleInputs, RolePlan, RoleState};
@@ -28,7 +28,8 @@ mod stack;
 mod text;
 
 pub(crate) use many::{
-    apply_planned, basis, creates, plan_lines, plan_settled, plan_unasked, takes_away, RoleSurveyed,
+    apply_planned, basis, checked, creates, plan_lines, plan_settled, plan_unasked, takes_away,
+    RoleSurveyed,
 };
 pub(crate) use text::again;
 
@@ -221,6 +222,20 @@ async fn finish(
     surveyed: Surveyed<RoleCommand>,
     timeout: Duration,
 ) -> Result<RoleOutcome, Error> {
+    let (mut outcome, read_back) = applied(ctx, clients, surveyed, timeout).await?;
+    outcome.granted.verify = read_back.check(clients, None).await;
+    told(ctx, &outcome);
+    Ok(outcome)
+}
+
+/// Applies the plan (undoing this run's creations if a step fails): what the run did, and the
+/// checks to make of it.
+async fn applied(
+    ctx: &Context,
+    clients: &Clients,
+    surveyed: Surveyed<RoleCommand>,
+    timeout: Duration,
+) -> Result<(RoleOutcome, verify::ReadBack), Error> {
     let Surveyed {
         settled,
         facts,
@@ -269,20 +284,22 @@ async fn finish(
         external_id: inputs.external_id.clone(),
         bucket_location: inputs.tier.reads_bucket_location(),
     };
-    let known = known(&plan, &state, beside, changed, &versions);
-    outcome.granted.verify = verify::after_setup(
-        clients,
-        &subject,
-        &expectations,
-        super::written(
+    let read_back = verify::ReadBack {
+        known: known(&plan, &state, beside, changed, &versions),
+        written: super::written(
             &plan.grant,
             outcome.role_arn.clone(),
             Some(plan.trust_policy.clone()),
         ),
-        facts.bucket.clone().unwrap_or_default(),
-        known,
-    )
-    .await;
+        bucket: facts.bucket.clone().unwrap_or_default(),
+        subject,
+        expectations,
+    };
+    Ok((outcome, read_back))
+}
+
+/// What the checks found, and that nothing changed if so.
+fn told(ctx: &Context, outcome: &RoleOutcome) {
     verify::show_after_setup(
         ctx,
         &outcome.granted.verify,
@@ -290,9 +307,8 @@ async fn finish(
         outcome.granted.changed,
     );
     if !outcome.granted.changed {
-        ctx.ui.info(unchanged(&outcome));
+        ctx.ui.info(unchanged(outcome));
     }
-    Ok(outcome)
 }
 
 /// What the run did, from its plan and, for a stack, the stack as it settled.
@@ -429,7 +445,7 @@ async fn gather(
     let role = if found.role.name == inputs.role_name {
         found.role.info
     } else {
-        iam::get_role(&clients.iam, role_name).await?
+        clients.role(role_name).await?
     };
     let arn = super::policy_arn(
         &caller,
@@ -437,10 +453,9 @@ async fn gather(
         role.as_ref().map(|r| r.arn.as_str()),
         &inputs.policy_name,
     );
-    let who = Who::Role(inputs.role_name.clone());
     let attached = async {
         match &role {
-            Some(_) => iam::attached(&clients.iam, &who).await,
+            Some(_) => clients.role_attached(&inputs.role_name).await,
             None => Ok(Vec::new()),
         }
     };

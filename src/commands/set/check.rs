@@ -1,7 +1,6 @@
 //! `verify -f FILE`: every entry's role judged as `verify` judges one, `--parallel` at a time,
 //! in one table, entry by check.
 
-use futures_util::stream::{self, StreamExt};
 use serde::Serialize;
 
 use crate::aws::Clients;
@@ -48,27 +47,24 @@ pub async fn verify(ctx: &Context, req: SetRequest) -> Result<SetVerified, Error
         format!("Checking the roles of {}", req.file.display()),
         file.entries.len(),
     );
-    let entries: Vec<EntryVerified> = stream::iter(&file.entries)
-        .map(|entry| {
-            let (unasked, clients, progress) = (&unasked, &clients, &progress);
-            async move {
-                let going = progress.begin(&entry.label);
-                let verified = judge(unasked, clients, entry).await;
-                let said = match (&verified.error, verified.ok) {
-                    (Some(_), _) => "could not be checked",
-                    (None, true) => "passes",
-                    (None, false) => "fails",
-                };
-                progress.end(
-                    going,
-                    &format!("{} role {}: {said}", entry.label, verified.role_name),
-                );
-                verified
-            }
-        })
-        .buffered(req.parallel)
-        .collect()
-        .await;
+    let entries: Vec<EntryVerified> = super::each(&file.entries, req.parallel, |entry| {
+        let (unasked, clients, progress) = (&unasked, &clients, &progress);
+        async move {
+            let going = progress.begin(&entry.label);
+            let verified = judge(unasked, clients, entry).await;
+            let said = match (&verified.error, verified.ok) {
+                (Some(_), _) => "could not be checked",
+                (None, true) => "passes",
+                (None, false) => "fails",
+            };
+            progress.end(
+                going,
+                &format!("{} role {}: {said}", entry.label, verified.role_name),
+            );
+            verified
+        }
+    })
+    .await;
     progress.finish("done");
     Ok(SetVerified {
         ok: entries.iter().all(|e| e.ok),

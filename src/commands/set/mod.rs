@@ -4,12 +4,13 @@
 //! file's set that it no longer lists, deleted with `--prune`. One entry's failure stops no
 //! other: the summary and the exit code say it.
 
+use std::future::Future;
 use std::path::PathBuf;
 
 use futures_util::stream::{self, StreamExt};
 use serde::{Deserialize, Serialize};
 
-use crate::aws::{iam, Clients};
+use crate::aws::Clients;
 use crate::error::Error;
 use crate::inputs::SetName;
 use crate::plan::RolePlan;
@@ -17,14 +18,16 @@ use crate::prompt::Prompter;
 use crate::set_file::{self, SetFile};
 use crate::{wizard, Context};
 
-use super::role::{self, RoleOutcome, RoleSurveyed};
-use super::teardown::TeardownOutcome;
+use super::role::{self, RoleSurveyed};
 
+mod applied;
 mod check;
 mod prune;
 mod saved;
 mod text;
 
+use applied::{apply_planned, nothing_applied};
+pub use applied::{AppliedSummary, EntryChecks, EntryOutcome, Pruned, SetApplied};
 pub use check::{verify, SetVerified};
 pub use prune::Member;
 pub use saved::apply_saved;
@@ -117,66 +120,6 @@ impl SetPlan {
     }
 }
 
-/// What became of one entry.
-#[derive(Debug, Serialize)]
-pub struct EntryOutcome {
-    pub(crate) entry: String,
-    pub(crate) role_name: String,
-    /// `created`, `updated`, `unchanged` or `failed`.
-    pub(crate) status: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) role_arn: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) error: Option<String>,
-}
-
-/// A role of the set that `--prune` deleted, or failed to.
-#[derive(Debug, Serialize)]
-pub struct Pruned {
-    pub(crate) role_name: String,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub(crate) deleted: Vec<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) error: Option<String>,
-}
-
-/// What `apply -f` did.
-#[derive(Debug, Serialize)]
-pub struct SetApplied {
-    pub(crate) set: SetName,
-    pub(crate) file: PathBuf,
-    pub(crate) entries: Vec<EntryOutcome>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub(crate) pruned: Vec<Pruned>,
-    /// The roles of the set that the file no longer lists, left in place (no `--prune`).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub(crate) not_in_file: Vec<Member>,
-    pub(crate) summary: AppliedSummary,
-    /// The signal that stopped the run (Ctrl-C, SIGTERM): each running entry undid what it
-    /// made, and those not started were not applied.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub interrupted: Option<&'static str>,
-    /// `--dry-run`: nothing was applied; each entry says what applying would do.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub(crate) dry_run: bool,
-}
-
-impl SetApplied {
-    pub fn failed(&self) -> bool {
-        self.summary.failed > 0
-    }
-}
-
-/// How many entries each outcome has.
-#[derive(Debug, Clone, Copy, Default, Serialize)]
-pub struct AppliedSummary {
-    pub(crate) created: usize,
-    pub(crate) updated: usize,
-    pub(crate) unchanged: usize,
-    pub(crate) deleted: usize,
-    pub(crate) failed: usize,
-}
-
 /// The file planned: what each entry needs, with what `apply` carries out.
 struct Planned {
     file: SetFile,
@@ -246,34 +189,30 @@ async fn plan_all(ctx: &Context, req: &SetRequest) -> Result<Planned, Error> {
         format!("Reading the setups of {}", req.file.display()),
         file.entries.len(),
     );
-    // The account's roles first: each setup then reads only the names that exist, and the
-    // set's roles beyond the file are found among them.
-    let roles = iam::list_roles(&clients.iam).await?;
-    clients.know_roles(roles.iter().map(|(name, _)| name.clone()));
-    let planning = stream::iter(&file.entries)
-        .map(|entry| {
-            let (unasked, clients, progress) = (&unasked, &clients, &progress);
-            async move {
-                let uri = entry
-                    .request
-                    .location
-                    .as_ref()
-                    .map(ToString::to_string)
-                    .unwrap_or_default();
-                let going = progress.begin(&format!("{} {uri}", entry.label));
-                let planned = role::plan_unasked(unasked, entry.request.clone(), clients).await;
-                let read = match &planned {
-                    Ok(s) if !s.plan.changes() => "unchanged",
-                    Ok(s) if role::creates(s) => "to create",
-                    Ok(_) => "to update",
-                    Err(_) => "could not be planned",
-                };
-                progress.end(going, &format!("{} {uri}: {read}", entry.label));
-                planned
-            }
-        })
-        .buffered(req.parallel)
-        .collect::<Vec<_>>();
+    // The account first: each setup then plans from it, reading only what it does not hold,
+    // and the set's roles beyond the file are found among its roles.
+    let roles = clients.survey_account().await?;
+    let planning = each(&file.entries, req.parallel, |entry| {
+        let (unasked, clients, progress) = (&unasked, &clients, &progress);
+        async move {
+            let uri = entry
+                .request
+                .location
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default();
+            let going = progress.begin(&format!("{} {uri}", entry.label));
+            let planned = role::plan_unasked(unasked, entry.request.clone(), clients).await;
+            let read = match &planned {
+                Ok(s) if !s.plan.changes() => "unchanged",
+                Ok(s) if role::creates(s) => "to create",
+                Ok(_) => "to update",
+                Err(_) => "could not be planned",
+            };
+            progress.end(going, &format!("{} {uri}: {read}", entry.label));
+            planned
+        }
+    });
     let listed: Vec<String> = file
         .entries
         .iter()
@@ -292,6 +231,27 @@ async fn plan_all(ctx: &Context, req: &SetRequest) -> Result<Planned, Error> {
         surveyed,
         report,
     })
+}
+
+/// `work` on each item, `parallel` at a time, its results in the items' order. Unlike
+/// `buffered`, which holds a finished item's place until every item before it is done, a
+/// slow item keeps no other from starting.
+pub(super) async fn each<I, F, Fut>(items: I, parallel: usize, mut work: F) -> Vec<Fut::Output>
+where
+    I: IntoIterator,
+    F: FnMut(I::Item) -> Fut,
+    Fut: Future,
+{
+    let mut done: Vec<(usize, Fut::Output)> = stream::iter(items.into_iter().enumerate())
+        .map(|(i, item)| {
+            let work = work(item);
+            async move { (i, work.await) }
+        })
+        .buffer_unordered(parallel.max(1))
+        .collect()
+        .await;
+    done.sort_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, out)| out).collect()
 }
 
 /// The clients of a run of many setups: retried in the adaptive mode, which slows the whole
@@ -411,184 +371,4 @@ fn details(plan: &RolePlan) -> Vec<String> {
         .map(|l| format!("trust: {l}"));
     let revisions = plan.grant.revisions.iter().map(|r| r.describe());
     trust.chain(revisions).collect()
-}
-
-/// Applies every entry with changes, `parallel` at a time, then prunes; each entry's failure
-/// is its own (its run undid what it made), and said as it happens.
-async fn apply_planned(ctx: &Context, req: &SetRequest, planned: Planned) -> SetApplied {
-    let Planned {
-        file,
-        clients,
-        surveyed,
-        report,
-    } = planned;
-    let unasked = unasked(ctx);
-    let prunes = if req.prune {
-        report.not_in_file.len()
-    } else {
-        0
-    };
-    let progress = ctx.ui.many(
-        format!("Applying {}", req.file.display()),
-        report.entries.len() + prunes,
-    );
-    let labels: Vec<(String, String)> = report
-        .entries
-        .iter()
-        .map(|e| (e.entry.clone(), e.role_name.clone()))
-        .collect();
-    let entries: Vec<EntryOutcome> = stream::iter(surveyed.into_iter().zip(labels))
-        .map(|(planned, (entry, role_name))| {
-            let (unasked, clients, progress) = (&unasked, &clients, &progress);
-            async move {
-                let going = progress.begin(&format!("{entry} role {role_name}"));
-                let outcome = match planned {
-                    Ok(s) if !s.plan.changes() => Ok((s.plan.role_arn, false, false)),
-                    Ok(_) if unasked.stop.requested().is_some() => Err(Error::Interrupted(
-                        ": not applied, the run was stopped first".into(),
-                    )),
-                    Ok(s) => {
-                        let creates = role::creates(&s);
-                        role::apply_planned(unasked, clients, s)
-                            .await
-                            .map(|o: RoleOutcome| (o.role_arn, true, creates))
-                    }
-                    Err(e) => Err(e),
-                };
-                let outcome = entry_outcome(entry, role_name, outcome);
-                progress.end(going, &text::applied_line(&outcome));
-                outcome
-            }
-        })
-        .buffered(req.parallel)
-        .collect()
-        .await;
-    let mut pruned = Vec::new();
-    let not_in_file = if req.prune {
-        for member in &report.not_in_file {
-            if unasked.stop.requested().is_some() {
-                break;
-            }
-            let going = progress.begin(&format!("not in the file: role {}", member.role_name));
-            let deleted = prune::delete(&unasked, &clients, member).await;
-            let p = pruned_outcome(member, deleted);
-            progress.end(going, &text::pruned_line(&p));
-            pruned.push(p);
-        }
-        Vec::new()
-    } else {
-        report.not_in_file
-    };
-    progress.finish("done");
-    let summary = applied_summary(&entries, &pruned);
-    SetApplied {
-        set: file.name,
-        file: file.path,
-        entries,
-        pruned,
-        not_in_file,
-        summary,
-        interrupted: ctx.stop.requested(),
-        dry_run: false,
-    }
-}
-
-/// A run that changed nothing: each entry as it is.
-/// A run that applied nothing: everything was in sync, or `--dry-run` only planned (each
-/// entry then says what applying would do).
-fn nothing_applied(planned: Planned, dry_run: bool) -> SetApplied {
-    let Planned { file, report, .. } = planned;
-    let entries: Vec<EntryOutcome> = report
-        .entries
-        .into_iter()
-        .map(|e| {
-            let arn = e.plan.as_ref().map(|p| p.role_arn.clone());
-            let mut outcome = match (e.error, arn) {
-                (Some(error), _) => {
-                    entry_outcome(e.entry, e.role_name, Err(Error::Conflict(error)))
-                }
-                (None, arn) => entry_outcome(
-                    e.entry,
-                    e.role_name,
-                    Ok((arn.unwrap_or_default(), false, false)),
-                ),
-            };
-            if dry_run {
-                match e.status {
-                    Status::Create => outcome.status = "to create",
-                    Status::Update => outcome.status = "to update",
-                    Status::Unchanged | Status::Error => {}
-                }
-            }
-            outcome
-        })
-        .collect();
-    let summary = applied_summary(&entries, &[]);
-    SetApplied {
-        set: file.name,
-        file: file.path,
-        entries,
-        pruned: Vec::new(),
-        not_in_file: report.not_in_file,
-        summary,
-        interrupted: None,
-        dry_run,
-    }
-}
-
-/// An entry's outcome: its role's ARN, whether it changed and whether it was made; or why
-/// it failed.
-fn entry_outcome(
-    entry: String,
-    role_name: String,
-    outcome: Result<(String, bool, bool), Error>,
-) -> EntryOutcome {
-    let (status, role_arn, error) = match outcome {
-        Ok((arn, false, _)) => ("unchanged", Some(arn), None),
-        Ok((arn, true, true)) => ("created", Some(arn), None),
-        Ok((arn, true, false)) => ("updated", Some(arn), None),
-        Err(e) => ("failed", None, Some(e.to_string())),
-    };
-    EntryOutcome {
-        entry,
-        role_name,
-        status,
-        role_arn,
-        error,
-    }
-}
-
-fn pruned_outcome(member: &Member, deleted: Result<TeardownOutcome, Error>) -> Pruned {
-    match deleted {
-        Ok(outcome) => Pruned {
-            role_name: member.role_name.to_string(),
-            deleted: outcome.deleted,
-            error: None,
-        },
-        Err(e) => Pruned {
-            role_name: member.role_name.to_string(),
-            deleted: Vec::new(),
-            error: Some(e.to_string()),
-        },
-    }
-}
-
-fn applied_summary(entries: &[EntryOutcome], pruned: &[Pruned]) -> AppliedSummary {
-    let mut s = AppliedSummary::default();
-    for e in entries {
-        match e.status {
-            "created" => s.created += 1,
-            "updated" => s.updated += 1,
-            "unchanged" => s.unchanged += 1,
-            "failed" => s.failed += 1,
-            _ => {}
-        }
-    }
-    for p in pruned {
-        match p.error {
-            None => s.deleted += 1,
-            Some(_) => s.failed += 1,
-        }
-    }
-    s
 }

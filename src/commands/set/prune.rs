@@ -1,10 +1,10 @@
 //! The roles of a file's set: found by the set's tag, and those the file no longer lists
 //! deleted (`--prune`) through the teardown path. Nothing outside the set is ever touched.
 
-use futures_util::stream::{self, StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
 
-use crate::aws::{cloudformation, iam, Clients};
+use crate::aws::iam::ListedRole;
+use crate::aws::{cloudformation, Clients};
 use crate::error::Error;
 use crate::inputs::{RoleName, SetName, SET_TAG};
 use crate::prompt::NoPrompts;
@@ -42,7 +42,7 @@ impl Member {
 /// decides, together with `managed-by`.
 pub(crate) async fn members(
     clients: &Clients,
-    roles: &[(String, bool)],
+    roles: &[ListedRole],
     set: &SetName,
     listed: &[String],
     parallel: usize,
@@ -50,13 +50,12 @@ pub(crate) async fn members(
     // IAM's names ignore case.
     let others = roles
         .iter()
-        .filter(|(n, ours)| *ours && !listed.contains(&n.to_lowercase()))
-        .map(|(n, _)| n.clone());
-    let found: Vec<Option<Member>> = stream::iter(others)
-        .map(|name| member(clients, set, name))
-        .buffered(parallel)
-        .try_collect()
-        .await?;
+        .filter(|r| r.ours() && !listed.contains(&r.name.to_lowercase()))
+        .map(|r| r.name.clone());
+    let found = super::each(others, parallel, |name| member(clients, set, name))
+        .await
+        .into_iter()
+        .collect::<Result<Vec<Option<Member>>, Error>>()?;
     Ok(found.into_iter().flatten().collect())
 }
 
@@ -65,7 +64,7 @@ pub(crate) async fn members(
 /// CloudFormation User Guide), but the stack's are the ones the tool writes and reads (an
 /// emulator may not pass them on).
 async fn member(clients: &Clients, set: &SetName, name: String) -> Result<Option<Member>, Error> {
-    let Some(role) = iam::get_role(&clients.iam, &name).await? else {
+    let Some(role) = clients.role(&name).await? else {
         return Ok(None);
     };
     if !role.managed {

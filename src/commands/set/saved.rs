@@ -4,10 +4,8 @@
 
 use std::path::Path;
 
-use futures_util::stream::{self, StreamExt};
 use serde::{Deserialize, Serialize};
 
-use crate::aws::iam;
 use crate::error::Error;
 use crate::plan::saved::{Basis, RoleSetup, Saved};
 use crate::set_file::{Entry, SetFile};
@@ -71,8 +69,7 @@ pub async fn apply_saved(ctx: &Context, path: &Path, parallel: usize) -> Result<
     } = saved;
     let clients = connect(ctx).await?;
     let unasked = unasked(ctx);
-    let roles = iam::list_roles(&clients.iam).await?;
-    clients.know_roles(roles.iter().map(|(name, _)| name.clone()));
+    let roles = clients.survey_account().await?;
     let step = ctx.ui.step(format!(
         "Reading again what {} was made from",
         path.display()
@@ -82,10 +79,9 @@ pub async fn apply_saved(ctx: &Context, path: &Path, parallel: usize) -> Result<
         .iter()
         .map(|e| e.role_name.to_lowercase())
         .collect();
-    let planning = stream::iter(setups)
-        .map(|setup| role::plan_settled(&unasked, &clients, setup))
-        .buffered(parallel)
-        .collect::<Vec<_>>();
+    let planning = super::each(setups, parallel, |setup| {
+        role::plan_settled(&unasked, &clients, setup)
+    });
     let (now, members) = tokio::join!(
         planning,
         prune::members(&clients, &roles, &report.set, &listed, parallel)

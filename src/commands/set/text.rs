@@ -37,6 +37,23 @@ impl Render for SetApplied {
     }
 
     fn warnings(&self, ctx: &Context) {
+        for e in &self.entries {
+            let Some(c) = e.checks.as_ref().filter(|c| !c.ok || !c.read_back) else {
+                continue;
+            };
+            let how = if c.read_back {
+                ""
+            } else {
+                " (judged on the documents this run wrote: IAM did not show them in time)"
+            };
+            ctx.ui.warn(format!(
+                "{} role {}: {}{how}; `serverless-s3-setup verify -f {}` says why",
+                e.entry,
+                e.role_name,
+                c.summary,
+                self.file.display()
+            ));
+        }
         if !self.not_in_file.is_empty() {
             ctx.ui.warn(format!(
                 "{} roles of the set {} are not in the file, and were left in place (apply --prune deletes them): {}",
@@ -60,8 +77,17 @@ impl Render for SetApplied {
             ));
             return;
         }
+        let verified = self
+            .entries
+            .iter()
+            .filter(|e| e.checks.as_ref().is_some_and(|c| c.ok && c.read_back))
+            .count();
+        let verified = match verified {
+            0 => String::new(),
+            n => format!("; {n} read back from AWS and verified"),
+        };
         ctx.ui.info(format!(
-            "Applied {}: {} created, {} updated, {} unchanged, {} deleted, {} failed.",
+            "Applied {}: {} created, {} updated, {} unchanged, {} deleted, {} failed{verified}.",
             self.file.display(),
             s.created,
             s.updated,
