@@ -114,7 +114,7 @@ pub(crate) async fn bucket(
         },
         async {
             if imports {
-                nothing_to_import(&s3, location, &mut facts.warnings).await;
+                nothing_to_import(clients, &s3, location, &mut facts.warnings).await;
             }
         }
     );
@@ -146,12 +146,16 @@ pub(crate) async fn bucket(
 /// Warns when nothing is stored where TiDB Cloud will import from: an empty folder, or a
 /// mistyped one. Only a warning: the data may come later, and a failed read says so.
 async fn nothing_to_import(
+    clients: &Clients,
     s3: &aws_sdk_s3::Client,
     location: &S3Location,
     warnings: &mut Vec<String>,
 ) {
     let dir = crate::output::uri(location.bucket(), location.prefix());
-    match s3::has_objects(s3, location.bucket(), location.prefix()).await {
+    match clients
+        .has_objects(s3, location.bucket(), location.prefix())
+        .await
+    {
         Ok(true) => {}
         Ok(false) => warnings.push(format!(
             "no objects under {dir}: TiDB Cloud will find nothing to import (is the folder's name right?)"

@@ -19,7 +19,22 @@ use serverless_s3_setup::{log, signals, wizard, Context};
 
 use cli::{AccessKeyAction, AccessKeyArgs, Cli, Command, Global, OutputFormat};
 
+/// The stack the program runs on. A command's work is an async call chain through the AWS
+/// SDK, deep, and an unoptimised build's frames are large: on the main thread's 8 MB,
+/// `verify -f` overflowed its stack. Only what is used is ever committed.
+const STACK: usize = 64 * 1024 * 1024;
+
 fn main() -> ExitCode {
+    std::thread::Builder::new()
+        .name("serverless-s3-setup".into())
+        .stack_size(STACK)
+        .spawn(run_main)
+        .expect("a thread to run on")
+        .join()
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+}
+
+fn run_main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => return clap_error(e),

@@ -19,6 +19,7 @@ use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_credential_types::provider::error::CredentialsError;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
+use aws_sdk_iam::config::retry::{RetryPartition, TokenBucket};
 use aws_sdk_iam::config::Region;
 
 use crate::error::{AwsError, Error};
@@ -102,6 +103,18 @@ pub struct Connection {
 /// throttled request slows the whole run, not only its own retries; and more attempts, with
 /// jittered backoff, so that no setup fails for throttling alone ("Retry behavior", AWS
 /// SDKs and Tools Reference Guide).
+/// A run of many setups' own retry partition for one service. Its retries are not rationed
+/// by the SDK's retry quota (500 tokens, 5 for each throttled retry, for the whole process),
+/// which the throttled requests of fifty setups spend in seconds, failing setups for
+/// throttling alone; each request still stops at ten attempts, and the partition's adaptive
+/// rate limiter still paces every request of the run to that service ("Retry behavior", AWS
+/// SDKs and Tools Reference Guide: the retry quota and the client-side rate limiter).
+fn many_partition(service: &'static str) -> RetryPartition {
+    RetryPartition::custom(format!("serverless-s3-setup-{service}"))
+        .token_bucket(TokenBucket::unlimited())
+        .build()
+}
+
 fn retries(many: bool) -> RetryConfig {
     let config = if many {
         RetryConfig::adaptive().with_max_attempts(10)
@@ -122,6 +135,8 @@ pub(crate) struct Clients {
     pub(crate) s3: aws_sdk_s3::Client,
     pub(crate) cfn: aws_sdk_cloudformation::Client,
     path_style: bool,
+    /// A run of many setups' retry partition for S3, which every bucket's client shares.
+    s3_partition: Option<RetryPartition>,
     /// The reads a run of many setups shares; `None` for one setup.
     shared: Option<std::sync::Arc<shared::Shared>>,
 }
@@ -151,11 +166,20 @@ impl Clients {
         }
         let config = loader.load().await;
         let path_style = conn.endpoint_url.is_some();
+        let own = |service| conn.many.then(|| many_partition(service));
+        let mut iam = aws_sdk_iam::config::Builder::from(&config);
+        iam.set_retry_partition(own("iam"));
+        let mut sts = aws_sdk_sts::config::Builder::from(&config);
+        sts.set_retry_partition(own("sts"));
+        let mut cfn = aws_sdk_cloudformation::config::Builder::from(&config);
+        cfn.set_retry_partition(own("cloudformation"));
+        let s3_partition = own("s3");
         Ok(Clients {
-            iam: aws_sdk_iam::Client::new(&config),
-            sts: aws_sdk_sts::Client::new(&config),
-            cfn: aws_sdk_cloudformation::Client::new(&config),
-            s3: s3_client(&config, path_style, None),
+            iam: aws_sdk_iam::Client::from_conf(iam.build()),
+            sts: aws_sdk_sts::Client::from_conf(sts.build()),
+            cfn: aws_sdk_cloudformation::Client::from_conf(cfn.build()),
+            s3: s3_client(&config, path_style, None, s3_partition.clone()),
+            s3_partition,
             config,
             path_style,
             shared: conn.many.then(std::sync::Arc::default),
@@ -175,7 +199,12 @@ impl Clients {
         if region == self.region() {
             self.s3.clone()
         } else {
-            s3_client(&self.config, self.path_style, Some(region))
+            s3_client(
+                &self.config,
+                self.path_style,
+                Some(region),
+                self.s3_partition.clone(),
+            )
         }
     }
 
@@ -231,8 +260,14 @@ impl Clients {
     }
 }
 
-fn s3_client(config: &SdkConfig, path_style: bool, region: Option<&str>) -> aws_sdk_s3::Client {
+fn s3_client(
+    config: &SdkConfig,
+    path_style: bool,
+    region: Option<&str>,
+    partition: Option<RetryPartition>,
+) -> aws_sdk_s3::Client {
     let mut conf = aws_sdk_s3::config::Builder::from(config).force_path_style(path_style);
+    conf.set_retry_partition(partition);
     if let Some(region) = region {
         conf = conf.region(Region::new(region.to_string()));
     }

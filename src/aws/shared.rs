@@ -57,6 +57,8 @@ pub(crate) struct Shared {
     pub(crate) encryption: Once<DefaultEncryption>,
     pub(crate) policy: Once<Option<Value>>,
     pub(crate) ownership: Once<Option<String>>,
+    /// Whether anything is stored under a bucket's folder, by `bucket/folder`.
+    pub(crate) objects: Once<bool>,
     /// The account as the run found it, until it applies anything.
     account: RwLock<Option<Arc<Account>>>,
 }
@@ -266,6 +268,19 @@ impl Clients {
         bucket: &str,
     ) -> Result<Option<Value>, AwsError> {
         self.shared_read(|s| &s.policy, bucket, s3::bucket_policy(s3, bucket))
+            .await
+    }
+
+    /// Whether any object is stored under the folder `prefix` of the bucket (empty: the whole
+    /// bucket), through `s3` (a client in its region).
+    pub(crate) async fn has_objects(
+        &self,
+        s3: &aws_sdk_s3::Client,
+        bucket: &str,
+        prefix: &str,
+    ) -> Result<bool, AwsError> {
+        let key = format!("{bucket}/{prefix}");
+        self.shared_read(|s| &s.objects, &key, s3::has_objects(s3, bucket, prefix))
             .await
     }
 

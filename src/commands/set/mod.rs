@@ -4,17 +4,20 @@
 //! file's set that it no longer lists, deleted with `--prune`. One entry's failure stops no
 //! other: the summary and the exit code say it.
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::path::PathBuf;
 
+use futures_util::future::join_all;
 use futures_util::stream::{self, StreamExt};
 use serde::{Deserialize, Serialize};
 
 use crate::aws::Clients;
 use crate::error::Error;
-use crate::inputs::SetName;
+use crate::inputs::{Access, SetName};
 use crate::plan::RolePlan;
 use crate::prompt::Prompter;
+use crate::requests::RoleRequest;
 use crate::set_file::{self, SetFile};
 use crate::{wizard, Context};
 
@@ -191,7 +194,11 @@ async fn plan_all(ctx: &Context, req: &SetRequest) -> Result<Planned, Error> {
     );
     // The account first: each setup then plans from it, reading only what it does not hold,
     // and the set's roles beyond the file are found among its roles.
-    let roles = clients.survey_account().await?;
+    let (roles, ()) = tokio::join!(
+        clients.survey_account(),
+        read_ahead(&clients, file.entries.iter().map(|e| &e.request))
+    );
+    let roles = roles?;
     let planning = each(&file.entries, req.parallel, |entry| {
         let (unasked, clients, progress) = (&unasked, &clients, &progress);
         async move {
@@ -231,6 +238,48 @@ async fn plan_all(ctx: &Context, req: &SetRequest) -> Result<Planned, Error> {
         surveyed,
         report,
     })
+}
+
+/// How many of S3's reads [`read_ahead`] sends at once for one bucket.
+const READ_AHEAD: usize = 32;
+
+/// What the entries read first, read before any is planned, beside the account's survey: who
+/// the caller is; each bucket's region, default encryption, policy and Object Ownership; and
+/// whether each import's folder holds anything. Each is read once for the run (see
+/// `aws/shared.rs`), so that an entry that makes a role plans without a request. These are
+/// STS's and S3's reads, not IAM's control plane, so they go out together rather than
+/// `--parallel` at a time: S3 serves thousands of reads a second per prefix ("Best practices
+/// design patterns: optimizing Amazon S3 performance", S3 User Guide). A read that fails here
+/// is made again, and its failure said, by the entry that needs it.
+async fn read_ahead<'a>(clients: &Clients, requests: impl Iterator<Item = &'a RoleRequest>) {
+    let mut folders: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for req in requests {
+        let Some(location) = &req.location else {
+            continue;
+        };
+        let imports = folders.entry(location.bucket()).or_default();
+        if req.access == Some(Access::Import) {
+            imports.push(location.prefix());
+        }
+    }
+    let buckets = folders.into_iter().map(|(bucket, prefixes)| async move {
+        let Ok(region) = clients.bucket_region(bucket).await else {
+            return;
+        };
+        let s3 = clients.s3_in(&region);
+        let s3 = &s3;
+        let listed = stream::iter(prefixes)
+            .map(|prefix| clients.has_objects(s3, bucket, prefix))
+            .buffer_unordered(READ_AHEAD)
+            .collect::<Vec<_>>();
+        let _ = tokio::join!(
+            clients.bucket_encryption(s3, bucket),
+            clients.bucket_policy(s3, bucket),
+            clients.object_ownership(s3, bucket),
+            listed
+        );
+    });
+    let _ = tokio::join!(clients.caller(), join_all(buckets));
 }
 
 /// `work` on each item, `parallel` at a time, its results in the items' order. Unlike
