@@ -192,43 +192,46 @@ async fn plan_all(ctx: &Context, req: &SetRequest) -> Result<Planned, Error> {
         format!("Reading the setups of {}", req.file.display()),
         file.entries.len(),
     );
-    // The account first: each setup then plans from it, reading only what it does not hold,
-    // and the set's roles beyond the file are found among its roles.
-    let (roles, ()) = tokio::join!(
-        clients.survey_account(),
-        read_ahead(&clients, file.entries.iter().map(|e| &e.request))
-    );
-    let roles = roles?;
-    let planning = each(&file.entries, req.parallel, |entry| {
-        let (unasked, clients, progress) = (&unasked, &clients, &progress);
-        async move {
-            let uri = entry
-                .request
-                .location
-                .as_ref()
-                .map(ToString::to_string)
-                .unwrap_or_default();
-            let going = progress.begin(&format!("{} {uri}", entry.label));
-            let planned = role::plan_unasked(unasked, entry.request.clone(), clients).await;
-            let read = match &planned {
-                Ok(s) if !s.plan.changes() => "unchanged",
-                Ok(s) if role::creates(s) => "to create",
-                Ok(_) => "to update",
-                Err(_) => "could not be planned",
-            };
-            progress.end(going, &format!("{} {uri}: {read}", entry.label));
-            planned
-        }
-    });
     let listed: Vec<String> = file
         .entries
         .iter()
         .map(|e| e.role_name().as_str().to_lowercase())
         .collect();
-    let (surveyed, members) = tokio::join!(
+    let planning = async {
+        // The account first: each setup then plans from it, reading only what it does not
+        // hold, and the set's roles beyond the file are found among its roles.
+        let roles = clients.survey_account().await?;
+        let entries = each(&file.entries, req.parallel, |entry| {
+            let (unasked, clients, progress) = (&unasked, &clients, &progress);
+            async move {
+                let uri = entry
+                    .request
+                    .location
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .unwrap_or_default();
+                let going = progress.begin(&format!("{} {uri}", entry.label));
+                let planned = role::plan_unasked(unasked, entry.request.clone(), clients).await;
+                let read = match &planned {
+                    Ok(s) if !s.plan.changes() => "unchanged",
+                    Ok(s) if role::creates(s) => "to create",
+                    Ok(_) => "to update",
+                    Err(_) => "could not be planned",
+                };
+                progress.end(going, &format!("{} {uri}: {read}", entry.label));
+                planned
+            }
+        });
+        let members = prune::members(&clients, &roles, &file.name, &listed, req.parallel);
+        Ok::<_, Error>(tokio::join!(entries, members))
+    };
+    // What the entries share is read beside the account, and goes on while they are planned:
+    // an entry that needs a read in flight waits for it.
+    let (planned, ()) = tokio::join!(
         planning,
-        prune::members(&clients, &roles, &file.name, &listed, req.parallel)
+        read_ahead(&clients, file.entries.iter().map(|e| &e.request))
     );
+    let (surveyed, members) = planned?;
     progress.finish("read");
     let members = members?;
     let report = report(&file, &surveyed, &members, req.prune);
@@ -243,10 +246,11 @@ async fn plan_all(ctx: &Context, req: &SetRequest) -> Result<Planned, Error> {
 /// How many of S3's reads [`read_ahead`] sends at once for one bucket.
 const READ_AHEAD: usize = 32;
 
-/// What the entries read first, read before any is planned, beside the account's survey: who
-/// the caller is; each bucket's region, default encryption, policy and Object Ownership; and
-/// whether each import's folder holds anything. Each is read once for the run (see
-/// `aws/shared.rs`), so that an entry that makes a role plans without a request. These are
+/// What the entries read first, all of it sent from the start, beside the account's survey:
+/// who the caller is; each bucket's region, default encryption, policy and Object Ownership;
+/// and whether each import's folder holds anything. Each is read once for the run (see
+/// `aws/shared.rs`): an entry that needs one waits for it, and one that makes a role sends no
+/// request of its own before it applies. These are
 /// STS's and S3's reads, not IAM's control plane, so they go out together rather than
 /// `--parallel` at a time: S3 serves thousands of reads a second per prefix ("Best practices
 /// design patterns: optimizing Amazon S3 performance", S3 User Guide). A read that fails here
