@@ -137,6 +137,11 @@ pub(crate) struct Clients {
     path_style: bool,
     /// A run of many setups' retry partition for S3, which every bucket's client shares.
     s3_partition: Option<RetryPartition>,
+    /// Whether a region was configured (`--region`, the environment, the profile); when none
+    /// was, the clients are in us-east-1.
+    region_given: bool,
+    /// The region of `cfn`, when it is not the clients' own (see [`Clients::with_stacks_in`]).
+    stacks_region: Option<String>,
     /// The reads a run of many setups shares; `None` for one setup.
     shared: Option<std::sync::Arc<shared::Shared>>,
 }
@@ -145,7 +150,7 @@ impl Clients {
     /// Resolves region and credentials once, up front, so that missing or expired credentials
     /// are reported before anything else, and never wait on instance metadata for long.
     pub(crate) async fn connect(conn: &Connection, ui: &dyn Patience) -> Result<Clients, Error> {
-        let region = resolve_region(conn).await;
+        let (region, region_given) = resolve_region(conn).await;
         let credentials = resolve_credentials(conn, &region, ui).await?;
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .http_client(http_client())
@@ -180,6 +185,8 @@ impl Clients {
             cfn: aws_sdk_cloudformation::Client::from_conf(cfn.build()),
             s3: s3_client(&config, path_style, None, s3_partition.clone()),
             s3_partition,
+            region_given,
+            stacks_region: None,
             config,
             path_style,
             shared: conn.many.then(std::sync::Arc::default),
@@ -192,6 +199,18 @@ impl Clients {
             .region()
             .map(Region::as_ref)
             .unwrap_or("us-east-1")
+    }
+
+    /// Whether a region was configured (`--region`, `AWS_REGION`, the profile's `region`).
+    pub(crate) fn region_given(&self) -> bool {
+        self.region_given
+    }
+
+    /// The region CloudFormation is called in: where a stack is read and made.
+    pub(crate) fn stacks_region(&self) -> &str {
+        self.stacks_region
+            .as_deref()
+            .unwrap_or_else(|| self.region())
     }
 
     /// An S3 client for the bucket's own region: bucket-level calls must go there.
@@ -247,6 +266,7 @@ impl Clients {
     pub(crate) fn with_stacks_in(&self, region: &str) -> Clients {
         Clients {
             cfn: self.cfn_in(region),
+            stacks_region: Some(region.to_string()),
             ..self.clone()
         }
     }
@@ -274,20 +294,23 @@ fn s3_client(
     aws_sdk_s3::Client::from_conf(conf.build())
 }
 
-/// `--region`, then the environment, then the profile, then us-east-1. Never instance metadata:
-/// IAM is global, and the bucket's own region is detected separately.
-async fn resolve_region(conn: &Connection) -> Region {
+/// `--region`, then the environment, then the profile, then us-east-1, and whether one of
+/// the first three gave it. Never instance metadata: IAM is global, and the bucket's own region
+/// is detected separately.
+async fn resolve_region(conn: &Connection) -> (Region, bool) {
     let mut profile = aws_config::profile::ProfileFileRegionProvider::builder();
     if let Some(name) = &conn.profile {
         profile = profile.profile_name(name);
     }
-    RegionProviderChain::first_try(conn.region.clone().map(Region::new))
+    let given = RegionProviderChain::first_try(conn.region.clone().map(Region::new))
         .or_else(aws_config::environment::EnvironmentVariableRegionProvider::new())
         .or_else(profile.build())
-        .or_else(Region::from_static("us-east-1"))
         .region()
-        .await
-        .unwrap_or_else(|| Region::from_static("us-east-1"))
+        .await;
+    match given {
+        Some(region) => (region, true),
+        None => (Region::from_static("us-east-1"), false),
+    }
 }
 
 async fn resolve_credentials(

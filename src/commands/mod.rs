@@ -298,7 +298,7 @@ where
             .settle_aws_managed_key(clients, bucket.location.bucket(), caller.account.as_str())
             .await?;
         let mut facts = Facts::detected(caller, found);
-        facts.region = Some(clients.region().to_string());
+        facts.region = Some(clients.stacks_region().to_string());
         Ok::<_, Error>((facts, state))
     }
     .await;

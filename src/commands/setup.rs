@@ -52,6 +52,12 @@ pub(crate) trait SetupCommand {
         clients: Option<&Clients>,
     ) -> Result<(Self::Settled, Located, Option<Self::Found>), Error>;
 
+    /// The clients this setup runs with, when they are not the run's own: a stack's setup made
+    /// where no region is configured goes to the region it settled on.
+    fn moved(_settled: &Self::Settled, _clients: &Clients) -> Option<Clients> {
+        None
+    }
+
     /// The first round for a saved plan, whose names are settled.
     async fn find(
         clients: &Clients,
@@ -139,8 +145,17 @@ pub(crate) async fn drive<S: SetupCommand>(
         Some(_) => Some(Clients::connect(&ctx.conn, &ctx.ui).await?),
         None => super::connect_or_plan_offline(ctx).await?,
     };
-    let (settled, located, found) = command.fill(ctx, req, prompter, clients.as_ref()).await?;
+    let (settled, mut located, mut found) =
+        command.fill(ctx, req, prompter, clients.as_ref()).await?;
     S::warn(ctx, &settled);
+    // What was found in the run's region is found again where the setup goes.
+    let clients = match clients.as_ref().and_then(|c| S::moved(&settled, c)) {
+        Some(moved) => {
+            found = Some(S::find(&moved, &settled, &mut located).await?);
+            Some(moved)
+        }
+        None => clients,
+    };
     let (facts, state) = survey::<S>(ctx, clients.as_ref(), &settled, located, found).await?;
     let plan = S::plan(&settled, &facts, &state)?;
     S::check_plan(clients.as_ref(), &plan).await?;
@@ -178,7 +193,13 @@ pub(crate) async fn plan_unasked<S: SetupCommand>(
 ) -> Result<Surveyed<S>, Error> {
     S::check(ctx, &req)?;
     let mut unasked = crate::prompt::NoPrompts;
-    let (settled, located, found) = command.fill(ctx, req, &mut unasked, Some(clients)).await?;
+    let (settled, mut located, mut found) =
+        command.fill(ctx, req, &mut unasked, Some(clients)).await?;
+    let moved = S::moved(&settled, clients);
+    if let Some(moved) = &moved {
+        found = Some(S::find(moved, &settled, &mut located).await?);
+    }
+    let clients = moved.as_ref().unwrap_or(clients);
     let (facts, state) = survey::<S>(ctx, Some(clients), &settled, located, found).await?;
     let plan = S::plan(&settled, &facts, &state)?;
     S::check_plan(Some(clients), &plan).await?;
@@ -196,6 +217,8 @@ pub(crate) async fn plan_settled<S: SetupCommand>(
     clients: &Clients,
     settled: S::Settled,
 ) -> Result<(Surveyed<S>, Basis), Error> {
+    let moved = S::moved(&settled, clients);
+    let clients = moved.as_ref().unwrap_or(clients);
     let mut located = Located::default();
     let found = S::find(clients, &settled, &mut located).await?;
     let (facts, state) = survey::<S>(ctx, Some(clients), &settled, located, Some(found)).await?;
@@ -223,6 +246,7 @@ async fn drive_saved<S: SetupCommand>(
     let saved: Saved<S::Settled, S::Plan> = super::saved::read(file, S::COMMAND)?;
     let settled = saved.setup;
     let clients = Clients::connect(&ctx.conn, &ctx.ui).await?;
+    let clients = S::moved(&settled, &clients).unwrap_or(clients);
     let mut located = Located::default();
     let found = S::find(&clients, &settled, &mut located).await?;
     let (facts, state) = survey::<S>(ctx, Some(&clients), &settled, located, Some(found)).await?;

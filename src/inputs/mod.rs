@@ -307,7 +307,11 @@ impl FromStr for ExternalId {
 #[serde(transparent)]
 pub struct Region(String);
 
-impl Region {}
+impl Region {
+    pub(crate) fn as_str(&self) -> &str {
+        &self.0
+    }
+}
 
 impl fmt::Display for Region {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

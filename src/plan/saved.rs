@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::facts::{Facts, PolicyInfo, RoleInfo, StackInfo, UserInfo};
-use crate::inputs::{defaults, ClusterId, Tier};
+use crate::inputs::{defaults, ClusterId, Region, Tier};
 
 use super::{Method, RoleInputs, RoleState, UserInputs, UserState};
 
@@ -50,6 +50,9 @@ pub(crate) struct RoleSetup {
     /// For the `ticloud` command printed at the end.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) cluster_id: Option<ClusterId>,
+    /// Where the stack goes when no region was configured: asked, or the bucket's region.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) stack_region: Option<Region>,
 }
 
 /// An access-key setup's request, settled.

@@ -715,3 +715,78 @@ async fn a_rerun_repairs_what_was_changed_behind_the_stack() {
     assert_eq!(out.code, 0, "{}", (&out.stdout, &out.stderr).1);
     assert!(aws.role(&role).await.is_none());
 }
+
+/// With no region configured (no `--region`, `AWS_REGION` or profile region), a stack goes to
+/// the bucket's region, and the run says so, not to us-east-1 unsaid; the result names the
+/// stack's region, and a rerun finds the stack there by the role's tag.
+#[tokio::test]
+async fn with_no_region_configured_the_stack_goes_to_the_buckets_region() {
+    use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration};
+    let moto = moto();
+    let aws = aws(&moto.url()).await;
+    let eu = aws_sdk_iam::config::Region::new("eu-west-1");
+    let s3_eu =
+        aws_sdk_s3::Client::from_conf(aws.s3.config().to_builder().region(eu.clone()).build());
+    let cfn_eu =
+        aws_sdk_cloudformation::Client::from_conf(aws.cfn.config().to_builder().region(eu).build());
+    let bucket = unique("noregion");
+    s3_eu
+        .create_bucket()
+        .bucket(&bucket)
+        .create_bucket_configuration(
+            CreateBucketConfiguration::builder()
+                .location_constraint(BucketLocationConstraint::EuWest1)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let uri = format!("s3://{bucket}/d/");
+    let role = format!("r-{bucket}");
+    let no_region = |args: Vec<String>| {
+        let mut words = args;
+        words.retain(|w| w != "-o" && w != "json");
+        ran(bin(&moto.url())
+            .env_remove("AWS_REGION")
+            .args(words)
+            .output()
+            .unwrap())
+    };
+    let made = no_region(args("cloudformation", &uri, "import", &role));
+    assert_eq!(made.code, 0, "{}", made.stderr);
+    assert!(
+        made.stderr.contains(
+            "no AWS region is configured (--region, AWS_REGION, or the profile's `region`): the stack goes to eu-west-1, the bucket's region"
+        ),
+        "{}",
+        made.stderr
+    );
+    assert!(
+        made.stderr
+            .contains(&format!("The role is held by stack {role} in eu-west-1.")),
+        "{}",
+        made.stderr
+    );
+    let stack = |cfn: aws_sdk_cloudformation::Client| {
+        let role = role.clone();
+        async move { cfn.describe_stacks().stack_name(role).send().await.is_ok() }
+    };
+    assert!(stack(cfn_eu).await, "the stack is in the bucket's region");
+    assert!(!stack(aws.cfn.clone()).await, "and not in us-east-1");
+    let tags = aws.role(&role).await.unwrap();
+    assert!(tags
+        .tags()
+        .iter()
+        .any(|t| t.key() == "serverless-s3-setup:region" && t.value() == "eu-west-1"));
+
+    let again = no_region(args("cloudformation", &uri, "import", &role));
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert!(
+        again
+            .stderr
+            .contains("the stack goes to eu-west-1, where the role's stack is"),
+        "{}",
+        again.stderr
+    );
+    assert!(again.stderr.contains("already match"), "{}", again.stderr);
+}

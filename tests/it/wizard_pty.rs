@@ -950,3 +950,84 @@ async fn esc_at_a_text_question_goes_back_with_the_answer_kept() {
         assert!(!tail.contains("--external-id"), "{cols} columns: {tail}");
     }
 }
+
+/// At a terminal where no region is configured, a stack's region is asked, the bucket's
+/// offered, and the stack goes where the answer says.
+#[tokio::test]
+async fn with_no_region_configured_the_stacks_region_is_asked() {
+    use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration};
+    let moto = moto();
+    let aws = aws(&moto.url()).await;
+    let eu = aws_sdk_iam::config::Region::new("eu-west-1");
+    let s3_eu =
+        aws_sdk_s3::Client::from_conf(aws.s3.config().to_builder().region(eu.clone()).build());
+    let bucket = unique("askregion");
+    s3_eu
+        .create_bucket()
+        .bucket(&bucket)
+        .create_bucket_configuration(
+            CreateBucketConfiguration::builder()
+                .location_constraint(BucketLocationConstraint::EuWest1)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let uri = format!("s3://{bucket}/d/");
+    let role = format!("r-{bucket}");
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c")
+        .arg("stty cols 250 rows 40; exec \"$0\" \"$@\"")
+        .arg(env!("CARGO_BIN_EXE_serverless-s3-setup"))
+        .args([
+            "role",
+            "--method",
+            "cloudformation",
+            "--uri",
+            &uri,
+            "--access",
+            "import",
+            "--tier",
+            "starter",
+            "--tidb-account-id",
+            TIDB_ACCOUNT,
+            "--external-id",
+            EXTERNAL_ID,
+            "--role-name",
+            &role,
+            "--stack-name",
+            &role,
+            "--policy-name",
+            &role,
+        ]);
+    clean_env(&mut cmd, &moto.url());
+    cmd.env_remove("AWS_REGION").env("TERM", "xterm-256color");
+    let mut p = spawn_command(cmd, Some(30_000)).expect("spawn in a pty");
+    p.exp_string("no AWS region is configured").unwrap();
+    p.exp_string("Region for the stack").unwrap();
+    p.exp_string("eu-west-1").unwrap();
+    // A region that is not one is refused, and asked again.
+    keys(&mut p, "\x15nowhere\r");
+    p.exp_string("must be an AWS region").unwrap();
+    keys(&mut p, "\x15eu-west-1\r");
+    p.exp_string("Proceed?").unwrap();
+    keys(&mut p, "y");
+    p.exp_string(&format!("held by stack {role} in eu-west-1"))
+        .unwrap();
+    p.exp_eof().unwrap();
+    let status = exit_code(&p);
+    assert!(status.ends_with(", 0)"), "{status}");
+    let cfn_eu = aws_sdk_cloudformation::Client::from_conf(
+        aws.cfn
+            .config()
+            .to_builder()
+            .region(aws_sdk_iam::config::Region::new("eu-west-1"))
+            .build(),
+    );
+    assert!(cfn_eu
+        .describe_stacks()
+        .stack_name(&role)
+        .send()
+        .await
+        .is_ok());
+}

@@ -35,6 +35,8 @@ pub(crate) async fn apply_planned(
     clients: &Clients,
     surveyed: RoleSurveyed,
 ) -> Result<(RoleOutcome, verify::ReadBack), Error> {
+    let moved = RoleCommand::moved(&surveyed.settled, clients);
+    let clients = moved.as_ref().unwrap_or(clients);
     super::applied(ctx, clients, surveyed, crate::apply::wait::DEFAULT_TIMEOUT).await
 }
 

@@ -24,6 +24,7 @@ use super::{Bucket, Granted};
 use crate::{apply, Context};
 
 mod many;
+mod region;
 mod stack;
 mod text;
 
@@ -112,6 +113,14 @@ impl SetupCommand for RoleCommand {
     ) -> Result<(RoleSetup, Located, Option<FoundRole>), Error> {
         let cluster_id = req.cluster_id.clone();
         let (method, inputs, located, found) = wizard::role(ctx, req, prompter, clients).await?;
+        let stack_region = match (method, clients) {
+            (Method::Cloudformation, Some(clients)) => {
+                let bucket = inputs.location.bucket();
+                region::stack_region(ctx, prompter, clients, bucket, &located, found.as_ref())
+                    .await?
+            }
+            _ => None,
+        };
         super::keep_answers(prompter.answered() > 0, || {
             again(ctx, method, &inputs, self.given_timeout)
         });
@@ -119,8 +128,14 @@ impl SetupCommand for RoleCommand {
             method,
             inputs,
             cluster_id,
+            stack_region,
         };
         Ok((settled, located, found))
+    }
+
+    fn moved(settled: &RoleSetup, clients: &Clients) -> Option<Clients> {
+        let region = settled.stack_region.as_ref()?.as_str();
+        (region != clients.stacks_region()).then(|| clients.with_stacks_in(region))
     }
 
     async fn find(

@@ -159,6 +159,12 @@ fn next_steps(ctx: &Context, report: &RoleReport) {
             outcome.role_arn
         ))
     }
+    // A stack is regional: said with its region, as the JSON says it, since a later run
+    // finds it only there.
+    if let (Some(stack), Some(region)) = (&outcome.stack_name, &outcome.stack_region) {
+        ctx.ui
+            .info(format!("The role is held by stack {stack} in {region}."));
+    }
     // IAM's control plane carries a change to every region's data plane after a delay
     // ("Resilience in AWS IAM", IAM User Guide), and TiDB Cloud tries the role as soon as its
     // console's Next is clicked (pingcap/docs, troubleshoot-import-access-denied-error.md).

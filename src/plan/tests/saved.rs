@@ -113,12 +113,20 @@ fn inputs_read_back_as_given_and_through_the_flags_checks() {
         method: Method::Iam,
         inputs: given.clone(),
         cluster_id: None,
+        stack_region: Some("eu-west-1".parse().unwrap()),
     };
     let json = serde_json::to_value(&setup).unwrap();
     assert_eq!(json["inputs"]["location"]["uri"], "s3://bkt1/data/2024.csv");
     assert_eq!(json["inputs"]["guardrails"]["tags"][0], "team=data");
+    assert_eq!(json["stack_region"], "eu-west-1");
     let back: RoleSetup = serde_json::from_value(json.clone()).unwrap();
     assert_eq!(back.inputs, given);
+    assert_eq!(back.stack_region, setup.stack_region);
+    // A region in a saved plan holds only what --region could.
+    let mut edited = json.clone();
+    edited["stack_region"] = "moon-base".into();
+    let err = serde_json::from_value::<RoleSetup>(edited).unwrap_err();
+    assert!(err.to_string().contains("must be an AWS region"), "{err}");
     assert_eq!(back.inputs.location.given(), "s3://bkt1/data/2024.csv");
 
     // A value no flag would take is refused, and named.
@@ -243,6 +251,7 @@ fn the_file_says_its_format_and_its_maker() {
             method: Method::Iam,
             inputs: inputs(),
             cluster_id: None,
+            stack_region: None,
         },
         basis: Basis::role(&facts(), &RoleState::default()),
         plan,
