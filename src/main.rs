@@ -232,13 +232,14 @@ fn run_apply(
 
 /// The run's context, from the global flags.
 fn context(global: &Global, format: Format, ui: &Ui) -> Result<Context, Error> {
+    let terminal = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
     let conn = Connection {
         profile: global.profile(),
         region: global.region()?,
         endpoint_url: global.endpoint_url()?,
+        can_ask: terminal && !global.no_input,
         many: false,
     };
-    let terminal = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
     Ok(Context {
         conn,
         format,

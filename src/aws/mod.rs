@@ -5,6 +5,7 @@
 pub(crate) mod cloudformation;
 pub(crate) mod iam;
 pub(crate) mod kms;
+mod profiles;
 pub(crate) mod s3;
 mod send;
 mod shared;
@@ -92,6 +93,8 @@ pub struct Connection {
     pub profile: Option<String>,
     pub region: Option<String>,
     pub endpoint_url: Option<EndpointUrl>,
+    /// A person can be asked (a terminal, no `--no-input`): for an MFA code.
+    pub can_ask: bool,
     /// A run of many setups at once, which IAM's control plane may throttle: see
     /// [`retries`].
     pub many: bool,
@@ -149,7 +152,7 @@ pub(crate) struct Clients {
 impl Clients {
     /// Resolves region and credentials once, up front, so that missing or expired credentials
     /// are reported before anything else, and never wait on instance metadata for long.
-    pub(crate) async fn connect(conn: &Connection, ui: &dyn Patience) -> Result<Clients, Error> {
+    pub(crate) async fn connect(conn: &Connection, ui: &dyn Person) -> Result<Clients, Error> {
         let (region, region_given) = resolve_region(conn).await;
         let credentials = resolve_credentials(conn, &region, ui).await?;
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
@@ -316,13 +319,17 @@ async fn resolve_region(conn: &Connection) -> (Region, bool) {
 async fn resolve_credentials(
     conn: &Connection,
     region: &Region,
-    ui: &dyn Patience,
+    ui: &dyn Person,
 ) -> Result<SharedCredentialsProvider, Error> {
     // An explicit profile wins over environment keys, as the AWS CLI has it; the default chain
     // would take AWS_ACCESS_KEY_ID first.
     let provider = match &conn.profile {
         Some(profile) => {
-            check_profile(profile)?;
+            profiles::check_profile(profile)?;
+            if let Some(mfa) = profiles::mfa_profile(profile) {
+                let credentials = profiles::assume_with_mfa(conn, region, &mfa, ui).await?;
+                return Ok(SharedCredentialsProvider::new(credentials));
+            }
             SharedCredentialsProvider::new(
                 aws_config::profile::ProfileFileCredentialsProvider::builder()
                     .configure(&provider_config(region))
@@ -331,6 +338,14 @@ async fn resolve_credentials(
             )
         }
         None => {
+            // The default profile may assume a role with MFA too, when no keys are in the
+            // environment (which the chain would take first).
+            if std::env::var_os("AWS_ACCESS_KEY_ID").is_none() {
+                if let Some(mfa) = profiles::mfa_profile("default") {
+                    let credentials = profiles::assume_with_mfa(conn, region, &mfa, ui).await?;
+                    return Ok(SharedCredentialsProvider::new(credentials));
+                }
+            }
             // On a machine with no credentials the chain ends at instance metadata: only
             // those probes are bounded, so that such a machine fails in seconds, while a
             // credential helper or an SSO login takes as long as it takes.
@@ -378,10 +393,18 @@ async fn resolve_credentials(
     }))
 }
 
-/// Where a slow wait is told to the user; `output::Ui` shows it as a step.
-pub(crate) trait Patience {
+/// The person running the tool, as connecting needs them: told what a slow wait is for, and
+/// asked for an MFA code. `output::Ui` is it (a step; a question on the terminal).
+pub(crate) trait Person {
     /// Says what the run waits for; the closure is then told whether it came.
     fn waiting(&self, what: String) -> Box<dyn FnOnce(bool) + '_>;
+
+    /// Asks for text at the terminal until `validate` accepts it.
+    fn ask(
+        &self,
+        prompt: &str,
+        validate: &dyn Fn(&str) -> Result<(), String>,
+    ) -> Result<String, Error>;
 }
 
 /// How long credentials may take before the run says what it waits for.
@@ -397,7 +420,7 @@ fn credential_source(conn: &Connection) -> String {
     let Some(profile) = profile else {
         return "the default chain (environment, profile, SSO, credential_process, container, instance metadata)".into();
     };
-    let keys = profile_keys(&profile_files(), &profile);
+    let keys = profiles::profile_keys(&profile);
     let has = |k: &str| keys.iter().any(|key| key == k);
     if has("credential_process") {
         // aws-config runs the helper with stdin closed and its stderr captured
@@ -411,27 +434,6 @@ fn credential_source(conn: &Connection) -> String {
     } else {
         format!("profile {profile}")
     }
-}
-
-/// The keys set in a profile's sections of the config and credentials files.
-fn profile_keys(files: &[std::path::PathBuf], profile: &str) -> Vec<String> {
-    let mut keys = Vec::new();
-    for file in files {
-        let Ok(text) = std::fs::read_to_string(file) else {
-            continue;
-        };
-        let mut inside = false;
-        for line in text.lines() {
-            let line = line.trim();
-            if let Some(header) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
-                let name = header.trim();
-                inside = name.strip_prefix("profile ").unwrap_or(name).trim() == profile;
-            } else if let (true, Some((key, _))) = (inside, line.split_once('=')) {
-                keys.push(key.trim().to_string());
-            }
-        }
-    }
-    keys
 }
 
 /// A provider whose first answer was already fetched; later ones come from `inner`.
@@ -456,67 +458,6 @@ impl ProvideCredentials for Prefetched {
             None => self.inner.provide_credentials(),
         }
     }
-}
-
-/// The shared config and credentials files, as the SDK finds them.
-fn profile_files() -> Vec<std::path::PathBuf> {
-    let home = std::env::var_os("HOME").map(std::path::PathBuf::from);
-    let file = |var: &str, default: &str| {
-        std::env::var_os(var)
-            .map(std::path::PathBuf::from)
-            .or_else(|| home.as_ref().map(|h| h.join(default)))
-    };
-    [
-        file("AWS_CONFIG_FILE", ".aws/config"),
-        file("AWS_SHARED_CREDENTIALS_FILE", ".aws/credentials"),
-    ]
-    .into_iter()
-    .flatten()
-    .collect()
-}
-
-/// The profiles named in the config and credentials files: `[default]`, `[profile NAME]`,
-/// `[NAME]`.
-fn profiles_in(files: &[std::path::PathBuf]) -> Vec<String> {
-    let mut names = Vec::new();
-    for file in files {
-        let Ok(text) = std::fs::read_to_string(file) else {
-            continue;
-        };
-        for line in text.lines() {
-            let line = line.trim();
-            if let Some(header) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
-                let name = header.trim();
-                let name = name.strip_prefix("profile ").unwrap_or(name).trim();
-                if !name.starts_with("sso-session ") && !names.iter().any(|n| n == name) {
-                    names.push(name.to_string());
-                }
-            }
-        }
-    }
-    names
-}
-
-/// A `--profile` (or AWS_PROFILE) that no file defines is bad input, not "no credentials".
-fn check_profile(profile: &str) -> Result<(), Error> {
-    let files = profile_files();
-    let known = profiles_in(&files);
-    if known.iter().any(|p| p == profile) {
-        return Ok(());
-    }
-    let searched: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
-    Err(Error::invalid(
-        "--profile",
-        format!(
-            "names profile {profile:?}, which is in neither {}; {}",
-            searched.join(" nor "),
-            if known.is_empty() {
-                "there are no profiles: run `aws configure --profile NAME`".to_string()
-            } else {
-                format!("the profiles there are {}", known.join(", "))
-            }
-        ),
-    ))
 }
 
 fn credentials_error(conn: &Connection, e: &CredentialsError) -> Error {
@@ -561,27 +502,5 @@ fn credentials_fix(conn: &Connection) -> String {
             "check profile `{p}` in ~/.aws/config (for SSO: `aws sso login --profile {p}`), or run `aws configure --profile {p}`"
         ),
         None => "run `aws configure`, set AWS_PROFILE (and `aws sso login --profile NAME` for SSO), or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY".into(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn profiles_are_read_from_both_files() {
-        let dir = std::env::temp_dir().join(format!("s3setup-profiles-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let config = dir.join("config");
-        let credentials = dir.join("credentials");
-        std::fs::write(
-            &config,
-            "[default]\nregion = us-east-1\n[profile prod]\nsso_session = x\n[sso-session x]\n",
-        )
-        .unwrap();
-        std::fs::write(&credentials, "[ci]\naws_access_key_id = A\n").unwrap();
-        let names = profiles_in(&[config, credentials, dir.join("missing")]);
-        assert_eq!(names, ["default", "prod", "ci"]);
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

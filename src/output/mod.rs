@@ -227,7 +227,7 @@ impl Step {
     }
 }
 
-impl crate::aws::Patience for Ui {
+impl crate::aws::Person for Ui {
     fn waiting(&self, what: String) -> Box<dyn FnOnce(bool) + '_> {
         let step = self.step(what);
         Box::new(move |came| {
@@ -237,6 +237,26 @@ impl crate::aws::Patience for Ui {
                 step.fail()
             }
         })
+    }
+
+    fn ask(
+        &self,
+        prompt: &str,
+        validate: &dyn Fn(&str) -> Result<(), String>,
+    ) -> Result<String, Error> {
+        // dialoguer's own input, on stderr: the wizard's line reader (`prompt`) sits beside
+        // this layer, not below it, and an MFA code needs no Esc.
+        dialoguer::Input::<String>::with_theme(&dialoguer::theme::ColorfulTheme::default())
+            .with_prompt(prompt)
+            .validate_with(|answer: &String| validate(answer.trim()))
+            .interact_text_on(&console::Term::stderr())
+            .map(|answer| answer.trim().to_string())
+            .map_err(|e| match e {
+                dialoguer::Error::IO(e) if e.kind() == std::io::ErrorKind::Interrupted => {
+                    Error::Interrupted(" by Ctrl-C; nothing was changed".into())
+                }
+                dialoguer::Error::IO(e) => Error::Other(anyhow::anyhow!("reading the answer: {e}")),
+            })
     }
 }
 

@@ -3,6 +3,7 @@
 
 use std::process::Command;
 
+use crate::common::proxy::Proxy;
 use crate::common::*;
 use rexpect::session::{spawn_command, PtySession};
 
@@ -1030,4 +1031,129 @@ async fn with_no_region_configured_the_stacks_region_is_asked() {
         .send()
         .await
         .is_ok());
+}
+
+/// A profile that assumes a role with MFA: the code is asked on the terminal and sent with
+/// the AssumeRole (as the AWS CLI does; aws-config would send none and be denied), and the
+/// run goes on as that role. Without a terminal, the run says how to do it, and asks AWS
+/// nothing.
+#[tokio::test]
+async fn an_mfa_profile_asks_for_the_code_and_assumes_the_role_with_it() {
+    let moto = moto();
+    let proxy = Proxy::start(moto.port);
+    let aws = aws(&moto.url()).await;
+    let bucket = unique("mfa");
+    aws.create_bucket(&bucket).await;
+    let dir = moto::tmp_dir().join(unique("mfa-profiles"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let serial = "arn:aws:iam::123456789012:mfa/alice";
+    std::fs::write(
+        dir.join("config"),
+        format!(
+            "[profile admin]\nrole_arn = arn:aws:iam::123456789012:role/tidb-admin\nmfa_serial = {serial}\nsource_profile = base\n"
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("credentials"),
+        "[base]\naws_access_key_id = testing\naws_secret_access_key = testing\n",
+    )
+    .unwrap();
+    let uri = format!("s3://{bucket}/d/");
+    let role = format!("r-{bucket}");
+    let words = [
+        "role",
+        "--method",
+        "iam",
+        "--uri",
+        &uri,
+        "--access",
+        "import",
+        "--tier",
+        "starter",
+        "--tidb-account-id",
+        TIDB_ACCOUNT,
+        "--external-id",
+        EXTERNAL_ID,
+        "--role-name",
+        &role,
+        "--policy-name",
+        &role,
+        "--dry-run",
+        "--profile",
+        "admin",
+        "-vv",
+    ];
+    let files = |cmd: &mut Command| {
+        cmd.env("AWS_CONFIG_FILE", dir.join("config"))
+            .env("AWS_SHARED_CREDENTIALS_FILE", dir.join("credentials"));
+    };
+
+    // No terminal: refused with the way to do it, before any request (a dry run would plan
+    // without AWS instead).
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_serverless-s3-setup"));
+    cmd.args(words.iter().filter(|w| **w != "--dry-run"))
+        .arg("--yes");
+    clean_env(&mut cmd, &proxy.url());
+    files(&mut cmd);
+    let out = ran(cmd.output().unwrap());
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("the code can only be asked at a terminal"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains(&format!(
+            "aws sts assume-role --role-arn arn:aws:iam::123456789012:role/tidb-admin --role-session-name serverless-s3-setup --serial-number {serial} --token-code CODE --profile base"
+        )),
+        "{}",
+        out.stderr
+    );
+    assert!(proxy.seen().is_empty(), "{:?}", proxy.seen());
+
+    // At a terminal: asked, a wrong shape refused, then sent.
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c")
+        .arg("stty cols 250 rows 40; exec \"$0\" \"$@\"")
+        .arg(env!("CARGO_BIN_EXE_serverless-s3-setup"))
+        .args(words);
+    clean_env(&mut cmd, &proxy.url());
+    files(&mut cmd);
+    cmd.env("TERM", "xterm-256color");
+    let mut p = spawn_command(cmd, Some(30_000)).expect("spawn in a pty");
+    p.exp_string(&format!("MFA code for {serial} (profile admin)"))
+        .unwrap();
+    keys(&mut p, "12345\r");
+    p.exp_string("six digits").unwrap();
+    keys(&mut p, "123456\r");
+    let shown = p.exp_eof().unwrap();
+    let status = exit_code(&p);
+    assert!(status.ends_with(", 0)"), "{status}\n{shown}");
+    assert!(
+        shown.contains(
+            "sts:GetCallerIdentity -> arn:aws:sts::123456789012:assumed-role/tidb-admin/"
+        ),
+        "the run is the role's: {shown}"
+    );
+    let assumed: Vec<_> = proxy
+        .requests()
+        .into_iter()
+        .filter(|(action, _)| action == "AssumeRole")
+        .collect();
+    assert_eq!(assumed.len(), 1, "{assumed:?}");
+    let field = |name: &str| {
+        assumed[0]
+            .1
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    };
+    assert_eq!(field("TokenCode").as_deref(), Some("123456"));
+    assert_eq!(field("SerialNumber").as_deref(), Some(serial));
+    assert_eq!(
+        field("RoleArn").as_deref(),
+        Some("arn:aws:iam::123456789012:role/tidb-admin")
+    );
 }

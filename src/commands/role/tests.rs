@@ -11,6 +11,7 @@ fn ctx(profile: Option<&str>) -> Context {
             profile: profile.map(str::to_string),
             region: None,
             endpoint_url: None,
+            can_ask: true,
             many: false,
         },
         format: Format::Text,
