@@ -27,7 +27,7 @@ impl BucketFacts {
             return Some(owner == account);
         }
         let s3 = clients.s3_in(self.region.as_deref().unwrap_or_else(|| clients.region()));
-        s3::owned_by(&s3, bucket, account).await.ok()
+        s3::owned_by(&s3, bucket, account).await.ok().flatten()
     }
 
     /// Goes on with an AWS-managed key when the role or user will be in the bucket's account,
@@ -56,7 +56,7 @@ impl BucketFacts {
                 })
             }
             None => self.warnings.push(format!(
-                "bucket `{bucket}` uses the AWS-managed key {key}, which only principals of the bucket's own account can use; this could not confirm that account {account} owns the bucket (HeadBucket with ExpectedBucketOwner was not answered)"
+                "bucket `{bucket}` uses the AWS-managed key {key}, which only principals of the bucket's own account can use; this could not confirm that account {account} owns the bucket (S3 refused HeadBucket with and without ExpectedBucketOwner, as it does a caller without s3:ListBucket, so a refusal could not be told from another owner)"
             )),
         }
         Ok(())

@@ -74,20 +74,28 @@ async fn location_constraint(client: &Client, bucket: &str) -> Result<String, Er
 
 /// Whether `account` owns the bucket: HeadBucket with `ExpectedBucketOwner`, which S3 answers
 /// with 403 when another account owns it (Amazon S3 User Guide, "Verifying bucket ownership
-/// with bucket owner condition"). `Ok(false)` for a 403, which a plain denial also gives.
+/// with bucket owner condition"). A caller without `s3:ListBucket` gets the same 403, so a 403
+/// is asked again without the condition: answered, the bucket is another account's
+/// (`Some(false)`); refused too, it cannot be told (`None`).
 pub(crate) async fn owned_by(
     client: &Client,
     bucket: &str,
     account: &str,
-) -> Result<bool, AwsError> {
+) -> Result<Option<bool>, AwsError> {
     let request = client
         .head_bucket()
         .bucket(bucket)
         .expected_bucket_owner(account);
     let subject = format!("{bucket} owner {account}");
     match send("s3:ListBucket", &subject, request.send()).await {
-        Ok(_) => Ok(true),
-        Err(e) if e.status == Some(403) => Ok(false),
+        Ok(_) => return Ok(Some(true)),
+        Err(e) if e.status == Some(403) => {}
+        Err(e) => return Err(e),
+    }
+    let request = client.head_bucket().bucket(bucket);
+    match send("s3:ListBucket", bucket, request.send()).await {
+        Ok(_) => Ok(Some(false)),
+        Err(e) if e.status == Some(403) => Ok(None),
         Err(e) => Err(e),
     }
 }

@@ -281,6 +281,7 @@ async fn owned_by(
     crate::aws::s3::owned_by(&s3, e.location.bucket(), account)
         .await
         .ok()
+        .flatten()
 }
 
 /// The permissions boundary's document, labelled with its ARN.

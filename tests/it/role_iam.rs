@@ -319,6 +319,37 @@ async fn an_aws_managed_bucket_key_works_in_the_buckets_account_only() {
         proxy.seen()
     );
 
+    // A caller S3 refuses HeadBucket altogether (no s3:ListBucket) gets the same 403 with
+    // ExpectedBucketOwner: asked again without it, and refused again, that is not "another
+    // account" but "cannot tell": a warning, and the setup goes on.
+    let proxy = Proxy::start(moto.port);
+    let bucket = unique("awskey-denied");
+    aws.create_bucket(&bucket).await;
+    aws.encrypt_bucket(&bucket, None).await;
+    for nth in [2, 3] {
+        proxy.fail(
+            Match::NthOf("s3:HEAD?".into(), nth),
+            Fault::Denied,
+            usize::MAX,
+        );
+    }
+    let out = ran(bin(&proxy.url())
+        .args(role_args(&format!("s3://{bucket}/d/"), "import"))
+        .output()
+        .unwrap());
+    let Ran { stderr, .. } = out;
+    assert_eq!(out.code, 0, "{stderr}");
+    assert!(
+        stderr.contains("could not be told from another owner"),
+        "{stderr}"
+    );
+    assert_eq!(
+        proxy.seen().iter().filter(|a| *a == "s3:HEAD?").count(),
+        3,
+        "{:?}",
+        proxy.seen()
+    );
+
     // A key ARN names its account: another account's aws/s3 is refused without asking S3.
     let bucket = unique("awskey-arn");
     aws.create_bucket(&bucket).await;
