@@ -145,7 +145,7 @@ pub struct AccessKeyRequest {
     pub kms_keys: Vec<KmsKeyArn>,
     /// `--remove-kms-key`: keys the user keeps otherwise.
     pub remove_kms_keys: Vec<KmsKeyArn>,
-    /// Write the key here (a new file, mode 0600) instead of to stdout.
+    /// Write the key here (a new file, mode 0600 on Unix) instead of to stdout.
     pub secret_file: Option<SecretPath>,
     /// `--rotate`: delete the user's older keys once the new one works (the CI mode).
     pub rotate: bool,

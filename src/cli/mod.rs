@@ -284,7 +284,7 @@ pub(crate) struct AccessKeyCreateArgs {
     #[command(flatten)]
     pub(crate) policy: PolicyArgs,
 
-    /// Write the key to this new file (JSON, mode 0600) instead of stdout; stdout gets the key ID. Needed when stdout is not a terminal, unless -o json
+    /// Write the key to this new file (JSON; mode 0600 on Unix) instead of stdout; stdout gets the key ID. Needed when stdout is not a terminal, unless -o json
     #[arg(long, value_name = "PATH")]
     pub(crate) secret_file: Option<std::path::PathBuf>,
 

@@ -384,7 +384,7 @@ pub(crate) fn check_access_key(ctx: &Context, req: &AccessKeyRequest) -> Result<
         // A secret printed into a pipe lands in a file or a CI log, where it outlives the run.
         return Err(Error::invalid(
             "--secret-file",
-            "is needed when stdout is not a terminal, so that the secret does not land in a log: pass --secret-file PATH (a JSON file, mode 0600), or -o json for a program that reads the key from stdout",
+            "is needed when stdout is not a terminal, so that the secret does not land in a log: pass --secret-file PATH (a JSON file, mode 0600 on Unix), or -o json for a program that reads the key from stdout",
         ));
     }
     Ok(())

@@ -310,8 +310,17 @@ async fn gather(
     Ok((caller, state))
 }
 
-/// The `--secret-file`: created (empty, mode 0600) before the key exists, so that a file that
-/// cannot be created stops the run before there is a secret to lose.
+/// Who can read the `--secret-file`, as said beside its path: on Unix the file is made mode
+/// 0600; elsewhere (Windows) it is made with what its folder gives, and the tool says so rather
+/// than claim a mode it did not set.
+#[cfg(unix)]
+pub(crate) const SECRET_FILE_ACCESS: &str = "mode 0600: only you can read it";
+#[cfg(not(unix))]
+pub(crate) const SECRET_FILE_ACCESS: &str =
+    "with its folder's permissions: no owner-only access was set, so keep it in a folder only you can read";
+
+/// The `--secret-file`: created (empty, mode 0600 on Unix) before the key exists, so that a
+/// file that cannot be created stops the run before there is a secret to lose.
 struct SecretFile {
     path: Option<PathBuf>,
     file: Option<File>,

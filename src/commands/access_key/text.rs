@@ -77,8 +77,9 @@ fn warn_once(ctx: &Context, report: &AccessKeyReport) {
     };
     match &o.secret_file {
         Some(path) => ctx.ui.warn(format!(
-            "the key was written to {} (mode 0600); AWS shows a secret only once, so keep that file until the key is pasted",
-            path.display()
+            "the key was written to {} ({}); AWS shows a secret only once, so keep that file until the key is pasted",
+            path.display(),
+            super::SECRET_FILE_ACCESS
         )),
         None => ctx.ui.warn(
             "the Secret Access Key above is shown only this once and can never be recovered; paste or store it now",
