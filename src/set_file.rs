@@ -69,6 +69,12 @@ pub struct Entry {
 }
 
 impl Entry {
+    /// Its URI, as given.
+    pub fn uri(&self) -> String {
+        let location = self.request.location.as_ref();
+        location.expect("an entry has a URI").to_string()
+    }
+
     /// The role's name as given, or as the tool names it for its location.
     pub fn role_name(&self) -> RoleName {
         let req = &self.request;

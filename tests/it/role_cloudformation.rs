@@ -721,26 +721,10 @@ async fn a_rerun_repairs_what_was_changed_behind_the_stack() {
 /// stack's region, and a rerun finds the stack there by the role's tag.
 #[tokio::test]
 async fn with_no_region_configured_the_stack_goes_to_the_buckets_region() {
-    use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration};
     let moto = moto();
     let aws = aws(&moto.url()).await;
-    let eu = aws_sdk_iam::config::Region::new("eu-west-1");
-    let s3_eu =
-        aws_sdk_s3::Client::from_conf(aws.s3.config().to_builder().region(eu.clone()).build());
-    let cfn_eu =
-        aws_sdk_cloudformation::Client::from_conf(aws.cfn.config().to_builder().region(eu).build());
     let bucket = unique("noregion");
-    s3_eu
-        .create_bucket()
-        .bucket(&bucket)
-        .create_bucket_configuration(
-            CreateBucketConfiguration::builder()
-                .location_constraint(BucketLocationConstraint::EuWest1)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    aws.create_bucket_in(&bucket, "eu-west-1").await;
     let uri = format!("s3://{bucket}/d/");
     let role = format!("r-{bucket}");
     let no_region = |args: Vec<String>| {
@@ -767,12 +751,14 @@ async fn with_no_region_configured_the_stack_goes_to_the_buckets_region() {
         "{}",
         made.stderr
     );
-    let stack = |cfn: aws_sdk_cloudformation::Client| {
-        let role = role.clone();
-        async move { cfn.describe_stacks().stack_name(role).send().await.is_ok() }
-    };
-    assert!(stack(cfn_eu).await, "the stack is in the bucket's region");
-    assert!(!stack(aws.cfn.clone()).await, "and not in us-east-1");
+    assert!(
+        aws.stack_in(&role, "eu-west-1").await,
+        "the stack is in the bucket's region"
+    );
+    assert!(
+        !aws.stack_in(&role, "us-east-1").await,
+        "and not in us-east-1"
+    );
     let tags = aws.role(&role).await.unwrap();
     assert!(tags
         .tags()

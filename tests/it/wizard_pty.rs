@@ -20,6 +20,16 @@ fn wizard_with(endpoint: &str, args: &[&str]) -> PtySession {
 
 /// The binary in a pseudo-terminal of `cols` columns and 40 rows, pointed at moto.
 fn pty(endpoint: &str, cols: u16, args: &[&str]) -> PtySession {
+    pty_with(endpoint, cols, args, |_| {})
+}
+
+/// The same, its environment changed by `env` (a region taken away, profile files given).
+fn pty_with(
+    endpoint: &str,
+    cols: u16,
+    args: &[&str],
+    env: impl FnOnce(&mut Command),
+) -> PtySession {
     let mut cmd = Command::new("sh");
     cmd.arg("-c")
         .arg(format!("stty cols {cols} rows 40; exec \"$0\" \"$@\""))
@@ -27,6 +37,7 @@ fn pty(endpoint: &str, cols: u16, args: &[&str]) -> PtySession {
         .args(args);
     clean_env(&mut cmd, endpoint);
     cmd.env("TERM", "xterm-256color");
+    env(&mut cmd);
     spawn_command(cmd, Some(30_000)).expect("spawn in a pty")
 }
 
@@ -956,54 +967,36 @@ async fn esc_at_a_text_question_goes_back_with_the_answer_kept() {
 /// offered, and the stack goes where the answer says.
 #[tokio::test]
 async fn with_no_region_configured_the_stacks_region_is_asked() {
-    use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration};
     let moto = moto();
     let aws = aws(&moto.url()).await;
-    let eu = aws_sdk_iam::config::Region::new("eu-west-1");
-    let s3_eu =
-        aws_sdk_s3::Client::from_conf(aws.s3.config().to_builder().region(eu.clone()).build());
     let bucket = unique("askregion");
-    s3_eu
-        .create_bucket()
-        .bucket(&bucket)
-        .create_bucket_configuration(
-            CreateBucketConfiguration::builder()
-                .location_constraint(BucketLocationConstraint::EuWest1)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    aws.create_bucket_in(&bucket, "eu-west-1").await;
     let uri = format!("s3://{bucket}/d/");
     let role = format!("r-{bucket}");
-    let mut cmd = Command::new("sh");
-    cmd.arg("-c")
-        .arg("stty cols 250 rows 40; exec \"$0\" \"$@\"")
-        .arg(env!("CARGO_BIN_EXE_serverless-s3-setup"))
-        .args([
-            "role",
-            "--method",
-            "cloudformation",
-            "--uri",
-            &uri,
-            "--access",
-            "import",
-            "--tier",
-            "starter",
-            "--tidb-account-id",
-            TIDB_ACCOUNT,
-            "--external-id",
-            EXTERNAL_ID,
-            "--role-name",
-            &role,
-            "--stack-name",
-            &role,
-            "--policy-name",
-            &role,
-        ]);
-    clean_env(&mut cmd, &moto.url());
-    cmd.env_remove("AWS_REGION").env("TERM", "xterm-256color");
-    let mut p = spawn_command(cmd, Some(30_000)).expect("spawn in a pty");
+    let args = [
+        "role",
+        "--method",
+        "cloudformation",
+        "--uri",
+        &uri,
+        "--access",
+        "import",
+        "--tier",
+        "starter",
+        "--tidb-account-id",
+        TIDB_ACCOUNT,
+        "--external-id",
+        EXTERNAL_ID,
+        "--role-name",
+        &role,
+        "--stack-name",
+        &role,
+        "--policy-name",
+        &role,
+    ];
+    let mut p = pty_with(&moto.url(), 250, &args, |cmd| {
+        cmd.env_remove("AWS_REGION");
+    });
     p.exp_string("no AWS region is configured").unwrap();
     p.exp_string("Region for the stack").unwrap();
     p.exp_string("eu-west-1").unwrap();
@@ -1018,19 +1011,7 @@ async fn with_no_region_configured_the_stacks_region_is_asked() {
     p.exp_eof().unwrap();
     let status = exit_code(&p);
     assert!(status.ends_with(", 0)"), "{status}");
-    let cfn_eu = aws_sdk_cloudformation::Client::from_conf(
-        aws.cfn
-            .config()
-            .to_builder()
-            .region(aws_sdk_iam::config::Region::new("eu-west-1"))
-            .build(),
-    );
-    assert!(cfn_eu
-        .describe_stacks()
-        .stack_name(&role)
-        .send()
-        .await
-        .is_ok());
+    assert!(aws.stack_in(&role, "eu-west-1").await);
 }
 
 /// A profile that assumes a role with MFA: the code is asked on the terminal and sent with
@@ -1114,15 +1095,7 @@ async fn an_mfa_profile_asks_for_the_code_and_assumes_the_role_with_it() {
     assert!(proxy.seen().is_empty(), "{:?}", proxy.seen());
 
     // At a terminal: asked, a wrong shape refused, then sent.
-    let mut cmd = Command::new("sh");
-    cmd.arg("-c")
-        .arg("stty cols 250 rows 40; exec \"$0\" \"$@\"")
-        .arg(env!("CARGO_BIN_EXE_serverless-s3-setup"))
-        .args(words);
-    clean_env(&mut cmd, &proxy.url());
-    files(&mut cmd);
-    cmd.env("TERM", "xterm-256color");
-    let mut p = spawn_command(cmd, Some(30_000)).expect("spawn in a pty");
+    let mut p = pty_with(&proxy.url(), 250, &words, files);
     p.exp_string(&format!("MFA code for {serial} (profile admin)"))
         .unwrap();
     keys(&mut p, "12345\r");

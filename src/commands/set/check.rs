@@ -79,11 +79,7 @@ async fn judge(ctx: &Context, clients: &Clients, entry: &Entry) -> EntryVerified
     let req = &entry.request;
     let mut verified = EntryVerified {
         entry: entry.label.clone(),
-        uri: req
-            .location
-            .as_ref()
-            .map(ToString::to_string)
-            .unwrap_or_default(),
+        uri: entry.uri(),
         role_name: entry.role_name().to_string(),
         ok: false,
         error: None,

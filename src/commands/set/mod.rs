@@ -204,12 +204,7 @@ async fn plan_all(ctx: &Context, req: &SetRequest) -> Result<Planned, Error> {
         let entries = each(&file.entries, req.parallel, |entry| {
             let (unasked, clients, progress) = (&unasked, &clients, &progress);
             async move {
-                let uri = entry
-                    .request
-                    .location
-                    .as_ref()
-                    .map(ToString::to_string)
-                    .unwrap_or_default();
+                let uri = entry.uri();
                 let going = progress.begin(&format!("{} {uri}", entry.label));
                 let planned = role::plan_unasked(unasked, entry.request.clone(), clients).await;
                 let read = match &planned {
@@ -343,12 +338,7 @@ fn report(
         .iter()
         .zip(surveyed)
         .map(|(entry, planned)| {
-            let uri = entry
-                .request
-                .location
-                .as_ref()
-                .map(ToString::to_string)
-                .unwrap_or_default();
+            let uri = entry.uri();
             match planned {
                 Ok(s) => {
                     let (warnings, mut changes) = role::plan_lines(&s.plan);

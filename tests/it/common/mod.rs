@@ -169,6 +169,32 @@ impl Aws {
         self.s3.create_bucket().bucket(name).send().await.unwrap();
     }
 
+    /// A new bucket in `region` (its LocationConstraint), made through S3 there.
+    pub async fn create_bucket_in(&self, name: &str, region: &str) {
+        use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration};
+        let here = aws_sdk_iam::config::Region::new(region.to_string());
+        let s3 = aws_sdk_s3::Client::from_conf(self.s3.config().to_builder().region(here).build());
+        s3.create_bucket()
+            .bucket(name)
+            .create_bucket_configuration(
+                CreateBucketConfiguration::builder()
+                    .location_constraint(BucketLocationConstraint::from(region))
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+    }
+
+    /// Whether a stack of that name is in `region`.
+    pub async fn stack_in(&self, name: &str, region: &str) -> bool {
+        let here = aws_sdk_iam::config::Region::new(region.to_string());
+        let cfn = aws_sdk_cloudformation::Client::from_conf(
+            self.cfn.config().to_builder().region(here).build(),
+        );
+        cfn.describe_stacks().stack_name(name).send().await.is_ok()
+    }
+
     /// A new bucket holding `data/in.csv` and `other/in.csv`: one object inside the directory
     /// a test grants, one outside it.
     pub async fn seeded_bucket(&self, prefix: &str) -> String {
