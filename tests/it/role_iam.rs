@@ -255,6 +255,33 @@ async fn no_external_id_is_explicit_and_warned() {
     assert_eq!(aws.trust(role).await, expected_trust(None));
 }
 
+/// `role` (an import) on a new bucket encrypted with the AWS-managed key, through a proxy that
+/// refuses these HeadBuckets (1-based: the first reads the region, the second asks with
+/// `ExpectedBucketOwner`) with S3's 403.
+async fn heads_denied(
+    moto: &Moto,
+    aws: &Aws,
+    prefix: &str,
+    denied: &[usize],
+) -> (Proxy, String, Ran) {
+    let proxy = Proxy::start(moto.port);
+    let bucket = unique(prefix);
+    aws.create_bucket(&bucket).await;
+    aws.encrypt_bucket(&bucket, None).await;
+    for nth in denied {
+        proxy.fail(
+            Match::NthOf("s3:HEAD?".into(), *nth),
+            Fault::Denied,
+            usize::MAX,
+        );
+    }
+    let out = ran(bin(&proxy.url())
+        .args(role_args(&format!("s3://{bucket}/d/"), "import"))
+        .output()
+        .unwrap());
+    (proxy, bucket, out)
+}
+
 /// AWS KMS lets every principal of an AWS-managed key's own account use it through S3 (AWS
 /// KMS Developer Guide, "AWS managed keys"): a role made in the bucket's account needs no
 /// KMS grant, while one made from another account could never use the key.
@@ -292,19 +319,7 @@ async fn an_aws_managed_bucket_key_works_in_the_buckets_account_only() {
 
     // The bucket belongs to another account: HeadBucket with ExpectedBucketOwner is refused
     // (moto does not check the owner, so the proxy answers as S3 does).
-    let proxy = Proxy::start(moto.port);
-    let bucket = unique("awskey-x");
-    aws.create_bucket(&bucket).await;
-    aws.encrypt_bucket(&bucket, None).await;
-    proxy.fail(
-        Match::NthOf("s3:HEAD?".into(), 2),
-        Fault::Denied,
-        usize::MAX,
-    );
-    let out = ran(bin(&proxy.url())
-        .args(role_args(&format!("s3://{bucket}/d/"), "import"))
-        .output()
-        .unwrap());
+    let (proxy, bucket, out) = heads_denied(moto, &aws, "awskey-x", &[2]).await;
     let Ran { stderr, .. } = out;
     assert_eq!(out.code, 1, "{stderr}");
     assert!(
@@ -322,21 +337,7 @@ async fn an_aws_managed_bucket_key_works_in_the_buckets_account_only() {
     // A caller S3 refuses HeadBucket altogether (no s3:ListBucket) gets the same 403 with
     // ExpectedBucketOwner: asked again without it, and refused again, that is not "another
     // account" but "cannot tell": a warning, and the setup goes on.
-    let proxy = Proxy::start(moto.port);
-    let bucket = unique("awskey-denied");
-    aws.create_bucket(&bucket).await;
-    aws.encrypt_bucket(&bucket, None).await;
-    for nth in [2, 3] {
-        proxy.fail(
-            Match::NthOf("s3:HEAD?".into(), nth),
-            Fault::Denied,
-            usize::MAX,
-        );
-    }
-    let out = ran(bin(&proxy.url())
-        .args(role_args(&format!("s3://{bucket}/d/"), "import"))
-        .output()
-        .unwrap());
+    let (proxy, _, out) = heads_denied(moto, &aws, "awskey-denied", &[2, 3]).await;
     let Ran { stderr, .. } = out;
     assert_eq!(out.code, 0, "{stderr}");
     assert!(
