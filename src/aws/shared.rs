@@ -187,11 +187,13 @@ impl Clients {
     /// GetAccountAuthorizationDetails does not give; a customer-managed policy that the run
     /// found no trace of is not there.
     pub(crate) async fn policy(&self, arn: &str) -> Result<Option<PolicyInfo>, AwsError> {
-        if let Some(details) = self.account().and_then(|a| a.details.clone()) {
-            let customer = crate::inputs::Arn::parse(arn).is_some_and(|a| a.account != "aws");
-            if customer && details.policy(arn).is_none() {
-                return Ok(None);
-            }
+        let customer = crate::inputs::Arn::parse(arn).is_some_and(|a| a.account != "aws");
+        let unknown = self.account().is_some_and(|account| {
+            let details = account.details.as_ref();
+            details.is_some_and(|d| customer && d.policy(arn).is_none())
+        });
+        if unknown {
+            return Ok(None);
         }
         iam::get_policy(&self.iam, arn).await
     }
