@@ -265,8 +265,8 @@ pub(crate) async fn gather(
     })
 }
 
-/// Whether `account` owns the bucket, asked only when the bucket has a policy (which counts
-/// within the bucket's own account only); `None` when not asked or not answered.
+/// Whether `account` owns the bucket: within it, the bucket policy may grant on its own; in
+/// another account, it must grant too. `None` when not answered.
 async fn owned_by(
     clients: &Clients,
     bucket: &BucketFacts,
@@ -274,9 +274,6 @@ async fn owned_by(
     account: Option<&str>,
 ) -> Option<bool> {
     let account = account?;
-    if !matches!(bucket.policy, Ok(Some(_))) {
-        return None;
-    }
     let s3 = clients.s3_in(bucket.region.as_deref().unwrap_or_else(|| clients.region()));
     crate::aws::s3::owned_by(&s3, e.location.bucket(), account)
         .await

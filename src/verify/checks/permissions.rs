@@ -105,7 +105,25 @@ impl Judge<'_> {
         let (e, ev, request) = (self.e, self.ev, self.request);
         let mut local = request.decide(self.statements, action, resource, None);
         let mut bucket_note = None;
-        if local == Decision::ImplicitDeny {
+        // A bucket in another account lets in only what its own policy grants too
+        // ("Cross-account policy evaluation logic", IAM User Guide): the role's policy alone
+        // is not enough.
+        if local.allowed()
+            && self.ev.bucket_in_account == Some(false)
+            && !self.bucket_allows(action, resource)
+        {
+            let has = match &self.ev.bucket.policy {
+                Ok(Some(_)) => "does not grant it",
+                Ok(None) => "has none",
+                Err(_) => "could not be read",
+            };
+            bucket_note = Some(format!(
+                "{action} on {} is granted by the role's own policy, but bucket {} is in another account, whose bucket policy must grant it too, and {has}",
+                shown(resource),
+                e.location.bucket(),
+            ));
+            local = Decision::ImplicitDeny;
+        } else if local == Decision::ImplicitDeny {
             match self.bucket_grant(action, resource) {
                 Some(Ok(granted)) => {
                     tally.by_bucket.push(granted);
@@ -156,19 +174,9 @@ impl Judge<'_> {
     /// `Ok` when it grants it in the bucket's own account (enough there), `Err` with why it
     /// may not be enough, `None` when it does not grant it.
     fn bucket_grant(&self, action: &str, resource: &str) -> Option<Result<String, String>> {
-        let principal = self.ev.principal_arn.as_deref().unwrap_or_default();
         let account = self.request.account.as_str();
-        let granted = self
-            .request
-            .decide(
-                self.bucket_policy,
-                action,
-                resource,
-                Some((principal, account)),
-            )
-            .allowed();
         let bucket = self.e.location.bucket();
-        match (granted, self.ev.bucket_in_account) {
+        match (self.bucket_allows(action, resource), self.ev.bucket_in_account) {
             (false, _) => None,
             (true, Some(true)) => Some(Ok(format!("{action} on {}", shown(resource)))),
             (true, None) => Some(Err(format!(
@@ -180,6 +188,22 @@ impl Judge<'_> {
                 shown(resource),
             ))),
         }
+    }
+}
+
+impl Judge<'_> {
+    /// Whether the bucket policy allows the principal `action` on `resource`.
+    fn bucket_allows(&self, action: &str, resource: &str) -> bool {
+        let principal = self.ev.principal_arn.as_deref().unwrap_or_default();
+        let account = self.request.account.as_str();
+        self.request
+            .decide(
+                self.bucket_policy,
+                action,
+                resource,
+                Some((principal, account)),
+            )
+            .allowed()
     }
 }
 

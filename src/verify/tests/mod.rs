@@ -134,6 +134,55 @@ fn a_bucket_policy_grant_counts_within_the_account() {
     );
 }
 
+/// A bucket in another account needs both: the role's own policy and the bucket's policy
+/// ("Cross-account policy evaluation logic", IAM User Guide). The role's policy alone is a
+/// fail there, not a pass.
+#[test]
+fn a_bucket_in_another_account_must_grant_as_well() {
+    let e = expectations(Access::Import);
+    let mut ev = good(Access::Import);
+    let permissions = |ev: &Evidence| {
+        let r = checks(&role(), &e, ev, "x");
+        r.checks
+            .into_iter()
+            .find(|c| c.name == "permissions")
+            .unwrap()
+    };
+    assert_eq!(permissions(&ev).status, Status::Pass, "same account");
+    ev.bucket_in_account = Some(false);
+    ev.bucket.policy = Ok(None);
+    let c = permissions(&ev);
+    assert!(
+        c.status == Status::Fail
+            && c.finding.contains(
+                "in another account, whose bucket policy must grant it too, and has none"
+            ),
+        "{}",
+        c.finding
+    );
+    ev.bucket.policy = Ok(Some(json!({"Statement": [{
+        "Effect": "Allow",
+        "Principal": {"AWS": "arn:aws:iam::123456789012:role/r"},
+        "Action": ["s3:GetObject", "s3:GetObjectVersion", "s3:ListBucket", "s3:GetBucketLocation"],
+        "Resource": ["arn:aws:s3:::bkt1", "arn:aws:s3:::bkt1/dir/*"]
+    }]})));
+    let c = permissions(&ev);
+    assert_eq!(c.status, Status::Pass, "{}", c.finding);
+    // Granting less than the role needs leaves the rest denied.
+    ev.bucket.policy = Ok(Some(json!({"Statement": [{
+        "Effect": "Allow",
+        "Principal": {"AWS": "arn:aws:iam::123456789012:role/r"},
+        "Action": "s3:ListBucket",
+        "Resource": "arn:aws:s3:::bkt1"
+    }]})));
+    let c = permissions(&ev);
+    assert!(
+        c.status == Status::Fail && c.finding.contains("does not grant it"),
+        "{}",
+        c.finding
+    );
+}
+
 /// Issue 14, cause 5: policy variables stand for the principal's values.
 #[test]
 fn policy_variables_are_substituted_for_the_principal() {
