@@ -549,6 +549,49 @@ async fn an_apply_checks_what_it_made_on_one_read_of_the_account() {
     }
 }
 
+/// An entry whose checks fail after it is applied says so, naming the entry and the check,
+/// as a single setup would: here the bucket policy denies everyone the import's reads.
+#[tokio::test]
+async fn an_entry_whose_checks_fail_is_warned() {
+    let moto = moto();
+    let aws = aws(&moto.url()).await;
+    let bucket = unique("setsdenied");
+    aws.create_bucket(&bucket).await;
+    let deny = serde_json::json!({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Deny", "Principal": "*", "Action": "s3:GetObject",
+        "Resource": format!("arn:aws:s3:::{bucket}/*")}]});
+    aws.s3
+        .put_bucket_policy()
+        .bucket(&bucket)
+        .policy(deny.to_string())
+        .send()
+        .await
+        .unwrap();
+    let entries: Vec<(String, &str, &[&str], &str)> =
+        vec![(format!("s3://{bucket}/d/"), "import", &["c-1"], "")];
+    let path = file("denied", &set_file(&unique("denied"), &roles(&entries)));
+    let out = set(&moto.url(), &["apply", "--yes"], &path).ok();
+    let role = format!("tidb-role-import-{bucket}-d");
+    assert!(
+        out.stderr.contains(&format!("role[1] role {role}: "))
+            && out.stderr.contains("checks failed: bucket-policy")
+            && out.stderr.contains("verify -f"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        !out.stderr.contains("read back from AWS and verified"),
+        "{}",
+        out.stderr
+    );
+    let json = set(&moto.url(), &["apply", "--yes", "-o", "json"], &path).ok();
+    assert_eq!(
+        json.json["entries"][0]["status"], "unchanged",
+        "{}",
+        json.stdout
+    );
+}
+
 /// `plan -o json` is the plan as data: each entry's status, changes and whole role plan.
 #[tokio::test]
 async fn plan_as_json_holds_every_entrys_plan() {
