@@ -1,4 +1,4 @@
-//! KMS, read only: a key's ARN, owner, state and policy. The tool never changes a key.
+//! KMS, read only: a key's ARN, owner, state, policy and grants. The tool never changes a key.
 
 use aws_sdk_kms::types::KeyManagerType;
 use aws_sdk_kms::Client;
@@ -52,4 +52,39 @@ pub(crate) async fn key_policy(
     let request = client.get_key_policy().key_id(key).policy_name("default");
     let out = send("kms:GetKeyPolicy", key, request.send()).await?;
     Ok(out.policy().and_then(crate::policy::from_wire))
+}
+
+/// A grant on a key: who may use it, for which operations (`Decrypt`, `GenerateDataKey`, …,
+/// without the `kms:` prefix), and whether it is limited to some encryption context.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Grant {
+    pub(crate) id: String,
+    pub(crate) grantee: String,
+    pub(crate) operations: Vec<String>,
+    pub(crate) constrained: bool,
+}
+
+/// The key's grants, every page of them.
+pub(crate) async fn grants(client: &Client, key: &str) -> Result<Vec<Grant>, AwsError> {
+    let request = client
+        .list_grants()
+        .key_id(key)
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Result<Vec<_>, _>>();
+    let grants = send("kms:ListGrants", key, request).await?;
+    Ok(grants
+        .iter()
+        .map(|g| Grant {
+            id: g.grant_id().unwrap_or_default().to_string(),
+            grantee: g.grantee_principal().unwrap_or_default().to_string(),
+            operations: g
+                .operations()
+                .iter()
+                .map(|o| o.as_str().to_string())
+                .collect(),
+            constrained: g.constraints().is_some(),
+        })
+        .collect())
 }

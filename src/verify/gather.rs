@@ -297,17 +297,20 @@ pub(crate) async fn boundary_document(
     )))
 }
 
-/// DescribeKey and GetKeyPolicy, together; a refusal of either is noted, not fatal.
+/// DescribeKey, GetKeyPolicy and ListGrants, together; a refusal of any is noted, not fatal.
 async fn key_facts(clients: &Clients, key: &crate::inputs::KmsKeyArn) -> KeyFacts {
     let kms = clients.kms_in(key.region());
-    let (described, policy) = tokio::join!(
+    let (described, policy, grants) = tokio::join!(
         crate::aws::kms::describe_key(&kms, key.as_str()),
-        crate::aws::kms::key_policy(&kms, key.as_str())
+        crate::aws::kms::key_policy(&kms, key.as_str()),
+        crate::aws::kms::grants(&kms, key.as_str())
     );
     let described = described.ok();
     KeyFacts {
         state: described.as_ref().map(|d| d.state.clone()),
         account: described.map(|d| d.account).filter(|a| !a.is_empty()),
         policy: policy.map_err(|e| e.to_string().lines().next().unwrap_or_default().to_string()),
+        // Only a way in more: not being allowed to list them hides no refusal.
+        grants: grants.unwrap_or_default(),
     }
 }

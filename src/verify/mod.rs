@@ -204,6 +204,8 @@ pub(crate) struct KeyFacts {
     pub(crate) account: Option<String>,
     /// The key policy, or why it could not be read.
     pub(crate) policy: Result<Option<Value>, String>,
+    /// The key's grants; none when they could not be listed.
+    pub(crate) grants: Vec<crate::aws::kms::Grant>,
 }
 
 impl Evidence {

@@ -709,3 +709,51 @@ async fn verify_needs_only_the_role_arn_of_a_role_this_tool_made() {
         out.stderr
     );
 }
+
+/// A KMS grant lets its grantee use the key whatever the policies say (AWS KMS Developer
+/// Guide, "Grants in AWS KMS"): a role whose own policy grants the bucket but not the key
+/// fails `kms`, and passes once a grant names it; `verify` lists the key's grants to see it.
+#[tokio::test]
+async fn verify_counts_a_kms_grant_to_the_role() {
+    let moto = moto();
+    let aws = aws(&moto.url()).await;
+    let bucket = unique("kmsgrant");
+    aws.create_bucket(&bucket).await;
+    let (_, key) = aws.create_key().await;
+    aws.encrypt_bucket(&bucket, Some(&key)).await;
+    let name = format!("kg-{bucket}");
+    let uri = format!("s3://{bucket}/d/");
+    let without_key = json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["s3:GetObject", "s3:GetObjectVersion"],
+         "Resource": format!("arn:aws:s3:::{bucket}/d/*")},
+        {"Effect": "Allow", "Action": ["s3:ListBucket", "s3:GetBucketLocation"],
+         "Resource": format!("arn:aws:s3:::{bucket}")}]});
+    let arn = hand_made(
+        &aws,
+        &name,
+        trust_doc(TIDB_ACCOUNT, Some(EXTERNAL_ID)),
+        without_key,
+    )
+    .await;
+    let Ran { json: report, .. } = verify(&moto.url(), &role_verify_args(&arn, &uri, "import"));
+    assert_eq!(check(&report, "kms")["status"], "fail", "{report:#}");
+    let grant = aws
+        .kms
+        .create_grant()
+        .key_id(&key)
+        .grantee_principal(&arn)
+        .operations(aws_sdk_kms::types::GrantOperation::Decrypt)
+        .send()
+        .await
+        .unwrap();
+    let Ran { json: report, .. } = verify(&moto.url(), &role_verify_args(&arn, &uri, "import"));
+    let kms = check(&report, "kms");
+    assert_eq!(kms["status"], "pass", "{report:#}");
+    assert!(
+        kms["finding"].as_str().unwrap().contains(&format!(
+            "kms:Decrypt through grant {}",
+            grant.grant_id().unwrap()
+        )),
+        "{kms}"
+    );
+}

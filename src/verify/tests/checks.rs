@@ -305,6 +305,7 @@ fn kms_bucket_policy_ownership_and_extras() {
             state: Some(state.into()),
             account: Some("123456789012".into()),
             policy: Ok(None),
+            grants: Vec::new(),
         });
         let c = kms_of(&checks(&role(), &e, &ev, "x"));
         assert_eq!(c.status, want, "{state}: {}", c.finding);
@@ -316,6 +317,7 @@ fn kms_bucket_policy_ownership_and_extras() {
         state: Some("Enabled".into()),
         account: Some("123456789012".into()),
         policy: Ok(Some(doc)),
+        grants: Vec::new(),
     };
     // The default key policy delegates to IAM policies for the whole account.
     ev.key = Some(with_policy(
@@ -334,6 +336,7 @@ fn kms_bucket_policy_ownership_and_extras() {
         state: Some("Enabled".into()),
         account: Some("999999999999".into()),
         policy: Err("kms:GetKeyPolicy failed: AccessDenied".into()),
+        grants: Vec::new(),
     });
     let c = kms_of(&checks(&role(), &e, &ev, "x"));
     assert!(
@@ -342,6 +345,35 @@ fn kms_bucket_policy_ownership_and_extras() {
         c.finding
     );
     ev = granted;
+
+    // A grant lets its grantee use the key whatever the policies say ("Grants in AWS KMS"):
+    // neither the role's policy nor the key policy need name it then. One limited to an
+    // encryption context is not counted.
+    let mut by_grant = ev.clone();
+    by_grant.policies.clear();
+    let grant = |constrained: bool| crate::aws::kms::Grant {
+        id: "g-1".into(),
+        grantee: "arn:aws:iam::123456789012:role/r".into(),
+        operations: vec!["Decrypt".into(), "GenerateDataKey".into()],
+        constrained,
+    };
+    let mut facts = with_policy(
+        json!({"Statement": [{"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:role/admin"}, "Action": "kms:*", "Resource": "*"}]}),
+    );
+    facts.grants = vec![grant(false)];
+    by_grant.key = Some(facts.clone());
+    let c = kms_of(&checks(&role(), &e, &by_grant, "x"));
+    assert!(
+        c.status == Status::Pass && c.finding.contains("kms:Decrypt through grant g-1"),
+        "{}",
+        c.finding
+    );
+    facts.grants = vec![grant(true)];
+    by_grant.key = Some(facts);
+    assert_eq!(
+        status(&checks(&role(), &e, &by_grant, "x"), "kms"),
+        Status::Fail
+    );
 
     // The AWS-managed key serves principals of the bucket's own account only.
     ev.bucket.aws_managed_key = Some("aws/s3".into());
