@@ -560,13 +560,7 @@ async fn an_entry_whose_checks_fail_is_warned() {
     let deny = serde_json::json!({"Version": "2012-10-17", "Statement": [{
         "Effect": "Deny", "Principal": "*", "Action": "s3:GetObject",
         "Resource": format!("arn:aws:s3:::{bucket}/*")}]});
-    aws.s3
-        .put_bucket_policy()
-        .bucket(&bucket)
-        .policy(deny.to_string())
-        .send()
-        .await
-        .unwrap();
+    aws.put_bucket_policy(&bucket, &deny).await;
     let entries: Vec<(String, &str, &[&str], &str)> =
         vec![(format!("s3://{bucket}/d/"), "import", &["c-1"], "")];
     let path = file("denied", &set_file(&unique("denied"), &roles(&entries)));

@@ -239,13 +239,7 @@ async fn verify_names_each_broken_item_and_its_fix() {
             }
             "bucket policy Deny" => {
                 let deny = json!({"Version": "2012-10-17", "Statement": [{"Sid": "NoReads", "Effect": "Deny", "Principal": "*", "Action": "s3:GetObject", "Resource": format!("arn:aws:s3:::{bucket}/*")}]});
-                aws.s3
-                    .put_bucket_policy()
-                    .bucket(&bucket)
-                    .policy(deny.to_string())
-                    .send()
-                    .await
-                    .unwrap();
+                aws.put_bucket_policy(&bucket, &deny).await;
             }
             "export-only checked for import" => {
                 permissions = json!({"Version": "2012-10-17", "Statement": [
@@ -526,13 +520,7 @@ async fn verify_counts_what_the_bucket_policy_grants() {
     let grant = json!({"Version": "2012-10-17", "Statement": [{
         "Effect": "Allow", "Principal": {"AWS": arn}, "Action": ["s3:GetObject", "s3:GetObjectVersion"],
         "Resource": format!("arn:aws:s3:::{bucket}/d/*")}]});
-    aws.s3
-        .put_bucket_policy()
-        .bucket(&bucket)
-        .policy(grant.to_string())
-        .send()
-        .await
-        .unwrap();
+    aws.put_bucket_policy(&bucket, &grant).await;
     let Ran {
         code, json: report, ..
     } = verify(&moto.url(), &role_verify_args(&arn, &uri, "import"));

@@ -4,6 +4,15 @@ use serde_json::json;
 
 mod checks;
 
+/// The permissions check of a role with this evidence.
+fn permissions_of(e: &Expectations, ev: &Evidence) -> Check {
+    let r = checks(&role(), e, ev, "x");
+    r.checks
+        .into_iter()
+        .find(|c| c.name == "permissions")
+        .unwrap()
+}
+
 fn status(report: &Report, name: &str) -> Status {
     report
         .checks
@@ -104,13 +113,7 @@ fn a_bucket_policy_grant_counts_within_the_account() {
         "Action": ["s3:GetObject", "s3:GetObjectVersion"],
         "Resource": "arn:aws:s3:::bkt1/dir/*"
     }]})));
-    let permissions = |ev: &Evidence| {
-        let r = checks(&role(), &e, ev, "x");
-        r.checks
-            .into_iter()
-            .find(|c| c.name == "permissions")
-            .unwrap()
-    };
+    let permissions = |ev: &Evidence| permissions_of(&e, ev);
     ev.bucket_in_account = Some(true);
     let c = permissions(&ev);
     assert!(
@@ -141,13 +144,7 @@ fn a_bucket_policy_grant_counts_within_the_account() {
 fn a_bucket_in_another_account_must_grant_as_well() {
     let e = expectations(Access::Import);
     let mut ev = good(Access::Import);
-    let permissions = |ev: &Evidence| {
-        let r = checks(&role(), &e, ev, "x");
-        r.checks
-            .into_iter()
-            .find(|c| c.name == "permissions")
-            .unwrap()
-    };
+    let permissions = |ev: &Evidence| permissions_of(&e, ev);
     assert_eq!(permissions(&ev).status, Status::Pass, "same account");
     ev.bucket_in_account = Some(false);
     ev.bucket.policy = Ok(None);

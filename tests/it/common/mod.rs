@@ -169,6 +169,17 @@ impl Aws {
         self.s3.create_bucket().bucket(name).send().await.unwrap();
     }
 
+    /// Sets the bucket's policy.
+    pub async fn put_bucket_policy(&self, bucket: &str, policy: &Value) {
+        self.s3
+            .put_bucket_policy()
+            .bucket(bucket)
+            .policy(policy.to_string())
+            .send()
+            .await
+            .unwrap();
+    }
+
     /// A new bucket in `region` (its LocationConstraint), made through S3 there.
     pub async fn create_bucket_in(&self, name: &str, region: &str) {
         use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration};
