@@ -3,8 +3,9 @@
 use crate::aws::s3::DefaultEncryption;
 use crate::aws::{kms, s3, Clients};
 use crate::error::Error;
-use crate::facts::{BucketFacts, Located};
+use crate::facts::{BucketFacts, KeyDescription, Located, ObjectKey};
 use crate::inputs::{Arn, KmsKeyArn, S3Location};
+use futures_util::future::join_all;
 
 fn first_line(e: &crate::error::AwsError) -> String {
     e.to_string().lines().next().unwrap_or_default().to_string()
@@ -96,7 +97,7 @@ pub(crate) async fn bucket(
     let s3 = clients.s3_in(&region);
     // The bucket policy and Object Ownership only inform the checks after a setup; a failure
     // to read them is a finding, not a stop.
-    let (encryption, policy, ownership, ()) = tokio::join!(
+    let (encryption, policy, ownership, sampled) = tokio::join!(
         clients.bucket_encryption(&s3, bucket),
         async {
             if checks {
@@ -114,7 +115,9 @@ pub(crate) async fn bucket(
         },
         async {
             if imports {
-                nothing_to_import(clients, &s3, location, &mut facts.warnings).await;
+                sample(clients, &s3, location, &mut facts.warnings).await
+            } else {
+                Vec::new()
             }
         }
     );
@@ -140,31 +143,99 @@ pub(crate) async fn bucket(
     };
     facts.encryption_known = true;
     record_key(clients, &region, encryption, extra_keys, &mut facts).await?;
+    facts.object_keys = object_keys(clients, &facts, sampled).await;
     Ok(facts)
 }
 
-/// Warns when nothing is stored where TiDB Cloud will import from: an empty folder, or a
-/// mistyped one. Only a warning: the data may come later, and a failed read says so.
-async fn nothing_to_import(
+/// Lists the first objects under an import's folder, warning when there are none (an empty
+/// folder, or a mistyped one: only a warning, as the data may come later), and asks each for
+/// the KMS key it is encrypted with ([`s3::SAMPLED`] HeadObjects at once). Returns each sampled
+/// object's URI with its key; a failed read says so and samples nothing.
+async fn sample(
     clients: &Clients,
     s3: &aws_sdk_s3::Client,
     location: &S3Location,
     warnings: &mut Vec<String>,
-) {
-    let dir = crate::output::uri(location.bucket(), location.prefix());
-    match clients
-        .has_objects(s3, location.bucket(), location.prefix())
-        .await
-    {
-        Ok(true) => {}
-        Ok(false) => warnings.push(format!(
+) -> Vec<(String, String)> {
+    let bucket = location.bucket();
+    let dir = crate::output::uri(bucket, location.prefix());
+    let objects = match clients.objects(s3, bucket, location.prefix()).await {
+        Ok(objects) => objects,
+        Err(e) => {
+            warnings.push(format!(
+                "could not list {dir} to see whether it holds anything to import ({})",
+                first_line(&e)
+            ));
+            return Vec::new();
+        }
+    };
+    if objects.is_empty() {
+        warnings.push(format!(
             "no objects under {dir}: TiDB Cloud will find nothing to import (is the folder's name right?)"
-        )),
-        Err(e) => warnings.push(format!(
-            "could not list {dir} to see whether it holds anything to import ({})",
-            first_line(&e)
-        )),
+        ));
+        return Vec::new();
     }
+    let heads = objects.iter().map(|key| s3::object_key(s3, bucket, key));
+    let mut sampled = Vec::new();
+    for (object, key) in objects.iter().zip(join_all(heads).await) {
+        match key {
+            Ok(Some(key)) => sampled.push((format!("s3://{bucket}/{object}"), key)),
+            Ok(None) => {}
+            Err(e) => {
+                warnings.push(format!(
+                    "could not read which KMS key s3://{bucket}/{object} is encrypted with ({}); objects under another key than the bucket's need it granted too (--kms-key)",
+                    first_line(&e)
+                ));
+                break;
+            }
+        }
+    }
+    sampled
+}
+
+/// The keys of the sampled objects that are not the bucket's default key, each once with the
+/// first object under it, and what KMS says of each (DescribeKey, all at once).
+async fn object_keys(
+    clients: &Clients,
+    facts: &BucketFacts,
+    sampled: Vec<(String, String)>,
+) -> Vec<ObjectKey> {
+    let mut seen: Vec<(String, String)> = Vec::new();
+    for (object, key) in sampled {
+        let default = facts.kms_key.as_ref().is_some_and(|k| k.as_str() == key);
+        if !default && !seen.iter().any(|(_, k)| *k == key) {
+            seen.push((object, key));
+        }
+    }
+    let described = seen.iter().map(|(_, key)| async move {
+        let region =
+            Arn::parse(key).map_or_else(|| clients.region().to_string(), |a| a.region.to_string());
+        kms::describe_key(&clients.kms_in(&region), key).await.ok()
+    });
+    let described = join_all(described).await;
+    seen.into_iter()
+        .zip(described)
+        .filter_map(|((object, key), info)| {
+            // HeadObject names the key by ARN; KMS's ARN stands where it named it otherwise.
+            let key = info.as_ref().map_or(key, |i| i.arn.clone());
+            let default = facts.kms_key.as_ref().is_some_and(|k| k.as_str() == key);
+            // The bucket's own AWS-managed key, judged as the default.
+            let own_default = facts.aws_managed_key.is_some()
+                && info.as_ref().is_some_and(|i| i.aws_managed)
+                && facts
+                    .aws_managed_key_account
+                    .as_deref()
+                    .is_none_or(|a| Arn::parse(&key).is_some_and(|k| k.account == a));
+            (!default && !own_default).then(|| ObjectKey {
+                object,
+                key,
+                described: info.map(|i| KeyDescription {
+                    aws_managed: i.aws_managed,
+                    state: i.state,
+                }),
+            })
+        })
+        .collect()
 }
 
 /// Records the bucket's default key: none to grant (SSE-S3), an AWS-managed one, or a

@@ -18,6 +18,8 @@ pub(crate) struct Facts {
     pub(crate) partition: Option<Partition>,
     pub(crate) bucket_region: Option<String>,
     pub(crate) detected_kms_key: Option<KmsKeyArn>,
+    /// The keys of sampled objects that the policy grants beside the bucket's own.
+    pub(crate) object_kms_keys: Vec<KmsKeyArn>,
     pub(crate) findings: Vec<String>,
     pub(crate) warnings: Vec<String>,
     /// All that was read about the bucket, for the checks after a setup.
@@ -29,13 +31,34 @@ impl Facts {
     pub(crate) fn detected(caller: Caller, bucket: BucketFacts) -> Facts {
         let mut findings = vec![format!("caller: {}", caller.arn)];
         findings.extend(bucket.findings.iter().cloned());
+        let mut warnings = bucket.warnings.clone();
+        let mut object_kms_keys = Vec::new();
+        for key in &bucket.object_keys {
+            match key.use_by(caller.account.as_str()) {
+                ObjectKeyUse::Grant(arn) => {
+                    findings.push(format!(
+                        "{} is encrypted with {arn}, not the bucket's default key: granted too",
+                        key.object
+                    ));
+                    object_kms_keys.push(arn);
+                }
+                ObjectKeyUse::Usable => findings.push(format!(
+                    "{} is encrypted with the AWS-managed key {} of this account: usable through S3, nothing to grant",
+                    key.object, key.key
+                )),
+                ObjectKeyUse::Cannot(why) => {
+                    warnings.push(format!("{why}; TiDB Cloud will be refused that object"))
+                }
+            }
+        }
         Facts {
             account: Some(caller.account),
             partition: Some(caller.partition),
             bucket_region: bucket.region.clone(),
             detected_kms_key: bucket.kms_key.clone(),
+            object_kms_keys,
             findings,
-            warnings: bucket.warnings.clone(),
+            warnings,
             bucket: Some(bucket),
             region: None,
         }
@@ -52,12 +75,13 @@ impl Facts {
         })
     }
 
-    /// The given keys and the detected one, sorted, each once.
+    /// The given keys, the bucket's and its sampled objects', sorted, each once.
     pub(crate) fn kms_keys(&self, given: &[KmsKeyArn]) -> Vec<KmsKeyArn> {
         let mut keys: Vec<KmsKeyArn> = given
             .iter()
             .cloned()
             .chain(self.detected_kms_key.clone())
+            .chain(self.object_kms_keys.iter().cloned())
             .collect();
         keys.sort();
         keys.dedup();
@@ -97,6 +121,74 @@ pub(crate) struct BucketFacts {
     pub(crate) policy: Result<Option<Value>, String>,
     /// The Object Ownership setting, if any; the error when it could not be read.
     pub(crate) ownership: Result<Option<String>, String>,
+    /// The keys that sampled objects under an import's folder are encrypted with, other than
+    /// the bucket's default key, one object named for each.
+    pub(crate) object_keys: Vec<ObjectKey>,
+}
+
+/// A KMS key that an object under the folder is encrypted with, where it is not the bucket's
+/// default: an object copied from another bucket keeps its key. The seed page: "the KMS key
+/// value needs to include the keys of both buckets".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ObjectKey {
+    /// An object under it: `s3://bucket/dir/x.csv`.
+    pub(crate) object: String,
+    /// The key's ARN, as HeadObject gave it.
+    pub(crate) key: String,
+    /// What DescribeKey said; `None` when it was refused.
+    pub(crate) described: Option<KeyDescription>,
+}
+
+/// DescribeKey's answer, as far as using a key goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct KeyDescription {
+    /// An AWS-managed key (`aws/s3`), which only its own account's principals can use.
+    pub(crate) aws_managed: bool,
+    /// `Enabled`, `Disabled`, `PendingDeletion`, …
+    pub(crate) state: String,
+}
+
+/// What a setup does about an [`ObjectKey`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ObjectKeyUse {
+    /// A customer-managed key (or one KMS would not describe): granted beside the bucket's.
+    Grant(KmsKeyArn),
+    /// The AWS-managed key of the principal's own account: usable through S3, nothing to grant.
+    Usable,
+    /// A key nothing can grant, and why.
+    Cannot(String),
+}
+
+impl ObjectKey {
+    /// Decides what a role or user of `account` needs, or cannot have, of this key: an
+    /// AWS-managed key lets only its own account's principals in, and no policy can extend it
+    /// (AWS KMS Developer Guide, "AWS managed keys"); a key that is not Enabled decrypts
+    /// nothing ("Key states of AWS KMS keys").
+    pub(crate) fn use_by(&self, account: &str) -> ObjectKeyUse {
+        let key_account = crate::inputs::Arn::parse(&self.key).map(|a| a.account.to_string());
+        match &self.described {
+            Some(d) if d.aws_managed && key_account.as_deref() == Some(account) => {
+                ObjectKeyUse::Usable
+            }
+            Some(d) if d.aws_managed => ObjectKeyUse::Cannot(format!(
+                "{} is encrypted with the AWS-managed key {} of account {}, which no principal of another account can use; copy the objects in place so that they take the bucket's own key",
+                self.object,
+                self.key,
+                key_account.as_deref().unwrap_or("unknown")
+            )),
+            Some(d) if d.state != "Enabled" => ObjectKeyUse::Cannot(format!(
+                "{} is encrypted with {}, which is {}: nothing can decrypt it until the key is enabled",
+                self.object, self.key, d.state
+            )),
+            _ => match self.key.parse::<KmsKeyArn>() {
+                Ok(arn) => ObjectKeyUse::Grant(arn),
+                Err(e) => ObjectKeyUse::Cannot(format!(
+                    "{} is encrypted with {}, which cannot be granted ({e})",
+                    self.object, self.key
+                )),
+            },
+        }
+    }
 }
 
 impl Default for BucketFacts {
@@ -112,6 +204,7 @@ impl Default for BucketFacts {
             encryption_known: false,
             policy: Ok(None),
             ownership: Ok(None),
+            object_keys: Vec::new(),
         }
     }
 }

@@ -40,6 +40,9 @@ pub struct RoleRequest {
     pub stack_name: Option<StackName>,
     /// How long to wait for the stack [default: 10 minutes].
     pub timeout: Option<Timeout>,
+    /// `--wait-ready`: after a change, wait until IAM can be expected to have carried it to
+    /// every region, before the result (and the `ticloud` command) is printed.
+    pub wait_ready: bool,
     pub guardrails: GuardrailRequest,
     pub saved: SavedPlan,
     /// The set of setups it belongs to: the file it comes from (`plan`/`apply -f`).
@@ -85,6 +88,9 @@ impl AccessKeyRequest {
     /// The rules between flags, as [`RoleRequest::validate`] has them.
     pub fn validate(&self) -> Result<(), Error> {
         supported(self.tier, self.access)?;
+        if let Some(access) = self.access {
+            self.probe.check(access)?;
+        }
         distinct_keys(&self.kms_keys, &self.remove_kms_keys)
     }
 
@@ -149,11 +155,40 @@ pub struct AccessKeyRequest {
     pub secret_file: Option<SecretPath>,
     /// `--rotate`: delete the user's older keys once the new one works (the CI mode).
     pub rotate: bool,
+    /// How the new key is tried on S3 (`--no-probe`, `--probe-write`).
+    pub probe: KeyProbe,
     pub guardrails: GuardrailRequest,
     pub tier: Option<Tier>,
     /// For the `ticloud` command printed at the end.
     pub cluster_id: Option<ClusterId>,
     pub saved: SavedPlan,
+}
+
+/// How `access-key` tries the key it made, as that key, once AWS accepts it: the proof on S3
+/// itself that the key works, which reading the policies back cannot give.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum KeyProbe {
+    /// `--no-probe`: not tried.
+    Skip,
+    /// Lists the directory (ListObjectsV2): the default, which changes nothing.
+    #[default]
+    List,
+    /// `--probe-write`: also writes a zero-byte object under the directory (which the bucket's
+    /// event notifications may see), deleted again with the caller's own credentials.
+    Write,
+}
+
+impl KeyProbe {
+    /// A probe object is written only for a key that may write.
+    pub(crate) fn check(self, access: Access) -> Result<(), Error> {
+        if self == KeyProbe::Write && !access.writes() {
+            return Err(Error::invalid(
+                "--probe-write",
+                format!("writes a probe object, which an {access} key may not: it is for --access export or both"),
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// `access-key delete`: what to remove.

@@ -142,6 +142,9 @@ struct StopInner {
     notify: Notify,
     /// Whether changes have begun: before, a signal ends the run at once.
     changing: AtomicBool,
+    /// Whether the changes are over (a wait after them, such as `--wait-ready`): a signal then
+    /// ends the wait, which says so itself, and nothing is undone.
+    changed: AtomicBool,
 }
 
 impl Stop {
@@ -173,6 +176,12 @@ impl Stop {
         self.0.changing.store(true, Ordering::SeqCst);
     }
 
+    /// The changes are made: from now on a signal asks for a stop of what waits after them,
+    /// and undoes nothing.
+    pub(crate) fn end_changes(&self) {
+        self.0.changed.store(true, Ordering::SeqCst);
+    }
+
     pub(crate) fn request(&self, signal: &'static str) {
         *self.0.signal.lock().expect("not poisoned") = Some(signal);
         self.0.notify.notify_waiters();
@@ -199,9 +208,11 @@ impl Stop {
                 std::process::exit(130);
             }
             stop.request(signal);
-            ui.warn(format!(
-                "{signal}: finishing the request in flight, then undoing what this run made (press Ctrl-C again to stop at once)"
-            ));
+            if !stop.0.changed.load(Ordering::SeqCst) {
+                ui.warn(format!(
+                    "{signal}: finishing the request in flight, then undoing what this run made (press Ctrl-C again to stop at once)"
+                ));
+            }
             let again = interrupted().await;
             eprintln!(
                 "{again} again: stopped at once. What this run made may be left; run the same command again to converge, or remove it with `serverless-s3-setup teardown`."

@@ -230,31 +230,54 @@ impl Clients {
         }
     }
 
-    /// Whether AWS accepts this access key: `sts:GetCallerIdentity` signed with it, asked again
-    /// while IAM carries a new key to every region ("Resilience in AWS IAM", IAM User Guide:
-    /// changes take a moment, usually seconds), for about half a minute at the most.
-    pub(crate) async fn accepts_key(&self, id: &str, secret: &str) -> bool {
-        let credentials = aws_sdk_sts::config::Credentials::new(
+    /// The same clients signing as another access key (the one a run just made, to prove it
+    /// works), sharing none of the run's reads. Its secret stays inside the SDK's
+    /// `Credentials`, whose `Debug` redacts it.
+    pub(crate) fn as_key(&self, id: &str, secret: &str) -> Clients {
+        let credentials = aws_credential_types::Credentials::new(
             id,
             secret,
             None,
             None,
             "serverless-s3-setup-new-key",
         );
-        let conf = aws_sdk_sts::config::Builder::from(&self.config)
-            .credentials_provider(credentials)
+        let config = self
+            .config
+            .to_builder()
+            .credentials_provider(SharedCredentialsProvider::new(credentials))
             .build();
-        let sts = aws_sdk_sts::Client::from_conf(conf);
+        Clients {
+            iam: aws_sdk_iam::Client::new(&config),
+            sts: aws_sdk_sts::Client::new(&config),
+            cfn: aws_sdk_cloudformation::Client::new(&config),
+            s3: s3_client(&config, self.path_style, None, None),
+            s3_partition: None,
+            config,
+            shared: None,
+            ..self.clone()
+        }
+    }
+
+    /// Waits until AWS accepts these clients' key: `sts:GetCallerIdentity`, asked again while
+    /// STS answers `InvalidClientTokenId`, as it does until IAM has carried a new key to every
+    /// region ("Resilience in AWS IAM", IAM User Guide: changes take a moment, usually
+    /// seconds), for about half a minute at the most. Any other answer ends the wait.
+    pub(crate) async fn accepts_key(&self) -> Result<(), AwsError> {
         let mut delay = Duration::from_millis(500);
-        for attempt in 0..7 {
-            match sts::caller_identity(&sts).await {
-                Ok(_) => return true,
-                Err(e) => tracing::debug!("the new key, try {}: {e}", attempt + 1),
+        let mut attempt = 1;
+        loop {
+            let request = self.sts.get_caller_identity().send();
+            match send::send("sts:GetCallerIdentity", "the new key", request).await {
+                Ok(_) => return Ok(()),
+                Err(e) if attempt < 7 && e.code.as_deref() == Some("InvalidClientTokenId") => {
+                    tracing::debug!("the new key, try {attempt}: {e}");
+                }
+                Err(e) => return Err(e),
             }
             tokio::time::sleep(delay).await;
             delay = (delay * 2).min(Duration::from_secs(8));
+            attempt += 1;
         }
-        false
     }
 
     /// A CloudFormation client for a stack's region: stacks are regional.

@@ -1,6 +1,6 @@
-//! S3, read only: the bucket's region, owner, default encryption, bucket policy, Object
-//! Ownership, and whether a path names an object or a folder. The tool never writes to a
-//! bucket.
+//! S3: the bucket's region, owner, default encryption, bucket policy, Object Ownership, and
+//! whether a path names an object or a folder. The one write is the opt-in probe object of
+//! `access-key --probe-write` ([`put_empty`], [`delete_object`]).
 
 use aws_sdk_s3::types::ServerSideEncryption;
 use aws_sdk_s3::Client;
@@ -126,12 +126,18 @@ pub(crate) async fn probe_path(
     Ok((object, folder))
 }
 
-/// Whether any object is stored under the directory `prefix` (empty: the whole bucket).
-pub(crate) async fn has_objects(
+/// How many objects under an import's folder are sampled for the KMS key each is encrypted
+/// under: listed in one ListObjectsV2, then one HeadObject each, all at once (one round).
+pub(crate) const SAMPLED: i32 = 10;
+
+/// The first objects stored under the directory `prefix` (empty: the whole bucket), at most
+/// `max` of them, by key: one ListObjectsV2. Empty when nothing is stored there.
+pub(crate) async fn objects(
     client: &Client,
     bucket: &str,
     prefix: &str,
-) -> Result<bool, AwsError> {
+    max: i32,
+) -> Result<Vec<String>, AwsError> {
     let under = if prefix.is_empty() {
         String::new()
     } else {
@@ -141,10 +147,36 @@ pub(crate) async fn has_objects(
         .list_objects_v2()
         .bucket(bucket)
         .prefix(&under)
-        .max_keys(1);
+        .max_keys(max);
     let subject = format!("{bucket}/{under}");
     let out = send("s3:ListObjectsV2", &subject, request.send()).await?;
-    Ok(!out.contents().is_empty())
+    Ok(out
+        .contents()
+        .iter()
+        .filter_map(|o| o.key())
+        // A console "folder" is a zero-byte object named `dir/`, with nothing to decrypt.
+        .filter(|k| !k.ends_with('/'))
+        .map(str::to_string)
+        .collect())
+}
+
+/// The KMS key an object is encrypted under (HeadObject's `x-amz-server-side-encryption-aws-
+/// kms-key-id`, the key's ARN), or `None` for SSE-S3 and SSE-C. Objects copied from another
+/// bucket keep the key they were written with, which need not be this bucket's default
+/// (Amazon S3 User Guide, "Using server-side encryption with AWS KMS keys").
+pub(crate) async fn object_key(
+    client: &Client,
+    bucket: &str,
+    key: &str,
+) -> Result<Option<String>, AwsError> {
+    let request = client.head_object().bucket(bucket).key(key);
+    let subject = format!("{bucket}/{key}");
+    let out = send("s3:HeadObject", &subject, request.send()).await?;
+    let kms = matches!(
+        out.server_side_encryption(),
+        Some(ServerSideEncryption::AwsKms | ServerSideEncryption::AwsKmsDsse)
+    );
+    Ok(out.ssekms_key_id().filter(|_| kms).map(str::to_string))
 }
 
 /// The bucket's default encryption, as far as it matters for TiDB Cloud.
@@ -216,4 +248,28 @@ pub(crate) async fn object_ownership(
         Err(e) if e.code.as_deref() == Some("OwnershipControlsNotFoundError") => Ok(None),
         Err(e) => Err(e),
     }
+}
+
+/// PutObject of a zero-byte object, with the bucket's default encryption: the probe that a
+/// new access key can write (`access-key --probe-write`).
+pub(crate) async fn put_empty(client: &Client, bucket: &str, key: &str) -> Result<(), AwsError> {
+    let request = client.put_object().bucket(bucket).key(key);
+    send("s3:PutObject", &format!("{bucket}/{key}"), request.send()).await?;
+    Ok(())
+}
+
+/// DeleteObject: the probe object goes again.
+pub(crate) async fn delete_object(
+    client: &Client,
+    bucket: &str,
+    key: &str,
+) -> Result<(), AwsError> {
+    let request = client.delete_object().bucket(bucket).key(key);
+    send(
+        "s3:DeleteObject",
+        &format!("{bucket}/{key}"),
+        request.send(),
+    )
+    .await?;
+    Ok(())
 }

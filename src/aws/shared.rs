@@ -57,8 +57,8 @@ pub(crate) struct Shared {
     pub(crate) encryption: Once<DefaultEncryption>,
     pub(crate) policy: Once<Option<Value>>,
     pub(crate) ownership: Once<Option<String>>,
-    /// Whether anything is stored under a bucket's folder, by `bucket/folder`.
-    pub(crate) objects: Once<bool>,
+    /// The first objects stored under a bucket's folder, by `bucket/folder`.
+    pub(crate) objects: Once<Vec<String>>,
     /// The account as the run found it, until it applies anything.
     account: RwLock<Option<Arc<Account>>>,
 }
@@ -273,17 +273,22 @@ impl Clients {
             .await
     }
 
-    /// Whether any object is stored under the folder `prefix` of the bucket (empty: the whole
-    /// bucket), through `s3` (a client in its region).
-    pub(crate) async fn has_objects(
+    /// The first objects under the folder `prefix` of the bucket (empty: the whole bucket),
+    /// through `s3` (a client in its region): [`SAMPLED`] at most, enough to tell an empty
+    /// folder and to sample the keys the objects are encrypted under.
+    pub(crate) async fn objects(
         &self,
         s3: &aws_sdk_s3::Client,
         bucket: &str,
         prefix: &str,
-    ) -> Result<bool, AwsError> {
+    ) -> Result<Vec<String>, AwsError> {
         let key = format!("{bucket}/{prefix}");
-        self.shared_read(|s| &s.objects, &key, s3::has_objects(s3, bucket, prefix))
-            .await
+        self.shared_read(
+            |s| &s.objects,
+            &key,
+            s3::objects(s3, bucket, prefix, s3::SAMPLED),
+        )
+        .await
     }
 
     /// The bucket's Object Ownership, if set.

@@ -292,6 +292,14 @@ pub(crate) struct AccessKeyCreateArgs {
     #[arg(long)]
     pub(crate) rotate: bool,
 
+    /// Do not try the new key on S3. By default, once AWS accepts it, the key lists the directory as itself (ListObjectsV2), which changes nothing
+    #[arg(long, conflicts_with = "probe_write")]
+    pub(crate) no_probe: bool,
+
+    /// Also write a zero-byte probe object under the directory with the new key (export or both), then delete it with your own credentials. Opt-in: a new object can trigger the bucket's event notifications
+    #[arg(long)]
+    pub(crate) probe_write: bool,
+
     #[command(flatten)]
     pub(crate) tidb: TidbArgs,
 
@@ -377,6 +385,10 @@ pub(crate) struct RoleArgs {
         hide_short_help = true
     )]
     pub(crate) timeout: Option<String>,
+
+    /// After a change, wait a minute for IAM to carry the role to every region before printing the result, so that TiDB Cloud (or the printed ticloud command) can use it at once
+    #[arg(long, help_heading = "Setup")]
+    pub(crate) wait_ready: bool,
 
     #[command(flatten)]
     pub(crate) guardrails: GuardrailArgs,

@@ -5,7 +5,7 @@ use serverless_s3_setup::error::Error;
 use serverless_s3_setup::inputs::{KmsKeyArn, PolicyName, SecretPath, Who};
 use serverless_s3_setup::plan::Method;
 use serverless_s3_setup::requests::{
-    AccessKeyRequest, DeleteRequest, RoleRequest, Target, TeardownRequest, VerifyRequest,
+    AccessKeyRequest, DeleteRequest, KeyProbe, RoleRequest, Target, TeardownRequest, VerifyRequest,
 };
 use serverless_s3_setup::verify::Subject;
 
@@ -44,6 +44,7 @@ impl RoleArgs {
             method_asked: false,
             stack_name: parse("--stack-name", self.stack_name)?,
             timeout: parse("--timeout", self.timeout)?,
+            wait_ready: self.wait_ready,
             location,
             access,
             tidb_account: parse("--tidb-account-id", self.tidb_account_id)?,
@@ -134,6 +135,11 @@ impl AccessKeyCreateArgs {
             remove_kms_keys,
             secret_file,
             rotate: self.rotate,
+            probe: match (self.no_probe, self.probe_write) {
+                (true, _) => KeyProbe::Skip,
+                (false, true) => KeyProbe::Write,
+                (false, false) => KeyProbe::List,
+            },
             guardrails,
             saved,
         };

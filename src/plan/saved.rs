@@ -153,6 +153,12 @@ impl Basis {
             "bucket KMS key",
             text(facts.detected_kms_key.as_ref().map(|k| k.to_string())),
         );
+        // Only when some were found, so that a plan saved before objects were sampled still
+        // reads the same.
+        if !facts.object_kms_keys.is_empty() {
+            let keys: Vec<&str> = facts.object_kms_keys.iter().map(|k| k.as_str()).collect();
+            b.put("objects' KMS keys", keys.join(", "));
+        }
         b
     }
 

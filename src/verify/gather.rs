@@ -212,8 +212,15 @@ pub(crate) async fn gather(
         .and_then(Arn::parse)
         .map(|a| a.account.to_string());
     let bucket_branch = async {
-        let mut bucket = detect::bucket(clients, &e.location, None, &[], true, false).await?;
-        let (usable, owned, key) = tokio::join!(
+        let mut bucket =
+            detect::bucket(clients, &e.location, None, &[], true, e.access.reads()).await?;
+        let object_keys = bucket.object_keys.iter().map(|k| async move {
+            match k.key.parse::<crate::inputs::KmsKeyArn>() {
+                Ok(arn) => Some(key_facts(clients, &arn).await),
+                Err(_) => None,
+            }
+        });
+        let (usable, owned, key, object_keys) = tokio::join!(
             async {
                 match &given_account {
                     Some(account) => {
@@ -230,17 +237,18 @@ pub(crate) async fn gather(
                     Some(key) => Some(key_facts(clients, key).await),
                     None => None,
                 }
-            }
+            },
+            join_all(object_keys)
         );
         bucket.aws_managed_key_usable = usable;
-        Ok::<_, Error>((bucket, owned, key))
+        Ok::<_, Error>((bucket, owned, (key, object_keys)))
     };
     let nothing_known = Expected::default();
     let (bucket, principal) =
         tokio::join!(bucket_branch, principal(clients, subject, &nothing_known));
     let principal = principal?;
     let principal_arn = principal.arn.clone();
-    let (mut bucket, mut bucket_in_account, key) = bucket?;
+    let (mut bucket, mut bucket_in_account, (key, object_keys)) = bucket?;
     let parsed = principal_arn.as_deref().and_then(Arn::parse);
     let partition = parsed
         .and_then(|arn| arn.known_partition())
@@ -260,6 +268,7 @@ pub(crate) async fn gather(
     }
     Ok(Evidence {
         key,
+        object_keys,
         bucket_in_account,
         ..principal.evidence(partition, bucket)
     })

@@ -185,6 +185,8 @@ pub(crate) struct Evidence {
     pub(crate) simulated: Option<Vec<iam::Simulated>>,
     /// The bucket's customer-managed key as KMS has it; `None` when not read.
     pub(crate) key: Option<KeyFacts>,
+    /// The key of each of `bucket.object_keys`, in its order, where it was read.
+    pub(crate) object_keys: Vec<Option<KeyFacts>>,
     /// The permissions boundary (ARN, document): it caps what the policies allow.
     pub(crate) boundary: Option<(String, Value)>,
     /// The principal's tags, among them the access this tool recorded on it.
@@ -206,6 +208,18 @@ pub(crate) struct KeyFacts {
     pub(crate) policy: Result<Option<Value>, String>,
     /// The key's grants; none when they could not be listed.
     pub(crate) grants: Vec<crate::aws::kms::Grant>,
+}
+
+impl KeyFacts {
+    /// A key that was not read: nothing known of its state, policy or grants.
+    pub(crate) fn unread() -> KeyFacts {
+        KeyFacts {
+            state: None,
+            account: None,
+            policy: Ok(None),
+            grants: Vec::new(),
+        }
+    }
 }
 
 impl Evidence {
@@ -242,6 +256,7 @@ impl Default for Evidence {
             bucket: BucketFacts::default(),
             simulated: None,
             key: None,
+            object_keys: Vec::new(),
             boundary: None,
             tags: Vec::new(),
             bucket_in_account: None,

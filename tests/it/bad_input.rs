@@ -517,6 +517,14 @@ fn the_catalog_of_bad_inputs_across_all_commands() {
             "--tidb-account-id",
         ),
         (key(&["--method", "iam"]), "--method"),
+        (
+            key(&["--access", "import", "--probe-write"]),
+            "--probe-write",
+        ),
+        (
+            key(&["--access", "export", "--probe-write", "--no-probe"]),
+            "--no-probe",
+        ),
         (s(&["access-key"]), "--uri"),
         // access-key delete
         (s(&["access-key", "delete", "--yes"]), "--user-name"),

@@ -347,3 +347,106 @@ async fn the_stack_made_policy_allows_export_and_nothing_else() {
         "PutObject outside the dir"
     );
 }
+
+/// Runs `access-key` as the admin under enforcement, with `extra` flags; `-o json`.
+fn key_run(server: &Enforced, bucket: &str, access: &str, extra: &[&str]) -> Ran {
+    let (key, secret) = &server.admin;
+    let args = AccessKeyArgs::new(&format!("s3://{bucket}/data/"))
+        .access(access)
+        .yes()
+        .json()
+        .args(extra);
+    ran(bin_with_keys(&server.moto.url(), key, secret)
+        .args(args.build())
+        .output()
+        .unwrap())
+}
+
+/// The new key is tried as itself: it lists the directory and, with `--probe-write`, writes a
+/// probe object there, which the caller's own credentials delete again.
+#[tokio::test]
+async fn the_new_key_lists_and_writes_a_probe_that_is_then_deleted() {
+    let server = enforced().await;
+    let (key, secret) = &server.admin;
+    let admin = aws_as(&server.moto.url(), key, secret).await;
+    let bucket = admin.seeded_bucket("lp-probe").await;
+    let out = key_run(server, &bucket, "export", &["--probe-write"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let probe = &out.json["probe"];
+    assert_eq!(probe["accepted"], true, "{probe}");
+    assert_eq!(probe["ok"], true, "{probe}");
+    assert_eq!(probe["listed"], format!("s3://{bucket}/data/"));
+    let wrote = probe["wrote"].as_str().unwrap();
+    let prefix = format!("s3://{bucket}/data/serverless-s3-setup-probe-");
+    assert!(wrote.starts_with(&prefix), "{wrote}");
+    assert!(probe.get("left").is_none(), "{probe}");
+    assert!(
+        out.stderr.contains(&format!(
+            "✓ the key works: listed s3://{bucket}/data/ and wrote a probe ({wrote}, deleted again)"
+        )),
+        "{}",
+        out.stderr
+    );
+    let keys = admin
+        .s3
+        .list_objects_v2()
+        .bucket(&bucket)
+        .send()
+        .await
+        .unwrap();
+    let keys: Vec<&str> = keys.contents().iter().filter_map(|o| o.key()).collect();
+    assert_eq!(keys, ["data/in.csv", "other/in.csv"], "the probe is gone");
+}
+
+/// A key that its user's own policies deny on the directory is reported, naming the request
+/// that was refused, not passed on the strength of the policy read back.
+#[tokio::test]
+async fn a_new_key_denied_the_directory_is_reported_by_request() {
+    let server = enforced().await;
+    let (key, secret) = &server.admin;
+    let admin = aws_as(&server.moto.url(), key, secret).await;
+    let bucket = admin.seeded_bucket("lp-denied").await;
+    let first = key_run(server, &bucket, "import", &["--no-probe"]);
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    assert!(
+        first.json.get("probe").is_none(),
+        "--no-probe: {}",
+        first.json
+    );
+    let user = first.json["user_name"].as_str().unwrap();
+    let deny = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Deny","Action":"s3:ListBucket","Resource":"arn:aws:s3:::{bucket}"}}]}}"#
+    );
+    admin
+        .iam
+        .put_user_policy()
+        .user_name(user)
+        .policy_name("no-listing")
+        .policy_document(deny)
+        .send()
+        .await
+        .unwrap();
+
+    let again = key_run(server, &bucket, "import", &[]);
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    let probe = &again.json["probe"];
+    assert_eq!(probe["accepted"], true, "{probe}");
+    assert_eq!(probe["ok"], false, "{probe}");
+    let failed = probe["failed"].as_str().unwrap();
+    assert!(
+        failed.contains("s3:ListObjectsV2") && failed.contains("AccessDenied"),
+        "{failed}"
+    );
+    assert!(
+        failed.contains(&format!("listing s3://{bucket}/data/")),
+        "{failed}"
+    );
+    assert!(
+        again
+            .stderr
+            .contains("the new key was refused on S3: s3:ListObjectsV2"),
+        "{}",
+        again.stderr
+    );
+    assert!(!again.stderr.contains("the key works"), "{}", again.stderr);
+}

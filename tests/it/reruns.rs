@@ -610,6 +610,12 @@ async fn a_written_role_says_when_and_to_wait_a_moment() {
     assert_eq!(code, 0, "{stderr}");
     let at = out["written_at"].as_str().unwrap();
     assert!(at.ends_with('Z') && at.len() == 20, "{at}");
+    let ready = out["ready_at"].as_str().unwrap();
+    assert_eq!(
+        seconds(ready) - seconds(at),
+        60,
+        "{ready} is a minute after {at}"
+    );
     // In text, the next steps say it, after a change (a second cluster here) and not after
     // a run that changed nothing.
     let text = |args: Vec<String>| run(&moto.url(), &args).ok().stderr;
@@ -639,4 +645,74 @@ async fn a_written_role_says_when_and_to_wait_a_moment() {
     } = run(&moto.url(), &with_json(&args));
     assert_eq!(code, 0, "{stderr}");
     assert!(unchanged.get("written_at").is_none(), "{unchanged}");
+    assert!(unchanged.get("ready_at").is_none(), "{unchanged}");
+}
+
+/// Seconds of the day of an RFC 3339 time `…THH:MM:SSZ`.
+fn seconds(at: &str) -> i64 {
+    let time = &at[11..19];
+    let part = |i: usize| time[i..i + 2].parse::<i64>().unwrap();
+    part(0) * 3600 + part(3) * 60 + part(6)
+}
+
+/// `--wait-ready` waits, after a change, until a minute after the role was written, saying
+/// until when, before the result; Ctrl-C ends the wait, not the run, and the result is still
+/// printed, with a warning. A run that changed nothing does not wait. (The whole minute is
+/// unit-tested with paused time: `commands/role/ready.rs`.)
+#[tokio::test]
+async fn wait_ready_waits_out_the_minute_and_a_stop_ends_only_the_wait() {
+    use std::io::{BufRead, BufReader, Read};
+    let moto = moto();
+    let aws = aws(&moto.url()).await;
+    let bucket = unique("ready");
+    aws.create_bucket(&bucket).await;
+    let uri = format!("s3://{bucket}/d/");
+    let args = RoleArgs::new("iam", &uri)
+        .args(&["--wait-ready"])
+        .yes()
+        .json()
+        .build();
+    let mut child = spawn(&moto.url(), &args);
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut said = String::new();
+    loop {
+        let mut line = String::new();
+        assert!(stderr.read_line(&mut line).unwrap() > 0, "no wait: {said}");
+        said.push_str(&line);
+        if line.contains("Waiting until ") {
+            break;
+        }
+    }
+    assert!(
+        said.contains("a minute after the role was written, for IAM to carry it to every region"),
+        "{said}"
+    );
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    stderr.read_to_string(&mut said).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{said}");
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ready = json["ready_at"].as_str().unwrap();
+    assert!(
+        said.contains(&format!("Waiting until {ready}")),
+        "the wait names ready_at: {said}"
+    );
+    assert!(
+        said.contains("stopped waiting (Ctrl-C): the role is made"),
+        "{said}"
+    );
+    assert!(!said.contains("undoing"), "nothing is undone: {said}");
+    assert!(aws
+        .role(json["role_name"].as_str().unwrap())
+        .await
+        .is_some());
+
+    // Nothing changed: nothing to wait for.
+    let again = run(&moto.url(), &args).ok();
+    assert!(!again.stderr.contains("Waiting until"), "{}", again.stderr);
+    assert!(again.json.get("ready_at").is_none(), "{}", again.json);
 }

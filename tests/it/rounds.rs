@@ -84,21 +84,43 @@ async fn a_role_made_by_a_stack_takes_seven_rounds() {
     assert!(last <= 7, "{last} rounds: {log:?}");
 }
 
+/// The key is made and tried in six rounds: STS accepts it beside the read-back, and it lists
+/// the directory as itself in the last round. Without the probe, neither is sent.
 #[tokio::test]
-async fn an_access_key_takes_six_rounds() {
+async fn an_access_key_takes_six_rounds_with_its_probe() {
     let moto = moto();
     let aws = aws(&moto.url()).await;
     let bucket = kms_bucket(&aws, "rounds-key").await;
     let proxy = Proxy::with_latency(moto.port, LATENCY_MS);
     let uri = format!("s3://{bucket}/d/");
+    let args = AccessKeyArgs::new(&uri).access("import").yes().json();
+    run(&proxy.url(), &args.build()).ok();
+    let (log, last) = rounds(&proxy);
+    assert!(last <= 6, "{last} rounds: {log:?}");
+    let of = |action: &str| -> Vec<usize> {
+        log.iter()
+            .filter(|(_, a)| a == action)
+            .map(|(r, _)| *r)
+            .collect()
+    };
+    let accepted = *of("GetCallerIdentity").last().unwrap();
+    let listed = *of("s3:GET?list-type&max-keys&prefix").last().unwrap();
+    assert_eq!(listed, last, "the probe lists last: {log:?}");
+    assert_eq!(accepted, last - 1, "STS beside the read-back: {log:?}");
+    let probed = proxy.requests().len();
+
+    proxy.reset();
+    let bucket = kms_bucket(&aws, "rounds-key").await;
+    let uri = format!("s3://{bucket}/d/");
     let args = AccessKeyArgs::new(&uri)
         .access("import")
         .yes()
         .json()
-        .build();
-    run(&proxy.url(), &args).ok();
+        .args(&["--no-probe"]);
+    run(&proxy.url(), &args.build()).ok();
     let (log, last) = rounds(&proxy);
-    assert!(last <= 6, "{last} rounds: {log:?}");
+    assert!(last <= 5, "--no-probe: {last} rounds: {log:?}");
+    assert_eq!(proxy.requests().len(), probed - 2, "{log:?}");
 }
 
 #[tokio::test]

@@ -745,3 +745,88 @@ async fn verify_counts_a_kms_grant_to_the_role() {
         "{kms}"
     );
 }
+
+/// Objects copied from another bucket keep their key (the seed page: "the KMS key value needs
+/// to include the keys of both buckets"). A setup samples the import's objects and grants each
+/// key it finds; `verify` samples the same way and fails `kms` naming the object and its key
+/// once the policy no longer grants it.
+#[tokio::test]
+async fn objects_under_another_key_get_it_granted_and_verified() {
+    let moto = moto();
+    let aws = aws(&moto.url()).await;
+    let bucket = unique("objkeys");
+    aws.create_bucket(&bucket).await;
+    let (_, default) = aws.create_key().await;
+    let (_, copied) = aws.create_key().await;
+    aws.encrypt_bucket(&bucket, Some(&default)).await;
+    for (object, key) in [("d/new.csv", None), ("d/copied.csv", Some(&copied))] {
+        let mut put = aws
+            .s3
+            .put_object()
+            .bucket(&bucket)
+            .key(object)
+            .body(b"a,b\n".to_vec().into());
+        if let Some(key) = key {
+            put = put
+                .server_side_encryption(aws_sdk_s3::types::ServerSideEncryption::AwsKms)
+                .ssekms_key_id(key);
+        }
+        put.send().await.unwrap();
+    }
+    let uri = format!("s3://{bucket}/d/");
+    let name = format!("ok-{bucket}");
+    let args = RoleArgs::new("iam", &uri)
+        .access("import")
+        .role_name(&name)
+        .yes()
+        .json();
+    // The plan names the object that showed the key.
+    let planned = run(&moto.url(), &args.clone().args(&["--dry-run"]).build()).ok();
+    let found = format!(
+        "s3://{bucket}/d/copied.csv is encrypted with {copied}, not the bucket's default key: granted too"
+    );
+    assert!(
+        planned.stdout.contains(&found) || planned.stderr.contains(&found),
+        "{}{}",
+        planned.stdout,
+        planned.stderr
+    );
+    let made = run(&moto.url(), &args.build()).ok();
+    let policy_arn = made.json["policy_arn"].as_str().unwrap();
+    let doc = aws.policy_document(policy_arn).await;
+    let mut keys = vec![default.clone(), copied.clone()];
+    keys.sort();
+    assert_eq!(doc["Statement"][2]["Resource"], json!(keys), "{doc:#}");
+    assert_eq!(made.json["verify"]["ok"], true, "{:#}", made.json);
+
+    let arn = made.json["role_arn"].as_str().unwrap();
+    let Ran { json: report, .. } = verify(&moto.url(), &role_verify_args(arn, &uri, "import"));
+    let kms = check(&report, "kms");
+    assert_eq!(kms["status"], "pass", "{report:#}");
+    assert!(
+        kms["finding"].as_str().unwrap().contains("covered too"),
+        "{kms}"
+    );
+
+    // The policy narrowed to the bucket's own key: the copied object's key is missing.
+    let mut narrowed = doc.clone();
+    narrowed["Statement"][2]["Resource"] = json!(default);
+    aws.iam
+        .create_policy_version()
+        .policy_arn(policy_arn)
+        .policy_document(narrowed.to_string())
+        .set_as_default(true)
+        .send()
+        .await
+        .unwrap();
+    let Ran { json: report, .. } = verify(&moto.url(), &role_verify_args(arn, &uri, "import"));
+    let kms = check(&report, "kms");
+    assert_eq!(kms["status"], "fail", "{report:#}");
+    let finding = kms["finding"].as_str().unwrap();
+    assert!(
+        finding.contains(&format!(
+            "s3://{bucket}/d/copied.csv is encrypted with {copied}, but role {name} lacks kms:Decrypt"
+        )),
+        "{finding}"
+    );
+}

@@ -10,14 +10,14 @@ use serde::Serialize;
 use crate::apply::journal::Journal;
 use crate::aws::iam::{self, NewAccessKey, Secret};
 use crate::aws::Clients;
-use crate::error::Error;
+use crate::error::{AwsError, Error};
 use crate::facts::{Caller, Facts, Located};
 use crate::find::{self, FoundUser};
 use crate::inputs::{SecretPath, UserName, Who};
 use crate::plan::saved::{Basis, KeySetup};
 use crate::plan::{self, Action, UserInputs, UserPlan, UserState};
 use crate::prompt::Prompter;
-use crate::requests::{AccessKeyRequest, SavedPlan};
+use crate::requests::{AccessKeyRequest, KeyProbe, SavedPlan};
 use crate::wizard;
 
 use super::setup::{SetupCommand, Surveyed};
@@ -40,6 +40,12 @@ pub struct AccessKeyOutcome {
     /// `--rotate`: the older keys deleted, first the one that made room.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub(crate) deleted_keys: Vec<String>,
+    /// The key tried as itself on S3, unless `--no-probe`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) probe: Option<ProbeResult>,
+    /// How it was to be tried, for the command that repeats the run.
+    #[serde(skip)]
+    pub(crate) probe_mode: KeyProbe,
     /// `changed` is true whenever a key was made; the user and policy may have been unchanged.
     #[serde(flatten)]
     pub(crate) granted: Granted,
@@ -57,6 +63,7 @@ pub async fn run(
 ) -> Result<AccessKeyReport, Error> {
     let command = KeyCommand {
         secret_file: req.secret_file.clone().map(SecretPath::into_path),
+        probe: req.probe,
     };
     super::setup::drive(ctx, command, req, prompter).await
 }
@@ -65,6 +72,8 @@ pub async fn run(
 /// plan's: a saved plan holds no secret and names no file.
 struct KeyCommand {
     secret_file: Option<PathBuf>,
+    /// How the new key is tried on S3.
+    probe: KeyProbe,
 }
 
 impl SetupCommand for KeyCommand {
@@ -94,9 +103,11 @@ impl SetupCommand for KeyCommand {
         let (tier, cluster_id) = (req.tier.unwrap_or_default(), req.cluster_id.clone());
         let (inputs, secret_file, located, found) =
             wizard::access_key(ctx, req, prompter, clients).await?;
+        // The access may have been asked, or read from a saved plan.
+        self.probe.check(inputs.access)?;
         self.secret_file = secret_file.map(SecretPath::into_path);
         super::keep_answers(prompter.answered() > 0, || {
-            again(ctx, &inputs, tier, self.secret_file.as_deref())
+            again(ctx, &inputs, tier, self.secret_file.as_deref(), self.probe)
         });
         let settled = KeySetup {
             inputs,
@@ -158,7 +169,7 @@ impl SetupCommand for KeyCommand {
         clients: &Clients,
         surveyed: Surveyed<Self>,
     ) -> Result<AccessKeyOutcome, Error> {
-        finish(ctx, clients, surveyed, self.secret_file.clone()).await
+        finish(ctx, clients, surveyed, self.secret_file.clone(), self.probe).await
     }
 }
 
@@ -169,6 +180,7 @@ async fn finish(
     clients: &Clients,
     surveyed: Surveyed<KeyCommand>,
     secret_file: Option<PathBuf>,
+    probe: KeyProbe,
 ) -> Result<AccessKeyOutcome, Error> {
     let Surveyed {
         settled: setup,
@@ -194,22 +206,20 @@ async fn finish(
     };
     let mut deleted_keys: Vec<String> =
         retired(&plan, true).map(|(_, id)| id.to_string()).collect();
-    deleted_keys.extend(retire(ctx, clients, &plan, &key).await);
-    let delete_command = format!(
-        "serverless-s3-setup access-key delete --user-name {} --access-key-id {} --yes",
-        plan.user_name, key.id
-    );
-    let in_file = file.path.is_some();
-    let verify = crate::verify::after_setup(
+    let as_key = clients.as_key(&key.id, key.secret.expose());
+    let subject = crate::verify::Subject::user(plan.user_name.clone());
+    let expectations = crate::verify::Expectations {
+        location: inputs.location.clone(),
+        access: inputs.access,
+        tidb_account: None,
+        external_id: None,
+        bucket_location: true,
+    };
+    // The read-back goes out beside the wait for the key: neither needs the other.
+    let verifying = crate::verify::after_setup(
         clients,
-        &crate::verify::Subject::user(plan.user_name.clone()),
-        &crate::verify::Expectations {
-            location: inputs.location.clone(),
-            access: inputs.access,
-            tidb_account: None,
-            external_id: None,
-            bucket_location: true,
-        },
+        &subject,
+        &expectations,
         super::written(&plan.grant, plan.user_arn.clone(), None),
         facts.bucket.clone().unwrap_or_default(),
         crate::verify::Known::Expected(crate::verify::Expected {
@@ -225,9 +235,35 @@ async fn finish(
                 .collect(),
             inline: Vec::new(),
         }),
-    )
-    .await;
+    );
+    let rotates = retired(&plan, false).next().is_some();
+    let waits = rotates || probe != KeyProbe::Skip;
+    let (verify, accepted) = tokio::join!(verifying, async {
+        if waits {
+            Some(accepted(ctx, &as_key).await)
+        } else {
+            None
+        }
+    });
+    deleted_keys.extend(retire(ctx, clients, &plan, matches!(accepted, Some(Ok(())))).await);
+    let delete_command = format!(
+        "serverless-s3-setup access-key delete --user-name {} --access-key-id {} --yes",
+        plan.user_name, key.id
+    );
+    let in_file = file.path.is_some();
     crate::verify::show_after_setup(ctx, &verify, inputs.access, true);
+    let region = facts.bucket.as_ref().and_then(|b| b.region.as_deref());
+    let region = region.unwrap_or_else(|| clients.region());
+    let tried = match (probe, accepted) {
+        (KeyProbe::Skip, _) | (_, None) => None,
+        (_, Some(Err(e))) => Some(probe::not_accepted(&e)),
+        (mode, Some(Ok(()))) => {
+            Some(probe::try_key(ctx, clients, &as_key, &inputs.location, region, mode).await)
+        }
+    };
+    if let Some(tried) = &tried {
+        probe::show(ctx, tried);
+    }
     let next_command = crate::handoff::ticloud(
         tier,
         plan.grant.access,
@@ -244,6 +280,8 @@ async fn finish(
         policy_arn: plan.policy_arn.clone(),
         delete_command,
         deleted_keys,
+        probe: tried,
+        probe_mode: probe,
         granted: Granted {
             verify,
             next_command,
@@ -424,22 +462,21 @@ fn retired(plan: &UserPlan, first: bool) -> impl Iterator<Item = (&str, &str)> {
     })
 }
 
+/// Waits until AWS accepts the new key, with a line that says so.
+async fn accepted(ctx: &Context, as_key: &Clients) -> Result<(), AwsError> {
+    let step = ctx.ui.step("Waiting for AWS to accept the new key");
+    step.end(as_key.accepts_key().await, |_| "accepted".into())
+}
+
 /// `--rotate`: once AWS accepts the new key, the user's older keys go. Until it does, they
 /// stay, and the run says how to delete them; the new key is there either way. Returns the
 /// keys deleted.
-async fn retire(
-    ctx: &Context,
-    clients: &Clients,
-    plan: &UserPlan,
-    key: &NewAccessKey,
-) -> Vec<String> {
+async fn retire(ctx: &Context, clients: &Clients, plan: &UserPlan, accepted: bool) -> Vec<String> {
     let older: Vec<(&str, &str)> = retired(plan, false).collect();
     if older.is_empty() {
         return Vec::new();
     }
-    let step = ctx.ui.step("Waiting for AWS to accept the new key");
-    if !clients.accepts_key(&key.id, key.secret.expose()).await {
-        step.fail();
+    if !accepted {
         for (user, id) in &older {
             ctx.ui.warn(format!(
                 "kept access key {id}: AWS did not accept the new key in time, so the older one stays; delete it later:\n  serverless-s3-setup access-key delete --user-name {user} --access-key-id {id} --yes"
@@ -447,7 +484,6 @@ async fn retire(
         }
         return Vec::new();
     }
-    step.done("accepted");
     let mut deleted = Vec::new();
     for (user, id) in older {
         match iam::delete_access_key(&clients.iam, user, id).await {
@@ -463,7 +499,10 @@ async fn retire(
     deleted
 }
 
+mod probe;
 mod text;
+
+use probe::ProbeResult;
 
 use text::again;
 pub(crate) use text::render_user_plan;

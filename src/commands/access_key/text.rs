@@ -6,6 +6,7 @@ use std::path::Path;
 use crate::inputs::{defaults, Access, KmsKeyArn, PolicyName, Tier, UserName};
 use crate::output::{render_policy_plan, Render};
 use crate::plan::{UserInputs, UserPlan};
+use crate::requests::KeyProbe;
 use crate::Context;
 
 use super::super::Repeat;
@@ -150,6 +151,7 @@ pub(crate) fn ci_command(ctx: &Context, o: &AccessKeyOutcome) -> String {
         |path| path.display().to_string(),
     );
     line.after.extend(["--secret-file".into(), file]);
+    line.after.extend(probe_flag(o.probe_mode));
     // Each run makes a key: the one before goes once the new one works, so IAM's two-key
     // limit is never reached.
     line.after.push("--rotate".into());
@@ -165,6 +167,7 @@ pub(super) fn again(
     inputs: &UserInputs,
     tier: Tier,
     secret_file: Option<&Path>,
+    probe: KeyProbe,
 ) -> String {
     let mut line = repeat(
         &inputs.user_name,
@@ -183,10 +186,20 @@ pub(super) fn again(
         line.after
             .extend(["--secret-file".into(), path.display().to_string()]);
     }
+    line.after.extend(probe_flag(probe));
     if inputs.rotate {
         line.after.push("--rotate".into());
     }
     line.line(ctx)
+}
+
+/// The flag that asks for this way of trying the key; none for the default.
+fn probe_flag(probe: KeyProbe) -> Option<String> {
+    match probe {
+        KeyProbe::Skip => Some("--no-probe".into()),
+        KeyProbe::List => None,
+        KeyProbe::Write => Some("--probe-write".into()),
+    }
 }
 
 fn repeat<'a>(

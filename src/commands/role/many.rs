@@ -21,8 +21,10 @@ pub(crate) async fn plan_unasked(
     req: RoleRequest,
     clients: &Clients,
 ) -> Result<RoleSurveyed, Error> {
+    // A file's entries are applied together; each one's result says when it is ready.
     let mut command = RoleCommand {
         given_timeout: req.timeout,
+        wait_ready: false,
     };
     super::super::setup::plan_unasked(ctx, &mut command, req, clients).await
 }

@@ -24,6 +24,7 @@ use super::{Bucket, Granted};
 use crate::{apply, Context};
 
 mod many;
+mod ready;
 mod region;
 mod stack;
 mod text;
@@ -62,6 +63,16 @@ pub struct RoleOutcome {
     /// moment to carry a change to every region, so TiDB Cloud may not see it at once.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) written_at: Option<String>,
+    /// A minute after `written_at`, when the change can be expected everywhere
+    /// ([`ready::READY_AFTER`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) ready_at: Option<String>,
+    /// The moment of `written_at`.
+    #[serde(skip)]
+    pub(crate) written: Option<std::time::SystemTime>,
+    /// `--wait-ready` waited until `ready_at`.
+    #[serde(skip)]
+    pub(crate) waited: bool,
     #[serde(flatten)]
     pub(crate) granted: Granted,
 }
@@ -78,6 +89,7 @@ pub async fn run(
 ) -> Result<RoleReport, Error> {
     let command = RoleCommand {
         given_timeout: req.timeout,
+        wait_ready: req.wait_ready,
     };
     super::setup::drive(ctx, command, req, prompter).await
 }
@@ -85,6 +97,8 @@ pub async fn run(
 /// `role`'s parts of the setup skeleton; `--timeout` is the run's own, not the plan's.
 pub(crate) struct RoleCommand {
     given_timeout: Option<Timeout>,
+    /// `--wait-ready`: wait out IAM's propagation after a change.
+    wait_ready: bool,
 }
 
 impl SetupCommand for RoleCommand {
@@ -225,7 +239,11 @@ impl SetupCommand for RoleCommand {
         let timeout = self
             .given_timeout
             .map_or(apply::wait::DEFAULT_TIMEOUT, Timeout::get);
-        finish(ctx, clients, surveyed, timeout).await
+        let mut outcome = finish(ctx, clients, surveyed, timeout).await?;
+        if let (true, Some(written)) = (self.wait_ready, outcome.written) {
+            outcome.waited = ready::wait(ctx, written).await;
+        }
+        Ok(outcome)
     }
 }
 
@@ -328,6 +346,7 @@ fn told(ctx: &Context, outcome: &RoleOutcome) {
 
 /// What the run did, from its plan and, for a stack, the stack as it settled.
 fn outcome(plan: &RolePlan, stack: Option<StackInfo>, changed: bool) -> RoleOutcome {
+    let written = changed.then(std::time::SystemTime::now);
     RoleOutcome {
         role_arn: stack
             .as_ref()
@@ -347,7 +366,10 @@ fn outcome(plan: &RolePlan, stack: Option<StackInfo>, changed: bool) -> RoleOutc
         } else {
             Vec::new()
         },
-        written_at: changed.then(now_rfc3339),
+        written_at: written.map(ready::rfc3339),
+        ready_at: written.map(|at| ready::rfc3339(at + ready::READY_AFTER)),
+        written,
+        waited: false,
         granted: Granted::of(&plan.grant, plan.tier, changed, plan.lines()),
     }
 }
@@ -367,15 +389,6 @@ fn unchanged(outcome: &RoleOutcome) -> String {
 }
 
 /// Now, in UTC, to the second, as RFC 3339.
-fn now_rfc3339() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    aws_smithy_types::DateTime::from_secs(secs as i64)
-        .fmt(aws_smithy_types::date_time::Format::DateTime)
-        .unwrap_or_default()
-}
-
 /// Refuses, before any change, a trust policy past the account's quota. A trust within
 /// IAM's default quota asks nothing; a bigger one reads the account's own (it can be raised).
 async fn check_trust_size(clients: Option<&Clients>, plan: &RolePlan) -> Result<(), Error> {

@@ -40,6 +40,9 @@ fn the_ci_command_repeats_every_choice_and_quotes_what_needs_it_and_no_default()
         external_ids: vec![],
         losing_access: vec![],
         written_at: None,
+        ready_at: None,
+        written: None,
+        waited: false,
         granted: Granted {
             policy_name: "r-policy".parse().unwrap(),
             bucket: "bkt1".into(),

@@ -268,7 +268,7 @@ async fn read_ahead<'a>(clients: &Clients, requests: impl Iterator<Item = &'a Ro
         let s3 = clients.s3_in(&region);
         let s3 = &s3;
         let listed = stream::iter(prefixes)
-            .map(|prefix| clients.has_objects(s3, bucket, prefix))
+            .map(|prefix| clients.objects(s3, bucket, prefix))
             .buffer_unordered(READ_AHEAD)
             .collect::<Vec<_>>();
         let _ = tokio::join!(

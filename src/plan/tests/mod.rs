@@ -391,6 +391,88 @@ fn detected_and_given_keys_are_merged_once() {
     );
 }
 
+/// Objects copied from another bucket keep their key: the plan grants it beside the bucket's,
+/// says which object showed it, and names a key it cannot grant.
+#[test]
+fn keys_of_sampled_objects_are_granted_or_named() {
+    use crate::facts::{BucketFacts, Caller, KeyDescription, ObjectKey};
+    let default: KmsKeyArn = "arn:aws:kms:us-east-1:123456789012:key/k1".parse().unwrap();
+    let copied = "arn:aws:kms:us-east-1:123456789012:key/k2";
+    let described = |aws_managed: bool, state: &str| {
+        Some(KeyDescription {
+            aws_managed,
+            state: state.into(),
+        })
+    };
+    let object = |name: &str, key: &str, described| ObjectKey {
+        object: format!("s3://bkt1/d/{name}"),
+        key: key.into(),
+        described,
+    };
+    let bucket = BucketFacts {
+        kms_key: Some(default.clone()),
+        object_keys: vec![
+            object("copied.csv", copied, described(false, "Enabled")),
+            object(
+                "own.csv",
+                "arn:aws:kms:us-east-1:123456789012:key/aws-s3",
+                described(true, "Enabled"),
+            ),
+            object(
+                "theirs.csv",
+                "arn:aws:kms:us-east-1:999999999999:key/aws-s3",
+                described(true, "Enabled"),
+            ),
+            object(
+                "off.csv",
+                "arn:aws:kms:us-east-1:123456789012:key/k3",
+                described(false, "Disabled"),
+            ),
+            // A key KMS would not describe (another account's, say) is granted all the same.
+            object(
+                "unread.csv",
+                "arn:aws:kms:us-east-1:888888888888:key/k4",
+                None,
+            ),
+        ],
+        ..BucketFacts::default()
+    };
+    let caller = Caller {
+        account: "123456789012".parse().unwrap(),
+        arn: "arn:aws:iam::123456789012:user/me".into(),
+        partition: Partition::Aws,
+    };
+    let f = Facts::detected(caller, bucket);
+    let plan = role(Method::Iam, &inputs(), &f, &RoleState::default()).unwrap();
+    let granted: Vec<&str> = plan.grant.kms_keys.iter().map(KmsKeyArn::as_str).collect();
+    assert_eq!(
+        granted,
+        [
+            default.as_str(),
+            copied,
+            "arn:aws:kms:us-east-1:888888888888:key/k4"
+        ]
+    );
+    assert_eq!(
+        plan.grant.permissions_policy["Statement"][2]["Resource"],
+        json!(granted)
+    );
+    let said = |needle: &str, lines: &[String]| lines.iter().any(|l| l.contains(needle));
+    assert!(said(
+        &format!("s3://bkt1/d/copied.csv is encrypted with {copied}, not the bucket's default key: granted too"),
+        &plan.grant.detected
+    ));
+    assert!(said(
+        "own.csv is encrypted with the AWS-managed key",
+        &plan.grant.detected
+    ));
+    assert!(said("theirs.csv is encrypted with the AWS-managed key arn:aws:kms:us-east-1:999999999999:key/aws-s3 of account 999999999999, which no principal of another account can use", &plan.grant.warnings));
+    assert!(said(
+        "off.csv is encrypted with arn:aws:kms:us-east-1:123456789012:key/k3, which is Disabled",
+        &plan.grant.warnings
+    ));
+}
+
 #[test]
 fn without_credentials_the_plan_uses_a_placeholder_and_the_region_partition() {
     let f = Facts {

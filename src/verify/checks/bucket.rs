@@ -4,15 +4,103 @@ use serde_json::json;
 
 use super::permissions::within_boundary;
 use super::{required, TidbRequest};
+use crate::facts::ObjectKeyUse;
 use crate::inputs::{Access, KmsKeyArn};
 use crate::policy;
 use crate::verify::evaluate::{self, Statement};
-use crate::verify::{Check, Evidence, Expectations, KeyFacts, Subject};
+use crate::verify::{Check, Evidence, Expectations, KeyFacts, Status, Subject};
 
 /// The bucket's key: an AWS-managed key works only inside the bucket's account; a
 /// customer-managed key must be enabled, granted by the identity policy, and let in by its key
 /// policy (which either enables IAM policies for the account or names the principal).
 pub(super) fn kms_check(
+    subject: &Subject,
+    e: &Expectations,
+    ev: &Evidence,
+    who: Option<(&String, &Vec<Statement>)>,
+    request: &TidbRequest,
+) -> Check {
+    let check = bucket_key_check(subject, e, ev, who, request);
+    let Some((arn, statements)) = who else {
+        return check;
+    };
+    if check.status == Status::Fail || ev.bucket.object_keys.is_empty() {
+        return check;
+    }
+    let judge = Judge {
+        subject,
+        e,
+        ev,
+        arn,
+        statements,
+        request,
+    };
+    let mut covered = Vec::new();
+    for (i, object_key) in ev.bucket.object_keys.iter().enumerate() {
+        let key = match object_key.use_by(request.account.as_str()) {
+            ObjectKeyUse::Usable => continue,
+            ObjectKeyUse::Cannot(why) => {
+                return Check::fail(
+                    "kms",
+                    why,
+                    "re-encrypt the objects under a key the role or user can be granted (copy each in place with the bucket's default encryption), or move them out of the folder",
+                )
+            }
+            ObjectKeyUse::Grant(key) => key,
+        };
+        let facts = ev
+            .object_keys
+            .get(i)
+            .cloned()
+            .flatten()
+            .unwrap_or_else(KeyFacts::unread);
+        let whose = Whose::Object(&object_key.object);
+        let judged = judge.customer_key(&key, &facts, whose);
+        if judged.status != Status::Pass {
+            return judged;
+        }
+        covered.push(format!("{key} ({})", object_key.object));
+    }
+    if covered.is_empty() {
+        return check;
+    }
+    Check {
+        finding: format!(
+            "{}; sampled objects under other keys are covered too: {}",
+            check.finding,
+            covered.join(", ")
+        ),
+        ..check
+    }
+}
+
+/// Whose key is judged: the bucket's default, or the key a sampled object is encrypted with.
+#[derive(Clone, Copy)]
+enum Whose<'a> {
+    Bucket,
+    Object(&'a str),
+}
+
+impl Whose<'_> {
+    /// `the bucket's key K`, or `K (the key of s3://b/o)`.
+    fn key(self, key: &KmsKeyArn) -> String {
+        match self {
+            Whose::Bucket => format!("the bucket's key {key}"),
+            Whose::Object(object) => format!("{key} (the key of {object})"),
+        }
+    }
+
+    /// `the bucket is encrypted with K`, or `s3://b/o is encrypted with K`.
+    fn encrypted(self, key: &KmsKeyArn) -> String {
+        match self {
+            Whose::Bucket => format!("the bucket is encrypted with {key}"),
+            Whose::Object(object) => format!("{object} is encrypted with {key}"),
+        }
+    }
+}
+
+/// The bucket's default key.
+fn bucket_key_check(
     subject: &Subject,
     e: &Expectations,
     ev: &Evidence,
@@ -46,48 +134,135 @@ pub(super) fn kms_check(
             None,
         );
     };
-    let facts = ev.key.clone().unwrap_or(KeyFacts {
-        state: None,
-        account: None,
-        policy: Ok(None),
-        grants: Vec::new(),
-    });
-    if let Some(unusable) = unusable_key(key, facts.state.as_deref()) {
-        return unusable;
-    }
-    let by_grant = granted(&facts, arn, e.access);
-    let lacking: Vec<&str> = policy::kms_actions(e.access)
-        .into_iter()
-        .filter(|a| !by_grant.iter().any(|(action, _)| action == a))
-        .filter(|a| {
-            !request.decide(statements, a, key.as_str(), None).allowed()
-                || within_boundary(ev, a, key.as_str(), request).is_some()
-        })
-        .collect();
-    if !lacking.is_empty() {
-        return Check::fail(
-            "kms",
-            format!(
-                "the bucket is encrypted with {key}, but {} lacks {} on it",
-                subject.label(),
-                lacking.join(" and ")
-            ),
-            format!(
-                "add this statement to its policy: {} (or rerun with --kms-key {key})",
-                json!({"Effect": "Allow", "Action": policy::kms_actions(e.access), "Resource": key.as_str()})
-            ),
-        );
-    }
-    let check = key_policy_check(subject, e.access, key, &facts, arn, &by_grant, request);
-    match (check.status, by_grant.is_empty()) {
-        (crate::verify::Status::Pass, false) => {
-            let through: Vec<String> = by_grant
-                .iter()
-                .map(|(action, id)| format!("{action} through grant {id}"))
-                .collect();
-            Check::pass("kms", format!("{}; {}", check.finding, through.join(", ")))
+    let facts = ev.key.clone().unwrap_or_else(KeyFacts::unread);
+    let judge = Judge {
+        subject,
+        e,
+        ev,
+        arn,
+        statements,
+        request,
+    };
+    judge.customer_key(key, &facts, Whose::Bucket)
+}
+
+/// What a customer-managed key is judged against: the principal, its statements and
+/// TiDB Cloud's request.
+struct Judge<'a> {
+    subject: &'a Subject,
+    e: &'a Expectations,
+    ev: &'a Evidence,
+    arn: &'a str,
+    statements: &'a [Statement],
+    request: &'a TidbRequest,
+}
+
+impl Judge<'_> {
+    /// A customer-managed key: enabled, allowed by the identity policy (or a grant) within the
+    /// boundary, and let in by its key policy.
+    fn customer_key(&self, key: &KmsKeyArn, facts: &KeyFacts, whose: Whose<'_>) -> Check {
+        let Judge {
+            subject,
+            e,
+            ev,
+            arn,
+            statements,
+            request,
+        } = *self;
+        if let Some(unusable) = unusable_key(key, facts.state.as_deref(), whose) {
+            return unusable;
         }
-        _ => check,
+        let by_grant = granted(facts, arn, e.access);
+        let lacking: Vec<&str> = policy::kms_actions(e.access)
+            .into_iter()
+            .filter(|a| !by_grant.iter().any(|(action, _)| action == a))
+            .filter(|a| {
+                !request.decide(statements, a, key.as_str(), None).allowed()
+                    || within_boundary(ev, a, key.as_str(), request).is_some()
+            })
+            .collect();
+        if !lacking.is_empty() {
+            return Check::fail(
+                "kms",
+                format!(
+                    "{}, but {} lacks {} on it",
+                    whose.encrypted(key),
+                    subject.label(),
+                    lacking.join(" and ")
+                ),
+                format!(
+                    "add this statement to its policy: {} (or rerun with --kms-key {key})",
+                    json!({"Effect": "Allow", "Action": policy::kms_actions(e.access), "Resource": key.as_str()})
+                ),
+            );
+        }
+        let check = self.key_policy(key, facts, &by_grant, whose);
+        match (check.status, by_grant.is_empty()) {
+            (Status::Pass, false) => {
+                let through: Vec<String> = by_grant
+                    .iter()
+                    .map(|(action, id)| format!("{action} through grant {id}"))
+                    .collect();
+                Check::pass("kms", format!("{}; {}", check.finding, through.join(", ")))
+            }
+            _ => check,
+        }
+    }
+
+    /// The key policy must let the principal in: through the account's IAM policies (the
+    /// default statement) or by name; a key of another account must name it.
+    fn key_policy(
+        &self,
+        key: &KmsKeyArn,
+        facts: &KeyFacts,
+        by_grant: &[(&str, String)],
+        whose: Whose<'_>,
+    ) -> Check {
+        let Judge {
+            subject,
+            arn,
+            request,
+            ..
+        } = *self;
+        let access = self.e.access;
+        let named = whose.key(key);
+        let account = request.account.as_str();
+        let key_account = facts
+            .account
+            .clone()
+            .unwrap_or_else(|| key.account().to_string());
+        match &facts.policy {
+        Ok(Some(doc)) => {
+            let key_statements = evaluate::statements(doc);
+            let refused: Vec<&str> = policy::kms_actions(access)
+                .into_iter()
+                .filter(|a| !by_grant.iter().any(|(action, _)| action == a))
+                .filter(|a| !request.decide(&key_statements, a, key.as_str(), Some((arn, account))).allowed())
+                .collect();
+            if !refused.is_empty() {
+                return Check::fail(
+                    "kms",
+                    format!("the key policy of {key} lets {} use neither its IAM policy nor {} itself", subject.label(), refused.join(" and ")),
+                    format!(
+                        "add to the key policy: {}",
+                        json!({"Sid": "AllowTiDBCloudAccess", "Effect": "Allow", "Principal": {"AWS": arn}, "Action": policy::kms_actions(access), "Resource": "*"})
+                    ),
+                );
+            }
+            Check::pass("kms", format!("{named} is enabled, granted, and its key policy lets {} in", subject.label()))
+        }
+        Ok(None) | Err(_) if key_account != account => Check::warn(
+            "kms",
+            format!("{named} is in account {key_account}, not {account}; its key policy must name {arn}, and it could not be read here"),
+            Some(format!("ask the key's owner to add {arn} to the key policy with {}", policy::kms_actions(access).join(", "))),
+        ),
+        Ok(None) => Check::pass("kms", format!("{named} is granted")),
+        Err(why) => Check::warn(
+            "kms",
+            format!("{named} is granted, but its key policy could not be read ({why})"),
+            Some("make sure the key policy enables IAM policies for the account (the default \"Enable IAM User Permissions\" statement) or names the role or user".into()),
+        ),
+    }
     }
 }
 
@@ -134,80 +309,29 @@ fn aws_managed(subject: &Subject, bucket: &str, key: &str, usable: Option<bool>)
 }
 
 /// A key that is not Enabled is refused whatever grants it.
-fn unusable_key(key: &KmsKeyArn, state: Option<&str>) -> Option<Check> {
+fn unusable_key(key: &KmsKeyArn, state: Option<&str>, whose: Whose<'_>) -> Option<Check> {
+    let named = whose.key(key);
     match state {
         Some("Disabled") => Some(Check::fail(
             "kms",
-            format!(
-                "the bucket's key {key} is disabled, so nothing can decrypt or encrypt with it"
-            ),
+            format!("{named} is disabled, so nothing can decrypt or encrypt with it"),
             format!("aws kms enable-key --key-id {key}"),
         )),
         Some("PendingDeletion") => Some(Check::fail(
             "kms",
-            format!("the bucket's key {key} is scheduled for deletion and unusable"),
+            format!("{named} is scheduled for deletion and unusable"),
             format!(
                 "aws kms cancel-key-deletion --key-id {key} && aws kms enable-key --key-id {key}"
             ),
         )),
         Some(state) if state != "Enabled" => Some(Check::fail(
             "kms",
-            format!("the bucket's key {key} is {state}, not Enabled"),
+            format!("{named} is {state}, not Enabled"),
             format!(
                 "make {key} usable again (AWS KMS Developer Guide, \"Key states of AWS KMS keys\")"
             ),
         )),
         _ => None,
-    }
-}
-
-/// The key policy must let the principal in: through the account's IAM policies (the
-/// default statement) or by name; a key of another account must name it.
-fn key_policy_check(
-    subject: &Subject,
-    access: Access,
-    key: &KmsKeyArn,
-    facts: &KeyFacts,
-    arn: &str,
-    by_grant: &[(&str, String)],
-    request: &TidbRequest,
-) -> Check {
-    let account = request.account.as_str();
-    let key_account = facts
-        .account
-        .clone()
-        .unwrap_or_else(|| key.account().to_string());
-    match &facts.policy {
-        Ok(Some(doc)) => {
-            let key_statements = evaluate::statements(doc);
-            let refused: Vec<&str> = policy::kms_actions(access)
-                .into_iter()
-                .filter(|a| !by_grant.iter().any(|(action, _)| action == a))
-                .filter(|a| !request.decide(&key_statements, a, key.as_str(), Some((arn, account))).allowed())
-                .collect();
-            if !refused.is_empty() {
-                return Check::fail(
-                    "kms",
-                    format!("the key policy of {key} lets {} use neither its IAM policy nor {} itself", subject.label(), refused.join(" and ")),
-                    format!(
-                        "add to the key policy: {}",
-                        json!({"Sid": "AllowTiDBCloudAccess", "Effect": "Allow", "Principal": {"AWS": arn}, "Action": policy::kms_actions(access), "Resource": "*"})
-                    ),
-                );
-            }
-            Check::pass("kms", format!("the bucket's key {key} is enabled, granted, and its key policy lets {} in", subject.label()))
-        }
-        Ok(None) | Err(_) if key_account != account => Check::warn(
-            "kms",
-            format!("the bucket's key {key} is in account {key_account}, not {account}; its key policy must name {arn}, and it could not be read here"),
-            Some(format!("ask the key's owner to add {arn} to the key policy with {}", policy::kms_actions(access).join(", "))),
-        ),
-        Ok(None) => Check::pass("kms", format!("the bucket's key {key} is granted")),
-        Err(why) => Check::warn(
-            "kms",
-            format!("the bucket's key {key} is granted, but its key policy could not be read ({why})"),
-            Some("make sure the key policy enables IAM policies for the account (the default \"Enable IAM User Permissions\" statement) or names the role or user".into()),
-        ),
     }
 }
 

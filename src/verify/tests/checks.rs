@@ -457,3 +457,81 @@ fn kms_bucket_policy_ownership_and_extras() {
     );
     assert!(r.ok, "warnings do not fail the report");
 }
+
+/// An object under another key than the bucket's needs that key too: `verify` fails `kms`
+/// naming the object and the key, and passes once it is granted.
+#[test]
+fn objects_under_other_keys_fail_kms_by_object_until_granted() {
+    use crate::facts::{KeyDescription, ObjectKey};
+    let e = expectations(Access::Import);
+    let default = "arn:aws:kms:us-east-1:123456789012:key/k1";
+    let other = "arn:aws:kms:us-east-1:123456789012:key/k2";
+    let mut ev = good(Access::Import);
+    ev.bucket.kms_key = Some(default.parse().unwrap());
+    ev.bucket.object_keys = vec![ObjectKey {
+        object: "s3://bkt1/d/copied.csv".into(),
+        key: other.into(),
+        described: Some(KeyDescription {
+            aws_managed: false,
+            state: "Enabled".into(),
+        }),
+    }];
+    let grant = |keys: &[&str]| {
+        let keys: Vec<crate::inputs::KmsKeyArn> = keys.iter().map(|k| k.parse().unwrap()).collect();
+        let doc = policy::permissions(Partition::Aws, &e.location, Access::Import, &keys, false);
+        vec![("p".to_string(), doc)]
+    };
+    ev.policies = grant(&[default]);
+    let c = kms_of(&checks(&role(), &e, &ev, "x"));
+    assert_eq!(c.status, Status::Fail, "{}", c.finding);
+    assert!(
+        c.finding
+            .contains(&format!("s3://bkt1/d/copied.csv is encrypted with {other}"))
+            && c.finding.contains("lacks kms:Decrypt"),
+        "{}",
+        c.finding
+    );
+    assert!(c.fix.as_deref().unwrap().contains(other));
+
+    ev.policies = grant(&[default, other]);
+    let c = kms_of(&checks(&role(), &e, &ev, "x"));
+    assert_eq!(c.status, Status::Pass, "{}", c.finding);
+    assert!(
+        c.finding.contains(&format!(
+            "sampled objects under other keys are covered too: {other} (s3://bkt1/d/copied.csv)"
+        )),
+        "{}",
+        c.finding
+    );
+
+    // Its key disabled, as KMS has it when verify reads it.
+    ev.object_keys = vec![Some(KeyFacts {
+        state: Some("Disabled".into()),
+        ..KeyFacts::unread()
+    })];
+    let c = kms_of(&checks(&role(), &e, &ev, "x"));
+    assert_eq!(c.status, Status::Fail);
+    assert!(
+        c.finding.contains(&format!(
+            "{other} (the key of s3://bkt1/d/copied.csv) is disabled"
+        )),
+        "{}",
+        c.finding
+    );
+
+    // Another account's AWS-managed key can never be used.
+    ev.object_keys = Vec::new();
+    ev.bucket.object_keys[0].key = "arn:aws:kms:us-east-1:999999999999:key/aws-s3".into();
+    ev.bucket.object_keys[0].described = Some(KeyDescription {
+        aws_managed: true,
+        state: "Enabled".into(),
+    });
+    let c = kms_of(&checks(&role(), &e, &ev, "x"));
+    assert_eq!(c.status, Status::Fail);
+    assert!(
+        c.finding
+            .contains("s3://bkt1/d/copied.csv is encrypted with the AWS-managed key"),
+        "{}",
+        c.finding
+    );
+}

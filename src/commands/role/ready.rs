@@ -1,0 +1,101 @@
+//! `role --wait-ready`: waiting out IAM's propagation before TiDB Cloud is pointed at the role.
+//!
+//! IAM has one control plane, in us-east-1, which carries every change to each region's data
+//! plane after a delay; reading the role back proves only the control plane ("Resilience in
+//! AWS IAM", IAM User Guide; "Troubleshoot IAM": changes "take time to become visible", so
+//! verify that they have propagated before a workflow depends on them). AWS publishes no
+//! bound, and no call can show that STS in TiDB Cloud's region sees the role. What is known:
+//! a change usually arrives within seconds and at times takes up to about a minute. So "ready"
+//! is a minute after this run's last write to the role; TiDB Cloud checks the role as soon as
+//! its console's Next is clicked (pingcap/docs, troubleshoot-import-access-denied-error.md).
+
+use std::time::{Duration, SystemTime};
+
+use crate::signals::Stop;
+use crate::Context;
+
+/// How long after its last write a role can be expected to work everywhere.
+pub(crate) const READY_AFTER: Duration = Duration::from_secs(60);
+
+/// `time` in RFC 3339, to the second, in UTC.
+pub(crate) fn rfc3339(time: SystemTime) -> String {
+    let secs = time
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    aws_smithy_types::DateTime::from_secs(secs as i64)
+        .fmt(aws_smithy_types::date_time::Format::DateTime)
+        .unwrap_or_default()
+}
+
+/// Waits until [`READY_AFTER`] has passed since `written`, with a line that says until when.
+/// A stop (Ctrl-C) ends the wait, not the run: the role is made, and the result is reported
+/// with a warning. Returns whether the wait ran its course.
+pub(crate) async fn wait(ctx: &Context, written: SystemTime) -> bool {
+    let ready = written + READY_AFTER;
+    let left = ready
+        .duration_since(SystemTime::now())
+        .unwrap_or(Duration::ZERO);
+    if left.is_zero() {
+        return true;
+    }
+    ctx.stop.end_changes();
+    let step = ctx.ui.step(format!(
+        "Waiting until {}, a minute after the role was written, for IAM to carry it to every region (--wait-ready)",
+        rfc3339(ready)
+    ));
+    match until(left, &ctx.stop).await {
+        Ok(()) => {
+            step.done("ready");
+            true
+        }
+        Err(signal) => {
+            step.fail();
+            ctx.ui.warn(format!(
+                "stopped waiting ({signal}): the role is made, but TiDB Cloud may not be able to assume it before {}",
+                rfc3339(ready)
+            ));
+            false
+        }
+    }
+}
+
+/// Sleeps `left`, unless a stop comes first (its signal).
+async fn until(left: Duration, stop: &Stop) -> Result<(), &'static str> {
+    tokio::select! {
+        () = tokio::time::sleep(left) => Ok(()),
+        signal = stop.wait() => Err(signal),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn it_waits_the_whole_minute_and_no_more() {
+        let stop = Stop::default();
+        let start = tokio::time::Instant::now();
+        until(READY_AFTER, &stop).await.unwrap();
+        assert_eq!(start.elapsed(), READY_AFTER);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stop_ends_the_wait_at_once() {
+        let stop = Stop::default();
+        let start = tokio::time::Instant::now();
+        let stopper = stop.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            stopper.request("SIGINT");
+        });
+        assert_eq!(until(READY_AFTER, &stop).await, Err("SIGINT"));
+        assert_eq!(start.elapsed(), Duration::from_secs(5));
+    }
+
+    #[test]
+    fn times_are_said_in_utc_to_the_second() {
+        let t = SystemTime::UNIX_EPOCH + Duration::from_secs(1_765_000_000);
+        assert_eq!(rfc3339(t), "2025-12-06T05:46:40Z");
+        assert_eq!(rfc3339(t + READY_AFTER), "2025-12-06T05:47:40Z");
+    }
+}
