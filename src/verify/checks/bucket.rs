@@ -20,21 +20,21 @@ pub(super) fn kms_check(
     who: Option<(&String, &Vec<Statement>)>,
     request: &TidbRequest,
 ) -> Check {
-    let check = bucket_key_check(subject, e, ev, who, request);
-    let Some((arn, statements)) = who else {
-        return check;
-    };
-    if check.status == Status::Fail || ev.bucket.object_keys.is_empty() {
-        return check;
-    }
-    let judge = Judge {
+    let judge = who.map(|(arn, statements)| Judge {
         subject,
         e,
         ev,
         arn,
         statements,
         request,
+    });
+    let check = bucket_key_check(subject, e, ev, judge.as_ref());
+    let Some(judge) = judge else {
+        return check;
     };
+    if check.status == Status::Fail || ev.bucket.object_keys.is_empty() {
+        return check;
+    }
     let mut covered = Vec::new();
     for (i, object_key) in ev.bucket.object_keys.iter().enumerate() {
         let key = match object_key.use_by(request.account.as_str()) {
@@ -104,8 +104,7 @@ fn bucket_key_check(
     subject: &Subject,
     e: &Expectations,
     ev: &Evidence,
-    who: Option<(&String, &Vec<Statement>)>,
-    request: &TidbRequest,
+    judge: Option<&Judge<'_>>,
 ) -> Check {
     let bucket = e.location.bucket();
     if let Some(key) = &ev.bucket.aws_managed_key {
@@ -127,7 +126,7 @@ fn bucket_key_check(
             )
         };
     };
-    let Some((arn, statements)) = who else {
+    let Some(judge) = judge else {
         return Check::warn(
             "kms",
             format!("the bucket's key is {key}; not checked, since the principal does not exist"),
@@ -135,14 +134,6 @@ fn bucket_key_check(
         );
     };
     let facts = ev.key.clone().unwrap_or_else(KeyFacts::unread);
-    let judge = Judge {
-        subject,
-        e,
-        ev,
-        arn,
-        statements,
-        request,
-    };
     judge.customer_key(key, &facts, Whose::Bucket)
 }
 

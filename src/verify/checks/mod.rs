@@ -277,21 +277,44 @@ fn extra(
             e.location
         ));
     }
+    // Where the object actions reach, decided on every instance of the policies' own patterns
+    // (`evaluate::witnesses`), beside two fixed probes for the Allows whose patterns are not
+    // an object's (`*`, `NotResource`).
+    let s3 = format!("arn:{p}:s3:::");
+    let probes = [
+        format!("{s3}{bucket}/tidb-verify-probe-elsewhere/x.csv"),
+        format!("{s3}tidb-verify-probe-other-bucket/x.csv"),
+    ];
+    let object = |w: &str| -> Option<(String, String)> {
+        let (b, k) = w.strip_prefix(s3.as_str())?.split_once('/')?;
+        (!b.is_empty() && !k.is_empty()).then(|| (b.to_string(), k.to_string()))
+    };
+    let reach = |actions: Vec<&'static str>, outside: &dyn Fn(&str, &str) -> bool| {
+        actions.into_iter().find_map(|action| {
+            let context = request.context(action);
+            evaluate::witnesses(statements, action, Some(&context), p.as_str())
+                .into_iter()
+                .chain(probes.iter().cloned())
+                .filter(|w| object(w).is_some_and(|(b, k)| outside(&b, &k)))
+                .find(|w| can(action, w))
+                .map(|w| (action, w.trim_start_matches(s3.as_str()).to_string()))
+        })
+    };
+    let under = format!("{}/", e.location.prefix());
     if !e.location.prefix().is_empty() {
-        let elsewhere = format!("arn:{p}:s3:::{bucket}/tidb-verify-probe-elsewhere/x.csv");
-        if let Some(action) = policy::object_actions(e.access)
-            .into_iter()
-            .find(|a| can(a, &elsewhere))
-        {
+        let elsewhere = |b: &str, k: &str| b == bucket && !k.starts_with(&under);
+        if let Some((action, example)) = reach(policy::object_actions(e.access), &elsewhere) {
             more.push(format!(
-                "{action} reaches other directories of the bucket, not only {}",
+                "{action} reaches other directories of the bucket, not only {} (s3://{example}, say)",
                 e.location
             ));
         }
     }
-    let other_bucket = format!("arn:{p}:s3:::tidb-verify-probe-other-bucket/x.csv");
-    if can("s3:GetObject", &other_bucket) {
-        more.push("s3:GetObject reaches other buckets".to_string());
+    let other_bucket = |b: &str, _: &str| b != bucket;
+    if let Some((action, example)) = reach(policy::object_actions(Access::Both), &other_bucket) {
+        more.push(format!(
+            "{action} reaches other buckets (s3://{example}, say)"
+        ));
     }
     let beyond = [
         (

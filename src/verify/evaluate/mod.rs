@@ -435,5 +435,9 @@ pub(crate) fn granted_resources(statements: &[Statement], action: &str) -> Vec<S
         .collect()
 }
 
+mod witness;
+
+pub(crate) use witness::witnesses;
+
 #[cfg(test)]
 mod tests;

@@ -535,3 +535,60 @@ fn objects_under_other_keys_fail_kms_by_object_until_granted() {
         c.finding
     );
 }
+
+/// Whether the object actions reach beyond the directory or the bucket is decided on every
+/// pattern of the policies, not on two fixed probe keys: each grant below was "nothing beyond"
+/// when only `bkt1/tidb-verify-probe-elsewhere/x.csv` and `tidb-verify-probe-other-bucket/x.csv`
+/// were asked. A Deny that takes the reach back away is applied.
+#[test]
+fn extra_permissions_are_decided_on_every_pattern_of_the_policies() {
+    let e = expectations(Access::Import);
+    let extra = |statements: Value| {
+        let mut ev = good(Access::Import);
+        ev.policies.push((
+            "extra".into(),
+            json!({"Version": "2012-10-17", "Statement": statements}),
+        ));
+        let r = checks(&role(), &e, &ev, "x");
+        r.checks
+            .into_iter()
+            .find(|c| c.name == "extra-permissions")
+            .unwrap()
+    };
+    let allow = |resource: &str| json!([{"Effect": "Allow", "Action": "s3:GetObject", "Resource": resource}]);
+    for (resource, reach, example) in [
+        ("arn:aws:s3:::bkt1/d*", "other directories", "s3://bkt1/d,"),
+        (
+            "arn:aws:s3:::bkt1/other/*",
+            "other directories",
+            "s3://bkt1/other/",
+        ),
+        ("arn:aws:s3:::bkt1*", "other buckets", "s3://bkt1x/x.csv"),
+        (
+            "arn:aws:s3:::other-bucket/*",
+            "other buckets",
+            "s3://other-bucket/",
+        ),
+        ("arn:aws:s3:::*/dir/*", "other buckets", "/dir/"),
+    ] {
+        let c = extra(allow(resource));
+        assert_eq!(c.status, Status::Warn, "{resource}: {}", c.finding);
+        assert!(
+            c.finding.contains(&format!("s3:GetObject reaches {reach}"))
+                && c.finding.contains(example),
+            "{resource}: {}",
+            c.finding
+        );
+    }
+    // The policy's own grant, and a broad Allow whose reach a Deny takes back, are nothing beyond.
+    assert_eq!(extra(json!([])).status, Status::Pass);
+    let c = extra(json!([
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::*"},
+        {"Effect": "Deny", "Action": "s3:*", "NotResource": "arn:aws:s3:::bkt1/dir/*"}
+    ]));
+    assert!(
+        !c.finding.contains("reaches"),
+        "the Deny leaves only the directory: {}",
+        c.finding
+    );
+}
