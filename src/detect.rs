@@ -74,20 +74,37 @@ fn arn_account(key: &str) -> Option<String> {
 /// `extra_keys` are the `--kms-key` values: with them, an unreadable key is a warning, not a stop.
 /// With `checks`, the bucket policy and Object Ownership are read too, for the checks after a
 /// setup; a dry run, which runs no checks, leaves them out.
-/// `located` is the bucket's region when [`locate`] already read it.
+/// `located` holds the bucket's region when [`locate`] or `find` already read it, and an
+/// import folder's listing made beside it.
 pub(crate) async fn bucket(
     clients: &Clients,
     location: &S3Location,
-    located: Option<String>,
+    located: &Located,
     extra_keys: &[KmsKeyArn],
     checks: bool,
     imports: bool,
 ) -> Result<BucketFacts, Error> {
     let bucket = location.bucket();
     let mut facts = BucketFacts::default();
-    let region = match located {
-        Some(region) => region,
-        None => region_or_assumed(clients, bucket, &mut facts.warnings).await?,
+    let (region, early) = match &located.region {
+        Some(region) => (region.clone(), located.listed.clone()),
+        // An import's folder is listed beside HeadBucket: see `Clients::objects_early`.
+        None => {
+            let early = async {
+                if imports {
+                    clients.objects_early(bucket, location.prefix()).await
+                } else {
+                    None
+                }
+            };
+            let (region, early) = tokio::join!(
+                region_or_assumed(clients, bucket, &mut facts.warnings),
+                early
+            );
+            let region = region?;
+            let early = listed_in(early, &region);
+            (region, early)
+        }
     };
     facts
         .findings
@@ -115,7 +132,7 @@ pub(crate) async fn bucket(
         },
         async {
             if imports {
-                sample(clients, &s3, location, &mut facts.warnings).await
+                sample(clients, &s3, location, early, &mut facts.warnings).await
             } else {
                 Vec::new()
             }
@@ -147,7 +164,18 @@ pub(crate) async fn bucket(
     Ok(facts)
 }
 
-/// Lists the first objects under an import's folder, warning when there are none (an empty
+/// A listing made before the bucket's region was known, kept when it was made in `region`
+/// (elsewhere S3 answers with a redirect, or not at all).
+pub(crate) fn listed_in(
+    early: Option<(String, Result<Vec<String>, crate::error::AwsError>)>,
+    region: &str,
+) -> Option<Result<Vec<String>, String>> {
+    let (asked_in, listed) = early?;
+    (asked_in == region).then(|| listed.map_err(|e| first_line(&e)))
+}
+
+/// Lists the first objects under an import's folder (or takes the listing made `early`),
+/// warning when there are none (an empty
 /// folder, or a mistyped one: only a warning, as the data may come later), and asks each for
 /// the KMS key it is encrypted with ([`s3::SAMPLED`] HeadObjects at once). Returns each sampled
 /// object's URI with its key; a failed read says so and samples nothing.
@@ -155,16 +183,23 @@ async fn sample(
     clients: &Clients,
     s3: &aws_sdk_s3::Client,
     location: &S3Location,
+    early: Option<Result<Vec<String>, String>>,
     warnings: &mut Vec<String>,
 ) -> Vec<(String, String)> {
     let bucket = location.bucket();
     let dir = crate::output::uri(bucket, location.prefix());
-    let objects = match clients.objects(s3, bucket, location.prefix()).await {
+    let listed = match early {
+        Some(listed) => listed,
+        None => clients
+            .objects(s3, bucket, location.prefix())
+            .await
+            .map_err(|e| first_line(&e)),
+    };
+    let objects = match listed {
         Ok(objects) => objects,
-        Err(e) => {
+        Err(why) => {
             warnings.push(format!(
-                "could not list {dir} to see whether it holds anything to import ({})",
-                first_line(&e)
+                "could not list {dir} to see whether it holds anything to import ({why})"
             ));
             return Vec::new();
         }

@@ -214,6 +214,9 @@ impl Default for BucketFacts {
 pub(crate) struct Located {
     /// The bucket's region, when it was read.
     pub(crate) region: Option<String>,
+    /// An import's folder, listed beside HeadBucket (in the bucket's region): its first
+    /// objects, or why they could not be listed.
+    pub(crate) listed: Option<Result<Vec<String>, String>>,
     /// How the URI was read: `s3://b/in/x.csv is a file (found in the bucket) → access to …`.
     pub(crate) findings: Vec<String>,
     pub(crate) warnings: Vec<String>,

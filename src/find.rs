@@ -26,15 +26,30 @@ pub(crate) struct FoundUser {
 }
 
 /// The bucket's region, read beside the rest of the first round unless the URI's check read it
-/// already (into `located`).
+/// already (into `located`); for an import (`reads`), its folder is listed beside it, in the
+/// clients' region, and kept when that is the bucket's (`Clients::objects_early`).
 async fn bucket_region(
     clients: &Clients,
     location: &S3Location,
+    reads: bool,
     located: &mut Located,
 ) -> Result<(), Error> {
     if located.region.is_none() {
-        let region =
-            detect::region_or_assumed(clients, location.bucket(), &mut located.warnings).await?;
+        let early = async {
+            if reads {
+                clients
+                    .objects_early(location.bucket(), location.prefix())
+                    .await
+            } else {
+                None
+            }
+        };
+        let (region, early) = tokio::join!(
+            detect::region_or_assumed(clients, location.bucket(), &mut located.warnings),
+            early
+        );
+        let region = region?;
+        located.listed = detect::listed_in(early, &region);
         located.region = Some(region);
     }
     Ok(())
@@ -63,7 +78,7 @@ pub(crate) async fn role(
                 None => Ok(None),
             }
         },
-        bucket_region(clients, location, located)
+        bucket_region(clients, location, access.reads(), located)
     );
     // Credential and identity problems explain everything else, so they come first.
     let caller = caller?;
@@ -112,7 +127,7 @@ pub(crate) async fn user(
                 .iter()
                 .map(|name| iam::get_user(&clients.iam, name.as_str()))
         ),
-        bucket_region(clients, location, located)
+        bucket_region(clients, location, access.reads(), located)
     );
     let caller = caller?;
     region?;

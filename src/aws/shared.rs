@@ -291,6 +291,23 @@ impl Clients {
         .await
     }
 
+    /// [`Clients::objects`] asked before the bucket's region is known, through the clients'
+    /// own region, beside HeadBucket: the answer is good when the bucket turns out to be in
+    /// that region (`region`, checked by the caller), which saves the round a listing after
+    /// HeadBucket would take. `None` in a run of many setups, whose read-ahead lists each
+    /// folder in its bucket's region.
+    pub(crate) async fn objects_early(
+        &self,
+        bucket: &str,
+        prefix: &str,
+    ) -> Option<(String, Result<Vec<String>, AwsError>)> {
+        if self.shared.is_some() {
+            return None;
+        }
+        let listed = s3::objects(&self.s3, bucket, prefix, s3::SAMPLED).await;
+        Some((self.region().to_string(), listed))
+    }
+
     /// The bucket's Object Ownership, if set.
     pub(crate) async fn object_ownership(
         &self,

@@ -285,7 +285,7 @@ where
         let probe = detect::bucket(
             clients,
             bucket.location,
-            bucket.located.region.clone(),
+            &bucket.located,
             bucket.kms_keys,
             !ctx.dry_run,
             bucket.imports,

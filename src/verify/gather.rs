@@ -212,8 +212,15 @@ pub(crate) async fn gather(
         .and_then(Arn::parse)
         .map(|a| a.account.to_string());
     let bucket_branch = async {
-        let mut bucket =
-            detect::bucket(clients, &e.location, None, &[], true, e.access.reads()).await?;
+        let mut bucket = detect::bucket(
+            clients,
+            &e.location,
+            &crate::facts::Located::default(),
+            &[],
+            true,
+            e.access.reads(),
+        )
+        .await?;
         let object_keys = bucket.object_keys.iter().map(|k| async move {
             match k.key.parse::<crate::inputs::KmsKeyArn>() {
                 Ok(arn) => Some(key_facts(clients, &arn).await),

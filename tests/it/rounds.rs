@@ -68,6 +68,56 @@ async fn a_role_made_with_iam_takes_six_rounds_and_an_unchanged_rerun_three() {
     }
 }
 
+/// Sampling the import's objects for their keys stays within the six rounds: the HeadObjects
+/// go out together, beside the reads of the policy, and a key found there is described in the
+/// round after, still before the first write.
+#[tokio::test]
+async fn sampling_the_objects_keys_stays_within_six_rounds() {
+    let moto = moto();
+    let aws = aws(&moto.url()).await;
+    let bucket = kms_bucket(&aws, "rounds-sampled").await;
+    let (_, other) = aws.create_key().await;
+    for (i, key) in [None, Some(&other), None, Some(&other)].iter().enumerate() {
+        let mut put = aws
+            .s3
+            .put_object()
+            .bucket(&bucket)
+            .key(format!("d/part-{i}.csv"))
+            .body(b"a,b\n".to_vec().into());
+        if let Some(key) = key {
+            put = put
+                .server_side_encryption(aws_sdk_s3::types::ServerSideEncryption::AwsKms)
+                .ssekms_key_id(key.as_str());
+        }
+        put.send().await.unwrap();
+    }
+    let uri = format!("s3://{bucket}/d/");
+    let proxy = Proxy::with_latency(moto.port, LATENCY_MS);
+    let out = run(
+        &proxy.url(),
+        &RoleArgs::new("iam", &uri).yes().json().build(),
+    )
+    .ok();
+    let granted = out.json["kms_keys"].to_string();
+    assert!(granted.contains(&other), "{granted}");
+    let (log, last) = rounds(&proxy);
+    assert!(last <= 6, "{last} rounds: {log:?}");
+    // HeadBucket and HeadObject look alike to the proxy: the four HeadObjects are the round
+    // with four HEADs.
+    let together = (1..=last)
+        .map(|r| {
+            log.iter()
+                .filter(|(at, a)| *at == r && a == "s3:HEAD?")
+                .count()
+        })
+        .max()
+        .unwrap_or(0);
+    assert!(
+        together >= 4,
+        "one HeadObject per object, together: {log:?}"
+    );
+}
+
 #[tokio::test]
 async fn a_role_made_by_a_stack_takes_seven_rounds() {
     let moto = moto();
