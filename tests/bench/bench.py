@@ -149,6 +149,9 @@ def flows(binary):
     arn = "arn:aws:iam::123456789012"
     reads = lambda b: [aws("sts", "get-caller-identity"), aws("s3api", "get-bucket-location", "--bucket", b),
                        aws("s3api", "get-bucket-encryption", "--bucket", b)]
+    # An import (these flows' access is both) lists its folder: empty here, so no HeadObject
+    # follows for the objects' keys.
+    listed = lambda b: [aws("s3api", "list-objects-v2", "--bucket", b, "--prefix", "d/", "--max-keys", "10")]
     checks = lambda b: [aws("s3api", "get-bucket-policy", "--bucket", b),
                         aws("s3api", "get-bucket-ownership-controls", "--bucket", b)]
     # After a setup, the role or user is read back as `verify` reads it.
@@ -160,8 +163,8 @@ def flows(binary):
                                      "--version-id", "v1")]
     return {
         "role --method iam": dict(
-            setup=[], tool=lambda b: role(b, "iam"), minimum=14,
-            cli=lambda b: reads(b) + checks(b) + [
+            setup=[], tool=lambda b: role(b, "iam"), minimum=15,
+            cli=lambda b: reads(b) + listed(b) + checks(b) + [
                 aws("iam", "get-role", "--role-name", f"r-{b}"),
                 aws("iam", "get-policy", "--policy-arn", f"{arn}:policy/r-{b}-policy"),
                 aws("iam", "create-policy", "--policy-name", f"r-{b}-policy", "--policy-document", policy_doc(b)),
@@ -169,8 +172,8 @@ def flows(binary):
                 aws("iam", "attach-role-policy", "--role-name", f"r-{b}", "--policy-arn", f"{arn}:policy/r-{b}-policy")]
             + role_back(b) + managed_back(f"r-{b}-policy")),
         "role --method cloudformation": dict(
-            setup=[], tool=lambda b: role(b, "cloudformation"), minimum=14,
-            cli=lambda b: reads(b) + checks(b) + [
+            setup=[], tool=lambda b: role(b, "cloudformation"), minimum=15,
+            cli=lambda b: reads(b) + listed(b) + checks(b) + [
                 aws("iam", "get-role", "--role-name", f"r-{b}"),
                 aws("cloudformation", "create-stack", "--stack-name", f"r-{b}", "--template-body",
                     f"file://{ROOT}/templates/tidb-cloud-s3-access.yaml", "--capabilities", "CAPABILITY_NAMED_IAM",
@@ -183,10 +186,11 @@ def flows(binary):
                 aws("cloudformation", "describe-stacks", "--stack-name", f"r-{b}")] + role_back(b) + [
                 aws("iam", "get-role-policy", "--role-name", f"r-{b}", "--policy-name", f"r-{b}-policy")]),
         "access-key": dict(
-            setup=[], minimum=16,
+            # Then the new key, tried as itself: STS accepts it, and it lists the folder.
+            setup=[], minimum=19,
             tool=lambda b: tool("access-key", "--uri", f"s3://{b}/d/", "--access", "both", "--user-name", f"u-{b}", "--yes",
                                   "-o", "json"),
-            cli=lambda b: reads(b) + checks(b) + [
+            cli=lambda b: reads(b) + listed(b) + checks(b) + [
                 aws("iam", "get-user", "--user-name", f"u-{b}"),
                 aws("iam", "get-policy", "--policy-arn", f"{arn}:policy/u-{b}-policy"),
                 aws("iam", "create-policy", "--policy-name", f"u-{b}-policy", "--policy-document", policy_doc(b)),
@@ -196,9 +200,12 @@ def flows(binary):
                 aws("iam", "get-user", "--user-name", f"u-{b}"),
                 aws("iam", "list-attached-user-policies", "--user-name", f"u-{b}"),
                 aws("iam", "list-user-policies", "--user-name", f"u-{b}"),
-                aws("iam", "list-groups-for-user", "--user-name", f"u-{b}")] + managed_back(f"u-{b}-policy")),
+                aws("iam", "list-groups-for-user", "--user-name", f"u-{b}")] + managed_back(f"u-{b}-policy")
+            + [aws("sts", "get-caller-identity")] + listed(b)),
         "verify": dict(
-            setup=["role --method iam"], minimum=10,
+            # The bucket's owner is asked too (HeadBucket with ExpectedBucketOwner): a bucket of
+            # another account must grant in its own policy as well.
+            setup=["role --method iam"], minimum=12,
             tool=lambda b: tool("verify", "--role-arn", f"{arn}:role/r-{b}", "--uri", f"s3://{b}/d/", "--access", "both",
                                 "--tidb-account-id", TIDB, "--external-id", EXT),
             cli=lambda b: [aws("iam", "get-role", "--role-name", f"r-{b}"),
@@ -207,7 +214,8 @@ def flows(binary):
                            aws("iam", "get-policy", "--policy-arn", f"{arn}:policy/r-{b}-policy"),
                            aws("iam", "get-policy-version", "--policy-arn", f"{arn}:policy/r-{b}-policy", "--version-id", "v1"),
                            aws("s3api", "get-bucket-location", "--bucket", b),
-                           aws("s3api", "get-bucket-encryption", "--bucket", b)] + checks(b)),
+                           aws("s3api", "get-bucket-encryption", "--bucket", b)] + listed(b) + checks(b)
+            + [aws("s3api", "head-bucket", "--bucket", b, "--expected-bucket-owner", "123456789012")]),
         "teardown": dict(
             # Besides the CLI's eight calls, GetPolicy: a policy is deleted only if this tool
             # made it and nothing else uses it.
@@ -222,9 +230,9 @@ def flows(binary):
                            aws("iam", "delete-policy", "--policy-arn", f"{arn}:policy/r-{b}-policy"),
                            aws("iam", "delete-role", "--role-name", f"r-{b}")]),
         "role --dry-run": dict(
-            setup=[], minimum=5,
+            setup=[], minimum=6,
             tool=lambda b: role(b, "iam") + ["--dry-run"],
-            cli=lambda b: reads(b) + [aws("iam", "get-role", "--role-name", f"r-{b}"),
+            cli=lambda b: reads(b) + listed(b) + [aws("iam", "get-role", "--role-name", f"r-{b}"),
                                                   aws("iam", "get-policy", "--policy-arn", f"{arn}:policy/r-{b}-policy")]),
         "--help": dict(setup=[], minimum=0, tool=lambda b: tool("--help"), cli=lambda b: [aws("--version")]),
     }

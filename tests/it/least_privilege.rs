@@ -164,82 +164,85 @@ async fn can_locate(probe: &Aws, bucket: &str) -> bool {
     outcome(probe.s3.get_bucket_location().bucket(bucket).send().await)
 }
 
+/// What a probe tries: an object action on a key, or a bucket action.
+#[derive(Debug, Clone, Copy)]
+enum Try {
+    Get(&'static str),
+    Put(&'static str),
+    Delete(&'static str),
+    List,
+    Locate,
+}
+
+/// Asserts, for each request, whether the probe may make it.
+async fn reaches(probe: &Aws, bucket: &str, cases: &[(Try, bool)]) {
+    for &(request, allowed) in cases {
+        let got = match request {
+            Try::Get(key) => can_get(probe, bucket, key).await,
+            Try::Put(key) => can_put(probe, bucket, key).await,
+            Try::Delete(key) => can_delete(probe, bucket, key).await,
+            Try::List => can_list(probe, bucket).await,
+            Try::Locate => can_locate(probe, bucket).await,
+        };
+        assert_eq!(got, allowed, "{request:?}");
+    }
+}
+
 /// TiDB Cloud Dedicated reads the bucket's location beside listing it; the other tiers do not,
 /// so their roles cannot.
 #[tokio::test]
 async fn a_dedicated_role_reads_the_bucket_location_and_still_cannot_write() {
     let (probe, bucket) = probe_with("import", &["--tier", "dedicated"]).await;
-    assert!(
-        can_locate(&probe, &bucket).await,
-        "GetBucketLocation for Dedicated"
-    );
-    assert!(
-        can_get(&probe, &bucket, "data/in.csv").await,
-        "GetObject under the dir"
-    );
-    assert!(
-        !can_put(&probe, &bucket, "data/new.csv").await,
-        "PutObject for import-only"
-    );
+    let cases = [
+        (Try::Locate, true),
+        (Try::Get("data/in.csv"), true),
+        (Try::Put("data/new.csv"), false),
+    ];
+    reaches(&probe, &bucket, &cases).await;
     let (probe, bucket) = probe_for("import").await;
-    assert!(
-        !can_locate(&probe, &bucket).await,
-        "no GetBucketLocation for Starter"
-    );
+    reaches(&probe, &bucket, &[(Try::Locate, false)]).await;
 }
 
 #[tokio::test]
 async fn import_reads_its_directory_and_nothing_else() {
     let (probe, bucket) = probe_for("import").await;
-    assert!(
-        can_get(&probe, &bucket, "data/in.csv").await,
-        "GetObject under the dir"
-    );
-    assert!(can_list(&probe, &bucket).await, "ListBucket");
-    assert!(
-        !can_get(&probe, &bucket, "other/in.csv").await,
-        "GetObject outside the dir"
-    );
-    assert!(
-        !can_put(&probe, &bucket, "data/new.csv").await,
-        "PutObject for import-only"
-    );
-    assert!(
-        !can_delete(&probe, &bucket, "data/in.csv").await,
-        "DeleteObject"
-    );
+    let cases = [
+        (Try::Get("data/in.csv"), true),
+        (Try::List, true),
+        (Try::Get("other/in.csv"), false),
+        (Try::Put("data/new.csv"), false),
+        (Try::Delete("data/in.csv"), false),
+    ];
+    reaches(&probe, &bucket, &cases).await;
 }
+
+/// What an export role may do: write and list its directory; never read, write elsewhere or
+/// delete. The printed key and a stack's policy are held to it too.
+const EXPORT_ONLY: [(Try, bool); 5] = [
+    (Try::Put("data/out.csv"), true),
+    (Try::List, true),
+    (Try::Get("data/in.csv"), false),
+    (Try::Put("other/out.csv"), false),
+    (Try::Delete("data/in.csv"), false),
+];
 
 #[tokio::test]
 async fn export_writes_its_directory_and_cannot_read() {
     let (probe, bucket) = probe_for("export").await;
-    assert!(
-        can_put(&probe, &bucket, "data/out.csv").await,
-        "PutObject under the dir"
-    );
-    assert!(can_list(&probe, &bucket).await, "ListBucket");
-    assert!(
-        !can_get(&probe, &bucket, "data/in.csv").await,
-        "GetObject for export-only"
-    );
-    assert!(
-        !can_put(&probe, &bucket, "other/out.csv").await,
-        "PutObject outside the dir"
-    );
-    assert!(
-        !can_delete(&probe, &bucket, "data/in.csv").await,
-        "DeleteObject"
-    );
+    reaches(&probe, &bucket, &EXPORT_ONLY).await;
 }
 
 #[tokio::test]
 async fn both_reads_and_writes_its_directory_only() {
     let (probe, bucket) = probe_for("both").await;
-    assert!(can_get(&probe, &bucket, "data/in.csv").await);
-    assert!(can_put(&probe, &bucket, "data/out.csv").await);
-    assert!(!can_get(&probe, &bucket, "other/in.csv").await);
-    assert!(!can_put(&probe, &bucket, "other/out.csv").await);
-    assert!(!can_delete(&probe, &bucket, "data/in.csv").await);
+    let cases = [
+        (Try::Get("data/in.csv"), true),
+        (Try::Put("data/out.csv"), true),
+        (Try::Get("other/in.csv"), false),
+        (Try::Put("other/out.csv"), false),
+        (Try::Delete("data/in.csv"), false),
+    ];
+    reaches(&probe, &bucket, &cases).await;
 }
 
 /// The access key that `access-key` prints works, and only as far as the access allows.
@@ -272,18 +275,12 @@ async fn the_printed_access_key_reads_only_its_directory() {
         result["secret_access_key"].as_str().unwrap(),
     )
     .await;
-    assert!(
-        can_get(&probe, &bucket, "data/in.csv").await,
-        "GetObject under the dir"
-    );
-    assert!(
-        !can_get(&probe, &bucket, "other/in.csv").await,
-        "GetObject outside the dir"
-    );
-    assert!(
-        !can_put(&probe, &bucket, "data/new.csv").await,
-        "PutObject for import-only"
-    );
+    let cases = [
+        (Try::Get("data/in.csv"), true),
+        (Try::Get("other/in.csv"), false),
+        (Try::Put("data/new.csv"), false),
+    ];
+    reaches(&probe, &bucket, &cases).await;
 }
 
 /// The role a stack makes carries an inline policy; the same document on a probe user allows
@@ -333,19 +330,7 @@ async fn the_stack_made_policy_allows_export_and_nothing_else() {
         .unwrap();
     let k = k.access_key().unwrap();
     let probe = aws_as(&url, k.access_key_id(), k.secret_access_key()).await;
-    assert!(
-        can_put(&probe, &bucket, "data/out.csv").await,
-        "PutObject under the dir"
-    );
-    assert!(can_list(&probe, &bucket).await, "ListBucket");
-    assert!(
-        !can_get(&probe, &bucket, "data/in.csv").await,
-        "GetObject for export-only"
-    );
-    assert!(
-        !can_put(&probe, &bucket, "elsewhere/out.csv").await,
-        "PutObject outside the dir"
-    );
+    reaches(&probe, &bucket, &EXPORT_ONLY).await;
 }
 
 /// Runs `access-key` as the admin under enforcement, with `extra` flags; `-o json`.

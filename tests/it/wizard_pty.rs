@@ -973,27 +973,18 @@ async fn with_no_region_configured_the_stacks_region_is_asked() {
     aws.create_bucket_in(&bucket, "eu-west-1").await;
     let uri = format!("s3://{bucket}/d/");
     let role = format!("r-{bucket}");
-    let args = [
-        "role",
-        "--method",
-        "cloudformation",
-        "--uri",
-        &uri,
-        "--access",
-        "import",
-        "--tier",
-        "starter",
-        "--tidb-account-id",
-        TIDB_ACCOUNT,
-        "--external-id",
-        EXTERNAL_ID,
-        "--role-name",
-        &role,
-        "--stack-name",
-        &role,
-        "--policy-name",
-        &role,
-    ];
+    let args = RoleArgs::new("cloudformation", &uri)
+        .role_name(&role)
+        .args(&[
+            "--tier",
+            "starter",
+            "--stack-name",
+            &role,
+            "--policy-name",
+            &role,
+        ])
+        .build();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let mut p = pty_with(&moto.url(), 250, &args, |cmd| {
         cmd.env_remove("AWS_REGION");
     });
@@ -1042,29 +1033,12 @@ async fn an_mfa_profile_asks_for_the_code_and_assumes_the_role_with_it() {
     .unwrap();
     let uri = format!("s3://{bucket}/d/");
     let role = format!("r-{bucket}");
-    let words = [
-        "role",
-        "--method",
-        "iam",
-        "--uri",
-        &uri,
-        "--access",
-        "import",
-        "--tier",
-        "starter",
-        "--tidb-account-id",
-        TIDB_ACCOUNT,
-        "--external-id",
-        EXTERNAL_ID,
-        "--role-name",
-        &role,
-        "--policy-name",
-        &role,
-        "--dry-run",
-        "--profile",
-        "admin",
-        "-vv",
-    ];
+    let words = RoleArgs::new("iam", &uri)
+        .role_name(&role)
+        .args(&["--tier", "starter", "--policy-name", &role])
+        .args(&["--dry-run", "--profile", "admin", "-vv"])
+        .build();
+    let words: Vec<&str> = words.iter().map(String::as_str).collect();
     let files = |cmd: &mut Command| {
         cmd.env("AWS_CONFIG_FILE", dir.join("config"))
             .env("AWS_SHARED_CREDENTIALS_FILE", dir.join("credentials"));
