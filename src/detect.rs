@@ -88,23 +88,7 @@ pub(crate) async fn bucket(
     let mut facts = BucketFacts::default();
     let (region, early) = match &located.region {
         Some(region) => (region.clone(), located.listed.clone()),
-        // An import's folder is listed beside HeadBucket: see `Clients::objects_early`.
-        None => {
-            let early = async {
-                if imports {
-                    clients.objects_early(bucket, location.prefix()).await
-                } else {
-                    None
-                }
-            };
-            let (region, early) = tokio::join!(
-                region_or_assumed(clients, bucket, &mut facts.warnings),
-                early
-            );
-            let region = region?;
-            let early = listed_in(early, &region);
-            (region, early)
-        }
+        None => located_now(clients, location, imports, &mut facts.warnings).await?,
     };
     facts
         .findings
@@ -154,6 +138,8 @@ pub(crate) async fn bucket(
             facts.warnings.push(format!(
                 "could not read the default encryption of bucket `{bucket}` ({why}); if it uses SSE-KMS, pass its key with --kms-key"
             ));
+            // The objects still tell the keys they are under: each is granted.
+            facts.object_keys = object_keys(clients, &facts, sampled).await;
             return Ok(facts);
         }
         Err(e) => return Err(e.into()),
@@ -164,9 +150,31 @@ pub(crate) async fn bucket(
     Ok(facts)
 }
 
+/// The bucket's region, read now, and an import's folder listed beside it (see
+/// `Clients::objects_early`).
+pub(crate) async fn located_now(
+    clients: &Clients,
+    location: &S3Location,
+    imports: bool,
+    warnings: &mut Vec<String>,
+) -> Result<(String, Option<Result<Vec<String>, String>>), Error> {
+    let bucket = location.bucket();
+    let early = async {
+        if imports {
+            clients.objects_early(bucket, location.prefix()).await
+        } else {
+            None
+        }
+    };
+    let (region, early) = tokio::join!(region_or_assumed(clients, bucket, warnings), early);
+    let region = region?;
+    let early = listed_in(early, &region);
+    Ok((region, early))
+}
+
 /// A listing made before the bucket's region was known, kept when it was made in `region`
 /// (elsewhere S3 answers with a redirect, or not at all).
-pub(crate) fn listed_in(
+fn listed_in(
     early: Option<(String, Result<Vec<String>, crate::error::AwsError>)>,
     region: &str,
 ) -> Option<Result<Vec<String>, String>> {
@@ -252,7 +260,8 @@ async fn object_keys(
         .zip(described)
         .filter_map(|((object, key), info)| {
             // HeadObject names the key by ARN; KMS's ARN stands where it named it otherwise.
-            let key = info.as_ref().map_or(key, |i| i.arn.clone());
+            let described = info.as_ref().map(|i| i.arn.clone());
+            let key = described.filter(|a| !a.is_empty()).unwrap_or(key);
             let default = facts.kms_key.as_ref().is_some_and(|k| k.as_str() == key);
             // The bucket's own AWS-managed key, judged as the default.
             let own_default = facts.aws_managed_key.is_some()

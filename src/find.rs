@@ -35,22 +35,10 @@ async fn bucket_region(
     located: &mut Located,
 ) -> Result<(), Error> {
     if located.region.is_none() {
-        let early = async {
-            if reads {
-                clients
-                    .objects_early(location.bucket(), location.prefix())
-                    .await
-            } else {
-                None
-            }
-        };
-        let (region, early) = tokio::join!(
-            detect::region_or_assumed(clients, location.bucket(), &mut located.warnings),
-            early
-        );
-        let region = region?;
-        located.listed = detect::listed_in(early, &region);
+        let (region, listed) =
+            detect::located_now(clients, location, reads, &mut located.warnings).await?;
         located.region = Some(region);
+        located.listed = listed;
     }
     Ok(())
 }

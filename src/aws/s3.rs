@@ -161,7 +161,9 @@ pub(crate) async fn objects(
 }
 
 /// The KMS key an object is encrypted under (HeadObject's `x-amz-server-side-encryption-aws-
-/// kms-key-id`, the key's ARN), or `None` for SSE-S3 and SSE-C. Objects copied from another
+/// kms-key-id`, the key's ARN), or `None` for SSE-S3. S3 refuses HeadObject of an SSE-C object
+/// asked without its key (400, Amazon S3 API Reference, HeadObject), which the caller reports
+/// as a key it could not read. Objects copied from another
 /// bucket keep the key they were written with, which need not be this bucket's default
 /// (Amazon S3 User Guide, "Using server-side encryption with AWS KMS keys").
 pub(crate) async fn object_key(

@@ -244,12 +244,7 @@ async fn at_two_keys_it_stops_before_creating_anything_and_lists_them() {
     }
     assert!(stderr.contains("created just now"), "{stderr}");
     assert_eq!(aws.key_ids(user).await.len(), 2);
-    let policies: Vec<_> = aws
-        .local_policies()
-        .await
-        .into_iter()
-        .filter(|p| p.0.contains(&bucket))
-        .collect();
+    let policies = aws.policies_naming(&bucket).await;
     assert_eq!(policies.len(), 1);
 }
 
@@ -310,10 +305,7 @@ async fn delete_removes_keys_then_the_user_and_is_safe_to_repeat() {
         "the user is gone"
     );
     assert!(
-        aws.local_policies()
-            .await
-            .iter()
-            .all(|p| !p.0.contains(&bucket)),
+        aws.policies_naming(&bucket).await.is_empty(),
         "the policy is gone"
     );
 }
@@ -368,13 +360,7 @@ async fn a_failed_create_access_key_undoes_the_user_and_the_policy() {
             .all(|u| !u.user_name().contains(&bucket)),
         "user left"
     );
-    assert!(
-        aws.local_policies()
-            .await
-            .iter()
-            .all(|p| !p.0.contains(&bucket)),
-        "policy left"
-    );
+    assert!(aws.policies_naming(&bucket).await.is_empty(), "policy left");
 }
 
 /// A lost answer to CreateAccessKey (moto made the key; the reply never came) is not retried

@@ -10,20 +10,8 @@ fn role_args(bucket: &str) -> Vec<String> {
 }
 
 async fn nothing_left(aws: &Aws, bucket: &str) {
-    let roles: Vec<_> = aws
-        .role_names()
-        .await
-        .into_iter()
-        .filter(|r| r.contains(bucket))
-        .collect();
-    let policies: Vec<_> = aws
-        .local_policies()
-        .await
-        .into_iter()
-        .filter(|p| p.0.contains(bucket))
-        .collect();
-    assert!(roles.is_empty(), "roles left: {roles:?}");
-    assert!(policies.is_empty(), "policies left: {policies:?}");
+    let left = aws.leftovers(bucket).await;
+    assert!(left.is_empty(), "left: {left:?}");
 }
 
 /// One fault midway, and what the run must say and undo.
@@ -117,11 +105,7 @@ async fn when_the_undo_fails_too_the_leftovers_and_their_removal_are_printed() {
     );
     // Exactly what was printed is left: the role, and nothing else.
     assert!(aws.role(&role).await.is_some());
-    assert!(aws
-        .local_policies()
-        .await
-        .iter()
-        .all(|p| !p.0.contains(&bucket)));
+    assert!(aws.policies_naming(&bucket).await.is_empty());
     aws.iam.delete_role().role_name(&role).send().await.unwrap();
     nothing_left(&aws, &bucket).await;
 }
@@ -214,16 +198,10 @@ async fn a_create_retried_after_a_lost_answer_is_still_undone() {
     let creates = proxy.seen().iter().filter(|a| *a == "CreateRole").count();
     assert!(creates >= 2, "the SDK retried: {:?}", proxy.seen());
     assert!(
-        aws.role_names().await.iter().all(|r| !r.contains(&bucket)),
+        aws.roles_naming(&bucket).await.is_empty(),
         "the role this run made was undone:\n{stderr}"
     );
-    assert!(
-        aws.local_policies()
-            .await
-            .iter()
-            .all(|p| !p.0.contains(&bucket)),
-        "{stderr}"
-    );
+    assert!(aws.policies_naming(&bucket).await.is_empty(), "{stderr}");
 }
 
 /// Every create call of the role and access-key flows, its answer lost after moto acted: the
@@ -306,12 +284,7 @@ async fn a_lost_answer_on_any_create_neither_duplicates_nor_orphans() {
                 assert_eq!(policies.len(), 1, "{case}: {policies:?}");
                 match flow {
                     "role" => {
-                        let roles: Vec<_> = aws
-                            .role_names()
-                            .await
-                            .into_iter()
-                            .filter(|r| r.contains(&bucket))
-                            .collect();
+                        let roles: Vec<_> = aws.roles_naming(&bucket).await;
                         assert_eq!(roles.len(), 1, "{case}");
                         assert_eq!(
                             aws.attached(&roles[0]).await,

@@ -321,17 +321,8 @@ async fn a_boundary_requiring_organisation_is_explained_and_then_served() {
         stderr.contains("service control policy") && stderr.contains("--permissions-boundary"),
         "{stderr}"
     );
-    assert!(
-        aws.role_names().await.iter().all(|r| !r.contains(&bucket)),
-        "undone"
-    );
-    assert!(
-        aws.local_policies()
-            .await
-            .iter()
-            .all(|p| !p.0.contains(&bucket)),
-        "undone"
-    );
+    assert!(aws.roles_naming(&bucket).await.is_empty(), "undone");
+    assert!(aws.policies_naming(&bucket).await.is_empty(), "undone");
 
     let Ran {
         code,

@@ -50,41 +50,6 @@ async fn prepare(flow: Flow, aws: &Aws, prefix: &str) -> String {
     bucket
 }
 
-/// Everything of the tool's that names this bucket.
-async fn leftovers(aws: &Aws, bucket: &str) -> Vec<String> {
-    let mut left: Vec<String> = aws
-        .role_names()
-        .await
-        .into_iter()
-        .filter(|r| r.contains(bucket))
-        .collect();
-    left.extend(
-        aws.local_policies()
-            .await
-            .into_iter()
-            .filter(|p| p.0.contains(bucket))
-            .map(|p| p.0),
-    );
-    let users = aws.iam.list_users().max_items(1000).send().await.unwrap();
-    left.extend(
-        users
-            .users()
-            .iter()
-            .map(|u| u.user_name().to_string())
-            .filter(|u| u.contains(bucket)),
-    );
-    let stacks = aws.cfn.list_stacks().send().await.unwrap();
-    left.extend(
-        stacks
-            .stack_summaries()
-            .iter()
-            .filter(|s| s.stack_status().map(|x| x.as_str()) != Some("DELETE_COMPLETE"))
-            .filter_map(|s| s.stack_name().map(str::to_string))
-            .filter(|s| s.contains(bucket)),
-    );
-    left
-}
-
 /// The names a message may use for the step behind a request.
 fn step_names(action: &str) -> Vec<&str> {
     match action {
@@ -168,7 +133,7 @@ async fn fault_at_every_request(flow: Flow) {
             }
             if flow != Flow::Teardown {
                 // Nothing of this run is left, unless the run printed it as left.
-                for thing in leftovers(&aws, &bucket).await {
+                for thing in aws.leftovers(&bucket).await {
                     let printed = stderr.contains("Left in AWS") && stderr.contains(&thing);
                     if out.code != 0 && !printed {
                         report.push(format!("{why}: {thing} was left, unreported:\n{stderr}"));
@@ -181,7 +146,7 @@ async fn fault_at_every_request(flow: Flow) {
                 report.push(format!("{why}: the clean rerun failed: {}", again.stderr));
                 continue;
             }
-            let left = leftovers(&aws, &bucket).await;
+            let left = aws.leftovers(&bucket).await;
             let expected = match flow {
                 Flow::Teardown => 0,
                 Flow::RoleIam => 2,
@@ -345,7 +310,7 @@ async fn sigint_and_sigterm_at_each_apply_step_leave_nothing_behind() {
             let why = format!("{flow:?} {signal} at {action}");
             assert_eq!(code, Some(130), "{why}: {stderr}");
             assert!(stderr.contains("interrupted"), "{why}: {stderr}");
-            for thing in leftovers(&aws, &bucket).await {
+            for thing in aws.leftovers(&bucket).await {
                 assert!(
                     stderr.contains("Left in AWS") && stderr.contains(&thing),
                     "{why}: {thing} left unreported:\n{stderr}"
@@ -407,7 +372,7 @@ async fn two_runs_at_once_make_one_role_and_one_policy() {
             }
             other => panic!("{flow:?}: {other:?}\n{stderr}"),
         }
-        let left = leftovers(&aws, &bucket).await;
+        let left = aws.leftovers(&bucket).await;
         let expected = match flow {
             Flow::RoleCfn => 2, // the stack and its role
             _ => 2,             // the role or user, and its policy
@@ -427,7 +392,7 @@ async fn sigint_and_sigterm_during_teardown_leave_it_finished_or_resumable() {
             let bucket = prepare(Flow::Teardown, &aws, "sigtd").await;
             let (code, stderr) = interrupt_at(&proxy, Flow::Teardown, &bucket, action, signal);
             let why = format!("teardown {signal} at {action}");
-            let left = leftovers(&aws, &bucket).await;
+            let left = aws.leftovers(&bucket).await;
             match code {
                 Some(130) if left.is_empty() || stderr.contains("run the same teardown again") => {}
                 Some(0) if left.is_empty() => {}
@@ -439,7 +404,7 @@ async fn sigint_and_sigterm_during_teardown_leave_it_finished_or_resumable() {
                 .unwrap());
             assert!(again.code == 0, "{why}: {}", again.stderr);
             assert!(
-                leftovers(&aws, &bucket).await.is_empty(),
+                aws.leftovers(&bucket).await.is_empty(),
                 "{why}: the rerun finishes the teardown"
             );
         }

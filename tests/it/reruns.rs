@@ -286,12 +286,7 @@ async fn a_rerun_keeps_a_policy_name_given_before() {
     } = run(&moto.url(), &with_json(&key(&[])));
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(again["policy_name"], format!("{custom}-u"));
-    let policies: Vec<_> = aws
-        .local_policies()
-        .await
-        .into_iter()
-        .filter(|p| p.0.contains(&bucket))
-        .collect();
+    let policies = aws.policies_naming(&bucket).await;
     assert_eq!(
         policies.len(),
         2,
@@ -337,12 +332,7 @@ async fn an_access_change_updates_the_one_role_and_keeps_its_arn() {
             "{method}: the ARN in TiDB Cloud stays"
         );
         assert_eq!(out["access"], "both");
-        let roles: Vec<String> = aws
-            .role_names()
-            .await
-            .into_iter()
-            .filter(|r| r.contains(&bucket))
-            .collect();
+        let roles: Vec<String> = aws.roles_naming(&bucket).await;
         assert_eq!(
             roles,
             [format!("tidb-role-import-{bucket}-data")],
@@ -501,7 +491,7 @@ async fn the_callers_own_account_as_tidbs_exits_2_before_any_write() {
         );
     }
     assert_eq!(writes(&proxy), Vec::<String>::new());
-    assert!(aws.role_names().await.iter().all(|r| !r.contains(&bucket)));
+    assert!(aws.roles_naming(&bucket).await.is_empty());
 }
 
 /// A trust policy past the account's quota is refused before any write, and the quota is the

@@ -140,12 +140,7 @@ async fn reruns_converge_without_duplicates() {
     assert_eq!(second["changed"], false);
     assert_eq!(third["changed"], false);
     assert_eq!(first["role_arn"], third["role_arn"]);
-    let roles: Vec<_> = aws
-        .role_names()
-        .await
-        .into_iter()
-        .filter(|r| r.contains(&bucket))
-        .collect();
+    let roles: Vec<_> = aws.roles_naming(&bucket).await;
     let policies: Vec<_> = aws
         .local_policies()
         .await
@@ -218,10 +213,7 @@ async fn a_role_the_tool_did_not_create_is_left_alone() {
         "arn:aws:iam::111122223333:root"
     );
     assert!(
-        aws.local_policies()
-            .await
-            .iter()
-            .all(|p| !p.0.contains(&bucket)),
+        aws.policies_naming(&bucket).await.is_empty(),
         "no policy was created"
     );
 }
@@ -327,7 +319,7 @@ async fn an_aws_managed_bucket_key_works_in_the_buckets_account_only() {
             && stderr.contains("customer-managed"),
         "{stderr}"
     );
-    assert!(aws.role_names().await.iter().all(|r| !r.contains(&bucket)));
+    assert!(aws.roles_naming(&bucket).await.is_empty());
     assert!(
         proxy.seen().iter().all(|a| !a.starts_with("Create")),
         "{:?}",
@@ -364,7 +356,7 @@ async fn an_aws_managed_bucket_key_works_in_the_buckets_account_only() {
         .output()
         .unwrap());
     assert_eq!(out.code, 1, "{}", (&out.stdout, &out.stderr).1);
-    assert!(aws.role_names().await.iter().all(|r| !r.contains(&bucket)));
+    assert!(aws.roles_naming(&bucket).await.is_empty());
 }
 
 #[tokio::test]
@@ -382,7 +374,7 @@ async fn a_missing_bucket_is_bad_input_and_changes_nothing() {
         stderr.contains("--uri") && stderr.contains("does not exist"),
         "{stderr}"
     );
-    assert!(aws.role_names().await.iter().all(|r| !r.contains(&bucket)));
+    assert!(aws.roles_naming(&bucket).await.is_empty());
 }
 
 #[tokio::test]
@@ -413,12 +405,8 @@ async fn dry_run_shows_the_plan_and_changes_nothing() {
             "{needle:?} missing from:\n{stdout}"
         );
     }
-    assert!(aws.role_names().await.iter().all(|r| !r.contains(&bucket)));
-    assert!(aws
-        .local_policies()
-        .await
-        .iter()
-        .all(|p| !p.0.contains(&bucket)));
+    assert!(aws.roles_naming(&bucket).await.is_empty());
+    assert!(aws.policies_naming(&bucket).await.is_empty());
 
     let out = ran(bin(&moto.url())
         .args(role_args(&format!("s3://{bucket}/d/"), "export"))

@@ -321,35 +321,8 @@ async fn verify_of_a_missing_role_says_so() {
 }
 
 async fn nothing_of(aws: &Aws, bucket: &str) {
-    let roles: Vec<_> = aws
-        .role_names()
-        .await
-        .into_iter()
-        .filter(|r| r.contains(bucket))
-        .collect();
-    let policies: Vec<_> = aws
-        .local_policies()
-        .await
-        .into_iter()
-        .filter(|p| p.0.contains(bucket))
-        .collect();
-    let users = aws.iam.list_users().max_items(1000).send().await.unwrap();
-    let users: Vec<_> = users
-        .users()
-        .iter()
-        .filter(|u| u.user_name().contains(bucket))
-        .collect();
-    let stacks = aws.cfn.list_stacks().send().await.unwrap();
-    let stacks: Vec<_> = stacks
-        .stack_summaries()
-        .iter()
-        .filter(|s| s.stack_name().unwrap_or_default().contains(bucket))
-        .filter(|s| s.stack_status().map(|x| x.as_str()) != Some("DELETE_COMPLETE"))
-        .collect();
-    assert!(
-        roles.is_empty() && policies.is_empty() && users.is_empty() && stacks.is_empty(),
-        "left: {roles:?} {policies:?} {users:?} {stacks:?}"
-    );
+    let left = aws.leftovers(bucket).await;
+    assert!(left.is_empty(), "left: {left:?}");
 }
 
 fn teardown(endpoint: &str, args: &[&str]) -> Ran {

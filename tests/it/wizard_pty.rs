@@ -260,12 +260,8 @@ async fn ctrl_c_at_the_plan_exits_130_and_creates_nothing() {
     }
     let status = exit_code(&p);
     assert!(status.ends_with(", 130)"), "{status}");
-    assert!(aws.role_names().await.iter().all(|r| !r.contains(&bucket)));
-    assert!(aws
-        .local_policies()
-        .await
-        .iter()
-        .all(|(n, _)| !n.contains(&bucket)));
+    assert!(aws.roles_naming(&bucket).await.is_empty());
+    assert!(aws.policies_naming(&bucket).await.is_empty());
 }
 
 /// Declining the plan after the questions keeps the answers: the command that goes on from
@@ -292,7 +288,7 @@ async fn a_declined_plan_says_the_command_that_keeps_the_answers() {
     ] {
         assert!(tail.contains(answer), "{answer}: {tail}");
     }
-    assert!(aws.role_names().await.iter().all(|r| !r.contains(&bucket)));
+    assert!(aws.roles_naming(&bucket).await.is_empty());
 }
 
 /// A plan that takes a cluster's access away never goes ahead on Enter alone.

@@ -207,63 +207,26 @@ async fn finish(
     let mut deleted_keys: Vec<String> =
         retired(&plan, true).map(|(_, id)| id.to_string()).collect();
     let as_key = clients.as_key(&key.id, key.secret.expose());
-    let subject = crate::verify::Subject::user(plan.user_name.clone());
-    let expectations = crate::verify::Expectations {
-        location: inputs.location.clone(),
-        access: inputs.access,
-        tidb_account: None,
-        external_id: None,
-        bucket_location: true,
-    };
-    // The read-back goes out beside the wait for the key: neither needs the other.
-    let verifying = crate::verify::after_setup(
-        clients,
-        &subject,
-        &expectations,
-        super::written(&plan.grant, plan.user_arn.clone(), None),
-        facts.bucket.clone().unwrap_or_default(),
-        crate::verify::Known::Expected(crate::verify::Expected {
-            managed: versions
-                .iter()
-                .find(|(arn, _)| *arn == plan.policy_arn)
-                .cloned()
-                .or_else(|| {
-                    let p = state.policy.as_ref()?;
-                    Some((p.arn.clone(), p.default_version.clone()))
-                })
-                .into_iter()
-                .collect(),
-            inline: Vec::new(),
-        }),
-    );
     let rotates = retired(&plan, false).next().is_some();
     let waits = rotates || probe != KeyProbe::Skip;
-    let (verify, accepted) = tokio::join!(verifying, async {
-        if waits {
-            Some(accepted(ctx, &as_key).await)
-        } else {
-            None
+    // The read-back goes out beside the wait for the key: neither needs the other.
+    let (verify, accepted) = tokio::join!(
+        checked(clients, &plan, &inputs, &facts, &state, &versions),
+        async {
+            if waits {
+                Some(accepted(ctx, &as_key).await)
+            } else {
+                None
+            }
         }
-    });
-    deleted_keys.extend(retire(ctx, clients, &plan, matches!(accepted, Some(Ok(())))).await);
-    let delete_command = format!(
-        "serverless-s3-setup access-key delete --user-name {} --access-key-id {} --yes",
-        plan.user_name, key.id
     );
+    deleted_keys.extend(retire(ctx, clients, &plan, matches!(accepted, Some(Ok(())))).await);
+    let delete_command = delete_command(plan.user_name.as_str(), &key.id);
     let in_file = file.path.is_some();
     crate::verify::show_after_setup(ctx, &verify, inputs.access, true);
     let region = facts.bucket.as_ref().and_then(|b| b.region.as_deref());
-    let region = region.unwrap_or_else(|| clients.region());
-    let tried = match (probe, accepted) {
-        (KeyProbe::Skip, _) | (_, None) => None,
-        (_, Some(Err(e))) => Some(probe::not_accepted(&e)),
-        (mode, Some(Ok(()))) => {
-            Some(probe::try_key(ctx, clients, &as_key, &inputs.location, region, mode).await)
-        }
-    };
-    if let Some(tried) = &tried {
-        probe::show(ctx, tried);
-    }
+    let at = (&inputs.location, region.unwrap_or_else(|| clients.region()));
+    let tried = probe::tried(ctx, clients, &as_key, at, probe, accepted).await;
     let next_command = crate::handoff::ticloud(
         tier,
         plan.grant.access,
@@ -288,6 +251,49 @@ async fn finish(
             ..Granted::of(&plan.grant, tier, true, plan.lines())
         },
     })
+}
+
+/// The checks of what the run made: the user and its policy read back, the version written
+/// known.
+async fn checked(
+    clients: &Clients,
+    plan: &UserPlan,
+    inputs: &UserInputs,
+    facts: &Facts,
+    state: &UserState,
+    versions: &[(String, String)],
+) -> crate::verify::Report {
+    let written = versions
+        .iter()
+        .find(|(arn, _)| *arn == plan.policy_arn)
+        .cloned()
+        .or_else(|| {
+            let p = state.policy.as_ref()?;
+            Some((p.arn.clone(), p.default_version.clone()))
+        });
+    crate::verify::after_setup(
+        clients,
+        &crate::verify::Subject::user(plan.user_name.clone()),
+        &crate::verify::Expectations {
+            location: inputs.location.clone(),
+            access: inputs.access,
+            tidb_account: None,
+            external_id: None,
+            bucket_location: true,
+        },
+        super::written(&plan.grant, plan.user_arn.clone(), None),
+        facts.bucket.clone().unwrap_or_default(),
+        crate::verify::Known::Expected(crate::verify::Expected {
+            managed: written.into_iter().collect(),
+            inline: Vec::new(),
+        }),
+    )
+    .await
+}
+
+/// The command that deletes a key.
+fn delete_command(user: &str, id: &str) -> String {
+    format!("serverless-s3-setup access-key delete --user-name {user} --access-key-id {id} --yes")
 }
 
 /// Reads the user's policy, attachments and keys. The caller and the user were read already,
@@ -479,7 +485,8 @@ async fn retire(ctx: &Context, clients: &Clients, plan: &UserPlan, accepted: boo
     if !accepted {
         for (user, id) in &older {
             ctx.ui.warn(format!(
-                "kept access key {id}: AWS did not accept the new key in time, so the older one stays; delete it later:\n  serverless-s3-setup access-key delete --user-name {user} --access-key-id {id} --yes"
+                "kept access key {id}: AWS did not accept the new key in time, so the older one stays; delete it later:\n  {}",
+                delete_command(user, id)
             ));
         }
         return Vec::new();
@@ -492,7 +499,8 @@ async fn retire(ctx: &Context, clients: &Clients, plan: &UserPlan, accepted: boo
                 deleted.push(id.to_string());
             }
             Err(e) => ctx.ui.warn(format!(
-                "could not delete the older access key {id} ({e}); delete it with:\n  serverless-s3-setup access-key delete --user-name {user} --access-key-id {id} --yes"
+                "could not delete the older access key {id} ({e}); delete it with:\n  {}",
+                delete_command(user, id)
             )),
         }
     }

@@ -42,10 +42,30 @@ const DENIED_RETRIES: [Duration; 3] = [
     Duration::from_secs(4),
 ];
 
+/// What became of the new key, once its acceptance by STS was waited for (`accepted`; `None`
+/// when it was not): tried on the location `at` (the directory, the bucket's region) unless
+/// `--no-probe`, and said.
+pub(crate) async fn tried(
+    ctx: &Context,
+    clients: &Clients,
+    as_key: &Clients,
+    at: (&S3Location, &str),
+    mode: KeyProbe,
+    accepted: Option<Result<(), AwsError>>,
+) -> Option<ProbeResult> {
+    let result = match (mode, accepted) {
+        (KeyProbe::Skip, _) | (_, None) => return None,
+        (_, Some(Err(e))) => not_accepted(&e),
+        (mode, Some(Ok(()))) => try_key(ctx, clients, as_key, at.0, at.1, mode).await,
+    };
+    show(ctx, &result);
+    Some(result)
+}
+
 /// Tries the key (`as_key`, already accepted by STS) on the location: ListObjectsV2 under the
 /// directory and, with [`KeyProbe::Write`], a zero-byte PutObject there, which the key cannot
 /// delete, so `clients` (the caller's own credentials) delete it.
-pub(crate) async fn try_key(
+async fn try_key(
     ctx: &Context,
     clients: &Clients,
     as_key: &Clients,
@@ -105,7 +125,7 @@ fn answered(e: &AwsError) -> String {
 }
 
 /// The result when STS did not accept the key: nothing was tried on S3.
-pub(crate) fn not_accepted(e: &AwsError) -> ProbeResult {
+fn not_accepted(e: &AwsError) -> ProbeResult {
     ProbeResult {
         failed: Some(answered(e)),
         ..ProbeResult::default()
@@ -144,7 +164,7 @@ fn probe_key(prefix: &str) -> String {
 }
 
 /// Says what the probe showed: the line a person reads after the key is made.
-pub(crate) fn show(ctx: &Context, result: &ProbeResult) {
+fn show(ctx: &Context, result: &ProbeResult) {
     if !result.accepted {
         let failed = result.failed.as_deref().unwrap_or_default();
         let why = if failed.contains("InvalidClientTokenId") {

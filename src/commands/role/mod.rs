@@ -388,7 +388,6 @@ fn unchanged(outcome: &RoleOutcome) -> String {
     }
 }
 
-/// Now, in UTC, to the second, as RFC 3339.
 /// Refuses, before any change, a trust policy past the account's quota. A trust within
 /// IAM's default quota asks nothing; a bigger one reads the account's own (it can be raised).
 async fn check_trust_size(clients: Option<&Clients>, plan: &RolePlan) -> Result<(), Error> {

@@ -257,7 +257,6 @@ fn extra(
     request: &TidbRequest,
 ) -> Check {
     let p = ev.partition;
-    let bucket = e.location.bucket();
     let account = request.account.as_str();
     let objects = policy::objects_arn(p, &e.location);
     // Existential: can it do this to anything the pattern names? Probed with sample requests.
@@ -277,45 +276,7 @@ fn extra(
             e.location
         ));
     }
-    // Where the object actions reach, decided on every instance of the policies' own patterns
-    // (`evaluate::witnesses`), beside two fixed probes for the Allows whose patterns are not
-    // an object's (`*`, `NotResource`).
-    let s3 = format!("arn:{p}:s3:::");
-    let probes = [
-        format!("{s3}{bucket}/tidb-verify-probe-elsewhere/x.csv"),
-        format!("{s3}tidb-verify-probe-other-bucket/x.csv"),
-    ];
-    let object = |w: &str| -> Option<(String, String)> {
-        let (b, k) = w.strip_prefix(s3.as_str())?.split_once('/')?;
-        (!b.is_empty() && !k.is_empty()).then(|| (b.to_string(), k.to_string()))
-    };
-    let reach = |actions: Vec<&'static str>, outside: &dyn Fn(&str, &str) -> bool| {
-        actions.into_iter().find_map(|action| {
-            let context = request.context(action);
-            evaluate::witnesses(statements, action, Some(&context), p.as_str())
-                .into_iter()
-                .chain(probes.iter().cloned())
-                .filter(|w| object(w).is_some_and(|(b, k)| outside(&b, &k)))
-                .find(|w| can(action, w))
-                .map(|w| (action, w.trim_start_matches(s3.as_str()).to_string()))
-        })
-    };
-    let under = format!("{}/", e.location.prefix());
-    if !e.location.prefix().is_empty() {
-        let elsewhere = |b: &str, k: &str| b == bucket && !k.starts_with(&under);
-        if let Some((action, example)) = reach(policy::object_actions(e.access), &elsewhere) {
-            more.push(format!(
-                "{action} reaches other directories of the bucket, not only {} (s3://{example}, say)",
-                e.location
-            ));
-        }
-    }
-    let other_bucket = |b: &str, _: &str| b != bucket;
-    if let Some((action, example)) = reach(policy::object_actions(Access::Both), &other_bucket) {
-        more.push(format!(
-            "{action} reaches other buckets (s3://{example}, say)"
-        ));
-    }
+    more.extend(reach_outside(e, p, statements, request));
     let beyond = [
         (
             "iam:CreateUser",
@@ -354,6 +315,57 @@ fn extra(
             ),
         )
     }
+}
+
+/// Where the object actions reach beyond the directory and the bucket, decided on every
+/// instance of the policies' own patterns (`evaluate::witnesses`), beside two fixed probes for
+/// the Allows whose patterns are not an object's (`*`, `NotResource`): a line each, with an
+/// example.
+fn reach_outside(
+    e: &Expectations,
+    p: Partition,
+    statements: &[Statement],
+    request: &TidbRequest,
+) -> Vec<String> {
+    let bucket = e.location.bucket();
+    let s3 = format!("arn:{p}:s3:::");
+    let probes = [
+        format!("{s3}{bucket}/tidb-verify-probe-elsewhere/x.csv"),
+        format!("{s3}tidb-verify-probe-other-bucket/x.csv"),
+    ];
+    let object = |w: &str| -> Option<(String, String)> {
+        let (b, k) = w.strip_prefix(s3.as_str())?.split_once('/')?;
+        (!b.is_empty() && !k.is_empty()).then(|| (b.to_string(), k.to_string()))
+    };
+    let reach = |actions: Vec<&'static str>, outside: &dyn Fn(&str, &str) -> bool| {
+        actions.into_iter().find_map(|action| {
+            let context = request.context(action);
+            evaluate::witnesses(statements, action, Some(&context), p.as_str())
+                .into_iter()
+                .chain(probes.iter().cloned())
+                .filter(|w| object(w).is_some_and(|(b, k)| outside(&b, &k)))
+                .find(|w| evaluate::possible(statements, action, w, Some(&context)))
+                .map(|w| (action, w.trim_start_matches(s3.as_str()).to_string()))
+        })
+    };
+    let mut more = Vec::new();
+    let under = format!("{}/", e.location.prefix());
+    if !e.location.prefix().is_empty() {
+        let elsewhere = |b: &str, k: &str| b == bucket && !k.starts_with(&under);
+        if let Some((action, example)) = reach(policy::object_actions(e.access), &elsewhere) {
+            more.push(format!(
+                "{action} reaches other directories of the bucket, not only {} (s3://{example}, say)",
+                e.location
+            ));
+        }
+    }
+    let other_bucket = |b: &str, _: &str| b != bucket;
+    if let Some((action, example)) = reach(policy::object_actions(Access::Both), &other_bucket) {
+        more.push(format!(
+            "{action} reaches other buckets (s3://{example}, say)"
+        ));
+    }
+    more
 }
 
 /// The access to check when `--access` is not given: what this tool recorded on the role or

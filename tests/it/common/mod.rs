@@ -277,6 +277,38 @@ impl Aws {
     }
 
     /// The names of the account's customer-managed policies.
+    /// Everything of the tool's kinds (roles, policies, users, live stacks) whose name contains
+    /// `text`: what a run for a bucket of that name left.
+    pub async fn leftovers(&self, text: &str) -> Vec<String> {
+        let mut left = self.roles_naming(text).await;
+        left.extend(self.policies_naming(text).await);
+        let users = self.iam.list_users().max_items(1000).send().await.unwrap();
+        let users = users.users().iter().map(|u| u.user_name().to_string());
+        left.extend(users.filter(|u| u.contains(text)));
+        let stacks = self.cfn.list_stacks().send().await.unwrap();
+        left.extend(
+            stacks
+                .stack_summaries()
+                .iter()
+                .filter(|s| s.stack_status().map(|x| x.as_str()) != Some("DELETE_COMPLETE"))
+                .filter_map(|s| s.stack_name().map(str::to_string))
+                .filter(|s| s.contains(text)),
+        );
+        left
+    }
+
+    /// The names of the account's roles that contain `text` (a bucket's name, say).
+    pub async fn roles_naming(&self, text: &str) -> Vec<String> {
+        let all = self.role_names().await.into_iter();
+        all.filter(|name| name.contains(text)).collect()
+    }
+
+    /// The names of the account's own policies that contain `text` (a bucket's name, say).
+    pub async fn policies_naming(&self, text: &str) -> Vec<String> {
+        let all = self.local_policies().await.into_iter().map(|p| p.0);
+        all.filter(|name| name.contains(text)).collect()
+    }
+
     pub async fn local_policies(&self) -> Vec<(String, String)> {
         let out = self
             .iam
