@@ -340,49 +340,16 @@ async fn every_setup_ends_with_the_next_command_and_never_the_secret() {
     );
 
     // Dedicated: no export, and no `ticloud serverless` line; the console path instead.
-    let out = ran(bin(&moto.url())
-        .args([
-            "role",
-            "--method",
-            "iam",
-            "--uri",
-            &format!("s3://{bucket}/x/"),
-            "--access",
-            "export",
-            "--tier",
-            "dedicated",
-        ])
-        .args([
-            "--tidb-account-id",
-            TIDB_ACCOUNT,
-            "--external-id",
-            EXTERNAL_ID,
-            "--yes",
-        ])
-        .output()
-        .unwrap());
-    assert_eq!(out.code, 2, "{}", (&out.stdout, &out.stderr).1);
-    let out = ran(bin(&moto.url())
-        .args([
-            "role",
-            "--method",
-            "iam",
-            "--uri",
-            &format!("s3://{bucket}/x/"),
-            "--access",
-            "import",
-            "--tier",
-            "dedicated",
-        ])
-        .args([
-            "--tidb-account-id",
-            TIDB_ACCOUNT,
-            "--external-id",
-            EXTERNAL_ID,
-            "--yes",
-        ])
-        .output()
-        .unwrap());
+    let dedicated = |access: &str| {
+        let args = RoleArgs::new("iam", &format!("s3://{bucket}/x/"))
+            .access(access)
+            .args(&["--tier", "dedicated"])
+            .yes();
+        ran(bin(&moto.url()).args(args.build()).output().unwrap())
+    };
+    let out = dedicated("export");
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    let out = dedicated("import");
     let Ran { stderr, .. } = out;
     assert_eq!(out.code, 0, "{stderr}");
     assert!(

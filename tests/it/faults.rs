@@ -275,12 +275,7 @@ async fn a_lost_answer_on_any_create_neither_duplicates_nor_orphans() {
                     continue;
                 }
                 assert_eq!(out.code, 0, "{case}\n{stderr}");
-                let policies: Vec<_> = aws
-                    .local_policies()
-                    .await
-                    .into_iter()
-                    .filter(|p| p.0.contains(&bucket))
-                    .collect();
+                let policies = aws.policy_arns_naming(&bucket).await;
                 assert_eq!(policies.len(), 1, "{case}: {policies:?}");
                 match flow {
                     "role" => {
@@ -288,7 +283,7 @@ async fn a_lost_answer_on_any_create_neither_duplicates_nor_orphans() {
                         assert_eq!(roles.len(), 1, "{case}");
                         assert_eq!(
                             aws.attached(&roles[0]).await,
-                            [policies[0].1.clone()],
+                            [policies[0].clone()],
                             "{case}"
                         );
                     }

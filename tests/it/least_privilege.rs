@@ -76,36 +76,47 @@ async fn probe_with(access: &str, extra: &[&str]) -> (Aws, String) {
         "the tool itself, under enforcement: {stderr}"
     );
     let result: serde_json::Value = serde_json::from_str(&stdout).unwrap();
-    let policy_arn = result["policy_arn"].as_str().unwrap();
+    let grant = Grant::Managed(result["policy_arn"].as_str().unwrap());
+    (probe_user(&admin, &url, &bucket, grant).await, bucket)
+}
 
-    let probe = format!("probe-{bucket}");
-    admin
-        .iam
-        .create_user()
-        .user_name(&probe)
-        .send()
-        .await
-        .unwrap();
-    admin
-        .iam
-        .attach_user_policy()
-        .user_name(&probe)
-        .policy_arn(policy_arn)
-        .send()
-        .await
-        .unwrap();
-    let k = admin
-        .iam
+/// How a probe user holds the policy under test.
+enum Grant<'a> {
+    /// Attached, by ARN.
+    Managed(&'a str),
+    /// Inline, this document.
+    Inline(&'a serde_json::Value),
+}
+
+/// A user of its own for `bucket`, holding exactly the policy under test, signed in as itself.
+async fn probe_user(admin: &Aws, url: &str, bucket: &str, grant: Grant<'_>) -> Aws {
+    let name = format!("probe-{bucket}");
+    let iam = &admin.iam;
+    iam.create_user().user_name(&name).send().await.unwrap();
+    match grant {
+        Grant::Managed(arn) => {
+            let attach = iam.attach_user_policy().user_name(&name).policy_arn(arn);
+            attach.send().await.unwrap();
+        }
+        Grant::Inline(document) => {
+            let put = iam
+                .put_user_policy()
+                .user_name(&name)
+                .policy_name("under-test");
+            put.policy_document(document.to_string())
+                .send()
+                .await
+                .unwrap();
+        }
+    }
+    let k = iam
         .create_access_key()
-        .user_name(&probe)
+        .user_name(&name)
         .send()
         .await
         .unwrap();
     let k = k.access_key().unwrap();
-    (
-        aws_as(&url, k.access_key_id(), k.secret_access_key()).await,
-        bucket,
-    )
+    aws_as(url, k.access_key_id(), k.secret_access_key()).await
 }
 
 async fn can_get(probe: &Aws, bucket: &str, key: &str) -> bool {
@@ -253,26 +264,12 @@ async fn the_printed_access_key_reads_only_its_directory() {
     let (key, secret) = &server.admin;
     let admin = aws_as(&url, key, secret).await;
     let bucket = admin.seeded_bucket("lp-key").await;
-    let out = ran(bin_with_keys(&url, key, secret)
-        .args([
-            "access-key",
-            "--uri",
-            &format!("s3://{bucket}/data/"),
-            "--access",
-            "import",
-            "--yes",
-            "-o",
-            "json",
-        ])
-        .output()
-        .unwrap());
-    let Ran { stdout, stderr, .. } = out;
-    assert!(out.code == 0, "{stderr}");
-    let result: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let out = key_run(server, &bucket, "import", &[]);
+    assert!(out.code == 0, "{}", out.stderr);
     let probe = aws_as(
         &url,
-        result["access_key_id"].as_str().unwrap(),
-        result["secret_access_key"].as_str().unwrap(),
+        out.json["access_key_id"].as_str().unwrap(),
+        out.json["secret_access_key"].as_str().unwrap(),
     )
     .await;
     let cases = [
@@ -304,32 +301,7 @@ async fn the_stack_made_policy_allows_export_and_nothing_else() {
     assert!(out.code == 0, "{}", out.stderr);
     let document = inline_policy(&admin, &role, &format!("{role}-policy")).await;
 
-    let probe_name = format!("probe-{bucket}");
-    admin
-        .iam
-        .create_user()
-        .user_name(&probe_name)
-        .send()
-        .await
-        .unwrap();
-    admin
-        .iam
-        .put_user_policy()
-        .user_name(&probe_name)
-        .policy_name("from-stack")
-        .policy_document(document.to_string())
-        .send()
-        .await
-        .unwrap();
-    let k = admin
-        .iam
-        .create_access_key()
-        .user_name(&probe_name)
-        .send()
-        .await
-        .unwrap();
-    let k = k.access_key().unwrap();
-    let probe = aws_as(&url, k.access_key_id(), k.secret_access_key()).await;
+    let probe = probe_user(&admin, &url, &bucket, Grant::Inline(&document)).await;
     reaches(&probe, &bucket, &EXPORT_ONLY).await;
 }
 

@@ -339,14 +339,9 @@ async fn an_access_change_updates_the_one_role_and_keeps_its_arn() {
             "{method}"
         );
         if method == "iam" {
-            let policies: Vec<_> = aws
-                .local_policies()
-                .await
-                .into_iter()
-                .filter(|p| p.0.contains(&bucket))
-                .collect();
+            let policies = aws.policy_arns_naming(&bucket).await;
             assert_eq!(policies.len(), 1, "{policies:?}");
-            let doc = aws.policy_document(&policies[0].1).await;
+            let doc = aws.policy_document(&policies[0]).await;
             assert!(doc.to_string().contains("s3:PutObject"), "{doc}");
             let role = aws.role(&roles[0]).await.unwrap();
             assert!(role.description().unwrap().contains("both"), "{role:?}");

@@ -307,42 +307,18 @@ async fn a_failed_stack_request_leaves_no_stack_and_no_role() {
 
 #[test]
 fn stack_flags_with_the_iam_method_are_bad_usage() {
-    let out = ran(bin("http://127.0.0.1:9")
-        .args([
-            "role",
-            "--method",
-            "iam",
-            "--stack-name",
-            "s",
-            "--uri",
-            "s3://bucket",
-            "--tidb-account-id",
-            TIDB_ACCOUNT,
-            "--external-id",
-            EXTERNAL_ID,
-            "--yes",
-        ])
-        .output()
-        .unwrap());
-    assert_eq!(out.code, 2);
-    assert!(out.stderr.contains("--stack-name"));
-    let out = ran(bin("http://127.0.0.1:9")
-        .args([
-            "role",
-            "--timeout",
-            "forever",
-            "--uri",
-            "s3://bucket",
-            "--tidb-account-id",
-            TIDB_ACCOUNT,
-            "--external-id",
-            EXTERNAL_ID,
-            "--yes",
-        ])
-        .output()
-        .unwrap());
-    assert_eq!(out.code, 2);
-    assert!(out.stderr.contains("--timeout"));
+    for (method, extra, flag) in [
+        ("iam", ["--stack-name", "s"], "--stack-name"),
+        ("cloudformation", ["--timeout", "forever"], "--timeout"),
+    ] {
+        let args = RoleArgs::new(method, "s3://bucket").args(&extra).yes();
+        let out = ran(bin("http://127.0.0.1:9")
+            .args(args.build())
+            .output()
+            .unwrap());
+        assert_eq!(out.code, 2, "{flag}: {}", out.stderr);
+        assert!(out.stderr.contains(flag), "{}", out.stderr);
+    }
 }
 
 #[tokio::test]

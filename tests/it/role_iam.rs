@@ -141,15 +141,10 @@ async fn reruns_converge_without_duplicates() {
     assert_eq!(third["changed"], false);
     assert_eq!(first["role_arn"], third["role_arn"]);
     let roles: Vec<_> = aws.roles_naming(&bucket).await;
-    let policies: Vec<_> = aws
-        .local_policies()
-        .await
-        .into_iter()
-        .filter(|p| p.0.contains(&bucket))
-        .collect();
+    let policies = aws.policy_arns_naming(&bucket).await;
     assert_eq!(roles.len(), 1, "{roles:?}");
     assert_eq!(policies.len(), 1, "{policies:?}");
-    assert_eq!(aws.policy_versions(&policies[0].1).await, 1);
+    assert_eq!(aws.policy_versions(&policies[0]).await, 1);
 
     // Another cluster's external ID is added beside the first (issue 13: a second cluster
     // never takes the first one's access away), an extra key is brought in, and old
@@ -171,11 +166,11 @@ async fn reruns_converge_without_duplicates() {
         json!([EXTERNAL_ID, "new-external-id"])
     );
     assert_eq!(
-        aws.policy_document(&policies[0].1).await,
+        aws.policy_document(&policies[0]).await,
         expected_policy(&bucket, "in", "import", &[&key])
     );
     assert_eq!(
-        aws.policy_versions(&policies[0].1).await,
+        aws.policy_versions(&policies[0]).await,
         1,
         "old versions are pruned"
     );

@@ -303,6 +303,14 @@ impl Aws {
         all.filter(|name| name.contains(text)).collect()
     }
 
+    /// The ARNs of the account's own policies whose names contain `text`.
+    pub async fn policy_arns_naming(&self, text: &str) -> Vec<String> {
+        let all = self.local_policies().await.into_iter();
+        all.filter(|(name, _)| name.contains(text))
+            .map(|p| p.1)
+            .collect()
+    }
+
     /// The names of the account's own policies that contain `text` (a bucket's name, say).
     pub async fn policies_naming(&self, text: &str) -> Vec<String> {
         let all = self.local_policies().await.into_iter().map(|p| p.0);
