@@ -28,14 +28,8 @@ async fn trusted_ids(aws: &Aws, method: &str, role: &str) -> Value {
             many => many,
         };
     }
-    let stacks = aws
-        .cfn
-        .describe_stacks()
-        .stack_name(role)
-        .send()
-        .await
-        .unwrap();
-    let params = stacks.stacks()[0].parameters();
+    let stacks = aws.stack(role).await;
+    let params = stacks.parameters();
     let get = |k: &str| {
         params
             .iter()

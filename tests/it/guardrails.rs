@@ -133,14 +133,8 @@ async fn a_role_gets_the_boundary_path_and_tags_on_either_method_and_keeps_them_
             _ => {
                 // CloudFormation propagates stack tags to the role on AWS; moto does not, so
                 // the stack's own tags are checked.
-                let stacks = aws
-                    .cfn
-                    .describe_stacks()
-                    .stack_name(&name)
-                    .send()
-                    .await
-                    .unwrap();
-                let tags: Vec<(String, String)> = stacks.stacks()[0]
+                let stacks = aws.stack(&name).await;
+                let tags: Vec<(String, String)> = stacks
                     .tags()
                     .iter()
                     .map(|t| (t.key().unwrap().to_string(), t.value().unwrap().to_string()))

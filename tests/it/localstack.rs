@@ -65,17 +65,8 @@ async fn a_stack_through_its_real_states_create_rerun_update_repair_teardown() {
         !stderr.contains("object-ownership"),
         "a new bucket is Bucket owner enforced: no note\n{stderr}"
     );
-    let stack = aws
-        .cfn
-        .describe_stacks()
-        .stack_name(&role)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        stack.stacks()[0].stack_status().unwrap().as_str(),
-        "CREATE_COMPLETE"
-    );
+    let stack = aws.stack(&role).await;
+    assert_eq!(stack.stack_status().unwrap().as_str(), "CREATE_COMPLETE");
     let trust = aws.trust(&role).await;
     assert_eq!(
         trust["Statement"][0]["Condition"]["StringEquals"]["sts:ExternalId"],
@@ -422,14 +413,8 @@ async fn a_stack_rerun_keeps_the_guardrails_and_an_access_change_keeps_the_role(
         stderr.contains("takes away permissions boundary") && stderr.contains("tag cost: 42"),
         "{stderr}"
     );
-    let params = aws
-        .cfn
-        .describe_stacks()
-        .stack_name(&name)
-        .send()
-        .await
-        .unwrap();
-    let cleared = params.stacks()[0].parameters().iter().any(|p| {
+    let params = aws.stack(&name).await;
+    let cleared = params.parameters().iter().any(|p| {
         p.parameter_key() == Some("PermissionsBoundary") && p.parameter_value() == Some("")
     });
     assert!(cleared, "{params:?}");
@@ -534,14 +519,8 @@ async fn a_saved_stack_plan_applies_as_saved_and_goes_stale_when_the_stack_moves
     )
     .ok();
     let stack = applied.json["stack_name"].as_str().unwrap().to_string();
-    let described = aws
-        .cfn
-        .describe_stacks()
-        .stack_name(&stack)
-        .send()
-        .await
-        .unwrap();
-    let described = &described.stacks()[0];
+    let described = aws.stack(&stack).await;
+    let described = &described;
     assert_eq!(
         described.stack_status().unwrap().as_str(),
         "CREATE_COMPLETE"
@@ -626,14 +605,8 @@ async fn a_file_with_a_stack_and_an_iam_role_applies_reruns_and_prunes() {
     .ok();
     assert_eq!(applied.json["summary"]["created"], 2, "{}", applied.stderr);
     let stack_role = format!("tidb-role-import-{bucket}-cfn");
-    let stack = aws
-        .cfn
-        .describe_stacks()
-        .stack_name(&stack_role)
-        .send()
-        .await
-        .unwrap();
-    let tags = stack.stacks()[0].tags();
+    let stack = aws.stack(&stack_role).await;
+    let tags = stack.tags();
     assert!(
         tags.iter()
             .any(|t| t.key() == Some("serverless-s3-setup:set") && t.value() == Some(set.as_str())),

@@ -36,14 +36,8 @@ async fn role_tags(aws: &Aws, name: &str) -> Vec<(String, String)> {
 
 /// The stack's parameters and tags, as CloudFormation describes them.
 async fn stack_state(aws: &Aws, name: &str) -> (Vec<(String, String)>, Vec<(String, String)>) {
-    let out = aws
-        .cfn
-        .describe_stacks()
-        .stack_name(name)
-        .send()
-        .await
-        .unwrap();
-    let stack = &out.stacks()[0];
+    let out = aws.stack(name).await;
+    let stack = &out;
     let params = stack
         .parameters()
         .iter()

@@ -41,14 +41,8 @@ async fn creates_the_stack_and_reports_its_role_arn() {
         .unwrap()
         .starts_with("arn:aws:cloudformation:"));
 
-    let stack = aws
-        .cfn
-        .describe_stacks()
-        .stack_name(&role)
-        .send()
-        .await
-        .unwrap();
-    let stack = &stack.stacks()[0];
+    let stack = aws.stack(&role).await;
+    let stack = &stack;
     assert_eq!(stack.stack_status().unwrap().as_str(), "CREATE_COMPLETE");
     let output = stack
         .outputs()
@@ -376,18 +370,9 @@ async fn a_stack_the_tool_did_not_make_is_never_touched() {
             && stderr.contains("--stack-name"),
         "{stderr}"
     );
-    let stack = aws
-        .cfn
-        .describe_stacks()
-        .stack_name(&name)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        stack.stacks()[0].stack_status().unwrap().as_str(),
-        "CREATE_COMPLETE"
-    );
-    assert!(stack.stacks()[0].parameters().is_empty(), "not updated");
+    let stack = aws.stack(&name).await;
+    assert_eq!(stack.stack_status().unwrap().as_str(), "CREATE_COMPLETE");
+    assert!(stack.parameters().is_empty(), "not updated");
     assert!(aws.role(&format!("r-{bucket}")).await.is_none());
 }
 

@@ -183,17 +183,8 @@ async fn a_whole_role_setup_typed_at_the_terminal() {
         trust["Statement"][0]["Condition"]["StringEquals"]["sts:ExternalId"],
         EXTERNAL_ID
     );
-    let stack = aws
-        .cfn
-        .describe_stacks()
-        .stack_name(&role)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        stack.stacks()[0].stack_status().unwrap().as_str(),
-        "CREATE_COMPLETE"
-    );
+    let stack = aws.stack(&role).await;
+    assert_eq!(stack.stack_status().unwrap().as_str(), "CREATE_COMPLETE");
 }
 
 #[tokio::test]
