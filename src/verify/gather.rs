@@ -221,10 +221,12 @@ pub(crate) async fn gather(
             e.access.reads(),
         )
         .await?;
+        // An AWS-managed key is judged by its account alone: nothing of it to read.
         let object_keys = bucket.object_keys.iter().map(|k| async move {
+            let aws_managed = k.described.as_ref().is_some_and(|d| d.aws_managed);
             match k.key.parse::<crate::inputs::KmsKeyArn>() {
-                Ok(arn) => Some(key_facts(clients, &arn).await),
-                Err(_) => None,
+                Ok(arn) if !aws_managed => Some(key_facts(clients, &arn).await),
+                _ => None,
             }
         });
         let (usable, owned, key, object_keys) = tokio::join!(
