@@ -257,7 +257,8 @@ async fn read_ahead<'a>(clients: &Clients, requests: impl Iterator<Item = &'a Ro
             continue;
         };
         let imports = folders.entry(location.bucket()).or_default();
-        if req.access == Some(Access::Import) {
+        // What reads (import or both) lists its folder, as its own setup would.
+        if req.access.is_some_and(Access::reads) {
             imports.push(location.prefix());
         }
     }
