@@ -1,6 +1,6 @@
 //! What can be learned about the bucket before planning: its region and its encryption key.
 
-use crate::aws::s3::DefaultEncryption;
+use crate::aws::s3::{DefaultEncryption, ObjectEncryption};
 use crate::aws::{kms, s3, Clients};
 use crate::error::Error;
 use crate::facts::{BucketFacts, KeyDescription, Located, ObjectKey};
@@ -118,10 +118,12 @@ pub(crate) async fn bucket(
             if imports {
                 sample(clients, &s3, location, early, &mut facts.warnings).await
             } else {
-                Vec::new()
+                Sampled::default()
             }
         }
     );
+    facts.customer_keyed = sampled.customer_keyed;
+    let sampled = sampled.kms;
     facts.policy = policy.map_err(|e| first_line(&e));
     facts.ownership = ownership.map_err(|e| first_line(&e));
     let encryption = match encryption {
@@ -185,15 +187,15 @@ fn listed_in(
 /// Lists the first objects under an import's folder (or takes the listing made `early`),
 /// warning when there are none (an empty
 /// folder, or a mistyped one: only a warning, as the data may come later), and asks each for
-/// the KMS key it is encrypted with ([`s3::SAMPLED`] HeadObjects at once). Returns each sampled
-/// object's URI with its key; a failed read says so and samples nothing.
+/// how it is encrypted ([`s3::SAMPLED`] HeadObjects at once). A failed read says so and
+/// samples nothing further.
 async fn sample(
     clients: &Clients,
     s3: &aws_sdk_s3::Client,
     location: &S3Location,
     early: Option<Result<Vec<String>, String>>,
     warnings: &mut Vec<String>,
-) -> Vec<(String, String)> {
+) -> Sampled {
     let bucket = location.bucket();
     let dir = crate::output::uri(bucket, location.prefix());
     let listed = match early {
@@ -209,31 +211,47 @@ async fn sample(
             warnings.push(format!(
                 "could not list {dir} to see whether it holds anything to import ({why})"
             ));
-            return Vec::new();
+            return Sampled::default();
         }
     };
     if objects.is_empty() {
         warnings.push(format!(
             "no objects under {dir}: TiDB Cloud will find nothing to import (is the folder's name right?)"
         ));
-        return Vec::new();
+        return Sampled::default();
     }
-    let heads = objects.iter().map(|key| s3::object_key(s3, bucket, key));
+    let heads = objects
+        .iter()
+        .map(|key| s3::object_encryption(s3, bucket, key));
     let mut sampled = Vec::new();
-    for (object, key) in objects.iter().zip(join_all(heads).await) {
-        match key {
-            Ok(Some(key)) => sampled.push((format!("s3://{bucket}/{object}"), key)),
-            Ok(None) => {}
+    let mut customer_keyed = Vec::new();
+    for (object, encryption) in objects.iter().zip(join_all(heads).await) {
+        let uri = format!("s3://{bucket}/{object}");
+        match encryption {
+            Ok(ObjectEncryption::Kms(key)) => sampled.push((uri, key)),
+            Ok(ObjectEncryption::S3Managed) => {}
+            Ok(ObjectEncryption::CustomerKey) => customer_keyed.push(uri),
             Err(e) => {
                 warnings.push(format!(
-                    "could not read which KMS key s3://{bucket}/{object} is encrypted with ({}); objects under another key than the bucket's need it granted too (--kms-key)",
+                    "could not read which KMS key {uri} is encrypted with ({}); objects under another key than the bucket's need it granted too (--kms-key)",
                     first_line(&e)
                 ));
                 break;
             }
         }
     }
-    sampled
+    Sampled {
+        kms: sampled,
+        customer_keyed,
+    }
+}
+
+/// What the sampled objects under an import's folder are encrypted with: each object's URI
+/// with its KMS key, and the objects under a customer-provided key (SSE-C).
+#[derive(Default)]
+struct Sampled {
+    kms: Vec<(String, String)>,
+    customer_keyed: Vec<String>,
 }
 
 /// The keys of the sampled objects that are not the bucket's default key, each once with the

@@ -32,6 +32,11 @@ impl Facts {
         let mut findings = vec![format!("caller: {}", caller.arn)];
         findings.extend(bucket.findings.iter().cloned());
         let mut warnings = bucket.warnings.clone();
+        warnings.extend(
+            bucket
+                .customer_keyed_finding()
+                .map(|finding| format!("{finding}: {CUSTOMER_KEYED_FIX}")),
+        );
         let mut object_kms_keys = Vec::new();
         for key in &bucket.object_keys {
             match key.use_by(caller.account.as_str()) {
@@ -124,6 +129,9 @@ pub(crate) struct BucketFacts {
     /// The keys that sampled objects under an import's folder are encrypted with, other than
     /// the bucket's default key, one object named for each.
     pub(crate) object_keys: Vec<ObjectKey>,
+    /// Sampled objects under an import's folder that are encrypted with a customer-provided
+    /// key (SSE-C), by URI: TiDB Cloud can read none of them.
+    pub(crate) customer_keyed: Vec<String>,
 }
 
 /// A KMS key that an object under the folder is encrypted with, where it is not the bucket's
@@ -191,6 +199,27 @@ impl ObjectKey {
     }
 }
 
+impl BucketFacts {
+    /// What the sampled objects under a customer-provided key (SSE-C) mean, if there are any:
+    /// S3 decrypts such an object only for a request that brings its key, and TiDB Cloud is
+    /// given none (its setup takes a role or an access key, nothing more). No permission can
+    /// change that; copying the objects in place under S3-managed or KMS encryption does.
+    pub(crate) fn customer_keyed_finding(&self) -> Option<String> {
+        let (first, rest) = self.customer_keyed.split_first()?;
+        let which = match rest.len() {
+            0 => format!("{first} is"),
+            1 => format!("{first} and 1 more sampled object are"),
+            n => format!("{first} and {n} more sampled objects are"),
+        };
+        Some(format!(
+            "{which} encrypted with a customer-provided key (SSE-C: HeadObject answered 400 without it), which TiDB Cloud cannot supply, so it is refused every such object whatever it is granted"
+        ))
+    }
+}
+
+/// How to make objects under a customer-provided key readable to TiDB Cloud.
+pub(crate) const CUSTOMER_KEYED_FIX: &str = "copy them in place with SSE-S3 or SSE-KMS encryption (aws s3 cp with --sse-c-copy-source, --sse-c-copy-source-key and --sse), or move them out of the folder";
+
 impl Default for BucketFacts {
     fn default() -> Self {
         BucketFacts {
@@ -205,6 +234,7 @@ impl Default for BucketFacts {
             policy: Ok(None),
             ownership: Ok(None),
             object_keys: Vec::new(),
+            customer_keyed: Vec::new(),
         }
     }
 }

@@ -160,25 +160,46 @@ pub(crate) async fn objects(
         .collect())
 }
 
-/// The KMS key an object is encrypted under (HeadObject's `x-amz-server-side-encryption-aws-
-/// kms-key-id`, the key's ARN), or `None` for SSE-S3. S3 refuses HeadObject of an SSE-C object
-/// asked without its key (400, Amazon S3 API Reference, HeadObject), which the caller reports
-/// as a key it could not read. Objects copied from another
-/// bucket keep the key they were written with, which need not be this bucket's default
-/// (Amazon S3 User Guide, "Using server-side encryption with AWS KMS keys").
-pub(crate) async fn object_key(
+/// How an object is encrypted, as far as reading it goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ObjectEncryption {
+    /// SSE-S3 (or none): S3 decrypts it for anyone allowed to read it.
+    S3Managed,
+    /// SSE-KMS or DSSE-KMS under this key (HeadObject's `x-amz-server-side-encryption-aws-kms-
+    /// key-id`, the key's ARN). Objects copied from another bucket keep the key they were
+    /// written with, which need not be this bucket's default (Amazon S3 User Guide, "Using
+    /// server-side encryption with AWS KMS keys").
+    Kms(String),
+    /// SSE-C: S3 keeps no key, and reads it only for a request that brings the key.
+    CustomerKey,
+}
+
+/// How the object `key` is encrypted: one HeadObject.
+pub(crate) async fn object_encryption(
     client: &Client,
     bucket: &str,
     key: &str,
-) -> Result<Option<String>, AwsError> {
+) -> Result<ObjectEncryption, AwsError> {
     let request = client.head_object().bucket(bucket).key(key);
     let subject = format!("{bucket}/{key}");
-    let out = send("s3:HeadObject", &subject, request.send()).await?;
+    let out = match send("s3:HeadObject", &subject, request.send()).await {
+        Ok(out) => out,
+        // An SSE-C object asked without its key's headers: S3 answers a bare 400, as a HEAD
+        // carries no error body (Amazon S3 API Reference, HeadObject: "If you encrypt an object
+        // by using server-side encryption with customer-provided encryption keys (SSE-C) ...
+        // you must use the following headers"; an error "returns a generic code, such as 400
+        // Bad Request"). The credentials just listed the folder, so a 400 here is not theirs.
+        Err(e) if e.status == Some(400) => return Ok(ObjectEncryption::CustomerKey),
+        Err(e) => return Err(e),
+    };
     let kms = matches!(
         out.server_side_encryption(),
         Some(ServerSideEncryption::AwsKms | ServerSideEncryption::AwsKmsDsse)
     );
-    Ok(out.ssekms_key_id().filter(|_| kms).map(str::to_string))
+    Ok(match out.ssekms_key_id().filter(|_| kms) {
+        Some(arn) => ObjectEncryption::Kms(arn.to_string()),
+        None => ObjectEncryption::S3Managed,
+    })
 }
 
 /// The bucket's default encryption, as far as it matters for TiDB Cloud.

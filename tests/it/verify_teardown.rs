@@ -803,3 +803,51 @@ async fn objects_under_another_key_get_it_granted_and_verified() {
         "{finding}"
     );
 }
+
+/// An object encrypted with a customer-provided key (SSE-C), which S3 answers HeadObject of
+/// with a bare 400 when asked without the key (moto keeps no SSE-C, so the proxy answers as
+/// S3 does): TiDB Cloud can never read it, and the plan says so by name. The other objects are
+/// still sampled, and `verify` warns the same way.
+#[tokio::test]
+async fn an_object_under_a_customer_provided_key_is_warned_of() {
+    let moto = moto();
+    let aws = aws(&moto.url()).await;
+    let bucket = aws.seeded_bucket("ssec").await;
+    aws.s3
+        .put_object()
+        .bucket(&bucket)
+        .key("data/locked.csv")
+        .body(b"a,b\n".to_vec().into())
+        .send()
+        .await
+        .unwrap();
+    let proxy = Proxy::start(moto.port);
+    let locked = Match::ActionOn("s3:HEAD?".into(), "/data/locked.csv".into());
+    proxy.fail(locked, Fault::Code(400, "BadRequest"), usize::MAX);
+    let uri = format!("s3://{bucket}/data/");
+    let args = RoleArgs::new("iam", &uri).access("import").yes().json();
+    let planned = run(&proxy.url(), &args.clone().args(&["--dry-run"]).build()).ok();
+    let warnings = planned.json["plan"]["warnings"].to_string();
+    let locked = format!("s3://{bucket}/data/locked.csv is encrypted with a customer-provided key");
+    assert!(warnings.contains(&locked), "{warnings}");
+    assert!(warnings.contains("--sse-c-copy-source"), "{warnings}");
+    assert!(!warnings.contains("could not read"), "{warnings}");
+    // HeadBucket, and a HeadObject for each of the two objects: the other is still sampled.
+    let heads = proxy.seen().iter().filter(|a| *a == "s3:HEAD?").count();
+    assert_eq!(heads, 3, "{:?}", proxy.seen());
+    let out = run(&proxy.url(), &args.build()).ok();
+    // The role is made all the same, and its checks say why an import will still fail.
+    let kms = check(&out.json["verify"], "kms");
+    assert_eq!(kms["status"], "fail", "{:#}", out.json);
+
+    let arn = out.json["role_arn"].as_str().unwrap();
+    let Ran { json: report, .. } = verify(&proxy.url(), &role_verify_args(arn, &uri, "import"));
+    let kms = check(&report, "kms");
+    assert_eq!(kms["status"], "fail", "{report:#}");
+    assert!(
+        kms["finding"].as_str().unwrap().starts_with(&locked),
+        "{kms}"
+    );
+    let fix = kms["fix"].as_str().unwrap();
+    assert!(fix.contains("--sse-c-copy-source"), "{kms}");
+}

@@ -29,6 +29,11 @@ pub(super) fn kms_check(
         request,
     });
     let check = bucket_key_check(subject, e, ev, judge.as_ref());
+    if check.status != Status::Fail {
+        if let Some(finding) = ev.bucket.customer_keyed_finding() {
+            return Check::fail("kms", finding, crate::facts::CUSTOMER_KEYED_FIX);
+        }
+    }
     let Some(judge) = judge else {
         return check;
     };

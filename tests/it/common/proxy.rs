@@ -49,6 +49,9 @@ pub enum Match {
     /// Requests with this action whose body lacks this text, e.g. a `CreateRole` without a
     /// `PermissionsBoundary`, as an organisation's guardrail sees them.
     ActionWithout(String, String),
+    /// Requests with this action whose request line (method, path and query) holds this
+    /// text: one S3 object among several asked at once.
+    ActionOn(String, String),
     /// The Nth request (1-based), and every retry of it (the same request line and body):
     /// the call fails, not just one attempt.
     NthCall(usize),
@@ -262,6 +265,9 @@ fn serve(mut client: TcpStream, upstream: u16, state: &Mutex<State>) -> std::io:
                     Match::Action(a) => *a == action,
                     Match::ActionWithout(a, needle) => {
                         *a == action && !String::from_utf8_lossy(&body).contains(needle.as_str())
+                    }
+                    Match::ActionOn(a, needle) => {
+                        *a == action && request_line.contains(needle.as_str())
                     }
                     Match::Nth(k) => *k == n,
                     Match::NthOf(a, k) => *a == action && *k == nth_of_action,
