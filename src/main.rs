@@ -216,9 +216,11 @@ fn run_apply(
 ) -> Result<(), Error> {
     let applied = match args.into_request()? {
         cli::set::Apply::File(request) => run_async(ctx, set::apply(ctx, request, prompter))?,
-        cli::set::Apply::Saved { plan, parallel } => {
-            run_async(ctx, set::apply_saved(ctx, &plan, parallel))?
-        }
+        cli::set::Apply::Saved {
+            plan,
+            parallel,
+            wait_ready,
+        } => run_async(ctx, set::apply_saved(ctx, &plan, parallel, wait_ready))?,
     };
     output::report(ctx, &applied);
     match (applied.interrupted, applied.failed()) {

@@ -93,12 +93,20 @@ pub(crate) struct ApplyArgs {
     /// was made from changed since
     #[arg(long, value_name = "PLAN", conflicts_with_all = ["file", "prune"])]
     pub(crate) plan: Option<PathBuf>,
+
+    /// After a change, wait a minute from the last role written for IAM to carry the roles to every region, so that TiDB Cloud can use each at once (Ctrl-C ends only the wait)
+    #[arg(long)]
+    pub(crate) wait_ready: bool,
 }
 
 /// What `apply` is asked to do: a file, or a saved plan.
 pub(crate) enum Apply {
     File(SetRequest),
-    Saved { plan: PathBuf, parallel: usize },
+    Saved {
+        plan: PathBuf,
+        parallel: usize,
+        wait_ready: bool,
+    },
 }
 
 impl PlanArgs {
@@ -108,6 +116,7 @@ impl PlanArgs {
             prune: self.set.prune,
             parallel: parallel(self.set.parallel)?,
             plan_out: self.plan_out,
+            wait_ready: false,
         })
     }
 }
@@ -116,12 +125,17 @@ impl ApplyArgs {
     pub(crate) fn into_request(self) -> Result<Apply, Error> {
         let parallel = parallel(self.set.parallel)?;
         Ok(match (self.plan, self.file) {
-            (Some(plan), _) => Apply::Saved { plan, parallel },
+            (Some(plan), _) => Apply::Saved {
+                plan,
+                parallel,
+                wait_ready: self.wait_ready,
+            },
             (None, file) => Apply::File(SetRequest {
                 file: file.expect("clap requires --file without --plan"),
                 prune: self.set.prune,
                 parallel,
                 plan_out: None,
+                wait_ready: self.wait_ready,
             }),
         })
     }
@@ -150,6 +164,7 @@ pub(crate) fn verify_request(args: &mut VerifyArgs) -> Result<Option<SetRequest>
                 prune: false,
                 parallel: parallel(parallel_given)?,
                 plan_out: None,
+                wait_ready: false,
             })
         })
         .transpose()

@@ -901,3 +901,71 @@ async fn a_dry_run_of_apply_changes_nothing() {
         .await
         .is_none());
 }
+
+/// `apply --wait-ready` waits, after a change, until a minute after the last role was written,
+/// saying until when; Ctrl-C ends the wait, not the run: the roles stay, the result is printed
+/// with a warning, and the run exits 0. Each changed entry's JSON has its `ready_at`, the run's
+/// the latest. An unchanged rerun waits for nothing. (The minute itself is unit-tested with
+/// paused time: `commands/role/ready.rs`.)
+#[tokio::test]
+async fn apply_wait_ready_waits_for_the_last_role_and_a_stop_ends_only_the_wait() {
+    use std::io::{BufRead, BufReader, Read};
+    let moto = moto();
+    let aws = aws(&moto.url()).await;
+    let bucket = unique("setsready");
+    aws.create_bucket(&bucket).await;
+    let entries: Vec<(String, &str, &[&str], &str)> = (0..2)
+        .map(|i| (format!("s3://{bucket}/d{i}/"), "export", &["c-1"][..], ""))
+        .collect();
+    let path = file("ready", &set_file(&unique("ready"), &roles(&entries)));
+    let file = path.display().to_string();
+    let words = ["apply", "-f", &file, "--yes", "--wait-ready", "-o", "json"].map(String::from);
+    let mut child = spawn(&moto.url(), &words);
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut said = String::new();
+    loop {
+        let mut line = String::new();
+        assert!(stderr.read_line(&mut line).unwrap() > 0, "no wait: {said}");
+        said.push_str(&line);
+        if line.contains("Waiting until ") {
+            break;
+        }
+    }
+    assert!(
+        said.contains("a minute after the last of the roles was written, for IAM to carry them to every region"),
+        "{said}"
+    );
+    let killed = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    stderr.read_to_string(&mut said).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{said}");
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ready = json["ready_at"].as_str().unwrap();
+    assert!(said.contains(&format!("Waiting until {ready}")), "{said}");
+    let each: Vec<&str> = json["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["ready_at"].as_str().unwrap())
+        .collect();
+    assert_eq!(each.len(), 2, "{json:#}");
+    assert_eq!(each.iter().max(), Some(&ready), "the latest: {json:#}");
+    assert!(
+        said.contains("stopped waiting (Ctrl-C): the roles are made"),
+        "{said}"
+    );
+    assert!(!said.contains("undoing"), "nothing is undone: {said}");
+    for i in 0..2 {
+        let role = format!("tidb-role-export-{bucket}-d{i}");
+        assert!(aws.role(&role).await.is_some(), "{role}:\n{said}");
+    }
+
+    // Nothing changed: nothing to wait for.
+    let again = run(&moto.url(), &words).ok();
+    assert!(!again.stderr.contains("Waiting until"), "{}", again.stderr);
+    assert!(again.json.get("ready_at").is_none(), "{}", again.json);
+}

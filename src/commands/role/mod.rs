@@ -24,7 +24,7 @@ use super::{Bucket, Granted};
 use crate::{apply, Context};
 
 mod many;
-mod ready;
+pub(crate) mod ready;
 mod region;
 mod stack;
 mod text;
@@ -241,7 +241,7 @@ impl SetupCommand for RoleCommand {
             .map_or(apply::wait::DEFAULT_TIMEOUT, Timeout::get);
         let mut outcome = finish(ctx, clients, surveyed, timeout).await?;
         if let (true, Some(written)) = (self.wait_ready, outcome.written) {
-            outcome.waited = ready::wait(ctx, written).await;
+            outcome.waited = ready::wait(ctx, written, ready::Written::Role).await;
         }
         Ok(outcome)
     }

@@ -27,10 +27,37 @@ pub(crate) fn rfc3339(time: SystemTime) -> String {
         .unwrap_or_default()
 }
 
+/// What was written: one role, or the roles of a file of setups (waited for from the last).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Written {
+    Role,
+    Roles,
+}
+
+impl Written {
+    fn waiting(self) -> &'static str {
+        match self {
+            Written::Role => "a minute after the role was written, for IAM to carry it",
+            Written::Roles => {
+                "a minute after the last of the roles was written, for IAM to carry them"
+            }
+        }
+    }
+
+    fn stopped(self) -> &'static str {
+        match self {
+            Written::Role => "the role is made, but TiDB Cloud may not be able to assume it",
+            Written::Roles => {
+                "the roles are made, but TiDB Cloud may not be able to assume each of them"
+            }
+        }
+    }
+}
+
 /// Waits until [`READY_AFTER`] has passed since `written`, with a line that says until when.
-/// A stop (Ctrl-C) ends the wait, not the run: the role is made, and the result is reported
-/// with a warning. Returns whether the wait ran its course.
-pub(crate) async fn wait(ctx: &Context, written: SystemTime) -> bool {
+/// A stop (Ctrl-C) ends the wait, not the run: what was written is kept, and the result is
+/// reported with a warning. Returns whether the wait ran its course.
+pub(crate) async fn wait(ctx: &Context, written: SystemTime, what: Written) -> bool {
     let ready = written + READY_AFTER;
     let left = ready
         .duration_since(SystemTime::now())
@@ -40,8 +67,9 @@ pub(crate) async fn wait(ctx: &Context, written: SystemTime) -> bool {
     }
     ctx.stop.end_changes();
     let step = ctx.ui.step(format!(
-        "Waiting until {}, a minute after the role was written, for IAM to carry it to every region (--wait-ready)",
-        rfc3339(ready)
+        "Waiting until {}, {} to every region (--wait-ready)",
+        rfc3339(ready),
+        what.waiting()
     ));
     match until(left, &ctx.stop).await {
         Ok(()) => {
@@ -51,7 +79,8 @@ pub(crate) async fn wait(ctx: &Context, written: SystemTime) -> bool {
         Err(signal) => {
             step.fail();
             ctx.ui.warn(format!(
-                "stopped waiting ({signal}): the role is made, but TiDB Cloud may not be able to assume it before {}",
+                "stopped waiting ({signal}): {} before {}",
+                what.stopped(),
                 rfc3339(ready)
             ));
             false

@@ -4,6 +4,7 @@
 //! the account.
 
 use std::path::PathBuf;
+use std::time::SystemTime;
 
 use serde::Serialize;
 
@@ -12,6 +13,7 @@ use crate::error::Error;
 use crate::inputs::SetName;
 use crate::{verify, Context};
 
+use super::super::role::ready::{self, Written};
 use super::super::role::{self, RoleOutcome};
 use super::super::teardown::TeardownOutcome;
 use super::{each, prune, text, unasked, Member, Planned, SetRequest, Status};
@@ -30,6 +32,11 @@ pub struct EntryOutcome {
     /// The checks of what the entry made or changed, as a single setup makes them.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) checks: Option<EntryChecks>,
+    /// For a role this run wrote, a minute after it was written, as `role` says it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) ready_at: Option<String>,
+    #[serde(skip)]
+    written: Option<SystemTime>,
 }
 
 /// What the checks after an entry was applied found.
@@ -83,6 +90,15 @@ pub struct SetApplied {
     /// `--dry-run`: nothing was applied; each entry says what applying would do.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub(crate) dry_run: bool,
+    /// When the last role this run wrote was written, and a minute after: when IAM can be
+    /// expected to have carried every change to every region.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) written_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) ready_at: Option<String>,
+    /// `--wait-ready` waited until `ready_at`.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) waited: bool,
 }
 
 impl SetApplied {
@@ -150,7 +166,11 @@ pub(super) async fn apply_planned(ctx: &Context, req: &SetRequest, planned: Plan
                     }
                     Err(e) => (Err(e), None),
                 };
-                let outcome = entry_outcome(entry, role_name, outcome);
+                let mut outcome = entry_outcome(entry, role_name, outcome);
+                if let Some((role, _)) = &made {
+                    outcome.written = role.written;
+                    outcome.ready_at.clone_from(&role.ready_at);
+                }
                 progress.end(going, &text::applied_line(&outcome));
                 (outcome, made)
             }
@@ -176,6 +196,14 @@ pub(super) async fn apply_planned(ctx: &Context, req: &SetRequest, planned: Plan
     progress.finish("done");
     let entries = checked(ctx, &unasked, &clients, applied, req.parallel).await;
     let summary = applied_summary(&entries, &pruned);
+    let written = entries.iter().filter_map(|e| e.written).max();
+    let interrupted = ctx.stop.requested();
+    let waited = match written {
+        Some(at) if req.wait_ready && interrupted.is_none() => {
+            ready::wait(ctx, at, Written::Roles).await
+        }
+        _ => false,
+    };
     SetApplied {
         set: file.name,
         file: file.path,
@@ -183,8 +211,11 @@ pub(super) async fn apply_planned(ctx: &Context, req: &SetRequest, planned: Plan
         pruned,
         not_in_file,
         summary,
-        interrupted: ctx.stop.requested(),
+        interrupted,
         dry_run: false,
+        written_at: written.map(ready::rfc3339),
+        ready_at: written.map(|at| ready::rfc3339(at + ready::READY_AFTER)),
+        waited,
     }
 }
 
@@ -268,6 +299,9 @@ pub(super) fn nothing_applied(planned: Planned, dry_run: bool) -> SetApplied {
         summary,
         interrupted: None,
         dry_run,
+        written_at: None,
+        ready_at: None,
+        waited: false,
     }
 }
 
@@ -291,6 +325,8 @@ fn entry_outcome(
         role_arn,
         error,
         checks: None,
+        ready_at: None,
+        written: None,
     }
 }
 

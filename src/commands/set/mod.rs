@@ -45,6 +45,9 @@ pub struct SetRequest {
     pub parallel: usize,
     /// `plan --plan-out FILE`: where to save the plan.
     pub plan_out: Option<PathBuf>,
+    /// `apply --wait-ready`: after a change, wait until a minute after the last role was
+    /// written, for IAM to carry it to every region.
+    pub wait_ready: bool,
 }
 
 /// How many entries are planned or applied at once, unless `--parallel` says otherwise: IAM's

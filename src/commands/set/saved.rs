@@ -60,7 +60,12 @@ pub(super) fn save(
 
 /// `apply --plan PLAN`: every entry planned again from its saved request, held against the
 /// saved plan, and the saved plan applied when nothing changed since.
-pub async fn apply_saved(ctx: &Context, path: &Path, parallel: usize) -> Result<SetApplied, Error> {
+pub async fn apply_saved(
+    ctx: &Context,
+    path: &Path,
+    parallel: usize,
+    wait_ready: bool,
+) -> Result<SetApplied, Error> {
     let saved: Saved<SetSetup, SetPlan> = files::read(path, COMMAND)?;
     let Saved {
         setup: SetSetup { entries: setups },
@@ -105,6 +110,7 @@ pub async fn apply_saved(ctx: &Context, path: &Path, parallel: usize) -> Result<
         prune: report.prune,
         parallel,
         plan_out: None,
+        wait_ready,
     };
     let file = SetFile {
         path: report.file.clone(),

@@ -95,6 +95,16 @@ impl Render for SetApplied {
             s.deleted,
             s.failed
         ));
+        // As `role` says it of its one role (commands/role/ready.rs).
+        match (&self.written_at, &self.ready_at, self.waited) {
+            (Some(at), _, true) => ctx.ui.info(format!(
+                "The last role was written at {at}, and IAM has had a minute since to carry the roles to every region: TiDB Cloud can use them now."
+            )),
+            (Some(at), Some(ready), false) => ctx.ui.info(format!(
+                "The last role was written at {at}. IAM takes a moment to reach every region (usually seconds, at times a minute): if TiDB Cloud says \"Cannot assume the provided role\" before {ready}, wait and try again (--wait-ready waits it out)."
+            )),
+            _ => {}
+        }
     }
 }
 
