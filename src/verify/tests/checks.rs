@@ -592,3 +592,37 @@ fn extra_permissions_are_decided_on_every_pattern_of_the_policies() {
         c.finding
     );
 }
+
+/// Objects under a customer-provided key (SSE-C) fail `kms` whatever the policy grants: TiDB
+/// Cloud is given no such key. The finding names the first and counts the rest.
+#[test]
+fn objects_under_a_customer_provided_key_fail_kms_naming_them() {
+    let e = expectations(Access::Import);
+    let mut ev = good(Access::Import);
+    let c = kms_of(&checks(&role(), &e, &ev, "x"));
+    assert_eq!(c.status, Status::Pass, "{}", c.finding);
+    for (objects, which) in [
+        (1, "s3://bkt1/d/0.csv is encrypted"),
+        (
+            2,
+            "s3://bkt1/d/0.csv and 1 more sampled object are encrypted",
+        ),
+        (
+            3,
+            "s3://bkt1/d/0.csv and 2 more sampled objects are encrypted",
+        ),
+    ] {
+        ev.bucket.customer_keyed = (0..objects)
+            .map(|i| format!("s3://bkt1/d/{i}.csv"))
+            .collect();
+        let c = kms_of(&checks(&role(), &e, &ev, "x"));
+        assert_eq!(c.status, Status::Fail, "{}", c.finding);
+        assert!(
+            c.finding
+                .starts_with(&format!("{which} with a customer-provided key (SSE-C")),
+            "{}",
+            c.finding
+        );
+        assert!(c.fix.as_deref().unwrap().contains("--sse-c-copy-source"));
+    }
+}
