@@ -640,7 +640,6 @@ fn seconds(at: &str) -> i64 {
 /// unit-tested with paused time: `commands/role/ready.rs`.)
 #[tokio::test]
 async fn wait_ready_waits_out_the_minute_and_a_stop_ends_only_the_wait() {
-    use std::io::{BufRead, BufReader, Read};
     let moto = moto();
     let aws = aws(&moto.url()).await;
     let bucket = unique("ready");
@@ -651,28 +650,11 @@ async fn wait_ready_waits_out_the_minute_and_a_stop_ends_only_the_wait() {
         .yes()
         .json()
         .build();
-    let mut child = spawn(&moto.url(), &args);
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut said = String::new();
-    loop {
-        let mut line = String::new();
-        assert!(stderr.read_line(&mut line).unwrap() > 0, "no wait: {said}");
-        said.push_str(&line);
-        if line.contains("Waiting until ") {
-            break;
-        }
-    }
+    let (said, out) = interrupt_at(spawn(&moto.url(), &args), "Waiting until ");
     assert!(
         said.contains("a minute after the role was written, for IAM to carry it to every region"),
         "{said}"
     );
-    let status = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    stderr.read_to_string(&mut said).unwrap();
-    let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{said}");
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let ready = json["ready_at"].as_str().unwrap();

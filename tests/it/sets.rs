@@ -909,7 +909,6 @@ async fn a_dry_run_of_apply_changes_nothing() {
 /// paused time: `commands/role/ready.rs`.)
 #[tokio::test]
 async fn apply_wait_ready_waits_for_the_last_role_and_a_stop_ends_only_the_wait() {
-    use std::io::{BufRead, BufReader, Read};
     let moto = moto();
     let aws = aws(&moto.url()).await;
     let bucket = unique("setsready");
@@ -920,28 +919,11 @@ async fn apply_wait_ready_waits_for_the_last_role_and_a_stop_ends_only_the_wait(
     let path = file("ready", &set_file(&unique("ready"), &roles(&entries)));
     let file = path.display().to_string();
     let words = ["apply", "-f", &file, "--yes", "--wait-ready", "-o", "json"].map(String::from);
-    let mut child = spawn(&moto.url(), &words);
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut said = String::new();
-    loop {
-        let mut line = String::new();
-        assert!(stderr.read_line(&mut line).unwrap() > 0, "no wait: {said}");
-        said.push_str(&line);
-        if line.contains("Waiting until ") {
-            break;
-        }
-    }
+    let (said, out) = interrupt_at(spawn(&moto.url(), &words), "Waiting until ");
     assert!(
         said.contains("a minute after the last of the roles was written, for IAM to carry them to every region"),
         "{said}"
     );
-    let killed = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    stderr.read_to_string(&mut said).unwrap();
-    let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{said}");
     let json: Value = serde_json::from_slice(&out.stdout).unwrap();
     let ready = json["ready_at"].as_str().unwrap();

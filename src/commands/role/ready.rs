@@ -44,6 +44,30 @@ impl Written {
         }
     }
 
+    /// What to tell once the run is done: when IAM can be expected to have carried what was
+    /// written (nothing when nothing was written). TiDB Cloud tries the role as soon as its
+    /// console's Next is clicked (pingcap/docs, troubleshoot-import-access-denied-error.md).
+    pub(crate) fn advice(
+        self,
+        written_at: Option<&str>,
+        ready_at: Option<&str>,
+        waited: bool,
+    ) -> Option<String> {
+        let (written, carried, usable) = match self {
+            Written::Role => ("The role was", "it", "it"),
+            Written::Roles => ("The last role was", "the roles", "them"),
+        };
+        match (written_at?, ready_at, waited) {
+            (at, _, true) => Some(format!(
+                "{written} written at {at}, and IAM has had a minute since to carry {carried} to every region: TiDB Cloud can use {usable} now."
+            )),
+            (at, Some(ready), false) => Some(format!(
+                "{written} written at {at}. IAM takes a moment to reach every region (usually seconds, at times a minute): if TiDB Cloud says \"Cannot assume the provided role\" before {ready}, wait and try again (--wait-ready waits it out)."
+            )),
+            (_, None, false) => None,
+        }
+    }
+
     fn stopped(self) -> &'static str {
         match self {
             Written::Role => "the role is made, but TiDB Cloud may not be able to assume it",
@@ -126,5 +150,22 @@ mod tests {
         let t = SystemTime::UNIX_EPOCH + Duration::from_secs(1_765_000_000);
         assert_eq!(rfc3339(t), "2025-12-06T05:46:40Z");
         assert_eq!(rfc3339(t + READY_AFTER), "2025-12-06T05:47:40Z");
+    }
+
+    #[test]
+    fn the_advice_says_when_what_was_written_can_be_used() {
+        let (at, ready) = (Some("2026-12-07T10:00:00Z"), Some("2026-12-07T10:01:00Z"));
+        assert_eq!(Written::Role.advice(None, None, false), None);
+        let role = Written::Role.advice(at, ready, false).unwrap();
+        assert!(
+            role.starts_with("The role was written at 2026-12-07T10:00:00Z. ")
+                && role.contains("before 2026-12-07T10:01:00Z, wait and try again"),
+            "{role}"
+        );
+        let roles = Written::Roles.advice(at, ready, true).unwrap();
+        assert_eq!(
+            roles,
+            "The last role was written at 2026-12-07T10:00:00Z, and IAM has had a minute since to carry the roles to every region: TiDB Cloud can use them now."
+        );
     }
 }

@@ -166,16 +166,14 @@ fn next_steps(ctx: &Context, report: &RoleReport) {
             .info(format!("The role is held by stack {stack} in {region}."));
     }
     // IAM's control plane carries a change to every region's data plane after a delay
-    // ("Resilience in AWS IAM", IAM User Guide), and TiDB Cloud tries the role as soon as its
-    // console's Next is clicked (pingcap/docs, troubleshoot-import-access-denied-error.md).
-    match (&outcome.written_at, &outcome.ready_at, outcome.waited) {
-        (Some(at), _, true) => ctx.ui.info(format!(
-            "The role was written at {at}, and IAM has had a minute since to carry it to every region: TiDB Cloud can use it now."
-        )),
-        (Some(at), Some(ready), false) => ctx.ui.info(format!(
-            "The role was written at {at}. IAM takes a moment to reach every region (usually seconds, at times a minute): if TiDB Cloud says \"Cannot assume the provided role\" before {ready}, wait and try again (--wait-ready waits it out)."
-        )),
-        _ => {}
+    // ("Resilience in AWS IAM", IAM User Guide).
+    let advice = super::ready::Written::Role.advice(
+        outcome.written_at.as_deref(),
+        outcome.ready_at.as_deref(),
+        outcome.waited,
+    );
+    if let Some(advice) = advice {
+        ctx.ui.info(advice);
     }
     if !outcome.granted.next_command.is_empty() {
         ctx.ui.info(format!(

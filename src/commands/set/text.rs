@@ -4,6 +4,7 @@ use crate::output::{diff, Render};
 use crate::plan::RolePlan;
 use crate::Context;
 
+use super::super::role::ready::Written;
 use super::{EntryOutcome, Pruned, SetApplied, SetPlan, Status};
 
 impl Render for SetPlan {
@@ -95,15 +96,13 @@ impl Render for SetApplied {
             s.deleted,
             s.failed
         ));
-        // As `role` says it of its one role (commands/role/ready.rs).
-        match (&self.written_at, &self.ready_at, self.waited) {
-            (Some(at), _, true) => ctx.ui.info(format!(
-                "The last role was written at {at}, and IAM has had a minute since to carry the roles to every region: TiDB Cloud can use them now."
-            )),
-            (Some(at), Some(ready), false) => ctx.ui.info(format!(
-                "The last role was written at {at}. IAM takes a moment to reach every region (usually seconds, at times a minute): if TiDB Cloud says \"Cannot assume the provided role\" before {ready}, wait and try again (--wait-ready waits it out)."
-            )),
-            _ => {}
+        let advice = Written::Roles.advice(
+            self.written_at.as_deref(),
+            self.ready_at.as_deref(),
+            self.waited,
+        );
+        if let Some(advice) = advice {
+            ctx.ui.info(advice);
         }
     }
 }

@@ -69,6 +69,34 @@ pub fn spawn(endpoint: &str, args: &[String]) -> std::process::Child {
         .unwrap()
 }
 
+/// Reads a [`spawn`]ed run's stderr until a line holds `needle`, then sends it SIGINT (as
+/// Ctrl-C does) and waits for it to end: everything it said on stderr, and its exit code and
+/// stdout.
+pub fn interrupt_at(
+    mut child: std::process::Child,
+    needle: &str,
+) -> (String, std::process::Output) {
+    use std::io::{BufRead, BufReader, Read};
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut said = String::new();
+    loop {
+        let mut line = String::new();
+        let read = stderr.read_line(&mut line).unwrap();
+        assert!(read > 0, "it ended before saying {needle:?}: {said}");
+        said.push_str(&line);
+        if line.contains(needle) {
+            break;
+        }
+    }
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    stderr.read_to_string(&mut said).unwrap();
+    (said, child.wait_with_output().unwrap())
+}
+
 /// No AWS configuration but test credentials pointed at `endpoint`, and no instance metadata:
 /// the environment every run of the binary in these tests has.
 pub fn clean_env(cmd: &mut std::process::Command, endpoint: &str) {
