@@ -215,10 +215,6 @@ fn permission_problems_are_explained() {
     );
 }
 
-fn kms_of(r: &Report) -> Check {
-    r.checks.iter().find(|c| c.name == "kms").unwrap().clone()
-}
-
 /// `bkt1/*.csv` and `bkt1/dir/*` share `bkt1/dir/x.csv`, though neither covers the other:
 /// a Deny on the first blocks TiDB Cloud's CSV import from the second.
 #[test]
@@ -458,84 +454,6 @@ fn kms_bucket_policy_ownership_and_extras() {
     assert!(r.ok, "warnings do not fail the report");
 }
 
-/// An object under another key than the bucket's needs that key too: `verify` fails `kms`
-/// naming the object and the key, and passes once it is granted.
-#[test]
-fn objects_under_other_keys_fail_kms_by_object_until_granted() {
-    use crate::facts::{KeyDescription, ObjectKey};
-    let e = expectations(Access::Import);
-    let default = "arn:aws:kms:us-east-1:123456789012:key/k1";
-    let other = "arn:aws:kms:us-east-1:123456789012:key/k2";
-    let mut ev = good(Access::Import);
-    ev.bucket.kms_key = Some(default.parse().unwrap());
-    ev.bucket.object_keys = vec![ObjectKey {
-        object: "s3://bkt1/d/copied.csv".into(),
-        key: other.into(),
-        described: Some(KeyDescription {
-            aws_managed: false,
-            state: "Enabled".into(),
-        }),
-    }];
-    let grant = |keys: &[&str]| {
-        let keys: Vec<crate::inputs::KmsKeyArn> = keys.iter().map(|k| k.parse().unwrap()).collect();
-        let doc = policy::permissions(Partition::Aws, &e.location, Access::Import, &keys, false);
-        vec![("p".to_string(), doc)]
-    };
-    ev.policies = grant(&[default]);
-    let c = kms_of(&checks(&role(), &e, &ev, "x"));
-    assert_eq!(c.status, Status::Fail, "{}", c.finding);
-    assert!(
-        c.finding
-            .contains(&format!("s3://bkt1/d/copied.csv is encrypted with {other}"))
-            && c.finding.contains("lacks kms:Decrypt"),
-        "{}",
-        c.finding
-    );
-    assert!(c.fix.as_deref().unwrap().contains(other));
-
-    ev.policies = grant(&[default, other]);
-    let c = kms_of(&checks(&role(), &e, &ev, "x"));
-    assert_eq!(c.status, Status::Pass, "{}", c.finding);
-    assert!(
-        c.finding.contains(&format!(
-            "sampled objects under other keys are covered too: {other} (s3://bkt1/d/copied.csv)"
-        )),
-        "{}",
-        c.finding
-    );
-
-    // Its key disabled, as KMS has it when verify reads it.
-    ev.object_keys = vec![Some(KeyFacts {
-        state: Some("Disabled".into()),
-        ..KeyFacts::unread()
-    })];
-    let c = kms_of(&checks(&role(), &e, &ev, "x"));
-    assert_eq!(c.status, Status::Fail);
-    assert!(
-        c.finding.contains(&format!(
-            "{other} (the key of s3://bkt1/d/copied.csv) is disabled"
-        )),
-        "{}",
-        c.finding
-    );
-
-    // Another account's AWS-managed key can never be used.
-    ev.object_keys = Vec::new();
-    ev.bucket.object_keys[0].key = "arn:aws:kms:us-east-1:999999999999:key/aws-s3".into();
-    ev.bucket.object_keys[0].described = Some(KeyDescription {
-        aws_managed: true,
-        state: "Enabled".into(),
-    });
-    let c = kms_of(&checks(&role(), &e, &ev, "x"));
-    assert_eq!(c.status, Status::Fail);
-    assert!(
-        c.finding
-            .contains("s3://bkt1/d/copied.csv is encrypted with the AWS-managed key"),
-        "{}",
-        c.finding
-    );
-}
-
 /// Whether the object actions reach beyond the directory or the bucket is decided on every
 /// pattern of the policies, not on two fixed probe keys: each grant below was "nothing beyond"
 /// when only `bkt1/tidb-verify-probe-elsewhere/x.csv` and `tidb-verify-probe-other-bucket/x.csv`
@@ -591,38 +509,4 @@ fn extra_permissions_are_decided_on_every_pattern_of_the_policies() {
         "the Deny leaves only the directory: {}",
         c.finding
     );
-}
-
-/// Objects under a customer-provided key (SSE-C) fail `kms` whatever the policy grants: TiDB
-/// Cloud is given no such key. The finding names the first and counts the rest.
-#[test]
-fn objects_under_a_customer_provided_key_fail_kms_naming_them() {
-    let e = expectations(Access::Import);
-    let mut ev = good(Access::Import);
-    let c = kms_of(&checks(&role(), &e, &ev, "x"));
-    assert_eq!(c.status, Status::Pass, "{}", c.finding);
-    for (objects, which) in [
-        (1, "s3://bkt1/d/0.csv is encrypted"),
-        (
-            2,
-            "s3://bkt1/d/0.csv and 1 more sampled object are encrypted",
-        ),
-        (
-            3,
-            "s3://bkt1/d/0.csv and 2 more sampled objects are encrypted",
-        ),
-    ] {
-        ev.bucket.customer_keyed = (0..objects)
-            .map(|i| format!("s3://bkt1/d/{i}.csv"))
-            .collect();
-        let c = kms_of(&checks(&role(), &e, &ev, "x"));
-        assert_eq!(c.status, Status::Fail, "{}", c.finding);
-        assert!(
-            c.finding
-                .starts_with(&format!("{which} with a customer-provided key (SSE-C")),
-            "{}",
-            c.finding
-        );
-        assert!(c.fix.as_deref().unwrap().contains("--sse-c-copy-source"));
-    }
 }

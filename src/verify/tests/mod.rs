@@ -3,6 +3,12 @@ use crate::policy;
 use serde_json::json;
 
 mod checks;
+mod keys;
+
+/// The `kms` check of a report.
+fn kms_of(r: &Report) -> Check {
+    r.checks.iter().find(|c| c.name == "kms").unwrap().clone()
+}
 
 /// The permissions check of a role with this evidence.
 fn permissions_of(e: &Expectations, ev: &Evidence) -> Check {
