@@ -34,6 +34,8 @@ pub struct Ui {
     /// Plans print the whole policy documents (`--show-policies`, `-v`, `--dry-run`), not
     /// only what they grant.
     pub(crate) documents: bool,
+    /// Whose warnings these are, where many setups run at once: `role[2]`.
+    label: Option<std::sync::Arc<str>>,
 }
 
 impl Ui {
@@ -46,6 +48,7 @@ impl Ui {
             color: tty && !no_color,
             spinners: tty && !quiet,
             documents: false,
+            label: None,
         }
     }
 
@@ -54,6 +57,14 @@ impl Ui {
         Ui {
             quiet: true,
             spinners: false,
+            ..self.clone()
+        }
+    }
+
+    /// Warnings said as `label`'s: one of many setups running at once.
+    pub(crate) fn labelled(&self, label: &str) -> Ui {
+        Ui {
+            label: Some(label.into()),
             ..self.clone()
         }
     }
@@ -72,6 +83,7 @@ impl Ui {
             color: false,
             spinners: false,
             documents: true,
+            label: None,
         }
     }
 
@@ -123,9 +135,18 @@ impl Ui {
     /// A warning on stderr, shown even under `-q`.
     pub(crate) fn warn(&self, msg: impl AsRef<str>) {
         said_more();
+        let whose = self
+            .label
+            .as_deref()
+            .map(|label| format!("{label}: "))
+            .unwrap_or_default();
         eprintln!(
             "{}",
-            self.fit(&format!("{} {}", self.yellow("warning:"), msg.as_ref()))
+            self.fit(&format!(
+                "{} {whose}{}",
+                self.yellow("warning:"),
+                msg.as_ref()
+            ))
         );
     }
 

@@ -702,6 +702,11 @@ async fn ctrl_c_during_apply_leaves_nothing_half_made() {
         stderr.contains("those not started were not applied"),
         "{stderr}"
     );
+    // The entry in flight says, as its own, that it undoes what it made.
+    assert!(
+        stderr.contains("warning: role[1]: interrupted: undoing what this run created"),
+        "{stderr}"
+    );
     for i in 0..3 {
         let role = format!("tidb-role-import-{bucket}-d{i}");
         assert!(aws.role(&role).await.is_none(), "{role} left:\n{stderr}");

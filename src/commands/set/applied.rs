@@ -159,7 +159,11 @@ pub(super) async fn apply_planned(ctx: &Context, req: &SetRequest, planned: Plan
                     ),
                     Ok(s) => {
                         let creates = role::creates(&s);
-                        match role::apply_planned(unasked, clients, s).await {
+                        let ctx = Context {
+                            ui: unasked.ui.labelled(&entry),
+                            ..unasked.clone()
+                        };
+                        match role::apply_planned(&ctx, clients, s).await {
                             Ok(made) => (Ok((made.0.role_arn.clone(), true, creates)), Some(made)),
                             Err(e) => (Err(e), None),
                         }
