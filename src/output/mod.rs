@@ -15,6 +15,7 @@ mod plan;
 
 pub(crate) use fit::wrap_words;
 pub(crate) use fit::{fit_lines, terminal_width};
+pub(crate) use many::Many;
 pub(crate) use plan::{diff, render_policy_plan, render_role_plan, revision_lines, Shown};
 
 /// `--output`.

@@ -11,10 +11,11 @@ use serde::Serialize;
 use crate::aws::{iam, Clients};
 use crate::error::Error;
 use crate::inputs::SetName;
+use crate::output::Many;
 use crate::{verify, Context};
 
 use super::super::role::ready::{self, Written};
-use super::super::role::{self, RoleOutcome};
+use super::super::role::{self, RoleOutcome, RoleSurveyed};
 use super::super::teardown::TeardownOutcome;
 use super::{each, prune, text, unasked, Member, Planned, SetRequest, Status};
 
@@ -149,53 +150,18 @@ pub(super) async fn apply_planned(ctx: &Context, req: &SetRequest, planned: Plan
             let (unasked, clients, progress) = (&unasked, &clients, &progress);
             async move {
                 let going = progress.begin(&format!("{entry} role {role_name}"));
-                let (outcome, made) = match planned {
-                    Ok(s) if !s.plan.changes() => (Ok((s.plan.role_arn, false, false)), None),
-                    Ok(_) if unasked.stop.requested().is_some() => (
-                        Err(Error::Interrupted(
-                            ": not applied, the run was stopped first".into(),
-                        )),
-                        None,
-                    ),
-                    Ok(s) => {
-                        let creates = role::creates(&s);
-                        let ctx = Context {
-                            ui: unasked.ui.labelled(&entry),
-                            ..unasked.clone()
-                        };
-                        match role::apply_planned(&ctx, clients, s).await {
-                            Ok(made) => (Ok((made.0.role_arn.clone(), true, creates)), Some(made)),
-                            Err(e) => (Err(e), None),
-                        }
-                    }
-                    Err(e) => (Err(e), None),
-                };
-                let mut outcome = entry_outcome(entry, role_name, outcome);
-                if let Some((role, _)) = &made {
-                    outcome.written = role.written;
-                    outcome.ready_at.clone_from(&role.ready_at);
-                }
-                progress.end(going, &text::applied_line(&outcome));
-                (outcome, made)
+                let applied = apply_entry(unasked, clients, planned, entry, role_name).await;
+                progress.end(going, &text::applied_line(&applied.0));
+                applied
             }
         },
     )
     .await;
-    let mut pruned = Vec::new();
-    let not_in_file = if req.prune {
-        for member in &report.not_in_file {
-            if unasked.stop.requested().is_some() {
-                break;
-            }
-            let going = progress.begin(&format!("not in the file: role {}", member.role_name));
-            let deleted = prune::delete(&unasked, &clients, member).await;
-            let p = pruned_outcome(member, deleted);
-            progress.end(going, &text::pruned_line(&p));
-            pruned.push(p);
-        }
-        Vec::new()
+    let (pruned, not_in_file) = if req.prune {
+        let pruned = prune_all(&unasked, &clients, &progress, &report.not_in_file).await;
+        (pruned, Vec::new())
     } else {
-        report.not_in_file
+        (Vec::new(), report.not_in_file)
     };
     progress.finish("done");
     let entries = checked(ctx, &unasked, &clients, applied, req.parallel).await;
@@ -221,6 +187,65 @@ pub(super) async fn apply_planned(ctx: &Context, req: &SetRequest, planned: Plan
         ready_at: written.map(|at| ready::rfc3339(at + ready::READY_AFTER)),
         waited,
     }
+}
+
+/// Applies one entry's plan, as `role --yes` would, under the entry's label; an entry with
+/// nothing to change, or not started before a stop, is left as it is.
+async fn apply_entry(
+    unasked: &Context,
+    clients: &Clients,
+    planned: Result<RoleSurveyed, Error>,
+    entry: String,
+    role_name: String,
+) -> (EntryOutcome, Option<Made>) {
+    let (outcome, made) = match planned {
+        Ok(s) if !s.plan.changes() => (Ok((s.plan.role_arn, false, false)), None),
+        Ok(_) if unasked.stop.requested().is_some() => (
+            Err(Error::Interrupted(
+                ": not applied, the run was stopped first".into(),
+            )),
+            None,
+        ),
+        Ok(s) => {
+            let creates = role::creates(&s);
+            let ctx = Context {
+                ui: unasked.ui.labelled(&entry),
+                ..unasked.clone()
+            };
+            match role::apply_planned(&ctx, clients, s).await {
+                Ok(made) => (Ok((made.0.role_arn.clone(), true, creates)), Some(made)),
+                Err(e) => (Err(e), None),
+            }
+        }
+        Err(e) => (Err(e), None),
+    };
+    let mut outcome = entry_outcome(entry, role_name, outcome);
+    if let Some((role, _)) = &made {
+        outcome.written = role.written;
+        outcome.ready_at.clone_from(&role.ready_at);
+    }
+    (outcome, made)
+}
+
+/// `--prune`: the set's roles that the file no longer lists, deleted one at a time until a stop.
+async fn prune_all(
+    unasked: &Context,
+    clients: &Clients,
+    progress: &Many,
+    members: &[Member],
+) -> Vec<Pruned> {
+    let mut pruned = Vec::new();
+    for member in members {
+        if unasked.stop.requested().is_some() {
+            break;
+        }
+        let going = progress.begin(&format!("not in the file: role {}", member.role_name));
+        let deleted = prune::delete(unasked, clients, member).await;
+        let p = pruned_outcome(member, deleted);
+        progress.end(going, &text::pruned_line(&p));
+        pruned.push(p);
+    }
+    pruned
 }
 
 /// A role that an entry made or changed, with the checks to make of it.
