@@ -223,12 +223,12 @@ async fn sample(
     let heads = objects
         .iter()
         .map(|key| s3::object_encryption(s3, bucket, key));
-    let mut sampled = Vec::new();
+    let mut kms = Vec::new();
     let mut customer_keyed = Vec::new();
     for (object, encryption) in objects.iter().zip(join_all(heads).await) {
         let uri = format!("s3://{bucket}/{object}");
         match encryption {
-            Ok(ObjectEncryption::Kms(key)) => sampled.push((uri, key)),
+            Ok(ObjectEncryption::Kms(key)) => kms.push((uri, key)),
             Ok(ObjectEncryption::S3Managed) => {}
             Ok(ObjectEncryption::CustomerKey) => customer_keyed.push(uri),
             Err(e) => {
@@ -241,7 +241,7 @@ async fn sample(
         }
     }
     Sampled {
-        kms: sampled,
+        kms,
         customer_keyed,
     }
 }
