@@ -214,23 +214,11 @@ pub(crate) fn description(text: &str) -> String {
 /// (`arn:PARTITION:iam::ACCOUNT:root`), with its partition: TiDB Cloud's, in a trust this tool
 /// wrote. `None` when no allowing statement names an account root.
 pub(crate) fn trusted_account(trust: &Value) -> Option<(Partition, AccountId)> {
-    let statements = match trust.get("Statement")? {
-        Value::Array(list) => list.clone(),
-        one => vec![one.clone()],
-    };
-    statements
-        .iter()
-        .filter(|s| s.get("Effect").and_then(Value::as_str) == Some("Allow"))
-        .filter_map(|s| s.get("Principal")?.get("AWS").cloned())
-        .flat_map(|p| match p {
-            Value::Array(list) => list,
-            one => vec![one],
-        })
-        .find_map(|p| {
-            let arn = crate::inputs::Arn::parse(p.as_str()?)?;
-            (arn.service == "iam" && arn.resource == "root")
-                .then(|| Some((arn.known_partition()?, arn.account.parse().ok()?)))?
-        })
+    trusted_principals(trust).iter().find_map(|p| {
+        let arn = crate::inputs::Arn::parse(p)?;
+        (arn.service == "iam" && arn.resource == "root")
+            .then(|| Some((arn.known_partition()?, arn.account.parse().ok()?)))?
+    })
 }
 
 /// The external IDs a trust policy binds TiDB Cloud's account to: `Some(ids)` when a statement
@@ -241,24 +229,9 @@ pub(crate) fn trusted_external_ids(
     account: &AccountId,
 ) -> Option<Vec<String>> {
     let root = account_root(partition, account);
-    let statements = match trust.get("Statement")? {
-        Value::Array(list) => list.clone(),
-        one => vec![one.clone()],
-    };
-    let strings = |v: Option<&Value>| -> Vec<String> {
-        match v {
-            Some(Value::String(s)) => vec![s.clone()],
-            Some(Value::Array(a)) => a
-                .iter()
-                .filter_map(Value::as_str)
-                .map(str::to_string)
-                .collect(),
-            _ => vec![],
-        }
-    };
-    let ours = statements.iter().find(|s| {
-        s.get("Effect").and_then(Value::as_str) == Some("Allow")
-            && strings(s.get("Principal").and_then(|p| p.get("AWS")))
+    let ours = statements(trust).into_iter().find(|s| {
+        allows(s)
+            && aws_principals(s)
                 .iter()
                 .any(|p| *p == root || p == account.as_str())
     })?;
@@ -271,24 +244,42 @@ pub(crate) fn trusted_external_ids(
 
 /// Every AWS principal a trust policy lets assume the role.
 pub(crate) fn trusted_principals(trust: &Value) -> Vec<String> {
-    let statements = match trust.get("Statement") {
-        Some(Value::Array(list)) => list.clone(),
-        Some(one) => vec![one.clone()],
-        None => return Vec::new(),
-    };
-    statements
-        .iter()
-        .filter(|s| s.get("Effect").and_then(Value::as_str) == Some("Allow"))
-        .flat_map(|s| match s.get("Principal").and_then(|p| p.get("AWS")) {
-            Some(Value::String(p)) => vec![p.clone()],
-            Some(Value::Array(a)) => a
-                .iter()
-                .filter_map(Value::as_str)
-                .map(str::to_string)
-                .collect(),
-            _ => vec![],
-        })
+    statements(trust)
+        .into_iter()
+        .filter(|s| allows(s))
+        .flat_map(aws_principals)
         .collect()
+}
+
+/// A policy's statements, whether its `Statement` holds one or a list.
+fn statements(doc: &Value) -> Vec<&Value> {
+    match doc.get("Statement") {
+        Some(Value::Array(list)) => list.iter().collect(),
+        Some(one) => vec![one],
+        None => Vec::new(),
+    }
+}
+
+fn allows(statement: &Value) -> bool {
+    statement.get("Effect").and_then(Value::as_str) == Some("Allow")
+}
+
+/// The AWS principals a statement names (`Principal.AWS`).
+fn aws_principals(statement: &Value) -> Vec<String> {
+    strings(statement.get("Principal").and_then(|p| p.get("AWS")))
+}
+
+/// A policy element that holds a string or a list of them, as strings.
+fn strings(element: Option<&Value>) -> Vec<String> {
+    match element {
+        Some(Value::String(s)) => vec![s.clone()],
+        Some(Value::Array(list)) => list
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_string)
+            .collect(),
+        _ => Vec::new(),
+    }
 }
 
 /// Parses a document as IAM returns it: URL-encoded JSON (GetRole, GetPolicyVersion), or plain.
@@ -569,5 +560,33 @@ mod tests {
         assert!(same(&a, &b));
         let c = json!({"Version": VERSION, "Statement": [{"Effect": "Allow", "Action": "s3:PutObject", "Resource": ["x", "y"]}]});
         assert!(!same(&a, &c));
+    }
+
+    /// What a trust policy trusts, read as IAM writes it back: `Statement` as one or a list,
+    /// `Principal.AWS` and the external IDs as a string or a list; Denies trust no one.
+    #[test]
+    fn a_trust_is_read_whatever_its_shape() {
+        let (tidb, aws): (AccountId, _) = ("380838443567".parse().unwrap(), Partition::Aws);
+        let (root, user) = ("arn:aws:iam::380838443567:root", "arn:aws:iam::1:user/u");
+        let listed = serde_json::json!({"Statement": [
+            {"Effect": "Deny", "Principal": {"AWS": "arn:aws:iam::999999999999:root"}},
+            {"Effect": "Allow", "Principal": {"AWS": [root, user]},
+             "Condition": {"StringEquals": {"sts:ExternalId": ["a", "b"]}}}
+        ]});
+        assert_eq!(trusted_principals(&listed), [root, user]);
+        assert_eq!(trusted_account(&listed), Some((aws, tidb.clone())));
+        let ids = trusted_external_ids(&listed, aws, &tidb);
+        assert_eq!(ids, Some(vec!["a".into(), "b".into()]));
+        let one = serde_json::json!({"Statement":
+            {"Effect": "Allow", "Principal": {"AWS": "380838443567"}}});
+        assert_eq!(trusted_external_ids(&one, aws, &tidb), Some(vec![]));
+        assert_eq!(
+            trusted_account(&one),
+            None,
+            "an account ID is not a root ARN"
+        );
+        let none = serde_json::json!({"Version": "2012-10-17"});
+        assert_eq!(trusted_external_ids(&none, aws, &tidb), None);
+        assert!(trusted_principals(&none).is_empty());
     }
 }
