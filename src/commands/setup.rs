@@ -156,30 +156,24 @@ pub(crate) async fn drive<S: SetupCommand>(
         }
         None => clients,
     };
-    let (facts, state) = survey::<S>(ctx, clients.as_ref(), &settled, located, found).await?;
-    let plan = S::plan(&settled, &facts, &state)?;
-    S::check_plan(clients.as_ref(), &plan).await?;
+    let surveyed = survey::<S>(ctx, clients.as_ref(), settled, located, found).await?;
+    let plan = &surveyed.plan;
+    S::check_plan(clients.as_ref(), plan).await?;
     if let Some(file) = plan_out {
-        return save::<S>(ctx, file, settled, &facts, &state, plan);
+        return save(ctx, file, surveyed);
     }
     let Some(clients) = clients.filter(|_| !ctx.dry_run) else {
-        return Ok(Report::dry_run(plan));
+        return Ok(Report::dry_run(surveyed.plan));
     };
-    let (warnings, actions) = S::announced(&plan);
+    let (warnings, actions) = S::announced(plan);
     wizard::present_plan(
         ctx,
         prompter,
         &warnings,
         actions,
-        S::takes_away(&plan),
-        || S::render(ctx, &plan),
+        S::takes_away(plan),
+        || S::render(ctx, plan),
     )?;
-    let surveyed = Surveyed {
-        settled,
-        facts,
-        state,
-        plan,
-    };
     done(command.finish(ctx, &clients, surveyed).await)
 }
 
@@ -200,15 +194,9 @@ pub(crate) async fn plan_unasked<S: SetupCommand>(
         found = Some(S::find(moved, &settled, &mut located).await?);
     }
     let clients = moved.as_ref().unwrap_or(clients);
-    let (facts, state) = survey::<S>(ctx, Some(clients), &settled, located, found).await?;
-    let plan = S::plan(&settled, &facts, &state)?;
-    S::check_plan(Some(clients), &plan).await?;
-    Ok(Surveyed {
-        settled,
-        facts,
-        state,
-        plan,
-    })
+    let surveyed = survey::<S>(ctx, Some(clients), settled, located, found).await?;
+    S::check_plan(Some(clients), &surveyed.plan).await?;
+    Ok(surveyed)
 }
 
 /// A saved setup planned again from its settled request, to hold against the saved plan.
@@ -221,18 +209,9 @@ pub(crate) async fn plan_settled<S: SetupCommand>(
     let clients = moved.as_ref().unwrap_or(clients);
     let mut located = Located::default();
     let found = S::find(clients, &settled, &mut located).await?;
-    let (facts, state) = survey::<S>(ctx, Some(clients), &settled, located, Some(found)).await?;
-    let plan = S::plan(&settled, &facts, &state)?;
-    let basis = S::basis(&facts, &state);
-    Ok((
-        Surveyed {
-            settled,
-            facts,
-            state,
-            plan,
-        },
-        basis,
-    ))
+    let surveyed = survey::<S>(ctx, Some(clients), settled, located, Some(found)).await?;
+    let basis = S::basis(&surveyed.facts, &surveyed.state);
+    Ok((surveyed, basis))
 }
 
 /// `--plan FILE`: the saved plan, applied as it is once AWS is found as the plan found it and
@@ -249,24 +228,21 @@ async fn drive_saved<S: SetupCommand>(
     let clients = S::moved(&settled, &clients).unwrap_or(clients);
     let mut located = Located::default();
     let found = S::find(&clients, &settled, &mut located).await?;
-    let (facts, state) = survey::<S>(ctx, Some(&clients), &settled, located, Some(found)).await?;
-    let now = S::plan(&settled, &facts, &state)?;
+    let now = survey::<S>(ctx, Some(&clients), settled, located, Some(found)).await?;
     super::saved::check_current(
         file,
         (&saved.basis, &saved.plan),
-        (&S::basis(&facts, &state), &now),
+        (&S::basis(&now.facts, &now.state), &now.plan),
     )?;
-    let plan = saved.plan;
     if ctx.dry_run {
-        return Ok(Report::dry_run(plan));
+        return Ok(Report::dry_run(saved.plan));
     }
-    let (warnings, actions) = S::announced(&plan);
+    let (warnings, actions) = S::announced(&saved.plan);
     wizard::announce(ctx, &warnings, actions);
+    // The saved plan is what is applied, on what AWS holds now (found as it was found then).
     let surveyed = Surveyed {
-        settled,
-        facts,
-        state,
-        plan,
+        plan: saved.plan,
+        ..now
     };
     done(command.finish(ctx, &clients, surveyed).await)
 }
@@ -276,35 +252,46 @@ fn done<P, O>(outcome: Result<O, Error>) -> Result<Report<P, O>, Error> {
     Ok(Report::Done(Box::new(outcome?)))
 }
 
-/// The bucket, read beside the command's own gather of what exists.
+/// The bucket, read beside the command's own gather of what exists, and the plan made from both.
 async fn survey<S: SetupCommand>(
     ctx: &Context,
     clients: Option<&Clients>,
-    settled: &S::Settled,
+    settled: S::Settled,
     located: Located,
     found: Option<S::Found>,
-) -> Result<(Facts, S::State), Error> {
+) -> Result<Surveyed<S>, Error> {
     let bucket = Bucket {
         located,
-        ..S::bucket(settled)
+        ..S::bucket(&settled)
     };
-    super::survey(ctx, clients, bucket, |c| {
-        S::gather(c, settled, found.expect("found with clients"))
+    let (facts, state) = super::survey(ctx, clients, bucket, |c| {
+        S::gather(c, &settled, found.expect("found with clients"))
     })
-    .await
+    .await?;
+    let plan = S::plan(&settled, &facts, &state)?;
+    Ok(Surveyed {
+        settled,
+        facts,
+        state,
+        plan,
+    })
 }
 
 /// `--plan-out FILE`: the plan, written with what it was made from; nothing changes.
 fn save<S: SetupCommand>(
     ctx: &Context,
     file: PathBuf,
-    settled: S::Settled,
-    facts: &Facts,
-    state: &S::State,
-    plan: S::Plan,
+    surveyed: Surveyed<S>,
 ) -> Result<Report<S::Plan, S::Outcome>, Error> {
-    super::saved::write(&file, S::COMMAND, settled, S::basis(facts, state), &plan)?;
-    let apply_command = super::saved::apply_line(ctx, S::COMMAND, &file, S::region(facts));
+    let Surveyed {
+        settled,
+        facts,
+        state,
+        plan,
+    } = surveyed;
+    let basis = S::basis(&facts, &state);
+    super::saved::write(&file, S::COMMAND, settled, basis, &plan)?;
+    let apply_command = super::saved::apply_line(ctx, S::COMMAND, &file, S::region(&facts));
     let saved = SavedTo {
         plan_file: file,
         apply_command,
