@@ -335,8 +335,11 @@ async fn two_runs_at_once_make_one_role_and_one_policy() {
         proxy.fail(Match::Action(read.into()), Fault::Delay(700), 2);
         if flow == Flow::RoleCfn {
             // AWS serializes CreateStack per stack name; moto's threads do not, and two at once
-            // there can collide inside moto on the role itself. Let the first one land first.
-            proxy.fail(Match::NthOf("CreateStack".into(), 2), Fault::Delay(500), 1);
+            // there can collide inside moto on the role itself, leaving a stack in
+            // CREATE_IN_PROGRESS for good (seen once with a fixed 500 ms head start on a
+            // loaded machine). The second is held until moto has answered the first.
+            let second = Match::NthOf("CreateStack".into(), 2);
+            proxy.fail(second, Fault::AfterAnswered("CreateStack"), 1);
         }
         let bucket = prepare(flow, &aws, "twice").await;
         let spawn = || {

@@ -24,6 +24,9 @@ pub enum Fault {
     Code(u16, &'static str),
     /// Hold the request this long, then forward it.
     Delay(u64),
+    /// Hold the request until the proxy has answered a request with this action, then
+    /// forward it: AWS serializes what the emulator may not (two CreateStacks of one name).
+    AfterAnswered(&'static str),
     /// HTTP 200 with this body: a scripted answer, for what the emulator does not implement
     /// (IAM's policy simulator).
     Respond(&'static str),
@@ -284,6 +287,18 @@ fn serve(mut client: TcpStream, upstream: u16, state: &Mutex<State>) -> std::io:
     };
     if let Some(Fault::Delay(ms)) = fault {
         thread::sleep(Duration::from_millis(ms));
+    } else if let Some(Fault::AfterAnswered(first)) = fault {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !state
+            .lock()
+            .unwrap()
+            .spans
+            .iter()
+            .any(|(_, _, a)| a == first)
+        {
+            assert!(Instant::now() < deadline, "{first} was never answered");
+            thread::sleep(Duration::from_millis(10));
+        }
     } else if let Some(Fault::DropAnswer) = fault {
         let mut up = TcpStream::connect(("127.0.0.1", upstream))?;
         up.write_all(&head)?;
@@ -335,7 +350,11 @@ fn serve(mut client: TcpStream, upstream: u16, state: &Mutex<State>) -> std::io:
             ),
             Fault::Denied => ("403 Forbidden", "AccessDenied"),
             Fault::Code(status, code) => (status_line(status), code),
-            Fault::Delay(_) | Fault::Respond(_) | Fault::DropAnswer | Fault::NotAws(_) => {
+            Fault::Delay(_)
+            | Fault::AfterAnswered(_)
+            | Fault::Respond(_)
+            | Fault::DropAnswer
+            | Fault::NotAws(_) => {
                 unreachable!("handled above")
             }
         };
