@@ -650,7 +650,7 @@ async fn wait_ready_waits_out_the_minute_and_a_stop_ends_only_the_wait() {
         .yes()
         .json()
         .build();
-    let (said, out) = interrupt_at(spawn(&moto.url(), &args), "Waiting until ");
+    let (said, out) = interrupt_on_line(spawn(&moto.url(), &args), "Waiting until ");
     assert!(
         said.contains("a minute after the role was written, for IAM to carry it to every region"),
         "{said}"

@@ -924,7 +924,7 @@ async fn apply_wait_ready_waits_for_the_last_role_and_a_stop_ends_only_the_wait(
     let path = file("ready", &set_file(&unique("ready"), &roles(&entries)));
     let file = path.display().to_string();
     let words = ["apply", "-f", &file, "--yes", "--wait-ready", "-o", "json"].map(String::from);
-    let (said, out) = interrupt_at(spawn(&moto.url(), &words), "Waiting until ");
+    let (said, out) = interrupt_on_line(spawn(&moto.url(), &words), "Waiting until ");
     assert!(
         said.contains("a minute after the last of the roles was written, for IAM to carry them to every region"),
         "{said}"

@@ -72,7 +72,7 @@ pub fn spawn(endpoint: &str, args: &[String]) -> std::process::Child {
 /// Reads a [`spawn`]ed run's stderr until a line holds `needle`, then sends it SIGINT (as
 /// Ctrl-C does) and waits for it to end: everything it said on stderr, and its exit code and
 /// stdout.
-pub fn interrupt_at(
+pub fn interrupt_on_line(
     mut child: std::process::Child,
     needle: &str,
 ) -> (String, std::process::Output) {
