@@ -36,6 +36,15 @@ fn set_file(set: &str, body: &str) -> String {
     format!("name = {set:?}\ntidb_account_id = \"{TIDB}\"\nmethod = \"iam\"\n{body}")
 }
 
+/// A file of its own set with `n` roles, one per directory `d0/`, `d1/`, … of `bucket`, each
+/// with `access` for cluster `c-1`.
+fn directories_file(name: &str, bucket: &str, n: usize, access: &str) -> PathBuf {
+    let entries: Vec<(String, &str, &[&str], &str)> = (0..n)
+        .map(|i| (format!("s3://{bucket}/d{i}/"), access, &["c-1"][..], ""))
+        .collect();
+    file(name, &set_file(&unique(name), &roles(&entries)))
+}
+
 fn set(endpoint: &str, args: &[&str], path: &std::path::Path) -> Ran {
     let mut all: Vec<String> = args.iter().map(|a| a.to_string()).collect();
     all.extend(["-f".into(), path.display().to_string()]);
@@ -442,10 +451,7 @@ async fn a_rerun_is_planned_from_one_read_of_the_account() {
     let aws = aws(&moto.url()).await;
     let bucket = unique("setsaccount");
     aws.create_bucket(&bucket).await;
-    let entries: Vec<(String, &str, &[&str], &str)> = (0..3)
-        .map(|i| (format!("s3://{bucket}/d{i}/"), "export", &["c-1"][..], ""))
-        .collect();
-    let path = file("account", &set_file(&unique("account"), &roles(&entries)));
+    let path = directories_file("account", &bucket, 3, "export");
     set(&moto.url(), &["apply", "--yes"], &path).ok();
     let per_role = [
         "GetRole",
@@ -498,10 +504,7 @@ async fn an_apply_checks_what_it_made_on_one_read_of_the_account() {
     let aws = aws(&moto.url()).await;
     let bucket = unique("setsreadback");
     aws.create_bucket(&bucket).await;
-    let entries: Vec<(String, &str, &[&str], &str)> = (0..3)
-        .map(|i| (format!("s3://{bucket}/d{i}/"), "export", &["c-1"][..], ""))
-        .collect();
-    let path = file("readback", &set_file(&unique("readback"), &roles(&entries)));
+    let path = directories_file("readback", &bucket, 3, "export");
     let out = set(&proxy.url(), &["apply", "--yes", "-o", "json"], &path).ok();
     for i in 0..3 {
         let entry = &out.json["entries"][i];
@@ -520,10 +523,7 @@ async fn an_apply_checks_what_it_made_on_one_read_of_the_account() {
     // Another file, the account's read refused: each role is read back on its own.
     let bucket = unique("setsreadback");
     aws.create_bucket(&bucket).await;
-    let entries: Vec<(String, &str, &[&str], &str)> = (0..2)
-        .map(|i| (format!("s3://{bucket}/d{i}/"), "export", &["c-1"][..], ""))
-        .collect();
-    let path = file("readback", &set_file(&unique("readback"), &roles(&entries)));
+    let path = directories_file("readback", &bucket, 2, "export");
     proxy.fail(
         Match::Action("GetAccountAuthorizationDetails".into()),
         Fault::Denied,
@@ -669,13 +669,7 @@ async fn ctrl_c_during_apply_leaves_nothing_half_made() {
     let aws = aws(&moto.url()).await;
     let bucket = unique("setsint");
     aws.create_bucket(&bucket).await;
-    let entries: Vec<(String, &str, &[&str], &str)> = (0..3)
-        .map(|i| (format!("s3://{bucket}/d{i}/"), "import", &["c-1"][..], ""))
-        .collect();
-    let path = file(
-        "interrupt",
-        &set_file(&unique("interrupt"), &roles(&entries)),
-    );
+    let path = directories_file("interrupt", &bucket, 3, "import");
     // The first entry's role is held in flight when the signal comes.
     proxy.fail(Match::Action("CreateRole".into()), Fault::Delay(800), 1);
     let file = path.display().to_string();
@@ -842,10 +836,7 @@ async fn throttling_fails_no_entry() {
     let aws = aws(&moto.url()).await;
     let bucket = unique("setsthrottle");
     aws.create_bucket(&bucket).await;
-    let entries: Vec<(String, &str, &[&str], &str)> = (0..4)
-        .map(|i| (format!("s3://{bucket}/d{i}/"), "import", &["c-1"][..], ""))
-        .collect();
-    let path = file("throttle", &set_file(&unique("throttle"), &roles(&entries)));
+    let path = directories_file("throttle", &bucket, 4, "import");
     for (action, times) in [
         ("GetRole", 2),
         ("CreateRole", 4),
@@ -918,10 +909,7 @@ async fn apply_wait_ready_waits_for_the_last_role_and_a_stop_ends_only_the_wait(
     let aws = aws(&moto.url()).await;
     let bucket = unique("setsready");
     aws.create_bucket(&bucket).await;
-    let entries: Vec<(String, &str, &[&str], &str)> = (0..2)
-        .map(|i| (format!("s3://{bucket}/d{i}/"), "export", &["c-1"][..], ""))
-        .collect();
-    let path = file("ready", &set_file(&unique("ready"), &roles(&entries)));
+    let path = directories_file("ready", &bucket, 2, "export");
     let file = path.display().to_string();
     let words = ["apply", "-f", &file, "--yes", "--wait-ready", "-o", "json"].map(String::from);
     let (said, out) = interrupt_on_line(spawn(&moto.url(), &words), "Waiting until ");
