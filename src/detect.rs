@@ -187,8 +187,8 @@ fn listed_in(
 /// Lists the first objects under an import's folder (or takes the listing made `early`),
 /// warning when there are none (an empty
 /// folder, or a mistyped one: only a warning, as the data may come later), and asks each for
-/// how it is encrypted ([`s3::SAMPLED`] HeadObjects at once). A failed read says so and
-/// samples nothing further.
+/// how it is encrypted ([`s3::SAMPLED`] HeadObjects at once). Objects that could not be
+/// read are named in one warning ([`unread_warning`]); the others still count.
 async fn sample(
     clients: &Clients,
     s3: &aws_sdk_s3::Client,
@@ -225,25 +225,49 @@ async fn sample(
         .map(|key| s3::object_encryption(s3, bucket, key));
     let mut kms = Vec::new();
     let mut customer_keyed = Vec::new();
+    let mut unread = Vec::new();
     for (object, encryption) in objects.iter().zip(join_all(heads).await) {
         let uri = format!("s3://{bucket}/{object}");
         match encryption {
             Ok(ObjectEncryption::Kms(key)) => kms.push((uri, key)),
             Ok(ObjectEncryption::S3Managed) => {}
             Ok(ObjectEncryption::CustomerKey) => customer_keyed.push(uri),
-            Err(e) => {
-                warnings.push(format!(
-                    "could not read which KMS key {uri} is encrypted with ({}); objects under another key than the bucket's need it granted too (--kms-key)",
-                    first_line(&e)
-                ));
-                break;
-            }
+            Err(e) => unread.push((uri, first_line(&e))),
         }
     }
+    warnings.extend(unread_warning(&dir, objects.len(), &unread));
     Sampled {
         kms,
         customer_keyed,
     }
+}
+
+/// What to say of the sampled objects whose HeadObject failed (`unread`: each URI with the
+/// error's first line), out of `sampled`. HeadObject needs `s3:GetObject` (Amazon S3 API
+/// Reference, HeadObject, "Permissions"), so when every object is refused the caller may lack
+/// it. When only some are, the refusal is the objects' own: an object that another account
+/// wrote stays that account's unless Object Ownership is "Bucket owner enforced", and the
+/// bucket's principals, TiDB Cloud's role or user among them, cannot read it (Amazon S3 User
+/// Guide, "Controlling ownership of objects"); or the bucket policy denies those keys.
+fn unread_warning(dir: &str, sampled: usize, unread: &[(String, String)]) -> Option<String> {
+    let ((first, why), rest) = unread.split_first()?;
+    if unread.len() == sampled {
+        let which = match sampled {
+            1 => format!("{first} is"),
+            n => format!("any of the {n} objects sampled under {dir} is"),
+        };
+        return Some(format!(
+            "could not read how {which} encrypted ({why}; HeadObject needs s3:GetObject); objects under another key than the bucket's need it granted too (--kms-key)"
+        ));
+    }
+    let which = match rest.len() {
+        0 => first.clone(),
+        1 => format!("{first} and 1 more sampled object"),
+        n => format!("{first} and {n} more sampled objects"),
+    };
+    Some(format!(
+        "could not read {which} ({why}), though the other objects sampled under {dir} could be read: an object written by another account (where Object Ownership is not \"Bucket owner enforced\"), or one the bucket policy denies, may be refused to TiDB Cloud too; the key it is encrypted with, if any, is unknown (--kms-key)"
+    ))
 }
 
 /// What the sampled objects under an import's folder are encrypted with: each object's URI
@@ -428,6 +452,44 @@ mod tests {
             "arn:aws:kms:us-east-1:111122223333:alias/aws/s3"
         ));
         assert!(!super::is_aws_managed_alias("alias/mine"));
+    }
+
+    #[test]
+    fn objects_that_could_not_be_read_are_told_apart_from_a_caller_refused_all() {
+        let dir = "s3://b/data/";
+        let unread = |n: usize| -> Vec<(String, String)> {
+            (1..=n)
+                .map(|i| (format!("s3://b/data/{i}.csv"), "AccessDenied".to_string()))
+                .collect()
+        };
+        assert_eq!(super::unread_warning(dir, 3, &[]), None);
+        let one_of_one = super::unread_warning(dir, 1, &unread(1)).unwrap();
+        assert!(
+            one_of_one.starts_with("could not read how s3://b/data/1.csv is encrypted (AccessDenied; HeadObject needs s3:GetObject)"),
+            "{one_of_one}"
+        );
+        let all = super::unread_warning(dir, 3, &unread(3)).unwrap();
+        assert!(
+            all.starts_with(
+                "could not read how any of the 3 objects sampled under s3://b/data/ is encrypted"
+            ),
+            "{all}"
+        );
+        for (n, which) in [
+            (1, "s3://b/data/1.csv (AccessDenied)"),
+            (
+                2,
+                "s3://b/data/1.csv and 1 more sampled object (AccessDenied)",
+            ),
+            (
+                3,
+                "s3://b/data/1.csv and 2 more sampled objects (AccessDenied)",
+            ),
+        ] {
+            let some = super::unread_warning(dir, 4, &unread(n)).unwrap();
+            assert!(some.starts_with(&format!("could not read {which}, though the other objects sampled under s3://b/data/ could be read")), "{some}");
+            assert!(some.contains("Object Ownership"), "{some}");
+        }
     }
 
     #[test]

@@ -851,3 +851,55 @@ async fn an_object_under_a_customer_provided_key_is_warned_of() {
     let fix = kms["fix"].as_str().unwrap();
     assert!(fix.contains("--sse-c-copy-source"), "{kms}");
 }
+
+/// An object that the caller is refused (S3 answers its HeadObject 403, as it does an object
+/// that another account wrote where Object Ownership is not "Bucket owner enforced"; moto keeps
+/// no object owners apart, so the proxy answers as S3 does) is named in one warning, and the
+/// objects listed after it are still sampled: the key of one of them is still found.
+#[tokio::test]
+async fn an_object_refused_to_the_caller_is_named_and_the_rest_still_sampled() {
+    let moto = moto();
+    let aws = aws(&moto.url()).await;
+    let bucket = unique("refused");
+    aws.create_bucket(&bucket).await;
+    let (_, copied) = aws.create_key().await;
+    for (object, key) in [("d/a-foreign.csv", None), ("d/b-copied.csv", Some(&copied))] {
+        let mut put = aws
+            .s3
+            .put_object()
+            .bucket(&bucket)
+            .key(object)
+            .body(b"a,b\n".to_vec().into());
+        if let Some(key) = key {
+            put = put
+                .server_side_encryption(aws_sdk_s3::types::ServerSideEncryption::AwsKms)
+                .ssekms_key_id(key);
+        }
+        put.send().await.unwrap();
+    }
+    let proxy = Proxy::start(moto.port);
+    let foreign = Match::ActionOn("s3:HEAD?".into(), "/d/a-foreign.csv".into());
+    proxy.fail(foreign, Fault::Code(403, "AccessDenied"), usize::MAX);
+    let uri = format!("s3://{bucket}/d/");
+    let args = RoleArgs::new("iam", &uri).access("import").yes().json();
+    let planned = run(&proxy.url(), &args.args(&["--dry-run"]).build()).ok();
+    let warnings = planned.json["plan"]["warnings"].to_string();
+    let refused = format!("could not read s3://{bucket}/d/a-foreign.csv (");
+    assert!(warnings.contains(&refused), "{warnings}");
+    assert!(
+        warnings.contains(&format!(
+            "though the other objects sampled under s3://{bucket}/d/ could be read"
+        )),
+        "{warnings}"
+    );
+    assert!(warnings.contains("Object Ownership"), "{warnings}");
+    let found = format!(
+        "s3://{bucket}/d/b-copied.csv is encrypted with {copied}, not the bucket's default key: granted too"
+    );
+    assert!(
+        planned.stdout.contains(&found) || planned.stderr.contains(&found),
+        "{}{}",
+        planned.stdout,
+        planned.stderr
+    );
+}
