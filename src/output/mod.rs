@@ -4,7 +4,7 @@
 use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use serde::Serialize;
 
 use crate::error::Error;
@@ -120,17 +120,14 @@ impl Ui {
     pub fn info(&self, msg: impl AsRef<str>) {
         if !self.quiet {
             said_more();
-            eprintln!("{}", self.fit(msg.as_ref()));
+            say(&self.fit(msg.as_ref()));
         }
     }
 
     /// An error the run recovers from (an answer asked again): said as an error, on stderr.
     pub(crate) fn error(&self, msg: impl AsRef<str>) {
         said_more();
-        eprintln!(
-            "{}",
-            self.fit(&format!("{} {}", self.red("error:"), msg.as_ref()))
-        );
+        say(&self.fit(&format!("{} {}", self.red("error:"), msg.as_ref())));
     }
 
     /// A warning on stderr, shown even under `-q`.
@@ -141,14 +138,11 @@ impl Ui {
             .as_deref()
             .map(|label| format!("{label}: "))
             .unwrap_or_default();
-        eprintln!(
-            "{}",
-            self.fit(&format!(
-                "{} {whose}{}",
-                self.yellow("warning:"),
-                msg.as_ref()
-            ))
-        );
+        say(&self.fit(&format!(
+            "{} {whose}{}",
+            self.yellow("warning:"),
+            msg.as_ref()
+        )));
     }
 
     /// Text for stderr, fitted to the terminal: a long line wraps at word boundaries with a
@@ -171,14 +165,7 @@ impl Ui {
         said_more();
         let msg = msg.into();
         if self.spinners {
-            let bar = ProgressBar::new_spinner();
-            bar.set_style(
-                ProgressStyle::with_template("{spinner} {msg}")
-                    .expect("a valid template")
-                    .tick_chars("⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏ "),
-            );
-            bar.enable_steady_tick(Duration::from_millis(80));
-            bar.set_message(msg.clone());
+            let bar = spinning(screen().add(ProgressBar::new_spinner()), &msg);
             Step {
                 bar: Some(bar),
                 msg,
@@ -202,6 +189,15 @@ pub(crate) struct Step {
     ui: Ui,
 }
 
+/// A step left without an end (an error passed up with `?`) takes its spinner off the screen.
+impl Drop for Step {
+    fn drop(&mut self) {
+        if let Some(bar) = &self.bar {
+            wipe(bar);
+        }
+    }
+}
+
 impl Step {
     pub(crate) fn set(&self, msg: impl Into<String>) {
         match &self.bar {
@@ -211,17 +207,14 @@ impl Step {
     }
 
     /// A line said while the step runs: above the spinner, which then goes on, so that no
-    /// frame of it is left behind.
+    /// frame of it is left behind (as every line said through a [`Ui`] is).
     pub(crate) fn info(&self, msg: impl AsRef<str>) {
-        match &self.bar {
-            Some(bar) => bar.suspend(|| self.ui.info(msg)),
-            None => self.ui.info(msg),
-        }
+        self.ui.info(msg);
     }
 
     pub(crate) fn done(self, outcome: &str) {
         if let Some(bar) = &self.bar {
-            bar.finish_and_clear();
+            wipe(bar);
         }
         self.ui
             .info(format!("{} {}: {outcome}", self.ui.green("✓"), self.msg));
@@ -229,7 +222,7 @@ impl Step {
 
     pub(crate) fn fail(self) {
         if let Some(bar) = &self.bar {
-            bar.finish_and_clear();
+            wipe(bar);
         }
         self.ui.info(format!("{} {}", self.ui.red("✗"), self.msg));
     }
@@ -292,6 +285,37 @@ pub trait Render: Serialize {
 
     /// On stderr after the result, in text mode: where to paste it, what to do next.
     fn next_steps(&self, _ctx: &crate::Context) {}
+}
+
+/// Every spinner line drawn at the terminal, of one step or of many setups at once: one set of
+/// lines, redrawn together. A line said meanwhile goes above them ([`say`]); written beside
+/// them, it would be drawn over, and a frame of a spinner left behind.
+fn screen() -> &'static MultiProgress {
+    static SCREEN: std::sync::OnceLock<MultiProgress> = std::sync::OnceLock::new();
+    SCREEN.get_or_init(MultiProgress::new)
+}
+
+/// A line on stderr, above the spinner lines being drawn, if any.
+pub(crate) fn say(line: &str) {
+    screen().suspend(|| eprintln!("{line}"));
+}
+
+/// `bar`, a spinner saying `msg`.
+fn spinning(bar: ProgressBar, msg: &str) -> ProgressBar {
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {msg}")
+            .expect("a valid template")
+            .tick_chars("⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏ "),
+    );
+    bar.enable_steady_tick(Duration::from_millis(80));
+    bar.set_message(msg.to_string());
+    bar
+}
+
+/// A spinner line taken off the screen.
+fn wipe(bar: &ProgressBar) {
+    bar.finish_and_clear();
+    screen().remove(bar);
 }
 
 /// How many times the run has said something on stderr through a [`Ui`]: a prompt takes its

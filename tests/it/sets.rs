@@ -709,6 +709,56 @@ async fn ctrl_c_during_apply_leaves_nothing_half_made() {
     }
 }
 
+/// The same at a terminal, where each entry in flight has a spinner line under the count: the
+/// warnings said on Ctrl-C go above the lines being drawn, each whole, and no spinner line is
+/// left on the screen when the run ends.
+#[tokio::test(flavor = "multi_thread")]
+async fn ctrl_c_during_apply_at_a_terminal_leaves_whole_warnings_and_no_spinner() {
+    use crate::common::pty::{exit_code, pty, screen};
+    use std::time::{Duration, Instant};
+    let moto = moto();
+    let proxy = Proxy::start(moto.port);
+    let aws = aws(&moto.url()).await;
+    let bucket = unique("setspty");
+    aws.create_bucket(&bucket).await;
+    let path = directories_file("ptyint", &bucket, 3, "import");
+    // Two entries' roles are held in flight when the signal comes.
+    proxy.fail(Match::Action("CreateRole".into()), Fault::Delay(1500), 2);
+    let file = path.display().to_string();
+    let words = ["apply", "-f", &file, "--yes", "--parallel", "2"];
+    let mut p = pty(&proxy.url(), 200, &words);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let creating = || proxy.seen().iter().filter(|a| *a == "CreateRole").count();
+    while creating() < 2 {
+        assert!(Instant::now() < deadline, "{:?}", proxy.seen());
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    p.send_control('c').unwrap();
+    let output = p.exp_eof().unwrap();
+    assert!(exit_code(&p).ends_with(", 130)"), "{}", exit_code(&p));
+    let rows = screen(&output, 200);
+    let text = rows.join("\n");
+    for entry in ["role[1]", "role[2]"] {
+        let warning = format!("warning: {entry}: interrupted: undoing what this run created");
+        assert!(rows.iter().any(|r| r.starts_with(&warning)), "{text}");
+    }
+    assert!(
+        rows.iter()
+            .any(|r| r.starts_with("warning: Ctrl-C: finishing the request in flight")),
+        "{text}"
+    );
+    for row in &rows {
+        assert!(
+            !row.starts_with(|c: char| ('\u{2800}'..='\u{28ff}').contains(&c)),
+            "a spinner line is left: {row:?}\n{text}"
+        );
+    }
+    for i in 0..3 {
+        let role = format!("tidb-role-import-{bucket}-d{i}");
+        assert!(aws.role(&role).await.is_none(), "{role} left:\n{text}");
+    }
+}
+
 /// What a reviewer sees of a mixed plan: a role to create, one whose trust the file changes,
 /// one edited by hand (its policy widened), one unchanged, and one of the set that left the
 /// file, deleted with `--prune`.

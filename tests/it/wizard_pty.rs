@@ -4,8 +4,9 @@
 use std::process::Command;
 
 use crate::common::proxy::Proxy;
+use crate::common::pty::*;
 use crate::common::*;
-use rexpect::session::{spawn_command, PtySession};
+use rexpect::session::PtySession;
 
 /// The binary with no arguments in a pseudo-terminal, pointed at moto.
 fn wizard(endpoint: &str) -> PtySession {
@@ -16,35 +17,6 @@ fn wizard(endpoint: &str) -> PtySession {
 /// so that the texts these tests look for are not wrapped (the width tests set their own).
 fn wizard_with(endpoint: &str, args: &[&str]) -> PtySession {
     pty(endpoint, 250, args)
-}
-
-/// The binary in a pseudo-terminal of `cols` columns and 40 rows, pointed at moto.
-fn pty(endpoint: &str, cols: u16, args: &[&str]) -> PtySession {
-    pty_with(endpoint, cols, args, |_| {})
-}
-
-/// The same, its environment changed by `env` (a region taken away, profile files given).
-fn pty_with(
-    endpoint: &str,
-    cols: u16,
-    args: &[&str],
-    env: impl FnOnce(&mut Command),
-) -> PtySession {
-    let mut cmd = Command::new("sh");
-    cmd.arg("-c")
-        .arg(format!("stty cols {cols} rows 40; exec \"$0\" \"$@\""))
-        .arg(env!("CARGO_BIN_EXE_serverless-s3-setup"))
-        .args(args);
-    clean_env(&mut cmd, endpoint);
-    cmd.env("TERM", "xterm-256color");
-    env(&mut cmd);
-    spawn_command(cmd, Some(30_000)).expect("spawn in a pty")
-}
-
-/// Types keys (raw: `\r` is Enter, `j` moves a selection down).
-fn keys(p: &mut PtySession, s: &str) {
-    p.send(s).unwrap();
-    p.flush().unwrap();
 }
 
 /// Answers the wizard up to its plan: `access` at the first question (keys: Enter for import,
@@ -87,10 +59,6 @@ fn access_and_uri(p: &mut PtySession, access: &str, uri: &str) {
     keys(p, access);
     p.exp_string("S3 URI").unwrap();
     keys(p, &format!("{uri}\r"));
-}
-
-fn exit_code(p: &PtySession) -> String {
-    format!("{:?}", p.process().wait().unwrap())
 }
 
 #[tokio::test]
@@ -253,6 +221,45 @@ async fn ctrl_c_at_the_plan_exits_130_and_creates_nothing() {
     assert!(status.ends_with(", 130)"), "{status}");
     assert!(aws.roles_naming(&bucket).await.is_empty());
     assert!(aws.policies_naming(&bucket).await.is_empty());
+}
+
+/// Ctrl-C while a step's spinner turns: the warning that the run stops goes above the spinner,
+/// whole, and no frame of the spinner is left on the screen.
+#[tokio::test(flavor = "multi_thread")]
+async fn ctrl_c_during_a_step_leaves_the_warning_whole_and_no_spinner() {
+    use std::time::{Duration, Instant};
+    let moto = moto();
+    let proxy = Proxy::start(moto.port);
+    let aws = aws(&moto.url()).await;
+    let bucket = unique("wizstop");
+    aws.create_bucket(&bucket).await;
+    proxy.fail(Match::Action("CreateRole".into()), Fault::Delay(1500), 1);
+    let uri = format!("s3://{bucket}/d/");
+    let args = RoleArgs::new("iam", &uri).access("import").yes().build();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut p = wizard_with(&proxy.url(), &args);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !proxy.seen().iter().any(|a| a == "CreateRole") {
+        assert!(Instant::now() < deadline, "{:?}", proxy.seen());
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    p.send_control('c').unwrap();
+    let output = p.exp_eof().unwrap();
+    assert!(exit_code(&p).ends_with(", 130)"), "{}", exit_code(&p));
+    let rows = screen(&output, 250);
+    let text = rows.join("\n");
+    assert!(
+        rows.iter()
+            .any(|r| r.starts_with("warning: Ctrl-C: finishing the request in flight")),
+        "{text}"
+    );
+    for row in &rows {
+        assert!(
+            !row.starts_with(|c: char| ('\u{2800}'..='\u{28ff}').contains(&c)),
+            "a spinner frame is left: {row:?}\n{text}"
+        );
+    }
+    assert!(aws.roles_naming(&bucket).await.is_empty(), "{text}");
 }
 
 /// Declining the plan after the questions keeps the answers: the command that goes on from
@@ -505,15 +512,6 @@ async fn a_missing_bucket_is_asked_again_before_the_questions_go_on() {
 /// The wizard in a pseudo-terminal of `cols` columns.
 fn wizard_at_width(endpoint: &str, cols: u16) -> PtySession {
     pty(endpoint, cols, &[])
-}
-
-/// What a terminal of this size shows after this output, row by row. rexpect hands the output
-/// over one byte per `char`; the bytes are put back together first.
-fn screen(output: &str, cols: u16) -> Vec<String> {
-    let bytes: Vec<u8> = output.chars().map(|c| c as u32 as u8).collect();
-    let mut parser = vt100::Parser::new(40, cols, 0);
-    parser.process(&bytes);
-    parser.screen().rows(0, cols).collect()
 }
 
 /// At 60, 80 and 100 columns, moving through a selection list leaves one list on the screen:

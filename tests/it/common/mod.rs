@@ -6,6 +6,7 @@ pub mod args;
 pub mod localstack;
 pub mod moto;
 pub mod proxy;
+pub mod pty;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
