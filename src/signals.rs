@@ -129,7 +129,7 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::Notify;
 
 use crate::error::Error;
-use crate::output::Ui;
+use crate::output::{end_drawing, Ui};
 
 /// A request to stop, set by the first Ctrl-C or SIGTERM during the changes. The changes
 /// check it between steps, so a request already sent is answered and recorded before the undo.
@@ -200,6 +200,7 @@ impl Stop {
                 // "interrupted": whichever comes first says so, once.
                 if first_to_report() {
                     let _ = console::Term::stderr().show_cursor();
+                    end_drawing();
                     eprintln!("\ninterrupted by {signal}; nothing was changed");
                     if let Some(resume) = resume() {
                         eprintln!("{}", ui.fit(&resume));
@@ -214,6 +215,7 @@ impl Stop {
                 ));
             }
             let again = interrupted().await;
+            end_drawing();
             eprintln!(
                 "{again} again: stopped at once. What this run made may be left; run the same command again to converge, or remove it with `serverless-s3-setup teardown`."
             );

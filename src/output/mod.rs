@@ -300,6 +300,14 @@ pub(crate) fn say(line: &str) {
     screen().suspend(|| eprintln!("{line}"));
 }
 
+/// Takes the spinners off the screen for good, before the last lines of a process that ends
+/// at once (a stop before any change, a second Ctrl-C): nothing draws them again.
+pub(crate) fn end_drawing() {
+    let screen = screen();
+    let _ = screen.clear();
+    screen.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+}
+
 /// `bar`, a spinner saying `msg`.
 fn spinning(bar: ProgressBar, msg: &str) -> ProgressBar {
     bar.set_style(

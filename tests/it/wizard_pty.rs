@@ -262,6 +262,44 @@ async fn ctrl_c_during_a_step_leaves_the_warning_whole_and_no_spinner() {
     assert!(aws.roles_naming(&bucket).await.is_empty(), "{text}");
 }
 
+/// A second Ctrl-C while a step's spinner turns ends the run at once: its last words are on a
+/// screen with no frame of the spinner left.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_second_ctrl_c_ends_at_once_and_leaves_no_spinner() {
+    use std::time::{Duration, Instant};
+    let moto = moto();
+    let proxy = Proxy::start(moto.port);
+    let aws = aws(&moto.url()).await;
+    let bucket = unique("wizagain");
+    aws.create_bucket(&bucket).await;
+    proxy.fail(Match::Action("CreateRole".into()), Fault::Delay(10_000), 1);
+    let uri = format!("s3://{bucket}/d/");
+    let args = RoleArgs::new("iam", &uri).access("import").yes().build();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut p = wizard_with(&proxy.url(), &args);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !proxy.seen().iter().any(|a| a == "CreateRole") {
+        assert!(Instant::now() < deadline, "{:?}", proxy.seen());
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    p.send_control('c').unwrap();
+    let first = p.exp_string("press Ctrl-C again to stop at once").unwrap();
+    // The spinner goes on under the warning before the second signal comes.
+    std::thread::sleep(Duration::from_millis(300));
+    p.send_control('c').unwrap();
+    let output = first + &p.exp_eof().unwrap();
+    assert!(exit_code(&p).ends_with(", 130)"), "{}", exit_code(&p));
+    let rows = screen(&output, 250);
+    let text = rows.join("\n");
+    assert!(text.contains("Ctrl-C again: stopped at once"), "{text}");
+    for row in &rows {
+        assert!(
+            !row.starts_with(|c: char| ('\u{2800}'..='\u{28ff}').contains(&c)),
+            "a spinner frame is left: {row:?}\n{text}"
+        );
+    }
+}
+
 /// Declining the plan after the questions keeps the answers: the command that goes on from
 /// them is said, and nothing is made.
 #[tokio::test]
