@@ -206,12 +206,21 @@ pub(crate) async fn plan_settled<S: SetupCommand>(
     settled: S::Settled,
 ) -> Result<(Surveyed<S>, Basis), Error> {
     let moved = S::moved(&settled, clients);
-    let clients = moved.as_ref().unwrap_or(clients);
-    let mut located = Located::default();
-    let found = S::find(clients, &settled, &mut located).await?;
-    let surveyed = survey::<S>(ctx, Some(clients), settled, located, Some(found)).await?;
+    let surveyed = resurvey::<S>(ctx, moved.as_ref().unwrap_or(clients), settled).await?;
     let basis = S::basis(&surveyed.facts, &surveyed.state);
     Ok((surveyed, basis))
+}
+
+/// A settled request surveyed and planned again, on `clients` where the setup goes: what it
+/// names is found afresh, as nothing was found before.
+async fn resurvey<S: SetupCommand>(
+    ctx: &Context,
+    clients: &Clients,
+    settled: S::Settled,
+) -> Result<Surveyed<S>, Error> {
+    let mut located = Located::default();
+    let found = S::find(clients, &settled, &mut located).await?;
+    survey::<S>(ctx, Some(clients), settled, located, Some(found)).await
 }
 
 /// `--plan FILE`: the saved plan, applied as it is once AWS is found as the plan found it and
@@ -226,9 +235,7 @@ async fn drive_saved<S: SetupCommand>(
     let settled = saved.setup;
     let clients = Clients::connect(&ctx.conn, &ctx.ui).await?;
     let clients = S::moved(&settled, &clients).unwrap_or(clients);
-    let mut located = Located::default();
-    let found = S::find(&clients, &settled, &mut located).await?;
-    let now = survey::<S>(ctx, Some(&clients), settled, located, Some(found)).await?;
+    let now = resurvey::<S>(ctx, &clients, settled).await?;
     super::saved::check_current(
         file,
         (&saved.basis, &saved.plan),
