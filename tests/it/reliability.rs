@@ -2,7 +2,6 @@
 //! transient errors; interrupts at each apply step; two runs at once; bad credentials.
 
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 use crate::common::*;
 
@@ -264,15 +263,7 @@ fn interrupt_at(
     signal: &str,
 ) -> (Option<i32>, String) {
     let child = spawn(&proxy.url(), &args(flow, bucket));
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !proxy.seen().iter().any(|a| a == action) {
-        assert!(
-            Instant::now() < deadline,
-            "{action} never came: {:?}",
-            proxy.seen()
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    proxy.wait_for(action, 1);
     let status = Command::new("kill")
         .args([signal, &child.id().to_string()])
         .status()

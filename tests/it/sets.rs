@@ -663,7 +663,6 @@ async fn verify_judges_every_entry_in_one_table() {
 #[tokio::test(flavor = "multi_thread")]
 async fn ctrl_c_during_apply_leaves_nothing_half_made() {
     use std::process::Command;
-    use std::time::{Duration, Instant};
     let moto = moto();
     let proxy = Proxy::start(moto.port);
     let aws = aws(&moto.url()).await;
@@ -675,15 +674,7 @@ async fn ctrl_c_during_apply_leaves_nothing_half_made() {
     let file = path.display().to_string();
     let words = ["apply", "-f", &file, "--yes", "--parallel", "1"];
     let child = spawn(&proxy.url(), &words.map(String::from));
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !proxy.seen().iter().any(|a| a == "CreateRole") {
-        assert!(
-            Instant::now() < deadline,
-            "no CreateRole: {:?}",
-            proxy.seen()
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    proxy.wait_for("CreateRole", 1);
     let killed = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
@@ -714,8 +705,7 @@ async fn ctrl_c_during_apply_leaves_nothing_half_made() {
 /// left on the screen when the run ends.
 #[tokio::test(flavor = "multi_thread")]
 async fn ctrl_c_during_apply_at_a_terminal_leaves_whole_warnings_and_no_spinner() {
-    use crate::common::pty::{exit_code, pty, screen};
-    use std::time::{Duration, Instant};
+    use crate::common::pty::{assert_no_spinner, exit_code, pty, screen};
     let moto = moto();
     let proxy = Proxy::start(moto.port);
     let aws = aws(&moto.url()).await;
@@ -727,12 +717,7 @@ async fn ctrl_c_during_apply_at_a_terminal_leaves_whole_warnings_and_no_spinner(
     let file = path.display().to_string();
     let words = ["apply", "-f", &file, "--yes", "--parallel", "2"];
     let mut p = pty(&proxy.url(), 200, &words);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let creating = || proxy.seen().iter().filter(|a| *a == "CreateRole").count();
-    while creating() < 2 {
-        assert!(Instant::now() < deadline, "{:?}", proxy.seen());
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    proxy.wait_for("CreateRole", 2);
     p.send_control('c').unwrap();
     let output = p.exp_eof().unwrap();
     assert!(exit_code(&p).ends_with(", 130)"), "{}", exit_code(&p));
@@ -747,12 +732,7 @@ async fn ctrl_c_during_apply_at_a_terminal_leaves_whole_warnings_and_no_spinner(
             .any(|r| r.starts_with("warning: Ctrl-C: finishing the request in flight")),
         "{text}"
     );
-    for row in &rows {
-        assert!(
-            !row.starts_with(|c: char| ('\u{2800}'..='\u{28ff}').contains(&c)),
-            "a spinner line is left: {row:?}\n{text}"
-        );
-    }
+    assert_no_spinner(&rows);
     for i in 0..3 {
         let role = format!("tidb-role-import-{bucket}-d{i}");
         assert!(aws.role(&role).await.is_none(), "{role} left:\n{text}");

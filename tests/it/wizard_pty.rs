@@ -223,42 +223,36 @@ async fn ctrl_c_at_the_plan_exits_130_and_creates_nothing() {
     assert!(aws.policies_naming(&bucket).await.is_empty());
 }
 
+/// `role --yes` at a terminal for an import of `bucket`'s `d/`, through a proxy that holds its
+/// CreateRole `held_ms`; returned once the CreateRole is held, a step's spinner turning.
+fn role_held_at_create(proxy: &Proxy, bucket: &str, held_ms: u64) -> PtySession {
+    proxy.fail(Match::Action("CreateRole".into()), Fault::Delay(held_ms), 1);
+    let uri = format!("s3://{bucket}/d/");
+    let args = RoleArgs::new("iam", &uri).access("import").yes().build();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let p = wizard_with(&proxy.url(), &args);
+    proxy.wait_for("CreateRole", 1);
+    p
+}
+
 /// Ctrl-C while a step's spinner turns: the warning that the run stops goes above the spinner,
 /// whole, and no frame of the spinner is left on the screen.
 #[tokio::test(flavor = "multi_thread")]
 async fn ctrl_c_during_a_step_leaves_the_warning_whole_and_no_spinner() {
-    use std::time::{Duration, Instant};
     let moto = moto();
     let proxy = Proxy::start(moto.port);
     let aws = aws(&moto.url()).await;
     let bucket = unique("wizstop");
     aws.create_bucket(&bucket).await;
-    proxy.fail(Match::Action("CreateRole".into()), Fault::Delay(1500), 1);
-    let uri = format!("s3://{bucket}/d/");
-    let args = RoleArgs::new("iam", &uri).access("import").yes().build();
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let mut p = wizard_with(&proxy.url(), &args);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !proxy.seen().iter().any(|a| a == "CreateRole") {
-        assert!(Instant::now() < deadline, "{:?}", proxy.seen());
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    let mut p = role_held_at_create(&proxy, &bucket, 1500);
     p.send_control('c').unwrap();
     let output = p.exp_eof().unwrap();
     assert!(exit_code(&p).ends_with(", 130)"), "{}", exit_code(&p));
     let rows = screen(&output, 250);
     let text = rows.join("\n");
-    assert!(
-        rows.iter()
-            .any(|r| r.starts_with("warning: Ctrl-C: finishing the request in flight")),
-        "{text}"
-    );
-    for row in &rows {
-        assert!(
-            !row.starts_with(|c: char| ('\u{2800}'..='\u{28ff}').contains(&c)),
-            "a spinner frame is left: {row:?}\n{text}"
-        );
-    }
+    let warning = "warning: Ctrl-C: finishing the request in flight";
+    assert!(rows.iter().any(|r| r.starts_with(warning)), "{text}");
+    assert_no_spinner(&rows);
     assert!(aws.roles_naming(&bucket).await.is_empty(), "{text}");
 }
 
@@ -266,38 +260,22 @@ async fn ctrl_c_during_a_step_leaves_the_warning_whole_and_no_spinner() {
 /// screen with no frame of the spinner left.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_second_ctrl_c_ends_at_once_and_leaves_no_spinner() {
-    use std::time::{Duration, Instant};
     let moto = moto();
     let proxy = Proxy::start(moto.port);
-    let aws = aws(&moto.url()).await;
     let bucket = unique("wizagain");
-    aws.create_bucket(&bucket).await;
-    proxy.fail(Match::Action("CreateRole".into()), Fault::Delay(10_000), 1);
-    let uri = format!("s3://{bucket}/d/");
-    let args = RoleArgs::new("iam", &uri).access("import").yes().build();
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let mut p = wizard_with(&proxy.url(), &args);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !proxy.seen().iter().any(|a| a == "CreateRole") {
-        assert!(Instant::now() < deadline, "{:?}", proxy.seen());
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    aws(&moto.url()).await.create_bucket(&bucket).await;
+    let mut p = role_held_at_create(&proxy, &bucket, 10_000);
     p.send_control('c').unwrap();
     let first = p.exp_string("press Ctrl-C again to stop at once").unwrap();
     // The spinner goes on under the warning before the second signal comes.
-    std::thread::sleep(Duration::from_millis(300));
+    std::thread::sleep(std::time::Duration::from_millis(300));
     p.send_control('c').unwrap();
     let output = first + &p.exp_eof().unwrap();
     assert!(exit_code(&p).ends_with(", 130)"), "{}", exit_code(&p));
     let rows = screen(&output, 250);
     let text = rows.join("\n");
     assert!(text.contains("Ctrl-C again: stopped at once"), "{text}");
-    for row in &rows {
-        assert!(
-            !row.starts_with(|c: char| ('\u{2800}'..='\u{28ff}').contains(&c)),
-            "a spinner frame is left: {row:?}\n{text}"
-        );
-    }
+    assert_no_spinner(&rows);
 }
 
 /// Declining the plan after the questions keeps the answers: the command that goes on from
@@ -788,12 +766,7 @@ async fn verify_fits_the_terminal_and_leaves_no_spinner_frame() {
     let rows = screen(&output, 80);
     let text = rows.join("\n");
     assert!(text.contains("all checks passed"), "{text}");
-    for row in &rows {
-        assert!(
-            !row.starts_with(|c: char| ('\u{2800}'..='\u{28ff}').contains(&c)),
-            "a spinner frame is left: {row:?}\n{text}"
-        );
-    }
+    assert_no_spinner(&rows);
     let checks: Vec<&String> = rows
         .iter()
         .skip_while(|r| !r.starts_with("✓ pass") && !r.starts_with("! warn"))

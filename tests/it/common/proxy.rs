@@ -162,6 +162,20 @@ impl Proxy {
         self.state.lock().unwrap().seen.clone()
     }
 
+    /// Waits until the proxy has seen `n` requests with `action` (a held one counts as soon as
+    /// it comes); fails after 20 seconds.
+    pub fn wait_for(&self, action: &str, n: usize) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while self.seen().iter().filter(|a| *a == action).count() < n {
+            assert!(
+                Instant::now() < deadline,
+                "{n} {action} never came: {:?}",
+                self.seen()
+            );
+            thread::sleep(Duration::from_millis(10));
+        }
+    }
+
     /// Each request's action with its body, form-decoded for the query protocols (IAM, STS,
     /// CloudFormation): `(action, [(name, value)])`.
     pub fn requests(&self) -> Vec<(String, Vec<(String, String)>)> {

@@ -49,3 +49,15 @@ pub fn screen(output: &str, cols: u16) -> Vec<String> {
     parser.process(&bytes);
     parser.screen().rows(0, cols).collect()
 }
+
+/// Fails if a row of the screen starts with a frame of a spinner: one was drawn over, or left
+/// when the run ended.
+pub fn assert_no_spinner(rows: &[String]) {
+    let text = rows.join("\n");
+    for row in rows {
+        assert!(
+            !row.starts_with(|c: char| ('\u{2800}'..='\u{28ff}').contains(&c)),
+            "a spinner frame is left: {row:?}\n{text}"
+        );
+    }
+}
