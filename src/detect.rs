@@ -123,6 +123,7 @@ pub(crate) async fn bucket(
         }
     );
     facts.customer_keyed = sampled.customer_keyed;
+    facts.archived = sampled.archived;
     let sampled = sampled.kms;
     facts.policy = policy.map_err(|e| first_line(&e));
     facts.ownership = ownership.map_err(|e| first_line(&e));
@@ -220,26 +221,29 @@ async fn sample(
         ));
         return Sampled::default();
     }
-    let heads = objects
-        .iter()
-        .map(|key| s3::object_encryption(s3, bucket, key));
-    let mut kms = Vec::new();
-    let mut customer_keyed = Vec::new();
+    let heads = objects.iter().map(|key| s3::object_head(s3, bucket, key));
+    let mut sampled = Sampled::default();
     let mut unread = Vec::new();
-    for (object, encryption) in objects.iter().zip(join_all(heads).await) {
+    for (object, head) in objects.iter().zip(join_all(heads).await) {
         let uri = format!("s3://{bucket}/{object}");
-        match encryption {
-            Ok(ObjectEncryption::Kms(key)) => kms.push((uri, key)),
-            Ok(ObjectEncryption::S3Managed) => {}
-            Ok(ObjectEncryption::CustomerKey) => customer_keyed.push(uri),
-            Err(e) => unread.push((uri, first_line(&e))),
+        let head = match head {
+            Ok(head) => head,
+            Err(e) => {
+                unread.push((uri, first_line(&e)));
+                continue;
+            }
+        };
+        if let Some(archive) = head.archived {
+            sampled.archived.push((uri.clone(), archive));
+        }
+        match head.encryption {
+            ObjectEncryption::Kms(key) => sampled.kms.push((uri, key)),
+            ObjectEncryption::S3Managed => {}
+            ObjectEncryption::CustomerKey => sampled.customer_keyed.push(uri),
         }
     }
     warnings.extend(unread_warning(&dir, objects.len(), &unread));
-    Sampled {
-        kms,
-        customer_keyed,
-    }
+    sampled
 }
 
 /// What to say of the sampled objects whose HeadObject failed (`unread`: each URI with the
@@ -260,22 +264,20 @@ fn unread_warning(dir: &str, sampled: usize, unread: &[(String, String)]) -> Opt
             "could not read how {which} encrypted ({why}; HeadObject needs s3:GetObject); objects under another key than the bucket's need it granted too (--kms-key)"
         ));
     }
-    let which = match rest.len() {
-        0 => first.clone(),
-        1 => format!("{first} and 1 more sampled object"),
-        n => format!("{first} and {n} more sampled objects"),
-    };
+    let which = crate::facts::sampled(first, rest.len());
     Some(format!(
         "could not read {which} ({why}), though the other objects sampled under {dir} could be read: an object written by another account (where Object Ownership is not \"Bucket owner enforced\"), or one the bucket policy denies, may be refused to TiDB Cloud too; the key it is encrypted with, if any, is unknown (--kms-key)"
     ))
 }
 
 /// What the sampled objects under an import's folder are encrypted with: each object's URI
-/// with its KMS key, and the objects under a customer-provided key (SSE-C).
+/// with its KMS key, and the objects under a customer-provided key (SSE-C); and the archived
+/// ones, each with its archive.
 #[derive(Default)]
 struct Sampled {
     kms: Vec<(String, String)>,
     customer_keyed: Vec<String>,
+    archived: Vec<(String, String)>,
 }
 
 /// The keys of the sampled objects that are not the bucket's default key, each once with the

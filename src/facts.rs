@@ -37,6 +37,11 @@ impl Facts {
                 .customer_keyed_finding()
                 .map(|finding| format!("{finding}: {CUSTOMER_KEYED_FIX}")),
         );
+        warnings.extend(
+            bucket
+                .archived_finding()
+                .map(|finding| format!("{finding}: {ARCHIVED_FIX}")),
+        );
         let mut object_kms_keys = Vec::new();
         for key in &bucket.object_keys {
             match key.use_by(caller.account.as_str()) {
@@ -132,6 +137,9 @@ pub(crate) struct BucketFacts {
     /// Sampled objects under an import's folder that are encrypted with a customer-provided
     /// key (SSE-C), by URI: TiDB Cloud can read none of them.
     pub(crate) customer_keyed: Vec<String>,
+    /// Sampled objects under an import's folder that are archived and not restored, by URI,
+    /// each with its archive (`DEEP_ARCHIVE`): S3 reads none of them until a copy is restored.
+    pub(crate) archived: Vec<(String, String)>,
 }
 
 /// A KMS key that an object under the folder is encrypted with, where it is not the bucket's
@@ -206,16 +214,44 @@ impl BucketFacts {
     /// change that; copying the objects in place under S3-managed or KMS encryption does.
     pub(crate) fn customer_keyed_finding(&self) -> Option<String> {
         let (first, rest) = self.customer_keyed.split_first()?;
-        let which = match rest.len() {
-            0 => format!("{first} is"),
-            1 => format!("{first} and 1 more sampled object are"),
-            n => format!("{first} and {n} more sampled objects are"),
-        };
+        let which = sampled_are(first, rest.len());
         Some(format!(
             "{which} encrypted with a customer-provided key (SSE-C: HeadObject answered 400 without it), which TiDB Cloud cannot supply, so it is refused every such object whatever it is granted"
         ))
     }
 }
+
+impl BucketFacts {
+    /// What the sampled archived objects mean, if there are any: S3 answers a read of one with
+    /// `InvalidObjectState` until a copy is restored (Amazon S3 API Reference, GetObject),
+    /// whoever asks, so TiDB Cloud's import fails on it whatever it is granted.
+    pub(crate) fn archived_finding(&self) -> Option<String> {
+        let ((first, archive), rest) = self.archived.split_first()?;
+        let which = sampled_are(first, rest.len());
+        Some(format!(
+            "{which} archived ({archive}), and S3 reads no archived object until a copy is restored (InvalidObjectState), so an import fails on it whatever TiDB Cloud is granted"
+        ))
+    }
+}
+
+/// Sampled objects named by the first of them: `s3://b/d/1.csv`, or `s3://b/d/1.csv and 2 more
+/// sampled objects`.
+pub(crate) fn sampled(first: &str, more: usize) -> String {
+    match more {
+        0 => first.to_string(),
+        1 => format!("{first} and 1 more sampled object"),
+        n => format!("{first} and {n} more sampled objects"),
+    }
+}
+
+/// [`sampled`], with its verb: `… is`, `… are`.
+fn sampled_are(first: &str, more: usize) -> String {
+    let verb = if more == 0 { "is" } else { "are" };
+    format!("{} {verb}", sampled(first, more))
+}
+
+/// How to make archived objects readable to TiDB Cloud.
+pub(crate) const ARCHIVED_FIX: &str = "restore a copy of each before the import, for as long as the import takes (aws s3api restore-object; S3 Batch Operations for many), or move them out of the folder";
 
 /// How to make objects under a customer-provided key readable to TiDB Cloud.
 pub(crate) const CUSTOMER_KEYED_FIX: &str = "copy them in place with SSE-S3 or SSE-KMS encryption (aws s3 cp with --sse-c-copy-source, --sse-c-copy-source-key and --sse), or move them out of the folder";
@@ -235,6 +271,7 @@ impl Default for BucketFacts {
             ownership: Ok(None),
             object_keys: Vec::new(),
             customer_keyed: Vec::new(),
+            archived: Vec::new(),
         }
     }
 }

@@ -2,7 +2,7 @@
 //! whether a path names an object or a folder. The one write is the opt-in probe object of
 //! `access-key --probe-write` ([`put_empty`], [`delete_object`]).
 
-use aws_sdk_s3::types::ServerSideEncryption;
+use aws_sdk_s3::types::{ArchiveStatus, ServerSideEncryption, StorageClass};
 use aws_sdk_s3::Client;
 
 use super::send::send;
@@ -174,12 +174,21 @@ pub(crate) enum ObjectEncryption {
     CustomerKey,
 }
 
-/// How the object `key` is encrypted: one HeadObject.
-pub(crate) async fn object_encryption(
+/// What one HeadObject tells of reading an object: how it is encrypted, and whether it is
+/// archived.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ObjectHead {
+    pub(crate) encryption: ObjectEncryption,
+    /// The archive it is in, unrestored, as S3 names it ([`archived`]).
+    pub(crate) archived: Option<String>,
+}
+
+/// How the object `key` is encrypted, and whether it is archived: one HeadObject.
+pub(crate) async fn object_head(
     client: &Client,
     bucket: &str,
     key: &str,
-) -> Result<ObjectEncryption, AwsError> {
+) -> Result<ObjectHead, AwsError> {
     let request = client.head_object().bucket(bucket).key(key);
     let subject = format!("{bucket}/{key}");
     let out = match send("s3:HeadObject", &subject, request.send()).await {
@@ -189,17 +198,55 @@ pub(crate) async fn object_encryption(
         // by using server-side encryption with customer-provided encryption keys (SSE-C) ...
         // you must use the following headers"; an error "returns a generic code, such as 400
         // Bad Request"). The credentials just listed the folder, so a 400 here is not theirs.
-        Err(e) if e.status == Some(400) => return Ok(ObjectEncryption::CustomerKey),
+        Err(e) if e.status == Some(400) => {
+            return Ok(ObjectHead {
+                encryption: ObjectEncryption::CustomerKey,
+                archived: None,
+            })
+        }
         Err(e) => return Err(e),
     };
     let kms = matches!(
         out.server_side_encryption(),
         Some(ServerSideEncryption::AwsKms | ServerSideEncryption::AwsKmsDsse)
     );
-    Ok(match out.ssekms_key_id().filter(|_| kms) {
+    let encryption = match out.ssekms_key_id().filter(|_| kms) {
         Some(arn) => ObjectEncryption::Kms(arn.to_string()),
         None => ObjectEncryption::S3Managed,
+    };
+    let archived = archived(out.storage_class(), out.archive_status(), out.restore());
+    Ok(ObjectHead {
+        encryption,
+        archived,
     })
+}
+
+/// The archive an object is in when S3 will not read it, as S3 names it: the storage classes
+/// S3 Glacier Flexible Retrieval (`GLACIER`) and Deep Archive (`DEEP_ARCHIVE`), and
+/// Intelligent-Tiering's archive tiers (`x-amz-archive-status`: `ARCHIVE_ACCESS`,
+/// `DEEP_ARCHIVE_ACCESS`), unless a restored copy is there (`x-amz-restore:
+/// ongoing-request="false", expiry-date=…`). Amazon S3 API Reference, GetObject: "If the object
+/// you are retrieving is stored in the S3 Glacier Flexible Retrieval storage class, the S3
+/// Glacier Deep Archive storage class, the S3 Intelligent-Tiering Archive Access tier, or the
+/// S3 Intelligent-Tiering Deep Archive Access tier, before you can retrieve the object you must
+/// first restore a copy using RestoreObject. Otherwise, this operation returns an
+/// InvalidObjectState error"; HeadObject, `x-amz-restore` and `x-amz-archive-status`. Glacier
+/// Instant Retrieval (`GLACIER_IR`) reads at once.
+pub(crate) fn archived(
+    class: Option<&StorageClass>,
+    tier: Option<&ArchiveStatus>,
+    restore: Option<&str>,
+) -> Option<String> {
+    if restore.is_some_and(|r| r.contains("ongoing-request=\"false\"")) {
+        return None;
+    }
+    match (tier, class) {
+        (Some(tier), _) => Some(tier.as_str().to_string()),
+        (None, Some(class @ (StorageClass::Glacier | StorageClass::DeepArchive))) => {
+            Some(class.as_str().to_string())
+        }
+        _ => None,
+    }
 }
 
 /// The bucket's default encryption, as far as it matters for TiDB Cloud.
@@ -295,4 +342,45 @@ pub(crate) async fn delete_object(
     )
     .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::archived;
+    use aws_sdk_s3::types::{ArchiveStatus, StorageClass};
+
+    #[test]
+    fn an_object_is_archived_until_a_copy_is_restored() {
+        let glacier = Some(&StorageClass::Glacier);
+        let deep = Some(&StorageClass::DeepArchive);
+        assert_eq!(archived(glacier, None, None).as_deref(), Some("GLACIER"));
+        assert_eq!(archived(deep, None, None).as_deref(), Some("DEEP_ARCHIVE"));
+        // A restore under way is not yet a copy to read.
+        let ongoing = Some("ongoing-request=\"true\"");
+        assert_eq!(
+            archived(deep, None, ongoing).as_deref(),
+            Some("DEEP_ARCHIVE")
+        );
+        let restored =
+            Some("ongoing-request=\"false\", expiry-date=\"Fri, 21 Dec 2012 00:00:00 GMT\"");
+        assert_eq!(archived(glacier, None, restored), None);
+        // Read at once: Glacier Instant Retrieval, and the classes short of an archive.
+        for class in [
+            StorageClass::GlacierIr,
+            StorageClass::StandardIa,
+            StorageClass::Standard,
+        ] {
+            assert_eq!(archived(Some(&class), None, None), None, "{class:?}");
+        }
+        assert_eq!(archived(None, None, None), None);
+        // Intelligent-Tiering says its archive tiers apart from its storage class.
+        let tiering = Some(&StorageClass::IntelligentTiering);
+        assert_eq!(archived(tiering, None, None), None);
+        let tier = Some(&ArchiveStatus::DeepArchiveAccess);
+        assert_eq!(
+            archived(tiering, tier, None).as_deref(),
+            Some("DEEP_ARCHIVE_ACCESS")
+        );
+        assert_eq!(archived(tiering, tier, restored), None);
+    }
 }

@@ -903,3 +903,63 @@ async fn an_object_refused_to_the_caller_is_named_and_the_rest_still_sampled() {
         planned.stderr
     );
 }
+
+/// Objects in an archive (S3 Glacier Flexible Retrieval here) are read by nobody until a copy
+/// is restored (S3 answers InvalidObjectState), so an import fails on them whatever is granted:
+/// the plan warns naming the object, and `verify` fails `archived`. A restored copy reads, and
+/// `verify` says nothing of it.
+#[tokio::test]
+async fn an_archived_object_is_named_until_a_copy_is_restored() {
+    let moto = moto();
+    let aws = aws(&moto.url()).await;
+    let bucket = aws.seeded_bucket("archived").await;
+    aws.s3
+        .put_object()
+        .bucket(&bucket)
+        .key("data/cold.csv")
+        .storage_class(aws_sdk_s3::types::StorageClass::Glacier)
+        .body(b"a,b\n".to_vec().into())
+        .send()
+        .await
+        .unwrap();
+    let uri = format!("s3://{bucket}/data/");
+    let args = RoleArgs::new("iam", &uri).access("import").yes().json();
+    let planned = run(&moto.url(), &args.clone().args(&["--dry-run"]).build()).ok();
+    let warnings = planned.json["plan"]["warnings"].to_string();
+    let cold = format!("s3://{bucket}/data/cold.csv is archived (GLACIER)");
+    assert!(warnings.contains(&cold), "{warnings}");
+    assert!(warnings.contains("restore-object"), "{warnings}");
+    let out = run(&moto.url(), &args.build()).ok();
+    assert_eq!(
+        check(&out.json["verify"], "archived")["status"],
+        "fail",
+        "{:#}",
+        out.json
+    );
+
+    let arn = out.json["role_arn"].as_str().unwrap();
+    let Ran { json: report, .. } = verify(&moto.url(), &role_verify_args(arn, &uri, "import"));
+    let archived = check(&report, "archived");
+    assert_eq!(archived["status"], "fail", "{report:#}");
+    assert!(
+        archived["finding"].as_str().unwrap().starts_with(&cold),
+        "{archived}"
+    );
+
+    aws.s3
+        .restore_object()
+        .bucket(&bucket)
+        .key("data/cold.csv")
+        .restore_request(aws_sdk_s3::types::RestoreRequest::builder().days(2).build())
+        .send()
+        .await
+        .unwrap();
+    let Ran { json: report, .. } = verify(&moto.url(), &role_verify_args(arn, &uri, "import"));
+    let names: Vec<&str> = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert!(!names.contains(&"archived"), "{report:#}");
+}

@@ -344,6 +344,11 @@ pub(super) fn bucket_checks(
     // KMS
     out.push(kms_check(subject, e, ev, who, request));
 
+    // Archived objects, found only where an import's objects were sampled.
+    if let Some(finding) = ev.bucket.archived_finding() {
+        out.push(Check::fail("archived", finding, crate::facts::ARCHIVED_FIX));
+    }
+
     // Bucket policy
     out.push(match (&ev.bucket.policy, who) {
         (Err(reason), _) => Check::warn("bucket-policy", format!("the bucket policy could not be read: {reason}"), None),

@@ -1,5 +1,5 @@
-//! The keys objects are encrypted with: other KMS keys than the bucket's, and customer-provided
-//! keys (SSE-C).
+//! What sampled objects need beyond the policy: other KMS keys than the bucket's,
+//! customer-provided keys (SSE-C), and a restore from an archive.
 
 use super::*;
 
@@ -112,5 +112,39 @@ fn objects_under_a_customer_provided_key_fail_kms_naming_them() {
             c.finding
         );
         assert!(c.fix.as_deref().unwrap().contains("--sse-c-copy-source"));
+    }
+}
+
+/// Archived objects fail `archived` whatever the policy grants: S3 reads none until a copy is
+/// restored. The check is there only when such objects were sampled.
+#[test]
+fn archived_objects_fail_naming_them() {
+    let e = expectations(Access::Import);
+    let mut ev = good(Access::Import);
+    let archived_of = |ev: &Evidence| {
+        checks(&role(), &e, ev, "x")
+            .checks
+            .into_iter()
+            .find(|c| c.name == "archived")
+    };
+    assert!(archived_of(&ev).is_none());
+    for (objects, which) in [
+        (1, "s3://bkt1/d/0.csv is archived (DEEP_ARCHIVE)"),
+        (
+            2,
+            "s3://bkt1/d/0.csv and 1 more sampled object are archived",
+        ),
+        (
+            3,
+            "s3://bkt1/d/0.csv and 2 more sampled objects are archived",
+        ),
+    ] {
+        ev.bucket.archived = (0..objects)
+            .map(|i| (format!("s3://bkt1/d/{i}.csv"), "DEEP_ARCHIVE".to_string()))
+            .collect();
+        let c = archived_of(&ev).unwrap();
+        assert_eq!(c.status, Status::Fail, "{}", c.finding);
+        assert!(c.finding.starts_with(which), "{}", c.finding);
+        assert!(c.fix.as_deref().unwrap().contains("restore-object"));
     }
 }
