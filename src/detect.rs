@@ -124,6 +124,7 @@ pub(crate) async fn bucket(
     );
     facts.customer_keyed = sampled.customer_keyed;
     facts.archived = sampled.archived;
+    facts.unread = sampled.unread;
     let sampled = sampled.kms;
     facts.policy = policy.map_err(|e| first_line(&e));
     facts.ownership = ownership.map_err(|e| first_line(&e));
@@ -242,7 +243,8 @@ async fn sample(
             ObjectEncryption::CustomerKey => sampled.customer_keyed.push(uri),
         }
     }
-    warnings.extend(unread_warning(&dir, objects.len(), &unread));
+    sampled.unread = unread_warning(&dir, objects.len(), &unread);
+    warnings.extend(sampled.unread.clone());
     sampled
 }
 
@@ -272,12 +274,13 @@ fn unread_warning(dir: &str, sampled: usize, unread: &[(String, String)]) -> Opt
 
 /// What the sampled objects under an import's folder are encrypted with: each object's URI
 /// with its KMS key, and the objects under a customer-provided key (SSE-C); and the archived
-/// ones, each with its archive.
+/// ones, each with its archive; and what is said of those S3 refused to describe.
 #[derive(Default)]
 struct Sampled {
     kms: Vec<(String, String)>,
     customer_keyed: Vec<String>,
     archived: Vec<(String, String)>,
+    unread: Option<String>,
 }
 
 /// The keys of the sampled objects that are not the bucket's default key, each once with the

@@ -855,7 +855,8 @@ async fn an_object_under_a_customer_provided_key_is_warned_of() {
 /// An object that the caller is refused (S3 answers its HeadObject 403, as it does an object
 /// that another account wrote where Object Ownership is not "Bucket owner enforced"; moto keeps
 /// no object owners apart, so the proxy answers as S3 does) is named in one warning, and the
-/// objects listed after it are still sampled: the key of one of them is still found.
+/// objects listed after it are still sampled: the key of one of them is still found. `verify`
+/// warns the same in `objects`.
 #[tokio::test]
 async fn an_object_refused_to_the_caller_is_named_and_the_rest_still_sampled() {
     let moto = moto();
@@ -882,7 +883,7 @@ async fn an_object_refused_to_the_caller_is_named_and_the_rest_still_sampled() {
     proxy.fail(foreign, Fault::Code(403, "AccessDenied"), usize::MAX);
     let uri = format!("s3://{bucket}/d/");
     let args = RoleArgs::new("iam", &uri).access("import").yes().json();
-    let planned = run(&proxy.url(), &args.args(&["--dry-run"]).build()).ok();
+    let planned = run(&proxy.url(), &args.clone().args(&["--dry-run"]).build()).ok();
     let warnings = planned.json["plan"]["warnings"].to_string();
     let refused = format!("could not read s3://{bucket}/d/a-foreign.csv (");
     assert!(warnings.contains(&refused), "{warnings}");
@@ -902,11 +903,19 @@ async fn an_object_refused_to_the_caller_is_named_and_the_rest_still_sampled() {
         planned.stdout,
         planned.stderr
     );
+    let made = run(&proxy.url(), &args.build()).ok();
+    let arn = made.json["role_arn"].as_str().unwrap();
+    let Ran { json: report, .. } = verify(&proxy.url(), &role_verify_args(arn, &uri, "import"));
+    let objects = check(&report, "objects");
+    assert_eq!(objects["status"], "warn", "{report:#}");
+    let finding = objects["finding"].as_str().unwrap();
+    assert!(finding.starts_with(&refused), "{objects}");
+    assert_eq!(check(&report, "kms")["status"], "pass", "{report:#}");
 }
 
 /// Objects in an archive (S3 Glacier Flexible Retrieval here) are read by nobody until a copy
 /// is restored (S3 answers InvalidObjectState), so an import fails on them whatever is granted:
-/// the plan warns naming the object, and `verify` fails `archived`. A restored copy reads, and
+/// the plan warns naming the object, and `verify` fails `objects`. A restored copy reads, and
 /// `verify` says nothing of it.
 #[tokio::test]
 async fn an_archived_object_is_named_until_a_copy_is_restored() {
@@ -931,7 +940,7 @@ async fn an_archived_object_is_named_until_a_copy_is_restored() {
     assert!(warnings.contains("restore-object"), "{warnings}");
     let out = run(&moto.url(), &args.build()).ok();
     assert_eq!(
-        check(&out.json["verify"], "archived")["status"],
+        check(&out.json["verify"], "objects")["status"],
         "fail",
         "{:#}",
         out.json
@@ -939,7 +948,7 @@ async fn an_archived_object_is_named_until_a_copy_is_restored() {
 
     let arn = out.json["role_arn"].as_str().unwrap();
     let Ran { json: report, .. } = verify(&moto.url(), &role_verify_args(arn, &uri, "import"));
-    let archived = check(&report, "archived");
+    let archived = check(&report, "objects");
     assert_eq!(archived["status"], "fail", "{report:#}");
     assert!(
         archived["finding"].as_str().unwrap().starts_with(&cold),
@@ -961,5 +970,5 @@ async fn an_archived_object_is_named_until_a_copy_is_restored() {
         .iter()
         .map(|c| c["name"].as_str().unwrap())
         .collect();
-    assert!(!names.contains(&"archived"), "{report:#}");
+    assert!(!names.contains(&"objects"), "{report:#}");
 }

@@ -344,10 +344,7 @@ pub(super) fn bucket_checks(
     // KMS
     out.push(kms_check(subject, e, ev, who, request));
 
-    // Archived objects, found only where an import's objects were sampled.
-    if let Some(finding) = ev.bucket.archived_finding() {
-        out.push(Check::fail("archived", finding, crate::facts::ARCHIVED_FIX));
-    }
+    out.extend(objects_check(&ev.bucket));
 
     // Bucket policy
     out.push(match (&ev.bucket.policy, who) {
@@ -410,4 +407,23 @@ pub(super) fn bucket_checks(
         Err(reason) => Check::warn("object-ownership", format!("Object Ownership could not be read: {reason}"), None),
     });
     out
+}
+
+/// What the sampling of an import's objects found beyond their keys, if anything: archived
+/// objects fail (S3 reads them for nobody until a copy is restored); objects S3 refused to
+/// describe are a warning (another account's, or denied by the bucket policy, or a caller
+/// without `s3:GetObject`: this cannot tell which).
+fn objects_check(bucket: &crate::facts::BucketFacts) -> Option<Check> {
+    let unread = bucket.unread.as_deref();
+    match (bucket.archived_finding(), unread) {
+        (Some(archived), unread) => {
+            let finding = match unread {
+                Some(unread) => format!("{archived}; also, {unread}"),
+                None => archived,
+            };
+            Some(Check::fail("objects", finding, crate::facts::ARCHIVED_FIX))
+        }
+        (None, Some(unread)) => Some(Check::warn("objects", unread, None)),
+        (None, None) => None,
+    }
 }

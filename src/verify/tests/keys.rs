@@ -115,19 +115,20 @@ fn objects_under_a_customer_provided_key_fail_kms_naming_them() {
     }
 }
 
-/// Archived objects fail `archived` whatever the policy grants: S3 reads none until a copy is
-/// restored. The check is there only when such objects were sampled.
+/// Archived objects fail `objects` whatever the policy grants: S3 reads none until a copy is
+/// restored. Objects S3 refused to describe are a warning there. The check is there only when
+/// the sampling found either.
 #[test]
-fn archived_objects_fail_naming_them() {
+fn archived_objects_fail_objects_and_refused_ones_warn() {
     let e = expectations(Access::Import);
     let mut ev = good(Access::Import);
-    let archived_of = |ev: &Evidence| {
+    let objects_of = |ev: &Evidence| {
         checks(&role(), &e, ev, "x")
             .checks
             .into_iter()
-            .find(|c| c.name == "archived")
+            .find(|c| c.name == "objects")
     };
-    assert!(archived_of(&ev).is_none());
+    assert!(objects_of(&ev).is_none());
     for (objects, which) in [
         (1, "s3://bkt1/d/0.csv is archived (DEEP_ARCHIVE)"),
         (
@@ -142,9 +143,22 @@ fn archived_objects_fail_naming_them() {
         ev.bucket.archived = (0..objects)
             .map(|i| (format!("s3://bkt1/d/{i}.csv"), "DEEP_ARCHIVE".to_string()))
             .collect();
-        let c = archived_of(&ev).unwrap();
+        let c = objects_of(&ev).unwrap();
         assert_eq!(c.status, Status::Fail, "{}", c.finding);
         assert!(c.finding.starts_with(which), "{}", c.finding);
         assert!(c.fix.as_deref().unwrap().contains("restore-object"));
     }
+    let refused = "could not read s3://bkt1/d/9.csv (AccessDenied), though …";
+    ev.bucket.unread = Some(refused.into());
+    let c = objects_of(&ev).unwrap();
+    assert_eq!(c.status, Status::Fail, "{}", c.finding);
+    assert!(
+        c.finding.ends_with(&format!("; also, {refused}")),
+        "{}",
+        c.finding
+    );
+    ev.bucket.archived.clear();
+    let c = objects_of(&ev).unwrap();
+    assert_eq!(c.status, Status::Warn, "{}", c.finding);
+    assert_eq!(c.finding, refused);
 }
