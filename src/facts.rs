@@ -221,9 +221,7 @@ impl BucketFacts {
             "{which} encrypted with a customer-provided key (SSE-C: HeadObject answered 400 without it), which TiDB Cloud cannot supply, so it is refused every such object whatever it is granted"
         ))
     }
-}
 
-impl BucketFacts {
     /// What the sampled archived objects mean, if there are any: S3 answers a read of one with
     /// `InvalidObjectState` until a copy is restored (Amazon S3 API Reference, GetObject),
     /// whoever asks, so TiDB Cloud's import fails on it whatever it is granted.
