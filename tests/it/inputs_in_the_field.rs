@@ -17,17 +17,6 @@ fn json(stdout: &str) -> Value {
     serde_json::from_str(stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}"))
 }
 
-async fn put(aws: &Aws, bucket: &str, key: &str) {
-    aws.s3
-        .put_object()
-        .bucket(bucket)
-        .key(key)
-        .body(b"a,b\n".to_vec().into())
-        .send()
-        .await
-        .unwrap();
-}
-
 /// The object resource of the managed policy that `role --method iam` made, read from IAM.
 async fn granted_objects(aws: &Aws, out: &Value) -> Value {
     let doc = aws
@@ -42,7 +31,7 @@ async fn a_file_or_a_pattern_gets_its_directory_and_the_directorys_names() {
     let aws = aws(&moto.url()).await;
     let bucket = unique("uri-file");
     aws.create_bucket(&bucket).await;
-    put(&aws, &bucket, "ingest/TableName.01.csv").await;
+    aws.put_csv(&bucket, "ingest/TableName.01.csv", None).await;
     for uri in [
         format!("s3://{bucket}/ingest/TableName.01.csv"),
         format!("s3://{bucket}/ingest/sales.*.csv"),
@@ -105,8 +94,8 @@ async fn a_uri_without_a_trailing_slash_is_settled_by_the_bucket() {
     let bucket = unique("uri-unsure");
     aws.create_bucket(&bucket).await;
     // `in/data` is an object (a file without an extension); `in/2024.01` is a folder.
-    put(&aws, &bucket, "in/data").await;
-    put(&aws, &bucket, "in/2024.01/part-1.csv").await;
+    aws.put_csv(&bucket, "in/data", None).await;
+    aws.put_csv(&bucket, "in/2024.01/part-1.csv", None).await;
     for (path, granted) in [
         ("in/data", "in/*"),
         ("in/2024.01", "in/2024.01/*"),

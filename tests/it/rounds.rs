@@ -78,18 +78,8 @@ async fn sampling_the_objects_keys_stays_within_six_rounds() {
     let bucket = kms_bucket(&aws, "rounds-sampled").await;
     let (_, other) = aws.create_key().await;
     for (i, key) in [None, Some(&other), None, Some(&other)].iter().enumerate() {
-        let mut put = aws
-            .s3
-            .put_object()
-            .bucket(&bucket)
-            .key(format!("d/part-{i}.csv"))
-            .body(b"a,b\n".to_vec().into());
-        if let Some(key) = key {
-            put = put
-                .server_side_encryption(aws_sdk_s3::types::ServerSideEncryption::AwsKms)
-                .ssekms_key_id(key.as_str());
-        }
-        put.send().await.unwrap();
+        let key = key.map(String::as_str);
+        aws.put_csv(&bucket, &format!("d/part-{i}.csv"), key).await;
     }
     let uri = format!("s3://{bucket}/d/");
     let proxy = Proxy::with_latency(moto.port, LATENCY_MS);

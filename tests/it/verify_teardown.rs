@@ -732,20 +732,8 @@ async fn objects_under_another_key_get_it_granted_and_verified() {
     let (_, default) = aws.create_key().await;
     let (_, copied) = aws.create_key().await;
     aws.encrypt_bucket(&bucket, Some(&default)).await;
-    for (object, key) in [("d/new.csv", None), ("d/copied.csv", Some(&copied))] {
-        let mut put = aws
-            .s3
-            .put_object()
-            .bucket(&bucket)
-            .key(object)
-            .body(b"a,b\n".to_vec().into());
-        if let Some(key) = key {
-            put = put
-                .server_side_encryption(aws_sdk_s3::types::ServerSideEncryption::AwsKms)
-                .ssekms_key_id(key);
-        }
-        put.send().await.unwrap();
-    }
+    aws.put_csv(&bucket, "d/new.csv", None).await;
+    aws.put_csv(&bucket, "d/copied.csv", Some(&copied)).await;
     let uri = format!("s3://{bucket}/d/");
     let name = format!("ok-{bucket}");
     let args = RoleArgs::new("iam", &uri)
@@ -813,14 +801,7 @@ async fn an_object_under_a_customer_provided_key_is_warned_of() {
     let moto = moto();
     let aws = aws(&moto.url()).await;
     let bucket = aws.seeded_bucket("ssec").await;
-    aws.s3
-        .put_object()
-        .bucket(&bucket)
-        .key("data/locked.csv")
-        .body(b"a,b\n".to_vec().into())
-        .send()
-        .await
-        .unwrap();
+    aws.put_csv(&bucket, "data/locked.csv", None).await;
     let proxy = Proxy::start(moto.port);
     let locked = Match::ActionOn("s3:HEAD?".into(), "/data/locked.csv".into());
     proxy.fail(locked, Fault::Code(400, "BadRequest"), usize::MAX);
@@ -864,20 +845,8 @@ async fn an_object_refused_to_the_caller_is_named_and_the_rest_still_sampled() {
     let bucket = unique("refused");
     aws.create_bucket(&bucket).await;
     let (_, copied) = aws.create_key().await;
-    for (object, key) in [("d/a-foreign.csv", None), ("d/b-copied.csv", Some(&copied))] {
-        let mut put = aws
-            .s3
-            .put_object()
-            .bucket(&bucket)
-            .key(object)
-            .body(b"a,b\n".to_vec().into());
-        if let Some(key) = key {
-            put = put
-                .server_side_encryption(aws_sdk_s3::types::ServerSideEncryption::AwsKms)
-                .ssekms_key_id(key);
-        }
-        put.send().await.unwrap();
-    }
+    aws.put_csv(&bucket, "d/a-foreign.csv", None).await;
+    aws.put_csv(&bucket, "d/b-copied.csv", Some(&copied)).await;
     let proxy = Proxy::start(moto.port);
     let foreign = Match::ActionOn("s3:HEAD?".into(), "/d/a-foreign.csv".into());
     proxy.fail(foreign, Fault::Code(403, "AccessDenied"), usize::MAX);

@@ -259,6 +259,24 @@ impl Aws {
         bucket
     }
 
+    /// Puts a small CSV object at `key`, encrypted with the KMS key `kms` when one is given
+    /// (else under the bucket's default encryption).
+    pub async fn put_csv(&self, bucket: &str, key: &str, kms: Option<&str>) {
+        let put = self
+            .s3
+            .put_object()
+            .bucket(bucket)
+            .key(key)
+            .body(b"a,b\n".to_vec().into());
+        let put = match kms {
+            Some(kms) => put
+                .server_side_encryption(aws_sdk_s3::types::ServerSideEncryption::AwsKms)
+                .ssekms_key_id(kms),
+            None => put,
+        };
+        put.send().await.unwrap();
+    }
+
     /// A customer-managed key; returns (key ID, key ARN).
     pub async fn create_key(&self) -> (String, String) {
         let out = self.kms.create_key().send().await.unwrap();
