@@ -124,7 +124,7 @@ pub(crate) async fn bucket(
     );
     facts.customer_keyed = sampled.customer_keyed;
     facts.archived = sampled.archived;
-    facts.unread = sampled.unread;
+    facts.sampling = sampled.said;
     let sampled = sampled.kms;
     facts.policy = policy.map_err(|e| first_line(&e));
     facts.ownership = ownership.map_err(|e| first_line(&e));
@@ -210,17 +210,16 @@ async fn sample(
     let objects = match listed {
         Ok(objects) => objects,
         Err(why) => {
-            warnings.push(format!(
-                "could not list {dir} to see whether it holds anything to import ({why})"
-            ));
-            return Sampled::default();
+            let said =
+                format!("could not list {dir} to see whether it holds anything to import ({why})");
+            return Sampled::said(said, warnings);
         }
     };
     if objects.is_empty() {
-        warnings.push(format!(
+        let said = format!(
             "no objects under {dir}: TiDB Cloud will find nothing to import (is the folder's name right?)"
-        ));
-        return Sampled::default();
+        );
+        return Sampled::said(said, warnings);
     }
     let heads = objects.iter().map(|key| s3::object_head(s3, bucket, key));
     let mut sampled = Sampled::default();
@@ -243,8 +242,8 @@ async fn sample(
             ObjectEncryption::CustomerKey => sampled.customer_keyed.push(uri),
         }
     }
-    sampled.unread = unread_warning(&dir, objects.len(), &unread);
-    warnings.extend(sampled.unread.clone());
+    sampled.said = unread_warning(&dir, objects.len(), &unread);
+    warnings.extend(sampled.said.clone());
     sampled
 }
 
@@ -274,13 +273,25 @@ fn unread_warning(dir: &str, sampled: usize, unread: &[(String, String)]) -> Opt
 
 /// What the sampled objects under an import's folder are encrypted with: each object's URI
 /// with its KMS key, and the objects under a customer-provided key (SSE-C); and the archived
-/// ones, each with its archive; and what is said of those S3 refused to describe.
+/// ones, each with its archive; and what is said of the folder or of the objects S3 refused to
+/// describe, if anything.
 #[derive(Default)]
 struct Sampled {
     kms: Vec<(String, String)>,
     customer_keyed: Vec<String>,
     archived: Vec<(String, String)>,
-    unread: Option<String>,
+    said: Option<String>,
+}
+
+impl Sampled {
+    /// Nothing sampled, for the reason `said`, which is a warning too.
+    fn said(said: String, warnings: &mut Vec<String>) -> Sampled {
+        warnings.push(said.clone());
+        Sampled {
+            said: Some(said),
+            ..Sampled::default()
+        }
+    }
 }
 
 /// The keys of the sampled objects that are not the bucket's default key, each once with the

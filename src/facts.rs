@@ -140,8 +140,9 @@ pub(crate) struct BucketFacts {
     /// Sampled objects under an import's folder that are archived and not restored, by URI,
     /// each with its archive (`DEEP_ARCHIVE`): S3 reads none of them until a copy is restored.
     pub(crate) archived: Vec<(String, String)>,
-    /// What is said of the sampled objects that S3 refused to describe (HeadObject), if any.
-    pub(crate) unread: Option<String>,
+    /// What is said of an import's folder beyond the keys, if anything: it could not be
+    /// listed, it is empty, or S3 refused to describe some of its objects (HeadObject).
+    pub(crate) sampling: Option<String>,
 }
 
 /// A KMS key that an object under the folder is encrypted with, where it is not the bucket's
@@ -272,7 +273,7 @@ impl Default for BucketFacts {
             object_keys: Vec::new(),
             customer_keyed: Vec::new(),
             archived: Vec::new(),
-            unread: None,
+            sampling: None,
         }
     }
 }

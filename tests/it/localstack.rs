@@ -42,6 +42,8 @@ async fn a_stack_through_its_real_states_create_rerun_update_repair_teardown() {
     let aws = aws(&ls.url()).await;
     let bucket = unique("ls-stack");
     aws.create_bucket(&bucket).await;
+    // Something to import: an empty folder is a warning of `verify`.
+    aws.put_csv(&bucket, "d/part-1.csv", None).await;
     let uri = format!("s3://{bucket}/d/");
     let role = format!("s-{bucket}");
     let arn = format!("arn:aws:iam::{ACCOUNT}:role/{role}");
@@ -205,6 +207,8 @@ async fn a_role_through_iam_is_made_once_verified_and_removed() {
     let aws = aws(&ls.url()).await;
     let bucket = unique("ls-iam");
     aws.create_bucket(&bucket).await;
+    // Something to import: an empty folder is a warning of `verify`.
+    aws.put_csv(&bucket, "d/part-1.csv", None).await;
     let uri = format!("s3://{bucket}/d/");
     let role = format!("i-{bucket}");
     let Ran { json: made, .. } = run(
@@ -247,6 +251,8 @@ async fn an_access_key_is_made_verified_and_deleted() {
     let aws = aws(&ls.url()).await;
     let bucket = unique("ls-key");
     aws.create_bucket(&bucket).await;
+    // Something to import: an empty folder is a warning of `verify`.
+    aws.put_csv(&bucket, "data/part-1.csv", None).await;
     let uri = format!("s3://{bucket}/data/");
     let args: Vec<String> = ["access-key", "--uri", &uri, "--access", "import", "--yes"]
         .map(str::to_string)

@@ -941,3 +941,36 @@ async fn an_archived_object_is_named_until_a_copy_is_restored() {
         .collect();
     assert!(!names.contains(&"objects"), "{report:#}");
 }
+
+/// An import's folder with nothing in it (yet, or under a mistyped name): `verify` warns in
+/// `objects`, as the plan does, and still passes, exit 0.
+#[tokio::test]
+async fn an_empty_import_folder_is_a_warning_of_verify() {
+    let moto = moto();
+    let aws = aws(&moto.url()).await;
+    let bucket = unique("emptydir");
+    aws.create_bucket(&bucket).await;
+    let uri = format!("s3://{bucket}/d/");
+    let args = RoleArgs::new("iam", &uri).access("import").yes().json();
+    let made = run(&moto.url(), &args.build()).ok();
+    let arn = made.json["role_arn"].as_str().unwrap();
+    let ran = verify(&moto.url(), &role_verify_args(arn, &uri, "import"));
+    assert_eq!(ran.code, 0, "{:#}", ran.json);
+    assert_eq!(ran.json["ok"], true, "{:#}", ran.json);
+    let objects = check(&ran.json, "objects");
+    assert_eq!(objects["status"], "warn", "{objects}");
+    let empty = format!("no objects under {uri}: TiDB Cloud will find nothing to import");
+    let finding = objects["finding"].as_str().unwrap();
+    assert!(finding.starts_with(&empty), "{objects}");
+
+    // With something to import, there is nothing to say of the objects.
+    aws.put_csv(&bucket, "d/part-1.csv", None).await;
+    let ran = verify(&moto.url(), &role_verify_args(arn, &uri, "import"));
+    let names: Vec<&str> = ran.json["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert!(!names.contains(&"objects"), "{:#}", ran.json);
+}

@@ -410,11 +410,11 @@ pub(super) fn bucket_checks(
 }
 
 /// What the sampling of an import's objects found beyond their keys, if anything: archived
-/// objects fail (S3 reads them for nobody until a copy is restored); objects S3 refused to
-/// describe are a warning (another account's, or denied by the bucket policy, or a caller
-/// without `s3:GetObject`: this cannot tell which).
+/// objects fail (S3 reads them for nobody until a copy is restored); a folder that is empty or
+/// could not be listed, and objects S3 refused to describe, are a warning (another account's,
+/// or denied by the bucket policy, or a caller without `s3:GetObject`: this cannot tell which).
 fn objects_check(bucket: &crate::facts::BucketFacts) -> Option<Check> {
-    let unread = bucket.unread.as_deref();
+    let unread = bucket.sampling.as_deref();
     match (bucket.archived_finding(), unread) {
         (Some(archived), unread) => {
             let finding = match unread {

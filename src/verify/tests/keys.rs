@@ -149,7 +149,7 @@ fn archived_objects_fail_objects_and_refused_ones_warn() {
         assert!(c.fix.as_deref().unwrap().contains("restore-object"));
     }
     let refused = "could not read s3://bkt1/d/9.csv (AccessDenied), though …";
-    ev.bucket.unread = Some(refused.into());
+    ev.bucket.sampling = Some(refused.into());
     let c = objects_of(&ev).unwrap();
     assert_eq!(c.status, Status::Fail, "{}", c.finding);
     assert!(
