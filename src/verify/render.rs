@@ -11,7 +11,8 @@ pub(crate) fn show_after_setup(ctx: &Context, report: &Report, access: Access, c
     // Object Ownership matters where objects cross accounts, as when TiDB Cloud writes (an
     // export); the setting is advised by the run that makes or changes the setup, not on every
     // rerun. A setting that could not be read (no fix to give) is always said. `verify` and the
-    // JSON report always carry it.
+    // JSON report always carry it. What the sampling of an import's folder warns of, the plan
+    // of this same run has said.
     let shown: Vec<&Check> = report
         .checks
         .iter()
@@ -22,6 +23,7 @@ pub(crate) fn show_after_setup(ctx: &Context, report: &Report, access: Access, c
                 && c.fix.is_some()
                 && (access == Access::Import || !changed))
         })
+        .filter(|c| !(c.name == "objects" && c.status == Status::Warn))
         .collect();
     let warned = report.checks.iter().any(|c| c.status == Status::Warn);
     // "verified" only for what was read back from AWS, and only without a failed check.
@@ -44,10 +46,13 @@ pub(crate) fn show_after_setup(ctx: &Context, report: &Report, access: Access, c
             .as_ref()
             .map(|f| format!("\n  fix: {f}"))
             .unwrap_or_default();
+        // Archived objects are refused to everyone, with InvalidObjectState.
+        let until = match c.name {
+            "objects" => "An import fails on them until this is fixed.",
+            _ => "TiDB Cloud will get AccessDenied until this is fixed.",
+        };
         match c.status {
-            Status::Fail => ctx.ui.warn(format!(
-                "{line}{fix}\n  TiDB Cloud will get AccessDenied until this is fixed."
-            )),
+            Status::Fail => ctx.ui.warn(format!("{line}{fix}\n  {until}")),
             _ => ctx
                 .ui
                 .info(format!("{} {line}{fix}", ctx.ui.yellow("note:"))),

@@ -914,6 +914,15 @@ async fn an_archived_object_is_named_until_a_copy_is_restored() {
         "{:#}",
         out.json
     );
+    // The setup's own checks say what TiDB Cloud will meet: no AccessDenied, a failed import.
+    let said = format!("check objects: {cold}");
+    assert!(out.stderr.contains(&said), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("An import fails on them until this is fixed."),
+        "{}",
+        out.stderr
+    );
 
     let arn = out.json["role_arn"].as_str().unwrap();
     let Ran { json: report, .. } = verify(&moto.url(), &role_verify_args(arn, &uri, "import"));
@@ -953,6 +962,10 @@ async fn an_empty_import_folder_is_a_warning_of_verify() {
     let uri = format!("s3://{bucket}/d/");
     let args = RoleArgs::new("iam", &uri).access("import").yes().json();
     let made = run(&moto.url(), &args.build()).ok();
+    // The plan of the run said it; the setup's own checks do not say it again.
+    let warned = made.stderr.matches("no objects under").count();
+    assert_eq!(warned, 1, "{}", made.stderr);
+    assert!(!made.stderr.contains("check objects"), "{}", made.stderr);
     let arn = made.json["role_arn"].as_str().unwrap();
     let ran = verify(&moto.url(), &role_verify_args(arn, &uri, "import"));
     assert_eq!(ran.code, 0, "{:#}", ran.json);
