@@ -414,16 +414,16 @@ pub(super) fn bucket_checks(
 /// could not be listed, and objects S3 refused to describe, are a warning (another account's,
 /// or denied by the bucket policy, or a caller without `s3:GetObject`: this cannot tell which).
 fn objects_check(bucket: &crate::facts::BucketFacts) -> Option<Check> {
-    let unread = bucket.sampling.as_deref();
-    match (bucket.archived_finding(), unread) {
-        (Some(archived), unread) => {
-            let finding = match unread {
-                Some(unread) => format!("{archived}; also, {unread}"),
+    let said = bucket.sampling.as_deref();
+    match (bucket.archived_finding(), said) {
+        (Some(archived), said) => {
+            let finding = match said {
+                Some(said) => format!("{archived}; also, {said}"),
                 None => archived,
             };
             Some(Check::fail("objects", finding, crate::facts::ARCHIVED_FIX))
         }
-        (None, Some(unread)) => Some(Check::warn("objects", unread, None)),
+        (None, Some(said)) => Some(Check::warn("objects", said, None)),
         (None, None) => None,
     }
 }
