@@ -752,12 +752,7 @@ async fn objects_under_another_key_get_it_granted_and_verified() {
     let found = format!(
         "s3://{bucket}/d/copied.csv is encrypted with {copied}, not the bucket's default key: granted too"
     );
-    assert!(
-        planned.stdout.contains(&found) || planned.stderr.contains(&found),
-        "{}{}",
-        planned.stdout,
-        planned.stderr
-    );
+    assert!(planned.said(&found), "{}{}", planned.stdout, planned.stderr);
     let made = run(&moto.url(), &args.build()).ok();
     let policy_arn = made.json["policy_arn"].as_str().unwrap();
     let doc = aws.policy_document(policy_arn).await;
@@ -872,12 +867,7 @@ async fn an_object_refused_to_the_caller_is_named_and_the_rest_still_sampled() {
     let found = format!(
         "s3://{bucket}/d/b-copied.csv is encrypted with {copied}, not the bucket's default key: granted too"
     );
-    assert!(
-        planned.stdout.contains(&found) || planned.stderr.contains(&found),
-        "{}{}",
-        planned.stdout,
-        planned.stderr
-    );
+    assert!(planned.said(&found), "{}{}", planned.stdout, planned.stderr);
     let made = run(&proxy.url(), &args.build()).ok();
     let arn = made.json["role_arn"].as_str().unwrap();
     let Ran { json: report, .. } = verify(&proxy.url(), &role_verify_args(arn, &uri, "import"));

@@ -555,6 +555,11 @@ impl Ran {
         self
     }
 
+    /// Whether the run said `text`, on stdout or on stderr.
+    pub fn said(&self, text: &str) -> bool {
+        self.stdout.contains(text) || self.stderr.contains(text)
+    }
+
     /// The JSON error on stderr (`Null` when there is none).
     pub fn error(&self) -> Value {
         let start = match self.stderr.find("\n{") {
