@@ -15,10 +15,7 @@ fn key_args(bucket: &str, access: &str) -> Vec<String> {
 
 #[tokio::test]
 async fn creates_the_user_its_policy_and_a_key() {
-    let moto = moto();
-    let aws = aws(&moto.url()).await;
-    let bucket = unique("ak");
-    aws.create_bucket(&bucket).await;
+    let Scene { moto, aws, bucket } = scene("ak").await;
     let Ran {
         json: out, stderr, ..
     } = run(&moto.url(), &with_json(&key_args(&bucket, "import"))).ok();
@@ -136,11 +133,8 @@ async fn the_secret_never_reaches_stderr_in_any_mode() {
 /// `--secret-file`, unless the run makes no key (a dry run).
 #[tokio::test]
 async fn a_secret_is_never_printed_into_a_pipe() {
-    let moto = moto();
-    let aws = aws(&moto.url()).await;
+    let Scene { moto, aws, bucket } = scene("pipe").await;
     let proxy = Proxy::start(moto.port);
-    let bucket = unique("pipe");
-    aws.create_bucket(&bucket).await;
     let refused = run(&proxy.url(), &key_args(&bucket, "import"));
     assert_eq!(refused.code, 2, "{}", refused.stderr);
     assert!(refused.stdout.is_empty(), "{}", refused.stdout);
@@ -165,10 +159,7 @@ async fn a_secret_is_never_printed_into_a_pipe() {
 
 #[tokio::test]
 async fn secret_file_is_new_private_and_never_overwritten() {
-    let moto = moto();
-    let aws = aws(&moto.url()).await;
-    let bucket = unique("sfile");
-    aws.create_bucket(&bucket).await;
+    let Scene { moto, bucket, .. } = scene("sfile").await;
     let path = moto::tmp_dir().join(format!("{bucket}.json"));
     let out = ran(bin(&moto.url())
         .args(key_args(&bucket, "export"))
@@ -217,10 +208,7 @@ async fn secret_file_is_new_private_and_never_overwritten() {
 
 #[tokio::test]
 async fn at_two_keys_it_stops_before_creating_anything_and_lists_them() {
-    let moto = moto();
-    let aws = aws(&moto.url()).await;
-    let bucket = unique("limit");
-    aws.create_bucket(&bucket).await;
+    let Scene { moto, aws, bucket } = scene("limit").await;
     let Ran { json: first, .. } = run(&moto.url(), &with_json(&key_args(&bucket, "import"))).ok();
     let Ran { json: second, .. } = run(&moto.url(), &with_json(&key_args(&bucket, "import"))).ok();
     let user = first["user_name"].as_str().unwrap();
@@ -250,10 +238,7 @@ async fn at_two_keys_it_stops_before_creating_anything_and_lists_them() {
 
 #[tokio::test]
 async fn delete_removes_keys_then_the_user_and_is_safe_to_repeat() {
-    let moto = moto();
-    let aws = aws(&moto.url()).await;
-    let bucket = unique("del");
-    aws.create_bucket(&bucket).await;
+    let Scene { moto, aws, bucket } = scene("del").await;
     let Ran { json: first, .. } = run(&moto.url(), &with_json(&key_args(&bucket, "export"))).ok();
     let Ran { json: second, .. } = run(&moto.url(), &with_json(&key_args(&bucket, "export"))).ok();
     let user = first["user_name"].as_str().unwrap();
@@ -368,10 +353,7 @@ async fn a_failed_create_access_key_undoes_the_user_and_the_policy() {
 /// removed with the rest of the run. An existing user keeps its other key.
 #[tokio::test]
 async fn a_lost_create_access_key_answer_is_never_retried_into_a_second_key() {
-    let moto = moto();
-    let aws = aws(&moto.url()).await;
-    let bucket = unique("aklost");
-    aws.create_bucket(&bucket).await;
+    let Scene { moto, aws, bucket } = scene("aklost").await;
     let user = format!("u-{bucket}");
     let mut args = key_args(&bucket, "import");
     args.extend(["--user-name".into(), user.clone()]);
@@ -430,10 +412,7 @@ fn bad_key_ids_and_missing_flags_exit_2() {
 /// the number of runs, one key is left: the newest.
 #[tokio::test]
 async fn rotate_keeps_one_key_the_newest_run_after_run() {
-    let moto = moto();
-    let aws = aws(&moto.url()).await;
-    let bucket = unique("rotate");
-    aws.create_bucket(&bucket).await;
+    let Scene { moto, aws, bucket } = scene("rotate").await;
     let user = format!("tidb-user-import-{bucket}-data");
     let rotate = with_json(&with(&key_args(&bucket, "import"), &["--rotate"]));
     let mut before: Option<String> = None;

@@ -112,11 +112,8 @@ async fn when_the_undo_fails_too_the_leftovers_and_their_removal_are_printed() {
 
 #[tokio::test]
 async fn the_normal_run_makes_the_minimum_requests_with_independent_ones_together() {
-    let moto = moto();
-    let aws = aws(&moto.url()).await;
+    let Scene { moto, bucket, .. } = scene("count").await;
     let proxy = Proxy::start(moto.port);
-    let bucket = unique("count");
-    aws.create_bucket(&bucket).await;
     let out = ran(bin(&proxy.url()).args(role_args(&bucket)).output().unwrap());
     assert!(out.code == 0);
     let mut seen = proxy.seen();
@@ -181,11 +178,8 @@ async fn the_normal_run_makes_the_minimum_requests_with_independent_ones_togethe
 /// the undo removes it: nothing is orphaned, nothing is left unreported.
 #[tokio::test]
 async fn a_create_retried_after_a_lost_answer_is_still_undone() {
-    let moto = moto();
-    let aws = aws(&moto.url()).await;
+    let Scene { moto, aws, bucket } = scene("lostrole").await;
     let proxy = Proxy::start(moto.port);
-    let bucket = unique("lostrole");
-    aws.create_bucket(&bucket).await;
     proxy.fail(Match::NthOf("CreateRole".into(), 1), Fault::DropAnswer, 1);
     proxy.fail(
         Match::Action("AttachRolePolicy".into()),

@@ -417,10 +417,7 @@ fn dry_run_role(bucket: &str) -> Vec<String> {
 /// file defines is bad input (exit 2), naming the files searched and the profiles there.
 #[tokio::test]
 async fn an_explicit_profile_wins_and_a_missing_one_is_named() {
-    let moto = moto();
-    let aws = aws(&moto.url()).await;
-    let bucket = unique("profile");
-    aws.create_bucket(&bucket).await;
+    let Scene { moto, bucket, .. } = scene("profile").await;
     let dir = moto::tmp_dir().join(format!("profile-{bucket}"));
     std::fs::create_dir_all(&dir).unwrap();
     let credentials = dir.join("credentials");
@@ -469,10 +466,7 @@ async fn an_explicit_profile_wins_and_a_missing_one_is_named() {
 /// for (once it takes more than a moment), and then goes on with the helper's credentials.
 #[tokio::test]
 async fn a_slow_credential_helper_is_waited_for_and_named() {
-    let moto = moto();
-    let aws = aws(&moto.url()).await;
-    let bucket = unique("helper");
-    aws.create_bucket(&bucket).await;
+    let Scene { moto, bucket, .. } = scene("helper").await;
     let dir = moto::tmp_dir().join(format!("helper-{bucket}"));
     std::fs::create_dir_all(&dir).unwrap();
     let config = dir.join("config");
@@ -513,10 +507,7 @@ async fn a_slow_credential_helper_is_waited_for_and_named() {
 /// bare status: named as such, not as "AWS had an internal error". An AWS 5xx keeps its advice.
 #[tokio::test]
 async fn an_answer_that_is_not_aws_is_named_as_such() {
-    let moto = moto();
-    let aws = aws(&moto.url()).await;
-    let bucket = unique("notaws");
-    aws.create_bucket(&bucket).await;
+    let Scene { moto, bucket, .. } = scene("notaws").await;
     for (fault, says) in [
         (
             Fault::NotAws(501),

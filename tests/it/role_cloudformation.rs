@@ -16,10 +16,7 @@ fn args(method: &str, uri: &str, access: &str, role: &str) -> Vec<String> {
 
 #[tokio::test]
 async fn creates_the_stack_and_reports_its_role_arn() {
-    let moto = moto();
-    let aws = aws(&moto.url()).await;
-    let bucket = unique("cfn");
-    aws.create_bucket(&bucket).await;
+    let Scene { moto, aws, bucket } = scene("cfn").await;
     let role = format!("r-{bucket}");
     let out = run(
         &moto.url(),
@@ -96,10 +93,7 @@ async fn creates_the_stack_and_reports_its_role_arn() {
 
 #[tokio::test]
 async fn cloudformation_is_the_default_method() {
-    let moto = moto();
-    let aws = aws(&moto.url()).await;
-    let bucket = unique("cfndefault");
-    aws.create_bucket(&bucket).await;
+    let Scene { moto, bucket, .. } = scene("cfndefault").await;
     let mut a = args("cloudformation", &format!("s3://{bucket}"), "import", "x");
     a.drain(1..3);
     a.retain(|s| s != "--role-name" && s != "x");
@@ -317,10 +311,7 @@ fn stack_flags_with_the_iam_method_are_bad_usage() {
 
 #[tokio::test]
 async fn a_timeout_in_hours_and_minutes_is_accepted() {
-    let moto = moto();
-    let aws = aws(&moto.url()).await;
-    let bucket = unique("cfn-timeout");
-    aws.create_bucket(&bucket).await;
+    let Scene { moto, bucket, .. } = scene("cfn-timeout").await;
     let uri = format!("s3://{bucket}/");
     let role = format!("r-{bucket}");
     let mut given = args("cloudformation", &uri, "import", &role);
@@ -342,10 +333,7 @@ async fn a_timeout_in_hours_and_minutes_is_accepted() {
 
 #[tokio::test]
 async fn a_stack_the_tool_did_not_make_is_never_touched() {
-    let moto = moto();
-    let aws = aws(&moto.url()).await;
-    let bucket = unique("cfnforeign");
-    aws.create_bucket(&bucket).await;
+    let Scene { moto, aws, bucket } = scene("cfnforeign").await;
     let name = format!("theirs-{bucket}");
     let template = r#"{"Resources":{"Topic":{"Type":"AWS::SNS::Topic"}}}"#;
     aws.cfn
@@ -381,10 +369,7 @@ async fn a_stack_the_tool_did_not_make_is_never_touched() {
 /// tag shows the stack is this run's own: the run goes on, and does not blame another run.
 #[tokio::test]
 async fn a_lost_create_stack_answer_is_recognised_as_this_runs_own_stack() {
-    let moto = moto();
-    let aws = aws(&moto.url()).await;
-    let bucket = unique("cfnlost");
-    aws.create_bucket(&bucket).await;
+    let Scene { moto, aws, bucket } = scene("cfnlost").await;
     let proxy = Proxy::start(moto.port);
     proxy.fail(Match::NthOf("CreateStack".into(), 1), Fault::DropAnswer, 1);
     let role = format!("lost-{bucket}");
@@ -430,10 +415,7 @@ async fn a_lost_create_stack_answer_is_recognised_as_this_runs_own_stack() {
 /// changed with IAM nor deleted alone, and a role made with IAM is not mistaken for a stack.
 #[tokio::test]
 async fn each_method_keeps_to_what_it_made() {
-    let moto = moto();
-    let aws = aws(&moto.url()).await;
-    let bucket = unique("owner");
-    aws.create_bucket(&bucket).await;
+    let Scene { moto, aws, bucket } = scene("owner").await;
     let uri = format!("s3://{bucket}/d/");
     let stack_role = format!("s-{bucket}");
     let made = run(
@@ -546,10 +528,7 @@ async fn each_method_keeps_to_what_it_made() {
 /// AWS's drift guide says), or makes the stack again when its role is gone.
 #[tokio::test]
 async fn a_rerun_repairs_what_was_changed_behind_the_stack() {
-    let moto = moto();
-    let aws = aws(&moto.url()).await;
-    let bucket = unique("drift");
-    aws.create_bucket(&bucket).await;
+    let Scene { moto, aws, bucket } = scene("drift").await;
     let uri = format!("s3://{bucket}/d/");
     let role = format!("d-{bucket}");
     let policy_name = format!("{role}-policy");

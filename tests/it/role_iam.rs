@@ -108,10 +108,7 @@ async fn creates_exactly_the_planned_role_and_policy_for_every_access_dir_and_ke
 
 #[tokio::test]
 async fn text_output_is_the_role_arn_alone() {
-    let moto = moto();
-    let aws = aws(&moto.url()).await;
-    let bucket = unique("text");
-    aws.create_bucket(&bucket).await;
+    let Scene { moto, bucket, .. } = scene("text").await;
     let out = ran(bin(&moto.url())
         .args(role_args(&format!("s3://{bucket}/d/"), "export"))
         .output()
@@ -128,10 +125,7 @@ async fn text_output_is_the_role_arn_alone() {
 
 #[tokio::test]
 async fn reruns_converge_without_duplicates() {
-    let moto = moto();
-    let aws = aws(&moto.url()).await;
-    let bucket = unique("rerun");
-    aws.create_bucket(&bucket).await;
+    let Scene { moto, aws, bucket } = scene("rerun").await;
     let args = role_args(&format!("s3://{bucket}/in/"), "import");
     let first = run_json(&moto.url(), &args);
     let second = run_json(&moto.url(), &args);
@@ -180,10 +174,7 @@ async fn reruns_converge_without_duplicates() {
 
 #[tokio::test]
 async fn a_role_the_tool_did_not_create_is_left_alone() {
-    let moto = moto();
-    let aws = aws(&moto.url()).await;
-    let bucket = unique("foreign");
-    aws.create_bucket(&bucket).await;
+    let Scene { moto, aws, bucket } = scene("foreign").await;
     let foreign_trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"sts:AssumeRole"}]}"#;
     aws.iam
         .create_role()
@@ -215,10 +206,7 @@ async fn a_role_the_tool_did_not_create_is_left_alone() {
 
 #[tokio::test]
 async fn no_external_id_is_explicit_and_warned() {
-    let moto = moto();
-    let aws = aws(&moto.url()).await;
-    let bucket = unique("noext");
-    aws.create_bucket(&bucket).await;
+    let Scene { moto, aws, bucket } = scene("noext").await;
     let out = ran(bin(&moto.url())
         .args([
             "role",
@@ -374,10 +362,7 @@ async fn a_missing_bucket_is_bad_input_and_changes_nothing() {
 
 #[tokio::test]
 async fn dry_run_shows_the_plan_and_changes_nothing() {
-    let moto = moto();
-    let aws = aws(&moto.url()).await;
-    let bucket = unique("dry");
-    aws.create_bucket(&bucket).await;
+    let Scene { moto, aws, bucket } = scene("dry").await;
     let (_, key) = aws.create_key().await;
     let out = ran(bin(&moto.url())
         .args(role_args(&format!("s3://{bucket}/d/"), "export"))

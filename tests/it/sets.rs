@@ -111,10 +111,7 @@ async fn widen(aws: &Aws, role: &str, statement: Value) -> String {
 /// changes nothing, and `plan --detailed-exit-code` exits 0.
 #[tokio::test]
 async fn a_file_of_twenty_roles_applies_and_a_rerun_is_unchanged() {
-    let moto = moto();
-    let aws = aws(&moto.url()).await;
-    let bucket = unique("sets20");
-    aws.create_bucket(&bucket).await;
+    let Scene { moto, aws, bucket } = scene("sets20").await;
     let set_name = unique("twenty");
     let entries: Vec<(String, &str, &[&str], &str)> = (0..20)
         .map(|i| {
@@ -172,10 +169,7 @@ async fn a_file_of_twenty_roles_applies_and_a_rerun_is_unchanged() {
 /// exit 3 and show both edits; `apply` puts back what the file says, and `plan` exits 0.
 #[tokio::test]
 async fn a_hand_edit_is_drift_that_plan_shows_and_apply_repairs() {
-    let moto = moto();
-    let aws = aws(&moto.url()).await;
-    let bucket = unique("setsdrift");
-    aws.create_bucket(&bucket).await;
+    let Scene { moto, aws, bucket } = scene("setsdrift").await;
     let entries: Vec<(String, &str, &[&str], &str)> = vec![
         (
             format!("s3://{bucket}/in/"),
@@ -227,10 +221,7 @@ async fn a_hand_edit_is_drift_that_plan_shows_and_apply_repairs() {
 /// a role of another set, one made by `role`, and one made by hand are never touched.
 #[tokio::test]
 async fn prune_deletes_only_what_the_set_no_longer_lists() {
-    let moto = moto();
-    let aws = aws(&moto.url()).await;
-    let bucket = unique("setsprune");
-    aws.create_bucket(&bucket).await;
+    let Scene { moto, aws, bucket } = scene("setsprune").await;
     let (ours, theirs) = (unique("ours"), unique("theirs"));
     let two: Vec<(String, &str, &[&str], &str)> = vec![
         (format!("s3://{bucket}/keep/"), "import", &["c-keep"], ""),
@@ -310,10 +301,7 @@ async fn prune_deletes_only_what_the_set_no_longer_lists() {
 /// the others apply.
 #[tokio::test]
 async fn a_role_of_another_set_is_never_taken_over() {
-    let moto = moto();
-    let aws = aws(&moto.url()).await;
-    let bucket = unique("setsother");
-    aws.create_bucket(&bucket).await;
+    let Scene { moto, aws, bucket } = scene("setsother").await;
     let shared: Vec<(String, &str, &[&str], &str)> =
         vec![(format!("s3://{bucket}/shared/"), "import", &["c-1"], "")];
     let theirs = file("theirs", &set_file(&unique("theirs"), &roles(&shared)));
@@ -548,10 +536,7 @@ async fn an_apply_checks_what_it_made_on_one_read_of_the_account() {
 /// as a single setup would: here the bucket policy denies everyone the import's reads.
 #[tokio::test]
 async fn an_entry_whose_checks_fail_is_warned() {
-    let moto = moto();
-    let aws = aws(&moto.url()).await;
-    let bucket = unique("setsdenied");
-    aws.create_bucket(&bucket).await;
+    let Scene { moto, aws, bucket } = scene("setsdenied").await;
     let deny = serde_json::json!({"Version": "2012-10-17", "Statement": [{
         "Effect": "Deny", "Principal": "*", "Action": "s3:GetObject",
         "Resource": format!("arn:aws:s3:::{bucket}/*")}]});
@@ -584,10 +569,7 @@ async fn an_entry_whose_checks_fail_is_warned() {
 /// `plan -o json` is the plan as data: each entry's status, changes and whole role plan.
 #[tokio::test]
 async fn plan_as_json_holds_every_entrys_plan() {
-    let moto = moto();
-    let aws = aws(&moto.url()).await;
-    let bucket = unique("setsjson");
-    aws.create_bucket(&bucket).await;
+    let Scene { moto, aws, bucket } = scene("setsjson").await;
     let entries: Vec<(String, &str, &[&str], &str)> =
         vec![(format!("s3://{bucket}/in/"), "import", &["c-1", "c-2"], "")];
     let set_name = unique("json");
@@ -619,10 +601,7 @@ async fn plan_as_json_holds_every_entrys_plan() {
 /// edited by hand fails that entry's check, and the run exits 1.
 #[tokio::test]
 async fn verify_judges_every_entry_in_one_table() {
-    let moto = moto();
-    let aws = aws(&moto.url()).await;
-    let bucket = unique("setsverify");
-    aws.create_bucket(&bucket).await;
+    let Scene { moto, aws, bucket } = scene("setsverify").await;
     let entries: Vec<(String, &str, &[&str], &str)> = vec![
         (format!("s3://{bucket}/in/"), "import", &["c-1"], ""),
         (format!("s3://{bucket}/out/"), "export", &["c-1"], ""),
@@ -744,10 +723,7 @@ async fn ctrl_c_during_apply_at_a_terminal_leaves_whole_warnings_and_no_spinner(
 /// file, deleted with `--prune`.
 #[tokio::test]
 async fn a_mixed_plan_as_a_reviewer_sees_it() {
-    let moto = moto();
-    let aws = aws(&moto.url()).await;
-    let bucket = unique("setsmixed");
-    aws.create_bucket(&bucket).await;
+    let Scene { moto, aws, bucket } = scene("setsmixed").await;
     let set_name = unique("mixed");
     let at = |dir: &str| format!("s3://{bucket}/{dir}/");
     let first: Vec<(String, &str, &[&str], &str)> = vec![
@@ -790,10 +766,7 @@ async fn a_mixed_plan_as_a_reviewer_sees_it() {
 /// it (exit 1, nothing changed) once what it was made from has changed.
 #[tokio::test]
 async fn a_saved_file_plan_applies_as_it_is_and_is_refused_when_stale() {
-    let moto = moto();
-    let aws = aws(&moto.url()).await;
-    let bucket = unique("setssaved");
-    aws.create_bucket(&bucket).await;
+    let Scene { moto, aws, bucket } = scene("setssaved").await;
     let entries: Vec<(String, &str, &[&str], &str)> = vec![
         (format!("s3://{bucket}/a/"), "import", &["c-1"], ""),
         (format!("s3://{bucket}/b/"), "export", &["c-1"], ""),
@@ -904,10 +877,7 @@ async fn throttling_fails_no_entry() {
 /// nothing.
 #[tokio::test]
 async fn a_dry_run_of_apply_changes_nothing() {
-    let moto = moto();
-    let aws = aws(&moto.url()).await;
-    let bucket = unique("setsdry");
-    aws.create_bucket(&bucket).await;
+    let Scene { moto, aws, bucket } = scene("setsdry").await;
     let entries: Vec<(String, &str, &[&str], &str)> =
         vec![(format!("s3://{bucket}/in/"), "import", &["c-1"], "")];
     let path = file("dry", &set_file(&unique("dry"), &roles(&entries)));
@@ -935,10 +905,7 @@ async fn a_dry_run_of_apply_changes_nothing() {
 /// paused time: `commands/role/ready.rs`.)
 #[tokio::test]
 async fn apply_wait_ready_waits_for_the_last_role_and_a_stop_ends_only_the_wait() {
-    let moto = moto();
-    let aws = aws(&moto.url()).await;
-    let bucket = unique("setsready");
-    aws.create_bucket(&bucket).await;
+    let Scene { moto, aws, bucket } = scene("setsready").await;
     let path = directories_file("ready", &bucket, 2, "export");
     let file = path.display().to_string();
     let words = ["apply", "-f", &file, "--yes", "--wait-ready", "-o", "json"].map(String::from);

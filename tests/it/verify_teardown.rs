@@ -69,10 +69,8 @@ async fn verify_passes_on_what_the_tool_made_for_every_method_and_access() {
                 "the checks after setup: {made:#}"
             );
             let arn = made["role_arn"].as_str().unwrap();
-            let Ran {
-                code, json: report, ..
-            } = verify(&moto.url(), &role_verify_args(arn, &uri, access));
-            assert_eq!(code, 0, "{method} {access}: {report:#}");
+            let Ran { json: report, .. } =
+                verify(&moto.url(), &role_verify_args(arn, &uri, access)).ok();
             assert_eq!(report["ok"], true);
             for name in [
                 "exists",
@@ -106,9 +104,7 @@ async fn verify_passes_on_what_the_tool_made_for_every_method_and_access() {
             .unwrap());
         let made: Value = serde_json::from_str(&out.stdout).unwrap();
         assert_eq!(made["verify"]["ok"], true);
-        let Ran {
-            code, json: report, ..
-        } = verify(
+        let Ran { json: report, .. } = verify(
             &moto.url(),
             &[
                 "--user-name",
@@ -118,8 +114,8 @@ async fn verify_passes_on_what_the_tool_made_for_every_method_and_access() {
                 "--access",
                 access,
             ],
-        );
-        assert_eq!(code, 0, "access-key {access}: {report:#}");
+        )
+        .ok();
         assert_eq!(check(&report, "permissions")["status"], "pass");
     }
 }
@@ -307,10 +303,7 @@ async fn verify_names_each_broken_item_and_its_fix() {
 
 #[tokio::test]
 async fn verify_of_a_missing_role_says_so() {
-    let moto = moto();
-    let aws = aws(&moto.url()).await;
-    let bucket = unique("vmissing");
-    aws.create_bucket(&bucket).await;
+    let Scene { moto, bucket, .. } = scene("vmissing").await;
     let arn = format!("arn:aws:iam::123456789012:role/none-{bucket}");
     let Ran {
         code, json: report, ..
@@ -342,11 +335,7 @@ fn teardown(endpoint: &str, args: &[&str]) -> Ran {
 
 #[tokio::test]
 async fn teardown_leaves_nothing_for_each_path_and_is_safe_to_repeat() {
-    let moto = moto();
-    let aws = aws(&moto.url()).await;
-
-    let bucket = unique("tdiam");
-    aws.create_bucket(&bucket).await;
+    let Scene { moto, aws, bucket } = scene("tdiam").await;
     role_json(
         &moto.url(),
         "iam",
@@ -354,25 +343,14 @@ async fn teardown_leaves_nothing_for_each_path_and_is_safe_to_repeat() {
         "both",
         &format!("r-{bucket}"),
     );
-    let Ran {
-        code,
-        stdout,
-        stderr,
-        ..
-    } = teardown(&moto.url(), &["--role-name", &format!("r-{bucket}")]);
-    assert_eq!(code, 0, "{stderr}");
+    let Ran { stdout, .. } = teardown(&moto.url(), &["--role-name", &format!("r-{bucket}")]).ok();
     assert!(
         stdout.contains("deleted policy") && stdout.contains(&format!("deleted role r-{bucket}")),
         "{stdout}"
     );
     nothing_of(&aws, &bucket).await;
-    let Ran {
-        code,
-        stdout,
-        stderr,
-        ..
-    } = teardown(&moto.url(), &["--role-name", &format!("r-{bucket}")]);
-    assert_eq!(code, 0);
+    let Ran { stdout, stderr, .. } =
+        teardown(&moto.url(), &["--role-name", &format!("r-{bucket}")]).ok();
     assert!(
         stdout.contains("nothing deleted") && stderr.contains("nothing to delete"),
         "{stdout}{stderr}"
@@ -387,11 +365,9 @@ async fn teardown_leaves_nothing_for_each_path_and_is_safe_to_repeat() {
         "import",
         &format!("r-{bucket}"),
     );
-    let Ran { code, stderr, .. } = teardown(&moto.url(), &["--stack-name", &format!("r-{bucket}")]);
-    assert_eq!(code, 0, "{stderr}");
+    teardown(&moto.url(), &["--stack-name", &format!("r-{bucket}")]).ok();
     nothing_of(&aws, &bucket).await;
-    let Ran { code, stderr, .. } = teardown(&moto.url(), &["--stack-name", &format!("r-{bucket}")]);
-    assert_eq!(code, 0);
+    let Ran { stderr, .. } = teardown(&moto.url(), &["--stack-name", &format!("r-{bucket}")]).ok();
     assert!(stderr.contains("nothing to delete"));
 
     let bucket = unique("tduser");
@@ -412,11 +388,9 @@ async fn teardown_leaves_nothing_for_each_path_and_is_safe_to_repeat() {
         .output()
         .unwrap());
     assert!(out.code == 0, "{}", out.stderr);
-    let Ran { code, stderr, .. } = teardown(&moto.url(), &["--user-name", &format!("u-{bucket}")]);
-    assert_eq!(code, 0, "{stderr}");
+    teardown(&moto.url(), &["--user-name", &format!("u-{bucket}")]).ok();
     nothing_of(&aws, &bucket).await;
-    let Ran { code, .. } = teardown(&moto.url(), &["--user-name", &format!("u-{bucket}")]);
-    assert_eq!(code, 0);
+    teardown(&moto.url(), &["--user-name", &format!("u-{bucket}")]).ok();
 }
 
 #[tokio::test]
@@ -436,17 +410,13 @@ async fn teardown_refuses_untagged_roles_without_force() {
     assert_eq!(code, 1, "{stderr}");
     assert!(stderr.contains("--force"), "{stderr}");
     assert!(aws.role(&name).await.is_some());
-    let Ran { code, stderr, .. } = teardown(&moto.url(), &["--role-name", &name, "--force"]);
-    assert_eq!(code, 0, "{stderr}");
+    teardown(&moto.url(), &["--role-name", &name, "--force"]).ok();
     assert!(aws.role(&name).await.is_none());
 }
 
 #[tokio::test]
 async fn teardown_dry_run_lists_and_changes_nothing() {
-    let moto = moto();
-    let aws = aws(&moto.url()).await;
-    let bucket = unique("tddry");
-    aws.create_bucket(&bucket).await;
+    let Scene { moto, aws, bucket } = scene("tddry").await;
     role_json(
         &moto.url(),
         "iam",
@@ -477,10 +447,7 @@ async fn teardown_dry_run_lists_and_changes_nothing() {
 /// "Policy evaluation for requests within a single account").
 #[tokio::test]
 async fn verify_counts_what_the_bucket_policy_grants() {
-    let moto = moto();
-    let aws = aws(&moto.url()).await;
-    let bucket = unique("bpgrant");
-    aws.create_bucket(&bucket).await;
+    let Scene { moto, aws, bucket } = scene("bpgrant").await;
     let name = format!("bp-{bucket}");
     let list_only = json!({"Version": "2012-10-17", "Statement": [
         {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": format!("arn:aws:s3:::{bucket}")}]});
@@ -500,10 +467,8 @@ async fn verify_counts_what_the_bucket_policy_grants() {
         "Effect": "Allow", "Principal": {"AWS": arn}, "Action": ["s3:GetObject", "s3:GetObjectVersion"],
         "Resource": format!("arn:aws:s3:::{bucket}/d/*")}]});
     aws.put_bucket_policy(&bucket, &grant).await;
-    let Ran {
-        code, json: report, ..
-    } = verify(&moto.url(), &role_verify_args(&arn, &uri, "import"));
-    assert_eq!(code, 0, "{report}");
+    let Ran { json: report, .. } =
+        verify(&moto.url(), &role_verify_args(&arn, &uri, "import")).ok();
     let permissions = check(&report, "permissions");
     assert!(
         permissions["finding"]
@@ -519,10 +484,7 @@ async fn verify_counts_what_the_bucket_policy_grants() {
 /// disagrees, the check warns and names both.
 #[tokio::test]
 async fn the_simulator_is_asked_concretely_and_only_confirms() {
-    let moto = moto();
-    let aws = aws(&moto.url()).await;
-    let bucket = unique("sim");
-    aws.create_bucket(&bucket).await;
+    let Scene { moto, bucket, .. } = scene("sim").await;
     let uri = format!("s3://{bucket}/d/");
     let out = role_json(&moto.url(), "iam", &uri, "import", &format!("sim-{bucket}"));
     let arn = out["role_arn"].as_str().unwrap().to_string();
@@ -533,10 +495,8 @@ async fn the_simulator_is_asked_concretely_and_only_confirms() {
         Fault::Respond(DENIES),
         usize::MAX,
     );
-    let Ran {
-        code, json: report, ..
-    } = verify(&proxy.url(), &role_verify_args(&arn, &uri, "import"));
-    assert_eq!(code, 0, "the local evaluation decides: {report}");
+    let Ran { json: report, .. } =
+        verify(&proxy.url(), &role_verify_args(&arn, &uri, "import")).ok();
     let permissions = check(&report, "permissions");
     assert_eq!(permissions["status"], "warn", "{permissions}");
     let finding = permissions["finding"].as_str().unwrap();
@@ -573,10 +533,7 @@ async fn the_simulator_is_asked_concretely_and_only_confirms() {
 /// warning named (an export's bucket without Object Ownership set).
 #[tokio::test]
 async fn a_setup_and_verify_sum_up_alike() {
-    let moto = moto();
-    let aws = aws(&moto.url()).await;
-    let bucket = unique("vsame");
-    aws.create_bucket(&bucket).await;
+    let Scene { moto, bucket, .. } = scene("vsame").await;
     let uri = format!("s3://{bucket}/out/");
     let said = "all checks passed, 1 warning: object-ownership";
     let setup = run(
@@ -611,10 +568,7 @@ async fn a_setup_and_verify_sum_up_alike() {
 /// role made by hand cannot tell, and the flags it needs are named.
 #[tokio::test]
 async fn verify_needs_only_the_role_arn_of_a_role_this_tool_made() {
-    let moto = moto();
-    let aws = aws(&moto.url()).await;
-    let bucket = unique("vself");
-    aws.create_bucket(&bucket).await;
+    let Scene { moto, aws, bucket } = scene("vself").await;
     let uri = format!("s3://{bucket}/in/");
     for (ids, method) in [
         (&[EXTERNAL_ID][..], "iam"),
@@ -634,10 +588,7 @@ async fn verify_needs_only_the_role_arn_of_a_role_this_tool_made() {
             .ok();
             arn = made.stdout.trim().to_string();
         }
-        let Ran {
-            code, json, stderr, ..
-        } = verify(&moto.url(), &["--role-arn", &arn]);
-        assert_eq!(code, 0, "{method}: {json:#}\n{stderr}");
+        let Ran { json, stderr, .. } = verify(&moto.url(), &["--role-arn", &arn]).ok();
         for told in [
             format!("--uri {uri}"),
             "--access import".into(),
@@ -682,10 +633,7 @@ async fn verify_needs_only_the_role_arn_of_a_role_this_tool_made() {
 /// fails `kms`, and passes once a grant names it; `verify` lists the key's grants to see it.
 #[tokio::test]
 async fn verify_counts_a_kms_grant_to_the_role() {
-    let moto = moto();
-    let aws = aws(&moto.url()).await;
-    let bucket = unique("kmsgrant");
-    aws.create_bucket(&bucket).await;
+    let Scene { moto, aws, bucket } = scene("kmsgrant").await;
     let (_, key) = aws.create_key().await;
     aws.encrypt_bucket(&bucket, Some(&key)).await;
     let name = format!("kg-{bucket}");
@@ -731,10 +679,7 @@ async fn verify_counts_a_kms_grant_to_the_role() {
 /// once the policy no longer grants it.
 #[tokio::test]
 async fn objects_under_another_key_get_it_granted_and_verified() {
-    let moto = moto();
-    let aws = aws(&moto.url()).await;
-    let bucket = unique("objkeys");
-    aws.create_bucket(&bucket).await;
+    let Scene { moto, aws, bucket } = scene("objkeys").await;
     let (_, default) = aws.create_key().await;
     let (_, copied) = aws.create_key().await;
     aws.encrypt_bucket(&bucket, Some(&default)).await;
@@ -841,10 +786,7 @@ async fn an_object_under_a_customer_provided_key_is_warned_of() {
 /// warns the same in `objects`.
 #[tokio::test]
 async fn an_object_refused_to_the_caller_is_named_and_the_rest_still_sampled() {
-    let moto = moto();
-    let aws = aws(&moto.url()).await;
-    let bucket = unique("refused");
-    aws.create_bucket(&bucket).await;
+    let Scene { moto, aws, bucket } = scene("refused").await;
     let (_, copied) = aws.create_key().await;
     aws.put_csv(&bucket, "d/a-foreign.csv", None).await;
     aws.put_csv(&bucket, "d/b-copied.csv", Some(&copied)).await;
@@ -945,10 +887,7 @@ async fn an_archived_object_is_named_until_a_copy_is_restored() {
 /// `objects`, as the plan does, and still passes, exit 0.
 #[tokio::test]
 async fn an_empty_import_folder_is_a_warning_of_verify() {
-    let moto = moto();
-    let aws = aws(&moto.url()).await;
-    let bucket = unique("emptydir");
-    aws.create_bucket(&bucket).await;
+    let Scene { moto, aws, bucket } = scene("emptydir").await;
     let uri = format!("s3://{bucket}/d/");
     let args = RoleArgs::new("iam", &uri).access("import").yes().json();
     let made = run(&moto.url(), &args.build()).ok();

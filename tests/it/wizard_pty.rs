@@ -63,10 +63,7 @@ fn access_and_uri(p: &mut PtySession, access: &str, uri: &str) {
 
 #[tokio::test]
 async fn a_whole_role_setup_typed_at_the_terminal() {
-    let moto = moto();
-    let aws = aws(&moto.url()).await;
-    let bucket = unique("wizrole");
-    aws.create_bucket(&bucket).await;
+    let Scene { moto, aws, bucket } = scene("wizrole").await;
 
     let mut p = wizard(&moto.url());
     p.exp_string("What will TiDB Cloud do with the bucket?")
@@ -157,10 +154,7 @@ async fn a_whole_role_setup_typed_at_the_terminal() {
 
 #[tokio::test]
 async fn a_whole_access_key_setup_typed_at_the_terminal() {
-    let moto = moto();
-    let aws = aws(&moto.url()).await;
-    let bucket = unique("wizkey");
-    aws.create_bucket(&bucket).await;
+    let Scene { moto, aws, bucket } = scene("wizkey").await;
 
     let mut p = wizard(&moto.url());
     access_and_uri(&mut p, "j\r", &format!("s3://{bucket}/out/")); // export
@@ -191,10 +185,7 @@ async fn a_whole_access_key_setup_typed_at_the_terminal() {
 
 #[tokio::test]
 async fn ctrl_c_at_the_plan_exits_130_and_creates_nothing() {
-    let moto = moto();
-    let aws = aws(&moto.url()).await;
-    let bucket = unique("wizcancel");
-    aws.create_bucket(&bucket).await;
+    let Scene { moto, aws, bucket } = scene("wizcancel").await;
 
     let mut p = wizard(&moto.url());
     answer_up_to_the_plan(&mut p, "jj\r", &format!("s3://{bucket}/")); // both
@@ -282,10 +273,7 @@ async fn a_second_ctrl_c_ends_at_once_and_leaves_no_spinner() {
 /// them is said, and nothing is made.
 #[tokio::test]
 async fn a_declined_plan_says_the_command_that_keeps_the_answers() {
-    let moto = moto();
-    let aws = aws(&moto.url()).await;
-    let bucket = unique("wizno");
-    aws.create_bucket(&bucket).await;
+    let Scene { moto, aws, bucket } = scene("wizno").await;
     let mut p = wizard(&moto.url());
     answer_up_to_the_plan(&mut p, "\r", &format!("s3://{bucket}/in/")); // import
     keys(&mut p, "n\r");
@@ -308,10 +296,7 @@ async fn a_declined_plan_says_the_command_that_keeps_the_answers() {
 /// A plan that takes a cluster's access away never goes ahead on Enter alone.
 #[tokio::test]
 async fn enter_at_a_plan_that_removes_a_cluster_changes_nothing() {
-    let moto = moto();
-    let aws = aws(&moto.url()).await;
-    let bucket = unique("wizrevoke");
-    aws.create_bucket(&bucket).await;
+    let Scene { moto, aws, bucket } = scene("wizrevoke").await;
     let uri = format!("s3://{bucket}/in/");
     let base = [
         "role",
@@ -390,10 +375,7 @@ async fn enter_at_a_plan_that_removes_a_cluster_changes_nothing() {
 /// A plan that takes a guardrail off shows it as a `-` line and never goes ahead on Enter.
 #[tokio::test]
 async fn enter_at_a_plan_that_takes_a_guardrail_off_changes_nothing() {
-    let moto = moto();
-    let aws = aws(&moto.url()).await;
-    let bucket = unique("wizguard");
-    aws.create_bucket(&bucket).await;
+    let Scene { moto, aws, bucket } = scene("wizguard").await;
     let base = RoleArgs::new("iam", &format!("s3://{bucket}/in/")).args(&["--tier", "starter"]);
     let out = ran(bin(&moto.url())
         .args(base.clone().args(&["--tag", "cost=42"]).yes().build())
@@ -459,9 +441,7 @@ fn without_a_terminal_the_bare_command_exits_2_at_once() {
 /// exit 130.
 #[tokio::test]
 async fn ctrl_c_at_any_kind_of_prompt_restores_the_cursor_and_says_nothing_changed() {
-    let moto = moto();
-    let bucket = unique("wizctrlc");
-    aws(&moto.url()).await.create_bucket(&bucket).await;
+    let Scene { moto, bucket, .. } = scene("wizctrlc").await;
     let show_cursor = "\u{1b}[?25h";
     for (kind, cols) in ["select", "input", "confirm"]
         .into_iter()
@@ -500,9 +480,7 @@ async fn ctrl_c_at_any_kind_of_prompt_restores_the_cursor_and_says_nothing_chang
 /// at once, behind a spinner, and asked again with the reason as an error.
 #[tokio::test]
 async fn a_missing_bucket_is_asked_again_before_the_questions_go_on() {
-    let moto = moto();
-    let bucket = unique("wizbucket");
-    aws(&moto.url()).await.create_bucket(&bucket).await;
+    let Scene { moto, bucket, .. } = scene("wizbucket").await;
     for cols in [250, 80, 60] {
         let mut p = wizard_at_width(&moto.url(), cols);
         access_and_uri(&mut p, "\r", &format!("s3://{bucket}-missing/in/"));
@@ -534,9 +512,7 @@ fn wizard_at_width(endpoint: &str, cols: u16) -> PtySession {
 /// one `❯`, no stale lines from a wrapped item.
 #[tokio::test]
 async fn selection_lists_redraw_cleanly_at_narrow_widths() {
-    let moto = moto();
-    let bucket = unique("wizwidth");
-    aws(&moto.url()).await.create_bucket(&bucket).await;
+    let Scene { moto, bucket, .. } = scene("wizwidth").await;
     for cols in [60u16, 80, 100] {
         let mut p = wizard_at_width(&moto.url(), cols);
         let mut shown = p
@@ -575,9 +551,7 @@ async fn selection_lists_redraw_cleanly_at_narrow_widths() {
 /// word boundaries; a command goes on with ` \` continuations, so it can still be copied.
 #[tokio::test]
 async fn the_plan_and_the_next_steps_fit_sixty_columns() {
-    let moto = moto();
-    let bucket = unique("wiz60");
-    aws(&moto.url()).await.create_bucket(&bucket).await;
+    let Scene { moto, bucket, .. } = scene("wiz60").await;
     let mut p = wizard_at_width(&moto.url(), 60);
     let plan = answer_up_to_the_plan(&mut p, "\r", &format!("s3://{bucket}/in/"));
     keys(&mut p, "y");
@@ -628,9 +602,7 @@ async fn the_plan_and_the_next_steps_fit_sixty_columns() {
 /// URI again; at 60 and 80 columns.
 #[tokio::test]
 async fn a_whole_bucket_needs_a_yes_and_enter_asks_again() {
-    let moto = moto();
-    let bucket = unique("wizwhole");
-    aws(&moto.url()).await.create_bucket(&bucket).await;
+    let Scene { moto, bucket, .. } = scene("wizwhole").await;
     for cols in [60, 80] {
         let mut p = wizard_at_width(&moto.url(), cols);
         access_and_uri(&mut p, "\r", &format!("s3://{bucket}"));
@@ -651,9 +623,7 @@ async fn a_whole_bucket_needs_a_yes_and_enter_asks_again() {
 /// flags and the answers after them.
 #[tokio::test]
 async fn ctrl_c_at_each_question_says_the_command_that_goes_on() {
-    let moto = moto();
-    let bucket = unique("wizgo");
-    aws(&moto.url()).await.create_bucket(&bucket).await;
+    let Scene { moto, bucket, .. } = scene("wizgo").await;
     let uri = format!("s3://{bucket}/in/");
     let first = ["--method iam", &format!("--uri {uri}"), "--access import"].map(String::from);
     let stops: [(&str, &[String]); 3] = [
@@ -748,9 +718,7 @@ async fn ctrl_c_at_each_question_says_the_command_that_goes_on() {
 /// to column 0, and no frame of the spinner is left on the screen.
 #[tokio::test]
 async fn verify_fits_the_terminal_and_leaves_no_spinner_frame() {
-    let moto = moto();
-    let bucket = unique("wizverify");
-    aws(&moto.url()).await.create_bucket(&bucket).await;
+    let Scene { moto, bucket, .. } = scene("wizverify").await;
     let made = run(
         &moto.url(),
         &RoleArgs::new("iam", &format!("s3://{bucket}/out/"))
@@ -789,10 +757,7 @@ async fn verify_fits_the_terminal_and_leaves_no_spinner_frame() {
 /// role keeps the way it was made (the answer is not a stack that would fail on it).
 #[tokio::test]
 async fn the_wizard_keeps_the_method_a_role_was_made_with() {
-    let moto = moto();
-    let aws = aws(&moto.url()).await;
-    let bucket = unique("wizkeep");
-    aws.create_bucket(&bucket).await;
+    let Scene { moto, aws, bucket } = scene("wizkeep").await;
     let uri = format!("s3://{bucket}/in/");
     run(&moto.url(), &RoleArgs::new("iam", &uri).yes().build()).ok();
     // At 60 and 80 columns; the second run finds the role as the first left it.
@@ -829,9 +794,7 @@ async fn the_wizard_keeps_the_method_a_role_was_made_with() {
 /// takes it), and Esc at the tier back to the way in; at 60 and 80 columns.
 #[tokio::test]
 async fn esc_goes_back_with_the_answer_kept() {
-    let moto = moto();
-    let bucket = unique("wizesc");
-    aws(&moto.url()).await.create_bucket(&bucket).await;
+    let Scene { moto, bucket, .. } = scene("wizesc").await;
     for cols in [60, 80] {
         let mut p = wizard_at_width(&moto.url(), cols);
         access_and_uri(&mut p, "\r", &format!("s3://{bucket}/in/"));
@@ -860,9 +823,7 @@ async fn esc_goes_back_with_the_answer_kept() {
 /// question answered once, with the good URI, and no line of the rejected one.
 #[tokio::test]
 async fn a_rejected_answer_leaves_no_old_line() {
-    let moto = moto();
-    let bucket = unique("wizreject");
-    aws(&moto.url()).await.create_bucket(&bucket).await;
+    let Scene { moto, bucket, .. } = scene("wizreject").await;
     let mut p = wizard_at_width(&moto.url(), 80);
     // Everything the terminal was sent, to replay on a screen of 80 columns.
     let mut sent = String::new();
@@ -895,9 +856,7 @@ async fn a_rejected_answer_leaves_no_old_line() {
 /// going back says only the answers still given.
 #[tokio::test]
 async fn esc_at_a_text_question_goes_back_with_the_answer_kept() {
-    let moto = moto();
-    let bucket = unique("wizesctext");
-    aws(&moto.url()).await.create_bucket(&bucket).await;
+    let Scene { moto, bucket, .. } = scene("wizesctext").await;
     for cols in [60, 80] {
         let mut p = wizard_at_width(&moto.url(), cols);
         // Everything the terminal was sent, to replay on a screen of this width.

@@ -44,6 +44,22 @@ pub fn unique(prefix: &str) -> String {
     )
 }
 
+/// What most tests start from: the shared moto, a client of it, and a new empty bucket.
+pub struct Scene {
+    pub moto: &'static Moto,
+    pub aws: Aws,
+    pub bucket: String,
+}
+
+/// moto, a client of it, and a new bucket whose name starts with `prefix`.
+pub async fn scene(prefix: &str) -> Scene {
+    let moto = moto();
+    let aws = aws(&moto.url()).await;
+    let bucket = unique(prefix);
+    aws.create_bucket(&bucket).await;
+    Scene { moto, aws, bucket }
+}
+
 /// The binary, with a clean AWS environment pointed at `endpoint` and test credentials.
 pub fn bin(endpoint: &str) -> assert_cmd::Command {
     bin_with_keys(endpoint, "testing", "testing")
