@@ -324,8 +324,7 @@ async fn a_failed_create_access_key_undoes_the_user_and_the_policy() {
     let aws = aws(&moto.url()).await;
     let proxy = Proxy::start(moto.port);
     proxy.fail_action("CreateAccessKey", Fault::Denied);
-    let bucket = unique("akfail");
-    aws.create_bucket(&bucket).await;
+    let bucket = aws.new_bucket("akfail").await;
     let path = moto::tmp_dir().join(format!("{bucket}.json"));
     let out = ran(bin(&proxy.url())
         .args(key_args(&bucket, "import"))

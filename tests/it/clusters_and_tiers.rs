@@ -55,8 +55,7 @@ async fn a_second_cluster_joins_the_first_and_removals_say_who_loses_access() {
     let moto = moto();
     let aws = aws(&moto.url()).await;
     for method in ["iam", "cloudformation"] {
-        let bucket = unique("clusters");
-        aws.create_bucket(&bucket).await;
+        let bucket = aws.new_bucket("clusters").await;
         let uri = format!("s3://{bucket}/in/");
         let Ran { json: out, .. } = role(&moto.url(), method, &uri, &["dev-cluster-id"], &[]).ok();
         let name = out["role_name"].as_str().unwrap().to_string();
@@ -235,24 +234,11 @@ async fn no_run_grants_write_access_that_nobody_chose() {
     let trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
         "Principal": {"AWS": format!("arn:aws:iam::{TIDB_ACCOUNT}:root")}, "Action": "sts:AssumeRole",
         "Condition": {"StringEquals": {"sts:ExternalId": EXTERNAL_ID}}}]});
-    aws.iam
-        .create_role()
-        .role_name(&name)
-        .assume_role_policy_document(trust.to_string())
-        .send()
-        .await
-        .unwrap();
+    aws.create_role(&name, &trust).await;
     let doc = json!({"Version": "2012-10-17", "Statement": [
         {"Effect": "Allow", "Action": ["s3:PutObject"], "Resource": format!("arn:aws:s3:::{bucket}/in/*")},
         {"Effect": "Allow", "Action": ["s3:ListBucket"], "Resource": format!("arn:aws:s3:::{bucket}")}]});
-    aws.iam
-        .put_role_policy()
-        .role_name(&name)
-        .policy_name("p")
-        .policy_document(doc.to_string())
-        .send()
-        .await
-        .unwrap();
+    aws.put_role_policy(&name, "p", &doc).await;
     let hand = format!("arn:aws:iam::123456789012:role/{name}");
     let Ran { stderr, .. } = verify_role(&moto.url(), &hand, &uri, None, EXTERNAL_ID).ok();
     assert!(

@@ -60,8 +60,7 @@ async fn a_fault_midway_undoes_what_the_run_made() {
     for case in cases {
         let proxy = Proxy::start(moto.port);
         proxy.fail_action(case.action, case.fault);
-        let bucket = unique("fault");
-        aws.create_bucket(&bucket).await;
+        let bucket = aws.new_bucket("fault").await;
         let failed = run(&proxy.url(), &role_args(&bucket));
         let what = format!("{} {:?}", case.action, case.fault);
         assert_eq!(failed.code, 1, "{what}: {}", failed.stderr);
@@ -88,8 +87,7 @@ async fn when_the_undo_fails_too_the_leftovers_and_their_removal_are_printed() {
     let proxy = Proxy::start(moto.port);
     proxy.fail_action("AttachRolePolicy", Fault::Denied);
     proxy.fail_action("DeleteRole", Fault::Denied);
-    let bucket = unique("fail-undo");
-    aws.create_bucket(&bucket).await;
+    let bucket = aws.new_bucket("fail-undo").await;
     let out = ran(bin(&proxy.url()).args(role_args(&bucket)).output().unwrap());
     let Ran { stderr, .. } = out;
     assert_eq!(out.code, 1, "{stderr}");
@@ -226,8 +224,7 @@ async fn a_lost_answer_on_any_create_neither_duplicates_nor_orphans() {
                 if fail_last && later.is_none() {
                     continue;
                 }
-                let bucket = unique("lost");
-                aws.create_bucket(&bucket).await;
+                let bucket = aws.new_bucket("lost").await;
                 let proxy = Proxy::start(moto.port);
                 proxy.fail(Match::NthOf((*lost).into(), 1), Fault::DropAnswer, 1);
                 if let Some(later) = later {
@@ -299,8 +296,7 @@ async fn the_checks_after_a_setup_wait_for_aws_to_show_the_role_and_claim_only_w
 
     // IAM does not show the new role at the first read-back; the second shows it.
     let proxy = Proxy::start(moto.port);
-    let bucket = unique("readback");
-    aws.create_bucket(&bucket).await;
+    let bucket = aws.new_bucket("readback").await;
     // The first three look for the role, one name per access; the fourth is the read-back.
     proxy.fail(
         Match::NthOf("GetRole".into(), 4),
@@ -325,8 +321,7 @@ async fn the_checks_after_a_setup_wait_for_aws_to_show_the_role_and_claim_only_w
 
     // IAM never shows it in time: no "verified", and the checks say what they judged.
     let proxy = Proxy::start(moto.port);
-    let bucket = unique("readback");
-    aws.create_bucket(&bucket).await;
+    let bucket = aws.new_bucket("readback").await;
     for n in 4..=22 {
         proxy.fail(
             Match::NthOf("GetRole".into(), n),

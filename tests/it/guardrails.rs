@@ -9,15 +9,7 @@ async fn boundary(aws: &Aws, name: &str, actions: &[&str]) -> String {
     let doc = serde_json::json!({"Version": "2012-10-17", "Statement": [
         {"Effect": "Allow", "Action": actions, "Resource": "*"}
     ]});
-    let out = aws
-        .iam
-        .create_policy()
-        .policy_name(name)
-        .policy_document(doc.to_string())
-        .send()
-        .await
-        .unwrap();
-    out.policy().unwrap().arn().unwrap().to_string()
+    aws.create_policy(name, &doc).await
 }
 
 /// Runs with `--yes -o json`.
@@ -59,8 +51,7 @@ async fn a_role_gets_the_boundary_path_and_tags_on_either_method_and_keeps_them_
     let moto = moto();
     let aws = aws(&moto.url()).await;
     for method in ["iam", "cloudformation"] {
-        let bucket = unique("guard");
-        aws.create_bucket(&bucket).await;
+        let bucket = aws.new_bucket("guard").await;
         let uri = format!("s3://{bucket}/d/");
         let b1 = boundary(&aws, &unique("boundary"), &["s3:*", "kms:*"]).await;
         let guards = [
@@ -273,8 +264,7 @@ async fn a_boundary_requiring_organisation_is_explained_and_then_served() {
         Fault::DeniedWith("User: arn:aws:iam::123456789012:user/ci is not authorized to perform: iam:CreateRole on resource: arn:aws:iam::123456789012:role/x with an explicit deny in a service control policy"),
         usize::MAX,
     );
-    let bucket = unique("guard-scp");
-    aws.create_bucket(&bucket).await;
+    let bucket = aws.new_bucket("guard-scp").await;
     let uri = format!("s3://{bucket}/d/");
     let Ran { code, stderr, .. } = run(&proxy.url(), &role_args("iam", &uri, &[]));
     assert_eq!(code, 1, "{stderr}");

@@ -187,8 +187,7 @@ async fn directories_in_any_language_go_out_as_iam_accepts_them() {
     let aws = aws(&moto.url()).await;
     let proxy = Proxy::start(moto.port);
     for dir in ["数据", "данные", "📦 exports"] {
-        let bucket = unique("uri-lang");
-        aws.create_bucket(&bucket).await;
+        let bucket = aws.new_bucket("uri-lang").await;
         let uri = format!("s3://{bucket}/{dir}/");
 
         // role --method iam, then a rerun with another access that updates the policy.
@@ -294,8 +293,7 @@ async fn directories_in_any_language_go_out_as_iam_accepts_them() {
 /// A run of `role --method iam` for a new bucket through `proxy`, with `action` answered by
 /// `fault`: what it printed, and the requests the proxy saw.
 async fn faulted(aws: &Aws, proxy: &Proxy, action: &str, fault: Fault, extra: &[&str]) -> Ran {
-    let bucket = unique("uri-region");
-    aws.create_bucket(&bucket).await;
+    let bucket = aws.new_bucket("uri-region").await;
     proxy.reset();
     proxy.fail(Match::Action(action.into()), fault, usize::MAX);
     let uri = format!("s3://{bucket}/d/");
@@ -447,8 +445,7 @@ async fn deletes_ride_out_a_passing_delete_conflict() {
     assert_eq!((tries("DeletePolicy"), tries("DeleteRole")), (2, 2));
 
     // Undo: the attach fails, and the role's delete conflicts once on the way out.
-    let bucket = unique("conflict");
-    aws.create_bucket(&bucket).await;
+    let bucket = aws.new_bucket("conflict").await;
     proxy.reset();
     proxy.fail(
         Match::Action("AttachRolePolicy".into()),

@@ -5,7 +5,7 @@
 //! outside through the AWS APIs.
 
 use crate::common::*;
-use serde_json::Value;
+use serde_json::{json, Value};
 use serverless_s3_setup::policy;
 
 /// LocalStack's default account.
@@ -40,8 +40,7 @@ fn assert_verified(code: i32, report: &Value, stderr: &str) {
 async fn a_stack_through_its_real_states_create_rerun_update_repair_teardown() {
     let ls = localstack();
     let aws = aws(&ls.url()).await;
-    let bucket = unique("ls-stack");
-    aws.create_bucket(&bucket).await;
+    let bucket = aws.new_bucket("ls-stack").await;
     // Something to import: an empty folder is a warning of `verify`.
     aws.put_csv(&bucket, "d/part-1.csv", None).await;
     let uri = format!("s3://{bucket}/d/");
@@ -120,16 +119,9 @@ async fn a_stack_through_its_real_states_create_rerun_update_repair_teardown() {
     let updated_trust = aws.trust(&role).await;
 
     // By hand: the inline policy widened. The rerun restores it; the stack stays in sync.
-    aws.iam
-        .put_role_policy()
-        .role_name(&role)
-        .policy_name(&policy_name)
-        .policy_document(
-            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#,
-        )
-        .send()
-        .await
-        .unwrap();
+    let wide = json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]});
+    aws.put_role_policy(&role, &policy_name, &wide).await;
     let Ran { json: repaired, .. } = run(
         &ls.url(),
         &with_json(&role_args("cloudformation", &uri, &role, "second-cluster")),
@@ -205,8 +197,7 @@ async fn a_stack_through_its_real_states_create_rerun_update_repair_teardown() {
 async fn a_role_through_iam_is_made_once_verified_and_removed() {
     let ls = localstack();
     let aws = aws(&ls.url()).await;
-    let bucket = unique("ls-iam");
-    aws.create_bucket(&bucket).await;
+    let bucket = aws.new_bucket("ls-iam").await;
     // Something to import: an empty folder is a warning of `verify`.
     aws.put_csv(&bucket, "d/part-1.csv", None).await;
     let uri = format!("s3://{bucket}/d/");
@@ -249,8 +240,7 @@ async fn a_role_through_iam_is_made_once_verified_and_removed() {
 async fn an_access_key_is_made_verified_and_deleted() {
     let ls = localstack();
     let aws = aws(&ls.url()).await;
-    let bucket = unique("ls-key");
-    aws.create_bucket(&bucket).await;
+    let bucket = aws.new_bucket("ls-key").await;
     // Something to import: an empty folder is a warning of `verify`.
     aws.put_csv(&bucket, "data/part-1.csv", None).await;
     let uri = format!("s3://{bucket}/data/");
@@ -308,24 +298,11 @@ async fn an_access_key_is_made_verified_and_deleted() {
 async fn a_stack_rerun_keeps_the_guardrails_and_an_access_change_keeps_the_role() {
     let ls = localstack();
     let aws = aws(&ls.url()).await;
-    let bucket = unique("ls-keep");
-    aws.create_bucket(&bucket).await;
+    let bucket = aws.new_bucket("ls-keep").await;
     let uri = format!("s3://{bucket}/d/");
-    let bnd = aws
-        .iam
-        .create_policy()
-        .policy_name(unique("bnd"))
-        .policy_document(
-            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#,
-        )
-        .send()
-        .await
-        .unwrap()
-        .policy()
-        .unwrap()
-        .arn()
-        .unwrap()
-        .to_string();
+    let wide = json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]});
+    let bnd = aws.create_policy(&unique("bnd"), &wide).await;
     let first = RoleArgs::new("cloudformation", &uri)
         .external_ids(&["aaa111"])
         .args(&[
@@ -492,8 +469,7 @@ async fn a_stack_rerun_keeps_the_guardrails_and_an_access_change_keeps_the_role(
 async fn a_saved_stack_plan_applies_as_saved_and_goes_stale_when_the_stack_moves() {
     let ls = localstack();
     let aws = aws(&ls.url()).await;
-    let bucket = unique("ls-saved");
-    aws.create_bucket(&bucket).await;
+    let bucket = aws.new_bucket("ls-saved").await;
     let role = unique("ls-saved");
     let file = moto::tmp_dir().join(format!("{}.json", unique("ls-plan")));
     let file_arg = file.display().to_string();
@@ -591,8 +567,7 @@ async fn a_saved_stack_plan_applies_as_saved_and_goes_stale_when_the_stack_moves
 async fn a_file_with_a_stack_and_an_iam_role_applies_reruns_and_prunes() {
     let ls = localstack();
     let aws = aws(&ls.url()).await;
-    let bucket = unique("ls-set");
-    aws.create_bucket(&bucket).await;
+    let bucket = aws.new_bucket("ls-set").await;
     let set = unique("ls-set");
     let head = format!("name = {set:?}\ntidb_account_id = \"{TIDB_ACCOUNT}\"\n");
     let stack_entry = format!(

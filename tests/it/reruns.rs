@@ -9,15 +9,7 @@ async fn boundary(aws: &Aws) -> String {
     let doc = serde_json::json!({"Version": "2012-10-17", "Statement": [
         {"Effect": "Allow", "Action": ["s3:*", "kms:*"], "Resource": "*"}
     ]});
-    let out = aws
-        .iam
-        .create_policy()
-        .policy_name(unique("bnd"))
-        .policy_document(doc.to_string())
-        .send()
-        .await
-        .unwrap();
-    out.policy().unwrap().arn().unwrap().to_string()
+    aws.create_policy(&unique("bnd"), &doc).await
 }
 
 fn has(tags: &[(String, String)], key: &str, value: &str) -> bool {
@@ -61,8 +53,7 @@ async fn a_rerun_keeps_the_boundary_path_and_tags_and_only_a_flag_takes_one_off(
     let moto = moto();
     let aws = aws(&moto.url()).await;
     for method in ["iam", "cloudformation"] {
-        let bucket = unique("keep");
-        aws.create_bucket(&bucket).await;
+        let bucket = aws.new_bucket("keep").await;
         let uri = format!("s3://{bucket}/d/");
         let bnd = boundary(&aws).await;
         let guards = [
@@ -254,8 +245,7 @@ async fn an_access_change_updates_the_one_role_and_keeps_its_arn() {
     let moto = moto();
     let aws = aws(&moto.url()).await;
     for method in ["iam", "cloudformation"] {
-        let bucket = unique("access");
-        aws.create_bucket(&bucket).await;
+        let bucket = aws.new_bucket("access").await;
         let uri = format!("s3://{bucket}/data/");
         let Ran { json: import, .. } = run(
             &moto.url(),
@@ -435,13 +425,7 @@ async fn a_trust_past_the_accounts_quota_exits_2_before_any_write() {
         "Action": "sts:AssumeRole",
         "Condition": {"StringEquals": {"sts:ExternalId": ids[..39]}}
     }]});
-    aws.iam
-        .update_assume_role_policy()
-        .role_name(name)
-        .policy_document(trust.to_string())
-        .send()
-        .await
-        .unwrap();
+    aws.set_trust(name, &trust).await;
     let args = RoleArgs::new("iam", &uri)
         .external_ids(&[&ids[39]])
         .yes()

@@ -119,8 +119,7 @@ async fn iam_and_cloudformation_grant_exactly_the_same_for_every_case() {
     for access in ["import", "export", "both"] {
         for prefix in ["", "in/2024"] {
             for keys in [0, 1, 2] {
-                let bucket = unique("same");
-                aws.create_bucket(&bucket).await;
+                let bucket = aws.new_bucket("same").await;
                 let mut extra = Vec::new();
                 for _ in 0..keys {
                     let (_, arn) = aws.create_key().await;
@@ -258,8 +257,7 @@ async fn a_failed_stack_request_leaves_no_stack_and_no_role() {
         let proxy = Proxy::start(moto.port);
         let what = format!("{:?}", case.matcher);
         proxy.fail(case.matcher, Fault::Denied, 1);
-        let bucket = unique("cfnfault");
-        aws.create_bucket(&bucket).await;
+        let bucket = aws.new_bucket("cfnfault").await;
         let role = format!("r-{bucket}");
         let uri = format!("s3://{bucket}");
         let failed = run(&proxy.url(), &args("cloudformation", &uri, "import", &role));
@@ -541,13 +539,7 @@ async fn a_rerun_repairs_what_was_changed_behind_the_stack() {
     // By hand: another account trusted, the inline policy deleted.
     let foreign = serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
         "Principal": {"AWS": "arn:aws:iam::999999999999:root"}, "Action": "sts:AssumeRole"}]});
-    aws.iam
-        .update_assume_role_policy()
-        .role_name(&role)
-        .policy_document(foreign.to_string())
-        .send()
-        .await
-        .unwrap();
+    aws.set_trust(&role, &foreign).await;
     aws.iam
         .delete_role_policy()
         .role_name(&role)

@@ -64,8 +64,7 @@ async fn creates_exactly_the_planned_role_and_policy_for_every_access_dir_and_ke
     for access in ["import", "export", "both"] {
         for prefix in ["", "data/2024"] {
             for with_key in [false, true] {
-                let bucket = unique("matrix");
-                aws.create_bucket(&bucket).await;
+                let bucket = aws.new_bucket("matrix").await;
                 let mut key_arn = None;
                 if with_key {
                     let (id, arn) = aws.create_key().await;
@@ -175,14 +174,10 @@ async fn reruns_converge_without_duplicates() {
 #[tokio::test]
 async fn a_role_the_tool_did_not_create_is_left_alone() {
     let Scene { moto, aws, bucket } = scene("foreign").await;
-    let foreign_trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"sts:AssumeRole"}]}"#;
-    aws.iam
-        .create_role()
-        .role_name(format!("theirs-{bucket}"))
-        .assume_role_policy_document(foreign_trust)
-        .send()
-        .await
-        .unwrap();
+    let foreign_trust = serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Principal": {"AWS": "arn:aws:iam::111122223333:root"}, "Action": "sts:AssumeRole"}]});
+    aws.create_role(&format!("theirs-{bucket}"), &foreign_trust)
+        .await;
     let mut args = role_args(&format!("s3://{bucket}"), "both");
     args.extend(["--role-name".into(), format!("theirs-{bucket}")]);
     let out = ran(bin(&moto.url()).args(&args).output().unwrap());
@@ -265,8 +260,7 @@ async fn an_aws_managed_bucket_key_works_in_the_buckets_account_only() {
     let moto = moto();
     let aws = aws(&moto.url()).await;
     for key in [None, Some("alias/aws/s3")] {
-        let bucket = unique("awskey");
-        aws.create_bucket(&bucket).await;
+        let bucket = aws.new_bucket("awskey").await;
         aws.encrypt_bucket(&bucket, key).await;
         let out = run_json(
             &moto.url(),
@@ -327,8 +321,7 @@ async fn an_aws_managed_bucket_key_works_in_the_buckets_account_only() {
     );
 
     // A key ARN names its account: another account's aws/s3 is refused without asking S3.
-    let bucket = unique("awskey-arn");
-    aws.create_bucket(&bucket).await;
+    let bucket = aws.new_bucket("awskey-arn").await;
     aws.encrypt_bucket(
         &bucket,
         Some("arn:aws:kms:us-east-1:999999999999:alias/aws/s3"),

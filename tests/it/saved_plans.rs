@@ -122,13 +122,7 @@ async fn a_plan_made_stale_by_a_hand_edit_is_refused_and_changes_nothing() {
     run(&endpoint, &widen.json().build()).ok();
     let edited = serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
         "Principal": {"AWS": "arn:aws:iam::380838443567:root"}, "Action": "sts:AssumeRole"}]});
-    aws.iam
-        .update_assume_role_policy()
-        .role_name(&role)
-        .policy_document(edited.to_string())
-        .send()
-        .await
-        .unwrap();
+    aws.set_trust(&role, &edited).await;
 
     let refused = apply(&endpoint, "role", &file, &[]).fails_with(1, "stale_plan");
     assert!(

@@ -81,13 +81,7 @@ fn external_ids(trust: &Value) -> Vec<String> {
 async fn trust_only(aws: &Aws, role: &str, id: &str) {
     let mut trust = aws.trust(role).await;
     trust["Statement"][0]["Condition"]["StringEquals"]["sts:ExternalId"] = id.into();
-    aws.iam
-        .update_assume_role_policy()
-        .role_name(role)
-        .policy_document(trust.to_string())
-        .send()
-        .await
-        .unwrap();
+    aws.set_trust(role, &trust).await;
 }
 
 /// By hand: `statement` added to the role's managed policy, as its default version. Returns
@@ -403,8 +397,7 @@ async fn one_entrys_fault_is_undone_and_the_others_apply() {
     let moto = moto();
     let proxy = Proxy::start(moto.port);
     let aws = aws(&moto.url()).await;
-    let bucket = unique("setsfault");
-    aws.create_bucket(&bucket).await;
+    let bucket = aws.new_bucket("setsfault").await;
     let entries: Vec<(String, &str, &[&str], &str)> = vec![
         (format!("s3://{bucket}/a/"), "import", &["c-1"], ""),
         (format!("s3://{bucket}/b/"), "import", &["c-1"], ""),
@@ -437,8 +430,7 @@ async fn a_rerun_is_planned_from_one_read_of_the_account() {
     let moto = moto();
     let proxy = Proxy::start(moto.port);
     let aws = aws(&moto.url()).await;
-    let bucket = unique("setsaccount");
-    aws.create_bucket(&bucket).await;
+    let bucket = aws.new_bucket("setsaccount").await;
     let path = directories_file("account", &bucket, 3, "export");
     set(&moto.url(), &["apply", "--yes"], &path).ok();
     let per_role = [
@@ -490,8 +482,7 @@ async fn an_apply_checks_what_it_made_on_one_read_of_the_account() {
     let moto = moto();
     let proxy = Proxy::start(moto.port);
     let aws = aws(&moto.url()).await;
-    let bucket = unique("setsreadback");
-    aws.create_bucket(&bucket).await;
+    let bucket = aws.new_bucket("setsreadback").await;
     let path = directories_file("readback", &bucket, 3, "export");
     let out = set(&proxy.url(), &["apply", "--yes", "-o", "json"], &path).ok();
     for i in 0..3 {
@@ -509,8 +500,7 @@ async fn an_apply_checks_what_it_made_on_one_read_of_the_account() {
     );
 
     // Another file, the account's read refused: each role is read back on its own.
-    let bucket = unique("setsreadback");
-    aws.create_bucket(&bucket).await;
+    let bucket = aws.new_bucket("setsreadback").await;
     let path = directories_file("readback", &bucket, 2, "export");
     proxy.fail(
         Match::Action("GetAccountAuthorizationDetails".into()),
@@ -645,8 +635,7 @@ async fn ctrl_c_during_apply_leaves_nothing_half_made() {
     let moto = moto();
     let proxy = Proxy::start(moto.port);
     let aws = aws(&moto.url()).await;
-    let bucket = unique("setsint");
-    aws.create_bucket(&bucket).await;
+    let bucket = aws.new_bucket("setsint").await;
     let path = directories_file("interrupt", &bucket, 3, "import");
     // The first entry's role is held in flight when the signal comes.
     proxy.fail(Match::Action("CreateRole".into()), Fault::Delay(800), 1);
@@ -688,8 +677,7 @@ async fn ctrl_c_during_apply_at_a_terminal_leaves_whole_warnings_and_no_spinner(
     let moto = moto();
     let proxy = Proxy::start(moto.port);
     let aws = aws(&moto.url()).await;
-    let bucket = unique("setspty");
-    aws.create_bucket(&bucket).await;
+    let bucket = aws.new_bucket("setspty").await;
     let path = directories_file("ptyint", &bucket, 3, "import");
     // Two entries' roles are held in flight when the signal comes.
     proxy.fail(Match::Action("CreateRole".into()), Fault::Delay(1500), 2);
@@ -837,8 +825,7 @@ async fn throttling_fails_no_entry() {
     let moto = moto();
     let proxy = Proxy::start(moto.port);
     let aws = aws(&moto.url()).await;
-    let bucket = unique("setsthrottle");
-    aws.create_bucket(&bucket).await;
+    let bucket = aws.new_bucket("setsthrottle").await;
     let path = directories_file("throttle", &bucket, 4, "import");
     for (action, times) in [
         ("GetRole", 2),

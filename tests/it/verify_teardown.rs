@@ -60,8 +60,7 @@ async fn verify_passes_on_what_the_tool_made_for_every_method_and_access() {
     let aws = aws(&moto.url()).await;
     for access in ["import", "export", "both"] {
         for method in ["iam", "cloudformation"] {
-            let bucket = unique("vok");
-            aws.create_bucket(&bucket).await;
+            let bucket = aws.new_bucket("vok").await;
             let uri = format!("s3://{bucket}/d/");
             let made = role_json(&moto.url(), method, &uri, access, &format!("r-{bucket}"));
             assert_eq!(
@@ -87,8 +86,7 @@ async fn verify_passes_on_what_the_tool_made_for_every_method_and_access() {
                 );
             }
         }
-        let bucket = unique("vokkey");
-        aws.create_bucket(&bucket).await;
+        let bucket = aws.new_bucket("vokkey").await;
         let out = ran(bin(&moto.url())
             .args([
                 "access-key",
@@ -122,23 +120,9 @@ async fn verify_passes_on_what_the_tool_made_for_every_method_and_access() {
 
 /// A role made by hand through the AWS APIs, with the given trust and permissions.
 async fn hand_made(aws: &Aws, name: &str, trust: Value, permissions: Value) -> String {
-    let role = aws
-        .iam
-        .create_role()
-        .role_name(name)
-        .assume_role_policy_document(trust.to_string())
-        .send()
-        .await
-        .unwrap();
-    aws.iam
-        .put_role_policy()
-        .role_name(name)
-        .policy_name("by-hand")
-        .policy_document(permissions.to_string())
-        .send()
-        .await
-        .unwrap();
-    role.role().unwrap().arn().to_string()
+    let arn = aws.create_role(name, &trust).await;
+    aws.put_role_policy(name, "by-hand", &permissions).await;
+    arn
 }
 
 fn trust_doc(account: &str, external_id: Option<&str>) -> Value {
@@ -356,8 +340,7 @@ async fn teardown_leaves_nothing_for_each_path_and_is_safe_to_repeat() {
         "{stdout}{stderr}"
     );
 
-    let bucket = unique("tdcfn");
-    aws.create_bucket(&bucket).await;
+    let bucket = aws.new_bucket("tdcfn").await;
     role_json(
         &moto.url(),
         "cloudformation",
@@ -370,8 +353,7 @@ async fn teardown_leaves_nothing_for_each_path_and_is_safe_to_repeat() {
     let Ran { stderr, .. } = teardown(&moto.url(), &["--stack-name", &format!("r-{bucket}")]).ok();
     assert!(stderr.contains("nothing to delete"));
 
-    let bucket = unique("tduser");
-    aws.create_bucket(&bucket).await;
+    let bucket = aws.new_bucket("tduser").await;
     let out = ran(bin(&moto.url())
         .args([
             "access-key",

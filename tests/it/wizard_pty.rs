@@ -233,8 +233,7 @@ async fn ctrl_c_during_a_step_leaves_the_warning_whole_and_no_spinner() {
     let moto = moto();
     let proxy = Proxy::start(moto.port);
     let aws = aws(&moto.url()).await;
-    let bucket = unique("wizstop");
-    aws.create_bucket(&bucket).await;
+    let bucket = aws.new_bucket("wizstop").await;
     let mut p = role_held_at_create(&proxy, &bucket, 1500);
     p.send_control('c').unwrap();
     let output = p.exp_eof().unwrap();
@@ -969,8 +968,7 @@ async fn an_mfa_profile_asks_for_the_code_and_assumes_the_role_with_it() {
     let moto = moto();
     let proxy = Proxy::start(moto.port);
     let aws = aws(&moto.url()).await;
-    let bucket = unique("mfa");
-    aws.create_bucket(&bucket).await;
+    let bucket = aws.new_bucket("mfa").await;
     let dir = moto::tmp_dir().join(unique("mfa-profiles"));
     std::fs::create_dir_all(&dir).unwrap();
     let serial = "arn:aws:iam::123456789012:mfa/alice";

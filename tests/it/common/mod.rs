@@ -55,8 +55,7 @@ pub struct Scene {
 pub async fn scene(prefix: &str) -> Scene {
     let moto = moto();
     let aws = aws(&moto.url()).await;
-    let bucket = unique(prefix);
-    aws.create_bucket(&bucket).await;
+    let bucket = aws.new_bucket(prefix).await;
     Scene { moto, aws, bucket }
 }
 
@@ -212,6 +211,62 @@ impl Aws {
 
     pub async fn create_bucket(&self, name: &str) {
         self.s3.create_bucket().bucket(name).send().await.unwrap();
+    }
+
+    /// A new empty bucket whose name starts with `prefix`.
+    pub async fn new_bucket(&self, prefix: &str) -> String {
+        let bucket = unique(prefix);
+        self.create_bucket(&bucket).await;
+        bucket
+    }
+
+    /// By hand: a role with this trust policy, and nothing else. Returns its ARN.
+    pub async fn create_role(&self, name: &str, trust: &Value) -> String {
+        let out = self
+            .iam
+            .create_role()
+            .role_name(name)
+            .assume_role_policy_document(trust.to_string())
+            .send()
+            .await
+            .unwrap();
+        out.role().unwrap().arn().to_string()
+    }
+
+    /// By hand: the role's trust policy replaced.
+    pub async fn set_trust(&self, role: &str, trust: &Value) {
+        self.iam
+            .update_assume_role_policy()
+            .role_name(role)
+            .policy_document(trust.to_string())
+            .send()
+            .await
+            .unwrap();
+    }
+
+    /// By hand: an inline policy of the role written (or overwritten).
+    pub async fn put_role_policy(&self, role: &str, name: &str, doc: &Value) {
+        self.iam
+            .put_role_policy()
+            .role_name(role)
+            .policy_name(name)
+            .policy_document(doc.to_string())
+            .send()
+            .await
+            .unwrap();
+    }
+
+    /// By hand: a managed policy. Returns its ARN.
+    pub async fn create_policy(&self, name: &str, doc: &Value) -> String {
+        let out = self
+            .iam
+            .create_policy()
+            .policy_name(name)
+            .policy_document(doc.to_string())
+            .send()
+            .await
+            .unwrap();
+        out.policy().unwrap().arn().unwrap().to_string()
     }
 
     /// Sets the bucket's policy.
