@@ -191,10 +191,8 @@ async fn secret_file_is_new_private_and_never_overwritten() {
         .unwrap());
     let Ran { stderr, .. } = out;
     assert_eq!(out.code, 2, "{stderr}");
-    assert!(
-        stderr.contains("--secret-file") && stderr.contains("already exists"),
-        "{stderr}"
-    );
+    assert_says(&stderr, "--secret-file");
+    assert_says(&stderr, "already exists");
     assert_eq!(std::fs::read(&path).unwrap(), before);
     let out = ran(bin(&proxy.url())
         .args(key_args(&bucket, "export"))
@@ -230,7 +228,7 @@ async fn at_two_keys_it_stops_before_creating_anything_and_lists_them() {
             "{stderr}"
         );
     }
-    assert!(stderr.contains("created just now"), "{stderr}");
+    assert_says(&stderr, "created just now");
     assert_eq!(aws.key_ids(user).await.len(), 2);
     let policies = aws.policies_naming(&bucket).await;
     assert_eq!(policies.len(), 1);
@@ -334,7 +332,7 @@ async fn a_failed_create_access_key_undoes_the_user_and_the_policy() {
     let Ran { stdout, stderr, .. } = out;
     assert_eq!(out.code, 1, "{stderr}");
     assert!(stdout.is_empty());
-    assert!(stderr.contains("iam:CreateAccessKey failed"), "{stderr}");
+    assert_says(&stderr, "iam:CreateAccessKey failed");
     assert!(!path.exists(), "the empty secret file is removed");
     let users = aws.iam.list_users().max_items(1000).send().await.unwrap();
     assert!(
@@ -400,10 +398,8 @@ fn bad_key_ids_and_missing_flags_exit_2() {
         .unwrap());
     assert_eq!(out.code, 2);
     let stderr = out.stderr;
-    assert!(
-        stderr.contains("--uri") && stderr.contains("--yes"),
-        "{stderr}"
-    );
+    assert_says(&stderr, "--uri");
+    assert_says(&stderr, "--yes");
 }
 
 /// `--rotate`, the CI mode: each run makes a new key and, once AWS accepts it, deletes the

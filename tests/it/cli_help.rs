@@ -1,5 +1,7 @@
 //! The help text is part of the interface: snapshot it, so that a change to it is reviewed.
 
+use crate::common::assert_says;
+
 fn help(args: &[&str]) -> String {
     let out = crate::common::bare_bin().args(args).output().unwrap();
     assert!(out.status.success());
@@ -111,7 +113,7 @@ fn completions_for_every_shell_and_bash_loads_its_own() {
 #[test]
 fn the_manual_page_is_roff_and_covers_every_command() {
     let page = help(&["man"]);
-    assert!(page.contains(".TH serverless-s3-setup 1"), "{page}");
+    assert_says(&page, ".TH serverless-s3-setup 1");
     for word in [
         "role",
         "verify",
@@ -165,10 +167,7 @@ fn a_variable_from_the_environment_stays_out_of_usage_lines() {
         .unwrap();
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(
-        stderr.contains("Usage: serverless-s3-setup completions <SHELL>"),
-        "{stderr}"
-    );
+    assert_says(&stderr, "Usage: serverless-s3-setup completions <SHELL>");
     // And a bad value from the environment is named by its variable.
     let out = crate::common::bare_bin()
         .args([
@@ -184,10 +183,7 @@ fn a_variable_from_the_environment_stays_out_of_usage_lines() {
         .unwrap();
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(
-        stderr.contains("AWS_ENDPOINT_URL: must start with http"),
-        "{stderr}"
-    );
+    assert_says(&stderr, "AWS_ENDPOINT_URL: must start with http");
 }
 
 /// `-h` of each command, as a person first reads it: reviewed as a whole.
@@ -256,5 +252,5 @@ fn unused_global_flags_are_hidden_but_taken() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("missing required flags"), "{stderr}");
+    assert_says(&stderr, "missing required flags");
 }

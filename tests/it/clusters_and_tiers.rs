@@ -131,7 +131,7 @@ async fn a_second_cluster_joins_the_first_and_removals_say_who_loses_access() {
             &["--remove-external-id", "prod-cluster-id"],
         );
         assert_eq!(code, 2, "{stderr}");
-        assert!(stderr.contains("--no-external-id"), "{stderr}");
+        assert_says(&stderr, "--no-external-id");
         assert_eq!(
             trusted_ids(&aws, method, &name).await,
             json!(["prod-cluster-id"])
@@ -148,7 +148,7 @@ async fn a_second_cluster_joins_the_first_and_removals_say_who_loses_access() {
             &["--replace-external-ids"],
         )
         .ok();
-        assert!(stderr.contains("prod-cluster-id"), "{stderr}");
+        assert_says(&stderr, "prod-cluster-id");
         assert_eq!(
             out["losing_access"],
             json!(["the cluster with external ID prod-cluster-id"])
@@ -161,10 +161,7 @@ async fn a_second_cluster_joins_the_first_and_removals_say_who_loses_access() {
 
         // --no-external-id on a role with IDs drops them, and says so.
         let Ran { stderr, .. } = role(&moto.url(), method, &uri, &[], &["--no-external-id"]).ok();
-        assert!(
-            stderr.contains("every cluster of the TiDB Cloud project"),
-            "{stderr}"
-        );
+        assert_says(&stderr, "every cluster of the TiDB Cloud project");
         assert_eq!(trusted_ids(&aws, method, &name).await, json!([]));
     }
 }
@@ -210,7 +207,7 @@ async fn no_run_grants_write_access_that_nobody_chose() {
         let out = ran(bin(&proxy.url()).args(&args).output().unwrap());
         let Ran { stderr, .. } = out;
         assert_eq!(out.code, 2, "{stderr}");
-        assert!(stderr.contains("--access"), "{stderr}");
+        assert_says(&stderr, "--access");
     }
     assert!(proxy.seen().is_empty(), "{:?}", proxy.seen());
 
@@ -223,10 +220,7 @@ async fn no_run_grants_write_access_that_nobody_chose() {
         stderr,
         ..
     } = verify_role(&moto.url(), arn, &uri, None, EXTERNAL_ID).ok();
-    assert!(
-        stderr.contains("checking access: import, as recorded on it"),
-        "{stderr}"
-    );
+    assert_says(&stderr, "checking access: import, as recorded on it");
     assert!(!report.to_string().contains("s3:PutObject"), "{report}");
 
     // A role made by hand, without the tag: its policies tell.
@@ -241,9 +235,9 @@ async fn no_run_grants_write_access_that_nobody_chose() {
     aws.put_role_policy(&name, "p", &doc).await;
     let hand = format!("arn:aws:iam::123456789012:role/{name}");
     let Ran { stderr, .. } = verify_role(&moto.url(), &hand, &uri, None, EXTERNAL_ID).ok();
-    assert!(
-        stderr.contains("checking access: export, from what its policies grant"),
-        "{stderr}"
+    assert_says(
+        &stderr,
+        "checking access: export, from what its policies grant",
     );
 }
 
@@ -278,9 +272,9 @@ async fn every_setup_ends_with_the_next_command_and_never_the_secret() {
     let out = dedicated("import");
     let Ran { stderr, .. } = out;
     assert_eq!(out.code, 0, "{stderr}");
-    assert!(
-        stderr.contains("TiDB Cloud Dedicated (Data → Import → Import data from Cloud Storage"),
-        "{stderr}"
+    assert_says(
+        &stderr,
+        "TiDB Cloud Dedicated (Data → Import → Import data from Cloud Storage",
     );
     assert!(!stderr.contains("ticloud"), "{stderr}");
 
@@ -293,14 +287,8 @@ async fn every_setup_ends_with_the_next_command_and_never_the_secret() {
     let key: Value = serde_json::from_str(&stdout).unwrap();
     let secret = key["secret_access_key"].as_str().unwrap();
     let command = key["next_command"][0].as_str().unwrap();
-    assert!(
-        command.contains(key["access_key_id"].as_str().unwrap()),
-        "{command}"
-    );
-    assert!(
-        command.contains("\"$TIDB_S3_SECRET_ACCESS_KEY\""),
-        "{command}"
-    );
+    assert_says(command, key["access_key_id"].as_str().unwrap());
+    assert_says(command, "\"$TIDB_S3_SECRET_ACCESS_KEY\"");
     assert!(!command.contains(secret) && !stderr.contains(secret));
     assert_eq!(
         aws.policy_document(key["policy_arn"].as_str().unwrap())

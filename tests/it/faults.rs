@@ -92,11 +92,8 @@ async fn when_the_undo_fails_too_the_leftovers_and_their_removal_are_printed() {
     let Ran { stderr, .. } = out;
     assert_eq!(out.code, 1, "{stderr}");
     let role = format!("tidb-role-import-{bucket}-data");
-    assert!(stderr.contains("Left in AWS"), "{stderr}");
-    assert!(
-        stderr.contains(&format!("aws iam delete-role --role-name {role}")),
-        "{stderr}"
-    );
+    assert_says(&stderr, "Left in AWS");
+    assert_says(&stderr, &format!("aws iam delete-role --role-name {role}"));
     assert!(
         !stderr.contains("aws iam delete-policy"),
         "the policy was undone: {stderr}"
@@ -312,7 +309,7 @@ async fn the_checks_after_a_setup_wait_for_aws_to_show_the_role_and_claim_only_w
     assert_eq!(out.code, 0, "{stderr}");
     let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(report["verify"]["read_back"], true, "{report}");
-    assert!(stderr.contains("verified: read back from AWS"), "{stderr}");
+    assert_says(&stderr, "verified: read back from AWS");
     let gets = proxy.seen().iter().filter(|a| *a == "GetRole").count();
     assert_eq!(
         gets, 5,

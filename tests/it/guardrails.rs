@@ -102,7 +102,7 @@ async fn a_role_gets_the_boundary_path_and_tags_on_either_method_and_keeps_them_
                     ])
                 );
                 let policy = out["policy_arn"].as_str().unwrap();
-                assert!(policy.contains(":policy/tidb/"), "{policy}");
+                assert_says(policy, ":policy/tidb/");
                 let p = aws
                     .iam
                     .get_policy()
@@ -170,7 +170,7 @@ async fn a_role_gets_the_boundary_path_and_tags_on_either_method_and_keeps_them_
             &role_args(method, &uri, &["--path", "/other/"]),
         );
         assert_eq!(code, 1, "{method}: {stderr}");
-        assert!(stderr.contains("--path /tidb/"), "{stderr}");
+        assert_says(&stderr, "--path /tidb/");
         assert_eq!(aws.role(&name).await.unwrap().path(), "/tidb/");
     }
 }
@@ -268,10 +268,8 @@ async fn a_boundary_requiring_organisation_is_explained_and_then_served() {
     let uri = format!("s3://{bucket}/d/");
     let Ran { code, stderr, .. } = run(&proxy.url(), &role_args("iam", &uri, &[]));
     assert_eq!(code, 1, "{stderr}");
-    assert!(
-        stderr.contains("service control policy") && stderr.contains("--permissions-boundary"),
-        "{stderr}"
-    );
+    assert_says(&stderr, "service control policy");
+    assert_says(&stderr, "--permissions-boundary");
     assert!(aws.roles_naming(&bucket).await.is_empty(), "undone");
     assert!(aws.policies_naming(&bucket).await.is_empty(), "undone");
 

@@ -66,10 +66,7 @@ async fn a_file_or_a_pattern_gets_its_directory_and_the_directorys_names() {
         EXTERNAL_ID,
     )
     .ok();
-    assert!(
-        stderr.contains("is a file (found in the bucket)"),
-        "{stderr}"
-    );
+    assert_says(&stderr, "is a file (found in the bucket)");
 }
 
 #[tokio::test]
@@ -257,7 +254,7 @@ async fn directories_in_any_language_go_out_as_iam_accepts_them() {
         let Ran { stdout, stderr, .. } = out;
         assert_eq!(out.code, 0, "{stderr}");
         assert_eq!(json(&stdout)["method"], "iam");
-        assert!(stderr.contains("method: iam"), "{stderr}");
+        assert_says(&stderr, "method: iam");
         assert!(proxy.seen().iter().all(|a| a != "CreateStack"));
         assert_iam_would_accept(&proxy);
 

@@ -390,14 +390,9 @@ async fn a_new_key_denied_the_directory_is_reported_by_request() {
     assert_eq!(probe["accepted"], true, "{probe}");
     assert_eq!(probe["ok"], false, "{probe}");
     let failed = probe["failed"].as_str().unwrap();
-    assert!(
-        failed.contains("s3:ListObjectsV2") && failed.contains("AccessDenied"),
-        "{failed}"
-    );
-    assert!(
-        failed.contains(&format!("listing s3://{bucket}/data/")),
-        "{failed}"
-    );
+    assert_says(failed, "s3:ListObjectsV2");
+    assert_says(failed, "AccessDenied");
+    assert_says(failed, &format!("listing s3://{bucket}/data/"));
     assert!(
         again
             .stderr

@@ -58,10 +58,7 @@ async fn a_stack_through_its_real_states_create_rerun_update_repair_teardown() {
     assert_eq!(made["role_arn"], arn.as_str());
     assert_eq!(made["stack_region"], "us-east-1");
     // Per-resource events, which moto never sends, reach the progress line.
-    assert!(
-        stderr.contains("Role AWS::IAM::Role CREATE_COMPLETE"),
-        "{stderr}"
-    );
+    assert_says(&stderr, "Role AWS::IAM::Role CREATE_COMPLETE");
     assert!(
         !stderr.contains("object-ownership"),
         "a new bucket is Bucket owner enforced: no note\n{stderr}"
@@ -105,7 +102,7 @@ async fn a_stack_through_its_real_states_create_rerun_update_repair_teardown() {
     )
     .ok();
     assert_eq!(updated["changed"], true);
-    assert!(stderr.contains("UPDATE_COMPLETE"), "{stderr}");
+    assert_says(&stderr, "UPDATE_COMPLETE");
     let ids =
         &aws.trust(&role).await["Statement"][0]["Condition"]["StringEquals"]["sts:ExternalId"];
     let mut ids: Vec<&str> = ids
@@ -185,7 +182,7 @@ async fn a_stack_through_its_real_states_create_rerun_update_repair_teardown() {
         .unwrap());
     let Ran { stderr, .. } = out;
     assert_eq!(out.code, 0, "{stderr}");
-    assert!(stderr.contains("DELETE_"), "{stderr}");
+    assert_says(&stderr, "DELETE_");
     assert!(
         !stderr.contains("CREATE_COMPLETE"),
         "no earlier events: {stderr}"
@@ -392,10 +389,8 @@ async fn a_stack_rerun_keeps_the_guardrails_and_an_access_change_keeps_the_role(
     let Ran {
         json: _, stderr, ..
     } = run(&ls.url(), &with_json(&off)).ok();
-    assert!(
-        stderr.contains("takes away permissions boundary") && stderr.contains("tag cost: 42"),
-        "{stderr}"
-    );
+    assert_says(&stderr, "takes away permissions boundary");
+    assert_says(&stderr, "tag cost: 42");
     let params = aws.stack(&name).await;
     let cleared = params.parameters().iter().any(|p| {
         p.parameter_key() == Some("PermissionsBoundary") && p.parameter_value() == Some("")
@@ -434,7 +429,7 @@ async fn a_stack_rerun_keeps_the_guardrails_and_an_access_change_keeps_the_role(
     } = run(&ls.url(), &with_json(&both)).ok();
     assert_eq!(out["role_arn"], made["role_arn"]);
     assert_eq!(out["role_name"], name.as_str());
-    assert!(stderr.contains("plan: access: import → both"), "{stderr}");
+    assert_says(&stderr, "plan: access: import → both");
     // LocalStack's role handler updates a role only for a new trust, name or managed policies
     // (localstack 2026.3, services/iam/resource_providers/aws_iam_role.py, `update`); AWS
     // updates the inline policy too. The run's read-back says IAM did not show what it
@@ -554,10 +549,8 @@ async fn a_saved_stack_plan_applies_as_saved_and_goes_stale_when_the_stack_moves
         refused.stderr
     );
     let trust = aws.trust(&role).await.to_string();
-    assert!(
-        trust.contains("ccc333") && !trust.contains("bbb222"),
-        "{trust}"
-    );
+    assert_says(&trust, "ccc333");
+    assert!(!trust.contains("bbb222"), "{trust}");
 }
 
 /// A file of setups with one entry through a stack and one through IAM applies on LocalStack,

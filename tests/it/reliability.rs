@@ -248,10 +248,8 @@ fn invalid_and_expired_credentials_get_their_own_messages() {
         .unwrap());
     let stderr = out.stderr;
     assert_eq!(out.code, 1);
-    assert!(
-        stderr.contains("expired") && stderr.contains("aws sso login"),
-        "{stderr}"
-    );
+    assert_says(&stderr, "expired");
+    assert_says(&stderr, "aws sso login");
 }
 
 /// Starts the binary, waits until the proxy holds `action`, then sends `signal`.
@@ -484,15 +482,12 @@ async fn a_slow_credential_helper_is_waited_for_and_named() {
         .unwrap());
     let Ran { stderr, .. } = out;
     assert_eq!(out.code, 0, "{stderr}");
-    assert!(
-        stderr.contains("Waiting for AWS credentials from the credential_process of profile slow"),
-        "{stderr}"
+    assert_says(
+        &stderr,
+        "Waiting for AWS credentials from the credential_process of profile slow",
     );
     // The helper runs without the terminal: the wait line says which helpers can ask.
-    assert!(
-        stderr.contains("opens a browser or asks on /dev/tty"),
-        "{stderr}"
-    );
+    assert_says(&stderr, "opens a browser or asks on /dev/tty");
     let signed = proxy.authorizations();
     assert!(
         !signed.is_empty()

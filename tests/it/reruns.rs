@@ -191,10 +191,7 @@ async fn a_rerun_keeps_the_kms_keys_it_granted_until_one_is_taken_off() {
     assert_eq!(again["changed"], false, "{stderr}");
     assert_eq!(again["kms_keys"], serde_json::json!([key]));
     let Ran { stderr, .. } = run(&moto.url(), &with_json(&args(&["--remove-kms-key", &key]))).ok();
-    assert!(
-        stderr.contains(&format!("takes away KMS key: {key}")),
-        "{stderr}"
-    );
+    assert_says(&stderr, &format!("takes away KMS key: {key}"));
     let doc = aws.policy_document(&policy).await;
     assert!(!doc.to_string().contains("kms:"), "{doc}");
 }
@@ -309,10 +306,7 @@ async fn an_access_key_user_follows_an_access_change() {
         ..
     } = run(&moto.url(), &with_json(&key("export"))).ok();
     assert_eq!(second["user_arn"], first["user_arn"]);
-    assert!(
-        stderr.contains("takes away access: import → export"),
-        "{stderr}"
-    );
+    assert_says(&stderr, "takes away access: import → export");
     let users = aws.iam.list_users().send().await.unwrap();
     let ours: Vec<_> = users
         .users()
@@ -353,12 +347,9 @@ async fn a_default_name_never_points_a_role_elsewhere() {
     let plan = run(&moto.url(), &with(&named.clone().build(), &["--dry-run"]))
         .ok()
         .stdout;
-    assert!(plan.contains(&format!("- directory: {x} → {y}")), "{plan}");
+    assert_says(&plan, &format!("- directory: {x} → {y}"));
     let Ran { stderr, .. } = run(&moto.url(), &with_json(&named.yes().build())).ok();
-    assert!(
-        stderr.contains(&format!("takes away directory: {x} → {y}")),
-        "{stderr}"
-    );
+    assert_says(&stderr, &format!("takes away directory: {x} → {y}"));
     let doc = aws.policy_document(&policy).await;
     assert!(doc.to_string().contains(&format!("{bucket}/y/*")), "{doc}");
 }
@@ -387,10 +378,8 @@ async fn the_callers_own_account_as_tidbs_exits_2_before_any_write() {
         args[at] = "123456789012".into();
         let Ran { code, stderr, .. } = run(&proxy.url(), &with_json(&args));
         assert_eq!(code, 2, "{method}: {stderr}");
-        assert!(
-            stderr.contains("--tidb-account-id") && stderr.contains("your own AWS account"),
-            "{stderr}"
-        );
+        assert_says(&stderr, "--tidb-account-id");
+        assert_says(&stderr, "your own AWS account");
     }
     assert_eq!(writes(&proxy), Vec::<String>::new());
     assert!(aws.roles_naming(&bucket).await.is_empty());
@@ -434,10 +423,8 @@ async fn a_trust_past_the_accounts_quota_exits_2_before_any_write() {
     let proxy = Proxy::start(moto.port);
     let Ran { code, stderr, .. } = run(&proxy.url(), &with_json(&args));
     assert_eq!(code, 2, "{stderr}");
-    assert!(
-        stderr.contains("--external-id") && stderr.contains("over this account's quota of 2048"),
-        "{stderr}"
-    );
+    assert_says(&stderr, "--external-id");
+    assert_says(&stderr, "over this account's quota of 2048");
     assert!(proxy.seen().iter().any(|a| a == "GetAccountSummary"));
     assert_eq!(writes(&proxy), Vec::<String>::new());
 
@@ -528,9 +515,9 @@ async fn wait_ready_waits_out_the_minute_and_a_stop_ends_only_the_wait() {
         .json()
         .build();
     let (said, out) = interrupt_on_line(spawn(&moto.url(), &args), "Waiting until ");
-    assert!(
-        said.contains("a minute after the role was written, for IAM to carry it to every region"),
-        "{said}"
+    assert_says(
+        &said,
+        "a minute after the role was written, for IAM to carry it to every region",
     );
     assert_eq!(out.status.code(), Some(0), "{said}");
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -539,10 +526,7 @@ async fn wait_ready_waits_out_the_minute_and_a_stop_ends_only_the_wait() {
         said.contains(&format!("Waiting until {ready}")),
         "the wait names ready_at: {said}"
     );
-    assert!(
-        said.contains("stopped waiting (Ctrl-C): the role is made"),
-        "{said}"
-    );
+    assert_says(&said, "stopped waiting (Ctrl-C): the role is made");
     assert!(!said.contains("undoing"), "nothing is undone: {said}");
     assert!(aws
         .role(json["role_name"].as_str().unwrap())

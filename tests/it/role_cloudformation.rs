@@ -323,10 +323,8 @@ async fn a_timeout_in_hours_and_minutes_is_accepted() {
     let out = ran(bin("http://127.0.0.1:9").args(&given).output().unwrap());
     let Ran { stderr, .. } = out;
     assert_eq!(out.code, 2, "{stderr}");
-    assert!(
-        stderr.contains("--timeout") && stderr.contains("1h30m"),
-        "{stderr}"
-    );
+    assert_says(&stderr, "--timeout");
+    assert_says(&stderr, "1h30m");
 }
 
 #[tokio::test]
@@ -449,9 +447,9 @@ async fn each_method_keeps_to_what_it_made() {
         .unwrap());
     let Ran { stderr, .. } = out;
     assert_eq!(out.code, 1, "{stderr}");
-    assert!(
-        stderr.contains(&format!("belongs to CloudFormation stack {stack_role}")),
-        "{stderr}"
+    assert_says(
+        &stderr,
+        &format!("belongs to CloudFormation stack {stack_role}"),
     );
     assert!(
         aws.attached(&stack_role).await.is_empty(),
@@ -482,7 +480,7 @@ async fn each_method_keeps_to_what_it_made() {
         .unwrap());
     let Ran { stderr, .. } = out;
     assert_eq!(out.code, 1, "{stderr}");
-    assert!(stderr.contains("--region us-east-1"), "{stderr}");
+    assert_says(&stderr, "--region us-east-1");
 
     // teardown --stack-name on a role made with IAM says what made it.
     let iam_role = format!("i-{bucket}");
@@ -493,10 +491,7 @@ async fn each_method_keeps_to_what_it_made() {
         .unwrap());
     let Ran { stderr, .. } = out;
     assert_eq!(out.code, 2, "{stderr}");
-    assert!(
-        stderr.contains(&format!("teardown --role-name {iam_role}")),
-        "{stderr}"
-    );
+    assert_says(&stderr, &format!("teardown --role-name {iam_role}"));
     assert!(aws.role(&iam_role).await.is_some());
 
     // teardown --stack-name lists what it deleted, and only this deletion's events.
@@ -558,14 +553,9 @@ async fn a_rerun_repairs_what_was_changed_behind_the_stack() {
         .unwrap());
     let Ran { stdout, stderr, .. } = out;
     assert_eq!(out.code, 0, "{stderr}");
-    assert!(
-        stdout.contains("Changed outside CloudFormation"),
-        "{stdout}"
-    );
-    assert!(
-        stdout.contains("- ") && stdout.contains("999999999999"),
-        "{stdout}"
-    );
+    assert_says(&stdout, "Changed outside CloudFormation");
+    assert_says(&stdout, "- ");
+    assert_says(&stdout, "999999999999");
     assert!(
         stdout.contains(&format!(
             "+         \"AWS\": \"arn:aws:iam::{TIDB_ACCOUNT}:root\""
@@ -579,11 +569,8 @@ async fn a_rerun_repairs_what_was_changed_behind_the_stack() {
         .json;
     assert_eq!(repaired["changed"], true, "{repaired}");
     let actions = repaired["actions"].to_string();
-    assert!(actions.contains("restore the trust policy"), "{actions}");
-    assert!(
-        actions.contains(&format!("inline policy {policy_name} (deleted)")),
-        "{actions}"
-    );
+    assert_says(&actions, "restore the trust policy");
+    assert_says(&actions, &format!("inline policy {policy_name} (deleted)"));
     assert!(policy::same(&aws.trust(&role).await, &trust));
     assert!(policy::same(
         &inline_policy(&aws, &role, &policy_name).await,

@@ -116,10 +116,7 @@ async fn text_output_is_the_role_arn_alone() {
     assert!(out.code == 0, "{stderr}");
     let arn = format!("arn:aws:iam::123456789012:role/tidb-role-export-{bucket}-d");
     assert_eq!(*stdout, format!("{arn}\n"));
-    assert!(
-        stderr.contains("choose AWS Role ARN and paste the Role ARN"),
-        "{stderr}"
-    );
+    assert_says(&stderr, "choose AWS Role ARN and paste the Role ARN");
 }
 
 #[tokio::test]
@@ -184,10 +181,8 @@ async fn a_role_the_tool_did_not_create_is_left_alone() {
     let Ran { stdout, stderr, .. } = out;
     assert_eq!(out.code, 1, "{stderr}");
     assert!(stdout.is_empty());
-    assert!(
-        stderr.contains("was not created by serverless-s3-setup") && stderr.contains("--role-name"),
-        "{stderr}"
-    );
+    assert_says(&stderr, "was not created by serverless-s3-setup");
+    assert_says(&stderr, "--role-name");
     let trust = aws.trust(&format!("theirs-{bucket}")).await;
     assert_eq!(
         trust["Statement"][0]["Principal"]["AWS"],
@@ -220,7 +215,7 @@ async fn no_external_id_is_explicit_and_warned() {
         .unwrap());
     let Ran { stdout, stderr, .. } = out;
     assert!(out.code == 0, "{stderr}");
-    assert!(stderr.contains("confused-deputy"), "{stderr}");
+    assert_says(&stderr, "confused-deputy");
     let role = stdout.trim().rsplit('/').next().unwrap();
     assert_eq!(aws.trust(role).await, expected_trust(None));
 }
@@ -309,10 +304,7 @@ async fn an_aws_managed_bucket_key_works_in_the_buckets_account_only() {
     let (proxy, _, out) = heads_denied(moto, &aws, "awskey-denied", &[2, 3]).await;
     let Ran { stderr, .. } = out;
     assert_eq!(out.code, 0, "{stderr}");
-    assert!(
-        stderr.contains("could not be told from another owner"),
-        "{stderr}"
-    );
+    assert_says(&stderr, "could not be told from another owner");
     assert_eq!(
         proxy.seen().iter().filter(|a| *a == "s3:HEAD?").count(),
         3,
@@ -346,10 +338,8 @@ async fn a_missing_bucket_is_bad_input_and_changes_nothing() {
         .unwrap());
     let Ran { stderr, .. } = out;
     assert_eq!(out.code, 2, "{stderr}");
-    assert!(
-        stderr.contains("--uri") && stderr.contains("does not exist"),
-        "{stderr}"
-    );
+    assert_says(&stderr, "--uri");
+    assert_says(&stderr, "does not exist");
     assert!(aws.roles_naming(&bucket).await.is_empty());
 }
 
@@ -404,15 +394,12 @@ fn dry_run_works_without_any_aws_account() {
         .unwrap());
     let Ran { stdout, stderr, .. } = out;
     assert!(out.code == 0, "{stderr}");
-    assert!(stdout.contains("<your-account-id>"), "{stdout}");
-    assert!(
-        stdout.contains("arn:aws:s3:::some-bucket/data/*"),
-        "{stdout}"
-    );
+    assert_says(&stdout, "<your-account-id>");
+    assert_says(&stdout, "arn:aws:s3:::some-bucket/data/*");
     // The reason, then its fix on a line of its own, as under any error.
-    assert!(
-        stderr.contains("warning: planning without AWS: no AWS credentials found\n  fix: "),
-        "{stderr}"
+    assert_says(
+        &stderr,
+        "warning: planning without AWS: no AWS credentials found\n  fix: ",
     );
 }
 
@@ -432,14 +419,9 @@ fn without_credentials_it_says_how_to_get_them_and_does_not_hang() {
     let elapsed = started.elapsed();
     let Ran { stderr, .. } = out;
     assert_eq!(out.code, 1, "{stderr}");
-    assert!(
-        stderr.contains("no AWS credentials found") || stderr.contains("credentials"),
-        "{stderr}"
-    );
-    assert!(
-        stderr.contains("aws configure") && stderr.contains("aws sso login"),
-        "{stderr}"
-    );
+    assert_says(&stderr, "no AWS credentials found");
+    assert_says(&stderr, "aws configure");
+    assert_says(&stderr, "aws sso login");
     assert!(
         elapsed < std::time::Duration::from_secs(5),
         "took {elapsed:?}"

@@ -89,7 +89,7 @@ async fn sampling_the_objects_keys_stays_within_six_rounds() {
     )
     .ok();
     let granted = out.json["kms_keys"].to_string();
-    assert!(granted.contains(&other), "{granted}");
+    assert_says(&granted, &other);
     let (log, last) = rounds(&proxy);
     assert!(last <= 6, "{last} rounds: {log:?}");
     // HeadBucket and HeadObject look alike to the proxy: the four HeadObjects are the round

@@ -651,14 +651,11 @@ async fn ctrl_c_during_apply_leaves_nothing_half_made() {
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(130), "{stderr}");
-    assert!(
-        stderr.contains("those not started were not applied"),
-        "{stderr}"
-    );
+    assert_says(&stderr, "those not started were not applied");
     // The entry in flight says, as its own, that it undoes what it made.
-    assert!(
-        stderr.contains("warning: role[1]: interrupted: undoing what this run created"),
-        "{stderr}"
+    assert_says(
+        &stderr,
+        "warning: role[1]: interrupted: undoing what this run created",
     );
     for i in 0..3 {
         let role = format!("tidb-role-import-{bucket}-d{i}");
@@ -897,14 +894,14 @@ async fn apply_wait_ready_waits_for_the_last_role_and_a_stop_ends_only_the_wait(
     let file = path.display().to_string();
     let words = ["apply", "-f", &file, "--yes", "--wait-ready", "-o", "json"].map(String::from);
     let (said, out) = interrupt_on_line(spawn(&moto.url(), &words), "Waiting until ");
-    assert!(
-        said.contains("a minute after the last of the roles was written, for IAM to carry them to every region"),
-        "{said}"
+    assert_says(
+        &said,
+        "a minute after the last of the roles was written, for IAM to carry them to every region",
     );
     assert_eq!(out.status.code(), Some(0), "{said}");
     let json: Value = serde_json::from_slice(&out.stdout).unwrap();
     let ready = json["ready_at"].as_str().unwrap();
-    assert!(said.contains(&format!("Waiting until {ready}")), "{said}");
+    assert_says(&said, &format!("Waiting until {ready}"));
     let each: Vec<&str> = json["entries"]
         .as_array()
         .unwrap()
@@ -913,10 +910,7 @@ async fn apply_wait_ready_waits_for_the_last_role_and_a_stop_ends_only_the_wait(
         .collect();
     assert_eq!(each.len(), 2, "{json:#}");
     assert_eq!(each.iter().max(), Some(&ready), "the latest: {json:#}");
-    assert!(
-        said.contains("stopped waiting (Ctrl-C): the roles are made"),
-        "{said}"
-    );
+    assert_says(&said, "stopped waiting (Ctrl-C): the roles are made");
     assert!(!said.contains("undoing"), "nothing is undone: {said}");
     for i in 0..2 {
         let role = format!("tidb-role-export-{bucket}-d{i}");

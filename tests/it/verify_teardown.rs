@@ -328,10 +328,8 @@ async fn teardown_leaves_nothing_for_each_path_and_is_safe_to_repeat() {
         &format!("r-{bucket}"),
     );
     let Ran { stdout, .. } = teardown(&moto.url(), &["--role-name", &format!("r-{bucket}")]).ok();
-    assert!(
-        stdout.contains("deleted policy") && stdout.contains(&format!("deleted role r-{bucket}")),
-        "{stdout}"
-    );
+    assert_says(&stdout, "deleted policy");
+    assert_says(&stdout, &format!("deleted role r-{bucket}"));
     nothing_of(&aws, &bucket).await;
     let Ran { stdout, stderr, .. } =
         teardown(&moto.url(), &["--role-name", &format!("r-{bucket}")]).ok();
@@ -390,7 +388,7 @@ async fn teardown_refuses_untagged_roles_without_force() {
     .await;
     let Ran { code, stderr, .. } = teardown(&moto.url(), &["--role-name", &name]);
     assert_eq!(code, 1, "{stderr}");
-    assert!(stderr.contains("--force"), "{stderr}");
+    assert_says(&stderr, "--force");
     assert!(aws.role(&name).await.is_some());
     teardown(&moto.url(), &["--role-name", &name, "--force"]).ok();
     assert!(aws.role(&name).await.is_none());
@@ -417,10 +415,8 @@ async fn teardown_dry_run_lists_and_changes_nothing() {
         .unwrap());
     let Ran { stderr, .. } = out;
     assert!(out.code == 0, "{stderr}");
-    assert!(
-        stderr.contains("Will delete") && stderr.contains(&format!("role r-{bucket}")),
-        "{stderr}"
-    );
+    assert_says(&stderr, "Will delete");
+    assert_says(&stderr, &format!("role r-{bucket}"));
     assert!(aws.role(&format!("r-{bucket}")).await.is_some());
 }
 
@@ -738,8 +734,8 @@ async fn an_object_under_a_customer_provided_key_is_warned_of() {
     let planned = run(&proxy.url(), &args.clone().args(&["--dry-run"]).build()).ok();
     let warnings = planned.json["plan"]["warnings"].to_string();
     let locked = format!("s3://{bucket}/data/locked.csv is encrypted with a customer-provided key");
-    assert!(warnings.contains(&locked), "{warnings}");
-    assert!(warnings.contains("--sse-c-copy-source"), "{warnings}");
+    assert_says(&warnings, &locked);
+    assert_says(&warnings, "--sse-c-copy-source");
     assert!(!warnings.contains("could not read"), "{warnings}");
     // HeadBucket, and a HeadObject for each of the two objects: the other is still sampled.
     let heads = proxy.seen().iter().filter(|a| *a == "s3:HEAD?").count();
@@ -780,14 +776,14 @@ async fn an_object_refused_to_the_caller_is_named_and_the_rest_still_sampled() {
     let planned = run(&proxy.url(), &args.clone().args(&["--dry-run"]).build()).ok();
     let warnings = planned.json["plan"]["warnings"].to_string();
     let refused = format!("could not read s3://{bucket}/d/a-foreign.csv (");
-    assert!(warnings.contains(&refused), "{warnings}");
+    assert_says(&warnings, &refused);
     assert!(
         warnings.contains(&format!(
             "though the other objects sampled under s3://{bucket}/d/ could be read"
         )),
         "{warnings}"
     );
-    assert!(warnings.contains("Object Ownership"), "{warnings}");
+    assert_says(&warnings, "Object Ownership");
     let found = format!(
         "s3://{bucket}/d/b-copied.csv is encrypted with {copied}, not the bucket's default key: granted too"
     );
@@ -825,8 +821,8 @@ async fn an_archived_object_is_named_until_a_copy_is_restored() {
     let planned = run(&moto.url(), &args.clone().args(&["--dry-run"]).build()).ok();
     let warnings = planned.json["plan"]["warnings"].to_string();
     let cold = format!("s3://{bucket}/data/cold.csv is archived (GLACIER)");
-    assert!(warnings.contains(&cold), "{warnings}");
-    assert!(warnings.contains("restore-object"), "{warnings}");
+    assert_says(&warnings, &cold);
+    assert_says(&warnings, "restore-object");
     let out = run(&moto.url(), &args.build()).ok();
     assert_eq!(
         check(&out.json["verify"], "objects")["status"],

@@ -108,11 +108,9 @@ async fn a_whole_role_setup_typed_at_the_terminal() {
     let rest = p.exp_string("To repeat this setup in CI").unwrap();
     let _ = rest;
     let ci = p.exp_eof().unwrap();
-    assert!(
-        ci.contains("--method cloudformation") && ci.contains("--yes"),
-        "{ci}"
-    );
-    assert!(ci.contains(&format!("--external-id {EXTERNAL_ID}")), "{ci}");
+    assert_says(&ci, "--method cloudformation");
+    assert_says(&ci, "--yes");
+    assert_says(&ci, &format!("--external-id {EXTERNAL_ID}"));
     assert!(exit_code(&p).ends_with(", 0)"), "{}", exit_code(&p));
     // The command holds only what was chosen: the default names are derived again.
     assert!(
@@ -171,12 +169,9 @@ async fn a_whole_access_key_setup_typed_at_the_terminal() {
     p.exp_string("Secret Access Key:").unwrap();
     p.exp_string("shown only this once").unwrap();
     let tail = p.exp_eof().unwrap();
-    assert!(tail.contains("access-key delete --user-name"), "{tail}");
+    assert_says(&tail, "access-key delete --user-name");
     // In CI stdout is a log: the command it prints puts the secret in a file.
-    assert!(
-        tail.contains("--secret-file tidb-access-key.json"),
-        "{tail}"
-    );
+    assert_says(&tail, "--secret-file tidb-access-key.json");
     assert!(exit_code(&p).ends_with(", 0)"));
 
     let user = format!("tidb-user-export-{bucket}-out");
@@ -191,14 +186,11 @@ async fn ctrl_c_at_the_plan_exits_130_and_creates_nothing() {
     answer_up_to_the_plan(&mut p, "jj\r", &format!("s3://{bucket}/")); // both
     p.send_control('c').unwrap();
     let tail = p.exp_eof().unwrap();
-    assert!(
-        tail.contains("interrupted by Ctrl-C; nothing was changed"),
-        "{tail}"
-    );
+    assert_says(&tail, "interrupted by Ctrl-C; nothing was changed");
     // Said as at every prompt: stopping when asked to is no error of the tool.
     assert!(!tail.contains("error:"), "{tail}");
     // Nothing typed is lost: the command that goes on from the answers.
-    assert!(tail.contains("Your answers are in this command"), "{tail}");
+    assert_says(&tail, "Your answers are in this command");
     for answer in [
         "--method iam",
         "--access both",
@@ -264,7 +256,7 @@ async fn a_second_ctrl_c_ends_at_once_and_leaves_no_spinner() {
     assert!(exit_code(&p).ends_with(", 130)"), "{}", exit_code(&p));
     let rows = screen(&output, 250);
     let text = rows.join("\n");
-    assert!(text.contains("Ctrl-C again: stopped at once"), "{text}");
+    assert_says(&text, "Ctrl-C again: stopped at once");
     assert_no_spinner(&rows);
 }
 
@@ -278,9 +270,9 @@ async fn a_declined_plan_says_the_command_that_keeps_the_answers() {
     keys(&mut p, "n\r");
     let tail = p.exp_eof().unwrap();
     assert!(exit_code(&p).ends_with(", 1)"), "{}", exit_code(&p));
-    assert!(tail.contains("cancelled; nothing was changed"), "{tail}");
+    assert_says(&tail, "cancelled; nothing was changed");
     assert!(!tail.contains("error:"), "{tail}");
-    assert!(tail.contains("Your answers are in this command"), "{tail}");
+    assert_says(&tail, "Your answers are in this command");
     for answer in [
         "--method iam",
         "--access import",
@@ -389,10 +381,8 @@ async fn enter_at_a_plan_that_takes_a_guardrail_off_changes_nothing() {
     // The plan's `-` line (red, then `tag cost: 42 → (removed)`; rexpect reads bytes, so the
     // arrow is left out of what it looks for).
     let shown = p.exp_string("take the tag cost off role").unwrap();
-    assert!(
-        shown.contains("\u{1b}[31m-\u{1b}[0m tag cost: 42 ") && shown.contains("(removed)"),
-        "{shown}"
-    );
+    assert_says(&shown, "\u{1b}[31m-\u{1b}[0m tag cost: 42 ");
+    assert_says(&shown, "(removed)");
     p.exp_string("Proceed?").unwrap();
     p.exp_string("(y/n)").unwrap();
     p.exp_string("no").unwrap();
@@ -417,7 +407,7 @@ fn without_a_terminal_the_bare_command_exits_2_at_once() {
         .unwrap());
     let stderr = out.stderr;
     assert_eq!(out.code, 2, "{stderr}");
-    assert!(stderr.contains("role or access-key"), "{stderr}");
+    assert_says(&stderr, "role or access-key");
     assert!(stderr.contains("Usage:"), "help goes to stderr: {stderr}");
     assert!(out.stdout.is_empty());
     assert!(started.elapsed() < std::time::Duration::from_secs(5));
@@ -429,10 +419,8 @@ fn without_a_terminal_the_bare_command_exits_2_at_once() {
         .unwrap());
     assert_eq!(out.code, 2);
     let stderr = out.stderr;
-    assert!(
-        stderr.contains("--uri") && stderr.contains("--yes"),
-        "{stderr}"
-    );
+    assert_says(&stderr, "--uri");
+    assert_says(&stderr, "--yes");
 }
 
 /// Ctrl-C at every kind of prompt (a selection list, a text field, a yes/no question) leaves
@@ -653,7 +641,7 @@ async fn ctrl_c_at_each_question_says_the_command_that_goes_on() {
                 .split_whitespace()
                 .collect::<Vec<_>>()
                 .join(" ");
-            assert!(tail.contains("Your answers are in this command"), "{tail}");
+            assert_says(&tail, "Your answers are in this command");
             let said = stops[..=n].iter().flat_map(|(_, m)| m.iter());
             for flag in first.iter().chain(said) {
                 assert!(tail.contains(flag.as_str()), "{question}: {flag}: {tail}");
@@ -732,7 +720,7 @@ async fn verify_fits_the_terminal_and_leaves_no_spinner_frame() {
     assert!(exit_code(&p).ends_with(", 0)"), "{}", exit_code(&p));
     let rows = screen(&output, 80);
     let text = rows.join("\n");
-    assert!(text.contains("all checks passed"), "{text}");
+    assert_says(&text, "all checks passed");
     assert_no_spinner(&rows);
     let checks: Vec<&String> = rows
         .iter()
@@ -841,7 +829,7 @@ async fn a_rejected_answer_leaves_no_old_line() {
     sent.push_str(&p.exp_eof().unwrap());
     let rows = screen(&sent, 80);
     let text = rows.join("\n");
-    assert!(text.contains(&format!("s3://{bucket}/in/")), "{text}");
+    assert_says(&text, &format!("s3://{bucket}/in/"));
     assert!(!text.contains("not-a-uri"), "{text}");
     assert_eq!(
         rows.iter().filter(|r| r.contains("S3 URI")).count(),

@@ -582,6 +582,12 @@ pub fn verify_role(
     )
 }
 
+/// Asserts that `text` says `part`, and shows the whole text when it does not.
+#[track_caller]
+pub fn assert_says(text: &str, part: &str) {
+    assert!(text.contains(part), "expected {part:?} in:\n{text}");
+}
+
 /// One check of a `verify` report, by name.
 pub fn check_named(report: &Value, name: &str) -> Value {
     report["checks"]
