@@ -45,16 +45,26 @@ def venvs():
         sh(str(CLI_VENV / "bin" / "pip"), "install", "-q", "awscli==1.46.3")
 
 
-def binary_and_moto(args):
-    """The binary to measure (`--binary`, else the release build, built now), the venvs, and
-    a moto started for the run."""
+def prepare(ap):
+    """Reads the command line (`ap`'s arguments and `--binary`), then gives the arguments, the
+    binary to measure (`--binary`, else the release build, built now) and a moto started for the
+    run, with its venvs."""
+    ap.add_argument("--binary", help="use this binary instead of building target/release")
+    args = ap.parse_args()
     TMP.mkdir(parents=True, exist_ok=True)
     binary = args.binary
     if not binary:
         sh("cargo", "build", "--release", "--quiet", cwd=ROOT)
         binary = str(ROOT / "target" / "release" / "serverless-s3-setup")
     venvs()
-    return binary, Moto()
+    return args, binary, Moto()
+
+
+def report(lines, name):
+    """Prints the table and keeps it as target/NAME.md."""
+    text = "\n".join(lines)
+    print(text)
+    (ROOT / "target" / f"{name}.md").write_text(text + "\n")
 
 
 def aws_cli(moto):
@@ -241,9 +251,7 @@ def flows(binary):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--runs", type=int, default=6, help="runs per flow; the first measures memory")
-    ap.add_argument("--binary", help="use this binary instead of building target/release")
-    args = ap.parse_args()
-    binary, moto = binary_and_moto(args)
+    args, binary, moto = prepare(ap)
     e = env(moto)
     try:
         # Warm every service moto loads lazily.
@@ -292,9 +300,7 @@ def main():
     for name, t, c, procs, ratio, r, minimum, mem in rows:
         memory = "n/a" if mem is None else f"{mem:.1f} MiB"
         out.append(f"| `{name}` | {t:.0f} ms | {c:.0f} ms ({procs}) | {ratio:.0f}× | {r} ({minimum}) | {memory} |")
-    text = "\n".join(out)
-    print(text)
-    (ROOT / "target" / "bench.md").write_text(text + "\n")
+    report(out, "bench")
 
 
 if __name__ == "__main__":

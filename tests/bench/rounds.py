@@ -28,7 +28,7 @@ import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench import ROOT, aws_cli, binary_and_moto, env, timed  # noqa: E402
+from bench import aws_cli, env, prepare, report, timed  # noqa: E402
 
 TIDB = "380838443567"
 EXT = "rounds-external-id"
@@ -114,9 +114,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--latency", type=float, default=100, help="added to every request, in ms")
     ap.add_argument("--runs", type=int, default=3, help="runs per flow (the median is reported)")
-    ap.add_argument("--binary", help="use this binary instead of building target/release")
-    args = ap.parse_args()
-    binary, moto = binary_and_moto(args)
+    args, binary, moto = prepare(ap)
     latency = args.latency / 1000
     proxy = LatencyProxy(moto.port, latency)
     direct = env(moto)
@@ -190,9 +188,7 @@ def main():
            "| --- | ---: | ---: | ---: | ---: | --- |"]
     for name, r, a, q, c, target in rows:
         out.append(f"| `{name}` | {r:.1f} | {a:.1f} | {q} | {c} | {target} |")
-    text = "\n".join(out)
-    print(text)
-    (ROOT / "target" / "rounds.md").write_text(text + "\n")
+    report(out, "rounds")
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench import ROOT, TMP, aws_cli, binary_and_moto, env  # noqa: E402
+from bench import TMP, aws_cli, env, prepare, report  # noqa: E402
 from rounds import LatencyProxy  # noqa: E402
 
 TIDB = "380838443567"
@@ -98,9 +98,7 @@ def main():
     ap.add_argument("--roles", type=int, default=50)
     ap.add_argument("--parallel", type=int, help="--parallel for the tool [default: its own]")
     ap.add_argument("--limit", type=int, default=20, help="requests a second past which the second proxy throttles")
-    ap.add_argument("--binary", help="use this binary instead of building target/release")
-    args = ap.parse_args()
-    binary, moto = binary_and_moto(args)
+    args, binary, moto = prepare(ap)
     latency = args.latency / 1000
     proxy = LatencyProxy(moto.port, latency)
     throttling = ThrottlingProxy(moto.port, latency, args.limit)
@@ -165,9 +163,7 @@ def main():
     out.append("")
     out.append(f"Throttled run: {throttling.throttled} answers were `Throttling`; {summary['failed']} entries failed, "
                f"{summary['created']} were created.")
-    text = "\n".join(out)
-    print(text)
-    (ROOT / "target" / "sets.md").write_text(text + "\n")
+    report(out, "sets")
 
 
 if __name__ == "__main__":

@@ -5,12 +5,12 @@ use crate::common::*;
 use serde_json::{json, Value};
 
 fn role(endpoint: &str, method: &str, uri: &str, ids: &[&str], extra: &[&str]) -> Ran {
-    let args = RoleArgs::new(method, uri)
+    let args = SetupArgs::role(method, uri)
         .external_ids(ids)
         .args(extra)
         .yes()
         .json();
-    run(endpoint, &args.build())
+    run(endpoint, args.build())
 }
 
 fn external_ids(trust: &Value) -> Value {
@@ -204,7 +204,7 @@ async fn no_run_grants_write_access_that_nobody_chose() {
         ],
         vec!["access-key", "--uri", &uri, "--yes", "-o", "json"],
     ] {
-        let out = ran(bin(&proxy.url()).args(&args).output().unwrap());
+        let out = run(&proxy.url(), &args);
         let Ran { stderr, .. } = out;
         assert_eq!(out.code, 2, "{stderr}");
         assert_says(&stderr, "--access");
@@ -261,11 +261,11 @@ async fn every_setup_ends_with_the_next_command_and_never_the_secret() {
 
     // Dedicated: no export, and no `ticloud serverless` line; the console path instead.
     let dedicated = |access: &str| {
-        let args = RoleArgs::new("iam", &format!("s3://{bucket}/x/"))
+        let args = SetupArgs::role("iam", &format!("s3://{bucket}/x/"))
             .access(access)
             .args(&["--tier", "dedicated"])
             .yes();
-        ran(bin(&moto.url()).args(args.build()).output().unwrap())
+        run(&moto.url(), args.build())
     };
     let out = dedicated("export");
     assert_eq!(out.code, 2, "{}", out.stderr);
@@ -279,11 +279,11 @@ async fn every_setup_ends_with_the_next_command_and_never_the_secret() {
     assert!(!stderr.contains("ticloud"), "{stderr}");
 
     // An access key: the command names the key ID and reads the secret from a variable.
-    let key = AccessKeyArgs::new(&format!("s3://{bucket}/out/"))
+    let key = SetupArgs::access_key(&format!("s3://{bucket}/out/"))
         .access("export")
         .yes()
         .build();
-    let Ran { stdout, stderr, .. } = run(&moto.url(), &with_json(&key)).ok();
+    let Ran { stdout, stderr, .. } = run(&moto.url(), with_json(&key)).ok();
     let key: Value = serde_json::from_str(&stdout).unwrap();
     let secret = key["secret_access_key"].as_str().unwrap();
     let command = key["next_command"][0].as_str().unwrap();

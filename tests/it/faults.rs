@@ -4,7 +4,7 @@
 use crate::common::*;
 
 fn role_args(bucket: &str) -> Vec<String> {
-    RoleArgs::new("iam", &format!("s3://{bucket}/data/"))
+    SetupArgs::role("iam", &format!("s3://{bucket}/data/"))
         .yes()
         .build()
 }
@@ -61,7 +61,7 @@ async fn a_fault_midway_undoes_what_the_run_made() {
         let proxy = Proxy::start(moto.port);
         proxy.fail_action(case.action, case.fault);
         let bucket = aws.new_bucket("fault").await;
-        let failed = run(&proxy.url(), &role_args(&bucket));
+        let failed = run(&proxy.url(), role_args(&bucket));
         let what = format!("{} {:?}", case.action, case.fault);
         assert_eq!(failed.code, 1, "{what}: {}", failed.stderr);
         assert!(failed.stdout.is_empty(), "{what}: {}", failed.stdout);
@@ -74,7 +74,7 @@ async fn a_fault_midway_undoes_what_the_run_made() {
         }
         nothing_left(&aws, &bucket).await;
 
-        let again = run(&moto.url(), &role_args(&bucket)).ok();
+        let again = run(&moto.url(), role_args(&bucket)).ok();
         let name = again.stdout.trim().rsplit('/').next().unwrap().to_string();
         assert_eq!(aws.attached(&name).await.len(), 1, "{what}");
     }
@@ -88,7 +88,7 @@ async fn when_the_undo_fails_too_the_leftovers_and_their_removal_are_printed() {
     proxy.fail_action("AttachRolePolicy", Fault::Denied);
     proxy.fail_action("DeleteRole", Fault::Denied);
     let bucket = aws.new_bucket("fail-undo").await;
-    let out = ran(bin(&proxy.url()).args(role_args(&bucket)).output().unwrap());
+    let out = run(&proxy.url(), role_args(&bucket));
     let Ran { stderr, .. } = out;
     assert_eq!(out.code, 1, "{stderr}");
     let role = format!("tidb-role-import-{bucket}-data");
@@ -109,8 +109,7 @@ async fn when_the_undo_fails_too_the_leftovers_and_their_removal_are_printed() {
 async fn the_normal_run_makes_the_minimum_requests_with_independent_ones_together() {
     let Scene { moto, bucket, .. } = scene("count").await;
     let proxy = Proxy::start(moto.port);
-    let out = ran(bin(&proxy.url()).args(role_args(&bucket)).output().unwrap());
-    assert!(out.code == 0);
+    run(&proxy.url(), role_args(&bucket)).ok();
     let mut seen = proxy.seen();
     seen.sort();
     // The bucket policy and Object Ownership feed the checks after the setup, and the
@@ -143,8 +142,7 @@ async fn the_normal_run_makes_the_minimum_requests_with_independent_ones_togethe
         ]
     );
     proxy.reset();
-    let out = ran(bin(&proxy.url()).args(role_args(&bucket)).output().unwrap());
-    assert!(out.code == 0);
+    run(&proxy.url(), role_args(&bucket)).ok();
     let mut seen = proxy.seen();
     seen.sort();
     assert_eq!(
@@ -181,7 +179,7 @@ async fn a_create_retried_after_a_lost_answer_is_still_undone() {
         Fault::Code(400, "LimitExceeded"),
         usize::MAX,
     );
-    let out = ran(bin(&proxy.url()).args(role_args(&bucket)).output().unwrap());
+    let out = run(&proxy.url(), role_args(&bucket));
     let Ran { stderr, .. } = out;
     assert_eq!(out.code, 1, "{stderr}");
     let creates = proxy.seen().iter().filter(|a| *a == "CreateRole").count();
@@ -233,13 +231,13 @@ async fn a_lost_answer_on_any_create_neither_duplicates_nor_orphans() {
                 }
                 let args: Vec<String> = match flow {
                     "role" => role_args(&bucket),
-                    _ => AccessKeyArgs::new(&format!("s3://{bucket}/data/"))
+                    _ => SetupArgs::access_key(&format!("s3://{bucket}/data/"))
                         .access("import")
                         .yes()
                         .json()
                         .build(),
                 };
-                let out = ran(bin(&proxy.url()).args(&args).output().unwrap());
+                let out = run(&proxy.url(), &args);
                 let Ran { stderr, .. } = out;
                 let case = format!("{flow}, {lost} answer lost, later failure: {later:?}");
                 let retried = proxy.seen().iter().filter(|a| a == lost).count();
@@ -300,11 +298,7 @@ async fn the_checks_after_a_setup_wait_for_aws_to_show_the_role_and_claim_only_w
         Fault::Code(404, "NoSuchEntity"),
         1,
     );
-    let out = ran(bin(&proxy.url())
-        .args(role_args(&bucket))
-        .args(["-o", "json"])
-        .output()
-        .unwrap());
+    let out = run(&proxy.url(), with(&role_args(&bucket), &["-o", "json"]));
     let Ran { stdout, stderr, .. } = out;
     assert_eq!(out.code, 0, "{stderr}");
     let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
@@ -326,11 +320,7 @@ async fn the_checks_after_a_setup_wait_for_aws_to_show_the_role_and_claim_only_w
             1,
         );
     }
-    let out = ran(bin(&proxy.url())
-        .args(role_args(&bucket))
-        .args(["-o", "json"])
-        .output()
-        .unwrap());
+    let out = run(&proxy.url(), with(&role_args(&bucket), &["-o", "json"]));
     let Ran { stdout, stderr, .. } = out;
     assert_eq!(out.code, 0, "the setup is done: {stderr}");
     let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();

@@ -15,11 +15,11 @@ async fn boundary(aws: &Aws, name: &str, actions: &[&str]) -> String {
 /// Runs with `--yes -o json`.
 fn run<S: AsRef<str>>(endpoint: &str, args: &[S]) -> Ran {
     let args: Vec<String> = args.iter().map(|a| a.as_ref().to_string()).collect();
-    crate::common::run(endpoint, &with(&args, &["--yes", "-o", "json"]))
+    crate::common::run(endpoint, with(&args, &["--yes", "-o", "json"]))
 }
 
 fn role_args(method: &str, uri: &str, extra: &[&str]) -> Vec<String> {
-    RoleArgs::new(method, uri).args(extra).build()
+    SetupArgs::role(method, uri).args(extra).build()
 }
 
 /// The tags, sorted, without the run tag (its value differs each run; it is checked apart).
@@ -54,17 +54,9 @@ async fn a_role_gets_the_boundary_path_and_tags_on_either_method_and_keeps_them_
         let bucket = aws.new_bucket("guard").await;
         let uri = format!("s3://{bucket}/d/");
         let b1 = boundary(&aws, &unique("boundary"), &["s3:*", "kms:*"]).await;
-        let guards = [
-            "--permissions-boundary",
-            b1.as_str(),
-            "--path",
-            "/tidb/",
-            "--tag",
-            "team=data",
-            "--tag",
-            "cost-center=42",
-        ];
-        let Ran { json: out, .. } = run(&moto.url(), &role_args(method, &uri, &guards)).ok();
+        let guarded =
+            SetupArgs::role(method, &uri).guardrails(&b1, &["team=data", "cost-center=42"]);
+        let Ran { json: out, .. } = run(&moto.url(), &guarded.build()).ok();
         let name = out["role_name"].as_str().unwrap().to_string();
         let role = aws.role(&name).await.unwrap();
         assert_eq!(role.path(), "/tidb/", "{method}");
@@ -135,7 +127,7 @@ async fn a_role_gets_the_boundary_path_and_tags_on_either_method_and_keeps_them_
         // The same again: unchanged.
         let Ran {
             json: out, stderr, ..
-        } = run(&moto.url(), &role_args(method, &uri, &guards)).ok();
+        } = run(&moto.url(), &guarded.build()).ok();
         assert_eq!(out["changed"], false, "{method}: {stderr}");
 
         if method == "iam" {
@@ -180,21 +172,10 @@ async fn an_access_key_user_gets_them_too() {
     let Scene { moto, aws, bucket } = scene("guard-key").await;
     let b1 = boundary(&aws, &unique("boundary"), &["s3:*"]).await;
     let uri = format!("s3://{bucket}/d/");
-    let args = [
-        "access-key",
-        "--uri",
-        uri.as_str(),
-        "--access",
-        "export",
-        "--permissions-boundary",
-        b1.as_str(),
-        "--path",
-        "/tidb/",
-        "--tag",
-        "team=data",
-    ];
+    let args = SetupArgs::access_key(&uri).access("export");
     let proxy = Proxy::start(moto.port);
-    let Ran { json: out, .. } = run(&proxy.url(), &args).ok();
+    let guarded = args.guardrails(&b1, &["team=data"]).build();
+    let Ran { json: out, .. } = run(&proxy.url(), &guarded).ok();
     let name = out["user_name"].as_str().unwrap();
     let user = aws.iam.get_user().user_name(name).send().await.unwrap();
     let user = user.user().unwrap();

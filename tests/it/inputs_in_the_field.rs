@@ -5,12 +5,12 @@ use crate::common::*;
 use serde_json::Value;
 
 fn role(endpoint: &str, method: &str, uri: &str, access: &str, extra: &[&str]) -> Ran {
-    let args = RoleArgs::new(method, uri)
+    let args = SetupArgs::role(method, uri)
         .access(access)
         .yes()
         .json()
         .args(extra);
-    run(endpoint, &args.build())
+    run(endpoint, args.build())
 }
 
 fn json(stdout: &str) -> Value {
@@ -238,19 +238,21 @@ async fn directories_in_any_language_go_out_as_iam_accepts_them() {
 
         // Without --method, such a directory goes through IAM, and the plan says why.
         proxy.reset();
-        let out = ran(bin(&proxy.url())
-            .args(["role", "--uri", &uri, "--access", "export"])
-            .args([
-                "--tidb-account-id",
-                TIDB_ACCOUNT,
-                "--external-id",
-                EXTERNAL_ID,
-                "--yes",
-                "-o",
-                "json",
-            ])
-            .output()
-            .unwrap());
+        let out = run(
+            &proxy.url(),
+            with(
+                &["role", "--uri", &uri, "--access", "export"],
+                &[
+                    "--tidb-account-id",
+                    TIDB_ACCOUNT,
+                    "--external-id",
+                    EXTERNAL_ID,
+                    "--yes",
+                    "-o",
+                    "json",
+                ],
+            ),
+        );
         let Ran { stdout, stderr, .. } = out;
         assert_eq!(out.code, 0, "{stderr}");
         assert_eq!(json(&stdout)["method"], "iam");
@@ -260,8 +262,9 @@ async fn directories_in_any_language_go_out_as_iam_accepts_them() {
 
         // access-key
         proxy.reset();
-        let out = ran(bin(&proxy.url())
-            .args([
+        let out = run(
+            &proxy.url(),
+            [
                 "access-key",
                 "--uri",
                 &uri,
@@ -270,9 +273,8 @@ async fn directories_in_any_language_go_out_as_iam_accepts_them() {
                 "--yes",
                 "-o",
                 "json",
-            ])
-            .output()
-            .unwrap());
+            ],
+        );
         let Ran { stdout, stderr, .. } = out;
         assert_eq!(out.code, 0, "{stderr}");
         let out = json(&stdout);
@@ -431,11 +433,11 @@ async fn deletes_ride_out_a_passing_delete_conflict() {
     proxy.reset();
     proxy.fail(Match::Action("DeletePolicy".into()), conflict, 1);
     proxy.fail(Match::Action("DeleteRole".into()), conflict, 1);
-    let out = ran(bin(&proxy.url())
-        .args(["teardown", "--role-name", &role_name, "--yes"])
-        .output()
-        .unwrap());
-    assert_eq!(out.code, 0, "{}", (&out.stdout, &out.stderr).1);
+    run(
+        &proxy.url(),
+        ["teardown", "--role-name", &role_name, "--yes"],
+    )
+    .ok();
     assert!(aws.role(&role_name).await.is_none());
     assert!(aws.local_policies().await.iter().all(|p| p.1 != policy_arn));
     let tries = |action: &str| proxy.seen().iter().filter(|a| *a == action).count();

@@ -61,7 +61,7 @@ async fn probe_with(access: &str, extra: &[&str]) -> (Aws, String) {
     let (key, secret) = &server.admin;
     let admin = aws_as(&url, key, secret).await;
     let bucket = admin.seeded_bucket(&format!("lp-{access}")).await;
-    let args = RoleArgs::new("iam", &format!("s3://{bucket}/data/"))
+    let args = SetupArgs::role("iam", &format!("s3://{bucket}/data/"))
         .access(access)
         .yes()
         .json()
@@ -290,7 +290,7 @@ async fn the_stack_made_policy_allows_export_and_nothing_else() {
     let admin = aws_as(&url, key, secret).await;
     let bucket = admin.seeded_bucket("lp-cfn").await;
     let role = format!("r-{bucket}");
-    let args = RoleArgs::new("cloudformation", &format!("s3://{bucket}/data/"))
+    let args = SetupArgs::role("cloudformation", &format!("s3://{bucket}/data/"))
         .access("export")
         .role_name(&role)
         .yes();
@@ -308,7 +308,7 @@ async fn the_stack_made_policy_allows_export_and_nothing_else() {
 /// Runs `access-key` as the admin under enforcement, with `extra` flags; `-o json`.
 fn key_run(server: &Enforced, bucket: &str, access: &str, extra: &[&str]) -> Ran {
     let (key, secret) = &server.admin;
-    let args = AccessKeyArgs::new(&format!("s3://{bucket}/data/"))
+    let args = SetupArgs::access_key(&format!("s3://{bucket}/data/"))
         .access(access)
         .yes()
         .json()

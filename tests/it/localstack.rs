@@ -12,7 +12,7 @@ use serverless_s3_setup::policy;
 const ACCOUNT: &str = "000000000000";
 
 fn role_args(method: &str, uri: &str, role: &str, external_id: &str) -> Vec<String> {
-    RoleArgs::new(method, uri)
+    SetupArgs::role(method, uri)
         .role_name(role)
         .external_ids(&[external_id])
         .yes()
@@ -51,7 +51,7 @@ async fn a_stack_through_its_real_states_create_rerun_update_repair_teardown() {
         json: made, stderr, ..
     } = run(
         &ls.url(),
-        &with_json(&role_args("cloudformation", &uri, &role, EXTERNAL_ID)),
+        with_json(&role_args("cloudformation", &uri, &role, EXTERNAL_ID)),
     )
     .ok();
     assert_eq!(made["changed"], true);
@@ -86,7 +86,7 @@ async fn a_stack_through_its_real_states_create_rerun_update_repair_teardown() {
 
     let Ran { json: again, .. } = run(
         &ls.url(),
-        &with_json(&role_args("cloudformation", &uri, &role, EXTERNAL_ID)),
+        with_json(&role_args("cloudformation", &uri, &role, EXTERNAL_ID)),
     )
     .ok();
     assert_eq!(again["changed"], false, "{again}");
@@ -98,7 +98,7 @@ async fn a_stack_through_its_real_states_create_rerun_update_repair_teardown() {
         ..
     } = run(
         &ls.url(),
-        &with_json(&role_args("cloudformation", &uri, &role, "second-cluster")),
+        with_json(&role_args("cloudformation", &uri, &role, "second-cluster")),
     )
     .ok();
     assert_eq!(updated["changed"], true);
@@ -121,7 +121,7 @@ async fn a_stack_through_its_real_states_create_rerun_update_repair_teardown() {
     aws.put_role_policy(&role, &policy_name, &wide).await;
     let Ran { json: repaired, .. } = run(
         &ls.url(),
-        &with_json(&role_args("cloudformation", &uri, &role, "second-cluster")),
+        with_json(&role_args("cloudformation", &uri, &role, "second-cluster")),
     )
     .ok();
     assert!(
@@ -137,7 +137,7 @@ async fn a_stack_through_its_real_states_create_rerun_update_repair_teardown() {
     assert!(policy::same(&aws.trust(&role).await, &updated_trust));
     let Ran { json: again, .. } = run(
         &ls.url(),
-        &with_json(&role_args("cloudformation", &uri, &role, "second-cluster")),
+        with_json(&role_args("cloudformation", &uri, &role, "second-cluster")),
     )
     .ok();
     assert_eq!(again["changed"], false, "{again}");
@@ -154,7 +154,7 @@ async fn a_stack_through_its_real_states_create_rerun_update_repair_teardown() {
     aws.iam.delete_role().role_name(&role).send().await.unwrap();
     let Ran { json: remade, .. } = run(
         &ls.url(),
-        &with_json(&role_args("cloudformation", &uri, &role, "second-cluster")),
+        with_json(&role_args("cloudformation", &uri, &role, "second-cluster")),
     )
     .ok();
     assert!(
@@ -170,16 +170,13 @@ async fn a_stack_through_its_real_states_create_rerun_update_repair_teardown() {
     ));
     let Ran { json: again, .. } = run(
         &ls.url(),
-        &with_json(&role_args("cloudformation", &uri, &role, "second-cluster")),
+        with_json(&role_args("cloudformation", &uri, &role, "second-cluster")),
     )
     .ok();
     assert_eq!(again["changed"], false, "{again}");
 
     // Teardown: only this deletion's events, and the role is gone.
-    let out = ran(bin(&ls.url())
-        .args(["teardown", "--stack-name", &role, "--yes"])
-        .output()
-        .unwrap());
+    let out = run(&ls.url(), ["teardown", "--stack-name", &role, "--yes"]);
     let Ran { stderr, .. } = out;
     assert_eq!(out.code, 0, "{stderr}");
     assert_says(&stderr, "DELETE_");
@@ -201,7 +198,7 @@ async fn a_role_through_iam_is_made_once_verified_and_removed() {
     let role = format!("i-{bucket}");
     let Ran { json: made, .. } = run(
         &ls.url(),
-        &with_json(&role_args("iam", &uri, &role, EXTERNAL_ID)),
+        with_json(&role_args("iam", &uri, &role, EXTERNAL_ID)),
     )
     .ok();
     assert_eq!(made["changed"], true);
@@ -213,7 +210,7 @@ async fn a_role_through_iam_is_made_once_verified_and_removed() {
     );
     let Ran { json: again, .. } = run(
         &ls.url(),
-        &with_json(&role_args("iam", &uri, &role, EXTERNAL_ID)),
+        with_json(&role_args("iam", &uri, &role, EXTERNAL_ID)),
     )
     .ok();
     assert_eq!(again["changed"], false, "{again}");
@@ -225,11 +222,7 @@ async fn a_role_through_iam_is_made_once_verified_and_removed() {
     } = verify_role(&ls.url(), &arn, &uri, None, EXTERNAL_ID);
     assert_verified(code, &report, &stderr);
 
-    let out = ran(bin(&ls.url())
-        .args(["teardown", "--role-name", &role, "--yes"])
-        .output()
-        .unwrap());
-    assert_eq!(out.code, 0, "{}", (&out.stdout, &out.stderr).1);
+    run(&ls.url(), ["teardown", "--role-name", &role, "--yes"]).ok();
     assert!(aws.role(&role).await.is_none());
 }
 
@@ -246,33 +239,33 @@ async fn an_access_key_is_made_verified_and_deleted() {
         .to_vec();
     let Ran {
         json: made, stderr, ..
-    } = run(&ls.url(), &with_json(&args)).ok();
+    } = run(&ls.url(), with_json(&args)).ok();
     let user = made["user_name"].as_str().unwrap().to_string();
     let secret = made["secret_access_key"].as_str().unwrap();
     assert!(!stderr.contains(secret), "the secret only on stdout");
     assert_eq!(aws.key_ids(&user).await.len(), 1);
 
-    let out = ran(bin(&ls.url())
-        .args(["verify", "--user-name", &user, "--uri", &uri, "-o", "json"])
-        .output()
-        .unwrap());
+    let out = run(
+        &ls.url(),
+        ["verify", "--user-name", &user, "--uri", &uri, "-o", "json"],
+    );
     let Ran { stdout, stderr, .. } = out;
     let report: Value =
         serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}\n{stderr}"));
     assert_verified(out.code, &report, &stderr);
 
-    let out = ran(bin(&ls.url())
-        .args([
+    run(
+        &ls.url(),
+        [
             "access-key",
             "delete",
             "--user-name",
             &user,
             "--with-user",
             "--yes",
-        ])
-        .output()
-        .unwrap());
-    assert_eq!(out.code, 0, "{}", (&out.stdout, &out.stderr).1);
+        ],
+    )
+    .ok();
     assert!(aws.iam.get_user().user_name(&user).send().await.is_err());
     let policy = format!("arn:aws:iam::{ACCOUNT}:policy/{user}-policy");
     assert!(
@@ -300,21 +293,12 @@ async fn a_stack_rerun_keeps_the_guardrails_and_an_access_change_keeps_the_role(
     let wide = json!({"Version": "2012-10-17", "Statement": [
         {"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]});
     let bnd = aws.create_policy(&unique("bnd"), &wide).await;
-    let first = RoleArgs::new("cloudformation", &uri)
+    let first = SetupArgs::role("cloudformation", &uri)
         .external_ids(&["aaa111"])
-        .args(&[
-            "--permissions-boundary",
-            &bnd,
-            "--path",
-            "/tidb/",
-            "--tag",
-            "team=data",
-            "--tag",
-            "cost=42",
-        ])
+        .guardrails(&bnd, &["team=data", "cost=42"])
         .yes()
         .build();
-    let Ran { json: made, .. } = run(&ls.url(), &with_json(&first)).ok();
+    let Ran { json: made, .. } = run(&ls.url(), with_json(&first)).ok();
     let name = made["role_name"].as_str().unwrap().to_string();
     let role_now = |aws: &Aws, name: String| {
         let iam = aws.iam.clone();
@@ -360,13 +344,13 @@ async fn a_stack_rerun_keeps_the_guardrails_and_an_access_change_keeps_the_role(
         }
     };
 
-    let second = RoleArgs::new("cloudformation", &uri)
+    let second = SetupArgs::role("cloudformation", &uri)
         .external_ids(&["bbb222"])
         .yes()
         .build();
     let Ran {
         json: out, stderr, ..
-    } = run(&ls.url(), &with_json(&second)).ok();
+    } = run(&ls.url(), with_json(&second)).ok();
     assert_eq!(out["changed"], true, "{stderr}");
     let (arn, path, boundary, _) = role_now(&aws, name.clone()).await;
     assert_eq!(arn, made["role_arn"].as_str().unwrap());
@@ -381,14 +365,14 @@ async fn a_stack_rerun_keeps_the_guardrails_and_an_access_change_keeps_the_role(
         &aws.trust(&name).await["Statement"][0]["Condition"]["StringEquals"]["sts:ExternalId"];
     assert_eq!(ids.as_array().map(Vec::len), Some(2), "{ids}");
 
-    let off = RoleArgs::new("cloudformation", &uri)
+    let off = SetupArgs::role("cloudformation", &uri)
         .external_ids(&["bbb222"])
         .args(&["--no-permissions-boundary", "--remove-tag", "cost"])
         .yes()
         .build();
     let Ran {
         json: _, stderr, ..
-    } = run(&ls.url(), &with_json(&off)).ok();
+    } = run(&ls.url(), with_json(&off)).ok();
     assert_says(&stderr, "takes away permissions boundary");
     assert_says(&stderr, "tag cost: 42");
     let params = aws.stack(&name).await;
@@ -402,7 +386,7 @@ async fn a_stack_rerun_keeps_the_guardrails_and_an_access_change_keeps_the_role(
     // so either way the role converges.
     let (_, _, boundary, _) = role_now(&aws, name.clone()).await;
     if boundary.is_some() {
-        let Ran { json: repaired, .. } = run(&ls.url(), &with_json(&off)).ok();
+        let Ran { json: repaired, .. } = run(&ls.url(), with_json(&off)).ok();
         assert!(
             repaired["actions"]
                 .to_string()
@@ -419,14 +403,14 @@ async fn a_stack_rerun_keeps_the_guardrails_and_an_access_change_keeps_the_role(
     let tags = stack_tags(&aws, name.clone()).await;
     assert!(tagged(&tags, "team", "data"), "{tags:?}");
 
-    let both = RoleArgs::new("cloudformation", &uri)
+    let both = SetupArgs::role("cloudformation", &uri)
         .external_ids(&["bbb222"])
         .access("both")
         .yes()
         .build();
     let Ran {
         json: out, stderr, ..
-    } = run(&ls.url(), &with_json(&both)).ok();
+    } = run(&ls.url(), with_json(&both)).ok();
     assert_eq!(out["role_arn"], made["role_arn"]);
     assert_eq!(out["role_name"], name.as_str());
     assert_says(&stderr, "plan: access: import → both");
@@ -441,7 +425,7 @@ async fn a_stack_rerun_keeps_the_guardrails_and_an_access_change_keeps_the_role(
         .contains("s3:PutObject")
     {
         assert_eq!(out["verify"]["read_back"], false, "{out}");
-        let Ran { json: repaired, .. } = run(&ls.url(), &with_json(&both)).ok();
+        let Ran { json: repaired, .. } = run(&ls.url(), with_json(&both)).ok();
         assert!(
             repaired["actions"]
                 .to_string()
@@ -453,7 +437,7 @@ async fn a_stack_rerun_keeps_the_guardrails_and_an_access_change_keeps_the_role(
     assert!(inline.to_string().contains("s3:PutObject"), "{inline}");
     let roles = aws.role_names().await;
     assert_eq!(roles.iter().filter(|r| r.contains(&bucket)).count(), 1);
-    let Ran { json: again, .. } = run(&ls.url(), &with_json(&both)).ok();
+    let Ran { json: again, .. } = run(&ls.url(), with_json(&both)).ok();
     assert_eq!(again["changed"], false, "{again}");
 }
 
@@ -468,13 +452,13 @@ async fn a_saved_stack_plan_applies_as_saved_and_goes_stale_when_the_stack_moves
     let role = unique("ls-saved");
     let file = moto::tmp_dir().join(format!("{}.json", unique("ls-plan")));
     let file_arg = file.display().to_string();
-    let setup = RoleArgs::new("cloudformation", &format!("s3://{bucket}/d/"))
+    let setup = SetupArgs::role("cloudformation", &format!("s3://{bucket}/d/"))
         .role_name(&role)
         .external_ids(&["aaa111"])
         .args(&["--tag", "team=data"]);
     run(
         &ls.url(),
-        &setup
+        setup
             .clone()
             .args(&["--plan-out", &file_arg])
             .json()
@@ -492,7 +476,7 @@ async fn a_saved_stack_plan_applies_as_saved_and_goes_stale_when_the_stack_moves
 
     let applied = run(
         &ls.url(),
-        &["role", "--plan", &file_arg, "-o", "json"].map(String::from),
+        ["role", "--plan", &file_arg, "-o", "json"].map(String::from),
     )
     .ok();
     let stack = applied.json["stack_name"].as_str().unwrap().to_string();
@@ -519,13 +503,13 @@ async fn a_saved_stack_plan_applies_as_saved_and_goes_stale_when_the_stack_moves
         .tags()
         .iter()
         .any(|t| t.key() == Some("team") && t.value() == Some("data")));
-    let again = run(&ls.url(), &setup.clone().yes().json().build()).ok();
+    let again = run(&ls.url(), setup.clone().yes().json().build()).ok();
     assert_eq!(again.json["changed"], false, "{}", again.stderr);
 
     // An update saved, then the stack moved by another run: refused, the stack as it was.
     run(
         &ls.url(),
-        &setup
+        setup
             .clone()
             .external_ids(&["bbb222"])
             .args(&["--plan-out", &file_arg])
@@ -535,12 +519,12 @@ async fn a_saved_stack_plan_applies_as_saved_and_goes_stale_when_the_stack_moves
     .ok();
     run(
         &ls.url(),
-        &setup.clone().external_ids(&["ccc333"]).yes().json().build(),
+        setup.clone().external_ids(&["ccc333"]).yes().json().build(),
     )
     .ok();
     let refused = run(
         &ls.url(),
-        &["role", "--plan", &file_arg, "-o", "json"].map(String::from),
+        ["role", "--plan", &file_arg, "-o", "json"].map(String::from),
     )
     .fails_with(1, "stale_plan");
     assert!(
@@ -574,7 +558,7 @@ async fn a_file_with_a_stack_and_an_iam_role_applies_reruns_and_prunes() {
     let file = path.display().to_string();
     let applied = run(
         &ls.url(),
-        &with_json(&args(&["apply", "-f", &file, "--yes"])),
+        with_json(&args(&["apply", "-f", &file, "--yes"])),
     )
     .ok();
     assert_eq!(applied.json["summary"]["created"], 2, "{}", applied.stderr);
@@ -588,19 +572,19 @@ async fn a_file_with_a_stack_and_an_iam_role_applies_reruns_and_prunes() {
     );
     run(
         &ls.url(),
-        &args(&["plan", "-f", &file, "--detailed-exit-code"]),
+        args(&["plan", "-f", &file, "--detailed-exit-code"]),
     )
     .ok();
     let again = run(
         &ls.url(),
-        &with_json(&args(&["apply", "-f", &file, "--yes"])),
+        with_json(&args(&["apply", "-f", &file, "--yes"])),
     )
     .ok();
     assert_eq!(again.json["summary"]["unchanged"], 2, "{}", again.stderr);
     std::fs::write(&path, format!("{head}{iam_entry}")).unwrap();
     let pruned = run(
         &ls.url(),
-        &with_json(&args(&["apply", "-f", &file, "--prune", "--yes"])),
+        with_json(&args(&["apply", "-f", &file, "--prune", "--yes"])),
     )
     .ok();
     assert_eq!(pruned.json["summary"]["deleted"], 1, "{}", pruned.stderr);

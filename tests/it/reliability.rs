@@ -15,11 +15,11 @@ enum Flow {
 
 fn args(flow: Flow, bucket: &str) -> Vec<String> {
     let uri = format!("s3://{bucket}/d/");
-    let role = |method: &str| RoleArgs::new(method, &uri).access("both").yes().build();
+    let role = |method: &str| SetupArgs::role(method, &uri).access("both").yes().build();
     match flow {
         Flow::RoleIam => role("iam"),
         Flow::RoleCfn => role("cloudformation"),
-        Flow::AccessKey => AccessKeyArgs::new(&uri)
+        Flow::AccessKey => SetupArgs::access_key(&uri)
             .access("import")
             .yes()
             .json()
@@ -40,11 +40,7 @@ async fn prepare(flow: Flow, aws: &Aws, prefix: &str) -> String {
     let bucket = unique(prefix);
     aws.create_bucket(&bucket).await;
     if flow == Flow::Teardown {
-        let out = ran(bin(&moto().url())
-            .args(args(Flow::RoleIam, &bucket))
-            .output()
-            .unwrap());
-        assert!(out.code == 0);
+        run(&moto().url(), args(Flow::RoleIam, &bucket)).ok();
     }
     bucket
 }
@@ -86,11 +82,7 @@ async fn fault_at_every_request(flow: Flow) {
     let aws = aws(&moto.url()).await;
     let proxy = Proxy::start(moto.port);
     let bucket = prepare(flow, &aws, "count").await;
-    let out = ran(bin(&proxy.url())
-        .args(args(flow, &bucket))
-        .output()
-        .unwrap());
-    assert!(out.code == 0, "{}", out.stderr);
+    run(&proxy.url(), args(flow, &bucket)).ok();
     let count = proxy.seen().len();
     assert!(count >= 5, "{flow:?}: {:?}", proxy.seen());
 
@@ -100,10 +92,7 @@ async fn fault_at_every_request(flow: Flow) {
             proxy.reset();
             let bucket = prepare(flow, &aws, "fault").await;
             proxy.fail(Match::NthCall(n), fault, usize::MAX);
-            let out = ran(bin(&proxy.url())
-                .args(args(flow, &bucket))
-                .output()
-                .unwrap());
+            let out = run(&proxy.url(), args(flow, &bucket));
             let Ran { stdout, stderr, .. } = out;
             let seen = proxy.seen();
             let Some(action) = seen.get(n - 1).cloned() else {
@@ -140,7 +129,7 @@ async fn fault_at_every_request(flow: Flow) {
                 }
             }
             // A clean rerun converges.
-            let again = ran(bin(&moto.url()).args(args(flow, &bucket)).output().unwrap());
+            let again = run(&moto.url(), args(flow, &bucket));
             if !again.code == 0 {
                 report.push(format!("{why}: the clean rerun failed: {}", again.stderr));
                 continue;
@@ -204,11 +193,7 @@ async fn throttling_of_every_call_is_retried_and_the_run_succeeds() {
             proxy.fail(Match::Action(action.clone()), Fault::Throttle, 2);
         }
         let bucket = prepare(flow, &aws, "throttle").await;
-        let out = ran(bin(&proxy.url())
-            .args(args(flow, &bucket))
-            .output()
-            .unwrap());
-        assert!(out.code == 0, "{flow:?}: {}", out.stderr);
+        run(&proxy.url(), args(flow, &bucket)).ok();
         let seen = proxy.seen();
         for action in &actions {
             let tries = seen.iter().filter(|a| *a == action).count();
@@ -227,10 +212,7 @@ fn invalid_and_expired_credentials_get_their_own_messages() {
         "GetCallerIdentity",
         Fault::Code(403, "InvalidClientTokenId"),
     );
-    let out = ran(bin(&proxy.url())
-        .args(args(Flow::RoleIam, "some-bucket"))
-        .output()
-        .unwrap());
+    let out = run(&proxy.url(), args(Flow::RoleIam, "some-bucket"));
     let stderr = out.stderr;
     assert_eq!(out.code, 1);
     assert!(
@@ -242,10 +224,7 @@ fn invalid_and_expired_credentials_get_their_own_messages() {
 
     proxy.reset();
     proxy.fail_action("GetCallerIdentity", Fault::Code(400, "ExpiredToken"));
-    let out = ran(bin(&proxy.url())
-        .args(args(Flow::AccessKey, "some-bucket"))
-        .output()
-        .unwrap());
+    let out = run(&proxy.url(), args(Flow::AccessKey, "some-bucket"));
     let stderr = out.stderr;
     assert_eq!(out.code, 1);
     assert_says(&stderr, "expired");
@@ -390,11 +369,7 @@ async fn sigint_and_sigterm_during_teardown_leave_it_finished_or_resumable() {
                 Some(0) if left.is_empty() => {}
                 other => panic!("{why}: {other:?}, left {left:?}\n{stderr}"),
             }
-            let again = ran(bin(&moto.url())
-                .args(args(Flow::Teardown, &bucket))
-                .output()
-                .unwrap());
-            assert!(again.code == 0, "{why}: {}", again.stderr);
+            run(&moto.url(), args(Flow::Teardown, &bucket)).ok();
             assert!(
                 aws.leftovers(&bucket).await.is_empty(),
                 "{why}: the rerun finishes the teardown"
@@ -406,7 +381,7 @@ async fn sigint_and_sigterm_during_teardown_leave_it_finished_or_resumable() {
 /// `role --method iam --dry-run` for a directory of `bucket`: a run that reads and signs
 /// requests but changes nothing.
 fn dry_run_role(bucket: &str) -> Vec<String> {
-    RoleArgs::new("iam", &format!("s3://{bucket}/d/"))
+    SetupArgs::role("iam", &format!("s3://{bucket}/d/"))
         .args(&["--dry-run"])
         .build()
 }
@@ -516,7 +491,7 @@ async fn an_answer_that_is_not_aws_is_named_as_such() {
     ] {
         let proxy = Proxy::start(moto.port);
         proxy.fail(Match::Action("GetCallerIdentity".into()), fault, usize::MAX);
-        let out = run(&proxy.url(), &args(Flow::RoleIam, &bucket));
+        let out = run(&proxy.url(), args(Flow::RoleIam, &bucket));
         assert_eq!(out.code, 1, "{fault:?}: {}", out.stderr);
         assert!(out.stderr.contains(says), "{fault:?}: {}", out.stderr);
         assert!(

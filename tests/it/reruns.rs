@@ -56,33 +56,23 @@ async fn a_rerun_keeps_the_boundary_path_and_tags_and_only_a_flag_takes_one_off(
         let bucket = aws.new_bucket("keep").await;
         let uri = format!("s3://{bucket}/d/");
         let bnd = boundary(&aws).await;
-        let guards = [
-            "--permissions-boundary",
-            bnd.as_str(),
-            "--path",
-            "/tidb/",
-            "--tag",
-            "team=data",
-            "--tag",
-            "cost=42",
-        ];
-        let first = RoleArgs::new(method, &uri)
+        let first = SetupArgs::role(method, &uri)
             .external_ids(&["aaa111"])
-            .args(&guards)
+            .guardrails(&bnd, &["team=data", "cost=42"])
             .yes()
             .build();
-        let Ran { json: made, .. } = run(&moto.url(), &with_json(&first)).ok();
+        let Ran { json: made, .. } = run(&moto.url(), with_json(&first)).ok();
         let name = made["role_name"].as_str().unwrap().to_string();
 
         // A second cluster, and not one guardrail flag: the plan names only the new cluster,
         // and the role, the policy and the stack keep all of them.
-        let second = RoleArgs::new(method, &uri)
+        let second = SetupArgs::role(method, &uri)
             .external_ids(&["bbb222"])
             .yes()
             .build();
         let Ran {
             json: out, stderr, ..
-        } = run(&moto.url(), &with_json(&second)).ok();
+        } = run(&moto.url(), with_json(&second)).ok();
         assert_eq!(out["role_arn"], made["role_arn"], "{method}");
         assert_eq!(out["permissions_boundary"], bnd.as_str(), "{method}: {out}");
         assert_eq!(out["path"], "/tidb/", "{method}");
@@ -120,11 +110,11 @@ async fn a_rerun_keeps_the_boundary_path_and_tags_and_only_a_flag_takes_one_off(
         }
 
         // Taking the boundary and a tag off is explicit, and the plan shows it as `-` lines.
-        let off = RoleArgs::new(method, &uri)
+        let off = SetupArgs::role(method, &uri)
             .external_ids(&["bbb222"])
             .args(&["--no-permissions-boundary", "--remove-tag", "cost"])
             .build();
-        let plan = run(&moto.url(), &with(&off, &["--dry-run"])).ok().stdout;
+        let plan = run(&moto.url(), with(&off, &["--dry-run"])).ok().stdout;
         assert!(
             plan.contains(&format!("- permissions boundary: {bnd} → (removed)")),
             "{method}: {plan}"
@@ -137,7 +127,7 @@ async fn a_rerun_keeps_the_boundary_path_and_tags_and_only_a_flag_takes_one_off(
         off.push("--yes".into());
         let Ran {
             json: out, stderr, ..
-        } = run(&moto.url(), &with_json(&off)).ok();
+        } = run(&moto.url(), with_json(&off)).ok();
         assert!(
             stderr.contains(&format!(
                 "takes away permissions boundary: {bnd} → (removed)"
@@ -168,7 +158,7 @@ async fn a_rerun_keeps_the_boundary_path_and_tags_and_only_a_flag_takes_one_off(
         // And again: nothing left to change.
         let Ran {
             json: out, stderr, ..
-        } = run(&moto.url(), &with_json(&second)).ok();
+        } = run(&moto.url(), with_json(&second)).ok();
         if method == "iam" {
             assert_eq!(out["changed"], false, "{method}: {stderr}");
         }
@@ -180,17 +170,17 @@ async fn a_rerun_keeps_the_kms_keys_it_granted_until_one_is_taken_off() {
     let Scene { moto, aws, bucket } = scene("keepkey").await;
     let (_, key) = aws.create_key().await;
     let uri = format!("s3://{bucket}/d/");
-    let args = |extra: &[&str]| RoleArgs::new("iam", &uri).args(extra).yes().build();
-    let Ran { json: made, .. } = run(&moto.url(), &with_json(&args(&["--kms-key", &key]))).ok();
+    let args = |extra: &[&str]| SetupArgs::role("iam", &uri).args(extra).yes().build();
+    let Ran { json: made, .. } = run(&moto.url(), with_json(&args(&["--kms-key", &key]))).ok();
     let policy = made["policy_arn"].as_str().unwrap().to_string();
     let Ran {
         json: again,
         stderr,
         ..
-    } = run(&moto.url(), &with_json(&args(&[]))).ok();
+    } = run(&moto.url(), with_json(&args(&[]))).ok();
     assert_eq!(again["changed"], false, "{stderr}");
     assert_eq!(again["kms_keys"], serde_json::json!([key]));
-    let Ran { stderr, .. } = run(&moto.url(), &with_json(&args(&["--remove-kms-key", &key]))).ok();
+    let Ran { stderr, .. } = run(&moto.url(), with_json(&args(&["--remove-kms-key", &key]))).ok();
     assert_says(&stderr, &format!("takes away KMS key: {key}"));
     let doc = aws.policy_document(&policy).await;
     assert!(!doc.to_string().contains("kms:"), "{doc}");
@@ -203,29 +193,29 @@ async fn a_rerun_keeps_a_policy_name_given_before() {
     let Scene { moto, aws, bucket } = scene("keepname").await;
     let uri = format!("s3://{bucket}/d/");
     let custom = format!("custom-{bucket}");
-    let first = RoleArgs::new("iam", &uri)
+    let first = SetupArgs::role("iam", &uri)
         .args(&["--policy-name", &custom])
         .yes()
         .build();
-    run(&moto.url(), &with_json(&first)).ok();
+    run(&moto.url(), with_json(&first)).ok();
     let Ran {
         json: again,
         stderr,
         ..
     } = run(
         &moto.url(),
-        &with_json(&RoleArgs::new("iam", &uri).yes().build()),
+        with_json(&SetupArgs::role("iam", &uri).yes().build()),
     )
     .ok();
     assert_eq!(again["changed"], false, "{stderr}");
     assert_eq!(again["policy_name"], custom.as_str());
-    let key = |extra: &[&str]| AccessKeyArgs::new(&uri).yes().args(extra).build();
+    let key = |extra: &[&str]| SetupArgs::access_key(&uri).yes().args(extra).build();
     run(
         &moto.url(),
-        &with_json(&key(&["--policy-name", &format!("{custom}-u")])),
+        with_json(&key(&["--policy-name", &format!("{custom}-u")])),
     )
     .ok();
-    let Ran { json: again, .. } = run(&moto.url(), &with_json(&key(&[]))).ok();
+    let Ran { json: again, .. } = run(&moto.url(), with_json(&key(&[]))).ok();
     assert_eq!(again["policy_name"], format!("{custom}-u"));
     let policies = aws.policies_naming(&bucket).await;
     assert_eq!(
@@ -246,16 +236,16 @@ async fn an_access_change_updates_the_one_role_and_keeps_its_arn() {
         let uri = format!("s3://{bucket}/data/");
         let Ran { json: import, .. } = run(
             &moto.url(),
-            &with_json(&RoleArgs::new(method, &uri).yes().build()),
+            with_json(&SetupArgs::role(method, &uri).yes().build()),
         )
         .ok();
-        let both = RoleArgs::new(method, &uri).access("both");
-        let plan = run(&moto.url(), &with(&both.clone().build(), &["--dry-run"]))
+        let both = SetupArgs::role(method, &uri).access("both");
+        let plan = run(&moto.url(), with(&both.clone().build(), &["--dry-run"]))
             .ok()
             .stdout;
         assert!(plan.contains("access: import → both"), "{method}: {plan}");
         assert!(!plan.contains("create the stack"), "{method}: {plan}");
-        let Ran { json: out, .. } = run(&moto.url(), &with_json(&both.yes().build())).ok();
+        let Ran { json: out, .. } = run(&moto.url(), with_json(&both.yes().build())).ok();
         assert_eq!(
             out["role_arn"], import["role_arn"],
             "{method}: the ARN in TiDB Cloud stays"
@@ -284,12 +274,12 @@ async fn an_access_change_updates_the_one_role_and_keeps_its_arn() {
             assert!(has(&params, "Access", "both"), "{params:?}");
         }
         // A second role for the location only when it is named.
-        let named = RoleArgs::new(method, &uri)
+        let named = SetupArgs::role(method, &uri)
             .access("export")
             .role_name(&format!("writer-{bucket}"))
             .yes()
             .build();
-        run(&moto.url(), &with_json(&named)).ok();
+        run(&moto.url(), with_json(&named)).ok();
         assert!(aws.role(&format!("writer-{bucket}")).await.is_some());
     }
 }
@@ -298,13 +288,13 @@ async fn an_access_change_updates_the_one_role_and_keeps_its_arn() {
 async fn an_access_key_user_follows_an_access_change() {
     let Scene { moto, aws, bucket } = scene("keyaccess").await;
     let uri = format!("s3://{bucket}/data/");
-    let key = |access: &str| AccessKeyArgs::new(&uri).access(access).yes().build();
-    let Ran { json: first, .. } = run(&moto.url(), &with_json(&key("import"))).ok();
+    let key = |access: &str| SetupArgs::access_key(&uri).access(access).yes().build();
+    let Ran { json: first, .. } = run(&moto.url(), with_json(&key("import"))).ok();
     let Ran {
         json: second,
         stderr,
         ..
-    } = run(&moto.url(), &with_json(&key("export"))).ok();
+    } = run(&moto.url(), with_json(&key("export"))).ok();
     assert_eq!(second["user_arn"], first["user_arn"]);
     assert_says(&stderr, "takes away access: import → export");
     let users = aws.iam.list_users().send().await.unwrap();
@@ -324,14 +314,14 @@ async fn a_default_name_never_points_a_role_elsewhere() {
     let taken = format!("tidb-role-import-{bucket}-y");
     let x = format!("s3://{bucket}/x/");
     let y = format!("s3://{bucket}/y/");
-    let made = RoleArgs::new("iam", &x).role_name(&taken).yes().build();
-    let Ran { json: out, .. } = run(&moto.url(), &with_json(&made)).ok();
+    let made = SetupArgs::role("iam", &x).role_name(&taken).yes().build();
+    let Ran { json: out, .. } = run(&moto.url(), with_json(&made)).ok();
     let policy = out["policy_arn"].as_str().unwrap().to_string();
 
     let proxy = Proxy::start(moto.port);
     let Ran { code, stderr, .. } = run(
         &proxy.url(),
-        &with_json(&RoleArgs::new("iam", &y).yes().build()),
+        with_json(&SetupArgs::role("iam", &y).yes().build()),
     );
     assert_eq!(code, 1, "{stderr}");
     assert!(
@@ -343,12 +333,12 @@ async fn a_default_name_never_points_a_role_elsewhere() {
     let doc = aws.policy_document(&policy).await;
     assert!(doc.to_string().contains(&format!("{bucket}/x/*")), "{doc}");
 
-    let named = RoleArgs::new("iam", &y).role_name(&taken);
-    let plan = run(&moto.url(), &with(&named.clone().build(), &["--dry-run"]))
+    let named = SetupArgs::role("iam", &y).role_name(&taken);
+    let plan = run(&moto.url(), with(&named.clone().build(), &["--dry-run"]))
         .ok()
         .stdout;
     assert_says(&plan, &format!("- directory: {x} → {y}"));
-    let Ran { stderr, .. } = run(&moto.url(), &with_json(&named.yes().build())).ok();
+    let Ran { stderr, .. } = run(&moto.url(), with_json(&named.yes().build())).ok();
     assert_says(&stderr, &format!("takes away directory: {x} → {y}"));
     let doc = aws.policy_document(&policy).await;
     assert!(doc.to_string().contains(&format!("{bucket}/y/*")), "{doc}");
@@ -373,10 +363,10 @@ async fn the_callers_own_account_as_tidbs_exits_2_before_any_write() {
     let uri = format!("s3://{bucket}/d/");
     let proxy = Proxy::start(moto.port);
     for method in ["iam", "cloudformation"] {
-        let mut args = RoleArgs::new(method, &uri).yes().build();
+        let mut args = SetupArgs::role(method, &uri).yes().build();
         let at = args.iter().position(|a| a == TIDB_ACCOUNT).unwrap();
         args[at] = "123456789012".into();
-        let Ran { code, stderr, .. } = run(&proxy.url(), &with_json(&args));
+        let Ran { code, stderr, .. } = run(&proxy.url(), with_json(&args));
         assert_eq!(code, 2, "{method}: {stderr}");
         assert_says(&stderr, "--tidb-account-id");
         assert_says(&stderr, "your own AWS account");
@@ -399,8 +389,8 @@ async fn a_trust_past_the_accounts_quota_exits_2_before_any_write() {
         .collect();
     let Ran { json: made, .. } = run(
         &moto.url(),
-        &with_json(
-            &RoleArgs::new("iam", &uri)
+        with_json(
+            &SetupArgs::role("iam", &uri)
                 .external_ids(&[&ids[0]])
                 .yes()
                 .build(),
@@ -415,13 +405,13 @@ async fn a_trust_past_the_accounts_quota_exits_2_before_any_write() {
         "Condition": {"StringEquals": {"sts:ExternalId": ids[..39]}}
     }]});
     aws.set_trust(name, &trust).await;
-    let args = RoleArgs::new("iam", &uri)
+    let args = SetupArgs::role("iam", &uri)
         .external_ids(&[&ids[39]])
         .yes()
         .build();
 
     let proxy = Proxy::start(moto.port);
-    let Ran { code, stderr, .. } = run(&proxy.url(), &with_json(&args));
+    let Ran { code, stderr, .. } = run(&proxy.url(), with_json(&args));
     assert_eq!(code, 2, "{stderr}");
     assert_says(&stderr, "--external-id");
     assert_says(&stderr, "over this account's quota of 2048");
@@ -435,7 +425,7 @@ async fn a_trust_past_the_accounts_quota_exits_2_before_any_write() {
             "<GetAccountSummaryResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\"><GetAccountSummaryResult><SummaryMap><entry><key>AssumeRolePolicySizeQuota</key><value>4096</value></entry></SummaryMap></GetAccountSummaryResult><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></GetAccountSummaryResponse>",
         ),
     );
-    let Ran { json: out, .. } = run(&raised.url(), &with_json(&args)).ok();
+    let Ran { json: out, .. } = run(&raised.url(), with_json(&args)).ok();
     assert_eq!(out["external_ids"].as_array().map(Vec::len), Some(40));
 
     // One cluster: nothing to count, no GetAccountSummary.
@@ -443,7 +433,7 @@ async fn a_trust_past_the_accounts_quota_exits_2_before_any_write() {
     let other = format!("s3://{bucket}/e/");
     run(
         &small.url(),
-        &with_json(&RoleArgs::new("iam", &other).yes().build()),
+        with_json(&SetupArgs::role("iam", &other).yes().build()),
     )
     .ok();
     assert!(!small.seen().iter().any(|a| a == "GetAccountSummary"));
@@ -456,8 +446,8 @@ async fn a_trust_past_the_accounts_quota_exits_2_before_any_write() {
 async fn a_written_role_says_when_and_to_wait_a_moment() {
     let Scene { moto, bucket, .. } = scene("written").await;
     let uri = format!("s3://{bucket}/d/");
-    let args = RoleArgs::new("iam", &uri).yes().build();
-    let Ran { json: out, .. } = run(&moto.url(), &with_json(&args)).ok();
+    let args = SetupArgs::role("iam", &uri).yes().build();
+    let Ran { json: out, .. } = run(&moto.url(), with_json(&args)).ok();
     let at = out["written_at"].as_str().unwrap();
     assert!(at.ends_with('Z') && at.len() == 20, "{at}");
     let ready = out["ready_at"].as_str().unwrap();
@@ -470,7 +460,7 @@ async fn a_written_role_says_when_and_to_wait_a_moment() {
     // a run that changed nothing.
     let text = |args: Vec<String>| run(&moto.url(), &args).ok().stderr;
     let second = text(
-        RoleArgs::new("iam", &uri)
+        SetupArgs::role("iam", &uri)
             .external_ids(&["second-id"])
             .yes()
             .build(),
@@ -481,7 +471,7 @@ async fn a_written_role_says_when_and_to_wait_a_moment() {
         "{second}"
     );
     let again = text(
-        RoleArgs::new("iam", &uri)
+        SetupArgs::role("iam", &uri)
             .external_ids(&["second-id"])
             .yes()
             .build(),
@@ -489,7 +479,7 @@ async fn a_written_role_says_when_and_to_wait_a_moment() {
     assert!(!again.contains("The role was written"), "{again}");
     let Ran {
         json: unchanged, ..
-    } = run(&moto.url(), &with_json(&args)).ok();
+    } = run(&moto.url(), with_json(&args)).ok();
     assert!(unchanged.get("written_at").is_none(), "{unchanged}");
     assert!(unchanged.get("ready_at").is_none(), "{unchanged}");
 }
@@ -509,7 +499,7 @@ fn seconds(at: &str) -> i64 {
 async fn wait_ready_waits_out_the_minute_and_a_stop_ends_only_the_wait() {
     let Scene { moto, aws, bucket } = scene("ready").await;
     let uri = format!("s3://{bucket}/d/");
-    let args = RoleArgs::new("iam", &uri)
+    let args = SetupArgs::role("iam", &uri)
         .args(&["--wait-ready"])
         .yes()
         .json()

@@ -6,7 +6,7 @@ use serde_json::Value;
 use serverless_s3_setup::policy;
 
 fn args(method: &str, uri: &str, access: &str, role: &str) -> Vec<String> {
-    RoleArgs::new(method, uri)
+    SetupArgs::role(method, uri)
         .access(access)
         .role_name(role)
         .yes()
@@ -20,7 +20,7 @@ async fn creates_the_stack_and_reports_its_role_arn() {
     let role = format!("r-{bucket}");
     let out = run(
         &moto.url(),
-        &args(
+        args(
             "cloudformation",
             &format!("s3://{bucket}/exports/"),
             "export",
@@ -74,7 +74,7 @@ async fn creates_the_stack_and_reports_its_role_arn() {
 
     let again = run(
         &moto.url(),
-        &args(
+        args(
             "cloudformation",
             &format!("s3://{bucket}/exports/"),
             "export",
@@ -260,7 +260,7 @@ async fn a_failed_stack_request_leaves_no_stack_and_no_role() {
         let bucket = aws.new_bucket("cfnfault").await;
         let role = format!("r-{bucket}");
         let uri = format!("s3://{bucket}");
-        let failed = run(&proxy.url(), &args("cloudformation", &uri, "import", &role));
+        let failed = run(&proxy.url(), args("cloudformation", &uri, "import", &role));
         assert_eq!(failed.code, 1, "{what}: {}", failed.stderr);
         assert!(failed.stdout.is_empty(), "{what}: {}", failed.stdout);
         let message = failed.error()["message"]
@@ -297,11 +297,8 @@ fn stack_flags_with_the_iam_method_are_bad_usage() {
         ("iam", ["--stack-name", "s"], "--stack-name"),
         ("cloudformation", ["--timeout", "forever"], "--timeout"),
     ] {
-        let args = RoleArgs::new(method, "s3://bucket").args(&extra).yes();
-        let out = ran(bin("http://127.0.0.1:9")
-            .args(args.build())
-            .output()
-            .unwrap());
+        let args = SetupArgs::role(method, "s3://bucket").args(&extra).yes();
+        let out = run("http://127.0.0.1:9", args.build());
         assert_eq!(out.code, 2, "{flag}: {}", out.stderr);
         assert!(out.stderr.contains(flag), "{}", out.stderr);
     }
@@ -320,7 +317,7 @@ async fn a_timeout_in_hours_and_minutes_is_accepted() {
     // Without its unit, the last number is refused, before any request.
     let last = given.len() - 2;
     given[last] = "1h30".into();
-    let out = ran(bin("http://127.0.0.1:9").args(&given).output().unwrap());
+    let out = run("http://127.0.0.1:9", &given);
     let Ran { stderr, .. } = out;
     assert_eq!(out.code, 2, "{stderr}");
     assert_says(&stderr, "--timeout");
@@ -346,7 +343,7 @@ async fn a_stack_the_tool_did_not_make_is_never_touched() {
         &format!("r-{bucket}"),
     );
     a.extend(["--stack-name".into(), name.clone()]);
-    let out = ran(bin(&moto.url()).args(&a).output().unwrap());
+    let out = run(&moto.url(), &a);
     let Ran { stderr, .. } = out;
     assert_eq!(out.code, 1, "{stderr}");
     assert!(
@@ -369,15 +366,15 @@ async fn a_lost_create_stack_answer_is_recognised_as_this_runs_own_stack() {
     let proxy = Proxy::start(moto.port);
     proxy.fail(Match::NthOf("CreateStack".into(), 1), Fault::DropAnswer, 1);
     let role = format!("lost-{bucket}");
-    let out = ran(bin(&proxy.url())
-        .args(args(
+    let out = run(
+        &proxy.url(),
+        args(
             "cloudformation",
             &format!("s3://{bucket}/d/"),
             "import",
             &role,
-        ))
-        .output()
-        .unwrap());
+        ),
+    );
     let Ran { stdout, stderr, .. } = out;
     assert_eq!(out.code, 0, "{stderr}");
     assert!(!stderr.contains("another run"), "{stderr}");
@@ -416,7 +413,7 @@ async fn each_method_keeps_to_what_it_made() {
     let stack_role = format!("s-{bucket}");
     let made = run(
         &moto.url(),
-        &args("cloudformation", &uri, "import", &stack_role),
+        args("cloudformation", &uri, "import", &stack_role),
     )
     .ok()
     .json;
@@ -441,10 +438,7 @@ async fn each_method_keeps_to_what_it_made() {
     );
 
     // --method iam on the stack's role stops before any change.
-    let out = ran(bin(&moto.url())
-        .args(args("iam", &uri, "import", &stack_role))
-        .output()
-        .unwrap());
+    let out = run(&moto.url(), args("iam", &uri, "import", &stack_role));
     let Ran { stderr, .. } = out;
     assert_eq!(out.code, 1, "{stderr}");
     assert_says(
@@ -457,10 +451,10 @@ async fn each_method_keeps_to_what_it_made() {
     );
 
     // teardown --role-name refuses, and names the command that works.
-    let out = ran(bin(&moto.url())
-        .args(["teardown", "--role-name", &stack_role, "--yes"])
-        .output()
-        .unwrap());
+    let out = run(
+        &moto.url(),
+        ["teardown", "--role-name", &stack_role, "--yes"],
+    );
     let Ran { stderr, .. } = out;
     // The wrong flag for a stack's role: usage (exit 2), and nothing changes.
     assert_eq!(out.code, 2, "{stderr}");
@@ -473,39 +467,41 @@ async fn each_method_keeps_to_what_it_made() {
     assert!(aws.role(&stack_role).await.is_some());
 
     // From another region the stack is not found: the role says where it is.
-    let out = ran(bin(&moto.url())
-        .args(args("cloudformation", &uri, "import", &stack_role))
-        .args(["--region", "eu-west-1"])
-        .output()
-        .unwrap());
+    let out = run(
+        &moto.url(),
+        with(
+            &args("cloudformation", &uri, "import", &stack_role),
+            &["--region", "eu-west-1"],
+        ),
+    );
     let Ran { stderr, .. } = out;
     assert_eq!(out.code, 1, "{stderr}");
     assert_says(&stderr, "--region us-east-1");
 
     // teardown --stack-name on a role made with IAM says what made it.
     let iam_role = format!("i-{bucket}");
-    run(&moto.url(), &args("iam", &uri, "import", &iam_role)).ok();
-    let out = ran(bin(&moto.url())
-        .args(["teardown", "--stack-name", &iam_role, "--yes"])
-        .output()
-        .unwrap());
+    run(&moto.url(), args("iam", &uri, "import", &iam_role)).ok();
+    let out = run(
+        &moto.url(),
+        ["teardown", "--stack-name", &iam_role, "--yes"],
+    );
     let Ran { stderr, .. } = out;
     assert_eq!(out.code, 2, "{stderr}");
     assert_says(&stderr, &format!("teardown --role-name {iam_role}"));
     assert!(aws.role(&iam_role).await.is_some());
 
     // teardown --stack-name lists what it deleted, and only this deletion's events.
-    let out = ran(bin(&moto.url())
-        .args([
+    let out = run(
+        &moto.url(),
+        [
             "teardown",
             "--stack-name",
             &stack_role,
             "--yes",
             "-o",
             "json",
-        ])
-        .output()
-        .unwrap());
+        ],
+    );
     let Ran { stdout, stderr, .. } = out;
     assert_eq!(out.code, 0, "{stderr}");
     assert!(!stderr.contains("CREATE_"), "no earlier events: {stderr}");
@@ -525,7 +521,7 @@ async fn a_rerun_repairs_what_was_changed_behind_the_stack() {
     let uri = format!("s3://{bucket}/d/");
     let role = format!("d-{bucket}");
     let policy_name = format!("{role}-policy");
-    let made = run(&moto.url(), &args("cloudformation", &uri, "import", &role))
+    let made = run(&moto.url(), args("cloudformation", &uri, "import", &role))
         .ok()
         .json;
     let trust = aws.trust(&role).await;
@@ -564,7 +560,7 @@ async fn a_rerun_repairs_what_was_changed_behind_the_stack() {
     );
     assert_eq!(aws.trust(&role).await, foreign, "a dry run changes nothing");
 
-    let repaired = run(&moto.url(), &args("cloudformation", &uri, "import", &role))
+    let repaired = run(&moto.url(), args("cloudformation", &uri, "import", &role))
         .ok()
         .json;
     assert_eq!(repaired["changed"], true, "{repaired}");
@@ -578,7 +574,7 @@ async fn a_rerun_repairs_what_was_changed_behind_the_stack() {
     ));
     assert_eq!(repaired["role_arn"], made["role_arn"]);
 
-    let again = run(&moto.url(), &args("cloudformation", &uri, "import", &role))
+    let again = run(&moto.url(), args("cloudformation", &uri, "import", &role))
         .ok()
         .json;
     assert_eq!(again["changed"], false, "repaired means in sync: {again}");
@@ -592,7 +588,7 @@ async fn a_rerun_repairs_what_was_changed_behind_the_stack() {
         .await
         .unwrap();
     aws.iam.delete_role().role_name(&role).send().await.unwrap();
-    let remade = run(&moto.url(), &args("cloudformation", &uri, "import", &role))
+    let remade = run(&moto.url(), args("cloudformation", &uri, "import", &role))
         .ok()
         .json;
     assert_eq!(remade["changed"], true, "{remade}");
@@ -621,17 +617,13 @@ async fn a_rerun_repairs_what_was_changed_behind_the_stack() {
             .any(|t| t.key() == "serverless-s3-setup:stack" && t.value() == role),
         "made again with the stack's ownership tags: {tags:?}"
     );
-    let again = run(&moto.url(), &args("cloudformation", &uri, "import", &role))
+    let again = run(&moto.url(), args("cloudformation", &uri, "import", &role))
         .ok()
         .json;
     assert_eq!(again["changed"], false, "{again}");
 
     // The stack holds the role again: its teardown removes it.
-    let out = ran(bin(&moto.url())
-        .args(["teardown", "--stack-name", &role, "--yes"])
-        .output()
-        .unwrap());
-    assert_eq!(out.code, 0, "{}", (&out.stdout, &out.stderr).1);
+    run(&moto.url(), ["teardown", "--stack-name", &role, "--yes"]).ok();
     assert!(aws.role(&role).await.is_none());
 }
 

@@ -4,11 +4,11 @@ use crate::common::*;
 use serde_json::{json, Value};
 
 fn role_args(uri: &str, access: &str) -> Vec<String> {
-    RoleArgs::new("iam", uri).access(access).yes().build()
+    SetupArgs::role("iam", uri).access(access).yes().build()
 }
 
 fn run_json(endpoint: &str, args: &[String]) -> Value {
-    let out = run(endpoint, &with(args, &["--output", "json"])).ok();
+    let out = run(endpoint, with(args, &["--output", "json"])).ok();
     assert!(out.json.is_object(), "stdout is not JSON: {}", out.stdout);
     out.json
 }
@@ -108,10 +108,10 @@ async fn creates_exactly_the_planned_role_and_policy_for_every_access_dir_and_ke
 #[tokio::test]
 async fn text_output_is_the_role_arn_alone() {
     let Scene { moto, bucket, .. } = scene("text").await;
-    let out = ran(bin(&moto.url())
-        .args(role_args(&format!("s3://{bucket}/d/"), "export"))
-        .output()
-        .unwrap());
+    let out = run(
+        &moto.url(),
+        role_args(&format!("s3://{bucket}/d/"), "export"),
+    );
     let Ran { stdout, stderr, .. } = out;
     assert!(out.code == 0, "{stderr}");
     let arn = format!("arn:aws:iam::123456789012:role/tidb-role-export-{bucket}-d");
@@ -177,7 +177,7 @@ async fn a_role_the_tool_did_not_create_is_left_alone() {
         .await;
     let mut args = role_args(&format!("s3://{bucket}"), "both");
     args.extend(["--role-name".into(), format!("theirs-{bucket}")]);
-    let out = ran(bin(&moto.url()).args(&args).output().unwrap());
+    let out = run(&moto.url(), &args);
     let Ran { stdout, stderr, .. } = out;
     assert_eq!(out.code, 1, "{stderr}");
     assert!(stdout.is_empty());
@@ -197,8 +197,9 @@ async fn a_role_the_tool_did_not_create_is_left_alone() {
 #[tokio::test]
 async fn no_external_id_is_explicit_and_warned() {
     let Scene { moto, aws, bucket } = scene("noext").await;
-    let out = ran(bin(&moto.url())
-        .args([
+    let out = run(
+        &moto.url(),
+        [
             "role",
             "--method",
             "iam",
@@ -210,9 +211,8 @@ async fn no_external_id_is_explicit_and_warned() {
             "--access",
             "import",
             "--yes",
-        ])
-        .output()
-        .unwrap());
+        ],
+    );
     let Ran { stdout, stderr, .. } = out;
     assert!(out.code == 0, "{stderr}");
     assert_says(&stderr, "confused-deputy");
@@ -240,10 +240,10 @@ async fn heads_denied(
             usize::MAX,
         );
     }
-    let out = ran(bin(&proxy.url())
-        .args(role_args(&format!("s3://{bucket}/d/"), "import"))
-        .output()
-        .unwrap());
+    let out = run(
+        &proxy.url(),
+        role_args(&format!("s3://{bucket}/d/"), "import"),
+    );
     (proxy, bucket, out)
 }
 
@@ -319,10 +319,7 @@ async fn an_aws_managed_bucket_key_works_in_the_buckets_account_only() {
         Some("arn:aws:kms:us-east-1:999999999999:alias/aws/s3"),
     )
     .await;
-    let out = ran(bin(&moto.url())
-        .args(role_args(&format!("s3://{bucket}"), "import"))
-        .output()
-        .unwrap());
+    let out = run(&moto.url(), role_args(&format!("s3://{bucket}"), "import"));
     assert_eq!(out.code, 1, "{}", (&out.stdout, &out.stderr).1);
     assert!(aws.roles_naming(&bucket).await.is_empty());
 }
@@ -332,10 +329,10 @@ async fn a_missing_bucket_is_bad_input_and_changes_nothing() {
     let moto = moto();
     let aws = aws(&moto.url()).await;
     let bucket = unique("missing");
-    let out = ran(bin(&moto.url())
-        .args(role_args(&format!("s3://{bucket}/d/"), "import"))
-        .output()
-        .unwrap());
+    let out = run(
+        &moto.url(),
+        role_args(&format!("s3://{bucket}/d/"), "import"),
+    );
     let Ran { stderr, .. } = out;
     assert_eq!(out.code, 2, "{stderr}");
     assert_says(&stderr, "--uri");
@@ -347,11 +344,13 @@ async fn a_missing_bucket_is_bad_input_and_changes_nothing() {
 async fn dry_run_shows_the_plan_and_changes_nothing() {
     let Scene { moto, aws, bucket } = scene("dry").await;
     let (_, key) = aws.create_key().await;
-    let out = ran(bin(&moto.url())
-        .args(role_args(&format!("s3://{bucket}/d/"), "export"))
-        .args(["--dry-run", "--kms-key", &key])
-        .output()
-        .unwrap());
+    let out = run(
+        &moto.url(),
+        with(
+            &role_args(&format!("s3://{bucket}/d/"), "export"),
+            &["--dry-run", "--kms-key", &key],
+        ),
+    );
     let Ran { stdout, stderr, .. } = out;
     assert!(out.code == 0, "{stderr}");
     for needle in [
@@ -371,11 +370,13 @@ async fn dry_run_shows_the_plan_and_changes_nothing() {
     assert!(aws.roles_naming(&bucket).await.is_empty());
     assert!(aws.policies_naming(&bucket).await.is_empty());
 
-    let out = ran(bin(&moto.url())
-        .args(role_args(&format!("s3://{bucket}/d/"), "export"))
-        .args(["--dry-run", "-o", "json"])
-        .output()
-        .unwrap());
+    let out = run(
+        &moto.url(),
+        with(
+            &role_args(&format!("s3://{bucket}/d/"), "export"),
+            &["--dry-run", "-o", "json"],
+        ),
+    );
     let plan: Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(plan["dry_run"], true);
     assert_eq!(plan["plan"]["actions"].as_array().unwrap().len(), 3);

@@ -39,7 +39,7 @@ async fn a_role_made_with_iam_takes_six_rounds_and_an_unchanged_rerun_three() {
     let bucket = kms_bucket(&aws, "rounds-iam").await;
     let uri = format!("s3://{bucket}/d/");
     let proxy = Proxy::with_latency(moto.port, LATENCY_MS);
-    run(&proxy.url(), &RoleArgs::new("iam", &uri).yes().build()).ok();
+    run(&proxy.url(), SetupArgs::role("iam", &uri).yes().build()).ok();
     let (log, last) = rounds(&proxy);
     assert!(last <= 6, "{last} rounds: {log:?}");
     // What needs nothing but names goes out first, all at once.
@@ -57,7 +57,7 @@ async fn a_role_made_with_iam_takes_six_rounds_and_an_unchanged_rerun_three() {
     );
 
     proxy.reset();
-    run(&proxy.url(), &RoleArgs::new("iam", &uri).yes().build()).ok();
+    run(&proxy.url(), SetupArgs::role("iam", &uri).yes().build()).ok();
     let (log, last) = rounds(&proxy);
     assert!(last <= 3, "an unchanged rerun took {last} rounds: {log:?}");
     assert!(log.iter().all(|(_, a)| is_read(a)), "{log:?}");
@@ -85,7 +85,7 @@ async fn sampling_the_objects_keys_stays_within_six_rounds() {
     let proxy = Proxy::with_latency(moto.port, LATENCY_MS);
     let out = run(
         &proxy.url(),
-        &RoleArgs::new("iam", &uri).yes().json().build(),
+        SetupArgs::role("iam", &uri).yes().json().build(),
     )
     .ok();
     let granted = out.json["kms_keys"].to_string();
@@ -117,7 +117,7 @@ async fn a_role_made_by_a_stack_takes_seven_rounds() {
     let uri = format!("s3://{bucket}/d/");
     run(
         &proxy.url(),
-        &RoleArgs::new("cloudformation", &uri).yes().build(),
+        SetupArgs::role("cloudformation", &uri).yes().build(),
     )
     .ok();
     let (log, last) = rounds(&proxy);
@@ -133,8 +133,8 @@ async fn an_access_key_takes_six_rounds_with_its_probe() {
     let bucket = kms_bucket(&aws, "rounds-key").await;
     let proxy = Proxy::with_latency(moto.port, LATENCY_MS);
     let uri = format!("s3://{bucket}/d/");
-    let args = AccessKeyArgs::new(&uri).access("import").yes().json();
-    run(&proxy.url(), &args.build()).ok();
+    let args = SetupArgs::access_key(&uri).access("import").yes().json();
+    run(&proxy.url(), args.build()).ok();
     let (log, last) = rounds(&proxy);
     assert!(last <= 6, "{last} rounds: {log:?}");
     let of = |action: &str| -> Vec<usize> {
@@ -152,12 +152,12 @@ async fn an_access_key_takes_six_rounds_with_its_probe() {
     proxy.reset();
     let bucket = kms_bucket(&aws, "rounds-key").await;
     let uri = format!("s3://{bucket}/d/");
-    let args = AccessKeyArgs::new(&uri)
+    let args = SetupArgs::access_key(&uri)
         .access("import")
         .yes()
         .json()
         .args(&["--no-probe"]);
-    run(&proxy.url(), &args.build()).ok();
+    run(&proxy.url(), args.build()).ok();
     let (log, last) = rounds(&proxy);
     assert!(last <= 5, "--no-probe: {last} rounds: {log:?}");
     assert_eq!(proxy.requests().len(), probed - 2, "{log:?}");
@@ -169,10 +169,10 @@ async fn verify_takes_four_rounds_and_teardown_four() {
     let aws = aws(&moto.url()).await;
     let bucket = kms_bucket(&aws, "rounds-verify").await;
     let uri = format!("s3://{bucket}/d/");
-    let out = ran(bin(&moto.url())
-        .args(RoleArgs::new("iam", &uri).yes().json().build())
-        .output()
-        .unwrap());
+    let out = run(
+        &moto.url(),
+        SetupArgs::role("iam", &uri).yes().json().build(),
+    );
     let Ran { stdout, stderr, .. } = out;
     assert!(out.code == 0, "{stderr}");
     let made: serde_json::Value = serde_json::from_str(&stdout).unwrap();

@@ -24,7 +24,7 @@ fn apply(endpoint: &str, command: &str, path: &Path, extra: &[&str]) -> Ran {
         path.display().to_string(),
     ];
     args.extend(extra.iter().map(|a| a.to_string()));
-    run(endpoint, &with_json(&args))
+    run(endpoint, with_json(&args))
 }
 
 #[tokio::test]
@@ -34,11 +34,11 @@ async fn a_saved_role_plan_changes_nothing_then_applies_exactly_and_converges() 
     let bucket = aws.seeded_bucket("saved").await;
     let role = unique("saved");
     let file = plan_file("role-plan");
-    let setup = RoleArgs::new("iam", &format!("s3://{bucket}/data/")).role_name(&role);
+    let setup = SetupArgs::role("iam", &format!("s3://{bucket}/data/")).role_name(&role);
 
     let planned = run(
         &endpoint,
-        &setup
+        setup
             .clone()
             .args(&["--plan-out", &file.display().to_string()])
             .json()
@@ -88,7 +88,7 @@ async fn a_saved_role_plan_changes_nothing_then_applies_exactly_and_converges() 
     );
 
     // The same command again finds nothing to do.
-    let again = run(&endpoint, &setup.clone().yes().json().build()).ok();
+    let again = run(&endpoint, setup.clone().yes().json().build()).ok();
     assert_eq!(again.json["changed"], false);
 
     // The plan was for a role that did not exist: applying it twice is refused, naming why.
@@ -108,8 +108,8 @@ async fn a_plan_made_stale_by_a_hand_edit_is_refused_and_changes_nothing() {
     let aws = aws(&endpoint).await;
     let bucket = aws.seeded_bucket("stale").await;
     let role = unique("stale");
-    let setup = RoleArgs::new("iam", &format!("s3://{bucket}/data/")).role_name(&role);
-    let made = run(&endpoint, &setup.clone().yes().json().build()).ok();
+    let setup = SetupArgs::role("iam", &format!("s3://{bucket}/data/")).role_name(&role);
+    let made = run(&endpoint, setup.clone().yes().json().build()).ok();
     let policy = made.json["policy_arn"].as_str().unwrap().to_string();
     let before = aws.policy_document(&policy).await;
 
@@ -119,7 +119,7 @@ async fn a_plan_made_stale_by_a_hand_edit_is_refused_and_changes_nothing() {
         .clone()
         .access("both")
         .args(&["--plan-out", &file.display().to_string()]);
-    run(&endpoint, &widen.json().build()).ok();
+    run(&endpoint, widen.json().build()).ok();
     let edited = serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
         "Principal": {"AWS": "arn:aws:iam::380838443567:root"}, "Action": "sts:AssumeRole"}]});
     aws.set_trust(&role, &edited).await;
@@ -150,10 +150,10 @@ async fn an_edited_plan_or_a_plan_for_another_command_is_refused() {
     let bucket = aws.seeded_bucket("edited").await;
     let role = unique("edited");
     let file = plan_file("edited-plan");
-    let setup = RoleArgs::new("iam", &format!("s3://{bucket}/data/"))
+    let setup = SetupArgs::role("iam", &format!("s3://{bucket}/data/"))
         .role_name(&role)
         .args(&["--plan-out", &file.display().to_string()]);
-    run(&endpoint, &setup.json().build()).ok();
+    run(&endpoint, setup.json().build()).ok();
 
     // A widened policy in the file is not what the request plans: refused, nothing made.
     let mut json = saved(&file);
@@ -177,7 +177,7 @@ async fn an_edited_plan_or_a_plan_for_another_command_is_refused() {
     // A role plan is not an access key's.
     run(
         &endpoint,
-        &RoleArgs::new("iam", &format!("s3://{bucket}/data/"))
+        SetupArgs::role("iam", &format!("s3://{bucket}/data/"))
             .role_name(&role)
             .args(&["--plan-out", &file.display().to_string()])
             .json()
@@ -195,7 +195,7 @@ fn a_saved_plan_takes_no_setup_flag_and_no_request_is_sent() {
     let file = plan_file("flags");
     let ran = run(
         &proxy.url(),
-        &[
+        [
             "role",
             "--plan",
             &file.display().to_string(),
@@ -223,14 +223,14 @@ async fn a_saved_access_key_plan_makes_its_key_once() {
     let user = unique("saved-user");
     let file = plan_file("key-plan");
     let args = |extra: &[&str]| {
-        AccessKeyArgs::new(&format!("s3://{bucket}/data/"))
+        SetupArgs::access_key(&format!("s3://{bucket}/data/"))
             .user_name(&user)
             .args(extra)
             .build()
     };
     run(
         &endpoint,
-        &args(&["--plan-out", &file.display().to_string(), "-o", "json"]),
+        args(&["--plan-out", &file.display().to_string(), "-o", "json"]),
     )
     .ok();
     assert!(

@@ -230,7 +230,7 @@ async fn prune_deletes_only_what_the_set_no_longer_lists() {
     let single = format!("s3://{bucket}/single/");
     run(
         &moto.url(),
-        &RoleArgs::new("iam", &single)
+        SetupArgs::role("iam", &single)
             .role_name(&unique("single"))
             .yes()
             .build(),
@@ -779,7 +779,7 @@ async fn a_saved_file_plan_applies_as_it_is_and_is_refused_when_stale() {
     );
     let applied = run(
         &moto.url(),
-        &with_json(&["apply".into(), "--plan".into(), plan_out.clone()]),
+        with_json(&["apply".into(), "--plan".into(), plan_out.clone()]),
     )
     .ok();
     assert_eq!(applied.json["summary"]["created"], 2, "{}", applied.stderr);
@@ -790,7 +790,7 @@ async fn a_saved_file_plan_applies_as_it_is_and_is_refused_when_stale() {
     // Applied once, the plan no longer describes AWS.
     run(
         &moto.url(),
-        &with_json(&["apply".into(), "--plan".into(), plan_out.clone()]),
+        with_json(&["apply".into(), "--plan".into(), plan_out.clone()]),
     )
     .fails_with(1, "stale_plan");
     // A fresh plan, then a hand edit: refused, naming the entry.

@@ -4,12 +4,12 @@ use crate::common::*;
 use serde_json::{json, Value};
 
 fn role_json(endpoint: &str, method: &str, uri: &str, access: &str, role: &str) -> Value {
-    let args = RoleArgs::new(method, uri)
+    let args = SetupArgs::role(method, uri)
         .access(access)
         .role_name(role)
         .yes()
         .json();
-    run(endpoint, &args.build()).ok().json
+    run(endpoint, args.build()).ok().json
 }
 
 /// Runs verify; returns (exit code, report).
@@ -19,7 +19,7 @@ fn verify(endpoint: &str, args: &[&str]) -> Ran {
         .chain(args)
         .map(|a| a.to_string())
         .collect();
-    let out = run(endpoint, &with_json(&verify));
+    let out = run(endpoint, with_json(&verify));
     assert!(out.json.is_object(), "no report: {}", out.stderr);
     out
 }
@@ -87,8 +87,9 @@ async fn verify_passes_on_what_the_tool_made_for_every_method_and_access() {
             }
         }
         let bucket = aws.new_bucket("vokkey").await;
-        let out = ran(bin(&moto.url())
-            .args([
+        let out = run(
+            &moto.url(),
+            [
                 "access-key",
                 "--uri",
                 &format!("s3://{bucket}/d/"),
@@ -97,9 +98,8 @@ async fn verify_passes_on_what_the_tool_made_for_every_method_and_access() {
                 "--yes",
                 "-o",
                 "json",
-            ])
-            .output()
-            .unwrap());
+            ],
+        );
         let made: Value = serde_json::from_str(&out.stdout).unwrap();
         assert_eq!(made["verify"]["ok"], true);
         let Ran { json: report, .. } = verify(
@@ -314,7 +314,7 @@ fn teardown(endpoint: &str, args: &[&str]) -> Ran {
         .chain(args)
         .map(|a| a.to_string())
         .collect();
-    run(endpoint, &with(&teardown, &["--yes"]))
+    run(endpoint, with(&teardown, &["--yes"]))
 }
 
 #[tokio::test]
@@ -352,8 +352,9 @@ async fn teardown_leaves_nothing_for_each_path_and_is_safe_to_repeat() {
     assert!(stderr.contains("nothing to delete"));
 
     let bucket = aws.new_bucket("tduser").await;
-    let out = ran(bin(&moto.url())
-        .args([
+    run(
+        &moto.url(),
+        [
             "access-key",
             "--uri",
             &format!("s3://{bucket}/x/"),
@@ -364,10 +365,9 @@ async fn teardown_leaves_nothing_for_each_path_and_is_safe_to_repeat() {
             "--yes",
             "-o",
             "json",
-        ])
-        .output()
-        .unwrap());
-    assert!(out.code == 0, "{}", out.stderr);
+        ],
+    )
+    .ok();
     teardown(&moto.url(), &["--user-name", &format!("u-{bucket}")]).ok();
     nothing_of(&aws, &bucket).await;
     teardown(&moto.url(), &["--user-name", &format!("u-{bucket}")]).ok();
@@ -404,15 +404,15 @@ async fn teardown_dry_run_lists_and_changes_nothing() {
         "both",
         &format!("r-{bucket}"),
     );
-    let out = ran(bin(&moto.url())
-        .args([
+    let out = run(
+        &moto.url(),
+        [
             "teardown",
             "--role-name",
             &format!("r-{bucket}"),
             "--dry-run",
-        ])
-        .output()
-        .unwrap());
+        ],
+    );
     let Ran { stderr, .. } = out;
     assert!(out.code == 0, "{stderr}");
     assert_says(&stderr, "Will delete");
@@ -516,7 +516,7 @@ async fn a_setup_and_verify_sum_up_alike() {
     let said = "all checks passed, 1 warning: object-ownership";
     let setup = run(
         &moto.url(),
-        &RoleArgs::new("iam", &uri).access("export").yes().build(),
+        SetupArgs::role("iam", &uri).access("export").yes().build(),
     )
     .ok();
     assert!(
@@ -557,7 +557,7 @@ async fn verify_needs_only_the_role_arn_of_a_role_this_tool_made() {
         for id in ids {
             let made = run(
                 &moto.url(),
-                &RoleArgs::new(method, &uri)
+                SetupArgs::role(method, &uri)
                     .external_ids(&[id])
                     .role_name(&format!("{method}-{bucket}"))
                     .yes()
@@ -665,18 +665,18 @@ async fn objects_under_another_key_get_it_granted_and_verified() {
     aws.put_csv(&bucket, "d/copied.csv", Some(&copied)).await;
     let uri = format!("s3://{bucket}/d/");
     let name = format!("ok-{bucket}");
-    let args = RoleArgs::new("iam", &uri)
+    let args = SetupArgs::role("iam", &uri)
         .access("import")
         .role_name(&name)
         .yes()
         .json();
     // The plan names the object that showed the key.
-    let planned = run(&moto.url(), &args.clone().args(&["--dry-run"]).build()).ok();
+    let planned = run(&moto.url(), args.clone().args(&["--dry-run"]).build()).ok();
     let found = format!(
         "s3://{bucket}/d/copied.csv is encrypted with {copied}, not the bucket's default key: granted too"
     );
     assert!(planned.said(&found), "{}{}", planned.stdout, planned.stderr);
-    let made = run(&moto.url(), &args.build()).ok();
+    let made = run(&moto.url(), args.build()).ok();
     let policy_arn = made.json["policy_arn"].as_str().unwrap();
     let doc = aws.policy_document(policy_arn).await;
     let mut keys = vec![default.clone(), copied.clone()];
@@ -730,8 +730,8 @@ async fn an_object_under_a_customer_provided_key_is_warned_of() {
     let locked = Match::ActionOn("s3:HEAD?".into(), "/data/locked.csv".into());
     proxy.fail(locked, Fault::Code(400, "BadRequest"), usize::MAX);
     let uri = format!("s3://{bucket}/data/");
-    let args = RoleArgs::new("iam", &uri).access("import").yes().json();
-    let planned = run(&proxy.url(), &args.clone().args(&["--dry-run"]).build()).ok();
+    let args = SetupArgs::role("iam", &uri).access("import").yes().json();
+    let planned = run(&proxy.url(), args.clone().args(&["--dry-run"]).build()).ok();
     let warnings = planned.json["plan"]["warnings"].to_string();
     let locked = format!("s3://{bucket}/data/locked.csv is encrypted with a customer-provided key");
     assert_says(&warnings, &locked);
@@ -740,7 +740,7 @@ async fn an_object_under_a_customer_provided_key_is_warned_of() {
     // HeadBucket, and a HeadObject for each of the two objects: the other is still sampled.
     let heads = proxy.seen().iter().filter(|a| *a == "s3:HEAD?").count();
     assert_eq!(heads, 3, "{:?}", proxy.seen());
-    let out = run(&proxy.url(), &args.build()).ok();
+    let out = run(&proxy.url(), args.build()).ok();
     // The role is made all the same, and its checks say why an import will still fail.
     let kms = check(&out.json["verify"], "kms");
     assert_eq!(kms["status"], "fail", "{:#}", out.json);
@@ -772,8 +772,8 @@ async fn an_object_refused_to_the_caller_is_named_and_the_rest_still_sampled() {
     let foreign = Match::ActionOn("s3:HEAD?".into(), "/d/a-foreign.csv".into());
     proxy.fail(foreign, Fault::Code(403, "AccessDenied"), usize::MAX);
     let uri = format!("s3://{bucket}/d/");
-    let args = RoleArgs::new("iam", &uri).access("import").yes().json();
-    let planned = run(&proxy.url(), &args.clone().args(&["--dry-run"]).build()).ok();
+    let args = SetupArgs::role("iam", &uri).access("import").yes().json();
+    let planned = run(&proxy.url(), args.clone().args(&["--dry-run"]).build()).ok();
     let warnings = planned.json["plan"]["warnings"].to_string();
     let refused = format!("could not read s3://{bucket}/d/a-foreign.csv (");
     assert_says(&warnings, &refused);
@@ -788,7 +788,7 @@ async fn an_object_refused_to_the_caller_is_named_and_the_rest_still_sampled() {
         "s3://{bucket}/d/b-copied.csv is encrypted with {copied}, not the bucket's default key: granted too"
     );
     assert!(planned.said(&found), "{}{}", planned.stdout, planned.stderr);
-    let made = run(&proxy.url(), &args.build()).ok();
+    let made = run(&proxy.url(), args.build()).ok();
     let arn = made.json["role_arn"].as_str().unwrap();
     let Ran { json: report, .. } = verify(&proxy.url(), &role_verify_args(arn, &uri, "import"));
     let objects = check(&report, "objects");
@@ -817,13 +817,13 @@ async fn an_archived_object_is_named_until_a_copy_is_restored() {
         .await
         .unwrap();
     let uri = format!("s3://{bucket}/data/");
-    let args = RoleArgs::new("iam", &uri).access("import").yes().json();
-    let planned = run(&moto.url(), &args.clone().args(&["--dry-run"]).build()).ok();
+    let args = SetupArgs::role("iam", &uri).access("import").yes().json();
+    let planned = run(&moto.url(), args.clone().args(&["--dry-run"]).build()).ok();
     let warnings = planned.json["plan"]["warnings"].to_string();
     let cold = format!("s3://{bucket}/data/cold.csv is archived (GLACIER)");
     assert_says(&warnings, &cold);
     assert_says(&warnings, "restore-object");
-    let out = run(&moto.url(), &args.build()).ok();
+    let out = run(&moto.url(), args.build()).ok();
     assert_eq!(
         check(&out.json["verify"], "objects")["status"],
         "fail",
@@ -867,8 +867,8 @@ async fn an_archived_object_is_named_until_a_copy_is_restored() {
 async fn an_empty_import_folder_is_a_warning_of_verify() {
     let Scene { moto, aws, bucket } = scene("emptydir").await;
     let uri = format!("s3://{bucket}/d/");
-    let args = RoleArgs::new("iam", &uri).access("import").yes().json();
-    let made = run(&moto.url(), &args.build()).ok();
+    let args = SetupArgs::role("iam", &uri).access("import").yes().json();
+    let made = run(&moto.url(), args.build()).ok();
     // The plan of the run said it; the setup's own checks do not say it again.
     let warned = made.stderr.matches("no objects under").count();
     assert_eq!(warned, 1, "{}", made.stderr);

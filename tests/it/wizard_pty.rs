@@ -211,7 +211,7 @@ async fn ctrl_c_at_the_plan_exits_130_and_creates_nothing() {
 fn role_held_at_create(proxy: &Proxy, bucket: &str, held_ms: u64) -> PtySession {
     proxy.fail(Match::Action("CreateRole".into()), Fault::Delay(held_ms), 1);
     let uri = format!("s3://{bucket}/d/");
-    let args = RoleArgs::new("iam", &uri).access("import").yes().build();
+    let args = SetupArgs::role("iam", &uri).access("import").yes().build();
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let p = wizard_with(&proxy.url(), &args);
     proxy.wait_for("CreateRole", 1);
@@ -302,12 +302,11 @@ async fn enter_at_a_plan_that_removes_a_cluster_changes_nothing() {
         "--tidb-account-id",
         TIDB_ACCOUNT,
     ];
-    let out = ran(bin(&moto.url())
-        .args(base)
-        .args(["--external-id", "dev-cluster-id", "--yes"])
-        .output()
-        .unwrap());
-    assert!(out.code == 0, "{}", (&out.stdout, &out.stderr).1);
+    run(
+        &moto.url(),
+        with(&base, &["--external-id", "dev-cluster-id", "--yes"]),
+    )
+    .ok();
     let role = format!("tidb-role-import-{bucket}-in");
     let policy = format!("{role}-policy");
 
@@ -367,12 +366,12 @@ async fn enter_at_a_plan_that_removes_a_cluster_changes_nothing() {
 #[tokio::test]
 async fn enter_at_a_plan_that_takes_a_guardrail_off_changes_nothing() {
     let Scene { moto, aws, bucket } = scene("wizguard").await;
-    let base = RoleArgs::new("iam", &format!("s3://{bucket}/in/")).args(&["--tier", "starter"]);
-    let out = ran(bin(&moto.url())
-        .args(base.clone().args(&["--tag", "cost=42"]).yes().build())
-        .output()
-        .unwrap());
-    assert!(out.code == 0, "{}", (&out.stdout, &out.stderr).1);
+    let base = SetupArgs::role("iam", &format!("s3://{bucket}/in/")).args(&["--tier", "starter"]);
+    run(
+        &moto.url(),
+        base.clone().args(&["--tag", "cost=42"]).yes().build(),
+    )
+    .ok();
     let role = format!("tidb-role-import-{bucket}-in");
 
     let args = base.args(&["--remove-tag", "cost"]).build();
@@ -708,7 +707,7 @@ async fn verify_fits_the_terminal_and_leaves_no_spinner_frame() {
     let Scene { moto, bucket, .. } = scene("wizverify").await;
     let made = run(
         &moto.url(),
-        &RoleArgs::new("iam", &format!("s3://{bucket}/out/"))
+        SetupArgs::role("iam", &format!("s3://{bucket}/out/"))
             .access("export")
             .yes()
             .build(),
@@ -746,7 +745,7 @@ async fn verify_fits_the_terminal_and_leaves_no_spinner_frame() {
 async fn the_wizard_keeps_the_method_a_role_was_made_with() {
     let Scene { moto, aws, bucket } = scene("wizkeep").await;
     let uri = format!("s3://{bucket}/in/");
-    run(&moto.url(), &RoleArgs::new("iam", &uri).yes().build()).ok();
+    run(&moto.url(), SetupArgs::role("iam", &uri).yes().build()).ok();
     // At 60 and 80 columns; the second run finds the role as the first left it.
     for cols in [60, 80] {
         let mut p = wizard_at_width(&moto.url(), cols);
@@ -915,7 +914,7 @@ async fn with_no_region_configured_the_stacks_region_is_asked() {
     aws.create_bucket_in(&bucket, "eu-west-1").await;
     let uri = format!("s3://{bucket}/d/");
     let role = format!("r-{bucket}");
-    let args = RoleArgs::new("cloudformation", &uri)
+    let args = SetupArgs::role("cloudformation", &uri)
         .role_name(&role)
         .args(&[
             "--tier",
@@ -974,7 +973,7 @@ async fn an_mfa_profile_asks_for_the_code_and_assumes_the_role_with_it() {
     .unwrap();
     let uri = format!("s3://{bucket}/d/");
     let role = format!("r-{bucket}");
-    let words = RoleArgs::new("iam", &uri)
+    let words = SetupArgs::role("iam", &uri)
         .role_name(&role)
         .args(&["--tier", "starter", "--policy-name", &role])
         .args(&["--dry-run", "--profile", "admin", "-vv"])

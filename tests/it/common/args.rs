@@ -3,78 +3,112 @@
 
 use super::{EXTERNAL_ID, TIDB_ACCOUNT};
 
-/// A `role` command line. Defaults: `--access import`, TiDB Cloud's test account, one external
-/// ID ([`EXTERNAL_ID`]); nothing else unless asked.
+/// A `role` or `access-key` command line.
+///
+/// Defaults: `--access import`; for a role, TiDB Cloud's test account and one external ID
+/// ([`EXTERNAL_ID`]); nothing else unless asked.
 #[derive(Debug, Clone)]
-pub struct RoleArgs {
+pub struct SetupArgs {
+    /// `role --method METHOD`, or `access-key` when `None`.
     method: Option<String>,
     uri: String,
     access: String,
-    role_name: Option<String>,
+    name: Option<String>,
     external_ids: Vec<String>,
     extra: Vec<String>,
 }
 
-impl RoleArgs {
+impl SetupArgs {
     /// `role --method METHOD --uri URI`.
-    pub fn new(method: &str, uri: &str) -> RoleArgs {
-        RoleArgs {
+    pub fn role(method: &str, uri: &str) -> SetupArgs {
+        SetupArgs {
             method: Some(method.to_string()),
+            external_ids: vec![EXTERNAL_ID.to_string()],
+            ..SetupArgs::access_key(uri)
+        }
+    }
+
+    /// `access-key --uri URI`.
+    pub fn access_key(uri: &str) -> SetupArgs {
+        SetupArgs {
+            method: None,
             uri: uri.to_string(),
             access: "import".into(),
-            role_name: None,
-            external_ids: vec![EXTERNAL_ID.to_string()],
+            name: None,
+            external_ids: Vec::new(),
             extra: Vec::new(),
         }
     }
 
-    pub fn access(mut self, access: &str) -> RoleArgs {
+    pub fn access(mut self, access: &str) -> SetupArgs {
         self.access = access.to_string();
         self
     }
 
-    pub fn role_name(mut self, name: &str) -> RoleArgs {
-        self.role_name = Some(name.to_string());
-        self
+    /// `--role-name`, on a role line.
+    pub fn role_name(self, name: &str) -> SetupArgs {
+        assert!(self.method.is_some(), "--role-name is role's");
+        SetupArgs {
+            name: Some(name.to_string()),
+            ..self
+        }
+    }
+
+    /// `--user-name`, on an access-key line.
+    pub fn user_name(self, name: &str) -> SetupArgs {
+        assert!(self.method.is_none(), "--user-name is access-key's");
+        SetupArgs {
+            name: Some(name.to_string()),
+            ..self
+        }
     }
 
     /// These external IDs in place of the default one; none gives no `--external-id`.
-    pub fn external_ids(mut self, ids: &[&str]) -> RoleArgs {
+    pub fn external_ids(mut self, ids: &[&str]) -> SetupArgs {
         self.external_ids = ids.iter().map(|i| i.to_string()).collect();
         self
     }
 
     /// More flags, as given.
-    pub fn args(mut self, extra: &[&str]) -> RoleArgs {
+    pub fn args(mut self, extra: &[&str]) -> SetupArgs {
         self.extra.extend(extra.iter().map(|a| a.to_string()));
         self
     }
 
+    /// An organisation's guardrails: this permissions boundary, the path `/tidb/`, and these
+    /// tags (`key=value`).
+    pub fn guardrails(self, boundary: &str, tags: &[&str]) -> SetupArgs {
+        let tags = tags.iter().flat_map(|t| ["--tag", t]);
+        let guards = ["--permissions-boundary", boundary, "--path", "/tidb/"];
+        self.args(&guards.into_iter().chain(tags).collect::<Vec<_>>())
+    }
+
     /// `--yes`: apply without asking.
-    pub fn yes(self) -> RoleArgs {
+    pub fn yes(self) -> SetupArgs {
         self.args(&["--yes"])
     }
 
-    /// `-o json`.
-    pub fn json(self) -> RoleArgs {
+    /// `-o json` (for a key, on stdout: text would refuse to print a secret into a pipe).
+    pub fn json(self) -> SetupArgs {
         self.args(&["-o", "json"])
     }
 
     pub fn build(&self) -> Vec<String> {
-        let mut args = vec!["role".to_string()];
-        if let Some(method) = &self.method {
-            args.extend(["--method".into(), method.clone()]);
+        let mut args: Vec<String> = match &self.method {
+            Some(method) => vec!["role".into(), "--method".into(), method.clone()],
+            None => vec!["access-key".into()],
+        };
+        args.extend(["--uri", &self.uri, "--access", &self.access].map(String::from));
+        if let Some(name) = &self.name {
+            let flag = match self.method {
+                Some(_) => "--role-name",
+                None => "--user-name",
+            };
+            args.extend([flag.to_string(), name.clone()]);
         }
-        args.extend([
-            "--uri".into(),
-            self.uri.clone(),
-            "--access".into(),
-            self.access.clone(),
-        ]);
-        if let Some(name) = &self.role_name {
-            args.extend(["--role-name".into(), name.clone()]);
+        if self.method.is_some() {
+            args.extend(["--tidb-account-id".into(), TIDB_ACCOUNT.into()]);
         }
-        args.extend(["--tidb-account-id".into(), TIDB_ACCOUNT.into()]);
         for id in &self.external_ids {
             args.extend(["--external-id".into(), id.clone()]);
         }
@@ -83,71 +117,9 @@ impl RoleArgs {
     }
 }
 
-/// An `access-key` command line. Defaults: `--access import`; nothing else unless asked.
-#[derive(Debug, Clone)]
-pub struct AccessKeyArgs {
-    uri: String,
-    access: String,
-    user_name: Option<String>,
-    extra: Vec<String>,
-}
-
-impl AccessKeyArgs {
-    /// `access-key --uri URI --access import`.
-    pub fn new(uri: &str) -> AccessKeyArgs {
-        AccessKeyArgs {
-            uri: uri.to_string(),
-            access: "import".into(),
-            user_name: None,
-            extra: Vec::new(),
-        }
-    }
-
-    pub fn access(mut self, access: &str) -> AccessKeyArgs {
-        self.access = access.to_string();
-        self
-    }
-
-    pub fn user_name(mut self, name: &str) -> AccessKeyArgs {
-        self.user_name = Some(name.to_string());
-        self
-    }
-
-    /// More flags, as given.
-    pub fn args(mut self, extra: &[&str]) -> AccessKeyArgs {
-        self.extra.extend(extra.iter().map(|a| a.to_string()));
-        self
-    }
-
-    /// `--yes`: apply without asking.
-    pub fn yes(self) -> AccessKeyArgs {
-        self.args(&["--yes"])
-    }
-
-    /// `-o json`: the key on stdout as JSON (text would refuse to print a secret into a pipe).
-    pub fn json(self) -> AccessKeyArgs {
-        self.args(&["-o", "json"])
-    }
-
-    pub fn build(&self) -> Vec<String> {
-        let mut args = vec![
-            "access-key".to_string(),
-            "--uri".into(),
-            self.uri.clone(),
-            "--access".into(),
-            self.access.clone(),
-        ];
-        if let Some(name) = &self.user_name {
-            args.extend(["--user-name".into(), name.clone()]);
-        }
-        args.extend(self.extra.iter().cloned());
-        args
-    }
-}
-
 #[test]
 fn a_role_line_holds_the_defaults_and_what_was_asked() {
-    let line = RoleArgs::new("iam", "s3://b/d/")
+    let line = SetupArgs::role("iam", "s3://b/d/")
         .role_name("r")
         .external_ids(&["a", "b"])
         .yes()
@@ -157,7 +129,7 @@ fn a_role_line_holds_the_defaults_and_what_was_asked() {
         line.join(" "),
         format!("role --method iam --uri s3://b/d/ --access import --role-name r --tidb-account-id {TIDB_ACCOUNT} --external-id a --external-id b --yes -o json")
     );
-    let plain = RoleArgs::new("cloudformation", "s3://b/")
+    let plain = SetupArgs::role("cloudformation", "s3://b/")
         .external_ids(&[])
         .build();
     assert!(!plain.contains(&"--external-id".to_string()), "{plain:?}");
@@ -165,13 +137,14 @@ fn a_role_line_holds_the_defaults_and_what_was_asked() {
 
 #[test]
 fn an_access_key_line_holds_the_defaults_and_what_was_asked() {
-    let line = AccessKeyArgs::new("s3://b/d/")
+    let line = SetupArgs::access_key("s3://b/d/")
         .access("export")
         .user_name("u")
+        .guardrails("arn:b", &["team=data", "cost=42"])
         .yes()
         .build();
     assert_eq!(
         line.join(" "),
-        "access-key --uri s3://b/d/ --access export --user-name u --yes"
+        "access-key --uri s3://b/d/ --access export --user-name u --permissions-boundary arn:b --path /tidb/ --tag team=data --tag cost=42 --yes"
     );
 }

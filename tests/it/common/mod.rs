@@ -15,7 +15,7 @@ use aws_config::BehaviorVersion;
 use aws_credential_types::Credentials;
 use serde_json::Value;
 
-pub use self::args::{AccessKeyArgs, RoleArgs};
+pub use self::args::SetupArgs;
 pub use self::moto::Moto;
 pub use self::proxy::{Fault, Match, Proxy};
 
@@ -578,7 +578,7 @@ pub fn verify_role(
     ]);
     run(
         endpoint,
-        &with_json(&args.iter().map(|a| a.to_string()).collect::<Vec<_>>()),
+        with_json(&args.iter().map(|a| a.to_string()).collect::<Vec<_>>()),
     )
 }
 
@@ -650,10 +650,11 @@ impl Ran {
 }
 
 /// `args` and then `more`.
-pub fn with(args: &[String], more: &[&str]) -> Vec<String> {
-    let mut args = args.to_vec();
-    args.extend(more.iter().map(|m| m.to_string()));
-    args
+pub fn with<S: AsRef<str>>(args: &[S], more: &[&str]) -> Vec<String> {
+    let args = args.iter().map(AsRef::as_ref);
+    args.chain(more.iter().copied())
+        .map(str::to_string)
+        .collect()
 }
 
 /// `args` with `-o json`.
@@ -662,7 +663,7 @@ pub fn with_json(args: &[String]) -> Vec<String> {
 }
 
 /// Runs the binary against `endpoint` with `args`.
-pub fn run(endpoint: &str, args: &[String]) -> Ran {
+pub fn run<S: AsRef<std::ffi::OsStr>>(endpoint: &str, args: impl IntoIterator<Item = S>) -> Ran {
     ran(bin(endpoint).args(args).output().unwrap())
 }
 
