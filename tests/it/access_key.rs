@@ -73,8 +73,7 @@ async fn creates_the_user_its_policy_and_a_key() {
 
 #[tokio::test]
 async fn the_secret_never_reaches_stderr_in_any_mode() {
-    let moto = moto();
-    let aws = aws(&moto.url()).await;
+    let (moto, aws) = on_moto().await;
     let dir = moto::tmp_dir();
     for (i, extra) in [
         vec!["--secret-file"],
@@ -301,8 +300,7 @@ async fn delete_removes_keys_then_the_user_and_is_safe_to_repeat() {
 
 #[tokio::test]
 async fn delete_refuses_a_user_the_tool_did_not_make() {
-    let moto = moto();
-    let aws = aws(&moto.url()).await;
+    let (moto, aws) = on_moto().await;
     let user = unique("someone");
     aws.iam.create_user().user_name(&user).send().await.unwrap();
     aws.iam
@@ -324,8 +322,7 @@ async fn delete_refuses_a_user_the_tool_did_not_make() {
 
 #[tokio::test]
 async fn a_failed_create_access_key_undoes_the_user_and_the_policy() {
-    let moto = moto();
-    let aws = aws(&moto.url()).await;
+    let (moto, aws) = on_moto().await;
     let proxy = Proxy::start(moto.port);
     proxy.fail_action("CreateAccessKey", Fault::Denied);
     let bucket = aws.new_bucket("akfail").await;

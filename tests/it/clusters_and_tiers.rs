@@ -52,8 +52,7 @@ async fn trusted_ids(aws: &Aws, method: &str, role: &str) -> Value {
 
 #[tokio::test]
 async fn a_second_cluster_joins_the_first_and_removals_say_who_loses_access() {
-    let moto = moto();
-    let aws = aws(&moto.url()).await;
+    let (moto, aws) = on_moto().await;
     for method in ["iam", "cloudformation"] {
         let bucket = aws.new_bucket("clusters").await;
         let uri = format!("s3://{bucket}/in/");
@@ -303,8 +302,7 @@ async fn every_setup_ends_with_the_next_command_and_never_the_secret() {
 #[tokio::test]
 async fn the_template_trusts_a_list_of_clusters() {
     use aws_sdk_cloudformation::types::{Capability, Parameter};
-    let moto = moto();
-    let aws = aws(&moto.url()).await;
+    let (_, aws) = on_moto().await;
     let bucket = unique("tpl-ids");
     let name = format!("tpl-{bucket}");
     let param = |k: &str, v: &str| {

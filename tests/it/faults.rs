@@ -55,8 +55,7 @@ async fn a_fault_midway_undoes_what_the_run_made() {
             undone: &["DeletePolicy"],
         },
     ];
-    let moto = moto();
-    let aws = aws(&moto.url()).await;
+    let (moto, aws) = on_moto().await;
     for case in cases {
         let proxy = Proxy::start(moto.port);
         proxy.fail_action(case.action, case.fault);
@@ -82,8 +81,7 @@ async fn a_fault_midway_undoes_what_the_run_made() {
 
 #[tokio::test]
 async fn when_the_undo_fails_too_the_leftovers_and_their_removal_are_printed() {
-    let moto = moto();
-    let aws = aws(&moto.url()).await;
+    let (moto, aws) = on_moto().await;
     let proxy = Proxy::start(moto.port);
     proxy.fail_action("AttachRolePolicy", Fault::Denied);
     proxy.fail_action("DeleteRole", Fault::Denied);
@@ -197,8 +195,7 @@ async fn a_create_retried_after_a_lost_answer_is_still_undone() {
 /// well. (CreateStack and CreateAccessKey, which are not blindly retried, have their own tests.)
 #[tokio::test]
 async fn a_lost_answer_on_any_create_neither_duplicates_nor_orphans() {
-    let moto = moto();
-    let aws = aws(&moto.url()).await;
+    let (moto, aws) = on_moto().await;
     let flows: [(&str, &[&str], Option<&str>); 2] = [
         (
             "role",
@@ -286,8 +283,7 @@ async fn a_lost_answer_on_any_create_neither_duplicates_nor_orphans() {
 /// documents, and how to read it back later.
 #[tokio::test]
 async fn the_checks_after_a_setup_wait_for_aws_to_show_the_role_and_claim_only_what_it_showed() {
-    let moto = moto();
-    let aws = aws(&moto.url()).await;
+    let (moto, aws) = on_moto().await;
 
     // IAM does not show the new role at the first read-back; the second shows it.
     let proxy = Proxy::start(moto.port);

@@ -48,8 +48,7 @@ fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
 
 #[tokio::test]
 async fn a_role_gets_the_boundary_path_and_tags_on_either_method_and_keeps_them_in_step() {
-    let moto = moto();
-    let aws = aws(&moto.url()).await;
+    let (moto, aws) = on_moto().await;
     for method in ["iam", "cloudformation"] {
         let bucket = aws.new_bucket("guard").await;
         let uri = format!("s3://{bucket}/d/");
@@ -236,8 +235,7 @@ async fn verify_fails_what_the_boundary_keeps_out() {
 /// (moto has no SCPs, so the proxy answers as AWS words it).
 #[tokio::test]
 async fn a_boundary_requiring_organisation_is_explained_and_then_served() {
-    let moto = moto();
-    let aws = aws(&moto.url()).await;
+    let (moto, aws) = on_moto().await;
     let proxy = Proxy::start(moto.port);
     let b = boundary(&aws, &unique("boundary"), &["s3:*"]).await;
     proxy.fail(

@@ -180,8 +180,7 @@ fn assert_iam_would_accept(proxy: &Proxy) -> usize {
 
 #[tokio::test]
 async fn directories_in_any_language_go_out_as_iam_accepts_them() {
-    let moto = moto();
-    let aws = aws(&moto.url()).await;
+    let (moto, aws) = on_moto().await;
     let proxy = Proxy::start(moto.port);
     for dir in ["数据", "данные", "📦 exports"] {
         let bucket = aws.new_bucket("uri-lang").await;
@@ -301,8 +300,7 @@ async fn faulted(aws: &Aws, proxy: &Proxy, action: &str, fault: Fault, extra: &[
 
 #[tokio::test]
 async fn the_region_comes_from_headbucket_even_on_a_redirect_or_a_denial() {
-    let moto = moto();
-    let aws = aws(&moto.url()).await;
+    let (moto, aws) = on_moto().await;
     let proxy = Proxy::start(moto.port);
     // HeadBucket's header gives the region, even with a redirect or a denial; without it,
     // GetBucketLocation answers.
@@ -468,8 +466,7 @@ async fn deletes_ride_out_a_passing_delete_conflict() {
 /// the plan: TiDB Cloud would find nothing. A folder with objects, and an export, are not.
 #[tokio::test]
 async fn an_import_from_an_empty_folder_is_warned_of() {
-    let moto = moto();
-    let aws = aws(&moto.url()).await;
+    let (moto, aws) = on_moto().await;
     let bucket = aws.seeded_bucket("empty").await;
     let warnings = |out: &Ran| out.json["plan"]["warnings"].to_string();
     let warned = |out: &Ran| warnings(out).contains("TiDB Cloud will find nothing to import");

@@ -38,8 +38,7 @@ fn assert_verified(code: i32, report: &Value, stderr: &str) {
 
 #[tokio::test]
 async fn a_stack_through_its_real_states_create_rerun_update_repair_teardown() {
-    let ls = localstack();
-    let aws = aws(&ls.url()).await;
+    let (ls, aws) = on_localstack().await;
     let bucket = aws.new_bucket("ls-stack").await;
     // Something to import: an empty folder is a warning of `verify`.
     aws.put_csv(&bucket, "d/part-1.csv", None).await;
@@ -189,8 +188,7 @@ async fn a_stack_through_its_real_states_create_rerun_update_repair_teardown() {
 
 #[tokio::test]
 async fn a_role_through_iam_is_made_once_verified_and_removed() {
-    let ls = localstack();
-    let aws = aws(&ls.url()).await;
+    let (ls, aws) = on_localstack().await;
     let bucket = aws.new_bucket("ls-iam").await;
     // Something to import: an empty folder is a warning of `verify`.
     aws.put_csv(&bucket, "d/part-1.csv", None).await;
@@ -228,8 +226,7 @@ async fn a_role_through_iam_is_made_once_verified_and_removed() {
 
 #[tokio::test]
 async fn an_access_key_is_made_verified_and_deleted() {
-    let ls = localstack();
-    let aws = aws(&ls.url()).await;
+    let (ls, aws) = on_localstack().await;
     let bucket = aws.new_bucket("ls-key").await;
     // Something to import: an empty folder is a warning of `verify`.
     aws.put_csv(&bucket, "data/part-1.csv", None).await;
@@ -286,8 +283,7 @@ async fn an_access_key_is_made_verified_and_deleted() {
 /// role, whose ARN TiDB Cloud holds.
 #[tokio::test]
 async fn a_stack_rerun_keeps_the_guardrails_and_an_access_change_keeps_the_role() {
-    let ls = localstack();
-    let aws = aws(&ls.url()).await;
+    let (ls, aws) = on_localstack().await;
     let bucket = aws.new_bucket("ls-keep").await;
     let uri = format!("s3://{bucket}/d/");
     let wide = json!({"Version": "2012-10-17", "Statement": [
@@ -446,8 +442,7 @@ async fn a_stack_rerun_keeps_the_guardrails_and_an_access_change_keeps_the_role(
 /// stack was updated since is refused.
 #[tokio::test]
 async fn a_saved_stack_plan_applies_as_saved_and_goes_stale_when_the_stack_moves() {
-    let ls = localstack();
-    let aws = aws(&ls.url()).await;
+    let (ls, aws) = on_localstack().await;
     let bucket = aws.new_bucket("ls-saved").await;
     let role = unique("ls-saved");
     let file = moto::tmp_dir().join(format!("{}.json", unique("ls-plan")));
@@ -542,8 +537,7 @@ async fn a_saved_stack_plan_applies_as_saved_and_goes_stale_when_the_stack_moves
 /// leaves the file.
 #[tokio::test]
 async fn a_file_with_a_stack_and_an_iam_role_applies_reruns_and_prunes() {
-    let ls = localstack();
-    let aws = aws(&ls.url()).await;
+    let (ls, aws) = on_localstack().await;
     let bucket = aws.new_bucket("ls-set").await;
     let set = unique("ls-set");
     let head = format!("name = {set:?}\ntidb_account_id = \"{TIDB_ACCOUNT}\"\n");

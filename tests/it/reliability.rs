@@ -78,8 +78,7 @@ fn optional(action: &str, fault: Fault) -> bool {
 }
 
 async fn fault_at_every_request(flow: Flow) {
-    let moto = moto();
-    let aws = aws(&moto.url()).await;
+    let (moto, aws) = on_moto().await;
     let proxy = Proxy::start(moto.port);
     let bucket = prepare(flow, &aws, "count").await;
     run(&proxy.url(), args(flow, &bucket)).ok();
@@ -176,8 +175,7 @@ async fn a_fault_at_every_request_of_teardown() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn throttling_of_every_call_is_retried_and_the_run_succeeds() {
-    let moto = moto();
-    let aws = aws(&moto.url()).await;
+    let (moto, aws) = on_moto().await;
     for flow in [Flow::RoleIam, Flow::RoleCfn, Flow::AccessKey] {
         let proxy = Proxy::start(moto.port);
         let bucket = prepare(flow, &aws, "count-throttle").await;
@@ -255,8 +253,7 @@ fn interrupt_at(
 
 #[tokio::test(flavor = "multi_thread")]
 async fn sigint_and_sigterm_at_each_apply_step_leave_nothing_behind() {
-    let moto = moto();
-    let aws = aws(&moto.url()).await;
+    let (moto, aws) = on_moto().await;
     let points = [
         (Flow::RoleIam, "CreatePolicy"),
         (Flow::RoleIam, "CreateRole"),
@@ -290,8 +287,7 @@ async fn sigint_and_sigterm_at_each_apply_step_leave_nothing_behind() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn two_runs_at_once_make_one_role_and_one_policy() {
-    let moto = moto();
-    let aws = aws(&moto.url()).await;
+    let (moto, aws) = on_moto().await;
     for flow in [Flow::RoleIam, Flow::AccessKey, Flow::RoleCfn] {
         let proxy = Proxy::start(moto.port);
         // Both runs read "nothing there" before either creates anything.
@@ -354,8 +350,7 @@ async fn two_runs_at_once_make_one_role_and_one_policy() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn sigint_and_sigterm_during_teardown_leave_it_finished_or_resumable() {
-    let moto = moto();
-    let aws = aws(&moto.url()).await;
+    let (moto, aws) = on_moto().await;
     for action in ["DetachRolePolicy", "DeletePolicy", "DeleteRole"] {
         for signal in ["-INT", "-TERM"] {
             let proxy = Proxy::start(moto.port);

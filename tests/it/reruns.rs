@@ -50,8 +50,7 @@ async fn stack_state(aws: &Aws, name: &str) -> (Vec<(String, String)>, Vec<(Stri
 
 #[tokio::test]
 async fn a_rerun_keeps_the_boundary_path_and_tags_and_only_a_flag_takes_one_off() {
-    let moto = moto();
-    let aws = aws(&moto.url()).await;
+    let (moto, aws) = on_moto().await;
     for method in ["iam", "cloudformation"] {
         let bucket = aws.new_bucket("keep").await;
         let uri = format!("s3://{bucket}/d/");
@@ -229,8 +228,7 @@ async fn a_rerun_keeps_a_policy_name_given_before() {
 /// stays right.
 #[tokio::test]
 async fn an_access_change_updates_the_one_role_and_keeps_its_arn() {
-    let moto = moto();
-    let aws = aws(&moto.url()).await;
+    let (moto, aws) = on_moto().await;
     for method in ["iam", "cloudformation"] {
         let bucket = aws.new_bucket("access").await;
         let uri = format!("s3://{bucket}/data/");

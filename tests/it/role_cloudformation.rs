@@ -114,8 +114,7 @@ async fn cloudformation_is_the_default_method() {
 
 #[tokio::test]
 async fn iam_and_cloudformation_grant_exactly_the_same_for_every_case() {
-    let moto = moto();
-    let aws = aws(&moto.url()).await;
+    let (moto, aws) = on_moto().await;
     for access in ["import", "export", "both"] {
         for prefix in ["", "in/2024"] {
             for keys in [0, 1, 2] {
@@ -251,8 +250,7 @@ async fn a_failed_stack_request_leaves_no_stack_and_no_role() {
             never: None,
         },
     ];
-    let moto = moto();
-    let aws = aws(&moto.url()).await;
+    let (moto, aws) = on_moto().await;
     for case in cases {
         let proxy = Proxy::start(moto.port);
         let what = format!("{:?}", case.matcher);
@@ -632,8 +630,7 @@ async fn a_rerun_repairs_what_was_changed_behind_the_stack() {
 /// stack's region, and a rerun finds the stack there by the role's tag.
 #[tokio::test]
 async fn with_no_region_configured_the_stack_goes_to_the_buckets_region() {
-    let moto = moto();
-    let aws = aws(&moto.url()).await;
+    let (moto, aws) = on_moto().await;
     let bucket = unique("noregion");
     aws.create_bucket_in(&bucket, "eu-west-1").await;
     let uri = format!("s3://{bucket}/d/");

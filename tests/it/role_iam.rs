@@ -59,8 +59,7 @@ fn expected_trust(external_id: Option<&str>) -> Value {
 
 #[tokio::test]
 async fn creates_exactly_the_planned_role_and_policy_for_every_access_dir_and_key() {
-    let moto = moto();
-    let aws = aws(&moto.url()).await;
+    let (moto, aws) = on_moto().await;
     for access in ["import", "export", "both"] {
         for prefix in ["", "data/2024"] {
             for with_key in [false, true] {
@@ -252,8 +251,7 @@ async fn heads_denied(
 /// KMS grant, while one made from another account could never use the key.
 #[tokio::test]
 async fn an_aws_managed_bucket_key_works_in_the_buckets_account_only() {
-    let moto = moto();
-    let aws = aws(&moto.url()).await;
+    let (moto, aws) = on_moto().await;
     for key in [None, Some("alias/aws/s3")] {
         let bucket = aws.new_bucket("awskey").await;
         aws.encrypt_bucket(&bucket, key).await;
@@ -326,8 +324,7 @@ async fn an_aws_managed_bucket_key_works_in_the_buckets_account_only() {
 
 #[tokio::test]
 async fn a_missing_bucket_is_bad_input_and_changes_nothing() {
-    let moto = moto();
-    let aws = aws(&moto.url()).await;
+    let (moto, aws) = on_moto().await;
     let bucket = unique("missing");
     let out = run(
         &moto.url(),

@@ -34,8 +34,7 @@ fn is_read(action: &str) -> bool {
 
 #[tokio::test]
 async fn a_role_made_with_iam_takes_six_rounds_and_an_unchanged_rerun_three() {
-    let moto = moto();
-    let aws = aws(&moto.url()).await;
+    let (moto, aws) = on_moto().await;
     let bucket = kms_bucket(&aws, "rounds-iam").await;
     let uri = format!("s3://{bucket}/d/");
     let proxy = Proxy::with_latency(moto.port, LATENCY_MS);
@@ -73,8 +72,7 @@ async fn a_role_made_with_iam_takes_six_rounds_and_an_unchanged_rerun_three() {
 /// round after, still before the first write.
 #[tokio::test]
 async fn sampling_the_objects_keys_stays_within_six_rounds() {
-    let moto = moto();
-    let aws = aws(&moto.url()).await;
+    let (moto, aws) = on_moto().await;
     let bucket = kms_bucket(&aws, "rounds-sampled").await;
     let (_, other) = aws.create_key().await;
     for (i, key) in [None, Some(&other), None, Some(&other)].iter().enumerate() {
@@ -110,8 +108,7 @@ async fn sampling_the_objects_keys_stays_within_six_rounds() {
 
 #[tokio::test]
 async fn a_role_made_by_a_stack_takes_seven_rounds() {
-    let moto = moto();
-    let aws = aws(&moto.url()).await;
+    let (moto, aws) = on_moto().await;
     let bucket = kms_bucket(&aws, "rounds-cfn").await;
     let proxy = Proxy::with_latency(moto.port, LATENCY_MS);
     let uri = format!("s3://{bucket}/d/");
@@ -128,8 +125,7 @@ async fn a_role_made_by_a_stack_takes_seven_rounds() {
 /// the directory as itself in the last round. Without the probe, neither is sent.
 #[tokio::test]
 async fn an_access_key_takes_six_rounds_with_its_probe() {
-    let moto = moto();
-    let aws = aws(&moto.url()).await;
+    let (moto, aws) = on_moto().await;
     let bucket = kms_bucket(&aws, "rounds-key").await;
     let proxy = Proxy::with_latency(moto.port, LATENCY_MS);
     let uri = format!("s3://{bucket}/d/");
@@ -165,8 +161,7 @@ async fn an_access_key_takes_six_rounds_with_its_probe() {
 
 #[tokio::test]
 async fn verify_takes_four_rounds_and_teardown_four() {
-    let moto = moto();
-    let aws = aws(&moto.url()).await;
+    let (moto, aws) = on_moto().await;
     let bucket = kms_bucket(&aws, "rounds-verify").await;
     let uri = format!("s3://{bucket}/d/");
     let out = run(

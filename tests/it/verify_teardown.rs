@@ -56,8 +56,7 @@ fn role_verify_args<'a>(arn: &'a str, uri: &'a str, access: &'a str) -> Vec<&'a 
 
 #[tokio::test]
 async fn verify_passes_on_what_the_tool_made_for_every_method_and_access() {
-    let moto = moto();
-    let aws = aws(&moto.url()).await;
+    let (moto, aws) = on_moto().await;
     for access in ["import", "export", "both"] {
         for method in ["iam", "cloudformation"] {
             let bucket = aws.new_bucket("vok").await;
@@ -142,8 +141,7 @@ fn import_doc(objects: &str, bucket: &str) -> Value {
 
 #[tokio::test]
 async fn verify_names_each_broken_item_and_its_fix() {
-    let moto = moto();
-    let aws = aws(&moto.url()).await;
+    let (moto, aws) = on_moto().await;
     struct Case {
         what: &'static str,
         check: &'static str,
@@ -375,8 +373,7 @@ async fn teardown_leaves_nothing_for_each_path_and_is_safe_to_repeat() {
 
 #[tokio::test]
 async fn teardown_refuses_untagged_roles_without_force() {
-    let moto = moto();
-    let aws = aws(&moto.url()).await;
+    let (moto, aws) = on_moto().await;
     let bucket = unique("tdforeign");
     let name = format!("hand-{bucket}");
     hand_made(
@@ -722,8 +719,7 @@ async fn objects_under_another_key_get_it_granted_and_verified() {
 /// still sampled, and `verify` warns the same way.
 #[tokio::test]
 async fn an_object_under_a_customer_provided_key_is_warned_of() {
-    let moto = moto();
-    let aws = aws(&moto.url()).await;
+    let (moto, aws) = on_moto().await;
     let bucket = aws.seeded_bucket("ssec").await;
     aws.put_csv(&bucket, "data/locked.csv", None).await;
     let proxy = Proxy::start(moto.port);
@@ -804,8 +800,7 @@ async fn an_object_refused_to_the_caller_is_named_and_the_rest_still_sampled() {
 /// `verify` says nothing of it.
 #[tokio::test]
 async fn an_archived_object_is_named_until_a_copy_is_restored() {
-    let moto = moto();
-    let aws = aws(&moto.url()).await;
+    let (moto, aws) = on_moto().await;
     let bucket = aws.seeded_bucket("archived").await;
     aws.s3
         .put_object()

@@ -908,8 +908,7 @@ async fn esc_at_a_text_question_goes_back_with_the_answer_kept() {
 /// offered, and the stack goes where the answer says.
 #[tokio::test]
 async fn with_no_region_configured_the_stacks_region_is_asked() {
-    let moto = moto();
-    let aws = aws(&moto.url()).await;
+    let (moto, aws) = on_moto().await;
     let bucket = unique("askregion");
     aws.create_bucket_in(&bucket, "eu-west-1").await;
     let uri = format!("s3://{bucket}/d/");

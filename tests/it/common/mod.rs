@@ -28,6 +28,18 @@ pub fn moto() -> &'static Moto {
     MOTO.get_or_init(|| Moto::start(&[]))
 }
 
+/// The shared moto and a client of it.
+pub async fn on_moto() -> (&'static Moto, Aws) {
+    let moto = moto();
+    (moto, aws(&moto.url()).await)
+}
+
+/// The shared LocalStack and a client of it.
+pub async fn on_localstack() -> (&'static localstack::LocalStack, Aws) {
+    let ls = localstack();
+    (ls, aws(&ls.url()).await)
+}
+
 /// One LocalStack per test process, started by the first test that needs it.
 pub fn localstack() -> &'static localstack::LocalStack {
     static LOCALSTACK: OnceLock<localstack::LocalStack> = OnceLock::new();
@@ -53,8 +65,7 @@ pub struct Scene {
 
 /// moto, a client of it, and a new bucket whose name starts with `prefix`.
 pub async fn scene(prefix: &str) -> Scene {
-    let moto = moto();
-    let aws = aws(&moto.url()).await;
+    let (moto, aws) = on_moto().await;
     let bucket = aws.new_bucket(prefix).await;
     Scene { moto, aws, bucket }
 }
