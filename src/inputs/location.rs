@@ -359,78 +359,71 @@ fn validate_bucket(bucket: &str) -> Result<(), Invalid> {
             bucket.chars().count()
         ));
     }
-    if !bucket
-        .bytes()
-        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
-    {
-        return invalid(format!(
-            "has bucket name {}; bucket names use only lowercase letters, digits, `.` and `-`",
-            quoted(bucket)
-        ));
+    let has = |part: &str| bucket.contains(part);
+    let starts = |prefix: &str| bucket.starts_with(prefix);
+    let ends = |suffix: &str| bucket.ends_with(suffix);
+    let allowed = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-';
+    let edges = [bucket.as_bytes()[0], bucket.as_bytes()[bucket.len() - 1]];
+    let ip = bucket.split('.').count() == 4 && bucket.split('.').all(|p| p.parse::<u8>().is_ok());
+    // The rules in the order they are checked: whether the name breaks one, and what the
+    // error says after the name (after "has bucket name NAME" when it starts with `;`, else
+    // after "names NAME").
+    let rules = [
+        (
+            !bucket.bytes().all(allowed),
+            "; bucket names use only lowercase letters, digits, `.` and `-`",
+        ),
+        (
+            !edges.iter().all(u8::is_ascii_alphanumeric),
+            "; it must begin and end with a letter or digit",
+        ),
+        (has(".."), "; it must not contain two adjacent periods"),
+        // Each dot-separated label starts and ends with a letter or digit, so that the name
+        // is a DNS name (S3 User Guide, "General purpose bucket naming rules" and its
+        // virtual-hosted addressing); `bucket.-dot` and `bucket-.dot` are never issued.
+        (
+            has(".-") || has("-."),
+            "; a period must not be next to a hyphen (each part between periods begins and ends with a letter or digit)",
+        ),
+        // Reserved by S3 (S3 User Guide, "General purpose bucket naming rules"): no bucket
+        // has them.
+        (
+            starts("xn--"),
+            "; S3 reserves the prefix xn-- and never issues such a bucket",
+        ),
+        (
+            starts("sthree-"),
+            "; S3 reserves the prefix sthree- and never issues such a bucket",
+        ),
+        (
+            starts("amzn-s3-demo-"),
+            "; S3 reserves the prefix amzn-s3-demo- and never issues such a bucket",
+        ),
+        (
+            ends(".mrap"),
+            ", which S3 reserves for a Multi-Region Access Point (.mrap); give a general purpose bucket",
+        ),
+        (
+            ends("--table-s3"),
+            ", which S3 reserves for an S3 Tables table bucket (--table-s3); give a general purpose bucket",
+        ),
+        // Directory buckets (S3 Express One Zone) are authorised through
+        // s3express:CreateSession, and access-point aliases through the access point's own
+        // policy: neither is served by the s3: policy that TiDB Cloud's role or user gets here.
+        (
+            ends("--x-s3"),
+            ", an S3 Express One Zone directory bucket; those need s3express: permissions that TiDB Cloud's S3 access does not use; use a general purpose bucket",
+        ),
+        (
+            ends("-s3alias") || ends("--ol-s3"),
+            ", an access point alias; give the bucket behind the access point (s3://bucket/dir/)",
+        ),
+        (ip, "; it must not be formatted as an IP address"),
+    ];
+    let name = quoted(bucket);
+    match rules.iter().find(|(broken, _)| *broken) {
+        Some((_, why)) if why.starts_with(';') => invalid(format!("has bucket name {name}{why}")),
+        Some((_, why)) => invalid(format!("names {name}{why}")),
+        None => Ok(()),
     }
-    let first = bucket.as_bytes()[0];
-    let last = bucket.as_bytes()[bucket.len() - 1];
-    if !first.is_ascii_alphanumeric() || !last.is_ascii_alphanumeric() {
-        return invalid(format!(
-            "has bucket name {}; it must begin and end with a letter or digit",
-            quoted(bucket)
-        ));
-    }
-    if bucket.contains("..") {
-        return invalid(format!(
-            "has bucket name {}; it must not contain two adjacent periods",
-            quoted(bucket)
-        ));
-    }
-    // Each dot-separated label starts and ends with a letter or digit, so that the name is a
-    // DNS name (S3 User Guide, "General purpose bucket naming rules" and its virtual-hosted
-    // addressing); `bucket.-dot` and `bucket-.dot` are never issued.
-    if bucket.contains(".-") || bucket.contains("-.") {
-        return invalid(format!(
-            "has bucket name {}; a period must not be next to a hyphen (each part between periods begins and ends with a letter or digit)",
-            quoted(bucket)
-        ));
-    }
-    // Reserved by S3 (S3 User Guide, "General purpose bucket naming rules"): no bucket has them.
-    for reserved in ["xn--", "sthree-", "amzn-s3-demo-"] {
-        if bucket.starts_with(reserved) {
-            return invalid(format!(
-                "has bucket name {}; S3 reserves the prefix {reserved} and never issues such a bucket",
-                quoted(bucket)
-            ));
-        }
-    }
-    for (suffix, what) in [
-        (".mrap", "a Multi-Region Access Point"),
-        ("--table-s3", "an S3 Tables table bucket"),
-    ] {
-        if bucket.ends_with(suffix) {
-            return invalid(format!(
-                "names {}, which S3 reserves for {what} ({suffix}); give a general purpose bucket",
-                quoted(bucket)
-            ));
-        }
-    }
-    // Directory buckets (S3 Express One Zone) are authorised through s3express:CreateSession,
-    // and access-point aliases through the access point's own policy: neither is served by
-    // the s3: policy that TiDB Cloud's role or user gets here.
-    if bucket.ends_with("--x-s3") {
-        return invalid(format!(
-            "names {}, an S3 Express One Zone directory bucket; those need s3express: permissions that TiDB Cloud's S3 access does not use; use a general purpose bucket",
-            quoted(bucket)
-        ));
-    }
-    if bucket.ends_with("-s3alias") || bucket.ends_with("--ol-s3") {
-        return invalid(format!(
-            "names {}, an access point alias; give the bucket behind the access point (s3://bucket/dir/)",
-            quoted(bucket)
-        ));
-    }
-    if bucket.split('.').count() == 4 && bucket.split('.').all(|p| p.parse::<u8>().is_ok()) {
-        return invalid(format!(
-            "has bucket name {}; it must not be formatted as an IP address",
-            quoted(bucket)
-        ));
-    }
-    Ok(())
 }

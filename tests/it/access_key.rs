@@ -13,6 +13,32 @@ fn key_args(bucket: &str, access: &str) -> Vec<String> {
         .build()
 }
 
+/// Two runs of `access-key` for `s3://BUCKET/data/`: the one user's two keys, as the runs
+/// printed them.
+fn two_keys(endpoint: &str, bucket: &str, access: &str) -> (Value, Value) {
+    let key = || {
+        run(endpoint, with_json(&key_args(bucket, access)))
+            .ok()
+            .json
+    };
+    (key(), key())
+}
+
+/// `access-key delete --user-name USER --yes` and then `more`.
+fn delete(endpoint: &str, user: &str, more: &[&str]) -> Ran {
+    let line = ["access-key", "delete", "--user-name", user, "--yes"];
+    run(endpoint, with(&line, more))
+}
+
+/// `access-key` for `s3://BUCKET/data/`, its key written to `file`.
+fn key_to_file(endpoint: &str, bucket: &str, access: &str, file: &std::path::Path) -> Ran {
+    let file = file.to_str().unwrap();
+    run(
+        endpoint,
+        with(&key_args(bucket, access), &["--secret-file", file]),
+    )
+}
+
 #[tokio::test]
 async fn creates_the_user_its_policy_and_a_key() {
     let Scene { moto, aws, bucket } = scene("ak").await;
@@ -160,15 +186,7 @@ async fn a_secret_is_never_printed_into_a_pipe() {
 async fn secret_file_is_new_private_and_never_overwritten() {
     let Scene { moto, bucket, .. } = scene("sfile").await;
     let path = moto::tmp_dir().join(format!("{bucket}.json"));
-    let out = run(
-        &moto.url(),
-        with(
-            &key_args(&bucket, "export"),
-            &["--secret-file", path.to_str().unwrap()],
-        ),
-    );
-    let Ran { stdout, stderr, .. } = out;
-    assert!(out.code == 0, "{stderr}");
+    let Ran { stdout, stderr, .. } = key_to_file(&moto.url(), &bucket, "export", &path).ok();
     let saved: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     let secret = saved["secret_access_key"].as_str().unwrap();
     assert_eq!(
@@ -185,43 +203,28 @@ async fn secret_file_is_new_private_and_never_overwritten() {
     // A second run to the same path is refused before any request: exit 2, file untouched.
     let proxy = Proxy::start(moto.port);
     let before = std::fs::read(&path).unwrap();
-    let out = run(
-        &proxy.url(),
-        with(
-            &key_args(&bucket, "export"),
-            &["--secret-file", path.to_str().unwrap()],
-        ),
-    );
-    let Ran { stderr, .. } = out;
-    assert_eq!(out.code, 2, "{stderr}");
+    let Ran { stderr, .. } = key_to_file(&proxy.url(), &bucket, "export", &path).exits(2);
     assert_says(&stderr, "--secret-file");
     assert_says(&stderr, "already exists");
     assert_eq!(std::fs::read(&path).unwrap(), before);
-    let out = run(
-        &proxy.url(),
-        with(
-            &key_args(&bucket, "export"),
-            &["--secret-file", moto::tmp_dir().to_str().unwrap()],
-        ),
-    );
-    assert_eq!(out.code, 2);
-    assert!(out.stderr.contains("is a directory"));
+    let stderr = key_to_file(&proxy.url(), &bucket, "export", &moto::tmp_dir())
+        .exits(2)
+        .stderr;
+    assert_says(&stderr, "is a directory");
     assert!(proxy.seen().is_empty(), "{:?}", proxy.seen());
 }
 
 #[tokio::test]
 async fn at_two_keys_it_stops_before_creating_anything_and_lists_them() {
     let Scene { moto, aws, bucket } = scene("limit").await;
-    let Ran { json: first, .. } = run(&moto.url(), with_json(&key_args(&bucket, "import"))).ok();
-    let Ran { json: second, .. } = run(&moto.url(), with_json(&key_args(&bucket, "import"))).ok();
+    let (first, second) = two_keys(&moto.url(), &bucket, "import");
     let user = first["user_name"].as_str().unwrap();
     assert_eq!(
         first["user_name"], second["user_name"],
         "the same user, not a duplicate"
     );
-    let out = run(&moto.url(), with_json(&key_args(&bucket, "import")));
-    let Ran { stdout, stderr, .. } = out;
-    assert_eq!(out.code, 1, "{stderr}");
+    let Ran { stdout, stderr, .. } =
+        run(&moto.url(), with_json(&key_args(&bucket, "import"))).exits(1);
     assert!(stdout.is_empty());
     for id in [&first["access_key_id"], &second["access_key_id"]] {
         let id = id.as_str().unwrap();
@@ -242,51 +245,21 @@ async fn at_two_keys_it_stops_before_creating_anything_and_lists_them() {
 #[tokio::test]
 async fn delete_removes_keys_then_the_user_and_is_safe_to_repeat() {
     let Scene { moto, aws, bucket } = scene("del").await;
-    let Ran { json: first, .. } = run(&moto.url(), with_json(&key_args(&bucket, "export"))).ok();
-    let Ran { json: second, .. } = run(&moto.url(), with_json(&key_args(&bucket, "export"))).ok();
+    let (first, second) = two_keys(&moto.url(), &bucket, "export");
     let user = first["user_name"].as_str().unwrap();
     let one = first["access_key_id"].as_str().unwrap();
 
-    run(
-        &moto.url(),
-        [
-            "access-key",
-            "delete",
-            "--user-name",
-            user,
-            "--access-key-id",
-            one,
-            "--yes",
-        ],
-    )
-    .ok();
+    delete(&moto.url(), user, &["--access-key-id", one]).ok();
     assert_eq!(
         aws.key_ids(user).await,
         vec![second["access_key_id"].as_str().unwrap().to_string()]
     );
 
-    run(
-        &moto.url(),
-        ["access-key", "delete", "--user-name", user, "--yes"],
-    )
-    .ok();
+    delete(&moto.url(), user, &[]).ok();
     assert!(aws.key_ids(user).await.is_empty());
 
     for _ in 0..2 {
-        run(
-            &moto.url(),
-            [
-                "access-key",
-                "delete",
-                "--user-name",
-                user,
-                "--with-user",
-                "--yes",
-                "-o",
-                "json",
-            ],
-        )
-        .ok();
+        delete(&moto.url(), user, &["--with-user", "-o", "json"]).ok();
     }
     assert!(
         aws.iam.get_user().user_name(user).send().await.is_err(),
@@ -309,14 +282,8 @@ async fn delete_refuses_a_user_the_tool_did_not_make() {
         .send()
         .await
         .unwrap();
-    let out = run(
-        &moto.url(),
-        ["access-key", "delete", "--user-name", &user, "--yes"],
-    );
-    assert_eq!(out.code, 1);
-    assert!(out
-        .stderr
-        .contains("was not created by serverless-s3-setup"));
+    let refused = delete(&moto.url(), &user, &[]).exits(1);
+    assert_says(&refused.stderr, "was not created by serverless-s3-setup");
     assert_eq!(aws.key_ids(&user).await.len(), 1);
 }
 
@@ -327,15 +294,7 @@ async fn a_failed_create_access_key_undoes_the_user_and_the_policy() {
     proxy.fail_action("CreateAccessKey", Fault::Denied);
     let bucket = aws.new_bucket("akfail").await;
     let path = moto::tmp_dir().join(format!("{bucket}.json"));
-    let out = run(
-        &proxy.url(),
-        with(
-            &key_args(&bucket, "import"),
-            &["--secret-file", path.to_str().unwrap()],
-        ),
-    );
-    let Ran { stdout, stderr, .. } = out;
-    assert_eq!(out.code, 1, "{stderr}");
+    let Ran { stdout, stderr, .. } = key_to_file(&proxy.url(), &bucket, "import", &path).exits(1);
     assert!(stdout.is_empty());
     assert_says(&stderr, "iam:CreateAccessKey failed");
     assert!(!path.exists(), "the empty secret file is removed");
@@ -364,9 +323,7 @@ async fn a_lost_create_access_key_answer_is_never_retried_into_a_second_key() {
 
     let proxy = Proxy::start(moto.port);
     proxy.fail_action("CreateAccessKey", Fault::DropAnswer);
-    let out = run(&proxy.url(), with_json(&args));
-    let Ran { stdout, stderr, .. } = out;
-    assert_eq!(out.code, 1, "{stderr}");
+    let Ran { stdout, stderr, .. } = run(&proxy.url(), with_json(&args)).exits(1);
     assert!(stdout.is_empty(), "no secret to show: {stdout}");
     let sent = proxy
         .seen()
@@ -383,23 +340,11 @@ async fn a_lost_create_access_key_answer_is_never_retried_into_a_second_key() {
 
 #[test]
 fn bad_key_ids_and_missing_flags_exit_2() {
-    let out = run(
-        "http://127.0.0.1:9",
-        [
-            "access-key",
-            "delete",
-            "--user-name",
-            "u",
-            "--access-key-id",
-            "not-a-key",
-            "--yes",
-        ],
-    );
-    assert_eq!(out.code, 2);
-    assert!(out.stderr.contains("--access-key-id"));
-    let out = run("http://127.0.0.1:9", ["access-key"]);
-    assert_eq!(out.code, 2);
-    let stderr = out.stderr;
+    let stderr = delete("http://127.0.0.1:9", "u", &["--access-key-id", "not-a-key"])
+        .exits(2)
+        .stderr;
+    assert_says(&stderr, "--access-key-id");
+    let stderr = run("http://127.0.0.1:9", ["access-key"]).exits(2).stderr;
     assert_says(&stderr, "--uri");
     assert_says(&stderr, "--yes");
 }

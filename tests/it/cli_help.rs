@@ -155,34 +155,31 @@ fn a_closed_pipe_is_silent() {
     }
 }
 
+/// The stderr of a run that must exit 2.
+fn bad_input(mut cmd: assert_cmd::Command) -> String {
+    let out = cmd.output().unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    stderr
+}
+
 /// A value from the environment is not a flag the user typed: an error's usage line does not
 /// show it.
 #[test]
 fn a_variable_from_the_environment_stays_out_of_usage_lines() {
-    let out = crate::common::bare_bin()
+    let mut completions = crate::common::bare_bin();
+    completions
         .arg("completions")
         .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
-        .env("AWS_PROFILE", "someone")
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8(out.stderr).unwrap();
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
+        .env("AWS_PROFILE", "someone");
+    let stderr = bad_input(completions);
     assert_says(&stderr, "Usage: serverless-s3-setup completions <SHELL>");
     // And a bad value from the environment is named by its variable.
-    let out = crate::common::bare_bin()
-        .args([
-            "role",
-            "--dry-run",
-            "--uri",
-            "s3://bucket/d/",
-            "--access",
-            "import",
-        ])
-        .env("AWS_ENDPOINT_URL", "ftp://nowhere")
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8(out.stderr).unwrap();
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let mut role = crate::common::bare_bin();
+    role.args(["role", "--dry-run", "--uri", "s3://bucket/d/"])
+        .args(["--access", "import"])
+        .env("AWS_ENDPOINT_URL", "ftp://nowhere");
+    let stderr = bad_input(role);
     assert_says(&stderr, "AWS_ENDPOINT_URL: must start with http");
 }
 

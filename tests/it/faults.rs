@@ -86,9 +86,7 @@ async fn when_the_undo_fails_too_the_leftovers_and_their_removal_are_printed() {
     proxy.fail_action("AttachRolePolicy", Fault::Denied);
     proxy.fail_action("DeleteRole", Fault::Denied);
     let bucket = aws.new_bucket("fail-undo").await;
-    let out = run(&proxy.url(), role_args(&bucket));
-    let Ran { stderr, .. } = out;
-    assert_eq!(out.code, 1, "{stderr}");
+    let Ran { stderr, .. } = run(&proxy.url(), role_args(&bucket)).exits(1);
     let role = format!("tidb-role-import-{bucket}-data");
     assert_says(&stderr, "Left in AWS");
     assert_says(&stderr, &format!("aws iam delete-role --role-name {role}"));
@@ -107,9 +105,14 @@ async fn when_the_undo_fails_too_the_leftovers_and_their_removal_are_printed() {
 async fn the_normal_run_makes_the_minimum_requests_with_independent_ones_together() {
     let Scene { moto, bucket, .. } = scene("count").await;
     let proxy = Proxy::start(moto.port);
-    run(&proxy.url(), role_args(&bucket)).ok();
-    let mut seen = proxy.seen();
-    seen.sort();
+    // The requests of one run, sorted.
+    let requests = || {
+        proxy.reset();
+        run(&proxy.url(), role_args(&bucket)).ok();
+        let mut seen = proxy.seen();
+        seen.sort();
+        seen
+    };
     // The bucket policy and Object Ownership feed the checks after the setup, and the
     // listing of the folder an import reads tells whether anything is there; they go out
     // together with the encryption request, so they add no round trip. The role is looked for
@@ -118,7 +121,7 @@ async fn the_normal_run_makes_the_minimum_requests_with_independent_ones_togethe
     // read the role back in one round: GetRole, its attached and inline policies, and the
     // document of the policy version this run wrote (v1), together.
     assert_eq!(
-        seen,
+        requests(),
         [
             "AttachRolePolicy",
             "CreatePolicy",
@@ -139,12 +142,8 @@ async fn the_normal_run_makes_the_minimum_requests_with_independent_ones_togethe
             "s3:HEAD?",
         ]
     );
-    proxy.reset();
-    run(&proxy.url(), role_args(&bucket)).ok();
-    let mut seen = proxy.seen();
-    seen.sort();
     assert_eq!(
-        seen,
+        requests(),
         [
             "GetCallerIdentity",
             "GetPolicy",
@@ -177,9 +176,7 @@ async fn a_create_retried_after_a_lost_answer_is_still_undone() {
         Fault::Code(400, "LimitExceeded"),
         usize::MAX,
     );
-    let out = run(&proxy.url(), role_args(&bucket));
-    let Ran { stderr, .. } = out;
-    assert_eq!(out.code, 1, "{stderr}");
+    let Ran { stderr, .. } = run(&proxy.url(), role_args(&bucket)).exits(1);
     let creates = proxy.seen().iter().filter(|a| *a == "CreateRole").count();
     assert!(creates >= 2, "the SDK retried: {:?}", proxy.seen());
     assert!(
@@ -294,9 +291,8 @@ async fn the_checks_after_a_setup_wait_for_aws_to_show_the_role_and_claim_only_w
         Fault::Code(404, "NoSuchEntity"),
         1,
     );
-    let out = run(&proxy.url(), with(&role_args(&bucket), &["-o", "json"]));
-    let Ran { stdout, stderr, .. } = out;
-    assert_eq!(out.code, 0, "{stderr}");
+    let Ran { stdout, stderr, .. } =
+        run(&proxy.url(), with(&role_args(&bucket), &["-o", "json"])).ok();
     let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(report["verify"]["read_back"], true, "{report}");
     assert_says(&stderr, "verified: read back from AWS");
@@ -316,19 +312,15 @@ async fn the_checks_after_a_setup_wait_for_aws_to_show_the_role_and_claim_only_w
             1,
         );
     }
-    let out = run(&proxy.url(), with(&role_args(&bucket), &["-o", "json"]));
-    let Ran { stdout, stderr, .. } = out;
-    assert_eq!(out.code, 0, "the setup is done: {stderr}");
+    let Ran { stdout, stderr, .. } =
+        run(&proxy.url(), with(&role_args(&bucket), &["-o", "json"])).ok();
     let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(report["verify"]["read_back"], false, "{report}");
     let read_back = check_named(&report["verify"], "read-back");
     assert_eq!(read_back["status"], "warn");
-    assert!(
-        read_back["finding"]
-            .as_str()
-            .unwrap()
-            .contains("did not show what this run wrote"),
-        "{read_back}"
+    assert_says(
+        read_back["finding"].as_str().unwrap(),
+        "did not show what this run wrote",
     );
     assert!(read_back["fix"]
         .as_str()

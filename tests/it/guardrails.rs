@@ -49,8 +49,7 @@ fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
 #[tokio::test]
 async fn a_role_gets_the_boundary_path_and_tags_on_either_method_and_keeps_them_in_step() {
     let (moto, aws) = on_moto().await;
-    for method in ["iam", "cloudformation"] {
-        let bucket = aws.new_bucket("guard").await;
+    for (method, bucket) in aws.bucket_per_method("guard").await {
         let uri = format!("s3://{bucket}/d/");
         let b1 = boundary(&aws, &unique("boundary"), &["s3:*", "kms:*"]).await;
         let guarded =
@@ -222,12 +221,9 @@ async fn verify_fails_what_the_boundary_keeps_out() {
     assert_eq!(code, 1, "{report}");
     let c = check_named(&report, "permissions");
     assert_eq!(c["status"], "fail");
-    assert!(
-        c["finding"]
-            .as_str()
-            .unwrap()
-            .contains("not by the permissions boundary"),
-        "{c}"
+    assert_says(
+        c["finding"].as_str().unwrap(),
+        "not by the permissions boundary",
     );
 }
 

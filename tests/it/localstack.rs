@@ -24,8 +24,9 @@ fn role_args(method: &str, uri: &str, role: &str, external_id: &str) -> Vec<Stri
 /// it denies unless the action and the exact resource ARN appear as strings in a statement),
 /// so it denies the concrete object ARNs that `dir/*` allows. The permissions check then
 /// warns about the disagreement; on AWS the simulator evaluates wildcards and agrees.
-fn assert_verified(code: i32, report: &Value, stderr: &str) {
-    assert_eq!(code, 0, "{report}\n{stderr}");
+fn assert_verified(verified: &Ran) {
+    let Ran { json: report, .. } = verified;
+    assert_eq!(verified.code, 0, "{report}\n{}", verified.stderr);
     for check in report["checks"].as_array().unwrap() {
         let stub = check["name"] == "permissions"
             && check["status"] == "warn"
@@ -36,13 +37,20 @@ fn assert_verified(code: i32, report: &Value, stderr: &str) {
     }
 }
 
+/// A new bucket with an object in `dir/` (an empty folder is a warning of `verify`): the
+/// bucket and `s3://BUCKET/DIR/`.
+async fn with_an_import(aws: &Aws, prefix: &str, dir: &str) -> (String, String) {
+    let bucket = aws.new_bucket(prefix).await;
+    aws.put_csv(&bucket, &format!("{dir}/part-1.csv"), None)
+        .await;
+    let uri = format!("s3://{bucket}/{dir}/");
+    (bucket, uri)
+}
+
 #[tokio::test]
 async fn a_stack_through_its_real_states_create_rerun_update_repair_teardown() {
     let (ls, aws) = on_localstack().await;
-    let bucket = aws.new_bucket("ls-stack").await;
-    // Something to import: an empty folder is a warning of `verify`.
-    aws.put_csv(&bucket, "d/part-1.csv", None).await;
-    let uri = format!("s3://{bucket}/d/");
+    let (bucket, uri) = with_an_import(&aws, "ls-stack", "d").await;
     let role = format!("s-{bucket}");
     let arn = format!("arn:aws:iam::{ACCOUNT}:role/{role}");
 
@@ -75,20 +83,13 @@ async fn a_stack_through_its_real_states_create_rerun_update_repair_teardown() {
         permissions["Statement"][0]["Resource"],
         format!("arn:aws:s3:::{bucket}/d/*")
     );
-    let Ran {
-        code,
-        json: report,
-        stderr,
-        ..
-    } = verify_role(&ls.url(), &arn, &uri, None, EXTERNAL_ID);
-    assert_verified(code, &report, &stderr);
+    assert_verified(&verify_role(&ls.url(), &arn, &uri, None, EXTERNAL_ID));
 
-    let Ran { json: again, .. } = run(
+    run(
         &ls.url(),
         with_json(&role_args("cloudformation", &uri, &role, EXTERNAL_ID)),
     )
-    .ok();
-    assert_eq!(again["changed"], false, "{again}");
+    .unchanged();
 
     // A second cluster: the update really applies, so the live role trusts both.
     let Ran {
@@ -134,50 +135,38 @@ async fn a_stack_through_its_real_states_create_rerun_update_repair_teardown() {
         &permissions
     ));
     assert!(policy::same(&aws.trust(&role).await, &updated_trust));
-    let Ran { json: again, .. } = run(
+    run(
         &ls.url(),
         with_json(&role_args("cloudformation", &uri, &role, "second-cluster")),
     )
-    .ok();
-    assert_eq!(again["changed"], false, "{again}");
+    .unchanged();
 
     // By hand: the role deleted. It is made again by name, and the stack holds it again: its
     // next update and its deletion go through.
-    aws.iam
-        .delete_role_policy()
-        .role_name(&role)
-        .policy_name(&policy_name)
-        .send()
-        .await
-        .unwrap();
+    aws.delete_role_policy(&role, &policy_name).await;
     aws.iam.delete_role().role_name(&role).send().await.unwrap();
     let Ran { json: remade, .. } = run(
         &ls.url(),
         with_json(&role_args("cloudformation", &uri, &role, "second-cluster")),
     )
     .ok();
-    assert!(
-        remade["actions"]
-            .to_string()
-            .contains("deleted outside CloudFormation"),
-        "{remade}"
+    assert_says(
+        &remade["actions"].to_string(),
+        "deleted outside CloudFormation",
     );
     assert!(policy::same(&aws.trust(&role).await, &updated_trust));
     assert!(policy::same(
         &inline_policy(&aws, &role, &policy_name).await,
         &permissions
     ));
-    let Ran { json: again, .. } = run(
+    run(
         &ls.url(),
         with_json(&role_args("cloudformation", &uri, &role, "second-cluster")),
     )
-    .ok();
-    assert_eq!(again["changed"], false, "{again}");
+    .unchanged();
 
     // Teardown: only this deletion's events, and the role is gone.
-    let out = run(&ls.url(), ["teardown", "--stack-name", &role, "--yes"]);
-    let Ran { stderr, .. } = out;
-    assert_eq!(out.code, 0, "{stderr}");
+    let Ran { stderr, .. } = run(&ls.url(), ["teardown", "--stack-name", &role, "--yes"]).ok();
     assert_says(&stderr, "DELETE_");
     assert!(
         !stderr.contains("CREATE_COMPLETE"),
@@ -189,10 +178,7 @@ async fn a_stack_through_its_real_states_create_rerun_update_repair_teardown() {
 #[tokio::test]
 async fn a_role_through_iam_is_made_once_verified_and_removed() {
     let (ls, aws) = on_localstack().await;
-    let bucket = aws.new_bucket("ls-iam").await;
-    // Something to import: an empty folder is a warning of `verify`.
-    aws.put_csv(&bucket, "d/part-1.csv", None).await;
-    let uri = format!("s3://{bucket}/d/");
+    let (bucket, uri) = with_an_import(&aws, "ls-iam", "d").await;
     let role = format!("i-{bucket}");
     let Ran { json: made, .. } = run(
         &ls.url(),
@@ -206,19 +192,12 @@ async fn a_role_through_iam_is_made_once_verified_and_removed() {
         aws.attached(&role).await,
         [made["policy_arn"].as_str().unwrap()]
     );
-    let Ran { json: again, .. } = run(
+    run(
         &ls.url(),
         with_json(&role_args("iam", &uri, &role, EXTERNAL_ID)),
     )
-    .ok();
-    assert_eq!(again["changed"], false, "{again}");
-    let Ran {
-        code,
-        json: report,
-        stderr,
-        ..
-    } = verify_role(&ls.url(), &arn, &uri, None, EXTERNAL_ID);
-    assert_verified(code, &report, &stderr);
+    .unchanged();
+    assert_verified(&verify_role(&ls.url(), &arn, &uri, None, EXTERNAL_ID));
 
     run(&ls.url(), ["teardown", "--role-name", &role, "--yes"]).ok();
     assert!(aws.role(&role).await.is_none());
@@ -227,10 +206,7 @@ async fn a_role_through_iam_is_made_once_verified_and_removed() {
 #[tokio::test]
 async fn an_access_key_is_made_verified_and_deleted() {
     let (ls, aws) = on_localstack().await;
-    let bucket = aws.new_bucket("ls-key").await;
-    // Something to import: an empty folder is a warning of `verify`.
-    aws.put_csv(&bucket, "data/part-1.csv", None).await;
-    let uri = format!("s3://{bucket}/data/");
+    let (_, uri) = with_an_import(&aws, "ls-key", "data").await;
     let args: Vec<String> = ["access-key", "--uri", &uri, "--access", "import", "--yes"]
         .map(str::to_string)
         .to_vec();
@@ -242,14 +218,8 @@ async fn an_access_key_is_made_verified_and_deleted() {
     assert!(!stderr.contains(secret), "the secret only on stdout");
     assert_eq!(aws.key_ids(&user).await.len(), 1);
 
-    let out = run(
-        &ls.url(),
-        ["verify", "--user-name", &user, "--uri", &uri, "-o", "json"],
-    );
-    let Ran { stdout, stderr, .. } = out;
-    let report: Value =
-        serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}\n{stderr}"));
-    assert_verified(out.code, &report, &stderr);
+    let verify = ["verify", "--user-name", &user, "--uri", &uri, "-o", "json"];
+    assert_verified(&run(&ls.url(), verify));
 
     run(
         &ls.url(),
@@ -383,11 +353,9 @@ async fn a_stack_rerun_keeps_the_guardrails_and_an_access_change_keeps_the_role(
     let (_, _, boundary, _) = role_now(&aws, name.clone()).await;
     if boundary.is_some() {
         let Ran { json: repaired, .. } = run(&ls.url(), with_json(&off)).ok();
-        assert!(
-            repaired["actions"]
-                .to_string()
-                .contains("restore no permissions boundary"),
-            "{repaired}"
+        assert_says(
+            &repaired["actions"].to_string(),
+            "restore no permissions boundary",
         );
     }
     let (_, _, boundary, _) = role_now(&aws, name.clone()).await;
@@ -433,8 +401,7 @@ async fn a_stack_rerun_keeps_the_guardrails_and_an_access_change_keeps_the_role(
     assert!(inline.to_string().contains("s3:PutObject"), "{inline}");
     let roles = aws.role_names().await;
     assert_eq!(roles.iter().filter(|r| r.contains(&bucket)).count(), 1);
-    let Ran { json: again, .. } = run(&ls.url(), with_json(&both)).ok();
-    assert_eq!(again["changed"], false, "{again}");
+    run(&ls.url(), with_json(&both)).unchanged();
 }
 
 /// A stack's saved plan: written with nothing made, applied through CloudFormation's real
@@ -498,8 +465,7 @@ async fn a_saved_stack_plan_applies_as_saved_and_goes_stale_when_the_stack_moves
         .tags()
         .iter()
         .any(|t| t.key() == Some("team") && t.value() == Some("data")));
-    let again = run(&ls.url(), setup.clone().yes().json().build()).ok();
-    assert_eq!(again.json["changed"], false, "{}", again.stderr);
+    run(&ls.url(), setup.clone().yes().json().build()).unchanged();
 
     // An update saved, then the stack moved by another run: refused, the stack as it was.
     run(

@@ -51,8 +51,7 @@ async fn stack_state(aws: &Aws, name: &str) -> (Vec<(String, String)>, Vec<(Stri
 #[tokio::test]
 async fn a_rerun_keeps_the_boundary_path_and_tags_and_only_a_flag_takes_one_off() {
     let (moto, aws) = on_moto().await;
-    for method in ["iam", "cloudformation"] {
-        let bucket = aws.new_bucket("keep").await;
+    for (method, bucket) in aws.bucket_per_method("keep").await {
         let uri = format!("s3://{bucket}/d/");
         let bnd = boundary(&aws).await;
         let first = SetupArgs::role(method, &uri)
@@ -229,8 +228,7 @@ async fn a_rerun_keeps_a_policy_name_given_before() {
 #[tokio::test]
 async fn an_access_change_updates_the_one_role_and_keeps_its_arn() {
     let (moto, aws) = on_moto().await;
-    for method in ["iam", "cloudformation"] {
-        let bucket = aws.new_bucket("access").await;
+    for (method, bucket) in aws.bucket_per_method("access").await {
         let uri = format!("s3://{bucket}/data/");
         let Ran { json: import, .. } = run(
             &moto.url(),
@@ -322,11 +320,8 @@ async fn a_default_name_never_points_a_role_elsewhere() {
         with_json(&SetupArgs::role("iam", &y).yes().build()),
     );
     assert_eq!(code, 1, "{stderr}");
-    assert!(
-        stderr.contains(&format!("role {taken} serves {x}, not {y}"))
-            && stderr.contains("--role-name"),
-        "{stderr}"
-    );
+    assert_says(&stderr, &format!("role {taken} serves {x}, not {y}"));
+    assert_says(&stderr, "--role-name");
     assert_eq!(writes(&proxy), Vec::<String>::new());
     let doc = aws.policy_document(&policy).await;
     assert!(doc.to_string().contains(&format!("{bucket}/x/*")), "{doc}");
@@ -463,11 +458,8 @@ async fn a_written_role_says_when_and_to_wait_a_moment() {
             .yes()
             .build(),
     );
-    assert!(
-        second.contains("The role was written at ")
-            && second.contains("Cannot assume the provided role"),
-        "{second}"
-    );
+    assert_says(&second, "The role was written at ");
+    assert_says(&second, "Cannot assume the provided role");
     let again = text(
         SetupArgs::role("iam", &uri)
             .external_ids(&["second-id"])

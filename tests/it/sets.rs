@@ -18,8 +18,11 @@ fn file(name: &str, text: &str) -> PathBuf {
     path
 }
 
-/// `[[role]]` tables: one per (URI, access, external IDs, extra lines).
-fn roles(entries: &[(String, &str, &[&str], &str)]) -> String {
+/// One `[[role]]` table: its URI, access, external IDs and extra lines.
+type Entry<'a> = (String, &'a str, &'a [&'a str], &'a str);
+
+/// `[[role]]` tables, one per entry.
+fn roles(entries: &[Entry]) -> String {
     entries
         .iter()
         .map(|(uri, access, ids, extra)| {
@@ -39,7 +42,7 @@ fn set_file(set: &str, body: &str) -> String {
 /// A file of its own set with `n` roles, one per directory `d0/`, `d1/`, … of `bucket`, each
 /// with `access` for cluster `c-1`.
 fn directories_file(name: &str, bucket: &str, n: usize, access: &str) -> PathBuf {
-    let entries: Vec<(String, &str, &[&str], &str)> = (0..n)
+    let entries: Vec<Entry> = (0..n)
         .map(|i| (format!("s3://{bucket}/d{i}/"), access, &["c-1"][..], ""))
         .collect();
     file(name, &set_file(&unique(name), &roles(&entries)))
@@ -107,7 +110,7 @@ async fn widen(aws: &Aws, role: &str, statement: Value) -> String {
 async fn a_file_of_twenty_roles_applies_and_a_rerun_is_unchanged() {
     let Scene { moto, aws, bucket } = scene("sets20").await;
     let set_name = unique("twenty");
-    let entries: Vec<(String, &str, &[&str], &str)> = (0..20)
+    let entries: Vec<Entry> = (0..20)
         .map(|i| {
             let access = if i % 2 == 0 { "import" } else { "export" };
             let ids: &[&str] = if i % 3 == 0 {
@@ -164,7 +167,7 @@ async fn a_file_of_twenty_roles_applies_and_a_rerun_is_unchanged() {
 #[tokio::test]
 async fn a_hand_edit_is_drift_that_plan_shows_and_apply_repairs() {
     let Scene { moto, aws, bucket } = scene("setsdrift").await;
-    let entries: Vec<(String, &str, &[&str], &str)> = vec![
+    let entries: Vec<Entry> = vec![
         (
             format!("s3://{bucket}/in/"),
             "import",
@@ -217,14 +220,13 @@ async fn a_hand_edit_is_drift_that_plan_shows_and_apply_repairs() {
 async fn prune_deletes_only_what_the_set_no_longer_lists() {
     let Scene { moto, aws, bucket } = scene("setsprune").await;
     let (ours, theirs) = (unique("ours"), unique("theirs"));
-    let two: Vec<(String, &str, &[&str], &str)> = vec![
+    let two: Vec<Entry> = vec![
         (format!("s3://{bucket}/keep/"), "import", &["c-keep"], ""),
         (format!("s3://{bucket}/gone/"), "import", &["c-gone"], ""),
     ];
     let path = file("prune", &set_file(&ours, &roles(&two)));
     set(&moto.url(), &["apply", "--yes"], &path).ok();
-    let other: Vec<(String, &str, &[&str], &str)> =
-        vec![(format!("s3://{bucket}/other/"), "import", &["c-other"], "")];
+    let other: Vec<Entry> = vec![(format!("s3://{bucket}/other/"), "import", &["c-other"], "")];
     let other_path = file("prune-other", &set_file(&theirs, &roles(&other)));
     set(&moto.url(), &["apply", "--yes"], &other_path).ok();
     let single = format!("s3://{bucket}/single/");
@@ -296,11 +298,10 @@ async fn prune_deletes_only_what_the_set_no_longer_lists() {
 #[tokio::test]
 async fn a_role_of_another_set_is_never_taken_over() {
     let Scene { moto, aws, bucket } = scene("setsother").await;
-    let shared: Vec<(String, &str, &[&str], &str)> =
-        vec![(format!("s3://{bucket}/shared/"), "import", &["c-1"], "")];
+    let shared: Vec<Entry> = vec![(format!("s3://{bucket}/shared/"), "import", &["c-1"], "")];
     let theirs = file("theirs", &set_file(&unique("theirs"), &roles(&shared)));
     set(&moto.url(), &["apply", "--yes"], &theirs).ok();
-    let mine: Vec<(String, &str, &[&str], &str)> = vec![
+    let mine: Vec<Entry> = vec![
         (format!("s3://{bucket}/shared/"), "import", &["c-2"], ""),
         (format!("s3://{bucket}/mine/"), "import", &["c-2"], ""),
     ];
@@ -394,11 +395,9 @@ async fn a_bad_file_exits_2_naming_the_entry_before_any_request() {
 /// A fault in one entry leaves the others applied and that entry undone, and exits 1.
 #[tokio::test]
 async fn one_entrys_fault_is_undone_and_the_others_apply() {
-    let moto = moto();
+    let Scene { moto, aws, bucket } = scene("setsfault").await;
     let proxy = Proxy::start(moto.port);
-    let aws = aws(&moto.url()).await;
-    let bucket = aws.new_bucket("setsfault").await;
-    let entries: Vec<(String, &str, &[&str], &str)> = vec![
+    let entries: Vec<Entry> = vec![
         (format!("s3://{bucket}/a/"), "import", &["c-1"], ""),
         (format!("s3://{bucket}/b/"), "import", &["c-1"], ""),
     ];
@@ -427,10 +426,8 @@ async fn one_entrys_fault_is_undone_and_the_others_apply() {
 /// whole account gets the same plan from reads role by role.
 #[tokio::test]
 async fn a_rerun_is_planned_from_one_read_of_the_account() {
-    let moto = moto();
+    let Scene { moto, bucket, .. } = scene("setsaccount").await;
     let proxy = Proxy::start(moto.port);
-    let aws = aws(&moto.url()).await;
-    let bucket = aws.new_bucket("setsaccount").await;
     let path = directories_file("account", &bucket, 3, "export");
     set(&moto.url(), &["apply", "--yes"], &path).ok();
     let per_role = [
@@ -479,10 +476,8 @@ async fn a_rerun_is_planned_from_one_read_of_the_account() {
 /// by role when the account may not be read.
 #[tokio::test]
 async fn an_apply_checks_what_it_made_on_one_read_of_the_account() {
-    let moto = moto();
+    let Scene { moto, aws, bucket } = scene("setsreadback").await;
     let proxy = Proxy::start(moto.port);
-    let aws = aws(&moto.url()).await;
-    let bucket = aws.new_bucket("setsreadback").await;
     let path = directories_file("readback", &bucket, 3, "export");
     let out = set(&proxy.url(), &["apply", "--yes", "-o", "json"], &path).ok();
     for i in 0..3 {
@@ -531,8 +526,7 @@ async fn an_entry_whose_checks_fail_is_warned() {
         "Effect": "Deny", "Principal": "*", "Action": "s3:GetObject",
         "Resource": format!("arn:aws:s3:::{bucket}/*")}]});
     aws.put_bucket_policy(&bucket, &deny).await;
-    let entries: Vec<(String, &str, &[&str], &str)> =
-        vec![(format!("s3://{bucket}/d/"), "import", &["c-1"], "")];
+    let entries: Vec<Entry> = vec![(format!("s3://{bucket}/d/"), "import", &["c-1"], "")];
     let path = file("denied", &set_file(&unique("denied"), &roles(&entries)));
     let out = set(&moto.url(), &["apply", "--yes"], &path).ok();
     let role = format!("tidb-role-import-{bucket}-d");
@@ -560,8 +554,7 @@ async fn an_entry_whose_checks_fail_is_warned() {
 #[tokio::test]
 async fn plan_as_json_holds_every_entrys_plan() {
     let Scene { moto, aws, bucket } = scene("setsjson").await;
-    let entries: Vec<(String, &str, &[&str], &str)> =
-        vec![(format!("s3://{bucket}/in/"), "import", &["c-1", "c-2"], "")];
+    let entries: Vec<Entry> = vec![(format!("s3://{bucket}/in/"), "import", &["c-1", "c-2"], "")];
     let set_name = unique("json");
     let path = file("json", &set_file(&set_name, &roles(&entries)));
     let plan = set(&moto.url(), &["plan", "-o", "json"], &path).ok();
@@ -592,7 +585,7 @@ async fn plan_as_json_holds_every_entrys_plan() {
 #[tokio::test]
 async fn verify_judges_every_entry_in_one_table() {
     let Scene { moto, aws, bucket } = scene("setsverify").await;
-    let entries: Vec<(String, &str, &[&str], &str)> = vec![
+    let entries: Vec<Entry> = vec![
         (format!("s3://{bucket}/in/"), "import", &["c-1"], ""),
         (format!("s3://{bucket}/out/"), "export", &["c-1"], ""),
     ];
@@ -632,10 +625,8 @@ async fn verify_judges_every_entry_in_one_table() {
 #[tokio::test(flavor = "multi_thread")]
 async fn ctrl_c_during_apply_leaves_nothing_half_made() {
     use std::process::Command;
-    let moto = moto();
+    let Scene { moto, aws, bucket } = scene("setsint").await;
     let proxy = Proxy::start(moto.port);
-    let aws = aws(&moto.url()).await;
-    let bucket = aws.new_bucket("setsint").await;
     let path = directories_file("interrupt", &bucket, 3, "import");
     // The first entry's role is held in flight when the signal comes.
     proxy.fail(Match::Action("CreateRole".into()), Fault::Delay(800), 1);
@@ -671,10 +662,8 @@ async fn ctrl_c_during_apply_leaves_nothing_half_made() {
 #[tokio::test(flavor = "multi_thread")]
 async fn ctrl_c_during_apply_at_a_terminal_leaves_whole_warnings_and_no_spinner() {
     use crate::common::pty::{assert_no_spinner, exit_code, pty, screen};
-    let moto = moto();
+    let Scene { moto, aws, bucket } = scene("setspty").await;
     let proxy = Proxy::start(moto.port);
-    let aws = aws(&moto.url()).await;
-    let bucket = aws.new_bucket("setspty").await;
     let path = directories_file("ptyint", &bucket, 3, "import");
     // Two entries' roles are held in flight when the signal comes.
     proxy.fail(Match::Action("CreateRole".into()), Fault::Delay(1500), 2);
@@ -711,7 +700,7 @@ async fn a_mixed_plan_as_a_reviewer_sees_it() {
     let Scene { moto, aws, bucket } = scene("setsmixed").await;
     let set_name = unique("mixed");
     let at = |dir: &str| format!("s3://{bucket}/{dir}/");
-    let first: Vec<(String, &str, &[&str], &str)> = vec![
+    let first: Vec<Entry> = vec![
         (at("same"), "import", &["c-1"], ""),
         (at("trust"), "import", &["c-1"], ""),
         (at("edited"), "export", &["c-1"], ""),
@@ -726,7 +715,7 @@ async fn a_mixed_plan_as_a_reviewer_sees_it() {
         serde_json::json!({"Effect": "Allow", "Action": "s3:DeleteBucket", "Resource": "*"}),
     )
     .await;
-    let second: Vec<(String, &str, &[&str], &str)> = vec![
+    let second: Vec<Entry> = vec![
         (at("same"), "import", &["c-1"], ""),
         (at("trust"), "import", &["c-1", "c-2"], ""),
         (at("edited"), "export", &["c-1"], ""),
@@ -752,7 +741,7 @@ async fn a_mixed_plan_as_a_reviewer_sees_it() {
 #[tokio::test]
 async fn a_saved_file_plan_applies_as_it_is_and_is_refused_when_stale() {
     let Scene { moto, aws, bucket } = scene("setssaved").await;
-    let entries: Vec<(String, &str, &[&str], &str)> = vec![
+    let entries: Vec<Entry> = vec![
         (format!("s3://{bucket}/a/"), "import", &["c-1"], ""),
         (format!("s3://{bucket}/b/"), "export", &["c-1"], ""),
     ];
@@ -819,10 +808,8 @@ async fn a_saved_file_plan_applies_as_it_is_and_is_refused_when_stale() {
 /// run slowed), and no entry fails for throttling alone.
 #[tokio::test]
 async fn throttling_fails_no_entry() {
-    let moto = moto();
+    let Scene { moto, aws, bucket } = scene("setsthrottle").await;
     let proxy = Proxy::start(moto.port);
-    let aws = aws(&moto.url()).await;
-    let bucket = aws.new_bucket("setsthrottle").await;
     let path = directories_file("throttle", &bucket, 4, "import");
     for (action, times) in [
         ("GetRole", 2),
@@ -862,8 +849,7 @@ async fn throttling_fails_no_entry() {
 #[tokio::test]
 async fn a_dry_run_of_apply_changes_nothing() {
     let Scene { moto, aws, bucket } = scene("setsdry").await;
-    let entries: Vec<(String, &str, &[&str], &str)> =
-        vec![(format!("s3://{bucket}/in/"), "import", &["c-1"], "")];
+    let entries: Vec<Entry> = vec![(format!("s3://{bucket}/in/"), "import", &["c-1"], "")];
     let path = file("dry", &set_file(&unique("dry"), &roles(&entries)));
     let dry = set(&moto.url(), &["apply", "--dry-run", "-o", "json"], &path).ok();
     assert_eq!(dry.json["dry_run"], true);

@@ -222,10 +222,8 @@ fn role_held_at_create(proxy: &Proxy, bucket: &str, held_ms: u64) -> PtySession 
 /// whole, and no frame of the spinner is left on the screen.
 #[tokio::test(flavor = "multi_thread")]
 async fn ctrl_c_during_a_step_leaves_the_warning_whole_and_no_spinner() {
-    let moto = moto();
+    let Scene { moto, aws, bucket } = scene("wizstop").await;
     let proxy = Proxy::start(moto.port);
-    let aws = aws(&moto.url()).await;
-    let bucket = aws.new_bucket("wizstop").await;
     let mut p = role_held_at_create(&proxy, &bucket, 1500);
     p.send_control('c').unwrap();
     let output = p.exp_eof().unwrap();
@@ -411,13 +409,13 @@ fn without_a_terminal_the_bare_command_exits_2_at_once() {
     assert!(out.stdout.is_empty());
     assert!(started.elapsed() < std::time::Duration::from_secs(5));
 
-    let out = ran(bin("http://127.0.0.1:9")
+    let stderr = ran(bin("http://127.0.0.1:9")
         .args(["access-key", "--access", "import"])
         .timeout(std::time::Duration::from_secs(10))
         .output()
-        .unwrap());
-    assert_eq!(out.code, 2);
-    let stderr = out.stderr;
+        .unwrap())
+    .exits(2)
+    .stderr;
     assert_says(&stderr, "--uri");
     assert_says(&stderr, "--yes");
 }
@@ -951,10 +949,8 @@ async fn with_no_region_configured_the_stacks_region_is_asked() {
 /// nothing.
 #[tokio::test]
 async fn an_mfa_profile_asks_for_the_code_and_assumes_the_role_with_it() {
-    let moto = moto();
+    let Scene { moto, bucket, .. } = scene("mfa").await;
     let proxy = Proxy::start(moto.port);
-    let aws = aws(&moto.url()).await;
-    let bucket = aws.new_bucket("mfa").await;
     let dir = moto::tmp_dir().join(unique("mfa-profiles"));
     std::fs::create_dir_all(&dir).unwrap();
     let serial = "arn:aws:iam::123456789012:mfa/alice";

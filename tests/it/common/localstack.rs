@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::moto::{free_port, http, tmp_dir, venv};
+use super::moto::{answers, free_port, tmp_dir, venv};
 
 pub struct LocalStack {
     pub port: u16,
@@ -58,18 +58,14 @@ impl LocalStack {
             port,
             _child: child,
         };
-        let deadline = Instant::now() + Duration::from_secs(180);
-        while Instant::now() < deadline {
-            if let Ok((200, body)) = http(port, "GET", "/_localstack/health", None) {
-                let ready = ["iam", "sts", "s3", "cloudformation"].iter().all(|s| {
-                    body.contains(&format!("\"{s}\": \"available\""))
-                        || body.contains(&format!("\"{s}\": \"running\""))
-                });
-                if ready {
-                    return stack;
-                }
-            }
-            std::thread::sleep(Duration::from_millis(250));
+        let ready = |body: &str| {
+            ["iam", "sts", "s3", "cloudformation"].iter().all(|s| {
+                body.contains(&format!("\"{s}\": \"available\""))
+                    || body.contains(&format!("\"{s}\": \"running\""))
+            })
+        };
+        if answers(port, "/_localstack/health", Duration::from_secs(180), ready) {
+            return stack;
         }
         panic!(
             "LocalStack did not answer on port {port} within 180 s; see {}",

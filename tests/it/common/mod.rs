@@ -231,6 +231,15 @@ impl Aws {
         bucket
     }
 
+    /// Each method of making a role, with a new bucket of its own.
+    pub async fn bucket_per_method(&self, prefix: &str) -> Vec<(&'static str, String)> {
+        let mut each = Vec::new();
+        for method in ["iam", "cloudformation"] {
+            each.push((method, self.new_bucket(prefix).await));
+        }
+        each
+    }
+
     /// By hand: a role with this trust policy, and nothing else. Returns its ARN.
     pub async fn create_role(&self, name: &str, trust: &Value) -> String {
         let out = self
@@ -265,6 +274,12 @@ impl Aws {
             .send()
             .await
             .unwrap();
+    }
+
+    /// By hand: an inline policy of the role deleted.
+    pub async fn delete_role_policy(&self, role: &str, name: &str) {
+        let request = self.iam.delete_role_policy().role_name(role);
+        request.policy_name(name).send().await.unwrap();
     }
 
     /// By hand: a managed policy. Returns its ARN.
@@ -622,9 +637,24 @@ impl Ran {
     /// Asserts exit 0, and gives the run back.
     #[track_caller]
     pub fn ok(self) -> Ran {
+        self.exits(0)
+    }
+
+    /// Asserts exit 0 and `"changed": false` (a rerun that found nothing to do), and gives the
+    /// run back.
+    #[track_caller]
+    pub fn unchanged(self) -> Ran {
+        let ran = self.ok();
+        assert_eq!(ran.json["changed"], false, "{}\n{}", ran.json, ran.stderr);
+        ran
+    }
+
+    /// Asserts the exit code, and gives the run back.
+    #[track_caller]
+    pub fn exits(self, code: i32) -> Ran {
         assert_eq!(
-            self.code, 0,
-            "expected success\nstdout: {}\nstderr: {}",
+            self.code, code,
+            "the exit code\nstdout: {}\nstderr: {}",
             self.stdout, self.stderr
         );
         self

@@ -40,14 +40,12 @@ impl Moto {
             port,
             _child: child,
         };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while Instant::now() < deadline {
-            if let Ok((200, _)) = http(port, "GET", "/moto-api/", None) {
-                return moto;
-            }
-            std::thread::sleep(Duration::from_millis(100));
+        if !answers(port, "/moto-api/", Duration::from_secs(60), |_| true) {
+            panic!(
+                "moto did not answer on port {port} within 60 s; see target/tmp/moto-{port}.log"
+            );
         }
-        panic!("moto did not answer on port {port} within 60 s; see target/tmp/moto-{port}.log");
+        moto
     }
 
     /// From now on every request must be signed by an access key created inside moto, and
@@ -57,6 +55,21 @@ impl Moto {
             http(self.port, "POST", "/moto-api/reset-auth", Some("0")).expect("reset-auth");
         assert_eq!(status, 200, "reset-auth failed: {body}");
     }
+}
+
+/// Whether a GET of `path` on `port` answers 200, with a body that `ready` accepts, within
+/// `limit`; asked again every 100 ms.
+pub fn answers(port: u16, path: &str, limit: Duration, ready: impl Fn(&str) -> bool) -> bool {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if let Ok((200, body)) = http(port, "GET", path, None) {
+            if ready(&body) {
+                return true;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    false
 }
 
 /// target/tmp: cargo's scratch folder for integration tests.
