@@ -29,6 +29,28 @@ fn role_with(flag: &str, value: &str, extra: &[&str]) -> Vec<String> {
     args
 }
 
+/// Runs a bad command line, for 20 s at most (bad input is refused before any request), and
+/// notes a failure unless it exits 2 naming `flag`, with nothing on stdout.
+fn refused(endpoint: &str, args: &[String], flag: &str, failures: &mut Vec<String>) -> Ran {
+    let ran = ran(bin(endpoint)
+        .args(args)
+        .timeout(std::time::Duration::from_secs(20))
+        .output()
+        .unwrap());
+    if ran.code != 2 || !ran.stderr.contains(flag) || !ran.stdout.is_empty() {
+        let (code, stderr) = (ran.code, &ran.stderr);
+        failures.push(format!(
+            "{args:?}: exit {code}, wanted 2 naming {flag}\n  stderr: {stderr}"
+        ));
+    }
+    ran
+}
+
+/// A good `role` line but for `flag`, set to `value`; and the flag its error must name.
+fn bad<'a>(flag: &'a str, value: &str) -> (Vec<String>, &'a str) {
+    (role_with(flag, value, &[]), flag)
+}
+
 /// The words of a command line that differ from the good ones: `$ --uri s3://ab`.
 fn given(args: &[String]) -> String {
     let good = role_with("", "", &[]);
@@ -74,37 +96,31 @@ fn bad_inputs_are_rejected_before_any_request() {
     let long_role = "r".repeat(65);
     let long_policy = "p".repeat(129);
     let cases: Vec<(Vec<String>, &str)> = vec![
-        (role_with("--uri", "good-bucket/data", &[]), "--uri"),
-        (role_with("--uri", "s3://", &[]), "--uri"),
-        (role_with("--uri", "", &[]), "--uri"),
-        (role_with("--uri", "s3://ab", &[]), "--uri"),
-        (role_with("--uri", "s3://Good_Bucket/data", &[]), "--uri"),
-        (role_with("--uri", "s3://-bucket/x", &[]), "--uri"),
-        (role_with("--uri", "s3://bucket..dots", &[]), "--uri"),
-        (role_with("--uri", "s3://192.168.10.1/x", &[]), "--uri"),
+        bad("--uri", "good-bucket/data"),
+        bad("--uri", "s3://"),
+        bad("--uri", ""),
+        bad("--uri", "s3://ab"),
+        bad("--uri", "s3://Good_Bucket/data"),
+        bad("--uri", "s3://-bucket/x"),
+        bad("--uri", "s3://bucket..dots"),
+        bad("--uri", "s3://192.168.10.1/x"),
         // Names that S3 never issues (S3 User Guide, "General purpose bucket naming rules").
-        (role_with("--uri", "s3://xn--bucket/d/", &[]), "--uri"),
-        (role_with("--uri", "s3://sthree-bucket/d/", &[]), "--uri"),
-        (role_with("--uri", "s3://amzn-s3-demo-bucket/d/", &[]), "--uri"),
-        (role_with("--uri", "s3://bucket.-dot/d/", &[]), "--uri"),
-        (role_with("--uri", "s3://bucket-.dot/d/", &[]), "--uri"),
-        (role_with("--uri", "s3://global.mrap/d/", &[]), "--uri"),
-        (role_with("--uri", "s3://tables--table-s3/d/", &[]), "--uri"),
+        bad("--uri", "s3://xn--bucket/d/"),
+        bad("--uri", "s3://sthree-bucket/d/"),
+        bad("--uri", "s3://amzn-s3-demo-bucket/d/"),
+        bad("--uri", "s3://bucket.-dot/d/"),
+        bad("--uri", "s3://bucket-.dot/d/"),
+        bad("--uri", "s3://global.mrap/d/"),
+        bad("--uri", "s3://tables--table-s3/d/"),
         // TiDB Cloud runs only in the commercial partition, and AssumeRole never crosses one.
         (role_with("", "", &["--region", "cn-north-1"]), "--region"),
         (role_with("", "", &["--region", "us-gov-west-1"]), "--region"),
         // A wildcard is taken in the file name only, as the TiDB Cloud console takes it.
-        (role_with("--uri", "s3://good-bucket/*/x.csv", &[]), "--uri"),
-        (role_with("--uri", "s3://good-bucket/d?ta/", &[]), "--uri"),
+        bad("--uri", "s3://good-bucket/*/x.csv"),
+        bad("--uri", "s3://good-bucket/d?ta/"),
         // Buckets that an s3: policy on a bucket ARN cannot serve.
-        (
-            role_with("--uri", "s3://good-bucket--usw2-az1--x-s3/data/", &[]),
-            "--uri",
-        ),
-        (
-            role_with("--uri", "s3://my-ap-hrzrlukc5m36ft7okagglf3gmwluquse1b-s3alias/d/", &[]),
-            "--uri",
-        ),
+        bad("--uri", "s3://good-bucket--usw2-az1--x-s3/data/"),
+        bad("--uri", "s3://my-ap-hrzrlukc5m36ft7okagglf3gmwluquse1b-s3alias/d/"),
         (
             role_with(
                 "--uri",
@@ -125,7 +141,7 @@ fn bad_inputs_are_rejected_before_any_request() {
             "--permissions-boundary",
         ),
         // `${…}` in a granted directory would be read by IAM as a policy variable.
-        (role_with("--uri", "s3://good-bucket/${aws:username}/", &[]), "--uri"),
+        bad("--uri", "s3://good-bucket/${aws:username}/"),
         // A stack cannot carry a directory beyond Latin-1; --method iam can.
         (
             [
@@ -147,34 +163,19 @@ fn bad_inputs_are_rejected_before_any_request() {
             .collect(),
             "--method",
         ),
-        (role_with("--uri", "s3://good-bucket/a//b", &[]), "--uri"),
-        (role_with("--uri", "s3://good-bucket/a\u{7}b", &[]), "--uri"),
-        (
-            role_with("--uri", "https://good-bucket.s3.amazonaws.com/data", &[]),
-            "--uri",
-        ),
-        (role_with("--access", "read", &[]), "--access"),
-        (role_with("--access", "", &[]), "--access"),
-        (
-            role_with("--tidb-account-id", "12345", &[]),
-            "--tidb-account-id",
-        ),
-        (
-            role_with("--tidb-account-id", "abcdefghijkl", &[]),
-            "--tidb-account-id",
-        ),
-        (
-            role_with("--tidb-account-id", "１２３４５６７８９０１２", &[]),
-            "--tidb-account-id",
-        ),
-        (role_with("--tidb-account-id", "", &[]), "--tidb-account-id"),
-        (role_with("--external-id", "a", &[]), "--external-id"),
-        (
-            role_with("--external-id", "has space", &[]),
-            "--external-id",
-        ),
+        bad("--uri", "s3://good-bucket/a//b"),
+        bad("--uri", "s3://good-bucket/a\u{7}b"),
+        bad("--uri", "https://good-bucket.s3.amazonaws.com/data"),
+        bad("--access", "read"),
+        bad("--access", ""),
+        bad("--tidb-account-id", "12345"),
+        bad("--tidb-account-id", "abcdefghijkl"),
+        bad("--tidb-account-id", "１２３４５６７８９０１２"),
+        bad("--tidb-account-id", ""),
+        bad("--external-id", "a"),
+        bad("--external-id", "has space"),
         (role_with("--external-id", &long_ext, &[]), "--external-id"),
-        (role_with("--external-id", "ünïcode", &[]), "--external-id"),
+        bad("--external-id", "ünïcode"),
         (
             role_with("", "", &["--role-name", &long_role]),
             "--role-name",
@@ -247,17 +248,7 @@ fn bad_inputs_are_rejected_before_any_request() {
     let mut failures = Vec::new();
     let mut said = Vec::new();
     for (args, flag) in &cases {
-        let ran = ran(bin(&proxy.url())
-            .args(args)
-            .timeout(std::time::Duration::from_secs(20))
-            .output()
-            .unwrap());
-        if ran.code != 2 || !ran.stderr.contains(flag) || !ran.stdout.is_empty() {
-            failures.push(format!(
-                "{args:?}: exit {}, wanted 2 naming {flag}\n  stderr: {}",
-                ran.code, ran.stderr
-            ));
-        }
+        let ran = refused(&proxy.url(), args, flag, &mut failures);
         said.push(format!("{}\n{}", given(args), ran.stderr.trim_end()));
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
@@ -333,13 +324,12 @@ fn json_mode_reports_clap_errors_as_json() {
 
 #[test]
 fn missing_flags_are_all_named_at_once_without_a_terminal() {
-    let out = ran(bin("http://127.0.0.1:9")
+    let Ran { stderr, .. } = ran(bin("http://127.0.0.1:9")
         .args(["role", "--method", "iam"])
         .timeout(std::time::Duration::from_secs(10))
         .output()
-        .unwrap());
-    let Ran { stderr, .. } = out;
-    assert_eq!(out.code, 2, "{stderr}");
+        .unwrap())
+    .exits(2);
     for flag in ["--uri", "--tidb-account-id", "--external-id", "--yes"] {
         assert!(stderr.contains(flag), "{flag} not named: {stderr}");
     }
@@ -366,16 +356,20 @@ fn the_catalog_of_bad_inputs_across_all_commands() {
         a.extend(s(extra));
         a
     };
+    let bad_key_id = |id: &str| {
+        let delete = ["access-key", "delete", "--user-name", "u", "--yes"];
+        (
+            s(&[&delete[..], &["--access-key-id", id]].concat()),
+            "--access-key-id",
+        )
+    };
     let cases: Vec<(Vec<String>, &str)> = vec![
         // role: the URI
-        (
-            role_with("--uri", "s3://good-bucket/\u{1b}[31mx", &[]),
-            "--uri",
-        ),
-        (role_with("--uri", "s3://gööd-bucket", &[]), "--uri"),
-        (role_with("--uri", "S3://good-bucket", &[]), "--uri"),
-        (role_with("--uri", "s3://good-bucket/../etc", &[]), "--uri"),
-        (role_with("--uri", "s3://good-bucket/a?b/c", &[]), "--uri"),
+        bad("--uri", "s3://good-bucket/\u{1b}[31mx"),
+        bad("--uri", "s3://gööd-bucket"),
+        bad("--uri", "S3://good-bucket"),
+        bad("--uri", "s3://good-bucket/../etc"),
+        bad("--uri", "s3://good-bucket/a?b/c"),
         (
             role_with(
                 "--uri",
@@ -384,22 +378,13 @@ fn the_catalog_of_bad_inputs_across_all_commands() {
             ),
             "--uri",
         ),
-        (role_with("--uri", " s3://good-bucket", &[]), "--uri"),
+        bad("--uri", " s3://good-bucket"),
         // role: IDs and names
-        (
-            role_with("--tidb-account-id", " 380838443567", &[]),
-            "--tidb-account-id",
-        ),
-        (
-            role_with("--tidb-account-id", "3808384435678", &[]),
-            "--tidb-account-id",
-        ),
-        (
-            role_with("--external-id", "tab\there", &[]),
-            "--external-id",
-        ),
-        (role_with("--external-id", "", &[]), "--external-id"),
-        (role_with("--external-id", "emoji😀", &[]), "--external-id"),
+        bad("--tidb-account-id", " 380838443567"),
+        bad("--tidb-account-id", "3808384435678"),
+        bad("--external-id", "tab\there"),
+        bad("--external-id", ""),
+        bad("--external-id", "emoji😀"),
         (role_with("", "", &["--role-name", "röle"]), "--role-name"),
         (
             role_with("", "", &["--role-name", "has space"]),
@@ -447,40 +432,8 @@ fn the_catalog_of_bad_inputs_across_all_commands() {
         (role_with("", "", &["--region", ""]), "--region"),
         (role_with("", "", &["--region", "US-EAST-1"]), "--region"),
         // role: flags for the wrong method, conflicting flags
-        (
-            s(&[
-                "role",
-                "--method",
-                "iam",
-                "--stack-name",
-                "s",
-                "--uri",
-                "s3://good-bucket",
-                "--tidb-account-id",
-                TIDB_ACCOUNT,
-                "--external-id",
-                EXTERNAL_ID,
-                "--yes",
-            ]),
-            "--stack-name",
-        ),
-        (
-            s(&[
-                "role",
-                "--method",
-                "iam",
-                "--timeout",
-                "5m",
-                "--uri",
-                "s3://good-bucket",
-                "--tidb-account-id",
-                TIDB_ACCOUNT,
-                "--external-id",
-                EXTERNAL_ID,
-                "--yes",
-            ]),
-            "--timeout",
-        ),
+        (role_with("", "", &["--stack-name", "s"]), "--stack-name"),
+        (role_with("", "", &["--timeout", "5m"]), "--timeout"),
         (
             s(&["role", "--verbose", "--quiet", "--uri", "s3://good-bucket"]),
             "--quiet",
@@ -525,30 +478,8 @@ fn the_catalog_of_bad_inputs_across_all_commands() {
             s(&["access-key", "delete", "--user-name", "u/v", "--yes"]),
             "--user-name",
         ),
-        (
-            s(&[
-                "access-key",
-                "delete",
-                "--user-name",
-                "u",
-                "--access-key-id",
-                "akia1234567890123",
-                "--yes",
-            ]),
-            "--access-key-id",
-        ),
-        (
-            s(&[
-                "access-key",
-                "delete",
-                "--user-name",
-                "u",
-                "--access-key-id",
-                "AKIA",
-                "--yes",
-            ]),
-            "--access-key-id",
-        ),
+        bad_key_id("akia1234567890123"),
+        bad_key_id("AKIA"),
         (s(&["access-key", "delete", "--user-name", "u"]), "--yes"),
         // verify
         (verify(&["--role-arn", "not-an-arn"]), "--role-arn"),
@@ -614,18 +545,7 @@ fn the_catalog_of_bad_inputs_across_all_commands() {
     assert!(cases.len() >= 60, "only {} cases", cases.len());
     let mut failures = Vec::new();
     for (args, flag) in &cases {
-        let out = ran(bin(&proxy.url())
-            .args(args)
-            .timeout(std::time::Duration::from_secs(20))
-            .output()
-            .unwrap());
-        let Ran { stdout, stderr, .. } = out;
-        if out.code != 2 || !stderr.contains(flag) || !stdout.is_empty() {
-            failures.push(format!(
-                "{args:?}: exit {}, wanted 2 naming {flag}\n  stderr: {stderr}",
-                out.code
-            ));
-        }
+        refused(&proxy.url(), args, flag, &mut failures);
     }
     assert!(
         failures.is_empty(),
