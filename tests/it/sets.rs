@@ -620,17 +620,33 @@ async fn verify_judges_every_entry_in_one_table() {
     );
 }
 
+/// A file of three import roles (`d0/` to `d2/` of a new bucket), and a proxy that holds the
+/// first `held` CreateRoles for `ms`: the scene, the proxy and the file's path.
+async fn held_in_flight(prefix: &str, held: usize, ms: u64) -> (Scene, Proxy, String) {
+    let scene = scene(prefix).await;
+    let proxy = Proxy::start(scene.moto.port);
+    let path = directories_file(prefix, &scene.bucket, 3, "import");
+    proxy.fail(Match::Action("CreateRole".into()), Fault::Delay(ms), held);
+    (scene, proxy, path.display().to_string())
+}
+
+/// Fails if a role of that file, or its policy, is left in AWS.
+async fn assert_none_left(aws: &Aws, bucket: &str, said: &str) {
+    for i in 0..3 {
+        let role = format!("tidb-role-import-{bucket}-d{i}");
+        assert!(aws.role(&role).await.is_none(), "{role} left:\n{said}");
+        let policies = aws.policies_naming(&format!("{role}-policy")).await;
+        assert!(policies.is_empty(), "{role}'s policy left:\n{said}");
+    }
+}
+
 /// Ctrl-C during `apply -f`: the running entry undoes what it made, those not started are not
 /// applied, and the run exits 130 with nothing of the file left in AWS.
 #[tokio::test(flavor = "multi_thread")]
 async fn ctrl_c_during_apply_leaves_nothing_half_made() {
     use std::process::Command;
-    let Scene { moto, aws, bucket } = scene("setsint").await;
-    let proxy = Proxy::start(moto.port);
-    let path = directories_file("interrupt", &bucket, 3, "import");
     // The first entry's role is held in flight when the signal comes.
-    proxy.fail(Match::Action("CreateRole".into()), Fault::Delay(800), 1);
-    let file = path.display().to_string();
+    let (Scene { aws, bucket, .. }, proxy, file) = held_in_flight("interrupt", 1, 800).await;
     let words = ["apply", "-f", &file, "--yes", "--parallel", "1"];
     let child = spawn(&proxy.url(), &words.map(String::from));
     proxy.wait_for("CreateRole", 1);
@@ -648,12 +664,7 @@ async fn ctrl_c_during_apply_leaves_nothing_half_made() {
         &stderr,
         "warning: role[1]: interrupted: undoing what this run created",
     );
-    for i in 0..3 {
-        let role = format!("tidb-role-import-{bucket}-d{i}");
-        assert!(aws.role(&role).await.is_none(), "{role} left:\n{stderr}");
-        let policies = aws.policies_naming(&format!("{role}-policy")).await;
-        assert!(policies.is_empty(), "{role}'s policy left:\n{stderr}");
-    }
+    assert_none_left(&aws, &bucket, &stderr).await;
 }
 
 /// The same at a terminal, where each entry in flight has a spinner line under the count: the
@@ -662,12 +673,8 @@ async fn ctrl_c_during_apply_leaves_nothing_half_made() {
 #[tokio::test(flavor = "multi_thread")]
 async fn ctrl_c_during_apply_at_a_terminal_leaves_whole_warnings_and_no_spinner() {
     use crate::common::pty::{assert_no_spinner, exit_code, pty, screen};
-    let Scene { moto, aws, bucket } = scene("setspty").await;
-    let proxy = Proxy::start(moto.port);
-    let path = directories_file("ptyint", &bucket, 3, "import");
     // Two entries' roles are held in flight when the signal comes.
-    proxy.fail(Match::Action("CreateRole".into()), Fault::Delay(1500), 2);
-    let file = path.display().to_string();
+    let (Scene { aws, bucket, .. }, proxy, file) = held_in_flight("ptyint", 2, 1500).await;
     let words = ["apply", "-f", &file, "--yes", "--parallel", "2"];
     let mut p = pty(&proxy.url(), 200, &words);
     proxy.wait_for("CreateRole", 2);
@@ -686,10 +693,7 @@ async fn ctrl_c_during_apply_at_a_terminal_leaves_whole_warnings_and_no_spinner(
         "{text}"
     );
     assert_no_spinner(&rows);
-    for i in 0..3 {
-        let role = format!("tidb-role-import-{bucket}-d{i}");
-        assert!(aws.role(&role).await.is_none(), "{role} left:\n{text}");
-    }
+    assert_none_left(&aws, &bucket, &text).await;
 }
 
 /// What a reviewer sees of a mixed plan: a role to create, one whose trust the file changes,
