@@ -174,7 +174,7 @@ async fn verify_passes_a_cluster_among_several_and_lists_the_others() {
     let arn = format!("arn:aws:iam::123456789012:role/tidb-role-import-{bucket}-in");
     let Ran { json: report, .. } =
         verify_role(&moto.url(), &arn, &uri, Some("import"), "prod-cluster-id").ok();
-    let trust = check_named(&report, "trust");
+    let trust = check(&report, "trust");
     assert_says(
         trust["finding"].as_str().unwrap(),
         "also the clusters with dev-cluster-id",

@@ -316,7 +316,7 @@ async fn the_checks_after_a_setup_wait_for_aws_to_show_the_role_and_claim_only_w
         run(&proxy.url(), with(&role_args(&bucket), &["-o", "json"])).ok();
     let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(report["verify"]["read_back"], false, "{report}");
-    let read_back = check_named(&report["verify"], "read-back");
+    let read_back = check(&report["verify"], "read-back");
     assert_eq!(read_back["status"], "warn");
     assert_says(
         read_back["finding"].as_str().unwrap(),

@@ -219,7 +219,7 @@ async fn verify_fails_what_the_boundary_keeps_out() {
         code, json: report, ..
     } = verify_role(&moto.url(), role_arn, &uri, Some("import"), EXTERNAL_ID);
     assert_eq!(code, 1, "{report}");
-    let c = check_named(&report, "permissions");
+    let c = check(&report, "permissions");
     assert_eq!(c["status"], "fail");
     assert_says(
         c["finding"].as_str().unwrap(),

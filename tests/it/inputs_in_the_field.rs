@@ -337,13 +337,13 @@ async fn verify_reads_the_keys_state_and_key_policy() {
     // verify's `kms` check, after asserting the exit code and the check's status.
     let kms_check = |code: i32, status: &str| {
         let ran = verify_role(&moto.url(), &role_arn, &uri, Some("import"), EXTERNAL_ID);
-        let check = check_named(&ran.json, "kms");
+        let kms = check(&ran.json, "kms").clone();
         assert_eq!(
-            (ran.code, check["status"].as_str()),
+            (ran.code, kms["status"].as_str()),
             (code, Some(status)),
-            "{check}"
+            "{kms}"
         );
-        check
+        kms
     };
     // moto's default key policy enables IAM policies for the account, as AWS's does.
     kms_check(0, "pass");

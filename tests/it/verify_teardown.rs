@@ -24,15 +24,6 @@ fn verify(endpoint: &str, args: &[&str]) -> Ran {
     out
 }
 
-fn check<'a>(report: &'a Value, name: &str) -> &'a Value {
-    report["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == name)
-        .unwrap_or_else(|| panic!("no {name} check in {report:#}"))
-}
-
 /// Whether the report has a check of this name: some are there only with something to say.
 fn has_check(report: &Value, name: &str) -> bool {
     let checks = report["checks"].as_array().unwrap();

@@ -615,12 +615,11 @@ pub fn assert_says(text: &str, part: &str) {
 }
 
 /// One check of a `verify` report, by name.
-pub fn check_named(report: &Value, name: &str) -> Value {
+pub fn check<'a>(report: &'a Value, name: &str) -> &'a Value {
     report["checks"]
         .as_array()
         .and_then(|c| c.iter().find(|c| c["name"] == name))
-        .cloned()
-        .unwrap_or_else(|| panic!("no {name} check in {report}"))
+        .unwrap_or_else(|| panic!("no {name} check in {report:#}"))
 }
 
 /// What a run of the binary gave: its exit code, stdout (and its JSON, when it is JSON) and
@@ -664,13 +663,9 @@ impl Ran {
     /// any progress lines.
     #[track_caller]
     pub fn fails_with(self, code: i32, kind: &str) -> Ran {
-        assert_eq!(
-            self.code, code,
-            "stdout: {}\nstderr: {}",
-            self.stdout, self.stderr
-        );
-        assert_eq!(self.error()["kind"], kind, "stderr: {}", self.stderr);
-        self
+        let ran = self.exits(code);
+        assert_eq!(ran.error()["kind"], kind, "stderr: {}", ran.stderr);
+        ran
     }
 
     /// Whether the run said `text`, on stdout or on stderr.
