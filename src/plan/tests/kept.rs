@@ -9,6 +9,15 @@ use crate::output::{render_role_plan, Ui};
 const BOUNDARY: &str = "arn:aws:iam::123456789012:policy/bnd";
 const KEY: &str = "arn:aws:kms:us-east-1:123456789012:key/k1";
 
+/// What a change of access or directory does to a role made through IAM: the policy
+/// rewritten, and the role's tags, description and policy's tags brought into step.
+const RETAGGED: [&str; 4] = [
+    "update_policy",
+    "tag_principal",
+    "update_description",
+    "tag_policy",
+];
+
 /// The role `r` as a first run made it, with a boundary, a path and two tags of the user's.
 fn guarded() -> RoleState {
     let mut first_inputs = inputs();
@@ -151,15 +160,7 @@ fn an_access_change_updates_the_same_role() {
     both.access = Access::Both;
     let plan = role(Method::Iam, &both, &facts(), &state).unwrap();
     assert_eq!(plan.role_arn, "arn:aws:iam::123456789012:role/r");
-    assert_eq!(
-        names(&plan.grant.actions),
-        [
-            "update_policy",
-            "tag_principal",
-            "update_description",
-            "tag_policy"
-        ]
-    );
+    assert_eq!(names(&plan.grant.actions), RETAGGED);
     assert_eq!(
         plan.grant.revisions,
         [Revision {
@@ -204,15 +205,7 @@ fn a_role_named_by_hand_for_another_directory_is_repointed_only_when_confirmed()
             takes_away: true,
         }]
     );
-    assert_eq!(
-        names(&plan.grant.actions),
-        [
-            "update_policy",
-            "tag_principal",
-            "update_description",
-            "tag_policy"
-        ]
-    );
+    assert_eq!(names(&plan.grant.actions), RETAGGED);
     insta::assert_snapshot!("iam_directory_repointed", text(&plan));
 }
 
@@ -313,15 +306,8 @@ fn a_location_has_one_role_by_default() {
         ]
     );
     let made = |access: Access, at: &str| RoleInfo {
-        arn: "arn:aws:iam::123456789012:role/x".into(),
-        managed: true,
-        trust: None,
-        created: None,
-        stack: None,
-        stack_region: None,
-        boundary: None,
         tags: recorded(access, at),
-        description: None,
+        ..bare_role("arn:aws:iam::123456789012:role/x")
     };
     let found = |import: Option<RoleInfo>| {
         vec![
@@ -372,15 +358,8 @@ fn a_role_tells_its_location_by_tag_or_by_description() {
     let description =
         policy::description(&template::role_description(Access::Import, "bkt1", "数据"));
     let info = RoleInfo {
-        arn: "arn:aws:iam::123456789012:role/x".into(),
-        managed: true,
-        trust: None,
-        created: None,
-        stack: None,
-        stack_region: None,
-        boundary: None,
-        tags: vec![],
         description: Some(description),
+        ..bare_role("arn:aws:iam::123456789012:role/x")
     };
     assert_eq!(serves(info.principal(), &location), Some(true));
     let other: S3Location = "s3://bkt1/data/".parse().unwrap();

@@ -62,22 +62,33 @@ fn facts() -> Facts {
     }
 }
 
+/// A role this tool made, `arn`, with nothing else known of it.
+fn bare_role(arn: &str) -> RoleInfo {
+    RoleInfo {
+        arn: arn.into(),
+        managed: true,
+        trust: None,
+        created: None,
+        stack: None,
+        stack_region: None,
+        boundary: None,
+        tags: Vec::new(),
+        description: None,
+    }
+}
+
 fn existing(plan: &RolePlan, managed: bool) -> RoleState {
     RoleState {
         role: Some(RoleInfo {
-            arn: plan.role_arn.clone(),
             managed,
             trust: Some(plan.trust_policy.clone()),
-            created: None,
-            stack: None,
-            stack_region: None,
-            boundary: None,
             tags: recorded(plan.grant.access, "s3://bkt1/data/"),
             description: Some(template::role_description(
                 plan.grant.access,
                 "bkt1",
                 "data",
             )),
+            ..bare_role(&plan.role_arn)
         }),
         policy: Some(PolicyInfo {
             arn: plan.managed_policy_arn().to_string(),

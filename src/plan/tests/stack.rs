@@ -107,18 +107,13 @@ pub(super) fn in_sync(inputs: &RoleInputs, s: StackInfo) -> RoleState {
     ];
     RoleState {
         role: Some(RoleInfo {
-            arn: "arn:aws:iam::123456789012:role/r".into(),
-            managed: true,
             trust: Some(fresh.trust_policy.clone()),
-            created: None,
             stack: Some("s1".into()),
-            stack_region: None,
-            boundary: None,
             tags: tags
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
-            description: None,
+            ..bare_role("arn:aws:iam::123456789012:role/r")
         }),
         inline: Some(vec![(
             fresh.grant.policy_name.to_string(),
@@ -403,17 +398,7 @@ fn stack_plans_create_update_recreate_or_nothing() {
     assert!(foreign.unwrap_err().to_string().contains("--stack-name"));
 
     let iam_role = RoleState {
-        role: Some(RoleInfo {
-            arn: "arn:aws:iam::123456789012:role/r".into(),
-            managed: true,
-            trust: None,
-            created: None,
-            stack: None,
-            stack_region: None,
-            boundary: None,
-            tags: vec![],
-            description: None,
-        }),
+        role: Some(bare_role("arn:aws:iam::123456789012:role/r")),
         ..RoleState::default()
     };
     let err = role(cfn, &stack_inputs(), &facts(), &iam_role).unwrap_err();

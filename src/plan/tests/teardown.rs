@@ -22,15 +22,10 @@ fn policy(name: &str, managed: bool, attachments: i32, old: &[&str]) -> HeldPoli
 
 fn role_info(managed: bool, stack: Option<&str>) -> RoleInfo {
     RoleInfo {
-        arn: "arn:aws:iam::123456789012:role/r".into(),
         managed,
-        trust: None,
-        created: None,
         stack: stack.map(str::to_string),
         stack_region: stack.map(|_| "eu-west-1".to_string()),
-        boundary: None,
-        tags: Vec::new(),
-        description: None,
+        ..bare_role("arn:aws:iam::123456789012:role/r")
     }
 }
 
