@@ -66,16 +66,12 @@ async fn probe_with(access: &str, extra: &[&str]) -> (Aws, String) {
         .yes()
         .json()
         .args(extra);
+    // The tool itself, under enforcement.
     let out = ran(bin_with_keys(&url, key, secret)
         .args(args.build())
         .output()
         .unwrap());
-    let Ran { stdout, stderr, .. } = out;
-    assert!(
-        out.code == 0,
-        "the tool itself, under enforcement: {stderr}"
-    );
-    let result: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let result: serde_json::Value = serde_json::from_str(&out.ok().stdout).unwrap();
     let grant = Grant::Managed(result["policy_arn"].as_str().unwrap());
     (probe_user(&admin, &url, &bucket, grant).await, bucket)
 }
@@ -264,8 +260,7 @@ async fn the_printed_access_key_reads_only_its_directory() {
     let (key, secret) = &server.admin;
     let admin = aws_as(&url, key, secret).await;
     let bucket = admin.seeded_bucket("lp-key").await;
-    let out = key_run(server, &bucket, "import", &[]);
-    assert!(out.code == 0, "{}", out.stderr);
+    let out = key_run(server, &bucket, "import", &[]).ok();
     let probe = aws_as(
         &url,
         out.json["access_key_id"].as_str().unwrap(),
@@ -294,11 +289,11 @@ async fn the_stack_made_policy_allows_export_and_nothing_else() {
         .access("export")
         .role_name(&role)
         .yes();
-    let out = ran(bin_with_keys(&url, key, secret)
+    ran(bin_with_keys(&url, key, secret)
         .args(args.build())
         .output()
-        .unwrap());
-    assert!(out.code == 0, "{}", out.stderr);
+        .unwrap())
+    .ok();
     let document = inline_policy(&admin, &role, &format!("{role}-policy")).await;
 
     let probe = probe_user(&admin, &url, &bucket, Grant::Inline(&document)).await;

@@ -278,8 +278,7 @@ async fn an_aws_managed_bucket_key_works_in_the_buckets_account_only() {
     // The bucket belongs to another account: HeadBucket with ExpectedBucketOwner is refused
     // (moto does not check the owner, so the proxy answers as S3 does).
     let (proxy, bucket, out) = heads_denied(moto, &aws, "awskey-x", &[2]).await;
-    let Ran { stderr, .. } = out;
-    assert_eq!(out.code, 1, "{stderr}");
+    let Ran { stderr, .. } = out.exits(1);
     assert_says(&stderr, "belongs to another account than 123456789012");
     assert_says(&stderr, "customer-managed");
     assert!(aws.roles_naming(&bucket).await.is_empty());
@@ -293,8 +292,7 @@ async fn an_aws_managed_bucket_key_works_in_the_buckets_account_only() {
     // ExpectedBucketOwner: asked again without it, and refused again, that is not "another
     // account" but "cannot tell": a warning, and the setup goes on.
     let (proxy, _, out) = heads_denied(moto, &aws, "awskey-denied", &[2, 3]).await;
-    let Ran { stderr, .. } = out;
-    assert_eq!(out.code, 0, "{stderr}");
+    let Ran { stderr, .. } = out.ok();
     assert_says(&stderr, "could not be told from another owner");
     assert_eq!(
         proxy.seen().iter().filter(|a| *a == "s3:HEAD?").count(),
@@ -405,8 +403,7 @@ fn without_credentials_it_says_how_to_get_them_and_does_not_hang() {
         .output()
         .unwrap());
     let elapsed = started.elapsed();
-    let Ran { stderr, .. } = out;
-    assert_eq!(out.code, 1, "{stderr}");
+    let Ran { stderr, .. } = out.exits(1);
     assert_says(&stderr, "no AWS credentials found");
     assert_says(&stderr, "aws configure");
     assert_says(&stderr, "aws sso login");
