@@ -80,12 +80,25 @@ fn a_name_field_names_the_set() {
     assert!(e.starts_with("teams/tidb-s3.toml:1: name: "), "{e}");
 }
 
+/// Asserts that EXAMPLE, with `from` replaced by `to`, is refused with an error that says
+/// `says`: at its start when `says` names the file and line, anywhere in it otherwise.
+#[track_caller]
+fn assert_refused(from: &str, to: &str, says: &str) {
+    assert!(EXAMPLE.contains(from), "EXAMPLE has no {from:?}");
+    let e = refused(&EXAMPLE.replace(from, to));
+    if says.starts_with("teams/") {
+        assert!(e.starts_with(says), "{e}");
+    } else {
+        assert!(e.contains(says), "{e}");
+    }
+}
+
 #[test]
 fn an_unknown_field_is_named_with_its_entry_and_line() {
-    let e = refused(&EXAMPLE.replace("role_name =", "role_nmae ="));
-    assert!(
-        e.starts_with("teams/tidb-s3.toml:17: role[2].role_nmae: is not a field here; the fields are uri, access,"),
-        "{e}"
+    assert_refused(
+        "role_name =",
+        "role_nmae =",
+        "teams/tidb-s3.toml:17: role[2].role_nmae: is not a field here; the fields are uri, access,",
     );
     let e = refused(&format!("colour = \"blue\"\n{EXAMPLE}"));
     assert!(
@@ -96,50 +109,61 @@ fn an_unknown_field_is_named_with_its_entry_and_line() {
 
 #[test]
 fn a_bad_value_is_refused_by_its_flags_rule() {
-    let e = refused(&EXAMPLE.replace("s3://sales-data/exports/", "https://sales-data/exports/"));
-    assert!(e.starts_with("teams/tidb-s3.toml:14: role[2].uri: "), "{e}");
-    let e = refused(&EXAMPLE.replace(
-        "\"6f7a8b9c0d\"]\nrole_name",
-        "\"6f7a8b9c0d\", 7]\nrole_name",
-    ));
-    assert!(
-        e.contains("role[2].external_ids: must be a list of strings"),
-        "{e}"
-    );
-    let e = refused(&EXAMPLE.replace("method = \"cloudformation\"", "method = \"terraform\""));
-    assert!(
-        e.contains("role[2].method: \"terraform\" is not a method"),
-        "{e}"
-    );
-    let e = refused(&EXAMPLE.replace("tier = \"starter\"", "tier = \"dedicated\""));
-    // Dedicated does not export: the request's own rule, named by the file's field.
-    assert!(e.contains("role[2].access: "), "{e}");
-    let e = refused(&EXAMPLE.replace("team = \"exports\"", "\"aws:team\" = \"x\""));
-    assert!(
-        e.contains("role[2].tags: tag aws:team has a key beginning with aws:"),
-        "{e}"
-    );
-    let e = refused(&EXAMPLE.replace("method = \"cloudformation\"\n", "stack_name = \"s\"\n"));
-    assert!(
-        e.contains("role[2].stack_name: applies only to --method cloudformation"),
-        "{e}"
-    );
+    for (from, to, says) in [
+        (
+            "s3://sales-data/exports/",
+            "https://sales-data/exports/",
+            "teams/tidb-s3.toml:14: role[2].uri: ",
+        ),
+        (
+            "\"6f7a8b9c0d\"]\nrole_name",
+            "\"6f7a8b9c0d\", 7]\nrole_name",
+            "role[2].external_ids: must be a list of strings",
+        ),
+        (
+            "method = \"cloudformation\"",
+            "method = \"terraform\"",
+            "role[2].method: \"terraform\" is not a method",
+        ),
+        // Dedicated does not export: the request's own rule, named by the file's field.
+        (
+            "tier = \"starter\"",
+            "tier = \"dedicated\"",
+            "role[2].access: ",
+        ),
+        (
+            "team = \"exports\"",
+            "\"aws:team\" = \"x\"",
+            "role[2].tags: tag aws:team has a key beginning with aws:",
+        ),
+        (
+            "method = \"cloudformation\"\n",
+            "stack_name = \"s\"\n",
+            "role[2].stack_name: applies only to --method cloudformation",
+        ),
+    ] {
+        assert_refused(from, to, says);
+    }
 }
 
 #[test]
 fn what_every_entry_needs_is_asked_for_by_name() {
-    let e = refused(&EXAMPLE.replace("access = \"export\"\n", ""));
-    assert!(
-        e.contains("role[2].access: is missing: import, export or both"),
-        "{e}"
-    );
-    let e = refused(&EXAMPLE.replace("external_ids = [\"6f7a8b9c0d\"]\n", ""));
-    assert!(
-        e.contains("role[2].external_ids: is missing or empty"),
-        "{e}"
-    );
-    let e = refused(&EXAMPLE.replace("tidb_account_id = \"380838443567\"\n", ""));
-    assert!(e.contains("role[1].tidb_account_id: is missing"), "{e}");
+    for (from, says) in [
+        (
+            "access = \"export\"\n",
+            "role[2].access: is missing: import, export or both",
+        ),
+        (
+            "external_ids = [\"6f7a8b9c0d\"]\n",
+            "role[2].external_ids: is missing or empty",
+        ),
+        (
+            "tidb_account_id = \"380838443567\"\n",
+            "role[1].tidb_account_id: is missing",
+        ),
+    ] {
+        assert_refused(from, "", says);
+    }
     let e = refused("tidb_account_id = \"380838443567\"\n");
     assert!(e.contains("holds no [[role]] entry"), "{e}");
     let open = EXAMPLE.replace(
@@ -174,9 +198,9 @@ fn two_entries_that_would_make_one_thing_are_refused() {
 
 #[test]
 fn text_that_is_not_toml_is_refused_at_its_line() {
-    let e = refused(&EXAMPLE.replace("tier = \"starter\"", "tier = starter"));
-    assert!(
-        e.starts_with("teams/tidb-s3.toml:5: is not valid TOML"),
-        "{e}"
+    assert_refused(
+        "tier = \"starter\"",
+        "tier = starter",
+        "teams/tidb-s3.toml:5: is not valid TOML",
     );
 }

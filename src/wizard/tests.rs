@@ -10,6 +10,49 @@ fn ready() -> std::thread::JoinHandle<Early> {
     std::thread::spawn(|| Early::Ready)
 }
 
+/// Runs the wizard's first questions on these answers, the account and the bucket fine.
+fn wizard(answers: impl IntoIterator<Item = Answer>) -> (Setup, Scripted) {
+    let mut p = Scripted::new(answers);
+    let setup = start_with(&ctx(true, false), &mut p, &|_| ready(), None).unwrap();
+    (setup, p)
+}
+
+/// The role's request that the wizard's answers made.
+#[track_caller]
+fn role_of(setup: Setup) -> RoleRequest {
+    match setup {
+        Setup::Role(req) => req,
+        other => panic!("a role was chosen, not {other:?}"),
+    }
+}
+
+/// A role's request with its method, location and access given, as by flags.
+fn request(method: Method, uri: &str, access: Access) -> RoleRequest {
+    RoleRequest {
+        method: Some(method),
+        location: Some(uri.parse().unwrap()),
+        access: Some(access),
+        ..RoleRequest::default()
+    }
+}
+
+/// The request with TiDB Cloud's account and external ID given too.
+fn with_ids(req: RoleRequest) -> RoleRequest {
+    RoleRequest {
+        tidb_account: Some("380838443567".parse().unwrap()),
+        external_id: Some("ext-1".parse().unwrap()),
+        ..req
+    }
+}
+
+/// Asserts that these lines (questions asked, answers rejected, notes) are `count`, and that
+/// the one at `at` says `part`.
+#[track_caller]
+fn assert_line(lines: &[String], count: usize, at: usize, part: &str) {
+    assert_eq!(lines.len(), count, "{lines:?}");
+    assert!(lines[at].contains(part), "no {part:?} at {at}: {lines:?}");
+}
+
 /// A bucket that does not exist is asked again at the URI question itself, with the reason;
 /// the answers already given stand.
 #[test]
@@ -39,18 +82,12 @@ fn a_bucket_that_does_not_exist_is_asked_again() {
         None,
     )
     .unwrap();
-    let Setup::Role(req) = setup else {
-        panic!("a role was chosen")
-    };
+    let req = role_of(setup);
     assert_eq!(req.method, Some(Method::Iam));
     assert_eq!(req.location.unwrap().bucket(), "my-bucket");
     assert_eq!(*checked.lock().unwrap(), ["no-such-bucket", "my-bucket"]);
-    assert_eq!(p.asked.len(), 5, "{:?}", p.asked);
-    assert!(
-        p.asked[2].contains("S3 URI"),
-        "asked again at once: {:?}",
-        p.asked
-    );
+    // Asked again at once.
+    assert_line(&p.asked, 5, 2, "S3 URI");
 }
 
 /// Missing credentials stop the wizard before the questions that would follow.
@@ -91,12 +128,11 @@ fn ctx(can_prompt: bool, yes: bool) -> Context {
 #[test]
 fn a_directory_a_stack_cannot_carry_is_offered_iam_and_the_key_only() {
     for (choice, iam) in [(0, true), (1, false)] {
-        let mut p = Scripted::new([
+        let (setup, _) = wizard([
             Answer::Choice(1),
             Answer::Text("s3://my-bucket/数据/"),
             Answer::Choice(choice),
         ]);
-        let setup = start_with(&ctx(true, false), &mut p, &|_| ready(), None).unwrap();
         match setup {
             Setup::Role(req) => {
                 assert!(iam);
@@ -125,20 +161,10 @@ fn each_method_is_chosen_and_a_bad_uri_is_asked_again() {
         if want != Choice::AccessKey {
             answers.push(Answer::Choice(0));
         }
-        let mut p = Scripted::new(answers);
-        let setup = start_with(&ctx(true, false), &mut p, &|_| ready(), None).unwrap();
-        assert_eq!(
-            p.rejected.len(),
-            2,
-            "both bad URIs are rejected: {:?}",
-            p.rejected
-        );
-        assert!(
-            p.rejected[0].contains("s3://bucket/dir/"),
-            "{:?}",
-            p.rejected
-        );
-        assert!(p.rejected[1].contains("lowercase"), "{:?}", p.rejected);
+        let (setup, p) = wizard(answers);
+        // Both bad URIs are rejected.
+        assert_line(&p.rejected, 2, 0, "s3://bucket/dir/");
+        assert_line(&p.rejected, 2, 1, "lowercase");
         match (setup, want) {
             (Setup::AccessKey(req), Choice::AccessKey) => {
                 assert_eq!(req.access, Some(Access::Import));
@@ -164,14 +190,11 @@ fn block<F: std::future::Future>(f: F) -> F::Output {
 #[test]
 fn a_file_uri_gets_the_names_of_its_directory() {
     let mut p = Scripted::new([]);
-    let req = RoleRequest {
-        method: Some(Method::Iam),
-        location: Some("s3://bkt1/in/TableName.01.csv".parse().unwrap()),
-        access: Some(Access::Import),
-        tidb_account: Some("380838443567".parse().unwrap()),
-        external_id: Some("ext-1".parse().unwrap()),
-        ..RoleRequest::default()
-    };
+    let req = with_ids(request(
+        Method::Iam,
+        "s3://bkt1/in/TableName.01.csv",
+        Access::Import,
+    ));
     let (_, inputs, located, _) = block(role(&ctx(true, true), req, &mut p, None)).unwrap();
     assert_eq!(inputs.role_name.as_str(), "tidb-role-import-bkt1-in");
     assert_eq!(inputs.location.object_pattern(), "in/*");
@@ -192,12 +215,7 @@ fn the_role_flow_asks_ids_then_names_with_defaults() {
         Answer::Text("my-policy"),
         Answer::Text(""),
     ]);
-    let req = RoleRequest {
-        method: Some(Method::Cloudformation),
-        location: Some("s3://bkt1/in/".parse().unwrap()),
-        access: Some(Access::Import),
-        ..RoleRequest::default()
-    };
+    let req = request(Method::Cloudformation, "s3://bkt1/in/", Access::Import);
     let (method, inputs, _, _) = block(role(&ctx(true, false), req, &mut p, None)).unwrap();
     assert_eq!(method, Method::Cloudformation);
     assert_eq!(inputs.tidb_account.as_str(), "380838443567");
@@ -231,14 +249,9 @@ fn given_flags_are_never_asked_again() {
     // No scripted answers: any question panics.
     let mut p = Scripted::new([]);
     let req = RoleRequest {
-        method: Some(Method::Iam),
-        location: Some("s3://bkt1".parse().unwrap()),
-        access: Some(Access::Export),
-        tidb_account: Some("380838443567".parse().unwrap()),
-        external_id: Some("ext-1".parse().unwrap()),
         role_name: Some("r".parse().unwrap()),
         policy_name: Some("p".parse().unwrap()),
-        ..RoleRequest::default()
+        ..with_ids(request(Method::Iam, "s3://bkt1", Access::Export))
     };
     block(role(&ctx(true, false), req, &mut p, None)).unwrap();
     assert!(p.asked.is_empty());
@@ -308,11 +321,8 @@ fn cancel_at_the_plan_changes_nothing() {
 #[test]
 fn esc_at_a_setups_text_question_goes_back_with_the_answer_kept() {
     let req = || RoleRequest {
-        method: Some(Method::Cloudformation),
-        location: Some("s3://bkt1/in/".parse().unwrap()),
-        access: Some(Access::Import),
         tier: Some(Tier::Starter),
-        ..RoleRequest::default()
+        ..request(Method::Cloudformation, "s3://bkt1/in/", Access::Import)
     };
     let mut p = Scripted::new([
         Answer::Text("380838443567"),
@@ -355,12 +365,9 @@ fn esc_at_a_setups_text_question_goes_back_with_the_answer_kept() {
 #[test]
 fn back_from_the_setup_the_wizard_takes_up_its_last_question() {
     let setup = Setup::Role(RoleRequest {
-        method: Some(Method::Iam),
         method_asked: true,
-        location: Some("s3://bkt1/in/".parse().unwrap()),
-        access: Some(Access::Import),
         tier: Some(Tier::Dedicated),
-        ..RoleRequest::default()
+        ..request(Method::Iam, "s3://bkt1/in/", Access::Import)
     });
     // Esc at the tier, then the way in: the URI, kept, taken with Enter; then IAM and the tier.
     let mut p = Scripted::new([
@@ -405,7 +412,7 @@ fn back_from_the_setup_the_wizard_takes_up_its_last_question() {
 /// Esc at the URI goes back to what TiDB Cloud will do; the URI's answer is kept.
 #[test]
 fn esc_at_the_uri_goes_back_to_the_first_question() {
-    let mut p = Scripted::new([
+    let (setup, _) = wizard([
         Answer::Choice(1),
         Answer::Text("s3://bkt1/out/"),
         Answer::Back,
@@ -414,8 +421,7 @@ fn esc_at_the_uri_goes_back_to_the_first_question() {
         Answer::Text(""),
         Answer::Choice(2),
     ]);
-    let Setup::AccessKey(req) = start_with(&ctx(true, false), &mut p, &|_| ready(), None).unwrap()
-    else {
+    let Setup::AccessKey(req) = setup else {
         panic!("an access key")
     };
     assert_eq!(req.access, Some(Access::Import));
@@ -430,18 +436,13 @@ fn the_callers_own_account_is_asked_again() {
     let mut p = Scripted::new([Answer::Text("123456789012"), Answer::Text("380838443567")]);
     let answers = form::ask(&mut p, &[fill::tidb_account_field(Some(&own))]).unwrap();
     assert_eq!(answers.get("--tidb-account-id"), Some("380838443567"));
-    assert_eq!(p.rejected.len(), 1, "{:?}", p.rejected);
-    assert!(
-        p.rejected[0].contains("your own AWS account"),
-        "{:?}",
-        p.rejected
-    );
+    assert_line(&p.rejected, 1, 0, "your own AWS account");
 }
 
 /// A URI of the bucket alone is confirmed, No by default; declined, the URI is asked again.
 #[test]
 fn a_whole_bucket_is_confirmed_and_no_asks_again() {
-    let mut p = Scripted::new([
+    let (setup, p) = wizard([
         Answer::Choice(0),
         Answer::Text("s3://my-bucket"),
         Answer::No,
@@ -449,35 +450,27 @@ fn a_whole_bucket_is_confirmed_and_no_asks_again() {
         Answer::Choice(1),
         Answer::Choice(0),
     ]);
-    let Setup::Role(req) = start_with(&ctx(true, false), &mut p, &|_| ready(), None).unwrap()
-    else {
-        panic!("a role was chosen")
-    };
-    assert_eq!(req.location.unwrap().prefix(), "data");
+    assert_eq!(role_of(setup).location.unwrap().prefix(), "data");
     assert!(
         p.notes.iter().any(|n| n.contains("names no folder")),
         "{:?}",
         p.notes
     );
-    let mut p = Scripted::new([
+    let (setup, _) = wizard([
         Answer::Choice(0),
         Answer::Text("s3://my-bucket"),
         Answer::Yes,
         Answer::Choice(1),
         Answer::Choice(0),
     ]);
-    let Setup::Role(req) = start_with(&ctx(true, false), &mut p, &|_| ready(), None).unwrap()
-    else {
-        panic!("a role was chosen")
-    };
-    assert!(req.location.unwrap().is_whole_bucket());
+    assert!(role_of(setup).location.unwrap().is_whole_bucket());
 }
 
 /// Esc at the way in goes back to the URI, with the answer given as its default; Enter keeps
 /// it, and the question after is asked again.
 #[test]
 fn esc_at_the_way_in_goes_back_to_the_uri_with_its_answer_kept() {
-    let mut p = Scripted::new([
+    let (setup, p) = wizard([
         Answer::Choice(0),
         Answer::Text("s3://my-bucket/data/"),
         Answer::Back,
@@ -488,10 +481,7 @@ fn esc_at_the_way_in_goes_back_to_the_uri_with_its_answer_kept() {
         Answer::Choice(1),
         Answer::Choice(1),
     ]);
-    let Setup::Role(req) = start_with(&ctx(true, false), &mut p, &|_| ready(), None).unwrap()
-    else {
-        panic!("a role was chosen")
-    };
+    let req = role_of(setup);
     assert_eq!(req.location.unwrap().to_string(), "s3://my-bucket/data/");
     assert_eq!(req.method, Some(Method::Iam));
     assert_eq!(req.tier, Some(Tier::Dedicated));

@@ -27,7 +27,7 @@ fn guarded() -> RoleState {
         tags: vec!["team=data".parse().unwrap(), "cost=42".parse().unwrap()],
         ..GuardrailRequest::default()
     };
-    let first = role(Method::Iam, &first_inputs, &facts(), &RoleState::default()).unwrap();
+    let first = plan_of(Method::Iam, &first_inputs, &RoleState::default());
     let mut state = existing(&first, true);
     let user_tags = [("team", "data"), ("cost", "42")].map(|(k, v)| (k.into(), v.into()));
     let r = state.role.as_mut().unwrap();
@@ -44,7 +44,7 @@ fn text(plan: &RolePlan) -> String {
 #[test]
 fn a_rerun_without_the_guardrail_flags_keeps_them() {
     let state = guarded();
-    let plan = role(Method::Iam, &inputs(), &facts(), &state).unwrap();
+    let plan = plan_of(Method::Iam, &inputs(), &state);
     assert!(plan.grant.actions.is_empty(), "{:?}", plan.grant.actions);
     assert!(plan.grant.revisions.is_empty());
     let guard = &plan.grant.guardrails;
@@ -66,7 +66,7 @@ fn removing_a_boundary_and_a_tag_is_a_confirmed_minus_line() {
     i.guardrails.no_permissions_boundary = true;
     i.guardrails.remove_tags = vec!["cost".parse().unwrap()];
     i.guardrails.tags = vec!["team=ml".parse().unwrap()];
-    let plan = role(Method::Iam, &i, &facts(), &guarded()).unwrap();
+    let plan = plan_of(Method::Iam, &i, &guarded());
     assert_eq!(
         names(&plan.grant.actions),
         [
@@ -108,9 +108,7 @@ fn a_stack_rerun_keeps_its_boundary_path_tags_tier_keys_and_policy_name() {
     first.tier = Tier::Dedicated;
     first.policy_name = "custom".parse().unwrap();
     first.kms_keys = vec![KEY.parse().unwrap()];
-    let params = role(cfn, &first, &facts(), &RoleState::default())
-        .unwrap()
-        .stack_parameters;
+    let params = plan_of(cfn, &first, &RoleState::default()).stack_parameters;
     assert_eq!(params["PermissionsBoundary"], BOUNDARY);
     let mut s = stack("UPDATE_COMPLETE", true, params.clone());
     s.tags = vec![
@@ -123,7 +121,7 @@ fn a_stack_rerun_keeps_its_boundary_path_tags_tier_keys_and_policy_name() {
     // A second cluster, and nothing else given: only the external IDs change.
     let mut second = stack_inputs();
     second.external_id = Some("ext-2".parse().unwrap());
-    let plan = role(cfn, &second, &facts(), &state).unwrap();
+    let plan = plan_of(cfn, &second, &state);
     assert_eq!(names(&plan.grant.actions), ["update_stack"]);
     for key in [
         "PermissionsBoundary",
@@ -142,7 +140,7 @@ fn a_stack_rerun_keeps_its_boundary_path_tags_tier_keys_and_policy_name() {
     let mut bare = stack_inputs();
     bare.guardrails.no_permissions_boundary = true;
     bare.guardrails.remove_tags = vec!["team".parse().unwrap()];
-    let plan = role(cfn, &bare, &facts(), &state).unwrap();
+    let plan = plan_of(cfn, &bare, &state);
     assert_eq!(names(&plan.grant.actions), ["update_stack"]);
     assert_eq!(plan.stack_parameters["PermissionsBoundary"], "");
     assert!(plan.grant.guardrails.tags.is_empty());
@@ -153,12 +151,12 @@ fn a_stack_rerun_keeps_its_boundary_path_tags_tier_keys_and_policy_name() {
 #[test]
 fn an_access_change_updates_the_same_role() {
     let state = existing(
-        &role(Method::Iam, &inputs(), &facts(), &RoleState::default()).unwrap(),
+        &plan_of(Method::Iam, &inputs(), &RoleState::default()),
         true,
     );
     let mut both = inputs();
     both.access = Access::Both;
-    let plan = role(Method::Iam, &both, &facts(), &state).unwrap();
+    let plan = plan_of(Method::Iam, &both, &state);
     assert_eq!(plan.role_arn, "arn:aws:iam::123456789012:role/r");
     assert_eq!(names(&plan.grant.actions), RETAGGED);
     assert_eq!(
@@ -175,7 +173,7 @@ fn an_access_change_updates_the_same_role() {
 
     let mut export = inputs();
     export.access = Access::Export;
-    let plan = role(Method::Iam, &export, &facts(), &state).unwrap();
+    let plan = plan_of(Method::Iam, &export, &state);
     assert!(
         plan.grant.takes_away(),
         "import → export takes reading away"
@@ -187,7 +185,7 @@ fn a_role_named_by_hand_for_another_directory_is_repointed_only_when_confirmed()
     let mut elsewhere = inputs();
     elsewhere.location = "s3://bkt1/other/".parse().unwrap();
     let state = existing(
-        &role(Method::Iam, &elsewhere, &facts(), &RoleState::default()).unwrap(),
+        &plan_of(Method::Iam, &elsewhere, &RoleState::default()),
         true,
     );
     let mut state = state;
@@ -195,7 +193,7 @@ fn a_role_named_by_hand_for_another_directory_is_repointed_only_when_confirmed()
     r.tags = recorded(Access::Import, "s3://bkt1/other/");
     r.description = Some(template::role_description(Access::Import, "bkt1", "other"));
     state.policy.as_mut().unwrap().tags = recorded(Access::Import, "s3://bkt1/other/");
-    let plan = role(Method::Iam, &inputs(), &facts(), &state).unwrap();
+    let plan = plan_of(Method::Iam, &inputs(), &state);
     assert_eq!(
         plan.grant.revisions,
         [Revision {
@@ -213,14 +211,14 @@ fn a_role_named_by_hand_for_another_directory_is_repointed_only_when_confirmed()
 fn kms_keys_granted_before_stay_until_taken_off() {
     let mut keyed = inputs();
     keyed.kms_keys = vec![KEY.parse().unwrap()];
-    let first = role(Method::Iam, &keyed, &facts(), &RoleState::default()).unwrap();
+    let first = plan_of(Method::Iam, &keyed, &RoleState::default());
     let state = existing(&first, true);
-    let plan = role(Method::Iam, &inputs(), &facts(), &state).unwrap();
+    let plan = plan_of(Method::Iam, &inputs(), &state);
     assert_eq!(plan.grant.kms_keys, [KEY.parse().unwrap()]);
     assert!(plan.grant.actions.is_empty());
     let mut off = inputs();
     off.remove_kms_keys = vec![KEY.parse().unwrap()];
-    let plan = role(Method::Iam, &off, &facts(), &state).unwrap();
+    let plan = plan_of(Method::Iam, &off, &state);
     assert!(plan.grant.kms_keys.is_empty());
     assert_eq!(names(&plan.grant.actions), ["update_policy"]);
     assert_eq!(
@@ -235,15 +233,15 @@ fn a_dedicated_role_stays_dedicated_unless_the_tier_is_chosen() {
     let mut dedicated = inputs();
     dedicated.tier = Tier::Dedicated;
     let state = existing(
-        &role(Method::Iam, &dedicated, &facts(), &RoleState::default()).unwrap(),
+        &plan_of(Method::Iam, &dedicated, &RoleState::default()),
         true,
     );
-    let plan = role(Method::Iam, &inputs(), &facts(), &state).unwrap();
+    let plan = plan_of(Method::Iam, &inputs(), &state);
     assert_eq!(plan.tier, Tier::Dedicated);
     assert!(plan.grant.actions.is_empty());
     let mut starter = inputs();
     starter.chosen.tier = true;
-    let plan = role(Method::Iam, &starter, &facts(), &state).unwrap();
+    let plan = plan_of(Method::Iam, &starter, &state);
     assert_eq!(plan.tier, Tier::Starter);
     assert!(plan.grant.takes_away(), "{:?}", plan.grant.revisions);
 }

@@ -40,6 +40,12 @@ fn inputs() -> RoleInputs {
     }
 }
 
+/// The plan of a role by `method` for these inputs, from `facts()` and this state.
+#[track_caller]
+fn plan_of(method: Method, inputs: &RoleInputs, state: &RoleState) -> RolePlan {
+    role(method, inputs, &facts(), state).unwrap()
+}
+
 /// The tags a run records on what it makes for `access` at `location`, beside `managed-by`.
 fn recorded(access: Access, location: &str) -> Vec<(String, String)> {
     let location: S3Location = location.parse().unwrap();
@@ -106,7 +112,7 @@ fn existing(plan: &RolePlan, managed: bool) -> RoleState {
 
 #[test]
 fn a_fresh_account_gets_everything_created() {
-    let plan = role(Method::Iam, &inputs(), &facts(), &RoleState::default()).unwrap();
+    let plan = plan_of(Method::Iam, &inputs(), &RoleState::default());
     assert_eq!(
         names(&plan.grant.actions),
         ["create_policy", "create_role", "attach_policy"]
@@ -120,21 +126,21 @@ fn a_fresh_account_gets_everything_created() {
 
 #[test]
 fn the_same_state_again_changes_nothing() {
-    let first = role(Method::Iam, &inputs(), &facts(), &RoleState::default()).unwrap();
-    let again = role(Method::Iam, &inputs(), &facts(), &existing(&first, true)).unwrap();
+    let first = plan_of(Method::Iam, &inputs(), &RoleState::default());
+    let again = plan_of(Method::Iam, &inputs(), &existing(&first, true));
     assert!(again.grant.actions.is_empty());
     assert!(!again.changes());
 }
 
 #[test]
 fn drift_is_brought_back() {
-    let first = role(Method::Iam, &inputs(), &facts(), &RoleState::default()).unwrap();
+    let first = plan_of(Method::Iam, &inputs(), &RoleState::default());
     let mut state = existing(&first, true);
     state.attached = false;
     state.policy_document = Some(serde_json::json!({"Version": "2012-10-17", "Statement": []}));
     let mut changed = inputs();
     changed.external_id = Some("ext-2".parse().unwrap());
-    let plan = role(Method::Iam, &changed, &facts(), &state).unwrap();
+    let plan = plan_of(Method::Iam, &changed, &state);
     assert_eq!(
         names(&plan.grant.actions),
         ["update_policy", "update_trust", "attach_policy"]
@@ -143,7 +149,7 @@ fn drift_is_brought_back() {
 
 /// The role `r` as it stands, trusting TiDB Cloud's account with these external IDs.
 fn trusting(ids: &[&str]) -> RoleState {
-    let first = role(Method::Iam, &inputs(), &facts(), &RoleState::default()).unwrap();
+    let first = plan_of(Method::Iam, &inputs(), &RoleState::default());
     let mut state = existing(&first, true);
     let ids: Vec<ExternalId> = ids.iter().map(|i| i.parse().unwrap()).collect();
     state.role.as_mut().unwrap().trust = Some(policy::trust(
@@ -162,13 +168,7 @@ fn ids(change: &TrustChange) -> Vec<&str> {
 fn clusters_are_named_in_the_plural_when_there_are_several() {
     let mut third = inputs();
     third.external_id = Some("ext-3".parse().unwrap());
-    let plan = role(
-        Method::Iam,
-        &third,
-        &facts(),
-        &trusting(&["ext-1", "ext-2"]),
-    )
-    .unwrap();
+    let plan = plan_of(Method::Iam, &third, &trusting(&["ext-1", "ext-2"]));
     assert_eq!(
         plan.trust_change.lines,
         [
@@ -182,7 +182,7 @@ fn clusters_are_named_in_the_plural_when_there_are_several() {
 fn a_second_cluster_is_added_and_the_first_keeps_access() {
     let mut second = inputs();
     second.external_id = Some("ext-2".parse().unwrap());
-    let plan = role(Method::Iam, &second, &facts(), &trusting(&["ext-1"])).unwrap();
+    let plan = plan_of(Method::Iam, &second, &trusting(&["ext-1"]));
     assert_eq!(ids(&plan.trust_change), ["ext-1", "ext-2"]);
     assert!(!plan.trust_change.revokes());
     assert_eq!(
@@ -198,13 +198,7 @@ fn a_second_cluster_is_added_and_the_first_keeps_access() {
         serde_json::json!(["ext-1", "ext-2"])
     );
     // Again: nothing changes, and no one loses access.
-    let again = role(
-        Method::Iam,
-        &second,
-        &facts(),
-        &trusting(&["ext-1", "ext-2"]),
-    )
-    .unwrap();
+    let again = plan_of(Method::Iam, &second, &trusting(&["ext-1", "ext-2"]));
     assert!(again.grant.actions.is_empty(), "{:?}", again.grant.actions);
 }
 
@@ -213,13 +207,7 @@ fn replacing_removing_and_dropping_ids_say_who_loses_access() {
     let mut replace = inputs();
     replace.external_id = Some("ext-3".parse().unwrap());
     replace.replace_external_ids = true;
-    let plan = role(
-        Method::Iam,
-        &replace,
-        &facts(),
-        &trusting(&["ext-1", "ext-2"]),
-    )
-    .unwrap();
+    let plan = plan_of(Method::Iam, &replace, &trusting(&["ext-1", "ext-2"]));
     assert_eq!(ids(&plan.trust_change), ["ext-3"]);
     assert_eq!(
         plan.trust_change.losing_access,
@@ -233,13 +221,7 @@ fn replacing_removing_and_dropping_ids_say_who_loses_access() {
     let mut remove = inputs();
     remove.external_id = None;
     remove.remove_external_ids = vec!["ext-1".parse().unwrap()];
-    let plan = role(
-        Method::Iam,
-        &remove,
-        &facts(),
-        &trusting(&["ext-1", "ext-2"]),
-    )
-    .unwrap();
+    let plan = plan_of(Method::Iam, &remove, &trusting(&["ext-1", "ext-2"]));
     assert_eq!(ids(&plan.trust_change), ["ext-2"]);
     assert_eq!(
         plan.trust_change.losing_access,
@@ -254,13 +236,13 @@ fn replacing_removing_and_dropping_ids_say_who_loses_access() {
     let mut none = inputs();
     none.external_id = None;
     none.no_external_id = true;
-    let plan = role(Method::Iam, &none, &facts(), &trusting(&["ext-1"])).unwrap();
+    let plan = plan_of(Method::Iam, &none, &trusting(&["ext-1"]));
     assert!(plan.trust_change.external_ids.is_empty());
     assert!(plan.trust_change.revokes());
     assert!(plan.trust_policy["Statement"][0].get("Condition").is_none());
 
     // A role that trusted the whole project is narrowed: the rest of the project loses it.
-    let plan = role(Method::Iam, &inputs(), &facts(), &trusting(&[])).unwrap();
+    let plan = plan_of(Method::Iam, &inputs(), &trusting(&[]));
     assert_eq!(ids(&plan.trust_change), ["ext-1"]);
     assert!(plan.trust_change.losing_access[0].contains("every other cluster"));
 
@@ -271,7 +253,7 @@ fn replacing_removing_and_dropping_ids_say_who_loses_access() {
         &"111122223333".parse().unwrap(),
         &[],
     ));
-    let plan = role(Method::Iam, &inputs(), &facts(), &elsewhere).unwrap();
+    let plan = plan_of(Method::Iam, &inputs(), &elsewhere);
     assert_eq!(ids(&plan.trust_change), ["ext-1"]);
     assert!(plan.trust_change.losing_access[0].contains("111122223333"));
 
@@ -284,7 +266,7 @@ fn replacing_removing_and_dropping_ids_say_who_loses_access() {
 fn dedicated_imports_with_the_bucket_location_and_never_exports() {
     let mut dedicated = inputs();
     dedicated.tier = Tier::Dedicated;
-    let plan = role(Method::Iam, &dedicated, &facts(), &RoleState::default()).unwrap();
+    let plan = plan_of(Method::Iam, &dedicated, &RoleState::default());
     assert_eq!(
         plan.grant.permissions_policy["Statement"][1]["Action"],
         serde_json::json!(["s3:ListBucket", "s3:GetBucketLocation"])
@@ -303,7 +285,7 @@ fn dedicated_imports_with_the_bucket_location_and_never_exports() {
 
 #[test]
 fn guardrails_converge_on_what_exists_and_a_path_cannot_move() {
-    let first = role(Method::Iam, &inputs(), &facts(), &RoleState::default()).unwrap();
+    let first = plan_of(Method::Iam, &inputs(), &RoleState::default());
     let state = existing(&first, true);
     let boundary = "arn:aws:iam::123456789012:policy/boundary";
     let mut guarded = inputs();
@@ -312,7 +294,7 @@ fn guardrails_converge_on_what_exists_and_a_path_cannot_move() {
         tags: vec!["team=data".parse().unwrap()],
         ..GuardrailRequest::default()
     };
-    let plan = role(Method::Iam, &guarded, &facts(), &state).unwrap();
+    let plan = plan_of(Method::Iam, &guarded, &state);
     let tags = vec!["team=data".parse::<TagPair>().unwrap()];
     let who = Who::Role(plan.role_name.clone());
     assert_eq!(
@@ -347,13 +329,11 @@ fn guardrails_converge_on_what_exists_and_a_path_cannot_move() {
         .unwrap()
         .tags
         .push(("team".into(), "data".into()));
-    assert!(role(Method::Iam, &guarded, &facts(), &done)
-        .unwrap()
+    assert!(plan_of(Method::Iam, &guarded, &done)
         .grant
         .actions
         .is_empty());
-    assert!(role(Method::Iam, &inputs(), &facts(), &done)
-        .unwrap()
+    assert!(plan_of(Method::Iam, &inputs(), &done)
         .grant
         .actions
         .is_empty());
@@ -361,7 +341,7 @@ fn guardrails_converge_on_what_exists_and_a_path_cannot_move() {
     // A new role at a path: the ARNs carry it.
     let mut at_path = inputs();
     at_path.guardrails.path = Some("/tidb/".parse().unwrap());
-    let fresh = role(Method::Iam, &at_path, &facts(), &RoleState::default()).unwrap();
+    let fresh = plan_of(Method::Iam, &at_path, &RoleState::default());
     assert_eq!(fresh.role_arn, "arn:aws:iam::123456789012:role/tidb/r");
     assert_eq!(
         fresh.managed_policy_arn(),
@@ -374,7 +354,7 @@ fn guardrails_converge_on_what_exists_and_a_path_cannot_move() {
 
 #[test]
 fn resources_the_tool_did_not_make_are_refused() {
-    let first = role(Method::Iam, &inputs(), &facts(), &RoleState::default()).unwrap();
+    let first = plan_of(Method::Iam, &inputs(), &RoleState::default());
     let mut state = existing(&first, true);
     state.role.as_mut().unwrap().managed = false;
     let err = role(Method::Iam, &inputs(), &facts(), &state).unwrap_err();
@@ -539,7 +519,7 @@ fn a_whole_bucket_is_a_warning_in_the_plan() {
     let mut whole = inputs();
     whole.location = "s3://bkt1".parse().unwrap();
     whole.access = Access::Both;
-    let plan = role(Method::Iam, &whole, &facts(), &RoleState::default()).unwrap();
+    let plan = plan_of(Method::Iam, &whole, &RoleState::default());
     assert_eq!(
         plan.grant.warnings,
         ["s3://bkt1/ names no folder: TiDB Cloud gets import and export access to every object in bucket bkt1; give a folder (s3://bkt1/dir/) to grant less"]
@@ -547,7 +527,7 @@ fn a_whole_bucket_is_a_warning_in_the_plan() {
     for uri in ["s3://bkt1/data/", "s3://bkt1/data.csv", "s3://bkt1/*.csv"] {
         let mut part = inputs();
         part.location = uri.parse().unwrap();
-        let plan = role(Method::Iam, &part, &facts(), &RoleState::default()).unwrap();
+        let plan = plan_of(Method::Iam, &part, &RoleState::default());
         assert!(
             plan.grant.warnings.is_empty(),
             "{uri}: {:?}",

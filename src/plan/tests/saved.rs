@@ -34,41 +34,39 @@ fn reviewed(json: &Value) -> Value {
 #[test]
 fn every_kind_of_change_round_trips_and_reads_as_reviewed() {
     let iam = Method::Iam;
-    let create = role(iam, &inputs(), &facts(), &RoleState::default()).unwrap();
+    let create = plan_of(iam, &inputs(), &RoleState::default());
     insta::assert_json_snapshot!("saved_create", reviewed(&round_trip(&create)));
 
     let mut wider = inputs();
     wider.access = Access::Both;
-    let update = role(iam, &wider, &facts(), &existing(&create, true)).unwrap();
+    let update = plan_of(iam, &wider, &existing(&create, true));
     insta::assert_json_snapshot!("saved_update", reviewed(&round_trip(&update)));
 
     let mut other = inputs();
     other.external_id = Some("ext-2".parse().unwrap());
     other.replace_external_ids = true;
-    let trust = role(iam, &other, &facts(), &existing(&create, true)).unwrap();
+    let trust = plan_of(iam, &other, &existing(&create, true));
     insta::assert_json_snapshot!("saved_trust_change", reviewed(&round_trip(&trust)));
 
     let cfn = Method::Cloudformation;
     let stack_in = stack_inputs();
-    let params = role(cfn, &stack_in, &facts(), &RoleState::default())
-        .unwrap()
-        .stack_parameters;
+    let params = plan_of(cfn, &stack_in, &RoleState::default()).stack_parameters;
     let mut drifted = in_sync(&stack_in, stack("CREATE_COMPLETE", true, params.clone()));
     drifted.role.as_mut().unwrap().boundary = Some("arn:aws:iam::123456789012:policy/b".into());
-    let drift = role(cfn, &stack_in, &facts(), &drifted).unwrap();
+    let drift = plan_of(cfn, &stack_in, &drifted);
     insta::assert_json_snapshot!("saved_drift_repair", reviewed(&round_trip(&drift)));
 
     let failed = RoleState {
         stack: Some(stack("ROLLBACK_COMPLETE", true, params.clone())),
         ..RoleState::default()
     };
-    let recreate = role(cfn, &stack_in, &facts(), &failed).unwrap();
+    let recreate = plan_of(cfn, &stack_in, &failed);
     insta::assert_json_snapshot!("saved_stack_recreate", reviewed(&round_trip(&recreate)));
 
     let mut gone = in_sync(&stack_in, stack("CREATE_COMPLETE", true, params));
     gone.role = None;
     gone.inline = None;
-    let remake = role(cfn, &stack_in, &facts(), &gone).unwrap();
+    let remake = plan_of(cfn, &stack_in, &gone);
     insta::assert_json_snapshot!("saved_role_remade", reviewed(&round_trip(&remake)));
 
     let key = user(&user_inputs(), &facts(), &UserState::default()).unwrap();
@@ -168,7 +166,7 @@ fn inputs_read_back_as_given_and_through_the_flags_checks() {
 
 #[test]
 fn a_basis_names_what_changed_since_and_nothing_when_nothing_did() {
-    let first = role(Method::Iam, &inputs(), &facts(), &RoleState::default()).unwrap();
+    let first = plan_of(Method::Iam, &inputs(), &RoleState::default());
     let state = existing(&first, true);
     let basis = Basis::role(&facts(), &state);
     assert_eq!(
@@ -226,7 +224,7 @@ fn a_basis_names_what_changed_since_and_nothing_when_nothing_did() {
 
 #[test]
 fn plans_differ_only_in_what_they_do() {
-    let plan = role(Method::Iam, &inputs(), &facts(), &RoleState::default()).unwrap();
+    let plan = plan_of(Method::Iam, &inputs(), &RoleState::default());
     let json = serde_json::to_value(&plan).unwrap();
     let mut informed = json.clone();
     informed["detected"] = json!(["caller: someone else"]);
@@ -242,7 +240,7 @@ fn plans_differ_only_in_what_they_do() {
 
 #[test]
 fn the_file_says_its_format_and_its_maker() {
-    let plan = role(Method::Iam, &inputs(), &facts(), &RoleState::default()).unwrap();
+    let plan = plan_of(Method::Iam, &inputs(), &RoleState::default());
     let saved = Saved {
         format: FORMAT,
         made_by: crate::plan::saved::made_by(),

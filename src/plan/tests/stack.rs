@@ -53,7 +53,7 @@ pub(super) fn stack(
 #[test]
 fn a_plan_shows_what_it_grants_and_an_update_its_diff() {
     use crate::output::{render_role_plan, Ui};
-    let fresh = role(Method::Iam, &inputs(), &facts(), &RoleState::default()).unwrap();
+    let fresh = plan_of(Method::Iam, &inputs(), &RoleState::default());
     let summary = render_role_plan(&Ui::plain().with_documents(false), &fresh);
     assert!(summary.contains("What it grants"), "{summary}");
     assert!(
@@ -74,7 +74,7 @@ fn a_plan_shows_what_it_grants_and_an_update_its_diff() {
 
     let mut export = inputs();
     export.access = Access::Export;
-    let update = role(Method::Iam, &export, &facts(), &existing(&fresh, true)).unwrap();
+    let update = plan_of(Method::Iam, &export, &existing(&fresh, true));
     let text = render_role_plan(&Ui::plain().with_documents(false), &update);
     assert!(
         text.contains("Permissions policy changes (- now, + after this run)"),
@@ -90,13 +90,7 @@ fn a_plan_shows_what_it_grants_and_an_update_its_diff() {
 
 /// A stack with its role as the template made it, read back the way a rerun reads it.
 pub(super) fn in_sync(inputs: &RoleInputs, s: StackInfo) -> RoleState {
-    let fresh = role(
-        Method::Cloudformation,
-        inputs,
-        &facts(),
-        &RoleState::default(),
-    )
-    .unwrap();
+    let fresh = plan_of(Method::Cloudformation, inputs, &RoleState::default());
     let tags = [
         ("managed-by", "serverless-s3-setup"),
         (
@@ -130,9 +124,7 @@ pub(super) fn in_sync(inputs: &RoleInputs, s: StackInfo) -> RoleState {
 fn a_role_changed_outside_cloudformation_is_restored_not_unchanged() {
     let cfn = Method::Cloudformation;
     let inputs = stack_inputs();
-    let params = role(cfn, &inputs, &facts(), &RoleState::default())
-        .unwrap()
-        .stack_parameters;
+    let params = plan_of(cfn, &inputs, &RoleState::default()).stack_parameters;
     let synced = || in_sync(&inputs, stack("CREATE_COMPLETE", true, params.clone()));
     let plan = |state: &RoleState| role(cfn, &inputs, &facts(), state);
     assert!(plan(&synced()).unwrap().grant.actions.is_empty());
@@ -236,9 +228,7 @@ fn a_role_changed_outside_cloudformation_is_restored_not_unchanged() {
 #[test]
 fn every_stack_status_has_an_honest_outcome() {
     let cfn = Method::Cloudformation;
-    let params = role(cfn, &stack_inputs(), &facts(), &RoleState::default())
-        .unwrap()
-        .stack_parameters;
+    let params = plan_of(cfn, &stack_inputs(), &RoleState::default()).stack_parameters;
     let plan_for = |status: &str| {
         let mut s = stack(status, true, params.clone());
         s.status_reason = Some("Role: access denied".into());
@@ -297,50 +287,44 @@ fn every_stack_status_has_an_honest_outcome() {
 #[test]
 fn stack_plans_create_update_recreate_or_nothing() {
     let cfn = Method::Cloudformation;
-    let fresh = role(cfn, &stack_inputs(), &facts(), &RoleState::default()).unwrap();
+    let fresh = plan_of(cfn, &stack_inputs(), &RoleState::default());
     assert_eq!(names(&fresh.grant.actions), ["create_stack"]);
     assert_eq!(fresh.policy_arn, None);
     assert_eq!(fresh.stack_parameters["RoleName"], "r");
     let params = fresh.stack_parameters;
 
     let with = |s: StackInfo| in_sync(&stack_inputs(), s);
-    let same = role(
+    let same = plan_of(
         cfn,
         &stack_inputs(),
-        &facts(),
         &with(stack("CREATE_COMPLETE", true, params.clone())),
-    )
-    .unwrap();
+    );
     assert!(same.grant.actions.is_empty());
     assert_eq!(same.role_arn, "arn:aws:iam::123456789012:role/r");
 
     let mut old = params.clone();
     old.insert("ExternalId".into(), "old".into());
-    let drift = role(
+    let drift = plan_of(
         cfn,
         &stack_inputs(),
-        &facts(),
         &with(stack("UPDATE_COMPLETE", true, old)),
-    )
-    .unwrap();
+    );
     assert_eq!(names(&drift.grant.actions), ["update_stack"]);
 
     let mut outdated = stack("CREATE_COMPLETE", true, params.clone());
     outdated.template_tag = Some("older".into());
-    let newer = role(cfn, &stack_inputs(), &facts(), &with(outdated)).unwrap();
+    let newer = plan_of(cfn, &stack_inputs(), &with(outdated));
     assert_eq!(
         names(&newer.grant.actions),
         ["update_stack"],
         "a newer template updates the stack"
     );
 
-    let failed = role(
+    let failed = plan_of(
         cfn,
         &stack_inputs(),
-        &facts(),
         &with(stack("ROLLBACK_COMPLETE", true, params.clone())),
-    )
-    .unwrap();
+    );
     assert!(
         matches!(failed.grant.actions.as_slice(), [Action::RecreateStack { status: s, .. }] if s == "ROLLBACK_COMPLETE"),
         "{:?}",
@@ -360,16 +344,12 @@ fn stack_plans_create_update_recreate_or_nothing() {
 
     let mut tagged = stack_inputs();
     tagged.guardrails.tags = vec!["team=data".parse().unwrap()];
-    let tag_params = role(cfn, &tagged, &facts(), &RoleState::default())
-        .unwrap()
-        .stack_parameters;
-    let untagged = role(
+    let tag_params = plan_of(cfn, &tagged, &RoleState::default()).stack_parameters;
+    let untagged = plan_of(
         cfn,
         &tagged,
-        &facts(),
         &with(stack("CREATE_COMPLETE", true, tag_params.clone())),
-    )
-    .unwrap();
+    );
     assert_eq!(
         names(&untagged.grant.actions),
         ["update_stack"],
@@ -377,12 +357,11 @@ fn stack_plans_create_update_recreate_or_nothing() {
     );
     let mut with_tag = stack("CREATE_COMPLETE", true, tag_params);
     with_tag.tags = vec![("team".into(), "data".into())];
-    assert!(role(cfn, &tagged, &facts(), &with(with_tag.clone()))
-        .unwrap()
+    assert!(plan_of(cfn, &tagged, &with(with_tag.clone()))
         .grant
         .actions
         .is_empty());
-    let kept = role(cfn, &stack_inputs(), &facts(), &with(with_tag)).unwrap();
+    let kept = plan_of(cfn, &stack_inputs(), &with(with_tag));
     assert!(
         kept.grant.actions.is_empty(),
         "a rerun without --tag keeps the stack's tags: {:?}",

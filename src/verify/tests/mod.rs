@@ -5,27 +5,40 @@ use serde_json::json;
 mod checks;
 mod keys;
 
+/// The check of this name in a report.
+fn named<'a>(r: &'a Report, name: &str) -> &'a Check {
+    r.checks
+        .iter()
+        .find(|c| c.name == name)
+        .unwrap_or_else(|| panic!("no {name} check in {r:#?}"))
+}
+
+/// The check of this name for the role, with this evidence.
+fn check_of(e: &Expectations, ev: &Evidence, name: &str) -> Check {
+    named(&checks(&role(), e, ev, "x"), name).clone()
+}
+
 /// The `kms` check of a report.
 fn kms_of(r: &Report) -> Check {
-    r.checks.iter().find(|c| c.name == "kms").unwrap().clone()
+    named(r, "kms").clone()
 }
 
 /// The permissions check of a role with this evidence.
 fn permissions_of(e: &Expectations, ev: &Evidence) -> Check {
-    let r = checks(&role(), e, ev, "x");
-    r.checks
-        .into_iter()
-        .find(|c| c.name == "permissions")
-        .unwrap()
+    check_of(e, ev, "permissions")
 }
 
 fn status(report: &Report, name: &str) -> Status {
-    report
-        .checks
-        .iter()
-        .find(|c| c.name == name)
-        .unwrap_or_else(|| panic!("no {name} check"))
-        .status
+    named(report, name).status
+}
+
+/// Asserts a check's status, and that its finding says each part.
+#[track_caller]
+fn assert_check(c: &Check, status: Status, parts: &[&str]) {
+    assert_eq!(c.status, status, "{c:#?}");
+    for part in parts {
+        assert!(c.finding.contains(part), "no {part:?} in {c:#?}");
+    }
 }
 
 fn expectations(access: Access) -> Expectations {
@@ -95,13 +108,8 @@ fn the_userid_of_a_user_is_known_and_of_a_role_session_not() {
     let mut ev = good(Access::Import);
     ev.policies
         .push(("d".into(), json!({"Statement": [deny_others]})));
-    let r = checks(&role(), &expectations(Access::Import), &ev, "x");
-    let c = r.checks.iter().find(|c| c.name == "permissions").unwrap();
-    assert!(
-        c.status == Status::Warn && c.finding.contains("aws:userid"),
-        "{}",
-        c.finding
-    );
+    let c = check_of(&expectations(Access::Import), &ev, "permissions");
+    assert_check(&c, Status::Warn, &["aws:userid"]);
 }
 
 /// Issue 14, cause 3: within one account, the bucket policy may grant on its own.
@@ -122,25 +130,13 @@ fn a_bucket_policy_grant_counts_within_the_account() {
     let permissions = |ev: &Evidence| permissions_of(&e, ev);
     ev.bucket_in_account = Some(true);
     let c = permissions(&ev);
-    assert!(
-        c.status == Status::Pass && c.finding.contains("by the bucket policy"),
-        "{}",
-        c.finding
-    );
+    assert_check(&c, Status::Pass, &["by the bucket policy"]);
     ev.bucket_in_account = None;
     let c = permissions(&ev);
-    assert!(
-        c.status == Status::Fail && c.finding.contains("enough only if"),
-        "{}",
-        c.finding
-    );
+    assert_check(&c, Status::Fail, &["enough only if"]);
     ev.bucket_in_account = Some(false);
     let c = permissions(&ev);
-    assert!(
-        c.status == Status::Fail && c.finding.contains("another account"),
-        "{}",
-        c.finding
-    );
+    assert_check(&c, Status::Fail, &["another account"]);
 }
 
 /// A bucket in another account needs both: the role's own policy and the bucket's policy
@@ -155,13 +151,10 @@ fn a_bucket_in_another_account_must_grant_as_well() {
     ev.bucket_in_account = Some(false);
     ev.bucket.policy = Ok(None);
     let c = permissions(&ev);
-    assert!(
-        c.status == Status::Fail
-            && c.finding.contains(
-                "in another account, whose bucket policy must grant it too, and has none"
-            ),
-        "{}",
-        c.finding
+    assert_check(
+        &c,
+        Status::Fail,
+        &["in another account, whose bucket policy must grant it too, and has none"],
     );
     ev.bucket.policy = Ok(Some(json!({"Statement": [{
         "Effect": "Allow",
@@ -179,11 +172,7 @@ fn a_bucket_in_another_account_must_grant_as_well() {
         "Resource": "arn:aws:s3:::bkt1"
     }]})));
     let c = permissions(&ev);
-    assert!(
-        c.status == Status::Fail && c.finding.contains("does not grant it"),
-        "{}",
-        c.finding
-    );
+    assert_check(&c, Status::Fail, &["does not grant it"]);
 }
 
 /// Issue 14, cause 5: policy variables stand for the principal's values.
@@ -270,24 +259,16 @@ fn extras_are_probed_and_the_folder_key_is_not_needed() {
         ev.policies = vec![("p".into(), doc)];
         checks(&role(), &e, &ev, "x")
     };
-    let find = |r: &Report, name: &str| r.checks.iter().find(|c| c.name == name).unwrap().clone();
+    let find = |r: &Report, name: &str| named(r, name).clone();
     let every_bucket = with(json!({"Statement": [
         {"Effect": "Allow", "Action": ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"], "Resource": "arn:aws:s3:::*/*"},
         {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::bkt1"}]}));
     let c = find(&every_bucket, "extra-permissions");
-    assert!(
-        c.status == Status::Warn && c.finding.contains("other buckets"),
-        "{}",
-        c.finding
-    );
+    assert_check(&c, Status::Warn, &["other buckets"]);
     let admin = with(json!({"Statement": [
         {"Effect": "Allow", "Action": "*", "NotResource": "arn:aws:s3:::bkt1/dir/secret/*"}]}));
     let c = find(&admin, "extra-permissions");
-    assert!(
-        c.status == Status::Warn && c.finding.contains("beyond S3"),
-        "{}",
-        c.finding
-    );
+    assert_check(&c, Status::Warn, &["beyond S3"]);
     // Nor can it read everything under dir/: dir/secret/ is left out.
     assert_eq!(find(&admin, "permissions").status, Status::Fail);
 
@@ -300,11 +281,7 @@ fn extras_are_probed_and_the_folder_key_is_not_needed() {
         {"Effect": "Allow", "Action": ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"], "Resource": "arn:aws:s3:::bkt1/dir/a*"},
         {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::bkt1"}]}));
     let c = find(&part, "permissions");
-    assert!(
-        c.status == Status::Fail && c.finding.contains("only part of arn:aws:s3:::bkt1/dir/*"),
-        "{}",
-        c.finding
-    );
+    assert_check(&c, Status::Fail, &["only part of arn:aws:s3:::bkt1/dir/*"]);
 }
 
 /// Issue 14, cause 1: each minimal case with AWS's documented answer. GOOD is the tool's own
@@ -361,8 +338,7 @@ fn conditions_are_decided_against_tidb_clouds_request() {
         let mut ev = good(Access::Both);
         ev.policies
             .push(("case".into(), json!({"Statement": statements})));
-        let r = checks(&role(), &e, &ev, "x");
-        let c = r.checks.iter().find(|c| c.name == check).unwrap();
+        let c = check_of(&e, &ev, check);
         assert_eq!(c.status, want, "{what}: {}", c.finding);
     }
 
