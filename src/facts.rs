@@ -16,14 +16,14 @@ pub(crate) struct Facts {
     /// The region the calls go to: where a stack is made (stacks are regional, roles global).
     pub(crate) region: Option<String>,
     pub(crate) partition: Option<Partition>,
-    pub(crate) bucket_region: Option<String>,
-    pub(crate) detected_kms_key: Option<KmsKeyArn>,
     /// The keys of sampled objects that the policy grants beside the bucket's own.
     pub(crate) object_kms_keys: Vec<KmsKeyArn>,
     pub(crate) findings: Vec<String>,
     pub(crate) warnings: Vec<String>,
-    /// All that was read about the bucket, for the checks after a setup.
-    pub(crate) bucket: Option<BucketFacts>,
+    /// All that was read about the bucket: its region and default KMS key for the plan, the
+    /// rest for the checks after a setup. Without AWS (`--dry-run` without credentials), only
+    /// the region, taken to be the configured one.
+    pub(crate) bucket: BucketFacts,
 }
 
 impl Facts {
@@ -64,23 +64,30 @@ impl Facts {
         Facts {
             account: Some(caller.account),
             partition: Some(caller.partition),
-            bucket_region: bucket.region.clone(),
-            detected_kms_key: bucket.kms_key.clone(),
             object_kms_keys,
             findings,
             warnings,
-            bucket: Some(bucket),
+            bucket,
             region: None,
         }
     }
 }
 
 impl Facts {
+    /// The bucket's region, when known.
+    pub(crate) fn bucket_region(&self) -> Option<&str> {
+        self.bucket.region.as_deref()
+    }
+
+    /// The bucket's customer-managed default KMS key, when it has one.
+    pub(crate) fn bucket_kms_key(&self) -> Option<&KmsKeyArn> {
+        self.bucket.kms_key.as_ref()
+    }
+
     /// The caller's partition, or else the bucket region's.
     pub(crate) fn partition(&self) -> Partition {
         self.partition.unwrap_or_else(|| {
-            self.bucket_region
-                .as_deref()
+            self.bucket_region()
                 .map_or(Partition::Aws, Partition::for_region)
         })
     }
@@ -90,7 +97,7 @@ impl Facts {
         let mut keys: Vec<KmsKeyArn> = given
             .iter()
             .cloned()
-            .chain(self.detected_kms_key.clone())
+            .chain(self.bucket_kms_key().cloned())
             .chain(self.object_kms_keys.iter().cloned())
             .collect();
         keys.sort();

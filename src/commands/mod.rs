@@ -18,7 +18,7 @@ use crate::apply::journal::{Journal, Undo};
 use crate::aws::Clients;
 use crate::detect;
 use crate::error::Error;
-use crate::facts::{Caller, Facts, Located, PolicyInfo};
+use crate::facts::{BucketFacts, Caller, Facts, Located, PolicyInfo};
 use crate::inputs::{
     Access, AccountId, Guardrails, IamPath, KmsKeyArn, PolicyName, S3Location, Tier,
 };
@@ -270,8 +270,12 @@ where
     Fut: std::future::Future<Output = Result<(Caller, S), Error>>,
 {
     let Some(clients) = clients else {
+        // Without AWS the bucket's region is taken to be the configured one.
         let mut facts = Facts {
-            bucket_region: ctx.conn.region.clone(),
+            bucket: BucketFacts {
+                region: ctx.conn.region.clone(),
+                ..BucketFacts::default()
+            },
             region: ctx.conn.region.clone(),
             ..Facts::default()
         };

@@ -63,7 +63,7 @@ impl Grant {
             access: what.access,
             partition: facts.partition(),
             account_id: facts.account.clone(),
-            bucket_region: facts.bucket_region.clone(),
+            bucket_region: facts.bucket_region().map(str::to_string),
             policy_name: what.policy_name.clone(),
             kms_keys,
             permissions_policy,
@@ -76,7 +76,7 @@ impl Grant {
                 .chain(facts.warnings.iter().cloned())
                 .collect(),
             guardrails: what.guardrails.clone(),
-            bucket_key: facts.detected_kms_key.clone(),
+            bucket_key: facts.bucket_kms_key().cloned(),
         }
     }
 

@@ -179,8 +179,7 @@ pub(super) fn refuse_what_cannot_work(
     tidb_account: &AccountId,
 ) -> Result<(), Error> {
     if let Some(region) = facts
-        .bucket_region
-        .as_deref()
+        .bucket_region()
         .filter(|r| Partition::for_region(r) != Partition::Aws)
     {
         return Err(Error::invalid(

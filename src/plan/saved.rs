@@ -148,10 +148,13 @@ impl Basis {
         );
         b.put("partition", facts.partition().to_string());
         b.put("region", text(facts.region.clone()));
-        b.put("bucket region", text(facts.bucket_region.clone()));
+        b.put(
+            "bucket region",
+            text(facts.bucket_region().map(str::to_string)),
+        );
         b.put(
             "bucket KMS key",
-            text(facts.detected_kms_key.as_ref().map(|k| k.to_string())),
+            text(facts.bucket_kms_key().map(|k| k.to_string())),
         );
         // Only when some were found, so that a plan saved before objects were sampled still
         // reads the same.

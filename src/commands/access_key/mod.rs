@@ -224,7 +224,7 @@ async fn finish(
     let delete_command = delete_command(plan.user_name.as_str(), &key.id);
     let in_file = file.path.is_some();
     crate::verify::show_after_setup(ctx, &verify, inputs.access, true);
-    let region = facts.bucket.as_ref().and_then(|b| b.region.as_deref());
+    let region = facts.bucket_region();
     let at = (&inputs.location, region.unwrap_or_else(|| clients.region()));
     let tried = probe::tried(ctx, clients, &as_key, at, probe, accepted).await;
     let next_command = crate::handoff::ticloud(
@@ -282,7 +282,7 @@ async fn checked(
             bucket_location: true,
         },
         super::written(&plan.grant, plan.user_arn.clone(), None),
-        facts.bucket.clone().unwrap_or_default(),
+        facts.bucket.clone(),
         crate::verify::Known::Expected(crate::verify::Expected {
             managed: written.into_iter().collect(),
             inline: Vec::new(),

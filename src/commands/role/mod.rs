@@ -324,7 +324,7 @@ async fn applied(
             outcome.role_arn.clone(),
             Some(plan.trust_policy.clone()),
         ),
-        bucket: facts.bucket.clone().unwrap_or_default(),
+        bucket: facts.bucket.clone(),
         subject,
         expectations,
     };

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use super::action::names;
 use super::stack::same_parameters;
 use super::*;
-use crate::facts::{AccessKeyInfo, Facts, RoleInfo, StackInfo, UserInfo};
+use crate::facts::{AccessKeyInfo, BucketFacts, Facts, RoleInfo, StackInfo, UserInfo};
 use crate::inputs::{Access, ExternalId, KmsKeyArn, Tier, Who};
 use crate::template;
 use serde_json::json;
@@ -63,8 +63,16 @@ fn facts() -> Facts {
     Facts {
         account: Some("123456789012".parse().unwrap()),
         partition: Some(Partition::Aws),
-        bucket_region: Some("us-east-1".into()),
+        bucket: bucket_in("us-east-1"),
         ..Facts::default()
+    }
+}
+
+/// A bucket of which only its region is known.
+fn bucket_in(region: &str) -> BucketFacts {
+    BucketFacts {
+        region: Some(region.into()),
+        ..BucketFacts::default()
     }
 }
 
@@ -371,7 +379,10 @@ fn detected_and_given_keys_are_merged_once() {
     let mut i = inputs();
     i.kms_keys = vec![key.clone()];
     let f = Facts {
-        detected_kms_key: Some(key.clone()),
+        bucket: BucketFacts {
+            kms_key: Some(key.clone()),
+            ..bucket_in("us-east-1")
+        },
         ..facts()
     };
     let plan = role(Method::Iam, &i, &f, &RoleState::default()).unwrap();
@@ -467,7 +478,7 @@ fn keys_of_sampled_objects_are_granted_or_named() {
 #[test]
 fn without_credentials_the_plan_uses_a_placeholder_and_the_region_partition() {
     let f = Facts {
-        bucket_region: Some("cn-north-1".into()),
+        bucket: bucket_in("cn-north-1"),
         ..Facts::default()
     };
     let plan = user(&user_inputs(), &f, &UserState::default()).unwrap();
@@ -489,7 +500,7 @@ fn roles_that_can_never_work_are_refused_before_any_change() {
         other => panic!("{other:?}"),
     };
     let (f, rule) = flag(Facts {
-        bucket_region: Some("cn-north-1".into()),
+        bucket: bucket_in("cn-north-1"),
         ..Facts::default()
     });
     assert_eq!(f, "--uri");
