@@ -192,6 +192,10 @@ impl Prompter for Terminal {
 /// For runs that must not prompt: any question is a bug, reported as such.
 pub struct NoPrompts;
 
+fn cannot_ask(prompt: &str) -> Error {
+    anyhow::anyhow!("internal error: asked {prompt:?} in a run that cannot prompt").into()
+}
+
 impl Prompter for NoPrompts {
     fn input(
         &mut self,
@@ -199,15 +203,15 @@ impl Prompter for NoPrompts {
         _: Option<&str>,
         _: &dyn Fn(&str) -> Result<(), String>,
     ) -> Result<String, Error> {
-        Err(anyhow::anyhow!("internal error: asked {prompt:?} in a run that cannot prompt").into())
+        Err(cannot_ask(prompt))
     }
 
     fn select(&mut self, prompt: &str, _: &[&str], _: usize) -> Result<usize, Error> {
-        Err(anyhow::anyhow!("internal error: asked {prompt:?} in a run that cannot prompt").into())
+        Err(cannot_ask(prompt))
     }
 
     fn confirm(&mut self, prompt: &str, _: bool) -> Result<bool, Error> {
-        Err(anyhow::anyhow!("internal error: asked {prompt:?} in a run that cannot prompt").into())
+        Err(cannot_ask(prompt))
     }
 
     fn note(&mut self, _: &str) {}

@@ -99,9 +99,7 @@ pub(crate) async fn role(
         || defaults::role_name(&location, access),
         |f| f.role.name.clone(),
     );
-    let held_stack: Option<StackName> = existing
-        .and_then(|f| f.role.info.as_ref()?.stack.as_deref())
-        .and_then(|s| s.parse().ok());
+    let held_stack = held_stack(existing);
     let questions = RoleQuestions {
         req: &req,
         own,
@@ -138,6 +136,14 @@ pub(crate) async fn role(
         set: req.set,
     };
     Ok((method, inputs, located, found))
+}
+
+/// The stack that made the role found, when this tool made the role: a rerun keeps it. Its
+/// name is in the role's tag.
+fn held_stack(existing: Option<&FoundRole>) -> Option<StackName> {
+    existing
+        .and_then(|f| f.role.info.as_ref()?.stack.as_deref())
+        .and_then(|s| s.parse().ok())
 }
 
 /// The role that already serves the location, with the caller, when AWS is at hand; a

@@ -5,7 +5,6 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::apply::journal::Journal;
-use crate::aws::cloudformation;
 use crate::aws::iam;
 use crate::aws::Clients;
 use crate::error::Error;
@@ -14,7 +13,7 @@ use crate::find::{self, FoundRole};
 use crate::inputs::{AccountId, ExternalId, RoleName, StackName, Timeout};
 use crate::output::render_role_plan;
 use crate::plan::saved::{Basis, RoleSetup};
-use crate::plan::{self, Method, RoleInputs, RolePlan, RoleState};
+use crate::plan::{self, Method, RolePlan, RoleState};
 use crate::prompt::Prompter;
 use crate::requests::{RoleRequest, SavedPlan};
 use crate::{verify, wizard};
@@ -23,12 +22,14 @@ use super::setup::{SetupCommand, Surveyed};
 use super::{Bucket, Granted};
 use crate::{apply, Context};
 
+mod gather;
 mod many;
 pub(crate) mod ready;
 mod region;
 mod stack;
 mod text;
 
+pub(crate) use gather::Gathered;
 pub(crate) use many::{
     apply_planned, basis, checked, creates, plan_lines, plan_settled, plan_unasked, takes_away,
     RoleSurveyed,
@@ -183,7 +184,7 @@ impl SetupCommand for RoleCommand {
         settled: &RoleSetup,
         found: FoundRole,
     ) -> Result<(Caller, Gathered), Error> {
-        gather(clients, settled.method, &settled.inputs, found).await
+        gather::gather(clients, settled.method, &settled.inputs, found).await
     }
 
     fn plan(settled: &RoleSetup, facts: &Facts, state: &Gathered) -> Result<RolePlan, Error> {
@@ -411,15 +412,6 @@ enum Applied {
     Iam(Vec<(String, String)>),
 }
 
-/// What the survey read: the state the plan is made from, and what was read beside the role
-/// (its inline policies, boundary and other policies) for the checks of a run that changes
-/// nothing.
-#[derive(Default)]
-pub(crate) struct Gathered {
-    state: RoleState,
-    beside: Option<verify::Beside>,
-}
-
 /// What the checks after the setup start from: the role as the survey read it, when nothing
 /// changed; else what was written, to read back in one round.
 fn known(
@@ -454,123 +446,6 @@ fn known(
         Method::Iam => Vec::new(),
     };
     verify::Known::Expected(verify::Expected { managed, inline })
-}
-
-/// Reads the current role and policy, or stack, with independent requests in flight
-/// together. The caller and the role were read already, when the role was looked for (the role
-/// again if another name was chosen since). Beside the role, its inline policies, boundary and
-/// attachments are read in the same round, so that a run that changes nothing needs no second
-/// read for its checks.
-async fn gather(
-    clients: &Clients,
-    method: Method,
-    inputs: &RoleInputs,
-    found: FoundRole,
-) -> Result<(Caller, Gathered), Error> {
-    let role_name = inputs.role_name.as_str();
-    let caller = found.caller;
-    let role = if found.role.name == inputs.role_name {
-        found.role.info
-    } else {
-        clients.role(role_name).await?
-    };
-    let arn = super::policy_arn(
-        &caller,
-        inputs.guardrails.path.as_ref(),
-        role.as_ref().map(|r| r.arn.as_str()),
-        &inputs.policy_name,
-    );
-    let attached = async {
-        match &role {
-            Some(_) => clients.role_attached(&inputs.role_name).await,
-            None => Ok(Vec::new()),
-        }
-    };
-    if method == Method::Cloudformation {
-        let stack_name = inputs.stack_name.as_ref().expect("resolved").as_str();
-        let read = found.stack.filter(|_| found.role.name == inputs.role_name);
-        let (stack, attached, beside) = tokio::join!(
-            async {
-                match read {
-                    Some(stack) => Ok(stack),
-                    None => cloudformation::describe_stack(&clients.cfn, stack_name).await,
-                }
-            },
-            attached,
-            beside(clients, &inputs.role_name, role.as_ref())
-        );
-        let (stack, attached) = (stack?, attached?);
-        let beside = with_others(clients, beside?, &attached, "").await?;
-        let mut role = role;
-        // A stack without its role may be one another run is making right now: the role is
-        // read again, after the stack, so that "deleted" is not a race between reads.
-        if let (Some(_), None) = (&stack, &role) {
-            role = iam::get_role(&clients.iam, role_name).await?;
-        }
-        // A rerun compares the live role with the template, its inline policy included.
-        let inline = match (&beside, &stack) {
-            (Some(beside), Some(_)) => Some(beside.inline.clone()),
-            _ => None,
-        };
-        let state = RoleState {
-            role,
-            stack,
-            inline,
-            ..RoleState::default()
-        };
-        return Ok((caller, Gathered { state, beside }));
-    }
-    let (policy, attached, beside) = tokio::join!(
-        super::read_policy(clients, &arn),
-        attached,
-        beside(clients, &inputs.role_name, role.as_ref())
-    );
-    let (policy, policy_document) = policy?;
-    let attached = attached?;
-    let (arn, policy, policy_document) = super::kept_policy(
-        clients,
-        inputs.chosen.policy_name,
-        &attached,
-        (arn, policy, policy_document),
-    )
-    .await?;
-    let beside = with_others(clients, beside?, &attached, &arn).await?;
-    let state = RoleState {
-        role,
-        policy,
-        policy_document,
-        attached: attached.contains(&arn),
-        stack: None,
-        inline: None,
-    };
-    Ok((caller, Gathered { state, beside }))
-}
-
-/// What is read beside the role (see [`verify::Beside`]); nothing when there is no role.
-async fn beside(
-    clients: &Clients,
-    name: &RoleName,
-    role: Option<&crate::facts::RoleInfo>,
-) -> Result<Option<verify::Beside>, Error> {
-    let Some(role) = role else {
-        return Ok(None);
-    };
-    verify::Beside::role(clients, name, role.boundary.as_deref())
-        .await
-        .map(Some)
-}
-
-/// Adds the documents of the other policies attached to the role, when there are any.
-async fn with_others(
-    clients: &Clients,
-    beside: Option<verify::Beside>,
-    attached: &[String],
-    own: &str,
-) -> Result<Option<verify::Beside>, Error> {
-    match beside {
-        Some(b) => b.with_others(clients, attached, own).await.map(Some),
-        None => Ok(None),
-    }
 }
 
 /// Makes the plan's changes through IAM; each creation is journaled before it is requested.

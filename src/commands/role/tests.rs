@@ -3,6 +3,7 @@ use super::*;
 use crate::aws::Connection;
 use crate::inputs::{Access, GuardrailRequest, Guardrails, Tier};
 use crate::output::{Format, Ui};
+use crate::plan::RoleInputs;
 
 /// A run at a terminal, with this profile.
 fn ctx(profile: Option<&str>) -> Context {
