@@ -93,9 +93,9 @@ pub fn is_own_key(key: &str) -> bool {
 
 /// The guardrails a role or user holds after this run: its permissions boundary, its path
 /// and its tags, as the plan works them out from what was given and what it holds already.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Guardrails {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) permissions_boundary: Option<PolicyArn>,
     pub(crate) path: IamPath,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -231,14 +231,13 @@ pub struct GuardrailRequest {
 
 /// [`GuardrailRequest`] as a file holds it: each tag as `--tag` takes it (`KEY=VALUE`), so
 /// that it is read through the same checks as the flags.
+#[serde_with::skip_serializing_none]
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct GivenGuardrails {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     permissions_boundary: Option<PolicyArn>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     no_permissions_boundary: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     path: Option<IamPath>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     tags: Vec<String>,

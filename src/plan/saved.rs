@@ -42,20 +42,20 @@ pub(crate) struct Saved<S, P> {
 }
 
 /// A role setup's request, settled.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RoleSetup {
     pub(crate) method: Method,
     pub(crate) inputs: RoleInputs,
     /// For the `ticloud` command printed at the end.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) cluster_id: Option<ClusterId>,
     /// Where the stack goes when no region was configured: asked, or the bucket's region.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) stack_region: Option<Region>,
 }
 
 /// An access-key setup's request, settled.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct KeySetup {
@@ -63,7 +63,6 @@ pub(crate) struct KeySetup {
     /// For the `ticloud` command printed at the end.
     #[serde(default)]
     pub(crate) tier: Tier,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) cluster_id: Option<ClusterId>,
 }
 

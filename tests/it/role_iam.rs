@@ -193,7 +193,7 @@ async fn a_role_the_tool_did_not_create_is_left_alone() {
 #[tokio::test]
 async fn no_external_id_is_explicit_and_warned() {
     let Scene { moto, aws, bucket } = scene("noext").await;
-    let Ran { stdout, stderr, .. } = run(
+    let Ran { json, stderr, .. } = run(
         &moto.url(),
         [
             "role",
@@ -207,11 +207,15 @@ async fn no_external_id_is_explicit_and_warned() {
             "--access",
             "import",
             "--yes",
+            "-o",
+            "json",
         ],
     )
     .ok();
     assert_says(&stderr, "confused-deputy");
-    let role = stdout.trim().rsplit('/').next().unwrap();
+    // No ID is a value of its own: the key is there, null.
+    assert_eq!(json.get("external_id"), Some(&Value::Null), "{json}");
+    let role = json["role_name"].as_str().unwrap();
     assert_eq!(aws.trust(role).await, expected_trust(None));
 }
 

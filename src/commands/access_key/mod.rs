@@ -25,12 +25,11 @@ use super::{Bucket, Granted};
 use crate::{apply, Context};
 
 /// What `access-key` did. The secret is here only when it goes to stdout.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Serialize)]
 pub struct AccessKeyOutcome {
     pub(crate) access_key_id: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) secret_access_key: Option<Secret>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) secret_file: Option<PathBuf>,
     pub(crate) user_name: UserName,
     pub(crate) user_arn: String,
@@ -41,7 +40,6 @@ pub struct AccessKeyOutcome {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub(crate) deleted_keys: Vec<String>,
     /// The key tried as itself on S3, unless `--no-probe`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) probe: Option<ProbeResult>,
     /// How it was to be tried, for the command that repeats the run.
     #[serde(skip)]

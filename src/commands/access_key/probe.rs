@@ -13,6 +13,7 @@ use crate::requests::KeyProbe;
 use crate::Context;
 
 /// What the new key was seen to do.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, Serialize)]
 pub(crate) struct ProbeResult {
     /// STS accepted the key (`sts:GetCallerIdentity`); without it, nothing was tried.
@@ -20,16 +21,12 @@ pub(crate) struct ProbeResult {
     /// Every request made with the key was answered.
     pub(crate) ok: bool,
     /// The directory the key listed: `s3://bucket/dir/`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) listed: Option<String>,
     /// The probe object the key wrote (`--probe-write`).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) wrote: Option<String>,
     /// The request that was refused, and AWS's answer.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) failed: Option<String>,
     /// A probe object that could not be deleted again.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) left: Option<String>,
 }
 

@@ -39,21 +39,21 @@ pub(crate) use text::again;
 use stack::apply_stack;
 
 /// What `role` did, for stdout.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Serialize)]
 pub struct RoleOutcome {
     pub(crate) role_arn: String,
-    /// The managed policy; `None` for a stack, whose role carries an inline policy.
+    /// The managed policy; `None` (null) for a stack, whose role carries an inline policy.
+    #[serialize_always]
     pub(crate) policy_arn: Option<String>,
     pub(crate) role_name: RoleName,
     pub(crate) method: Method,
     pub(crate) tidb_account_id: AccountId,
+    #[serialize_always]
     pub(crate) external_id: Option<ExternalId>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) stack_name: Option<StackName>,
     /// Where the stack is: stacks are regional, roles global.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) stack_region: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) stack_id: Option<String>,
     /// Every external ID the role trusts now, this cluster's among them.
     pub(crate) external_ids: Vec<ExternalId>,
@@ -62,11 +62,9 @@ pub struct RoleOutcome {
     pub(crate) losing_access: Vec<String>,
     /// When this run wrote the role (UTC, RFC 3339), when it changed anything: IAM takes a
     /// moment to carry a change to every region, so TiDB Cloud may not see it at once.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) written_at: Option<String>,
     /// A minute after `written_at`, when the change can be expected everywhere
     /// ([`ready::READY_AFTER`]).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) ready_at: Option<String>,
     /// The moment of `written_at`.
     #[serde(skip)]

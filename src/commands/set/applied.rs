@@ -20,21 +20,18 @@ use super::super::teardown::TeardownOutcome;
 use super::{each, prune, text, unasked, Member, Planned, SetRequest, Status};
 
 /// What became of one entry.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Serialize)]
 pub struct EntryOutcome {
     pub(crate) entry: String,
     pub(crate) role_name: String,
     /// `created`, `updated`, `unchanged` or `failed`.
     pub(crate) status: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) role_arn: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) error: Option<String>,
     /// The checks of what the entry made or changed, as a single setup makes them.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) checks: Option<EntryChecks>,
     /// For a role this run wrote, a minute after it was written, as `role` says it.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) ready_at: Option<String>,
     #[serde(skip)]
     written: Option<SystemTime>,
@@ -63,16 +60,17 @@ impl EntryChecks {
 }
 
 /// A role of the set that `--prune` deleted, or failed to.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Serialize)]
 pub struct Pruned {
     pub(crate) role_name: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub(crate) deleted: Vec<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) error: Option<String>,
 }
 
 /// What `apply -f` did.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Serialize)]
 pub struct SetApplied {
     pub(crate) set: SetName,
@@ -86,16 +84,13 @@ pub struct SetApplied {
     pub(crate) summary: AppliedSummary,
     /// The signal that stopped the run (Ctrl-C, SIGTERM): each running entry undid what it
     /// made, and those not started were not applied.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub interrupted: Option<&'static str>,
     /// `--dry-run`: nothing was applied; each entry says what applying would do.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub(crate) dry_run: bool,
     /// When the last role this run wrote was written, and a minute after: when IAM can be
     /// expected to have carried every change to every region.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) written_at: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) ready_at: Option<String>,
     /// `--wait-ready` waited until `ready_at`.
     #[serde(skip_serializing_if = "std::ops::Not::not")]

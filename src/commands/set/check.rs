@@ -25,6 +25,7 @@ pub struct SetVerified {
 }
 
 /// One entry's role, judged.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Serialize)]
 pub struct EntryVerified {
     pub(crate) entry: String,
@@ -32,9 +33,7 @@ pub struct EntryVerified {
     pub(crate) role_name: String,
     pub(crate) ok: bool,
     /// Why it could not be judged: it does not exist yet, or it could not be read.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) error: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) report: Option<Report>,
 }
 

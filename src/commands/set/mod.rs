@@ -66,6 +66,7 @@ pub enum Status {
 }
 
 /// One entry's plan.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EntryPlan {
@@ -79,13 +80,10 @@ pub struct EntryPlan {
     /// One line per change.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub(crate) changes: Vec<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) error: Option<String>,
     /// The whole plan, as `role --dry-run -o json` gives it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) plan: Option<RolePlan>,
     /// What the plan was made from, in a saved plan (`--plan-out`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) basis: Option<crate::plan::saved::Basis>,
 }
 

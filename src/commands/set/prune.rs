@@ -13,13 +13,12 @@ use crate::Context;
 use super::super::teardown::{self, TeardownOutcome};
 
 /// A role of the set: its name, and the stack that made it, if any.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Member {
     pub(crate) role_name: RoleName,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) stack_name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) stack_region: Option<String>,
 }
 
