@@ -61,7 +61,7 @@ pub(crate) fn ticloud(
     if !matches!(tier, Tier::Starter | Tier::Essential) {
         return Vec::new();
     }
-    let cluster = cluster.map_or_else(|| "<cluster-id>".to_string(), ClusterId::to_string);
+    let cluster = cluster.map_or("<cluster-id>", ClusterId::as_str);
     let credential_flags: Vec<String> = match credential {
         Credential::RoleArn(arn) => vec!["--s3.role-arn".into(), arn.into()],
         Credential::AccessKey { id } => vec![
@@ -79,7 +79,7 @@ pub(crate) fn ticloud(
             "import",
             "start",
             "--cluster-id",
-            &cluster,
+            cluster,
             "--source-type",
             "S3",
             "--s3.uri",
@@ -99,7 +99,7 @@ pub(crate) fn ticloud(
             "export",
             "create",
             "--cluster-id",
-            &cluster,
+            cluster,
             "--target-type",
             "S3",
             "--s3.uri",

@@ -9,7 +9,9 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 /// A string that passed its type's rule (its `FromStr`, written beside it): the newtype, the
-/// string back with `as_str`, and `Display` as the string itself.
+/// string back with `as_str`, and `Display` as the string itself. A type whose rule is one test
+/// gives it after the name (`valid if |s| …, else "must be …";`): its `FromStr` refuses with that
+/// rule and the value (`must be …, not "x"`).
 macro_rules! checked_string {
     ($(#[$attr:meta])* pub struct $name:ident;) => {
         $(#[$attr])*
@@ -24,6 +26,21 @@ macro_rules! checked_string {
         impl std::fmt::Display for $name {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str(&self.0)
+            }
+        }
+    };
+    ($(#[$attr:meta])* pub struct $name:ident; valid if $valid:expr, else $rule:literal;) => {
+        checked_string! { $(#[$attr])* pub struct $name; }
+
+        impl std::str::FromStr for $name {
+            type Err = Invalid;
+            fn from_str(s: &str) -> Result<Self, Invalid> {
+                let valid: fn(&str) -> bool = $valid;
+                if valid(s) {
+                    Ok($name(s.to_string()))
+                } else {
+                    invalid(format!("{}, not {}", $rule, quoted(s)))
+                }
             }
         }
     };
@@ -224,32 +241,15 @@ impl FromStr for Tier {
     }
 }
 
-/// A TiDB Cloud cluster's ID, for the `ticloud` command printed after a setup.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
-#[serde(transparent)]
-pub struct ClusterId(String);
-
-impl ClusterId {}
-
-impl fmt::Display for ClusterId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl FromStr for ClusterId {
-    type Err = Invalid;
-    fn from_str(s: &str) -> Result<Self, Invalid> {
-        if (1..=64).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-        {
-            Ok(ClusterId(s.to_string()))
-        } else {
-            invalid(format!(
-                "must be the cluster's ID from the TiDB Cloud console (letters, digits and -), not {}",
-                quoted(s)
-            ))
-        }
-    }
+checked_string! {
+    /// A TiDB Cloud cluster's ID, for the `ticloud` command printed after a setup.
+    #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+    #[serde(transparent)]
+    pub struct ClusterId;
+    valid if |s| {
+        (1..=64).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    },
+    else "must be the cluster's ID from the TiDB Cloud console (letters, digits and -)";
 }
 
 checked_string! {
@@ -257,20 +257,8 @@ checked_string! {
     #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
     #[serde(transparent)]
     pub struct AccountId;
-}
-
-impl FromStr for AccountId {
-    type Err = Invalid;
-    fn from_str(s: &str) -> Result<Self, Invalid> {
-        if s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit()) {
-            Ok(AccountId(s.to_string()))
-        } else {
-            invalid(format!(
-                "must be exactly 12 digits (the TiDB Cloud Account ID from the console), not {}",
-                quoted(s)
-            ))
-        }
-    }
+    valid if |s| s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit()),
+    else "must be exactly 12 digits (the TiDB Cloud Account ID from the console)";
 }
 
 checked_string! {
@@ -283,11 +271,10 @@ checked_string! {
 impl FromStr for ExternalId {
     type Err = Invalid;
     fn from_str(s: &str) -> Result<Self, Invalid> {
-        if !(2..=1224).contains(&s.len()) {
-            return invalid(format!(
-                "must be 2 to 1224 characters long, not {}",
-                s.chars().count()
-            ));
+        // In characters, as for IAM's names (see `validate_iam_name`).
+        let length = s.chars().count();
+        if !(2..=1224).contains(&length) {
+            return invalid(format!("must be 2 to 1224 characters long, not {length}"));
         }
         if let Some(c) = s
             .chars()
@@ -302,35 +289,13 @@ impl FromStr for ExternalId {
     }
 }
 
-/// An AWS region name such as `us-east-1`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
-#[serde(transparent)]
-pub struct Region(String);
-
-impl Region {
-    pub(crate) fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for Region {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl FromStr for Region {
-    type Err = Invalid;
-    fn from_str(s: &str) -> Result<Self, Invalid> {
-        if is_region(s) {
-            Ok(Region(s.to_string()))
-        } else {
-            invalid(format!(
-                "must be an AWS region such as us-east-1, not {}",
-                quoted(s)
-            ))
-        }
-    }
+checked_string! {
+    /// An AWS region name such as `us-east-1`.
+    #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+    #[serde(transparent)]
+    pub struct Region;
+    valid if is_region,
+    else "must be an AWS region such as us-east-1";
 }
 
 fn is_region(s: &str) -> bool {
@@ -402,22 +367,11 @@ checked_string! {
     /// An access key ID, as AWS shapes it: 16 to 128 uppercase letters and digits.
     #[derive(Debug, Clone, PartialEq, Eq)]
     pub struct AccessKeyId;
-}
-
-impl FromStr for AccessKeyId {
-    type Err = Invalid;
-
-    fn from_str(id: &str) -> Result<Self, Invalid> {
-        if (16..=128).contains(&id.len())
-            && id
-                .bytes()
-                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
-        {
-            Ok(AccessKeyId(id.to_string()))
-        } else {
-            invalid(format!("must be an access key ID such as AKIAIOSFODNN7EXAMPLE (16 to 128 uppercase letters and digits), not {id:?}"))
-        }
-    }
+    valid if |id| {
+        (16..=128).contains(&id.len())
+            && id.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+    },
+    else "must be an access key ID such as AKIAIOSFODNN7EXAMPLE (16 to 128 uppercase letters and digits)";
 }
 
 #[cfg(test)]

@@ -13,10 +13,12 @@ pub(super) fn is_iam_word(c: char) -> bool {
 
 /// IAM's `[\w+=,.@-]` with a length limit: role, user and policy names.
 fn validate_iam_name(s: &str, what: &str, max: usize) -> Result<(), Invalid> {
-    if s.is_empty() || s.len() > max {
+    // Counted in characters, as the message says: a name of other scripts is refused for its
+    // first character outside IAM's set, not for a length in bytes it does not have.
+    let length = s.chars().count();
+    if !(1..=max).contains(&length) {
         return invalid(format!(
-            "must be 1 to {max} characters long ({what} names), not {}",
-            s.chars().count()
+            "must be 1 to {max} characters long ({what} names), not {length}"
         ));
     }
     if let Some(c) = s
@@ -78,24 +80,13 @@ checked_string! {
     #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
     #[serde(transparent)]
     pub struct StackName;
-}
-
-impl FromStr for StackName {
-    type Err = Invalid;
-    fn from_str(s: &str) -> Result<Self, Invalid> {
-        let ok = !s.is_empty()
+    valid if |s| {
+        !s.is_empty()
             && s.len() <= 128
             && s.as_bytes()[0].is_ascii_alphabetic()
-            && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
-        if ok {
-            Ok(StackName(s.to_string()))
-        } else {
-            invalid(format!(
-                "must start with a letter and contain only letters, digits and `-`, at most 128 characters, not {}",
-                quoted(s)
-            ))
-        }
-    }
+            && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    },
+    else "must start with a letter and contain only letters, digits and `-`, at most 128 characters";
 }
 
 checked_string! {

@@ -191,6 +191,20 @@ fn validates_names() {
     }
 }
 
+/// A length is in characters, as its message says. A name or ID of another script is refused
+/// for its first character that IAM does not take, not for a length in bytes: 30 CJK characters
+/// (90 bytes) as a role name, 500 (1,500 bytes) as an external ID, were "must be 1 to 64
+/// characters long, not 30" and "2 to 1224 …, not 500".
+#[test]
+fn names_and_ids_of_other_scripts_are_refused_for_their_characters() {
+    let role = "数".repeat(30).parse::<RoleName>().unwrap_err().0;
+    assert!(role.contains("found '数'"), "{role}");
+    let id = "数".repeat(500).parse::<ExternalId>().unwrap_err().0;
+    assert!(id.contains("found '数'"), "{id}");
+    let long = "数".repeat(65).parse::<RoleName>().unwrap_err().0;
+    assert!(long.ends_with("not 65"), "{long}");
+}
+
 #[test]
 fn validates_kms_arns() {
     let ok = "arn:aws:kms:ap-northeast-1:105880447796:key/c3046e91-fdfc-4f3a-acff-00597dd3801f";
