@@ -399,21 +399,10 @@ fn every_parameter_the_template_declares_is_set_and_no_other() {
     let inputs = RoleInputs {
         location: "s3://bkt1/a/b/".parse().unwrap(),
         access: Access::Export,
-        tidb_account: "380838443567".parse().unwrap(),
         external_id: None,
-        more_external_ids: Vec::new(),
-        replace_external_ids: false,
-        remove_external_ids: vec![],
         no_external_id: true,
-        tier: Default::default(),
-        role_name: "r".parse().unwrap(),
         policy_name: "p".parse().unwrap(),
-        kms_keys: vec![],
-        remove_kms_keys: vec![],
-        stack_name: None,
-        guardrails: Default::default(),
-        chosen: Default::default(),
-        set: None,
+        ..inputs()
     };
     let guard = Guardrails::default();
     let params = super::super::stack::parameters(&inputs, &guard, &[], &[]).unwrap();
