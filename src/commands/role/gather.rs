@@ -1,8 +1,6 @@
 //! What a role's setup reads before it plans: the role and its policy, or its stack, and what
 //! is beside the role, with independent requests in flight together.
 
-use std::future::Future;
-
 use crate::aws::{cloudformation, iam, Clients};
 use crate::error::{AwsError, Error};
 use crate::facts::{Caller, RoleInfo, StackInfo};
@@ -38,18 +36,9 @@ pub(super) async fn gather(
     } else {
         clients.role(role_name).await?
     };
-    let exists = role.is_some();
-    let attached = async move {
-        if exists {
-            clients.role_attached(&inputs.role_name).await
-        } else {
-            Ok(Vec::new())
-        }
-    };
     if method == Method::Cloudformation {
         let read = found.stack.filter(|_| found.role.name == inputs.role_name);
-        let gathered = gather_stack(clients, inputs, read, role, attached).await?;
-        return Ok((caller, gathered));
+        return Ok((caller, gather_stack(clients, inputs, read, role).await?));
     }
     let arn = crate::commands::policy_arn(
         &caller,
@@ -59,7 +48,7 @@ pub(super) async fn gather(
     );
     let (policy, attached, beside) = tokio::join!(
         crate::commands::read_policy(clients, &arn),
-        attached,
+        attached(clients, &inputs.role_name, role.is_some()),
         beside(clients, &inputs.role_name, role.as_ref())
     );
     let (policy, policy_document) = policy?;
@@ -90,7 +79,6 @@ async fn gather_stack(
     inputs: &RoleInputs,
     read: Option<Option<StackInfo>>,
     mut role: Option<RoleInfo>,
-    attached: impl Future<Output = Result<Vec<String>, AwsError>>,
 ) -> Result<Gathered, Error> {
     let stack_name = inputs.stack_name.as_ref().expect("resolved").as_str();
     let (stack, attached, beside) = tokio::join!(
@@ -100,7 +88,7 @@ async fn gather_stack(
                 None => cloudformation::describe_stack(&clients.cfn, stack_name).await,
             }
         },
-        attached,
+        attached(clients, &inputs.role_name, role.is_some()),
         beside(clients, &inputs.role_name, role.as_ref())
     );
     let (stack, attached) = (stack?, attached?);
@@ -122,6 +110,19 @@ async fn gather_stack(
         ..RoleState::default()
     };
     Ok(Gathered { state, beside })
+}
+
+/// The managed policies attached to the role; none when there is no role.
+async fn attached(
+    clients: &Clients,
+    name: &RoleName,
+    exists: bool,
+) -> Result<Vec<String>, AwsError> {
+    if exists {
+        clients.role_attached(name).await
+    } else {
+        Ok(Vec::new())
+    }
 }
 
 /// What is read beside the role (see [`verify::Beside`]); nothing when there is no role.
