@@ -2,18 +2,20 @@
 //! role or user under each name this tool would have given it (one per access), and the
 //! bucket's region, all in one round. Which of them a run is for is `plan::adopt`'s to decide.
 
+use std::future::Future;
+
 use crate::aws::{cloudformation, iam, Clients};
 use crate::detect;
-use crate::error::Error;
-use crate::facts::{Caller, Located, RoleInfo, StackInfo, UserInfo};
+use crate::error::{AwsError, Error};
+use crate::facts::{Caller, Located, StackInfo};
 use crate::inputs::{Access, RoleName, S3Location, StackName, UserName};
-use crate::plan::{self, Adopted};
+use crate::plan::{self, Adopted, PrincipalName};
 
 /// The caller, and the role a role setup is for.
 #[derive(Debug, Clone)]
 pub(crate) struct FoundRole {
     pub(crate) caller: Caller,
-    pub(crate) role: Adopted<RoleName, RoleInfo>,
+    pub(crate) role: Adopted<RoleName>,
     /// The stack read by its given name, when no role name was given: it names its role.
     pub(crate) stack: Option<Option<StackInfo>>,
 }
@@ -22,7 +24,7 @@ pub(crate) struct FoundRole {
 #[derive(Debug, Clone)]
 pub(crate) struct FoundUser {
     pub(crate) caller: Caller,
-    pub(crate) user: Adopted<UserName, UserInfo>,
+    pub(crate) user: Adopted<UserName>,
 }
 
 /// The bucket's region, read beside the rest of the first round unless the URI's check read it
@@ -43,6 +45,38 @@ async fn bucket_region(
     Ok(())
 }
 
+/// The first round: the caller, each candidate role or user as `read` finds it, and the
+/// bucket's region, all in flight together. Credential and identity problems explain everything
+/// else, so they come first.
+async fn first_round<N, F, Fut>(
+    clients: &Clients,
+    location: &S3Location,
+    access: Access,
+    given: Option<&N>,
+    read: F,
+    located: &mut Located,
+) -> Result<(Caller, Vec<(N, Option<N::Info>)>), Error>
+where
+    N: PrincipalName,
+    F: Fn(N) -> Fut,
+    Fut: Future<Output = Result<Option<N::Info>, AwsError>>,
+{
+    let candidates = plan::candidates(location, access, given);
+    let (caller, read, region) = tokio::join!(
+        clients.caller(),
+        futures_util::future::join_all(candidates.iter().cloned().map(read)),
+        bucket_region(clients, location, access.reads(), located)
+    );
+    let caller = caller?;
+    region?;
+    let found = candidates
+        .into_iter()
+        .zip(read)
+        .map(|(name, info)| Ok((name, info?)))
+        .collect::<Result<Vec<_>, Error>>()?;
+    Ok((caller, found))
+}
+
 /// Reads the caller, the candidate roles and the bucket's region together. A stack named
 /// without a role name is read with them, and its `RoleName` parameter names the role.
 pub(crate) async fn role(
@@ -53,11 +87,10 @@ pub(crate) async fn role(
     stack: Option<&StackName>,
     located: &mut Located,
 ) -> Result<FoundRole, Error> {
-    let candidates = plan::role_candidates(location, access, given);
     let stack_name = stack.filter(|_| given.is_none());
-    let (caller, roles, stack, region) = tokio::join!(
-        clients.caller(),
-        futures_util::future::join_all(candidates.iter().map(|name| clients.role(name.as_str()))),
+    let read = |name: RoleName| async move { clients.role(name.as_str()).await };
+    let (first, stack) = tokio::join!(
+        first_round(clients, location, access, given, read, located),
         async {
             match stack_name {
                 Some(name) => cloudformation::describe_stack(&clients.cfn, name.as_str())
@@ -65,18 +98,10 @@ pub(crate) async fn role(
                     .map(Some),
                 None => Ok(None),
             }
-        },
-        bucket_region(clients, location, access.reads(), located)
+        }
     );
-    // Credential and identity problems explain everything else, so they come first.
-    let caller = caller?;
-    region?;
+    let (caller, mut found) = first?;
     let stack = stack?;
-    let mut found = candidates
-        .into_iter()
-        .zip(roles)
-        .map(|(name, role)| Ok((name, role?)))
-        .collect::<Result<Vec<_>, Error>>()?;
     let mut named = given.is_some();
     // The stack knows its role by name: that is the role, whatever the defaults are.
     if let Some(held) = stack
@@ -94,7 +119,7 @@ pub(crate) async fn role(
     }
     Ok(FoundRole {
         caller,
-        role: plan::adopt_role(location, named, found)?,
+        role: plan::adopt(location, named, found)?,
         stack,
     })
 }
@@ -107,25 +132,10 @@ pub(crate) async fn user(
     given: Option<&UserName>,
     located: &mut Located,
 ) -> Result<FoundUser, Error> {
-    let candidates = plan::user_candidates(location, access, given);
-    let (caller, users, region) = tokio::join!(
-        clients.caller(),
-        futures_util::future::join_all(
-            candidates
-                .iter()
-                .map(|name| iam::get_user(&clients.iam, name.as_str()))
-        ),
-        bucket_region(clients, location, access.reads(), located)
-    );
-    let caller = caller?;
-    region?;
-    let found = candidates
-        .into_iter()
-        .zip(users)
-        .map(|(name, user)| Ok((name, user?)))
-        .collect::<Result<Vec<_>, Error>>()?;
+    let read = |name: UserName| async move { iam::get_user(&clients.iam, name.as_str()).await };
+    let (caller, found) = first_round(clients, location, access, given, read, located).await?;
     Ok(FoundUser {
         caller,
-        user: plan::adopt_user(location, given.is_some(), found)?,
+        user: plan::adopt(location, given.is_some(), found)?,
     })
 }

@@ -2,101 +2,91 @@
 //! the access: a run under another access updates the one the tool already made there, and
 //! keeps its ARN. A name the user gives is taken as given.
 
+use std::fmt::Display;
+
 use crate::error::Error;
 use crate::facts::{PrincipalInfo, RoleInfo, UserInfo};
 use crate::inputs::{defaults, Access, RoleName, S3Location, UserName};
 
 use super::keep::serves;
 
+/// A role's or a user's name, and what adopting one needs to know of its kind.
+pub(crate) trait PrincipalName: Clone + Display + PartialEq {
+    /// What IAM holds of it.
+    type Info: Clone + std::fmt::Debug;
+    /// `role` or `user`, as a message names it.
+    const KIND: &'static str;
+    /// The flag that gives it.
+    const FLAG: &'static str;
+    /// The name this tool gives it, for a location and access.
+    fn default_for(location: &S3Location, access: Access) -> Self;
+    /// What any principal holds: its ARN, tags, boundary and description.
+    fn held(info: &Self::Info) -> PrincipalInfo<'_>;
+}
+
+impl PrincipalName for RoleName {
+    type Info = RoleInfo;
+    const KIND: &'static str = "role";
+    const FLAG: &'static str = "--role-name";
+
+    fn default_for(location: &S3Location, access: Access) -> RoleName {
+        defaults::role_name(location, access)
+    }
+
+    fn held(info: &RoleInfo) -> PrincipalInfo<'_> {
+        info.principal()
+    }
+}
+
+impl PrincipalName for UserName {
+    type Info = UserInfo;
+    const KIND: &'static str = "user";
+    const FLAG: &'static str = "--user-name";
+
+    fn default_for(location: &S3Location, access: Access) -> UserName {
+        defaults::user_name(location, access)
+    }
+
+    fn held(info: &UserInfo) -> PrincipalInfo<'_> {
+        info.principal()
+    }
+}
+
 /// The names to read for a setup: the given one alone; else the default for this access,
 /// then the defaults under the other two, where a role made for another access would be.
-pub(crate) fn role_candidates(
+pub(crate) fn candidates<N: PrincipalName>(
     location: &S3Location,
     access: Access,
-    given: Option<&RoleName>,
-) -> Vec<RoleName> {
-    candidates(access, given, |a| defaults::role_name(location, a))
-}
-
-/// [`role_candidates`], for an access key's user.
-pub(crate) fn user_candidates(
-    location: &S3Location,
-    access: Access,
-    given: Option<&UserName>,
-) -> Vec<UserName> {
-    candidates(access, given, |a| defaults::user_name(location, a))
-}
-
-fn candidates<T: Clone>(
-    access: Access,
-    given: Option<&T>,
-    default: impl Fn(Access) -> T,
-) -> Vec<T> {
+    given: Option<&N>,
+) -> Vec<N> {
     match given {
         Some(name) => vec![name.clone()],
         None => std::iter::once(access)
             .chain(Access::ALL.into_iter().filter(|a| *a != access))
-            .map(default)
+            .map(|a| N::default_for(location, a))
             .collect(),
     }
 }
 
 /// The role or user a run is for, and what IAM holds of it.
 #[derive(Debug, Clone)]
-pub(crate) struct Adopted<N, I> {
+pub(crate) struct Adopted<N: PrincipalName> {
     pub(crate) name: N,
-    pub(crate) info: Option<I>,
+    pub(crate) info: Option<N::Info>,
     /// Whether it was found under another access's default name.
     pub(crate) other_access: bool,
 }
 
-/// Picks the role a run is for among the candidates as read (in [`role_candidates`]' order).
-pub(crate) fn adopt_role(
+/// Picks the role or user a run is for among the candidates as read (in [`candidates`]'
+/// order). A given name is taken as it is (its plan shows and confirms a change of directory).
+/// Else the default name for this access, if it exists; one of that name that serves another
+/// location is refused, since a default name must never point a role elsewhere. Else one made
+/// by this tool for this location under another access. Else the default, to create.
+pub(crate) fn adopt<N: PrincipalName>(
     location: &S3Location,
     given: bool,
-    found: Vec<(RoleName, Option<RoleInfo>)>,
-) -> Result<Adopted<RoleName, RoleInfo>, Error> {
-    adopt(
-        location,
-        given,
-        found,
-        "role",
-        "--role-name",
-        RoleInfo::principal,
-    )
-}
-
-/// [`adopt_role`], for an access key's user.
-pub(crate) fn adopt_user(
-    location: &S3Location,
-    given: bool,
-    found: Vec<(UserName, Option<UserInfo>)>,
-) -> Result<Adopted<UserName, UserInfo>, Error> {
-    adopt(
-        location,
-        given,
-        found,
-        "user",
-        "--user-name",
-        UserInfo::principal,
-    )
-}
-
-/// A given name is taken as it is (its plan shows and confirms a change of directory). Else
-/// the default name for this access, if it exists; a role of that name that serves another
-/// location is refused, since a default name must never point a role elsewhere. Else one
-/// made by this tool for this location under another access. Else the default, to create.
-fn adopt<N, I>(
-    location: &S3Location,
-    given: bool,
-    found: Vec<(N, Option<I>)>,
-    kind: &str,
-    flag: &str,
-    principal: fn(&I) -> PrincipalInfo<'_>,
-) -> Result<Adopted<N, I>, Error>
-where
-    N: std::fmt::Display,
-{
+    found: Vec<(N, Option<N::Info>)>,
+) -> Result<Adopted<N>, Error> {
     let mut found = found.into_iter();
     let (name, info) = found.next().expect("at least one candidate");
     if given {
@@ -107,9 +97,10 @@ where
         });
     }
     if let Some(held) = &info {
-        let p = principal(held);
+        let p = N::held(held);
         if p.managed && serves(p, location) == Some(false) {
             let there = p.location().unwrap_or_else(|| "another directory".into());
+            let (kind, flag) = (N::KIND, N::FLAG);
             return Err(Error::Conflict(format!(
                 "{kind} {name} serves {there}, not {location}, though its name is this location's default (it was named by hand, or made by an earlier version whose names could collide); nothing was changed\n  fix: give this location its own name with {flag} NAME"
             )));
@@ -122,7 +113,7 @@ where
     }
     let sibling = found.find(|(_, info)| {
         info.as_ref().is_some_and(|i| {
-            let p = principal(i);
+            let p = N::held(i);
             p.managed && serves(p, location) != Some(false)
         })
     });

@@ -17,7 +17,7 @@ mod trust;
 mod user;
 
 pub(crate) use action::{Action, PolicyWrite, RoleRemake, StackSpec};
-pub(crate) use adopt::{adopt_role, adopt_user, role_candidates, user_candidates, Adopted};
+pub(crate) use adopt::{adopt, candidates, Adopted, PrincipalName};
 pub(crate) use grant::Grant;
 pub(crate) use keep::Revision;
 pub(crate) use role::{role, RolePlan};

@@ -294,7 +294,7 @@ fn a_user_keeps_its_guardrails_and_follows_an_access_change() {
 #[test]
 fn a_location_has_one_role_by_default() {
     let location: S3Location = "s3://bkt1/data/".parse().unwrap();
-    let names = role_candidates(&location, Access::Both, None);
+    let names = candidates::<RoleName>(&location, Access::Both, None);
     assert_eq!(
         names.iter().map(RoleName::as_str).collect::<Vec<_>>(),
         [
@@ -315,7 +315,7 @@ fn a_location_has_one_role_by_default() {
         ]
     };
     // The import role serves the location: a run for both updates it.
-    let adopted = adopt_role(
+    let adopted = adopt(
         &location,
         false,
         found(Some(made(Access::Import, "s3://bkt1/data/"))),
@@ -324,20 +324,20 @@ fn a_location_has_one_role_by_default() {
     assert_eq!(adopted.name.as_str(), "tidb-role-import-bkt1-data");
     assert!(adopted.other_access);
     // Nothing there: the default for this access, to create.
-    let fresh = adopt_role(&location, false, found(None)).unwrap();
+    let fresh = adopt(&location, false, found(None)).unwrap();
     assert_eq!(fresh.name.as_str(), "tidb-role-both-bkt1-data");
     assert!(fresh.info.is_none());
     // A role made by hand under that name is not this tool's to take over.
     let mut by_hand = made(Access::Import, "s3://bkt1/data/");
     by_hand.managed = false;
-    assert!(adopt_role(&location, false, found(Some(by_hand)))
+    assert!(adopt(&location, false, found(Some(by_hand)))
         .unwrap()
         .info
         .is_none());
     // A role under this location's default name that serves another: refused, exit 1.
     let mut own = found(None);
     own[0].1 = Some(made(Access::Both, "s3://bkt1/elsewhere/"));
-    let err = adopt_role(&location, false, own.clone()).unwrap_err();
+    let err = adopt(&location, false, own.clone()).unwrap_err();
     assert_eq!(err.exit_code(), 1);
     assert!(
         err.to_string().contains("serves s3://bkt1/elsewhere/")
@@ -345,7 +345,7 @@ fn a_location_has_one_role_by_default() {
         "{err}"
     );
     // Named by hand, it is taken as named; its plan shows the change of directory.
-    let named = adopt_role(&location, true, own[..1].to_vec()).unwrap();
+    let named = adopt(&location, true, own[..1].to_vec()).unwrap();
     assert!(named.info.is_some());
 }
 
