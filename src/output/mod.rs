@@ -16,7 +16,9 @@ mod plan;
 pub(crate) use fit::wrap_words;
 pub(crate) use fit::{fit_lines, terminal_width};
 pub(crate) use many::Many;
-pub(crate) use plan::{diff, render_policy_plan, render_role_plan, revision_lines, Shown};
+pub(crate) use plan::{
+    diff, guardrail_lines, guardrails, render_policy_plan, render_role_plan, revision_lines, Shown,
+};
 
 /// `--output`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -1,5 +1,6 @@
 //! The plan as people read it: what it grants, the documents, and what changes as a diff.
 
+use crate::inputs::{Guardrails, TagPair};
 use crate::plan::{Grant, Revision, RolePlan};
 use crate::policy;
 
@@ -98,7 +99,31 @@ fn role_summary(ui: &Ui, plan: &RolePlan) -> Vec<String> {
             },
         );
     }
+    summary.extend(guardrail_lines(&plan.grant.guardrails));
     summary
+}
+
+/// The guardrails that the role or user has once the run is done, for the plan's summary: its
+/// permissions boundary and its tags (beside those this tool records), whether the run sets
+/// them or keeps them, as (label, value). The path is in the ARNs.
+pub(crate) fn guardrails(guard: &Guardrails) -> Vec<(&'static str, String)> {
+    let mut lines = Vec::new();
+    if let Some(boundary) = &guard.permissions_boundary {
+        lines.push(("limits:", format!("permissions boundary {boundary}")));
+    }
+    if !guard.tags.is_empty() {
+        let tags: Vec<String> = guard.tags.iter().map(TagPair::to_string).collect();
+        lines.push(("tags:", tags.join(", ")));
+    }
+    lines
+}
+
+/// [`guardrails`] as summary lines, aligned with `role:` and `policy:`.
+pub(crate) fn guardrail_lines(guard: &Guardrails) -> Vec<String> {
+    guardrails(guard)
+        .into_iter()
+        .map(|(label, value)| format!("{label:<7} {value}"))
+        .collect()
 }
 
 /// What a run takes away from or replaces on what exists: `- FIELD: BEFORE → AFTER` in red

@@ -127,6 +127,11 @@ async fn a_role_gets_the_boundary_path_and_tags_on_either_method_and_keeps_them_
             json: out, stderr, ..
         } = run(&moto.url(), &guarded.build()).ok();
         assert_eq!(out["changed"], false, "{method}: {stderr}");
+        // The plan that a person approves shows the guardrails the role keeps.
+        let dry = with(&guarded.build(), &["--dry-run"]);
+        let Ran { stdout, .. } = crate::common::run(&moto.url(), dry).ok();
+        assert_says(&stdout, &format!("limits: permissions boundary {b1}\n"));
+        assert_says(&stdout, "tags:   team=data, cost-center=42\n");
 
         if method == "iam" {
             // A new boundary and a new tag value are brought into step.
@@ -173,6 +178,10 @@ async fn an_access_key_user_gets_them_too() {
     let args = SetupArgs::access_key(&uri).access("export");
     let proxy = Proxy::start(moto.port);
     let guarded = args.guardrails(&b1, &["team=data"]).build();
+    let dry = with(&guarded, &["--dry-run"]);
+    let Ran { stdout, .. } = crate::common::run(&moto.url(), dry).ok();
+    assert_says(&stdout, &format!("limits: permissions boundary {b1}\n"));
+    assert_says(&stdout, "tags:   team=data\n");
     let Ran { json: out, .. } = run(&proxy.url(), &guarded).ok();
     let name = out["user_name"].as_str().unwrap();
     let user = aws.iam.get_user().user_name(name).send().await.unwrap();

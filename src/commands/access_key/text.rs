@@ -28,6 +28,7 @@ pub(crate) fn render_user_plan(ctx: &Context, plan: &UserPlan) -> String {
         format!("user:   {} ({})", plan.user_name, plan.user_arn),
         format!("policy: {} ({})", plan.grant.policy_name, plan.policy_arn),
     ];
+    summary.extend(crate::output::guardrail_lines(&plan.grant.guardrails));
     summary.extend(crate::output::revision_lines(
         &ctx.ui,
         &plan.grant.revisions,

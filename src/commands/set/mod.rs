@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::aws::Clients;
 use crate::error::Error;
 use crate::inputs::{Access, SetName};
+use crate::output;
 use crate::plan::RolePlan;
 use crate::prompt::Prompter;
 use crate::requests::RoleRequest;
@@ -350,6 +351,11 @@ fn report(
                         (true, true) => Status::Create,
                         (true, false) => Status::Update,
                     };
+                    // An update's tag and boundary changes are lines of their own.
+                    if status == Status::Create {
+                        let guard = output::guardrails(&s.plan.grant.guardrails);
+                        changes.extend(guard.into_iter().map(|(l, v)| format!("{l} {v}")));
+                    }
                     EntryPlan {
                         entry: entry.label.clone(),
                         uri,
