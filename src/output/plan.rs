@@ -127,7 +127,8 @@ pub(crate) fn guardrail_lines(guard: &Guardrails) -> Vec<String> {
 }
 
 /// What a run takes away from or replaces on what exists: `- FIELD: BEFORE → AFTER` in red
-/// when it takes something away, else indented alike.
+/// when it takes something away, else `~ FIELD: BEFORE → AFTER` (a change in place), so that
+/// it never reads as a line of the one above.
 pub(crate) fn revision_lines(ui: &Ui, revisions: &[Revision]) -> Vec<String> {
     revisions
         .iter()
@@ -135,7 +136,7 @@ pub(crate) fn revision_lines(ui: &Ui, revisions: &[Revision]) -> Vec<String> {
             if r.takes_away {
                 format!("{} {}", ui.red("-"), r.describe())
             } else {
-                format!("  {}", r.describe())
+                format!("{} {}", ui.yellow("~"), r.describe())
             }
         })
         .collect()

@@ -239,7 +239,10 @@ async fn an_access_change_updates_the_one_role_and_keeps_its_arn() {
         let plan = run(&moto.url(), with(&both.clone().build(), &["--dry-run"]))
             .ok()
             .stdout;
-        assert!(plan.contains("access: import → both"), "{method}: {plan}");
+        assert!(
+            plan.contains("\n  ~ access: import → both\n"),
+            "{method}: {plan}"
+        );
         assert!(!plan.contains("create the stack"), "{method}: {plan}");
         let Ran { json: out, .. } = run(&moto.url(), with_json(&both.yes().build())).ok();
         assert_eq!(

@@ -723,7 +723,12 @@ async fn a_mixed_plan_as_a_reviewer_sees_it() {
         (at("same"), "import", &["c-1"], ""),
         (at("trust"), "import", &["c-1", "c-2"], ""),
         (at("edited"), "export", &["c-1"], ""),
-        (at("new"), "import", &["c-1"], "tags = { team = \"data\" }\n"),
+        (
+            at("new"),
+            "import",
+            &["c-1"],
+            "tags = { team = \"data\" }\n",
+        ),
     ];
     std::fs::write(&path, set_file(&set_name, &roles(&second))).unwrap();
     let plan = set(
