@@ -89,6 +89,8 @@ pub(crate) struct Watch {
     /// Events at or before this moment belong to earlier operations.
     since_ms: i64,
     seen: HashSet<String>,
+    /// The statuses of the stack's own events shown (`AWS::CloudFormation::Stack`).
+    stack_statuses: HashSet<String>,
     first_failure: Option<StackEvent>,
 }
 
@@ -98,6 +100,7 @@ impl Watch {
             goal,
             since_ms,
             seen: HashSet::new(),
+            stack_statuses: HashSet::new(),
             first_failure: None,
         }
     }
@@ -114,6 +117,9 @@ impl Watch {
         fresh.sort_by_key(|e| e.timestamp);
         for e in &fresh {
             self.seen.insert(e.id.clone());
+            if e.resource_type == "AWS::CloudFormation::Stack" {
+                self.stack_statuses.insert(e.status.clone());
+            }
             if self.first_failure.is_none()
                 && e.status.ends_with("_FAILED")
                 && e.reason
@@ -124,6 +130,13 @@ impl Watch {
             }
         }
         fresh
+    }
+
+    /// Whether the events shown reach the stack's own event for `status`: the page read beside
+    /// a final status can be older than it (the two requests go out together), and the events
+    /// it lacks are the last ones, a failure's reason among them.
+    pub(crate) fn has_seen(&self, status: &str) -> bool {
+        self.stack_statuses.contains(status)
     }
 
     /// Whether the stack's status ends the wait, and how.
@@ -176,7 +189,17 @@ pub(crate) async fn wait(
             on_event(&e);
         }
         if let Some(ended) = watch.verdict(&status) {
-            return Ok(ended);
+            // A deleted stack's events are not read by its name any more.
+            if watch.has_seen(&status) || status == "DELETE_COMPLETE" {
+                return Ok(ended);
+            }
+            // Once more, for the events the page lacked; a source that never sends the
+            // stack's own event is not asked again.
+            let (status, events) = source.poll().await?;
+            for e in watch.new_events(events) {
+                on_event(&e);
+            }
+            return Ok(watch.verdict(&status).unwrap_or(ended));
         }
         let now = tokio::time::Instant::now();
         if now >= deadline {
@@ -345,6 +368,47 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("→ check --tidb-account-id"), "{text}");
+    }
+
+    /// DescribeStacks and DescribeStackEvents go out together, and the events can be the older
+    /// answer (LocalStack showed it): a final status whose own event is missing is read once
+    /// more, so the last events, and a failure's reason, are not lost.
+    #[tokio::test(start_paused = true)]
+    async fn events_older_than_the_final_status_are_read_once_more() {
+        let started = ev(1, "stack", "CREATE_IN_PROGRESS", Some("User Initiated"));
+        let fail = ev(
+            2,
+            "Role",
+            "CREATE_FAILED",
+            Some("MalformedPolicyDocument: bad"),
+        );
+        let events = vec![
+            started.clone(),
+            fail.clone(),
+            ev(3, "stack", "ROLLBACK_COMPLETE", None),
+        ];
+        let mut script = Script::new(vec![
+            ("ROLLBACK_COMPLETE", vec![started.clone()]),
+            ("ROLLBACK_COMPLETE", events),
+        ]);
+        let (ended, shown) = run(&mut script, Goal::Create, Duration::from_secs(600)).await;
+        assert_eq!(
+            ended,
+            Ended::Failed {
+                status: "ROLLBACK_COMPLETE".into(),
+                first_failure: Some(fail)
+            }
+        );
+        assert_eq!(shown.len(), 3, "{shown:?}");
+        assert_eq!(script.polls, 2);
+
+        // A source that never sends the stack's own event is asked once more, not again.
+        let lacking = vec![started, ev(2, "Role", "CREATE_COMPLETE", None)];
+        let mut script = Script::new(vec![("CREATE_COMPLETE", lacking)]);
+        let (ended, shown) = run(&mut script, Goal::Create, Duration::from_secs(600)).await;
+        assert!(matches!(ended, Ended::Succeeded { .. }), "{ended:?}");
+        assert_eq!(shown.len(), 2, "{shown:?}");
+        assert_eq!(script.polls, 2);
     }
 
     #[tokio::test(start_paused = true)]
