@@ -7,6 +7,7 @@ use crate::inputs::{
     Access, AccessKeyId, AccountId, ClusterId, ExternalId, GuardrailRequest, KmsKeyArn, PolicyName,
     RoleName, S3Location, SecretPath, SetName, StackName, Tier, Timeout, UserName, Who,
 };
+pub use crate::plan::KeyProbe;
 use crate::plan::Method;
 use crate::verify::Subject;
 
@@ -162,33 +163,6 @@ pub struct AccessKeyRequest {
     /// For the `ticloud` command printed at the end.
     pub cluster_id: Option<ClusterId>,
     pub saved: SavedPlan,
-}
-
-/// How `access-key` tries the key it made, as that key, once AWS accepts it: the proof on S3
-/// itself that the key works, which reading the policies back cannot give.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum KeyProbe {
-    /// `--no-probe`: not tried.
-    Skip,
-    /// Lists the directory (ListObjectsV2): the default, which changes nothing.
-    #[default]
-    List,
-    /// `--probe-write`: also writes a zero-byte object under the directory (which the bucket's
-    /// event notifications may see), deleted again with the caller's own credentials.
-    Write,
-}
-
-impl KeyProbe {
-    /// A probe object is written only for a key that may write.
-    pub(crate) fn check(self, access: Access) -> Result<(), Error> {
-        if self == KeyProbe::Write && !access.writes() {
-            return Err(Error::invalid(
-                "--probe-write",
-                format!("writes a probe object, which an {access} key may not: it is for --access export or both"),
-            ));
-        }
-        Ok(())
-    }
 }
 
 /// `access-key delete`: what to remove.

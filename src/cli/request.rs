@@ -111,6 +111,8 @@ impl AccessKeyCreateArgs {
             ("--tier", self.tidb.tier.is_some()),
             ("--cluster-id", self.tidb.cluster_id.is_some()),
             ("--rotate", self.rotate),
+            ("--no-probe", self.no_probe),
+            ("--probe-write", self.probe_write),
         ];
         given.extend(self.policy.given());
         given.extend(self.guardrails.given());

@@ -24,6 +24,7 @@ pub(crate) use role::{role, RolePlan};
 pub(crate) use stack::Drift;
 pub(crate) use teardown::{Deletion, Teardown};
 pub(crate) use trust::TrustChange;
+pub use user::KeyProbe;
 pub(crate) use user::{user, UserInputs, UserPlan, UserState};
 
 use serde::{Deserialize, Serialize};

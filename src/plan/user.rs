@@ -35,6 +35,37 @@ pub(crate) struct UserInputs {
     /// `--rotate`: the user's older keys go once the new one works (the CI mode).
     #[serde(default)]
     pub(crate) rotate: bool,
+    /// How the new key is tried on S3 once AWS accepts it (`--no-probe`, `--probe-write`).
+    #[serde(default)]
+    pub(crate) probe: KeyProbe,
+}
+
+/// How `access-key` tries the key it made, as that key, once AWS accepts it: the proof on S3
+/// itself that the key works, which reading the policies back cannot give.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum KeyProbe {
+    /// `--no-probe`: not tried.
+    Skip,
+    /// Lists the directory (ListObjectsV2): the default, which changes nothing.
+    #[default]
+    List,
+    /// `--probe-write`: also writes a zero-byte object under the directory (which the bucket's
+    /// event notifications may see), deleted again with the caller's own credentials.
+    Write,
+}
+
+impl KeyProbe {
+    /// A probe object is written only for a key that may write.
+    pub(crate) fn check(self, access: Access) -> Result<(), Error> {
+        if self == KeyProbe::Write && !access.writes() {
+            return Err(Error::invalid(
+                "--probe-write",
+                format!("writes a probe object, which an {access} key may not: it is for --access export or both"),
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// The user, its policy and its keys as they are now.
@@ -55,6 +86,9 @@ pub struct UserPlan {
     pub(crate) policy_arn: String,
     /// The user's keys before this run.
     pub(crate) existing_keys: Vec<AccessKeyInfo>,
+    /// How the new key is tried on S3 once AWS accepts it.
+    #[serde(default)]
+    pub(crate) probe: KeyProbe,
     #[serde(flatten)]
     pub(crate) grant: Grant,
 }
@@ -113,6 +147,7 @@ pub(crate) fn user(
         policy_arn,
         user_name: inputs.user_name.clone(),
         existing_keys: state.keys.clone(),
+        probe: inputs.probe,
         grant: Grant::new(
             Granting {
                 location: &inputs.location,

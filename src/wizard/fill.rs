@@ -472,6 +472,7 @@ pub(crate) async fn access_key(
             guardrails: req.guardrails,
             chosen,
             rotate: req.rotate,
+            probe: req.probe,
         },
         req.secret_file,
         located,

@@ -223,19 +223,29 @@ async fn a_saved_access_key_plan_makes_its_key_once() {
     let file = plan_file("key-plan");
     let args = |extra: &[&str]| {
         SetupArgs::access_key(&format!("s3://{bucket}/data/"))
+            .access("both")
             .user_name(&user)
             .args(extra)
             .build()
     };
-    run(
+    let planned = run(
         &endpoint,
-        args(&["--plan-out", &file.display().to_string(), "-o", "json"]),
+        args(&["--plan-out", &file.display().to_string(), "--probe-write"]),
     )
     .ok();
     assert!(
         aws.iam.get_user().user_name(&user).send().await.is_err(),
         "nothing made"
     );
+    // The object the key will write is part of the plan, and of the plan saved.
+    assert_says(&planned.stdout, "probe:  the new key lists s3://");
+    assert_says(&planned.stdout, "writes a zero-byte object there");
+    let saved: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(saved["plan"]["probe"], "write", "{saved}");
+    // So the run cannot say otherwise.
+    let refused = apply(&endpoint, "access-key", &file, &["--no-probe"]);
+    let refused = refused.fails_with(2, "invalid_input");
+    assert_says(&refused.stderr, "--no-probe: cannot be given with --plan");
 
     let key_file = moto::tmp_dir().join(unique("key"));
     let applied = apply(
@@ -251,6 +261,11 @@ async fn a_saved_access_key_plan_makes_its_key_once() {
         "the secret went to the file"
     );
     assert_eq!(aws.key_ids(&user).await, [id]);
+    let wrote = applied.json["probe"]["wrote"].as_str().unwrap_or_default();
+    assert!(
+        wrote.starts_with(&format!("s3://{bucket}/data/")),
+        "{applied:?}"
+    );
 
     // Its basis held the user (and its keys): a second apply would make a second key, and is
     // refused.

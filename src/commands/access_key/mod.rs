@@ -61,7 +61,6 @@ pub async fn run(
 ) -> Result<AccessKeyReport, Error> {
     let command = KeyCommand {
         secret_file: req.secret_file.clone().map(SecretPath::into_path),
-        probe: req.probe,
     };
     super::setup::drive(ctx, command, req, prompter).await
 }
@@ -70,8 +69,6 @@ pub async fn run(
 /// plan's: a saved plan holds no secret and names no file.
 struct KeyCommand {
     secret_file: Option<PathBuf>,
-    /// How the new key is tried on S3.
-    probe: KeyProbe,
 }
 
 impl SetupCommand for KeyCommand {
@@ -102,10 +99,10 @@ impl SetupCommand for KeyCommand {
         let (inputs, secret_file, located, found) =
             wizard::access_key(ctx, req, prompter, clients).await?;
         // The access may have been asked, or read from a saved plan.
-        self.probe.check(inputs.access)?;
+        inputs.probe.check(inputs.access)?;
         self.secret_file = secret_file.map(SecretPath::into_path);
         super::keep_answers(prompter.answered() > 0, || {
-            again(ctx, &inputs, tier, self.secret_file.as_deref(), self.probe)
+            again(ctx, &inputs, tier, self.secret_file.as_deref())
         });
         let settled = KeySetup {
             inputs,
@@ -150,7 +147,12 @@ impl SetupCommand for KeyCommand {
     }
 
     fn announced(plan: &UserPlan) -> (Vec<String>, Vec<String>) {
-        super::announced(&plan.grant, Vec::new(), plan.lines())
+        let mut lines = plan.lines();
+        // The one change outside IAM: an object under the directory, for a moment.
+        if plan.probe == KeyProbe::Write {
+            lines.extend(text::probe_line(plan));
+        }
+        super::announced(&plan.grant, Vec::new(), lines)
     }
 
     fn takes_away(plan: &UserPlan) -> bool {
@@ -167,7 +169,7 @@ impl SetupCommand for KeyCommand {
         clients: &Clients,
         surveyed: Surveyed<Self>,
     ) -> Result<AccessKeyOutcome, Error> {
-        finish(ctx, clients, surveyed, self.secret_file.clone(), self.probe).await
+        finish(ctx, clients, surveyed, self.secret_file.clone()).await
     }
 }
 
@@ -178,7 +180,6 @@ async fn finish(
     clients: &Clients,
     surveyed: Surveyed<KeyCommand>,
     secret_file: Option<PathBuf>,
-    probe: KeyProbe,
 ) -> Result<AccessKeyOutcome, Error> {
     let Surveyed {
         settled: setup,
@@ -206,6 +207,7 @@ async fn finish(
         retired(&plan, true).map(|(_, id)| id.to_string()).collect();
     let as_key = clients.as_key(&key.id, key.secret.expose());
     let rotates = retired(&plan, false).next().is_some();
+    let probe = plan.probe;
     let waits = rotates || probe != KeyProbe::Skip;
     // The read-back goes out beside the wait for the key: neither needs the other.
     let (verify, accepted) = tokio::join!(

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use crate::inputs::{defaults, Access, KmsKeyArn, PolicyName, Tier, UserName};
-use crate::output::{render_policy_plan, Render};
+use crate::output::{render_policy_plan, uri, Render};
 use crate::plan::{UserInputs, UserPlan};
 use crate::requests::KeyProbe;
 use crate::Context;
@@ -16,19 +16,15 @@ pub(crate) fn render_user_plan(ctx: &Context, plan: &UserPlan) -> String {
     let actions = plan.lines();
     let mut summary = vec![
         format!(
-            "give an IAM user {} access to s3://{}/{}",
+            "give an IAM user {} access to {}",
             plan.grant.access,
-            plan.grant.bucket,
-            if plan.grant.prefix.is_empty() {
-                String::new()
-            } else {
-                format!("{}/", plan.grant.prefix)
-            }
+            uri(&plan.grant.bucket, &plan.grant.prefix)
         ),
         format!("user:   {} ({})", plan.user_name, plan.user_arn),
         format!("policy: {} ({})", plan.grant.policy_name, plan.policy_arn),
     ];
     summary.extend(crate::output::guardrail_lines(&plan.grant.guardrails));
+    summary.extend(probe_line(plan).map(|line| format!("probe:  {line}")));
     summary.extend(crate::output::revision_lines(
         &ctx.ui,
         &plan.grant.revisions,
@@ -45,6 +41,21 @@ pub(crate) fn render_user_plan(ctx: &Context, plan: &UserPlan) -> String {
             grants: true,
         }],
     )
+}
+
+/// How the new key is tried on S3 once AWS accepts it, as the plan says it; nothing for
+/// `--no-probe`.
+pub(super) fn probe_line(plan: &UserPlan) -> Option<String> {
+    let at = uri(&plan.grant.bucket, &plan.grant.prefix);
+    match plan.probe {
+        KeyProbe::Skip => None,
+        KeyProbe::List => Some(format!(
+            "the new key lists {at} as itself once AWS accepts it (changes nothing)"
+        )),
+        KeyProbe::Write => Some(format!(
+            "the new key lists {at} and writes a zero-byte object there as itself once AWS accepts it; your credentials delete the object again (--probe-write)"
+        )),
+    }
 }
 
 /// stdout: the key ID and the secret, or only the ID when the secret went to a file.
@@ -126,7 +137,7 @@ fn next_steps(ctx: &Context, report: &AccessKeyReport) {
 /// secret it makes goes to a file: in CI, stdout is a log.
 pub(crate) fn ci_command(ctx: &Context, o: &AccessKeyOutcome) -> String {
     let g = &o.granted;
-    let uri = crate::output::uri(&g.bucket, &g.prefix);
+    let uri = uri(&g.bucket, &g.prefix);
     let mut line = repeat(
         &o.user_name,
         uri.clone(),
@@ -168,7 +179,6 @@ pub(super) fn again(
     inputs: &UserInputs,
     tier: Tier,
     secret_file: Option<&Path>,
-    probe: KeyProbe,
 ) -> String {
     let mut line = repeat(
         &inputs.user_name,
@@ -187,7 +197,7 @@ pub(super) fn again(
         line.after
             .extend(["--secret-file".into(), path.display().to_string()]);
     }
-    line.after.extend(probe_flag(probe));
+    line.after.extend(probe_flag(inputs.probe));
     if inputs.rotate {
         line.after.push("--rotate".into());
     }

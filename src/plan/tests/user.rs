@@ -11,6 +11,7 @@ pub(super) fn user_inputs() -> UserInputs {
         guardrails: GuardrailRequest::default(),
         chosen: Chosen::default(),
         rotate: false,
+        probe: KeyProbe::List,
     }
 }
 
