@@ -235,7 +235,25 @@ const URI_SHAPE: &str = "must look like s3://bucket/dir/ (the File or Folder URI
 impl FromStr for S3Location {
     type Err = Invalid;
     fn from_str(s: &str) -> Result<Self, Invalid> {
+        // Copied from a console or a document, a URI brings spaces or a capital scheme along:
+        // say which URI was meant rather than only that this one is not it.
+        if s.trim() != s && !s.trim().is_empty() {
+            return invalid(format!(
+                "has white space around it; use {} instead",
+                quoted(s.trim())
+            ));
+        }
         let Some(rest) = s.strip_prefix("s3://") else {
+            if let Some(rest) = s
+                .get(..5)
+                .filter(|p| p.eq_ignore_ascii_case("s3://"))
+                .map(|_| &s[5..])
+            {
+                return invalid(format!(
+                    "has the scheme in capitals; use {} instead",
+                    quoted(&format!("s3://{rest}"))
+                ));
+            }
             if let Some(uri) = s3_uri_of_link(s) {
                 return invalid(format!(
                     "is a web link, not an S3 URI; use {} instead",
@@ -249,7 +267,8 @@ impl FromStr for S3Location {
         if path.chars().any(char::is_control) {
             return invalid("must not contain control characters");
         }
-        if path.contains("//") {
+        // A leading `/` is an empty first directory: `//data/` is not `data/` in S3.
+        if path.contains("//") || path.starts_with('/') {
             return invalid(format!(
                 "has an empty directory name (`//`) in {}",
                 quoted(s)

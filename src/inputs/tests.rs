@@ -113,6 +113,18 @@ fn web_links_name_the_uri_to_use() {
         let err = link.parse::<S3Location>().unwrap_err().0;
         assert!(err.contains(&format!("use {uri:?}")), "{link}: {err}");
     }
+    // What a copy brings along is named, with the URI that was meant.
+    for (copied, meant) in [
+        (" s3://my-bucket/data/", "\"s3://my-bucket/data/\""),
+        ("s3://my-bucket/data/\t", "\"s3://my-bucket/data/\""),
+        ("S3://my-bucket/data/", "\"s3://my-bucket/data/\""),
+    ] {
+        let err = copied.parse::<S3Location>().unwrap_err().0;
+        assert!(
+            err.ends_with(&format!("use {meant} instead")),
+            "{copied:?}: {err}"
+        );
+    }
     let err = "gs://bucket/x".parse::<S3Location>().unwrap_err().0;
     assert!(err.starts_with("must look like s3://bucket/dir/"), "{err}");
 }
@@ -144,6 +156,10 @@ fn rejects_bad_uris() {
         "s3://bucket/*/x.csv",
         "s3://bucket/da?a/",
         "s3://bucket/a//b",
+        // A key that starts with `/` is another directory than the one without: granting
+        // `data/` for `s3://bucket//data/` would grant the wrong one.
+        "s3://bucket//data/",
+        "s3://bucket//",
         "s3://bucket/${aws:username}/",
         "s3://bucket/${aws:username}/x.csv",
         "s3://bucket/x/${aws:username}",
