@@ -257,8 +257,23 @@ checked_string! {
     #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
     #[serde(transparent)]
     pub struct AccountId;
-    valid if |s| s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit()),
-    else "must be exactly 12 digits (the TiDB Cloud Account ID from the console)";
+}
+
+impl FromStr for AccountId {
+    type Err = Invalid;
+    fn from_str(s: &str) -> Result<Self, Invalid> {
+        let digits = |s: &str| s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit());
+        if digits(s) {
+            return Ok(AccountId(s.to_string()));
+        }
+        let rule = "must be exactly 12 digits (the TiDB Cloud Account ID from the console)";
+        // The AWS console shows account IDs as 1234-5678-9012.
+        let bare: String = s.chars().filter(|c| !matches!(c, '-' | ' ')).collect();
+        if digits(&bare) {
+            return invalid(format!("{rule}, without dashes or spaces: use {bare}"));
+        }
+        invalid(format!("{rule}, not {}", quoted(s)))
+    }
 }
 
 checked_string! {

@@ -112,8 +112,15 @@ impl FromStr for KmsKeyArn {
     type Err = Invalid;
     fn from_str(s: &str) -> Result<Self, Invalid> {
         let rule = "must be a KMS key ARN such as arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+        // A key is often known by its alias or ID; the policy needs its ARN, which KMS tells.
+        let look_up = || {
+            format!("; `aws kms describe-key --key-id {s} --query KeyMetadata.Arn --output text` prints it")
+        };
         let arn = match Arn::parse(s) {
             Some(arn) if arn.service == "kms" => arn,
+            _ if s.starts_with("alias/") || is_key_id(s) => {
+                return invalid(format!("{rule}, not {}{}", quoted(s), look_up()))
+            }
             _ => return invalid(format!("{rule}, not {}", quoted(s))),
         };
         if arn.known_partition().is_none() {
@@ -134,13 +141,26 @@ impl FromStr for KmsKeyArn {
             }
             Some(("alias", _)) => {
                 return invalid(format!(
-                    "names an alias ({}); the policy needs the key's own ARN (…:key/ID)",
-                    quoted(s)
+                    "names an alias ({}); the policy needs the key's own ARN (…:key/ID){}",
+                    quoted(s),
+                    look_up()
                 ))
             }
             _ => return invalid(format!("{rule}, not {}", quoted(s))),
         }
         Ok(KmsKeyArn(s.to_string()))
+    }
+}
+
+/// A KMS key ID as KMS issues them: a UUID, or `mrk-` and 32 hex digits for a multi-Region key.
+fn is_key_id(s: &str) -> bool {
+    let hex = |s: &str, len: usize| s.len() == len && s.bytes().all(|b| b.is_ascii_hexdigit());
+    match s.strip_prefix("mrk-") {
+        Some(rest) => hex(rest, 32),
+        None => {
+            let parts: Vec<&str> = s.split('-').collect();
+            parts.len() == 5 && parts.iter().zip([8, 4, 4, 4, 12]).all(|(p, n)| hex(p, n))
+        }
     }
 }
 

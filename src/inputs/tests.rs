@@ -185,6 +185,14 @@ fn validates_ids() {
     ] {
         assert!(bad.parse::<AccountId>().is_err(), "{bad:?}");
     }
+    // As the AWS console shows it: the refusal gives the ID to use.
+    for shown in ["3808-3844-3567", "3808 3844 3567"] {
+        let err = shown.parse::<AccountId>().unwrap_err().0;
+        assert!(
+            err.ends_with("without dashes or spaces: use 380838443567"),
+            "{err}"
+        );
+    }
     assert!("ab".parse::<ExternalId>().is_ok());
     assert!("a:b/c=d,e.f@g-h_i+j".parse::<ExternalId>().is_ok());
     assert!("a".repeat(1224).parse::<ExternalId>().is_ok());
@@ -240,6 +248,19 @@ fn validates_kms_arns() {
     ] {
         assert!(bad.parse::<KmsKeyArn>().is_err(), "{bad:?}");
     }
+    // A key known by its alias or ID: the refusal says how to find its ARN.
+    for by_name in [
+        "alias/mine",
+        "c3046e91-fdfc-4f3a-acff-00597dd3801f",
+        "mrk-1234abcd12ab34cd56ef1234567890ab",
+        "arn:aws:kms:ap-northeast-1:105880447796:alias/mine",
+    ] {
+        let err = by_name.parse::<KmsKeyArn>().unwrap_err().0;
+        let look_up = format!("`aws kms describe-key --key-id {by_name} --query KeyMetadata.Arn");
+        assert!(err.contains(&look_up), "{by_name}: {err}");
+    }
+    let err = "my-key".parse::<KmsKeyArn>().unwrap_err().0;
+    assert!(!err.contains("describe-key"), "not a key's name: {err}");
 }
 
 #[test]
