@@ -43,7 +43,32 @@ impl Subject {
                 "must be a role ARN such as arn:aws:iam::123456789012:role/NAME, not {arn:?}"
             ))
         };
-        let parsed = Arn::parse(arn).ok_or_else(rule)?;
+        let hint = |more: String| {
+            crate::inputs::Invalid(format!(
+                "must be a role ARN such as arn:aws:iam::123456789012:role/NAME, not {arn:?}: {more}"
+            ))
+        };
+        let Some(parsed) = Arn::parse(arn) else {
+            return Err(match arn.parse::<RoleName>() {
+                Ok(name) => hint(format!("for the role named {name}, `aws iam get-role --role-name {name} --query Role.Arn --output text` prints it")),
+                Err(_) => rule(),
+            });
+        };
+        // What a caller sees of a role it has assumed, or a user's ARN, named for what it is.
+        let segments: Vec<&str> = parsed.resource.split('/').collect();
+        match (parsed.service, &segments[..]) {
+            ("sts", ["assumed-role", role, _session]) => {
+                return Err(hint(format!(
+                    "it is a session of role {role}; give the role's own ARN, as `aws iam get-role --role-name {role} --query Role.Arn --output text` prints it"
+                )))
+            }
+            ("iam", ["user", .., user]) => {
+                return Err(hint(format!(
+                    "it is a user's ARN; check a user with --user-name {user}"
+                )))
+            }
+            _ => {}
+        }
         if parsed.known_partition().is_none()
             || parsed.service != "iam"
             || !parsed.region.is_empty()

@@ -27,6 +27,24 @@ fn role_arns_are_parsed() {
     ] {
         assert!(Subject::role(bad).is_err(), "{bad}");
     }
+    // What people paste instead is named, with the way to the role's ARN.
+    for (given, says) in [
+        (
+            "handmade",
+            "`aws iam get-role --role-name handmade --query Role.Arn --output text`",
+        ),
+        (
+            "arn:aws:sts::123456789012:assumed-role/handmade/session-1",
+            "a session of role handmade; give the role's own ARN, as `aws iam get-role --role-name handmade",
+        ),
+        (
+            "arn:aws:iam::123456789012:user/ci/loader",
+            "a user's ARN; check a user with --user-name loader",
+        ),
+    ] {
+        let err = Subject::role(given).unwrap_err().0;
+        assert!(err.contains(says), "{given}: {err}");
+    }
 }
 
 #[test]
