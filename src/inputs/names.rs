@@ -13,6 +13,11 @@ pub(super) fn is_iam_word(c: char) -> bool {
 
 /// IAM's `[\w+=,.@-]` with a length limit: role, user and policy names.
 fn validate_iam_name(s: &str, what: &str, max: usize) -> Result<(), Invalid> {
+    if let Some((kind, _, name)) = Arn::parse(s).and_then(|arn| arn.iam_resource()) {
+        if kind == what {
+            return invalid(format!("is the {what}'s ARN; give its name alone: {name}"));
+        }
+    }
     // Counted in characters, as the message says: a name of other scripts is refused for its
     // first character outside IAM's set, not for a length in bytes it does not have.
     let length = s.chars().count();

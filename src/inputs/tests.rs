@@ -208,6 +208,16 @@ fn validates_names() {
     assert!("a".repeat(128).parse::<PolicyName>().is_ok());
     assert!("a".repeat(129).parse::<PolicyName>().is_err());
     assert!("role/x".parse::<RoleName>().is_err());
+    let err = "arn:aws:iam::123456789012:role/tidb/loader"
+        .parse::<RoleName>()
+        .unwrap_err()
+        .0;
+    assert_eq!(err, "is the role's ARN; give its name alone: loader");
+    let err = "arn:aws:iam::123456789012:user/loader"
+        .parse::<UserName>()
+        .unwrap_err()
+        .0;
+    assert_eq!(err, "is the user's ARN; give its name alone: loader");
     assert!("my.role+=,@-_1".parse::<RoleName>().is_ok());
     assert!("Stack-1".parse::<StackName>().is_ok());
     for bad in ["1stack", "st_ack", "", "st ack"] {
