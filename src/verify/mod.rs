@@ -38,19 +38,21 @@ pub struct Subject {
 impl Subject {
     /// Parses `--role-arn`: `arn:PARTITION:iam::ACCOUNT:role/[path/]NAME`.
     pub fn role(arn: &str) -> Result<Subject, crate::inputs::Invalid> {
-        let rule = || {
+        // The rule, and what the value was taken for when that can be told.
+        let refused = |what: &str| {
             crate::inputs::Invalid(format!(
-                "must be a role ARN such as arn:aws:iam::123456789012:role/NAME, not {arn:?}"
+                "must be a role ARN such as arn:aws:iam::123456789012:role/NAME, not {arn:?}{what}"
             ))
         };
-        let hint = |more: String| {
-            crate::inputs::Invalid(format!(
-                "must be a role ARN such as arn:aws:iam::123456789012:role/NAME, not {arn:?}: {more}"
-            ))
+        let rule = || refused("");
+        let look_up = |role: &str| {
+            format!(
+                "`aws iam get-role --role-name {role} --query Role.Arn --output text` prints it"
+            )
         };
         let Some(parsed) = Arn::parse(arn) else {
             return Err(match arn.parse::<RoleName>() {
-                Ok(name) => hint(format!("for the role named {name}, `aws iam get-role --role-name {name} --query Role.Arn --output text` prints it")),
+                Ok(name) => refused(&format!(": for the role named {name}, {}", look_up(arn))),
                 Err(_) => rule(),
             });
         };
@@ -58,13 +60,14 @@ impl Subject {
         let segments: Vec<&str> = parsed.resource.split('/').collect();
         match (parsed.service, &segments[..]) {
             ("sts", ["assumed-role", role, _session]) => {
-                return Err(hint(format!(
-                    "it is a session of role {role}; give the role's own ARN, as `aws iam get-role --role-name {role} --query Role.Arn --output text` prints it"
+                return Err(refused(&format!(
+                    ": it is a session of role {role}; give the role's own ARN, as {}",
+                    look_up(role)
                 )))
             }
             ("iam", ["user", .., user]) => {
-                return Err(hint(format!(
-                    "it is a user's ARN; check a user with --user-name {user}"
+                return Err(refused(&format!(
+                    ": it is a user's ARN; check a user with --user-name {user}"
                 )))
             }
             _ => {}
