@@ -262,6 +262,14 @@ mod tests {
         }
     }
 
+    /// A failed wait, with the failure it reports.
+    fn failed(status: &str, first: StackEvent) -> Ended {
+        Ended::Failed {
+            status: status.into(),
+            first_failure: Some(first),
+        }
+    }
+
     /// Replays a script of (status, events so far), like CloudFormation pages: newest first.
     struct Script {
         steps: VecDeque<(&'static str, Vec<StackEvent>)>,
@@ -353,13 +361,7 @@ mod tests {
             ("ROLLBACK_COMPLETE", events.clone()),
         ]);
         let (ended, shown) = run(&mut script, Goal::Create, Duration::from_secs(600)).await;
-        assert_eq!(
-            ended,
-            Ended::Failed {
-                status: "ROLLBACK_COMPLETE".into(),
-                first_failure: Some(fail)
-            }
-        );
+        assert_eq!(ended, failed("ROLLBACK_COMPLETE", fail));
         assert_eq!(shown.len(), 6);
         let text = ended.explain("s1");
         assert!(text.contains("ROLLBACK_COMPLETE"), "{text}");
@@ -392,13 +394,7 @@ mod tests {
             ("ROLLBACK_COMPLETE", events),
         ]);
         let (ended, shown) = run(&mut script, Goal::Create, Duration::from_secs(600)).await;
-        assert_eq!(
-            ended,
-            Ended::Failed {
-                status: "ROLLBACK_COMPLETE".into(),
-                first_failure: Some(fail)
-            }
-        );
+        assert_eq!(ended, failed("ROLLBACK_COMPLETE", fail));
         assert_eq!(shown.len(), 3, "{shown:?}");
         assert_eq!(script.polls, 2);
 
@@ -440,13 +436,7 @@ mod tests {
             ("UPDATE_ROLLBACK_COMPLETE", events),
         ]);
         let (ended, _) = run(&mut script, Goal::Update, Duration::from_secs(600)).await;
-        assert_eq!(
-            ended,
-            Ended::Failed {
-                status: "UPDATE_ROLLBACK_COMPLETE".into(),
-                first_failure: Some(fail)
-            }
-        );
+        assert_eq!(ended, failed("UPDATE_ROLLBACK_COMPLETE", fail));
     }
 
     #[tokio::test(start_paused = true)]

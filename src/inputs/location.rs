@@ -230,36 +230,37 @@ impl fmt::Display for S3Location {
     }
 }
 
+/// What was meant by a URI as it was copied from a console or a document: with white space
+/// around it, a capital scheme, or a web link; the refusal names the `s3://` URI to use.
+fn meant(s: &str) -> Option<String> {
+    if s.trim() != s && !s.trim().is_empty() {
+        let uri = quoted(s.trim());
+        return Some(format!("has white space around it; use {uri} instead"));
+    }
+    if s.starts_with("s3://") {
+        return None;
+    }
+    if let Some(rest) = s
+        .get(..5)
+        .filter(|p| p.eq_ignore_ascii_case("s3://"))
+        .map(|_| &s[5..])
+    {
+        let uri = quoted(&format!("s3://{rest}"));
+        return Some(format!("has the scheme in capitals; use {uri} instead"));
+    }
+    let uri = quoted(&s3_uri_of_link(s)?);
+    Some(format!("is a web link, not an S3 URI; use {uri} instead"))
+}
+
 const URI_SHAPE: &str = "must look like s3://bucket/dir/ (the File or Folder URI from the TiDB Cloud console; a file s3://bucket/dir/file.csv or a pattern s3://bucket/dir/*.csv works too)";
 
 impl FromStr for S3Location {
     type Err = Invalid;
     fn from_str(s: &str) -> Result<Self, Invalid> {
-        // Copied from a console or a document, a URI brings spaces or a capital scheme along:
-        // say which URI was meant rather than only that this one is not it.
-        if s.trim() != s && !s.trim().is_empty() {
-            return invalid(format!(
-                "has white space around it; use {} instead",
-                quoted(s.trim())
-            ));
+        if let Some(meant) = meant(s) {
+            return invalid(meant);
         }
         let Some(rest) = s.strip_prefix("s3://") else {
-            if let Some(rest) = s
-                .get(..5)
-                .filter(|p| p.eq_ignore_ascii_case("s3://"))
-                .map(|_| &s[5..])
-            {
-                return invalid(format!(
-                    "has the scheme in capitals; use {} instead",
-                    quoted(&format!("s3://{rest}"))
-                ));
-            }
-            if let Some(uri) = s3_uri_of_link(s) {
-                return invalid(format!(
-                    "is a web link, not an S3 URI; use {} instead",
-                    quoted(&uri)
-                ));
-            }
             return invalid(format!("{URI_SHAPE}, not {}", quoted(s)));
         };
         let (bucket, path) = rest.split_once('/').unwrap_or((rest, ""));

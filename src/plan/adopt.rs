@@ -77,6 +77,21 @@ pub(crate) struct Adopted<N: PrincipalName> {
     pub(crate) other_access: bool,
 }
 
+impl<N: PrincipalName> Adopted<N> {
+    /// Whether it exists and this tool made it: a run then updates it, and asks no name.
+    pub(crate) fn managed(&self) -> bool {
+        self.info.as_ref().is_some_and(|i| N::held(i).managed)
+    }
+
+    /// What a run says when it takes one up that was made under another access.
+    pub(crate) fn serving(&self, location: &S3Location) -> Option<String> {
+        (self.managed() && self.other_access).then(|| {
+            let (kind, name) = (N::KIND, &self.name);
+            format!("{kind} {name} already serves {location}: it is updated, and keeps its ARN")
+        })
+    }
+}
+
 /// Picks the role or user a run is for among the candidates as read (in [`candidates`]'
 /// order). A given name is taken as it is (its plan shows and confirms a change of directory).
 /// Else the default name for this access, if it exists; one of that name that serves another

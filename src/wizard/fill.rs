@@ -76,9 +76,7 @@ pub(crate) async fn role(
         return Err(Error::invalid("--method", format!("cloudformation: {why}")));
     }
     let found = serving_role(clients, &location, access, &req, &mut located).await?;
-    let existing = found
-        .as_ref()
-        .filter(|f| f.role.info.as_ref().is_some_and(|r| r.managed));
+    let existing = found.as_ref().filter(|f| f.role.managed());
     let method = method(
         &req,
         existing,
@@ -167,13 +165,7 @@ async fn serving_role(
         located,
     )
     .await?;
-    let managed = found.role.info.as_ref().is_some_and(|r| r.managed);
-    if managed && found.role.other_access {
-        located.findings.push(format!(
-            "role {} already serves {location}: it is updated, and keeps its ARN",
-            found.role.name
-        ));
-    }
+    located.findings.extend(found.role.serving(location));
     Ok(Some(found))
 }
 
@@ -425,15 +417,10 @@ pub(crate) async fn access_key(
         }
         None => None,
     };
-    let existing = found
-        .as_ref()
-        .filter(|f| f.user.info.as_ref().is_some_and(|u| u.managed));
-    if let Some(f) = existing.filter(|f| f.user.other_access) {
-        located.findings.push(format!(
-            "user {} already serves {location}: it is updated",
-            f.user.name
-        ));
-    }
+    let existing = found.as_ref().filter(|f| f.user.managed());
+    located
+        .findings
+        .extend(found.as_ref().and_then(|f| f.user.serving(&location)));
     located.findings.iter().for_each(|line| ctx.ui.info(line));
     // The names: as given; else those of the user that serves the location, unasked; else
     // the defaults, asked at a terminal.

@@ -236,12 +236,19 @@ async fn an_access_change_updates_the_one_role_and_keeps_its_arn() {
         )
         .ok();
         let both = SetupArgs::role(method, &uri).access("both");
-        let plan = run(&moto.url(), with(&both.clone().build(), &["--dry-run"]))
-            .ok()
-            .stdout;
+        let Ran {
+            stdout: plan,
+            stderr,
+            ..
+        } = run(&moto.url(), with(&both.clone().build(), &["--dry-run"])).ok();
         assert!(
             plan.contains("\n  ~ access: import → both\n"),
             "{method}: {plan}"
+        );
+        let role = import["role_name"].as_str().unwrap();
+        assert_says(
+            &stderr,
+            &format!("role {role} already serves {uri}: it is updated, and keeps its ARN"),
         );
         assert!(!plan.contains("create the stack"), "{method}: {plan}");
         let Ran { json: out, .. } = run(&moto.url(), with_json(&both.yes().build())).ok();
