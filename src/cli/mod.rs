@@ -154,11 +154,11 @@ Examples:
     Teardown(TeardownArgs),
 
     /// Plan every role of a file of setups: what `apply -f` would change, and any drift
-    #[command(before_long_help = set::FILE_HELP, after_help = set::PLAN_EXAMPLES)]
+    #[command(after_help = set::PLAN_EXAMPLES, after_long_help = set::long_help(set::PLAN_EXAMPLES))]
     Plan(set::PlanArgs),
 
     /// Create or bring up to date every role of a file of setups, under one confirmation
-    #[command(before_long_help = set::FILE_HELP, after_help = set::APPLY_EXAMPLES)]
+    #[command(after_help = set::APPLY_EXAMPLES, after_long_help = set::long_help(set::APPLY_EXAMPLES))]
     Apply(set::ApplyArgs),
 
     /// Print the CloudFormation template that `role --method cloudformation` deploys

@@ -11,7 +11,12 @@ use serverless_s3_setup::error::Error;
 use super::help::{NoChanges, NoPolicies};
 use super::VerifyArgs;
 
-pub(super) const FILE_HELP: &str = "\
+/// `--help` of `plan` and `apply`: the file's shape after the options, then the examples.
+pub(super) fn long_help(examples: &str) -> String {
+    format!("{FILE_HELP}\n\n{examples}")
+}
+
+const FILE_HELP: &str = "\
 The file (TOML) holds defaults, then one [[role]] table per role; each field means what the
 `role` flag of the same name means:
 

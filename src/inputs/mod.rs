@@ -125,6 +125,14 @@ impl Access {
         }
     }
 
+    /// The access in a sentence: `both` reads as "import and export".
+    pub(crate) fn in_words(self) -> &'static str {
+        match self {
+            Access::Both => "import and export",
+            one => one.as_str(),
+        }
+    }
+
     pub(crate) fn reads(self) -> bool {
         matches!(self, Access::Import | Access::Both)
     }

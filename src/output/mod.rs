@@ -375,6 +375,11 @@ pub fn emit_error(format: Format, ui: &Ui, err: &Error) {
     }
 }
 
+/// `1 change`, `2 changes`.
+pub(crate) fn counted(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 /// What a deletion did, one line each, for stdout.
 pub(crate) fn deleted(what: &[String]) -> String {
     if what.is_empty() {

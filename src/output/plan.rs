@@ -58,7 +58,7 @@ fn role_summary(ui: &Ui, plan: &RolePlan) -> Vec<String> {
         format!(
             "give TiDB Cloud ({}) {} access to {}",
             plan.tidb_account_id,
-            plan.grant.access,
+            plan.grant.access.in_words(),
             uri(&plan.grant.bucket, &plan.grant.prefix)
         ),
         format!("role:   {} ({})", plan.role_name, plan.role_arn),

@@ -46,3 +46,10 @@ fn shell_words_are_quoted_only_when_needed() {
     assert_eq!(shell_word(""), "''");
     assert_eq!(command_line(["a", "b c"]), "a 'b c'");
 }
+
+#[test]
+fn counts_say_one_or_many() {
+    assert_eq!(counted(1, "change", "changes"), "1 change");
+    assert_eq!(counted(3, "change", "changes"), "3 changes");
+    assert_eq!(counted(0, "entry", "entries"), "0 entries");
+}

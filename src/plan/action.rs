@@ -34,6 +34,16 @@ pub(crate) struct StackSpec {
     pub(crate) template_hash: String,
 }
 
+impl StackSpec {
+    /// `NAME in REGION`: a plan of many setups names where each stack is.
+    fn named(&self) -> String {
+        match &self.region {
+            Some(region) => format!("{} in {region}", self.stack),
+            None => self.stack.to_string(),
+        }
+    }
+}
+
 /// A stack's role as its template makes it, for making it again through IAM.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct RoleRemake {
@@ -173,10 +183,13 @@ impl Action {
             Action::DeleteAccessKey { user, id, .. } => {
                 format!("delete access key {id} of user {user} once AWS accepts the new one")
             }
-            Action::CreateStack(_) => format!("create the stack, which creates {principal}"),
-            Action::UpdateStack(_) => format!("update the stack and {principal}"),
-            Action::RecreateStack { status, .. } => format!(
-                "delete the stack, left in {status} {} (it cannot be updated), and create it again with {principal}",
+            Action::CreateStack(spec) => {
+                format!("create stack {}, which creates {principal}", spec.named())
+            }
+            Action::UpdateStack(spec) => format!("update stack {} and {principal}", spec.named()),
+            Action::RecreateStack { status, stack } => format!(
+                "delete stack {}, left in {status} {} (it cannot be updated), and create it again with {principal}",
+                stack.named(),
                 match status.as_str() {
                     "REVIEW_IN_PROGRESS" => "by a change set that was never executed",
                     _ => "by a failed first create",

@@ -99,10 +99,7 @@ impl Grant {
 /// A URI that names the bucket alone grants every object in it, even for writing: a plan says
 /// so, since a folder was probably meant.
 fn whole_bucket(location: &S3Location, access: Access) -> Option<String> {
-    let what = match access {
-        Access::Both => "import and export".to_string(),
-        one => one.to_string(),
-    };
+    let what = access.in_words();
     location.is_whole_bucket().then(|| {
         format!(
             "{location} names no folder: TiDB Cloud gets {what} access to every object in bucket {}; give a folder (s3://{}/dir/) to grant less",

@@ -53,6 +53,15 @@ fn intent(saved: &SavedPlan) -> Intent {
     }
 }
 
+/// Says what was found before the survey as it is found: a person at a terminal answers the
+/// questions by it, and a run under `--yes` shows no plan. A plan shown whole (`--dry-run`,
+/// `--plan-out`) says it under Detected, so it is not said twice.
+fn say_found(ctx: &Context, saved: &SavedPlan, located: &Located) {
+    if !(ctx.dry_run || matches!(saved, SavedPlan::Write(_))) {
+        located.findings.iter().for_each(|line| ctx.ui.info(line));
+    }
+}
+
 /// Fills the gaps in a [`check_role`]ed request from the user at a terminal, or with the defaults.
 /// A URI that may name a file or a folder is settled with the bucket (when `clients` is
 /// there) before the names are worked out. With AWS at hand, the role that already serves
@@ -85,7 +94,7 @@ pub(crate) async fn role(
         prompter,
         ask_defaults,
     )?;
-    located.findings.iter().for_each(|line| ctx.ui.info(line));
+    say_found(ctx, &req.saved, &located);
     let own = found.as_ref().map(|f| &f.caller.account);
     if let Some(a) = &req.tidb_account {
         plan::refuse_own_account(own, a)?;
@@ -421,7 +430,7 @@ pub(crate) async fn access_key(
     located
         .findings
         .extend(found.as_ref().and_then(|f| f.user.serving(&location)));
-    located.findings.iter().for_each(|line| ctx.ui.info(line));
+    say_found(ctx, &req.saved, &located);
     // The names: as given; else those of the user that serves the location, unasked; else
     // the defaults, asked at a terminal.
     let default = found.as_ref().map_or_else(

@@ -202,6 +202,27 @@ fn short_help_of_each_command() {
     }
 }
 
+/// `plan --help` and `apply --help` say what the command does first, as every command does;
+/// the file's shape follows the options, before the examples.
+#[test]
+fn the_file_commands_say_what_they_do_before_the_files_shape() {
+    for (command, about) in [
+        ("plan", "Plan every role of a file of setups"),
+        (
+            "apply",
+            "Create or bring up to date every role of a file of setups",
+        ),
+    ] {
+        let long = help(&[command, "--help"]);
+        assert!(long.starts_with(about), "{command}:\n{long}");
+        let shape = long
+            .find("The file (TOML) holds defaults")
+            .expect("the file's shape");
+        assert!(long.find("--file <FILE>").unwrap() < shape, "{long}");
+        assert!(shape < long.find("Examples:").unwrap(), "{long}");
+    }
+}
+
 /// A command lists only the flags it uses; the global ones it does not use are still taken
 /// (a script that passes them keeps working), before or after the command.
 #[test]

@@ -246,12 +246,15 @@ async fn an_access_change_updates_the_one_role_and_keeps_its_arn() {
             "{method}: {plan}"
         );
         let role = import["role_name"].as_str().unwrap();
-        assert_says(
-            &stderr,
-            &format!("role {role} already serves {uri}: it is updated, and keeps its ARN"),
-        );
-        assert!(!plan.contains("create the stack"), "{method}: {plan}");
-        let Ran { json: out, .. } = run(&moto.url(), with_json(&both.yes().build())).ok();
+        let serves = format!("role {role} already serves {uri}: it is updated, and keeps its ARN");
+        // Said once: under Detected in a plan shown whole, on stderr when no plan is shown.
+        assert_says(&plan, &format!("\n  {serves}\n"));
+        assert!(!stderr.contains(&serves), "{method}: {stderr}");
+        assert!(!plan.contains("create stack"), "{method}: {plan}");
+        let Ran {
+            json: out, stderr, ..
+        } = run(&moto.url(), with_json(&both.yes().build())).ok();
+        assert_says(&stderr, &serves);
         assert_eq!(
             out["role_arn"], import["role_arn"],
             "{method}: the ARN in TiDB Cloud stays"

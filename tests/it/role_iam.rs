@@ -114,6 +114,10 @@ async fn text_output_is_the_role_arn_alone() {
     .ok();
     let arn = format!("arn:aws:iam::123456789012:role/tidb-role-export-{bucket}-d");
     assert_eq!(*stdout, format!("{arn}\n"));
+    assert_says(
+        &stderr,
+        &format!("Applying to role tidb-role-export-{bucket}-d: 3 changes\n"),
+    );
     assert_says(&stderr, "choose AWS Role ARN and paste the Role ARN");
 }
 

@@ -697,8 +697,8 @@ async fn ctrl_c_during_apply_at_a_terminal_leaves_whole_warnings_and_no_spinner(
 }
 
 /// What a reviewer sees of a mixed plan: a role to create, one whose trust the file changes,
-/// one edited by hand (its policy widened), one unchanged, and one of the set that left the
-/// file, deleted with `--prune`.
+/// one edited by hand (its policy widened), one unchanged, one to be made by a stack (named,
+/// with its region), and one of the set that left the file, deleted with `--prune`.
 #[tokio::test]
 async fn a_mixed_plan_as_a_reviewer_sees_it() {
     let Scene { moto, aws, bucket } = scene("setsmixed").await;
@@ -728,6 +728,12 @@ async fn a_mixed_plan_as_a_reviewer_sees_it() {
             "import",
             &["c-1"],
             "tags = { team = \"data\" }\n",
+        ),
+        (
+            at("stacked"),
+            "import",
+            &["c-1"],
+            "method = \"cloudformation\"\n",
         ),
     ];
     std::fs::write(&path, set_file(&set_name, &roles(&second))).unwrap();

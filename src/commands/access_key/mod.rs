@@ -14,6 +14,7 @@ use crate::error::{AwsError, Error};
 use crate::facts::{Caller, Facts, Located};
 use crate::find::{self, FoundUser};
 use crate::inputs::{SecretPath, UserName, Who};
+use crate::output::counted;
 use crate::plan::saved::{Basis, KeySetup};
 use crate::plan::{self, Action, UserInputs, UserPlan, UserState};
 use crate::prompt::Prompter;
@@ -455,7 +456,7 @@ async fn apply(
         Ok((key, executed.versions))
     });
     let changes = plan.grant.actions.len();
-    step.end(written, |_| format!("{changes} change(s)"))
+    step.end(written, |_| counted(changes, "change", "changes"))
 }
 
 /// The keys `--rotate` deletes: before the new key (`first`), or after it.

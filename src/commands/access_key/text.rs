@@ -17,7 +17,7 @@ pub(crate) fn render_user_plan(ctx: &Context, plan: &UserPlan) -> String {
     let mut summary = vec![
         format!(
             "give an IAM user {} access to {}",
-            plan.grant.access,
+            plan.grant.access.in_words(),
             uri(&plan.grant.bucket, &plan.grant.prefix)
         ),
         format!("user:   {} ({})", plan.user_name, plan.user_arn),

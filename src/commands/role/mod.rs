@@ -11,7 +11,7 @@ use crate::error::Error;
 use crate::facts::{Caller, Facts, Located, StackInfo};
 use crate::find::{self, FoundRole};
 use crate::inputs::{AccountId, ExternalId, RoleName, StackName, Timeout};
-use crate::output::render_role_plan;
+use crate::output::{counted, render_role_plan};
 use crate::plan::saved::{Basis, RoleSetup};
 use crate::plan::{self, Method, RolePlan, RoleState};
 use crate::prompt::Prompter;
@@ -461,7 +461,7 @@ async fn apply(
     let executed = apply::execute(clients, &plan.grant.actions, journal, &ctx.stop).await;
     let changes = plan.grant.actions.len();
     Ok(step
-        .end(executed, |_| format!("{changes} change(s)"))?
+        .end(executed, |_| counted(changes, "change", "changes"))?
         .versions)
 }
 

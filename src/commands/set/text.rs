@@ -1,6 +1,6 @@
 //! The text of a file's plan and of what applying it did: a block per entry, then a summary.
 
-use crate::output::{diff, Render};
+use crate::output::{counted, diff, Render};
 use crate::plan::RolePlan;
 use crate::Context;
 
@@ -213,9 +213,8 @@ pub(super) fn summary(report: &SetPlan) -> String {
     }
     if s.errors > 0 {
         parts.push(format!(
-            "{} {} could not be planned",
-            s.errors,
-            if s.errors == 1 { "entry" } else { "entries" }
+            "{} could not be planned",
+            counted(s.errors, "entry", "entries")
         ));
     }
     format!("Plan: {}.", parts.join(", "))
