@@ -51,7 +51,7 @@ pub enum Error {
     },
 
     /// The user already holds as many access keys as IAM allows.
-    #[error("user `{user}` already has {} access keys, IAM's limit, so no new key can be created; nothing was changed\n{}\n  fix: delete one after its import or export is done:\n{}", .keys.len(), key_lines(.keys), delete_lines(.user, .keys))]
+    #[error("user `{user}` already has {} access keys, IAM's limit, so no new key can be created; nothing was changed\n{}\n  fix: delete one after its import or export is done:\n{}\n{}", .keys.len(), key_lines(.keys), delete_lines(.user, .keys), rotate_line(.keys))]
     KeyLimit {
         user: String,
         keys: Vec<crate::facts::AccessKeyInfo>,
@@ -170,6 +170,21 @@ fn key_lines(keys: &[crate::facts::AccessKeyInfo]) -> String {
         .map(|k| format!("  - {} ({}, {})", k.id, k.status, k.age()))
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// `--rotate` makes room as a CI run does: the oldest key first.
+fn rotate_line(keys: &[crate::facts::AccessKeyInfo]) -> String {
+    let mut ids: Vec<_> = keys.iter().collect();
+    ids.sort_by_key(|k| k.created.unwrap_or(i64::MIN));
+    let ids: Vec<&str> = ids.iter().map(|k| k.id.as_str()).collect();
+    match ids.split_first() {
+        Some((oldest, [])) => format!("  or run it again with --rotate: {oldest} is deleted first, to make room (an import or export still using it then fails)"),
+        Some((oldest, rest)) => format!(
+            "  or run it again with --rotate: {oldest} is deleted first, to make room, and {} once the new key works (an import or export still using them then fails)",
+            rest.join(", ")
+        ),
+        None => String::new(),
+    }
 }
 
 fn delete_lines(user: &str, keys: &[crate::facts::AccessKeyInfo]) -> String {

@@ -195,6 +195,14 @@ async fn secret_file_is_new_private_and_never_overwritten() {
         "stdout has the key ID only"
     );
     assert!(!stdout.contains(secret) && !stderr.contains(secret));
+    // The ticloud command takes the secret from the file, not from a paste.
+    assert_says(
+        &stderr,
+        &format!(
+            "after `TIDB_S3_SECRET_ACCESS_KEY=$(jq -r .secret_access_key {})`:\n  ticloud serverless export create",
+            path.display()
+        ),
+    );
     assert_eq!(
         std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
         0o600

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use crate::inputs::{defaults, Access, KmsKeyArn, PolicyName, Tier, UserName};
-use crate::output::{render_policy_plan, uri, Render};
+use crate::output::{render_policy_plan, shell_word, uri, Render};
 use crate::plan::{UserInputs, UserPlan};
 use crate::requests::KeyProbe;
 use crate::Context;
@@ -115,9 +115,18 @@ fn next_steps(ctx: &Context, report: &AccessKeyReport) {
     );
     ctx.ui.info(format!("Next: {console}."));
     if !o.granted.next_command.is_empty() {
+        // The secret is taken into the variable from where it is, never typed on a command
+        // line (where the shell's history would keep it).
+        let variable = crate::handoff::SECRET_VARIABLE;
+        let secret_in = match &o.secret_file {
+            Some(path) => format!(
+                "`{variable}=$(jq -r .secret_access_key {})`",
+                shell_word(&path.display().to_string())
+            ),
+            None => format!("`read -rs {variable}` and pasting the secret"),
+        };
         ctx.ui.info(format!(
-            "Or with the TiDB Cloud CLI, after `read -rs {}` and pasting the secret:\n  {}",
-            crate::handoff::SECRET_VARIABLE,
+            "Or with the TiDB Cloud CLI, after {secret_in}:\n  {}",
             o.granted.next_command.join("\n  ")
         ));
     }

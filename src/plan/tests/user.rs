@@ -74,6 +74,27 @@ fn an_existing_user_with_one_key_only_gets_another_key() {
     let err = user(&user_inputs(), &facts(), &full).unwrap_err();
     assert!(matches!(err, Error::KeyLimit { .. }));
     assert!(err.to_string().contains("--access-key-id AKIA2"), "{err}");
+    // The way out for CI names the key --rotate deletes first: the oldest.
+    let newer_first = UserState {
+        keys: vec![
+            AccessKeyInfo {
+                created: Some(2_000),
+                ..key("AKIA1")
+            },
+            AccessKeyInfo {
+                created: Some(1_000),
+                ..key("AKIA2")
+            },
+        ],
+        ..state.clone()
+    };
+    let err = user(&user_inputs(), &facts(), &newer_first).unwrap_err();
+    assert!(
+        err.to_string().ends_with(
+            "\n  or run it again with --rotate: AKIA2 is deleted first, to make room, and AKIA1 once the new key works (an import or export still using them then fails)"
+        ),
+        "{err}"
+    );
 
     // --rotate: the older key goes once the new one works; at the limit the oldest goes
     // first, to make room, and the other after.
