@@ -21,7 +21,28 @@ use crate::{apply, wizard, Context};
 pub struct TeardownOutcome {
     pub(crate) target: String,
     pub(crate) deleted: Vec<String>,
+    /// `--dry-run`: what would be deleted, in order; nothing was.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) planned: Vec<String>,
     pub(crate) changed: bool,
+}
+
+impl TeardownOutcome {
+    fn done(target: String, deleted: Vec<String>) -> Self {
+        TeardownOutcome {
+            target,
+            changed: !deleted.is_empty(),
+            deleted,
+            planned: Vec::new(),
+        }
+    }
+
+    fn dry_run(target: String, planned: &[String]) -> Self {
+        TeardownOutcome {
+            planned: planned.to_vec(),
+            ..TeardownOutcome::done(target, Vec::new())
+        }
+    }
 }
 
 fn refuse(what: String) -> Error {
@@ -74,6 +95,7 @@ async fn user_teardown(
         target: format!("user {name}"),
         changed: outcome.changed,
         deleted: outcome.deleted,
+        planned: outcome.planned,
     })
 }
 
@@ -129,11 +151,7 @@ async fn no_stack(
 fn nothing(ctx: &Context, target: String) -> TeardownOutcome {
     ctx.ui
         .info(format!("nothing to delete: {target} does not exist"));
-    TeardownOutcome {
-        target,
-        deleted: Vec::new(),
-        changed: false,
-    }
+    TeardownOutcome::done(target, Vec::new())
 }
 
 pub(crate) async fn stack(
@@ -150,16 +168,12 @@ pub(crate) async fn stack(
     if !info.managed && !force {
         return Err(refuse(target));
     }
-    let mut steps = vec![format!("stack {name}")];
-    if let Some(arn) = info.outputs.get("RoleArn") {
-        steps.push(format!("with it, role {arn}"));
-    }
-    if !wizard::confirm_deletion(ctx, prompter, &steps)? {
-        return Ok(TeardownOutcome {
-            target,
-            deleted: Vec::new(),
-            changed: false,
-        });
+    let role = info.outputs.get("RoleArn");
+    let lines: Vec<String> = std::iter::once(format!("delete stack {name}"))
+        .chain(role.map(|arn| format!("with it, delete role {arn}")))
+        .collect();
+    if !wizard::confirm_deletion(ctx, prompter, &lines)? {
+        return Ok(TeardownOutcome::dry_run(target, &lines));
     }
     // Only this deletion's events are shown: those after the last one so far.
     let since = cloudformation::after_latest_event(&clients.cfn, name).await?;
@@ -191,11 +205,10 @@ pub(crate) async fn stack(
         Err(e) => Err(e.into()),
     };
     step.end(settled, |_| "DELETE_COMPLETE".into())?;
-    Ok(TeardownOutcome {
-        target,
-        deleted: steps,
-        changed: true,
-    })
+    let deleted = std::iter::once(format!("stack {name}"))
+        .chain(role.map(|arn| format!("with it, role {arn}")))
+        .collect();
+    Ok(TeardownOutcome::done(target, deleted))
 }
 
 pub(crate) async fn role(
@@ -210,11 +223,7 @@ pub(crate) async fn role(
         return Ok(nothing(ctx, target));
     };
     if !wizard::confirm_deletion(ctx, prompter, &plan.lines)? {
-        return Ok(TeardownOutcome {
-            target,
-            deleted: Vec::new(),
-            changed: false,
-        });
+        return Ok(TeardownOutcome::dry_run(target, &plan.lines));
     }
     let step = ctx.ui.step(format!("Deleting role {name}"));
     ctx.stop.begin_changes();
@@ -226,11 +235,7 @@ pub(crate) async fn role(
             )),
             e => e,
         })?;
-    Ok(TeardownOutcome {
-        target,
-        deleted: plan.reported,
-        changed: true,
-    })
+    Ok(TeardownOutcome::done(target, plan.reported))
 }
 
 /// Reads what the role holds (everything keyed by its name, together; then each attached
@@ -362,6 +367,9 @@ fn old(versions: Vec<iam::PolicyVersion>) -> Vec<String> {
 pub struct DeleteOutcome {
     pub(crate) user_name: UserName,
     pub(crate) deleted: Vec<String>,
+    /// `--dry-run`: what would be deleted, in order; nothing was.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) planned: Vec<String>,
     pub(crate) changed: bool,
 }
 
@@ -386,6 +394,7 @@ pub async fn user(
     let nothing = || DeleteOutcome {
         user_name: user_name.clone(),
         deleted: Vec::new(),
+        planned: Vec::new(),
         changed: false,
     };
     let Some(plan) = user_plan(&clients, &user_name, &req).await? else {
@@ -402,7 +411,10 @@ pub async fn user(
         return Ok(nothing());
     }
     if !wizard::confirm_deletion(ctx, prompter, &plan.lines)? {
-        return Ok(nothing());
+        return Ok(DeleteOutcome {
+            planned: plan.lines,
+            ..nothing()
+        });
     }
     ctx.stop.begin_changes();
     apply::teardown(&clients, &plan, &ctx.stop).await?;
@@ -410,6 +422,7 @@ pub async fn user(
         user_name,
         changed: !plan.reported.is_empty(),
         deleted: plan.reported,
+        planned: Vec::new(),
     })
 }
 
@@ -483,13 +496,13 @@ async fn user_plan(
 }
 
 impl Render for TeardownOutcome {
-    fn text(&self, _: &Context) -> String {
-        crate::output::deleted(&self.deleted)
+    fn text(&self, ctx: &Context) -> String {
+        crate::output::deleted(&ctx.ui, &self.planned, &self.deleted)
     }
 }
 
 impl Render for DeleteOutcome {
-    fn text(&self, _: &Context) -> String {
-        crate::output::deleted(&self.deleted)
+    fn text(&self, ctx: &Context) -> String {
+        crate::output::deleted(&ctx.ui, &self.planned, &self.deleted)
     }
 }

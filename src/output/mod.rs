@@ -380,8 +380,14 @@ pub(crate) fn counted(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
-/// What a deletion did, one line each, for stdout.
-pub(crate) fn deleted(what: &[String]) -> String {
+/// What a deletion did, one line each, for stdout; for `--dry-run`, what it would do.
+pub(crate) fn deleted(ui: &Ui, planned: &[String], what: &[String]) -> String {
+    if !planned.is_empty() {
+        return std::iter::once(ui.bold("Plan (dry run: nothing was deleted)"))
+            .chain(planned.iter().map(|line| format!("  - {line}")))
+            .collect::<Vec<_>>()
+            .join("\n");
+    }
     if what.is_empty() {
         "nothing deleted".to_string()
     } else {

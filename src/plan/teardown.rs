@@ -47,8 +47,8 @@ pub(crate) enum Deletion {
 }
 
 /// What a teardown deletes: `first` together, then `last` together (the principal and its
-/// policies, once nothing holds them). `lines` is what a person confirms; `reported`, what the
-/// outcome lists.
+/// policies, once nothing holds them). `lines` is the plan a person confirms, one request or
+/// two a line (`delete role r`); `reported`, what the outcome lists as deleted (`role r`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Teardown {
     pub(crate) first: Vec<Deletion>,
@@ -118,7 +118,10 @@ pub(crate) fn role(held: &RoleHoldings, force: bool) -> Result<Teardown, Error> 
             role: name.clone(),
             profile: profile.clone(),
         });
-        t.lines
+        t.lines.push(format!(
+            "remove role {name} from instance profile {profile}"
+        ));
+        t.reported
             .push(format!("role {name} from instance profile {profile}"));
     }
     for policy in &held.inline {
@@ -126,20 +129,26 @@ pub(crate) fn role(held: &RoleHoldings, force: bool) -> Result<Teardown, Error> 
             who: who.clone(),
             name: policy.clone(),
         });
-        t.lines.push(format!("inline policy {policy}"));
+        t.lines.push(format!("delete inline policy {policy}"));
+        t.reported.push(format!("inline policy {policy}"));
     }
     for p in &held.policies {
         let arn = &p.info.arn;
-        t.lines.push(if deletes_policy(&p.info) {
-            format!("policy {arn} (detached, then deleted)")
+        if deletes_policy(&p.info) {
+            t.lines.push(format!("detach and delete policy {arn}"));
+            t.reported
+                .push(format!("policy {arn} (detached, then deleted)"));
         } else {
-            format!("attachment of policy {arn} (the policy stays: it is not this tool's, or is used elsewhere)")
-        });
+            t.lines.push(format!(
+                "detach policy {arn} (it stays: it is not this tool's, or is used elsewhere)"
+            ));
+            t.reported.push(format!("attachment of policy {arn} (the policy stays: it is not this tool's, or is used elsewhere)"));
+        }
     }
     policies(&mut t, &who, &held.policies);
     t.last.insert(0, Deletion::Principal(who));
-    t.lines.push(format!("role {name}"));
-    t.reported = t.lines.clone();
+    t.lines.push(format!("delete role {name}"));
+    t.reported.push(format!("role {name}"));
     Ok(t)
 }
 
@@ -147,10 +156,9 @@ pub(crate) fn role(held: &RoleHoldings, force: bool) -> Result<Teardown, Error> 
 /// principal deleted by hand).
 pub(crate) fn orphan(policy: &HeldPolicy) -> Teardown {
     let arn = &policy.info.arn;
-    let line = format!("policy {arn} (left without its role)");
     let mut t = Teardown {
-        lines: vec![line.clone()],
-        reported: vec![line],
+        lines: vec![format!("delete policy {arn} (left without its role)")],
+        reported: vec![format!("policy {arn} (left without its role)")],
         ..Teardown::default()
     };
     t.first.extend(old_versions(policy));

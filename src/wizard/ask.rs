@@ -210,24 +210,21 @@ pub(crate) fn require_flags(
 }
 
 /// Lists what will be deleted and asks (at a terminal, without `--yes`). `Ok(false)` under
-/// `--dry-run`, which only lists; "no" cancels with nothing changed.
+/// `--dry-run`, whose outcome is the list; "no" cancels with nothing changed.
 pub(crate) fn confirm_deletion(
     ctx: &Context,
     prompter: &mut dyn Prompter,
     steps: &[String],
 ) -> Result<bool, Error> {
-    let ask = ctx.can_prompt && !ctx.yes;
-    if ctx.dry_run || ask {
-        ctx.ui.info(ctx.ui.bold("Will delete"));
-        for s in steps {
-            ctx.ui.info(format!("  - {s}"));
-        }
-    }
     if ctx.dry_run {
         return Ok(false);
     }
-    if !ask {
+    if !ctx.can_prompt || ctx.yes {
         return Ok(true);
+    }
+    ctx.ui.info(ctx.ui.bold("Plan"));
+    for s in steps {
+        ctx.ui.info(format!("  - {s}"));
     }
     // Esc is a No, as at the plan.
     match prompter.confirm("Delete these?", false) {

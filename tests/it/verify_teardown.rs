@@ -405,19 +405,29 @@ async fn teardown_dry_run_lists_and_changes_nothing() {
         "both",
         &format!("r-{bucket}"),
     );
-    let Ran { stderr, .. } = run(
-        &moto.url(),
-        [
-            "teardown",
-            "--role-name",
-            &format!("r-{bucket}"),
-            "--dry-run",
-        ],
-    )
-    .ok();
-    assert_says(&stderr, "Will delete");
-    assert_says(&stderr, &format!("role r-{bucket}"));
-    assert!(aws.role(&format!("r-{bucket}")).await.is_some());
+    let name = format!("r-{bucket}");
+    let line = ["teardown", "--role-name", &name, "--dry-run"];
+    // The plan is the dry run's result: on stdout, and in JSON as `planned`.
+    let Ran { stdout, .. } = run(&moto.url(), line).ok();
+    let policy = format!("arn:aws:iam::123456789012:policy/r-{bucket}-policy");
+    assert_eq!(
+        stdout,
+        format!(
+            "Plan (dry run: nothing was deleted)\n  - detach and delete policy {policy}\n  - delete role {name}\n"
+        )
+    );
+    let Ran { json, .. } = run(&moto.url(), with_json(&line)).ok();
+    assert_eq!(json["deleted"], json!([]), "{json:#}");
+    assert_eq!(json["changed"], false);
+    assert_eq!(
+        json["planned"],
+        json!([
+            format!("detach and delete policy {policy}"),
+            format!("delete role {name}"),
+        ])
+    );
+    assert!(aws.role(&name).await.is_some());
+    assert!(!aws.policy_arns_naming(&bucket).await.is_empty());
 }
 
 /// Within one account the bucket policy may grant on its own: a role whose own policy only

@@ -107,6 +107,13 @@ fn a_policy_left_without_its_role_loses_its_old_versions_then_goes() {
     assert_eq!(names_of(&plan.last), ["policy"]);
     assert_eq!(
         plan.lines,
+        [format!(
+            "delete policy {} (left without its role)",
+            left.info.arn
+        )]
+    );
+    assert_eq!(
+        plan.reported,
         [format!("policy {} (left without its role)", left.info.arn)]
     );
 }

@@ -694,7 +694,7 @@ pub fn with<S: AsRef<str>>(args: &[S], more: &[&str]) -> Vec<String> {
 }
 
 /// `args` with `-o json`.
-pub fn with_json(args: &[String]) -> Vec<String> {
+pub fn with_json<S: AsRef<str>>(args: &[S]) -> Vec<String> {
     with(args, &["-o", "json"])
 }
 
