@@ -3,6 +3,7 @@
 //! decisions belong to `plan`, AWS calls to `aws`, questions to `wizard`, rendering to `output`.
 
 pub mod access_key;
+mod made;
 pub mod role;
 mod saved;
 pub mod set;

@@ -56,21 +56,63 @@ pub async fn run(
     req: TeardownRequest,
     prompter: &mut dyn Prompter,
 ) -> Result<TeardownOutcome, Error> {
-    let Some(target) = req.target.clone() else {
-        return Err(Error::missing(&req.missing()));
+    let (target, clients) = match req.target.clone() {
+        Some(target) => (target, None),
+        // At a terminal, what the tool made is listed to choose from.
+        None if ctx.can_prompt => match chosen(ctx, prompter).await? {
+            Some((target, clients)) => (target, Some(clients)),
+            None => return Ok(TeardownOutcome::done(MADE.into(), Vec::new())),
+        },
+        None => return Err(Error::missing(&req.missing())),
     };
     wizard::require_flags(ctx, Vec::new(), wizard::Intent::Delete)?;
+    let connected = || async {
+        match clients {
+            Some(clients) => Ok(clients),
+            None => Clients::connect(&ctx.conn, &ctx.ui).await,
+        }
+    };
     match target {
         Target::Principal(Who::User(name)) => user_teardown(ctx, name, req.force, prompter).await,
         Target::Principal(Who::Role(name)) => {
-            let clients = Clients::connect(&ctx.conn, &ctx.ui).await?;
-            role(ctx, &clients, prompter, &name, req.force).await
+            role(ctx, &connected().await?, prompter, &name, req.force).await
         }
         Target::Stack(name) => {
-            let clients = Clients::connect(&ctx.conn, &ctx.ui).await?;
-            stack(ctx, &clients, prompter, name.as_str(), req.force).await
+            stack(ctx, &connected().await?, prompter, name.as_str(), req.force).await
         }
     }
+}
+
+const MADE: &str = "what serverless-s3-setup made";
+
+/// What the tool made, listed to choose one from, and the clients that reach it (a stack in
+/// its own region); `None` when it made nothing here. The command that names the choice is
+/// said, for next time.
+async fn chosen(
+    ctx: &Context,
+    prompter: &mut dyn Prompter,
+) -> Result<Option<(Target, Clients)>, Error> {
+    let clients = Clients::connect(&ctx.conn, &ctx.ui).await?;
+    let Some(chosen) = super::made::choose(ctx, &clients, prompter).await? else {
+        return Ok(None);
+    };
+    let conn = crate::aws::Connection {
+        region: chosen.region.clone().or_else(|| ctx.conn.region.clone()),
+        ..ctx.conn.clone()
+    };
+    let mut words = vec!["serverless-s3-setup".to_string(), "teardown".into()];
+    words.extend(chosen.flags());
+    words.extend(crate::output::connection_flags(&conn, None));
+    words.push("--yes".into());
+    ctx.ui.info(format!(
+        "To delete it without questions: {}",
+        crate::output::command_line(words.iter().map(String::as_str))
+    ));
+    let clients = match &chosen.region {
+        Some(region) => clients.with_stacks_in(region),
+        None => clients,
+    };
+    Ok(Some((chosen.target, clients)))
 }
 
 /// `teardown --user-name`: `access-key delete --with-user`, reported as a teardown.

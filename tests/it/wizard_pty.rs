@@ -1039,3 +1039,63 @@ async fn an_mfa_profile_asks_for_the_code_and_assumes_the_role_with_it() {
         Some("arn:aws:iam::123456789012:role/tidb-admin")
     );
 }
+
+/// `teardown` at a terminal, with nothing named: it lists what this tool made in the account
+/// (a stack, a role, a user, each with what it serves; never a role it did not make), says
+/// the command that names the one chosen, and deletes only that one once confirmed. Its own
+/// moto, so that the list is this test's alone.
+#[tokio::test]
+async fn teardown_without_a_name_lists_what_the_tool_made_to_choose_from() {
+    let moto = Moto::start(&[]);
+    let aws = aws(&moto.url()).await;
+    let bucket = aws.new_bucket("pick").await;
+    let at = |dir: &str| format!("s3://{bucket}/{dir}/");
+    let stacked = SetupArgs::role("cloudformation", &at("a")).yes();
+    run(&moto.url(), stacked.build()).ok();
+    let role = SetupArgs::role("iam", &at("b")).access("export").yes();
+    run(&moto.url(), role.build()).ok();
+    let user = SetupArgs::access_key(&at("c")).yes();
+    run(&moto.url(), with_json(&user.build())).ok();
+    aws.iam
+        .create_role()
+        .role_name("theirs")
+        .description("Lets TiDB Cloud import s3://x/y (serverless-s3-setup)")
+        .assume_role_policy_document(r#"{"Version":"2012-10-17","Statement":[]}"#)
+        .send()
+        .await
+        .unwrap();
+
+    let mut p = wizard_with(&moto.url(), &["teardown"]);
+    p.exp_string("What should be deleted?").unwrap();
+    let (stack, role, user) = (
+        format!("tidb-role-import-{bucket}-a"),
+        format!("tidb-role-export-{bucket}-b"),
+        format!("tidb-user-import-{bucket}-c"),
+    );
+    let listed = p
+        .exp_string(&format!("user {user}: import {}", at("c")))
+        .unwrap();
+    for item in [
+        format!("stack {stack} in us-east-1: import {}", at("a")),
+        format!("role {role}: export {}", at("b")),
+    ] {
+        assert_says(&listed, &item);
+    }
+    // Its description says it is the tool's; its tags do not.
+    assert!(!listed.contains("theirs"), "{listed}");
+    keys(&mut p, "j\r"); // the role
+    p.exp_string(&format!(
+        "To delete it without questions: serverless-s3-setup teardown --role-name {role}"
+    ))
+    .unwrap();
+    p.exp_string(&format!("delete role {role}")).unwrap();
+    p.exp_string("Delete these?").unwrap();
+    keys(&mut p, "y");
+    let tail = p.exp_eof().unwrap();
+    assert!(exit_code(&p).ends_with(", 0)"), "{}\n{tail}", exit_code(&p));
+    assert!(aws.role(&role).await.is_none(), "{tail}");
+    assert!(aws.role(&stack).await.is_some());
+    assert!(aws.role("theirs").await.is_some());
+    let users = aws.iam.list_users().send().await.unwrap();
+    assert_eq!(users.users().len(), 1, "{users:?}");
+}

@@ -36,7 +36,7 @@ pub(crate) use role::{
 };
 pub(crate) use user::{
     access_keys, create_access_key, create_user, delete_access_key, delete_user, get_user,
-    groups_for_user, remove_user_from_group, NewAccessKey, Secret,
+    groups_for_user, list_users, remove_user_from_group, NewAccessKey, Secret,
 };
 
 pub(crate) fn managed_by_tag() -> Tag {

@@ -56,6 +56,21 @@ pub(crate) async fn get_user(client: &Client, name: &str) -> Result<Option<UserI
         }))
 }
 
+/// The names of every user of the account, in pages of 1,000, IAM's most. ListUsers returns
+/// no tags ("ListUsers", IAM API Reference), and a user has no description, so what tells the
+/// tool's users is a read of each.
+pub(crate) async fn list_users(client: &Client) -> Result<Vec<String>, AwsError> {
+    let request = client
+        .list_users()
+        .max_items(1000)
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Result<Vec<_>, _>>();
+    let users = send("iam:ListUsers", "", request).await?;
+    Ok(users.iter().map(|u| u.user_name().to_string()).collect())
+}
+
 pub(crate) async fn create_user(
     client: &Client,
     name: &str,

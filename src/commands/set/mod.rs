@@ -287,7 +287,7 @@ async fn read_ahead<'a>(clients: &Clients, requests: impl Iterator<Item = &'a Ro
 /// `work` on each item, `parallel` at a time, its results in the items' order. Unlike
 /// `buffered`, which holds a finished item's place until every item before it is done, a
 /// slow item keeps no other from starting.
-pub(super) async fn each<I, F, Fut>(items: I, parallel: usize, mut work: F) -> Vec<Fut::Output>
+pub(crate) async fn each<I, F, Fut>(items: I, parallel: usize, mut work: F) -> Vec<Fut::Output>
 where
     I: IntoIterator,
     F: FnMut(I::Item) -> Fut,
