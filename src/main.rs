@@ -144,7 +144,7 @@ fn run(cli: Cli, format: Format, ui: &Ui) -> Result<(), Error> {
     }
     match cli.command {
         Some(Command::Role(args)) => run_role(&ctx, args.into_request()?, prompter.as_mut()),
-        Some(Command::Verify(args)) => run_verify(&ctx, args),
+        Some(Command::Verify(args)) => run_verify(&ctx, args, prompter.as_mut()),
         Some(Command::Teardown(args)) => {
             let request = args.into_request()?;
             let outcome = run_async(&ctx, teardown::run(&ctx, request, prompter.as_mut()))?;
@@ -175,7 +175,11 @@ fn run(cli: Cli, format: Format, ui: &Ui) -> Result<(), Error> {
 }
 
 /// `verify`, of one role or user, or (`-f`) of every role of a file. A failed check exits 1.
-fn run_verify(ctx: &Context, mut args: cli::VerifyArgs) -> Result<(), Error> {
+fn run_verify(
+    ctx: &Context,
+    mut args: cli::VerifyArgs,
+    prompter: &mut dyn Prompter,
+) -> Result<(), Error> {
     let ok = match cli::set::verify_request(&mut args)? {
         Some(request) => {
             let verified = run_async(ctx, set::verify(ctx, request))?;
@@ -183,7 +187,7 @@ fn run_verify(ctx: &Context, mut args: cli::VerifyArgs) -> Result<(), Error> {
             verified.ok
         }
         None => {
-            let report = run_async(ctx, verify::run(ctx, args.into_request()?))?;
+            let report = run_async(ctx, verify::run(ctx, args.into_request()?, prompter))?;
             output::report(ctx, &report);
             report.ok
         }

@@ -127,15 +127,15 @@ pub(crate) enum Command {
     /// Check a role or user against TiDB Cloud's troubleshooting list; name each broken item and its fix
     #[command(
         after_help = "\
-A role this tool made tells its folder, access, tier, TiDB Cloud account and external IDs itself:
-`verify --role-arn ARN` alone checks it. Another role needs --uri, --tidb-account-id and
---external-id.
+A role or user this tool made tells its folder and access itself, and a role its tier, TiDB
+Cloud account and external IDs: `verify --role-arn ARN` alone checks it. Another role needs
+--uri, --tidb-account-id and --external-id. At a terminal, `verify` alone lists what this tool
+made, to choose from.
 
 Examples:
   serverless-s3-setup verify \\
     --role-arn arn:aws:iam::111122223333:role/tidb-role-import-my-bucket-data
-  serverless-s3-setup verify --user-name tidb-user-export-my-bucket-out \\
-    --uri s3://my-bucket/out/ --access export",
+  serverless-s3-setup verify --user-name tidb-user-export-my-bucket-out",
         mut_arg("access", |a| a.help(
             "What the role or user is for: import, export or both [default: what it records, else what its policies grant]"
         ))
@@ -145,7 +145,8 @@ Examples:
     /// Delete what this tool made: a stack, a role and its policy, or a user, its keys and its policy
     #[command(after_help = "\
 A stack's role goes with its stack (--stack-name); a role made with --method iam by
---role-name; an access key's user, with its keys, by --user-name.
+--role-name; an access key's user, with its keys, by --user-name. At a terminal, `teardown`
+alone lists what this tool made, to choose from.
 
 Examples:
   serverless-s3-setup teardown --stack-name tidb-role-import-my-bucket --yes

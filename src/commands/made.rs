@@ -1,5 +1,5 @@
-//! What this tool made in the account, for `teardown` at a terminal to offer when no target
-//! is named: a person who made a role last month seldom remembers its name.
+//! What this tool made in the account, for `teardown` and `verify` at a terminal to offer
+//! when nothing is named: a person who made a role last month seldom remembers its name.
 //!
 //! Its roles are picked by their description (ListRoles returns no tags) and then read for
 //! their tags, which decide (`managed-by`); a stack's role is offered as its stack, in the
@@ -9,7 +9,7 @@
 use crate::aws::{iam, Clients};
 use crate::error::Error;
 use crate::facts::PrincipalInfo;
-use crate::inputs::{StackName, Who, MANAGED_BY_VALUE};
+use crate::inputs::{StackName, UserName, Who, MANAGED_BY_VALUE};
 use crate::requests::Target;
 use crate::Context;
 
@@ -18,10 +18,12 @@ use super::set::each;
 /// How many roles or users are read at once.
 const PARALLEL: usize = 8;
 
-/// One thing this tool made, as `teardown` takes it.
+/// One thing this tool made: as `teardown` takes it, and the role or user `verify` checks.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Made {
     pub(crate) target: Target,
+    /// The role (a stack's too) or user, and its ARN.
+    pub(crate) principal: (Who, String),
     /// A stack's region, when it is named.
     pub(crate) region: Option<String>,
     /// What it serves, for people: `import s3://bucket/dir/`.
@@ -60,52 +62,50 @@ pub(crate) async fn made(clients: &Clients) -> Result<Vec<Made>, Error> {
     let (roles, users) = tokio::join!(iam::list_roles(&clients.iam), iam::list_users(&clients.iam));
     let ours = roles?.into_iter().filter(|r| r.ours()).map(|r| r.name);
     let roles = each(ours, PARALLEL, |name| async move {
-        let Some(role) = clients.role(&name).await?.filter(|r| r.managed) else {
+        let role = clients.role(&name).await?.filter(|r| r.managed);
+        // A name the tool could not have given is not the tool's.
+        let (Some(role), Ok(role_name)) = (role, name.parse()) else {
             return Ok::<_, Error>(None);
         };
         let serves = serves(role.principal());
+        let principal = (Who::Role(role_name), role.arn);
         let made = match role
             .stack
             .as_ref()
             .and_then(|s| s.parse::<StackName>().ok())
         {
             // Its role is named only when it is not named as the stack is.
-            Some(stack) if stack.as_str() != name => Made {
-                serves: Some(match serves {
-                    Some(serves) => format!("role {name}, {serves}"),
-                    None => format!("role {name}"),
-                }),
-                target: Target::Stack(stack),
-                region: role.stack_region,
-            },
             Some(stack) => Made {
-                target: Target::Stack(stack),
-                region: role.stack_region,
-                serves,
-            },
-            // A name the tool could not have given is not the tool's.
-            None => match name.parse() {
-                Ok(role) => Made {
-                    target: Target::Principal(Who::Role(role)),
-                    region: None,
-                    serves,
+                serves: match serves {
+                    _ if stack.as_str() == name => serves,
+                    Some(serves) => Some(format!("role {name}, {serves}")),
+                    None => Some(format!("role {name}")),
                 },
-                Err(_) => return Ok(None),
+                target: Target::Stack(stack),
+                principal,
+                region: role.stack_region,
+            },
+            None => Made {
+                target: Target::Principal(principal.0.clone()),
+                principal,
+                region: None,
+                serves,
             },
         };
         Ok(Some(made))
     });
     let users = each(users?, PARALLEL, |name| async move {
-        let Some(user) = iam::get_user(&clients.iam, &name)
+        let user = iam::get_user(&clients.iam, &name)
             .await?
-            .filter(|u| u.managed)
-        else {
+            .filter(|u| u.managed);
+        let (Some(user), Ok(user_name)) = (user, name.parse::<UserName>()) else {
             return Ok::<_, Error>(None);
         };
-        Ok(name.parse().ok().map(|user_name| Made {
-            target: Target::Principal(Who::User(user_name)),
-            region: None,
+        Ok(Some(Made {
+            target: Target::Principal(Who::User(user_name.clone())),
             serves: serves(user.principal()),
+            principal: (Who::User(user_name), user.arn),
+            region: None,
         }))
     });
     let (roles, users) = tokio::join!(roles, users);
@@ -134,12 +134,13 @@ fn serves(principal: PrincipalInfo<'_>) -> Option<String> {
     })
 }
 
-/// At a terminal, with no target named: the list of what this tool made, to choose one from.
-/// `None` when it made nothing here, which is said.
+/// At a terminal, with nothing named: the list of what this tool made, to choose one from
+/// (`question`). `None` when it made nothing here, which is said.
 pub(crate) async fn choose(
     ctx: &Context,
     clients: &Clients,
     prompter: &mut dyn crate::prompt::Prompter,
+    question: &str,
 ) -> Result<Option<Made>, Error> {
     let step = ctx
         .ui
@@ -148,12 +149,12 @@ pub(crate) async fn choose(
     let mut made = step.end(found, |made| format!("{} found", made.len()))?;
     if made.is_empty() {
         ctx.ui.info(format!(
-            "nothing to delete: this account holds no role or user that {MANAGED_BY_VALUE} made"
+            "this account holds no role or user that {MANAGED_BY_VALUE} made"
         ));
         return Ok(None);
     }
     let labels: Vec<String> = made.iter().map(Made::label).collect();
     let labels: Vec<&str> = labels.iter().map(String::as_str).collect();
-    let at = prompter.select("What should be deleted?", &labels, 0)?;
+    let at = prompter.select(question, &labels, 0)?;
     Ok(Some(made.swap_remove(at)))
 }

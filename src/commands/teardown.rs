@@ -93,7 +93,9 @@ async fn chosen(
     prompter: &mut dyn Prompter,
 ) -> Result<Option<(Target, Clients)>, Error> {
     let clients = Clients::connect(&ctx.conn, &ctx.ui).await?;
-    let Some(chosen) = super::made::choose(ctx, &clients, prompter).await? else {
+    let question = "What should be deleted?";
+    let Some(chosen) = super::made::choose(ctx, &clients, prompter, question).await? else {
+        ctx.ui.info("nothing to delete");
         return Ok(None);
     };
     let conn = crate::aws::Connection {

@@ -5,25 +5,46 @@
 use crate::aws::{cloudformation, iam, Clients};
 use crate::detect;
 use crate::error::Error;
-use crate::inputs::{Access, ExternalId, S3Location, Tier, Who, ACCESS_TAG, LOCATION_TAG};
+use crate::inputs::{
+    Access, ExternalId, S3Location, Tier, UserName, Who, ACCESS_TAG, LOCATION_TAG,
+};
 use crate::policy;
+use crate::prompt::Prompter;
 use crate::requests::VerifyRequest;
 use crate::verify::{self, Report, Subject};
 use crate::Context;
 
 /// Runs `verify`. A principal that is not found is looked up again with a short backoff, since
 /// IAM takes a moment to show what was just made.
-pub async fn run(ctx: &Context, mut req: VerifyRequest) -> Result<Report, Error> {
+pub async fn run(
+    ctx: &Context,
+    mut req: VerifyRequest,
+    prompter: &mut dyn Prompter,
+) -> Result<Report, Error> {
+    let mut connected = None;
+    // At a terminal, with nothing named, what the tool made is listed to choose from.
+    if req.subject.is_none() && ctx.can_prompt {
+        let clients = Clients::connect(&ctx.conn, &ctx.ui).await?;
+        req.subject = chosen(ctx, &clients, prompter).await?;
+        connected = Some(clients);
+    }
     let Some(subject) = req.subject.clone() else {
         return Err(Error::missing(&req.missing()));
     };
-    // A role this tool made records what it serves: it is read for what was not given, and a
-    // flag is asked for only where the role cannot tell.
-    let mut connected = None;
+    // A role or user this tool made records what it serves: it is read for what was not
+    // given, and a flag is asked for only where it cannot tell.
     let mut trust_read = false;
-    if subject.is_role() && !req.missing().is_empty() {
-        let clients = Clients::connect(&ctx.conn, &ctx.ui).await?;
-        trust_read = told_by_role(ctx, &clients, &subject, &mut req).await?;
+    if !req.missing().is_empty() {
+        let clients = match connected.take() {
+            Some(clients) => clients,
+            None => Clients::connect(&ctx.conn, &ctx.ui).await?,
+        };
+        trust_read = match &subject.who {
+            Who::Role(_) => told_by_role(ctx, &clients, &subject, &mut req).await?,
+            Who::User(name) => told_by_user(ctx, &clients, name, &mut req)
+                .await
+                .map(|()| false)?,
+        };
         connected = Some(clients);
     }
     let mut lacking = req.missing();
@@ -39,6 +60,28 @@ pub async fn run(ctx: &Context, mut req: VerifyRequest) -> Result<Report, Error>
         None => Clients::connect(&ctx.conn, &ctx.ui).await?,
     };
     judge(ctx, &clients, subject, req).await
+}
+
+/// The role or user the tool made that a person chooses, and the command that names it, for
+/// next time; `None` when the tool made nothing here.
+async fn chosen(
+    ctx: &Context,
+    clients: &Clients,
+    prompter: &mut dyn Prompter,
+) -> Result<Option<Subject>, Error> {
+    let question = "What should be checked?";
+    let Some(made) = super::made::choose(ctx, clients, prompter, question).await? else {
+        return Ok(None);
+    };
+    let (subject, flag, named) = match made.principal {
+        (Who::Role(name), arn) => (Subject::role_named(arn.clone(), name), "--role-arn", arn),
+        (Who::User(name), _) => (Subject::user(name.clone()), "--user-name", name.to_string()),
+    };
+    ctx.ui.info(format!(
+        "To check it without questions: {}",
+        crate::output::command_line(["serverless-s3-setup", "verify", flag, &named])
+    ));
+    Ok(Some(subject))
 }
 
 /// Reads and judges what a complete request names (a flag, or a file's entry).
@@ -135,29 +178,15 @@ async fn told_by_role(
         None => None,
     };
     let param = |key: &str| stack.as_ref()?.parameters.get(key).map(String::as_str);
-    let mut told = Vec::new();
-    if req.location.is_none() {
-        // The role's tag holds a folder URI, or a fingerprint of one IAM's tags cannot hold,
-        // which does not parse.
-        let uri = match param("BucketName") {
-            Some(bucket) => Some(crate::output::uri(
-                bucket,
-                param("ObjectPrefix").unwrap_or(""),
-            )),
-            None => tag(LOCATION_TAG).map(str::to_string),
-        };
-        if let Some(location) = uri.and_then(|v| v.parse::<S3Location>().ok()) {
-            told.push(format!("--uri {location}"));
-            req.location = Some(location);
-        }
-    }
-    if req.access.is_none() {
-        let access = param("Access").or_else(|| tag(ACCESS_TAG));
-        if let Some(access) = access.and_then(|v| v.parse::<Access>().ok()) {
-            told.push(format!("--access {access}"));
-            req.access = Some(access);
-        }
-    }
+    let uri = match param("BucketName") {
+        Some(bucket) => Some(crate::output::uri(
+            bucket,
+            param("ObjectPrefix").unwrap_or(""),
+        )),
+        None => tag(LOCATION_TAG).map(str::to_string),
+    };
+    let access = param("Access").or_else(|| tag(ACCESS_TAG));
+    let mut told = told_by_record(req, uri, access);
     if req.tier.is_none() {
         if let Some(tier) = param("Tier").and_then(|v| v.parse::<Tier>().ok()) {
             told.push(format!("--tier {tier}"));
@@ -172,6 +201,58 @@ async fn told_by_role(
         ));
     }
     Ok(several)
+}
+
+/// A user this tool made: its tags hold the location and the access.
+async fn told_by_user(
+    ctx: &Context,
+    clients: &Clients,
+    name: &UserName,
+    req: &mut VerifyRequest,
+) -> Result<(), Error> {
+    let Some(user) = iam::get_user(&clients.iam, name.as_str()).await? else {
+        return Ok(());
+    };
+    if !user.managed {
+        return Ok(());
+    }
+    let user = user.principal();
+    let told = told_by_record(
+        req,
+        user.tag(LOCATION_TAG).map(str::to_string),
+        user.tag(ACCESS_TAG),
+    );
+    if !told.is_empty() {
+        ctx.ui.info(format!(
+            "from user {name}, as this tool made it: {}",
+            told.join(" ")
+        ));
+    }
+    Ok(())
+}
+
+/// The location and the access that a role or user records, for the flags not given; the
+/// flags it told. A location tag that holds a fingerprint (of a URI IAM's tags cannot hold)
+/// does not parse, and tells nothing.
+fn told_by_record(
+    req: &mut VerifyRequest,
+    uri: Option<String>,
+    access: Option<&str>,
+) -> Vec<String> {
+    let mut told = Vec::new();
+    if req.location.is_none() {
+        if let Some(location) = uri.and_then(|v| v.parse::<S3Location>().ok()) {
+            told.push(format!("--uri {location}"));
+            req.location = Some(location);
+        }
+    }
+    if req.access.is_none() {
+        if let Some(access) = access.and_then(|v| v.parse::<Access>().ok()) {
+            told.push(format!("--access {access}"));
+            req.access = Some(access);
+        }
+    }
+    told
 }
 
 /// TiDB Cloud's account and the external ID, from a trust policy this tool wrote. Returns

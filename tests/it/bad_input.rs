@@ -513,7 +513,6 @@ fn the_catalog_of_bad_inputs_across_all_commands() {
             verify(&["--role-arn", role_arn, "--access", "all"]),
             "--access",
         ),
-        (s(&["verify", "--user-name", "u"]), "--uri"),
         (s(&["verify", "--uri", "s3://good-bucket"]), "--role-arn"),
         // teardown
         (s(&["teardown", "--yes"]), "--role-name"),

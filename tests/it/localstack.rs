@@ -548,6 +548,11 @@ async fn a_file_with_a_stack_and_an_iam_role_applies_reruns_and_prunes() {
     )
     .ok();
     assert_eq!(pruned.json["summary"]["deleted"], 1, "{}", pruned.stderr);
+    assert_eq!(pruned.json["pruned"][0]["stack_name"], stack_role.as_str());
+    assert_says(
+        &pruned.stderr,
+        &format!("not in the file: stack {stack_role} and its role {stack_role}: deleted"),
+    );
     assert!(aws.role(&stack_role).await.is_none());
     assert!(aws
         .role(&format!("tidb-role-export-{bucket}-iam"))

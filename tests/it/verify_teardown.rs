@@ -104,7 +104,28 @@ async fn verify_passes_on_what_the_tool_made_for_every_method_and_access() {
         )
         .ok();
         assert_eq!(check(&report, "permissions")["status"], "pass");
+        // The user records what it serves: its name alone checks the same.
+        let user = made["user_name"].as_str().unwrap();
+        let alone = verify(&moto.url(), &["--user-name", user]).ok();
+        assert_eq!(alone.json, report, "{}", alone.stderr);
+        assert_says(
+            &alone.stderr,
+            &format!(
+                "from user {user}, as this tool made it: --uri s3://{bucket}/d/ --access {access}"
+            ),
+        );
     }
+    // A user made by hand records nothing: --uri is named, exit 2, after one read.
+    let hand = unique("hand");
+    aws.iam.create_user().user_name(&hand).send().await.unwrap();
+    let proxy = Proxy::start(moto.port);
+    let Ran { stderr, .. } = run(&proxy.url(), ["verify", "--user-name", &hand]).exits(2);
+    assert_says(&stderr, "missing required flag: --uri");
+    let reads = proxy.seen();
+    assert!(
+        !reads.is_empty() && reads.iter().all(|r| r.contains("GetUser")),
+        "{reads:?}"
+    );
 }
 
 /// `verify` of an import role for `uri`: its check `name`, which must have failed.

@@ -1040,12 +1040,13 @@ async fn an_mfa_profile_asks_for_the_code_and_assumes_the_role_with_it() {
     );
 }
 
-/// `teardown` at a terminal, with nothing named: it lists what this tool made in the account
-/// (a stack, a role, a user, each with what it serves; never a role it did not make), says
-/// the command that names the one chosen, and deletes only that one once confirmed. Its own
-/// moto, so that the list is this test's alone.
+/// `verify` and `teardown` at a terminal, with nothing named: each lists what this tool made in
+/// the account (a stack, a role, a user, each with what it serves; never a role it did not
+/// make) and says the command that names the one chosen; `verify` checks it against what it
+/// records, `teardown` deletes only it once confirmed. Its own moto, so that the list is this
+/// test's alone.
 #[tokio::test]
-async fn teardown_without_a_name_lists_what_the_tool_made_to_choose_from() {
+async fn verify_and_teardown_without_a_name_list_what_the_tool_made_to_choose_from() {
     let moto = Moto::start(&[]);
     let aws = aws(&moto.url()).await;
     let bucket = aws.new_bucket("pick").await;
@@ -1065,13 +1066,34 @@ async fn teardown_without_a_name_lists_what_the_tool_made_to_choose_from() {
         .await
         .unwrap();
 
-    let mut p = wizard_with(&moto.url(), &["teardown"]);
-    p.exp_string("What should be deleted?").unwrap();
     let (stack, role, user) = (
         format!("tidb-role-import-{bucket}-a"),
         format!("tidb-role-export-{bucket}-b"),
         format!("tidb-user-import-{bucket}-c"),
     );
+
+    // A user: what it serves is read from its tags.
+    let mut p = wizard_with(&moto.url(), &["verify"]);
+    p.exp_string("What should be checked?").unwrap();
+    keys(&mut p, "jj\r");
+    p.exp_string(&format!(
+        "To check it without questions: serverless-s3-setup verify --user-name {user}"
+    ))
+    .unwrap();
+    p.exp_string(&format!(
+        "from user {user}, as this tool made it: --uri {} --access import",
+        at("c")
+    ))
+    .unwrap();
+    let tail = p.exp_eof().unwrap();
+    assert!(exit_code(&p).ends_with(", 0)"), "{}\n{tail}", exit_code(&p));
+    assert_says(
+        &tail,
+        &format!("permissions        user {user} allows s3:GetObject"),
+    );
+
+    let mut p = wizard_with(&moto.url(), &["teardown"]);
+    p.exp_string("What should be deleted?").unwrap();
     let listed = p
         .exp_string(&format!("user {user}: import {}", at("c")))
         .unwrap();

@@ -59,11 +59,23 @@ impl EntryChecks {
     }
 }
 
+impl Pruned {
+    /// `role R`, or `stack S and its role R`.
+    pub(crate) fn what(&self) -> String {
+        match &self.stack_name {
+            Some(stack) => format!("stack {stack} and its role {}", self.role_name),
+            None => format!("role {}", self.role_name),
+        }
+    }
+}
+
 /// A role of the set that `--prune` deleted, or failed to.
 #[serde_with::skip_serializing_none]
 #[derive(Debug, Serialize)]
 pub struct Pruned {
     pub(crate) role_name: String,
+    /// The stack that held the role, deleted with it.
+    pub(crate) stack_name: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub(crate) deleted: Vec<String>,
     pub(crate) error: Option<String>,
@@ -358,11 +370,13 @@ fn pruned_outcome(member: &Member, deleted: Result<TeardownOutcome, Error>) -> P
     match deleted {
         Ok(outcome) => Pruned {
             role_name: member.role_name.to_string(),
+            stack_name: member.stack_name.clone(),
             deleted: outcome.deleted,
             error: None,
         },
         Err(e) => Pruned {
             role_name: member.role_name.to_string(),
+            stack_name: member.stack_name.clone(),
             deleted: Vec::new(),
             error: Some(e.to_string()),
         },

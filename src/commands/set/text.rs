@@ -31,8 +31,8 @@ impl Render for SetApplied {
             })
             .collect();
         lines.extend(self.pruned.iter().map(|p| match &p.error {
-            None => format!("{:width$}  {:9}  role {}", "-", "deleted", p.role_name),
-            Some(e) => format!("{:width$}  {:9}  role {}: {e}", "-", "failed", p.role_name),
+            None => format!("{:width$}  {:9}  {}", "-", "deleted", p.what()),
+            Some(e) => format!("{:width$}  {:9}  {}: {e}", "-", "failed", p.what()),
         }));
         lines.join("\n")
     }
@@ -256,7 +256,7 @@ pub(super) fn applied_line(o: &EntryOutcome) -> String {
 /// A line for a role of the set deleted, or not.
 pub(super) fn pruned_line(p: &Pruned) -> String {
     match &p.error {
-        Some(e) => format!("not in the file: role {}: failed: {e}", p.role_name),
-        None => format!("not in the file: role {}: deleted", p.role_name),
+        Some(e) => format!("not in the file: {}: failed: {e}", p.what()),
+        None => format!("not in the file: {}: deleted", p.what()),
     }
 }
