@@ -6,7 +6,10 @@
 //! region its tags name. Its users are read one by one: ListUsers returns no tags either, and
 //! a user has no description.
 
-use crate::aws::{iam, Clients};
+use std::collections::HashMap;
+
+use crate::aws::iam::{self, ListedRole, Principals};
+use crate::aws::Clients;
 use crate::error::Error;
 use crate::facts::PrincipalInfo;
 use crate::inputs::{StackName, UserName, Who, MANAGED_BY_VALUE};
@@ -57,23 +60,71 @@ impl Made {
 }
 
 /// Every stack, role and user this tool made that the account holds: stacks first, then
-/// roles, then users, each by name.
+/// roles, then users, each by name. The account is read whole, in a few requests, when the
+/// caller may (`iam:GetAccountAuthorizationDetails`, which a setup does not need); else the
+/// tool's roles are found by their description, and every user is read.
 pub(crate) async fn made(clients: &Clients) -> Result<Vec<Made>, Error> {
-    let (roles, users) = tokio::join!(iam::list_roles(&clients.iam), iam::list_users(&clients.iam));
-    let ours = roles?.into_iter().filter(|r| r.ours()).map(|r| r.name);
+    // The account's read gives no role's description, which says what a stack's role serves
+    // (its stack's parameters do, not its tags): ListRoles, beside it, does.
+    let (all, listed) = tokio::join!(iam::principals(&clients.iam), iam::list_roles(&clients.iam));
+    let listed = listed?;
+    let principals = match all {
+        Ok(mut all) => {
+            let mut described: HashMap<String, Option<String>> = listed
+                .into_iter()
+                .map(|r| (r.name, r.description))
+                .collect();
+            for (name, role) in &mut all.roles {
+                role.description = described.remove(name).flatten();
+            }
+            all
+        }
+        // Only a shortcut: refused, or failed for any other reason, they are read one by one.
+        Err(e) => {
+            tracing::debug!("the account is read one by one: {e}");
+            one_by_one(clients, listed).await?
+        }
+    };
+    Ok(made_of(principals))
+}
+
+/// The tool's roles, by their description and then read whole, and every user, read for its
+/// tags: `PARALLEL` at a time.
+async fn one_by_one(clients: &Clients, roles: Vec<ListedRole>) -> Result<Principals, Error> {
+    let users = iam::list_users(&clients.iam).await?;
+    let ours = roles.into_iter().filter(|r| r.ours()).map(|r| r.name);
     let roles = each(ours, PARALLEL, |name| async move {
-        let role = clients.role(&name).await?.filter(|r| r.managed);
-        // A name the tool could not have given is not the tool's.
-        let (Some(role), Ok(role_name)) = (role, name.parse()) else {
-            return Ok::<_, Error>(None);
-        };
+        let role = clients.role(&name).await?;
+        Ok::<_, Error>(role.map(|info| (name, info)))
+    });
+    let users = each(users, PARALLEL, |name| async move {
+        let user = iam::get_user(&clients.iam, &name).await?;
+        Ok::<_, Error>(user.map(|info| (name, info)))
+    });
+    let (roles, users) = tokio::join!(roles, users);
+    Ok(Principals {
+        roles: found(roles)?,
+        users: found(users)?,
+    })
+}
+
+/// Those that were there, or the first failure.
+fn found<T>(reads: Vec<Result<Option<T>, Error>>) -> Result<Vec<T>, Error> {
+    reads.into_iter().filter_map(Result::transpose).collect()
+}
+
+/// What the tool made, of these roles and users: those its tag says it made (a name the tool
+/// could not have given is not the tool's). A stack's role is offered as its stack.
+fn made_of(principals: Principals) -> Vec<Made> {
+    let roles = principals.roles.into_iter().filter(|(_, r)| r.managed);
+    let roles = roles.filter_map(|(name, role)| {
         let serves = serves(role.principal());
-        let principal = (Who::Role(role_name), role.arn);
-        let made = match role
+        let principal = (Who::Role(name.parse().ok()?), role.arn);
+        let stack = role
             .stack
             .as_ref()
-            .and_then(|s| s.parse::<StackName>().ok())
-        {
+            .and_then(|s| s.parse::<StackName>().ok());
+        Some(match stack {
             // Its role is named only when it is not named as the stack is.
             Some(stack) => Made {
                 serves: match serves {
@@ -91,30 +142,21 @@ pub(crate) async fn made(clients: &Clients) -> Result<Vec<Made>, Error> {
                 region: None,
                 serves,
             },
-        };
-        Ok(Some(made))
+        })
     });
-    let users = each(users?, PARALLEL, |name| async move {
-        let user = iam::get_user(&clients.iam, &name)
-            .await?
-            .filter(|u| u.managed);
-        let (Some(user), Ok(user_name)) = (user, name.parse::<UserName>()) else {
-            return Ok::<_, Error>(None);
-        };
-        Ok(Some(Made {
-            target: Target::Principal(Who::User(user_name.clone())),
+    let users = principals.users.into_iter().filter(|(_, u)| u.managed);
+    let users = users.filter_map(|(name, user)| {
+        let name: UserName = name.parse().ok()?;
+        Some(Made {
+            target: Target::Principal(Who::User(name.clone())),
             serves: serves(user.principal()),
-            principal: (Who::User(user_name), user.arn),
+            principal: (Who::User(name), user.arn),
             region: None,
-        }))
+        })
     });
-    let (roles, users) = tokio::join!(roles, users);
-    let mut made = Vec::new();
-    for found in roles.into_iter().chain(users) {
-        made.extend(found?);
-    }
+    let mut made: Vec<Made> = roles.chain(users).collect();
     made.sort_by_key(|m| (rank(&m.target), m.label()));
-    Ok(made)
+    made
 }
 
 fn rank(target: &Target) -> u8 {
@@ -157,4 +199,79 @@ pub(crate) async fn choose(
     let labels: Vec<&str> = labels.iter().map(String::as_str).collect();
     let at = prompter.select(question, &labels, 0)?;
     Ok(Some(made.swap_remove(at)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::facts::{RoleInfo, UserInfo};
+    use crate::inputs::{ACCESS_TAG, LOCATION_TAG};
+
+    fn tags(managed: bool, access: &str, location: &str) -> Vec<(String, String)> {
+        let mut tags = vec![
+            (ACCESS_TAG.to_string(), access.to_string()),
+            (LOCATION_TAG.to_string(), location.to_string()),
+        ];
+        if managed {
+            tags.push(("managed-by".into(), MANAGED_BY_VALUE.into()));
+        }
+        tags
+    }
+
+    fn role(name: &str, managed: bool, stack: Option<&str>) -> (String, RoleInfo) {
+        let info = RoleInfo {
+            arn: format!("arn:aws:iam::123456789012:role/{name}"),
+            managed,
+            trust: None,
+            created: None,
+            stack: stack.map(str::to_string),
+            stack_region: stack.map(|_| "eu-west-1".to_string()),
+            boundary: None,
+            tags: tags(managed, "import", &format!("s3://b/{name}/")),
+            description: None,
+        };
+        (name.to_string(), info)
+    }
+
+    fn user(name: &str, managed: bool) -> (String, UserInfo) {
+        let info = UserInfo {
+            arn: format!("arn:aws:iam::123456789012:user/{name}"),
+            user_id: "AIDA".into(),
+            managed,
+            boundary: None,
+            tags: tags(managed, "export", "s3://b/out/"),
+        };
+        (name.to_string(), info)
+    }
+
+    #[test]
+    fn only_what_the_tags_say_the_tool_made_stacks_first_then_roles_then_users() {
+        let made = made_of(Principals {
+            roles: vec![
+                role("zeta", true, None),
+                role("theirs", false, None),
+                role("alpha", true, None),
+                role("held", true, Some("held")),
+                role("inner", true, Some("outer")),
+            ],
+            users: vec![user("u", true), user("v", false)],
+        });
+        let labels: Vec<String> = made.iter().map(Made::label).collect();
+        assert_eq!(
+            labels,
+            [
+                "stack held in eu-west-1: import s3://b/held/",
+                "stack outer in eu-west-1: role inner, import s3://b/inner/",
+                "role alpha: import s3://b/alpha/",
+                "role zeta: import s3://b/zeta/",
+                "user u: export s3://b/out/",
+            ]
+        );
+        // The stack is deleted by its name, in its region; verify checks its role.
+        let outer = &made[1];
+        assert_eq!(outer.flags(), ["--stack-name", "outer"]);
+        assert_eq!(outer.region.as_deref(), Some("eu-west-1"));
+        assert_eq!(outer.principal.0.to_string(), "role inner");
+        assert_eq!(made[4].flags(), ["--user-name", "u"]);
+    }
 }

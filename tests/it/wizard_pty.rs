@@ -3,7 +3,7 @@
 
 use std::process::Command;
 
-use crate::common::proxy::Proxy;
+use crate::common::proxy::{Fault, Match, Proxy};
 use crate::common::pty::*;
 use crate::common::*;
 use rexpect::session::PtySession;
@@ -1043,8 +1043,9 @@ async fn an_mfa_profile_asks_for_the_code_and_assumes_the_role_with_it() {
 /// `verify` and `teardown` at a terminal, with nothing named: each lists what this tool made in
 /// the account (a stack, a role, a user, each with what it serves; never a role it did not
 /// make) and says the command that names the one chosen; `verify` checks it against what it
-/// records, `teardown` deletes only it once confirmed. Its own moto, so that the list is this
-/// test's alone.
+/// records, `teardown` deletes only it once confirmed. The list comes from one read of the
+/// account (and ListRoles, for the descriptions), or, for a caller refused that read, from
+/// reads one by one. Its own moto, so that the list is this test's alone.
 #[tokio::test]
 async fn verify_and_teardown_without_a_name_list_what_the_tool_made_to_choose_from() {
     let moto = Moto::start(&[]);
@@ -1065,16 +1066,31 @@ async fn verify_and_teardown_without_a_name_list_what_the_tool_made_to_choose_fr
         .send()
         .await
         .unwrap();
-
     let (stack, role, user) = (
         format!("tidb-role-import-{bucket}-a"),
         format!("tidb-role-export-{bucket}-b"),
         format!("tidb-user-import-{bucket}-c"),
     );
+    let proxy = Proxy::start(moto.port);
+    let count = |action: &str| proxy.seen().iter().filter(|a| *a == action).count();
 
-    // A user: what it serves is read from its tags.
-    let mut p = wizard_with(&moto.url(), &["verify"]);
+    // Refused the account's read: the same list, from reads one by one. A user: what it
+    // serves is read from its tags.
+    proxy.fail(
+        Match::Action("GetAccountAuthorizationDetails".into()),
+        Fault::Denied,
+        1,
+    );
+    let mut p = wizard_with(&proxy.url(), &["verify"]);
     p.exp_string("What should be checked?").unwrap();
+    let listed = p
+        .exp_string(&format!("user {user}: import {}", at("c")))
+        .unwrap();
+    assert_says(
+        &listed,
+        &format!("stack {stack} in us-east-1: import {}", at("a")),
+    );
+    assert!(!listed.contains("theirs"), "{listed}");
     keys(&mut p, "jj\r");
     p.exp_string(&format!(
         "To check it without questions: serverless-s3-setup verify --user-name {user}"
@@ -1091,8 +1107,11 @@ async fn verify_and_teardown_without_a_name_list_what_the_tool_made_to_choose_fr
         &tail,
         &format!("permissions        user {user} allows s3:GetObject"),
     );
+    assert_eq!(count("ListUsers"), 1, "{:?}", proxy.seen());
 
-    let mut p = wizard_with(&moto.url(), &["teardown"]);
+    // The account's read: no read of each user.
+    proxy.reset();
+    let mut p = wizard_with(&proxy.url(), &["teardown"]);
     p.exp_string("What should be deleted?").unwrap();
     let listed = p
         .exp_string(&format!("user {user}: import {}", at("c")))
@@ -1105,6 +1124,13 @@ async fn verify_and_teardown_without_a_name_list_what_the_tool_made_to_choose_fr
     }
     // Its description says it is the tool's; its tags do not.
     assert!(!listed.contains("theirs"), "{listed}");
+    assert_eq!(count("GetAccountAuthorizationDetails"), 1);
+    assert_eq!(
+        count("ListUsers") + count("GetUser"),
+        0,
+        "{:?}",
+        proxy.seen()
+    );
     keys(&mut p, "j\r"); // the role
     p.exp_string(&format!(
         "To delete it without questions: serverless-s3-setup teardown --role-name {role}"

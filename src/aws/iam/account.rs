@@ -15,10 +15,11 @@ use serde_json::Value;
 
 use crate::aws::send::send;
 use crate::error::AwsError;
-use crate::facts::RoleInfo;
+use crate::facts::{RoleInfo, UserInfo};
 use crate::policy;
 
 use super::role::{role_info, ListedRole};
+use super::user::user_info;
 
 /// What GetAccountAuthorizationDetails gave, when the run began.
 #[derive(Debug, Clone, Default)]
@@ -82,6 +83,52 @@ impl HeldPolicy {
             .find(|(id, _)| id == version)
             .map(|(_, doc)| doc.as_ref())
     }
+}
+
+/// Roles and users, each by its name.
+#[derive(Debug, Default)]
+pub(crate) struct Principals {
+    pub(crate) roles: Vec<(String, RoleInfo)>,
+    pub(crate) users: Vec<(String, UserInfo)>,
+}
+
+/// The account's roles and users by name, each with its tags, every page of them: what the
+/// tool made is told by its tags in a few requests, however many the account holds (ListRoles
+/// and ListUsers return no tags). Roles come without their descriptions.
+pub(crate) async fn principals(client: &Client) -> Result<Principals, AwsError> {
+    let request = client
+        .get_account_authorization_details()
+        .filter(EntityType::Role)
+        .filter(EntityType::User)
+        .max_items(1000)
+        .into_paginator()
+        .send()
+        .collect::<Result<Vec<_>, _>>();
+    let pages = send("iam:GetAccountAuthorizationDetails", "", request).await?;
+    let mut found = Principals::default();
+    for page in &pages {
+        for role in page.role_detail_list() {
+            if let (Some(name), Some(arn)) = (role.role_name(), role.arn()) {
+                let info = role_info(
+                    arn,
+                    role.tags(),
+                    role.assume_role_policy_document(),
+                    role.create_date(),
+                    role.permissions_boundary(),
+                );
+                found.roles.push((name.to_string(), info));
+            }
+        }
+        for user in page.user_detail_list() {
+            if let (Some(name), Some(arn), Some(id)) =
+                (user.user_name(), user.arn(), user.user_id())
+            {
+                let info = user_info(arn, id, user.tags(), user.permissions_boundary());
+                found.users.push((name.to_string(), info));
+            }
+        }
+    }
+    Ok(found)
 }
 
 /// The account's roles and customer-managed policies, every page of them.

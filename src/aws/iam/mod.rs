@@ -14,7 +14,7 @@ mod read;
 mod role;
 mod user;
 
-pub(crate) use account::{authorization_details, Details, HeldRole};
+pub(crate) use account::{authorization_details, principals, Details, HeldRole, Principals};
 pub(crate) use guardrails::{
     delete_boundary, put_boundary, tag_policy, tag_principal, untag_policy, untag_principal,
 };

@@ -41,19 +41,31 @@ pub(crate) async fn get_user(client: &Client, name: &str) -> Result<Option<UserI
     )
     .await
     .absent_is_none()?;
-    Ok(out
-        .as_ref()
-        .and_then(|out| out.user())
-        .map(|user| UserInfo {
-            arn: user.arn().to_string(),
-            user_id: user.user_id().to_string(),
-            managed: is_managed(user.tags()),
-            boundary: user
-                .permissions_boundary()
-                .and_then(|b| b.permissions_boundary_arn())
-                .map(str::to_string),
-            tags: pairs(user.tags()),
-        }))
+    Ok(out.as_ref().and_then(|out| out.user()).map(|user| {
+        user_info(
+            user.arn(),
+            user.user_id(),
+            user.tags(),
+            user.permissions_boundary(),
+        )
+    }))
+}
+
+pub(super) fn user_info(
+    arn: &str,
+    user_id: &str,
+    tags: &[aws_sdk_iam::types::Tag],
+    boundary: Option<&aws_sdk_iam::types::AttachedPermissionsBoundary>,
+) -> UserInfo {
+    UserInfo {
+        arn: arn.to_string(),
+        user_id: user_id.to_string(),
+        managed: is_managed(tags),
+        boundary: boundary
+            .and_then(|b| b.permissions_boundary_arn())
+            .map(str::to_string),
+        tags: pairs(tags),
+    }
 }
 
 /// The names of every user of the account, in pages of 1,000, IAM's most. ListUsers returns
