@@ -61,6 +61,20 @@ impl Teardown {
     pub(crate) fn is_empty(&self) -> bool {
         self.first.is_empty() && self.last.is_empty()
     }
+
+    /// The role or user itself, deleted before its policies, once nothing holds it.
+    fn principal(&mut self, who: Who) {
+        self.lines.push(format!("delete {who}"));
+        self.reported.push(who.to_string());
+        self.last.insert(0, Deletion::Principal(who));
+    }
+
+    /// A request of the first group, with its line of the plan and of the outcome.
+    fn first_step(&mut self, deletion: Deletion, line: String, reported: String) {
+        self.first.push(deletion);
+        self.lines.push(line);
+        self.reported.push(reported);
+    }
 }
 
 /// A managed policy as read for a teardown, with its non-default versions.
@@ -114,41 +128,18 @@ pub(crate) fn role(held: &RoleHoldings, force: bool) -> Result<Teardown, Error> 
     let who = Who::Role(name.clone());
     let mut t = Teardown::default();
     for profile in &held.profiles {
-        t.first.push(Deletion::FromInstanceProfile {
-            role: name.clone(),
-            profile: profile.clone(),
-        });
-        t.lines.push(format!(
-            "remove role {name} from instance profile {profile}"
-        ));
-        t.reported
-            .push(format!("role {name} from instance profile {profile}"));
+        t.first_step(
+            Deletion::FromInstanceProfile {
+                role: name.clone(),
+                profile: profile.clone(),
+            },
+            format!("remove role {name} from instance profile {profile}"),
+            format!("role {name} from instance profile {profile}"),
+        );
     }
-    for policy in &held.inline {
-        t.first.push(Deletion::InlinePolicy {
-            who: who.clone(),
-            name: policy.clone(),
-        });
-        t.lines.push(format!("delete inline policy {policy}"));
-        t.reported.push(format!("inline policy {policy}"));
-    }
-    for p in &held.policies {
-        let arn = &p.info.arn;
-        if deletes_policy(&p.info) {
-            t.lines.push(format!("detach and delete policy {arn}"));
-            t.reported
-                .push(format!("policy {arn} (detached, then deleted)"));
-        } else {
-            t.lines.push(format!(
-                "detach policy {arn} (it stays: it is not this tool's, or is used elsewhere)"
-            ));
-            t.reported.push(format!("attachment of policy {arn} (the policy stays: it is not this tool's, or is used elsewhere)"));
-        }
-    }
+    inline_policies(&mut t, &who, &held.inline);
     policies(&mut t, &who, &held.policies);
-    t.last.insert(0, Deletion::Principal(who));
-    t.lines.push(format!("delete role {name}"));
-    t.reported.push(format!("role {name}"));
+    t.principal(who);
     Ok(t)
 }
 
@@ -193,53 +184,64 @@ pub(crate) fn user(held: &UserHoldings, with_user: bool, force: bool) -> Result<
     let who = Who::User(name.clone());
     let mut t = Teardown::default();
     for id in &held.keys {
-        t.first.push(Deletion::AccessKey {
-            user: name.clone(),
-            id: id.clone(),
-        });
-        t.lines.push(format!("delete access key {id}"));
-        t.reported.push(format!("access key {id}"));
+        t.first_step(
+            Deletion::AccessKey {
+                user: name.clone(),
+                id: id.clone(),
+            },
+            format!("delete access key {id}"),
+            format!("access key {id}"),
+        );
     }
     if !with_user {
         return Ok(t);
     }
-    for policy in &held.inline {
-        t.first.push(Deletion::InlinePolicy {
-            who: who.clone(),
-            name: policy.clone(),
-        });
-        t.lines.push(format!("delete inline policy {policy}"));
-        t.reported.push(format!("inline policy {policy}"));
-    }
-    for p in &held.policies {
-        let arn = &p.info.arn;
-        if p.attached {
-            t.lines.push(format!("detach policy {arn}"));
-        }
-        if deletes_policy(&p.info) {
-            t.lines.push(format!("delete policy {arn}"));
-            t.reported.push(format!("policy {arn}"));
-        }
-    }
+    inline_policies(&mut t, &who, &held.inline);
     policies(&mut t, &who, &held.policies);
     for group in &held.groups {
-        t.first.push(Deletion::FromGroup {
-            user: name.clone(),
-            group: group.clone(),
-        });
-        t.lines
-            .push(format!("remove user {name} from group {group}"));
+        t.first_step(
+            Deletion::FromGroup {
+                user: name.clone(),
+                group: group.clone(),
+            },
+            format!("remove user {name} from group {group}"),
+            format!("user {name} from group {group}"),
+        );
     }
-    t.last.insert(0, Deletion::Principal(who));
-    t.lines.push(format!("delete user {name}"));
-    t.reported.push(format!("user {name}"));
+    t.principal(who);
     Ok(t)
+}
+
+fn inline_policies(t: &mut Teardown, who: &Who, names: &[String]) {
+    for policy in names {
+        t.first_step(
+            Deletion::InlinePolicy {
+                who: who.clone(),
+                name: policy.clone(),
+            },
+            format!("delete inline policy {policy}"),
+            format!("inline policy {policy}"),
+        );
+    }
 }
 
 /// Each policy detached first; one that goes loses its old versions first too, and is deleted
 /// last, beside its principal.
 fn policies(t: &mut Teardown, who: &Who, held: &[HeldPolicy]) {
     for p in held {
+        let arn = &p.info.arn;
+        let goes = deletes_policy(&p.info);
+        let (line, reported) = match (p.attached, goes) {
+            (true, true) => (format!("detach and delete policy {arn}"), format!("policy {arn}")),
+            (false, true) => (format!("delete policy {arn}"), format!("policy {arn}")),
+            (true, false) => (
+                format!("detach policy {arn} (it stays: it is not this tool's, or is used elsewhere)"),
+                format!("attachment of policy {arn} (the policy stays: it is not this tool's, or is used elsewhere)"),
+            ),
+            (false, false) => continue,
+        };
+        t.lines.push(line);
+        t.reported.push(reported);
         if p.attached {
             t.first.push(Deletion::Detach {
                 who: who.clone(),

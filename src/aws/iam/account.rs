@@ -9,7 +9,8 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_iam::types::EntityType;
+use aws_sdk_iam::operation::get_account_authorization_details::GetAccountAuthorizationDetailsOutput;
+use aws_sdk_iam::types::{EntityType, RoleDetail};
 use aws_sdk_iam::Client;
 use serde_json::Value;
 
@@ -96,29 +97,11 @@ pub(crate) struct Principals {
 /// tool made is told by its tags in a few requests, however many the account holds (ListRoles
 /// and ListUsers return no tags). Roles come without their descriptions.
 pub(crate) async fn principals(client: &Client) -> Result<Principals, AwsError> {
-    let request = client
-        .get_account_authorization_details()
-        .filter(EntityType::Role)
-        .filter(EntityType::User)
-        .max_items(1000)
-        .into_paginator()
-        .send()
-        .collect::<Result<Vec<_>, _>>();
-    let pages = send("iam:GetAccountAuthorizationDetails", "", request).await?;
     let mut found = Principals::default();
-    for page in &pages {
-        for role in page.role_detail_list() {
-            if let (Some(name), Some(arn)) = (role.role_name(), role.arn()) {
-                let info = role_info(
-                    arn,
-                    role.tags(),
-                    role.assume_role_policy_document(),
-                    role.create_date(),
-                    role.permissions_boundary(),
-                );
-                found.roles.push((name.to_string(), info));
-            }
-        }
+    for page in pages(client, EntityType::User).await? {
+        found
+            .roles
+            .extend(page.role_detail_list().iter().filter_map(detailed_role));
         for user in page.user_detail_list() {
             if let (Some(name), Some(arn), Some(id)) =
                 (user.user_name(), user.arn(), user.user_id())
@@ -133,28 +116,12 @@ pub(crate) async fn principals(client: &Client) -> Result<Principals, AwsError> 
 
 /// The account's roles and customer-managed policies, every page of them.
 pub(crate) async fn authorization_details(client: &Client) -> Result<Details, AwsError> {
-    let request = client
-        .get_account_authorization_details()
-        .filter(EntityType::Role)
-        .filter(EntityType::LocalManagedPolicy)
-        .max_items(1000)
-        .into_paginator()
-        .send()
-        .collect::<Result<Vec<_>, _>>();
-    let pages = send("iam:GetAccountAuthorizationDetails", "", request).await?;
     let mut details = Details::default();
-    for page in &pages {
+    for page in pages(client, EntityType::LocalManagedPolicy).await? {
         for role in page.role_detail_list() {
-            let (Some(name), Some(arn)) = (role.role_name(), role.arn()) else {
+            let Some((name, info)) = detailed_role(role) else {
                 continue;
             };
-            let info = role_info(
-                arn,
-                role.tags(),
-                role.assume_role_policy_document(),
-                role.create_date(),
-                role.permissions_boundary(),
-            );
             let held = HeldRole {
                 info,
                 attached: role
@@ -190,4 +157,32 @@ pub(crate) async fn authorization_details(client: &Client) -> Result<Details, Aw
         }
     }
     Ok(details)
+}
+
+/// Every page of GetAccountAuthorizationDetails for the roles and `also`, 1,000 to a page.
+async fn pages(
+    client: &Client,
+    also: EntityType,
+) -> Result<Vec<GetAccountAuthorizationDetailsOutput>, AwsError> {
+    let request = client
+        .get_account_authorization_details()
+        .filter(EntityType::Role)
+        .filter(also)
+        .max_items(1000)
+        .into_paginator()
+        .send()
+        .collect::<Result<Vec<_>, _>>();
+    send("iam:GetAccountAuthorizationDetails", "", request).await
+}
+
+/// A role as the account's read gives it, by its name.
+fn detailed_role(role: &RoleDetail) -> Option<(String, RoleInfo)> {
+    let info = role_info(
+        role.arn()?,
+        role.tags(),
+        role.assume_role_policy_document(),
+        role.create_date(),
+        role.permissions_boundary(),
+    );
+    Some((role.role_name()?.to_string(), info))
 }

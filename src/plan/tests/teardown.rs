@@ -151,6 +151,7 @@ fn a_user_s_keys_alone_or_the_whole_user() {
             "access key AKIA1",
             "inline policy extra",
             "policy arn:aws:iam::123456789012:policy/u-policy",
+            "user u from group g",
             "user u"
         ]
     );
