@@ -176,22 +176,28 @@ fn serves(principal: PrincipalInfo<'_>) -> Option<String> {
     })
 }
 
-/// At a terminal, with nothing named: the list of what this tool made, to choose one from
-/// (`question`). `None` when it made nothing here, which is said.
+/// At a terminal, with nothing named: the list of what this tool made (of the kind `only`,
+/// when given), to choose one from (`question`). `None` when it made nothing here, which is
+/// said.
 pub(crate) async fn choose(
     ctx: &Context,
     clients: &Clients,
     prompter: &mut dyn crate::prompt::Prompter,
     question: &str,
+    only: Option<&str>,
 ) -> Result<Option<Made>, Error> {
     let step = ctx
         .ui
         .step(format!("Looking for what {MANAGED_BY_VALUE} made"));
-    let found = made(clients).await;
+    let found = made(clients).await.map(|mut made| {
+        made.retain(|m| only.is_none_or(|kind| m.principal.0.kind() == kind));
+        made
+    });
     let mut made = step.end(found, |made| format!("{} found", made.len()))?;
     if made.is_empty() {
+        let what = only.unwrap_or("role or user");
         ctx.ui.info(format!(
-            "this account holds no role or user that {MANAGED_BY_VALUE} made"
+            "this account holds no {what} that {MANAGED_BY_VALUE} made"
         ));
         return Ok(None);
     }

@@ -94,7 +94,7 @@ async fn chosen(
 ) -> Result<Option<(Target, Clients)>, Error> {
     let clients = Clients::connect(&ctx.conn, &ctx.ui).await?;
     let question = "What should be deleted?";
-    let Some(chosen) = super::made::choose(ctx, &clients, prompter, question).await? else {
+    let Some(chosen) = super::made::choose(ctx, &clients, prompter, question, None).await? else {
         ctx.ui.info("nothing to delete");
         return Ok(None);
     };
@@ -429,12 +429,24 @@ pub async fn user(
         Some(_) => vec![],
     };
     wizard::require_flags(ctx, missing, wizard::Intent::Delete)?;
+    let clients = Clients::connect(&ctx.conn, &ctx.ui).await?;
+    // At a terminal, the users this tool made are listed to choose from.
     let user_name: UserName = match req.user_name.clone() {
         Some(u) => u,
-        None => wizard::ask(prompter, "IAM user name", None)?,
+        None => {
+            let question = if req.with_user {
+                "Which user should be deleted?"
+            } else {
+                "Whose access keys should be deleted?"
+            };
+            let chosen = super::made::choose(ctx, &clients, prompter, question, Some("user"));
+            match chosen.await?.map(|made| made.principal.0) {
+                Some(Who::User(name)) => name,
+                _ => return Err(Error::missing(&["--user-name"])),
+            }
+        }
     };
     let user = user_name.as_str();
-    let clients = Clients::connect(&ctx.conn, &ctx.ui).await?;
     let nothing = || DeleteOutcome {
         user_name: user_name.clone(),
         deleted: Vec::new(),

@@ -70,7 +70,7 @@ async fn chosen(
     prompter: &mut dyn Prompter,
 ) -> Result<Option<Subject>, Error> {
     let question = "What should be checked?";
-    let Some(made) = super::made::choose(ctx, clients, prompter, question).await? else {
+    let Some(made) = super::made::choose(ctx, clients, prompter, question, None).await? else {
         return Ok(None);
     };
     let (subject, flag, named) = match made.principal {

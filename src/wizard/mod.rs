@@ -15,7 +15,7 @@ mod fill;
 mod form;
 
 pub(crate) use ask::{
-    announce, ask, ask_access, ask_location, ask_method, ask_tier, confirm_deletion, missing_error,
+    announce, ask_access, ask_location, ask_method, ask_tier, confirm_deletion, missing_error,
     present_plan, require_flags, Intent,
 };
 pub(crate) use fill::{access_key, check_access_key, check_role, role};

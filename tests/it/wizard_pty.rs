@@ -1146,4 +1146,20 @@ async fn verify_and_teardown_without_a_name_list_what_the_tool_made_to_choose_fr
     assert!(aws.role("theirs").await.is_some());
     let users = aws.iam.list_users().send().await.unwrap();
     assert_eq!(users.users().len(), 1, "{users:?}");
+
+    // `access-key delete` lists the users alone.
+    let mut p = wizard_with(&moto.url(), &["access-key", "delete"]);
+    p.exp_string("Whose access keys should be deleted?")
+        .unwrap();
+    let listed = p
+        .exp_string(&format!("user {user}: import {}", at("c")))
+        .unwrap();
+    assert!(!listed.contains("stack "), "{listed}");
+    keys(&mut p, "\r");
+    p.exp_string("Delete these?").unwrap();
+    keys(&mut p, "y");
+    let tail = p.exp_eof().unwrap();
+    assert!(exit_code(&p).ends_with(", 0)"), "{}\n{tail}", exit_code(&p));
+    let keys_left = aws.iam.list_access_keys().user_name(&user).send().await;
+    assert!(keys_left.unwrap().access_key_metadata().is_empty());
 }
