@@ -1,10 +1,12 @@
-//! What this tool made in the account, for `teardown` and `verify` at a terminal to offer
-//! when nothing is named: a person who made a role last month seldom remembers its name.
+//! What this tool made in the account, for `teardown`, `verify` and `access-key delete` at a
+//! terminal to offer when nothing is named: a person who made a role last month seldom
+//! remembers its name.
 //!
-//! Its roles are picked by their description (ListRoles returns no tags) and then read for
-//! their tags, which decide (`managed-by`); a stack's role is offered as its stack, in the
-//! region its tags name. Its users are read one by one: ListUsers returns no tags either, and
-//! a user has no description.
+//! Tags decide (`managed-by`), read for every role and user at once from the account's read
+//! (GetAccountAuthorizationDetails); a caller refused it has the tool's roles picked by their
+//! description and then read, and every user read (ListRoles and ListUsers return no tags,
+//! and a user has no description). A stack's role is offered as its stack, in the region its
+//! tags name.
 
 use std::collections::HashMap;
 
@@ -57,6 +59,21 @@ impl Made {
         };
         vec![flag.to_string(), name]
     }
+}
+
+/// The command that repeats a choice without questions: `words` after the tool's name, then
+/// the connection's `--profile` and `--region` (`region`, a stack's, before the one given).
+pub(crate) fn again(ctx: &Context, words: Vec<String>, region: Option<&str>) -> String {
+    let conn = crate::aws::Connection {
+        region: region
+            .map(str::to_string)
+            .or_else(|| ctx.conn.region.clone()),
+        ..ctx.conn.clone()
+    };
+    let words = std::iter::once(MANAGED_BY_VALUE.to_string())
+        .chain(words)
+        .chain(crate::output::connection_flags(&conn, None));
+    crate::output::command_line(words.collect::<Vec<_>>().iter().map(String::as_str))
 }
 
 /// Every stack, role and user this tool made that the account holds: stacks first, then

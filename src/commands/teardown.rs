@@ -98,18 +98,14 @@ async fn chosen(
         ctx.ui.info("nothing to delete");
         return Ok(None);
     };
-    let conn = crate::aws::Connection {
-        region: chosen.region.clone().or_else(|| ctx.conn.region.clone()),
-        ..ctx.conn.clone()
-    };
-    let mut words = vec!["serverless-s3-setup".to_string(), "teardown".into()];
-    words.extend(chosen.flags());
-    words.extend(crate::output::connection_flags(&conn, None));
-    words.push("--yes".into());
-    ctx.ui.info(format!(
-        "To delete it without questions: {}",
-        crate::output::command_line(words.iter().map(String::as_str))
-    ));
+    let words = [
+        vec!["teardown".to_string()],
+        chosen.flags(),
+        vec!["--yes".into()],
+    ];
+    let again = super::made::again(ctx, words.concat(), chosen.region.as_deref());
+    ctx.ui
+        .info(format!("To delete it without questions: {again}"));
     let clients = match &chosen.region {
         Some(region) => clients.with_stacks_in(region),
         None => clients,

@@ -41,9 +41,10 @@ pub async fn run(
         };
         trust_read = match &subject.who {
             Who::Role(_) => told_by_role(ctx, &clients, &subject, &mut req).await?,
-            Who::User(name) => told_by_user(ctx, &clients, name, &mut req)
-                .await
-                .map(|()| false)?,
+            Who::User(name) => {
+                told_by_user(ctx, &clients, name, &mut req).await?;
+                false
+            }
         };
         connected = Some(clients);
     }
@@ -77,10 +78,9 @@ async fn chosen(
         (Who::Role(name), arn) => (Subject::role_named(arn.clone(), name), "--role-arn", arn),
         (Who::User(name), _) => (Subject::user(name.clone()), "--user-name", name.to_string()),
     };
-    ctx.ui.info(format!(
-        "To check it without questions: {}",
-        crate::output::command_line(["serverless-s3-setup", "verify", flag, &named])
-    ));
+    let again = super::made::again(ctx, vec!["verify".into(), flag.into(), named], None);
+    ctx.ui
+        .info(format!("To check it without questions: {again}"));
     Ok(Some(subject))
 }
 

@@ -380,13 +380,18 @@ pub(crate) fn counted(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
+/// A deletion's plan, under `heading`: a line a step.
+pub(crate) fn deletion_plan(ui: &Ui, heading: &str, steps: &[String]) -> String {
+    std::iter::once(ui.bold(heading))
+        .chain(steps.iter().map(|step| format!("  - {step}")))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// What a deletion did, one line each, for stdout; for `--dry-run`, what it would do.
 pub(crate) fn deleted(ui: &Ui, planned: &[String], what: &[String]) -> String {
     if !planned.is_empty() {
-        return std::iter::once(ui.bold("Plan (dry run: nothing was deleted)"))
-            .chain(planned.iter().map(|line| format!("  - {line}")))
-            .collect::<Vec<_>>()
-            .join("\n");
+        return deletion_plan(ui, "Plan (dry run: nothing was deleted)", planned);
     }
     if what.is_empty() {
         "nothing deleted".to_string()

@@ -222,10 +222,8 @@ pub(crate) fn confirm_deletion(
     if !ctx.can_prompt || ctx.yes {
         return Ok(true);
     }
-    ctx.ui.info(ctx.ui.bold("Plan"));
-    for s in steps {
-        ctx.ui.info(format!("  - {s}"));
-    }
+    ctx.ui
+        .info(crate::output::deletion_plan(&ctx.ui, "Plan", steps));
     // Esc is a No, as at the plan.
     match prompter.confirm("Delete these?", false) {
         Ok(true) => Ok(true),
