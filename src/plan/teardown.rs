@@ -245,14 +245,12 @@ fn policies(t: &mut Teardown, who: &Who, held: &[HeldPolicy]) {
         if p.attached {
             t.first.push(Deletion::Detach {
                 who: who.clone(),
-                policy: p.info.arn.clone(),
+                policy: arn.clone(),
             });
         }
-        if deletes_policy(&p.info) {
+        if goes {
             t.first.extend(old_versions(p));
-            t.last.push(Deletion::Policy {
-                arn: p.info.arn.clone(),
-            });
+            t.last.push(Deletion::Policy { arn: arn.clone() });
         }
     }
 }
