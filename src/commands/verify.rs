@@ -160,12 +160,8 @@ async fn told_by_role(
     if !role.managed {
         return Ok(false);
     }
-    let tag = |key: &str| {
-        role.tags
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
-    };
+    let principal = role.principal();
+    let tag = |key: &str| principal.tag(key);
     // A stack's role: the stack's parameters hold the folder, the access and the tier.
     let stack = match &role.stack {
         Some(stack) => {
