@@ -476,3 +476,31 @@ pub(crate) struct StackInfo {
     /// Why the stack is in its status, when CloudFormation says.
     pub(crate) status_reason: Option<String>,
 }
+
+impl StackInfo {
+    /// A parameter the stack was given, when it is not empty.
+    pub(crate) fn parameter(&self, key: &str) -> Option<&str> {
+        self.parameters
+            .get(key)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
+    }
+
+    /// The folder its role serves, `s3://bucket/dir/`, from its parameters.
+    pub(crate) fn folder(&self) -> Option<String> {
+        let bucket = self.parameter("BucketName")?;
+        Some(folder_uri(
+            bucket,
+            self.parameter("ObjectPrefix").unwrap_or(""),
+        ))
+    }
+}
+
+/// `s3://bucket/dir/` (or `s3://bucket/`), as a stack's bucket and prefix parameters name it.
+pub(crate) fn folder_uri(bucket: &str, prefix: &str) -> String {
+    if prefix.is_empty() {
+        format!("s3://{bucket}/")
+    } else {
+        format!("s3://{bucket}/{prefix}/")
+    }
+}

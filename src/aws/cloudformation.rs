@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use aws_sdk_cloudformation::types::{Capability, Parameter, Tag};
+use aws_sdk_cloudformation::types::{Capability, Parameter, Stack, Tag};
 use aws_sdk_cloudformation::Client;
 
 use super::send::send;
@@ -55,16 +55,37 @@ pub(crate) async fn describe_stack(
         Err(e) if is_missing(&e) => return Ok(None),
         Err(e) => return Err(e),
     };
-    let Some(stack) = out.stacks().first() else {
-        return Ok(None);
-    };
+    let info = out.stacks().first().and_then(stack_info);
+    let status = info.as_ref().map_or("gone", |s| s.status.as_str());
+    tracing::debug!("cloudformation:DescribeStacks {name} -> {status}");
+    Ok(info)
+}
+
+/// Every stack of the client's region that this tool made, by name (DescribeStacks without a
+/// name describes every stack that is not deleted, a page of them at a time).
+pub(crate) async fn stacks(client: &Client) -> Result<Vec<(String, StackInfo)>, AwsError> {
+    let request = client
+        .describe_stacks()
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Result<Vec<_>, _>>();
+    let stacks = send("cloudformation:DescribeStacks", "", request).await?;
+    Ok(stacks
+        .iter()
+        .filter_map(|s| Some((s.stack_name()?.to_string(), stack_info(s)?)))
+        .filter(|(_, s)| s.managed)
+        .collect())
+}
+
+/// What a stack's description holds; `None` for a deleted stack.
+fn stack_info(stack: &Stack) -> Option<StackInfo> {
     let status = stack
         .stack_status()
         .map(|s| s.as_str().to_string())
         .unwrap_or_default();
-    tracing::debug!("cloudformation:DescribeStacks {name} -> {status}");
     if status == "DELETE_COMPLETE" {
-        return Ok(None);
+        return None;
     }
     let tag = |key: &str| {
         stack
@@ -74,7 +95,7 @@ pub(crate) async fn describe_stack(
             .and_then(|t| t.value())
             .map(str::to_string)
     };
-    Ok(Some(StackInfo {
+    Some(StackInfo {
         id: stack.stack_id().unwrap_or_default().to_string(),
         status,
         managed: tag(MANAGED_BY_KEY).as_deref() == Some(MANAGED_BY_VALUE),
@@ -100,7 +121,7 @@ pub(crate) async fn describe_stack(
             .iter()
             .filter_map(|o| Some((o.output_key()?.to_string(), o.output_value()?.to_string())))
             .collect(),
-    }))
+    })
 }
 
 fn parameters(params: &BTreeMap<String, String>) -> Vec<Parameter> {

@@ -6,14 +6,15 @@
 //! (GetAccountAuthorizationDetails); a caller refused it has the tool's roles picked by their
 //! description and then read, and every user read (ListRoles and ListUsers return no tags,
 //! and a user has no description). A stack's role is offered as its stack, in the region its
-//! tags name.
+//! tags name. A stack whose role is gone (deleted by hand, or never made) has no tags to be
+//! found by: `teardown` also reads the stacks of the regions it knows, for those.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use crate::aws::iam::{self, ListedRole, Principals};
-use crate::aws::Clients;
-use crate::error::Error;
-use crate::facts::PrincipalInfo;
+use crate::aws::{cloudformation, Clients};
+use crate::error::{AwsError, Error};
+use crate::facts::{PrincipalInfo, StackInfo};
 use crate::inputs::{StackName, UserName, Who, MANAGED_BY_VALUE};
 use crate::requests::Target;
 use crate::Context;
@@ -23,12 +24,41 @@ use super::set::each;
 /// How many roles or users are read at once.
 const PARALLEL: usize = 8;
 
+/// What a list offers: what the command that lists it can act on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Offer {
+    /// Stacks, roles and users, and the stacks whose role is gone (`teardown`).
+    Everything,
+    /// Roles, a stack's too, and users (`verify`).
+    Principals,
+    /// Users (`access-key delete`).
+    Users,
+}
+
+impl Offer {
+    fn admits(self, made: &Made) -> bool {
+        match self {
+            Offer::Everything => true,
+            Offer::Principals => made.principal.is_some(),
+            Offer::Users => matches!(made.principal, Some((Who::User(_), _))),
+        }
+    }
+
+    fn what(self) -> &'static str {
+        match self {
+            Offer::Everything => "stack, role or user",
+            Offer::Principals => "role or user",
+            Offer::Users => "user",
+        }
+    }
+}
+
 /// One thing this tool made: as `teardown` takes it, and the role or user `verify` checks.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Made {
     pub(crate) target: Target,
-    /// The role (a stack's too) or user, and its ARN.
-    pub(crate) principal: (Who, String),
+    /// The role (a stack's too) or user, and its ARN; `None` for a stack whose role is gone.
+    pub(crate) principal: Option<(Who, String)>,
     /// A stack's region, when it is named.
     pub(crate) region: Option<String>,
     /// What it serves, for people: `import s3://bucket/dir/`.
@@ -76,15 +106,28 @@ pub(crate) fn again(ctx: &Context, words: Vec<String>, region: Option<&str>) -> 
     crate::output::command_line(words.collect::<Vec<_>>().iter().map(String::as_str))
 }
 
-/// Every stack, role and user this tool made that the account holds: stacks first, then
-/// roles, then users, each by name. The account is read whole, in a few requests, when the
-/// caller may (`iam:GetAccountAuthorizationDetails`, which a setup does not need); else the
-/// tool's roles are found by their description, and every user is read.
-pub(crate) async fn made(clients: &Clients) -> Result<Vec<Made>, Error> {
+/// Every stack, role and user this tool made that the account holds, of those `offer` admits:
+/// stacks first, then roles, then users, each by name. The account is read whole, in a few
+/// requests, when the caller may (`iam:GetAccountAuthorizationDetails`, which a setup does not
+/// need); else the tool's roles are found by their description, and every user is read.
+pub(crate) async fn made(clients: &Clients, offer: Offer) -> Result<Vec<Made>, Error> {
     // The account's read gives no role's description, which says what a stack's role serves
     // (its stack's parameters do, not its tags): ListRoles, beside it, does.
-    let (all, listed) = tokio::join!(iam::principals(&clients.iam), iam::list_roles(&clients.iam));
+    let stacks_here = async {
+        match offer {
+            Offer::Everything => cloudformation::stacks(&clients.cfn).await,
+            _ => Ok(Vec::new()),
+        }
+    };
+    let (all, listed, here) = tokio::join!(
+        iam::principals(&clients.iam),
+        iam::list_roles(&clients.iam),
+        stacks_here
+    );
     let listed = listed?;
+    // IAM names are not told apart by case (CreateRole: "Role names are not distinguished by
+    // case").
+    let roles: HashSet<String> = listed.iter().map(|r| r.name.to_lowercase()).collect();
     let principals = match all {
         Ok(mut all) => {
             let mut described: HashMap<String, Option<String>> = listed
@@ -102,7 +145,78 @@ pub(crate) async fn made(clients: &Clients) -> Result<Vec<Made>, Error> {
             one_by_one(clients, listed).await?
         }
     };
-    Ok(made_of(principals))
+    let mut made = made_of(principals);
+    if offer == Offer::Everything {
+        made.extend(roleless(clients, here, &made, &roles).await);
+        arrange(&mut made);
+    }
+    made.retain(|m| offer.admits(m));
+    Ok(made)
+}
+
+/// The tool's stacks whose role is gone, of the region CloudFormation is called in (`here`,
+/// read already) and of every region where the tool's other stacks are. A stack that cannot
+/// be listed is left out: the list is a convenience, and `teardown --stack-name` still works.
+async fn roleless(
+    clients: &Clients,
+    here: Result<Vec<(String, StackInfo)>, AwsError>,
+    known: &[Made],
+    roles: &HashSet<String>,
+) -> Vec<Made> {
+    let home = clients.stacks_region().to_string();
+    let regions: BTreeSet<&str> = known
+        .iter()
+        .filter_map(|m| m.region.as_deref())
+        .filter(|r| *r != home)
+        .collect();
+    let elsewhere = futures_util::future::join_all(regions.into_iter().map(|region| async move {
+        let stacks = cloudformation::stacks(&clients.cfn_in(region)).await;
+        (region.to_string(), stacks)
+    }))
+    .await;
+    let mut found = Vec::new();
+    for (region, stacks) in std::iter::once((home, here)).chain(elsewhere) {
+        match stacks {
+            Ok(stacks) => found.extend(
+                stacks
+                    .iter()
+                    .filter_map(|(name, stack)| without_role(&region, name, stack, roles)),
+            ),
+            Err(e) => tracing::debug!("the stacks of {region} are not listed: {e}"),
+        }
+    }
+    found
+}
+
+/// The stack, when the role it names is not among the account's `roles`.
+fn without_role(
+    region: &str,
+    name: &str,
+    stack: &StackInfo,
+    roles: &HashSet<String>,
+) -> Option<Made> {
+    let role = stack.parameter("RoleName")?;
+    if roles.contains(&role.to_lowercase()) {
+        return None;
+    }
+    // What it served comes after what matters most, so that a list cut at the terminal's
+    // width still says it.
+    let gone = if role == name {
+        "its role is gone".to_string()
+    } else {
+        format!("its role {role} is gone")
+    };
+    let serves = match (stack.parameter("Access"), stack.folder()) {
+        (Some(access), Some(folder)) => format!("{gone}; {access} {folder}"),
+        (None, Some(folder)) => format!("{gone}; {folder}"),
+        _ => gone,
+    };
+    Some(Made {
+        target: Target::Stack(name.parse().ok()?),
+        principal: None,
+        region: Some(region.to_string()),
+        serves: Some(serves),
+    })
 }
 
 /// The tool's roles, by their description and then read whole, and every user, read for its
@@ -136,7 +250,7 @@ fn made_of(principals: Principals) -> Vec<Made> {
     let roles = principals.roles.into_iter().filter(|(_, r)| r.managed);
     let roles = roles.filter_map(|(name, role)| {
         let serves = serves(role.principal());
-        let principal = (Who::Role(name.parse().ok()?), role.arn);
+        let principal = Some((Who::Role(name.parse().ok()?), role.arn));
         let stack = role
             .stack
             .as_ref()
@@ -154,7 +268,7 @@ fn made_of(principals: Principals) -> Vec<Made> {
                 region: role.stack_region,
             },
             None => Made {
-                target: Target::Principal(principal.0.clone()),
+                target: Target::Principal(Who::Role(name.parse().ok()?)),
                 principal,
                 region: None,
                 serves,
@@ -167,13 +281,18 @@ fn made_of(principals: Principals) -> Vec<Made> {
         Some(Made {
             target: Target::Principal(Who::User(name.clone())),
             serves: serves(user.principal()),
-            principal: (Who::User(name), user.arn),
+            principal: Some((Who::User(name), user.arn)),
             region: None,
         })
     });
     let mut made: Vec<Made> = roles.chain(users).collect();
-    made.sort_by_key(|m| (rank(&m.target), m.label()));
+    arrange(&mut made);
     made
+}
+
+/// Stacks first, then roles, then users, each by name.
+fn arrange(made: &mut [Made]) {
+    made.sort_by_key(|m| (rank(&m.target), m.label()));
 }
 
 fn rank(target: &Target) -> u8 {
@@ -193,26 +312,22 @@ fn serves(principal: PrincipalInfo<'_>) -> Option<String> {
     })
 }
 
-/// At a terminal, with nothing named: the list of what this tool made (of the kind `only`,
-/// when given), to choose one from (`question`). `None` when it made nothing here, which is
-/// said.
+/// At a terminal, with nothing named: the list of what this tool made, of what `offer` admits,
+/// to choose one from (`question`). `None` when it made nothing here, which is said.
 pub(crate) async fn choose(
     ctx: &Context,
     clients: &Clients,
     prompter: &mut dyn crate::prompt::Prompter,
     question: &str,
-    only: Option<&str>,
+    offer: Offer,
 ) -> Result<Option<Made>, Error> {
     let step = ctx
         .ui
         .step(format!("Looking for what {MANAGED_BY_VALUE} made"));
-    let found = made(clients).await.map(|mut made| {
-        made.retain(|m| only.is_none_or(|kind| m.principal.0.kind() == kind));
-        made
-    });
+    let found = made(clients, offer).await;
     let mut made = step.end(found, |made| format!("{} found", made.len()))?;
     if made.is_empty() {
-        let what = only.unwrap_or("role or user");
+        let what = offer.what();
         ctx.ui.info(format!(
             "this account holds no {what} that {MANAGED_BY_VALUE} made"
         ));
@@ -294,7 +409,49 @@ mod tests {
         let outer = &made[1];
         assert_eq!(outer.flags(), ["--stack-name", "outer"]);
         assert_eq!(outer.region.as_deref(), Some("eu-west-1"));
-        assert_eq!(outer.principal.0.to_string(), "role inner");
+        assert_eq!(
+            outer.principal.as_ref().unwrap().0.to_string(),
+            "role inner"
+        );
         assert_eq!(made[4].flags(), ["--user-name", "u"]);
+    }
+
+    fn stack(role: &str) -> StackInfo {
+        let parameters = [
+            ("RoleName", role),
+            ("BucketName", "b"),
+            ("ObjectPrefix", "in"),
+            ("Access", "import"),
+        ];
+        StackInfo {
+            status: "UPDATE_COMPLETE".into(),
+            managed: true,
+            parameters: parameters
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            ..StackInfo::default()
+        }
+    }
+
+    #[test]
+    fn a_stack_is_listed_on_its_own_only_when_its_role_is_gone_and_only_for_teardown() {
+        let roles: HashSet<String> = ["held".to_string()].into();
+        // IAM names are not told apart by case.
+        assert_eq!(without_role("r", "s", &stack("HELD"), &roles), None);
+        let gone = without_role("eu-west-1", "s", &stack("s"), &roles).unwrap();
+        assert_eq!(
+            gone.label(),
+            "stack s in eu-west-1: its role is gone; import s3://b/in/"
+        );
+        assert_eq!(gone.flags(), ["--stack-name", "s"]);
+        let other = without_role("eu-west-1", "s", &stack("r"), &roles).unwrap();
+        assert_eq!(
+            other.label(),
+            "stack s in eu-west-1: its role r is gone; import s3://b/in/"
+        );
+        assert!(Offer::Everything.admits(&gone));
+        assert!(!Offer::Principals.admits(&gone));
+        assert!(!Offer::Users.admits(&gone));
     }
 }

@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 
+use super::made::Offer;
 use crate::apply::wait::{self, Goal};
 use crate::aws::cloudformation;
 use crate::aws::iam;
@@ -94,7 +95,8 @@ async fn chosen(
 ) -> Result<Option<(Target, Clients)>, Error> {
     let clients = Clients::connect(&ctx.conn, &ctx.ui).await?;
     let question = "What should be deleted?";
-    let Some(chosen) = super::made::choose(ctx, &clients, prompter, question, None).await? else {
+    let offer = Offer::Everything;
+    let Some(chosen) = super::made::choose(ctx, &clients, prompter, question, offer).await? else {
         ctx.ui.info("nothing to delete");
         return Ok(None);
     };
@@ -208,15 +210,30 @@ pub(crate) async fn stack(
     if !info.managed && !force {
         return Err(refuse(target));
     }
-    let role = info.outputs.get("RoleArn");
-    let lines: Vec<String> = std::iter::once(format!("delete stack {name}"))
+    // The role may be gone already (deleted by hand): the plan says so, and CloudFormation's
+    // delete passes over it. Read beside it: where this deletion's events will start.
+    let role_name = info.parameter("RoleName");
+    let (held, since) = tokio::join!(
+        async {
+            match role_name {
+                Some(role) => iam::get_role(&clients.iam, role).await.map(|r| r.is_some()),
+                None => Ok(true),
+            }
+        },
+        cloudformation::after_latest_event(&clients.cfn, name)
+    );
+    let (held, since) = (held?, since?);
+    let role = info.outputs.get("RoleArn").filter(|_| held);
+    let gone = match (role, role_name) {
+        (None, Some(name)) => format!(" (its role {name} is gone already)"),
+        _ => String::new(),
+    };
+    let lines: Vec<String> = std::iter::once(format!("delete stack {name}{gone}"))
         .chain(role.map(|arn| format!("with it, delete role {arn}")))
         .collect();
     if !wizard::confirm_deletion(ctx, prompter, &lines)? {
         return Ok(TeardownOutcome::dry_run(target, &lines));
     }
-    // Only this deletion's events are shown: those after the last one so far.
-    let since = cloudformation::after_latest_event(&clients.cfn, name).await?;
     ctx.stop.begin_changes();
     cloudformation::delete_stack(&clients.cfn, name).await?;
     let step = ctx.ui.step(format!("Deleting stack {name}"));
@@ -435,9 +452,9 @@ pub async fn user(
             } else {
                 "Whose access keys should be deleted?"
             };
-            let chosen = super::made::choose(ctx, &clients, prompter, question, Some("user"));
-            match chosen.await?.map(|made| made.principal.0) {
-                Some(Who::User(name)) => name,
+            let chosen = super::made::choose(ctx, &clients, prompter, question, Offer::Users);
+            match chosen.await?.and_then(|made| made.principal) {
+                Some((Who::User(name), _)) => name,
                 _ => return Err(Error::missing(&["--user-name"])),
             }
         }

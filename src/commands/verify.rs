@@ -14,6 +14,8 @@ use crate::requests::VerifyRequest;
 use crate::verify::{self, Report, Subject};
 use crate::Context;
 
+use super::made::Offer;
+
 /// Runs `verify`. A principal that is not found is looked up again with a short backoff, since
 /// IAM takes a moment to show what was just made.
 pub async fn run(
@@ -71,10 +73,12 @@ async fn chosen(
     prompter: &mut dyn Prompter,
 ) -> Result<Option<Subject>, Error> {
     let question = "What should be checked?";
-    let Some(made) = super::made::choose(ctx, clients, prompter, question, None).await? else {
+    let offer = Offer::Principals;
+    let chosen = super::made::choose(ctx, clients, prompter, question, offer).await?;
+    let Some((who, arn)) = chosen.and_then(|made| made.principal) else {
         return Ok(None);
     };
-    let (subject, flag, named) = match made.principal {
+    let (subject, flag, named) = match (who, arn) {
         (Who::Role(name), arn) => (Subject::role_named(arn.clone(), name), "--role-arn", arn),
         (Who::User(name), _) => (Subject::user(name.clone()), "--user-name", name.to_string()),
     };

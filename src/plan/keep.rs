@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::Error;
-use crate::facts::{PolicyInfo, PrincipalInfo, StackInfo};
+use crate::facts::{folder_uri, PolicyInfo, PrincipalInfo, StackInfo};
 use crate::inputs::{
     is_own_key, location_tag, Access, GuardrailRequest, Guardrails, IamPath, KmsKeyArn, PolicyArn,
     S3Location, SetName, TagPair, Tier, Who, SET_TAG,
@@ -118,7 +118,7 @@ impl Held {
 
     /// What a stack holds, by its parameters and its tags.
     pub(super) fn stack(stack: &StackInfo, location: &S3Location) -> Held {
-        let param = |key: &str| stack.parameters.get(key).filter(|v| !v.is_empty()).cloned();
+        let param = |key: &str| stack.parameter(key).map(str::to_string);
         let bucket = param("BucketName").unwrap_or_default();
         let prefix = param("ObjectPrefix").unwrap_or_default();
         let same_place = bucket == location.bucket() && prefix == location.prefix();
@@ -161,14 +161,6 @@ pub(crate) fn serves(held: PrincipalInfo<'_>, location: &S3Location) -> Option<b
 }
 
 /// `s3://bucket/dir/`, or `s3://bucket/` for the whole bucket.
-fn folder_uri(bucket: &str, prefix: &str) -> String {
-    if prefix.is_empty() {
-        format!("s3://{bucket}/")
-    } else {
-        format!("s3://{bucket}/{prefix}/")
-    }
-}
-
 /// Tags that are the user's: every one but this tool's own and the stack's bookkeeping.
 fn users_tags(tags: &[(String, String)]) -> Vec<TagPair> {
     tags.iter()

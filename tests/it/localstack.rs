@@ -175,6 +175,35 @@ async fn a_stack_through_its_real_states_create_rerun_update_repair_teardown() {
     assert!(aws.role(&role).await.is_none());
 }
 
+/// A stack whose role was deleted by hand: `teardown` plans the stack alone, saying the role is
+/// gone, and CloudFormation's delete passes over the missing role, as on AWS. (moto's
+/// DeleteStack fails on it with NoSuchEntity, so this runs here.)
+#[tokio::test]
+async fn a_stack_whose_role_was_deleted_by_hand_is_torn_down_alone() {
+    let (ls, aws) = on_localstack().await;
+    let (_, uri) = with_an_import(&aws, "ls-orphan", "d").await;
+    let role = unique("orphan");
+    run(
+        &ls.url(),
+        role_args("cloudformation", &uri, &role, EXTERNAL_ID),
+    )
+    .ok();
+    aws.delete_role_policy(&role, &format!("{role}-policy"))
+        .await;
+    aws.iam.delete_role().role_name(&role).send().await.unwrap();
+
+    let teardown = ["teardown", "--stack-name", role.as_str()];
+    let Ran { stdout, .. } = run(&ls.url(), [&teardown[..], &["--dry-run"]].concat()).ok();
+    assert_says(
+        &stdout,
+        &format!("delete stack {role} (its role {role} is gone already)"),
+    );
+    assert!(!stdout.contains("with it"), "{stdout}");
+    let Ran { json, .. } = run(&ls.url(), with_json(&[&teardown[..], &["--yes"]].concat())).ok();
+    assert_eq!(json["deleted"], json!([format!("stack {role}")]), "{json}");
+    assert!(!aws.stack_in(&role, "us-east-1").await);
+}
+
 #[tokio::test]
 async fn a_role_through_iam_is_made_once_verified_and_removed() {
     let (ls, aws) = on_localstack().await;

@@ -1162,4 +1162,39 @@ async fn verify_and_teardown_without_a_name_list_what_the_tool_made_to_choose_fr
     assert!(exit_code(&p).ends_with(", 0)"), "{}\n{tail}", exit_code(&p));
     let keys_left = aws.iam.list_access_keys().user_name(&user).send().await;
     assert!(keys_left.unwrap().access_key_metadata().is_empty());
+
+    // By hand: the stack's role deleted, so no tags find the stack. `teardown` still lists it
+    // (from the stacks of the region), says its role is gone, and plans the stack alone;
+    // `verify` has nothing of it to check.
+    aws.delete_role_policy(&stack, &format!("{stack}-policy"))
+        .await;
+    aws.iam
+        .delete_role()
+        .role_name(&stack)
+        .send()
+        .await
+        .unwrap();
+    let mut p = wizard_with(&moto.url(), &["teardown"]);
+    p.exp_string("What should be deleted?").unwrap();
+    p.exp_string(&format!(
+        "stack {stack} in us-east-1: its role is gone; import {}",
+        at("a")
+    ))
+    .unwrap();
+    keys(&mut p, "\r");
+    p.exp_string(&format!(
+        "delete stack {stack} (its role {stack} is gone already)"
+    ))
+    .unwrap();
+    let asked = p.exp_string("Delete these?").unwrap();
+    assert!(!asked.contains("with it, delete role"), "{asked}");
+    keys(&mut p, "n");
+    p.exp_eof().unwrap();
+    assert!(aws.stack_in(&stack, "us-east-1").await);
+    let mut p = wizard_with(&moto.url(), &["verify"]);
+    p.exp_string("What should be checked?").unwrap();
+    let listed = p
+        .exp_string(&format!("user {user}: import {}", at("c")))
+        .unwrap();
+    assert!(!listed.contains("stack "), "{listed}");
 }

@@ -323,13 +323,13 @@ impl Aws {
             .unwrap();
     }
 
-    /// Whether a stack of that name is in `region`.
     /// The stack of this name, as CloudFormation describes it; it must exist.
     pub async fn stack(&self, name: &str) -> aws_sdk_cloudformation::types::Stack {
         let out = self.cfn.describe_stacks().stack_name(name).send().await;
         out.unwrap().stacks()[0].clone()
     }
 
+    /// Whether a stack of that name is in `region`.
     pub async fn stack_in(&self, name: &str, region: &str) -> bool {
         let here = aws_sdk_iam::config::Region::new(region.to_string());
         let cfn = aws_sdk_cloudformation::Client::from_conf(
