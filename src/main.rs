@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use serverless_s3_setup::aws::Connection;
-use serverless_s3_setup::commands::{access_key, role, set, teardown, verify};
+use serverless_s3_setup::commands::{access_key, list, role, set, teardown, verify};
 use serverless_s3_setup::error::{exit, Error};
 use serverless_s3_setup::output::{self, Format, Ui};
 use serverless_s3_setup::prompt::{NoPrompts, Prompter, Terminal};
@@ -149,6 +149,11 @@ fn run(cli: Cli, format: Format, ui: &Ui) -> Result<(), Error> {
             let request = args.into_request()?;
             let outcome = run_async(&ctx, teardown::run(&ctx, request, prompter.as_mut()))?;
             output::report(&ctx, &outcome);
+            Ok(())
+        }
+        Some(Command::List(_)) => {
+            let listed = run_async(&ctx, list::run(&ctx))?;
+            output::report(&ctx, &listed);
             Ok(())
         }
         Some(Command::Plan(args)) => run_plan(&ctx, args),

@@ -36,6 +36,37 @@ Examples:
     --secret-file tidb-access-key.json --rotate --yes
   serverless-s3-setup access-key delete --user-name tidb-user-import-my-bucket-data --with-user --yes";
 
+pub(super) const VERIFY_EXAMPLES: &str = "\
+A role or user this tool made tells its folder and access itself, and a role its tier, TiDB
+Cloud account and external IDs: `verify --role-arn ARN` alone checks it. Another role needs
+--uri, --tidb-account-id and --external-id. At a terminal, `verify` alone lists what this tool
+made, to choose from.
+
+Examples:
+  serverless-s3-setup verify \\
+    --role-arn arn:aws:iam::111122223333:role/tidb-role-import-my-bucket-data
+  serverless-s3-setup verify --user-name tidb-user-export-my-bucket-out";
+
+pub(super) const TEARDOWN_EXAMPLES: &str = "\
+A stack's role goes with its stack (--stack-name); a role made with --method iam by
+--role-name; an access key's user, with its keys, by --user-name. At a terminal, `teardown`
+alone lists what this tool made, to choose from.
+
+Examples:
+  serverless-s3-setup teardown --stack-name tidb-role-import-my-bucket --yes
+  serverless-s3-setup teardown --role-name tidb-role-import-my-bucket --yes
+  serverless-s3-setup teardown --user-name tidb-user-import-my-bucket --dry-run";
+
+pub(super) const LIST_EXAMPLES: &str = "\
+Found by the managed-by=serverless-s3-setup tag of each role and user, and, for a stack whose
+role is gone, by describing the stacks of the configured region and of each region where the
+tool's other stacks are. One line each: kind, name, region, access, folder; `-` where there is
+none. -o json gives the ARNs too.
+
+Examples:
+  serverless-s3-setup list
+  serverless-s3-setup list -o json | jq -r '.made[] | select(.kind == \"user\") | .name'";
+
 pub(super) const COMPLETIONS_HELP: &str = "\
 Install, for example:
   bash:        serverless-s3-setup completions bash > ~/.local/share/bash-completion/completions/serverless-s3-setup

@@ -18,7 +18,7 @@ pub(crate) mod set;
 
 use help::{
     NoChanges, NoPolicies, Offline, ACCESS_KEY_EXAMPLES, AFTER_HELP, COMPLETIONS_HELP,
-    ROLE_EXAMPLES,
+    LIST_EXAMPLES, ROLE_EXAMPLES, TEARDOWN_EXAMPLES, VERIFY_EXAMPLES,
 };
 
 /// `--version`: the version, the git commit and the build date (`-V` gives the version alone).
@@ -126,16 +126,7 @@ pub(crate) enum Command {
 
     /// Check a role or user against TiDB Cloud's troubleshooting list; name each broken item and its fix
     #[command(
-        after_help = "\
-A role or user this tool made tells its folder and access itself, and a role its tier, TiDB
-Cloud account and external IDs: `verify --role-arn ARN` alone checks it. Another role needs
---uri, --tidb-account-id and --external-id. At a terminal, `verify` alone lists what this tool
-made, to choose from.
-
-Examples:
-  serverless-s3-setup verify \\
-    --role-arn arn:aws:iam::111122223333:role/tidb-role-import-my-bucket-data
-  serverless-s3-setup verify --user-name tidb-user-export-my-bucket-out",
+        after_help = VERIFY_EXAMPLES,
         mut_arg("access", |a| a.help(
             "What the role or user is for: import, export or both [default: what it records, else what its policies grant]"
         ))
@@ -143,16 +134,12 @@ Examples:
     Verify(VerifyArgs),
 
     /// Delete what this tool made: a stack, a role and its policy, or a user, its keys and its policy
-    #[command(after_help = "\
-A stack's role goes with its stack (--stack-name); a role made with --method iam by
---role-name; an access key's user, with its keys, by --user-name. At a terminal, `teardown`
-alone lists what this tool made, to choose from.
-
-Examples:
-  serverless-s3-setup teardown --stack-name tidb-role-import-my-bucket --yes
-  serverless-s3-setup teardown --role-name tidb-role-import-my-bucket --yes
-  serverless-s3-setup teardown --user-name tidb-user-import-my-bucket --dry-run")]
+    #[command(after_help = TEARDOWN_EXAMPLES)]
     Teardown(TeardownArgs),
+
+    /// List what this tool made in the account: stacks (each in its region), roles and users, with the access and folder each serves
+    #[command(after_help = LIST_EXAMPLES)]
+    List(ListArgs),
 
     /// Plan every role of a file of setups: what `apply -f` would change, and any drift
     #[command(after_help = set::PLAN_EXAMPLES, after_long_help = set::long_help(set::PLAN_EXAMPLES))]
@@ -185,6 +172,12 @@ Examples:
 
     /// Print the manual page (roff), e.g. `serverless-s3-setup man | man -l -`
     Man(Offline),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ListArgs {
+    #[command(flatten)]
+    pub(crate) unused: NoChanges,
 }
 
 #[derive(Debug, Args)]

@@ -14,8 +14,8 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use crate::aws::iam::{self, ListedRole, Principals};
 use crate::aws::{cloudformation, Clients};
 use crate::error::{AwsError, Error};
-use crate::facts::{PrincipalInfo, StackInfo};
-use crate::inputs::{StackName, UserName, Who, MANAGED_BY_VALUE};
+use crate::facts::StackInfo;
+use crate::inputs::{Access, StackName, UserName, Who, MANAGED_BY_VALUE};
 use crate::requests::Target;
 use crate::Context;
 
@@ -61,21 +61,57 @@ pub(crate) struct Made {
     pub(crate) principal: Option<(Who, String)>,
     /// A stack's region, when it is named.
     pub(crate) region: Option<String>,
-    /// What it serves, for people: `import s3://bucket/dir/`.
-    pub(crate) serves: Option<String>,
+    /// A stack's role, by name.
+    pub(crate) stack_role: Option<String>,
+    /// Whether a stack's role is gone (deleted by hand, or never made).
+    pub(crate) role_gone: bool,
+    /// The access it was made for, as it records.
+    pub(crate) access: Option<Access>,
+    /// The folder it serves, `s3://bucket/dir/`, as it records.
+    pub(crate) location: Option<String>,
 }
 
 impl Made {
-    /// One line of the list to choose from.
-    pub(crate) fn label(&self) -> String {
-        let what = match (&self.target, &self.region) {
+    /// Its kind and name, and a stack's region: `stack NAME in REGION`.
+    pub(crate) fn what(&self) -> String {
+        match (&self.target, &self.region) {
             (Target::Stack(stack), Some(region)) => format!("stack {stack} in {region}"),
             (Target::Stack(stack), None) => format!("stack {stack}"),
             (Target::Principal(who), _) => who.to_string(),
+        }
+    }
+
+    /// What is said of a stack's role: that it is gone, or its name when the stack's is
+    /// another.
+    pub(crate) fn note(&self) -> Option<String> {
+        let Target::Stack(stack) = &self.target else {
+            return None;
         };
-        match &self.serves {
-            Some(serves) => format!("{what}: {serves}"),
-            None => what,
+        let role = self.stack_role.as_deref()?;
+        match (self.role_gone, role == stack.as_str()) {
+            (true, true) => Some("its role is gone".to_string()),
+            (true, false) => Some(format!("its role {role} is gone")),
+            (false, true) => None,
+            (false, false) => Some(format!("role {role}")),
+        }
+    }
+
+    /// `import s3://bucket/dir/`, from what it records.
+    pub(crate) fn serves(&self) -> Option<String> {
+        let location = self.location.as_deref()?;
+        Some(match self.access {
+            Some(access) => format!("{access} {location}"),
+            None => location.to_string(),
+        })
+    }
+
+    /// One line of the list to choose from: `stack NAME in REGION: role R, import s3://…`.
+    pub(crate) fn label(&self) -> String {
+        let details: Vec<String> = self.note().into_iter().chain(self.serves()).collect();
+        if details.is_empty() {
+            self.what()
+        } else {
+            format!("{}: {}", self.what(), details.join(", "))
         }
     }
 
@@ -199,23 +235,14 @@ fn without_role(
     if roles.contains(&role.to_lowercase()) {
         return None;
     }
-    // What it served comes after what matters most, so that a list cut at the terminal's
-    // width still says it.
-    let gone = if role == name {
-        "its role is gone".to_string()
-    } else {
-        format!("its role {role} is gone")
-    };
-    let serves = match (stack.parameter("Access"), stack.folder()) {
-        (Some(access), Some(folder)) => format!("{gone}; {access} {folder}"),
-        (None, Some(folder)) => format!("{gone}; {folder}"),
-        _ => gone,
-    };
     Some(Made {
         target: Target::Stack(name.parse().ok()?),
         principal: None,
         region: Some(region.to_string()),
-        serves: Some(serves),
+        stack_role: Some(role.to_string()),
+        role_gone: true,
+        access: stack.parameter("Access").and_then(|a| a.parse().ok()),
+        location: stack.folder(),
     })
 }
 
@@ -249,40 +276,37 @@ fn found<T>(reads: Vec<Result<Option<T>, Error>>) -> Result<Vec<T>, Error> {
 fn made_of(principals: Principals) -> Vec<Made> {
     let roles = principals.roles.into_iter().filter(|(_, r)| r.managed);
     let roles = roles.filter_map(|(name, role)| {
-        let serves = serves(role.principal());
-        let principal = Some((Who::Role(name.parse().ok()?), role.arn));
+        let who = Who::Role(name.parse().ok()?);
         let stack = role
             .stack
             .as_ref()
             .and_then(|s| s.parse::<StackName>().ok());
-        Some(match stack {
-            // Its role is named only when it is not named as the stack is.
-            Some(stack) => Made {
-                serves: match serves {
-                    _ if stack.as_str() == name => serves,
-                    Some(serves) => Some(format!("role {name}, {serves}")),
-                    None => Some(format!("role {name}")),
-                },
-                target: Target::Stack(stack),
-                principal,
-                region: role.stack_region,
+        let principal = role.principal();
+        Some(Made {
+            target: match &stack {
+                Some(stack) => Target::Stack(stack.clone()),
+                None => Target::Principal(who.clone()),
             },
-            None => Made {
-                target: Target::Principal(Who::Role(name.parse().ok()?)),
-                principal,
-                region: None,
-                serves,
-            },
+            region: stack.as_ref().and_then(|_| role.stack_region.clone()),
+            stack_role: stack.map(|_| name.clone()),
+            role_gone: false,
+            access: principal.access(),
+            location: principal.location(),
+            principal: Some((who, role.arn.clone())),
         })
     });
     let users = principals.users.into_iter().filter(|(_, u)| u.managed);
     let users = users.filter_map(|(name, user)| {
         let name: UserName = name.parse().ok()?;
+        let principal = user.principal();
         Some(Made {
             target: Target::Principal(Who::User(name.clone())),
-            serves: serves(user.principal()),
-            principal: Some((Who::User(name), user.arn)),
             region: None,
+            stack_role: None,
+            role_gone: false,
+            access: principal.access(),
+            location: principal.location(),
+            principal: Some((Who::User(name), user.arn.clone())),
         })
     });
     let mut made: Vec<Made> = roles.chain(users).collect();
@@ -301,15 +325,6 @@ fn rank(target: &Target) -> u8 {
         Target::Principal(Who::Role(_)) => 1,
         Target::Principal(Who::User(_)) => 2,
     }
-}
-
-/// `import s3://bucket/dir/`, from what it records.
-fn serves(principal: PrincipalInfo<'_>) -> Option<String> {
-    let location = principal.location()?;
-    Some(match principal.access() {
-        Some(access) => format!("{access} {location}"),
-        None => location,
-    })
 }
 
 /// At a terminal, with nothing named: the list of what this tool made, of what `offer` admits,
@@ -442,13 +457,13 @@ mod tests {
         let gone = without_role("eu-west-1", "s", &stack("s"), &roles).unwrap();
         assert_eq!(
             gone.label(),
-            "stack s in eu-west-1: its role is gone; import s3://b/in/"
+            "stack s in eu-west-1: its role is gone, import s3://b/in/"
         );
         assert_eq!(gone.flags(), ["--stack-name", "s"]);
         let other = without_role("eu-west-1", "s", &stack("r"), &roles).unwrap();
         assert_eq!(
             other.label(),
-            "stack s in eu-west-1: its role r is gone; import s3://b/in/"
+            "stack s in eu-west-1: its role r is gone, import s3://b/in/"
         );
         assert!(Offer::Everything.admits(&gone));
         assert!(!Offer::Principals.admits(&gone));

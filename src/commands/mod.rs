@@ -3,6 +3,7 @@
 //! decisions belong to `plan`, AWS calls to `aws`, questions to `wizard`, rendering to `output`.
 
 pub mod access_key;
+pub mod list;
 mod made;
 pub mod role;
 mod saved;

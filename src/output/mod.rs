@@ -356,6 +356,10 @@ pub(crate) fn emit<T: Serialize>(format: Format, value: &T, text: impl FnOnce() 
         Format::Json => serde_json::to_string_pretty(value).expect("results serialise"),
         Format::Text => text(),
     };
+    // Nothing to say (an empty list) is no line at all, so that `| wc -l` counts what is.
+    if out.is_empty() {
+        return;
+    }
     let mut stdout = std::io::stdout().lock();
     // A closed pipe (`| head`) is not worth a panic.
     let _ = writeln!(stdout, "{out}");

@@ -196,3 +196,36 @@ async fn verify_takes_four_rounds_and_teardown_four() {
     assert!(last <= 4, "teardown took {last} rounds: {log:?}");
     assert!(aws.role(name).await.is_none());
 }
+
+/// `list` reads the account and the configured region's stacks in one round; a stack in
+/// another region is read for in the round after. Its own moto, so that only this test's
+/// stacks decide the regions.
+#[tokio::test]
+async fn list_takes_one_round_and_one_more_for_a_stack_elsewhere() {
+    let moto = Moto::start(&[]);
+    let aws = aws(&moto.url()).await;
+    let bucket = aws.new_bucket("rounds-list").await;
+    let here = SetupArgs::role("cloudformation", &format!("s3://{bucket}/a/")).yes();
+    run(&moto.url(), here.build()).ok();
+    let proxy = Proxy::with_latency(moto.port, LATENCY_MS);
+    run(&proxy.url(), ["list"]).ok();
+    let (log, last) = rounds(&proxy);
+    assert_eq!(last, 1, "{log:?}");
+    assert!(log.iter().any(|(_, a)| a == "DescribeStacks"), "{log:?}");
+
+    let elsewhere = SetupArgs::role("cloudformation", &format!("s3://{bucket}/b/"))
+        .args(&["--region", "eu-west-1"])
+        .yes();
+    run(&moto.url(), elsewhere.build()).ok();
+    proxy.reset();
+    let Ran { stdout, .. } = run(&proxy.url(), ["list"]).ok();
+    assert_says(&stdout, "eu-west-1");
+    let (log, last) = rounds(&proxy);
+    assert_eq!(last, 2, "{log:?}");
+    let second: Vec<&str> = log
+        .iter()
+        .filter(|(r, _)| *r == 2)
+        .map(|(_, a)| a.as_str())
+        .collect();
+    assert_eq!(second, ["DescribeStacks"], "{log:?}");
+}

@@ -911,3 +911,96 @@ async fn an_empty_import_folder_is_a_warning_of_verify() {
     let ran = verify(&moto.url(), &role_verify_args(arn, &uri, "import"));
     assert!(!has_check(&ran.json, "objects"), "{:#}", ran.json);
 }
+
+/// `list`: what this tool made, and nothing else: a stack with its region and role, a stack
+/// whose role was deleted by hand, a role made with IAM, a user; never a role that only says
+/// it is the tool's. In JSON with the ARNs, in text one line each, in columns. Its own moto,
+/// so that the list is this test's alone.
+#[tokio::test]
+async fn list_says_what_the_tool_made_and_nothing_else() {
+    let moto = Moto::start(&[]);
+    let aws = aws(&moto.url()).await;
+
+    // Nothing yet: no line on stdout, and an empty list in JSON.
+    let Ran { stdout, stderr, .. } = run(&moto.url(), ["list"]).ok();
+    assert_eq!(stdout, "", "{stderr}");
+    assert_says(
+        &stderr,
+        "holds no stack, role or user that serverless-s3-setup made",
+    );
+    assert_eq!(
+        run(&moto.url(), ["list", "-o", "json"]).ok().json,
+        json!({"made": []})
+    );
+
+    let bucket = aws.new_bucket("list").await;
+    let at = |dir: &str| format!("s3://{bucket}/{dir}/");
+    for (dir, method, access) in [("a", "cloudformation", "import"), ("b", "iam", "export")] {
+        let args = SetupArgs::role(method, &at(dir)).access(access).yes();
+        run(&moto.url(), args.build()).ok();
+    }
+    let gone = SetupArgs::role("cloudformation", &at("d")).role_name(&format!("gone-{bucket}"));
+    run(&moto.url(), gone.yes().build()).ok();
+    run(
+        &moto.url(),
+        with_json(&SetupArgs::access_key(&at("c")).yes().build()),
+    )
+    .ok();
+    aws.role_that_only_says_it_is_ours("theirs").await;
+    let gone = format!("gone-{bucket}");
+    aws.delete_role_policy(&gone, &format!("{gone}-policy"))
+        .await;
+    aws.iam.delete_role().role_name(&gone).send().await.unwrap();
+
+    let (stack, role, user) = (
+        format!("tidb-role-import-{bucket}-a"),
+        format!("tidb-role-export-{bucket}-b"),
+        format!("tidb-user-import-{bucket}-c"),
+    );
+    let arn = |kind: &str, name: &str| format!("arn:aws:iam::123456789012:{kind}/{name}");
+    let listed = run(&moto.url(), ["list", "-o", "json"]).ok().json;
+    assert_eq!(
+        listed,
+        json!({"made": [
+            {"kind": "stack", "name": gone, "region": "us-east-1", "role_name": gone,
+             "role_gone": true, "access": "import", "uri": at("d")},
+            {"kind": "stack", "name": stack, "region": "us-east-1", "role_name": stack,
+             "arn": arn("role", &stack), "role_gone": false, "access": "import", "uri": at("a")},
+            {"kind": "role", "name": role, "arn": arn("role", &role), "access": "export",
+             "uri": at("b")},
+            {"kind": "user", "name": user, "arn": arn("user", &user), "access": "import",
+             "uri": at("c")},
+        ]})
+    );
+
+    let Ran { stdout, .. } = run(&moto.url(), ["list"]).ok();
+    let lines: Vec<Vec<&str>> = stdout
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            vec![
+                "stack",
+                &gone,
+                "us-east-1",
+                "import",
+                &at("d"),
+                "(its",
+                "role",
+                "is",
+                "gone)"
+            ],
+            vec!["stack", &stack, "us-east-1", "import", &at("a")],
+            vec!["role", &role, "-", "export", &at("b")],
+            vec!["user", &user, "-", "import", &at("c")],
+        ],
+        "{stdout}"
+    );
+    // In columns: each line's folder starts where the others' do.
+    let column = |line: &str| line.find("s3://").unwrap();
+    assert!(stdout
+        .lines()
+        .all(|l| column(l) == column(stdout.lines().next().unwrap())));
+}

@@ -1058,14 +1058,7 @@ async fn verify_and_teardown_without_a_name_list_what_the_tool_made_to_choose_fr
     run(&moto.url(), role.build()).ok();
     let user = SetupArgs::access_key(&at("c")).yes();
     run(&moto.url(), with_json(&user.build())).ok();
-    aws.iam
-        .create_role()
-        .role_name("theirs")
-        .description("Lets TiDB Cloud import s3://x/y (serverless-s3-setup)")
-        .assume_role_policy_document(r#"{"Version":"2012-10-17","Statement":[]}"#)
-        .send()
-        .await
-        .unwrap();
+    aws.role_that_only_says_it_is_ours("theirs").await;
     let (stack, role, user) = (
         format!("tidb-role-import-{bucket}-a"),
         format!("tidb-role-export-{bucket}-b"),
@@ -1177,7 +1170,7 @@ async fn verify_and_teardown_without_a_name_list_what_the_tool_made_to_choose_fr
     let mut p = wizard_with(&moto.url(), &["teardown"]);
     p.exp_string("What should be deleted?").unwrap();
     p.exp_string(&format!(
-        "stack {stack} in us-east-1: its role is gone; import {}",
+        "stack {stack} in us-east-1: its role is gone, import {}",
         at("a")
     ))
     .unwrap();
