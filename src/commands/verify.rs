@@ -4,9 +4,9 @@
 
 use crate::aws::{cloudformation, iam, Clients};
 use crate::detect;
-use crate::error::Error;
+use crate::error::{AwsError, Error};
 use crate::inputs::{
-    Access, ExternalId, S3Location, Tier, UserName, Who, ACCESS_TAG, LOCATION_TAG,
+    Access, ExternalId, S3Location, Tier, UserName, Who, ACCESS_TAG, LOCATION_TAG, MANAGED_BY_VALUE,
 };
 use crate::policy;
 use crate::prompt::Prompter;
@@ -158,8 +158,9 @@ async fn told_by_role(
     let Who::Role(name) = &subject.who else {
         return Ok(false);
     };
-    let Some(role) = iam::get_role(&clients.iam, name.as_str()).await? else {
-        return Ok(false);
+    let read = || iam::get_role(&clients.iam, name.as_str());
+    let Some(role) = found_again(read).await? else {
+        return Err(missing("--role-arn", &subject.who));
     };
     if !role.managed {
         return Ok(false);
@@ -210,8 +211,8 @@ async fn told_by_user(
     name: &UserName,
     req: &mut VerifyRequest,
 ) -> Result<(), Error> {
-    let Some(user) = iam::get_user(&clients.iam, name.as_str()).await? else {
-        return Ok(());
+    let Some(user) = found_again(|| iam::get_user(&clients.iam, name.as_str())).await? else {
+        return Err(missing("--user-name", &Who::User(name.clone())));
     };
     if !user.managed {
         return Ok(());
@@ -229,6 +230,34 @@ async fn told_by_user(
         ));
     }
     Ok(())
+}
+
+/// Reads again, with a short backoff, what is not there: IAM takes a moment to show what was
+/// just made (as `judge` does).
+async fn found_again<T, F, R>(read: F) -> Result<Option<T>, AwsError>
+where
+    F: Fn() -> R,
+    R: std::future::Future<Output = Result<Option<T>, AwsError>>,
+{
+    let mut delay = std::time::Duration::from_millis(500);
+    let mut found = read().await?;
+    for _ in 0..3 {
+        if found.is_some() {
+            break;
+        }
+        tokio::time::sleep(delay).await;
+        delay *= 2;
+        found = read().await?;
+    }
+    Ok(found)
+}
+
+/// A role or user named alone that is not there: nothing records what it should serve, so
+/// the flags that would say so are beside the point.
+fn missing(flag: &str, who: &Who) -> Error {
+    Error::NotFound(format!(
+        "{flag}: {who} does not exist in this account\n  fix: `{MANAGED_BY_VALUE} list` shows the stacks, roles and users this tool made here"
+    ))
 }
 
 /// The location and the access that a role or user records, for the flags not given; the

@@ -625,6 +625,27 @@ async fn verify_needs_only_the_role_arn_of_a_role_this_tool_made() {
         "{}",
         out.stderr
     );
+
+    // A role or user that is not there (read again, for IAM's moment): said so, not the flags
+    // a record would have told; nothing else is read.
+    let proxy = Proxy::start(moto.port);
+    let gone = format!("arn:aws:iam::123456789012:role/gone-{bucket}");
+    for (args, action) in [
+        (["--role-arn", gone.as_str()], "GetRole"),
+        (["--user-name", "gone-user"], "GetUser"),
+    ] {
+        proxy.reset();
+        let ran = run(&proxy.url(), with_json(&[&["verify"][..], &args].concat()));
+        let message = ran.fails_with(2, "not_found").error()["message"].to_string();
+        assert_says(&message, &format!("{}: ", args[0]));
+        assert_says(&message, "does not exist in this account");
+        assert_says(&message, "serverless-s3-setup list");
+        let seen = proxy.seen();
+        assert!(
+            seen.len() == 4 && seen.iter().all(|a| a == action),
+            "{seen:?}"
+        );
+    }
 }
 
 /// A KMS grant lets its grantee use the key whatever the policies say (AWS KMS Developer
