@@ -34,6 +34,9 @@ struct Row {
     arn: Option<String>,
     /// Whether a stack's role is gone; only for stacks.
     role_gone: Option<bool>,
+    /// The status of a stack whose role is gone, when it is not `CREATE_COMPLETE` or
+    /// `UPDATE_COMPLETE` (a creation that failed, or one going on).
+    stack_status: Option<String>,
     access: Option<Access>,
     uri: Option<String>,
     /// What is said beside it in text: `role R`, `its role is gone`.
@@ -57,6 +60,7 @@ impl From<Made> for Row {
             role_name: made.stack_role,
             arn: made.principal.map(|(_, arn)| arn),
             role_gone: stack.then_some(made.role_gone),
+            stack_status: made.stack_status,
             access: made.access,
             uri: made.location,
             note,
@@ -144,6 +148,7 @@ mod tests {
             role_name: None,
             arn: None,
             role_gone: None,
+            stack_status: None,
             access: Some(Access::Import),
             uri: Some(format!("s3://b/{name}/")),
             note: note.map(str::to_string),

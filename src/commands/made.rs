@@ -65,6 +65,9 @@ pub(crate) struct Made {
     pub(crate) stack_role: Option<String>,
     /// Whether a stack's role is gone (deleted by hand, or never made).
     pub(crate) role_gone: bool,
+    /// The status of a stack whose role is gone, when it says more than that (a creation that
+    /// failed, or one still going on).
+    pub(crate) stack_status: Option<String>,
     /// The access it was made for, as it records.
     pub(crate) access: Option<Access>,
     /// The folder it serves, `s3://bucket/dir/`, as it records.
@@ -88,9 +91,14 @@ impl Made {
             return None;
         };
         let role = self.stack_role.as_deref()?;
+        // A stack that failed to make its role, or is still at work, says its status.
+        let gone = match &self.stack_status {
+            Some(status) => format!("is not there ({status})"),
+            None => "is gone".to_string(),
+        };
         match (self.role_gone, role == stack.as_str()) {
-            (true, true) => Some("its role is gone".to_string()),
-            (true, false) => Some(format!("its role {role} is gone")),
+            (true, true) => Some(format!("its role {gone}")),
+            (true, false) => Some(format!("its role {role} {gone}")),
             (false, true) => None,
             (false, false) => Some(format!("role {role}")),
         }
@@ -241,6 +249,10 @@ fn without_role(
         region: Some(region.to_string()),
         stack_role: Some(role.to_string()),
         role_gone: true,
+        // A stack in progress may be making its role now; one whose creation failed never
+        // made it. Its status says which.
+        stack_status: Some(stack.status.clone())
+            .filter(|s| !matches!(s.as_str(), "CREATE_COMPLETE" | "UPDATE_COMPLETE")),
         access: stack.parameter("Access").and_then(|a| a.parse().ok()),
         location: stack.folder(),
     })
@@ -290,6 +302,7 @@ fn made_of(principals: Principals) -> Vec<Made> {
             region: stack.as_ref().and_then(|_| role.stack_region.clone()),
             stack_role: stack.map(|_| name.clone()),
             role_gone: false,
+            stack_status: None,
             access: principal.access(),
             location: principal.location(),
             principal: Some((who, role.arn.clone())),
@@ -304,6 +317,7 @@ fn made_of(principals: Principals) -> Vec<Made> {
             region: None,
             stack_role: None,
             role_gone: false,
+            stack_status: None,
             access: principal.access(),
             location: principal.location(),
             principal: Some((Who::User(name), user.arn.clone())),
@@ -464,6 +478,15 @@ mod tests {
         assert_eq!(
             other.label(),
             "stack s in eu-west-1: its role r is gone, import s3://b/in/"
+        );
+        let failed = StackInfo {
+            status: "ROLLBACK_COMPLETE".into(),
+            ..stack("s")
+        };
+        let failed = without_role("eu-west-1", "s", &failed, &roles).unwrap();
+        assert_eq!(
+            failed.label(),
+            "stack s in eu-west-1: its role is not there (ROLLBACK_COMPLETE), import s3://b/in/"
         );
         assert!(Offer::Everything.admits(&gone));
         assert!(!Offer::Principals.admits(&gone));
