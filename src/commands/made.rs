@@ -191,71 +191,91 @@ pub(crate) async fn made(clients: &Clients, offer: Offer) -> Result<Vec<Made>, E
     };
     let mut made = made_of(principals);
     if offer == Offer::Everything {
-        made.extend(roleless(clients, here, &made, &roles).await);
+        // Where the tool's other stacks are, stacks without a role may be too.
+        let regions = made.iter().filter_map(|m| m.region.clone()).collect();
+        let gone = roleless(clients, here, regions, &roles).await;
+        made.extend(gone.into_iter().filter_map(Roleless::made));
         arrange(&mut made);
     }
     made.retain(|m| offer.admits(m));
     Ok(made)
 }
 
-/// The tool's stacks whose role is gone, of the region CloudFormation is called in (`here`,
-/// read already) and of every region where the tool's other stacks are. A stack that cannot
-/// be listed is left out: the list is a convenience, and `teardown --stack-name` still works.
-async fn roleless(
+/// A stack this tool made whose role is not among the account's: deleted by hand, never made
+/// (a creation that failed), or being made now.
+#[derive(Debug)]
+pub(crate) struct Roleless {
+    pub(crate) region: String,
+    pub(crate) name: String,
+    /// The role it names (its `RoleName` parameter).
+    pub(crate) role: String,
+    pub(crate) stack: StackInfo,
+}
+
+/// The tool's stacks whose role is not among the account's `roles` (lower case: IAM's names
+/// ignore case), of the region CloudFormation is called in (`here`, read already) and of
+/// `regions`. A region whose stacks cannot be listed is passed over: no role's tags lead to
+/// such a stack, so this list is the only way to find it, and `--stack-name` still reaches it.
+pub(crate) async fn roleless(
     clients: &Clients,
     here: Result<Vec<(String, StackInfo)>, AwsError>,
-    known: &[Made],
+    regions: BTreeSet<String>,
     roles: &HashSet<String>,
-) -> Vec<Made> {
+) -> Vec<Roleless> {
     let home = clients.stacks_region().to_string();
-    let regions: BTreeSet<&str> = known
-        .iter()
-        .filter_map(|m| m.region.as_deref())
+    let elsewhere = regions
+        .into_iter()
         .filter(|r| *r != home)
-        .collect();
-    let elsewhere = futures_util::future::join_all(regions.into_iter().map(|region| async move {
-        let stacks = cloudformation::stacks(&clients.cfn_in(region)).await;
-        (region.to_string(), stacks)
-    }))
-    .await;
+        .map(|region| async move {
+            let stacks = cloudformation::stacks(&clients.cfn_in(&region)).await;
+            (region, stacks)
+        });
+    let elsewhere = futures_util::future::join_all(elsewhere).await;
     let mut found = Vec::new();
     for (region, stacks) in std::iter::once((home, here)).chain(elsewhere) {
         match stacks {
-            Ok(stacks) => found.extend(
-                stacks
-                    .iter()
-                    .filter_map(|(name, stack)| without_role(&region, name, stack, roles)),
-            ),
+            Ok(stacks) => found.extend(without_role(&region, stacks, roles)),
             Err(e) => tracing::debug!("the stacks of {region} are not listed: {e}"),
         }
     }
     found
 }
 
-/// The stack, when the role it names is not among the account's `roles`.
-fn without_role(
-    region: &str,
-    name: &str,
-    stack: &StackInfo,
-    roles: &HashSet<String>,
-) -> Option<Made> {
-    let role = stack.parameter("RoleName")?;
-    if roles.contains(&role.to_lowercase()) {
-        return None;
-    }
-    Some(Made {
-        target: Target::Stack(name.parse().ok()?),
-        principal: None,
-        region: Some(region.to_string()),
-        stack_role: Some(role.to_string()),
-        role_gone: true,
-        // A stack in progress may be making its role now; one whose creation failed never
-        // made it. Its status says which.
-        stack_status: Some(stack.status.clone())
-            .filter(|s| !matches!(s.as_str(), "CREATE_COMPLETE" | "UPDATE_COMPLETE")),
-        access: stack.parameter("Access").and_then(|a| a.parse().ok()),
-        location: stack.folder(),
+/// Those of a region's `stacks` whose role is not among `roles`.
+fn without_role<'a>(
+    region: &'a str,
+    stacks: Vec<(String, StackInfo)>,
+    roles: &'a HashSet<String>,
+) -> impl Iterator<Item = Roleless> + 'a {
+    stacks.into_iter().filter_map(move |(name, stack)| {
+        let role = stack.parameter("RoleName")?.to_string();
+        (!roles.contains(&role.to_lowercase())).then(|| Roleless {
+            region: region.to_string(),
+            name,
+            role,
+            stack,
+        })
     })
+}
+
+impl Roleless {
+    /// As the list offers it.
+    fn made(self) -> Option<Made> {
+        let stack = &self.stack;
+        Some(Made {
+            target: Target::Stack(self.name.parse().ok()?),
+            principal: None,
+            region: Some(self.region),
+            role_gone: true,
+            // A stack in progress may be making its role now; one whose creation failed never
+            // made it. Its status says which.
+            stack_status: Some(stack.status.clone())
+                .filter(|s| !matches!(s.as_str(), "CREATE_COMPLETE" | "UPDATE_COMPLETE")),
+            access: stack.parameter("Access").and_then(|a| a.parse().ok()),
+            location: stack.folder(),
+            stack_role: Some(self.role),
+        })
+    }
 }
 
 /// The tool's roles, by their description and then read whole, and every user, read for its
@@ -466,15 +486,19 @@ mod tests {
     #[test]
     fn a_stack_is_listed_on_its_own_only_when_its_role_is_gone_and_only_for_teardown() {
         let roles: HashSet<String> = ["held".to_string()].into();
+        let listed = |region: &str, stack: StackInfo| -> Option<Made> {
+            let mut found = without_role(region, vec![("s".into(), stack)], &roles);
+            found.next().and_then(Roleless::made)
+        };
         // IAM names are not told apart by case.
-        assert_eq!(without_role("r", "s", &stack("HELD"), &roles), None);
-        let gone = without_role("eu-west-1", "s", &stack("s"), &roles).unwrap();
+        assert_eq!(listed("r", stack("HELD")), None);
+        let gone = listed("eu-west-1", stack("s")).unwrap();
         assert_eq!(
             gone.label(),
             "stack s in eu-west-1: its role is gone, import s3://b/in/"
         );
         assert_eq!(gone.flags(), ["--stack-name", "s"]);
-        let other = without_role("eu-west-1", "s", &stack("r"), &roles).unwrap();
+        let other = listed("eu-west-1", stack("r")).unwrap();
         assert_eq!(
             other.label(),
             "stack s in eu-west-1: its role r is gone, import s3://b/in/"
@@ -483,7 +507,7 @@ mod tests {
             status: "ROLLBACK_COMPLETE".into(),
             ..stack("s")
         };
-        let failed = without_role("eu-west-1", "s", &failed, &roles).unwrap();
+        let failed = listed("eu-west-1", failed).unwrap();
         assert_eq!(
             failed.label(),
             "stack s in eu-west-1: its role is not there (ROLLBACK_COMPLETE), import s3://b/in/"

@@ -542,15 +542,17 @@ async fn a_file_with_a_stack_and_an_iam_role_applies_reruns_and_prunes() {
     let iam_entry = format!(
         "\n[[role]]\nuri = \"s3://{bucket}/iam/\"\naccess = \"export\"\nexternal_ids = [\"{EXTERNAL_ID}\"]\nmethod = \"iam\"\n"
     );
+    // A second stack, whose role will be deleted by hand before it leaves the file.
+    let lost_entry = stack_entry.replace("/cfn/", "/lost/");
     let path = moto::tmp_dir().join(format!("{set}.toml"));
-    std::fs::write(&path, format!("{head}{stack_entry}{iam_entry}")).unwrap();
+    std::fs::write(&path, format!("{head}{stack_entry}{iam_entry}{lost_entry}")).unwrap();
     let file = path.display().to_string();
     let applied = run(
         &ls.url(),
         with_json(&args(&["apply", "-f", &file, "--yes"])),
     )
     .ok();
-    assert_eq!(applied.json["summary"]["created"], 2, "{}", applied.stderr);
+    assert_eq!(applied.json["summary"]["created"], 3, "{}", applied.stderr);
     let stack_role = format!("tidb-role-import-{bucket}-cfn");
     let stack = aws.stack(&stack_role).await;
     let tags = stack.tags();
@@ -569,20 +571,42 @@ async fn a_file_with_a_stack_and_an_iam_role_applies_reruns_and_prunes() {
         with_json(&args(&["apply", "-f", &file, "--yes"])),
     )
     .ok();
-    assert_eq!(again.json["summary"]["unchanged"], 2, "{}", again.stderr);
+    assert_eq!(again.json["summary"]["unchanged"], 3, "{}", again.stderr);
+
+    // Both stacks leave the file; one's role was deleted by hand, so no role's tags lead to
+    // it: the set's stacks are read for it, and it goes too.
+    let lost = format!("tidb-role-import-{bucket}-lost");
+    aws.delete_role_policy(&lost, &format!("{lost}-policy"))
+        .await;
+    aws.iam.delete_role().role_name(&lost).send().await.unwrap();
     std::fs::write(&path, format!("{head}{iam_entry}")).unwrap();
+    let Ran { stdout, .. } = run(&ls.url(), args(&["plan", "-f", &file, "--prune"])).ok();
+    assert_says(
+        &stdout,
+        &format!("stack {lost} (its role {lost} is gone already)"),
+    );
     let pruned = run(
         &ls.url(),
         with_json(&args(&["apply", "-f", &file, "--prune", "--yes"])),
     )
     .ok();
-    assert_eq!(pruned.json["summary"]["deleted"], 1, "{}", pruned.stderr);
-    assert_eq!(pruned.json["pruned"][0]["stack_name"], stack_role.as_str());
+    assert_eq!(pruned.json["summary"]["deleted"], 2, "{}", pruned.stderr);
+    let by_stack = |name: &str| {
+        let all = pruned.json["pruned"].as_array().unwrap();
+        all.iter().find(|p| p["stack_name"] == name).cloned()
+    };
+    assert_eq!(by_stack(&stack_role).unwrap()["role_gone"], Value::Null);
+    assert_eq!(by_stack(&lost).unwrap()["role_gone"], true);
     assert_says(
         &pruned.stderr,
         &format!("not in the file: stack {stack_role} and its role {stack_role}: deleted"),
     );
+    assert_says(
+        &pruned.stderr,
+        &format!("not in the file: stack {lost} (its role {lost} was gone already): deleted"),
+    );
     assert!(aws.role(&stack_role).await.is_none());
+    assert!(!aws.stack_in(&lost, "us-east-1").await);
     assert!(aws
         .role(&format!("tidb-role-export-{bucket}-iam"))
         .await

@@ -63,6 +63,12 @@ impl Pruned {
     /// `role R`, or `stack S and its role R`.
     pub(crate) fn what(&self) -> String {
         match &self.stack_name {
+            Some(stack) if self.role_gone => {
+                format!(
+                    "stack {stack} (its role {} was gone already)",
+                    self.role_name
+                )
+            }
             Some(stack) => format!("stack {stack} and its role {}", self.role_name),
             None => format!("role {}", self.role_name),
         }
@@ -76,6 +82,9 @@ pub struct Pruned {
     pub(crate) role_name: String,
     /// The stack that held the role, deleted with it.
     pub(crate) stack_name: Option<String>,
+    /// The stack's role was gone before the stack was deleted.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) role_gone: bool,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub(crate) deleted: Vec<String>,
     pub(crate) error: Option<String>,
@@ -371,12 +380,14 @@ fn pruned_outcome(member: &Member, deleted: Result<TeardownOutcome, Error>) -> P
         Ok(outcome) => Pruned {
             role_name: member.role_name.to_string(),
             stack_name: member.stack_name.clone(),
+            role_gone: member.role_gone,
             deleted: outcome.deleted,
             error: None,
         },
         Err(e) => Pruned {
             role_name: member.role_name.to_string(),
             stack_name: member.stack_name.clone(),
+            role_gone: member.role_gone,
             deleted: Vec::new(),
             error: Some(e.to_string()),
         },

@@ -1,6 +1,8 @@
 //! The roles of a file's set: found by the set's tag, and those the file no longer lists
 //! deleted (`--prune`) through the teardown path. Nothing outside the set is ever touched.
 
+use std::collections::HashSet;
+
 use serde::{Deserialize, Serialize};
 
 use crate::aws::iam::ListedRole;
@@ -10,6 +12,7 @@ use crate::inputs::{RoleName, SetName, SET_TAG};
 use crate::prompt::NoPrompts;
 use crate::Context;
 
+use super::super::made::roleless;
 use super::super::teardown::{self, TeardownOutcome};
 
 /// A role of the set: its name, and the stack that made it, if any.
@@ -20,12 +23,19 @@ pub struct Member {
     pub(crate) role_name: RoleName,
     pub(crate) stack_name: Option<String>,
     pub(crate) stack_region: Option<String>,
+    /// A stack whose role is gone: found by the stack's tags, since no role's lead to it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) role_gone: bool,
 }
 
 impl Member {
     /// What its deletion takes away, for the plan.
     pub(crate) fn describe(&self) -> String {
         match &self.stack_name {
+            Some(stack) if self.role_gone => format!(
+                "stack {stack} (its role {} is gone already)",
+                self.role_name
+            ),
             Some(stack) => format!("stack {stack}, and with it role {}", self.role_name),
             None => format!(
                 "role {}, and its policy when nothing else uses it",
@@ -38,7 +48,9 @@ impl Member {
 /// Every role this tool made that carries the set's tag, but those `listed` (the file's own,
 /// which its entries read anyway). The roles the tool made are picked by their description
 /// (ListRoles returns no tags), then read, `parallel` at a time, for their tags: the tag
-/// decides, together with `managed-by`.
+/// decides, together with `managed-by`. A stack of the set whose role is gone is found by the
+/// stack's own tags, in the region CloudFormation is called in and in those of the set's
+/// other stacks.
 pub(crate) async fn members(
     clients: &Clients,
     roles: &[ListedRole],
@@ -51,11 +63,38 @@ pub(crate) async fn members(
         .iter()
         .filter(|r| r.ours() && !listed.contains(&r.name.to_lowercase()))
         .map(|r| r.name.clone());
-    let found = super::each(others, parallel, |name| member(clients, set, name))
-        .await
+    let (found, here) = tokio::join!(
+        super::each(others, parallel, |name| member(clients, set, name)),
+        cloudformation::stacks(&clients.cfn)
+    );
+    let mut members: Vec<Member> = found
         .into_iter()
-        .collect::<Result<Vec<Option<Member>>, Error>>()?;
-    Ok(found.into_iter().flatten().collect())
+        .collect::<Result<Vec<Option<Member>>, Error>>()?
+        .into_iter()
+        .flatten()
+        .collect();
+    let account: HashSet<String> = roles.iter().map(|r| r.name.to_lowercase()).collect();
+    let regions = members
+        .iter()
+        .filter_map(|m| m.stack_region.clone())
+        .collect();
+    let gone = roleless(clients, here, regions, &account).await;
+    members.extend(gone.into_iter().filter_map(|r| {
+        let of_set = r
+            .stack
+            .tags
+            .iter()
+            .any(|(k, v)| k == SET_TAG && v == set.as_str());
+        // A stack the file still lists makes its role again (its entry's plan says so).
+        let kept = listed.contains(&r.role.to_lowercase());
+        (of_set && !kept).then_some(Member {
+            role_name: r.role.parse().ok()?,
+            stack_name: Some(r.name),
+            stack_region: Some(r.region),
+            role_gone: true,
+        })
+    }));
+    Ok(members)
 }
 
 /// The role of that name, when it is this tool's and of the set. A stack's role holds the set
@@ -90,6 +129,7 @@ async fn member(clients: &Clients, set: &SetName, name: String) -> Result<Option
             role_name,
             stack_name: role.stack,
             stack_region: role.stack_region,
+            role_gone: false,
         }))
 }
 
