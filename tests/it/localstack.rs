@@ -547,11 +547,11 @@ async fn a_file_with_a_stack_and_an_iam_role_applies_reruns_and_prunes() {
     let path = moto::tmp_dir().join(format!("{set}.toml"));
     std::fs::write(&path, format!("{head}{stack_entry}{iam_entry}{lost_entry}")).unwrap();
     let file = path.display().to_string();
-    let applied = run(
-        &ls.url(),
-        with_json(&args(&["apply", "-f", &file, "--yes"])),
-    )
-    .ok();
+    let apply = |more: &[&str]| {
+        let words = [&["apply", "-f", file.as_str(), "--yes"][..], more].concat();
+        run(&ls.url(), with_json(&args(&words))).ok()
+    };
+    let applied = apply(&[]);
     assert_eq!(applied.json["summary"]["created"], 3, "{}", applied.stderr);
     let stack_role = format!("tidb-role-import-{bucket}-cfn");
     let stack = aws.stack(&stack_role).await;
@@ -566,11 +566,7 @@ async fn a_file_with_a_stack_and_an_iam_role_applies_reruns_and_prunes() {
         args(&["plan", "-f", &file, "--detailed-exit-code"]),
     )
     .ok();
-    let again = run(
-        &ls.url(),
-        with_json(&args(&["apply", "-f", &file, "--yes"])),
-    )
-    .ok();
+    let again = apply(&[]);
     assert_eq!(again.json["summary"]["unchanged"], 3, "{}", again.stderr);
 
     // Both stacks leave the file; one's role was deleted by hand, so no role's tags lead to
@@ -585,11 +581,7 @@ async fn a_file_with_a_stack_and_an_iam_role_applies_reruns_and_prunes() {
         &stdout,
         &format!("stack {lost} (its role {lost} is gone already)"),
     );
-    let pruned = run(
-        &ls.url(),
-        with_json(&args(&["apply", "-f", &file, "--prune", "--yes"])),
-    )
-    .ok();
+    let pruned = apply(&["--prune"]);
     assert_eq!(pruned.json["summary"]["deleted"], 2, "{}", pruned.stderr);
     let by_stack = |name: &str| {
         let all = pruned.json["pruned"].as_array().unwrap();
