@@ -199,7 +199,7 @@ async fn sample(
     warnings: &mut Vec<String>,
 ) -> Sampled {
     let bucket = location.bucket();
-    let dir = crate::output::uri(bucket, location.prefix());
+    let dir = crate::inputs::folder_uri(bucket, location.prefix());
     let listed = match early {
         Some(listed) => listed,
         None => clients

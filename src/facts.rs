@@ -489,18 +489,9 @@ impl StackInfo {
     /// The folder its role serves, `s3://bucket/dir/`, from its parameters.
     pub(crate) fn folder(&self) -> Option<String> {
         let bucket = self.parameter("BucketName")?;
-        Some(folder_uri(
+        Some(crate::inputs::folder_uri(
             bucket,
             self.parameter("ObjectPrefix").unwrap_or(""),
         ))
-    }
-}
-
-/// `s3://bucket/dir/` (or `s3://bucket/`), as a stack's bucket and prefix parameters name it.
-pub(crate) fn folder_uri(bucket: &str, prefix: &str) -> String {
-    if prefix.is_empty() {
-        format!("s3://{bucket}/")
-    } else {
-        format!("s3://{bucket}/{prefix}/")
     }
 }

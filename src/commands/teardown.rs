@@ -3,7 +3,6 @@
 
 use serde::Serialize;
 
-use super::made::Offer;
 use crate::apply::wait::{self, Goal};
 use crate::aws::cloudformation;
 use crate::aws::iam;
@@ -17,6 +16,8 @@ use crate::plan::{self, Teardown};
 use crate::prompt::Prompter;
 use crate::requests::{DeleteRequest, Target, TeardownRequest};
 use crate::{apply, wizard, Context};
+
+use super::made::Offer;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct TeardownOutcome {

@@ -5,6 +5,7 @@
 use crate::aws::{cloudformation, iam, Clients};
 use crate::detect;
 use crate::error::{AwsError, Error};
+use crate::facts::StackInfo;
 use crate::inputs::{
     Access, ExternalId, S3Location, Tier, UserName, Who, ACCESS_TAG, LOCATION_TAG, MANAGED_BY_VALUE,
 };
@@ -178,12 +179,9 @@ async fn told_by_role(
         }
         None => None,
     };
-    let param = |key: &str| stack.as_ref()?.parameters.get(key).map(String::as_str);
-    let uri = match param("BucketName") {
-        Some(bucket) => Some(crate::output::uri(
-            bucket,
-            param("ObjectPrefix").unwrap_or(""),
-        )),
+    let param = |key: &str| stack.as_ref()?.parameter(key);
+    let uri = match stack.as_ref().and_then(StackInfo::folder) {
+        Some(folder) => Some(folder),
         None => tag(LOCATION_TAG).map(str::to_string),
     };
     let access = param("Access").or_else(|| tag(ACCESS_TAG));

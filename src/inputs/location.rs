@@ -222,11 +222,17 @@ pub fn has_extension(name: &str) -> bool {
 impl fmt::Display for S3Location {
     /// The directory granted, as a Folder URI: `s3://bucket/dir/`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.prefix.is_empty() {
-            write!(f, "s3://{}/", self.bucket)
-        } else {
-            write!(f, "s3://{}/{}/", self.bucket, self.prefix)
-        }
+        f.write_str(&folder_uri(&self.bucket, &self.prefix))
+    }
+}
+
+/// A directory of a bucket as a Folder URI, `s3://bucket/dir/`, or `s3://bucket/` for the whole
+/// bucket (a prefix without its slashes, as a stack's parameter or a tag holds it).
+pub fn folder_uri(bucket: &str, prefix: &str) -> String {
+    if prefix.is_empty() {
+        format!("s3://{bucket}/")
+    } else {
+        format!("s3://{bucket}/{prefix}/")
     }
 }
 

@@ -58,7 +58,7 @@ pub use guardrails::{
     LOCATION_TAG, MANAGED_BY_KEY, MANAGED_BY_VALUE, SET_TAG,
 };
 pub use location::S3Location;
-pub use location::{has_extension, Basis, Named};
+pub use location::{folder_uri, has_extension, Basis, Named};
 use names::is_iam_word;
 pub use names::{
     defaults, IamPath, KmsKeyArn, PolicyArn, PolicyName, RoleName, StackName, UserName, Who,

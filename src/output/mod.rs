@@ -422,15 +422,6 @@ pub fn emit_json_error(kind: &str, message: &str, exit_code: i32) {
     );
 }
 
-/// `s3://bucket/dir/`.
-pub(crate) fn uri(bucket: &str, prefix: &str) -> String {
-    if prefix.is_empty() {
-        format!("s3://{bucket}/")
-    } else {
-        format!("s3://{bucket}/{prefix}/")
-    }
-}
-
 /// `--profile`/`--region` as given, for a command line that repeats this run.
 /// `region` is pinned even when it was not given, where it matters (a stack's region).
 pub(crate) fn connection_flags(conn: &crate::aws::Connection, region: Option<&str>) -> Vec<String> {

@@ -4,7 +4,8 @@ use crate::inputs::{Guardrails, TagPair};
 use crate::plan::{Grant, Revision, RolePlan};
 use crate::policy;
 
-use super::{uri, Ui};
+use super::Ui;
+use crate::inputs::folder_uri;
 
 /// The role plan as a person reads it: what was found, what will change, and both documents.
 pub(crate) fn render_role_plan(ui: &Ui, plan: &RolePlan) -> String {
@@ -59,7 +60,7 @@ fn role_summary(ui: &Ui, plan: &RolePlan) -> Vec<String> {
             "give TiDB Cloud ({}) {} access to {}",
             plan.tidb_account_id,
             plan.grant.access.in_words(),
-            uri(&plan.grant.bucket, &plan.grant.prefix)
+            folder_uri(&plan.grant.bucket, &plan.grant.prefix)
         ),
         format!("role:   {} ({})", plan.role_name, plan.role_arn),
     ];

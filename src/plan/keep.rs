@@ -7,10 +7,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::Error;
-use crate::facts::{folder_uri, PolicyInfo, PrincipalInfo, StackInfo};
+use crate::facts::{PolicyInfo, PrincipalInfo, StackInfo};
 use crate::inputs::{
-    is_own_key, location_tag, Access, GuardrailRequest, Guardrails, IamPath, KmsKeyArn, PolicyArn,
-    S3Location, SetName, TagPair, Tier, Who, SET_TAG,
+    folder_uri, is_own_key, location_tag, Access, GuardrailRequest, Guardrails, IamPath, KmsKeyArn,
+    PolicyArn, S3Location, SetName, TagPair, Tier, Who, SET_TAG,
 };
 
 use super::stack::list_parameter;
@@ -160,7 +160,6 @@ pub(crate) fn serves(held: PrincipalInfo<'_>, location: &S3Location) -> Option<b
     Some(described == ours)
 }
 
-/// `s3://bucket/dir/`, or `s3://bucket/` for the whole bucket.
 /// Tags that are the user's: every one but this tool's own and the stack's bookkeeping.
 fn users_tags(tags: &[(String, String)]) -> Vec<TagPair> {
     tags.iter()

@@ -3,8 +3,9 @@
 
 use std::path::Path;
 
+use crate::inputs::folder_uri;
 use crate::inputs::{defaults, Access, KmsKeyArn, PolicyName, Tier, UserName};
-use crate::output::{render_policy_plan, shell_word, uri, Render};
+use crate::output::{render_policy_plan, shell_word, Render};
 use crate::plan::{UserInputs, UserPlan};
 use crate::requests::KeyProbe;
 use crate::Context;
@@ -18,7 +19,7 @@ pub(crate) fn render_user_plan(ctx: &Context, plan: &UserPlan) -> String {
         format!(
             "give an IAM user {} access to {}",
             plan.grant.access.in_words(),
-            uri(&plan.grant.bucket, &plan.grant.prefix)
+            folder_uri(&plan.grant.bucket, &plan.grant.prefix)
         ),
         format!("user:   {} ({})", plan.user_name, plan.user_arn),
         format!("policy: {} ({})", plan.grant.policy_name, plan.policy_arn),
@@ -46,7 +47,7 @@ pub(crate) fn render_user_plan(ctx: &Context, plan: &UserPlan) -> String {
 /// How the new key is tried on S3 once AWS accepts it, as the plan says it; nothing for
 /// `--no-probe`.
 pub(super) fn probe_line(plan: &UserPlan) -> Option<String> {
-    let at = uri(&plan.grant.bucket, &plan.grant.prefix);
+    let at = folder_uri(&plan.grant.bucket, &plan.grant.prefix);
     match plan.probe {
         KeyProbe::Skip => None,
         KeyProbe::List => Some(format!(
@@ -146,7 +147,7 @@ fn next_steps(ctx: &Context, report: &AccessKeyReport) {
 /// secret it makes goes to a file: in CI, stdout is a log.
 pub(crate) fn ci_command(ctx: &Context, o: &AccessKeyOutcome) -> String {
     let g = &o.granted;
-    let uri = uri(&g.bucket, &g.prefix);
+    let uri = folder_uri(&g.bucket, &g.prefix);
     let mut line = repeat(
         &o.user_name,
         uri.clone(),

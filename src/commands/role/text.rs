@@ -29,7 +29,7 @@ impl Render for RoleReport {
 /// bucket's own key): only what was chosen, and what must be pinned (a stack's region).
 pub(crate) fn ci_command(ctx: &Context, o: &RoleOutcome) -> String {
     let g = &o.granted;
-    let uri = crate::output::uri(&g.bucket, &g.prefix);
+    let uri = crate::inputs::folder_uri(&g.bucket, &g.prefix);
     let mut before = vec!["--tidb-account-id".into(), o.tidb_account_id.to_string()];
     match &o.external_id {
         Some(id) => before.extend(["--external-id".into(), id.to_string()]),
