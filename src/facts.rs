@@ -478,6 +478,14 @@ pub(crate) struct StackInfo {
 }
 
 impl StackInfo {
+    /// The value of one of its stack-level tags.
+    pub(crate) fn tag(&self, key: &str) -> Option<&str> {
+        self.tags
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
     /// A parameter the stack was given, when it is not empty.
     pub(crate) fn parameter(&self, key: &str) -> Option<&str> {
         self.parameters

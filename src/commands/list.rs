@@ -6,7 +6,7 @@ use serde_with::skip_serializing_none;
 
 use crate::aws::Clients;
 use crate::error::Error;
-use crate::inputs::{Access, Who, MANAGED_BY_VALUE};
+use crate::inputs::{Access, MANAGED_BY_VALUE};
 use crate::output::Render;
 use crate::requests::Target;
 use crate::Context;
@@ -49,8 +49,7 @@ impl From<Made> for Row {
         let note = made.note();
         let (kind, name) = match &made.target {
             Target::Stack(stack) => ("stack", stack.to_string()),
-            Target::Principal(Who::Role(name)) => ("role", name.to_string()),
-            Target::Principal(Who::User(name)) => ("user", name.to_string()),
+            Target::Principal(who) => (who.kind(), who.name().to_string()),
         };
         let stack = kind == "stack";
         Row {
@@ -71,11 +70,7 @@ impl From<Made> for Row {
 /// Reads the account, and the stacks of the regions it knows, for what this tool made.
 pub async fn run(ctx: &Context) -> Result<Listed, Error> {
     let clients = Clients::connect(&ctx.conn, &ctx.ui).await?;
-    let step = ctx
-        .ui
-        .step(format!("Looking for what {MANAGED_BY_VALUE} made"));
-    let found = made::made(&clients, Offer::Everything).await;
-    let made = step.end(found, |made| format!("{} found", made.len()))?;
+    let made = made::looked_for(ctx, &clients, Offer::Everything).await?;
     Ok(Listed {
         made: made.into_iter().map(Row::from).collect(),
     })

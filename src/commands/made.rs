@@ -154,15 +154,16 @@ pub(crate) fn again(ctx: &Context, words: Vec<String>, region: Option<&str>) -> 
 /// stacks first, then roles, then users, each by name. The account is read whole, in a few
 /// requests, when the caller may (`iam:GetAccountAuthorizationDetails`, which a setup does not
 /// need); else the tool's roles are found by their description, and every user is read.
-pub(crate) async fn made(clients: &Clients, offer: Offer) -> Result<Vec<Made>, Error> {
-    // The account's read gives no role's description, which says what a stack's role serves
-    // (its stack's parameters do, not its tags): ListRoles, beside it, does.
+async fn made(clients: &Clients, offer: Offer) -> Result<Vec<Made>, Error> {
+    // A stack whose role is gone is found among the stacks, for `teardown`.
     let stacks_here = async {
         match offer {
             Offer::Everything => cloudformation::stacks(&clients.cfn).await,
             _ => Ok(Vec::new()),
         }
     };
+    // The account's read gives no role's description, which says what a stack's role serves
+    // (its stack's parameters do, not its tags): ListRoles, beside it, does.
     let (all, listed, here) = tokio::join!(
         iam::principals(&clients.iam),
         iam::list_roles(&clients.iam),
@@ -361,6 +362,19 @@ fn rank(target: &Target) -> u8 {
     }
 }
 
+/// [`made`], behind a line that says what is being looked for and how much was found.
+pub(crate) async fn looked_for(
+    ctx: &Context,
+    clients: &Clients,
+    offer: Offer,
+) -> Result<Vec<Made>, Error> {
+    let step = ctx
+        .ui
+        .step(format!("Looking for what {MANAGED_BY_VALUE} made"));
+    let found = made(clients, offer).await;
+    step.end(found, |made| format!("{} found", made.len()))
+}
+
 /// At a terminal, with nothing named: the list of what this tool made, of what `offer` admits,
 /// to choose one from (`question`). `None` when it made nothing here, which is said.
 pub(crate) async fn choose(
@@ -370,11 +384,7 @@ pub(crate) async fn choose(
     question: &str,
     offer: Offer,
 ) -> Result<Option<Made>, Error> {
-    let step = ctx
-        .ui
-        .step(format!("Looking for what {MANAGED_BY_VALUE} made"));
-    let found = made(clients, offer).await;
-    let mut made = step.end(found, |made| format!("{} found", made.len()))?;
+    let mut made = looked_for(ctx, clients, offer).await?;
     if made.is_empty() {
         let what = offer.what();
         ctx.ui.info(format!(

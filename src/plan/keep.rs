@@ -138,11 +138,7 @@ impl Held {
             access: param("Access").and_then(|a| a.parse().ok()),
             elsewhere: (!same_place && !bucket.is_empty()).then(|| folder_uri(&bucket, &prefix)),
             tier: param("Tier").and_then(|t| t.parse().ok()),
-            set: stack
-                .tags
-                .iter()
-                .find(|(k, _)| k == SET_TAG)
-                .map(|(_, v)| v.clone()),
+            set: stack.tag(SET_TAG).map(str::to_string),
         }
     }
 }

@@ -80,11 +80,7 @@ pub(crate) async fn members(
         .collect();
     let gone = roleless(clients, here, regions, &account).await;
     members.extend(gone.into_iter().filter_map(|r| {
-        let of_set = r
-            .stack
-            .tags
-            .iter()
-            .any(|(k, v)| k == SET_TAG && v == set.as_str());
+        let of_set = r.stack.tag(SET_TAG) == Some(set.as_str());
         // A stack the file still lists makes its role again (its entry's plan says so).
         let kept = listed.contains(&r.role.to_lowercase());
         (of_set && !kept).then_some(Member {
@@ -113,12 +109,7 @@ async fn member(clients: &Clients, set: &SetName, name: String) -> Result<Option
             let region = region.as_deref().unwrap_or_else(|| clients.region());
             cloudformation::describe_stack(&clients.cfn_in(region), stack)
                 .await?
-                .is_some_and(|s| {
-                    s.managed
-                        && s.tags
-                            .iter()
-                            .any(|(k, v)| k == SET_TAG && v == set.as_str())
-                })
+                .is_some_and(|s| s.managed && s.tag(SET_TAG) == Some(set.as_str()))
         }
         (None, _) => role.principal().tag(SET_TAG) == Some(set.as_str()),
     };
