@@ -143,8 +143,7 @@ async fn a_stack_through_its_real_states_create_rerun_update_repair_teardown() {
 
     // By hand: the role deleted. It is made again by name, and the stack holds it again: its
     // next update and its deletion go through.
-    aws.delete_role_policy(&role, &policy_name).await;
-    aws.iam.delete_role().role_name(&role).send().await.unwrap();
+    aws.delete_stack_role_by_hand(&role).await;
     let Ran { json: remade, .. } = run(
         &ls.url(),
         with_json(&role_args("cloudformation", &uri, &role, "second-cluster")),
@@ -188,9 +187,7 @@ async fn a_stack_whose_role_was_deleted_by_hand_is_torn_down_alone() {
         role_args("cloudformation", &uri, &role, EXTERNAL_ID),
     )
     .ok();
-    aws.delete_role_policy(&role, &format!("{role}-policy"))
-        .await;
-    aws.iam.delete_role().role_name(&role).send().await.unwrap();
+    aws.delete_stack_role_by_hand(&role).await;
 
     let teardown = ["teardown", "--stack-name", role.as_str()];
     let Ran { stdout, .. } = run(&ls.url(), [&teardown[..], &["--dry-run"]].concat()).ok();
@@ -572,9 +569,7 @@ async fn a_file_with_a_stack_and_an_iam_role_applies_reruns_and_prunes() {
     // Both stacks leave the file; one's role was deleted by hand, so no role's tags lead to
     // it: the set's stacks are read for it, and it goes too.
     let lost = format!("tidb-role-import-{bucket}-lost");
-    aws.delete_role_policy(&lost, &format!("{lost}-policy"))
-        .await;
-    aws.iam.delete_role().role_name(&lost).send().await.unwrap();
+    aws.delete_stack_role_by_hand(&lost).await;
     std::fs::write(&path, format!("{head}{iam_entry}")).unwrap();
     let Ran { stdout, .. } = run(&ls.url(), args(&["plan", "-f", &file, "--prune"])).ok();
     assert_says(

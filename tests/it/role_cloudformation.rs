@@ -541,8 +541,7 @@ async fn a_rerun_repairs_what_was_changed_behind_the_stack() {
     assert_eq!(again["changed"], false, "repaired means in sync: {again}");
 
     // By hand: the role deleted. The stack is made again, with its role.
-    aws.delete_role_policy(&role, &policy_name).await;
-    aws.iam.delete_role().role_name(&role).send().await.unwrap();
+    aws.delete_stack_role_by_hand(&role).await;
     let remade = run(&moto.url(), args("cloudformation", &uri, "import", &role))
         .ok()
         .json;

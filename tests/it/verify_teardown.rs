@@ -969,9 +969,7 @@ async fn list_says_what_the_tool_made_and_nothing_else() {
     .ok();
     aws.role_that_only_says_it_is_ours("theirs").await;
     let gone = format!("gone-{bucket}");
-    aws.delete_role_policy(&gone, &format!("{gone}-policy"))
-        .await;
-    aws.iam.delete_role().role_name(&gone).send().await.unwrap();
+    aws.delete_stack_role_by_hand(&gone).await;
 
     let (stack, role, user) = (
         format!("tidb-role-import-{bucket}-a"),

@@ -1159,14 +1159,7 @@ async fn verify_and_teardown_without_a_name_list_what_the_tool_made_to_choose_fr
     // By hand: the stack's role deleted, so no tags find the stack. `teardown` still lists it
     // (from the stacks of the region), says its role is gone, and plans the stack alone;
     // `verify` has nothing of it to check.
-    aws.delete_role_policy(&stack, &format!("{stack}-policy"))
-        .await;
-    aws.iam
-        .delete_role()
-        .role_name(&stack)
-        .send()
-        .await
-        .unwrap();
+    aws.delete_stack_role_by_hand(&stack).await;
     let mut p = wizard_with(&moto.url(), &["teardown"]);
     p.exp_string("What should be deleted?").unwrap();
     p.exp_string(&format!(

@@ -406,6 +406,14 @@ impl Aws {
             .unwrap();
     }
 
+    /// A stack's role deleted by hand, as in the console: its inline policy (`NAME-policy`, the
+    /// template's), then the role. The stack does not know.
+    pub async fn delete_stack_role_by_hand(&self, role: &str) {
+        self.delete_role_policy(role, &format!("{role}-policy"))
+            .await;
+        self.iam.delete_role().role_name(role).send().await.unwrap();
+    }
+
     /// A role named `name` whose description says it is this tool's, without its tags: what the
     /// tool must never take for its own.
     pub async fn role_that_only_says_it_is_ours(&self, name: &str) {
