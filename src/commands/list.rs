@@ -47,11 +47,11 @@ struct Row {
 impl From<Made> for Row {
     fn from(made: Made) -> Row {
         let note = made.note();
+        let stack = matches!(made.target, Target::Stack(_));
         let (kind, name) = match &made.target {
             Target::Stack(stack) => ("stack", stack.to_string()),
             Target::Principal(who) => (who.kind(), who.name().to_string()),
         };
-        let stack = kind == "stack";
         Row {
             kind,
             name,
@@ -117,9 +117,7 @@ impl Render for Listed {
 
     fn next_steps(&self, ctx: &Context) {
         if self.made.is_empty() {
-            ctx.ui.info(format!(
-                "this account holds no stack, role or user that {MANAGED_BY_VALUE} made"
-            ));
+            ctx.ui.info(Offer::Everything.none_made());
             return;
         }
         ctx.ui.info(format!(

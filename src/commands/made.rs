@@ -44,12 +44,14 @@ impl Offer {
         }
     }
 
-    fn what(self) -> &'static str {
-        match self {
+    /// What is said when the account holds none of what it offers.
+    pub(crate) fn none_made(self) -> String {
+        let what = match self {
             Offer::Everything => "stack, role or user",
             Offer::Principals => "role or user",
             Offer::Users => "user",
-        }
+        };
+        format!("this account holds no {what} that {MANAGED_BY_VALUE} made")
     }
 }
 
@@ -386,10 +388,7 @@ pub(crate) async fn choose(
 ) -> Result<Option<Made>, Error> {
     let mut made = looked_for(ctx, clients, offer).await?;
     if made.is_empty() {
-        let what = offer.what();
-        ctx.ui.info(format!(
-            "this account holds no {what} that {MANAGED_BY_VALUE} made"
-        ));
+        ctx.ui.info(offer.none_made());
         return Ok(None);
     }
     let labels: Vec<String> = made.iter().map(Made::label).collect();
