@@ -395,12 +395,12 @@ impl PrincipalInfo<'_> {
 
 /// `s3://bucket/dir` from a description this tool wrote, as IAM holds it (characters beyond
 /// Latin-1 escaped, `policy::description`): `Lets TiDB Cloud ACCESS s3://…
-/// (serverless-s3-setup)` (`template::role_description`).
+/// (serverless-s3-setup)` (`template::role_description`), where ACCESS is one word or, for
+/// both, `import and export` (earlier versions wrote `both`).
 pub(crate) fn described_location(description: &str) -> Option<&str> {
     let rest = description.strip_prefix("Lets TiDB Cloud ")?;
-    let (_access, rest) = rest.split_once(' ')?;
-    rest.strip_suffix(" (serverless-s3-setup)")
-        .filter(|uri| uri.starts_with("s3://"))
+    let at = rest.find(" s3://")?;
+    rest[at + 1..].strip_suffix(" (serverless-s3-setup)")
 }
 
 impl RoleInfo {

@@ -44,9 +44,14 @@ pub(crate) fn cannot_carry(location: &S3Location, access: Access) -> Option<Stri
 }
 
 /// The Description the template gives the role (`!Sub` on the same parameters), which
-/// `--method iam` gives its role too.
+/// `--method iam` gives its role too: `Lets TiDB Cloud import s3://bkt/dir (serverless-s3-setup)`,
+/// or `import and export` for both.
 pub(crate) fn role_description(access: Access, bucket: &str, prefix: &str) -> String {
-    format!("Lets TiDB Cloud {access} s3://{bucket}/{prefix} (serverless-s3-setup)")
+    let does = match access {
+        Access::Both => "import and export",
+        one => one.as_str(),
+    };
+    format!("Lets TiDB Cloud {does} s3://{bucket}/{prefix} (serverless-s3-setup)")
 }
 
 /// The template's `ExternalId` for "no external ID": it has no empty default, so that a stack
@@ -74,9 +79,44 @@ mod tests {
         }
         let long = format!("s3://bkt1/{}/", "d".repeat(1000));
         assert!(at(&long).unwrap().contains("too long"));
-        assert!(TEMPLATE.contains(
-            "Description: !Sub \"Lets TiDB Cloud ${Access} s3://${BucketName}/${ObjectPrefix} (serverless-s3-setup)\""
-        ), "role_description mirrors the template");
+        for (access, sub) in [
+            (Access::Import, "${Access}"),
+            (Access::Both, "import and export"),
+        ] {
+            let line = format!(
+                "- !Sub \"Lets TiDB Cloud {sub} s3://${{BucketName}}/${{ObjectPrefix}} (serverless-s3-setup)\""
+            );
+            assert!(
+                TEMPLATE.contains(&line),
+                "role_description mirrors the template: {line}"
+            );
+            let made = role_description(access, "b", "d");
+            assert!(
+                made.starts_with(&format!(
+                    "Lets TiDB Cloud {}",
+                    sub.replace("${Access}", "import")
+                )),
+                "{made}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_description_gives_back_the_folder_it_names() {
+        use crate::facts::described_location;
+        for access in [Access::Import, Access::Export, Access::Both] {
+            let made = role_description(access, "bkt1", "a b/s3://c");
+            assert_eq!(described_location(&made), Some("s3://bkt1/a b/s3://c"));
+        }
+        let older = "Lets TiDB Cloud both s3://bkt1/d (serverless-s3-setup)";
+        assert_eq!(described_location(older), Some("s3://bkt1/d"));
+        for other in [
+            "Lets TiDB Cloud import (serverless-s3-setup)",
+            "Lets TiDB Cloud import s3://bkt1/d",
+            "Allows s3://bkt1/d (serverless-s3-setup)",
+        ] {
+            assert_eq!(described_location(other), None, "{other}");
+        }
     }
 
     #[test]
