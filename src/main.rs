@@ -145,12 +145,7 @@ fn run(cli: Cli, format: Format, ui: &Ui) -> Result<(), Error> {
     match cli.command {
         Some(Command::Role(args)) => run_role(&ctx, args.into_request()?, prompter.as_mut()),
         Some(Command::Verify(args)) => run_verify(&ctx, args, prompter.as_mut()),
-        Some(Command::Teardown(args)) => {
-            let request = args.into_request()?;
-            let outcome = run_async(&ctx, teardown::run(&ctx, request, prompter.as_mut()))?;
-            output::report(&ctx, &outcome);
-            Ok(())
-        }
+        Some(Command::Teardown(args)) => run_teardown(&ctx, args, prompter.as_mut()),
         Some(Command::List(_)) => {
             let listed = run_async(&ctx, list::run(&ctx))?;
             output::report(&ctx, &listed);
@@ -176,6 +171,37 @@ fn run(cli: Cli, format: Format, ui: &Ui) -> Result<(), Error> {
             eprintln!("{}", Cli::command().render_help());
             Err(wizard::start(&ctx, prompter.as_mut(), None).expect_err("cannot prompt"))
         }
+    }
+}
+
+/// `teardown` of one stack, role or user, or (`-f`) of every role of a file's set. A role of
+/// the set that could not be deleted exits 1.
+fn run_teardown(
+    ctx: &Context,
+    mut args: cli::TeardownArgs,
+    prompter: &mut dyn Prompter,
+) -> Result<(), Error> {
+    let Some(request) = args.set.request()? else {
+        let outcome = run_async(ctx, teardown::run(ctx, args.into_request()?, prompter))?;
+        output::report(ctx, &outcome);
+        return Ok(());
+    };
+    let torn = run_async(ctx, set::teardown(ctx, request, prompter))?;
+    output::report(ctx, &torn);
+    ended(
+        torn.interrupted,
+        torn.failed(),
+        "the role being deleted finished or said what is left, and those after it were not started",
+    )
+}
+
+/// How a run over many roles ends: stopped by `signal` (saying what `stopped` leaves), a role
+/// failed (its line said why), or done.
+fn ended(signal: Option<&str>, failed: bool, stopped: &str) -> Result<(), Error> {
+    match (signal, failed) {
+        (Some(signal), _) => Err(Error::Interrupted(format!(" by {signal}: {stopped}"))),
+        (None, true) => Err(Error::Reported),
+        (None, false) => Ok(()),
     }
 }
 
@@ -232,13 +258,11 @@ fn run_apply(
         } => run_async(ctx, set::apply_saved(ctx, &plan, parallel, wait_ready))?,
     };
     output::report(ctx, &applied);
-    match (applied.interrupted, applied.failed()) {
-        (Some(signal), _) => Err(Error::Interrupted(format!(
-            " by {signal}: each running setup undid what it made, and those not started were not applied"
-        ))),
-        (None, true) => Err(Error::Reported),
-        (None, false) => Ok(()),
-    }
+    ended(
+        applied.interrupted,
+        applied.failed(),
+        "each running setup undid what it made, and those not started were not applied",
+    )
 }
 
 /// The run's context, from the global flags.

@@ -49,13 +49,15 @@ Examples:
 
 pub(super) const TEARDOWN_EXAMPLES: &str = "\
 A stack's role goes with its stack (--stack-name); a role made with --method iam by
---role-name; an access key's user, with its keys, by --user-name. At a terminal, `teardown`
-alone lists what this tool made, to choose from.
+--role-name; an access key's user, with its keys, by --user-name; every role of the set of a
+file of setups (apply -f), stacks and all, by -f FILE. At a terminal, `teardown` alone lists
+what this tool made, to choose from.
 
 Examples:
   serverless-s3-setup teardown --stack-name tidb-role-import-my-bucket --yes
   serverless-s3-setup teardown --role-name tidb-role-import-my-bucket --yes
-  serverless-s3-setup teardown --user-name tidb-user-import-my-bucket --dry-run";
+  serverless-s3-setup teardown --user-name tidb-user-import-my-bucket --dry-run
+  serverless-s3-setup teardown -f tidb-s3.toml --dry-run";
 
 pub(super) const LIST_EXAMPLES: &str = "\
 Found by the managed-by=serverless-s3-setup tag of each role and user, and, for a stack whose

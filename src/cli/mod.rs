@@ -248,6 +248,9 @@ pub(crate) struct TeardownArgs {
     /// Delete even what lacks the managed-by=serverless-s3-setup tag
     #[arg(long)]
     pub(crate) force: bool,
+
+    #[command(flatten)]
+    pub(crate) set: set::TeardownSetArgs,
 }
 
 #[derive(Debug, Args)]

@@ -160,17 +160,43 @@ pub(crate) fn parallel(n: usize) -> Result<usize, Error> {
 
 /// `verify -f FILE`: the file's request, when a file is given.
 pub(crate) fn verify_request(args: &mut VerifyArgs) -> Result<Option<SetRequest>, Error> {
-    let parallel_given = args.parallel;
-    args.file
-        .take()
-        .map(|file| {
-            Ok(SetRequest {
-                file,
-                prune: false,
-                parallel: parallel(parallel_given)?,
-                plan_out: None,
-                wait_ready: false,
-            })
+    file_request(args.file.take(), args.parallel)
+}
+
+/// `teardown -f FILE`: the whole set of a file of setups.
+#[derive(Debug, Args)]
+pub(crate) struct TeardownSetArgs {
+    /// Every role of the set of a file of setups (see `apply --help`), stacks and all
+    #[arg(
+        long,
+        short = 'f',
+        value_name = "FILE",
+        conflicts_with_all = ["role_name", "stack_name", "user_name", "force"]
+    )]
+    pub(crate) file: Option<PathBuf>,
+
+    /// With --file: how many of the tool's roles are read at once for their set (1 to 64)
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_PARALLEL, requires = "file", hide_short_help = true)]
+    pub(crate) parallel: usize,
+}
+
+impl TeardownSetArgs {
+    /// The file's request, when a file is given.
+    pub(crate) fn request(&mut self) -> Result<Option<SetRequest>, Error> {
+        file_request(self.file.take(), self.parallel)
+    }
+}
+
+/// A run over a file's roles that applies nothing (`verify -f`, `teardown -f`).
+fn file_request(file: Option<PathBuf>, parallel_given: usize) -> Result<Option<SetRequest>, Error> {
+    file.map(|file| {
+        Ok(SetRequest {
+            file,
+            prune: false,
+            parallel: parallel(parallel_given)?,
+            plan_out: None,
+            wait_ready: false,
         })
-        .transpose()
+    })
+    .transpose()
 }

@@ -54,6 +54,14 @@ fn set(endpoint: &str, args: &[&str], path: &std::path::Path) -> Ran {
     run(endpoint, &all)
 }
 
+/// The roles of the shared moto that a test made: those named after its bucket, and `others`.
+/// Tests that run beside it make and delete their own.
+async fn roles_of(aws: &Aws, bucket: &str, others: &[&str]) -> Vec<String> {
+    let mut names = aws.role_names().await;
+    names.retain(|r| r.contains(bucket) || others.contains(&r.as_str()));
+    names
+}
+
 async fn tag(aws: &Aws, role: &str, key: &str) -> Option<String> {
     let tags = aws
         .iam
@@ -230,10 +238,11 @@ async fn prune_deletes_only_what_the_set_no_longer_lists() {
     let other_path = file("prune-other", &set_file(&theirs, &roles(&other)));
     set(&moto.url(), &["apply", "--yes"], &other_path).ok();
     let single = format!("s3://{bucket}/single/");
+    let single_role = unique("single");
     run(
         &moto.url(),
         SetupArgs::role("iam", &single)
-            .role_name(&unique("single"))
+            .role_name(&single_role)
             .yes()
             .build(),
     )
@@ -253,7 +262,8 @@ async fn prune_deletes_only_what_the_set_no_longer_lists() {
         .send()
         .await
         .unwrap();
-    let before = aws.role_names().await;
+    let mine = [by_hand.as_str(), single_role.as_str()];
+    let before = roles_of(&aws, &bucket, &mine).await;
     // The second entry leaves the file.
     std::fs::write(&path, set_file(&ours, &roles(&two[..1]))).unwrap();
     let gone = format!("tidb-role-import-{bucket}-gone");
@@ -283,7 +293,7 @@ async fn prune_deletes_only_what_the_set_no_longer_lists() {
     .ok();
     assert_eq!(pruned.json["summary"]["deleted"], 1, "{}", pruned.stdout);
     assert!(aws.role(&gone).await.is_none());
-    let after = aws.role_names().await;
+    let after = roles_of(&aws, &bucket, &mine).await;
     let missing: Vec<&String> = before.iter().filter(|r| !after.contains(r)).collect();
     assert_eq!(missing, [&gone], "only the set's role that left the file");
     assert!(aws.role(&by_hand).await.is_some());
@@ -291,6 +301,112 @@ async fn prune_deletes_only_what_the_set_no_longer_lists() {
         .policies_naming(&format!("{gone}-policy"))
         .await
         .is_empty());
+}
+
+/// `teardown -f` deletes every role of the file's set, stacks and all: those the file lists
+/// and one that left it. Nothing else: not another set's role, nor one made by `role` that the
+/// file lists but has not applied yet.
+#[tokio::test]
+async fn teardown_of_a_file_deletes_its_whole_set_and_nothing_else() {
+    let Scene { moto, aws, bucket } = scene("setsdown").await;
+    let url = moto.url();
+    let cfn = "method = \"cloudformation\"\n";
+    let three: Vec<Entry> = vec![
+        (format!("s3://{bucket}/a/"), "import", &["c-1"], ""),
+        (format!("s3://{bucket}/b/"), "export", &["c-1"], cfn),
+        (format!("s3://{bucket}/left/"), "import", &["c-1"], ""),
+    ];
+    let ours = unique("down");
+    let path = file("down", &set_file(&ours, &roles(&three)));
+    set(&url, &["apply", "--yes"], &path).ok();
+    let other: Vec<Entry> = vec![(format!("s3://{bucket}/other/"), "import", &["c-2"], "")];
+    let other_path = file("down-other", &set_file(&unique("other"), &roles(&other)));
+    set(&url, &["apply", "--yes"], &other_path).ok();
+    let single = unique("single");
+    let uri = format!("s3://{bucket}/single/");
+    run(
+        &url,
+        SetupArgs::role("iam", &uri)
+            .role_name(&single)
+            .yes()
+            .build(),
+    )
+    .ok();
+    // The third entry leaves the file; the single role joins it, not applied yet.
+    let named = format!("role_name = {single:?}\n");
+    let mut now = three[..2].to_vec();
+    now.push((uri, "import", &["c-1"], &named));
+    std::fs::write(&path, set_file(&ours, &roles(&now))).unwrap();
+    let before = roles_of(&aws, &bucket, &[&single]).await;
+    let role = |dir: &str, access: &str| format!("tidb-role-{access}-{bucket}-{dir}");
+    let mut set_roles = [
+        role("a", "import"),
+        role("b", "export"),
+        role("left", "import"),
+    ];
+    set_roles.sort_unstable();
+
+    let unasked = set(&url, &["teardown", "-o", "json"], &path).fails_with(2, "missing_input");
+    assert!(unasked.stderr.contains("--yes"), "{}", unasked.stderr);
+    let Ran { json: planned, .. } = set(&url, &["teardown", "--dry-run", "-o", "json"], &path).ok();
+    let mut members: Vec<&str> = planned["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["role_name"].as_str().unwrap())
+        .collect();
+    members.sort_unstable();
+    assert_eq!(members, set_roles, "{planned}");
+    assert_eq!(planned["deleted"], serde_json::json!([]));
+    let now = roles_of(&aws, &bucket, &[&single]).await;
+    assert_eq!(now, before, "a dry run deletes nothing");
+
+    // One role's failure stops no other, and exits 1; the same teardown again finishes.
+    let proxy = Proxy::start(moto.port);
+    let kept = format!("RoleName={}", role("a", "import"));
+    proxy.fail(
+        Match::ActionWithout("DeleteRole".into(), kept),
+        Fault::Denied,
+        10,
+    );
+    let torn = set(&proxy.url(), &["teardown", "--yes"], &path).exits(1);
+    let left = role("left", "import");
+    assert!(
+        torn.stdout.contains(&format!("failed: role {left}: ")),
+        "{}",
+        torn.stdout
+    );
+    assert!(torn
+        .stdout
+        .contains(&format!("deleted role {}", role("a", "import"))));
+    assert!(
+        torn.stderr.contains("2 roles deleted, 1 failed"),
+        "{}",
+        torn.stderr
+    );
+    let Ran { json: torn, .. } = set(&url, &["teardown", "--yes", "-o", "json"], &path).ok();
+    assert_eq!(torn["deleted"][0]["role_name"], left.as_str(), "{torn}");
+    assert_eq!(torn["failed"], 0, "{torn}");
+    let after = roles_of(&aws, &bucket, &[&single]).await;
+    let gone: Vec<&String> = before.iter().filter(|r| !after.contains(r)).collect();
+    assert_eq!(gone.len(), 3, "only the set's roles: {gone:?}");
+    assert!(set_roles.iter().all(|r| !after.contains(r)), "{after:?}");
+    assert!(!aws.stack_in(&role("b", "export"), "us-east-1").await);
+    for left in [role("a", "import"), role("left", "import")] {
+        assert!(aws
+            .policies_naming(&format!("{left}-policy"))
+            .await
+            .is_empty());
+    }
+    assert!(after.contains(&single) && after.contains(&role("other", "import")));
+
+    let again = set(&url, &["teardown", "--yes"], &path).ok();
+    assert_eq!(again.stdout, "");
+    assert!(again
+        .stderr
+        .contains(&format!("nothing to delete: no role of set {ours}")));
+    let both = run(&url, ["teardown", "-f", "x.toml", "--role-name", "r"]);
+    assert_eq!(both.code, 2, "{}", both.stderr);
 }
 
 /// A role of another set is not taken over: that entry fails with the reason and exit 1,

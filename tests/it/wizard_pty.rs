@@ -1184,3 +1184,31 @@ async fn verify_and_teardown_without_a_name_list_what_the_tool_made_to_choose_fr
         .unwrap();
     assert!(!listed.contains("stack "), "{listed}");
 }
+
+/// `teardown -f` at a terminal shows the set's plan and asks once; a No deletes nothing.
+#[tokio::test]
+async fn teardown_of_a_file_at_a_terminal_asks_once() {
+    let Scene { moto, aws, bucket } = scene("wizdown").await;
+    let path = moto::tmp_dir().join(format!("{}.toml", unique("wizdown")));
+    std::fs::write(
+        &path,
+        format!(
+            "name = {:?}\ntidb_account_id = \"380838443567\"\nmethod = \"iam\"\n\n[[role]]\nuri = \"s3://{bucket}/a/\"\naccess = \"import\"\nexternal_ids = [\"c-1\"]\n",
+            unique("wizdown")
+        ),
+    )
+    .unwrap();
+    let path = path.display().to_string();
+    run(&moto.url(), ["apply", "--yes", "-f", &path]).ok();
+    let role = format!("tidb-role-import-{bucket}-a");
+    let mut p = wizard_with(&moto.url(), &["teardown", "-f", &path]);
+    p.exp_string(&format!(
+        "delete role {role}, and its policy when nothing else uses it"
+    ))
+    .unwrap();
+    p.exp_string("Delete these?").unwrap();
+    keys(&mut p, "n");
+    let tail = p.exp_eof().unwrap();
+    assert!(exit_code(&p).ends_with(", 1)"), "{}\n{tail}", exit_code(&p));
+    assert!(aws.role(&role).await.is_some());
+}

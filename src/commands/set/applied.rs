@@ -11,12 +11,11 @@ use serde::Serialize;
 use crate::aws::{iam, Clients};
 use crate::error::Error;
 use crate::inputs::SetName;
-use crate::output::Many;
 use crate::{verify, Context};
 
 use super::super::role::ready::{self, Written};
 use super::super::role::{self, RoleOutcome, RoleSurveyed};
-use super::super::teardown::TeardownOutcome;
+use super::prune::{Pruned, NOT_LISTED};
 use super::{each, prune, text, unasked, Member, Planned, SetRequest, Status};
 
 /// What became of one entry.
@@ -57,37 +56,6 @@ impl EntryChecks {
             summary: verify::summary(report),
         }
     }
-}
-
-impl Pruned {
-    /// `role R`, or `stack S and its role R`.
-    pub(crate) fn what(&self) -> String {
-        match &self.stack_name {
-            Some(stack) if self.role_gone => {
-                format!(
-                    "stack {stack} (its role {} was gone already)",
-                    self.role_name
-                )
-            }
-            Some(stack) => format!("stack {stack} and its role {}", self.role_name),
-            None => format!("role {}", self.role_name),
-        }
-    }
-}
-
-/// A role of the set that `--prune` deleted, or failed to.
-#[serde_with::skip_serializing_none]
-#[derive(Debug, Serialize)]
-pub struct Pruned {
-    pub(crate) role_name: String,
-    /// The stack that held the role, deleted with it.
-    pub(crate) stack_name: Option<String>,
-    /// The stack's role was gone before the stack was deleted.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub(crate) role_gone: bool,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub(crate) deleted: Vec<String>,
-    pub(crate) error: Option<String>,
 }
 
 /// What `apply -f` did.
@@ -174,7 +142,8 @@ pub(super) async fn apply_planned(ctx: &Context, req: &SetRequest, planned: Plan
     )
     .await;
     let (pruned, not_in_file) = if req.prune {
-        let pruned = prune_all(&unasked, &clients, &progress, &report.not_in_file).await;
+        let members = &report.not_in_file;
+        let pruned = prune::delete_all(&unasked, &clients, &progress, members, NOT_LISTED).await;
         (pruned, Vec::new())
     } else {
         (Vec::new(), report.not_in_file)
@@ -241,27 +210,6 @@ async fn apply_entry(
         outcome.ready_at.clone_from(&role.ready_at);
     }
     (outcome, made)
-}
-
-/// `--prune`: the set's roles that the file no longer lists, deleted one at a time until a stop.
-async fn prune_all(
-    unasked: &Context,
-    clients: &Clients,
-    progress: &Many,
-    members: &[Member],
-) -> Vec<Pruned> {
-    let mut pruned = Vec::new();
-    for member in members {
-        if unasked.stop.requested().is_some() {
-            break;
-        }
-        let going = progress.begin(&format!("not in the file: role {}", member.role_name));
-        let deleted = prune::delete(unasked, clients, member).await;
-        let p = pruned_outcome(member, deleted);
-        progress.end(going, &text::pruned_line(&p));
-        pruned.push(p);
-    }
-    pruned
 }
 
 /// A role that an entry made or changed, with the checks to make of it.
@@ -372,25 +320,6 @@ fn entry_outcome(
         checks: None,
         ready_at: None,
         written: None,
-    }
-}
-
-fn pruned_outcome(member: &Member, deleted: Result<TeardownOutcome, Error>) -> Pruned {
-    match deleted {
-        Ok(outcome) => Pruned {
-            role_name: member.role_name.to_string(),
-            stack_name: member.stack_name.clone(),
-            role_gone: member.role_gone,
-            deleted: outcome.deleted,
-            error: None,
-        },
-        Err(e) => Pruned {
-            role_name: member.role_name.to_string(),
-            stack_name: member.stack_name.clone(),
-            role_gone: member.role_gone,
-            deleted: Vec::new(),
-            error: Some(e.to_string()),
-        },
     }
 }
 

@@ -1,8 +1,9 @@
 //! `plan -f FILE` and `apply -f FILE`: every role a file of setups describes, planned together
 //! and applied under one confirmation, each entry as `role --yes` would do it alone (the same
 //! check, survey, plan, undo and read-back), `--parallel` at a time; and the roles of the
-//! file's set that it no longer lists, deleted with `--prune`. One entry's failure stops no
-//! other: the summary and the exit code say it.
+//! file's set that it no longer lists, deleted with `--prune`; and `teardown -f FILE`, every
+//! role of the set deleted. One entry's failure stops no other: the summary and the exit code
+//! say it.
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -28,13 +29,15 @@ mod applied;
 mod check;
 mod prune;
 mod saved;
+mod teardown;
 mod text;
 
 use applied::{apply_planned, nothing_applied};
-pub use applied::{AppliedSummary, EntryChecks, EntryOutcome, Pruned, SetApplied};
+pub use applied::{AppliedSummary, EntryChecks, EntryOutcome, SetApplied};
 pub use check::{verify, SetVerified};
-pub use prune::Member;
+pub use prune::{Member, Pruned};
 pub use saved::apply_saved;
+pub use teardown::{teardown, SetTornDown};
 
 /// `plan -f` and `apply -f`, as given.
 #[derive(Debug, Clone)]

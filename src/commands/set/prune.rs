@@ -1,5 +1,6 @@
 //! The roles of a file's set: found by the set's tag, and those the file no longer lists
-//! deleted (`--prune`) through the teardown path. Nothing outside the set is ever touched.
+//! deleted (`--prune`), or all of them (`teardown -f`), through the teardown path. Nothing
+//! outside the set is ever touched.
 
 use std::collections::HashSet;
 
@@ -9,11 +10,18 @@ use crate::aws::iam::ListedRole;
 use crate::aws::{cloudformation, Clients};
 use crate::error::Error;
 use crate::inputs::{RoleName, SetName, SET_TAG};
+use crate::output::Many;
 use crate::prompt::NoPrompts;
 use crate::Context;
 
 use super::super::made::roleless;
 use super::super::teardown::{self, TeardownOutcome};
+use super::text;
+
+/// What a role the file no longer lists is called in progress lines (`--prune`).
+pub(super) const NOT_LISTED: &str = "not in the file";
+/// What a role of the set is called in them when the whole set goes (`teardown -f`).
+pub(super) const OF_SET: &str = "of the set";
 
 /// A role of the set: its name, and the stack that made it, if any.
 #[serde_with::skip_serializing_none]
@@ -90,6 +98,8 @@ pub(crate) async fn members(
             role_gone: true,
         })
     }));
+    // In one order, whatever order the reads ended in: IAM's names ignore case.
+    members.sort_by_key(|m| m.role_name.as_str().to_lowercase());
     Ok(members)
 }
 
@@ -124,9 +134,76 @@ async fn member(clients: &Clients, set: &SetName, name: String) -> Result<Option
         }))
 }
 
+/// A role of the set that `--prune` or `teardown -f` deleted, or failed to.
+#[serde_with::skip_serializing_none]
+#[derive(Debug, Serialize)]
+pub struct Pruned {
+    pub(crate) role_name: String,
+    /// The stack that held the role, deleted with it.
+    pub(crate) stack_name: Option<String>,
+    /// The stack's role was gone before the stack was deleted.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) role_gone: bool,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) deleted: Vec<String>,
+    pub(crate) error: Option<String>,
+}
+
+impl Pruned {
+    fn of(member: &Member, deleted: Result<TeardownOutcome, Error>) -> Pruned {
+        let (deleted, error) = match deleted {
+            Ok(outcome) => (outcome.deleted, None),
+            Err(e) => (Vec::new(), Some(e.to_string())),
+        };
+        Pruned {
+            role_name: member.role_name.to_string(),
+            stack_name: member.stack_name.clone(),
+            role_gone: member.role_gone,
+            deleted,
+            error,
+        }
+    }
+
+    /// `role R`, or `stack S and its role R`.
+    pub(crate) fn what(&self) -> String {
+        match &self.stack_name {
+            Some(stack) if self.role_gone => {
+                format!(
+                    "stack {stack} (its role {} was gone already)",
+                    self.role_name
+                )
+            }
+            Some(stack) => format!("stack {stack} and its role {}", self.role_name),
+            None => format!("role {}", self.role_name),
+        }
+    }
+}
+
+/// Deletes the set's roles one at a time until a stop, each line of progress led by `label`
+/// ([`NOT_LISTED`], [`OF_SET`]). One role's failure stops no other.
+pub(super) async fn delete_all(
+    unasked: &Context,
+    clients: &Clients,
+    progress: &Many,
+    members: &[Member],
+    label: &str,
+) -> Vec<Pruned> {
+    let mut pruned = Vec::new();
+    for member in members {
+        if unasked.stop.requested().is_some() {
+            break;
+        }
+        let going = progress.begin(&format!("{label}: role {}", member.role_name));
+        let p = Pruned::of(member, delete(unasked, clients, member).await);
+        progress.end(going, &text::pruned_line(&p, label));
+        pruned.push(p);
+    }
+    pruned
+}
+
 /// Deletes a role of the set as `teardown` would: a stack's role with its stack (in the
 /// stack's region), a role made with IAM with its policy when nothing else uses it.
-pub(crate) async fn delete(
+async fn delete(
     ctx: &Context,
     clients: &Clients,
     member: &Member,

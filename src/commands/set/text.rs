@@ -253,10 +253,10 @@ pub(super) fn applied_line(o: &EntryOutcome) -> String {
     }
 }
 
-/// A line for a role of the set deleted, or not.
-pub(super) fn pruned_line(p: &Pruned) -> String {
+/// A line for a role of the set deleted, or not, led by `label` (`not in the file`).
+pub(super) fn pruned_line(p: &Pruned, label: &str) -> String {
     match &p.error {
-        Some(e) => format!("not in the file: {}: failed: {e}", p.what()),
-        None => format!("not in the file: {}: deleted", p.what()),
+        Some(e) => format!("{label}: {}: failed: {e}", p.what()),
+        None => format!("{label}: {}: deleted", p.what()),
     }
 }
