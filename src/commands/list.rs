@@ -39,6 +39,8 @@ struct Row {
     stack_status: Option<String>,
     access: Option<Access>,
     uri: Option<String>,
+    /// The set of setups it belongs to (`apply -f`).
+    set: Option<String>,
     /// What is said beside it in text: `role R`, `its role is gone`.
     #[serde(skip)]
     note: Option<String>,
@@ -62,6 +64,7 @@ impl From<Made> for Row {
             stack_status: made.stack_status,
             access: made.access,
             uri: made.location,
+            set: made.set,
             note,
         }
     }
@@ -77,10 +80,10 @@ pub async fn run(ctx: &Context) -> Result<Listed, Error> {
 }
 
 impl Listed {
-    /// One line each, in columns: kind, name, region, access, folder, and a note; `-` where
-    /// there is nothing, so that every line has its columns (`awk '$1 == "user"'`).
+    /// One line each, in columns: kind, name, region, access, folder, set, and a note; `-`
+    /// where there is nothing, so that every line has its columns (`awk '$1 == "user"'`).
     fn table(&self) -> String {
-        let cells: Vec<[&str; 5]> = self
+        let cells: Vec<[&str; 6]> = self
             .made
             .iter()
             .map(|r| {
@@ -90,17 +93,18 @@ impl Listed {
                     r.region.as_deref().unwrap_or("-"),
                     r.access.map_or("-", Access::as_str),
                     r.uri.as_deref().unwrap_or("-"),
+                    r.set.as_deref().unwrap_or("-"),
                 ]
             })
             .collect();
         let width = |i: usize| cells.iter().map(|c| c[i].len()).max().unwrap_or(0);
-        let widths: Vec<usize> = (0..4).map(width).collect();
+        let widths: Vec<usize> = (0..5).map(width).collect();
         let lines = cells.iter().zip(&self.made).map(|(cells, row)| {
             let mut line = String::new();
             for (cell, w) in cells.iter().zip(&widths) {
                 line.push_str(&format!("{cell:<w$}  "));
             }
-            line.push_str(cells[4]);
+            line.push_str(cells[5]);
             if let Some(note) = &row.note {
                 line.push_str(&format!("  ({note})"));
             }
@@ -144,6 +148,7 @@ mod tests {
             stack_status: None,
             access: Some(Access::Import),
             uri: Some(format!("s3://b/{name}/")),
+            set: (kind != "user").then(|| "tidb-s3".to_string()),
             note: note.map(str::to_string),
         }
     }
@@ -166,10 +171,10 @@ mod tests {
         assert_eq!(
             listed.table(),
             "\
-stack  held           eu-west-1  import  s3://b/held/
-stack  orphan         us-east-1  import  s3://b/orphan/  (its role is gone)
-role   r              -          import  s3://b/r/
-user   a-longer-name  -          import  s3://b/a-longer-name/"
+stack  held           eu-west-1  import  s3://b/held/           tidb-s3
+stack  orphan         us-east-1  import  s3://b/orphan/         tidb-s3  (its role is gone)
+role   r              -          import  s3://b/r/              tidb-s3
+user   a-longer-name  -          import  s3://b/a-longer-name/  -"
         );
     }
 }

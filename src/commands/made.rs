@@ -15,7 +15,7 @@ use crate::aws::iam::{self, ListedRole, Principals};
 use crate::aws::{cloudformation, Clients};
 use crate::error::{AwsError, Error};
 use crate::facts::StackInfo;
-use crate::inputs::{Access, StackName, UserName, Who, MANAGED_BY_VALUE};
+use crate::inputs::{Access, StackName, UserName, Who, MANAGED_BY_VALUE, SET_TAG};
 use crate::requests::Target;
 use crate::Context;
 
@@ -74,6 +74,8 @@ pub(crate) struct Made {
     pub(crate) access: Option<Access>,
     /// The folder it serves, `s3://bucket/dir/`, as it records.
     pub(crate) location: Option<String>,
+    /// The set of setups it belongs to (`apply -f`), as it, or its stack, records.
+    pub(crate) set: Option<String>,
 }
 
 impl Made {
@@ -196,35 +198,46 @@ async fn made(clients: &Clients, offer: Offer) -> Result<Vec<Made>, Error> {
     if offer == Offer::Everything {
         // Where the tool's other stacks are, stacks without a role may be too.
         let regions = made.iter().filter_map(|m| m.region.clone()).collect();
-        let gone = roleless(clients, here, regions, &roles).await;
-        made.extend(gone.into_iter().filter_map(Roleless::made));
+        let read = read_stacks(clients, here, regions).await;
+        sets_of_stacks(&mut made, &read);
+        made.extend(without_role(read, &roles).filter_map(ReadStack::made));
         arrange(&mut made);
     }
     made.retain(|m| offer.admits(m));
     Ok(made)
 }
 
-/// A stack this tool made whose role is not among the account's: deleted by hand, never made
-/// (a creation that failed), or being made now.
+/// A stack this tool made, as it was read, with the role it names (its `RoleName` parameter).
 #[derive(Debug)]
-pub(crate) struct Roleless {
+pub(crate) struct ReadStack {
     pub(crate) region: String,
     pub(crate) name: String,
-    /// The role it names (its `RoleName` parameter).
     pub(crate) role: String,
     pub(crate) stack: StackInfo,
 }
 
 /// The tool's stacks whose role is not among the account's `roles` (lower case: IAM's names
 /// ignore case), of the region CloudFormation is called in (`here`, read already) and of
-/// `regions`. A region whose stacks cannot be listed is passed over: no role's tags lead to
-/// such a stack, so this list is the only way to find it, and `--stack-name` still reaches it.
+/// `regions`: deleted by hand, never made (a creation that failed), or being made now.
 pub(crate) async fn roleless(
     clients: &Clients,
     here: Result<Vec<(String, StackInfo)>, AwsError>,
     regions: BTreeSet<String>,
     roles: &HashSet<String>,
-) -> Vec<Roleless> {
+) -> Vec<ReadStack> {
+    let read = read_stacks(clients, here, regions).await;
+    without_role(read, roles).collect()
+}
+
+/// The tool's stacks of the region CloudFormation is called in (`here`, read already) and of
+/// `regions`. A region whose stacks cannot be listed is passed over: no role's tags lead to a
+/// stack whose role is gone, so this list is the only way to find one, and `--stack-name`
+/// still reaches it.
+async fn read_stacks(
+    clients: &Clients,
+    here: Result<Vec<(String, StackInfo)>, AwsError>,
+    regions: BTreeSet<String>,
+) -> Vec<ReadStack> {
     let home = clients.stacks_region().to_string();
     let elsewhere = regions
         .into_iter()
@@ -237,31 +250,54 @@ pub(crate) async fn roleless(
     let mut found = Vec::new();
     for (region, stacks) in std::iter::once((home, here)).chain(elsewhere) {
         match stacks {
-            Ok(stacks) => found.extend(without_role(&region, stacks, roles)),
+            Ok(stacks) => found.extend(
+                stacks
+                    .into_iter()
+                    .filter_map(|(name, stack)| ReadStack::of(&region, name, stack)),
+            ),
             Err(e) => tracing::debug!("the stacks of {region} are not listed: {e}"),
         }
     }
     found
 }
 
-/// Those of a region's `stacks` whose role is not among `roles`.
-fn without_role<'a>(
-    region: &'a str,
-    stacks: Vec<(String, StackInfo)>,
-    roles: &'a HashSet<String>,
-) -> impl Iterator<Item = Roleless> + 'a {
-    stacks.into_iter().filter_map(move |(name, stack)| {
-        let role = stack.parameter("RoleName")?.to_string();
-        (!roles.contains(&role.to_lowercase())).then(|| Roleless {
-            region: region.to_string(),
-            name,
-            role,
-            stack,
-        })
-    })
+/// Those of `stacks` whose role is not among `roles`.
+fn without_role(
+    stacks: Vec<ReadStack>,
+    roles: &HashSet<String>,
+) -> impl Iterator<Item = ReadStack> + '_ {
+    stacks
+        .into_iter()
+        .filter(move |s| !roles.contains(&s.role.to_lowercase()))
 }
 
-impl Roleless {
+/// Each stack's set, from the stack as it was `read`. Its role holds the set too only where
+/// CloudFormation passes the stack's tags on to it ("Stack tags", CloudFormation User Guide),
+/// which an emulator may not.
+fn sets_of_stacks(made: &mut [Made], read: &[ReadStack]) {
+    for m in made.iter_mut() {
+        let Target::Stack(name) = &m.target else {
+            continue;
+        };
+        let stack = read
+            .iter()
+            .find(|s| s.name == name.as_str() && m.region.as_ref() == Some(&s.region));
+        if let Some(set) = stack.and_then(|s| s.stack.tag(SET_TAG)) {
+            m.set = Some(set.to_string());
+        }
+    }
+}
+
+impl ReadStack {
+    fn of(region: &str, name: String, stack: StackInfo) -> Option<ReadStack> {
+        Some(ReadStack {
+            region: region.to_string(),
+            role: stack.parameter("RoleName")?.to_string(),
+            name,
+            stack,
+        })
+    }
+
     /// As the list offers it.
     fn made(self) -> Option<Made> {
         let stack = &self.stack;
@@ -276,6 +312,7 @@ impl Roleless {
                 .filter(|s| !matches!(s.as_str(), "CREATE_COMPLETE" | "UPDATE_COMPLETE")),
             access: stack.parameter("Access").and_then(|a| a.parse().ok()),
             location: stack.folder(),
+            set: stack.tag(SET_TAG).map(str::to_string),
             stack_role: Some(self.role),
         })
     }
@@ -328,6 +365,7 @@ fn made_of(principals: Principals) -> Vec<Made> {
             stack_status: None,
             access: principal.access(),
             location: principal.location(),
+            set: principal.tag(SET_TAG).map(str::to_string),
             principal: Some((who, role.arn.clone())),
         })
     });
@@ -343,6 +381,7 @@ fn made_of(principals: Principals) -> Vec<Made> {
             stack_status: None,
             access: principal.access(),
             location: principal.location(),
+            set: principal.tag(SET_TAG).map(str::to_string),
             principal: Some((Who::User(name), user.arn.clone())),
         })
     });
@@ -496,8 +535,9 @@ mod tests {
     fn a_stack_is_listed_on_its_own_only_when_its_role_is_gone_and_only_for_teardown() {
         let roles: HashSet<String> = ["held".to_string()].into();
         let listed = |region: &str, stack: StackInfo| -> Option<Made> {
-            let mut found = without_role(region, vec![("s".into(), stack)], &roles);
-            found.next().and_then(Roleless::made)
+            let read = ReadStack::of(region, "s".into(), stack);
+            let mut found = without_role(read.into_iter().collect(), &roles);
+            found.next().and_then(ReadStack::made)
         };
         // IAM names are not told apart by case.
         assert_eq!(listed("r", stack("HELD")), None);
@@ -512,6 +552,12 @@ mod tests {
             other.label(),
             "stack s in eu-west-1: its role r is gone, import s3://b/in/"
         );
+        assert_eq!(gone.set, None);
+        let of_set = StackInfo {
+            tags: vec![(SET_TAG.into(), "tidb-s3".into())],
+            ..stack("s")
+        };
+        assert_eq!(listed("r", of_set).unwrap().set.as_deref(), Some("tidb-s3"));
         let failed = StackInfo {
             status: "ROLLBACK_COMPLETE".into(),
             ..stack("s")

@@ -525,8 +525,8 @@ async fn a_saved_stack_plan_applies_as_saved_and_goes_stale_when_the_stack_moves
 }
 
 /// A file of setups with one entry through a stack and one through IAM applies on LocalStack,
-/// a rerun is unchanged, and `--prune` takes the stack (and its role) away once its entry
-/// leaves the file.
+/// a rerun is unchanged, `--prune` takes the stack (and its role) away once its entry leaves
+/// the file, and `teardown -f` takes the whole set.
 #[tokio::test]
 async fn a_file_with_a_stack_and_an_iam_role_applies_reruns_and_prunes() {
     let (ls, aws) = on_localstack().await;
@@ -594,10 +594,31 @@ async fn a_file_with_a_stack_and_an_iam_role_applies_reruns_and_prunes() {
     );
     assert!(aws.role(&stack_role).await.is_none());
     assert!(!aws.stack_in(&lost, "us-east-1").await);
-    assert!(aws
-        .role(&format!("tidb-role-export-{bucket}-iam"))
-        .await
-        .is_some());
+    let iam_role = format!("tidb-role-export-{bucket}-iam");
+    assert!(aws.role(&iam_role).await.is_some());
+
+    // `teardown -f` takes the whole set: both stacks made again, one of them then without its
+    // role, and the IAM role.
+    std::fs::write(&path, format!("{head}{iam_entry}{stack_entry}{lost_entry}")).unwrap();
+    assert_eq!(apply(&[]).json["summary"]["created"], 2);
+    aws.delete_stack_role_by_hand(&lost).await;
+    let torn = run(
+        &ls.url(),
+        with_json(&args(&["teardown", "-f", &file, "--yes"])),
+    )
+    .ok();
+    assert_eq!(torn.json["failed"], 0, "{}", torn.stderr);
+    assert_eq!(
+        torn.json["deleted"].as_array().unwrap().len(),
+        3,
+        "{}",
+        torn.stdout
+    );
+    assert!(aws.role(&iam_role).await.is_none());
+    assert!(aws.role(&stack_role).await.is_none());
+    for stack in [&stack_role, &lost] {
+        assert!(!aws.stack_in(stack, "us-east-1").await, "{stack}");
+    }
 }
 
 fn args(words: &[&str]) -> Vec<String> {

@@ -346,6 +346,23 @@ async fn teardown_of_a_file_deletes_its_whole_set_and_nothing_else() {
     ];
     set_roles.sort_unstable();
 
+    // `list` says which roles are the set's: a stack's by the stack's tag.
+    let Ran { json: listed, .. } = run(&url, ["list", "-o", "json"]).ok();
+    let mut of_set: Vec<&str> = listed["made"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["set"] == ours.as_str())
+        .map(|m| {
+            m["role_name"]
+                .as_str()
+                .or_else(|| m["name"].as_str())
+                .unwrap()
+        })
+        .collect();
+    of_set.sort_unstable();
+    assert_eq!(of_set, set_roles, "{listed}");
+
     let unasked = set(&url, &["teardown", "-o", "json"], &path).fails_with(2, "missing_input");
     assert!(unasked.stderr.contains("--yes"), "{}", unasked.stderr);
     let Ran { json: planned, .. } = set(&url, &["teardown", "--dry-run", "-o", "json"], &path).ok();

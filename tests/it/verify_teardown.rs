@@ -1006,14 +1006,15 @@ async fn list_says_what_the_tool_made_and_nothing_else() {
                 "us-east-1",
                 "import",
                 &at("d"),
+                "-",
                 "(its",
                 "role",
                 "is",
                 "gone)"
             ],
-            vec!["stack", &stack, "us-east-1", "import", &at("a")],
-            vec!["role", &role, "-", "export", &at("b")],
-            vec!["user", &user, "-", "import", &at("c")],
+            vec!["stack", &stack, "us-east-1", "import", &at("a"), "-"],
+            vec!["role", &role, "-", "export", &at("b"), "-"],
+            vec!["user", &user, "-", "import", &at("c"), "-"],
         ],
         "{stdout}"
     );
