@@ -191,7 +191,7 @@ fn run_teardown(
     ended(
         torn.interrupted,
         torn.failed(),
-        "the role being deleted finished or said what is left, and those after it were not started",
+        "the roles being deleted finished or said what is left, and the rest were not started",
     )
 }
 

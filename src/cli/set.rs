@@ -175,7 +175,7 @@ pub(crate) struct TeardownSetArgs {
     )]
     pub(crate) file: Option<PathBuf>,
 
-    /// With --file: how many of the tool's roles are read at once for their set (1 to 64)
+    /// With --file: how many roles are read, and stacks deleted, at once (1 to 64)
     #[arg(long, value_name = "N", default_value_t = DEFAULT_PARALLEL, requires = "file", hide_short_help = true)]
     pub(crate) parallel: usize,
 }

@@ -311,13 +311,14 @@ async fn teardown_of_a_file_deletes_its_whole_set_and_nothing_else() {
     let Scene { moto, aws, bucket } = scene("setsdown").await;
     let url = moto.url();
     let cfn = "method = \"cloudformation\"\n";
-    let three: Vec<Entry> = vec![
+    let four: Vec<Entry> = vec![
         (format!("s3://{bucket}/a/"), "import", &["c-1"], ""),
         (format!("s3://{bucket}/b/"), "export", &["c-1"], cfn),
+        (format!("s3://{bucket}/c/"), "export", &["c-1"], cfn),
         (format!("s3://{bucket}/left/"), "import", &["c-1"], ""),
     ];
     let ours = unique("down");
-    let path = file("down", &set_file(&ours, &roles(&three)));
+    let path = file("down", &set_file(&ours, &roles(&four)));
     set(&url, &["apply", "--yes"], &path).ok();
     let other: Vec<Entry> = vec![(format!("s3://{bucket}/other/"), "import", &["c-2"], "")];
     let other_path = file("down-other", &set_file(&unique("other"), &roles(&other)));
@@ -332,9 +333,9 @@ async fn teardown_of_a_file_deletes_its_whole_set_and_nothing_else() {
             .build(),
     )
     .ok();
-    // The third entry leaves the file; the single role joins it, not applied yet.
+    // The last entry leaves the file; the single role joins it, not applied yet.
     let named = format!("role_name = {single:?}\n");
-    let mut now = three[..2].to_vec();
+    let mut now = four[..3].to_vec();
     now.push((uri, "import", &["c-1"], &named));
     std::fs::write(&path, set_file(&ours, &roles(&now))).unwrap();
     let before = roles_of(&aws, &bucket, &[&single]).await;
@@ -342,6 +343,7 @@ async fn teardown_of_a_file_deletes_its_whole_set_and_nothing_else() {
     let mut set_roles = [
         role("a", "import"),
         role("b", "export"),
+        role("c", "export"),
         role("left", "import"),
     ];
     set_roles.sort_unstable();
@@ -378,8 +380,9 @@ async fn teardown_of_a_file_deletes_its_whole_set_and_nothing_else() {
     let now = roles_of(&aws, &bucket, &[&single]).await;
     assert_eq!(now, before, "a dry run deletes nothing");
 
-    // One role's failure stops no other, and exits 1; the same teardown again finishes.
-    let proxy = Proxy::start(moto.port);
+    // One role's failure stops no other, and exits 1; the same teardown again finishes. The
+    // stacks are deleted together, then the roles made with IAM.
+    let proxy = Proxy::with_latency(moto.port, 30);
     let kept = format!("RoleName={}", role("a", "import"));
     proxy.fail(
         Match::ActionWithout("DeleteRole".into(), kept),
@@ -397,18 +400,29 @@ async fn teardown_of_a_file_deletes_its_whole_set_and_nothing_else() {
         .stdout
         .contains(&format!("deleted role {}", role("a", "import"))));
     assert!(
-        torn.stderr.contains("2 roles deleted, 1 failed"),
+        torn.stderr.contains("3 roles deleted, 1 failed"),
         "{}",
         torn.stderr
     );
+    let rounds = proxy.rounds();
+    let round = |action: &str| -> Vec<usize> {
+        let of = rounds.iter().filter(|(_, a)| a == action);
+        of.map(|(r, _)| *r).collect()
+    };
+    let (stacks, roles) = (round("DeleteStack"), round("DeleteRole"));
+    assert_eq!(stacks.len(), 2, "{rounds:?}");
+    assert_eq!(stacks[0], stacks[1], "the stacks together: {rounds:?}");
+    assert!(roles.iter().all(|r| *r > stacks[0]), "{rounds:?}");
     let Ran { json: torn, .. } = set(&url, &["teardown", "--yes", "-o", "json"], &path).ok();
     assert_eq!(torn["deleted"][0]["role_name"], left.as_str(), "{torn}");
     assert_eq!(torn["failed"], 0, "{torn}");
     let after = roles_of(&aws, &bucket, &[&single]).await;
     let gone: Vec<&String> = before.iter().filter(|r| !after.contains(r)).collect();
-    assert_eq!(gone.len(), 3, "only the set's roles: {gone:?}");
+    assert_eq!(gone.len(), 4, "only the set's roles: {gone:?}");
     assert!(set_roles.iter().all(|r| !after.contains(r)), "{after:?}");
-    assert!(!aws.stack_in(&role("b", "export"), "us-east-1").await);
+    for stack in [role("b", "export"), role("c", "export")] {
+        assert!(!aws.stack_in(&stack, "us-east-1").await, "{stack}");
+    }
     for left in [role("a", "import"), role("left", "import")] {
         assert!(aws
             .policies_naming(&format!("{left}-policy"))

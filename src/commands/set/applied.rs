@@ -143,7 +143,8 @@ pub(super) async fn apply_planned(ctx: &Context, req: &SetRequest, planned: Plan
     .await;
     let (pruned, not_in_file) = if req.prune {
         let members = &report.not_in_file;
-        let pruned = prune::delete_all(&unasked, &clients, &progress, members, NOT_LISTED).await;
+        let how = (NOT_LISTED, req.parallel);
+        let pruned = prune::delete_all(&unasked, &clients, &progress, members, how).await;
         (pruned, Vec::new())
     } else {
         (Vec::new(), report.not_in_file)

@@ -179,26 +179,43 @@ impl Pruned {
     }
 }
 
-/// Deletes the set's roles one at a time until a stop, each line of progress led by `label`
-/// ([`NOT_LISTED`], [`OF_SET`]). One role's failure stops no other.
+/// Deletes the set's roles, each line of progress led by `label` ([`NOT_LISTED`], [`OF_SET`]).
+/// Stacks go `parallel` at a time: each deletes only what it made, and CloudFormation takes
+/// its time over each. Roles made with IAM go after them, one after another: two of them may
+/// share a policy, which the last to let go of it deletes (`teardown::role` counts its
+/// attachments). A stop starts no more; one role's failure stops no other.
 pub(super) async fn delete_all(
     unasked: &Context,
     clients: &Clients,
     progress: &Many,
     members: &[Member],
-    label: &str,
+    (label, parallel): (&str, usize),
 ) -> Vec<Pruned> {
-    let mut pruned = Vec::new();
-    for member in members {
-        if unasked.stop.requested().is_some() {
-            break;
-        }
-        let going = progress.begin(&format!("{label}: role {}", member.role_name));
-        let p = Pruned::of(member, delete(unasked, clients, member).await);
-        progress.end(going, &text::pruned_line(&p, label));
-        pruned.push(p);
+    let (stacks, roles): (Vec<&Member>, Vec<&Member>) =
+        members.iter().partition(|m| m.stack_name.is_some());
+    let one = |member| delete_one(unasked, clients, progress, member, label);
+    let mut done = super::each(stacks, parallel, one).await;
+    for member in roles {
+        done.push(one(member).await);
     }
-    pruned
+    done.into_iter().flatten().collect()
+}
+
+/// One role of the set deleted, under a line of progress; none once a stop is asked for.
+async fn delete_one(
+    unasked: &Context,
+    clients: &Clients,
+    progress: &Many,
+    member: &Member,
+    label: &str,
+) -> Option<Pruned> {
+    if unasked.stop.requested().is_some() {
+        return None;
+    }
+    let going = progress.begin(&format!("{label}: role {}", member.role_name));
+    let p = Pruned::of(member, delete(unasked, clients, member).await);
+    progress.end(going, &text::pruned_line(&p, label));
+    Some(p)
 }
 
 /// Deletes a role of the set as `teardown` would: a stack's role with its stack (in the

@@ -29,8 +29,8 @@ pub struct SetTornDown {
     /// How many could not be deleted (each says why in `deleted`).
     pub(crate) failed: usize,
     pub(crate) changed: bool,
-    /// The signal that stopped the run: the role being deleted finished or said what is left,
-    /// and those after it were not started.
+    /// The signal that stopped the run: the roles being deleted finished or said what is left,
+    /// and the rest were not started.
     pub interrupted: Option<&'static str>,
     /// `--dry-run`: nothing was deleted; `members` is what would be.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
@@ -45,7 +45,8 @@ impl SetTornDown {
 
 /// Finds every role of the file's set (one read of the account, then each of the tool's roles
 /// for its tags, `parallel` at a time, and the stacks whose role is gone), shows the deletion
-/// plan, and deletes each role as `teardown` deletes one, one after another.
+/// plan, and deletes each role as `teardown` deletes one: stacks `parallel` at a time, then
+/// the roles made with IAM one after another.
 pub async fn teardown(
     ctx: &Context,
     req: SetRequest,
@@ -88,8 +89,8 @@ pub async fn teardown(
         format!("Deleting the roles of set {}", torn.set),
         torn.members.len(),
     );
-    torn.deleted =
-        prune::delete_all(&unasked(ctx), &clients, &progress, &torn.members, OF_SET).await;
+    let how = (OF_SET, req.parallel);
+    torn.deleted = prune::delete_all(&unasked(ctx), &clients, &progress, &torn.members, how).await;
     torn.failed = torn.deleted.iter().filter(|p| p.error.is_some()).count();
     progress.finish(&match torn.failed {
         0 => "done".to_string(),
