@@ -196,7 +196,7 @@ impl TeardownRequest {
     pub fn missing(&self) -> Vec<&'static str> {
         match self.target {
             Some(_) => Vec::new(),
-            None => vec!["one of --role-name, --stack-name, --user-name or -f FILE"],
+            None => vec!["one of --role-name, --stack-name, --user-name, -f FILE or --set NAME"],
         }
     }
 }

@@ -50,8 +50,8 @@ Examples:
 pub(super) const TEARDOWN_EXAMPLES: &str = "\
 A stack's role goes with its stack (--stack-name); a role made with --method iam by
 --role-name; an access key's user, with its keys, by --user-name; every role of the set of a
-file of setups (apply -f), stacks and all, by -f FILE. At a terminal, `teardown` alone lists
-what this tool made, to choose from.
+file of setups (apply -f), stacks and all, by -f FILE (or --set NAME). At a terminal,
+`teardown` alone lists what this tool made, to choose from.
 
 Examples:
   serverless-s3-setup teardown --stack-name tidb-role-import-my-bucket --yes

@@ -1,11 +1,12 @@
-//! `plan -f FILE` and `apply -f FILE`: the flags of a file of setups.
+//! `plan -f FILE`, `apply -f FILE`, `verify -f FILE` and `teardown -f FILE`: the flags of a
+//! file of setups.
 
 use std::path::PathBuf;
 
 use clap::Args;
 
-use serverless_s3_setup::commands::set::SetRequest;
 pub(crate) use serverless_s3_setup::commands::set::DEFAULT_PARALLEL;
+use serverless_s3_setup::commands::set::{SetOf, SetRequest, WholeSet};
 use serverless_s3_setup::error::Error;
 
 use super::help::{NoChanges, NoPolicies};
@@ -160,11 +161,24 @@ pub(crate) fn parallel(n: usize) -> Result<usize, Error> {
 
 /// `verify -f FILE`: the file's request, when a file is given.
 pub(crate) fn verify_request(args: &mut VerifyArgs) -> Result<Option<SetRequest>, Error> {
-    file_request(args.file.take(), args.parallel)
+    let parallel_given = args.parallel;
+    args.file
+        .take()
+        .map(|file| {
+            Ok(SetRequest {
+                file,
+                prune: false,
+                parallel: parallel(parallel_given)?,
+                plan_out: None,
+                wait_ready: false,
+            })
+        })
+        .transpose()
 }
 
-/// `teardown -f FILE`: the whole set of a file of setups.
+/// `teardown -f FILE` or `teardown --set NAME`: the whole set of a file of setups.
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("whole_set").args(["file", "set"]).multiple(false)))]
 pub(crate) struct TeardownSetArgs {
     /// Every role of the set of a file of setups (see `apply --help`), stacks and all
     #[arg(
@@ -175,28 +189,32 @@ pub(crate) struct TeardownSetArgs {
     )]
     pub(crate) file: Option<PathBuf>,
 
-    /// With --file: how many roles are read, and stacks deleted, at once (1 to 64)
-    #[arg(long, value_name = "N", default_value_t = DEFAULT_PARALLEL, requires = "file", hide_short_help = true)]
+    /// Every role of the set of this name (the last column of `list`), when its file is gone
+    #[arg(
+        long,
+        value_name = "NAME",
+        conflicts_with_all = ["role_name", "stack_name", "user_name", "force"]
+    )]
+    pub(crate) set: Option<String>,
+
+    /// With --file or --set: how many roles are read, and stacks deleted, at once (1 to 64)
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_PARALLEL, requires = "whole_set", hide_short_help = true)]
     pub(crate) parallel: usize,
 }
 
 impl TeardownSetArgs {
-    /// The file's request, when a file is given.
-    pub(crate) fn request(&mut self) -> Result<Option<SetRequest>, Error> {
-        file_request(self.file.take(), self.parallel)
+    /// The set to tear down, when a file or a set's name is given.
+    pub(crate) fn request(&mut self) -> Result<Option<WholeSet>, Error> {
+        let of = match (self.file.take(), self.set.take()) {
+            (Some(file), _) => SetOf::File(file),
+            (None, Some(name)) => {
+                SetOf::Name(name.parse().map_err(|e| Error::invalid("--set", e))?)
+            }
+            (None, None) => return Ok(None),
+        };
+        Ok(Some(WholeSet {
+            of,
+            parallel: parallel(self.parallel)?,
+        }))
     }
-}
-
-/// A run over a file's roles that applies nothing (`verify -f`, `teardown -f`).
-fn file_request(file: Option<PathBuf>, parallel_given: usize) -> Result<Option<SetRequest>, Error> {
-    file.map(|file| {
-        Ok(SetRequest {
-            file,
-            prune: false,
-            parallel: parallel(parallel_given)?,
-            plan_out: None,
-            wait_ready: false,
-        })
-    })
-    .transpose()
 }

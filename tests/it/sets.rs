@@ -379,6 +379,13 @@ async fn teardown_of_a_file_deletes_its_whole_set_and_nothing_else() {
     assert_eq!(planned["deleted"], serde_json::json!([]));
     let now = roles_of(&aws, &bucket, &[&single]).await;
     assert_eq!(now, before, "a dry run deletes nothing");
+    // By the set's name, when its file is gone: the same roles.
+    let by_name = ["teardown", "--set", &ours, "--dry-run", "-o", "json"];
+    let Ran { json: named, .. } = run(&url, by_name).ok();
+    assert_eq!(named["members"], planned["members"], "{named}");
+    assert_eq!(named["file"], Value::Null);
+    let bad = run(&url, ["teardown", "--set", "a!", "-o", "json"]).fails_with(2, "invalid_input");
+    assert!(bad.stderr.contains("--set: "), "{}", bad.stderr);
 
     // One role's failure stops no other, and exits 1; the same teardown again finishes. The
     // stacks are deleted together, then the roles made with IAM.
@@ -436,8 +443,15 @@ async fn teardown_of_a_file_deletes_its_whole_set_and_nothing_else() {
     assert!(again
         .stderr
         .contains(&format!("nothing to delete: no role of set {ours}")));
-    let both = run(&url, ["teardown", "-f", "x.toml", "--role-name", "r"]);
-    assert_eq!(both.code, 2, "{}", both.stderr);
+    for words in [
+        &["teardown", "-f", "x.toml", "--role-name", "r"][..],
+        &["teardown", "-f", "x.toml", "--set", "s"],
+        &["teardown", "--set", "s", "--stack-name", "r"],
+        &["teardown", "--role-name", "r", "--parallel", "2"],
+    ] {
+        let both = run(&url, words);
+        assert_eq!(both.code, 2, "{words:?}: {}", both.stderr);
+    }
 }
 
 /// A role of another set is not taken over: that entry fails with the reason and exit 1,

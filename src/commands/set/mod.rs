@@ -37,7 +37,7 @@ pub use applied::{AppliedSummary, EntryChecks, EntryOutcome, SetApplied};
 pub use check::{verify, SetVerified};
 pub use prune::{Member, Pruned};
 pub use saved::apply_saved;
-pub use teardown::{teardown, SetTornDown};
+pub use teardown::{teardown, SetOf, SetTornDown, WholeSet};
 
 /// `plan -f` and `apply -f`, as given.
 #[derive(Debug, Clone)]

@@ -1,7 +1,7 @@
-//! `teardown -f FILE`: every role of the file's set, the entries' own too, found as `--prune`
-//! finds the roles beyond the file, and deleted as it deletes them, once the plan is
-//! confirmed. Nothing outside the set is touched: a role that the file lists but that is not
-//! the set's (not applied yet, or another set's) stays.
+//! `teardown -f FILE` (or `--set NAME`): every role of the file's set, the entries' own too,
+//! found as `--prune` finds the roles beyond the file, and deleted as it deletes them, once
+//! the plan is confirmed. Nothing outside the set is touched: a role that the file lists but
+//! that is not the set's (not applied yet, or another set's) stays.
 
 use std::path::PathBuf;
 
@@ -14,14 +14,30 @@ use crate::prompt::Prompter;
 use crate::{set_file, wizard, Context};
 
 use super::prune::{self, Member, Pruned, OF_SET};
-use super::{connect, unasked, SetRequest};
+use super::{connect, unasked};
+
+/// Which set `teardown` deletes whole, and how many roles it reads (and stacks it deletes) at
+/// once.
+#[derive(Debug, Clone)]
+pub struct WholeSet {
+    pub of: SetOf,
+    pub parallel: usize,
+}
+
+/// A set, by its file (`-f`: its `name`, else its file name), or by its name (`--set`).
+#[derive(Debug, Clone)]
+pub enum SetOf {
+    File(PathBuf),
+    Name(SetName),
+}
 
 /// What `teardown -f` found, and what became of it.
 #[serde_with::skip_serializing_none]
 #[derive(Debug, Serialize)]
 pub struct SetTornDown {
     pub(crate) set: SetName,
-    pub(crate) file: PathBuf,
+    /// The file it was named by (`-f`).
+    pub(crate) file: Option<PathBuf>,
     /// The roles of the set in the account: what the teardown deletes.
     pub(crate) members: Vec<Member>,
     /// What became of each, in order; empty with `--dry-run`.
@@ -49,25 +65,29 @@ impl SetTornDown {
 /// the roles made with IAM one after another.
 pub async fn teardown(
     ctx: &Context,
-    req: SetRequest,
+    req: WholeSet,
     prompter: &mut dyn Prompter,
 ) -> Result<SetTornDown, Error> {
     // Without a terminal to confirm on, --yes is needed: said before anything is read.
     wizard::require_flags(ctx, Vec::new(), wizard::Intent::Delete)?;
-    let file = set_file::read(&req.file)?;
+    let (set, file) = match req.of {
+        SetOf::File(path) => {
+            let file = set_file::read(&path)?;
+            (file.name, Some(file.path))
+        }
+        SetOf::Name(name) => (name, None),
+    };
     let clients = connect(ctx).await?;
-    let step = ctx
-        .ui
-        .step(format!("Looking for the roles of set {}", file.name));
+    let step = ctx.ui.step(format!("Looking for the roles of set {set}"));
     let found = async {
         let roles = clients.survey_account().await?;
-        prune::members(&clients, &roles, &file.name, &[], req.parallel).await
+        prune::members(&clients, &roles, &set, &[], req.parallel).await
     }
     .await;
     let members = step.end(found, |m| counted(m.len(), "role", "roles"))?;
     let mut torn = SetTornDown {
-        set: file.name,
-        file: file.path,
+        set,
+        file,
         members,
         deleted: Vec::new(),
         failed: 0,
@@ -134,10 +154,11 @@ impl Render for SetTornDown {
             return;
         }
         let gone = self.deleted.len() - self.failed;
+        let from = self.file.as_ref().map(|f| format!(" ({})", f.display()));
         let mut said = format!(
-            "Tore down set {} ({}): {} deleted",
+            "Tore down set {}{}: {} deleted",
             self.set,
-            self.file.display(),
+            from.unwrap_or_default(),
             counted(gone, "role", "roles")
         );
         if self.failed > 0 {
