@@ -308,7 +308,11 @@ async fn prune_deletes_only_what_the_set_no_longer_lists() {
 /// file lists but has not applied yet.
 #[tokio::test]
 async fn teardown_of_a_file_deletes_its_whole_set_and_nothing_else() {
-    let Scene { moto, aws, bucket } = scene("setsdown").await;
+    // Its own moto: the requests it counts list the account's stacks, in pages, and other
+    // tests' stacks would add pages.
+    let moto = Moto::start(&[]);
+    let aws = aws(&moto.url()).await;
+    let bucket = aws.new_bucket("setsdown").await;
     let url = moto.url();
     let cfn = "method = \"cloudformation\"\n";
     let four: Vec<Entry> = vec![
@@ -367,7 +371,16 @@ async fn teardown_of_a_file_deletes_its_whole_set_and_nothing_else() {
 
     let unasked = set(&url, &["teardown", "-o", "json"], &path).fails_with(2, "missing_input");
     assert!(unasked.stderr.contains("--yes"), "{}", unasked.stderr);
-    let Ran { json: planned, .. } = set(&url, &["teardown", "--dry-run", "-o", "json"], &path).ok();
+    // The stacks of the region are listed once, and none is described again for its set.
+    let proxy = Proxy::start(moto.port);
+    let dry = ["teardown", "--dry-run", "-o", "json"];
+    let Ran { json: planned, .. } = set(&proxy.url(), &dry, &path).ok();
+    let described = proxy
+        .seen()
+        .iter()
+        .filter(|a| *a == "DescribeStacks")
+        .count();
+    assert_eq!(described, 1, "{:?}", proxy.seen());
     let mut members: Vec<&str> = planned["members"]
         .as_array()
         .unwrap()

@@ -3,12 +3,15 @@
 //! outside the set is ever touched.
 
 use std::collections::HashSet;
+use std::future::Future;
 
 use serde::{Deserialize, Serialize};
+use tokio::sync::OnceCell;
 
 use crate::aws::iam::ListedRole;
 use crate::aws::{cloudformation, Clients};
-use crate::error::Error;
+use crate::error::{AwsError, Error};
+use crate::facts::StackInfo;
 use crate::inputs::{RoleName, SetName, SET_TAG};
 use crate::output::Many;
 use crate::prompt::NoPrompts;
@@ -71,10 +74,13 @@ pub(crate) async fn members(
         .iter()
         .filter(|r| r.ours() && !listed.contains(&r.name.to_lowercase()))
         .map(|r| r.name.clone());
-    let (found, here) = tokio::join!(
-        super::each(others, parallel, |name| member(clients, set, name)),
-        cloudformation::stacks(&clients.cfn)
-    );
+    // The stacks of the region CloudFormation is called in, read once: for the stacks whose
+    // role is gone, and for the set of each role that one of them made.
+    let here = OnceCell::new();
+    let stacks_here = || here.get_or_init(|| cloudformation::stacks(&clients.cfn));
+    let read = |name| member(clients, set, name, stacks_here);
+    let (found, _) = tokio::join!(super::each(others, parallel, read), stacks_here());
+    let here = here.into_inner().expect("read beside the roles");
     let mut members: Vec<Member> = found
         .into_iter()
         .collect::<Result<Vec<Option<Member>>, Error>>()?
@@ -106,20 +112,38 @@ pub(crate) async fn members(
 /// The role of that name, when it is this tool's and of the set. A stack's role holds the set
 /// as its stack does: CloudFormation passes the stack's tags on to the role ("Stack tags",
 /// CloudFormation User Guide), but the stack's are the ones the tool writes and reads (an
-/// emulator may not pass them on).
-async fn member(clients: &Clients, set: &SetName, name: String) -> Result<Option<Member>, Error> {
+/// emulator may not pass them on). A stack in the region CloudFormation is called in is found
+/// among its stacks, read once for all (`stacks_here`); one elsewhere is described.
+async fn member<'a, F>(
+    clients: &Clients,
+    set: &SetName,
+    name: String,
+    stacks_here: impl FnOnce() -> F,
+) -> Result<Option<Member>, Error>
+where
+    F: Future<Output = &'a Result<Vec<(String, StackInfo)>, AwsError>>,
+{
     let Some(role) = clients.role(&name).await? else {
         return Ok(None);
     };
     if !role.managed {
         return Ok(None);
     }
+    let tagged = |s: &StackInfo| s.managed && s.tag(SET_TAG) == Some(set.as_str());
     let of_set = match (&role.stack, &role.stack_region) {
         (Some(stack), region) => {
             let region = region.as_deref().unwrap_or_else(|| clients.region());
-            cloudformation::describe_stack(&clients.cfn_in(region), stack)
-                .await?
-                .is_some_and(|s| s.managed && s.tag(SET_TAG) == Some(set.as_str()))
+            let listed = if region == clients.stacks_region() {
+                stacks_here().await.as_ref().ok()
+            } else {
+                None
+            };
+            match listed {
+                Some(stacks) => stacks.iter().any(|(n, s)| n == stack && tagged(s)),
+                None => cloudformation::describe_stack(&clients.cfn_in(region), stack)
+                    .await?
+                    .is_some_and(|s| tagged(&s)),
+            }
         }
         (None, _) => role.principal().tag(SET_TAG) == Some(set.as_str()),
     };
