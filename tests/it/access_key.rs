@@ -333,11 +333,7 @@ async fn a_lost_create_access_key_answer_is_never_retried_into_a_second_key() {
     proxy.fail_action("CreateAccessKey", Fault::DropAnswer);
     let Ran { stdout, stderr, .. } = run(&proxy.url(), with_json(&args)).exits(1);
     assert!(stdout.is_empty(), "no secret to show: {stdout}");
-    let sent = proxy
-        .seen()
-        .iter()
-        .filter(|a| *a == "CreateAccessKey")
-        .count();
+    let sent = proxy.count("CreateAccessKey");
     assert_eq!(sent, 1, "not retried: {:?}", proxy.seen());
     assert_eq!(
         aws.key_ids(&user).await,

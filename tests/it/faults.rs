@@ -177,7 +177,7 @@ async fn a_create_retried_after_a_lost_answer_is_still_undone() {
         usize::MAX,
     );
     let Ran { stderr, .. } = run(&proxy.url(), role_args(&bucket)).exits(1);
-    let creates = proxy.seen().iter().filter(|a| *a == "CreateRole").count();
+    let creates = proxy.count("CreateRole");
     assert!(creates >= 2, "the SDK retried: {:?}", proxy.seen());
     assert!(
         aws.roles_naming(&bucket).await.is_empty(),
@@ -296,7 +296,7 @@ async fn the_checks_after_a_setup_wait_for_aws_to_show_the_role_and_claim_only_w
     let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(report["verify"]["read_back"], true, "{report}");
     assert_says(&stderr, "verified: read back from AWS");
-    let gets = proxy.seen().iter().filter(|a| *a == "GetRole").count();
+    let gets = proxy.count("GetRole");
     assert_eq!(
         gets, 5,
         "three to look for the role, a read-back IAM did not show, and one that did"

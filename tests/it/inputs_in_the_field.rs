@@ -413,8 +413,10 @@ async fn deletes_ride_out_a_passing_delete_conflict() {
     .ok();
     assert!(aws.role(&role_name).await.is_none());
     assert!(aws.local_policies().await.iter().all(|p| p.1 != policy_arn));
-    let tries = |action: &str| proxy.seen().iter().filter(|a| *a == action).count();
-    assert_eq!((tries("DeletePolicy"), tries("DeleteRole")), (2, 2));
+    assert_eq!(
+        (proxy.count("DeletePolicy"), proxy.count("DeleteRole")),
+        (2, 2)
+    );
 
     // Undo: the attach fails, and the role's delete conflicts once on the way out.
     let bucket = aws.new_bucket("conflict").await;

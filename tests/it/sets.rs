@@ -375,11 +375,7 @@ async fn teardown_of_a_file_deletes_its_whole_set_and_nothing_else() {
     let proxy = Proxy::start(moto.port);
     let dry = ["teardown", "--dry-run", "-o", "json"];
     let Ran { json: planned, .. } = set(&proxy.url(), &dry, &path).ok();
-    let described = proxy
-        .seen()
-        .iter()
-        .filter(|a| *a == "DescribeStacks")
-        .count();
+    let described = proxy.count("DescribeStacks");
     assert_eq!(described, 1, "{:?}", proxy.seen());
     let mut members: Vec<&str> = planned["members"]
         .as_array()

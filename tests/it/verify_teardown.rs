@@ -790,7 +790,7 @@ async fn an_object_under_a_customer_provided_key_is_warned_of() {
     assert_says(&warnings, "--sse-c-copy-source");
     assert!(!warnings.contains("could not read"), "{warnings}");
     // HeadBucket, and a HeadObject for each of the two objects: the other is still sampled.
-    let heads = proxy.seen().iter().filter(|a| *a == "s3:HEAD?").count();
+    let heads = proxy.count("s3:HEAD?");
     assert_eq!(heads, 3, "{:?}", proxy.seen());
     let out = run(&proxy.url(), args.build()).ok();
     // The role is made all the same, and its checks say why an import will still fail.

@@ -1065,7 +1065,6 @@ async fn verify_and_teardown_without_a_name_list_what_the_tool_made_to_choose_fr
         format!("tidb-user-import-{bucket}-c"),
     );
     let proxy = Proxy::start(moto.port);
-    let count = |action: &str| proxy.seen().iter().filter(|a| *a == action).count();
 
     // Refused the account's read: the same list, from reads one by one. A user: what it
     // serves is read from its tags.
@@ -1100,7 +1099,7 @@ async fn verify_and_teardown_without_a_name_list_what_the_tool_made_to_choose_fr
         &tail,
         &format!("permissions        user {user} allows s3:GetObject"),
     );
-    assert_eq!(count("ListUsers"), 1, "{:?}", proxy.seen());
+    assert_eq!(proxy.count("ListUsers"), 1, "{:?}", proxy.seen());
 
     // The account's read: no read of each user.
     proxy.reset();
@@ -1117,9 +1116,9 @@ async fn verify_and_teardown_without_a_name_list_what_the_tool_made_to_choose_fr
     }
     // Its description says it is the tool's; its tags do not.
     assert!(!listed.contains("theirs"), "{listed}");
-    assert_eq!(count("GetAccountAuthorizationDetails"), 1);
+    assert_eq!(proxy.count("GetAccountAuthorizationDetails"), 1);
     assert_eq!(
-        count("ListUsers") + count("GetUser"),
+        proxy.count("ListUsers") + proxy.count("GetUser"),
         0,
         "{:?}",
         proxy.seen()

@@ -162,11 +162,16 @@ impl Proxy {
         self.state.lock().unwrap().seen.clone()
     }
 
+    /// How many requests with this action it has seen so far.
+    pub fn count(&self, action: &str) -> usize {
+        self.seen().iter().filter(|a| *a == action).count()
+    }
+
     /// Waits until the proxy has seen `n` requests with `action` (a held one counts as soon as
     /// it comes); fails after 20 seconds.
     pub fn wait_for(&self, action: &str, n: usize) {
         let deadline = Instant::now() + Duration::from_secs(20);
-        while self.seen().iter().filter(|a| *a == action).count() < n {
+        while self.count(action) < n {
             assert!(
                 Instant::now() < deadline,
                 "{n} {action} never came: {:?}",
