@@ -221,7 +221,8 @@ impl Journal {
     }
 }
 
-fn first_line(e: &AwsError) -> String {
+/// The first line of an error: what failed, without its fix.
+pub(super) fn first_line(e: &AwsError) -> String {
     e.to_string().lines().next().unwrap_or_default().to_string()
 }
 

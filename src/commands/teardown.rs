@@ -47,12 +47,6 @@ impl TeardownOutcome {
     }
 }
 
-fn refuse(what: String) -> Error {
-    Error::Conflict(format!(
-        "{what} has no managed-by=serverless-s3-setup tag, so teardown leaves it alone\n  fix: pass --force to delete it anyway"
-    ))
-}
-
 pub async fn run(
     ctx: &Context,
     req: TeardownRequest,
@@ -209,7 +203,7 @@ pub(crate) async fn stack(
         return no_stack(ctx, clients, name, target).await;
     };
     if !info.managed && !force {
-        return Err(refuse(target));
+        return Err(plan::teardown::refuse(target));
     }
     // The role may be gone already (deleted by hand): the plan says so, and CloudFormation's
     // delete passes over it. Read beside it: where this deletion's events will start.
@@ -286,13 +280,8 @@ pub(crate) async fn role(
     let step = ctx.ui.step(format!("Deleting role {name}"));
     ctx.stop.begin_changes();
     let result = apply::teardown(clients, &plan, &ctx.stop).await;
-    step.end(result, |_| "deleted".into())
-        .map_err(|e| match e {
-            Error::Interrupted(how) => Error::Interrupted(format!(
-                "{how}; part of role {name} may be left: run the same teardown again to finish"
-            )),
-            e => e,
-        })?;
+    let result = result.map_err(|partway| partway.error(ctx.conn.profile.as_deref()));
+    step.end(result, |_| "deleted".into())?;
     Ok(TeardownOutcome::done(target, plan.reported))
 }
 
@@ -487,7 +476,9 @@ pub async fn user(
         });
     }
     ctx.stop.begin_changes();
-    apply::teardown(&clients, &plan, &ctx.stop).await?;
+    apply::teardown(&clients, &plan, &ctx.stop)
+        .await
+        .map_err(|partway| partway.error(ctx.conn.profile.as_deref()))?;
     Ok(DeleteOutcome {
         user_name,
         changed: !plan.reported.is_empty(),

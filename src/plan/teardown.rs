@@ -46,6 +46,62 @@ pub(crate) enum Deletion {
     },
 }
 
+impl std::fmt::Display for Deletion {
+    /// What the request deletes, for a teardown cut short: `attachment of policy P to role r`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Deletion::FromInstanceProfile { role, profile } => {
+                write!(f, "role {role} in instance profile {profile}")
+            }
+            Deletion::InlinePolicy { who, name } => write!(f, "inline policy {name} of {who}"),
+            Deletion::Detach { who, policy } => write!(f, "attachment of policy {policy} to {who}"),
+            Deletion::PolicyVersion { policy, version } => {
+                write!(f, "version {version} of policy {policy}")
+            }
+            Deletion::AccessKey { user, id } => write!(f, "access key {id} of user {user}"),
+            Deletion::FromGroup { user, group } => write!(f, "user {user} in group {group}"),
+            Deletion::Principal(who) => write!(f, "{who}"),
+            Deletion::Policy { arn } => write!(f, "policy {arn}"),
+        }
+    }
+}
+
+impl Deletion {
+    /// The AWS CLI command that makes the same request by hand.
+    pub(crate) fn command(&self) -> String {
+        match self {
+            Deletion::FromInstanceProfile { role, profile } => format!(
+                "aws iam remove-role-from-instance-profile --instance-profile-name {profile} --role-name {role}"
+            ),
+            Deletion::InlinePolicy { who, name } => format!(
+                "aws iam delete-{kind}-policy --{kind}-name {} --policy-name {name}",
+                who.name(),
+                kind = who.kind()
+            ),
+            Deletion::Detach { who, policy } => format!(
+                "aws iam detach-{kind}-policy --{kind}-name {} --policy-arn {policy}",
+                who.name(),
+                kind = who.kind()
+            ),
+            Deletion::PolicyVersion { policy, version } => format!(
+                "aws iam delete-policy-version --policy-arn {policy} --version-id {version}"
+            ),
+            Deletion::AccessKey { user, id } => {
+                format!("aws iam delete-access-key --user-name {user} --access-key-id {id}")
+            }
+            Deletion::FromGroup { user, group } => {
+                format!("aws iam remove-user-from-group --user-name {user} --group-name {group}")
+            }
+            Deletion::Principal(who) => format!(
+                "aws iam delete-{kind} --{kind}-name {}",
+                who.name(),
+                kind = who.kind()
+            ),
+            Deletion::Policy { arn } => format!("aws iam delete-policy --policy-arn {arn}"),
+        }
+    }
+}
+
 /// What a teardown deletes: `first` together, then `last` together (the principal and its
 /// policies, once nothing holds them). `lines` is the plan a person confirms, one request or
 /// two a line (`delete role r`); `reported`, what the outcome lists as deleted (`role r`).
@@ -262,7 +318,8 @@ fn old_versions(p: &HeldPolicy) -> impl Iterator<Item = Deletion> + '_ {
     })
 }
 
-fn refuse(what: String) -> Error {
+/// A role or stack that this tool did not make: left alone without `--force`.
+pub(crate) fn refuse(what: String) -> Error {
     Error::Conflict(format!(
         "{what} has no managed-by=serverless-s3-setup tag, so teardown leaves it alone\n  fix: pass --force to delete it anyway"
     ))

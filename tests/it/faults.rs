@@ -328,3 +328,46 @@ async fn the_checks_after_a_setup_wait_for_aws_to_show_the_role_and_claim_only_w
         .contains("serverless-s3-setup verify --role-arn"));
     assert!(!stderr.contains("verified"), "{stderr}");
 }
+
+/// A teardown cut short (DeleteRole denied, after the policy was detached and deleted) says
+/// what it deleted and exactly what is left, with the command that removes it; what it says is
+/// left is what is left, and the same teardown run again finishes it.
+#[tokio::test]
+async fn a_teardown_cut_short_says_what_it_deleted_and_what_is_left() {
+    let (moto, aws) = on_moto().await;
+    let bucket = aws.new_bucket("td-part").await;
+    run(&moto.url(), role_args(&bucket)).ok();
+    let role = format!("tidb-role-import-{bucket}-data");
+    let policy = aws.policy_arns_naming(&bucket).await.pop().unwrap();
+    let teardown = || {
+        ["teardown", "--role-name", &role, "--yes"]
+            .map(str::to_string)
+            .to_vec()
+    };
+    let proxy = Proxy::start(moto.port);
+    proxy.fail_action("DeleteRole", Fault::Denied);
+    let Ran { stderr, .. } = run(&proxy.url(), teardown()).exits(1);
+    let (deleted, left) = stderr.split_once("Left in AWS:").expect(&stderr);
+    assert_says(deleted, "The teardown stopped partway. Deleted:");
+    assert_says(
+        deleted,
+        &format!("- attachment of policy {policy} to role {role}\n"),
+    );
+    assert_says(deleted, &format!("- policy {policy}\n"));
+    assert_says(
+        left,
+        &format!("- role {role} (failed: iam:DeleteRole failed: AccessDenied"),
+    );
+    assert_says(
+        left,
+        "To finish, run the same teardown again, or remove them",
+    );
+    assert_says(left, &format!("\n  aws iam delete-role --role-name {role}"));
+    assert!(!left.contains(&policy), "the policy is gone: {left}");
+    // Exactly what was printed is left: the role, bare.
+    assert!(aws.role(&role).await.is_some());
+    assert!(aws.attached(&role).await.is_empty());
+    assert!(aws.policies_naming(&bucket).await.is_empty());
+    run(&moto.url(), teardown()).ok();
+    nothing_left(&aws, &bucket).await;
+}

@@ -118,7 +118,10 @@ async fn fault_at_every_request(flow: Flow) {
                 )),
                 _ => {}
             }
-            if flow != Flow::Teardown {
+            if flow == Flow::Teardown && out.code != 0 {
+                let unreported = unreported_by_teardown(&aws, &bucket, &stderr).await;
+                report.extend(unreported.map(|u| format!("{why}: {u}:\n{stderr}")));
+            } else if flow != Flow::Teardown {
                 // Nothing of this run is left, unless the run printed it as left.
                 for thing in aws.leftovers(&bucket).await {
                     let printed = stderr.contains("Left in AWS") && stderr.contains(&thing);
@@ -151,6 +154,29 @@ async fn fault_at_every_request(flow: Flow) {
         report.len(),
         report.join("\n\n")
     );
+}
+
+/// What a failed teardown of a role (and its policy) left without saying so. One that deleted
+/// nothing leaves both, and says only what failed; one cut short lists every one left.
+async fn unreported_by_teardown(aws: &Aws, bucket: &str, stderr: &str) -> Option<String> {
+    let roles = aws.roles_naming(bucket).await;
+    let policies = aws.policies_naming(bucket).await;
+    let Some((_, left)) = stderr.split_once("Left in AWS:") else {
+        let all = roles.len() == 1 && policies.len() == 1;
+        return (!all)
+            .then(|| format!("it deleted part, unreported: {roles:?} {policies:?} are left"));
+    };
+    let listed = |kind: &str, name: &str| {
+        left.lines().any(|l| {
+            let l = l.trim_start();
+            l.starts_with(&format!("- {kind} "))
+                && (l.contains(&format!(" {name}")) || l.contains(&format!("/{name}")))
+        })
+    };
+    let unlisted: Vec<&String> = (roles.iter().filter(|r| !listed("role", r)))
+        .chain(policies.iter().filter(|p| !listed("policy", p)))
+        .collect();
+    (!unlisted.is_empty()).then(|| format!("{unlisted:?} left, not listed as left"))
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -163,6 +163,20 @@ fn a_user_s_keys_alone_or_the_whole_user() {
     );
 }
 
+/// What each request deletes, and the AWS CLI command that does it by hand, as a teardown cut
+/// short prints what is left.
+#[test]
+fn each_deletion_names_what_it_deletes_and_the_command_that_deletes_it() {
+    let role = teardown::role(&role_holdings(true), false).unwrap();
+    let user = teardown::user(&user_holdings(true), true, false).unwrap();
+    let all = [role.first, role.last, user.first, user.last].concat();
+    let said: Vec<String> = all
+        .iter()
+        .map(|d| format!("{d}\n  {}", d.command()))
+        .collect();
+    insta::assert_snapshot!("teardown_by_hand", said.join("\n"));
+}
+
 fn names_of(deletions: &[Deletion]) -> Vec<String> {
     deletions
         .iter()
