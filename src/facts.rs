@@ -351,6 +351,38 @@ pub(crate) struct UserInfo {
     pub(crate) tags: Vec<(String, String)>,
 }
 
+/// A user's credentials that this tool never makes, which IAM requires be deleted before the
+/// user: a person added them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct OtherCredentials {
+    /// A console password (a login profile).
+    pub(crate) password: bool,
+    /// The serial numbers of its MFA devices; a virtual device's is its ARN.
+    pub(crate) mfa_devices: Vec<String>,
+    pub(crate) signing_certificates: Vec<String>,
+    pub(crate) ssh_public_keys: Vec<String>,
+}
+
+impl OtherCredentials {
+    pub(crate) fn is_empty(&self) -> bool {
+        self.described().is_empty()
+    }
+
+    /// Each one: `a console password`, `MFA device arn:…`, `SSH public key APKA…`.
+    pub(crate) fn described(&self) -> Vec<String> {
+        let password = self.password.then(|| "a console password".to_string());
+        let each = |kind: &str, ids: &[String]| -> Vec<String> {
+            ids.iter().map(|id| format!("{kind} {id}")).collect()
+        };
+        password
+            .into_iter()
+            .chain(each("MFA device", &self.mfa_devices))
+            .chain(each("signing certificate", &self.signing_certificates))
+            .chain(each("SSH public key", &self.ssh_public_keys))
+            .collect()
+    }
+}
+
 /// What a role and a user share as they stand in IAM: their ARN, whether this tool made
 /// them, the boundary and tags that the guardrails are held against, and what they record
 /// of the access and the location they serve.

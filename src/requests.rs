@@ -187,7 +187,8 @@ pub enum Target {
 #[derive(Debug, Clone, Default)]
 pub struct TeardownRequest {
     pub target: Option<Target>,
-    /// Delete even what lacks the managed-by=serverless-s3-setup tag.
+    /// Delete even what lacks the managed-by=serverless-s3-setup tag, and a user's credentials
+    /// that someone added (a console password, MFA devices, signing certificates, SSH keys).
     pub force: bool,
 }
 

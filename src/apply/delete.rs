@@ -5,9 +5,10 @@
 
 use futures_util::future::join_all;
 
-use crate::aws::{iam, pending, Clients, Pending};
+use crate::aws::iam::{self, Credential};
+use crate::aws::{pending, Clients, Pending};
 use crate::error::{AwsError, Error};
-use crate::inputs::Who;
+use crate::inputs::{UserName, Who};
 use crate::plan::{Deletion, Teardown};
 use crate::signals::Stop;
 
@@ -139,6 +140,9 @@ impl Partway {
 
 fn delete<'a>(clients: &'a Clients, deletion: &'a Deletion) -> Pending<'a> {
     let iam = &clients.iam;
+    let remove = |user: &'a UserName, credential| {
+        pending(iam::remove_credential(iam, user.as_str(), credential))
+    };
     match deletion {
         Deletion::FromInstanceProfile { role, profile } => pending(
             iam::remove_role_from_instance_profile(iam, role.as_str(), profile),
@@ -152,6 +156,15 @@ fn delete<'a>(clients: &'a Clients, deletion: &'a Deletion) -> Pending<'a> {
         Deletion::FromGroup { user, group } => {
             pending(iam::remove_user_from_group(iam, user.as_str(), group))
         }
+        Deletion::LoginProfile { user } => remove(user, Credential::Password),
+        Deletion::MfaDevice { user, serial } => remove(user, Credential::MfaDevice(serial)),
+        Deletion::VirtualMfaDevice { serial } => pending(when_settled(move || {
+            iam::delete_virtual_mfa_device(iam, serial)
+        })),
+        Deletion::SigningCertificate { user, id } => {
+            remove(user, Credential::SigningCertificate(id))
+        }
+        Deletion::SshPublicKey { user, id } => remove(user, Credential::SshPublicKey(id)),
         Deletion::Principal(Who::Role(role)) => {
             pending(when_settled(move || iam::delete_role(iam, role.as_str())))
         }

@@ -245,7 +245,7 @@ pub(crate) struct TeardownArgs {
     #[arg(long, value_name = "NAME")]
     pub(crate) user_name: Option<String>,
 
-    /// Delete even what lacks the managed-by=serverless-s3-setup tag
+    /// Delete even what lacks the managed-by=serverless-s3-setup tag, and the console password, MFA devices, signing certificates and SSH keys that someone added to a user
     #[arg(long)]
     pub(crate) force: bool,
 

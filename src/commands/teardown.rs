@@ -7,7 +7,7 @@ use crate::apply::wait::{self, Goal};
 use crate::aws::cloudformation;
 use crate::aws::iam;
 use crate::aws::Clients;
-use crate::error::Error;
+use crate::error::{AwsError, Error};
 use crate::facts::{PolicyInfo, RoleInfo};
 use crate::inputs::{Arn, RoleName, UserName, Who};
 use crate::output::Render;
@@ -456,7 +456,7 @@ pub async fn user(
         planned: Vec::new(),
         changed: false,
     };
-    let Some(plan) = user_plan(&clients, &user_name, &req).await? else {
+    let Some(plan) = user_plan(ctx, &clients, &user_name, &req).await? else {
         ctx.ui
             .info(format!("nothing to delete: user {user} does not exist"));
         return Ok(nothing());
@@ -487,9 +487,12 @@ pub async fn user(
     })
 }
 
-/// Reads what the user holds (its keys; for a whole teardown its groups and policies too,
-/// together) and plans the deletion. `None`: there is no such user.
+/// Reads what the user holds (its keys; for a whole teardown its groups, policies and the
+/// credentials a person may have added, together) and plans the deletion. `None`: there is no
+/// such user. Credentials the caller may not read are passed over with a warning: IAM then
+/// says, at the user's deletion, if any stand in the way.
 async fn user_plan(
+    ctx: &Context,
     clients: &Clients,
     name: &UserName,
     req: &DeleteRequest,
@@ -500,44 +503,27 @@ async fn user_plan(
     let Some(info) = iam::get_user(&clients.iam, user).await? else {
         return Ok(None);
     };
-    let held = |keys, groups, inline, policies| plan::teardown::UserHoldings {
+    let mut held = plan::teardown::UserHoldings {
         name: name.clone(),
         info: info.clone(),
-        keys,
-        groups,
-        inline,
-        policies,
+        keys: Vec::new(),
+        groups: Vec::new(),
+        inline: Vec::new(),
+        policies: Vec::new(),
+        credentials: None,
     };
     if !info.managed && !req.force {
         // Refused before anything else is read.
-        let nothing = held(Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        return plan::teardown::user(&nothing, whole, req.force).map(Some);
+        return plan::teardown::user(&held, whole, req.force).map(Some);
     }
-    let (keys, groups, attached, inline) = tokio::join!(
+    let (keys, groups, attached, inline, credentials) = tokio::join!(
         iam::access_keys(&clients.iam, user),
-        async {
-            if whole {
-                iam::groups_for_user(&clients.iam, user).await
-            } else {
-                Ok(Vec::new())
-            }
-        },
-        async {
-            if whole {
-                iam::attached(&clients.iam, &who).await
-            } else {
-                Ok(Vec::new())
-            }
-        },
-        async {
-            if whole {
-                iam::inline_names(&clients.iam, &who).await
-            } else {
-                Ok(Vec::new())
-            }
-        }
+        if_whole(whole, iam::groups_for_user(&clients.iam, user)),
+        if_whole(whole, iam::attached(&clients.iam, &who)),
+        if_whole(whole, iam::inline_names(&clients.iam, &who)),
+        if_whole(whole, iam::other_credentials(&clients.iam, user)),
     );
-    let keys: Vec<String> = keys?
+    held.keys = keys?
         .into_iter()
         .map(|k| k.id)
         .filter(|id| {
@@ -547,13 +533,31 @@ async fn user_plan(
         })
         .collect();
     let attached = attached?;
-    let policies = if whole {
-        policies(clients, &info.arn, user, &attached, false).await?
-    } else {
-        Vec::new()
-    };
-    let held = held(keys, groups?, inline?, policies);
+    if whole {
+        held.policies = policies(clients, &info.arn, user, &attached, false).await?;
+        held.credentials = match credentials {
+            Ok(credentials) => Some(credentials),
+            Err(e) if e.is_access_denied() => {
+                ctx.ui.warn(format!("could not read whether user {user} has a console password, MFA devices, signing certificates or SSH keys ({} was denied); IAM refuses to delete a user that holds any", e.operation));
+                None
+            }
+            Err(e) => return Err(e.into()),
+        };
+    }
+    (held.groups, held.inline) = (groups?, inline?);
     plan::teardown::user(&held, whole, req.force).map(Some)
+}
+
+/// A read that only a whole user's teardown makes; for its keys alone, nothing.
+async fn if_whole<T: Default>(
+    whole: bool,
+    read: impl std::future::Future<Output = Result<T, AwsError>>,
+) -> Result<T, AwsError> {
+    if whole {
+        read.await
+    } else {
+        Ok(T::default())
+    }
 }
 
 impl Render for TeardownOutcome {

@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
-use crate::facts::{PolicyInfo, RoleInfo, UserInfo};
+use crate::facts::{OtherCredentials, PolicyInfo, RoleInfo, UserInfo};
 use crate::inputs::{RoleName, UserName, Who};
 
 /// One request of a teardown.
@@ -40,6 +40,27 @@ pub(crate) enum Deletion {
         user: UserName,
         group: String,
     },
+    /// The user's console password.
+    LoginProfile {
+        user: UserName,
+    },
+    /// Takes an MFA device off the user.
+    MfaDevice {
+        user: UserName,
+        serial: String,
+    },
+    /// A virtual MFA device, once taken off the user.
+    VirtualMfaDevice {
+        serial: String,
+    },
+    SigningCertificate {
+        user: UserName,
+        id: String,
+    },
+    SshPublicKey {
+        user: UserName,
+        id: String,
+    },
     Principal(Who),
     Policy {
         arn: String,
@@ -60,6 +81,13 @@ impl std::fmt::Display for Deletion {
             }
             Deletion::AccessKey { user, id } => write!(f, "access key {id} of user {user}"),
             Deletion::FromGroup { user, group } => write!(f, "user {user} in group {group}"),
+            Deletion::LoginProfile { user } => write!(f, "console password of user {user}"),
+            Deletion::MfaDevice { user, serial } => write!(f, "MFA device {serial} of user {user}"),
+            Deletion::VirtualMfaDevice { serial } => write!(f, "virtual MFA device {serial}"),
+            Deletion::SigningCertificate { user, id } => {
+                write!(f, "signing certificate {id} of user {user}")
+            }
+            Deletion::SshPublicKey { user, id } => write!(f, "SSH public key {id} of user {user}"),
             Deletion::Principal(who) => write!(f, "{who}"),
             Deletion::Policy { arn } => write!(f, "policy {arn}"),
         }
@@ -92,6 +120,21 @@ impl Deletion {
             Deletion::FromGroup { user, group } => {
                 format!("aws iam remove-user-from-group --user-name {user} --group-name {group}")
             }
+            Deletion::LoginProfile { user } => {
+                format!("aws iam delete-login-profile --user-name {user}")
+            }
+            Deletion::MfaDevice { user, serial } => format!(
+                "aws iam deactivate-mfa-device --user-name {user} --serial-number {serial}"
+            ),
+            Deletion::VirtualMfaDevice { serial } => {
+                format!("aws iam delete-virtual-mfa-device --serial-number {serial}")
+            }
+            Deletion::SigningCertificate { user, id } => format!(
+                "aws iam delete-signing-certificate --user-name {user} --certificate-id {id}"
+            ),
+            Deletion::SshPublicKey { user, id } => format!(
+                "aws iam delete-ssh-public-key --user-name {user} --ssh-public-key-id {id}"
+            ),
             Deletion::Principal(who) => format!(
                 "aws iam delete-{kind} --{kind}-name {}",
                 who.name(),
@@ -224,10 +267,15 @@ pub(crate) struct UserHoldings {
     pub(crate) groups: Vec<String>,
     pub(crate) inline: Vec<String>,
     pub(crate) policies: Vec<HeldPolicy>,
+    /// What a person added, which IAM requires be deleted before the user; `None` when it
+    /// could not be read (then IAM's refusal, if any, comes at the user's deletion).
+    pub(crate) credentials: Option<OtherCredentials>,
 }
 
 /// Deletes a user's keys, and with `with_user` the user itself with what holds it. A user this
-/// tool did not make is refused without `force`.
+/// tool did not make is refused without `force`; so is one holding credentials a person added
+/// (a console password, MFA devices, signing certificates, SSH keys), which go with it under
+/// `force`, as Terraform's `force_destroy` has it.
 pub(crate) fn user(held: &UserHoldings, with_user: bool, force: bool) -> Result<Teardown, Error> {
     let name = &held.name;
     if !held.info.managed && !force {
@@ -252,6 +300,12 @@ pub(crate) fn user(held: &UserHoldings, with_user: bool, force: bool) -> Result<
     if !with_user {
         return Ok(t);
     }
+    if let Some(credentials) = &held.credentials {
+        if !credentials.is_empty() && !force {
+            return Err(added_by_hand(name, credentials));
+        }
+        other_credentials(&mut t, name, credentials);
+    }
     inline_policies(&mut t, &who, &held.inline);
     policies(&mut t, &who, &held.policies);
     for group in &held.groups {
@@ -266,6 +320,68 @@ pub(crate) fn user(held: &UserHoldings, with_user: bool, force: bool) -> Result<
     }
     t.principal(who);
     Ok(t)
+}
+
+fn added_by_hand(name: &UserName, credentials: &OtherCredentials) -> Error {
+    Error::Conflict(format!(
+        "user {name} holds {}: credentials this tool never makes, which IAM requires be deleted before the user; someone added them, so teardown leaves the user alone\n  fix: to delete them with the user, serverless-s3-setup teardown --user-name {name} --force",
+        credentials.described().join(", ")
+    ))
+}
+
+/// A person's credentials on the user: each taken off first; a virtual MFA device, once off
+/// the user, is deleted beside it.
+fn other_credentials(t: &mut Teardown, user: &UserName, credentials: &OtherCredentials) {
+    if credentials.password {
+        t.first_step(
+            Deletion::LoginProfile { user: user.clone() },
+            format!("delete the console password of user {user}"),
+            format!("console password of user {user}"),
+        );
+    }
+    for serial in &credentials.mfa_devices {
+        let mfa = Deletion::MfaDevice {
+            user: user.clone(),
+            serial: serial.clone(),
+        };
+        // A virtual device's serial number is its ARN; a hardware device's is not, and a
+        // hardware device is only taken off.
+        if serial.starts_with("arn:") {
+            t.first_step(
+                mfa,
+                format!("deactivate and delete virtual MFA device {serial}"),
+                format!("virtual MFA device {serial}"),
+            );
+            let serial = serial.clone();
+            t.last.push(Deletion::VirtualMfaDevice { serial });
+        } else {
+            t.first_step(
+                mfa,
+                format!("deactivate MFA device {serial} of user {user}"),
+                format!("MFA device {serial} of user {user} (deactivated)"),
+            );
+        }
+    }
+    for id in &credentials.signing_certificates {
+        t.first_step(
+            Deletion::SigningCertificate {
+                user: user.clone(),
+                id: id.clone(),
+            },
+            format!("delete signing certificate {id}"),
+            format!("signing certificate {id}"),
+        );
+    }
+    for id in &credentials.ssh_public_keys {
+        t.first_step(
+            Deletion::SshPublicKey {
+                user: user.clone(),
+                id: id.clone(),
+            },
+            format!("delete SSH public key {id}"),
+            format!("SSH public key {id}"),
+        );
+    }
 }
 
 fn inline_policies(t: &mut Teardown, who: &Who, names: &[String]) {

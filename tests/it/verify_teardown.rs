@@ -416,6 +416,119 @@ async fn teardown_refuses_untagged_roles_without_force() {
     assert!(aws.role(&name).await.is_none());
 }
 
+/// A user this tool made, to which a person then added a console password, a virtual MFA
+/// device, a signing certificate and an SSH key. AWS refuses DeleteUser until they are gone
+/// (IAM API Reference, DeleteUser; moto deletes it anyway, so the order is read from the
+/// proxy). Without --force the teardown names each and changes nothing; with it, each goes
+/// before the user, and the virtual device after it is taken off.
+#[tokio::test]
+async fn a_user_with_credentials_a_person_added_goes_only_with_force() {
+    let Scene { moto, aws, bucket } = scene("tdcreds").await;
+    let uri = format!("s3://{bucket}/d/");
+    run(
+        &moto.url(),
+        SetupArgs::access_key(&uri)
+            .access("import")
+            .yes()
+            .json()
+            .build(),
+    )
+    .ok();
+    let user = format!("tidb-user-import-{bucket}-d");
+    let iam = &aws.iam;
+    let login = iam
+        .create_login_profile()
+        .user_name(&user)
+        .password("Aa1!aaaaaaaaaaaa");
+    login.send().await.unwrap();
+    let device = iam
+        .create_virtual_mfa_device()
+        .virtual_mfa_device_name(&user);
+    let device = device.send().await.unwrap();
+    let serial = device
+        .virtual_mfa_device()
+        .unwrap()
+        .serial_number()
+        .to_string();
+    let enable = iam
+        .enable_mfa_device()
+        .user_name(&user)
+        .serial_number(&serial);
+    let enable = enable
+        .authentication_code1("123456")
+        .authentication_code2("654321");
+    enable.send().await.unwrap();
+    let certificate = include_str!("../support/signing-certificate.pem");
+    let upload = iam.upload_signing_certificate().user_name(&user);
+    let upload = upload.certificate_body(certificate).send().await.unwrap();
+    let certificate = upload.certificate().unwrap().certificate_id().to_string();
+    let key =
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGLdfQVSsk7mOvkmhsTTgzGrMYgYRusd6QTwyiqTlyAp a@b";
+    let upload = iam
+        .upload_ssh_public_key()
+        .user_name(&user)
+        .ssh_public_key_body(key);
+    let upload = upload.send().await.unwrap();
+    let ssh = upload
+        .ssh_public_key()
+        .unwrap()
+        .ssh_public_key_id()
+        .to_string();
+
+    let proxy = Proxy::start(moto.port);
+    let refused = teardown(&proxy.url(), &["--user-name", &user]).exits(1);
+    let named = [
+        format!("user {user} holds a console password, MFA device {serial}, "),
+        format!("signing certificate {certificate}, SSH public key {ssh}: "),
+        format!("serverless-s3-setup teardown --user-name {user} --force"),
+    ];
+    for part in &named {
+        assert_says(&refused.stderr, part);
+    }
+    let changed = |a: &String| {
+        ["Delete", "Deactivate", "Detach", "Remove"]
+            .iter()
+            .any(|c| a.starts_with(c))
+    };
+    assert!(!proxy.seen().iter().any(changed), "{:?}", proxy.seen());
+
+    let line = ["--user-name", &user, "--force", "--dry-run"];
+    let planned = teardown(&proxy.url(), &line).ok().stdout;
+    assert_says(
+        &planned,
+        &format!("delete the console password of user {user}"),
+    );
+    assert_says(
+        &planned,
+        &format!("deactivate and delete virtual MFA device {serial}"),
+    );
+
+    proxy.reset();
+    teardown(&proxy.url(), &["--user-name", &user, "--force"]).ok();
+    let rounds = proxy.rounds();
+    let round = |action: &str| {
+        let found = rounds.iter().find(|(_, a)| a == action);
+        found.unwrap_or_else(|| panic!("no {action}: {rounds:?}")).0
+    };
+    for first in [
+        "DeleteLoginProfile",
+        "DeactivateMFADevice",
+        "DeleteSigningCertificate",
+        "DeleteSSHPublicKey",
+    ] {
+        assert!(round(first) < round("DeleteUser"), "{first}: {rounds:?}");
+    }
+    assert!(round("DeactivateMFADevice") < round("DeleteVirtualMFADevice"));
+    let devices = iam.list_virtual_mfa_devices().send().await.unwrap();
+    let serials: Vec<&str> = devices
+        .virtual_mfa_devices()
+        .iter()
+        .map(|d| d.serial_number())
+        .collect();
+    assert!(!serials.contains(&serial.as_str()), "{serials:?}");
+    nothing_of(&aws, &bucket).await;
+}
+
 #[tokio::test]
 async fn teardown_dry_run_lists_and_changes_nothing() {
     let Scene { moto, aws, bucket } = scene("tddry").await;

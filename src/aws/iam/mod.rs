@@ -7,6 +7,7 @@ use aws_sdk_iam::types::Tag;
 use crate::inputs::{Guardrails, TagPair, MANAGED_BY_KEY, MANAGED_BY_VALUE};
 
 mod account;
+mod credentials;
 mod guardrails;
 mod policies;
 mod principal;
@@ -15,6 +16,9 @@ mod role;
 mod user;
 
 pub(crate) use account::{authorization_details, principals, Details, HeldRole, Principals};
+pub(crate) use credentials::{
+    delete_virtual_mfa_device, other_credentials, remove_credential, Credential,
+};
 pub(crate) use guardrails::{
     delete_boundary, put_boundary, tag_policy, tag_principal, untag_policy, untag_principal,
 };

@@ -1,5 +1,6 @@
 //! Teardown plans: what goes, in IAM's order, and what stays.
 
+use crate::facts::OtherCredentials;
 use crate::inputs::Who;
 use crate::plan::teardown::{self, deletes_policy, HeldPolicy, RoleHoldings, UserHoldings};
 use crate::plan::Deletion;
@@ -132,7 +133,69 @@ fn user_holdings(managed: bool) -> UserHoldings {
         groups: vec!["g".into()],
         inline: vec!["extra".into()],
         policies: vec![policy("u-policy", true, 1, &["v1"])],
+        credentials: Some(OtherCredentials::default()),
     }
+}
+
+/// A user to which a person added a console password, a virtual and a hardware MFA device,
+/// a signing certificate and an SSH key.
+fn user_with_credentials() -> UserHoldings {
+    UserHoldings {
+        credentials: Some(OtherCredentials {
+            password: true,
+            mfa_devices: vec![
+                "arn:aws:iam::123456789012:mfa/u".into(),
+                "GAHT12345678".into(),
+            ],
+            signing_certificates: vec!["CERT1".into()],
+            ssh_public_keys: vec!["APKA1".into()],
+        }),
+        ..user_holdings(true)
+    }
+}
+
+#[test]
+fn credentials_a_person_added_to_a_user_go_only_with_force() {
+    let held = user_with_credentials();
+    let err = teardown::user(&held, true, false).unwrap_err();
+    assert_eq!(err.kind(), "conflict");
+    assert_eq!(
+        err.to_string(),
+        "user u holds a console password, MFA device arn:aws:iam::123456789012:mfa/u, MFA device GAHT12345678, signing certificate CERT1, SSH public key APKA1: credentials this tool never makes, which IAM requires be deleted before the user; someone added them, so teardown leaves the user alone\n  fix: to delete them with the user, serverless-s3-setup teardown --user-name u --force"
+    );
+    // Its keys alone need none of them gone.
+    let keys = teardown::user(&held, false, false).unwrap();
+    assert_eq!(names_of(&keys.first), ["access_key"]);
+
+    let forced = teardown::user(&held, true, true).unwrap();
+    let first = names_of(&forced.first);
+    for taken in [
+        "login_profile",
+        "mfa_device",
+        "signing_certificate",
+        "ssh_public_key",
+    ] {
+        assert!(first.contains(&taken.to_string()), "{first:?}");
+    }
+    // The virtual device, once off the user, goes beside it; the hardware one is only taken off.
+    assert_eq!(
+        names_of(&forced.last),
+        ["principal", "virtual_mfa_device", "policy"]
+    );
+    assert!(forced
+        .lines
+        .contains(&"delete the console password of user u".to_string()));
+    assert!(forced
+        .lines
+        .contains(&"deactivate MFA device GAHT12345678 of user u".to_string()));
+
+    // Unread (the caller may not list them): planned as before, and IAM says at DeleteUser.
+    let unread = UserHoldings {
+        credentials: None,
+        ..user_with_credentials()
+    };
+    let plan = teardown::user(&unread, true, false).unwrap();
+    assert_eq!(names_of(&plan.last), ["principal", "policy"]);
 }
 
 #[test]
@@ -168,7 +231,7 @@ fn a_user_s_keys_alone_or_the_whole_user() {
 #[test]
 fn each_deletion_names_what_it_deletes_and_the_command_that_deletes_it() {
     let role = teardown::role(&role_holdings(true), false).unwrap();
-    let user = teardown::user(&user_holdings(true), true, false).unwrap();
+    let user = teardown::user(&user_with_credentials(), true, true).unwrap();
     let all = [role.first, role.last, user.first, user.last].concat();
     let said: Vec<String> = all
         .iter()
