@@ -487,9 +487,10 @@ pub async fn user(
     })
 }
 
-/// Reads what the user holds (its keys; for a whole teardown its groups, policies and the
-/// credentials a person may have added, together) and plans the deletion. `None`: there is no
-/// such user. Credentials the caller may not read are passed over with a warning: IAM then
+/// Reads what the user holds (the user, its keys, and for a whole teardown its groups,
+/// policies and the credentials a person may have added, all together; then each attached
+/// policy and its versions, together) and plans the deletion, as a role's is. `None`: there is
+/// no such user. Credentials the caller may not read are passed over with a warning: IAM then
 /// says, at the user's deletion, if any stand in the way.
 async fn user_plan(
     ctx: &Context,
@@ -500,29 +501,30 @@ async fn user_plan(
     let user = name.as_str();
     let who = Who::User(name.clone());
     let whole = req.with_user;
-    let Some(info) = iam::get_user(&clients.iam, user).await? else {
-        return Ok(None);
-    };
-    let mut held = plan::teardown::UserHoldings {
-        name: name.clone(),
-        info: info.clone(),
-        keys: Vec::new(),
-        groups: Vec::new(),
-        inline: Vec::new(),
-        policies: Vec::new(),
-        credentials: None,
-    };
-    if !info.managed && !req.force {
-        // Refused before anything else is read.
-        return plan::teardown::user(&held, whole, req.force).map(Some);
-    }
-    let (keys, groups, attached, inline, credentials) = tokio::join!(
+    let (info, keys, groups, attached, inline, credentials) = tokio::join!(
+        iam::get_user(&clients.iam, user),
         iam::access_keys(&clients.iam, user),
         if_whole(whole, iam::groups_for_user(&clients.iam, user)),
         if_whole(whole, iam::attached(&clients.iam, &who)),
         if_whole(whole, iam::inline_names(&clients.iam, &who)),
         if_whole(whole, iam::other_credentials(&clients.iam, user)),
     );
+    let Some(info) = info? else {
+        return Ok(None);
+    };
+    let mut held = plan::teardown::UserHoldings {
+        name: name.clone(),
+        info,
+        keys: Vec::new(),
+        groups: Vec::new(),
+        inline: Vec::new(),
+        policies: Vec::new(),
+        credentials: None,
+    };
+    if !held.info.managed && !req.force {
+        // Refused: what it holds is not looked at.
+        return plan::teardown::user(&held, whole, req.force).map(Some);
+    }
     held.keys = keys?
         .into_iter()
         .map(|k| k.id)
@@ -534,7 +536,7 @@ async fn user_plan(
         .collect();
     let attached = attached?;
     if whole {
-        held.policies = policies(clients, &info.arn, user, &attached, false).await?;
+        held.policies = policies(clients, &held.info.arn, user, &attached, false).await?;
         held.credentials = match credentials {
             Ok(credentials) => Some(credentials),
             Err(e) if e.is_access_denied() => {

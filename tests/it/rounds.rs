@@ -197,6 +197,37 @@ async fn verify_takes_four_rounds_and_teardown_four() {
     assert!(aws.role(name).await.is_none());
 }
 
+/// A user's teardown takes four rounds, as a role's does: the user and everything keyed by its
+/// name (its keys, groups, policies and the credentials a person may have added) together, its
+/// policy and versions, then the two stages of deletes.
+#[tokio::test]
+async fn a_user_s_teardown_takes_four_rounds() {
+    let (moto, aws) = on_moto().await;
+    let (bucket, uri) = kms_bucket(&aws, "rounds-user").await;
+    let args = SetupArgs::access_key(&uri).access("import").yes().json();
+    run(&moto.url(), args.build()).ok();
+    let user = format!("tidb-user-import-{bucket}-d");
+    let proxy = Proxy::with_latency(moto.port, LATENCY_MS);
+    let teardown = ["teardown", "--user-name", &user, "--yes"];
+    run(&proxy.url(), teardown).ok();
+    let (log, last) = rounds(&proxy);
+    assert!(last <= 4, "teardown took {last} rounds: {log:?}");
+    let first: Vec<&str> = log
+        .iter()
+        .filter(|(r, _)| *r == 1)
+        .map(|(_, a)| a.as_str())
+        .collect();
+    for read in [
+        "GetUser",
+        "ListAccessKeys",
+        "ListMFADevices",
+        "GetLoginProfile",
+    ] {
+        assert!(first.contains(&read), "{read} in the first round: {log:?}");
+    }
+    assert!(aws.leftovers(&bucket).await.is_empty());
+}
+
 /// `list` reads the account and the configured region's stacks in one round; a stack in
 /// another region is read for in the round after. Its own moto, so that only this test's
 /// stacks decide the regions.
