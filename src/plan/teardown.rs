@@ -226,20 +226,61 @@ pub(crate) fn role(held: &RoleHoldings, force: bool) -> Result<Teardown, Error> 
     }
     let who = Who::Role(name.clone());
     let mut t = Teardown::default();
-    for profile in &held.profiles {
-        t.first_step(
-            Deletion::FromInstanceProfile {
-                role: name.clone(),
-                profile: profile.clone(),
-            },
-            format!("remove role {name} from instance profile {profile}"),
-            format!("role {name} from instance profile {profile}"),
-        );
-    }
+    from_instance_profiles(&mut t, name, &held.profiles);
     inline_policies(&mut t, &who, &held.inline);
     policies(&mut t, &who, &held.policies);
     t.principal(who);
     Ok(t)
+}
+
+/// What someone added by hand to a stack's role: CloudFormation knows none of it, and IAM
+/// refuses to delete a role that still holds any (IAM API Reference, DeleteRole), so the stack's
+/// deletion would fail. Each is taken off first, as from a role made with IAM; a policy
+/// attached by hand stays, detached. The stack's own inline policy (`own`) is CloudFormation's.
+pub(crate) fn stack_role_additions(
+    role: &RoleName,
+    own: Option<&str>,
+    attached: &[String],
+    inline: &[String],
+    profiles: &[String],
+) -> Teardown {
+    let who = Who::Role(role.clone());
+    let mut t = Teardown::default();
+    from_instance_profiles(&mut t, role, profiles);
+    for name in inline.iter().filter(|n| Some(n.as_str()) != own) {
+        t.first_step(
+            Deletion::InlinePolicy {
+                who: who.clone(),
+                name: name.clone(),
+            },
+            format!("delete inline policy {name} of role {role} (added by hand)"),
+            format!("inline policy {name} of role {role}"),
+        );
+    }
+    for arn in attached {
+        t.first_step(
+            Deletion::Detach {
+                who: who.clone(),
+                policy: arn.clone(),
+            },
+            format!("detach policy {arn} from role {role} (attached by hand; the policy stays)"),
+            format!("attachment of policy {arn} to role {role}"),
+        );
+    }
+    t
+}
+
+fn from_instance_profiles(t: &mut Teardown, role: &RoleName, profiles: &[String]) {
+    for profile in profiles {
+        t.first_step(
+            Deletion::FromInstanceProfile {
+                role: role.clone(),
+                profile: profile.clone(),
+            },
+            format!("remove role {role} from instance profile {profile}"),
+            format!("role {role} from instance profile {profile}"),
+        );
+    }
 }
 
 /// A policy this tool made, left without its role or user (a teardown cut short, or the

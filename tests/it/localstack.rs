@@ -164,7 +164,17 @@ async fn a_stack_through_its_real_states_create_rerun_update_repair_teardown() {
     )
     .unchanged();
 
-    // Teardown: only this deletion's events, and the role is gone.
+    // Teardown: only this deletion's events, and the role is gone, though someone attached a
+    // policy to it by hand, which CloudFormation does not know: it is detached first.
+    let doc = serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Action": "s3:ListAllMyBuckets", "Resource": "*"}]});
+    let theirs = aws.create_policy(&format!("theirs-{role}"), &doc).await;
+    let attach = aws
+        .iam
+        .attach_role_policy()
+        .role_name(&role)
+        .policy_arn(&theirs);
+    attach.send().await.unwrap();
     let Ran { stderr, .. } = run(&ls.url(), ["teardown", "--stack-name", &role, "--yes"]).ok();
     assert_says(&stderr, "DELETE_");
     assert!(

@@ -638,3 +638,78 @@ async fn with_no_region_configured_the_stack_goes_to_the_buckets_region() {
     );
     assert!(again.stderr.contains("already match"), "{}", again.stderr);
 }
+
+/// Someone attached a policy, wrote another inline policy and put an instance profile on a
+/// stack's role. CloudFormation knows none of them, and IAM refuses to delete a role that holds
+/// any (IAM API Reference, DeleteRole): the stack's deletion failed. The teardown reads them
+/// beside the role and the stack's events, plans each, and takes them off before it deletes
+/// the stack; the policy attached by hand and the instance profile stay.
+#[tokio::test]
+async fn a_stack_whose_role_got_additions_by_hand_is_torn_down() {
+    let Scene { moto, aws, bucket } = scene("tdadd").await;
+    let uri = format!("s3://{bucket}/d/");
+    let role = format!("a-{bucket}");
+    run(&moto.url(), args("cloudformation", &uri, "import", &role)).ok();
+    let doc = serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Action": "s3:ListAllMyBuckets", "Resource": "*"}]});
+    let theirs = aws.create_policy(&format!("theirs-{bucket}"), &doc).await;
+    let iam = &aws.iam;
+    let attach = iam
+        .attach_role_policy()
+        .role_name(&role)
+        .policy_arn(&theirs);
+    attach.send().await.unwrap();
+    aws.put_role_policy(&role, "extra", &doc).await;
+    let profile = format!("ip-{bucket}");
+    let create = iam
+        .create_instance_profile()
+        .instance_profile_name(&profile);
+    create.send().await.unwrap();
+    let add = iam
+        .add_role_to_instance_profile()
+        .instance_profile_name(&profile);
+    add.role_name(&role).send().await.unwrap();
+
+    let proxy = Proxy::start(moto.port);
+    let teardown = |extra: &str| ["teardown", "--stack-name", &role, extra].map(String::from);
+    let planned = run(&proxy.url(), teardown("--dry-run")).ok().stdout;
+    let lines = [
+        format!("remove role {role} from instance profile {profile}\n"),
+        format!("delete inline policy extra of role {role} (added by hand)\n"),
+        format!("detach policy {theirs} from role {role} (attached by hand; the policy stays)\n"),
+        format!("delete stack {role}\n"),
+    ];
+    for line in &lines {
+        assert_says(&planned, line);
+    }
+    assert!(
+        !planned.contains(&format!("{role}-policy")),
+        "the stack's own: {planned}"
+    );
+    let rounds = proxy.rounds();
+    let round = |action: &str| rounds.iter().find(|(_, a)| a == action).map(|(r, _)| *r);
+    for read in [
+        "ListAttachedRolePolicies",
+        "ListRolePolicies",
+        "ListInstanceProfilesForRole",
+    ] {
+        assert_eq!(
+            round(read),
+            round("GetRole"),
+            "{read} beside GetRole: {rounds:?}"
+        );
+    }
+
+    let Ran { json, .. } = run(&proxy.url(), with_json(&teardown("--yes"))).ok();
+    let deleted = json["deleted"].to_string();
+    assert_says(
+        &deleted,
+        &format!("attachment of policy {theirs} to role {role}"),
+    );
+    assert!(aws.role(&role).await.is_none());
+    let policy = iam.get_policy().policy_arn(&theirs).send().await.unwrap();
+    assert_eq!(policy.policy().unwrap().attachment_count(), Some(0));
+    let held = iam.get_instance_profile().instance_profile_name(&profile);
+    let held = held.send().await.unwrap();
+    assert!(held.instance_profile().unwrap().roles().is_empty());
+}

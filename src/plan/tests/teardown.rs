@@ -1,7 +1,7 @@
 //! Teardown plans: what goes, in IAM's order, and what stays.
 
 use crate::facts::OtherCredentials;
-use crate::inputs::Who;
+use crate::inputs::{RoleName, Who};
 use crate::plan::teardown::{self, deletes_policy, HeldPolicy, RoleHoldings, UserHoldings};
 use crate::plan::Deletion;
 
@@ -238,6 +238,32 @@ fn each_deletion_names_what_it_deletes_and_the_command_that_deletes_it() {
         .map(|d| format!("{d}\n  {}", d.command()))
         .collect();
     insta::assert_snapshot!("teardown_by_hand", said.join("\n"));
+}
+
+/// What someone added to a stack's role goes before the stack: all of it in the first stage,
+/// the stack's own inline policy left to CloudFormation.
+#[test]
+fn a_stack_role_s_additions_by_hand_are_taken_off_and_its_own_policy_is_not() {
+    let role: RoleName = "r".parse().unwrap();
+    let attached = ["arn:aws:iam::123456789012:policy/theirs".to_string()];
+    let inline = ["r-policy".to_string(), "extra".to_string()];
+    let t =
+        teardown::stack_role_additions(&role, Some("r-policy"), &attached, &inline, &["ip".into()]);
+    assert_eq!(
+        names_of(&t.first),
+        ["from_instance_profile", "inline_policy", "detach"]
+    );
+    assert!(t.last.is_empty());
+    assert_eq!(
+        t.lines,
+        [
+            "remove role r from instance profile ip",
+            "delete inline policy extra of role r (added by hand)",
+            "detach policy arn:aws:iam::123456789012:policy/theirs from role r (attached by hand; the policy stays)",
+        ]
+    );
+    let own = ["r-policy".to_string()];
+    assert!(teardown::stack_role_additions(&role, Some("r-policy"), &[], &own, &[]).is_empty());
 }
 
 fn names_of(deletions: &[Deletion]) -> Vec<String> {

@@ -3,8 +3,6 @@
 
 use serde::Serialize;
 
-use crate::apply::wait::{self, Goal};
-use crate::aws::cloudformation;
 use crate::aws::iam;
 use crate::aws::Clients;
 use crate::error::{AwsError, Error};
@@ -18,6 +16,10 @@ use crate::requests::{DeleteRequest, Target, TeardownRequest};
 use crate::{apply, wizard, Context};
 
 use super::made::Offer;
+
+mod stack;
+
+pub(crate) use stack::stack;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct TeardownOutcome {
@@ -160,107 +162,10 @@ pub(crate) async fn orphaned_policy(
         .filter(|p| p.managed && p.attachments == 0))
 }
 
-/// No stack of that name here: the role of that name may be this tool's all the same, made
-/// with `--method iam`, or by a stack in another region. Say where it is and what removes it.
-async fn no_stack(
-    ctx: &Context,
-    clients: &Clients,
-    name: &str,
-    target: String,
-) -> Result<TeardownOutcome, Error> {
-    match iam::get_role(&clients.iam, name).await? {
-        // The wrong flag or region for what the name is: usage, and nothing is changed.
-        Some(role) if role.managed => match (&role.stack, &role.stack_region) {
-            (Some(stack), region) => Err(Error::invalid("--stack-name", format!(
-                "stack {name} is not in this region ({}), but role {name} belongs to stack {stack}{}; stacks are regional\n  fix: serverless-s3-setup teardown --stack-name {stack} --region {}",
-                clients.region(),
-                region.as_deref().map(|r| format!(" in {r}")).unwrap_or_default(),
-                region.as_deref().unwrap_or("REGION"),
-            ))),
-            (None, _) => Err(Error::invalid("--stack-name", format!(
-                "there is no stack {name}, but role {name} is this tool's, made with --method iam\n  fix: serverless-s3-setup teardown --role-name {name}"
-            ))),
-        },
-        _ => Ok(nothing(ctx, target)),
-    }
-}
-
 fn nothing(ctx: &Context, target: String) -> TeardownOutcome {
     ctx.ui
         .info(format!("nothing to delete: {target} does not exist"));
     TeardownOutcome::done(target, Vec::new())
-}
-
-pub(crate) async fn stack(
-    ctx: &Context,
-    clients: &Clients,
-    prompter: &mut dyn Prompter,
-    name: &str,
-    force: bool,
-) -> Result<TeardownOutcome, Error> {
-    let target = format!("stack {name}");
-    let Some(info) = cloudformation::describe_stack(&clients.cfn, name).await? else {
-        return no_stack(ctx, clients, name, target).await;
-    };
-    if !info.managed && !force {
-        return Err(plan::teardown::refuse(target));
-    }
-    // The role may be gone already (deleted by hand): the plan says so, and CloudFormation's
-    // delete passes over it. Read beside it: where this deletion's events will start.
-    let role_name = info.parameter("RoleName");
-    let (held, since) = tokio::join!(
-        async {
-            match role_name {
-                Some(role) => iam::get_role(&clients.iam, role).await.map(|r| r.is_some()),
-                None => Ok(true),
-            }
-        },
-        cloudformation::after_latest_event(&clients.cfn, name)
-    );
-    let (held, since) = (held?, since?);
-    let role = info.outputs.get("RoleArn").filter(|_| held);
-    let gone = match (role, role_name) {
-        (None, Some(name)) => format!(" (its role {name} is gone already)"),
-        _ => String::new(),
-    };
-    let lines: Vec<String> = std::iter::once(format!("delete stack {name}{gone}"))
-        .chain(role.map(|arn| format!("with it, delete role {arn}")))
-        .collect();
-    if !wizard::confirm_deletion(ctx, prompter, &lines)? {
-        return Ok(TeardownOutcome::dry_run(target, &lines));
-    }
-    ctx.stop.begin_changes();
-    cloudformation::delete_stack(&clients.cfn, name).await?;
-    let step = ctx.ui.step(format!("Deleting stack {name}"));
-    let mut source = wait::Live {
-        client: &clients.cfn,
-        stack: info.id.clone(),
-        last: None,
-    };
-    let ended = wait::wait(
-        &mut source,
-        Goal::Delete,
-        since,
-        wait::DEFAULT_TIMEOUT,
-        &ctx.stop,
-        |e| {
-            step.set(format!("{} {} {}", e.logical_id, e.resource_type, e.status));
-        },
-    )
-    .await;
-    let settled = match ended {
-        Ok(wait::Ended::Succeeded { .. }) => Ok(()),
-        Ok(wait::Ended::Interrupted { signal, .. }) => Err(Error::Interrupted(format!(
-            " by {signal}; CloudFormation goes on deleting stack {name}"
-        ))),
-        Ok(other) => Err(Error::Stack(other.explain(name))),
-        Err(e) => Err(e.into()),
-    };
-    step.end(settled, |_| "DELETE_COMPLETE".into())?;
-    let deleted = std::iter::once(format!("stack {name}"))
-        .chain(role.map(|arn| format!("with it, role {arn}")))
-        .collect();
-    Ok(TeardownOutcome::done(target, deleted))
 }
 
 pub(crate) async fn role(
