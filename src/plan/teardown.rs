@@ -200,6 +200,9 @@ pub(crate) struct RoleHoldings {
     pub(crate) profiles: Vec<String>,
     pub(crate) inline: Vec<String>,
     pub(crate) policies: Vec<HeldPolicy>,
+    /// The stack its tags name is gone (deleted with the role retained, or by hand): the role
+    /// was left behind, and is deleted as one made with IAM.
+    pub(crate) stack_gone: bool,
 }
 
 /// Tears a role down. A role this tool did not make is refused without `force`; a stack's role
@@ -209,7 +212,7 @@ pub(crate) fn role(held: &RoleHoldings, force: bool) -> Result<Teardown, Error> 
     if !held.info.managed && !force {
         return Err(refuse(format!("role {name}")));
     }
-    if let Some(stack) = &held.info.stack {
+    if let Some(stack) = held.info.stack.as_ref().filter(|_| !held.stack_gone) {
         let region = held
             .info
             .stack_region
@@ -230,6 +233,12 @@ pub(crate) fn role(held: &RoleHoldings, force: bool) -> Result<Teardown, Error> 
     inline_policies(&mut t, &who, &held.inline);
     policies(&mut t, &who, &held.policies);
     t.principal(who);
+    if let (Some(stack), true, Some(line)) = (&held.info.stack, held.stack_gone, t.lines.last_mut())
+    {
+        line.push_str(&format!(
+            " (left behind by its stack {stack}, which is gone)"
+        ));
+    }
     Ok(t)
 }
 

@@ -529,6 +529,63 @@ async fn a_user_with_credentials_a_person_added_goes_only_with_force() {
     nothing_of(&aws, &bucket).await;
 }
 
+/// A role whose tags name a stack that is gone: the stack was deleted with its role retained
+/// (`delete-stack --retain-resources`, AWS's way out of DELETE_FAILED), or by hand. Neither
+/// `--stack-name` nor `--role-name` could delete it: each pointed at the other. Now
+/// `--stack-name` names `--role-name`, which deletes it as a role made with IAM, saying why.
+#[tokio::test]
+async fn a_role_left_behind_by_its_stack_is_torn_down_by_its_name() {
+    let Scene { moto, aws, bucket } = scene("tdleft").await;
+    let role = format!("l-{bucket}");
+    role_json(
+        &moto.url(),
+        "iam",
+        &format!("s3://{bucket}/d/"),
+        "import",
+        &role,
+    );
+    let tag = |key: &str, value: &str| {
+        let tag = aws_sdk_iam::types::Tag::builder().key(key).value(value);
+        tag.build().unwrap()
+    };
+    let set = format!("left{}", bucket.rsplit('-').next().unwrap());
+    let tags = [
+        tag("serverless-s3-setup:stack", &role),
+        tag("serverless-s3-setup:region", "us-east-1"),
+        tag("serverless-s3-setup:set", &set),
+    ];
+    let tagging = aws
+        .iam
+        .tag_role()
+        .role_name(&role)
+        .set_tags(Some(tags.to_vec()));
+    tagging.send().await.unwrap();
+
+    let wrong = teardown(&moto.url(), &["--stack-name", &role]).exits(2);
+    assert_says(
+        &wrong.stderr,
+        &format!("left behind by its stack {role} in us-east-1"),
+    );
+    assert_says(
+        &wrong.stderr,
+        &format!("fix: serverless-s3-setup teardown --role-name {role}"),
+    );
+    let line = ["--role-name", &role, "--dry-run"];
+    let planned = teardown(&moto.url(), &line).ok().stdout;
+    assert_says(
+        &planned,
+        &format!("delete role {role} (left behind by its stack {role}, which is gone)"),
+    );
+    // Its set, by the role's own tag, counts it in, and deletes it as `--role-name` would.
+    let whole = teardown(&moto.url(), &["--set", &set, "-o", "json"])
+        .ok()
+        .json;
+    assert_eq!(whole["failed"], 0, "{whole:#}");
+    assert_says(&whole["deleted"].to_string(), &format!("role {role}"));
+    assert!(aws.role(&role).await.is_none());
+    nothing_of(&aws, &bucket).await;
+}
+
 #[tokio::test]
 async fn teardown_dry_run_lists_and_changes_nothing() {
     let Scene { moto, aws, bucket } = scene("tddry").await;

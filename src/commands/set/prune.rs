@@ -113,7 +113,9 @@ pub(crate) async fn members(
 /// as its stack does: CloudFormation passes the stack's tags on to the role ("Stack tags",
 /// CloudFormation User Guide), but the stack's are the ones the tool writes and reads (an
 /// emulator may not pass them on). A stack in the region CloudFormation is called in is found
-/// among its stacks, read once for all (`stacks_here`); one elsewhere is described.
+/// among its stacks, read once for all (`stacks_here`); one elsewhere is described. A role
+/// whose stack is gone (it was left behind) is the set's by its own tag, and goes as a role
+/// made with IAM does.
 async fn member<'a, F>(
     clients: &Clients,
     set: &SetName,
@@ -130,7 +132,9 @@ where
         return Ok(None);
     }
     let tagged = |s: &StackInfo| s.managed && s.tag(SET_TAG) == Some(set.as_str());
-    let of_set = match (&role.stack, &role.stack_region) {
+    let own_tag = role.principal().tag(SET_TAG) == Some(set.as_str());
+    // `None`: the role's stack is gone, and left it behind; it goes as a role made with IAM.
+    let stack = match (&role.stack, &role.stack_region) {
         (Some(stack), region) => {
             let region = region.as_deref().unwrap_or_else(|| clients.region());
             let listed = if region == clients.stacks_region() {
@@ -139,21 +143,25 @@ where
                 None
             };
             match listed {
-                Some(stacks) => stacks.iter().any(|(n, s)| n == stack && tagged(s)),
+                Some(stacks) => stacks
+                    .iter()
+                    .find(|(n, _)| n == stack)
+                    .map(|(_, s)| tagged(s)),
                 None => cloudformation::describe_stack(&clients.cfn_in(region), stack)
                     .await?
-                    .is_some_and(|s| tagged(&s)),
+                    .map(|s| tagged(&s)),
             }
         }
-        (None, _) => role.principal().tag(SET_TAG) == Some(set.as_str()),
+        (None, _) => None,
     };
-    Ok(of_set
+    Ok(stack
+        .unwrap_or(own_tag)
         .then(|| name.parse().ok())
         .flatten()
         .map(|role_name| Member {
             role_name,
-            stack_name: role.stack,
-            stack_region: role.stack_region,
+            stack_name: role.stack.filter(|_| stack.is_some()),
+            stack_region: role.stack_region.filter(|_| stack.is_some()),
             role_gone: false,
         }))
 }

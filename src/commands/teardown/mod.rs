@@ -218,7 +218,12 @@ async fn role_plan(
             None => None,
         });
     };
-    if !info.managed && !force {
+    // A stack's role is its stack's to delete, unless the stack is gone and left it behind.
+    let stack_gone = match (&info.stack, info.managed || force) {
+        (Some(stack), true) => stack::is_gone(clients, stack, info.stack_region.as_deref()).await?,
+        _ => false,
+    };
+    if (!info.managed && !force) || (info.stack.is_some() && !stack_gone) {
         // Refused before anything else is read.
         return plan::teardown::role(&holdings(name, info, Vec::new()), force).map(Some);
     }
@@ -227,6 +232,7 @@ async fn role_plan(
     let held = plan::teardown::RoleHoldings {
         profiles,
         inline,
+        stack_gone,
         ..holdings(name, info, policies)
     };
     plan::teardown::role(&held, force).map(Some)
@@ -243,6 +249,7 @@ fn holdings(
         profiles: Vec::new(),
         inline: Vec::new(),
         policies,
+        stack_gone: false,
     }
 }
 

@@ -130,26 +130,53 @@ async fn added_by_hand(
 }
 
 /// No stack of that name here: the role of that name may be this tool's all the same, made
-/// with `--method iam`, or by a stack in another region. Say where it is and what removes it.
+/// with `--method iam`, by a stack in another region, or left behind by a stack that is gone.
+/// Say which, and what removes it.
 async fn no_stack(
     ctx: &Context,
     clients: &Clients,
     name: &str,
     target: String,
 ) -> Result<TeardownOutcome, Error> {
-    match iam::get_role(&clients.iam, name).await? {
-        // The wrong flag or region for what the name is: usage, and nothing is changed.
-        Some(role) if role.managed => match (&role.stack, &role.stack_region) {
-            (Some(stack), region) => Err(Error::invalid("--stack-name", format!(
-                "stack {name} is not in this region ({}), but role {name} belongs to stack {stack}{}; stacks are regional\n  fix: serverless-s3-setup teardown --stack-name {stack} --region {}",
-                clients.region(),
-                region.as_deref().map(|r| format!(" in {r}")).unwrap_or_default(),
-                region.as_deref().unwrap_or("REGION"),
-            ))),
-            (None, _) => Err(Error::invalid("--stack-name", format!(
-                "there is no stack {name}, but role {name} is this tool's, made with --method iam\n  fix: serverless-s3-setup teardown --role-name {name}"
-            ))),
-        },
-        _ => Ok(nothing(ctx, target)),
+    let Some(role) = iam::get_role(&clients.iam, name).await? else {
+        return Ok(nothing(ctx, target));
+    };
+    if !role.managed {
+        return Ok(nothing(ctx, target));
+    }
+    // The wrong flag or region for what the name is: usage, and nothing is changed.
+    let Some(stack) = &role.stack else {
+        return Err(Error::invalid("--stack-name", format!(
+            "there is no stack {name}, but role {name} is this tool's, made with --method iam\n  fix: serverless-s3-setup teardown --role-name {name}"
+        )));
+    };
+    let region = role
+        .stack_region
+        .as_deref()
+        .unwrap_or_else(|| clients.stacks_region());
+    if is_gone(clients, stack, Some(region)).await? {
+        return Err(Error::invalid("--stack-name", format!(
+            "there is no stack {name}, and role {name} was left behind by its stack {stack} in {region}, which is gone (deleted with the role retained, or by hand)\n  fix: serverless-s3-setup teardown --role-name {name}"
+        )));
+    }
+    Err(Error::invalid("--stack-name", format!(
+        "there is no stack {name} in {}, but role {name} belongs to stack {stack} in {region}; stacks are regional\n  fix: serverless-s3-setup teardown --stack-name {stack} --region {region}",
+        clients.stacks_region(),
+    )))
+}
+
+/// Whether the stack a role's tags name is gone from its region (`None`: the one stacks are
+/// looked for in). A caller refused the read is told the stack is there, so that the role is
+/// left to it, as before.
+pub(super) async fn is_gone(
+    clients: &Clients,
+    stack: &str,
+    region: Option<&str>,
+) -> Result<bool, Error> {
+    let region = region.unwrap_or_else(|| clients.stacks_region());
+    match cloudformation::describe_stack(&clients.cfn_in(region), stack).await {
+        Ok(found) => Ok(found.is_none()),
+        Err(e) if e.is_access_denied() => Ok(false),
+        Err(e) => Err(e.into()),
     }
 }

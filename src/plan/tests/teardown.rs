@@ -41,6 +41,7 @@ fn role_holdings(managed: bool) -> RoleHoldings {
             policy("shared", true, 2, &["v1"]),
             policy("theirs", false, 1, &[]),
         ],
+        stack_gone: false,
     }
 }
 
@@ -97,6 +98,17 @@ fn a_role_this_tool_did_not_make_or_a_stack_s_is_refused() {
         err.contains("serverless-s3-setup teardown --stack-name st --region eu-west-1"),
         "{err}"
     );
+    // Its stack gone, the role left behind goes as one made with IAM, and the plan says why.
+    let left_behind = RoleHoldings {
+        stack_gone: true,
+        ..stack_role
+    };
+    let plan = teardown::role(&left_behind, false).unwrap();
+    assert_eq!(
+        plan.lines.last().unwrap(),
+        "delete role r (left behind by its stack st, which is gone)"
+    );
+    assert_eq!(names_of(&plan.last), ["principal", "policy"]);
 }
 
 #[test]
