@@ -41,6 +41,8 @@ struct Row {
     uri: Option<String>,
     /// The set of setups it belongs to (`apply -f`).
     set: Option<String>,
+    /// For a stack's role whose stack is gone: that stack, which left it behind.
+    left_by_stack: Option<String>,
     /// What is said beside it in text: `role R`, `its role is gone`.
     #[serde(skip)]
     note: Option<String>,
@@ -65,6 +67,7 @@ impl From<Made> for Row {
             access: made.access,
             uri: made.location,
             set: made.set,
+            left_by_stack: made.left_by,
             note,
         }
     }
@@ -149,6 +152,7 @@ mod tests {
             access: Some(Access::Import),
             uri: Some(format!("s3://b/{name}/")),
             set: (kind != "user").then(|| "tidb-s3".to_string()),
+            left_by_stack: None,
             note: note.map(str::to_string),
         }
     }

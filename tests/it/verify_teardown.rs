@@ -576,6 +576,12 @@ async fn a_role_left_behind_by_its_stack_is_torn_down_by_its_name() {
         &planned,
         &format!("delete role {role} (left behind by its stack {role}, which is gone)"),
     );
+    // `list` shows it as the role it now is, and says why.
+    let listed = run(&moto.url(), ["list", "-o", "json"]).ok().json;
+    let made = listed["made"].as_array().unwrap();
+    let row = made.iter().find(|m| m["name"] == role.as_str()).unwrap();
+    assert_eq!(row["kind"], "role", "{row:#}");
+    assert_eq!(row["left_by_stack"], role.as_str(), "{row:#}");
     // Its set, by the role's own tag, counts it in, and deletes it as `--role-name` would.
     let whole = teardown(&moto.url(), &["--set", &set, "-o", "json"])
         .ok()

@@ -76,6 +76,8 @@ pub(crate) struct Made {
     pub(crate) location: Option<String>,
     /// The set of setups it belongs to (`apply -f`), as it, or its stack, records.
     pub(crate) set: Option<String>,
+    /// For a stack's role whose stack is gone: that stack, which left it behind.
+    pub(crate) left_by: Option<String>,
 }
 
 impl Made {
@@ -92,7 +94,8 @@ impl Made {
     /// another.
     pub(crate) fn note(&self) -> Option<String> {
         let Target::Stack(stack) = &self.target else {
-            return None;
+            let left_by = self.left_by.as_deref()?;
+            return Some(format!("left behind by its stack {left_by}, which is gone"));
         };
         let role = self.stack_role.as_deref()?;
         // A stack that failed to make its role, or is still at work, says its status.
@@ -198,8 +201,9 @@ async fn made(clients: &Clients, offer: Offer) -> Result<Vec<Made>, Error> {
     if offer == Offer::Everything {
         // Where the tool's other stacks are, stacks without a role may be too.
         let regions = made.iter().filter_map(|m| m.region.clone()).collect();
-        let read = read_stacks(clients, here, regions).await;
+        let (read, listed) = read_stacks(clients, here, regions).await;
         sets_of_stacks(&mut made, &read);
+        left_behind(&mut made, &read, &listed);
         made.extend(without_role(read, &roles).filter_map(ReadStack::made));
         arrange(&mut made);
     }
@@ -225,19 +229,19 @@ pub(crate) async fn roleless(
     regions: BTreeSet<String>,
     roles: &HashSet<String>,
 ) -> Vec<ReadStack> {
-    let read = read_stacks(clients, here, regions).await;
+    let (read, _) = read_stacks(clients, here, regions).await;
     without_role(read, roles).collect()
 }
 
 /// The tool's stacks of the region CloudFormation is called in (`here`, read already) and of
-/// `regions`. A region whose stacks cannot be listed is passed over: no role's tags lead to a
-/// stack whose role is gone, so this list is the only way to find one, and `--stack-name`
-/// still reaches it.
+/// `regions`, and the regions listed. A region whose stacks cannot be listed is passed over: no
+/// role's tags lead to a stack whose role is gone, so this list is the only way to find one,
+/// and `--stack-name` still reaches it.
 async fn read_stacks(
     clients: &Clients,
     here: Result<Vec<(String, StackInfo)>, AwsError>,
     regions: BTreeSet<String>,
-) -> Vec<ReadStack> {
+) -> (Vec<ReadStack>, BTreeSet<String>) {
     let home = clients.stacks_region().to_string();
     let elsewhere = regions
         .into_iter()
@@ -248,17 +252,38 @@ async fn read_stacks(
         });
     let elsewhere = futures_util::future::join_all(elsewhere).await;
     let mut found = Vec::new();
+    let mut listed = BTreeSet::new();
     for (region, stacks) in std::iter::once((home, here)).chain(elsewhere) {
         match stacks {
-            Ok(stacks) => found.extend(
-                stacks
-                    .into_iter()
-                    .filter_map(|(name, stack)| ReadStack::of(&region, name, stack)),
-            ),
+            Ok(stacks) => {
+                let stacks = stacks.into_iter();
+                found
+                    .extend(stacks.filter_map(|(name, stack)| ReadStack::of(&region, name, stack)));
+                listed.insert(region);
+            }
             Err(e) => tracing::debug!("the stacks of {region} are not listed: {e}"),
         }
     }
-    found
+    (found, listed)
+}
+
+/// A stack's role whose stack is not among the stacks `listed` of its region: the stack is
+/// gone (deleted with its role retained, or by hand) and left the role behind, which is
+/// offered as the role that it now is (`teardown --role-name` deletes it).
+fn left_behind(made: &mut [Made], read: &[ReadStack], listed: &BTreeSet<String>) {
+    for m in made.iter_mut() {
+        let (Target::Stack(stack), Some(region), Some((who, _))) =
+            (&m.target, &m.region, &m.principal)
+        else {
+            continue;
+        };
+        let here = |s: &&ReadStack| s.name == stack.as_str() && s.region == *region;
+        if listed.contains(region) && !read.iter().any(|s| here(&s)) {
+            m.left_by = Some(stack.to_string());
+            m.target = Target::Principal(who.clone());
+            (m.region, m.stack_role) = (None, None);
+        }
+    }
 }
 
 /// Those of `stacks` whose role is not among `roles`.
@@ -314,6 +339,7 @@ impl ReadStack {
             location: stack.folder(),
             set: stack.tag(SET_TAG).map(str::to_string),
             stack_role: Some(self.role),
+            left_by: None,
         })
     }
 }
@@ -367,6 +393,7 @@ fn made_of(principals: Principals) -> Vec<Made> {
             location: principal.location(),
             set: principal.tag(SET_TAG).map(str::to_string),
             principal: Some((who, role.arn.clone())),
+            left_by: None,
         })
     });
     let users = principals.users.into_iter().filter(|(_, u)| u.managed);
@@ -383,6 +410,7 @@ fn made_of(principals: Principals) -> Vec<Made> {
             location: principal.location(),
             set: principal.tag(SET_TAG).map(str::to_string),
             principal: Some((Who::User(name), user.arn.clone())),
+            left_by: None,
         })
     });
     let mut made: Vec<Made> = roles.chain(users).collect();

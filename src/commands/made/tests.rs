@@ -133,3 +133,37 @@ fn a_stack_is_listed_on_its_own_only_when_its_role_is_gone_and_only_for_teardown
     assert!(!Offer::Principals.admits(&gone));
     assert!(!Offer::Users.admits(&gone));
 }
+
+/// A stack's role whose stack is not among its region's stacks, listed, was left behind by it:
+/// it is offered as the role, which `--role-name` deletes. A region that could not be listed
+/// tells nothing, and its stack's role stays a stack.
+#[test]
+fn a_role_left_behind_by_its_gone_stack_is_offered_as_the_role() {
+    let mut made = made_of(Principals {
+        roles: vec![
+            role("held", true, Some("held")),
+            role("left", true, Some("gone")),
+        ],
+        users: Vec::new(),
+    });
+    let read: Vec<ReadStack> = ReadStack::of("eu-west-1", "held".into(), stack("held"))
+        .into_iter()
+        .collect();
+    let unlisted = made.clone();
+    left_behind(&mut made, &read, &BTreeSet::from(["eu-west-1".to_string()]));
+    arrange(&mut made);
+    assert_eq!(
+        made[0].label(),
+        "stack held in eu-west-1: import s3://b/held/"
+    );
+    assert_eq!(
+        made[1].label(),
+        "role left: left behind by its stack gone, which is gone, import s3://b/left/"
+    );
+    assert_eq!(made[1].flags(), ["--role-name", "left"]);
+    assert_eq!(made[1].region, None);
+
+    let mut same = unlisted.clone();
+    left_behind(&mut same, &read, &BTreeSet::new());
+    assert_eq!(same, unlisted);
+}
