@@ -62,11 +62,28 @@ pub(crate) async fn stack(
         let result = result.map_err(|partway| partway.error(ctx.conn.profile.as_deref()));
         step.end(result, |_| "done".into())?;
     }
+    delete_and_wait(ctx, clients, name, &info.id, since).await?;
+    let deleted = (added.reported.into_iter())
+        .chain(std::iter::once(format!("stack {name}")))
+        .chain(role.map(|arn| format!("with it, role {arn}")))
+        .collect();
+    Ok(TeardownOutcome::done(target, deleted))
+}
+
+/// Deletes the stack and waits for CloudFormation to finish, drawing the events from `since`
+/// (this deletion's own). Ctrl-C ends the wait; the deletion goes on in AWS.
+async fn delete_and_wait(
+    ctx: &Context,
+    clients: &Clients,
+    name: &str,
+    id: &str,
+    since: i64,
+) -> Result<(), Error> {
     cloudformation::delete_stack(&clients.cfn, name).await?;
     let step = ctx.ui.step(format!("Deleting stack {name}"));
     let mut source = wait::Live {
         client: &clients.cfn,
-        stack: info.id.clone(),
+        stack: id.to_string(),
         last: None,
     };
     let ended = wait::wait(
@@ -88,12 +105,7 @@ pub(crate) async fn stack(
         Ok(other) => Err(Error::Stack(other.explain(name))),
         Err(e) => Err(e.into()),
     };
-    step.end(settled, |_| "DELETE_COMPLETE".into())?;
-    let deleted = (added.reported.into_iter())
-        .chain(std::iter::once(format!("stack {name}")))
-        .chain(role.map(|arn| format!("with it, role {arn}")))
-        .collect();
-    Ok(TeardownOutcome::done(target, deleted))
+    step.end(settled, |_| "DELETE_COMPLETE".into())
 }
 
 /// What someone added to the stack's role by hand (managed policies attached, inline policies
