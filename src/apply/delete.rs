@@ -56,6 +56,8 @@ pub(crate) struct Partway {
     cause: Error,
     deleted: Vec<Deletion>,
     left: Vec<(Deletion, Option<Unfinished>)>,
+    /// What the caller would have deleted next, and the command that deletes it by hand.
+    then: Vec<(String, String)>,
 }
 
 /// Why a request of a teardown cut short did not delete its part.
@@ -86,7 +88,15 @@ impl Partway {
             cause,
             deleted,
             left,
+            then: Vec::new(),
         }
+    }
+
+    /// What is left besides the plan's own deletions: `what` (a stack, whose deletion was to
+    /// follow), removed by hand with `command`.
+    pub(crate) fn then(mut self, what: String, command: String) -> Self {
+        self.then.push((what, command));
+        self
     }
 
     /// The error to report. When nothing may have been deleted, it is the cause alone: nothing
@@ -125,11 +135,15 @@ impl Partway {
             };
             text.push_str(&format!("  - {deletion}{why}\n"));
         }
+        for (what, _) in &self.then {
+            text.push_str(&format!("  - {what}\n"));
+        }
         text.push_str(
             "To finish, run the same teardown again, or remove them, in this order, with:",
         );
-        for (deletion, _) in &self.left {
-            text.push_str(&format!("\n  {}{suffix}", deletion.command()));
+        let commands = self.left.iter().map(|(d, _)| d.command());
+        for command in commands.chain(self.then.iter().map(|(_, c)| c.clone())) {
+            text.push_str(&format!("\n  {command}{suffix}"));
         }
         Error::Leftovers {
             cause: Box::new(self.cause),

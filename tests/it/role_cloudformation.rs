@@ -700,6 +700,22 @@ async fn a_stack_whose_role_got_additions_by_hand_is_torn_down() {
         );
     }
 
+    // The detach denied: the rest went, and what is left is said, the stack with it.
+    let denied = Proxy::start(moto.port);
+    denied.fail_action("DetachRolePolicy", Fault::Denied);
+    let cut = run(&denied.url(), teardown("--yes")).exits(1).stderr;
+    let (deleted, left) = cut.split_once("Left in AWS:").expect(&cut);
+    assert_says(deleted, &format!("- inline policy extra of role {role}\n"));
+    assert_says(
+        left,
+        &format!("- attachment of policy {theirs} to role {role} (failed: "),
+    );
+    assert_says(left, &format!("- stack {role}, and with it role {role}\n"));
+    let by_hand = format!("aws cloudformation delete-stack --stack-name {role} --region us-east-1");
+    assert_says(left, &by_hand);
+    assert!(aws.role(&role).await.is_some());
+    assert_eq!(denied.count("DeleteStack"), 0, "{:?}", denied.seen());
+
     let Ran { json, .. } = run(&proxy.url(), with_json(&teardown("--yes"))).ok();
     let deleted = json["deleted"].to_string();
     assert_says(

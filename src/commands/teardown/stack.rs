@@ -59,7 +59,14 @@ pub(crate) async fn stack(
             .ui
             .step(format!("Taking off role {role} what was added by hand"));
         let result = apply::teardown(clients, &added, &ctx.stop).await;
-        let result = result.map_err(|partway| partway.error(ctx.conn.profile.as_deref()));
+        let result = result.map_err(|partway| {
+            let what = format!("stack {name}, and with it role {role}");
+            let region = clients.stacks_region();
+            let by_hand =
+                format!("aws cloudformation delete-stack --stack-name {name} --region {region}");
+            let partway = partway.then(what, by_hand);
+            partway.error(ctx.conn.profile.as_deref())
+        });
         step.end(result, |_| "done".into())?;
     }
     delete_and_wait(ctx, clients, name, &info.id, since).await?;
