@@ -172,7 +172,8 @@ pub struct DeleteRequest {
     pub access_key_id: Option<AccessKeyId>,
     /// Also remove the user and the policies this tool made for it.
     pub with_user: bool,
-    /// Delete even from a user that lacks the managed-by=serverless-s3-setup tag.
+    /// Delete even from a user that lacks the managed-by=serverless-s3-setup tag, and with the
+    /// user the credentials someone added to it (`teardown --user-name --force`).
     pub force: bool,
 }
 

@@ -256,25 +256,21 @@ pub(crate) fn stack_role_additions(
     let who = Who::Role(role.clone());
     let mut t = Teardown::default();
     from_instance_profiles(&mut t, role, profiles);
+    // Each is reported as it names itself: `inline policy P of role R`.
+    let mut take_off = |deletion: Deletion, line: String| {
+        let reported = deletion.to_string();
+        t.first_step(deletion, line, reported);
+    };
     for name in inline.iter().filter(|n| Some(n.as_str()) != own) {
-        t.first_step(
-            Deletion::InlinePolicy {
-                who: who.clone(),
-                name: name.clone(),
-            },
-            format!("delete inline policy {name} of role {role} (added by hand)"),
-            format!("inline policy {name} of role {role}"),
-        );
+        let line = format!("delete inline policy {name} of role {role} (added by hand)");
+        let (who, name) = (who.clone(), name.clone());
+        take_off(Deletion::InlinePolicy { who, name }, line);
     }
     for arn in attached {
-        t.first_step(
-            Deletion::Detach {
-                who: who.clone(),
-                policy: arn.clone(),
-            },
-            format!("detach policy {arn} from role {role} (attached by hand; the policy stays)"),
-            format!("attachment of policy {arn} to role {role}"),
-        );
+        let line =
+            format!("detach policy {arn} from role {role} (attached by hand; the policy stays)");
+        let (who, policy) = (who.clone(), arn.clone());
+        take_off(Deletion::Detach { who, policy }, line);
     }
     t
 }
