@@ -69,11 +69,13 @@ pub enum Error {
     #[error(transparent)]
     Aws(#[from] AwsError),
 
-    /// A step failed and the undo could not remove everything.
+    /// A step failed and the undo could not remove everything, or a teardown stopped partway.
     #[error("{cause}\n\n{leftovers}")]
     Leftovers {
         cause: Box<Error>,
         leftovers: String,
+        /// What a teardown deleted before it stopped (nothing, for a setup's undo).
+        went: Vec<String>,
     },
 
     /// A saved plan (`--plan FILE`) no longer describes what a run would do. Nothing was changed.

@@ -148,6 +148,7 @@ impl Partway {
         Error::Leftovers {
             cause: Box::new(self.cause),
             leftovers: text,
+            went: self.deleted.iter().map(Deletion::to_string).collect(),
         }
     }
 }
@@ -228,6 +229,13 @@ mod tests {
         ];
         let err = Partway::new(denied().into(), vec![detach], left).error(Some("prod"));
         assert_eq!(err.kind(), "leftovers");
+        let Error::Leftovers { went, .. } = &err else {
+            panic!("{err:?}")
+        };
+        assert_eq!(
+            went,
+            &["attachment of policy arn:aws:iam::123456789012:policy/p to role r"]
+        );
         assert_eq!(err.exit_code(), 1);
         insta::assert_snapshot!(err.to_string(), @r"
         iam:DeleteRole failed: AccessDenied: not allowed

@@ -411,6 +411,7 @@ pub(crate) async fn undo(
             Error::Leftovers {
                 cause: Box::new(err),
                 leftovers: text,
+                went: Vec::new(),
             }
         }
     }

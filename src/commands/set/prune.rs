@@ -185,7 +185,14 @@ impl Pruned {
     fn of(member: &Member, deleted: Result<TeardownOutcome, Error>) -> Pruned {
         let (deleted, error) = match deleted {
             Ok(outcome) => (outcome.deleted, None),
-            Err(e) => (Vec::new(), Some(e.to_string())),
+            // A teardown cut short: what went before it stopped is deleted all the same.
+            Err(e) => {
+                let went = match &e {
+                    Error::Leftovers { went, .. } => went.clone(),
+                    _ => Vec::new(),
+                };
+                (went, Some(e.to_string()))
+            }
         };
         Pruned {
             role_name: member.role_name.to_string(),
@@ -268,5 +275,31 @@ async fn delete(
             teardown::stack(ctx, clients, &mut unasked, stack, false).await
         }
         None => teardown::role(ctx, clients, &mut unasked, &member.role_name, false).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A role whose teardown stopped partway lists what went, beside why it stopped.
+    #[test]
+    fn a_role_cut_short_reports_what_went_and_why_it_stopped() {
+        let member = Member {
+            role_name: "r".parse().unwrap(),
+            stack_name: None,
+            stack_region: None,
+            role_gone: false,
+        };
+        let cut = Error::Leftovers {
+            cause: Box::new(Error::Conflict("iam:DeleteRole failed".into())),
+            leftovers: "Left in AWS:\n  - role r".into(),
+            went: vec!["policy p".into()],
+        };
+        let pruned = Pruned::of(&member, Err(cut));
+        assert_eq!(pruned.deleted, ["policy p"]);
+        assert!(pruned.error.unwrap().contains("Left in AWS"));
+        let failed = Pruned::of(&member, Err(Error::Conflict("no".into())));
+        assert!(failed.deleted.is_empty());
     }
 }
